@@ -1,0 +1,1 @@
+"""Analysis: QRS detection, beat classes and templates, rhythm and episodes, HRV, quality, strips."""

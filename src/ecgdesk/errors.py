@@ -1,0 +1,76 @@
+"""One voice for every error ECG Desk raises to a user.
+
+Every error names *where* (a file or a parameter), *which field* and *why*. The CLI prints the message
+without a traceback and exits with :data:`EXIT_USAGE` (2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+
+
+class EcgDeskError(Exception):
+    """Base class of every error that is the user's input, not a bug."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(EcgDeskError, ValueError):
+    """A value given by the user (parameter, JSON field, CSV cell) is not acceptable.
+
+    Parameters
+    ----------
+    field
+        The parameter or field name, e.g. ``"fs"`` or ``"lines[2].code"``.
+    reason
+        Why it is refused, in words a user understands.
+    source
+        The file it came from, when there is one.
+    """
+
+    def __init__(self, field: str, reason: str, source: str | Path | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        self.source = str(source) if source is not None else None
+        where = f"{self.source}: " if self.source else ""
+        super().__init__(f"{where}field '{field}': {reason}")
+
+
+class RecordingError(InputError):
+    """A recording file cannot be read: names the file, the field and the reason."""
+
+    def __init__(self, path: str | Path, field: str, reason: str) -> None:
+        super().__init__(field, reason, source=path)
+        self.path = Path(path)
+
+
+def check_option(parameter: str, value: Any, allowed: Iterable[Any], source: str | Path | None = None) -> Any:
+    """Return ``value`` if it is one of ``allowed``, else raise :class:`InputError` listing the options.
+
+    >>> check_option("to", "wfdb", ["wfdb", "ishne"])
+    'wfdb'
+    """
+    options = list(allowed)
+    if value not in options:
+        shown = ", ".join(repr(o) for o in options)
+        raise InputError(
+            parameter,
+            f"invalid value {value!r}; allowed values are {shown}",
+            source=source,
+        )
+    return value
+
+
+def check_positive(parameter: str, value: float, source: str | Path | None = None) -> float:
+    """Return ``value`` if it is a finite number > 0, else raise :class:`InputError`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(parameter, f"must be a positive number, got {value!r}", source=source) from None
+    if not number > 0 or number == float("inf"):
+        raise InputError(parameter, f"must be a positive finite number, got {value!r}", source=source)
+    return number

@@ -1,0 +1,1 @@
+"""Store: SQLAlchemy models, migrations, content-addressed recordings, the hash-chained audit log."""
