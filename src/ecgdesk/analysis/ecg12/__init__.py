@@ -1,0 +1,1 @@
+"""Resting 12-lead ECG: delineation, measurements, rhythm and interpretive statements."""

@@ -1,0 +1,187 @@
+"""Interval, axis and amplitude measurements of a resting 12-lead ECG, from its median beat."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecgdesk.analysis.ecg12.delineation import Delineation, Wave, WaveKind
+
+
+@dataclass(frozen=True)
+class QTc:
+    """Rate-corrected QT in ms by the four usual formulas (RR in seconds)."""
+
+    bazett: float
+    fridericia: float
+    framingham: float
+    hodges: float
+
+    @classmethod
+    def from_qt(cls, qt_ms: float, rr_s: float) -> QTc:
+        hr = 60.0 / rr_s
+        return cls(
+            bazett=qt_ms / math.sqrt(rr_s),
+            fridericia=qt_ms / rr_s ** (1.0 / 3.0),
+            framingham=qt_ms + 154.0 * (1.0 - rr_s),
+            hodges=qt_ms + 1.75 * (hr - 60.0),
+        )
+
+
+class AxisCategory(enum.StrEnum):
+    """Frontal QRS axis position classes (the five-class scheme used by LUDB's cardiologists)."""
+
+    LEFT_DEVIATION = "left_axis_deviation"  # below 0 degrees
+    HORIZONTAL = "horizontal"  # 0 to 29
+    NORMAL = "normal"  # 30 to 69
+    VERTICAL = "vertical"  # 70 to 90
+    RIGHT_DEVIATION = "right_axis_deviation"  # above 90
+
+    @classmethod
+    def of(cls, degrees: float) -> AxisCategory:
+        if degrees > 90.0 or degrees <= -150.0:
+            return cls.RIGHT_DEVIATION
+        if degrees < 0.0:
+            return cls.LEFT_DEVIATION
+        if degrees < 30.0:
+            return cls.HORIZONTAL
+        if degrees < 70.0:
+            return cls.NORMAL
+        return cls.VERTICAL
+
+
+@dataclass(frozen=True)
+class LeadAmplitudes:
+    """Amplitudes (mV, relative to the PR-segment level) of one lead's median beat."""
+
+    lead: str
+    r_mv: float
+    s_mv: float
+    q_mv: float
+    p_mv: float
+    t_mv: float
+    st_j60_mv: float
+    st_j80_mv: float
+    qrs_peak_to_peak_mv: float
+
+
+@dataclass
+class Measurements:
+    """Global intervals (ms), rate, axes (degrees) and per-lead amplitudes."""
+
+    hr_bpm: float
+    rr_ms: float
+    rr_sdnn_ms: float
+    p_ms: float | None
+    pr_ms: float | None
+    qrs_ms: float
+    qt_ms: float | None
+    qtc: QTc | None
+    p_axis_deg: float | None
+    qrs_axis_deg: float | None
+    t_axis_deg: float | None
+    amplitudes: dict[str, LeadAmplitudes] = field(default_factory=dict)
+
+    @property
+    def axis_category(self) -> AxisCategory | None:
+        return None if self.qrs_axis_deg is None else AxisCategory.of(self.qrs_axis_deg)
+
+    def amplitude(self, lead: str) -> LeadAmplitudes | None:
+        return self.amplitudes.get(lead.lower())
+
+
+def _global_wave(delineation: Delineation, kind: WaveKind) -> Wave | None:
+    """The wave's global boundaries: earliest onset and latest offset found on the median beats."""
+    found = [w for lead in delineation.leads for w in lead.median_waves if w.kind is kind]
+    if not found:
+        return None
+    return Wave(kind, int(np.median([w.onset for w in found])), int(np.median([w.peak for w in found])),
+                int(np.median([w.offset for w in found])))
+
+
+def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarray) -> float | None:
+    """Frontal axis from the net areas of leads I and aVF (aVF derived from II and III when absent)."""
+    data = delineation.median.data
+    names = [n.lower() for n in delineation.lead_names]
+
+    def area(name: str) -> float | None:
+        if name not in names:
+            return None
+        i = names.index(name)
+        return float(np.sum(data[lo:hi + 1, i] - baseline[i]))
+
+    lead_i, avf = area("i"), area("avf")
+    if avf is None:
+        two, three = area("ii"), area("iii")
+        avf = None if two is None or three is None else (two + three) / 2.0
+    if lead_i is None:
+        two, three = area("ii"), area("iii")
+        lead_i = None if two is None or three is None else two - three
+    if lead_i is None or avf is None or (lead_i == 0.0 and avf == 0.0):
+        return None
+    # aVF is perpendicular to lead I; its scale is sqrt(3)/2 of a limb lead's projection.
+    return math.degrees(math.atan2(avf * 2.0 / math.sqrt(3.0), lead_i))
+
+
+def _extreme(segment: np.ndarray) -> float:
+    """The sample farthest from zero, with its sign (a wave's peak amplitude)."""
+    return float(segment[np.argmax(np.abs(segment))]) if segment.size else 0.0
+
+
+def _amplitudes(delineation: Delineation, qrs: Wave, p: Wave | None, t: Wave | None,
+                baseline: np.ndarray) -> dict[str, LeadAmplitudes]:
+    data = delineation.median.data
+    fs = delineation.fs
+    out: dict[str, LeadAmplitudes] = {}
+    for i, name in enumerate(delineation.lead_names):
+        beat = data[:, i] - baseline[i]
+        seg = beat[qrs.onset:qrs.offset + 1]
+        peak_index = int(np.argmax(seg))
+        r = float(max(seg.max(), 0.0))
+        q = float(min(seg[:peak_index + 1].min(), 0.0)) if peak_index > 0 else 0.0
+        s = float(min(seg[peak_index:].min(), 0.0))
+        j60 = min(len(beat) - 1, qrs.offset + int(round(0.060 * fs)))
+        j80 = min(len(beat) - 1, qrs.offset + int(round(0.080 * fs)))
+        p_amp = 0.0 if p is None else _extreme(beat[p.onset:p.offset + 1])
+        t_amp = 0.0 if t is None else _extreme(beat[t.onset:t.offset + 1])
+        out[name.lower()] = LeadAmplitudes(
+            lead=name, r_mv=r, s_mv=s, q_mv=q, p_mv=p_amp, t_mv=t_amp,
+            st_j60_mv=float(beat[j60]), st_j80_mv=float(beat[j80]),
+            qrs_peak_to_peak_mv=float(seg.max() - seg.min()),
+        )
+    return out
+
+
+def measure(delineation: Delineation) -> Measurements:
+    """Measure the global intervals, axes and amplitudes of a delineated resting ECG."""
+    fs = delineation.fs
+    ms = 1000.0 / fs
+    rr = np.diff(delineation.fiducials) / fs
+    dominant_rr = rr[delineation.dominant[1:]] if rr.size and delineation.dominant[1:].any() else rr
+    rr_s = float(np.mean(dominant_rr if dominant_rr.size else rr))
+    qrs = _global_wave(delineation, WaveKind.QRS)
+    if qrs is None:
+        raise ValueError("delineation has no QRS complex")
+    p = _global_wave(delineation, WaveKind.P)
+    t = _global_wave(delineation, WaveKind.T)
+    # The isoelectric reference of every lead: its level just before the QRS onset (PR segment).
+    ref = max(0, qrs.onset - int(round(0.01 * fs)))
+    baseline = delineation.median.data[max(0, ref - 2):ref + 1].mean(axis=0)
+    qt = None if t is None else (t.offset - qrs.onset) * ms
+    return Measurements(
+        hr_bpm=60.0 / float(np.mean(rr)) if rr.size else float("nan"),
+        rr_ms=rr_s * 1000.0,
+        rr_sdnn_ms=float(np.std(rr) * 1000.0) if rr.size else 0.0,
+        p_ms=None if p is None else (p.offset - p.onset) * ms,
+        pr_ms=None if p is None else (qrs.onset - p.onset) * ms,
+        qrs_ms=(qrs.offset - qrs.onset) * ms,
+        qt_ms=qt,
+        qtc=None if qt is None else QTc.from_qt(qt, rr_s),
+        p_axis_deg=None if p is None else _frontal_axis(delineation, p.onset, p.offset, baseline),
+        qrs_axis_deg=_frontal_axis(delineation, qrs.onset, qrs.offset, baseline),
+        t_axis_deg=None if t is None else _frontal_axis(delineation, t.onset, t.offset, baseline),
+        amplitudes=_amplitudes(delineation, qrs, p, t, baseline),
+    )

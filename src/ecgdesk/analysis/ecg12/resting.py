@@ -1,0 +1,146 @@
+"""The resting 12-lead ECG analysis: delineation, measurements, rhythm and statements, and its outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgdesk.analysis.ecg12.delineation import Delineation, DelineationParams, delineate
+from ecgdesk.analysis.ecg12.measure import Measurements, measure
+from ecgdesk.analysis.ecg12.rhythm import Rhythm, RhythmResult, classify_rhythm
+from ecgdesk.analysis.ecg12.statements import Sex, Statement, interpret
+from ecgdesk.errors import InputError
+from ecgdesk.records.recording import Recording
+
+#: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
+MAX_SECONDS = 60.0
+ALGORITHM_VERSION = "ecg12-1.0"
+
+
+@dataclass
+class RestingEcgResult:
+    """Everything the resting ECG report and its files need."""
+
+    recording: Recording
+    delineation: Delineation
+    measurements: Measurements
+    rhythm: RhythmResult
+    statements: list[Statement]
+    signal: np.ndarray  # the analysed samples, (n, n_leads), mV
+
+    @property
+    def rhythm_name(self) -> Rhythm:
+        return self.rhythm.rhythm
+
+
+def source_name(recording: Recording) -> str:
+    return str(recording.path) if recording.path is not None else (recording.record_name or "recording")
+
+
+def _sex_of(recording: Recording) -> Sex:
+    patient = recording.patient
+    raw = (patient.sex or "").strip().upper()[:1]
+    return Sex(raw) if raw in ("M", "F") else Sex.UNKNOWN
+
+
+def analyze_resting(recording: Recording, params: DelineationParams | None = None,
+                    sex: Sex | None = None) -> RestingEcgResult:
+    """Analyse a resting ECG recording (any lead set; 12 leads give every statement)."""
+    stop = min(recording.n_samples, int(MAX_SECONDS * recording.fs))
+    if stop < int(2 * recording.fs):
+        raise InputError("signal", f"a resting ECG needs at least 2 s of signal, the recording has "
+                         f"{recording.n_samples / recording.fs:.2f} s", source_name(recording))
+    data = np.asarray(recording.read(0, stop), dtype=np.float64)
+    if not np.isfinite(data).any():
+        raise InputError("signal", "every sample is NaN or infinite", source_name(recording))
+    data = np.where(np.isfinite(data), data, 0.0)
+    names = [lead.name for lead in recording.leads]
+    d = delineate(data, recording.fs, names, params)
+    m = measure(d)
+    rhythm = classify_rhythm(data, d)
+    statements = interpret(m, rhythm, sex if sex is not None else _sex_of(recording))
+    return RestingEcgResult(recording, d, m, rhythm, statements, data.astype(np.float32))
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
+    """The ``measurements.json`` document (schema in docs/ecg12.md)."""
+    m = result.measurements
+    qtc = None if m.qtc is None else {k: _round(v) for k, v in asdict(m.qtc).items()}
+    return {
+        "algorithm_version": ALGORITHM_VERSION,
+        "source": source_name(result.recording),
+        "fs": result.recording.fs,
+        "hr_bpm": _round(m.hr_bpm),
+        "rr_ms": _round(m.rr_ms),
+        "p_ms": _round(m.p_ms),
+        "pr_ms": _round(m.pr_ms),
+        "qrs_ms": _round(m.qrs_ms),
+        "qt_ms": _round(m.qt_ms),
+        "qtc_ms": qtc,
+        "p_axis_deg": _round(m.p_axis_deg, 0),
+        "qrs_axis_deg": _round(m.qrs_axis_deg, 0),
+        "t_axis_deg": _round(m.t_axis_deg, 0),
+        "axis_category": None if m.axis_category is None else m.axis_category.value,
+        "rhythm": result.rhythm.rhythm.value,
+        "rhythm_reason": result.rhythm.reason,
+        "statements": [
+            {"code": s.code, "text": s.text, "measurement": s.measurement, "value": _round(s.value, 2),
+             "limit": s.limit, "unit": s.unit, "source": s.source}
+            for s in result.statements
+        ],
+        "beats": int(result.delineation.fiducials.size),
+        "beats_in_median": result.delineation.median.n_beats_used,
+        "amplitudes_mv": {
+            a.lead: {"r": _round(a.r_mv, 3), "s": _round(a.s_mv, 3), "q": _round(a.q_mv, 3),
+                     "p": _round(a.p_mv, 3), "t": _round(a.t_mv, 3), "st_j60": _round(a.st_j60_mv, 3),
+                     "st_j80": _round(a.st_j80_mv, 3)}
+            for a in m.amplitudes.values()
+        },
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(result: RestingEcgResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``waves.csv`` (one row per wave per beat per lead) and ``measurements.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = ["lead,wave,onset,peak,offset"]
+    for lead in result.delineation.leads:
+        for beat in lead.beat_waves:
+            for wave in beat:
+                rows.append(f"{lead.lead},{wave.kind.value},{wave.onset},{wave.peak},{wave.offset}")
+    waves = out_dir / "waves.csv"
+    _atomic_write(waves, "\n".join(rows) + "\n")
+    measurements = out_dir / "measurements.json"
+    _atomic_write(measurements, json.dumps(measurements_to_dict(result), indent=2) + "\n")
+    return waves, measurements
+
+
+def read_waves_csv(path: Path) -> list[tuple[str, str, int, int, int]]:
+    """Read a ``waves.csv`` back (used by tests and by the benchmark)."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return [(r["lead"], r["wave"], int(r["onset"]), int(r["peak"]), int(r["offset"])) for r in reader]

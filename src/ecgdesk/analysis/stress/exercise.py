@@ -1,0 +1,345 @@
+"""Exercise stress test analysis: stage table, ST at J+60/J+80, METs, Duke score, arrhythmias.
+
+Each stage is measured on the median beat of its last minute (the standard "end of stage" practice), with
+the isoelectric level just before the QRS onset (PR segment) as the ST reference.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import interpolate
+
+from ecgdesk.analysis.ecg12.delineation import delineate, find_fiducials, lowpass, remove_baseline
+from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
+from ecgdesk.errors import InputError
+from ecgdesk.records.recording import Recording
+
+#: Window of each stage measured: its last minute (shorter stages: all of it).
+STAGE_WINDOW_S = 60.0
+MIN_WINDOW_S = 8.0
+#: 1 mm on the standard ECG grid is 0.1 mV.
+MV_PER_MM = 0.1
+#: ST slope classes (mV/s from J to J+80 ms): our convention, documented in docs/stress.md.
+SLOPE_FLAT_MV_PER_S = 0.3
+
+
+class StSlope(enum.StrEnum):
+    UPSLOPING = "upsloping"
+    HORIZONTAL = "horizontal"
+    DOWNSLOPING = "downsloping"
+
+    @classmethod
+    def of(cls, slope_mv_per_s: float) -> StSlope:
+        if slope_mv_per_s > SLOPE_FLAT_MV_PER_S:
+            return cls.UPSLOPING
+        if slope_mv_per_s < -SLOPE_FLAT_MV_PER_S:
+            return cls.DOWNSLOPING
+        return cls.HORIZONTAL
+
+
+class DukeRisk(enum.StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+    @classmethod
+    def of(cls, score: float) -> DukeRisk:
+        if score >= 5:
+            return cls.LOW
+        if score <= -11:
+            return cls.HIGH
+        return cls.MODERATE
+
+
+@dataclass(frozen=True)
+class LeadSt:
+    lead: str
+    st_j60_mv: float
+    st_j80_mv: float
+    slope_mv_per_s: float
+
+    @property
+    def slope_class(self) -> StSlope:
+        return StSlope.of(self.slope_mv_per_s)
+
+
+@dataclass(frozen=True)
+class StageMeasurement:
+    stage: Stage
+    window_start_s: float
+    window_end_s: float
+    hr_bpm: float | None
+    mets: float | None
+    st: tuple[LeadSt, ...]
+
+    def worst_depression(self, excluded: tuple[str, ...] = ("avr",)) -> LeadSt | None:
+        leads = [s for s in self.st if s.lead.lower() not in excluded]
+        return min(leads, key=lambda s: s.st_j80_mv) if leads else None
+
+
+@dataclass(frozen=True)
+class Arrhythmia:
+    kind: str  # "ventricular_ectopic", "supraventricular_ectopic", "ventricular_run"
+    time_s: float
+    phase: Phase
+    beats: int = 1
+
+
+@dataclass
+class StressResult:
+    protocol: StressProtocol
+    stages: list[StageMeasurement]
+    resting_hr_bpm: float | None
+    peak_hr_bpm: float
+    peak_hr_time_s: float
+    age_predicted_max_hr: float
+    target_hr_bpm: float
+    exercise_time_s: float
+    mets: float
+    max_st_depression_mm: float
+    max_st_depression_lead: str | None
+    duke_score: float
+    arrhythmias: list[Arrhythmia] = field(default_factory=list)
+    beats: int = 0
+
+    @property
+    def percent_of_predicted_max(self) -> float:
+        return 100.0 * self.peak_hr_bpm / self.age_predicted_max_hr
+
+    @property
+    def target_reached(self) -> bool:
+        return self.peak_hr_bpm >= self.target_hr_bpm
+
+    @property
+    def duke_risk(self) -> DukeRisk:
+        return DukeRisk.of(self.duke_score)
+
+    @property
+    def ischemic_st_response(self) -> bool:
+        """At least 1 mm of horizontal or downsloping ST depression at J+80 in any lead but aVR."""
+        for stage in self.stages:
+            for st in stage.st:
+                if (st.lead.lower() != "avr" and st.st_j80_mv <= -MV_PER_MM
+                        and st.slope_class is not StSlope.UPSLOPING):
+                    return True
+        return False
+
+
+def foster_bruce_mets(exercise_min: float) -> float:
+    """METs from Bruce exercise time (Foster et al. 1984): VO2 = 14.8 - 1.379T + 0.451T^2 - 0.012T^3."""
+    t = exercise_min
+    return (14.8 - 1.379 * t + 0.451 * t ** 2 - 0.012 * t ** 3) / 3.5
+
+
+def acsm_treadmill_mets(speed_mph: float, grade_pct: float) -> float:
+    """METs from treadmill speed and grade (ACSM walking equation), for non-Bruce protocols."""
+    speed = speed_mph * 26.8224  # m/min
+    return (3.5 + 0.1 * speed + 1.8 * speed * grade_pct / 100.0) / 3.5
+
+
+def duke_treadmill_score(exercise_min: float, st_depression_mm: float, angina_index: int) -> float:
+    """Duke treadmill score: exercise minutes - 5 x max ST deviation (mm) - 4 x angina index."""
+    return exercise_min - 5.0 * st_depression_mm - 4.0 * angina_index
+
+
+def _detect_beats(data: np.ndarray, fs: float) -> np.ndarray:
+    """QRS fiducials over a long multi-lead recording, in 10 s windows so exercise noise stays local."""
+    step = int(10 * fs)
+    overlap = int(1 * fs)
+    found: list[np.ndarray] = []
+    for start in range(0, data.shape[0], step):
+        lo, hi = max(0, start - overlap), min(data.shape[0], start + step + overlap)
+        if hi - lo < int(2 * fs):
+            continue
+        peaks = find_fiducials(lowpass(data[lo:hi], fs, 40.0), fs) + lo
+        found.append(peaks[(peaks >= start) & (peaks < start + step)])
+    beats = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    if beats.size > 1:
+        keep = np.concatenate([[True], np.diff(beats) > int(0.2 * fs)])
+        beats = beats[keep]
+    return beats
+
+
+def _stage_st(window: np.ndarray, fs: float, names: list[str]) -> tuple[LeadSt, ...]:
+    """ST levels of each lead on the window's median beat, against a PR-segment baseline.
+
+    The delineation's median-filter baseline would absorb part of a long ST depression at high rates, so
+    the median beat is rebuilt from the low-passed signal minus a cubic spline through each beat's PR level.
+    """
+    d = delineate(window, fs, names)
+    qrs = next(w for w in d.leads[0].median_waves if w.kind.value == "QRS")
+    fid = d.median.fiducial_index
+    pr_offset = qrs.onset - int(round(0.01 * fs)) - fid
+    smooth = lowpass(window, fs, 40.0)
+    half = max(1, int(round(0.004 * fs)))
+    knots = [f + pr_offset for f in d.fiducials
+             if f + pr_offset - half >= 0 and f + pr_offset + half < len(smooth)]
+    if len(knots) >= 4:
+        levels = np.stack([smooth[k - half:k + half + 1].mean(axis=0) for k in knots])
+        baseline = interpolate.CubicSpline(knots, levels, axis=0, extrapolate=True)(np.arange(len(smooth)))
+        corrected = smooth - baseline
+    else:
+        corrected = window - np.median(window, axis=0)
+    pre, post = fid, d.median.data.shape[0] - fid
+    chosen = [f for f, ok in zip(d.fiducials, d.dominant, strict=True)
+              if ok and f - pre >= 0 and f + post <= len(corrected)]
+    beat = (np.median(np.stack([corrected[f - pre:f + post] for f in chosen]), axis=0) if chosen
+            else d.median.data)
+    iso = beat[fid + pr_offset]
+    j = qrs.offset
+    j60 = min(beat.shape[0] - 1, j + int(round(0.06 * fs)))
+    j80 = min(beat.shape[0] - 1, j + int(round(0.08 * fs)))
+    out = []
+    for i, name in enumerate(names):
+        level_j = float(beat[j, i] - iso[i])
+        level_80 = float(beat[j80, i] - iso[i])
+        out.append(LeadSt(name, float(beat[j60, i] - iso[i]), level_80, (level_80 - level_j) / 0.08))
+    return tuple(out)
+
+
+def _ectopy(beats: np.ndarray, filtered: np.ndarray, fs: float, protocol: StressProtocol) -> list[Arrhythmia]:
+    """Premature beats: ventricular when the QRS differs from its neighbours', else supraventricular."""
+    if beats.size < 8:
+        return []
+    rr = np.diff(beats) / fs
+    half = int(round(0.06 * fs))
+    out: list[Arrhythmia] = []
+    run = 0
+    for k in range(4, beats.size - 1):
+        local = float(np.median(rr[max(0, k - 8):k - 1]))
+        premature = rr[k - 1] < 0.8 * local and rr[k] > rr[k - 1] * 1.1
+        ventricular = False
+        if premature and beats[k] - half >= 0 and beats[k] + half < filtered.shape[0]:
+            seg = filtered[beats[k] - half:beats[k] + half].ravel()
+            ref = np.median(np.stack([filtered[b - half:b + half].ravel() for b in beats[k - 4:k - 1]
+                                      if b - half >= 0]), axis=0)
+            denom = float(np.linalg.norm(seg - seg.mean()) * np.linalg.norm(ref - ref.mean()))
+            corr = float((seg - seg.mean()) @ (ref - ref.mean())) / denom if denom > 0 else 1.0
+            ventricular = corr < 0.8
+        time_s = beats[k] / fs
+        phase = Phase.PRETEST
+        for stage in protocol.stages:
+            if stage.start_s <= time_s < stage.end_s:
+                phase = stage.phase
+        if premature:
+            out.append(Arrhythmia("ventricular_ectopic" if ventricular else "supraventricular_ectopic",
+                                  time_s, phase))
+            run = run + 1 if ventricular else 0
+            if run == 3:
+                out.append(Arrhythmia("ventricular_run", time_s, phase, beats=3))
+        else:
+            run = 0
+    return out
+
+
+def analyze_stress(recording: Recording, protocol: StressProtocol,
+                   progress: Callable[[int], None] | None = None) -> StressResult:
+    """Analyse a continuous exercise-test recording against its protocol."""
+    fs = recording.fs
+    if protocol.exercise_end_s > recording.duration_s + 1.0:
+        raise InputError("stages", f"the exercise phase ends at {protocol.exercise_end_s:g} s but the "
+                                   f"recording lasts {recording.duration_s:.1f} s", protocol.source)
+    data = np.asarray(recording.read(0, recording.n_samples), dtype=np.float64)
+    data = np.where(np.isfinite(data), data, 0.0)
+    names = [lead.name for lead in recording.leads]
+    beats = _detect_beats(data, fs)
+    if beats.size < 10:
+        raise InputError("signal", f"found {beats.size} QRS complexes in the whole test; cannot analyse it",
+                         str(recording.path) if recording.path else None)
+    rr_times = beats[1:] / fs
+    inst_hr = 60.0 * fs / np.diff(beats)
+    measured: list[StageMeasurement] = []
+    for stage in protocol.stages:
+        end = min(stage.end_s, recording.duration_s)
+        start = max(stage.start_s, end - STAGE_WINDOW_S)
+        if end - start < MIN_WINDOW_S:
+            start = max(0.0, end - MIN_WINDOW_S)
+        in_window = (rr_times >= start) & (rr_times < end)
+        hr = float(np.median(inst_hr[in_window])) if in_window.sum() >= 3 else None
+        window = data[int(start * fs):int(end * fs)]
+        try:
+            st = _stage_st(window, fs, names)
+        except InputError:
+            st = ()
+        mets = None
+        if stage.phase is Phase.EXERCISE:
+            if protocol.protocol == "bruce":
+                mets = foster_bruce_mets((stage.end_s - protocol.exercise_start_s) / 60.0)
+            elif stage.speed_mph is not None and stage.grade_pct is not None:
+                mets = acsm_treadmill_mets(stage.speed_mph, stage.grade_pct)
+        measured.append(StageMeasurement(stage, start, end, hr, mets, st))
+        if progress is not None:
+            progress(1)
+    exercise_min = protocol.exercise_time_s / 60.0
+    ex_mask = (rr_times >= protocol.exercise_start_s) & (rr_times < protocol.exercise_end_s + 60.0)
+    # Peak HR: the highest 5-beat median, so a single mis-detected beat cannot set it.
+    smooth_hr = np.array([np.median(inst_hr[max(0, i - 2):i + 3]) for i in range(inst_hr.size)])
+    candidates = np.flatnonzero(ex_mask) if ex_mask.any() else np.arange(inst_hr.size)
+    peak_i = int(candidates[np.argmax(smooth_hr[candidates])])
+    worst_mm, worst_lead = 0.0, None
+    for m in measured:
+        if m.stage.phase is Phase.PRETEST:
+            continue
+        lead = m.worst_depression()
+        if lead is not None and -lead.st_j80_mv / MV_PER_MM > worst_mm:
+            worst_mm, worst_lead = -lead.st_j80_mv / MV_PER_MM, lead.lead
+    pretest = [m.hr_bpm for m in measured if m.stage.phase is Phase.PRETEST and m.hr_bpm is not None]
+    if protocol.protocol == "bruce":
+        mets = foster_bruce_mets(exercise_min)
+    else:
+        mets = max([m.mets for m in measured if m.mets is not None], default=1.0)
+    apmhr = 220.0 - protocol.age
+    return StressResult(
+        protocol=protocol, stages=measured, resting_hr_bpm=pretest[-1] if pretest else None,
+        peak_hr_bpm=float(smooth_hr[peak_i]), peak_hr_time_s=float(rr_times[peak_i]),
+        age_predicted_max_hr=apmhr, target_hr_bpm=0.85 * apmhr, exercise_time_s=protocol.exercise_time_s,
+        mets=mets, max_st_depression_mm=round(worst_mm, 2), max_st_depression_lead=worst_lead,
+        duke_score=duke_treadmill_score(exercise_min, round(worst_mm, 2), int(protocol.angina_index)),
+        arrhythmias=_ectopy(beats, remove_baseline(data, fs), fs, protocol), beats=int(beats.size),
+    )
+
+
+def stress_to_dict(result: StressResult) -> dict[str, object]:
+    """The ``stress.json`` document (schema in docs/stress.md)."""
+
+    def r(value: float | None, digits: int = 1) -> float | None:
+        return None if value is None or not math.isfinite(value) else round(value, digits)
+
+    return {
+        "protocol": result.protocol.protocol,
+        "age": result.protocol.age,
+        "resting_hr_bpm": r(result.resting_hr_bpm),
+        "peak_hr_bpm": r(result.peak_hr_bpm),
+        "peak_hr_time_s": r(result.peak_hr_time_s),
+        "age_predicted_max_hr": r(result.age_predicted_max_hr, 0),
+        "target_hr_bpm": r(result.target_hr_bpm, 0),
+        "percent_of_predicted_max": r(result.percent_of_predicted_max),
+        "target_reached": result.target_reached,
+        "exercise_time_s": r(result.exercise_time_s),
+        "mets": r(result.mets),
+        "max_st_depression_mm": r(result.max_st_depression_mm, 2),
+        "max_st_depression_lead": result.max_st_depression_lead,
+        "ischemic_st_response": result.ischemic_st_response,
+        "angina_index": int(result.protocol.angina_index),
+        "duke_score": r(result.duke_score),
+        "duke_risk": result.duke_risk.value,
+        "reason_stopped": result.protocol.reason_stopped,
+        "stages": [
+            {"name": m.stage.name, "phase": m.stage.phase.value, "start_s": m.stage.start_s,
+             "end_s": m.stage.end_s, "speed_mph": m.stage.speed_mph, "grade_pct": m.stage.grade_pct,
+             "bp": None if m.stage.systolic is None else [m.stage.systolic, m.stage.diastolic],
+             "hr_bpm": r(m.hr_bpm), "mets": r(m.mets),
+             "st": {s.lead: {"j60_mv": r(s.st_j60_mv, 3), "j80_mv": r(s.st_j80_mv, 3),
+                             "slope_mv_per_s": r(s.slope_mv_per_s, 2), "slope": s.slope_class.value}
+                    for s in m.st}}
+            for m in result.stages
+        ],
+        "arrhythmias": [{"kind": a.kind, "time_s": r(a.time_s), "phase": a.phase.value, "beats": a.beats}
+                        for a in result.arrhythmias],
+        "beats": result.beats,
+    }

@@ -1,0 +1,125 @@
+"""Exercise test analysis on synthetic recordings with known rate, ST level and protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from stress_synthetic import LEADS, synthetic_ecg
+
+from ecgdesk.analysis.stress.exercise import (
+    DukeRisk,
+    StSlope,
+    acsm_treadmill_mets,
+    analyze_stress,
+    duke_treadmill_score,
+    foster_bruce_mets,
+    stress_to_dict,
+)
+from ecgdesk.analysis.stress.protocol import Angina, bruce_protocol, load_protocol, protocol_from_dict
+from ecgdesk.errors import InputError
+from ecgdesk.records.recording import Recording
+
+FS = 500.0
+
+
+def _hr(t: float) -> float:
+    if t < 60:
+        return 70.0
+    if t < 600:
+        return 70.0 + (t - 60) / 540 * 50
+    return 120.0 - (t - 600) / 120 * 30
+
+
+@pytest.fixture(scope="module")
+def ischemic_test() -> tuple[Recording, object]:
+    # 2 mm of ST depression in V4-V6 from minute 5 to the first minute of recovery.
+    sig, _ = synthetic_ecg(720, FS, _hr, lambda t: -0.2 if 300 <= t < 660 else 0.0)
+    protocol = bruce_protocol(55, "M", exercise_s=540, pretest_s=60, recovery_s=120)
+    return Recording.from_array(sig, FS, list(LEADS)), protocol
+
+
+def test_stage_table_rates_and_st(ischemic_test):
+    recording, protocol = ischemic_test
+    result = analyze_stress(recording, protocol)
+    by_name = {m.stage.name: m for m in result.stages}
+    # End-of-stage heart rate: the schedule's rate over the stage's last minute.
+    assert by_name["rest"].hr_bpm == pytest.approx(70.0, abs=1.5)
+    assert by_name["3"].hr_bpm == pytest.approx(_hr(570), abs=3.0)
+    rest_st = {s.lead: s for s in by_name["rest"].st}
+    assert all(abs(s.st_j60_mv) < 0.03 for s in rest_st.values())
+    # The depression shows in V4-V6 only; V1-V3 keep their level (relative: the T wave nears J+60).
+    stage2 = {s.lead: s for s in by_name["2"].st}
+    assert stage2["V5"].st_j60_mv - stage2["V2"].st_j60_mv == pytest.approx(-0.2, abs=0.05)
+    assert result.max_st_depression_mm >= 1.0
+    assert result.max_st_depression_lead in ("V4", "V5", "V6")
+    assert result.peak_hr_bpm == pytest.approx(120.0, abs=3.0)
+    assert result.target_hr_bpm == pytest.approx(0.85 * 165)
+    assert not result.target_reached
+
+
+def test_summary_scores(ischemic_test):
+    recording, protocol = ischemic_test
+    result = analyze_stress(recording, protocol)
+    assert result.exercise_time_s == 540
+    assert result.mets == pytest.approx(foster_bruce_mets(9.0))
+    expected = duke_treadmill_score(9.0, result.max_st_depression_mm, 0)
+    assert result.duke_score == pytest.approx(expected)
+    doc = stress_to_dict(result)
+    json.dumps(doc)  # serialisable
+    assert [s["name"] for s in doc["stages"]][:2] == ["rest", "1"]
+
+
+def test_formulas():
+    # Foster: 9 min of Bruce is about 30 mL/kg/min, 8.6 METs.
+    assert foster_bruce_mets(9.0) == pytest.approx((14.8 - 1.379 * 9 + 0.451 * 81 - 0.012 * 729) / 3.5)
+    assert 8.0 < foster_bruce_mets(9.0) < 9.5
+    # ACSM walking: 3 mph flat ~ 3.3 METs.
+    assert acsm_treadmill_mets(3.0, 0.0) == pytest.approx(3.3, abs=0.05)
+    assert DukeRisk.of(duke_treadmill_score(12, 0, 0)) is DukeRisk.LOW
+    assert DukeRisk.of(duke_treadmill_score(6, 2, 1)) is DukeRisk.MODERATE  # 6 - 10 - 4 = -8
+    assert DukeRisk.of(duke_treadmill_score(3, 2.5, 2)) is DukeRisk.HIGH  # 3 - 12.5 - 8
+    assert StSlope.of(-1.0) is StSlope.DOWNSLOPING and StSlope.of(0.0) is StSlope.HORIZONTAL
+
+
+def test_protocol_validation(tmp_path: Path):
+    good = bruce_protocol(60, "F", exercise_s=400).to_dict()
+    good["symptoms"] = [{"time_s": 300, "text": "chest pressure", "angina": "limiting"}]
+    parsed = protocol_from_dict(good)
+    assert parsed.angina_index is Angina.LIMITING
+    assert parsed.exercise_time_s == 400
+    bad_cases = [
+        ({**good, "patient": {"age": -3, "sex": "F"}}, "patient.age"),
+        ({**good, "patient": {"age": 50, "sex": "X"}}, "patient.sex"),
+        ({**good, "stages": []}, "stages"),
+        ({**good, "stages": [{**good["stages"][1], "end_s": 10}]}, "stages[0].end_s"),
+        ({**good, "stages": [{**good["stages"][1], "bp": [500, 80]}]}, "stages[0].bp"),
+        ({**good, "stages": [{**good["stages"][1], "phase": "warmup"}]}, "stages[0].phase"),
+        ({**good, "angina_index": "severe"}, "angina_index"),
+    ]
+    for data, field in bad_cases:
+        with pytest.raises(InputError) as info:
+            protocol_from_dict(data, "p.json")
+        assert info.value.field == field, data
+        assert "p.json" in str(info.value)
+    path = tmp_path / "broken.json"
+    path.write_text('{"stages": [', encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="malformed JSON"):
+        load_protocol(path)
+    assert path.read_bytes() == before
+
+
+def test_recording_shorter_than_protocol():
+    sig, _ = synthetic_ecg(60, FS, lambda t: 70.0)
+    recording = Recording.from_array(sig, FS, list(LEADS))
+    with pytest.raises(InputError, match="exercise phase ends"):
+        analyze_stress(recording, bruce_protocol(50, "M", exercise_s=300))
+
+
+def test_flat_signal_is_refused():
+    recording = Recording.from_array(np.zeros((int(400 * FS), 3), dtype=np.float32), FS, ["I", "II", "V5"])
+    with pytest.raises(InputError, match="QRS"):
+        analyze_stress(recording, bruce_protocol(50, "M", exercise_s=120, pretest_s=60, recovery_s=60))
