@@ -1,0 +1,202 @@
+"""Resting 12-lead delineation, rhythm and axis against LUDB's cardiologists, with NeuroKit2 as the peer.
+
+Runs ECG Desk's delineation and NeuroKit2's (``ecg_peaks`` + ``ecg_delineate(method="dwt")`` per lead) on
+the same records in one run, matches every annotated boundary to the nearest boundary of the same kind each
+method gave (within 150 ms; a reference boundary without one counts as missed), and prints mean and SD of
+the errors in ms. Also: rhythm label agreement and axis category agreement with ``ludb.csv``.
+
+    python bench/bench_ecg12.py [--records 1-100] [--no-peer]
+
+Writes ``bench/results/ecg12_ludb.csv``. Needs ``../shared/data/ludb`` and, for the peer, ``neurokit2``
+(``make bench`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import wfdb
+from tqdm import tqdm
+
+from ecgdesk.analysis.ecg12.resting import analyze_resting
+from ecgdesk.records.recording import Recording
+
+ROOT = Path(__file__).resolve().parents[1]
+LUDB = ROOT.parent / "shared" / "data" / "ludb"
+RESULTS = ROOT / "bench" / "results"
+BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_off")
+MATCH_MS = 150.0
+LUDB_RHYTHM = {
+    "Sinus rhythm": "sinus_rhythm", "Sinus bradycardia": "sinus_bradycardia",
+    "Sinus tachycardia": "sinus_tachycardia", "Sinus arrhythmia": "sinus_arrhythmia",
+    "Atrial fibrillation": "atrial_fibrillation", "Atrial flutter, typical": "atrial_flutter",
+}
+SINUS_FAMILY = {"sinus_rhythm", "sinus_bradycardia", "sinus_tachycardia", "sinus_arrhythmia"}
+LUDB_AXIS = {
+    "left axis deviation": "left_axis_deviation", "normal": "normal", "vertical": "vertical",
+    "horizontal": "horizontal", "right axis deviation": "right_axis_deviation",
+}
+
+
+def reference(record: str, lead: str) -> dict[str, np.ndarray]:
+    ann = wfdb.rdann(str(LUDB / record), lead)
+    s, y = ann.sample, ann.symbol
+    out: dict[str, list[int]] = {b: [] for b in BOUNDARIES}
+    names = {"p": "P", "N": "QRS", "t": "T"}
+    for i in range(1, len(y) - 1):
+        if y[i] in names and y[i - 1] == "(" and y[i + 1] == ")":
+            kind = names[y[i]]
+            if kind != "T":
+                out[f"{kind}_on"].append(int(s[i - 1]))
+            out[f"{kind}_off"].append(int(s[i + 1]))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def match(ref: np.ndarray, found: np.ndarray, fs: float) -> tuple[list[float], int]:
+    errors: list[float] = []
+    missed = 0
+    found = np.sort(found[np.isfinite(found)]) if found.size else found
+    for r in ref:
+        if found.size == 0:
+            missed += 1
+            continue
+        j = int(np.argmin(np.abs(found - r)))
+        err = (found[j] - r) / fs * 1000.0
+        if abs(err) > MATCH_MS:
+            missed += 1
+        else:
+            errors.append(float(err))
+    return errors, missed
+
+
+def ours_boundaries(result, lead_index: int) -> dict[str, np.ndarray]:
+    waves = [w for beat in result.delineation.leads[lead_index].beat_waves for w in beat]
+    out: dict[str, list[int]] = {b: [] for b in BOUNDARIES}
+    for w in waves:
+        kind = w.kind.value
+        if kind != "T":
+            out[f"{kind}_on"].append(w.onset)
+        out[f"{kind}_off"].append(w.offset)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def neurokit_boundaries(signal: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, info = nk.ecg_peaks(signal, sampling_rate=int(fs))
+            _, waves = nk.ecg_delineate(signal, info["ECG_R_Peaks"], sampling_rate=int(fs), method="dwt")
+        except Exception:  # the peer's failures count as missed boundaries, as a user would see them
+            return {b: np.zeros(0) for b in BOUNDARIES}
+    keys = {"P_on": "ECG_P_Onsets", "P_off": "ECG_P_Offsets", "QRS_on": "ECG_R_Onsets",
+            "QRS_off": "ECG_R_Offsets", "T_off": "ECG_T_Offsets"}
+    return {b: np.asarray([v for v in waves.get(k, []) if v == v], dtype=float) for b, k in keys.items()}
+
+
+def parse_range(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", default="1-100")
+    parser.add_argument("--no-peer", action="store_true", help="skip NeuroKit2")
+    args = parser.parse_args()
+    if not LUDB.exists():
+        print(f"needs {LUDB}", file=sys.stderr)
+        return 2
+    peer = not args.no_peer
+    if peer:
+        try:
+            import neurokit2  # noqa: F401
+        except ImportError:
+            print("neurokit2 is not installed (make bench); running without the peer", file=sys.stderr)
+            peer = False
+    labels = {}
+    with (LUDB / "ludb.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            labels[row["ID"]] = row
+    methods = ["ecgdesk"] + (["neurokit2"] if peer else [])
+    errors = {m: {b: [] for b in BOUNDARIES} for m in methods}
+    missed = {m: {b: 0 for b in BOUNDARIES} for m in methods}
+    seconds = {m: 0.0 for m in methods}
+    rhythm_exact = rhythm_family = axis_ok = axis_n = n = 0
+    for number in tqdm(parse_range(args.records), desc="LUDB records", file=sys.stderr):
+        record = str(number)
+        raw = wfdb.rdrecord(str(LUDB / record))
+        fs = float(raw.fs)
+        recording = Recording.from_array(raw.p_signal.astype(np.float32), fs, raw.sig_name)
+        t0 = time.perf_counter()
+        result = analyze_resting(recording)
+        seconds["ecgdesk"] += time.perf_counter() - t0
+        for li, lead in enumerate(raw.sig_name):
+            ref = reference(record, lead)
+            found = {"ecgdesk": ours_boundaries(result, li)}
+            if peer:
+                t0 = time.perf_counter()
+                found["neurokit2"] = neurokit_boundaries(raw.p_signal[:, li], fs)
+                seconds["neurokit2"] += time.perf_counter() - t0
+            for method, bounds in found.items():
+                for b in BOUNDARIES:
+                    errs, miss = match(ref[b], bounds[b], fs)
+                    errors[method][b].extend(errs)
+                    missed[method][b] += miss
+        row = labels[record]
+        truth = LUDB_RHYTHM.get(row["Rhythms"].strip())
+        ours = result.rhythm_name.value
+        paced = bool(row["Cardiac pacing"].strip())
+        n += 1
+        # LUDB gives the underlying rhythm and pacing separately; "paced" agrees where pacing is present.
+        rhythm_exact += ours == truth or (ours == "paced" and paced)
+        rhythm_family += ((ours in SINUS_FAMILY and truth in SINUS_FAMILY) or ours == truth
+                          or (ours == "paced" and paced))
+        axis_text = row["Electric axis of the heart"].strip().split(": ")[-1]
+        if axis_text in LUDB_AXIS and result.measurements.axis_category is not None:
+            axis_n += 1
+            axis_ok += result.measurements.axis_category.value == LUDB_AXIS[axis_text]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "ecg12_ludb.csv"
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "boundary", "n", "missed", "mean_ms", "sd_ms", "seconds_total"])
+        print(f"\nLUDB records {args.records}: boundary error vs cardiologists (ms), "
+              f"matched within {MATCH_MS:g} ms")
+        print(f"{'boundary':8s} " + " ".join(f"{m + ' mean/sd (missed)':>30s}" for m in methods))
+        for b in BOUNDARIES:
+            cells = []
+            for m in methods:
+                v = np.asarray(errors[m][b])
+                mean, sd = (float(v.mean()), float(v.std())) if v.size else (float("nan"), float("nan"))
+                cells.append(f"{mean:8.1f} / {sd:5.1f} ({missed[m][b]:5d})")
+                writer.writerow([m, b, v.size, missed[m][b], round(mean, 2), round(sd, 2),
+                                 round(seconds[m], 2)])
+            print(f"{b:8s} " + " ".join(f"{c:>30s}" for c in cells))
+        for m in methods:
+            print(f"time {m}: {seconds[m]:.1f} s")
+        if peer:
+            ratio = seconds["neurokit2"] / max(seconds["ecgdesk"], 1e-9)
+            print(f"speed ratio neurokit2/ecgdesk: {ratio:.1f}x")
+        print(f"rhythm agreement: exact {rhythm_exact}/{n} = {100 * rhythm_exact / n:.1f} %, "
+              f"sinus family merged {rhythm_family}/{n} = {100 * rhythm_family / n:.1f} %")
+        if axis_n:
+            print(f"axis category agreement: {axis_ok}/{axis_n} = {100 * axis_ok / axis_n:.1f} %")
+        writer.writerow(["ecgdesk", "rhythm_exact_pct", n, "", round(100 * rhythm_exact / n, 1), "", ""])
+        writer.writerow(["ecgdesk", "rhythm_family_pct", n, "", round(100 * rhythm_family / n, 1), "", ""])
+        if axis_n:
+            axis_pct = round(100 * axis_ok / axis_n, 1)
+            writer.writerow(["ecgdesk", "axis_category_pct", axis_n, "", axis_pct, "", ""])
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
