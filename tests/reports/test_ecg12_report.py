@@ -74,3 +74,23 @@ def test_unsigned_banner_only_when_unsigned(tmp_path: Path, dicom_result):
 
     assert red_pixels(unsigned.png_path) > 200
     assert red_pixels(signed.png_path) == 0
+
+
+def test_stress_report_renders(tmp_path: Path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis" / "stress"))
+    from stress_synthetic import LEADS, synthetic_ecg
+
+    from ecgdesk.analysis.stress.exercise import analyze_stress
+    from ecgdesk.analysis.stress.protocol import bruce_protocol
+    from ecgdesk.reports.stress_report import StressReportContext, render_stress_report, stress_report_digest
+
+    sig, _ = synthetic_ecg(300, 250.0, lambda t: 70 + t / 10)
+    result = analyze_stress(Recording.from_array(sig, 250.0, list(LEADS)),
+                            bruce_protocol(60, "F", exercise_s=180, pretest_s=60, recovery_s=60))
+    ctx = StressReportContext(result, patient_id="S1")
+    out = render_stress_report(ctx, tmp_path)
+    assert out.pdf_path.read_bytes().startswith(b"%PDF")
+    ctx.interpretation = "Negative for ischemia at an adequate workload."
+    assert stress_report_digest(ctx) != out.content_sha256

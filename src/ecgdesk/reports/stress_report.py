@@ -1,0 +1,137 @@
+"""The exercise stress test report: summary, stage table, ST trend, interpretation and signature."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from ecgdesk.analysis.stress.exercise import MV_PER_MM, StressResult, stress_to_dict
+from ecgdesk.reports.ecg12_report import MM_PER_INCH, Signature
+
+PAGE_MM = (210.0, 297.0)  # A4 portrait
+
+
+@dataclass
+class StressReportContext:
+    result: StressResult
+    patient_name: str = ""
+    patient_id: str = ""
+    study_id: str = ""
+    supervising_physician: str = ""
+    interpretation: str = ""
+    signature: Signature | None = None
+    addenda: list[str] = field(default_factory=list)
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class RenderedStressReport:
+    pdf_path: Path
+    content_sha256: str
+
+
+def stress_report_digest(ctx: StressReportContext) -> str:
+    content = {"result": stress_to_dict(ctx.result), "patient": [ctx.patient_name, ctx.patient_id],
+               "study_id": ctx.study_id, "interpretation": ctx.interpretation, "addenda": ctx.addenda,
+               "version": ctx.version}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _summary_lines(r: StressResult) -> list[str]:
+    minutes, seconds = divmod(int(round(r.exercise_time_s)), 60)
+    lines = [
+        f"Protocol {r.protocol.protocol}   Exercise time {minutes}:{seconds:02d}   METs {r.mets:.1f}",
+        f"Resting HR {r.resting_hr_bpm or 0:.0f} bpm   Peak HR {r.peak_hr_bpm:.0f} bpm = "
+        f"{r.percent_of_predicted_max:.0f} % of age-predicted maximum ({r.age_predicted_max_hr:.0f}); "
+        f"target (85 %) {r.target_hr_bpm:.0f} bpm {'reached' if r.target_reached else 'NOT reached'}",
+        f"Max ST depression {r.max_st_depression_mm:.1f} mm ({r.max_st_depression_lead or '--'}) at J+80; "
+        f"ischemic ST response: {'yes' if r.ischemic_st_response else 'no'}",
+        f"Duke treadmill score {r.duke_score:.1f} ({r.duke_risk.value} risk); angina index "
+        f"{int(r.protocol.angina_index)}",
+        f"Reason stopped: {r.protocol.reason_stopped or '--'}",
+    ]
+    kinds: dict[str, int] = {}
+    for a in r.arrhythmias:
+        kinds[f"{a.kind.replace('_', ' ')} ({a.phase.value})"] = kinds.get(
+            f"{a.kind.replace('_', ' ')} ({a.phase.value})", 0) + 1
+    lines.append("Arrhythmias: " + (", ".join(f"{k}: {v}" for k, v in kinds.items()) or "none detected"))
+    return lines
+
+
+def _stage_rows(r: StressResult) -> list[list[str]]:
+    rows = []
+    for m in r.stages:
+        worst = m.worst_depression()
+        bp = f"{m.stage.systolic}/{m.stage.diastolic}" if m.stage.systolic is not None else "--"
+        rows.append([
+            m.stage.name, m.stage.phase.value, f"{m.stage.start_s / 60:.1f}-{m.stage.end_s / 60:.1f}",
+            f"{m.stage.speed_mph:g}/{m.stage.grade_pct:g}" if m.stage.speed_mph is not None
+            and m.stage.grade_pct is not None else "--",
+            f"{m.hr_bpm:.0f}" if m.hr_bpm else "--", bp, f"{m.mets:.1f}" if m.mets else "--",
+            f"{worst.lead} {worst.st_j60_mv / MV_PER_MM:+.1f}/{worst.st_j80_mv / MV_PER_MM:+.1f} "
+            f"{worst.slope_class.value}" if worst else "--",
+        ])
+    return rows
+
+
+def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str = "stress-report"
+                         ) -> RenderedStressReport:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    r = ctx.result
+    digest = stress_report_digest(ctx)
+    w, h = PAGE_MM
+    pdf_path = out_dir / f"{basename}.pdf"
+    tmp = out_dir / f".{basename}.tmp.pdf"
+    with PdfPages(tmp) as pdf:
+        fig: Figure = plt.figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
+        fig.text(0.5, 0.965, "Exercise stress test report", ha="center", fontsize=13, weight="bold")
+        fig.text(0.06, 0.94, f"{ctx.patient_name or 'Unnamed patient'}   ID {ctx.patient_id or '--'}   "
+                             f"Age {r.protocol.age}   Sex {r.protocol.sex}   Study {ctx.study_id or '--'}   "
+                             f"Supervising {ctx.supervising_physician or '--'}", fontsize=7.5)
+        for i, line in enumerate(_summary_lines(r)):
+            fig.text(0.06, 0.915 - i * 0.017, line, fontsize=7.5)
+        table_ax = fig.add_axes((0.06, 0.48, 0.88, 0.3))
+        table_ax.set_axis_off()
+        table = table_ax.table(
+            cellText=_stage_rows(r) or [["--"] * 8],
+            colLabels=["Stage", "Phase", "Min", "mph/%", "HR", "BP", "METs", "Worst ST mm J60/J80"],
+            loc="upper center", cellLoc="center", colWidths=[0.1, 0.1, 0.1, 0.1, 0.07, 0.1, 0.08, 0.35])
+        table.auto_set_font_size(False)
+        table.set_fontsize(6.5)
+        trend = fig.add_axes((0.1, 0.22, 0.82, 0.2))
+        times = [(m.window_start_s + m.window_end_s) / 120.0 for m in r.stages if m.st]
+        leads = [s.lead for s in r.stages[0].st] if r.stages and r.stages[0].st else []
+        for lead in leads:
+            values = [next(s.st_j80_mv for s in m.st if s.lead == lead) / MV_PER_MM for m in r.stages if m.st]
+            trend.plot(times, values, marker="o", markersize=2, linewidth=0.8, label=lead)
+        trend.axhline(-1.0, color="#b00020", linewidth=0.6, linestyle="--")
+        trend.set_xlabel("minutes", fontsize=7)
+        trend.set_ylabel("ST at J+80 (mm)", fontsize=7)
+        trend.tick_params(labelsize=6)
+        if leads:
+            trend.legend(fontsize=5, ncol=6, loc="lower left")
+        text = ctx.interpretation.strip() or "(no interpretation yet)"
+        fig.text(0.06, 0.16, f"Interpretation: {text[:160]}", fontsize=7.5)
+        for i, addendum in enumerate(ctx.addenda[:3]):
+            fig.text(0.06, 0.145 - i * 0.014, f"Addendum {i + 1}: {addendum[:150]}", fontsize=7)
+        if ctx.signature is None:
+            fig.text(0.5, 0.985, "UNCONFIRMED - not signed", ha="center", fontsize=9, color="#b00020",
+                     weight="bold")
+        else:
+            s = ctx.signature
+            fig.text(0.06, 0.09, f"{s.meaning}: {s.name}   {s.signed_at:%Y-%m-%d %H:%M}", fontsize=8,
+                     weight="bold")
+        fig.text(0.94, 0.02, f"report v{ctx.version}  content {digest[:12]}", ha="right", fontsize=5.5)
+        pdf.savefig(fig)
+        plt.close(fig)
+    tmp.replace(pdf_path)
+    return RenderedStressReport(pdf_path, digest)
