@@ -14,7 +14,8 @@ Method (after the "median beat" practice of interpretive ECG programs):
    steepest slope on each side of it, walk outwards until the slope falls to a fraction of that steepest
    slope. The median over the leads then gives global P and T boundaries, which is robust to the leads
    where the wave is small or noisy.
-6. Per-beat waves are the median-beat waves placed at each beat's fiducial.
+6. Per-beat waves: a beat of the dominant QRS shape takes the median-beat waves placed at its fiducial; a
+   beat of another shape (PVC, aberrant) is delineated on its own samples, without a P wave when premature.
 """
 
 from __future__ import annotations
@@ -151,27 +152,33 @@ def _beat_window(fs: float, rr_median_s: float) -> tuple[int, int]:
     return int(round(pre * fs)), int(round(post * fs))
 
 
+def qrs_correlation(filtered: np.ndarray, fiducials: np.ndarray, fs: float) -> np.ndarray:
+    """Each beat's multi-lead QRS correlation with the median QRS (0 where the window leaves the signal)."""
+    n = fiducials.size
+    half = int(round(0.06 * fs))
+    valid = (fiducials - half >= 0) & (fiducials + half < filtered.shape[0])
+    if not valid.any():
+        return np.zeros(n)
+    segments = np.zeros((n, 2 * half * filtered.shape[1]))
+    for i in np.flatnonzero(valid):
+        segments[i] = filtered[fiducials[i] - half:fiducials[i] + half].T.ravel()
+    reference = np.median(segments[valid], axis=0)
+    centred = segments - segments.mean(axis=1, keepdims=True)
+    ref = reference - reference.mean()
+    denom = np.linalg.norm(centred, axis=1) * np.linalg.norm(ref) + 1e-12
+    return np.where(valid, centred @ ref / denom, 0.0)
+
+
 def dominant_beats(filtered: np.ndarray, fiducials: np.ndarray, fs: float) -> np.ndarray:
     """Boolean mask of beats that share the dominant QRS morphology and are not premature."""
     n = fiducials.size
     if n < 3:
         return np.ones(n, dtype=bool)
-    half = int(round(0.06 * fs))
-    valid = (fiducials - half >= 0) & (fiducials + half < filtered.shape[0])
-    segments = np.zeros((n, 2 * half * filtered.shape[1]))
-    for i in np.flatnonzero(valid):
-        seg = filtered[fiducials[i] - half:fiducials[i] + half]
-        segments[i] = seg.T.ravel()
-    reference = np.median(segments[valid], axis=0)
-    centred = segments - segments.mean(axis=1, keepdims=True)
-    ref = reference - reference.mean()
-    denom = np.linalg.norm(centred, axis=1) * np.linalg.norm(ref) + 1e-12
-    corr = centred @ ref / denom
+    corr = qrs_correlation(filtered, fiducials, fs)
     rr = np.diff(fiducials).astype(float)
-    rr_med = float(np.median(rr))
     premature = np.zeros(n, dtype=bool)
-    premature[1:] = rr < 0.8 * rr_med
-    return valid & (corr > 0.85) & ~premature
+    premature[1:] = rr < 0.8 * float(np.median(rr))
+    return (corr > 0.85) & ~premature
 
 
 def median_beats(filtered: np.ndarray, fiducials: np.ndarray, mask: np.ndarray, fs: float) -> MedianBeats:
@@ -328,6 +335,21 @@ def fuse_boundaries(per_lead: list[list[Wave]], fs: float, weight: float = 0.0,
     return out
 
 
+def _ectopic_beat(filtered: np.ndarray, f: int, fid: int, width: int, fs: float, rr_s: float,
+                  params: DelineationParams, has_p: bool) -> list[list[Wave]] | None:
+    """The waves of one beat of another shape, from its own samples (a premature one gets no P wave)."""
+    lo, hi = f - fid, f - fid + width
+    if lo < 0 or hi > filtered.shape[0]:
+        return None
+    segment = filtered[lo:hi]
+    on, off = qrs_bounds(segment, fid, fs, params.qrs_on_xi, params.qrs_off_xi)
+    out = []
+    for li in range(segment.shape[1]):
+        waves = delineate_median_lead(segment[:, li], fid, fs, on, off, rr_s, params, has_p=has_p)
+        out.append([Wave(w.kind, w.onset + lo, w.peak + lo, w.offset + lo) for w in waves])
+    return out
+
+
 def delineate(ecg: np.ndarray, fs: float, lead_names: list[str],
               params: DelineationParams | None = None) -> Delineation:
     """Delineate P, QRS and T on every lead of a multi-lead resting ECG (``(n_samples, n_leads)``, mV)."""
@@ -346,21 +368,27 @@ def delineate(ecg: np.ndarray, fs: float, lead_names: list[str],
     params = params or DelineationParams()
     qrs_on, qrs_off = qrs_bounds(median.data, fid, fs, params.qrs_on_xi, params.qrs_off_xi)
     rr_s = float(np.median(np.diff(fiducials))) / fs
-    leads: list[LeadDelineation] = []
     per_lead = [delineate_median_lead(median.data[:, li], fid, fs, qrs_on, qrs_off, rr_s, params)
                 for li in range(len(lead_names))]
     if params.fuse:
         per_lead = fuse_boundaries(per_lead, fs, params.lead_weight, params.lead_clip_ms)
-    for name, waves in zip(lead_names, per_lead, strict=True):
-        per_beat = []
-        for f in fiducials:
-            shift = int(f) - fid
-            beat_waves = tuple(
-                Wave(w.kind, w.onset + shift, w.peak + shift, w.offset + shift)
-                for w in waves
-                if w.onset + shift >= 0 and w.offset + shift < data.shape[0]
-            )
-            per_beat.append(beat_waves)
-        leads.append(LeadDelineation(lead=name, median_waves=tuple(waves), beat_waves=tuple(per_beat)))
+    # Dominant beats take the median beat's waves; an ectopic beat is delineated on its own samples.
+    beats: list[list[tuple[Wave, ...]]] = [[] for _ in lead_names]
+    n = data.shape[0]
+    # Premature beats of the dominant shape (sinus arrhythmia, most PACs) keep the median beat's waves.
+    own_shape = qrs_correlation(filtered, fiducials, fs) > 0.85 if fiducials.size >= 3 else np.ones(1, bool)
+    width = median.data.shape[0]
+    for index, f in enumerate(fiducials):
+        shift = int(f) - fid
+        ectopic = fiducials.size >= 3 and not own_shape[index]
+        premature = index > 0 and fiducials[index] - fiducials[index - 1] < 0.8 * rr_s * fs
+        own = (_ectopic_beat(filtered, int(f), fid, width, fs, rr_s, params, has_p=not premature)
+               if ectopic else None)
+        for li in range(len(lead_names)):
+            waves = own[li] if own is not None else [
+                Wave(w.kind, w.onset + shift, w.peak + shift, w.offset + shift) for w in per_lead[li]]
+            beats[li].append(tuple(w for w in waves if w.onset >= 0 and w.offset < n))
+    leads = [LeadDelineation(lead=name, median_waves=tuple(waves), beat_waves=tuple(per_beat))
+             for name, waves, per_beat in zip(lead_names, per_lead, beats, strict=True)]
     return Delineation(fs=fs, lead_names=list(lead_names), fiducials=fiducials, dominant=mask, median=median,
                        leads=leads, filtered=filtered)
