@@ -20,22 +20,39 @@ from ecgdesk.errors import InputError
 
 def _facts(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "service": "ambulatory_ecg", "setting": "practitioner", "place_of_service": "11",
-        "start": "2024-08-01", "end": "2024-08-11", "recorded_hours": 240.0,
-        "components": ["recording", "scanning", "interpretation"], "diagnoses": ["r00.2"],
-        "repeat": None, "abn_on_file": False,
+        "service": "ambulatory_ecg",
+        "setting": "practitioner",
+        "place_of_service": "11",
+        "start": "2024-08-01",
+        "end": "2024-08-11",
+        "recorded_hours": 240.0,
+        "components": ["recording", "scanning", "interpretation"],
+        "diagnoses": ["r00.2"],
+        "repeat": None,
+        "abn_on_file": False,
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not ...}
 
 
 def _claim(**line_changes: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {"code": "93000", "modifiers": [], "units": 1, "date_of_service": "2024-08-01",
-                            "diagnosis_pointers": [1]}
+    line: dict[str, Any] = {
+        "code": "93000",
+        "modifiers": [],
+        "units": 1,
+        "date_of_service": "2024-08-01",
+        "diagnosis_pointers": [1],
+    }
     line.update(line_changes)
-    return {"setting": "practitioner", "place_of_service": "11", "provider_id": "1234567893",
-            "ordering_provider_npi": "1234567893", "diagnoses": ["R00.2"], "abn_on_file": False,
-            "lines": [{k: v for k, v in line.items() if v is not ...}]}
+    return {
+        "setting": "practitioner",
+        "place_of_service": "11",
+        "provider_id": "1234567893",
+        "ordering_provider_npi": "1234567893",
+        "diagnoses": ["R00.2"],
+        "abn_on_file": False,
+        "lines": [{k: v for k, v in line.items() if v is not ...}],
+    }
 
 
 def test_facts_parse_to_typed_values() -> None:

@@ -13,6 +13,7 @@ from ecgdesk.errors import EcgDeskError
 # Each module defines ``register(subparsers)`` and sets ``func`` on the parsers it adds.
 COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.records",
+    "ecgdesk.cli.coding",
 )
 
 

@@ -235,8 +235,11 @@ def facts_from_dict(data: Any, source: Source = None) -> ServiceFacts:
         for i, name in enumerate(component_names)
     )
     repeat_value = data.get("repeat")
-    repeat = None if repeat_value is None else Repeat(
-        check_option("repeat", repeat_value, [None, *[r.value for r in Repeat]], source))
+    repeat = (
+        None
+        if repeat_value is None
+        else Repeat(check_option("repeat", repeat_value, [None, *[r.value for r in Repeat]], source))
+    )
     abn = data.get("abn_on_file", False)
     return ServiceFacts(
         service=service,
@@ -267,21 +270,25 @@ def _parse_line(data: Any, index: int, source: Source) -> ClaimLine:
         if not MODIFIER_PATTERN.match(modifier):
             raise InputError(f"{prefix}modifiers[{j}]", f"{modifier!r} is not a 2-character modifier", source)
     units_value = data.get("units", 1)
-    if isinstance(units_value, bool) or not isinstance(units_value, int | float) or not float(
-        units_value
-    ).is_integer():
+    if (
+        isinstance(units_value, bool)
+        or not isinstance(units_value, int | float)
+        or not float(units_value).is_integer()
+    ):
         raise InputError(f"{prefix}units", f"must be a whole number, got {units_value!r}", source)
     pointers_value = data.get("diagnosis_pointers", [1])
     if not isinstance(pointers_value, list | tuple) or not all(
         isinstance(p, int) and not isinstance(p, bool) for p in pointers_value
     ):
-        raise InputError(f"{prefix}diagnosis_pointers", f"must be a list of integers, got {pointers_value!r}",
-                         source)
+        raise InputError(
+            f"{prefix}diagnosis_pointers", f"must be a list of integers, got {pointers_value!r}", source
+        )
     end_value = data.get("date_of_service_end")
     end = parse_date(end_value, f"{prefix}date_of_service_end", source) if end_value is not None else None
     if end is not None and end < dos:
-        raise InputError(f"{prefix}date_of_service_end", f"{end.isoformat()} is before the date of service",
-                         source)
+        raise InputError(
+            f"{prefix}date_of_service_end", f"{end.isoformat()} is before the date of service", source
+        )
     return ClaimLine(
         code=code,
         date_of_service=dos,

@@ -31,8 +31,15 @@ class Finding:
     fix: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "severity": self.severity.value, "line": self.line, "code": self.code,
-                "carc": self.carc, "message": self.message, "fix": self.fix}
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "line": self.line,
+            "code": self.code,
+            "carc": self.carc,
+            "message": self.message,
+            "fix": self.fix,
+        }
 
 
 @dataclass(frozen=True)
@@ -56,5 +63,8 @@ class CodingResult:
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {"lines": [line.to_dict() for line in self.lines], "explanations": list(self.explanations),
-                "findings": [finding.to_dict() for finding in self.findings]}
+        return {
+            "lines": [line.to_dict() for line in self.lines],
+            "explanations": list(self.explanations),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }

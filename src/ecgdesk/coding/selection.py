@@ -1,11 +1,362 @@
-"""Code selection: from :class:`ServiceFacts` to claim lines, each choice explained."""
+"""Code selection: from :class:`ServiceFacts` to claim lines, each choice explained in a sentence.
+
+One small selector per service (a ``{Service: function}`` registry) finds the code family; one shared
+routine then picks the global code or the parts this billing entity furnished, applies the place of
+service, and adds the modifiers (52, 76/77, 26/TC for PC/TC-1 codes, GA with an ABN).
+"""
 
 from __future__ import annotations
 
-from ecgdesk.coding.facts import ServiceFacts
-from ecgdesk.coding.results import CodingResult
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from ecgdesk.coding.codes import CodeInfo, Family, Part, code_info, family_codes
+from ecgdesk.coding.facts import Component, Repeat, Service, ServiceFacts, Setting
+from ecgdesk.coding.necessity import indication_list, screening_rule
+from ecgdesk.coding.results import ClaimLineOut, CodingResult, Finding, Severity
+from ecgdesk.errors import InputError
+
+# CMS places of service paid at the facility rate (a practitioner there bills professional parts only).
+FACILITY_POS = frozenset(
+    {"02", "10", "19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"}
+)
+HOLTER_MAX_H = 48.0
+SHORT_HOLTER_H = 12.0
+SEVEN_DAYS_H = 7 * 24.0
+FIFTEEN_DAYS_H = 15 * 24.0
+THIRTY_DAYS_H = 30 * 24.0
+UNLISTED = "93799"
+PERIOD_DAYS = 30
+
+
+@dataclass
+class _Work:
+    """What the selectors accumulate."""
+
+    facts: ServiceFacts
+    family: Family | None = None
+    modifiers: list[str] = field(default_factory=list)
+    lines: list[ClaimLineOut] = field(default_factory=list)
+    explanations: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def explain(self, sentence: str) -> None:
+        self.explanations.append(sentence)
+
+    def warn(
+        self,
+        rule: str,
+        message: str,
+        fix: str | None = None,
+        severity: Severity = Severity.WARNING,
+        code: str | None = None,
+        carc: str | None = None,
+    ) -> None:
+        self.findings.append(Finding(rule, severity, None, code, carc, message, fix))
+
+
+def _family_by_hours(work: _Work) -> None:
+    facts = work.facts
+    hours = facts.recorded_hours
+    if hours is None:
+        raise InputError(
+            "recorded_hours", "is required for ambulatory_ecg: the recorded hours choose the code family"
+        )
+    day = facts.date_of_service
+    if hours <= HOLTER_MAX_H:
+        work.family = Family.HOLTER
+        work.explain(f"{hours:g} h recorded is at most 48 h: the Holter family 93224-93227 applies.")
+        if hours < SHORT_HOLTER_H:
+            work.modifiers.append("52")
+            work.explain(
+                f"{hours:g} h is under 12 h: modifier 52 (reduced service) goes on every Holter line."
+            )
+    elif _valid(Family.EXTENDED_7D, day):
+        if hours <= SEVEN_DAYS_H:
+            work.family = Family.EXTENDED_7D
+            work.explain(f"{hours:g} h is more than 48 h and at most 7 days (168 h): 93241-93244 apply.")
+        elif hours <= FIFTEEN_DAYS_H:
+            work.family = Family.EXTENDED_15D
+            work.explain(
+                f"{hours:g} h is more than 7 days and at most 15 days (360 h): 93245-93248 apply "
+                "(no rounding to the nearest day)."
+            )
+        elif _valid(Family.EXTENDED_30D, day):
+            work.family = Family.EXTENDED_30D
+            work.explain(
+                f"{hours:g} h is more than 15 days: the Category III codes 0937T-0940T (in force on "
+                f"{day.isoformat()}) apply."
+            )
+            work.warn(
+                "uncertain_code",
+                "0937T-0940T have an uncertain effective date and component order; check the payer's policy.",
+                severity=Severity.INFO,
+                code="0937T",
+            )
+            if hours > THIRTY_DAYS_H:
+                work.warn(
+                    "over_30_days",
+                    f"{hours:g} h exceeds the 30-day band; a second period needs documented justification.",
+                    "Bill one period; justify any further monitoring.",
+                )
+        else:
+            work.family = Family.UNLISTED
+            work.explain(
+                f"{hours:g} h is more than 15 days and no specific code is in force on "
+                f"{day.isoformat()}: the unlisted code 93799 is the only option."
+            )
+            work.warn(
+                "unlisted_code",
+                "93799 is contractor priced; attach a description and documentation.",
+                "Describe the >15-day recording on the claim.",
+                code=UNLISTED,
+            )
+    elif _valid(Family.EXTENDED_21D_LEGACY, day) and hours <= 21 * 24:
+        work.family = Family.EXTENDED_21D_LEGACY
+        work.explain(
+            f"{hours:g} h is more than 48 h and the date of service {day.isoformat()} is before 2021: "
+            "the Category III codes 0295T-0298T (more than 48 h up to 21 days) apply."
+        )
+    else:
+        work.family = Family.UNLISTED
+        work.explain(f"No specific code covers {hours:g} h on {day.isoformat()}: unlisted 93799.")
+        work.warn("unlisted_code", "93799 is contractor priced; attach a description.", code=UNLISTED)
+    if facts.prescribed_days is not None:
+        prescribed = facts.prescribed_days * 24
+        if (prescribed > HOLTER_MAX_H) != (hours > HOLTER_MAX_H) or (prescribed > SEVEN_DAYS_H) != (
+            hours > SEVEN_DAYS_H
+        ):
+            work.warn(
+                "prescribed_vs_recorded",
+                f"The monitor was prescribed for {facts.prescribed_days:g} days but recorded {hours:g} h; "
+                "codes follow the hours actually recorded, and payers may differ on this.",
+                "Keep the recorded hours in the report; review before submission.",
+            )
+
+
+def _valid(family: Family, day: date) -> bool:
+    return any(info.valid_on(day) for info in family_codes(family))
+
+
+def _fixed(family: Family, sentence: str) -> Callable[[_Work], None]:
+    def select(work: _Work) -> None:
+        work.family = family
+        work.explain(sentence)
+
+    return select
+
+
+def _event_or_mct(family: Family, name: str) -> Callable[[_Work], None]:
+    def select(work: _Work) -> None:
+        work.family = family
+        work.explain(f"{name} is reported once per period of up to 30 days, whatever the recorded hours.")
+        facts = work.facts
+        if facts.end is not None:
+            days = (facts.end - facts.start).days + 1
+            if days > PERIOD_DAYS:
+                periods = math.ceil(days / PERIOD_DAYS)
+                work.warn(
+                    "monitoring_period",
+                    f"The service spans {days} days ({periods} periods of 30 days); "
+                    "these lines cover the first period only.",
+                    "Bill each further 30-day period on its own claim dated in that period.",
+                )
+
+    return select
+
+
+SELECTORS: dict[Service, Callable[[_Work], None]] = {
+    Service.RESTING_ECG: _fixed(Family.RESTING_ECG, "A resting 12-lead ECG is coded 93000/93005/93010."),
+    Service.RHYTHM_STRIP: _fixed(Family.RHYTHM_STRIP, "A 1-3 lead rhythm strip is coded 93040/93041/93042."),
+    Service.STRESS_TEST: _fixed(Family.STRESS_TEST, "A cardiovascular stress test is coded 93015-93018."),
+    Service.AMBULATORY_ECG: _family_by_hours,
+    Service.MOBILE_TELEMETRY: _event_or_mct(
+        Family.MOBILE_TELEMETRY, "Mobile cardiac telemetry (93228/93229)"
+    ),
+    Service.EVENT_MONITOR: _event_or_mct(Family.EVENT_MONITOR, "Event monitoring (93268-93272)"),
+    Service.IPPE_SCREENING_ECG: _fixed(
+        Family.IPPE_ECG, "The Welcome-to-Medicare screening ECG is coded G0403/G0404/G0405, not 93000."
+    ),
+    Service.ARTERIAL_WAVEFORM: _fixed(Family.ARTERIAL_WAVEFORM, "Arterial waveform analysis is coded 93050."),
+}
+
+_EQUIVALENT = {Family.EVENT_MONITOR, Family.MOBILE_TELEMETRY}  # scanning and monitoring are one part there
+
+
+def _furnished(work: _Work, codes: list[CodeInfo]) -> frozenset[Component]:
+    facts = work.facts
+    furnished = set(facts.components)
+    if work.family in _EQUIVALENT and furnished & {Component.SCANNING, Component.MONITORING}:
+        furnished |= {Component.SCANNING, Component.MONITORING}
+    known = frozenset().union(*(info.components for info in codes))
+    for extra in sorted(set(facts.components) - known):
+        work.warn(
+            "component_not_in_family",
+            f"'{extra.value}' is not a part of this service and is ignored.",
+            severity=Severity.INFO,
+        )
+    return frozenset(furnished & known)
+
+
+def _pick_codes(work: _Work) -> list[tuple[CodeInfo, tuple[str, ...]]]:
+    """Global code or parts, with their 26/TC modifiers (only for PC/TC-1 codes)."""
+    assert work.family is not None
+    codes = [info for info in family_codes(work.family) if info.valid_on(work.facts.date_of_service)]
+    if work.family is Family.UNLISTED:
+        return [(c, ()) for c in codes]
+    furnished = _furnished(work, codes)
+    if not furnished:
+        raise InputError("components", "none of the listed components is a part of this service")
+    facts = work.facts
+    global_code = next((c for c in codes if c.part is Part.GLOBAL), None)
+    facility = facts.setting is Setting.PRACTITIONER and facts.place_of_service in FACILITY_POS
+    hospital = facts.setting is Setting.HOSPITAL_OUTPATIENT
+    if hospital:
+        professional = {c for c in furnished if c in (Component.INTERPRETATION, Component.SUPERVISION)}
+        if professional:
+            work.warn(
+                "hospital_professional",
+                "An outpatient hospital claim carries only the technical part; "
+                "the physician bills the professional part on a practitioner claim.",
+                "Bill the interpretation/supervision on the physician's claim.",
+            )
+        furnished = frozenset(furnished - professional)
+        if not furnished:
+            raise InputError(
+                "components",
+                "an outpatient hospital claim needs a technical component "
+                "(recording, scanning or monitoring)",
+            )
+    if facility:
+        technical = {c for c in furnished if c not in (Component.INTERPRETATION, Component.SUPERVISION)}
+        if technical:
+            work.warn(
+                "facility_technical",
+                f"Place of service {facts.place_of_service} is a facility: the "
+                "technical part is paid to the facility, so the practitioner bills the professional part "
+                "only.",
+                "Let the facility bill the technical part.",
+                carc="5",
+            )
+        furnished = frozenset(furnished - technical)
+        if not furnished:
+            raise InputError(
+                "components",
+                f"a practitioner in facility place of service {facts.place_of_service} "
+                "can bill only professional components (interpretation, supervision)",
+            )
+    if global_code is not None and global_code.components <= furnished:
+        work.explain(
+            f"The same entity furnished every part ({_names(global_code.components)}): the global code "
+            f"{global_code.code} is billed."
+        )
+        return [(global_code, ())]
+    if global_code is not None and global_code.allows_26_tc:
+        if furnished <= {Component.INTERPRETATION, Component.SUPERVISION}:
+            work.explain(f"Only the professional part was furnished: {global_code.code}-26.")
+            return [(global_code, ("26",))]
+        work.explain(f"Only the technical part was furnished: {global_code.code}-TC.")
+        return [(global_code, ("TC",))]
+    chosen: list[CodeInfo] = []
+    for component in sorted(furnished):
+        for info in codes:
+            if info.part is not Part.GLOBAL and component in info.components and info not in chosen:
+                chosen.append(info)
+    word = "Only some parts were" if global_code is not None else "This family has no global code; the parts"
+    work.explain(
+        f"{word} furnished by this entity ({_names(furnished)}): "
+        f"{', '.join(c.code for c in chosen)} (component codes, never with modifier 26/TC)."
+    )
+    return [(info, ()) for info in chosen]
+
+
+def _names(components: frozenset[Component]) -> str:
+    return ", ".join(sorted(c.value for c in components))
+
+
+def _repeat_modifier(work: _Work) -> None:
+    repeat = work.facts.repeat
+    if repeat is None:
+        return
+    assert work.family is not None
+    if work.family in (Family.RESTING_ECG, Family.RHYTHM_STRIP, Family.ARTERIAL_WAVEFORM, Family.STRESS_TEST):
+        modifier = "76" if repeat is Repeat.SAME_PHYSICIAN else "77"
+        who = "the same" if repeat is Repeat.SAME_PHYSICIAN else "another"
+        work.modifiers.append(modifier)
+        work.explain(
+            f"This is a repeat of the same test on the same day by {who} physician: modifier {modifier}."
+        )
+    else:
+        work.warn(
+            "repeat_not_allowed",
+            "A monitoring service is reported once per monitoring period; a repeat "
+            "in the same period is denied.",
+            "Do not bill the repeat; document it in the report.",
+            severity=Severity.ERROR,
+            carc="119",
+        )
+
+
+def _necessity(work: _Work) -> None:
+    facts = work.facts
+    assert work.family is not None
+    rule = screening_rule()
+    if work.family in rule.diagnostic_families and rule.only_screening(facts.diagnoses):
+        fix = (
+            "If this is the Welcome-to-Medicare ECG, code ippe_screening_ecg (G0403-G0405); otherwise add "
+            "the sign or symptom, or append GY for a screening ECG the patient pays."
+        )
+        work.warn(
+            "screening_diagnosis",
+            "Only screening or routine-exam diagnoses are given: Medicare does not "
+            "cover a diagnostic ECG as screening (NCD 20.15).",
+            fix,
+            carc="50",
+        )
+    indications = indication_list(work.family, facts.date_of_service)
+    if indications is not None and facts.diagnoses and not indications.supports(facts.diagnoses):
+        if facts.abn_on_file:
+            work.modifiers.append("GA")
+            work.explain(
+                f"No diagnosis is on the indication list {indications.id}, and an ABN is on file: "
+                "modifier GA makes a denial the patient's liability."
+            )
+        else:
+            work.warn(
+                "indication_list",
+                f"No diagnosis is on the indication list {indications.id}; expect a "
+                "medical-necessity denial.",
+                "Add the supporting diagnosis, or obtain an ABN (GA); without one append GZ.",
+                carc="50",
+            )
 
 
 def select_codes(facts: ServiceFacts) -> CodingResult:
     """Choose the CPT/HCPCS lines (code, modifiers, units) for the furnished service."""
-    raise NotImplementedError("select_codes is being built (issue 5)")
+    work = _Work(facts)
+    SELECTORS[facts.service](work)
+    picked = _pick_codes(work)
+    _repeat_modifier(work)
+    _necessity(work)
+    for info, own in picked:
+        if not info.valid_on(facts.date_of_service):  # pragma: no cover - _pick_codes filters by date
+            continue
+        modifiers = tuple(dict.fromkeys((*own, *work.modifiers)))
+        work.lines.append(ClaimLineOut(info.code, modifiers, 1))
+    if not work.lines:
+        raise InputError("start", f"no code of this service is valid on {facts.date_of_service.isoformat()}")
+    if facts.service is Service.IPPE_SCREENING_ECG:
+        work.warn(
+            "ippe_once",
+            "The IPPE screening ECG is covered once, with the IPPE visit (G0402) in the first "
+            "12 months of Part B.",
+            severity=Severity.INFO,
+        )
+    known = code_info(work.lines[0].code)
+    if known is not None and known.uncertain:
+        work.explain(
+            f"{known.code} is dated from {known.valid_from}; set ECGDESK_0937T_EFFECTIVE to change it."
+        )
+    return CodingResult(work.lines, work.explanations, work.findings)

@@ -1,0 +1,1 @@
+"""Reference tables shipped with ecgdesk (codes, baseline NCCI/MUE/RVU, necessity lists)."""
