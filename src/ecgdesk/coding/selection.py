@@ -264,6 +264,7 @@ def _pick_codes(work: _Work) -> list[tuple[CodeInfo, tuple[str, ...]]]:
         for info in codes:
             if info.part is not Part.GLOBAL and component in info.components and info not in chosen:
                 chosen.append(info)
+    chosen.sort(key=lambda c: c.code)
     word = "Only some parts were" if global_code is not None else "This family has no global code; the parts"
     work.explain(
         f"{word} furnished by this entity ({_names(furnished)}): "

@@ -1,0 +1,365 @@
+"""Claim scrubber scenarios written from coding.md sections 1-5 (validity, modifiers, NCCI, MUE, POS,
+monitoring periods, necessity, documentation). These run on the built-in baseline tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from coding_builders import BASELINE, claim, line_data
+
+from ecgdesk.coding.facts import Claim
+from ecgdesk.coding.results import Finding, Severity
+from ecgdesk.coding.scrub import RULES, scrub
+
+
+def _run(c: Claim, history: tuple[Claim, ...] = ()) -> list[Finding]:
+    return [f for f in scrub(c, history, refdata=BASELINE) if f.rule != "refdata_fallback"]
+
+
+def _one(findings: list[Finding], rule: str) -> Finding:
+    matching = [f for f in findings if f.rule == rule]
+    assert len(matching) == 1, findings
+    return matching[0]
+
+
+def _errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.ERROR]
+
+
+def test_clean_claim_has_no_errors() -> None:
+    assert _errors(_run(claim(line_data("93000")))) == []
+
+
+def test_rules_are_a_registry_of_named_functions() -> None:
+    assert {"code_valid_on_dos", "ptp_edit", "mue", "monitoring_period", "icd_valid", "ordering_npi"} <= set(
+        RULES
+    )
+
+
+# -- code history (181) --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "last_day", "first_invalid", "replacement"),
+    [("93012", "2010-12-31", "2011-01-01", "93270"), ("0295T", "2020-12-31", "2021-01-01", "93241")],
+)
+def test_deleted_codes_are_invalid_after_their_last_day(
+    code: str, last_day: str, first_invalid: str, replacement: str
+) -> None:
+    hours: dict[str, Any] = {"recorded_hours": 100.0} if code == "0295T" else {}
+    assert not [f for f in _run(claim(line_data(code, last_day, **hours))) if f.rule == "code_valid_on_dos"]
+    finding = _one(_run(claim(line_data(code, first_invalid, **hours))), "code_valid_on_dos")
+    assert finding.carc == "181"
+    assert finding.fix is not None and replacement in finding.fix
+
+
+def test_93241_is_invalid_before_2021_and_valid_from_2021() -> None:
+    before = _one(_run(claim(line_data("93241", "2020-12-31", recorded_hours=100.0))), "code_valid_on_dos")
+    assert before.carc == "181" and before.fix is not None and "0295T" in before.fix
+    after = _run(claim(line_data("93241", "2021-01-01", recorded_hours=100.0)))
+    assert not [f for f in after if f.rule == "code_valid_on_dos"]
+
+
+# -- modifiers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "modifier", "fix_code"),
+    [("93000", "26", "93010"), ("93015", "TC", "93017"), ("93224", "26", "93227")],
+)
+def test_26_tc_refused_on_pctc_2_3_4_codes(code: str, modifier: str, fix_code: str) -> None:
+    finding = _one(_run(claim(line_data(code, modifiers=[modifier], recorded_hours=24.0))), "pctc_modifier")
+    assert finding.carc == "4"
+    assert finding.fix is not None and fix_code in finding.fix
+
+
+def test_26_allowed_on_93050() -> None:
+    assert not [f for f in _run(claim(line_data("93050", modifiers=["26"]))) if f.rule == "pctc_modifier"]
+
+
+def test_short_holter_needs_52() -> None:
+    finding = _one(_run(claim(line_data("93224", recorded_hours=8.0))), "modifier_52")
+    assert finding.carc == "4" and finding.severity is Severity.ERROR
+    assert not [
+        f
+        for f in _run(claim(line_data("93224", modifiers=["52"], recorded_hours=8.0)))
+        if f.rule == "modifier_52"
+    ]
+    over = _one(_run(claim(line_data("93224", modifiers=["52"], recorded_hours=30.0))), "modifier_52")
+    assert over.severity is Severity.WARNING
+
+
+def test_hours_outside_the_band_of_the_code() -> None:
+    finding = _one(_run(claim(line_data("93224", recorded_hours=100.0))), "duration_band")
+    assert finding.fix is not None and "93241" in finding.fix
+
+
+def test_repeat_ecg_without_76_looks_like_duplicate() -> None:
+    findings = _run(claim(line_data("93000"), line_data("93000")))
+    finding = _one(findings, "repeat_modifier")
+    assert finding.line == 1 and finding.carc == "18"
+    assert not [
+        f
+        for f in _run(claim(line_data("93000"), line_data("93000", modifiers=["76"])))
+        if f.rule == "repeat_modifier"
+    ]
+
+
+def test_76_on_a_monitoring_code_is_refused() -> None:
+    finding = _one(_run(claim(line_data("93224", modifiers=["76"], recorded_hours=24.0))), "repeat_modifier")
+    assert finding.carc == "4"
+
+
+# -- NCCI PTP (97 / 236) -------------------------------------------------------------------------------
+
+
+def test_indicator_1_pair_without_modifier_is_97_on_column_2() -> None:
+    finding = _one(_run(claim(line_data("93000"), line_data("93040"))), "ptp_edit")
+    assert (finding.line, finding.code, finding.carc) == (1, "93040", "97")
+
+
+def test_indicator_1_pair_with_xu_is_bypassed() -> None:
+    finding = _one(_run(claim(line_data("93000"), line_data("93040", modifiers=["XU"]))), "ptp_edit")
+    assert finding.severity is Severity.INFO
+
+
+def test_indicator_0_pair_cannot_be_bypassed() -> None:
+    findings = _run(
+        claim(
+            line_data("93224", recorded_hours=24.0), line_data("93225", modifiers=["59"], recorded_hours=24.0)
+        )
+    )
+    finding = _one(findings, "ptp_edit")
+    assert finding.carc == "236" and "cannot bypass" in finding.message
+
+
+def test_distinct_modifier_where_no_pair_needs_it() -> None:
+    finding = _one(_run(claim(line_data("93000", modifiers=["XU"]))), "distinct_modifier")
+    assert finding.carc == "236"
+
+
+def test_extended_and_holter_same_day_is_236() -> None:
+    findings = _run(claim(line_data("93224", recorded_hours=24.0), line_data("93241", recorded_hours=100.0)))
+    assert _one(findings, "ptp_edit").carc == "236"
+
+
+def test_deleted_edit_does_not_fire() -> None:
+    # 93005/93010: edit deleted 2005 (indicator 9); the hospital 99291/93040 edit ended 2010-12-31.
+    assert not [f for f in _run(claim(line_data("93005"), line_data("93010"))) if f.rule == "ptp_edit"]
+    hospital = claim(
+        line_data("99291"), line_data("93040"), setting="hospital_outpatient", place_of_service="22"
+    )
+    assert not [f for f in _run(hospital) if f.rule == "ptp_edit"]
+    practitioner = claim(line_data("99291"), line_data("93040"), place_of_service="23")
+    assert _one(_run(practitioner), "ptp_edit").carc == "97"
+
+
+def test_ptp_edit_in_force_only_on_its_dates() -> None:
+    before = _run(
+        claim(line_data("0295T", "2020-12-31", recorded_hours=100.0), line_data("93000", "2020-12-31"))
+    )
+    assert _one(before, "ptp_edit").carc == "97"
+
+
+def test_cross_family_edits_in_baseline() -> None:
+    stress_echo = _run(claim(line_data("93351"), line_data("93015")))
+    assert _one(stress_echo, "ptp_edit").carc == "236"
+    nurse_visit = _run(claim(line_data("93000"), line_data("99211")))
+    assert _one(nurse_visit, "ptp_edit").code == "99211"
+
+
+def test_lines_on_different_days_are_not_paired() -> None:
+    assert not [
+        f
+        for f in _run(claim(line_data("93000", "2024-08-01"), line_data("93040", "2024-08-02")))
+        if f.rule == "ptp_edit"
+    ]
+
+
+# -- MUE (151) -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "units", "setting", "denied"),
+    [
+        ("93005", 4, "practitioner", True),
+        ("93005", 4, "hospital_outpatient", False),
+        ("93041", 3, "practitioner", True),
+        ("93041", 3, "hospital_outpatient", False),
+    ],
+)
+def test_mue_by_setting(code: str, units: int, setting: str, denied: bool) -> None:
+    c = claim(
+        line_data(code, units=units),
+        setting=setting,
+        place_of_service="11" if setting == "practitioner" else "22",
+    )
+    findings = [f for f in _run(c) if f.rule == "mue"]
+    assert bool(findings) is denied
+    if denied:
+        assert findings[0].carc == "151" and "MAI 3" in findings[0].message
+
+
+def test_mue_mai_3_sums_units_over_lines_of_the_day() -> None:
+    findings = _run(claim(line_data("93000", units=2), line_data("93000", units=2, modifiers=["76"])))
+    assert _one(findings, "mue").line == 1
+
+
+def test_mue_mai_2_is_absolute() -> None:
+    finding = _one(_run(claim(line_data("93224", units=2, recorded_hours=24.0))), "mue")
+    assert "MAI 2" in finding.message and "cannot be appealed" in finding.message
+
+
+# -- place of service (5) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "modifiers", "denied", "fix_code"),
+    [
+        ("93000", [], True, "93010"),
+        ("93010", [], False, None),
+        ("93229", [], True, "93228"),
+        ("93050", [], True, "93050-26"),
+        ("93050", ["26"], False, None),
+    ],
+)
+def test_facility_place_of_service(
+    code: str, modifiers: list[str], denied: bool, fix_code: str | None
+) -> None:
+    findings = [
+        f
+        for f in _run(claim(line_data(code, modifiers=modifiers), place_of_service="22"))
+        if f.rule == "place_of_service"
+    ]
+    assert bool(findings) is denied
+    if fix_code:
+        assert findings[0].carc == "5" and findings[0].fix is not None and fix_code in findings[0].fix
+
+
+# -- monitoring periods (119, B20) ---------------------------------------------------------------------
+
+
+def _history(code: str, dos: str, provider: str) -> Claim:
+    return claim(line_data(code, dos, recorded_hours=100.0), provider_id=provider, claim_id="H1")
+
+
+def test_second_set_within_30_days_same_provider_is_119() -> None:
+    finding = _one(
+        _run(
+            claim(line_data("93241", recorded_hours=100.0)),
+            (_history("93241", "2024-07-20", claim(line_data("93000")).provider_id or ""),),
+        ),
+        "monitoring_period",
+    )
+    assert finding.carc == "119" and "H1" in finding.message
+
+
+def test_overlapping_set_of_another_provider_is_b20() -> None:
+    finding = _one(
+        _run(claim(line_data("93268")), (_history("93245", "2024-07-20", "1245319599"),)),
+        "monitoring_overlap",
+    )
+    assert finding.carc == "B20"
+
+
+def test_sets_30_days_apart_and_split_parts_are_fine() -> None:
+    later = _run(
+        claim(line_data("93241", recorded_hours=100.0)), (_history("93241", "2024-07-02", "1245319599"),)
+    )
+    assert not [f for f in later if f.rule.startswith("monitoring")]
+    split = _run(
+        claim(line_data("93243", recorded_hours=100.0)), (_history("93242", "2024-08-01", "1245319599"),)
+    )
+    assert not [f for f in split if f.rule.startswith("monitoring")]
+
+
+# -- medical necessity (16 / 11 / 50 / 96) -------------------------------------------------------------
+
+
+def test_invalid_and_non_billable_diagnoses() -> None:
+    findings = _run(claim(line_data("93000", diagnosis_pointers=[1, 2]), diagnoses=["R99.99", "I48"]))
+    assert _one(findings, "icd_valid").carc == "16"
+    assert _one(findings, "icd_billable").carc == "11"
+
+
+def test_screening_diagnosis_on_diagnostic_ecg() -> None:
+    finding = _one(_run(claim(line_data("93000"), diagnoses=["Z00.00"])), "screening_diagnosis")
+    assert finding.carc == "50" and finding.fix is not None and "GY" in finding.fix
+    with_gy = _one(
+        _run(claim(line_data("93000", modifiers=["GY"]), diagnoses=["Z00.00"])), "screening_diagnosis"
+    )
+    assert (with_gy.severity, with_gy.carc) == (Severity.INFO, "96")
+    assert not [
+        f for f in _run(claim(line_data("G0403"), diagnoses=["Z00.00"])) if f.rule == "screening_diagnosis"
+    ]
+
+
+def test_indication_list_for_ambulatory_monitoring_and_abn() -> None:
+    back_pain = {"diagnoses": ["M54.50"]}
+    plain = _one(_run(claim(line_data("93241", recorded_hours=100.0), **back_pain)), "indication_list")
+    assert plain.carc == "50" and plain.severity is Severity.ERROR
+    ga = _one(
+        _run(
+            claim(line_data("93241", modifiers=["GA"], recorded_hours=100.0), abn_on_file=True, **back_pain)
+        ),
+        "indication_list",
+    )
+    assert ga.severity is Severity.INFO and "patient" in ga.message
+    assert (
+        _one(
+            _run(claim(line_data("93241", modifiers=["GA"], recorded_hours=100.0), **back_pain)),
+            "abn_missing",
+        ).carc
+        == "16"
+    )
+    gz = _one(
+        _run(claim(line_data("93241", modifiers=["GZ"], recorded_hours=100.0), **back_pain)),
+        "indication_list",
+    )
+    assert gz.severity is Severity.WARNING
+    assert not [
+        f
+        for f in _run(claim(line_data("93241", recorded_hours=100.0), diagnoses=["I48.91"]))
+        if f.rule == "indication_list"
+    ]
+
+
+# -- documentation (16) --------------------------------------------------------------------------------
+
+
+def test_unsigned_interpretation_only_hits_professional_parts() -> None:
+    findings = _run(claim(line_data("93010"), line_data("93005", "2024-08-02"), interpretation_signed=False))
+    assert _one(findings, "signed_interpretation").code == "93010"
+    assert not [
+        f
+        for f in _run(claim(line_data("93050", modifiers=["TC"]), interpretation_signed=False))
+        if f.rule == "signed_interpretation"
+    ]
+
+
+def test_ambulatory_code_needs_recorded_hours() -> None:
+    assert _one(_run(claim(line_data("93245"))), "recorded_hours").carc == "16"
+
+
+@pytest.mark.parametrize(
+    ("npi", "denied"), [(None, True), ("1234567890", True), ("12345", True), ("1234567893", False)]
+)
+def test_ordering_npi_luhn(npi: str | None, denied: bool) -> None:
+    findings = [
+        f for f in _run(claim(line_data("93000"), ordering_provider_npi=npi)) if f.rule == "ordering_npi"
+    ]
+    assert bool(findings) is denied
+
+
+def test_units_and_pointers() -> None:
+    findings = _run(claim(line_data("93000", units=0, diagnosis_pointers=[3])))
+    assert _one(findings, "units").carc == "16"
+    assert _one(findings, "diagnosis_pointers").carc == "16"
+
+
+def test_baseline_use_is_reported_as_info() -> None:
+    findings = scrub(claim(line_data("93000"), line_data("93040")), refdata=BASELINE)
+    infos = [f for f in findings if f.rule == "refdata_fallback"]
+    assert {f.message.split()[2] for f in infos} == {"MUE", "PTP"}
+    assert all(f.severity is Severity.INFO and "baseline" in f.message for f in infos)
