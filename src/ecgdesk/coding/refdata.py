@@ -101,7 +101,11 @@ class RefStore:
     def load(self, release: ReleaseInfo) -> Table:
         """The table of a stored release (cached in memory by path and checksum)."""
         path = self._folder(release.kind, release.id) / "table.npz"
-        return _load_table(str(path), release)
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise InputError("table.npz", f"cannot read the release table ({error.strerror})", path) from None
+        return _load_table(str(path), release, stat.st_mtime_ns, stat.st_size)
 
     def in_force(self, kind: TableKind, setting: Setting, day: date) -> ReleaseInfo | None:
         """The release of ``kind`` covering ``setting`` with the latest effective date <= ``day``."""
@@ -110,7 +114,8 @@ class RefStore:
 
 
 @lru_cache(maxsize=16)
-def _load_table(path: str, release: ReleaseInfo) -> Table:
+def _load_table(path: str, release: ReleaseInfo, mtime_ns: int, size: int) -> Table:
+    """Read and verify a table; the file's mtime and size are part of the cache key."""
     try:
         payload = Path(path).read_bytes()
     except OSError as error:

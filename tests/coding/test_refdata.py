@@ -1,0 +1,253 @@
+"""Importers for the CMS layouts, the release store, and release-in-force selection by date."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from coding_builders import BASELINE, claim, cms_folder, cms_refdata, line_data
+
+from ecgdesk.coding.facts import Setting
+from ecgdesk.coding.importers import ImportOptions, import_files, parse_mue, parse_ptp, parse_rvu
+from ecgdesk.coding.refdata import RefData, RefStore
+from ecgdesk.coding.scrub import scrub
+from ecgdesk.coding.tables import MueTable, PtpTable, TableKind, baseline_ptp, day_int
+from ecgdesk.errors import InputError
+
+# A hand-written file in the layout of the CMS quarterly PTP text files (ccipra-vNNNr0-f1.txt).
+PTP_TAB = (
+    "CPT codes, descriptions and other data only are copyright of the AMA.\n"
+    "Column 1/Column 2 Edits\n"
+    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+    "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\n"
+    "93000\t93040\t*\t19960101\t*\t1\tMore extensive procedure\n"
+    "93224\t93225\t\t20110101\t*\t0\tHCPCS/CPT procedure code definition\n"
+    "93000\t99211\t\t20100101\t20191231\t1\tMisuse of column two code with column one code\n"
+    "93000\t99211\t\t20100101\t*\t1\tMisuse of column two code with column one code\n"
+    "93000\t99212\t\t20100101\t20191231\t1\tMisuse of column two code with column one code\n"
+)
+MUE_CSV = (
+    '"Practitioner Services MUE Table - Effective 07/01/2024"\n'
+    '"CPT codes and descriptions only are copyright American Medical Association."\n'
+    '"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator","MUE Rationale"\n'
+    '"93000","3","3 Date of Service Edit: Clinical","Clinical: Data"\n'
+    '"93224","1","2 Date of Service Edit: Policy","Code Descriptor / CPT Instruction"\n'
+    '"99999","2","1 Line Edit","Nature of Equipment"\n'
+)
+RVU_CSV = (
+    "PPRRVU24 July release,,,,,,,,,,,,,,,\n"
+    ",,,STATUS,NOT USED FOR MEDICARE,WORK,NON-FAC,NON-FAC,FACILITY,FACILITY,MP,NON-FACILITY,FACILITY,PCTC,"
+    "GLOB,CONV\n"
+    "HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,PE RVU,NA INDICATOR,PE RVU,NA INDICATOR,RVU,TOTAL,TOTAL,IND,"
+    "DAYS,FACTOR\n"
+    "93050,,Our own short label,A,,0.17,0.29,NA,0.29,NA,0.02,0.48,0.48,1,XXX,33.2875\n"
+    "93050,26,Our own short label,A,,0.17,0.06,,0.06,,0.01,0.24,0.24,1,XXX,33.2875\n"
+)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cms_tab_ptp_file_is_parsed_and_deduplicated(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ccipra-v302r0-f1.txt", PTP_TAB)
+    rows = parse_ptp(path)
+    assert len(rows) == 5 and {r.setting for r in rows} == {Setting.PRACTITIONER}
+    table = import_files(TableKind.PTP, [path], ImportOptions(effective=date(2024, 7, 1)))
+    assert isinstance(table, PtpTable) and len(table) == 4  # the 93000/99211 duplicate keeps the open row
+    edit = table.edit(Setting.PRACTITIONER, "93000", "99211", day_int(date(2024, 8, 1)))
+    assert edit is not None and edit.indicator == 1
+    assert table.edit(Setting.PRACTITIONER, "93000", "99212", day_int(date(2024, 8, 1))) is None
+    assert table.edit(Setting.PRACTITIONER, "93000", "99212", day_int(date(2019, 12, 31))) is not None
+    assert table.edit(Setting.PRACTITIONER, "93224", "93225", day_int(date(2010, 12, 31))) is None
+
+
+def test_fixed_width_ptp_text_and_setting_from_name(tmp_path: Path) -> None:
+    text = PTP_TAB.replace("\t", "    ")
+    rows = parse_ptp(_write(tmp_path, "ccioph-v302r0-f2.txt", text))
+    assert len(rows) == 5 and {r.setting for r in rows} == {Setting.HOSPITAL_OUTPATIENT}
+
+
+def test_ptp_without_setting_or_date_names_the_option(tmp_path: Path) -> None:
+    path = _write(tmp_path, "edits.txt", PTP_TAB)
+    before = path.read_bytes()
+    with pytest.raises(InputError) as info:
+        parse_ptp(path)
+    assert info.value.field == "--setting" and "edits.txt" in str(info.value)
+    with pytest.raises(InputError) as info:
+        import_files(TableKind.PTP, [path], ImportOptions(setting=Setting.PRACTITIONER))
+    assert info.value.field == "--effective"
+    assert path.read_bytes() == before
+
+
+def test_file_without_rows_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ccipra-empty.txt", "nothing here\n")
+    with pytest.raises(InputError) as info:
+        parse_ptp(path)
+    assert info.value.field == "rows"
+
+
+def test_cms_mue_csv_layout(tmp_path: Path) -> None:
+    path = _write(tmp_path, "MCR_MUE_PractitionerServices_Eff_07-01-2024.csv", MUE_CSV)
+    rows = parse_mue(path)
+    assert [(r.code, r.value, r.mai, r.setting) for r in rows] == [
+        ("93000", 3, 3, Setting.PRACTITIONER),
+        ("93224", 1, 2, Setting.PRACTITIONER),
+        ("99999", 2, 1, Setting.PRACTITIONER),
+    ]
+    table = import_files(TableKind.MUE, [path])
+    assert table.release.effective == date(2024, 7, 1)
+
+
+def test_pprrvu_two_line_header_and_no_descriptor_kept(tmp_path: Path) -> None:
+    path = _write(tmp_path, "PPRRVU24_JUL.csv", RVU_CSV)
+    rows = parse_rvu(path)
+    assert [(r.code, r.modifier, r.pctc, r.total_nonfacility, r.facility_na) for r in rows] == [
+        ("93050", "", 1, 0.48, True),
+        ("93050", "26", 1, 0.24, False),
+    ]
+    store = RefStore(tmp_path / "store")
+    saved = store.save(import_files(TableKind.RVU, [path]))
+    assert saved.effective == date(2024, 7, 1)
+    stored = (tmp_path / "store" / "rvu" / saved.id / "table.npz").read_bytes()
+    assert b"O\x00\x00\x00u\x00\x00\x00r\x00\x00\x00" not in stored  # "Our" as numpy unicode
+
+
+def test_store_roundtrip_checksum_and_tamper(tmp_path: Path) -> None:
+    store = RefStore(tmp_path)
+    saved = store.save(
+        import_files(
+            TableKind.PTP,
+            [_write(tmp_path, "ccipra-a.txt", PTP_TAB)],
+            ImportOptions(release_id="q3", effective=date(2024, 7, 1)),
+        )
+    )
+    table_file = tmp_path / "ptp" / "q3" / "table.npz"
+    assert saved.checksum == hashlib.sha256(table_file.read_bytes()).hexdigest()
+    assert [r.id for r in store.releases()] == ["q3"]
+    loaded = store.load(saved)
+    assert isinstance(loaded, PtpTable) and len(loaded) == 4
+    payload = bytearray(table_file.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    table_file.write_bytes(bytes(payload))
+    saved_again = store.releases()[0]
+    with pytest.raises(InputError) as info:
+        RefStore(tmp_path).load(saved_again)
+    assert info.value.field in ("checksum", "table.npz")
+
+
+def test_release_in_force_on_the_date_of_service(tmp_path: Path) -> None:
+    store = RefStore(tmp_path)
+    old = PTP_TAB.replace("93224\t93225\t\t20110101\t*\t0", "93224\t93225\t\t20110101\t*\t1")
+    store.save(
+        import_files(
+            TableKind.PTP,
+            [_write(tmp_path, "ccipra-old.txt", old)],
+            ImportOptions(release_id="q1", effective=date(2024, 1, 1)),
+        )
+    )
+    store.save(
+        import_files(
+            TableKind.PTP,
+            [_write(tmp_path, "ccipra-new.txt", PTP_TAB)],
+            ImportOptions(release_id="q3", effective=date(2024, 7, 1)),
+        )
+    )
+    refdata = RefData(store)
+    assert refdata.ptp(Setting.PRACTITIONER, date(2024, 3, 1)).release.id == "q1"
+    assert refdata.ptp(Setting.PRACTITIONER, date(2024, 8, 1)).release.id == "q3"
+    before = refdata.resolve(TableKind.PTP, Setting.PRACTITIONER, date(2023, 12, 31))
+    assert before.fallback and before.table is baseline_ptp()
+    hospital = refdata.resolve(TableKind.PTP, Setting.HOSPITAL_OUTPATIENT, date(2024, 8, 1))
+    assert hospital.fallback  # the imported files were practitioner tables only
+
+
+def test_bad_release_id_is_refused(tmp_path: Path) -> None:
+    table = import_files(
+        TableKind.PTP,
+        [_write(tmp_path, "ccipra-x.txt", PTP_TAB)],
+        ImportOptions(release_id="../escape", effective=date(2024, 7, 1)),
+    )
+    with pytest.raises(InputError) as info:
+        RefStore(tmp_path / "store").save(table)
+    assert info.value.field == "--release-id"
+
+
+# -- the real CMS extracts in ../shared/data/cms ----------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_shared_ptp_import_keeps_the_rows_in_force() -> None:
+    table = cms_refdata().ptp(Setting.PRACTITIONER, date(2024, 8, 1))
+    with (cms_folder() / "ncci_ptp_ecg_2024q3.csv").open(newline="") as handle:
+        raw = list(csv.DictReader(handle))
+    keys = {(r["setting"], r["column1"], r["column2"]) for r in raw}
+    assert len(table) == len(keys) < len(raw)  # duplicate keys were merged
+    day = day_int(date(2024, 8, 1))
+    for row in raw:
+        if row["active_on_2024_07_01"] == "Y":
+            setting = (
+                Setting.PRACTITIONER if row["setting"] == "practitioner" else Setting.HOSPITAL_OUTPATIENT
+            )
+            edit = table.edit(setting, row["column1"], row["column2"], day)
+            assert edit is not None and edit.indicator == int(row["modifier_indicator"]), row
+
+
+@pytest.mark.shared_data
+def test_baseline_agrees_with_the_within_family_cms_rows() -> None:
+    with (cms_folder() / "ncci_ptp_ecg_within_family_2024q3.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    base = baseline_ptp()
+    for row in rows:
+        setting = Setting.PRACTITIONER if row["setting"] == "practitioner" else Setting.HOSPITAL_OUTPATIENT
+        day = (
+            date(2024, 8, 1)
+            if row["active_on_2024_07_01"] == "Y"
+            else date.fromisoformat(row["deletion_date"])
+        )
+        edit = base.edit(setting, row["column1"], row["column2"], day_int(day))
+        if row["modifier_indicator"] == "9":
+            continue
+        assert edit is not None and edit.indicator == int(row["modifier_indicator"]), row
+
+
+@pytest.mark.shared_data
+def test_shared_mue_matches_baseline_and_adds_rows() -> None:
+    mue = cms_refdata().mue(Setting.PRACTITIONER, date(2024, 8, 1))
+    assert isinstance(mue, MueTable)
+    baseline_mue = BASELINE.mue(Setting.PRACTITIONER, date(2024, 8, 1))
+    for row in baseline_mue.rows():
+        imported = mue.limit(row.setting, row.code)
+        assert imported is not None and (imported.value, imported.mai) == (row.value, row.mai)
+    assert mue.limit(Setting.PRACTITIONER, "93278") is not None
+    assert baseline_mue.limit(Setting.PRACTITIONER, "93278") is None
+
+
+@pytest.mark.shared_data
+def test_scrub_against_the_full_cms_tables() -> None:
+    refdata = cms_refdata()
+    # ILR insertion bundles a same-day ECG: only the full table knows this pair.
+    loop = claim(line_data("33285"), line_data("93000"))
+    full = [f for f in scrub(loop, refdata=refdata) if f.rule == "ptp_edit"]
+    assert [(f.code, f.carc) for f in full] == [("93000", "97")]
+    assert not [f for f in scrub(loop, refdata=BASELINE) if f.rule == "ptp_edit"]
+    # An office visit with an ECG has no edit; the nurse-only visit is bundled into the ECG.
+    assert not [
+        f
+        for f in scrub(claim(line_data("99213"), line_data("93000")), refdata=refdata)
+        if f.rule in ("ptp_edit", "refdata_fallback")
+    ]
+    nurse = [
+        f
+        for f in scrub(claim(line_data("93000"), line_data("99211")), refdata=refdata)
+        if f.rule == "ptp_edit"
+    ]
+    assert [(f.code, f.carc) for f in nurse] == [("99211", "97")]
+    # Before the imported release takes effect the baseline is used, and the scrubber says so.
+    early = scrub(claim(line_data("93000", "2024-03-01")), refdata=refdata)
+    assert any(f.rule == "refdata_fallback" for f in early)
