@@ -134,7 +134,7 @@ def find_fiducials(filtered: np.ndarray, fs: float) -> np.ndarray:
     # Keep peaks that are a fair share of their neighbours' energy: drops T-wave energy bumps.
     heights = smooth[peaks]
     local = ndimage.median_filter(heights, size=min(7, heights.size), mode="nearest")
-    peaks = peaks[heights >= 0.3 * local]
+    peaks = peaks[heights >= 0.12 * local]
     # Move each fiducial to the largest absolute slope across leads within 40 ms: sharper than the energy.
     half = max(1, int(round(0.04 * fs)))
     slope = np.sqrt(np.sum(np.gradient(filtered, axis=0) ** 2, axis=1))
@@ -199,6 +199,10 @@ def _ms(fs: float, ms: float) -> int:
     return int(round(ms * fs / 1000.0))
 
 
+ONSET_NOTCH_MS = 8.0
+ONSET_NOTCH_FACTOR = 4.0
+
+
 def qrs_bounds(beat: np.ndarray, fid: int, fs: float,
                on_xi: float = 0.05, off_xi: float = 0.05) -> tuple[int, int]:
     """Global QRS onset and offset on a multi-lead median beat from its spatial velocity.
@@ -221,6 +225,16 @@ def qrs_bounds(beat: np.ndarray, fid: int, fs: float,
     onset = fid
     while onset > lo and velocity[onset] > on_level:
         onset -= 1
+    # A notch between a small initial deflection (septal q) and the R wave is not the onset: if the
+    # velocity climbs well above the level again within a few ms before, the complex started earlier.
+    notch = max(1, _ms(fs, ONSET_NOTCH_MS))
+    while onset > lo:
+        before = velocity[max(lo, onset - notch):onset]
+        if before.size == 0 or before.max() <= ONSET_NOTCH_FACTOR * on_level:
+            break
+        onset = max(lo, onset - notch) + int(np.argmax(before))
+        while onset > lo and velocity[onset] > on_level:
+            onset -= 1
     offset = fid
     while offset < hi and np.any(velocity[offset:offset + quiet + 1] > off_level):
         offset += 1

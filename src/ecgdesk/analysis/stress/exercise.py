@@ -221,7 +221,7 @@ def _ectopy(beats: np.ndarray, filtered: np.ndarray, fs: float, protocol: Stress
             denom = float(np.linalg.norm(seg - seg.mean()) * np.linalg.norm(ref - ref.mean()))
             corr = float((seg - seg.mean()) @ (ref - ref.mean())) / denom if denom > 0 else 1.0
             ventricular = corr < 0.8
-        time_s = beats[k] / fs
+        time_s = float(beats[k] / fs)
         phase = Phase.PRETEST
         for stage in protocol.stages:
             if stage.start_s <= time_s < stage.end_s:
