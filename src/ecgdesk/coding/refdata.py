@@ -128,6 +128,11 @@ def _load_table(path: str, release: ReleaseInfo, mtime_ns: int, size: int) -> Ta
         return table_from_arrays(release, {name: arrays[name] for name in arrays.files})
 
 
+def clear_table_cache() -> None:
+    """Forget tables loaded in this process (the next :meth:`RefStore.load` reads the file again)."""
+    _load_table.cache_clear()
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A table chosen for a date of service, and whether it is the built-in fallback."""
