@@ -251,3 +251,18 @@ def test_scrub_against_the_full_cms_tables() -> None:
     # Before the imported release takes effect the baseline is used, and the scrubber says so.
     early = scrub(claim(line_data("93000", "2024-03-01")), refdata=refdata)
     assert any(f.rule == "refdata_fallback" for f in early)
+
+
+def test_default_store_is_reread_after_an_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECGDESK_REFDATA_DIR", str(tmp_path / "store"))
+    nurse_visit = claim(line_data("93000"), line_data("99212"))
+    assert not [f for f in scrub(nurse_visit) if f.rule == "ptp_edit"]
+    RefStore().save(
+        import_files(
+            TableKind.PTP,
+            [_write(tmp_path, "ccipra-v1.txt", PTP_TAB)],
+            ImportOptions(effective=date(2010, 1, 1)),
+        )
+    )
+    findings = scrub(claim(line_data("93000", "2015-05-01"), line_data("99212", "2015-05-01")))
+    assert [f.code for f in findings if f.rule == "ptp_edit"] == ["99212"]

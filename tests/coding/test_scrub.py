@@ -363,3 +363,18 @@ def test_baseline_use_is_reported_as_info() -> None:
     infos = [f for f in findings if f.rule == "refdata_fallback"]
     assert {f.message.split()[2] for f in infos} == {"MUE", "PTP"}
     assert all(f.severity is Severity.INFO and "baseline" in f.message for f in infos)
+
+
+def test_ptp_binds_earlier_claims_of_the_same_provider_and_day() -> None:
+    earlier = claim(line_data("93000"), claim_id="E7")
+    finding = _one(_run(claim(line_data("93040")), (earlier,)), "ptp_history")
+    assert (finding.code, finding.carc) == ("93040", "97") and "E7" in finding.message
+    other_provider = claim(line_data("93000"), provider_id="1245319599")
+    assert not [f for f in _run(claim(line_data("93040")), (other_provider,)) if f.rule == "ptp_history"]
+    recoup = _one(_run(claim(line_data("93000")), (claim(line_data("93040")),)), "ptp_history")
+    assert recoup.severity is Severity.WARNING
+
+
+def test_beyond_30_days_on_category_iii_code_is_a_warning() -> None:
+    finding = _one(_run(claim(line_data("0937T", "2025-03-01", recorded_hours=800.0))), "duration_band")
+    assert finding.severity is Severity.WARNING

@@ -81,6 +81,7 @@ class RefStore:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "table.npz").write_bytes(payload)
         (folder / "manifest.json").write_text(json.dumps(saved.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.utime(folder.parent)  # readers watch the kind folder to notice new or replaced releases
         return saved
 
     def releases(self, kind: TableKind | None = None) -> list[ReleaseInfo]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from ecgdesk.coding.facts import Claim
-from ecgdesk.coding.refdata import RefData
+from ecgdesk.coding.refdata import RefData, default_refdata_dir
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub import coderules, documentation, ncci, necessity, period
 from ecgdesk.coding.scrub.context import ScrubContext
-from ecgdesk.coding.tables import baseline
+from ecgdesk.coding.tables import TableKind, baseline
 
 Rule = Callable[[ScrubContext], Iterable[Finding]]
 
@@ -30,11 +30,17 @@ _DEFAULT: dict[str, RefData] = {}
 
 
 def default_refdata() -> RefData:
-    """The reference data of ``$ECGDESK_REFDATA_DIR`` (read once per directory)."""
-    from ecgdesk.coding.refdata import default_refdata_dir
-
-    key = str(default_refdata_dir())
+    """The reference data of ``$ECGDESK_REFDATA_DIR``, re-read when a release is added or replaced."""
+    root = default_refdata_dir()
+    stamps = []
+    for kind in TableKind:
+        try:
+            stamps.append((root / kind.value).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    key = f"{root}|{stamps}"
     if key not in _DEFAULT:
+        _DEFAULT.clear()
         _DEFAULT[key] = RefData.from_env()
     return _DEFAULT[key]
 

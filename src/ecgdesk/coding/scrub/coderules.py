@@ -148,6 +148,18 @@ def duration_band(ctx: ScrubContext) -> Iterator[Finding]:
         low = info.min_hours or 0.0
         if hours is None or (low < hours <= info.max_hours) or (info.family is Family.HOLTER and hours <= 48):
             continue
+        if info.family is Family.EXTENDED_30D and hours > info.max_hours:
+            yield _err(
+                "duration_band",
+                i,
+                line.code,
+                None,
+                f"{hours:g} h is beyond the 30-day band of "
+                f"{line.code}: monitoring past 30 days needs documented justification.",
+                "Keep the justification in the record.",
+                Severity.WARNING,
+            )
+            continue
         right = _band_code(info, hours, line.date_of_service)
         fix = f"Bill {right}." if right else "Bill the code of the band the recorded hours fall in."
         yield _err(

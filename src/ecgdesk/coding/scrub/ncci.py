@@ -8,6 +8,7 @@ from datetime import date
 from ecgdesk.coding.facts import Claim
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import DISTINCT, NCCI_BYPASS, ScrubContext
+from ecgdesk.coding.tables import day_int
 
 MAI_MEANING = {
     1: "a claim-line edit (units on one line)",
@@ -61,6 +62,55 @@ def ptp_edits(ctx: ScrubContext) -> Iterator[Finding]:
                 f"Remove {second.code}, or append 59/XU to it if it was a distinct, separately "
                 "documented service.",
             )
+
+
+def ptp_with_history(ctx: ScrubContext) -> Iterator[Finding]:
+    """PTP edits also bind separate claims of the same provider for the same patient and day."""
+    claim = ctx.claim
+    earlier = [
+        (old, line)
+        for old in ctx.history
+        if old.provider_id == claim.provider_id and old.setting is claim.setting
+        for line in old.lines
+    ]
+    if not earlier:
+        return
+    for i, line in enumerate(claim.lines):
+        day = line.date_of_service
+        when = day_int(day)
+        table = ctx.ptp(day)
+        for old, past in earlier:
+            if past.date_of_service != day or past.code == line.code:
+                continue
+            name = f"claim {old.claim_id}" if old.claim_id else "an earlier claim"
+            bundled = table.edit(claim.setting, past.code, line.code, when)
+            if bundled is not None and bundled.indicator != 9:
+                if bundled.indicator == 1 and any(m in NCCI_BYPASS for m in line.modifiers):
+                    continue
+                carc = "236" if bundled.indicator == 0 else "97"
+                yield Finding(
+                    "ptp_history",
+                    Severity.ERROR,
+                    i,
+                    line.code,
+                    carc,
+                    f"{line.code} is bundled into {past.code} billed on {name} for the same day "
+                    f"(NCCI modifier indicator {bundled.indicator}).",
+                    "Do not bill it separately"
+                    + (", or append 59/XU if it was distinct." if bundled.indicator == 1 else "."),
+                )
+            over = table.edit(claim.setting, line.code, past.code, when)
+            if over is not None and over.indicator != 9:
+                yield Finding(
+                    "ptp_history",
+                    Severity.WARNING,
+                    i,
+                    line.code,
+                    None,
+                    f"{past.code} on {name} is bundled into {line.code} on the same day; the earlier "
+                    "payment may be recouped.",
+                    f"Correct {name} (void {past.code}) or bill a replacement claim.",
+                )
 
 
 def distinct_modifiers(ctx: ScrubContext) -> Iterator[Finding]:
@@ -142,6 +192,7 @@ def _mue_finding(line: int, code: str, units: int, value: int, mai: int, where: 
 
 RULES = {
     "ptp_edit": ptp_edits,
+    "ptp_history": ptp_with_history,
     "distinct_modifier": distinct_modifiers,
     "mue": mue_limits,
 }
