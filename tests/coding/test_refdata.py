@@ -43,8 +43,8 @@ RVU_CSV = (
     "GLOB,CONV\n"
     "HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,PE RVU,NA INDICATOR,PE RVU,NA INDICATOR,RVU,TOTAL,TOTAL,IND,"
     "DAYS,FACTOR\n"
-    "93050,,Our own short label,A,,0.17,0.29,NA,0.29,NA,0.02,0.48,0.48,1,XXX,33.2875\n"
-    "93050,26,Our own short label,A,,0.17,0.06,,0.06,,0.01,0.24,0.24,1,XXX,33.2875\n"
+    "93050,,Our own short label,A,,0.17,0.29,,0.29,NA,0.02,0.48,0.48,1,XXX,33.2875\n"
+    "93050,26,Our own short label,A,,0.17,0.06,NA,0.06,,0.01,0.24,0.24,1,XXX,33.2875\n"
 )
 
 

@@ -295,7 +295,11 @@ def parse_rvu(path: Path) -> list[RvuRow]:
         "work": _find_column(names, lambda s: "work" in s and "rvu" in s),
         "total_nf": _find_column(names, lambda s: "total" in s and ("nonfac" in s or "non fac" in s)),
         "total_f": _find_column(names, lambda s: "total" in s and "facility" in s and "non" not in s),
-        "na": _find_column(names, lambda s: "na flag" in s, lambda s: "non fac" in s and "indicator" in s),
+        "na": _find_column(
+            names,
+            lambda s: "na flag" in s,
+            lambda s: "facility" in s and "indicator" in s and "non" not in s,
+        ),
         "cf": _find_column(names, lambda s: "conv" in s),
     }
     missing = [key for key, col in find.items() if col is None]
