@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -71,6 +72,15 @@ def test_fixed_width_ptp_text_and_setting_from_name(tmp_path: Path) -> None:
     text = PTP_TAB.replace("\t", "    ")
     rows = parse_ptp(_write(tmp_path, "ccioph-v302r0-f2.txt", text))
     assert len(rows) == 5 and {r.setting for r in rows} == {Setting.HOSPITAL_OUTPATIENT}
+
+
+def test_cms_zip_archive_is_read(tmp_path: Path) -> None:
+    archive = tmp_path / "medicare-ncci-2024q3-practitioner-ptp-edits-ccipra-v302r0-f1.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("ccipra-v302r0-f1.TXT", PTP_TAB)
+        zipped.writestr("README.pdf", b"%PDF")
+    table = import_files(TableKind.PTP, [archive])
+    assert table.release.effective == date(2024, 7, 1) and len(table) == 4
 
 
 def test_ptp_without_setting_or_date_names_the_option(tmp_path: Path) -> None:

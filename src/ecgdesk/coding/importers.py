@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -63,10 +64,20 @@ class ImportOptions:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text; a CMS ``.zip`` archive yields its ``.txt``/``.csv`` members joined."""
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise InputError("FILE", f"cannot read ({error.strerror})", path) from None
+    if raw[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                members = [n for n in sorted(archive.namelist()) if n.lower().endswith((".txt", ".csv"))]
+                raw = b"\n".join(archive.read(n) for n in members)
+        except zipfile.BadZipFile as error:
+            raise InputError("FILE", f"unreadable zip archive ({error})", path) from None
+        if not members:
+            raise InputError("FILE", "the zip archive holds no .txt or .csv file", path)
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
