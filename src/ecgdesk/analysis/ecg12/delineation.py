@@ -10,10 +10,11 @@ Method (after the "median beat" practice of interpretive ECG programs):
    morphology and have no premature RR).
 4. The QRS bounds are global: walking out from the fiducial, the first samples where the spatial velocity of
    all leads falls to a small fraction of its QRS maximum (the earliest onset and latest offset of any lead).
-5. P and T on each lead: the most prominent extremum in a rate-dependent window is the peak; from the
-   steepest slope on each side of it, walk outwards until the slope falls to a fraction of that steepest
-   slope. The median over the leads then gives global P and T boundaries, which is robust to the leads
-   where the wave is small or noisy.
+5. P and T on each lead (on the beat low-passed at 25 Hz): the most prominent extremum in a rate-dependent
+   window is the peak; from the steepest slope on each side of it, walk outwards until the slope falls to a
+   fraction of that steepest slope. The median over the leads gives the global P and T boundaries, robust
+   to the leads where the wave is small or noisy; each lead keeps half of its own deviation from them (at
+   most 20 ms), since the waves do start and end at slightly different times in different leads.
 6. Per-beat waves: a beat of the dominant QRS shape takes the median-beat waves placed at its fiducial; a
    beat of another shape (PVC, aberrant) is delineated on its own samples, without a P wave when premature.
 """
@@ -269,13 +270,16 @@ class DelineationParams:
 
     qrs_on_xi: float = 0.05
     qrs_off_xi: float = 0.05
-    p_on_xi: float = 0.4
-    p_off_xi: float = 0.9
+    p_on_xi: float = 0.3
+    p_off_xi: float = 0.6
     t_on_xi: float = 0.5
-    t_off_xi: float = 0.3
+    t_off_xi: float = 0.2
     fuse: bool = True
-    lead_weight: float = 0.0
-    lead_clip_ms: float = 0.0
+    #: P and T boundaries are found on the beat low-passed here (QRS on the 40 Hz signal).
+    wave_lowpass_hz: float = 25.0
+    #: Each lead keeps half its own P/T boundary deviation from the global one, at most 20 ms.
+    lead_weight: float = 0.5
+    lead_clip_ms: float = 20.0
 
 
 def _walk(d: np.ndarray, start: int, step: int, level: float, limit: int) -> int:
@@ -296,7 +300,7 @@ def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qr
     n = len(beat)
     on, off = qrs_on, qrs_off
     peak = on + int(np.argmax(np.abs(beat[on:off + 1] - beat[on]))) if off > on else fid
-    smooth = lowpass(beat[:, None], fs, 15.0)[:, 0] if n > 30 else beat
+    smooth = lowpass(beat[:, None], fs, params.wave_lowpass_hz)[:, 0] if n > 30 else beat
     ds = np.gradient(smooth) * fs
     waves: list[Wave] = [Wave(WaveKind.QRS, on, peak, off)]
     if has_p:
