@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ecgdesk.cli._common import print_json
+from ecgdesk.cli._common import print_json, progress
 from ecgdesk.coding.codes import code_table
 from ecgdesk.coding.facts import Setting, claim_from_dict, facts_from_dict, history_from_list, parse_date
 from ecgdesk.coding.importers import ImportOptions, import_files
@@ -157,7 +157,9 @@ def _cmd_refdata_import(args: argparse.Namespace) -> int:
     options = ImportOptions(
         args.release_id, parse_date(args.effective, "--effective") if args.effective else None, setting
     )
-    table = import_files(kind, [Path(p) for p in args.files], options)
+    paths = [Path(p) for p in args.files]
+    with progress(len(paths), f"import {kind.value}", unit="file") as bar:
+        table = import_files(kind, paths, options, on_file=lambda _path: bar.update(1))
     saved = _store(args).save(table)
     print(
         f"imported {kind.value} release {saved.id}: {saved.rows} rows, "

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from ecgdesk.coding.facts import CODE_PATTERN, Setting
 from ecgdesk.coding.tables import (
@@ -34,6 +35,8 @@ from ecgdesk.coding.tables import (
     dedupe_ptp,
 )
 from ecgdesk.errors import InputError
+
+_Row = TypeVar("_Row")
 
 # column1, column2, prior-to-1996 flag, effective, deletion ('*' = none), modifier indicator, rationale.
 _PTP_LINE = re.compile(
@@ -359,8 +362,16 @@ def _mue_effective(path: Path) -> date | None:
     return date.fromisoformat(match.group(1)) if match else None
 
 
-def import_files(kind: TableKind, paths: Sequence[Path], options: ImportOptions = ImportOptions()) -> Table:
-    """Parse ``paths`` into one release table of ``kind`` (not yet saved; see :class:`RefStore`)."""
+def import_files(
+    kind: TableKind,
+    paths: Sequence[Path],
+    options: ImportOptions = ImportOptions(),
+    on_file: Callable[[Path], None] | None = None,
+) -> Table:
+    """Parse ``paths`` into one release table of ``kind`` (not yet saved; see :class:`RefStore`).
+
+    ``on_file`` is called after each file is parsed (progress reporting).
+    """
     if not paths:
         raise InputError("FILE", "give at least one file to import")
     effective = options.effective
@@ -379,20 +390,26 @@ def import_files(kind: TableKind, paths: Sequence[Path], options: ImportOptions 
     sources = ", ".join(p.name for p in paths)
     table: Table
     if kind is TableKind.PTP:
-        ptp_rows = dedupe_ptp(row for p in paths for row in parse_ptp(p, options.setting))
+        ptp_rows = dedupe_ptp(row for p in paths for row in _done(parse_ptp(p, options.setting), p, on_file))
         settings = tuple(sorted({r.setting for r in ptp_rows}, key=list(Setting).index))
         release = _release(release_id, kind, effective, settings, sources, paths)
         table = PtpTable.from_rows(release, ptp_rows)
     elif kind is TableKind.MUE:
-        mue_rows = [row for p in paths for row in parse_mue(p, options.setting)]
+        mue_rows = [row for p in paths for row in _done(parse_mue(p, options.setting), p, on_file)]
         settings = tuple(sorted({r.setting for r in mue_rows}, key=list(Setting).index))
         table = MueTable.from_rows(_release(release_id, kind, effective, settings, sources, paths), mue_rows)
     else:
-        rvu_rows = [row for p in paths for row in parse_rvu(p)]
+        rvu_rows = [row for p in paths for row in _done(parse_rvu(p), p, on_file)]
         table = RvuTable.from_rows(
             _release(release_id, kind, effective, tuple(Setting), sources, paths), rvu_rows
         )
     return table
+
+
+def _done(rows: list[_Row], path: Path, on_file: Callable[[Path], None] | None) -> list[_Row]:
+    if on_file is not None:
+        on_file(path)
+    return rows
 
 
 def _release(
