@@ -1,0 +1,277 @@
+"""Rhythm episodes from the beat sequence: atrial fibrillation, pauses, sinus brady/tachycardia, AV block.
+
+**AF.** For each RR interval between supraventricular beats (intervals touching a V/F/Q beat or an
+unanalyzable stretch are left out), the successive difference ``|RR[i] - RR[i-1]|`` is divided by the local
+mean RR. Its running median over ``af_window_beats`` intervals is the irregularity score: near 0.02-0.05
+in sinus rhythm, with or without slow rate changes, and about 0.2 in AF (irregularly irregular RR). AF
+starts where the score exceeds ``af_on`` and lasts while it stays above ``af_off`` (hysteresis);
+episodes closer than ``af_merge_gap_s`` are merged and those shorter than ``af_min_s`` dropped.
+
+**Pauses.** Valid RR intervals of at least ``pause_s`` (counted also at ``long_pause_s``).
+
+**Brady/tachy.** The rate over ``rate_window_beats`` valid intervals, outside AF, below ``brady_bpm``
+or above ``tachy_bpm`` for at least ``rate_episode_min_s``.
+
+**AV block (suspected).** A long RR interval (``avb_rr_factor`` times the preceding median) that holds
+a P-like deflection in mid-diastole, as big as the P wave before the last conducted QRS, is a blocked
+P wave: second-degree AV block suspected. A slow (``avb3_max_bpm``) sustained rhythm whose diastoles
+mostly hold such deflections is P-QRS dissociation: complete AV block suspected. Both need over-read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.findings import Episode, EpisodeType
+from ecgdesk.analysis.quality import runs
+from ecgdesk.analysis.series import BeatSeries
+
+#: Reads samples [start, stop) of the analysed lead in mV.
+SegmentReader = Callable[[int, int], np.ndarray]
+
+
+def _episode(kind: EpisodeType, series: BeatSeries, i0: int, i1: int, evidence: str = "") -> Episode:
+    """Episode spanning beats i0..i1 (inclusive); rates from the RR intervals inside it."""
+    s0, s1 = int(series.samples[i0]), int(series.samples[i1])
+    rr = series.rr_s[i0 + 1 : i1 + 1]
+    rr = rr[np.isfinite(rr) & (rr > 0)]
+    mean_rate = float(60.0 * rr.size / rr.sum()) if rr.size else None
+    max_rate = float(60.0 / rr.min()) if rr.size else None
+    return Episode(kind, s0 / series.fs, s1 / series.fs, s0, s1, i1 - i0 + 1, mean_rate, max_rate, evidence)
+
+
+def supraventricular_intervals(series: BeatSeries) -> np.ndarray:
+    """Indices i whose RR interval (beat i-1 -> i) is valid and joins two N/S beats."""
+    if series.n < 2:
+        return np.zeros(0, dtype=np.int64)
+    sv = np.isin(series.labels, ("N", "S"))
+    ok = series.valid.copy()
+    ok[1:] &= sv[1:] & sv[:-1]
+    ok[0] = False
+    return np.flatnonzero(ok)
+
+
+def af_score(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(beat indices, irregularity score) on consecutive pairs of supraventricular intervals."""
+    idx = supraventricular_intervals(series)
+    if idx.size < 3:
+        return idx[:0], np.zeros(0)
+    consecutive = np.diff(idx) == 1
+    rr = series.rr_s
+    j = idx[1:][consecutive]
+    d = np.abs(rr[j] - rr[j - 1]) / (0.5 * (rr[j] + rr[j - 1]))
+    if d.size == 0:
+        return j, d
+    w = min(config.af_window_beats, d.size)
+    score = ndimage.median_filter(d, size=w, mode="nearest")
+    return j, score
+
+
+def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
+    """AF episodes by RR irregularity with hysteresis, merged and filtered by duration."""
+    j, score = af_score(series, config)
+    if score.size == 0:
+        return []
+    high = score > config.af_off
+    spans: list[tuple[int, int]] = []
+    for a, b in runs(high):
+        if np.any(score[a:b] > config.af_on):
+            spans.append((int(j[a]) - 1, int(j[b - 1])))  # beats: start of first interval .. last beat
+    merged: list[list[int]] = []
+    t = series.times_s
+    for a, b in spans:
+        if merged and t[a] - t[merged[-1][1]] <= config.af_merge_gap_s:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        if t[b] - t[a] < config.af_min_s:
+            continue
+        med = float(np.median(score[(j > a) & (j <= b)])) if np.any((j > a) & (j <= b)) else float("nan")
+        out.append(
+            _episode(EpisodeType.AF, series, a, b, f"RR irregularity {med:.2f} (sinus < {config.af_off:g})")
+        )
+    return out
+
+
+def _in_spans(times: np.ndarray, episodes: list[Episode]) -> np.ndarray:
+    mask = np.zeros(times.shape, dtype=bool)
+    for e in episodes:
+        mask |= (times >= e.start_s) & (times <= e.end_s)
+    return mask
+
+
+def pause_episodes(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> list[Episode]:
+    idx = np.flatnonzero(series.valid & (np.nan_to_num(series.rr_s) >= config.pause_s))
+    in_af = _in_spans(series.times_s[idx], af)
+    out = []
+    for i, a in zip(idx.tolist(), in_af.tolist(), strict=True):
+        s0, s1 = int(series.samples[i - 1]), int(series.samples[i])
+        rr = float(series.rr_s[i])
+        out.append(
+            Episode(
+                EpisodeType.PAUSE,
+                s0 / series.fs,
+                s1 / series.fs,
+                s0,
+                s1,
+                2,
+                60.0 / rr,
+                60.0 / rr,
+                f"RR {rr:.2f} s" + (" during AF" if a else ""),
+            )
+        )
+    return out
+
+
+def smoothed_rate(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(beat indices, bpm over the last ``rate_window_beats`` valid intervals ending at that beat)."""
+    idx = np.flatnonzero(series.valid)
+    w = config.rate_window_beats
+    if idx.size < w:
+        return idx[:0], np.zeros(0)
+    c = np.concatenate(([0.0], np.cumsum(series.rr_s[idx])))
+    mean_rr = (c[w:] - c[:-w]) / w
+    return idx[w - 1 :], 60.0 / mean_rr
+
+
+def rate_episodes(series: BeatSeries, config: AnalysisConfig, exclude: list[Episode]) -> list[Episode]:
+    """Sustained sinus bradycardia and tachycardia (outside AF and other excluded episodes)."""
+    idx, bpm = smoothed_rate(series, config)
+    if idx.size == 0:
+        return []
+    outside = ~_in_spans(series.times_s[idx], exclude)
+    # gaps in the valid sequence (noise, lead off) split episodes
+    broken = np.concatenate(([False], np.diff(series.samples[idx]) > 5 * series.fs))
+    out: list[Episode] = []
+    for kind, flag in (
+        (EpisodeType.BRADY, bpm < config.brady_bpm),
+        (EpisodeType.TACHY, bpm > config.tachy_bpm),
+    ):
+        mask = flag & outside
+        for a, b in runs(mask):
+            cut = np.flatnonzero(broken[a + 1 : b]) + a + 1
+            for lo, hi in zip(np.concatenate(([a], cut)), np.concatenate((cut, [b])), strict=True):
+                i0 = int(idx[lo]) - config.rate_window_beats + 1
+                i0 = max(i0, 0)
+                i1 = int(idx[hi - 1])
+                if (series.samples[i1] - series.samples[i0]) / series.fs < config.rate_episode_min_s:
+                    continue
+                r = bpm[lo:hi]
+                out.append(
+                    _episode(
+                        kind,
+                        series,
+                        i0,
+                        i1,
+                        f"{config.rate_window_beats}-beat rate {r.min():.0f}-{r.max():.0f} bpm",
+                    )
+                )
+    return out
+
+
+# ------------------------------------------------------------------------------------- AV block
+def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple[float, float, float]:
+    """(P before r_prev, largest mid-diastolic deflection, noise); ``seg`` starts 0.4 s before r_prev."""
+    k = max(1, int(round(0.04 * fs)))
+    sm = np.convolve(seg, np.ones(k) / k, mode="same")
+
+    def dev(a: float, b: float, ref_a: float, ref_b: float) -> float:
+        i0, i1 = int(a * fs), int(b * fs)
+        j0, j1 = int(ref_a * fs), int(ref_b * fs)
+        if i1 <= i0 or j1 <= j0:
+            return 0.0
+        base = float(np.median(sm[j0:j1]))
+        return float(np.max(np.abs(sm[i0:i1] - base)))
+
+    rp = 0.4
+    p_ref = dev(rp - 0.26, rp - 0.08, rp - 0.40, rp - 0.26)
+    span = (r_next - r_prev) / fs
+    lo, hi = rp + 0.45, rp + span - 0.3
+    if hi - lo < 0.15:
+        return p_ref, 0.0, 0.0
+    mid = dev(lo, hi, lo, hi)
+    i0, i1 = int(lo * fs), int(hi * fs)
+    noise = float(np.median(np.abs(np.diff(seg[i0:i1])))) * 4 if i1 - i0 > 2 else 0.0
+    return p_ref, mid, noise
+
+
+def av_block_episodes(
+    series: BeatSeries,
+    config: AnalysisConfig,
+    read: SegmentReader | None,
+    exclude: list[Episode],
+    brady: list[Episode],
+    max_candidates: int = 2000,
+) -> list[Episode]:
+    """Suspected second-degree (blocked P in a long RR) and complete (P-QRS dissociation) AV block."""
+    if read is None or series.n < 10:
+        return []
+    fs = series.fs
+    rr = np.nan_to_num(series.rr_s)
+    med = ndimage.median_filter(rr, size=9, mode="nearest")
+    prior = np.concatenate(([np.nan], med[:-1]))
+    cand = np.flatnonzero(series.valid & (rr >= config.avb_rr_factor * prior) & (rr >= 1.0))
+    cand = cand[(series.labels[cand] == "N") & (series.labels[cand - 1] == "N")]
+    cand = cand[~_in_spans(series.times_s[cand], exclude)][:max_candidates]
+    out: list[Episode] = []
+    for i in cand.tolist():
+        r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
+        start = r0 - int(0.4 * fs)
+        if start < 0:
+            continue
+        seg = read(start, r1)
+        p_ref, mid, noise = _p_amplitudes(seg, fs, r0, r1)
+        if p_ref >= 0.04 and mid >= 0.6 * p_ref and mid > noise:
+            out.append(
+                Episode(
+                    EpisodeType.AVB2,
+                    r0 / fs,
+                    r1 / fs,
+                    r0,
+                    r1,
+                    2,
+                    60.0 / rr[i],
+                    60.0 / rr[i],
+                    f"P-like deflection {mid:.2f} mV (P {p_ref:.2f} mV) not followed by a QRS in "
+                    f"RR {rr[i]:.2f} s",
+                    suspected=True,
+                )
+            )
+    for e in brady:
+        if e.mean_rate_bpm is None or e.mean_rate_bpm >= config.avb3_max_bpm:
+            continue
+        inside = np.flatnonzero((series.samples > e.start_sample) & (series.samples <= e.end_sample))
+        inside = inside[series.valid[inside]]
+        if inside.size < 5:
+            continue
+        pick = inside[np.linspace(0, inside.size - 1, min(12, inside.size)).astype(int)]
+        hits = 0
+        for i in pick.tolist():
+            r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
+            if r0 - int(0.4 * fs) < 0:
+                continue
+            _, mid, noise = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
+            hits += int(mid >= 0.05 and mid > noise)
+        if hits >= 0.6 * pick.size:
+            out.append(
+                Episode(
+                    EpisodeType.AVB3,
+                    e.start_s,
+                    e.end_s,
+                    e.start_sample,
+                    e.end_sample,
+                    e.n_beats,
+                    e.mean_rate_bpm,
+                    e.max_rate_bpm,
+                    f"rate {e.mean_rate_bpm:.0f} bpm with atrial deflections in {hits}/{pick.size} "
+                    "diastoles (P-QRS dissociation)",
+                    suspected=True,
+                )
+            )
+    return out

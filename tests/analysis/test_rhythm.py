@@ -1,0 +1,119 @@
+"""Rhythm, ectopy and HR logic on MIT-BIH reference beats and on synthetic beat sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+from beatgen import BeatBuilder
+
+from conftest import shared_path
+from ecgdesk.analysis import episodes, hrv, rhythm
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.findings import EpisodeType
+from ecgdesk.analysis.series import BeatSeries
+
+AAMI = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"), "F": "F",
+        **dict.fromkeys("/fQ", "Q")}
+CFG = AnalysisConfig()
+
+
+def mitdb_series(record: str) -> BeatSeries:
+    ann = wfdb.rdann(str(shared_path("mitdb", f"{record}.atr").with_suffix("")), "atr")
+    symbols = np.array(ann.symbol)
+    keep = np.isin(symbols, list(AAMI))
+    labels = np.array([AAMI[s] for s in symbols[keep]])
+    return BeatSeries.build(ann.sample[keep], labels, 360.0, 650_000, None, CFG)
+
+
+def runs_of(labels: np.ndarray, label: str) -> list[int]:
+    out, k = [], 0
+    for x in [*labels.tolist(), ""]:
+        if x == label:
+            k += 1
+        elif k:
+            out.append(k)
+            k = 0
+    return out
+
+
+@pytest.mark.shared_data
+def test_mitdb_208_ectopy_counts_match_reference_runs_and_no_af() -> None:
+    s = mitdb_series("208")
+    v_runs = runs_of(s.labels, "V")
+    ect = episodes.ectopy(s, CFG, [])
+    assert ect.summary.v_total == 992  # the published PVC count of 208
+    assert ect.summary.v_isolated == v_runs.count(1)
+    assert ect.summary.v_couplets == v_runs.count(2) > 100
+    assert len([e for e in ect.episodes if e.type is EpisodeType.COUPLET]) == v_runs.count(2)
+    assert ect.summary.v_trigeminy_episodes > 0 and ect.summary.v_bigeminy_episodes > 0
+    # frequent PVCs, bigeminy and trigeminy must not be taken for atrial fibrillation
+    assert rhythm.af_episodes(s, CFG) == []
+
+
+@pytest.mark.shared_data
+def test_mitdb_100_sinus_rhythm() -> None:
+    s = mitdb_series("100")
+    assert rhythm.af_episodes(s, CFG) == []
+    assert rhythm.pause_episodes(s, CFG, []) == []
+    hr = hrv.heart_rate_summary(s, CFG, None)
+    assert hr.mean_bpm is not None and 70 < hr.mean_bpm < 80  # 2273 beats in 30 min: 75.8 bpm
+    assert hr.min is not None and hr.max is not None and hr.min.bpm < hr.mean_bpm < hr.max.bpm
+    h = hrv.hrv(s, CFG)
+    assert h.sdnn_ms is not None and h.rmssd_ms is not None and 10 < h.rmssd_ms < h.sdnn_ms * 2
+
+
+def test_af_episode_found_with_its_borders_and_burden() -> None:
+    b = BeatBuilder(seed=3).sinus(300).af(240).sinus(300).af(90).sinus(200)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    af = rhythm.af_episodes(s, CFG)
+    assert len(af) == 2
+    for ep, (t0, t1) in zip(af, b.spans["af"], strict=True):
+        assert abs(ep.start_s - t0) < 10 and abs(ep.end_s - t1) < 10
+    total = sum(e.duration_s for e in af)
+    assert abs(total - 330) < 15
+
+
+def test_runs_pauses_and_bigeminy() -> None:
+    b = (BeatBuilder(seed=1).sinus(60).run("V", 5, 160).sinus(30).run("V", 2, 120).sinus(30)
+         .run("S", 6, 150).sinus(30).pause(3.4).sinus(30).pause(2.2).sinus(30).bigeminy(5).sinus(30)
+         .run("V", 40, 130).sinus(20))
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    ect = episodes.ectopy(s, CFG, [])
+    vt = [e for e in ect.episodes if e.type is EpisodeType.VT]
+    assert [e.n_beats for e in vt] == [5, 40]
+    assert [e.sustained for e in vt] == [False, False]  # 40 beats at 130 bpm = 18 s < 30 s
+    assert vt[0].mean_rate_bpm is not None and vt[0].mean_rate_bpm > 130
+    assert ect.summary.v_couplets == 1 and ect.summary.svt_runs == 1
+    assert [e.type for e in ect.episodes].count(EpisodeType.BIGEMINY) == 1
+    pauses = rhythm.pause_episodes(s, CFG, [])
+    assert [round(p.duration_s, 1) for p in pauses] == [3.4, 2.2]
+    assert rhythm.af_episodes(s, CFG) == []
+
+
+def test_sustained_vt_and_brady_tachy_episodes() -> None:
+    b = BeatBuilder(seed=2).sinus(120).run("V", 80, 150).sinus(60).sinus(120, bpm=42).sinus(60)
+    b.sinus(90, bpm=125)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    vt = [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.VT]
+    assert len(vt) == 1 and vt[0].sustained
+    rates = rhythm.rate_episodes(s, CFG, vt)
+    kinds = [e.type for e in rates]
+    assert kinds == [EpisodeType.BRADY, EpisodeType.TACHY]
+    assert abs(rates[0].duration_s - 120) < 15 and abs(rates[1].duration_s - 90) < 15
+
+
+def test_unanalyzable_epochs_invalidate_intervals() -> None:
+    b = BeatBuilder(seed=4).sinus(100)
+    samples, labels, n = b.arrays()
+    L = int(CFG.epoch_s * b.fs)
+    states = np.zeros(-(-n // L), dtype=np.uint8)
+    states[3] = 1
+    s = BeatSeries.build(samples, labels, b.fs, n, states, CFG)
+    in_bad = (samples >= 3 * L) & (samples < 4 * L)
+    assert not s.valid[in_bad].any()
+    assert not s.valid[np.flatnonzero(in_bad)[-1] + 1]  # the interval leaving the noisy epoch
+    assert s.valid[~in_bad][2:].sum() == (~in_bad).sum() - 2 - 1
