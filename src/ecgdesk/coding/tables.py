@@ -8,164 +8,37 @@ scrubber compares ints, and tables serialise to plain numpy arrays (see :mod:`ec
 from __future__ import annotations
 
 import csv
-import enum
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from ecgdesk.coding.facts import Setting
+from ecgdesk.coding.ptp import PtpRow, PtpTable, dedupe_ptp
+from ecgdesk.coding.release import NO_DATE, OPEN_END, ReleaseInfo, TableKind, day_int, int_day
 
-NO_DATE = 0
-OPEN_END = 99991231
-
-
-def day_int(day: date) -> int:
-    """``date(2024, 7, 1)`` -> ``20240701``."""
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def int_day(value: int) -> date | None:
-    """Inverse of :func:`day_int`; ``None`` for :data:`NO_DATE` and :data:`OPEN_END`."""
-    if value in (NO_DATE, OPEN_END):
-        return None
-    return date(value // 10000, value // 100 % 100, value % 100)
-
-
-class TableKind(enum.StrEnum):
-    """The kinds of reference release the store keeps."""
-
-    PTP = "ptp"
-    MUE = "mue"
-    RVU = "rvu"
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """Where a table came from: release id, settings covered, effective date, source files and checksum."""
-
-    id: str
-    kind: TableKind
-    effective: date
-    settings: tuple[Setting, ...]
-    source: str
-    checksum: str = ""
-    rows: int = 0
-    imported_at: str = ""
-    builtin: bool = False
-    files: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "effective": self.effective.isoformat(),
-            "settings": [s.value for s in self.settings],
-            "source": self.source,
-            "checksum": self.checksum,
-            "rows": self.rows,
-            "imported_at": self.imported_at,
-            "builtin": self.builtin,
-            "files": list(self.files),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReleaseInfo:
-        return cls(
-            id=str(data["id"]),
-            kind=TableKind(data["kind"]),
-            effective=date.fromisoformat(data["effective"]),
-            settings=tuple(Setting(s) for s in data["settings"]),
-            source=str(data["source"]),
-            checksum=str(data.get("checksum", "")),
-            rows=int(data.get("rows", 0)),
-            imported_at=str(data.get("imported_at", "")),
-            builtin=bool(data.get("builtin", False)),
-            files=tuple(data.get("files", ())),
-        )
-
-
-# --------------------------------------------------------------------------------------------------
-# PTP
-
-
-class PtpRow(NamedTuple):
-    """One NCCI procedure-to-procedure edit: ``column2`` is not paid with ``column1`` while it is in force."""
-
-    setting: Setting
-    column1: str
-    column2: str
-    indicator: int
-    effective: int = NO_DATE
-    deletion: int = OPEN_END
-    rationale: str = ""
-
-    def in_force(self, day: int) -> bool:
-        return self.effective <= day <= self.deletion
-
-
-def dedupe_ptp(rows: Iterable[PtpRow]) -> list[PtpRow]:
-    """Drop duplicate keys (setting, column1, column2, effective), keeping the row in force longest.
-
-    CMS files carry real duplicates (the same pair with an old, deleted row and a current one).
-    """
-    best: dict[tuple[Setting, str, str, int], PtpRow] = {}
-    for row in rows:
-        key = (row.setting, row.column1, row.column2, row.effective)
-        kept = best.get(key)
-        if kept is None or row.deletion > kept.deletion:
-            best[key] = row
-    return list(best.values())
-
-
-@dataclass
-class PtpTable:
-    """NCCI PTP edits of one release, looked up by (setting, column1, column2)."""
-
-    release: ReleaseInfo
-    _pairs: dict[tuple[str, str, str], tuple[PtpRow, ...]] = field(default_factory=dict, repr=False)
-    _by_code: dict[tuple[str, str], list[PtpRow]] | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_rows(cls, release: ReleaseInfo, rows: Iterable[PtpRow]) -> PtpTable:
-        pairs: dict[tuple[str, str, str], tuple[PtpRow, ...]] = {}
-        for row in rows:
-            key = (row.setting.value, row.column1, row.column2)
-            pairs[key] = (*pairs.get(key, ()), row)
-        return cls(release, pairs)
-
-    def __len__(self) -> int:
-        return sum(len(rows) for rows in self._pairs.values())
-
-    def rows(self) -> Iterator[PtpRow]:
-        for rows in self._pairs.values():
-            yield from rows
-
-    def edit(self, setting: Setting, column1: str, column2: str, day: int) -> PtpRow | None:
-        """The edit of the pair (in this order) in force on ``day`` (YYYYMMDD int), if any."""
-        rows = self._pairs.get((setting.value, column1, column2))
-        if rows is None:
-            return None
-        for row in rows:
-            if row.effective <= day <= row.deletion:
-                return row
-        return None
-
-    def partners(self, setting: Setting, code: str) -> list[PtpRow]:
-        """Every row in which ``code`` is column 1 or column 2 (any date)."""
-        if self._by_code is None:
-            index: dict[tuple[str, str], list[PtpRow]] = {}
-            for row in self.rows():
-                index.setdefault((row.setting.value, row.column1), []).append(row)
-                index.setdefault((row.setting.value, row.column2), []).append(row)
-            self._by_code = index
-        return list(self._by_code.get((setting.value, code), []))
-
+__all__ = [
+    "NO_DATE",
+    "OPEN_END",
+    "MueRow",
+    "MueTable",
+    "PtpRow",
+    "PtpTable",
+    "ReleaseInfo",
+    "RvuRow",
+    "RvuTable",
+    "Table",
+    "TableKind",
+    "baseline",
+    "day_int",
+    "dedupe_ptp",
+    "int_day",
+]
 
 # --------------------------------------------------------------------------------------------------
 # MUE
@@ -258,19 +131,7 @@ _SETTINGS = list(Setting)
 def table_to_arrays(table: Table) -> dict[str, np.ndarray]:
     """Column arrays of ``table``: strings as fixed-width unicode, settings as small ints."""
     if isinstance(table, PtpTable):
-        rows = list(table.rows())
-        rationales = sorted({r.rationale for r in rows})
-        index = {text: i for i, text in enumerate(rationales)}
-        return {
-            "setting": np.array([_SETTINGS.index(r.setting) for r in rows], dtype=np.int8),
-            "column1": np.array([r.column1 for r in rows], dtype="U5"),
-            "column2": np.array([r.column2 for r in rows], dtype="U5"),
-            "indicator": np.array([r.indicator for r in rows], dtype=np.int8),
-            "effective": np.array([r.effective for r in rows], dtype=np.int32),
-            "deletion": np.array([r.deletion for r in rows], dtype=np.int32),
-            "rationale": np.array([index[r.rationale] for r in rows], dtype=np.int16),
-            "rationales": np.array(rationales, dtype=str),
-        }
+        return table.to_arrays()
     if isinstance(table, MueTable):
         mues = list(table.rows())
         return {
@@ -299,19 +160,7 @@ def table_to_arrays(table: Table) -> dict[str, np.ndarray]:
 def table_from_arrays(release: ReleaseInfo, arrays: Mapping[str, np.ndarray]) -> Table:
     """Rebuild the table of ``release.kind`` from :func:`table_to_arrays` output."""
     if release.kind is TableKind.PTP:
-        rationales = arrays["rationales"].tolist()
-        settings = [_SETTINGS[i] for i in arrays["setting"].tolist()]
-        rows = map(
-            PtpRow,
-            settings,
-            arrays["column1"].tolist(),
-            arrays["column2"].tolist(),
-            arrays["indicator"].tolist(),
-            arrays["effective"].tolist(),
-            arrays["deletion"].tolist(),
-            [rationales[i] for i in arrays["rationale"].tolist()],
-        )
-        return PtpTable.from_rows(release, rows)
+        return PtpTable(release, arrays)
     if release.kind is TableKind.MUE:
         settings = [_SETTINGS[i] for i in arrays["setting"].tolist()]
         return MueTable.from_rows(
