@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import wfdb
-from beatgen import BeatBuilder
+from ambulatory_beatgen import BeatBuilder
 
 from conftest import shared_path
 from ecgdesk.analysis import episodes, hrv, rhythm
