@@ -1,5 +1,7 @@
 """Recordings: one :class:`Recording` type, readers and writers per format, and the simulator."""
 
+from ecgdesk.records.annotations import BeatAnnotations, read_beat_annotations
+from ecgdesk.records.open import detect_format, open_recording
 from ecgdesk.records.recording import (
     ArraySource,
     Chunk,
@@ -11,9 +13,11 @@ from ecgdesk.records.recording import (
     RecordingFormat,
     SignalSource,
 )
+from ecgdesk.records.writers import open_writer, write_beat_annotations, write_recording
 
 __all__ = [
     "ArraySource",
+    "BeatAnnotations",
     "Chunk",
     "EventKind",
     "EventMarker",
@@ -22,4 +26,10 @@ __all__ = [
     "Recording",
     "RecordingFormat",
     "SignalSource",
+    "detect_format",
+    "open_recording",
+    "open_writer",
+    "read_beat_annotations",
+    "write_beat_annotations",
+    "write_recording",
 ]

@@ -1,0 +1,111 @@
+"""``open_recording``: recognise a recording's format by its content and open it lazily.
+
+Detection, in order (first match wins):
+
+1. a path that does not exist but ``<path>.hea`` does -> WFDB record;
+2. an empty file -> error;
+3. ``ISHNE1.0`` magic -> ISHNE; ``DICM`` at byte 128 -> DICOM; EDF version field ``0`` (or BDF
+   ``\\xffBIOSEMI``) with header size 256 x (signals + 1) -> EDF; an ``AnnotatedECG`` XML root -> HL7 aECG;
+4. text whose first non-comment line is ``name nsig fs nsamp`` -> WFDB header;
+5. a binary file beside a ``.hea`` of the same stem (``100.dat``, ``A00001.mat``) -> WFDB;
+6. delimited numeric text -> CSV.
+
+Anything else is a :class:`RecordingError` naming the file. File names are never trusted alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecgdesk.errors import RecordingError
+from ecgdesk.records import _ishne
+from ecgdesk.records.csv_reader import looks_like_csv, read_csv
+from ecgdesk.records.dicom_reader import looks_like_dicom, read_dicom
+from ecgdesk.records.edf_reader import looks_like_edf, read_edf
+from ecgdesk.records.hl7aecg import looks_like_hl7_aecg, read_hl7_aecg
+from ecgdesk.records.ishne_reader import read_ishne
+from ecgdesk.records.recording import Recording, RecordingFormat
+from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_wfdb
+
+_HEAD_BYTES = 4096
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 4  # a multi-byte character cut by the head size
+    return True
+
+
+def detect_format(path: str | Path) -> RecordingFormat:
+    """The format of the recording at ``path``, from its content (see the module docstring)."""
+    path = Path(path)
+    if not path.exists():
+        if path.with_name(path.name + ".hea").is_file():
+            return RecordingFormat.WFDB
+        raise RecordingError(path, "file", "no such file (nor a WFDB record of that name)")
+    if path.is_dir():
+        raise RecordingError(path, "file", "is a folder, not a recording file")
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise RecordingError(path, "file", f"cannot be read: {exc.strerror or exc}") from None
+    if not head:
+        raise RecordingError(path, "file", "is empty (0 bytes)")
+    if head[:8] == _ishne.ECG_MAGIC:
+        return RecordingFormat.ISHNE
+    if head[:8] == _ishne.ANN_MAGIC:
+        raise RecordingError(path, "magic", "this is an ISHNE annotation file, not a recording; "
+                                            "read it with read_beat_annotations")
+    if looks_like_dicom(head):
+        return RecordingFormat.DICOM
+    if looks_like_edf(head):
+        return RecordingFormat.EDF
+    text = _is_text(head)
+    if text and looks_like_hl7_aecg(head):
+        return RecordingFormat.HL7_AECG
+    if text and looks_like_wfdb_header(head.decode("utf-8", errors="replace")):
+        return RecordingFormat.WFDB
+    if not text and path.with_suffix(".hea").is_file():
+        return RecordingFormat.WFDB
+    if text and looks_like_csv(head):
+        return RecordingFormat.CSV
+    shown = head[:16]
+    raise RecordingError(path, "format", f"not a recognised recording format (WFDB, EDF/EDF+, ISHNE 1.0, "
+                                         f"DICOM ECG, HL7 aECG, CSV); the file starts with {shown!r}")
+
+
+def open_recording(
+    path: str | Path, *, csv_unit: str | None = None, csv_fs: float | None = None
+) -> Recording:
+    """Open a recording in any supported format; only the header is read now.
+
+    Parameters
+    ----------
+    path
+        The file; a WFDB record may be given as ``100``, ``100.hea`` or ``100.dat``.
+    csv_unit
+        Unit of CSV sample values (``mV`` when not given); ignored for other formats.
+    csv_fs
+        Sampling rate of a CSV without a time column (or overriding it); ignored for other formats.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt is RecordingFormat.WFDB:
+        if path.is_file() and path.suffix.lower() not in (".hea", ".dat") and \
+                not looks_like_wfdb_header(path.read_bytes()[:_HEAD_BYTES].decode("utf-8", "replace")):
+            path = path.with_suffix(".hea")  # a signal file such as A00001.mat beside its header
+        return read_wfdb(path)
+    if fmt is RecordingFormat.ISHNE:
+        return read_ishne(path)
+    if fmt is RecordingFormat.EDF:
+        return read_edf(path)
+    if fmt is RecordingFormat.DICOM:
+        return read_dicom(path)
+    if fmt is RecordingFormat.HL7_AECG:
+        return read_hl7_aecg(path)
+    return read_csv(path, unit=csv_unit, fs=csv_fs)

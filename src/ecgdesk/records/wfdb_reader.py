@@ -1,0 +1,257 @@
+"""WFDB records through ``wfdb``: header at open, samples on demand.
+
+Format-16 signal files (one sample per frame, no skew) are memory-mapped with numpy, so opening and
+slicing a 900 MB record costs only the header; every other format (212, 80, 24, 32, FLAC ...) and
+multi-segment records are read through ``wfdb.rdrecord(sampfrom, sampto)``, which seeks to the range.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from ecgdesk.errors import RecordingError
+from ecgdesk.records._checks import check_fs, check_size
+from ecgdesk.records.annotations import read_wfdb_annotations
+from ecgdesk.records.recording import (
+    EventKind,
+    EventMarker,
+    Lead,
+    PatientInfo,
+    Recording,
+    RecordingFormat,
+)
+from ecgdesk.records.writers import EVENT_EXTENSION, WFDB_INVALID
+
+# Bytes per sample of the WFDB formats whose file size we can check.
+_BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5, "24": 3.0,
+                     "32": 4.0, "310": 4 / 3, "311": 4 / 3}
+_DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 means uncalibrated, taken as 200 adu per unit
+_VOLT_UNITS = {"mv", "uv", "µv", "μv", "v", "nv", "volts", "volt"}
+
+
+def record_base(path: Path) -> Path:
+    """``/dir/100``, ``/dir/100.hea`` or ``/dir/100.dat`` -> ``/dir/100`` (the record path wfdb wants)."""
+    if path.suffix.lower() in (".hea", ".dat"):
+        return path.with_suffix("")
+    return path
+
+
+def looks_like_wfdb_header(text: str) -> bool:
+    """True when the first non-comment line reads ``name[/segments] nsig [fs[/counter] [nsamp ...]]``."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = stripped.split()
+        if len(parts) < 2 or not parts[1].isdigit():
+            return False
+        if len(parts) >= 3:
+            try:
+                float(parts[2].split("/")[0].split("(")[0])
+            except ValueError:
+                return False
+        return "," not in parts[0] and ";" not in parts[0]
+    return False
+
+
+class _MemmapSource:
+    """Format-16 signal files mapped read-only; one map per signal file."""
+
+    def __init__(self, maps: list[tuple[np.memmap, int]], gains: np.ndarray, baselines: np.ndarray) -> None:
+        self._columns: list[tuple[np.memmap, int]] = []
+        for array, width in maps:
+            self._columns += [(array, col) for col in range(width)]
+        self._gains = gains
+        self._baselines = baselines
+
+    def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
+        out = np.empty((stop - start, len(lead_indices)), dtype=np.float32)
+        for j, index in enumerate(lead_indices):
+            array, col = self._columns[index]
+            digital = np.asarray(array[start:stop, col])
+            column = (digital.astype(np.float32) - self._baselines[index]) / self._gains[index]
+            column[digital == WFDB_INVALID] = np.nan
+            out[:, j] = column
+        return out
+
+
+class _RdrecordSource:
+    """Any WFDB record (all formats, multi-segment) through ``wfdb.rdrecord`` with a sample range."""
+
+    def __init__(self, base: Path, channels: Sequence[int]) -> None:
+        self._base = base
+        self._channels = list(channels)
+
+    def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
+        wanted = [self._channels[i] for i in lead_indices]
+        order = sorted(set(wanted))
+        try:
+            record = wfdb.rdrecord(str(self._base), sampfrom=start, sampto=stop, channels=order,
+                                   physical=True, m2s=True, smooth_frames=True)
+        except (ValueError, OSError, IndexError) as exc:
+            raise RecordingError(self._base.with_name(self._base.name + ".dat"), "samples",
+                                 f"cannot be read: {exc}") from None
+        signal = np.asarray(record.p_signal, dtype=np.float32)
+        return signal[:, [order.index(c) for c in wanted]]
+
+
+def _start_time(header: Any) -> datetime | None:
+    base_date: date | None = getattr(header, "base_date", None)
+    if base_date is None:
+        return None
+    base_time = getattr(header, "base_time", None)
+    return datetime.combine(base_date, base_time) if base_time is not None else datetime.combine(
+        base_date, datetime.min.time())
+
+
+def _comment_fields(comments: Sequence[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for comment in comments:
+        key, sep, value = comment.partition(":")
+        if sep and key.strip() and " " not in key.strip():
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def _patient(fields: dict[str, str]) -> PatientInfo:
+    birth = None
+    if fields.get("birth_date"):
+        try:
+            birth = date.fromisoformat(fields["birth_date"])
+        except ValueError:
+            birth = None
+    return PatientInfo(patient_id=fields.get("patient_id"), first_name=fields.get("first_name"),
+                       last_name=fields.get("last_name"), sex=fields.get("sex"), birth_date=birth)
+
+
+def decode_event_note(sample: int, note: str) -> EventMarker:
+    """Inverse of :func:`ecgdesk.records.writers.encode_event_note`."""
+    text, kind, duration = note.strip(), EventKind.PATIENT_TRIGGERED, 0
+    if text.endswith("}") and "{" in text:
+        head, _, tail = text[:-1].rpartition("{")
+        if tail.isdigit():
+            text, duration = head.rstrip(), int(tail)
+    if text.startswith("[") and "]" in text:
+        name, _, rest = text[1:].partition("]")
+        if name in EventKind._value2member_map_:
+            text, kind = rest.strip(), EventKind(name)
+    return EventMarker(sample=sample, label=text, kind=kind, duration_samples=duration)
+
+
+def _events(base: Path) -> tuple[EventMarker, ...]:
+    if not base.with_name(f"{base.name}.{EVENT_EXTENSION}").exists():
+        return ()
+    annotations = read_wfdb_annotations(base, EVENT_EXTENSION)
+    rows = zip(annotations.sample, annotations.symbol, annotations.aux_note, strict=True)
+    return tuple(decode_event_note(int(s), n or sym) for s, sym, n in rows)
+
+
+def _signal_header(header: Any) -> Any:
+    """The header that carries signal specifications (itself, or the layout/first segment)."""
+    if not isinstance(header, wfdb.MultiRecord):
+        return header
+    for segment in header.segments or []:
+        if segment is not None:
+            return segment
+    return header
+
+
+def _check_files(base: Path, header: Any, sig_len: int) -> None:
+    """Each signal file's size must match what the header implies (same-format files only)."""
+    by_file: dict[str, list[int]] = {}
+    for index, name in enumerate(header.file_name):
+        by_file.setdefault(name, []).append(index)
+    for name, indices in by_file.items():
+        if name == "~":
+            continue
+        fmts = {header.fmt[i] for i in indices}
+        if len(fmts) != 1 or next(iter(fmts)) not in _BYTES_PER_SAMPLE:
+            continue
+        per_frame = sum((header.samps_per_frame[i] or 1) for i in indices)
+        offset = header.byte_offset[indices[0]] or 0
+        expected = offset + math.ceil(sig_len * per_frame * _BYTES_PER_SAMPLE[next(iter(fmts))])
+        check_size(base.parent / name, expected, "sig_len",
+                   f"{sig_len} samples x {per_frame} signals in format {next(iter(fmts))}")
+
+
+def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | None:
+    if any(f != "16" for f in header.fmt) or any((s or 1) != 1 for s in header.samps_per_frame):
+        return None
+    if any(s for s in (header.skew or []) if s):
+        return None
+    maps: list[tuple[np.memmap, int]] = []
+    order: list[str] = []
+    for name in header.file_name:
+        if not order or order[-1] != name:
+            if name in order:
+                return None  # signals of one file not contiguous in the header
+            order.append(name)
+    for name in order:
+        width = header.file_name.count(name)
+        offset = header.byte_offset[header.file_name.index(name)] or 0
+        if sig_len == 0:
+            maps.append((np.zeros((0, width), dtype="<i2").view(np.memmap), width))
+            continue
+        maps.append((np.memmap(base.parent / name, dtype="<i2", mode="r", offset=offset,
+                               shape=(sig_len, width)), width))
+    gains = np.array([g or _DEFAULT_GAIN for g in header.adc_gain], dtype=np.float32)
+    baselines = np.array(header.baseline, dtype=np.float32)
+    return _MemmapSource(maps, gains, baselines)
+
+
+def read_wfdb(path: str | Path) -> Recording:
+    """Open a WFDB record (header only); ``path`` may name the record, its ``.hea`` or its ``.dat``."""
+    base = record_base(Path(path))
+    hea = base.with_name(base.name + ".hea")
+    if not hea.exists():
+        raise RecordingError(hea, "file", "WFDB header not found")
+    try:
+        header = wfdb.rdheader(str(base), rd_segments=True)
+    except (ValueError, OSError, IndexError, TypeError, AttributeError) as exc:
+        raise RecordingError(hea, "header", f"not a valid WFDB header: {exc}") from None
+    except Exception as exc:  # wfdb raises bare Exception for some malformed headers
+        raise RecordingError(hea, "header", f"not a valid WFDB header: {exc}") from None
+    fs = check_fs(hea, header.fs)
+    signals = _signal_header(header)
+    if not getattr(signals, "n_sig", 0):
+        raise RecordingError(hea, "n_sig", "the record has no signals")
+    multi = isinstance(header, wfdb.MultiRecord)
+    sig_len = header.sig_len
+    if sig_len is None:
+        if multi or any(f != "16" for f in signals.fmt):
+            raise RecordingError(hea, "sig_len", "the header gives no sample count")
+        size = (base.parent / signals.file_name[0]).stat().st_size
+        sig_len = size // (2 * signals.n_sig)
+    if sig_len < 0:
+        raise RecordingError(hea, "sig_len", f"must be >= 0, got {sig_len}")
+    channels = [i for i, unit in enumerate(signals.units or ["mV"] * signals.n_sig)
+                if (unit or "mV").strip().lower() in _VOLT_UNITS]
+    if not channels:
+        raise RecordingError(hea, "units", f"no signal is in volts (units {signals.units})")
+    source: _MemmapSource | _RdrecordSource | None = None
+    if not multi:
+        _check_files(base, signals, sig_len)
+        if len(channels) == signals.n_sig:
+            source = _memmap_source(base, signals, sig_len)
+    if source is None:
+        source = _RdrecordSource(base, channels)
+    leads = tuple(
+        Lead(name=signals.sig_name[i] or f"ch{i + 1}",
+             unit=(signals.units[i] or "mV") if signals.units else "mV",
+             gain=float(signals.adc_gain[i] or _DEFAULT_GAIN) if signals.adc_gain else 1.0,
+             baseline=int(signals.baseline[i]) if signals.baseline else 0)
+        for i in channels
+    )
+    fields = _comment_fields(header.comments or [])
+    return Recording(
+        fs=fs, n_samples=int(sig_len), leads=leads, source=source, format=RecordingFormat.WFDB, path=hea,
+        start_time=_start_time(header), device=fields.get("device"), patient=_patient(fields),
+        events=_events(base), record_name=base.name,
+    )
