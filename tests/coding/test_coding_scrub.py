@@ -378,3 +378,8 @@ def test_ptp_binds_earlier_claims_of_the_same_provider_and_day() -> None:
 def test_beyond_30_days_on_category_iii_code_is_a_warning() -> None:
     finding = _one(_run(claim(line_data("0937T", "2025-03-01", recorded_hours=800.0))), "duration_band")
     assert finding.severity is Severity.WARNING
+
+
+def test_deleted_component_code_names_the_same_part_in_the_right_band() -> None:
+    finding = _one(_run(claim(line_data("0298T", "2021-03-01", recorded_hours=200.0))), "code_valid_on_dos")
+    assert finding.fix is not None and "93248" in finding.fix and "93244" not in finding.fix

@@ -32,19 +32,25 @@ def code_valid_on_dos(ctx: ScrubContext) -> Iterator[Finding]:
         if info is None or info.valid_on(line.date_of_service):
             continue
         day = line.date_of_service.isoformat()
+        hours = ctx.hours(line)
+        same_part = (
+            _band_code(info, hours, line.date_of_service)
+            if hours is not None and info.family in DURATION_FAMILIES
+            else None
+        )
         if info.valid_to is not None and line.date_of_service > info.valid_to:
+            message = f"{info.code} was deleted after {info.valid_to.isoformat()}; it is invalid on {day}."
             fix = (
                 f"Bill {' or '.join(info.replaced_by)} instead (the code of the same part)."
                 if info.replaced_by
                 else "Bill the code in force on the date of service."
             )
-            message = f"{info.code} was deleted after {info.valid_to.isoformat()}; it is invalid on {day}."
         else:
             assert info.valid_from is not None
-            fix = "Bill the code in force on the date of service."
-            if info.family is Family.EXTENDED_7D or info.family is Family.EXTENDED_15D:
-                fix = "Before 2021 bill 0295T-0298T (more than 48 h up to 21 days)."
             message = f"{info.code} takes effect on {info.valid_from.isoformat()}; it is invalid on {day}."
+            fix = "Bill the code in force on the date of service."
+        if same_part is not None:
+            fix = f"Bill {same_part} instead: the same part for {hours:g} h, in force on {day}."
         yield _err("code_valid_on_dos", i, info.code, "181", message, fix)
 
 
