@@ -342,8 +342,6 @@ def select_codes(facts: ServiceFacts) -> CodingResult:
     _repeat_modifier(work)
     _necessity(work)
     for info, own in picked:
-        if not info.valid_on(facts.date_of_service):  # pragma: no cover - _pick_codes filters by date
-            continue
         modifiers = tuple(dict.fromkeys((*own, *work.modifiers)))
         work.lines.append(ClaimLineOut(info.code, modifiers, 1))
     if not work.lines:
@@ -353,6 +351,14 @@ def select_codes(facts: ServiceFacts) -> CodingResult:
             "ippe_once",
             "The IPPE screening ECG is covered once, with the IPPE visit (G0402) in the first "
             "12 months of Part B.",
+            severity=Severity.INFO,
+        )
+    if facts.service in (Service.AMBULATORY_ECG, Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY):
+        work.warn(
+            "dos_convention",
+            f"Date of service {facts.date_of_service.isoformat()} is the start of monitoring; some MACs want "
+            "the date of the physician's review (global) or of each part instead.",
+            "Follow the beneficiary's MAC billing article for multi-day monitors.",
             severity=Severity.INFO,
         )
     known = code_info(work.lines[0].code)
