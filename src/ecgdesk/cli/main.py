@@ -14,6 +14,7 @@ from ecgdesk.errors import EcgDeskError
 COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.records",
     "ecgdesk.cli.coding",
+    "ecgdesk.cli.ecg12",
 )
 
 

@@ -1,0 +1,182 @@
+"""``ecgdesk ecg12`` (resting 12-lead ECG) and ``ecgdesk stress`` (exercise test): thin handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ecgdesk.cli._common import print_json, progress
+from ecgdesk.errors import InputError
+
+#: What the user says they did, in the words of the service, mapped to the coding engine's components.
+RESTING_PARTS = {"tracing": "recording", "interpretation": "interpretation"}
+STRESS_PARTS = {"tracing": "recording", "supervision": "supervision", "interpretation": "interpretation"}
+
+
+def _parts(text: str, allowed: dict[str, str], parameter: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise InputError(parameter, f"give at least one of {', '.join(allowed)}")
+    for name in names:
+        if name not in allowed:
+            raise InputError(parameter, f"unknown part {name!r}; allowed: {', '.join(allowed)}")
+    return sorted({allowed[n] for n in names})
+
+
+def _facts(service: str, components: list[str], args: argparse.Namespace, day: date | None) -> dict[str, Any]:
+    """Service facts for ``ecgdesk code``, checked by the coding engine's own parser."""
+    from ecgdesk.coding.facts import facts_from_dict
+
+    data: dict[str, Any] = {
+        "service": service, "setting": args.setting, "place_of_service": args.pos,
+        "start": (day or date.today()).isoformat(), "components": components,
+        "diagnoses": list(args.diagnosis or []), "interpretation_signed": False,
+    }
+    facts_from_dict(data, source="ecgdesk facts")
+    return data
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default: str) -> None:
+    parser.add_argument("--components", default=default,
+                        help=f"parts this provider did, comma-separated: {', '.join(parts)} "
+                             f"(default {default})")
+    parser.add_argument("--setting", default="practitioner", choices=["practitioner", "hospital_outpatient"])
+    parser.add_argument("--pos", default="11", help="place of service code (default 11, office)")
+    parser.add_argument("--diagnosis", action="append", help="ICD-10-CM code (repeatable)")
+
+
+def _resting(args: argparse.Namespace) -> int:
+    from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
+    from ecgdesk.analysis.ecg12.statements import Sex
+    from ecgdesk.records.open import open_recording
+    from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
+
+    components = _parts(args.components, RESTING_PARTS, "--components")
+    recording = open_recording(Path(args.path))
+    sex = Sex(args.sex) if args.sex else None
+    result = analyze_resting(recording, sex=sex)
+    out = Path(args.out)
+    waves, measurements = write_outputs(result, out)
+    patient = recording.patient
+    name = " ".join(filter(None, [patient.first_name, patient.last_name]))
+    ctx = Ecg12ReportContext(
+        result, patient_name=args.patient_name or name,
+        patient_id=args.patient_id or patient.patient_id or "", birth_date=patient.birth_date,
+        sex=args.sex or patient.sex or "",
+    )
+    report = render_ecg12_report(ctx, out)
+    day = recording.start_time.date() if recording.start_time else None
+    facts_path = out / "facts.json"
+    _write_json(facts_path, _facts("resting_ecg", components, args, day))
+    summary = measurements_to_dict(result)
+    if args.json:
+        print_json({**summary, "files": [str(p) for p in (waves, measurements, report.pdf_path, facts_path)]})
+        return 0
+    qtc = summary["qtc_ms"] or {}
+    print(f"{recording.path or args.path}: {summary['rhythm']} ({summary['rhythm_reason']})")
+    print(f"  HR {summary['hr_bpm']} bpm  PR {summary['pr_ms']} ms  QRS {summary['qrs_ms']} ms  "
+          f"QT {summary['qt_ms']} ms  QTc Bazett {qtc.get('bazett')} ms  axis {summary['qrs_axis_deg']} deg")
+    for statement in result.statements[1:]:
+        print(f"  - {statement.describe()}")
+    print(f"  wrote {measurements}, {waves}, {report.pdf_path}, {facts_path}")
+    return 0
+
+
+def _stress(args: argparse.Namespace) -> int:
+    from ecgdesk.analysis.stress.exercise import analyze_stress, stress_to_dict
+    from ecgdesk.analysis.stress.protocol import load_protocol
+    from ecgdesk.records.open import open_recording
+    from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
+
+    components = _parts(args.components, STRESS_PARTS, "--components")
+    protocol = load_protocol(Path(args.protocol))
+    recording = open_recording(Path(args.path))
+    with progress(len(protocol.stages), "stages", unit="stage") as bar:
+        result = analyze_stress(recording, protocol, progress=bar.update)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = stress_to_dict(result)
+    _write_json(out / "stress.json", doc)
+    context = StressReportContext(result, patient_id=recording.patient.patient_id or "")
+    report = render_stress_report(context, out)
+    day = recording.start_time.date() if recording.start_time else None
+    _write_json(out / "facts.json", _facts("stress_test", components, args, day))
+    if args.json:
+        print_json(doc)
+        return 0
+    minutes, seconds = divmod(int(round(result.exercise_time_s)), 60)
+    print(f"{args.path}: exercise {minutes}:{seconds:02d} ({protocol.protocol}), {result.mets:.1f} METs, "
+          f"peak HR {result.peak_hr_bpm:.0f} bpm = {result.percent_of_predicted_max:.0f} % of predicted")
+    lead = result.max_st_depression_lead or "--"
+    print(f"  max ST depression {result.max_st_depression_mm:.1f} mm ({lead}), "
+          f"Duke score {result.duke_score:.1f} ({result.duke_risk.value} risk), "
+          f"{len(result.arrhythmias)} arrhythmia events")
+    print(f"  wrote {out / 'stress.json'}, {report.pdf_path}, {out / 'facts.json'}")
+    return 0
+
+
+def _simulate_exercise(args: argparse.Namespace) -> int:
+    from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
+
+    config = ExerciseConfig(age=args.age, sex=args.sex, exercise_s=args.exercise_min * 60.0, fs=args.fs,
+                            st_depression_mm=args.st_depression, pvc_per_min=args.pvc_per_min, seed=args.seed,
+                            name=args.name)
+    config.validate()
+    total = int(config.pretest_s + config.exercise_s + config.recovery_s)
+    with progress(total, "simulating", unit="s") as bar:
+        out = simulate_exercise(config, Path(args.out), progress=bar.update)
+    print(f"wrote {out.record} (12 leads, {config.fs:g} Hz, {total / 60:.1f} min), {out.protocol}, "
+          f"{out.truth}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    resting = subparsers.add_parser(
+        "ecg12", help="analyse a resting 12-lead ECG: measurements, statements, report",
+        description="Delineate, measure and interpret a resting ECG; write measurements.json, waves.csv, "
+                    "the PDF/PNG report and facts.json into --out.")
+    resting.add_argument("path", help="recording (WFDB .hea, EDF, DICOM, HL7 aECG XML, ISHNE, CSV)")
+    resting.add_argument("--out", required=True, help="output folder")
+    resting.add_argument("--sex", choices=["M", "F"],
+                         help="patient sex for the QTc limit (default: from the file)")
+    resting.add_argument("--patient-name", default="")
+    resting.add_argument("--patient-id", default="")
+    resting.add_argument("--json", action="store_true", help="print measurements.json to stdout")
+    _add_billing(resting, RESTING_PARTS, "tracing,interpretation")
+    resting.set_defaults(func=_resting)
+
+    stress = subparsers.add_parser(
+        "stress", help="analyse an exercise stress test against its protocol file",
+        description="Stage table, ST at J+60/J+80, METs, Duke score and arrhythmias; writes stress.json, "
+                    "stress-report.pdf and facts.json into --out.")
+    stress.add_argument("path", help="continuous multi-lead recording of the test")
+    stress.add_argument("--protocol", required=True, help="protocol JSON (docs/stress.md)")
+    stress.add_argument("--out", required=True, help="output folder")
+    stress.add_argument("--json", action="store_true", help="print stress.json to stdout")
+    _add_billing(stress, STRESS_PARTS, "tracing,supervision,interpretation")
+    stress.set_defaults(func=_stress)
+
+    sim = subparsers.add_parser(
+        "simulate-exercise", help="simulate a 12-lead Bruce exercise test with its protocol file",
+        description="The simulator's exercise mode: a 12-lead recording through a Bruce protocol (rate "
+                    "rising with the workload, optional ST depression, PVCs, motion and muscle noise), "
+                    "its protocol JSON and a truth file.")
+    sim.add_argument("--out", required=True, help="output folder")
+    sim.add_argument("--age", type=int, default=55)
+    sim.add_argument("--sex", choices=["M", "F"], default="M")
+    sim.add_argument("--exercise-min", type=float, default=9.0, help="minutes of exercise (Bruce, max 21)")
+    sim.add_argument("--fs", type=float, default=500.0)
+    sim.add_argument("--st-depression", type=float, default=0.0, help="ST depression to inject, mm")
+    sim.add_argument("--pvc-per-min", type=float, default=0.5)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--name", default="stress", help="record name")
+    sim.set_defaults(func=_simulate_exercise)
