@@ -57,7 +57,7 @@ def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default
 def _resting(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
     from ecgdesk.analysis.ecg12.statements import Sex
-    from ecgdesk.records.open import open_recording
+    from ecgdesk.records import open_recording
     from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
 
     components = _parts(args.components, RESTING_PARTS, "--components")
@@ -94,7 +94,7 @@ def _resting(args: argparse.Namespace) -> int:
 def _stress(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.stress.exercise import analyze_stress, stress_to_dict
     from ecgdesk.analysis.stress.protocol import load_protocol
-    from ecgdesk.records.open import open_recording
+    from ecgdesk.records import open_recording
     from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
 
     components = _parts(args.components, STRESS_PARTS, "--components")
