@@ -8,7 +8,8 @@ Detection, in order (first match wins):
    ``\\xffBIOSEMI``) with header size 256 x (signals + 1) -> EDF; an ``AnnotatedECG`` XML root -> HL7 aECG;
 4. text whose first non-comment line is ``name nsig fs nsamp`` -> WFDB header;
 5. a binary file beside a ``.hea`` of the same stem (``100.dat``, ``A00001.mat``) -> WFDB;
-6. delimited numeric text -> CSV.
+6. delimited numeric text -> CSV;
+7. an unrecognised file named ``*.ecg``/``*.ishne`` goes to the ISHNE reader, which names the bad magic.
 
 Anything else is a :class:`RecordingError` naming the file. File names are never trusted alone.
 """
@@ -28,6 +29,7 @@ from ecgdesk.records.recording import Recording, RecordingFormat
 from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_wfdb
 
 _HEAD_BYTES = 4096
+ISHNE_SUFFIXES = (".ecg", ".ishne")
 
 
 def _is_text(head: bytes) -> bool:
@@ -74,6 +76,8 @@ def detect_format(path: str | Path) -> RecordingFormat:
         return RecordingFormat.WFDB
     if text and looks_like_csv(head):
         return RecordingFormat.CSV
+    if path.suffix.lower() in ISHNE_SUFFIXES:
+        return RecordingFormat.ISHNE  # named like ISHNE: its reader reports the wrong magic
     shown = head[:16]
     raise RecordingError(path, "format", f"not a recognised recording format (WFDB, EDF/EDF+, ISHNE 1.0, "
                                          f"DICOM ECG, HL7 aECG, CSV); the file starts with {shown!r}")

@@ -61,6 +61,22 @@ def looks_like_wfdb_header(text: str) -> bool:
     return False
 
 
+def _check_record_line(hea: Path) -> None:
+    """Check the record line's sampling rate ourselves: wfdb reads ``-250`` as 250."""
+    try:
+        text = hea.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise RecordingError(hea, "file", f"cannot be read: {exc.strerror or exc}") from None
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) >= 3:
+            check_fs(hea, parts[2].split("/")[0].split("(")[0])
+        return
+    raise RecordingError(hea, "header", "the WFDB header has no record line")
+
+
 class _MemmapSource:
     """Format-16 signal files mapped read-only; one map per signal file."""
 
@@ -212,6 +228,7 @@ def read_wfdb(path: str | Path) -> Recording:
     hea = base.with_name(base.name + ".hea")
     if not hea.exists():
         raise RecordingError(hea, "file", "WFDB header not found")
+    _check_record_line(hea)
     try:
         header = wfdb.rdheader(str(base), rd_segments=True)
     except (ValueError, OSError, IndexError, TypeError, AttributeError) as exc:

@@ -1,0 +1,184 @@
+"""Each bad input raises one RecordingError naming the file, the field and the reason, and the input
+file is left unchanged."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+from records_conformance import file_digest
+
+from ecgdesk.errors import InputError, RecordingError
+from ecgdesk.records import Lead, _ishne, open_recording
+from ecgdesk.records.writers import open_writer
+
+
+def _expect(path: Path, field: str, reason: str, opener: Callable[[], object] | None = None) -> None:
+    """Opening ``path`` fails with ``field`` and ``reason`` in the message; the file is unchanged."""
+    before = file_digest(path)
+    with pytest.raises(RecordingError) as info:
+        (opener or (lambda: open_recording(path)))()
+    error = info.value
+    assert error.field == field
+    assert reason in error.reason
+    assert str(path.name) in str(error)
+    assert f"field '{field}'" in str(error)
+    assert file_digest(path) == before
+
+
+def _wfdb(tmp_path: Path, n: int = 1000) -> Path:
+    with open_writer(tmp_path, "rec", "wfdb", 250, [Lead("I"), Lead("II")]) as writer:
+        writer.write(np.zeros((n, 2)))
+    return tmp_path / "rec"
+
+
+def _ishne_file(tmp_path: Path, n: int = 1000) -> Path:
+    with open_writer(tmp_path, "hol", "ishne", 250, [Lead("I"), Lead("II")]) as writer:
+        writer.write(np.ones((n, 2)))
+    return tmp_path / "hol.ecg"
+
+
+def _patch_ishne(path: Path, offset: int, fmt: str, value: int, fix_crc: bool = True) -> None:
+    raw = bytearray(path.read_bytes())
+    struct.pack_into(fmt, raw, offset, value)
+    if fix_crc:
+        ecg_offset = struct.unpack_from("<i", raw, 22)[0]
+        struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:ecg_offset])))
+    path.write_bytes(bytes(raw))
+
+
+def test_wfdb_truncated_signal_file(tmp_path: Path) -> None:
+    base = _wfdb(tmp_path)
+    dat = base.with_suffix(".dat")
+    dat.write_bytes(dat.read_bytes()[:-100])
+    _expect(dat, "sig_len", "truncated", lambda: open_recording(base))
+
+
+def test_wfdb_header_inconsistent_with_file_size(tmp_path: Path) -> None:
+    base = _wfdb(tmp_path)
+    dat = base.with_suffix(".dat")
+    dat.write_bytes(dat.read_bytes() + b"\0" * 40)
+    _expect(dat, "sig_len", "inconsistent with the file size", lambda: open_recording(base))
+
+
+@pytest.mark.parametrize("fs", ["0", "-250"])
+def test_wfdb_zero_or_negative_sampling_rate(tmp_path: Path, fs: str) -> None:
+    hea = _wfdb(tmp_path).with_suffix(".hea")
+    lines = hea.read_text().splitlines()
+    parts = lines[0].split()
+    parts[2] = fs
+    hea.write_text("\n".join([" ".join(parts), *lines[1:]]) + "\n")
+    _expect(hea, "fs", "positive")
+
+
+def test_ishne_truncated(tmp_path: Path) -> None:
+    path = _ishne_file(tmp_path)
+    path.write_bytes(path.read_bytes()[:-10])
+    _expect(path, "ecg_size", "truncated")
+
+
+def test_ishne_header_inconsistent_with_file_size(tmp_path: Path) -> None:
+    path = _ishne_file(tmp_path)
+    _patch_ishne(path, 14, "<i", 900)
+    _expect(path, "ecg_size", "inconsistent with the file size")
+
+
+def test_ishne_wrong_magic(tmp_path: Path) -> None:
+    path = _ishne_file(tmp_path)
+    path.write_bytes(b"ISHNE2.0" + path.read_bytes()[8:])
+    _expect(path, "magic", "expected 'ISHNE1.0'")
+
+
+def test_ishne_wrong_crc(tmp_path: Path) -> None:
+    path = _ishne_file(tmp_path)
+    _patch_ishne(path, 28, "<B", ord("Z"), fix_crc=False)  # first name changed, CRC left stale
+    _expect(path, "crc", "checksum")
+
+
+@pytest.mark.parametrize("fs", [0, -200])
+def test_ishne_zero_or_negative_sampling_rate(tmp_path: Path, fs: int) -> None:
+    path = _ishne_file(tmp_path)
+    _patch_ishne(path, 272, "<h", fs)
+    _expect(path, "sample_rate", "positive")
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    path = tmp_path / "mystery.bin"
+    path.write_bytes(bytes(range(256)) * 4)
+    _expect(path, "format", "not a recognised recording format")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.hea"
+    path.write_bytes(b"")
+    _expect(path, "file", "empty")
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="no such file") as info:
+        open_recording(tmp_path / "nothing")
+    assert info.value.field == "file"
+
+
+@pytest.mark.parametrize(("cell", "shown"), [("nan", "'nan'"), ("abc", "'abc'"), ("", "''")])
+def test_csv_nan_or_text_cell(tmp_path: Path, cell: str, shown: str) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text(f"time,I,II\n0.000,1,2\n0.004,3,{cell}\n0.008,5,6\n")
+    _expect(path, "row 3, column 'II'", f"cell {shown} is not a finite number")
+
+
+@pytest.mark.parametrize(
+    ("csv_fs", "reason"), [(0.0, "positive"), (-5.0, "positive"), (1e9, "not plausible")]
+)
+def test_csv_bad_sampling_rate(tmp_path: Path, csv_fs: float, reason: str) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("I,II\n1,2\n3,4\n5,6\n")
+    _expect(path, "csv_fs", reason, lambda: open_recording(path, csv_fs=csv_fs))
+
+
+def test_csv_absurd_rate_from_time_column(tmp_path: Path) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("time,I\n0,1\n0.000000001,2\n0.000000002,3\n")
+    _expect(path, "column 'time'", "not plausible")
+
+
+def test_csv_unknown_unit_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("time,I\n0,1\n0.004,2\n")
+    with pytest.raises(InputError) as info:
+        open_recording(path, csv_unit="furlong")
+    assert info.value.field == "csv_unit"
+
+
+def test_dicom_without_waveform(tmp_path: Path) -> None:
+    path = tmp_path / "image.dcm"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.1"
+    meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
+    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    dataset.PatientID = "X"
+    dataset.save_as(str(path), enforce_file_format=True)
+    _expect(path, "WaveformSequence", "holds no waveform")
+
+
+def test_edf_truncated(tmp_path: Path) -> None:
+    import pyedflib
+
+    path = tmp_path / "short.edf"
+    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDF)
+    writer.setSignalHeaders([{"label": "ECG", "dimension": "uV", "sample_frequency": 100,
+                              "physical_min": -1000.0, "physical_max": 1000.0,
+                              "digital_min": -32768, "digital_max": 32767}])
+    writer.writeSamples([np.zeros(1000)])
+    writer.close()
+    path.write_bytes(path.read_bytes()[:-50])
+    _expect(path, "number_of_data_records", "truncated")
