@@ -10,7 +10,7 @@ from ecgdesk.errors import RecordingError
 MAX_FS = 100_000.0  # above this no ECG recorder samples; a header saying so is corrupt
 
 
-def check_fs(path: str | Path, fs: float, field: str = "fs") -> float:
+def check_fs(path: str | Path, fs: float | str, field: str = "fs") -> float:
     """Return ``fs`` as float if it is a plausible sampling rate, else raise :class:`RecordingError`."""
     try:
         value = float(fs)
