@@ -16,7 +16,7 @@ from ecgdesk.coding.lookup import CodeReport, search, show
 from ecgdesk.coding.refdata import RefData, RefStore
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub import scrub
-from ecgdesk.coding.selection import select_codes
+from ecgdesk.coding.selection import claim_for, select_codes
 from ecgdesk.coding.tables import TableKind
 from ecgdesk.errors import InputError, check_option
 
@@ -59,8 +59,12 @@ def _print_findings(findings: list[Finding]) -> None:
 def _cmd_code(args: argparse.Namespace) -> int:
     facts = facts_from_dict(_read_json(args.facts), source=args.facts)
     result = select_codes(facts)
+    findings = scrub(claim_for(facts, result), refdata=_refdata(args)) if args.scrub else None
     if args.json:
-        print_json(result.to_dict())
+        data = result.to_dict()
+        if findings is not None:
+            data["scrub"] = [f.to_dict() for f in findings]
+        print_json(data)
         return 0
     for line in result.lines:
         modifiers = "-" + "-".join(line.modifiers) if line.modifiers else ""
@@ -68,6 +72,9 @@ def _cmd_code(args: argparse.Namespace) -> int:
     for sentence in result.explanations:
         print(f"  - {sentence}")
     _print_findings(result.findings)
+    if findings is not None:
+        print("scrub of these lines:" if findings else "scrub of these lines: no findings")
+        _print_findings(findings)
     return 0
 
 
@@ -197,6 +204,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("code", help="choose CPT/HCPCS lines for a FACTS.json of a furnished service")
     p.add_argument("facts", metavar="FACTS.json")
     p.add_argument("--json", action="store_true", help="print lines, explanations and findings as JSON")
+    p.add_argument("--scrub", action="store_true", help="also scrub the chosen lines as a claim")
+    _refdata_option(p)
     p.set_defaults(func=_cmd_code)
 
     p = subparsers.add_parser("scrub", help="check a CLAIM.json for denials; exit 1 when errors are found")

@@ -19,7 +19,7 @@ from ecgdesk.coding.facts import (
 )
 from ecgdesk.coding.results import ClaimLineOut, CodingResult, Finding, Severity
 from ecgdesk.coding.scrub import scrub
-from ecgdesk.coding.selection import select_codes
+from ecgdesk.coding.selection import claim_for, select_codes
 
 __all__ = [
     "Claim",
@@ -33,6 +33,7 @@ __all__ = [
     "ServiceFacts",
     "Setting",
     "Severity",
+    "claim_for",
     "claim_from_dict",
     "facts_from_dict",
     "history_from_list",

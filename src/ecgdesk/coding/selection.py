@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ecgdesk.coding.codes import CodeInfo, Family, Part, code_info, family_codes
-from ecgdesk.coding.facts import Component, Repeat, Service, ServiceFacts, Setting
+from ecgdesk.coding.facts import Claim, ClaimLine, Component, Repeat, Service, ServiceFacts, Setting
 from ecgdesk.coding.necessity import indication_list, screening_rule
 from ecgdesk.coding.results import ClaimLineOut, CodingResult, Finding, Severity
 from ecgdesk.errors import InputError
@@ -367,3 +367,34 @@ def select_codes(facts: ServiceFacts) -> CodingResult:
             f"{known.code} is dated from {known.valid_from}; set ECGDESK_0937T_EFFECTIVE to change it."
         )
     return CodingResult(work.lines, work.explanations, work.findings)
+
+
+def claim_for(facts: ServiceFacts, result: CodingResult) -> Claim:
+    """The claim that bills ``result`` for ``facts`` (ready for :func:`~ecgdesk.coding.scrub.scrub`).
+
+    Every line is dated at the start of the service and points to the first four diagnoses.
+    """
+    pointers = tuple(range(1, min(len(facts.diagnoses), 4) + 1))
+    lines = tuple(
+        ClaimLine(
+            code=line.code,
+            date_of_service=facts.date_of_service,
+            modifiers=line.modifiers,
+            units=line.units,
+            diagnosis_pointers=pointers,
+            date_of_service_end=facts.end,
+            recorded_hours=facts.recorded_hours,
+        )
+        for line in result.lines
+    )
+    return Claim(
+        setting=facts.setting,
+        place_of_service=facts.place_of_service,
+        lines=lines,
+        diagnoses=facts.diagnoses,
+        provider_id=facts.provider_id,
+        ordering_provider_npi=facts.ordering_provider_npi,
+        abn_on_file=facts.abn_on_file,
+        interpretation_signed=facts.interpretation_signed,
+        recorded_hours=facts.recorded_hours,
+    )
