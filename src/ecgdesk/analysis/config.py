@@ -22,7 +22,7 @@ class AnalysisConfig:
     epoch_s: float = 10.0
     flat_range_mv: float = 0.05
     rail_fraction: float = 0.5
-    noise_ratio: float = 0.45
+    noise_kurtosis: float = 4.0
     wander_range_mv: float = 8.0
     # pauses
     pause_s: float = 2.0
