@@ -150,3 +150,10 @@ def test_refdata_import_bad_date(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path.write_text("93000\t93040\t*\t19960101\t*\t1\tx\n", encoding="utf-8")
     assert main(["refdata", "import", "ptp", str(path), "--effective", "July 2024"]) == 2
     assert "field '--effective'" in capsys.readouterr().err
+
+
+def test_code_with_scrub(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _json_file(tmp_path, "facts.json", facts_data(ordering_provider_npi=None))
+    assert main(["code", str(path), "--scrub", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in data["scrub"] if f["severity"] == "error"] == ["ordering_npi"]
