@@ -11,6 +11,7 @@ from coding_builders import BASELINE, claim, line_data
 from ecgdesk.coding.facts import Claim
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub import RULES, scrub
+from ecgdesk.errors import InputError
 
 
 def _run(c: Claim, history: tuple[Claim, ...] = ()) -> list[Finding]:
@@ -383,3 +384,12 @@ def test_beyond_30_days_on_category_iii_code_is_a_warning() -> None:
 def test_deleted_component_code_names_the_same_part_in_the_right_band() -> None:
     finding = _one(_run(claim(line_data("0298T", "2021-03-01", recorded_hours=200.0))), "code_valid_on_dos")
     assert finding.fix is not None and "93248" in finding.fix and "93244" not in finding.fix
+
+
+def test_rules_can_be_chosen_by_name() -> None:
+    c = claim(line_data("93000", modifiers=["26"]), line_data("93040"))
+    only = scrub(c, refdata=BASELINE, rules=["pctc_modifier"])
+    assert {f.rule for f in only} == {"pctc_modifier"}
+    with pytest.raises(InputError) as info:
+        scrub(c, refdata=BASELINE, rules=["no_such_rule"])
+    assert info.value.field == "rules"

@@ -15,6 +15,7 @@ from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub import coderules, documentation, ncci, necessity, period
 from ecgdesk.coding.scrub.context import ScrubContext
 from ecgdesk.coding.tables import TableKind, baseline
+from ecgdesk.errors import check_option
 
 Rule = Callable[[ScrubContext], Iterable[Finding]]
 
@@ -57,7 +58,7 @@ def scrub(
     baseline); ``rules`` limits the run to some rule names of :data:`RULES`.
     """
     context = ScrubContext(claim, history, refdata if refdata is not None else default_refdata())
-    chosen = RULES if rules is None else {name: RULES[name] for name in rules}
+    chosen = RULES if rules is None else {name: RULES[check_option("rules", name, RULES)] for name in rules}
     findings: list[Finding] = []
     for rule in chosen.values():
         findings.extend(rule(context))
