@@ -131,10 +131,11 @@ def _print_report(report: CodeReport, args_all: bool = False) -> None:
     for row in report.rvus:
         mod = f"-{row.modifier}" if row.modifier else ""
         facility = "NA" if row.facility_na else row.total_facility
+        in_facility = "not payable" if row.payment_facility is None else f"${row.payment_facility:.2f}"
         print(
             f"  RVU {report.code}{mod}: work {row.work_rvu}, total non-facility {row.total_nonfacility}, "
-            f"facility {facility}; national payment ${row.payment_nonfacility:.2f} "
-            f"(CF {row.conversion_factor})"
+            f"facility {facility}; national payment ${row.payment_nonfacility:.2f} non-facility, "
+            f"{in_facility} facility (CF {row.conversion_factor})"
         )
     family = set(code_table())
     ordered = sorted(report.partners, key=lambda p: (p.partner not in family, p.setting.value, p.partner))
