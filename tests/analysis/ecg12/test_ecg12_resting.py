@@ -162,6 +162,9 @@ def test_bad_signals_are_refused():
                                              ["I", "II", "III"]))
     with pytest.raises(InputError, match="QRS"):
         delineate(np.zeros((5000, 3)), 500.0, ["I", "II", "III"])
+    noise = np.random.default_rng(3).normal(0, 0.1, (5000, 12)).astype(np.float32)
+    with pytest.raises(InputError, match="noise"):
+        analyze_resting(Recording.from_array(noise, 500.0, [f"L{i}" for i in range(12)]))
     with pytest.raises(InputError, match="fs"):
         delineate(np.zeros((5000, 3)), 0.0, ["I", "II", "III"])
     assert WaveKind("QRS") is WaveKind.QRS

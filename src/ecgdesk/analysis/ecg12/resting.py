@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgdesk.analysis.ecg12.delineation import Delineation, DelineationParams, delineate
+from ecgdesk.analysis.ecg12.delineation import Delineation, DelineationParams, delineate, qrs_correlation
 from ecgdesk.analysis.ecg12.measure import Measurements, measure
 from ecgdesk.analysis.ecg12.rhythm import Rhythm, RhythmResult, classify_rhythm
 from ecgdesk.analysis.ecg12.statements import Sex, Statement, interpret
@@ -23,6 +23,9 @@ from ecgdesk.records.recording import Recording
 #: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
 MAX_SECONDS = 60.0
 ALGORITHM_VERSION = "ecg12-1.0"
+#: Median correlation of the beats' QRS with the median QRS below which the "beats" are noise: real
+#: ECGs on LUDB stay above 0.3 (paced with fusion beats) and mostly above 0.9; white or 50 Hz noise is < 0.2.
+MIN_QRS_LIKENESS = 0.25
 
 
 @dataclass
@@ -64,6 +67,12 @@ def analyze_resting(recording: Recording, params: DelineationParams | None = Non
     data = np.where(np.isfinite(data), data, 0.0)
     names = [lead.name for lead in recording.leads]
     d = delineate(data, recording.fs, names, params)
+    if d.filtered is not None and d.fiducials.size >= 3:
+        likeness = float(np.median(qrs_correlation(d.filtered, d.fiducials, recording.fs)))
+        if likeness < MIN_QRS_LIKENESS:
+            raise InputError("signal", f"no repeating QRS complex (median QRS likeness {likeness:.2f} < "
+                                       f"{MIN_QRS_LIKENESS}): the recording looks like noise or a lead-off "
+                                       f"tracing", source_name(recording))
     m = measure(d)
     rhythm = classify_rhythm(data, d)
     statements = interpret(m, rhythm, sex if sex is not None else _sex_of(recording))
