@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from ecgdesk.errors import RecordingError
 
 MAX_FS = 100_000.0  # above this no ECG recorder samples; a header saying so is corrupt
@@ -36,3 +38,18 @@ def check_size(path: Path, expected: int, field: str, what: str) -> None:
     if actual > expected:
         raise RecordingError(path, field, f"header is inconsistent with the file size: {what} needs "
                                           f"{expected} bytes but the file has {actual}")
+
+
+def read_mapped_frames(path: Path, offset: int, width: int, start: int, stop: int) -> np.ndarray:
+    """int16 frames ``[start, stop)`` of an interleaved little-endian file, through a temporary map.
+
+    A map of just the range is made and dropped per call, so streaming a multi-GB file keeps only the
+    current chunk resident (a map of the whole file would count every page touched so far in RSS).
+    """
+    if stop <= start:
+        return np.zeros((0, width), dtype="<i2")
+    mapped = np.memmap(path, dtype="<i2", mode="r", offset=offset + 2 * width * start,
+                       shape=(stop - start, width))
+    frames = np.array(mapped)
+    del mapped  # the last reference: the map is closed here
+    return frames

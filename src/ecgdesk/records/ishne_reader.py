@@ -9,21 +9,22 @@ import numpy as np
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import _ishne
-from ecgdesk.records._checks import check_fs, check_size
+from ecgdesk.records._checks import check_fs, check_size, read_mapped_frames
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
 
 class _IshneSource:
     """int16 samples interleaved by lead, mapped read-only; physical = ADC x resolution (nV) in mV."""
 
-    def __init__(self, samples: np.ndarray, mv_per_adc: np.ndarray) -> None:
-        self._samples = samples
+    def __init__(self, path: Path, offset: int, mv_per_adc: np.ndarray) -> None:
+        self._path = path
+        self._offset = offset
         self._scale = mv_per_adc
 
     def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
         indices = list(lead_indices)
-        block = np.asarray(self._samples[start:stop][:, indices], dtype=np.float32)
-        return block * self._scale[indices]
+        frames = read_mapped_frames(self._path, self._offset, self._scale.size, start, stop)
+        return frames[:, indices].astype(np.float32) * self._scale[indices]
 
 
 def _var_block_fields(block: bytes) -> tuple[list[str] | None, list[EventMarker]]:
@@ -78,12 +79,6 @@ def read_ishne(path: str | Path) -> Recording:
                                  f"must be a positive number of nV, got {resolution}")
     check_size(path, header.ecg_offset + 2 * header.n_samples * header.n_leads, "ecg_size",
                f"{header.n_samples} samples x {header.n_leads} leads")
-    samples: np.ndarray
-    if header.n_samples:
-        samples = np.memmap(path, dtype="<i2", mode="r", offset=header.ecg_offset,
-                            shape=(header.n_samples, header.n_leads))
-    else:
-        samples = np.zeros((0, header.n_leads), dtype="<i2")
     mv_per_adc = np.array(header.resolution_nv, dtype=np.float32) * np.float32(1e-6)
     stored_names, events = _var_block_fields(header.var_block)
     leads = tuple(Lead(name=name, unit="mV", gain=1e6 / res)
@@ -92,7 +87,8 @@ def read_ishne(path: str | Path) -> Recording:
     patient = PatientInfo(patient_id=header.patient_id or None, first_name=header.first_name or None,
                           last_name=header.last_name or None, sex=sex, birth_date=header.birth_date)
     return Recording(
-        fs=fs, n_samples=header.n_samples, leads=leads, source=_IshneSource(samples, mv_per_adc),
+        fs=fs, n_samples=header.n_samples, leads=leads,
+        source=_IshneSource(path, header.ecg_offset, mv_per_adc),
         format=RecordingFormat.ISHNE, path=path, start_time=header.start_datetime,
         device=header.recorder or None, patient=patient, events=tuple(events), record_name=path.stem,
     )

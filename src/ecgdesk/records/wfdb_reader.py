@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import wfdb
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs, check_size
+from ecgdesk.records._checks import check_fs, check_size, read_mapped_frames
 from ecgdesk.records.annotations import read_wfdb_annotations
 from ecgdesk.records.recording import (
     EventKind,
@@ -77,21 +78,33 @@ def _check_record_line(hea: Path) -> None:
     raise RecordingError(hea, "header", "the WFDB header has no record line")
 
 
-class _MemmapSource:
-    """Format-16 signal files mapped read-only; one map per signal file."""
+@dataclass(frozen=True)
+class _SignalFile:
+    path: Path
+    offset: int
+    width: int
 
-    def __init__(self, maps: list[tuple[np.memmap, int]], gains: np.ndarray, baselines: np.ndarray) -> None:
-        self._columns: list[tuple[np.memmap, int]] = []
-        for array, width in maps:
-            self._columns += [(array, col) for col in range(width)]
+
+class _MemmapSource:
+    """Format-16 signal files, the requested range memory-mapped read-only per read."""
+
+    def __init__(self, files: list[_SignalFile], gains: np.ndarray, baselines: np.ndarray) -> None:
+        self._columns: list[tuple[int, int]] = []
+        for number, signal_file in enumerate(files):
+            self._columns += [(number, col) for col in range(signal_file.width)]
+        self._files = files
         self._gains = gains
         self._baselines = baselines
 
     def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
         out = np.empty((stop - start, len(lead_indices)), dtype=np.float32)
+        frames: dict[int, np.ndarray] = {}
         for j, index in enumerate(lead_indices):
-            array, col = self._columns[index]
-            digital = np.asarray(array[start:stop, col])
+            number, col = self._columns[index]
+            if number not in frames:
+                f = self._files[number]
+                frames[number] = read_mapped_frames(f.path, f.offset, f.width, start, stop)
+            digital = frames[number][:, col]
             column = (digital.astype(np.float32) - self._baselines[index]) / self._gains[index]
             column[digital == WFDB_INVALID] = np.nan
             out[:, j] = column
@@ -202,7 +215,7 @@ def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | Non
         return None
     if any(s for s in (header.skew or []) if s):
         return None
-    maps: list[tuple[np.memmap, int]] = []
+    files: list[_SignalFile] = []
     order: list[str] = []
     for name in header.file_name:
         if not order or order[-1] != name:
@@ -212,14 +225,10 @@ def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | Non
     for name in order:
         width = header.file_name.count(name)
         offset = header.byte_offset[header.file_name.index(name)] or 0
-        if sig_len == 0:
-            maps.append((np.zeros((0, width), dtype="<i2").view(np.memmap), width))
-            continue
-        maps.append((np.memmap(base.parent / name, dtype="<i2", mode="r", offset=offset,
-                               shape=(sig_len, width)), width))
+        files.append(_SignalFile(base.parent / name, int(offset), width))
     gains = np.array([g or _DEFAULT_GAIN for g in header.adc_gain], dtype=np.float32)
     baselines = np.array(header.baseline, dtype=np.float32)
-    return _MemmapSource(maps, gains, baselines)
+    return _MemmapSource(files, gains, baselines)
 
 
 def read_wfdb(path: str | Path) -> Recording:
