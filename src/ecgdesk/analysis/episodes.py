@@ -6,8 +6,8 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - V: 1 beat isolated, 2 a couplet, >= ``vt_min_beats`` at > ``vt_rate_bpm`` a VT run (non-sustained, or
   sustained when it lasts ``sustained_s``); a 3-beat run is also counted as a triplet; slower runs
   are reported as triplets (idioventricular rhythm) with that evidence.
-- S: 1 isolated, 2-3 couplets, >= ``svt_min_beats`` at > ``svt_rate_bpm`` an SVT run. S runs inside AF
-  are not SVT (irregular conducted beats are often premature).
+- S: 1 isolated, 2-3 couplets, >= ``svt_min_beats`` at > ``svt_rate_bpm`` an SVT run. S beats inside AF
+  count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats.
 """
@@ -59,13 +59,16 @@ def _run_episode(
     )
 
 
-def _in_any(t: float, spans: list[Episode]) -> bool:
-    return any(e.start_s <= t <= e.end_s for e in spans)
-
-
 def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ectopy:
     """Runs, patterns, counts and burdens of V and S beats."""
     labels = series.labels
+    if af and series.n:
+        # conducted beats in AF are irregular, not supraventricular ectopics
+        t = series.times_s
+        in_af = np.zeros(series.n, dtype=bool)
+        for e in af:
+            in_af[np.searchsorted(t, e.start_s) : np.searchsorted(t, e.end_s, side="right")] = True
+        labels = np.where(in_af & (labels == "S"), "N", labels)
     n = series.n
     episodes: list[Episode] = []
     v_runs = runs(labels == "V")
@@ -107,11 +110,7 @@ def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ect
             s_couplets += 1
         elif k >= config.svt_min_beats:
             mean_rate, _ = _run_rate(series, a, b)
-            if (
-                mean_rate is None
-                or mean_rate <= config.svt_rate_bpm
-                or _in_any(series.samples[a] / series.fs, af)
-            ):
+            if mean_rate is None or mean_rate <= config.svt_rate_bpm:
                 continue
             episodes.append(
                 _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} S beats at {mean_rate:.0f} bpm")

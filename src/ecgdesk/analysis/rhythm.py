@@ -129,9 +129,13 @@ def pause_episodes(series: BeatSeries, config: AnalysisConfig, af: list[Episode]
     return out
 
 
-def smoothed_rate(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(beat indices, bpm over the last ``rate_window_beats`` valid intervals ending at that beat)."""
-    idx = np.flatnonzero(series.valid)
+def smoothed_rate(
+    series: BeatSeries, config: AnalysisConfig, sv_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(beat indices, bpm over the last ``rate_window_beats`` valid intervals ending at that beat).
+
+    ``sv_only`` keeps only intervals between two supraventricular beats (sinus rate without ectopy)."""
+    idx = supraventricular_intervals(series) if sv_only else np.flatnonzero(series.valid)
     w = config.rate_window_beats
     if idx.size < w:
         return idx[:0], np.zeros(0)
@@ -142,7 +146,7 @@ def smoothed_rate(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarra
 
 def rate_episodes(series: BeatSeries, config: AnalysisConfig, exclude: list[Episode]) -> list[Episode]:
     """Sustained sinus bradycardia and tachycardia (outside AF and other excluded episodes)."""
-    idx, bpm = smoothed_rate(series, config)
+    idx, bpm = smoothed_rate(series, config, sv_only=True)
     if idx.size == 0:
         return []
     outside = ~_in_spans(series.times_s[idx], exclude)
