@@ -92,3 +92,18 @@ def test_stress_bad_protocol(tmp_path: Path, capsys):
     assert protocol.read_bytes() == before
     assert main(["simulate-exercise", "--out", str(tmp_path / "s"), "--fs", "5"]) == 2
     assert "fs" in capsys.readouterr().err
+
+
+def test_hl7_aecg_file(tmp_path: Path, capsys):
+    """An HL7 aECG export of the DICOM ECG is recognised by content and gives the same measurements."""
+    from ecgdesk.records import open_recording
+    from ecgdesk.records.hl7aecg import write_hl7_aecg
+
+    xml = write_hl7_aecg(open_recording(_dicom_path()), tmp_path / "ecg.data")  # the name says nothing
+    assert main(["ecg12", str(xml), "--out", str(tmp_path / "a"), "--json"]) == 0
+    from_xml = json.loads(capsys.readouterr().out)
+    assert main(["ecg12", str(_dicom_path()), "--out", str(tmp_path / "d"), "--json"]) == 0
+    from_dicom = json.loads(capsys.readouterr().out)
+    for key in ("hr_bpm", "qrs_ms", "pr_ms", "qt_ms"):
+        assert from_xml[key] == pytest.approx(from_dicom[key], abs=2.0), key
+    assert from_xml["rhythm"] == from_dicom["rhythm"]
