@@ -1,7 +1,9 @@
 """Heart rate (min/mean/max with times, hourly table, per-minute trend) and time-domain HRV.
 
 - Rates use valid RR intervals only (both beats and everything between them analyzable). Minimum and
-  maximum are the extreme ``rate_window_beats``-interval averages; the mean is beats over time.
+  maximum are the extreme ``rate_window_beats``-interval averages of intervals between supraventricular
+  beats (ectopic coupling intervals and V runs left out; runs have their own rates); the mean is
+  valid intervals over their total time.
 - HRV (Task Force 1996) uses normal-to-normal intervals: valid intervals between two N beats that
   differ from the previous NN interval by less than 20 %. SDNN is their standard deviation, SDANN the
   standard deviation of ``sdann_segment_s`` segment means (segments with at least half their time in NN
@@ -36,7 +38,7 @@ def clock(start: datetime | None, seconds: float) -> str | None:
 def heart_rate_summary(
     series: BeatSeries, config: AnalysisConfig, start: datetime | None
 ) -> HeartRateSummary:
-    idx, bpm = smoothed_rate(series, config)
+    idx, bpm = smoothed_rate(series, config, sv_only=True)
     rr = series.rr_s[series.valid]
     mean = float(60.0 * rr.size / rr.sum()) if rr.size else None
     if idx.size == 0:
@@ -97,7 +99,7 @@ def hourly_table(
     s = np.bincount(hour, weights=(series.labels == "S"), minlength=n_h).astype(int)
     count, total = _binned_rates(series, 3600.0, n_h)
     ok = _analyzable_per_bin(series, config, 3600.0, n_h)
-    idx, bpm = smoothed_rate(series, config)
+    idx, bpm = smoothed_rate(series, config, sv_only=True)
     rate_hour = np.minimum((series.samples[idx] / series.fs // 3600).astype(np.int64), n_h - 1)
     rows = []
     for h in range(n_h):
