@@ -118,3 +118,33 @@ def test_writer_rejects_wrong_block_shape(tmp_path: Path) -> None:
     with open_writer(tmp_path, "r", "wfdb", 250, [Lead("I"), Lead("II")]) as writer, \
             pytest.raises(InputError, match=r"shape \(n, 2\)"):
         writer.write(np.zeros((10, 3)))
+
+
+def test_writer_leaving_with_on_error_deletes_the_partial_file(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), open_writer(tmp_path, "part", "ishne", 250, [Lead("II")]) as writer:
+        writer.write(np.zeros((100, 1)))
+        raise RuntimeError("simulated failure")
+    assert not (tmp_path / "part.ecg").exists()
+
+
+def test_write_recording_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    from ecgdesk.records import open_recording
+
+    with open_writer(tmp_path, "src", "wfdb", 250, [Lead("II")]) as writer:
+        writer.write(np.ones((500, 1)))
+    before = (tmp_path / "src.dat").read_bytes()
+    recording = open_recording(tmp_path / "src")
+    with pytest.raises(InputError, match="would overwrite the input") as info:
+        write_recording(recording, tmp_path, "wfdb")
+    assert info.value.field == "record_name"
+    assert (tmp_path / "src.dat").read_bytes() == before
+    assert write_recording(recording, tmp_path, "ishne") == tmp_path / "src.ecg"
+
+
+def test_ishne_output_is_deterministic(tmp_path: Path) -> None:
+    data = _signal(n=1000, n_leads=2)
+    for folder in ("a", "b"):
+        with open_writer(tmp_path / folder, "r", "ishne", 250, [Lead("I"), Lead("II")],
+                         start_time=datetime(2025, 1, 1, 10, 0, 0)) as writer:
+            writer.write(data)
+    assert (tmp_path / "a" / "r.ecg").read_bytes() == (tmp_path / "b" / "r.ecg").read_bytes()

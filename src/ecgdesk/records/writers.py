@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol
@@ -55,6 +55,10 @@ class RecordingWriter(Protocol):
 
     def close(self) -> Path:
         """Finish the file (header with the final sample count) and return :attr:`path`."""
+        ...
+
+    def abort(self) -> None:
+        """Give up: delete the partial sample file; leaving a ``with`` block on an exception does this."""
         ...
 
     def __enter__(self) -> RecordingWriter: ...
@@ -122,12 +126,22 @@ class _BaseWriter:
             self._finish()
         return self._main_path
 
+    def abort(self) -> None:
+        """Stop without finishing: close and delete the partial sample file (no header is written)."""
+        if not self._closed:
+            self._closed = True
+            self._file.close()
+            self._data_path.unlink(missing_ok=True)
+
     def __enter__(self) -> _BaseWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def _patient_comments(patient: PatientInfo | None, device: str | None) -> list[str]:
@@ -229,7 +243,7 @@ class IshneWriter(_BaseWriter):
             first_name=patient.first_name or "", last_name=patient.last_name or "",
             patient_id=patient.patient_id or "", sex=_ishne_sex(patient.sex), birth_date=patient.birth_date,
             record_date=start_time.date() if start_time else None,
-            file_date=date.today(),
+            file_date=start_time.date() if start_time else None,  # deterministic output
             start_time=start_time.time().replace(microsecond=0) if start_time else None,
             recorder=device or "",
         )
@@ -289,6 +303,7 @@ def write_recording(
     ``progress`` is called after each chunk with the number of samples (per lead) just written.
     """
     name = record_name or recording.record_name or (recording.path.stem if recording.path else "record")
+    _refuse_overwriting_input(recording, Path(out_dir), name, fmt)
     writer = open_writer(
         out_dir, name, fmt, recording.fs, recording.leads, start_time=recording.start_time,
         patient=recording.patient, device=recording.device, events=recording.events,
@@ -299,6 +314,20 @@ def write_recording(
             if progress is not None:
                 progress(int(chunk.data.shape[0]))
     return writer.path
+
+
+def _refuse_overwriting_input(recording: Recording, out_dir: Path, name: str, fmt: str) -> None:
+    """Inputs are never modified: refuse an output file that is the input or one of its files."""
+    if recording.path is None:
+        return
+    source = recording.path
+    wfdb_suffixes = (".hea", ".dat", f".{EVENT_EXTENSION}")
+    inputs = {source, *(source.with_name(f"{source.stem}{ext}") for ext in wfdb_suffixes)}
+    suffixes = wfdb_suffixes if fmt == "wfdb" else (".ecg",)
+    for target in (out_dir / f"{name}{suffix}" for suffix in suffixes):
+        if target.exists() and any(p.exists() and target.samefile(p) for p in inputs):
+            raise InputError("record_name", f"writing {target} would overwrite the input; choose another "
+                                            "name or output folder", source)
 
 
 def write_beat_annotations(
