@@ -23,6 +23,7 @@ class AnalysisConfig:
     flat_range_mv: float = 0.05
     rail_fraction: float = 0.5
     noise_kurtosis: float = 4.0
+    noise_min_mv: float = 0.04
     wander_range_mv: float = 8.0
     # pauses
     pause_s: float = 2.0

@@ -5,10 +5,11 @@ vectorised statistics over an ``(n_epochs, epoch_len)`` view of the samples:
 
 - **lead off**: peak-to-peak range below ``flat_range_mv``, samples not finite, or at least
   ``rail_fraction`` of the samples sitting on the epoch's extreme value (a railed amplifier);
-- **noise**: kurtosis of the first difference below ``noise_kurtosis``. A clean ECG's slopes are spiky
-  (QRS slopes among quiet baseline: kurtosis 10-40 on MIT-BIH and CinC 2017 strips) while broadband
-  muscle or electrode noise that swamps the QRS makes them Gaussian (kurtosis 3); or a range above
-  ``wander_range_mv`` (motion).
+- **noise**: in either half of the epoch, kurtosis of the first difference below ``noise_kurtosis``
+  while its RMS is above ``noise_min_mv``. A clean ECG's slopes are spiky (QRS slopes among quiet
+  baseline: kurtosis 10-40 on MIT-BIH and CinC 2017 strips) while broadband muscle or electrode noise
+  that swamps the QRS makes them Gaussian (kurtosis 3); the RMS guard keeps a quiet asystole or long
+  pause (Gaussian too, but tiny) analyzable. Or a range above ``wander_range_mv`` (motion).
 
 Analyzable time is the length of the analyzable epochs; wear time is the length minus lead-off epochs.
 """
@@ -29,10 +30,13 @@ def epoch_length(fs: float, config: AnalysisConfig) -> int:
     return max(1, int(round(config.epoch_s * fs)))
 
 
-def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig) -> np.ndarray:
+def epoch_states(
+    x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None
+) -> np.ndarray:
     """State code (``ANALYZABLE``, ``NOISE``, ``LEAD_OFF``) of each epoch of ``x`` (mV, 1-D).
 
-    The last epoch may be shorter; one under a second long takes the state of the one before it.
+    The last epoch may be shorter; one under a second long takes the state of the one before it
+    (``previous`` when ``x`` holds only that short epoch, e.g. the last chunk of a recording).
     """
     x = np.asarray(x, dtype=np.float32).ravel()
     n = x.shape[0]
@@ -46,10 +50,16 @@ def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig) -> np.ndarray
         states[:n_full] = _states_full(x[: n_full * L].reshape(n_full, L), config)
     if n_full < n_ep:
         tail = x[n_full * L :]
-        if tail.shape[0] >= fs or n_full == 0:
+        if tail.shape[0] >= max(fs, 2):
+            states[n_full] = _states_full(tail.reshape(1, -1), config)[0]
+        elif n_full:
+            states[n_full] = states[n_full - 1]
+        elif previous is not None:
+            states[n_full] = previous
+        elif tail.shape[0] >= 2:
             states[n_full] = _states_full(tail.reshape(1, -1), config)[0]
         else:
-            states[n_full] = states[n_full - 1]
+            states[n_full] = LEAD_OFF  # a single sample: nothing to judge
     return states
 
 
@@ -63,12 +73,16 @@ def _states_full(ep: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     at_rail = np.maximum((ep == hi[:, None]).mean(axis=1), (ep == lo[:, None]).mean(axis=1))
     d = np.diff(ep, axis=1)
     d *= d
-    m2 = d.mean(axis=1, dtype=np.float64)
+    # statistics per half epoch, so noise filling half an epoch is not hidden by a clean half
+    half = d.shape[1] // 2
+    d = d[:, : 2 * half].reshape(d.shape[0], 2, half) if half >= 1 else d[:, None, :]
+    m2 = d.mean(axis=2, dtype=np.float64)
     d *= d
-    m4 = d.mean(axis=1, dtype=np.float64)
+    m4 = d.mean(axis=2, dtype=np.float64)
     kurtosis = m4 / np.maximum(m2 * m2, 1e-30)
+    noisy_half = (kurtosis < config.noise_kurtosis) & (np.sqrt(m2) > config.noise_min_mv)
     lead_off = ~finite | (rng < config.flat_range_mv) | (at_rail >= config.rail_fraction)
-    noise = (kurtosis < config.noise_kurtosis) | (rng > config.wander_range_mv)
+    noise = noisy_half.any(axis=1) | (rng > config.wander_range_mv)
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
     out[lead_off] = LEAD_OFF
     return out

@@ -20,6 +20,7 @@ mostly hold such deflections is P-QRS dissociation: complete AV block suspected.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -72,17 +73,24 @@ def af_score(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np
 
 
 def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
-    """AF episodes by RR irregularity with hysteresis, merged and filtered by duration."""
+    """AF episodes by RR irregularity with hysteresis, merged and filtered by duration.
+
+    A run of high score never bridges a stretch without valid intervals (noise, lead off, a V run);
+    episodes closer than ``af_merge_gap_s`` are merged, and an episode must hold ``af_min_s`` of
+    valid RR time."""
     j, score = af_score(series, config)
     if score.size == 0:
         return []
     high = score > config.af_off
+    t = series.times_s
+    gap = np.concatenate(([False], np.diff(t[j]) > 5.0))
     spans: list[tuple[int, int]] = []
     for a, b in runs(high):
-        if np.any(score[a:b] > config.af_on):
-            spans.append((int(j[a]) - 1, int(j[b - 1])))  # beats: start of first interval .. last beat
+        cuts = [a, *(np.flatnonzero(gap[a + 1 : b]) + a + 1).tolist(), b]
+        for lo, hi in itertools.pairwise(cuts):
+            if np.any(score[lo:hi] > config.af_on):
+                spans.append((int(j[lo]) - 1, int(j[hi - 1])))  # beats: start of first interval .. last beat
     merged: list[list[int]] = []
-    t = series.times_s
     for a, b in spans:
         if merged and t[a] - t[merged[-1][1]] <= config.af_merge_gap_s:
             merged[-1][1] = b
@@ -90,13 +98,27 @@ def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
             merged.append([a, b])
     out = []
     for a, b in merged:
-        if t[b] - t[a] < config.af_min_s:
+        if valid_seconds(series, a, b) < config.af_min_s:
             continue
-        med = float(np.median(score[(j > a) & (j <= b)])) if np.any((j > a) & (j <= b)) else float("nan")
+        inside = (j > a) & (j <= b)
+        med = float(np.median(score[inside])) if np.any(inside) else float("nan")
         out.append(
             _episode(EpisodeType.AF, series, a, b, f"RR irregularity {med:.2f} (sinus < {config.af_off:g})")
         )
     return out
+
+
+def valid_seconds(series: BeatSeries, i0: int, i1: int) -> float:
+    """Total length of the valid RR intervals between beats i0 and i1."""
+    rr = series.rr_s[i0 + 1 : i1 + 1]
+    return float(rr[series.valid[i0 + 1 : i1 + 1]].sum())
+
+
+def episode_valid_seconds(series: BeatSeries, episode: Episode) -> float:
+    """Valid (analyzable) RR time inside an episode."""
+    i0 = int(np.searchsorted(series.samples, episode.start_sample))
+    i1 = int(np.searchsorted(series.samples, episode.end_sample, side="right")) - 1
+    return valid_seconds(series, i0, i1) if i1 > i0 else 0.0
 
 
 def _in_spans(times: np.ndarray, episodes: list[Episode]) -> np.ndarray:
