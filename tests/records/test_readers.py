@@ -151,14 +151,16 @@ def test_ishne_annotation_file(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- EDF
-def _write_edf(path: Path, data_uv: np.ndarray, fs: int, with_eeg: bool = True) -> None:
+def _write_edf(path: Path, data_uv: np.ndarray, fs: int, with_eeg: bool = True, bdf: bool = False) -> None:
     labels = ["ECG I", "ECG II"] + (["EEG Fz"] if with_eeg else [])
-    writer = pyedflib.EdfWriter(str(path), len(labels), file_type=pyedflib.FILETYPE_EDFPLUS)
+    file_type = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    writer = pyedflib.EdfWriter(str(path), len(labels), file_type=file_type)
+    digital = 2**23 if bdf else 2**15
     headers = []
     for label in labels:
         rate = fs if label.startswith("ECG") else fs // 2
         headers.append({"label": label, "dimension": "uV", "sample_frequency": rate, "physical_min": -5000.0,
-                        "physical_max": 5000.0, "digital_min": -32768, "digital_max": 32767})
+                        "physical_max": 5000.0, "digital_min": -digital, "digital_max": digital - 1})
     writer.setSignalHeaders(headers)
     writer.setStartdatetime(datetime(2023, 4, 5, 6, 7, 8))
     columns = np.ascontiguousarray(data_uv.T)
@@ -168,9 +170,10 @@ def _write_edf(path: Path, data_uv: np.ndarray, fs: int, with_eeg: bool = True) 
     writer.close()
 
 
-def test_edf_plus_matches_pyedflib_and_reads_annotations(tmp_path: Path) -> None:
-    path = tmp_path / "rec.edf"
-    _write_edf(path, _signal(256 * 20, 2, 256) * 1000, 256)
+@pytest.mark.parametrize("bdf", [False, True])
+def test_edf_plus_matches_pyedflib_and_reads_annotations(tmp_path: Path, bdf: bool) -> None:
+    path = tmp_path / ("rec.bdf" if bdf else "rec.edf")
+    _write_edf(path, _signal(256 * 20, 2, 256) * 1000, 256, bdf=bdf)
     recording = open_recording(path)
     assert recording.format is RecordingFormat.EDF
     assert recording.lead_names == ["ECG I", "ECG II"] and recording.fs == 256
