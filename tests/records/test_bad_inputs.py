@@ -182,3 +182,15 @@ def test_edf_truncated(tmp_path: Path) -> None:
     writer.close()
     path.write_bytes(path.read_bytes()[:-50])
     _expect(path, "number_of_data_records", "truncated")
+
+
+@pytest.mark.shared_data
+def test_edf_annotation_only_file_has_no_ecg_channel() -> None:
+    import pyedflib
+
+    from conftest import shared_path
+
+    path = shared_path("edf", "test_edfann.edf")
+    with pyedflib.EdfReader(str(path)) as reader:
+        assert reader.signals_in_file == 0  # only the EDF Annotations channel
+    _expect(path, "signals", "no ECG channel in volts")
