@@ -117,3 +117,33 @@ def test_unanalyzable_epochs_invalidate_intervals() -> None:
     assert not s.valid[in_bad].any()
     assert not s.valid[np.flatnonzero(in_bad)[-1] + 1]  # the interval leaving the noisy epoch
     assert s.valid[~in_bad][2:].sum() == (~in_bad).sum() - 2 - 1
+
+
+def test_premature_beats_inside_af_are_not_counted_as_sve_or_svt() -> None:
+    b = BeatBuilder(seed=6).sinus(200).af(300, bpm=120).sinus(200)
+    samples, labels, n = b.arrays()
+    t = samples / b.fs
+    in_af = (t > b.spans["af"][0][0] + 1) & (t < b.spans["af"][0][1])
+    rr = np.diff(samples, prepend=samples[0])
+    labels = np.where(in_af & (rr < 0.8 * np.median(rr[in_af])), "S", labels)  # what a prematurity rule does
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    af = rhythm.af_episodes(s, CFG)
+    assert len(af) == 1
+    with_af = episodes.ectopy(s, CFG, af)
+    assert with_af.summary.s_total <= 2 and with_af.summary.svt_runs == 0  # at most at the borders
+    assert episodes.ectopy(s, CFG, []).summary.s_total > 50
+
+
+def test_hourly_table_and_trend_cover_the_recording() -> None:
+    b = BeatBuilder(seed=7).sinus(3598, bpm=60).sinus(2000, bpm=90)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    rows = hrv.hourly_table(s, CFG, [], None)
+    assert [r.index for r in rows] == [0, 1]
+    assert sum(r.beats for r in rows) == s.n
+    assert rows[0].mean_hr_bpm is not None and abs(rows[0].mean_hr_bpm - 60) < 2
+    assert rows[1].max_hr_bpm is not None and abs(rows[1].max_hr_bpm - 90) < 5
+    trend = hrv.hr_trend(s, CFG)
+    assert len(trend.bpm) == int(np.ceil(n / b.fs / 60))
+    first, last = trend.bpm[1], trend.bpm[-2]
+    assert first is not None and last is not None and abs(first - 60) < 2 and abs(last - 90) < 3

@@ -203,27 +203,23 @@ def rate_episodes(series: BeatSeries, config: AnalysisConfig, exclude: list[Epis
 
 # ------------------------------------------------------------------------------------- AV block
 def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple[float, float, float]:
-    """(P before r_prev, largest mid-diastolic deflection, noise); ``seg`` starts 0.4 s before r_prev."""
+    """(P before r_prev, largest mid-diastolic deflection, noise); ``seg`` starts 0.4 s before r_prev.
+
+    Deflections are measured on the 40 ms-smoothed signal minus its 0.4 s running median, which removes
+    baseline wander but keeps P-wave-sized bumps."""
     k = max(1, int(round(0.04 * fs)))
     sm = np.convolve(seg, np.ones(k) / k, mode="same")
-
-    def dev(a: float, b: float, ref_a: float, ref_b: float) -> float:
-        i0, i1 = int(a * fs), int(b * fs)
-        j0, j1 = int(ref_a * fs), int(ref_b * fs)
-        if i1 <= i0 or j1 <= j0:
-            return 0.0
-        base = float(np.median(sm[j0:j1]))
-        return float(np.max(np.abs(sm[i0:i1] - base)))
-
+    hp = sm - ndimage.median_filter(sm, size=max(3, int(0.4 * fs)), mode="nearest")
     rp = 0.4
-    p_ref = dev(rp - 0.26, rp - 0.08, rp - 0.40, rp - 0.26)
+    i0, i1 = int((rp - 0.26) * fs), int((rp - 0.08) * fs)
+    p_ref = float(np.max(np.abs(hp[i0:i1]))) if i1 > i0 else 0.0
     span = (r_next - r_prev) / fs
-    lo, hi = rp + 0.45, rp + span - 0.3
-    if hi - lo < 0.15:
+    lo, hi = int((rp + 0.45) * fs), int((rp + span - 0.3) * fs)
+    if hi - lo < int(0.15 * fs):
         return p_ref, 0.0, 0.0
-    mid = dev(lo, hi, lo, hi)
-    i0, i1 = int(lo * fs), int(hi * fs)
-    noise = float(np.median(np.abs(np.diff(seg[i0:i1])))) * 4 if i1 - i0 > 2 else 0.0
+    window = hp[lo:hi]
+    mid = float(np.max(np.abs(window)))
+    noise = 3.0 * float(np.median(np.abs(window - np.median(window)))) / 0.6745
     return p_ref, mid, noise
 
 
