@@ -1,1 +1,29 @@
-"""Store: SQLAlchemy models, migrations, content-addressed recordings, the hash-chained audit log."""
+"""Store: SQLAlchemy models, migrations, content-addressed recordings, the hash-chained audit log.
+
+The store knows only its own models; the workflow decides what to write and when.
+"""
+
+from ecgdesk.store import models
+from ecgdesk.store.audit import AuditProblem, AuditReport, append, canonical_json, verify
+from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
+from ecgdesk.store.db import Store, default_home, default_url, open_store
+from ecgdesk.store.enums import EditKind, Role, StudyStatus
+
+__all__ = [
+    "AuditProblem",
+    "AuditReport",
+    "EditKind",
+    "Role",
+    "Store",
+    "StoredBlob",
+    "StudyStatus",
+    "append",
+    "canonical_json",
+    "default_home",
+    "default_url",
+    "file_sha256",
+    "models",
+    "open_store",
+    "put_files",
+    "verify",
+]

@@ -1,0 +1,257 @@
+"""Study workflow commands: ``study ...``, ``audit verify``, ``user add`` and ``demo``.
+
+Thin handlers: parse, call an ``ecgdesk.workflow`` function, print. The database is
+``$ECGDESK_DATABASE_URL`` (default: SQLite under ``$ECGDESK_HOME``); the acting user is ``--user`` or
+``$ECGDESK_USER`` or the login name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from ecgdesk.cli._common import print_json
+from ecgdesk.coding import Service, Setting
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store, open_store, verify
+from ecgdesk.workflow.demo import run_demo
+from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
+from ecgdesk.workflow.users import add_user
+from ecgdesk.workflow.views import StudyView, list_studies, show_study
+
+
+def _store() -> Store:
+    return open_store()
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def read_secret(args: argparse.Namespace, prompt: str) -> str:
+    """The password/PIN from ``--password-stdin``, ``--password-env VAR`` or an interactive prompt."""
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    variable = getattr(args, "password_env", None)
+    if variable:
+        value = os.environ.get(variable)
+        if value is None:
+            raise InputError("password-env", f"environment variable {variable} is not set")
+        return value
+    if not sys.stdin.isatty():
+        raise InputError("password", "no terminal to ask for it; use --password-stdin or --password-env VAR")
+    return getpass.getpass(prompt)
+
+
+def _add_password_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password-stdin", action="store_true", help="read the password/PIN from stdin")
+    group.add_argument("--password-env", metavar="VAR", help="read the password/PIN from this variable")
+
+
+# ------------------------------------------------------------------------------------------- handlers
+def _cmd_create(args: argparse.Namespace) -> int:
+    request = StudyRequest(
+        patient_id=args.patient_id,
+        name=args.name,
+        birth_date=args.birth_date,
+        sex=args.sex,
+        service=Service(args.service),
+        ordering_npi=args.ordering_npi,
+        indications=tuple(args.indication),
+        duration_days=args.duration_days,
+        setting=Setting(args.setting),
+        place_of_service=args.pos,
+        ordering_name=args.ordering_name,
+    )
+    store = _store()
+    study_id = create_study(store, request, _actor(args))
+    print(study_id)
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    result = import_recording(_store(), args.study_id, Path(args.path), _actor(args))
+    state = "already imported" if result.reused else "imported"
+    print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
+    return 0
+
+
+def describe_study(view: StudyView) -> str:
+    """The text ``study show`` prints."""
+    p, o = view.patient, view.order
+    lines = [
+        f"study {view.id}  status {view.status}",
+        f"patient     {p['id']}  {p['name']}  born {p['birth_date']}  sex {p['sex']}",
+        f"order       {o['service']}  {o['duration_days'] or '-'} days  ordering NPI {o['ordering_npi']}  "
+        f"indications {', '.join(o['indications'])}  setting {o['setting']} POS {o['place_of_service']}",
+    ]
+    if view.recording:
+        r = view.recording
+        lines.append(
+            f"recording   {r['format']}  {r['fs']:g} Hz  {r['n_leads']} lead(s)  {r['duration_h']} h  "
+            f"sha256 {r['sha256'][:16]}..."
+        )
+    if view.analysis:
+        a = view.analysis
+        lines.append(
+            f"analysis    run {a['run_id']}{' (edited)' if a['edited'] else ''}  {a['algorithm_version']}  "
+            f"analyzable {a['analyzable_h']} h of {a['wear_h']} h  beats {a['total_beats']}"
+        )
+    for c in view.components:
+        lines.append(
+            f"component   {c['component']:15} {c['performer']}  NPI {c['npi'] or '-'}  POS "
+            f"{c['place_of_service']}"
+        )
+    for r in view.reports:
+        lines.append(f"report v{r['version']}  {r['pdf']}  content {r['content_sha256'][:16]}...")
+    if view.interpretation:
+        lines.append(f"interpretation ({view.interpretation['author']}): {view.interpretation['text']}")
+    for s in view.signatures:
+        lines.append(
+            f"signed      {s['meaning']} {s['printed_name']} at {s['signed_at']}  content "
+            f"{s['content_sha256'][:16]}..."
+        )
+    for a in view.addenda:
+        lines.append(f"addendum    {a['author']} at {a['created_at']}: {a['text']}")
+    if view.coding:
+        claim_lines = view.coding["claim"].get("lines", [])
+        codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
+        lines.append(f"claim       {codes}  ({len(view.coding['scrub'])} scrubber finding(s))")
+    lines.append(f"audit       {view.audit_rows} row(s) about this study")
+    return "\n".join(lines)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    view = show_study(_store(), args.study_id)
+    if args.json:
+        print_json(view.to_dict())
+    else:
+        print(describe_study(view))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    rows = list_studies(_store())
+    if args.json:
+        print_json([row.__dict__ for row in rows])
+        return 0
+    for row in rows:
+        print(f"{row.id:5}  {row.status:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}")
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    store = _store()
+    with store.transaction() as session:
+        report = verify(session)
+    if report.problem is not None:
+        print(f"audit chain BROKEN after {report.rows} good row(s): {report.problem}")
+        return 1
+    print(f"audit chain OK: {report.rows} row(s), head {report.head_hash}")
+    return 0
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    password = read_secret(args, f"password/PIN for {args.username}: ")
+    info = add_user(
+        _store(),
+        args.username,
+        args.role,
+        password,
+        args.name,
+        args.npi,
+        args.credentials,
+        actor=_actor(args),
+    )
+    print(f"user {info.username} ({info.role.value}) added with id {info.id}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    def say(step: str, message: str) -> None:
+        print(f"[{step}] {message}", flush=True)
+
+    result = run_demo(Path(args.out), days=args.days, say=say)
+    print()
+    print(f"demo folder     {result.out_dir.resolve()}")
+    print(f"study           {result.study_id} (status {result.status})")
+    print(f"recording       {result.recording_path}")
+    if result.pdf_path is not None:
+        print(f"PDF report      {result.pdf_path}")
+    for line in result.claim_lines:
+        print(f"claim line      {line}")
+    for finding in result.scrub_findings:
+        print(f"scrubber        {finding}")
+    if result.skipped:
+        print(f"not yet run     {', '.join(result.skipped)} (parts not available in this build)")
+    print(f"inspect it with ECGDESK_HOME={result.out_dir / 'home'} ecgdesk study show {result.study_id}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parsers
+def register(subparsers: argparse._SubParsersAction) -> None:
+    study = subparsers.add_parser("study", help="study workflow: create, import, analyze, report, sign, code")
+    study_sub = study.add_subparsers(dest="study_command", metavar="STUDY_COMMAND", required=True)
+    user_parent = argparse.ArgumentParser(add_help=False)
+    user_parent.add_argument("--user", help="who is acting (default $ECGDESK_USER or the login name)")
+
+    create = study_sub.add_parser("create", parents=[user_parent], help="create a patient, order and study")
+    create.add_argument("--patient-id", required=True, help="the patient's identifier (MRN)")
+    create.add_argument("--name", required=True, help="patient name, e.g. 'Doe, Jane'")
+    create.add_argument("--birth-date", required=True, type=_date, help="YYYY-MM-DD")
+    create.add_argument("--sex", required=True, choices=["M", "F", "U"])
+    create.add_argument("--service", required=True, choices=[s.value for s in Service])
+    create.add_argument("--ordering-npi", required=True, help="NPI of the ordering provider")
+    create.add_argument("--ordering-name", help="name of the ordering provider")
+    create.add_argument("--indication", required=True, action="append", help="ICD-10-CM code (repeatable)")
+    create.add_argument("--duration-days", type=float, help="prescribed monitoring days")
+    create.add_argument("--setting", default=Setting.PRACTITIONER.value, choices=[s.value for s in Setting])
+    create.add_argument("--pos", help="2-digit place of service (default 11 practitioner, 22 outpatient)")
+    create.set_defaults(func=_cmd_create)
+
+    imp = study_sub.add_parser("import", parents=[user_parent], help="store a recording for a study")
+    imp.add_argument("study_id", type=int)
+    imp.add_argument("path", help="recording file (WFDB .hea, EDF, ISHNE, DICOM, CSV, HL7 aECG)")
+    imp.set_defaults(func=_cmd_import)
+
+    show = study_sub.add_parser("show", help="everything about one study")
+    show.add_argument("study_id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_show)
+
+    lst = study_sub.add_parser("list", help="all studies")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=_cmd_list)
+
+    audit = subparsers.add_parser("audit", help="the hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
+    audit_verify = audit_sub.add_parser("verify", help="check the chain; exit 1 naming the first bad row")
+    audit_verify.set_defaults(func=_cmd_audit_verify)
+
+    user = subparsers.add_parser("user", help="users and roles")
+    user_sub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND", required=True)
+    add = user_sub.add_parser("add", parents=[user_parent], help="add a user with a password or PIN")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["technician", "physician", "biller", "admin"])
+    add.add_argument("--name", help="printed name, e.g. 'Dana Demo, MD'")
+    add.add_argument("--npi", help="NPI (required for physicians)")
+    add.add_argument("--credentials", help="e.g. MD, CCT")
+    _add_password_options(add)
+    add.set_defaults(func=_cmd_user_add)
+
+    demo = subparsers.add_parser("demo", help="run one study end to end in ./demo-out with its own database")
+    demo.add_argument("--out", default="demo-out", help="demo folder (default ./demo-out; emptied first)")
+    demo.add_argument("--days", type=float, default=8.0, help="days of recording to simulate (default 8)")
+    demo.set_defaults(func=_cmd_demo)

@@ -1,0 +1,164 @@
+"""The append-only, hash-chained audit log.
+
+Every row stores who did what, when, to which entity, with the entity's state before and after (canonical
+JSON). Its ``hash`` is the SHA-256 of the previous row's hash and the row's own fields, so editing a row
+breaks its hash, deleting one breaks the sequence (``seq`` is 1, 2, 3, ... with no gap) and the next row's
+``prev_hash``, and deleting the newest rows disagrees with the chain head kept in ``audit_head``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.store.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text: sorted keys, no extra spaces, ``str`` for dates and other objects."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def row_hash(
+    prev_hash: str,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before_json: str,
+    after_json: str,
+) -> str:
+    """SHA-256 (hex) that chains one audit row to the row before it."""
+    payload = canonical_json([prev_hash, seq, at, actor, action, entity, entity_id, before_json, after_json])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _entry_hash(entry: AuditEntry) -> str:
+    return row_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.entity,
+        entry.entity_id,
+        entry.before_json,
+        entry.after_json,
+    )
+
+
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Add one audit row in ``session``'s transaction (it commits or rolls back with the change it logs)."""
+    head = session.get(AuditHead, 1, with_for_update=True)
+    seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    entry = AuditEntry(
+        seq=seq + 1,
+        at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before_json=canonical_json(before),
+        after_json=canonical_json(after),
+        prev_hash=prev,
+        hash="",
+    )
+    entry.hash = _entry_hash(entry)
+    session.add(entry)
+    if head is None:
+        session.add(AuditHead(id=1, seq=entry.seq, hash=entry.hash))
+    else:
+        head.seq, head.hash = entry.seq, entry.hash
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """The first row where the chain breaks, and why."""
+
+    seq: int
+    row_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"audit row seq {self.seq}" + (f" (id {self.row_id})" if self.row_id is not None else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    rows: int
+    head_hash: str
+    problem: AuditProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session) -> AuditReport:
+    """Walk the chain from the first row; return the first broken row, if any."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
+        if entry.seq != expected_seq:
+            problem = AuditProblem(
+                expected_seq,
+                None,
+                f"missing (deleted): the chain jumps from seq {expected_seq - 1} to seq {entry.seq}",
+            )
+            return AuditReport(count, prev, problem)
+        if entry.prev_hash != prev:
+            return AuditReport(
+                count,
+                prev,
+                AuditProblem(
+                    entry.seq,
+                    entry.id,
+                    "prev_hash does not match the hash of the row before (edited or replaced)",
+                ),
+            )
+        if _entry_hash(entry) != entry.hash:
+            return AuditReport(
+                count,
+                prev,
+                AuditProblem(
+                    entry.seq,
+                    entry.id,
+                    f"content does not match its hash (edited): action {entry.action!r} on "
+                    f"{entry.entity} {entry.entity_id}",
+                ),
+            )
+        prev, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    if head_seq != count or head_hash != prev:
+        return AuditReport(
+            count,
+            prev,
+            AuditProblem(
+                count + 1 if head_seq > count else head_seq,
+                None,
+                f"the chain ends at seq {count} but its head says seq {head_seq}: the newest rows were "
+                "deleted or the head was edited",
+            ),
+        )
+    return AuditReport(count, prev, None)

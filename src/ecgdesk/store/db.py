@@ -1,0 +1,105 @@
+"""Opening the study database: URL and home folder resolution, Alembic upgrade at startup, sessions.
+
+``ECGDESK_DATABASE_URL`` picks any SQLAlchemy URL (SQLite by default, PostgreSQL works); ``ECGDESK_HOME``
+picks the folder that holds the default SQLite file, the recording blobs and the study artifacts
+(analysis outputs, reports). The schema is brought up to date by the migrations shipped in
+``ecgdesk/store/migrations`` every time a store is opened, so a new release upgrades an old database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ecgdesk.errors import InputError
+
+HOME_ENV = "ECGDESK_HOME"
+URL_ENV = "ECGDESK_DATABASE_URL"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def default_home() -> Path:
+    """``$ECGDESK_HOME``, else ``~/.local/share/ecgdesk``."""
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser() if value else Path.home() / ".local" / "share" / "ecgdesk"
+
+
+def default_url(home: Path) -> str:
+    """``$ECGDESK_DATABASE_URL``, else a SQLite file in ``home``."""
+    return os.environ.get(URL_ENV) or f"sqlite:///{home / 'ecgdesk.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the Alembic migrations up to ``head`` on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@dataclass
+class Store:
+    """An open database plus the home folder of its blobs and artifacts."""
+
+    engine: Engine
+    home: Path
+    sessions: sessionmaker[Session]
+
+    @property
+    def blob_root(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def studies_root(self) -> Path:
+        return self.home / "studies"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on any exception."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, home: Path | None = None) -> Store:
+    """Open (and migrate) the database at ``url`` with artifacts under ``home`` (defaults: module doc)."""
+    home = Path(home) if home is not None else default_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = f"cannot create the data folder: {error.strerror or error}"
+        raise InputError(HOME_ENV, reason, home) from None
+    url = url or default_url(home)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ValueError) as error:
+        raise InputError(URL_ENV, f"not a usable SQLAlchemy URL ({error})", url) from None
+    except ModuleNotFoundError as error:
+        raise InputError(URL_ENV, f"the database driver is not installed ({error.name})", url) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        engine.dispose()
+        raise InputError(URL_ENV, f"cannot open the database: {error.orig}", url) from None
+    return Store(engine=engine, home=home, sessions=sessionmaker(engine, expire_on_commit=False))

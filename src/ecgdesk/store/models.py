@@ -1,0 +1,277 @@
+"""SQLAlchemy 2 models of the study database (typed ``Mapped[...]`` columns, portable types only).
+
+Portable means: the same models run on SQLite (the default) and PostgreSQL. JSON documents (findings,
+facts, claims, audit before/after) are stored as canonical JSON *text*, so what the audit chain hashes is
+exactly what is stored, byte for byte, on every backend. Enumerated values are short strings checked by
+the workflow (:mod:`ecgdesk.store.enums`). Times are timezone-aware UTC.
+
+The schema is created and upgraded only by the Alembic migrations in ``store/migrations``; these models
+must stay in step with them (``tests/store`` checks that the migrated schema matches the models).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UTC_TIME = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person who works in the system: technician, physician, biller or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    credentials: Mapped[str | None] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Order(Base):
+    """What the ordering provider asked for, and why (indication ICD-10-CM codes)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    ordering_npi: Mapped[str] = mapped_column(String(10))
+    ordering_name: Mapped[str | None] = mapped_column(String(200))
+    indications_json: Mapped[str] = mapped_column(Text)
+    service: Mapped[str] = mapped_column(String(40))
+    duration_days: Mapped[float | None] = mapped_column(Float)
+    setting: Mapped[str] = mapped_column(String(40))
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class RecordingBlob(Base):
+    """An imported recording, stored read-only under its SHA-256 in the blob directory."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    blob_dir: Mapped[str] = mapped_column(String(200))
+    main_file: Mapped[str] = mapped_column(String(200))
+    original_path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    fs: Mapped[float] = mapped_column(Float)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    n_leads: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+    start_time: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Study(Base):
+    """One ordered service for one patient, moving through :class:`~ecgdesk.store.enums.StudyStatus`."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    technician_comments: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class AnalysisRun(Base):
+    """One analysis of a study's recording (or a technician-edited derivation of one)."""
+
+    __tablename__ = "analysis_runs"
+    __table_args__ = (UniqueConstraint("study_id", "input_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"))
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_runs.id"))
+    algorithm_version: Mapped[str] = mapped_column(String(100))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    findings_json: Mapped[str] = mapped_column(Text)
+    beats_sha256: Mapped[str] = mapped_column(String(64))
+    beats_path: Mapped[str] = mapped_column(Text)
+    analyzable_s: Mapped[float] = mapped_column(Float)
+    wear_s: Mapped[float] = mapped_column(Float)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class BeatEdit(Base):
+    """A technician's relabel of one beat or of a whole template, producing a new analysis run."""
+
+    __tablename__ = "beat_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    base_run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id"))
+    result_run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    target: Mapped[int] = mapped_column(Integer)
+    new_label: Mapped[str] = mapped_column(String(1))
+    n_beats_changed: Mapped[int] = mapped_column(Integer)
+    user: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class ReportVersion(Base):
+    """A rendered scanning report; versions are never overwritten (an addendum is a new version)."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("study_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    analysis_run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_path: Mapped[str] = mapped_column(Text)
+    html_path: Mapped[str | None] = mapped_column(Text)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    interpretation_text: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Interpretation(Base):
+    """The physician's current interpretation text of a study (its history is in the audit log)."""
+
+    __tablename__ = "interpretations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Signature(Base):
+    """A physician's signature over the exact content (SHA-256) of one report version."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    report_version_id: Mapped[int] = mapped_column(ForeignKey("report_versions.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(50))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class Addendum(Base):
+    """An amendment written after signing; it lives in a new report version, never an overwrite."""
+
+    __tablename__ = "addenda"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    report_version_id: Mapped[int] = mapped_column(ForeignKey("report_versions.id"))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class ComponentPerformance(Base):
+    """Who performed which component of the service, and where."""
+
+    __tablename__ = "component_performances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    component: Mapped[str] = mapped_column(String(20))
+    performer: Mapped[str] = mapped_column(String(200))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    setting: Mapped[str] = mapped_column(String(40))
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    performed_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class CodingRecord(Base):
+    """The facts derived from a study, the codes selected, the claim and the scrubber's findings."""
+
+    __tablename__ = "coding_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    facts_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str] = mapped_column(Text)
+    claim_json: Mapped[str] = mapped_column(Text)
+    scrub_json: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log; ``hash`` chains it to the row before (see ``audit.py``)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's head (last sequence number and hash), so deleting the newest rows is detected too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,79 @@
+"""The study status lifecycle: which moves are allowed, and the one function that makes them.
+
+::
+
+    ordered -> recorded -> analyzed -> reported -> signed -> coded -> billed
+                             ^  |         |          |
+                             +--+---------+          +-- (addendum: stays signed)
+
+Re-analysis or a technician edit moves a reported study back to ``analyzed`` (its report must be rendered,
+reviewed and signed again); once signed, the findings and report are frozen and only an addendum may be
+added. Every move is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import append
+from ecgdesk.store.enums import StudyStatus as S
+from ecgdesk.store.models import Study
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.ORDERED: frozenset({S.RECORDED}),
+    S.RECORDED: frozenset({S.RECORDED, S.ANALYZED}),
+    S.ANALYZED: frozenset({S.ANALYZED, S.REPORTED}),
+    S.REPORTED: frozenset({S.ANALYZED, S.REPORTED, S.SIGNED}),
+    S.SIGNED: frozenset({S.SIGNED, S.CODED}),
+    S.CODED: frozenset({S.CODED, S.BILLED}),
+    S.BILLED: frozenset(),
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def can_move(current: S, new: S) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def require_status(study: Study, action: str, allowed: set[S] | frozenset[S]) -> S:
+    """The study's status if ``action`` is allowed in it, else :class:`InputError` saying what is needed."""
+    status = S(study.status)
+    if status not in allowed:
+        wanted = ", ".join(sorted(s.value for s in allowed))
+        raise InputError(
+            "status",
+            f"cannot {action} a study in status '{status.value}'; it must be one of: {wanted}",
+            source=f"study {study.id}",
+        )
+    return status
+
+
+def move(session: Session, study: Study, new: S, actor: str, action: str) -> None:
+    """Move ``study`` to ``new`` (audited); refuse a move the lifecycle does not allow."""
+    current = S(study.status)
+    if not can_move(current, new):
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        raise InputError(
+            "status",
+            f"cannot {action}: a study in status '{current.value}' cannot move to '{new.value}' "
+            f"(allowed next: {allowed})",
+            source=f"study {study.id}",
+        )
+    study.status = new.value
+    study.updated_at = now()
+    if current is not new:
+        append(
+            session,
+            actor,
+            f"status:{action}",
+            "study",
+            study.id,
+            {"status": current.value},
+            {"status": new.value},
+        )

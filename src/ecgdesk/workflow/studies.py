@@ -1,0 +1,290 @@
+"""Creating studies and importing their recordings.
+
+A study is created from an order (patient, ordering provider, indication, requested service). Importing
+a recording copies its files into the content-addressed blob store (read-only) and links the study to it;
+the same content imported again is recognised by its SHA-256 and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.coding import Component, Service, Setting
+from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
+from ecgdesk.errors import InputError, check_option, check_positive
+from ecgdesk.records import Recording, RecordingFormat, open_recording
+from ecgdesk.store import Store, append, put_files
+from ecgdesk.store.blobs import remove_blob
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
+from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.users import check_npi
+
+SEXES = ("M", "F", "U")
+SETTING_POS = {Setting.PRACTITIONER: "11", Setting.HOSPITAL_OUTPATIENT: "22"}
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """Everything ``study create`` needs: the patient and the order."""
+
+    patient_id: str
+    name: str
+    birth_date: date
+    sex: str
+    service: Service
+    ordering_npi: str
+    indications: tuple[str, ...]
+    duration_days: float | None = None
+    setting: Setting = Setting.PRACTITIONER
+    place_of_service: str | None = None
+    ordering_name: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _check_request(req: StudyRequest) -> StudyRequest:
+    if not req.patient_id.strip():
+        raise InputError("patient-id", "must not be empty")
+    if not req.name.strip():
+        raise InputError("name", "must not be empty")
+    check_option("sex", req.sex, SEXES)
+    if req.birth_date > date.today():
+        raise InputError("birth-date", f"{req.birth_date.isoformat()} is in the future")
+    check_npi(req.ordering_npi, "ordering-npi")
+    if not req.indications:
+        raise InputError("indication", "at least one ICD-10-CM indication code is required")
+    for code in req.indications:
+        if icd_status(code) is IcdStatus.UNKNOWN:
+            raise InputError("indication", f"{code!r} is not an ICD-10-CM code")
+    if req.duration_days is not None:
+        check_positive("duration-days", req.duration_days)
+    pos = req.place_of_service
+    if pos is not None and not (len(pos) == 2 and pos.isdigit()):
+        raise InputError("pos", f"a place of service is 2 digits, got {req.place_of_service!r}")
+    return req
+
+
+def create_study(store: Store, req: StudyRequest, actor: str) -> int:
+    """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
+    _check_request(req)
+    pos = req.place_of_service or SETTING_POS[req.setting]
+    indications = [normalize_icd(code) for code in req.indications]
+    with store.transaction() as session:
+        patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
+        if patient is None:
+            patient = Patient(
+                external_id=req.patient_id,
+                name=req.name,
+                birth_date=req.birth_date,
+                sex=req.sex,
+                created_at=now(),
+            )
+            session.add(patient)
+            session.flush()
+            append(
+                session,
+                actor,
+                "patient:create",
+                "patient",
+                patient.id,
+                None,
+                {
+                    "external_id": req.patient_id,
+                    "name": req.name,
+                    "birth_date": req.birth_date,
+                    "sex": req.sex,
+                },
+            )
+        elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+            raise InputError(
+                "patient-id",
+                f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
+                f"{patient.sex}; the name, birth date and sex given differ",
+            )
+        order = Order(
+            patient_id=patient.id,
+            ordering_npi=req.ordering_npi,
+            ordering_name=req.ordering_name,
+            indications_json=json.dumps(indications),
+            service=req.service.value,
+            duration_days=req.duration_days,
+            setting=req.setting.value,
+            place_of_service=pos,
+            created_at=now(),
+        )
+        session.add(order)
+        session.flush()
+        stamp = now()
+        study = Study(
+            patient_id=patient.id,
+            order_id=order.id,
+            status=StudyStatus.ORDERED.value,
+            technician_comments="",
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        session.add(study)
+        session.flush()
+        append(
+            session,
+            actor,
+            "study:create",
+            "study",
+            study.id,
+            None,
+            {
+                "status": study.status,
+                "order_id": order.id,
+                "service": req.service.value,
+                "ordering_npi": req.ordering_npi,
+                "indications": indications,
+                "duration_days": req.duration_days,
+                "setting": req.setting.value,
+                "pos": pos,
+            },
+        )
+        return study.id
+
+
+def get_study(session: Session, study_id: int) -> Study:
+    study = session.get(Study, study_id)
+    if study is None:
+        raise InputError("study", f"no study with id {study_id}")
+    return study
+
+
+def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
+    """The files that make up ``recording`` (a WFDB record is every ``<name>.*`` beside its header)."""
+    if recording.format is RecordingFormat.WFDB:
+        header = path if path.suffix == ".hea" else path.with_suffix(".hea")
+        stem = header.stem
+        files = sorted(p for p in header.parent.glob(f"{stem}.*") if p.is_file())
+        return files, header.name
+    return [path], path.name
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    study_id: int
+    recording_id: int
+    sha256: str
+    reused: bool
+    path: Path
+
+
+def import_recording(store: Store, study_id: int, path: Path, actor: str) -> ImportResult:
+    """Store the recording at ``path`` (read-only, by content) and attach it to the study."""
+    path = Path(path)
+    if not path.exists() and not path.with_suffix(".hea").exists():
+        raise InputError("path", "no such file", path)
+    recording = open_recording(path)
+    files, main = record_files(path, recording)
+    with store.transaction() as session:  # refuse early, before copying anything
+        study = get_study(session, study_id)
+        require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+    blob = put_files(store.blob_root, files)
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            row = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
+            if row is None:
+                row = RecordingBlob(
+                    sha256=blob.sha256,
+                    blob_dir=blob.relative_dir,
+                    main_file=main,
+                    original_path=str(path),
+                    format=recording.format.value,
+                    fs=recording.fs,
+                    n_samples=recording.n_samples,
+                    n_leads=recording.n_leads,
+                    duration_s=recording.duration_s,
+                    start_time=recording.start_time,
+                    size_bytes=blob.size_bytes,
+                    imported_at=now(),
+                )
+                session.add(row)
+                session.flush()
+                append(
+                    session,
+                    actor,
+                    "recording:store",
+                    "recording",
+                    row.id,
+                    None,
+                    {
+                        "sha256": blob.sha256,
+                        "files": list(blob.files),
+                        "format": row.format,
+                        "fs": row.fs,
+                        "n_samples": row.n_samples,
+                        "n_leads": row.n_leads,
+                    },
+                )
+            if study.recording_id == row.id:
+                return ImportResult(study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main))
+            before = {"recording_id": study.recording_id}
+            require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+            study.recording_id = row.id
+            move(session, study, StudyStatus.RECORDED, actor, "import")
+            append(session, actor, "study:import", "study", study.id, before, {"recording_id": row.id})
+            order = session.get(Order, study.order_id)
+            assert order is not None
+            set_component(session, study.id, Component.RECORDING, actor, None, order)
+            return ImportResult(study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main))
+    except BaseException:
+        if blob.created:
+            with store.transaction() as session:
+                still_used = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
+            if still_used is None:
+                remove_blob(store.blob_root, blob.relative_dir)
+        raise
+
+
+def set_component(
+    session: Session, study_id: int, component: Component, performer: str, npi: str | None, order: Order
+) -> None:
+    """Record (or replace) who performed ``component`` of the study, in the order's setting."""
+    rows = session.scalars(
+        select(ComponentPerformance).where(
+            ComponentPerformance.study_id == study_id, ComponentPerformance.component == component.value
+        )
+    ).all()
+    before = [{"performer": r.performer, "npi": r.npi} for r in rows]
+    for r in rows:
+        session.delete(r)
+    row = ComponentPerformance(
+        study_id=study_id,
+        component=component.value,
+        performer=performer,
+        npi=npi,
+        setting=order.setting,
+        place_of_service=order.place_of_service,
+        performed_at=now(),
+    )
+    session.add(row)
+    session.flush()
+    append(
+        session,
+        performer,
+        f"component:{component.value}",
+        "study",
+        study_id,
+        before or None,
+        {
+            "component": component.value,
+            "performer": performer,
+            "npi": npi,
+            "setting": order.setting,
+            "pos": order.place_of_service,
+        },
+    )
+
+
+def open_study_recording(store: Store, row: RecordingBlob) -> Recording:
+    return open_recording(store.blob_root / row.blob_dir / row.main_file)

@@ -1,0 +1,90 @@
+"""The audit chain: appended rows verify; an edited, deleted or newest-deleted row is found and named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from ecgdesk.store import Store, append, open_store, verify
+from ecgdesk.store.models import AuditEntry
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+    with store.transaction() as session:
+        for i in range(5):
+            append(session, "alice", "study:edit", "study", 1, {"n": i}, {"n": i + 1})
+    yield store
+    store.close()
+
+
+def test_intact_chain_verifies(store: Store) -> None:
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.ok and report.rows == 5
+
+
+def test_edited_row_is_named(store: Store) -> None:
+    with store.transaction() as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(after_json='{"n":99}'))
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.problem is not None
+    assert report.problem.seq == 3 and "edited" in report.problem.reason
+    assert report.rows == 2
+
+
+def test_rehashed_edit_breaks_the_next_row(store: Store) -> None:
+    """An attacker who also fixes the edited row's own hash is caught by the next row's prev_hash."""
+    from ecgdesk.store.audit import row_hash
+
+    with store.transaction() as session:
+        row = session.scalar(select(AuditEntry).where(AuditEntry.seq == 2))
+        assert row is not None
+        row.actor = "mallory"
+        row.hash = row_hash(
+            row.prev_hash,
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.entity,
+            row.entity_id,
+            row.before_json,
+            row.after_json,
+        )
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.problem is not None and report.problem.seq == 3
+    assert "prev_hash" in report.problem.reason
+
+
+def test_deleted_row_is_named(store: Store) -> None:
+    with store.transaction() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 4))
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.problem is not None and report.problem.seq == 4
+    assert "deleted" in report.problem.reason
+
+
+def test_deleted_newest_row_is_found(store: Store) -> None:
+    with store.transaction() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 5))
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.problem is not None and report.problem.seq == 5
+    assert "head" in report.problem.reason
+
+
+def test_rolled_back_change_leaves_no_audit_row(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as session:
+        append(session, "bob", "study:edit", "study", 2, None, {"x": 1})
+        raise RuntimeError("interrupted")
+    with store.transaction() as session:
+        report = verify(session)
+    assert report.ok and report.rows == 5

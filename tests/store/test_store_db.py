@@ -1,0 +1,38 @@
+"""Opening a store: migrations at startup, idempotent re-open, bad URL, models match the migrated schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import open_store
+from ecgdesk.store.db import default_url
+from ecgdesk.store.models import Base
+
+
+def test_migrated_schema_matches_models(tmp_path: Path) -> None:
+    store = open_store(url=f"sqlite:///{tmp_path / 'a.sqlite'}", home=tmp_path)
+    inspector = inspect(store.engine)
+    tables = set(inspector.get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    for name, table in Base.metadata.tables.items():
+        assert {c["name"] for c in inspector.get_columns(name)} == {c.name for c in table.columns}, name
+    store.close()
+    again = open_store(url=f"sqlite:///{tmp_path / 'a.sqlite'}", home=tmp_path)  # already at head
+    again.close()
+
+
+def test_default_url_follows_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    assert default_url(tmp_path) == f"sqlite:///{tmp_path / 'ecgdesk.sqlite'}"
+    monkeypatch.setenv("ECGDESK_DATABASE_URL", "postgresql://x@y/z")
+    assert default_url(tmp_path) == "postgresql://x@y/z"
+
+
+def test_bad_url_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        open_store(url="nosuchdialect://x", home=tmp_path)
+    assert info.value.field == "ECGDESK_DATABASE_URL"

@@ -1,0 +1,98 @@
+"""Creating studies and importing recordings: validation, idempotence, read-only blobs, refused moves."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from workflow_builders import request
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store, verify
+from ecgdesk.store.models import AuditEntry, RecordingBlob
+from ecgdesk.workflow.lifecycle import TRANSITIONS
+from ecgdesk.workflow.studies import create_study, import_recording
+from ecgdesk.workflow.views import list_studies, show_study
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_create_and_import(store: Store, tiny_record: Path) -> None:
+    study_id = create_study(store, request(), "tech")
+    assert show_study(store, study_id).status == "ordered"
+    result = import_recording(store, study_id, tiny_record, "tech")
+    assert not result.reused
+    view = show_study(store, study_id)
+    assert view.status == "recorded" and view.recording is not None
+    assert view.components[0]["component"] == "recording"
+    assert stat.S_IMODE(result.path.stat().st_mode) == 0o444
+    assert _digest(result.path) == _digest(tiny_record)
+    assert [row.id for row in list_studies(store)] == [study_id]
+
+
+def test_import_is_idempotent(store: Store, tiny_record: Path) -> None:
+    study_id = create_study(store, request(), "tech")
+    first = import_recording(store, study_id, tiny_record, "tech")
+    with store.transaction() as session:
+        rows_before = session.scalar(select(func.count()).select_from(AuditEntry))
+    again = import_recording(store, study_id, tiny_record, "tech")
+    assert again.reused and again.sha256 == first.sha256
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RecordingBlob)) == 1
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == rows_before
+        assert verify(session).ok
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"ordering_npi": "1234567890"}, "ordering-npi", "check digit"),
+        ({"indications": ("X99.999",)}, "indication", "not an ICD-10-CM code"),
+        ({"sex": "Q"}, "sex", "allowed values"),
+        ({"duration_days": -1.0}, "duration-days", "positive"),
+        ({"place_of_service": "1"}, "pos", "2 digits"),
+    ],
+)
+def test_bad_order_is_refused_naming_the_field(
+    store: Store, changes: dict[str, object], field: str, reason: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        create_study(store, request(**changes), "tech")
+    assert info.value.field == field and reason in info.value.reason
+    assert list_studies(store) == []
+
+
+def test_same_patient_id_with_other_details_is_refused(store: Store) -> None:
+    create_study(store, request(), "tech")
+    with pytest.raises(InputError, match="differ"):
+        create_study(store, request(name="Roe, Richard"), "tech")
+
+
+def test_bad_recording_is_refused_and_left_unchanged(store: Store, tmp_path: Path) -> None:
+    study_id = create_study(store, request(), "tech")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,ecg\n0,abc\n", encoding="utf-8")
+    before = _digest(bad)
+    with pytest.raises(InputError) as info:
+        import_recording(store, study_id, bad, "tech")
+    assert str(bad) in str(info.value)
+    assert _digest(bad) == before
+    assert show_study(store, study_id).status == "ordered"
+
+
+def test_unknown_study_is_named(store: Store, tiny_record: Path) -> None:
+    with pytest.raises(InputError, match="no study with id 42"):
+        import_recording(store, 42, tiny_record, "tech")
+
+
+def test_lifecycle_has_no_way_back_from_billed() -> None:
+    from ecgdesk.store.enums import StudyStatus as S
+
+    assert TRANSITIONS[S.BILLED] == frozenset()
+    assert S.SIGNED not in TRANSITIONS[S.ANALYZED]
+    assert all(S.ORDERED not in nxt for nxt in TRANSITIONS.values())
