@@ -22,6 +22,8 @@ class AnalysisConfig:
     epoch_s: float = 10.0
     flat_range_mv: float = 0.05
     rail_fraction: float = 0.5
+    const_block_s: float = 2.0
+    const_range_mv: float = 0.002
     noise_kurtosis: float = 4.0
     noise_min_mv: float = 0.04
     wander_range_mv: float = 8.0

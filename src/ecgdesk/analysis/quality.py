@@ -3,8 +3,10 @@
 Each ``epoch_s`` epoch (10 s by default) of the analysed lead gets one :class:`EpochState`, computed with
 vectorised statistics over an ``(n_epochs, epoch_len)`` view of the samples:
 
-- **lead off**: peak-to-peak range below ``flat_range_mv``, samples not finite, or at least
-  ``rail_fraction`` of the samples sitting on the epoch's extreme value (a railed amplifier);
+- **lead off**: peak-to-peak range below ``flat_range_mv``, samples not finite, at least
+  ``rail_fraction`` of the samples sitting on the epoch's extreme value (a railed amplifier), or any
+  ``const_block_s`` stretch constant within ``const_range_mv`` (an electrode off for part of the epoch;
+  recorded baseline, even in a long pause, always moves by more than that);
 - **noise**: in either half of the epoch, kurtosis of the first difference below ``noise_kurtosis``
   while its RMS is above ``noise_min_mv``. A clean ECG's slopes are spiky (QRS slopes among quiet
   baseline: kurtosis 10-40 on MIT-BIH and CinC 2017 strips) while broadband muscle or electrode noise
@@ -81,7 +83,16 @@ def _states_full(ep: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     m4 = d.mean(axis=2, dtype=np.float64)
     kurtosis = m4 / np.maximum(m2 * m2, 1e-30)
     noisy_half = (kurtosis < config.noise_kurtosis) & (np.sqrt(m2) > config.noise_min_mv)
-    lead_off = ~finite | (rng < config.flat_range_mv) | (at_rail >= config.rail_fraction)
+    # a constant stretch of ``const_block_s`` anywhere: electrode off (a real pause is never constant)
+    L = ep.shape[1]
+    k = max(2, int(round(config.const_block_s * L / config.epoch_s)))
+    n_blocks = L // k
+    if n_blocks:
+        blocks = ep[:, : n_blocks * k].reshape(ep.shape[0], n_blocks, k)
+        constant = ((blocks.max(axis=2) - blocks.min(axis=2)) < config.const_range_mv).any(axis=1)
+    else:
+        constant = np.zeros(ep.shape[0], dtype=bool)
+    lead_off = ~finite | (rng < config.flat_range_mv) | (at_rail >= config.rail_fraction) | constant
     noise = noisy_half.any(axis=1) | (rng > config.wander_range_mv)
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
     out[lead_off] = LEAD_OFF

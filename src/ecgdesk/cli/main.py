@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.coding",
     "ecgdesk.cli.ecg12",
     "ecgdesk.cli.study",
+    "ecgdesk.cli.analyze",
 )
 
 

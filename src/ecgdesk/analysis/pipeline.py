@@ -1,0 +1,349 @@
+"""``analyze(recording) -> AnalysisResult``: the whole scanning analysis of an ambulatory recording.
+
+One streaming pass reads the chosen lead in ``chunk_s`` blocks with ``overlap_s`` context on each side
+(:meth:`Recording.iter_chunks`). Per block: the quality state of each epoch of the block's core, QRS
+detection on the whole block, keeping only the peaks inside the core (so a beat on a border is kept
+exactly once) and inside analyzable epochs, and the beat features. Then the beats of the whole recording
+are classified at once (templates are global), and the rhythm analysis runs on the beat sequence.
+
+The beat-level steps (QRS detection, features, classification) come from a :class:`BeatEngine`; the
+default is ecgdesk's own (``analysis.detection`` and ``analysis.beats``).
+
+Lead choice: ``lead`` by name or index, else the lead whose sampled epochs (up to 8 windows of 60 s spread
+over the recording) are most often analyzable, ties broken by the QRS-to-noise slope ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+from typing import Any, Protocol
+
+import numpy as np
+
+from ecgdesk.analysis import episodes as ectopy_mod
+from ecgdesk.analysis import hrv as hr_mod
+from ecgdesk.analysis import rhythm
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.diary import DiaryEntry, marker_entries, patient_events, read_diary
+from ecgdesk.analysis.findings import (
+    BEAT_CLASSES,
+    Episode,
+    EpisodeType,
+    Findings,
+    Message,
+    MessageLevel,
+    PauseSummary,
+    QualityEpochs,
+    RecordingInfo,
+    Summary,
+    TemplateSummary,
+)
+from ecgdesk.analysis.quality import (
+    ANALYZABLE,
+    analyzable_seconds,
+    epoch_length,
+    epoch_states,
+    quality_episodes,
+    states_to_string,
+    wear_seconds,
+)
+from ecgdesk.analysis.series import BeatSeries
+from ecgdesk.records.recording import Recording
+
+#: Called with the seconds of signal just processed.
+Progress = Callable[[float], object]
+
+
+@dataclass
+class StageTimes:
+    """Wall seconds spent in each stage (for profiling and ``bench/bench_analysis.py``)."""
+
+    read_s: float = 0.0
+    quality_s: float = 0.0
+    detect_s: float = 0.0
+    features_s: float = 0.0
+    classify_s: float = 0.0
+    rhythm_s: float = 0.0
+
+
+class BeatTableLike(Protocol):
+    """What the pipeline needs of a beat table (:class:`ecgdesk.analysis.beats.BeatTable`)."""
+
+    @property
+    def samples(self) -> np.ndarray: ...
+
+    @property
+    def labels(self) -> np.ndarray: ...
+
+    @property
+    def templates(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class BeatEngine:
+    """The beat-level steps: ``detect(ecg, fs) -> samples``, ``features(ecg, fs, samples) -> part``,
+    ``concat(parts) -> features`` and ``classify(features, samples, fs) -> beat table``."""
+
+    detect: Callable[[np.ndarray, float], np.ndarray]
+    features: Callable[[np.ndarray, float, np.ndarray], Any]
+    concat: Callable[[list[Any]], Any]
+    classify: Callable[[Any, np.ndarray, float], BeatTableLike]
+
+
+def default_engine() -> BeatEngine:
+    """ecgdesk's detector (``analysis.detection``) and beat classifier (``analysis.beats``)."""
+    from ecgdesk.analysis.beats import classify_beats, concat_features, extract_beat_features
+    from ecgdesk.analysis.detection import detect_qrs
+
+    def detect(ecg: np.ndarray, fs: float) -> np.ndarray:
+        return np.asarray(detect_qrs(ecg, fs).samples, dtype=np.int64)
+
+    return BeatEngine(detect, extract_beat_features, concat_features, classify_beats)
+
+
+@dataclass(frozen=True)
+class NoBeats:
+    """The beat table of a recording without analyzable signal."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+    templates: Sequence[Any]
+    fs: float
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    findings: Findings
+    beats: BeatTableLike
+    times: StageTimes
+
+
+@dataclass(frozen=True)
+class LeadChoice:
+    index: int
+    reason: str
+
+
+def choose_lead(recording: Recording, lead: str | int | None, config: AnalysisConfig) -> LeadChoice:
+    """The lead to analyse: the one asked for, or the best by a quick quality look (module docstring)."""
+    if lead is not None:
+        i = recording.lead_index(lead)
+        return LeadChoice(i, f"lead {recording.lead_names[i]} as requested")
+    if recording.n_leads == 1:
+        return LeadChoice(0, "the only lead")
+    fs = recording.fs
+    win = int(60 * fs)
+    n_win = min(8, max(1, recording.n_samples // max(win, 1)))
+    starts = np.linspace(0, max(0, recording.n_samples - win), n_win).astype(np.int64)
+    block = np.concatenate([recording.read(int(s), int(s) + win) for s in starts])
+    scores = []
+    for j in range(recording.n_leads):
+        x = block[:, j]
+        states = epoch_states(x, fs, config)
+        ok = float(np.mean(states == ANALYZABLE)) if states.size else 0.0
+        d = np.abs(np.diff(x))
+        slope = float(np.percentile(d, 99.5) / max(float(np.median(d)), 1e-6)) if d.size else 0.0
+        scores.append((ok, slope))
+    best = max(range(recording.n_leads), key=lambda j: scores[j])
+    ok, slope = scores[best]
+    return LeadChoice(
+        best,
+        f"lead {recording.lead_names[best]} chosen automatically: {100 * ok:.0f}% of sampled "
+        f"epochs analyzable, QRS/noise slope ratio {slope:.0f}",
+    )
+
+
+def _stream(
+    recording: Recording,
+    lead: int,
+    config: AnalysisConfig,
+    progress: Progress | None,
+    times: StageTimes,
+    engine: BeatEngine,
+) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """(epoch states, beat samples, feature parts) in one pass over the lead."""
+    fs = recording.fs
+    L = epoch_length(fs, config)
+    state_parts: list[np.ndarray] = []
+    sample_parts: list[np.ndarray] = []
+    feature_parts: list[Any] = []
+    chunks = recording.iter_chunks(config.chunk_s, config.overlap_s, leads=lead)
+    while True:
+        t0 = perf_counter()
+        chunk = next(chunks, None)
+        t1 = perf_counter()
+        times.read_s += t1 - t0
+        if chunk is None:
+            break
+        x = chunk.data[:, 0]
+        c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
+        previous = int(state_parts[-1][-1]) if state_parts and state_parts[-1].size else None
+        states = epoch_states(x[c0:c1], fs, config, previous)
+        state_parts.append(states)
+        t2 = perf_counter()
+        times.quality_s += t2 - t1
+        if np.any(states == ANALYZABLE):
+            peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
+            peaks = peaks[(peaks >= c0) & (peaks < c1)]
+            peaks = peaks[states[np.minimum((peaks - c0) // L, states.size - 1)] == ANALYZABLE]
+            t3 = perf_counter()
+            times.detect_s += t3 - t2
+            if peaks.size:
+                feature_parts.append(engine.features(x, fs, peaks))
+                sample_parts.append(peaks + chunk.start)
+            times.features_s += perf_counter() - t3
+        if progress is not None:
+            progress((chunk.core_stop - chunk.core_start) / fs)
+    states_all = np.concatenate(state_parts) if state_parts else np.zeros(0, dtype=np.uint8)
+    samples = np.concatenate(sample_parts) if sample_parts else np.zeros(0, dtype=np.int64)
+    return states_all, samples, feature_parts
+
+
+def analyze(
+    recording: Recording,
+    lead: str | int | None = None,
+    diary: Path | None = None,
+    config: AnalysisConfig | None = None,
+    progress: Progress | None = None,
+    engine: BeatEngine | None = None,
+) -> AnalysisResult:
+    """Run the whole ambulatory analysis of ``recording`` (see the module docstring)."""
+    config = config or AnalysisConfig()
+    engine = engine or default_engine()
+    choice = choose_lead(recording, lead, config)
+    entries: list[DiaryEntry] = marker_entries(recording)
+    if diary is not None:
+        entries += read_diary(diary, recording.start_time, recording.duration_s)
+    times = StageTimes()
+    states, samples, parts = _stream(recording, choice.index, config, progress, times, engine)
+    t0 = perf_counter()
+    table: BeatTableLike
+    if samples.size:
+        table = engine.classify(engine.concat(parts), samples, recording.fs)
+    else:
+        table = NoBeats(np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"), [], recording.fs)
+    t1 = perf_counter()
+    findings = findings_from_beats(recording, choice, table, states, entries, config)
+    times.classify_s, times.rhythm_s = t1 - t0, perf_counter() - t1
+    return AnalysisResult(findings, table, times)
+
+
+def findings_from_beats(
+    recording: Recording,
+    choice: LeadChoice,
+    table: BeatTableLike,
+    states: np.ndarray,
+    entries: list[DiaryEntry],
+    config: AnalysisConfig,
+) -> Findings:
+    """Rhythm, ectopy, HR, HRV, hourly table and summary from the classified beats and epoch states."""
+    fs, n = recording.fs, recording.n_samples
+    series = BeatSeries.build(table.samples, table.labels, fs, n, states, config)
+    lead_name = recording.lead_names[choice.index]
+
+    def read(a: int, b: int) -> np.ndarray:
+        return recording.read(a, b, choice.index)[:, 0]
+
+    af = rhythm.af_episodes(series, config)
+    pauses = rhythm.pause_episodes(series, config, af)
+    ect = ectopy_mod.ectopy(series, config, af)
+    runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
+    rates = rhythm.rate_episodes(series, config, af + runs)
+    brady = [e for e in rates if e.type is EpisodeType.BRADY]
+    avb = rhythm.av_block_episodes(series, config, read, af + runs, brady)
+    all_eps: list[Episode] = sorted(
+        af + pauses + ect.episodes + rates + avb + quality_episodes(states, n, fs, config),
+        key=lambda e: (e.start_sample, e.type.value),
+    )
+    ok_s = analyzable_seconds(states, n, fs, config)
+    af_s = float(sum(rhythm.episode_valid_seconds(series, e) for e in af))
+    counts = {c: int(np.count_nonzero(table.labels == c)) for c in BEAT_CLASSES}
+    long_rr = [e for e in pauses]
+    longest = max(long_rr, key=lambda e: e.duration_s, default=None)
+    messages: list[Message] = []
+    if ok_s == 0:
+        messages.append(
+            Message(
+                MessageLevel.WARNING,
+                "no_analyzable_signal",
+                f"no analyzable signal on lead {lead_name}: every {config.epoch_s:g} s epoch is "
+                "flat, railed, missing or noisy; no beats were analysed",
+            )
+        )
+    elif ok_s < 0.5 * recording.duration_s:
+        messages.append(
+            Message(
+                MessageLevel.WARNING,
+                "low_analyzable_time",
+                f"only {ok_s / 3600:.1f} h of {recording.duration_s / 3600:.1f} h is analyzable",
+            )
+        )
+    if any(e.suspected for e in avb):
+        messages.append(
+            Message(
+                MessageLevel.INFO,
+                "av_block_suspected",
+                "suspected AV block episodes need over-read of the strips",
+            )
+        )
+    start = recording.start_time
+    summary = Summary(
+        recording=RecordingInfo(
+            recording.record_name,
+            str(recording.path) if recording.path else None,
+            recording.format.value,
+            fs,
+            n,
+            recording.duration_s,
+            lead_name,
+            recording.lead_names,
+            choice.reason,
+            recording.patient.patient_id,
+            recording.device,
+        ),
+        start_time=start.isoformat() if start else None,
+        end_time=recording.end_time.isoformat() if recording.end_time else None,
+        wear_time_s=wear_seconds(states, n, fs, config),
+        analyzable_time_s=ok_s,
+        analyzable_pct=100.0 * ok_s / recording.duration_s if recording.duration_s else 0.0,
+        total_beats=int(table.samples.shape[0]),
+        beats_by_class=counts,
+        heart_rate=hr_mod.heart_rate_summary(series, config, start),
+        ectopy=ect.summary,
+        af_burden_pct=min(100.0, 100.0 * af_s / ok_s) if ok_s else 0.0,
+        af_time_s=af_s,
+        pauses=PauseSummary(
+            config.pause_s,
+            len(pauses),
+            config.long_pause_s,
+            sum(1 for e in pauses if e.duration_s >= config.long_pause_s),
+            longest.duration_s if longest else None,
+            longest.start_s if longest else None,
+        ),
+        hrv=hr_mod.hrv(series, config),
+    )
+    templates = [
+        TemplateSummary(
+            int(t.template_id),
+            str(t.label),
+            int(t.n_beats),
+            [round(float(v), 4) for v in np.asarray(t.waveform).ravel()],
+            fs,
+            int(np.asarray(t.waveform).size // 2),
+        )
+        for t in table.templates
+    ]
+    return Findings(
+        summary=summary,
+        episodes=all_eps,
+        hourly=hr_mod.hourly_table(series, config, af, start),
+        hr_trend=hr_mod.hr_trend(series, config),
+        templates=templates,
+        patient_events=patient_events(entries, series, all_eps, config, start),
+        quality=QualityEpochs(config.epoch_s, states_to_string(states)),
+        messages=messages,
+        config=config.as_dict(),
+    )

@@ -1,0 +1,59 @@
+"""``ecgdesk analyze``: the scanning analysis of an ambulatory (Holter / patch) recording."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecgdesk.analysis.io import write_outputs
+from ecgdesk.analysis.pipeline import analyze
+from ecgdesk.cli._common import print_json, progress
+from ecgdesk.records import open_recording
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "analyze",
+        help="analyse an ambulatory recording: beats, rhythm, events, HR, HRV, quality",
+        description="Scanning analysis of a Holter or patch recording. Writes DIR/findings.json, "
+        "DIR/beats.csv (sample,symbol) and DIR/<record>.ecgdesk (WFDB annotations).",
+    )
+    parser.add_argument("path", type=Path, help="recording file (WFDB .hea, EDF, ISHNE, DICOM, CSV ...)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--lead", default=None, metavar="NAME", help="lead to analyse (default: best quality)"
+    )
+    parser.add_argument(
+        "--diary", type=Path, default=None, metavar="CSV", help="patient diary, 'time,symptom'"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    recording = open_recording(args.path)
+    with progress(recording.duration_s, "analyze") as bar:
+        result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
+    name = recording.record_name or Path(args.path).stem
+    findings, paths = write_outputs(
+        result.findings, result.beats.samples, result.beats.labels, recording.fs, args.out, name
+    )
+    s = findings.summary
+    if args.json:
+        print_json(
+            {
+                "findings": str(paths.findings),
+                "beats": str(paths.beats),
+                "total_beats": s.total_beats,
+                "analyzable_time_s": s.analyzable_time_s,
+                "episodes": len(findings.episodes),
+            }
+        )
+    else:
+        print(
+            f"{paths.findings}: {s.total_beats} beats, analyzable {s.analyzable_time_s / 3600:.2f} h "
+            f"({s.analyzable_pct:.1f}%), AF burden {s.af_burden_pct:.1f}%, {len(findings.episodes)} episodes"
+        )
+    for message in findings.messages:
+        print(f"{message.level.value}: {message.text}")
+    return 0
