@@ -35,6 +35,8 @@ def _facts(service: str, components: list[str], args: argparse.Namespace, day: d
         "start": (day or date.today()).isoformat(), "components": components,
         "diagnoses": list(args.diagnosis or []), "interpretation_signed": False,
     }
+    if args.ordering_npi:
+        data["ordering_provider_npi"] = args.ordering_npi
     facts_from_dict(data, source="ecgdesk facts")
     return data
 
@@ -52,6 +54,7 @@ def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default
     parser.add_argument("--setting", default="practitioner", choices=["practitioner", "hospital_outpatient"])
     parser.add_argument("--pos", default="11", help="place of service code (default 11, office)")
     parser.add_argument("--diagnosis", action="append", help="ICD-10-CM code (repeatable)")
+    parser.add_argument("--ordering-npi", help="the ordering provider's NPI (10 digits)")
 
 
 def _resting(args: argparse.Namespace) -> int:
@@ -62,6 +65,8 @@ def _resting(args: argparse.Namespace) -> int:
 
     components = _parts(args.components, RESTING_PARTS, "--components")
     recording = open_recording(Path(args.path))
+    day = recording.start_time.date() if recording.start_time else None
+    facts = _facts("resting_ecg", components, args, day)  # checked before any work or file
     sex = Sex(args.sex) if args.sex else None
     result = analyze_resting(recording, sex=sex)
     out = Path(args.out)
@@ -74,9 +79,8 @@ def _resting(args: argparse.Namespace) -> int:
         sex=args.sex or patient.sex or "",
     )
     report = render_ecg12_report(ctx, out)
-    day = recording.start_time.date() if recording.start_time else None
     facts_path = out / "facts.json"
-    _write_json(facts_path, _facts("resting_ecg", components, args, day))
+    _write_json(facts_path, facts)
     summary = measurements_to_dict(result)
     if args.json:
         print_json({**summary, "files": [str(p) for p in (waves, measurements, report.pdf_path, facts_path)]})
@@ -100,6 +104,8 @@ def _stress(args: argparse.Namespace) -> int:
     components = _parts(args.components, STRESS_PARTS, "--components")
     protocol = load_protocol(Path(args.protocol))
     recording = open_recording(Path(args.path))
+    day = recording.start_time.date() if recording.start_time else None
+    facts = _facts("stress_test", components, args, day)
     with progress(len(protocol.stages), "stages", unit="stage") as bar:
         result = analyze_stress(recording, protocol, progress=bar.update)
     out = Path(args.out)
@@ -108,8 +114,7 @@ def _stress(args: argparse.Namespace) -> int:
     _write_json(out / "stress.json", doc)
     context = StressReportContext(result, patient_id=recording.patient.patient_id or "")
     report = render_stress_report(context, out)
-    day = recording.start_time.date() if recording.start_time else None
-    _write_json(out / "facts.json", _facts("stress_test", components, args, day))
+    _write_json(out / "facts.json", facts)
     if args.json:
         print_json(doc)
         return 0

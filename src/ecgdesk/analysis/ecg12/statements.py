@@ -47,7 +47,8 @@ class Statement:
     source: str
 
     def describe(self) -> str:
-        return f"{self.text} ({self.measurement} {self.value:.0f} {self.unit}; limit {self.limit:g})"
+        digits = 2 if self.unit == "mV" else 0
+        return f"{self.text} ({self.measurement} {self.value:.{digits}f} {self.unit}; limit {self.limit:g})"
 
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
