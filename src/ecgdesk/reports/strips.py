@@ -1,0 +1,121 @@
+"""Event strips of a scanning report: the samples, beats and episode marks of one window, drawn on paper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from ecgdesk.analysis.findings import EpisodeType, TemplateSummary
+from ecgdesk.reports.context import ScanningReportContext
+from ecgdesk.reports.events import EventStrip
+from ecgdesk.reports.paper import STANDARD, EpisodeMark, PaperSpec, draw_grid, draw_strip
+from ecgdesk.reports.tables import clock_for, recording_start
+
+#: Episode kinds marked with a bar under the strips (noise/lead-off are marked too: they explain gaps).
+MARKED = {
+    EpisodeType.AF: "AF", EpisodeType.FLUTTER: "Flutter", EpisodeType.PAUSE: "Pause", EpisodeType.VT: "VT",
+    EpisodeType.SVT: "SVT", EpisodeType.AVB2: "AVB II?", EpisodeType.AVB3: "AVB III?",
+    EpisodeType.NOISE: "Noise", EpisodeType.LEAD_OFF: "Lead off", EpisodeType.BRADY: "Brady",
+    EpisodeType.TACHY: "Tachy",
+}
+TEMPLATES_SHOWN = 20
+TEMPLATE_CELL_MM = (36.0, 36.0)
+TEMPLATES_PER_ROW = 5
+MARK_COLORS = {EpisodeType.NOISE: "#888888", EpisodeType.LEAD_OFF: "#888888", EpisodeType.AF: "#1f5fbf",
+               EpisodeType.FLUTTER: "#1f5fbf", EpisodeType.SVT: "#1f5fbf"}
+
+
+@dataclass(frozen=True)
+class StripData:
+    signal: np.ndarray
+    fs: float
+    start_s: float
+    lead: str
+    beat_samples: np.ndarray | None
+    beat_labels: np.ndarray | None
+    marks: tuple[EpisodeMark, ...]
+
+
+def strip_lead(ctx: ScanningReportContext) -> int:
+    """Index of the lead shown on strips: the context's, else the analysed lead, else the first."""
+    rec = ctx.recording
+    if rec is None:
+        return 0
+    wanted = ctx.lead or ctx.findings.summary.recording.lead
+    if ctx.lead is not None:
+        return rec.lead_index(ctx.lead)  # an unknown lead asked for is the caller's error: say so
+    lowered = [n.lower() for n in rec.lead_names]
+    return lowered.index(wanted.lower()) if wanted and wanted.lower() in lowered else 0
+
+
+def strip_data(ctx: ScanningReportContext, strip: EventStrip) -> StripData | None:
+    """Samples, beats and marks for ``strip``; ``None`` without a recording."""
+    rec = ctx.recording
+    if rec is None:
+        return None
+    fs = rec.fs
+    a = max(0, int(round(strip.start_s * fs)))
+    b = min(rec.n_samples, a + int(round(strip.duration_s * fs)))
+    lead = strip_lead(ctx)
+    signal = rec.read(a, b, lead)[:, 0]
+    samples = labels = None
+    if ctx.beats is not None:
+        all_samples = np.asarray(ctx.beats.samples)
+        lo, hi = np.searchsorted(all_samples, [a - int(3 * fs), b + int(3 * fs)])
+        samples = all_samples[lo:hi] - a
+        labels = np.asarray(ctx.beats.labels)[lo:hi]
+    start_s = a / fs
+    marks = []
+    for e in ctx.findings.episodes:
+        if e.type in MARKED and e.end_s > start_s and e.start_s < start_s + strip.duration_s:
+            marks.append(EpisodeMark(e.start_s - start_s, e.end_s - start_s, MARKED[e.type],
+                                     MARK_COLORS.get(e.type, "#c8102e")))
+    return StripData(signal, fs, start_s, rec.lead_names[lead], samples, labels, tuple(marks))
+
+
+def draw_event_strip(ax: Axes, ctx: ScanningReportContext, strip: EventStrip, x0: float, y0: float,
+                     width: float, height: float, spec: PaperSpec = STANDARD) -> bool:
+    """Draw ``strip`` in the mm-axes ``ax``; returns False (and draws a note) without a recording."""
+    data = strip_data(ctx, strip)
+    if data is None:
+        ax.text(x0 + width / 2, y0 + height / 2, "no recording attached: strip not available",
+                ha="center", va="center", fontsize=7, color="#777777")
+        return False
+    draw_strip(ax, data.signal, data.fs, x0=x0, y0=y0, width=width, height=height, spec=spec,
+               beat_samples=data.beat_samples, beat_labels=data.beat_labels, start_s=data.start_s,
+               start_time=recording_start(ctx), lead_label=f"{data.lead}  25 mm/s  10 mm/mV",
+               marks=data.marks)
+    return True
+
+
+def strip_caption(ctx: ScanningReportContext, strip: EventStrip) -> str:
+    return f"{clock_for(ctx).datetime_at(strip.focus_s)}   {strip.rhythm}"
+
+
+def templates_height(n: int) -> float:
+    """Height (mm) that :func:`draw_templates` needs for ``n`` templates."""
+    rows = -(-n // TEMPLATES_PER_ROW)
+    return rows * (TEMPLATE_CELL_MM[1] + 8.0)
+
+
+def draw_templates(ax: Axes, templates: list[TemplateSummary], x0: float, y_top: float,
+                   spec: PaperSpec = STANDARD) -> None:
+    """Templates on small grids, ``TEMPLATES_PER_ROW`` per row, from ``y_top`` (mm, axes data) down."""
+    cell_w, cell_h = TEMPLATE_CELL_MM
+    for k, t in enumerate(templates):
+        r, c = divmod(k, TEMPLATES_PER_ROW)
+        cx = x0 + c * cell_w
+        cy = y_top - (r + 1) * (cell_h + 8.0) + 2.0
+        draw_grid(ax, cx, cy, cell_w - 2, cell_h, spec)
+        w = np.asarray(t.waveform, dtype=float)
+        if w.size and t.fs > 0:
+            w = w - float(np.median(w))
+            n = min(w.size, int((cell_w - 4) / spec.mm_per_s * t.fs))
+            start = max(0, min(t.fiducial - n // 2, w.size - n))
+            seg = w[start:start + n]
+            xs = cx + 1 + np.arange(seg.size) / t.fs * spec.mm_per_s
+            ax.plot(xs, cy + cell_h * 0.4 + seg * spec.mm_per_mv, color="black", linewidth=0.6)
+        ax.text(cx, cy + cell_h + 1.0, f"T{t.template_id}  {t.label}  {t.n_beats:,} beats", fontsize=6.8,
+                va="bottom", weight="bold" if t.label != "N" else "normal")

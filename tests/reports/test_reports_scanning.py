@@ -1,0 +1,207 @@
+"""The scanning report: a valid multi-page PDF and HTML with the clinical content, the digest rules, the
+unsigned banner, multi-day layout and bad input. Strips use MIT-BIH 208 with its reference beat labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from scanning_builders import aami_beats, findings_from_beats, pdf_text, synthetic_long_findings
+
+from conftest import shared_path
+from ecgdesk.errors import InputError
+from ecgdesk.reports.context import (
+    Addendum,
+    ReportHeader,
+    ScanningReportContext,
+    SignatureBlock,
+    SimpleBeats,
+    report_content_digest,
+)
+from ecgdesk.reports.events import select_event_strips
+from ecgdesk.reports.scanning import render_scanning_report
+from ecgdesk.reports.scanning_pdf import STRIP_S
+from ecgdesk.reports.tables import Clock
+from ecgdesk.reports.trend import trend_rows
+
+START = datetime(2026, 3, 2, 9, 15)
+HEADER = ReportHeader(
+    patient_name="Doe, Jane", patient_id="MRN-0042", birth_date=date(1951, 4, 3), sex="F",
+    ordering_physician="Dr. Paul Order", ordering_npi="1234567893", indications=("R00.2 Palpitations",),
+    device="Patch P-100", recording_start=START, facility="Heart Lab IDTF", study_id="S-2026-0042",
+)
+
+
+def _pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+
+@pytest.fixture(scope="module")
+def mitdb208():
+    wfdb = pytest.importorskip("wfdb")
+    from ecgdesk.records.open import open_recording
+
+    header = shared_path("mitdb", "208.hea")
+    rec = open_recording(header)
+    ann = wfdb.rdann(str(header.with_suffix("")), "atr")
+    samples, labels = aami_beats(ann.sample, ann.symbol)
+    x = rec.read(0, int(rec.fs * 60), 0)[:, 0]
+    normal = samples[(labels == "N") & (samples > 200) & (samples < rec.fs * 60 - 300)][:20]
+    wave = np.median(np.stack([x[k - 144:k + 216] for k in normal]), axis=0)
+    findings = findings_from_beats(samples, labels, rec.fs, rec.n_samples, START,
+                                   events=[(300.0, "dizzy"), (1200.0, "palpitations")],
+                                   af_spans_s=[(600.0, 660.0)], waveform=wave)
+    return rec, SimpleBeats(samples, labels), findings
+
+
+def _ctx(mitdb208, **kw) -> ScanningReportContext:
+    rec, beats, findings = mitdb208
+    base = {"technician_comments": "Frequent PVCs, couplets.",
+            "interpretation": "Sinus rhythm with frequent PVCs."}
+    return ScanningReportContext(HEADER, findings, rec, beats, **{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def unsigned_report(mitdb208, tmp_path_factory):
+    ctx = _ctx(mitdb208)
+    out = render_scanning_report(ctx, tmp_path_factory.mktemp("unsigned"))
+    return ctx, out
+
+
+def test_pdf_is_valid_with_the_reported_page_count(unsigned_report):
+    _, out = unsigned_report
+    data = out.pdf_path.read_bytes()
+    assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    assert _pdf_pages(data) == out.page_count
+    # summary, trend, event strips, patient events table + strips, hourly table, templates
+    assert 6 <= out.page_count <= 10
+    box = re.search(rb"MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", data)
+    assert box is not None and float(box.group(1)) == pytest.approx(595.28, abs=0.1)  # A4 width in points
+    assert not list(out.pdf_path.parent.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_html_carries_the_clinical_content(unsigned_report):
+    ctx, out = unsigned_report
+    html = out.html_path.read_text(encoding="utf-8")
+    f = ctx.findings
+    for text in ("Doe, Jane", "MRN-0042", "S-2026-0042", "Dr. Paul Order (NPI 1234567893)", "Heart Lab IDTF",
+                 "R00.2 Palpitations", "Frequent PVCs, couplets.", "Sinus rhythm with frequent PVCs.",
+                 f"{f.summary.ectopy.v_total:,} ({f.summary.ectopy.v_burden_pct:.2f} %)",
+                 f"{f.summary.heart_rate.max.bpm:.0f} bpm at", "Hourly table", "palpitations", "dizzy"):
+        assert text in html, text
+    strips = select_event_strips(f, STRIP_S)
+    assert {"Longest pause", "AF onset (first episode)", "Maximum heart rate"} <= {s.title for s in strips}
+    for strip in strips:
+        assert strip.title in html
+    n_images = html.count("data:image/png;base64,")
+    assert n_images == 1 + len(strips) + len(f.patient_events) + 1  # trend, strips, event strips, templates
+    assert html.count("<tr><td>09:") + html.count("<tr><td>10:") >= len(f.hourly)
+
+
+def test_unsigned_report_says_so_and_signed_one_names_the_signer(unsigned_report, mitdb208, tmp_path):
+    _, out = unsigned_report
+    assert "NOT SIGNED" in out.html_path.read_text(encoding="utf-8")
+    runs = pdf_text(out.pdf_path.read_bytes())
+    assert sum(r.startswith("NOT SIGNED") for r in runs) >= out.page_count  # banner on every page
+    assert [r for r in runs if r.startswith("Page ")] == [f"Page {i} of {out.page_count}"
+                                                          for i in range(1, out.page_count + 1)]
+    signed = _ctx(mitdb208)
+    signed.signature = SignatureBlock("Anna Reader", "MD", datetime(2026, 3, 4, 10, 5),
+                                      report_content_digest(signed))
+    res = render_scanning_report(signed, tmp_path, basename="signed", html=True)
+    html = res.html_path.read_text(encoding="utf-8")
+    assert "NOT SIGNED" not in html and "Interpreted by: Anna Reader, MD" in html
+    assert "2026-03-04 10:05:00" in html and res.content_sha256 == out.content_sha256
+    assert "CONTENT CHANGED SINCE SIGNING" not in html
+
+
+def test_signature_over_other_content_is_flagged(mitdb208, tmp_path):
+    ctx = _ctx(mitdb208)
+    digest = report_content_digest(ctx)
+    ctx.signature = SignatureBlock("Anna Reader", "MD", datetime(2026, 3, 4, 10, 5), digest)
+    ctx.interpretation += " Edited after signing."
+    html = render_scanning_report(ctx, tmp_path).html_path.read_text(encoding="utf-8")
+    assert "CONTENT CHANGED SINCE SIGNING" in html
+
+
+def test_digest_covers_content_not_the_signature(mitdb208):
+    ctx = _ctx(mitdb208)
+    first = report_content_digest(ctx)
+    assert report_content_digest(_ctx(mitdb208)) == first  # same content, same digest
+    ctx.signature = SignatureBlock("Anna Reader", "MD", datetime(2026, 3, 4, 10, 5), first)
+    assert report_content_digest(ctx) == first
+    assert report_content_digest(_ctx(mitdb208, interpretation="Sinus rhythm. Frequent PVCs.")) != first
+    assert report_content_digest(_ctx(mitdb208, technician_comments="other")) != first
+    addendum = ("Also NSVT.", "A. Reader", datetime(2026, 3, 5))
+    assert report_content_digest(_ctx(mitdb208, addenda=[addendum])) != first
+    rec, beats, findings = mitdb208
+    k = int(np.flatnonzero(beats.labels == "N")[0])  # a technician relabels one normal beat as V
+    relabelled = SimpleBeats(beats.samples, np.where(np.arange(beats.labels.size) == k, "V", beats.labels))
+    relabelled_ctx = ScanningReportContext(HEADER, findings, rec, relabelled, ctx.technician_comments,
+                                           ctx.interpretation)
+    assert report_content_digest(relabelled_ctx) != first
+    v2 = dataclasses.replace(HEADER, report_version=2)
+    assert report_content_digest(ScanningReportContext(v2, findings, rec, beats, ctx.technician_comments,
+                                                       ctx.interpretation)) != first
+
+
+def test_addenda_are_printed_after_the_signature(mitdb208, tmp_path):
+    ctx = _ctx(mitdb208, addenda=[Addendum("Runs reviewed again: 3 beats at most.", "A. Reader",
+                                           datetime(2026, 3, 5, 8, 0))])
+    html = render_scanning_report(ctx, tmp_path).html_path.read_text(encoding="utf-8")
+    assert html.index("Addendum 1") > html.index("NOT SIGNED &mdash; preliminary report")
+    assert "Runs reviewed again: 3 beats at most." in html
+
+
+def test_long_interpretation_continues_on_another_page(mitdb208, tmp_path):
+    short = render_scanning_report(_ctx(mitdb208), tmp_path / "a", html=False)
+    text = "\n".join(f"Finding {i}: " + "word " * 20 for i in range(60))
+    long = render_scanning_report(_ctx(mitdb208, interpretation=text), tmp_path / "b", html=False)
+    assert long.page_count > short.page_count
+    assert _pdf_pages(long.pdf_path.read_bytes()) == long.page_count
+
+
+def test_fifteen_day_report_without_recording(tmp_path):
+    findings = synthetic_long_findings(days=15.0, start=datetime(2026, 3, 2, 9, 30))
+    ctx = ScanningReportContext(dataclasses.replace(HEADER, recording_start=None), findings)
+    out = render_scanning_report(ctx, tmp_path)
+    rows = trend_rows(findings.summary.recording.duration_s, datetime(2026, 3, 2, 9, 30))
+    assert len(rows) == 16  # calendar days: a partial first and last day
+    hourly_pages = -(-len(findings.hourly) // 58)
+    assert out.page_count >= 1 + 2 + 1 + 1 + hourly_pages  # summary, trend, strips, events, hourly
+    assert _pdf_pages(out.pdf_path.read_bytes()) == out.page_count
+    html = out.html_path.read_text(encoding="utf-8")
+    assert "no recording attached" in html
+    assert "D15 " in html and "Day 4 " in html  # multi-day times carry the day
+
+
+def test_clock_formats_multi_day_and_elapsed_times():
+    clock = Clock(datetime(2026, 3, 2, 23, 0), 3 * 86400.0)
+    assert clock.at(3600.0 + 61) == "Day 2 00:01:01"
+    assert Clock(None, 1800.0).at(75.0) == "+00:01:15"
+    assert Clock(None, 3 * 86400.0).at(86400.0 + 3.0) == "+1d 00:00:03"
+
+
+def test_bad_input_is_named(mitdb208, tmp_path):
+    ctx = _ctx(mitdb208)
+    with pytest.raises(InputError, match="basename"):
+        render_scanning_report(ctx, tmp_path, basename="../x")
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    with pytest.raises(InputError) as err:
+        render_scanning_report(ctx, blocker / "sub")
+    assert "out_dir" in str(err.value) and str(blocker / "sub") in str(err.value)
+    assert blocker.read_text() == "keep me"
+    with pytest.raises(InputError, match="content_sha256"):
+        SignatureBlock("A. Reader", "MD", datetime(2026, 1, 1), "abc")
+    with pytest.raises(InputError, match="printed_name"):
+        SignatureBlock(" ", "MD", datetime(2026, 1, 1), "0" * 64)
+    with pytest.raises(InputError, match="indications"):
+        ReportHeader(indications="R00.2")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"addenda\[0\]"):
+        _ctx(mitdb208, addenda=["just text"])
+    with pytest.raises(InputError, match="lead"):
+        render_scanning_report(_ctx(mitdb208, lead="V9"), tmp_path / "lead")
