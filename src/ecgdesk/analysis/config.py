@@ -49,6 +49,7 @@ class AnalysisConfig:
     af_off: float = 0.07
     af_min_s: float = 30.0
     af_merge_gap_s: float = 10.0
+    af_p_consistency: float = 0.5
     # AV block (suspected): P waves inside long RR intervals
     avb_rr_factor: float = 1.6
     avb3_max_bpm: float = 45.0

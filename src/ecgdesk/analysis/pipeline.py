@@ -247,7 +247,7 @@ def findings_from_beats(
     def read(a: int, b: int) -> np.ndarray:
         return recording.read(a, b, choice.index)[:, 0]
 
-    af = rhythm.af_episodes(series, config)
+    af = rhythm.confirm_af(series, rhythm.af_episodes(series, config), read, config)
     pauses = rhythm.pause_episodes(series, config, af)
     ect = ectopy_mod.ectopy(series, config, af)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]

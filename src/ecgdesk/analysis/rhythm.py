@@ -5,7 +5,12 @@ unanalyzable stretch are left out), the successive difference ``|RR[i] - RR[i-1]
 mean RR. Its running median over ``af_window_beats`` intervals is the irregularity score: near 0.02-0.05
 in sinus rhythm, with or without slow rate changes, and about 0.2 in AF (irregularly irregular RR). AF
 starts where the score exceeds ``af_on`` and lasts while it stays above ``af_off`` (hysteresis);
-episodes closer than ``af_merge_gap_s`` are merged and those shorter than ``af_min_s`` dropped.
+episodes closer than ``af_merge_gap_s`` are merged and those shorter than ``af_min_s`` dropped. Then
+the atrial evidence: the P-wave windows (R-300 to R-50 ms) of consecutive beats correlate near 1 in sinus
+rhythm and near 0 in AF (fibrillatory waves at random phase); an episode whose mean correlation exceeds
+``af_p_consistency`` keeps a repeating P wave and is dropped (irregular sinus rhythm, frequent PACs). On
+CinC 2017 strips (first 900, simple detector) 0.5 dropped none of the AF strips flagged by RR and 8 % of
+the falsely flagged normal ones.
 
 **Pauses.** Valid RR intervals of at least ``pause_s`` (counted also at ``long_pause_s``).
 
@@ -20,6 +25,7 @@ mostly hold such deflections is P-QRS dissociation: complete AV block suspected.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 
@@ -105,6 +111,59 @@ def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
         out.append(
             _episode(EpisodeType.AF, series, a, b, f"RR irregularity {med:.2f} (sinus < {config.af_off:g})")
         )
+    return out
+
+
+def p_wave_consistency(
+    series: BeatSeries, i0: int, i1: int, read: SegmentReader, n_beats: int = 24
+) -> float | None:
+    """Mean correlation of the P-wave windows (R-300 to R-50 ms) of consecutive beats i0..i1.
+
+    Sinus rhythm repeats the same P wave before each QRS (correlation near 1); in AF the window holds
+    fibrillatory waves at random phase (near 0). ``None`` when there are too few beats to judge."""
+    fs = series.fs
+    a, b = int(0.30 * fs), int(0.05 * fs)
+    idx = np.arange(i0 + 1, i1 + 1)
+    idx = idx[series.valid[idx]]
+    if idx.size < 4:
+        return None
+    start = max(0, idx.size // 2 - n_beats // 2)
+    idx = idx[start : start + n_beats]
+    windows = []
+    for i in idx.tolist():
+        r = int(series.samples[i])
+        if r - a < 0:
+            continue
+        w = read(r - a, r - b).astype(np.float64)
+        if w.size != a - b:
+            continue
+        w = w - np.linspace(w[0], w[-1], w.size)  # remove the baseline slope
+        w -= w.mean()
+        norm = float(np.sqrt(np.sum(w * w)))
+        if norm > 0:
+            windows.append(w / norm)
+    if len(windows) < 4:
+        return None
+    m = np.array(windows)
+    return float(np.mean(np.sum(m[1:] * m[:-1], axis=1)))
+
+
+def confirm_af(
+    series: BeatSeries, af: list[Episode], read: SegmentReader | None, config: AnalysisConfig
+) -> list[Episode]:
+    """Drop AF episodes whose beats keep a repeating P wave (irregular sinus rhythm, frequent PACs) and
+    add the atrial evidence to the others."""
+    if read is None:
+        return af
+    out = []
+    for e in af:
+        i0 = int(np.searchsorted(series.samples, e.start_sample))
+        i1 = int(np.searchsorted(series.samples, e.end_sample, side="right")) - 1
+        c = p_wave_consistency(series, i0, i1, read)
+        if c is not None and c > config.af_p_consistency:
+            continue
+        note = f"; P-wave consistency {c:.2f} (sinus > {config.af_p_consistency:g})" if c is not None else ""
+        out.append(dataclasses.replace(e, evidence=e.evidence + note))
     return out
 
 
