@@ -147,3 +147,25 @@ def test_hourly_table_and_trend_cover_the_recording() -> None:
     assert len(trend.bpm) == int(np.ceil(n / b.fs / 60))
     first, last = trend.bpm[1], trend.bpm[-2]
     assert first is not None and last is not None and abs(first - 60) < 2 and abs(last - 90) < 3
+
+
+@pytest.mark.shared_data
+def test_af_and_p_wave_evidence_on_cinc2017_strips() -> None:
+    """The first five AF and first five normal strips of the CinC 2017 subset (REFERENCE.csv order)."""
+    from ambulatory_engine import detect
+
+    ref = shared_path("cinc2017", "REFERENCE.csv")
+    rows = [line.split(",") for line in ref.read_text().split()]
+    cfg = AnalysisConfig(af_min_s=5.0)  # strips are 9-61 s long
+    for label in ("A", "N"):
+        for name in [n for n, lab in rows if lab == label][:5]:
+            x = wfdb.rdrecord(str(ref.with_name(name))).p_signal[:, 0]
+            peaks = detect(x, 300.0)
+            s = BeatSeries.build(peaks, np.full(peaks.size, "N"), 300.0, x.size, None, cfg)
+            found = rhythm.confirm_af(s, rhythm.af_episodes(s, cfg), lambda a, b, x=x: x[a:b], cfg)
+            consistency = rhythm.p_wave_consistency(s, 0, s.n - 1, lambda a, b, x=x: x[a:b])
+            assert consistency is not None
+            if label == "A":
+                assert len(found) == 1 and consistency < 0.3, name
+            else:
+                assert found == [] and consistency > 0.5, name
