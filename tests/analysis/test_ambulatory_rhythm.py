@@ -169,3 +169,17 @@ def test_af_and_p_wave_evidence_on_cinc2017_strips() -> None:
                 assert len(found) == 1 and consistency < 0.3, name
             else:
                 assert found == [] and consistency > 0.5, name
+
+
+def test_svt_run_survives_n_labels_inside_and_pac_in_sinus_tachycardia_is_not_svt() -> None:
+    b = BeatBuilder(seed=8).sinus(60).run("S", 12, 165).sinus(60).sinus(60, bpm=112)
+    b.run("S", 1, 125).sinus(60, bpm=112)
+    samples, labels, n = b.arrays()
+    t0, t1 = b.spans["runS"][0]
+    t = samples / b.fs
+    inside = np.flatnonzero((t > t0) & (t <= t1 + 1e-9))
+    labels[inside[2:]] = "N"  # a beat-by-beat classifier stops calling the regular run premature
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    svt = [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT]
+    assert len(svt) == 1 and svt[0].n_beats == 12
+    assert svt[0].mean_rate_bpm is not None and 150 < svt[0].mean_rate_bpm < 170

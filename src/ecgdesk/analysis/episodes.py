@@ -6,7 +6,8 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - V: 1 beat isolated, 2 a couplet, >= ``vt_min_beats`` at > ``vt_rate_bpm`` a VT run (non-sustained, or
   sustained when it lasts ``sustained_s``); a 3-beat run is also counted as a triplet; slower runs
   are reported as triplets (idioventricular rhythm) with that evidence.
-- S: 1 isolated, 2-3 couplets, >= ``svt_min_beats`` at > ``svt_rate_bpm`` an SVT run. S beats inside AF
+- S: 1 isolated, 2-3 couplets, >= ``svt_min_beats`` at > ``svt_rate_bpm`` an SVT run (see
+  :func:`svt_spans`: a run begins on an S beat and may go on over fast N-labelled beats). S beats inside AF
   count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats.
@@ -59,6 +60,35 @@ def _run_episode(
     )
 
 
+def svt_spans(
+    series: BeatSeries, labels: np.ndarray, s_runs: list[tuple[int, int]], config: AnalysisConfig
+) -> list[tuple[int, int]]:
+    """Beat spans [a, b) of candidate SVT runs.
+
+    A run starts on an S beat and goes on over S or N beats while each RR stays fast: under both
+    60/``svt_rate_bpm`` and 80 % of the median of the 8 RR before the run (so a beat-to-beat classifier
+    that calls later beats of a regular run N, as they are no longer premature, does not split it,
+    while a PAC during sinus tachycardia does not start one)."""
+    rr, valid = series.rr_s, series.valid
+    fast = 60.0 / config.svt_rate_bpm
+    out: list[tuple[int, int]] = []
+    last_end = -1
+    for a, b in s_runs:
+        if a < last_end:
+            continue
+        before = rr[max(1, a - 8) : a]
+        before = before[np.isfinite(before)]
+        limit = min(fast, 0.8 * float(np.median(before))) if before.size else fast
+        j = a + 1
+        while j < series.n and labels[j] in ("S", "N") and valid[j] and rr[j] < limit:
+            j += 1
+        end = max(j, b)
+        if end - a >= config.svt_min_beats:
+            out.append((a, end))
+            last_end = end
+    return out
+
+
 def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ectopy:
     """Runs, patterns, counts and burdens of V and S beats."""
     labels = series.labels
@@ -105,18 +135,19 @@ def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ect
     s_fast: float | None = None
     s_couplets = 0
     for a, b in s_runs:
-        k = b - a
-        if 2 <= k < config.svt_min_beats:
+        if 2 <= b - a < config.svt_min_beats:
             s_couplets += 1
-        elif k >= config.svt_min_beats:
-            mean_rate, _ = _run_rate(series, a, b)
-            if mean_rate is None or mean_rate <= config.svt_rate_bpm:
-                continue
-            episodes.append(
-                _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} S beats at {mean_rate:.0f} bpm")
-            )
-            n_svt += 1
-            s_fast = mean_rate if s_fast is None else max(s_fast, mean_rate)
+    for a, b in svt_spans(series, labels, s_runs, config):
+        k = b - a
+        mean_rate, _ = _run_rate(series, a, b)
+        if mean_rate is None or mean_rate <= config.svt_rate_bpm:
+            continue
+        n_s = int(np.count_nonzero(labels[a:b] == "S"))
+        episodes.append(
+            _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} beats ({n_s} S) at {mean_rate:.0f} bpm")
+        )
+        n_svt += 1
+        s_fast = mean_rate if s_fast is None else max(s_fast, mean_rate)
     n_big, n_tri = 0, 0
     v_idx = np.flatnonzero(labels == "V")
     if v_idx.size >= config.geminy_min_ectopics:
