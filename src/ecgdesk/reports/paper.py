@@ -174,8 +174,8 @@ def draw_strip(
         The strip rectangle in page mm; ``width`` defaults to what the signal needs (plus calibration).
     beat_samples, beat_labels
         Beat positions (sample indices into ``signal``) and their AAMI letters ``N S V F Q``; each letter
-        is written above its beat, non-N letters in colour. RR intervals of ``pause_label_s`` or more are
-        written between their beats.
+        is written over its beat in a 3 mm band just above the strip, non-N letters in colour. RR intervals
+        of ``pause_label_s`` or more are written between their beats.
     start_s, start_time
         Time of ``signal[0]`` in seconds from the recording start, and the recording's clock start (for the
         time labels under the strip).
@@ -206,7 +206,7 @@ def draw_strip(
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.4, "alpha": 0.8})
     if beat_samples is not None and beat_labels is not None:
         _beat_letters(ax, np.asarray(beat_samples), np.asarray(beat_labels), fs, trace_x0, n_shown,
-                      y0 + height - 2.2, baseline, spec, pause_label_s)
+                      y0 + height + 0.5, baseline, spec, pause_label_s)
     for mark in marks:
         a = max(0.0, mark.start_s)
         b = min(seconds, mark.end_s)
@@ -232,7 +232,7 @@ def _beat_letters(ax: Axes, samples: np.ndarray, labels: np.ndarray, fs: float, 
     for s, label in zip(inside.tolist(), labels[keep].tolist(), strict=True):
         xb = trace_x0 + s / fs * spec.mm_per_s
         color = BEAT_COLORS.get(str(label), "#000000")
-        ax.text(xb, y_letters, str(label), fontsize=5.5, ha="center", va="top", color=color, zorder=4,
+        ax.text(xb, y_letters, str(label), fontsize=5.5, ha="center", va="bottom", color=color, zorder=4,
                 weight="normal" if label == "N" else "bold")
     # RR intervals long enough to be pauses, written between their beats (neighbours outside count too).
     rr = np.diff(samples) / fs

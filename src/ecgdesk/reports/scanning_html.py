@@ -74,9 +74,9 @@ def _strip_images(ctx: ScanningReportContext, strips: list[EventStrip]) -> list[
     for strip in strips:
         image = None
         if ctx.recording is not None:
-            fig = _mm_figure(CONTENT_W + 2, STRIP_H + 2)
-            ax = mm_axes(fig, 0.0, 0.0, CONTENT_W + 2, STRIP_H + 2)
-            draw_event_strip(ax, ctx, strip, 1.0, 1.0, CONTENT_W, STRIP_H)
+            fig = _mm_figure(CONTENT_W + 2, STRIP_H + 7)
+            ax = mm_axes(fig, 0.0, 0.0, CONTENT_W + 2, STRIP_H + 7)
+            draw_event_strip(ax, ctx, strip, 1.0, 3.0, CONTENT_W, STRIP_H)
             image = _png_uri(fig, STRIP_DPI)
         out.append(HtmlStrip(strip.title, strip_caption(ctx, strip), strip.detail, image))
     return out
@@ -129,7 +129,7 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
         event_strips=_strip_images(ctx, select_event_strips(ctx.findings, STRIP_S)),
         patient_events=events, patient_strips=_strip_images(ctx, patient_event_strips(ctx.findings, STRIP_S)),
         hourly_columns=HOURLY_COLUMNS, hourly=hourly_rows(ctx.findings, clock),
-        templates_image=_templates_image(ctx), strip_width_mm=f"{CONTENT_W:.0f}",
+        templates_image=_templates_image(ctx), strip_width_mm=f"{CONTENT_W + 2:.0f}",
     )
 
 

@@ -45,6 +45,7 @@ STRIP_H = 30.0
 #: Seconds of signal on a full-width strip (the calibration pulse takes 7 mm).
 STRIP_S = (CONTENT_W - 0.28 * STANDARD.mm_per_s) / STANDARD.mm_per_s
 TEXT_WRAP = 112
+STRIPS_PER_PAGE = 5
 LINE_MM = 3.9
 BODY_TOP = 24.0  # first line under the page title on continuation pages
 BODY_BOTTOM = PAGE_H - 20.0
@@ -83,6 +84,7 @@ class _Block:
     heading: str
     lines: tuple[str, ...]
     signature: bool = False
+    refs: tuple[str, ...] = ()  # per line: the title of the strip it refers to ("" for none)
 
     @property
     def height(self) -> float:
@@ -91,8 +93,11 @@ class _Block:
         return 6.0 + LINE_MM * len(self.lines) + 2.0
 
 
-def _text_blocks(ctx: ScanningReportContext) -> list[_Block]:
+def _text_blocks(ctx: ScanningReportContext, clock: Clock, strips: list[EventStrip]) -> list[_Block]:
     blocks = []
+    if strips:
+        lines = tuple(f"{clock.at(s.focus_s)}   {s.title}: {s.rhythm}"[:TEXT_WRAP] for s in strips)
+        blocks.append(_Block("Notable events (strips follow)", lines, refs=tuple(s.title for s in strips)))
     notes = [f"[{m.level.value}] {m.text}" for m in ctx.findings.messages]
     tech = wrap(ctx.technician_comments, TEXT_WRAP) if ctx.technician_comments.strip() else ["(none)"]
     tech += [line for n in notes for line in wrap(n, TEXT_WRAP)]
@@ -112,18 +117,22 @@ def _split_block(block: _Block, room: float) -> tuple[_Block, _Block | None]:
     if block.signature or block.height <= room:
         return block, None
     n = max(1, int((room - 8.0) // LINE_MM))
-    first = _Block(block.heading, block.lines[:n])
-    rest = _Block(f"{block.heading} (continued)", block.lines[n:])
+    first = _Block(block.heading, block.lines[:n], refs=block.refs[:n])
+    rest = _Block(f"{block.heading} (continued)", block.lines[n:], refs=block.refs[n:])
     return first, rest
 
 
-def _draw_block(ax: Axes, ctx: ScanningReportContext, block: _Block, y: float, digest: str) -> None:
+def _draw_block(ax: Axes, ctx: ScanningReportContext, block: _Block, y: float, digest: str,
+                page_of: dict[str, int]) -> None:
     if block.signature:
         _signature_box(ax, ctx, y, digest)
         return
     _top(ax, y, MARGIN, block.heading, fontsize=8.5, weight="bold")
     for i, line in enumerate(block.lines):
         _top(ax, y + 5.5 + i * LINE_MM, MARGIN, line, fontsize=7.5)
+        if i < len(block.refs) and block.refs[i] in page_of:
+            _top(ax, y + 5.5 + i * LINE_MM, PAGE_W - MARGIN, f"page {page_of[block.refs[i]]}", fontsize=7.5,
+                 ha="right", color="#444444")
 
 
 def _signature_box(ax: Axes, ctx: ScanningReportContext, y: float, digest: str) -> None:
@@ -152,8 +161,8 @@ def _signature_box(ax: Axes, ctx: ScanningReportContext, y: float, digest: str) 
              weight="bold", ha="right")
 
 
-def _summary_page(ctx: ScanningReportContext, clock: Clock, flow: list[_Block], digest: str
-                  ) -> tuple[Page, list[_Block]]:
+def _summary_page(ctx: ScanningReportContext, clock: Clock, flow: list[_Block], digest: str,
+                  page_of: dict[str, int]) -> tuple[Page, list[_Block]]:
     """Page 1 and the blocks of the text flow that did not fit on it."""
     left, right = header_rows(ctx.header, clock, ctx.findings)
     sections = summary_sections(ctx.findings, clock)
@@ -204,12 +213,13 @@ def _summary_page(ctx: ScanningReportContext, clock: Clock, flow: list[_Block], 
                 yy += 2.0
         _rule(ax, y_text - 2.0)
         for block, yb in placed:
-            _draw_block(ax, ctx, block, yb, digest)
+            _draw_block(ax, ctx, block, yb, digest, page_of)
 
     return Page("Summary", draw), rest
 
 
-def _flow_pages(ctx: ScanningReportContext, blocks: list[_Block], digest: str) -> list[Page]:
+def _flow_pages(ctx: ScanningReportContext, blocks: list[_Block], digest: str, page_of: dict[str, int]
+                ) -> list[Page]:
     pages: list[Page] = []
     pending = list(blocks)
     while pending:
@@ -229,7 +239,7 @@ def _flow_pages(ctx: ScanningReportContext, blocks: list[_Block], digest: str) -
         def draw(ax: Axes, placed: list[tuple[_Block, float]] = placed) -> None:
             _page_title(ax, "Interpretation and comments (continued)")
             for block, yb in placed:
-                _draw_block(ax, ctx, block, yb, digest)
+                _draw_block(ax, ctx, block, yb, digest, page_of)
 
         pages.append(Page("Interpretation (continued)", draw))
     return pages
@@ -261,51 +271,68 @@ def _trend_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
     return pages
 
 
+STRIP_PITCH = 50.0
+
+
+def _draw_strips(ax: Axes, ctx: ScanningReportContext, strips: list[EventStrip], top0: float) -> None:
+    for i, strip in enumerate(strips):
+        top = top0 + i * STRIP_PITCH
+        _top(ax, top, MARGIN, f"{strip.title}", fontsize=8.5, weight="bold", color="#7a0019")
+        _top(ax, top, MARGIN + 62, strip_caption(ctx, strip), fontsize=8, weight="bold")
+        _top(ax, top + 4.3, MARGIN, strip.detail[:150], fontsize=6.8, color="#333333")
+        draw_event_strip(ax, ctx, strip, MARGIN, PAGE_H - (top + 11.5 + STRIP_H), CONTENT_W, STRIP_H)
+
+
 def _strip_pages(ctx: ScanningReportContext, strips: list[EventStrip], title: str) -> list[Page]:
-    per_page = 5
-    pitch = 50.0
     pages = []
-    for p in range(0, len(strips), per_page):
-        chunk = strips[p:p + per_page]
+    for p in range(0, len(strips), STRIPS_PER_PAGE):
+        chunk = strips[p:p + STRIPS_PER_PAGE]
 
         def draw(ax: Axes, chunk: list[EventStrip] = chunk, first: bool = p == 0) -> None:
             _page_title(ax, title + ("" if first else " (continued)"))
-            for i, strip in enumerate(chunk):
-                top = 23.0 + i * pitch
-                _top(ax, top, MARGIN, f"{strip.title}", fontsize=8.5, weight="bold", color="#7a0019")
-                _top(ax, top, MARGIN + 62, strip_caption(ctx, strip), fontsize=8, weight="bold")
-                _top(ax, top + 4.3, MARGIN, strip.detail[:150], fontsize=6.8, color="#333333")
-                draw_event_strip(ax, ctx, strip, MARGIN, PAGE_H - (top + 9.5 + STRIP_H), CONTENT_W, STRIP_H)
+            _draw_strips(ax, ctx, chunk, 23.0)
 
         pages.append(Page(title, draw))
     return pages
 
 
+EVENT_COLUMNS = (("Time", 0.0), ("Source", 36.0), ("Symptom", 52.0), ("Rhythm at the event", 105.0),
+                 ("HR", 165.0))
+EVENT_ROW_MM = 4.3
+
+
 def _patient_event_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
+    """The events table (55 rows a page); strips fill the room under its end, then pages of their own."""
     events = ctx.findings.patient_events
     if not events:
         return []
+    strips = patient_event_strips(ctx.findings, STRIP_S)
     per_page = 55
     pages = []
-    cols = (("Time", 0.0), ("Source", 36.0), ("Symptom", 52.0), ("Rhythm at the event", 105.0), ("HR", 165.0))
+    leftover: list[EventStrip] = list(strips)
     for p in range(0, len(events), per_page):
         chunk = events[p:p + per_page]
+        last = p + per_page >= len(events)
+        below = 27.5 + len(chunk) * EVENT_ROW_MM + 4.0
+        room = int((BODY_BOTTOM - below) // STRIP_PITCH) if last else 0
+        here, leftover = (leftover[:room], leftover[room:]) if last else ([], leftover)
 
-        def draw(ax: Axes, chunk: list[PatientEvent] = chunk, first: bool = p == 0) -> None:
+        def draw(ax: Axes, chunk: list[PatientEvent] = chunk, first: bool = p == 0,
+                 here: list[EventStrip] = here, below: float = below) -> None:
             _page_title(ax, "Patient-triggered events" + ("" if first else " (continued)"))
-            for label, x in cols:
+            for label, x in EVENT_COLUMNS:
                 _top(ax, 22.0, MARGIN + x, label, fontsize=7.5, weight="bold")
             _rule(ax, 26.0)
             for i, ev in enumerate(chunk):
-                y = 27.5 + i * 4.3
+                y = 27.5 + i * EVENT_ROW_MM
                 cells = (clock.at(ev.time_s), ev.source.value, ev.symptom[:30] or "-", rhythm_name(ev),
                          f"{ev.hr_bpm:.0f}" if ev.hr_bpm is not None else "-")
-                for (_, x), cell in zip(cols, cells, strict=True):
+                for (_, x), cell in zip(EVENT_COLUMNS, cells, strict=True):
                     _top(ax, y, MARGIN + x, cell, fontsize=7.2)
+            _draw_strips(ax, ctx, here, below)
 
         pages.append(Page("Patient-triggered events", draw))
-    strips = patient_event_strips(ctx.findings, STRIP_S)
-    return pages + _strip_pages(ctx, strips, "Patient-triggered event strips")
+    return pages + _strip_pages(ctx, leftover, "Patient-triggered event strips")
 
 
 def _hourly_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
@@ -368,10 +395,15 @@ def _decorate(ax: Axes, ctx: ScanningReportContext, number: int, total: int) -> 
 
 
 def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
+    """Every page of the report, in order (drawn later, so page references can be filled in first)."""
     clock = clock_for(ctx)
-    first, rest = _summary_page(ctx, clock, _text_blocks(ctx), digest)
-    pages = [first, *_flow_pages(ctx, rest, digest), *_trend_pages(ctx, clock)]
-    pages += _strip_pages(ctx, select_event_strips(ctx.findings, STRIP_S), "Event strips")
+    strips = select_event_strips(ctx.findings, STRIP_S)
+    page_of: dict[str, int] = {}
+    first, rest = _summary_page(ctx, clock, _text_blocks(ctx, clock, strips), digest, page_of)
+    pages = [first, *_flow_pages(ctx, rest, digest, page_of), *_trend_pages(ctx, clock)]
+    for i, strip in enumerate(strips):
+        page_of[strip.title] = len(pages) + 1 + i // STRIPS_PER_PAGE
+    pages += _strip_pages(ctx, strips, "Event strips")
     pages += _patient_event_pages(ctx, clock)
     pages += _hourly_pages(ctx, clock)
     pages += _templates_page(ctx)

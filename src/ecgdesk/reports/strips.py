@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 
 from ecgdesk.analysis.findings import EpisodeType, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext
@@ -116,6 +117,7 @@ def draw_templates(ax: Axes, templates: list[TemplateSummary], x0: float, y_top:
             start = max(0, min(t.fiducial - n // 2, w.size - n))
             seg = w[start:start + n]
             xs = cx + 1 + np.arange(seg.size) / t.fs * spec.mm_per_s
-            ax.plot(xs, cy + cell_h * 0.4 + seg * spec.mm_per_mv, color="black", linewidth=0.6)
+            (line,) = ax.plot(xs, cy + cell_h * 0.4 + seg * spec.mm_per_mv, color="black", linewidth=0.6)
+            line.set_clip_path(Rectangle((cx, cy), cell_w - 2, cell_h, transform=ax.transData))
         ax.text(cx, cy + cell_h + 1.0, f"T{t.template_id}  {t.label}  {t.n_beats:,} beats", fontsize=6.8,
                 va="bottom", weight="bold" if t.label != "N" else "normal")
