@@ -17,11 +17,38 @@ import numpy as np
 
 from ecgdesk.analysis.findings import Findings, findings_from_dict, findings_to_dict
 from ecgdesk.errors import InputError
-from ecgdesk.records.writers import write_beat_annotations
 
 ANNOTATION_EXTENSION = "ecgdesk"
 #: AAMI class -> MIT-BIH beat symbol for the WFDB annotation file.
 AAMI_TO_MIT = {"N": "N", "S": "A", "V": "V", "F": "F", "Q": "Q"}
+#: WFDB annotation codes of those symbols (ecgcodes.h): NORMAL 1, PVC 5, FUSION 6, APC 8, UNKNOWN 13.
+_MIT_CODES = {"N": 1, "S": 8, "V": 5, "F": 6, "Q": 13}
+_SKIP = 59
+
+
+def encode_wfdb_annotations(samples: np.ndarray, labels: np.ndarray) -> bytes:
+    """MIT-format annotation bytes of beats (AAMI labels as MIT codes), vectorised for millions of beats.
+
+    Each annotation is a little-endian 16-bit word ``code << 10 | interval``; an interval over 1023 samples
+    is preceded by a SKIP word and its 32-bit interval (high 16 bits first), as in the WFDB library.
+    """
+    samples = np.asarray(samples, dtype=np.int64)
+    codes = np.zeros(samples.size, dtype=np.uint16)
+    for label, code in _MIT_CODES.items():
+        codes[np.asarray(labels) == label] = code
+    delta = np.diff(samples, prepend=0)
+    long = delta > 1023
+    # words per annotation: 3 for SKIP + 32-bit interval, then 1 for the annotation itself
+    n_words = 1 + 3 * long.astype(np.int64)
+    pos = np.cumsum(n_words) - n_words
+    out = np.zeros(int(n_words.sum()) + 1, dtype="<u2")  # + the 0 word that ends the file
+    li = pos[long]
+    d = delta[long]
+    out[li] = _SKIP << 10
+    out[li + 1] = (d >> 16) & 0xFFFF
+    out[li + 2] = d & 0xFFFF
+    out[pos + 3 * long] = (codes << 10) | np.where(long, 0, delta).astype(np.uint16)
+    return out.tobytes()
 
 
 @dataclass(frozen=True)
@@ -31,15 +58,26 @@ class OutputPaths:
     annotation: Path
 
 
-def _atomic_write(target: Path, text: str) -> None:
+def _atomic_write_bytes(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    _atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def beats_csv_text(samples: np.ndarray, labels: np.ndarray) -> str:
@@ -70,13 +108,10 @@ def write_outputs(
         findings, beats_file=paths.beats.name, annotation_file=paths.annotation.name if has_beats else None
     )
     _atomic_write(paths.beats, beats_csv_text(samples, labels))
-    with tempfile.TemporaryDirectory(prefix=".ann.", dir=out_dir) as tmp:
-        symbols = [AAMI_TO_MIT[c] for c in np.asarray(labels).tolist()]
-        if has_beats:
-            written = write_beat_annotations(Path(tmp) / stem, ANNOTATION_EXTENSION, samples, symbols, fs)
-            os.replace(written, paths.annotation)
-        else:
-            paths.annotation.unlink(missing_ok=True)
+    if has_beats:
+        _atomic_write_bytes(paths.annotation, encode_wfdb_annotations(samples, labels))
+    else:
+        paths.annotation.unlink(missing_ok=True)
     _atomic_write(paths.findings, json.dumps(findings_to_dict(findings), indent=1) + "\n")
     return findings, paths
 
