@@ -94,8 +94,9 @@ def test_html_carries_the_clinical_content(unsigned_report):
         assert text in html, text
     strips = select_event_strips(f, STRIP_S)
     assert {"Longest pause", "AF onset (first episode)", "Maximum heart rate"} <= {s.title for s in strips}
-    for strip in strips:
+    for i, strip in enumerate(strips, start=1):
         assert strip.title in html
+        assert f'<div class="strip" id="event-{i}">' in html and f'href="#event-{i}"' in html
     n_images = html.count("data:image/png;base64,")
     assert n_images == 1 + len(strips) + len(f.patient_events) + 1  # trend, strips, event strips, templates
     assert html.count("<tr><td>09:") + html.count("<tr><td>10:") >= len(f.hourly)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +45,9 @@ class HtmlStrip:
     caption: str
     detail: str
     image: str | None
+    anchor: str
+    time: str
+    rhythm: str
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,18 @@ def _mm_figure(width: float, height: float) -> Figure:
     return plt.figure(figsize=(width / MM_PER_INCH, height / MM_PER_INCH))
 
 
-def _strip_images(ctx: ScanningReportContext, strips: list[EventStrip]) -> list[HtmlStrip]:
+def _strip_images(ctx: ScanningReportContext, strips: list[EventStrip], prefix: str) -> list[HtmlStrip]:
     out = []
-    for strip in strips:
+    clock = clock_for(ctx)
+    for i, strip in enumerate(strips, start=1):
         image = None
         if ctx.recording is not None:
             fig = _mm_figure(CONTENT_W + 2, STRIP_H + 7)
             ax = mm_axes(fig, 0.0, 0.0, CONTENT_W + 2, STRIP_H + 7)
             draw_event_strip(ax, ctx, strip, 1.0, 3.0, CONTENT_W, STRIP_H)
             image = _png_uri(fig, STRIP_DPI)
-        out.append(HtmlStrip(strip.title, strip_caption(ctx, strip), strip.detail, image))
+        out.append(HtmlStrip(strip.title, strip_caption(ctx, strip), strip.detail, image, f"{prefix}-{i}",
+                             clock.at(strip.focus_s), strip.rhythm))
     return out
 
 
@@ -92,7 +95,7 @@ def _trend_images(ctx: ScanningReportContext) -> list[str]:
         row_h = 70.0 if len(rows) == 1 else 26.0
         fig = _mm_figure(180.0, row_h * len(chunk))
         for i, row in enumerate(chunk):
-            ax = fig.add_axes((0.11, 1 - (i + 1) / len(chunk) + 0.2 / len(chunk), 0.87, 0.72 / len(chunk)))
+            ax = fig.add_axes((0.16, 1 - (i + 1) / len(chunk) + 0.2 / len(chunk), 0.82, 0.72 / len(chunk)))
             draw_trend_row(ax, ctx.findings, row, clock.start)
         images.append(_png_uri(fig, 100))
     return images
@@ -126,8 +129,9 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
         technician_comments=ctx.technician_comments.strip(), messages=ctx.findings.messages,
         interpretation=ctx.interpretation.strip(), signature=ctx.signature, digest=digest,
         addenda=ctx.addenda, trend_images=_trend_images(ctx),
-        event_strips=_strip_images(ctx, select_event_strips(ctx.findings, STRIP_S)),
-        patient_events=events, patient_strips=_strip_images(ctx, patient_event_strips(ctx.findings, STRIP_S)),
+        event_strips=_strip_images(ctx, select_event_strips(ctx.findings, STRIP_S), "event"),
+        patient_events=events,
+        patient_strips=_strip_images(ctx, patient_event_strips(ctx.findings, STRIP_S), "patient-event"),
         hourly_columns=HOURLY_COLUMNS, hourly=hourly_rows(ctx.findings, clock),
         templates_image=_templates_image(ctx), strip_width_mm=f"{CONTENT_W + 2:.0f}",
     )
@@ -136,11 +140,10 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
 def write_html(ctx: ScanningReportContext, path: Path, digest: str) -> None:
     """Write the HTML to ``path`` atomically (temporary file renamed into place)."""
     text = html_text(ctx, digest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        tmp.replace(path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
