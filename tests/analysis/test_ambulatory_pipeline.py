@@ -12,6 +12,7 @@ import wfdb
 from ambulatory_engine import SIMPLE_ENGINE
 
 from conftest import shared_path
+from ecgdesk.analysis import pipeline
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EpisodeType
 from ecgdesk.analysis.io import read_findings, write_outputs
@@ -119,8 +120,10 @@ def test_outputs_agree_with_each_other_and_round_trip(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared_data
-def test_cli_analyze_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    real_engine()
+def test_cli_analyze_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "default_engine", lambda: SIMPLE_ENGINE)  # the CLI, not the engine
     rec = mitdb("100")
     out = tmp_path / "out"
     diary = tmp_path / "diary.csv"
