@@ -1,0 +1,76 @@
+"""Suspected AV block from P waves in long RR intervals, on a rendered signal with known beats."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgdesk.analysis import rhythm
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.findings import EpisodeType
+from ecgdesk.analysis.series import BeatSeries
+
+FS = 250.0
+P_WAVE = ((-0.17, 0.025, 0.12),)
+QRS_T = ((-0.03, 0.010, -0.10), (0.0, 0.011, 1.1), (0.03, 0.010, -0.25), (0.26, 0.05, 0.30))
+CFG = AnalysisConfig()
+
+
+def render(x: np.ndarray, t: float, bumps: tuple[tuple[float, float, float], ...]) -> None:
+    k = np.arange(x.size) / FS
+    for off, width, amp in bumps:
+        x += amp * np.exp(-0.5 * ((k - t - off) / width) ** 2)
+
+
+def test_blocked_p_is_avb2_and_sinus_pause_is_not() -> None:
+    rng = np.random.default_rng(0)
+    beats: list[float] = []
+    t = 1.0
+    x = np.zeros(int(70 * FS))
+    blocked: list[float] = []
+    pause_at: list[float] = []
+    while t < 66:
+        beats.append(t)
+        render(x, t, P_WAVE + QRS_T)
+        if len(beats) == 20:  # the next P wave is not conducted: RR doubles
+            render(x, t + 1.0, P_WAVE)
+            blocked.append(t)
+            t += 2.0
+        elif len(beats) == 40:  # sinus arrest: no P, no QRS
+            pause_at.append(t)
+            t += 2.2
+        else:
+            t += 1.0 + 0.01 * rng.standard_normal()
+    x += 0.1 * np.sin(2 * np.pi * 0.25 * np.arange(x.size) / FS) + rng.normal(0, 0.01, x.size)
+    samples = np.round(np.array(beats) * FS).astype(np.int64)
+    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
+    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], [])
+    assert [e.type for e in found] == [EpisodeType.AVB2]
+    assert abs(found[0].start_s - blocked[0]) < 0.01 and found[0].suspected
+    assert "P-like deflection" in found[0].evidence
+    pauses = rhythm.pause_episodes(s, CFG, [])
+    assert [round(p.start_s, 2) for p in pauses] == [round(blocked[0], 2), round(pause_at[0], 2)]
+
+
+def test_complete_block_dissociated_p_waves() -> None:
+    rng = np.random.default_rng(1)
+    x = np.zeros(int(100 * FS))
+    tp = 0.5
+    while tp < 99:  # atria at 80/min
+        render(x, tp + 0.17, P_WAVE)
+        tp += 0.75
+    beats = np.arange(1.3, 98, 1.6)  # ventricular escape at 37.5/min, unrelated to the P waves
+    for t in beats:
+        render(x, t, QRS_T)
+    x += rng.normal(0, 0.01, x.size)
+    samples = np.round(beats * FS).astype(np.int64)
+    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
+    brady = rhythm.rate_episodes(s, CFG, [])
+    assert [e.type for e in brady] == [EpisodeType.BRADY]
+    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+    assert EpisodeType.AVB3 in [e.type for e in found]
+    # the same slow rhythm with no atrial activity is sinus bradycardia only
+    y = np.zeros_like(x)
+    for t in beats:
+        render(y, t, P_WAVE + QRS_T)
+    y += rng.normal(0, 0.01, y.size)
+    assert rhythm.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady) == []
