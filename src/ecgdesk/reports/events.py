@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ecgdesk.analysis.findings import Episode, EpisodeType, Findings, HeartRatePoint, PatientEvent
+from ecgdesk.reports.tables import duration_text
 
 #: Rhythm name printed for each kind of episode.
 RHYTHM_NAMES = {
@@ -55,7 +56,7 @@ def _detail(e: Episode) -> str:
     if e.type is EpisodeType.PAUSE:
         parts.append(f"RR {e.duration_s:.2f} s")
     else:
-        parts.append(f"duration {e.duration_s:.1f} s")
+        parts.append(f"duration {e.duration_s:.1f} s" if e.duration_s < 60 else duration_text(e.duration_s))
         if e.n_beats:
             parts.append(f"{e.n_beats} beats")
         if e.mean_rate_bpm is not None:
