@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.signal import find_peaks
 
 from ecgdesk.coding import Service, Setting
-from ecgdesk.records import write_recording
+from ecgdesk.records import Recording, write_recording
 from ecgdesk.store import Store, open_store
+from ecgdesk.workflow.analysis import AnalysisOutput
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.studies import StudyRequest
 
@@ -48,3 +52,59 @@ def request(**changes: object) -> StudyRequest:
     )
     values.update(changes)
     return StudyRequest(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class FakeTemplate:
+    template_id: int
+    label: str
+    n_beats: int
+    waveform: np.ndarray
+
+
+@dataclass(frozen=True)
+class FakeBeats:
+    samples: np.ndarray
+    labels: np.ndarray
+    template_ids: np.ndarray
+    templates: list[FakeTemplate]
+    fs: float
+
+
+def fake_engine() -> object:
+    """A beat engine for the pipeline that needs no detector: R peaks by threshold, every 7th beat 'V'.
+
+    The workflow tests check the workflow (runs, edits, atomicity), not beat detection; the labels are
+    chosen so that a template edit visibly changes the summary.
+    """
+    from ecgdesk.analysis.pipeline import BeatEngine
+
+    def detect(ecg: np.ndarray, fs: float) -> np.ndarray:
+        peaks, _ = find_peaks(ecg, height=0.6, distance=int(0.3 * fs))
+        return peaks.astype(np.int64)
+
+    def features(ecg: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarray:
+        return samples
+
+    def concat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts)
+
+    def classify(features: np.ndarray, samples: np.ndarray, fs: float) -> FakeBeats:
+        ids = np.where(np.arange(samples.size) % 7 == 6, 1, 0).astype(np.int32)
+        labels = np.where(ids == 1, "V", "N").astype("<U1")
+        wave = np.zeros(10)
+        templates = [
+            FakeTemplate(0, "N", int(np.sum(ids == 0)), wave),
+            FakeTemplate(1, "V", int(np.sum(ids)), wave),
+        ]
+        return FakeBeats(samples, labels, ids, templates, fs)
+
+    return BeatEngine(detect, features, concat, classify)
+
+
+def fake_analyzer(recording: Recording, diary: Path | None, progress: object) -> AnalysisOutput:
+    from ecgdesk.analysis.pipeline import analyze
+
+    result = analyze(recording, diary=diary, engine=fake_engine())  # type: ignore[arg-type]
+    beats = result.beats
+    return AnalysisOutput(result.findings, beats.samples, beats.labels, beats.template_ids)  # type: ignore[attr-defined]

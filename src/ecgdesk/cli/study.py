@@ -14,11 +14,15 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from ecgdesk.cli._common import print_json
+from ecgdesk.cli._common import print_json, progress
 from ecgdesk.coding import Service, Setting
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, open_store, verify
+from ecgdesk.store.enums import EditKind
+from ecgdesk.workflow.analysis import analyze_study, edit_beats
+from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.demo import run_demo
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import StudyView, list_studies, show_study
@@ -85,6 +89,104 @@ def _cmd_import(args: argparse.Namespace) -> int:
     result = import_recording(_store(), args.study_id, Path(args.path), _actor(args))
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    store = _store()
+    view = show_study(store, args.study_id)
+    total = float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
+    with progress(total, "analyze") as bar:
+        run = analyze_study(store, args.study_id, _actor(args), progress=bar.update)
+    summary = run.findings.summary
+    state = "reused the run with the same inputs" if run.reused else "analysed"
+    print(
+        f"study {args.study_id}: {state} (run {run.run_id}); {summary.total_beats} beats, analyzable "
+        f"{summary.analyzable_time_s / 3600:.2f} h of {summary.wear_time_s / 3600:.2f} h worn; "
+        f"outputs in {run.folder}"
+    )
+    return 0
+
+
+def _cmd_edit(args: argparse.Namespace) -> int:
+    if (args.template is None) == (args.beat is None):
+        raise InputError("template/beat", "give exactly one of --template T or --beat I")
+    kind, target = (
+        (EditKind.TEMPLATE, args.template) if args.template is not None else (EditKind.BEAT, args.beat)
+    )
+    run = edit_beats(_store(), args.study_id, kind, target, args.label, _actor(args))
+    counts = ", ".join(f"{k} {v}" for k, v in run.findings.summary.beats_by_class.items())
+    state = "no change (already so)" if run.reused else f"new run {run.run_id}"
+    print(f"study {args.study_id}: {kind.value} {target} -> {args.label}: {state}; beats now {counts}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    info = report_study(_store(), args.study_id, _actor(args))
+    state = "unchanged, version" if info.reused else "rendered version"
+    print(f"study {args.study_id}: report {state} {info.version}: {info.pdf_path}")
+    print(f"content sha256 {info.content_sha256}")
+    return 0
+
+
+def _cmd_interpret(args: argparse.Namespace) -> int:
+    text = args.text
+    if args.text_file is not None:
+        text = Path(args.text_file).read_text(encoding="utf-8")
+    info = interpret(_store(), args.study_id, _actor(args), text)
+    print(f"study {args.study_id}: report version {info.version} reviewed by {_actor(args)}: {info.pdf_path}")
+    print(f"content sha256 {info.content_sha256} (this is what 'study sign' will sign)")
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    user = _actor(args)
+    password = read_secret(args, f"password/PIN for {user}: ")
+    info = sign(_store(), args.study_id, user, password)
+    print(
+        f"study {args.study_id}: report version {info.version} signed by {info.printed_name} at "
+        f"{info.signed_at.isoformat(timespec='seconds')}: {info.pdf_path}"
+    )
+    print(f"signed content sha256 {info.content_sha256}")
+    return 0
+
+
+def _cmd_addendum(args: argparse.Namespace) -> int:
+    user = _actor(args)
+    password = read_secret(args, f"password/PIN for {user}: ")
+    info = add_addendum(_store(), args.study_id, user, password, args.text)
+    print(
+        f"study {args.study_id}: addendum in report version {info.version}, signed by {info.printed_name}: "
+        f"{info.pdf_path}"
+    )
+    return 0
+
+
+def _cmd_code(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.billing import claim_to_dict, facts_to_dict
+
+    outcome = code_study(_store(), args.study_id, _actor(args))
+    if args.json:
+        print_json(
+            {
+                "facts": facts_to_dict(outcome.facts),
+                "result": outcome.result.to_dict(),
+                "claim": claim_to_dict(outcome.claim),
+                "findings": [f.to_dict() for f in outcome.findings],
+            }
+        )
+        return 0
+    facts = outcome.facts
+    print(
+        f"study {args.study_id}: {facts.recorded_hours} h analyzable, components "
+        f"{', '.join(sorted(c.value for c in facts.components))}, signed {facts.interpretation_signed}"
+    )
+    for line in outcome.claim_lines():
+        print(f"  claim line {line}")
+    for sentence in outcome.result.explanations:
+        print(f"  why: {sentence}")
+    for finding in outcome.findings:
+        print(f"  {finding.severity.value}: [{finding.rule}] {finding.message}")
     return 0
 
 
@@ -183,7 +285,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     def say(step: str, message: str) -> None:
         print(f"[{step}] {message}", flush=True)
 
-    result = run_demo(Path(args.out), days=args.days, say=say)
+    result = run_demo(Path(args.out), days=args.days, say=say, bars=lambda desc, total: progress(total, desc))
     print()
     print(f"demo folder     {result.out_dir.resolve()}")
     print(f"study           {result.study_id} (status {result.status})")
@@ -225,6 +327,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("study_id", type=int)
     imp.add_argument("path", help="recording file (WFDB .hea, EDF, ISHNE, DICOM, CSV, HL7 aECG)")
     imp.set_defaults(func=_cmd_import)
+
+    analyze = study_sub.add_parser("analyze", parents=[user_parent], help="run the scanning analysis")
+    analyze.add_argument("study_id", type=int)
+    analyze.set_defaults(func=_cmd_analyze)
+
+    edit = study_sub.add_parser("edit", parents=[user_parent], help="relabel a beat or a whole template")
+    edit.add_argument("study_id", type=int)
+    edit.add_argument("--template", type=int, help="template id (every beat of it)")
+    edit.add_argument("--beat", type=int, help="beat index (0-based, as in beats.csv)")
+    edit.add_argument("--label", required=True, help="new AAMI class: N, S, V, F or Q")
+    edit.set_defaults(func=_cmd_edit)
+
+    report = study_sub.add_parser(
+        "report", parents=[user_parent], help="render the scanning report (PDF, HTML)"
+    )
+    report.add_argument("study_id", type=int)
+    report.set_defaults(func=_cmd_report)
+
+    interp = study_sub.add_parser(
+        "interpret", parents=[user_parent], help="physician: write the interpretation and review the report"
+    )
+    interp.add_argument("study_id", type=int)
+    text = interp.add_mutually_exclusive_group()
+    text.add_argument("--text", help="interpretation text (omit to review the report as it is)")
+    text.add_argument("--text-file", help="read the interpretation from this file")
+    interp.set_defaults(func=_cmd_interpret)
+
+    sign_p = study_sub.add_parser(
+        "sign", parents=[user_parent], help="physician: sign the reviewed report (password/PIN asked again)"
+    )
+    sign_p.add_argument("study_id", type=int)
+    _add_password_options(sign_p)
+    sign_p.set_defaults(func=_cmd_sign)
+
+    addendum = study_sub.add_parser(
+        "addendum", parents=[user_parent], help="physician: amend a signed report (new signed version)"
+    )
+    addendum.add_argument("study_id", type=int)
+    addendum.add_argument("--text", required=True)
+    _add_password_options(addendum)
+    addendum.set_defaults(func=_cmd_addendum)
+
+    code = study_sub.add_parser(
+        "code", parents=[user_parent], help="derive facts, select codes, scrub the claim"
+    )
+    code.add_argument("study_id", type=int)
+    code.add_argument("--json", action="store_true")
+    code.set_defaults(func=_cmd_code)
 
     show = study_sub.add_parser("show", help="everything about one study")
     show.add_argument("study_id", type=int)

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
+from ecgdesk.analysis.findings import Findings
 from ecgdesk.coding import Service, Setting
 from ecgdesk.errors import InputError
 from ecgdesk.records import Recording, write_recording
 from ecgdesk.store import Store, open_store
+from ecgdesk.workflow.analysis import EngineUnavailableError, analyze_study
+from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 from ecgdesk.workflow.users import add_user
+from ecgdesk.workflow.views import show_study
 
 MARKER = ".ecgdesk-demo"
 DEMO_PHYSICIAN = "dr.demo"
@@ -31,6 +39,13 @@ ORDERING_NPI = "1245319599"
 
 #: Called with (step name, message) as the demo advances.
 Say = Callable[[str, str], object]
+#: Makes a progress bar (description, total) whose ``update(n)`` the long steps call.
+BarFactory = Callable[[str, float], AbstractContextManager[Any]]
+
+
+def imported_duration(store: Store, study_id: int) -> float:
+    view = show_study(store, study_id)
+    return float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
 
 
 @dataclass
@@ -96,19 +111,33 @@ def _simulate(rec_dir: Path, days: float, say: Say) -> tuple[Path, str]:
     raise NotImplementedError  # wired in when the simulator lands
 
 
-def run_demo(out_dir: Path, days: float = 8.0, say: Say | None = None) -> DemoResult:
+def _no_bar(desc: str, total: float) -> AbstractContextManager[Any]:
+    return nullcontext(SimpleNamespace(update=lambda n: None))
+
+
+def run_demo(
+    out_dir: Path, days: float = 8.0, say: Say | None = None, bars: BarFactory | None = None
+) -> DemoResult:
     """Run the whole demo in ``out_dir`` (its own database under ``out_dir/home``)."""
     report = say or (lambda step, message: None)
     out_dir = prepare_out_dir(out_dir)
     rec_path, description = _simulate(out_dir / "recording", days, report)
     store = open_store(url=f"sqlite:///{out_dir / 'home' / 'ecgdesk.sqlite'}", home=out_dir / "home")
     try:
-        return _flow(store, out_dir, rec_path, description, days, report)
+        return _flow(store, out_dir, rec_path, description, days, report, bars or _no_bar)
     finally:
         store.close()
 
 
-def _flow(store: Store, out_dir: Path, rec_path: Path, description: str, days: float, say: Say) -> DemoResult:
+def _flow(
+    store: Store,
+    out_dir: Path,
+    rec_path: Path,
+    description: str,
+    days: float,
+    say: Say,
+    bars: BarFactory,
+) -> DemoResult:
     add_user(store, "admin.demo", "admin", DEMO_PIN, "Demo Administrator", actor="demo")
     add_user(store, DEMO_TECHNICIAN, "technician", DEMO_PIN, "Terry Tech, CCT", actor="admin.demo")
     add_user(
@@ -139,5 +168,60 @@ def _flow(store: Store, out_dir: Path, rec_path: Path, description: str, days: f
     imported = import_recording(store, study_id, rec_path, actor=DEMO_TECHNICIAN)
     say("import", f"recording stored read-only as {imported.sha256[:16]}... ({description})")
     result = DemoResult(out_dir, study_id, imported.path, "recorded", steps=["create", "import"])
-    result.skipped = ["analyze", "report", "sign", "code"]
+    try:
+        with bars("analyze", imported_duration(store, study_id)) as bar:
+            run = analyze_study(store, study_id, DEMO_TECHNICIAN, progress=bar.update)
+    except EngineUnavailableError as error:
+        say("analyze", f"skipped: {error}")
+        result.skipped = ["analyze", "report", "sign", "code"]
+        return result
+    summary = run.findings.summary
+    result.summary = {
+        "total_beats": summary.total_beats,
+        "analyzable_h": round(summary.analyzable_time_s / 3600, 2),
+        "wear_h": round(summary.wear_time_s / 3600, 2),
+        "af_burden_pct": summary.af_burden_pct,
+        "episodes": len(run.findings.episodes),
+    }
+    say(
+        "analyze",
+        f"{summary.total_beats} beats, {summary.analyzable_time_s / 3600:.1f} h analyzable of "
+        f"{summary.wear_time_s / 3600:.1f} h worn, AF burden {summary.af_burden_pct:.1f} %, "
+        f"{len(run.findings.episodes)} episodes",
+    )
+    report = report_study(store, study_id, DEMO_TECHNICIAN)
+    say("report", f"scanning report version {report.version} rendered")
+    reviewed = interpret(store, study_id, DEMO_PHYSICIAN, interpretation_text(run.findings))
+    say("review", f"{DEMO_PHYSICIAN} wrote the interpretation and reviewed version {reviewed.version}")
+    signed = sign(store, study_id, DEMO_PHYSICIAN, DEMO_PIN)
+    result.pdf_path = signed.pdf_path
+    say("sign", f"signed by {signed.printed_name} over content {signed.content_sha256[:16]}...")
+    outcome = code_study(store, study_id, "biller.demo")
+    result.claim_lines = outcome.claim_lines()
+    result.scrub_findings = [f"{f.severity.value}: {f.message}" for f in outcome.findings]
+    say("code", f"{outcome.facts.recorded_hours} h recorded -> {', '.join(result.claim_lines)}")
+    result.steps += ["analyze", "report", "review", "sign", "code"]
+    result.status = "coded"
     return result
+
+
+def interpretation_text(findings: Findings) -> str:
+    """A demo physician's interpretation written from the findings (a real one writes their own)."""
+    s = findings.summary
+    hr = s.heart_rate
+    parts = [
+        f"Ambulatory ECG monitoring for {s.wear_time_s / 86400:.1f} days "
+        f"({s.analyzable_time_s / 3600:.0f} h analyzable)."
+    ]
+    if hr.mean_bpm is not None and hr.min is not None and hr.max is not None:
+        parts.append(f"Heart rate {hr.min.bpm:.0f}-{hr.max.bpm:.0f} bpm, mean {hr.mean_bpm:.0f} bpm.")
+    if s.af_burden_pct > 0:
+        parts.append(f"Atrial fibrillation burden {s.af_burden_pct:.1f} %.")
+    parts.append(
+        f"Ventricular ectopy {s.ectopy.v_burden_pct:.1f} %, supraventricular ectopy "
+        f"{s.ectopy.s_burden_pct:.1f} %."
+    )
+    if s.pauses.longest_s is not None:
+        parts.append(f"Longest pause {s.pauses.longest_s:.1f} s.")
+    parts.append("Correlate with the patient-triggered events listed. (Demo interpretation.)")
+    return " ".join(parts)

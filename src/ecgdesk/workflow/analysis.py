@@ -1,0 +1,426 @@
+"""Analysing a study's recording, and technician beat edits, without half-written results.
+
+Each analysis run is identified by its *input hash*: SHA-256 over the recording's content hash, the
+algorithm version, the analysis settings and the diary. Running again with the same inputs reuses the
+stored run (idempotent). Outputs are written into a temporary folder that is renamed into place only when
+complete, and the database rows (run, status, audit) are written in one transaction afterwards; if
+anything fails the folder is removed again, so an interrupted analysis leaves neither rows nor files.
+
+A technician edit (relabel one beat, or every beat of a template) derives a new run from the current
+one: the labels are changed, the summary is recomputed from the edited beats by the analysis package's
+rhythm logic, and the new run becomes current (its input hash chains the parent's hash and the edit, so
+repeating an edit is idempotent too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.findings import (
+    ALGORITHM_VERSION,
+    BEAT_CLASSES,
+    Findings,
+    findings_from_dict,
+    findings_to_dict,
+)
+from ecgdesk.analysis.io import write_outputs
+from ecgdesk.coding import Component
+from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.records import Recording
+from ecgdesk.store import Store, append, canonical_json, file_sha256
+from ecgdesk.store.enums import EditKind, StudyStatus
+from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
+from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
+
+Progress = Callable[[float], object]
+BEATS_NPZ = "beats.npz"
+ANALYZABLE_STATES = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
+EDITABLE_STATES = {StudyStatus.ANALYZED, StudyStatus.REPORTED}
+
+
+class EngineUnavailableError(EcgDeskError):
+    """A part of ECG Desk this step needs is not installed in this build."""
+
+
+@dataclass(frozen=True)
+class AnalysisOutput:
+    """What an analyzer returns: the findings and the labelled beats (with template ids when known)."""
+
+    findings: Findings
+    samples: np.ndarray
+    labels: np.ndarray
+    template_ids: np.ndarray | None = None
+
+
+Analyzer = Callable[[Recording, Path | None, Progress | None], AnalysisOutput]
+
+
+def default_analyzer(recording: Recording, diary: Path | None, progress: Progress | None) -> AnalysisOutput:
+    """The ambulatory scanning analysis of :mod:`ecgdesk.analysis.pipeline`."""
+    try:
+        from ecgdesk.analysis.pipeline import analyze, default_engine
+
+        engine = default_engine()
+    except ImportError as error:
+        raise EngineUnavailableError(f"the ambulatory analysis engine is not available ({error})") from None
+    result = analyze(recording, diary=diary, progress=progress, engine=engine)
+    beats = result.beats
+    template_ids = getattr(beats, "template_ids", None)
+    return AnalysisOutput(
+        result.findings,
+        np.asarray(beats.samples),
+        np.asarray(beats.labels),
+        None if template_ids is None else np.asarray(template_ids),
+    )
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: int
+    input_hash: str
+    reused: bool
+    findings: Findings
+    folder: Path
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _diary_of(store: Store, row: RecordingBlob) -> Path | None:
+    """A ``<record>.diary.csv`` stored with the recording (the simulator writes one), if any."""
+    stem = Path(row.main_file).stem
+    path = store.blob_root / row.blob_dir / f"{stem}.diary.csv"
+    return path if path.exists() else None
+
+
+def _run_folder(store: Store, study_id: int, input_hash: str) -> Path:
+    return store.studies_root / str(study_id) / "runs" / input_hash[:20]
+
+
+def _write_run(
+    final: Path,
+    findings: Findings,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    template_ids: np.ndarray | None,
+    fs: float,
+    record_name: str,
+) -> tuple[Findings, Path]:
+    """Write the run's files into a temporary folder and rename it to ``final`` once complete."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        findings, paths = write_outputs(findings, samples, labels, fs, tmp, record_name)
+        ids = template_ids if template_ids is not None else np.full(np.shape(samples), -1, dtype=np.int32)
+        with open(tmp / BEATS_NPZ, "wb") as handle:
+            np.savez(
+                handle,
+                samples=np.asarray(samples, dtype=np.int64),
+                labels=np.asarray(labels, dtype="<U1"),
+                template_ids=np.asarray(ids, dtype=np.int32),
+            )
+        if final.exists():  # left by a run whose database transaction did not commit: not referenced
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return findings, final / paths.beats.name
+
+
+def _insert_run(
+    session: Session,
+    study: Study,
+    input_hash: str,
+    findings: Findings,
+    beats_path: Path,
+    actor: str,
+    parent: int | None,
+) -> AnalysisRun:
+    summary = findings.summary
+    session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study.id).values(is_current=False))
+    assert study.recording_id is not None
+    run = AnalysisRun(
+        study_id=study.id,
+        recording_id=study.recording_id,
+        parent_run_id=parent,
+        algorithm_version=findings.algorithm_version,
+        input_hash=input_hash,
+        findings_json=canonical_json(findings_to_dict(findings)),
+        beats_sha256=file_sha256(beats_path),
+        beats_path=str(beats_path),
+        analyzable_s=summary.analyzable_time_s,
+        wear_s=summary.wear_time_s,
+        is_current=True,
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _make_current(session: Session, study: Study, run: AnalysisRun, actor: str, action: str) -> None:
+    if not run.is_current:
+        session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study.id).values(is_current=False))
+        run.is_current = True
+        append(session, actor, "analysis:current", "study", study.id, None, {"run_id": run.id})
+    move(session, study, StudyStatus.ANALYZED, actor, action)
+
+
+def analyze_study(
+    store: Store,
+    study_id: int,
+    actor: str,
+    progress: Progress | None = None,
+    analyzer: Analyzer | None = None,
+) -> RunInfo:
+    """Analyse the study's recording (or reuse the run with the same inputs) and make it current."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "analyze", ANALYZABLE_STATES)
+        row = session.get(RecordingBlob, study.recording_id)
+        assert row is not None
+        diary = _diary_of(store, row)
+        input_hash = _hash(
+            {
+                "recording_sha256": row.sha256,
+                "algorithm_version": ALGORITHM_VERSION,
+                "config": AnalysisConfig().as_dict(),
+                "lead": None,
+                "diary_sha256": file_sha256(diary) if diary else None,
+            }
+        )
+        existing = session.scalar(
+            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
+        )
+        if existing is not None:
+            reuse = not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED
+            if reuse:
+                _make_current(session, study, existing, actor, "analyze")
+            return RunInfo(
+                existing.id,
+                input_hash,
+                True,
+                findings_from_dict(json.loads(existing.findings_json)),
+                Path(existing.beats_path).parent,
+            )
+        recording_row = row
+    recording = open_study_recording(store, recording_row)
+    output = (analyzer or default_analyzer)(recording, diary, progress)
+    final = _run_folder(store, study_id, input_hash)
+    findings, beats_path = _write_run(
+        final,
+        output.findings,
+        output.samples,
+        output.labels,
+        output.template_ids,
+        recording.fs,
+        recording_row.main_file.rsplit(".", 1)[0],
+    )
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            require_status(study, "analyze", ANALYZABLE_STATES)
+            run = _insert_run(session, study, input_hash, findings, beats_path, actor, None)
+            append(
+                session,
+                actor,
+                "analysis:run",
+                "study",
+                study.id,
+                None,
+                {
+                    "run_id": run.id,
+                    "input_hash": input_hash,
+                    "algorithm_version": run.algorithm_version,
+                    "analyzable_s": run.analyzable_s,
+                    "beats_sha256": run.beats_sha256,
+                },
+            )
+            move(session, study, StudyStatus.ANALYZED, actor, "analyze")
+            order = session.get(Order, study.order_id)
+            assert order is not None
+            set_component(session, study.id, Component.SCANNING, actor, None, order)
+            return RunInfo(run.id, input_hash, False, findings, final)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------- technician edits
+@dataclass(frozen=True)
+class _Template:
+    template_id: int
+    label: str
+    n_beats: int
+    waveform: np.ndarray
+
+
+@dataclass(frozen=True)
+class _EditedBeats:
+    """The beat table shape the rhythm logic reads (samples, labels, template ids, templates)."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+    template_ids: np.ndarray
+    templates: list[_Template]
+    fs: float
+
+
+def relabel(
+    labels: np.ndarray, template_ids: np.ndarray, kind: EditKind, target: int, label: str
+) -> np.ndarray:
+    """New labels after relabelling beat ``target`` or every beat of template ``target``."""
+    check_option("label", label, BEAT_CLASSES)
+    out = labels.copy()
+    if kind is EditKind.BEAT:
+        if not 0 <= target < labels.size:
+            raise InputError("beat", f"beat index {target} is out of range; this run has {labels.size} beats")
+        out[target] = label
+        return out
+    mask = template_ids == target
+    if not mask.any():
+        known = ", ".join(str(t) for t in sorted(set(template_ids.tolist())) if t >= 0) or "none"
+        raise InputError("template", f"no template {target} in this run; the templates are {known}")
+    out[mask] = label
+    return out
+
+
+def _config_from(findings: Findings) -> AnalysisConfig:
+    defaults = AnalysisConfig()
+    values = {
+        f.name: type(getattr(defaults, f.name))(findings.config[f.name])
+        for f in dataclasses.fields(AnalysisConfig)
+        if f.name in findings.config
+    }
+    return AnalysisConfig(**values)
+
+
+def recompute(recording: Recording, findings: Findings, beats: _EditedBeats) -> Findings:
+    """The findings of the edited beats: the analysis package's rhythm logic run again on the same epochs."""
+    from ecgdesk.analysis.diary import marker_entries
+    from ecgdesk.analysis.pipeline import LeadChoice, findings_from_beats
+    from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
+
+    codes = {"A": ANALYZABLE, "N": NOISE, "L": LEAD_OFF}
+    states = np.array([codes[c] for c in findings.quality.states], dtype=np.uint8)
+    info = findings.summary.recording
+    choice = LeadChoice(recording.lead_index(info.lead), info.lead_choice)
+    entries = marker_entries(recording)
+    edited = findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
+    # patient events from a diary file are kept as they were (their times do not depend on beat labels)
+    return dataclasses.replace(edited, patient_events=findings.patient_events)
+
+
+def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
+    """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
+    check_option("label", label, BEAT_CLASSES)
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "edit beats of", EDITABLE_STATES)
+        base = session.scalar(
+            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
+        )
+        if base is None:
+            raise InputError("study", "has no current analysis run to edit", source=f"study {study_id}")
+        recording_row = session.get(RecordingBlob, base.recording_id)
+        assert recording_row is not None
+        base_id, base_hash, base_json = base.id, base.input_hash, base.findings_json
+        base_folder = Path(base.beats_path).parent
+    with np.load(base_folder / BEATS_NPZ) as data:
+        samples, labels, template_ids = data["samples"], data["labels"], data["template_ids"]
+    new_labels = relabel(labels, template_ids, kind, target, label)
+    changed = int(np.count_nonzero(new_labels != labels))
+    if changed == 0:  # the labels are already so (e.g. the same edit repeated): nothing to do
+        return RunInfo(base_id, base_hash, True, findings_from_dict(json.loads(base_json)), base_folder)
+    input_hash = _hash({"parent": base_hash, "kind": kind.value, "target": target, "label": label})
+    findings = findings_from_dict(json.loads(base_json))
+    with store.transaction() as session:
+        existing = session.scalar(
+            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
+        )
+        if existing is not None:
+            study = get_study(session, study_id)
+            _make_current(session, study, existing, actor, "edit")
+            return RunInfo(
+                existing.id,
+                input_hash,
+                True,
+                findings_from_dict(json.loads(existing.findings_json)),
+                Path(existing.beats_path).parent,
+            )
+    recording = open_study_recording(store, recording_row)
+    templates = [
+        _Template(
+            t.template_id,
+            str(new_labels[template_ids == t.template_id][0])
+            if np.any(template_ids == t.template_id)
+            else t.label,
+            t.n_beats,
+            np.asarray(t.waveform),
+        )
+        for t in findings.templates
+    ]
+    edited = recompute(
+        recording, findings, _EditedBeats(samples, new_labels, template_ids, templates, recording.fs)
+    )
+    final = _run_folder(store, study_id, input_hash)
+    edited, beats_path = _write_run(
+        final,
+        edited,
+        samples,
+        new_labels,
+        template_ids,
+        recording.fs,
+        recording_row.main_file.rsplit(".", 1)[0],
+    )
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            require_status(study, "edit beats of", EDITABLE_STATES)
+            run = _insert_run(session, study, input_hash, edited, beats_path, actor, base_id)
+            session.add(
+                BeatEdit(
+                    study_id=study_id,
+                    base_run_id=base_id,
+                    result_run_id=run.id,
+                    kind=kind.value,
+                    target=target,
+                    new_label=label,
+                    n_beats_changed=changed,
+                    user=actor,
+                    created_at=now(),
+                )
+            )
+            before = {"run_id": base_id, "beats_by_class": findings.summary.beats_by_class}
+            after = {
+                "run_id": run.id,
+                "kind": kind.value,
+                "target": target,
+                "label": label,
+                "n_beats_changed": changed,
+                "beats_by_class": edited.summary.beats_by_class,
+            }
+            append(session, actor, "analysis:edit", "study", study_id, before, after)
+            move(session, study, StudyStatus.ANALYZED, actor, "edit")
+            return RunInfo(run.id, input_hash, False, edited, final)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise

@@ -1,0 +1,251 @@
+"""From a study to coding facts, codes, a claim and the scrubber's findings.
+
+The coding engine never sees a recording: this module turns what the store knows into
+:class:`~ecgdesk.coding.ServiceFacts`:
+
+* ``recorded_hours``: the *analyzable* time of the current analysis run, in hours (the codes follow the
+  hours actually recorded and analysable, not the prescribed days);
+* ``components``: the components someone of this entity performed (recording at import, scanning at
+  analysis, interpretation at signing);
+* ``interpretation_signed``: whether the latest report version carries a signature over its content;
+* service, setting, place of service, indications and ordering NPI from the order; the interpreting
+  physician's NPI as the rendering provider; start and end dates from the recording.
+
+The facts, the codes, the claim and the findings are stored (JSON in the forms that ``facts_from_dict``
+and ``claim_from_dict`` read back) and the study moves to ``coded``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.coding import (
+    Claim,
+    CodingResult,
+    Component,
+    Finding,
+    Service,
+    ServiceFacts,
+    Setting,
+    claim_for,
+    claim_from_dict,
+    scrub,
+    select_codes,
+)
+from ecgdesk.store import Store, append, canonical_json
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import (
+    AnalysisRun,
+    CodingRecord,
+    ComponentPerformance,
+    Order,
+    RecordingBlob,
+    ReportVersion,
+    Signature,
+    Study,
+)
+from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.studies import get_study
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """What the store knows about a study that matters for coding (plain values, no database rows)."""
+
+    service: Service
+    setting: Setting
+    place_of_service: str
+    start: date
+    recording_s: float
+    analyzable_s: float | None
+    components: frozenset[Component]
+    diagnoses: tuple[str, ...]
+    signed: bool
+    ordering_npi: str | None
+    interpreting_npi: str | None
+    prescribed_days: float | None
+
+
+def derive_facts(study: StudyFacts) -> ServiceFacts:
+    """The coding facts of a study: recorded hours from the analyzable time.
+
+    The hours are not rounded: 48 h and 10 s is more than 48 h, and rounding could move a study across a
+    code boundary.
+    """
+    hours = None if study.analyzable_s is None else study.analyzable_s / 3600.0
+    end = study.start + timedelta(seconds=max(0.0, study.recording_s - 1e-6))
+    return ServiceFacts(
+        service=study.service,
+        setting=study.setting,
+        place_of_service=study.place_of_service,
+        start=study.start,
+        end=end if end != study.start else None,
+        recorded_hours=hours,
+        components=study.components,
+        diagnoses=study.diagnoses,
+        interpretation_signed=study.signed,
+        ordering_provider_npi=study.ordering_npi,
+        provider_id=study.interpreting_npi,
+        prescribed_days=study.prescribed_days,
+    )
+
+
+def facts_to_dict(facts: ServiceFacts) -> dict[str, Any]:
+    """The FACTS JSON object of ``facts`` (what :func:`ecgdesk.coding.facts_from_dict` reads)."""
+    return {
+        "service": facts.service.value,
+        "setting": facts.setting.value,
+        "place_of_service": facts.place_of_service,
+        "start": facts.start.isoformat(),
+        "end": facts.end.isoformat() if facts.end else None,
+        "recorded_hours": facts.recorded_hours,
+        "components": sorted(c.value for c in facts.components),
+        "diagnoses": list(facts.diagnoses),
+        "repeat": facts.repeat.value if facts.repeat else None,
+        "abn_on_file": facts.abn_on_file,
+        "interpretation_signed": facts.interpretation_signed,
+        "ordering_provider_npi": facts.ordering_provider_npi,
+        "provider_id": facts.provider_id,
+        "prescribed_days": facts.prescribed_days,
+    }
+
+
+def claim_to_dict(claim: Claim) -> dict[str, Any]:
+    """The CLAIM JSON object of ``claim`` (what :func:`ecgdesk.coding.claim_from_dict` reads)."""
+    return {
+        "setting": claim.setting.value,
+        "place_of_service": claim.place_of_service,
+        "lines": [
+            {
+                "code": line.code,
+                "date_of_service": line.date_of_service.isoformat(),
+                "modifiers": list(line.modifiers),
+                "units": line.units,
+                "diagnosis_pointers": list(line.diagnosis_pointers),
+                "date_of_service_end": line.date_of_service_end.isoformat()
+                if line.date_of_service_end
+                else None,
+                "recorded_hours": line.recorded_hours,
+            }
+            for line in claim.lines
+        ],
+        "diagnoses": list(claim.diagnoses),
+        "provider_id": claim.provider_id,
+        "ordering_provider_npi": claim.ordering_provider_npi,
+        "abn_on_file": claim.abn_on_file,
+        "interpretation_signed": claim.interpretation_signed,
+        "recorded_hours": claim.recorded_hours,
+        "claim_id": claim.claim_id,
+    }
+
+
+def _is_signed(session: Session, study_id: int) -> bool:
+    latest = session.scalar(
+        select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
+    )
+    if latest is None:
+        return False
+    signature = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
+    return signature is not None and signature.content_sha256 == latest.content_sha256
+
+
+def study_facts(session: Session, study: Study) -> StudyFacts:
+    """Gather :class:`StudyFacts` from the store."""
+    order = session.get(Order, study.order_id)
+    assert order is not None
+    recording = session.get(RecordingBlob, study.recording_id) if study.recording_id else None
+    run = session.scalar(
+        select(AnalysisRun).where(AnalysisRun.study_id == study.id, AnalysisRun.is_current.is_(True))
+    )
+    performed = session.scalars(
+        select(ComponentPerformance).where(ComponentPerformance.study_id == study.id)
+    ).all()
+    interpreting = [p for p in performed if p.component == Component.INTERPRETATION.value]
+    start = recording.start_time.date() if recording and recording.start_time else study.created_at.date()
+    return StudyFacts(
+        service=Service(order.service),
+        setting=Setting(order.setting),
+        place_of_service=order.place_of_service,
+        start=start,
+        recording_s=recording.duration_s if recording else 0.0,
+        analyzable_s=run.analyzable_s if run else None,
+        components=frozenset(Component(p.component) for p in performed),
+        diagnoses=tuple(json.loads(order.indications_json)),
+        signed=_is_signed(session, study.id),
+        ordering_npi=order.ordering_npi,
+        interpreting_npi=interpreting[-1].npi if interpreting else None,
+        prescribed_days=order.duration_days,
+    )
+
+
+@dataclass(frozen=True)
+class CodingOutcome:
+    study_id: int
+    facts: ServiceFacts
+    result: CodingResult
+    claim: Claim
+    findings: list[Finding]
+
+    def claim_lines(self) -> list[str]:
+        return [
+            line.code
+            + "".join(f"-{m}" for m in line.modifiers)
+            + (f" x{line.units}" if line.units != 1 else "")
+            for line in self.claim.lines
+        ]
+
+
+def _history(session: Session, study: Study) -> list[Claim]:
+    """The patient's earlier claims (from other studies' latest coding) for the scrubber."""
+    others = session.scalars(
+        select(CodingRecord)
+        .join(Study, CodingRecord.study_id == Study.id)
+        .where(Study.patient_id == study.patient_id, Study.id != study.id)
+        .order_by(CodingRecord.id)
+    ).all()
+    latest = {row.study_id: row for row in others}
+    return [claim_from_dict(json.loads(row.claim_json)) for row in latest.values()]
+
+
+def code_study(store: Store, study_id: int, actor: str) -> CodingOutcome:
+    """Derive the facts, select codes, build the claim, scrub it; store all of it and move to ``coded``."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "code", {StudyStatus.SIGNED, StudyStatus.CODED})
+        facts = derive_facts(study_facts(session, study))
+        result = select_codes(facts)
+        claim = claim_for(facts, result)
+        findings = [*result.findings, *scrub(claim, _history(session, study))]
+        record = CodingRecord(
+            study_id=study_id,
+            facts_json=canonical_json(facts_to_dict(facts)),
+            result_json=canonical_json(result.to_dict()),
+            claim_json=canonical_json(claim_to_dict(claim)),
+            scrub_json=canonical_json([f.to_dict() for f in findings]),
+            created_by=actor,
+            created_at=now(),
+        )
+        session.add(record)
+        session.flush()
+        append(
+            session,
+            actor,
+            "coding:code",
+            "study",
+            study_id,
+            None,
+            {
+                "coding_id": record.id,
+                "facts": facts_to_dict(facts),
+                "lines": [line.to_dict() for line in result.lines],
+                "n_findings": len(findings),
+            },
+        )
+        move(session, study, StudyStatus.CODED, actor, "code")
+        return CodingOutcome(study_id, facts, result, claim, findings)

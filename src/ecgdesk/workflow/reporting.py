@@ -1,0 +1,522 @@
+"""Report versions, the physician's review and interpretation, the signature and addenda.
+
+Rules (each enforced here, each tested):
+
+* A report version is never overwritten: a changed report (re-analysis, technician edit, interpretation
+  text) is a new version; rendering the same content again reuses the latest version.
+* Signing needs the physician's password or PIN, re-entered at signing, and a report the same physician
+  reviewed (``interpret``). The signature stores the SHA-256 of the report content
+  (:func:`ecgdesk.reports.context.report_content_digest`, which excludes the signature block itself);
+  signing is refused when the content or the PDF file changed since the review.
+* After signing, findings and interpretation are frozen; an amendment is an addendum: a new report version
+  with the addendum, signed by its author, while the earlier versions and signatures stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.analysis.findings import findings_from_dict
+from ecgdesk.coding import Component
+from ecgdesk.errors import InputError
+from ecgdesk.reports.context import (
+    Addendum as AddendumBlock,
+)
+from ecgdesk.reports.context import (
+    ReportHeader,
+    ScanningReportContext,
+    SignatureBlock,
+    SimpleBeats,
+    report_content_digest,
+)
+from ecgdesk.reports.scanning import render_scanning_report
+from ecgdesk.store import Store, append, file_sha256
+from ecgdesk.store.enums import Role, StudyStatus
+from ecgdesk.store.models import (
+    Addendum,
+    AnalysisRun,
+    Interpretation,
+    Order,
+    Patient,
+    RecordingBlob,
+    ReportVersion,
+    Signature,
+    Study,
+    User,
+)
+from ecgdesk.workflow.analysis import BEATS_NPZ
+from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
+from ecgdesk.workflow.users import UserInfo, authenticate
+
+MEANING = "Interpreted by"
+FACILITY_ENV = "ECGDESK_FACILITY"
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    study_id: int
+    version: int
+    pdf_path: Path
+    html_path: Path | None
+    content_sha256: str
+    reused: bool
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    study_id: int
+    version: int
+    printed_name: str
+    signed_at: datetime
+    content_sha256: str
+    pdf_path: Path
+
+
+def _current_run(session: Session, study_id: int) -> AnalysisRun:
+    run = session.scalar(
+        select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
+    )
+    if run is None:
+        raise InputError(
+            "study", "has no analysis yet; run 'study analyze' first", source=f"study {study_id}"
+        )
+    return run
+
+
+def _latest_version(session: Session, study_id: int) -> ReportVersion | None:
+    return session.scalar(
+        select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
+    )
+
+
+def _physician(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InputError("user", f"no user {username!r}; add one with 'ecgdesk user add'")
+    if user.role != Role.PHYSICIAN.value:
+        raise InputError("user", f"{username!r} is a {user.role}; only a physician may do this")
+    return user
+
+
+def _printed_name(user: User) -> str:
+    return user.display_name
+
+
+def build_context(
+    store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
+) -> ScanningReportContext:
+    """The report content of ``study`` as stored now, labelled as report ``version``."""
+    run = _current_run(session, study.id)
+    patient = session.get(Patient, study.patient_id)
+    order = session.get(Order, study.order_id)
+    row = session.get(RecordingBlob, run.recording_id)
+    assert patient is not None and order is not None and row is not None
+    recording = open_study_recording(store, row)
+    findings = findings_from_dict(json.loads(run.findings_json))
+    with np.load(Path(run.beats_path).parent / BEATS_NPZ) as data:
+        beats = SimpleBeats(data["samples"], data["labels"])
+    interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
+    addenda = [
+        AddendumBlock(a.text, _author_name(session, a.author), a.created_at)
+        for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id).order_by(Addendum.id))
+    ]
+    header = ReportHeader(
+        patient_name=patient.name,
+        patient_id=patient.external_id,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        ordering_physician=order.ordering_name or "",
+        ordering_npi=order.ordering_npi,
+        indications=tuple(json.loads(order.indications_json)),
+        device=recording.device or "",
+        recording_start=recording.start_time,
+        recording_end=recording.end_time,
+        wear_time_s=run.wear_s,
+        analyzable_time_s=run.analyzable_s,
+        facility=os.environ.get(FACILITY_ENV, ""),
+        study_id=str(study.id),
+        report_version=version,
+    )
+    return ScanningReportContext(
+        header=header,
+        findings=findings,
+        recording=recording,
+        beats=beats,
+        technician_comments=study.technician_comments,
+        interpretation=interpretation.text if interpretation else "",
+        signature=signature,
+        addenda=addenda,
+    )
+
+
+def _author_name(session: Session, username: str) -> str:
+    user = session.scalar(select(User).where(User.username == username))
+    return user.display_name if user else username
+
+
+def _render(ctx: ScanningReportContext, final: Path) -> tuple[Path, Path]:
+    """Render into a temporary folder and rename it to ``final`` (which must not exist yet)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        rendered = render_scanning_report(ctx, tmp)
+        if final.exists():  # left by a run whose database transaction did not commit: not referenced
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final / rendered.pdf_path.name, final / rendered.html_path.name
+
+
+def _version_folder(store: Store, study_id: int, version: int) -> Path:
+    return store.studies_root / str(study_id) / "reports" / f"v{version}"
+
+
+def _new_version(
+    store: Store,
+    study_id: int,
+    actor: str,
+    allowed: set[StudyStatus],
+    action: str,
+) -> ReportInfo:
+    """Render a new version if the content changed since the latest (else reuse it); optionally signed."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, action, allowed)
+        latest = _latest_version(session, study_id)
+        if latest is not None:
+            same = build_context(store, session, study, latest.version)
+            if report_content_digest(same) == latest.content_sha256:
+                return ReportInfo(
+                    study_id,
+                    latest.version,
+                    Path(latest.pdf_path),
+                    Path(latest.html_path) if latest.html_path else None,
+                    latest.content_sha256,
+                    True,
+                )
+        version = (latest.version if latest is not None else 0) + 1
+        ctx = build_context(store, session, study, version)
+    digest = report_content_digest(ctx)
+    final = _version_folder(store, study_id, version)
+    pdf, html = _render(ctx, final)
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            require_status(study, action, allowed)
+            run = _current_run(session, study_id)
+            row = ReportVersion(
+                study_id=study_id,
+                version=version,
+                analysis_run_id=run.id,
+                content_sha256=digest,
+                pdf_path=str(pdf),
+                html_path=str(html),
+                pdf_sha256=file_sha256(pdf),
+                interpretation_text=ctx.interpretation,
+                created_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            append(
+                session,
+                actor,
+                "report:render",
+                "study",
+                study_id,
+                None,
+                {
+                    "version": version,
+                    "content_sha256": digest,
+                    "pdf_sha256": row.pdf_sha256,
+                    "analysis_run_id": run.id,
+                },
+            )
+            if StudyStatus(study.status) in (StudyStatus.ANALYZED, StudyStatus.REPORTED):
+                move(session, study, StudyStatus.REPORTED, actor, action)
+            return ReportInfo(study_id, version, pdf, html, digest, False)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
+    """Render the scanning report of the current analysis (a new version only if the content changed)."""
+    return _new_version(store, study_id, actor, {StudyStatus.ANALYZED, StudyStatus.REPORTED}, "report")
+
+
+def interpret(store: Store, study_id: int, username: str, text: str | None = None) -> ReportInfo:
+    """The physician writes (or keeps) the interpretation and reviews the resulting report version."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "interpret", {StudyStatus.ANALYZED, StudyStatus.REPORTED})
+        _physician(session, username)
+        if text is not None:
+            if not text.strip():
+                raise InputError("text", "the interpretation is empty")
+            row = session.scalar(select(Interpretation).where(Interpretation.study_id == study_id))
+            before = {"text": row.text, "author": row.author} if row else None
+            if row is None:
+                row = Interpretation(study_id=study_id, text=text.strip(), author=username, updated_at=now())
+                session.add(row)
+            elif row.text != text.strip():
+                row.text, row.author, row.updated_at = text.strip(), username, now()
+            if before is None or before["text"] != row.text:
+                append(
+                    session,
+                    username,
+                    "interpretation:write",
+                    "study",
+                    study_id,
+                    before,
+                    {"text": row.text, "author": username},
+                )
+    info = report_study(store, study_id, username)
+    with store.transaction() as session:
+        version = session.scalar(
+            select(ReportVersion).where(
+                ReportVersion.study_id == study_id, ReportVersion.version == info.version
+            )
+        )
+        assert version is not None
+        if version.reviewed_by != username:
+            version.reviewed_by, version.reviewed_at = username, now()
+            append(
+                session,
+                username,
+                "report:review",
+                "study",
+                study_id,
+                None,
+                {"version": info.version, "content_sha256": info.content_sha256},
+            )
+    return info
+
+
+def _check_unchanged(
+    store: Store, session: Session, study: Study, latest: ReportVersion, action: str
+) -> None:
+    current = report_content_digest(build_context(store, session, study, latest.version))
+    if current != latest.content_sha256:
+        raise InputError(
+            "report",
+            f"cannot {action}: the report content changed since version {latest.version} was rendered and "
+            "reviewed; run 'study report' and review it again ('study interpret')",
+            source=f"study {study.id}",
+        )
+    pdf = Path(latest.pdf_path)
+    if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
+        raise InputError(
+            "report",
+            f"cannot {action}: the PDF of version {latest.version} was changed or removed "
+            "on disk since it was rendered; run 'study report' again",
+            source=str(pdf),
+        )
+
+
+def sign(store: Store, study_id: int, username: str, password: str) -> SignatureInfo:
+    """Sign the reviewed report version with the physician's re-entered password or PIN."""
+    user = authenticate(store, username, password, Role.PHYSICIAN)
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "sign", {StudyStatus.REPORTED})
+        latest = _latest_version(session, study_id)
+        assert latest is not None
+        if latest.reviewed_by != username:
+            raise InputError(
+                "report",
+                f"version {latest.version} has not been reviewed by {username!r}; review it first "
+                "('study interpret ID --user ...')",
+                source=f"study {study_id}",
+            )
+        _check_unchanged(store, session, study, latest, "sign")
+        signer = session.get(User, user.id)
+        assert signer is not None
+        signed_at = now()
+        block = SignatureBlock(
+            _printed_name(signer), signer.credentials or "", signed_at, latest.content_sha256, MEANING
+        )
+        ctx = build_context(store, session, study, latest.version, block)
+        version = latest.version
+    final = _version_folder(store, study_id, version) / "signed"
+    pdf, html = _render(ctx, final)
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            latest = _latest_version(session, study_id)
+            assert latest is not None and latest.version == version
+            return _record_signature(session, study, latest, user, pdf, html, signed_at)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def _record_signature(
+    session: Session,
+    study: Study,
+    version: ReportVersion,
+    user: UserInfo,
+    pdf: Path,
+    html: Path | None,
+    signed_at: datetime,
+) -> SignatureInfo:
+    before = {"pdf_path": version.pdf_path, "pdf_sha256": version.pdf_sha256}
+    version.pdf_path, version.html_path, version.pdf_sha256 = (
+        str(pdf),
+        str(html) if html else None,
+        file_sha256(pdf),
+    )
+    session.add(
+        Signature(
+            study_id=study.id,
+            report_version_id=version.id,
+            user_id=user.id,
+            printed_name=user.display_name,
+            meaning=MEANING,
+            content_sha256=version.content_sha256,
+            signed_at=signed_at,
+        )
+    )
+    append(
+        session,
+        user.username,
+        "report:sign",
+        "study",
+        study.id,
+        before,
+        {
+            "version": version.version,
+            "content_sha256": version.content_sha256,
+            "pdf_path": version.pdf_path,
+            "pdf_sha256": version.pdf_sha256,
+            "printed_name": user.display_name,
+            "meaning": MEANING,
+        },
+    )
+    if StudyStatus(study.status) is StudyStatus.REPORTED:
+        move(session, study, StudyStatus.SIGNED, user.username, "sign")
+    order = session.get(Order, study.order_id)
+    assert order is not None
+    set_component(session, study.id, Component.INTERPRETATION, user.display_name, user.npi, order)
+    return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
+
+
+def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
+    """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
+    if not text.strip():
+        raise InputError("text", "the addendum is empty")
+    user = authenticate(store, username, password, Role.PHYSICIAN)
+    allowed = {StudyStatus.SIGNED, StudyStatus.CODED, StudyStatus.BILLED}
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "add an addendum to", allowed)
+        latest = _latest_version(session, study_id)
+        assert latest is not None
+        addendum = Addendum(
+            study_id=study_id,
+            report_version_id=latest.id,
+            text=text.strip(),
+            author=username,
+            created_at=now(),
+        )
+        session.add(addendum)
+        session.flush()
+        version = latest.version + 1
+        ctx = build_context(store, session, study, version)
+        digest = report_content_digest(ctx)
+        signer = session.get(User, user.id)
+        assert signer is not None
+        signed_at = now()
+        ctx.signature = SignatureBlock(
+            _printed_name(signer), signer.credentials or "", signed_at, digest, MEANING
+        )
+        final = _version_folder(store, study_id, version)
+        pdf, html = _render(ctx, final)
+        try:
+            run = _current_run(session, study_id)
+            row = ReportVersion(
+                study_id=study_id,
+                version=version,
+                analysis_run_id=run.id,
+                content_sha256=digest,
+                pdf_path=str(pdf),
+                html_path=str(html),
+                pdf_sha256=file_sha256(pdf),
+                interpretation_text=ctx.interpretation,
+                reviewed_by=username,
+                reviewed_at=signed_at,
+                created_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            addendum.report_version_id = row.id
+            append(
+                session,
+                username,
+                "report:addendum",
+                "study",
+                study_id,
+                None,
+                {"version": version, "text": addendum.text, "content_sha256": digest},
+            )
+            session.add(
+                Signature(
+                    study_id=study_id,
+                    report_version_id=row.id,
+                    user_id=user.id,
+                    printed_name=user.display_name,
+                    meaning=MEANING,
+                    content_sha256=digest,
+                    signed_at=signed_at,
+                )
+            )
+            append(
+                session,
+                username,
+                "report:sign",
+                "study",
+                study_id,
+                None,
+                {
+                    "version": version,
+                    "content_sha256": digest,
+                    "pdf_sha256": row.pdf_sha256,
+                    "printed_name": user.display_name,
+                    "meaning": MEANING,
+                },
+            )
+            session.flush()
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+    return SignatureInfo(study_id, version, user.display_name, signed_at, digest, pdf)
+
+
+def signature_state(store: Store, study_id: int) -> str:
+    """``unsigned``, ``valid`` (the latest version is signed and its PDF unchanged) or why it is not."""
+    with store.transaction() as session:
+        latest = _latest_version(session, study_id)
+        if latest is None:
+            return "unsigned"
+        sig = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
+        if sig is None:
+            signed_before = session.scalar(select(Signature).where(Signature.study_id == study_id))
+            return "report changed since signing: needs a new signature" if signed_before else "unsigned"
+        if sig.content_sha256 != latest.content_sha256:
+            return "signature does not cover this content"
+        pdf = Path(latest.pdf_path)
+        if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
+            return "signed PDF changed or missing on disk"
+        return "valid"

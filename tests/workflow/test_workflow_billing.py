@@ -1,0 +1,138 @@
+"""Coding facts derived from a study, at the duration boundaries of the ambulatory ECG code families."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, request
+
+from ecgdesk.coding import Component, Service, Setting, claim_from_dict, facts_from_dict, select_codes
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import AnalysisRun, Study
+from ecgdesk.workflow.billing import StudyFacts, claim_to_dict, code_study, derive_facts, facts_to_dict
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import create_study, import_recording, set_component
+
+ALL = frozenset({Component.RECORDING, Component.SCANNING, Component.INTERPRETATION})
+H = 3600.0
+
+BASE = StudyFacts(
+    service=Service.AMBULATORY_ECG,
+    setting=Setting.PRACTITIONER,
+    place_of_service="11",
+    start=date(2025, 3, 3),
+    recording_s=16 * 86400.0,
+    analyzable_s=None,
+    components=ALL,
+    diagnoses=("R00.2",),
+    signed=True,
+    ordering_npi=ORDERING_NPI,
+    interpreting_npi=PHYSICIAN_NPI,
+    prescribed_days=None,
+)
+
+# (analyzable seconds, expected first code): Holter up to 48 h, 93241 family up to 7 days, 93245 up to 15.
+BOUNDARIES = [
+    (12 * H, "93224"),
+    (48 * H, "93224"),
+    (48.1 * H, "93241"),
+    (7 * 24 * H, "93241"),
+    ((7 * 24 + 8) * H, "93245"),
+    (15 * 24 * H, "93245"),
+]
+
+
+@pytest.mark.parametrize(("analyzable_s", "code"), BOUNDARIES)
+def test_family_follows_analyzable_hours(analyzable_s: float, code: str) -> None:
+    facts = derive_facts(replace(BASE, analyzable_s=analyzable_s))
+    assert facts.recorded_hours == pytest.approx(analyzable_s / H)
+    lines = select_codes(facts).lines
+    assert [line.code for line in lines] == [code]
+    assert "52" not in lines[0].modifiers  # 12 h is not "less than 12 hours"
+
+
+def test_components_pick_the_component_codes() -> None:
+    tech = derive_facts(
+        replace(
+            BASE, analyzable_s=8 * 24 * H, components=frozenset({Component.RECORDING, Component.SCANNING})
+        )
+    )
+    prof = derive_facts(
+        replace(BASE, analyzable_s=8 * 24 * H, components=frozenset({Component.INTERPRETATION}))
+    )
+    assert [line.code for line in select_codes(tech).lines] != [
+        line.code for line in select_codes(prof).lines
+    ]
+    assert "93248" in {line.code for line in select_codes(prof).lines}
+
+
+def test_facts_and_claim_round_trip_through_the_coding_parsers() -> None:
+    from ecgdesk.coding import claim_for
+
+    facts = derive_facts(replace(BASE, analyzable_s=190 * H, prescribed_days=8.0))
+    assert facts_from_dict(facts_to_dict(facts)) == facts
+    claim = claim_for(facts, select_codes(facts))
+    assert claim_from_dict(claim_to_dict(claim)) == claim
+
+
+def _signed_study_with_run(store: Store, record: Path, analyzable_s: float) -> int:
+    """A study whose stored analysis run says ``analyzable_s`` (a fake run: coding reads only the store)."""
+    study_id = create_study(store, request(), "tech")
+    import_recording(store, study_id, record, "tech")
+    with store.transaction() as session:
+        study = session.get(Study, study_id)
+        assert study is not None and study.recording_id is not None
+        session.add(
+            AnalysisRun(
+                study_id=study_id,
+                recording_id=study.recording_id,
+                algorithm_version="fake",
+                input_hash="f" * 64,
+                findings_json="{}",
+                beats_sha256="0" * 64,
+                beats_path="-",
+                analyzable_s=analyzable_s,
+                wear_s=analyzable_s,
+                is_current=True,
+                created_by="test",
+                created_at=now(),
+            )
+        )
+        from ecgdesk.store.models import Order
+
+        order = session.get(Order, study.order_id)
+        assert order is not None
+        set_component(session, study_id, Component.SCANNING, "tech", None, order)
+        set_component(session, study_id, Component.INTERPRETATION, "Ana A, MD", PHYSICIAN_NPI, order)
+        study.status = StudyStatus.SIGNED.value
+    return study_id
+
+
+@pytest.mark.parametrize(("analyzable_s", "code"), [BOUNDARIES[2], BOUNDARIES[4]])
+def test_code_study_uses_the_stored_run(
+    store: Store, tiny_record: Path, analyzable_s: float, code: str
+) -> None:
+    study_id = _signed_study_with_run(store, tiny_record, analyzable_s)
+    outcome = code_study(store, study_id, "biller")
+    assert outcome.facts.recorded_hours == pytest.approx(analyzable_s / H)
+    assert outcome.facts.components == ALL
+    assert outcome.facts.provider_id == PHYSICIAN_NPI
+    assert outcome.facts.interpretation_signed is False  # no signed report version in this fake study
+    assert [line.code for line in outcome.claim.lines] == [code]
+    assert any(f.rule for f in outcome.findings)  # the scrubber ran (at least its info findings)
+    with store.transaction() as session:
+        study = session.scalar(select(Study).where(Study.id == study_id))
+        assert study is not None and study.status == "coded"
+
+
+def test_coding_before_signing_is_refused(store: Store, tiny_record: Path) -> None:
+    study_id = create_study(store, request(), "tech")
+    import_recording(store, study_id, tiny_record, "tech")
+    with pytest.raises(InputError, match="cannot code a study in status 'recorded'"):
+        code_study(store, study_id, "biller")

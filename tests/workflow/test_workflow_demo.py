@@ -1,0 +1,40 @@
+"""The demo runs end to end in its own folder and database (beat engine replaced by the test engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import open_store, verify
+from ecgdesk.workflow import analysis
+from ecgdesk.workflow.demo import MARKER, run_demo
+
+pytest.importorskip("ecgdesk.analysis.pipeline")
+
+from workflow_builders import fake_analyzer
+
+
+def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
+    steps: list[str] = []
+    result = run_demo(tmp_path / "demo", days=8.0, say=lambda step, message: steps.append(step))
+    assert result.status == "coded" and not result.skipped
+    assert result.pdf_path is not None and result.pdf_path.read_bytes().startswith(b"%PDF")
+    assert result.claim_lines and steps[-1] == "code"
+    store = open_store(
+        url=f"sqlite:///{tmp_path / 'demo' / 'home' / 'ecgdesk.sqlite'}", home=tmp_path / "demo" / "home"
+    )
+    with store.transaction() as session:
+        assert verify(session).ok
+    store.close()
+    again = run_demo(tmp_path / "demo", days=8.0)  # an earlier demo folder is replaced
+    assert again.status == "coded" and (tmp_path / "demo" / MARKER).exists()
+
+
+def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        run_demo(tmp_path)
+    assert info.value.field == "out" and (tmp_path / "mine.txt").read_text(encoding="utf-8") == "keep me"

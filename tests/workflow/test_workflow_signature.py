@@ -1,0 +1,120 @@
+"""Review and signature rules: password re-entered, reviewed content only, addenda never overwrite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store, verify
+from ecgdesk.store.enums import EditKind
+from ecgdesk.store.models import AuditEntry, ReportVersion, Signature
+from ecgdesk.workflow.analysis import analyze_study, edit_beats
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign, signature_state
+from ecgdesk.workflow.studies import create_study, import_recording
+from ecgdesk.workflow.users import add_user
+from ecgdesk.workflow.views import show_study
+
+pytest.importorskip("ecgdesk.analysis.pipeline")
+pytest.importorskip("ecgdesk.reports.scanning")
+
+from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
+
+
+@pytest.fixture
+def reported(store: Store, tiny_record: Path) -> int:
+    add_user(store, "dr.a", "physician", PIN, "Ana A, MD", npi=PHYSICIAN_NPI, credentials="MD")
+    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=PHYSICIAN_NPI)
+    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    study_id = create_study(store, request(), "tech")
+    import_recording(store, study_id, tiny_record, "tech")
+    analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
+    report_study(store, study_id, "tech")
+    return study_id
+
+
+def _versions(store: Store, study_id: int) -> list[tuple[int, str, str]]:
+    with store.transaction() as session:
+        rows = session.scalars(
+            select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version)
+        )
+        return [(r.version, r.content_sha256, r.pdf_sha256) for r in rows]
+
+
+def test_sign_after_review(store: Store, reported: int) -> None:
+    reviewed = interpret(store, reported, "dr.a", "Sinus rhythm with PVCs.")
+    signed = sign(store, reported, "dr.a", PIN)
+    assert signed.version == reviewed.version and signed.content_sha256 == reviewed.content_sha256
+    assert signed.pdf_path.read_bytes().startswith(b"%PDF")
+    view = show_study(store, reported)
+    assert view.status == "signed" and view.signatures[0]["printed_name"] == "Ana A, MD"
+    assert {"component": "interpretation", "npi": PHYSICIAN_NPI}.items() <= view.components[-1].items()
+    assert signature_state(store, reported) == "valid"
+
+
+def test_wrong_password_is_refused_and_audited(store: Store, reported: int) -> None:
+    interpret(store, reported, "dr.a", "Sinus rhythm.")
+    with pytest.raises(InputError) as info:
+        sign(store, reported, "dr.a", "0000")
+    assert info.value.field == "password" and "dr.a" in info.value.reason
+    assert show_study(store, reported).status == "reported"
+    with store.transaction() as session:
+        assert session.scalar(select(Signature)) is None
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        assert last is not None and last.action == "auth:refused"
+
+
+def test_only_the_reviewing_physician_may_sign(store: Store, reported: int) -> None:
+    with pytest.raises(InputError, match="not been reviewed"):
+        sign(store, reported, "dr.a", PIN)
+    interpret(store, reported, "dr.a", "Sinus rhythm.")
+    with pytest.raises(InputError, match=r"not been reviewed by 'dr\.b'"):
+        sign(store, reported, "dr.b", "1357")
+    with pytest.raises(InputError, match="is a technician"):
+        sign(store, reported, "tech", "9999")
+
+
+def test_changed_report_needs_a_new_review_and_signature(store: Store, reported: int) -> None:
+    reviewed = interpret(store, reported, "dr.a", "Sinus rhythm with PVCs.")
+    edit_beats(store, reported, EditKind.TEMPLATE, 1, "N", "tech")  # the technician edits after the review
+    with pytest.raises(InputError, match="cannot sign a study in status 'analyzed'"):
+        sign(store, reported, "dr.a", PIN)
+    rerendered = report_study(store, reported, "tech")
+    assert rerendered.version == reviewed.version + 1 and rerendered.content_sha256 != reviewed.content_sha256
+    with pytest.raises(InputError, match="not been reviewed"):
+        sign(store, reported, "dr.a", PIN)
+    again = interpret(store, reported, "dr.a")
+    signed = sign(store, reported, "dr.a", PIN)
+    assert signed.content_sha256 == again.content_sha256 == rerendered.content_sha256
+
+
+def test_report_file_changed_on_disk_is_refused(store: Store, reported: int) -> None:
+    reviewed = interpret(store, reported, "dr.a", "Sinus rhythm.")
+    reviewed.pdf_path.write_bytes(reviewed.pdf_path.read_bytes() + b"\n% tampered\n")
+    with pytest.raises(InputError) as info:
+        sign(store, reported, "dr.a", PIN)
+    assert "changed or removed on disk" in info.value.reason and str(reviewed.pdf_path) in str(info.value)
+
+
+def test_addendum_is_a_new_signed_version(store: Store, reported: int) -> None:
+    interpret(store, reported, "dr.a", "Sinus rhythm.")
+    signed = sign(store, reported, "dr.a", PIN)
+    before = _versions(store, reported)
+    with pytest.raises(InputError, match="cannot interpret a study in status 'signed'"):
+        interpret(store, reported, "dr.a", "Overwrite attempt.")
+    with pytest.raises(InputError, match="cannot edit beats of a study in status 'signed'"):
+        edit_beats(store, reported, EditKind.BEAT, 0, "V", "tech")
+    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum: rare PVCs on review of strips.")
+    after = _versions(store, reported)
+    assert after[: len(before)] == before  # earlier versions untouched (content and file hashes)
+    assert amended.version == signed.version + 1 and amended.content_sha256 != signed.content_sha256
+    assert signed.pdf_path.exists()
+    view = show_study(store, reported)
+    assert view.interpretation is not None and view.interpretation["text"] == "Sinus rhythm."
+    assert [s["printed_name"] for s in view.signatures] == ["Ana A, MD", "Ben B, MD"]
+    assert view.addenda[0]["text"].startswith("Addendum")
+    assert signature_state(store, reported) == "valid"
+    with store.transaction() as session:
+        assert verify(session).ok
