@@ -206,3 +206,31 @@ def test_bad_input_is_named(mitdb208, tmp_path):
         _ctx(mitdb208, addenda=["just text"])
     with pytest.raises(InputError, match="lead"):
         render_scanning_report(_ctx(mitdb208, lead="V9"), tmp_path / "lead")
+
+
+def test_empty_findings_render_with_dashes(tmp_path):
+    """No analyzable signal: no beats, no HR, empty trend and tables; the report still renders and says so."""
+    from ecgdesk.analysis.findings import (
+        EctopySummary,
+        Findings,
+        HeartRateSummary,
+        HRVSummary,
+        Message,
+        MessageLevel,
+        PauseSummary,
+        RecordingInfo,
+        Summary,
+    )
+
+    summary = Summary(RecordingInfo(None, None, "csv", 250.0, 2500, 10.0, "ch1", ["ch1"]), None, None, 10.0,
+                      0.0, 0.0, 0, {}, HeartRateSummary(), EctopySummary(), 0.0, 0.0, PauseSummary(),
+                      HRVSummary())
+    message = Message(MessageLevel.WARNING, "no_analyzable_signal", "No analyzable signal in the recording.")
+    header = ReportHeader(patient_name="<b>Roe</b> & Co")
+    ctx = ScanningReportContext(header, Findings(summary, messages=[message]))
+    out = render_scanning_report(ctx, tmp_path)
+    assert out.page_count == 2 and _pdf_pages(out.pdf_path.read_bytes()) == 2  # summary and trend
+    html = out.html_path.read_text(encoding="utf-8")
+    assert "No analyzable signal in the recording." in html and "No episodes selected for strips." in html
+    assert "&lt;b&gt;Roe&lt;/b&gt; &amp; Co" in html and "<b>Roe</b>" not in html  # escaped
+    assert "Minimum</td><td class=\"v\">\u2014" in html
