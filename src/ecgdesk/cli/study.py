@@ -231,6 +231,7 @@ def describe_study(view: StudyView) -> str:
         claim_lines = view.coding["claim"].get("lines", [])
         codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
         lines.append(f"claim       {codes}  ({len(view.coding['scrub'])} scrubber finding(s))")
+    lines.append(f"signature   {view.signature_state}")
     lines.append(f"audit       {view.audit_rows} row(s) about this study")
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ from ecgdesk.store.models import (
     Signature,
     Study,
 )
+from ecgdesk.workflow.reporting import signature_state
 from ecgdesk.workflow.studies import get_study
 
 
@@ -52,6 +53,7 @@ class StudyView:
     signatures: list[dict[str, Any]] = field(default_factory=list)
     addenda: list[dict[str, Any]] = field(default_factory=list)
     coding: dict[str, Any] | None = None
+    signature_state: str = "unsigned"
     audit_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,4 +204,5 @@ def show_study(store: Store, study_id: int) -> StudyView:
             )
             or 0
         )
-        return view
+    view.signature_state = signature_state(store, study_id)
+    return view

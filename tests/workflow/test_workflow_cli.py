@@ -1,0 +1,165 @@
+"""``ecgdesk study ...``, ``user add`` and ``audit verify`` through the real entry point."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
+
+from ecgdesk.cli.main import main
+
+CREATE = [
+    "study",
+    "create",
+    "--patient-id",
+    "P7",
+    "--name",
+    "Doe, Jane",
+    "--birth-date",
+    "1956-03-14",
+    "--sex",
+    "F",
+    "--service",
+    "ambulatory_ecg",
+    "--ordering-npi",
+    ORDERING_NPI,
+    "--indication",
+    "R00.2",
+    "--duration-days",
+    "8",
+    "--user",
+    "tech",
+]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    return tmp_path / "home"
+
+
+def test_create_import_show_list(home: Path, tiny_record: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(CREATE) == 0
+    study_id = capsys.readouterr().out.strip()
+    assert study_id == "1"
+    assert main(["study", "import", study_id, str(tiny_record), "--user", "tech"]) == 0
+    assert "imported (sha256" in capsys.readouterr().out
+    assert main(["study", "import", study_id, str(tiny_record), "--user", "tech"]) == 0
+    assert "already imported" in capsys.readouterr().out
+    assert main(["study", "show", study_id]) == 0
+    text = capsys.readouterr().out
+    assert "status recorded" in text and "R00.2" in text and "recording   wfdb  250 Hz" in text
+    assert main(["study", "show", study_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recording"]["fs"] == 250.0
+    assert main(["study", "list"]) == 0
+    assert "P7" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = [*CREATE]
+    bad[bad.index("R00.2")] = "ZZZ.9"
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "field 'indication'" in err and "ZZZ.9" in err and "Traceback" not in err
+    assert main(["study", "show", "9"]) == 2
+    assert "no study with id 9" in capsys.readouterr().err
+
+
+def test_audit_verify_finds_an_edited_and_a_deleted_row(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(CREATE) == 0 and main(CREATE) == 0
+    assert main(["audit", "verify"]) == 0
+    assert "audit chain OK" in capsys.readouterr().out
+    db = home / "ecgdesk.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN" in out and "seq 2" in out and "edited" in out
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE audit_log SET actor = 'tech' WHERE seq = 2")
+        con.execute("DELETE FROM audit_log WHERE seq = 3")
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "seq 3" in out and "deleted" in out
+
+
+def test_user_add_and_password_sources(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DR_PIN", PIN)
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "dr.a",
+                "--role",
+                "physician",
+                "--name",
+                "Ana A, MD",
+                "--npi",
+                PHYSICIAN_NPI,
+                "--password-env",
+                "DR_PIN",
+            ]
+        )
+        == 0
+    )
+    assert "user dr.a (physician)" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))
+    assert main(["user", "add", "biller", "--role", "biller", "--password-stdin"]) == 0
+    assert main(["user", "add", "dr.b", "--role", "physician", "--password-env", "NOT_SET_ANYWHERE"]) == 2
+    assert "NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))
+    assert main(["user", "add", "dr.c", "--role", "physician", "--password-stdin"]) == 2
+    assert "field 'npi'" in capsys.readouterr().err
+
+
+def test_whole_flow(
+    home: Path, tiny_record: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("ecgdesk.analysis.pipeline")
+    from workflow_builders import fake_analyzer
+
+    from ecgdesk.workflow import analysis
+
+    monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
+    monkeypatch.setenv("DR_PIN", PIN)
+    before = hashlib.sha256(tiny_record.read_bytes()).hexdigest()
+    assert (
+        main(
+            ["user", "add", "dr.a", "--role", "physician", "--npi", PHYSICIAN_NPI, "--password-env", "DR_PIN"]
+        )
+        == 0
+    )
+    assert main(CREATE) == 0
+    assert main(["study", "import", "1", str(tiny_record), "--user", "tech"]) == 0
+    assert main(["study", "analyze", "1", "--user", "tech"]) == 0
+    assert main(["study", "edit", "1", "--template", "1", "--label", "N", "--user", "tech"]) == 0
+    assert "V 0" in capsys.readouterr().out
+    assert main(["study", "edit", "1", "--label", "N", "--user", "tech"]) == 2
+    assert "exactly one of --template" in capsys.readouterr().err
+    assert main(["study", "report", "1", "--user", "tech"]) == 0
+    assert main(["study", "interpret", "1", "--text", "Sinus rhythm.", "--user", "dr.a"]) == 0
+    monkeypatch.setenv("WRONG", "0000")
+    assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "WRONG"]) == 2
+    assert "wrong password" in capsys.readouterr().err
+    assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "DR_PIN"]) == 0
+    capsys.readouterr()
+    assert main(["study", "code", "1", "--user", "biller", "--json"]) == 0
+    coded = json.loads(capsys.readouterr().out)
+    assert coded["claim"]["lines"] and coded["facts"]["recorded_hours"] > 0
+    assert main(["study", "show", "1", "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["status"] == "coded" and view["signature_state"] == "valid"
+    assert view["coding"]["facts"]["interpretation_signed"] is True
+    assert main(["audit", "verify"]) == 0
+    assert hashlib.sha256(tiny_record.read_bytes()).hexdigest() == before
