@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.signal import find_peaks
+from sqlalchemy import create_engine, text
 
 from ecgdesk.coding import Service, Setting
 from ecgdesk.records import Recording, write_recording
@@ -25,7 +27,15 @@ ORDERING_NPI = "1245319599"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+    """A fresh SQLite store; on the scratch PostgreSQL database of ``ECGDESK_TEST_POSTGRES_URL`` if set."""
+    url = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
+    if url:
+        engine = create_engine(url)
+        with engine.begin() as con:
+            con.execute(text("DROP SCHEMA public CASCADE"))
+            con.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    store = open_store(url=url or f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
     yield store
     store.close()
 

@@ -1,0 +1,55 @@
+"""The same store on PostgreSQL: migrations, the audit chain and a study flow.
+
+Runs only where ``ECGDESK_TEST_POSTGRES_URL`` names an empty scratch database (its tables are dropped),
+e.g. ``postgresql+psycopg://postgres@/ecgdesk_test?host=/tmp/pg&port=54329``; skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text, update
+
+from ecgdesk.coding import Service
+from ecgdesk.store import Store, append, open_store, verify
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.studies import StudyRequest, create_study
+from ecgdesk.workflow.views import show_study
+
+URL = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(
+    not URL, reason="set ECGDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database"
+)
+
+
+@pytest.fixture
+def pg_store(tmp_path: Path) -> Iterator[Store]:
+    assert URL is not None
+    engine = create_engine(URL)
+    with engine.begin() as con:
+        con.execute(text("DROP SCHEMA public CASCADE"))
+        con.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    store = open_store(url=URL, home=tmp_path)
+    yield store
+    store.close()
+
+
+def test_postgres_study_and_audit_chain(pg_store: Store) -> None:
+    request = StudyRequest(
+        "P1", "Doe, Jane", date(1950, 1, 2), "F", Service.AMBULATORY_ECG, "1245319599", ("R00.2",), 8.0
+    )
+    study_id = create_study(pg_store, request, "tech")
+    assert show_study(pg_store, study_id).status == "ordered"
+    with pg_store.transaction() as session:
+        append(session, "tech", "note", "study", study_id, None, {"text": "ünïcode ✓"})
+    with pg_store.transaction() as session:
+        assert verify(session).ok
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
+    with pg_store.transaction() as session:
+        report = verify(session)
+    assert report.problem is not None and report.problem.seq == 2
