@@ -12,11 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import jinja2
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ecgdesk.reports.context import ScanningReportContext
@@ -62,12 +58,12 @@ class HtmlEvent:
 def _png_uri(fig: Figure, dpi: int) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
+    fig.clear()
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _mm_figure(width: float, height: float) -> Figure:
-    return plt.figure(figsize=(width / MM_PER_INCH, height / MM_PER_INCH))
+    return Figure(figsize=(width / MM_PER_INCH, height / MM_PER_INCH))
 
 
 def _strip_images(ctx: ScanningReportContext, strips: list[EventStrip], prefix: str) -> list[HtmlStrip]:

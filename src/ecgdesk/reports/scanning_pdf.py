@@ -12,10 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -424,7 +420,8 @@ def write_pdf(ctx: ScanningReportContext, path: Path, digest: str) -> int:
         with PdfPages(tmp, metadata={"Title": TITLE, "Subject": f"study {ctx.header.study_id}",
                                      "Creator": "ecgdesk"}) as pdf:
             for number, page in enumerate(pages, start=1):
-                fig = plt.figure(figsize=(PAGE_W / MM_PER_INCH, PAGE_H / MM_PER_INCH))
+                # A bare Figure (no pyplot): nothing global is kept, so a server can render concurrently.
+                fig = Figure(figsize=(PAGE_W / MM_PER_INCH, PAGE_H / MM_PER_INCH))
                 try:
                     ax = mm_axes(fig, 0.0, 0.0, PAGE_W, PAGE_H)
                     page.draw(ax)
@@ -433,7 +430,7 @@ def write_pdf(ctx: ScanningReportContext, path: Path, digest: str) -> int:
                     _decorate(ax, ctx, number, len(pages))
                     pdf.savefig(fig)
                 finally:
-                    plt.close(fig)
+                    fig.clear()
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
