@@ -67,6 +67,11 @@ def _rule(ax: Axes, y_top: float, color: str = "#999999") -> None:
     ax.plot([MARGIN, PAGE_W - MARGIN], [PAGE_H - y_top] * 2, color=color, linewidth=0.5)
 
 
+def _fit(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis (the HTML keeps the full text)."""
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
+
+
 def _page_title(ax: Axes, title: str) -> None:
     _top(ax, 12.0, MARGIN, title, fontsize=11, weight="bold")
     _rule(ax, 18.5)
@@ -194,7 +199,7 @@ def _summary_page(ctx: ScanningReportContext, clock: Clock, flow: list[_Block], 
             x = MARGIN + col * col_w
             for i, row in enumerate(rows):
                 _top(ax, 21.5 + i * 4.2, x, f"{row.label}:", fontsize=7.5, color="#444444")
-                _top(ax, 21.5 + i * 4.2, x + 31, row.value, fontsize=7.5, weight="bold")
+                _top(ax, 21.5 + i * 4.2, x + 31, _fit(row.value, 44), fontsize=7.5, weight="bold")
         _rule(ax, y_sum - 3.0)
         for col, secs in enumerate((col_a, col_b)):
             x = MARGIN + col * col_w
