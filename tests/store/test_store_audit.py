@@ -88,3 +88,27 @@ def test_rolled_back_change_leaves_no_audit_row(store: Store) -> None:
     with store.transaction() as session:
         report = verify(session)
     assert report.ok and report.rows == 5
+
+
+def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
+    """Two processes' worth of stores on one SQLite file append at the same time: one unbroken chain."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    stores = [open_store(url=url, home=tmp_path / "home") for _ in range(3)]
+
+    def write(store: Store, who: str) -> None:
+        for i in range(15):
+            with store.transaction() as session:
+                append(session, who, "note", "study", 1, None, {"i": i})
+
+    threads = [threading.Thread(target=write, args=(s, f"user{k}")) for k, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with stores[0].transaction() as session:
+        report = verify(session)
+    assert report.ok and report.rows == 45
+    for store in stores:
+        store.close()
