@@ -11,14 +11,20 @@ import pytest
 
 from ecgdesk.analysis.ecg12.resting import analyze_resting
 from ecgdesk.records.recording import Recording
+from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
 from ecgdesk.reports.ecg12_report import (
-    MM_PER_INCH,
     PAGE_MM,
     Ecg12ReportContext,
-    Signature,
     render_ecg12_report,
     report_content_digest,
 )
+from ecgdesk.reports.paper import MM_PER_INCH
+
+SIGNED_AT = datetime(2026, 1, 2, 3, 4)
+
+
+def _signature(digest: str) -> SignatureBlock:
+    return SignatureBlock("Dr. A. Reader", "MD", SIGNED_AT, digest)
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -36,7 +42,7 @@ def dicom_result():
 
 
 def test_pdf_and_png_written(tmp_path: Path, dicom_result):
-    ctx = Ecg12ReportContext(dicom_result, patient_name="Doe, Jane", patient_id="MRN1", sex="F")
+    ctx = Ecg12ReportContext(dicom_result, ReportHeader(patient_name="Doe, Jane", patient_id="MRN1", sex="F"))
     out = render_ecg12_report(ctx, tmp_path)
     pdf = out.pdf_path.read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
@@ -50,12 +56,15 @@ def test_pdf_and_png_written(tmp_path: Path, dicom_result):
 
 
 def test_digest_covers_content_not_signature(dicom_result):
-    ctx = Ecg12ReportContext(dicom_result, patient_id="MRN1", over_read="Normal ECG.")
+    ctx = Ecg12ReportContext(dicom_result, ReportHeader(patient_id="MRN1"), over_read="Normal ECG.")
     unsigned = report_content_digest(ctx)
-    ctx.signature = Signature("Dr. A. Reader", datetime(2026, 1, 2, 3, 4))
+    ctx.signature = _signature(unsigned)
     assert report_content_digest(ctx) == unsigned
     ctx.over_read = "Normal ECG. Compared with prior: unchanged."
-    assert report_content_digest(ctx) != unsigned
+    changed = report_content_digest(ctx)
+    assert changed != unsigned
+    ctx.addenda = [Addendum("Rate is 61, not 60.", "Dr. A. Reader", SIGNED_AT)]
+    assert report_content_digest(ctx) != changed
 
 
 def test_unsigned_banner_only_when_unsigned(tmp_path: Path, dicom_result):
@@ -63,8 +72,8 @@ def test_unsigned_banner_only_when_unsigned(tmp_path: Path, dicom_result):
     import matplotlib.image as mpimg
 
     unsigned = render_ecg12_report(Ecg12ReportContext(dicom_result), tmp_path / "u")
-    signed_ctx = Ecg12ReportContext(dicom_result, over_read="Sinus rhythm.",
-                                    signature=Signature("Dr. A. Reader", datetime(2026, 1, 2, 3, 4)))
+    signed_ctx = Ecg12ReportContext(dicom_result, over_read="Sinus rhythm.")
+    signed_ctx.signature = _signature(report_content_digest(signed_ctx))
     signed = render_ecg12_report(signed_ctx, tmp_path / "s")
 
     def red_pixels(path: Path) -> int:
@@ -89,7 +98,7 @@ def test_stress_report_renders(tmp_path: Path):
     sig, _ = synthetic_ecg(300, 250.0, lambda t: 70 + t / 10)
     result = analyze_stress(Recording.from_array(sig, 250.0, list(LEADS)),
                             bruce_protocol(60, "F", exercise_s=180, pretest_s=60, recovery_s=60))
-    ctx = StressReportContext(result, patient_id="S1")
+    ctx = StressReportContext(result, ReportHeader(patient_id="S1"))
     out = render_stress_report(ctx, tmp_path)
     assert out.pdf_path.read_bytes().startswith(b"%PDF")
     ctx.interpretation = "Negative for ischemia at an adequate workload."

@@ -61,6 +61,7 @@ def _resting(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
     from ecgdesk.analysis.ecg12.statements import Sex
     from ecgdesk.records import open_recording
+    from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
 
     components = _parts(args.components, RESTING_PARTS, "--components")
@@ -73,11 +74,12 @@ def _resting(args: argparse.Namespace) -> int:
     waves, measurements = write_outputs(result, out)
     patient = recording.patient
     name = " ".join(filter(None, [patient.first_name, patient.last_name]))
-    ctx = Ecg12ReportContext(
-        result, patient_name=args.patient_name or name,
-        patient_id=args.patient_id or patient.patient_id or "", birth_date=patient.birth_date,
-        sex=args.sex or patient.sex or "",
-    )
+    header = ReportHeader(patient_name=args.patient_name or name,
+                          patient_id=args.patient_id or patient.patient_id or "",
+                          birth_date=patient.birth_date, sex=args.sex or patient.sex or "",
+                          device=recording.device or "",
+                          recording_start=recording.start_time, indications=tuple(args.diagnosis or ()))
+    ctx = Ecg12ReportContext(result, header)
     report = render_ecg12_report(ctx, out)
     facts_path = out / "facts.json"
     _write_json(facts_path, facts)
@@ -99,6 +101,7 @@ def _stress(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.stress.exercise import analyze_stress, stress_to_dict
     from ecgdesk.analysis.stress.protocol import load_protocol
     from ecgdesk.records import open_recording
+    from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
 
     components = _parts(args.components, STRESS_PARTS, "--components")
@@ -112,7 +115,9 @@ def _stress(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     doc = stress_to_dict(result)
     _write_json(out / "stress.json", doc)
-    context = StressReportContext(result, patient_id=recording.patient.patient_id or "")
+    header = ReportHeader(patient_id=recording.patient.patient_id or "", device=recording.device or "",
+                          recording_start=recording.start_time, indications=tuple(args.diagnosis or ()))
+    context = StressReportContext(result, header)
     report = render_stress_report(context, out)
     _write_json(out / "facts.json", facts)
     if args.json:

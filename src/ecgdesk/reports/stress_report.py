@@ -15,7 +15,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ecgdesk.analysis.stress.exercise import MV_PER_MM, StressResult, stress_to_dict
-from ecgdesk.reports.ecg12_report import MM_PER_INCH, Signature
+from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
+from ecgdesk.reports.paper import MM_PER_INCH
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
 
@@ -23,14 +24,11 @@ PAGE_MM = (210.0, 297.0)  # A4 portrait
 @dataclass
 class StressReportContext:
     result: StressResult
-    patient_name: str = ""
-    patient_id: str = ""
-    study_id: str = ""
+    header: ReportHeader = field(default_factory=ReportHeader)
     supervising_physician: str = ""
     interpretation: str = ""
-    signature: Signature | None = None
-    addenda: list[str] = field(default_factory=list)
-    version: int = 1
+    signature: SignatureBlock | None = None
+    addenda: list[Addendum] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -40,9 +38,14 @@ class RenderedStressReport:
 
 
 def stress_report_digest(ctx: StressReportContext) -> str:
-    content = {"result": stress_to_dict(ctx.result), "patient": [ctx.patient_name, ctx.patient_id],
-               "study_id": ctx.study_id, "interpretation": ctx.interpretation, "addenda": ctx.addenda,
-               "version": ctx.version}
+    """SHA-256 of what a signature covers (the signature block itself is not part of it)."""
+    h = ctx.header
+    content = {"kind": "stress_test", "result": stress_to_dict(ctx.result),
+               "patient": [h.patient_name, h.patient_id, str(h.birth_date or ""), h.sex],
+               "order": [h.ordering_physician, h.ordering_npi, list(h.indications)], "study_id": h.study_id,
+               "supervising": ctx.supervising_physician, "interpretation": ctx.interpretation,
+               "addenda": [[a.text, a.author, a.at.isoformat()] for a in ctx.addenda],
+               "report_version": h.report_version}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -94,8 +97,9 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
     with PdfPages(tmp) as pdf:
         fig: Figure = plt.figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
         fig.text(0.5, 0.965, "Exercise stress test report", ha="center", fontsize=13, weight="bold")
-        fig.text(0.06, 0.94, f"{ctx.patient_name or 'Unnamed patient'}   ID {ctx.patient_id or '--'}   "
-                             f"Age {r.protocol.age}   Sex {r.protocol.sex}   Study {ctx.study_id or '--'}   "
+        h_ = ctx.header
+        fig.text(0.06, 0.94, f"{h_.patient_name or 'Unnamed patient'}   ID {h_.patient_id or '--'}   "
+                             f"Age {r.protocol.age}   Sex {r.protocol.sex}   Study {h_.study_id or '--'}   "
                              f"Supervising {ctx.supervising_physician or '--'}", fontsize=7.5)
         for i, line in enumerate(_summary_lines(r)):
             fig.text(0.06, 0.915 - i * 0.017, line, fontsize=7.5)
@@ -122,15 +126,17 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
         text = ctx.interpretation.strip() or "(no interpretation yet)"
         fig.text(0.06, 0.16, f"Interpretation: {text[:160]}", fontsize=7.5)
         for i, addendum in enumerate(ctx.addenda[:3]):
-            fig.text(0.06, 0.145 - i * 0.014, f"Addendum {i + 1}: {addendum[:150]}", fontsize=7)
+            fig.text(0.06, 0.145 - i * 0.014, f"Addendum {i + 1} ({addendum.author}): {addendum.text[:140]}",
+                     fontsize=7)
         if ctx.signature is None:
             fig.text(0.5, 0.985, "UNCONFIRMED - not signed", ha="center", fontsize=9, color="#b00020",
                      weight="bold")
         else:
             s = ctx.signature
-            fig.text(0.06, 0.09, f"{s.meaning}: {s.name}   {s.signed_at:%Y-%m-%d %H:%M}", fontsize=8,
-                     weight="bold")
-        fig.text(0.94, 0.02, f"report v{ctx.version}  content {digest[:12]}", ha="right", fontsize=5.5)
+            credentials = f", {s.credentials}" if s.credentials else ""
+            fig.text(0.06, 0.09, f"{s.meaning}: {s.printed_name}{credentials}   {s.signed_at:%Y-%m-%d %H:%M}",
+                     fontsize=8, weight="bold")
+        fig.text(0.94, 0.02, f"report v{h_.report_version}  content {digest[:12]}", ha="right", fontsize=5.5)
         pdf.savefig(fig)
         plt.close(fig)
     tmp.replace(pdf_path)
