@@ -16,11 +16,17 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ecgdesk.analysis.findings import PatientEvent
+from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext
 from ecgdesk.reports.events import EventStrip, patient_event_strips, rhythm_name, select_event_strips
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, mm_axes
-from ecgdesk.reports.strips import TEMPLATES_SHOWN, draw_event_strip, draw_templates, strip_caption
+from ecgdesk.reports.strips import (
+    TEMPLATES_SHOWN,
+    draw_event_strip,
+    draw_templates,
+    strip_caption,
+    templates_height,
+)
 from ecgdesk.reports.tables import (
     HOURLY_COLUMNS,
     Clock,
@@ -346,16 +352,33 @@ def _hourly_line(cells: tuple[str, ...]) -> str:
                                                                               strict=True))
 
 
-def _hourly_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
+TEMPLATES_NOTE = "Median beats of each morphology class at 25 mm/s and 10 mm/mV, by number of beats."
+
+
+def _draw_templates_section(ax: Axes, templates: list[TemplateSummary], top: float, heading: bool) -> None:
+    if heading:
+        _top(ax, top, MARGIN, "Representative beat templates", fontsize=8.5, weight="bold", color="#7a0019")
+        top += 5.0
+    _top(ax, top, MARGIN, TEMPLATES_NOTE, fontsize=7)
+    draw_templates(ax, templates, MARGIN, PAGE_H - (top + 7.5))
+
+
+def _hourly_and_template_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
+    """The hourly table (58 rows a page), then the templates: under the table's end when they fit."""
     rows = hourly_rows(ctx.findings, clock)
-    if not rows:
-        return []
+    templates = sorted(ctx.findings.templates, key=lambda t: -t.n_beats)[:TEMPLATES_SHOWN]
     per_page = 58
     pages = []
+    placed = False
     for p in range(0, len(rows), per_page):
         chunk = rows[p:p + per_page]
+        below = 27.5 + len(chunk) * 4.3 + 6.0
+        fits = bool(templates) and p + per_page >= len(rows) and (
+            below + 12.5 + templates_height(len(templates)) <= BODY_BOTTOM)
+        placed = placed or fits
 
-        def draw(ax: Axes, chunk: list[HourlyRow] = chunk, first: bool = p == 0) -> None:
+        def draw(ax: Axes, chunk: list[HourlyRow] = chunk, first: bool = p == 0, fits: bool = fits,
+                 below: float = below) -> None:
             _page_title(ax, "Hourly table" + ("" if first else " (continued)"))
             _top(ax, 22.0, MARGIN, _hourly_line(HOURLY_COLUMNS), fontsize=7.0, weight="bold",
                  family="monospace")
@@ -366,23 +389,18 @@ def _hourly_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
                     ax.axhspan(PAGE_H - y - 3.9, PAGE_H - y + 0.4, xmin=MARGIN / PAGE_W,
                                xmax=(PAGE_W - MARGIN) / PAGE_W, color="#f3f3f3", lw=0, zorder=0)
                 _top(ax, y, MARGIN, _hourly_line(row.cells()), fontsize=7.0, family="monospace")
+            if fits:
+                _draw_templates_section(ax, templates, below, heading=True)
 
         pages.append(Page("Hourly table", draw))
+    if templates and not placed:
+
+        def draw_templates_page(ax: Axes) -> None:
+            _page_title(ax, "Representative beat templates")
+            _draw_templates_section(ax, templates, 20.5, heading=False)
+
+        pages.append(Page("Templates", draw_templates_page))
     return pages
-
-
-def _templates_page(ctx: ScanningReportContext) -> list[Page]:
-    templates = sorted(ctx.findings.templates, key=lambda t: -t.n_beats)[:TEMPLATES_SHOWN]
-    if not templates:
-        return []
-
-    def draw(ax: Axes) -> None:
-        _page_title(ax, "Representative beat templates")
-        _top(ax, 20.5, MARGIN, "Median beats of each morphology class at 25 mm/s and 10 mm/mV, by number of "
-             "beats.", fontsize=7)
-        draw_templates(ax, templates, MARGIN, PAGE_H - 28.0)
-
-    return [Page("Templates", draw)]
 
 
 def _decorate(ax: Axes, ctx: ScanningReportContext, number: int, total: int) -> None:
@@ -412,8 +430,7 @@ def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
         page_of[strip.title] = len(pages) + 1 + i // STRIPS_PER_PAGE
     pages += _strip_pages(ctx, strips, "Event strips")
     pages += _patient_event_pages(ctx, clock)
-    pages += _hourly_pages(ctx, clock)
-    pages += _templates_page(ctx)
+    pages += _hourly_and_template_pages(ctx, clock)
     return pages
 
 
