@@ -162,8 +162,9 @@ def synthetic_long_findings(days: float = 15.0, start: datetime | None = None, s
         b = a + float(rng.uniform(300, 5000))
         af.append(Episode(EpisodeType.AF, a, b, int(a * 250), int(b * 250), 400, 105.0, 140.0,
                           "RR irregularity 0.25"))
-    pause = Episode(EpisodeType.PAUSE, 3 * 86400.0 + 100, 3 * 86400.0 + 103.4, 1, 2, 2, evidence="RR 3.40 s")
-    vt = Episode(EpisodeType.VT, 5 * 86400.0 + 7, 5 * 86400.0 + 9.5, 3, 4, 8, 170.0, 182.0, "8 V beats")
+    t_pause, t_vt, t_min = 0.2 * duration + 100, 0.35 * duration + 7, 0.13 * duration
+    pause = Episode(EpisodeType.PAUSE, t_pause, t_pause + 3.4, 1, 2, 2, evidence="RR 3.40 s")
+    vt = Episode(EpisodeType.VT, t_vt, t_vt + 2.5, 3, 4, 8, 170.0, 182.0, "8 V beats")
     clock0 = start or datetime(2026, 3, 2, 9, 30)
     hourly = [HourRow(h, h * 3600.0, (clock0 + timedelta(hours=h)).isoformat(), 4200, 52.0, 70.0, 120.0, 12,
                       30, 0.0, 3600.0) for h in range(int(np.ceil(duration / 3600)))]
@@ -175,8 +176,7 @@ def synthetic_long_findings(days: float = 15.0, start: datetime | None = None, s
         start_time=clock0.isoformat(), end_time=(clock0 + timedelta(seconds=duration)).isoformat(),
         wear_time_s=duration, analyzable_time_s=duration * 0.97, analyzable_pct=97.0, total_beats=total,
         beats_by_class={"N": total - 500, "S": 300, "V": 200, "F": 0, "Q": 0},
-        heart_rate=HeartRateSummary(HeartRatePoint(41.0, 86400.0 * 2), 71.0,
-                                    HeartRatePoint(171.0, 5 * 86400.0 + 8)),
+        heart_rate=HeartRateSummary(HeartRatePoint(41.0, t_min), 71.0, HeartRatePoint(171.0, t_vt + 1)),
         ectopy=EctopySummary(v_total=200, v_runs=1, v_longest_run_beats=8, v_fastest_run_bpm=182.0),
         af_burden_pct=3.1, af_time_s=sum(e.duration_s for e in af),
         pauses=PauseSummary(count=1, long_count=1, longest_s=3.4, longest_time_s=pause.start_s),

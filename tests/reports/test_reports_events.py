@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from scanning_builders import synthetic_long_findings
 
-from ecgdesk.analysis.findings import Episode, EpisodeType
+from ecgdesk.analysis.findings import Episode, EpisodeType, HeartRatePoint
 from ecgdesk.reports.events import patient_event_strips, select_event_strips, window_for
 
 
@@ -31,8 +31,15 @@ def test_most_significant_episode_of_each_kind_in_priority_order():
                                                key=lambda e: e.start_s))
     strips = select_event_strips(f, strip_s=7.0)
     titles = [s.title for s in strips]
-    assert titles[:5] == ["Longest pause", "Suspected complete AV block", "Fastest ventricular run",
-                          "Longest ventricular run", "AF onset (first episode)"]
+    assert titles[:4] == ["Longest pause", "Suspected complete AV block", "Fastest ventricular run",
+                          "Longest ventricular run"]
+    assert titles[4].startswith("AF onset (first episode)")
+    # a minimum HR inside the longest pause's window: one strip, titled with both findings
+    hr = dataclasses.replace(f.summary.heart_rate, min=HeartRatePoint(30.0, pause_long.start_s + 1.0))
+    merged = dataclasses.replace(f, summary=dataclasses.replace(f.summary, heart_rate=hr))
+    merged_titles = [s.title for s in select_event_strips(merged, strip_s=7.0)]
+    assert merged_titles[0] == "Longest pause / Minimum heart rate"
+    assert "Minimum heart rate" not in merged_titles
     assert strips[0].episode is pause_long and strips[2].episode is fast_vt and strips[3].episode is slow_vt
     duration = f.summary.recording.duration_s
     for s in strips:

@@ -3,11 +3,13 @@
 A cardiologist wants the most significant episode of each kind, not every one: the longest pause, any
 suspected AV block, the fastest and the longest VT, the longest SVT, the onset of AF, the bradycardia and
 tachycardia extremes and the minimum and maximum heart rate (:func:`select_event_strips`), then one strip
-per patient-triggered event (:func:`patient_event_strips`). Strips whose windows overlap are printed once.
+per patient-triggered event (:func:`patient_event_strips`). Strips whose windows overlap are printed once,
+titled with every finding they show ("Longest pause / Minimum heart rate").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,12 +107,14 @@ def select_event_strips(findings: Findings, strip_s: float = 7.2, max_strips: in
     chosen: list[EventStrip] = []
 
     def add(strip: EventStrip | None) -> None:
-        if strip is None or len(chosen) >= max_strips:
+        if strip is None:
             return
-        for other in chosen:
-            if abs(other.start_s - strip.start_s) < 0.5 * strip_s:
+        for k, other in enumerate(chosen):
+            if abs(other.start_s - strip.start_s) < 0.5 * strip_s:  # the same strip: say it shows both
+                chosen[k] = dataclasses.replace(other, title=f"{other.title} / {strip.title}")
                 return
-        chosen.append(strip)
+        if len(chosen) < max_strips:
+            chosen.append(strip)
 
     def ep(title: str, e: Episode | None, onset: bool = False) -> None:
         if e is not None:
