@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from ecgdesk.errors import InputError
-from ecgdesk.store import Store, verify
+from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.enums import EditKind
 from ecgdesk.store.models import AuditEntry, ReportVersion, Signature
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
@@ -20,19 +23,47 @@ from ecgdesk.workflow.views import show_study
 pytest.importorskip("ecgdesk.analysis.pipeline")
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
+from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, make_store, request
 
 
-@pytest.fixture
-def reported(store: Store, tiny_record: Path) -> int:
+def _build_reported(store: Store, record: Path) -> int:
     add_user(store, "dr.a", "physician", PIN, "Ana A, MD", npi=PHYSICIAN_NPI, credentials="MD")
     add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=PHYSICIAN_NPI)
     add_user(store, "tech", "technician", "9999", "Terry Tech")
     study_id = create_study(store, request(), "tech")
-    import_recording(store, study_id, tiny_record, "tech")
+    import_recording(store, study_id, record, "tech")
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
     report_study(store, study_id, "tech")
     return study_id
+
+
+@pytest.fixture(scope="module")
+def reported_template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:
+    """A reported study built once; each test works on its own copy (stored paths are home-relative)."""
+    folder = tmp_path_factory.mktemp("reported")
+    template = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
+    _build_reported(template, tiny_record)
+    template.close()
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path, reported_template: Path, tiny_record: Path) -> Iterator[Store]:
+    if os.environ.get("ECGDESK_TEST_POSTGRES_URL"):  # an external database cannot be copied: build it
+        store = make_store(tmp_path)
+        _build_reported(store, tiny_record)
+    else:
+        shutil.copytree(reported_template, tmp_path / "copy")
+        store = open_store(
+            url=f"sqlite:///{tmp_path / 'copy' / 'db.sqlite'}", home=tmp_path / "copy" / "home"
+        )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def reported(store: Store) -> int:
+    return 1
 
 
 def _versions(store: Store, study_id: int) -> list[tuple[int, str, str]]:
@@ -118,3 +149,17 @@ def test_addendum_is_a_new_signed_version(store: Store, reported: int) -> None:
     assert signature_state(store, reported) == "valid"
     with store.transaction() as session:
         assert verify(session).ok
+
+
+def test_content_changed_after_review_is_refused(store: Store, reported: int) -> None:
+    """A technician comment added after the physician's review changes the content: no signature."""
+    from ecgdesk.workflow.studies import set_technician_comments
+
+    reviewed = interpret(store, reported, "dr.a", "Sinus rhythm.")
+    set_technician_comments(store, reported, "Patient removed the patch for 2 h on day 3.", "tech")
+    with pytest.raises(InputError) as info:
+        sign(store, reported, "dr.a", PIN)
+    assert info.value.field == "report" and "content changed since version" in info.value.reason
+    again = interpret(store, reported, "dr.a")
+    assert again.version == reviewed.version + 1
+    assert sign(store, reported, "dr.a", PIN).content_sha256 == again.content_sha256

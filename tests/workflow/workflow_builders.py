@@ -25,8 +25,7 @@ PHYSICIAN_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def make_store(tmp_path: Path) -> Store:
     """A fresh SQLite store; on the scratch PostgreSQL database of ``ECGDESK_TEST_POSTGRES_URL`` if set."""
     url = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
     if url:
@@ -35,9 +34,20 @@ def store(tmp_path: Path) -> Iterator[Store]:
             con.execute(text("DROP SCHEMA public CASCADE"))
             con.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-    store = open_store(url=url or f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+    return open_store(url=url or f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = make_store(tmp_path)
     yield store
     store.close()
+
+
+@pytest.fixture(autouse=True)
+def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheaper scrypt in tests (the cost is stored in each hash, so checking works the same way)."""
+    monkeypatch.setattr("ecgdesk.workflow.users.SCRYPT_N", 1 << 10)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from ecgdesk.workflow.analysis import analyze_study, edit_beats
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
-from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
+from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording, set_technician_comments
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import StudyView, list_studies, show_study
 
@@ -118,6 +118,12 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{k} {v}" for k, v in run.findings.summary.beats_by_class.items())
     state = "no change (already so)" if run.reused else f"new run {run.run_id}"
     print(f"study {args.study_id}: {kind.value} {target} -> {args.label}: {state}; beats now {counts}")
+    return 0
+
+
+def _cmd_comment(args: argparse.Namespace) -> int:
+    set_technician_comments(_store(), args.study_id, args.text, _actor(args))
+    print(f"study {args.study_id}: technician comments saved (they appear in the next report version)")
     return 0
 
 

@@ -84,6 +84,18 @@ class Store:
         with self.sessions() as session, session.begin():
             yield session
 
+    def relative(self, path: Path) -> str:
+        """``path`` as stored in the database: relative to the home folder (so the folder can move)."""
+        try:
+            return Path(path).resolve().relative_to(self.home.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, stored: str) -> Path:
+        """The file a stored path names (relative paths are under the home folder)."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.home / path
+
     def close(self) -> None:
         self.engine.dispose()
 

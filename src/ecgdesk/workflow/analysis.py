@@ -145,6 +145,7 @@ def _write_run(
 
 
 def _insert_run(
+    store: Store,
     session: Session,
     study: Study,
     input_hash: str,
@@ -164,7 +165,7 @@ def _insert_run(
         input_hash=input_hash,
         findings_json=canonical_json(findings_to_dict(findings)),
         beats_sha256=file_sha256(beats_path),
-        beats_path=str(beats_path),
+        beats_path=store.relative(beats_path),
         analyzable_s=summary.analyzable_time_s,
         wear_s=summary.wear_time_s,
         is_current=True,
@@ -219,7 +220,7 @@ def analyze_study(
                 input_hash,
                 True,
                 findings_from_dict(json.loads(existing.findings_json)),
-                Path(existing.beats_path).parent,
+                store.resolve(existing.beats_path).parent,
             )
         recording_row = row
     recording = open_study_recording(store, recording_row)
@@ -238,7 +239,7 @@ def analyze_study(
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE_STATES)
-            run = _insert_run(session, study, input_hash, findings, beats_path, actor, None)
+            run = _insert_run(store, session, study, input_hash, findings, beats_path, actor, None)
             append(
                 session,
                 actor,
@@ -343,7 +344,7 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
         recording_row = session.get(RecordingBlob, base.recording_id)
         assert recording_row is not None
         base_id, base_hash, base_json = base.id, base.input_hash, base.findings_json
-        base_folder = Path(base.beats_path).parent
+        base_folder = store.resolve(base.beats_path).parent
     with np.load(base_folder / BEATS_NPZ) as data:
         samples, labels, template_ids = data["samples"], data["labels"], data["template_ids"]
     new_labels = relabel(labels, template_ids, kind, target, label)
@@ -364,7 +365,7 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
                 input_hash,
                 True,
                 findings_from_dict(json.loads(existing.findings_json)),
-                Path(existing.beats_path).parent,
+                store.resolve(existing.beats_path).parent,
             )
     recording = open_study_recording(store, recording_row)
     templates = [
@@ -395,7 +396,7 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "edit beats of", EDITABLE_STATES)
-            run = _insert_run(session, study, input_hash, edited, beats_path, actor, base_id)
+            run = _insert_run(store, session, study, input_hash, edited, beats_path, actor, base_id)
             session.add(
                 BeatEdit(
                     study_id=study_id,

@@ -124,7 +124,7 @@ def build_context(
     assert patient is not None and order is not None and row is not None
     recording = open_study_recording(store, row)
     findings = findings_from_dict(json.loads(run.findings_json))
-    with np.load(Path(run.beats_path).parent / BEATS_NPZ) as data:
+    with np.load(store.resolve(run.beats_path).parent / BEATS_NPZ) as data:
         beats = SimpleBeats(data["samples"], data["labels"])
     interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
     addenda = [
@@ -202,8 +202,8 @@ def _new_version(
                 return ReportInfo(
                     study_id,
                     latest.version,
-                    Path(latest.pdf_path),
-                    Path(latest.html_path) if latest.html_path else None,
+                    store.resolve(latest.pdf_path),
+                    store.resolve(latest.html_path) if latest.html_path else None,
                     latest.content_sha256,
                     True,
                 )
@@ -222,8 +222,8 @@ def _new_version(
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
-                pdf_path=str(pdf),
-                html_path=str(html),
+                pdf_path=store.relative(pdf),
+                html_path=store.relative(html),
                 pdf_sha256=file_sha256(pdf),
                 interpretation_text=ctx.interpretation,
                 created_at=now(),
@@ -316,7 +316,7 @@ def _check_unchanged(
             "reviewed; run 'study report' and review it again ('study interpret')",
             source=f"study {study.id}",
         )
-    pdf = Path(latest.pdf_path)
+    pdf = store.resolve(latest.pdf_path)
     if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
         raise InputError(
             "report",
@@ -357,13 +357,14 @@ def sign(store: Store, study_id: int, username: str, password: str) -> Signature
             study = get_study(session, study_id)
             latest = _latest_version(session, study_id)
             assert latest is not None and latest.version == version
-            return _record_signature(session, study, latest, user, pdf, html, signed_at)
+            return _record_signature(store, session, study, latest, user, pdf, html, signed_at)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
 
 
 def _record_signature(
+    store: Store,
     session: Session,
     study: Study,
     version: ReportVersion,
@@ -374,8 +375,8 @@ def _record_signature(
 ) -> SignatureInfo:
     before = {"pdf_path": version.pdf_path, "pdf_sha256": version.pdf_sha256}
     version.pdf_path, version.html_path, version.pdf_sha256 = (
-        str(pdf),
-        str(html) if html else None,
+        store.relative(pdf),
+        store.relative(html) if html else None,
         file_sha256(pdf),
     )
     session.add(
@@ -451,8 +452,8 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
-                pdf_path=str(pdf),
-                html_path=str(html),
+                pdf_path=store.relative(pdf),
+                html_path=store.relative(html),
                 pdf_sha256=file_sha256(pdf),
                 interpretation_text=ctx.interpretation,
                 reviewed_by=username,
@@ -516,7 +517,7 @@ def signature_state(store: Store, study_id: int) -> str:
             return "report changed since signing: needs a new signature" if signed_before else "unsigned"
         if sig.content_sha256 != latest.content_sha256:
             return "signature does not cover this content"
-        pdf = Path(latest.pdf_path)
+        pdf = store.resolve(latest.pdf_path)
         if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
             return "signed PDF changed or missing on disk"
         return "valid"

@@ -288,3 +288,26 @@ def set_component(
 
 def open_study_recording(store: Store, row: RecordingBlob) -> Recording:
     return open_recording(store.blob_root / row.blob_dir / row.main_file)
+
+
+def set_technician_comments(store: Store, study_id: int, text: str, actor: str) -> None:
+    """The technician's comments printed in the report (before signing; audited with before and after)."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(
+            study, "comment on", {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
+        )
+        before = study.technician_comments
+        if before == text.strip():
+            return
+        study.technician_comments = text.strip()
+        study.updated_at = now()
+        append(
+            session,
+            actor,
+            "study:comment",
+            "study",
+            study_id,
+            {"technician_comments": before},
+            {"technician_comments": study.technician_comments},
+        )

@@ -126,7 +126,7 @@ def show_study(store: Store, study_id: int) -> StudyView:
                 "total_beats": summary.get("total_beats"),
                 "beats_by_class": summary.get("beats_by_class"),
                 "af_burden_pct": summary.get("af_burden_pct"),
-                "beats_file": run.beats_path,
+                "beats_file": str(store.resolve(run.beats_path)),
             }
         view.components = [
             {
@@ -147,8 +147,8 @@ def show_study(store: Store, study_id: int) -> StudyView:
             {
                 "version": r.version,
                 "content_sha256": r.content_sha256,
-                "pdf": r.pdf_path,
-                "html": r.html_path,
+                "pdf": str(store.resolve(r.pdf_path)),
+                "html": str(store.resolve(r.html_path)) if r.html_path else None,
                 "reviewed_by": r.reviewed_by,
                 "created_at": r.created_at.isoformat(),
             }
