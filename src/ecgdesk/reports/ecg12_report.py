@@ -14,10 +14,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -39,6 +35,11 @@ class Ecg12ReportContext:
     over_read: str = ""
     signature: SignatureBlock | None = None
     addenda: list[Addendum] = field(default_factory=list)
+
+    @property
+    def interpretation(self) -> str:
+        """The over-read under the name every report context uses for the physician's text."""
+        return self.over_read
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = 
     fs = result.recording.fs
     names = [lead.name for lead in result.recording.leads]
     w, h = PAGE_MM
-    fig = plt.figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
+    fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
     ax = mm_axes(fig, 20.0, 14.0, 258.0, 4 * ROW_HEIGHT_MM)
     width = draw_12lead_3x4(ax, result.signal, fs, names, row_height=ROW_HEIGHT_MM)
     shown_s = min(result.recording.n_samples / fs, 10.0)
@@ -134,16 +135,13 @@ def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = 
     _text_blocks(fig, ctx, digest)
     pdf = out_dir / f"{basename}.pdf"
     png = out_dir / f"{basename}.png"
-    try:
-        for path, dpi in ((pdf, 72), (png, 150)):
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=path.suffix)
-            os.close(fd)
-            try:
-                fig.savefig(tmp, dpi=dpi)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-    finally:
-        plt.close(fig)
+    for path, dpi in ((pdf, 72), (png, 150)):
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=path.suffix)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=dpi)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return RenderedEcg12Report(pdf, png, digest)

@@ -7,10 +7,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
@@ -95,7 +91,7 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
     pdf_path = out_dir / f"{basename}.pdf"
     tmp = out_dir / f".{basename}.tmp.pdf"
     with PdfPages(tmp) as pdf:
-        fig: Figure = plt.figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
+        fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
         fig.text(0.5, 0.965, "Exercise stress test report", ha="center", fontsize=13, weight="bold")
         h_ = ctx.header
         fig.text(0.06, 0.94, f"{h_.patient_name or 'Unnamed patient'}   ID {h_.patient_id or '--'}   "
@@ -138,6 +134,5 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
                      fontsize=8, weight="bold")
         fig.text(0.94, 0.02, f"report v{h_.report_version}  content {digest[:12]}", ha="right", fontsize=5.5)
         pdf.savefig(fig)
-        plt.close(fig)
     tmp.replace(pdf_path)
     return RenderedStressReport(pdf_path, digest)

@@ -90,6 +90,9 @@ def test_protocol_validation(tmp_path: Path):
     parsed = protocol_from_dict(good)
     assert parsed.angina_index is Angina.LIMITING
     assert parsed.exercise_time_s == 400
+    supervised = protocol_from_dict({**good, "supervisor": {"name": "Dr. S", "npi": "1234567893"}})
+    assert (supervised.supervisor, supervised.supervisor_npi) == ("Dr. S", "1234567893")
+    assert protocol_from_dict(supervised.to_dict()).supervisor == "Dr. S"
     bad_cases = [
         ({**good, "patient": {"age": -3, "sex": "F"}}, "patient.age"),
         ({**good, "patient": {"age": 50, "sex": "X"}}, "patient.sex"),
@@ -98,6 +101,8 @@ def test_protocol_validation(tmp_path: Path):
         ({**good, "stages": [{**good["stages"][1], "bp": [500, 80]}]}, "stages[0].bp"),
         ({**good, "stages": [{**good["stages"][1], "phase": "warmup"}]}, "stages[0].phase"),
         ({**good, "angina_index": "severe"}, "angina_index"),
+        ({**good, "supervisor": {"npi": "1234567893"}}, "supervisor"),
+        ({**good, "supervisor": {"name": "Dr. S", "npi": "12"}}, "supervisor.npi"),
     ]
     for data, field in bad_cases:
         with pytest.raises(InputError) as info:

@@ -13,7 +13,8 @@ Schema (JSON; documented with an example in docs/stress.md)::
       ],
       "symptoms": [{"time_s": 600, "text": "chest tightness", "angina": "non_limiting"}],
       "reason_stopped": "target heart rate reached",
-      "angina_index": "none"                      # none | non_limiting | limiting (Duke score)
+      "angina_index": "none",                     # none | non_limiting | limiting (Duke score)
+      "supervisor": {"name": "Dr. A. Reader", "npi": "1234567893"}   # optional: who supervised
     }
 """
 
@@ -89,6 +90,9 @@ class StressProtocol:
     reason_stopped: str = ""
     angina_index: Angina = Angina.NONE
     source: str | None = None
+    #: The physician who supervised the test (a separately billed part), when the protocol names one.
+    supervisor: str = ""
+    supervisor_npi: str | None = None
 
     @property
     def exercise_stages(self) -> list[Stage]:
@@ -123,6 +127,9 @@ class StressProtocol:
                          for s in self.symptoms],
             "reason_stopped": self.reason_stopped,
             "angina_index": self.angina_index.name.lower(),
+            **({"supervisor": {"name": self.supervisor, **({"npi": self.supervisor_npi}
+                                                            if self.supervisor_npi else {})}}
+               if self.supervisor else {}),
         }
 
 
@@ -198,11 +205,19 @@ def protocol_from_dict(data: Any, source: str | None = None) -> StressProtocol:
         symptoms.append(Symptom(time_s, str(raw.get("text", "")),
                                 Angina.parse(raw.get("angina", "none"), f"symptoms[{i}].angina", source)))
     angina = Angina.parse(data.get("angina_index", "none"), "angina_index", source)
+    supervisor = data.get("supervisor") or {}
+    if not isinstance(supervisor, dict) or (supervisor and not str(supervisor.get("name", "")).strip()):
+        raise InputError("supervisor", "must be an object with the supervising physician's name (and npi)",
+                         source)
+    npi = supervisor.get("npi")
+    if npi is not None and not (isinstance(npi, str) and len(npi) == 10 and npi.isdigit()):
+        raise InputError("supervisor.npi", f"must be a 10-digit NPI, got {npi!r}", source)
     # The index is the worst angina recorded, whichever way it was given.
     angina = max([angina, *(s.angina for s in symptoms)])
     return StressProtocol(
         protocol=str(data.get("protocol", "custom")), age=int(age), sex=sex, stages=stages, symptoms=symptoms,
         reason_stopped=str(data.get("reason_stopped", "")), angina_index=Angina(angina), source=source,
+        supervisor=str(supervisor.get("name", "")).strip(), supervisor_npi=npi,
     )
 
 
