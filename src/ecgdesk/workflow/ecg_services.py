@@ -1,0 +1,234 @@
+"""Resting 12-lead ECG and exercise stress test studies in the study workflow.
+
+The lifecycle, report versions, review, password-confirmed signature, addenda, audit log and coding are the
+ones of every study (:mod:`ecgdesk.workflow.reporting`, :mod:`ecgdesk.workflow.billing`); what differs is
+the analysis (:func:`ecgdesk.analysis.ecg12.resting.analyze_resting`, or
+:func:`ecgdesk.analysis.stress.exercise.analyze_stress` with the protocol file stored beside the recording)
+and the report drawn from it. An analysis run stores the measurement document (``measurements.json`` or
+``stress.json``) as its findings, and its folder holds the files ``ecgdesk ecg12`` / ``ecgdesk stress``
+write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION as RESTING_VERSION
+from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
+from ecgdesk.analysis.stress.exercise import StressResult, analyze_stress, stress_to_dict
+from ecgdesk.analysis.stress.protocol import StressProtocol, load_protocol
+from ecgdesk.coding import Component, Service
+from ecgdesk.errors import InputError
+from ecgdesk.records import Recording
+from ecgdesk.reports.context import Addendum as AddendumBlock
+from ecgdesk.reports.context import ReportHeader, SignatureBlock
+from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
+from ecgdesk.reports.ecg12_report import report_content_digest as resting_digest
+from ecgdesk.reports.stress_report import StressReportContext, render_stress_report, stress_report_digest
+from ecgdesk.store import Store, append, canonical_json, file_sha256
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import (
+    Addendum,
+    AnalysisRun,
+    Interpretation,
+    Order,
+    Patient,
+    RecordingBlob,
+    Study,
+)
+from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
+
+ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
+STRESS_VERSION = "stress-1.0"
+ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
+EcgReportContext = Ecg12ReportContext | StressReportContext
+
+
+@dataclass(frozen=True)
+class EcgRunInfo:
+    run_id: int
+    input_hash: str
+    reused: bool
+    service: Service
+    summary: dict[str, Any]
+    folder: Path
+
+
+def study_service(session: Session, study: Study) -> Service:
+    order = session.get(Order, study.order_id)
+    assert order is not None
+    return Service(order.service)
+
+
+def is_ecg_study(store: Store, study_id: int) -> bool:
+    """Whether the study is a resting ECG or a stress test (handled here, not by the ambulatory engine)."""
+    with store.transaction() as session:
+        return study_service(session, get_study(session, study_id)) in ECG_SERVICES
+
+
+def protocol_path(store: Store, row: RecordingBlob) -> Path:
+    """The stress protocol stored with the recording: ``<record>.protocol.json`` beside its header."""
+    return store.blob_root / row.blob_dir / f"{Path(row.main_file).stem}.protocol.json"
+
+
+def _load_stress_protocol(store: Store, row: RecordingBlob) -> StressProtocol:
+    path = protocol_path(store, row)
+    if not path.exists():
+        raise InputError("protocol", f"a stress test needs its protocol file: import the recording with "
+                                     f"{path.name} beside it (see docs/stress.md)", row.original_path)
+    return load_protocol(path)
+
+
+def _analyse(store: Store, row: RecordingBlob, service: Service, recording: Recording
+             ) -> tuple[dict[str, Any], Any, StressProtocol | None]:
+    if service is Service.RESTING_ECG:
+        result = analyze_resting(recording)
+        return {"kind": service.value, **measurements_to_dict(result)}, result, None
+    protocol = _load_stress_protocol(store, row)
+    stress = analyze_stress(recording, protocol)
+    document = {"kind": service.value, "algorithm_version": STRESS_VERSION, **stress_to_dict(stress)}
+    return document, stress, protocol
+
+
+def _input_hash(store: Store, row: RecordingBlob, service: Service) -> str:
+    parts = {"recording_sha256": row.sha256, "service": service.value,
+             "algorithm_version": RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION}
+    if service is Service.STRESS_TEST:
+        path = protocol_path(store, row)
+        parts["protocol_sha256"] = file_sha256(path) if path.exists() else ""
+    return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
+
+
+def _write_folder(final: Path, service: Service, document: dict[str, Any], result: Any) -> Path:
+    """Write the run's files in a temporary folder renamed to ``final`` once complete; the main file."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        if service is Service.RESTING_ECG:
+            write_outputs(result, tmp)
+            main = "waves.csv"
+        else:
+            (tmp / "stress.json").write_text(canonical_json(document) + "\n", encoding="utf-8")
+            main = "stress.json"
+        if final.exists():  # left by a run whose transaction did not commit: never referenced
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final / main
+
+
+def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
+    """Analyse a resting ECG or stress test study (or reuse the run with the same inputs)."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "analyze", ANALYZABLE)
+        service = study_service(session, study)
+        if service not in ECG_SERVICES:
+            raise InputError("service", f"study {study_id} is a {service.value} study; use 'study analyze'")
+        row = session.get(RecordingBlob, study.recording_id)
+        assert row is not None
+        input_hash = _input_hash(store, row, service)
+        existing = session.scalar(select(AnalysisRun).where(AnalysisRun.study_id == study_id,
+                                                            AnalysisRun.input_hash == input_hash))
+        if existing is not None:
+            if not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED:
+                session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study_id)
+                                .values(is_current=False))
+                existing.is_current = True
+                append(session, actor, "analysis:current", "study", study_id, None, {"run_id": existing.id})
+                move(session, study, StudyStatus.ANALYZED, actor, "analyze")
+            return EcgRunInfo(existing.id, input_hash, True, service, json.loads(existing.findings_json),
+                              Path(existing.beats_path).parent)
+    recording = open_study_recording(store, row)
+    document, result, protocol = _analyse(store, row, service, recording)
+    final = store.studies_root / str(study_id) / "runs" / input_hash[:20]
+    main_file = _write_folder(final, service, document, result)
+    try:
+        with store.transaction() as session:
+            study = get_study(session, study_id)
+            require_status(study, "analyze", ANALYZABLE)
+            session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study_id)
+                            .values(is_current=False))
+            run = AnalysisRun(
+                study_id=study_id, recording_id=row.id, parent_run_id=None,
+                algorithm_version=str(document["algorithm_version"]), input_hash=input_hash,
+                findings_json=canonical_json(document), beats_sha256=file_sha256(main_file),
+                beats_path=str(main_file), analyzable_s=recording.duration_s, wear_s=recording.duration_s,
+                is_current=True, created_by=actor, created_at=now(),
+            )
+            session.add(run)
+            session.flush()
+            append(session, actor, "analysis:run", "study", study_id, None,
+                   {"run_id": run.id, "input_hash": input_hash, "algorithm_version": run.algorithm_version,
+                    "service": service.value})
+            move(session, study, StudyStatus.ANALYZED, actor, "analyze")
+            if protocol is not None and protocol.supervisor:
+                order = session.get(Order, study.order_id)
+                assert order is not None
+                set_component(session, study_id, Component.SUPERVISION, protocol.supervisor,
+                              protocol.supervisor_npi, order)
+            return EcgRunInfo(run.id, input_hash, False, service, document, final)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def build_ecg_context(store: Store, session: Session, study: Study, version: int,
+                      signature: SignatureBlock | None = None) -> EcgReportContext:
+    """The report content of a resting ECG or stress study as stored now, labelled as ``version``."""
+    service = study_service(session, study)
+    run = session.scalar(select(AnalysisRun).where(AnalysisRun.study_id == study.id,
+                                                   AnalysisRun.is_current.is_(True)))
+    if run is None:
+        raise InputError("study", f"study {study.id} has no analysis yet; run 'study analyze' first")
+    patient = session.get(Patient, study.patient_id)
+    order = session.get(Order, study.order_id)
+    row = session.get(RecordingBlob, run.recording_id)
+    assert patient is not None and order is not None and row is not None
+    recording = open_study_recording(store, row)
+    header = ReportHeader(
+        patient_name=patient.name, patient_id=patient.external_id, birth_date=patient.birth_date,
+        sex=patient.sex, ordering_physician=order.ordering_name or "", ordering_npi=order.ordering_npi,
+        indications=tuple(json.loads(order.indications_json)), device=recording.device or "",
+        recording_start=recording.start_time, recording_end=recording.end_time, study_id=str(study.id),
+        report_version=version,
+    )
+    interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
+    text = interpretation.text if interpretation else ""
+    addenda = [AddendumBlock(a.text, a.author, a.created_at)
+               for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id)
+                                        .order_by(Addendum.id))]
+    # The analysis is deterministic: re-running it gives the stored run, and the report needs its signals.
+    document, result, _ = _analyse(store, row, service, recording)
+    if canonical_json(document) != run.findings_json:
+        raise InputError("analysis", f"the stored analysis run {run.id} no longer matches the recording; "
+                                     "run 'study analyze' again", f"study {study.id}")
+    if service is Service.RESTING_ECG:
+        return Ecg12ReportContext(result, header, over_read=text, signature=signature, addenda=addenda)
+    assert isinstance(result, StressResult)
+    return StressReportContext(result, header, interpretation=text, signature=signature, addenda=addenda)
+
+
+def ecg_content_digest(ctx: EcgReportContext) -> str:
+    return resting_digest(ctx) if isinstance(ctx, Ecg12ReportContext) else stress_report_digest(ctx)
+
+
+def render_ecg_report(ctx: EcgReportContext, folder: Path) -> tuple[Path, Path | None]:
+    """Render into ``folder``; returns (PDF, PNG page or None)."""
+    if isinstance(ctx, Ecg12ReportContext):
+        rendered = render_ecg12_report(ctx, folder)
+        return rendered.pdf_path, rendered.png_path
+    return render_stress_report(ctx, folder).pdf_path, None
