@@ -24,7 +24,6 @@ from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
     draw_event_strip,
     draw_templates,
-    strip_caption,
     templates_height,
 )
 from ecgdesk.reports.tables import (
@@ -253,10 +252,16 @@ def _flow_pages(ctx: ScanningReportContext, blocks: list[_Block], digest: str, p
 
 
 # ---------------------------------------------------------------------------------------- other pages
-def _trend_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
+TREND_STRIPS = 3  # event strips under a single-row trend (a recording of up to 24 h)
+
+
+def _trend_pages(ctx: ScanningReportContext, clock: Clock, strips: list[EventStrip]
+                 ) -> tuple[list[Page], int]:
+    """The trend pages, and how many of ``strips`` went under a single-row trend."""
     rows = trend_rows(ctx.findings.summary.recording.duration_s, clock.start)
     per_page = 8
     pages = []
+    under = strips[:TREND_STRIPS] if len(rows) == 1 else []
     for p in range(0, len(rows), per_page):
         chunk = rows[p:p + per_page]
         single = len(rows) == 1
@@ -273,30 +278,38 @@ def _trend_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]:
             _page_title(ax, "Heart-rate trend" + ("" if first else " (continued)"))
             _top(ax, 20.5, MARGIN, "Mean heart rate per minute (bpm). Blue shading: atrial fibrillation / "
                  "flutter; red ticks: pauses; blue triangles: patient-triggered events.", fontsize=7)
+            if under:
+                _top(ax, 104.0, MARGIN, "Event strips", fontsize=11, weight="bold")
+                _rule(ax, 110.0)
+                _draw_strips(ax, ctx, under, 113.0)
 
         pages.append(Page("Heart-rate trend", draw, hook))
-    return pages
+    return pages, len(under)
 
 
 STRIP_PITCH = 50.0
 
 
 def _draw_strips(ax: Axes, ctx: ScanningReportContext, strips: list[EventStrip], top0: float) -> None:
+    clock = clock_for(ctx)
     for i, strip in enumerate(strips):
         top = top0 + i * STRIP_PITCH
-        _top(ax, top, MARGIN, f"{strip.title}", fontsize=8.5, weight="bold", color="#7a0019")
-        _top(ax, top, MARGIN + 62, strip_caption(ctx, strip), fontsize=8, weight="bold")
-        _top(ax, top + 4.3, MARGIN, strip.detail[:150], fontsize=6.8, color="#333333")
+        _top(ax, top, MARGIN, _fit(strip.title, 72), fontsize=8.5, weight="bold", color="#7a0019")
+        _top(ax, top, PAGE_W - MARGIN, clock.datetime_at(strip.focus_s), fontsize=8.5, weight="bold",
+             ha="right")
+        _top(ax, top + 4.3, MARGIN, _fit(f"{strip.rhythm}.  {strip.detail}", 150), fontsize=7,
+             color="#222222")
         draw_event_strip(ax, ctx, strip, MARGIN, PAGE_H - (top + 11.5 + STRIP_H), CONTENT_W, STRIP_H)
 
 
-def _strip_pages(ctx: ScanningReportContext, strips: list[EventStrip], title: str) -> list[Page]:
+def _strip_pages(ctx: ScanningReportContext, strips: list[EventStrip], title: str, continued: bool = False
+                 ) -> list[Page]:
     pages = []
     for p in range(0, len(strips), STRIPS_PER_PAGE):
         chunk = strips[p:p + STRIPS_PER_PAGE]
 
         def draw(ax: Axes, chunk: list[EventStrip] = chunk, first: bool = p == 0) -> None:
-            _page_title(ax, title + ("" if first else " (continued)"))
+            _page_title(ax, title + ("" if first and not continued else " (continued)"))
             _draw_strips(ax, ctx, chunk, 23.0)
 
         pages.append(Page(title, draw))
@@ -425,10 +438,14 @@ def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
     strips = select_event_strips(ctx.findings, STRIP_S)
     page_of: dict[str, int] = {}
     first, rest = _summary_page(ctx, clock, _text_blocks(ctx, clock, strips), digest, page_of)
-    pages = [first, *_flow_pages(ctx, rest, digest, page_of), *_trend_pages(ctx, clock)]
-    for i, strip in enumerate(strips):
+    pages = [first, *_flow_pages(ctx, rest, digest, page_of)]
+    trend, n_under = _trend_pages(ctx, clock, strips)
+    pages += trend
+    for strip in strips[:n_under]:
+        page_of[strip.title] = len(pages)
+    for i, strip in enumerate(strips[n_under:]):
         page_of[strip.title] = len(pages) + 1 + i // STRIPS_PER_PAGE
-    pages += _strip_pages(ctx, strips, "Event strips")
+    pages += _strip_pages(ctx, strips[n_under:], "Event strips", continued=n_under > 0)
     pages += _patient_event_pages(ctx, clock)
     pages += _hourly_and_template_pages(ctx, clock)
     return pages
