@@ -119,6 +119,10 @@ def test_unsigned_report_says_so_and_signed_one_names_the_signer(unsigned_report
     assert "NOT SIGNED" not in html and "Interpreted by: Anna Reader, MD" in html
     assert "2026-03-04 10:05:00" in html and res.content_sha256 == out.content_sha256
     assert "CONTENT CHANGED SINCE SIGNING" not in html
+    runs = pdf_text(res.pdf_path.read_bytes())
+    assert "Interpreted by: Anna Reader, MD" in runs and not any(r.startswith("NOT SIGNED") for r in runs)
+    assert any("Doe, Jane" in r and "MRN-0042" in r for r in runs)  # the footer
+    assert f"Signature covers content SHA-256: {res.content_sha256}" in runs
 
 
 def test_signature_over_other_content_is_flagged(mitdb208, tmp_path):
