@@ -7,12 +7,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ecgdesk.analysis.stress.exercise import MV_PER_MM, StressResult, stress_to_dict
+from ecgdesk.analysis.stress.exercise import MV_PER_MM, StageMeasurement, StressResult, stress_to_dict
+from ecgdesk.analysis.stress.protocol import Phase
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
-from ecgdesk.reports.paper import MM_PER_INCH
+from ecgdesk.reports.paper import MM_PER_INCH, draw_grid, mm_axes
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
 
@@ -82,6 +84,62 @@ def _stage_rows(r: StressResult) -> list[list[str]]:
     return rows
 
 
+def _representative_stages(r: StressResult) -> list[StageMeasurement]:
+    """Rest, peak exercise, first recovery and the stage of the deepest ST depression, as readers compare."""
+    with_beats = [m for m in r.stages if m.median_beat is not None]
+    chosen: list[StageMeasurement] = []
+    rest = [m for m in with_beats if m.stage.phase is Phase.PRETEST]
+    exercise = [m for m in with_beats if m.stage.phase is Phase.EXERCISE]
+    recovery = [m for m in with_beats if m.stage.phase is Phase.RECOVERY]
+    for group in (rest[-1:], exercise[-1:], recovery[:1]):
+        chosen.extend(group)
+    deepest = min((m for m in with_beats if m.worst_depression() is not None),
+                  key=lambda m: m.worst_depression().st_j80_mv, default=None)  # type: ignore[union-attr]
+    if deepest is not None and all(deepest is not m for m in chosen):
+        chosen.append(deepest)
+    return chosen
+
+
+def _complexes_page(ctx: StressReportContext) -> Figure | None:
+    """Median complexes of the chosen stages, leads in rows, on the standard grid (25 mm/s, 10 mm/mV)."""
+    r = ctx.result
+    stages = _representative_stages(r)
+    if not stages:
+        return None
+    names = [s.lead for s in stages[0].st]
+    wanted = ["II", "V5", r.max_st_depression_lead or "aVF", "aVF", "V1"]
+    leads: list[int] = []
+    for name in wanted:
+        index = next((i for i, n in enumerate(names) if n.lower() == name.lower()), None)
+        if index is not None and index not in leads:
+            leads.append(index)
+    leads = leads[:4] or list(range(min(3, len(names))))
+    w, h = PAGE_MM
+    fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
+    fig.text(0.5, 0.965, "Representative median complexes (ST at J+80 in mm)", ha="center", fontsize=11,
+             weight="bold")
+    cell_w, cell_h = 40.0, 32.0
+    ax = mm_axes(fig, 18.0, h - 40.0 - cell_h * len(leads), 12.0 + cell_w * len(stages), cell_h * len(leads))
+    draw_grid(ax, 12.0, 0.0, cell_w * len(stages), cell_h * len(leads))
+    fs = r.fs
+    for c, stage in enumerate(stages):
+        ax.text(12.0 + c * cell_w + 1.0, cell_h * len(leads) + 1.5,
+                f"{stage.stage.name} ({stage.hr_bpm or 0:.0f} bpm)", fontsize=6.5)
+        beat = stage.median_beat
+        assert beat is not None
+        shown = beat[: int(min(beat.shape[0], cell_w / 25.0 * fs))]
+        for row, li in enumerate(leads):
+            y0 = cell_h * (len(leads) - row - 0.55)
+            x = 12.0 + c * cell_w + np.arange(shown.shape[0]) / fs * 25.0
+            ax.plot(x, y0 + shown[:, li] * 10.0, color="black", linewidth=0.6)
+            st = stage.st[li]
+            ax.text(12.0 + (c + 1) * cell_w - 1.0, y0 - 0.4 * cell_h + 1.0,
+                    f"{st.st_j80_mv / MV_PER_MM:+.1f}", fontsize=5.5, ha="right")
+            if c == 0:
+                ax.text(0.5, y0, names[li], fontsize=7, va="center")
+    return fig
+
+
 def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str = "stress-report"
                          ) -> RenderedStressReport:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,5 +192,8 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
                      fontsize=8, weight="bold")
         fig.text(0.94, 0.02, f"report v{h_.report_version}  content {digest[:12]}", ha="right", fontsize=5.5)
         pdf.savefig(fig)
+        complexes = _complexes_page(ctx)
+        if complexes is not None:
+            pdf.savefig(complexes)
     tmp.replace(pdf_path)
     return RenderedStressReport(pdf_path, digest)

@@ -76,6 +76,8 @@ class StageMeasurement:
     hr_bpm: float | None
     mets: float | None
     st: tuple[LeadSt, ...]
+    #: The stage's median beat, (samples, leads) in mV on the PR-segment baseline, for the report.
+    median_beat: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def worst_depression(self, excluded: tuple[str, ...] = ("avr",)) -> LeadSt | None:
         leads = [s for s in self.st if s.lead.lower() not in excluded]
@@ -106,6 +108,7 @@ class StressResult:
     duke_score: float
     arrhythmias: list[Arrhythmia] = field(default_factory=list)
     beats: int = 0
+    fs: float = 0.0
 
     @property
     def percent_of_predicted_max(self) -> float:
@@ -165,7 +168,7 @@ def _detect_beats(data: np.ndarray, fs: float) -> np.ndarray:
     return beats
 
 
-def _stage_st(window: np.ndarray, fs: float, names: list[str]) -> tuple[LeadSt, ...]:
+def _stage_st(window: np.ndarray, fs: float, names: list[str]) -> tuple[tuple[LeadSt, ...], np.ndarray]:
     """ST levels of each lead on the window's median beat, against a PR-segment baseline.
 
     The delineation's median-filter baseline would absorb part of a long ST depression at high rates, so
@@ -199,7 +202,7 @@ def _stage_st(window: np.ndarray, fs: float, names: list[str]) -> tuple[LeadSt, 
         level_j = float(beat[j, i] - iso[i])
         level_80 = float(beat[j80, i] - iso[i])
         out.append(LeadSt(name, float(beat[j60, i] - iso[i]), level_80, (level_80 - level_j) / 0.08))
-    return tuple(out)
+    return tuple(out), (beat - iso).astype(np.float32)
 
 
 def _ectopy(beats: np.ndarray, filtered: np.ndarray, fs: float, protocol: StressProtocol) -> list[Arrhythmia]:
@@ -262,8 +265,9 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         in_window = (rr_times >= start) & (rr_times < end)
         hr = float(np.median(inst_hr[in_window])) if in_window.sum() >= 3 else None
         window = data[int(start * fs):int(end * fs)]
+        beat: np.ndarray | None = None
         try:
-            st = _stage_st(window, fs, names)
+            st, beat = _stage_st(window, fs, names)
         except InputError:
             st = ()
         mets = None
@@ -272,7 +276,7 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
                 mets = foster_bruce_mets((stage.end_s - protocol.exercise_start_s) / 60.0)
             elif stage.speed_mph is not None and stage.grade_pct is not None:
                 mets = acsm_treadmill_mets(stage.speed_mph, stage.grade_pct)
-        measured.append(StageMeasurement(stage, start, end, hr, mets, st))
+        measured.append(StageMeasurement(stage, start, end, hr, mets, st, beat))
         if progress is not None:
             progress(1)
     exercise_min = protocol.exercise_time_s / 60.0
@@ -300,7 +304,7 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         age_predicted_max_hr=apmhr, target_hr_bpm=0.85 * apmhr, exercise_time_s=protocol.exercise_time_s,
         mets=mets, max_st_depression_mm=round(worst_mm, 2), max_st_depression_lead=worst_lead,
         duke_score=duke_treadmill_score(exercise_min, round(worst_mm, 2), int(protocol.angina_index)),
-        arrhythmias=_ectopy(beats, remove_baseline(data, fs), fs, protocol), beats=int(beats.size),
+        arrhythmias=_ectopy(beats, remove_baseline(data, fs), fs, protocol), beats=int(beats.size), fs=fs,
     )
 
 
