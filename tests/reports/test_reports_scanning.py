@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +151,10 @@ def test_digest_covers_content_not_the_signature(mitdb208):
     relabelled_ctx = ScanningReportContext(HEADER, findings, rec, relabelled, ctx.technician_comments,
                                            ctx.interpretation)
     assert report_content_digest(relabelled_ctx) != first
+    moved = dataclasses.replace(rec, record_name="copy", path=Path("/elsewhere/copy.hea"))
+    same_signal = ScanningReportContext(HEADER, findings, moved, beats, ctx.technician_comments,
+                                        ctx.interpretation)
+    assert report_content_digest(same_signal) == first  # where the file lies is not report content
     v2 = dataclasses.replace(HEADER, report_version=2)
     assert report_content_digest(ScanningReportContext(v2, findings, rec, beats, ctx.technician_comments,
                                                        ctx.interpretation)) != first

@@ -169,9 +169,10 @@ def canonical_content(ctx: ScanningReportContext) -> dict[str, Any]:
             "facility": h.facility, "study_id": h.study_id, "report_version": h.report_version,
         },
         "findings": findings_to_dict(ctx.findings),
+        # What the strips are drawn from, not where the file lies (its name or path may differ per open).
         "recording": None if rec is None else {
-            "record_name": rec.record_name, "fs": rec.fs, "n_samples": rec.n_samples,
-            "leads": rec.lead_names, "start_time": _iso(rec.start_time),
+            "fs": rec.fs, "n_samples": rec.n_samples, "leads": rec.lead_names,
+            "start_time": _iso(rec.start_time),
         },
         "beats_sha256": _beats_digest(ctx.beats),
         "lead": ctx.lead,
