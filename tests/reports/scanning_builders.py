@@ -7,6 +7,7 @@ deliberately simple; the real analysis lives in ``ecgdesk.analysis``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -60,8 +61,8 @@ def _runs(labels: np.ndarray, letter: str) -> list[tuple[int, int]]:
 
 def findings_from_beats(samples: np.ndarray, labels: np.ndarray, fs: float, n_samples: int,
                         start: datetime | None, lead: str = "MLII",
-                        events: list[tuple[float, str]] = (),  # type: ignore[assignment]
-                        af_spans_s: list[tuple[float, float]] = (),  # type: ignore[assignment]
+                        events: Sequence[tuple[float, str]] = (),
+                        af_spans_s: Sequence[tuple[float, float]] = (),
                         waveform: np.ndarray | None = None) -> Findings:
     duration = n_samples / fs
     t = samples / fs

@@ -15,6 +15,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext
@@ -142,8 +143,6 @@ def _draw_block(ax: Axes, ctx: ScanningReportContext, block: _Block, y: float, d
 
 
 def _signature_box(ax: Axes, ctx: ScanningReportContext, y: float, digest: str) -> None:
-    from matplotlib.patches import Rectangle
-
     sig = ctx.signature
     edge = "#333333" if sig is not None else RED
     ax.add_patch(Rectangle((MARGIN, PAGE_H - y - 21.0), CONTENT_W, 20.0, fill=False, edgecolor=edge,
