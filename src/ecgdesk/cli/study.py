@@ -22,6 +22,7 @@ from ecgdesk.store.enums import EditKind
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.demo import run_demo
+from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording, set_technician_comments
 from ecgdesk.workflow.users import add_user
@@ -94,6 +95,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     store = _store()
+    if is_ecg_study(store, args.study_id):  # resting ECG or stress test: its own engine, seconds long
+        ecg = analyze_ecg_study(store, args.study_id, _actor(args))
+        state = "reused the run with the same inputs" if ecg.reused else "analysed"
+        key = ("rhythm", "hr_bpm", "qrs_ms", "qtc_ms") if "rhythm" in ecg.summary else (
+            "peak_hr_bpm", "mets", "max_st_depression_mm", "duke_score")
+        shown = ", ".join(f"{k} {ecg.summary.get(k)}" for k in key)
+        print(f"study {args.study_id}: {state} (run {ecg.run_id}, {ecg.service.value}); {shown}; "
+              f"outputs in {ecg.folder}")
+        return 0
     view = show_study(store, args.study_id)
     total = float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
     with progress(total, "analyze") as bar:

@@ -55,6 +55,14 @@ from ecgdesk.store.models import (
     User,
 )
 from ecgdesk.workflow.analysis import BEATS_NPZ
+from ecgdesk.workflow.ecg_services import (
+    ECG_SERVICES,
+    EcgReportContext,
+    build_ecg_context,
+    ecg_content_digest,
+    render_ecg_report,
+    study_service,
+)
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -113,10 +121,22 @@ def _printed_name(user: User) -> str:
     return user.display_name
 
 
+AnyReportContext = ScanningReportContext | EcgReportContext
+
+
+def content_digest(ctx: AnyReportContext) -> str:
+    """What a signature covers, for any kind of report (the signature block itself excluded)."""
+    if isinstance(ctx, ScanningReportContext):
+        return report_content_digest(ctx)
+    return ecg_content_digest(ctx)
+
+
 def build_context(
     store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
-) -> ScanningReportContext:
+) -> AnyReportContext:
     """The report content of ``study`` as stored now, labelled as report ``version``."""
+    if study_service(session, study) in ECG_SERVICES:  # resting ECG, stress test: their own report
+        return build_ecg_context(store, session, study, version, signature)
     run = _current_run(session, study.id)
     patient = session.get(Patient, study.patient_id)
     order = session.get(Order, study.order_id)
@@ -165,19 +185,25 @@ def _author_name(session: Session, username: str) -> str:
     return user.display_name if user else username
 
 
-def _render(ctx: ScanningReportContext, final: Path) -> tuple[Path, Path]:
+def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
     """Render into a temporary folder and rename it to ``final`` (which must not exist yet)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        rendered = render_scanning_report(ctx, tmp)
+        second: Path | None
+        if isinstance(ctx, ScanningReportContext):
+            rendered = render_scanning_report(ctx, tmp)
+            pdf, second = rendered.pdf_path, rendered.html_path
+        else:
+            pdf, extra = render_ecg_report(ctx, tmp)
+            second = extra
         if final.exists():  # left by a run whose database transaction did not commit: not referenced
             shutil.rmtree(final)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final / rendered.pdf_path.name, final / rendered.html_path.name
+    return final / pdf.name, (final / second.name) if second is not None else None
 
 
 def _version_folder(store: Store, study_id: int, version: int) -> Path:
@@ -198,7 +224,7 @@ def _new_version(
         latest = _latest_version(session, study_id)
         if latest is not None:
             same = build_context(store, session, study, latest.version)
-            if report_content_digest(same) == latest.content_sha256:
+            if content_digest(same) == latest.content_sha256:
                 return ReportInfo(
                     study_id,
                     latest.version,
@@ -209,7 +235,7 @@ def _new_version(
                 )
         version = (latest.version if latest is not None else 0) + 1
         ctx = build_context(store, session, study, version)
-    digest = report_content_digest(ctx)
+    digest = content_digest(ctx)
     final = _version_folder(store, study_id, version)
     pdf, html = _render(ctx, final)
     try:
@@ -223,7 +249,7 @@ def _new_version(
                 analysis_run_id=run.id,
                 content_sha256=digest,
                 pdf_path=store.relative(pdf),
-                html_path=store.relative(html),
+                html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
                 interpretation_text=ctx.interpretation,
                 created_at=now(),
@@ -308,7 +334,7 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
 def _check_unchanged(
     store: Store, session: Session, study: Study, latest: ReportVersion, action: str
 ) -> None:
-    current = report_content_digest(build_context(store, session, study, latest.version))
+    current = content_digest(build_context(store, session, study, latest.version))
     if current != latest.content_sha256:
         raise InputError(
             "report",
@@ -436,7 +462,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
         session.flush()
         version = latest.version + 1
         ctx = build_context(store, session, study, version)
-        digest = report_content_digest(ctx)
+        digest = content_digest(ctx)
         signer = session.get(User, user.id)
         assert signer is not None
         signed_at = now()
@@ -453,7 +479,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 analysis_run_id=run.id,
                 content_sha256=digest,
                 pdf_path=store.relative(pdf),
-                html_path=store.relative(html),
+                html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
                 interpretation_text=ctx.interpretation,
                 reviewed_by=username,

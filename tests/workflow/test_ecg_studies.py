@@ -1,0 +1,102 @@
+"""Resting ECG and stress test studies through the workflow: analysis, report, review, signature, coding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from workflow_builders import PHYSICIAN_NPI, PIN, request
+
+from ecgdesk.coding import Service
+from ecgdesk.errors import InputError
+from ecgdesk.records import open_recording, write_recording
+from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
+from ecgdesk.store import Store
+from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.studies import create_study, import_recording
+from ecgdesk.workflow.users import add_user
+
+
+@pytest.fixture(scope="module")
+def dicom_wfdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pydicom's real 12-lead ECG, stored as a WFDB record (what an ECG cart's export would be)."""
+    data = pytest.importorskip("pydicom.data")
+    folder = tmp_path_factory.mktemp("ecg12")
+    recording = open_recording(Path(data.get_testdata_file("waveform_ecg.dcm")))
+    return write_recording(recording, folder, "wfdb", "resting")
+
+
+@pytest.fixture(scope="module")
+def stress_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("stress")
+    config = ExerciseConfig(
+        exercise_s=240, pretest_s=60, recovery_s=120, fs=250.0, st_depression_mm=1.5, seed=11
+    )
+    out = simulate_exercise(config, folder)
+    protocol = json.loads(out.protocol.read_text())
+    protocol["supervisor"] = {"name": "Dr. S. Upervisor", "npi": PHYSICIAN_NPI}
+    out.protocol.write_text(json.dumps(protocol))
+    return out.record
+
+
+def _physician(store: Store) -> None:
+    add_user(
+        store, "dr.reader", "physician", PIN, display_name="A. Reader", npi=PHYSICIAN_NPI, credentials="MD"
+    )
+
+
+def test_resting_ecg_study_end_to_end(store: Store, dicom_wfdb: Path):
+    _physician(store)
+    study_id = create_study(
+        store, request(service=Service.RESTING_ECG, duration_days=None, indications=("R00.2",)), "tech"
+    )
+    import_recording(store, study_id, dicom_wfdb, "tech")
+    assert is_ecg_study(store, study_id)
+    run = analyze_ecg_study(store, study_id, "tech")
+    assert run.summary["rhythm"] in {"sinus_rhythm", "sinus_bradycardia", "sinus_arrhythmia"}
+    assert (run.folder / "measurements.json").exists() and (run.folder / "waves.csv").exists()
+    assert analyze_ecg_study(store, study_id, "tech").reused  # same inputs: the same run
+    report = report_study(store, study_id, "tech")
+    assert report.pdf_path.read_bytes().startswith(b"%PDF")
+    reviewed = interpret(store, study_id, "dr.reader", "Sinus rhythm. Normal ECG.")
+    assert reviewed.version == report.version + 1  # the over-read changed the content
+    with pytest.raises(InputError):
+        sign(store, study_id, "dr.reader", "wrong-pin")
+    signed = sign(store, study_id, "dr.reader", PIN)
+    assert signed.content_sha256 == reviewed.content_sha256
+    outcome = code_study(store, study_id, "biller")
+    assert outcome.claim_lines() == ["93000"]
+    assert not [f for f in outcome.findings if f.severity.value == "error"]
+
+
+def test_stress_study_needs_and_uses_its_protocol(store: Store, stress_record: Path, tmp_path: Path):
+    _physician(store)
+    req = request(service=Service.STRESS_TEST, duration_days=None, indications=("R07.9",), patient_id="P2")
+    study_id = create_study(store, req, "tech")
+    # Without its protocol file the recording cannot be analysed as a stress test.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for path in stress_record.parent.glob("stress.*"):
+        if "protocol" not in path.name:
+            shutil.copy(path, bare / path.name)
+    other = create_study(
+        store,
+        request(service=Service.STRESS_TEST, duration_days=None, indications=("R07.9",), patient_id="P3"),
+        "tech",
+    )
+    import_recording(store, other, bare / "stress.hea", "tech")
+    with pytest.raises(InputError, match="protocol"):
+        analyze_ecg_study(store, other, "tech")
+    import_recording(store, study_id, stress_record, "tech")
+    run = analyze_ecg_study(store, study_id, "tech")
+    assert run.summary["ischemic_st_response"] is True
+    assert run.summary["max_st_depression_mm"] == pytest.approx(1.5, abs=0.5)
+    interpret(store, study_id, "dr.reader", "Positive for ischemia: 1.5 mm horizontal ST depression.")
+    sign(store, study_id, "dr.reader", PIN)
+    outcome = code_study(store, study_id, "biller")
+    # Supervision (from the protocol), tracing (import) and interpretation (signature): the global code.
+    assert outcome.claim_lines() == ["93015"]
