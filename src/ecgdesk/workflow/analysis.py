@@ -191,8 +191,13 @@ def analyze_study(
     actor: str,
     progress: Progress | None = None,
     analyzer: Analyzer | None = None,
+    engine_tag: str | None = None,
 ) -> RunInfo:
-    """Analyse the study's recording (or reuse the run with the same inputs) and make it current."""
+    """Analyse the study's recording (or reuse the run with the same inputs) and make it current.
+
+    ``analyzer`` replaces the default analysis (tests, the demo's stand-in engine); ``engine_tag`` names it
+    in the input hash so its runs are never mistaken for the default engine's.
+    """
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "analyze", ANALYZABLE_STATES)
@@ -205,6 +210,7 @@ def analyze_study(
                 "algorithm_version": ALGORITHM_VERSION,
                 "config": AnalysisConfig().as_dict(),
                 "lead": None,
+                "engine": engine_tag,
                 "diary_sha256": file_sha256(diary) if diary else None,
             }
         )

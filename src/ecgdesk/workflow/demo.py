@@ -7,6 +7,7 @@ select codes and scrub the claim. Each step is the same workflow function the ``
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -21,10 +22,11 @@ import numpy as np
 from ecgdesk.analysis.findings import Findings
 from ecgdesk.coding import Service, Setting
 from ecgdesk.errors import InputError
-from ecgdesk.records import Recording, write_recording
+from ecgdesk.records import Recording
 from ecgdesk.store import Store, open_store
-from ecgdesk.workflow.analysis import EngineUnavailableError, analyze_study
+from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.demo_standins import standin_engine, write_standin_patch
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 from ecgdesk.workflow.users import add_user
@@ -100,15 +102,56 @@ def synthetic_recording(minutes: float, fs: float = 250.0, seed: int = 7) -> Rec
     )
 
 
-def _simulate(rec_dir: Path, days: float, say: Say) -> tuple[Path, str]:
+def _simulate(rec_dir: Path, days: float, say: Say, bars: BarFactory) -> tuple[Path, str]:
+    """The patch recording: the records simulator when installed, else the demo's stand-in generator."""
+    from ecgdesk.records import simulator
+
+    if hasattr(simulator, "simulate") and hasattr(simulator, "SimulationConfig"):
+        try:
+            return _simulate_with_simulator(simulator, rec_dir, days, bars)
+        except TypeError as error:  # a simulator whose settings this demo does not know yet
+            say("simulate", f"the records simulator did not take the demo's settings ({error})")
+            shutil.rmtree(rec_dir, ignore_errors=True)
+    else:
+        say("simulate", "the records simulator is not installed in this build: using the demo's stand-in")
+    with bars("simulate", days * 86400.0) as bar:
+        path = write_standin_patch(rec_dir, days, progress=bar.update)
+    return path, f"{days:g}-day stand-in patch, 1 lead, 250 Hz, AF, pauses, PVCs and 3 patient triggers"
+
+
+def _simulate_with_simulator(module: Any, rec_dir: Path, days: float, bars: BarFactory) -> tuple[Path, str]:
+    names = {f.name for f in dataclasses.fields(module.SimulationConfig)}
+    wanted: dict[str, object] = {"days": days} if "days" in names else {"hours": days * 24}
+    wanted.update({"leads": 2, "n_leads": 2, "fs": 250.0, "seed": 2468, "name": "patch"})
+    config = module.SimulationConfig(**{k: v for k, v in wanted.items() if k in names})
+    with bars("simulate", days * 86400.0) as bar:
+        result = module.simulate(config, rec_dir, progress=bar.update)
+    found = getattr(result, "record_path", None) or getattr(result, "path", None)
+    path = Path(found) if found else next(rec_dir.glob("*.hea"))
+    return path, f"{days:g}-day simulated patch, 250 Hz, with events (records simulator)"
+
+
+def _analyzer() -> tuple[Any, str | None, str]:
+    """(analyzer, engine tag, description): the default engine, or the stand-in when it is missing."""
     try:
-        from ecgdesk.records import simulator  # noqa: F401
-        from ecgdesk.records.simulator import simulate  # type: ignore[attr-defined]  # noqa: F401
+        from ecgdesk.analysis.pipeline import default_engine
+
+        default_engine()
+        return None, None, "ECG Desk's beat engine"
     except ImportError:
-        say("simulate", "the patch simulator is not installed yet: writing a 10-minute synthetic ECG instead")
-        path = write_recording(synthetic_recording(10.0), rec_dir, "wfdb", "demo")
-        return path, "10-minute synthetic sinus rhythm (stand-in)"
-    raise NotImplementedError  # wired in when the simulator lands
+        from ecgdesk.analysis.pipeline import analyze
+        from ecgdesk.workflow.analysis import AnalysisOutput
+
+        def standin(recording: Recording, diary: Path | None, progress: Any) -> AnalysisOutput:
+            result = analyze(recording, diary=diary, progress=progress, engine=standin_engine())
+            beats: Any = result.beats
+            return AnalysisOutput(result.findings, beats.samples, beats.labels, beats.template_ids)
+
+        return (
+            standin,
+            "demo-standin",
+            "the demo's stand-in beat engine (ecgdesk.analysis.beats is not installed)",
+        )
 
 
 def _no_bar(desc: str, total: float) -> AbstractContextManager[Any]:
@@ -121,7 +164,7 @@ def run_demo(
     """Run the whole demo in ``out_dir`` (its own database under ``out_dir/home``)."""
     report = say or (lambda step, message: None)
     out_dir = prepare_out_dir(out_dir)
-    rec_path, description = _simulate(out_dir / "recording", days, report)
+    rec_path, description = _simulate(out_dir / "recording", days, report, bars or _no_bar)
     store = open_store(url=f"sqlite:///{out_dir / 'home' / 'ecgdesk.sqlite'}", home=out_dir / "home")
     try:
         return _flow(store, out_dir, rec_path, description, days, report, bars or _no_bar)
@@ -168,13 +211,12 @@ def _flow(
     imported = import_recording(store, study_id, rec_path, actor=DEMO_TECHNICIAN)
     say("import", f"recording stored read-only as {imported.sha256[:16]}... ({description})")
     result = DemoResult(out_dir, study_id, imported.path, "recorded", steps=["create", "import"])
-    try:
-        with bars("analyze", imported_duration(store, study_id)) as bar:
-            run = analyze_study(store, study_id, DEMO_TECHNICIAN, progress=bar.update)
-    except EngineUnavailableError as error:
-        say("analyze", f"skipped: {error}")
-        result.skipped = ["analyze", "report", "sign", "code"]
-        return result
+    analyzer, tag, engine = _analyzer()
+    say("analyze", f"scanning analysis with {engine}")
+    with bars("analyze", imported_duration(store, study_id)) as bar:
+        run = analyze_study(
+            store, study_id, DEMO_TECHNICIAN, progress=bar.update, analyzer=analyzer, engine_tag=tag
+        )
     summary = run.findings.summary
     result.summary = {
         "total_beats": summary.total_beats,
