@@ -24,7 +24,8 @@ from ecgdesk.reports.context import (
 )
 from ecgdesk.reports.events import select_event_strips
 from ecgdesk.reports.scanning import render_scanning_report
-from ecgdesk.reports.scanning_pdf import STRIP_S
+from ecgdesk.reports.scanning_html import html_text
+from ecgdesk.reports.scanning_pdf import STRIP_S, build_pages
 from ecgdesk.reports.tables import Clock
 from ecgdesk.reports.trend import trend_rows
 
@@ -126,12 +127,12 @@ def test_unsigned_report_says_so_and_signed_one_names_the_signer(unsigned_report
     assert f"Signature covers content SHA-256: {res.content_sha256}" in runs
 
 
-def test_signature_over_other_content_is_flagged(mitdb208, tmp_path):
+def test_signature_over_other_content_is_flagged(mitdb208):
     ctx = _ctx(mitdb208)
     digest = report_content_digest(ctx)
     ctx.signature = SignatureBlock("Anna Reader", "MD", datetime(2026, 3, 4, 10, 5), digest)
     ctx.interpretation += " Edited after signing."
-    html = render_scanning_report(ctx, tmp_path).html_path.read_text(encoding="utf-8")
+    html = html_text(ctx, report_content_digest(ctx))
     assert "CONTENT CHANGED SINCE SIGNING" in html
 
 
@@ -160,34 +161,35 @@ def test_digest_covers_content_not_the_signature(mitdb208):
                                                        ctx.interpretation)) != first
 
 
-def test_addenda_are_printed_after_the_signature(mitdb208, tmp_path):
+def test_addenda_are_printed_after_the_signature(mitdb208):
     ctx = _ctx(mitdb208, addenda=[Addendum("Runs reviewed again: 3 beats at most.", "A. Reader",
                                            datetime(2026, 3, 5, 8, 0))])
-    html = render_scanning_report(ctx, tmp_path).html_path.read_text(encoding="utf-8")
+    html = html_text(ctx, report_content_digest(ctx))
     assert html.index("Addendum 1") > html.index("NOT SIGNED &mdash; preliminary report")
     assert "Runs reviewed again: 3 beats at most." in html
 
 
 def test_long_interpretation_continues_on_another_page(mitdb208, tmp_path):
-    short = render_scanning_report(_ctx(mitdb208), tmp_path / "a", html=False)
+    short = _ctx(mitdb208)
     text = "\n".join(f"Finding {i}: " + "word " * 20 for i in range(60))
     long = render_scanning_report(_ctx(mitdb208, interpretation=text), tmp_path / "b", html=False)
-    assert long.page_count > short.page_count
+    assert long.page_count > len(build_pages(short, report_content_digest(short)))
+    assert "Interpretation and comments (continued)" in pdf_text(long.pdf_path.read_bytes())
     assert _pdf_pages(long.pdf_path.read_bytes()) == long.page_count
 
 
-def test_fifteen_day_report_without_recording(tmp_path):
-    findings = synthetic_long_findings(days=15.0, start=datetime(2026, 3, 2, 9, 30))
+def test_multi_day_report_without_recording(tmp_path):
+    findings = synthetic_long_findings(days=9.0, start=datetime(2026, 3, 2, 9, 30))
     ctx = ScanningReportContext(dataclasses.replace(HEADER, recording_start=None), findings)
     out = render_scanning_report(ctx, tmp_path)
     rows = trend_rows(findings.summary.recording.duration_s, datetime(2026, 3, 2, 9, 30))
-    assert len(rows) == 16  # calendar days: a partial first and last day
+    assert len(rows) == 10  # calendar days: a partial first and last day
     hourly_pages = -(-len(findings.hourly) // 58)
     assert out.page_count >= 1 + 2 + 1 + 1 + hourly_pages  # summary, trend, strips, events, hourly
     assert _pdf_pages(out.pdf_path.read_bytes()) == out.page_count
     html = out.html_path.read_text(encoding="utf-8")
     assert "no recording attached" in html
-    assert "D15 " in html and "Day 4 " in html  # multi-day times carry the day
+    assert "D9 " in html and "Day 4 " in html  # multi-day times carry the day
 
 
 def test_clock_formats_multi_day_and_elapsed_times():
@@ -245,3 +247,20 @@ def test_empty_findings_render_with_dashes(tmp_path):
     assert "No analyzable signal in the recording." in html and "No episodes selected for strips." in html
     assert "&lt;b&gt;Roe&lt;/b&gt; &amp; Co" in html and "<b>Roe</b>" not in html  # escaped
     assert "Minimum</td><td class=\"v\">\u2014" in html
+
+
+def test_two_channel_strips(mitdb208, tmp_path):
+    from ecgdesk.reports.strips import strip_data, strip_height
+
+    one, two = _ctx(mitdb208), _ctx(mitdb208, strip_channels=2)
+    assert strip_height(one) == 30.0 and strip_height(two) == 50.0
+    strip = select_event_strips(two.findings, STRIP_S)[0]
+    data = strip_data(two, strip)
+    assert data is not None and data.leads == ("MLII", "V1") and data.signal.shape[1] == 2
+    assert report_content_digest(two) != report_content_digest(one)
+    out = render_scanning_report(two, tmp_path, html=False)
+    assert _pdf_pages(out.pdf_path.read_bytes()) == out.page_count
+    runs = pdf_text(out.pdf_path.read_bytes())
+    assert "V1" in runs and "MLII  25 mm/s  10 mm/mV" in runs
+    with pytest.raises(InputError, match="strip_channels"):
+        _ctx(mitdb208, strip_channels=4)

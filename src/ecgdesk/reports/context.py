@@ -107,7 +107,11 @@ class Addendum:
 
 @dataclass
 class ScanningReportContext:
-    """Everything one scanning report shows. ``recording``/``beats`` are needed for strips only."""
+    """Everything one scanning report shows. ``recording``/``beats`` are needed for strips only.
+
+    Strips show ``lead`` (default: the lead the analysis used) and, with ``strip_channels`` 2 or 3, the
+    recording's next leads under it.
+    """
 
     header: ReportHeader
     findings: Findings
@@ -118,8 +122,12 @@ class ScanningReportContext:
     signature: SignatureBlock | None = None
     addenda: list[Addendum] = field(default_factory=list)
     lead: str | None = None
+    strip_channels: int = 1
 
     def __post_init__(self) -> None:
+        if self.strip_channels not in (1, 2, 3):
+            raise InputError("strip_channels",
+                             f"must be 1, 2 or 3 leads per strip, got {self.strip_channels!r}")
         fixed: list[Addendum] = []
         for i, item in enumerate(self.addenda):
             if isinstance(item, Addendum):
@@ -176,6 +184,7 @@ def canonical_content(ctx: ScanningReportContext) -> dict[str, Any]:
         },
         "beats_sha256": _beats_digest(ctx.beats),
         "lead": ctx.lead,
+        "strip_channels": ctx.strip_channels,
         "technician_comments": ctx.technician_comments.strip(),
         "interpretation": ctx.interpretation.strip(),
         "addenda": [{"text": a.text.strip(), "author": a.author, "at": _iso(a.at)} for a in ctx.addenda],

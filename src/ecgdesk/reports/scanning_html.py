@@ -18,12 +18,13 @@ from matplotlib.figure import Figure
 from ecgdesk.reports.context import ScanningReportContext
 from ecgdesk.reports.events import EventStrip, patient_event_strips, rhythm_name, select_event_strips
 from ecgdesk.reports.paper import MM_PER_INCH, mm_axes
-from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_H, STRIP_S, TITLE
+from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_S, TITLE
 from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
     draw_event_strip,
     draw_templates,
     strip_caption,
+    strip_height,
     templates_height,
 )
 from ecgdesk.reports.tables import HOURLY_COLUMNS, clock_for, header_rows, hourly_rows, summary_sections
@@ -72,9 +73,10 @@ def _strip_images(ctx: ScanningReportContext, strips: list[EventStrip], prefix: 
     for i, strip in enumerate(strips, start=1):
         image = None
         if ctx.recording is not None:
-            fig = _mm_figure(CONTENT_W + 2, STRIP_H + 7)
-            ax = mm_axes(fig, 0.0, 0.0, CONTENT_W + 2, STRIP_H + 7)
-            draw_event_strip(ax, ctx, strip, 1.0, 3.0, CONTENT_W, STRIP_H)
+            height = strip_height(ctx)
+            fig = _mm_figure(CONTENT_W + 2, height + 7)
+            ax = mm_axes(fig, 0.0, 0.0, CONTENT_W + 2, height + 7)
+            draw_event_strip(ax, ctx, strip, 1.0, 3.0, CONTENT_W, height)
             image = _png_uri(fig, STRIP_DPI)
         out.append(HtmlStrip(strip.title, strip_caption(ctx, strip), strip.detail, image, f"{prefix}-{i}",
                              clock.at(strip.focus_s), strip.rhythm))

@@ -25,6 +25,7 @@ from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
     draw_event_strip,
     draw_templates,
+    strip_height,
     templates_height,
 )
 from ecgdesk.reports.tables import (
@@ -43,11 +44,9 @@ from ecgdesk.reports.trend import TrendRow, draw_trend_row, trend_rows
 PAGE_W, PAGE_H = 210.0, 297.0  # A4 portrait, mm
 MARGIN = 15.0
 CONTENT_W = PAGE_W - 2 * MARGIN
-STRIP_H = 30.0
 #: Seconds of signal on a full-width strip (the calibration pulse takes 7 mm).
 STRIP_S = (CONTENT_W - 0.28 * STANDARD.mm_per_s) / STANDARD.mm_per_s
 TEXT_WRAP = 112
-STRIPS_PER_PAGE = 5
 LINE_MM = 3.9
 BODY_TOP = 24.0  # first line under the page title on continuation pages
 BODY_BOTTOM = PAGE_H - 20.0
@@ -251,16 +250,13 @@ def _flow_pages(ctx: ScanningReportContext, blocks: list[_Block], digest: str, p
 
 
 # ---------------------------------------------------------------------------------------- other pages
-TREND_STRIPS = 3  # event strips under a single-row trend (a recording of up to 24 h)
-
-
 def _trend_pages(ctx: ScanningReportContext, clock: Clock, strips: list[EventStrip]
                  ) -> tuple[list[Page], int]:
     """The trend pages, and how many of ``strips`` went under a single-row trend."""
     rows = trend_rows(ctx.findings.summary.recording.duration_s, clock.start)
     per_page = 8
     pages = []
-    under = strips[:TREND_STRIPS] if len(rows) == 1 else []
+    under = strips[:_fit_strips(ctx, 113.0)] if len(rows) == 1 else []
     for p in range(0, len(rows), per_page):
         chunk = rows[p:p + per_page]
         single = len(rows) == 1
@@ -286,30 +282,42 @@ def _trend_pages(ctx: ScanningReportContext, clock: Clock, strips: list[EventStr
     return pages, len(under)
 
 
-STRIP_PITCH = 50.0
+STRIPS_TOP = 23.0
+
+
+def _strip_pitch(ctx: ScanningReportContext) -> float:
+    """Page height one strip takes: heading lines, beat letters, the channels and the time labels."""
+    return strip_height(ctx) + 20.0
+
+
+def _fit_strips(ctx: ScanningReportContext, top: float) -> int:
+    """How many strips fit from ``top`` (mm from the page top) to the bottom of the body."""
+    return max(0, int((BODY_BOTTOM - top) // _strip_pitch(ctx)))
 
 
 def _draw_strips(ax: Axes, ctx: ScanningReportContext, strips: list[EventStrip], top0: float) -> None:
     clock = clock_for(ctx)
+    pitch, height = _strip_pitch(ctx), strip_height(ctx)
     for i, strip in enumerate(strips):
-        top = top0 + i * STRIP_PITCH
+        top = top0 + i * pitch
         _top(ax, top, MARGIN, _fit(strip.title, 72), fontsize=8.5, weight="bold", color="#7a0019")
         _top(ax, top, PAGE_W - MARGIN, clock.datetime_at(strip.focus_s), fontsize=8.5, weight="bold",
              ha="right")
         _top(ax, top + 4.3, MARGIN, _fit(f"{strip.rhythm}.  {strip.detail}", 150), fontsize=7,
              color="#222222")
-        draw_event_strip(ax, ctx, strip, MARGIN, PAGE_H - (top + 11.5 + STRIP_H), CONTENT_W, STRIP_H)
+        draw_event_strip(ax, ctx, strip, MARGIN, PAGE_H - (top + 11.5 + height), CONTENT_W, height)
 
 
 def _strip_pages(ctx: ScanningReportContext, strips: list[EventStrip], title: str, continued: bool = False
                  ) -> list[Page]:
     pages = []
-    for p in range(0, len(strips), STRIPS_PER_PAGE):
-        chunk = strips[p:p + STRIPS_PER_PAGE]
+    per_page = _fit_strips(ctx, STRIPS_TOP)
+    for p in range(0, len(strips), per_page):
+        chunk = strips[p:p + per_page]
 
         def draw(ax: Axes, chunk: list[EventStrip] = chunk, first: bool = p == 0) -> None:
             _page_title(ax, title + ("" if first and not continued else " (continued)"))
-            _draw_strips(ax, ctx, chunk, 23.0)
+            _draw_strips(ax, ctx, chunk, STRIPS_TOP)
 
         pages.append(Page(title, draw))
     return pages
@@ -333,7 +341,7 @@ def _patient_event_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]
         chunk = events[p:p + per_page]
         last = p + per_page >= len(events)
         below = 27.5 + len(chunk) * EVENT_ROW_MM + 4.0
-        room = int((BODY_BOTTOM - below) // STRIP_PITCH) if last else 0
+        room = _fit_strips(ctx, below) if last else 0
         here, leftover = (leftover[:room], leftover[room:]) if last else ([], leftover)
 
         def draw(ax: Axes, chunk: list[PatientEvent] = chunk, first: bool = p == 0,
@@ -443,7 +451,7 @@ def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
     for strip in strips[:n_under]:
         page_of[strip.title] = len(pages)
     for i, strip in enumerate(strips[n_under:]):
-        page_of[strip.title] = len(pages) + 1 + i // STRIPS_PER_PAGE
+        page_of[strip.title] = len(pages) + 1 + i // _fit_strips(ctx, STRIPS_TOP)
     pages += _strip_pages(ctx, strips[n_under:], "Event strips", continued=n_under > 0)
     pages += _patient_event_pages(ctx, clock)
     pages += _hourly_and_template_pages(ctx, clock)

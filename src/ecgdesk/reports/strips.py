@@ -28,12 +28,16 @@ MARK_COLORS = {EpisodeType.NOISE: "#888888", EpisodeType.LEAD_OFF: "#888888", Ep
                EpisodeType.FLUTTER: "#1f5fbf", EpisodeType.SVT: "#1f5fbf"}
 
 
+#: Height of each channel (mm) on a strip of 1, 2 or 3 channels.
+CHANNEL_MM = (30.0, 25.0, 20.0)
+
+
 @dataclass(frozen=True)
 class StripData:
-    signal: np.ndarray
+    signal: np.ndarray  # (n_samples, n_channels), mV
     fs: float
     start_s: float
-    lead: str
+    leads: tuple[str, ...]
     beat_samples: np.ndarray | None
     beat_labels: np.ndarray | None
     marks: tuple[EpisodeMark, ...]
@@ -51,6 +55,21 @@ def strip_lead(ctx: ScanningReportContext) -> int:
     return lowered.index(wanted.lower()) if wanted and wanted.lower() in lowered else 0
 
 
+def strip_leads(ctx: ScanningReportContext) -> list[int]:
+    """The leads on each strip: :func:`strip_lead` first, then the next ones, ``strip_channels`` in all."""
+    if ctx.recording is None:
+        return [0]
+    first = strip_lead(ctx)
+    others = [i for i in range(ctx.recording.n_leads) if i != first]
+    return [first, *others][: ctx.strip_channels]
+
+
+def strip_height(ctx: ScanningReportContext) -> float:
+    """Height (mm) of one strip: all its channels."""
+    n = len(strip_leads(ctx))
+    return n * CHANNEL_MM[n - 1]
+
+
 def strip_data(ctx: ScanningReportContext, strip: EventStrip) -> StripData | None:
     """Samples, beats and marks for ``strip``; ``None`` without a recording."""
     rec = ctx.recording
@@ -59,8 +78,8 @@ def strip_data(ctx: ScanningReportContext, strip: EventStrip) -> StripData | Non
     fs = rec.fs
     a = max(0, int(round(strip.start_s * fs)))
     b = min(rec.n_samples, a + int(round(strip.duration_s * fs)))
-    lead = strip_lead(ctx)
-    signal = rec.read(a, b, lead)[:, 0]
+    leads = strip_leads(ctx)
+    signal = rec.read(a, b, leads)
     samples = labels = None
     if ctx.beats is not None:
         all_samples = np.asarray(ctx.beats.samples)
@@ -73,21 +92,30 @@ def strip_data(ctx: ScanningReportContext, strip: EventStrip) -> StripData | Non
         if e.type in MARKED and e.end_s > start_s and e.start_s < start_s + strip.duration_s:
             marks.append(EpisodeMark(e.start_s - start_s, e.end_s - start_s, MARKED[e.type],
                                      MARK_COLORS.get(e.type, "#c8102e")))
-    return StripData(signal, fs, start_s, rec.lead_names[lead], samples, labels, tuple(marks))
+    names = tuple(rec.lead_names[i] for i in leads)
+    return StripData(signal, fs, start_s, names, samples, labels, tuple(marks))
 
 
 def draw_event_strip(ax: Axes, ctx: ScanningReportContext, strip: EventStrip, x0: float, y0: float,
                      width: float, height: float, spec: PaperSpec = STANDARD) -> bool:
-    """Draw ``strip`` in the mm-axes ``ax``; returns False (and draws a note) without a recording."""
+    """Draw ``strip`` in the mm-axes ``ax``, its channels stacked in ``height``; beat letters over the top
+    channel, episode bars and time labels on the bottom one. Returns False (and draws a note) without a
+    recording."""
     data = strip_data(ctx, strip)
     if data is None:
         ax.text(x0 + width / 2, y0 + height / 2, "no recording attached: strip not available",
                 ha="center", va="center", fontsize=7, color="#777777")
         return False
-    draw_strip(ax, data.signal, data.fs, x0=x0, y0=y0, width=width, height=height, spec=spec,
-               beat_samples=data.beat_samples, beat_labels=data.beat_labels, start_s=data.start_s,
-               start_time=recording_start(ctx), lead_label=f"{data.lead}  25 mm/s  10 mm/mV",
-               marks=data.marks)
+    n = data.signal.shape[1]
+    channel = height / n
+    for c in range(n):
+        top, bottom = c == 0, c == n - 1
+        label = f"{data.leads[c]}  25 mm/s  10 mm/mV" if top else data.leads[c]
+        draw_strip(ax, data.signal[:, c], data.fs, x0=x0, y0=y0 + (n - 1 - c) * channel, width=width,
+                   height=channel, spec=spec, beat_samples=data.beat_samples if top else None,
+                   beat_labels=data.beat_labels if top else None, start_s=data.start_s,
+                   start_time=recording_start(ctx), lead_label=label, marks=data.marks if bottom else (),
+                   time_labels=bottom)
     return True
 
 
