@@ -161,5 +161,8 @@ def test_whole_flow(
     view = json.loads(capsys.readouterr().out)
     assert view["status"] == "coded" and view["signature_state"] == "valid"
     assert view["coding"]["facts"]["interpretation_signed"] is True
+    assert main(["study", "bill", "1", "--reference", "CLM-0001", "--user", "biller"]) == 0
+    assert main(["study", "code", "1", "--user", "biller"]) == 2
+    assert "cannot code a study in status 'billed'" in capsys.readouterr().err
     assert main(["audit", "verify"]) == 0
     assert hashlib.sha256(tiny_record.read_bytes()).hexdigest() == before

@@ -20,7 +20,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.enums import EditKind
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
-from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.billing import code_study, mark_billed
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
@@ -98,11 +98,16 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if is_ecg_study(store, args.study_id):  # resting ECG or stress test: its own engine, seconds long
         ecg = analyze_ecg_study(store, args.study_id, _actor(args))
         state = "reused the run with the same inputs" if ecg.reused else "analysed"
-        key = ("rhythm", "hr_bpm", "qrs_ms", "qtc_ms") if "rhythm" in ecg.summary else (
-            "peak_hr_bpm", "mets", "max_st_depression_mm", "duke_score")
+        key = (
+            ("rhythm", "hr_bpm", "qrs_ms", "qtc_ms")
+            if "rhythm" in ecg.summary
+            else ("peak_hr_bpm", "mets", "max_st_depression_mm", "duke_score")
+        )
         shown = ", ".join(f"{k} {ecg.summary.get(k)}" for k in key)
-        print(f"study {args.study_id}: {state} (run {ecg.run_id}, {ecg.service.value}); {shown}; "
-              f"outputs in {ecg.folder}")
+        print(
+            f"study {args.study_id}: {state} (run {ecg.run_id}, {ecg.service.value}); {shown}; "
+            f"outputs in {ecg.folder}"
+        )
         return 0
     view = show_study(store, args.study_id)
     total = float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
@@ -203,6 +208,12 @@ def _cmd_code(args: argparse.Namespace) -> int:
         print(f"  why: {sentence}")
     for finding in outcome.findings:
         print(f"  {finding.severity.value}: [{finding.rule}] {finding.message}")
+    return 0
+
+
+def _cmd_bill(args: argparse.Namespace) -> int:
+    mark_billed(_store(), args.study_id, _actor(args), args.reference)
+    print(f"study {args.study_id}: billed (claim reference {args.reference})")
     return 0
 
 
@@ -392,6 +403,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     code.add_argument("study_id", type=int)
     code.add_argument("--json", action="store_true")
     code.set_defaults(func=_cmd_code)
+
+    bill = study_sub.add_parser("bill", parents=[user_parent], help="record that the claim was submitted")
+    bill.add_argument("study_id", type=int)
+    bill.add_argument("--reference", required=True, help="claim or batch id it was submitted under")
+    bill.set_defaults(func=_cmd_bill)
 
     show = study_sub.add_parser("show", help="everything about one study")
     show.add_argument("study_id", type=int)

@@ -38,6 +38,7 @@ from ecgdesk.coding import (
     scrub,
     select_codes,
 )
+from ecgdesk.errors import InputError
 from ecgdesk.store import Store, append, canonical_json
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
@@ -249,3 +250,14 @@ def code_study(store: Store, study_id: int, actor: str) -> CodingOutcome:
         )
         move(session, study, StudyStatus.CODED, actor, "code")
         return CodingOutcome(study_id, facts, result, claim, findings)
+
+
+def mark_billed(store: Store, study_id: int, actor: str, reference: str) -> None:
+    """Record that the coded claim was submitted (``reference``: the claim or batch id); final status."""
+    if not reference.strip():
+        raise InputError("reference", "give the claim or batch id the claim was submitted under")
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "bill", {StudyStatus.CODED})
+        append(session, actor, "coding:billed", "study", study_id, None, {"reference": reference.strip()})
+        move(session, study, StudyStatus.BILLED, actor, "bill")
