@@ -96,3 +96,50 @@ def test_lifecycle_has_no_way_back_from_billed() -> None:
     assert TRANSITIONS[S.BILLED] == frozenset()
     assert S.SIGNED not in TRANSITIONS[S.ANALYZED]
     assert all(S.ORDERED not in nxt for nxt in TRANSITIONS.values())
+
+
+def _blob_entries(store: Store) -> list[Path]:
+    return sorted(store.blob_root.rglob("*")) if store.blob_root.exists() else []
+
+
+def test_interrupted_import_leaves_nothing(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ecgdesk.store.blobs as blobs
+
+    study_id = create_study(store, request(), "tech")
+    copied: list[str] = []
+    real_copy = blobs.shutil.copyfile
+
+    def copy_then_fail(src: Path, dst: Path) -> object:
+        if copied:
+            raise KeyboardInterrupt  # interrupted while copying the second file
+        copied.append(str(src))
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(blobs.shutil, "copyfile", copy_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        import_recording(store, study_id, tiny_record, "tech")
+    assert [p for p in _blob_entries(store) if p.is_file()] == []
+    view = show_study(store, study_id)
+    assert view.status == "ordered" and view.recording is None
+
+
+def test_database_failure_after_copy_removes_the_new_blob(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ecgdesk.workflow.studies as studies
+
+    study_id = create_study(store, request(), "tech")
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(studies, "set_component", failing)
+    with pytest.raises(RuntimeError):
+        import_recording(store, study_id, tiny_record, "tech")
+    assert [p for p in _blob_entries(store) if p.is_file()] == []
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RecordingBlob)) == 0
+    monkeypatch.undo()
+    assert not import_recording(store, study_id, tiny_record, "tech").reused
