@@ -100,3 +100,57 @@ def test_stress_study_needs_and_uses_its_protocol(store: Store, stress_record: P
     outcome = code_study(store, study_id, "biller")
     # Supervision (from the protocol), tracing (import) and interpretation (signature): the global code.
     assert outcome.claim_lines() == ["93015"]
+
+
+def test_resting_ecg_through_the_study_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dicom_wfdb: Path, capsys: pytest.CaptureFixture[str]
+):
+    from ecgdesk.cli.main import main
+
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DR_PIN", PIN)
+    steps = [
+        [
+            "user",
+            "add",
+            "dr.r",
+            "--role",
+            "physician",
+            "--name",
+            "A. Reader",
+            "--npi",
+            PHYSICIAN_NPI,
+            "--password-env",
+            "DR_PIN",
+        ],
+        [
+            "study",
+            "create",
+            "--patient-id",
+            "M1",
+            "--name",
+            "Doe, Jane",
+            "--birth-date",
+            "1960-02-03",
+            "--sex",
+            "F",
+            "--service",
+            "resting_ecg",
+            "--ordering-npi",
+            "1245319599",
+            "--indication",
+            "R00.2",
+        ],
+        ["study", "import", "1", str(dicom_wfdb)],
+        ["study", "analyze", "1"],
+        ["study", "interpret", "1", "--user", "dr.r", "--text", "Sinus rhythm."],
+        ["study", "sign", "1", "--user", "dr.r", "--password-env", "DR_PIN"],
+        ["study", "code", "1"],
+    ]
+    for argv in steps:
+        assert main(argv) == 0, argv
+    out = capsys.readouterr().out
+    assert "resting_ecg" in out and "rhythm sinus" in out
+    assert "signed by A. Reader" in out
+    assert "claim line 93000" in out
