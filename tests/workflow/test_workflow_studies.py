@@ -143,3 +143,16 @@ def test_database_failure_after_copy_removes_the_new_blob(
         assert session.scalar(select(func.count()).select_from(RecordingBlob)) == 0
     monkeypatch.undo()
     assert not import_recording(store, study_id, tiny_record, "tech").reused
+
+
+def test_record_component_by_hand(store: Store) -> None:
+    from ecgdesk.workflow.studies import record_component
+
+    study_id = create_study(store, request(), "tech")
+    record_component(store, study_id, "supervision", "Ana A, MD", "1234567893", "admin")
+    record_component(store, study_id, "supervision", "Ben B, MD", None, "admin")  # replaces the first
+    rows = show_study(store, study_id).components
+    assert [(c["component"], c["performer"], c["npi"]) for c in rows] == [("supervision", "Ben B, MD", None)]
+    with pytest.raises(InputError) as info:
+        record_component(store, study_id, "reading", "X", None, "admin")
+    assert info.value.field == "component" and "allowed values" in info.value.reason

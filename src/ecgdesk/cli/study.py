@@ -24,7 +24,13 @@ from ecgdesk.workflow.billing import code_study, mark_billed
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
-from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording, set_technician_comments
+from ecgdesk.workflow.studies import (
+    StudyRequest,
+    create_study,
+    import_recording,
+    record_component,
+    set_technician_comments,
+)
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import StudyView, list_studies, show_study
 
@@ -208,6 +214,12 @@ def _cmd_code(args: argparse.Namespace) -> int:
         print(f"  why: {sentence}")
     for finding in outcome.findings:
         print(f"  {finding.severity.value}: [{finding.rule}] {finding.message}")
+    return 0
+
+
+def _cmd_component(args: argparse.Namespace) -> int:
+    record_component(_store(), args.study_id, args.component, args.performer, args.npi, _actor(args))
+    print(f"study {args.study_id}: {args.component} performed by {args.performer}")
     return 0
 
 
@@ -403,6 +415,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     code.add_argument("study_id", type=int)
     code.add_argument("--json", action="store_true")
     code.set_defaults(func=_cmd_code)
+
+    component = study_sub.add_parser(
+        "component",
+        parents=[user_parent],
+        help="record who performed a component (supervision, monitoring ...)",
+    )
+    component.add_argument("study_id", type=int)
+    component.add_argument(
+        "--component",
+        required=True,
+        choices=["recording", "scanning", "interpretation", "supervision", "monitoring"],
+    )
+    component.add_argument("--performer", required=True, help="who performed it")
+    component.add_argument("--npi", help="the performer's NPI, if any")
+    component.set_defaults(func=_cmd_component)
 
     bill = study_sub.add_parser("bill", parents=[user_parent], help="record that the claim was submitted")
     bill.add_argument("study_id", type=int)

@@ -311,3 +311,31 @@ def set_technician_comments(store: Store, study_id: int, text: str, actor: str) 
             {"technician_comments": before},
             {"technician_comments": study.technician_comments},
         )
+
+
+def record_component(
+    store: Store, study_id: int, component: str, performer: str, npi: str | None, actor: str
+) -> None:
+    """Record who performed a component by hand (e.g. supervision or monitoring, which no step records)."""
+    value = Component(check_option("component", component, [c.value for c in Component]))
+    if not performer.strip():
+        raise InputError("performer", "must not be empty")
+    checked = check_npi(npi, "npi") if npi is not None else None
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(
+            study, "record a component of", {s for s in StudyStatus if s is not StudyStatus.BILLED}
+        )
+        order = session.get(Order, study.order_id)
+        assert order is not None
+        set_component(session, study_id, value, performer.strip(), checked, order)
+        if actor != performer.strip():
+            append(
+                session,
+                actor,
+                "component:recorded-by",
+                "study",
+                study_id,
+                None,
+                {"component": value.value, "performer": performer.strip()},
+            )
