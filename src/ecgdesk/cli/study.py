@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -322,8 +323,10 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+
     def say(step: str, message: str) -> None:
-        print(f"[{step}] {message}", flush=True)
+        print(f"[{time.perf_counter() - started:6.1f} s] {step:9} {message}", flush=True)
 
     result = run_demo(Path(args.out), days=args.days, say=say, bars=lambda desc, total: progress(total, desc))
     print()
@@ -338,6 +341,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"scrubber        {finding}")
     if result.skipped:
         print(f"not yet run     {', '.join(result.skipped)} (parts not available in this build)")
+    print(f"total time      {time.perf_counter() - started:.1f} s")
     print(f"inspect it with ECGDESK_HOME={result.out_dir / 'home'} ecgdesk study show {result.study_id}")
     return 0
 
