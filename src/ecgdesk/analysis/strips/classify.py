@@ -1,0 +1,152 @@
+"""``classify_strip(recording) -> StripResult``: triage of one event-monitor rhythm strip.
+
+Order of the checks: a strip shorter than :data:`MIN_DURATION_S`, a flat line, or a strip without a
+repeating QRS complex is ``~`` at once, with the reason; anything else goes through the features
+(:mod:`~ecgdesk.analysis.strips.features`) and the committed tree model
+(:mod:`~ecgdesk.analysis.strips.model`). The reason text names the figures a monitoring technician
+checks on the strip: rate, RR irregularity, P waves, QRS width, odd beats, pauses, noise.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgdesk.analysis.strips.features import StripFeatures, strip_features
+from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
+from ecgdesk.analysis.strips.signal import prepare
+from ecgdesk.records.recording import Recording
+
+#: Shorter strips are not classified.
+MIN_DURATION_S = 5.0
+#: A strip whose 1st-99th percentile span is below this (mV) is a flat line.
+FLAT_SPAN_MV = 0.03
+#: Fewer R peaks than this: no repeating QRS complex.
+MIN_BEATS = 3
+
+
+class StripLabel(enum.StrEnum):
+    """The four triage classes of the PhysioNet/CinC 2017 challenge."""
+
+    NORMAL = "N"
+    AF = "A"
+    OTHER = "O"
+    NOISY = "~"
+
+    @property
+    def meaning(self) -> str:
+        return _MEANING[self]
+
+
+_MEANING = {
+    StripLabel.NORMAL: "normal sinus rhythm",
+    StripLabel.AF: "atrial fibrillation or flutter",
+    StripLabel.OTHER: "other rhythm",
+    StripLabel.NOISY: "too noisy to read",
+}
+
+
+@dataclass(frozen=True)
+class StripResult:
+    """What the triage says about one strip.
+
+    ``probabilities`` maps each label to the model's probability; it is empty when a check decided
+    before the model (short, flat, no QRS). ``heart_rate_bpm`` is ``None`` when fewer than two beats.
+    """
+
+    label: StripLabel
+    confidence: float
+    probabilities: dict[StripLabel, float]
+    heart_rate_bpm: float | None
+    reason: str
+    features: StripFeatures | None = None
+
+
+def _fmt_p_waves(f: StripFeatures) -> str:
+    if not np.isfinite(f.p_coherence):
+        return "P waves not assessed"
+    if f.p_coherence < 0.12 or f.p_amp_ratio < 0.04:
+        return "no P waves"
+    if f.p_coherence > 0.35:
+        return "P waves present"
+    return "P waves unclear"
+
+
+def _reason(label: StripLabel, f: StripFeatures) -> str:
+    hr = f"{f.hr_bpm:.0f} bpm" if np.isfinite(f.hr_bpm) else "rate unknown"
+    cv = f"RR CV {f.rr_cv:.2f}" if np.isfinite(f.rr_cv) else "RR CV n/a"
+    if label is StripLabel.AF:
+        words = "irregularly irregular RR" if f.rr_local_cv_min > 0.04 or not np.isfinite(f.rr_local_cv_min) \
+            else "fast regular atrial activity" if f.hr_bpm > 100 else "atrial activity without sinus P waves"
+        return f"{words} ({cv}), {_fmt_p_waves(f)}, {hr}"
+    if label is StripLabel.NORMAL:
+        return f"regular rhythm {hr} ({cv}), {_fmt_p_waves(f)}, QRS {f.qrs_width_ms:.0f} ms"
+    if label is StripLabel.NOISY:
+        parts = [f"noisy signal: beat-to-template correlation {f.beat_corr_mean:.2f}"
+                 if np.isfinite(f.beat_corr_mean) else "noisy signal: beats not consistent"]
+        if f.hf_power_ratio > 0.05:
+            parts.append(f"{100 * f.hf_power_ratio:.0f}% of power above 40 Hz")
+        if f.max_gap_s > 3:
+            parts.append(f"{f.max_gap_s:.1f} s without a detected beat")
+        return ", ".join(parts)
+    notes = []
+    if f.hr_bpm > 100:
+        notes.append(f"tachycardia {hr}")
+    elif f.hr_bpm < 50:
+        notes.append(f"bradycardia {hr}")
+    if np.isfinite(f.frac_beats_odd) and f.frac_beats_odd >= 0.05:
+        notes.append(f"{100 * f.frac_beats_odd:.0f}% of beats differ from the median beat (ectopy?)")
+    if np.isfinite(f.rr_min_ratio) and f.rr_min_ratio < 0.75:
+        notes.append(f"premature beats (shortest RR {100 * f.rr_min_ratio:.0f}% of median)")
+    if np.isfinite(f.rr_max_ratio) and f.rr_max_ratio > 1.6:
+        notes.append(f"pause/long RR ({f.rr_max_ratio:.1f}x median)")
+    if f.qrs_width_ms >= 120:
+        notes.append(f"wide QRS {f.qrs_width_ms:.0f} ms")
+    if not notes:
+        notes.append(f"not normal sinus rhythm per model ({cv}, {_fmt_p_waves(f)}, {hr})")
+    return "; ".join(notes)
+
+
+def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = None) -> StripResult:
+    """Classify one lead given as samples in mV at ``fs`` Hz (the core of :func:`classify_strip`)."""
+    x = np.asarray(ecg, dtype=np.float64).ravel()
+    duration = x.size / fs
+    if duration < MIN_DURATION_S:
+        return StripResult(StripLabel.NOISY, 1.0, {}, None,
+                           f"strip shorter than {MIN_DURATION_S:.0f} s ({duration:.1f} s)")
+    finite = x[np.isfinite(x)]
+    span = float(np.subtract(*np.percentile(finite, [99, 1]))) if finite.size else 0.0
+    if span < FLAT_SPAN_MV:
+        return StripResult(StripLabel.NOISY, 1.0, {}, None,
+                           f"flat line (amplitude {span:.3f} mV, lead off?)")
+    strip = prepare(x, fs)
+    feats = strip_features(strip)
+    hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
+    if strip.peaks.size < MIN_BEATS:
+        return StripResult(StripLabel.NOISY, 1.0, {}, hr,
+                           f"no repeating QRS complex ({strip.peaks.size} beats found)", feats)
+    ensemble = model if model is not None else default_ensemble()
+    proba = ensemble.predict_proba(feats.vector()[None, :])[0]
+    probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}
+    label = max(probs, key=lambda k: probs[k])
+    return StripResult(label, probs[label], probs, hr, _reason(label, feats), feats)
+
+
+def classify_strip(recording: Recording, lead: str | int | None = None,
+                   model: TreeEnsemble | None = None) -> StripResult:
+    """Classify a rhythm strip as N (sinus), A (AF/flutter), O (other) or ~ (noisy), with the reason.
+
+    Parameters
+    ----------
+    recording
+        Any recording; strips are usually one lead of 10-60 s.
+    lead
+        Lead name or index; the first lead when not given.
+    model
+        A tree ensemble other than the committed one (tests, retraining).
+    """
+    index = recording.lead_index(lead) if lead is not None else 0
+    samples = recording.read(leads=index)[:, 0]
+    return classify_signal(samples, recording.fs, model)

@@ -1,0 +1,133 @@
+"""The strip classifier: a gradient-boosted tree ensemble stored as plain arrays and evaluated with numpy.
+
+``bench/train_strips.py`` trains scikit-learn's ``HistGradientBoostingClassifier`` and writes its trees
+with :func:`export_trees` to ``strips_model.npz`` beside this module: one row per tree of node arrays
+(feature, threshold, where a missing value goes, children, leaf values). Loading needs numpy only, no
+pickle and no network; the prediction equals scikit-learn's ``predict_proba`` to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgdesk.errors import InputError
+
+MODEL_PATH = Path(__file__).with_name("strips_model.npz")
+METRICS_PATH = Path(__file__).with_name("strips_model_cv.json")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Boosted trees as padded node arrays shaped ``(n_trees, max_nodes)``."""
+
+    classes: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    baseline: np.ndarray  # (n_classes,)
+    tree_class: np.ndarray  # (n_trees,) which class's raw score each tree adds to
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    is_leaf: np.ndarray
+    value: np.ndarray
+    max_depth: int
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities shaped ``(n_samples, n_classes)`` for features shaped ``(n, n_features)``."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if X.shape[1] != len(self.feature_names):
+            raise InputError("features", f"expected {len(self.feature_names)} columns, got {X.shape[1]}")
+        n, n_trees = X.shape[0], self.feature.shape[0]
+        trees = np.arange(n_trees)[None, :]
+        rows = np.arange(n)[:, None]
+        node = np.zeros((n, n_trees), dtype=np.int64)
+        for _ in range(self.max_depth + 1):
+            leaf = self.is_leaf[trees, node]
+            if leaf.all():
+                break
+            xv = X[rows, self.feature[trees, node]]
+            below = xv <= self.threshold[trees, node]
+            go_left = np.where(np.isnan(xv), self.missing_left[trees, node], below)
+            nxt = np.where(go_left, self.left[trees, node], self.right[trees, node])
+            node = np.where(leaf, node, nxt)
+        leaf_values = self.value[trees, node]  # (n, n_trees)
+        raw = np.tile(self.baseline, (n, 1))
+        for k in range(len(self.classes)):
+            raw[:, k] += leaf_values[:, self.tree_class == k].sum(axis=1)
+        raw -= raw.max(axis=1, keepdims=True)
+        e = np.exp(raw)
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def export_trees(model: Any, feature_names: tuple[str, ...], path: Path) -> None:
+    """Write a fitted multiclass ``HistGradientBoostingClassifier`` to ``path`` (npz, no pickle)."""
+    predictors = model._predictors  # list over iterations of lists over classes
+    n_classes = len(model.classes_)
+    if n_classes < 3:
+        raise InputError("model", "export_trees expects a multiclass model (3 or more classes)")
+    flat = [(k, tree.nodes) for it in predictors for k, tree in enumerate(it)]
+    width = max(nodes.shape[0] for _, nodes in flat)
+
+    def pad(field: str, dtype: Any, fill: Any = 0) -> np.ndarray:
+        out = np.full((len(flat), width), fill, dtype=dtype)
+        for i, (_, nodes) in enumerate(flat):
+            out[i, : nodes.shape[0]] = nodes[field]
+        return out
+
+    np.savez_compressed(
+        path,
+        format_version=np.int64(FORMAT_VERSION),
+        classes=np.asarray([str(c) for c in model.classes_]),
+        feature_names=np.asarray(feature_names),
+        baseline=np.asarray(model._baseline_prediction, dtype=np.float64).ravel(),
+        tree_class=np.asarray([k for k, _ in flat], dtype=np.int64),
+        feature=pad("feature_idx", np.int64),
+        threshold=pad("num_threshold", np.float64),
+        missing_left=pad("missing_go_to_left", bool),
+        left=pad("left", np.int64),
+        right=pad("right", np.int64),
+        is_leaf=pad("is_leaf", bool, fill=True),
+        value=pad("value", np.float64),
+        max_depth=np.int64(max(int(nodes["depth"].max()) for _, nodes in flat)),
+    )
+
+
+def load_ensemble(path: Path) -> TreeEnsemble:
+    """Read a model written by :func:`export_trees`; a missing or foreign file is a named error."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise InputError("model", "strip model file not found; run bench/train_strips.py", path) from None
+    except (OSError, ValueError) as error:
+        raise InputError("model", f"not a strip model file ({error})", path) from None
+    version = int(arrays.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise InputError("format_version", f"model format {version}, this code reads {FORMAT_VERSION}", path)
+    return TreeEnsemble(
+        classes=tuple(str(c) for c in arrays["classes"]),
+        feature_names=tuple(str(c) for c in arrays["feature_names"]),
+        baseline=arrays["baseline"],
+        tree_class=arrays["tree_class"],
+        feature=arrays["feature"],
+        threshold=arrays["threshold"],
+        missing_left=arrays["missing_left"],
+        left=arrays["left"],
+        right=arrays["right"],
+        is_leaf=arrays["is_leaf"],
+        value=arrays["value"],
+        max_depth=int(arrays["max_depth"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_ensemble() -> TreeEnsemble:
+    """The committed model, loaded once per process."""
+    return load_ensemble(MODEL_PATH)

@@ -1,0 +1,41 @@
+"""``ecgdesk strips``: triage of event-monitor rhythm strips into N / A / O / ~, one CSV row per strip."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ecgdesk.cli._common import progress
+from ecgdesk.errors import check_positive
+
+
+def _strips(args: argparse.Namespace) -> int:
+    from ecgdesk.analysis.strips.batch import classify_files, collect_strip_paths, summarize, write_rows
+
+    jobs = int(check_positive("--jobs", args.jobs))
+    lead: str | int | None = int(args.lead) if args.lead and args.lead.isdigit() else args.lead
+    paths = collect_strip_paths(args.paths)
+    out = Path(args.out)
+    with progress(len(paths), "strips", unit="strip") as bar:
+        rows = write_rows(classify_files(paths, jobs=jobs, lead=lead), out,
+                          on_row=lambda _row: bar.update(1), inputs=paths)
+    summary = summarize(rows)
+    print(f"ecgdesk strips: {summary.line()}; wrote {out}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "strips",
+        help="classify rhythm strips (N sinus, A AF/flutter, O other, ~ noisy) into a CSV",
+        description="Classify event-monitor rhythm strips. PATH is a recording file or a folder of them "
+                    "(WFDB headers, EDF, ISHNE, DICOM, HL7 aECG; CSV files only when named). One bad "
+                    "file gives a '~' row with the reason and the batch goes on.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="strip files or folders")
+    parser.add_argument("--out", required=True, help="CSV to write: record,label,confidence,heart_rate_bpm,"
+                                                     "reason")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--lead", help="lead name or index to classify (default: the first lead)")
+    parser.set_defaults(func=_strips)

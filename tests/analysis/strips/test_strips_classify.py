@@ -1,0 +1,100 @@
+"""classify_strip: guards (short, flat, no QRS), the committed model, real cinc2017 strips."""
+
+from __future__ import annotations
+
+import csv
+import socket
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from strips_synth import af_rr, sinus_rr, synth_strip
+
+from conftest import shared_path
+from ecgdesk.analysis.strips import StripLabel, classify_signal, classify_strip
+from ecgdesk.analysis.strips.model import MODEL_PATH, export_trees, load_ensemble
+from ecgdesk.errors import InputError
+from ecgdesk.records import Recording, open_recording
+
+
+def test_short_strip_is_noisy_with_reason() -> None:
+    x, _ = synth_strip(sinus_rr(3))
+    result = classify_signal(x[: int(4.0 * 300)], 300.0)
+    assert result.label is StripLabel.NOISY
+    assert "shorter than 5 s" in result.reason and "4.0 s" in result.reason
+    assert result.probabilities == {}
+
+
+@pytest.mark.parametrize("level", [0.0, 1.5])
+def test_flat_line_is_noisy_with_reason(level: float) -> None:
+    result = classify_signal(np.full(3000, level), 300.0)
+    assert result.label is StripLabel.NOISY and result.reason.startswith("flat line")
+
+
+def test_no_repeating_qrs_is_noisy() -> None:
+    rng = np.random.default_rng(7)
+    x = np.zeros(3000)
+    x[1500] = 2.0  # one spike, nothing repeating
+    x += 0.02 * rng.standard_normal(x.size)
+    result = classify_signal(x, 300.0)
+    assert result.label is StripLabel.NOISY
+    assert "QRS" in result.reason or "noisy" in result.reason
+
+
+def test_model_loads_and_predicts_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert MODEL_PATH.stat().st_size < 20e6
+    model = load_ensemble(MODEL_PATH)
+    assert set(model.classes) == {"N", "A", "O", "~"}
+    x, _ = synth_strip(sinus_rr(30))
+    result = classify_signal(x, 300.0, model)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0)
+    assert 0.0 <= result.confidence <= 1.0 and result.heart_rate_bpm == pytest.approx(70, abs=3)
+
+
+def test_exported_trees_equal_scikit_learn(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = np.where(X[:, 0] > 0.5, "A", np.where(np.nan_to_num(X[:, 1]) > 0, "N", "O"))
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    export_trees(model, tuple("abcde"), tmp_path / "m.npz")
+    ours = load_ensemble(tmp_path / "m.npz").predict_proba(X)
+    assert np.abs(ours - model.predict_proba(X)).max() < 1e-9
+
+
+def test_foreign_model_file_is_a_named_error(tmp_path) -> None:
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(InputError) as info:
+        load_ensemble(bad)
+    assert str(bad) in str(info.value) and "model" in str(info.value)
+
+
+def test_lead_by_name_and_unknown_lead() -> None:
+    x, _ = synth_strip(af_rr(30, seed=1), p_wave=False, f_waves=0.05, seed=1)
+    rec = Recording.from_array(np.column_stack([np.zeros_like(x), x]), 300.0, lead_names=["I", "II"])
+    assert classify_strip(rec, "II").label is not StripLabel.NOISY
+    assert classify_strip(rec).reason.startswith("flat line")  # the first lead by default
+    with pytest.raises(InputError, match="no lead named 'V9'"):
+        classify_strip(rec, "V9")
+
+
+def test_real_strips_small_fixed_sample_accuracy() -> None:
+    """The first 8 strips of each of N, A, O in REFERENCE.csv. They are in the training set, so this
+    checks the wiring (reader, features, committed model, labels), not generalisation: see the CV."""
+    folder = shared_path("cinc2017")
+    with (folder / "REFERENCE.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    sample = [r for lab in "NAO" for r in [row for row in rows if row[1] == lab][:8]]
+    hits = 0
+    for name, label in sample:
+        result = classify_strip(open_recording(folder / f"{name}.hea"))
+        hits += result.label.value == label
+        assert result.reason
+        if result.label is StripLabel.AF:
+            assert "RR" in result.reason
+    assert hits / len(sample) >= 0.75
