@@ -4,7 +4,8 @@ Used by ``bench_events.py`` when ``ecgdesk simulate`` (the records simulator) is
 sums of Gaussian bumps (P, Q, R, S, T) rendered at their times; rhythm is a sequence of segments: sinus with
 respiratory variability, AF (irregular RR, no P, fibrillatory waves), pauses, PVCs, couplets, VT runs
 (wide beats), PACs and SVT runs (narrow beats with early abnormal P), EMG noise and electrode-off gaps.
-Truth: ``{"episodes": [{"type", "start_s", "end_s"}]}`` in seconds from the start, like the simulator's
+Truth beats go to ``<name>.atr`` (MIT symbols N, A, V). Truth episodes:
+``{"episodes": [{"type", "start_s", "end_s"}]}`` in seconds from the start, like the simulator's
 ``<name>.truth.json``.
 """
 
@@ -41,8 +42,10 @@ def _render(
         x[lo:hi] += gain * amp * np.exp(-0.5 * ((k - c) / (width * fs)) ** 2)
 
 
-def simulate(hours: float, fs: float, seed: int) -> tuple[np.ndarray, list[dict[str, float | str]]]:
-    """(signal in mV, truth episodes) for ``hours`` of ECG with a random mix of events."""
+def simulate(
+    hours: float, fs: float, seed: int
+) -> tuple[np.ndarray, list[dict[str, float | str]], list[tuple[float, str]]]:
+    """(signal in mV, truth episodes, truth beats (time s, MIT symbol)) for ``hours`` of ECG."""
     rng = np.random.default_rng(seed)
     total = hours * 3600.0
     x = np.zeros(int(total * fs) + 1, dtype=np.float64)
@@ -51,9 +54,12 @@ def simulate(hours: float, fs: float, seed: int) -> tuple[np.ndarray, list[dict[
     base = rng.uniform(60, 80)
     gain = rng.uniform(0.6, 1.4)
     phase = 0.0
+    beats: list[tuple[float, str]] = []
+    symbol = {id(NORMAL): "N", id(NO_P): "N", id(ABNORMAL_P): "A", id(VENTRICULAR): "V"}
 
     def beat(shape: tuple[tuple[float, float, float], ...]) -> None:
         _render(x, fs, t, shape, gain)
+        beats.append((t, symbol[id(shape)]))
 
     def sinus_rr() -> float:
         nonlocal phase
@@ -164,16 +170,19 @@ def simulate(hours: float, fs: float, seed: int) -> tuple[np.ndarray, list[dict[
     for ep in truth:
         if ep["type"] == "lead_off":
             x[int(float(ep["start_s"]) * fs) : int(float(ep["end_s"]) * fs)] = 0.0
-    return x.astype(np.float32), truth
+    beats = [b for b in beats if b[0] < end]
+    return x.astype(np.float32), truth, beats
 
 
 def write(out: Path, name: str, hours: float, fs: float, seed: int) -> Path:
-    """Write ``out/<name>.hea/.dat`` and ``out/<name>.truth.json``; returns the header path."""
+    """Write ``out/<name>.hea/.dat``, ``.atr`` (truth beats) and ``.truth.json``; returns the header path."""
     from ecgdesk.records.recording import Lead
-    from ecgdesk.records.writers import open_writer
+    from ecgdesk.records.writers import open_writer, write_beat_annotations
 
-    x, truth = simulate(hours, fs, seed)
+    x, truth, beats = simulate(hours, fs, seed)
     with open_writer(out, name, "wfdb", fs, [Lead("ECG")]) as writer:
         writer.write(x[:, None])
+    samples = np.round(np.array([b[0] for b in beats]) * fs).astype(np.int64)
+    write_beat_annotations(out / name, "atr", samples, [b[1] for b in beats], fs)
     (out / f"{name}.truth.json").write_text(json.dumps({"seed": seed, "episodes": truth}, indent=1))
     return out / f"{name}.hea"

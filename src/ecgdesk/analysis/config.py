@@ -26,6 +26,7 @@ class AnalysisConfig:
     const_range_mv: float = 0.002
     noise_kurtosis: float = 4.0
     noise_min_mv: float = 0.04
+    noise_hf_ratio: float = 0.4
     wander_range_mv: float = 8.0
     # pauses
     pause_s: float = 2.0

@@ -8,10 +8,13 @@ vectorised statistics over an ``(n_epochs, epoch_len)`` view of the samples:
   ``const_block_s`` stretch constant within ``const_range_mv`` (an electrode off for part of the epoch;
   recorded baseline, even in a long pause, always moves by more than that);
 - **noise**: in either half of the epoch, kurtosis of the first difference below ``noise_kurtosis``
-  while its RMS is above ``noise_min_mv``. A clean ECG's slopes are spiky (QRS slopes among quiet
+  while its RMS is above ``noise_min_mv`` and above ``noise_hf_ratio`` times the signal's RMS (broadband).
+  A clean ECG's slopes are spiky (QRS slopes among quiet
   baseline: kurtosis 10-40 on MIT-BIH and CinC 2017 strips) while broadband muscle or electrode noise
   that swamps the QRS makes them Gaussian (kurtosis 3); the RMS guard keeps a quiet asystole or long
-  pause (Gaussian too, but tiny) analyzable. Or a range above ``wander_range_mv`` (motion).
+  pause (Gaussian too, but tiny) analyzable, and the broadband test keeps ventricular tachycardia (wide,
+  smooth, fast complexes: Gaussian-like slopes too, but slow against its amplitude) analyzable. Or a
+  range above ``wander_range_mv`` (motion).
 
 Analyzable time is the length of the analyzable epochs; wear time is the length minus lead-off epochs.
 """
@@ -32,9 +35,7 @@ def epoch_length(fs: float, config: AnalysisConfig) -> int:
     return max(1, int(round(config.epoch_s * fs)))
 
 
-def epoch_states(
-    x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None
-) -> np.ndarray:
+def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None) -> np.ndarray:
     """State code (``ANALYZABLE``, ``NOISE``, ``LEAD_OFF``) of each epoch of ``x`` (mV, 1-D).
 
     The last epoch may be shorter; one under a second long takes the state of the one before it
@@ -83,6 +84,16 @@ def _states_full(ep: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     m4 = d.mean(axis=2, dtype=np.float64)
     kurtosis = m4 / np.maximum(m2 * m2, 1e-30)
     noisy_half = (kurtosis < config.noise_kurtosis) & (np.sqrt(m2) > config.noise_min_mv)
+    if noisy_half.any():
+        # broadband? slope RMS against signal RMS: ~1.4 for white noise, ~0.15 for wide, fast, smooth
+        # complexes (ventricular tachycardia, which must never be called noise), ~0.3 for a clean ECG
+        rows, halves = np.nonzero(noisy_half)
+        h = max(half, 1)
+        seg = np.stack(
+            [ep[r, k * h : (k + 1) * h + 1] for r, k in zip(rows.tolist(), halves.tolist(), strict=True)]
+        )
+        ratio = np.sqrt(m2[rows, halves]) / np.maximum(seg.std(axis=1), 1e-12)
+        noisy_half[rows, halves] = ratio > config.noise_hf_ratio
     # a constant stretch of ``const_block_s`` anywhere: electrode off (a real pause is never constant)
     L = ep.shape[1]
     k = max(2, int(round(config.const_block_s * L / config.epoch_s)))
