@@ -61,3 +61,16 @@ def test_partial_last_epoch_and_empty() -> None:
     assert st.size == 3
     assert analyzable_seconds(st, x.size, 360.0, CFG) == 25.0
     assert epoch_states(np.zeros(0, dtype=np.float32), 360.0, CFG).size == 0
+
+
+def test_ventricular_tachycardia_is_analyzable_but_muscle_noise_is_not() -> None:
+    fs = 250.0
+    t = np.arange(int(30 * fs)) / fs
+    vt = np.zeros_like(t)
+    for r in np.arange(0.2, 30, 60 / 180):  # wide (sigma 30 ms), smooth complexes at 180 bpm
+        vt += 1.4 * np.exp(-0.5 * ((t - r) / 0.03) ** 2) - 0.5 * np.exp(-0.5 * ((t - r - 0.12) / 0.04) ** 2)
+    rng = np.random.default_rng(2)
+    vt += rng.normal(0, 0.01, t.size)
+    assert (epoch_states(vt.astype(np.float32), fs, CFG) == ANALYZABLE).all()
+    noisy = vt + rng.normal(0, 0.4, t.size)
+    assert (epoch_states(noisy.astype(np.float32), fs, CFG) == NOISE).all()
