@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 from records_conformance import file_digest
 
+from conftest import shared_path  # at import: later test folders bring their own conftest modules
 from ecgdesk.errors import InputError, RecordingError
 from ecgdesk.records import Lead, _ishne, open_recording
 from ecgdesk.records.writers import open_writer
@@ -187,8 +188,6 @@ def test_edf_truncated(tmp_path: Path) -> None:
 @pytest.mark.shared_data
 def test_edf_annotation_only_file_has_no_ecg_channel() -> None:
     import pyedflib
-
-    from conftest import shared_path
 
     path = shared_path("edf", "test_edfann.edf")
     with pyedflib.EdfReader(str(path)) as reader:
