@@ -9,8 +9,12 @@ same samples (detection only, the fastest open detector): its time shows how muc
 whole analysis costs.
 
     .venv/bin/python bench/bench_analysis.py [--days 14] [--cache /tmp/ecgdesk-bench] [--no-peer]
+        [--engine ecgdesk|sleepecg]
 
-Writes ``bench/results/analysis_speed.csv`` and ``analysis_speed.png``.
+``--engine sleepecg`` runs the same pipeline with sleepecg's detector in place of ecgdesk's detector and
+classifier (every beat N): the cost of everything around the beat engine (I/O, quality, rhythm).
+
+Writes ``bench/results/analysis_speed_<engine>.csv`` and ``analysis_speed_<engine>.png``.
 """
 
 from __future__ import annotations
@@ -33,12 +37,28 @@ MITDB = ROOT.parent / "shared" / "data" / "mitdb"
 CHILD = r"""
 import dataclasses, json, resource, sys, time
 from pathlib import Path
+import numpy as np
 from ecgdesk.records import open_recording
-from ecgdesk.analysis.pipeline import analyze
+from ecgdesk.analysis.pipeline import BeatEngine, analyze
 rec = open_recording(Path(sys.argv[1]))
 rec = dataclasses.replace(rec, n_samples=min(rec.n_samples, int(sys.argv[2])))
+engine = None
+if sys.argv[3] == "sleepecg":
+    from sleepecg import detect_heartbeats
+
+    @dataclasses.dataclass
+    class Table:
+        samples: np.ndarray
+        labels: np.ndarray
+        templates: list
+
+    engine = BeatEngine(
+        lambda x, fs: np.asarray(detect_heartbeats(x.astype(np.float64), fs), dtype=np.int64),
+        lambda x, fs, samples: samples, np.concatenate,
+        lambda f, samples, fs: Table(samples, np.full(samples.size, "N"), []),
+    )
 t0 = time.perf_counter()
-result = analyze(rec)
+result = analyze(rec, engine=engine)
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 s = result.findings.summary
@@ -129,9 +149,9 @@ def _tile_mitdb(cache: Path, days: float) -> Path:
     return cache / "tiled.hea"
 
 
-def run_child(code: str, path: Path, n: int) -> dict:
+def run_child(code: str, path: Path, n: int, engine: str = "ecgdesk") -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(n)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, str(path), str(n), engine], capture_output=True, text=True, check=False
     )
     if out.returncode:
         raise SystemExit(out.stderr)
@@ -143,6 +163,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=14.0)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ecgdesk-bench"))
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--engine", choices=["ecgdesk", "sleepecg"], default="ecgdesk")
     args = parser.parse_args()
     path = build_recording(args.cache, args.days)
     source = json.loads((args.cache / f"bench-{args.days:g}d.json").read_text())["source"]
@@ -150,11 +171,12 @@ def main() -> None:
     rows = []
     for days in sorted({d for d in (1.0, 3.5, 7.0, args.days) if d <= args.days}):
         n = int(days * 86400 * fs)
-        r = run_child(CHILD, path, n)
+        r = run_child(CHILD, path, n, args.engine)
         peer = None if args.no_peer or days != args.days else run_child(PEER, path, n)
         row = {
             "days": days,
             "source": source,
+            "engine": args.engine,
             "wall_s": round(r["wall_s"], 2),
             "peak_rss_mb": round(r["peak_rss_bytes"] / 2**20, 1),
             "beats": r["beats"],
@@ -165,7 +187,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row))
     RESULTS.mkdir(exist_ok=True)
-    with (RESULTS / "analysis_speed.csv").open("w", newline="") as handle:
+    with (RESULTS / f"analysis_speed_{args.engine}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -180,14 +202,14 @@ def main() -> None:
             f"sleepecg C detector alone on the same samples: {last['sleepecg_detect_s']} s; whole analysis / "
             f"sleepecg detection = {last['wall_s'] / max(float(last['sleepecg_detect_s']), 1e-9):.2f}x"
         )
-    _plot(rows)
+    _plot(rows, args.engine)
     print(
         f"max RSS of this driver: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
         f"finished {time.strftime('%H:%M:%S')}"
     )
 
 
-def _plot(rows: list[dict]) -> None:
+def _plot(rows: list[dict], engine: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,9 +232,9 @@ def _plot(rows: list[dict]) -> None:
     b.set_xlabel("recording length (days)")
     b.set_ylabel("peak RSS (MB)")
     b.legend(fontsize=8)
-    fig.suptitle("ecgdesk analyze: single lead, 250 Hz")
+    fig.suptitle(f"ecgdesk analyze: single lead, 250 Hz (beat engine: {engine})")
     fig.tight_layout()
-    fig.savefig(RESULTS / "analysis_speed.png", dpi=100)
+    fig.savefig(RESULTS / f"analysis_speed_{engine}.png", dpi=100)
 
 
 if __name__ == "__main__":
