@@ -131,6 +131,7 @@ def write_standin_patch(
     ]
     beat_samples = np.round(plan.beats_s * fs).astype(np.int64)
     block = int(BLOCK_S * fs)
+    by_kind = [beat_samples[plan.kinds == kind] for kind in range(len(shapes))]  # each sorted
     writer = open_writer(
         out_dir,
         name,
@@ -142,26 +143,30 @@ def write_standin_patch(
         device="ECG Desk demo patch (stand-in)",
         events=markers,
     )
+    pad = max(wave.size for wave, _ in shapes)
+    # noise and baseline wander repeat every block (cheap; the beats and rhythm never repeat)
+    base_t = np.arange(block) / fs
+    wander = (0.015 * rng.standard_normal(block) + 0.08 * np.sin(2 * np.pi * 0.22 * base_t)).astype(
+        np.float32
+    )
+    f_wave = (0.05 * np.sin(2 * np.pi * 6.0 * base_t)).astype(np.float32)
     with writer:
         for lo in range(0, n_total, block):
             hi = min(lo + block, n_total)
             n = hi - lo
-            tt = (lo + np.arange(n)) / fs
-            x = 0.015 * rng.standard_normal(n) + 0.08 * np.sin(2 * np.pi * 0.22 * tt + lo % 7)
-            for kind, (wave, r) in enumerate(shapes):
-                sel = beat_samples[
-                    (plan.kinds == kind) & (beat_samples >= lo - wave.size) & (beat_samples < hi + wave.size)
-                ]
-                if sel.size == 0:
-                    continue
-                idx = (sel - lo - r)[:, None] + np.arange(wave.size)[None, :]
-                ok = (idx >= 0) & (idx < n)
-                x += np.bincount(idx[ok], weights=np.broadcast_to(wave, idx.shape)[ok], minlength=n)
-            for a, b in plan.af_spans:
-                m = (tt >= a) & (tt < b)
-                if m.any():
-                    x[m] += 0.05 * np.sin(2 * np.pi * 6.0 * tt[m])
-            writer.write(x[:, None].astype(np.float32))
+            acc = np.zeros(n + 2 * pad)
+            for (wave, r), samples_of_kind in zip(shapes, by_kind, strict=True):
+                a, b = np.searchsorted(samples_of_kind, [lo + r - wave.size, hi + r])
+                if b > a:
+                    starts = samples_of_kind[a:b] - lo - r + pad
+                    idx = (starts[:, None] + np.arange(wave.size)[None, :]).ravel()
+                    acc += np.bincount(idx, weights=np.tile(wave, b - a), minlength=acc.size)[: acc.size]
+            x = acc[pad : pad + n].astype(np.float32) + wander[:n]
+            for a_s, b_s in plan.af_spans:
+                i0, i1 = max(0, int(a_s * fs) - lo), min(n, int(b_s * fs) - lo)
+                if i1 > i0:
+                    x[i0:i1] += f_wave[i0:i1]
+            writer.write(x[:, None])
             if progress is not None:
                 progress(n / fs)
     return out_dir / f"{name}.hea"
