@@ -185,8 +185,11 @@ def test_multi_day_report_without_recording(tmp_path):
     rows = trend_rows(findings.summary.recording.duration_s, datetime(2026, 3, 2, 9, 30))
     assert len(rows) == 10  # calendar days: a partial first and last day
     hourly_pages = -(-len(findings.hourly) // 58)
-    assert out.page_count >= 1 + 2 + 1 + 1 + hourly_pages  # summary, trend, strips, events, hourly
+    assert out.page_count >= 1 + 1 + 1 + 1 + hourly_pages  # summary, trend, strips, events, hourly
     assert _pdf_pages(out.pdf_path.read_bytes()) == out.page_count
+    runs = pdf_text(out.pdf_path.read_bytes())
+    assert "Heart-rate trend" in runs and "Heart-rate trend (continued)" not in runs  # 10 days on one page
+    assert "Day 1  Mon 03-02" in runs and "Day 10  Wed 03-11" in runs  # one row per calendar day
     html = out.html_path.read_text(encoding="utf-8")
     assert "no recording attached" in html
     assert "D9 " in html and "Day 4 " in html  # multi-day times carry the day

@@ -254,7 +254,9 @@ def _trend_pages(ctx: ScanningReportContext, clock: Clock, strips: list[EventStr
                  ) -> tuple[list[Page], int]:
     """The trend pages, and how many of ``strips`` went under a single-row trend."""
     rows = trend_rows(ctx.findings.summary.recording.duration_s, clock.start)
-    per_page = 8
+    # Up to 10 days share one page (rows a little lower), so a 7-9 day patch needs no 1-row page.
+    per_page = len(rows) if len(rows) <= 10 else 8
+    day_h = min(28.0, (BODY_BOTTOM - 30.0) / per_page - 2.0)
     pages = []
     under = strips[:_fit_strips(ctx, 113.0)] if len(rows) == 1 else []
     for p in range(0, len(rows), per_page):
@@ -262,7 +264,7 @@ def _trend_pages(ctx: ScanningReportContext, clock: Clock, strips: list[EventStr
         single = len(rows) == 1
 
         def hook(fig: Figure, chunk: list[TrendRow] = chunk, single: bool = single) -> None:
-            row_h = 70.0 if single else 28.0
+            row_h = 70.0 if single else day_h
             for i, row in enumerate(chunk):
                 top = 30.0 + i * (row_h + 2.0)
                 ax = fig.add_axes(((MARGIN + 18) / PAGE_W, 1 - (top + row_h - 4) / PAGE_H,
