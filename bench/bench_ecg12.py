@@ -110,6 +110,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", default="1-100")
     parser.add_argument("--no-peer", action="store_true", help="skip NeuroKit2")
+    parser.add_argument("--resample", type=float, default=None,
+                        help="resample the records to this rate first (robustness check); errors stay in ms")
     args = parser.parse_args()
     if not LUDB.exists():
         print(f"needs {LUDB}", file=sys.stderr)
@@ -134,16 +136,23 @@ def main() -> int:
         record = str(number)
         raw = wfdb.rdrecord(str(LUDB / record))
         fs = float(raw.fs)
-        recording = Recording.from_array(raw.p_signal.astype(np.float32), fs, raw.sig_name)
+        signal = raw.p_signal
+        if args.resample:
+            from scipy.signal import resample_poly
+
+            signal = resample_poly(signal, int(args.resample), int(fs), axis=0)
+        scale = (args.resample or fs) / fs  # our sample indices per reference sample
+        recording = Recording.from_array(signal.astype(np.float32), args.resample or fs, raw.sig_name)
         t0 = time.perf_counter()
         result = analyze_resting(recording)
         seconds["ecgdesk"] += time.perf_counter() - t0
         for li, lead in enumerate(raw.sig_name):
             ref = reference(record, lead)
-            found = {"ecgdesk": ours_boundaries(result, li)}
+            found = {"ecgdesk": {k: v / scale for k, v in ours_boundaries(result, li).items()}}
             if peer:
                 t0 = time.perf_counter()
-                found["neurokit2"] = neurokit_boundaries(raw.p_signal[:, li], fs)
+                found["neurokit2"] = {k: v / scale for k, v in
+                                      neurokit_boundaries(signal[:, li], args.resample or fs).items()}
                 seconds["neurokit2"] += time.perf_counter() - t0
             for method, bounds in found.items():
                 for b in BOUNDARIES:
@@ -164,7 +173,7 @@ def main() -> int:
             axis_n += 1
             axis_ok += result.measurements.axis_category.value == LUDB_AXIS[axis_text]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "ecg12_ludb.csv"
+    out = RESULTS / ("ecg12_ludb.csv" if not args.resample else f"ecg12_ludb_{args.resample:g}hz.csv")
     with out.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["method", "boundary", "n", "missed", "mean_ms", "sd_ms", "seconds_total"])
