@@ -85,13 +85,18 @@ def protocol_path(store: Store, row: RecordingBlob) -> Path:
 def _load_stress_protocol(store: Store, row: RecordingBlob) -> StressProtocol:
     path = protocol_path(store, row)
     if not path.exists():
-        raise InputError("protocol", f"a stress test needs its protocol file: import the recording with "
-                                     f"{path.name} beside it (see docs/stress.md)", row.original_path)
+        raise InputError(
+            "protocol",
+            f"a stress test needs its protocol file: import the recording with "
+            f"{path.name} beside it (see docs/stress.md)",
+            row.original_path,
+        )
     return load_protocol(path)
 
 
-def _analyse(store: Store, row: RecordingBlob, service: Service, recording: Recording
-             ) -> tuple[dict[str, Any], Any, StressProtocol | None]:
+def _analyse(
+    store: Store, row: RecordingBlob, service: Service, recording: Recording
+) -> tuple[dict[str, Any], Any, StressProtocol | None]:
     if service is Service.RESTING_ECG:
         result = analyze_resting(recording)
         return {"kind": service.value, **measurements_to_dict(result)}, result, None
@@ -102,8 +107,11 @@ def _analyse(store: Store, row: RecordingBlob, service: Service, recording: Reco
 
 
 def _input_hash(store: Store, row: RecordingBlob, service: Service) -> str:
-    parts = {"recording_sha256": row.sha256, "service": service.value,
-             "algorithm_version": RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION}
+    parts = {
+        "recording_sha256": row.sha256,
+        "service": service.value,
+        "algorithm_version": RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION,
+    }
     if service is Service.STRESS_TEST:
         path = protocol_path(store, row)
         parts["protocol_sha256"] = file_sha256(path) if path.exists() else ""
@@ -141,17 +149,25 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         input_hash = _input_hash(store, row, service)
-        existing = session.scalar(select(AnalysisRun).where(AnalysisRun.study_id == study_id,
-                                                            AnalysisRun.input_hash == input_hash))
+        existing = session.scalar(
+            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
+        )
         if existing is not None:
             if not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED:
-                session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study_id)
-                                .values(is_current=False))
+                session.execute(
+                    update(AnalysisRun).where(AnalysisRun.study_id == study_id).values(is_current=False)
+                )
                 existing.is_current = True
                 append(session, actor, "analysis:current", "study", study_id, None, {"run_id": existing.id})
                 move(session, study, StudyStatus.ANALYZED, actor, "analyze")
-            return EcgRunInfo(existing.id, input_hash, True, service, json.loads(existing.findings_json),
-                              Path(existing.beats_path).parent)
+            return EcgRunInfo(
+                existing.id,
+                input_hash,
+                True,
+                service,
+                json.loads(existing.findings_json),
+                Path(existing.beats_path).parent,
+            )
     recording = open_study_recording(store, row)
     document, result, protocol = _analyse(store, row, service, recording)
     final = store.studies_root / str(study_id) / "runs" / input_hash[:20]
@@ -160,38 +176,66 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE)
-            session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study_id)
-                            .values(is_current=False))
+            session.execute(
+                update(AnalysisRun).where(AnalysisRun.study_id == study_id).values(is_current=False)
+            )
             run = AnalysisRun(
-                study_id=study_id, recording_id=row.id, parent_run_id=None,
-                algorithm_version=str(document["algorithm_version"]), input_hash=input_hash,
-                findings_json=canonical_json(document), beats_sha256=file_sha256(main_file),
-                beats_path=str(main_file), analyzable_s=recording.duration_s, wear_s=recording.duration_s,
-                is_current=True, created_by=actor, created_at=now(),
+                study_id=study_id,
+                recording_id=row.id,
+                parent_run_id=None,
+                algorithm_version=str(document["algorithm_version"]),
+                input_hash=input_hash,
+                findings_json=canonical_json(document),
+                beats_sha256=file_sha256(main_file),
+                beats_path=str(main_file),
+                analyzable_s=recording.duration_s,
+                wear_s=recording.duration_s,
+                is_current=True,
+                created_by=actor,
+                created_at=now(),
             )
             session.add(run)
             session.flush()
-            append(session, actor, "analysis:run", "study", study_id, None,
-                   {"run_id": run.id, "input_hash": input_hash, "algorithm_version": run.algorithm_version,
-                    "service": service.value})
+            append(
+                session,
+                actor,
+                "analysis:run",
+                "study",
+                study_id,
+                None,
+                {
+                    "run_id": run.id,
+                    "input_hash": input_hash,
+                    "algorithm_version": run.algorithm_version,
+                    "service": service.value,
+                },
+            )
             move(session, study, StudyStatus.ANALYZED, actor, "analyze")
             if protocol is not None and protocol.supervisor:
                 order = session.get(Order, study.order_id)
                 assert order is not None
-                set_component(session, study_id, Component.SUPERVISION, protocol.supervisor,
-                              protocol.supervisor_npi, order)
+                set_component(
+                    session,
+                    study_id,
+                    Component.SUPERVISION,
+                    protocol.supervisor,
+                    protocol.supervisor_npi,
+                    order,
+                )
             return EcgRunInfo(run.id, input_hash, False, service, document, final)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
 
 
-def build_ecg_context(store: Store, session: Session, study: Study, version: int,
-                      signature: SignatureBlock | None = None) -> EcgReportContext:
+def build_ecg_context(
+    store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
+) -> EcgReportContext:
     """The report content of a resting ECG or stress study as stored now, labelled as ``version``."""
     service = study_service(session, study)
-    run = session.scalar(select(AnalysisRun).where(AnalysisRun.study_id == study.id,
-                                                   AnalysisRun.is_current.is_(True)))
+    run = session.scalar(
+        select(AnalysisRun).where(AnalysisRun.study_id == study.id, AnalysisRun.is_current.is_(True))
+    )
     if run is None:
         raise InputError("study", f"study {study.id} has no analysis yet; run 'study analyze' first")
     patient = session.get(Patient, study.patient_id)
@@ -200,22 +244,33 @@ def build_ecg_context(store: Store, session: Session, study: Study, version: int
     assert patient is not None and order is not None and row is not None
     recording = open_study_recording(store, row)
     header = ReportHeader(
-        patient_name=patient.name, patient_id=patient.external_id, birth_date=patient.birth_date,
-        sex=patient.sex, ordering_physician=order.ordering_name or "", ordering_npi=order.ordering_npi,
-        indications=tuple(json.loads(order.indications_json)), device=recording.device or "",
-        recording_start=recording.start_time, recording_end=recording.end_time, study_id=str(study.id),
+        patient_name=patient.name,
+        patient_id=patient.external_id,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        ordering_physician=order.ordering_name or "",
+        ordering_npi=order.ordering_npi,
+        indications=tuple(json.loads(order.indications_json)),
+        device=recording.device or "",
+        recording_start=recording.start_time,
+        recording_end=recording.end_time,
+        study_id=str(study.id),
         report_version=version,
     )
     interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
     text = interpretation.text if interpretation else ""
-    addenda = [AddendumBlock(a.text, a.author, a.created_at)
-               for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id)
-                                        .order_by(Addendum.id))]
+    addenda = [
+        AddendumBlock(a.text, a.author, a.created_at)
+        for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id).order_by(Addendum.id))
+    ]
     # The analysis is deterministic: re-running it gives the stored run, and the report needs its signals.
     document, result, _ = _analyse(store, row, service, recording)
     if canonical_json(document) != run.findings_json:
-        raise InputError("analysis", f"the stored analysis run {run.id} no longer matches the recording; "
-                                     "run 'study analyze' again", f"study {study.id}")
+        raise InputError(
+            "analysis",
+            f"the stored analysis run {run.id} no longer matches the recording; run 'study analyze' again",
+            f"study {study.id}",
+        )
     if service is Service.RESTING_ECG:
         return Ecg12ReportContext(result, header, over_read=text, signature=signature, addenda=addenda)
     assert isinstance(result, StressResult)
