@@ -147,6 +147,7 @@ def test_whole_flow(
     assert "V 0" in capsys.readouterr().out
     assert main(["study", "edit", "1", "--label", "N", "--user", "tech"]) == 2
     assert "exactly one of --template" in capsys.readouterr().err
+    assert main(["study", "comment", "1", "--text", "Good signal throughout.", "--user", "tech"]) == 0
     assert main(["study", "report", "1", "--user", "tech"]) == 0
     assert main(["study", "interpret", "1", "--text", "Sinus rhythm.", "--user", "dr.a"]) == 0
     monkeypatch.setenv("WRONG", "0000")
@@ -161,6 +162,11 @@ def test_whole_flow(
     view = json.loads(capsys.readouterr().out)
     assert view["status"] == "coded" and view["signature_state"] == "valid"
     assert view["coding"]["facts"]["interpretation_signed"] is True
+    html = Path(view["reports"][-1]["html"]).read_text(encoding="utf-8")
+    assert "Good signal throughout." in html and "Sinus rhythm." in html
+    assert main(["study", "show", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "status coded" in text and "signature   valid" in text and "claim       932" in text
     assert main(["study", "bill", "1", "--reference", "CLM-0001", "--user", "biller"]) == 0
     assert main(["study", "code", "1", "--user", "biller"]) == 2
     assert "cannot code a study in status 'billed'" in capsys.readouterr().err

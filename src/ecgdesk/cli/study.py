@@ -383,6 +383,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--label", required=True, help="new AAMI class: N, S, V, F or Q")
     edit.set_defaults(func=_cmd_edit)
 
+    comment = study_sub.add_parser(
+        "comment", parents=[user_parent], help="technician comments for the report"
+    )
+    comment.add_argument("study_id", type=int)
+    comment.add_argument("--text", required=True)
+    comment.set_defaults(func=_cmd_comment)
+
     report = study_sub.add_parser(
         "report", parents=[user_parent], help="render the scanning report (PDF, HTML)"
     )
