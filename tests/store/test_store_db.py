@@ -48,3 +48,9 @@ def test_migrations_and_models_agree(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     store.close()
     assert diff == []
+
+
+def test_error_masks_the_database_password(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        open_store(url="mysql://clinic:s3cret@db.example/ecg", home=tmp_path)
+    assert "s3cret" not in str(info.value) and "clinic:***@db.example" in str(info.value)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +51,14 @@ def _sqlite_begin(connection: Connection) -> None:
     """Take SQLite's write lock when a transaction starts, so concurrent processes queue (busy_timeout)
     instead of failing on lock upgrade, and the audit chain's head is read and advanced atomically."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _shown(url: str) -> str:
+    """``url`` for messages, its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def upgrade(engine: Engine) -> None:
@@ -109,12 +117,13 @@ def open_store(url: str | None = None, home: Path | None = None) -> Store:
         reason = f"cannot create the data folder: {error.strerror or error}"
         raise InputError(HOME_ENV, reason, home) from None
     url = url or default_url(home)
+    shown = _shown(url)
     try:
         engine = create_engine(url)
     except (ArgumentError, ValueError) as error:
-        raise InputError(URL_ENV, f"not a usable SQLAlchemy URL ({error})", url) from None
+        raise InputError(URL_ENV, f"not a usable SQLAlchemy URL ({error})", shown) from None
     except ModuleNotFoundError as error:
-        raise InputError(URL_ENV, f"the database driver is not installed ({error.name})", url) from None
+        raise InputError(URL_ENV, f"the database driver is not installed ({error.name})", shown) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -122,5 +131,5 @@ def open_store(url: str | None = None, home: Path | None = None) -> Store:
         upgrade(engine)
     except OperationalError as error:
         engine.dispose()
-        raise InputError(URL_ENV, f"cannot open the database: {error.orig}", url) from None
+        raise InputError(URL_ENV, f"cannot open the database: {error.orig}", shown) from None
     return Store(engine=engine, home=home, sessions=sessionmaker(engine, expire_on_commit=False))
