@@ -156,3 +156,20 @@ def test_record_component_by_hand(store: Store) -> None:
     with pytest.raises(InputError) as info:
         record_component(store, study_id, "reading", "X", None, "admin")
     assert info.value.field == "component" and "allowed values" in info.value.reason
+
+
+@pytest.mark.shared_data
+def test_import_a_mitdb_record_with_its_annotations(store: Store) -> None:
+    from conftest import shared_path
+
+    header = shared_path("mitdb", "100.hea")
+    before = {p.name: _digest(p) for p in header.parent.glob("100.*")}
+    study_id = create_study(store, request(), "tech")
+    result = import_recording(store, study_id, header.with_suffix(""), "tech")  # the record name alone
+    stored = {p.name: p for p in result.path.parent.iterdir()}
+    assert set(stored) == set(before) and {"100.hea", "100.dat", "100.atr"} <= set(stored)
+    assert all(_digest(p) == before[name] for name, p in stored.items())
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in stored.values())
+    view = show_study(store, study_id)
+    assert view.recording is not None and view.recording["fs"] == 360.0 and view.recording["n_leads"] == 2
+    assert {p.name: _digest(p) for p in header.parent.glob("100.*")} == before  # inputs unchanged
