@@ -320,9 +320,13 @@ def _config_from(findings: Findings) -> AnalysisConfig:
     return AnalysisConfig(**values)
 
 
-def recompute(recording: Recording, findings: Findings, beats: _EditedBeats) -> Findings:
-    """The findings of the edited beats: the analysis package's rhythm logic run again on the same epochs."""
-    from ecgdesk.analysis.diary import marker_entries
+def recompute(
+    recording: Recording, findings: Findings, beats: _EditedBeats, diary: Path | None = None
+) -> Findings:
+    """The findings of the edited beats: the analysis package's rhythm logic run again on the same epochs
+    (``analysis.pipeline.findings_from_beats``), with the same markers and diary, so the patient events get
+    the rhythm of the edited beats too."""
+    from ecgdesk.analysis.diary import marker_entries, read_diary
     from ecgdesk.analysis.pipeline import LeadChoice, findings_from_beats
     from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
 
@@ -331,9 +335,9 @@ def recompute(recording: Recording, findings: Findings, beats: _EditedBeats) -> 
     info = findings.summary.recording
     choice = LeadChoice(recording.lead_index(info.lead), info.lead_choice)
     entries = marker_entries(recording)
-    edited = findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
-    # patient events from a diary file are kept as they were (their times do not depend on beat labels)
-    return dataclasses.replace(edited, patient_events=findings.patient_events)
+    if diary is not None:
+        entries += read_diary(diary, recording.start_time, recording.duration_s)
+    return findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
 
 
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
@@ -386,7 +390,10 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
         for t in findings.templates
     ]
     edited = recompute(
-        recording, findings, _EditedBeats(samples, new_labels, template_ids, templates, recording.fs)
+        recording,
+        findings,
+        _EditedBeats(samples, new_labels, template_ids, templates, recording.fs),
+        _diary_of(store, recording_row),
     )
     final = _run_folder(store, study_id, input_hash)
     edited, beats_path = _write_run(
