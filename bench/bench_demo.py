@@ -53,7 +53,7 @@ def main() -> None:
     new_file = not RESULTS.exists()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")
         if new_file:
             writer.writerow(["run_at", "days", "step", "seconds", "note"])
         for step, seconds in rows:
