@@ -82,7 +82,8 @@ def _reason(label: StripLabel, f: StripFeatures) -> str:
             else "fast regular atrial activity" if f.hr_bpm > 100 else "atrial activity without sinus P waves"
         return f"{words} ({cv}), {_fmt_p_waves(f)}, {hr}"
     if label is StripLabel.NORMAL:
-        return f"regular rhythm {hr} ({cv}), {_fmt_p_waves(f)}, QRS {f.qrs_width_ms:.0f} ms"
+        regularity = "regular RR" if f.rr_cv < 0.1 else "variable RR (sinus arrhythmia or artefact?)"
+        return f"sinus rhythm {hr}, {regularity} ({cv}), {_fmt_p_waves(f)}, QRS {f.qrs_width_ms:.0f} ms"
     if label is StripLabel.NOISY:
         parts = [f"noisy signal: beat-to-template correlation {f.beat_corr_mean:.2f}"
                  if np.isfinite(f.beat_corr_mean) else "noisy signal: beats not consistent"]
