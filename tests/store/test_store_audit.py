@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from ecgdesk.store import Store, append, open_store, verify
 from ecgdesk.store.models import AuditEntry
@@ -22,6 +24,26 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
+def drop_guards(session: Session) -> None:
+    """What an attacker with full database rights does first: remove the append-only triggers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+    else:
+        session.execute(text("DROP TRIGGER audit_log_no_update"))
+        session.execute(text("DROP TRIGGER audit_log_no_delete"))
+
+
+def test_database_refuses_update_and_delete(store: Store) -> None:
+    for statement in (
+        update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"),
+        delete(AuditEntry).where(AuditEntry.seq == 2),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), store.transaction() as session:
+            session.execute(statement)
+    with store.transaction() as session:
+        assert verify(session).ok
+
+
 def test_intact_chain_verifies(store: Store) -> None:
     with store.transaction() as session:
         report = verify(session)
@@ -30,6 +52,7 @@ def test_intact_chain_verifies(store: Store) -> None:
 
 def test_edited_row_is_named(store: Store) -> None:
     with store.transaction() as session:
+        drop_guards(session)
         session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(after_json='{"n":99}'))
     with store.transaction() as session:
         report = verify(session)
@@ -43,6 +66,7 @@ def test_rehashed_edit_breaks_the_next_row(store: Store) -> None:
     from ecgdesk.store.audit import row_hash
 
     with store.transaction() as session:
+        drop_guards(session)
         row = session.scalar(select(AuditEntry).where(AuditEntry.seq == 2))
         assert row is not None
         row.actor = "mallory"
@@ -65,6 +89,7 @@ def test_rehashed_edit_breaks_the_next_row(store: Store) -> None:
 
 def test_deleted_row_is_named(store: Store) -> None:
     with store.transaction() as session:
+        drop_guards(session)
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 4))
     with store.transaction() as session:
         report = verify(session)
@@ -74,6 +99,7 @@ def test_deleted_row_is_named(store: Store) -> None:
 
 def test_deleted_newest_row_is_found(store: Store) -> None:
     with store.transaction() as session:
+        drop_guards(session)
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 5))
     with store.transaction() as session:
         report = verify(session)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text, update
+from sqlalchemy.exc import DBAPIError
 
 from ecgdesk.coding import Service
 from ecgdesk.store import Store, append, open_store, verify
@@ -47,8 +48,11 @@ def test_postgres_study_and_audit_chain(pg_store: Store) -> None:
     assert show_study(pg_store, study_id).status == "ordered"
     with pg_store.transaction() as session:
         append(session, "tech", "note", "study", study_id, None, {"text": "ünïcode ✓"})
+    with pytest.raises(DBAPIError, match="append-only"), pg_store.transaction() as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
     with pg_store.transaction() as session:
         assert verify(session).ok
+        session.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))  # full rights
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="mallory"))
     with pg_store.transaction() as session:
         report = verify(session)

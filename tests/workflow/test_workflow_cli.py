@@ -79,6 +79,8 @@ def test_audit_verify_finds_an_edited_and_a_deleted_row(
     assert "audit chain OK" in capsys.readouterr().out
     db = home / "ecgdesk.sqlite"
     with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER audit_log_no_update")  # an attacker with full rights on the file
+        con.execute("DROP TRIGGER audit_log_no_delete")
         con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
