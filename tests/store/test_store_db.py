@@ -54,3 +54,33 @@ def test_error_masks_the_database_password(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         open_store(url="mysql://clinic:s3cret@db.example/ecg", home=tmp_path)
     assert "s3cret" not in str(info.value) and "clinic:***@db.example" in str(info.value)
+
+
+def test_an_older_database_is_upgraded_at_open(tmp_path: Path) -> None:
+    """A database left at revision 0001 by an older release gets 0002 when opened; its rows stay."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    from ecgdesk.store import append, verify
+    from ecgdesk.store.db import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path)
+    with store.transaction() as session:
+        append(session, "old", "note", "study", 1, None, {"x": 1})
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    with pytest.raises(DBAPIError, match="append-only"), store.transaction() as session:
+        session.execute(text("DELETE FROM audit_log"))
+    with store.transaction() as session:
+        assert verify(session).rows == 1
+    store.close()
