@@ -19,7 +19,7 @@ from ecgdesk.analysis.io import read_findings, write_outputs
 from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
 from ecgdesk.cli.main import main
 from ecgdesk.errors import InputError
-from ecgdesk.records import Recording, open_recording
+from ecgdesk.records import EventKind, EventMarker, Recording, open_recording
 
 FS = 360.0
 
@@ -168,3 +168,16 @@ def test_pause_and_lead_off_spliced_into_a_real_record(engine: BeatEngine) -> No
     assert f.summary.analyzable_time_s == pytest.approx(y.size / FS - 70)
     assert f.summary.wear_time_s == pytest.approx(f.summary.analyzable_time_s)
     assert f.summary.pauses.count == 1 and f.summary.pauses.long_count == 1
+
+
+def test_patient_triggered_markers_get_the_rhythm_at_their_time(tmp_path: Path) -> None:
+    rec, _ = cropped_100(120)
+    marker = EventMarker(int(30 * FS), "dizzy", EventKind.PATIENT_TRIGGERED)
+    other = EventMarker(int(40 * FS), "calibration", EventKind.DEVICE)
+    marked = Recording.from_array(rec.read(), FS, rec.lead_names, events=(marker, other))
+    diary = tmp_path / "diary.csv"
+    diary.write_text("time,symptom\n90.5,short of breath\n", encoding="utf-8")
+    events = analyze(marked, lead="MLII", diary=diary, engine=SIMPLE_ENGINE).findings.patient_events
+    assert [(e.time_s, e.symptom, e.source.value, e.rhythm.value) for e in events] == [
+        (30.0, "dizzy", "marker", "sinus"), (90.5, "short of breath", "diary", "sinus")]
+    assert all(e.hr_bpm is not None and 60 < e.hr_bpm < 90 for e in events)
