@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     "strips_per_s": _timed(_nk_features, paths, min(args.speed_n, 100))})
 
     print(f"{len(names)} strips, 5-fold stratified CV (same folds), seed 2017")
-    print(f"{'method':<18}{'AF F1':>8}{'mean F1 NAO':>13}{'F1 N':>7}{'F1 O':>7}{'strips/s':>10}{'ratio':>8}")
+    print(f"{'method':<18}{'AF F1':>8}{'mean F1 NAO':>13}{'F1 N':>7}{'F1 O':>7}{'strips/s':>10}{'ours/x':>8}")
     ours_speed = float(results[0]["strips_per_s"])  # type: ignore[arg-type]
     for r in results:
         f1 = r["f1"]  # type: ignore[index]
