@@ -1,0 +1,217 @@
+"""Beat features, morphology templates and AAMI beat classes (N, S, V, F, Q) for ambulatory analysis.
+
+Features are computed per chunk with local context only (:func:`extract_beat_features`): a compact
+waveform of each beat (-200..+190 ms at 10 ms steps on the 0.5-40 Hz signal) and its QRS width. The
+classification (:func:`classify_beats`) is global, like a Holter system's: beats are grouped into
+morphology templates (correlation of the QRS part >= 0.9 with the template), the dominant template is the
+reference, and each template is called ventricular when its QRS is unlike the dominant one and wider or
+larger (the features of a PVC: a wide, bizarre complex; Hamilton & Tompkins; de Chazal et al. 2004).
+Beats of normal shape that come early (RR < 80 % of the local median) are supraventricular premature.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy import ndimage, signal
+
+from ecgdesk.errors import InputError, check_option
+
+#: Waveform times (s) around the R peak at which each beat is sampled.
+WAVE_T = np.arange(-0.20, 0.195, 0.01)
+QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
+TEMPLATE_CORRELATION = 0.9
+MAX_TEMPLATES = 40
+PREMATURE_RR = 0.8
+
+
+class BeatClass(enum.StrEnum):
+    """AAMI EC57 beat classes."""
+
+    N = "N"  # normal and bundle-branch-block beats
+    S = "S"  # supraventricular ectopic
+    V = "V"  # ventricular ectopic
+    F = "F"  # fusion
+    Q = "Q"  # unclassifiable or paced
+
+
+@dataclass
+class BeatFeatures:
+    """Per-beat features of one chunk or of the whole recording (after :func:`concat_features`)."""
+
+    waveforms: np.ndarray  # (n, len(WAVE_T)) float32, mV, baseline at the PR segment
+    width_ms: np.ndarray  # (n,) float32
+
+    def __len__(self) -> int:
+        return int(self.width_ms.size)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A morphology class: its label, how many beats, and the mean beat (at the recording's rate)."""
+
+    template_id: int
+    label: BeatClass
+    n_beats: int
+    waveform: np.ndarray  # mean beat, mV, R peak at the centre sample
+    width_ms: float
+
+
+@dataclass
+class BeatTable:
+    """Every beat: R-peak sample, AAMI label, template id (-1: none), and the templates."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+    template_ids: np.ndarray
+    templates: list[Template] = field(default_factory=list)
+    fs: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+    def counts(self) -> dict[str, int]:
+        return {c.value: int(np.sum(self.labels == c.value)) for c in BeatClass}
+
+    def relabel_template(self, template_id: int, label: BeatClass | str) -> BeatTable:
+        """A technician's edit: every beat of ``template_id`` becomes ``label`` (a new table)."""
+        new = BeatClass(check_option("label", str(label), [c.value for c in BeatClass]))
+        if not any(t.template_id == template_id for t in self.templates):
+            raise InputError("template", f"no template {template_id}; templates are "
+                                         f"{[t.template_id for t in self.templates]}")
+        labels = np.where(self.template_ids == template_id, new.value, self.labels)
+        templates = [replace(t, label=new) if t.template_id == template_id else t for t in self.templates]
+        return BeatTable(self.samples, labels, self.template_ids, templates, self.fs)
+
+    def relabel_beat(self, index: int, label: BeatClass | str) -> BeatTable:
+        """A technician's edit of one beat (a new table)."""
+        new = BeatClass(check_option("label", str(label), [c.value for c in BeatClass]))
+        if not 0 <= index < self.samples.size:
+            raise InputError("beat", f"must be 0..{self.samples.size - 1}, got {index}")
+        labels = self.labels.copy()
+        labels[index] = new.value
+        return BeatTable(self.samples, labels, self.template_ids, list(self.templates), self.fs)
+
+
+def _band(x: np.ndarray, fs: float) -> np.ndarray:
+    sos = signal.butter(2, [0.5, min(40.0, 0.45 * fs)], btype="band", fs=fs, output="sos")
+    if x.size <= 12:
+        return x - np.median(x) if x.size else x
+    return signal.sosfiltfilt(sos, x)
+
+
+def extract_beat_features(ecg: np.ndarray, fs: float, samples: np.ndarray) -> BeatFeatures:
+    """Features of the beats at ``samples`` (indices into ``ecg``, one lead, mV)."""
+    x = np.nan_to_num(np.asarray(ecg, dtype=np.float64))
+    samples = np.asarray(samples, dtype=np.int64)
+    n = samples.size
+    if n == 0:
+        return BeatFeatures(np.zeros((0, WAVE_T.size), np.float32), np.zeros(0, np.float32))
+    band = _band(x, fs)
+    idx = np.clip(np.round(samples[:, None] + WAVE_T[None, :] * fs).astype(np.int64), 0, x.size - 1)
+    waves = band[idx]
+    # Baseline: the PR segment (60-40 ms before R), so a wandering level does not change the shape.
+    pr = (WAVE_T >= -0.07) & (WAVE_T <= -0.05)
+    waves = waves - waves[:, pr].mean(axis=1, keepdims=True)
+    # QRS width: the span around R where the slope exceeds 15 % of the beat's steepest slope.
+    half = int(round(0.12 * fs))
+    offs = np.arange(-half, half + 1)
+    win = np.clip(samples[:, None] + offs[None, :], 1, x.size - 2)
+    slope = np.abs(band[win + 1] - band[win - 1])
+    steep = slope >= 0.15 * slope.max(axis=1, keepdims=True)
+    first = np.argmax(steep, axis=1)
+    last = steep.shape[1] - 1 - np.argmax(steep[:, ::-1], axis=1)
+    width = (last - first) / fs * 1000.0
+    return BeatFeatures(waves.astype(np.float32), width.astype(np.float32))
+
+
+def concat_features(parts: Sequence[BeatFeatures]) -> BeatFeatures:
+    if not parts:
+        return BeatFeatures(np.zeros((0, WAVE_T.size), np.float32), np.zeros(0, np.float32))
+    return BeatFeatures(np.concatenate([p.waveforms for p in parts]),
+                        np.concatenate([p.width_ms for p in parts]))
+
+
+def _normalised(qrs: np.ndarray) -> np.ndarray:
+    centred = qrs - qrs.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(centred, axis=1, keepdims=True)
+    return centred / np.where(norm > 0, norm, 1.0)
+
+
+def _cluster(unit: np.ndarray) -> np.ndarray:
+    """Greedy templates: the most typical unassigned beat seeds one; beats correlating >= 0.9 join it."""
+    n = unit.shape[0]
+    ids = np.full(n, -1, dtype=np.int32)
+    rng = np.random.default_rng(0)
+    for template in range(MAX_TEMPLATES):
+        free = np.flatnonzero(ids < 0)
+        if free.size == 0:
+            break
+        # Seed: the free beat most like a sample of the other free beats (a typical member, not an outlier).
+        sample = free[rng.choice(free.size, size=min(free.size, 200), replace=False)]
+        candidates = free[rng.choice(free.size, size=min(free.size, 50), replace=False)]
+        typical = candidates[np.argmax((unit[candidates] @ unit[sample].T).mean(axis=1))]
+        centre = unit[free][unit[free] @ unit[typical] >= TEMPLATE_CORRELATION].mean(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        joined = free[unit[free] @ centre >= TEMPLATE_CORRELATION]
+        if joined.size == 0:
+            joined = np.asarray([typical])
+        ids[joined] = template
+    return ids
+
+
+def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
+    """AAMI labels for every beat of the recording, from its features and R-peak samples."""
+    samples = np.asarray(samples, dtype=np.int64)
+    n = samples.size
+    if n != len(features):
+        raise InputError("features", f"{len(features)} feature rows for {n} beats")
+    if n == 0:
+        return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
+    waves = features.waveforms.astype(np.float64)
+    unit = _normalised(waves[:, QRS_PART])
+    ids = _cluster(unit)
+    rr = np.diff(samples) / fs
+    rr_prev = np.concatenate([[np.nan], rr])
+    local = ndimage.median_filter(np.concatenate([[rr[0] if rr.size else 1.0], rr]), size=min(9, n),
+                                  mode="nearest") if n > 1 else np.ones(1)
+    premature = rr_prev < PREMATURE_RR * local
+    sizes = np.bincount(ids[ids >= 0], minlength=MAX_TEMPLATES)
+    dominant = int(np.argmax(sizes))
+    dom_unit = unit[ids == dominant].mean(axis=0)
+    dom_unit /= max(float(np.linalg.norm(dom_unit)), 1e-12)
+    dom_width = float(np.median(features.width_ms[ids == dominant]))
+    dom_amp = float(np.median(np.ptp(waves[ids == dominant][:, QRS_PART], axis=1)))
+    labels = np.full(n, BeatClass.N.value, dtype="<U1")
+    templates: list[Template] = []
+    half = int(round(0.2 * fs))
+    t_out = np.arange(-half, half + 1) / fs
+    for template in np.unique(ids):
+        members = np.flatnonzero(ids == template)
+        corr = float(unit[members].mean(axis=0) @ dom_unit) / max(
+            float(np.linalg.norm(unit[members].mean(axis=0))), 1e-12)
+        width = float(np.median(features.width_ms[members]))
+        amp = float(np.median(np.ptp(waves[members][:, QRS_PART], axis=1)))
+        early = float(np.mean(premature[members]))
+        wide_or_big = width > 1.25 * dom_width or amp > 1.6 * dom_amp
+        ventricular = template != dominant and (corr < 0.5 or (corr < 0.85 and (wide_or_big or early > 0.5)))
+        label = BeatClass.V if ventricular else BeatClass.N
+        if template >= 0:
+            mean = waves[members].mean(axis=0)
+            templates.append(Template(int(template), label, int(members.size),
+                                      np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
+        labels[members] = label.value
+    normal_shape = labels == BeatClass.N.value
+    labels[normal_shape & premature] = BeatClass.S.value
+    return BeatTable(samples, labels, ids, templates, fs)
+
+
+def analyze_beats(ecg: np.ndarray, fs: float) -> BeatTable:
+    """Detect, describe and classify the beats of an in-memory lead (tests, short recordings)."""
+    from ecgdesk.analysis.detection import detect_qrs
+
+    samples = detect_qrs(ecg, fs).samples
+    return classify_beats(extract_beat_features(ecg, fs, samples), samples, fs)
