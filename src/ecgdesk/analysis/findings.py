@@ -315,8 +315,6 @@ def _to_plain(value: Any) -> Any:
         return [_to_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _to_plain(v) for k, v in value.items()}
-    if isinstance(value, float):
-        return round(value, 6)
     return value
 
 
