@@ -248,7 +248,7 @@ def findings_from_beats(
         return recording.read(a, b, choice.index)[:, 0]
 
     af = rhythm.confirm_af(series, rhythm.af_episodes(series, config), read, config)
-    pauses = rhythm.pause_episodes(series, config, af)
+    pauses, n_missed = rhythm.checked_pauses(series, config, af, read)
     ect = ectopy_mod.ectopy(series, config, af)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
     rates = rhythm.rate_episodes(series, config, af + runs)
@@ -279,6 +279,15 @@ def findings_from_beats(
                 MessageLevel.WARNING,
                 "low_analyzable_time",
                 f"only {ok_s / 3600:.1f} h of {recording.duration_s / 3600:.1f} h is analyzable",
+            )
+        )
+    if n_missed:
+        messages.append(
+            Message(
+                MessageLevel.INFO,
+                "long_rr_with_undetected_complex",
+                f"{n_missed} RR intervals of {config.pause_s:g} s or more hold a QRS-sized complex the "
+                "detector did not count; they are not reported as pauses",
             )
         )
     if any(e.suspected for e in avb):

@@ -12,7 +12,9 @@ rhythm and near 0 in AF (fibrillatory waves at random phase); an episode whose m
 CinC 2017 strips (first 900, simple detector) 0.5 dropped none of the AF strips flagged by RR and 8 % of
 the falsely flagged normal ones.
 
-**Pauses.** Valid RR intervals of at least ``pause_s`` (counted also at ``long_pause_s``).
+**Pauses.** Valid RR intervals of at least ``pause_s`` (counted also at ``long_pause_s``), unless the
+interval holds a deflection at least half the size of the QRS before it: that is a beat the detector
+missed, not a pause (the count of such intervals goes to the messages).
 
 **Brady/tachy.** The rate over ``rate_window_beats`` valid intervals, outside AF, below ``brady_bpm``
 or above ``tachy_bpm`` for at least ``rate_episode_min_s``.
@@ -261,8 +263,9 @@ def rate_episodes(series: BeatSeries, config: AnalysisConfig, exclude: list[Epis
 
 
 # ------------------------------------------------------------------------------------- AV block
-def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple[float, float, float]:
-    """(P before r_prev, largest mid-diastolic deflection, noise); ``seg`` starts 0.4 s before r_prev.
+def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple[float, float, float, float]:
+    """(P before r_prev, largest mid-diastolic deflection, noise, QRS of r_prev); ``seg`` starts 0.4 s
+    before r_prev.
 
     Deflections are measured on the 40 ms-smoothed signal minus its 0.4 s running median, which removes
     baseline wander but keeps P-wave-sized bumps."""
@@ -272,14 +275,39 @@ def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple
     rp = 0.4
     i0, i1 = int((rp - 0.26) * fs), int((rp - 0.08) * fs)
     p_ref = float(np.max(np.abs(hp[i0:i1]))) if i1 > i0 else 0.0
+    q0, q1 = int((rp - 0.06) * fs), int((rp + 0.06) * fs) + 1
+    qrs = float(np.max(np.abs(hp[q0:q1]))) if q1 > q0 else 0.0
     span = (r_next - r_prev) / fs
     lo, hi = int((rp + 0.45) * fs), int((rp + span - 0.3) * fs)
     if hi - lo < int(0.15 * fs):
-        return p_ref, 0.0, 0.0
+        return p_ref, 0.0, 0.0, qrs
     window = hp[lo:hi]
     mid = float(np.max(np.abs(window)))
     noise = 3.0 * float(np.median(np.abs(window - np.median(window)))) / 0.6745
-    return p_ref, mid, noise
+    return p_ref, mid, noise, qrs
+
+
+def undetected_complex(series: BeatSeries, i: int, read: SegmentReader) -> bool:
+    """Whether the RR interval ending at beat ``i`` holds a QRS-sized deflection (a beat the detector
+    missed), so it is not a pause or a blocked P wave."""
+    fs = series.fs
+    r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
+    if r0 - int(0.4 * fs) < 0:
+        return False
+    _, mid, _, qrs = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
+    return qrs > 0 and mid >= 0.5 * qrs
+
+
+def checked_pauses(
+    series: BeatSeries, config: AnalysisConfig, af: list[Episode], read: SegmentReader | None
+) -> tuple[list[Episode], int]:
+    """Pauses without an undetected complex inside, and how many long RR intervals had one."""
+    pauses = pause_episodes(series, config, af)
+    if read is None:
+        return pauses, 0
+    index = np.searchsorted(series.samples, [p.end_sample for p in pauses])
+    keep = [p for p, i in zip(pauses, index.tolist(), strict=True) if not undetected_complex(series, i, read)]
+    return keep, len(pauses) - len(keep)
 
 
 def av_block_episodes(
@@ -307,8 +335,9 @@ def av_block_episodes(
         if start < 0:
             continue
         seg = read(start, r1)
-        p_ref, mid, noise = _p_amplitudes(seg, fs, r0, r1)
-        if p_ref >= 0.04 and mid >= 0.6 * p_ref and mid > noise:
+        p_ref, mid, noise, qrs = _p_amplitudes(seg, fs, r0, r1)
+        p_sized = 0.6 * p_ref <= mid <= 3.0 * p_ref and mid < 0.4 * qrs
+        if p_ref >= 0.04 and p_sized and mid > noise:
             out.append(
                 Episode(
                     EpisodeType.AVB2,
@@ -337,8 +366,8 @@ def av_block_episodes(
             r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
             if r0 - int(0.4 * fs) < 0:
                 continue
-            _, mid, noise = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
-            hits += int(mid >= 0.05 and mid > noise)
+            _, mid, noise, qrs = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
+            hits += int(mid >= 0.05 and mid > noise and mid < 0.4 * qrs)
         if hits >= 0.6 * pick.size:
             out.append(
                 Episode(
