@@ -123,6 +123,47 @@ def test_user_add_and_password_sources(
     monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))
     assert main(["user", "add", "dr.c", "--role", "physician", "--password-stdin"]) == 2
     assert "field 'npi'" in capsys.readouterr().err
+    monkeypatch.setenv("ADMIN_PIN", "9753")
+    assert main(["user", "add", "boss", "--role", "admin", "--password-env", "ADMIN_PIN"]) == 0
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "dr.d",
+                "--role",
+                "physician",
+                "--npi",
+                PHYSICIAN_NPI,
+                "--password-env",
+                "DR_PIN",
+                "--user",
+                "boss",
+            ]
+        )
+        == 2
+    )
+    assert "administrator" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "dr.d",
+                "--role",
+                "physician",
+                "--npi",
+                PHYSICIAN_NPI,
+                "--password-env",
+                "DR_PIN",
+                "--user",
+                "boss",
+                "--admin-password-env",
+                "ADMIN_PIN",
+            ]
+        )
+        == 0
+    )
 
 
 def test_whole_flow(

@@ -32,7 +32,7 @@ from ecgdesk.workflow.studies import (
     record_component,
     set_technician_comments,
 )
-from ecgdesk.workflow.users import add_user
+from ecgdesk.workflow.users import UserInfo, add_user
 from ecgdesk.workflow.views import StudyView, list_studies, show_study
 
 
@@ -308,16 +308,34 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def _cmd_user_add(args: argparse.Namespace) -> int:
     password = read_secret(args, f"password/PIN for {args.username}: ")
-    info = add_user(
-        _store(),
-        args.username,
-        args.role,
-        password,
-        args.name,
-        args.npi,
-        args.credentials,
-        actor=_actor(args),
-    )
+    admin_password = None
+    if args.admin_password_env:
+        admin_password = os.environ.get(args.admin_password_env)
+        if admin_password is None:
+            raise InputError(
+                "admin-password-env", f"environment variable {args.admin_password_env} is not set"
+            )
+    store = _store()
+
+    def add(admin_secret: str | None) -> UserInfo:
+        return add_user(
+            store,
+            args.username,
+            args.role,
+            password,
+            args.name,
+            args.npi,
+            args.credentials,
+            actor=_actor(args),
+            admin_password=admin_secret,
+        )
+
+    try:
+        info = add(admin_password)
+    except InputError as error:
+        if error.field != "admin" or admin_password is not None or not sys.stdin.isatty():
+            raise
+        info = add(getpass.getpass(f"password of administrator {_actor(args)}: "))
     print(f"user {info.username} ({info.role.value}) added with id {info.id}")
     return 0
 
@@ -470,6 +488,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--npi", help="NPI (required for physicians)")
     add.add_argument("--credentials", help="e.g. MD, CCT")
     _add_password_options(add)
+    add.add_argument(
+        "--admin-password-env",
+        metavar="VAR",
+        help="once an administrator exists: the password of the administrator named by --user",
+    )
     add.set_defaults(func=_cmd_user_add)
 
     demo = subparsers.add_parser("demo", help="run one study end to end in ./demo-out with its own database")

@@ -182,7 +182,15 @@ def _flow(
     bars: BarFactory,
 ) -> DemoResult:
     add_user(store, "admin.demo", "admin", DEMO_PIN, "Demo Administrator", actor="demo")
-    add_user(store, DEMO_TECHNICIAN, "technician", DEMO_PIN, "Terry Tech, CCT", actor="admin.demo")
+    add_user(
+        store,
+        DEMO_TECHNICIAN,
+        "technician",
+        DEMO_PIN,
+        "Terry Tech, CCT",
+        actor="admin.demo",
+        admin_password=DEMO_PIN,
+    )
     add_user(
         store,
         DEMO_PHYSICIAN,
@@ -192,6 +200,7 @@ def _flow(
         npi=DEMO_NPI,
         credentials="MD",
         actor="admin.demo",
+        admin_password=DEMO_PIN,
     )
     request = StudyRequest(
         patient_id="DEMO-0001",

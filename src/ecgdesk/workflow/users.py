@@ -84,8 +84,13 @@ def add_user(
     npi: str | None = None,
     credentials: str | None = None,
     actor: str = "admin",
+    admin_password: str | None = None,
 ) -> UserInfo:
-    """Create a user; the password/PIN is kept only as a salted scrypt hash."""
+    """Create a user; the password/PIN is kept only as a salted scrypt hash.
+
+    Until an administrator exists anyone may add users (setting up); after that, ``actor`` must be an
+    administrator and ``admin_password`` their password, so nobody can make themselves a physician.
+    """
     role_value = Role(check_option("role", role, [r.value for r in Role]))
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise InputError("username", f"use letters, digits, '.', '-' or '_', got {username!r}")
@@ -95,6 +100,14 @@ def add_user(
         npi = check_npi(npi, "npi")
     if role_value is Role.PHYSICIAN and npi is None:
         raise InputError("npi", "a physician needs an NPI (the claim names the interpreting provider)")
+    with store.transaction() as session:
+        has_admin = session.scalar(select(User.id).where(User.role == Role.ADMIN.value).limit(1)) is not None
+    if has_admin:
+        if admin_password is None:
+            raise InputError(
+                "admin", "an administrator exists: adding a user needs an administrator's name and password"
+            )
+        authenticate(store, actor, admin_password, Role.ADMIN)
     with store.transaction() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise InputError("username", f"user {username!r} already exists")
