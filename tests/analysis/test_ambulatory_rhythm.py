@@ -172,7 +172,8 @@ def test_af_and_p_wave_evidence_on_cinc2017_strips() -> None:
 
 
 def test_svt_run_survives_n_labels_inside_and_pac_in_sinus_tachycardia_is_not_svt() -> None:
-    b = BeatBuilder(seed=8).sinus(60).run("S", 12, 165).sinus(60).sinus(60, bpm=112)
+    b = BeatBuilder(seed=8).sinus(60).run("S", 12, 165).sinus(60).sinus(10, bpm=80).sinus(10, bpm=90)
+    b.sinus(10, bpm=100).sinus(60, bpm=112)  # sinus tachycardia speeds up gradually
     b.run("S", 1, 125).sinus(60, bpm=112)
     samples, labels, n = b.arrays()
     t0, t1 = b.spans["runS"][0]

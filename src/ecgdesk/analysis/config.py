@@ -42,6 +42,7 @@ class AnalysisConfig:
     sustained_s: float = 30.0
     svt_min_beats: int = 4
     svt_rate_bpm: float = 100.0
+    svt_same_p: float = 0.8
     # bigeminy / trigeminy: at least this many ectopic beats in the pattern
     geminy_min_ectopics: int = 3
     # atrial fibrillation from RR irregularity

@@ -6,9 +6,11 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - V: 1 beat isolated, 2 a couplet, >= ``vt_min_beats`` at > ``vt_rate_bpm`` a VT run (non-sustained, or
   sustained when it lasts ``sustained_s``); a 3-beat run is also counted as a triplet; slower runs
   are reported as triplets (idioventricular rhythm) with that evidence.
-- S: 1 isolated, 2-3 couplets, >= ``svt_min_beats`` at > ``svt_rate_bpm`` an SVT run (see
-  :func:`svt_spans`: a run begins on an S beat and may go on over fast N-labelled beats). S beats inside AF
-  count as conducted (N) beats: irregular conduction makes many of them premature.
+- S: 1 isolated, 2-3 couplets (by label). SVT runs: >= ``svt_min_beats`` narrow beats at > ``svt_rate_bpm``
+  with abrupt onset (see :func:`svt_spans`), not within 2 s of AF, and (given the signal) whose mean P-wave
+  window differs from that of the 8 beats before (correlation <= ``svt_same_p``; the same P wave means
+  sinus tachycardia), a test applied to runs slower than 120 bpm, where the P wave is clear of the T
+  wave. S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats.
 """
@@ -22,6 +24,7 @@ import numpy as np
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
 from ecgdesk.analysis.quality import runs
+from ecgdesk.analysis.rhythm import SegmentReader, same_p_wave
 from ecgdesk.analysis.series import BeatSeries
 
 
@@ -60,37 +63,48 @@ def _run_episode(
     )
 
 
-def svt_spans(
-    series: BeatSeries, labels: np.ndarray, s_runs: list[tuple[int, int]], config: AnalysisConfig
-) -> list[tuple[int, int]]:
-    """Beat spans [a, b) of candidate SVT runs.
+def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) -> list[tuple[int, int]]:
+    """Beat spans [a, b) of candidate SVT runs: narrow-complex tachycardia of abrupt onset.
 
-    A run starts on an S beat and goes on over S or N beats while each RR stays fast: under both
-    60/``svt_rate_bpm`` and 80 % of the median of the 8 RR before the run (so a beat-to-beat classifier
-    that calls later beats of a regular run N, as they are no longer premature, does not split it,
-    while a PAC during sinus tachycardia does not start one)."""
+    A run starts on a supraventricular (N or S) beat whose RR is fast: under both 60/``svt_rate_bpm`` and
+    80 % of the median of the 8 RR before it (abrupt onset: sinus tachycardia speeds up gradually). It
+    goes on over N or S beats while each RR stays under that limit. Beat-to-beat classifiers often call
+    the beats of a regular run N (only the first is premature), so labels are not required to be S."""
     rr, valid = series.rr_s, series.valid
+    n = series.n
+    if n < config.svt_min_beats + 8:
+        return []
     fast = 60.0 / config.svt_rate_bpm
+    sv = np.isin(labels, ("N", "S"))
+    rr0 = np.where(np.isfinite(rr), rr, np.inf)
+    # median of the 8 intervals before each beat
+    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate((np.full(8, np.inf), rr0)), 8)[:n]
+    before = np.median(windows, axis=1)
+    limit = np.minimum(fast, 0.8 * before)
+    onset = sv & valid & (rr0 < limit)
+    onset[1:] &= ~(sv[:-1] & valid[:-1] & (rr0[:-1] < limit[:-1]))  # the previous beat was not fast already
     out: list[tuple[int, int]] = []
     last_end = -1
-    for a, b in s_runs:
+    for a in np.flatnonzero(onset).tolist():
         if a < last_end:
             continue
-        before = rr[max(1, a - 8) : a]
-        before = before[np.isfinite(before)]
-        limit = min(fast, 0.8 * float(np.median(before))) if before.size else fast
         j = a + 1
-        while j < series.n and labels[j] in ("S", "N") and valid[j] and rr[j] < limit:
+        while j < n and sv[j] and valid[j] and rr0[j] < limit[a]:
             j += 1
-        end = max(j, b)
-        if end - a >= config.svt_min_beats:
-            out.append((a, end))
-            last_end = end
+        if j - a >= config.svt_min_beats:
+            out.append((a, j))
+            last_end = j
     return out
 
 
-def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ectopy:
-    """Runs, patterns, counts and burdens of V and S beats."""
+def _near(t0: float, t1: float, spans: list[Episode], margin: float) -> bool:
+    return any(e.start_s - margin <= t1 and t0 <= e.end_s + margin for e in spans)
+
+
+def ectopy(
+    series: BeatSeries, config: AnalysisConfig, af: list[Episode], read: SegmentReader | None = None
+) -> Ectopy:
+    """Runs, patterns, counts and burdens of V and S beats (``read`` enables the P-wave test of SVT)."""
     labels = series.labels
     if af and series.n:
         # conducted beats in AF are irregular, not supraventricular ectopics
@@ -137,11 +151,18 @@ def ectopy(series: BeatSeries, config: AnalysisConfig, af: list[Episode]) -> Ect
     for a, b in s_runs:
         if 2 <= b - a < config.svt_min_beats:
             s_couplets += 1
-    for a, b in svt_spans(series, labels, s_runs, config):
+    for a, b in svt_spans(series, labels, config):
         k = b - a
         mean_rate, _ = _run_rate(series, a, b)
-        if mean_rate is None or mean_rate <= config.svt_rate_bpm:
+        t0, t1 = series.samples[a] / series.fs, series.samples[b - 1] / series.fs
+        if mean_rate is None or mean_rate <= config.svt_rate_bpm or _near(t0, t1, af, 2.0):
             continue
+        # the pre-QRS window shows the P wave only while it is clear of the previous T wave (RR >= 0.5 s);
+        # faster runs rely on their abrupt onset alone
+        if read is not None and a >= 8 and float(np.median(series.rr_s[a:b])) >= 0.5:
+            same = same_p_wave(series, np.arange(a, min(b, a + 16)), np.arange(a - 8, a), read)
+            if same is not None and same > config.svt_same_p:
+                continue  # the P wave before each QRS is the sinus one: sinus tachycardia
         n_s = int(np.count_nonzero(labels[a:b] == "S"))
         episodes.append(
             _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} beats ({n_s} S) at {mean_rate:.0f} bpm")

@@ -249,7 +249,7 @@ def findings_from_beats(
 
     af = rhythm.confirm_af(series, rhythm.af_episodes(series, config), read, config)
     pauses, n_missed = rhythm.checked_pauses(series, config, af, read)
-    ect = ectopy_mod.ectopy(series, config, af)
+    ect = ectopy_mod.ectopy(series, config, af, read)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
     rates = rhythm.rate_episodes(series, config, af + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]

@@ -116,23 +116,12 @@ def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
     return out
 
 
-def p_wave_consistency(
-    series: BeatSeries, i0: int, i1: int, read: SegmentReader, n_beats: int = 24
-) -> float | None:
-    """Mean correlation of the P-wave windows (R-300 to R-50 ms) of consecutive beats i0..i1.
-
-    Sinus rhythm repeats the same P wave before each QRS (correlation near 1); in AF the window holds
-    fibrillatory waves at random phase (near 0). ``None`` when there are too few beats to judge."""
+def p_windows(series: BeatSeries, idx: np.ndarray, read: SegmentReader) -> np.ndarray:
+    """Unit-norm, detrended P-wave windows (R-300 to R-50 ms) of the beats ``idx``, shape (k, width)."""
     fs = series.fs
     a, b = int(0.30 * fs), int(0.05 * fs)
-    idx = np.arange(i0 + 1, i1 + 1)
-    idx = idx[series.valid[idx]]
-    if idx.size < 4:
-        return None
-    start = max(0, idx.size // 2 - n_beats // 2)
-    idx = idx[start : start + n_beats]
     windows = []
-    for i in idx.tolist():
+    for i in np.asarray(idx).tolist():
         r = int(series.samples[i])
         if r - a < 0:
             continue
@@ -144,10 +133,35 @@ def p_wave_consistency(
         norm = float(np.sqrt(np.sum(w * w)))
         if norm > 0:
             windows.append(w / norm)
-    if len(windows) < 4:
+    return np.array(windows) if windows else np.zeros((0, max(a - b, 1)))
+
+
+def p_wave_consistency(
+    series: BeatSeries, i0: int, i1: int, read: SegmentReader, n_beats: int = 24
+) -> float | None:
+    """Mean correlation of the P-wave windows (R-300 to R-50 ms) of consecutive beats i0..i1.
+
+    Sinus rhythm repeats the same P wave before each QRS (correlation near 1); in AF the window holds
+    fibrillatory waves at random phase (near 0). ``None`` when there are too few beats to judge."""
+    idx = np.arange(i0 + 1, i1 + 1)
+    idx = idx[series.valid[idx]]
+    if idx.size < 4:
         return None
-    m = np.array(windows)
+    start = max(0, idx.size // 2 - n_beats // 2)
+    m = p_windows(series, idx[start : start + n_beats], read)
+    if m.shape[0] < 4:
+        return None
     return float(np.mean(np.sum(m[1:] * m[:-1], axis=1)))
+
+
+def same_p_wave(series: BeatSeries, run: np.ndarray, before: np.ndarray, read: SegmentReader) -> float | None:
+    """Correlation of the mean P-wave window of ``run`` beats with that of the ``before`` beats."""
+    x, y = p_windows(series, run, read), p_windows(series, before, read)
+    if x.shape[0] < 2 or y.shape[0] < 2:
+        return None
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    den = float(np.linalg.norm(mx) * np.linalg.norm(my))
+    return float(mx @ my / den) if den > 0 else None
 
 
 def confirm_af(
