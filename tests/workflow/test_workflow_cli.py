@@ -77,6 +77,11 @@ def test_audit_verify_finds_an_edited_and_a_deleted_row(
     assert main(CREATE) == 0 and main(CREATE) == 0
     assert main(["audit", "verify"]) == 0
     assert "audit chain OK" in capsys.readouterr().out
+    assert main(["audit", "log", "--study", "2", "--json"]) == 0
+    logged = json.loads(capsys.readouterr().out)
+    assert [r["action"] for r in logged] == ["study:create"] and logged[0]["after"]["status"] == "ordered"
+    assert main(["audit", "log"]) == 0
+    assert "patient:create" in capsys.readouterr().out
     db = home / "ecgdesk.sqlite"
     with sqlite3.connect(db) as con:
         con.execute("DROP TRIGGER audit_log_no_update")  # an attacker with full rights on the file

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 import time
@@ -306,6 +307,24 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit_log(args: argparse.Namespace) -> int:
+    from ecgdesk.store.audit import rows
+
+    store = _store()
+    with store.transaction() as session:
+        found = rows(session, "study" if args.study is not None else None, args.study)
+    if args.json:
+        print_json([row.__dict__ for row in found])
+        return 0
+    for row in found:
+        change = json.dumps(row.after, sort_keys=True, default=str)
+        print(
+            f"{row.seq:6}  {row.at[:19]}  {row.actor:12}  {row.action:24}  {row.entity} {row.entity_id}  "
+            f"{change[:80]}"
+        )
+    return 0
+
+
 def _cmd_user_add(args: argparse.Namespace) -> int:
     password = read_secret(args, f"password/PIN for {args.username}: ")
     admin_password = None
@@ -478,6 +497,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
     audit_verify = audit_sub.add_parser("verify", help="check the chain; exit 1 naming the first bad row")
     audit_verify.set_defaults(func=_cmd_audit_verify)
+    audit_log = audit_sub.add_parser("log", help="the audit rows (who, what, when, before and after)")
+    audit_log.add_argument("--study", type=int, help="only the rows about this study")
+    audit_log.add_argument("--json", action="store_true")
+    audit_log.set_defaults(func=_cmd_audit_log)
 
     user = subparsers.add_parser("user", help="users and roles")
     user_sub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND", required=True)

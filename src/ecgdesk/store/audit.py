@@ -162,3 +162,41 @@ def verify(session: Session) -> AuditReport:
             ),
         )
     return AuditReport(count, prev, None)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit row as plain values (for ``ecgdesk audit log``)."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Any
+    after: Any
+    hash: str
+
+
+def rows(session: Session, entity: str | None = None, entity_id: object = None) -> list[AuditRow]:
+    """The audit rows in order, optionally only those about one entity."""
+    query = select(AuditEntry).order_by(AuditEntry.seq)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == str(entity_id))
+    return [
+        AuditRow(
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.entity,
+            e.entity_id,
+            json.loads(e.before_json),
+            json.loads(e.after_json),
+            e.hash,
+        )
+        for e in session.scalars(query)
+    ]
