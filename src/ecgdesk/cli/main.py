@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.records",
     "ecgdesk.cli.coding",
     "ecgdesk.cli.ecg12",
+    "ecgdesk.cli.simulate",
     "ecgdesk.cli.strips",
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",

@@ -60,7 +60,7 @@ _QRS_PVC = (
     (-0.02, 0.022, (-0.9, -0.6, 0.9)),
     (0.035, 0.025, (0.6, 0.3, -0.8)),
 )
-_T = ((1.0, 0.055, (0.28, 0.22, 0.05)),)  # centred at the rate's T peak time (see _t_peak_s)
+_T = ((1.0, 0.055, (0.28, 0.22, 0.05)),)  # centred at the rate's T peak time (see t_peak_s)
 _ST_DIRECTION = np.array([0.62, 0.62, 0.25])  # the injury current points this way; depression = minus it
 
 
@@ -143,7 +143,7 @@ def _hr_schedule(c: ExerciseConfig) -> Callable[[float], float]:
     return hr
 
 
-def _t_peak_s(rr: float) -> float:
+def t_peak_s(rr: float) -> float:
     """T peak time after R: the Framingham QT (0.154 s per s of RR around 0.41 s) less 90 ms."""
     return 0.41 + 0.154 * (rr - 1.0) - 0.09
 
@@ -181,7 +181,7 @@ def simulate_exercise(config: ExerciseConfig, out_dir: Path,
         rr = 60.0 / hr(t) * (1.0 + rng.normal(0.0, 0.012))
         is_pvc = bool(t > c.pretest_s and rng.random() < pvc_rate * rr)
         t_beat = t - 0.3 * rr if is_pvc else t  # a PVC comes early, then a compensatory pause
-        t_peak = _t_peak_s(rr)  # repolarisation shortens with rate
+        t_peak = t_peak_s(rr)  # repolarisation shortens with rate
         lo, hi = max(0, int((t_beat - 0.35) * fs)), min(n, int((t_beat + t_peak + 0.25) * fs))
         local = np.arange(lo, hi) / fs - t_beat
         shape = _bumps(local, _QRS_PVC if is_pvc else _QRS_NORMAL)

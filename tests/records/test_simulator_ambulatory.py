@@ -1,0 +1,104 @@
+"""The ambulatory simulator: determinism, truth that matches the written files, events where promised."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgdesk.cli.main import main
+from ecgdesk.errors import InputError
+from ecgdesk.records import open_recording, read_beat_annotations
+from ecgdesk.records.simulator import SimulationConfig, parse_event_spec, simulate
+from ecgdesk.records.simulator.events import EpisodeType
+
+SPEC = "af:1x3m,pause:2x3.2s,vt:1x8,svt:1x12,couplet:2x2,pvc:120/h,pac:60/h,avb2:1x1m,avb3:1x1m,trigger:3," \
+       "leadoff:1x1m,noise:1x1m"
+
+
+@pytest.fixture(scope="module")
+def hour(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("sim")
+    config = SimulationConfig(days=1 / 24, leads=2, fs=250.0, seed=5, events=SPEC, name="h")
+    return config, simulate(config, out)
+
+
+def test_truth_matches_the_annotation_file(hour):
+    config, result = hour
+    truth = json.loads(result.truth.read_text())
+    ann = read_beat_annotations(result.annotations)
+    assert truth["summary"]["total_beats"] == result.n_beats == ann.sample.size
+    symbols, counts = np.unique(np.asarray(ann.symbol), return_counts=True)
+    assert dict(zip(symbols.tolist(), counts.tolist(), strict=True)) == truth["summary"]["beats_by_symbol"]
+    kinds = {e["type"] for e in truth["episodes"]}
+    assert {"af", "pause", "vt", "svt", "couplet", "pvc", "pac", "avb2", "avb3", "lead_off", "noise"} <= kinds
+    recording = open_recording(result.record)
+    assert recording.n_samples == truth["n_samples"] == int(config.total_s * config.fs)
+    assert len([e for e in recording.events if e.kind.value == "patient_triggered"]) == 3
+    assert result.diary.read_text().splitlines()[0] == "time,symptom"
+
+
+def test_events_are_where_the_truth_says(hour):
+    config, result = hour
+    truth = json.loads(result.truth.read_text())
+    ann = read_beat_annotations(result.annotations)
+    times = ann.sample / config.fs
+    for ep in truth["episodes"]:
+        if ep["type"] == "pause":  # no beat inside a pause, and the gap is the pause
+            inside = (times > ep["start_s"] + 0.01) & (times < ep["end_s"] - 0.01)
+            assert not inside.any()
+            after = times[np.searchsorted(times, ep["end_s"] - 0.01)]
+            gap = after - times[np.searchsorted(times, ep["start_s"]) - 1]
+            assert gap >= 3.0
+        if ep["type"] == "vt":
+            span = (times >= ep["start_s"] - 0.01) & (times <= ep["end_s"] + 0.01)
+            assert np.sum(span) == ep["beats"] == 8
+            assert set(np.asarray(ann.symbol)[span]) == {"V"}
+            assert ep["rate_bpm"] > 100
+        if ep["type"] == "lead_off":
+            data = open_recording(result.record).read(int(ep["start_s"] * config.fs) + 10,
+                                                      int(ep["end_s"] * config.fs) - 10)
+            assert np.all(data == 0)
+    af = next(e for e in truth["episodes"] if e["type"] == "af")
+    rr = np.diff(times[(times >= af["start_s"]) & (times <= af["end_s"])])
+    assert np.std(rr) / np.mean(rr) > 0.15  # irregularly irregular
+
+
+def test_deterministic_and_continuous_across_blocks(tmp_path: Path, hour):
+    config, result = hour
+    again = simulate(config, tmp_path)
+    assert (tmp_path / "h.dat").read_bytes() == (result.record.parent / "h.dat").read_bytes()
+    data = open_recording(again.record).read(0, again.n_samples)[:, 0]
+    border = int(600 * config.fs)  # first block boundary
+    jump = abs(float(data[border]) - float(data[border - 1]))
+    typical = float(np.percentile(np.abs(np.diff(data)), 99.9))
+    assert jump <= typical
+
+
+def test_spec_errors_name_the_item():
+    for spec, field in [("af:3", "events.af"), ("bogus:1x2m", "events"), ("pvc:12", "events.pvc"),
+                        ("vt:2x1", "events.vt"), ("af:1x3q", "events.af"), ("trigger:x", "events.trigger")]:
+        with pytest.raises(InputError) as info:
+            parse_event_spec(spec)
+        assert info.value.field == field, spec
+    assert parse_event_spec("pvc:200/h").rates_per_h[EpisodeType.PVC] == 200.0
+
+
+def test_cli_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["simulate", "--days", "0", "--out", str(tmp_path)]) == 2
+    assert "days" in capsys.readouterr().err
+    assert main(["simulate", "--hours", "1", "--fs", "5", "--out", str(tmp_path)]) == 2
+    assert "fs" in capsys.readouterr().err
+    assert main(["simulate", "--hours", "1", "--events", "af:oops", "--out", str(tmp_path)]) == 2
+    assert "events.af" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_writes_an_ishne_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["simulate", "--hours", "0.25", "--leads", "1", "--seed", "2", "--format", "ishne",
+                 "--out", str(tmp_path), "--name", "q"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    recording = open_recording(tmp_path / "q.ecg")
+    assert recording.format.value == "ishne" and recording.n_leads == 1
