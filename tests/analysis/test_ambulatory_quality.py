@@ -13,6 +13,7 @@ from ecgdesk.analysis.quality import (
     NOISE,
     analyzable_seconds,
     epoch_states,
+    is_noise,
     quality_episodes,
     states_to_string,
     wear_seconds,
@@ -74,3 +75,5 @@ def test_ventricular_tachycardia_is_analyzable_but_muscle_noise_is_not() -> None
     assert (epoch_states(vt.astype(np.float32), fs, CFG) == ANALYZABLE).all()
     noisy = vt + rng.normal(0, 0.4, t.size)
     assert (epoch_states(noisy.astype(np.float32), fs, CFG) == NOISE).all()
+    # the same test on a short segment (a run's span)
+    assert not is_noise(vt[:500], CFG) and is_noise(noisy[:500], CFG)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
-from ecgdesk.analysis.quality import runs
+from ecgdesk.analysis.quality import is_noise, runs
 from ecgdesk.analysis.rhythm import SegmentReader, same_p_wave
 from ecgdesk.analysis.series import BeatSeries
 
@@ -97,6 +97,13 @@ def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) ->
     return out
 
 
+def _noisy_run(series: BeatSeries, a: int, b: int, read: SegmentReader, config: AnalysisConfig) -> bool:
+    """Whether the signal under beats a..b-1 is noise (beats found at the ragged edge of a noisy stretch)."""
+    pad = int(0.2 * series.fs)
+    s0 = max(0, int(series.samples[a]) - pad)
+    return is_noise(read(s0, int(series.samples[b - 1]) + pad), config)
+
+
 def _near(t0: float, t1: float, spans: list[Episode], margin: float) -> bool:
     return any(e.start_s - margin <= t1 and t0 <= e.end_s + margin for e in spans)
 
@@ -127,6 +134,8 @@ def ectopy(
             episodes.append(_run_episode(EpisodeType.COUPLET, series, a, b, config, "2 V beats"))
         elif k >= config.vt_min_beats:
             mean_rate, _ = _run_rate(series, a, b)
+            if read is not None and _noisy_run(series, a, b, read, config):
+                continue
             if mean_rate is not None and mean_rate > config.vt_rate_bpm:
                 ep = _run_episode(EpisodeType.VT, series, a, b, config, f"{k} V beats at {mean_rate:.0f} bpm")
                 episodes.append(ep)
@@ -163,6 +172,8 @@ def ectopy(
             same = same_p_wave(series, np.arange(a, min(b, a + 16)), np.arange(a - 8, a), read)
             if same is not None and same > config.svt_same_p:
                 continue  # the P wave before each QRS is the sinus one: sinus tachycardia
+        if read is not None and _noisy_run(series, a, b, read, config):
+            continue
         n_s = int(np.count_nonzero(labels[a:b] == "S"))
         episodes.append(
             _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} beats ({n_s} S) at {mean_rate:.0f} bpm")

@@ -110,6 +110,25 @@ def _states_full(ep: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     return out
 
 
+def is_noise(x: np.ndarray, config: AnalysisConfig) -> bool:
+    """The epoch noise test on one short segment (e.g. the span of a run, to check it is not noise at
+    the edge of a noisy stretch that its epoch's statistics did not catch)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 8 or not np.isfinite(x).all():
+        return False
+    d2 = np.diff(x) ** 2
+    m2 = float(d2.mean())
+    if m2 <= 0:
+        return False
+    kurtosis = float((d2 * d2).mean()) / (m2 * m2)
+    ratio = np.sqrt(m2) / max(float(x.std()), 1e-12)
+    return (
+        kurtosis < config.noise_kurtosis
+        and np.sqrt(m2) > config.noise_min_mv
+        and ratio > config.noise_hf_ratio
+    )
+
+
 def states_to_string(states: np.ndarray) -> str:
     """Compact one-character-per-epoch form for :class:`~ecgdesk.analysis.findings.QualityEpochs`."""
     table = np.frombuffer("".join(STATE_CHARS).encode(), dtype=np.uint8)
