@@ -25,12 +25,19 @@ def hour(tmp_path_factory: pytest.TempPathFactory):
     return config, simulate(config, out)
 
 
+def _beats(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(samples, symbols) of the beat annotations, without the rhythm ('+') annotations."""
+    ann = read_beat_annotations(path)
+    symbols = np.asarray(ann.symbol)
+    return ann.sample[symbols != "+"], symbols[symbols != "+"]
+
+
 def test_truth_matches_the_annotation_file(hour):
     config, result = hour
     truth = json.loads(result.truth.read_text())
-    ann = read_beat_annotations(result.annotations)
-    assert truth["summary"]["total_beats"] == result.n_beats == ann.sample.size
-    symbols, counts = np.unique(np.asarray(ann.symbol), return_counts=True)
+    samples, beat_symbols = _beats(result.annotations)
+    assert truth["summary"]["total_beats"] == result.n_beats == samples.size
+    symbols, counts = np.unique(beat_symbols, return_counts=True)
     assert dict(zip(symbols.tolist(), counts.tolist(), strict=True)) == truth["summary"]["beats_by_symbol"]
     kinds = {e["type"] for e in truth["episodes"]}
     assert {"af", "pause", "vt", "svt", "couplet", "pvc", "pac", "avb2", "avb3", "lead_off", "noise"} <= kinds
@@ -43,8 +50,8 @@ def test_truth_matches_the_annotation_file(hour):
 def test_events_are_where_the_truth_says(hour):
     config, result = hour
     truth = json.loads(result.truth.read_text())
-    ann = read_beat_annotations(result.annotations)
-    times = ann.sample / config.fs
+    samples, symbols = _beats(result.annotations)
+    times = samples / config.fs
     for ep in truth["episodes"]:
         if ep["type"] == "pause":  # no beat inside a pause, and the gap is the pause
             inside = (times > ep["start_s"] + 0.01) & (times < ep["end_s"] - 0.01)
@@ -55,26 +62,64 @@ def test_events_are_where_the_truth_says(hour):
         if ep["type"] == "vt":
             span = (times >= ep["start_s"] - 0.01) & (times <= ep["end_s"] + 0.01)
             assert np.sum(span) == ep["beats"] == 8
-            assert set(np.asarray(ann.symbol)[span]) == {"V"}
+            assert set(symbols[span]) == {"V"}
             assert ep["rate_bpm"] > 100
         if ep["type"] == "lead_off":
             data = open_recording(result.record).read(int(ep["start_s"] * config.fs) + 10,
                                                       int(ep["end_s"] * config.fs) - 10)
             assert np.all(data == 0)
+        if ep["type"] == "avb2":  # P waves without QRS: some RR intervals are about two P-P cycles
+            rr = np.diff(times[(times >= ep["start_s"] - 0.01) & (times <= ep["end_s"] + 0.01)])
+            assert ep["blocked_p"] > 0 and np.sum(rr > 1.2) >= ep["blocked_p"] - 1
     af = next(e for e in truth["episodes"] if e["type"] == "af")
     rr = np.diff(times[(times >= af["start_s"]) & (times <= af["end_s"])])
     assert np.std(rr) / np.mean(rr) > 0.15  # irregularly irregular
+
+
+def test_rhythm_annotations_bracket_the_episodes(hour):
+    config, result = hour
+    truth = json.loads(result.truth.read_text())
+    ann = read_beat_annotations(result.annotations)
+    rhythm = {int(s): a for s, sym, a in zip(ann.sample, ann.symbol, ann.aux_note, strict=True) if sym == "+"}
+    assert rhythm[0] == "(N"
+    labels = {"af": "(AFIB", "vt": "(VT", "svt": "(SVTA", "avb2": "(BII", "avb3": "(BIII"}
+    for ep in truth["episodes"]:
+        if ep["type"] in labels:
+            assert rhythm[round(ep["start_s"] * config.fs)] == labels[ep["type"]]
+            after = [s for s in rhythm if s > round(ep["start_s"] * config.fs)]
+            assert rhythm[min(after)] == "(N" and min(after) > ep["end_s"] * config.fs
+    assert {e["mobitz"] for e in truth["episodes"] if e["type"] == "avb2"} == {"I"}
+
+
+def test_mobitz_one_and_two(tmp_path: Path):
+    config = SimulationConfig(days=1 / 48, leads=1, fs=250.0, seed=3, events="avb2:2x1m", name="m")
+    result = simulate(config, tmp_path)
+    truth = json.loads(result.truth.read_text())
+    samples, _ = _beats(result.annotations)
+    times = samples / config.fs
+    kinds = set()
+    for ep in (e for e in truth["episodes"] if e["type"] == "avb2"):
+        kinds.add(ep["mobitz"])
+        rr = np.diff(times[(times >= ep["start_s"] - 0.01) & (times <= ep["end_s"] + 0.01)])
+        short = rr[rr < 1.2]
+        # Mobitz I: the PR lengthens beat by beat, so conducted RRs vary; Mobitz II: constant PR and RR.
+        spread = float(np.ptp(short))
+        assert (spread > 0.03) if ep["mobitz"] == "I" else (spread < 0.01), ep
+    assert kinds == {"I", "II"}
 
 
 def test_deterministic_and_continuous_across_blocks(tmp_path: Path, hour):
     config, result = hour
     again = simulate(config, tmp_path)
     assert (tmp_path / "h.dat").read_bytes() == (result.record.parent / "h.dat").read_bytes()
-    data = open_recording(again.record).read(0, again.n_samples)[:, 0]
-    border = int(600 * config.fs)  # first block boundary
-    jump = abs(float(data[border]) - float(data[border - 1]))
-    typical = float(np.percentile(np.abs(np.diff(data)), 99.9))
-    assert jump <= typical
+    assert (tmp_path / "h.atr").read_bytes() == (result.record.parent / "h.atr").read_bytes()
+    assert (tmp_path / "h.truth.json").read_bytes() == result.truth.read_bytes()
+    data = open_recording(again.record).read(0, again.n_samples)
+    for lead in range(data.shape[1]):
+        steps = np.abs(np.diff(data[:, lead].astype(np.float64)))
+        typical = float(np.percentile(steps, 99.9))
+        for border in range(int(600 * config.fs), again.n_samples, int(600 * config.fs)):  # block borders
+            assert steps[border - 1] <= typical, (lead, border)
 
 
 def test_spec_errors_name_the_item():

@@ -40,6 +40,9 @@ SYMPTOMS = ("palpitations", "dizziness", "chest discomfort", "short of breath", 
 LEAD_GAINS = ((1.0, 1.0, 1.0), (0.5, -0.8, 0.35), (0.7, 1.25, 1.1))
 #: MIT symbol -> AAMI class, for the truth summary.
 AAMI = {"N": "N", "j": "N", "A": "S", "V": "V"}
+#: Episode type -> MIT-BIH style rhythm label (aux note of a '+' annotation); '(N' marks the return to sinus.
+RHYTHM_LABELS = {"af": "(AFIB", "vt": "(VT", "svt": "(SVTA", "avb2": "(BII", "avb3": "(BIII", "brady": "(SBR",
+                 "tachy": "(ST"}
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,14 @@ class SimulationResult:
 
 def _sinus_rr(clock_h: float, t: float, drift: float) -> float:
     circadian = 10.0 * math.cos(2 * math.pi * (clock_h - 15.0) / 24.0)  # fastest mid-afternoon
-    hr = 68.0 + circadian + 3.0 * math.sin(2 * math.pi * 0.25 * t)  # respiratory sinus arrhythmia
+    hr = (68.0 + circadian + 3.0 * math.sin(2 * math.pi * 0.25 * t)  # respiratory sinus arrhythmia
+          + 2.0 * math.sin(2 * math.pi * 0.1 * t + 0.7))  # LF (Mayer wave, baroreflex) component
     return 60.0 / max(40.0, hr + drift)
+
+
+def _pr(rr: float) -> float:
+    """PR interval (s) of a conducted sinus beat: shorter at fast rates (0.12 s at 150 bpm, 0.20 s at 45)."""
+    return min(0.20, max(0.12, 0.09 + 0.08 * rr))
 
 
 def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[EpisodeType, float],
@@ -133,7 +142,7 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
         nxt = t + rr
         if queue and nxt >= queue[0].start_s:
             t = max(nxt, queue[0].start_s)
-            beat(t, "N", t - 0.16)
+            beat(t, "N", t - _pr(rr))
             continue
         u = rng.random()
         if u < pvc_p * rr:  # PVC: early, no P, full compensatory pause
@@ -141,16 +150,16 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
             beat(at, "V")
             tl.episodes.append({"type": "pvc", "start_s": at, "end_s": at, "beats": 1})
             t += 2 * rr
-            beat(t, "N", t - 0.16)
+            beat(t, "N", t - _pr(rr))
         elif u < (pvc_p + pac_p) * rr:  # PAC: early abnormal P, the sinus node resets (non-compensatory)
             at = t + 0.72 * rr
             beat(at, "A", at - 0.14, True)
             tl.episodes.append({"type": "pac", "start_s": round(at, 3), "end_s": round(at, 3), "beats": 1})
             t = at + rr
-            beat(t, "N", t - 0.16)
+            beat(t, "N", t - _pr(rr))
         else:
             t = nxt
-            beat(t, "N", t - 0.16)
+            beat(t, "N", t - _pr(rr))
         k += 1
     tl.beat_t = np.asarray(beats_t)
     tl.beat_sym = np.asarray(beats_s, dtype="<U1")
@@ -203,24 +212,39 @@ def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: list[floa
         outer(t + 0.9, "N", t + 0.9 - 0.16)
         t += 0.9
     elif ep.type is EpisodeType.AVB2:
+        # Alternately Mobitz I (Wenckebach 4:3: PR 0.16, 0.26, 0.32 s, then a P without QRS) and Mobitz II
+        # (3:2: constant PR 0.18 s, every third P not conducted); atria at 80 bpm.
+        mobitz_1 = sum(e["type"] == "avb2" for e in tl.episodes) % 2 == 0
+        cycle = (0.16, 0.26, 0.32, None) if mobitz_1 else (0.18, 0.18, None)
+        record["mobitz"] = "I" if mobitz_1 else "II"
         p = t
-        i = 0
-        while p < end:  # Mobitz II: every third P wave is not conducted
+        i = blocked = 0
+        pr = 0.18
+        while p < end:
             p += 0.75
+            step = cycle[i % len(cycle)]
             i += 1
-            if i % 3 == 0:
+            if step is None:
                 p_t.append(p)
                 p_ab.append(False)
+                blocked += 1
             else:
-                beat(p + 0.18, "N", p)
+                pr = step
+                beat(p + pr, "N", p)
                 n += 1
-        t = p + 0.18
+        record["blocked_p"] = blocked
+        t = p + pr if cycle[(i - 1) % len(cycle)] is not None else p + 0.75 + 0.16
+        if cycle[(i - 1) % len(cycle)] is None:  # the episode ended on a blocked P: the next one conducts
+            outer(t, "N", t - 0.16)
     elif ep.type is EpisodeType.AVB3:
         p = t
+        blocked = 0
         while p < end:  # atria at 80 bpm, dissociated junctional escape at 42 bpm
             p += 0.75
             p_t.append(p)
             p_ab.append(False)
+            blocked += 1
+        record["blocked_p"] = blocked
         q = t
         while q < end:
             q += 1.43
@@ -237,6 +261,7 @@ def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: list[floa
         span = (t, end)
         (tl.flat_spans if ep.type is EpisodeType.LEAD_OFF else tl.noise_spans).append(span)
         record["end_s"] = round(end, 3)  # the span, not the last beat inside it
+        record["lead"] = "all"
         while t < end:
             t += 0.85
             beat(t, "N", t - 0.16)
@@ -319,7 +344,8 @@ def simulate(config: SimulationConfig, out_dir: Path,
     keep = visible & (tl.beat_t * fs < n_total)
     samples = np.round(tl.beat_t[keep] * fs).astype(np.int64)
     stem = out_dir / config.name
-    atr = write_beat_annotations(stem, "atr", samples, list(tl.beat_sym[keep]), fs)
+    ann_samples, ann_symbols, ann_aux = _with_rhythms(samples, list(tl.beat_sym[keep]), tl.episodes, fs)
+    atr = write_beat_annotations(stem, "atr", ann_samples, ann_symbols, fs, aux_notes=ann_aux)
     diary = out_dir / f"{config.name}.diary.csv"
     with diary.open("w", newline="", encoding="utf-8") as handle:
         writer_csv = csv.writer(handle)
@@ -330,6 +356,33 @@ def simulate(config: SimulationConfig, out_dir: Path,
     truth_path = out_dir / f"{config.name}.truth.json"
     truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return SimulationResult(record, atr, truth_path, diary, n_total, int(samples.size))
+
+
+def _with_rhythms(samples: np.ndarray, symbols: list[str], episodes: list[dict[str, object]],
+                  fs: float) -> tuple[np.ndarray, list[str], list[str]]:
+    """The beats plus MIT-BIH style rhythm annotations ('+', aux note '(AFIB' ... '(N'), in sample order.
+
+    A rhythm annotation sits at its episode's first beat (``start_s``); the return to sinus ('(N') sits at
+    the first beat after ``end_s``. The recording opens with '(N' at sample 0.
+    """
+    marks: list[tuple[int, str]] = [(0, "(N")]
+    for ep in sorted(episodes, key=lambda e: float(str(e["start_s"]))):
+        label = RHYTHM_LABELS.get(str(ep["type"]))
+        if label is None:
+            continue
+        begin = int(round(float(str(ep["start_s"])) * fs))
+        after = int(np.searchsorted(samples, int(round(float(str(ep["end_s"])) * fs)), side="right"))
+        finish = int(samples[after]) if after < samples.size else None
+        marks.append((begin, label))
+        if finish is not None:
+            marks.append((finish, "(N"))
+    rhythm_samples = np.asarray([m[0] for m in marks], dtype=np.int64)
+    all_samples = np.concatenate([rhythm_samples, samples])
+    all_symbols = ["+"] * len(marks) + symbols
+    all_aux = [m[1] for m in marks] + [""] * len(symbols)
+    order = np.argsort(all_samples, kind="stable")  # a rhythm change comes before the beat at its sample
+    return (all_samples[order], [all_symbols[i] for i in order.tolist()],
+            [all_aux[i] for i in order.tolist()])
 
 
 def _truth(config: SimulationConfig, tl: Timeline, keep: np.ndarray, triggers: list[tuple[float, str]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,10 +21,13 @@ RR_BINS = np.array([0.35, 0.45, 0.55, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0])
 
 
 def _shape(bumps: tuple[tuple[float, float, float], ...], fs: float,
-           span: float = 0.25) -> tuple[np.ndarray, int]:
-    """A template sampled at ``fs`` from -span..+span s around its time, and the index of time 0."""
+           span: float = 0.25, lo: float | None = None) -> tuple[np.ndarray, int]:
+    """A template sampled at ``fs`` from ``lo`` (default -span) to +span s around its time, and the index
+    of time 0."""
     half = int(round(span * fs))
-    t = np.arange(-half, half + 1) / fs
+    first = -half if lo is None else int(math.floor(lo * fs))
+    t = np.arange(first, half + 1) / fs
+    half = -first
     out = np.zeros(t.size)
     for off, width, amp in bumps:
         out += amp * np.exp(-0.5 * ((t - off) / width) ** 2)
@@ -76,20 +80,35 @@ def render_components(start: int, n: int, fs: float, beat_t: np.ndarray, beat_sy
 def shared_noise(start: int, n: int, fs: float, af_mask: np.ndarray) -> np.ndarray:
     """Baseline wander (continuous in absolute time) and AF fibrillatory waves, the same on every lead."""
     t = (start + np.arange(n)) / fs
-    # Phases from absolute time (seconds, float64) so blocks join without a step.
-    wander = (0.08 * np.sin(2 * np.pi * 0.05 * t + 1.3) + 0.05 * np.sin(2 * np.pi * 0.13 * t + 0.4)
-              + 0.03 * np.sin(2 * np.pi * 0.27 * t + 2.1))
+    # Phases from absolute time (seconds, float64) so blocks join without a step. The wander (< 0.3 Hz) is
+    # computed on an absolute 0.1 s grid and interpolated: the same values at the grid points in every block.
+    grid = np.arange(math.floor(t[0] * 10.0), math.ceil(t[-1] * 10.0) + 1) / 10.0
+    coarse = (0.08 * np.sin(2 * np.pi * 0.05 * grid + 1.3) + 0.05 * np.sin(2 * np.pi * 0.13 * grid + 0.4)
+              + 0.03 * np.sin(2 * np.pi * 0.27 * grid + 2.1))
+    wander = np.interp(t, grid, coarse)
     if af_mask.any():
         on = af_mask > 0
         wander[on] += 0.05 * np.sin(2 * np.pi * (6.0 * t[on] + 0.3 * np.sin(2 * np.pi * 0.7 * t[on])))
     return wander
 
 
-def lead_noise(n: int, fs: float, rng: np.random.Generator, noise_mask: np.ndarray) -> np.ndarray:
-    """White instrument noise and muscle (EMG, 20-100 Hz) noise, stronger inside noise episodes."""
+@functools.lru_cache(maxsize=8)
+def _emg_filter(fs: float) -> np.ndarray:
     sos = signal.butter(2, [20.0, min(100.0, 0.45 * fs)], btype="band", fs=fs, output="sos")
-    emg = signal.sosfilt(sos.astype(np.float32), rng.standard_normal(n, dtype=np.float32))
-    return 0.012 * rng.standard_normal(n, dtype=np.float32) + emg * (0.015 + 0.35 * noise_mask)
+    return np.asarray(sos, dtype=np.float32)
+
+
+def lead_noise(n: int, fs: float, rng: np.random.Generator, noise_mask: np.ndarray) -> np.ndarray:
+    """White instrument noise and muscle (EMG, 20-100 Hz) noise: short readable bursts (patient movement,
+    1-3 a block, 2-8 s) and strong noise inside noise episodes."""
+    emg = signal.sosfilt(_emg_filter(fs), rng.standard_normal(n, dtype=np.float32))
+    level = 0.015 + 0.35 * noise_mask
+    for _ in range(int(rng.integers(1, 4))):
+        length = int(rng.uniform(2.0, 8.0) * fs)
+        at = int(rng.integers(0, max(1, n - length)))
+        ramp = np.sin(np.linspace(0.0, np.pi, min(length, n - at)))  # swells and fades
+        level[at:at + ramp.size] += 0.05 * ramp
+    return 0.012 * rng.standard_normal(n, dtype=np.float32) + emg * level
 
 
 def span_mask(start: int, n: int, fs: float, spans: list[tuple[float, float]]) -> np.ndarray:
