@@ -62,5 +62,5 @@ def test_simulator_adapter_passes_the_demo_settings(tmp_path: Path) -> None:
 
     module = SimpleNamespace(SimulationConfig=SimulationConfig, simulate=simulate)
     path, description = _simulate_with_simulator(module, tmp_path, 8.0, _no_bar)
-    assert calls == [(SimulationConfig(hours=192.0, n_leads=2, fs=250.0, seed=2468), tmp_path)]
+    assert calls == [(SimulationConfig(hours=192.0, n_leads=1, fs=250.0, seed=2468), tmp_path)]
     assert path == tmp_path / "sim.hea" and "records simulator" in description

@@ -122,13 +122,13 @@ def _simulate(rec_dir: Path, days: float, say: Say, bars: BarFactory) -> tuple[P
 def _simulate_with_simulator(module: Any, rec_dir: Path, days: float, bars: BarFactory) -> tuple[Path, str]:
     names = {f.name for f in dataclasses.fields(module.SimulationConfig)}
     wanted: dict[str, object] = {"days": days} if "days" in names else {"hours": days * 24}
-    wanted.update({"leads": 2, "n_leads": 2, "fs": 250.0, "seed": 2468, "name": "patch"})
+    wanted.update({"leads": 1, "n_leads": 1, "fs": 250.0, "seed": 2468, "name": "patch"})
     config = module.SimulationConfig(**{k: v for k, v in wanted.items() if k in names})
     with bars("simulate", days * 86400.0) as bar:
         result = module.simulate(config, rec_dir, progress=bar.update)
-    found = getattr(result, "record_path", None) or getattr(result, "path", None)
+    found = getattr(result, "record", None) or getattr(result, "record_path", None)
     path = Path(found) if found else next(rec_dir.glob("*.hea"))
-    return path, f"{days:g}-day simulated patch, 250 Hz, with events (records simulator)"
+    return path, f"{days:g}-day simulated patch, 1 lead, 250 Hz, with events (records simulator)"
 
 
 def _analyzer() -> tuple[Any, str | None, str]:
