@@ -37,7 +37,9 @@ LEVEL_NEIGHBOURS = 25
 LEVEL_PERCENTILE = 90
 THRESHOLD = 0.2
 SEARCHBACK_RR = 1.35
-SEARCHBACK_THRESHOLD = 0.12
+SEARCHBACK_THRESHOLD = 0.06
+SEARCHBACK_MIN_RR = 0.5
+SEARCHBACK_PASSES = 4
 PEAK_WINDOW_S = 0.08
 SMOOTH_S = 0.01
 WORK_RATE = 100.0
@@ -161,7 +163,7 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
     # A floor: flat, railed or very quiet stretches must give no beats.
     probe = energy[:: max(1, energy.size // 200_000)]
     mad = float(np.median(np.abs(probe - np.median(probe))))
-    floor = max(2.0 * mad, 0.01 * float(np.percentile(heights, 99)), 1e-30)
+    floor = max(2.0 * mad, 0.002 * float(np.percentile(heights, 99)), 1e-30)
     level = _local_level(heights)
     keep = (heights >= THRESHOLD * level) & (heights > floor)
     beats = candidates[keep]
@@ -176,15 +178,26 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
 
 def _search_back(beats: np.ndarray, candidates: np.ndarray, heights: np.ndarray, level: np.ndarray,
                  floor: float, fs: float) -> np.ndarray:
-    rr = np.diff(beats)
-    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
+    """Fill RR gaps longer than 1.35x the local median RR with the largest lower-threshold candidate.
+
+    A candidate must lie at least half the local RR after the previous beat (a T wave does not
+    qualify: ectopic beats rarely come earlier than that) and a refractory period before the next one.
+    Repeated a few times, so a stretch of several small beats is filled beat by beat.
+    """
     margin = int(REFRACTORY_S * fs)
     ok = (heights >= SEARCHBACK_THRESHOLD * level) & (heights > floor)
     pool, pool_h = candidates[ok], heights[ok]
-    gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
-    lo = np.searchsorted(pool, beats[gaps] + margin, side="right")
-    hi = np.searchsorted(pool, beats[gaps + 1] - margin, side="left")
-    added = [pool[a + int(np.argmax(pool_h[a:b]))] for a, b in zip(lo, hi, strict=True) if b > a]
-    if not added:
-        return beats
-    return np.sort(np.concatenate([beats, np.asarray(added, dtype=beats.dtype)]))
+    for _ in range(SEARCHBACK_PASSES):
+        rr = np.diff(beats)
+        local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
+        gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+        if gaps.size == 0:
+            break
+        start = beats[gaps] + np.maximum(margin, (SEARCHBACK_MIN_RR * local[gaps]).astype(np.int64))
+        lo = np.searchsorted(pool, start, side="left")
+        hi = np.searchsorted(pool, beats[gaps + 1] - margin, side="right")
+        added = [pool[a + int(np.argmax(pool_h[a:b]))] for a, b in zip(lo, hi, strict=True) if b > a]
+        if not added:
+            break
+        beats = np.sort(np.concatenate([beats, np.asarray(added, dtype=beats.dtype)]))
+    return beats
