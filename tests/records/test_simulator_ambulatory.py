@@ -134,8 +134,9 @@ def test_spec_errors_name_the_item():
 def test_cli_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["simulate", "--days", "0", "--out", str(tmp_path)]) == 2
     assert "days" in capsys.readouterr().err
-    assert main(["simulate", "--hours", "1", "--fs", "5", "--out", str(tmp_path)]) == 2
-    assert "fs" in capsys.readouterr().err
+    for fs in ("5", "0", "1e6"):
+        assert main(["simulate", "--hours", "1", "--fs", fs, "--out", str(tmp_path)]) == 2
+        assert "field 'fs'" in capsys.readouterr().err
     assert main(["simulate", "--hours", "1", "--events", "af:oops", "--out", str(tmp_path)]) == 2
     assert "events.af" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
@@ -147,3 +148,18 @@ def test_cli_writes_an_ishne_recording(tmp_path: Path, capsys: pytest.CaptureFix
     assert "wrote" in capsys.readouterr().out
     recording = open_recording(tmp_path / "q.ecg")
     assert recording.format.value == "ishne" and recording.n_leads == 1
+
+
+def test_cli_exercise_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["simulate", "--exercise", "--protocol", "bruce", "--age", "60", "--seed", "3",
+                 "--exercise-min", "3", "--fs", "250", "--st-depression", "1.5", "--out", str(tmp_path)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    recording = open_recording(tmp_path / "stress.hea")
+    assert recording.n_leads == 12 and recording.fs == 250.0
+    protocol = json.loads((tmp_path / "stress.protocol.json").read_text())
+    assert protocol and (tmp_path / "stress.truth.json").exists()
+    assert main(["simulate", "--exercise", "--age", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "age" in capsys.readouterr().err
+    assert main(["simulate", "--exercise", "--leads", "3", "--out", str(tmp_path / "bad")]) == 2
+    assert "leads" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
