@@ -108,6 +108,7 @@ def _simulate(rec_dir: Path, days: float, say: Say, bars: BarFactory) -> tuple[P
 
     if hasattr(simulator, "simulate") and hasattr(simulator, "SimulationConfig"):
         try:
+            say("simulate", f"{days:g}-day patch recording with the records simulator")
             return _simulate_with_simulator(simulator, rec_dir, days, bars)
         except TypeError as error:  # a simulator whose settings this demo does not know yet
             say("simulate", f"the records simulator did not take the demo's settings ({error})")
@@ -250,7 +251,7 @@ def _flow(
     outcome = code_study(store, study_id, "biller.demo")
     result.claim_lines = outcome.claim_lines()
     result.scrub_findings = [f"{f.severity.value}: {f.message}" for f in outcome.findings]
-    say("code", f"{outcome.facts.recorded_hours} h recorded -> {', '.join(result.claim_lines)}")
+    say("code", f"{outcome.facts.recorded_hours or 0:.2f} h recorded -> {', '.join(result.claim_lines)}")
     result.steps += ["analyze", "report", "review", "sign", "code"]
     result.status = "coded"
     return result
