@@ -15,33 +15,37 @@ from ecgdesk.analysis.beats import (
     extract_beat_features,
 )
 from ecgdesk.analysis.detection import detect_qrs
+from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, class_scores, match_beats
 from ecgdesk.errors import InputError
 
 wfdb = pytest.importorskip("wfdb")
-BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
-AAMI = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"), "F": "F",
-        **dict.fromkeys("/fQ", "Q")}
 
 
 def match(ref: np.ndarray, det: np.ndarray, fs: float) -> tuple[int, int, int, np.ndarray]:
-    """(TP, FN, FP, index of the matched detection per reference beat or -1), nearest within 150 ms."""
-    window = int(0.15 * fs)
-    used = np.zeros(det.size, dtype=bool)
-    pairs = np.full(ref.size, -1)
-    for i, r in enumerate(ref):
-        lo, hi = np.searchsorted(det, r - window), np.searchsorted(det, r + window, side="right")
-        free = [k for k in range(lo, hi) if not used[k]]
-        if free:
-            k = min(free, key=lambda k: abs(det[k] - r))
-            used[k] = True
-            pairs[i] = k
-    tp = int(np.sum(pairs >= 0))
-    return tp, ref.size - tp, det.size - tp, pairs
+    m = match_beats(ref, det, fs)
+    return m.tp, m.fn, m.fp, m.pairs
 
 
 def test_match_helper_counts():
-    tp, fn, fp, _ = match(np.array([100, 500, 900]), np.array([110, 505, 700]), 360.0)
-    assert (tp, fn, fp) == (2, 1, 1)
+    m = match_beats(np.array([100, 500, 900]), np.array([110, 505, 700]), 360.0)
+    assert (m.tp, m.fn, m.fp) == (2, 1, 1)
+    assert m.pairs.tolist() == [0, 1, -1]
+    assert m.se == pytest.approx(200 / 3) and m.ppv == pytest.approx(200 / 3)
+    # 150 ms at 360 Hz is 54 samples: 54 away still matches, 55 does not.
+    assert match_beats(np.array([1000]), np.array([1054]), 360.0).tp == 1
+    assert match_beats(np.array([1000]), np.array([1055]), 360.0).tp == 0
+    # One detection serves one reference beat only: the nearer one; the other is a miss.
+    m = match_beats(np.array([1000, 1040]), np.array([1035]), 360.0)
+    assert m.pairs.tolist() == [-1, 0] and m.fn == 1 and m.fp == 0
+    assert match_beats(np.zeros(0), np.zeros(0), 360.0).se == 100.0
+    se, ppv = class_scores(np.array(["N", "V"]), m, np.array(["V"]), "V")
+    assert (se, ppv) == (100.0, 100.0)
+    se, ppv = class_scores(np.array(["V", "N"]), m, np.array(["V"]), "V")
+    assert (se, ppv) == (0.0, 0.0)
+    with pytest.raises(InputError, match="truth"):
+        class_scores(np.array(["V"]), m, np.array(["V"]), "V")
+    with pytest.raises(InputError, match="window_s"):
+        match_beats(np.array([1]), np.array([1]), 360.0, window_s=0.0)
 
 
 def _mitdb(record: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -112,7 +116,7 @@ def test_beat_classes_on_mitdb():
     x, fs, ref, symbols = _mitdb("208")
     table = analyze_beats(x, fs)
     _, _, _, pairs = match(ref, table.samples, fs)
-    truth = np.array([AAMI.get(s, "Q") for s in symbols])
+    truth = np.array([AAMI_CLASS.get(s, "Q") for s in symbols])
     ours = np.where(pairs >= 0, table.labels[np.maximum(pairs, 0)], "-")
     tp = np.sum((truth == "V") & (ours == "V"))
     assert tp / np.sum(truth == "V") >= 0.95
@@ -121,7 +125,7 @@ def test_beat_classes_on_mitdb():
     x, fs, ref, symbols = _mitdb("100")
     table = analyze_beats(x, fs)
     _, _, _, pairs = match(ref, table.samples, fs)
-    normal = np.array([AAMI.get(s, "Q") == "N" for s in symbols]) & (pairs >= 0)
+    normal = np.array([AAMI_CLASS.get(s, "Q") == "N" for s in symbols]) & (pairs >= 0)
     assert np.mean(table.labels[pairs[normal]] == "V") < 0.005
 
 
