@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,10 +117,10 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
     """Every beat and P wave, episode by episode (a Python loop over beats: about 1 s per day)."""
     total = config.total_s
     start_h = config.start.hour + config.start.minute / 60.0
-    beats_t: list[float] = []
+    beats_t = array("d")  # compact: 8 bytes a beat, not a Python float object each
     beats_s: list[str] = []
-    p_t: list[float] = []
-    p_ab: list[bool] = []
+    p_t = array("d")
+    p_ab = array("B")
     tl = Timeline(np.zeros(0), np.zeros(0, "<U1"), np.zeros(0), np.zeros(0), np.zeros(0, bool))
     pvc_p, pac_p = rates.get(EpisodeType.PVC, 0.0) / 3600.0, rates.get(EpisodeType.PAC, 0.0) / 3600.0
     t, drift, k = 0.5, 0.0, 0
@@ -166,11 +167,12 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
     order = np.argsort(tl.beat_t, kind="stable")
     tl.beat_t, tl.beat_sym = tl.beat_t[order], tl.beat_sym[order]
     tl.beat_rr = np.diff(np.concatenate([[tl.beat_t[0] - 0.8], tl.beat_t])) if tl.beat_t.size else tl.beat_t
-    tl.p_t, tl.p_abnormal = np.asarray(p_t), np.asarray(p_ab, dtype=bool)
+    tl.p_t, tl.p_abnormal = np.asarray(p_t), np.asarray(p_ab).astype(bool)
     return tl
 
 
-def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: list[float], p_ab: list[bool],
+def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: MutableSequence[float],
+             p_ab: MutableSequence[int],
              tl: Timeline, rng: np.random.Generator) -> float:
     """Generate one episode's beats from ``t``; returns the time of its last beat."""
     end = ep.start_s + ep.duration_s
@@ -344,7 +346,7 @@ def simulate(config: SimulationConfig, out_dir: Path,
     keep = visible & (tl.beat_t * fs < n_total)
     samples = np.round(tl.beat_t[keep] * fs).astype(np.int64)
     stem = out_dir / config.name
-    ann_samples, ann_symbols, ann_aux = _with_rhythms(samples, list(tl.beat_sym[keep]), tl.episodes, fs)
+    ann_samples, ann_symbols, ann_aux = _with_rhythms(samples, tl.beat_sym[keep].tolist(), tl.episodes, fs)
     atr = write_beat_annotations(stem, "atr", ann_samples, ann_symbols, fs, aux_notes=ann_aux)
     diary = out_dir / f"{config.name}.diary.csv"
     with diary.open("w", newline="", encoding="utf-8") as handle:
@@ -378,11 +380,10 @@ def _with_rhythms(samples: np.ndarray, symbols: list[str], episodes: list[dict[s
             marks.append((finish, "(N"))
     rhythm_samples = np.asarray([m[0] for m in marks], dtype=np.int64)
     all_samples = np.concatenate([rhythm_samples, samples])
-    all_symbols = ["+"] * len(marks) + symbols
-    all_aux = [m[1] for m in marks] + [""] * len(symbols)
+    all_symbols = np.concatenate([np.full(len(marks), "+"), np.asarray(symbols, dtype="<U1")])
+    all_aux = np.concatenate([np.asarray([m[1] for m in marks]), np.full(len(symbols), "")])
     order = np.argsort(all_samples, kind="stable")  # a rhythm change comes before the beat at its sample
-    return (all_samples[order], [all_symbols[i] for i in order.tolist()],
-            [all_aux[i] for i in order.tolist()])
+    return all_samples[order], all_symbols[order].tolist(), all_aux[order].tolist()
 
 
 def _truth(config: SimulationConfig, tl: Timeline, keep: np.ndarray, triggers: list[tuple[float, str]],
