@@ -126,25 +126,56 @@ def has_simulate() -> bool:
         return stop.code == 0
 
 
+def event_spec(seed: int, hours: float) -> str:
+    """A per-seed event mix for ``ecgdesk simulate`` (counts and sizes drawn from the seed)."""
+    rng = np.random.default_rng(seed)
+    k = max(hours / 6.0, 0.5)
+
+    def n(lo: int, hi: int) -> int:
+        return max(1, int(round(k * rng.integers(lo, hi + 1))))
+
+    return ",".join(
+        [
+            f"af:{n(2, 4)}x{int(rng.integers(2, 12))}m",
+            f"pause:{n(3, 6)}x{rng.uniform(2.2, 4.5):.1f}s",
+            f"vt:{n(3, 6)}x{int(rng.integers(3, 20))}",
+            f"svt:{n(3, 6)}x{int(rng.integers(4, 20))}",
+            f"couplet:{n(3, 6)}x2",
+            f"pvc:{int(rng.integers(20, 120))}/h",
+            f"pac:{int(rng.integers(10, 60))}/h",
+            f"avb2:{n(1, 2)}x1m",
+            f"avb3:{n(0, 1)}x2m",
+            f"brady:{n(0, 1)}x10m",
+            f"tachy:{n(0, 1)}x10m",
+            f"trigger:{n(2, 4)}",
+            f"leadoff:{n(1, 2)}x5m",
+            f"noise:{n(1, 3)}x3m",
+        ]
+    )
+
+
 def simulate(out: Path, seed: int, hours: float, source: str) -> Path:
     if source == "simulate":
+        spec = event_spec(seed, hours)
         code = cli(
             [
                 "simulate",
-                "--days",
-                f"{hours / 24:.6f}",
+                "--hours",
+                str(hours),
                 "--leads",
                 "1",
                 "--fs",
                 "250",
                 "--seed",
                 str(seed),
+                "--events",
+                spec,
                 "--out",
                 str(out),
             ]
         )
         if code:
-            raise SystemExit(f"simulate failed with status {code}")
+            raise SystemExit(f"simulate failed with status {code} (events {spec})")
         heads = sorted(out.glob("*.hea"))
         if not heads:
             raise SystemExit(f"simulate wrote no .hea in {out}")

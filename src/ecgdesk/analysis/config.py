@@ -43,6 +43,7 @@ class AnalysisConfig:
     svt_min_beats: int = 4
     svt_rate_bpm: float = 100.0
     svt_same_p: float = 0.8
+    svt_sustained_min_bpm: float = 130.0
     # bigeminy / trigeminy: at least this many ectopic beats in the pattern
     geminy_min_ectopics: int = 3
     # atrial fibrillation from RR irregularity
@@ -52,6 +53,7 @@ class AnalysisConfig:
     af_min_s: float = 30.0
     af_merge_gap_s: float = 10.0
     af_p_consistency: float = 0.5
+    af_pattern_ratio: float = 0.2
     # AV block (suspected): P waves inside long RR intervals
     avb_rr_factor: float = 1.6
     avb3_max_bpm: float = 45.0

@@ -10,7 +10,9 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
   with abrupt onset (see :func:`svt_spans`), not within 2 s of AF, and (given the signal) whose mean P-wave
   window differs from that of the 8 beats before (correlation <= ``svt_same_p``; the same P wave means
   sinus tachycardia), a test applied to runs slower than 120 bpm, where the P wave is clear of the T
-  wave. S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
+  wave. Runs sustained for ``sustained_s`` below ``svt_sustained_min_bpm`` are left to the sinus
+  tachycardia episodes (SVT is rarely that slow for that long).
+  S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats.
 """
@@ -166,6 +168,8 @@ def ectopy(
         t0, t1 = series.samples[a] / series.fs, series.samples[b - 1] / series.fs
         if mean_rate is None or mean_rate <= config.svt_rate_bpm or _near(t0, t1, af, 2.0):
             continue
+        if t1 - t0 >= config.sustained_s and mean_rate < config.svt_sustained_min_bpm:
+            continue  # a narrow regular rhythm this slow for this long: sinus tachycardia (rate episodes)
         # the pre-QRS window shows the P wave only while it is clear of the previous T wave (RR >= 0.5 s);
         # faster runs rely on their abrupt onset alone
         if read is not None and a >= 8 and float(np.median(series.rr_s[a:b])) >= 0.5:

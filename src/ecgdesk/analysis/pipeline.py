@@ -222,7 +222,10 @@ def analyze(
     t0 = perf_counter()
     table: BeatTableLike
     if samples.size:
-        table = engine.classify(engine.concat(parts), samples, recording.fs)
+        features = engine.concat(parts)
+        parts.clear()  # the per-chunk copies go before classification (peak memory)
+        table = engine.classify(features, samples, recording.fs)
+        del features
     else:
         table = NoBeats(np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"), [], recording.fs)
     t1 = perf_counter()
