@@ -163,3 +163,22 @@ def test_cli_exercise_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["simulate", "--exercise", "--leads", "3", "--out", str(tmp_path / "bad")]) == 2
     assert "leads" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_bad_event_file_is_named_and_left_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    events = tmp_path / "events.json"
+    events.write_text('{"af": "2x5m", "vt": "1x2"}', encoding="utf-8")  # a VT run needs 3 beats or more
+    before = events.read_bytes()
+    out = tmp_path / "out"
+    assert main(["simulate", "--hours", "1", "--events", str(events), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "events.vt" in err and "3 or more" in err
+    assert events.read_bytes() == before
+    events.write_text("{not json", encoding="utf-8")
+    before = events.read_bytes()
+    with pytest.raises(InputError) as info:
+        simulate(SimulationConfig(days=1 / 24, events=events), out)
+    message = str(info.value)
+    assert info.value.field == "events" and str(events) in message and "malformed JSON" in message
+    assert events.read_bytes() == before
+    assert not out.exists()
