@@ -1,4 +1,4 @@
-"""The demo runs end to end in its own folder and database (72 minutes of recording instead of 8 days)."""
+"""The demo runs end to end in its own folder and database (15 minutes of recording instead of 8 days)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from workflow_builders import fake_analyzer
 def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
     steps: list[str] = []
-    result = run_demo(tmp_path / "demo", days=0.05, say=lambda step, message: steps.append(step))
+    result = run_demo(tmp_path / "demo", days=0.01, say=lambda step, message: steps.append(step))
     assert result.status == "coded" and not result.skipped
     assert result.pdf_path is not None and result.pdf_path.read_bytes().startswith(b"%PDF")
     assert result.claim_lines and steps[-1] == "code"
