@@ -26,6 +26,8 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
 PREMATURE_RR = 0.8
+RUN_RR = 0.9
+RR_REFERENCE_BEATS = 9
 
 
 class BeatClass(enum.StrEnum):
@@ -163,6 +165,36 @@ def _cluster(unit: np.ndarray) -> np.ndarray:
     return ids
 
 
+def _rr_context(samples: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat: the RR before it (s; NaN for the first) and the reference RR, the median of the 9 RRs
+    before it (a run of ectopic beats does not pull its own reference down)."""
+    rr_prev = np.concatenate([[np.nan], np.diff(samples) / fs])
+    if samples.size < 3:
+        return rr_prev, np.full(samples.size, np.inf)
+    rr = rr_prev[1:]
+    size = min(RR_REFERENCE_BEATS, rr.size)
+    centred = ndimage.median_filter(rr, size=size, mode="nearest")
+    # centred[j] covers rr[j - size // 2 .. j + (size - 1) // 2]; shift it to end just before each RR.
+    shift = (size - 1) // 2 + 1
+    reference = np.concatenate([np.full(shift + 1, centred[0]), centred[: samples.size - shift - 1]])
+    return rr_prev, reference
+
+
+def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray) -> np.ndarray:
+    """Premature beats and the beats that continue their run, as in an SVT where only the first beat is
+    premature: the RR stays short (< 90 % of the reference RR at the run's onset) and is no longer than
+    1.15x the previous RR."""
+    idx = np.arange(rr_prev.size)
+    last_premature = np.maximum.accumulate(np.where(premature, idx, -1))
+    onset_reference = reference[np.maximum(last_premature, 0)]
+    with np.errstate(invalid="ignore"):
+        previous = np.concatenate([[np.inf], rr_prev[:-1]])
+        continues = (rr_prev < RUN_RR * onset_reference) & (rr_prev <= 1.15 * previous)
+    breaks = ~(premature | continues)
+    last_break = np.maximum.accumulate(np.where(breaks, idx, -1))
+    return (last_premature >= 0) & (last_premature > last_break)
+
+
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
     """AAMI labels for every beat of the recording, from its features and R-peak samples."""
     samples = np.asarray(samples, dtype=np.int64)
@@ -174,11 +206,8 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     waves = features.waveforms.astype(np.float64)
     unit = _normalised(waves[:, QRS_PART])
     ids = _cluster(unit)
-    rr = np.diff(samples) / fs
-    rr_prev = np.concatenate([[np.nan], rr])
-    local = ndimage.median_filter(np.concatenate([[rr[0] if rr.size else 1.0], rr]), size=min(9, n),
-                                  mode="nearest") if n > 1 else np.ones(1)
-    premature = rr_prev < PREMATURE_RR * local
+    rr_prev, reference = _rr_context(samples, fs)
+    premature = rr_prev < PREMATURE_RR * reference
     sizes = np.bincount(ids[ids >= 0], minlength=MAX_TEMPLATES)
     dominant = int(np.argmax(sizes))
     dom_unit = unit[ids == dominant].mean(axis=0)
@@ -205,7 +234,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
     normal_shape = labels == BeatClass.N.value
-    labels[normal_shape & premature] = BeatClass.S.value
+    labels[normal_shape & _supraventricular_runs(rr_prev, reference, premature)] = BeatClass.S.value
     return BeatTable(samples, labels, ids, templates, fs)
 
 
