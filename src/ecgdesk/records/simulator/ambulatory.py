@@ -378,12 +378,16 @@ def _with_rhythms(samples: np.ndarray, symbols: list[str], episodes: list[dict[s
         marks.append((begin, label))
         if finish is not None:
             marks.append((finish, "(N"))
+    marks.sort(key=lambda m: m[0])  # stable: the order given at equal samples stays
     rhythm_samples = np.asarray([m[0] for m in marks], dtype=np.int64)
-    all_samples = np.concatenate([rhythm_samples, samples])
-    all_symbols = np.concatenate([np.full(len(marks), "+"), np.asarray(symbols, dtype="<U1")])
-    all_aux = np.concatenate([np.asarray([m[1] for m in marks]), np.full(len(symbols), "")])
-    order = np.argsort(all_samples, kind="stable")  # a rhythm change comes before the beat at its sample
-    return all_samples[order], all_symbols[order].tolist(), all_aux[order].tolist()
+    # A rhythm change comes before the beat at its sample. Few marks: insert them, no sort of every beat.
+    where = np.searchsorted(samples, rhythm_samples, side="left")
+    all_samples = np.insert(samples, where, rhythm_samples)
+    all_symbols, all_aux = list(symbols), [""] * len(symbols)
+    for at, (_, label) in zip(where.tolist()[::-1], marks[::-1], strict=True):  # from the end: indices hold
+        all_symbols.insert(at, "+")
+        all_aux.insert(at, label)
+    return all_samples, all_symbols, all_aux
 
 
 def _truth(config: SimulationConfig, tl: Timeline, keep: np.ndarray, triggers: list[tuple[float, str]],
