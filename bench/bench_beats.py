@@ -5,9 +5,10 @@
 For each record: detection Se/+P (150 ms) and, over the matched beats, N/S/V Se and +P (EC57: a detection
 called V that matches an F beat does not count against V +P) and the share of N beats called V. The
 simulator recordings (``ecgdesk.records.simulator``, written to a temporary folder, seeds 1..N, each lead:
-a lead-II-like view and a V1-like view with an inverted QRS) have PVCs, couplets, VT, PACs and SVT with
-exact truth; none of their parameters was used to set the classification rules. No peer classifies beats
-into AAMI classes out of the box, so this prints our figures only.
+a lead-II-like view and a V1-like view with an inverted QRS) have PVCs, couplets, VT, PACs, SVT, AF,
+complete block and sinus tachycardia with exact truth; none of their parameters was used to set the
+classification rules. No peer classifies beats into AAMI classes out of the box, so this prints our
+figures only.
 Writes bench/results/beats.csv.
 """
 
@@ -28,7 +29,7 @@ from ecgdesk.records.simulator import SimulationConfig, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-EVENTS = "vt:2x8,svt:2x12,couplet:6x2,pvc:150/h,pac:80/h"
+EVENTS = "vt:2x8,svt:2x12,couplet:6x2,pvc:150/h,pac:80/h,af:1x10m,avb3:1x2m,tachy:1x5m"
 
 
 def score(name: str, x: np.ndarray, fs: float, ref: np.ndarray, symbols: np.ndarray) -> dict[str, object]:

@@ -27,6 +27,7 @@ TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
 PREMATURE_RR = 0.8
 RUN_RR = 0.9
+IRREGULAR_RR = 0.12
 RR_REFERENCE_BEATS = 9
 
 
@@ -190,9 +191,32 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
     with np.errstate(invalid="ignore"):
         previous = np.concatenate([[np.inf], rr_prev[:-1]])
         continues = (rr_prev < RUN_RR * onset_reference) & (rr_prev <= 1.15 * previous)
+    # A run is followed for at most 2 x RR_REFERENCE_BEATS beats: by then the reference has the new rate.
+    continues &= idx - last_premature <= 2 * RR_REFERENCE_BEATS
     breaks = ~(premature | continues)
     last_break = np.maximum.accumulate(np.where(breaks, idx, -1))
-    return (last_premature >= 0) & (last_premature > last_break)
+    in_run = (last_premature >= 0) & (last_premature > last_break)
+    # A run that never returns to the reference rate within that limit was a rate change (sinus
+    # tachycardia starting, the end of a slow escape rhythm): none of its beats is ectopic.
+    ends = np.flatnonzero(breaks)
+    onset = np.maximum(last_premature, 0)
+    end = np.append(ends, idx.size)[np.searchsorted(ends, onset)]
+    return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS)
+
+
+def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Beats inside an irregularly irregular stretch (AF-like): over about 17 beats, the median RR change
+    at every lag of 1, 2 and 3 beats exceeds 12 % of the reference RR. Bigeminy and trigeminy repeat at
+    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes."""
+    n = rr_prev.size
+    irregular = np.ones(n, dtype=bool)
+    rr = np.nan_to_num(rr_prev, nan=float(np.nanmedian(rr_prev)) if n > 1 else 1.0)
+    for lag in (1, 2, 3):
+        if n <= lag + 1:
+            return np.zeros(n, dtype=bool)
+        change = np.concatenate([np.zeros(lag), np.abs(rr[lag:] - rr[:-lag])]) / reference
+        irregular &= ndimage.median_filter(change, size=min(17, n), mode="nearest") > IRREGULAR_RR
+    return irregular
 
 
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
@@ -234,7 +258,8 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
     normal_shape = labels == BeatClass.N.value
-    labels[normal_shape & _supraventricular_runs(rr_prev, reference, premature)] = BeatClass.S.value
+    ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~_irregular(rr_prev, reference)
+    labels[normal_shape & ectopic] = BeatClass.S.value
     return BeatTable(samples, labels, ids, templates, fs)
 
 
