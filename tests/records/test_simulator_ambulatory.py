@@ -15,7 +15,7 @@ from ecgdesk.records.simulator import SimulationConfig, parse_event_spec, simula
 from ecgdesk.records.simulator.events import EpisodeType
 
 SPEC = "af:1x3m,pause:2x3.2s,vt:1x8,svt:1x12,couplet:2x2,pvc:120/h,pac:60/h,avb2:1x1m,avb3:1x1m,trigger:3," \
-       "leadoff:1x1m,noise:1x1m"
+       "leadoff:2x1m,noise:1x1m"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,8 @@ def test_events_are_where_the_truth_says(hour):
         if ep["type"] == "lead_off":
             data = open_recording(result.record).read(int(ep["start_s"] * config.fs) + 10,
                                                       int(ep["end_s"] * config.fs) - 10)
-            assert np.all(data == 0)
+            level = 0.0 if ep["signal"] == "flat" else 5.0
+            assert np.all(data == level), ep
         if ep["type"] == "avb2":  # P waves without QRS: some RR intervals are about two P-P cycles
             rr = np.diff(times[(times >= ep["start_s"] - 0.01) & (times <= ep["end_s"] + 0.01)])
             assert ep["blocked_p"] > 0 and np.sum(rr > 1.2) >= ep["blocked_p"] - 1
@@ -89,6 +90,7 @@ def test_rhythm_annotations_bracket_the_episodes(hour):
             after = [s for s in rhythm if s > round(ep["start_s"] * config.fs)]
             assert rhythm[min(after)] == "(N" and min(after) > ep["end_s"] * config.fs
     assert {e["mobitz"] for e in truth["episodes"] if e["type"] == "avb2"} == {"I"}
+    assert [e["signal"] for e in truth["episodes"] if e["type"] == "lead_off"] == ["flat", "railed"]
 
 
 def test_mobitz_one_and_two(tmp_path: Path):

@@ -36,6 +36,8 @@ from ecgdesk.records.writers import open_writer, write_beat_annotations
 
 TRUTH_SCHEMA = "ecgdesk-sim-truth/1"
 BLOCK_S = 600.0
+#: The level of a railed (saturated) lead-off span, mV: the input limit of a typical Holter amplifier.
+RAIL_MV = 5.0
 SYMPTOMS = ("palpitations", "dizziness", "chest discomfort", "short of breath", "fatigue", "skipped beats")
 #: Per lead (P, QRS, T) gains: a lead-II-like, a V1-like and a V5-like view, repeated with variations.
 LEAD_GAINS = ((1.0, 1.0, 1.0), (0.5, -0.8, 0.35), (0.7, 1.25, 1.1))
@@ -86,7 +88,8 @@ class Timeline:
     p_abnormal: np.ndarray
     episodes: list[dict[str, object]] = field(default_factory=list)
     af_spans: list[tuple[float, float]] = field(default_factory=list)
-    flat_spans: list[tuple[float, float]] = field(default_factory=list)
+    flat_spans: list[tuple[float, float]] = field(default_factory=list)  # every lead-off span
+    rail_spans: list[tuple[float, float]] = field(default_factory=list)  # those that are railed, not flat
     noise_spans: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -262,6 +265,11 @@ def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: MutableSe
     else:  # lead-off or noise: the heart goes on in sinus rhythm
         span = (t, end)
         (tl.flat_spans if ep.type is EpisodeType.LEAD_OFF else tl.noise_spans).append(span)
+        if ep.type is EpisodeType.LEAD_OFF:  # alternately flat (1st, 3rd ...) and railed (saturated)
+            railed = len(tl.flat_spans) % 2 == 0
+            record["signal"] = "railed" if railed else "flat"
+            if railed:
+                tl.rail_spans.append(span)
         record["end_s"] = round(end, 3)  # the span, not the last beat inside it
         record["lead"] = "all"
         while t < end:
@@ -325,6 +333,7 @@ def simulate(config: SimulationConfig, out_dir: Path,
             noise_mask = span_mask(start, n, fs, tl.noise_spans)
             af_mask = span_mask(start, n, fs, tl.af_spans)
             flat = span_mask(start, n, fs, tl.flat_spans) > 0
+            rail = span_mask(start, n, fs, tl.rail_spans) > 0
             seconds = (start + np.arange(n)) / fs
             gain = 1.0 + 0.1 * np.sin(2 * np.pi * seconds / 10800.0)
             data = np.empty((n, config.leads), dtype=np.float32)
@@ -334,7 +343,8 @@ def simulate(config: SimulationConfig, out_dir: Path,
                 g = gains[li]
                 x = (g[0] * p + g[1] * q + g[2] * t) * gain + common * (0.8 + 0.2 * li)
                 x += lead_noise(n, fs, block_rng, noise_mask)
-                x[flat] = 0.0  # electrode off: the amplifier sees nothing
+                x[flat] = 0.0  # electrode off: the amplifier sees nothing ...
+                x[rail] = RAIL_MV  # ... or is driven to its limit
                 data[:, li] = x
             writer.write(data)
             if progress is not None:
