@@ -27,7 +27,7 @@ TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
 PREMATURE_RR = 0.8
 RUN_RR = 0.9
-IRREGULAR_RR = 0.12
+IRREGULAR_RR = 0.10
 RR_REFERENCE_BEATS = 9
 
 
@@ -196,12 +196,15 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
     breaks = ~(premature | continues)
     last_break = np.maximum.accumulate(np.where(breaks, idx, -1))
     in_run = (last_premature >= 0) & (last_premature > last_break)
-    # A run that never returns to the reference rate within that limit was a rate change (sinus
+    # A run that does not return to the reference rate within that limit was a rate change (sinus
     # tachycardia starting, the end of a slow escape rhythm): none of its beats is ectopic.
     ends = np.flatnonzero(breaks)
     onset = np.maximum(last_premature, 0)
+    # Likewise a run must end by returning to the onset's reference RR (a pause, the sinus rate again).
     end = np.append(ends, idx.size)[np.searchsorted(ends, onset)]
-    return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS)
+    with np.errstate(invalid="ignore"):
+        returned = (end >= idx.size) | (rr_prev[np.minimum(end, idx.size - 1)] >= RUN_RR * reference[onset])
+    return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS) & returned
 
 
 def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
