@@ -216,7 +216,14 @@ def analyze(
     choice = choose_lead(recording, lead, config)
     entries: list[DiaryEntry] = marker_entries(recording)
     if diary is not None:
-        entries += read_diary(diary, recording.start_time, recording.duration_s)
+        markers = list(entries)
+        # a diary row that repeats a marker (same symptom within 2 s, e.g. a device's own diary export) is
+        # the same event
+        entries += [
+            d
+            for d in read_diary(diary, recording.start_time, recording.duration_s)
+            if not any(m.symptom == d.symptom and abs(m.time_s - d.time_s) <= 2.0 for m in markers)
+        ]
     times = StageTimes()
     states, samples, parts = _stream(recording, choice.index, config, progress, times, engine)
     t0 = perf_counter()
