@@ -1,4 +1,4 @@
-"""``ecgdesk ecg12``, ``ecgdesk stress`` and ``ecgdesk simulate-exercise`` end to end through the CLI."""
+"""``ecgdesk ecg12``, ``ecgdesk stress`` and ``ecgdesk simulate --exercise`` end to end through the CLI."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, capsys):
 
 def test_stress_from_the_simulator(tmp_path: Path, capsys):
     sim = tmp_path / "sim"
-    assert main(["simulate-exercise", "--out", str(sim), "--exercise-min", "6", "--fs", "250",
+    assert main(["simulate", "--exercise", "--out", str(sim), "--exercise-min", "6", "--fs", "250",
                  "--st-depression", "2", "--seed", "5"]) == 0
     capsys.readouterr()
     out = tmp_path / "stress"
@@ -90,7 +90,7 @@ def test_stress_bad_protocol(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "p.json" in err and "stages[0].end_s" in err
     assert protocol.read_bytes() == before
-    assert main(["simulate-exercise", "--out", str(tmp_path / "s"), "--fs", "5"]) == 2
+    assert main(["simulate", "--exercise", "--out", str(tmp_path / "s"), "--fs", "5"]) == 2
     assert "fs" in capsys.readouterr().err
 
 

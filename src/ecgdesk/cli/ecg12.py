@@ -1,4 +1,7 @@
-"""``ecgdesk ecg12`` (resting 12-lead ECG) and ``ecgdesk stress`` (exercise test): thin handlers."""
+"""``ecgdesk ecg12`` (resting 12-lead ECG) and ``ecgdesk stress`` (exercise test): thin handlers.
+
+Exercise recordings to try ``stress`` on come from ``ecgdesk simulate --exercise``.
+"""
 
 from __future__ import annotations
 
@@ -134,21 +137,6 @@ def _stress(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate_exercise(args: argparse.Namespace) -> int:
-    from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
-
-    config = ExerciseConfig(age=args.age, sex=args.sex, exercise_s=args.exercise_min * 60.0, fs=args.fs,
-                            st_depression_mm=args.st_depression, pvc_per_min=args.pvc_per_min, seed=args.seed,
-                            name=args.name)
-    config.validate()
-    total = int(config.pretest_s + config.exercise_s + config.recovery_s)
-    with progress(total, "simulating", unit="s") as bar:
-        out = simulate_exercise(config, Path(args.out), progress=bar.update)
-    print(f"wrote {out.record} (12 leads, {config.fs:g} Hz, {total / 60:.1f} min), {out.protocol}, "
-          f"{out.truth}")
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     resting = subparsers.add_parser(
         "ecg12", help="analyse a resting 12-lead ECG: measurements, statements, report",
@@ -174,19 +162,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stress.add_argument("--json", action="store_true", help="print stress.json to stdout")
     _add_billing(stress, STRESS_PARTS, "tracing,supervision,interpretation")
     stress.set_defaults(func=_stress)
-
-    sim = subparsers.add_parser(
-        "simulate-exercise", help="simulate a 12-lead Bruce exercise test with its protocol file",
-        description="The simulator's exercise mode: a 12-lead recording through a Bruce protocol (rate "
-                    "rising with the workload, optional ST depression, PVCs, motion and muscle noise), "
-                    "its protocol JSON and a truth file.")
-    sim.add_argument("--out", required=True, help="output folder")
-    sim.add_argument("--age", type=int, default=55)
-    sim.add_argument("--sex", choices=["M", "F"], default="M")
-    sim.add_argument("--exercise-min", type=float, default=9.0, help="minutes of exercise (Bruce, max 21)")
-    sim.add_argument("--fs", type=float, default=500.0)
-    sim.add_argument("--st-depression", type=float, default=0.0, help="ST depression to inject, mm")
-    sim.add_argument("--pvc-per-min", type=float, default=0.5)
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--name", default="stress", help="record name")
-    sim.set_defaults(func=_simulate_exercise)
