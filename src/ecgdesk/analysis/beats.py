@@ -220,10 +220,14 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
     # tachycardia starting, the end of a slow escape rhythm): none of its beats is ectopic.
     ends = np.flatnonzero(breaks)
     onset = np.maximum(last_premature, 0)
-    # Likewise a run must end by returning to the onset's reference RR (a pause, the sinus rate again).
+    # Likewise a run must end by returning to the onset's reference RR, and stay there (the median of the
+    # next 5 RRs): a rhythm that simply became faster and stays faster had no ectopic run.
     end = np.append(ends, idx.size)[np.searchsorted(ends, onset)]
+    after = ndimage.median_filter(np.nan_to_num(rr_prev, nan=np.inf), size=5, mode="nearest")
+    after = after[np.minimum(end + 3, idx.size - 1)]
     with np.errstate(invalid="ignore"):
-        returned = (end >= idx.size) | (rr_prev[np.minimum(end, idx.size - 1)] >= RUN_RR * reference[onset])
+        back = rr_prev[np.minimum(end, idx.size - 1)] >= RUN_RR * reference[onset]
+        returned = (end >= idx.size) | (back & (after >= RUN_RR * reference[onset]))
     return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS) & returned
 
 
