@@ -30,23 +30,20 @@ from ecgdesk.analysis.stress.protocol import StressProtocol, load_protocol
 from ecgdesk.coding import Component, Service
 from ecgdesk.errors import InputError
 from ecgdesk.records import Recording
-from ecgdesk.reports.context import Addendum as AddendumBlock
-from ecgdesk.reports.context import ReportHeader, SignatureBlock
+from ecgdesk.reports.context import SignatureBlock
 from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
 from ecgdesk.reports.ecg12_report import report_content_digest as resting_digest
 from ecgdesk.reports.stress_report import StressReportContext, render_stress_report, stress_report_digest
 from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
-    Addendum,
     AnalysisRun,
-    Interpretation,
     Order,
-    Patient,
     RecordingBlob,
     Study,
 )
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
 ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
@@ -166,7 +163,7 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
                 True,
                 service,
                 json.loads(existing.findings_json),
-                Path(existing.beats_path).parent,
+                store.resolve(existing.beats_path).parent,
             )
     recording = open_study_recording(store, row)
     document, result, protocol = _analyse(store, row, service, recording)
@@ -187,7 +184,7 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
                 input_hash=input_hash,
                 findings_json=canonical_json(document),
                 beats_sha256=file_sha256(main_file),
-                beats_path=str(main_file),
+                beats_path=store.relative(main_file),
                 analyzable_s=recording.duration_s,
                 wear_s=recording.duration_s,
                 is_current=True,
@@ -233,36 +230,9 @@ def build_ecg_context(
 ) -> EcgReportContext:
     """The report content of a resting ECG or stress study as stored now, labelled as ``version``."""
     service = study_service(session, study)
-    run = session.scalar(
-        select(AnalysisRun).where(AnalysisRun.study_id == study.id, AnalysisRun.is_current.is_(True))
-    )
-    if run is None:
-        raise InputError("study", f"study {study.id} has no analysis yet; run 'study analyze' first")
-    patient = session.get(Patient, study.patient_id)
-    order = session.get(Order, study.order_id)
-    row = session.get(RecordingBlob, run.recording_id)
-    assert patient is not None and order is not None and row is not None
-    recording = open_study_recording(store, row)
-    header = ReportHeader(
-        patient_name=patient.name,
-        patient_id=patient.external_id,
-        birth_date=patient.birth_date,
-        sex=patient.sex,
-        ordering_physician=order.ordering_name or "",
-        ordering_npi=order.ordering_npi,
-        indications=tuple(json.loads(order.indications_json)),
-        device=recording.device or "",
-        recording_start=recording.start_time,
-        recording_end=recording.end_time,
-        study_id=str(study.id),
-        report_version=version,
-    )
-    interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
-    text = interpretation.text if interpretation else ""
-    addenda = [
-        AddendumBlock(a.text, a.author, a.created_at)
-        for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id).order_by(Addendum.id))
-    ]
+    parts = report_parts(store, session, study, version)
+    run, row, recording = parts.run, parts.row, parts.recording
+    header, text, addenda = parts.header, parts.interpretation, parts.addenda
     # The analysis is deterministic: re-running it gives the stored run, and the report needs its signals.
     document, result, _ = _analyse(store, row, service, recording)
     if canonical_json(document) != run.findings_json:

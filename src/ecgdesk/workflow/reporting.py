@@ -30,10 +30,6 @@ from ecgdesk.analysis.findings import findings_from_dict
 from ecgdesk.coding import Component
 from ecgdesk.errors import InputError
 from ecgdesk.reports.context import (
-    Addendum as AddendumBlock,
-)
-from ecgdesk.reports.context import (
-    ReportHeader,
     ScanningReportContext,
     SignatureBlock,
     SimpleBeats,
@@ -44,11 +40,8 @@ from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import (
     Addendum,
-    AnalysisRun,
     Interpretation,
     Order,
-    Patient,
-    RecordingBlob,
     ReportVersion,
     Signature,
     Study,
@@ -64,11 +57,11 @@ from ecgdesk.workflow.ecg_services import (
     study_service,
 )
 from ecgdesk.workflow.lifecycle import move, now, require_status
-from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
+from ecgdesk.workflow.report_parts import current_run, report_parts
+from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
 
 MEANING = "Interpreted by"
-FACILITY_ENV = "ECGDESK_FACILITY"
 
 
 @dataclass(frozen=True)
@@ -89,17 +82,6 @@ class SignatureInfo:
     signed_at: datetime
     content_sha256: str
     pdf_path: Path
-
-
-def _current_run(session: Session, study_id: int) -> AnalysisRun:
-    run = session.scalar(
-        select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
-    )
-    if run is None:
-        raise InputError(
-            "study", "has no analysis yet; run 'study analyze' first", source=f"study {study_id}"
-        )
-    return run
 
 
 def _latest_version(session: Session, study_id: int) -> ReportVersion | None:
@@ -137,52 +119,20 @@ def build_context(
     """The report content of ``study`` as stored now, labelled as report ``version``."""
     if study_service(session, study) in ECG_SERVICES:  # resting ECG, stress test: their own report
         return build_ecg_context(store, session, study, version, signature)
-    run = _current_run(session, study.id)
-    patient = session.get(Patient, study.patient_id)
-    order = session.get(Order, study.order_id)
-    row = session.get(RecordingBlob, run.recording_id)
-    assert patient is not None and order is not None and row is not None
-    recording = open_study_recording(store, row)
-    findings = findings_from_dict(json.loads(run.findings_json))
-    with np.load(store.resolve(run.beats_path).parent / BEATS_NPZ) as data:
+    parts = report_parts(store, session, study, version)
+    findings = findings_from_dict(json.loads(parts.run.findings_json))
+    with np.load(store.resolve(parts.run.beats_path).parent / BEATS_NPZ) as data:
         beats = SimpleBeats(data["samples"], data["labels"])
-    interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
-    addenda = [
-        AddendumBlock(a.text, _author_name(session, a.author), a.created_at)
-        for a in session.scalars(select(Addendum).where(Addendum.study_id == study.id).order_by(Addendum.id))
-    ]
-    header = ReportHeader(
-        patient_name=patient.name,
-        patient_id=patient.external_id,
-        birth_date=patient.birth_date,
-        sex=patient.sex,
-        ordering_physician=order.ordering_name or "",
-        ordering_npi=order.ordering_npi,
-        indications=tuple(json.loads(order.indications_json)),
-        device=recording.device or "",
-        recording_start=recording.start_time,
-        recording_end=recording.end_time,
-        wear_time_s=run.wear_s,
-        analyzable_time_s=run.analyzable_s,
-        facility=os.environ.get(FACILITY_ENV, ""),
-        study_id=str(study.id),
-        report_version=version,
-    )
     return ScanningReportContext(
-        header=header,
+        header=parts.header,
         findings=findings,
-        recording=recording,
+        recording=parts.recording,
         beats=beats,
         technician_comments=study.technician_comments,
-        interpretation=interpretation.text if interpretation else "",
+        interpretation=parts.interpretation,
         signature=signature,
-        addenda=addenda,
+        addenda=parts.addenda,
     )
-
-
-def _author_name(session: Session, username: str) -> str:
-    user = session.scalar(select(User).where(User.username == username))
-    return user.display_name if user else username
 
 
 def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
@@ -242,7 +192,7 @@ def _new_version(
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, action, allowed)
-            run = _current_run(session, study_id)
+            run = current_run(session, study_id)
             row = ReportVersion(
                 study_id=study_id,
                 version=version,
@@ -472,7 +422,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
         final = _version_folder(store, study_id, version)
         pdf, html = _render(ctx, final)
         try:
-            run = _current_run(session, study_id)
+            run = current_run(session, study_id)
             row = ReportVersion(
                 study_id=study_id,
                 version=version,
