@@ -159,9 +159,11 @@ def concat_features(parts: Sequence[BeatFeatures]) -> BeatFeatures:
 
 
 def _normalised(qrs: np.ndarray) -> np.ndarray:
-    centred = qrs - qrs.mean(axis=1, keepdims=True)
+    """Each row centred and scaled to unit length, in float32: a 14-day recording has over a million rows."""
+    centred = np.asarray(qrs, dtype=np.float32) - qrs.mean(axis=1, keepdims=True, dtype=np.float32)
     norm = np.linalg.norm(centred, axis=1, keepdims=True)
-    return centred / np.where(norm > 0, norm, 1.0)
+    centred /= np.where(norm > 0, norm, np.float32(1.0))
+    return centred
 
 
 def _cluster(unit: np.ndarray) -> np.ndarray:
@@ -177,9 +179,11 @@ def _cluster(unit: np.ndarray) -> np.ndarray:
         sample = free[rng.choice(free.size, size=min(free.size, 200), replace=False)]
         candidates = free[rng.choice(free.size, size=min(free.size, 50), replace=False)]
         typical = candidates[np.argmax((unit[candidates] @ unit[sample].T).mean(axis=1))]
-        centre = unit[free][unit[free] @ unit[typical] >= TEMPLATE_CORRELATION].mean(axis=0)
+        # Scores of every beat (one float each) instead of copies of the free rows: memory stays flat.
+        near = free[(unit @ unit[typical])[free] >= TEMPLATE_CORRELATION]
+        centre = unit[near].mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        joined = free[unit[free] @ centre >= TEMPLATE_CORRELATION]
+        joined = free[(unit @ centre)[free] >= TEMPLATE_CORRELATION]
         if joined.size == 0:
             joined = np.asarray([typical])
         ids[joined] = template
@@ -254,7 +258,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         raise InputError("features", f"{len(features)} feature rows for {n} beats")
     if n == 0:
         return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
-    waves = features.waveforms.astype(np.float64)
+    waves = np.asarray(features.waveforms, dtype=np.float32)  # no float64 copy of a million waveforms
     unit = _normalised(waves[:, QRS_PART])
     ids = _cluster(unit)
     rr_prev, reference = _rr_context(samples, fs)
