@@ -4,8 +4,8 @@
 
 All three use the SAME 5 stratified folds as bench/train_strips.py (seed 2017):
 
-* ``ours``: the strip features and the tree model, hyper-parameters chosen inside each training part
-  (nested CV), exactly as the training script reports.
+* ``ours``: the strip features and the tree model, cross-validated exactly as the training script
+  reports.
 * ``rr_cv_threshold``: AF when the CV of the RR intervals (our R peaks) exceeds a threshold; the
   threshold maximising AF F1 on the training part of each fold; everything else is called N.
 * ``neurokit2_hrv``: ``nk.ecg_clean`` + ``nk.ecg_peaks`` + ``nk.hrv_time`` features into the same
