@@ -70,7 +70,8 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
-def _atomic_write(target: Path, text: str) -> None:
+def write_text_atomic(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` whole or not at all, with the usual file mode."""
     _atomic_write_bytes(target, text.encode("utf-8"))
 
 
@@ -107,12 +108,12 @@ def write_outputs(
     findings = dataclasses.replace(
         findings, beats_file=paths.beats.name, annotation_file=paths.annotation.name if has_beats else None
     )
-    _atomic_write(paths.beats, beats_csv_text(samples, labels))
+    write_text_atomic(paths.beats, beats_csv_text(samples, labels))
     if has_beats:
         _atomic_write_bytes(paths.annotation, encode_wfdb_annotations(samples, labels))
     else:
         paths.annotation.unlink(missing_ok=True)
-    _atomic_write(paths.findings, json.dumps(findings_to_dict(findings), indent=1) + "\n")
+    write_text_atomic(paths.findings, json.dumps(findings_to_dict(findings), indent=1) + "\n")
     return findings, paths
 
 

@@ -45,9 +45,9 @@ def _facts(service: str, components: list[str], args: argparse.Namespace, day: d
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    from ecgdesk.analysis.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default: str) -> None:

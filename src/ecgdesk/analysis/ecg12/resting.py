@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from ecgdesk.analysis.ecg12.delineation import Delineation, DelineationParams, d
 from ecgdesk.analysis.ecg12.measure import Measurements, measure
 from ecgdesk.analysis.ecg12.rhythm import Rhythm, RhythmResult, classify_rhythm
 from ecgdesk.analysis.ecg12.statements import Sex, Statement, interpret
+from ecgdesk.analysis.io import write_text_atomic
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
@@ -122,17 +121,6 @@ def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(result: RestingEcgResult, out_dir: Path) -> tuple[Path, Path]:
     """Write ``waves.csv`` (one row per wave per beat per lead) and ``measurements.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,9 +130,9 @@ def write_outputs(result: RestingEcgResult, out_dir: Path) -> tuple[Path, Path]:
             for wave in beat:
                 rows.append(f"{lead.lead},{wave.kind.value},{wave.onset},{wave.peak},{wave.offset}")
     waves = out_dir / "waves.csv"
-    _atomic_write(waves, "\n".join(rows) + "\n")
+    write_text_atomic(waves, "\n".join(rows) + "\n")
     measurements = out_dir / "measurements.json"
-    _atomic_write(measurements, json.dumps(measurements_to_dict(result), indent=2) + "\n")
+    write_text_atomic(measurements, json.dumps(measurements_to_dict(result), indent=2) + "\n")
     return waves, measurements
 
 
