@@ -144,6 +144,43 @@ def _write_run(
     return findings, final / paths.beats.name
 
 
+def insert_run(
+    store: Store,
+    session: Session,
+    study: Study,
+    input_hash: str,
+    *,
+    algorithm_version: str,
+    findings_json: str,
+    main_file: Path,
+    analyzable_s: float,
+    wear_s: float,
+    actor: str,
+    parent: int | None = None,
+) -> AnalysisRun:
+    """Store a run (its findings document and main output file) and make it the study's current one."""
+    session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study.id).values(is_current=False))
+    assert study.recording_id is not None
+    run = AnalysisRun(
+        study_id=study.id,
+        recording_id=study.recording_id,
+        parent_run_id=parent,
+        algorithm_version=algorithm_version,
+        input_hash=input_hash,
+        findings_json=findings_json,
+        beats_sha256=file_sha256(main_file),
+        beats_path=store.relative(main_file),
+        analyzable_s=analyzable_s,
+        wear_s=wear_s,
+        is_current=True,
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
 def _insert_run(
     store: Store,
     session: Session,
@@ -154,30 +191,23 @@ def _insert_run(
     actor: str,
     parent: int | None,
 ) -> AnalysisRun:
-    summary = findings.summary
-    session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study.id).values(is_current=False))
-    assert study.recording_id is not None
-    run = AnalysisRun(
-        study_id=study.id,
-        recording_id=study.recording_id,
-        parent_run_id=parent,
+    return insert_run(
+        store,
+        session,
+        study,
+        input_hash,
         algorithm_version=findings.algorithm_version,
-        input_hash=input_hash,
         findings_json=canonical_json(findings_to_dict(findings)),
-        beats_sha256=file_sha256(beats_path),
-        beats_path=store.relative(beats_path),
-        analyzable_s=summary.analyzable_time_s,
-        wear_s=summary.wear_time_s,
-        is_current=True,
-        created_by=actor,
-        created_at=now(),
+        main_file=beats_path,
+        analyzable_s=findings.summary.analyzable_time_s,
+        wear_s=findings.summary.wear_time_s,
+        actor=actor,
+        parent=parent,
     )
-    session.add(run)
-    session.flush()
-    return run
 
 
-def _make_current(session: Session, study: Study, run: AnalysisRun, actor: str, action: str) -> None:
+def make_current(session: Session, study: Study, run: AnalysisRun, actor: str, action: str) -> None:
+    """Make ``run`` the study's current analysis (audited if it was not) and the study analyzed."""
     if not run.is_current:
         session.execute(update(AnalysisRun).where(AnalysisRun.study_id == study.id).values(is_current=False))
         run.is_current = True
@@ -220,7 +250,7 @@ def analyze_study(
         if existing is not None:
             reuse = not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED
             if reuse:
-                _make_current(session, study, existing, actor, "analyze")
+                make_current(session, study, existing, actor, "analyze")
             return RunInfo(
                 existing.id,
                 input_hash,
@@ -369,7 +399,7 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
         )
         if existing is not None:
             study = get_study(session, study_id)
-            _make_current(session, study, existing, actor, "edit")
+            make_current(session, study, existing, actor, "edit")
             return RunInfo(
                 existing.id,
                 input_hash,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION as RESTING_VERSION
@@ -42,7 +42,8 @@ from ecgdesk.store.models import (
     RecordingBlob,
     Study,
 )
-from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.analysis import insert_run, make_current
+from ecgdesk.workflow.lifecycle import move, require_status
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
@@ -151,12 +152,7 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
         )
         if existing is not None:
             if not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED:
-                session.execute(
-                    update(AnalysisRun).where(AnalysisRun.study_id == study_id).values(is_current=False)
-                )
-                existing.is_current = True
-                append(session, actor, "analysis:current", "study", study_id, None, {"run_id": existing.id})
-                move(session, study, StudyStatus.ANALYZED, actor, "analyze")
+                make_current(session, study, existing, actor, "analyze")
             return EcgRunInfo(
                 existing.id,
                 input_hash,
@@ -173,26 +169,18 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE)
-            session.execute(
-                update(AnalysisRun).where(AnalysisRun.study_id == study_id).values(is_current=False)
-            )
-            run = AnalysisRun(
-                study_id=study_id,
-                recording_id=row.id,
-                parent_run_id=None,
+            run = insert_run(
+                store,
+                session,
+                study,
+                input_hash,
                 algorithm_version=str(document["algorithm_version"]),
-                input_hash=input_hash,
                 findings_json=canonical_json(document),
-                beats_sha256=file_sha256(main_file),
-                beats_path=store.relative(main_file),
+                main_file=main_file,
                 analyzable_s=recording.duration_s,
                 wear_s=recording.duration_s,
-                is_current=True,
-                created_by=actor,
-                created_at=now(),
+                actor=actor,
             )
-            session.add(run)
-            session.flush()
             append(
                 session,
                 actor,
