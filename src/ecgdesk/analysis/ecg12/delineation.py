@@ -83,12 +83,6 @@ class Delineation:
     leads: list[LeadDelineation] = field(default_factory=list)
     filtered: np.ndarray | None = field(default=None, repr=False)
 
-    def lead(self, name: str) -> LeadDelineation | None:
-        for lead in self.leads:
-            if lead.lead.lower() == name.lower():
-                return lead
-        return None
-
 
 # ------------------------------------------------------------------------------------------ filtering
 def remove_baseline(ecg: np.ndarray, fs: float) -> np.ndarray:

@@ -89,9 +89,6 @@ class Measurements:
     def axis_category(self) -> AxisCategory | None:
         return None if self.qrs_axis_deg is None else AxisCategory.of(self.qrs_axis_deg)
 
-    def amplitude(self, lead: str) -> LeadAmplitudes | None:
-        return self.amplitudes.get(lead.lower())
-
 
 def _global_wave(delineation: Delineation, kind: WaveKind) -> Wave | None:
     """The wave's global boundaries: earliest onset and latest offset found on the median beats."""

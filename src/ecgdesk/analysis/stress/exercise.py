@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import interpolate
 
-from ecgdesk.analysis.ecg12.delineation import delineate, find_fiducials, lowpass, remove_baseline
+from ecgdesk.analysis.ecg12.delineation import WaveKind, delineate, find_fiducials, lowpass, remove_baseline
 from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
@@ -175,7 +175,9 @@ def _stage_st(window: np.ndarray, fs: float, names: list[str]) -> tuple[tuple[Le
     the median beat is rebuilt from the low-passed signal minus a cubic spline through each beat's PR level.
     """
     d = delineate(window, fs, names)
-    qrs = next(w for w in d.leads[0].median_waves if w.kind.value == "QRS")
+    qrs = d.leads[0].median_wave(WaveKind.QRS)
+    if qrs is None:
+        raise InputError("signal", "no QRS complex on the stage's median beat")
     fid = d.median.fiducial_index
     pr_offset = qrs.onset - int(round(0.01 * fs)) - fid
     smooth = lowpass(window, fs, 40.0)
