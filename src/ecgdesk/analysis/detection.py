@@ -18,12 +18,18 @@ that a 24 h recording takes about a second:
 5. Each beat is placed on the R peak of the raw lead: the largest deviation from the window's median
    within 80 ms of the hump, after a 10 ms smoothing, keeping the polarity that dominates the lead.
 
+With several leads (:func:`detect_qrs_multilead`), the primary lead's beats are kept and its unexplained
+RR gaps are bridged with another lead's beats where the primary lost its signal (a blocked, railed
+amplifier) or where that lead agrees with the primary around the gap; a bridged stretch must keep
+plausible RR intervals. A real pause (no beat on any lead, baseline kept) stays a pause.
+
 Amplitude does not matter (every threshold is relative) and any sampling rate from 125 to 1000 Hz works
 (every width is in seconds).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,3 +207,147 @@ def _search_back(beats: np.ndarray, candidates: np.ndarray, heights: np.ndarray,
             break
         beats = np.sort(np.concatenate([beats, np.asarray(added, dtype=beats.dtype)]))
     return beats
+
+
+#: A backup lead's beat fills a primary-lead gap only when the backup also has beats within this many
+#: seconds of the two primary beats around the gap (the two leads agree where both are readable).
+BACKUP_AGREEMENT_S = 0.1
+
+
+@dataclass(frozen=True)
+class MultiLeadQRS:
+    """R-peak samples from several leads: the primary lead's beats plus those a backup lead supplied
+    where the primary lost them, and which lead gave each beat."""
+
+    samples: np.ndarray
+    source_lead: np.ndarray  # lead index (column of the input) of each beat
+    fs: float
+    primary: int = 0
+
+    @property
+    def from_backup(self) -> np.ndarray:
+        """True for beats found only on a backup lead."""
+        return np.asarray(self.source_lead != self.primary)
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+
+def lost_gaps(x: np.ndarray, fs: float, beats: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """For each gap ``(left, right)`` of the primary lead ``x``: did the lead lose its signal there?
+
+    Lost means the slow part of the signal (a 200 ms moving mean, which a QRS barely moves) strays from
+    its level around the gap by more than the lead's typical QRS height: an amplifier blocked or railed
+    by a movement, as in MIT-BIH 208. A real pause keeps its baseline and is never called lost.
+    """
+    half = max(1, int(round(PEAK_WINDOW_S * fs)))
+    idx = np.clip(beats[:: max(1, beats.size // 500)][:, None] + np.arange(-half, half + 1), 0, x.size - 1)
+    qrs_height = float(np.median(np.ptp(x[idx], axis=1)))
+    width = max(1, int(round(0.2 * fs)))
+    context = int(5 * fs)
+    lost = np.zeros(left.size, dtype=bool)
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        lo, hi = max(0, int(a) - context), min(x.size, int(b) + context)
+        slow = _moving_sum(np.nan_to_num(x[lo:hi]).astype(np.float32), width) / width
+        inside = slow[int(a) - lo:int(b) - lo]
+        lost[i] = inside.size > 0 and float(np.max(np.abs(inside - np.median(slow)))) > qrs_height
+    return lost
+
+
+def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
+                          lost: np.ndarray | None = None) -> np.ndarray:
+    """Indices into ``backup`` of the beats that fill the primary lead's unexplained RR gaps.
+
+    A gap is an RR interval longer than 1.35x the local median RR of the primary (the search-back rule).
+    The backup lead's beats inside it (a refractory period away from both ends) are taken when the
+    backup agrees with the primary on both beats that bound the gap, or when the primary lost its signal
+    in the gap (``lost``, one flag per gap, see :func:`lost_gaps`; a callable gets the gaps' bounds).
+    So a saturated stretch of the primary is bridged, while a real pause (no beat on any lead, baseline
+    kept) or a noisy backup lead adds nothing.
+    """
+    primary = np.asarray(primary, dtype=np.int64)
+    backup = np.asarray(backup, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if primary.size < 3 or backup.size == 0:
+        return empty
+    rr = np.diff(primary)
+    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
+    gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+    if gaps.size == 0:
+        return empty
+    tol = int(round(BACKUP_AGREEMENT_S * fs))
+    margin = int(REFRACTORY_S * fs)
+
+    def agrees(at: np.ndarray) -> np.ndarray:
+        j = np.clip(np.searchsorted(backup, at), 0, backup.size - 1)
+        before = backup[np.maximum(j - 1, 0)]
+        return np.asarray(np.minimum(np.abs(backup[j] - at), np.abs(before - at)) <= tol)
+
+    left, right = primary[gaps], primary[gaps + 1]
+    ok = agrees(left) & agrees(right)
+    if lost is not None:
+        ok |= np.asarray(lost, dtype=bool)[gaps]
+    picked: list[np.ndarray] = []
+    for a, b, ref in zip(left[ok], right[ok], local[gaps][ok], strict=True):
+        lo = np.searchsorted(backup, a + margin, side="left")
+        hi = np.searchsorted(backup, b - margin, side="right")
+        # every interval of the bridged stretch must be a plausible RR: a backup lead that fires faster
+        # than that is reading noise there, and gives nothing
+        if hi > lo and np.diff(np.concatenate([[a], backup[lo:hi], [b]])).min() >= SEARCHBACK_MIN_RR * ref:
+            picked.append(np.arange(lo, hi))
+    return np.concatenate(picked) if picked else empty
+
+
+def bridge_with_backup(
+    ecg: np.ndarray,
+    fs: float,
+    primary: int,
+    samples: np.ndarray,
+    detect: Callable[[np.ndarray, float], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``samples`` (the primary lead's beats) with the other leads' beats that fill its lost stretches
+    (:func:`fill_gaps_from_backup`), and the source lead of each; ``detect`` finds a lead's beats."""
+    samples = np.asarray(samples, dtype=np.int64)
+    source = np.full(samples.size, primary, dtype=np.int16)
+    if ecg.shape[1] == 1 or samples.size < 3:
+        return samples, source
+    lead_x = np.asarray(ecg[:, primary], dtype=np.float64)
+    rr = np.diff(samples)
+    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
+    gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+    if gaps.size == 0:
+        return samples, source
+    lost = np.zeros(rr.size, dtype=bool)
+    lost[gaps] = lost_gaps(lead_x, fs, samples, samples[gaps], samples[gaps + 1])
+    base = samples
+    for lead in range(ecg.shape[1]):
+        if lead == primary:
+            continue
+        backup = np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
+        add = backup[fill_gaps_from_backup(base, backup, fs, lost)]
+        if add.size:  # a beat another backup lead already supplied is not added twice
+            j = np.clip(np.searchsorted(samples, add), 1, samples.size - 1)
+            near = np.minimum(np.abs(samples[j] - add), np.abs(samples[j - 1] - add))
+            add = add[near > int(REFRACTORY_S * fs)]
+        if add.size:
+            order = np.argsort(np.concatenate([samples, add]), kind="stable")
+            samples = np.concatenate([samples, add])[order]
+            source = np.concatenate([source, np.full(add.size, lead, dtype=np.int16)])[order]
+    return samples, source
+
+
+def detect_qrs_multilead(ecg: np.ndarray, fs: float, primary: int = 0) -> MultiLeadQRS:
+    """Detect beats on lead ``primary`` of ``ecg`` (samples x leads) and bridge its lost stretches with
+    the other leads, as multi-channel Holter systems do (:func:`bridge_with_backup`)."""
+    x = np.asarray(ecg)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or not 0 <= primary < x.shape[1]:
+        raise InputError("primary", f"must index a lead of the {x.shape[1] if x.ndim == 2 else 0}-lead "
+                         f"signal, got {primary}")
+
+    def detect(lead: np.ndarray, rate: float) -> np.ndarray:
+        return detect_qrs(lead, rate).samples
+
+    samples, source = bridge_with_backup(x, fs, primary, detect(np.asarray(x[:, primary]), fs), detect)
+    return MultiLeadQRS(samples, source, fs, primary)
