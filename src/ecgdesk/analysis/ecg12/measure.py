@@ -99,28 +99,41 @@ def _global_wave(delineation: Delineation, kind: WaveKind) -> Wave | None:
                 int(np.median([w.offset for w in found])))
 
 
+#: Hexaxial direction (degrees) and relative gain of each limb lead. The augmented leads see the frontal
+#: vector at sqrt(3)/2 of a bipolar lead's scale (aVF = (II + III) / 2 under Einthoven's law).
+_AUGMENTED = math.sqrt(3.0) / 2.0
+_LIMB_LEADS: dict[str, tuple[float, float]] = {
+    "i": (0.0, 1.0), "ii": (60.0, 1.0), "iii": (120.0, 1.0),
+    "avr": (-150.0, _AUGMENTED), "avl": (-30.0, _AUGMENTED), "avf": (90.0, _AUGMENTED),
+}
+
+
 def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarray) -> float | None:
-    """Frontal axis from the net areas of leads I and aVF (aVF derived from II and III when absent)."""
+    """Frontal axis of the mean vector over ``[lo, hi]``: least squares over the net areas of the limb leads.
+
+    Each limb lead's net area is the projection of the mean frontal vector on that lead's hexaxial direction.
+    When the leads obey Einthoven's law (III = II - I, aVF = (II + III) / 2, ...) this is exactly the
+    classic axis from leads I and aVF; when one lead is noisy or mis-scaled, the other five outvote it
+    instead of the answer resting on two leads. Any two non-parallel limb leads suffice.
+    """
     data = delineation.median.data
-    names = [n.lower() for n in delineation.lead_names]
-
-    def area(name: str) -> float | None:
-        if name not in names:
-            return None
-        i = names.index(name)
-        return float(np.sum(data[lo:hi + 1, i] - baseline[i]))
-
-    lead_i, avf = area("i"), area("avf")
-    if avf is None:
-        two, three = area("ii"), area("iii")
-        avf = None if two is None or three is None else (two + three) / 2.0
-    if lead_i is None:
-        two, three = area("ii"), area("iii")
-        lead_i = None if two is None or three is None else two - three
-    if lead_i is None or avf is None or (lead_i == 0.0 and avf == 0.0):
+    rows, values = [], []
+    for i, name in enumerate(delineation.lead_names):
+        geometry = _LIMB_LEADS.get(name.lower())
+        if geometry is None:
+            continue
+        angle, gain = math.radians(geometry[0]), geometry[1]
+        rows.append((gain * math.cos(angle), gain * math.sin(angle)))
+        values.append(float(np.sum(data[lo:hi + 1, i] - baseline[i])))
+    if len(rows) < 2:
         return None
-    # aVF is perpendicular to lead I; its scale is sqrt(3)/2 of a limb lead's projection.
-    return math.degrees(math.atan2(avf * 2.0 / math.sqrt(3.0), lead_i))
+    design = np.asarray(rows)
+    if np.linalg.matrix_rank(design) < 2:
+        return None  # e.g. only a lead and its mirror: no second direction
+    vector, *_ = np.linalg.lstsq(design, np.asarray(values), rcond=None)
+    if not np.any(vector):
+        return None
+    return math.degrees(math.atan2(float(vector[1]), float(vector[0])))
 
 
 def _extreme(segment: np.ndarray) -> float:
