@@ -7,6 +7,9 @@ morphology templates (correlation of the QRS part >= 0.9 with the template), the
 reference, and each template is called ventricular when its QRS is unlike the dominant one and wider or
 larger (the features of a PVC: a wide, bizarre complex; Hamilton & Tompkins; de Chazal et al. 2004).
 Beats of normal shape that come early (RR < 80 % of the local median) are supraventricular premature.
+Fusion beats (F) are on-time beats whose QRS is a blend of the dominant and a ventricular template
+(:func:`_fusion`); beats the pipeline found only on another lead, where the analysed lead had lost its
+signal, are unclassifiable (Q).
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ PREMATURE_RR = 0.8
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
 RR_REFERENCE_BEATS = 9
+#: Fusion: the beat's QRS is a blend lam * dominant + (1 - lam) * ventricular template with lam inside this
+#: range, the blend leaves at most FUSION_RESIDUAL of the beat's energy unexplained, and the beat comes on
+#: time (RR >= FUSION_MIN_RR x the reference), as a sinus and an ectopic wavefront meeting would.
+FUSION_MIX = (0.25, 0.75)
+FUSION_RESIDUAL = 0.1
+FUSION_MIN_RR = 0.9
+FUSION_MIN_TEMPLATE_BEATS = 3
 
 
 class BeatClass(enum.StrEnum):
@@ -291,7 +301,32 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     normal_shape = labels == BeatClass.N.value
     ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~_irregular(rr_prev, reference)
     labels[normal_shape & ectopic] = BeatClass.S.value
+    ventricular_ids = [t.template_id for t in templates
+                       if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
+    if ventricular_ids:
+        fused = _fusion(waves[:, QRS_PART], ids, dominant, ventricular_ids)
+        with np.errstate(invalid="ignore"):
+            on_time = rr_prev >= FUSION_MIN_RR * reference
+        labels[fused & on_time & (labels != BeatClass.S.value)] = BeatClass.F.value
     return BeatTable(samples, labels, ids, templates, fs)
+
+
+def _fusion(qrs: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: list[int]) -> np.ndarray:
+    """Beats whose QRS (mV) is a blend of the dominant and one ventricular template (:data:`FUSION_MIX`)."""
+    normal = qrs[ids == dominant].mean(axis=0, dtype=np.float64)
+    energy = np.maximum(np.einsum("ij,ij->i", qrs, qrs, dtype=np.float64), 1e-12)
+    fused = np.zeros(ids.size, dtype=bool)
+    for template in ventricular_ids:
+        ventricular = qrs[ids == template].mean(axis=0, dtype=np.float64)
+        direction = normal - ventricular
+        norm2 = float(direction @ direction)
+        if norm2 <= 0.0:
+            continue
+        offset = qrs - ventricular.astype(np.float32)
+        lam = (offset @ direction.astype(np.float32)) / norm2
+        residual = np.einsum("ij,ij->i", offset, offset, dtype=np.float64) - lam * lam * norm2
+        fused |= (lam >= FUSION_MIX[0]) & (lam <= FUSION_MIX[1]) & (residual <= FUSION_RESIDUAL * energy)
+    return fused
 
 
 def analyze_beats(ecg: np.ndarray, fs: float) -> BeatTable:

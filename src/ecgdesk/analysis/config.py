@@ -18,6 +18,8 @@ class AnalysisConfig:
     # streaming
     chunk_s: float = 600.0
     overlap_s: float = 2.0
+    # the other leads bridge the analysed lead where it loses its signal (beats labelled Q)
+    backup_leads: bool = True
     # signal quality (per epoch)
     epoch_s: float = 10.0
     flat_range_mv: float = 0.05
@@ -64,6 +66,8 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
             if f.name == "overlap_s":
                 if value < 0:
                     raise InputError("config.overlap_s", f"must be >= 0, got {value}")
@@ -82,4 +86,5 @@ class AnalysisConfig:
             )
 
     def as_dict(self) -> dict[str, float]:
+        # flags are written as 1.0 / 0.0: the findings schema keeps the configuration as numbers
         return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}

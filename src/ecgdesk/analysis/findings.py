@@ -23,7 +23,7 @@ from typing import Any
 from ecgdesk.errors import InputError
 
 SCHEMA_VERSION = "1.0"
-ALGORITHM_VERSION = "ecgdesk-ambulatory 0.1.0"
+ALGORITHM_VERSION = "ecgdesk-ambulatory 0.2.0"
 BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 

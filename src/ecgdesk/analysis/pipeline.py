@@ -163,14 +163,25 @@ def _stream(
     progress: Progress | None,
     times: StageTimes,
     engine: BeatEngine,
-) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """(epoch states, beat samples, feature parts) in one pass over the lead."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """(epoch states, beat samples, beats found on a backup lead, feature parts) in one pass.
+
+    The chosen lead gives the quality states, the beats and their features. With ``backup_leads`` and
+    more than one lead, the other leads bridge the chosen lead's lost stretches
+    (:func:`ecgdesk.analysis.detection.bridge_with_backup`); such beats are flagged so the caller can
+    label them Q (found, but not classifiable on the analysed lead).
+    """
+    from ecgdesk.analysis.detection import bridge_with_backup
+
     fs = recording.fs
     L = epoch_length(fs, config)
     state_parts: list[np.ndarray] = []
     sample_parts: list[np.ndarray] = []
+    backup_parts: list[np.ndarray] = []
     feature_parts: list[Any] = []
-    chunks = recording.iter_chunks(config.chunk_s, config.overlap_s, leads=lead)
+    multi = config.backup_leads and recording.n_leads > 1
+    chunks = recording.iter_chunks(config.chunk_s, config.overlap_s, leads=None if multi else lead)
+    column = lead if multi else 0
     while True:
         t0 = perf_counter()
         chunk = next(chunks, None)
@@ -178,7 +189,7 @@ def _stream(
         times.read_s += t1 - t0
         if chunk is None:
             break
-        x = chunk.data[:, 0]
+        x = chunk.data[:, column]
         c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
         previous = int(state_parts[-1][-1]) if state_parts and state_parts[-1].size else None
         states = epoch_states(x[c0:c1], fs, config, previous)
@@ -187,19 +198,26 @@ def _stream(
         times.quality_s += t2 - t1
         if np.any(states == ANALYZABLE):
             peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
-            peaks = peaks[(peaks >= c0) & (peaks < c1)]
-            peaks = peaks[states[np.minimum((peaks - c0) // L, states.size - 1)] == ANALYZABLE]
+            source = np.full(peaks.size, column, dtype=np.int16)
+            if multi:
+                peaks, source = bridge_with_backup(chunk.data, fs, column, peaks, engine.detect)
+            inside = (peaks >= c0) & (peaks < c1)
+            peaks, source = peaks[inside], source[inside]
+            usable = states[np.minimum((peaks - c0) // L, states.size - 1)] == ANALYZABLE
+            peaks, source = peaks[usable], source[usable]
             t3 = perf_counter()
             times.detect_s += t3 - t2
             if peaks.size:
                 feature_parts.append(engine.features(x, fs, peaks))
                 sample_parts.append(peaks + chunk.start)
+                backup_parts.append(source != column)
             times.features_s += perf_counter() - t3
         if progress is not None:
             progress((chunk.core_stop - chunk.core_start) / fs)
     states_all = np.concatenate(state_parts) if state_parts else np.zeros(0, dtype=np.uint8)
     samples = np.concatenate(sample_parts) if sample_parts else np.zeros(0, dtype=np.int64)
-    return states_all, samples, feature_parts
+    backup = np.concatenate(backup_parts) if backup_parts else np.zeros(0, dtype=bool)
+    return states_all, samples, backup, feature_parts
 
 
 def analyze(
@@ -225,7 +243,7 @@ def analyze(
             if not any(m.symptom == d.symptom and abs(m.time_s - d.time_s) <= 2.0 for m in markers)
         ]
     times = StageTimes()
-    states, samples, parts = _stream(recording, choice.index, config, progress, times, engine)
+    states, samples, backup, parts = _stream(recording, choice.index, config, progress, times, engine)
     t0 = perf_counter()
     table: BeatTableLike
     if samples.size:
@@ -233,6 +251,8 @@ def analyze(
         parts.clear()  # the per-chunk copies go before classification (peak memory)
         table = engine.classify(features, samples, recording.fs)
         del features
+        # beats another lead supplied where the analysed lead was lost have no readable shape: Q
+        table.labels[backup] = "Q"
     else:
         table = NoBeats(np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"), [], recording.fs)
     t1 = perf_counter()

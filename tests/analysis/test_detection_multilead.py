@@ -1,0 +1,122 @@
+"""Multi-lead QRS detection: another lead bridges the analysed lead where it loses its signal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+
+from conftest import shared_path
+from ecgdesk.analysis.detection import detect_qrs, detect_qrs_multilead, fill_gaps_from_backup
+from ecgdesk.analysis.evaluation import BEAT_SYMBOLS, match_beats
+from ecgdesk.errors import InputError
+
+FS = 250.0
+
+
+def _two_leads(beat_times: np.ndarray, seconds: float = 60.0, seed: int = 0) -> np.ndarray:
+    """Two leads (mV) with a narrow QRS at each time: lead 1 is an inverted, smaller view."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * FS)) / FS
+    x = np.zeros((t.size, 2))
+    for b in beat_times:
+        qrs = np.exp(-0.5 * ((t - b) / 0.012) ** 2)
+        wave = np.exp(-0.5 * ((t - b - 0.3) / 0.06) ** 2)
+        x[:, 0] += 1.2 * qrs + 0.25 * wave
+        x[:, 1] += -0.7 * qrs + 0.15 * wave
+    return x + 0.01 * rng.standard_normal(x.shape)
+
+
+def _regular(seconds: float = 60.0, rr: float = 0.8) -> np.ndarray:
+    return np.arange(0.5, seconds - 0.5, rr)
+
+
+def test_blocked_amplifier_is_bridged_by_the_other_lead():
+    beats = _regular()
+    x = _two_leads(beats)
+    # lead 0 blocks for 5 s: a jump far beyond the QRS height, decaying slowly, no QRS visible
+    t = np.arange(x.shape[0]) / FS
+    lost = (t >= 20.0) & (t < 25.0)
+    x[lost, 0] = 4.0 * np.exp(-(t[lost] - 20.0) / 2.0)
+    single = detect_qrs(x[:, 0], FS).samples
+    multi = detect_qrs_multilead(x, FS, primary=0)
+    ref = np.round(beats * FS).astype(int)
+    assert match_beats(ref, single, FS).fn >= 4
+    m = match_beats(ref, multi.samples, FS)
+    assert m.fn == 0 and m.fp <= 1  # the primary may take the block's step itself for a beat
+    inside = (multi.samples >= 20.3 * FS) & (multi.samples < 25 * FS)
+    assert np.all(multi.from_backup[inside]) and np.all(~multi.from_backup[multi.samples < 19.8 * FS])
+    assert np.all(multi.source_lead[multi.from_backup] == 1)
+
+
+def test_a_real_pause_stays_a_pause():
+    beats = _regular()
+    beats = np.concatenate([beats[beats < 20.0], beats[beats > 23.5]])  # 3.5 s without a beat on any lead
+    x = _two_leads(beats)
+    multi = detect_qrs_multilead(x, FS)
+    assert multi.samples.size == beats.size and not multi.from_backup.any()
+
+
+def test_a_noisy_backup_lead_adds_nothing_to_a_pause():
+    beats = _regular()
+    beats = np.concatenate([beats[beats < 20.0], beats[beats > 23.5]])
+    x = _two_leads(beats)
+    rng = np.random.default_rng(3)
+    t = np.arange(x.shape[0]) / FS
+    burst = (t > 20.2) & (t < 23.3)
+    x[burst, 1] += 1.5 * rng.standard_normal(int(burst.sum()))  # muscle noise on the backup lead only
+    multi = detect_qrs_multilead(x, FS)
+    pause = (multi.samples > 20.3 * FS) & (multi.samples < 23.3 * FS)
+    assert not pause.any()
+
+
+def test_gap_filling_rules():
+    fs = 100.0
+    primary = np.array([0, 80, 160, 240, 480, 560, 640])  # one gap: 240 -> 480
+    backup = np.array([1, 81, 161, 241, 320, 400, 481, 561])
+    assert list(backup[fill_gaps_from_backup(primary, backup, fs)]) == [320, 400]
+    # the backup does not agree on the beats bounding the gap and the primary did not lose its signal
+    assert fill_gaps_from_backup(primary, backup[[0, 1, 2, 4, 5, 7]], fs).size == 0
+    lost = np.zeros(primary.size - 1, dtype=bool)
+    lost[3] = True
+    assert list(backup[[0, 1, 2, 4, 5, 7]][fill_gaps_from_backup(primary, backup[[0, 1, 2, 4, 5, 7]], fs,
+                                                                 lost)]) == [320, 400]
+    # a backup firing faster than a plausible RR inside the gap is noise there: nothing is taken
+    noisy = np.array([1, 81, 161, 241, 300, 320, 400, 481])
+    assert fill_gaps_from_backup(primary, noisy, fs).size == 0
+    assert fill_gaps_from_backup(primary[:2], backup, fs).size == 0
+
+
+def test_bad_primary_index():
+    with pytest.raises(InputError, match="primary"):
+        detect_qrs_multilead(np.zeros((1000, 2)), FS, primary=2)
+    one = detect_qrs_multilead(_two_leads(_regular())[:, 0], FS)
+    assert one.samples.size == _regular().size and not one.from_backup.any()
+
+
+@pytest.mark.shared_data
+def test_mitdb_208_reaches_the_target_with_both_leads():
+    base = str(shared_path("mitdb", "208.hea").with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    ann = wfdb.rdann(base, "atr")
+    ref = ann.sample[np.array([s in BEAT_SYMBOLS for s in ann.symbol])]
+    m = match_beats(ref, detect_qrs_multilead(rec.p_signal, float(rec.fs), primary=0).samples, float(rec.fs))
+    assert m.se >= 99.7 and m.ppv >= 99.7
+
+
+def test_pipeline_labels_bridged_beats_q():
+    from ecgdesk.analysis.config import AnalysisConfig
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import Recording
+
+    beats = _regular(120.0)
+    x = _two_leads(beats, 120.0)
+    t = np.arange(x.shape[0]) / FS
+    lost = (t >= 60.0) & (t < 64.0)
+    x[lost, 0] = 3.0 * np.exp(-(t[lost] - 60.0) / 2.0)
+    recording = Recording.from_array(x.astype(np.float32), FS, ["ch1", "ch2"])
+    table = analyze(recording, lead="ch1").beats
+    q = table.samples[table.labels == "Q"] / FS
+    assert q.size >= 4 and np.all((q > 60.0) & (q < 64.0))
+    alone = analyze(recording, lead="ch1", config=AnalysisConfig(backup_leads=False)).beats
+    assert "Q" not in set(alone.labels) and alone.samples.size <= table.samples.size - 4
