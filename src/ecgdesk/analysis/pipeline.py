@@ -277,15 +277,18 @@ def findings_from_beats(
     def read(a: int, b: int) -> np.ndarray:
         return recording.read(a, b, choice.index)[:, 0]
 
-    af = rhythm.confirm_af(series, rhythm.af_episodes(series, config), read, config)
-    pauses, n_missed = rhythm.checked_pauses(series, config, af, read)
-    ect = ectopy_mod.ectopy(series, config, af, read)
+    candidates = rhythm.af_episodes(series, config)
+    flutter = [e for e in candidates if e.type is EpisodeType.FLUTTER]
+    af = rhythm.confirm_af(series, [e for e in candidates if e.type is EpisodeType.AF], read, config)
+    atrial = sorted(af + flutter, key=lambda e: e.start_sample)  # no sinus-rhythm logic inside these
+    pauses, n_missed = rhythm.checked_pauses(series, config, atrial, read)
+    ect = ectopy_mod.ectopy(series, config, atrial, read)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
-    rates = rhythm.rate_episodes(series, config, af + runs)
+    rates = rhythm.rate_episodes(series, config, atrial + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]
-    avb = rhythm.av_block_episodes(series, config, read, af + runs, brady)
+    avb = rhythm.av_block_episodes(series, config, read, atrial + runs, brady)
     all_eps: list[Episode] = sorted(
-        af + pauses + ect.episodes + rates + avb + quality_episodes(states, n, fs, config),
+        atrial + pauses + ect.episodes + rates + avb + quality_episodes(states, n, fs, config),
         key=lambda e: (e.start_sample, e.type.value),
     )
     ok_s = analyzable_seconds(states, n, fs, config)

@@ -35,6 +35,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
+from ecgdesk.analysis import flutter
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType
 from ecgdesk.analysis.quality import runs
@@ -82,7 +83,9 @@ def af_score(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np
 
 
 def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
-    """AF episodes by RR irregularity with hysteresis, merged and filtered by duration.
+    """AF episodes by RR irregularity with hysteresis, merged and filtered by duration; an irregular
+    stretch whose RR intervals are multiples of one flutter cycle is a flutter episode instead
+    (:mod:`ecgdesk.analysis.flutter`).
 
     A run of high score never bridges a stretch without valid intervals (noise, lead off, a V run);
     episodes closer than ``af_merge_gap_s`` are merged, and an episode must hold ``af_min_s`` of
@@ -112,7 +115,15 @@ def af_episodes(series: BeatSeries, config: AnalysisConfig) -> list[Episode]:
         inside = (j > a) & (j <= b)
         med = float(np.median(score[inside])) if np.any(inside) else float("nan")
         pattern = _bigeminal_ratio(series, j[inside])
-        if pattern is not None and pattern < config.af_pattern_ratio:
+        repeating = pattern is not None and pattern < config.af_pattern_ratio
+        quantized = flutter.rr_quantization(series.rr_s[j[inside]])
+        # RR intervals that are multiples of one atrial cycle: flutter. Two alternating intervals fit some
+        # cycle by chance (atrial bigeminy 0.50/0.75 s, Mobitz 3:2), so a repeating pattern needs three.
+        if flutter.is_flutter(quantized) and quantized is not None and (
+                not repeating or len(quantized.ratios) >= 3):
+            out.append(_episode(EpisodeType.FLUTTER, series, a, b, flutter.evidence(quantized)))
+            continue
+        if repeating:
             continue  # RR alternating in a repeating pattern (Mobitz 3:2, atrial bigeminy): not AF
         out.append(
             _episode(EpisodeType.AF, series, a, b, f"RR irregularity {med:.2f} (sinus < {config.af_off:g})")

@@ -31,7 +31,14 @@ from ecgdesk.records.simulator.events import (
     schedule,
 )
 from ecgdesk.records.simulator.exercise import t_peak_s
-from ecgdesk.records.simulator.render import lead_noise, render_components, shared_noise, span_mask
+from ecgdesk.records.simulator.render import (
+    FLUTTER_AV_S,
+    FLUTTER_CYCLE_S,
+    lead_noise,
+    render_components,
+    shared_noise,
+    span_mask,
+)
 from ecgdesk.records.writers import open_writer, write_beat_annotations
 
 TRUTH_SCHEMA = "ecgdesk-sim-truth/1"
@@ -44,8 +51,8 @@ LEAD_GAINS = ((1.0, 1.0, 1.0), (0.5, -0.8, 0.35), (0.7, 1.25, 1.1))
 #: MIT symbol -> AAMI class, for the truth summary.
 AAMI = {"N": "N", "j": "N", "A": "S", "V": "V"}
 #: Episode type -> MIT-BIH style rhythm label (aux note of a '+' annotation); '(N' marks the return to sinus.
-RHYTHM_LABELS = {"af": "(AFIB", "vt": "(VT", "svt": "(SVTA", "avb2": "(BII", "avb3": "(BIII", "brady": "(SBR",
-                 "tachy": "(ST"}
+RHYTHM_LABELS = {"af": "(AFIB", "flutter": "(AFL", "vt": "(VT", "svt": "(SVTA", "avb2": "(BII",
+                 "avb3": "(BIII", "brady": "(SBR", "tachy": "(ST"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class Timeline:
     p_abnormal: np.ndarray
     episodes: list[dict[str, object]] = field(default_factory=list)
     af_spans: list[tuple[float, float]] = field(default_factory=list)
+    flutter_spans: list[tuple[float, float]] = field(default_factory=list)
     flat_spans: list[tuple[float, float]] = field(default_factory=list)  # every lead-off span
     rail_spans: list[tuple[float, float]] = field(default_factory=list)  # those that are railed, not flat
     noise_spans: list[tuple[float, float]] = field(default_factory=list)
@@ -194,6 +202,20 @@ def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: MutableSe
             beat(t, "N")
             n += 1
         tl.af_spans.append((ep.start_s, t))
+    elif ep.type is EpisodeType.FLUTTER:
+        # Typical flutter: atria at 300/min on an absolute 0.2 s grid (the sawtooth in render.shared_noise
+        # keeps that phase), each QRS 0.24 s after the flutter wave it conducts. Episodes alternate
+        # variable conduction (2:1 to 4:1, irregular) and fixed 4:1 (regular, 75 bpm).
+        variable = sum(e["type"] == "flutter" for e in tl.episodes) % 2 == 0
+        record["conduction"] = "variable" if variable else "4:1"
+        wave = math.ceil(t / FLUTTER_CYCLE_S) * FLUTTER_CYCLE_S
+        begin = wave
+        while wave < end:
+            wave += FLUTTER_CYCLE_S * (int(rng.choice((2, 3, 4), p=(0.3, 0.3, 0.4))) if variable else 4)
+            beat(wave + FLUTTER_AV_S, "N")
+            n += 1
+        t = wave + FLUTTER_AV_S
+        tl.flutter_spans.append((begin, wave))
     elif ep.type is EpisodeType.PAUSE:
         t += ep.duration_s  # sinus arrest: no P, no QRS
         beat(t, "N", t - 0.16)
@@ -332,12 +354,13 @@ def simulate(config: SimulationConfig, out_dir: Path,
                                         tl.p_abnormal, t_peak_s)
             noise_mask = span_mask(start, n, fs, tl.noise_spans)
             af_mask = span_mask(start, n, fs, tl.af_spans)
+            flutter_mask = span_mask(start, n, fs, tl.flutter_spans)
             flat = span_mask(start, n, fs, tl.flat_spans) > 0
             rail = span_mask(start, n, fs, tl.rail_spans) > 0
             seconds = (start + np.arange(n)) / fs
             gain = 1.0 + 0.1 * np.sin(2 * np.pi * seconds / 10800.0)
             data = np.empty((n, config.leads), dtype=np.float32)
-            common = shared_noise(start, n, fs, af_mask)
+            common = shared_noise(start, n, fs, af_mask, flutter_mask)
             block_rng = np.random.default_rng([config.seed, index])  # each block its own stream: seedable
             for li in range(config.leads):
                 g = gains[li]
@@ -417,5 +440,6 @@ def _truth(config: SimulationConfig, tl: Timeline, keep: np.ndarray, triggers: l
         "patient_triggers": [{"time_s": round(at, 3), "symptom": label} for at, label in triggers],
         "summary": {"beats_by_symbol": by_symbol, "beats_by_class": by_class, "total_beats": int(keep.sum()),
                     "af_s": round(af, 1), "af_burden_pct": round(100 * af / max(analyzable, 1e-9), 3),
+                    "flutter_s": round(sum(b - a for a, b in tl.flutter_spans), 1),
                     "analyzable_s": round(analyzable, 1)},
     }

@@ -1,7 +1,7 @@
 """The simulator's event spec and its schedule of non-overlapping episodes on the recording's timeline.
 
 Spec: comma-separated ``type:COUNTxSIZE`` or ``type:RATE/h`` items, e.g.
-``af:3x20m,pause:5x3.2s,vt:4x8,svt:3x12,couplet:10x2,pvc:200/h,pac:50/h,avb2:2x1m,avb3:1x2m,brady:1x30m,
+``af:3x20m,flutter:1x10m,pause:5x3.2s,vt:4x8,svt:3x12,couplet:10x2,pvc:200/h,pac:50/h,avb2:2x1m,avb3:1x2m,brady:1x30m,
 tachy:1x20m,trigger:6,leadoff:2x10m,noise:3x5m``. Sizes are durations (``s``, ``m``, ``h``) or beat counts
 (a bare number, for ``vt``, ``svt`` and ``couplet``); ``pvc`` and ``pac`` are rates per hour of sinus rhythm;
 ``trigger:N`` places N patient-triggered markers (half of them during episodes). A JSON file with the same
@@ -23,6 +23,7 @@ from ecgdesk.errors import InputError
 
 class EpisodeType(enum.StrEnum):
     AF = "af"
+    FLUTTER = "flutter"
     PAUSE = "pause"
     VT = "vt"
     SVT = "svt"

@@ -77,8 +77,15 @@ def render_components(start: int, n: int, fs: float, beat_t: np.ndarray, beat_sy
     return p_comp, q_comp, t_comp
 
 
-def shared_noise(start: int, n: int, fs: float, af_mask: np.ndarray) -> np.ndarray:
-    """Baseline wander (continuous in absolute time) and AF fibrillatory waves, the same on every lead."""
+#: Atrial flutter cycle (300/min) and the delay from a flutter wave to the QRS it conducts.
+FLUTTER_CYCLE_S = 0.2
+FLUTTER_AV_S = 0.24
+
+
+def shared_noise(start: int, n: int, fs: float, af_mask: np.ndarray,
+                 flutter_mask: np.ndarray | None = None) -> np.ndarray:
+    """Baseline wander (continuous in absolute time), AF fibrillatory waves and atrial flutter's sawtooth
+    (0.15 mV, on the absolute FLUTTER_CYCLE_S grid), the same on every lead."""
     t = (start + np.arange(n)) / fs
     # Phases from absolute time (seconds, float64) so blocks join without a step. The wander (< 0.3 Hz) is
     # computed on an absolute 0.1 s grid and interpolated: the same values at the grid points in every block.
@@ -89,6 +96,11 @@ def shared_noise(start: int, n: int, fs: float, af_mask: np.ndarray) -> np.ndarr
     if af_mask.any():
         on = af_mask > 0
         wander[on] += 0.05 * np.sin(2 * np.pi * (6.0 * t[on] + 0.3 * np.sin(2 * np.pi * 0.7 * t[on])))
+    if flutter_mask is not None and flutter_mask.any():
+        on = flutter_mask > 0
+        phase = np.mod(t[on] / FLUTTER_CYCLE_S, 1.0)
+        # the sawtooth of lead II: a slow descent, then a quick return
+        wander[on] += 0.15 * np.where(phase < 0.8, 0.5 - phase / 0.8, -0.5 + (phase - 0.8) / 0.2)
     return wander
 
 
