@@ -137,7 +137,11 @@ def find_fiducials(filtered: np.ndarray, fs: float) -> np.ndarray:
     for p in peaks:
         lo, hi = max(0, p - half), min(len(slope), p + half + 1)
         refined.append(lo + int(np.argmax(slope[lo:hi])))
-    return np.unique(np.asarray(refined, dtype=np.int64))
+    # A complex cut by the recording's edge is not counted: the filters' edge transients look like one
+    # (a "beat" on the last sample), and a real one there adds no complete RR interval anyway.
+    edge = max(1, int(round(0.05 * fs)))
+    kept = [f for f in refined if edge <= f < len(slope) - edge]
+    return np.unique(np.asarray(kept, dtype=np.int64))
 
 
 # -------------------------------------------------------------------------------------- median beat
@@ -254,6 +258,13 @@ def _wave_peak(x: np.ndarray, lo: int, hi: int, baseline: float) -> int:
     return lo + best
 
 
+class BoundaryRule(enum.StrEnum):
+    """Where a wave ends: slope below a fraction of its steepest slope, or the trapezium-area maximum."""
+
+    SLOPE = "slope"
+    TRAPEZIUM = "trapezium"
+
+
 @dataclass(frozen=True)
 class DelineationParams:
     """Slope thresholds of the boundary rules, as fractions of the wave's steepest slope.
@@ -274,6 +285,32 @@ class DelineationParams:
     #: Each lead keeps half its own P/T boundary deviation from the global one, at most 20 ms.
     lead_weight: float = 0.5
     lead_clip_ms: float = 20.0
+    #: How the P boundaries and the T offset are placed from the wave's steepest points.
+    p_on_rule: BoundaryRule = BoundaryRule.SLOPE
+    p_off_rule: BoundaryRule = BoundaryRule.SLOPE
+    t_off_rule: BoundaryRule = BoundaryRule.SLOPE
+    #: The trapezium rule's reference point: this far beyond the steepest point of the limb.
+    p_reach_ms: float = 80.0
+    t_reach_ms: float = 150.0
+
+
+def _trapezium(x: np.ndarray, d: np.ndarray, steep: int, step: int, reach: int) -> int:
+    """The wave's end (``step`` = 1) or start (-1) by the trapezium-area rule of Zhang et al. (2006).
+
+    From the steepest point ``xm`` of the wave's limb to a point ``xr`` beyond the wave (``reach`` samples
+    away), the end is the sample ``t`` that maximises the area of the trapezium (xm, x[xm]), (t, x[t]),
+    (xr, x[t]), (xr, x[xm]). Unlike a slope threshold it needs neither the baseline level nor a threshold,
+    and noise in the flat segment after the wave barely moves it.
+    """
+    n = len(x)
+    far = int(np.clip(steep + step * reach, 0, n - 1))
+    if abs(far - steep) < 2:
+        return far
+    t = np.arange(steep, far + step, step)
+    # A positive wave's limb falls towards its end (rises towards its start); a negative wave's the reverse.
+    sign = float(-np.sign(d[steep]) * step) or 1.0
+    area = sign * (x[steep] - x[t]) * (np.abs(far - t) + abs(far - steep))
+    return int(t[int(np.argmax(area))])
 
 
 def _walk(d: np.ndarray, start: int, step: int, level: float, limit: int) -> int:
@@ -305,8 +342,16 @@ def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qr
             rise_lo = max(1, p_peak - _ms(fs, 60))
             rise = rise_lo + int(np.argmax(np.abs(ds[rise_lo:p_peak + 1])))
             fall = p_peak + int(np.argmax(np.abs(ds[p_peak:min(n - 1, p_peak + _ms(fs, 60))])))
-            p_on = _walk(ds, rise, -1, params.p_on_xi * abs(ds[rise]), _ms(fs, 80))
-            p_off = _walk(ds, fall, 1, params.p_off_xi * abs(ds[fall]), _ms(fs, 80))
+            if params.p_on_rule is BoundaryRule.TRAPEZIUM:
+                p_on = _trapezium(smooth, ds, rise, -1, _ms(fs, params.p_reach_ms))
+            else:
+                p_on = _walk(ds, rise, -1, params.p_on_xi * abs(ds[rise]), _ms(fs, 80))
+            if params.p_off_rule is BoundaryRule.TRAPEZIUM:
+                # The reference point stays before the QRS: the PR segment is the P wave's flat tail.
+                reach = min(_ms(fs, params.p_reach_ms), on - _ms(fs, 5) - fall)
+                p_off = _trapezium(smooth, ds, fall, 1, reach) if reach > 2 else fall
+            else:
+                p_off = _walk(ds, fall, 1, params.p_off_xi * abs(ds[fall]), _ms(fs, 80))
             waves.insert(0, Wave(WaveKind.P, p_on, p_peak, min(p_off, on - 1)))
     t_lo = off + _ms(fs, 80)
     t_hi = min(n - 2, fid + _ms(fs, min(600.0, 700.0 * rr_s)))
@@ -316,7 +361,10 @@ def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qr
         fall = t_peak + int(np.argmax(np.abs(ds[t_peak:fall_hi]))) if fall_hi > t_peak else t_peak
         rise_lo = max(off, t_peak - _ms(fs, 150))
         rise = rise_lo + int(np.argmax(np.abs(ds[rise_lo:t_peak + 1])))
-        t_off = _walk(ds, fall, 1, params.t_off_xi * abs(ds[fall]), _ms(fs, 150))
+        if params.t_off_rule is BoundaryRule.TRAPEZIUM:
+            t_off = _trapezium(smooth, ds, fall, 1, _ms(fs, params.t_reach_ms))
+        else:
+            t_off = _walk(ds, fall, 1, params.t_off_xi * abs(ds[fall]), _ms(fs, 150))
         t_on = _walk(ds, rise, -1, params.t_on_xi * abs(ds[rise]), _ms(fs, 150))
         waves.append(Wave(WaveKind.T, max(t_on, off), t_peak, t_off))
     return waves

@@ -91,7 +91,12 @@ def _pacing_spike_share(raw: np.ndarray, d: Delineation, ratio: float) -> float:
     qrs_slope = float(np.median(np.max(np.abs(np.diff(d.filtered, axis=0)), axis=0)))
     if qrs_slope <= 0:
         return 0.0
+    # The spike precedes the QRS onset; in a wide paced QRS (biventricular pacing) the fiducial, at the
+    # steepest slope, can lie more than 120 ms after it, so the window reaches 60 ms before the onset.
     before, after = int(round(0.12 * d.fs)), int(round(0.03 * d.fs))
+    qrs = d.leads[0].median_wave(WaveKind.QRS) if d.leads else None
+    if qrs is not None:
+        before = max(before, d.median.fiducial_index - qrs.onset + int(round(0.06 * d.fs)))
     hits = 0
     for f in d.fiducials:
         window = steep[max(0, f - before):min(steep.size, f + after)]
@@ -127,7 +132,9 @@ def classify_rhythm(raw: np.ndarray, d: Delineation, criteria: RhythmCriteria | 
     """Classify the rhythm of a resting ECG (``raw``: the unfiltered signal, for pacing spikes)."""
     c = criteria or RhythmCriteria()
     rr = np.diff(d.fiducials) / d.fs
-    hr = 60.0 / float(np.median(rr)) if rr.size else float("nan")
+    # The rate that names the rhythm is the ventricular rate the report prints (Measurements.hr_bpm, the
+    # mean RR): with the median RR a record could read "HR 62 bpm, sinus bradycardia".
+    hr = 60.0 / float(np.mean(rr)) if rr.size else float("nan")
     irregularity = float(np.median(np.abs(np.diff(rr))) / np.median(rr)) if rr.size > 2 else 0.0
     p_cons = _p_consistency(d)
     paced = _pacing_spike_share(raw, d, c.pacing_spike_ratio)
@@ -144,9 +151,10 @@ def classify_rhythm(raw: np.ndarray, d: Delineation, criteria: RhythmCriteria | 
         return RhythmResult(Rhythm.ATRIAL_FLUTTER, f, f"atrial waves at {fl_rate:.0f}/min")
     if p_cons < c.p_absent:
         return RhythmResult(Rhythm.OTHER, f, f"no consistent P wave (P consistency {p_cons:.2f})")
-    if hr < c.bradycardia_bpm:
+    # Rates are stated (and printed on the report) in whole bpm: 59.8 bpm reads "60 bpm", not bradycardia.
+    if round(hr) < c.bradycardia_bpm:
         return RhythmResult(Rhythm.SINUS_BRADYCARDIA, f, f"sinus P waves, rate {hr:.0f} bpm")
-    if hr > c.tachycardia_bpm:
+    if round(hr) > c.tachycardia_bpm:
         return RhythmResult(Rhythm.SINUS_TACHYCARDIA, f, f"sinus P waves, rate {hr:.0f} bpm")
     if irregularity >= c.sinus_arrhythmia_irregularity:
         return RhythmResult(Rhythm.SINUS_ARRHYTHMIA, f,
