@@ -225,7 +225,7 @@ def analyze_study(
 ) -> RunInfo:
     """Analyse the study's recording (or reuse the run with the same inputs) and make it current.
 
-    ``analyzer`` replaces the default analysis (tests, the demo's stand-in engine); ``engine_tag`` names it
+    ``analyzer`` replaces the default analysis (tests, another beat engine); ``engine_tag`` names it
     in the input hash so its runs are never mistaken for the default engine's.
     """
     with store.transaction() as session:

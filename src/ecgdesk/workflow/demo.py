@@ -7,7 +7,6 @@ select codes and scrub the claim. Each step is the same workflow function the ``
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -26,7 +25,6 @@ from ecgdesk.records import Recording
 from ecgdesk.store import Store, open_store
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.billing import code_study
-from ecgdesk.workflow.demo_standins import standin_engine, write_standin_patch
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 from ecgdesk.workflow.users import add_user
@@ -82,7 +80,7 @@ def prepare_out_dir(out_dir: Path) -> Path:
 
 
 def synthetic_recording(minutes: float, fs: float = 250.0, seed: int = 7) -> Recording:
-    """A plain synthetic sinus-rhythm ECG (Gaussian P-QRS-T): the stand-in while no simulator is there."""
+    """A plain synthetic sinus-rhythm ECG (Gaussian P-QRS-T) of a few minutes, for quick workflow tests."""
     rng = np.random.default_rng(seed)
     n = int(minutes * 60 * fs)
     rr = np.clip(rng.normal(0.85, 0.05, int(minutes * 60 / 0.6) + 2), 0.5, 1.4)
@@ -103,56 +101,14 @@ def synthetic_recording(minutes: float, fs: float = 250.0, seed: int = 7) -> Rec
 
 
 def _simulate(rec_dir: Path, days: float, say: Say, bars: BarFactory) -> tuple[Path, str]:
-    """The patch recording: the records simulator when installed, else the demo's stand-in generator."""
-    from ecgdesk.records import simulator
+    """The patch recording, from the records simulator (1 lead, 250 Hz, its default events)."""
+    from ecgdesk.records.simulator import SimulationConfig, simulate
 
-    if hasattr(simulator, "simulate") and hasattr(simulator, "SimulationConfig"):
-        try:
-            say("simulate", f"{days:g}-day patch recording with the records simulator")
-            return _simulate_with_simulator(simulator, rec_dir, days, bars)
-        except TypeError as error:  # a simulator whose settings this demo does not know yet
-            say("simulate", f"the records simulator did not take the demo's settings ({error})")
-            shutil.rmtree(rec_dir, ignore_errors=True)
-    else:
-        say("simulate", "the records simulator is not installed in this build: using the demo's stand-in")
+    say("simulate", f"{days:g}-day patch recording with the records simulator")
+    config = SimulationConfig(days=days, leads=1, fs=250.0, seed=2468, name="patch")
     with bars("simulate", days * 86400.0) as bar:
-        path = write_standin_patch(rec_dir, days, progress=bar.update)
-    return path, f"{days:g}-day stand-in patch, 1 lead, 250 Hz, AF, pauses, PVCs and 3 patient triggers"
-
-
-def _simulate_with_simulator(module: Any, rec_dir: Path, days: float, bars: BarFactory) -> tuple[Path, str]:
-    names = {f.name for f in dataclasses.fields(module.SimulationConfig)}
-    wanted: dict[str, object] = {"days": days} if "days" in names else {"hours": days * 24}
-    wanted.update({"leads": 1, "n_leads": 1, "fs": 250.0, "seed": 2468, "name": "patch"})
-    config = module.SimulationConfig(**{k: v for k, v in wanted.items() if k in names})
-    with bars("simulate", days * 86400.0) as bar:
-        result = module.simulate(config, rec_dir, progress=bar.update)
-    found = getattr(result, "record", None) or getattr(result, "record_path", None)
-    path = Path(found) if found else next(rec_dir.glob("*.hea"))
-    return path, f"{days:g}-day simulated patch, 1 lead, 250 Hz, with events (records simulator)"
-
-
-def _analyzer() -> tuple[Any, str | None, str]:
-    """(analyzer, engine tag, description): the default engine, or the stand-in when it is missing."""
-    try:
-        from ecgdesk.analysis.pipeline import default_engine
-
-        default_engine()
-        return None, None, "ECG Desk's beat engine"
-    except ImportError:
-        from ecgdesk.analysis.pipeline import analyze
-        from ecgdesk.workflow.analysis import AnalysisOutput
-
-        def standin(recording: Recording, diary: Path | None, progress: Any) -> AnalysisOutput:
-            result = analyze(recording, diary=diary, progress=progress, engine=standin_engine())
-            beats: Any = result.beats
-            return AnalysisOutput(result.findings, beats.samples, beats.labels, beats.template_ids)
-
-        return (
-            standin,
-            "demo-standin",
-            "the demo's stand-in beat engine (ecgdesk.analysis.beats is not installed)",
-        )
+        result = simulate(config, rec_dir, progress=bar.update)
+    return result.record, f"{days:g}-day simulated patch, 1 lead, 250 Hz, with events (records simulator)"
 
 
 def _no_bar(desc: str, total: float) -> AbstractContextManager[Any]:
@@ -221,12 +177,9 @@ def _flow(
     imported = import_recording(store, study_id, rec_path, actor=DEMO_TECHNICIAN)
     say("import", f"recording stored read-only as {imported.sha256[:16]}... ({description})")
     result = DemoResult(out_dir, study_id, imported.path, "recorded", steps=["create", "import"])
-    analyzer, tag, engine = _analyzer()
-    say("analyze", f"scanning analysis with {engine}")
+    say("analyze", "scanning analysis with ECG Desk's beat engine")
     with bars("analyze", imported_duration(store, study_id)) as bar:
-        run = analyze_study(
-            store, study_id, DEMO_TECHNICIAN, progress=bar.update, analyzer=analyzer, engine_tag=tag
-        )
+        run = analyze_study(store, study_id, DEMO_TECHNICIAN, progress=bar.update)
     summary = run.findings.summary
     result.summary = {
         "total_beats": summary.total_beats,
