@@ -54,3 +54,15 @@ def test_simulated_flutter_is_found_and_kept_out_of_af_burden(tmp_path):
     burden_truth = json.loads(result.truth.read_text())["summary"]["af_burden_pct"]
     assert abs(findings.summary.af_burden_pct - burden_truth) < 1.0
     assert "flutter cycle" in findings.episodes_of(EpisodeType.FLUTTER)[0].evidence
+
+
+def test_dropped_beats_of_a_slower_rhythm_are_not_flutter():
+    rng = np.random.default_rng(2)
+    # Mobitz II 3:2 at 80/min atria (0.75 s, 1.5 s), with a few stray intervals
+    mobitz = np.tile([0.75, 1.5], 20) + rng.normal(0, 0.004, 40)
+    mobitz[[5, 17]] = [0.6, 1.0]
+    # Wenckebach 4:3 (PR 0.16, 0.26, 0.32 s): RR 0.85, 0.81, 1.34 s
+    wenckebach = np.tile([0.85, 0.81, 1.34], 12) + rng.normal(0, 0.004, 36)
+    for rr in (mobitz, wenckebach):
+        q = rr_quantization(rr)
+        assert q is not None and not is_flutter(q)
