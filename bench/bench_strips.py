@@ -105,11 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "REFERENCE.csv").exists():
         print(f"{args.data}: REFERENCE.csv not found", file=sys.stderr)
         return 2
-    names, y, X = load_features(args.data, args.jobs)
+    names, y, X, crops = load_features(args.data, args.jobs)
     paths = [str(args.data / f"{n}.hea") for n, _ in read_reference(args.data)]
     results: list[dict[str, object]] = []
 
-    pred, _ = cross_validate(X, y)
+    pred, _, _ = cross_validate(X, crops, y)
     speed = _timed(_ours_one, paths, args.speed_n)
     results.append({"method": "ours", **score(y, pred), "strips_per_s": speed})
 

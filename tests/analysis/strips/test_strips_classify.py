@@ -66,6 +66,21 @@ def test_exported_trees_equal_scikit_learn(tmp_path) -> None:
     assert np.abs(ours - model.predict_proba(X)).max() < 1e-9
 
 
+def test_exported_class_weight_scales_the_probability(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 3))
+    y = np.where(X[:, 0] > 0.8, "A", np.where(X[:, 1] > 0, "N", "O"))
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    export_trees(model, tuple("abc"), tmp_path / "m.npz", {"A": 3.0})
+    ours = load_ensemble(tmp_path / "m.npz").predict_proba(X)
+    expected = model.predict_proba(X) * np.where(model.classes_ == "A", 3.0, 1.0)
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.abs(ours - expected).max() < 1e-9
+    assert (ours[:, 0] > model.predict_proba(X)[:, 0]).all()  # AF favoured on every row
+    with pytest.raises(InputError, match="class_weights"):
+        export_trees(model, tuple("abc"), tmp_path / "bad.npz", {"Z": 2.0})
+
+
 def test_foreign_model_file_is_a_named_error(tmp_path) -> None:
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"not a model")

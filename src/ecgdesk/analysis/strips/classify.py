@@ -1,7 +1,8 @@
 """``classify_strip(recording) -> StripResult``: triage of one event-monitor rhythm strip.
 
 Order of the checks: a strip shorter than :data:`MIN_DURATION_S`, a flat line, or a strip without a
-repeating QRS complex is ``~`` at once, with the reason; anything else goes through the features
+repeating QRS complex (fewer than :data:`MIN_BEATS` detections, or no detection like the median beat) is
+``~`` at once, with the reason; anything else goes through the features
 (:mod:`~ecgdesk.analysis.strips.features`) and the committed tree model
 (:mod:`~ecgdesk.analysis.strips.model`). The reason text names the figures a monitoring technician
 checks on the strip: rate, RR irregularity, P waves, QRS width, odd beats, pauses, noise.
@@ -128,6 +129,12 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
     if strip.peaks.size < MIN_BEATS:
         return StripResult(StripLabel.NOISY, 1.0, {}, hr,
                            f"no repeating QRS complex ({strip.peaks.size} beats found)", feats)
+    # Beats found, but none alike: the detector followed noise. The model has 14 noisy strips to learn
+    # from, so this is decided here; no labelled cinc2017 strip has even 99 % of its beats odd.
+    if np.isfinite(feats.frac_beats_odd) and feats.frac_beats_odd >= 1.0:
+        return StripResult(StripLabel.NOISY, 1.0, {}, hr,
+                           f"no repeating QRS complex (none of {strip.peaks.size} detections is like the "
+                           "median beat)", feats)
     ensemble = model if model is not None else default_ensemble()
     proba = ensemble.predict_proba(feats.vector()[None, :])[0]
     probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}

@@ -3,7 +3,8 @@
 ``bench/train_strips.py`` trains scikit-learn's ``HistGradientBoostingClassifier`` and writes its trees
 with :func:`export_trees` to ``strips_model.npz`` beside this module: one row per tree of node arrays
 (feature, threshold, where a missing value goes, children, leaf values). Loading needs numpy only, no
-pickle and no network; the prediction equals scikit-learn's ``predict_proba`` to rounding.
+pickle and no network; the prediction equals scikit-learn's ``predict_proba`` to rounding, times the
+per-class weights given to :func:`export_trees` (renormalised), which the training script uses to favour AF.
 """
 
 from __future__ import annotations
@@ -66,8 +67,19 @@ class TreeEnsemble:
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
-def export_trees(model: Any, feature_names: tuple[str, ...], path: Path) -> None:
-    """Write a fitted multiclass ``HistGradientBoostingClassifier`` to ``path`` (npz, no pickle)."""
+def export_trees(model: Any, feature_names: tuple[str, ...], path: Path,
+                 class_weights: dict[str, float] | None = None) -> None:
+    """Write a fitted multiclass ``HistGradientBoostingClassifier`` to ``path`` (npz, no pickle).
+
+    ``class_weights`` multiplies the probability of the named classes before renormalising: with a softmax
+    that is ``log(weight)`` added to the class's baseline score, so the file format and the evaluation stay
+    as they are. Classes not named keep weight 1.
+    """
+    weights = class_weights or {}
+    for name, weight in weights.items():
+        if name not in {str(c) for c in model.classes_} or not weight > 0:
+            raise InputError("class_weights", f"unknown class or non-positive weight: {name}={weight}")
+    shift = np.asarray([np.log(weights.get(str(c), 1.0)) for c in model.classes_], dtype=np.float64)
     predictors = model._predictors  # list over iterations of lists over classes
     n_classes = len(model.classes_)
     if n_classes < 3:
@@ -86,7 +98,7 @@ def export_trees(model: Any, feature_names: tuple[str, ...], path: Path) -> None
         format_version=np.int64(FORMAT_VERSION),
         classes=np.asarray([str(c) for c in model.classes_]),
         feature_names=np.asarray(feature_names),
-        baseline=np.asarray(model._baseline_prediction, dtype=np.float64).ravel(),
+        baseline=np.asarray(model._baseline_prediction, dtype=np.float64).ravel() + shift,
         tree_class=np.asarray([k for k, _ in flat], dtype=np.int64),
         feature=pad("feature_idx", np.int64),
         threshold=pad("num_threshold", np.float64),
