@@ -29,6 +29,7 @@ Amplitude does not matter (every threshold is relative) and any sampling rate fr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,12 +90,19 @@ def _moving_sum(x: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _band(fs: float) -> tuple[np.ndarray, int]:
+    """The 5-20 Hz band-pass at ``fs`` (float32 SOS) and its group delay at 12 Hz in samples; cached,
+    since short strips are detected by the thousand and the design costs more than the filtering."""
+    sos = signal.butter(2, [5.0, 20.0], btype="band", fs=fs, output="sos")
+    _, gd = signal.group_delay(signal.sos2tf(sos), w=[12.0], fs=fs)
+    return sos.astype(np.float32), int(round(float(gd[0])))
+
+
 def _energy(x: np.ndarray, fs: float) -> np.ndarray:
     """Integrated squared slope of the 5-20 Hz band (delay-compensated), at the working rate ``fs``."""
-    sos = signal.butter(2, [5.0, 20.0], btype="band", fs=fs, output="sos")
-    band = signal.sosfilt(sos.astype(np.float32), x - np.float32(np.median(x[:: max(1, x.size // 4096)])))
-    _, gd = signal.group_delay(signal.sos2tf(sos), w=[12.0], fs=fs)
-    delay = int(round(float(gd[0])))
+    sos, delay = _band(fs)
+    band = signal.sosfilt(sos, x - np.float32(np.median(x[:: max(1, x.size // 4096)])))
     d = np.empty_like(band)
     d[:-1] = band[1:] - band[:-1]
     d[-1] = 0.0
