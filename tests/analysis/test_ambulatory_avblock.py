@@ -74,3 +74,33 @@ def test_complete_block_dissociated_p_waves() -> None:
         render(y, t, P_WAVE + QRS_T)
     y += rng.normal(0, 0.01, y.size)
     assert rhythm.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady) == []
+
+
+def test_slow_sinus_rhythm_with_a_late_t_wave_is_not_complete_block() -> None:
+    """At 44/min the T wave reaches into mid-diastole at the same place every beat, and each P wave keeps
+    its PR: neither moves, so it is sinus bradycardia, not P-QRS dissociation."""
+    rng = np.random.default_rng(2)
+    late_t = ((-0.03, 0.010, -0.10), (0.0, 0.011, 1.1), (0.03, 0.010, -0.25), (0.40, 0.08, 0.35))
+    beats = np.cumsum(np.full(70, 60.0 / 44.0) * (1 + 0.02 * rng.standard_normal(70))) + 1.0
+    x = np.zeros(int((beats[-1] + 2) * FS))
+    for t in beats:
+        render(x, t, P_WAVE + late_t)
+    x += rng.normal(0, 0.01, x.size)
+    samples = np.round(beats * FS).astype(np.int64)
+    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
+    brady = rhythm.rate_episodes(s, CFG, [])
+    assert [e.type for e in brady] == [EpisodeType.BRADY]
+    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+    assert EpisodeType.AVB3 not in [e.type for e in found]
+    # the same T waves with dissociated atria at 80/min: complete block
+    y = np.zeros_like(x)
+    for t in beats:
+        render(y, t, late_t)
+    tp = 0.4
+    while tp < beats[-1] + 1:
+        render(y, tp, P_WAVE)
+        tp += 0.75
+    y += rng.normal(0, 0.01, y.size)
+    found = rhythm.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady)
+    avb3 = [e for e in found if e.type is EpisodeType.AVB3]
+    assert avb3 and "dissociation" in avb3[0].evidence

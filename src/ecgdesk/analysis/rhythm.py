@@ -23,7 +23,8 @@ or above ``tachy_bpm`` for at least ``rate_episode_min_s``.
 **AV block (suspected).** A long RR interval (``avb_rr_factor`` times the preceding median) that holds
 a P-like deflection in mid-diastole, as big as the P wave before the last conducted QRS, is a blocked
 P wave: second-degree AV block suspected. A slow (``avb3_max_bpm``) sustained rhythm whose diastoles
-mostly hold such deflections is P-QRS dissociation: complete AV block suspected. Both need over-read.
+mostly hold such deflections, at places after the QRS that vary (SD >= 80 ms: the P waves march through),
+is P-QRS dissociation: complete AV block suspected. Both need over-read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -40,6 +42,9 @@ from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType
 from ecgdesk.analysis.quality import runs
 from ecgdesk.analysis.series import BeatSeries
+
+#: Complete block: the atrial deflections' places after the QRS must spread at least this much (SD, s).
+AVB3_MIN_PLACE_SPREAD_S = 0.08
 
 #: Reads samples [start, stop) of the analysed lead in mV.
 SegmentReader = Callable[[int, int], np.ndarray]
@@ -308,9 +313,20 @@ def rate_episodes(series: BeatSeries, config: AnalysisConfig, exclude: list[Epis
 
 
 # ------------------------------------------------------------------------------------- AV block
-def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple[float, float, float, float]:
-    """(P before r_prev, largest mid-diastolic deflection, noise, QRS of r_prev); ``seg`` starts 0.4 s
-    before r_prev.
+@dataclass(frozen=True)
+class Diastole:
+    """What one RR interval shows (mV): the P before its first QRS, the largest mid-diastolic deflection and
+    where it lies (s after that QRS), the diastole's noise level and the first QRS's height."""
+
+    p_ref: float
+    mid: float
+    mid_at_s: float
+    noise: float
+    qrs: float
+
+
+def _diastole(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> Diastole:
+    """Read the RR interval ``r_prev -> r_next``; ``seg`` starts 0.4 s before r_prev.
 
     Deflections are measured on the 40 ms-smoothed signal minus its 0.4 s running median, which removes
     baseline wander but keeps P-wave-sized bumps."""
@@ -325,11 +341,11 @@ def _p_amplitudes(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> tuple
     span = (r_next - r_prev) / fs
     lo, hi = int((rp + 0.45) * fs), int((rp + span - 0.3) * fs)
     if hi - lo < int(0.15 * fs):
-        return p_ref, 0.0, 0.0, qrs
+        return Diastole(p_ref, 0.0, float("nan"), 0.0, qrs)
     window = hp[lo:hi]
-    mid = float(np.max(np.abs(window)))
+    at = int(np.argmax(np.abs(window)))
     noise = 3.0 * float(np.median(np.abs(window - np.median(window)))) / 0.6745
-    return p_ref, mid, noise, qrs
+    return Diastole(p_ref, float(abs(window[at])), (lo + at) / fs - rp, noise, qrs)
 
 
 def undetected_complex(series: BeatSeries, i: int, read: SegmentReader) -> bool:
@@ -339,8 +355,8 @@ def undetected_complex(series: BeatSeries, i: int, read: SegmentReader) -> bool:
     r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
     if r0 - int(0.4 * fs) < 0:
         return False
-    _, mid, _, qrs = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
-    return qrs > 0 and mid >= 0.5 * qrs
+    d = _diastole(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
+    return d.qrs > 0 and d.mid >= 0.5 * d.qrs
 
 
 def checked_pauses(
@@ -353,6 +369,62 @@ def checked_pauses(
     index = np.searchsorted(series.samples, [p.end_sample for p in pauses])
     keep = [p for p, i in zip(pauses, index.tolist(), strict=True) if not undetected_complex(series, i, read)]
     return keep, len(pauses) - len(keep)
+
+
+def _conducted_p(r1: np.ndarray, read: SegmentReader, fs: float, k: int) -> bool:
+    """Whether an atrial-sized wave keeps one place (SD < 30 ms) in the PR window (350-60 ms) before
+    each QRS: a conducted P, whatever else the diastoles hold."""
+    a, b = int(0.35 * fs), int(0.06 * fs)
+    places, sizes = [], []
+    for r in r1.tolist():
+        seg = read(max(0, r - a - k), r - b + k)
+        sm = np.convolve(seg, np.ones(k) / k, mode="same")[k:-k] if seg.size > 2 * k else seg
+        sm = sm - np.median(sm)
+        i = int(np.argmax(np.abs(sm)))
+        places.append(i / fs)
+        sizes.append(float(abs(sm[i])))
+    return float(np.median(sizes)) >= 0.04 and float(np.std(places)) < 0.03
+
+
+def _moving_atrial_waves(
+    series: BeatSeries, pick: np.ndarray, read: SegmentReader
+) -> tuple[int, float] | None:
+    """(diastoles holding an atrial-sized deflection, the smaller SD of its place after the QRS before and
+    before the QRS after) over the RR intervals ending at beats ``pick``; None when there are too few.
+
+    The diastoles are aligned on the QRS before them and their median is subtracted first: what keeps its
+    place after that QRS (the T wave's tail, a U wave) cancels. A conducted P keeps its place before the
+    next QRS (:func:`_conducted_p` vetoes), a dissociated one keeps neither, so both spreads must be large.
+    """
+    fs = series.fs
+    r0 = series.samples[pick - 1].astype(np.int64)
+    r1 = series.samples[pick].astype(np.int64)
+    lo = int(0.3 * fs)
+    hi = int(np.min(r1 - r0)) - int(0.12 * fs)
+    if pick.size < 5 or hi - lo < int(0.2 * fs):
+        return None
+    k = max(1, int(round(0.04 * fs)))
+    rows, qrs = [], []
+    for a in r0.tolist():
+        seg = read(max(0, a - int(0.06 * fs)), a + hi)
+        sm = np.convolve(seg, np.ones(k) / k, mode="same")
+        qrs.append(float(np.ptp(sm[: int(0.12 * fs)])))
+        rows.append(sm[-(hi - lo):])
+    if len({r.size for r in rows}) != 1:
+        return None
+    diastoles = np.vstack(rows)
+    diastoles -= np.median(diastoles, axis=1, keepdims=True)
+    residual = diastoles - np.median(diastoles, axis=0)
+    at = np.argmax(np.abs(residual), axis=1)
+    size = np.abs(residual[np.arange(at.size), at])
+    # one noise level for the stretch: a row's own spread grows with the P wave it holds
+    noise = 3.0 * float(np.median(np.median(np.abs(residual), axis=1))) / 0.6745
+    ok = (size >= 0.04) & (size > noise) & (size < 0.4 * np.asarray(qrs))
+    if ok.sum() < 2 or _conducted_p(r1, read, fs, k):
+        return int(ok.sum()), 0.0
+    after = (lo + at[ok]) / fs
+    before = (r1 - r0)[ok] / fs - after
+    return int(ok.sum()), float(min(np.std(after), np.std(before)))
 
 
 def av_block_episodes(
@@ -379,8 +451,8 @@ def av_block_episodes(
         start = r0 - int(0.4 * fs)
         if start < 0:
             continue
-        seg = read(start, r1)
-        p_ref, mid, noise, qrs = _p_amplitudes(seg, fs, r0, r1)
+        d = _diastole(read(start, r1), fs, r0, r1)
+        p_ref, mid, noise, qrs = d.p_ref, d.mid, d.noise, d.qrs
         p_sized = 0.6 * p_ref <= mid <= 3.0 * p_ref and mid < 0.4 * qrs
         if p_ref >= 0.04 and p_sized and mid > noise:
             out.append(
@@ -405,15 +477,13 @@ def av_block_episodes(
         inside = inside[series.valid[inside]]
         if inside.size < 5:
             continue
+        inside = inside[2:-2]  # the episode's edges hold beats of the rhythm around it
         pick = inside[np.linspace(0, inside.size - 1, min(12, inside.size)).astype(int)]
-        hits = 0
-        for i in pick.tolist():
-            r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
-            if r0 - int(0.4 * fs) < 0:
-                continue
-            _, mid, noise, qrs = _p_amplitudes(read(r0 - int(0.4 * fs), r1), fs, r0, r1)
-            hits += int(mid >= 0.05 and mid > noise and mid < 0.4 * qrs)
-        if hits >= 0.6 * pick.size:
+        waves = _moving_atrial_waves(series, pick, read)
+        if waves is None:
+            continue
+        hits, spread = waves
+        if hits >= 0.6 * pick.size and spread >= AVB3_MIN_PLACE_SPREAD_S:
             out.append(
                 Episode(
                     EpisodeType.AVB3,
@@ -425,7 +495,7 @@ def av_block_episodes(
                     e.mean_rate_bpm,
                     e.max_rate_bpm,
                     f"rate {e.mean_rate_bpm:.0f} bpm with atrial deflections in {hits}/{pick.size} "
-                    "diastoles (P-QRS dissociation)",
+                    f"diastoles that keep no place to either QRS (SD {spread:.2f} s: P-QRS dissociation)",
                     suspected=True,
                 )
             )
