@@ -6,7 +6,7 @@ import numpy as np
 
 from ecgdesk.analysis import rhythm
 from ecgdesk.analysis.config import AnalysisConfig
-from ecgdesk.analysis.findings import EpisodeType
+from ecgdesk.analysis.findings import Episode, EpisodeType
 from ecgdesk.analysis.series import BeatSeries
 
 FS = 250.0
@@ -51,6 +51,15 @@ def test_blocked_p_is_avb2_and_sinus_pause_is_not() -> None:
     assert [round(p.start_s, 2) for p in pauses] == [round(blocked[0], 2), round(pause_at[0], 2)]
 
 
+def _slow_rhythm(beats: np.ndarray, x: np.ndarray) -> tuple[BeatSeries, list[Episode], list[Episode]]:
+    """The beat series of ``beats`` (s), its single bradycardia episode, and the AV block found on ``x``."""
+    samples = np.round(beats * FS).astype(np.int64)
+    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
+    brady = rhythm.rate_episodes(s, CFG, [])
+    assert [e.type for e in brady] == [EpisodeType.BRADY]
+    return s, brady, rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+
+
 def test_complete_block_dissociated_p_waves() -> None:
     rng = np.random.default_rng(1)
     x = np.zeros(int(100 * FS))
@@ -62,11 +71,7 @@ def test_complete_block_dissociated_p_waves() -> None:
     for t in beats:
         render(x, t, QRS_T)
     x += rng.normal(0, 0.01, x.size)
-    samples = np.round(beats * FS).astype(np.int64)
-    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
-    brady = rhythm.rate_episodes(s, CFG, [])
-    assert [e.type for e in brady] == [EpisodeType.BRADY]
-    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+    s, brady, found = _slow_rhythm(beats, x)
     assert EpisodeType.AVB3 in [e.type for e in found]
     # the same slow rhythm with no atrial activity is sinus bradycardia only
     y = np.zeros_like(x)
@@ -86,11 +91,7 @@ def test_slow_sinus_rhythm_with_a_late_t_wave_is_not_complete_block() -> None:
     for t in beats:
         render(x, t, P_WAVE + late_t)
     x += rng.normal(0, 0.01, x.size)
-    samples = np.round(beats * FS).astype(np.int64)
-    s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
-    brady = rhythm.rate_episodes(s, CFG, [])
-    assert [e.type for e in brady] == [EpisodeType.BRADY]
-    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+    s, brady, found = _slow_rhythm(beats, x)
     assert EpisodeType.AVB3 not in [e.type for e in found]
     # the same T waves with dissociated atria at 80/min: complete block
     y = np.zeros_like(x)
