@@ -51,6 +51,7 @@ from ecgdesk.analysis.quality import (
     wear_seconds,
 )
 from ecgdesk.analysis.series import BeatSeries
+from ecgdesk.analysis.wenckebach import wenckebach_episodes
 from ecgdesk.records.recording import Recording
 
 #: Called with the seconds of signal just processed.
@@ -287,6 +288,9 @@ def findings_from_beats(
     rates = rhythm.rate_episodes(series, config, atrial + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]
     avb = rhythm.av_block_episodes(series, config, read, atrial + runs, brady)
+    # grouped beating where no blocked P wave was seen (it often hides in the T wave)
+    avb += [e for e in wenckebach_episodes(series, atrial + runs)
+            if not any(a.start_sample <= e.end_sample and e.start_sample <= a.end_sample for a in avb)]
     all_eps: list[Episode] = sorted(
         atrial + pauses + ect.episodes + rates + avb + quality_episodes(states, n, fs, config),
         key=lambda e: (e.start_sample, e.type.value),
