@@ -190,6 +190,14 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
     return QRSResult(beats.astype(np.int64), fs)
 
 
+def _long_rr(beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indices i of the RR intervals beats[i] -> beats[i + 1] longer than SEARCHBACK_RR x the local
+    median RR, that local median for every interval): the gaps a search-back or another lead may fill."""
+    rr = np.diff(beats)
+    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
+    return np.flatnonzero(rr > SEARCHBACK_RR * local), local
+
+
 def _search_back(beats: np.ndarray, candidates: np.ndarray, heights: np.ndarray, level: np.ndarray,
                  floor: float, fs: float) -> np.ndarray:
     """Fill RR gaps longer than 1.35x the local median RR with the largest lower-threshold candidate.
@@ -202,9 +210,7 @@ def _search_back(beats: np.ndarray, candidates: np.ndarray, heights: np.ndarray,
     ok = (heights >= SEARCHBACK_THRESHOLD * level) & (heights > floor)
     pool, pool_h = candidates[ok], heights[ok]
     for _ in range(SEARCHBACK_PASSES):
-        rr = np.diff(beats)
-        local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
-        gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+        gaps, local = _long_rr(beats)
         if gaps.size == 0:
             break
         start = beats[gaps] + np.maximum(margin, (SEARCHBACK_MIN_RR * local[gaps]).astype(np.int64))
@@ -269,7 +275,7 @@ def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
     A gap is an RR interval longer than 1.35x the local median RR of the primary (the search-back rule).
     The backup lead's beats inside it (a refractory period away from both ends) are taken when the
     backup agrees with the primary on both beats that bound the gap, or when the primary lost its signal
-    in the gap (``lost``, one flag per gap, see :func:`lost_gaps`; a callable gets the gaps' bounds).
+    in the gap (``lost``, one flag per RR interval of ``primary``, see :func:`lost_gaps`).
     So a saturated stretch of the primary is bridged, while a real pause (no beat on any lead, baseline
     kept) or a noisy backup lead adds nothing.
     """
@@ -278,9 +284,7 @@ def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
     empty = np.zeros(0, dtype=np.int64)
     if primary.size < 3 or backup.size == 0:
         return empty
-    rr = np.diff(primary)
-    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
-    gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+    gaps, local = _long_rr(primary)
     if gaps.size == 0:
         return empty
     tol = int(round(BACKUP_AGREEMENT_S * fs))
@@ -320,12 +324,10 @@ def bridge_with_backup(
     if ecg.shape[1] == 1 or samples.size < 3:
         return samples, source
     lead_x = np.asarray(ecg[:, primary], dtype=np.float64)
-    rr = np.diff(samples)
-    local = ndimage.median_filter(rr.astype(float), size=min(9, rr.size), mode="nearest")
-    gaps = np.flatnonzero(rr > SEARCHBACK_RR * local)
+    gaps, _ = _long_rr(samples)
     if gaps.size == 0:
         return samples, source
-    lost = np.zeros(rr.size, dtype=bool)
+    lost = np.zeros(samples.size - 1, dtype=bool)
     lost[gaps] = lost_gaps(lead_x, fs, samples, samples[gaps], samples[gaps + 1])
     base = samples
     for lead in range(ecg.shape[1]):

@@ -23,8 +23,9 @@ or above ``tachy_bpm`` for at least ``rate_episode_min_s``.
 **AV block (suspected).** A long RR interval (``avb_rr_factor`` times the preceding median) that holds
 a P-like deflection in mid-diastole, as big as the P wave before the last conducted QRS, is a blocked
 P wave: second-degree AV block suspected. A slow (``avb3_max_bpm``) sustained rhythm whose diastoles
-mostly hold such deflections, at places after the QRS that vary (SD >= 80 ms: the P waves march through),
-is P-QRS dissociation: complete AV block suspected. Both need over-read.
+mostly hold such deflections, at places that vary both after the QRS before and before the QRS after
+(SD >= 80 ms: the P waves march through), is P-QRS dissociation: complete AV block suspected. Both need
+over-read.
 """
 
 from __future__ import annotations
@@ -325,13 +326,18 @@ class Diastole:
     qrs: float
 
 
+def _smooth(seg: np.ndarray, k: int) -> np.ndarray:
+    """``k``-sample moving average, same length (the 40 ms smoothing every P-wave reading uses)."""
+    return np.convolve(seg, np.ones(k) / k, mode="same")
+
+
 def _diastole(seg: np.ndarray, fs: float, r_prev: int, r_next: int) -> Diastole:
     """Read the RR interval ``r_prev -> r_next``; ``seg`` starts 0.4 s before r_prev.
 
     Deflections are measured on the 40 ms-smoothed signal minus its 0.4 s running median, which removes
     baseline wander but keeps P-wave-sized bumps."""
     k = max(1, int(round(0.04 * fs)))
-    sm = np.convolve(seg, np.ones(k) / k, mode="same")
+    sm = _smooth(seg, k)
     hp = sm - ndimage.median_filter(sm, size=max(3, int(0.4 * fs)), mode="nearest")
     rp = 0.4
     i0, i1 = int((rp - 0.26) * fs), int((rp - 0.08) * fs)
@@ -378,7 +384,7 @@ def _conducted_p(r1: np.ndarray, read: SegmentReader, fs: float, k: int) -> bool
     places, sizes = [], []
     for r in r1.tolist():
         seg = read(max(0, r - a - k), r - b + k)
-        sm = np.convolve(seg, np.ones(k) / k, mode="same")[k:-k] if seg.size > 2 * k else seg
+        sm = _smooth(seg, k)[k:-k] if seg.size > 2 * k else seg
         sm = sm - np.median(sm)
         i = int(np.argmax(np.abs(sm)))
         places.append(i / fs)
@@ -407,7 +413,7 @@ def _moving_atrial_waves(
     rows, qrs = [], []
     for a in r0.tolist():
         seg = read(max(0, a - int(0.06 * fs)), a + hi)
-        sm = np.convolve(seg, np.ones(k) / k, mode="same")
+        sm = _smooth(seg, k)
         qrs.append(float(np.ptp(sm[: int(0.12 * fs)])))
         rows.append(sm[-(hi - lo):])
     if len({r.size for r in rows}) != 1:

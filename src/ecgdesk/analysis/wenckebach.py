@@ -45,7 +45,7 @@ def _pauses(rr: np.ndarray, ok: np.ndarray) -> np.ndarray:
         i = np.arange(groups.shape[0]) + n + 1
         pause = rr[i]
         # abrupt both ways (a blocked beat), unlike the smooth swings of sinus arrhythmia
-        after = np.concatenate([rr[2:], [np.inf]])[i - 1] if i.size else pause
+        after = np.append(rr, np.inf)[i + 1]  # the RR after the pause
         abrupt = (pause >= PAUSE_FACTOR * groups[:, -1]) & (after * PAUSE_FACTOR <= pause)
         hit = (valid & ok[i] & abrupt & (pause >= PAUSE_FACTOR * np.median(groups, axis=1))
                & (pause < PAUSE_MAX_FACTOR * groups.min(axis=1)) & (groups[:, -1] <= groups[:, 0] + 0.01))
