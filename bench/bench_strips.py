@@ -35,13 +35,14 @@ from ecgdesk.analysis.strips.signal import FS, prepare
 from ecgdesk.records import open_recording
 from train_strips import (
     CANDIDATES,
-    DEFAULT_DATA,
     LABELS,
+    add_data_arguments,
     cross_validate,
     folds,
     load_features,
     make_model,
     read_reference,
+    reference_missing,
     score,
 )
 
@@ -98,12 +99,10 @@ def _pool_map(func, paths: list[str], jobs: int) -> list:  # type: ignore[no-unt
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="strip triage: ours vs RR baseline vs NeuroKit2")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--jobs", type=int, default=2)
+    add_data_arguments(parser)
     parser.add_argument("--speed-n", type=int, default=300, help="strips timed per method (default 300)")
     args = parser.parse_args(argv)
-    if not (args.data / "REFERENCE.csv").exists():
-        print(f"{args.data}: REFERENCE.csv not found", file=sys.stderr)
+    if reference_missing(args.data):
         return 2
     names, y, X, crops = load_features(args.data, args.jobs)
     paths = [str(args.data / f"{n}.hea") for n, _ in read_reference(args.data)]

@@ -33,11 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_strips import (
     CANDIDATES,
-    DEFAULT_DATA,
     LABELS,
+    add_data_arguments,
     fit,
     folds,
     load_features,
+    reference_missing,
+    weighted_predict,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -63,12 +65,6 @@ def _f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return float(per_class[1]), float(np.mean(per_class))
 
 
-def _weighted(proba: np.ndarray, weight: float) -> np.ndarray:
-    """Labels from probabilities in LABELS column order, AF column times ``weight``."""
-    w = np.array([weight if lab == "A" else 1.0 for lab in LABELS])
-    return np.asarray(LABELS)[np.argmax(proba * w[None, :], axis=1)]
-
-
 def learning_curve(X: np.ndarray, crops: np.ndarray, y: np.ndarray,
                    splits: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[dict[str, float]], np.ndarray]:
     """Rows of (training strips per fold, AF F1, mean F1), and the trees' out-of-fold probabilities
@@ -86,7 +82,7 @@ def learning_curve(X: np.ndarray, crops: np.ndarray, y: np.ndarray,
                 model = fit(CANDIDATES[0], X, crops, y, part)
                 cols = [list(model.classes_).index(lab) for lab in LABELS]
                 proba[te] = model.predict_proba(X[te])[:, cols]
-            scores.append(_f1(y, _weighted(proba, AF_WEIGHT)))
+            scores.append(_f1(y, weighted_predict(proba, np.asarray(LABELS), AF_WEIGHT)))
             if fraction >= 1.0:
                 full = proba
         af, mean = np.mean(scores, axis=0)
@@ -105,12 +101,10 @@ def extrapolate(rows: list[dict[str, float]]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--jobs", type=int, default=2)
+    add_data_arguments(parser)
     parser.add_argument("--cnn", action="store_true", help="also cross-validate the CNN probe (PyTorch)")
     args = parser.parse_args(argv)
-    if not (args.data / "REFERENCE.csv").exists():
-        print(f"{args.data}: REFERENCE.csv not found (needs ../shared/data/cinc2017)", file=sys.stderr)
+    if reference_missing(args.data):
         return 2
     t0 = time.perf_counter()
     names, y, X, crops = load_features(args.data, args.jobs)
@@ -134,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         families["cnn"] = cnn
         size = float(np.mean([tr.size for tr, _ in splits]))
         for title, proba in (("CNN alone", cnn), ("trees + CNN, mean probability", (trees + cnn) / 2)):
-            af, mean = _f1(y, _weighted(proba, 1.0))
+            af, mean = _f1(y, weighted_predict(proba, np.asarray(LABELS), 1.0))
             print(f"  {title}: AF F1 {af:.3f}, mean F1 {mean:.3f}")
             table.append({"experiment": title, "training_strips": size, "af_f1": af, "mean_f1": mean})
     own = np.array([LABELS.index(v) for v in y])

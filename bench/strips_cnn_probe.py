@@ -30,8 +30,8 @@ from torch.nn import functional as fn
 
 from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.records import open_recording
+from train_strips import LABELS
 
-LABELS = ("N", "A", "O", "~")
 DECIMATE = 3  # 300 Hz -> 100 Hz
 CROP = 2000  # 20 s at 100 Hz
 EPOCHS = 30

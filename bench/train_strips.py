@@ -76,6 +76,20 @@ def read_reference(folder: Path) -> list[tuple[str, str]]:
         return [(row[0], row[1]) for row in csv.reader(handle) if row]
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data`` (the cinc2017 folder) and ``--jobs``, as every strip bench script takes them."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--jobs", type=int, default=2)
+
+
+def reference_missing(folder: Path) -> bool:
+    """True, said on stderr, when ``folder`` has no ``REFERENCE.csv`` to read labels from."""
+    if (folder / "REFERENCE.csv").exists():
+        return False
+    print(f"{folder}: REFERENCE.csv not found (needs ../shared/data/cinc2017)", file=sys.stderr)
+    return True
+
+
 def crop(strip: PreparedStrip, start: float, stop: float) -> PreparedStrip:
     """The part of a prepared strip between two fractions of its length, R peaks re-indexed. The
     band-pass ran on the whole strip, so the crop has no filter edge of its own."""
@@ -202,15 +216,13 @@ def print_report(title: str, metrics: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--jobs", type=int, default=2)
+    add_data_arguments(parser)
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--metrics", type=Path, default=METRICS_PATH)
     parser.add_argument("--other-fold-seeds", type=int, nargs="*", default=list(OTHER_FOLD_SEEDS),
                         help="repeat the nested CV with these fold seeds to show the spread (none: skip)")
     args = parser.parse_args(argv)
-    if not (args.data / "REFERENCE.csv").exists():
-        print(f"{args.data}: REFERENCE.csv not found (needs ../shared/data/cinc2017)", file=sys.stderr)
+    if reference_missing(args.data):
         return 2
     t0 = time.perf_counter()
     names, y, X, crops = load_features(args.data, args.jobs)
