@@ -46,7 +46,8 @@ from ecgdesk.records import Recording
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-DS1 = ("101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230").split()
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
+       "205", "207", "208", "209", "215", "220", "223", "230")
 SNRS = (12.0, 6.0, 0.0, -6.0)
 KINDS = ("bw", "ma", "em")
 EPOCH_S = AnalysisConfig().epoch_s
@@ -196,7 +197,8 @@ def part_stress(data: Path, minutes: float) -> list[dict[str, object]]:
         mask = alternating_mask(n, fs)
         noisy_ep = epoch_share(mask, L, n_ep) == 1.0
         clean_ep = (epoch_share(mask, L, n_ep) == 0.0)
-        real_ok = (epoch_share(noisy_mask(ann, n), L, n_ep) == 0) & (epoch_share(vf_mask(ann, n), L, n_ep) == 0)
+        real_ok = (epoch_share(noisy_mask(ann, n), L, n_ep) == 0) & (
+            epoch_share(vf_mask(ann, n), L, n_ep) == 0)
         for kind in KINDS:
             noise = make_noise(kind, n, fs, seed=1000 + seed)
             for snr in SNRS:
@@ -224,7 +226,8 @@ def part_stress(data: Path, minutes: float) -> list[dict[str, object]]:
             "noisy_called_noise_pct": round(100 * t["noisy_called"] / max(1, t["noisy"]), 2),
             "kept_se": round(100 * t["tp"] / max(1, t["tp"] + t["fn"]), 2),
             "kept_ppv": round(100 * t["tp"] / max(1, t["tp"] + t["fp"]), 2),
-            "clean_epochs": t["clean"], "clean_noise_pct": round(100 * t["clean_called"] / max(1, t["clean"]), 3)}
+            "clean_epochs": t["clean"],
+            "clean_noise_pct": round(100 * t["clean_called"] / max(1, t["clean"]), 3)}
         rows.append(row)
         print(f"{row['data']:12} noisy epochs {row['noisy_epochs']:>5} called noise "
               f"{row['noisy_called_noise_pct']:>6} %; beats in kept noisy epochs Se {row['kept_se']} "
@@ -236,7 +239,7 @@ def part_vf(data: Path) -> list[dict[str, object]]:
     vf: Counter[str] = Counter()
     other: Counter[str] = Counter()
     episodes = found = 0
-    headers = sorted((data / "cudb").glob("*.hea")) + [data / "mitdb" / "207.hea"]
+    headers = [*sorted((data / "cudb").glob("*.hea")), data / "mitdb" / "207.hea"]
     for header in headers:
         base = str(header.with_suffix(""))
         rec = wfdb.rdrecord(base, channels=[0])
@@ -261,12 +264,14 @@ def part_vf(data: Path) -> list[dict[str, object]]:
     total = max(1, sum(vf.values()))
     row: dict[str, object] = {
         "part": "vf", "data": "cudb 35 + mitdb 207", "vf_epochs": sum(vf.values()),
-        "vf_called_vf_pct": round(100 * vf["V"] / total, 2), "vf_called_noise_pct": round(100 * vf["N"] / total, 2),
+        "vf_called_vf_pct": round(100 * vf["V"] / total, 2),
+        "vf_called_noise_pct": round(100 * vf["N"] / total, 2),
         "vf_called_lead_off_pct": round(100 * vf["L"] / total, 2),
         "vf_called_analyzable_pct": round(100 * vf["A"] / total, 2),
         "vf_episodes": episodes, "vf_episodes_found": found, "other_epochs": sum(other.values()),
         "other_called_vf_pct": round(100 * other["V"] / max(1, sum(other.values())), 3)}
-    print(f"VF epochs {row['vf_epochs']}: VF {row['vf_called_vf_pct']} %, noise {row['vf_called_noise_pct']} %, "
+    print(f"VF epochs {row['vf_epochs']}: VF {row['vf_called_vf_pct']} %, "
+          f"noise {row['vf_called_noise_pct']} %, "
           f"lead off {row['vf_called_lead_off_pct']} %, analyzable {row['vf_called_analyzable_pct']} %; "
           f"VF episodes >= 10 s found {found}/{episodes}; non-VF epochs called VF "
           f"{row['other_called_vf_pct']} %", flush=True)

@@ -22,8 +22,8 @@ from typing import Any
 
 from ecgdesk.errors import InputError
 
-SCHEMA_VERSION = "1.0"
-ALGORITHM_VERSION = "ecgdesk-ambulatory 0.2.0"
+SCHEMA_VERSION = "1.1"
+ALGORITHM_VERSION = "ecgdesk-ambulatory 0.3.0"
 BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 

@@ -44,7 +44,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _lowpass_noise(n: int, fs: float, cutoff: float, rng: np.random.Generator) -> np.ndarray:
     sos = signal.butter(2, min(cutoff, 0.45 * fs), btype="low", fs=fs, output="sos")
-    return np.asarray(signal.sosfiltfilt(sos, rng.standard_normal(n + int(4 * fs)))[int(2 * fs): int(2 * fs) + n])
+    lead_in = int(2 * fs)
+    return np.asarray(signal.sosfiltfilt(sos, rng.standard_normal(n + 2 * lead_in))[lead_in: lead_in + n])
 
 
 def baseline_wander(n: int, fs: float, rng: np.random.Generator) -> np.ndarray:

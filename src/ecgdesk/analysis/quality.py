@@ -4,7 +4,8 @@ Each ``epoch_s`` epoch (10 s by default) of the analysed lead gets one state. Ev
 the epoch's own QRS complexes or to the recording's typical values (:class:`QualityReference`), so the
 gate does not depend on the gain, the QRS voltage or the sampling rate:
 
-- **lead off**: samples not finite (but see VF below), at least ``rail_fraction`` of the samples on the epoch's extreme value
+- **lead off**: samples not finite (but see VF below), at least ``rail_fraction`` of the samples on the
+  epoch's extreme value
   (a railed amplifier), a peak-to-peak range below ``flat_fraction`` of the recording's typical range
   (or below 1 uV), or any ``const_block_s`` stretch constant within ``const_fraction`` of that range (an
   electrode off for part of the epoch; recorded baseline, even in a long pause, always moves);
@@ -178,6 +179,14 @@ def _energy_measures(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndar
     return beat_energy, _epoch_floor(energy, away, Lw, n_ep), _countable(b, humps, beat_ep, n_ep)
 
 
+def countable_epochs(x: np.ndarray, fs: float, epoch_len: int, beats: np.ndarray) -> np.ndarray:
+    """Whether the beats of each ``epoch_len``-sample epoch of ``x`` repeat alike (:func:`_countable`)."""
+    x = np.nan_to_num(np.asarray(x, dtype=np.float32).ravel())
+    n_ep = -(-x.size // epoch_len) if x.size else 0
+    beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(x.size - 1, 0)))
+    return _energy_measures(x, fs, epoch_len, n_ep, beats)[2]
+
+
 def _hf_ratio(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndarray) -> np.ndarray:
     """Per epoch: RMS of the HF_BAND signal (muscle noise; the QRS has little power there) over the
     median QRS peak-to-peak amplitude of the epoch's beats (NaN without beats, or below 100 Hz)."""
@@ -217,10 +226,14 @@ def _countable(beats: np.ndarray, humps: np.ndarray, epoch: np.ndarray, n_ep: in
             return np.sqrt(np.maximum(var, 0.0)) / np.abs(mean)
 
     same = epoch[1:] == epoch[:-1]
-    rr_cv = cv(np.diff(beats).astype(np.float64)[same], epoch[1:][same]) if beats.size > 1 else np.full(n_ep, np.inf)
+    if beats.size > 1:
+        rr_cv = cv(np.diff(beats).astype(np.float64)[same], epoch[1:][same])
+    else:
+        rr_cv = np.full(n_ep, np.inf)
     hump_cv = cv(humps.astype(np.float64), epoch)
     with np.errstate(invalid="ignore"):
-        return np.asarray((counts >= COUNTABLE_BEATS) & (rr_cv < COUNTABLE_RR_CV) & (hump_cv < COUNTABLE_HUMP_CV))
+        return np.asarray((counts >= COUNTABLE_BEATS) & (rr_cv < COUNTABLE_RR_CV)
+                          & (hump_cv < COUNTABLE_HUMP_CV))
 
 
 def _grouped_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -248,7 +261,7 @@ def _epoch_floor(energy: np.ndarray, away: np.ndarray, Lw: int, n_ep: int) -> np
     e, ok = e.reshape(n_ep, Lw)[:, ::FLOOR_STEP], ok.reshape(n_ep, Lw)[:, ::FLOOR_STEP]
     counts = ok.sum(axis=1)
     ranked = np.sort(np.where(ok, e, np.inf), axis=1)
-    idx = np.clip((counts * FLOOR_PERCENTILE) // 100, 0, e.shape[1] - 1)
+    idx = np.clip((counts * FLOOR_PERCENTILE) // 100, 0, ranked.shape[1] - 1)
     out = ranked[np.arange(n_ep), idx]
     return np.where(counts > 0, out, 0.0)
 
@@ -278,7 +291,8 @@ def reference_of(measures: EpochMeasures) -> QualityReference:
                             float(np.median(hf)) if hf.size else float("nan"))
 
 
-def classify_epochs(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig) -> np.ndarray:
+def classify_epochs(measures: EpochMeasures, reference: QualityReference,
+                    config: AnalysisConfig) -> np.ndarray:
     """State code of each epoch from its measures and the recording's reference (module docstring)."""
     flat = measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv)
     constant = measures.min_block_range_mv <= config.const_fraction * reference.range_mv
