@@ -167,3 +167,13 @@ def test_qt_database_record_against_its_first_annotator(tmp_path: Path):
         stats = tally.stats(boundary)
         assert stats["n"] >= 28, boundary
         assert abs(stats["mean"]) <= mean_limit and stats["sd"] <= sd_limit, (boundary, stats)
+
+
+def test_beats_too_close_to_the_edges_for_a_template_are_skipped_not_fatal():
+    """Two beats, each too near an edge of a 2.6 s recording for a whole beat window: no template beat."""
+    t = np.arange(int(2.6 * FS)) / FS
+    x = sum(np.exp(-(((t - r) / 0.012) ** 2)) + 0.3 * np.exp(-(((t - r - 0.3) / 0.05) ** 2))
+            for r in (0.3, 2.0))
+    recording = Recording.from_array(np.column_stack([x, -x]).astype(np.float32), FS)
+    beats = list(delineate_recording(recording))
+    assert all(0.25 * FS <= b.fiducial <= 2.05 * FS for b in beats)
