@@ -17,7 +17,7 @@ from io import BytesIO
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.model import PatientInfo, SignedResult
@@ -26,9 +26,17 @@ ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 TWELVE_LEAD_ECG = "1.2.840.10008.5.1.4.1.1.9.1.1"
 # MDC lead codes (DICOM CID 3001, "ECG Leads"): code value, meaning.
 LEAD_CODES = {
-    "I": ("2:1", "Lead I"), "II": ("2:2", "Lead II"), "V1": ("2:3", "Lead V1"), "V2": ("2:4", "Lead V2"),
-    "V3": ("2:5", "Lead V3"), "V4": ("2:6", "Lead V4"), "V5": ("2:7", "Lead V5"), "V6": ("2:8", "Lead V6"),
-    "III": ("2:61", "Lead III"), "AVR": ("2:62", "Lead aVR"), "AVL": ("2:63", "Lead aVL"),
+    "I": ("2:1", "Lead I"),
+    "II": ("2:2", "Lead II"),
+    "V1": ("2:3", "Lead V1"),
+    "V2": ("2:4", "Lead V2"),
+    "V3": ("2:5", "Lead V3"),
+    "V4": ("2:6", "Lead V4"),
+    "V5": ("2:7", "Lead V5"),
+    "V6": ("2:8", "Lead V6"),
+    "III": ("2:61", "Lead III"),
+    "AVR": ("2:62", "Lead aVR"),
+    "AVL": ("2:63", "Lead aVL"),
     "AVF": ("2:64", "Lead aVF"),
 }
 MAX_SAMPLES_12LEAD = 16384
@@ -55,11 +63,12 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
 def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime, study_uid: str) -> Dataset:
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.PatientName = f"{patient.family}^{patient.given}"
     ds.PatientID = patient.id
     if patient.id_authority:
@@ -111,11 +120,16 @@ def twelve_lead_ecg(patient: PatientInfo, study_id: int, waveform: Waveform, sou
     """A 12-lead ECG waveform object of a resting ECG (at most 16,384 samples per lead, 200-1000 Hz)."""
     n_samples, n_leads = waveform.data.shape
     if not 200 <= waveform.fs <= 1000:
-        raise InputError("fs", f"a DICOM 12-lead ECG holds 200-1000 Hz, the recording has {waveform.fs:g} Hz",
-                         source)
+        raise InputError(
+            "fs", f"a DICOM 12-lead ECG holds 200-1000 Hz, the recording has {waveform.fs:g} Hz", source
+        )
     if n_samples > MAX_SAMPLES_12LEAD:
-        raise InputError("n_samples", f"a DICOM 12-lead ECG holds at most {MAX_SAMPLES_12LEAD} samples per "
-                         f"lead, the recording has {n_samples}", source)
+        raise InputError(
+            "n_samples",
+            f"a DICOM 12-lead ECG holds at most {MAX_SAMPLES_12LEAD} samples per "
+            f"lead, the recording has {n_samples}",
+            source,
+        )
     if not 1 <= n_leads <= MAX_CHANNELS_12LEAD or len(waveform.leads) != n_leads:
         raise InputError("leads", f"expected 1-{MAX_CHANNELS_12LEAD} named leads, got {n_leads}", source)
     unknown = [lead for lead in waveform.leads if lead.upper() not in LEAD_CODES]

@@ -32,8 +32,13 @@ V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 FILLER_SYSTEM = "urn:ecgdesk:filler-order"
 _GENDER = {"F": "female", "M": "male", "U": "unknown"}
 _GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
-_CONTROL = {"active": OrderControl.NEW, "draft": OrderControl.NEW, "on-hold": OrderControl.CHANGE,
-            "revoked": OrderControl.CANCEL, "entered-in-error": OrderControl.CANCEL}
+_CONTROL = {
+    "active": OrderControl.NEW,
+    "draft": OrderControl.NEW,
+    "on-hold": OrderControl.CHANGE,
+    "revoked": OrderControl.CANCEL,
+    "entered-in-error": OrderControl.CANCEL,
+}
 
 
 def _instant(value: datetime) -> str:
@@ -45,9 +50,10 @@ def _urn() -> str:
 
 
 def _practitioner(provider: Provider) -> dict[str, Any]:
-    resource: dict[str, Any] = {"resourceType": "Practitioner",
-                                "name": [{"family": provider.family, **({"given": [provider.given]}
-                                                                        if provider.given else {})}]}
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "name": [{"family": provider.family, **({"given": [provider.given]} if provider.given else {})}],
+    }
     if provider.npi:
         resource["identifier"] = [{"system": NPI_SYSTEM, "value": provider.npi}]
     if provider.credentials:
@@ -56,12 +62,19 @@ def _practitioner(provider: Provider) -> dict[str, Any]:
 
 
 def _patient(patient: PatientInfo) -> dict[str, Any]:
-    identifier: dict[str, Any] = {"type": {"coding": [{"system": V2_0203, "code": "MR"}]}, "value": patient.id}
+    identifier: dict[str, Any] = {
+        "type": {"coding": [{"system": V2_0203, "code": "MR"}]},
+        "value": patient.id,
+    }
     if patient.id_authority:
         identifier["system"] = f"urn:ecgdesk:patient-id:{patient.id_authority}"
-    return {"resourceType": "Patient", "identifier": [identifier],
-            "name": [{"family": patient.family, **({"given": [patient.given]} if patient.given else {})}],
-            "gender": _GENDER.get(patient.sex, "unknown"), "birthDate": patient.birth_date.isoformat()}
+    return {
+        "resourceType": "Patient",
+        "identifier": [identifier],
+        "name": [{"family": patient.family, **({"given": [patient.given]} if patient.given else {})}],
+        "gender": _GENDER.get(patient.sex, "unknown"),
+        "birthDate": patient.birth_date.isoformat(),
+    }
 
 
 def _observation_code(key: str) -> dict[str, Any]:
@@ -83,8 +96,10 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
     subject = {"reference": patient_url, "display": result.patient.display}
     effective: dict[str, Any] = {}
     if result.observed_start is not None:
-        effective["effectivePeriod"] = {"start": _instant(result.observed_start),
-                                        **({"end": _instant(result.observed_end)} if result.observed_end else {})}
+        effective["effectivePeriod"] = {
+            "start": _instant(result.observed_start),
+            **({"end": _instant(result.observed_end)} if result.observed_end else {}),
+        }
     else:
         effective["effectiveDateTime"] = _instant(result.signed_at)
     entries: list[tuple[str, dict[str, Any]]] = [
@@ -96,47 +111,98 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
     for m in result.measurements:
         url = _urn()
         observation_urls.append(url)
-        entries.append((url, {
-            "resourceType": "Observation", "status": result.status.fhir,
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "procedure"}]}],
-            "code": _observation_code(m.key), "subject": subject, **effective,
-            "issued": _instant(result.signed_at), "performer": [{"reference": interpreter_url}],
-            "valueQuantity": {"value": m.value, "unit": m.unit, "system": UCUM, "code": m.unit},
-        }))
+        entries.append(
+            (
+                url,
+                {
+                    "resourceType": "Observation",
+                    "status": result.status.fhir,
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                    "code": "procedure",
+                                }
+                            ]
+                        }
+                    ],
+                    "code": _observation_code(m.key),
+                    "subject": subject,
+                    **effective,
+                    "issued": _instant(result.signed_at),
+                    "performer": [{"reference": interpreter_url}],
+                    "valueQuantity": {"value": m.value, "unit": m.unit, "system": UCUM, "code": m.unit},
+                },
+            )
+        )
     loinc, display = table.study(result.service)
     study_codings = [{"system": LOINC, "code": loinc, "display": display}] if loinc else []
     study_codings.append({"system": table.local_system, "code": result.service, "display": display})
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
-        "identifier": [{"system": FILLER_SYSTEM, "value": result.filler_order_number,
-                        "type": {"coding": [{"system": V2_0203, "code": "FILL"}]}}],
+        "identifier": [
+            {
+                "system": FILLER_SYSTEM,
+                "value": result.filler_order_number,
+                "type": {"coding": [{"system": V2_0203, "code": "FILL"}]},
+            }
+        ],
         "status": result.status.fhir,
-        "category": [{"coding": [{"system": LOINC, "code": "LP29708-2", "display": "Cardiology"},
-                                 {"system": V2_0074, "code": "EC", "display": "Electrocardiac"}]}],
+        "category": [
+            {
+                "coding": [
+                    {"system": LOINC, "code": "LP29708-2", "display": "Cardiology"},
+                    {"system": V2_0074, "code": "EC", "display": "Electrocardiac"},
+                ]
+            }
+        ],
         "code": {"coding": study_codings, "text": display},
-        "subject": subject, **effective, "issued": _instant(result.signed_at),
+        "subject": subject,
+        **effective,
+        "issued": _instant(result.signed_at),
         "performer": [{"reference": interpreter_url, "display": result.interpreter.display}],
         "resultsInterpreter": [{"reference": interpreter_url, "display": result.interpreter.display}],
         "result": [{"reference": url} for url in observation_urls],
-        "presentedForm": [{"contentType": "application/pdf", "language": "en-US",
-                           "data": base64.b64encode(result.pdf).decode("ascii"),
-                           "title": f"ECG report, version {result.report_version}",
-                           "creation": _instant(result.signed_at)}],
+        "presentedForm": [
+            {
+                "contentType": "application/pdf",
+                "language": "en-US",
+                "data": base64.b64encode(result.pdf).decode("ascii"),
+                "title": f"ECG report, version {result.report_version}",
+                "creation": _instant(result.signed_at),
+            }
+        ],
     }
     if result.placer_order_number:
-        report["basedOn"] = [{"type": "ServiceRequest", "identifier": {
-            "type": {"coding": [{"system": V2_0203, "code": "PLAC"}]}, "value": result.placer_order_number}}]
+        report["basedOn"] = [
+            {
+                "type": "ServiceRequest",
+                "identifier": {
+                    "type": {"coding": [{"system": V2_0203, "code": "PLAC"}]},
+                    "value": result.placer_order_number,
+                },
+            }
+        ]
     if result.interpretation.strip():
         report["conclusion"] = result.interpretation
     entries.append((report_url, report))
     bundle = {
-        "resourceType": "Bundle", "type": "transaction", "timestamp": _instant(result.signed_at),
-        "identifier": {"system": FILLER_SYSTEM,
-                       "value": f"{result.filler_order_number}-v{result.report_version}"},
-        "entry": [{"fullUrl": url, "resource": resource,
-                   "request": {"method": "POST", "url": resource["resourceType"]}}
-                  for url, resource in entries],
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "timestamp": _instant(result.signed_at),
+        "identifier": {
+            "system": FILLER_SYSTEM,
+            "value": f"{result.filler_order_number}-v{result.report_version}",
+        },
+        "entry": [
+            {
+                "fullUrl": url,
+                "resource": resource,
+                "request": {"method": "POST", "url": resource["resourceType"]},
+            }
+            for url, resource in entries
+        ],
     }
     Bundle.model_validate(bundle)  # raises on anything R4B would refuse: a bug of ours, not the user's
     return bundle
@@ -180,8 +246,9 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
     elif document.get("resourceType") == "ServiceRequest":
         request = document
     else:
-        raise InputError("resourceType", f"expected ServiceRequest or Bundle, got "
-                         f"{document.get('resourceType')!r}", source)
+        raise InputError(
+            "resourceType", f"expected ServiceRequest or Bundle, got {document.get('resourceType')!r}", source
+        )
     clean = {k: v for k, v in request.items() if k != "_fullUrl"}
     try:
         ServiceRequest.model_validate(clean)
@@ -190,50 +257,86 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
     resources.extend(request.get("contained") or [])
     status = request.get("status")
     if status not in _CONTROL:
-        raise InputError("ServiceRequest.status", f"status {status!r} is not one we act on "
-                         f"({', '.join(_CONTROL)})", source)
+        raise InputError(
+            "ServiceRequest.status", f"status {status!r} is not one we act on ({', '.join(_CONTROL)})", source
+        )
     if request.get("intent") not in {"order", "original-order", "filler-order", "instance-order"}:
         raise InputError("ServiceRequest.intent", f"intent {request.get('intent')!r} is not an order", source)
-    placer = next((i.get("value") for i in request.get("identifier") or []
-                   if any(c.get("code") == "PLAC" for c in (i.get("type") or {}).get("coding") or [])), None)
+    placer = next(
+        (
+            i.get("value")
+            for i in request.get("identifier") or []
+            if any(c.get("code") == "PLAC" for c in (i.get("type") or {}).get("coding") or [])
+        ),
+        None,
+    )
     placer = placer or next((i.get("value") for i in request.get("identifier") or []), None)
     if not placer:
-        raise InputError("ServiceRequest.identifier", "the placer order number (identifier type PLAC) is "
-                         "missing", source)
-    patient = _order_patient(_find(resources, (request.get("subject") or {}).get("reference"), "Patient"),
-                             source)
+        raise InputError(
+            "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
+        )
+    patient = _order_patient(
+        _find(resources, (request.get("subject") or {}).get("reference"), "Patient"), source
+    )
     requester = _find(resources, (request.get("requester") or {}).get("reference"), "Practitioner")
     ordering = _order_provider(requester, source)
-    code = next((c.get("code") for c in (request.get("code") or {}).get("coding") or []
-                 if c.get("system") in {CPT, LOINC}), None)
+    code = next(
+        (
+            c.get("code")
+            for c in (request.get("code") or {}).get("coding") or []
+            if c.get("system") in {CPT, LOINC}
+        ),
+        None,
+    )
     service, default_days = orderable(code or "", "ServiceRequest.code", source)
-    indications = tuple(c["code"] for rc in request.get("reasonCode") or [] for c in rc.get("coding") or []
-                        if c.get("system") == ICD10CM and c.get("code"))
+    indications = tuple(
+        c["code"]
+        for rc in request.get("reasonCode") or []
+        for c in rc.get("coding") or []
+        if c.get("system") == ICD10CM and c.get("code")
+    )
     if not indications:
-        raise InputError("ServiceRequest.reasonCode", "an order needs at least one ICD-10-CM indication "
-                         f"(system {ICD10CM})", source)
-    repeat = ((request.get("occurrenceTiming") or {}).get("repeat") or {})
+        raise InputError(
+            "ServiceRequest.reasonCode",
+            f"an order needs at least one ICD-10-CM indication (system {ICD10CM})",
+            source,
+        )
+    repeat = (request.get("occurrenceTiming") or {}).get("repeat") or {}
     duration = _duration_days(repeat.get("duration"), repeat.get("durationUnit"), source)
     authored = request.get("authoredOn")
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
     return OrderRequest(
-        control=_CONTROL[status], message_id=f"fhir:{digest}", placer_order_number=str(placer),
-        patient=patient, ordering=ordering, service=service, indications=indications,
+        control=_CONTROL[status],
+        message_id=f"fhir:{digest}",
+        placer_order_number=str(placer),
+        patient=patient,
+        ordering=ordering,
+        service=service,
+        indications=indications,
         duration_days=duration or default_days,
         requested_at=datetime.fromisoformat(authored.replace("Z", "+00:00")) if authored else None,
-        source=source, notes=tuple(n.get("text", "") for n in request.get("note") or [] if n.get("text")),
+        source=source,
+        notes=tuple(n.get("text", "") for n in request.get("note") or [] if n.get("text")),
     )
 
 
 def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
     if resource is None:
         raise InputError("ServiceRequest.subject", "the Patient it references is not in the message", source)
-    mrn = next((i for i in resource.get("identifier") or []
-                if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding") or [])), None)
+    mrn = next(
+        (
+            i
+            for i in resource.get("identifier") or []
+            if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding") or [])
+        ),
+        None,
+    )
     mrn = mrn or next(iter(resource.get("identifier") or []), None)
     if not mrn or not mrn.get("value"):
-        raise InputError("Patient.identifier", "the patient has no identifier (medical record number)", source)
-    name = next(iter(resource.get("name") or []), {})
+        raise InputError(
+            "Patient.identifier", "the patient has no identifier (medical record number)", source
+        )
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
     if not name.get("family"):
         raise InputError("Patient.name", "the patient's family name is missing", source)
     birth = resource.get("birthDate")
@@ -244,17 +347,27 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
     if birth_date is None:
         raise InputError("Patient.birthDate", f"expected a full date YYYY-MM-DD, got {birth!r}", source)
     authority = str(mrn.get("system", "")).rsplit(":", 1)[-1] or None
-    return PatientInfo(str(mrn["value"]), name["family"], " ".join(name.get("given") or []), birth_date,
-                       _GENDER_BACK.get(resource.get("gender", "unknown"), "U"), authority)
+    return PatientInfo(
+        str(mrn["value"]),
+        name["family"],
+        " ".join(name.get("given") or []),
+        birth_date,
+        _GENDER_BACK.get(resource.get("gender", "unknown"), "U"),
+        authority,
+    )
 
 
 def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:
     if resource is None:
-        raise InputError("ServiceRequest.requester", "the requesting Practitioner is not in the message", source)
-    npi = next((i.get("value") for i in resource.get("identifier") or [] if i.get("system") == NPI_SYSTEM), None)
+        raise InputError(
+            "ServiceRequest.requester", "the requesting Practitioner is not in the message", source
+        )
+    npi = next(
+        (i.get("value") for i in resource.get("identifier") or [] if i.get("system") == NPI_SYSTEM), None
+    )
     if not npi:
         raise InputError("Practitioner.identifier", f"the requester has no NPI (system {NPI_SYSTEM})", source)
-    name = next(iter(resource.get("name") or []), {})
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
     return Provider(str(npi), name.get("family", ""), " ".join(name.get("given") or []))
 
 
@@ -263,6 +376,9 @@ def _duration_days(value: Any, unit: Any, source: str) -> float | None:
         return None
     factor = {"d": 1.0, "h": 1 / 24, "wk": 7.0}.get(str(unit))
     if factor is None or not isinstance(value, int | float) or not 0 < value < 1000:
-        raise InputError("ServiceRequest.occurrenceTiming.repeat.duration",
-                         f"expected a duration in d, h or wk, got {value!r} {unit!r}", source)
+        raise InputError(
+            "ServiceRequest.occurrenceTiming.repeat.duration",
+            f"expected a duration in d, h or wk, got {value!r} {unit!r}",
+            source,
+        )
     return round(float(value) * factor, 4)

@@ -71,8 +71,10 @@ def _segment(message: Message | Segment, name: str, fields: dict[int, str]) -> N
 
 def _xcn(provider: Provider) -> str:
     """An XCN: NPI ^ family ^ given ^^^^ degree ^^^^^^ NPI (identifier type, XCN-13)."""
-    return (f"{escape(provider.npi or '')}^{escape(provider.family)}^{escape(provider.given)}^^^^"
-            f"{escape(provider.credentials)}^^^^^^{'NPI' if provider.npi else ''}")
+    return (
+        f"{escape(provider.npi or '')}^{escape(provider.family)}^{escape(provider.given)}^^^^"
+        f"{escape(provider.credentials)}^^^^^^{'NPI' if provider.npi else ''}"
+    )
 
 
 def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] = ("", "")) -> str:
@@ -94,26 +96,46 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
     start = _ts(result.observed_start) if result.observed_start else ""
     end = _ts(result.observed_end) if result.observed_end else ""
     reasons = "~".join(f"{escape(code)}^^I10" for code in result.indications)
-    interpreter = f"{escape(result.interpreter.npi or '')}&{escape(result.interpreter.family)}" \
-                  f"&{escape(result.interpreter.given)}"
+    interpreter = (
+        f"{escape(result.interpreter.npi or '')}&{escape(result.interpreter.family)}"
+        f"&{escape(result.interpreter.given)}"
+    )
     obr = ["OBR", "1", placer, filler, service_id, "", "", start, end] + [""] * 7
-    obr += [_xcn(result.ordering)] + [""] * 5 + [_ts(result.signed_at), "", _SERVICE_SECTION,
-                                                  result.status.value, "", "", "", "", "", reasons, interpreter]
+    obr += (
+        [_xcn(result.ordering)]
+        + [""] * 5
+        + [
+            _ts(result.signed_at),
+            "",
+            _SERVICE_SECTION,
+            result.status.value,
+            "",
+            "",
+            "",
+            "",
+            "",
+            reasons,
+            interpreter,
+        ]
+    )
     segments.append("|".join(obr))
     status = result.status.value
     n = 1
     if result.interpretation.strip():
-        segments.append(f"OBX|{n}|TX|INTERP^Interpretation^L||{escape(result.interpretation)}||||||{status}"
-                        f"|||{_ts(result.signed_at)}")
+        segments.append(
+            f"OBX|{n}|TX|INTERP^Interpretation^L||{escape(result.interpretation)}||||||{status}"
+            f"|||{_ts(result.signed_at)}"
+        )
         n += 1
     for m in result.measurements:
         code = table.measurement(m.key)
-        ident = (f"{code.loinc}^{escape(code.label)}^LN" if code.loinc
-                 else f"{m.key}^{escape(code.label)}^L")
+        ident = f"{code.loinc}^{escape(code.label)}^LN" if code.loinc else f"{m.key}^{escape(code.label)}^L"
         segments.append(f"OBX|{n}|NM|{ident}||{_number(m.value)}|{escape(m.unit)}^^UCUM|||||{status}")
         n += 1
     pdf = base64.b64encode(result.pdf).decode("ascii")
-    segments.append(f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{pdf}||||||{status}")
+    segments.append(
+        f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{pdf}||||||{status}"
+    )
     return _validated("\r".join(segments) + "\r")
 
 
@@ -133,8 +155,9 @@ class AckResult:
 def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str] = ("", "")) -> str:
     """The ACK for a message: MSA with our code and, for AE/AR, an ERR segment with the reason."""
     trigger = incoming_type.split("^")[1] if incoming_type.count("^") >= 1 else "O01"
-    message = _new_message(f"ACK^{trigger}^ACK", f"ACK-{ack.control_id}" if ack.control_id else "ACK",
-                           receiver)
+    message = _new_message(
+        f"ACK^{trigger}^ACK", f"ACK-{ack.control_id}" if ack.control_id else "ACK", receiver
+    )
     segments = [message.to_er7(), f"MSA|{ack.code}|{escape(ack.control_id)}|{escape(ack.text[:80])}"]
     if ack.code != "AA":
         segments.append(f"ERR|||{ack.error}^^HL70357|E||||{escape(ack.text)}")
@@ -209,8 +232,9 @@ def message_header(text: str, source: str) -> tuple[str, str]:
 def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     """An ORM^O01 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by workflow)."""
     try:  # hl7apy's own parse as a structural check of the whole message
-        parse_message(text.replace("\n", "\r").strip(), validation_level=VALIDATION_LEVEL.TOLERANT,
-                      find_groups=False)
+        parse_message(
+            text.replace("\n", "\r").strip(), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False
+        )
     except (HL7apyException, ValueError, IndexError, KeyError) as error:
         raise InputError("message", f"not a parseable HL7 v2 message ({error})", source) from None
     segments = _segments(text, source)
@@ -231,8 +255,14 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     sex = _field(pid, 8) or "U"
     if sex not in {"F", "M", "U", "O", "A", "N"}:
         raise InputError("PID-8", f"unknown administrative sex {sex!r} (HL7 table 0001)", source)
-    patient = PatientInfo(patient_id, family, given, _date(_field(pid, 7), "PID-7", source),
-                          "U" if sex in {"O", "A", "N"} else sex, _component(_field(pid, 3), 4) or None)
+    patient = PatientInfo(
+        patient_id,
+        family,
+        given,
+        _date(_field(pid, 7), "PID-7", source),
+        "U" if sex in {"O", "A", "N"} else sex,
+        _component(_field(pid, 3), 4) or None,
+    )
     try:
         control = OrderControl(_field(orc, 1))
     except ValueError:
@@ -241,8 +271,9 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     if not placer:
         raise InputError("ORC-2", "the placer order number is empty", source)
     provider_field = _field(orc, 12) or _field(obr, 16)
-    ordering = Provider(_component(provider_field, 1) or None, _component(provider_field, 2),
-                        _component(provider_field, 3))
+    ordering = Provider(
+        _component(provider_field, 1) or None, _component(provider_field, 2), _component(provider_field, 3)
+    )
     if not ordering.npi:
         raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
     service, default_days = orderable(_component(_field(obr, 4), 1), "OBR-4", source)
@@ -252,9 +283,16 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     duration = _duration(segments, source) or default_days
     requested = _field(orc, 9) or _field(obr, 6)
     return OrderRequest(
-        control=control, message_id=control_id, placer_order_number=placer, patient=patient,
-        ordering=ordering, service=service, indications=tuple(indications), duration_days=duration,
-        requested_at=_datetime(requested, "ORC-9", source) if requested else None, source=source,
+        control=control,
+        message_id=control_id,
+        placer_order_number=placer,
+        patient=patient,
+        ordering=ordering,
+        service=service,
+        indications=tuple(indications),
+        duration_days=duration,
+        requested_at=_datetime(requested, "ORC-9", source) if requested else None,
+        source=source,
         notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
     )
 
@@ -282,8 +320,9 @@ def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None
     except ValueError:
         number = float("nan")
     if factor is None or not 0 < number < 1000:
-        raise InputError("TQ1-6", f"expected a service duration like '14^d' or '48^h', got {value}^{unit}",
-                         source)
+        raise InputError(
+            "TQ1-6", f"expected a service duration like '14^d' or '48^h', got {value}^{unit}", source
+        )
     return round(number * factor, 4)
 
 

@@ -56,8 +56,8 @@ class FrameReader:
                 if len(self._buffer) > self._max:
                     raise DeliveryError(f"an MLLP frame exceeds {self._max} bytes")
                 break
-            frames.append(bytes(self._buffer[start + 1:end]))
-            del self._buffer[:end + len(END)]
+            frames.append(bytes(self._buffer[start + 1 : end]))
+            del self._buffer[: end + len(END)]
         return frames
 
     @property
@@ -80,7 +80,9 @@ def send(host: str, port: int, message: str, timeout_s: float = 30.0) -> str:
                 if frames:
                     return decode(frames[0])
     except TimeoutError:
-        raise DeliveryError(f"MLLP peer {host}:{port} sent no acknowledgement within {timeout_s:g} s") from None
+        raise DeliveryError(
+            f"MLLP peer {host}:{port} sent no acknowledgement within {timeout_s:g} s"
+        ) from None
     except OSError as error:
         raise DeliveryError(f"MLLP peer {host}:{port}: {error.strerror or error}") from None
 
@@ -120,8 +122,14 @@ class MllpServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, handler: Handler, idle_timeout_s: float = 300.0,
-                 max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: Handler,
+        idle_timeout_s: float = 300.0,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self.handler = handler
         self.idle_timeout_s = idle_timeout_s
         self.max_bytes = max_bytes

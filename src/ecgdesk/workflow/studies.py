@@ -46,9 +46,10 @@ class StudyRequest:
     place_of_service: str | None = None
     ordering_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    placer_order_number: str | None = None  # the EHR's order number, for orders that arrive by interface
 
 
-def _check_request(req: StudyRequest) -> StudyRequest:
+def check_request(req: StudyRequest) -> StudyRequest:
     if not req.patient_id.strip():
         raise InputError("patient-id", "must not be empty")
     if not req.name.strip():
@@ -72,84 +73,90 @@ def _check_request(req: StudyRequest) -> StudyRequest:
 
 def create_study(store: Store, req: StudyRequest, actor: str) -> int:
     """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
-    _check_request(req)
+    with store.transaction() as session:
+        return add_study(session, req, actor)
+
+
+def add_study(session: Session, req: StudyRequest, actor: str) -> int:
+    """:func:`create_study` inside the caller's transaction (an interface records its message with it)."""
+    check_request(req)
     pos = req.place_of_service or SETTING_POS[req.setting]
     indications = [normalize_icd(code) for code in req.indications]
-    with store.transaction() as session:
-        patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
-        if patient is None:
-            patient = Patient(
-                external_id=req.patient_id,
-                name=req.name,
-                birth_date=req.birth_date,
-                sex=req.sex,
-                created_at=now(),
-            )
-            session.add(patient)
-            session.flush()
-            append(
-                session,
-                actor,
-                "patient:create",
-                "patient",
-                patient.id,
-                None,
-                {
-                    "external_id": req.patient_id,
-                    "name": req.name,
-                    "birth_date": req.birth_date,
-                    "sex": req.sex,
-                },
-            )
-        elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
-            raise InputError(
-                "patient-id",
-                f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
-                f"{patient.sex}; the name, birth date and sex given differ",
-            )
-        order = Order(
-            patient_id=patient.id,
-            ordering_npi=req.ordering_npi,
-            ordering_name=req.ordering_name,
-            indications_json=json.dumps(indications),
-            service=req.service.value,
-            duration_days=req.duration_days,
-            setting=req.setting.value,
-            place_of_service=pos,
+    patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
+    if patient is None:
+        patient = Patient(
+            external_id=req.patient_id,
+            name=req.name,
+            birth_date=req.birth_date,
+            sex=req.sex,
             created_at=now(),
         )
-        session.add(order)
-        session.flush()
-        stamp = now()
-        study = Study(
-            patient_id=patient.id,
-            order_id=order.id,
-            status=StudyStatus.ORDERED.value,
-            technician_comments="",
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        session.add(study)
+        session.add(patient)
         session.flush()
         append(
             session,
             actor,
-            "study:create",
-            "study",
-            study.id,
+            "patient:create",
+            "patient",
+            patient.id,
             None,
             {
-                "status": study.status,
-                "order_id": order.id,
-                "service": req.service.value,
-                "ordering_npi": req.ordering_npi,
-                "indications": indications,
-                "duration_days": req.duration_days,
-                "setting": req.setting.value,
-                "pos": pos,
+                "external_id": req.patient_id,
+                "name": req.name,
+                "birth_date": req.birth_date,
+                "sex": req.sex,
             },
         )
-        return study.id
+    elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+        raise InputError(
+            "patient-id",
+            f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
+            f"{patient.sex}; the name, birth date and sex given differ",
+        )
+    order = Order(
+        patient_id=patient.id,
+        ordering_npi=req.ordering_npi,
+        ordering_name=req.ordering_name,
+        indications_json=json.dumps(indications),
+        service=req.service.value,
+        duration_days=req.duration_days,
+        setting=req.setting.value,
+        place_of_service=pos,
+        created_at=now(),
+        placer_order_number=req.placer_order_number,
+    )
+    session.add(order)
+    session.flush()
+    stamp = now()
+    study = Study(
+        patient_id=patient.id,
+        order_id=order.id,
+        status=StudyStatus.ORDERED.value,
+        technician_comments="",
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(study)
+    session.flush()
+    append(
+        session,
+        actor,
+        "study:create",
+        "study",
+        study.id,
+        None,
+        {
+            "status": study.status,
+            "order_id": order.id,
+            "service": req.service.value,
+            "ordering_npi": req.ordering_npi,
+            "indications": indications,
+            "duration_days": req.duration_days,
+            "setting": req.setting.value,
+            "pos": pos,
+        },
+    )
+    return study.id
 
 
 def get_study(session: Session, study_id: int) -> Study:

@@ -52,11 +52,13 @@ def upgrade() -> None:
         sa.Column("receipt", sa.Text(), nullable=True),
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.Column("sent_at", UTC_TIME, nullable=True),
-        sa.ForeignKeyConstraint(["target_id"], ["delivery_targets.id"],
-                                name="fk_outbox_target_id_delivery_targets"),
+        sa.ForeignKeyConstraint(
+            ["target_id"], ["delivery_targets.id"], name="fk_outbox_target_id_delivery_targets"
+        ),
         sa.ForeignKeyConstraint(["study_id"], ["studies.id"], name="fk_outbox_study_id_studies"),
-        sa.ForeignKeyConstraint(["report_version_id"], ["report_versions.id"],
-                                name="fk_outbox_report_version_id_report_versions"),
+        sa.ForeignKeyConstraint(
+            ["report_version_id"], ["report_versions.id"], name="fk_outbox_report_version_id_report_versions"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
         sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
     )
