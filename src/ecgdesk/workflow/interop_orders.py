@@ -70,8 +70,8 @@ def _patient_conflict(session: Session, request: StudyRequest) -> str | None:
         return None
     return (
         f"patient {request.patient_id} exists as {patient.name}, born {patient.birth_date}, "
-        f"sex {patient.sex}; the order says {request.name}, born {request.birth_date}, sex {request.sex}: held for review, "
-        "not merged"
+        f"sex {patient.sex}; the order says {request.name}, born {request.birth_date}, "
+        f"sex {request.sex}: held for review, not merged"
     )
 
 
