@@ -9,6 +9,7 @@ anything is written.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,14 +96,14 @@ def _bytes(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def study_uid(study_id: int, root: str | None = None) -> str:
-    """A Study Instance UID that stays the same for every object of one of our studies."""
-    return generate_uid(prefix=root, entropy_srcs=["ecgdesk-study", str(study_id)])
+def study_uid(seed: str) -> str:
+    """A Study Instance UID (the 2.25 UUID form, PS3.5 B.2) that every object of one study shares."""
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_OID, seed).int}"
 
 
 def encapsulated_pdf(result: SignedResult) -> bytes:
     """The signed report as a DICOM Encapsulated PDF (Part 10 file bytes)."""
-    ds = _common(result.patient, ENCAPSULATED_PDF, "DOC", result.signed_at, study_uid(result.study_id))
+    ds = _common(result.patient, ENCAPSULATED_PDF, "DOC", result.signed_at, study_uid(result.uid_seed))
     ds.ConversionType = "WSD"
     ds.BurnedInAnnotation = "YES"
     ds.DocumentTitle = f"ECG report, version {result.report_version}"
@@ -116,7 +117,7 @@ def encapsulated_pdf(result: SignedResult) -> bytes:
     return _bytes(ds)
 
 
-def twelve_lead_ecg(patient: PatientInfo, study_id: int, waveform: Waveform, source: str = "") -> bytes:
+def twelve_lead_ecg(patient: PatientInfo, uid_seed: str, waveform: Waveform, source: str = "") -> bytes:
     """A 12-lead ECG waveform object of a resting ECG (at most 16,384 samples per lead, 200-1000 Hz)."""
     n_samples, n_leads = waveform.data.shape
     if not 200 <= waveform.fs <= 1000:
@@ -136,7 +137,7 @@ def twelve_lead_ecg(patient: PatientInfo, study_id: int, waveform: Waveform, sou
     if unknown:
         raise InputError("leads", f"no DICOM lead code for {', '.join(unknown)}", source)
     when = waveform.start or datetime.now(UTC)
-    ds = _common(patient, TWELVE_LEAD_ECG, "ECG", when, study_uid(study_id))
+    ds = _common(patient, TWELVE_LEAD_ECG, "ECG", when, study_uid(uid_seed))
     ds.AcquisitionDateTime = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
     ds.WaveformSequence = DicomSequence([_multiplex_group(waveform)])
     return _bytes(ds)

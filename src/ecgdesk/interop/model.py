@@ -88,6 +88,7 @@ class SignedResult:
     placer_order_number: str | None = None
     indications: tuple[str, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    uid_seed: str = ""  # what makes this study's DICOM UIDs unique across installations
 
     @property
     def filler_order_number(self) -> str:

@@ -216,6 +216,7 @@ def signed_result(
         placer_order_number=order.placer_order_number,
         indications=tuple(json.loads(order.indications_json)),
         measurements=_measurements(json.loads(run.findings_json)),
+        uid_seed=f"ecgdesk:{study.id}:{study.created_at.isoformat()}:{patient_row.external_id}",
     )
 
 
@@ -232,7 +233,7 @@ def _twelve_lead(store: Store, session: Session, result: SignedResult) -> bytes 
     waveform = dicom.Waveform(
         recording.fs, dicom.lead_names([lead.name for lead in recording.leads]), data, recording.start_time
     )
-    return dicom.twelve_lead_ecg(result.patient, result.study_id, waveform, source=str(recording.path))
+    return dicom.twelve_lead_ecg(result.patient, result.uid_seed, waveform, source=str(recording.path))
 
 
 def render(
