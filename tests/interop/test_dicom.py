@@ -41,11 +41,16 @@ def test_twelve_lead_waveform_reads_back_with_pydicom_and_our_reader(tmp_path: P
 
 @pytest.mark.parametrize(
     ("fs", "shape", "leads", "field"),
-    [(100.0, (1000, 12), LEADS, "fs"), (500.0, (20000, 12), LEADS, "n_samples"),
-     (500.0, (1000, 2), ("I", "X9"), "leads"), (500.0, (1000, 3), ("I", "II"), "leads")],
+    [
+        (100.0, (1000, 12), LEADS, "fs"),
+        (500.0, (20000, 12), LEADS, "n_samples"),
+        (500.0, (1000, 2), ("I", "X9"), "leads"),
+        (500.0, (1000, 3), ("I", "II"), "leads"),
+    ],
 )
-def test_waveform_limits_are_checked(fs: float, shape: tuple[int, int], leads: tuple[str, ...],
-                                     field: str) -> None:
+def test_waveform_limits_are_checked(
+    fs: float, shape: tuple[int, int], leads: tuple[str, ...], field: str
+) -> None:
     waveform = dicom.Waveform(fs, leads, np.zeros(shape))
     with pytest.raises(InputError) as caught:
         dicom.twelve_lead_ecg(signed_result().patient, "seed", waveform)

@@ -28,21 +28,28 @@ def test_bundle_validates_and_carries_report_observations_and_pdf() -> None:
     assert report.resultsInterpreter[0].reference.startswith("urn:uuid:")
     urls = {e.fullUrl for e in parsed.entry}
     assert {r.reference for r in report.result} <= urls
-    hr = next(e.resource for e in parsed.entry if e.resource.__resource_type__ == "Observation"
-              and e.resource.code.coding[0].code == "8867-4")
+    hr = next(
+        e.resource
+        for e in parsed.entry
+        if e.resource.__resource_type__ == "Observation" and e.resource.code.coding[0].code == "8867-4"
+    )
     assert float(hr.valueQuantity.value) == 72.0 and hr.valueQuantity.system == "http://unitsofmeasure.org"
 
 
 def test_corrected_result_is_status_corrected() -> None:
     bundle = fhir.build_bundle(signed_result(status=ResultStatus.CORRECTED))
-    report = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport")
+    report = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
     assert report["status"] == "corrected"
 
 
 def test_service_request_bundle_is_read() -> None:
     order = fhir.parse_service_request(service_request(), "sr.json")
     assert order.control is OrderControl.NEW and order.placer_order_number == "PL-200"
-    assert order.patient.id == "P900" and order.patient.display == "Roe, Rita" and order.service == "resting_ecg"
+    assert (
+        order.patient.id == "P900" and order.patient.display == "Roe, Rita" and order.service == "resting_ecg"
+    )
     assert order.ordering.npi == "1245319599" and order.indications == ("R00.2",)
     assert fhir.parse_service_request(service_request(status="revoked"), "x").control is OrderControl.CANCEL
 

@@ -13,7 +13,7 @@ from ecgdesk.interop import mllp
 def test_frames_split_across_reads_and_junk_between_frames() -> None:
     reader = mllp.FrameReader()
     data = b"junk" + mllp.frame("A|1") + mllp.frame("B|2")
-    frames = [f for i in range(len(data)) for f in reader.feed(data[i:i + 1])]
+    frames = [f for i in range(len(data)) for f in reader.feed(data[i : i + 1])]
     assert frames == [b"A|1", b"B|2"] and not reader.partial
 
 
@@ -57,8 +57,9 @@ def _peer(behaviour: str) -> tuple[socket.socket, threading.Thread]:
     return listener, thread
 
 
-@pytest.mark.parametrize(("behaviour", "words"), [("half", "middle"), ("close", "without"),
-                                                  ("silent", "no acknowledgement")])
+@pytest.mark.parametrize(
+    ("behaviour", "words"), [("half", "middle"), ("close", "without"), ("silent", "no acknowledgement")]
+)
 def test_peer_failures_are_delivery_errors(behaviour: str, words: str) -> None:
     listener, thread = _peer(behaviour)
     try:

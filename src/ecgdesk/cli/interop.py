@@ -129,16 +129,29 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     if args.retry or args.send:
         deliver_due(store, _actor(args), retry_failed=args.retry)
     rows = list_deliveries(store, args.study)
-    _print(rows, args.json, lambda r: f"{r.id:>5}  study {r.study_id:<5} {r.target:<12} {r.format:<6} "
-           f"{r.status:<8} attempts {r.attempts}  {r.last_error or r.sent_at or ''}")
+    _print(
+        rows,
+        args.json,
+        lambda r: (
+            f"{r.id:>5}  study {r.study_id:<5} {r.target:<12} {r.format:<6} "
+            f"{r.status:<8} attempts {r.attempts}  {r.last_error or r.sent_at or ''}"
+        ),
+    )
     return 1 if any(r.status == "failed" for r in rows) else 0
 
 
 def _cmd_target_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import add_target
 
-    info = add_target(_store(), args.name, args.kind, args.address, [f.strip() for f in args.formats.split(",")],
-                      _actor(args), args.max_attempts)
+    info = add_target(
+        _store(),
+        args.name,
+        args.kind,
+        args.address,
+        [f.strip() for f in args.formats.split(",")],
+        _actor(args),
+        args.max_attempts,
+    )
     print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})")
     return 0
 
@@ -146,28 +159,42 @@ def _cmd_target_add(args: argparse.Namespace) -> int:
 def _cmd_target_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import list_targets
 
-    _print(list_targets(_store()), args.json,
-           lambda t: f"{t.name:<16} {t.kind:<7} {t.address:<40} {','.join(t.formats)}"
-           f"{'' if t.enabled else '  (disabled)'}")
+    _print(
+        list_targets(_store()),
+        args.json,
+        lambda t: (
+            f"{t.name:<16} {t.kind:<7} {t.address:<40} {','.join(t.formats)}"
+            f"{'' if t.enabled else '  (disabled)'}"
+        ),
+    )
     return 0
 
 
 def _cmd_inbound(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_orders import list_inbound
 
-    _print(list_inbound(_store(), args.status), args.json,
-           lambda m: f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
-           f"{m.message_id}  {m.reason}")
+    _print(
+        list_inbound(_store(), args.status),
+        args.json,
+        lambda m: (
+            f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
+            f"{m.message_id}  {m.reason}"
+        ),
+    )
     return 0
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("interop", help="orders in from the EHR, signed results out (HL7, FHIR, DICOM)")
+    parser = subparsers.add_parser(
+        "interop", help="orders in from the EHR, signed results out (HL7, FHIR, DICOM)"
+    )
     commands = parser.add_subparsers(dest="interop_command", metavar="COMMAND", required=True)
     user = argparse.ArgumentParser(add_help=False)
     user.add_argument("--user", help="acting user (default $ECGDESK_USER or the login name)")
 
-    p = commands.add_parser("export", parents=[user], help="write a signed study's result as HL7, FHIR or DICOM")
+    p = commands.add_parser(
+        "export", parents=[user], help="write a signed study's result as HL7, FHIR or DICOM"
+    )
     p.add_argument("study_id", type=int)
     p.add_argument("--as", dest="as_", required=True, choices=["hl7", "fhir", "dicom"])
     p.add_argument("--out", required=True, help="a file, or an existing folder")
