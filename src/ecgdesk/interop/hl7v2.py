@@ -132,11 +132,15 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
         ident = f"{code.loinc}^{escape(code.label)}^LN" if code.loinc else f"{m.key}^{escape(code.label)}^L"
         segments.append(f"OBX|{n}|NM|{ident}||{_number(m.value)}|{escape(m.unit)}^^UCUM|||||{status}")
         n += 1
-    pdf = base64.b64encode(result.pdf).decode("ascii")
+    placeholder = "PDFDATA"
     segments.append(
-        f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{pdf}||||||{status}"
+        f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{placeholder}||||||{status}"
     )
-    return _validated("\r".join(segments) + "\r")
+    # hl7apy checks the structure; it would also cap ED data at the table's 199 characters, which every
+    # interface engine ignores for embedded documents, so the base64 goes in after the check.
+    text = _validated("\r".join(segments) + "\r")
+    pdf = base64.b64encode(result.pdf).decode("ascii")
+    return text.replace(f"^Base64^{placeholder}|", f"^Base64^{pdf}|", 1)
 
 
 def _number(value: float) -> str:
