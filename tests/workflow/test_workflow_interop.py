@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import hl7
 import pydicom
@@ -204,7 +205,7 @@ def test_peer_answering_ae_is_not_counted_as_sent(store: Store, tiny_record: Pat
 
 
 class _FhirServer(http.server.BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
     status = 201
 
     def do_POST(self) -> None:
