@@ -189,12 +189,11 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             None,
             "200" if refused else _code(error),
         )
-    with store.transaction() as session:
-        previous = _previous(session, control)
-        if previous is not None:
-            return _outcome(previous, message_type, duplicate=True)
     try:
         with store.transaction() as session:
+            previous = _previous(session, control)
+            if previous is not None:
+                return _outcome(previous, message_type, duplicate=True)
             status, study_id, reason = _apply(session, order, actor)
             code = "AA" if status == ACCEPTED else "AE"
             _insert(
