@@ -52,8 +52,9 @@ def wait_for(port: int, timeout_s: float = 60.0) -> None:
     raise SystemExit(f"listener did not open port {port}")
 
 
-def client(port: int, first: int, count: int, latencies: list[float], acks: list[tuple[str, str]],
-           prefix: str) -> None:
+def client(
+    port: int, first: int, count: int, latencies: list[float], acks: list[tuple[str, str]], prefix: str
+) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
         reader = mllp.FrameReader()
         for n in range(first, first + count):
@@ -68,11 +69,15 @@ def client(port: int, first: int, count: int, latencies: list[float], acks: list
             acks.append((control, f"{ack.code}:{ack.control_id}"))
 
 
-def run_load(port: int, clients: int, orders: int, prefix: str) -> tuple[float, list[float], list[tuple[str, str]]]:
+def run_load(
+    port: int, clients: int, orders: int, prefix: str
+) -> tuple[float, list[float], list[tuple[str, str]]]:
     latencies: list[float] = []
     acks: list[tuple[str, str]] = []
-    threads = [threading.Thread(target=client, args=(port, k * orders, orders, latencies, acks, prefix))
-               for k in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(port, k * orders, orders, latencies, acks, prefix))
+        for k in range(clients)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -96,8 +101,21 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "ECGDESK_HOME": str(home)}
     env.pop("ECGDESK_DATABASE_URL", None)
-    listener = subprocess.Popen([sys.executable, "-m", "ecgdesk.cli.main", "interop", "listen", "--port",
-                                 str(port), "--user", "interface"], env=env, stderr=subprocess.DEVNULL)
+    listener = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecgdesk.cli.main",
+            "interop",
+            "listen",
+            "--port",
+            str(port),
+            "--user",
+            "interface",
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(port)
         wall, latencies, acks = run_load(port, args.clients, args.orders, "C")
@@ -112,11 +130,21 @@ def main() -> int:
         studies = db.execute("SELECT count(*) FROM studies").fetchone()[0]
         placers = db.execute("SELECT count(DISTINCT placer_order_number) FROM orders").fetchone()[0]
     rate = total / wall
-    row = {"clients": args.clients, "orders": total, "wall_s": round(wall, 2), "orders_per_s": round(rate, 1),
-           "p50_ms": round(1000 * percentile(latencies, 0.5), 1), "p95_ms": round(1000 * percentile(latencies, 0.95), 1),
-           "acks_wrong": len(wrong), "studies": studies, "distinct_placers": placers,
-           "resend_orders_per_s": round(total / dup_wall, 1), "resend_acks_wrong": len(dup_wrong),
-           "cpus": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 2)}
+    row = {
+        "clients": args.clients,
+        "orders": total,
+        "wall_s": round(wall, 2),
+        "orders_per_s": round(rate, 1),
+        "p50_ms": round(1000 * percentile(latencies, 0.5), 1),
+        "p95_ms": round(1000 * percentile(latencies, 0.95), 1),
+        "acks_wrong": len(wrong),
+        "studies": studies,
+        "distinct_placers": placers,
+        "resend_orders_per_s": round(total / dup_wall, 1),
+        "resend_acks_wrong": len(dup_wrong),
+        "cpus": os.cpu_count(),
+        "load_1min": round(os.getloadavg()[0], 2),
+    }
     for key, value in row.items():
         print(f"{key:>22}: {value}")
     out = Path(args.out)
@@ -126,7 +154,9 @@ def main() -> int:
         writer.writeheader()
         writer.writerow(row)
     ok = rate >= 100 and not wrong and not dup_wrong and studies == total == placers
-    print("target >= 100 orders/s with every ACK correct and one study per order:", "met" if ok else "NOT met")
+    print(
+        "target >= 100 orders/s with every ACK correct and one study per order:", "met" if ok else "NOT met"
+    )
     return 0 if ok else 1
 
 
