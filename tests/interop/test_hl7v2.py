@@ -58,7 +58,7 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("HELLO", "message"),
+        ("HELLO", "MSH"),
         (orm().replace("MSH|^~\\&", "MSH|#~\\&"), "MSH-1"),
         (orm(kind="ADT^A01^ADT_A01"), "MSH-9"),
         (orm(control=""), "MSH-10"),
@@ -85,3 +85,6 @@ def test_ack_has_msa_and_err_and_reads_back() -> None:
     message = hl7.parse(text)
     assert str(message.segment("MSA")[1]) == "AE" and str(message.segment("ERR")[3][0][0]) == "103"
     assert hl7v2.read_ack(text) == hl7v2.AckResult("AE", "C9", "bad | NPI", "207")
+    for code in ("AA", "AE", "AR"):
+        ack = hl7v2.build_ack(hl7v2.AckResult(code, "C|10", "why ^ not"), "OML^O21^OML_O21")
+        assert parse_message(ack, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).validate()
