@@ -95,7 +95,15 @@ def _cmd_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    result = import_recording(_store(), args.study_id, Path(args.path), _actor(args))
+    from ecgdesk.records import open_recording
+
+    path = Path(args.path)
+    try:
+        total = open_recording(path).duration_s  # for the bar of the signal pyramid's build
+    except InputError:
+        total = 0.0  # import_recording names the problem
+    with progress(total, "import") as bar:
+        result = import_recording(_store(), args.study_id, path, _actor(args), progress=bar.update)
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
     return 0

@@ -19,11 +19,13 @@ from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
 from ecgdesk.errors import InputError, check_option, check_positive
 from ecgdesk.records import Recording, RecordingFormat, open_recording
+from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.users import check_npi
 
 SEXES = ("M", "F", "U")
@@ -185,8 +187,11 @@ class ImportResult:
     path: Path
 
 
-def import_recording(store: Store, study_id: int, path: Path, actor: str) -> ImportResult:
-    """Store the recording at ``path`` (read-only, by content) and attach it to the study."""
+def import_recording(
+    store: Store, study_id: int, path: Path, actor: str, progress: Progress | None = None
+) -> ImportResult:
+    """Store the recording at ``path`` (read-only, by content), build its signal pyramid (``progress``
+    gets the seconds of recording done) and attach it to the study."""
     path = Path(path)
     if not path.exists() and not path.with_suffix(".hea").exists():
         raise InputError("path", "no such file", path)
@@ -197,6 +202,7 @@ def import_recording(store: Store, study_id: int, path: Path, actor: str) -> Imp
         require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
     blob = put_files(store.blob_root, files)
     try:
+        ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)
         with store.transaction() as session:
             study = get_study(session, study_id)
             row = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
@@ -250,6 +256,7 @@ def import_recording(store: Store, study_id: int, path: Path, actor: str) -> Imp
                 still_used = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
             if still_used is None:
                 remove_blob(store.blob_root, blob.relative_dir)
+                remove_pyramid(pyramid_folder(store, blob.relative_dir))
         raise
 
 
