@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.strips",
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
+    "ecgdesk.cli.users",
+    "ecgdesk.cli.serve",
 )
 
 
