@@ -44,6 +44,9 @@ def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Write-ahead log: one fsync per commit instead of the rollback journal's several (an audited read
+    # commits its audit row: 28 -> 4 ms on the 2-core machine), and readers never wait for a writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
