@@ -80,3 +80,4 @@ def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.Capt
     capsys.readouterr()
     assert main(["interop", "outbox", "--send", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    assert main(["interop", "listen", "--deliver", "--seconds", "0.2", "--poll", "0.1"]) == 0

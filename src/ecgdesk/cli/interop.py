@@ -107,13 +107,17 @@ def _cmd_listen(args: argparse.Namespace) -> int:
         print(f"listening for HL7 v2 orders (MLLP) on {args.host}:{server.port}", file=sys.stderr)
     if watch is not None:
         print(f"watching {watch} for .hl7 and .json orders", file=sys.stderr)
-    if server is None and watch is None:
-        raise InputError("port", "give --port (MLLP) and/or --watch DIR (a folder of messages)")
+    if server is None and watch is None and not args.deliver:
+        raise InputError("port", "give --port (MLLP), --watch DIR (a folder of messages) and/or --deliver")
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
         while deadline is None or time.monotonic() < deadline:
             if watch is not None:
                 _watch_once(store, watch, actor)
+            if args.deliver:
+                from ecgdesk.workflow.interop_results import deliver_due
+
+                deliver_due(store, actor)
             time.sleep(min(args.poll, max(0.0, deadline - time.monotonic())) if deadline else args.poll)
     finally:
         if server is not None:
@@ -211,6 +215,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--watch", metavar="DIR", help="a folder whose .hl7/.json files are taken as orders")
     p.add_argument("--poll", type=float, default=2.0, help="seconds between folder scans (default 2)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument("--deliver", action="store_true", help="also send due signed results at every poll")
     p.set_defaults(func=_cmd_listen)
 
     p = commands.add_parser("outbox", parents=[user], help="the result deliveries and their state")
