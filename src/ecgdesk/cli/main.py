@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
     "ecgdesk.cli.interop",
+    "ecgdesk.cli.users",
+    "ecgdesk.cli.serve",
+    "ecgdesk.cli.delineate",
 )
 
 
