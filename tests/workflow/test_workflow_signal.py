@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from ecgdesk.errors import InputError, RecordingError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError, RecordingError
 from ecgdesk.records import open_recording
 from ecgdesk.records.pyramid import HEADER_FILE, Pyramid, quantize
 from ecgdesk.records.pyramid import signal_window as pyramid_window
@@ -44,7 +44,7 @@ def _blob(store: Store) -> RecordingBlob:
 
 def _signal_reads(store: Store) -> list[AuditEntry]:
     with store.transaction() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "signal:read")))
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "read:signal")))
 
 
 def _beats(store: Store, study_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,10 +170,10 @@ def test_bad_input_names_the_field_and_is_not_audited(
 
 
 def test_unknown_study_and_study_without_recording(store: Store) -> None:
-    with pytest.raises(InputError, match="no study with id 99"):
+    with pytest.raises(NotFoundError, match="no study with id 99"):
         signal_window(store, 99, "ECG", 0.0, 10.0, 100, "dr")
     study_id = create_study(store, request(), "tech")
-    with pytest.raises(InputError, match="no recording yet"):
+    with pytest.raises(ConflictError, match="no recording yet"):
         signal_window(store, study_id, "ECG", 0.0, 10.0, 100, "dr")
 
 

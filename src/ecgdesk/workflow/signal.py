@@ -29,12 +29,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ecgdesk.analysis.findings import BEAT_CLASSES
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError
 from ecgdesk.records.pyramid import GAP, MAX_WIDTH_PX, Pyramid, SignalWindow
 from ecgdesk.records.pyramid import signal_window as pyramid_window
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store
 from ecgdesk.store.models import AnalysisRun, RecordingBlob
 from ecgdesk.workflow.analysis import BEATS_NPZ
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.pyramids import ensure_pyramid, open_blob_recording
 from ecgdesk.workflow.studies import get_study
 
@@ -204,7 +205,7 @@ def _sources(store: Store, study_id: int) -> _Sources:
     with store.transaction() as session:
         study = get_study(session, study_id)
         if study.recording_id is None:
-            raise InputError("study", f"study {study_id} has no recording yet (status {study.status})")
+            raise ConflictError("study", f"study {study_id} has no recording yet (status {study.status})")
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         run = session.scalar(
@@ -218,10 +219,11 @@ def signal_window(
     store: Store, study_id: int, lead: str, start_s: float, end_s: float, width_px: int, actor: str
 ) -> SignalWindowResult:
     """Lead ``lead`` of the study's recording over ``[start_s, end_s)`` for ``width_px`` pixels, with the
-    beat labels of the current analysis run; audited as ``signal:read``.
+    beat labels of the current analysis run; audited as ``read:signal``.
 
-    Raises :class:`InputError` naming the field for an unknown study or lead (the message lists the
-    leads), a window outside the recording or a width outside 1..:data:`MAX_WIDTH_PX`.
+    Raises :class:`~ecgdesk.errors.NotFoundError` for an unknown study, :class:`ConflictError` for a study
+    without a recording, and :class:`~ecgdesk.errors.InputError` naming the field for an unknown lead (the
+    message lists the leads), a window outside the recording or a width outside 1..:data:`MAX_WIDTH_PX`.
     """
     src = _sources(store, study_id)
     pyramid: Pyramid = ensure_pyramid(store, src.blob_dir, src.main_file, src.sha256)
@@ -244,8 +246,8 @@ def signal_window(
         maxs=encode_int16(window.maxs) if window.maxs is not None else "",
         beats=beats,
     )
-    with store.transaction() as session:
-        append(session, actor, "signal:read", "study", study_id, None,
-               {"lead": window.lead, "start_s": start_s, "end_s": end_s, "width_px": width_px,
-                "mode": result.mode, "run_id": beats.run_id})
+    with store.transaction() as session:  # once the window is known valid: a refused one read nothing
+        audit_read(session, actor, "signal", "study", study_id,
+                   {"lead": window.lead, "start_s": start_s, "end_s": end_s, "width_px": width_px,
+                    "mode": result.mode, "run_id": beats.run_id})
     return result
