@@ -19,7 +19,7 @@ from ecgdesk.store.models import AuditEntry, RecordingBlob
 from ecgdesk.workflow import signal as signal_module
 from ecgdesk.workflow.analysis import BEATS_NPZ, analyze_study, edit_beats
 from ecgdesk.workflow.pyramids import pyramid_folder
-from ecgdesk.workflow.signal import decode_int16, signal_window
+from ecgdesk.workflow.signal import BeatIndex, class_blocks, decode_int16, signal_window
 from ecgdesk.workflow.studies import create_study, import_recording
 
 pytest.importorskip("ecgdesk.analysis.pipeline")
@@ -127,6 +127,16 @@ def test_zoomed_out_beats_are_summarised(
     assert {i for i, c in enumerate(marks.pixel_classes) if c == "V"} == v_pixels
     empty = set(range(300)) - set(pixel_of.tolist())
     assert {i for i, c in enumerate(marks.pixel_classes) if c == "."} == empty
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4097])
+def test_class_counts_of_any_span_of_beats(n: int) -> None:
+    rng = np.random.default_rng(n)
+    codes = rng.choice(np.frombuffer(b"NNNNNNSVFQ", dtype="u1"), size=n).astype(np.uint8)
+    index = BeatIndex(np.arange(n, dtype=np.int64), codes, class_blocks(codes))
+    bounds = np.unique(np.concatenate([[0, n], rng.integers(0, n + 1, size=50)]))
+    expected = np.array([[np.sum(codes[:b] == ord(c)) for c in "NQSFV"] for b in bounds])
+    assert np.array_equal(index.counts_before(bounds), expected)
 
 
 def test_every_zoom_fits_the_json_budget(store: Store, tiny_record: Path) -> None:

@@ -44,6 +44,7 @@ BEATS_INDEX = "beats.index"  # a folder beside the run's beats.npz
 # Significance of a class in the per-pixel summary: a ventricular beat among 900 normal ones shows as V.
 _RANK_ORDER = ("N", "Q", "S", "F", "V")
 _NO_BEAT = "."
+_BLOCK = 64  # beats per row of the index's class counts
 
 __all__ = ["MAX_LISTED_BEATS", "MAX_WIDTH_PX", "BeatMarks", "SignalWindowResult", "decode_int16",
            "signal_window"]
@@ -122,28 +123,53 @@ def _index_path(store: Store, run: AnalysisRun) -> Path:
 
 @dataclass(frozen=True)
 class BeatIndex:
-    """A run's beats, read-only memory maps: samples (ascending, int64) and labels (ASCII bytes)."""
+    """A run's beats as read-only memory maps: samples (ascending, int64), labels (ASCII bytes), and the
+    count of each class (:data:`_RANK_ORDER`) before every :data:`_BLOCK`-th beat, so the classes of any
+    span of beats are counted from two block rows and at most ``2 x _BLOCK`` labels."""
 
     samples: np.ndarray
     labels: np.ndarray
+    blocks: np.ndarray
+
+    def counts_before(self, bounds: np.ndarray) -> np.ndarray:
+        """Beats of each class before each beat index in ``bounds``, shaped ``(len(bounds), classes)``."""
+        block = bounds // _BLOCK
+        whole = np.asarray(self.blocks[block], dtype=np.int64)
+        if self.labels.size == 0:
+            return whole
+        at = block[:, None] * _BLOCK + np.arange(_BLOCK)
+        labels = self.labels[np.minimum(at, self.labels.size - 1)]
+        inside = at < bounds[:, None]
+        return whole + np.stack([((labels == code) & inside).sum(axis=1) for code in _CODES], axis=1)
+
+
+def class_blocks(codes: np.ndarray) -> np.ndarray:
+    """Row ``j``: the beats of each class among the first ``j x _BLOCK`` labels (ASCII codes)."""
+    blocks = np.zeros((codes.size // _BLOCK + 1, len(_CODES)), dtype=np.uint32)
+    for column, code in enumerate(_CODES):
+        blocks[1:, column] = np.cumsum(codes == code)[_BLOCK - 1 :: _BLOCK]
+    return blocks
 
 
 def beat_index(store: Store, run: AnalysisRun) -> BeatIndex:
     """The run's beat index, built from its ``beats.npz`` at the first read."""
     folder = _index_path(store, run)
-    if not (folder / "labels.npy").is_file():
+    if not (folder / "blocks.npy").is_file():
         with np.load(folder.parent / BEATS_NPZ) as data:
             samples, labels = np.asarray(data["samples"], dtype=np.int64), data["labels"]
         if np.any(np.diff(samples) < 0):
             raise AssertionError(f"the beats of analysis run {run.id} are not in time order")
+        codes = np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1")
+        blocks = class_blocks(codes)
         tmp = Path(tempfile.mkdtemp(prefix=f".{BEATS_INDEX}.", dir=folder.parent))
         try:
             np.save(tmp / "samples.npy", samples)
-            np.save(tmp / "labels.npy", np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1"))
+            np.save(tmp / "labels.npy", codes)
+            np.save(tmp / "blocks.npy", blocks)
             os.rename(tmp, folder)  # atomic: a concurrent reader sees the whole index or none
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-            if not (folder / "labels.npy").is_file():  # not built by a concurrent first read
+            if not (folder / "blocks.npy").is_file():  # not built by a concurrent first read
                 raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -154,13 +180,11 @@ def beat_index(store: Store, run: AnalysisRun) -> BeatIndex:
 @functools.lru_cache(maxsize=32)
 def _open_index(folder: Path) -> BeatIndex:
     """Mapped once per process and folder (an index never changes once renamed into place)."""
-    return BeatIndex(np.load(folder / "samples.npy", mmap_mode="r"),
-                     np.load(folder / "labels.npy", mmap_mode="r"))
+    names = ("samples", "labels", "blocks")
+    return BeatIndex(*(np.load(folder / f"{name}.npy", mmap_mode="r") for name in names))
 
 
-_RANK = np.zeros(256, dtype=np.uint8)
-for _rank, _label in enumerate(_RANK_ORDER, start=1):
-    _RANK[ord(_label)] = _rank
+_CODES = tuple(ord(label) for label in _RANK_ORDER)
 _RANK_CHARS = np.frombuffer((_NO_BEAT + "".join(_RANK_ORDER)).encode("ascii"), dtype="u1")
 
 
@@ -168,23 +192,18 @@ def _beat_marks(index: BeatIndex, run: AnalysisRun, window: SignalWindow, width_
     samples = index.samples
     first, stop = window.first_sample, window.stop_sample
     i0, i1 = (int(i) for i in np.searchsorted(samples, [first, stop], side="left"))
-    labels = np.asarray(index.labels[i0:i1])
-    found = np.bincount(labels, minlength=256)
-    counts = {label: int(found[ord(label)]) for label in BEAT_CLASSES}
+    around = index.counts_before(np.array([i0, i1]))
+    counts = {label: int(n) for label, n in zip(_RANK_ORDER, around[1] - around[0], strict=True)}
     marks = BeatMarks(mode="all", run_id=run.id, edited=run.parent_run_id is not None, total=i1 - i0,
-                      counts=counts)
+                      counts={label: counts[label] for label in BEAT_CLASSES})
     if i1 - i0 <= MAX_LISTED_BEATS:
-        return marks.model_copy(update={"first_index": i0, "labels": labels.tobytes().decode("ascii"),
-                                        "offsets": (np.asarray(samples[i0:i1]) - first).tolist()})
+        return marks.model_copy(update={
+            "first_index": i0, "labels": np.asarray(index.labels[i0:i1]).tobytes().decode("ascii"),
+            "offsets": (np.asarray(samples[i0:i1]) - first).tolist()})
     edges = window.edges if window.mode == "minmax" else \
         first + (np.arange(width_px + 1, dtype=np.int64) * (stop - first)) // width_px
-    bounds = np.searchsorted(np.asarray(samples[i0:i1]), edges, side="left")
-    ranks = _RANK[labels]
-    filled = bounds[1:] > bounds[:-1]
-    top = np.zeros(edges.size - 1, dtype=np.uint8)
-    if filled.any():
-        starts = bounds[:-1][filled]
-        top[filled] = np.maximum.reduceat(ranks, starts)
+    per_pixel = np.diff(index.counts_before(np.searchsorted(samples, edges, side="left")), axis=0)
+    top = np.max((per_pixel > 0) * np.arange(1, len(_CODES) + 1), axis=1)  # 0: no beat in the pixel
     note = (f"{i1 - i0} beats in the window (more than {MAX_LISTED_BEATS}): counts per class and the most "
             "significant class per pixel are sent; zoom in to see each beat")
     return marks.model_copy(update={"mode": "summary", "pixel_classes": _RANK_CHARS[top].tobytes().decode(
