@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.interop",
     "ecgdesk.cli.users",
     "ecgdesk.cli.serve",
+    "ecgdesk.cli.delineate",
 )
 
 
