@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from ecgdesk.coding import Service, Setting
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
 
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
