@@ -1,7 +1,8 @@
 """One voice for every error ECG Desk raises to a user.
 
 Every error names *where* (a file or a parameter), *which field* and *why*. The CLI prints the message
-without a traceback and exits with :data:`EXIT_USAGE` (2).
+without a traceback and exits with :data:`EXIT_USAGE` (2); anything else that escapes a command is a bug,
+printed as one line with :data:`EXIT_INTERNAL` (3).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class EcgDeskError(Exception):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def print_json(value: Any) -> None:
@@ -16,5 +17,7 @@ def print_json(value: Any) -> None:
 
 def progress(total: float, desc: str, unit: str = "s") -> tqdm:
     """A progress bar on stderr; silent when stderr is not a terminal (CI logs, pipes)."""
+    from tqdm import tqdm
+
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty(),
                 dynamic_ncols=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ecgdesk.analysis.io import write_outputs
-from ecgdesk.analysis.pipeline import analyze
 from ecgdesk.cli._common import print_json, progress
-from ecgdesk.records import open_recording
+from ecgdesk.cli.records import add_csv_options, open_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,11 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--diary", type=Path, default=None, metavar="CSV", help="patient diary, 'time,symptom'"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_csv_options(parser)
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    recording = open_recording(args.path)
+    from ecgdesk.analysis.io import write_outputs
+    from ecgdesk.analysis.pipeline import analyze
+
+    recording = open_from_args(args)
     with progress(recording.duration_s, "analyze") as bar:
         result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
     name = recording.record_name or Path(args.path).stem

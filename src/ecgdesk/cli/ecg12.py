@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgdesk.cli._common import print_json, progress
+from ecgdesk.cli.records import add_csv_options, open_from_args
 from ecgdesk.errors import InputError
 
 #: What the user says they did, in the words of the service, mapped to the coding engine's components.
@@ -63,12 +64,11 @@ def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default
 def _resting(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
     from ecgdesk.analysis.ecg12.statements import Sex
-    from ecgdesk.records import open_recording
     from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
 
     components = _parts(args.components, RESTING_PARTS, "--components")
-    recording = open_recording(Path(args.path))
+    recording = open_from_args(args)
     day = recording.start_time.date() if recording.start_time else None
     facts = _facts("resting_ecg", components, args, day)  # checked before any work or file
     sex = Sex(args.sex) if args.sex else None
@@ -103,13 +103,12 @@ def _resting(args: argparse.Namespace) -> int:
 def _stress(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.stress.exercise import analyze_stress, stress_to_dict
     from ecgdesk.analysis.stress.protocol import load_protocol
-    from ecgdesk.records import open_recording
     from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
 
     components = _parts(args.components, STRESS_PARTS, "--components")
     protocol = load_protocol(Path(args.protocol))
-    recording = open_recording(Path(args.path))
+    recording = open_from_args(args)
     day = recording.start_time.date() if recording.start_time else None
     facts = _facts("stress_test", components, args, day)
     with progress(len(protocol.stages), "stages", unit="stage") as bar:
@@ -150,6 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resting.add_argument("--patient-id", default="")
     resting.add_argument("--json", action="store_true", help="print measurements.json to stdout")
     _add_billing(resting, RESTING_PARTS, "tracing,interpretation")
+    add_csv_options(resting)
     resting.set_defaults(func=_resting)
 
     stress = subparsers.add_parser(
@@ -161,4 +161,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stress.add_argument("--out", required=True, help="output folder")
     stress.add_argument("--json", action="store_true", help="print stress.json to stdout")
     _add_billing(stress, STRESS_PARTS, "tracing,supervision,interpretation")
+    add_csv_options(stress)
     stress.set_defaults(func=_stress)
