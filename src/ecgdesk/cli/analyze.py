@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ecgdesk.cli._common import print_json, progress
 from ecgdesk.cli.records import add_csv_options, open_from_args
+from ecgdesk.errors import check_not_overwriting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,13 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ecgdesk.analysis.io import write_outputs
+    from ecgdesk.analysis.io import ANNOTATION_EXTENSION, write_outputs
     from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import recording_files
 
     recording = open_from_args(args)
+    name = recording.record_name or Path(args.path).stem
+    outputs = [args.out / n for n in ("findings.json", "beats.csv", f"{name}.{ANNOTATION_EXTENSION}")]
+    inputs = [*recording_files(recording.path or args.path), *([args.diary] if args.diary else [])]
+    check_not_overwriting(outputs, inputs, "--out")  # checked before the work, and nothing written yet
     with progress(recording.duration_s, "analyze") as bar:
         result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
-    name = recording.record_name or Path(args.path).stem
     findings, paths = write_outputs(
         result.findings, result.beats.samples, result.beats.labels, recording.fs, args.out, name
     )

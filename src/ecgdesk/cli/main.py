@@ -14,7 +14,9 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +90,23 @@ def _os_error(error: OSError) -> str:
     return f"{where}{error.strerror or error}"
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM ends the command through the same cleanup as an error: temporary folders are removed."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _safe_streams()
     words = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in words or os.environ.get(DEBUG_ENV, "") not in ("", "0")

@@ -11,6 +11,8 @@ does not load the tables and the scrubber.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,3 +67,16 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_HOME[name]), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """Keeps a public name that is also a submodule (``scrub``) bound to the function, as an eager
+    ``from ecgdesk.coding.scrub import scrub`` here would: the import system binds the submodule too."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOME and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

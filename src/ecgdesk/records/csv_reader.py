@@ -164,7 +164,7 @@ def _fs_from_time(path: Path, column: str, times: np.ndarray) -> float:
         raise RecordingError(path, f"column {column!r}",
                              f"time is not evenly spaced (step {steps[worst]:g} s after row {worst + 2} "
                              f"of the data, median step {step:g} s)")
-    if step >= 1.0 and 1e-3 / step >= MIN_FS:  # one sample a second or slower: not an ECG in seconds
+    if step >= 1.0 and 1e3 / step >= MIN_FS:  # one sample a second or slower: not an ECG in seconds
         raise RecordingError(path, f"column {column!r}",
                              f"a time step of {step:g} gives {1.0 / step:g} Hz (allowed {MIN_FS:g} Hz to "
                              f"{MAX_FS:g} Hz); the time column must be in seconds, and this one looks like "

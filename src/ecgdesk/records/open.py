@@ -27,7 +27,7 @@ from ecgdesk.records.edf_reader import looks_like_edf, read_edf
 from ecgdesk.records.hl7aecg import looks_like_hl7_aecg, read_hl7_aecg
 from ecgdesk.records.ishne_reader import read_ishne
 from ecgdesk.records.recording import Recording, RecordingFormat
-from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_wfdb
+from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_header_text, read_wfdb, record_base
 
 _HEAD_BYTES = 4096
 ISHNE_SUFFIXES = (".ecg", ".ishne")
@@ -117,3 +117,26 @@ def open_recording(
     if fmt is RecordingFormat.HL7_AECG:
         return read_hl7_aecg(path)
     return read_csv(path, unit=csv_unit, fs=csv_fs)
+
+
+def recording_files(path: str | Path) -> list[Path]:
+    """Every file the recording at ``path`` is read from: for WFDB the header, each signal file it names
+    and, for a multi-segment record, each segment header with its files; otherwise the file itself.
+
+    Side files (annotations, ``.evt``, a diary) are not included: the recording reads without them.
+    """
+    path = Path(path)
+    if detect_format(path) is not RecordingFormat.WFDB:
+        return [path]
+    base = record_base(path)
+    hea = base.with_name(base.name + ".hea")
+    files = [hea]
+    text = read_header_text(hea)
+    headers = [text]
+    for name, _length in text.segments:
+        if name != "~":
+            files.append(hea.with_name(f"{name}.hea"))
+            headers.append(read_header_text(files[-1]))
+    for header in headers:
+        files += [hea.with_name(s.file_name) for s in header.signals if s.file_name != "~"]
+    return list(dict.fromkeys(files))

@@ -120,7 +120,8 @@ def classify_file(path: Path, lead: str | int | None = None, options: OpenOption
         return _failed(name, f"unreadable: {path}: {type(error).__name__}: {error}")
     status = RowStatus.NOISY if result.label is StripLabel.NOISY else RowStatus.CLASSIFIED
     conf = None if not result.probabilities else result.confidence
-    return StripRow(name, result.label, conf, result.heart_rate_bpm, result.reason, status)
+    reason = "; ".join([result.reason, *(f"warning: {w}" for w in recording.warnings)])
+    return StripRow(name, result.label, conf, result.heart_rate_bpm, reason, status)
 
 
 def _classify_alone(path: Path, options: OpenOptions) -> StripRow:
