@@ -44,6 +44,7 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.workflow.analysis import insert_run, make_current
 from ecgdesk.workflow.lifecycle import move, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
@@ -136,6 +137,7 @@ def _write_folder(final: Path, service: Service, document: dict[str, Any], resul
     return final / main
 
 
+@locked("analyze")
 def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
     """Analyse a resting ECG or stress test study (or reuse the run with the same inputs)."""
     with store.transaction() as session:
