@@ -112,8 +112,8 @@ def test_killed_cli_analysis_leaves_a_study_that_analyses_again(tmp_path: Path, 
         return subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=300)
 
     created = ecgdesk("study", "create", "--patient-id", "P9", "--name", "Doe, Jo", "--birth-date",
-                      "1950-01-02", "--sex", "F", "--service", "ambulatory_ecg", "--ordering-npi", "1245319599",
-                      "--indication", "R00.2", "--duration-days", "2")
+                      "1950-01-02", "--sex", "F", "--service", "ambulatory_ecg", "--ordering-npi",
+                      "1245319599", "--indication", "R00.2", "--duration-days", "2")
     assert created.returncode == 0, created.stderr
     study = created.stdout.strip()
     assert ecgdesk("study", "import", study, str(tiny_record)).returncode == 0
@@ -152,7 +152,7 @@ def test_import_stores_every_file_the_header_names(store: Store, tiny_record: Pa
     assert run.findings.summary.total_beats > 0
     (folder / "signal.dat").unlink()
     other = create_study(store, request(patient_id="P2"), "tech")
-    with pytest.raises(RecordingError, match="signal.dat"):
+    with pytest.raises(RecordingError, match=r"signal\.dat"):
         import_recording(store, other, header, "tech")
 
 

@@ -32,6 +32,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.strips",
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
+    "ecgdesk.cli.interop",
+    "ecgdesk.cli.users",
+    "ecgdesk.cli.serve",
 )
 DEBUG_ENV = "ECGDESK_DEBUG"
 

@@ -1,7 +1,7 @@
 """study locks: one process at a time changes a study's analysis and reports
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0008
 Create Date: 2026-12-04 12:00:00
 
 Two ``study analyze`` of one study at once used to collide: the second failed on the unique run and, on
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
