@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from workflow_builders import fake_analyzer, request
+from workflow_builders import PIN, fake_analyzer, request
 
 from ecgdesk.errors import InputError, RecordingError
 from ecgdesk.records import Recording
-from ecgdesk.store import Store
+from ecgdesk.store import Store, open_store
 from ecgdesk.store.lock_models import StudyLock
 from ecgdesk.store.models import AnalysisRun
 from ecgdesk.workflow import locks
@@ -24,6 +24,7 @@ from ecgdesk.workflow.analysis import AnalysisOutput, RunInfo, analyze_study
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.reporting import report_study
 from ecgdesk.workflow.studies import create_study, get_study, import_recording
+from ecgdesk.workflow.users import add_user
 
 
 def _slow(recording: Recording, diary: Path | None, progress: object) -> AnalysisOutput:
@@ -104,8 +105,14 @@ def test_a_live_holder_is_waited_for_then_named(store: Store, tiny_record: Path,
 
 def test_killed_cli_analysis_leaves_a_study_that_analyses_again(tmp_path: Path, tiny_record: Path) -> None:
     """A real ``study analyze`` process killed with SIGKILL mid-run; the next one takes over its lock."""
-    env = {**os.environ, "ECGDESK_HOME": str(tmp_path / "home"), "ECGDESK_USER": "tech"}
-    env.pop("ECGDESK_DATABASE_URL", None)
+    env = {**os.environ, "ECGDESK_HOME": str(tmp_path / "home"), "ECGDESK_USER": "tech",
+           "ECGDESK_PASSWORD": PIN}
+    for name in ("ECGDESK_DATABASE_URL", "ECGDESK_TOKEN"):
+        env.pop(name, None)
+    setup = open_store(url=f"sqlite:///{tmp_path / 'home' / 'ecgdesk.sqlite'}", home=tmp_path / "home")
+    add_user(setup, "boss", "admin", PIN, actor="setup")
+    add_user(setup, "tech", "technician", PIN, actor="boss", admin_password=PIN)
+    setup.close()
     cli = [sys.executable, "-m", "ecgdesk.cli.main"]
 
     def ecgdesk(*args: str) -> subprocess.CompletedProcess[str]:

@@ -21,3 +21,17 @@ def progress(total: float, desc: str, unit: str = "s") -> tqdm:
 
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty(),
                 dynamic_ncols=True)
+
+
+def read_text_option(path: str, option: str) -> str:
+    """The UTF-8 text of the file an option names; a missing or undecodable file is an input error."""
+    from pathlib import Path
+
+    from ecgdesk.errors import InputError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(option, f"cannot read: {error.strerror or error}", path) from None
+    except UnicodeDecodeError as error:
+        raise InputError(option, f"is not UTF-8 text (byte {error.start})", path) from None
