@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecgdesk.cli._common import print_json, progress
+from ecgdesk.cli._common import options_named, print_json, progress
 
 if TYPE_CHECKING:
     from ecgdesk.records import Recording
@@ -16,6 +16,8 @@ _MAX_EVENTS_SHOWN = 20
 #: ``records.writers.WRITE_FORMATS``, spelled here so that building the parser imports no reader
 #: (tests/cli/test_cli_startup.py checks the two agree).
 WRITE_FORMATS = ("wfdb", "ishne")
+#: The readers' parameter names and the options that set them.
+CSV_OPTIONS = {"csv_fs": "--csv-fs", "csv_unit": "--csv-unit"}
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +31,9 @@ def open_from_args(args: argparse.Namespace, path: str | Path | None = None) -> 
     """The recording at ``args.path`` (or ``path``) with the CSV options of :func:`add_csv_options`."""
     from ecgdesk.records import open_recording
 
-    return open_recording(Path(args.path if path is None else path), csv_unit=getattr(args, "csv_unit", None),
-                          csv_fs=getattr(args, "csv_fs", None))
+    with options_named(CSV_OPTIONS):
+        return open_recording(Path(args.path if path is None else path),
+                              csv_unit=getattr(args, "csv_unit", None), csv_fs=getattr(args, "csv_fs", None))
 
 
 def describe(recording: Recording) -> str:
