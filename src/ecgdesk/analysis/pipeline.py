@@ -300,7 +300,8 @@ def findings_from_beats(
     counts = {c: int(np.count_nonzero(table.labels == c)) for c in BEAT_CLASSES}
     long_rr = [e for e in pauses]
     longest = max(long_rr, key=lambda e: e.duration_s, default=None)
-    messages: list[Message] = []
+    # what the reader had to guess, drop or skip comes first: the technician reads it before the numbers
+    messages = [Message(MessageLevel.WARNING, "recording", text) for text in recording.warnings]
     if ok_s == 0:
         messages.append(
             Message(

@@ -45,6 +45,7 @@ from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
 Progress = Callable[[float], object]
@@ -215,6 +216,7 @@ def make_current(session: Session, study: Study, run: AnalysisRun, actor: str, a
     move(session, study, StudyStatus.ANALYZED, actor, action)
 
 
+@locked("analyze")
 def analyze_study(
     store: Store,
     study_id: int,
@@ -370,6 +372,7 @@ def recompute(
     return findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
 
 
+@locked("edit")
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
     """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
     check_option("label", label, BEAT_CLASSES)

@@ -58,6 +58,7 @@ from ecgdesk.workflow.ecg_services import (
 )
 from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
@@ -163,6 +164,7 @@ def _version_folder(store: Store, study_id: int, version: int) -> Path:
     return store.studies_root / str(study_id) / "reports" / f"v{version}"
 
 
+@locked("report")
 def _new_version(
     store: Store,
     study_id: int,
@@ -402,6 +404,7 @@ def _record_signature(
     return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
 
 
+@locked("report")
 def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
     """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
     if not text.strip():
