@@ -102,10 +102,13 @@ def _stop_on_sigterm() -> list[bool]:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.jobs import make_executor, run_worker
+    from ecgdesk.workflow.jobs import kinds_with, make_executor, run_worker
 
     store = _store()
-    executor = make_executor(store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler)
+    kinds = kinds_with(args.kinds_module)
+    executor = make_executor(
+        store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds
+    )
     local = f"{args.concurrency or 1} process(es)"
     where = f"scheduler {args.scheduler}" if args.executor == "dask" else local
     print(f"ecgdesk worker: {args.executor} executor, {where}, pid {os.getpid()}", file=sys.stderr,
@@ -113,7 +116,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     flag = _stop_on_sigterm()
     stats = run_worker(
         store, executor, lease_s=args.lease_s, poll_s=args.poll_s, until_idle=args.until_idle,
-        stop=lambda: flag[0],
+        stop=lambda: flag[0], kinds=kinds,
     )
     print(
         f"ecgdesk worker: stopped; {stats.leased} job runs started, {stats.ended} ended, "
@@ -190,6 +193,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _executor_options(worker)
     worker.add_argument("--poll-s", type=float, default=1.0, help="seconds between looks at an empty queue")
     worker.add_argument("--until-idle", action="store_true", help="stop when no job is queued or running")
+    worker.add_argument("--kinds-module", default=None, metavar="MODULE",
+                        help="also run a site's own job kinds: MODULE.KINDS = {kind: 'module:function'}")
     worker.set_defaults(func=_cmd_worker)
 
     batch = subparsers.add_parser("batch", help="bulk work outside studies")

@@ -21,10 +21,12 @@ from ecgdesk.coding import Service, Setting
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.enums import EditKind
-from ecgdesk.workflow.analysis import analyze_study, edit_beats
+from ecgdesk.workflow.analysis import edit_beats
+from ecgdesk.workflow.analysis_jobs import enqueue_study_analysis
 from ecgdesk.workflow.billing import code_study, mark_billed
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+from ecgdesk.workflow.jobs import JobFailedError, run_inline
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import (
     StudyRequest,
@@ -117,16 +119,25 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             f"outputs in {ecg.folder}"
         )
         return 0
+    # through a job (the same work function a worker runs), here and now unless a worker has it already
+    job_id = enqueue_study_analysis(store, args.study_id, _actor(args), again=True)
+    with progress(100.0, "analyze", unit="%") as bar:
+
+        def show(fraction: float) -> None:
+            bar.n = round(100 * fraction, 1)
+            bar.refresh()
+
+        job = run_inline(store, job_id, on_progress=show)
+    if job.status != "done" or job.result is None:
+        raise JobFailedError(f"study {args.study_id}: analysis job {job_id} {job.status}: {job.error}")
     view = show_study(store, args.study_id)
-    total = float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
-    with progress(total, "analyze") as bar:
-        run = analyze_study(store, args.study_id, _actor(args), progress=bar.update)
-    summary = run.findings.summary
-    state = "reused the run with the same inputs" if run.reused else "analysed"
+    a = view.analysis
+    assert a is not None
+    state = "reused the run with the same inputs" if job.result.get("reused") else "analysed"
     print(
-        f"study {args.study_id}: {state} (run {run.run_id}); {summary.total_beats} beats, analyzable "
-        f"{summary.analyzable_time_s / 3600:.2f} h of {summary.wear_time_s / 3600:.2f} h worn; "
-        f"outputs in {run.folder}"
+        f"study {args.study_id}: {state} (run {job.result['run_id']}, job {job_id}); {a['total_beats']} "
+        f"beats, analyzable {a['analyzable_h']:.2f} h of {a['wear_h']:.2f} h worn; outputs in "
+        f"{Path(a['beats_file']).parent}"
     )
     return 0
 
@@ -272,6 +283,12 @@ def describe_study(view: StudyView) -> str:
         claim_lines = view.coding["claim"].get("lines", [])
         codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
         lines.append(f"claim       {codes}  ({len(view.coding['scrub'])} scrubber finding(s))")
+    for j in view.jobs:
+        error = f": {j['error']}" if j["error"] and j["status"] != "done" else ""
+        lines.append(
+            f"job         {j['id']} {j['kind']} {j['status']} (attempt {j['attempts']} of "
+            f"{j['max_attempts']}){error}"
+        )
     lines.append(f"signature   {view.signature_state}")
     lines.append(f"audit       {view.audit_rows} row(s) about this study")
     return "\n".join(lines)

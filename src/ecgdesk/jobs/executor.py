@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +70,7 @@ def _slot_main(conn: Any, url: str, home: str, kinds: dict[str, str], parent_pid
     store = store_for(url, home)
     for target in set(kinds.values()):  # import the work functions before the first job (warm start)
         importlib.import_module(target.partition(":")[0])
+    conn.send("ready")
     while True:
         try:
             claim = conn.recv()
@@ -85,6 +87,7 @@ class _Slot:
     process: Any
     conn: Any
     claim: Claim | None = None
+    ready: bool = False  # started and warm: only then does it take jobs
 
 
 class LocalExecutor:
@@ -116,27 +119,30 @@ class LocalExecutor:
         return [int(s.process.pid) for s in self._slots]
 
     def capacity(self) -> int:
-        return sum(1 for s in self._slots if s.claim is None)
+        return sum(1 for s in self._slots if s.claim is None and s.ready)
 
     def submit(self, claim: Claim) -> None:
-        slot = next(s for s in self._slots if s.claim is None)
+        slot = next(s for s in self._slots if s.claim is None and s.ready)
         slot.claim = claim
         slot.conn.send(claim)
 
     def wait(self, timeout: float) -> list[Ended]:
-        handles: list[Any] = [s.conn for s in self._slots if s.claim is not None]
+        handles: list[Any] = [s.conn for s in self._slots if s.claim is not None or not s.ready]
         handles += [s.process.sentinel for s in self._slots]
         ready = set(multiprocessing.connection.wait(handles, timeout))
         ended: list[Ended] = []
         for i, slot in enumerate(self._slots):
-            if slot.claim is not None and slot.conn in ready:
+            if slot.conn in ready:
                 try:
-                    slot.conn.recv()
+                    message = slot.conn.recv()
                 except (EOFError, OSError):
                     pass  # it died while reporting: its sentinel says so below
                 else:
-                    ended.append(Ended(slot.claim))
-                    slot.claim = None
+                    if message == "ready":
+                        slot.ready = True
+                    elif slot.claim is not None:
+                        ended.append(Ended(slot.claim))
+                        slot.claim = None
             if slot.process.sentinel in ready or not slot.process.is_alive():
                 slot.process.join(timeout=1)
                 if slot.claim is not None:
@@ -145,6 +151,13 @@ class LocalExecutor:
                 slot.conn.close()
                 self._slots[i] = self._start()
         return ended
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until every process has started (benches time jobs, not Python start-up)."""
+        deadline = time.monotonic() + timeout
+        while not all(s.ready for s in self._slots) and time.monotonic() < deadline:
+            for end in self.wait(0.1):  # nothing runs yet; a crash here is a start-up failure
+                raise RuntimeError(f"a worker process failed to start: {end.crash}")
 
     def close(self) -> None:
         for slot in self._slots:

@@ -374,6 +374,30 @@ def heartbeat(session: Session, claim: Claim, progress: float | None = None) -> 
     return bool(getattr(result, "rowcount", 0))
 
 
+def hold_unstarted(session: Session, claims: Iterable[Claim]) -> int:
+    """Extend the leases of handed-over claims whose run has not begun yet (a process still starting,
+    a task waiting in Dask's queue): until it begins, the worker loop that holds them is their
+    heartbeat. Returns how many were extended."""
+    owners = {c.owner: c.lease_s for c in claims}
+    if not owners:
+        return 0
+    stamp = now()
+    extended = 0
+    for lease_s in set(owners.values()):
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.lease_owner.in_([o for o, s in owners.items() if s == lease_s]),
+                Job.status == JobStatus.RUNNING.value,
+                Job.started_at.is_(None),
+            )
+            .values(lease_expires_at=stamp + timedelta(seconds=lease_s), heartbeat_at=stamp)
+            .execution_options(synchronize_session=False)
+        )
+        extended += int(getattr(result, "rowcount", 0) or 0)
+    return extended
+
+
 def finish(session: Session, claim: Claim, result: dict[str, Any]) -> None:
     """The job is done with ``result`` (a reference to what it wrote); :class:`LeaseLostError` if the
     lease is gone, so the caller's transaction (and anything it wrote with it) rolls back."""

@@ -61,6 +61,7 @@ def serve(
             if time.monotonic() >= next_sweep:
                 with store.transaction() as session:
                     stats.requeued_expired += len(queue.requeue_expired(session, base[:64]))
+                    queue.hold_unstarted(session, inflight.values())
                 next_sweep = time.monotonic() + sweep_every
             for end in executor.wait(0.0 if claimed_last else poll_s):
                 inflight.pop(end.claim.job_id, None)

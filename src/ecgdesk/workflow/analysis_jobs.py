@@ -34,15 +34,17 @@ from ecgdesk.jobs.runner import Done, JobContext, Outcome, PartResult, Spawn
 from ecgdesk.records import Recording, open_recording
 from ecgdesk.store import Store, file_sha256
 from ecgdesk.store.models import RecordingBlob
+from ecgdesk.workflow import analysis
 from ecgdesk.workflow.analysis import (
+    ANALYZABLE_STATES,
     AnalysisOutput,
     Progress,
     analysis_input_hash,
     analyze_study,
-    default_analyzer,
     diary_of,
     output_of,
 )
+from ecgdesk.workflow.lifecycle import require_status
 from ecgdesk.workflow.studies import get_study, open_study_recording
 
 KINDS: dict[str, str] = {
@@ -73,6 +75,7 @@ def study_analysis_spec(
                          source=f"study {study_id}")
     with store.transaction() as session:
         study = get_study(session, study_id)
+        require_status(study, "analyze", ANALYZABLE_STATES)
         if study.recording_id is None:
             reason = "has no recording to analyse; import one first"
             raise InputError("study", reason, source=f"study {study_id}")
@@ -172,7 +175,7 @@ def _analyzer(
             plan = plan_split(recording, float(segment_s))
             if len(plan.segments) > 1:
                 raise _SplitRequested(plan)
-        return default_analyzer(recording, diary, _fraction(ctx, recording.duration_s))
+        return analysis.default_analyzer(recording, diary, _fraction(ctx, recording.duration_s))
 
     return run
 

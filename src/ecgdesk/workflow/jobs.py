@@ -8,21 +8,29 @@ it.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import EcgDeskError, InputError, check_option
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor, LocalExecutor
 from ecgdesk.jobs.queue import JobInfo
-from ecgdesk.jobs.runner import execute
+from ecgdesk.jobs.runner import Kinds, execute
 from ecgdesk.jobs.worker import LoopStats, serve
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import ENDED, JobStatus
 from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
 
 KINDS: dict[str, str] = {**ANALYSIS_KINDS}
+
+
+class JobFailedError(EcgDeskError):
+    """A job a command waited for ended failed or cancelled (the message has the job's error)."""
+
+    exit_code = 1
+
 EXECUTORS = ("local", "dask")
 
 
@@ -68,18 +76,34 @@ def cancel_job(store: Store, job_id: int, actor: str) -> JobInfo:
         return queue.info(session, queue.cancel(session, job_id, actor))
 
 
+def kinds_with(module: str | None) -> dict[str, str]:
+    """:data:`KINDS` plus the ``KINDS`` table of ``module`` (a site's own job kinds), if given."""
+    if not module:
+        return dict(KINDS)
+    try:
+        extra = importlib.import_module(module).KINDS
+    except (ImportError, AttributeError) as error:
+        raise InputError("kinds-module", f"cannot load a KINDS table from {module!r}: {error}") from None
+    return {**KINDS, **dict(extra)}
+
+
 def make_executor(
-    store: Store, name: str, *, concurrency: int | None = None, scheduler: str | None = None
+    store: Store,
+    name: str,
+    *,
+    concurrency: int | None = None,
+    scheduler: str | None = None,
+    kinds: Kinds = KINDS,
 ) -> Executor:
     """``local`` (``concurrency`` processes, default 1) or ``dask`` (the cluster at ``scheduler``)."""
     check_option("executor", name, EXECUTORS)
     if name == "local":
-        return LocalExecutor(store, KINDS, concurrency or 1)
+        return LocalExecutor(store, kinds, concurrency or 1)
     if not scheduler:
         raise InputError("scheduler", "the dask executor needs --scheduler tcp://HOST:PORT")
     from ecgdesk.jobs.dask_executor import DaskExecutor
 
-    return DaskExecutor(store, KINDS, scheduler, concurrency)
+    return DaskExecutor(store, kinds, scheduler, concurrency)
 
 
 def pending(store: Store) -> int:
@@ -97,13 +121,14 @@ def run_worker(
     poll_s: float = 1.0,
     until_idle: bool = False,
     stop: Callable[[], bool] = lambda: False,
+    kinds: Kinds = KINDS,
 ) -> LoopStats:
     """Run jobs until ``stop()`` (or, with ``until_idle``, until no job is queued or running)."""
 
     def done() -> bool:
         return stop() or (until_idle and pending(store) == 0)
 
-    return serve(store, executor, KINDS, stop=done, lease_s=lease_s, poll_s=poll_s)
+    return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s)
 
 
 def run_inline(
@@ -114,6 +139,7 @@ def run_inline(
     lease_s: float = queue.DEFAULT_LEASE_S,
     wait_s: float = 0.5,
     owner: str | None = None,
+    kinds: Kinds = KINDS,
 ) -> JobInfo:
     """Run ``job_id`` (and its parts, if it splits) in this process until it ends; while a worker runs
     it, wait for that instead. Returns the ended job."""
@@ -124,8 +150,8 @@ def run_inline(
             if JobStatus(job.status) in ENDED:
                 return queue.info(session, job)
             queue.requeue_expired(session, base[:64])
-            claims = queue.claim(session, base, KINDS, 1, lease_s, roots=[job_id])
+            claims = queue.claim(session, base, kinds, 1, lease_s, roots=[job_id])
         if claims:
-            execute(store, claims[0], KINDS, on_progress=on_progress)
+            execute(store, claims[0], kinds, on_progress=on_progress)
         else:
             time.sleep(wait_s)

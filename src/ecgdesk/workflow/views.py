@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ecgdesk.jobs.queue import list_jobs
 from ecgdesk.store import Store
 from ecgdesk.store.models import (
     Addendum,
@@ -55,6 +56,7 @@ class StudyView:
     coding: dict[str, Any] | None = None
     signature_state: str = "unsigned"
     audit_rows: int = 0
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,6 +198,20 @@ def show_study(store: Store, study_id: int) -> StudyView:
                 "claim": json.loads(coding.claim_json),
                 "scrub": json.loads(coding.scrub_json),
             }
+        view.jobs = [
+            {
+                "id": j.id,
+                "kind": j.kind,
+                "status": j.status,
+                "attempts": j.attempts,
+                "max_attempts": j.max_attempts,
+                "progress": j.progress,
+                "error": j.error,
+                "result": j.result,
+                "created_at": j.created_at,
+            }
+            for j in list_jobs(session, study_id=study_id)
+        ]
         view.audit_rows = int(
             session.scalar(
                 select(func.count())
