@@ -25,9 +25,9 @@ def sleep(ctx: JobContext) -> Outcome:
     log = ctx.payload.get("log")
     if log:
         with open(log, "a") as handle:
-            handle.write(f"{ctx.job_id} {os.getpid()} {ctx.claim.attempts}\n")
+            handle.write(f"{ctx.job_id} {os.getpid()} {ctx.attempt}\n")
     seconds = float(ctx.payload.get("seconds", 0.0))
-    if ctx.claim.attempts > 1 and "then" in ctx.payload:
+    if ctx.attempt > 1 and "then" in ctx.payload:
         seconds = float(ctx.payload["then"])
     steps = max(1, int(seconds / 0.05))
     for i in range(steps):

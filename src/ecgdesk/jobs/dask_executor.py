@@ -13,8 +13,8 @@ scheduler listens on this machine's loopback interface (every worker is then on 
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,6 +90,7 @@ class DaskExecutor:
         except OSError as error:
             raise InputError("scheduler", f"cannot reach the Dask scheduler: {error}", scheduler) from None
         self._futures: dict[Any, Claim] = {}
+        self._ended = threading.Event()
         self._threads = 0
         self._threads_at = 0.0
 
@@ -116,15 +117,12 @@ class DaskExecutor:
             pure=False,
         )
         self._futures[future] = claim
+        future.add_done_callback(lambda _future: self._ended.set())
 
     def wait(self, timeout: float) -> list[Ended]:
-        from distributed import wait
-
-        if not self._futures:
-            time.sleep(timeout)
-            return []
-        with contextlib.suppress(TimeoutError):
-            wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        if not any(f.done() for f in self._futures):
+            self._ended.wait(timeout)
+        self._ended.clear()
         ended = []
         for future in [f for f in self._futures if f.done()]:
             claim = self._futures.pop(future)

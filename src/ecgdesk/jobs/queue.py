@@ -332,8 +332,9 @@ def _held(session: Session, claim: Claim) -> Job:
     return job
 
 
-def begin(session: Session, claim: Claim) -> bool:
-    """Mark the start of a run under ``claim``; False (and the job failed) when no attempt is left.
+def begin(session: Session, claim: Claim) -> int:
+    """Mark the start of a run under ``claim``: its attempt number, or 0 (and the job failed) when no
+    attempt is left.
 
     An executor may start the same claim twice (Dask reschedules a task whose worker died): the second
     start counts as another attempt.
@@ -347,12 +348,12 @@ def begin(session: Session, claim: Claim) -> bool:
         if job.attempts > job.max_attempts:
             _fail(session, job, _actor(claim.owner),
                   f"gave up after {job.max_attempts} attempts: its worker stopped each time")
-            return False
+            return 0
     job.started_at = stamp
     job.heartbeat_at = stamp
     job.lease_expires_at = stamp + timedelta(seconds=claim.lease_s)
     job.updated_at = stamp
-    return True
+    return int(job.attempts)
 
 
 def heartbeat(session: Session, claim: Claim, progress: float | None = None) -> bool:

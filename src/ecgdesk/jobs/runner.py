@@ -111,6 +111,7 @@ class JobContext:
     store: Store
     claim: Claim
     heartbeat: Heartbeat
+    attempt: int = 1  # this run's attempt (1 the first time)
     finished: bool = field(default=False)
     on_progress: Callable[[float], object] | None = None
 
@@ -182,13 +183,14 @@ def execute(
     progress reports (a job run inline by a command with a progress bar)."""
     try:
         with store.transaction() as session:
-            if not queue.begin(session, claim):
-                return JobStatus.FAILED.value
+            attempt = queue.begin(session, claim)
     except LeaseLostError:
         return "lost"
+    if not attempt:
+        return JobStatus.FAILED.value
     beat = Heartbeat(store, claim, parent_pid)
     beat.start()
-    context = JobContext(store, claim, beat, on_progress=on_progress)
+    context = JobContext(store, claim, beat, attempt=attempt, on_progress=on_progress)
     try:
         try:
             outcome = resolve(kinds, claim.kind)(context)
