@@ -45,6 +45,7 @@ from ecgdesk.analysis.pipeline import (
     default_engine,
     diary_entries,
 )
+from ecgdesk.analysis.quality import epoch_length
 from ecgdesk.errors import InputError, check_positive
 from ecgdesk.records.recording import Recording
 
@@ -88,8 +89,8 @@ def plan_split(
 ) -> SplitPlan:
     """The lead and the segments of ``segment_s`` (rounded to whole ``chunk_s`` blocks) of ``recording``.
 
-    A last segment of a single block joins the one before it (its only epoch may be too short to judge
-    alone, and the single-process run judges it from the block before).
+    A last segment shorter than one epoch joins the one before it (too short to judge alone, the
+    single-process run judges it from the block before).
     """
     config = config or AnalysisConfig()
     check_positive("segment_s", segment_s)
@@ -98,7 +99,7 @@ def plan_split(
     n = recording.n_samples
     n_blocks = -(-n // step)
     bounds = list(range(0, n_blocks, per))
-    if len(bounds) > 1 and n_blocks - bounds[-1] < 2:
+    if len(bounds) > 1 and n - bounds[-1] * step < epoch_length(recording.fs, config):
         bounds.pop()
     edges = [b * step for b in bounds] + [n]
     segments = tuple(Segment(i, edges[i], edges[i + 1]) for i in range(len(bounds)))
