@@ -24,7 +24,22 @@ from ecgdesk.workflow.views import show_study
 
 pytest.importorskip("ecgdesk.analysis.pipeline")
 
-from workflow_builders import request
+from workflow_builders import PHYSICIAN_NPI, PIN, request
+
+from ecgdesk.workflow.users import add_user
+
+
+def with_users(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An administrator and a technician with PIN; the commands run on ``store`` and find the PIN in
+    ``$ECGDESK_PASSWORD``."""
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    add_user(store, "tech", "technician", PIN, actor="boss", admin_password=PIN)
+    add_user(store, "dr.a", "physician", PIN, npi=PHYSICIAN_NPI, actor="boss", admin_password=PIN)
+    monkeypatch.setenv("ECGDESK_HOME", str(store.home))
+    monkeypatch.setenv("ECGDESK_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    for name in ("ECGDESK_USER", "ECGDESK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def recorded(store: Store, record: Path, patient: str) -> int:
@@ -82,35 +97,36 @@ def test_a_study_job_that_runs_out_of_attempts_shows_on_the_study(
         with store.transaction() as session:
             queue.requeue_expired(session, "sweeper")
     (job,) = show_study(store, study_id).jobs
-    assert (job["id"], job["status"], job["attempts"]) == (job_id, "failed", 3)
-    assert job["error"].startswith("gave up after 3 attempts: lease of w/")
+    assert (job.id, job.status, job.attempts) == (job_id, "failed", 3)
+    assert job.error is not None and job.error.startswith("gave up after 3 attempts: lease of w/")
     assert show_study(store, study_id).status == "recorded"
-    monkeypatch.setenv("ECGDESK_HOME", str(store.home))
-    monkeypatch.setenv("ECGDESK_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
-    assert main(["study", "show", str(study_id)]) == 0
+    with_users(store, monkeypatch)
+    assert main(["study", "show", str(study_id), "--user", "tech"]) == 0
     assert f"job         {job_id} analysis.study failed (attempt 3 of 3): gave up" in capsys.readouterr().out
     # retried from the command line, and analysed inline by `study analyze`
     assert main(["jobs", "retry", str(job_id), "--user", "tech"]) == 0
     assert "queued" in capsys.readouterr().out
     assert main(["study", "analyze", str(study_id), "--user", "tech"]) == 0
     assert f"job {job_id})" in capsys.readouterr().out
-    assert main(["jobs", "show", str(job_id)]) == 0
+    assert main(["jobs", "show", str(job_id), "--user", "boss"]) == 0
     out = capsys.readouterr().out
     assert "done" in out and "attempts 1/3" in out and "'run_id'" in out
-    assert main(["jobs", "list", "--status", "done", "--json"]) == 0
+    assert main(["jobs", "list", "--status", "done", "--json", "--user", "tech"]) == 0
     assert f'"id": {job_id}' in capsys.readouterr().out
     assert main(["jobs", "cancel", str(job_id), "--user", "tech"]) == 2
     assert "already done" in capsys.readouterr().err
+    assert main(["jobs", "retry", str(job_id), "--user", "dr.a"]) == 2  # not a physician's action
+    assert "job:manage" in capsys.readouterr().err
 
 
-def test_batch_analyze_command(tmp_path: Path, tiny_record: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+def test_batch_analyze_command(store: Store, tmp_path: Path, tiny_record: Path,
+                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with_users(store, monkeypatch)
     broken = tmp_path / "broken.edf"
     broken.write_bytes(b"0       not an EDF header")
     out = tmp_path / "out"
-    args = ["batch", "analyze", str(tiny_record), str(broken), "--out", str(out), "--concurrency", "1"]
+    args = ["batch", "analyze", str(tiny_record), str(broken), "--out", str(out), "--concurrency", "1",
+            "--user", "tech"]
     assert main(args) == 1  # one recording failed
     captured = capsys.readouterr()
     assert "2 recordings: 1 done, 1 failed" in captured.out and "broken.edf" in captured.err
@@ -121,6 +137,6 @@ def test_batch_analyze_command(tmp_path: Path, tiny_record: Path, monkeypatch: p
     assert not (out / "broken").exists()
     # the same files again: the jobs are reused (the done one is not analysed again)
     assert main(args) == 1
-    assert main(["jobs", "list", "--kind", "analysis.file"]) == 0
+    assert main(["jobs", "list", "--kind", "analysis.file", "--user", "boss"]) == 0
     listed = capsys.readouterr().out
     assert listed.count("analysis.file") == 2

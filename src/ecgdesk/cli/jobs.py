@@ -16,16 +16,14 @@ from typing import Any
 from ecgdesk.cli._common import print_json, progress
 
 
-def _actor(args: argparse.Namespace) -> str:
-    from ecgdesk.cli.study import _actor as actor
-
-    return actor(args)
-
-
-def _store() -> Any:
+def _acting(args: argparse.Namespace, action: str) -> tuple[Any, str]:
+    """The store and the authenticated acting user, allowed ``action`` by the permission table."""
+    from ecgdesk.cli._auth import acting
     from ecgdesk.store import open_store
+    from ecgdesk.workflow.permissions import Action
 
-    return open_store()
+    store = open_store()
+    return store, acting(args, store, Action(action)).actor
 
 
 def _line(job: Any) -> str:
@@ -42,8 +40,9 @@ def _line(job: Any) -> str:
 def _cmd_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.jobs import list_jobs
 
+    store, _ = _acting(args, "job:read")
     jobs = list_jobs(
-        _store(), status=args.status, kind=args.kind, study_id=args.study, include_parts=args.parts,
+        store, status=args.status, kind=args.kind, study_id=args.study, include_parts=args.parts,
         limit=args.limit,
     )
     if args.json:
@@ -59,7 +58,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.jobs import show_job
 
-    detail = show_job(_store(), args.job_id)
+    store, _ = _acting(args, "job:read")
+    detail = show_job(store, args.job_id)
     if args.json:
         print_json({**detail.job.to_dict(), "part_jobs": [p.to_dict() for p in detail.parts]})
         return 0
@@ -79,14 +79,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_retry(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.jobs import retry_job
 
-    print(_line(retry_job(_store(), args.job_id, _actor(args))))
+    store, actor = _acting(args, "job:manage")
+    print(_line(retry_job(store, args.job_id, actor)))
     return 0
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.jobs import cancel_job
 
-    print(_line(cancel_job(_store(), args.job_id, _actor(args))))
+    store, actor = _acting(args, "job:manage")
+    print(_line(cancel_job(store, args.job_id, actor)))
     return 0
 
 
@@ -102,9 +104,10 @@ def _stop_on_sigterm() -> list[bool]:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from ecgdesk.store import open_store
     from ecgdesk.workflow.jobs import kinds_with, make_executor, run_worker
 
-    store = _store()
+    store = open_store()  # a system process, like `serve`: no user acts; its leases name it
     kinds = kinds_with(args.kinds_module)
     executor = make_executor(
         store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds
@@ -130,7 +133,7 @@ def _cmd_batch_analyze(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.batch import BatchProgress, batch_analyze
     from ecgdesk.workflow.jobs import make_executor
 
-    store = _store()
+    store, actor = _acting(args, "batch:analyze")
     concurrency = args.concurrency or (os.cpu_count() or 1 if args.executor == "local" else None)
     executor = make_executor(store, args.executor, concurrency=concurrency, scheduler=args.scheduler)
     segment_s = args.segment_hours * 3600 if args.segment_hours > 0 else None
@@ -145,7 +148,7 @@ def _cmd_batch_analyze(args: argparse.Namespace) -> int:
             bar.refresh()
 
         result = batch_analyze(
-            store, args.paths, args.out, executor, _actor(args), segment_s=segment_s, lease_s=args.lease_s,
+            store, args.paths, args.out, executor, actor, segment_s=segment_s, lease_s=args.lease_s,
             on_progress=show,
         )
     done, failed = result.count("done"), len(result.items) - result.count("done")  # type: ignore[arg-type]
@@ -162,10 +165,11 @@ def _cmd_batch_analyze(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     jobs = subparsers.add_parser("jobs", help="background jobs: list, show, retry, cancel")
     sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
-    user = argparse.ArgumentParser(add_help=False)
-    user.add_argument("--user", default=None, help="acting user (default $ECGDESK_USER or login name)")
+    from ecgdesk.cli._auth import auth_parent
 
-    p = sub.add_parser("list", help="newest jobs first")
+    user = auth_parent()
+
+    p = sub.add_parser("list", parents=[user], help="newest jobs first")
     p.add_argument("--status", default=None, help="queued, running, done, failed or cancelled")
     p.add_argument("--kind", default=None, help="e.g. analysis.study, analysis.file")
     p.add_argument("--study", type=int, default=None, metavar="ID", help="jobs of this study")
@@ -173,7 +177,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_list)
-    p = sub.add_parser("show", help="one job, its lease, result or error, and its parts")
+    p = sub.add_parser("show", parents=[user], help="one job, its lease, result or error, and its parts")
     p.add_argument("job_id", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_show)
