@@ -16,7 +16,7 @@ from ecgdesk.records import write_recording
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import Job
 from ecgdesk.workflow.analysis import analyze_study
-from ecgdesk.workflow.analysis_jobs import KINDS, enqueue_study_analysis
+from ecgdesk.workflow.analysis_jobs import KINDS, enqueue_analysis
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.jobs import run_inline, show_job
 from ecgdesk.workflow.studies import create_study, import_recording
@@ -74,21 +74,21 @@ def test_a_split_study_job_equals_the_direct_analysis(store: Store, half_hour: P
     direct = recorded(store, half_hour, "P1")
     analyze_study(store, direct, "tech")
     through_job = recorded(store, half_hour, "P2")
-    job_id = enqueue_study_analysis(store, through_job, "tech", segment_s=600.0)
+    job_id = enqueue_analysis(store, through_job, "tech", segment_s=600.0)
     info = run_inline(store, job_id)
     assert info.status == "done" and info.result is not None and info.result["parts"] == 3
     assert show_job(store, job_id).job.parts == {"done": 3}
     assert findings(store, through_job) == findings(store, direct)
     assert not list((store.home / "jobs" / "parts").glob("*.npz"))  # the parts' files are gone
     # enqueued again: the same job, and its result is reused
-    assert enqueue_study_analysis(store, through_job, "tech", segment_s=600.0) == job_id
+    assert enqueue_analysis(store, through_job, "tech", segment_s=600.0) == job_id
 
 
 def test_a_study_job_that_runs_out_of_attempts_shows_on_the_study(
     store: Store, tiny_record: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     study_id = recorded(store, tiny_record, "P1")
-    job_id = enqueue_study_analysis(store, study_id, "tech")
+    job_id = enqueue_analysis(store, study_id, "tech")
     for _ in range(3):  # each time, the worker that took it is killed and its lease runs out
         with store.transaction() as session:
             (claim,) = queue.claim(session, "w", KINDS, 1, 30.0)

@@ -117,9 +117,13 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     print(f"ecgdesk worker: {args.executor} executor, {where}, pid {os.getpid()}", file=sys.stderr,
           flush=True)
     flag = _stop_on_sigterm()
+
+    def stop() -> bool:  # SIGTERM, or the process that started this worker (`serve`) is gone
+        return flag[0] or (args.parent_pid is not None and os.getppid() != args.parent_pid)
+
     stats = run_worker(
         store, executor, lease_s=args.lease_s, poll_s=args.poll_s, until_idle=args.until_idle,
-        stop=lambda: flag[0], kinds=kinds,
+        stop=stop, kinds=kinds,
     )
     print(
         f"ecgdesk worker: stopped; {stats.leased} job runs started, {stats.ended} ended, "
@@ -199,6 +203,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     worker.add_argument("--until-idle", action="store_true", help="stop when no job is queued or running")
     worker.add_argument("--kinds-module", default=None, metavar="MODULE",
                         help="also run a site's own job kinds: MODULE.KINDS = {kind: 'module:function'}")
+    worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                        help="stop when the process PID (the one that started this worker) ends")
     worker.set_defaults(func=_cmd_worker)
 
     batch = subparsers.add_parser("batch", help="bulk work outside studies")

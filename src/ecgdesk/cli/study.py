@@ -20,7 +20,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.store import Store, open_store
 from ecgdesk.store.enums import EditKind
 from ecgdesk.workflow.analysis import edit_beats
-from ecgdesk.workflow.analysis_jobs import enqueue_study_analysis
+from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.billing import code_study, mark_billed
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
@@ -108,7 +108,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         )
         return 0
     # through a job (the same work function a worker runs), here and now unless a worker has it already
-    job_id = enqueue_study_analysis(store, args.study_id, who.actor, again=True)
+    job_id = enqueue_analysis(store, args.study_id, who.actor, again=True)
     with progress(100.0, "analyze", unit="%") as bar:
 
         def show(fraction: float) -> None:

@@ -5,6 +5,8 @@ Kinds (``KINDS``, given to every worker):
 - ``analysis.study``: :func:`~ecgdesk.workflow.analysis.analyze_study` of one study; the job is done in
   the same transaction that stores (or reuses) the analysis run, so the run and the job's result commit
   together, exactly once;
+- ``analysis.ecg``: a resting ECG or stress test study (:mod:`ecgdesk.workflow.ecg_services`, seconds
+  long, STAT priority; its run is idempotent by input, so a repeated run reuses it);
 - ``analysis.file``: the analysis of a recording file into a results folder under the store's home
   (``jobs/results/<input hash>``, renamed into place when complete): ``ecgdesk batch analyze``;
 - ``analysis.segment``: one segment of a split analysis (:mod:`ecgdesk.analysis.split`), saved under
@@ -49,6 +51,7 @@ from ecgdesk.workflow.studies import get_study, open_study_recording
 
 KINDS: dict[str, str] = {
     "analysis.study": "ecgdesk.workflow.analysis_jobs:run_study_analysis",
+    "analysis.ecg": "ecgdesk.workflow.analysis_jobs:run_ecg_analysis",
     "analysis.file": "ecgdesk.workflow.analysis_jobs:run_file_analysis",
     "analysis.segment": "ecgdesk.workflow.analysis_jobs:run_segment",
 }
@@ -94,16 +97,41 @@ def study_analysis_spec(
     )
 
 
-def enqueue_study_analysis(
-    store: Store, study_id: int, actor: str, *, again: bool = False, priority: int = Priority.ROUTINE,
+def ecg_analysis_spec(store: Store, study_id: int, actor: str) -> JobSpec:
+    """The job that analyses a resting ECG or stress test study (keyed by the study and its recording)."""
+    from ecgdesk.coding import Service
+    from ecgdesk.workflow.ecg_services import ANALYZABLE, RESTING_VERSION, STRESS_VERSION, study_service
+
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "analyze", ANALYZABLE)
+        service = study_service(session, study)
+        row = session.get(RecordingBlob, study.recording_id)
+        assert row is not None
+        key = {"study_id": study_id, "recording_sha256": row.sha256, "service": service.value}
+        version = RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION
+        return JobSpec("analysis.ecg", {"study_id": study_id, "actor": actor}, queue.input_hash(key), version,
+                       priority=Priority.STAT, study_id=study_id, recording_id=row.id)
+
+
+def enqueue_analysis(
+    store: Store,
+    study_id: int,
+    actor: str,
+    *,
+    again: bool = False,
     segment_s: float | None = DEFAULT_SEGMENT_S,
 ) -> int:
-    """Queue the analysis of ``study_id`` (or return its existing job); ``again`` re-runs a finished
-    one (the analysis itself reuses a stored run with the same inputs)."""
-    spec = study_analysis_spec(store, study_id, actor, priority=priority, segment_s=segment_s)
+    """Queue the analysis of ``study_id`` with its service's engine (ambulatory scanning, or resting ECG
+    and stress test); the job id. ``again``: run a finished one again (an explicit re-analysis)."""
+    from ecgdesk.workflow.ecg_services import is_ecg_study
+
+    if is_ecg_study(store, study_id):
+        spec = ecg_analysis_spec(store, study_id, actor)
+    else:
+        spec = study_analysis_spec(store, study_id, actor, segment_s=segment_s)
     with store.transaction() as session:
-        job, _ = queue.enqueue(session, spec, actor, again=again)
-        return job.id
+        return queue.enqueue(session, spec, actor, again=again)[0].id
 
 
 def recording_files(path: Path) -> list[Path]:
@@ -203,6 +231,15 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
         return Spawn(_segment_specs(ctx, {"study_id": study_id}, split.plan))
     _remove_parts(ctx.store, parts)
     return Done({"run_id": info.run_id, "parts": len(parts)})
+
+
+def run_ecg_analysis(ctx: JobContext) -> Outcome:
+    """``analysis.ecg``: analyse a resting ECG or stress test study."""
+    from ecgdesk.workflow.ecg_services import analyze_ecg_study
+
+    actor = str(ctx.payload.get("actor") or ctx.actor)
+    info = analyze_ecg_study(ctx.store, int(ctx.payload["study_id"]), actor)
+    return Done({"run_id": info.run_id, "reused": info.reused})
 
 
 def _open_source(store: Store, source: dict[str, Any]) -> Recording:

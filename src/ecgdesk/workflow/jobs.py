@@ -12,6 +12,7 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ecgdesk.errors import EcgDeskError, InputError, check_option
 from ecgdesk.jobs import queue
@@ -23,7 +24,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import ENDED, JobStatus
 from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
 
-KINDS: dict[str, str] = {**ANALYSIS_KINDS}
+KINDS: dict[str, str] = {**ANALYSIS_KINDS, "upload.import": "ecgdesk.workflow.uploads:run_upload_job"}
 
 
 class JobFailedError(EcgDeskError):
@@ -129,6 +130,15 @@ def run_worker(
         return stop() or (until_idle and pending(store) == 0)
 
     return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s)
+
+
+def run_chain(store: Store, job_id: int, **options: Any) -> JobInfo:
+    """:func:`run_inline`, then the job its result names as ``next_job`` (an upload's analysis), and so
+    on; the last job's end."""
+    info = run_inline(store, job_id, **options)
+    while info.status == JobStatus.DONE and info.result and info.result.get("next_job"):
+        info = run_inline(store, int(info.result["next_job"]), **options)
+    return info
 
 
 def run_inline(

@@ -1,4 +1,4 @@
-"""jobs: the job table (queue, leases, results) of ecgdesk.jobs
+"""jobs: the job table (queue, leases, results) of ecgdesk.jobs; uploads.job_id (its analysis job)
 
 Revision ID: 0004
 Revises: 0008
@@ -53,9 +53,15 @@ def upgrade() -> None:
     op.create_index("ix_jobs_status_priority", "jobs", ["status", "priority"])
     op.create_index("ix_jobs_parent_id", "jobs", ["parent_id"])
     op.create_index("ix_jobs_study_id", "jobs", ["study_id"])
+    with op.batch_alter_table("uploads") as batch:
+        batch.add_column(sa.Column("job_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f("fk_uploads_job_id_jobs"), "jobs", ["job_id"], ["id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("uploads") as batch:
+        batch.drop_constraint(op.f("fk_uploads_job_id_jobs"), type_="foreignkey")
+        batch.drop_column("job_id")
     op.drop_index("ix_jobs_study_id", table_name="jobs")
     op.drop_index("ix_jobs_parent_id", table_name="jobs")
     op.drop_index("ix_jobs_status_priority", table_name="jobs")
