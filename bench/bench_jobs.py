@@ -91,7 +91,9 @@ t0 = time.perf_counter()
 result = analyze(open_recording(path), diary=path.with_name(path.stem + ".diary.csv"))
 wall = time.perf_counter() - t0
 out.write_text(json.dumps(findings_to_dict(result.findings), sort_keys=True))
-print(json.dumps({"wall_s": wall, "beats": result.findings.summary.total_beats}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall_s": wall, "beats": result.findings.summary.total_beats, "peak_rss_mb": rss}))
 """
 
 SPLIT = r"""
@@ -116,6 +118,8 @@ def ended():
         return s.get(Job, job_id).status in ("done", "failed", "cancelled")
 serve(store, executor, KINDS, stop=ended, poll_s=0.1)
 wall = time.perf_counter() - t0
+import resource
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process
 with store.transaction() as s:
     job = s.get(Job, job_id)
     parts = queue.parts_of(s, job_id)
@@ -124,7 +128,8 @@ with store.transaction() as s:
     result = json.loads(job.result_json or "{}")
     folder = store.resolve(result["folder"]) if "folder" in result else None
 print(json.dumps({"wall_s": wall, "status": job.status, "error": job.error, "part_s": part_s,
-                  "merge_s": merge_s, "findings": str(folder / "findings.json") if folder else None}))
+                  "merge_s": merge_s, "findings": str(folder / "findings.json") if folder else None,
+                  "worker_peak_rss_mb": rss}))
 """
 
 
@@ -192,12 +197,15 @@ def bench_split(cache: Path, days: float) -> None:
         "identical_findings": identical, "parts": len(parts),
         "part_mean_s": round(sum(parts) / len(parts), 2), "part_max_s": round(max(parts), 2),
         "merge_s": round(split["merge_s"], 2),
+        "single_peak_rss_mb": round(single["peak_rss_mb"]),
+        "worker_peak_rss_mb": round(split["worker_peak_rss_mb"]),
         "status": split["status"],
     }
     _write(RESULTS / "jobs_split.csv", [row])
     print(f"{days:g} days: single {row['single_wall_s']} s, split on 2 workers {row['split_wall_s']} s "
           f"(ratio {row['ratio_single_over_split']}), identical findings: {identical}; per-day part "
-          f"{row['part_mean_s']} s (max {row['part_max_s']}), merge {row['merge_s']} s")
+          f"{row['part_mean_s']} s (max {row['part_max_s']}), merge {row['merge_s']} s; peak RSS single "
+          f"{row['single_peak_rss_mb']} MB, largest worker {row['worker_peak_rss_mb']} MB")
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> None:

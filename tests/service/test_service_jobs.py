@@ -91,7 +91,7 @@ def test_serve_starts_a_worker_that_runs_the_upload(store: Store, tiny_files: li
 
     def call(path: str, body: bytes | None = None, kind: str = "application/json", **headers: str) -> object:
         request = urllib.request.Request(base + path, data=body, headers={"Content-Type": kind, **headers})
-        with opener.open(request, timeout=30) as answer:
+        with opener.open(request, timeout=180) as answer:  # a loaded CI machine: the first calls import a lot
             return json.loads(answer.read())
 
     try:

@@ -14,6 +14,7 @@ scheduler listens on this machine's loopback interface (every worker is then on 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 from typing import Any
@@ -26,6 +27,8 @@ from ecgdesk.jobs.queue import Claim
 from ecgdesk.jobs.runner import Kinds, execute, store_for
 from ecgdesk.store import Store
 from ecgdesk.store.db import URL_ENV
+
+log = logging.getLogger(__name__)
 
 
 def is_loopback(address: str) -> bool:
@@ -80,19 +83,44 @@ class DaskExecutor:
         check_cluster_store(store, scheduler)
         if concurrency is not None:
             check_positive("concurrency", concurrency)
-        from distributed import Client
-
         self._url, self._home = store_address(store)
         self._kinds = dict(kinds)
         self._concurrency = concurrency
-        try:
-            self.client = Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
-        except OSError as error:
-            raise InputError("scheduler", f"cannot reach the Dask scheduler: {error}", scheduler) from None
+        self._scheduler, self._timeout_s = scheduler, timeout_s
         self._futures: dict[Any, Claim] = {}
+        self._lost: list[Claim] = []
         self._ended = threading.Event()
         self._threads = 0
         self._threads_at = 0.0
+        self._retry_at = 0.0
+        try:
+            self.client = self._connect()
+        except OSError as error:
+            raise InputError("scheduler", f"cannot reach the Dask scheduler: {error}", scheduler) from None
+
+    def _connect(self) -> Any:
+        from distributed import Client
+
+        return Client(self._scheduler, timeout=f"{self._timeout_s}s", set_as_default=False)
+
+    def _connected(self) -> bool:
+        """Whether the client talks to a scheduler; if it gave up (the scheduler was gone longer than
+        Dask's reconnect timeout), try a new client now and then."""
+        if self.client.status == "running":
+            return True
+        if self.client.status not in ("connecting", "newly-created") and time.monotonic() >= self._retry_at:
+            self._retry_at = time.monotonic() + 5.0
+            self._lost += list(self._futures.values())  # the old scheduler took them with it
+            self._futures.clear()
+            try:
+                self.client = self._connect()
+            except (OSError, TimeoutError) as error:
+                log.warning("Dask scheduler %s still unreachable: %s", self._scheduler, error)
+                return False
+            self._threads_at = 0.0
+            log.warning("reconnected to the Dask scheduler %s", self._scheduler)
+            return True
+        return False
 
     def _cluster_threads(self) -> int:
         if time.monotonic() - self._threads_at > 2.0:
@@ -101,6 +129,8 @@ class DaskExecutor:
         return self._threads
 
     def capacity(self) -> int:
+        if not self._connected():
+            return 0  # take no job while no scheduler can run it
         total = self._concurrency if self._concurrency is not None else self._cluster_threads()
         return max(0, int(total) - len(self._futures))
 
@@ -120,23 +150,25 @@ class DaskExecutor:
         future.add_done_callback(lambda _future: self._ended.set())
 
     def wait(self, timeout: float) -> list[Ended]:
-        if not any(f.done() for f in self._futures):
+        if not self._lost and not any(f.done() for f in self._futures):
             self._ended.wait(timeout)
         self._ended.clear()
-        ended = []
+        gone = "Dask: the scheduler was lost"
+        ended = [Ended(claim, gone, blameless=True) for claim in self._lost]
+        self._lost.clear()
         for future in [f for f in self._futures if f.done()]:
             claim = self._futures.pop(future)
-            crash = None
-            if future.status == "error":
-                crash = f"Dask: {future.exception()!r}"
-            elif future.status != "finished":
-                crash = f"Dask: the task was {future.status} (scheduler restarted or lost)"
-            ended.append(Ended(claim, crash))
+            if future.status == "finished":
+                ended.append(Ended(claim))
+            elif future.status == "error":  # the task raised, or Dask gave up after its workers died
+                ended.append(Ended(claim, f"Dask: {future.exception()!r}"))
+            else:  # cancelled: the scheduler restarted or was lost, not the job's doing
+                ended.append(Ended(claim, f"{gone} (task {future.status})", blameless=True))
             future.release()
         return ended
 
     def close(self) -> None:
-        if self._futures:
+        if self._futures and self.client.status == "running":
             self.client.cancel(list(self._futures))
         self._futures.clear()
         self.client.close()

@@ -29,10 +29,15 @@ from ecgdesk.store import Store
 
 @dataclass(frozen=True)
 class Ended:
-    """A run that ended; ``crash`` says why it ended without recording its outcome (None: it did)."""
+    """A run that ended; ``crash`` says why it ended without recording its outcome (None: it did).
+
+    ``blameless``: the run was lost for a reason that is not the job's (the Dask scheduler went away): the
+    job is given back without using an attempt.
+    """
 
     claim: Claim
     crash: str | None = None
+    blameless: bool = False
 
 
 class Executor(Protocol):

@@ -71,7 +71,10 @@ def serve(
                     stats.crashes.append(f"job {end.claim.job_id}: {end.crash}")
                     log.warning("job %s: %s", end.claim.job_id, end.crash)
                     with store.transaction() as session:
-                        queue.release(session, end.claim, end.crash)
+                        if end.blameless:
+                            queue.give_back(session, end.claim, end.crash)
+                        else:
+                            queue.release(session, end.claim, end.crash)
             claims: list[Claim] = []
             free = executor.capacity()
             if free:
