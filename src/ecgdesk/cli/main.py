@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.users",
     "ecgdesk.cli.serve",
     "ecgdesk.cli.delineate",
+    "ecgdesk.cli.jobs",
 )
 DEBUG_ENV = "ECGDESK_DEBUG"
 

@@ -49,6 +49,9 @@ class Action(enum.StrEnum):
     ORDER_INBOUND_READ = "order:inbound-read"
     DELIVERY_MANAGE = "delivery:manage"
     INTERFACE_ADMIN = "interface:admin"
+    JOB_READ = "job:read"
+    JOB_MANAGE = "job:manage"
+    BATCH_ANALYZE = "batch:analyze"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -82,6 +85,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ORDER_INBOUND_READ: frozenset({T, A}),
     Action.DELIVERY_MANAGE: frozenset({T, A}),
     Action.INTERFACE_ADMIN: frozenset({A}),
+    # background jobs: the technicians who run the analyses and the administrators who run the system
+    Action.JOB_READ: frozenset({T, A}),
+    Action.JOB_MANAGE: frozenset({T, A}),
+    Action.BATCH_ANALYZE: frozenset({T}),
 }
 
 
