@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.strips",
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
+    "ecgdesk.cli.claims",
 )
 
 

@@ -3,7 +3,7 @@
 The store knows only its own models; the workflow decides what to write and when.
 """
 
-from ecgdesk.store import models
+from ecgdesk.store import claims_models, models
 from ecgdesk.store.audit import AuditProblem, AuditReport, append, canonical_json, verify
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
@@ -19,6 +19,7 @@ __all__ = [
     "StudyStatus",
     "append",
     "canonical_json",
+    "claims_models",
     "default_home",
     "default_url",
     "file_sha256",
