@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/ecgdesk demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
 test: lint
