@@ -77,9 +77,8 @@ def build(source: Path, out: Path) -> dict[str, object]:
         )
         manifest["releases"][kind.value] = release.to_dict()  # type: ignore[index]
         manifest["sources"][name] = hashlib.sha256(path.read_bytes()).hexdigest()  # type: ignore[index]
-        print(
-            f"{kind.value}: {len(table)} rows, {len(payload) / 1024:.0f} KiB (source {path.stat().st_size / 1024:.0f} KiB)"
-        )
+        size = path.stat().st_size / 1024
+        print(f"{kind.value}: {len(table)} rows, {len(payload) / 1024:.0f} KiB (source {size:.0f} KiB)")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
