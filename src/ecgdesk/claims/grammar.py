@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 from ecgdesk.claims.x12 import Delimiters, Interchange, Segment, X12Error
 
@@ -60,6 +61,14 @@ class Loop:
         first = self.items[0]
         assert isinstance(first, Seg)
         return first
+
+    @cached_property
+    def by_id(self) -> dict[str, tuple[int, ...]]:
+        """Item indexes (after the trigger) by the segment id that matches them (a loop by its trigger)."""
+        found: dict[str, list[int]] = {}
+        for k, item in enumerate(self.items[1:], start=1):
+            found.setdefault(item.id if isinstance(item, Seg) else item.trigger.id, []).append(k)
+        return {key: tuple(value) for key, value in found.items()}
 
 
 @dataclass(frozen=True)
@@ -151,12 +160,11 @@ class _Frame:
 def _find(frame: _Frame, segment: Segment) -> int | None:
     """The item of ``frame`` that ``segment`` continues: from the current slot forwards (the loop's own
     first segment starts a new instance in the parent, never continues this one)."""
-    for k in range(max(frame.index, 1), len(frame.loop.items)):
+    for k in frame.loop.by_id.get(segment.id, ()):
+        if k < frame.index:
+            continue
         item = frame.loop.items[k]
-        if isinstance(item, Seg):
-            if item.matches(segment):
-                return k
-        elif item.trigger.matches(segment):
+        if (item if isinstance(item, Seg) else item.trigger).matches(segment):
             return k
     return None
 

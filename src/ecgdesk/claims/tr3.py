@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-from ecgdesk.claims.model import Address, Frequency, ProfessionalClaim, Provider
+from ecgdesk.claims.model import Address, BillingProvider, Frequency, ProfessionalClaim, Provider
 from ecgdesk.claims.x12 import Interchange, Segment
 from ecgdesk.coding.facts import CODE_PATTERN, MODIFIER_PATTERN, POS_PATTERN
 from ecgdesk.coding.scrub.documentation import npi_valid
@@ -99,10 +100,13 @@ def _provider(role: str, provider: Provider) -> Iterator[tuple[str, str]]:
         )
 
 
-def _claim_level(claim: ProfessionalClaim) -> Iterator[tuple[str, str]]:
-    billing = claim.billing
-    if not 1 <= len(claim.claim_id) <= 38:
-        yield "CLM01 claim id", "must be 1-38 characters"
+@lru_cache(maxsize=64)
+def _billing_problems(billing: BillingProvider) -> tuple[tuple[str, str], ...]:
+    """The billing provider's problems (the same provider is on every claim of a batch: checked once)."""
+    return tuple(_billing(billing))
+
+
+def _billing(billing: BillingProvider) -> Iterator[tuple[str, str]]:
     if not billing.name.strip():
         yield "2010AA billing provider name", "missing"
     if not npi_valid(billing.npi):
@@ -115,6 +119,12 @@ def _claim_level(claim: ProfessionalClaim) -> Iterator[tuple[str, str]]:
     if billing.taxonomy and not TAXONOMY.match(billing.taxonomy):
         yield "2000A PRV taxonomy", f"{billing.taxonomy!r} is not a provider taxonomy code"
     yield from _address("2010AA billing provider", billing.address, nine_digit=True, street=True)
+
+
+def _claim_level(claim: ProfessionalClaim) -> Iterator[tuple[str, str]]:
+    if not 1 <= len(claim.claim_id) <= 38:
+        yield "CLM01 claim id", "must be 1-38 characters"
+    yield from _billing_problems(claim.billing)
     if not claim.payer.name.strip() or not claim.payer.payer_id.strip():
         yield "2010BB payer", "payer name and payer id are required"
     if claim.payer.filing_indicator not in FILING_INDICATORS:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ecgdesk.errors import InputError
 
 SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+_KNOWN_IDS: set[str] = set()  # ids already seen to be well formed (the regex is the slow part of reading)
 # ISA element widths (ISA01..ISA16): the ISA is fixed width, 106 characters with its terminator.
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
@@ -124,7 +125,7 @@ def read_text(text: str, source: str | Path | None = None) -> Interchange:
             continue
         parts = raw.split(delims.element)
         seg_id = parts[0]
-        if not SEGMENT_ID.match(seg_id):
+        if seg_id not in _KNOWN_IDS and not SEGMENT_ID.match(seg_id):
             raise X12Error(
                 shown,
                 len(segments) + 1,
@@ -133,6 +134,7 @@ def read_text(text: str, source: str | Path | None = None) -> Interchange:
                 f"{seg_id!r} is not a segment identifier (2-3 capital letters or digits); the segment "
                 f"reads {raw[:30]!r}",
             )
+        _KNOWN_IDS.add(seg_id)
         segments.append(Segment(seg_id, tuple(parts[1:]), len(segments) + 1))
     return Interchange(delims, tuple(segments), shown)
 
@@ -214,34 +216,37 @@ class SegmentWriter:
 
     def __init__(self, delimiters: Delimiters = STANDARD, line_break: bool = True) -> None:
         self.delimiters = delimiters
-        self._forbidden = set(delimiters.all())
+        self._delims = delimiters.all()
+        self._element = delimiters.element
+        self._component = delimiters.component
         self._parts: list[str] = []
         self._end = delimiters.segment + ("\n" if line_break else "")
 
     def _value(self, segment: str, index: int, value: str) -> str:
-        if self._forbidden.intersection(value):
-            raise InputError(
-                f"{segment}{index:02d}",
-                f"{value!r} holds an X12 delimiter ({''.join(sorted(self._forbidden & set(value)))}); "
-                "change the stored value",
-            )
+        for delimiter in self._delims:
+            if delimiter in value:
+                raise InputError(
+                    f"{segment}{index:02d}",
+                    f"{value!r} holds an X12 delimiter ({delimiter}); change the stored value",
+                )
         return value
 
     def add(self, segment: str, *elements: Element | None) -> None:
-        texts: list[str] = []
+        texts = [segment]
+        value = self._value
         for index, element in enumerate(elements, start=1):
             if element is None:
                 texts.append("")
             elif isinstance(element, str):
-                texts.append(self._value(segment, index, element))
+                texts.append(value(segment, index, element))
             else:
-                parts = [self._value(segment, index, str(part)) for part in element]
+                parts = [value(segment, index, part) for part in element]
                 while parts and not parts[-1]:
                     parts.pop()
-                texts.append(self.delimiters.component.join(parts))
-        while texts and not texts[-1]:
+                texts.append(self._component.join(parts))
+        while len(texts) > 1 and not texts[-1]:
             texts.pop()
-        self._parts.append(self.delimiters.element.join([segment, *texts]))
+        self._parts.append(self._element.join(texts))
 
     def name(
         self,
@@ -317,8 +322,10 @@ def isa_segment(
     return e.join(fields)
 
 
+_BLANKED = str.maketrans({c: " " for c in "*:^~>|" + "".join(chr(i) for i in range(32))})
+
+
 def clean_text(value: str, limit: int) -> str:
     """Free text for a name or address element: X12 delimiters and control characters become spaces,
     runs of spaces collapse, and the value is cut to ``limit`` characters."""
-    text = re.sub(r"[*:^~>|\x00-\x1f]", " ", value)
-    return re.sub(r"\s+", " ", text).strip()[:limit]
+    return " ".join(value.translate(_BLANKED).split())[:limit]

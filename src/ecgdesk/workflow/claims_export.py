@@ -38,7 +38,8 @@ from ecgdesk.coding import Claim, scrub
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.errors import InputError
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store, append, append_many
+from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import (
     BillingProviderRow,
     ClaimRow,
@@ -169,6 +170,7 @@ def _export_batch(
     written.append(path)
     batch.path = str(path.resolve())
     batch.sha256 = hashlib.sha256(result.text.encode("ascii", errors="replace")).hexdigest()
+    log: list[NewAuditRow] = []
     for row in rows:
         row.batch_id = batch.id
         row.exported_at = stamp
@@ -179,7 +181,10 @@ def _export_batch(
             actor,
             "export",
             {"batch": batch.id, "file": path.name, "interchange_control": batch.id},
+            log=log,
         )
+    append_many(session, log)
+    for row in rows:
         if row.study_id is not None:
             study = session.get(Study, row.study_id)
             if study is not None and study.status == StudyStatus.CODED.value:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError
 from ecgdesk.store import append
+from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimRow, LedgerRow
 from ecgdesk.workflow.lifecycle import now
 
@@ -71,8 +72,12 @@ def move_claim(
     actor: str,
     why: str,
     detail: dict[str, object] | None = None,
+    log: list[NewAuditRow] | None = None,
 ) -> None:
-    """Move ``claim`` to ``new`` (refused if the lifecycle does not allow it), with an audit row."""
+    """Move ``claim`` to ``new`` (refused if the lifecycle does not allow it), with an audit row.
+
+    With ``log`` the audit row is collected there for :func:`~ecgdesk.store.append_many` (bulk work).
+    """
     current = ClaimStatus(claim.status)
     if new not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
@@ -84,8 +89,7 @@ def move_claim(
     claim.status = new.value
     claim.updated_at = now()
     if current is not new or detail:
-        append(
-            session,
+        row: NewAuditRow = (
             actor,
             f"claim:{why}",
             "claim",
@@ -93,6 +97,10 @@ def move_claim(
             {"status": current.value},
             {"status": new.value, **(detail or {})},
         )
+        if log is None:
+            append(session, *row)
+        else:
+            log.append(row)
 
 
 @dataclass(frozen=True)
