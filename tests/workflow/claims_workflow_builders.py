@@ -6,6 +6,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, fake_analyzer, request
 
 from ecgdesk.store import Store, open_store
@@ -42,9 +43,18 @@ ACME = PayerSetup("Acme Health Plan", "ACME1", "CI", "commercial-default")
 INTERPRETATION = "Sinus rhythm 62-118 bpm. Rare PVCs. No pauses. Symptoms correlate with sinus tachycardia."
 
 
+def cheap_hashing(patch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2/scrypt while a module-scoped template is built (the autouse fixture is per test)."""
+    from argon2 import PasswordHasher
+
+    patch.setattr("ecgdesk.workflow.users.SCRYPT_N", 1 << 10)
+    patch.setattr("ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+
+
 def add_people(store: Store) -> None:
     add_user(store, "dr.a", "physician", PIN, "Ana Lee, MD", npi=PHYSICIAN_NPI, credentials="MD")
     add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "biller", "biller", PIN, "Bea Biller")
 
 
 def coded_study(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from claims_workflow_builders import ACME, MEDICARE, add_people, coded_study, copy_store
+from claims_workflow_builders import ACME, MEDICARE, add_people, cheap_hashing, coded_study, copy_store
 from workflow_builders import tiny_record  # noqa: F401
 
 from ecgdesk.claims import read_remittances
@@ -49,7 +49,7 @@ PARTIES = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "12
 def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
     folder = tmp_path_factory.mktemp("claims")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ecgdesk.workflow.users.SCRYPT_N", 1 << 10)
+        cheap_hashing(patch)
         store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
         add_people(store)
         coded_study(store, tiny_record, "P1", MEDICARE)
@@ -100,7 +100,7 @@ def test_create_export_and_study_billed(store: Store, tmp_path: Path) -> None:
     assert "REF*6R*ECG0000001L1~" in text and "CLM*ECG0000001*143.8***11:B:1" in text
     with store.transaction() as session:
         assert session.get(Study, 1).status == "billed"  # type: ignore[union-attr]
-    assert [c.status for c in list_claims(store)] == ["exported"]
+    assert [c.status for c in list_claims(store, "biller")] == ["exported"]
     assert export_claims(store, tmp_path / "out", "biller") == []  # nothing left to send
 
 
@@ -213,7 +213,7 @@ def test_posting_pays_and_the_same_835_twice_posts_nothing(store: Store, tmp_pat
     balance = show_claim(store, ids[0], "biller").balance
     assert balance["insurance_balance"] == "0.00" and balance["patient_balance"] == "14.38"
     assert patient_balance(store, "P1")["patient_balance"] == "14.38"
-    items = list_denials(store)
+    items = list_denials(store, "biller")
     assert {i.category for i in items} == {"patient_responsibility"}
     assert all(i.next_action == "bill_patient" for i in items)
 
@@ -236,7 +236,7 @@ def test_unbalanced_835_posts_nothing_and_unknown_claims_are_queued(store: Store
     path.write_text(write_835([stranger, decided[1]], PARTIES, "EFT10", date.today()))
     result = post_remittance(store, path, "biller").to_dict()
     assert result["posted"] == 1 and result["unmatched"][0]["claim_id"] == "NOTOURS1"
-    assert [u["claim_id"] for u in unmatched(store)] == ["NOTOURS1"]
+    assert [u["claim_id"] for u in unmatched(store, "biller")] == ["NOTOURS1"]
 
 
 def test_denial_queue_appeal_letter_and_write_off(store: Store, tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_denial_queue_appeal_letter_and_write_off(store: Store, tmp_path: Path) 
     claims = _claims_of(store, ids)
     result = _post(store, tmp_path, claims, "deny.835", deny={"93224": Denial("CO", "50", "N115")})
     assert [c["status"] for c in result["claims"]] == ["denied", "denied"]
-    items = list_denials(store)
+    items = list_denials(store, "biller")
     assert [(i.category, i.next_action) for i in items] == [("necessity", "appeal")] * 2
     assert items[0].deadline == (date.today() + timedelta(days=120)).isoformat()
     worked = work_denial(store, items[0].id, "appeal", "biller", note="records sent")
@@ -278,7 +278,7 @@ def test_reversal_and_correction_crossover_and_plb(store: Store, tmp_path: Path)
     assert first["provider_adjustments"] == [
         {"provider": "1234567893", "reason": "L6", "reference": ids[0], "amount": "-1.27"}
     ]
-    items = list_denials(store)
+    items = list_denials(store, "biller")
     assert all(i.next_action == "bill_patient" for i in items)  # crossed over: no secondary from us
     with pytest.raises(InputError):
         work_denial(store, items[0].id, "bill_secondary", "biller")
@@ -299,7 +299,7 @@ def test_commercial_correction_is_frequency_7_with_ref_f8(store: Store, tmp_path
     export_claims(store, tmp_path / "out", "biller", payer="ACME1")
     claims = _claims_of(store, [made.claim_id])
     _post(store, tmp_path, claims, "acme.835", deny={"93224": Denial("CO", "4", None)})
-    (item,) = [i for i in list_denials(store) if i.carc == "4"]
+    (item,) = [i for i in list_denials(store, "biller") if i.carc == "4"]
     assert item.next_action == "correct" and "frequency 7" in item.reason
     worked = work_denial(
         store,
@@ -341,7 +341,7 @@ def test_every_claim_move_is_audited(store: Store, tmp_path: Path) -> None:
     assert actions == ["claim:create", "claim:scrub", "claim:export", "claim:remit"]
     with store.transaction() as session:
         reads = session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "claim:read")
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "read:claim")
         )
     assert reads == 1
     assert read_remittances(tmp_path / "audit.835")

@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from claims_workflow_builders import add_people, coded_study, copy_store
-from workflow_builders import ORDERING_NPI, tiny_record  # noqa: F401
+from claims_workflow_builders import add_people, cheap_hashing, coded_study, copy_store
+from workflow_builders import ORDERING_NPI, PIN, tiny_record  # noqa: F401
 
 from conftest import shared_path
 from ecgdesk.cli.main import main
@@ -50,7 +50,7 @@ SETUP = [
 def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
     folder = tmp_path_factory.mktemp("cli")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ecgdesk.workflow.users.SCRYPT_N", 1 << 10)
+        cheap_hashing(patch)
         store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
         add_people(store)
         coded_study(store, tiny_record, "P1", billing=False)
@@ -64,6 +64,8 @@ def home(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "copy" / "home"))
     monkeypatch.setenv("ECGDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'copy' / 'db.sqlite'}")
     monkeypatch.setenv("ECGDESK_USER", "biller")
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    monkeypatch.delenv("ECGDESK_TOKEN", raising=False)
     return tmp_path
 
 

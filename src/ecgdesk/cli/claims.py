@@ -9,8 +9,6 @@ the field and the reason; nothing is posted or written then.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,14 +16,14 @@ from typing import Any
 from ecgdesk.cli._common import print_json
 
 
-def _actor(args: argparse.Namespace) -> str:
-    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
-
-
-def _store() -> Any:
+def _acting(args: argparse.Namespace, action: str) -> tuple[Any, str]:
+    """The store and the authenticated acting user's audit name, after the permission check."""
+    from ecgdesk.cli._auth import acting
     from ecgdesk.store import open_store
+    from ecgdesk.workflow.permissions import Action
 
-    return open_store()
+    store = open_store()
+    return store, acting(args, store, Action(action)).actor
 
 
 def _date(text: str) -> date:
@@ -49,6 +47,7 @@ def _show(args: argparse.Namespace, data: Any, text: str) -> int:
 def _cmd_billing_setup(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_setup import BillingSetup, setup_billing
 
+    store, actor = _acting(args, "billing:setup")
     setup = BillingSetup(
         name=args.name,
         npi=args.npi,
@@ -65,20 +64,22 @@ def _cmd_billing_setup(args: argparse.Namespace) -> int:
         claim_prefix=args.claim_prefix,
         charge_percent=args.charge_percent,
     )
-    row_id = setup_billing(_store(), setup, _actor(args))
+    row_id = setup_billing(store, setup, actor)
     return _show(args, {"billing_provider": row_id}, f"billing provider {row_id} set up (default)")
 
 
 def _cmd_clinician_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_setup import add_clinician
 
-    row_id = add_clinician(_store(), args.npi, args.last, args.first or "", args.taxonomy or "", _actor(args))
+    store, actor = _acting(args, "billing:setup")
+    row_id = add_clinician(store, args.npi, args.last, args.first or "", args.taxonomy or "", actor)
     return _show(args, {"clinician": row_id, "npi": args.npi}, f"clinician {args.npi} registered")
 
 
 def _cmd_payer_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_setup import PayerSetup, add_payer
 
+    store, actor = _acting(args, "billing:setup")
     setup = PayerSetup(
         name=args.name,
         payer_id=args.payer_id,
@@ -89,13 +90,14 @@ def _cmd_payer_add(args: argparse.Namespace) -> int:
         receiver_name=args.receiver_name,
         usage="T" if args.test else "P",
     )
-    row_id = add_payer(_store(), setup, _actor(args))
+    row_id = add_payer(store, setup, actor)
     return _show(args, {"payer": args.payer_id, "id": row_id}, f"payer {args.payer_id} added ({args.rules})")
 
 
 def _cmd_coverage_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_setup import CoverageSetup, add_coverage
 
+    store, actor = _acting(args, "coverage:add")
     setup = CoverageSetup(
         patient_id=args.patient_id,
         payer_id=args.payer,
@@ -115,14 +117,15 @@ def _cmd_coverage_add(args: argparse.Namespace) -> int:
         effective_from=args.effective_from,
         effective_to=args.effective_to,
     )
-    row_id = add_coverage(_store(), setup, _actor(args))
+    row_id = add_coverage(store, setup, actor)
     return _show(args, {"coverage": row_id}, f"coverage {row_id} added for patient {args.patient_id}")
 
 
 def _cmd_billing_show(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_setup import billing_overview
 
-    overview = billing_overview(_store()).to_dict()
+    store, _ = _acting(args, "billing:read")
+    overview = billing_overview(store).to_dict()
     billing = overview["billing"]
     lines = [
         f"billing provider: {billing['name']} NPI {billing['npi']}" if billing else "no billing provider"
@@ -138,7 +141,8 @@ def _cmd_billing_show(args: argparse.Namespace) -> int:
 def _cmd_claims_create(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims import create_claim
 
-    made = create_claim(_store(), args.study_id, _actor(args))
+    store, actor = _acting(args, "claim:create")
+    made = create_claim(store, args.study_id, actor)
     if args.json:
         print_json({"claim_id": made.claim_id, "status": made.status, "errors": made.errors})
     else:
@@ -151,7 +155,8 @@ def _cmd_claims_create(args: argparse.Namespace) -> int:
 def _cmd_claims_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_views import list_claims
 
-    rows = list_claims(_store(), status=args.status, study_id=args.study, payer=args.payer)
+    store, actor = _acting(args, "claim:read")
+    rows = list_claims(store, actor, status=args.status, study_id=args.study, payer=args.payer)
     text = "\n".join(
         f"{r.claim_id:12} {r.status:15} study {r.study_id} {r.patient:10} {r.payer:8} {r.charge:>10} "
         f"open {r.insurance_balance:>9} patient {r.patient_balance:>8}"
@@ -163,7 +168,8 @@ def _cmd_claims_list(args: argparse.Namespace) -> int:
 def _cmd_claims_show(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_views import show_claim
 
-    detail = show_claim(_store(), args.claim, _actor(args))
+    store, actor = _acting(args, "claim:read")
+    detail = show_claim(store, args.claim, actor)
     s = detail.summary
     lines = [f"claim {s.claim_id} ({s.status}, frequency {s.frequency}) study {s.study_id} payer {s.payer}"]
     lines += [
@@ -192,9 +198,8 @@ def _cmd_claims_show(args: argparse.Namespace) -> int:
 def _cmd_claims_export(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_export import export_claims
 
-    files = export_claims(
-        _store(), Path(args.out), _actor(args), payer=args.payer, claim_refs=args.claim or ()
-    )
+    store, actor = _acting(args, "claim:export")
+    files = export_claims(store, Path(args.out), actor, payer=args.payer, claim_refs=args.claim or ())
     data = {"files": [{"path": str(f.path), "payer": f.payer, "claims": f.claims} for f in files]}
     text = "\n".join(f"{f.path}: {len(f.claims)} claim(s) for payer {f.payer}" for f in files)
     return _show(args, data, text or "no claim is ready to export")
@@ -203,7 +208,8 @@ def _cmd_claims_export(args: argparse.Namespace) -> int:
 def _cmd_claims_ack(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_inbound import apply_ack
 
-    result = apply_ack(_store(), Path(args.file), _actor(args))
+    store, actor = _acting(args, "claim:ack")
+    result = apply_ack(store, Path(args.file), actor)
     lines = [
         f"{result.kind}: already applied, nothing changed" if result.duplicate else f"{result.kind} applied"
     ]
@@ -215,6 +221,7 @@ def _cmd_claims_ack(args: argparse.Namespace) -> int:
 def _cmd_claims_correct(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim
 
+    store, actor = _acting(args, "claim:correct")
     edits = []
     for number in args.line or ():
         edits.append(
@@ -226,9 +233,9 @@ def _cmd_claims_correct(args: argparse.Namespace) -> int:
             )
         )
     made = correct_claim(
-        _store(),
+        store,
         args.claim,
-        _actor(args),
+        actor,
         ClaimEdits(
             tuple(edits),
             tuple(args.drop_line or ()),
@@ -251,7 +258,8 @@ def _cmd_claims_correct(args: argparse.Namespace) -> int:
 def _cmd_claims_simulate(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_demo import simulate_payer
 
-    files = simulate_payer(_store(), Path(args.file), Path(args.out), tuple(args.deny or ()))
+    store, actor = _acting(args, "claim:read")
+    files = simulate_payer(store, Path(args.file), Path(args.out), actor, tuple(args.deny or ()))
     data = {"999": str(files.ack999), "277CA": str(files.ack277), "835": str(files.remit835)}
     return _show(args, data, "\n".join(f"{k:6} {v}" for k, v in data.items()))
 
@@ -262,7 +270,8 @@ def _cmd_claims_simulate(args: argparse.Namespace) -> int:
 def _cmd_remit_post(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_inbound import post_remittance
 
-    result = post_remittance(_store(), Path(args.file), _actor(args)).to_dict()
+    store, actor = _acting(args, "remit:post")
+    result = post_remittance(store, Path(args.file), actor).to_dict()
     for claim in result["claims"]:
         for adjustment in claim["adjustments"]:
             adjustment["rarc"] = ",".join(adjustment["rarc"]) or None
@@ -279,7 +288,8 @@ def _cmd_remit_post(args: argparse.Namespace) -> int:
 def _cmd_remit_unmatched(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_inbound import unmatched
 
-    rows = unmatched(_store(), include_resolved=args.all)
+    store, actor = _acting(args, "claim:read")
+    rows = unmatched(store, actor, include_resolved=args.all)
     text = "\n".join(
         f"{u['id']}: {u['claim_id']} paid {u['paid']} ({u['payer']} {u['trace_number']}) {u['reason']}"
         for u in rows
@@ -290,8 +300,9 @@ def _cmd_remit_unmatched(args: argparse.Namespace) -> int:
 def _cmd_denials_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_denials import list_denials
 
+    store, actor = _acting(args, "claim:read")
     rows = list_denials(
-        _store(), status=None if args.all else "open", claim=args.claim, category=args.category
+        store, actor, status=None if args.all else "open", claim=args.claim, category=args.category
     )
     text = "\n".join(
         f"{d.id:5} {d.claim_id:12} line {d.line} {d.code} {d.group}-{d.carc} {d.amount:>9} {d.category:22} "
@@ -304,7 +315,8 @@ def _cmd_denials_list(args: argparse.Namespace) -> int:
 def _cmd_denials_work(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_denials import work_denial
 
-    result = work_denial(_store(), args.item, args.action, _actor(args), note=args.note or "")
+    store, actor = _acting(args, "denial:work")
+    result = work_denial(store, args.item, args.action, actor, note=args.note or "")
     extra = f"; letter {result.letter}" if result.letter else ""
     extra += f"; new claim {result.new_claim}" if result.new_claim else ""
     return _show(
@@ -315,7 +327,8 @@ def _cmd_denials_work(args: argparse.Namespace) -> int:
 def _cmd_ar_aging(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.claims_views import BUCKETS, ar_aging
 
-    report = ar_aging(_store(), args.as_of).to_dict()
+    store, _ = _acting(args, "ar:read")
+    report = ar_aging(store, args.as_of).to_dict()
     header = f"{'payer':12}" + "".join(f"{b:>12}" for b in BUCKETS) + f"{'total':>12}"
     rows = [
         f"{r['payer']:12}" + "".join(f"{r['buckets'][b]:>12}" for b in BUCKETS) + f"{r['total']:>12}"
@@ -333,8 +346,10 @@ def _cmd_ar_aging(args: argparse.Namespace) -> int:
 
 
 def _common() -> argparse.ArgumentParser:
+    from ecgdesk.cli._auth import add_auth_options
+
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--user", help="who is acting (default $ECGDESK_USER or the login name)")
+    add_auth_options(parent)
     parent.add_argument("--json", action="store_true", help="print JSON")
     return parent
 

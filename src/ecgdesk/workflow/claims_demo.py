@@ -42,6 +42,7 @@ from ecgdesk.workflow.claims_setup import (
     add_payer,
     setup_billing,
 )
+from ecgdesk.workflow.permissions import audit_read
 
 DEMO_BILLING = BillingSetup(
     name="ECG Desk Demo IDTF",
@@ -91,7 +92,12 @@ class SimulatedFiles:
 
 
 def simulate_payer(
-    store: Store, exported: Path, out_dir: Path, deny: tuple[str, ...] = (), payment_date: date | None = None
+    store: Store,
+    exported: Path,
+    out_dir: Path,
+    actor: str,
+    deny: tuple[str, ...] = (),
+    payment_date: date | None = None,
 ) -> SimulatedFiles:
     """The 999, 277CA and 835 a payer would send for one of our exported 837P files."""
     exported = Path(exported).resolve()
@@ -106,6 +112,7 @@ def simulate_payer(
             session.scalars(select(ClaimRow).where(ClaimRow.batch_id == batch.id).order_by(ClaimRow.id))
         )
         claims = [claim_from_dict(json.loads(r.claim_json)["claim"]) for r in rows]
+        audit_read(session, actor, "claims", "x12_batch", batch.id, {"simulated_payer": True})
     assert payer is not None
     day = payment_date or date.today()
     refdata = RefData.from_env()

@@ -41,6 +41,7 @@ from ecgdesk.store.models import Interpretation, Order, ReportVersion, Signature
 from ecgdesk.workflow.claims_export import ClaimEdits, correct_in
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, dollars, move_claim
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import audit_read
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,12 @@ def _view(item: DenialItemRow, claim: ClaimRow, line: ClaimLineRow | None, payer
 
 
 def list_denials(
-    store: Store, status: str | None = "open", claim: str | None = None, category: str | None = None
+    store: Store,
+    actor: str,
+    status: str | None = "open",
+    claim: str | None = None,
+    category: str | None = None,
+    audit: bool = True,
 ) -> list[DenialView]:
     """Denial items, by deadline (open ones by default)."""
     with store.transaction() as session:
@@ -111,6 +117,15 @@ def list_denials(
         if category is not None:
             query = query.where(DenialItemRow.category == category)
         rows = session.execute(query.order_by(DenialItemRow.deadline, DenialItemRow.id)).all()
+        if audit:
+            audit_read(
+                session,
+                actor,
+                "denials",
+                "denial_item",
+                "*",
+                {"status": status, "claim": claim, "category": category, "items": len(rows)},
+            )
         return [_view(item, c, line, payer) for item, c, line, payer in rows]
 
 

@@ -45,6 +45,7 @@ from ecgdesk.store.claims_models import (
 from ecgdesk.store.models import Base
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import audit_read
 
 # ------------------------------------------------------------------------------------ acknowledgements
 
@@ -622,7 +623,7 @@ class _Posting:
         self.log.clear()
 
 
-def unmatched(store: Store, include_resolved: bool = False) -> list[dict[str, Any]]:
+def unmatched(store: Store, actor: str, include_resolved: bool = False) -> list[dict[str, Any]]:
     """The unmatched-remittance queue."""
     with store.transaction() as session:
         query = select(UnmatchedRemitRow, RemittanceRow).join(
@@ -630,6 +631,7 @@ def unmatched(store: Store, include_resolved: bool = False) -> list[dict[str, An
         )
         if not include_resolved:
             query = query.where(UnmatchedRemitRow.resolved.is_(False))
+        audit_read(session, actor, "unmatched-remittances", "remittance", "*", {"resolved": include_resolved})
         return [
             {
                 "id": u.id,

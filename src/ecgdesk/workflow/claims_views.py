@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import check_option
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store
 from ecgdesk.store.claims_models import (
     ClaimAckRow,
     ClaimLineRow,
@@ -32,6 +32,7 @@ from ecgdesk.store.models import AuditEntry, Patient
 from ecgdesk.workflow.claims import find_claim
 from ecgdesk.workflow.claims_denials import DenialView, list_denials
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, balances, dollars
+from ecgdesk.workflow.permissions import audit_read
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 
@@ -84,7 +85,11 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
 
 
 def list_claims(
-    store: Store, status: str | None = None, study_id: int | None = None, payer: str | None = None
+    store: Store,
+    actor: str,
+    status: str | None = None,
+    study_id: int | None = None,
+    payer: str | None = None,
 ) -> list[ClaimSummary]:
     """Claims, newest first, optionally by status, study or payer id."""
     if status is not None:
@@ -97,7 +102,16 @@ def list_claims(
             query = query.where(ClaimRow.study_id == study_id)
         if payer is not None:
             query = query.join(PayerRow, ClaimRow.payer_id == PayerRow.id).where(PayerRow.payer_id == payer)
-        return _summaries(session, list(session.scalars(query.order_by(ClaimRow.id.desc()))))
+        found = _summaries(session, list(session.scalars(query.order_by(ClaimRow.id.desc()))))
+        audit_read(
+            session,
+            actor,
+            "claims",
+            "claim",
+            "*",
+            {"status": status, "study": study_id, "payer": payer, "claims": len(found)},
+        )
+        return found
 
 
 @dataclass
@@ -168,7 +182,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
                 .where(AuditEntry.entity == "claim", AuditEntry.entity_id == str(claim.id))
                 .order_by(AuditEntry.seq)
             )
-            if a.action != "claim:read"
+            if not a.action.startswith("read:")
         ]
         acks = [
             {
@@ -215,8 +229,8 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
             original.claim_number if original else None,
             replaced_by,
         )
-        append(session, actor, "claim:read", "claim", claim.id, None, {"claim_number": claim.claim_number})
-    detail.denials = list_denials(store, status=None, claim=claim.claim_number)
+        audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
+    detail.denials = list_denials(store, actor, status=None, claim=claim.claim_number, audit=False)
     return detail
 
 
