@@ -345,3 +345,34 @@ def test_every_claim_move_is_audited(store: Store, tmp_path: Path) -> None:
         )
     assert reads == 1
     assert read_remittances(tmp_path / "audit.835")
+
+
+def test_the_cycle_on_postgresql(tmp_path: Path, tiny_record: Path) -> None:  # noqa: F811
+    """Create, export, acknowledge, post, work a denial and age the A/R on PostgreSQL (the other tests
+    run on SQLite copies of one template)."""
+    from backends import make_store
+    from ecgdesk.workflow.claims_demo import simulate_payer
+
+    store = make_store(tmp_path, "postgresql")
+    try:
+        add_people(store)
+        coded_study(store, tiny_record, "P1", MEDICARE)
+        coded_study(store, tiny_record, "P2", MEDICARE)
+        ids = [create_claim(store, s, "biller").claim_id for s in (1, 2)]
+        (exported,) = export_claims(store, tmp_path / "out", "biller")
+        again = export_claims(store, tmp_path / "out2", "biller")
+        assert exported.claims == ids and again == []
+        files = simulate_payer(store, exported.path, tmp_path / "payer", "biller", deny=("93224",))
+        assert apply_ack(store, files.ack999, "biller").claims[0]["status"] == "accepted"
+        assert apply_ack(store, files.ack277, "biller").claims[0]["ack"] == "A2"
+        posted = post_remittance(store, files.remit835, "biller").to_dict()
+        assert posted["posted"] == 2 and {c["status"] for c in posted["claims"]} == {"denied"}
+        assert post_remittance(store, files.remit835, "biller").posted == 0
+        items = list_denials(store, "biller")
+        worked = work_denial(store, items[0].id, "write_off", "biller")
+        assert worked.claim_status == "written_off"
+        assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
+        with store.transaction() as session:
+            assert verify(session).ok
+    finally:
+        store.close()

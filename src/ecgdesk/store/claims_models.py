@@ -169,7 +169,7 @@ class ClaimAckRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
     batch_id: Mapped[int] = mapped_column(ForeignKey("x12_batches.id"))
-    kind: Mapped[str] = mapped_column(String(4))
+    kind: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(4))
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)

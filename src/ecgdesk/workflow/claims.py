@@ -38,7 +38,7 @@ from ecgdesk.coding import Claim, ClaimLine, Finding, Setting, Severity
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import PayerRules, payer_findings, payer_rules
 from ecgdesk.coding.refdata import RefData
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
 from ecgdesk.store import Store, append, canonical_json
 from ecgdesk.store.claims_models import (
     BillingProviderRow,
@@ -376,7 +376,7 @@ def create_claim(
             .order_by(ClaimRow.id.desc())
         )
         if row is not None and ClaimStatus(row.status) not in (ClaimStatus.CREATED, ClaimStatus.SCRUBBED):
-            raise InputError(
+            raise ConflictError(
                 "study",
                 f"study {study_id} already has claim {row.claim_number} ({row.status}); "
                 "use 'ecgdesk claims correct' to change it",
@@ -444,5 +444,5 @@ def find_claim(session: Session, claim_ref: str | int) -> ClaimRow:
     if row is None and text.isdigit():
         row = session.get(ClaimRow, int(text))
     if row is None:
-        raise InputError("claim", f"no claim {text!r}")
+        raise NotFoundError("claim", f"no claim {text!r}")
     return row

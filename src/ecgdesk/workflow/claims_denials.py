@@ -26,7 +26,7 @@ from ecgdesk.claims.serial import claim_from_dict
 from ecgdesk.coding.codes import code_info
 from ecgdesk.coding.necessity import indication_list, normalize_icd, screening_rule
 from ecgdesk.coding.payer_rules import payer_rules
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import ConflictError, InputError, NotFoundError, check_option
 from ecgdesk.store import Store, append
 from ecgdesk.store.claims_models import (
     ClaimLineRow,
@@ -272,9 +272,9 @@ def work_denial(
     with store.transaction() as session:
         item = session.get(DenialItemRow, item_id)
         if item is None:
-            raise InputError("item", f"no denial item {item_id}")
+            raise NotFoundError("item", f"no denial item {item_id}")
         if item.status != "open":
-            raise InputError(
+            raise ConflictError(
                 "item", f"item {item_id} is already {item.status} ({item.worked_action} by {item.worked_by})"
             )
         claim = session.get(ClaimRow, item.claim_id)

@@ -37,7 +37,7 @@ from ecgdesk.claims.x12 import read_text
 from ecgdesk.coding import Claim, scrub
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import payer_rules
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import (
@@ -101,7 +101,7 @@ def export_claims(
                 rows = [find_claim(session, ref) for ref in claim_refs]
                 for row in rows:
                     if row.status != ClaimStatus.SCRUBBED.value:
-                        raise InputError(
+                        raise ConflictError(
                             f"claim {row.claim_number}", f"not exportable: {_not_exportable(row)}"
                         )
             else:
@@ -312,7 +312,7 @@ def correct_in(
         ClaimStatus.EXPORTED,
         ClaimStatus.CORRECTED,
     ):
-        raise InputError(
+        raise ConflictError(
             "status",
             f"claim {original.claim_number} is '{status.value}': nothing to correct "
             "(a claim not yet adjudicated is fixed by 'claims create' again or waits for its 999/277CA)",

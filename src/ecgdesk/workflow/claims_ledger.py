@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimRow, LedgerRow
@@ -81,7 +81,7 @@ def move_claim(
     current = ClaimStatus(claim.status)
     if new not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
-        raise InputError(
+        raise ConflictError(
             "status",
             f"claim {claim.claim_number} in status '{current.value}' cannot move to '{new.value}' ({why}); "
             f"allowed next: {allowed}",
@@ -152,17 +152,13 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         query = (
-            select(
-                LedgerRow.claim_id,
-                LedgerRow.kind,
-                LedgerRow.group_code == "PR",
-                func.sum(LedgerRow.amount_cents),
-            )
+            select(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code, func.sum(LedgerRow.amount_cents))
             .where(LedgerRow.claim_id.in_(chunk))
-            .group_by(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code == "PR")
+            .group_by(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code)
         )
-        for claim_id, kind, is_pr, total in session.execute(query):
-            sums[(claim_id, kind, bool(is_pr))] = int(total or 0)
+        for claim_id, kind, group, total in session.execute(query):
+            key = (claim_id, kind, group == "PR")
+            sums[key] = sums.get(key, 0) + int(total or 0)
 
     def get(claim_id: int, kind: str, pr: bool | None = None) -> Decimal:
         if pr is None:

@@ -212,7 +212,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("claim_id", sa.Integer(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=4), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=4), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
