@@ -49,6 +49,7 @@ from ecgdesk.store.claims_models import (
 )
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import CodingRecord, Order, Patient, ReportVersion, Signature, Study
+from ecgdesk.workflow.billing import claim_to_dict as coding_claim_dict
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
 from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, split_name
 from ecgdesk.workflow.lifecycle import now
@@ -304,12 +305,6 @@ def build_claim(
     )
 
 
-def coding_claim_to_dict(claim: Claim) -> dict[str, Any]:
-    from ecgdesk.workflow.billing import claim_to_dict as coding_to_dict
-
-    return coding_to_dict(claim)
-
-
 def _store_lines(session: Session, row: ClaimRow, claim: ProfessionalClaim) -> None:
     for old in session.scalars(select(ClaimLineRow).where(ClaimLineRow.claim_id == row.id)):
         session.delete(old)
@@ -344,7 +339,7 @@ def patient_history(session: Session, claim: ClaimRow) -> list[Claim]:
 def save_claim(
     session: Session, row: ClaimRow, claim: ProfessionalClaim, coding: Claim, findings: list[dict[str, Any]]
 ) -> None:
-    row.claim_json = canonical_json({"claim": claim_to_dict(claim), "coding": coding_claim_to_dict(coding)})
+    row.claim_json = canonical_json({"claim": claim_to_dict(claim), "coding": coding_claim_dict(coding)})
     row.scrub_json = canonical_json(findings)
     row.charge_cents = cents(claim.total_charge)
     row.frequency = claim.frequency.value

@@ -289,16 +289,35 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             (c.claim_number, c)
             for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(chunk)))
         )
-    lines: dict[int, list[ClaimLineRow]] = {}
+    lines: dict[int, list[BilledLine]] = {}
+    numbers_of: dict[int, int] = {}
     ids = [c.id for c in claims.values()]
+    columns = (
+        ClaimLineRow.id,
+        ClaimLineRow.claim_id,
+        ClaimLineRow.line_number,
+        ClaimLineRow.control,
+        ClaimLineRow.code,
+        ClaimLineRow.modifiers,
+        ClaimLineRow.date_from,
+        ClaimLineRow.charge_cents,
+    )
     for start in range(0, len(ids), 500):
-        for line in session.scalars(
-            select(ClaimLineRow).where(ClaimLineRow.claim_id.in_(ids[start : start + 500]))
-        ):
-            lines.setdefault(line.claim_id, []).append(line)
+        query = select(*columns).where(ClaimLineRow.claim_id.in_(ids[start : start + 500]))
+        for line_id, claim_id, number, control, code, modifiers, day, charge in session.execute(query):
+            numbers_of[line_id] = number
+            billed = BilledLine(
+                line_id,
+                control,
+                code,
+                tuple(m for m in modifiers.split(",") if m),
+                day,
+                Decimal(charge) / 100,
+            )
+            lines.setdefault(claim_id, []).append(billed)
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
     secondary = set(session.scalars(select(CoverageRow.patient_id).where(CoverageRow.priority == "S")))
-    context = _Posting(session, remit_row, remittance, actor, stamp, payers, secondary)
+    context = _Posting(session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of)
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)
         if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):
@@ -395,10 +414,11 @@ class _Posting:
     stamp: Any
     payers: dict[int, PayerRow]
     secondary: set[int]
+    line_numbers: dict[int, int]
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
-    def post_claim(self, claim: ClaimRow, billed: list[ClaimLineRow], remit: RemitClaim) -> dict[str, Any]:
+    def post_claim(self, claim: ClaimRow, billed: list[BilledLine], remit: RemitClaim) -> dict[str, Any]:
         payment = {
             "remittance_id": self.remittance_row.id,
             "claim_id": claim.id,
@@ -412,21 +432,7 @@ class _Posting:
         }
         if remit.payer_claim_number and not remit.reversal:
             claim.payer_claim_number = remit.payer_claim_number[:50]
-        by_line = {b.id: b for b in billed}
-        matches = match_lines(
-            remit.lines,
-            [
-                BilledLine(
-                    b.id,
-                    b.control,
-                    b.code,
-                    tuple(m for m in b.modifiers.split(",") if m),
-                    b.date_from,
-                    Decimal(b.charge_cents) / 100,
-                )
-                for b in billed
-            ],
-        )
+        matches = match_lines(remit.lines, billed)
         pending = _Pending(claim, payment, [], [], remit.reversal)
         shown: list[dict[str, Any]] = []
         rules = payer_rules(self.payers[claim.payer_id].rules_id)
@@ -440,7 +446,7 @@ class _Posting:
         )
         for match in matches:
             line_id = match.billed.key if match.billed else None
-            number = by_line[line_id].line_number if line_id is not None else None
+            number = self.line_numbers[line_id] if line_id is not None else None
             if match.remit.paid:
                 self._entry(pending, claim, line_id, "payment", match.remit.paid)
             for adjustment in match.remit.adjustments:
@@ -574,17 +580,20 @@ class _Posting:
         return ClaimStatus.DENIED if denied else ClaimStatus.ADJUDICATED
 
     def flush(self) -> None:
-        """Write what :meth:`post_claim` decided: payments, ledger rows, denial items, audit rows."""
+        """Write what :meth:`post_claim` decided: payments, ledger rows, denial items, audit rows.
+
+        Plain executemany inserts, ids read back in insertion order (``RETURNING`` with a guaranteed
+        order would make SQLite insert row by row); nothing else writes these rows in this transaction.
+        """
         session = self.session
         if self.pending:
-            ids = (
-                session.execute(
-                    insert(ClaimPaymentRow).returning(ClaimPaymentRow.id, sort_by_parameter_order=True),
-                    [p.payment for p in self.pending],
-                )
-                .scalars()
-                .all()
-            )
+            payments = _table(ClaimPaymentRow)
+            session.execute(insert(payments), [p.payment for p in self.pending])
+            ids = session.scalars(
+                select(payments.c.id)
+                .where(payments.c.remittance_id == self.remittance_row.id)
+                .order_by(payments.c.id)
+            ).all()
             ledger, triaged = [], []
             for pending, payment_id in zip(self.pending, ids, strict=True):
                 for row in pending.ledger:
@@ -604,13 +613,14 @@ class _Posting:
                     )
                 )
             if ledger:
-                ledger_ids = (
-                    session.execute(
-                        insert(LedgerRow).returning(LedgerRow.id, sort_by_parameter_order=True), ledger
-                    )
-                    .scalars()
-                    .all()
-                )
+                table = _table(LedgerRow)
+                session.execute(insert(table), ledger)
+                ledger_ids = session.scalars(
+                    select(table.c.id)
+                    .join(payments, table.c.payment_id == payments.c.id)
+                    .where(payments.c.remittance_id == self.remittance_row.id)
+                    .order_by(table.c.id)
+                ).all()
                 items = [
                     {**item, "ledger_id": ledger_id}
                     for item, ledger_id in zip(triaged, ledger_ids, strict=True)
