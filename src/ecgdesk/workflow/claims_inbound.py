@@ -582,20 +582,22 @@ class _Posting:
     def flush(self) -> None:
         """Write what :meth:`post_claim` decided: payments, ledger rows, denial items, audit rows.
 
-        Plain executemany inserts, ids read back in insertion order (``RETURNING`` with a guaranteed
-        order would make SQLite insert row by row); nothing else writes these rows in this transaction.
+        Plain executemany inserts (``RETURNING`` with a guaranteed order makes SQLite insert row by row);
+        the new ids are read back by content, not by order: a payment by its CLP position in this
+        remittance, a ledger row by its values (rows with equal values are interchangeable).
         """
         session = self.session
         if self.pending:
             payments = _table(ClaimPaymentRow)
             session.execute(insert(payments), [p.payment for p in self.pending])
-            ids = session.scalars(
-                select(payments.c.id)
-                .where(payments.c.remittance_id == self.remittance_row.id)
-                .order_by(payments.c.id)
-            ).all()
-            ledger, triaged = [], []
-            for pending, payment_id in zip(self.pending, ids, strict=True):
+            query = select(payments.c.position, payments.c.id).where(
+                payments.c.remittance_id == self.remittance_row.id
+            )
+            by_position = {position: payment_id for position, payment_id in session.execute(query)}
+            ledger: list[dict[str, Any]] = []
+            triaged: list[dict[str, Any] | None] = []
+            for pending in self.pending:
+                payment_id = by_position[pending.payment["position"]]
                 for row in pending.ledger:
                     row["payment_id"] = payment_id
                 ledger += pending.ledger
@@ -615,17 +617,36 @@ class _Posting:
             if ledger:
                 table = _table(LedgerRow)
                 session.execute(insert(table), ledger)
-                ledger_ids = session.scalars(
-                    select(table.c.id)
+                key_columns = (
+                    table.c.payment_id,
+                    table.c.line_id,
+                    table.c.kind,
+                    table.c.group_code,
+                    table.c.carc,
+                    table.c.amount_cents,
+                )
+                found: dict[tuple[Any, ...], list[int]] = {}
+                query = (
+                    select(table.c.id, *key_columns)
                     .join(payments, table.c.payment_id == payments.c.id)
                     .where(payments.c.remittance_id == self.remittance_row.id)
                     .order_by(table.c.id)
-                ).all()
-                items = [
-                    {**item, "ledger_id": ledger_id}
-                    for item, ledger_id in zip(triaged, ledger_ids, strict=True)
-                    if item is not None
-                ]
+                )
+                for found_row in session.execute(query):
+                    found.setdefault(tuple(found_row[1:]), []).append(int(found_row[0]))
+                items = []
+                for row, item in zip(ledger, triaged, strict=True):
+                    key = (
+                        row["payment_id"],
+                        row["line_id"],
+                        row["kind"],
+                        row["group_code"],
+                        row["carc"],
+                        row["amount_cents"],
+                    )
+                    ledger_id = found[key].pop(0)
+                    if item is not None:
+                        items.append({**item, "ledger_id": ledger_id})
                 if items:
                     session.execute(insert(_table(DenialItemRow)), items)
             self.pending.clear()
