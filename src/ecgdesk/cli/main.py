@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.serve",
     "ecgdesk.cli.delineate",
     "ecgdesk.cli.jobs",
+    "ecgdesk.cli.claims",
 )
 DEBUG_ENV = "ECGDESK_DEBUG"
 

@@ -399,7 +399,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if result.skipped:
         print(f"not yet run     {', '.join(result.skipped)} (parts not available in this build)")
     print(f"total time      {time.perf_counter() - started:.1f} s")
-    print(f"inspect it with ECGDESK_HOME={result.out_dir / 'home'} ecgdesk study show {result.study_id}")
+    home = result.out_dir / "home"
+    print(f"inspect it with ECGDESK_HOME={home} ecgdesk study show {result.study_id}")
+    print(
+        f"bill it with    ECGDESK_HOME={home} ecgdesk claims create {result.study_id}; then claims export, "
+        "claims simulate-payer, claims ack, remit post (README: Claims)"
+    )
     return 0
 
 
