@@ -1,16 +1,19 @@
 """One voice for every error ECG Desk raises to a user.
 
 Every error names *where* (a file or a parameter), *which field* and *why*. The CLI prints the message
-without a traceback and exits with :data:`EXIT_USAGE` (2).
+without a traceback and exits with :data:`EXIT_USAGE` (2); anything else that escapes a command is a bug,
+printed as one line with :data:`EXIT_INTERNAL` (3).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class EcgDeskError(Exception):
@@ -48,6 +51,35 @@ class RecordingError(InputError):
         self.path = Path(path)
 
 
+class NotFoundError(InputError):
+    """An id that names nothing (a study, a user, a token): HTTP 404."""
+
+
+class ConflictError(InputError):
+    """A move the study lifecycle refuses in the current state (sign before report, a changed report):
+    HTTP 409."""
+
+
+class AuthenticationError(EcgDeskError):
+    """No valid identity: wrong or missing password, token or session (HTTP 401, exit 2)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class PermissionDeniedError(EcgDeskError):
+    """The acting user's role may not do this (HTTP 403, exit 2); the refusal is in the audit log."""
+
+    def __init__(
+        self, username: str, role: str, action: str, allowed: Iterable[str], reason: str | None = None
+    ) -> None:
+        self.username, self.role, self.action = username, role, action
+        self.allowed = tuple(allowed)
+        who = ", ".join(self.allowed) or "nobody"
+        super().__init__(reason or f"{username!r} is a {role}; '{action}' is for: {who}")
+
+
 def check_option(parameter: str, value: Any, allowed: Iterable[Any], source: str | Path | None = None) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise :class:`InputError` listing the options.
 
@@ -74,3 +106,26 @@ def check_positive(parameter: str, value: float, source: str | Path | None = Non
     if not number > 0 or number == float("inf"):
         raise InputError(parameter, f"must be a positive finite number, got {value!r}", source=source)
     return number
+
+
+def _identity(path: Path) -> tuple[object, ...]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ("path", str(path.resolve()))
+    return ("inode", info.st_dev, info.st_ino)
+
+
+def check_not_overwriting(outputs: Iterable[str | Path], inputs: Iterable[str | Path],
+                          parameter: str) -> None:
+    """Refuse (:class:`InputError` on ``parameter``) an output file that is one of the input files.
+
+    Paths are compared after links are followed, and by device and inode where the file exists, so a
+    second name for the same file (a hard link, ``./beats.csv`` and ``beats.csv``) is caught too.
+    """
+    taken = {_identity(Path(p)): Path(p) for p in inputs}
+    for output in outputs:
+        source = taken.get(_identity(Path(output)))
+        if source is not None:
+            raise InputError(parameter, f"writing {output} would overwrite the input {source}; choose "
+                                        "another output folder", source)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
 from ecgdesk.coding import Component
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
 from ecgdesk.reports.context import (
     ScanningReportContext,
     SignatureBlock,
@@ -56,7 +56,11 @@ from ecgdesk.workflow.ecg_services import (
     render_ecg_report,
     study_service,
 )
+from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
+from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -160,6 +164,7 @@ def _version_folder(store: Store, study_id: int, version: int) -> Path:
     return store.studies_root / str(study_id) / "reports" / f"v{version}"
 
 
+@locked("report")
 def _new_version(
     store: Store,
     study_id: int,
@@ -172,17 +177,16 @@ def _new_version(
         study = get_study(session, study_id)
         require_status(study, action, allowed)
         latest = _latest_version(session, study_id)
-        if latest is not None:
-            same = build_context(store, session, study, latest.version)
-            if content_digest(same) == latest.content_sha256:
-                return ReportInfo(
-                    study_id,
-                    latest.version,
-                    store.resolve(latest.pdf_path),
-                    store.resolve(latest.html_path) if latest.html_path else None,
-                    latest.content_sha256,
-                    True,
-                )
+        inputs = report_inputs_sha256(session, study)
+        if latest is not None and _unchanged(store, session, study, latest, inputs):
+            return ReportInfo(
+                study_id,
+                latest.version,
+                store.resolve(latest.pdf_path),
+                store.resolve(latest.html_path) if latest.html_path else None,
+                latest.content_sha256,
+                True,
+            )
         version = (latest.version if latest is not None else 0) + 1
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
@@ -198,6 +202,7 @@ def _new_version(
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=inputs,
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
@@ -281,12 +286,19 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
     return info
 
 
+def _unchanged(store: Store, session: Session, study: Study, latest: ReportVersion, inputs: str) -> bool:
+    """Whether ``latest`` is still what the study's report would show: by the stored inputs digest
+    (nothing rebuilt); versions rendered before the digest existed are rebuilt once to compare."""
+    if latest.inputs_sha256 is not None:
+        return latest.inputs_sha256 == inputs
+    return content_digest(build_context(store, session, study, latest.version)) == latest.content_sha256
+
+
 def _check_unchanged(
     store: Store, session: Session, study: Study, latest: ReportVersion, action: str
 ) -> None:
-    current = content_digest(build_context(store, session, study, latest.version))
-    if current != latest.content_sha256:
-        raise InputError(
+    if not _unchanged(store, session, study, latest, report_inputs_sha256(session, study)):
+        raise ConflictError(
             "report",
             f"cannot {action}: the report content changed since version {latest.version} was rendered and "
             "reviewed; run 'study report' and review it again ('study interpret')",
@@ -294,7 +306,7 @@ def _check_unchanged(
         )
     pdf = store.resolve(latest.pdf_path)
     if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
-        raise InputError(
+        raise ConflictError(
             "report",
             f"cannot {action}: the PDF of version {latest.version} was changed or removed "
             "on disk since it was rendered; run 'study report' again",
@@ -311,7 +323,7 @@ def sign(store: Store, study_id: int, username: str, password: str) -> Signature
         latest = _latest_version(session, study_id)
         assert latest is not None
         if latest.reviewed_by != username:
-            raise InputError(
+            raise ConflictError(
                 "report",
                 f"version {latest.version} has not been reviewed by {username!r}; review it first "
                 "('study interpret ID --user ...')",
@@ -387,9 +399,12 @@ def _record_signature(
     order = session.get(Order, study.order_id)
     assert order is not None
     set_component(session, study.id, Component.INTERPRETATION, user.display_name, user.npi, order)
+    session.flush()
+    queue_results(session, study, version, user.username, corrected=False)
     return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
 
 
+@locked("report")
 def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
     """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
     if not text.strip():
@@ -428,6 +443,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=report_inputs_sha256(session, study),
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
@@ -475,10 +491,33 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 },
             )
             session.flush()
+            queue_results(session, study, row, username, corrected=True)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
     return SignatureInfo(study_id, version, user.display_name, signed_at, digest, pdf)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    version: int
+    pdf_path: Path
+    signed: bool
+
+
+def report_file(store: Store, study_id: int, actor: str) -> ReportFile:
+    """The current report version's PDF (signed once signed), its read audited; nothing is rendered."""
+    with store.transaction() as session:
+        get_study(session, study_id)
+        latest = _latest_version(session, study_id)
+        if latest is None:
+            raise NotFoundError("report", "the study has no report yet", source=f"study {study_id}")
+        pdf = store.resolve(latest.pdf_path)
+        if not pdf.exists():
+            raise NotFoundError("report", f"the PDF of version {latest.version} is missing on disk")
+        signed = session.scalar(select(Signature.id).where(Signature.report_version_id == latest.id))
+        audit_read(session, actor, "report", "study", study_id, {"version": latest.version})
+        return ReportFile(latest.version, pdf, signed is not None)
 
 
 def signature_state(store: Store, study_id: int) -> str:

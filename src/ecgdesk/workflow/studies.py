@@ -17,16 +17,20 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
-from ecgdesk.errors import InputError, check_option, check_positive
-from ecgdesk.records import Recording, RecordingFormat, open_recording
+from ecgdesk.errors import InputError, NotFoundError, RecordingError, check_option, check_positive
+from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
+from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
+from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
 
 SEXES = ("M", "F", "U")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 SETTING_POS = {Setting.PRACTITIONER: "11", Setting.HOSPITAL_OUTPATIENT: "22"}
 
 
@@ -46,9 +50,10 @@ class StudyRequest:
     place_of_service: str | None = None
     ordering_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    placer_order_number: str | None = None  # the EHR's order number, for orders that arrive by interface
 
 
-def _check_request(req: StudyRequest) -> StudyRequest:
+def check_request(req: StudyRequest) -> StudyRequest:
     if not req.patient_id.strip():
         raise InputError("patient-id", "must not be empty")
     if not req.name.strip():
@@ -72,101 +77,126 @@ def _check_request(req: StudyRequest) -> StudyRequest:
 
 def create_study(store: Store, req: StudyRequest, actor: str) -> int:
     """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
-    _check_request(req)
+    with store.transaction() as session:
+        return add_study(session, req, actor)
+
+
+def add_study(session: Session, req: StudyRequest, actor: str) -> int:
+    """:func:`create_study` inside the caller's transaction (an interface records its message with it)."""
+    check_request(req)
     pos = req.place_of_service or SETTING_POS[req.setting]
     indications = [normalize_icd(code) for code in req.indications]
-    with store.transaction() as session:
-        patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
-        if patient is None:
-            patient = Patient(
-                external_id=req.patient_id,
-                name=req.name,
-                birth_date=req.birth_date,
-                sex=req.sex,
-                created_at=now(),
-            )
-            session.add(patient)
-            session.flush()
-            append(
-                session,
-                actor,
-                "patient:create",
-                "patient",
-                patient.id,
-                None,
-                {
-                    "external_id": req.patient_id,
-                    "name": req.name,
-                    "birth_date": req.birth_date,
-                    "sex": req.sex,
-                },
-            )
-        elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
-            raise InputError(
-                "patient-id",
-                f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
-                f"{patient.sex}; the name, birth date and sex given differ",
-            )
-        order = Order(
-            patient_id=patient.id,
-            ordering_npi=req.ordering_npi,
-            ordering_name=req.ordering_name,
-            indications_json=json.dumps(indications),
-            service=req.service.value,
-            duration_days=req.duration_days,
-            setting=req.setting.value,
-            place_of_service=pos,
+    patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
+    if patient is None:
+        patient = Patient(
+            external_id=req.patient_id,
+            name=req.name,
+            birth_date=req.birth_date,
+            sex=req.sex,
             created_at=now(),
         )
-        session.add(order)
-        session.flush()
-        stamp = now()
-        study = Study(
-            patient_id=patient.id,
-            order_id=order.id,
-            status=StudyStatus.ORDERED.value,
-            technician_comments="",
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        session.add(study)
+        session.add(patient)
         session.flush()
         append(
             session,
             actor,
-            "study:create",
-            "study",
-            study.id,
+            "patient:create",
+            "patient",
+            patient.id,
             None,
             {
-                "status": study.status,
-                "order_id": order.id,
-                "service": req.service.value,
-                "ordering_npi": req.ordering_npi,
-                "indications": indications,
-                "duration_days": req.duration_days,
-                "setting": req.setting.value,
-                "pos": pos,
+                "external_id": req.patient_id,
+                "name": req.name,
+                "birth_date": req.birth_date,
+                "sex": req.sex,
             },
         )
-        return study.id
+    elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+        raise InputError(
+            "patient-id",
+            f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
+            f"{patient.sex}; the name, birth date and sex given differ",
+        )
+    order = Order(
+        patient_id=patient.id,
+        ordering_npi=req.ordering_npi,
+        ordering_name=req.ordering_name,
+        indications_json=json.dumps(indications),
+        service=req.service.value,
+        duration_days=req.duration_days,
+        setting=req.setting.value,
+        place_of_service=pos,
+        created_at=now(),
+        placer_order_number=req.placer_order_number,
+    )
+    session.add(order)
+    session.flush()
+    stamp = now()
+    study = Study(
+        patient_id=patient.id,
+        order_id=order.id,
+        status=StudyStatus.ORDERED.value,
+        technician_comments="",
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(study)
+    session.flush()
+    append(
+        session,
+        actor,
+        "study:create",
+        "study",
+        study.id,
+        None,
+        {
+            "status": study.status,
+            "order_id": order.id,
+            "service": req.service.value,
+            "ordering_npi": req.ordering_npi,
+            "indications": indications,
+            "duration_days": req.duration_days,
+            "setting": req.setting.value,
+            "pos": pos,
+        },
+    )
+    return study.id
 
 
 def get_study(session: Session, study_id: int) -> Study:
+    if not 1 <= study_id <= MAX_ID:  # beyond the database's integer: no such study, not an overflow
+        raise NotFoundError("study", f"no study with id {study_id} (ids run from 1 to {MAX_ID})")
     study = session.get(Study, study_id)
     if study is None:
-        raise InputError("study", f"no study with id {study_id}")
+        raise NotFoundError("study", f"no study with id {study_id}")
     return study
 
 
 def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
-    """The files that make up ``recording`` (a WFDB record is every ``<name>.*`` beside its header)."""
-    if recording.format is RecordingFormat.WFDB:
-        header = path if path.suffix == ".hea" else path.with_suffix(".hea")
-        stem = header.stem
-        files = sorted(p for p in header.parent.glob(f"{stem}.*") if p.is_file())
-        return files, header.name
+    """The files that make up ``recording`` and the name of the one to open.
+
+    A WFDB record is its header, every file the header names (all checked to exist as regular files when
+    the record was opened) and the side files ``<name>.*`` beside the header (annotations, events, a
+    diary, a stress protocol); any other format is its one file.
+    """
+    if recording.format is RecordingFormat.WFDB and recording.path is not None:
+        header = recording.path
+        named = recording_files(header)
+        prefix = f"{header.stem}."
+        side = sorted(p for p in header.parent.iterdir() if p.name.startswith(prefix) and p.is_file())
+        return list(dict.fromkeys([*named, *side])), header.name
     return [path], path.name
+
+
+def _open_for_import(path: Path) -> Recording:
+    try:
+        return open_recording(path)
+    except RecordingError as error:
+        if error.field != "csv_fs":
+            raise
+        raise InputError("path", "a CSV recording without a time column cannot be stored in a study (its "
+                                 "sampling rate would be lost): add a time column in seconds, or convert it "
+                                 "with 'ecgdesk convert --csv-fs'", path) from None
 
 
 @dataclass(frozen=True)
@@ -178,18 +208,22 @@ class ImportResult:
     path: Path
 
 
-def import_recording(store: Store, study_id: int, path: Path, actor: str) -> ImportResult:
-    """Store the recording at ``path`` (read-only, by content) and attach it to the study."""
+def import_recording(
+    store: Store, study_id: int, path: Path, actor: str, progress: Progress | None = None
+) -> ImportResult:
+    """Store the recording at ``path`` (read-only, by content), build its signal pyramid (``progress``
+    gets the seconds of recording done) and attach it to the study."""
     path = Path(path)
-    if not path.exists() and not path.with_suffix(".hea").exists():
-        raise InputError("path", "no such file", path)
-    recording = open_recording(path)
-    files, main = record_files(path, recording)
-    with store.transaction() as session:  # refuse early, before copying anything
+    with store.transaction() as session:  # refuse early, before reading or copying anything
         study = get_study(session, study_id)
         require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+    if not path.exists() and not path.with_suffix(".hea").exists():
+        raise InputError("path", "no such file", path)
+    recording = _open_for_import(path)
+    files, main = record_files(path, recording)
     blob = put_files(store.blob_root, files)
     try:
+        ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)
         with store.transaction() as session:
             study = get_study(session, study_id)
             row = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
@@ -243,6 +277,7 @@ def import_recording(store: Store, study_id: int, path: Path, actor: str) -> Imp
                 still_used = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
             if still_used is None:
                 remove_blob(store.blob_root, blob.relative_dir)
+                remove_pyramid(pyramid_folder(store, blob.relative_dir))
         raise
 
 
@@ -339,3 +374,28 @@ def record_component(
                 None,
                 {"component": value.value, "performer": performer.strip()},
             )
+
+
+def create_study_from(store: Store, body: StudyCreate, actor: str) -> int:
+    """:func:`create_study` from the API's input model (the same checks, the same audit rows)."""
+    request = StudyRequest(
+        patient_id=body.patient_id,
+        name=body.name,
+        birth_date=body.birth_date,
+        sex=body.sex,
+        service=body.service,
+        ordering_npi=body.ordering_npi,
+        indications=tuple(body.indications),
+        duration_days=body.duration_days,
+        setting=body.setting,
+        place_of_service=body.place_of_service,
+        ordering_name=body.ordering_name,
+    )
+    return create_study(store, request, actor)
+
+
+def check_analyzable(store: Store, study_id: int) -> None:
+    """Refuse (404/409) before starting background analysis of a study that cannot be analysed now."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "analyze", {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED})

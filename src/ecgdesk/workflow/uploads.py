@@ -1,0 +1,160 @@
+"""Recordings that arrive over HTTP: checked at once, then imported and analysed as background work.
+
+The faces stream the files into a private folder and call :func:`accept_upload`, which opens the
+recording with the readers (so a file that is not an ECG is refused with the reader's message and nothing
+is kept) and records the upload (state ``received``). :func:`enqueue_upload` then queues an
+``upload.import`` job (:func:`run_upload_job`): it imports the recording into the blob store and queues the
+study's analysis job, whose status the upload then shows (``GET /api/v1/studies/{id}``). The upload folder
+lives under the store's home, so any worker (a Dask worker on another host too) can import it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.jobs.runner import Done, JobContext, Outcome
+from ecgdesk.records import open_recording
+from ecgdesk.store import Store, append
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.service_models import Upload
+from ecgdesk.workflow.lifecycle import now, require_status
+from ecgdesk.workflow.studies import get_study, import_recording
+
+UPLOADABLE = {StudyStatus.ORDERED, StudyStatus.RECORDED}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    upload_id: int
+    main_file: Path
+
+
+def main_file(files: list[Path]) -> Path:
+    """The file the readers open: the WFDB header when there is one, else the only file."""
+    headers = [f for f in files if f.suffix.lower() == ".hea"]
+    if len(headers) == 1:
+        return headers[0]
+    if len(files) == 1:
+        return files[0]
+    raise InputError(
+        "files",
+        f"{len(files)} files and {len(headers)} WFDB headers: send one recording (a .hea and its files)",
+    )
+
+
+def check_study_open(store: Store, study_id: int) -> None:
+    """Refuse an upload before receiving it when the study cannot take one (unknown id, wrong status)."""
+    with store.transaction() as session:
+        require_status(get_study(session, study_id), "import a recording into", UPLOADABLE)
+
+
+def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Accepted:
+    """Check the received files are a readable recording; record the upload. On refusal the folder goes."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        if not files:
+            raise InputError("files", "no file was uploaded")
+        main = main_file(files)
+        try:
+            open_recording(main)
+        except InputError as error:  # the reader's message, naming the uploaded file (not our folder)
+            raise InputError("files", f"{main.name}: {error.reason} ({error.field})") from None
+        except Exception as error:  # a reader's own failure on a hostile file is still bad input
+            raise InputError(
+                "files", f"not a readable ECG recording ({type(error).__name__}: {error})", main.name
+            ) from None
+        size = sum(f.stat().st_size for f in files)
+        with store.transaction() as session:
+            require_status(get_study(session, study_id), "import a recording into", UPLOADABLE)
+            stamp = now()
+            row = Upload(
+                study_id=study_id,
+                state="received",
+                progress=0.0,
+                message="received; import and analysis queued",
+                files_json=json.dumps([f.name for f in files]),
+                size_bytes=size,
+                actor=actor,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            session.add(row)
+            session.flush()
+            append(
+                session,
+                actor,
+                "upload:receive",
+                "study",
+                study_id,
+                None,
+                {"upload": row.id, "files": [f.name for f in files], "size_bytes": size},
+            )
+            return Accepted(row.id, main)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _update(store: Store, upload_id: int, state: str, progress: float, message: str) -> None:
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        row.state, row.progress, row.message, row.updated_at = state, progress, message[:2000], now()
+
+
+def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
+    """Queue the import (then analysis) of an accepted upload; the job id."""
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.queue import JobSpec, Priority
+
+    spec = JobSpec(
+        "upload.import",
+        {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor},
+        queue.input_hash({"upload_id": accepted.upload_id}),
+        "upload-1",
+        priority=Priority.ROUTINE,
+    )
+    with store.transaction() as session:
+        job, _ = queue.enqueue(session, spec, actor)
+        row = session.get(Upload, accepted.upload_id)
+        assert row is not None
+        row.message, row.job_id = f"received; import queued (job {job.id})", job.id
+        return job.id
+
+
+def run_upload_job(ctx: JobContext) -> Outcome:
+    """``upload.import``: import the upload, then queue the study's analysis (the upload follows it).
+
+    Bad input fails the upload and the job at once (its folder removed); another error leaves the folder
+    for the job's next attempt.
+    """
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+
+    store = ctx.store
+    upload_id, actor = int(ctx.payload["upload_id"]), str(ctx.payload["actor"])
+    main = store.resolve(ctx.payload["main"])
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        study_id = row.study_id
+    _update(store, upload_id, "importing", 0.0, "importing the recording")
+    try:
+        imported = import_recording(store, study_id, main, actor)
+        job_id = enqueue_analysis(store, study_id, actor)
+    except EcgDeskError as error:
+        _update(store, upload_id, "failed", 0.0, str(error))
+        shutil.rmtree(main.parent, ignore_errors=True)
+        raise
+    shutil.rmtree(main.parent, ignore_errors=True)
+    result = {"study_id": study_id, "sha256": imported.sha256, "next_job": job_id}
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        row.state, row.progress, row.job_id, row.updated_at = "analyzing", 0.0, job_id, now()
+        row.message = f"imported; analysis queued (job {job_id})"
+        ctx.finish_in(session, result)
+    return Done(result)
