@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
     "ecgdesk.cli.interop",
+    "ecgdesk.cli.monitor",
 )
 
 
