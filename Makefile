@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-dev bench clean
+.PHONY: demo serve test lint install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || ($(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV))
@@ -22,6 +22,9 @@ install-dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
 	$(BIN)/ecgdesk demo
+
+serve: $(VENV)/.installed
+	$(BIN)/ecgdesk serve --demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -48,6 +48,35 @@ class RecordingError(InputError):
         self.path = Path(path)
 
 
+class NotFoundError(InputError):
+    """An id that names nothing (a study, a user, a token): HTTP 404."""
+
+
+class ConflictError(InputError):
+    """A move the study lifecycle refuses in the current state (sign before report, a changed report):
+    HTTP 409."""
+
+
+class AuthenticationError(EcgDeskError):
+    """No valid identity: wrong or missing password, token or session (HTTP 401, exit 2)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class PermissionDeniedError(EcgDeskError):
+    """The acting user's role may not do this (HTTP 403, exit 2); the refusal is in the audit log."""
+
+    def __init__(
+        self, username: str, role: str, action: str, allowed: Iterable[str], reason: str | None = None
+    ) -> None:
+        self.username, self.role, self.action = username, role, action
+        self.allowed = tuple(allowed)
+        who = ", ".join(self.allowed) or "nobody"
+        super().__init__(reason or f"{username!r} is a {role}; '{action}' is for: {who}")
+
+
 def check_option(parameter: str, value: Any, allowed: Iterable[Any], source: str | Path | None = None) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise :class:`InputError` listing the options.
 

@@ -10,13 +10,14 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from backends import BACKENDS, make_store
 from ecgdesk.store import Store, append, open_store, verify
 from ecgdesk.store.models import AuditEntry
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+@pytest.fixture(params=BACKENDS)
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    store = make_store(tmp_path, request.param)
     with store.transaction() as session:
         for i in range(5):
             append(session, "alice", "study:edit", "study", 1, {"n": i}, {"n": i + 1})

@@ -10,7 +10,7 @@ import pytest
 from workflow_builders import PHYSICIAN_NPI, PIN, request
 
 from ecgdesk.coding import Service
-from ecgdesk.errors import InputError
+from ecgdesk.errors import AuthenticationError, InputError
 from ecgdesk.records import open_recording, write_recording
 from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
 from ecgdesk.store import Store
@@ -64,7 +64,7 @@ def test_resting_ecg_study_end_to_end(store: Store, dicom_wfdb: Path):
     assert report.pdf_path.read_bytes().startswith(b"%PDF")
     reviewed = interpret(store, study_id, "dr.reader", "Sinus rhythm. Normal ECG.")
     assert reviewed.version == report.version + 1  # the over-read changed the content
-    with pytest.raises(InputError):
+    with pytest.raises(AuthenticationError):
         sign(store, study_id, "dr.reader", "wrong-pin")
     signed = sign(store, study_id, "dr.reader", PIN)
     assert signed.content_sha256 == reviewed.content_sha256
@@ -110,10 +110,17 @@ def test_resting_ecg_through_the_study_commands(
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
     monkeypatch.setenv("DR_PIN", PIN)
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)  # every user below has the same PIN
+    add = ["user", "add", "--password-env", "DR_PIN", "--user", "boss"]
     steps = [
+        ["user", "add", "boss", "--role", "admin", "--password-env", "DR_PIN"],
+        [*add, "tech", "--role", "technician"],
+        [*add, "biller", "--role", "biller"],
         [
             "user",
             "add",
+            "--user",
+            "boss",
             "dr.r",
             "--role",
             "physician",
@@ -141,12 +148,14 @@ def test_resting_ecg_through_the_study_commands(
             "1245319599",
             "--indication",
             "R00.2",
+            "--user",
+            "tech",
         ],
-        ["study", "import", "1", str(dicom_wfdb)],
-        ["study", "analyze", "1"],
+        ["study", "import", "1", str(dicom_wfdb), "--user", "tech"],
+        ["study", "analyze", "1", "--user", "tech"],
         ["study", "interpret", "1", "--user", "dr.r", "--text", "Sinus rhythm."],
         ["study", "sign", "1", "--user", "dr.r", "--password-env", "DR_PIN"],
-        ["study", "code", "1"],
+        ["study", "code", "1", "--user", "biller"],
     ]
     for argv in steps:
         assert main(argv) == 0, argv

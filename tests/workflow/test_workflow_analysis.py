@@ -49,7 +49,7 @@ def test_analysis_is_idempotent(store: Store, tiny_record: Path) -> None:
     assert _counts(store) == counts
     view = show_study(store, study_id)
     assert view.status == "analyzed" and view.analysis is not None
-    assert {c["component"] for c in view.components} == {"recording", "scanning"}
+    assert {c.component for c in view.components} == {"recording", "scanning"}
 
 
 def test_interrupted_analysis_leaves_nothing(store: Store, tiny_record: Path) -> None:
@@ -100,7 +100,7 @@ def test_template_edit_recomputes_the_summary(store: Store, tiny_record: Path) -
     with np.load(edited.folder / "beats.npz") as data:
         assert set(data["labels"].tolist()) == {"N"}
     view = show_study(store, study_id)
-    assert view.analysis is not None and view.analysis["edited"] and view.analysis["run_id"] == edited.run_id
+    assert view.analysis is not None and view.analysis.edited and view.analysis.run_id == edited.run_id
     again = edit_beats(store, study_id, EditKind.TEMPLATE, 1, "N", "tech")
     assert again.reused and again.run_id == edited.run_id
     with store.transaction() as session:

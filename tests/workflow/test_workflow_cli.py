@@ -12,6 +12,8 @@ import pytest
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 
 from ecgdesk.cli.main import main
+from ecgdesk.store import open_store
+from ecgdesk.workflow.users import add_user
 
 CREATE = [
     "study",
@@ -38,10 +40,24 @@ CREATE = [
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    for name in ("ECGDESK_DATABASE_URL", "ECGDESK_USER", "ECGDESK_PASSWORD", "ECGDESK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     return tmp_path / "home"
+
+
+@pytest.fixture
+def home(empty_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database with an administrator ('boss'), a technician ('tech') and a biller, all with PIN; the
+    commands find the password in $ECGDESK_PASSWORD."""
+    store = open_store()
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    for name, role in (("tech", "technician"), ("biller", "biller")):
+        add_user(store, name, role, PIN, actor="boss", admin_password=PIN)
+    store.close()
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    return empty_home
 
 
 def test_create_import_show_list(home: Path, tiny_record: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,12 +68,12 @@ def test_create_import_show_list(home: Path, tiny_record: Path, capsys: pytest.C
     assert "imported (sha256" in capsys.readouterr().out
     assert main(["study", "import", study_id, str(tiny_record), "--user", "tech"]) == 0
     assert "already imported" in capsys.readouterr().out
-    assert main(["study", "show", study_id]) == 0
+    assert main(["study", "show", study_id, "--user", "tech"]) == 0
     text = capsys.readouterr().out
     assert "status recorded" in text and "R00.2" in text and "recording   wfdb  250 Hz" in text
-    assert main(["study", "show", study_id, "--json"]) == 0
+    assert main(["study", "show", study_id, "--json", "--user", "biller"]) == 0
     assert json.loads(capsys.readouterr().out)["recording"]["fs"] == 250.0
-    assert main(["study", "list"]) == 0
+    assert main(["study", "list", "--user", "tech"]) == 0
     assert "P7" in capsys.readouterr().out
 
 
@@ -67,7 +83,7 @@ def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFi
     assert main(bad) == 2
     err = capsys.readouterr().err
     assert "field 'indication'" in err and "ZZZ.9" in err and "Traceback" not in err
-    assert main(["study", "show", "9"]) == 2
+    assert main(["study", "show", "9", "--user", "tech"]) == 2
     assert "no study with id 9" in capsys.readouterr().err
 
 
@@ -75,31 +91,32 @@ def test_audit_verify_finds_an_edited_and_a_deleted_row(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(CREATE) == 0 and main(CREATE) == 0
-    assert main(["audit", "verify"]) == 0
+    assert main(["audit", "verify", "--user", "boss"]) == 0
     assert "audit chain OK" in capsys.readouterr().out
-    assert main(["audit", "log", "--study", "2", "--json"]) == 0
+    assert main(["audit", "log", "--study", "2", "--json", "--user", "boss"]) == 0
     logged = json.loads(capsys.readouterr().out)
     assert [r["action"] for r in logged] == ["study:create"] and logged[0]["after"]["status"] == "ordered"
-    assert main(["audit", "log"]) == 0
+    assert main(["audit", "log", "--user", "boss"]) == 0
     assert "patient:create" in capsys.readouterr().out
     db = home / "ecgdesk.sqlite"
     with sqlite3.connect(db) as con:
         con.execute("DROP TRIGGER audit_log_no_update")  # an attacker with full rights on the file
         con.execute("DROP TRIGGER audit_log_no_delete")
+        (actor,) = con.execute("SELECT actor FROM audit_log WHERE seq = 2").fetchone()
         con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
-    assert main(["audit", "verify"]) == 1
+    assert main(["audit", "verify", "--user", "boss"]) == 1
     out = capsys.readouterr().out
     assert "BROKEN" in out and "seq 2" in out and "edited" in out
     with sqlite3.connect(db) as con:
-        con.execute("UPDATE audit_log SET actor = 'tech' WHERE seq = 2")
+        con.execute("UPDATE audit_log SET actor = ? WHERE seq = 2", (actor,))
         con.execute("DELETE FROM audit_log WHERE seq = 3")
-    assert main(["audit", "verify"]) == 1
+    assert main(["audit", "verify", "--user", "boss"]) == 1
     out = capsys.readouterr().out
     assert "seq 3" in out and "deleted" in out
 
 
 def test_user_add_and_password_sources(
-    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    empty_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DR_PIN", PIN)
     assert (
@@ -148,7 +165,7 @@ def test_user_add_and_password_sources(
         )
         == 2
     )
-    assert "administrator" in capsys.readouterr().err
+    assert "no password for 'boss'" in capsys.readouterr().err
     assert (
         main(
             [
@@ -182,12 +199,8 @@ def test_whole_flow(
     monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
     monkeypatch.setenv("DR_PIN", PIN)
     before = hashlib.sha256(tiny_record.read_bytes()).hexdigest()
-    assert (
-        main(
-            ["user", "add", "dr.a", "--role", "physician", "--npi", PHYSICIAN_NPI, "--password-env", "DR_PIN"]
-        )
-        == 0
-    )
+    add_dr = ["user", "add", "dr.a", "--role", "physician", "--npi", PHYSICIAN_NPI]
+    assert main([*add_dr, "--user", "boss", "--password-env", "DR_PIN"]) == 0
     assert main(CREATE) == 0
     assert main(["study", "import", "1", str(tiny_record), "--user", "tech"]) == 0
     assert main(["study", "analyze", "1", "--user", "tech"]) == 0
@@ -200,23 +213,61 @@ def test_whole_flow(
     assert main(["study", "interpret", "1", "--text", "Sinus rhythm.", "--user", "dr.a"]) == 0
     monkeypatch.setenv("WRONG", "0000")
     assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "WRONG"]) == 2
-    assert "wrong password" in capsys.readouterr().err
+    assert "wrong user name or password" in capsys.readouterr().err
     assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "DR_PIN"]) == 0
     capsys.readouterr()
     assert main(["study", "code", "1", "--user", "biller", "--json"]) == 0
     coded = json.loads(capsys.readouterr().out)
     assert coded["claim"]["lines"] and coded["facts"]["recorded_hours"] > 0
-    assert main(["study", "show", "1", "--json"]) == 0
+    assert main(["study", "show", "1", "--json", "--user", "dr.a", "--password-env", "DR_PIN"]) == 0
     view = json.loads(capsys.readouterr().out)
     assert view["status"] == "coded" and view["signature_state"] == "valid"
     assert view["coding"]["facts"]["interpretation_signed"] is True
     html = Path(view["reports"][-1]["html"]).read_text(encoding="utf-8")
     assert "Good signal throughout." in html and "Sinus rhythm." in html
-    assert main(["study", "show", "1"]) == 0
+    assert main(["study", "show", "1", "--user", "biller"]) == 0
     text = capsys.readouterr().out
     assert "status coded" in text and "signature   valid" in text and "claim       932" in text
     assert main(["study", "bill", "1", "--reference", "CLM-0001", "--user", "biller"]) == 0
     assert main(["study", "code", "1", "--user", "biller"]) == 2
     assert "cannot code a study in status 'billed'" in capsys.readouterr().err
-    assert main(["audit", "verify"]) == 0
+    assert main(["audit", "verify", "--user", "boss"]) == 0
     assert hashlib.sha256(tiny_record.read_bytes()).hexdigest() == before
+
+
+def test_the_cli_authenticates_and_consults_the_permission_table(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No more trusting --user: a password (or token) is needed, and a role is refused what it may not do."""
+    assert main(CREATE) == 0
+    capsys.readouterr()
+    monkeypatch.delenv("ECGDESK_PASSWORD")
+    assert main(["study", "show", "1", "--user", "tech"]) == 2
+    assert "no password for 'tech'" in capsys.readouterr().err
+    monkeypatch.setenv("ECGDESK_PASSWORD", "0000")
+    assert main(["study", "show", "1", "--user", "tech"]) == 2
+    assert "wrong user name or password" in capsys.readouterr().err
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    assert main(["study", "show", "1"]) == 2
+    assert "who is acting" in capsys.readouterr().err
+    monkeypatch.setenv("ECGDESK_USER", "tech")
+    assert main(["study", "show", "1"]) == 0
+    assert main(["study", "sign", "1"]) == 2  # a technician may not sign
+    assert "'tech' is a technician; 'study:sign' is for: physician" in capsys.readouterr().err
+    assert main(["audit", "log", "--user", "biller"]) == 2
+    assert main(["user", "token", "create", "tech", "--name", "holter-2", "--user", "boss"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    monkeypatch.delenv("ECGDESK_PASSWORD")
+    monkeypatch.setenv("ECGDESK_TOKEN", token)
+    assert main(["study", "list"]) == 0
+    assert main(["study", "list", "--user", "biller"]) == 2
+    assert "belongs to 'tech'" in capsys.readouterr().err
+    monkeypatch.delenv("ECGDESK_TOKEN")
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    assert main(["user", "disable", "tech", "--user", "boss"]) == 0
+    assert main(["study", "list", "--user", "tech"]) == 2
+    assert "disabled" in capsys.readouterr().err
+    assert main(["audit", "log", "--user", "boss", "--json"]) == 0
+    actions = [row["action"] for row in json.loads(capsys.readouterr().out)]
+    assert actions.count("auth:forbidden") == 2 and "auth:refused" in actions and "read:study" in actions
+    assert main(["audit", "verify", "--user", "boss"]) == 0

@@ -29,7 +29,7 @@ def test_create_and_import(store: Store, tiny_record: Path) -> None:
     assert not result.reused
     view = show_study(store, study_id)
     assert view.status == "recorded" and view.recording is not None
-    assert view.components[0]["component"] == "recording"
+    assert view.components[0].component == "recording"
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o444
     assert _digest(result.path) == _digest(tiny_record)
     assert [row.id for row in list_studies(store)] == [study_id]
@@ -152,7 +152,7 @@ def test_record_component_by_hand(store: Store) -> None:
     record_component(store, study_id, "supervision", "Ana A, MD", "1234567893", "admin")
     record_component(store, study_id, "supervision", "Ben B, MD", None, "admin")  # replaces the first
     rows = show_study(store, study_id).components
-    assert [(c["component"], c["performer"], c["npi"]) for c in rows] == [("supervision", "Ben B, MD", None)]
+    assert [(c.component, c.performer, c.npi) for c in rows] == [("supervision", "Ben B, MD", None)]
     with pytest.raises(InputError) as info:
         record_component(store, study_id, "reading", "X", None, "admin")
     assert info.value.field == "component" and "allowed values" in info.value.reason
@@ -171,5 +171,5 @@ def test_import_a_mitdb_record_with_its_annotations(store: Store) -> None:
     assert all(_digest(p) == before[name] for name, p in stored.items())
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in stored.values())
     view = show_study(store, study_id)
-    assert view.recording is not None and view.recording["fs"] == 360.0 and view.recording["n_leads"] == 2
+    assert view.recording is not None and view.recording.fs == 360.0 and view.recording.n_leads == 2
     assert {p.name: _digest(p) for p in header.parent.glob("100.*")} == before  # inputs unchanged

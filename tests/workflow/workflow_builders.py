@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -11,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.signal import find_peaks
-from sqlalchemy import create_engine, text
 
+from backends import BACKENDS, make_store
 from ecgdesk.coding import Service, Setting
 from ecgdesk.records import Recording, write_recording
-from ecgdesk.store import Store, open_store
+from ecgdesk.store import Store
 from ecgdesk.workflow.analysis import AnalysisOutput
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.studies import StudyRequest
@@ -25,29 +24,22 @@ PHYSICIAN_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
 
 
-def make_store(tmp_path: Path) -> Store:
-    """A fresh SQLite store; on the scratch PostgreSQL database of ``ECGDESK_TEST_POSTGRES_URL`` if set."""
-    url = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
-    if url:
-        engine = create_engine(url)
-        with engine.begin() as con:
-            con.execute(text("DROP SCHEMA public CASCADE"))
-            con.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    return open_store(url=url or f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = make_store(tmp_path)
+@pytest.fixture(params=BACKENDS)
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A fresh store, on SQLite and on PostgreSQL (see ``tests/backends.py``)."""
+    store = make_store(tmp_path, request.param)
     yield store
     store.close()
 
 
 @pytest.fixture(autouse=True)
 def quick_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheaper scrypt in tests (the cost is stored in each hash, so checking works the same way)."""
+    """Cheaper argon2 and scrypt in tests (the cost is stored in each hash, so checking works the same)."""
+    from argon2 import PasswordHasher
+
     monkeypatch.setattr("ecgdesk.workflow.users.SCRYPT_N", 1 << 10)
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr("ecgdesk.workflow.users.HASHER", cheap)
 
 
 @pytest.fixture(scope="session")

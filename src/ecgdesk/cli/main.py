@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.analyze",
     "ecgdesk.cli.interop",
     "ecgdesk.cli.monitor",
+    "ecgdesk.cli.users",
+    "ecgdesk.cli.serve",
+    "ecgdesk.cli.delineate",
 )
 
 

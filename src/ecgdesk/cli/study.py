@@ -1,31 +1,31 @@
 """Study workflow commands: ``study ...``, ``audit verify``, ``user add`` and ``demo``.
 
-Thin handlers: parse, call an ``ecgdesk.workflow`` function, print. The database is
-``$ECGDESK_DATABASE_URL`` (default: SQLite under ``$ECGDESK_HOME``); the acting user is ``--user`` or
-``$ECGDESK_USER`` or the login name.
+Thin handlers: parse, authenticate the acting user and check the action (:mod:`ecgdesk.cli._auth`), call
+an ``ecgdesk.workflow`` function, print. The database is ``$ECGDESK_DATABASE_URL`` (default: SQLite under
+``$ECGDESK_HOME``).
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
+from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
 from ecgdesk.cli._common import print_json, progress
 from ecgdesk.coding import Service, Setting
 from ecgdesk.errors import InputError
-from ecgdesk.store import Store, open_store, verify
+from ecgdesk.store import Store, open_store
 from ecgdesk.store.enums import EditKind
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
 from ecgdesk.workflow.billing import code_study, mark_billed
 from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+from ecgdesk.workflow.permissions import Action
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
+from ecgdesk.workflow.schemas import StudyDetail
 from ecgdesk.workflow.studies import (
     StudyRequest,
     create_study,
@@ -33,16 +33,16 @@ from ecgdesk.workflow.studies import (
     record_component,
     set_technician_comments,
 )
-from ecgdesk.workflow.users import UserInfo, add_user
-from ecgdesk.workflow.views import StudyView, list_studies, show_study
+from ecgdesk.workflow.views import audit_page, list_studies, show_study, verify_audit
 
 
 def _store() -> Store:
     return open_store()
 
 
-def _actor(args: argparse.Namespace) -> str:
-    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
+def _acting(args: argparse.Namespace, action: Action) -> tuple[Store, Acting]:
+    store = _store()
+    return store, acting(args, store, action)
 
 
 def _date(text: str) -> date:
@@ -50,27 +50,6 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-
-
-def read_secret(args: argparse.Namespace, prompt: str) -> str:
-    """The password/PIN from ``--password-stdin``, ``--password-env VAR`` or an interactive prompt."""
-    if getattr(args, "password_stdin", False):
-        return sys.stdin.readline().rstrip("\r\n")
-    variable = getattr(args, "password_env", None)
-    if variable:
-        value = os.environ.get(variable)
-        if value is None:
-            raise InputError("password-env", f"environment variable {variable} is not set")
-        return value
-    if not sys.stdin.isatty():
-        raise InputError("password", "no terminal to ask for it; use --password-stdin or --password-env VAR")
-    return getpass.getpass(prompt)
-
-
-def _add_password_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--password-stdin", action="store_true", help="read the password/PIN from stdin")
-    group.add_argument("--password-env", metavar="VAR", help="read the password/PIN from this variable")
 
 
 # ------------------------------------------------------------------------------------------- handlers
@@ -88,8 +67,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
         place_of_service=args.pos,
         ordering_name=args.ordering_name,
     )
-    store = _store()
-    study_id = create_study(store, request, _actor(args))
+    store, who = _acting(args, Action.STUDY_CREATE)
+    study_id = create_study(store, request, who.actor)
     print(study_id)
     return 0
 
@@ -97,22 +76,23 @@ def _cmd_create(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from ecgdesk.records import open_recording
 
+    store, who = _acting(args, Action.RECORDING_IMPORT)
     path = Path(args.path)
     try:
         total = open_recording(path).duration_s  # for the bar of the signal pyramid's build
     except InputError:
         total = 0.0  # import_recording names the problem
     with progress(total, "import") as bar:
-        result = import_recording(_store(), args.study_id, path, _actor(args), progress=bar.update)
+        result = import_recording(store, args.study_id, path, who.actor, progress=bar.update)
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
     return 0
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    store = _store()
+    store, who = _acting(args, Action.STUDY_ANALYZE)
     if is_ecg_study(store, args.study_id):  # resting ECG or stress test: its own engine, seconds long
-        ecg = analyze_ecg_study(store, args.study_id, _actor(args))
+        ecg = analyze_ecg_study(store, args.study_id, who.actor)
         state = "reused the run with the same inputs" if ecg.reused else "analysed"
         key = (
             ("rhythm", "hr_bpm", "qrs_ms", "qtc_ms")
@@ -126,9 +106,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         )
         return 0
     view = show_study(store, args.study_id)
-    total = float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
+    total = view.recording.duration_h * 3600 if view.recording else 0.0
     with progress(total, "analyze") as bar:
-        run = analyze_study(store, args.study_id, _actor(args), progress=bar.update)
+        run = analyze_study(store, args.study_id, who.actor, progress=bar.update)
     summary = run.findings.summary
     state = "reused the run with the same inputs" if run.reused else "analysed"
     print(
@@ -145,7 +125,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     kind, target = (
         (EditKind.TEMPLATE, args.template) if args.template is not None else (EditKind.BEAT, args.beat)
     )
-    run = edit_beats(_store(), args.study_id, kind, target, args.label, _actor(args))
+    store, who = _acting(args, Action.BEATS_EDIT)
+    run = edit_beats(store, args.study_id, kind, target, args.label, who.actor)
     counts = ", ".join(f"{k} {v}" for k, v in run.findings.summary.beats_by_class.items())
     state = "no change (already so)" if run.reused else f"new run {run.run_id}"
     print(f"study {args.study_id}: {kind.value} {target} -> {args.label}: {state}; beats now {counts}")
@@ -153,13 +134,15 @@ def _cmd_edit(args: argparse.Namespace) -> int:
 
 
 def _cmd_comment(args: argparse.Namespace) -> int:
-    set_technician_comments(_store(), args.study_id, args.text, _actor(args))
+    store, who = _acting(args, Action.STUDY_COMMENT)
+    set_technician_comments(store, args.study_id, args.text, who.actor)
     print(f"study {args.study_id}: technician comments saved (they appear in the next report version)")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    info = report_study(_store(), args.study_id, _actor(args))
+    store, who = _acting(args, Action.REPORT_RENDER)
+    info = report_study(store, args.study_id, who.actor)
     state = "unchanged, version" if info.reused else "rendered version"
     print(f"study {args.study_id}: report {state} {info.version}: {info.pdf_path}")
     print(f"content sha256 {info.content_sha256}")
@@ -170,16 +153,16 @@ def _cmd_interpret(args: argparse.Namespace) -> int:
     text = args.text
     if args.text_file is not None:
         text = Path(args.text_file).read_text(encoding="utf-8")
-    info = interpret(_store(), args.study_id, _actor(args), text)
-    print(f"study {args.study_id}: report version {info.version} reviewed by {_actor(args)}: {info.pdf_path}")
+    store, who = _acting(args, Action.STUDY_INTERPRET)
+    info = interpret(store, args.study_id, who.principal.username, text)
+    print(f"study {args.study_id}: report version {info.version} reviewed by {who.actor}: {info.pdf_path}")
     print(f"content sha256 {info.content_sha256} (this is what 'study sign' will sign)")
     return 0
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
-    user = _actor(args)
-    password = read_secret(args, f"password/PIN for {user}: ")
-    info = sign(_store(), args.study_id, user, password)
+    store, who = _acting(args, Action.STUDY_SIGN)
+    info = sign(store, args.study_id, who.principal.username, signing_password(args, who))
     print(
         f"study {args.study_id}: report version {info.version} signed by {info.printed_name} at "
         f"{info.signed_at.isoformat(timespec='seconds')}: {info.pdf_path}"
@@ -189,9 +172,9 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _cmd_addendum(args: argparse.Namespace) -> int:
-    user = _actor(args)
-    password = read_secret(args, f"password/PIN for {user}: ")
-    info = add_addendum(_store(), args.study_id, user, password, args.text)
+    store, who = _acting(args, Action.STUDY_ADDENDUM)
+    password = signing_password(args, who)
+    info = add_addendum(store, args.study_id, who.principal.username, password, args.text)
     print(
         f"study {args.study_id}: addendum in report version {info.version}, signed by {info.printed_name}: "
         f"{info.pdf_path}"
@@ -202,7 +185,8 @@ def _cmd_addendum(args: argparse.Namespace) -> int:
 def _cmd_code(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.billing import claim_to_dict, facts_to_dict
 
-    outcome = code_study(_store(), args.study_id, _actor(args))
+    store, who = _acting(args, Action.STUDY_CODE)
+    outcome = code_study(store, args.study_id, who.actor)
     if args.json:
         print_json(
             {
@@ -228,65 +212,70 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 
 def _cmd_component(args: argparse.Namespace) -> int:
-    record_component(_store(), args.study_id, args.component, args.performer, args.npi, _actor(args))
+    store, who = _acting(args, Action.COMPONENT_RECORD)
+    record_component(store, args.study_id, args.component, args.performer, args.npi, who.actor)
     print(f"study {args.study_id}: {args.component} performed by {args.performer}")
     return 0
 
 
 def _cmd_bill(args: argparse.Namespace) -> int:
-    mark_billed(_store(), args.study_id, _actor(args), args.reference)
+    store, who = _acting(args, Action.STUDY_BILL)
+    mark_billed(store, args.study_id, who.actor, args.reference)
     print(f"study {args.study_id}: billed (claim reference {args.reference})")
     return 0
 
 
-def describe_study(view: StudyView) -> str:
+def describe_study(view: StudyDetail) -> str:
     """The text ``study show`` prints."""
     p, o = view.patient, view.order
     lines = [
-        f"study {view.id}  status {view.status}",
-        f"patient     {p['id']}  {p['name']}  born {p['birth_date']}  sex {p['sex']}",
-        f"order       {o['service']}  {o['duration_days'] or '-'} days  ordering NPI {o['ordering_npi']}  "
-        f"indications {', '.join(o['indications'])}  setting {o['setting']} POS {o['place_of_service']}",
+        f"study {view.id}  status {view.status.value}",
+        f"patient     {p.id}  {p.name}  born {p.birth_date.isoformat()}  sex {p.sex}",
+        f"order       {o.service}  {o.duration_days or '-'} days  ordering NPI {o.ordering_npi}  "
+        f"indications {', '.join(o.indications)}  setting {o.setting} POS {o.place_of_service}",
     ]
     if view.recording:
         r = view.recording
         lines.append(
-            f"recording   {r['format']}  {r['fs']:g} Hz  {r['n_leads']} lead(s)  {r['duration_h']} h  "
-            f"sha256 {r['sha256'][:16]}..."
+            f"recording   {r.format}  {r.fs:g} Hz  {r.n_leads} lead(s)  {r.duration_h} h  "
+            f"sha256 {r.sha256[:16]}..."
         )
+    if view.upload:
+        u = view.upload
+        lines.append(f"upload      {u.state}  {u.progress:.0%}  {u.message}")
     if view.analysis:
         a = view.analysis
         lines.append(
-            f"analysis    run {a['run_id']}{' (edited)' if a['edited'] else ''}  {a['algorithm_version']}  "
-            f"analyzable {a['analyzable_h']} h of {a['wear_h']} h  beats {a['total_beats']}"
+            f"analysis    run {a.run_id}{' (edited)' if a.edited else ''}  {a.algorithm_version}  "
+            f"analyzable {a.analyzable_h} h of {a.wear_h} h  beats {a.total_beats}"
         )
     for c in view.components:
         lines.append(
-            f"component   {c['component']:15} {c['performer']}  NPI {c['npi'] or '-'}  POS "
-            f"{c['place_of_service']}"
+            f"component   {c.component:15} {c.performer}  NPI {c.npi or '-'}  POS {c.place_of_service}"
         )
-    for r in view.reports:
-        lines.append(f"report v{r['version']}  {r['pdf']}  content {r['content_sha256'][:16]}...")
+    for rep in view.reports:
+        lines.append(f"report v{rep.version}  {rep.pdf}  content {rep.content_sha256[:16]}...")
     if view.interpretation:
-        lines.append(f"interpretation ({view.interpretation['author']}): {view.interpretation['text']}")
+        lines.append(f"interpretation ({view.interpretation.author}): {view.interpretation.text}")
     for s in view.signatures:
         lines.append(
-            f"signed      {s['meaning']} {s['printed_name']} at {s['signed_at']}  content "
-            f"{s['content_sha256'][:16]}..."
+            f"signed      {s.meaning} {s.printed_name} at {s.signed_at.isoformat()}  content "
+            f"{s.content_sha256[:16]}..."
         )
-    for a in view.addenda:
-        lines.append(f"addendum    {a['author']} at {a['created_at']}: {a['text']}")
+    for ad in view.addenda:
+        lines.append(f"addendum    {ad.author} at {ad.created_at.isoformat()}: {ad.text}")
     if view.coding:
-        claim_lines = view.coding["claim"].get("lines", [])
+        claim_lines = view.coding.claim.get("lines", [])
         codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
-        lines.append(f"claim       {codes}  ({len(view.coding['scrub'])} scrubber finding(s))")
+        lines.append(f"claim       {codes}  ({len(view.coding.scrub)} scrubber finding(s))")
     lines.append(f"signature   {view.signature_state}")
     lines.append(f"audit       {view.audit_rows} row(s) about this study")
     return "\n".join(lines)
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    view = show_study(_store(), args.study_id)
+    store, who = _acting(args, Action.STUDY_READ)
+    view = show_study(store, args.study_id, who.actor)
     if args.json:
         print_json(view.to_dict())
     else:
@@ -295,19 +284,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    rows = list_studies(_store())
+    store, who = _acting(args, Action.STUDY_LIST)
+    rows = list_studies(store, who.actor)
     if args.json:
-        print_json([row.__dict__ for row in rows])
+        print_json([row.to_dict() for row in rows])
         return 0
     for row in rows:
-        print(f"{row.id:5}  {row.status:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}")
+        print(f"{row.id:5}  {row.status.value:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}")
     return 0
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    store = _store()
-    with store.transaction() as session:
-        report = verify(session)
+    store, who = _acting(args, Action.AUDIT_VERIFY)
+    report = verify_audit(store, who.actor)
     if report.problem is not None:
         print(f"audit chain BROKEN after {report.rows} good row(s): {report.problem}")
         return 1
@@ -316,13 +305,16 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_log(args: argparse.Namespace) -> int:
-    from ecgdesk.store.audit import rows
-
-    store = _store()
-    with store.transaction() as session:
-        found = rows(session, "study" if args.study is not None else None, args.study)
+    store, who = _acting(args, Action.AUDIT_READ)
+    found, offset = [], 0
+    while True:
+        page = audit_page(store, who.actor, args.study, offset, 500)
+        found.extend(page.items)
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            break
     if args.json:
-        print_json([row.__dict__ for row in found])
+        print_json([row.to_dict() for row in found])
         return 0
     for row in found:
         change = json.dumps(row.after, sort_keys=True, default=str)
@@ -330,40 +322,6 @@ def _cmd_audit_log(args: argparse.Namespace) -> int:
             f"{row.seq:6}  {row.at[:19]}  {row.actor:12}  {row.action:24}  {row.entity} {row.entity_id}  "
             f"{change[:80]}"
         )
-    return 0
-
-
-def _cmd_user_add(args: argparse.Namespace) -> int:
-    password = read_secret(args, f"password/PIN for {args.username}: ")
-    admin_password = None
-    if args.admin_password_env:
-        admin_password = os.environ.get(args.admin_password_env)
-        if admin_password is None:
-            raise InputError(
-                "admin-password-env", f"environment variable {args.admin_password_env} is not set"
-            )
-    store = _store()
-
-    def add(admin_secret: str | None) -> UserInfo:
-        return add_user(
-            store,
-            args.username,
-            args.role,
-            password,
-            args.name,
-            args.npi,
-            args.credentials,
-            actor=_actor(args),
-            admin_password=admin_secret,
-        )
-
-    try:
-        info = add(admin_password)
-    except InputError as error:
-        if error.field != "admin" or admin_password is not None or not sys.stdin.isatty():
-            raise
-        info = add(getpass.getpass(f"password of administrator {_actor(args)}: "))
-    print(f"user {info.username} ({info.role.value}) added with id {info.id}")
     return 0
 
 
@@ -395,8 +353,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     study = subparsers.add_parser("study", help="study workflow: create, import, analyze, report, sign, code")
     study_sub = study.add_subparsers(dest="study_command", metavar="STUDY_COMMAND", required=True)
-    user_parent = argparse.ArgumentParser(add_help=False)
-    user_parent.add_argument("--user", help="who is acting (default $ECGDESK_USER or the login name)")
+    user_parent = auth_parent()
 
     create = study_sub.add_parser("create", parents=[user_parent], help="create a patient, order and study")
     create.add_argument("--patient-id", required=True, help="the patient's identifier (MRN)")
@@ -454,7 +411,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sign", parents=[user_parent], help="physician: sign the reviewed report (password/PIN asked again)"
     )
     sign_p.add_argument("study_id", type=int)
-    _add_password_options(sign_p)
     sign_p.set_defaults(func=_cmd_sign)
 
     addendum = study_sub.add_parser(
@@ -462,7 +418,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     addendum.add_argument("study_id", type=int)
     addendum.add_argument("--text", required=True)
-    _add_password_options(addendum)
     addendum.set_defaults(func=_cmd_addendum)
 
     code = study_sub.add_parser(
@@ -492,39 +447,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bill.add_argument("--reference", required=True, help="claim or batch id it was submitted under")
     bill.set_defaults(func=_cmd_bill)
 
-    show = study_sub.add_parser("show", help="everything about one study")
+    show = study_sub.add_parser("show", parents=[user_parent], help="everything about one study")
     show.add_argument("study_id", type=int)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_show)
 
-    lst = study_sub.add_parser("list", help="all studies")
+    lst = study_sub.add_parser("list", parents=[user_parent], help="all studies")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=_cmd_list)
 
     audit = subparsers.add_parser("audit", help="the hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", required=True)
-    audit_verify = audit_sub.add_parser("verify", help="check the chain; exit 1 naming the first bad row")
+    audit_verify = audit_sub.add_parser(
+        "verify", parents=[user_parent], help="check the chain; exit 1 naming the first bad row"
+    )
     audit_verify.set_defaults(func=_cmd_audit_verify)
-    audit_log = audit_sub.add_parser("log", help="the audit rows (who, what, when, before and after)")
+    audit_log = audit_sub.add_parser(
+        "log", parents=[user_parent], help="the audit rows (who, what, when, before and after)"
+    )
     audit_log.add_argument("--study", type=int, help="only the rows about this study")
     audit_log.add_argument("--json", action="store_true")
     audit_log.set_defaults(func=_cmd_audit_log)
-
-    user = subparsers.add_parser("user", help="users and roles")
-    user_sub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND", required=True)
-    add = user_sub.add_parser("add", parents=[user_parent], help="add a user with a password or PIN")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["technician", "physician", "biller", "admin"])
-    add.add_argument("--name", help="printed name, e.g. 'Dana Demo, MD'")
-    add.add_argument("--npi", help="NPI (required for physicians)")
-    add.add_argument("--credentials", help="e.g. MD, CCT")
-    _add_password_options(add)
-    add.add_argument(
-        "--admin-password-env",
-        metavar="VAR",
-        help="once an administrator exists: the password of the administrator named by --user",
-    )
-    add.set_defaults(func=_cmd_user_add)
 
     demo = subparsers.add_parser("demo", help="run one study end to end in ./demo-out with its own database")
     demo.add_argument("--out", default="demo-out", help="demo folder (default ./demo-out; emptied first)")

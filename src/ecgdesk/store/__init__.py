@@ -3,7 +3,7 @@
 The store knows only its own models; the workflow decides what to write and when.
 """
 
-from ecgdesk.store import models
+from ecgdesk.store import models, service_models
 from ecgdesk.store.audit import AuditProblem, AuditReport, append, canonical_json, verify
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
@@ -25,5 +25,6 @@ __all__ = [
     "models",
     "open_store",
     "put_files",
+    "service_models",
     "verify",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -36,6 +37,8 @@ NAMING = {
 }
 
 UTC_TIME = DateTime(timezone=True)
+#: 64-bit on PostgreSQL; SQLite's INTEGER is 64-bit already.
+BIG_INT = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -55,6 +58,10 @@ class User(Base):
     credentials: Mapped[str | None] = mapped_column(String(50))
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # Accounts (issue 12): an administrator disables users; repeated failed logins lock the account.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
 
 class Patient(Base):
@@ -104,7 +111,7 @@ class RecordingBlob(Base):
     n_leads: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float] = mapped_column(Float)
     start_time: Mapped[datetime | None] = mapped_column(UTC_TIME)
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BIG_INT)  # uploads of several GB (int4 ends at 2 GiB)
     imported_at: Mapped[datetime] = mapped_column(UTC_TIME)
 
 
@@ -117,7 +124,7 @@ class Study(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # the worklist filters on it
     technician_comments: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
@@ -173,6 +180,9 @@ class ReportVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     analysis_run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id"))
     content_sha256: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of what the version was rendered from (run, text, comments, header, addenda): checked by
+    # review and signing without rebuilding or re-analysing anything (see workflow/report_inputs.py).
+    inputs_sha256: Mapped[str | None] = mapped_column(String(64))
     pdf_path: Mapped[str] = mapped_column(Text)
     html_path: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
@@ -263,7 +273,7 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40), index=True)  # the audit trail of one study
     before_json: Mapped[str] = mapped_column(Text)
     after_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))

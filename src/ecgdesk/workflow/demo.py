@@ -45,7 +45,7 @@ BarFactory = Callable[[str, float], AbstractContextManager[Any]]
 
 def imported_duration(store: Store, study_id: int) -> float:
     view = show_study(store, study_id)
-    return float(view.recording["duration_h"]) * 3600 if view.recording else 0.0
+    return view.recording.duration_h * 3600 if view.recording else 0.0
 
 
 @dataclass
@@ -230,3 +230,74 @@ def interpretation_text(findings: Findings) -> str:
         parts.append(f"Longest pause {s.pauses.longest_s:.1f} s.")
     parts.append("Correlate with the patient-triggered events listed. (Demo interpretation.)")
     return " ".join(parts)
+
+
+#: One demo user per role for ``ecgdesk serve --demo`` (all with the demo password/PIN).
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("admin.demo", "admin", "Demo Administrator"),
+    (DEMO_TECHNICIAN, "technician", "Terry Tech, CCT"),
+    (DEMO_PHYSICIAN, "physician", "Dana Demo, MD"),
+    ("biller.demo", "biller", "Bill Biller"),
+)
+
+
+@dataclass(frozen=True)
+class ServiceDemo:
+    home: Path
+    url: str
+    created: bool
+    study_ids: tuple[int, ...]
+
+
+def ensure_service_demo(home: Path, hours: float = 24.0, say: Say | None = None) -> ServiceDemo:
+    """Open (or create once) the demo database of ``ecgdesk serve --demo`` in ``home``: a user per role and
+    a demo study analysed and reported, waiting for the physician's interpretation and signature."""
+    from ecgdesk.workflow.users import administrator_exists
+
+    report = say or (lambda step, message: None)
+    home = Path(home).resolve()
+    url = f"sqlite:///{home / 'ecgdesk.sqlite'}"
+    store = open_store(url=url, home=home)
+    try:
+        if administrator_exists(store):
+            ids = tuple(row.id for row in study_ids(store))
+            return ServiceDemo(home, url, False, ids)
+        admin = DEMO_USERS[0]
+        add_user(store, admin[0], admin[1], DEMO_PIN, admin[2], actor="demo")
+        for name, role, printed in DEMO_USERS[1:]:  # added by the demo administrator
+            npi, creds = (DEMO_NPI, "MD") if role == "physician" else (None, None)
+            add_user(
+                store, name, role, DEMO_PIN, printed, npi=npi, credentials=creds, actor=admin[0],
+                admin_password=DEMO_PIN,
+            )
+        report("simulate", f"{hours:g} h demo recording")
+        from ecgdesk.records.simulator import SimulationConfig, simulate
+
+        config = SimulationConfig(days=hours / 24, leads=1, fs=250.0, seed=2468, name="patch")
+        rec = simulate(config, home / "sim")
+        request = StudyRequest(
+            patient_id="DEMO-0001",
+            name="Doe, Jane",
+            birth_date=date(1956, 3, 14),
+            sex="F",
+            service=Service.AMBULATORY_ECG,
+            ordering_npi=ORDERING_NPI,
+            indications=("R00.2", "R55"),
+            duration_days=max(1.0, hours / 24),
+            ordering_name="Oliver Order, MD",
+        )
+        study_id = create_study(store, request, actor=DEMO_TECHNICIAN)
+        import_recording(store, study_id, rec.record, actor=DEMO_TECHNICIAN)
+        report("analyze", f"study {study_id}: scanning analysis")
+        analyze_study(store, study_id, DEMO_TECHNICIAN)
+        report_study(store, study_id, DEMO_TECHNICIAN)
+        shutil.rmtree(home / "sim", ignore_errors=True)
+        return ServiceDemo(home, url, True, (study_id,))
+    finally:
+        store.close()
+
+
+def study_ids(store: Store) -> list[Any]:
+    from ecgdesk.workflow.views import list_studies
+
+    return list(list_studies(store))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.enums import StudyStatus as S
 from ecgdesk.store.models import Study
@@ -46,7 +46,7 @@ def require_status(study: Study, action: str, allowed: set[S] | frozenset[S]) ->
     status = S(study.status)
     if status not in allowed:
         wanted = ", ".join(sorted(s.value for s in allowed))
-        raise InputError(
+        raise ConflictError(
             "status",
             f"cannot {action} a study in status '{status.value}'; it must be one of: {wanted}",
             source=f"study {study.id}",
@@ -59,7 +59,7 @@ def move(session: Session, study: Study, new: S, actor: str, action: str) -> Non
     current = S(study.status)
     if not can_move(current, new):
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
-        raise InputError(
+        raise ConflictError(
             "status",
             f"cannot {action}: a study in status '{current.value}' cannot move to '{new.value}' "
             f"(allowed next: {allowed})",

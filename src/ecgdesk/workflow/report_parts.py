@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError
 from ecgdesk.records import Recording
 from ecgdesk.reports.context import Addendum as AddendumBlock
 from ecgdesk.reports.context import ReportHeader
@@ -45,7 +45,7 @@ def current_run(session: Session, study_id: int) -> AnalysisRun:
         select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
     )
     if run is None:
-        raise InputError(
+        raise ConflictError(
             "study", "has no analysis yet; run 'study analyze' first", source=f"study {study_id}"
         )
     return run

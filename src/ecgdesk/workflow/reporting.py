@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
 from ecgdesk.coding import Component
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
 from ecgdesk.reports.context import (
     ScanningReportContext,
     SignatureBlock,
@@ -58,6 +58,7 @@ from ecgdesk.workflow.ecg_services import (
 )
 from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -287,7 +288,7 @@ def _check_unchanged(
 ) -> None:
     current = content_digest(build_context(store, session, study, latest.version))
     if current != latest.content_sha256:
-        raise InputError(
+        raise ConflictError(
             "report",
             f"cannot {action}: the report content changed since version {latest.version} was rendered and "
             "reviewed; run 'study report' and review it again ('study interpret')",
@@ -295,7 +296,7 @@ def _check_unchanged(
         )
     pdf = store.resolve(latest.pdf_path)
     if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
-        raise InputError(
+        raise ConflictError(
             "report",
             f"cannot {action}: the PDF of version {latest.version} was changed or removed "
             "on disk since it was rendered; run 'study report' again",
@@ -312,7 +313,7 @@ def sign(store: Store, study_id: int, username: str, password: str) -> Signature
         latest = _latest_version(session, study_id)
         assert latest is not None
         if latest.reviewed_by != username:
-            raise InputError(
+            raise ConflictError(
                 "report",
                 f"version {latest.version} has not been reviewed by {username!r}; review it first "
                 "('study interpret ID --user ...')",
@@ -483,6 +484,28 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
             shutil.rmtree(final, ignore_errors=True)
             raise
     return SignatureInfo(study_id, version, user.display_name, signed_at, digest, pdf)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    version: int
+    pdf_path: Path
+    signed: bool
+
+
+def report_file(store: Store, study_id: int, actor: str) -> ReportFile:
+    """The current report version's PDF (signed once signed), its read audited; nothing is rendered."""
+    with store.transaction() as session:
+        get_study(session, study_id)
+        latest = _latest_version(session, study_id)
+        if latest is None:
+            raise NotFoundError("report", "the study has no report yet", source=f"study {study_id}")
+        pdf = store.resolve(latest.pdf_path)
+        if not pdf.exists():
+            raise NotFoundError("report", f"the PDF of version {latest.version} is missing on disk")
+        signed = session.scalar(select(Signature.id).where(Signature.report_version_id == latest.id))
+        audit_read(session, actor, "report", "study", study_id, {"version": latest.version})
+        return ReportFile(latest.version, pdf, signed is not None)
 
 
 def signature_state(store: Store, study_id: int) -> str:

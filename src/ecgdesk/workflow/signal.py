@@ -16,7 +16,9 @@ million beats.
 from __future__ import annotations
 
 import base64
+import functools
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +39,10 @@ from ecgdesk.workflow.pyramids import ensure_pyramid, open_blob_recording
 from ecgdesk.workflow.studies import get_study
 
 MAX_LISTED_BEATS = 600  # beats listed one by one in a window; more are summarised
-BEATS_INDEX = "beats.index.npy"
+BEATS_INDEX = "beats.index"  # a folder beside the run's beats.npz
 # Significance of a class in the per-pixel summary: a ventricular beat among 900 normal ones shows as V.
 _RANK_ORDER = ("N", "Q", "S", "F", "V")
 _NO_BEAT = "."
-_BEAT_DTYPE = np.dtype([("sample", "<i8"), ("label", "u1")])
 
 __all__ = ["MAX_LISTED_BEATS", "MAX_WIDTH_PX", "BeatMarks", "SignalWindowResult", "decode_int16",
            "signal_window"]
@@ -118,25 +119,42 @@ def _index_path(store: Store, run: AnalysisRun) -> Path:
     return store.resolve(run.beats_path).parent / BEATS_INDEX
 
 
-def beat_index(store: Store, run: AnalysisRun) -> np.ndarray:
-    """The run's beats as a read-only memory-mapped array of (sample, label byte), built if absent."""
-    path = _index_path(store, run)
-    if not path.is_file():
-        with np.load(path.parent / BEATS_NPZ) as data:
-            samples, labels = data["samples"], data["labels"]
-        table = np.empty(samples.size, dtype=_BEAT_DTYPE)
-        table["sample"] = samples
-        table["label"] = np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1")
-        order = np.argsort(table["sample"], kind="stable")
-        fd, tmp = tempfile.mkstemp(prefix=f".{BEATS_INDEX}.", dir=path.parent)
+@dataclass(frozen=True)
+class BeatIndex:
+    """A run's beats, read-only memory maps: samples (ascending, int64) and labels (ASCII bytes)."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+
+
+def beat_index(store: Store, run: AnalysisRun) -> BeatIndex:
+    """The run's beat index, built from its ``beats.npz`` at the first read."""
+    folder = _index_path(store, run)
+    if not (folder / "labels.npy").is_file():
+        with np.load(folder.parent / BEATS_NPZ) as data:
+            samples, labels = np.asarray(data["samples"], dtype=np.int64), data["labels"]
+        if np.any(np.diff(samples) < 0):
+            raise AssertionError(f"the beats of analysis run {run.id} are not in time order")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{BEATS_INDEX}.", dir=folder.parent))
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, table[order])
-            os.replace(tmp, path)  # atomic: a concurrent reader sees the whole index or none
+            np.save(tmp / "samples.npy", samples)
+            np.save(tmp / "labels.npy", np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1"))
+            os.rename(tmp, folder)  # atomic: a concurrent reader sees the whole index or none
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (folder / "labels.npy").is_file():  # not built by a concurrent first read
+                raise
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return np.load(path, mmap_mode="r")
+    return _open_index(folder)
+
+
+@functools.lru_cache(maxsize=32)
+def _open_index(folder: Path) -> BeatIndex:
+    """Mapped once per process and folder (an index never changes once renamed into place)."""
+    return BeatIndex(np.load(folder / "samples.npy", mmap_mode="r"),
+                     np.load(folder / "labels.npy", mmap_mode="r"))
 
 
 _RANK = np.zeros(256, dtype=np.uint8)
@@ -145,11 +163,11 @@ for _rank, _label in enumerate(_RANK_ORDER, start=1):
 _RANK_CHARS = np.frombuffer((_NO_BEAT + "".join(_RANK_ORDER)).encode("ascii"), dtype="u1")
 
 
-def _beat_marks(table: np.ndarray, run: AnalysisRun, window: SignalWindow, width_px: int) -> BeatMarks:
-    samples = table["sample"]
+def _beat_marks(index: BeatIndex, run: AnalysisRun, window: SignalWindow, width_px: int) -> BeatMarks:
+    samples = index.samples
     first, stop = window.first_sample, window.stop_sample
     i0, i1 = (int(i) for i in np.searchsorted(samples, [first, stop], side="left"))
-    labels = np.asarray(table["label"][i0:i1])
+    labels = np.asarray(index.labels[i0:i1])
     found = np.bincount(labels, minlength=256)
     counts = {label: int(found[ord(label)]) for label in BEAT_CLASSES}
     marks = BeatMarks(mode="all", run_id=run.id, edited=run.parent_run_id is not None, total=i1 - i0,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
-from ecgdesk.errors import InputError, check_option, check_positive
+from ecgdesk.errors import InputError, NotFoundError, check_option, check_positive
 from ecgdesk.records import Recording, RecordingFormat, open_recording
 from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
@@ -26,6 +26,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
+from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
 
 SEXES = ("M", "F", "U")
@@ -164,7 +165,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
 def get_study(session: Session, study_id: int) -> Study:
     study = session.get(Study, study_id)
     if study is None:
-        raise InputError("study", f"no study with id {study_id}")
+        raise NotFoundError("study", f"no study with id {study_id}")
     return study
 
 
@@ -353,3 +354,28 @@ def record_component(
                 None,
                 {"component": value.value, "performer": performer.strip()},
             )
+
+
+def create_study_from(store: Store, body: StudyCreate, actor: str) -> int:
+    """:func:`create_study` from the API's input model (the same checks, the same audit rows)."""
+    request = StudyRequest(
+        patient_id=body.patient_id,
+        name=body.name,
+        birth_date=body.birth_date,
+        sex=body.sex,
+        service=body.service,
+        ordering_npi=body.ordering_npi,
+        indications=tuple(body.indications),
+        duration_days=body.duration_days,
+        setting=body.setting,
+        place_of_service=body.place_of_service,
+        ordering_name=body.ordering_name,
+    )
+    return create_study(store, request, actor)
+
+
+def check_analyzable(store: Store, study_id: int) -> None:
+    """Refuse (404/409) before starting background analysis of a study that cannot be analysed now."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        require_status(study, "analyze", {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED})

@@ -1,4 +1,10 @@
-"""Users with roles and a salted scrypt hash of their password or PIN (standard library only)."""
+"""Users with roles: argon2 password hashes, authentication with lockout, and account administration.
+
+Passwords (or PINs) are kept only as argon2id hashes (argon2-cffi). Hashes made by earlier releases with
+scrypt still verify and are replaced by an argon2 hash at the user's next successful login, as are argon2
+hashes made with weaker parameters than today's. Every refusal (unknown user, wrong password, disabled or
+locked account) is written to the audit log before it is raised.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +12,77 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import AuthenticationError, InputError, NotFoundError, PermissionDeniedError, check_option
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.policy import SecurityPolicy
 
-# scrypt cost: n=2**14, r=8, p=1 (16 MiB, ~50 ms): the OWASP minimum for interactive logins.
+#: argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4).
+HASHER = PasswordHasher()
+# Legacy scrypt cost (hashes written before argon2): n=2**14, r=8, p=1.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
 MIN_SECRET = 4
+WRONG = "wrong user name or password"
 
 
-def hash_secret(secret: str, salt: bytes | None = None) -> str:
-    """``scrypt$n$r$p$salt$hash`` (hex) for ``secret``."""
+def hash_secret(secret: str) -> str:
+    """An argon2id hash (PHC string, salt and parameters included) of ``secret``."""
+    return HASHER.hash(secret)
+
+
+def hash_scrypt(secret: str, salt: bytes | None = None) -> str:
+    """``scrypt$n$r$p$salt$hash`` (hex): the format of earlier releases, still accepted when checking."""
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
-def check_secret(secret: str, stored: str) -> bool:
-    """Whether ``secret`` matches the stored hash (constant-time comparison)."""
+def _check_scrypt(secret: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(
+            secret.encode("utf-8"),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected) // 2,
+        )
     except ValueError:
         return False
-    if scheme != "scrypt":
-        return False
-    digest = hashlib.scrypt(
-        secret.encode("utf-8"),
-        salt=bytes.fromhex(salt),
-        n=int(n),
-        r=int(r),
-        p=int(p),
-        dklen=len(expected) // 2,
-    )
     return hmac.compare_digest(digest.hex(), expected)
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` matches the stored argon2 (or legacy scrypt) hash, in constant time."""
+    if stored.startswith("$argon2"):
+        try:
+            return HASHER.verify(stored, secret)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+    return _check_scrypt(secret, stored)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a verified hash should be replaced: not argon2, or argon2 with other parameters."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
 
 
 @dataclass(frozen=True)
@@ -54,10 +93,27 @@ class UserInfo:
     role: Role
     npi: str | None
     credentials: str | None
+    disabled: bool = False
+
+    def principal(self, via: str) -> Principal:
+        return Principal(self.id, self.username, self.role, self.display_name, via)
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.display_name, Role(user.role), user.npi, user.credentials)
+    return UserInfo(
+        user.id,
+        user.username,
+        user.display_name,
+        Role(user.role),
+        user.npi,
+        user.credentials,
+        bool(user.disabled),
+    )
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` as UTC-aware (SQLite hands stored times back without their zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def check_npi(value: str, field: str) -> str:
@@ -75,6 +131,14 @@ def check_npi(value: str, field: str) -> str:
     return text
 
 
+def check_password(password: str, field: str = "password") -> str:
+    if len(password) < MIN_SECRET:
+        raise InputError(field, f"must be at least {MIN_SECRET} characters")
+    if len(password) > 1024:
+        raise InputError(field, "must be at most 1024 characters")
+    return password
+
+
 def add_user(
     store: Store,
     username: str,
@@ -85,29 +149,37 @@ def add_user(
     credentials: str | None = None,
     actor: str = "admin",
     admin_password: str | None = None,
+    by: Principal | None = None,
 ) -> UserInfo:
-    """Create a user; the password/PIN is kept only as a salted scrypt hash.
+    """Create a user; the password/PIN is kept only as an argon2 hash.
 
-    Until an administrator exists anyone may add users (setting up); after that, ``actor`` must be an
-    administrator and ``admin_password`` their password, so nobody can make themselves a physician.
+    Until an administrator exists anyone may add users (setting up); after that only an administrator:
+    ``by`` (already authenticated), or ``actor`` with ``admin_password``.
     """
     role_value = Role(check_option("role", role, [r.value for r in Role]))
-    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise InputError("username", f"use letters, digits, '.', '-' or '_', got {username!r}")
-    if len(password) < MIN_SECRET:
-        raise InputError("password", f"must be at least {MIN_SECRET} characters")
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    ):
+        raise InputError("username", f"use up to 64 letters, digits, '.', '-' or '_', got {username!r}")
+    check_password(password)
     if npi is not None:
         npi = check_npi(npi, "npi")
     if role_value is Role.PHYSICIAN and npi is None:
         raise InputError("npi", "a physician needs an NPI (the claim names the interpreting provider)")
-    with store.transaction() as session:
-        has_admin = session.scalar(select(User.id).where(User.role == Role.ADMIN.value).limit(1)) is not None
-    if has_admin:
-        if admin_password is None:
-            raise InputError(
-                "admin", "an administrator exists: adding a user needs an administrator's name and password"
-            )
-        authenticate(store, actor, admin_password, Role.ADMIN)
+    if display_name is not None and len(display_name) > 200:
+        raise InputError("display_name", "must be at most 200 characters")
+    if administrator_exists(store):
+        if by is None:
+            if admin_password is None:
+                raise InputError(
+                    "admin",
+                    "an administrator exists: adding a user needs an administrator's name and password",
+                )
+            by = authenticate(store, actor, admin_password).principal("cli")
+        authorize(store, by, Action.USER_MANAGE, "user", username)
+        actor = by.actor
     with store.transaction() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise InputError("username", f"user {username!r} already exists")
@@ -119,6 +191,8 @@ def add_user(
             credentials=credentials,
             password_hash=hash_secret(password),
             created_at=now(),
+            disabled=False,
+            failed_logins=0,
         )
         session.add(user)
         session.flush()
@@ -134,23 +208,126 @@ def add_user(
         return _info(user)
 
 
-def authenticate(store: Store, username: str, password: str, role: Role | None = None) -> UserInfo:
-    """The user if ``password`` is theirs (and they have ``role``), else :class:`InputError`."""
+def administrator_exists(store: Store) -> bool:
     with store.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        info = _info(user) if user is not None and check_secret(password, user.password_hash) else None
-        if info is None:  # logged in its own transaction, which commits before the refusal is raised
+        return session.scalar(select(User.id).where(User.role == Role.ADMIN.value).limit(1)) is not None
+
+
+def authenticate(
+    store: Store, username: str, password: str, role: Role | None = None, policy: SecurityPolicy | None = None
+) -> UserInfo:
+    """The user if ``password`` is theirs, else :class:`AuthenticationError` (the refusal audited).
+
+    ``policy.lockout_attempts`` wrong passwords in a row lock the account for ``policy.lockout_s``; a
+    disabled account is refused even with the right password. With ``role``, another role is refused with
+    :class:`PermissionDeniedError`.
+    """
+    policy = policy or SecurityPolicy.from_env()
+    reason: str | None = None
+    with store.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username).with_for_update())
+        moment = now()
+        if user is None:
+            check_secret(password, _DUMMY)  # the same work as for a real user: no timing oracle
+            reason = "unknown user"
+        elif user.locked_until is not None and aware(user.locked_until) > moment:
+            reason = "locked"
+        elif not check_secret(password, user.password_hash):
+            reason = "wrong password"
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= policy.lockout_attempts:
+                user.locked_until = moment + timedelta(seconds=policy.lockout_s)
+                user.failed_logins = 0
+                append(
+                    session,
+                    username,
+                    "user:lock",
+                    "user",
+                    user.id,
+                    None,
+                    {"until": user.locked_until.isoformat()},
+                )
+        elif user.disabled:
+            reason = "disabled"
+        else:
+            user.failed_logins, user.locked_until = 0, None
+            if needs_rehash(user.password_hash):
+                old = user.password_hash.split("$", 2)[1] if user.password_hash.startswith("$") else "scrypt"
+                user.password_hash = hash_secret(password)
+                append(
+                    session, username, "user:rehash", "user", user.id, {"scheme": old}, {"scheme": "argon2id"}
+                )
+        info = _info(user) if user is not None else None
+        if reason is not None:  # committed with this transaction, before the refusal is raised
             append(
                 session,
-                username,
+                username[:64],
                 "auth:refused",
                 "user",
-                user.id if user else username,
+                user.id if user else username[:40],
                 None,
-                {"reason": "unknown user or wrong password"},
+                {"reason": reason},
             )
-    if info is None:
-        raise InputError("password", f"wrong password or PIN for user {username!r}, or no such user")
+    if reason == "locked":
+        raise AuthenticationError(
+            f"account {username!r} is locked after repeated failed logins; try again later"
+        )
+    if reason == "disabled":
+        raise AuthenticationError(f"account {username!r} is disabled; ask an administrator")
+    if reason is not None or info is None:
+        raise AuthenticationError(f"{WRONG} (user {username!r})")
     if role is not None and info.role is not role:
-        raise InputError("user", f"{username!r} is a {info.role.value}; this needs a {role.value}")
+        raise PermissionDeniedError(username, info.role.value, f"act as a {role.value}", [role.value])
     return info
+
+
+_DUMMY = hash_secret("not a password: only spends the time of a real check")
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError("user", f"no user {username!r}")
+    return user
+
+
+def list_users(store: Store, by: Principal) -> list[UserInfo]:
+    authorize(store, by, Action.USER_MANAGE)
+    with store.transaction() as session:
+        return [_info(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> UserInfo:
+    """Disable (or enable again) an account; a disabled user's sessions and tokens stop working at once."""
+    authorize(store, by, Action.USER_MANAGE, "user", username)
+    if disabled and username == by.username:
+        raise InputError("username", "an administrator cannot disable their own account")
+    with store.transaction() as session:
+        user = _user(session, username)
+        if bool(user.disabled) != disabled:
+            user.disabled = disabled
+            append(
+                session,
+                by.actor,
+                "user:disable" if disabled else "user:enable",
+                "user",
+                user.id,
+                {"disabled": not disabled},
+                {"disabled": disabled},
+            )
+        return _info(user)
+
+
+def reset_password(store: Store, by: Principal, username: str, password: str) -> UserInfo:
+    """An administrator sets a new password (and lifts a lockout); the user's open sessions end."""
+    from ecgdesk.workflow.sessions import end_user_sessions
+
+    authorize(store, by, Action.USER_MANAGE, "user", username)
+    check_password(password)
+    with store.transaction() as session:
+        user = _user(session, username)
+        user.password_hash = hash_secret(password)
+        user.failed_logins, user.locked_until = 0, None
+        append(session, by.actor, "user:password-reset", "user", user.id, None, {"by": by.username})
+        end_user_sessions(session, user.id, "password reset")
+        return _info(user)

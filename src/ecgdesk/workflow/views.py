@@ -1,14 +1,21 @@
-"""Read-only views of studies for ``study show`` / ``study list`` (plain data, JSON-ready)."""
+"""Read-only views of studies and of the audit log (the schema models of :mod:`ecgdesk.workflow.schemas`).
+
+Each view that shows patient data takes the acting user and writes one audit row in the transaction that
+reads (``read:study``, ``read:worklist``, ``read:audit``); internal callers that only need a value pass no
+actor.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ecgdesk.store import Store
+from ecgdesk.store.audit import verify
+from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
     Addendum,
     AnalysisRun,
@@ -23,166 +30,198 @@ from ecgdesk.store.models import (
     Signature,
     Study,
 )
+from ecgdesk.store.service_models import Upload
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.reporting import signature_state
+from ecgdesk.workflow.schemas import (
+    AddendumOut,
+    AnalysisOut,
+    AuditPage,
+    AuditRowOut,
+    AuditVerifyOut,
+    CodingOut,
+    ComponentOut,
+    InterpretationOut,
+    OrderOut,
+    PatientOut,
+    RecordingOut,
+    ReportOut,
+    SignatureOut,
+    StudyDetail,
+    StudyPage,
+    StudyRow,
+    UploadOut,
+)
 from ecgdesk.workflow.studies import get_study
 
-
-@dataclass(frozen=True)
-class StudyRow:
-    id: int
-    status: str
-    patient_id: str
-    patient_name: str
-    service: str
-    created_at: str
+MAX_PAGE = 500
 
 
-@dataclass
-class StudyView:
-    """Everything known about one study."""
-
-    id: int
-    status: str
-    patient: dict[str, Any]
-    order: dict[str, Any]
-    recording: dict[str, Any] | None = None
-    analysis: dict[str, Any] | None = None
-    components: list[dict[str, Any]] = field(default_factory=list)
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    interpretation: dict[str, Any] | None = None
-    signatures: list[dict[str, Any]] = field(default_factory=list)
-    addenda: list[dict[str, Any]] = field(default_factory=list)
-    coding: dict[str, Any] | None = None
-    signature_state: str = "unsigned"
-    audit_rows: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def list_studies(store: Store) -> list[StudyRow]:
+def study_page(
+    store: Store,
+    actor: str | None = None,
+    status: StudyStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> StudyPage:
+    """One page of the worklist (newest first), optionally of one status."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = (
+        select(Study, Patient.external_id, Patient.name, Order.service)
+        .join(Patient, Study.patient_id == Patient.id)
+        .join(Order, Study.order_id == Order.id)
+    )
+    counted = select(func.count()).select_from(Study)
+    if status is not None:
+        query = query.where(Study.status == status.value)
+        counted = counted.where(Study.status == status.value)
     with store.transaction() as session:
-        rows = session.execute(
-            select(Study, Patient, Order)
-            .join(Patient, Study.patient_id == Patient.id)
-            .join(Order, Study.order_id == Order.id)
-            .order_by(Study.id)
-        ).all()
-        return [
-            StudyRow(s.id, s.status, p.external_id, p.name, o.service, s.created_at.isoformat())
-            for s, p, o in rows
-        ]
-
-
-def show_study(store: Store, study_id: int) -> StudyView:
-    with store.transaction() as session:
-        study = get_study(session, study_id)
-        patient = session.get(Patient, study.patient_id)
-        order = session.get(Order, study.order_id)
-        assert patient is not None and order is not None
-        view = StudyView(
-            id=study.id,
-            status=study.status,
-            patient={
-                "id": patient.external_id,
-                "name": patient.name,
-                "birth_date": patient.birth_date.isoformat(),
-                "sex": patient.sex,
-            },
-            order={
-                "service": order.service,
-                "ordering_npi": order.ordering_npi,
-                "indications": json.loads(order.indications_json),
-                "duration_days": order.duration_days,
-                "setting": order.setting,
-                "place_of_service": order.place_of_service,
-            },
-        )
-        if study.recording_id is not None:
-            rec = session.get(RecordingBlob, study.recording_id)
-            assert rec is not None
-            view.recording = {
-                "sha256": rec.sha256,
-                "format": rec.format,
-                "fs": rec.fs,
-                "n_leads": rec.n_leads,
-                "duration_h": round(rec.duration_s / 3600, 3),
-                "start_time": rec.start_time.isoformat() if rec.start_time else None,
-                "path": str(store.blob_root / rec.blob_dir / rec.main_file),
-            }
-        run = session.scalar(
-            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
-        )
-        if run is not None:
-            findings = json.loads(run.findings_json)
-            summary = findings.get("summary", {})
-            view.analysis = {
-                "run_id": run.id,
-                "algorithm_version": run.algorithm_version,
-                "input_hash": run.input_hash,
-                "edited": run.parent_run_id is not None,
-                "analyzable_h": round(run.analyzable_s / 3600, 3),
-                "wear_h": round(run.wear_s / 3600, 3),
-                "total_beats": summary.get("total_beats"),
-                "beats_by_class": summary.get("beats_by_class"),
-                "af_burden_pct": summary.get("af_burden_pct"),
-                "beats_file": str(store.resolve(run.beats_path)),
-            }
-        view.components = [
-            {
-                "component": c.component,
-                "performer": c.performer,
-                "npi": c.npi,
-                "setting": c.setting,
-                "place_of_service": c.place_of_service,
-                "performed_at": c.performed_at.isoformat(),
-            }
-            for c in session.scalars(
-                select(ComponentPerformance)
-                .where(ComponentPerformance.study_id == study_id)
-                .order_by(ComponentPerformance.id)
+        total = int(session.scalar(counted) or 0)
+        rows = session.execute(query.order_by(Study.id.desc()).offset(max(0, offset)).limit(limit)).all()
+        items = [
+            StudyRow(
+                id=s.id,
+                status=StudyStatus(s.status),
+                patient_id=pid,
+                patient_name=name,
+                service=service,
+                created_at=s.created_at,
+                updated_at=s.updated_at,
             )
+            for s, pid, name, service in rows
         ]
-        view.reports = [
-            {
-                "version": r.version,
-                "content_sha256": r.content_sha256,
-                "pdf": str(store.resolve(r.pdf_path)),
-                "html": str(store.resolve(r.html_path)) if r.html_path else None,
-                "reviewed_by": r.reviewed_by,
-                "created_at": r.created_at.isoformat(),
+        if actor is not None:
+            detail = {
+                "status": status.value if status else None,
+                "offset": offset,
+                "ids": [r.id for r in items],
             }
+            audit_read(session, actor, "worklist", "study", "*", detail)
+    return StudyPage(items=items, total=total, offset=max(0, offset), limit=limit)
+
+
+def list_studies(store: Store, actor: str | None = None) -> list[StudyRow]:
+    """Every study, oldest first (``ecgdesk study list``)."""
+    first = study_page(store, None, None, 0, 1)
+    pages, offset = [], 0
+    while offset < first.total:
+        page = study_page(store, actor, None, offset, MAX_PAGE)
+        pages.extend(page.items)
+        offset += MAX_PAGE
+    return sorted(pages, key=lambda row: row.id)
+
+
+def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
+    summary = json.loads(run.findings_json).get("summary", {})
+    return AnalysisOut(
+        run_id=run.id,
+        algorithm_version=run.algorithm_version,
+        input_hash=run.input_hash,
+        edited=run.parent_run_id is not None,
+        analyzable_h=round(run.analyzable_s / 3600, 3),
+        wear_h=round(run.wear_s / 3600, 3),
+        total_beats=summary.get("total_beats"),
+        beats_by_class=summary.get("beats_by_class"),
+        af_burden_pct=summary.get("af_burden_pct"),
+        beats_file=str(store.resolve(run.beats_path)),
+    )
+
+
+def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
+    def where(model: Any) -> Any:
+        return select(model).where(model.study_id == study_id).order_by(model.id)
+
+    return {
+        "components": [
+            ComponentOut(
+                component=c.component,
+                performer=c.performer,
+                npi=c.npi,
+                setting=c.setting,
+                place_of_service=c.place_of_service,
+                performed_at=c.performed_at,
+            )
+            for c in session.scalars(where(ComponentPerformance))
+        ],
+        "reports": [
+            ReportOut(
+                version=r.version,
+                content_sha256=r.content_sha256,
+                pdf=str(store.resolve(r.pdf_path)),
+                html=str(store.resolve(r.html_path)) if r.html_path else None,
+                reviewed_by=r.reviewed_by,
+                created_at=r.created_at,
+            )
             for r in session.scalars(
                 select(ReportVersion)
                 .where(ReportVersion.study_id == study_id)
                 .order_by(ReportVersion.version)
             )
-        ]
+        ],
+        "signatures": [
+            SignatureOut(
+                printed_name=s.printed_name,
+                meaning=s.meaning,
+                content_sha256=s.content_sha256,
+                signed_at=s.signed_at,
+                report_version_id=s.report_version_id,
+            )
+            for s in session.scalars(where(Signature))
+        ],
+        "addenda": [
+            AddendumOut(text=a.text, author=a.author, created_at=a.created_at)
+            for a in session.scalars(where(Addendum))
+        ],
+    }
+
+
+def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDetail:
+    """Everything about one study; with ``actor``, the read is audited."""
+    with store.transaction() as session:
+        study = get_study(session, study_id)
+        patient = session.get(Patient, study.patient_id)
+        order = session.get(Order, study.order_id)
+        assert patient is not None and order is not None
+        view = StudyDetail(
+            id=study.id,
+            status=StudyStatus(study.status),
+            patient=PatientOut(
+                id=patient.external_id, name=patient.name, birth_date=patient.birth_date, sex=patient.sex
+            ),
+            order=OrderOut(
+                service=order.service,
+                ordering_npi=order.ordering_npi,
+                ordering_name=order.ordering_name,
+                indications=json.loads(order.indications_json),
+                duration_days=order.duration_days,
+                setting=order.setting,
+                place_of_service=order.place_of_service,
+            ),
+            **_lists(store, session, study_id),
+        )
+        if study.recording_id is not None:
+            rec = session.get(RecordingBlob, study.recording_id)
+            assert rec is not None
+            view.recording = RecordingOut(
+                sha256=rec.sha256,
+                format=rec.format,
+                fs=rec.fs,
+                n_leads=rec.n_leads,
+                n_samples=rec.n_samples,
+                duration_h=round(rec.duration_s / 3600, 3),
+                start_time=rec.start_time,
+                path=str(store.blob_root / rec.blob_dir / rec.main_file),
+            )
+        run = session.scalar(
+            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
+        )
+        if run is not None:
+            view.analysis = _analysis(store, run)
         interp = session.scalar(select(Interpretation).where(Interpretation.study_id == study_id))
         if interp is not None:
-            view.interpretation = {
-                "text": interp.text,
-                "author": interp.author,
-                "updated_at": interp.updated_at.isoformat(),
-            }
-        view.signatures = [
-            {
-                "printed_name": s.printed_name,
-                "meaning": s.meaning,
-                "content_sha256": s.content_sha256,
-                "signed_at": s.signed_at.isoformat(),
-                "report_version_id": s.report_version_id,
-            }
-            for s in session.scalars(
-                select(Signature).where(Signature.study_id == study_id).order_by(Signature.id)
+            view.interpretation = InterpretationOut(
+                text=interp.text, author=interp.author, updated_at=interp.updated_at
             )
-        ]
-        view.addenda = [
-            {"text": a.text, "author": a.author, "created_at": a.created_at.isoformat()}
-            for a in session.scalars(
-                select(Addendum).where(Addendum.study_id == study_id).order_by(Addendum.id)
-            )
-        ]
         coding = session.scalar(
             select(CodingRecord)
             .where(CodingRecord.study_id == study_id)
@@ -190,12 +229,17 @@ def show_study(store: Store, study_id: int) -> StudyView:
             .limit(1)
         )
         if coding is not None:
-            view.coding = {
-                "facts": json.loads(coding.facts_json),
-                "result": json.loads(coding.result_json),
-                "claim": json.loads(coding.claim_json),
-                "scrub": json.loads(coding.scrub_json),
-            }
+            view.coding = CodingOut(
+                facts=json.loads(coding.facts_json),
+                result=json.loads(coding.result_json),
+                claim=json.loads(coding.claim_json),
+                scrub=json.loads(coding.scrub_json),
+            )
+        upload = session.scalar(
+            select(Upload).where(Upload.study_id == study_id).order_by(Upload.id.desc()).limit(1)
+        )
+        if upload is not None:
+            view.upload = upload_out(upload)
         view.audit_rows = int(
             session.scalar(
                 select(func.count())
@@ -204,5 +248,76 @@ def show_study(store: Store, study_id: int) -> StudyView:
             )
             or 0
         )
+        if actor is not None:
+            audit_read(session, actor, "study", "study", study_id)
     view.signature_state = signature_state(store, study_id)
     return view
+
+
+def upload_out(row: Upload) -> UploadOut:
+    return UploadOut(
+        id=row.id,
+        state=row.state,  # type: ignore[arg-type]
+        progress=row.progress,
+        message=row.message,
+        files=json.loads(row.files_json),
+        size_bytes=row.size_bytes,
+        updated_at=row.updated_at,
+    )
+
+
+def audit_page(
+    store: Store, actor: str, study_id: int | None = None, offset: int = 0, limit: int = 100
+) -> AuditPage:
+    """Audit rows in order (all, or those about one study); reading them is itself audited."""
+    limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
+    query = select(AuditEntry)
+    if study_id is not None:
+        query = query.where(AuditEntry.entity == "study", AuditEntry.entity_id == str(study_id))
+    with store.transaction() as session:
+        if study_id is not None:
+            get_study(session, study_id)
+        total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        items = [
+            AuditRowOut(
+                seq=e.seq,
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                entity=e.entity,
+                entity_id=e.entity_id,
+                before=json.loads(e.before_json),
+                after=json.loads(e.after_json),
+                hash=e.hash,
+            )
+            for e in session.scalars(query.order_by(AuditEntry.seq).offset(offset).limit(limit))
+        ]
+        audit_read(session, actor, "audit", "study" if study_id is not None else "audit", study_id or "*")
+    return AuditPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def verify_audit(store: Store, actor: str) -> AuditVerifyOut:
+    """Walk the whole chain (``ecgdesk audit verify``, ``GET /api/v1/audit/verify``)."""
+    with store.transaction() as session:
+        report = verify(session)
+        audit_read(session, actor, "audit-verify", "audit", "*", {"ok": report.ok, "rows": report.rows})
+    problem = report.problem
+    return AuditVerifyOut(
+        ok=report.ok,
+        rows=report.rows,
+        head_hash=report.head_hash,
+        problem=str(problem) if problem else None,
+        problem_seq=problem.seq if problem else None,
+    )
+
+
+def upload_state(store: Store, upload_id: int) -> UploadOut:
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        return upload_out(row)
+
+
+def study_status(store: Store, study_id: int) -> str:
+    with store.transaction() as session:
+        return get_study(session, study_id).status

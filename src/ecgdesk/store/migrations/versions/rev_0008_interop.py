@@ -1,7 +1,7 @@
 """hospital interfaces: delivery targets, result outbox, inbound order log, placer order numbers
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,56 @@
+"""``ecgdesk serve``: the HTTP service on uvicorn (``--demo``: the demo database, a user per role)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ecgdesk.errors import InputError
+
+    if args.workers < 1:
+        raise InputError("workers", f"must be at least 1, got {args.workers}")
+    if args.demo:
+        from ecgdesk.workflow.demo import DEMO_PIN, DEMO_USERS, ensure_service_demo
+
+        demo = ensure_service_demo(
+            Path(args.demo_dir), say=lambda step, msg: print(f"demo: {msg}", flush=True)
+        )
+        os.environ["ECGDESK_HOME"], os.environ["ECGDESK_DATABASE_URL"] = str(demo.home), demo.url
+        state = "created" if demo.created else "opened"
+        print(f"demo database {state}: {demo.home} (studies {', '.join(map(str, demo.study_ids))})")
+        for name, role, _ in DEMO_USERS:
+            print(f"  login {name:12} ({role}), password {DEMO_PIN}")
+    else:
+        from ecgdesk.store import open_store
+
+        open_store().close()  # migrate once here, not in every worker at the same time
+    print(
+        f"ECG Desk at http://{args.host}:{args.port}/  (API docs: /docs, OpenAPI: /openapi.json)", flush=True
+    )
+    uvicorn.run(
+        "ecgdesk.service.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the HTTP service (JSON API) on uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--demo", action="store_true", help="serve the demo database (created once)")
+    serve.add_argument(
+        "--demo-dir", default="demo-serve", help="folder of the demo database (default ./demo-serve)"
+    )
+    serve.set_defaults(func=_cmd_serve)

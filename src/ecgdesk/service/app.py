@@ -1,0 +1,63 @@
+"""The application factory (``create_app``) and the factory uvicorn's workers call (``app_from_env``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ecgdesk import __version__
+from ecgdesk.service import errors
+from ecgdesk.service.background import BackgroundWork
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import Store, open_store
+
+#: Router modules, each with a module-level ``router`` (helpers add theirs here, one line each).
+ROUTER_MODULES: tuple[str, ...] = (
+    "ecgdesk.service.routers.health",
+    "ecgdesk.service.routers.session",
+    "ecgdesk.service.routers.studies",
+    "ecgdesk.service.routers.actions",
+    "ecgdesk.service.routers.uploads",
+    "ecgdesk.service.routers.audit",
+    "ecgdesk.service.routers.users",
+)
+
+
+def create_app(
+    store: Store | None = None, settings: ServiceSettings | None = None, own_store: bool | None = None
+) -> FastAPI:
+    """The ECG Desk API over ``store`` (default: the store of the environment, opened and closed here)."""
+    import importlib
+
+    settings = settings or ServiceSettings.from_env()
+    closes = own_store if own_store is not None else store is None
+    the_store = store or open_store()
+    work = BackgroundWork()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        work.join(timeout=30)
+        if closes:
+            the_store.close()
+
+    app = FastAPI(
+        title="ECG Desk",
+        version=__version__,
+        summary="Diagnostic ECG services: studies, recordings, reports, signatures, audit.",
+        lifespan=lifespan,
+    )
+    app.state.store = the_store
+    app.state.settings = settings
+    app.state.work = work
+    errors.install(app)
+    for name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(name).router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory ecgdesk.service.app:app_from_env`` (each worker opens its own store)."""
+    return create_app()

@@ -1,0 +1,76 @@
+"""Typed dependencies of the routes: the store, the current user, the permission check and CSRF.
+
+``CurrentUser`` authenticates by the session cookie (and, on a state-changing request, its CSRF token in
+``X-CSRF-Token``) or by an API token in ``Authorization: Bearer ...`` (no CSRF: a bearer token is never sent
+by a browser on its own). ``Allowed(Action.X)`` adds the role check against the one permission table.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ecgdesk.service.errors import ServiceError
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import Store
+from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.sessions import resolve_session, resolve_token
+
+COOKIE = "ecgdesk_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+
+
+def bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_user(request: Request, store: StoreDep, settings: SettingsDep) -> Principal:
+    token = bearer(request)
+    if token is not None:
+        return resolve_token(store, token, settings.policy)
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        from ecgdesk.errors import AuthenticationError
+
+        raise AuthenticationError("no session: log in with POST /api/v1/session")
+    principal = resolve_session(store, cookie, settings.policy)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):
+            raise ServiceError(
+                403, CSRF_HEADER, "missing or wrong CSRF token on a state-changing request", "csrf"
+            )
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def allowed(action: Action) -> Any:
+    """A dependency: the current user, if their role may do ``action`` (else 403, audited)."""
+
+    def check(store: StoreDep, principal: CurrentUser) -> Principal:
+        authorize(store, principal, action)
+        return principal
+
+    check.__name__ = f"allowed_{action.name.lower()}"
+    return Depends(check)

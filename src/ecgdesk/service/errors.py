@@ -1,0 +1,105 @@
+"""One voice for HTTP errors: every 4xx body is ``{"detail": [{"loc", "msg", "type"}]}`` naming the field.
+
+401 without a valid identity, 403 for a role that may not (or a wrong CSRF token), 404 for an unknown id,
+409 for a move the lifecycle refuses, 413 for an upload over the limit, 422 for invalid input. Input is never
+echoed back (it may be a password).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ecgdesk.errors import (
+    AuthenticationError,
+    ConflictError,
+    EcgDeskError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from ecgdesk.workflow.schemas import ErrorOut
+
+
+class ServiceError(Exception):
+    """An HTTP refusal of the service itself (CSRF, upload size, content type)."""
+
+    def __init__(self, status: int, field: str, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.status, self.field, self.reason, self.kind = status, field, reason, kind
+
+
+def body(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
+    return {"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}
+
+
+def _response(status: int, loc: Sequence[str | int], msg: str, kind: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="ecgdesk"'} if status == 401 else None
+    return JSONResponse(body(loc, msg, kind), status_code=status, headers=headers)
+
+
+def status_of(error: EcgDeskError) -> int:
+    if isinstance(error, AuthenticationError):
+        return 401
+    if isinstance(error, PermissionDeniedError):
+        return 403
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, InputError):
+        return 422
+    return 503  # a part of ECG Desk this needs is not available (EngineUnavailableError and the like)
+
+
+def install(app: FastAPI) -> None:
+    async def ecgdesk_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, EcgDeskError)
+        status = status_of(error)
+        if isinstance(error, InputError):
+            where = [error.source, error.field] if error.source else [error.field]
+            return _response(status, where, error.reason, type(error).__name__)
+        return _response(status, [], str(error), type(error).__name__)
+
+    async def service_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ServiceError)
+        return _response(error.status, [error.field], error.reason, error.kind)
+
+    async def validation_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        items = [
+            {
+                "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+                "msg": e.get("msg", ""),
+                "type": e.get("type", "value_error"),
+            }
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": items}, status_code=422)
+
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        return _response(error.status_code, [], str(error.detail), "http")
+
+    app.add_exception_handler(EcgDeskError, ecgdesk_error)
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+#: The error responses every API route may give, documented once for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no valid session or token"},
+    403: {
+        "model": ErrorOut,
+        "description": "the role may not do this, or the CSRF token is missing or wrong",
+    },
+    404: {"model": ErrorOut, "description": "no such id"},
+    409: {"model": ErrorOut, "description": "the study lifecycle refuses this move now"},
+    422: {"model": ErrorOut, "description": "invalid input; the field and the reason are named"},
+}

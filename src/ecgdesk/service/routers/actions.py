@@ -1,0 +1,162 @@
+"""What people do to a study: analyse, edit beats, comment, render, interpret, sign, amend, code, bill.
+
+Each route is one workflow function (the CLI's ``ecgdesk study ...`` commands call the same ones) behind
+the permission table; the password is checked again at signing.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from ecgdesk.errors import AuthenticationError, PermissionDeniedError
+from ecgdesk.service.deps import StoreDep, allowed
+from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.routers.studies import StudyId
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.workflow.analysis import edit_beats
+from ecgdesk.workflow.billing import mark_billed
+from ecgdesk.workflow.permissions import Action, Principal
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
+from ecgdesk.workflow.schemas import (
+    AddendumIn,
+    BeatEditIn,
+    BillIn,
+    CodingDone,
+    ComponentIn,
+    ReportRendered,
+    RunDone,
+    SignatureDone,
+    SignIn,
+    StudyCreated,
+    TextIn,
+)
+from ecgdesk.workflow.studies import check_analyzable, record_component, set_technician_comments
+from ecgdesk.workflow.uploads import analyze_any
+
+router = APIRouter(prefix="/api/v1/studies", tags=["study actions"], responses=ERRORS)
+Who = Principal
+
+
+def _state(store: StoreDep, study_id: int) -> StudyCreated:
+    from ecgdesk.workflow.views import study_status
+
+    return StudyCreated(id=study_id, status=StudyStatus(study_status(store, study_id)))
+
+
+@router.post("/{study_id}/analysis", status_code=202)
+def analyze(
+    study_id: StudyId, request: Request, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_ANALYZE)]
+) -> StudyCreated:
+    """Analyse the recording again in the background (reuses the run when the inputs are the same)."""
+    check_analyzable(store, study_id)
+    request.app.state.work.submit(f"analyze-{study_id}", partial(analyze_any, store, study_id, who.actor))
+    return _state(store, study_id)
+
+
+@router.post("/{study_id}/beat-edits")
+def edit(
+    study_id: StudyId, body: BeatEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.BEATS_EDIT)]
+) -> RunDone:
+    """Relabel one beat or every beat of a template; the summary is recomputed (a new run)."""
+    run = edit_beats(store, study_id, body.kind, body.target, body.label, who.actor)
+    return RunDone(run_id=run.run_id, reused=run.reused)
+
+
+@router.post("/{study_id}/comment")
+def comment(
+    study_id: StudyId, body: TextIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_COMMENT)]
+) -> StudyCreated:
+    """The technician's comments printed in the next report version."""
+    set_technician_comments(store, study_id, body.text, who.actor)
+    return _state(store, study_id)
+
+
+@router.post("/{study_id}/report")
+def render(
+    study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.REPORT_RENDER)]
+) -> ReportRendered:
+    """Render the report of the current analysis (a new version only if its content changed)."""
+    info = report_study(store, study_id, who.actor)
+    return ReportRendered(version=info.version, content_sha256=info.content_sha256, reused=info.reused)
+
+
+@router.post("/{study_id}/interpretation")
+def interpretation(
+    study_id: StudyId, body: TextIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_INTERPRET)]
+) -> ReportRendered:
+    """The physician writes the interpretation and reviews the resulting report version."""
+    info = interpret(store, study_id, who.username, body.text)
+    return ReportRendered(version=info.version, content_sha256=info.content_sha256, reused=info.reused)
+
+
+def _reauthenticated(error: AuthenticationError, who: Principal, action: Action) -> PermissionDeniedError:
+    # The session is fine; the password re-entered to sign is not: 403, so the page does not log out.
+    reason = f"the password re-entered to sign is not accepted: {error.reason}"
+    return PermissionDeniedError(who.username, who.role.value, action.value, [who.role.value], reason)
+
+
+@router.post("/{study_id}/sign")
+def sign_report(
+    study_id: StudyId, body: SignIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_SIGN)]
+) -> SignatureDone:
+    """Sign the reviewed report version; the physician's password is checked again here."""
+    try:
+        info = sign(store, study_id, who.username, body.password)
+    except AuthenticationError as error:
+        raise _reauthenticated(error, who, Action.STUDY_SIGN) from None
+    return SignatureDone(
+        version=info.version,
+        printed_name=info.printed_name,
+        signed_at=info.signed_at,
+        content_sha256=info.content_sha256,
+    )
+
+
+@router.post("/{study_id}/addendum")
+def addendum(
+    study_id: StudyId, body: AddendumIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_ADDENDUM)]
+) -> SignatureDone:
+    """Amend a signed report: a new version with the addendum, signed with the re-entered password."""
+    try:
+        info = add_addendum(store, study_id, who.username, body.password, body.text)
+    except AuthenticationError as error:
+        raise _reauthenticated(error, who, Action.STUDY_ADDENDUM) from None
+    return SignatureDone(
+        version=info.version,
+        printed_name=info.printed_name,
+        signed_at=info.signed_at,
+        content_sha256=info.content_sha256,
+    )
+
+
+@router.post("/{study_id}/components")
+def component(
+    study_id: StudyId,
+    body: ComponentIn,
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.COMPONENT_RECORD)],
+) -> StudyCreated:
+    """Record who performed a component (supervision, monitoring ...)."""
+    record_component(store, study_id, body.component, body.performer, body.npi, who.actor)
+    return _state(store, study_id)
+
+
+@router.post("/{study_id}/coding")
+def code(study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_CODE)]) -> CodingDone:
+    """Derive the coding facts, select the codes and scrub the claim."""
+    from ecgdesk.workflow.billing import code_study
+
+    outcome = code_study(store, study_id, who.actor)
+    return CodingDone(claim_lines=outcome.claim_lines(), findings=[f.to_dict() for f in outcome.findings])
+
+
+@router.post("/{study_id}/bill")
+def bill(
+    study_id: StudyId, body: BillIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_BILL)]
+) -> StudyCreated:
+    """Record that the claim was submitted (final status)."""
+    mark_billed(store, study_id, who.actor, body.reference)
+    return _state(store, study_id)

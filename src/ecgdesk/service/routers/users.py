@@ -1,0 +1,86 @@
+"""Accounts and API tokens (administrators): add, list, disable, enable, reset a password; tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from ecgdesk.service.deps import CurrentUser, StoreDep
+from ecgdesk.service.errors import ERRORS
+from ecgdesk.workflow.schemas import PasswordIn, TokenCreate, TokenCreated, TokenOut, UserCreate, UserOut
+from ecgdesk.workflow.sessions import TokenInfo, create_token, list_tokens, revoke_token
+from ecgdesk.workflow.users import UserInfo, add_user, list_users, reset_password, set_disabled
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+def _user(info: UserInfo) -> UserOut:
+    return UserOut(
+        id=info.id,
+        username=info.username,
+        display_name=info.display_name,
+        role=info.role,
+        npi=info.npi,
+        credentials=info.credentials,
+        disabled=info.disabled,
+    )
+
+
+def _token(info: TokenInfo) -> TokenOut:
+    return TokenOut(**info.__dict__)
+
+
+@router.get("/users")
+def users(store: StoreDep, who: CurrentUser) -> list[UserOut]:
+    return [_user(u) for u in list_users(store, who)]
+
+
+@router.post("/users", status_code=201)
+def add(body: UserCreate, store: StoreDep, who: CurrentUser) -> UserOut:
+    info = add_user(
+        store,
+        body.username,
+        body.role.value,
+        body.password,
+        body.display_name,
+        body.npi,
+        body.credentials,
+        by=who,
+    )
+    return _user(info)
+
+
+@router.post("/users/{username}/disable")
+def disable(username: Username, store: StoreDep, who: CurrentUser) -> UserOut:
+    """Disable an account: its sessions and tokens stop working at once."""
+    return _user(set_disabled(store, who, username, True))
+
+
+@router.post("/users/{username}/enable")
+def enable(username: Username, store: StoreDep, who: CurrentUser) -> UserOut:
+    return _user(set_disabled(store, who, username, False))
+
+
+@router.put("/users/{username}/password")
+def reset(username: Username, body: PasswordIn, store: StoreDep, who: CurrentUser) -> UserOut:
+    """Set a new password (lifts a lockout, ends the user's sessions)."""
+    return _user(reset_password(store, who, username, body.password))
+
+
+@router.get("/tokens")
+def tokens(store: StoreDep, who: CurrentUser) -> list[TokenOut]:
+    return [_token(t) for t in list_tokens(store, who)]
+
+
+@router.post("/tokens", status_code=201)
+def new_token(body: TokenCreate, store: StoreDep, who: CurrentUser) -> TokenCreated:
+    """A token acting as a user with their role; the secret is in this answer only."""
+    info, secret = create_token(store, who, body.username, body.name)
+    return TokenCreated(**info.__dict__, token=secret)
+
+
+@router.delete("/tokens/{token_id}")
+def revoke(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep, who: CurrentUser) -> TokenOut:
+    return _token(revoke_token(store, who, token_id))

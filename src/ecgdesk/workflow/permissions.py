@@ -1,0 +1,124 @@
+"""The one permission table (action -> roles) that the CLI and the HTTP service both consult.
+
+Every face authenticates the acting user into a :class:`Principal`, then calls :func:`authorize` with the
+:class:`Action` it is about to perform; a refusal is written to the audit log and raised as
+:class:`~ecgdesk.errors.PermissionDeniedError` (HTTP 403, exit status 2). Reads of patient data are audited
+with :func:`audit_read`, in the transaction that reads them.
+
+Roles follow the work of a diagnostic cardiology service: technicians take the order, the recording and the
+analysis to a report; physicians interpret and sign; billers code and bill; administrators manage accounts
+and read the audit log (they do not read clinical data: minimum necessary, HIPAA 164.502(b)).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import PermissionDeniedError
+from ecgdesk.store import Store, append
+from ecgdesk.store.enums import Role
+
+
+class Action(enum.StrEnum):
+    """What a user can ask ECG Desk to do (the audit log names refusals by this value)."""
+
+    STUDY_LIST = "study:list"
+    STUDY_READ = "study:read"
+    REPORT_READ = "report:read"
+    SIGNAL_READ = "signal:read"
+    STUDY_CREATE = "study:create"
+    RECORDING_IMPORT = "recording:import"
+    STUDY_ANALYZE = "study:analyze"
+    BEATS_EDIT = "beats:edit"
+    STUDY_COMMENT = "study:comment"
+    REPORT_RENDER = "report:render"
+    STUDY_INTERPRET = "study:interpret"
+    STUDY_SIGN = "study:sign"
+    STUDY_ADDENDUM = "study:addendum"
+    COMPONENT_RECORD = "component:record"
+    STUDY_CODE = "study:code"
+    STUDY_BILL = "study:bill"
+    AUDIT_READ = "audit:read"
+    AUDIT_VERIFY = "audit:verify"
+    USER_MANAGE = "user:manage"
+
+
+T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
+CLINICAL_READERS = frozenset({T, P, B})
+
+#: Who may do what. Adding an action means adding its row here (a test checks that every action has one).
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.STUDY_LIST: CLINICAL_READERS,
+    Action.STUDY_READ: CLINICAL_READERS,
+    Action.REPORT_READ: CLINICAL_READERS,
+    Action.SIGNAL_READ: frozenset({T, P}),
+    Action.STUDY_CREATE: frozenset({T}),
+    Action.RECORDING_IMPORT: frozenset({T}),
+    Action.STUDY_ANALYZE: frozenset({T}),
+    Action.BEATS_EDIT: frozenset({T}),
+    Action.STUDY_COMMENT: frozenset({T}),
+    Action.REPORT_RENDER: frozenset({T, P}),
+    Action.STUDY_INTERPRET: frozenset({P}),
+    Action.STUDY_SIGN: frozenset({P}),
+    Action.STUDY_ADDENDUM: frozenset({P}),
+    Action.COMPONENT_RECORD: frozenset({T, P}),
+    Action.STUDY_CODE: frozenset({B}),
+    Action.STUDY_BILL: frozenset({B}),
+    Action.AUDIT_READ: frozenset({A}),
+    Action.AUDIT_VERIFY: frozenset({A}),
+    Action.USER_MANAGE: frozenset({A}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated acting user, however they proved it (session cookie, API token, CLI password)."""
+
+    user_id: int
+    username: str
+    role: Role
+    display_name: str
+    via: str
+    session_id: int | None = None
+    token_id: int | None = None
+    csrf_token: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The name the audit log records: the user, and the token when a device acted for them."""
+        return self.username if self.token_id is None else f"{self.username}#token{self.token_id}"
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def authorize(
+    store: Store, principal: Principal, action: Action, entity: str = "", entity_id: object = ""
+) -> None:
+    """Return if ``principal``'s role may do ``action``; else audit the refusal and raise it."""
+    if allowed(principal.role, action):
+        return
+    with store.transaction() as session:
+        append(
+            session,
+            principal.actor,
+            "auth:forbidden",
+            entity or "action",
+            entity_id if entity_id != "" else action.value,
+            None,
+            {"action": action.value, "role": principal.role.value, "via": principal.via},
+        )
+    raise PermissionDeniedError(
+        principal.username, principal.role.value, action.value, sorted(r.value for r in PERMISSIONS[action])
+    )
+
+
+def audit_read(
+    session: Session, actor: str, what: str, entity: str, entity_id: object, detail: object = None
+) -> None:
+    """One audit row for a read of patient data (HIPAA 164.312(b), ONC 170.315(d)(10))."""
+    append(session, actor, f"read:{what}", entity, entity_id, None, detail)

@@ -1,0 +1,47 @@
+"""Account security settings: idle logoff, absolute session lifetime and lockout after failed logins.
+
+Defaults follow common practice for clinical workstations (15 minutes idle, a working day of absolute
+lifetime, 5 failures lock the account for 15 minutes); each can be changed in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ecgdesk.errors import InputError
+
+
+def _env_number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(name, f"must be a number, got {text!r}") from None
+    if not value > 0:
+        raise InputError(name, f"must be greater than 0, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    idle_s: float = 15 * 60.0
+    absolute_s: float = 12 * 3600.0
+    lockout_attempts: int = 5
+    lockout_s: float = 15 * 60.0
+    #: A session's last-seen time is written at most this often (fewer writes; idle logoff stays exact
+    #: to within this much).
+    touch_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> SecurityPolicy:
+        """``ECGDESK_IDLE_MINUTES``, ``ECGDESK_SESSION_HOURS``, ``ECGDESK_LOCKOUT_ATTEMPTS``,
+        ``ECGDESK_LOCKOUT_MINUTES`` (defaults above)."""
+        return cls(
+            idle_s=_env_number("ECGDESK_IDLE_MINUTES", 15) * 60,
+            absolute_s=_env_number("ECGDESK_SESSION_HOURS", 12) * 3600,
+            lockout_attempts=int(_env_number("ECGDESK_LOCKOUT_ATTEMPTS", 5)),
+            lockout_s=_env_number("ECGDESK_LOCKOUT_MINUTES", 15) * 60,
+        )

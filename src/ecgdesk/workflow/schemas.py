@@ -1,0 +1,338 @@
+"""The schema family of what crosses a boundary: the JSON API, its OpenAPI document and the CLI's JSON.
+
+Pydantic v2 models, built by the workflow (never by a face) so that ``ecgdesk study show --json`` and
+``GET /api/v1/studies/{id}`` give the same document. Input models carry the limits a request must respect
+(lengths, patterns, ranges); a violation is a 422 naming the field, or exit status 2 on the CLI.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecgdesk.coding import Service, Setting
+from ecgdesk.store.enums import EditKind, Role, StudyStatus
+
+NAME = Field(min_length=1, max_length=200)
+TEXT = Field(min_length=1, max_length=20_000)
+SECRET = Field(min_length=1, max_length=1024)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (dates and enums as strings)."""
+        return self.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------------------------------- studies
+class StudyRow(Model):
+    id: int
+    status: StudyStatus
+    patient_id: str
+    patient_name: str
+    service: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class StudyPage(Model):
+    items: list[StudyRow]
+    total: int
+    offset: int
+    limit: int
+
+
+class PatientOut(Model):
+    id: str
+    name: str
+    birth_date: date
+    sex: str
+
+
+class OrderOut(Model):
+    service: str
+    ordering_npi: str
+    ordering_name: str | None
+    indications: list[str]
+    duration_days: float | None
+    setting: str
+    place_of_service: str
+
+
+class RecordingOut(Model):
+    sha256: str
+    format: str
+    fs: float
+    n_leads: int
+    n_samples: int
+    duration_h: float
+    start_time: datetime | None
+    path: str
+
+
+class AnalysisOut(Model):
+    run_id: int
+    algorithm_version: str
+    input_hash: str
+    edited: bool
+    analyzable_h: float
+    wear_h: float
+    total_beats: int | None
+    beats_by_class: dict[str, int] | None
+    af_burden_pct: float | None
+    beats_file: str
+
+
+class ComponentOut(Model):
+    component: str
+    performer: str
+    npi: str | None
+    setting: str
+    place_of_service: str
+    performed_at: datetime
+
+
+class ReportOut(Model):
+    version: int
+    content_sha256: str
+    pdf: str
+    html: str | None
+    reviewed_by: str | None
+    created_at: datetime
+
+
+class InterpretationOut(Model):
+    text: str
+    author: str
+    updated_at: datetime
+
+
+class SignatureOut(Model):
+    printed_name: str
+    meaning: str
+    content_sha256: str
+    signed_at: datetime
+    report_version_id: int
+
+
+class AddendumOut(Model):
+    text: str
+    author: str
+    created_at: datetime
+
+
+class CodingOut(Model):
+    facts: dict[str, Any]
+    result: dict[str, Any]
+    claim: dict[str, Any]
+    scrub: list[dict[str, Any]]
+
+
+class UploadOut(Model):
+    """The latest upload of the study and its background import and analysis."""
+
+    id: int
+    state: Literal["received", "importing", "analyzing", "done", "failed"]
+    progress: float
+    message: str
+    files: list[str]
+    size_bytes: int
+    updated_at: datetime
+
+
+class StudyDetail(Model):
+    """Everything known about one study."""
+
+    id: int
+    status: StudyStatus
+    patient: PatientOut
+    order: OrderOut
+    recording: RecordingOut | None = None
+    analysis: AnalysisOut | None = None
+    components: list[ComponentOut] = []
+    reports: list[ReportOut] = []
+    interpretation: InterpretationOut | None = None
+    signatures: list[SignatureOut] = []
+    addenda: list[AddendumOut] = []
+    coding: CodingOut | None = None
+    upload: UploadOut | None = None
+    signature_state: str = "unsigned"
+    audit_rows: int = 0
+
+
+class StudyCreate(Model):
+    """A new patient (or an existing one, same identity) and the order of a study."""
+
+    patient_id: str = Field(min_length=1, max_length=64)
+    name: str = NAME
+    birth_date: date
+    sex: Literal["M", "F", "U"]
+    service: Service
+    ordering_npi: str = Field(pattern=r"^[0-9]{10}$")
+    indications: list[str] = Field(min_length=1, max_length=12)
+    duration_days: float | None = Field(default=None, gt=0, le=60)
+    setting: Setting = Setting.PRACTITIONER
+    place_of_service: str | None = Field(default=None, pattern=r"^[0-9]{2}$")
+    ordering_name: str | None = Field(default=None, max_length=200)
+
+
+class StudyCreated(Model):
+    id: int
+    status: StudyStatus
+
+
+class TextIn(Model):
+    text: str = TEXT
+
+
+class SignIn(Model):
+    password: str = SECRET
+
+
+class AddendumIn(Model):
+    text: str = TEXT
+    password: str = SECRET
+
+
+class BeatEditIn(Model):
+    kind: EditKind
+    target: int = Field(ge=0, le=2**31 - 1)
+    label: Literal["N", "S", "V", "F", "Q"]
+
+
+class ComponentIn(Model):
+    component: Literal["recording", "scanning", "interpretation", "supervision", "monitoring"]
+    performer: str = NAME
+    npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
+
+
+class BillIn(Model):
+    reference: str = Field(min_length=1, max_length=64)
+
+
+class ReportRendered(Model):
+    version: int
+    content_sha256: str
+    reused: bool
+
+
+class SignatureDone(Model):
+    version: int
+    printed_name: str
+    signed_at: datetime
+    content_sha256: str
+
+
+class RunDone(Model):
+    run_id: int
+    reused: bool
+
+
+class CodingDone(Model):
+    claim_lines: list[str]
+    findings: list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------------------------------- accounts
+class LoginIn(Model):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = SECRET
+
+
+class SessionOut(Model):
+    username: str
+    display_name: str
+    role: Role
+    csrf_token: str | None
+    via: str
+
+
+class UserOut(Model):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    npi: str | None
+    credentials: str | None
+    disabled: bool
+
+
+class UserCreate(Model):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    role: Role
+    password: str = Field(min_length=4, max_length=1024)
+    display_name: str | None = Field(default=None, max_length=200)
+    npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
+    credentials: str | None = Field(default=None, max_length=50)
+
+
+class PasswordIn(Model):
+    password: str = Field(min_length=4, max_length=1024)
+
+
+class TokenCreate(Model):
+    username: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Model):
+    id: int
+    name: str
+    username: str
+    role: Role
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="the secret, shown only once")
+
+
+# ------------------------------------------------------------------------------------------- audit
+class AuditRowOut(Model):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Any
+    after: Any
+    hash: str
+
+
+class AuditPage(Model):
+    items: list[AuditRowOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class AuditVerifyOut(Model):
+    ok: bool
+    rows: int
+    head_hash: str
+    problem: str | None
+    problem_seq: int | None
+
+
+class Health(Model):
+    status: Literal["ok"]
+
+
+class ErrorItem(Model):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(Model):
+    """Every 4xx body: ``detail`` lists the field(s) and the reason(s)."""
+
+    detail: list[ErrorItem]

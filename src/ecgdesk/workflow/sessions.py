@@ -1,0 +1,273 @@
+"""Server-side login sessions and revocable API tokens.
+
+A login creates a new session row (a new random identifier each time, so a planted identifier is never
+promoted: no session fixation) with its own CSRF token. The session ends at logout, after ``idle_s`` without
+a request, at its absolute lifetime, or when the user is disabled or their password reset; each end is
+audited. The cookie value and API tokens are 256-bit random strings of which only the SHA-256 is stored.
+
+An API token belongs to a user and carries that user's role at creation; it is refused once revoked, once
+the user is disabled, or if the user's role has changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import AuthenticationError, InputError, NotFoundError
+from ecgdesk.store import Store, append
+from ecgdesk.store.enums import Role
+from ecgdesk.store.models import User
+from ecgdesk.store.service_models import ApiToken, LoginSession
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.policy import SecurityPolicy
+from ecgdesk.workflow.users import authenticate, aware
+
+TOKEN_PREFIX = "ecgd_"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    principal: Principal
+    expires_at: datetime
+
+
+def login(
+    store: Store, username: str, password: str, client: str = "", policy: SecurityPolicy | None = None
+) -> NewSession:
+    """Check the password (lockout and refusals audited) and open a new session."""
+    policy = policy or SecurityPolicy.from_env()
+    info = authenticate(store, username, password, policy=policy)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    moment = now()
+    with store.transaction() as session:
+        row = LoginSession(
+            token_sha256=digest(token),
+            csrf_token=csrf,
+            user_id=info.id,
+            created_at=moment,
+            last_seen_at=moment,
+            expires_at=moment + timedelta(seconds=policy.absolute_s),
+            client=client[:200],
+        )
+        session.add(row)
+        session.flush()
+        append(
+            session,
+            username,
+            "auth:login",
+            "user",
+            info.id,
+            None,
+            {"session": row.id, "client": client[:200]},
+        )
+        principal = Principal(
+            info.id, info.username, info.role, info.display_name, "session", row.id, None, csrf
+        )
+        return NewSession(token, csrf, principal, row.expires_at)
+
+
+def _end(session: Session, row: LoginSession, actor: str, reason: str) -> None:
+    row.ended_at, row.end_reason = now(), reason
+    append(session, actor, "auth:logoff", "user", row.user_id, None, {"session": row.id, "reason": reason})
+
+
+def resolve_session(store: Store, token: str, policy: SecurityPolicy | None = None) -> Principal:
+    """The user of a live session; an idle, expired or unknown one is refused (and ended, audited)."""
+    policy = policy or SecurityPolicy.from_env()
+    refusal: str | None = None
+    with store.transaction() as session:
+        row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == digest(token)))
+        if row is None or row.ended_at is not None:
+            refusal = (
+                "no valid session: log in"
+                if row is None
+                else f"session ended ({row.end_reason}): log in again"
+            )
+            principal = None
+        else:
+            user = session.get(User, row.user_id)
+            assert user is not None
+            moment = now()
+            if user.disabled:
+                _end(session, row, user.username, "disabled")
+                refusal = "account disabled"
+            elif moment >= aware(row.expires_at):
+                _end(session, row, user.username, "lifetime")
+                refusal = "session reached its maximum lifetime: log in again"
+            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.idle_s:
+                _end(session, row, user.username, "idle")
+                refusal = "logged off after inactivity: log in again"
+            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:
+                row.last_seen_at = moment
+            principal = Principal(
+                user.id,
+                user.username,
+                Role(user.role),
+                user.display_name,
+                "session",
+                row.id,
+                None,
+                row.csrf_token,
+            )
+    if refusal is not None or principal is None:
+        raise AuthenticationError(refusal or "no valid session: log in")
+    return principal
+
+
+def logout(store: Store, token: str) -> None:
+    """End the session (audited); an unknown or ended session is refused like any other request."""
+    with store.transaction() as session:
+        row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == digest(token)))
+        user = session.get(User, row.user_id) if row is not None and row.ended_at is None else None
+        if row is not None and user is not None:
+            _end(session, row, user.username, "logout")
+    if user is None:
+        raise AuthenticationError("no valid session: log in")
+
+
+def end_user_sessions(session: Session, user_id: int, reason: str) -> None:
+    """End every open session of a user (password reset), in the caller's transaction."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now(), end_reason=reason[:20])
+    )
+
+
+# ------------------------------------------------------------------------------------------- API tokens
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    username: str
+    role: Role
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _token_info(row: ApiToken, username: str) -> TokenInfo:
+    return TokenInfo(
+        row.id,
+        row.name,
+        username,
+        Role(row.role),
+        row.created_by,
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+    )
+
+
+def create_token(store: Store, by: Principal, username: str, name: str) -> tuple[TokenInfo, str]:
+    """A new API token acting as ``username`` with their role; the secret is shown only here, once."""
+    authorize(store, by, Action.USER_MANAGE, "user", username)
+    if not name.strip() or len(name) > 100:
+        raise InputError("name", "a token needs a name of 1 to 100 characters (the device or integration)")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFoundError("username", f"no user {username!r}")
+        row = ApiToken(
+            token_sha256=digest(secret),
+            name=name.strip(),
+            user_id=user.id,
+            role=user.role,
+            created_by=by.actor,
+            created_at=now(),
+        )
+        session.add(row)
+        session.flush()
+        append(
+            session,
+            by.actor,
+            "token:create",
+            "user",
+            user.id,
+            None,
+            {"token": row.id, "name": row.name, "role": row.role},
+        )
+        return _token_info(row, user.username), secret
+
+
+def revoke_token(store: Store, by: Principal, token_id: int) -> TokenInfo:
+    authorize(store, by, Action.USER_MANAGE, "token", token_id)
+    with store.transaction() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise NotFoundError("token", f"no API token with id {token_id}")
+        user = session.get(User, row.user_id)
+        assert user is not None
+        if row.revoked_at is None:
+            row.revoked_at = now()
+            append(
+                session,
+                by.actor,
+                "token:revoke",
+                "user",
+                row.user_id,
+                None,
+                {"token": row.id, "name": row.name},
+            )
+        return _token_info(row, user.username)
+
+
+def list_tokens(store: Store, by: Principal) -> list[TokenInfo]:
+    authorize(store, by, Action.USER_MANAGE)
+    with store.transaction() as session:
+        rows = session.execute(
+            select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+        )
+        return [_token_info(row, name) for row, name in rows]
+
+
+def resolve_token(store: Store, secret: str, policy: SecurityPolicy | None = None) -> Principal:
+    """The principal an API token acts as; a revoked, unknown or stale token is refused (audited)."""
+    policy = policy or SecurityPolicy.from_env()
+    refusal: str | None = None
+    with store.transaction() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest(secret)))
+        user = session.get(User, row.user_id) if row is not None else None
+        if row is None or user is None:
+            refusal = "unknown API token"
+        elif row.revoked_at is not None:
+            refusal = "API token revoked"
+        elif user.disabled:
+            refusal = "account disabled"
+        elif user.role != row.role:
+            refusal = "the user's role changed since the token was made"
+        if refusal is not None:
+            append(
+                session,
+                user.username if user else "?",
+                "auth:refused",
+                "token",
+                row.id if row else "?",
+                None,
+                {"reason": refusal},
+            )
+        else:
+            assert row is not None and user is not None
+            moment = now()
+            if (
+                row.last_used_at is None
+                or (moment - aware(row.last_used_at)).total_seconds() >= policy.touch_s
+            ):
+                row.last_used_at = moment
+            return Principal(user.id, user.username, Role(row.role), user.display_name, "token", None, row.id)
+    raise AuthenticationError(refusal)

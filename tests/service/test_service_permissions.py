@@ -1,0 +1,113 @@
+"""Every route x every role: the one permission table decides, over HTTP and on the command line.
+
+Each API route is listed here with the action it performs; the test fails when a route is added without
+being listed. A role the table allows never gets 401/403 (it may get 404/409/422 for this request); every
+other role gets 403, and each refusal is an ``auth:forbidden`` audit row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from service_builders import PEOPLE, PIN, STUDY, Api
+from sqlalchemy import func, select
+
+from ecgdesk.store.enums import Role
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.permissions import PERMISSIONS, Action
+
+#: (method, path) -> (action or None for any signed-in user, JSON body)
+ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
+    ("GET", "/api/v1/session"): (None, None),
+    ("DELETE", "/api/v1/session"): (None, None),
+    ("GET", "/api/v1/studies"): (Action.STUDY_LIST, None),
+    ("POST", "/api/v1/studies"): (Action.STUDY_CREATE, STUDY),
+    ("GET", "/api/v1/studies/{study_id}"): (Action.STUDY_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/report.pdf"): (Action.REPORT_READ, None),
+    ("POST", "/api/v1/studies/{study_id}/analysis"): (Action.STUDY_ANALYZE, None),
+    ("POST", "/api/v1/studies/{study_id}/beat-edits"): (
+        Action.BEATS_EDIT,
+        {"kind": "beat", "target": 0, "label": "N"},
+    ),
+    ("POST", "/api/v1/studies/{study_id}/comment"): (Action.STUDY_COMMENT, {"text": "ok"}),
+    ("POST", "/api/v1/studies/{study_id}/report"): (Action.REPORT_RENDER, None),
+    ("POST", "/api/v1/studies/{study_id}/interpretation"): (
+        Action.STUDY_INTERPRET,
+        {"text": "Sinus rhythm."},
+    ),
+    ("POST", "/api/v1/studies/{study_id}/sign"): (Action.STUDY_SIGN, {"password": PIN}),
+    ("POST", "/api/v1/studies/{study_id}/addendum"): (Action.STUDY_ADDENDUM, {"text": "x", "password": PIN}),
+    ("POST", "/api/v1/studies/{study_id}/components"): (
+        Action.COMPONENT_RECORD,
+        {"component": "supervision", "performer": "Dr. S"},
+    ),
+    ("POST", "/api/v1/studies/{study_id}/coding"): (Action.STUDY_CODE, None),
+    ("POST", "/api/v1/studies/{study_id}/bill"): (Action.STUDY_BILL, {"reference": "CLM-1"}),
+    ("POST", "/api/v1/studies/{study_id}/recording"): (Action.RECORDING_IMPORT, None),
+    ("GET", "/api/v1/audit"): (Action.AUDIT_READ, None),
+    ("GET", "/api/v1/audit/verify"): (Action.AUDIT_VERIFY, None),
+    ("GET", "/api/v1/users"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/users"): (
+        Action.USER_MANAGE,
+        {"username": "new.user", "role": "biller", "password": "1234"},
+    ),
+    ("POST", "/api/v1/users/{username}/disable"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/users/{username}/enable"): (Action.USER_MANAGE, None),
+    ("PUT", "/api/v1/users/{username}/password"): (Action.USER_MANAGE, {"password": "1234"}),
+    ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
+    ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
+}
+OPEN = {("GET", "/healthz"), ("POST", "/api/v1/session")}
+
+
+def test_every_action_has_a_row_in_the_table() -> None:
+    assert set(PERMISSIONS) == set(Action)
+    assert all(PERMISSIONS[a] for a in Action)
+
+
+def test_every_route_is_in_the_matrix(api: Api) -> None:
+    """Every route of the app is in the OpenAPI document, and every one of those is in ROUTES."""
+    routes = {(method.upper(), path) for path, item in api.app.openapi()["paths"].items() for method in item}
+    routes -= OPEN
+    assert routes == set(ROUTES), "list each new route with its action in ROUTES"
+
+
+def _forbidden(api: Api) -> int:
+    with api.store.transaction() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "auth:forbidden")
+            )
+            or 0
+        )
+
+
+@pytest.mark.parametrize("username", list(PEOPLE))
+def test_route_by_role_matrix(api: Api, username: str) -> None:
+    role = Role(PEOPLE[username])
+    headers = api.login("tech.t")
+    assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
+    for (method, path), (action, body) in ROUTES.items():
+        if method == "DELETE" and path == "/api/v1/session":
+            continue  # logs the user out: checked at the end
+        headers = api.login(username)
+        url = path.format(study_id=1, username="biller.t", token_id=1)
+        before = _forbidden(api)
+        kwargs: dict[str, Any] = {"headers": headers}
+        if path.endswith("/recording"):
+            kwargs["files"] = [("files", ("x.csv", b"time,ecg\n0,0\n", "text/csv"))]
+        elif body is not None:
+            kwargs["json"] = body
+        answer = api.client.request(method, url, **kwargs)
+        may = action is None or role in PERMISSIONS[action]
+        where = f"{method} {path} as {role.value}: {answer.status_code} {answer.text[:200]}"
+        if may:
+            assert answer.status_code not in (401, 403, 500), where
+            assert _forbidden(api) == before, where
+        else:
+            assert answer.status_code == 403, where
+            assert _forbidden(api) == before + 1, where
+    headers = api.login(username)
+    assert api.client.delete("/api/v1/session", headers=headers).status_code == 204
