@@ -4,9 +4,7 @@ close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engine
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,14 +13,14 @@ from typing import Any
 from ecgdesk.errors import InputError
 
 
-def _actor(args: argparse.Namespace) -> str:
-    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
-
-
-def _store() -> Any:
+def _acting(args: argparse.Namespace, action: str) -> tuple[Any, Any]:
+    """The store and the authenticated acting user, checked against the permission table for ``action``."""
+    from ecgdesk.cli._auth import acting
     from ecgdesk.store import open_store
+    from ecgdesk.workflow.permissions import Action
 
-    return open_store()
+    store = open_store()
+    return store, acting(args, store, Action(action))
 
 
 def _date(text: str) -> date:
@@ -50,18 +48,33 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     from ecgdesk.coding import Service, Setting
     from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
 
-    info = enroll(_store(), EnrolmentRequest(
-        patient_id=args.patient_id, name=args.name, birth_date=args.birth_date, sex=args.sex,
-        device_serial=args.device, service=Service(args.service), start=args.start, days=args.days,
-        ordering_npi=args.ordering_npi, indications=tuple(args.indication), setting=Setting(args.setting),
-    ), _actor(args))
+    store, who = _acting(args, "monitor:enroll")
+    info = enroll(
+        store,
+        EnrolmentRequest(
+            patient_id=args.patient_id,
+            name=args.name,
+            birth_date=args.birth_date,
+            sex=args.sex,
+            device_serial=args.device,
+            service=Service(args.service),
+            start=args.start,
+            days=args.days,
+            ordering_npi=args.ordering_npi,
+            indications=tuple(args.indication),
+            setting=Setting(args.setting),
+        ),
+        who.actor,
+    )
     if args.json:
         _json(asdict(info))
     else:
         print(info.id)
-        print(f"enrolment {info.id}: study {info.study_id}, device {info.device_serial}, {info.start} to "
-              f"{info.end}; criteria: defaults, not yet signed ('monitor criteria {info.id} --sign')",
-              file=__import__("sys").stderr)
+        print(
+            f"enrolment {info.id}: study {info.study_id}, device {info.device_serial}, {info.start} to "
+            f"{info.end}; criteria: defaults, not yet signed ('monitor criteria {info.id} --sign')",
+            file=__import__("sys").stderr,
+        )
     return 0
 
 
@@ -69,9 +82,9 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
     from ecgdesk.monitoring.criteria import default_criteria
     from ecgdesk.workflow.monitoring import current_criteria, get_enrolment, sign_criteria
 
-    store = _store()
+    store, who = _acting(args, "monitor:criteria-sign" if args.sign else "monitor:criteria-read")
     if args.sign:
-        from ecgdesk.cli.study import read_secret
+        from ecgdesk.cli._auth import signing_password
 
         if args.file:
             try:
@@ -80,9 +93,15 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
                 raise InputError("file", f"not a readable JSON file: {error}", args.file) from None
         else:
             document = default_criteria().to_dict()
-        password = read_secret(args, f"password or PIN of {args.user}: ")
-        version = sign_criteria(store, args.enrolment_id, document, _actor(args), password, args.lower_emergent)
-        print(f"criteria version {version} signed")
+        signed = sign_criteria(
+            store,
+            args.enrolment_id,
+            document,
+            who.principal.username,
+            signing_password(args, who),
+            args.lower_emergent,
+        )
+        print(f"criteria version {signed} signed")
         return 0
     with store.transaction() as session:
         get_enrolment(session, args.enrolment_id)
@@ -94,11 +113,11 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring import collect, ingest_file
 
-    store = _store()
+    store, who = _acting(args, "monitor:ingest")
     paths = collect([Path(p) for p in args.paths])
     if args.message_id and len(paths) != 1:
         raise InputError("message-id", f"a message id names one strip; {len(paths)} were given")
-    outcomes = [ingest_file(store, path, args.device, _actor(args), args.message_id) for path in paths]
+    outcomes = [ingest_file(store, path, args.device, who.actor, args.message_id) for path in paths]
     if args.json:
         _json([asdict(o) for o in outcomes])
     else:
@@ -111,14 +130,17 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_queue(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import list_queue
 
-    rows = list_queue(_store(), include_closed=args.all)
+    rows = list_queue(_acting(args, "monitor:queue-read")[0], include_closed=args.all)
     if args.json:
         _json([asdict(r) for r in rows])
         return 0
     for r in rows:
         late = " OVERDUE" if r.overdue else ""
-        print(f"{r.id:>6}  {r.priority:<12} {r.label or '-':<2} {r.received_at[:19]}  due {r.due_at[11:16]}{late}  "
-              f"{r.patient or r.device}  {r.reason}{'  [' + r.flag + ']' if r.flag else ''}")
+        print(
+            f"{r.id:>6}  {r.priority:<12} {r.label or '-':<2} {r.received_at[:19]}  "
+            f"due {r.due_at[11:16]}{late}  "
+            f"{r.patient or r.device}  {r.reason}{'  [' + r.flag + ']' if r.flag else ''}"
+        )
     return 0
 
 
@@ -127,11 +149,19 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
     notification = None
     if args.recipient:
-        notification = NotificationRequest(args.recipient, args.channel, args.read_back, args.outcome or "",
-                                           args.acknowledged)
-    result = review(_store(), args.item_id, args.action, _actor(args), args.note or "", args.rhythm, notification)
-    print(f"item {result.item_id} closed: {result.action}"
-          + (f" (notification {result.notification_id} to {result.recipient})" if result.notification_id else ""))
+        notification = NotificationRequest(
+            args.recipient, args.channel, args.read_back, args.outcome or "", args.acknowledged
+        )
+    store, who = _acting(args, "monitor:review")
+    result = review(store, args.item_id, args.action, who.actor, args.note or "", args.rhythm, notification)
+    print(
+        f"item {result.item_id} closed: {result.action}"
+        + (
+            f" (notification {result.notification_id} to {result.recipient})"
+            if result.notification_id
+            else ""
+        )
+    )
     for warning in result.warnings:
         print(f"warning: {warning}", file=__import__("sys").stderr)
     return 0
@@ -140,14 +170,16 @@ def _cmd_review(args: argparse.Namespace) -> int:
 def _cmd_ack(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import acknowledge
 
-    acknowledge(_store(), args.notification_id, _actor(args), args.outcome or "")
+    store, who = _acting(args, "monitor:review")
+    acknowledge(store, args.notification_id, who.actor, args.outcome or "")
     return 0
 
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
 
-    created = escalate_unacknowledged(_store(), _actor(args))
+    store, who = _acting(args, "monitor:supervise")
+    created = escalate_unacknowledged(store, who.actor)
     print(f"{len(created)} escalation(s)")
     return 0
 
@@ -155,7 +187,8 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import reconcile
 
-    report = reconcile(_store(), args.start, args.end, _actor(args))
+    store, who = _acting(args, "monitor:supervise")
+    report = reconcile(store, args.start, args.end, who.actor)
     _json({**asdict(report), "alarm": report.alarm})
     return 1 if report.alarm else 0
 
@@ -163,8 +196,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 def _cmd_roster_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import add_shift
 
-    shift = add_shift(_store(), args.start, args.end, [t for t in (args.technicians or "").split(",") if t],
-                      args.on_call, _actor(args))
+    store, who = _acting(args, "monitor:roster")
+    shift = add_shift(
+        store,
+        args.start,
+        args.end,
+        [t for t in (args.technicians or "").split(",") if t],
+        args.on_call,
+        who.actor,
+    )
     print(shift)
     return 0
 
@@ -172,9 +212,18 @@ def _cmd_roster_add(args: argparse.Namespace) -> int:
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import coverage
 
-    gaps = coverage(_store(), args.start, args.end)
-    _json([{"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing,
-            "hours": round(g.hours, 2)} for g in gaps])
+    gaps = coverage(_acting(args, "monitor:supervise")[0], args.start, args.end)
+    _json(
+        [
+            {
+                "start": g.start.isoformat(),
+                "end": g.end.isoformat(),
+                "missing": g.missing,
+                "hours": round(g.hours, 2),
+            }
+            for g in gaps
+        ]
+    )
     return 1 if gaps else 0
 
 
@@ -198,10 +247,9 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p.add_argument("enrolment_id", type=int)
     p.add_argument("--sign", action="store_true", help="sign a new version (ordering physician)")
     p.add_argument("--file", help="criteria JSON ({'rules': [...]}; default: the default criteria)")
-    p.add_argument("--lower-emergent", action="store_true", help="confirm a version that lowers emergent rules")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--password-stdin", action="store_true")
-    group.add_argument("--password-env", metavar="VAR")
+    p.add_argument(
+        "--lower-emergent", action="store_true", help="confirm a version that lowers emergent rules"
+    )
     p.set_defaults(func=_cmd_criteria)
 
     p = commands.add_parser("ingest", parents=[user], help="take strips (files or folders) from a device")
@@ -211,14 +259,16 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_ingest)
 
-    p = commands.add_parser("queue", help="the attended queue, most pressing first")
+    p = commands.add_parser("queue", parents=[user], help="the attended queue, most pressing first")
     p.add_argument("--all", action="store_true", help="closed items too")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_queue)
 
     p = commands.add_parser("review", parents=[user], help="close a queue item with what was done")
     p.add_argument("item_id", type=int)
-    p.add_argument("--action", required=True, choices=["reviewed", "notified", "escalated", "patient_contacted"])
+    p.add_argument(
+        "--action", required=True, choices=["reviewed", "notified", "escalated", "patient_contacted"]
+    )
     p.add_argument("--note")
     p.add_argument("--rhythm", help="the rhythm as the technician confirms it")
     p.add_argument("--recipient", help="who was called or messaged (notified)")
@@ -232,8 +282,9 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("monitor", help="event monitoring and telemetry: enrolment, strips, queue")
     commands = parser.add_subparsers(dest="monitor_command", metavar="COMMAND", required=True)
-    user = argparse.ArgumentParser(add_help=False)
-    user.add_argument("--user", help="acting user (default $ECGDESK_USER or the login name)")
+    from ecgdesk.cli._auth import auth_parent
+
+    user = auth_parent()
     _add_monitor_commands(commands, user)
 
     p = commands.add_parser("ack", parents=[user], help="a notification was acknowledged")
@@ -257,7 +308,7 @@ def register(subparsers: Any) -> None:
     q.add_argument("--technicians", help="comma list of user names")
     q.add_argument("--on-call", help="the on-call physician")
     q.set_defaults(func=_cmd_roster_add)
-    q = roster.add_parser("coverage", help="uncovered stretches between two times")
+    q = roster.add_parser("coverage", parents=[user], help="uncovered stretches between two times")
     q.add_argument("--start", required=True, type=_when)
     q.add_argument("--end", required=True, type=_when)
     q.set_defaults(func=_cmd_coverage)
