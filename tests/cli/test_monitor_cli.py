@@ -100,8 +100,10 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
         )
         == 0
     )
+    assert "closed: notified" in capsys.readouterr().out
     assert main(["monitor", "queue", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 3
+    out = capsys.readouterr().out
+    assert len(json.loads(out)) == 3, out
 
 
 def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
