@@ -52,6 +52,11 @@ class Action(enum.StrEnum):
     MONITOR_REVIEW = "monitor:review"
     MONITOR_SUPERVISE = "monitor:supervise"
     MONITOR_ROSTER = "monitor:roster"
+    RESULT_EXPORT = "result:export"
+    ORDER_RECEIVE = "order:receive"
+    ORDER_INBOUND_READ = "order:inbound-read"
+    DELIVERY_MANAGE = "delivery:manage"
+    INTERFACE_ADMIN = "interface:admin"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -88,6 +93,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MONITOR_REVIEW: frozenset({T, P}),
     Action.MONITOR_SUPERVISE: frozenset({T, A}),
     Action.MONITOR_ROSTER: frozenset({A}),
+    # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
+    # the administrator's (where patient data may go).
+    Action.RESULT_EXPORT: frozenset({T, P}),
+    Action.ORDER_RECEIVE: frozenset({T, A}),
+    Action.ORDER_INBOUND_READ: frozenset({T, A}),
+    Action.DELIVERY_MANAGE: frozenset({T, A}),
+    Action.INTERFACE_ADMIN: frozenset({A}),
 }
 
 
