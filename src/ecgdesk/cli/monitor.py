@@ -227,6 +227,33 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 1 if gaps else 0
 
 
+def _cmd_close(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_period import close_period
+
+    store, who = _acting(args, "monitor:enroll")
+    closed = close_period(store, args.enrolment_id, who.actor, args.stopped_early)
+    _json(asdict(closed))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.reporting import report_study
+
+    store, who = _acting(args, "report:render")
+    with store.transaction() as session:
+        from ecgdesk.workflow.monitoring import get_enrolment
+
+        study_id = get_enrolment(session, args.enrolment_id).study_id
+    info = report_study(store, study_id, who.actor)
+    print(f"study {study_id}: end-of-service report version {info.version} at {info.pdf_path}")
+    print(
+        f"the physician interprets and signs it: 'ecgdesk study interpret {study_id}', "
+        f"'ecgdesk study sign {study_id}'; then 'ecgdesk study code {study_id}'",
+        file=__import__("sys").stderr,
+    )
+    return 0
+
+
 def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p = commands.add_parser("enroll", parents=[user], help="enrol a patient on a device for a period")
     p.add_argument("--patient-id", required=True)
@@ -286,6 +313,17 @@ def register(subparsers: Any) -> None:
 
     user = auth_parent()
     _add_monitor_commands(commands, user)
+
+    p = commands.add_parser("close", parents=[user], help="close a period (every strip reviewed first)")
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--stopped-early", type=_date, help="the documented early end of monitoring")
+    p.set_defaults(func=_cmd_close)
+
+    p = commands.add_parser(
+        "report", parents=[user], help="render the end-of-service report of a closed period"
+    )
+    p.add_argument("enrolment_id", type=int)
+    p.set_defaults(func=_cmd_report)
 
     p = commands.add_parser("ack", parents=[user], help="a notification was acknowledged")
     p.add_argument("notification_id", type=int)
