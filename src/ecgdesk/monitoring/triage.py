@@ -36,6 +36,7 @@ class RhythmEvent:
     duration_s: float = 0.0
     rate_bpm: float | None = None
     evidence: str = ""
+    start_s: float | None = None  # where in the strip it begins (None: the whole strip)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class StripObservation:
                     "duration_s": round(e.duration_s, 2),
                     "rate_bpm": e.rate_bpm,
                     "evidence": e.evidence,
+                    "start_s": e.start_s,
                 }
                 for e in self.events
             ],
@@ -98,7 +100,9 @@ def _events_of(
         if kind is None:
             continue
         rate = episode.max_rate_bpm or episode.mean_rate_bpm
-        events.append(RhythmEvent(kind, float(episode.duration_s), rate, episode.evidence))
+        events.append(
+            RhythmEvent(kind, float(episode.duration_s), rate, episode.evidence, float(episode.start_s))
+        )
     heart = result.findings.summary.heart_rate
     low = heart.min.bpm if heart.min is not None else None
     high = heart.max.bpm if heart.max is not None else None

@@ -151,7 +151,7 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
         w.line(f"Notified and escalated events ({len(doc['events'])})", 10, bold=True)
         for event in doc["events"][:18]:
             w.line(
-                f"{event['received_at'][:16].replace('T', ' ')}  {event['priority']}: {event['reason']}",
+                f"{event['received_at'][:16].replace('T', ' ')}  {event['reason']}",
                 7.5,
                 indent=2,
             )

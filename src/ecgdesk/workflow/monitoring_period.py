@@ -51,6 +51,7 @@ from ecgdesk.workflow.studies import get_study, import_recording, set_component
 ALGORITHM_VERSION = "ecgdesk-monitoring 0.1.0"
 GAP_S = 2.0
 MAX_REPORT_STRIPS = 12
+REPORT_STRIP_S = 15.0  # two rows at 25 mm/s
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
                 "item_id": item.id,
                 "transmission_id": item.transmission_id,
                 "priority": item.priority,
+                "onset_s": _onset(item),
                 "received_at": _aware(item.received_at).isoformat(),
                 "reason": item.reason,
                 "label": item.label,
@@ -142,6 +144,18 @@ def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
             }
         )
     return events
+
+
+def _onset(item: QueueItem) -> float | None:
+    """Where in its strip the earliest event that fired a rule begins (the report centres the strip there)."""
+    kinds = {rule.get("event") for rule in json.loads(item.matched_json or "[]")}
+    observed = json.loads(item.observation_json or "null") or {}
+    starts = [
+        e["start_s"]
+        for e in observed.get("events", [])
+        if e.get("kind") in kinds and e.get("start_s") is not None
+    ]
+    return min(starts) if starts else None
 
 
 def _rhythm_summary(items: list[QueueItem]) -> str:
@@ -342,13 +356,22 @@ def build_monitoring_context(
         entry = starts.get(event["transmission_id"])
         if entry is None:
             continue
-        data = parts.recording.read(entry["start_sample"], entry["start_sample"] + entry["n_samples"])[:, 0]
+        fs = parts.recording.fs
+        shown = int(REPORT_STRIP_S * fs)
+        onset = event.get("onset_s")
+        offset = 0 if onset is None else int(max(0.0, onset - 3.0) * fs)  # 3 s of what came before
+        offset = max(0, min(offset, entry["n_samples"] - shown))
+        first = entry["start_sample"] + offset
+        data = parts.recording.read(first, first + min(shown, entry["n_samples"]))[:, 0]
+        when = datetime.fromisoformat(entry["recorded_at"]).replace(tzinfo=None) + timedelta(
+            seconds=offset / fs
+        )
         images.append(
             EventStripImage(
-                f"{event['received_at'][:16].replace('T', ' ')}  {event['priority']}: {event['reason']}",
+                f"recorded {when:%Y-%m-%d %H:%M:%S}   {event['reason']}",
                 np.asarray(data, dtype=np.float64),
-                parts.recording.fs,
-                datetime.fromisoformat(entry["recorded_at"]).replace(tzinfo=None),
+                fs,
+                when,
             )
         )
     return MonitoringReportContext(
