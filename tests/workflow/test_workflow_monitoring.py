@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 
 from ecgdesk.coding import Service
-from ecgdesk.errors import InputError
+from ecgdesk.errors import AuthenticationError, InputError
 from ecgdesk.monitoring.criteria import default_criteria
 from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry
@@ -89,7 +89,7 @@ def test_criteria_signed_by_the_ordering_physician_and_emergent_not_lowered_sile
     rules = default_criteria().to_dict()
     with pytest.raises(InputError, match="ordering physician"):
         sign_criteria(store, info.id, rules, "dr.other", PIN)
-    with pytest.raises(InputError):
+    with pytest.raises(AuthenticationError):
         sign_criteria(store, info.id, rules, "dr.order", "wrong")
     assert sign_criteria(store, info.id, rules, "dr.order", PIN) == 1
     lowered = json.loads(json.dumps(rules))
