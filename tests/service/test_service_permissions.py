@@ -59,6 +59,9 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/monitoring/transmissions"): (Action.MONITOR_INGEST, None),
+    ("GET", "/api/v1/monitoring/queue"): (Action.MONITOR_QUEUE_READ, None),
+    ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
 }
 OPEN = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 
@@ -94,7 +97,7 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         if method == "DELETE" and path == "/api/v1/session":
             continue  # logs the user out: checked at the end
         headers = api.login(username)
-        url = path.format(study_id=1, username="biller.t", token_id=1)
+        url = path.format(study_id=1, username="biller.t", token_id=1, item_id=1)
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
         if path.endswith("/recording"):

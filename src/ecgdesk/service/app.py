@@ -23,6 +23,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.audit",
     "ecgdesk.service.routers.users",
     "ecgdesk.service.routers.signal",
+    "ecgdesk.service.routers.monitoring",
 )
 
 
