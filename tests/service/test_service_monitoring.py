@@ -26,9 +26,7 @@ def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
 
 
 def _device_token(api: Api) -> dict[str, str]:
-    admin = Principal(
-        1, "admin.t", __import__("ecgdesk.store.enums", fromlist=["Role"]).Role.ADMIN, "Ada", "test"
-    )
+    admin = Principal(1, "admin.t", Role.ADMIN, "Ada", "test")
     _, secret = create_token(api.store, admin, "tech.t", "DEV-1 gateway")
     return {"Authorization": f"Bearer {secret}"}
 
