@@ -24,6 +24,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.users",
     "ecgdesk.service.routers.signal",
     "ecgdesk.service.routers.claims",
+    "ecgdesk.service.routers.interop",
 )
 
 
