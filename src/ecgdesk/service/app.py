@@ -25,6 +25,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.signal",
     "ecgdesk.service.routers.monitoring",
     "ecgdesk.service.routers.claims",
+    "ecgdesk.service.routers.interop",
 )
 
 
