@@ -5,19 +5,6 @@ from __future__ import annotations
 from ecgdesk.workflow.schemas import Model
 
 
-class DeliveryOut(Model):
-    id: int
-    study_id: int
-    target: str
-    format: str
-    status: str
-    attempts: int
-    corrected: bool
-    last_error: str | None
-    next_attempt_at: str
-    sent_at: str | None
-
-
 class OrderAckOut(Model):
     """The acknowledgement of an order message: AA, with the HL7 ACK text for v2 senders."""
 

@@ -4,7 +4,6 @@ listener answers them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,7 +11,8 @@ from fastapi.responses import Response
 
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
-from ecgdesk.workflow.interop_schemas import DeliveryOut, OrderAckOut
+from ecgdesk.workflow.interop_results import DeliveryInfo
+from ecgdesk.workflow.interop_schemas import OrderAckOut
 from ecgdesk.workflow.permissions import Action, Principal
 
 router = APIRouter(prefix="/api/v1", tags=["interop"], responses=ERRORS)
@@ -24,7 +24,7 @@ MEDIA = {"hl7": "x-application/hl7-v2+er7", "fhir": "application/fhir+json", "di
 @router.get("/studies/{study_id}/deliveries")
 def deliveries(
     study_id: StudyId, store: StoreDep, who: Annotated[Principal, allowed(Action.STUDY_READ)]
-) -> list[DeliveryOut]:
+) -> list[DeliveryInfo]:
     """Where the study's signed results went, and in what state (pending, sending, sent, failed)."""
     from ecgdesk.workflow.interop_results import list_deliveries
     from ecgdesk.workflow.permissions import audit_read
@@ -33,7 +33,7 @@ def deliveries(
     with store.transaction() as session:
         get_study(session, study_id)
         audit_read(session, who.actor, "deliveries", "study", study_id)
-    return [DeliveryOut(**asdict(d)) for d in list_deliveries(store, study_id)]
+    return list_deliveries(store, study_id)
 
 
 @router.get(
