@@ -12,6 +12,7 @@ from ecgdesk.errors import check_positive
 
 def _strips(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.strips.batch import classify_files, collect_strip_paths, summarize, write_rows
+    from ecgdesk.analysis.strips.model import default_ensemble
 
     jobs = int(check_positive("--jobs", args.jobs))
     lead: str | int | None = int(args.lead) if args.lead and args.lead.isdigit() else args.lead
@@ -21,7 +22,8 @@ def _strips(args: argparse.Namespace) -> int:
         rows = write_rows(classify_files(paths, jobs=jobs, lead=lead), out,
                           on_row=lambda _row: bar.update(1), inputs=paths)
     summary = summarize(rows)
-    print(f"ecgdesk strips: {summary.line()}; wrote {out}", file=sys.stderr)
+    version = default_ensemble().version or "unversioned"
+    print(f"ecgdesk strips: {summary.line()}; model {version}; wrote {out}", file=sys.stderr)
     return 0
 
 

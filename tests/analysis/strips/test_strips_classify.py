@@ -61,9 +61,11 @@ def test_exported_trees_equal_scikit_learn(tmp_path) -> None:
     X[rng.random(X.shape) < 0.05] = np.nan
     y = np.where(X[:, 0] > 0.5, "A", np.where(np.nan_to_num(X[:, 1]) > 0, "N", "O"))
     model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
-    export_trees(model, tuple("abcde"), tmp_path / "m.npz")
-    ours = load_ensemble(tmp_path / "m.npz").predict_proba(X)
-    assert np.abs(ours - model.predict_proba(X)).max() < 1e-9
+    export_trees(model, tuple("abcde"), tmp_path / "m.npz", version="9.9.9")
+    loaded = load_ensemble(tmp_path / "m.npz")
+    assert np.abs(loaded.predict_proba(X) - model.predict_proba(X)).max() < 1e-9
+    assert np.abs(loaded.predict_proba(X[:1]) - model.predict_proba(X[:1])).max() < 1e-9
+    assert loaded.version == "9.9.9"
 
 
 def test_exported_class_weight_scales_the_probability(tmp_path) -> None:

@@ -39,6 +39,7 @@ class TreeEnsemble:
     is_leaf: np.ndarray
     value: np.ndarray
     max_depth: int
+    version: str = ""
     _walk: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,9 +80,10 @@ class TreeEnsemble:
 
 
 def export_trees(model: Any, feature_names: tuple[str, ...], path: Path,
-                 class_weights: dict[str, float] | None = None) -> None:
+                 class_weights: dict[str, float] | None = None, version: str = "") -> None:
     """Write a fitted multiclass ``HistGradientBoostingClassifier`` to ``path`` (npz, no pickle).
 
+    ``version`` names the trained model (kept in the file, :attr:`TreeEnsemble.version`).
     ``class_weights`` multiplies the probability of the named classes before renormalising: with a softmax
     that is ``log(weight)`` added to the class's baseline score, so the file format and the evaluation stay
     as they are. Classes not named keep weight 1.
@@ -107,6 +109,7 @@ def export_trees(model: Any, feature_names: tuple[str, ...], path: Path,
     np.savez_compressed(
         path,
         format_version=np.int64(FORMAT_VERSION),
+        model_version=np.asarray(version),
         classes=np.asarray([str(c) for c in model.classes_]),
         feature_names=np.asarray(feature_names),
         baseline=np.asarray(model._baseline_prediction, dtype=np.float64).ravel() + shift,
@@ -147,6 +150,7 @@ def load_ensemble(path: Path) -> TreeEnsemble:
         is_leaf=arrays["is_leaf"],
         value=arrays["value"],
         max_depth=int(arrays["max_depth"]),
+        version=str(arrays["model_version"]) if "model_version" in arrays else "",
     )
 
 
