@@ -49,6 +49,7 @@ def test_model_loads_and_predicts_without_network(monkeypatch: pytest.MonkeyPatc
     assert MODEL_PATH.stat().st_size < 20e6
     model = load_ensemble(MODEL_PATH)
     assert set(model.classes) == {"N", "A", "O", "~"}
+    assert model.version  # the committed model says which it is (bench/train_strips.py MODEL_VERSION)
     x, _ = synth_strip(sinus_rr(30))
     result = classify_signal(x, 300.0, model)
     assert sum(result.probabilities.values()) == pytest.approx(1.0)
