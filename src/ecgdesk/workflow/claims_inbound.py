@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from ecgdesk.claims import RemitClaim, Remittance, read_277ca, read_999, read_remittances
 from ecgdesk.claims.acks import kind_of
@@ -283,12 +283,19 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     session.flush()
     numbers = sorted({c.claim_id for c in remittance.claims})
     claims: dict[str, ClaimRow] = {}
+    needed = load_only(
+        ClaimRow.id,
+        ClaimRow.claim_number,
+        ClaimRow.status,
+        ClaimRow.payer_id,
+        ClaimRow.patient_id,
+        ClaimRow.payer_claim_number,
+        ClaimRow.updated_at,
+    )
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
-        claims.update(
-            (c.claim_number, c)
-            for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(chunk)))
-        )
+        claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(chunk))
+        claims.update((c.claim_number, c) for c in session.scalars(claim_query))
     lines: dict[int, list[BilledLine]] = {}
     numbers_of: dict[int, int] = {}
     ids = [c.id for c in claims.values()]
