@@ -44,6 +44,11 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    RESULT_EXPORT = "result:export"
+    ORDER_RECEIVE = "order:receive"
+    ORDER_INBOUND_READ = "order:inbound-read"
+    DELIVERY_MANAGE = "delivery:manage"
+    INTERFACE_ADMIN = "interface:admin"
     # Claims exchange and denial work (issue 16)
     BILLING_READ = "billing:read"
     BILLING_SETUP = "billing:setup"
@@ -82,6 +87,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
+    # the administrator's (where patient data may go).
+    Action.RESULT_EXPORT: frozenset({T, P}),
+    Action.ORDER_RECEIVE: frozenset({T, A}),
+    Action.ORDER_INBOUND_READ: frozenset({T, A}),
+    Action.DELIVERY_MANAGE: frozenset({T, A}),
+    Action.INTERFACE_ADMIN: frozenset({A}),
     # Billing set-up is practice data (no patient data): billers and administrators keep it. Coverage is
     # captured with the order (technicians) or by billing. Claims, remittances and denials are billing work.
     Action.BILLING_READ: frozenset({B, A}),
