@@ -23,7 +23,7 @@ from ecgdesk.claims import RemitClaim, Remittance, read_277ca, read_999, read_re
 from ecgdesk.claims.acks import kind_of
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, match_lines
-from ecgdesk.claims.x12 import read_file
+from ecgdesk.claims.x12 import collector_paused, read_file
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, append, append_many
@@ -228,7 +228,7 @@ def post_remittance(store: Store, path: Path, actor: str) -> PostResult:
     path = Path(path)
     remittances = read_remittances(path)
     result = PostResult()
-    with store.transaction() as session:
+    with collector_paused(), store.transaction() as session:
         for remittance in remittances:
             _post_one(session, path, remittance, actor, result)
     return result
