@@ -49,6 +49,9 @@ class Action(enum.StrEnum):
     ORDER_INBOUND_READ = "order:inbound-read"
     DELIVERY_MANAGE = "delivery:manage"
     INTERFACE_ADMIN = "interface:admin"
+    JOB_READ = "job:read"
+    JOB_MANAGE = "job:manage"
+    BATCH_ANALYZE = "batch:analyze"
     # Claims exchange and denial work (issue 16)
     BILLING_READ = "billing:read"
     BILLING_SETUP = "billing:setup"
@@ -94,6 +97,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ORDER_INBOUND_READ: frozenset({T, A}),
     Action.DELIVERY_MANAGE: frozenset({T, A}),
     Action.INTERFACE_ADMIN: frozenset({A}),
+    # background jobs: the technicians who run the analyses and the administrators who run the system
+    Action.JOB_READ: frozenset({T, A}),
+    Action.JOB_MANAGE: frozenset({T, A}),
+    Action.BATCH_ANALYZE: frozenset({T}),
     # Billing set-up is practice data (no patient data): billers and administrators keep it. Coverage is
     # captured with the order (technicians) or by billing. Claims, remittances and denials are billing work.
     Action.BILLING_READ: frozenset({B, A}),

@@ -1,7 +1,7 @@
 """claims: billing set-up, claims, X12 batches, remittances, ledger, denial queue
 
 Revision ID: 0005
-Revises: 0008
+Revises: 0004
 Create Date: 2026-12-04 09:26:24.689311
 
 Tables of ``ecgdesk.store.claims_models`` (issue 16). Only new tables: nothing existing changes, so the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0008"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
