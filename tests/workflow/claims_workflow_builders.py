@@ -105,6 +105,8 @@ def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
     source = create_engine(f"sqlite:///{target / 'db.sqlite'}")
     try:
         with source.connect() as read, store.engine.begin() as write:
+            for table in reversed(Base.metadata.sorted_tables):  # rows the migrations seed (audit head)
+                write.execute(table.delete())
             for table in Base.metadata.sorted_tables:
                 rows = [dict(row._mapping) for row in read.execute(select(table))]
                 if rows:
@@ -118,6 +120,9 @@ def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
                             f"COALESCE((SELECT max({column}) FROM {table.name}), 0) + 1, false)"
                         )
                     )
+    except BaseException:
+        store.close()
+        raise
     finally:
         source.dispose()
     return store
