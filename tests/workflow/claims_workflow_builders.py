@@ -7,9 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Integer, create_engine, select, text
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, fake_analyzer, request
 
 from ecgdesk.store import Store, open_store
+from ecgdesk.store.models import Base
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.claims_setup import (
@@ -90,6 +92,37 @@ def coded_study(
     return study_id
 
 
-def copy_store(template: Path, target: Path) -> Store:
+def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
+    """A copy of the SQLite template (its database and home folder) on ``backend``: building coded studies
+    takes seconds, so PostgreSQL cases get the template's rows copied table by table into a scratch
+    database (ids kept, sequences moved past them, so the audit chain and every reference stay intact)."""
     shutil.copytree(template, target)
-    return open_store(url=f"sqlite:///{target / 'db.sqlite'}", home=target / "home")
+    if backend == "sqlite":
+        return open_store(url=f"sqlite:///{target / 'db.sqlite'}", home=target / "home")
+    from backends import scratch_url
+
+    store = open_store(url=scratch_url(target, backend), home=target / "home")
+    source = create_engine(f"sqlite:///{target / 'db.sqlite'}")
+    try:
+        with source.connect() as read, store.engine.begin() as write:
+            for table in reversed(Base.metadata.sorted_tables):  # rows the migrations seed (audit head)
+                write.execute(table.delete())
+            for table in Base.metadata.sorted_tables:
+                rows = [dict(row._mapping) for row in read.execute(select(table))]
+                if rows:
+                    write.execute(table.insert(), rows)
+                key = list(table.primary_key.columns)
+                serial = [key[0].name] if len(key) == 1 and isinstance(key[0].type, Integer) else []
+                for column in serial:
+                    write.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), "
+                            f"COALESCE((SELECT max({column}) FROM {table.name}), 0) + 1, false)"
+                        )
+                    )
+    except BaseException:
+        store.close()
+        raise
+    finally:
+        source.dispose()
+    return store

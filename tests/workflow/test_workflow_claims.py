@@ -4,6 +4,7 @@ acknowledgements, 835 posting with the ledger and the denial queue, corrections,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ pytest.importorskip("ecgdesk.reports.scanning")
 from claims_workflow_builders import ACME, MEDICARE, add_people, cheap_hashing, coded_study, copy_store
 from workflow_builders import tiny_record  # noqa: F401
 
+from backends import BACKENDS
 from ecgdesk.claims import read_remittances
 from ecgdesk.claims.payer_sim import (
     ClaimStatus as AckStatus,
@@ -59,9 +61,11 @@ def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Pat
     return folder
 
 
-@pytest.fixture
-def store(tmp_path: Path, template: Path) -> Store:
-    return copy_store(template, tmp_path / "copy")
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
+    opened = copy_store(template, tmp_path / "copy", request.param)
+    yield opened
+    opened.close()
 
 
 def _pyx12(text: str, tmp_path: Path) -> list[str]:

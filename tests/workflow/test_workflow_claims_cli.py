@@ -14,6 +14,7 @@ pytest.importorskip("ecgdesk.reports.scanning")
 from claims_workflow_builders import add_people, cheap_hashing, coded_study, copy_store
 from workflow_builders import ORDERING_NPI, PIN, tiny_record  # noqa: F401
 
+from backends import BACKENDS
 from conftest import shared_path
 from ecgdesk.cli.main import main
 from ecgdesk.store import open_store
@@ -58,11 +59,15 @@ def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Pat
     return folder
 
 
-@pytest.fixture
-def home(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy_store(template, tmp_path / "copy").close()
+@pytest.fixture(params=BACKENDS)
+def home(
+    request: pytest.FixtureRequest, tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    copied = copy_store(template, tmp_path / "copy", request.param)
+    url = copied.engine.url.render_as_string(hide_password=False)
+    copied.close()
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "copy" / "home"))
-    monkeypatch.setenv("ECGDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'copy' / 'db.sqlite'}")
+    monkeypatch.setenv("ECGDESK_DATABASE_URL", url)
     monkeypatch.setenv("ECGDESK_USER", "biller")
     monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
     monkeypatch.delenv("ECGDESK_TOKEN", raising=False)

@@ -377,7 +377,7 @@ def _cmd_audit_log(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.demo import run_demo
+    from ecgdesk.workflow.demo import DEMO_BILLER, DEMO_PHYSICIAN, DEMO_PIN, DEMO_TECHNICIAN, run_demo
 
     started = time.perf_counter()
 
@@ -401,9 +401,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     home = result.out_dir / "home"
     print(f"inspect it with ECGDESK_HOME={home} ecgdesk study show {result.study_id}")
     print(
-        f"bill it with    ECGDESK_HOME={home} ecgdesk claims create {result.study_id}; then claims export, "
-        "claims simulate-payer, claims ack, remit post (README: Claims)"
+        f"bill it with    ECGDESK_HOME={home} ECGDESK_USER={DEMO_BILLER} ecgdesk claims create "
+        f"{result.study_id}; then claims export, claims simulate-payer, claims ack, remit post "
+        "(README: Claims)"
     )
+    users = ", ".join(("admin.demo", DEMO_TECHNICIAN, DEMO_PHYSICIAN, DEMO_BILLER))
+    print(f"demo users      {users}; password {DEMO_PIN}")
     return 0
 
 

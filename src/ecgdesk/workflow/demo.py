@@ -34,6 +34,7 @@ from ecgdesk.workflow.views import show_study
 MARKER = ".ecgdesk-demo"
 DEMO_PHYSICIAN = "dr.demo"
 DEMO_TECHNICIAN = "tech.demo"
+DEMO_BILLER = "biller.demo"
 DEMO_PIN = "2468"
 DEMO_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
@@ -160,6 +161,10 @@ def _flow(
         actor="admin.demo",
         admin_password=DEMO_PIN,
     )
+    # the biller works the claim after the demo (claims create, export, ack, remit post): out of the box
+    add_user(
+        store, DEMO_BILLER, "biller", DEMO_PIN, "Bill Biller", actor="admin.demo", admin_password=DEMO_PIN
+    )
     request = StudyRequest(
         patient_id="DEMO-0001",
         name="Doe, Jane",
@@ -202,7 +207,7 @@ def _flow(
     signed = sign(store, study_id, DEMO_PHYSICIAN, DEMO_PIN)
     result.pdf_path = signed.pdf_path
     say("sign", f"signed by {signed.printed_name} over content {signed.content_sha256[:16]}...")
-    outcome = code_study(store, study_id, "biller.demo")
+    outcome = code_study(store, study_id, DEMO_BILLER)
     result.claim_lines = outcome.claim_lines()
     result.scrub_findings = [f"{f.severity.value}: {f.message}" for f in outcome.findings]
     say("code", f"{outcome.facts.recorded_hours or 0:.2f} h recorded -> {', '.join(result.claim_lines)}")
@@ -240,7 +245,7 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("admin.demo", "admin", "Demo Administrator"),
     (DEMO_TECHNICIAN, "technician", "Terry Tech, CCT"),
     (DEMO_PHYSICIAN, "physician", "Dana Demo, MD"),
-    ("biller.demo", "biller", "Bill Biller"),
+    (DEMO_BILLER, "biller", "Bill Biller"),
 )
 
 
