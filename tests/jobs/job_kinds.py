@@ -70,4 +70,6 @@ def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int) -> No
         if not claims:
             break
         got += [c.job_id for c in claims]
+        time.sleep(0.02)  # as a worker runs its jobs between claims: on a loaded machine a worker that
+        # never paused could take every job before the others were scheduled, and nothing would compete
     results.put(got)
