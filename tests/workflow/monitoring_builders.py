@@ -68,3 +68,36 @@ def make_strips(folder: Path) -> Strips:
         "flat",
     )
     return Strips(normal, vt_strip, pause_strip, flat, strips_dir)
+
+
+@dataclass(frozen=True)
+class EventStrips:
+    sustained_vt: Path
+    complete_block: Path
+    long_pause: Path
+
+
+def make_event_strips(folder: Path) -> EventStrips:
+    """60 s strips around a 150-beat VT (about 54 s), 2 minutes of complete AV block and a 12 s pause,
+    simulated in one 20-minute recording (``ecgdesk simulate`` events ``vt``, ``avb3``, ``pause``)."""
+    sim_dir = folder / "sim-events"
+    simulate(
+        SimulationConfig(
+            days=1200 / 86400,
+            leads=1,
+            seed=5,
+            events="vt:1x150,avb3:1x2m,pause:1x12s",
+            name="ev",
+            start=START,
+        ),
+        sim_dir,
+    )
+    truth = json.loads((sim_dir / "ev.truth.json").read_text())
+    recording = open_recording(sim_dir / "ev.hea")
+    episodes = {e["type"]: e for e in truth["episodes"]}
+    out = folder / "event-strips"
+    return EventStrips(
+        _cut(recording, episodes["vt"]["start_s"] - 5.0, 60.0, out, "sustained_vt"),
+        _cut(recording, episodes["avb3"]["start_s"] + 20.0, 60.0, out, "complete_block"),
+        _cut(recording, episodes["pause"]["start_s"] - 20.0, 60.0, out, "long_pause"),
+    )
