@@ -16,10 +16,10 @@ from ecgdesk.errors import InputError
 def _acting(args: argparse.Namespace, action: str) -> tuple[Any, Any]:
     """The store and the authenticated acting user, checked against the permission table for ``action``."""
     from ecgdesk.cli._auth import acting
-    from ecgdesk.store import open_store
+    from ecgdesk.cli._common import command_store
     from ecgdesk.workflow.permissions import Action
 
-    store = open_store()
+    store = command_store()
     return store, acting(args, store, Action(action))
 
 

@@ -105,6 +105,7 @@ def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
         "axis_category": None if m.axis_category is None else m.axis_category.value,
         "rhythm": result.rhythm.rhythm.value,
         "rhythm_reason": result.rhythm.reason,
+        "warnings": list(result.recording.warnings),
         "statements": [
             {"code": s.code, "text": s.text, "measurement": s.measurement, "value": _round(s.value, 2),
              "limit": s.limit, "unit": s.unit, "source": s.source}

@@ -1,7 +1,7 @@
 """event monitoring: enrolments, signed criteria, transmissions, attended queue, notifications, roster
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0005
 Create Date: 2026-12-04 11:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
