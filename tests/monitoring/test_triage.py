@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgdesk.analysis.strips.signal import PreparedStrip
 from ecgdesk.monitoring.criteria import default_criteria, parse_criteria
-from ecgdesk.monitoring.triage import Priority, match, observe
+from ecgdesk.monitoring.strip_events import ventricular_events
+from ecgdesk.monitoring.triage import Priority, StripObservation, match, observe
 from ecgdesk.records import Recording, open_recording
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
@@ -98,3 +100,46 @@ def test_real_pause_is_not_a_missed_beat_or_noise() -> None:
     recording = Recording.from_array(quiet.astype(np.float32), fs, lead_names=["ECG"], record_name="q")
     pauses = [e for e in observe(recording, criteria=default_criteria()).events if e.kind == "pause"]
     assert len(pauses) == 1 and 4.0 <= pauses[0].duration_s <= 4.8
+
+
+def _peaks_strip(rr_s: list[float], total_s: float) -> PreparedStrip:
+    times = np.cumsum([0.5, *rr_s])
+    size = int(total_s * 300)
+    return PreparedStrip(np.zeros(size), np.zeros(size), np.round(times * 300).astype(np.int64))
+
+
+def test_label_v_becomes_vf_or_a_vt_run_as_long_as_its_fast_stretch() -> None:
+    criteria = default_criteria()
+    vf = ventricular_events("ventricular flutter or fibrillation from 5 s: fast undulating waves", None, 30.0)
+    assert [(e.kind, e.duration_s, e.start_s) for e in vf] == [("vf", 25.0, 5.0)]
+    # sinus 0.8 s, then 40 s of VT at 0.4 s with one slower interval (a missed detection), then sinus
+    rr = [0.8] * 12 + [0.4] * 50 + [0.55] + [0.4] * 50 + [0.8] * 10
+    strip = _peaks_strip(rr, 70.0)
+    vt_from = 0.5 + 0.8 * 12 + 0.4 * 3
+    reason = f"ventricular tachycardia from {vt_from:.1f} s: 4 or more ventricular beats at >= 100 bpm"
+    (vt,) = ventricular_events(reason, strip, 70.0)
+    assert vt.kind == "vt" and 40.0 <= vt.duration_s <= 41.0 and 145 <= (vt.rate_bpm or 0) <= 150
+    observation = StripObservation("V", reason, None, (vt,), 70.0)
+    assert match(criteria, observation).priority is Priority.EMERGENT
+    # a short run (6 beats) stays non-sustained: urgent, not emergent
+    short = _peaks_strip([0.8] * 12 + [0.4] * 6 + [0.8] * 10, 30.0)
+    (nsvt,) = ventricular_events(reason, short, 30.0)
+    assert nsvt.duration_s < 3.0
+    assert match(criteria, StripObservation("V", reason, None, (nsvt,), 30.0)).priority is Priority.URGENT
+
+
+@pytest.mark.parametrize(("record", "start_s"), [("cu01", 240), ("cu12", 300)])
+def test_ventricular_fibrillation_on_creighton_is_emergent(record: str, start_s: int) -> None:
+    pytest.importorskip("ecgdesk.analysis.strips.ventricular",
+                        reason="the strip classifier's label V (helper quality's rule) is not merged yet")
+    wfdb = pytest.importorskip("wfdb")
+    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "cudb" / record
+    if not path.with_suffix(".hea").exists():
+        pytest.skip("../shared/data/cudb is not here")
+    signal = wfdb.rdrecord(str(path), sampfrom=start_s * 250, sampto=(start_s + 30) * 250).p_signal[:, 0]
+    recording = Recording.from_array(np.nan_to_num(signal).astype(np.float32), 250.0, lead_names=["ECG"],
+                                     record_name=record)
+    observation = observe(recording, criteria=default_criteria())
+    result = match(default_criteria(), observation)
+    assert observation.label == "V" and result.priority is Priority.EMERGENT
+    assert "vf" in [r.id for r in result.matched]

@@ -20,6 +20,10 @@ still raise the strip's priority (:func:`engine_could_add`).
   found 23 of 35 strips with a run of 3+ V beats over 100 bpm, where shape groups alone found 5: one lead's
   V beats often correlate with the sinus ones). Sinus or supraventricular tachycardia with bundle branch
   block looks the same on one lead: the run is *suspected* VT and the technician decides.
+- **Label V** (the strip classifier's ventricular arrhythmia, decided by a rule before its model: VF or
+  ventricular flutter, a run of V beats, a regular wide-complex tachycardia): ``vf`` from where it starts
+  to the end of the strip, or ``vt`` over the fast stretch (RR at ``vt_rate_bpm`` or faster, one slower
+  interval bridged) that holds its start, so the criteria's duration thresholds (sustained VT) apply.
 - **Fastest 3-beat stretch**: the highest rate of two consecutive intervals; below ``vt_rate_bpm`` no run
   of the engine's VT definition can exist, so the engine is not needed for VT.
 """
@@ -27,6 +31,7 @@ still raise the strip's priority (:func:`engine_could_add`).
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +52,7 @@ MIN_GROUP = 3
 WIDE_QRS_MS = 120.0
 _QRS_FROM_S, _QRS_TO_S = 0.08, 0.12
 _R_AT_S = 0.30  # where beat_matrix puts the R peak
+_FROM_S = re.compile(r"from (\d+(?:\.\d+)?) s")
 
 
 @dataclass(frozen=True)
@@ -178,3 +184,32 @@ def read_beats(strip: PreparedStrip, config: AnalysisConfig | None = None) -> Be
         fastest_bpm=float(120.0 / pairs.min()) if pairs.size else None,
         widths_ms=tuple(round(w, 1) for w in widths),
     )
+
+
+def ventricular_events(
+    reason: str, strip: PreparedStrip | None, duration_s: float, config: AnalysisConfig | None = None
+) -> list[RhythmEvent]:
+    """The event behind the classifier's label V, read from its reason and the strip's beats (docstring)."""
+    config = config or AnalysisConfig()
+    found = _FROM_S.search(reason)
+    start = float(found.group(1)) if found else 0.0
+    if "fibrillation" in reason or "flutter" in reason:
+        return [RhythmEvent("vf", max(duration_s - start, 0.0), None, reason, start)]
+    if strip is None or strip.peaks.size < 3:
+        return [RhythmEvent("vt", max(duration_s - start, 0.0), None, reason, start)]
+    times = strip.peaks / strip.fs
+    rr = np.diff(times)
+    fast = rr <= 60.0 / config.vt_rate_bpm
+    # the fast stretch holding the beat nearest the reported start, in both directions
+    at = int(np.argmin(np.abs(times - start)))
+    first = min(at, rr.size)
+    while first > 0 and (fast[first - 1] or (first > 1 and fast[first - 2])):
+        first -= 1
+    last = first
+    while last < rr.size and (fast[last] or (last + 1 < rr.size and fast[last + 1])):
+        last += 1
+    if last == first:
+        return [RhythmEvent("vt", 0.0, None, reason, start)]
+    run = rr[first:last]
+    rate = 60.0 / float(run.mean())
+    return [RhythmEvent("vt", float(times[last] - times[first]), rate, reason, float(times[first]))]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.errors import EcgDeskError
 from ecgdesk.monitoring.criteria import Criteria, Rule, Tier
-from ecgdesk.monitoring.strip_events import BeatReading, RhythmEvent, read_beats
+from ecgdesk.monitoring.strip_events import BeatReading, RhythmEvent, read_beats, ventricular_events
 from ecgdesk.records.recording import Recording
 
 
@@ -151,8 +151,16 @@ def observe(
 
     strip = classify_strip(recording, lead)
     label = str(strip.label)
-    beats = read_beats(strip.strip) if strip.strip is not None else BeatReading()
+    prepared = strip.strip
+    if prepared is None and label == "V":  # decided before the classifier kept its beats
+        from ecgdesk.analysis.strips.signal import prepare
+
+        index = recording.lead_index(lead) if lead is not None else 0
+        prepared = prepare(recording.read(leads=index)[:, 0].astype(float), recording.fs)
+    beats = read_beats(prepared) if prepared is not None else BeatReading()
     events = list(beats.events)
+    if label == "V":
+        events.extend(ventricular_events(strip.reason, prepared, recording.duration_s))
     if label == "A":
         events.append(RhythmEvent("svt_af", recording.duration_s, strip.heart_rate_bpm, strip.reason))
     low = beats.low_bpm if beats.low_bpm is not None else strip.heart_rate_bpm

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgdesk.analysis.strips.features import StripFeatures, strip_features
+from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures, strip_features
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
-from ecgdesk.analysis.strips.signal import PreparedStrip, prepare
+from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.records.recording import Recording
 
 #: Shorter strips are not classified.
