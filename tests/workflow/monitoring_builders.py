@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
+from ecgdesk.coding import Service
 from ecgdesk.records import Recording, open_recording, write_recording
 from ecgdesk.records.simulator import SimulationConfig, simulate
+from ecgdesk.store import Store
+from ecgdesk.store.monitoring_models import Notification, QueueItem
+from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, add_shift, review
 
 START = datetime(2026, 12, 1, 9, 0)
 
@@ -101,3 +107,22 @@ def make_event_strips(folder: Path) -> EventStrips:
         _cut(recording, episodes["avb3"]["start_s"] + 20.0, 60.0, out, "complete_block"),
         _cut(recording, episodes["pause"]["start_s"] - 20.0, 60.0, out, "long_pause"),
     )
+
+
+def notified_emergent(store: Store, strips: Strips, minutes_ago: float) -> int:
+    """An emergent item notified to Dr Smith ``minutes_ago`` minutes ago, not acknowledged; its id."""
+    request = EnrolmentRequest("M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR,
+                               START.date(), "1245319599", ("R00.2",))
+    enroll(store, request, "tech")
+    item_id = ingest_file(store, strips.vt, "DEV-1", "device").item_id or 0
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(hours=1), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        item.priority = "emergent"
+    review(store, item_id, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
+    with store.transaction() as session:
+        for row in session.scalars(select(Notification)):
+            row.sent_at = now - timedelta(minutes=minutes_ago)
+    return item_id
