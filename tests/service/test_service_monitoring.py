@@ -4,20 +4,26 @@ duplicates answered 200), a technician works the queue."""
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
-from service_builders import ORDERING_NPI, Api
+from service_builders import ORDERING_NPI, POLICY, UPLOAD_LIMIT, Api, make_api
+from sqlalchemy import select
 
 from ecgdesk.coding import Service
+from ecgdesk.errors import InputError
+from ecgdesk.service.settings import MONITORING_TIMER_ENV, ServiceSettings
+from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
+from ecgdesk.store.monitoring_models import Notification
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
 from ecgdesk.workflow.permissions import Principal
 from ecgdesk.workflow.sessions import create_token
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
-from monitoring_builders import START, Strips, make_strips
+from monitoring_builders import START, Strips, make_strips, notified_emergent
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +114,24 @@ def test_bad_transmissions_are_4xx_naming_the_field(api: Api, tmp_path: Path) ->
     )
     assert traversal.status_code == 422
     assert api.client.post("/api/v1/monitoring/transmissions", params={"device": "DEV-9"}).status_code == 401
+
+
+def test_service_escalates_late_notifications_by_itself(store: Store, strips: Strips) -> None:
+    notified_emergent(store, strips, minutes_ago=30)
+    settings = ServiceSettings(upload_limit_bytes=UPLOAD_LIMIT, policy=POLICY, monitoring_timer_s=0.05)
+    for api in make_api(store, settings):  # no request is made: the service's own timer escalates
+        deadline = time.monotonic() + 20
+        while api.app.state.monitoring_timers.escalated == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    with store.transaction() as session:
+        rows = list(session.scalars(select(Notification).where(Notification.escalated_from_id.is_not(None))))
+    assert len(rows) == 1 and rows[0].recipient == "dr.oncall"
+
+
+def test_monitoring_timer_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MONITORING_TIMER_ENV, "0")
+    assert ServiceSettings.from_env().monitoring_timer_s == 0
+    monkeypatch.setenv(MONITORING_TIMER_ENV, "soon")
+    with pytest.raises(InputError) as caught:
+        ServiceSettings.from_env()
+    assert caught.value.field == MONITORING_TIMER_ENV

@@ -1,9 +1,12 @@
 """Triage of one transmitted strip: what the engines see in it, and the priority the patient's criteria give.
 
-:func:`observe` runs the strip classifier (N/A/O/~ with its reason) and the ambulatory engine (pauses, V
-runs and VT, AF/flutter/SVT with rates, suspected AV block, the heart-rate range) on the strip;
-:func:`match` turns that into a priority with the rules that fired. The classifier only ever *sets* a
-priority: every strip still goes to a person, and an unreadable strip keeps its reason.
+:func:`observe` runs the strip classifier (N/A/O/~ with its reason) and reads pauses, the heart-rate range
+and wide-complex runs (suspected VT) from the classifier's own beats (:mod:`.strip_events`). The
+ambulatory engine (V runs and VT, AF/flutter/SVT episodes with rates, suspected AV block, VF) is run on
+the strip only when it could still raise the priority under the patient's criteria
+(:func:`engine_could_add`): a strip already emergent, or a sinus strip at a normal rate, is not read twice.
+:func:`match` turns the reading into a priority with the rules that fired. The classifier only ever
+*sets* a priority: every strip still goes to a person, and an unreadable strip keeps its reason.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.errors import EcgDeskError
 from ecgdesk.monitoring.criteria import Criteria, Rule, Tier
+from ecgdesk.monitoring.strip_events import BeatReading, RhythmEvent, read_beats, ventricular_events
 from ecgdesk.records.recording import Recording
 
 
@@ -29,23 +34,13 @@ class Priority(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class RhythmEvent:
-    """One event seen in a strip, in the vocabulary of the criteria (``vf``, ``vt``, ``pause``, ...)."""
-
-    kind: str
-    duration_s: float = 0.0
-    rate_bpm: float | None = None
-    evidence: str = ""
-    start_s: float | None = None  # where in the strip it begins (None: the whole strip)
-
-
-@dataclass(frozen=True)
 class StripObservation:
     label: str  # N, A, O, ~ (the strip classifier's)
     reason: str
     heart_rate_bpm: float | None
     events: tuple[RhythmEvent, ...] = ()
     duration_s: float = 0.0
+    engine: str = ""  # whether and why the ambulatory engine read the strip too
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -53,13 +48,14 @@ class StripObservation:
             "reason": self.reason,
             "heart_rate_bpm": self.heart_rate_bpm,
             "duration_s": self.duration_s,
+            "engine": self.engine,
             "events": [
                 {
                     "kind": e.kind,
                     "duration_s": round(e.duration_s, 2),
-                    "rate_bpm": e.rate_bpm,
+                    "rate_bpm": None if e.rate_bpm is None else round(float(e.rate_bpm), 1),
                     "evidence": e.evidence,
-                    "start_s": e.start_s,
+                    "start_s": None if e.start_s is None else round(e.start_s, 2),
                 }
                 for e in self.events
             ],
@@ -84,11 +80,17 @@ _EPISODE_EVENTS = {
     "vfl": "vf",
     "ventricular_fibrillation": "vf",
 }
+#: Below this lowest rate (bpm), or with an RR this many times the median (a dropped beat), the
+#: engine's AV-block reading may find high-grade block (complete block escapes at 20-50 bpm; Mobitz II
+#: drops a beat, doubling an interval).
+AVB_SUSPECT_BPM, AVB_SUSPECT_RR_RATIO = 60.0, 1.5
+#: The ambulatory engine's VT rate: no 3 beats faster than this, no VT run for it to find.
+VT_RATE_BPM = AnalysisConfig().vt_rate_bpm
+#: More than this share of beats without a shape: chaos the engine's VF reading should see.
+VF_SUSPECT_UNGROUPED = 0.3
 
 
-def _events_of(
-    recording: Recording, lead: str | int | None
-) -> tuple[list[RhythmEvent], float | None, float | None]:
+def _engine_events(recording: Recording, lead: str | int | None) -> list[RhythmEvent]:
     from ecgdesk.analysis.pipeline import analyze
 
     result = analyze(recording, lead=lead)
@@ -103,34 +105,82 @@ def _events_of(
         events.append(
             RhythmEvent(kind, float(episode.duration_s), rate, episode.evidence, float(episode.start_s))
         )
-    heart = result.findings.summary.heart_rate
-    low = heart.min.bpm if heart.min is not None else None
-    high = heart.max.bpm if heart.max is not None else None
-    return events, low, high
+    return events
 
 
-def observe(recording: Recording, lead: str | int | None = None) -> StripObservation:
-    """Classify a strip and list its rhythm events (the engines' reading; a person confirms it)."""
+def _suspected(label: str, beats: BeatReading) -> dict[str, str]:
+    """Event kinds the engine might find that the beats alone cannot show, with why."""
+    kinds: dict[str, str] = {}
+    if beats.low_bpm is not None and beats.low_bpm < AVB_SUSPECT_BPM:
+        kinds["avb"] = f"lowest rate {beats.low_bpm:.0f} bpm"
+    elif beats.longest_rr_ratio is not None and beats.longest_rr_ratio >= AVB_SUSPECT_RR_RATIO:
+        kinds["avb"] = f"an RR {beats.longest_rr_ratio:.1f}x the median"
+    if label == "~" or beats.ungrouped > VF_SUSPECT_UNGROUPED:
+        kinds["vf"] = "no consistent beats" if label != "~" else "unreadable to the classifier"
+    if beats.fastest_bpm is not None and beats.fastest_bpm > VT_RATE_BPM:
+        kinds["vt"] = f"3 beats at {beats.fastest_bpm:.0f} bpm"
+    if label in ("A", "O"):
+        kinds["svt_af"] = f"label {label}"
+    return kinds
+
+
+def engine_could_add(
+    criteria: Criteria, current: Priority, label: str, beats: BeatReading
+) -> str | None:
+    """Why the ambulatory engine could still raise ``current`` (None: it cannot, under these criteria)."""
+    if current is Priority.EMERGENT:
+        return None
+    for kind, why in _suspected(label, beats).items():
+        for rule in criteria.rules:
+            if rule.event != kind or Priority(rule.tier.value).rank >= current.rank:
+                continue
+            if rule.min_rate_bpm is not None and (beats.high_bpm or 0) < 0.9 * rule.min_rate_bpm:
+                continue  # the engine's episode rates come from the same beats
+            return f"{kind} possible ({why}): rule {rule.id}"
+    return None
+
+
+def observe(
+    recording: Recording, lead: str | int | None = None, criteria: Criteria | None = None
+) -> StripObservation:
+    """Classify a strip and list its rhythm events (the engines' reading; a person confirms it).
+
+    With ``criteria``, the ambulatory engine runs only when it could raise the priority they give the
+    cheap reading; without, it always runs."""
     from ecgdesk.analysis.strips import classify_strip
 
     strip = classify_strip(recording, lead)
-    events: list[RhythmEvent] = []
-    low = high = strip.heart_rate_bpm
-    try:
-        found, found_low, found_high = _events_of(recording, lead)
-        events.extend(found)
-        low = found_low if found_low is not None else low
-        high = found_high if found_high is not None else high
-    except EcgDeskError:
-        pass  # too short or no beats for the ambulatory engine: the strip label and its reason stand
-    if str(strip.label) == "A" and not any(e.kind == "svt_af" for e in events):
+    label = str(strip.label)
+    prepared = strip.strip
+    if prepared is None and label == "V":  # decided before the classifier kept its beats
+        from ecgdesk.analysis.strips.signal import prepare
+
+        index = recording.lead_index(lead) if lead is not None else 0
+        prepared = prepare(recording.read(leads=index)[:, 0].astype(float), recording.fs)
+    beats = read_beats(prepared) if prepared is not None else BeatReading()
+    events = list(beats.events)
+    if label == "V":
+        events.extend(ventricular_events(strip.reason, prepared, recording.duration_s))
+    if label == "A":
         events.append(RhythmEvent("svt_af", recording.duration_s, strip.heart_rate_bpm, strip.reason))
-    if low is not None:
-        events.append(RhythmEvent("rate", 0.0, low, "lowest heart rate"))
-    if high is not None and high != low:
-        events.append(RhythmEvent("rate", 0.0, high, "highest heart rate"))
+    low = beats.low_bpm if beats.low_bpm is not None else strip.heart_rate_bpm
+    high = beats.high_bpm if beats.high_bpm is not None else strip.heart_rate_bpm
+    if low is not None and label != "~":  # rates of an unreadable strip are the noise's
+        events.append(RhythmEvent("rate", 0.0, low, "lowest heart rate (8-beat mean)"))
+        if high is not None and high != low:
+            events.append(RhythmEvent("rate", 0.0, high, "highest heart rate (8-beat mean)"))
+    engine = "always (no criteria given)"
+    if criteria is not None:
+        cheap = match(criteria, StripObservation(label, strip.reason, strip.heart_rate_bpm, tuple(events)))
+        engine = engine_could_add(criteria, cheap.priority, label, beats) or ""
+    if engine:
+        try:
+            found = _engine_events(recording, lead)
+        except EcgDeskError:
+            found = []  # too short or no beats for the ambulatory engine: the strip label and reason stand
+        events.extend(e for e in found if e.kind != "pause")  # the beats' own pauses are already there
     return StripObservation(
-        str(strip.label), strip.reason, strip.heart_rate_bpm, tuple(events), recording.duration_s
+        label, strip.reason, strip.heart_rate_bpm, tuple(events), recording.duration_s, engine
     )
 
 

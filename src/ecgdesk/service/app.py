@@ -44,7 +44,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if store is None:  # opened when serving starts (the OpenAPI document needs no database)
             app.state.store = open_store()
+        timers = None
+        if settings.monitoring_timer_s > 0:
+            from ecgdesk.workflow.monitoring_timers import MonitoringTimers
+
+            timers = MonitoringTimers(app.state.store, settings.monitoring_timer_s).start()
+        app.state.monitoring_timers = timers
         yield
+        if timers is not None:
+            timers.stop()
         work.join(timeout=30)
         if closes:
             app.state.store.close()

@@ -11,6 +11,7 @@ from ecgdesk.workflow.policy import SecurityPolicy
 UPLOAD_LIMIT_ENV = "ECGDESK_UPLOAD_LIMIT_MB"
 COOKIE_SECURE_ENV = "ECGDESK_COOKIE_SECURE"
 JOBS_ENV = "ECGDESK_SERVICE_JOBS"
+MONITORING_TIMER_ENV = "ECGDESK_MONITORING_TIMER_S"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class ServiceSettings:
     #: The jobs the service queues (upload import, analysis): ``inline``, run in this process's threads
     #: too; ``queue``, only queued, for ``ecgdesk worker`` processes (``ecgdesk serve`` starts one).
     jobs: str = "inline"
+    #: Seconds between two passes of the monitoring timers (late emergent notifications escalate); 0: off.
+    monitoring_timer_s: float = 30.0
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -43,6 +46,17 @@ class ServiceSettings:
         jobs = os.environ.get(JOBS_ENV, "inline").strip().lower() or "inline"
         if jobs not in ("inline", "queue"):
             raise InputError(JOBS_ENV, f"use inline or queue, got {jobs!r}")
+        timer = os.environ.get(MONITORING_TIMER_ENV, "").strip() or "30"
+        try:
+            timer_s = float(timer)
+        except ValueError:
+            raise InputError(MONITORING_TIMER_ENV, f"must be a number of seconds, got {timer!r}") from None
+        if not timer_s >= 0:
+            raise InputError(MONITORING_TIMER_ENV, f"must be 0 (off) or more, got {timer!r}")
         return cls(
-            upload_limit_bytes=limit, cookie_secure=secure, policy=SecurityPolicy.from_env(), jobs=jobs
+            upload_limit_bytes=limit,
+            cookie_secure=secure,
+            policy=SecurityPolicy.from_env(),
+            jobs=jobs,
+            monitoring_timer_s=timer_s,
         )

@@ -377,7 +377,7 @@ def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
             criteria, version = default_criteria(), None
         strip_path = store.blob_root / transmission.blob_dir / transmission.main_file
     try:
-        observation = observe(open_recording(strip_path))
+        observation = observe(open_recording(strip_path), criteria=criteria)
         triage = match(criteria, observation)
         observed: dict[str, Any] | None = observation.to_dict()
         label: str | None = observation.label

@@ -271,6 +271,8 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
                     Notification.sent_at <= limit,
                     Notification.id.not_in(escalated),
                 )
+                # several service processes run the timers: each late notification is escalated once
+                .with_for_update(skip_locked=True)
             )
         )
         recipient = _on_call(session, stamp)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgdesk.analysis.strips.features import StripFeatures, strip_features
+from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures, strip_features
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
 from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.analysis.strips.ventricular import ventricular_arrhythmia
@@ -60,6 +60,8 @@ class StripResult:
 
     ``probabilities`` maps each label to the model's probability; it is empty when a check decided
     before the model (short, flat, no QRS). ``heart_rate_bpm`` is ``None`` when fewer than two beats.
+    ``strip`` is the prepared strip (300 Hz, band-passed, R peaks) when it got that far, so a caller can
+    read more from the same beats without detecting them again.
     """
 
     label: StripLabel
@@ -68,6 +70,7 @@ class StripResult:
     heart_rate_bpm: float | None
     reason: str
     features: StripFeatures | None = None
+    strip: PreparedStrip | None = None
 
 
 def _fmt_p_waves(f: StripFeatures) -> str:
@@ -138,18 +141,18 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
     if strip.peaks.size < MIN_BEATS:
         return StripResult(StripLabel.NOISY, 1.0, {}, hr,
-                           f"no repeating QRS complex ({strip.peaks.size} beats found)", feats)
+                           f"no repeating QRS complex ({strip.peaks.size} beats found)", feats, strip)
     # Beats found, but none alike: the detector followed noise. The model has 14 noisy strips to learn
     # from, so this is decided here; no labelled cinc2017 strip has even 99 % of its beats odd.
     if np.isfinite(feats.frac_beats_odd) and feats.frac_beats_odd >= 1.0:
         return StripResult(StripLabel.NOISY, 1.0, {}, hr,
                            f"no repeating QRS complex (none of {strip.peaks.size} detections is like the "
-                           "median beat)", feats)
+                           "median beat)", feats, strip)
     ensemble = model if model is not None else default_ensemble()
     proba = ensemble.predict_proba(feats.vector()[None, :])[0]
     probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}
     label = max(probs, key=lambda k: probs[k])
-    return StripResult(label, probs[label], probs, hr, _reason(label, feats), feats)
+    return StripResult(label, probs[label], probs, hr, _reason(label, feats), feats, strip)
 
 
 def classify_strip(recording: Recording, lead: str | int | None = None,

@@ -194,7 +194,29 @@ def _local_irregularity(rr: np.ndarray, width: int = 8) -> dict[str, float]:
     }
 
 
-def _beat_matrix(clean: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def qrs_width_ms(median: np.ndarray) -> float:
+    """QRS width of a median beat cut like :func:`beat_matrix` (R at 0.30 s, 0.5-40 Hz at 300 Hz): the
+    contiguous run around R where the slope exceeds 15 % of its peak."""
+    pre = int(_PRE * FS)
+    slope = np.abs(np.diff(median))
+    lo_q, hi_q = pre - int(0.12 * FS), pre + int(0.12 * FS)
+    seg = slope[lo_q:hi_q]
+    above = seg > 0.15 * seg.max() if seg.max() > 0 else np.zeros_like(seg, dtype=bool)
+    on = np.flatnonzero(above)
+    centre = pre - lo_q
+    if on.size:
+        # Runs above threshold, merged across gaps up to 20 ms (the slope is 0 at the R peak itself).
+        splits = np.flatnonzero(np.diff(on) > int(0.02 * FS)) + 1
+        runs = np.split(on, splits)
+        run = min(runs, key=lambda r: 0 if r[0] <= centre <= r[-1] else min(abs(r[0] - centre),
+                                                                         abs(r[-1] - centre)))
+        left, right = int(run[0]), int(run[-1])
+    else:
+        left = right = centre
+    return (right - left + 2) * 1000.0 / FS
+
+
+def beat_matrix(clean: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Beats shaped ``(n, window)`` around R, each minus its own median; and the peaks used."""
     pre, post = int(_PRE * FS), int(_POST * FS)
     ok = peaks[(peaks >= pre) & (peaks + post < clean.size)]
@@ -206,7 +228,7 @@ def _beat_matrix(clean: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.n
     return beats, ok
 
 
-def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean()
     den = np.sqrt((a**2).sum(axis=1) * (b**2).sum())
@@ -258,7 +280,7 @@ def strip_features(strip: PreparedStrip) -> StripFeatures:
     rr = np.diff(peaks) / FS
     rrf = rr_features(rr)
 
-    beats, used = _beat_matrix(clean, peaks)
+    beats, used = beat_matrix(clean, peaks)
     pre = int(_PRE * FS)
     p_amp = p_coh = p_corr = qrs_w = r_amp = t_ratio = NAN
     corr_mean = corr_p10 = odd = NAN
@@ -266,26 +288,10 @@ def strip_features(strip: PreparedStrip) -> StripFeatures:
     if beats.shape[0] >= 3:
         median = np.median(beats, axis=0)
         r_amp = float(np.abs(median[pre]))
-        # QRS of the median beat: the contiguous run around R where the slope exceeds 15 % of its peak.
-        slope = np.abs(np.diff(median))
-        lo_q, hi_q = pre - int(0.12 * FS), pre + int(0.12 * FS)
-        seg = slope[lo_q:hi_q]
-        above = seg > 0.15 * seg.max() if seg.max() > 0 else np.zeros_like(seg, dtype=bool)
-        on = np.flatnonzero(above)
-        centre = pre - lo_q
-        if on.size:
-            # Runs above threshold, merged across gaps up to 20 ms (the slope is 0 at the R peak itself).
-            splits = np.flatnonzero(np.diff(on) > int(0.02 * FS)) + 1
-            runs = np.split(on, splits)
-            run = min(runs, key=lambda r: 0 if r[0] <= centre <= r[-1] else min(abs(r[0] - centre),
-                                                                             abs(r[-1] - centre)))
-            left, right = int(run[0]), int(run[-1])
-        else:
-            left = right = centre
-        qrs_w = (right - left + 2) * 1000.0 / FS
+        qrs_w = qrs_width_ms(median)
         # Beat consistency over the QRS window.
         q0, q1 = pre - int(0.08 * FS), pre + int(0.12 * FS)
-        corr = _rowwise_corr(beats[:, q0:q1], median[q0:q1])
+        corr = rowwise_corr(beats[:, q0:q1], median[q0:q1])
         corr_mean = float(corr.mean())
         corr_p10 = float(np.percentile(corr, 10))
         odd = float(np.mean(corr < 0.8))
@@ -296,7 +302,7 @@ def strip_features(strip: PreparedStrip) -> StripFeatures:
         p_amp = float(np.ptp(p_med) / r_amp) if r_amp > 0 else NAN
         beat_energy = float(np.mean(np.mean(p_beats**2, axis=1)))
         p_coh = float(np.mean(p_med**2) / beat_energy) if beat_energy > 0 else NAN
-        p_corr = float(np.mean(_rowwise_corr(p_beats, p_med)))
+        p_corr = float(np.mean(rowwise_corr(p_beats, p_med)))
         t_seg = median[pre + int(0.15 * FS): pre + int(0.45 * FS)]
         t_ratio = float(np.max(np.abs(t_seg)) / r_amp) if r_amp > 0 else NAN
         # Atrial activity: QRST cancellation with the median beat (QRS onset to end of T).

@@ -1,0 +1,51 @@
+"""The service's monitoring timers: a late, unacknowledged emergent notification reaches the on-call
+physician without anyone running a command, once, even with two timers (two service processes) running."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from monitoring_builders import Strips, make_strips, notified_emergent
+from sqlalchemy import select
+
+from ecgdesk.store import Store
+from ecgdesk.store.monitoring_models import Notification
+from ecgdesk.workflow.monitoring_timers import MonitoringTimers
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("timers"))
+
+
+def _escalations(store: Store) -> list[Notification]:
+    with store.transaction() as session:
+        rows = session.scalars(select(Notification).where(Notification.escalated_from_id.is_not(None)))
+        return list(rows)
+
+
+def test_timers_escalate_a_late_notification_once_without_a_command(store: Store, strips: Strips) -> None:
+    notified_emergent(store, strips, minutes_ago=30)
+    timers = [MonitoringTimers(store, every_s=0.05).start() for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 20
+        while not _escalations(store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # several more passes of both timers
+    finally:
+        for timer in timers:
+            timer.stop()
+    (escalation,) = _escalations(store)
+    assert escalation.recipient == "dr.oncall" and escalation.tier == "emergent"
+    assert sorted(t.escalated for t in timers) == [[], [escalation.id]]
+
+
+def test_timers_leave_a_recent_notification_alone(store: Store, strips: Strips) -> None:
+    notified_emergent(store, strips, minutes_ago=1)
+    timer = MonitoringTimers(store, every_s=0.05).start()
+    time.sleep(0.4)
+    timer.stop()
+    assert _escalations(store) == [] and timer.escalated == []
+    with pytest.raises(ValueError, match="every_s"):
+        MonitoringTimers(store, every_s=0)
