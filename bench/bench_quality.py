@@ -113,8 +113,11 @@ def run_cli(header: Path, lead: str, out: Path) -> tuple[np.ndarray, dict[str, o
 def _scaled_ludb(data: Path, number: int, scale: float, folder: Path) -> Path:
     rec = wfdb.rdrecord(str(data / "ludb" / str(number)))
     name = f"ludb{number}x{scale:g}".replace(".", "p")
+    # the gain scales with the signal, as a recorder's would: a gain fitted to the tiny span alone fails
+    # the reader's plausibility check (full scale under 0.1 mV)
     wfdb.wrsamp(name, fs=rec.fs, units=["mV"] * rec.n_sig, sig_name=rec.sig_name,
-                p_signal=rec.p_signal * scale, fmt=["16"] * rec.n_sig, write_dir=str(folder))
+                p_signal=rec.p_signal * scale, fmt=["16"] * rec.n_sig, write_dir=str(folder),
+                adc_gain=[1000.0 / scale] * rec.n_sig, baseline=[0] * rec.n_sig)
     return folder / f"{name}.hea"
 
 

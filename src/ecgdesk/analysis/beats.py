@@ -29,6 +29,12 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
 PREMATURE_RR = 0.8
+#: Compensatory pause: early beats (median RR before < COMPENSATED_EARLY x the reference) whose RR before
+#: and after add up to 2 x the reference within this margin.
+COMPENSATED_EARLY = 0.9
+COMPENSATED = 0.15
+#: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
+UNLIKE_EARLY = 0.2
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
 RR_REFERENCE_BEATS = 9
@@ -215,6 +221,19 @@ def _rr_context(samples: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]
     return rr_prev, reference
 
 
+def _compensated(rr_prev: np.ndarray, reference: np.ndarray, members: np.ndarray) -> bool:
+    """Whether a template's beats typically come early and are followed by a full compensatory pause
+    (RR before + RR after within COMPENSATED of twice the reference: the sinus node was not reset, the
+    mark of a ventricular premature beat; an atrial one resets it and the sum falls short)."""
+    before = rr_prev[members] / reference[members]
+    after = rr_prev[np.minimum(members + 1, rr_prev.size - 1)] / reference[members]
+    ok = np.isfinite(before) & np.isfinite(after) & (members + 1 < rr_prev.size)
+    if np.count_nonzero(ok) < 3:
+        return False
+    total = float(np.median(before[ok] + after[ok]))
+    return float(np.median(before[ok])) < COMPENSATED_EARLY and abs(total - 2.0) <= COMPENSATED
+
+
 def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray) -> np.ndarray:
     """Premature beats and the beats that continue their run, as in an SVT where only the first beat is
     premature: the RR stays short (< 90 % of the reference RR at the run's onset) and is no longer than
@@ -260,15 +279,23 @@ def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return irregular
 
 
-def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
-    """AAMI labels for every beat of the recording, from its features and R-peak samples."""
-    samples = np.asarray(samples, dtype=np.int64)
-    n = samples.size
-    if n != len(features):
-        raise InputError("features", f"{len(features)} feature rows for {n} beats")
-    if n == 0:
-        return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
+@dataclass
+class RuleState:
+    """The template rules' result, before the S model and the fusion test (:func:`rule_state`)."""
+
+    labels: np.ndarray
+    ids: np.ndarray
+    templates: list[Template]
+    dominant: int
+    rr_prev: np.ndarray
+    reference: np.ndarray
+    irregular: np.ndarray
+
+
+def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleState:
+    """Templates, their N / V labels and the RR rules' S beats (module docstring)."""
     waves = np.asarray(features.waveforms, dtype=np.float32)  # no float64 copy of a million waveforms
+    n = samples.size
     unit = _normalised(waves[:, QRS_PART])
     ids = _cluster(unit)
     rr_prev, reference = _rr_context(samples, fs)
@@ -290,23 +317,51 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         width = float(np.median(features.width_ms[members]))
         amp = float(np.median(np.ptp(waves[members][:, QRS_PART], axis=1)))
         early = float(np.mean(premature[members]))
-        wide_or_big = width > 1.25 * dom_width or amp > 1.6 * dom_amp
-        ventricular = template != dominant and (corr < 0.5 or (corr < 0.85 and (wide_or_big or early > 0.5)))
+        wide_or_big = width > 1.25 * dom_width or amp > 1.6 * dom_amp or _compensated(
+            rr_prev, reference, members)
+        # a shape unlike the dominant one is ventricular only with a ventricular feature: wide, large or
+        # often early. On-time beats of normal width and size are a conducted beat seen differently (an
+        # axis or electrode shift: MIT-BIH 114's V5 lead splits its normal beats into 4 such templates).
+        ventricular = template != dominant and (
+            (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
+            or (corr < 0.85 and (wide_or_big or early > 0.5)))
         label = BeatClass.V if ventricular else BeatClass.N
         if template >= 0:
             mean = waves[members].mean(axis=0)
             templates.append(Template(int(template), label, int(members.size),
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
-    normal_shape = labels == BeatClass.N.value
-    ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~_irregular(rr_prev, reference)
-    labels[normal_shape & ectopic] = BeatClass.S.value
+    irregular = _irregular(rr_prev, reference)
+    ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~irregular
+    labels[(labels == BeatClass.N.value) & ectopic] = BeatClass.S.value
+    return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular)
+
+
+def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
+    """AAMI labels for every beat of the recording, from its features and R-peak samples."""
+    from ecgdesk.analysis.beat_model import beat_matrix, default_model, supraventricular
+
+    samples = np.asarray(samples, dtype=np.int64)
+    n = samples.size
+    if n != len(features):
+        raise InputError("features", f"{len(features)} feature rows for {n} beats")
+    if n == 0:
+        return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
+    state = rule_state(features, samples, fs)
+    labels, ids, templates = state.labels, state.ids, state.templates
+    # the S model (trained on MIT-BIH DS1) adds premature atrial beats the RR rules miss
+    candidates = (labels == BeatClass.N.value) & ~state.irregular
+    if default_model() is not None and candidates.any() and n >= 3:
+        matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
+                             state.irregular, labels == BeatClass.V.value)
+        labels[supraventricular(matrix, candidates)] = BeatClass.S.value
+    waves = np.asarray(features.waveforms, dtype=np.float32)
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
     if ventricular_ids:
-        fused = _fusion(waves[:, QRS_PART], ids, dominant, ventricular_ids)
+        fused = _fusion(waves[:, QRS_PART], ids, state.dominant, ventricular_ids)
         with np.errstate(invalid="ignore"):
-            on_time = rr_prev >= FUSION_MIN_RR * reference
+            on_time = state.rr_prev >= FUSION_MIN_RR * state.reference
         labels[fused & on_time & (labels != BeatClass.S.value)] = BeatClass.F.value
     return BeatTable(samples, labels, ids, templates, fs)
 

@@ -1,0 +1,133 @@
+"""Supraventricular ectopic beats (S) from a model trained on MIT-BIH DS1, patient by patient.
+
+The template rules of :mod:`ecgdesk.analysis.beats` find ventricular beats well, but a premature atrial
+beat has a normal QRS: only its timing and its P wave tell. Fixed RR rules miss most of them on patients
+they were not tuned on. Inter-patient work (de Chazal et al. 2004; later work with RR intervals normalised
+per patient and morphology against the patient's own dominant beat) learns from many patients instead.
+
+Each beat is described against its own recording (:data:`FEATURE_NAMES`):
+
+- **RR**: the RR before and after it (s), the local RR (median over 21 beats), the recording's median RR,
+  and their ratios (premature, compensatory pause, the beat before it premature too), the RR
+  irregularity around it (AF-like stretches, where AAMI counts beats as N);
+- **morphology against the dominant template** (the recording's most common QRS shape): correlation of
+  the QRS, the whole -200..+190 ms window, the P-wave window (-200..-80 ms) and the T part; the P window's
+  span, the QRS amplitude and width as ratios; the residual energy; the beat's template size; the
+  difference to the dominant beat every 40 ms, in units of the dominant QRS amplitude;
+- what the template rules said (a ventricular template) and whether the stretch is irregular.
+
+``bench/train_beats.py`` trains scikit-learn's gradient-boosted trees (classes N, S, V, F) on the DS1
+records only, chooses :data:`S_THRESHOLD` by cross-validation grouped by record, and exports the trees
+(``beats_model.npz``, read with :mod:`ecgdesk.analysis.strips.model`'s numpy evaluator; no scikit-learn at
+run time). :func:`supraventricular` adds the model's S calls to the rules' ones: a beat of normal shape,
+outside an irregular stretch, early for the rhythm around it, whose S probability exceeds the threshold.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ecgdesk.analysis.strips.model import TreeEnsemble, load_ensemble
+
+MODEL_PATH = Path(__file__).with_name("beats_model.npz")
+#: Probability of S above which a normal-shaped beat is called S (chosen by bench/train_beats.py).
+S_THRESHOLD = 0.1
+#: A model S call needs a beat early for its rhythm (:func:`early_for_its_rhythm`).
+LOCAL_EARLY = 0.92
+BEFORE_LONGER = 0.85
+WAVE_STEP = 4  # every 40 ms of the 10 ms waveform grid
+
+_RR = ("pre_rr", "post_rr", "local_rr", "median_rr", "pre_local", "post_local", "pre_post", "pre_median",
+       "local_median", "previous_pre_local", "pre_reference", "irregularity")
+_SHAPE = ("qrs_corr", "wave_corr", "p_corr", "t_corr", "p_span", "qrs_amp", "qrs_residual", "width_ratio",
+          "width_ms", "template_share", "template_corr")
+_RULES = ("irregular", "rule_v")
+
+
+def feature_names(n_wave: int) -> tuple[str, ...]:
+    return (*_RR, *_SHAPE, *(f"diff_{i}" for i in range(n_wave)), *_RULES)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean()
+    return np.asarray((a @ b) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b), 1e-12))
+
+
+def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs: float, ids: np.ndarray,
+                reference: np.ndarray, irregular: np.ndarray, rule_v: np.ndarray) -> np.ndarray:
+    """The feature matrix (beats x :func:`feature_names`) of a recording's beats."""
+    from ecgdesk.analysis.beats import QRS_PART, WAVE_T
+
+    n = samples.size
+    w = np.asarray(waves, dtype=np.float64)
+    rr = np.diff(samples) / fs
+    pre = np.concatenate([[np.nan], rr])
+    post = np.concatenate([rr, [np.nan]])
+    median = float(np.median(rr)) if rr.size else np.nan
+    local = ndimage.median_filter(np.nan_to_num(pre, nan=median), size=min(21, n), mode="nearest")
+    steps = np.abs(np.diff(np.nan_to_num(pre, nan=median)))
+    change = np.concatenate([[0.0], steps]) / np.maximum(reference, 1e-3)
+    irregularity = ndimage.median_filter(change, size=min(17, n), mode="nearest")
+    previous_pre = np.concatenate([[np.nan], pre[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rr_part = np.column_stack([pre, post, local, np.full(n, median), pre / local, post / local,
+                                   pre / post, pre / median, local / median, previous_pre / local,
+                                   pre / reference, irregularity])
+    sizes = np.bincount(ids[ids >= 0]) if np.any(ids >= 0) else np.ones(1, dtype=np.int64)
+    dominant_id = int(np.argmax(sizes))
+    in_dominant = ids == dominant_id
+    dominant = np.median(w[in_dominant], axis=0) if in_dominant.any() else np.median(w, axis=0)
+    p_part = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
+    t_part = WAVE_T >= 0.1
+    dq = dominant[QRS_PART]
+    amplitude = max(float(np.ptp(dq)), 1e-6)
+    dom_width = max(float(np.median(width_ms[in_dominant])) if in_dominant.any() else 1.0, 1.0)
+    qrs_corr = _corr(w[:, QRS_PART], dq)
+    share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / n, 0.0)
+    ordered = np.where(ids >= 0, ids, sizes.size)
+    template_corr = (np.bincount(ordered, qrs_corr) / np.maximum(np.bincount(ordered), 1))[ordered]
+    shape_part = np.column_stack([
+        qrs_corr, _corr(w, dominant), _corr(w[:, p_part], dominant[p_part]),
+        _corr(w[:, t_part], dominant[t_part]),
+        np.ptp(w[:, p_part], axis=1) / max(float(np.ptp(dominant[p_part])), 1e-6),
+        np.ptp(w[:, QRS_PART], axis=1) / amplitude,
+        ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
+        width_ms / dom_width, width_ms, share, template_corr])
+    diff = (w - dominant)[:, ::WAVE_STEP] / amplitude
+    return np.column_stack([rr_part, shape_part, diff, irregular.astype(float), rule_v.astype(float)])
+
+
+@lru_cache(maxsize=1)
+def default_model() -> TreeEnsemble | None:
+    """The committed model, or ``None`` when its file is absent (then only the rules call S)."""
+    return load_ensemble(MODEL_PATH) if MODEL_PATH.exists() else None
+
+
+def early_for_its_rhythm(matrix: np.ndarray) -> np.ndarray:
+    """Beats that come early for the rhythm around them (RR before < :data:`LOCAL_EARLY` x the local RR)
+    or before a longer RR (RR before < :data:`BEFORE_LONGER` x the RR after). The model weighs the RR
+    against the recording's median too, which a stretch of sinus tachycardia also falls below: this keeps
+    such a stretch out of S."""
+    names = feature_names(0)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((matrix[:, names.index("pre_local")] < LOCAL_EARLY)
+                          | (matrix[:, names.index("pre_post")] < BEFORE_LONGER))
+
+
+def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnsemble | None = None,
+                     threshold: float = S_THRESHOLD) -> np.ndarray:
+    """Beats (among ``candidates``, early for their rhythm) the model calls S with probability above
+    ``threshold``."""
+    model = model if model is not None else default_model()
+    candidates = candidates & early_for_its_rhythm(matrix)
+    out = np.zeros(candidates.size, dtype=bool)
+    if model is None or not candidates.any():
+        return out
+    k = model.classes.index("S")
+    out[candidates] = model.predict_proba(matrix[candidates])[:, k] > threshold
+    return out
