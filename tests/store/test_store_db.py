@@ -57,7 +57,7 @@ def test_error_masks_the_database_password(tmp_path: Path) -> None:
 
 
 def test_an_older_database_is_upgraded_at_open(tmp_path: Path) -> None:
-    """A database left at revision 0001 by an older release is brought to the head (0002: triggers)."""
+    """A database left at revision 0001 by an older release is brought to the head (0002: the triggers)."""
     from alembic import command
     from alembic.config import Config
     from alembic.script import ScriptDirectory

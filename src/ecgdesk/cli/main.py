@@ -20,8 +20,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.strips",
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
+    "ecgdesk.cli.interop",
     "ecgdesk.cli.users",
     "ecgdesk.cli.serve",
+    "ecgdesk.cli.delineate",
 )
 
 

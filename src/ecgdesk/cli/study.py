@@ -74,8 +74,16 @@ def _cmd_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from ecgdesk.records import open_recording
+
     store, who = _acting(args, Action.RECORDING_IMPORT)
-    result = import_recording(store, args.study_id, Path(args.path), who.actor)
+    path = Path(args.path)
+    try:
+        total = open_recording(path).duration_s  # for the bar of the signal pyramid's build
+    except InputError:
+        total = 0.0  # import_recording names the problem
+    with progress(total, "import") as bar:
+        result = import_recording(store, args.study_id, path, who.actor, progress=bar.update)
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
     return 0

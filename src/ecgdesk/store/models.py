@@ -90,6 +90,9 @@ class Order(Base):
     setting: Mapped[str] = mapped_column(String(40))
     place_of_service: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # Orders from an EHR: the placer's order number (ORC-2 / ServiceRequest PLAC identifier) and a cancel.
+    placer_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
 
 class RecordingBlob(Base):
@@ -285,3 +288,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# Tables of other areas, on the same metadata (imported last: they refer to the classes above).
+from ecgdesk.store import interop_models  # noqa: E402, F401

@@ -56,6 +56,7 @@ from ecgdesk.workflow.ecg_services import (
     render_ecg_report,
     study_service,
 )
+from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
@@ -396,6 +397,8 @@ def _record_signature(
     order = session.get(Order, study.order_id)
     assert order is not None
     set_component(session, study.id, Component.INTERPRETATION, user.display_name, user.npi, order)
+    session.flush()
+    queue_results(session, study, version, user.username, corrected=False)
     return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
 
 
@@ -485,6 +488,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 },
             )
             session.flush()
+            queue_results(session, study, row, username, corrected=True)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise

@@ -19,11 +19,13 @@ from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
 from ecgdesk.errors import InputError, NotFoundError, check_option, check_positive
 from ecgdesk.records import Recording, RecordingFormat, open_recording
+from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
 
@@ -47,9 +49,10 @@ class StudyRequest:
     place_of_service: str | None = None
     ordering_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    placer_order_number: str | None = None  # the EHR's order number, for orders that arrive by interface
 
 
-def _check_request(req: StudyRequest) -> StudyRequest:
+def check_request(req: StudyRequest) -> StudyRequest:
     if not req.patient_id.strip():
         raise InputError("patient-id", "must not be empty")
     if not req.name.strip():
@@ -73,84 +76,90 @@ def _check_request(req: StudyRequest) -> StudyRequest:
 
 def create_study(store: Store, req: StudyRequest, actor: str) -> int:
     """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
-    _check_request(req)
+    with store.transaction() as session:
+        return add_study(session, req, actor)
+
+
+def add_study(session: Session, req: StudyRequest, actor: str) -> int:
+    """:func:`create_study` inside the caller's transaction (an interface records its message with it)."""
+    check_request(req)
     pos = req.place_of_service or SETTING_POS[req.setting]
     indications = [normalize_icd(code) for code in req.indications]
-    with store.transaction() as session:
-        patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
-        if patient is None:
-            patient = Patient(
-                external_id=req.patient_id,
-                name=req.name,
-                birth_date=req.birth_date,
-                sex=req.sex,
-                created_at=now(),
-            )
-            session.add(patient)
-            session.flush()
-            append(
-                session,
-                actor,
-                "patient:create",
-                "patient",
-                patient.id,
-                None,
-                {
-                    "external_id": req.patient_id,
-                    "name": req.name,
-                    "birth_date": req.birth_date,
-                    "sex": req.sex,
-                },
-            )
-        elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
-            raise InputError(
-                "patient-id",
-                f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
-                f"{patient.sex}; the name, birth date and sex given differ",
-            )
-        order = Order(
-            patient_id=patient.id,
-            ordering_npi=req.ordering_npi,
-            ordering_name=req.ordering_name,
-            indications_json=json.dumps(indications),
-            service=req.service.value,
-            duration_days=req.duration_days,
-            setting=req.setting.value,
-            place_of_service=pos,
+    patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
+    if patient is None:
+        patient = Patient(
+            external_id=req.patient_id,
+            name=req.name,
+            birth_date=req.birth_date,
+            sex=req.sex,
             created_at=now(),
         )
-        session.add(order)
-        session.flush()
-        stamp = now()
-        study = Study(
-            patient_id=patient.id,
-            order_id=order.id,
-            status=StudyStatus.ORDERED.value,
-            technician_comments="",
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        session.add(study)
+        session.add(patient)
         session.flush()
         append(
             session,
             actor,
-            "study:create",
-            "study",
-            study.id,
+            "patient:create",
+            "patient",
+            patient.id,
             None,
             {
-                "status": study.status,
-                "order_id": order.id,
-                "service": req.service.value,
-                "ordering_npi": req.ordering_npi,
-                "indications": indications,
-                "duration_days": req.duration_days,
-                "setting": req.setting.value,
-                "pos": pos,
+                "external_id": req.patient_id,
+                "name": req.name,
+                "birth_date": req.birth_date,
+                "sex": req.sex,
             },
         )
-        return study.id
+    elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+        raise InputError(
+            "patient-id",
+            f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
+            f"{patient.sex}; the name, birth date and sex given differ",
+        )
+    order = Order(
+        patient_id=patient.id,
+        ordering_npi=req.ordering_npi,
+        ordering_name=req.ordering_name,
+        indications_json=json.dumps(indications),
+        service=req.service.value,
+        duration_days=req.duration_days,
+        setting=req.setting.value,
+        place_of_service=pos,
+        created_at=now(),
+        placer_order_number=req.placer_order_number,
+    )
+    session.add(order)
+    session.flush()
+    stamp = now()
+    study = Study(
+        patient_id=patient.id,
+        order_id=order.id,
+        status=StudyStatus.ORDERED.value,
+        technician_comments="",
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(study)
+    session.flush()
+    append(
+        session,
+        actor,
+        "study:create",
+        "study",
+        study.id,
+        None,
+        {
+            "status": study.status,
+            "order_id": order.id,
+            "service": req.service.value,
+            "ordering_npi": req.ordering_npi,
+            "indications": indications,
+            "duration_days": req.duration_days,
+            "setting": req.setting.value,
+            "pos": pos,
+        },
+    )
+    return study.id
 
 
 def get_study(session: Session, study_id: int) -> Study:
@@ -179,8 +188,11 @@ class ImportResult:
     path: Path
 
 
-def import_recording(store: Store, study_id: int, path: Path, actor: str) -> ImportResult:
-    """Store the recording at ``path`` (read-only, by content) and attach it to the study."""
+def import_recording(
+    store: Store, study_id: int, path: Path, actor: str, progress: Progress | None = None
+) -> ImportResult:
+    """Store the recording at ``path`` (read-only, by content), build its signal pyramid (``progress``
+    gets the seconds of recording done) and attach it to the study."""
     path = Path(path)
     if not path.exists() and not path.with_suffix(".hea").exists():
         raise InputError("path", "no such file", path)
@@ -191,6 +203,7 @@ def import_recording(store: Store, study_id: int, path: Path, actor: str) -> Imp
         require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
     blob = put_files(store.blob_root, files)
     try:
+        ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)
         with store.transaction() as session:
             study = get_study(session, study_id)
             row = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
@@ -244,6 +257,7 @@ def import_recording(store: Store, study_id: int, path: Path, actor: str) -> Imp
                 still_used = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
             if still_used is None:
                 remove_blob(store.blob_root, blob.relative_dir)
+                remove_pyramid(pyramid_folder(store, blob.relative_dir))
         raise
 
 

@@ -1,0 +1,239 @@
+"""Hospital interface commands: ``interop export|import|listen|outbox|target|inbound``.
+
+Thin handlers over ``ecgdesk.workflow.interop_results`` (signed results out) and
+``ecgdesk.workflow.interop_orders`` (orders in); engines are imported inside each handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ecgdesk.errors import InputError
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
+
+
+def _store() -> Any:
+    from ecgdesk.store import open_store
+
+    return open_store()
+
+
+def _print(rows: list[Any], as_json: bool, line: Any) -> None:
+    from ecgdesk.cli._common import print_json
+
+    if as_json:
+        print_json([asdict(r) for r in rows])
+    else:
+        for row in rows:
+            print(line(row))
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_results import export_study
+
+    for path in export_study(_store(), args.study_id, args.as_, Path(args.out), _actor(args)):
+        print(path)
+    return 0
+
+
+def _read_message(path: Path) -> str:
+    if not path.is_file():
+        raise InputError("file", "not a regular file", source=path)
+    data = path.read_bytes()
+    if len(data) > 64 * 1024 * 1024:
+        raise InputError("file", f"{len(data)} bytes: larger than any order message (64 MiB)", source=path)
+    from ecgdesk.interop.mllp import decode
+
+    return decode(data)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from ecgdesk.cli._common import print_json
+    from ecgdesk.workflow.interop_orders import receive_order
+
+    outcome = receive_order(_store(), _read_message(Path(args.file)), str(args.file), _actor(args))
+    if args.json:
+        print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack)})
+    else:
+        print(outcome.ack_text.replace("\r", "\n"), end="")
+    return 0 if outcome.ack.code == "AA" or outcome.status == "duplicate" else 2
+
+
+def _watch_once(store: Any, folder: Path, actor: str) -> int:
+    """Handle every message file in ``folder``: moved to ``done/`` or ``refused/`` with its ACK beside it."""
+    from ecgdesk.workflow.interop_orders import receive_order
+
+    handled = 0
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in {".hl7", ".json"}):
+        try:
+            text = _read_message(path)
+        except (InputError, OSError):
+            continue
+        outcome = receive_order(store, text, str(path), actor)
+        target = folder / ("done" if outcome.ack.code == "AA" else "refused")
+        target.mkdir(exist_ok=True)
+        (target / f"{path.name}.ack").write_text(outcome.ack_text.replace("\r", "\n"), encoding="utf-8")
+        os.replace(path, target / path.name)
+        handled += 1
+    return handled
+
+
+def _cmd_listen(args: argparse.Namespace) -> int:
+    from ecgdesk.interop.mllp import MllpServer
+    from ecgdesk.workflow.interop_orders import receive_order
+
+    store = _store()
+    actor = _actor(args)
+    watch = Path(args.watch) if args.watch else None
+    if watch is not None and not watch.is_dir():
+        raise InputError("watch", "not a folder", source=watch)
+
+    def handle(text: str, peer: str) -> str:
+        return receive_order(store, text, f"mllp:{peer}", actor).ack_text
+
+    server = MllpServer(args.host, args.port, handle) if args.port is not None else None
+    if server is not None:
+        server.start_in_thread()
+        print(f"listening for HL7 v2 orders (MLLP) on {args.host}:{server.port}", file=sys.stderr)
+    if watch is not None:
+        print(f"watching {watch} for .hl7 and .json orders", file=sys.stderr)
+    if server is None and watch is None:
+        raise InputError("port", "give --port (MLLP) and/or --watch DIR (a folder of messages)")
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            if watch is not None:
+                _watch_once(store, watch, actor)
+            time.sleep(min(args.poll, max(0.0, deadline - time.monotonic())) if deadline else args.poll)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+    return 0
+
+
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_results import deliver_due, list_deliveries
+
+    store = _store()
+    if args.retry or args.send:
+        deliver_due(store, _actor(args), retry_failed=args.retry)
+    rows = list_deliveries(store, args.study)
+    _print(
+        rows,
+        args.json,
+        lambda r: (
+            f"{r.id:>5}  study {r.study_id:<5} {r.target:<12} {r.format:<6} "
+            f"{r.status:<8} attempts {r.attempts}  {r.last_error or r.sent_at or ''}"
+        ),
+    )
+    return 1 if any(r.status == "failed" for r in rows) else 0
+
+
+def _cmd_target_add(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_results import add_target
+
+    info = add_target(
+        _store(),
+        args.name,
+        args.kind,
+        args.address,
+        [f.strip() for f in args.formats.split(",")],
+        _actor(args),
+        args.max_attempts,
+    )
+    print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})")
+    return 0
+
+
+def _cmd_target_list(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_results import list_targets
+
+    _print(
+        list_targets(_store()),
+        args.json,
+        lambda t: (
+            f"{t.name:<16} {t.kind:<7} {t.address:<40} {','.join(t.formats)}"
+            f"{'' if t.enabled else '  (disabled)'}"
+        ),
+    )
+    return 0
+
+
+def _cmd_inbound(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_orders import list_inbound
+
+    _print(
+        list_inbound(_store(), args.status),
+        args.json,
+        lambda m: (
+            f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
+            f"{m.message_id}  {m.reason}"
+        ),
+    )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "interop", help="orders in from the EHR, signed results out (HL7, FHIR, DICOM)"
+    )
+    commands = parser.add_subparsers(dest="interop_command", metavar="COMMAND", required=True)
+    user = argparse.ArgumentParser(add_help=False)
+    user.add_argument("--user", help="acting user (default $ECGDESK_USER or the login name)")
+
+    p = commands.add_parser(
+        "export", parents=[user], help="write a signed study's result as HL7, FHIR or DICOM"
+    )
+    p.add_argument("study_id", type=int)
+    p.add_argument("--as", dest="as_", required=True, choices=["hl7", "fhir", "dicom"])
+    p.add_argument("--out", required=True, help="a file, or an existing folder")
+    p.set_defaults(func=_cmd_export)
+
+    p = commands.add_parser("import", parents=[user], help="take one order message (HL7 v2 ORM/OML or FHIR)")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_import)
+
+    p = commands.add_parser("listen", parents=[user], help="MLLP listener and/or folder watcher for orders")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, help="MLLP port (0: any free port)")
+    p.add_argument("--watch", metavar="DIR", help="a folder whose .hl7/.json files are taken as orders")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between folder scans (default 2)")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
+    p.set_defaults(func=_cmd_listen)
+
+    p = commands.add_parser("outbox", parents=[user], help="the result deliveries and their state")
+    p.add_argument("--send", action="store_true", help="send what is due now")
+    p.add_argument("--retry", action="store_true", help="send what is due and try failed deliveries again")
+    p.add_argument("--study", type=int, help="only this study's deliveries")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_outbox)
+
+    p = commands.add_parser("target", help="delivery targets of signed results")
+    targets = p.add_subparsers(dest="target_command", metavar="COMMAND", required=True)
+    q = targets.add_parser("add", parents=[user], help="add a folder, MLLP or FHIR target")
+    q.add_argument("name")
+    q.add_argument("--kind", required=True, choices=["folder", "mllp", "fhir"])
+    q.add_argument("--address", required=True, help="folder path, host:port, or FHIR base URL")
+    q.add_argument("--formats", default="hl7", help="comma list of hl7, fhir, dicom (default hl7)")
+    q.add_argument("--max-attempts", type=int, default=8)
+    q.set_defaults(func=_cmd_target_add)
+    q = targets.add_parser("list", help="the delivery targets")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_target_list)
+
+    p = commands.add_parser("inbound", help="order messages received, and what each did")
+    p.add_argument("--status", choices=["accepted", "refused", "held"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_inbound)

@@ -1,0 +1,384 @@
+"""FHIR R4 (the ``fhir.resources.R4B`` classes): the signed result as a DiagnosticReport Bundle, orders in.
+
+A result is one ``transaction`` Bundle: the Patient, the ordering and interpreting Practitioners, one
+Observation per measurement (LOINC, MDC or our local code) and the DiagnosticReport with the signed PDF in
+``presentedForm``, ``basedOn`` the order (by its placer identifier) and ``resultsInterpreter``. Every
+resource is validated by fhir.resources before it is serialised. An order arrives as a ``ServiceRequest``
+(alone with its Patient and requester contained, or in a Bundle beside them).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pydantic
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from ecgdesk.errors import InputError
+from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, orderable
+from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
+
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CPT = "http://www.ama-assn.org/go/cpt"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
+FILLER_SYSTEM = "urn:ecgdesk:filler-order"
+_GENDER = {"F": "female", "M": "male", "U": "unknown"}
+_GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
+_CONTROL = {
+    "active": OrderControl.NEW,
+    "draft": OrderControl.NEW,
+    "on-hold": OrderControl.CHANGE,
+    "revoked": OrderControl.CANCEL,
+    "entered-in-error": OrderControl.CANCEL,
+}
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _urn() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def _practitioner(provider: Provider) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "name": [{"family": provider.family, **({"given": [provider.given]} if provider.given else {})}],
+    }
+    if provider.npi:
+        resource["identifier"] = [{"system": NPI_SYSTEM, "value": provider.npi}]
+    if provider.credentials:
+        resource["name"][0]["suffix"] = [provider.credentials]
+    return resource
+
+
+def _patient(patient: PatientInfo) -> dict[str, Any]:
+    identifier: dict[str, Any] = {
+        "type": {"coding": [{"system": V2_0203, "code": "MR"}]},
+        "value": patient.id,
+    }
+    if patient.id_authority:
+        identifier["system"] = f"urn:ecgdesk:patient-id:{patient.id_authority}"
+    return {
+        "resourceType": "Patient",
+        "identifier": [identifier],
+        "name": [{"family": patient.family, **({"given": [patient.given]} if patient.given else {})}],
+        "gender": _GENDER.get(patient.sex, "unknown"),
+        "birthDate": patient.birth_date.isoformat(),
+    }
+
+
+def _observation_code(key: str) -> dict[str, Any]:
+    table = code_table()
+    code = table.measurement(key)
+    codings = []
+    if code.loinc:
+        codings.append({"system": LOINC, "code": code.loinc, "display": code.label})
+    if code.mdc:
+        codings.append({"system": MDC, "code": code.mdc, "display": code.label})
+    codings.append({"system": table.local_system, "code": key, "display": code.label})
+    return {"coding": codings, "text": code.label}
+
+
+def build_bundle(result: SignedResult) -> dict[str, Any]:
+    """The transaction Bundle of a signed result, validated with fhir.resources R4B, as JSON-ready data."""
+    table = code_table()
+    patient_url, ordering_url, interpreter_url, report_url = _urn(), _urn(), _urn(), _urn()
+    subject = {"reference": patient_url, "display": result.patient.display}
+    effective: dict[str, Any] = {}
+    if result.observed_start is not None:
+        effective["effectivePeriod"] = {
+            "start": _instant(result.observed_start),
+            **({"end": _instant(result.observed_end)} if result.observed_end else {}),
+        }
+    else:
+        effective["effectiveDateTime"] = _instant(result.signed_at)
+    entries: list[tuple[str, dict[str, Any]]] = [
+        (patient_url, _patient(result.patient)),
+        (ordering_url, _practitioner(result.ordering)),
+        (interpreter_url, _practitioner(result.interpreter)),
+    ]
+    observation_urls = []
+    for m in result.measurements:
+        url = _urn()
+        observation_urls.append(url)
+        entries.append(
+            (
+                url,
+                {
+                    "resourceType": "Observation",
+                    "status": result.status.fhir,
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                    "code": "procedure",
+                                }
+                            ]
+                        }
+                    ],
+                    "code": _observation_code(m.key),
+                    "subject": subject,
+                    **effective,
+                    "issued": _instant(result.signed_at),
+                    "performer": [{"reference": interpreter_url}],
+                    "valueQuantity": {"value": m.value, "unit": m.unit, "system": UCUM, "code": m.unit},
+                },
+            )
+        )
+    loinc, display = table.study(result.service)
+    study_codings = [{"system": LOINC, "code": loinc, "display": display}] if loinc else []
+    study_codings.append({"system": table.local_system, "code": result.service, "display": display})
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "identifier": [
+            {
+                "system": FILLER_SYSTEM,
+                "value": result.filler_order_number,
+                "type": {"coding": [{"system": V2_0203, "code": "FILL"}]},
+            }
+        ],
+        "status": result.status.fhir,
+        "category": [
+            {
+                "coding": [
+                    {"system": LOINC, "code": "LP29708-2", "display": "Cardiology"},
+                    {"system": V2_0074, "code": "EC", "display": "Electrocardiac"},
+                ]
+            }
+        ],
+        "code": {"coding": study_codings, "text": display},
+        "subject": subject,
+        **effective,
+        "issued": _instant(result.signed_at),
+        "performer": [{"reference": interpreter_url, "display": result.interpreter.display}],
+        "resultsInterpreter": [{"reference": interpreter_url, "display": result.interpreter.display}],
+        "result": [{"reference": url} for url in observation_urls],
+        "presentedForm": [
+            {
+                "contentType": "application/pdf",
+                "language": "en-US",
+                "data": base64.b64encode(result.pdf).decode("ascii"),
+                "title": f"ECG report, version {result.report_version}",
+                "creation": _instant(result.signed_at),
+            }
+        ],
+    }
+    if result.placer_order_number:
+        report["basedOn"] = [
+            {
+                "type": "ServiceRequest",
+                "identifier": {
+                    "type": {"coding": [{"system": V2_0203, "code": "PLAC"}]},
+                    "value": result.placer_order_number,
+                },
+            }
+        ]
+    if result.interpretation.strip():
+        report["conclusion"] = result.interpretation
+    entries.append((report_url, report))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "timestamp": _instant(result.signed_at),
+        "identifier": {
+            "system": FILLER_SYSTEM,
+            "value": f"{result.filler_order_number}-v{result.report_version}",
+        },
+        "entry": [
+            {
+                "fullUrl": url,
+                "resource": resource,
+                "request": {"method": "POST", "url": resource["resourceType"]},
+            }
+            for url, resource in entries
+        ],
+    }
+    Bundle.model_validate(bundle)  # raises on anything R4B would refuse: a bug of ours, not the user's
+    return bundle
+
+
+def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputError:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+    return InputError(f"{prefix}.{where}" if where else prefix, str(first.get("msg", "invalid")), source)
+
+
+def _find(resources: list[dict[str, Any]], reference: str | None, kind: str) -> dict[str, Any] | None:
+    if not reference:
+        return None
+    for resource in resources:
+        if resource.get("resourceType") != kind:
+            continue
+        if reference in {f"#{resource.get('id')}", f"{kind}/{resource.get('id')}", resource.get("_fullUrl")}:
+            return resource
+    return None
+
+
+def parse_service_request(document: Any, source: str = "FHIR resource") -> OrderRequest:
+    """A ServiceRequest (alone, or in a Bundle with its Patient and requester) as an :class:`OrderRequest`."""
+    if not isinstance(document, dict):
+        raise InputError("resourceType", "expected a JSON object (a ServiceRequest or a Bundle)", source)
+    resources: list[dict[str, Any]] = []
+    if document.get("resourceType") == "Bundle":
+        try:
+            Bundle.model_validate(document)
+        except pydantic.ValidationError as error:
+            raise _error(error, source, "Bundle") from None
+        for entry in document.get("entry") or []:
+            resource = dict(entry.get("resource") or {})
+            resource["_fullUrl"] = entry.get("fullUrl")
+            resources.append(resource)
+        requests = [r for r in resources if r.get("resourceType") == "ServiceRequest"]
+        if len(requests) != 1:
+            raise InputError("Bundle.entry", f"expected one ServiceRequest, found {len(requests)}", source)
+        request = requests[0]
+    elif document.get("resourceType") == "ServiceRequest":
+        request = document
+    else:
+        raise InputError(
+            "resourceType", f"expected ServiceRequest or Bundle, got {document.get('resourceType')!r}", source
+        )
+    clean = {k: v for k, v in request.items() if k != "_fullUrl"}
+    try:
+        ServiceRequest.model_validate(clean)
+    except pydantic.ValidationError as error:
+        raise _error(error, source, "ServiceRequest") from None
+    resources.extend(request.get("contained") or [])
+    status = request.get("status")
+    if status not in _CONTROL:
+        raise InputError(
+            "ServiceRequest.status", f"status {status!r} is not one we act on ({', '.join(_CONTROL)})", source
+        )
+    if request.get("intent") not in {"order", "original-order", "filler-order", "instance-order"}:
+        raise InputError("ServiceRequest.intent", f"intent {request.get('intent')!r} is not an order", source)
+    placer = next(
+        (
+            i.get("value")
+            for i in request.get("identifier") or []
+            if any(c.get("code") == "PLAC" for c in (i.get("type") or {}).get("coding") or [])
+        ),
+        None,
+    )
+    placer = placer or next((i.get("value") for i in request.get("identifier") or []), None)
+    if not placer:
+        raise InputError(
+            "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
+        )
+    patient = _order_patient(
+        _find(resources, (request.get("subject") or {}).get("reference"), "Patient"), source
+    )
+    requester = _find(resources, (request.get("requester") or {}).get("reference"), "Practitioner")
+    ordering = _order_provider(requester, source)
+    code = next(
+        (
+            c.get("code")
+            for c in (request.get("code") or {}).get("coding") or []
+            if c.get("system") in {CPT, LOINC}
+        ),
+        None,
+    )
+    service, default_days = orderable(code or "", "ServiceRequest.code", source)
+    indications = tuple(
+        c["code"]
+        for rc in request.get("reasonCode") or []
+        for c in rc.get("coding") or []
+        if c.get("system") == ICD10CM and c.get("code")
+    )
+    if not indications:
+        raise InputError(
+            "ServiceRequest.reasonCode",
+            f"an order needs at least one ICD-10-CM indication (system {ICD10CM})",
+            source,
+        )
+    repeat = (request.get("occurrenceTiming") or {}).get("repeat") or {}
+    duration = _duration_days(repeat.get("duration"), repeat.get("durationUnit"), source)
+    authored = request.get("authoredOn")
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
+    return OrderRequest(
+        control=_CONTROL[status],
+        message_id=f"fhir:{digest}",
+        placer_order_number=str(placer),
+        patient=patient,
+        ordering=ordering,
+        service=service,
+        indications=indications,
+        duration_days=duration or default_days,
+        requested_at=datetime.fromisoformat(authored.replace("Z", "+00:00")) if authored else None,
+        source=source,
+        notes=tuple(n.get("text", "") for n in request.get("note") or [] if n.get("text")),
+    )
+
+
+def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
+    if resource is None:
+        raise InputError("ServiceRequest.subject", "the Patient it references is not in the message", source)
+    mrn = next(
+        (
+            i
+            for i in resource.get("identifier") or []
+            if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding") or [])
+        ),
+        None,
+    )
+    mrn = mrn or next(iter(resource.get("identifier") or []), None)
+    if not mrn or not mrn.get("value"):
+        raise InputError(
+            "Patient.identifier", "the patient has no identifier (medical record number)", source
+        )
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    if not name.get("family"):
+        raise InputError("Patient.name", "the patient's family name is missing", source)
+    birth = resource.get("birthDate")
+    try:
+        birth_date = date.fromisoformat(birth) if isinstance(birth, str) and len(birth) == 10 else None
+    except ValueError:
+        birth_date = None
+    if birth_date is None:
+        raise InputError("Patient.birthDate", f"expected a full date YYYY-MM-DD, got {birth!r}", source)
+    authority = str(mrn.get("system", "")).rsplit(":", 1)[-1] or None
+    return PatientInfo(
+        str(mrn["value"]),
+        name["family"],
+        " ".join(name.get("given") or []),
+        birth_date,
+        _GENDER_BACK.get(resource.get("gender", "unknown"), "U"),
+        authority,
+    )
+
+
+def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:
+    if resource is None:
+        raise InputError(
+            "ServiceRequest.requester", "the requesting Practitioner is not in the message", source
+        )
+    npi = next(
+        (i.get("value") for i in resource.get("identifier") or [] if i.get("system") == NPI_SYSTEM), None
+    )
+    if not npi:
+        raise InputError("Practitioner.identifier", f"the requester has no NPI (system {NPI_SYSTEM})", source)
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    return Provider(str(npi), name.get("family", ""), " ".join(name.get("given") or []))
+
+
+def _duration_days(value: Any, unit: Any, source: str) -> float | None:
+    if value is None:
+        return None
+    factor = {"d": 1.0, "h": 1 / 24, "wk": 7.0}.get(str(unit))
+    if factor is None or not isinstance(value, int | float) or not 0 < value < 1000:
+        raise InputError(
+            "ServiceRequest.occurrenceTiming.repeat.duration",
+            f"expected a duration in d, h or wk, got {value!r} {unit!r}",
+            source,
+        )
+    return round(float(value) * factor, 4)

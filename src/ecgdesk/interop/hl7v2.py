@@ -1,0 +1,343 @@
+"""HL7 v2.5.1: the signed result out (ORU^R01 with the PDF in an ED OBX), orders in (ORM^O01, OML^O21), ACKs.
+
+Messages are built and parsed with hl7apy. Text we put into a field is escaped with the standard escape
+sequences (``\\F\\``, ``\\S\\``, ...), so a patient called ``O|Brien`` or a comment with ``^`` cannot shift
+the fields behind it. Orders are read leniently (any segment order, unknown segments ignored) but every
+field we need is checked, and each problem names the segment, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.core import Message, Segment
+from hl7apy.parser import parse_message
+
+from ecgdesk.errors import InputError
+from ecgdesk.interop.codes import code_table, orderable
+from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
+
+VERSION = "2.5.1"
+SENDING_APPLICATION = "ECGDESK"
+ORDER_TYPES = {("ORM", "O01"), ("OML", "O21")}
+_SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
+
+_ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside one HL7 field (delimiters as escape sequences, line breaks as ``\\.br\\``)."""
+    for raw, seq in _ESCAPES:
+        text = text.replace(raw, seq)
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\.br\\")
+
+
+def unescape(text: str) -> str:
+    text = text.replace("\\.br\\", "\n")
+    for raw, seq in reversed(_ESCAPES):
+        text = text.replace(seq, raw)
+    return text
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+
+
+def _new_message(kind: str, control_id: str, receiver: tuple[str, str] = ("", "")) -> Message:
+    message = Message(kind.split("^")[2], version=VERSION)
+    message.msh.msh_3 = SENDING_APPLICATION
+    message.msh.msh_5 = escape(receiver[0])
+    message.msh.msh_6 = escape(receiver[1])
+    message.msh.msh_7 = _ts(datetime.now(UTC))
+    message.msh.msh_9 = kind
+    message.msh.msh_10 = escape(control_id)
+    message.msh.msh_11 = "P"
+    message.msh.msh_12 = VERSION
+    return message
+
+
+def _segment(message: Message | Segment, name: str, fields: dict[int, str]) -> None:
+    segment = message.add_segment(name) if isinstance(message, Message) else message
+    for index, value in fields.items():
+        if value:
+            setattr(segment, f"{name.lower()}_{index}", value)
+
+
+def _xcn(provider: Provider) -> str:
+    """An XCN: NPI ^ family ^ given ^^^^ degree ^^^^^^ NPI (identifier type, XCN-13)."""
+    return (
+        f"{escape(provider.npi or '')}^{escape(provider.family)}^{escape(provider.given)}^^^^"
+        f"{escape(provider.credentials)}^^^^^^{'NPI' if provider.npi else ''}"
+    )
+
+
+def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] = ("", "")) -> str:
+    """The ORU^R01 of a signed result: interpretation (TX), measurements (NM) and the PDF (ED, base64)."""
+    table = code_table()
+    message = _new_message("ORU^R01^ORU_R01", control_id, receiver)
+    patient = result.patient
+    text = message.to_er7()
+    segments = [text]
+    segments.append(
+        f"PID|1||{escape(patient.id)}^^^{escape(patient.id_authority or '')}^MR||"
+        f"{escape(patient.family)}^{escape(patient.given)}||{patient.birth_date:%Y%m%d}|{escape(patient.sex)}"
+    )
+    placer = escape(result.placer_order_number or "")
+    filler = f"{escape(result.filler_order_number)}^{SENDING_APPLICATION}"
+    segments.append(f"ORC|RE|{placer}|{filler}||CM||||{_ts(result.signed_at)}|||{_xcn(result.ordering)}")
+    loinc, display = table.study(result.service)
+    service_id = f"{loinc}^{escape(display)}^LN" if loinc else f"{escape(result.service)}^{escape(display)}^L"
+    start = _ts(result.observed_start) if result.observed_start else ""
+    end = _ts(result.observed_end) if result.observed_end else ""
+    reasons = "~".join(f"{escape(code)}^^I10" for code in result.indications)
+    interpreter = (
+        f"{escape(result.interpreter.npi or '')}&{escape(result.interpreter.family)}"
+        f"&{escape(result.interpreter.given)}"
+    )
+    obr = ["OBR", "1", placer, filler, service_id, "", "", start, end] + [""] * 7
+    obr += (
+        [_xcn(result.ordering)]
+        + [""] * 5
+        + [
+            _ts(result.signed_at),
+            "",
+            _SERVICE_SECTION,
+            result.status.value,
+            "",
+            "",
+            "",
+            "",
+            "",
+            reasons,
+            interpreter,
+        ]
+    )
+    segments.append("|".join(obr))
+    status = result.status.value
+    n = 1
+    if result.interpretation.strip():
+        segments.append(
+            f"OBX|{n}|TX|INTERP^Interpretation^L||{escape(result.interpretation)}||||||{status}"
+            f"|||{_ts(result.signed_at)}"
+        )
+        n += 1
+    for m in result.measurements:
+        code = table.measurement(m.key)
+        ident = f"{code.loinc}^{escape(code.label)}^LN" if code.loinc else f"{m.key}^{escape(code.label)}^L"
+        segments.append(f"OBX|{n}|NM|{ident}||{_number(m.value)}|{escape(m.unit)}^^UCUM|||||{status}")
+        n += 1
+    placeholder = "PDFDATA"
+    segments.append(
+        f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{placeholder}||||||{status}"
+    )
+    # hl7apy checks the structure; it would also cap ED data at the table's 199 characters, which every
+    # interface engine ignores for embedded documents, so the base64 goes in after the check.
+    text = _validated("\r".join(segments) + "\r")
+    pdf = base64.b64encode(result.pdf).decode("ascii")
+    return text.replace(f"^Base64^{placeholder}|", f"^Base64^{pdf}|", 1)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class AckResult:
+    code: str  # AA accepted, AE error (received, not processed), AR rejected
+    control_id: str
+    text: str
+    error: str = "207"  # HL7 table 0357: 101 required field missing, 102 data type, 103 table value,
+    # 200 unsupported message type, 205 duplicate key, 207 application error
+
+
+def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str] = ("", "")) -> str:
+    """The ACK for a message: MSA with our code and, for AE/AR, an ERR segment with the reason.
+
+    Written directly (it is answered for every order, so it must be cheap); the tests check that it is a
+    valid 2.5.1 ACK for hl7apy.
+    """
+    parts = incoming_type.split("^")
+    trigger = parts[1] if len(parts) > 1 and re.fullmatch(r"[A-Z0-9]{3}", parts[1]) else "O01"
+    control = f"ACK-{ack.control_id}" if ack.control_id else "ACK"
+    segments = [
+        f"MSH|^~\\&|{SENDING_APPLICATION}||{escape(receiver[0])}|{escape(receiver[1])}|"
+        f"{_ts(datetime.now(UTC))}||ACK^{trigger}^ACK|{escape(control)[:199]}|P|{VERSION}",
+        f"MSA|{ack.code}|{escape(ack.control_id)[:199]}|{escape(ack.text[:80])}",
+    ]
+    if ack.code != "AA":
+        segments.append(f"ERR|||{ack.error}^^HL70357|E||||{escape(ack.text)}")
+    return "\r".join(segments) + "\r"
+
+
+def _validated(text: str) -> str:
+    """``text`` after hl7apy parsed it strictly against the 2.5.1 structure (a failure here is our bug)."""
+    message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    message.validate()
+    return text
+
+
+def read_ack(text: str) -> AckResult:
+    """The MSA of an ACK we received (MLLP peers answer our ORU with one)."""
+    fields = _segments(text, "ACK").get("MSA")
+    if not fields:
+        raise InputError("MSA", "the acknowledgement has no MSA segment", "ACK")
+    msa = fields[0]
+    return AckResult(_field(msa, 1), _field(msa, 2), unescape(_field(msa, 3)))
+
+
+def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
+    """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c")
+    if not text.startswith("MSH"):
+        raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
+    if len(text) < 8 or text[3] != "|" or text[4:8] != "^~\\&":
+        raise InputError("MSH-1", "expected the standard separators '|^~\\&' after 'MSH'", source)
+    out: dict[str, list[list[str]]] = {}
+    for raw in filter(None, text.split("\r")):
+        name = raw[:3]
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", name) or (len(raw) > 3 and raw[3] != "|"):
+            raise InputError("segment", f"not an HL7 segment: {raw[:20]!r}", source)
+        fields = raw.split("|")
+        if name == "MSH":
+            fields = ["MSH", "|", *fields[1:]]
+        out.setdefault(name, []).append(fields)
+    return out
+
+
+def _field(fields: list[str], index: int) -> str:
+    return fields[index] if index < len(fields) else ""
+
+
+def _component(value: str, index: int) -> str:
+    parts = value.split("~")[0].split("^")
+    return unescape(parts[index - 1]) if index - 1 < len(parts) else ""
+
+
+def _date(value: str, field: str, source: str) -> date:
+    digits = value[:8]
+    try:
+        if not re.fullmatch(r"\d{8}", digits):
+            raise ValueError
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise InputError(field, f"expected a date YYYYMMDD, got {value!r}", source) from None
+
+
+def message_header(text: str, source: str) -> tuple[str, str]:
+    """(message type, control id) of any v2 message, checked: what an ACK needs even for a bad message."""
+    msh = _segments(text, source)["MSH"][0]
+    kind, control = _field(msh, 9), unescape(_field(msh, 10))
+    if not control:
+        raise InputError("MSH-10", "the message control id is empty", source)
+    if not kind:
+        raise InputError("MSH-9", "the message type is empty", source)
+    return kind, control
+
+
+def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
+    """An ORM^O01 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by workflow)."""
+    segments = _segments(text, source)
+    kind, control_id = message_header(text, source)
+    event = tuple(kind.split("^")[:2])
+    if event not in ORDER_TYPES:
+        raise InputError("MSH-9", f"message type {kind!r} is not an order (ORM^O01 or OML^O21)", source)
+    for name in ("PID", "ORC", "OBR"):
+        if name not in segments:
+            raise InputError(name, f"an order needs a {name} segment", source)
+    pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
+    patient_id = _component(_field(pid, 3), 1)
+    if not patient_id:
+        raise InputError("PID-3", "the patient identifier is empty", source)
+    family, given = _component(_field(pid, 5), 1), _component(_field(pid, 5), 2)
+    if not family:
+        raise InputError("PID-5", "the patient's family name is empty", source)
+    sex = _field(pid, 8) or "U"
+    if sex not in {"F", "M", "U", "O", "A", "N"}:
+        raise InputError("PID-8", f"unknown administrative sex {sex!r} (HL7 table 0001)", source)
+    patient = PatientInfo(
+        patient_id,
+        family,
+        given,
+        _date(_field(pid, 7), "PID-7", source),
+        "U" if sex in {"O", "A", "N"} else sex,
+        _component(_field(pid, 3), 4) or None,
+    )
+    try:
+        control = OrderControl(_field(orc, 1))
+    except ValueError:
+        raise InputError("ORC-1", f"order control {_field(orc, 1)!r} is not NW, XO or CA", source) from None
+    placer = _component(_field(orc, 2), 1) or _component(_field(obr, 2), 1)
+    if not placer:
+        raise InputError("ORC-2", "the placer order number is empty", source)
+    provider_field = _field(orc, 12) or _field(obr, 16)
+    ordering = Provider(
+        _component(provider_field, 1) or None, _component(provider_field, 2), _component(provider_field, 3)
+    )
+    if not ordering.npi:
+        raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
+    service, default_days = orderable(_component(_field(obr, 4), 1), "OBR-4", source)
+    indications = _indications(segments, obr)
+    if not indications:
+        raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
+    duration = _duration(segments, source) or default_days
+    requested = _field(orc, 9) or _field(obr, 6)
+    return OrderRequest(
+        control=control,
+        message_id=control_id,
+        placer_order_number=placer,
+        patient=patient,
+        ordering=ordering,
+        service=service,
+        indications=tuple(indications),
+        duration_days=duration,
+        requested_at=_datetime(requested, "ORC-9", source) if requested else None,
+        source=source,
+        notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
+    )
+
+
+def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> list[str]:
+    codes: list[str] = []
+    sources: Iterable[str] = [_field(dg1, 3) for dg1 in segments.get("DG1", [])]
+    sources = [*sources, *_field(obr, 31).split("~")]
+    for value in sources:
+        code = unescape(value.split("^")[0]).strip()
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None:
+    """TQ1-6 service duration (``14^d``, ``48^h``) in days, when the order gives one."""
+    tq1 = segments.get("TQ1")
+    if not tq1 or not _field(tq1[0], 6):
+        return None
+    value, unit = _component(_field(tq1[0], 6), 1), _component(_field(tq1[0], 6), 2).lower()
+    factor = {"d": 1.0, "day": 1.0, "h": 1 / 24, "hr": 1 / 24, "wk": 7.0}.get(unit)
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if factor is None or not 0 < number < 1000:
+        raise InputError(
+            "TQ1-6", f"expected a service duration like '14^d' or '48^h', got {value}^{unit}", source
+        )
+    return round(number * factor, 4)
+
+
+def _datetime(value: str, field: str, source: str) -> datetime:
+    match = re.fullmatch(r"(\d{8})(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?", value)
+    if not match:
+        raise InputError(field, f"expected a time YYYYMMDD[HHMM[SS]][+ZZZZ], got {value!r}", source)
+    day = _date(match.group(1), field, source)
+    try:
+        hour, minute, second = (int(g) if g else 0 for g in match.group(2, 3, 4))
+        stamp = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        raise InputError(field, f"not a valid time: {value!r}", source) from None
+    return stamp

@@ -1,0 +1,145 @@
+"""MLLP (Minimal Lower Layer Protocol, HL7 v2 over TCP): framing, a sending client, a listening server.
+
+A frame is ``<VT> message <FS><CR>``. The client sends one message and waits for one framed ACK; a peer
+that closes mid-frame or never answers is a :class:`DeliveryError` (the outbox retries later). The server
+answers every frame it receives with the handler's ACK, on as many connections at once as peers open, and
+never holds more than ``max_bytes`` of one message in memory.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+
+from ecgdesk.errors import EcgDeskError
+
+START, END = b"\x0b", b"\x1c\r"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class DeliveryError(EcgDeskError):
+    """A message could not be delivered (peer unreachable, closed, silent or refusing)."""
+
+
+def frame(message: str) -> bytes:
+    return START + message.encode("utf-8") + END
+
+
+def decode(payload: bytes) -> str:
+    """HL7 v2 text: UTF-8 where it is, else ISO 8859-1 (the v2 default character set)."""
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("latin-1")
+
+
+class FrameReader:
+    """Splits a byte stream into MLLP frames; bytes outside a frame are dropped, as the protocol says."""
+
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_bytes
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buffer += data
+        frames = []
+        while True:
+            start = self._buffer.find(START)
+            if start < 0:
+                self._buffer.clear()
+                break
+            end = self._buffer.find(END, start + 1)
+            if end < 0:
+                del self._buffer[:start]
+                if len(self._buffer) > self._max:
+                    raise DeliveryError(f"an MLLP frame exceeds {self._max} bytes")
+                break
+            frames.append(bytes(self._buffer[start + 1 : end]))
+            del self._buffer[: end + len(END)]
+        return frames
+
+    @property
+    def partial(self) -> bool:
+        return bool(self._buffer)
+
+
+def send(host: str, port: int, message: str, timeout_s: float = 30.0) -> str:
+    """Send one message and return the peer's ACK text; :class:`DeliveryError` on any failure."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as conn:
+            conn.sendall(frame(message))
+            reader = FrameReader()
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    state = "in the middle of its answer" if reader.partial else "without an answer"
+                    raise DeliveryError(f"MLLP peer {host}:{port} closed the connection {state}")
+                frames = reader.feed(data)
+                if frames:
+                    return decode(frames[0])
+    except TimeoutError:
+        raise DeliveryError(
+            f"MLLP peer {host}:{port} sent no acknowledgement within {timeout_s:g} s"
+        ) from None
+    except OSError as error:
+        raise DeliveryError(f"MLLP peer {host}:{port}: {error.strerror or error}") from None
+
+
+Handler = Callable[[str, str], str]  # (message text, peer) -> ACK text
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    server: MllpServer
+
+    def handle(self) -> None:
+        reader = FrameReader(self.server.max_bytes)
+        peer = f"{self.client_address[0]}:{self.client_address[1]}"
+        self.request.settimeout(self.server.idle_timeout_s)
+        while True:
+            try:
+                data = self.request.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return  # a peer closing mid-message leaves nothing half-done: nothing was handled
+            try:
+                frames = reader.feed(data)
+            except DeliveryError:
+                return
+            for payload in frames:
+                ack = self.server.handler(decode(payload), peer)
+                try:
+                    self.request.sendall(frame(ack))
+                except OSError:
+                    return
+
+
+class MllpServer(socketserver.ThreadingTCPServer):
+    """A threaded MLLP listener: ``serve_forever()`` until ``shutdown()``; port 0 picks a free port."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: Handler,
+        idle_timeout_s: float = 300.0,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.handler = handler
+        self.idle_timeout_s = idle_timeout_s
+        self.max_bytes = max_bytes
+        super().__init__((host, port), _Connection)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="mllp-listener", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,113 @@
+"""The typed values the interfaces exchange: a signed result going out, an order coming in.
+
+The interop package never reads the store: the workflow builds a :class:`SignedResult` from a signed
+study, and turns an :class:`OrderRequest` into an order and a study. Everything here is plain data, so
+the message builders and parsers are testable alone and usable as a library.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class ResultStatus(enum.StrEnum):
+    """HL7 v2 OBR-25/OBX-11 and FHIR DiagnosticReport.status of a result we send."""
+
+    FINAL = "F"  # the first signed result
+    CORRECTED = "C"  # a signed addendum replaces it
+
+    @property
+    def fhir(self) -> str:
+        return "final" if self is ResultStatus.FINAL else "corrected"
+
+
+class OrderControl(enum.StrEnum):
+    """What an incoming order asks (HL7 v2 ORC-1; FHIR ServiceRequest.status maps onto it)."""
+
+    NEW = "NW"
+    CHANGE = "XO"
+    CANCEL = "CA"
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """A patient as the EHR knows them: the medical record number and demographics."""
+
+    id: str
+    family: str
+    given: str
+    birth_date: date
+    sex: str  # "F", "M" or "U"
+    id_authority: str | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.family}, {self.given}" if self.given else self.family
+
+
+@dataclass(frozen=True)
+class Provider:
+    npi: str | None
+    family: str
+    given: str = ""
+    credentials: str = ""
+
+    @property
+    def display(self) -> str:
+        name = f"{self.given} {self.family}".strip()
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One numeric result (an OBX of type NM, a FHIR Observation); ``key`` names it in our code table."""
+
+    key: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class SignedResult:
+    """Everything a result message carries for one signed report version of one study."""
+
+    study_id: int
+    service: str  # ambulatory_ecg, resting_ecg, stress_ecg, ... (our Service values)
+    status: ResultStatus
+    report_version: int
+    patient: PatientInfo
+    ordering: Provider
+    interpreter: Provider
+    signed_at: datetime
+    observed_start: datetime | None
+    observed_end: datetime | None
+    interpretation: str
+    pdf: bytes
+    placer_order_number: str | None = None
+    indications: tuple[str, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    uid_seed: str = ""  # what makes this study's DICOM UIDs unique across installations
+
+    @property
+    def filler_order_number(self) -> str:
+        """Our id of the order, stable across corrected results (the study)."""
+        return f"ECGDESK-{self.study_id}"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order from the EHR (HL7 ORM^O01/OML^O21 or a FHIR ServiceRequest), checked field by field."""
+
+    control: OrderControl
+    message_id: str  # MSH-10, or the ServiceRequest's id/identifier: what de-duplicates a resend
+    placer_order_number: str
+    patient: PatientInfo
+    ordering: Provider
+    service: str
+    indications: tuple[str, ...]
+    duration_days: float | None = None
+    requested_at: datetime | None = None
+    source: str = ""  # the file, peer or URL the message came from (for messages and the audit log)
+    notes: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,357 @@
+"""Orders in: an HL7 v2 ORM^O01/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order.
+
+Each message is handled once per control id (a resend gets the first answer again and changes nothing),
+answered with an ACK (AA accepted, AE received but not acted on, with the reason, AR refused: not an order
+we take) and logged with what it did. A patient who exists with other demographics is never merged: the
+message is held for a person to resolve, and nothing is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ecgdesk.coding.facts import Service
+from ecgdesk.errors import InputError
+from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.interop.model import OrderControl, OrderRequest
+from ecgdesk.store import Store, append
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.interop_models import InboundMessage
+from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import StudyRequest, add_study, check_request
+
+HELD = "held"
+ACCEPTED = "accepted"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What one inbound message did, and the ACK that answers it."""
+
+    ack: hl7v2.AckResult
+    status: str  # accepted, refused, held, duplicate
+    study_id: int | None
+    message_type: str
+    ack_text: str  # the ER7 ACK for v2 peers (FHIR callers get the same facts as JSON)
+
+
+def _request(order: OrderRequest) -> StudyRequest:
+    return check_request(
+        StudyRequest(
+            patient_id=order.patient.id,
+            name=order.patient.display,
+            birth_date=order.patient.birth_date,
+            sex=order.patient.sex,
+            service=Service(order.service),
+            ordering_npi=order.ordering.npi or "",
+            indications=order.indications,
+            duration_days=order.duration_days,
+            ordering_name=order.ordering.display or None,
+            placer_order_number=order.placer_order_number,
+        )
+    )
+
+
+def _patient_conflict(session: Session, request: StudyRequest) -> str | None:
+    patient = session.scalar(select(Patient).where(Patient.external_id == request.patient_id))
+    if patient is None or (patient.name, patient.birth_date, patient.sex) == (
+        request.name,
+        request.birth_date,
+        request.sex,
+    ):
+        return None
+    return (
+        f"patient {request.patient_id} exists as {patient.name}, born {patient.birth_date}, "
+        f"sex {patient.sex}; the order says {request.name}, born {request.birth_date}, "
+        f"sex {request.sex}: held for review, not merged"
+    )
+
+
+def _open_order(session: Session, placer: str) -> tuple[Order, Study] | None:
+    row = session.execute(
+        select(Order, Study)
+        .join(Study, Study.order_id == Order.id)
+        .where(Order.placer_order_number == placer, Order.cancelled_at.is_(None))
+        .order_by(Order.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int | None, str]:
+    """(status, study id, reason) of acting on a checked order inside the caller's transaction."""
+    request = _request(order)
+    conflict = _patient_conflict(session, request)
+    if conflict:
+        return HELD, None, conflict
+    existing = _open_order(session, order.placer_order_number)
+    if order.control is OrderControl.NEW:
+        if existing is not None:
+            return (
+                REFUSED,
+                existing[1].id,
+                (
+                    f"placer order {order.placer_order_number} exists already as study "
+                    f"{existing[1].id}; send XO to change it"
+                ),
+            )
+        return ACCEPTED, add_study(session, request, actor), "order created"
+    if existing is None:
+        return REFUSED, None, f"no open order with placer number {order.placer_order_number}"
+    row, study = existing
+    if study.status != StudyStatus.ORDERED.value:
+        verb = "cancelled" if order.control is OrderControl.CANCEL else "changed"
+        return (
+            REFUSED,
+            study.id,
+            f"study {study.id} is already {study.status}: the order can no longer be {verb}",
+        )
+    before = {
+        "indications": json.loads(row.indications_json),
+        "duration_days": row.duration_days,
+        "ordering_npi": row.ordering_npi,
+        "cancelled": False,
+    }
+    if order.control is OrderControl.CANCEL:
+        row.cancelled_at = now()
+        append(session, actor, "order:cancel", "study", study.id, before, {**before, "cancelled": True})
+        return ACCEPTED, study.id, "order cancelled"
+    if row.service != request.service.value:
+        return (
+            REFUSED,
+            study.id,
+            f"an order cannot change its service ({row.service} -> {request.service.value})",
+        )
+    row.indications_json = json.dumps(list(request.indications))
+    row.duration_days, row.ordering_npi, row.ordering_name = (
+        request.duration_days,
+        request.ordering_npi,
+        request.ordering_name,
+    )
+    append(
+        session,
+        actor,
+        "order:change",
+        "study",
+        study.id,
+        before,
+        {
+            "indications": list(request.indications),
+            "duration_days": request.duration_days,
+            "ordering_npi": request.ordering_npi,
+            "cancelled": False,
+        },
+    )
+    return ACCEPTED, study.id, "order changed"
+
+
+def _previous(session: Session, message_id: str) -> InboundMessage | None:
+    return session.scalar(select(InboundMessage).where(InboundMessage.message_id == message_id))
+
+
+def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
+    """Handle one HL7 v2 message or FHIR JSON document; never raises for bad content (the ACK says why)."""
+    kind = "fhir" if payload.lstrip().startswith("{") else "hl7"
+    digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
+    message_type, control = ("ServiceRequest", f"fhir:{digest[:32]}") if kind == "fhir" else ("", "")
+    try:
+        if kind == "hl7":
+            message_type, control = hl7v2.message_header(payload, source)
+            order = hl7v2.parse_order(payload, source)
+        else:
+            try:
+                document = json.loads(payload)
+            except json.JSONDecodeError as error:
+                raise InputError("json", f"not JSON: {error.msg} at line {error.lineno}", source) from None
+            order = fhir.parse_service_request(document, source)
+            control = order.message_id
+    except InputError as error:
+        refused = error.field in {"MSH-9"}  # not an order type we take: reject outright
+        return _record(
+            store,
+            kind,
+            control or f"unparsed:{digest[:32]}",
+            message_type,
+            source,
+            digest,
+            None,
+            REFUSED,
+            "AR" if refused else "AE",
+            str(error),
+            None,
+            "200" if refused else _code(error),
+        )
+    try:
+        with store.transaction() as session:
+            previous = _previous(session, control)
+            if previous is not None:
+                return _outcome(previous, message_type, duplicate=True)
+            status, study_id, reason = _apply(session, order, actor)
+            code = "AA" if status == ACCEPTED else "AE"
+            _insert(
+                session,
+                kind,
+                control,
+                source,
+                digest,
+                order.placer_order_number,
+                status,
+                code,
+                reason,
+                study_id,
+            )
+            append(
+                session,
+                actor,
+                f"interop:order-{status}",
+                "inbound_message",
+                control,
+                None,
+                {
+                    "placer": order.placer_order_number,
+                    "control": order.control.value,
+                    "study_id": study_id,
+                    "reason": reason,
+                    "source": source,
+                },
+            )
+    except InputError as error:
+        return _record(
+            store,
+            kind,
+            control,
+            message_type,
+            source,
+            digest,
+            order.placer_order_number,
+            REFUSED,
+            "AE",
+            str(error),
+            None,
+            _code(error),
+        )
+    except IntegrityError:  # the same control id handled by another process at this instant
+        with store.transaction() as session:
+            previous = _previous(session, control)
+            assert previous is not None
+            return _outcome(previous, message_type, duplicate=True)
+    ack = hl7v2.AckResult(code, control, reason)
+    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
+
+
+def _code(error: InputError) -> str:
+    """HL7 table 0357 for an error: 101 a required field missing, 103 a code not in its table, else 102."""
+    if "missing" in error.reason or "empty" in error.reason or "needs" in error.reason:
+        return "101"
+    if "not an ICD-10-CM" in error.reason or "unknown" in error.reason or "NPI" in error.reason:
+        return "103"
+    return "102"
+
+
+def _insert(
+    session: Session,
+    kind: str,
+    control: str,
+    source: str,
+    digest: str,
+    placer: str | None,
+    status: str,
+    code: str,
+    reason: str,
+    study_id: int | None,
+) -> None:
+    session.add(
+        InboundMessage(
+            message_id=control[:100],
+            kind=kind,
+            source=source[:2000],
+            payload_sha256=digest,
+            placer_order_number=placer,
+            status=status,
+            ack_code=code,
+            reason=reason,
+            study_id=study_id,
+            received_at=now(),
+        )
+    )
+    session.flush()
+
+
+def _record(
+    store: Store,
+    kind: str,
+    control: str,
+    message_type: str,
+    source: str,
+    digest: str,
+    placer: str | None,
+    status: str,
+    code: str,
+    reason: str,
+    study_id: int | None,
+    error_code: str,
+) -> OrderOutcome:
+    try:
+        with store.transaction() as session:
+            previous = _previous(session, control)
+            if previous is not None:
+                return _outcome(previous, message_type, duplicate=True)
+            _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
+            append(
+                session,
+                "interface",
+                f"interop:order-{status}",
+                "inbound_message",
+                control,
+                None,
+                {"reason": reason, "source": source},
+            )
+    except IntegrityError:
+        pass
+    ack = hl7v2.AckResult(code, control, reason, error_code)
+    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
+
+
+def _outcome(row: InboundMessage, message_type: str, duplicate: bool) -> OrderOutcome:
+    reason = f"duplicate of message {row.message_id} received {row.received_at:%Y-%m-%d %H:%M}: {row.reason}"
+    ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else row.reason)
+    return OrderOutcome(
+        ack,
+        "duplicate" if duplicate else row.status,
+        row.study_id,
+        message_type,
+        hl7v2.build_ack(ack, message_type),
+    )
+
+
+@dataclass(frozen=True)
+class InboundInfo:
+    message_id: str
+    kind: str
+    status: str
+    ack_code: str
+    reason: str
+    study_id: int | None
+    received_at: str
+
+
+def list_inbound(store: Store, status: str | None = None) -> list[InboundInfo]:
+    """Inbound messages, newest first (``held`` ones are the work list of whoever resolves patients)."""
+    with store.transaction() as session:
+        query = select(InboundMessage).order_by(InboundMessage.id.desc())
+        if status is not None:
+            query = query.where(InboundMessage.status == status)
+        return [
+            InboundInfo(
+                m.message_id, m.kind, m.status, m.ack_code, m.reason, m.study_id, m.received_at.isoformat()
+            )
+            for m in session.scalars(query)
+        ]

@@ -1,0 +1,526 @@
+"""Signed results out: a signed study as HL7 v2, FHIR and DICOM, and the outbox that delivers it.
+
+Signing (and each signed addendum) queues one outbox item per enabled delivery target and format, in the
+signing transaction, so a result is never lost between the signature and the send. ``deliver_due`` claims
+due items (a lease, so two processes never send one item at once), builds each message from the signed,
+immutable report version, sends it and records the outcome; a failure is retried with a growing delay
+until the target's ``max_attempts``, then shown as failed. Every export and every send is in the audit log.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.interop import dicom, fhir, hl7v2, mllp
+from ecgdesk.interop.model import Measurement, PatientInfo, Provider, ResultStatus, SignedResult
+from ecgdesk.store import Store, append, file_sha256
+from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
+from ecgdesk.store.models import (
+    Addendum,
+    AnalysisRun,
+    Order,
+    Patient,
+    RecordingBlob,
+    ReportVersion,
+    Signature,
+    Study,
+    User,
+)
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import get_study, open_study_recording
+
+
+class TargetKind(enum.StrEnum):
+    FOLDER = "folder"
+    MLLP = "mllp"
+    FHIR = "fhir"
+
+
+class ExportFormat(enum.StrEnum):
+    HL7 = "hl7"
+    FHIR = "fhir"
+    DICOM = "dicom"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+LEASE = timedelta(minutes=5)
+SUFFIX = {ExportFormat.HL7: ".hl7", ExportFormat.FHIR: ".json", ExportFormat.DICOM: ".dcm"}
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    name: str
+    kind: str
+    address: str
+    formats: tuple[str, ...]
+    enabled: bool
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    id: int
+    study_id: int
+    target: str
+    format: str
+    status: str
+    attempts: int
+    corrected: bool
+    last_error: str | None
+    next_attempt_at: str
+    sent_at: str | None
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    family, _, given = name.partition(",")
+    return family.strip(), given.strip()
+
+
+def _provider(user: User) -> Provider:
+    family, given = _split_name(user.display_name)
+    if not given and " " in family:  # "Ana Lee, MD" style display names: the credentials follow the comma
+        given, family = family.rsplit(" ", 1)
+    if user.credentials and given == user.credentials:
+        given = ""
+    return Provider(user.npi, family, given, user.credentials or "")
+
+
+def _measurements(document: dict[str, Any]) -> tuple[Measurement, ...]:
+    """The key numeric results of an analysis run's document, by service."""
+    picks: list[tuple[str, Any, str]] = []
+    kind = document.get("kind")
+    if kind == "resting_ecg":
+        qtc = document.get("qtc_ms") or {}
+        picks = [
+            ("hr", document.get("hr_bpm"), "/min"),
+            ("pr", document.get("pr_ms"), "ms"),
+            ("qrs", document.get("qrs_ms"), "ms"),
+            ("qt", document.get("qt_ms"), "ms"),
+            ("qtc", qtc.get("bazett") if isinstance(qtc, dict) else None, "ms"),
+            ("p_axis", document.get("p_axis_deg"), "deg"),
+            ("qrs_axis", document.get("qrs_axis_deg"), "deg"),
+            ("t_axis", document.get("t_axis_deg"), "deg"),
+        ]
+    elif kind == "stress_test":
+        seconds = document.get("exercise_time_s")
+        picks = [
+            ("exercise_time", None if seconds is None else round(seconds / 60, 2), "min"),
+            ("mets", document.get("mets"), "{MET}"),
+            ("peak_hr", document.get("peak_hr_bpm"), "/min"),
+            ("max_st_depression", document.get("max_st_depression_mm"), "mm"),
+            ("duke_score", document.get("duke_score"), "{score}"),
+        ]
+    elif "summary" in document:
+        summary = document["summary"]
+        hr = summary.get("heart_rate") or {}
+        beats = summary.get("beats_by_class") or {}
+        pauses = summary.get("pauses") or {}
+        analyzable = summary.get("analyzable_time_s")
+        picks = [
+            ("hr_min", (hr.get("min") or {}).get("bpm"), "/min"),
+            ("hr_mean", hr.get("mean_bpm"), "/min"),
+            ("hr_max", (hr.get("max") or {}).get("bpm"), "/min"),
+            ("af_burden", summary.get("af_burden_pct"), "%"),
+            ("longest_pause", pauses.get("longest_s"), "s"),
+            ("pause_count", pauses.get("count"), "{count}"),
+            ("v_beats", beats.get("V"), "{beats}"),
+            ("s_beats", beats.get("S"), "{beats}"),
+            ("analyzable_time", None if analyzable is None else round(analyzable / 3600, 2), "h"),
+        ]
+    return tuple(
+        Measurement(key, float(value), unit)
+        for key, value, unit in picks
+        if isinstance(value, int | float) and value == value
+    )
+
+
+def _signed_version(
+    session: Session, study_id: int, version_id: int | None
+) -> tuple[ReportVersion, Signature]:
+    query = select(ReportVersion, Signature).join(Signature, Signature.report_version_id == ReportVersion.id)
+    query = query.where(ReportVersion.study_id == study_id)
+    if version_id is not None:
+        query = query.where(ReportVersion.id == version_id)
+    row = session.execute(query.order_by(ReportVersion.version.desc()).limit(1)).first()
+    if row is None:
+        raise InputError("study", f"study {study_id} has no signed report: results go out once it is signed")
+    return row[0], row[1]
+
+
+def signed_result(
+    store: Store, session: Session, study_id: int, version_id: int | None = None
+) -> SignedResult:
+    """The :class:`SignedResult` of a study's latest (or a given) signed report version."""
+    study = get_study(session, study_id)
+    version, signature = _signed_version(session, study_id, version_id)
+    patient_row = session.get(Patient, study.patient_id)
+    order = session.get(Order, study.order_id)
+    signer = session.get(User, signature.user_id)
+    run = session.get(AnalysisRun, version.analysis_run_id)
+    assert patient_row is not None and order is not None and signer is not None and run is not None
+    pdf_path = store.resolve(version.pdf_path)
+    if not pdf_path.is_file() or file_sha256(pdf_path) != version.pdf_sha256:
+        raise InputError(
+            "report",
+            f"the signed PDF of version {version.version} is missing or changed on disk",
+            source=str(pdf_path),
+        )
+    earlier = session.scalar(
+        select(Signature.id)
+        .join(ReportVersion, Signature.report_version_id == ReportVersion.id)
+        .where(ReportVersion.study_id == study_id, ReportVersion.version < version.version)
+        .limit(1)
+    )
+    family, given = _split_name(patient_row.name)
+    ordering_family, ordering_given = _split_name(order.ordering_name or "")
+    recording = session.get(RecordingBlob, study.recording_id) if study.recording_id else None
+    start = recording.start_time if recording else None
+    end = start + timedelta(seconds=recording.duration_s) if start and recording else None
+    addenda = [
+        a.text for a in session.scalars(select(Addendum).where(Addendum.report_version_id == version.id))
+    ]
+    text = "\n\n".join([version.interpretation_text.strip(), *(f"Addendum: {a}" for a in addenda)]).strip()
+    return SignedResult(
+        study_id=study.id,
+        service=order.service,
+        status=ResultStatus.CORRECTED if earlier is not None else ResultStatus.FINAL,
+        report_version=version.version,
+        patient=PatientInfo(patient_row.external_id, family, given, patient_row.birth_date, patient_row.sex),
+        ordering=Provider(order.ordering_npi, ordering_family or "Unknown", ordering_given),
+        interpreter=_provider(signer),
+        signed_at=signature.signed_at,
+        observed_start=start,
+        observed_end=end,
+        interpretation=text,
+        pdf=pdf_path.read_bytes(),
+        placer_order_number=order.placer_order_number,
+        indications=tuple(json.loads(order.indications_json)),
+        measurements=_measurements(json.loads(run.findings_json)),
+        uid_seed=f"ecgdesk:{study.id}:{study.created_at.isoformat()}:{patient_row.external_id}",
+    )
+
+
+def _twelve_lead(store: Store, session: Session, result: SignedResult) -> bytes | None:
+    """The DICOM 12-lead waveform of a resting ECG study (None for other services)."""
+    if result.service != "resting_ecg":
+        return None
+    study = get_study(session, result.study_id)
+    row = session.get(RecordingBlob, study.recording_id) if study.recording_id else None
+    if row is None:
+        return None
+    recording = open_study_recording(store, row)
+    data = recording.read(0, recording.n_samples)
+    waveform = dicom.Waveform(
+        recording.fs, dicom.lead_names([lead.name for lead in recording.leads]), data, recording.start_time
+    )
+    return dicom.twelve_lead_ecg(result.patient, result.uid_seed, waveform, source=str(recording.path))
+
+
+def render(
+    store: Store, session: Session, result: SignedResult, fmt: ExportFormat, control_id: str
+) -> list[tuple[str, bytes]]:
+    """The files of one result in one format: (suffix, bytes), the DICOM waveform beside the PDF object."""
+    if fmt is ExportFormat.HL7:
+        return [(".hl7", hl7v2.build_oru(result, control_id).encode("utf-8"))]
+    if fmt is ExportFormat.FHIR:
+        return [(".json", json.dumps(fhir.build_bundle(result), indent=1).encode("utf-8"))]
+    files = [(".dcm", dicom.encapsulated_pdf(result))]
+    waveform = _twelve_lead(store, session, result)
+    if waveform is not None:
+        files.append(("-ecg.dcm", waveform))
+    return files
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -> list[Path]:
+    """Write a signed study's result as ``hl7``, ``fhir`` or ``dicom`` to ``out`` (a file, or a folder)."""
+    kind = ExportFormat(check_option("as", fmt, [f.value for f in ExportFormat]))
+    with store.transaction() as session:
+        result = signed_result(store, session, study_id)
+        control = f"ECGDESK-{study_id}-{result.report_version}-export"
+        files = render(store, session, result, kind, control)
+        if out.is_dir() or str(out).endswith(os.sep):
+            base = out / f"study-{study_id}-v{result.report_version}"
+            paths = [base.with_name(base.name + suffix) for suffix, _ in files]
+        else:
+            paths = [out] + [out.with_name(out.stem + suffix) for suffix, _ in files[1:]]
+        for path, (_, data) in zip(paths, files, strict=True):
+            _write_atomic(path, data)
+        append(
+            session,
+            actor,
+            "interop:export",
+            "study",
+            study_id,
+            None,
+            {"format": kind.value, "version": result.report_version, "files": [str(p) for p in paths]},
+        )
+    return paths
+
+
+def add_target(
+    store: Store, name: str, kind: str, address: str, formats: list[str], actor: str, max_attempts: int = 8
+) -> TargetInfo:
+    """Register a delivery target; the address is checked for its kind."""
+    kind = check_option("kind", kind, [k.value for k in TargetKind])
+    for fmt in formats:
+        check_option("formats", fmt, [f.value for f in ExportFormat])
+    if not formats:
+        raise InputError("formats", "name at least one of hl7, fhir, dicom")
+    if kind == TargetKind.MLLP and not _host_port(address):
+        raise InputError("address", f"an MLLP target is host:port, got {address!r}")
+    if kind == TargetKind.FHIR and not address.startswith(("http://", "https://")):
+        raise InputError("address", f"a FHIR target is a base URL (http:// or https://), got {address!r}")
+    if not 1 <= max_attempts <= 100:
+        raise InputError("max-attempts", f"must be 1-100, got {max_attempts}")
+    with store.transaction() as session:
+        if session.scalar(select(DeliveryTarget).where(DeliveryTarget.name == name)) is not None:
+            raise InputError("name", f"a delivery target {name!r} exists already")
+        target = DeliveryTarget(
+            name=name,
+            kind=kind,
+            address=address,
+            formats=",".join(formats),
+            enabled=True,
+            max_attempts=max_attempts,
+            created_at=now(),
+        )
+        session.add(target)
+        session.flush()
+        append(
+            session,
+            actor,
+            "interop:target-add",
+            "delivery_target",
+            target.id,
+            None,
+            {"name": name, "kind": kind, "address": address, "formats": formats},
+        )
+        return _target_info(target)
+
+
+def _target_info(target: DeliveryTarget) -> TargetInfo:
+    return TargetInfo(
+        target.name,
+        target.kind,
+        target.address,
+        tuple(target.formats.split(",")),
+        target.enabled,
+        target.max_attempts,
+    )
+
+
+def list_targets(store: Store) -> list[TargetInfo]:
+    with store.transaction() as session:
+        return [_target_info(t) for t in session.scalars(select(DeliveryTarget).order_by(DeliveryTarget.id))]
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    host, _, port = address.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() and 0 < int(port) < 65536 else None
+
+
+def queue_results(session: Session, study: Study, version: ReportVersion, actor: str, corrected: bool) -> int:
+    """Queue the signed version for every enabled target and format (called in the signing transaction)."""
+    stamp = now()
+    count = 0
+    for target in session.scalars(select(DeliveryTarget).where(DeliveryTarget.enabled.is_(True))):
+        for fmt in target.formats.split(","):
+            key = f"{study.id}:{version.id}:{target.id}:{fmt}"
+            message_id = "ECGDESK-" + hashlib.sha256(key.encode()).hexdigest()[:20].upper()
+            session.add(
+                OutboxItem(
+                    target_id=target.id,
+                    study_id=study.id,
+                    report_version_id=version.id,
+                    format=fmt,
+                    corrected=corrected,
+                    message_id=message_id,
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=stamp,
+                    created_at=stamp,
+                )
+            )
+            count += 1
+    if count:
+        append(
+            session,
+            actor,
+            "interop:queue",
+            "study",
+            study.id,
+            None,
+            {"version": version.version, "items": count, "corrected": corrected},
+        )
+    return count
+
+
+Sender = Callable[[DeliveryTarget, OutboxItem, list[tuple[str, bytes]]], str]
+
+
+def _send(target: DeliveryTarget, item: OutboxItem, files: list[tuple[str, bytes]]) -> str:
+    """Deliver the files of one item to its target; the receipt (ACK, HTTP status, paths) on success."""
+    if target.kind == TargetKind.FOLDER:
+        paths = []
+        for suffix, data in files:
+            path = Path(target.address) / f"{item.message_id}{suffix}"
+            _write_atomic(path, data)
+            paths.append(str(path))
+        return "written " + ", ".join(paths)
+    if target.kind == TargetKind.MLLP:
+        address = _host_port(target.address)
+        assert address is not None
+        ack = hl7v2.read_ack(mllp.send(address[0], address[1], files[0][1].decode("utf-8"), timeout_s=30.0))
+        if ack.code not in {"AA", "CA"}:
+            raise mllp.DeliveryError(f"peer answered {ack.code}: {ack.text}")
+        return f"ACK {ack.code} {ack.control_id}"
+    request = urllib.request.Request(
+        target.address.rstrip("/"),
+        data=files[0][1],
+        method="POST",
+        headers={"Content-Type": "application/fhir+json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30.0) as response:
+            return f"HTTP {response.status}"
+    except urllib.error.HTTPError as error:
+        raise mllp.DeliveryError(f"FHIR server answered HTTP {error.code}: {error.read(300)!r}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise mllp.DeliveryError(f"FHIR server {target.address}: {error}") from None
+
+
+def _claim(store: Store, limit: int, retry_failed: bool) -> list[int]:
+    """Lease due items to this process (SKIP LOCKED on PostgreSQL; SQLite serialises the transaction)."""
+    stamp = now()
+    with store.transaction() as session:
+        due = or_(
+            OutboxItem.status == OutboxStatus.PENDING.value, OutboxItem.status == OutboxStatus.SENDING.value
+        )
+        if retry_failed:
+            due = or_(due, OutboxItem.status == OutboxStatus.FAILED.value)
+        query = (
+            select(OutboxItem)
+            .where(
+                due, or_(OutboxItem.next_attempt_at <= stamp, OutboxItem.status == OutboxStatus.FAILED.value)
+            )
+            .order_by(OutboxItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        items = list(session.scalars(query))
+        for item in items:
+            if item.status == OutboxStatus.FAILED.value:
+                item.attempts = 0
+            item.status = OutboxStatus.SENDING.value
+            item.next_attempt_at = stamp + LEASE
+        return [item.id for item in items]
+
+
+def deliver_due(
+    store: Store, actor: str, retry_failed: bool = False, limit: int = 100, sender: Sender = _send
+) -> list[DeliveryInfo]:
+    """Send every due item once; failures are rescheduled (or failed after max attempts). Returns outcomes."""
+    outcomes = []
+    for item_id in _claim(store, limit, retry_failed):
+        with store.transaction() as session:
+            item = session.get(OutboxItem, item_id)
+            assert item is not None
+            target = session.get(DeliveryTarget, item.target_id)
+            assert target is not None
+            error: str | None = None
+            receipt = ""
+            try:
+                result = signed_result(store, session, item.study_id, item.report_version_id)
+                files = render(store, session, result, ExportFormat(item.format), item.message_id)
+                receipt = sender(target, item, files)
+            except (EcgDeskError, ValueError, OSError) as failure:
+                error = str(failure)
+            stamp = now()
+            item.attempts += 1
+            if error is None:
+                item.status, item.sent_at, item.receipt, item.last_error = (
+                    OutboxStatus.SENT.value,
+                    stamp,
+                    receipt,
+                    None,
+                )
+                action = "interop:sent"
+            else:
+                item.last_error = error
+                failed = item.attempts >= target.max_attempts
+                item.status = (OutboxStatus.FAILED if failed else OutboxStatus.PENDING).value
+                item.next_attempt_at = stamp + timedelta(minutes=min(2 ** (item.attempts - 1), 60))
+                action = "interop:failed" if failed else "interop:retry"
+            append(
+                session,
+                actor,
+                action,
+                "study",
+                item.study_id,
+                None,
+                {
+                    "outbox_id": item.id,
+                    "target": target.name,
+                    "format": item.format,
+                    "attempt": item.attempts,
+                    "message_id": item.message_id,
+                    "error": error,
+                    "receipt": receipt,
+                },
+            )
+            outcomes.append(_delivery_info(item, target))
+    return outcomes
+
+
+def _delivery_info(item: OutboxItem, target: DeliveryTarget) -> DeliveryInfo:
+    return DeliveryInfo(
+        item.id,
+        item.study_id,
+        target.name,
+        item.format,
+        item.status,
+        item.attempts,
+        item.corrected,
+        item.last_error,
+        item.next_attempt_at.isoformat(),
+        item.sent_at.isoformat() if item.sent_at else None,
+    )
+
+
+def list_deliveries(store: Store, study_id: int | None = None) -> list[DeliveryInfo]:
+    """The outbox, newest first (one study's deliveries when ``study_id`` is given)."""
+    with store.transaction() as session:
+        query = select(OutboxItem, DeliveryTarget).join(
+            DeliveryTarget, OutboxItem.target_id == DeliveryTarget.id
+        )
+        if study_id is not None:
+            query = query.where(OutboxItem.study_id == study_id)
+        rows = session.execute(query.order_by(OutboxItem.id.desc())).all()
+        return [_delivery_info(item, target) for item, target in rows]

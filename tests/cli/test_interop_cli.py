@@ -1,0 +1,82 @@
+"""``ecgdesk interop ...`` through the real entry point: exit codes, ACKs, the folder watcher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecgdesk.cli.main import main
+
+ORDER = (
+    "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
+    "PID|1||MRN1^^^HOSP^MR||Roe^Rita||19560314|F\r"
+    "ORC|NW|{placer}||||||||||1245319599^Smith^John^^^^^^^^^^NPI\r"
+    "OBR|1|{placer}||93000^ECG^C4\r"
+    "DG1|1||{icd}^Palpitations^I10\r"
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    return tmp_path / "home"
+
+
+def test_import_accepts_an_order_and_answers_a_duplicate_the_same(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "order.hl7"
+    message.write_text(ORDER.format(control="C1", placer="P1", icd="R00.2"))
+    assert main(["interop", "import", str(message), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["status"] == "accepted" and first["ack"]["code"] == "AA"
+    assert main(["interop", "import", str(message), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "duplicate"
+    assert main(["interop", "inbound", "--json"]) == 0
+    assert [m["status"] for m in json.loads(capsys.readouterr().out)] == ["accepted"]
+
+
+def test_bad_order_exits_2_with_the_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "order.hl7"
+    message.write_text(ORDER.format(control="C2", placer="P2", icd="NOTACODE"))
+    assert main(["interop", "import", str(message)]) == 2
+    out = capsys.readouterr().out
+    assert "MSA|AE|C2" in out and "ICD-10-CM" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["interop", "import", "/no/such/file.hl7"],
+        ["interop", "export", "99", "--as", "hl7", "--out", "x.hl7"],
+        ["interop", "target", "add", "t", "--kind", "mllp", "--address", "nohost"],
+        ["interop", "target", "add", "t", "--kind", "folder", "--address", "/tmp", "--formats", "pdf"],
+        ["interop", "listen", "--seconds", "0.1"],
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "field" in capsys.readouterr().err
+
+
+def test_watcher_takes_each_file_once_and_files_its_ack(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.hl7").write_text(ORDER.format(control="W1", placer="PW1", icd="R00.2"))
+    (inbox / "b.hl7").write_text(ORDER.format(control="W2", placer="PW2", icd="BAD"))
+    (inbox / "notes.txt").write_text("not a message")
+    assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.5", "--poll", "0.1"]) == 0
+    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a.hl7", "a.hl7.ack"]
+    assert "MSA|AE|W2" in (inbox / "refused" / "b.hl7.ack").read_text()
+    assert (inbox / "notes.txt").exists()
+
+
+def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["interop", "target", "add", "chart", "--kind", "folder", "--address", str(tmp_path / "out"),
+                 "--formats", "hl7,fhir"]) == 0
+    assert main(["interop", "target", "list", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["interop", "outbox", "--send", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

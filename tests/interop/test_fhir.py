@@ -1,0 +1,82 @@
+"""FHIR R4 (R4B classes): the result Bundle validates and round-trips; ServiceRequests are checked."""
+
+from __future__ import annotations
+
+import base64
+import copy
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from interop_builders import PDF, service_request, signed_result
+
+from ecgdesk.errors import InputError
+from ecgdesk.interop import fhir
+from ecgdesk.interop.model import OrderControl, ResultStatus
+
+
+def test_bundle_validates_and_carries_report_observations_and_pdf() -> None:
+    bundle = fhir.build_bundle(signed_result())
+    parsed = Bundle.model_validate(bundle)
+    kinds = [e.resource.__resource_type__ for e in parsed.entry]
+    assert kinds.count("Observation") == 3 and "DiagnosticReport" in kinds and "Patient" in kinds
+    report = next(e.resource for e in parsed.entry if e.resource.__resource_type__ == "DiagnosticReport")
+    assert report.status == "final" and report.code.coding[0].code == "18754-2"
+    assert report.presentedForm[0].data == PDF  # fhir.resources decodes base64Binary
+    raw = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport")
+    assert base64.b64decode(raw["resource"]["presentedForm"][0]["data"]) == PDF
+    assert report.basedOn[0].identifier.value == "PL-100"
+    assert report.resultsInterpreter[0].reference.startswith("urn:uuid:")
+    urls = {e.fullUrl for e in parsed.entry}
+    assert {r.reference for r in report.result} <= urls
+    hr = next(
+        e.resource
+        for e in parsed.entry
+        if e.resource.__resource_type__ == "Observation" and e.resource.code.coding[0].code == "8867-4"
+    )
+    assert float(hr.valueQuantity.value) == 72.0 and hr.valueQuantity.system == "http://unitsofmeasure.org"
+
+
+def test_corrected_result_is_status_corrected() -> None:
+    bundle = fhir.build_bundle(signed_result(status=ResultStatus.CORRECTED))
+    report = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
+    assert report["status"] == "corrected"
+
+
+def test_service_request_bundle_is_read() -> None:
+    order = fhir.parse_service_request(service_request(), "sr.json")
+    assert order.control is OrderControl.NEW and order.placer_order_number == "PL-200"
+    assert (
+        order.patient.id == "P900" and order.patient.display == "Roe, Rita" and order.service == "resting_ecg"
+    )
+    assert order.ordering.npi == "1245319599" and order.indications == ("R00.2",)
+    assert fhir.parse_service_request(service_request(status="revoked"), "x").control is OrderControl.CANCEL
+
+
+def _without(document: dict, index: int, key: str) -> dict:
+    changed = copy.deepcopy(document)
+    del changed["entry"][index]["resource"][key]
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ([], "resourceType"),
+        ({"resourceType": "Patient"}, "resourceType"),
+        (_without(service_request(), 0, "status"), "Bundle.entry.0.resource.status"),
+        (service_request(status="completed"), "ServiceRequest.status"),
+        (_without(service_request(), 0, "identifier"), "ServiceRequest.identifier"),
+        (service_request(birth="1956-13-01"), "Bundle.entry.1.resource.birthDate"),
+        (service_request(birth="1956-1-01"), "Bundle.entry.1.resource.birthDate"),
+        (service_request(npi=""), "Bundle.entry.2.resource.identifier"),
+        (service_request(icd=""), "Bundle.entry.0.resource.reasonCode"),
+        (service_request(code="12345"), "ServiceRequest.code"),
+        ({"resourceType": "Bundle", "type": "nonsense-type", "entry": "no"}, "Bundle.entry"),
+    ],
+)
+def test_bad_service_requests_name_the_field(document: object, field: str) -> None:
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "bad.json")
+    assert caught.value.field.startswith(field)

@@ -1,0 +1,90 @@
+"""HL7 v2: the ORU we send parses back with a second library; orders are read and refused field by field."""
+
+from __future__ import annotations
+
+import base64
+
+import hl7
+import pytest
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+from interop_builders import PDF, orm, signed_result
+
+from ecgdesk.errors import InputError
+from ecgdesk.interop import hl7v2
+from ecgdesk.interop.model import OrderControl, ResultStatus
+
+
+def test_oru_parses_back_with_the_hl7_library_and_carries_the_pdf_byte_for_byte() -> None:
+    text = hl7v2.build_oru(signed_result(), "CTRL-1")
+    message = hl7.parse(text)
+    assert str(message.segment("MSH")[9]) == "ORU^R01^ORU_R01"
+    ed = next(s for s in message if str(s[0]) == "OBX" and str(s[2]) == "ED")
+    assert base64.b64decode(str(ed[5][0][4])) == PDF
+    pid = message.segment("PID")
+    assert hl7v2.unescape(str(pid[3][0][0])) == "P|1"
+    assert hl7v2.unescape(str(pid[5][0][0])) == "O'Brien^x"
+    tx = next(s for s in message if str(s[0]) == "OBX" and str(s[2]) == "TX")
+    assert hl7v2.unescape(str(tx[5])) == "Sinus rhythm | rare PVCs.\nNo pauses & no AF ~ ok."
+    numbers = {str(s[3][0][0]): float(str(s[5])) for s in message if str(s[0]) == "OBX" and str(s[2]) == "NM"}
+    assert numbers == {"8867-4": 72.0, "af_burden": 1.25, "v_beats": 1234.0}
+    obr = message.segment("OBR")
+    assert str(obr[25]) == "F" and str(obr[2]) == "PL-100" and str(obr[24]) == "EC"
+    assert str(obr[32]).startswith("1234567893&Lee&Ana")
+
+
+def test_oru_is_valid_2_5_1_for_hl7apy_and_corrected_results_say_c() -> None:
+    text = hl7v2.build_oru(signed_result(status=ResultStatus.CORRECTED, report_version=2), "CTRL-2")
+    message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert message.validate()
+    assert all(str(s[11]) == "C" for s in hl7.parse(text) if str(s[0]) == "OBX")
+
+
+def test_order_is_read_with_its_fields() -> None:
+    order = hl7v2.parse_order(orm(extra="TQ1|1|||||14^d"), "orders.hl7")
+    assert order.control is OrderControl.NEW and order.message_id == "C1"
+    assert order.patient.id == "P123" and order.patient.display == "Doe, Jane" and order.patient.sex == "F"
+    assert order.ordering.npi == "1245319599" and order.service == "ambulatory_ecg"
+    assert order.indications == ("R00.2",) and order.duration_days == 14.0
+    assert hl7v2.parse_order(orm(), "o").duration_days == 15.0  # the code's default when TQ1 gives none
+
+
+def test_oml_and_obr31_indications_are_accepted() -> None:
+    text = orm(kind="OML^O21^OML_O21", icd="").replace("^C4", "^C4|||||||||||||||||||||||||||I48.0^^I10")
+    order = hl7v2.parse_order(text, "o")
+    assert order.indications == ("I48.0",)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("HELLO", "MSH"),
+        (orm().replace("MSH|^~\\&", "MSH|#~\\&"), "MSH-1"),
+        (orm(kind="ADT^A01^ADT_A01"), "MSH-9"),
+        (orm(control=""), "MSH-10"),
+        ("\r".join(s for s in orm().split("\r") if not s.startswith("PID")), "PID"),
+        (orm(dob="19561399"), "PID-7"),
+        (orm(dob="yesterday"), "PID-7"),
+        (orm(sex="Q"), "PID-8"),
+        (orm(ctrl="ZZ"), "ORC-1"),
+        (orm(npi=""), "ORC-12"),
+        (orm(code="99999"), "OBR-4"),
+        (orm(icd=""), "DG1"),
+        (orm(extra="TQ1|1|||||14^fortnights"), "TQ1-6"),
+    ],
+)
+def test_bad_orders_name_segment_and_field(text: str, field: str) -> None:
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text, "bad.hl7")
+    assert caught.value.field == field
+    assert "bad.hl7" in str(caught.value)
+
+
+def test_ack_has_msa_and_err_and_reads_back() -> None:
+    text = hl7v2.build_ack(hl7v2.AckResult("AE", "C9", "bad | NPI", "103"), "ORM^O01^ORM_O01")
+    message = hl7.parse(text)
+    assert str(message.segment("MSA")[1]) == "AE" and str(message.segment("ERR")[3][0][0]) == "103"
+    assert hl7v2.read_ack(text) == hl7v2.AckResult("AE", "C9", "bad | NPI", "207")
+    for code in ("AA", "AE", "AR"):
+        ack = hl7v2.build_ack(hl7v2.AckResult(code, "C|10", "why ^ not"), "OML^O21^OML_O21")
+        assert parse_message(ack, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).validate()

@@ -1,0 +1,78 @@
+"""MLLP: framing across reads, a real listener on loopback, peers that close or never answer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from ecgdesk.interop import mllp
+
+
+def test_frames_split_across_reads_and_junk_between_frames() -> None:
+    reader = mllp.FrameReader()
+    data = b"junk" + mllp.frame("A|1") + mllp.frame("B|2")
+    frames = [f for i in range(len(data)) for f in reader.feed(data[i : i + 1])]
+    assert frames == [b"A|1", b"B|2"] and not reader.partial
+
+
+def test_oversized_frame_is_refused() -> None:
+    reader = mllp.FrameReader(max_bytes=100)
+    with pytest.raises(mllp.DeliveryError):
+        reader.feed(mllp.START + b"x" * 200)
+
+
+def test_listener_answers_each_message_on_one_connection() -> None:
+    seen: list[str] = []
+    server = mllp.MllpServer("127.0.0.1", 0, lambda text, peer: (seen.append(text), f"ACK {text}")[1])
+    server.start_in_thread()
+    try:
+        assert mllp.send("127.0.0.1", server.port, "MSG|1", timeout_s=5) == "ACK MSG|1"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+            conn.sendall(mllp.frame("MSG|2") + mllp.frame("MSG|3"))
+            reader, answers = mllp.FrameReader(), []
+            while len(answers) < 2:
+                answers += reader.feed(conn.recv(4096))
+        assert answers == [b"ACK MSG|2", b"ACK MSG|3"] and seen == ["MSG|1", "MSG|2", "MSG|3"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _peer(behaviour: str) -> tuple[socket.socket, threading.Thread]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        if behaviour == "half":
+            conn.sendall(mllp.START + b"MSH|partial")
+        elif behaviour == "silent":
+            threading.Event().wait(3)
+        conn.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "words"), [("half", "middle"), ("close", "without"), ("silent", "no acknowledgement")]
+)
+def test_peer_failures_are_delivery_errors(behaviour: str, words: str) -> None:
+    listener, thread = _peer(behaviour)
+    try:
+        with pytest.raises(mllp.DeliveryError, match=words):
+            mllp.send("127.0.0.1", listener.getsockname()[1], "MSG", timeout_s=0.5)
+    finally:
+        thread.join(5)
+        listener.close()
+
+
+def test_unreachable_peer_is_a_delivery_error() -> None:
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(mllp.DeliveryError):
+        mllp.send("127.0.0.1", port, "MSG", timeout_s=1)
