@@ -12,6 +12,7 @@ import json
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
 from ecgdesk.cli._common import print_json, progress
@@ -25,7 +26,6 @@ from ecgdesk.workflow.demo import run_demo
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
 from ecgdesk.workflow.permissions import Action
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
-from ecgdesk.workflow.schemas import StudyDetail
 from ecgdesk.workflow.studies import (
     StudyRequest,
     create_study,
@@ -34,6 +34,9 @@ from ecgdesk.workflow.studies import (
     set_technician_comments,
 )
 from ecgdesk.workflow.views import audit_page, list_studies, show_study, verify_audit
+
+if TYPE_CHECKING:
+    from ecgdesk.workflow.schemas import StudyDetail
 
 
 def _store() -> Store:
