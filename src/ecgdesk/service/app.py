@@ -22,6 +22,10 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.uploads",
     "ecgdesk.service.routers.audit",
     "ecgdesk.service.routers.users",
+    "ecgdesk.service.routers.signal",
+    "ecgdesk.service.routers.monitoring",
+    "ecgdesk.service.routers.claims",
+    "ecgdesk.service.routers.interop",
 )
 
 

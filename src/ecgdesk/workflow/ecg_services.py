@@ -45,6 +45,7 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.workflow.analysis import insert_run, make_current
 from ecgdesk.workflow.lifecycle import move, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
@@ -160,6 +161,7 @@ def stored_result(store: Store, run: AnalysisRun) -> Any | None:
     return pickle.loads(path.read_bytes())  # our own file, verified by the chain above
 
 
+@locked("analyze")
 def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
     """Analyse a resting ECG or stress test study (or reuse the run with the same inputs)."""
     with store.transaction() as session:

@@ -29,7 +29,14 @@ def _open(folder: Path, stamp: int) -> Pyramid:
 
 
 def open_blob_recording(store: Store, blob_dir: str, main_file: str) -> Recording:
-    return open_recording(store.blob_root / blob_dir / main_file)
+    """The stored recording, opened once per process: blobs never change, a recording reads lazily, and
+    opening parses headers and event files (20 ms for a 14-day WFDB record), too slow for every window."""
+    return _open_recording(store.blob_root / blob_dir / main_file)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_recording(path: Path) -> Recording:
+    return open_recording(path)
 
 
 def ensure_pyramid(

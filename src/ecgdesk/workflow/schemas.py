@@ -151,6 +151,20 @@ class UploadOut(Model):
     updated_at: Stamp
 
 
+class JobOut(Model):
+    """A background job about the study (its analysis): status, attempts, progress, error."""
+
+    id: int
+    kind: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    attempts: int
+    max_attempts: int
+    progress: float
+    error: str | None
+    result: dict[str, Any] | None
+    created_at: datetime
+
+
 class StudyDetail(Model):
     """Everything known about one study."""
 
@@ -167,6 +181,7 @@ class StudyDetail(Model):
     addenda: list[AddendumOut] = []
     coding: CodingOut | None = None
     upload: UploadOut | None = None
+    jobs: list[JobOut] = []
     signature_state: str = "unsigned"
     audit_rows: int = 0
 
