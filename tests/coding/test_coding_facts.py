@@ -15,6 +15,7 @@ from ecgdesk.coding.facts import (
     facts_from_dict,
     history_from_list,
 )
+from ecgdesk.coding.schemas import FactsDocument, claim_to_dict, facts_to_dict
 from ecgdesk.errors import InputError
 
 
@@ -115,3 +116,42 @@ def test_history_prefixes_the_claim_index() -> None:
     with pytest.raises(InputError) as info:
         history_from_list([good, bad], source="history.json")
     assert info.value.field == "[1].lines[0].code"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        ([1], "<facts>", "JSON object"),
+        (_facts(abn_on_file=None), "abn_on_file", "true or false"),
+        (_facts(components=[]), "components", "at least one"),
+        (_facts(recorded_hours=True), "recorded_hours", "number"),
+        (_facts(ordering_provider_npi=1.5), "ordering_provider_npi", "string"),
+    ],
+)
+def test_facts_document_shapes_name_the_field(data: Any, field: str, reason: str) -> None:
+    with pytest.raises(InputError) as info:
+        facts_from_dict(data)
+    assert info.value.field == field and reason in info.value.reason
+
+
+def test_claim_document_nested_paths() -> None:
+    bad = _claim()
+    bad["lines"].append("93000")
+    with pytest.raises(InputError) as info:
+        claim_from_dict(bad)
+    assert info.value.field == "lines[1]" and "JSON object" in info.value.reason
+    with pytest.raises(InputError) as info:
+        claim_from_dict(_claim(modifiers=["26", "x"]))
+    assert info.value.field == "lines[0].modifiers[1]"
+
+
+def test_one_schema_reads_what_it_writes() -> None:
+    """The documents the store keeps and the API shows are the models' dumps; they read back unchanged."""
+    facts = facts_from_dict(_facts(place_of_service=11, ordering_provider_npi=1234567893))
+    document = facts_to_dict(facts)
+    assert document["place_of_service"] == "11" and document["start"] == "2024-08-01"
+    assert facts_from_dict(document) == facts
+    claim = claim_from_dict(_claim(code="g0403", modifiers=["xu"]))
+    assert claim_from_dict(claim_to_dict(claim)) == claim
+    properties = FactsDocument.model_json_schema()["properties"]
+    assert {"service", "setting", "start", "components", "diagnoses"} <= set(properties)

@@ -162,3 +162,79 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
             assert _forbidden(api) == before + 1, where
     headers = api.login(username)
     assert api.client.delete("/api/v1/session", headers=headers).status_code == 204
+
+
+def _permitted(action: Action | None) -> str:
+    """A user whose role may perform ``action`` (the technician for routes open to any user)."""
+    if action is None:
+        return "tech.t"
+    return next(name for name, role in PEOPLE.items() if Role(role) in PERMISSIONS[action])
+
+
+def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    url = path.format(study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1)
+    kwargs: dict[str, Any] = {"headers": headers}
+    if path.endswith("/recording"):
+        kwargs["files"] = [("files", ("x.csv", b"time,ecg\n0,0\n", "text/csv"))]
+    elif body is not None:
+        kwargs["json"] = body
+    return api.client.request(method, url, **kwargs)
+
+
+def _audit_rows(api: Api, actor: str | None = None) -> int:
+    query = select(func.count()).select_from(AuditEntry)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    with api.store.transaction() as session:
+        return int(session.scalar(query) or 0)
+
+
+def test_every_state_changing_route_needs_the_csrf_token(api: Api) -> None:
+    """With a session cookie and the right role but no X-CSRF-Token (or a wrong one), every POST, PUT and
+    DELETE is refused with 403 naming the header, before anything is done."""
+    headers = api.login("tech.t")
+    assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
+    changing = [(m, p, a, b) for (m, p), (a, b) in ROUTES.items() if m != "GET"]
+    assert len(changing) > 30
+    for method, path, action, body in changing:
+        for sent in ({}, {"X-CSRF-Token": "forged"}):
+            api.login(_permitted(action))
+            before = _audit_rows(api)
+            answer = _request(api, method, path, body, sent)
+            where = f"{method} {path} with {sent}: {answer.status_code} {answer.text[:200]}"
+            assert answer.status_code == 403, where
+            assert answer.json()["detail"][0]["loc"] == ["X-CSRF-Token"], where
+            assert _audit_rows(api) == before, where  # nothing done, nothing recorded as done
+
+
+#: GET routes that read no patient data: the caller's own session, accounts, the practice's billing set-up,
+#: balances summed by payer
+NOT_PATIENT_DATA = {
+    "/api/v1/session",
+    "/api/v1/users",
+    "/api/v1/tokens",
+    "/api/v1/billing",
+    "/api/v1/ar/aging",
+}
+
+
+def test_every_read_of_patient_data_is_audited(api: Api) -> None:
+    """Every GET that answers 200 with patient data appends an audit row naming the reader."""
+    headers = api.login("tech.t")
+    assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
+    answered, unaudited = 0, []
+    for (method, path), (action, body) in ROUTES.items():
+        if method != "GET" or path in NOT_PATIENT_DATA:
+            continue
+        reader = _permitted(action)
+        api.login(reader)
+        before = _audit_rows(api, reader)
+        answer = _request(api, method, path, body, {})
+        where = f"GET {path} as {reader}: {answer.status_code} {answer.text[:200]}"
+        assert answer.status_code < 500, where
+        if answer.status_code == 200:
+            answered += 1
+            if _audit_rows(api, reader) == before:
+                unaudited.append(where)
+    assert not unaudited
+    assert answered >= 8  # most reads answer with data in this state; the rest are checked in their flows

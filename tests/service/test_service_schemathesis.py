@@ -22,7 +22,7 @@ from ecgdesk.service import create_app
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import open_store
 
-EXAMPLES = 20
+EXAMPLES = 15
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

@@ -205,3 +205,12 @@ def test_background_failure_is_shown_not_raised(api: Api, tmp_path: Path) -> Non
     view = api.client.get(f"/api/v1/studies/{study_id}").json()
     assert view["upload"]["state"] == "failed" and "protocol" in view["upload"]["message"]
     assert json.dumps(view)  # still a valid document
+
+
+def test_coding_documents_are_typed_in_openapi(api: Api) -> None:
+    """The coding facts and claim of a study are the coding package's models, in the OpenAPI document."""
+    schemas = api.app.openapi()["components"]["schemas"]
+    assert {"FactsDocument", "ClaimDocument", "ClaimLineDocument"} <= set(schemas)
+    coding = schemas["CodingOut"]["properties"]
+    assert coding["facts"]["$ref"].endswith("/FactsDocument")
+    assert coding["claim"]["$ref"].endswith("/ClaimDocument")

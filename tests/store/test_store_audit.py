@@ -139,3 +139,18 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
     assert report.ok and report.rows == 45
     for store in stores:
         store.close()
+
+
+def test_long_entity_ids_fit_the_column(store: Store) -> None:
+    """An id longer than the 40-character column (an HL7 control id, say) is kept as its start and a
+    digest: the same for every row about it, and PostgreSQL does not refuse the row."""
+    from ecgdesk.store.audit import entity_key, rows
+
+    long_id = "unparsed:" + "ab" * 40
+    with store.transaction() as session:
+        append(session, "interface", "note", "message", long_id, None, {"n": 1})
+        append(session, "interface", "note", "message", long_id, None, {"n": 2})
+        found = rows(session, "message", long_id)
+        assert verify(session).ok
+    assert len(entity_key(long_id)) == 40 and entity_key("short") == "short"
+    assert [r.after["n"] for r in found] == [1, 2] and found[0].entity_id == entity_key(long_id)

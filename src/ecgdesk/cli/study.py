@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # engines are imported inside the commands (a fast ``ecgdesk 
 
 
 def _store() -> Store:
-
     return command_store()
 
 
@@ -300,8 +299,8 @@ def describe_study(view: StudyDetail) -> str:
     for ad in view.addenda:
         lines.append(f"addendum    {ad.author} at {ad.created_at.isoformat()}: {ad.text}")
     if view.coding:
-        claim_lines = view.coding.claim.get("lines", [])
-        codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
+        claim_lines = view.coding.claim.lines
+        codes = ", ".join(line.code + "".join(f"-{m}" for m in line.modifiers) for line in claim_lines)
         lines.append(f"claim       {codes}  ({len(view.coding.scrub)} scrubber finding(s))")
     for j in view.jobs:
         error = f": {j.error}" if j.error and j.status != "done" else ""

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import InputError
 
 Source = str | Path | None
 
@@ -117,13 +117,8 @@ class Claim:
 
 
 # --------------------------------------------------------------------------------------------------
-# Field parsers: each names the field in its error.
-
-
-def _require(data: Mapping[str, Any], name: str, prefix: str, source: Source) -> Any:
-    if name not in data or data[name] is None:
-        raise InputError(f"{prefix}{name}", "is required but missing", source)
-    return data[name]
+# Field parsers: each names the field in its error. The documents themselves are Pydantic models
+# (:mod:`ecgdesk.coding.schemas`), whose fields call these, so a reason reads the same everywhere.
 
 
 def parse_date(value: Any, field_name: str, source: Source = None) -> date:
@@ -150,18 +145,15 @@ def parse_code(value: Any, field_name: str, source: Source = None) -> str:
     return text
 
 
-def _parse_bool(value: Any, field_name: str, source: Source) -> bool:
+def parse_strict_bool(value: Any, field_name: str, source: Source = None) -> bool:
+    """``true`` or ``false`` only (not 0/1, not ``"yes"``)."""
     if not isinstance(value, bool):
         raise InputError(field_name, f"must be true or false, got {value!r}", source)
     return value
 
 
-def _parse_optional_bool(data: Mapping[str, Any], name: str, prefix: str, source: Source) -> bool | None:
-    value = data.get(name)
-    return None if value is None else _parse_bool(value, f"{prefix}{name}", source)
-
-
-def _parse_number(value: Any, field_name: str, source: Source, minimum: float = 0.0) -> float:
+def parse_number(value: Any, field_name: str, source: Source = None, minimum: float = 0.0) -> float:
+    """A finite number >= ``minimum`` (not a boolean, not NaN)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise InputError(field_name, f"must be a number, got {value!r}", source)
     if value < minimum or value == float("inf"):
@@ -169,135 +161,45 @@ def _parse_number(value: Any, field_name: str, source: Source, minimum: float = 
     return float(value)
 
 
-def _parse_optional_number(data: Mapping[str, Any], name: str, prefix: str, source: Source) -> float | None:
-    value = data.get(name)
-    return None if value is None else _parse_number(value, f"{prefix}{name}", source)
-
-
-def _parse_str_list(value: Any, field_name: str, source: Source) -> list[str]:
+def parse_str_list(value: Any, field_name: str, source: Source = None) -> list[str]:
+    """A list of strings, each stripped."""
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise InputError(field_name, f"must be a list of strings, got {value!r}", source)
     return [v.strip() for v in value]
 
 
-def _parse_pos(value: Any, field_name: str, source: Source) -> str:
+def parse_pos(value: Any, field_name: str, source: Source = None) -> str:
+    """A 2-digit CMS place-of-service code (``11``; the number 11 is accepted too)."""
     text = f"{value:02d}" if isinstance(value, int) and not isinstance(value, bool) else str(value).strip()
     if not POS_PATTERN.match(text):
         raise InputError(field_name, f"must be a 2-digit CMS place-of-service code, got {value!r}", source)
     return text
 
 
-def _parse_npi_text(data: Mapping[str, Any], name: str, prefix: str, source: Source) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
+def parse_npi(value: Any, field_name: str, source: Source = None) -> str:
+    """An NPI or payer provider id as text (a JSON number is accepted)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise InputError(f"{prefix}{name}", f"must be a string, got {value!r}", source)
+        raise InputError(field_name, f"must be a string, got {value!r}", source)
     return value.strip()
 
 
-def _parse_diagnoses(value: Any, field_name: str, source: Source) -> tuple[str, ...]:
-    codes = _parse_str_list(value, field_name, source)
-    return tuple(code.upper() for code in codes)
-
-
-def _parse_choice(data: Mapping[str, Any], name: str, prefix: str, allowed: list[str], source: Source) -> str:
-    value = _require(data, name, prefix, source)
-    return str(check_option(f"{prefix}{name}", value, allowed, source))
-
-
-def _check_mapping(data: Any, field_name: str, source: Source) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InputError(field_name, f"must be a JSON object, got {type(data).__name__}", source)
-    return data
+def parse_diagnoses(value: Any, field_name: str, source: Source = None) -> list[str]:
+    """ICD-10-CM codes, upper-cased."""
+    return [code.upper() for code in parse_str_list(value, field_name, source)]
 
 
 # --------------------------------------------------------------------------------------------------
+# The documents (validated by the Pydantic models of ecgdesk.coding.schemas, imported on first use so the
+# CLI's start does not load Pydantic).
 
 
 def facts_from_dict(data: Any, source: Source = None) -> ServiceFacts:
     """Parse the FACTS JSON object into :class:`ServiceFacts`; raise :class:`InputError` naming the field."""
-    data = _check_mapping(data, "<facts>", source)
-    service = Service(_parse_choice(data, "service", "", [s.value for s in Service], source))
-    setting = Setting(_parse_choice(data, "setting", "", [s.value for s in Setting], source))
-    pos = _parse_pos(_require(data, "place_of_service", "", source), "place_of_service", source)
-    start = parse_date(_require(data, "start", "", source), "start", source)
-    end = parse_date(data["end"], "end", source) if data.get("end") is not None else None
-    if end is not None and end < start:
-        raise InputError("end", f"{end.isoformat()} is before start {start.isoformat()}", source)
-    component_names = _parse_str_list(_require(data, "components", "", source), "components", source)
-    if not component_names:
-        raise InputError("components", "must list at least one component this entity furnished", source)
-    components = frozenset(
-        Component(check_option(f"components[{i}]", name, [c.value for c in Component], source))
-        for i, name in enumerate(component_names)
-    )
-    repeat_value = data.get("repeat")
-    repeat = (
-        None
-        if repeat_value is None
-        else Repeat(check_option("repeat", repeat_value, [None, *[r.value for r in Repeat]], source))
-    )
-    abn = data.get("abn_on_file", False)
-    return ServiceFacts(
-        service=service,
-        setting=setting,
-        place_of_service=pos,
-        start=start,
-        end=end,
-        recorded_hours=_parse_optional_number(data, "recorded_hours", "", source),
-        components=components,
-        diagnoses=_parse_diagnoses(data.get("diagnoses", []), "diagnoses", source),
-        repeat=repeat,
-        abn_on_file=_parse_bool(abn, "abn_on_file", source),
-        interpretation_signed=_parse_optional_bool(data, "interpretation_signed", "", source),
-        ordering_provider_npi=_parse_npi_text(data, "ordering_provider_npi", "", source),
-        provider_id=_parse_npi_text(data, "provider_id", "", source),
-        prescribed_days=_parse_optional_number(data, "prescribed_days", "", source),
-    )
+    from ecgdesk.coding import schemas
 
-
-def _parse_line(data: Any, index: int, source: Source) -> ClaimLine:
-    prefix = f"lines[{index}]."
-    data = _check_mapping(data, f"lines[{index}]", source)
-    code = parse_code(_require(data, "code", prefix, source), f"{prefix}code", source)
-    dos = parse_date(_require(data, "date_of_service", prefix, source), f"{prefix}date_of_service", source)
-    modifier_list = _parse_str_list(data.get("modifiers", []), f"{prefix}modifiers", source)
-    modifiers = tuple(m.upper() for m in modifier_list)
-    for j, modifier in enumerate(modifiers):
-        if not MODIFIER_PATTERN.match(modifier):
-            raise InputError(f"{prefix}modifiers[{j}]", f"{modifier!r} is not a 2-character modifier", source)
-    units_value = data.get("units", 1)
-    if (
-        isinstance(units_value, bool)
-        or not isinstance(units_value, int | float)
-        or not float(units_value).is_integer()
-    ):
-        raise InputError(f"{prefix}units", f"must be a whole number, got {units_value!r}", source)
-    pointers_value = data.get("diagnosis_pointers", [1])
-    if not isinstance(pointers_value, list | tuple) or not all(
-        isinstance(p, int) and not isinstance(p, bool) for p in pointers_value
-    ):
-        raise InputError(
-            f"{prefix}diagnosis_pointers", f"must be a list of integers, got {pointers_value!r}", source
-        )
-    end_value = data.get("date_of_service_end")
-    end = parse_date(end_value, f"{prefix}date_of_service_end", source) if end_value is not None else None
-    if end is not None and end < dos:
-        raise InputError(
-            f"{prefix}date_of_service_end", f"{end.isoformat()} is before the date of service", source
-        )
-    return ClaimLine(
-        code=code,
-        date_of_service=dos,
-        modifiers=modifiers,
-        units=int(units_value),
-        diagnosis_pointers=tuple(pointers_value),
-        date_of_service_end=end,
-        recorded_hours=_parse_optional_number(data, "recorded_hours", prefix, source),
-    )
+    return schemas.facts_from_dict(data, source)
 
 
 def claim_from_dict(data: Any, source: Source = None, prefix: str = "") -> Claim:
@@ -305,35 +207,9 @@ def claim_from_dict(data: Any, source: Source = None, prefix: str = "") -> Claim
 
     ``prefix`` is put before every field name (``"[3]."`` for the fourth claim of a history file).
     """
-    data = _check_mapping(data, prefix.rstrip(".") or "<claim>", source)
-    setting = Setting(_parse_choice(data, "setting", prefix, [s.value for s in Setting], source))
-    pos = _parse_pos(_require(data, "place_of_service", prefix, source), f"{prefix}place_of_service", source)
-    lines_value = _require(data, "lines", prefix, source)
-    if not isinstance(lines_value, list) or not lines_value:
-        raise InputError(f"{prefix}lines", "must be a non-empty list of claim lines", source)
-    lines = tuple(_parse_prefixed_line(line, i, prefix, source) for i, line in enumerate(lines_value))
-    claim_id = data.get("claim_id")
-    return Claim(
-        setting=setting,
-        place_of_service=pos,
-        lines=lines,
-        diagnoses=_parse_diagnoses(data.get("diagnoses", []), f"{prefix}diagnoses", source),
-        provider_id=_parse_npi_text(data, "provider_id", prefix, source),
-        ordering_provider_npi=_parse_npi_text(data, "ordering_provider_npi", prefix, source),
-        abn_on_file=_parse_bool(data.get("abn_on_file", False), f"{prefix}abn_on_file", source),
-        interpretation_signed=_parse_optional_bool(data, "interpretation_signed", prefix, source),
-        recorded_hours=_parse_optional_number(data, "recorded_hours", prefix, source),
-        claim_id=None if claim_id is None else str(claim_id),
-    )
+    from ecgdesk.coding import schemas
 
-
-def _parse_prefixed_line(data: Any, index: int, prefix: str, source: Source) -> ClaimLine:
-    if not prefix:
-        return _parse_line(data, index, source)
-    try:
-        return _parse_line(data, index, source)
-    except InputError as error:
-        raise InputError(f"{prefix}{error.field}", error.reason, source) from None
+    return schemas.claim_from_dict(data, source, prefix)
 
 
 def history_from_list(data: Any, source: Source = None) -> tuple[Claim, ...]:

@@ -1,7 +1,8 @@
 """One voice for HTTP errors: every 4xx body is ``{"detail": [{"loc", "msg", "type"}]}`` naming the field.
 
 401 without a valid identity, 403 for a role that may not (or a wrong CSRF token), 404 for an unknown id,
-409 for a move the lifecycle refuses, 413 for an upload over the limit, 422 for invalid input. Input is never
+409 for a move the lifecycle refuses (or a row a concurrent request made first), 413 for an upload over
+the limit, 422 for invalid input, 503 when the database is busy or down. Input is never
 echoed back (it may be a password).
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk.errors import (
@@ -88,7 +90,16 @@ def install(app: FastAPI) -> None:
             return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
         return _response(error.status_code, [], str(error.detail), "http")
 
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, IntegrityError):  # a concurrent request made the same row first
+            return _response(409, [], "conflicts with a change made at the same moment; retry", "conflict")
+        answer = _response(503, [], "the database is busy or unavailable; try again", "unavailable")
+        answer.headers["Retry-After"] = "1"
+        return answer
+
     app.add_exception_handler(EcgDeskError, ecgdesk_error)
+    app.add_exception_handler(IntegrityError, database_error)
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -96,6 +107,7 @@ def install(app: FastAPI) -> None:
 
 #: The error responses every API route may give, documented once for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "the database is busy or unavailable; retry"},
     401: {"model": ErrorOut, "description": "no valid session or token"},
     403: {
         "model": ErrorOut,

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ecgdesk.errors import InputError
-from ecgdesk.workflow.policy import SecurityPolicy
+from ecgdesk.workflow.policy import SecurityPolicy, env_number
 
 UPLOAD_LIMIT_ENV = "ECGDESK_UPLOAD_LIMIT_MB"
 COOKIE_SECURE_ENV = "ECGDESK_COOKIE_SECURE"
@@ -30,16 +30,7 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
-        limit = cls.upload_limit_bytes
-        text = os.environ.get(UPLOAD_LIMIT_ENV)
-        if text:
-            try:
-                megabytes = float(text)
-            except ValueError:
-                raise InputError(UPLOAD_LIMIT_ENV, f"must be a number of megabytes, got {text!r}") from None
-            if not megabytes > 0:
-                raise InputError(UPLOAD_LIMIT_ENV, f"must be greater than 0, got {text!r}")
-            limit = int(megabytes * 1024**2)
+        limit = int(env_number(UPLOAD_LIMIT_ENV, cls.upload_limit_bytes / 1024**2) * 1024**2)
         secure = os.environ.get(COOKIE_SECURE_ENV, "auto").strip().lower() or "auto"
         if secure not in ("auto", "always", "never"):
             raise InputError(COOKIE_SECURE_ENV, f"use auto, always or never, got {secure!r}")

@@ -58,6 +58,18 @@ def _entry_hash(entry: AuditEntry) -> str:
     )
 
 
+ENTITY_ID_MAX = 40  # the column's length (PostgreSQL enforces it)
+
+
+def entity_key(entity_id: object) -> str:
+    """``entity_id`` as stored: as it is up to 40 characters, else its start and a digest of the whole
+    (deterministic, so every row about the same long id gets the same key)."""
+    text = str(entity_id)
+    if len(text) <= ENTITY_ID_MAX:
+        return text
+    return f"{text[:23]}~{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+
+
 def append(
     session: Session,
     actor: str,
@@ -76,7 +88,7 @@ def append(
         actor=actor,
         action=action,
         entity=entity,
-        entity_id=str(entity_id),
+        entity_id=entity_key(entity_id),
         before_json=canonical_json(before),
         after_json=canonical_json(after),
         prev_hash=prev,
@@ -231,7 +243,7 @@ def rows(session: Session, entity: str | None = None, entity_id: object = None) 
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == str(entity_id))
+        query = query.where(AuditEntry.entity_id == entity_key(entity_id))
     return [
         AuditRow(
             e.seq,

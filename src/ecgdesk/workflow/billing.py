@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +37,7 @@ from ecgdesk.coding import (
     scrub,
     select_codes,
 )
+from ecgdesk.coding.schemas import claim_to_dict, facts_to_dict
 from ecgdesk.errors import InputError
 from ecgdesk.monitoring.periods import Period
 from ecgdesk.store import Store, append, canonical_json
@@ -97,55 +97,6 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
         provider_id=study.interpreting_npi,
         prescribed_days=study.prescribed_days,
     )
-
-
-def facts_to_dict(facts: ServiceFacts) -> dict[str, Any]:
-    """The FACTS JSON object of ``facts`` (what :func:`ecgdesk.coding.facts_from_dict` reads)."""
-    return {
-        "service": facts.service.value,
-        "setting": facts.setting.value,
-        "place_of_service": facts.place_of_service,
-        "start": facts.start.isoformat(),
-        "end": facts.end.isoformat() if facts.end else None,
-        "recorded_hours": facts.recorded_hours,
-        "components": sorted(c.value for c in facts.components),
-        "diagnoses": list(facts.diagnoses),
-        "repeat": facts.repeat.value if facts.repeat else None,
-        "abn_on_file": facts.abn_on_file,
-        "interpretation_signed": facts.interpretation_signed,
-        "ordering_provider_npi": facts.ordering_provider_npi,
-        "provider_id": facts.provider_id,
-        "prescribed_days": facts.prescribed_days,
-    }
-
-
-def claim_to_dict(claim: Claim) -> dict[str, Any]:
-    """The CLAIM JSON object of ``claim`` (what :func:`ecgdesk.coding.claim_from_dict` reads)."""
-    return {
-        "setting": claim.setting.value,
-        "place_of_service": claim.place_of_service,
-        "lines": [
-            {
-                "code": line.code,
-                "date_of_service": line.date_of_service.isoformat(),
-                "modifiers": list(line.modifiers),
-                "units": line.units,
-                "diagnosis_pointers": list(line.diagnosis_pointers),
-                "date_of_service_end": line.date_of_service_end.isoformat()
-                if line.date_of_service_end
-                else None,
-                "recorded_hours": line.recorded_hours,
-            }
-            for line in claim.lines
-        ],
-        "diagnoses": list(claim.diagnoses),
-        "provider_id": claim.provider_id,
-        "ordering_provider_npi": claim.ordering_provider_npi,
-        "abn_on_file": claim.abn_on_file,
-        "interpretation_signed": claim.interpretation_signed,
-        "recorded_hours": claim.recorded_hours,
-        "claim_id": claim.claim_id,
-    }
 
 
 def _is_signed(session: Session, study_id: int) -> bool:

@@ -140,44 +140,8 @@ def _flow(
     say: Say,
     bars: BarFactory,
 ) -> DemoResult:
-    add_user(store, "admin.demo", "admin", DEMO_PIN, "Demo Administrator", actor="demo")
-    add_user(
-        store,
-        DEMO_TECHNICIAN,
-        "technician",
-        DEMO_PIN,
-        "Terry Tech, CCT",
-        actor="admin.demo",
-        admin_password=DEMO_PIN,
-    )
-    add_user(
-        store,
-        DEMO_PHYSICIAN,
-        "physician",
-        DEMO_PIN,
-        "Dana Demo, MD",
-        npi=DEMO_NPI,
-        credentials="MD",
-        actor="admin.demo",
-        admin_password=DEMO_PIN,
-    )
-    # the biller works the claim after the demo (claims create, export, ack, remit post): out of the box
-    add_user(
-        store, DEMO_BILLER, "biller", DEMO_PIN, "Bill Biller", actor="admin.demo", admin_password=DEMO_PIN
-    )
-    request = StudyRequest(
-        patient_id="DEMO-0001",
-        name="Doe, Jane",
-        birth_date=date(1956, 3, 14),
-        sex="F",
-        service=Service.AMBULATORY_ECG,
-        ordering_npi=ORDERING_NPI,
-        indications=("R00.2", "R55"),
-        duration_days=days,
-        setting=Setting.PRACTITIONER,
-        place_of_service="11",
-        ordering_name="Oliver Order, MD",
-    )
+    add_demo_users(store)
+    request = demo_request(days)
     study_id = create_study(store, request, actor=DEMO_TECHNICIAN)
     say("create", f"study {study_id} created (patient DEMO-0001, ambulatory ECG, {days:g} days ordered)")
     imported = import_recording(store, study_id, rec_path, actor=DEMO_TECHNICIAN)
@@ -249,6 +213,35 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def add_demo_users(store: Store) -> None:
+    """The demo users, one per role: the administrator first, who then adds the others."""
+    admin = DEMO_USERS[0]
+    add_user(store, admin[0], admin[1], DEMO_PIN, admin[2], actor="demo")
+    for name, role, printed in DEMO_USERS[1:]:
+        npi, creds = (DEMO_NPI, "MD") if role == "physician" else (None, None)
+        add_user(
+            store, name, role, DEMO_PIN, printed, npi=npi, credentials=creds, actor=admin[0],
+            admin_password=DEMO_PIN,
+        )
+
+
+def demo_request(days: float) -> StudyRequest:
+    """The demo patient's order: an ambulatory ECG of ``days`` days."""
+    return StudyRequest(
+        patient_id="DEMO-0001",
+        name="Doe, Jane",
+        birth_date=date(1956, 3, 14),
+        sex="F",
+        service=Service.AMBULATORY_ECG,
+        ordering_npi=ORDERING_NPI,
+        indications=("R00.2", "R55"),
+        duration_days=days,
+        setting=Setting.PRACTITIONER,
+        place_of_service="11",
+        ordering_name="Oliver Order, MD",
+    )
+
+
 @dataclass(frozen=True)
 class ServiceDemo:
     home: Path
@@ -270,30 +263,13 @@ def ensure_service_demo(home: Path, hours: float = 24.0, say: Say | None = None)
         if administrator_exists(store):
             ids = tuple(row.id for row in study_ids(store))
             return ServiceDemo(home, url, False, ids)
-        admin = DEMO_USERS[0]
-        add_user(store, admin[0], admin[1], DEMO_PIN, admin[2], actor="demo")
-        for name, role, printed in DEMO_USERS[1:]:  # added by the demo administrator
-            npi, creds = (DEMO_NPI, "MD") if role == "physician" else (None, None)
-            add_user(
-                store, name, role, DEMO_PIN, printed, npi=npi, credentials=creds, actor=admin[0],
-                admin_password=DEMO_PIN,
-            )
+        add_demo_users(store)
         report("simulate", f"{hours:g} h demo recording")
         from ecgdesk.records.simulator import SimulationConfig, simulate
 
         config = SimulationConfig(days=hours / 24, leads=1, fs=250.0, seed=2468, name="patch")
         rec = simulate(config, home / "sim")
-        request = StudyRequest(
-            patient_id="DEMO-0001",
-            name="Doe, Jane",
-            birth_date=date(1956, 3, 14),
-            sex="F",
-            service=Service.AMBULATORY_ECG,
-            ordering_npi=ORDERING_NPI,
-            indications=("R00.2", "R55"),
-            duration_days=max(1.0, hours / 24),
-            ordering_name="Oliver Order, MD",
-        )
+        request = demo_request(max(1.0, hours / 24))
         study_id = create_study(store, request, actor=DEMO_TECHNICIAN)
         import_recording(store, study_id, rec.record, actor=DEMO_TECHNICIAN)
         report("analyze", f"study {study_id}: scanning analysis")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from ecgdesk.errors import InputError
 
 
-def _env_number(name: str, default: float) -> float:
+def env_number(name: str, default: float) -> float:
+    """The number > 0 in environment variable ``name``, else ``default``."""
     text = os.environ.get(name)
     if text is None or not text.strip():
         return default
@@ -40,8 +41,8 @@ class SecurityPolicy:
         """``ECGDESK_IDLE_MINUTES``, ``ECGDESK_SESSION_HOURS``, ``ECGDESK_LOCKOUT_ATTEMPTS``,
         ``ECGDESK_LOCKOUT_MINUTES`` (defaults above)."""
         return cls(
-            idle_s=_env_number("ECGDESK_IDLE_MINUTES", 15) * 60,
-            absolute_s=_env_number("ECGDESK_SESSION_HOURS", 12) * 3600,
-            lockout_attempts=int(_env_number("ECGDESK_LOCKOUT_ATTEMPTS", 5)),
-            lockout_s=_env_number("ECGDESK_LOCKOUT_MINUTES", 15) * 60,
+            idle_s=env_number("ECGDESK_IDLE_MINUTES", 15) * 60,
+            absolute_s=env_number("ECGDESK_SESSION_HOURS", 12) * 3600,
+            lockout_attempts=int(env_number("ECGDESK_LOCKOUT_ATTEMPTS", 5)),
+            lockout_s=env_number("ECGDESK_LOCKOUT_MINUTES", 15) * 60,
         )

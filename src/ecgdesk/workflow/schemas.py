@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ecgdesk.coding import Service, Setting
+from ecgdesk.coding.schemas import ClaimDocument, FactsDocument
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
 
 
@@ -133,9 +134,9 @@ class AddendumOut(Model):
 
 
 class CodingOut(Model):
-    facts: dict[str, Any]
+    facts: FactsDocument
     result: dict[str, Any]
-    claim: dict[str, Any]
+    claim: ClaimDocument
     scrub: list[dict[str, Any]]
 
 

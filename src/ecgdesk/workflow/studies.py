@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
@@ -75,6 +75,15 @@ def check_request(req: StudyRequest) -> StudyRequest:
     return req
 
 
+def lock_patient_id(session: Session, external_id: str) -> None:
+    """Serialise "find or create" of one patient id until the transaction ends: two orders for a new
+    patient arriving at once on PostgreSQL would otherwise both insert it (SQLite's write lock already
+    serialises every transaction)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"patient:{external_id}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 def create_study(store: Store, req: StudyRequest, actor: str) -> int:
     """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
     with store.transaction() as session:
@@ -86,6 +95,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
     check_request(req)
     pos = req.place_of_service or SETTING_POS[req.setting]
     indications = [normalize_icd(code) for code in req.indications]
+    lock_patient_id(session, req.patient_id)
     patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
     if patient is None:
         patient = Patient(

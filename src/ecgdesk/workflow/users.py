@@ -180,6 +180,7 @@ def add_user(
             by = authenticate(store, actor, admin_password).principal("cli")
         authorize(store, by, Action.USER_MANAGE, "user", username)
         actor = by.actor
+    hashed = hash_secret(password)  # before the transaction: it holds SQLite's write lock
     with store.transaction() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise InputError("username", f"user {username!r} already exists")
@@ -189,7 +190,7 @@ def add_user(
             role=role_value.value,
             npi=npi,
             credentials=credentials,
-            password_hash=hash_secret(password),
+            password_hash=hashed,
             created_at=now(),
             disabled=False,
             failed_logins=0,
@@ -223,37 +224,36 @@ def authenticate(
     :class:`PermissionDeniedError`.
     """
     policy = policy or SecurityPolicy.from_env()
+    # The hash is checked outside any transaction: argon2 takes tens of milliseconds by design, and on
+    # SQLite a transaction holds the database's write lock (50 logins at once would queue past the busy
+    # timeout). The outcome is then recorded in a short transaction.
+    with store.transaction() as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == username))
+    matches = check_secret(password, stored if stored is not None else _DUMMY)  # same work if unknown
+    fresh = hash_secret(password) if matches and stored is not None and needs_rehash(stored) else None
     reason: str | None = None
     with store.transaction() as session:
         user = session.scalar(select(User).where(User.username == username).with_for_update())
         moment = now()
         if user is None:
-            check_secret(password, _DUMMY)  # the same work as for a real user: no timing oracle
             reason = "unknown user"
         elif user.locked_until is not None and aware(user.locked_until) > moment:
             reason = "locked"
-        elif not check_secret(password, user.password_hash):
+        elif not matches or user.password_hash != stored:  # (changed meanwhile: check again next time)
             reason = "wrong password"
             user.failed_logins = (user.failed_logins or 0) + 1
             if user.failed_logins >= policy.lockout_attempts:
                 user.locked_until = moment + timedelta(seconds=policy.lockout_s)
                 user.failed_logins = 0
-                append(
-                    session,
-                    username,
-                    "user:lock",
-                    "user",
-                    user.id,
-                    None,
-                    {"until": user.locked_until.isoformat()},
-                )
+                until = {"until": user.locked_until.isoformat()}
+                append(session, username, "user:lock", "user", user.id, None, until)
         elif user.disabled:
             reason = "disabled"
         else:
             user.failed_logins, user.locked_until = 0, None
-            if needs_rehash(user.password_hash):
+            if fresh is not None:
                 old = user.password_hash.split("$", 2)[1] if user.password_hash.startswith("$") else "scrypt"
-                user.password_hash = hash_secret(password)
+                user.password_hash = fresh
                 append(
                     session, username, "user:rehash", "user", user.id, {"scheme": old}, {"scheme": "argon2id"}
                 )
@@ -324,9 +324,10 @@ def reset_password(store: Store, by: Principal, username: str, password: str) ->
 
     authorize(store, by, Action.USER_MANAGE, "user", username)
     check_password(password)
+    hashed = hash_secret(password)
     with store.transaction() as session:
         user = _user(session, username)
-        user.password_hash = hash_secret(password)
+        user.password_hash = hashed
         user.failed_logins, user.locked_until = 0, None
         append(session, by.actor, "user:password-reset", "user", user.id, None, {"by": by.username})
         end_user_sessions(session, user.id, "password reset")

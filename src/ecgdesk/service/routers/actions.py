@@ -19,7 +19,7 @@ from ecgdesk.workflow.analysis import edit_beats
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.permissions import Action, Principal
-from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
+from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.schemas import (
     AddendumIn,
     BeatEditIn,
@@ -98,6 +98,15 @@ def _reauthenticated(error: AuthenticationError, who: Principal, action: Action)
     return PermissionDeniedError(who.username, who.role.value, action.value, [who.role.value], reason)
 
 
+def _signature(info: SignatureInfo) -> SignatureDone:
+    return SignatureDone(
+        version=info.version,
+        printed_name=info.printed_name,
+        signed_at=info.signed_at,
+        content_sha256=info.content_sha256,
+    )
+
+
 @router.post("/{study_id}/sign")
 def sign_report(
     study_id: StudyId, body: SignIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_SIGN)]
@@ -107,12 +116,7 @@ def sign_report(
         info = sign(store, study_id, who.username, body.password)
     except AuthenticationError as error:
         raise _reauthenticated(error, who, Action.STUDY_SIGN) from None
-    return SignatureDone(
-        version=info.version,
-        printed_name=info.printed_name,
-        signed_at=info.signed_at,
-        content_sha256=info.content_sha256,
-    )
+    return _signature(info)
 
 
 @router.post("/{study_id}/addendum")
@@ -124,12 +128,7 @@ def addendum(
         info = add_addendum(store, study_id, who.username, body.password, body.text)
     except AuthenticationError as error:
         raise _reauthenticated(error, who, Action.STUDY_ADDENDUM) from None
-    return SignatureDone(
-        version=info.version,
-        printed_name=info.printed_name,
-        signed_at=info.signed_at,
-        content_sha256=info.content_sha256,
-    )
+    return _signature(info)
 
 
 @router.post("/{study_id}/components")
