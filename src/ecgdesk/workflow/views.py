@@ -32,7 +32,6 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.store.service_models import Upload
 from ecgdesk.workflow.permissions import audit_read
-from ecgdesk.workflow.reporting import signature_state
 from ecgdesk.workflow.schemas import (
     AddendumOut,
     AnalysisOut,
@@ -250,6 +249,8 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
         )
         if actor is not None:
             audit_read(session, actor, "study", "study", study_id)
+    from ecgdesk.workflow.reporting import signature_state  # the report engines: only for one study
+
     view.signature_state = signature_state(store, study_id)
     return view
 
