@@ -8,6 +8,7 @@ so ``workflow`` and the CLI never see a half-parsed value.
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from ecgdesk.errors import InputError, check_option
 Source = str | Path | None
 
 # CPT Category I (5 digits), Category II/III (4 digits + F/T), PLA (4 digits + U), HCPCS Level II (A-V + 4).
-CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[FTUM]|[A-V]\d{4})$")
-MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$")
-POS_PATTERN = re.compile(r"^\d{2}$")
+# ASCII only: ``\d`` alone would take full-width and other Unicode digits (``９３０００``) for a code.
+CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[FTUM]|[A-V]\d{4})$", re.ASCII)
+MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$", re.ASCII)
+POS_PATTERN = re.compile(r"^\d{2}$", re.ASCII)
+#: ``YYYY-MM-DD`` only: ``date.fromisoformat`` also takes ``2024W011`` (an ISO week) and ``20240101``.
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 class Service(enum.StrEnum):
@@ -132,8 +136,11 @@ def parse_date(value: Any, field_name: str, source: Source = None) -> date:
         return value
     if not isinstance(value, str):
         raise InputError(field_name, f"must be a date written YYYY-MM-DD, got {value!r}", source)
+    text = value.strip()
     try:
-        return date.fromisoformat(value.strip())
+        if not DATE_PATTERN.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InputError(field_name, f"malformed date {value!r}; expected YYYY-MM-DD", source) from None
 
@@ -161,17 +168,28 @@ def _parse_optional_bool(data: Mapping[str, Any], name: str, prefix: str, source
     return None if value is None else _parse_bool(value, f"{prefix}{name}", source)
 
 
-def _parse_number(value: Any, field_name: str, source: Source, minimum: float = 0.0) -> float:
+def _parse_number(value: Any, field_name: str, source: Source, minimum: float = 0.0,
+                  maximum: float = float("inf")) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise InputError(field_name, f"must be a number, got {value!r}", source)
     if value < minimum or value == float("inf"):
         raise InputError(field_name, f"must be a finite number >= {minimum:g}, got {value!r}", source)
+    if value > maximum:
+        raise InputError(field_name, f"{value!r} is out of range (at most {maximum:g})", source)
     return float(value)
+
+
+#: Upper bounds of the numbers a service or claim can carry (a year of recording, of prescription).
+LIMITS = {"recorded_hours": 366 * 24.0, "prescribed_days": 366.0}
+MAX_UNITS = 999  # the claim form's units field holds three digits for these services
+MAX_POINTERS = 12  # diagnoses on a claim (the 837P allows 12)
 
 
 def _parse_optional_number(data: Mapping[str, Any], name: str, prefix: str, source: Source) -> float | None:
     value = data.get(name)
-    return None if value is None else _parse_number(value, f"{prefix}{name}", source)
+    if value is None:
+        return None
+    return _parse_number(value, f"{prefix}{name}", source, maximum=LIMITS.get(name, float("inf")))
 
 
 def _parse_str_list(value: Any, field_name: str, source: Source) -> list[str]:
@@ -273,9 +291,12 @@ def _parse_line(data: Any, index: int, source: Source) -> ClaimLine:
     if (
         isinstance(units_value, bool)
         or not isinstance(units_value, int | float)
+        or not math.isfinite(units_value)
         or not float(units_value).is_integer()
     ):
         raise InputError(f"{prefix}units", f"must be a whole number, got {units_value!r}", source)
+    if abs(units_value) > MAX_UNITS:
+        raise InputError(f"{prefix}units", f"{units_value!r} is out of range (at most {MAX_UNITS})", source)
     pointers_value = data.get("diagnosis_pointers", [1])
     if not isinstance(pointers_value, list | tuple) or not all(
         isinstance(p, int) and not isinstance(p, bool) for p in pointers_value
@@ -283,6 +304,9 @@ def _parse_line(data: Any, index: int, source: Source) -> ClaimLine:
         raise InputError(
             f"{prefix}diagnosis_pointers", f"must be a list of integers, got {pointers_value!r}", source
         )
+    if len(pointers_value) > MAX_POINTERS or any(abs(p) > MAX_POINTERS for p in pointers_value):
+        raise InputError(f"{prefix}diagnosis_pointers", f"at most {MAX_POINTERS} pointers, each 1 to "
+                                                        f"{MAX_POINTERS}, got {pointers_value!r}", source)
     end_value = data.get("date_of_service_end")
     end = parse_date(end_value, f"{prefix}date_of_service_end", source) if end_value is not None else None
     if end is not None and end < dos:
