@@ -1,8 +1,9 @@
-"""Hostile-input fuzz run of the command line (issue 19): every case of ``fuzz_corpus.py`` through ``info``,
-``convert`` and the analysis that fits it (``analyze``, ``ecg12`` or ``strips``), each in a process of its
-own, counting per category: tracebacks (and internal errors, exit 3), hangs (killed at --timeout; runs over
-10 s counted apart), memory (peak RSS over 500 MB), garbage accepted (a mutation that must be flagged, read
-with exit 0 and no warning), inputs modified, clean refusals (exit 2) and runs that read.
+"""Hostile-input fuzz run of the command line (issue 19): every case of ``fuzz_corpus.py`` through ``info``
+and the analysis that fits it (``analyze``, ``ecg12`` or ``strips``; ``--convert`` adds ``convert``), each
+in a process of its own, counting per category: tracebacks (and internal errors, exit 3), hangs (killed
+at --timeout; runs over 10 s counted apart), memory (peak RSS over 500 MB), garbage accepted (a mutation
+that must be flagged, read with exit 0 and no warning), inputs modified, clean refusals (exit 2) and runs
+that read.
 
     python bench/fuzz_hostile.py --out bench/results/fuzz_hostile             # this checkout
     python bench/fuzz_hostile.py --src /path/to/other/checkout/src --out ...   # the same corpus, other code
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,21 +91,22 @@ def _execute(argv: list[str], env: dict[str, str], cwd: Path,
                 err.read().decode("utf-8", "replace"), timed_out)
 
 
-def _commands(case: Case, scratch: Path) -> list[tuple[str, list[str], Path | None]]:
-    """(label, arguments, results CSV of a strips run) for a case."""
+def _commands(case: Case, scratch: Path, convert: bool) -> list[tuple[str, list[str], Path | None]]:
+    """(label, arguments, results CSV of a strips run) for a case: ``info``, the analysis that fits the
+    recording (``analyze``, ``ecg12`` or ``strips``) and, with ``--convert``, ``convert``."""
     path = str(case.path)
     out = case.folder if case.extra.get("out") == "same" else scratch
-    commands: list[tuple[str, list[str], Path | None]] = [("info", ["info", path], None),
-                                                          ("convert", ["convert", path, str(scratch / "c"),
-                                                                       "--to", "wfdb"], None)]
-    if case.kind == "holter":
-        commands.append(("analyze", ["analyze", path, "--out", str(out)], None))
-    elif case.kind == "twelve":
-        commands.append(("ecg12", ["ecg12", path, "--out", str(out)], None))
     results = scratch / "results.csv"
-    commands.append(("strips", ["strips", path, "--out", str(results)], results))
+    analysis: tuple[str, list[str], Path | None] = {
+        "holter": ("analyze", ["analyze", path, "--out", str(out)], None),
+        "twelve": ("ecg12", ["ecg12", path, "--out", str(out)], None),
+        "strip": ("strips", ["strips", path, "--out", str(results)], results),
+    }[case.kind]
     if case.extra.get("out") == "same":
-        commands = [c for c in commands if c[0] in ("analyze", "ecg12")]
+        return [analysis]
+    commands: list[tuple[str, list[str], Path | None]] = [("info", ["info", path], None), analysis]
+    if convert:
+        commands.append(("convert", ["convert", path, str(scratch / "c"), "--to", "wfdb"], None))
     return commands
 
 
@@ -132,9 +135,10 @@ def _classify(case: Case, code: int, out: str, err: str, timed_out: bool, second
     return found
 
 
-def run_case(case: Case, python: str, env: dict[str, str], timeout: float) -> list[Run]:
+def run_case(case: Case, python: str, env: dict[str, str], timeout: float, convert: bool) -> list[Run]:
     runs = []
-    for label, args, results in _commands(case, Path(tempfile.mkdtemp(prefix="fuzz-out-"))):
+    scratch = Path(tempfile.mkdtemp(prefix="fuzz-out-"))
+    for label, args, results in _commands(case, scratch, convert):
         before = {} if case.special else _digests(case)
         code, seconds, peak_mb, out, err, timed_out = _execute([python, "-m", "ecgdesk.cli.main", *args], env,
                                                               case.folder, timeout)
@@ -145,6 +149,7 @@ def run_case(case: Case, python: str, env: dict[str, str], timeout: float) -> li
                         round(peak_mb, 1), categories, message))
         if results is not None:
             results.unlink(missing_ok=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return runs
 
 
@@ -159,6 +164,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as a hang")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--only", help="comma-separated bases to run (default all)")
+    parser.add_argument("--convert", action="store_true", help="also run convert on every case")
     args = parser.parse_args()
     cases = build(args.work, args.seed, args.random)
     if args.only:
@@ -170,8 +176,13 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        runs = [r for batch in pool.map(lambda c: run_case(c, sys.executable, env, args.timeout), cases)
-                for r in batch]
+        def one(case: Case) -> list[Run]:
+            done = run_case(case, sys.executable, env, args.timeout, args.convert)
+            print(f"{case.name}: " + ", ".join(f"{r.command} {'+'.join(r.categories)}" for r in done),
+                  flush=True)
+            return done
+
+        runs = [r for batch in pool.map(one, cases) for r in batch]
     counts = Counter(cat for r in runs for cat in r.categories)
     with open(args.out / "runs.csv", "w", newline="") as handle:
         writer = csv.writer(handle)

@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -228,7 +229,7 @@ def authenticate(
         user = session.scalar(select(User).where(User.username == username).with_for_update())
         moment = now()
         if user is None:
-            check_secret(password, _DUMMY)  # the same work as for a real user: no timing oracle
+            check_secret(password, _dummy_hash())  # the same work as for a real user: no timing oracle
             reason = "unknown user"
         elif user.locked_until is not None and aware(user.locked_until) > moment:
             reason = "locked"
@@ -281,7 +282,11 @@ def authenticate(
     return info
 
 
-_DUMMY = hash_secret("not a password: only spends the time of a real check")
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist; made on first need, not at every import
+    (an argon2 hash costs a command line start as much as the rest of ``study list``)."""
+    return hash_secret("not a password: only spends the time of a real check")
 
 
 def _user(session: Session, username: str) -> User:

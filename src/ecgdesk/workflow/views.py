@@ -31,6 +31,7 @@ from ecgdesk.store.models import (
     Study,
 )
 from ecgdesk.store.service_models import Upload
+from ecgdesk.workflow.lifecycle import get_study
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import (
     AddendumOut,
@@ -51,7 +52,6 @@ from ecgdesk.workflow.schemas import (
     StudyRow,
     UploadOut,
 )
-from ecgdesk.workflow.studies import get_study
 
 MAX_PAGE = 500
 
