@@ -25,6 +25,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("POST", "/api/v1/studies"): (Action.STUDY_CREATE, STUDY),
     ("GET", "/api/v1/studies/{study_id}"): (Action.STUDY_READ, None),
     ("GET", "/api/v1/studies/{study_id}/report.pdf"): (Action.REPORT_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/signal"): (Action.SIGNAL_READ, None),
     ("POST", "/api/v1/studies/{study_id}/analysis"): (Action.STUDY_ANALYZE, None),
     ("POST", "/api/v1/studies/{study_id}/beat-edits"): (
         Action.BEATS_EDIT,

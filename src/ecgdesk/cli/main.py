@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.interop",
     "ecgdesk.cli.users",
     "ecgdesk.cli.serve",
+    "ecgdesk.cli.delineate",
+    "ecgdesk.cli.jobs",
 )
 DEBUG_ENV = "ECGDESK_DEBUG"
 

@@ -86,8 +86,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.analysis import analyze_study
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
     from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+    from ecgdesk.workflow.jobs import JobFailedError, run_inline
     from ecgdesk.workflow.permissions import Action
     from ecgdesk.workflow.views import show_study
 
@@ -106,16 +107,24 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             f"outputs in {ecg.folder}"
         )
         return 0
-    view = show_study(store, args.study_id)
-    total = view.recording.duration_h * 3600 if view.recording else 0.0
-    with progress(total, "analyze") as bar:
-        run = analyze_study(store, args.study_id, who.actor, progress=bar.update)
-    summary = run.findings.summary
-    state = "reused the run with the same inputs" if run.reused else "analysed"
+    # through a job (the same work function a worker runs), here and now unless a worker has it already
+    job_id = enqueue_analysis(store, args.study_id, who.actor, again=True)
+    with progress(100.0, "analyze", unit="%") as bar:
+
+        def show(fraction: float) -> None:
+            bar.n = round(100 * fraction, 1)
+            bar.refresh()
+
+        job = run_inline(store, job_id, on_progress=show)
+    if job.status != "done" or job.result is None:
+        raise JobFailedError(f"study {args.study_id}: analysis job {job_id} {job.status}: {job.error}")
+    a = show_study(store, args.study_id).analysis
+    assert a is not None
+    state = "reused the run with the same inputs" if job.result.get("reused") else "analysed"
     print(
-        f"study {args.study_id}: {state} (run {run.run_id}); {summary.total_beats} beats, analyzable "
-        f"{summary.analyzable_time_s / 3600:.2f} h of {summary.wear_time_s / 3600:.2f} h worn; "
-        f"outputs in {run.folder}"
+        f"study {args.study_id}: {state} (run {job.result['run_id']}, job {job_id}); {a.total_beats} "
+        f"beats, analyzable {a.analyzable_h:.2f} h of {a.wear_h:.2f} h worn; outputs in "
+        f"{Path(a.beats_file).parent}"
     )
     return 0
 
@@ -295,6 +304,10 @@ def describe_study(view: StudyDetail) -> str:
         claim_lines = view.coding.claim.get("lines", [])
         codes = ", ".join(line["code"] + "".join(f"-{m}" for m in line["modifiers"]) for line in claim_lines)
         lines.append(f"claim       {codes}  ({len(view.coding.scrub)} scrubber finding(s))")
+    for j in view.jobs:
+        error = f": {j.error}" if j.error and j.status != "done" else ""
+        attempts = f"attempt {j.attempts} of {j.max_attempts}"
+        lines.append(f"job         {j.id} {j.kind} {j.status} ({attempts}){error}")
     lines.append(f"signature   {view.signature_state}")
     lines.append(f"audit       {view.audit_rows} row(s) about this study")
     return "\n".join(lines)

@@ -256,19 +256,24 @@ class Recording:
         seconds: float = 600.0,
         overlap: float = 0.0,
         leads: Sequence[str | int] | str | int | None = None,
+        start: int = 0,
+        stop: int | None = None,
     ) -> Iterator[Chunk]:
         """Stream the recording in blocks of ``seconds``, each extended by ``overlap`` seconds both sides.
 
         The cores ``[core_start, core_stop)`` tile the recording exactly; overlap lets a detector see
-        context across borders without losing or doubling anything.
+        context across borders without losing or doubling anything. ``start``/``stop`` (samples) stream
+        only the cores from ``start`` up to ``stop`` (a part of a split analysis: ``start`` a multiple of
+        the block length); their overlap still reads the signal around them.
         """
         check_positive("seconds", seconds, self.path)
         if overlap < 0:
             raise InputError("overlap", f"must be >= 0, got {overlap}", self.path)
         step = max(1, int(round(seconds * self.fs)))
         pad = int(round(overlap * self.fs))
-        for core_start in range(0, self.n_samples, step):
-            core_stop = min(core_start + step, self.n_samples)
+        end = self.n_samples if stop is None else min(int(stop), self.n_samples)
+        for core_start in range(max(0, int(start)), end, step):
+            core_stop = min(core_start + step, end)
             start = max(0, core_start - pad)
             stop = min(self.n_samples, core_stop + pad)
             yield Chunk(start=start, data=self.read(start, stop, leads), core_start=core_start,

@@ -3,7 +3,7 @@
 The store knows only its own models; the workflow decides what to write and when.
 """
 
-from ecgdesk.store import lock_models, models, service_models
+from ecgdesk.store import jobs_models, lock_models, models, service_models
 from ecgdesk.store.audit import AuditProblem, AuditReport, append, canonical_json, verify
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
@@ -22,6 +22,7 @@ __all__ = [
     "default_home",
     "default_url",
     "file_sha256",
+    "jobs_models",
     "lock_models",
     "models",
     "open_store",

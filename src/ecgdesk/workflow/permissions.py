@@ -44,6 +44,14 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    RESULT_EXPORT = "result:export"
+    ORDER_RECEIVE = "order:receive"
+    ORDER_INBOUND_READ = "order:inbound-read"
+    DELIVERY_MANAGE = "delivery:manage"
+    INTERFACE_ADMIN = "interface:admin"
+    JOB_READ = "job:read"
+    JOB_MANAGE = "job:manage"
+    BATCH_ANALYZE = "batch:analyze"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -70,6 +78,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
+    # the administrator's (where patient data may go).
+    Action.RESULT_EXPORT: frozenset({T, P}),
+    Action.ORDER_RECEIVE: frozenset({T, A}),
+    Action.ORDER_INBOUND_READ: frozenset({T, A}),
+    Action.DELIVERY_MANAGE: frozenset({T, A}),
+    Action.INTERFACE_ADMIN: frozenset({A}),
+    # background jobs: the technicians who run the analyses and the administrators who run the system
+    Action.JOB_READ: frozenset({T, A}),
+    Action.JOB_MANAGE: frozenset({T, A}),
+    Action.BATCH_ANALYZE: frozenset({T}),
 }
 
 

@@ -60,6 +60,7 @@ from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -176,17 +177,16 @@ def _new_version(
         study = get_study(session, study_id)
         require_status(study, action, allowed)
         latest = _latest_version(session, study_id)
-        if latest is not None:
-            same = build_context(store, session, study, latest.version)
-            if content_digest(same) == latest.content_sha256:
-                return ReportInfo(
-                    study_id,
-                    latest.version,
-                    store.resolve(latest.pdf_path),
-                    store.resolve(latest.html_path) if latest.html_path else None,
-                    latest.content_sha256,
-                    True,
-                )
+        inputs = report_inputs_sha256(session, study)
+        if latest is not None and _unchanged(store, session, study, latest, inputs):
+            return ReportInfo(
+                study_id,
+                latest.version,
+                store.resolve(latest.pdf_path),
+                store.resolve(latest.html_path) if latest.html_path else None,
+                latest.content_sha256,
+                True,
+            )
         version = (latest.version if latest is not None else 0) + 1
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
@@ -202,6 +202,7 @@ def _new_version(
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=inputs,
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
@@ -285,11 +286,18 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
     return info
 
 
+def _unchanged(store: Store, session: Session, study: Study, latest: ReportVersion, inputs: str) -> bool:
+    """Whether ``latest`` is still what the study's report would show: by the stored inputs digest
+    (nothing rebuilt); versions rendered before the digest existed are rebuilt once to compare."""
+    if latest.inputs_sha256 is not None:
+        return latest.inputs_sha256 == inputs
+    return content_digest(build_context(store, session, study, latest.version)) == latest.content_sha256
+
+
 def _check_unchanged(
     store: Store, session: Session, study: Study, latest: ReportVersion, action: str
 ) -> None:
-    current = content_digest(build_context(store, session, study, latest.version))
-    if current != latest.content_sha256:
+    if not _unchanged(store, session, study, latest, report_inputs_sha256(session, study)):
         raise ConflictError(
             "report",
             f"cannot {action}: the report content changed since version {latest.version} was rendered and "
@@ -435,6 +443,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=report_inputs_sha256(session, study),
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
