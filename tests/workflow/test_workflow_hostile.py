@@ -25,6 +25,7 @@ from ecgdesk.store.models import AnalysisRun
 from ecgdesk.workflow import locks
 from ecgdesk.workflow.analysis import AnalysisOutput, RunInfo, analyze_study
 from ecgdesk.workflow.demo import synthetic_recording
+from ecgdesk.workflow.interop_orders import receive_order
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.reporting import report_study
 from ecgdesk.workflow.studies import create_study, get_study, import_recording
@@ -189,3 +190,16 @@ def test_csv_without_time_column_is_not_stored(store: Store, tmp_path: Path) -> 
     with pytest.raises(InputError, match="time column") as info:
         import_recording(store, study, path, "tech")
     assert info.value.field == "path"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),  # was a RecursionError
+        ('{"resourceType": "ServiceRequest", "id": ' + "9" * 5000 + "}", "digits"),  # int digit limit
+        ('{"resourceType": "ServiceRequest", "quantity": NaN}', "NaN"),
+    ],
+)
+def test_hostile_fhir_order_is_an_error_ack(store: Store, payload: str, reason: str) -> None:
+    outcome = receive_order(store, payload, "inbound.json", "interface")
+    assert outcome.ack.code == "AE" and reason in outcome.ack.text
