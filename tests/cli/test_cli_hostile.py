@@ -145,3 +145,18 @@ def test_errors_name_the_option_typed(tmp_path: Path, capsys: pytest.CaptureFixt
     strips = ["strips", str(tmp_path), str(path), "--out", str(tmp_path / "r.csv")]
     assert main([*strips, "--jobs", "100000"]) == 2
     assert "field '--jobs'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_bad_diary_is_refused_before_the_analysis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recording = _csv_strip(tmp_path / "strip.csv")
+    fifo = tmp_path / "diary.csv"
+    os.mkfifo(fifo)
+    assert main(["analyze", str(recording), "--out", str(tmp_path / "o"), "--diary", str(fifo)]) == 2
+    assert "named pipe" in capsys.readouterr().err
+    binary = tmp_path / "diary2.csv"
+    binary.write_bytes(b"time,symptom\n10,\xff\xfe\n")
+    assert main(["analyze", str(recording), "--out", str(tmp_path / "o"), "--diary", str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert "--diary" in err and "not UTF-8" in err
+    assert not (tmp_path / "o").exists()

@@ -181,6 +181,6 @@ def test_bad_event_file_is_named_and_left_unchanged(tmp_path: Path, capsys: pyte
     with pytest.raises(InputError) as info:
         simulate(SimulationConfig(days=1 / 24, events=events), out)
     message = str(info.value)
-    assert info.value.field == "events" and str(events) in message and "malformed JSON" in message
+    assert info.value.field == "events" and str(events) in message and "invalid JSON" in message
     assert events.read_bytes() == before
     assert not out.exists()

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from workflow_builders import PIN, fake_analyzer, request
 
 from ecgdesk.errors import InputError, RecordingError
-from ecgdesk.records import Recording
+from ecgdesk.records import Recording, write_recording
 from ecgdesk.store import Store, open_store
 from ecgdesk.store.lock_models import StudyLock
 from ecgdesk.store.models import AnalysisRun
 from ecgdesk.workflow import locks
 from ecgdesk.workflow.analysis import AnalysisOutput, RunInfo, analyze_study
+from ecgdesk.workflow.demo import synthetic_recording
+from ecgdesk.workflow.interop_orders import receive_order
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.reporting import report_study
 from ecgdesk.workflow.studies import create_study, get_study, import_recording
@@ -103,45 +108,47 @@ def test_a_live_holder_is_waited_for_then_named(store: Store, tiny_record: Path,
         sleeper.wait()
 
 
-def test_killed_cli_analysis_leaves_a_study_that_analyses_again(tmp_path: Path, tiny_record: Path) -> None:
-    """A real ``study analyze`` process killed with SIGKILL mid-run; the next one takes over its lock."""
-    env = {**os.environ, "ECGDESK_HOME": str(tmp_path / "home"), "ECGDESK_USER": "tech",
-           "ECGDESK_PASSWORD": PIN}
+def test_killed_cli_analysis_leaves_a_study_that_analyses_again(tmp_path: Path) -> None:
+    """A real ``study analyze`` process killed with SIGKILL while it holds the study; the next one takes over
+    its lock, sweeps what it left and analyses. Only the victim is a process (one engine import): the setup
+    and the analysis after it run here, on a one-minute recording, to keep the test cheap."""
+    home = tmp_path / "home"
+    database = home / "ecgdesk.sqlite"
+    record = write_recording(synthetic_recording(1.0, seed=5), tmp_path / "rec", "wfdb", "short")
+    store = open_store(url=f"sqlite:///{database}", home=home)
+    try:
+        add_user(store, "boss", "admin", PIN, actor="setup")
+        add_user(store, "tech", "technician", PIN, actor="boss", admin_password=PIN)
+        study = _study(store, record)
+    finally:
+        store.close()
+    env = {**os.environ, "ECGDESK_HOME": str(home), "ECGDESK_USER": "tech", "ECGDESK_PASSWORD": PIN}
     for name in ("ECGDESK_DATABASE_URL", "ECGDESK_TOKEN"):
         env.pop(name, None)
-    setup = open_store(url=f"sqlite:///{tmp_path / 'home' / 'ecgdesk.sqlite'}", home=tmp_path / "home")
-    add_user(setup, "boss", "admin", PIN, actor="setup")
-    add_user(setup, "tech", "technician", PIN, actor="boss", admin_password=PIN)
-    setup.close()
-    cli = [sys.executable, "-m", "ecgdesk.cli.main"]
-
-    def ecgdesk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=300)
-
-    created = ecgdesk("study", "create", "--patient-id", "P9", "--name", "Doe, Jo", "--birth-date",
-                      "1950-01-02", "--sex", "F", "--service", "ambulatory_ecg", "--ordering-npi",
-                      "1245319599", "--indication", "R00.2", "--duration-days", "2")
-    assert created.returncode == 0, created.stderr
-    study = created.stdout.strip()
-    assert ecgdesk("study", "import", study, str(tiny_record)).returncode == 0
-    victim = subprocess.Popen([*cli, "study", "analyze", study], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    database = tmp_path / "home" / "ecgdesk.sqlite"
+    victim = subprocess.Popen([sys.executable, "-m", "ecgdesk.cli.main", "study", "analyze", str(study)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    import sqlite3
-
-    while time.monotonic() < deadline and victim.poll() is None:
-        with sqlite3.connect(database, timeout=30) as con:
-            if con.execute("SELECT count(*) FROM study_locks").fetchone()[0]:
-                break
-        time.sleep(0.05)
+    held = False
+    while not held and time.monotonic() < deadline and victim.poll() is None:
+        with closing(sqlite3.connect(database, timeout=30)) as con:
+            held = bool(con.execute("SELECT count(*) FROM study_locks").fetchone()[0])
+        if not held:
+            time.sleep(0.02)
     victim.kill()
-    victim.wait()
-    again = ecgdesk("study", "analyze", study)
-    assert again.returncode == 0, again.stderr
-    assert ecgdesk("study", "report", study).returncode == 0
-    runs = tmp_path / "home" / "studies" / study / "runs"
-    assert not [p for p in runs.iterdir() if p.name.startswith(".")]
+    _, stderr = victim.communicate()
+    assert held and victim.returncode == -signal.SIGKILL, f"not killed while holding the study: {stderr}"
+    store = open_store(url=f"sqlite:///{database}", home=home)
+    try:
+        with store.transaction() as session:
+            assert session.query(StudyLock).count() == 1  # the dead holder's
+        run = analyze_study(store, study, "tech")
+        assert not run.reused and (run.folder / "beats.csv").is_file()
+        assert report_study(store, study, "tech").pdf_path.is_file()
+        with store.transaction() as session:
+            assert session.query(StudyLock).count() == 0
+    finally:
+        store.close()
+    assert not [p for p in (home / "studies" / str(study) / "runs").iterdir() if p.name.startswith(".")]
 
 
 def test_import_stores_every_file_the_header_names(store: Store, tiny_record: Path, tmp_path: Path) -> None:
@@ -183,3 +190,16 @@ def test_csv_without_time_column_is_not_stored(store: Store, tmp_path: Path) -> 
     with pytest.raises(InputError, match="time column") as info:
         import_recording(store, study, path, "tech")
     assert info.value.field == "path"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),  # was a RecursionError
+        ('{"resourceType": "ServiceRequest", "id": ' + "9" * 5000 + "}", "digits"),  # int digit limit
+        ('{"resourceType": "ServiceRequest", "quantity": NaN}', "NaN"),
+    ],
+)
+def test_hostile_fhir_order_is_an_error_ack(store: Store, payload: str, reason: str) -> None:
+    outcome = receive_order(store, payload, "inbound.json", "interface")
+    assert outcome.ack.code == "AE" and reason in outcome.ack.text

@@ -20,6 +20,7 @@ from ecgdesk.analysis.hrv import clock
 from ecgdesk.analysis.quality import ANALYZABLE, VENTRICULAR
 from ecgdesk.analysis.series import BeatSeries
 from ecgdesk.errors import InputError
+from ecgdesk.records._checks import check_regular_file
 from ecgdesk.records.recording import EventKind, Recording
 
 
@@ -33,9 +34,12 @@ class DiaryEntry:
 def read_diary(path: Path, start_time: datetime | None, duration_s: float) -> list[DiaryEntry]:
     """Rows of a ``time,symptom`` diary CSV as seconds from the start of the recording."""
     try:
+        check_regular_file(path, "diary")  # a named pipe given as a diary would block for ever
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise InputError("diary", f"cannot read the diary: {error.strerror or error}", path) from None
+    except UnicodeDecodeError as error:
+        raise InputError("diary", f"is not UTF-8 text (byte {error.start})", path) from None
     rows = list(csv.reader(text.splitlines()))
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["time", "symptom"]:
         raise InputError("header", "the first line must be the header 'time,symptom'", path)

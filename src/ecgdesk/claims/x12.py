@@ -12,7 +12,9 @@ sequence, and a name containing ``*`` would shift every later element.
 from __future__ import annotations
 
 import gc
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ecgdesk.errors import InputError
+
+#: An interchange is read whole; a clearinghouse's largest 835 is a few MB, so more is not an X12 file.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _KNOWN_IDS: set[str] = set()  # ids already seen to be well formed (the regex is the slow part of reading)
@@ -161,6 +166,13 @@ def read_file(path: Path | str) -> Interchange:
     """Read an X12 file (any of the usual encodings) into segments."""
     path = Path(path)
     try:
+        # a named pipe would block for ever and /dev/zero never ends: regular files of a plausible size only
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("FILE", "is not a regular file", path)
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError("FILE", f"{info.st_size} bytes: larger than an X12 file we read (at most "
+                                     f"{MAX_FILE_BYTES})", path)
         raw = path.read_bytes()
     except OSError as error:
         raise InputError("FILE", f"cannot read ({error.strerror})", path) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ecgdesk.cli._common import print_json, progress
+from ecgdesk.cli._common import options_named, print_json, progress
 from ecgdesk.cli.records import add_csv_options, open_from_args
 from ecgdesk.errors import check_not_overwriting
 
@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ecgdesk.analysis.diary import read_diary
     from ecgdesk.analysis.io import ANNOTATION_EXTENSION, write_outputs
     from ecgdesk.analysis.pipeline import analyze
     from ecgdesk.records import recording_files
@@ -40,6 +41,9 @@ def handle(args: argparse.Namespace) -> int:
     outputs = [args.out / n for n in ("findings.json", "beats.csv", f"{name}.{ANNOTATION_EXTENSION}")]
     inputs = [*recording_files(recording.path or args.path), *([args.diary] if args.diary else [])]
     check_not_overwriting(outputs, inputs, "--out")  # checked before the work, and nothing written yet
+    if args.diary is not None:  # read at the end of the analysis: refuse a bad one before the work
+        with options_named({"diary": "--diary"}):
+            read_diary(args.diary, recording.start_time, recording.duration_s)
     with progress(recording.duration_s, "analyze") as bar:
         result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
     findings, paths = write_outputs(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ecgdesk.cli._common import print_json, progress
 from ecgdesk.coding.facts import parse_date
 from ecgdesk.coding.release import TableKind
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import check_option
 
 if TYPE_CHECKING:  # the engines are imported inside the commands (a fast ``ecgdesk --help``)
     from ecgdesk.coding.lookup import CodeReport
@@ -20,16 +19,9 @@ if TYPE_CHECKING:  # the engines are imported inside the commands (a fast ``ecgd
 
 
 def _read_json(path: str) -> Any:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError("FILE", f"cannot read ({error.strerror})", path) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            "<json>", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", path
-        ) from None
+    from ecgdesk import jsonfile
+
+    return jsonfile.read(path)
 
 
 def _store(args: argparse.Namespace) -> RefStore:

@@ -53,9 +53,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _read_message(path: Path) -> str:
     if not path.is_file():
         raise InputError("file", "not a regular file", source=path)
+    size = path.stat().st_size  # before reading: a huge file is refused without filling the memory
+    if size > 64 * 1024 * 1024:
+        raise InputError("file", f"{size} bytes: larger than any order message (64 MiB)", source=path)
     data = path.read_bytes()
-    if len(data) > 64 * 1024 * 1024:
-        raise InputError("file", f"{len(data)} bytes: larger than any order message (64 MiB)", source=path)
     from ecgdesk.interop.mllp import decode
 
     return decode(data)

@@ -4,7 +4,6 @@ close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engine
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -87,10 +86,9 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
         from ecgdesk.cli._auth import signing_password
 
         if args.file:
-            try:
-                document = json.loads(Path(args.file).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise InputError("file", f"not a readable JSON file: {error}", args.file) from None
+            from ecgdesk import jsonfile
+
+            document = jsonfile.read(args.file, "file")
         else:
             document = default_criteria().to_dict()
         signed = sign_criteria(

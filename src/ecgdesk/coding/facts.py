@@ -20,9 +20,16 @@ from ecgdesk.errors import InputError
 Source = str | Path | None
 
 # CPT Category I (5 digits), Category II/III (4 digits + F/T), PLA (4 digits + U), HCPCS Level II (A-V + 4).
-CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[FTUM]|[A-V]\d{4})$")
-MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$")
-POS_PATTERN = re.compile(r"^\d{2}$")
+# ASCII only: ``\d`` alone would take full-width and other Unicode digits (``９３０００``) for a code.
+CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[FTUM]|[A-V]\d{4})$", re.ASCII)
+MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$", re.ASCII)
+POS_PATTERN = re.compile(r"^\d{2}$", re.ASCII)
+#: ``YYYY-MM-DD`` only: ``date.fromisoformat`` also takes ``2024W011`` (an ISO week) and ``20240101``.
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+#: Upper bounds of the numbers a service or claim can carry (a year of recording, of prescription).
+LIMITS = {"recorded_hours": 366 * 24.0, "prescribed_days": 366.0}
+MAX_UNITS = 999  # the claim form's units field holds three digits for these services
+MAX_POINTERS = 12  # diagnoses on a claim (the 837P allows 12)
 
 
 class Service(enum.StrEnum):
@@ -127,8 +134,11 @@ def parse_date(value: Any, field_name: str, source: Source = None) -> date:
         return value
     if not isinstance(value, str):
         raise InputError(field_name, f"must be a date written YYYY-MM-DD, got {value!r}", source)
+    text = value.strip()
     try:
-        return date.fromisoformat(value.strip())
+        if not DATE_PATTERN.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InputError(field_name, f"malformed date {value!r}; expected YYYY-MM-DD", source) from None
 
@@ -152,12 +162,16 @@ def parse_strict_bool(value: Any, field_name: str, source: Source = None) -> boo
     return value
 
 
-def parse_number(value: Any, field_name: str, source: Source = None, minimum: float = 0.0) -> float:
-    """A finite number >= ``minimum`` (not a boolean, not NaN)."""
+def parse_number(
+    value: Any, field_name: str, source: Source = None, minimum: float = 0.0, maximum: float = float("inf")
+) -> float:
+    """A finite number from ``minimum`` to ``maximum`` (not a boolean, not NaN)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise InputError(field_name, f"must be a number, got {value!r}", source)
     if value < minimum or value == float("inf"):
         raise InputError(field_name, f"must be a finite number >= {minimum:g}, got {value!r}", source)
+    if value > maximum:
+        raise InputError(field_name, f"{value!r} is out of range (at most {maximum:g})", source)
     return float(value)
 
 

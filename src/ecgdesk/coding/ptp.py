@@ -174,6 +174,10 @@ class PtpTable:
                 return row
         return None
 
+    def knows(self, code: str) -> bool:
+        """Whether ``code`` is in any row of the table (either column, any setting or date)."""
+        return code in self._code_id
+
     def partners(self, setting: Setting, code: str) -> list[PtpRow]:
         """Every row in which ``code`` is column 1 or column 2 (any date)."""
         wanted = self._code_id.get(code)

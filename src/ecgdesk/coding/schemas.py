@@ -10,6 +10,7 @@ Unknown keys are ignored, as the hand-written parsers did, so stored rows writte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Self
@@ -17,6 +18,9 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from ecgdesk.coding.facts import (
+    LIMITS,
+    MAX_POINTERS,
+    MAX_UNITS,
     MODIFIER_PATTERN,
     Claim,
     ClaimLine,
@@ -72,8 +76,15 @@ def _modifier(value: Any) -> str:
 
 
 def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not float(value).is_integer()
+    ):
         raise InputError(name, f"must be a whole number, got {value!r}")
+    if abs(value) > MAX_UNITS:
+        raise InputError(name, f"{value!r} is out of range (at most {MAX_UNITS})")
     return int(value)
 
 
@@ -82,7 +93,15 @@ def _pointers(value: Any, name: str) -> list[int]:
         isinstance(p, int) and not isinstance(p, bool) for p in value
     ):
         raise InputError(name, f"must be a list of integers, got {value!r}")
+    if len(value) > MAX_POINTERS or any(abs(p) > MAX_POINTERS for p in value):
+        raise InputError(
+            name, f"at most {MAX_POINTERS} pointers, each 1 to {MAX_POINTERS}, got {list(value)!r}"
+        )
     return list(value)
+
+
+def _at_most(limit: float) -> Callable[[Any, str], float]:
+    return lambda value, name: parse_number(value, name, maximum=limit)
 
 
 def _lines(value: Any, name: str) -> list[Any]:
@@ -94,7 +113,8 @@ def _lines(value: Any, name: str) -> list[Any]:
 Pos = Annotated[str, _required(parse_pos)]
 Diagnoses = Annotated[list[str], BeforeValidator(lambda value: parse_diagnoses(value, ""))]
 Npi = Annotated[str | None, _optional(parse_npi)]
-Hours = Annotated[float | None, _optional(parse_number)]
+Hours = Annotated[float | None, _optional(_at_most(LIMITS["recorded_hours"]))]
+Days = Annotated[float | None, _optional(_at_most(LIMITS["prescribed_days"]))]
 Flag = Annotated[bool, BeforeValidator(lambda value: parse_strict_bool(value, ""))]
 MaybeFlag = Annotated[bool | None, _optional(parse_strict_bool)]
 
@@ -122,7 +142,7 @@ class FactsDocument(_Model):
     interpretation_signed: MaybeFlag = None
     ordering_provider_npi: Npi = None
     provider_id: Npi = None
-    prescribed_days: Hours = None
+    prescribed_days: Days = None
 
     @field_validator("end")
     @classmethod

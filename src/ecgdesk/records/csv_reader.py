@@ -69,6 +69,7 @@ def _delimiter(first_line: str) -> str:
 def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None) -> Recording:
     """Parse a CSV recording; NaN, empty or text cells raise :class:`RecordingError` naming row and column."""
     path = Path(path)
+    warnings = [] if unit else ["the CSV gives no unit: its values are taken as mV (give --csv-unit)"]
     unit = unit or "mV"
     try:
         unit_to_mv_factor(unit)
@@ -99,7 +100,7 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
         raise RecordingError(path, "columns", "the CSV has a time column but no lead column")
     leads = tuple(Lead(name=name or f"ch{i + 1}", unit=unit) for i, name in enumerate(names))
     return Recording(fs=fs, n_samples=int(values.shape[0]), leads=leads, source=ArraySource(values),
-                     format=RecordingFormat.CSV, path=path, record_name=path.stem)
+                     format=RecordingFormat.CSV, path=path, record_name=path.stem, warnings=tuple(warnings))
 
 
 def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray]:

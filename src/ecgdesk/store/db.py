@@ -9,15 +9,14 @@ picks the folder that holds the default SQLite file, the recording blobs and the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecgdesk.errors import InputError
@@ -67,8 +66,45 @@ def _shown(url: str) -> str:
         return url
 
 
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN = re.compile(r'^down_revision\s*=\s*(?:None|"([^"]+)")', re.MULTILINE)
+
+
+def shipped_head() -> str | None:
+    """The newest shipped migration, read from the scripts' text (no Alembic import); None if unclear."""
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS / "versions").glob("rev_*.py"):
+        text = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database already carries the shipped head revision (then Alembic need not load)."""
+    head = shipped_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except DBAPIError:  # a new database: no version table yet
+        return False
+    return list(current) == [head]
+
+
 def upgrade(engine: Engine) -> None:
-    """Run the Alembic migrations up to ``head`` on ``engine``."""
+    """Run the Alembic migrations up to ``head`` on ``engine`` (nothing to load when already there)."""
+    if _at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ecgdesk import jsonfile
 from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
 from ecgdesk.interop import fhir, hl7v2
@@ -167,10 +168,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             message_type, control = hl7v2.message_header(payload, source)
             order = hl7v2.parse_order(payload, source)
         else:
-            try:
-                document = json.loads(payload)
-            except json.JSONDecodeError as error:
-                raise InputError("json", f"not JSON: {error.msg} at line {error.lineno}", source) from None
+            document = jsonfile.loads(payload, "json", source)  # depth, NaN and huge numbers too
             order = fhir.parse_service_request(document, source)
             control = order.message_id
     except InputError as error:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import ConflictError
+from ecgdesk.errors import ConflictError, NotFoundError
 from ecgdesk.store import append
 from ecgdesk.store.enums import StudyStatus as S
 from ecgdesk.store.models import Study
@@ -33,8 +33,20 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def get_study(session: Session, study_id: int) -> Study:
+    if not 1 <= study_id <= MAX_ID:  # beyond the database's integer: no such study, not an overflow
+        raise NotFoundError("study", f"no study with id {study_id} (ids run from 1 to {MAX_ID})")
+    study = session.get(Study, study_id)
+    if study is None:
+        raise NotFoundError("study", f"no study with id {study_id}")
+    return study
 
 
 def can_move(current: S, new: S) -> bool:

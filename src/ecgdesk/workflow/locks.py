@@ -92,7 +92,7 @@ def study_lock(store: Store, study_id: int, action: str, wait_s: float | None = 
     ``on_wait`` is told once, in words, whom we are waiting for. Giving up is an :class:`InputError`
     naming the holder, so the user can see which process to wait for or end.
     """
-    from ecgdesk.workflow.studies import get_study
+    from ecgdesk.workflow.lifecycle import get_study
 
     key = (str(store.home), study_id, threading.get_ident())
     with _held_guard:

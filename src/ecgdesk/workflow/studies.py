@@ -17,20 +17,19 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
-from ecgdesk.errors import InputError, NotFoundError, RecordingError, check_option, check_positive
+from ecgdesk.errors import InputError, RecordingError, check_option, check_positive
 from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
 from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
-from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.lifecycle import get_study, move, now, require_status
 from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
 
 SEXES = ("M", "F", "U")
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 SETTING_POS = {Setting.PRACTITIONER: "11", Setting.HOSPITAL_OUTPATIENT: "22"}
 
 
@@ -171,15 +170,6 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
         },
     )
     return study.id
-
-
-def get_study(session: Session, study_id: int) -> Study:
-    if not 1 <= study_id <= MAX_ID:  # beyond the database's integer: no such study, not an overflow
-        raise NotFoundError("study", f"no study with id {study_id} (ids run from 1 to {MAX_ID})")
-    study = session.get(Study, study_id)
-    if study is None:
-        raise NotFoundError("study", f"no study with id {study_id}")
-    return study
 
 
 def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:

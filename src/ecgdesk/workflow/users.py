@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -229,7 +230,7 @@ def authenticate(
     # timeout). The outcome is then recorded in a short transaction.
     with store.transaction() as session:
         stored = session.scalar(select(User.password_hash).where(User.username == username))
-    matches = check_secret(password, stored if stored is not None else _DUMMY)  # same work if unknown
+    matches = check_secret(password, stored if stored is not None else _dummy_hash())  # same work if unknown
     fresh = hash_secret(password) if matches and stored is not None and needs_rehash(stored) else None
     reason: str | None = None
     with store.transaction() as session:
@@ -281,7 +282,11 @@ def authenticate(
     return info
 
 
-_DUMMY = hash_secret("not a password: only spends the time of a real check")
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist; made on first need, not at every import
+    (an argon2 hash costs a command line start as much as the rest of ``study list``)."""
+    return hash_secret("not a password: only spends the time of a real check")
 
 
 def _user(session: Session, username: str) -> User:

@@ -33,8 +33,8 @@ from ecgdesk.store.models import (
     Study,
 )
 from ecgdesk.store.service_models import Upload
+from ecgdesk.workflow.lifecycle import get_study
 from ecgdesk.workflow.permissions import audit_read
-from ecgdesk.workflow.reporting import signature_state
 from ecgdesk.workflow.schemas import (
     AddendumOut,
     AnalysisOut,
@@ -55,7 +55,6 @@ from ecgdesk.workflow.schemas import (
     StudyRow,
     UploadOut,
 )
-from ecgdesk.workflow.studies import get_study
 
 MAX_PAGE = 500
 
@@ -267,6 +266,8 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
         )
         if actor is not None:
             audit_read(session, actor, "study", "study", study_id)
+    from ecgdesk.workflow.reporting import signature_state  # the report engines: only for one study
+
     view.signature_state = signature_state(store, study_id)
     return view
 

@@ -112,7 +112,7 @@ def test_protocol_validation(tmp_path: Path):
     path = tmp_path / "broken.json"
     path.write_text('{"stages": [', encoding="utf-8")
     before = path.read_bytes()
-    with pytest.raises(InputError, match="malformed JSON"):
+    with pytest.raises(InputError, match="invalid JSON"):
         load_protocol(path)
     assert path.read_bytes() == before
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import enum
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecgdesk import jsonfile
 from ecgdesk.errors import InputError, check_option
 
 
@@ -223,16 +223,7 @@ def protocol_from_dict(data: Any, source: str | None = None) -> StressProtocol:
 
 def load_protocol(path: Path) -> StressProtocol:
     """Read and validate a protocol JSON file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError("path", f"cannot read the protocol file: {exc.strerror}", path) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}",
-                         path) from None
-    return protocol_from_dict(data, str(path))
+    return protocol_from_dict(jsonfile.read(path, "protocol"), str(path))
 
 
 def bruce_protocol(age: int, sex: str, exercise_s: float, pretest_s: float = 120.0,

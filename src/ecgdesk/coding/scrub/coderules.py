@@ -27,6 +27,24 @@ def _err(
     return Finding(rule, severity, line, code, carc, message, fix)
 
 
+def code_known(ctx: ScrubContext) -> Iterator[Finding]:
+    """A code in none of the tables we ship may not exist at all (``12345``): say so, never pass it clean.
+
+    A warning, not an error: the built-in tables hold the ECG family and its PTP partners, so a real code
+    billed beside an ECG (an E/M visit) can be missing from them until the full CMS files are imported.
+    """
+    for i, (line, info) in enumerate(zip(ctx.claim.lines, ctx.infos, strict=True)):
+        day = line.date_of_service
+        if info is not None or ctx.rvu(day).value(line.code) is not None or \
+                ctx.mue(day).limit(ctx.claim.setting, line.code) is not None or ctx.ptp(day).knows(line.code):
+            continue
+        yield _err("code_unknown", i, line.code, "181",
+                   f"{line.code} is in none of the code tables in force on {day.isoformat()} (the ECG code "
+                   "table, the CMS RVU, MUE and NCCI PTP rows): it may not exist, and nothing else about it "
+                   "can be checked", "Check the code against the CPT/HCPCS code set of the date of service.",
+                   Severity.WARNING)
+
+
 def code_valid_on_dos(ctx: ScrubContext) -> Iterator[Finding]:
     for i, (line, info) in enumerate(zip(ctx.claim.lines, ctx.infos, strict=True)):
         if info is None or info.valid_on(line.date_of_service):
@@ -323,6 +341,7 @@ def professional_part(info: CodeInfo | None, modifiers: tuple[str, ...]) -> bool
 
 
 RULES = {
+    "code_unknown": code_known,
     "code_valid_on_dos": code_valid_on_dos,
     "pctc_modifier": pctc_modifiers,
     "modifier_52": holter_modifier_52,

@@ -11,13 +11,13 @@ items as an object (``{"af": "3x20m", "pvc": "200/h"}``) is accepted too.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ecgdesk import jsonfile
 from ecgdesk.errors import InputError
 
 
@@ -100,12 +100,7 @@ def parse_event_spec(spec: str | Path | None) -> EventSpec:
     items: list[tuple[str, str]] = []
     if isinstance(spec, Path) or (isinstance(spec, str) and spec.endswith(".json")):
         path = Path(spec)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError("events", f"cannot read the event file: {exc.strerror}", path) from None
-        except json.JSONDecodeError as exc:
-            raise InputError("events", f"malformed JSON at line {exc.lineno}: {exc.msg}", path) from None
+        data = jsonfile.read(path, "events")
         if not isinstance(data, dict):
             raise InputError("events", "the event file must hold a JSON object", path)
         items = [(str(k), str(v)) for k, v in data.items()]
