@@ -59,6 +59,24 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
+    # The review workstation (issue 13).
+    ("POST", "/api/v1/worklist"): (Action.STUDY_LIST, {}),
+    ("GET", "/api/v1/studies/{study_id}/overview"): (Action.STUDY_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/templates"): (Action.SIGNAL_READ, None),
+    ("POST", "/api/v1/studies/{study_id}/template-edits"): (
+        Action.BEATS_EDIT,
+        {"templates": [0], "label": "N"},
+    ),
+    ("GET", "/api/v1/studies/{study_id}/strips"): (Action.STUDY_READ, None),
+    ("PUT", "/api/v1/studies/{study_id}/strips"): (
+        Action.STRIPS_SELECT,
+        {"key": "event:x", "included": False},
+    ),
+    ("POST", "/api/v1/studies/{study_id}/strips"): (Action.STRIPS_SELECT, {"start_s": 1, "caption": "x"}),
+    ("POST", "/api/v1/studies/{study_id}/strips/remove"): (Action.STRIPS_SELECT, {"key": "manual:1"}),
+    ("GET", "/api/v1/studies/{study_id}/report/preview.pdf"): (Action.REPORT_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/billing"): (Action.BILLING_READ, None),
+    ("PUT", "/api/v1/users/{username}/role"): (Action.USER_MANAGE, {"role": "biller"}),
 }
 OPEN = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 

@@ -49,6 +49,8 @@ class Action(enum.StrEnum):
     ORDER_INBOUND_READ = "order:inbound-read"
     DELIVERY_MANAGE = "delivery:manage"
     INTERFACE_ADMIN = "interface:admin"
+    STRIPS_SELECT = "report:strips"
+    BILLING_READ = "billing:read"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -82,6 +84,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ORDER_INBOUND_READ: frozenset({T, A}),
     Action.DELIVERY_MANAGE: frozenset({T, A}),
     Action.INTERFACE_ADMIN: frozenset({A}),
+    # The review workstation (issue 13): the report's strips are chosen by who prepares and reads it; the
+    # billing page shows the coding facts and claim to billers.
+    Action.STRIPS_SELECT: frozenset({T, P}),
+    Action.BILLING_READ: frozenset({B}),
 }
 
 

@@ -18,12 +18,14 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
@@ -60,6 +62,7 @@ from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_parts import current_run, report_parts
+from ecgdesk.workflow.strip_selection import selected_strips
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
 
@@ -125,6 +128,7 @@ def build_context(
     findings = findings_from_dict(json.loads(parts.run.findings_json))
     with np.load(store.resolve(parts.run.beats_path).parent / BEATS_NPZ) as data:
         beats = SimpleBeats(data["samples"], data["labels"])
+    chosen = selected_strips(session, study.id, findings)  # the workstation's strip selection, if any
     return ScanningReportContext(
         header=parts.header,
         findings=findings,
@@ -134,6 +138,8 @@ def build_context(
         interpretation=parts.interpretation,
         signature=signature,
         addenda=parts.addenda,
+        event_strips=chosen[0] if chosen else None,
+        patient_strips=chosen[1] if chosen else None,
     )
 
 
@@ -170,6 +176,17 @@ def _new_version(
     action: str,
 ) -> ReportInfo:
     """Render a new version if the content changed since the latest (else reuse it); optionally signed."""
+    with _render_lock(study_id):  # two requests of one process never render the same version at once
+        return _new_version_locked(store, study_id, actor, allowed, action)
+
+
+def _new_version_locked(
+    store: Store,
+    study_id: int,
+    actor: str,
+    allowed: set[StudyStatus],
+    action: str,
+) -> ReportInfo:
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, action, allowed)
@@ -225,9 +242,25 @@ def _new_version(
             if StudyStatus(study.status) in (StudyStatus.ANALYZED, StudyStatus.REPORTED):
                 move(session, study, StudyStatus.REPORTED, actor, action)
             return ReportInfo(study_id, version, pdf, html, digest, False)
+    except IntegrityError:
+        # Another process stored this version number first: its row names this folder, so keep it.
+        raise ConflictError(
+            "report",
+            f"version {version} was rendered by another request at the same moment; reload and try again",
+            source=f"study {study_id}",
+        ) from None
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _render_lock(study_id: int) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(study_id, threading.Lock())
 
 
 def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
