@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +18,7 @@ import pytest
 
 from ecgdesk.coding import Service
 from ecgdesk.service import create_app
+from ecgdesk.service.local import serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 from ecgdesk.workflow.policy import SecurityPolicy
@@ -62,12 +60,6 @@ class Served:
     home: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _more_studies(store: Store) -> None:
     """A few more orders on the worklist, as a working day has them (no recordings yet)."""
     people = [
@@ -95,8 +87,6 @@ def _more_studies(store: Store) -> None:
 
 def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     """The demo database (a 2-lead study analysed and reported, a user per role) served on loopback."""
-    import uvicorn
-
     from ecgdesk.workflow.demo import ensure_service_demo
 
     demo = ensure_service_demo(folder / "demo", hours=hours, leads=2)
@@ -104,20 +94,10 @@ def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     _more_studies(store)
     policy = SecurityPolicy(idle_s=900, absolute_s=3600, lockout_attempts=5, lockout_s=60, touch_s=0)
     app = create_app(store, ServiceSettings(upload_limit_bytes=50_000_000, policy=policy))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="ecgdesk-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
     try:
-        yield Served(f"http://127.0.0.1:{port}", store, demo.study_ids[0], demo.home)
+        with serve_in_thread(app) as url:
+            yield Served(url, store, demo.study_ids[0], demo.home)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         store.close()
 
 

@@ -259,7 +259,8 @@ def test_physician_signs_with_a_wrong_then_the_right_password(
     page = log_in(chromium, served, "dr.demo")
     page.goto(f"/studies/{served.study_id}/report")
     page.fill("#interp", "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)")
-    page.locator("#interp-form button[type=submit]").click()
+    with page.expect_navigation(timeout=120_000):  # saved and reviewed: a new version, the page reloads
+        page.locator("#interp-form button[type=submit]").click()
     page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
     page.locator("[data-testid=sign-button]").click()
     dialog = page.locator("#sign-dialog")
