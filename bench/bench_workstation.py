@@ -42,14 +42,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "workstation.csv"
 CHROMIUM = os.environ.get("ECGDESK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def p95(values: list[float]) -> float:
@@ -79,7 +71,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from ecgdesk.service import create_app
-    from ecgdesk.service.local import serve_in_thread
+    from ecgdesk.service.local import CHROMIUM_ARGS, serve_in_thread
     from ecgdesk.service.settings import ServiceSettings
     from ecgdesk.store import open_store
     from ecgdesk.workflow.demo import DEMO_PIN, ensure_service_demo
@@ -100,7 +92,7 @@ def main() -> int:
     load_before = os.getloadavg()
     rng = random.Random(13)
     with serve_in_thread(create_app(store, ServiceSettings())) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1366, "height": 768}, base_url=url)
         page.goto("/login")
         page.fill("input[name=username]", "tech.demo")

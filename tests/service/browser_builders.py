@@ -22,17 +22,9 @@ from ecgdesk.service.local import serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.studies import StudyRequest, create_study
+from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 
 CHROMIUM = os.environ.get("ECGDESK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PIN = "2468"
 VIEWPORT = {"width": 1366, "height": 768}
 #: Where the suite writes its screenshots: docs/screenshots when ECGDESK_SCREENSHOTS=1 (to refresh the
@@ -58,6 +50,7 @@ class Served:
     store: Store
     study_id: int
     home: Path
+    resting_id: int
 
 
 def _more_studies(store: Store) -> None:
@@ -65,7 +58,6 @@ def _more_studies(store: Store) -> None:
     people = [
         ("MRN-20431", "Okafor, Grace", date(1948, 7, 2), "F", Service.AMBULATORY_ECG, 14.0),
         ("MRN-20457", "Lindqvist, Erik", date(1961, 11, 19), "M", Service.AMBULATORY_ECG, 2.0),
-        ("MRN-20502", "Tanaka, Hiro", date(1972, 4, 8), "M", Service.RESTING_ECG, None),
     ]
     for pid, name, born, sex, service, days in people:
         create_study(
@@ -85,6 +77,30 @@ def _more_studies(store: Store) -> None:
         )
 
 
+def _resting_study(store: Store, folder: Path) -> int:
+    """A resting 12-lead study (pydicom's real 12-lead ECG), analysed and reported."""
+    from pydicom.data import get_testdata_file
+
+    from ecgdesk.workflow.ecg_services import analyze_ecg_study
+    from ecgdesk.workflow.reporting import report_study
+
+    request = StudyRequest(
+        patient_id="MRN-20502",
+        name="Tanaka, Hiro",
+        birth_date=date(1972, 4, 8),
+        sex="M",
+        service=Service.RESTING_ECG,
+        ordering_npi="1245319599",
+        indications=("R00.2",),
+        ordering_name="Oliver Order, MD",
+    )
+    study_id = create_study(store, request, actor="tech.demo")
+    import_recording(store, study_id, Path(get_testdata_file("waveform_ecg.dcm")), actor="tech.demo")
+    analyze_ecg_study(store, study_id, "tech.demo")
+    report_study(store, study_id, "tech.demo")
+    return study_id
+
+
 def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     """The demo database (a 2-lead study analysed and reported, a user per role) served on loopback."""
     from ecgdesk.workflow.demo import ensure_service_demo
@@ -92,11 +108,12 @@ def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     demo = ensure_service_demo(folder / "demo", hours=hours, leads=2)
     store = open_store(url=demo.url, home=demo.home)
     _more_studies(store)
+    resting = _resting_study(store, folder)
     policy = SecurityPolicy(idle_s=900, absolute_s=3600, lockout_attempts=5, lockout_s=60, touch_s=0)
     app = create_app(store, ServiceSettings(upload_limit_bytes=50_000_000, policy=policy))
     try:
         with serve_in_thread(app) as url:
-            yield Served(url, store, demo.study_ids[0], demo.home)
+            yield Served(url, store, demo.study_ids[0], demo.home, resting)
     finally:
         store.close()
 

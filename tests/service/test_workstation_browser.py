@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from browser_builders import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     PIN,
     VIEWPORT,
     Served,
@@ -27,6 +26,8 @@ from browser_builders import (
     serve_demo,
 )
 from browser_builders import shots_folder as _shots_folder
+
+from ecgdesk.service.local import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
@@ -48,7 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def chromium(served: Served) -> Iterator[Any]:
     sync_playwright = need_browser()
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         yield launched
         launched.close()
 
@@ -86,6 +87,15 @@ def count(line: str, label: str) -> int:
     """The number after ``label`` in "Beats in the study: N 6,189 · S 56 · V 82 · ..."."""
     part = line.split(f" {label} ", 1)[1]
     return int(part.split(" ")[0].replace(",", ""))
+
+
+def interpret(page: Any, study_id: int, text: str) -> None:
+    """Write the interpretation on the report page and save it (a reviewed version; the page reloads)."""
+    page.goto(f"/studies/{study_id}/report")
+    page.fill("#interp", text)
+    with page.expect_navigation(timeout=120_000):
+        page.locator("#interp-form button[type=submit]").click()
+    page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
 
 
 def csrf(page: Any) -> str:
@@ -257,11 +267,7 @@ def test_physician_signs_with_a_wrong_then_the_right_password(
     chromium: Any, served: Served, shots: Path
 ) -> None:
     page = log_in(chromium, served, "dr.demo")
-    page.goto(f"/studies/{served.study_id}/report")
-    page.fill("#interp", "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)")
-    with page.expect_navigation(timeout=120_000):  # saved and reviewed: a new version, the page reloads
-        page.locator("#interp-form button[type=submit]").click()
-    page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
+    interpret(page, served.study_id, "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)")
     page.locator("[data-testid=sign-button]").click()
     dialog = page.locator("#sign-dialog")
     dialog.wait_for(state="visible")
@@ -281,6 +287,22 @@ def test_physician_signs_with_a_wrong_then_the_right_password(
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.headers["x-report-signed"] == "true" and pdf.body().startswith(b"%PDF")
     assert page.locator("iframe#pdf").get_attribute("src", timeout=5000)
+    assert not page.errors
+    page.context.close()
+
+
+def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "dr.demo")
+    page.goto(f"/studies/{served.resting_id}")
+    page.locator("#ecg12[data-drawn]").wait_for()
+    measured = page.locator("[data-testid=measurements]").inner_text()
+    assert "Heart rate" in measured and "QT / QTc" in measured and "bpm" in measured
+    interpret(page, served.resting_id, "Sinus rhythm. Normal ECG. (Browser test.)")
+    page.locator("[data-testid=sign-button]").click()
+    page.fill("#sign-password", PIN)
+    page.locator("#sign-submit").click()
+    page.locator(".signed-box").wait_for(timeout=120_000)
+    assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
     assert not page.errors
     page.context.close()
 

@@ -14,6 +14,17 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+#: How the browser tests and benches start Debian's Chromium: headless, no sandbox (root in a container),
+#: nothing fetched in the background (no component updates, no sync).
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -14,14 +14,17 @@ Rules (each enforced here, each tested):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -168,6 +171,18 @@ def _version_folder(store: Store, study_id: int, version: int) -> Path:
     return store.studies_root / str(study_id) / "reports" / f"v{version}"
 
 
+def _serialised(render: Callable[..., ReportInfo]) -> Callable[..., ReportInfo]:
+    """Two requests of one process never render the same study's next version at once."""
+
+    @functools.wraps(render)
+    def locked(store: Store, study_id: int, *args: Any) -> ReportInfo:
+        with _render_lock(study_id):
+            return render(store, study_id, *args)
+
+    return locked
+
+
+@_serialised
 def _new_version(
     store: Store,
     study_id: int,
@@ -176,17 +191,6 @@ def _new_version(
     action: str,
 ) -> ReportInfo:
     """Render a new version if the content changed since the latest (else reuse it); optionally signed."""
-    with _render_lock(study_id):  # two requests of one process never render the same version at once
-        return _new_version_locked(store, study_id, actor, allowed, action)
-
-
-def _new_version_locked(
-    store: Store,
-    study_id: int,
-    actor: str,
-    allowed: set[StudyStatus],
-    action: str,
-) -> ReportInfo:
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, action, allowed)

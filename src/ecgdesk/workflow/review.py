@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import Findings, findings_from_dict
-from ecgdesk.errors import ConflictError, InputError
+from ecgdesk.errors import InputError
 from ecgdesk.reports.context import ReportHeader
 from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
 from ecgdesk.reports.tables import Clock, duration_text, header_rows, parse_iso, summary_sections
@@ -24,6 +24,7 @@ from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import AnalysisRun, Order, Patient, RecordingBlob, ReportVersion, Study
 from ecgdesk.workflow.analysis import BEATS_NPZ
 from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_parts import current_run
 from ecgdesk.workflow.review_schemas import (
     EpisodeOut,
     PatientEventOut,
@@ -266,11 +267,7 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
         raise InputError("per_template", f"must be 1 to 50, got {per_template}")
     with store.transaction() as session:
         get_study(session, study_id)
-        run = session.scalar(
-            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
-        )
-        if run is None:
-            raise ConflictError("study", "has no analysis yet", source=f"study {study_id}")
+        run = current_run(session, study_id)
         row = session.get(RecordingBlob, run.recording_id)
         assert row is not None
         findings = findings_from_dict(json.loads(run.findings_json))
@@ -297,16 +294,55 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
             seg = recording.read(int(peak) - before, int(peak) + after, [index])[:, 0]
             seg = seg - float(np.median(seg))
             beats.append(np.round(np.nan_to_num(seg) * 1000).astype(int).tolist())
-        wave = np.asarray(t.waveform, dtype=float)
-        median: list[int] = []
-        if wave.size:
-            lo = t.fiducial - int(round(BEFORE_S * t.fs))
-            idx = np.clip(np.arange(lo, lo + before + after), 0, wave.size - 1)
-            part = wave[idx] - float(np.median(wave))
-            median = np.round(part * 1000).astype(int).tolist()
+        median, median_start = _median_window(t.waveform, t.fiducial, t.fs, fs, before, after, beats)
         out.append(
             TemplateBeats(
-                template_id=t.template_id, label=t.label, n_beats=t.n_beats, median_uv=median, beats_uv=beats
+                template_id=t.template_id,
+                label=t.label,
+                n_beats=t.n_beats,
+                median_uv=median,
+                median_start=median_start,
+                beats_uv=beats,
             )
         )
     return TemplateBeatsOut(fs=fs, lead=lead, before_s=BEFORE_S, templates=out)
+
+
+def _median_window(
+    waveform: list[float],
+    fiducial: int,
+    wave_fs: float,
+    fs: float,
+    before: int,
+    after: int,
+    beats: list[list[int]],
+) -> tuple[list[int], int]:
+    """The template's median beat in the beats' window (µV) and where in that window it starts.
+
+    The median is kept only where it has samples (no padding), and shifted by up to 80 ms onto the mean of
+    the shown beats: a template's fiducial and the detector's R sample need not be the same point of a
+    ventricular beat, and a shifted median over its own beats would mislead the eye.
+    """
+    wave = np.asarray(waveform, dtype=float)
+    if not wave.size or abs(wave_fs - fs) > 1e-6:
+        return [], 0
+    wave = wave - float(np.median(wave))
+    start = before - fiducial  # where the median's first sample falls in the window
+    if beats:
+        mean = np.mean(np.asarray(beats, dtype=float), axis=0)
+        best, best_score = 0, -np.inf
+        for shift in range(-int(0.08 * fs), int(0.08 * fs) + 1):
+            lo, hi = max(0, start + shift), min(before + after, start + shift + wave.size)
+            if hi - lo < wave.size // 2:
+                continue
+            a = wave[lo - start - shift : hi - start - shift]
+            b = mean[lo:hi] / 1000.0
+            score = float(np.dot(a - a.mean(), b - b.mean()) / (np.std(a) * np.std(b) * a.size + 1e-12))
+            if score > best_score:
+                best, best_score = shift, score
+        start += best
+    lo, hi = max(0, start), min(before + after, start + wave.size)
+    if hi <= lo:
+        return [], 0
+    part = wave[lo - start : hi - start]
+    return np.round(part * 1000).astype(int).tolist(), lo

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ecgdesk.store.enums import Role, StudyStatus
-from ecgdesk.workflow.schemas import Model, StudyDetail
+from ecgdesk.workflow.schemas import Model, StudyDetail, StudyRow
 
 BeatClass = Literal["N", "S", "V", "F", "Q"]
 
@@ -29,14 +29,7 @@ class WorklistIn(Model):
     limit: int = Field(default=25, ge=1, le=200)
 
 
-class WorklistRow(Model):
-    id: int
-    status: StudyStatus
-    patient_id: str
-    patient_name: str
-    service: str
-    created_at: datetime
-    updated_at: datetime
+class WorklistRow(StudyRow):
     recording_start: datetime | None
     duration_h: float | None
     assigned: str | None = Field(description="who acts on it next, or acted last (reviewer, analyst)")
@@ -122,7 +115,8 @@ class TemplateBeats(Model):
     template_id: int
     label: str
     n_beats: int
-    median_uv: list[int]
+    median_uv: list[int] = Field(description="the template's median beat (µV) from median_start on")
+    median_start: int = Field(default=0, description="index in the beats' window of median_uv[0]")
     beats_uv: list[list[int]] = Field(description="beats of this template, same window as the median")
 
 

@@ -64,6 +64,10 @@ def _rows(session: Session, study_id: int) -> list[ReportStrip]:
     return list(session.scalars(query))
 
 
+def _row(session: Session, study_id: int, key: str) -> ReportStrip | None:
+    return session.scalar(select(ReportStrip).where(ReportStrip.study_id == study_id, ReportStrip.key == key))
+
+
 def selected_strips(
     session: Session, study_id: int, findings: Findings
 ) -> tuple[list[EventStrip], list[EventStrip]] | None:
@@ -140,9 +144,7 @@ def set_strip_included(store: Store, study_id: int, key: str, included: bool, ac
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "change the report strips of", SELECTABLE)
-        row = session.scalar(
-            select(ReportStrip).where(ReportStrip.study_id == study_id, ReportStrip.key == key)
-        )
+        row = _row(session, study_id, key)
         if row is None:
             if key not in {p.key for p in _proposed(_findings(session, study_id))}:
                 raise NotFoundError(
@@ -175,9 +177,7 @@ def add_strip(
         start = max(0.0, min(start_s, duration - STRIP_S))
         n = 1 + sum(1 for r in _rows(session, study_id) if r.key.startswith("manual:"))
         key = f"manual:{n}"
-        while session.scalar(
-            select(ReportStrip.id).where(ReportStrip.study_id == study_id, ReportStrip.key == key)
-        ):
+        while _row(session, study_id, key) is not None:
             n += 1
             key = f"manual:{n}"
         session.add(
@@ -205,9 +205,7 @@ def remove_strip(store: Store, study_id: int, key: str, actor: str) -> None:
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "change the report strips of", SELECTABLE)
-        row = session.scalar(
-            select(ReportStrip).where(ReportStrip.study_id == study_id, ReportStrip.key == key)
-        )
+        row = _row(session, study_id, key)
         if row is None:
             raise NotFoundError("strip", f"no added strip {key!r}", source=f"study {study_id}")
         before = {"key": key, "start_s": row.start_s, "caption": row.caption}

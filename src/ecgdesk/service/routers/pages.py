@@ -6,7 +6,6 @@ and permission table, and their scripts call the API for every change.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Annotated
 
@@ -14,13 +13,12 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from ecgdesk.errors import AuthenticationError, EcgDeskError, InputError
-from ecgdesk.service.deps import COOKIE, SettingsDep, StoreDep
-from ecgdesk.service.routers.session import _secure
+from ecgdesk.service.deps import SettingsDep, StoreDep
+from ecgdesk.service.routers.session import open_session
 from ecgdesk.service.web import STATIC, PageRoute, page_user, render
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.review import NEXT_FOR_ROLE, SERVICES
-from ecgdesk.workflow.sessions import login, logout
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
@@ -89,29 +87,17 @@ def login_form(
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
         return render(request, "login.html.j2", None, 403, notice="", next="", error="refused: another site")
-    client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')}"
+    target = RedirectResponse(_safe_next(next) or "/", status_code=303)
     try:
         if not username or not password:
             raise InputError("username", "enter your user name and password")
-        new = login(store, username, password, client, settings.policy)
+        new = open_session(request, target, store, settings, username, password)
     except (AuthenticationError, InputError) as error:
         message = getattr(error, "reason", None) or str(error)
         return render(request, "login.html.j2", None, 401, notice="", next=_safe_next(next), error=message)
-    old = request.cookies.get(COOKIE)
-    if old:
-        with contextlib.suppress(AuthenticationError):
-            logout(store, old)
-    response = RedirectResponse(_safe_next(next) or landing(new.principal), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        new.token,
-        max_age=int(settings.policy.absolute_s),
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, settings.cookie_secure),
-        path="/",
-    )
-    return response
+    if not _safe_next(next):
+        target.headers["location"] = landing(new.principal)
+    return target
 
 
 @router.get("/worklist")

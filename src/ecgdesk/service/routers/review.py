@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
-from ecgdesk.service.routers.studies import StudyId
+from ecgdesk.service.routers.studies import StudyId, report_pdf_response
 from ecgdesk.service.routers.users import Username, _user
 from ecgdesk.workflow.analysis import edit_templates
 from ecgdesk.workflow.billing_view import billing_view
@@ -130,18 +130,13 @@ def report_preview(
 ) -> FileResponse:
     """The current report version's PDF to show in the page (``report.pdf`` downloads it); audited."""
     found = report_file(store, study_id, who.actor)
-    return FileResponse(
-        found.pdf_path,
-        media_type="application/pdf",
-        filename=f"study-{study_id}-report-v{found.version}.pdf",
-        content_disposition_type="inline",
-        headers={
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "X-Report-Version": str(found.version),
-            "X-Report-Signed": "true" if found.signed else "false",
-        },
+    response = report_pdf_response(study_id, found)
+    response.headers["content-disposition"] = response.headers["content-disposition"].replace(
+        "attachment", "inline", 1
     )
+    response.headers["X-Report-Version"] = str(found.version)
+    response.headers["X-Report-Signed"] = "true" if found.signed else "false"
+    return response
 
 
 @router.get("/studies/{study_id}/billing")

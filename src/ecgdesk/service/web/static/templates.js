@@ -18,17 +18,17 @@ document.addEventListener("DOMContentLoaded", async () => {
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
     const MM = ECG.PX_PER_MM;
     ECG.grid(ctx, 0, 0, w, h, MM);
-    const n = (t.median_uv.length || (t.beats_uv[0] || []).length);
+    const n = (t.beats_uv[0] || []).length || (t.median_start || 0) + t.median_uv.length;
     if (!n) return;
     const pps = Math.min(w / (n / fs), 50 * MM);  // 50 mm/s at most: a beat fills the cell
     const x0 = (w - (n / fs) * pps) / 2, mid = h * 0.58, k = (10 * MM) / 1000;
-    const line = (v, color, lw) => {
+    const line = (v, color, lw, from = 0) => {
       ctx.strokeStyle = color; ctx.lineWidth = lw; ctx.beginPath();
-      v.forEach((u, i) => { const x = x0 + (i / fs) * pps, y = mid - u * k; if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+      v.forEach((u, i) => { const x = x0 + ((i + from) / fs) * pps, y = mid - u * k; if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
       ctx.stroke();
     };
     t.beats_uv.forEach((b) => line(b, "rgba(40,60,90,.28)", 1));
-    if (t.median_uv.length) line(t.median_uv, ECG.COLORS[t.label] || "#111", 2);
+    if (t.median_uv.length) line(t.median_uv, ECG.COLORS[t.label] || "#111", 2, t.median_start || 0);
     ctx.strokeStyle = "rgba(240,165,0,.8)"; ctx.setLineDash([3, 3]);
     ctx.beginPath(); ctx.moveTo(x0 + beforeS * pps, 0); ctx.lineTo(x0 + beforeS * pps, h); ctx.stroke();
     ctx.setLineDash([]);
@@ -59,7 +59,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       const label = document.createElement("span"); label.className = `tpl-label cls-${t.label}`;
       label.textContent = `T${t.template_id} · ${t.label}`;
       const n = document.createElement("span");
-      n.textContent = `${WS.fmt(t.n_beats)} beats (${total ? ((100 * t.n_beats) / total).toFixed(1) : 0} %)`;
+      n.textContent = `${WS.fmt(t.n_beats)} beat${t.n_beats === 1 ? "" : "s"} (${total ? ((100 * t.n_beats) / total).toFixed(1) : 0} %)`;
       head.append(label, n);
       const canvas = document.createElement("canvas");
       card.append(head, canvas);
