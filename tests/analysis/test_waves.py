@@ -167,3 +167,39 @@ def test_qt_database_record_against_its_first_annotator(tmp_path: Path):
         stats = tally.stats(boundary)
         assert stats["n"] >= 28, boundary
         assert abs(stats["mean"]) <= mean_limit and stats["sd"] <= sd_limit, (boundary, stats)
+
+
+def test_beats_too_close_to_the_edges_for_a_template_are_skipped_not_fatal():
+    """Two beats, each too near an edge of a 2.6 s recording for a whole beat window: no template beat."""
+    t = np.arange(int(2.6 * FS)) / FS
+    x = sum(np.exp(-(((t - r) / 0.012) ** 2)) + 0.3 * np.exp(-(((t - r - 0.3) / 0.05) ** 2))
+            for r in (0.3, 2.0))
+    recording = Recording.from_array(np.column_stack([x, -x]).astype(np.float32), FS)
+    beats = list(delineate_recording(recording))
+    assert all(0.25 * FS <= b.fiducial <= 2.05 * FS for b in beats)
+
+
+class _CountingSource:
+    """An array source that remembers the longest read, to check the streaming."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.longest = 0
+
+    def read(self, start: int, stop: int, lead_indices) -> np.ndarray:
+        self.longest = max(self.longest, stop - start)
+        return self.data[start:stop][:, list(lead_indices)]
+
+
+def test_a_long_recording_is_read_block_by_block():
+    """Ten minutes of two leads (20 blocks): never more than one block and its context read at once."""
+    recording, truth = synthetic(seconds=600.0, rr_s=0.9, leads=2, noise_mv=0.02)
+    data = recording.read()
+    source = _CountingSource(data)
+    streamed = Recording(fs=FS, n_samples=data.shape[0], leads=recording.leads, source=source)
+    params = StreamParams(block_s=30.0, context_s=5.0)
+    done: list[float] = []
+    beats = sum(1 for _ in delineate_recording(streamed, params=params, progress=done.append))
+    assert beats == len(truth)
+    assert source.longest <= int((30.0 + 2 * 5.0) * FS)
+    assert sum(done) == pytest.approx(600.0)

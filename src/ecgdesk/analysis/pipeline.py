@@ -164,13 +164,15 @@ def _stream(
     progress: Progress | None,
     times: StageTimes,
     engine: BeatEngine,
+    span: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
     """(epoch states, beat samples, beats found on a backup lead, feature parts) in one pass.
 
     The chosen lead gives the quality states, the beats and their features. With ``backup_leads`` and
     more than one lead, the other leads bridge the chosen lead's lost stretches
     (:func:`ecgdesk.analysis.detection.bridge_with_backup`); such beats are flagged so the caller can
-    label them Q (found, but not classifiable on the analysed lead).
+    label them Q (found, but not classifiable on the analysed lead). ``span`` (first, stop sample)
+    streams only that part of the recording (:mod:`ecgdesk.analysis.split`).
     """
     from ecgdesk.analysis.detection import bridge_with_backup
 
@@ -181,7 +183,10 @@ def _stream(
     backup_parts: list[np.ndarray] = []
     feature_parts: list[Any] = []
     multi = config.backup_leads and recording.n_leads > 1
-    chunks = recording.iter_chunks(config.chunk_s, config.overlap_s, leads=None if multi else lead)
+    first, stop = span if span is not None else (0, None)
+    chunks = recording.iter_chunks(
+        config.chunk_s, config.overlap_s, leads=None if multi else lead, start=first, stop=stop
+    )
     column = lead if multi else 0
     while True:
         t0 = perf_counter()
@@ -233,6 +238,16 @@ def analyze(
     config = config or AnalysisConfig()
     engine = engine or default_engine()
     choice = choose_lead(recording, lead, config)
+    entries = diary_entries(recording, diary)
+    times = StageTimes()
+    states, samples, backup, parts = _stream(recording, choice.index, config, progress, times, engine)
+    return classify_and_find(
+        recording, choice, states, samples, backup, parts, entries, config, engine, times
+    )
+
+
+def diary_entries(recording: Recording, diary: Path | None) -> list[DiaryEntry]:
+    """The recording's event markers plus the diary's rows (a row repeating a marker counted once)."""
     entries: list[DiaryEntry] = marker_entries(recording)
     if diary is not None:
         markers = list(entries)
@@ -243,8 +258,22 @@ def analyze(
             for d in read_diary(diary, recording.start_time, recording.duration_s)
             if not any(m.symptom == d.symptom and abs(m.time_s - d.time_s) <= 2.0 for m in markers)
         ]
-    times = StageTimes()
-    states, samples, backup, parts = _stream(recording, choice.index, config, progress, times, engine)
+    return entries
+
+
+def classify_and_find(
+    recording: Recording,
+    choice: LeadChoice,
+    states: np.ndarray,
+    samples: np.ndarray,
+    backup: np.ndarray,
+    parts: list[Any],
+    entries: list[DiaryEntry],
+    config: AnalysisConfig,
+    engine: BeatEngine,
+    times: StageTimes,
+) -> AnalysisResult:
+    """The global steps after streaming: classify every beat at once, then the findings."""
     t0 = perf_counter()
     table: BeatTableLike
     if samples.size:
@@ -300,7 +329,8 @@ def findings_from_beats(
     counts = {c: int(np.count_nonzero(table.labels == c)) for c in BEAT_CLASSES}
     long_rr = [e for e in pauses]
     longest = max(long_rr, key=lambda e: e.duration_s, default=None)
-    messages: list[Message] = []
+    # what the reader had to guess, drop or skip comes first: the technician reads it before the numbers
+    messages = [Message(MessageLevel.WARNING, "recording", text) for text in recording.warnings]
     if ok_s == 0:
         messages.append(
             Message(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -32,16 +35,47 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"ECG Desk at http://{args.host}:{args.port}/  (API docs: /docs, OpenAPI: /openapi.json)", flush=True
     )
-    uvicorn.run(
-        "ecgdesk.service.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    # the service queues its jobs; a worker process runs them (or, with --no-worker, workers elsewhere)
+    os.environ["ECGDESK_SERVICE_JOBS"] = "queue"
+    worker = None if args.no_worker else _start_worker(args.job_workers)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down: exit through `finally` then
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    try:
+        uvicorn.run(
+            "ecgdesk.service.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        if worker is not None:
+            _stop_worker(worker)
     return 0
+
+
+def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
+    """``ecgdesk worker --concurrency N`` beside the service, in the same environment."""
+    from ecgdesk.errors import InputError
+
+    if concurrency < 1:
+        raise InputError("job-workers", f"must be at least 1, got {concurrency}")
+    command = [sys.executable, "-m", "ecgdesk.cli.main", "worker", "--concurrency", str(concurrency)]
+    print(f"job worker: ecgdesk {' '.join(command[3:])}", flush=True)
+    return subprocess.Popen([*command, "--parent-pid", str(os.getpid())])
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: the worker gives its running jobs back (queued again) and exits."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,4 +87,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--demo-dir", default="demo-serve", help="folder of the demo database (default ./demo-serve)"
     )
+    serve.add_argument(
+        "--no-worker", action="store_true",
+        help="do not start a job worker: uploads and analyses wait for `ecgdesk worker` processes elsewhere",
+    )
+    serve.add_argument("--job-workers", type=int, default=1, metavar="N",
+                       help="processes of the job worker started beside the service (default 1)")
     serve.set_defaults(func=_cmd_serve)

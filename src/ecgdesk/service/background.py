@@ -1,13 +1,18 @@
-"""Where background work starts: one small function, so the job queue of issue 14 can replace it.
+"""Where background work starts: jobs in the database (issue 14), and threads of this process.
 
-Today a daemon thread of this process runs the work; the state and progress it writes live in the
-database (the ``uploads`` table), so any worker process answers ``GET /api/v1/studies/{id}`` alike.
+Routes queue jobs (``ecgdesk.workflow.jobs``); :meth:`BackgroundWork.run_job` then runs the job in a
+daemon thread of this process when the service runs its jobs inline (settings ``jobs = "inline"``), or
+leaves it to the ``ecgdesk worker`` processes (``"queue"``: ``ecgdesk serve`` starts one). The state and
+progress live in the database, so any process answers ``GET /api/v1/studies/{id}`` alike.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
+
+from ecgdesk.store import Store
 
 
 class BackgroundWork:
@@ -23,6 +28,14 @@ class BackgroundWork:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
         thread.start()
+
+    def run_job(self, store: Store, job_id: int, inline: bool) -> None:
+        """Run job ``job_id`` (and the jobs it leads to) in a thread here if ``inline``, else leave it to
+        the workers."""
+        if inline:
+            from ecgdesk.workflow.jobs import run_chain
+
+            self.submit(f"job-{job_id}", partial(run_chain, store, job_id))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the work started so far; whether all of it finished."""

@@ -10,6 +10,7 @@ from ecgdesk.workflow.policy import SecurityPolicy
 
 UPLOAD_LIMIT_ENV = "ECGDESK_UPLOAD_LIMIT_MB"
 COOKIE_SECURE_ENV = "ECGDESK_COOKIE_SECURE"
+JOBS_ENV = "ECGDESK_SERVICE_JOBS"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class ServiceSettings:
     #: with X-Forwarded-Proto and uvicorn's --proxy-headers); ``always`` or ``never`` force it.
     cookie_secure: str = "auto"
     policy: SecurityPolicy = field(default_factory=SecurityPolicy)
+    #: The jobs the service queues (upload import, analysis): ``inline``, run in this process's threads
+    #: too; ``queue``, only queued, for ``ecgdesk worker`` processes (``ecgdesk serve`` starts one).
+    jobs: str = "inline"
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -36,4 +40,9 @@ class ServiceSettings:
         secure = os.environ.get(COOKIE_SECURE_ENV, "auto").strip().lower() or "auto"
         if secure not in ("auto", "always", "never"):
             raise InputError(COOKIE_SECURE_ENV, f"use auto, always or never, got {secure!r}")
-        return cls(upload_limit_bytes=limit, cookie_secure=secure, policy=SecurityPolicy.from_env())
+        jobs = os.environ.get(JOBS_ENV, "inline").strip().lower() or "inline"
+        if jobs not in ("inline", "queue"):
+            raise InputError(JOBS_ENV, f"use inline or queue, got {jobs!r}")
+        return cls(
+            upload_limit_bytes=limit, cookie_secure=secure, policy=SecurityPolicy.from_env(), jobs=jobs
+        )

@@ -64,3 +64,5 @@ class Upload(Base):
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    #: The analysis job queued after the import (issue 14): the upload's state follows it.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))

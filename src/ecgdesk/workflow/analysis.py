@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select, update
@@ -45,9 +45,16 @@ from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
+if TYPE_CHECKING:
+    from ecgdesk.analysis.pipeline import AnalysisResult
+
 Progress = Callable[[float], object]
+#: Called inside the transaction that stores (or reuses) the run, with the run's id and whether it was
+#: reused: a job marks itself done there, so the run and the job's result commit together.
+Finalize = Callable[[Session, int, bool], None]
 BEATS_NPZ = "beats.npz"
 ANALYZABLE_STATES = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EDITABLE_STATES = {StudyStatus.ANALYZED, StudyStatus.REPORTED}
@@ -78,7 +85,11 @@ def default_analyzer(recording: Recording, diary: Path | None, progress: Progres
         engine = default_engine()
     except ImportError as error:
         raise EngineUnavailableError(f"the ambulatory analysis engine is not available ({error})") from None
-    result = analyze(recording, diary=diary, progress=progress, engine=engine)
+    return output_of(analyze(recording, diary=diary, progress=progress, engine=engine))
+
+
+def output_of(result: AnalysisResult) -> AnalysisOutput:
+    """An analysis package result as the workflow stores it."""
     beats = result.beats
     template_ids = getattr(beats, "template_ids", None)
     return AnalysisOutput(
@@ -102,7 +113,22 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def _diary_of(store: Store, row: RecordingBlob) -> Path | None:
+def analysis_input_hash(row: RecordingBlob, diary: Path | None, engine_tag: str | None = None) -> str:
+    """What identifies an analysis of a stored recording: its content, the algorithm version, the
+    settings, the engine and the diary."""
+    return _hash(
+        {
+            "recording_sha256": row.sha256,
+            "algorithm_version": ALGORITHM_VERSION,
+            "config": AnalysisConfig().as_dict(),
+            "lead": None,
+            "engine": engine_tag,
+            "diary_sha256": file_sha256(diary) if diary else None,
+        }
+    )
+
+
+def diary_of(store: Store, row: RecordingBlob) -> Path | None:
     """A ``<record>.diary.csv`` stored with the recording (the simulator writes one), if any."""
     stem = Path(row.main_file).stem
     path = store.blob_root / row.blob_dir / f"{stem}.diary.csv"
@@ -215,6 +241,7 @@ def make_current(session: Session, study: Study, run: AnalysisRun, actor: str, a
     move(session, study, StudyStatus.ANALYZED, actor, action)
 
 
+@locked("analyze")
 def analyze_study(
     store: Store,
     study_id: int,
@@ -222,28 +249,21 @@ def analyze_study(
     progress: Progress | None = None,
     analyzer: Analyzer | None = None,
     engine_tag: str | None = None,
+    finalize: Finalize | None = None,
 ) -> RunInfo:
     """Analyse the study's recording (or reuse the run with the same inputs) and make it current.
 
     ``analyzer`` replaces the default analysis (tests, another beat engine); ``engine_tag`` names it
-    in the input hash so its runs are never mistaken for the default engine's.
+    in the input hash so its runs are never mistaken for the default engine's. ``finalize`` runs inside
+    the transaction that stores or reuses the run.
     """
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "analyze", ANALYZABLE_STATES)
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
-        diary = _diary_of(store, row)
-        input_hash = _hash(
-            {
-                "recording_sha256": row.sha256,
-                "algorithm_version": ALGORITHM_VERSION,
-                "config": AnalysisConfig().as_dict(),
-                "lead": None,
-                "engine": engine_tag,
-                "diary_sha256": file_sha256(diary) if diary else None,
-            }
-        )
+        diary = diary_of(store, row)
+        input_hash = analysis_input_hash(row, diary, engine_tag)
         existing = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
         )
@@ -251,6 +271,8 @@ def analyze_study(
             reuse = not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED
             if reuse:
                 make_current(session, study, existing, actor, "analyze")
+            if finalize is not None:
+                finalize(session, existing.id, True)
             return RunInfo(
                 existing.id,
                 input_hash,
@@ -295,6 +317,8 @@ def analyze_study(
             order = session.get(Order, study.order_id)
             assert order is not None
             set_component(session, study.id, Component.SCANNING, actor, None, order)
+            if finalize is not None:
+                finalize(session, run.id, False)
             return RunInfo(run.id, input_hash, False, findings, final)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
@@ -370,6 +394,7 @@ def recompute(
     return findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
 
 
+@locked("edit")
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
     """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
     return _edit(store, study_id, kind, [target], label, actor)
@@ -441,7 +466,7 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
         recording,
         findings,
         _EditedBeats(samples, new_labels, template_ids, templates, recording.fs),
-        _diary_of(store, recording_row),
+        diary_of(store, recording_row),
     )
     final = _run_folder(store, study_id, input_hash)
     edited, beats_path = _write_run(

@@ -50,7 +50,22 @@ class Action(enum.StrEnum):
     DELIVERY_MANAGE = "delivery:manage"
     INTERFACE_ADMIN = "interface:admin"
     STRIPS_SELECT = "report:strips"
+    STUDY_BILLING = "study:billing"
+    JOB_READ = "job:read"
+    JOB_MANAGE = "job:manage"
+    BATCH_ANALYZE = "batch:analyze"
+    # Claims exchange and denial work (issue 16)
     BILLING_READ = "billing:read"
+    BILLING_SETUP = "billing:setup"
+    COVERAGE_ADD = "coverage:add"
+    CLAIM_CREATE = "claim:create"
+    CLAIM_READ = "claim:read"
+    CLAIM_EXPORT = "claim:export"
+    CLAIM_ACK = "claim:ack"
+    CLAIM_CORRECT = "claim:correct"
+    REMIT_POST = "remit:post"
+    DENIAL_WORK = "denial:work"
+    AR_READ = "ar:read"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -85,9 +100,26 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.DELIVERY_MANAGE: frozenset({T, A}),
     Action.INTERFACE_ADMIN: frozenset({A}),
     # The review workstation (issue 13): the report's strips are chosen by who prepares and reads it; the
-    # billing page shows the coding facts and claim to billers.
+    # billing page shows a study's coding facts, codes and scrubber findings to billers.
     Action.STRIPS_SELECT: frozenset({T, P}),
-    Action.BILLING_READ: frozenset({B}),
+    Action.STUDY_BILLING: frozenset({B}),
+    # background jobs: the technicians who run the analyses and the administrators who run the system
+    Action.JOB_READ: frozenset({T, A}),
+    Action.JOB_MANAGE: frozenset({T, A}),
+    Action.BATCH_ANALYZE: frozenset({T}),
+    # Billing set-up is practice data (no patient data): billers and administrators keep it. Coverage is
+    # captured with the order (technicians) or by billing. Claims, remittances and denials are billing work.
+    Action.BILLING_READ: frozenset({B, A}),
+    Action.BILLING_SETUP: frozenset({B, A}),
+    Action.COVERAGE_ADD: frozenset({T, B}),
+    Action.CLAIM_CREATE: frozenset({B}),
+    Action.CLAIM_READ: frozenset({B}),
+    Action.CLAIM_EXPORT: frozenset({B}),
+    Action.CLAIM_ACK: frozenset({B}),
+    Action.CLAIM_CORRECT: frozenset({B}),
+    Action.REMIT_POST: frozenset({B}),
+    Action.DENIAL_WORK: frozenset({B}),
+    Action.AR_READ: frozenset({B}),
 }
 
 

@@ -14,21 +14,16 @@ Rules (each enforced here, each tested):
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
@@ -63,7 +58,9 @@ from ecgdesk.workflow.ecg_services import (
 )
 from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.strip_selection import selected_strips
 from ecgdesk.workflow.studies import get_study, set_component
@@ -171,18 +168,7 @@ def _version_folder(store: Store, study_id: int, version: int) -> Path:
     return store.studies_root / str(study_id) / "reports" / f"v{version}"
 
 
-def _serialised(render: Callable[..., ReportInfo]) -> Callable[..., ReportInfo]:
-    """Two requests of one process never render the same study's next version at once."""
-
-    @functools.wraps(render)
-    def locked(store: Store, study_id: int, *args: Any) -> ReportInfo:
-        with _render_lock(study_id):
-            return render(store, study_id, *args)
-
-    return locked
-
-
-@_serialised
+@locked("report")
 def _new_version(
     store: Store,
     study_id: int,
@@ -195,17 +181,16 @@ def _new_version(
         study = get_study(session, study_id)
         require_status(study, action, allowed)
         latest = _latest_version(session, study_id)
-        if latest is not None:
-            same = build_context(store, session, study, latest.version)
-            if content_digest(same) == latest.content_sha256:
-                return ReportInfo(
-                    study_id,
-                    latest.version,
-                    store.resolve(latest.pdf_path),
-                    store.resolve(latest.html_path) if latest.html_path else None,
-                    latest.content_sha256,
-                    True,
-                )
+        inputs = report_inputs_sha256(session, study)
+        if latest is not None and _unchanged(store, session, study, latest, inputs):
+            return ReportInfo(
+                study_id,
+                latest.version,
+                store.resolve(latest.pdf_path),
+                store.resolve(latest.html_path) if latest.html_path else None,
+                latest.content_sha256,
+                True,
+            )
         version = (latest.version if latest is not None else 0) + 1
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
@@ -221,6 +206,7 @@ def _new_version(
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=inputs,
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
@@ -246,25 +232,9 @@ def _new_version(
             if StudyStatus(study.status) in (StudyStatus.ANALYZED, StudyStatus.REPORTED):
                 move(session, study, StudyStatus.REPORTED, actor, action)
             return ReportInfo(study_id, version, pdf, html, digest, False)
-    except IntegrityError:
-        # Another process stored this version number first: its row names this folder, so keep it.
-        raise ConflictError(
-            "report",
-            f"version {version} was rendered by another request at the same moment; reload and try again",
-            source=f"study {study_id}",
-        ) from None
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
-
-
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _render_lock(study_id: int) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(study_id, threading.Lock())
 
 
 def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
@@ -320,11 +290,18 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
     return info
 
 
+def _unchanged(store: Store, session: Session, study: Study, latest: ReportVersion, inputs: str) -> bool:
+    """Whether ``latest`` is still what the study's report would show: by the stored inputs digest
+    (nothing rebuilt); versions rendered before the digest existed are rebuilt once to compare."""
+    if latest.inputs_sha256 is not None:
+        return latest.inputs_sha256 == inputs
+    return content_digest(build_context(store, session, study, latest.version)) == latest.content_sha256
+
+
 def _check_unchanged(
     store: Store, session: Session, study: Study, latest: ReportVersion, action: str
 ) -> None:
-    current = content_digest(build_context(store, session, study, latest.version))
-    if current != latest.content_sha256:
+    if not _unchanged(store, session, study, latest, report_inputs_sha256(session, study)):
         raise ConflictError(
             "report",
             f"cannot {action}: the report content changed since version {latest.version} was rendered and "
@@ -431,6 +408,7 @@ def _record_signature(
     return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
 
 
+@locked("report")
 def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
     """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
     if not text.strip():
@@ -469,6 +447,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=report_inputs_sha256(session, study),
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),

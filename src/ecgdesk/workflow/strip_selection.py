@@ -68,6 +68,14 @@ def _row(session: Session, study_id: int, key: str) -> ReportStrip | None:
     return session.scalar(select(ReportStrip).where(ReportStrip.study_id == study_id, ReportStrip.key == key))
 
 
+def selection_inputs(session: Session, study_id: int) -> list[list[object]]:
+    """The choice as plain values, for the digest of what a report version is rendered from."""
+    return [
+        [r.key, bool(r.included), r.start_s, r.duration_s, r.caption, r.lead]
+        for r in sorted(_rows(session, study_id), key=lambda r: r.key)
+    ]
+
+
 def selected_strips(
     session: Session, study_id: int, findings: Findings
 ) -> tuple[list[EventStrip], list[EventStrip]] | None:

@@ -2,21 +2,21 @@
 
 The faces stream the files into a private folder and call :func:`accept_upload`, which opens the
 recording with the readers (so a file that is not an ECG is refused with the reader's message and nothing
-is kept) and records the upload (state ``received``). :func:`process_upload` then imports it into the blob
-store and analyses it, writing its state and progress into the ``uploads`` row, which ``GET
-/api/v1/studies/{id}`` shows; the folder is removed in every case.
+is kept) and records the upload (state ``received``). :func:`enqueue_upload` then queues an
+``upload.import`` job (:func:`run_upload_job`): it imports the recording into the blob store and queues the
+study's analysis job, whose status the upload then shows (``GET /api/v1/studies/{id}``). The upload folder
+lives under the store's home, so any worker (a Dask worker on another host too) can import it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.jobs.runner import Done, JobContext, Outcome
 from ecgdesk.records import open_recording
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
@@ -106,48 +106,55 @@ def _update(store: Store, upload_id: int, state: str, progress: float, message: 
         row.state, row.progress, row.message, row.updated_at = state, progress, message[:2000], now()
 
 
-def analyze_any(store: Store, study_id: int, actor: str, progress: object = None) -> int:
-    """Analyse a study with the engine of its service (ambulatory scanning, resting ECG, stress); run id."""
-    from ecgdesk.workflow.analysis import analyze_study
-    from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
+    """Queue the import (then analysis) of an accepted upload; the job id."""
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.queue import JobSpec, Priority
 
-    if is_ecg_study(store, study_id):
-        return analyze_ecg_study(store, study_id, actor).run_id
-    return analyze_study(store, study_id, actor, progress=progress).run_id  # type: ignore[arg-type]
+    spec = JobSpec(
+        "upload.import",
+        {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor},
+        queue.input_hash({"upload_id": accepted.upload_id}),
+        "upload-1",
+        priority=Priority.ROUTINE,
+    )
+    with store.transaction() as session:
+        job, _ = queue.enqueue(session, spec, actor)
+        row = session.get(Upload, accepted.upload_id)
+        assert row is not None
+        row.message, row.job_id = f"received; import queued (job {job.id})", job.id
+        return job.id
 
 
-def process_upload(store: Store, upload_id: int, main: Path, actor: str, analyze: bool = True) -> None:
-    """Import, then analyse, writing state and progress; never raises (the failure is the row's state)."""
-    folder = main.parent
+def run_upload_job(ctx: JobContext) -> Outcome:
+    """``upload.import``: import the upload, then queue the study's analysis (the upload follows it).
+
+    Bad input fails the upload and the job at once (its folder removed); another error leaves the folder
+    for the job's next attempt.
+    """
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+
+    store = ctx.store
+    upload_id, actor = int(ctx.payload["upload_id"]), str(ctx.payload["actor"])
+    main = store.resolve(ctx.payload["main"])
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        study_id = row.study_id
+    _update(store, upload_id, "importing", 0.0, "importing the recording")
     try:
-        with store.transaction() as session:
-            row = session.get(Upload, upload_id)
-            assert row is not None
-            study_id = row.study_id
-        _update(store, upload_id, "importing", 0.0, "importing the recording")
         imported = import_recording(store, study_id, main, actor)
-        shutil.rmtree(folder, ignore_errors=True)
-        if not analyze:
-            _update(store, upload_id, "done", 1.0, f"imported (sha256 {imported.sha256[:16]}...)")
-            return
-        _update(store, upload_id, "analyzing", 0.0, "analysing")
-        from ecgdesk.workflow.views import show_study
-
-        view = show_study(store, study_id)
-        total = view.recording.duration_h * 3600 if view.recording else 0.0
-        done, last = [0.0], [0.0]
-
-        def tick(seconds: float) -> None:
-            done[0] += seconds
-            if time.monotonic() - last[0] >= 1.0 and total > 0:
-                last[0] = time.monotonic()
-                _update(store, upload_id, "analyzing", min(0.99, done[0] / total), "analysing")
-
-        run_id = analyze_any(store, study_id, actor, tick)
-        _update(store, upload_id, "done", 1.0, f"imported and analysed (run {run_id})")
-    except Exception as error:
-        reason = str(error) if isinstance(error, EcgDeskError) else f"{type(error).__name__}: {error}"
-        with contextlib.suppress(Exception):  # the database itself failed: nothing more to record
-            _update(store, upload_id, "failed", 0.0, reason)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        job_id = enqueue_analysis(store, study_id, actor)
+    except EcgDeskError as error:
+        _update(store, upload_id, "failed", 0.0, str(error))
+        shutil.rmtree(main.parent, ignore_errors=True)
+        raise
+    shutil.rmtree(main.parent, ignore_errors=True)
+    result = {"study_id": study_id, "sha256": imported.sha256, "next_job": job_id}
+    with store.transaction() as session:
+        row = session.get(Upload, upload_id)
+        assert row is not None
+        row.state, row.progress, row.job_id, row.updated_at = "analyzing", 0.0, job_id, now()
+        row.message = f"imported; analysis queued (job {job_id})"
+        ctx.finish_in(session, result)
+    return Done(result)

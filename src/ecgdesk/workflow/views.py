@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ecgdesk.jobs.queue import list_jobs
 from ecgdesk.store import Store
 from ecgdesk.store.audit import verify
 from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.jobs_models import Job
 from ecgdesk.store.models import (
     Addendum,
     AnalysisRun,
@@ -42,6 +44,7 @@ from ecgdesk.workflow.schemas import (
     CodingOut,
     ComponentOut,
     InterpretationOut,
+    JobOut,
     OrderOut,
     PatientOut,
     RecordingOut,
@@ -239,7 +242,21 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
             select(Upload).where(Upload.study_id == study_id).order_by(Upload.id.desc()).limit(1)
         )
         if upload is not None:
-            view.upload = upload_out(upload)
+            view.upload = upload_out(upload, session)
+        view.jobs = [
+            JobOut(
+                id=j.id,
+                kind=j.kind,
+                status=j.status,  # type: ignore[arg-type]
+                attempts=j.attempts,
+                max_attempts=j.max_attempts,
+                progress=j.progress,
+                error=j.error,
+                result=j.result,
+                created_at=j.created_at,  # type: ignore[arg-type]
+            )
+            for j in list_jobs(session, study_id=study_id)
+        ]
         view.audit_rows = int(
             session.scalar(
                 select(func.count())
@@ -254,15 +271,28 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
     return view
 
 
-def upload_out(row: Upload) -> UploadOut:
+def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
+    """The upload's state: its import job's, then its analysis job's (the job table is the truth)."""
+    state, progress, message, updated = row.state, row.progress, row.message, row.updated_at
+    job = session.get(Job, row.job_id) if session is not None and row.job_id is not None else None
+    if job is not None and job.status in ("failed", "cancelled") and row.state != "failed":
+        what = "import" if job.kind == "upload.import" else "analysis"
+        state, message = "failed", f"{what} job {job.id} {job.status}: {job.error or ''}".rstrip(": ")
+    elif job is not None and row.state == "analyzing":
+        progress, updated = float(job.progress or 0.0), job.updated_at
+        if job.status == "done":
+            run = json.loads(job.result_json or "{}").get("run_id")
+            state, progress, message = "done", 1.0, f"imported and analysed (run {run}, job {job.id})"
+        else:
+            message = f"imported; analysis job {job.id} {job.status}"
     return UploadOut(
         id=row.id,
-        state=row.state,  # type: ignore[arg-type]
-        progress=row.progress,
-        message=row.message,
+        state=state,  # type: ignore[arg-type]
+        progress=progress,
+        message=message,
         files=json.loads(row.files_json),
         size_bytes=row.size_bytes,
-        updated_at=row.updated_at,
+        updated_at=updated,
     )
 
 
@@ -354,7 +384,7 @@ def upload_state(store: Store, upload_id: int) -> UploadOut:
     with store.transaction() as session:
         row = session.get(Upload, upload_id)
         assert row is not None
-        return upload_out(row)
+        return upload_out(row, session)
 
 
 def study_status(store: Store, study_id: int) -> str:

@@ -6,7 +6,6 @@ the permission table; the password is checked again at signing.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.analysis import edit_beats
+from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
@@ -34,7 +34,6 @@ from ecgdesk.workflow.schemas import (
     TextIn,
 )
 from ecgdesk.workflow.studies import check_analyzable, record_component, set_technician_comments
-from ecgdesk.workflow.uploads import analyze_any
 
 router = APIRouter(prefix="/api/v1/studies", tags=["study actions"], responses=ERRORS)
 Who = Principal
@@ -52,7 +51,8 @@ def analyze(
 ) -> StudyCreated:
     """Analyse the recording again in the background (reuses the run when the inputs are the same)."""
     check_analyzable(store, study_id)
-    request.app.state.work.submit(f"analyze-{study_id}", partial(analyze_any, store, study_id, who.actor))
+    job_id = enqueue_analysis(store, study_id, who.actor, again=True)
+    request.app.state.work.run_job(store, job_id, request.app.state.settings.jobs == "inline")
     return _state(store, study_id)
 
 

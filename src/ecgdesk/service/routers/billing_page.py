@@ -20,7 +20,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 @router.get("/studies/{study_id}/billing")
 def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLResponse:
     who = page_user(request)
-    authorize(store, who, Action.BILLING_READ, "study", study_id)
+    authorize(store, who, Action.STUDY_BILLING, "study", study_id)
     ov = study_overview(store, study_id, who.actor)
     bill = billing_view(store, study_id, who.actor)
     return render(

@@ -141,7 +141,7 @@ def report_preview(
 
 @router.get("/studies/{study_id}/billing")
 def billing(
-    study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.BILLING_READ)]
+    study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_BILLING)]
 ) -> BillingView:
     """The coding facts as derived now, the selected codes with their explanations and the scrubber's
     findings with their fixes."""

@@ -4,7 +4,6 @@ analyse it in the background; ``GET /api/v1/studies/{id}`` shows the progress.""
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.schemas import ErrorOut, UploadOut
-from ecgdesk.workflow.uploads import accept_upload, check_study_open, process_upload
+from ecgdesk.workflow.uploads import accept_upload, check_study_open, enqueue_upload
 from ecgdesk.workflow.views import upload_state
 
 router = APIRouter(prefix="/api/v1/studies", tags=["uploads"], responses=ERRORS)
@@ -60,6 +59,6 @@ async def upload_recording(
     folder = store.home / "uploads" / secrets.token_hex(16)
     await receive_files(request, folder, settings.upload_limit_bytes)
     accepted = await run_in_threadpool(accept_upload, store, study_id, folder, who.actor)
-    work = partial(process_upload, store, accepted.upload_id, accepted.main_file, who.actor)
-    request.app.state.work.submit(f"upload-{accepted.upload_id}", work)
+    job_id = await run_in_threadpool(enqueue_upload, store, accepted, who.actor)
+    request.app.state.work.run_job(store, job_id, request.app.state.settings.jobs == "inline")
     return await run_in_threadpool(upload_state, store, accepted.upload_id)

@@ -1,0 +1,182 @@
+"""Executors: where leased jobs run. One small protocol, two implementations.
+
+The worker loop (:mod:`ecgdesk.jobs.worker`) leases jobs in the database and hands each
+:class:`~ecgdesk.jobs.queue.Claim` to an executor; the run itself (:func:`ecgdesk.jobs.runner.execute`)
+heartbeats and records the outcome in the database. The executor only reports runs that ended, and
+whether they *crashed* (ended without recording anything: a killed process, a Dask worker lost too often)
+so the loop can queue the job again.
+
+- :class:`LocalExecutor` (``local``, the default): ``concurrency`` long-lived worker processes on this
+  machine, each running one job at a time; a process that dies is replaced.
+- :class:`~ecgdesk.jobs.dask_executor.DaskExecutor` (``dask``): tasks on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ecgdesk.errors import check_positive
+from ecgdesk.jobs.queue import Claim
+from ecgdesk.jobs.runner import Kinds, execute, store_for
+from ecgdesk.store import Store
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A run that ended; ``crash`` says why it ended without recording its outcome (None: it did).
+
+    ``blameless``: the run was lost for a reason that is not the job's (the Dask scheduler went away): the
+    job is given back without using an attempt.
+    """
+
+    claim: Claim
+    crash: str | None = None
+    blameless: bool = False
+
+
+class Executor(Protocol):
+    """Runs claims somewhere; the worker loop asks how many more it can take."""
+
+    name: str
+
+    def capacity(self) -> int:
+        """How many more claims it can run now."""
+        ...
+
+    def submit(self, claim: Claim) -> None:
+        """Start running ``claim`` (returns at once)."""
+        ...
+
+    def wait(self, timeout: float) -> list[Ended]:
+        """The runs that ended, waiting up to ``timeout`` seconds for one when none has."""
+        ...
+
+    def close(self) -> None:
+        """Stop: running claims are abandoned (the loop gives their jobs back first)."""
+        ...
+
+
+def store_address(store: Store) -> tuple[str, str]:
+    """(database URL with its password, home folder): what another process needs to open ``store``."""
+    return store.engine.url.render_as_string(hide_password=False), str(store.home)
+
+
+def _slot_main(conn: Any, url: str, home: str, kinds: dict[str, str], parent_pid: int) -> None:
+    """A local worker process: run the claims it is sent, one at a time, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker loop, which stops us
+    import importlib
+
+    store = store_for(url, home)
+    for target in set(kinds.values()):  # import the work functions before the first job (warm start)
+        importlib.import_module(target.partition(":")[0])
+    conn.send("ready")
+    while True:
+        try:
+            claim = conn.recv()
+        except (EOFError, OSError):  # the worker loop is gone
+            return
+        if claim is None:
+            return
+        status = execute(store, claim, kinds, parent_pid=parent_pid)
+        conn.send((claim.job_id, status))
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    claim: Claim | None = None
+    ready: bool = False  # started and warm: only then does it take jobs
+
+
+class LocalExecutor:
+    """``concurrency`` worker processes on this machine (started with ``spawn``: no shared state)."""
+
+    name = "local"
+
+    def __init__(self, store: Store, kinds: Kinds, concurrency: int = 1) -> None:
+        check_positive("concurrency", concurrency)
+        self._url, self._home = store_address(store)
+        self._kinds = dict(kinds)
+        self._context = multiprocessing.get_context("spawn")
+        self._slots = [self._start() for _ in range(int(concurrency))]
+
+    def _start(self) -> _Slot:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_slot_main,
+            args=(child, self._url, self._home, self._kinds, os.getpid()),
+            name="ecgdesk-job-worker",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    @property
+    def pids(self) -> list[int]:
+        return [int(s.process.pid) for s in self._slots]
+
+    def capacity(self) -> int:
+        return sum(1 for s in self._slots if s.claim is None and s.ready)
+
+    def submit(self, claim: Claim) -> None:
+        slot = next(s for s in self._slots if s.claim is None and s.ready)
+        slot.claim = claim
+        slot.conn.send(claim)
+
+    def wait(self, timeout: float) -> list[Ended]:
+        handles: list[Any] = [s.conn for s in self._slots if s.claim is not None or not s.ready]
+        handles += [s.process.sentinel for s in self._slots]
+        ready = set(multiprocessing.connection.wait(handles, timeout))
+        ended: list[Ended] = []
+        for i, slot in enumerate(self._slots):
+            if slot.conn in ready:
+                try:
+                    message = slot.conn.recv()
+                except (EOFError, OSError):
+                    pass  # it died while reporting: its sentinel says so below
+                else:
+                    if message == "ready":
+                        slot.ready = True
+                    elif slot.claim is not None:
+                        ended.append(Ended(slot.claim))
+                        slot.claim = None
+            if slot.process.sentinel in ready or not slot.process.is_alive():
+                slot.process.join(timeout=1)
+                if slot.claim is not None:
+                    why = f"worker process {slot.process.pid} died (exit code {slot.process.exitcode})"
+                    ended.append(Ended(slot.claim, why))
+                slot.conn.close()
+                self._slots[i] = self._start()
+        return ended
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until every process has started (benches time jobs, not Python start-up)."""
+        deadline = time.monotonic() + timeout
+        while not all(s.ready for s in self._slots) and time.monotonic() < deadline:
+            for end in self.wait(0.1):  # nothing runs yet; a crash here is a start-up failure
+                raise RuntimeError(f"a worker process failed to start: {end.crash}")
+
+    def close(self) -> None:
+        for slot in self._slots:
+            try:
+                if slot.claim is None:
+                    slot.conn.send(None)
+                else:
+                    slot.process.terminate()
+            except OSError:
+                pass
+        for slot in self._slots:
+            slot.process.join(timeout=10)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(timeout=5)
+            slot.conn.close()
+        self._slots = []

@@ -1,0 +1,167 @@
+"""Jobs as people and commands use them: list, show, retry, cancel; run one inline; run a worker.
+
+The kinds every worker runs are :data:`KINDS` (the analysis kinds today). A command that wants a job's
+result at once (``study analyze``) enqueues it and runs it inline with :func:`run_inline`: the same work
+function a worker would run, so the result is the same, and it waits instead when a worker already runs
+it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.jobs import queue
+from ecgdesk.jobs.executor import Executor, LocalExecutor
+from ecgdesk.jobs.queue import JobInfo
+from ecgdesk.jobs.runner import Kinds, execute
+from ecgdesk.jobs.worker import LoopStats, serve
+from ecgdesk.store import Store
+from ecgdesk.store.jobs_models import ENDED, JobStatus
+from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
+
+KINDS: dict[str, str] = {**ANALYSIS_KINDS, "upload.import": "ecgdesk.workflow.uploads:run_upload_job"}
+
+
+class JobFailedError(EcgDeskError):
+    """A job a command waited for ended failed or cancelled (the message has the job's error)."""
+
+    exit_code = 1
+
+EXECUTORS = ("local", "dask")
+
+
+def list_jobs(
+    store: Store,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    study_id: int | None = None,
+    include_parts: bool = False,
+    limit: int = 50,
+) -> list[JobInfo]:
+    if status is not None:
+        check_option("status", status, [s.value for s in JobStatus])
+    with store.transaction() as session:
+        return queue.list_jobs(
+            session, status=status, kind=kind, study_id=study_id, include_parts=include_parts, limit=limit
+        )
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    job: JobInfo
+    parts: list[JobInfo]
+
+
+def show_job(store: Store, job_id: int) -> JobDetail:
+    with store.transaction() as session:
+        job = queue.get_job(session, job_id)
+        parts = [queue.info(session, p) for p in queue.parts_of(session, job_id)]
+        return JobDetail(queue.info(session, job), parts)
+
+
+def retry_job(store: Store, job_id: int, actor: str) -> JobInfo:
+    """Queue a failed or cancelled job again (audited)."""
+    with store.transaction() as session:
+        return queue.info(session, queue.retry(session, job_id, actor))
+
+
+def cancel_job(store: Store, job_id: int, actor: str) -> JobInfo:
+    """Cancel a queued or running job (audited); a running one stops at its next heartbeat."""
+    with store.transaction() as session:
+        return queue.info(session, queue.cancel(session, job_id, actor))
+
+
+def kinds_with(module: str | None) -> dict[str, str]:
+    """:data:`KINDS` plus the ``KINDS`` table of ``module`` (a site's own job kinds), if given."""
+    if not module:
+        return dict(KINDS)
+    try:
+        extra = importlib.import_module(module).KINDS
+    except (ImportError, AttributeError) as error:
+        raise InputError("kinds-module", f"cannot load a KINDS table from {module!r}: {error}") from None
+    return {**KINDS, **dict(extra)}
+
+
+def make_executor(
+    store: Store,
+    name: str,
+    *,
+    concurrency: int | None = None,
+    scheduler: str | None = None,
+    kinds: Kinds = KINDS,
+) -> Executor:
+    """``local`` (``concurrency`` processes, default 1) or ``dask`` (the cluster at ``scheduler``)."""
+    check_option("executor", name, EXECUTORS)
+    if name == "local":
+        return LocalExecutor(store, kinds, concurrency or 1)
+    if not scheduler:
+        raise InputError("scheduler", "the dask executor needs --scheduler tcp://HOST:PORT")
+    from ecgdesk.jobs.dask_executor import DaskExecutor
+
+    return DaskExecutor(store, kinds, scheduler, concurrency)
+
+
+def pending(store: Store) -> int:
+    """How many jobs are queued or running."""
+    with store.transaction() as session:
+        counts = queue.count_by_status(session)
+    return counts.get(JobStatus.QUEUED, 0) + counts.get(JobStatus.RUNNING, 0)
+
+
+def run_worker(
+    store: Store,
+    executor: Executor,
+    *,
+    lease_s: float = queue.DEFAULT_LEASE_S,
+    poll_s: float = 1.0,
+    until_idle: bool = False,
+    stop: Callable[[], bool] = lambda: False,
+    kinds: Kinds = KINDS,
+) -> LoopStats:
+    """Run jobs until ``stop()`` (or, with ``until_idle``, until no job is queued or running)."""
+
+    def done() -> bool:
+        return stop() or (until_idle and pending(store) == 0)
+
+    return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s)
+
+
+def run_chain(store: Store, job_id: int, **options: Any) -> JobInfo:
+    """:func:`run_inline`, then the job its result names as ``next_job`` (an upload's analysis), and so
+    on; the last job's end."""
+    info = run_inline(store, job_id, **options)
+    while info.status == JobStatus.DONE and info.result and info.result.get("next_job"):
+        info = run_inline(store, int(info.result["next_job"]), **options)
+    return info
+
+
+def run_inline(
+    store: Store,
+    job_id: int,
+    *,
+    on_progress: Callable[[float], object] | None = None,
+    lease_s: float = queue.DEFAULT_LEASE_S,
+    wait_s: float = 0.5,
+    owner: str | None = None,
+    kinds: Kinds = KINDS,
+) -> JobInfo:
+    """Run ``job_id`` (and its parts, if it splits) in this process until it ends; while a worker runs
+    it, wait for that instead. Returns the ended job."""
+    base = owner or queue.owner_name("inline").rsplit("/", 1)[0]
+    while True:
+        with store.transaction() as session:
+            job = queue.get_job(session, job_id)
+            if JobStatus(job.status) in ENDED:
+                return queue.info(session, job)
+            queue.requeue_expired(session, base[:64])
+            claims = queue.claim(session, base, kinds, 1, lease_s, roots=[job_id])
+        if claims:
+            execute(store, claims[0], kinds, on_progress=on_progress)
+        else:
+            time.sleep(wait_s)

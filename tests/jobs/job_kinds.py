@@ -1,0 +1,73 @@
+"""Work functions of the job tests (importable by the worker processes the tests start)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ecgdesk.errors import InputError
+from ecgdesk.jobs.queue import JobSpec
+from ecgdesk.jobs.runner import Done, JobContext, Outcome, Spawn
+
+KINDS = {
+    "test.sleep": "job_kinds:sleep",
+    "test.crash": "job_kinds:crash",
+    "test.bad_input": "job_kinds:bad_input",
+    "test.split": "job_kinds:split",
+}
+
+
+def sleep(ctx: JobContext) -> Outcome:
+    """Sleeps ``seconds`` (``then`` seconds from the second attempt on) in small steps, reporting progress;
+    appends "job pid attempt" to ``log`` when it starts."""
+    log = ctx.payload.get("log")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(f"{ctx.job_id} {os.getpid()} {ctx.attempt}\n")
+    seconds = float(ctx.payload.get("seconds", 0.0))
+    if ctx.attempt > 1 and "then" in ctx.payload:
+        seconds = float(ctx.payload["then"])
+    steps = max(1, int(seconds / 0.05))
+    for i in range(steps):
+        time.sleep(seconds / steps)
+        ctx.progress((i + 1) / steps)
+    return Done({"pid": os.getpid(), "value": ctx.payload.get("value")})
+
+
+def crash(ctx: JobContext) -> Outcome:
+    raise RuntimeError("simulated transient failure")
+
+
+def bad_input(ctx: JobContext) -> Outcome:
+    raise InputError("path", "not a recording", Path("/data/broken.hea"))
+
+
+def split(ctx: JobContext) -> Outcome:
+    """Splits into ``n`` sleep parts, then sums their values."""
+    parts = ctx.parts()
+    if not parts:
+        n = int(ctx.payload["n"])
+        return Spawn([
+            JobSpec("test.sleep", {"seconds": 0.0, "value": i, "index": i}, f"{ctx.job_id}-{i}", "t")
+            for i in range(n)
+        ])
+    return Done({"sum": sum(p.result["value"] for p in parts), "n": len(parts)})
+
+
+def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int) -> None:
+    """A competing worker: lease jobs ``batch`` at a time until none is left; report the ids it got."""
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.runner import store_for
+
+    store = store_for(url, home)
+    got: list[int] = []
+    barrier.wait()
+    while True:
+        with store.transaction() as session:
+            claims = queue.claim(session, f"w{os.getpid()}", KINDS, batch, 60.0)
+        if not claims:
+            break
+        got += [c.job_id for c in claims]
+    results.put(got)

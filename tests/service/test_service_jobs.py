@@ -1,0 +1,122 @@
+"""Uploads and re-analysis through jobs: the service only queues them (``jobs = "queue"``) and the upload
+follows its jobs; ``ecgdesk serve`` starts a worker that runs them (a real server on loopback)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_builders import PIN, POLICY, STUDY, UPLOAD_LIMIT, Api, make_api, upload
+
+from ecgdesk.jobs import queue
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import Store
+from ecgdesk.workflow.jobs import run_chain
+
+
+@pytest.fixture
+def queued_api(store: Store) -> Iterator[Api]:
+    yield from make_api(store, ServiceSettings(upload_limit_bytes=UPLOAD_LIMIT, policy=POLICY, jobs="queue"))
+
+
+def jobs(store: Store) -> list[queue.JobInfo]:
+    with store.transaction() as session:
+        return queue.list_jobs(session, include_parts=True)
+
+
+def test_upload_waits_for_a_worker_then_follows_its_jobs(queued_api: Api, tiny_files: list[Path]) -> None:
+    api = queued_api
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    (job,) = jobs(api.store)
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert (job.kind, job.status) == ("upload.import", "queued")  # nobody ran it: the service only queues
+    assert view["upload"]["state"] == "received" and f"job {job.id}" in view["upload"]["message"]
+    assert run_chain(api.store, job.id).status == "done"  # a worker: the import, then the analysis
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["upload"]["state"] == "done" and view["status"] == "analyzed", view["upload"]
+    assert [j["kind"] for j in view["jobs"]] == ["analysis.study"]
+    # re-analysis is queued as the same job, run again; cancelled before a worker takes it
+    assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
+    analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study")
+    assert analysis.status == "queued"
+    with api.store.transaction() as session:
+        queue.cancel(session, analysis.id, "tech.t")
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["upload"]["state"] == "failed" and "analysis job" in view["upload"]["message"]
+    assert view["jobs"][0]["status"] == "cancelled"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _multipart(files: list[Path]) -> tuple[bytes, str]:
+    boundary = "ecgdesk-test-boundary"
+    body = b""
+    for p in files:
+        body += (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{p.name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode() + p.read_bytes() + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_serve_starts_a_worker_that_runs_the_upload(store: Store, tiny_files: list[Path]) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("one real server is enough (SQLite)")
+    port = _free_port()
+    env = {**os.environ, "ECGDESK_HOME": str(store.home),
+           "ECGDESK_DATABASE_URL": store.engine.url.render_as_string(hide_password=False)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ecgdesk.cli.main", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def call(path: str, body: bytes | None = None, kind: str = "application/json", **headers: str) -> object:
+        request = urllib.request.Request(base + path, data=body, headers={"Content-Type": kind, **headers})
+        with opener.open(request, timeout=180) as answer:  # a loaded CI machine: the first calls import a lot
+            return json.loads(answer.read())
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                call("/healthz")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        login = call("/api/v1/session", json.dumps({"username": "tech.t", "password": PIN}).encode())
+        csrf = {"X-CSRF-Token": login["csrf_token"]}  # type: ignore[index]
+        study_id = call("/api/v1/studies", json.dumps(STUDY).encode(), **csrf)["id"]  # type: ignore[index]
+        body, kind = _multipart(tiny_files)
+        call(f"/api/v1/studies/{study_id}/recording", body, kind, **csrf)
+        while (state := call(f"/api/v1/studies/{study_id}")["upload"]["state"]) not in ("done", "failed"):
+            assert time.monotonic() < deadline + 120, "the worker did not run the upload"
+            time.sleep(0.3)
+        assert state == "done"
+    finally:
+        server.send_signal(signal.SIGTERM)  # uvicorn stops, then serve stops its worker
+        try:
+            output = server.communicate(timeout=60)[0].decode(errors="replace")
+        finally:
+            os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
+    assert "job worker: ecgdesk worker --concurrency 1" in output
+    assert "ecgdesk worker: stopped; 2 job runs started" in output, output[-2000:]
