@@ -364,12 +364,18 @@ def main() -> int:
             ("read 835", "ecgdesk read_remittances (checked, balanced)", "pyx12 4.0 validate same 835"),
         ):
             key = "write_837" if measure.startswith("write") else "read_835"
-            ratio = by[(key, ours)]["claims_per_s"] / by[(key, peer)]["claims_per_s"]
-            print(f"{measure}: {ratio:.1f}x pyx12's validation speed on the same file (wall)")
+            wall = by[(key, peer)]["seconds"] / by[(key, ours)]["seconds"]
+            cpu = by[(key, peer)]["cpu_seconds"] / by[(key, ours)]["cpu_seconds"]
+            print(
+                f"{measure}: {wall:.1f}x (wall) / {cpu:.1f}x (CPU) pyx12's validation speed on the same file"
+            )
     for measure in ("write_837", "read_835", "export", "post"):
-        worst = max(r["seconds"] for r in rows if r["measure"] == measure and r["tool"].startswith("ecgdesk"))
-        verdict = "met" if worst < TARGET_S else "NOT met"
-        print(f"{measure}: {worst:.2f} s wall for {n} claims (target < {TARGET_S:.0f} s): {verdict}")
+        ours_rows = [r for r in rows if r["measure"] == measure and r["tool"].startswith("ecgdesk")]
+        wall = max(r["seconds"] for r in ours_rows)
+        cpu = max(r["cpu_seconds"] for r in ours_rows)
+        verdict = "met" if wall < TARGET_S else "NOT met (wall)" if cpu < TARGET_S else "NOT met"
+        target = f"target < {TARGET_S:.0f} s"
+        print(f"{measure}: {wall:.2f} s wall, {cpu:.2f} s CPU for {n} claims ({target}): {verdict}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     with (RESULTS / "claims.csv").open("w", newline="") as handle:

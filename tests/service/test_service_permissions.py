@@ -73,6 +73,12 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/monitoring/transmissions"): (Action.MONITOR_INGEST, None),
+    ("GET", "/api/v1/monitoring/queue"): (Action.MONITOR_QUEUE_READ, None),
+    ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
+    ("GET", "/api/v1/studies/{study_id}/deliveries"): (Action.STUDY_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/result"): (Action.RESULT_EXPORT, None),
+    ("POST", "/api/v1/interop/orders"): (Action.ORDER_RECEIVE, {"resourceType": "Patient"}),
     # The review workstation (issue 13).
     ("POST", "/api/v1/worklist"): (Action.STUDY_LIST, {}),
     ("GET", "/api/v1/studies/{study_id}/overview"): (Action.STUDY_READ, None),

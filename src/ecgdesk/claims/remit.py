@@ -22,7 +22,15 @@ from pathlib import Path
 
 from ecgdesk.claims.grammar import Issue, X12ValidationError, check_interchange
 from ecgdesk.claims.specs import REMITTANCE
-from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, parse_date, read_file, read_text
+from ecgdesk.claims.x12 import (
+    Interchange,
+    Segment,
+    collector_paused,
+    parse_amount,
+    parse_date,
+    read_file,
+    read_text,
+)
 
 REVERSAL = "22"
 CROSSOVER = frozenset({"19", "20", "21"})
@@ -384,6 +392,11 @@ def balance_issues(remittance: Remittance) -> list[Issue]:
 
 def read_remittances(path: Path | str | None = None, text: str | None = None) -> list[Remittance]:
     """Every 835 transaction set of a file (or ``text``), checked and balanced; refused whole otherwise."""
+    with collector_paused():
+        return _read_remittances(path, text)
+
+
+def _read_remittances(path: Path | str | None, text: str | None) -> list[Remittance]:
     if text is not None:
         interchange = read_text(text, path)
         raw = text.encode("utf-8")

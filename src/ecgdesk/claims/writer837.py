@@ -24,7 +24,16 @@ from ecgdesk.claims.model import (
     ServiceLine,
 )
 from ecgdesk.claims.tr3 import Problem, claim_problems
-from ecgdesk.claims.x12 import STANDARD, Delimiters, SegmentWriter, clean_text, d8, format_amount, isa_segment
+from ecgdesk.claims.x12 import (
+    STANDARD,
+    Delimiters,
+    SegmentWriter,
+    clean_text,
+    collector_paused,
+    d8,
+    format_amount,
+    isa_segment,
+)
 from ecgdesk.errors import InputError
 
 VERSION = "005010X222A1"
@@ -136,6 +145,17 @@ def write_837p(
 ) -> Written:
     """The 837P interchange of ``claims`` (all for one receiver), or :class:`ClaimRefusedError` naming every
     claim that fails the TR3 checks (nothing is written then)."""
+    with collector_paused():
+        return _write(claims, submitter, receiver, envelope, delimiters)
+
+
+def _write(
+    claims: Sequence[ProfessionalClaim],
+    submitter: Party,
+    receiver: Party,
+    envelope: Envelope,
+    delimiters: Delimiters,
+) -> Written:
     if not claims:
         raise InputError("claims", "no claim to write")
     problems = [p for claim in claims for p in claim_problems(claim)]

@@ -21,6 +21,7 @@ def _strips(args: argparse.Namespace) -> int:
         summarize,
         write_rows,
     )
+    from ecgdesk.analysis.strips.model import default_ensemble
 
     jobs = int(check_positive("--jobs", args.jobs))
     if jobs > MAX_JOBS:
@@ -34,7 +35,8 @@ def _strips(args: argparse.Namespace) -> int:
         rows = write_rows(classify_files(paths, jobs=jobs, options=options), out,
                           on_row=lambda _row: bar.update(1), inputs=paths)
     summary = summarize(rows)
-    print(f"ecgdesk strips: {summary.line()}; wrote {out}", file=sys.stderr)
+    version = default_ensemble().version or "unversioned"
+    print(f"ecgdesk strips: {summary.line()}; model {version}; wrote {out}", file=sys.stderr)
     return 0
 
 

@@ -382,10 +382,9 @@ def recompute(
     the rhythm of the edited beats too."""
     from ecgdesk.analysis.diary import marker_entries, read_diary
     from ecgdesk.analysis.pipeline import LeadChoice, findings_from_beats
-    from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
+    from ecgdesk.analysis.quality import states_from_string
 
-    codes = {"A": ANALYZABLE, "N": NOISE, "L": LEAD_OFF}
-    states = np.array([codes[c] for c in findings.quality.states], dtype=np.uint8)
+    states = states_from_string(findings.quality.states)
     info = findings.summary.recording
     choice = LeadChoice(recording.lead_index(info.lead), info.lead_choice)
     entries = marker_entries(recording)

@@ -33,7 +33,7 @@ from ecgdesk.claims import (
     write_837p,
 )
 from ecgdesk.claims.serial import claim_from_dict
-from ecgdesk.claims.x12 import read_text
+from ecgdesk.claims.x12 import collector_paused, read_text
 from ecgdesk.coding import Claim, scrub
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import payer_rules
@@ -96,7 +96,7 @@ def export_claims(
         raise InputError("out", f"cannot create the folder ({error.strerror})", out_dir) from None
     written: list[Path] = []
     try:
-        with store.transaction() as session:
+        with collector_paused(), store.transaction() as session:
             if claim_refs:
                 rows = [find_claim(session, ref) for ref in claim_refs]
                 for row in rows:

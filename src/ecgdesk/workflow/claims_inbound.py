@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from ecgdesk.claims import RemitClaim, Remittance, read_277ca, read_999, read_remittances
 from ecgdesk.claims.acks import kind_of
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, match_lines
-from ecgdesk.claims.x12 import read_file
+from ecgdesk.claims.x12 import collector_paused, read_file
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, append, append_many
@@ -228,7 +228,7 @@ def post_remittance(store: Store, path: Path, actor: str) -> PostResult:
     path = Path(path)
     remittances = read_remittances(path)
     result = PostResult()
-    with store.transaction() as session:
+    with collector_paused(), store.transaction() as session:
         for remittance in remittances:
             _post_one(session, path, remittance, actor, result)
     return result
@@ -283,12 +283,19 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     session.flush()
     numbers = sorted({c.claim_id for c in remittance.claims})
     claims: dict[str, ClaimRow] = {}
+    needed = load_only(
+        ClaimRow.id,
+        ClaimRow.claim_number,
+        ClaimRow.status,
+        ClaimRow.payer_id,
+        ClaimRow.patient_id,
+        ClaimRow.payer_claim_number,
+        ClaimRow.updated_at,
+    )
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
-        claims.update(
-            (c.claim_number, c)
-            for c in session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(chunk)))
-        )
+        claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(chunk))
+        claims.update((c.claim_number, c) for c in session.scalars(claim_query))
     lines: dict[int, list[BilledLine]] = {}
     numbers_of: dict[int, int] = {}
     ids = [c.id for c in claims.values()]
