@@ -23,8 +23,15 @@ JSON_LIMIT = 16 * 1024
 
 
 def _study(api: Api, record: Path | None, analysed: bool = True) -> int:
-    request = StudyRequest(patient_id="P1", name="Doe, Jane", birth_date=date(1950, 1, 2), sex="F",
-                           service=Service.AMBULATORY_ECG, ordering_npi=ORDERING_NPI, indications=("R00.2",))
+    request = StudyRequest(
+        patient_id="P1",
+        name="Doe, Jane",
+        birth_date=date(1950, 1, 2),
+        sex="F",
+        service=Service.AMBULATORY_ECG,
+        ordering_npi=ORDERING_NPI,
+        indications=("R00.2",),
+    )
     study_id = create_study(api.store, request, "tech.t")
     if record is not None:
         import_recording(api.store, study_id, record, "tech.t")

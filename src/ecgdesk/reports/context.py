@@ -18,13 +18,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ecgdesk.analysis.findings import Findings, findings_to_dict
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
+
+if TYPE_CHECKING:
+    from ecgdesk.reports.events import EventStrip
 
 DIGEST_VERSION = "scanning-report-content/1"
 
@@ -110,7 +113,8 @@ class ScanningReportContext:
     """Everything one scanning report shows. ``recording``/``beats`` are needed for strips only.
 
     Strips show ``lead`` (default: the lead the analysis used) and, with ``strip_channels`` 2 or 3, the
-    recording's next leads under it.
+    recording's next leads under it. ``event_strips`` and ``patient_strips``, when given, are exactly the
+    strips printed (a person's selection); ``None`` prints the ones :mod:`ecgdesk.reports.events` proposes.
     """
 
     header: ReportHeader
@@ -123,6 +127,8 @@ class ScanningReportContext:
     addenda: list[Addendum] = field(default_factory=list)
     lead: str | None = None
     strip_channels: int = 1
+    event_strips: list[EventStrip] | None = None
+    patient_strips: list[EventStrip] | None = None
 
     def __post_init__(self) -> None:
         if self.strip_channels not in (1, 2, 3):
@@ -162,11 +168,21 @@ def _beats_digest(beats: BeatLabels | None) -> str | None:
     return h.hexdigest()
 
 
+def _strips(strips: list[EventStrip]) -> list[dict[str, Any]]:
+    return [{"title": s.title, "rhythm": s.rhythm, "detail": s.detail, "start_s": round(s.start_s, 3),
+             "duration_s": round(s.duration_s, 3)} for s in strips]
+
+
 def canonical_content(ctx: ScanningReportContext) -> dict[str, Any]:
     """The content a signature covers, as plain JSON data (the signature block itself excluded)."""
     h = ctx.header
     rec = ctx.recording
+    chosen: dict[str, Any] = {}  # only with a selection: reports without one keep their digests
+    if ctx.event_strips is not None or ctx.patient_strips is not None:
+        chosen["strips"] = {"event": _strips(ctx.event_strips or []),
+                            "patient": _strips(ctx.patient_strips or [])}
     return {
+        **chosen,
         "digest_version": DIGEST_VERSION,
         "header": {
             "patient_name": h.patient_name, "patient_id": h.patient_id, "birth_date": _iso(h.birth_date),

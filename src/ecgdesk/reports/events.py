@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ecgdesk.analysis.findings import Episode, EpisodeType, Findings, HeartRatePoint, PatientEvent
+from ecgdesk.reports.context import ScanningReportContext
 from ecgdesk.reports.tables import duration_text
 
 #: Rhythm name printed for each kind of episode.
@@ -173,3 +174,17 @@ def patient_event_strips(findings: Findings, strip_s: float = 7.2, max_strips: i
         strips.append(EventStrip(f"Patient event: {ev.symptom or 'marker'}", rhythm_name(ev) + hr, detail,
                                  start, min(strip_s, duration), ev.time_s))
     return strips
+
+
+def report_event_strips(ctx: ScanningReportContext, strip_s: float) -> list[EventStrip]:
+    """The event strips a report prints: the context's selection when it has one, else the proposed ones."""
+    if ctx.event_strips is not None:
+        return list(ctx.event_strips)
+    return select_event_strips(ctx.findings, strip_s)
+
+
+def report_patient_strips(ctx: ScanningReportContext, strip_s: float) -> list[EventStrip]:
+    """The patient-event strips a report prints (the selection, else one per event)."""
+    if ctx.patient_strips is not None:
+        return list(ctx.patient_strips)
+    return patient_event_strips(ctx.findings, strip_s)

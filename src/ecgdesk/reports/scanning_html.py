@@ -16,7 +16,7 @@ import jinja2
 from matplotlib.figure import Figure
 
 from ecgdesk.reports.context import ScanningReportContext
-from ecgdesk.reports.events import EventStrip, patient_event_strips, rhythm_name, select_event_strips
+from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
 from ecgdesk.reports.paper import MM_PER_INCH, mm_axes
 from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_S, TITLE
 from ecgdesk.reports.strips import (
@@ -127,9 +127,9 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
         technician_comments=ctx.technician_comments.strip(), messages=ctx.findings.messages,
         interpretation=ctx.interpretation.strip(), signature=ctx.signature, digest=digest,
         addenda=ctx.addenda, trend_images=_trend_images(ctx),
-        event_strips=_strip_images(ctx, select_event_strips(ctx.findings, STRIP_S), "event"),
+        event_strips=_strip_images(ctx, report_event_strips(ctx, STRIP_S), "event"),
         patient_events=events,
-        patient_strips=_strip_images(ctx, patient_event_strips(ctx.findings, STRIP_S), "patient-event"),
+        patient_strips=_strip_images(ctx, report_patient_strips(ctx, STRIP_S), "patient-event"),
         hourly_columns=HOURLY_COLUMNS, hourly=hourly_rows(ctx.findings, clock),
         templates_image=_templates_image(ctx), strip_width_mm=f"{CONTENT_W + 2:.0f}",
     )

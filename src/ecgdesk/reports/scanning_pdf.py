@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 
 from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext
-from ecgdesk.reports.events import EventStrip, patient_event_strips, rhythm_name, select_event_strips
+from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, mm_axes
 from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
@@ -335,7 +335,7 @@ def _patient_event_pages(ctx: ScanningReportContext, clock: Clock) -> list[Page]
     events = ctx.findings.patient_events
     if not events:
         return []
-    strips = patient_event_strips(ctx.findings, STRIP_S)
+    strips = report_patient_strips(ctx, STRIP_S)
     per_page = 55
     pages = []
     leftover: list[EventStrip] = list(strips)
@@ -444,7 +444,7 @@ def _decorate(ax: Axes, ctx: ScanningReportContext, number: int, total: int) -> 
 def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
     """Every page of the report, in order (drawn later, so page references can be filled in first)."""
     clock = clock_for(ctx)
-    strips = select_event_strips(ctx.findings, STRIP_S)
+    strips = report_event_strips(ctx, STRIP_S)
     page_of: dict[str, int] = {}
     first, rest = _summary_page(ctx, clock, _text_blocks(ctx, clock, strips), digest, page_of)
     pages = [first, *_flow_pages(ctx, rest, digest, page_of)]

@@ -24,6 +24,11 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.users",
     "ecgdesk.service.routers.signal",
     "ecgdesk.service.routers.monitoring",
+    "ecgdesk.service.routers.review",
+    "ecgdesk.service.routers.pages",
+    "ecgdesk.service.routers.study_pages",
+    "ecgdesk.service.routers.billing_page",
+    "ecgdesk.service.routers.admin_pages",
     "ecgdesk.service.routers.claims",
     "ecgdesk.service.routers.interop",
 )

@@ -396,6 +396,18 @@ def recompute(
 @locked("edit")
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
     """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
+    return _edit(store, study_id, kind, [target], label, actor)
+
+
+def edit_templates(store: Store, study_id: int, targets: list[int], label: str, actor: str) -> RunInfo:
+    """Relabel every beat of several templates at once (the workstation's multi-select): one new run, so
+    the summary is recomputed once, not once per template."""
+    if not targets:
+        raise InputError("templates", "choose at least one template to relabel")
+    return _edit(store, study_id, EditKind.TEMPLATE, sorted(set(targets)), label, actor)
+
+
+def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str) -> RunInfo:
     check_option("label", label, BEAT_CLASSES)
     with store.transaction() as session:
         study = get_study(session, study_id)
@@ -411,11 +423,17 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
         base_folder = store.resolve(base.beats_path).parent
     with np.load(base_folder / BEATS_NPZ) as data:
         samples, labels, template_ids = data["samples"], data["labels"], data["template_ids"]
-    new_labels = relabel(labels, template_ids, kind, target, label)
+    new_labels, per_target = labels, []
+    for target in targets:
+        step = relabel(new_labels, template_ids, kind, target, label)
+        per_target.append(int(np.count_nonzero(step != new_labels)))
+        new_labels = step
     changed = int(np.count_nonzero(new_labels != labels))
     if changed == 0:  # the labels are already so (e.g. the same edit repeated): nothing to do
         return RunInfo(base_id, base_hash, True, findings_from_dict(json.loads(base_json)), base_folder)
-    input_hash = _hash({"parent": base_hash, "kind": kind.value, "target": target, "label": label})
+    # One target keeps the hash of a single edit (runs made before multi-select stay recognised).
+    what: dict[str, Any] = {"target": targets[0]} if len(targets) == 1 else {"targets": targets}
+    input_hash = _hash({"parent": base_hash, "kind": kind.value, **what, "label": label})
     findings = findings_from_dict(json.loads(base_json))
     with store.transaction() as session:
         existing = session.scalar(
@@ -464,24 +482,25 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
             study = get_study(session, study_id)
             require_status(study, "edit beats of", EDITABLE_STATES)
             run = _insert_run(store, session, study, input_hash, edited, beats_path, actor, base_id)
-            session.add(
-                BeatEdit(
-                    study_id=study_id,
-                    base_run_id=base_id,
-                    result_run_id=run.id,
-                    kind=kind.value,
-                    target=target,
-                    new_label=label,
-                    n_beats_changed=changed,
-                    user=actor,
-                    created_at=now(),
+            for target, n_changed in zip(targets, per_target, strict=True):
+                session.add(
+                    BeatEdit(
+                        study_id=study_id,
+                        base_run_id=base_id,
+                        result_run_id=run.id,
+                        kind=kind.value,
+                        target=target,
+                        new_label=label,
+                        n_beats_changed=n_changed,
+                        user=actor,
+                        created_at=now(),
+                    )
                 )
-            )
             before = {"run_id": base_id, "beats_by_class": findings.summary.beats_by_class}
             after = {
                 "run_id": run.id,
                 "kind": kind.value,
-                "target": target,
+                **what,
                 "label": label,
                 "n_beats_changed": changed,
                 "beats_by_class": edited.summary.beats_by_class,

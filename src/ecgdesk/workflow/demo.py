@@ -250,7 +250,9 @@ class ServiceDemo:
     study_ids: tuple[int, ...]
 
 
-def ensure_service_demo(home: Path, hours: float = 24.0, say: Say | None = None) -> ServiceDemo:
+def ensure_service_demo(
+    home: Path, hours: float = 24.0, say: Say | None = None, leads: int = 1
+) -> ServiceDemo:
     """Open (or create once) the demo database of ``ecgdesk serve --demo`` in ``home``: a user per role and
     a demo study analysed and reported, waiting for the physician's interpretation and signature."""
     from ecgdesk.workflow.users import administrator_exists
@@ -267,7 +269,7 @@ def ensure_service_demo(home: Path, hours: float = 24.0, say: Say | None = None)
         report("simulate", f"{hours:g} h demo recording")
         from ecgdesk.records.simulator import SimulationConfig, simulate
 
-        config = SimulationConfig(days=hours / 24, leads=1, fs=250.0, seed=2468, name="patch")
+        config = SimulationConfig(days=hours / 24, leads=leads, fs=250.0, seed=2468, name="patch")
         rec = simulate(config, home / "sim")
         request = demo_request(max(1.0, hours / 24))
         study_id = create_study(store, request, actor=DEMO_TECHNICIAN)

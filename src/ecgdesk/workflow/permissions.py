@@ -57,6 +57,8 @@ class Action(enum.StrEnum):
     ORDER_INBOUND_READ = "order:inbound-read"
     DELIVERY_MANAGE = "delivery:manage"
     INTERFACE_ADMIN = "interface:admin"
+    STRIPS_SELECT = "report:strips"
+    STUDY_BILLING = "study:billing"
     JOB_READ = "job:read"
     JOB_MANAGE = "job:manage"
     BATCH_ANALYZE = "batch:analyze"
@@ -115,6 +117,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ORDER_INBOUND_READ: frozenset({T, A}),
     Action.DELIVERY_MANAGE: frozenset({T, A}),
     Action.INTERFACE_ADMIN: frozenset({A}),
+    # The review workstation (issue 13): the report's strips are chosen by who prepares and reads it; the
+    # billing page shows a study's coding facts, codes and scrubber findings to billers.
+    Action.STRIPS_SELECT: frozenset({T, P}),
+    Action.STUDY_BILLING: frozenset({B}),
     # background jobs: the technicians who run the analyses and the administrators who run the system
     Action.JOB_READ: frozenset({T, A}),
     Action.JOB_MANAGE: frozenset({T, A}),

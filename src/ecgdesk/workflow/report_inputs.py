@@ -21,6 +21,7 @@ from ecgdesk import __version__
 from ecgdesk.store import canonical_json
 from ecgdesk.store.models import Addendum, Interpretation, Order, Patient, Study
 from ecgdesk.workflow.report_parts import FACILITY_ENV, current_run
+from ecgdesk.workflow.strip_selection import selection_inputs
 
 
 def report_inputs_sha256(session: Session, study: Study) -> str:
@@ -44,4 +45,7 @@ def report_inputs_sha256(session: Session, study: Study) -> str:
         "addenda": [[text, author, str(at)] for text, author, at in addenda],
         "facility": os.environ.get(FACILITY_ENV, ""),
     }
+    chosen = selection_inputs(session, study.id)
+    if chosen:  # the workstation's strip choice (only once made: earlier versions keep their digests)
+        inputs["strips"] = chosen
     return hashlib.sha256(canonical_json(inputs).encode("utf-8")).hexdigest()

@@ -67,6 +67,7 @@ from ecgdesk.workflow.monitoring_period import build_monitoring_context
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
+from ecgdesk.workflow.strip_selection import selected_strips
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
 
@@ -136,6 +137,7 @@ def build_context(
     findings = findings_from_dict(json.loads(parts.run.findings_json))
     with np.load(store.resolve(parts.run.beats_path).parent / BEATS_NPZ) as data:
         beats = SimpleBeats(data["samples"], data["labels"])
+    chosen = selected_strips(session, study.id, findings)  # the workstation's strip selection, if any
     return ScanningReportContext(
         header=parts.header,
         findings=findings,
@@ -145,6 +147,8 @@ def build_context(
         interpretation=parts.interpretation,
         signature=signature,
         addenda=parts.addenda,
+        event_strips=chosen[0] if chosen else None,
+        patient_strips=chosen[1] if chosen else None,
     )
 
 

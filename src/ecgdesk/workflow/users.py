@@ -337,3 +337,23 @@ def reset_password(store: Store, by: Principal, username: str, password: str) ->
         append(session, by.actor, "user:password-reset", "user", user.id, None, {"by": by.username})
         end_user_sessions(session, user.id, "password reset")
         return _info(user)
+
+
+def set_role(store: Store, by: Principal, username: str, role: str) -> UserInfo:
+    """An administrator changes a user's role; their open sessions end (a session carries its role)."""
+    from ecgdesk.workflow.sessions import end_user_sessions
+
+    authorize(store, by, Action.USER_MANAGE, "user", username)
+    new = Role(check_option("role", role, [r.value for r in Role]))
+    if username == by.username and new is not Role.ADMIN:
+        raise InputError("role", "an administrator cannot take the administrator role from themselves")
+    with store.transaction() as session:
+        user = _user(session, username)
+        if new is Role.PHYSICIAN and user.npi is None:
+            raise InputError("role", f"{username!r} has no NPI; a physician needs one (add the user again)")
+        if user.role != new.value:
+            before = {"role": user.role}
+            user.role = new.value
+            append(session, by.actor, "user:role", "user", user.id, before, {"role": new.value})
+            end_user_sessions(session, user.id, "role changed")
+        return _info(user)

@@ -298,13 +298,32 @@ def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
 
 
 def audit_page(
-    store: Store, actor: str, study_id: int | None = None, offset: int = 0, limit: int = 100
+    store: Store,
+    actor: str,
+    study_id: int | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    newest_first: bool = False,
 ) -> AuditPage:
-    """Audit rows in order (all, or those about one study); reading them is itself audited."""
+    """Audit rows in order (all, or those about one study; of one user; whose action starts with
+    ``action``; at or after ``since`` and before ``until``, ISO dates or times); reading them is audited."""
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
     query = select(AuditEntry)
     if study_id is not None:
         query = query.where(AuditEntry.entity == "study", AuditEntry.entity_id == str(study_id))
+    if user:
+        query = query.where(AuditEntry.actor == user)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if since:
+        query = query.where(AuditEntry.at >= _iso_bound("since", since))
+    if until:
+        query = query.where(AuditEntry.at < _iso_bound("until", until))
     with store.transaction() as session:
         if study_id is not None:
             get_study(session, study_id)
@@ -321,10 +340,30 @@ def audit_page(
                 after=json.loads(e.after_json),
                 hash=e.hash,
             )
-            for e in session.scalars(query.order_by(AuditEntry.seq).offset(offset).limit(limit))
+            for e in session.scalars(
+                query.order_by(AuditEntry.seq.desc() if newest_first else AuditEntry.seq)
+                .offset(offset)
+                .limit(limit)
+            )
         ]
         audit_read(session, actor, "audit", "study" if study_id is not None else "audit", study_id or "*")
     return AuditPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def _iso_bound(field: str, value: str | None) -> str:
+    """An ISO date or date-time as the audit log writes its times (UTC, ``YYYY-MM-DDTHH:MM:SS...``)."""
+    from datetime import date, datetime
+
+    from ecgdesk.errors import InputError
+
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value) if "T" in value or " " in value else None
+        day = date.fromisoformat(value) if moment is None else None
+    except ValueError:
+        raise InputError(field, f"use an ISO date (2026-12-04) or date-time, got {value[:40]!r}") from None
+    return moment.isoformat() if moment is not None else f"{day}T00:00:00"
 
 
 def verify_audit(store: Store, actor: str) -> AuditVerifyOut:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request, Response
 from ecgdesk.errors import AuthenticationError
 from ecgdesk.service.deps import COOKIE, CurrentUser, SettingsDep, StoreDep
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import Store
 from ecgdesk.workflow.schemas import LoginIn, SessionOut
-from ecgdesk.workflow.sessions import login, logout
+from ecgdesk.workflow.sessions import NewSession, login, logout
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=ERRORS)
 
@@ -19,16 +21,18 @@ def _secure(request: Request, mode: str) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
-@router.post("")
-def log_in(
-    body: LoginIn, request: Request, response: Response, store: StoreDep, settings: SettingsDep
-) -> SessionOut:
-    """Check the password (lockout after repeated failures) and open a new session: the cookie is
-    HttpOnly, SameSite=Strict, Secure behind TLS; send ``csrf_token`` as ``X-CSRF-Token`` on every
-    state-changing request."""
+def open_session(
+    request: Request,
+    response: Response,
+    store: Store,
+    settings: ServiceSettings,
+    username: str,
+    password: str,
+) -> NewSession:
+    """Log in (the API's and the login form's way) and set the new session's cookie on ``response``."""
     old = request.cookies.get(COOKIE)
     client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')}"
-    new = login(store, body.username, body.password, client, settings.policy)
+    new = login(store, username, password, client, settings.policy)
     if old:  # a cookie the browser still had is never reused: it ends with this login
         with contextlib.suppress(AuthenticationError):  # unknown or already ended: nothing to end
             logout(store, old)
@@ -41,6 +45,17 @@ def log_in(
         secure=_secure(request, settings.cookie_secure),
         path="/",
     )
+    return new
+
+
+@router.post("")
+def log_in(
+    body: LoginIn, request: Request, response: Response, store: StoreDep, settings: SettingsDep
+) -> SessionOut:
+    """Check the password (lockout after repeated failures) and open a new session: the cookie is
+    HttpOnly, SameSite=Strict, Secure behind TLS; send ``csrf_token`` as ``X-CSRF-Token`` on every
+    state-changing request."""
+    new = open_session(request, response, store, settings, body.username, body.password)
     p = new.principal
     return SessionOut(
         username=p.username, display_name=p.display_name, role=p.role, csrf_token=new.csrf_token, via=p.via

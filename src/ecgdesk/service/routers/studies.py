@@ -11,7 +11,7 @@ from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.permissions import Action, Principal
-from ecgdesk.workflow.reporting import report_file
+from ecgdesk.workflow.reporting import ReportFile, report_file
 from ecgdesk.workflow.schemas import StudyCreate, StudyCreated, StudyDetail, StudyPage
 from ecgdesk.workflow.studies import create_study_from
 from ecgdesk.workflow.views import MAX_PAGE, show_study, study_page
@@ -60,7 +60,10 @@ def report_pdf(
     study_id: StudyId, store: StoreDep, who: Annotated[Principal, allowed(Action.REPORT_READ)]
 ) -> FileResponse:
     """The current report version's PDF (the signed one once signed); the read is audited."""
-    found = report_file(store, study_id, who.actor)
+    return report_pdf_response(study_id, report_file(store, study_id, who.actor))
+
+
+def report_pdf_response(study_id: int, found: ReportFile) -> FileResponse:
     return FileResponse(
         found.pdf_path,
         media_type="application/pdf",

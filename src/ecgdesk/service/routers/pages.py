@@ -1,0 +1,135 @@
+"""The workstation's general pages: log in, the worklist, a new study with its upload, and the static files.
+
+Pages are not part of the JSON API (``include_in_schema=False``); they call the same workflow functions
+and permission table, and their scripts call the API for every change.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from ecgdesk.errors import AuthenticationError, EcgDeskError, InputError
+from ecgdesk.service.deps import SettingsDep, StoreDep
+from ecgdesk.service.routers.session import open_session
+from ecgdesk.service.web import STATIC, PageRoute, page_user, render
+from ecgdesk.store.enums import Role, StudyStatus
+from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.review import NEXT_FOR_ROLE, SERVICES
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
+STATIC_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+SERVICE_NAMES = {
+    "ambulatory_ecg": "Ambulatory ECG (Holter/patch)",
+    "event_monitor": "Event monitor",
+    "mct": "Mobile cardiac telemetry",
+    "resting_ecg": "Resting 12-lead ECG",
+    "stress_test": "Exercise stress test",
+}
+NOTICES = {
+    "idle": "You were logged off after a period without activity. Log in again to continue.",
+    "ended": "Your session has ended. Log in again to continue.",
+    "logout": "You are logged out.",
+}
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    """Scripts, styles and images of the workstation: ours, from this package, never from elsewhere."""
+    path = STATIC / name
+    if not STATIC_NAME.match(name) or not path.is_file():
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(
+        path,
+        media_type=STATIC_TYPES[name.rsplit(".", 1)[1]],
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def landing(who: Principal) -> str:
+    return "/admin/users" if who.role is Role.ADMIN else "/worklist"
+
+
+@router.get("/")
+def start(request: Request) -> Response:
+    who = page_user(request)
+    return RedirectResponse(landing(who), status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (never another host) may follow the login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return ""
+
+
+@router.get("/login")
+def login_page(request: Request, reason: str = "", next: str = "") -> HTMLResponse:
+    return render(
+        request, "login.html.j2", None, notice=NOTICES.get(reason, ""), next=_safe_next(next), error=""
+    )
+
+
+@router.post("/login")
+def login_form(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The login form without scripts (the page's script uses ``POST /api/v1/session``)."""
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+        return render(request, "login.html.j2", None, 403, notice="", next="", error="refused: another site")
+    target = RedirectResponse(_safe_next(next) or "/", status_code=303)
+    try:
+        if not username or not password:
+            raise InputError("username", "enter your user name and password")
+        new = open_session(request, target, store, settings, username, password)
+    except (AuthenticationError, InputError) as error:
+        message = getattr(error, "reason", None) or str(error)
+        return render(request, "login.html.j2", None, 401, notice="", next=_safe_next(next), error=message)
+    if not _safe_next(next):
+        target.headers["location"] = landing(new.principal)
+    return target
+
+
+@router.get("/worklist")
+def worklist_page(request: Request, store: StoreDep) -> HTMLResponse:
+    who = page_user(request)
+    authorize(store, who, Action.STUDY_LIST)
+    heading = {
+        Role.TECHNICIAN: "to record and analyse",
+        Role.PHYSICIAN: "reported, waiting for your interpretation and signature",
+        Role.BILLER: "signed and coded, to bill",
+    }.get(who.role, "")
+    return render(
+        request,
+        "worklist.html.j2",
+        who,
+        nav="worklist",
+        heading=heading,
+        statuses=[s.value for s in StudyStatus],
+        next_statuses=[s.value for s in NEXT_FOR_ROLE.get(who.role, ())],
+        services=SERVICES,
+        service_names=SERVICE_NAMES,
+    )
+
+
+@router.get("/upload")
+def upload_page(request: Request, store: StoreDep) -> HTMLResponse:
+    who = page_user(request)
+    authorize(store, who, Action.STUDY_CREATE)
+    return render(
+        request, "upload.html.j2", who, nav="upload", services=SERVICES, service_names=SERVICE_NAMES
+    )
+
+
+def page_error(error: EcgDeskError) -> str:
+    return getattr(error, "reason", None) or str(error)

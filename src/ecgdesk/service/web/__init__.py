@@ -1,0 +1,131 @@
+"""The review workstation's pages: Jinja2 templates rendered on the server, small scripts of our own.
+
+Every script, style sheet and font is served from this package (``/static/...``), and the pages' Content
+Security Policy forbids loading anything from elsewhere. Pages authenticate with the same server-side
+session as the JSON API; each page carries the session's CSRF token in a ``<meta>`` element for the
+scripts' state-changing calls. A page needing a session redirects to the login form (saying why: logged
+off after inactivity, session ended); a refused role or an unknown id gets a page saying so in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ecgdesk import __version__
+from ecgdesk.errors import AuthenticationError, EcgDeskError, NotFoundError, PermissionDeniedError
+from ecgdesk.service.deps import COOKIE
+from ecgdesk.store import Store
+from ecgdesk.store.enums import Role
+from ecgdesk.workflow.permissions import Action, Principal, allowed
+from ecgdesk.workflow.sessions import resolve_session
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+#: Nothing comes from another origin: scripts, styles, fonts, images and frames are ECG Desk's own.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "connect-src 'self'; frame-src 'self'; object-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+ROLE_NAMES = {
+    Role.TECHNICIAN: "Technician",
+    Role.PHYSICIAN: "Physician",
+    Role.BILLER: "Biller",
+    Role.ADMIN: "Administrator",
+}
+
+
+def _static_version() -> str:
+    """Changes when any static file changes, so browsers never run a stale script after an upgrade."""
+    stamps = sorted(int(p.stat().st_mtime) for p in STATIC.iterdir() if p.is_file())
+    return f"{__version__}-{stamps[-1] if stamps else 0}"
+
+
+STATIC_VERSION = _static_version()
+
+
+def page_user(request: Request) -> Principal:
+    """The user of the session cookie (pages only read: no CSRF check here; the API calls carry it)."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        raise AuthenticationError("no session: log in")
+    store: Store = request.app.state.store
+    return resolve_session(store, cookie, request.app.state.settings.policy)
+
+
+def render(
+    request: Request, template: str, who: Principal | None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """A page with the common frame: the user, their role's navigation, the CSRF token, idle logoff."""
+    policy = request.app.state.settings.policy
+    html = ENV.get_template(template).render(
+        request=request,
+        who=who,
+        role_name=ROLE_NAMES.get(who.role, "") if who else "",
+        may=(lambda action: allowed(who.role, Action(action))) if who else (lambda action: False),
+        csrf=who.csrf_token if who else "",
+        idle_s=int(policy.idle_s),
+        static=lambda name: f"/static/{name}?v={STATIC_VERSION}",
+        version=__version__,
+        **values,
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _login_redirect(request: Request, error: AuthenticationError) -> RedirectResponse:
+    reason = "idle" if "inactivity" in str(error) else ("ended" if request.cookies.get(COOKIE) else "")
+    target = request.url.path
+    query = f"?next={quote(target, safe='/')}" + (f"&reason={reason}" if reason else "")
+    response = RedirectResponse(f"/login{query}", status_code=303, headers={"Cache-Control": "no-store"})
+    if request.cookies.get(COOKIE):
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+class PageRoute(APIRoute):
+    """A page: no session sends the browser to the login form; a refusal or an error is a page in words."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await inner(request)
+            except AuthenticationError as error:
+                return _login_redirect(request, error)
+            except PermissionDeniedError as error:
+                return _error_page(request, 403, "Not for your role", str(error))
+            except NotFoundError as error:
+                return _error_page(request, 404, "Not found", error.reason)
+            except EcgDeskError as error:
+                return _error_page(request, 409, "Not possible now", getattr(error, "reason", str(error)))
+
+        return handler
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    try:
+        who: Principal | None = page_user(request)
+    except EcgDeskError:
+        who = None
+    return render(request, "error.html.j2", who, status=status, title=title, message=message)

@@ -1,0 +1,23 @@
+// Billing: select codes and scrub (POST .../coding), mark billed with the claim reference.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const D = WS.data();
+  const error = document.getElementById("billing-error");
+  const code = document.getElementById("code-now");
+  if (code) code.addEventListener("click", async () => {
+    code.disabled = true;
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/coding`);
+    code.disabled = false;
+    if (!answer.ok) { WS.showError(error, answer.message); return; }
+    location.reload();
+  });
+  const form = document.getElementById("bill-form");
+  if (form) form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const reference = form.reference.value.trim();
+    if (!reference) { WS.showError(error, "reference: give the claim or batch id the claim went out under."); form.reference.focus(); return; }
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/bill`, { reference });
+    if (!answer.ok) { WS.showError(error, answer.message); return; }
+    location.reload();
+  });
+});

@@ -1,0 +1,124 @@
+// The study page: the heart-rate trend of the whole recording (click or Enter opens the viewer there),
+// technician comments, a new analysis, and the progress of import and analysis while they run.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const D = WS.data();
+  const canvas = document.getElementById("trend");
+  const viewerAt = (t) => location.assign(`/studies/${D.study_id}/viewer?t=${Math.max(0, t).toFixed(1)}`);
+
+  function drawTrend() {
+    if (!canvas || !D.duration_s) return;
+    const { ctx, width: w, height: h } = ECG.fit(canvas, 170);
+    const left = 34, bottom = 20, top = 6, plotW = w - left - 6, plotH = h - bottom - top;
+    const lo = 30, hi = 200;
+    const yOf = (v) => top + plotH - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * plotH;
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
+    ctx.strokeStyle = "#e6e9ed"; ctx.fillStyle = "#5b6675"; ctx.font = "11px system-ui, sans-serif";
+    for (const v of [40, 60, 80, 100, 120, 150, 180]) {
+      ctx.beginPath(); ctx.moveTo(left, yOf(v) + 0.5); ctx.lineTo(left + plotW, yOf(v) + 0.5); ctx.stroke();
+      ctx.fillText(String(v), 4, yOf(v) + 4);
+    }
+    const sx = plotW / D.duration_s;
+    const types = D.episode_types || [];
+    (D.episodes || []).forEach((s, i) => {
+      const t = types[i];
+      if (!["af", "flutter", "vt", "pause", "svt"].includes(t)) return;
+      ctx.fillStyle = ["af", "flutter", "svt"].includes(t) ? "rgba(31,95,191,.35)" : "rgba(198,40,40,.7)";
+      ctx.fillRect(left + s * sx, h - bottom - 4, 3, 4);
+    });
+    const dt = D.trend_interval_s || 60;
+    ctx.strokeStyle = "#c62828"; ctx.lineWidth = 1.2; ctx.beginPath();
+    let pen = false;
+    (D.trend_bpm || []).forEach((v, i) => {
+      if (v == null) { pen = false; return; }
+      const x = left + (i + 0.5) * dt * sx;
+      if (pen) ctx.lineTo(x, yOf(v)); else { ctx.moveTo(x, yOf(v)); pen = true; }
+    });
+    ctx.stroke();
+    ctx.fillStyle = "#5b6675";
+    const step = D.duration_s > 3 * 86400 ? 86400 : D.duration_s > 86400 ? 21600 : 3600;
+    for (let t = 0; t <= D.duration_s; t += step) {
+      ctx.fillText(WS.clock(D.recording_start, t).replace(":00:00", ":00").slice(0, step >= 86400 ? 5 : 11), left + t * sx + 2, h - 5);
+    }
+    canvas.dataset.drawn = "1";
+    canvas._map = (clientX) => { const r = canvas.getBoundingClientRect(); return (clientX - r.left - left) / sx; };
+  }
+  if (canvas) {
+    drawTrend();
+    window.addEventListener("resize", drawTrend);
+    canvas.addEventListener("click", (e) => viewerAt(canvas._map(e.clientX)));
+    canvas.addEventListener("keydown", (e) => { if (e.key === "Enter") viewerAt(0); });
+  }
+
+  const form = document.getElementById("comment-form");
+  if (form) form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = document.getElementById("comment-error");
+    const text = form.text.value.trim();
+    if (!text) { WS.showError(error, "Write a comment first."); return; }
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/comment`, { text });
+    WS.showError(error, answer.ok ? "" : answer.message);
+    document.getElementById("comment-saved").textContent = answer.ok ? "Saved; printed in the next report version." : "";
+  });
+
+  const again = document.getElementById("reanalyze");
+  if (again) again.addEventListener("click", async () => {
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/analysis`);
+    again.insertAdjacentText("afterend", answer.ok ? " Analysis started in the background." : ` ${answer.message}`);
+    again.disabled = true;
+  });
+
+  // Progress of the upload's background import and analysis.
+  const box = document.getElementById("progress-box");
+  async function poll() {
+    const answer = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
+    if (!answer.ok || !answer.data.upload) return;
+    const u = answer.data.upload;
+    document.getElementById("progress-state").textContent = u.state;
+    document.getElementById("progress-msg").textContent = u.message;
+    document.getElementById("progress-bar").value = u.progress;
+    if (u.state === "done") { location.reload(); return; }
+    if (u.state !== "failed") setTimeout(poll, 1500);
+  }
+  if (box && !box.hidden && D.upload_state && !["done", "failed"].includes(D.upload_state)) poll();
+});
+
+// The resting 12-lead layout: 3 rows x 4 columns of 2.5 s (I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6)
+// and a 10 s lead II rhythm strip, at 25 mm/s and 10 mm/mV on the paper grid.
+document.addEventListener("DOMContentLoaded", async () => {
+  const D = WS.data();
+  const canvas = document.getElementById("ecg12");
+  if (!canvas || D.kind !== "resting_ecg") return;
+  const MM = ECG.PX_PER_MM, pps = 25 * MM, ppmv = 10 * MM;
+  const layout = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]];
+  const leads = new Map((D.leads || []).map((l) => [l.toLowerCase(), l]));
+  const rowH = 25 * MM;
+  const height = Math.round(rowH * 4 + 8);
+  const { ctx, width } = ECG.fit(canvas, height);
+  const colW = Math.min(width / 4, 2.5 * pps);
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, width, height);
+  ECG.grid(ctx, 0, 0, colW * 4, rowH * 4, MM);
+  const seg = colW / pps;
+  const get = async (lead, start, end, w) => {
+    const q = new URLSearchParams({ lead, start_s: String(start), end_s: String(end), width_px: String(Math.round(w)) });
+    return WS.api("GET", `/api/v1/studies/${D.study_id}/signal?${q}`);
+  };
+  const jobs = [];
+  layout.forEach((row, r) => row.forEach((name, c) => {
+    const lead = leads.get(name.toLowerCase());
+    if (!lead) return;
+    jobs.push(get(lead, c * seg, (c + 1) * seg, colW).then((a) => {
+      if (!a.ok) return;
+      ECG.trace(ctx, a.data, c * colW - c * seg * pps, rowH * r + rowH * 0.55, pps, ppmv, 0, rowH * r, rowH, colW * 4);
+      ctx.fillStyle = "#222"; ctx.font = "600 12px system-ui, sans-serif"; ctx.fillText(name, c * colW + 4, rowH * r + 13);
+    }));
+  }));
+  const rhythm = leads.get("ii") || D.leads[0];
+  jobs.push(get(rhythm, 0, 4 * seg, colW * 4).then((a) => {
+    if (!a.ok) return;
+    ECG.trace(ctx, a.data, 0, rowH * 3 + rowH * 0.55, pps, ppmv, 0, rowH * 3, rowH, colW * 4);
+    ctx.fillStyle = "#222"; ctx.fillText(`${rhythm} (rhythm)`, 4, rowH * 3 + 13);
+  }));
+  await Promise.all(jobs);
+  canvas.dataset.drawn = "1";
+});

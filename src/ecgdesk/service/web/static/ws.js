@@ -1,0 +1,129 @@
+// ECG Desk workstation: what every page shares (API calls with the CSRF token, errors in words next to
+// their cause, logout, the idle-logoff notice, time formatting).
+"use strict";
+
+const WS = (() => {
+  const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
+
+  function data() {
+    const el = document.getElementById("page-data");
+    return el ? JSON.parse(el.textContent) : {};
+  }
+
+  function toLogin(reason) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign(`/login?reason=${reason}&next=${next}`);
+  }
+
+  // One call of the JSON API. Resolves to {ok, status, data, message, detail}; never throws for an HTTP
+  // refusal, so each page can put the message next to the field or button that caused it.
+  async function api(method, url, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRF-Token"] = meta("csrf-token");
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, { method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      return { ok: false, status: 0, data: null, detail: [], message: "ECG Desk cannot be reached: check the network and try again." };
+    }
+    touched = Date.now();
+    const text = await response.text();
+    let payload = null;
+    try { payload = text ? JSON.parse(text) : null; } catch (err) { payload = null; }
+    const loggingIn = method === "POST" && url === "/api/v1/session";
+    if (response.status === 401 && !loggingIn) { toLogin(/inactivity/.test(text) ? "idle" : "ended"); }
+    const detail = (payload && Array.isArray(payload.detail)) ? payload.detail : [];
+    const message = detail.length ? detail.map(describe).join("; ")
+      : (response.ok ? "" : `The server answered ${response.status}.`);
+    return { ok: response.ok, status: response.status, data: payload, detail, message, bytes: text.length };
+  }
+
+  function describe(item) {
+    const field = (item.loc || []).filter((p) => p !== "body" && p !== "query" && p !== "path").join(".");
+    return field ? `${field}: ${item.msg}` : item.msg;
+  }
+
+  // Show a message in an error element (or hide it with an empty message).
+  function showError(el, message) {
+    if (!el) return;
+    el.textContent = message || "";
+    el.hidden = !message;
+  }
+
+  // Put each error of an API answer next to the form field it names (data-for="field" elements);
+  // returns the messages that name no field of the form.
+  function fieldErrors(form, detail) {
+    form.querySelectorAll(".field-error[data-for]").forEach((el) => showError(el, ""));
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const rest = [];
+    for (const item of detail) {
+      const names = (item.loc || []).map(String);
+      const hit = names.map((n) => form.querySelector(`.field-error[data-for="${n.split("[")[0]}"]`)).find(Boolean);
+      if (hit) {
+        showError(hit, item.msg);
+        const input = form.querySelector(`[name="${hit.dataset.for}"]`);
+        if (input) input.setAttribute("aria-invalid", "true");
+      } else rest.push(describe(item));
+    }
+    return rest;
+  }
+
+  // Recording times as a reader of a multi-day study needs them: "Day 2 14:22:05".
+  function clock(startIso, seconds, withDate) {
+    if (!startIso) {
+      const s = Math.max(0, Math.floor(seconds));
+      const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), x = s % 60;
+      return `${d ? `+${d}d ` : "+"}${pad(h)}:${pad(m)}:${pad(x)}`;
+    }
+    const start = new Date(startIso);
+    const t = new Date(start.getTime() + seconds * 1000);
+    const dayIndex = Math.round((utcDay(t) - utcDay(start)) / 86400000) + 1;
+    const hms = `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+    if (withDate) return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${hms}`;
+    return `Day ${dayIndex} ${hms}`;
+  }
+  const utcDay = (t) => Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+  const pad = (n) => String(n).padStart(2, "0");
+  const fmt = (n) => Number(n).toLocaleString("en-US");
+
+  // Idle logoff: the server ends a session after idle-seconds without a request. Activity here keeps it
+  // alive (a light request at most once a minute); a minute before the end a notice says so, and at the
+  // end the page goes to the login form saying why.
+  let touched = Date.now();
+  let active = Date.now();
+  function idleWatch() {
+    const idle = Number(meta("idle-seconds")) || 0;
+    const notice = document.getElementById("idle-notice");
+    if (!idle || !notice) return;
+    const warnAt = Math.max(idle - 60, idle * 0.8);
+    const onActivity = () => {
+      active = Date.now();
+      if (!notice.hidden) notice.hidden = true;
+      if (Date.now() - touched > 60000) api("GET", "/api/v1/session");
+    };
+    ["keydown", "mousedown", "wheel", "touchstart"].forEach((e) => document.addEventListener(e, onActivity, { passive: true }));
+    document.getElementById("idle-stay").addEventListener("click", onActivity);
+    setInterval(() => {
+      const quiet = (Date.now() - Math.max(active, touched)) / 1000;
+      const sinceServer = (Date.now() - touched) / 1000;
+      if (sinceServer >= idle) { toLogin("idle"); return; }
+      if (quiet >= warnAt) {
+        document.getElementById("idle-left").textContent = String(Math.max(0, Math.ceil(idle - sinceServer)));
+        notice.hidden = false;
+      }
+    }, 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const out = document.getElementById("logout");
+    if (out) out.addEventListener("click", async () => {
+      await api("DELETE", "/api/v1/session");
+      location.assign("/login?reason=logout");
+    });
+    idleWatch();
+  });
+
+  return { api, data, showError, fieldErrors, clock, fmt, describe };
+})();

@@ -1,0 +1,187 @@
+"""The schema models of the review workstation (issue 13): the worklist, the study overview the viewer and
+the study page draw, template beats, the strip selection and the billing page.
+
+Part of the one schema family of :mod:`ecgdesk.workflow.schemas` (same base model, same rules), kept in its
+own module so the workstation's additions do not crowd that one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ecgdesk.store.enums import Role, StudyStatus
+from ecgdesk.workflow.schemas import Model, StudyDetail, StudyRow
+
+BeatClass = Literal["N", "S", "V", "F", "Q"]
+
+
+# ------------------------------------------------------------------------------------------ worklist
+class WorklistIn(Model):
+    """A worklist query; sent in a request body so a patient's name never appears in a URL or a log."""
+
+    statuses: list[StudyStatus] | None = Field(default=None, max_length=7)
+    service: str | None = Field(default=None, max_length=40)
+    search: str = Field(default="", max_length=100)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    limit: int = Field(default=25, ge=1, le=200)
+
+
+class WorklistRow(StudyRow):
+    recording_start: datetime | None
+    duration_h: float | None
+    assigned: str | None = Field(description="who acts on it next, or acted last (reviewer, analyst)")
+
+
+class WorklistOut(Model):
+    items: list[WorklistRow]
+    total: int
+    offset: int
+    limit: int
+    counts: dict[str, int] = Field(description="studies per status under the same service and search")
+    statuses: list[StudyStatus] = Field(description="the statuses shown")
+    default_statuses: list[StudyStatus] = Field(description="what this role works on next")
+    services: list[str]
+
+
+# ------------------------------------------------------------------------------------------ overview
+class RowOut(Model):
+    label: str
+    value: str
+
+
+class SectionOut(Model):
+    title: str
+    rows: list[RowOut]
+
+
+class EpisodeOut(Model):
+    index: int
+    type: str
+    name: str
+    start_s: float
+    end_s: float
+    at: str
+    duration: str
+    detail: str
+
+
+class PatientEventOut(Model):
+    time_s: float
+    at: str
+    source: str
+    symptom: str
+    rhythm: str
+    hr_bpm: float | None
+
+
+class TemplateOut(Model):
+    template_id: int
+    label: str
+    n_beats: int
+
+
+class StudyOverview(Model):
+    """What the study page and the viewer show of one study (the read is audited once)."""
+
+    study: StudyDetail
+    kind: Literal["scanning", "resting_ecg", "stress_test", "none"]
+    fs: float | None = None
+    duration_s: float | None = None
+    leads: list[str] = Field(default_factory=list)
+    lead: str | None = Field(default=None, description="the lead the analysis used")
+    recording_start: datetime | None = None
+    header_left: list[RowOut] = Field(default_factory=list)
+    header_right: list[RowOut] = Field(default_factory=list)
+    sections: list[SectionOut] = Field(default_factory=list)
+    trend_interval_s: float = 60.0
+    trend_bpm: list[float | None] = Field(default_factory=list)
+    episodes: list[EpisodeOut] = Field(default_factory=list)
+    patient_events: list[PatientEventOut] = Field(default_factory=list)
+    quality_epoch_s: float = 10.0
+    quality: str = ""
+    templates: list[TemplateOut] = Field(default_factory=list)
+    beats_by_class: dict[str, int] = Field(default_factory=dict)
+    technician_comments: str = ""
+    measurements: dict[str, Any] | None = Field(
+        default=None, description="resting 12-lead or stress: the stored measurement document"
+    )
+
+
+# ------------------------------------------------------------------------------------------ templates
+class TemplateBeats(Model):
+    template_id: int
+    label: str
+    n_beats: int
+    median_uv: list[int] = Field(description="the template's median beat (µV) from median_start on")
+    median_start: int = Field(default=0, description="index in the beats' window of median_uv[0]")
+    beats_uv: list[list[int]] = Field(description="beats of this template, same window as the median")
+
+
+class TemplateBeatsOut(Model):
+    fs: float
+    lead: str
+    before_s: float = Field(description="each window starts this long before the R peak")
+    templates: list[TemplateBeats]
+
+
+class TemplateEditIn(Model):
+    templates: list[int] = Field(min_length=1, max_length=200)
+    label: BeatClass
+
+
+# ------------------------------------------------------------------------------------------ strips
+class StripItem(Model):
+    key: str
+    kind: Literal["event", "patient", "manual"]
+    title: str
+    rhythm: str
+    detail: str
+    start_s: float
+    duration_s: float
+    focus_s: float
+    included: bool
+
+
+class StripSelectionOut(Model):
+    items: list[StripItem]
+    customised: bool = Field(description="someone chose: the report prints exactly the included strips")
+    editable: bool = Field(description="the study is not signed yet")
+    strip_s: float
+
+
+class StripIncludeIn(Model):
+    key: str = Field(min_length=1, max_length=200)
+    included: bool
+
+
+class StripAddIn(Model):
+    start_s: float = Field(ge=0, le=60 * 86400)
+    caption: str = Field(min_length=1, max_length=200)
+    lead: str | None = Field(default=None, max_length=64)
+
+
+# ------------------------------------------------------------------------------------------ accounts
+class RoleIn(Model):
+    role: Role
+
+
+# ------------------------------------------------------------------------------------------ billing
+class BillingView(Model):
+    """The biller's page: the facts as derived now, the stored coding (codes, explanations, scrubber
+    findings with their fixes) and what may be done next."""
+
+    study_id: int
+    status: StudyStatus
+    facts: dict[str, Any]
+    signed: bool
+    components: list[dict[str, Any]]
+    codes: list[dict[str, Any]] = Field(default_factory=list)
+    explanations: list[str] = Field(default_factory=list)
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+    coded_at: datetime | None = None
+    coded_by: str | None = None
+    can_code: bool = False
+    can_bill: bool = False

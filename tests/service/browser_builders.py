@@ -1,0 +1,135 @@
+"""The real-browser harness of the workstation tests: the demo database served by uvicorn on loopback and
+Debian's Chromium driven by Playwright (no browser download: ``executable_path``).
+
+Skips with the reason where Chromium or Playwright cannot be had (``.ci/run`` installs Chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecgdesk.coding import Service
+from ecgdesk.service import create_app
+from ecgdesk.service.local import serve_in_thread
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import Store, open_store
+from ecgdesk.workflow.policy import SecurityPolicy
+from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
+
+CHROMIUM = os.environ.get("ECGDESK_CHROMIUM", "/usr/bin/chromium")
+PIN = "2468"
+VIEWPORT = {"width": 1366, "height": 768}
+#: Where the suite writes its screenshots: docs/screenshots when ECGDESK_SCREENSHOTS=1 (to refresh the
+#: committed ones), else a temporary folder.
+SHOTS_ENV = "ECGDESK_SCREENSHOTS"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def need_browser() -> Any:
+    """The Playwright sync API, or skip saying what is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("needs the playwright package (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    return sync_playwright
+
+
+@dataclass
+class Served:
+    url: str
+    store: Store
+    study_id: int
+    home: Path
+    resting_id: int
+
+
+def _more_studies(store: Store) -> None:
+    """A few more orders on the worklist, as a working day has them (no recordings yet)."""
+    people = [
+        ("MRN-20431", "Okafor, Grace", date(1948, 7, 2), "F", Service.AMBULATORY_ECG, 14.0),
+        ("MRN-20457", "Lindqvist, Erik", date(1961, 11, 19), "M", Service.AMBULATORY_ECG, 2.0),
+    ]
+    for pid, name, born, sex, service, days in people:
+        create_study(
+            store,
+            StudyRequest(
+                patient_id=pid,
+                name=name,
+                birth_date=born,
+                sex=sex,
+                service=service,
+                ordering_npi="1245319599",
+                indications=("R00.2",),
+                duration_days=days,
+                ordering_name="Oliver Order, MD",
+            ),
+            actor="tech.demo",
+        )
+
+
+def _resting_study(store: Store, folder: Path) -> int:
+    """A resting 12-lead study (pydicom's real 12-lead ECG), analysed and reported."""
+    from pydicom.data import get_testdata_file
+
+    from ecgdesk.workflow.ecg_services import analyze_ecg_study
+    from ecgdesk.workflow.reporting import report_study
+
+    request = StudyRequest(
+        patient_id="MRN-20502",
+        name="Tanaka, Hiro",
+        birth_date=date(1972, 4, 8),
+        sex="M",
+        service=Service.RESTING_ECG,
+        ordering_npi="1245319599",
+        indications=("R00.2",),
+        ordering_name="Oliver Order, MD",
+    )
+    study_id = create_study(store, request, actor="tech.demo")
+    import_recording(store, study_id, Path(get_testdata_file("waveform_ecg.dcm")), actor="tech.demo")
+    analyze_ecg_study(store, study_id, "tech.demo")
+    report_study(store, study_id, "tech.demo")
+    return study_id
+
+
+def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
+    """The demo database (a 2-lead study analysed and reported, a user per role) served on loopback."""
+    from ecgdesk.workflow.demo import ensure_service_demo
+
+    demo = ensure_service_demo(folder / "demo", hours=hours, leads=2)
+    store = open_store(url=demo.url, home=demo.home)
+    _more_studies(store)
+    resting = _resting_study(store, folder)
+    policy = SecurityPolicy(idle_s=900, absolute_s=3600, lockout_attempts=5, lockout_s=60, touch_s=0)
+    app = create_app(store, ServiceSettings(upload_limit_bytes=50_000_000, policy=policy))
+    try:
+        with serve_in_thread(app) as url:
+            yield Served(url, store, demo.study_ids[0], demo.home, resting)
+    finally:
+        store.close()
+
+
+def shots_folder(tmp: Path) -> Path:
+    folder = DOCS_SHOTS if os.environ.get(SHOTS_ENV) == "1" else tmp / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_small(page: Any, path: Path) -> None:
+    """A screenshot as a small PNG: 1366x768, reduced to a 96-colour palette (sharp for UI and ECG)."""
+    from PIL import Image
+
+    page.screenshot(path=str(path))
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        small = rgb.quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)

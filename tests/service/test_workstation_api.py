@@ -1,0 +1,236 @@
+"""The review workstation's API (issue 13) on SQLite and PostgreSQL: the role's worklist (counts, search,
+filters; the searched text is never logged), the overview, template beats and multi-template relabel, the
+strip selection and the report that uses exactly it, the inline PDF, the billing data, role changes, the
+audit log's filters, and the pages' login redirect, role refusal and escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from service_builders import PIN, STUDY, Api, upload
+from sqlalchemy import select
+
+from ecgdesk.store.models import AuditEntry
+
+
+def _analysed_study(api: Api, tiny_files: list[Path], **changes: Any) -> int:
+    headers = api.login("tech.t")
+    body = {**STUDY, **changes}
+    study_id = int(api.client.post("/api/v1/studies", json=body, headers=headers).json()["id"])
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    assert api.client.get(f"/api/v1/studies/{study_id}").json()["status"] == "analyzed"
+    return study_id
+
+
+def test_worklist_by_role_with_counts_search_and_filters(api: Api) -> None:
+    headers = api.login("tech.t")
+    names = ["Doe, Jane", "Smith, 100% O'Hara", "Roe, Richard"]
+    for i, name in enumerate(names):
+        body = {**STUDY, "patient_id": f"MRN-{i}", "name": name}
+        assert api.client.post("/api/v1/studies", json=body, headers=headers).status_code == 201
+    page = api.client.post("/api/v1/worklist", json={}, headers=headers).json()
+    assert page["default_statuses"] == ["ordered", "recorded", "analyzed"] and page["total"] == 3
+    assert page["counts"]["ordered"] == 3 and page["counts"]["reported"] == 0
+    found = api.client.post("/api/v1/worklist", json={"search": "o'hara"}, headers=headers).json()
+    assert [r["patient_name"] for r in found["items"]] == ["Smith, 100% O'Hara"]
+    assert api.client.post("/api/v1/worklist", json={"search": "%"}, headers=headers).json()["total"] == 1
+    assert api.client.post("/api/v1/worklist", json={"search": "mrn-2"}, headers=headers).json()["total"] == 1
+    assert (
+        api.client.post("/api/v1/worklist", json={"search": "' OR 1=1 --"}, headers=headers).json()["total"]
+        == 0
+    )
+    assert (
+        api.client.post("/api/v1/worklist", json={"service": "stress_test"}, headers=headers).json()["total"]
+        == 0
+    )
+    bad = api.client.post("/api/v1/worklist", json={"service": "x-ray"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["service"]
+    bad = api.client.post("/api/v1/worklist", json={"statuses": ["lost"]}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["body", "statuses"]
+    headers = api.login("dr.t")
+    page = api.client.post("/api/v1/worklist", json={}, headers=headers).json()
+    assert page["default_statuses"] == ["reported"] and page["items"] == []
+    everything = api.client.post("/api/v1/worklist", json={"statuses": []}, headers=headers).json()
+    assert everything["total"] == 3
+    with api.store.transaction() as session:
+        logged = [
+            e.after_json
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "read:worklist"))
+        ]
+    assert logged and not any("hara" in text.lower() for text in logged)  # what was searched is not logged
+
+
+def test_overview_templates_relabel_and_strips(api: Api, tiny_files: list[Path]) -> None:
+    study_id = _analysed_study(api, tiny_files)
+    headers = api.csrf
+    view = api.client.get(f"/api/v1/studies/{study_id}/overview").json()
+    assert view["kind"] == "scanning" and view["trend_bpm"] and view["leads"] == ["ECG"]
+    assert any(s["title"] == "Heart rate" for s in view["sections"])
+    before = view["beats_by_class"]
+    beats = api.client.get(f"/api/v1/studies/{study_id}/templates", params={"per_template": 5}).json()
+    first = beats["templates"][0]
+    assert first["n_beats"] > 50 and 1 <= len(first["beats_uv"]) <= 5
+    assert len(first["beats_uv"][0]) == round(0.25 * beats["fs"]) + round(0.45 * beats["fs"])
+    assert (
+        api.client.get(f"/api/v1/studies/{study_id}/templates", params={"per_template": 99}).status_code
+        == 422
+    )
+    ids = [t["template_id"] for t in beats["templates"]]
+    answer = api.client.post(
+        f"/api/v1/studies/{study_id}/template-edits", json={"templates": ids, "label": "V"}, headers=headers
+    )
+    assert answer.status_code == 200 and not answer.json()["reused"], answer.text
+    after = api.client.get(f"/api/v1/studies/{study_id}/overview").json()["beats_by_class"]
+    assert after["V"] == sum(t["n_beats"] for t in beats["templates"]) and after["V"] > before.get("V", 0)
+    bad = api.client.post(
+        f"/api/v1/studies/{study_id}/template-edits", json={"templates": [999], "label": "N"}, headers=headers
+    )
+    assert bad.status_code == 422 and "no template 999" in bad.json()["detail"][0]["msg"]
+    empty = api.client.post(
+        f"/api/v1/studies/{study_id}/template-edits", json={"templates": [], "label": "N"}, headers=headers
+    )
+    assert empty.status_code == 422
+
+    strips = api.client.get(f"/api/v1/studies/{study_id}/strips").json()
+    assert not strips["customised"] and strips["editable"]
+    added = api.client.post(
+        f"/api/v1/studies/{study_id}/strips", json={"start_s": 30, "caption": "Rest"}, headers=headers
+    )
+    assert added.status_code == 201 and added.json()["customised"]
+    manual = [i for i in added.json()["items"] if i["kind"] == "manual"]
+    assert manual == [dict(manual[0], title="Rest", start_s=30.0, included=True)]
+    for body, field in (
+        ({"start_s": 9999, "caption": "x"}, "start_s"),
+        ({"start_s": 1, "caption": " "}, "caption"),
+    ):
+        answer = api.client.post(f"/api/v1/studies/{study_id}/strips", json=body, headers=headers)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == field, answer.text
+    unknown = api.client.put(
+        f"/api/v1/studies/{study_id}/strips", json={"key": "event:none", "included": False}, headers=headers
+    )
+    assert unknown.status_code == 404
+    proposed = [i for i in strips["items"] if i["kind"] != "manual"]
+    for item in proposed:
+        answer = api.client.put(
+            f"/api/v1/studies/{study_id}/strips",
+            json={"key": item["key"], "included": False},
+            headers=headers,
+        )
+        assert answer.status_code == 200
+    rendered = api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers)
+    assert rendered.status_code == 200, rendered.text
+    html = Path(api.client.get(f"/api/v1/studies/{study_id}").json()["reports"][-1]["html"]).read_text(
+        "utf-8"
+    )
+    assert "Rest" in html and "Strip selected on the workstation" in html
+    for item in proposed:  # left out: their titles are no longer strip captions
+        assert f">{item['title']}<" not in html
+    removed = api.client.post(
+        f"/api/v1/studies/{study_id}/strips/remove", json={"key": manual[0]["key"]}, headers=headers
+    )
+    assert removed.status_code == 200 and not [i for i in removed.json()["items"] if i["kind"] == "manual"]
+    refused = (
+        api.client.post(
+            f"/api/v1/studies/{study_id}/strips/remove", json={"key": proposed[0]["key"]}, headers=headers
+        )
+        if proposed
+        else None
+    )
+    assert refused is None or refused.status_code == 422
+    preview = api.client.get(f"/api/v1/studies/{study_id}/report/preview.pdf")
+    assert preview.status_code == 200 and preview.headers["content-disposition"].startswith("inline")
+    assert preview.headers["x-report-signed"] == "false" and preview.content.startswith(b"%PDF")
+
+
+def test_signing_freezes_the_strips_and_the_billing_page(api: Api, tiny_files: list[Path]) -> None:
+    study_id = _analysed_study(api, tiny_files)
+    headers = api.login("dr.t")
+    assert (
+        api.client.post(
+            f"/api/v1/studies/{study_id}/interpretation", json={"text": "Sinus."}, headers=headers
+        ).status_code
+        == 200
+    )
+    # A strip chosen after the review changes the report: the signature is refused until reviewed again.
+    added = api.client.post(
+        f"/api/v1/studies/{study_id}/strips", json={"start_s": 10, "caption": "Late"}, headers=headers
+    )
+    assert added.status_code == 201
+    refused = api.client.post(f"/api/v1/studies/{study_id}/sign", json={"password": PIN}, headers=headers)
+    assert refused.status_code == 409 and "changed" in refused.json()["detail"][0]["msg"]
+    assert (
+        api.client.post(
+            f"/api/v1/studies/{study_id}/interpretation", json={"text": "Sinus."}, headers=headers
+        ).status_code
+        == 200
+    )
+    assert (
+        api.client.post(
+            f"/api/v1/studies/{study_id}/sign", json={"password": PIN}, headers=headers
+        ).status_code
+        == 200
+    )
+    frozen = api.client.post(
+        f"/api/v1/studies/{study_id}/strips", json={"start_s": 20, "caption": "x"}, headers=headers
+    )
+    assert frozen.status_code == 409
+    assert api.client.get(f"/api/v1/studies/{study_id}/strips").json()["editable"] is False
+    headers = api.login("biller.t")
+    view = api.client.get(f"/api/v1/studies/{study_id}/billing").json()
+    assert view["signed"] and view["can_code"] and not view["codes"] and view["facts"]["recorded_hours"] > 0
+    assert api.client.post(f"/api/v1/studies/{study_id}/coding", headers=headers).status_code == 200
+    view = api.client.get(f"/api/v1/studies/{study_id}/billing").json()
+    assert view["codes"] and view["explanations"] and view["can_bill"]
+    with api.store.transaction() as session:
+        reads = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "read:billing")).all()
+    assert "biller.t" in reads
+
+
+def test_role_change_and_audit_filters(api: Api) -> None:
+    headers = api.login("admin.t")
+    answer = api.client.put("/api/v1/users/biller.t/role", json={"role": "technician"}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["role"] == "technician"
+    no_npi = api.client.put("/api/v1/users/biller.t/role", json={"role": "physician"}, headers=headers)
+    assert no_npi.status_code == 422 and "NPI" in no_npi.json()["detail"][0]["msg"]
+    myself = api.client.put("/api/v1/users/admin.t/role", json={"role": "biller"}, headers=headers)
+    assert myself.status_code == 422
+    assert (
+        api.client.put("/api/v1/users/nobody/role", json={"role": "biller"}, headers=headers).status_code
+        == 404
+    )
+    page = api.client.get("/admin/audit", params={"user": "admin.t", "action": "user:role"})
+    assert page.status_code == 200 and "user:role" in page.text and "technician" in page.text
+    bad = api.client.get("/admin/audit", params={"since": "last week"})
+    assert bad.status_code == 200 and "since: use an ISO date" in bad.text
+
+
+def test_pages_redirect_refuse_and_escape(api: Api, tiny_files: list[Path]) -> None:
+    study_id = _analysed_study(api, tiny_files, name="<script>alert(1)</script> O'Brien")
+    api.client.cookies.clear()
+    answer = api.client.get(f"/studies/{study_id}/viewer", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=/studies/")
+    api.login("tech.t")
+    page = api.client.get(f"/studies/{study_id}")
+    assert page.status_code == 200 and "Content-Security-Policy" in page.headers
+    assert (
+        "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    )
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text.replace("http://www.w3.org", "") and "https://" not in page.text
+    assert api.client.get("/studies/99/viewer").status_code == 404
+    api.login("admin.t")
+    refused = api.client.get(f"/studies/{study_id}")
+    assert refused.status_code == 403 and "study:read" in refused.text
+    assert api.client.get("/static/ws.js").headers["content-type"].startswith("text/javascript")
+    assert api.client.get("/static/..%2Fapp.py").status_code == 404
+    assert api.client.get("/static/nothing.js").status_code == 404
+    form = api.client.post("/login", data={"username": "tech.t", "password": "bad"}, follow_redirects=False)
+    assert form.status_code == 401 and "field-error" in form.text
+    form = api.client.post(
+        "/login",
+        data={"username": "tech.t", "password": PIN, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
+    assert form.status_code == 303 and form.headers["location"] == "/worklist"

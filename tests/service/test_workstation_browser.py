@@ -1,0 +1,373 @@
+"""The review workstation in a real browser (Debian's Chromium driven by Playwright) against the demo
+database served by uvicorn: each role logs in; the technician walks the demo study from the worklist
+through the viewer (page, zoom, calipers), relabels a template and sees the summary change, chooses the
+report's strips; the technician has no sign button and the server refuses the call; the physician signs
+with a wrong and then the right password and opens the signed PDF; the biller codes and bills; the
+administrator manages users and checks the audit chain. The tests run in order on one server.
+
+Screenshots go to docs/screenshots with ECGDESK_SCREENSHOTS=1 (else to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_builders import (
+    CHROMIUM,
+    PIN,
+    VIEWPORT,
+    Served,
+    need_browser,
+    save_small,
+    serve_demo,
+)
+from browser_builders import shots_folder as _shots_folder
+
+from ecgdesk.service.local import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    need_browser()
+    with pytest.MonkeyPatch.context() as mp:
+        from argon2 import PasswordHasher
+
+        mp.setattr(
+            "ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        )
+        yield from serve_demo(tmp_path_factory.mktemp("workstation"))
+
+
+@pytest.fixture(scope="module")
+def chromium(served: Served) -> Iterator[Any]:
+    sync_playwright = need_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _shots_folder(tmp_path_factory.mktemp("shots"))
+
+
+def log_in(chromium: Any, served: Served, username: str, password: str = PIN) -> Any:
+    context = chromium.new_context(viewport=VIEWPORT, base_url=served.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def wait_js(page: Any, expression: str, timeout_s: float = 60) -> None:
+    """Poll a JavaScript condition (the pages' CSP forbids eval, which wait_for_function would need)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.1)
+
+
+def count(line: str, label: str) -> int:
+    """The number after ``label`` in "Beats in the study: N 6,189 · S 56 · V 82 · ..."."""
+    part = line.split(f" {label} ", 1)[1]
+    return int(part.split(" ")[0].replace(",", ""))
+
+
+def interpret(page: Any, study_id: int, text: str) -> None:
+    """Write the interpretation on the report page and save it (a reviewed version; the page reloads)."""
+    page.goto(f"/studies/{study_id}/report")
+    page.fill("#interp", text)
+    with page.expect_navigation(timeout=120_000):
+        page.locator("#interp-form button[type=submit]").click()
+    page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
+
+
+def csrf(page: Any) -> str:
+    return str(page.get_attribute('meta[name="csrf-token"]', "content"))
+
+
+def test_a_wrong_password_is_refused_in_words(chromium: Any, served: Served) -> None:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.goto(f"{served.url}/worklist")
+    assert "/login" in page.url  # no session: the login form
+    page.fill("input[name=username]", "dr.demo")
+    page.fill("input[name=password]", "wrong")
+    page.press("input[name=password]", "Enter")
+    error = page.locator("#login-error")
+    error.wait_for(state="visible")
+    assert "password" in error.inner_text().lower()
+    page.goto(f"{served.url}/login?reason=idle")
+    assert "without activity" in page.locator("[data-testid=login-notice]").inner_text()
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "landing", "sees"),
+    [
+        ("tech.demo", "/worklist", "New study"),
+        ("dr.demo", "/worklist", "Worklist"),
+        ("biller.demo", "/worklist", "Worklist"),
+        ("admin.demo", "/admin/users", "Audit log"),
+    ],
+)
+def test_each_role_lands_on_its_work(
+    chromium: Any, served: Served, username: str, landing: str, sees: str
+) -> None:
+    page = log_in(chromium, served, username)
+    assert page.url.endswith(landing)
+    assert sees in page.locator("header.top").inner_text()
+    if username == "dr.demo":  # the physician's next work: reported studies, the demo study among them
+        page.locator(f"#wl-rows tr[data-href='/studies/{served.study_id}']").wait_for()
+    if username == "admin.demo":  # administrators do not read clinical data
+        page.goto(f"/studies/{served.study_id}")
+        assert "Not for your role" in page.locator("main").inner_text()
+    if username == "biller.demo":
+        page.goto(f"/studies/{served.study_id}/viewer")
+        assert "Not for your role" in page.locator("main").inner_text()
+    page.locator("#logout").click()
+    page.wait_for_url("**/login?reason=logout")
+    assert not page.errors
+    page.context.close()
+
+
+def test_technician_walks_the_study_through_the_viewer(chromium: Any, served: Served, shots: Path) -> None:
+    page = log_in(chromium, served, "tech.demo")
+    page.locator("[data-status=all]").click()
+    row = page.locator(f"#wl-rows tr[data-href='/studies/{served.study_id}']")
+    row.wait_for()
+    page.locator("#wl-search").fill("doe")
+    page.locator("#wl-filter button").click()
+    wait_js(page, "document.querySelectorAll('#wl-rows tr[data-href]').length === 1")
+    page.locator("#wl-search").fill("")
+    page.locator("#wl-filter button").click()
+    wait_js(page, "document.querySelectorAll('#wl-rows tr[data-href]').length >= 4")
+    save_small(page, shots / "worklist.png")
+    page.locator(f"#wl-rows a[href='/studies/{served.study_id}']").click()
+    page.wait_for_url(f"**/studies/{served.study_id}")
+    page.locator("#trend[data-drawn]").wait_for()
+    assert "Ventricular ectopy" in page.locator("[data-testid=summary]").inner_text()
+    save_small(page, shots / "study.png")
+
+    page.locator(".study-tabs a", has_text="ECG viewer").click()
+    strip = page.locator("#strip[data-drawn]")
+    strip.wait_for()
+    assert page.locator("#zoom-label").inner_text().startswith("25 mm/s")
+    start = float(page.get_attribute("#strip", "data-start") or 0)
+    page.locator("#strip").focus()
+    page.keyboard.press("ArrowRight")  # next page
+    wait_js(page, f"Number(document.getElementById('strip').dataset.start) > {start}")
+    page.keyboard.press("-")  # zoom out one step
+    wait_js(page, "document.getElementById('strip').dataset.zoom === '1'")
+    page.keyboard.press("+")
+    wait_js(page, "document.getElementById('strip').dataset.zoom === '0'")
+    box = page.locator("#strip").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] * 0.45
+    page.mouse.move(box["x"] + 200, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 300, y, steps=4)
+    page.mouse.move(box["x"] + 389, y, steps=4)
+    page.mouse.up()
+    text = page.locator("[data-testid=caliper]").inner_text()
+    assert " ms · " in text and text.endswith("bpm"), text
+    ms = float(text.split(":")[1].split("ms")[0])
+    assert abs(ms - 189 / (25 * 96 / 25.4) * 1000) < 25  # 189 px at 25 mm/s is about 2.0 s
+    save_small(page, shots / "viewer.png")
+    page.keyboard.press("n")  # the next event of any kind
+    wait_js(page, f"Number(document.getElementById('strip').dataset.start) > {start + 1}")
+    perf = page.evaluate("window.__wsPerf")
+    assert perf["firstStrip"] is not None
+    assert all(v <= 2 * w for v, w in zip(perf["values"], perf["widths"], strict=True)), perf
+    assert not page.errors
+    page.context.close()
+
+
+def test_technician_relabels_a_template_and_the_summary_changes(
+    chromium: Any, served: Served, shots: Path
+) -> None:
+    page = log_in(chromium, served, "tech.demo")
+    page.goto(f"/studies/{served.study_id}/templates")
+    card = page.locator(".tpl[data-label=V]").first
+    card.wait_for()
+    before = page.locator("[data-testid=beat-counts]").inner_text()
+    card.click()
+    assert card.get_attribute("aria-checked") == "true"
+    page.select_option("#tpl-label", "N")
+    save_small(page, shots / "templates.png")
+    page.locator("#tpl-apply").click()
+    wait_js(page, "document.getElementById('tpl-status').textContent.includes('recomputed')", 120)
+    after = page.locator("[data-testid=beat-counts]").inner_text()
+    assert count(after, "V") < count(before, "V") and count(after, "N") > count(before, "N"), (before, after)
+    page.goto(f"/studies/{served.study_id}")
+    v_row = page.locator("[data-testid=summary] tr", has_text="Total V beats").inner_text()
+    assert v_row.split("\t")[-1].startswith(f"{count(after, 'V')} ("), v_row
+    assert not page.errors
+    page.context.close()
+
+
+def test_technician_chooses_the_report_strips(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "tech.demo")
+    page.goto(f"/studies/{served.study_id}/viewer?t=600")
+    page.locator("#strip[data-drawn]").wait_for()
+    page.locator("#add-strip").click()
+    page.locator("#strip-form button[type=submit]").click()  # no caption: said next to the field
+    assert "caption" in page.locator("#strip-error").inner_text().lower()
+    page.fill("#strip-caption", "Sinus rhythm at rest, for comparison")
+    page.locator("#strip-form button[type=submit]").click()
+    wait_js(page, "document.getElementById('viewer-status').textContent.includes('added')")
+    page.goto(f"/studies/{served.study_id}/strips")
+    manual = page.locator("#strip-rows tr", has_text="Sinus rhythm at rest")
+    manual.wait_for()
+    first = page.locator("#strip-rows input[type=checkbox]").first
+    first.uncheck()
+    wait_js(page, "document.getElementById('strips-mode').textContent.includes('exactly')")
+    answer = page.request.get(f"/api/v1/studies/{served.study_id}/strips").json()
+    assert answer["customised"] and not answer["items"][0]["included"]
+    assert any(i["kind"] == "manual" and i["included"] for i in answer["items"])
+    page.goto(f"/studies/{served.study_id}/report")
+    with page.expect_navigation(timeout=120_000):  # the page reloads once the report is rendered
+        page.locator("#regenerate").click()
+    page.locator("[data-testid=report-version]").wait_for()
+    assert not page.errors
+    page.context.close()
+
+
+def test_technician_has_no_sign_button_and_the_server_refuses(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "tech.demo")
+    page.goto(f"/studies/{served.study_id}/report")
+    page.locator("[data-testid=signature-state]").wait_for()
+    assert page.locator("[data-testid=sign-button]").count() == 0
+    answer = page.request.post(
+        f"/api/v1/studies/{served.study_id}/sign",
+        data={"password": PIN},
+        headers={"X-CSRF-Token": csrf(page)},
+    )
+    assert answer.status == 403
+    assert "study:sign" in answer.text()
+    page.context.close()
+
+
+def test_physician_signs_with_a_wrong_then_the_right_password(
+    chromium: Any, served: Served, shots: Path
+) -> None:
+    page = log_in(chromium, served, "dr.demo")
+    interpret(page, served.study_id, "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)")
+    page.locator("[data-testid=sign-button]").click()
+    dialog = page.locator("#sign-dialog")
+    dialog.wait_for(state="visible")
+    assert "Interpreted by Dana Demo, MD" in page.locator("#sign-meaning").inner_text()
+    page.fill("#sign-password", "not-my-password")
+    save_small(page, shots / "sign-dialog.png")
+    page.locator("#sign-submit").click()
+    error = page.locator("#sign-error")
+    error.wait_for(state="visible")
+    assert "Not signed" in error.inner_text() and "password" in error.inner_text()
+    page.fill("#sign-password", PIN)
+    page.locator("#sign-submit").click()
+    page.locator(".signed-box").wait_for(timeout=120_000)
+    state = page.locator("[data-testid=signature-state]").inner_text()
+    assert "Interpreted by" in state and "Dana Demo, MD" in state and "signed 20" in state
+    pdf = page.request.get(f"/api/v1/studies/{served.study_id}/report/preview.pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["x-report-signed"] == "true" and pdf.body().startswith(b"%PDF")
+    assert page.locator("iframe#pdf").get_attribute("src", timeout=5000)
+    assert not page.errors
+    page.context.close()
+
+
+def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "dr.demo")
+    page.goto(f"/studies/{served.resting_id}")
+    page.locator("#ecg12[data-drawn]").wait_for()
+    measured = page.locator("[data-testid=measurements]").inner_text()
+    assert "Heart rate" in measured and "QT / QTc" in measured and "bpm" in measured
+    interpret(page, served.resting_id, "Sinus rhythm. Normal ECG. (Browser test.)")
+    page.locator("[data-testid=sign-button]").click()
+    page.fill("#sign-password", PIN)
+    page.locator("#sign-submit").click()
+    page.locator(".signed-box").wait_for(timeout=120_000)
+    assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
+    assert not page.errors
+    page.context.close()
+
+
+def test_biller_codes_and_bills(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "biller.demo")
+    page.goto(f"/studies/{served.study_id}/billing")
+    assert "yes" in page.locator("[data-testid=billing-facts]").inner_text()
+    page.locator("#code-now").click()
+    page.locator("[data-testid=billing-codes]").wait_for(timeout=60_000)
+    assert page.locator("[data-testid=billing-codes] td.code").count() >= 1
+    page.locator("#bill-form button").click()  # no reference: said in words
+    assert "reference" in page.locator("#billing-error").inner_text()
+    page.fill("#bill-reference", "CLM-2026-0001")
+    page.locator("#bill-form button").click()
+    page.locator("[data-testid=study-status]", has_text="billed").wait_for()
+    page.context.close()
+
+
+def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, served: Served) -> None:
+    page = log_in(chromium, served, "admin.demo")
+    page.fill("#u-username", "dr.two")
+    page.select_option("#u-role", "physician")
+    page.fill("#u-password", "1357")
+    page.locator("#user-form button[type=submit]").click()
+    npi_error = page.locator('#user-form .field-error[data-for="npi"]')
+    npi_error.wait_for(state="visible")  # a physician needs an NPI: said next to the field
+    page.fill("#u-npi", "1234567893")
+    page.fill("#u-display", "Second Doctor, MD")
+    page.locator("#user-form button[type=submit]").click()
+    page.locator("tr[data-username='dr.two']").wait_for()
+    # Each change reloads the page once saved: wait for that reload, not for a load state already reached.
+    with page.expect_navigation():
+        page.select_option("tr[data-username='dr.two'] select", "technician")
+    with page.expect_navigation():
+        page.locator("tr[data-username='dr.two'] button[data-act=disable]").click()
+    page.locator("tr[data-username='dr.two'] button[data-act=enable]").wait_for()
+    # This test's own changes, so that it does not depend on the order the tests run in.
+    page.goto("/admin/audit?user=admin.demo&action=user:disable")
+    assert "user:disable" in page.locator("table.audit tbody").inner_text()
+    page.locator("#verify").click()
+    wait_js(page, "document.getElementById('verify-result').textContent.startsWith('Intact')")
+    page.context.close()
+
+
+def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Served, tmp_path: Path) -> None:
+    from ecgdesk.records import write_recording
+    from ecgdesk.workflow.demo import synthetic_recording
+
+    header = write_recording(synthetic_recording(3.0, seed=5), tmp_path, "wfdb", "upl")
+    files = sorted(str(p) for p in tmp_path.iterdir() if p.stem == header.stem)
+    page = log_in(chromium, served, "tech.demo")
+    page.goto("/upload")
+    page.locator("#upload-submit").click()  # nothing filled in: each field says what it needs
+    assert page.locator('.field-error[data-for="patient_id"]').is_visible()
+    page.fill("#patient_id", "MRN-30001")
+    page.fill("#name", "Alvarez, <b>Rosa</b>")
+    page.fill("#birth_date", "1959-02-03")
+    page.fill("#ordering_npi", "1245319599")
+    page.fill("#indications", "R00.2, R55")
+    page.set_input_files("#files", files)
+    page.locator("#upload-submit").click()
+    page.locator("#up-done").wait_for(timeout=120_000)
+    assert page.locator("[data-testid=upload-progress]").get_attribute("value") == "1"
+    assert "done" in page.locator("#bg-text").inner_text()
+    page.locator("#up-link").click()
+    assert page.locator("[data-testid=patient-name]").inner_text() == "Alvarez, <b>Rosa</b>"  # escaped
+    page.context.close()
