@@ -142,3 +142,16 @@ def test_roles_are_checked_against_the_permission_table(
 ) -> None:
     assert main([*argv, "--user", user]) == 2
     assert f"is a {'biller' if user == 'biller' else 'technician'}; " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words", [["interop", "inbound"], ["interop", "inbound", "--user", "nobody"]])
+def test_a_command_closes_the_store_it_opened(words: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the command succeeds or is refused, its database connections are closed when it ends (left
+    to the garbage collector they are a ResourceWarning, and a held backend on PostgreSQL)."""
+    from ecgdesk.store import Store
+
+    closed: list[Store] = []
+    real_close = Store.close
+    monkeypatch.setattr(Store, "close", lambda self: (closed.append(self), real_close(self))[1])
+    main(words)
+    assert len(closed) == 1

@@ -13,6 +13,8 @@ from ecgdesk.errors import InputError, RecordingError
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from ecgdesk.store import Store
+
 
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2, default=str)
@@ -52,3 +54,22 @@ def options_named(options: Mapping[str, str]) -> Iterator[None]:
         if isinstance(error, RecordingError):
             raise RecordingError(error.path, option, error.reason) from None
         raise InputError(option, error.reason, error.source) from None
+
+
+_COMMAND_STORES: list[Store] = []
+
+
+def command_store() -> Store:
+    """The store a command works on (``$ECGDESK_DATABASE_URL``, ``$ECGDESK_HOME``), closed by ``main`` when
+    the command ends: a pooled connection left to the garbage collector is a ResourceWarning, and on
+    PostgreSQL a server backend held until the collector runs (many commands run in one test process)."""
+    from ecgdesk.store import open_store
+
+    store = open_store()
+    _COMMAND_STORES.append(store)
+    return store
+
+
+def close_command_stores() -> None:
+    while _COMMAND_STORES:
+        _COMMAND_STORES.pop().close()

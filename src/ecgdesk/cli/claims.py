@@ -13,16 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ecgdesk.cli._common import print_json
+from ecgdesk.cli._common import command_store, print_json
 
 
 def _acting(args: argparse.Namespace, action: str) -> tuple[Any, str]:
     """The store and the authenticated acting user's audit name, after the permission check."""
     from ecgdesk.cli._auth import acting
-    from ecgdesk.store import open_store
     from ecgdesk.workflow.permissions import Action
 
-    store = open_store()
+    store = command_store()
     return store, acting(args, store, Action(action)).actor
 
 

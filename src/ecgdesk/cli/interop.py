@@ -21,10 +21,10 @@ def _acting(args: argparse.Namespace, action: str, also: str | None = None) -> t
     """The store and the authenticated acting user, checked against the permission table for ``action``
     (and ``also``, for a command that does two things)."""
     from ecgdesk.cli._auth import acting
-    from ecgdesk.store import open_store
+    from ecgdesk.cli._common import command_store
     from ecgdesk.workflow.permissions import Action, authorize
 
-    store = open_store()
+    store = command_store()
     who = acting(args, store, Action(action))
     if also is not None:
         authorize(store, who.principal, Action(also))

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from ecgdesk.cli._common import close_command_stores
 from ecgdesk.errors import EXIT_INTERNAL, EcgDeskError
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on the parsers it adds.
@@ -33,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ecgdesk.cli.study",
     "ecgdesk.cli.analyze",
     "ecgdesk.cli.interop",
+    "ecgdesk.cli.monitor",
     "ecgdesk.cli.users",
     "ecgdesk.cli.serve",
     "ecgdesk.cli.delineate",
@@ -108,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
+        close_command_stores()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

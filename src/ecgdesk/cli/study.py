@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
-from ecgdesk.cli._common import print_json, progress, read_text_option
+from ecgdesk.cli._common import command_store, print_json, progress, read_text_option
 from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import InputError
 
@@ -26,9 +26,8 @@ if TYPE_CHECKING:  # engines are imported inside the commands (a fast ``ecgdesk 
 
 
 def _store() -> Store:
-    from ecgdesk.store import open_store
 
-    return open_store()
+    return command_store()
 
 
 def _acting(args: argparse.Namespace, action: Action) -> tuple[Store, Acting]:

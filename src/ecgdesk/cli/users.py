@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ecgdesk.cli._auth import Acting, acting, auth_parent, read_secret
-from ecgdesk.cli._common import print_json
+from ecgdesk.cli._common import command_store, print_json
 from ecgdesk.errors import InputError
 
 if TYPE_CHECKING:  # the store is opened inside the commands (a fast ``ecgdesk --help``)
@@ -18,9 +18,8 @@ if TYPE_CHECKING:  # the store is opened inside the commands (a fast ``ecgdesk -
 
 
 def _store() -> Store:
-    from ecgdesk.store import open_store
 
-    return open_store()
+    return command_store()
 
 
 def _admin(args: argparse.Namespace, store: Store, **options: object) -> Acting:

@@ -44,6 +44,14 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    MONITOR_ENROLL = "monitor:enroll"
+    MONITOR_CRITERIA_READ = "monitor:criteria-read"
+    MONITOR_CRITERIA_SIGN = "monitor:criteria-sign"
+    MONITOR_INGEST = "monitor:ingest"
+    MONITOR_QUEUE_READ = "monitor:queue-read"
+    MONITOR_REVIEW = "monitor:review"
+    MONITOR_SUPERVISE = "monitor:supervise"
+    MONITOR_ROSTER = "monitor:roster"
     RESULT_EXPORT = "result:export"
     ORDER_RECEIVE = "order:receive"
     ORDER_INBOUND_READ = "order:inbound-read"
@@ -92,6 +100,16 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # Event monitoring (issue 15): technicians attend the queue; the ordering physician signs the criteria;
+    # devices send strips with a technician-role API token; the administrator keeps the roster.
+    Action.MONITOR_ENROLL: frozenset({T}),
+    Action.MONITOR_CRITERIA_READ: frozenset({T, P}),
+    Action.MONITOR_CRITERIA_SIGN: frozenset({P}),
+    Action.MONITOR_INGEST: frozenset({T}),
+    Action.MONITOR_QUEUE_READ: frozenset({T, P}),
+    Action.MONITOR_REVIEW: frozenset({T, P}),
+    Action.MONITOR_SUPERVISE: frozenset({T, A}),
+    Action.MONITOR_ROSTER: frozenset({A}),
     # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
     # the administrator's (where patient data may go).
     Action.RESULT_EXPORT: frozenset({T, P}),

@@ -35,6 +35,9 @@ from ecgdesk.reports.context import (
     SimpleBeats,
     report_content_digest,
 )
+from ecgdesk.reports.monitoring_report import MonitoringReportContext
+from ecgdesk.reports.monitoring_report import content_digest as monitoring_digest
+from ecgdesk.reports.monitoring_report import render as render_monitoring_report
 from ecgdesk.reports.scanning import render_scanning_report
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.enums import Role, StudyStatus
@@ -59,6 +62,8 @@ from ecgdesk.workflow.ecg_services import (
 from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.locks import locked
+from ecgdesk.workflow.monitoring import MONITORING_SERVICES
+from ecgdesk.workflow.monitoring_period import build_monitoring_context
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
@@ -108,13 +113,15 @@ def _printed_name(user: User) -> str:
     return user.display_name
 
 
-AnyReportContext = ScanningReportContext | EcgReportContext
+AnyReportContext = ScanningReportContext | EcgReportContext | MonitoringReportContext
 
 
 def content_digest(ctx: AnyReportContext) -> str:
     """What a signature covers, for any kind of report (the signature block itself excluded)."""
     if isinstance(ctx, ScanningReportContext):
         return report_content_digest(ctx)
+    if isinstance(ctx, MonitoringReportContext):
+        return monitoring_digest(ctx)
     return ecg_content_digest(ctx)
 
 
@@ -122,6 +129,8 @@ def build_context(
     store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
 ) -> AnyReportContext:
     """The report content of ``study`` as stored now, labelled as report ``version``."""
+    if study_service(session, study) in MONITORING_SERVICES:  # event monitoring, telemetry: the period
+        return build_monitoring_context(store, session, study, version, signature)
     if study_service(session, study) in ECG_SERVICES:  # resting ECG, stress test: their own report
         return build_ecg_context(store, session, study, version, signature)
     parts = report_parts(store, session, study, version)
@@ -149,7 +158,9 @@ def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
         second: Path | None
-        if isinstance(ctx, ScanningReportContext):
+        if isinstance(ctx, MonitoringReportContext):
+            pdf, second = render_monitoring_report(ctx, tmp), None
+        elif isinstance(ctx, ScanningReportContext):
             rendered = render_scanning_report(ctx, tmp)
             pdf, second = rendered.pdf_path, rendered.html_path
         else:
