@@ -29,6 +29,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.study_pages",
     "ecgdesk.service.routers.billing_page",
     "ecgdesk.service.routers.admin_pages",
+    "ecgdesk.service.routers.monitoring_pages",
     "ecgdesk.service.routers.claims",
     "ecgdesk.service.routers.interop",
 )

@@ -37,6 +37,9 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 
 
+BACKGROUND_HEADER = "X-ECGDesk-Background"
+
+
 def bearer(request: Request) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
@@ -52,7 +55,10 @@ def current_user(request: Request, store: StoreDep, settings: SettingsDep) -> Pr
         from ecgdesk.errors import AuthenticationError
 
         raise AuthenticationError("no session: log in with POST /api/v1/session")
-    principal = resolve_session(store, cookie, settings.policy)
+    # A page's own timer (the monitoring queue's refresh) reads without counting as the user's activity,
+    # so a screen left open still logs off after the idle time.
+    background = request.method in SAFE_METHODS and request.headers.get(BACKGROUND_HEADER) == "1"
+    principal = resolve_session(store, cookie, settings.policy, touch=not background)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):

@@ -84,8 +84,11 @@ def _end(session: Session, row: LoginSession, actor: str, reason: str) -> None:
     append(session, actor, "auth:logoff", "user", row.user_id, None, {"session": row.id, "reason": reason})
 
 
-def resolve_session(store: Store, token: str, policy: SecurityPolicy | None = None) -> Principal:
-    """The user of a live session; an idle, expired or unknown one is refused (and ended, audited)."""
+def resolve_session(
+    store: Store, token: str, policy: SecurityPolicy | None = None, touch: bool = True
+) -> Principal:
+    """The user of a live session; an idle, expired or unknown one is refused (and ended, audited).
+    ``touch=False``: a background read that does not count as activity (the idle clock keeps running)."""
     policy = policy or SecurityPolicy.from_env()
     refusal: str | None = None
     with store.transaction() as session:
@@ -110,7 +113,7 @@ def resolve_session(store: Store, token: str, policy: SecurityPolicy | None = No
             elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.idle_s:
                 _end(session, row, user.username, "idle")
                 refusal = "logged off after inactivity: log in again"
-            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:
+            elif touch and (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:
                 row.last_seen_at = moment
             principal = Principal(
                 user.id,

@@ -58,7 +58,13 @@ def _page(
 
 @router.get("/studies/{study_id}")
 def study_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLResponse:
-    return _page(request, store, study_id, Action.STUDY_READ, "study.html.j2", "summary")
+    from ecgdesk.workflow.interop_results import list_deliveries
+
+    # Where the signed results went (chart folder, interface engine, FHIR server) and in what state.
+    deliveries = list_deliveries(store, study_id)
+    return _page(
+        request, store, study_id, Action.STUDY_READ, "study.html.j2", "summary", deliveries=deliveries
+    )
 
 
 @router.get("/studies/{study_id}/viewer")

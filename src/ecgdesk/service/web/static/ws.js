@@ -17,8 +17,11 @@ const WS = (() => {
 
   // One call of the JSON API. Resolves to {ok, status, data, message, detail}; never throws for an HTTP
   // refusal, so each page can put the message next to the field or button that caused it.
-  async function api(method, url, body) {
+  // opts.background: a page's own timer, not the user's activity (the server's idle clock keeps running).
+  async function api(method, url, body, opts) {
+    const background = Boolean(opts && opts.background);
     const headers = { Accept: "application/json" };
+    if (background) headers["X-ECGDesk-Background"] = "1";
     if (method !== "GET") headers["X-CSRF-Token"] = meta("csrf-token");
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -28,7 +31,7 @@ const WS = (() => {
     } catch (err) {
       return { ok: false, status: 0, data: null, detail: [], message: "ECG Desk cannot be reached: check the network and try again." };
     }
-    touched = Date.now();
+    if (!background) touched = Date.now();
     const text = await response.text();
     let payload = null;
     try { payload = text ? JSON.parse(text) : null; } catch (err) { payload = null; }

@@ -1,0 +1,152 @@
+"""The attended-monitoring queue screen in a real browser (Debian's Chromium driven by Playwright): strips
+of one enrolled patient arrive and are classified; the technician sees them most pressing first with the
+counts per priority, opens the first, records the physician notification and closes it; the list and the
+counts follow. A biller has neither the link nor the page."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_builders import CHROMIUM, PIN, VIEWPORT, need_browser
+from service_builders import add_people
+
+from ecgdesk.coding import Service
+from ecgdesk.service import create_app
+from ecgdesk.service.local import CHROMIUM_ARGS, serve_in_thread
+from ecgdesk.service.settings import ServiceSettings
+from ecgdesk.store import open_store
+from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
+from ecgdesk.workflow.policy import SecurityPolicy
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 60_000
+ORDERING_NPI = "1245319599"
+RANK = {"emergent": 0, "urgent": 1, "unreadable": 2, "routine": 3}
+
+
+def _strip_builder() -> Any:
+    """tests/workflow/monitoring_builders.py (strips cut around simulated events), loaded by its path."""
+    path = Path(__file__).resolve().parents[1] / "workflow" / "monitoring_builders.py"
+    spec = importlib.util.spec_from_file_location("ecgdesk_tests_monitoring_builders", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Queue:
+    url: str
+    priorities: list[str]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
+    need_browser()
+    folder = tmp_path_factory.mktemp("monitoring")
+    with pytest.MonkeyPatch.context() as mp:
+        from argon2 import PasswordHasher
+
+        mp.setattr(
+            "ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        )
+        store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
+        add_people(store)
+        strips = _strip_builder().make_strips(folder)
+        request = EnrolmentRequest(
+            "MRN-EM1", "Quinn, Ada", date(1950, 2, 3), "F", "EM-0042", Service.EVENT_MONITOR,
+            date(2026, 12, 1), ORDERING_NPI, ("R00.2",),
+        )
+        enroll(store, request, "tech.t")
+        outcomes = [
+            ingest_file(store, path, "EM-0042", "tech.t", message_id=path.stem)
+            for path in (strips.normal, strips.pause, strips.flat)
+        ]
+        assert all(o.status == "queued" for o in outcomes), outcomes
+        from ecgdesk.workflow.monitoring_queue import list_queue
+
+        priorities = [row.priority for row in list_queue(store)]
+        policy = SecurityPolicy(idle_s=900, absolute_s=3600, lockout_attempts=5, lockout_s=60, touch_s=0)
+        app = create_app(store, ServiceSettings(policy=policy))
+        try:
+            with serve_in_thread(app) as url:
+                yield Queue(url, priorities)
+        finally:
+            store.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(served: Queue) -> Iterator[Any]:
+    sync_playwright = need_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+        yield launched
+        launched.close()
+
+
+def log_in(chromium: Any, served: Queue, username: str) -> Any:
+    context = chromium.new_context(viewport=VIEWPORT, base_url=served.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PIN)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def _counts(page: Any) -> dict[str, int]:
+    return {
+        name: int(page.locator(f'[data-count="{name}"]').inner_text())
+        for name in ("emergent", "urgent", "routine", "unreadable", "overdue")
+    }
+
+
+def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Queue) -> None:
+    page = log_in(chromium, served, "tech.t")
+    page.click("nav >> text=Monitoring")
+    page.wait_for_url("**/monitoring")
+    rows = page.locator("#mq-rows tr[data-id]")
+    rows.first.wait_for()
+    assert rows.count() == 3
+    shown = [rows.nth(i).locator(".badge").inner_text() for i in range(3)]
+    assert shown == sorted(shown, key=RANK.__getitem__)  # most pressing first
+    assert sorted(shown) == sorted(served.priorities)
+    counts = _counts(page)
+    assert sum(counts[p] for p in RANK) == 3 and counts["unreadable"] >= 1  # the flat line needs a person
+    first_id = rows.first.get_attribute("data-id")
+    rows.first.click()
+    page.locator("#mq-item").wait_for(state="visible")
+    assert page.locator("#mq-item-id").inner_text() == first_id
+    page.check('input[name="action"][value="notified"]')
+    page.locator("#mq-notice").wait_for(state="visible")
+    page.fill("#mq-recipient", "Dr Order (ordering physician)")
+    page.check('input[name="read_back"]')
+    page.fill("#mq-note", "Pause strip phoned through; physician will see the patient today.")
+    page.click("#mq-review button[type=submit]")
+    page.wait_for_selector(f'#mq-rows tr[data-id="{first_id}"]', state="detached")
+    assert "closed (notified)" in page.locator("#mq-saved").inner_text()
+    assert page.locator("#mq-rows tr[data-id]").count() == 2
+    assert sum(_counts(page)[p] for p in RANK) == 2
+    assert page.errors == []
+    page.context.close()
+
+
+def test_biller_has_no_queue(chromium: Any, served: Queue) -> None:
+    page = log_in(chromium, served, "biller.t")
+    assert page.locator("nav >> text=Monitoring").count() == 0
+    answer = page.goto("/monitoring")
+    assert answer is not None and answer.status == 403
+    page.context.close()

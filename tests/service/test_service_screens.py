@@ -1,0 +1,46 @@
+"""Server side of the workstation's monitoring and delivery screens: a page's own refresh timer does not
+keep an idle session alive, and a study page lists where its signed results went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service_builders import PIN, STUDY, Api, upload
+from sqlalchemy import select
+
+from ecgdesk.store.service_models import LoginSession
+from ecgdesk.workflow.interop_results import add_target
+
+
+def _last_seen(api: Api) -> object:
+    with api.store.transaction() as session:
+        return session.scalars(select(LoginSession.last_seen_at).where(LoginSession.ended_at.is_(None))).one()
+
+
+def test_background_refresh_is_not_activity(api: Api) -> None:
+    api.login("tech.t")
+    before = _last_seen(api)
+    quiet = api.client.get("/api/v1/monitoring/queue", headers={"X-ECGDesk-Background": "1"})
+    assert quiet.status_code == 200 and _last_seen(api) == before
+    assert api.client.get("/api/v1/monitoring/queue").status_code == 200
+    assert _last_seen(api) != before  # the user's own request is activity (touch_s is 0 here)
+    page = api.client.get("/monitoring")
+    assert page.status_code == 200 and 'id="mq-rows"' in page.text
+    api.login("biller.t")
+    assert api.client.get("/monitoring").status_code == 403
+
+
+def test_study_page_lists_the_deliveries(api: Api, tiny_files: list[Path]) -> None:
+    add_target(api.store, "chart folder", "folder", str(api.store.home / "outbox"), ["hl7"], "admin.t")
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    assert 'data-testid="deliveries"' not in api.client.get(f"/studies/{study_id}").text
+    headers = api.login("dr.t")
+    base = f"/api/v1/studies/{study_id}"
+    reading = {"text": "Sinus rhythm."}
+    assert api.client.post(f"{base}/interpretation", json=reading, headers=headers).is_success
+    assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
+    page = api.client.get(f"/studies/{study_id}").text
+    assert 'data-testid="deliveries"' in page and "chart folder" in page and "delivery-pending" in page
