@@ -27,7 +27,7 @@ serve: $(VENV)/.installed
 	$(BIN)/ecgdesk serve --demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
 test: lint

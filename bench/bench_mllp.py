@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 from ecgdesk.interop import hl7v2, mllp
+from ecgdesk.store import open_store
+from ecgdesk.workflow.users import add_user
+
+PASSWORD = "bench-interface-2468"  # the listener authenticates as the interface account, as in production
 
 ORDER = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
@@ -99,8 +103,13 @@ def main() -> int:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-mllp-"))
     port = free_port()
-    env = {**os.environ, "ECGDESK_HOME": str(home)}
-    env.pop("ECGDESK_DATABASE_URL", None)
+    env = {**os.environ, "ECGDESK_HOME": str(home), "ECGDESK_PASSWORD": PASSWORD}
+    for name in ("ECGDESK_DATABASE_URL", "ECGDESK_TOKEN", "ECGDESK_USER"):
+        env.pop(name, None)
+    store = open_store(url=f"sqlite:///{home / 'ecgdesk.sqlite'}", home=home)
+    add_user(store, "boss", "admin", PASSWORD, actor="bench")
+    add_user(store, "interface", "technician", PASSWORD, actor="boss", admin_password=PASSWORD)
+    store.close()
     listener = subprocess.Popen(
         [
             sys.executable,

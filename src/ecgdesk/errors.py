@@ -1,16 +1,19 @@
 """One voice for every error ECG Desk raises to a user.
 
 Every error names *where* (a file or a parameter), *which field* and *why*. The CLI prints the message
-without a traceback and exits with :data:`EXIT_USAGE` (2).
+without a traceback and exits with :data:`EXIT_USAGE` (2); anything else that escapes a command is a bug,
+printed as one line with :data:`EXIT_INTERNAL` (3).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class EcgDeskError(Exception):
@@ -103,3 +106,26 @@ def check_positive(parameter: str, value: float, source: str | Path | None = Non
     if not number > 0 or number == float("inf"):
         raise InputError(parameter, f"must be a positive finite number, got {value!r}", source=source)
     return number
+
+
+def _identity(path: Path) -> tuple[object, ...]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ("path", str(path.resolve()))
+    return ("inode", info.st_dev, info.st_ino)
+
+
+def check_not_overwriting(outputs: Iterable[str | Path], inputs: Iterable[str | Path],
+                          parameter: str) -> None:
+    """Refuse (:class:`InputError` on ``parameter``) an output file that is one of the input files.
+
+    Paths are compared after links are followed, and by device and inode where the file exists, so a
+    second name for the same file (a hard link, ``./beats.csv`` and ``beats.csv``) is caught too.
+    """
+    taken = {_identity(Path(p)): Path(p) for p in inputs}
+    for output in outputs:
+        source = taken.get(_identity(Path(output)))
+        if source is not None:
+            raise InputError(parameter, f"writing {output} would overwrite the input {source}; choose "
+                                        "another output folder", source)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import wfdb
 
 from conftest import shared_path
 from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.noise_stress import add_noise, alternating_mask, make_noise, signal_power
 from ecgdesk.analysis.quality import (
     ANALYZABLE,
     LEAD_OFF,
     NOISE,
+    VENTRICULAR,
     analyzable_seconds,
     epoch_states,
     is_noise,
     quality_episodes,
+    states_from_string,
     states_to_string,
     wear_seconds,
 )
+from ecgdesk.errors import InputError
 
 CFG = AnalysisConfig()
 
@@ -77,3 +82,52 @@ def test_ventricular_tachycardia_is_analyzable_but_muscle_noise_is_not() -> None
     assert (epoch_states(noisy.astype(np.float32), fs, CFG) == NOISE).all()
     # the same test on a short segment (a run's span)
     assert not is_noise(vt[:500], CFG) and is_noise(noisy[:500], CFG)
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 30.0])
+def test_clean_12_lead_records_of_any_amplitude_are_analyzable(scale: float) -> None:
+    # LUDB: 10 s, 500 Hz, every lead; the large-voltage case used to be "no analyzable signal"
+    for number in (1, 9, 35, 74, 80):
+        rec = wfdb.rdrecord(str(shared_path("ludb", f"{number}.hea").with_suffix("")))
+        for j in range(rec.n_sig):
+            states = epoch_states(rec.p_signal[:, j] * scale, 500.0, CFG)
+            assert states.tolist() == [ANALYZABLE], (number, rec.sig_name[j], states)
+
+
+@pytest.mark.parametrize("kind", ["ma", "em"])
+def test_noise_stress_is_noise_only_where_it_was_added(kind: str) -> None:
+    path = shared_path("mitdb", "100.hea").with_suffix("")
+    x = mitdb_100(300).astype(np.float64)
+    beats = wfdb.rdann(str(path), "atr", sampto=x.size).sample[1:]
+    mask = alternating_mask(x.size, 360.0, first_s=60.0, block_s=60.0)  # noise in 60-120 s and 180-240 s
+    noise = make_noise(kind, x.size, 360.0, seed=5)
+    noisy = epoch_states(add_noise(x, 360.0, beats, noise, -6.0, mask), 360.0, CFG)
+    expect = np.where(epoch_share_all(mask, 3600), NOISE, ANALYZABLE)
+    assert noisy.tolist() == expect.tolist()
+    mild = epoch_states(add_noise(x, 360.0, beats, noise, 18.0, mask), 360.0, CFG)
+    assert (mild == ANALYZABLE).all()
+
+
+def epoch_share_all(mask: np.ndarray, L: int) -> np.ndarray:
+    return mask[: mask.size // L * L].reshape(-1, L).all(axis=1)
+
+
+def test_noise_at_a_known_snr() -> None:
+    x = mitdb_100(60).astype(np.float64)
+    beats = wfdb.rdann(str(shared_path("mitdb", "100.hea").with_suffix("")), "atr", sampto=x.size).sample[1:]
+    for kind in ("bw", "ma", "em"):
+        noise = make_noise(kind, x.size, 360.0, seed=1)
+        assert abs(float(np.sqrt(np.mean(noise ** 2))) - 1.0) < 1e-6
+        y = add_noise(x, 360.0, beats, noise, 6.0)
+        measured = 10 * np.log10(signal_power(x, 360.0, beats) / np.mean((y - x) ** 2))
+        assert abs(measured - 6.0) < 1e-6
+    with pytest.raises(InputError, match="kind"):
+        make_noise("hum", 10, 360.0)
+
+
+def test_states_string_round_trip_and_unknown_state() -> None:
+    states = np.array([ANALYZABLE, NOISE, LEAD_OFF, VENTRICULAR], dtype=np.uint8)
+    assert states_to_string(states) == "ANLV"
+    assert states_from_string("ANLV").tolist() == states.tolist()
+    with pytest.raises(InputError, match=r"quality\.states"):
+        states_from_string("AX")

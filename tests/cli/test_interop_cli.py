@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from ecgdesk.cli.main import main
+from ecgdesk.store import open_store
+from ecgdesk.workflow.users import add_user
 
 ORDER = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
@@ -18,15 +20,28 @@ ORDER = (
 )
 
 
+PIN = "2468"
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database with an administrator and a technician; commands act as the technician unless told."""
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
+    for name in ("ECGDESK_DATABASE_URL", "ECGDESK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    store = open_store()
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    add_user(store, "tech", "technician", PIN, actor="boss", admin_password=PIN)
+    add_user(store, "biller", "biller", PIN, actor="boss", admin_password=PIN)
+    store.close()
+    monkeypatch.setenv("ECGDESK_USER", "tech")
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
     return tmp_path / "home"
 
 
-def test_import_accepts_an_order_and_answers_a_duplicate_the_same(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_accepts_an_order_and_answers_a_duplicate_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     message = tmp_path / "order.hl7"
     message.write_text(ORDER.format(control="C1", placer="P1", icd="R00.2"))
     assert main(["interop", "import", str(message), "--json"]) == 0
@@ -51,8 +66,21 @@ def test_bad_order_exits_2_with_the_ack(tmp_path: Path, capsys: pytest.CaptureFi
     [
         ["interop", "import", "/no/such/file.hl7"],
         ["interop", "export", "99", "--as", "hl7", "--out", "x.hl7"],
-        ["interop", "target", "add", "t", "--kind", "mllp", "--address", "nohost"],
-        ["interop", "target", "add", "t", "--kind", "folder", "--address", "/tmp", "--formats", "pdf"],
+        ["interop", "target", "add", "t", "--kind", "mllp", "--address", "nohost", "--user", "boss"],
+        [
+            "interop",
+            "target",
+            "add",
+            "t",
+            "--kind",
+            "folder",
+            "--address",
+            "/tmp",
+            "--formats",
+            "pdf",
+            "--user",
+            "boss",
+        ],
         ["interop", "listen", "--seconds", "0.1"],
     ],
 )
@@ -74,9 +102,56 @@ def test_watcher_takes_each_file_once_and_files_its_ack(tmp_path: Path) -> None:
 
 
 def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["interop", "target", "add", "chart", "--kind", "folder", "--address", str(tmp_path / "out"),
-                 "--formats", "hl7,fhir"]) == 0
-    assert main(["interop", "target", "list", "--json"]) == 0
+    assert (
+        main(
+            [
+                "interop",
+                "target",
+                "add",
+                "chart",
+                "--kind",
+                "folder",
+                "--address",
+                str(tmp_path / "out"),
+                "--formats",
+                "hl7,fhir",
+                "--user",
+                "boss",
+            ]
+        )
+        == 0
+    )
+    assert main(["interop", "target", "list", "--json", "--user", "boss"]) == 0
     capsys.readouterr()
     assert main(["interop", "outbox", "--send", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    assert main(["interop", "listen", "--deliver", "--seconds", "0.2", "--poll", "0.1"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "user"),
+    [
+        (["interop", "target", "add", "t", "--kind", "folder", "--address", "/tmp/x"], "tech"),
+        (["interop", "import", "x.hl7"], "biller"),
+        (["interop", "outbox"], "biller"),
+        (["interop", "export", "1", "--as", "hl7", "--out", "x"], "biller"),
+    ],
+)
+def test_roles_are_checked_against_the_permission_table(
+    argv: list[str], user: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--user", user]) == 2
+    assert f"is a {'biller' if user == 'biller' else 'technician'}; " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words", [["interop", "inbound"], ["interop", "inbound", "--user", "nobody"]])
+def test_a_command_closes_the_store_it_opened(words: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the command succeeds or is refused, its database connections are closed when it ends (left
+    to the garbage collector they are a ResourceWarning, and a held backend on PostgreSQL)."""
+    from ecgdesk.store import Store
+
+    closed: list[Store] = []
+    real_close = Store.close
+    monkeypatch.setattr(Store, "close", lambda self: (closed.append(self), real_close(self))[1])
+    main(words)
+    assert len(closed) == 1

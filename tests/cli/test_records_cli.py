@@ -83,7 +83,7 @@ def test_convert_csv_needs_rate_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text("I,II\n1,2\n3,4\n")
     assert main(["convert", str(path), str(tmp_path / "o"), "--to", "wfdb"]) == 2
     err = capsys.readouterr().err
-    assert "strip.csv" in err and "field 'csv_fs'" in err
+    assert "strip.csv" in err and "field '--csv-fs'" in err
     assert not (tmp_path / "o").exists()
     assert main(["convert", str(path), str(tmp_path / "o"), "--to", "wfdb", "--csv-fs", "100",
                  "--csv-unit", "uV"]) == 0

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import zipfile
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from ecgdesk.coding.facts import Setting
 from ecgdesk.coding.importers import ImportOptions, import_files, parse_mue, parse_ptp, parse_rvu
 from ecgdesk.coding.refdata import RefData, RefStore
 from ecgdesk.coding.scrub import scrub
-from ecgdesk.coding.tables import MueTable, PtpTable, TableKind, baseline_ptp, day_int
+from ecgdesk.coding.tables import PtpTable, TableKind, baseline_ptp, day_int, shipped_manifest
 from ecgdesk.errors import InputError
 
 # A hand-written file in the layout of the CMS quarterly PTP text files (ccipra-vNNNr0-f1.txt).
@@ -227,15 +228,39 @@ def test_baseline_agrees_with_the_within_family_cms_rows() -> None:
 
 
 @pytest.mark.shared_data
-def test_shared_mue_matches_baseline_and_adds_rows() -> None:
+def test_shipped_tables_are_the_shared_cms_extracts(tmp_path: Path) -> None:
+    """The package data is what tools/build_cms_refdata.py makes from ../shared/data/cms, byte for byte."""
+    import importlib.util
+
+    script = Path(__file__).parents[2] / "tools" / "build_cms_refdata.py"
+    spec = importlib.util.spec_from_file_location("build_cms_refdata", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    manifest = module.build(cms_folder(), tmp_path)
+    assert manifest == shipped_manifest()
+    for kind in ("ptp", "mue", "rvu"):
+        shipped = files("ecgdesk.coding.data").joinpath(f"cms/{kind}.npz").read_bytes()
+        assert (tmp_path / f"{kind}.npz").read_bytes() == shipped
     mue = cms_refdata().mue(Setting.PRACTITIONER, date(2024, 8, 1))
-    assert isinstance(mue, MueTable)
     baseline_mue = BASELINE.mue(Setting.PRACTITIONER, date(2024, 8, 1))
-    for row in baseline_mue.rows():
-        imported = mue.limit(row.setting, row.code)
-        assert imported is not None and (imported.value, imported.mai) == (row.value, row.mai)
-    assert mue.limit(Setting.PRACTITIONER, "93278") is not None
-    assert baseline_mue.limit(Setting.PRACTITIONER, "93278") is None
+    assert sorted(mue.rows()) == sorted(baseline_mue.rows())
+    assert baseline_mue.limit(Setting.PRACTITIONER, "93278") is not None
+
+
+def test_a_fresh_install_catches_cross_family_edits() -> None:
+    """No imported release: the shipped CMS tables still know critical care with a rhythm strip, ILR
+    insertion with an ECG and the nurse visit bundled into the ECG."""
+    for pair, bundled in (
+        (("99291", "93040"), "93040"),
+        (("33285", "93000"), "93000"),
+        (("93000", "99211"), "99211"),
+    ):
+        found = [
+            f for f in scrub(claim(*(line_data(c) for c in pair)), refdata=BASELINE) if f.rule == "ptp_edit"
+        ]
+        assert [(f.code, f.carc) for f in found] == [(bundled, "97")], pair
+    assert len(baseline_ptp()) > 90_000 and baseline_ptp().release.builtin
 
 
 @pytest.mark.shared_data
@@ -245,7 +270,9 @@ def test_scrub_against_the_full_cms_tables() -> None:
     loop = claim(line_data("33285"), line_data("93000"))
     full = [f for f in scrub(loop, refdata=refdata) if f.rule == "ptp_edit"]
     assert [(f.code, f.carc) for f in full] == [("93000", "97")]
-    assert not [f for f in scrub(loop, refdata=BASELINE) if f.rule == "ptp_edit"]
+    assert [(f.code, f.carc) for f in scrub(loop, refdata=BASELINE) if f.rule == "ptp_edit"] == [
+        ("93000", "97")
+    ]
     # An office visit with an ECG has no edit; the nurse-only visit is bundled into the ECG.
     assert not [
         f

@@ -180,6 +180,7 @@ def test_cost_is_well_under_the_raw_signal(built: tuple[Recording, np.ndarray, P
         ({"end_s": 5.0}, "end_s"),
         ({"end_s": 4.0}, "end_s"),
         ({"end_s": float("inf")}, "end_s"),
+        ({"end_s": 1e300}, "end_s"),
         ({"width_px": 0}, "width_px"),
         ({"width_px": MAX_WIDTH_PX + 1}, "width_px"),
         ({"width_px": 12.5}, "width_px"),

@@ -138,7 +138,7 @@ def test_cli_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "days" in capsys.readouterr().err
     for fs in ("5", "0", "1e6"):
         assert main(["simulate", "--hours", "1", "--fs", fs, "--out", str(tmp_path)]) == 2
-        assert "field 'fs'" in capsys.readouterr().err
+        assert "field '--fs'" in capsys.readouterr().err
     assert main(["simulate", "--hours", "1", "--events", "af:oops", "--out", str(tmp_path)]) == 2
     assert "events.af" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

@@ -83,6 +83,7 @@ class Api:
     store: Store
     app: FastAPI
     csrf: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
 
     def login(self, username: str, password: str = PIN) -> dict[str, str]:
         self.client.cookies.clear()

@@ -17,6 +17,20 @@ from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.permissions import PERMISSIONS, Action
 
+BILLING = {
+    "name": "Heart Diagnostics IDTF",
+    "npi": "1234567893",
+    "tin": "123456789",
+    "taxonomy": "261QD0000X",
+    "address1": "100 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "zip": "627011234",
+    "contact_name": "Billing",
+    "contact_phone": "2175550100",
+    "submitter_id": "ETIN01",
+}
+
 #: (method, path) -> (action or None for any signed-in user, JSON body)
 ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/session"): (None, None),
@@ -25,6 +39,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("POST", "/api/v1/studies"): (Action.STUDY_CREATE, STUDY),
     ("GET", "/api/v1/studies/{study_id}"): (Action.STUDY_READ, None),
     ("GET", "/api/v1/studies/{study_id}/report.pdf"): (Action.REPORT_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/signal"): (Action.SIGNAL_READ, None),
     ("POST", "/api/v1/studies/{study_id}/analysis"): (Action.STUDY_ANALYZE, None),
     ("POST", "/api/v1/studies/{study_id}/beat-edits"): (
         Action.BEATS_EDIT,
@@ -58,6 +73,42 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
+    ("POST", "/api/v1/monitoring/transmissions"): (Action.MONITOR_INGEST, None),
+    ("GET", "/api/v1/monitoring/queue"): (Action.MONITOR_QUEUE_READ, None),
+    ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
+    ("GET", "/api/v1/studies/{study_id}/deliveries"): (Action.STUDY_READ, None),
+    ("GET", "/api/v1/studies/{study_id}/result"): (Action.RESULT_EXPORT, None),
+    ("POST", "/api/v1/interop/orders"): (Action.ORDER_RECEIVE, {"resourceType": "Patient"}),
+    ("GET", "/api/v1/billing"): (Action.BILLING_READ, None),
+    ("PUT", "/api/v1/billing"): (Action.BILLING_SETUP, BILLING),
+    ("POST", "/api/v1/billing/clinicians"): (Action.BILLING_SETUP, {"npi": "1245319599", "last": "Order"}),
+    ("POST", "/api/v1/billing/payers"): (
+        Action.BILLING_SETUP,
+        {"name": "Medicare", "payer_id": "12345", "filing_indicator": "MB", "rules_id": "medicare-mac"},
+    ),
+    ("POST", "/api/v1/billing/coverages"): (
+        Action.COVERAGE_ADD,
+        {
+            "patient_id": STUDY["patient_id"],
+            "payer_id": "12345",
+            "member_id": "1EG4",
+            "address1": "5 Elm St",
+            "city": "Springfield",
+            "state": "IL",
+            "zip": "62702",
+        },
+    ),
+    ("GET", "/api/v1/claims"): (Action.CLAIM_READ, None),
+    ("POST", "/api/v1/claims"): (Action.CLAIM_CREATE, {"study_id": 1}),
+    ("GET", "/api/v1/claims/{claim_id}"): (Action.CLAIM_READ, None),
+    ("POST", "/api/v1/claims/export"): (Action.CLAIM_EXPORT, {}),
+    ("POST", "/api/v1/claims/{claim_id}/correct"): (Action.CLAIM_CORRECT, {}),
+    ("POST", "/api/v1/claims/acks"): (Action.CLAIM_ACK, None),
+    ("POST", "/api/v1/remittances"): (Action.REMIT_POST, None),
+    ("GET", "/api/v1/remittances/unmatched"): (Action.CLAIM_READ, None),
+    ("GET", "/api/v1/denials"): (Action.CLAIM_READ, None),
+    ("POST", "/api/v1/denials/{item_id}/work"): (Action.DENIAL_WORK, {"action": "write_off"}),
+    ("GET", "/api/v1/ar/aging"): (Action.AR_READ, None),
 }
 OPEN = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 
@@ -93,7 +144,7 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         if method == "DELETE" and path == "/api/v1/session":
             continue  # logs the user out: checked at the end
         headers = api.login(username)
-        url = path.format(study_id=1, username="biller.t", token_id=1)
+        url = path.format(study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1)
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
         if path.endswith("/recording"):

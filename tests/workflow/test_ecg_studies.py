@@ -163,3 +163,43 @@ def test_resting_ecg_through_the_study_commands(
     assert "resting_ecg" in out and "rhythm sinus" in out
     assert "signed by A. Reader" in out
     assert "claim line 93000" in out
+
+
+def test_no_analysis_and_no_rendering_on_view_review_and_sign(
+    store: Store, stress_record: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 12, item 8: the result is stored with its run and each report version with its inputs digest,
+    so viewing, reviewing and signing never analyse; viewing and reviewing never render either (signing
+    renders only the signed copy, from the stored result)."""
+    from ecgdesk.workflow import ecg_services, reporting
+    from ecgdesk.workflow.views import show_study
+
+    calls = {"analyze": 0, "render": 0}
+
+    def counted(name: str, function):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(ecg_services, "analyze_stress", counted("analyze", ecg_services.analyze_stress))
+    monkeypatch.setattr(reporting, "_render", counted("render", reporting._render))
+    _physician(store)
+    req = request(service=Service.STRESS_TEST, duration_days=None, indications=("R07.9",), patient_id="P9")
+    study_id = create_study(store, req, "tech")
+    import_recording(store, study_id, stress_record, "tech")
+    analyze_ecg_study(store, study_id, "tech")
+    report_study(store, study_id, "tech")
+    interpret(store, study_id, "dr.reader", "Positive for ischemia.")
+    assert calls == {"analyze": 1, "render": 2}  # the analysis, the report, the report with the text
+    show_study(store, study_id, "dr.reader")
+    reporting.report_file(store, study_id, "dr.reader")
+    again = interpret(store, study_id, "dr.reader")  # review again: nothing changed
+    assert again.reused and calls == {"analyze": 1, "render": 2}
+    signed = sign(store, study_id, "dr.reader", PIN)
+    assert calls == {"analyze": 1, "render": 3}  # the signed copy only, drawn from the stored result
+    assert signed.content_sha256 == again.content_sha256
+    show_study(store, study_id, "biller")
+    reporting.report_file(store, study_id, "biller")
+    assert calls == {"analyze": 1, "render": 3}

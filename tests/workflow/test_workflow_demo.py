@@ -20,7 +20,7 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.status == "coded" and not result.skipped
     assert result.recording_path.name == "patch.hea" and steps[0] == "simulate"
     assert result.pdf_path is not None and result.pdf_path.read_bytes().startswith(b"%PDF")
-    assert result.claim_lines and steps[-1] == "code"
+    assert result.claim_lines and steps[-2:] == ["code", "billing"]
     store = open_store(
         url=f"sqlite:///{tmp_path / 'demo' / 'home' / 'ecgdesk.sqlite'}", home=tmp_path / "demo" / "home"
     )

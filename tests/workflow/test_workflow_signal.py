@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from ecgdesk.errors import InputError, RecordingError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError, RecordingError
 from ecgdesk.records import open_recording
 from ecgdesk.records.pyramid import HEADER_FILE, Pyramid, quantize
 from ecgdesk.records.pyramid import signal_window as pyramid_window
@@ -19,7 +19,7 @@ from ecgdesk.store.models import AuditEntry, RecordingBlob
 from ecgdesk.workflow import signal as signal_module
 from ecgdesk.workflow.analysis import BEATS_NPZ, analyze_study, edit_beats
 from ecgdesk.workflow.pyramids import pyramid_folder
-from ecgdesk.workflow.signal import decode_int16, signal_window
+from ecgdesk.workflow.signal import BeatIndex, class_blocks, decode_int16, signal_window
 from ecgdesk.workflow.studies import create_study, import_recording
 
 pytest.importorskip("ecgdesk.analysis.pipeline")
@@ -44,7 +44,7 @@ def _blob(store: Store) -> RecordingBlob:
 
 def _signal_reads(store: Store) -> list[AuditEntry]:
     with store.transaction() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "signal:read")))
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "read:signal")))
 
 
 def _beats(store: Store, study_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +129,16 @@ def test_zoomed_out_beats_are_summarised(
     assert {i for i, c in enumerate(marks.pixel_classes) if c == "."} == empty
 
 
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4097])
+def test_class_counts_of_any_span_of_beats(n: int) -> None:
+    rng = np.random.default_rng(n)
+    codes = rng.choice(np.frombuffer(b"NNNNNNSVFQ", dtype="u1"), size=n).astype(np.uint8)
+    index = BeatIndex(np.arange(n, dtype=np.int64), codes, class_blocks(codes))
+    bounds = np.unique(np.concatenate([[0, n], rng.integers(0, n + 1, size=50)]))
+    expected = np.array([[np.sum(codes[:b] == ord(c)) for c in "NQSFV"] for b in bounds])
+    assert np.array_equal(index.counts_before(bounds), expected)
+
+
 def test_every_zoom_fits_the_json_budget(store: Store, tiny_record: Path) -> None:
     study_id = _recorded(store, tiny_record)
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
@@ -170,10 +180,10 @@ def test_bad_input_names_the_field_and_is_not_audited(
 
 
 def test_unknown_study_and_study_without_recording(store: Store) -> None:
-    with pytest.raises(InputError, match="no study with id 99"):
+    with pytest.raises(NotFoundError, match="no study with id 99"):
         signal_window(store, 99, "ECG", 0.0, 10.0, 100, "dr")
     study_id = create_study(store, request(), "tech")
-    with pytest.raises(InputError, match="no recording yet"):
+    with pytest.raises(ConflictError, match="no recording yet"):
         signal_window(store, study_id, "ECG", 0.0, 10.0, 100, "dr")
 
 

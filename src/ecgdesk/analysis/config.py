@@ -22,14 +22,24 @@ class AnalysisConfig:
     backup_leads: bool = True
     # signal quality (per epoch)
     epoch_s: float = 10.0
-    flat_range_mv: float = 0.05
+    # lead off: range below this share of the recording's typical epoch range, railed, or a constant block
+    flat_fraction: float = 0.05
     rail_fraction: float = 0.5
     const_block_s: float = 2.0
-    const_range_mv: float = 0.002
+    const_fraction: float = 0.001
+    # noise: the inter-beat floor of the QRS-band energy (share of the beats' energy) above the high
+    # limit, or above the low limit and this factor times the recording's typical floor
+    noise_floor_high: float = 0.1
+    noise_floor_low: float = 0.03
+    noise_floor_factor: float = 4.0
+    # muscle noise: 40-150 Hz RMS over the QRS amplitude above the high limit, or above the low limit
+    # and noise_floor_factor times the recording's typical ratio
+    noise_hf_high: float = 0.15
+    noise_hf_low: float = 0.05
+    # noise at the edge of a run (``quality.is_noise`` on the run's span)
     noise_kurtosis: float = 4.0
     noise_min_mv: float = 0.04
     noise_hf_ratio: float = 0.4
-    wander_range_mv: float = 8.0
     # pauses
     pause_s: float = 2.0
     long_pause_s: float = 3.0

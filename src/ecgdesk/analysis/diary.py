@@ -17,7 +17,7 @@ import numpy as np
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType, EventSource, PatientEvent, Rhythm
 from ecgdesk.analysis.hrv import clock
-from ecgdesk.analysis.quality import ANALYZABLE
+from ecgdesk.analysis.quality import ANALYZABLE, VENTRICULAR
 from ecgdesk.analysis.series import BeatSeries
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import EventKind, Recording
@@ -121,7 +121,10 @@ def patient_events(
         hr = float(60.0 * rr.size / rr.sum()) if rr.size else None
         ep = min(int(t * series.fs) // series.epoch_len, series.states.shape[0] - 1)
         rhythm = Rhythm.UNANALYZABLE
-        if series.states.shape[0] and series.states[max(ep, 0)] == ANALYZABLE and hr is not None:
+        state = int(series.states[max(ep, 0)]) if series.states.shape[0] else -1
+        if state == VENTRICULAR or EpisodeType.VF in kinds:
+            rhythm = Rhythm.VF
+        elif state == ANALYZABLE and hr is not None:
             rhythm = next((r for k, r in _PRIORITY if k in kinds), None) or (
                 Rhythm.SINUS_BRADY
                 if hr < config.brady_bpm

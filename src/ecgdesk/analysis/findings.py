@@ -22,8 +22,8 @@ from typing import Any
 
 from ecgdesk.errors import InputError
 
-SCHEMA_VERSION = "1.0"
-ALGORITHM_VERSION = "ecgdesk-ambulatory 0.2.0"
+SCHEMA_VERSION = "1.1"
+ALGORITHM_VERSION = "ecgdesk-ambulatory 0.3.0"
 BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 
@@ -45,6 +45,7 @@ class EpisodeType(enum.StrEnum):
     AVB3 = "avb3"
     NOISE = "noise"
     LEAD_OFF = "lead_off"
+    VF = "vf"  # ventricular flutter or fibrillation: no countable QRS, not noise
 
 
 class Rhythm(enum.StrEnum):
@@ -59,6 +60,7 @@ class Rhythm(enum.StrEnum):
     SVT = "svt"
     PAUSE = "pause"
     AV_BLOCK = "av_block"
+    VF = "vf"  # ventricular flutter or fibrillation
     UNANALYZABLE = "unanalyzable"
 
 
@@ -68,6 +70,7 @@ class EpochState(enum.StrEnum):
     ANALYZABLE = "A"
     NOISE = "N"
     LEAD_OFF = "L"
+    VENTRICULAR = "V"  # ventricular flutter or fibrillation
 
 
 class MessageLevel(enum.StrEnum):

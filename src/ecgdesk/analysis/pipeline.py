@@ -10,7 +10,9 @@ The beat-level steps (QRS detection, features, classification) come from a :clas
 default is ecgdesk's own (``analysis.detection`` and ``analysis.beats``).
 
 Lead choice: ``lead`` by name or index, else the lead whose sampled epochs (up to 8 windows of 60 s spread
-over the recording) are most often analyzable, ties broken by the QRS-to-noise slope ratio.
+over the recording) are most often analyzable, ties broken by the QRS-to-noise slope ratio. The same
+sampled windows of the chosen lead give the recording's quality reference
+(:func:`quality_reference`): its typical range and noise floor, against which each epoch is judged.
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ from ecgdesk.analysis.findings import (
 )
 from ecgdesk.analysis.quality import (
     ANALYZABLE,
+    VENTRICULAR,
+    QualityReference,
     analyzable_seconds,
+    concat_measures,
     epoch_length,
     epoch_states,
+    measure_epochs,
     quality_episodes,
+    reference_of,
     states_to_string,
     wear_seconds,
 )
@@ -128,6 +135,24 @@ class LeadChoice:
     reason: str
 
 
+def _sampled_windows(recording: Recording, leads: int | None = None) -> np.ndarray:
+    """Up to 8 windows of 60 s spread over the recording, end to end (samples x leads)."""
+    win = int(60 * recording.fs)
+    n_win = min(8, max(1, recording.n_samples // max(win, 1)))
+    starts = np.linspace(0, max(0, recording.n_samples - win), n_win).astype(np.int64)
+    return np.concatenate([recording.read(int(s), int(s) + win, leads) for s in starts])
+
+
+def quality_reference(recording: Recording, lead: int, config: AnalysisConfig) -> QualityReference:
+    """The recording's typical range and noise floor on ``lead``, from the sampled windows (each window
+    measured on its own, so no epoch straddles two of them)."""
+    fs = recording.fs
+    block = _sampled_windows(recording, lead)[:, 0]
+    win = min(int(60 * fs), block.size) or 1
+    return reference_of(concat_measures([measure_epochs(block[a:a + win], fs, config)
+                                         for a in range(0, block.size, win)]))
+
+
 def choose_lead(recording: Recording, lead: str | int | None, config: AnalysisConfig) -> LeadChoice:
     """The lead to analyse: the one asked for, or the best by a quick quality look (module docstring)."""
     if lead is not None:
@@ -136,10 +161,7 @@ def choose_lead(recording: Recording, lead: str | int | None, config: AnalysisCo
     if recording.n_leads == 1:
         return LeadChoice(0, "the only lead")
     fs = recording.fs
-    win = int(60 * fs)
-    n_win = min(8, max(1, recording.n_samples // max(win, 1)))
-    starts = np.linspace(0, max(0, recording.n_samples - win), n_win).astype(np.int64)
-    block = np.concatenate([recording.read(int(s), int(s) + win) for s in starts])
+    block = _sampled_windows(recording)
     scores = []
     for j in range(recording.n_leads):
         x = block[:, j]
@@ -165,6 +187,7 @@ def _stream(
     times: StageTimes,
     engine: BeatEngine,
     span: tuple[int, int] | None = None,
+    reference: QualityReference | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
     """(epoch states, beat samples, beats found on a backup lead, feature parts) in one pass.
 
@@ -172,10 +195,16 @@ def _stream(
     more than one lead, the other leads bridge the chosen lead's lost stretches
     (:func:`ecgdesk.analysis.detection.bridge_with_backup`); such beats are flagged so the caller can
     label them Q (found, but not classifiable on the analysed lead). ``span`` (first, stop sample)
-    streams only that part of the recording (:mod:`ecgdesk.analysis.split`).
+    streams only that part of the recording (:mod:`ecgdesk.analysis.split`). ``reference`` is the
+    recording's quality reference (:func:`quality_reference`, computed here when not given: it depends on
+    the whole recording, not on the span, so every segment of a split run judges its epochs alike).
     """
     from ecgdesk.analysis.detection import bridge_with_backup
 
+    if reference is None:
+        t = perf_counter()
+        reference = quality_reference(recording, lead, config)
+        times.quality_s += perf_counter() - t
     fs = recording.fs
     L = epoch_length(fs, config)
     state_parts: list[np.ndarray] = []
@@ -198,12 +227,19 @@ def _stream(
         x = chunk.data[:, column]
         c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
         previous = int(state_parts[-1][-1]) if state_parts and state_parts[-1].size else None
-        states = epoch_states(x[c0:c1], fs, config, previous)
-        state_parts.append(states)
-        t2 = perf_counter()
-        times.quality_s += t2 - t1
-        if np.any(states == ANALYZABLE):
+        core = x[c0:c1]
+        # the beats are found first: the noise test reads the floor between them
+        peaks = np.zeros(0, dtype=np.int64)
+        if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
             peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
+        t2 = perf_counter()
+        times.detect_s += t2 - t1
+        own = peaks[(peaks >= c0) & (peaks < c1)] - c0
+        states = epoch_states(core, fs, config, previous, reference, beats=own)
+        state_parts.append(states)
+        times.quality_s += perf_counter() - t2
+        t2 = perf_counter()
+        if np.any(states == ANALYZABLE):
             source = np.full(peaks.size, column, dtype=np.int16)
             if multi:
                 peaks, source = bridge_with_backup(chunk.data, fs, column, peaks, engine.detect)
@@ -329,14 +365,26 @@ def findings_from_beats(
     counts = {c: int(np.count_nonzero(table.labels == c)) for c in BEAT_CLASSES}
     long_rr = [e for e in pauses]
     longest = max(long_rr, key=lambda e: e.duration_s, default=None)
-    messages: list[Message] = []
+    # what the reader had to guess, drop or skip comes first: the technician reads it before the numbers
+    messages = [Message(MessageLevel.WARNING, "recording", text) for text in recording.warnings]
+    n_vf = int(np.count_nonzero(states == VENTRICULAR))
+    if n_vf:
+        messages.append(
+            Message(
+                MessageLevel.WARNING,
+                "ventricular_fibrillation",
+                f"ventricular flutter or fibrillation on lead {lead_name}: {n_vf} epochs of "
+                f"{config.epoch_s:g} s without countable QRS complexes; review the strips",
+            )
+        )
     if ok_s == 0:
         messages.append(
             Message(
                 MessageLevel.WARNING,
                 "no_analyzable_signal",
                 f"no analyzable signal on lead {lead_name}: every {config.epoch_s:g} s epoch is "
-                "flat, railed, missing or noisy; no beats were analysed",
+                + ("flat, railed, missing, noisy or ventricular flutter/fibrillation" if n_vf
+                   else "flat, railed, missing or noisy") + "; no beats were analysed",
             )
         )
     elif ok_s < 0.5 * recording.duration_s:

@@ -1,118 +1,352 @@
-"""Signal quality per epoch: lead-off (flat, railed, missing) and noise, and the analyzable time.
+"""Signal quality per epoch: lead-off (flat, railed, missing), noise, and the analyzable time.
 
-Each ``epoch_s`` epoch (10 s by default) of the analysed lead gets one :class:`EpochState`, computed with
-vectorised statistics over an ``(n_epochs, epoch_len)`` view of the samples:
+Each ``epoch_s`` epoch (10 s by default) of the analysed lead gets one state. Every test is relative, to
+the epoch's own QRS complexes or to the recording's typical values (:class:`QualityReference`), so the
+gate does not depend on the gain, the QRS voltage or the sampling rate:
 
-- **lead off**: peak-to-peak range below ``flat_range_mv``, samples not finite, at least
-  ``rail_fraction`` of the samples sitting on the epoch's extreme value (a railed amplifier), or any
-  ``const_block_s`` stretch constant within ``const_range_mv`` (an electrode off for part of the epoch;
-  recorded baseline, even in a long pause, always moves by more than that);
-- **noise**: in either half of the epoch, kurtosis of the first difference below ``noise_kurtosis``
-  while its RMS is above ``noise_min_mv`` and above ``noise_hf_ratio`` times the signal's RMS (broadband).
-  A clean ECG's slopes are spiky (QRS slopes among quiet
-  baseline: kurtosis 10-40 on MIT-BIH and CinC 2017 strips) while broadband muscle or electrode noise
-  that swamps the QRS makes them Gaussian (kurtosis 3); the RMS guard keeps a quiet asystole or long
-  pause (Gaussian too, but tiny) analyzable, and the broadband test keeps ventricular tachycardia (wide,
-  smooth, fast complexes: Gaussian-like slopes too, but slow against its amplitude) analyzable. Or a
-  range above ``wander_range_mv`` (motion).
+- **lead off**: samples not finite (but see VF below), at least ``rail_fraction`` of the samples on the
+  epoch's extreme value
+  (a railed amplifier), a peak-to-peak range below ``flat_fraction`` of the recording's typical range
+  (or below 1 uV), or any ``const_block_s`` stretch constant within ``const_fraction`` of that range (an
+  electrode off for part of the epoch; recorded baseline, even in a long pause, always moves);
+- **noise**: the *inter-beat floor* of the QRS-band energy is high. The detector's energy (5-20 Hz band,
+  squared slope over 120 ms: :mod:`ecgdesk.analysis.detection`) is a hump per QRS on a floor near zero
+  in a clean ECG of any amplitude, rate or morphology: P and T waves carry little 5-20 Hz slope. Muscle
+  noise and electrode motion fill the floor. The floor is the 25th percentile of the energy farther than
+  150 ms from every beat, divided by the epoch's median beat hump. An epoch is noise when its floor
+  exceeds ``noise_floor_high``, or exceeds both ``noise_floor_low`` and ``noise_floor_factor`` times the
+  recording's typical floor (a noisy stretch stands out from the recording's clean ones);
+- **ventricular** (``V``): ventricular flutter or fibrillation (:mod:`ecgdesk.analysis.ventricular`): no
+  countable QRS, but not noise either: a high floor with the narrow spectrum and wide waves of VF, never
+  called noise or lead off.
+
+On the shared records (``bench/bench_quality.py``) no clean epoch of MIT-BIH, SVDB or LUDB is noise, while
+synthetic muscle and electrode-motion noise at 0 dB SNR (NSTDB's definition) is (docs/analysis.md).
 
 Analyzable time is the length of the analyzable epochs; wear time is the length minus lead-off epochs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from dataclasses import dataclass
+
 import numpy as np
+from scipy import ndimage, signal
 
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType, EpochState
 
 #: State codes in the uint8 arrays (index into ``STATE_CHARS``).
-ANALYZABLE, NOISE, LEAD_OFF = 0, 1, 2
-STATE_CHARS = (EpochState.ANALYZABLE.value, EpochState.NOISE.value, EpochState.LEAD_OFF.value)
+ANALYZABLE, NOISE, LEAD_OFF, VENTRICULAR = 0, 1, 2, 3
+STATE_CHARS = (EpochState.ANALYZABLE.value, EpochState.NOISE.value, EpochState.LEAD_OFF.value,
+               EpochState.VENTRICULAR.value)
+#: Below this peak-to-peak range (mV) an epoch is flat whatever the recording (no amplifier is that quiet).
+FLAT_FLOOR_MV = 1e-3
+#: Beats (R peaks) are this far (s) from the samples of the inter-beat floor.
+BEAT_CLEARANCE_S = 0.15
+#: Percentile of the energy between beats that is the floor.
+FLOOR_PERCENTILE = 25
+#: The energy is smooth (a 120 ms moving sum): the floor is read on every n-th working-rate sample.
+FLOOR_STEP = 3
+#: VF stays VF with up to this share of missing (clipped) samples; other epochs are lead off with any.
+MAX_MISSING_IN_VF = 0.2
+#: Muscle noise band (Hz), capped below Nyquist.
+HF_BAND = (40.0, 150.0)
+#: An epoch whose beats repeat alike (:func:`_countable`) is never VF: its complexes can be counted.
+COUNTABLE_BEATS = 4
+COUNTABLE_RR_CV = 0.1
+COUNTABLE_HUMP_CV = 0.3
+
+
+@dataclass(frozen=True)
+class QualityReference:
+    """A recording's typical values, the scale every epoch is judged against.
+
+    ``range_mv``: median peak-to-peak range of its epochs; ``floor``: median inter-beat floor ratio;
+    ``beat_energy``: median QRS energy hump (units of the detector's energy at the working rate), used for
+    an epoch without a beat of its own; ``hf_ratio``: median muscle-band ratio (NaN when not measured).
+    """
+
+    range_mv: float
+    floor: float
+    beat_energy: float
+    hf_ratio: float = float("nan")
+
+
+@dataclass(frozen=True)
+class EpochMeasures:
+    """Per-epoch measurements (arrays of one value per epoch) before any threshold is applied."""
+
+    missing: np.ndarray  # share of samples not finite
+    range_mv: np.ndarray
+    at_rail: np.ndarray
+    min_block_range_mv: np.ndarray
+    beat_energy: np.ndarray  # median beat hump; NaN without a beat
+    floor_energy: np.ndarray  # the inter-beat floor
+    ventricular: np.ndarray  # VF-like (bool)
+    countable: np.ndarray  # beats that repeat alike (bool): never noise, never VF
+    hf_ratio: np.ndarray  # muscle-band RMS / QRS amplitude; NaN where not measured
+
+    def floor_ratio(self, reference: QualityReference | None) -> np.ndarray:
+        fallback = reference.beat_energy if reference is not None else np.nan
+        beat = np.where(np.isfinite(self.beat_energy), self.beat_energy, fallback)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = self.floor_energy / beat
+        return np.where(np.isfinite(ratio), ratio, 0.0)
 
 
 def epoch_length(fs: float, config: AnalysisConfig) -> int:
     return max(1, int(round(config.epoch_s * fs)))
 
 
-def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None) -> np.ndarray:
-    """State code (``ANALYZABLE``, ``NOISE``, ``LEAD_OFF``) of each epoch of ``x`` (mV, 1-D).
+def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
+                   beats: np.ndarray | None = None) -> EpochMeasures:
+    """The measurements of each epoch of ``x`` (mV, 1-D; the last epoch may be shorter).
 
-    The last epoch may be shorter; one under a second long takes the state of the one before it
-    (``previous`` when ``x`` holds only that short epoch, e.g. the last chunk of a recording).
+    ``beats`` are the R peaks of ``x`` (sample indices); found with :func:`~ecgdesk.analysis.detection.
+    detect_qrs` when not given.
     """
+    from ecgdesk.analysis.detection import detect_qrs
+    from ecgdesk.analysis.ventricular import ventricular_epochs
+
     x = np.asarray(x, dtype=np.float32).ravel()
-    n = x.shape[0]
+    n = x.size
     L = epoch_length(fs, config)
     n_ep = -(-n // L)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint8)
-    states = np.zeros(n_ep, dtype=np.uint8)
-    n_full = n // L
-    if n_full:
-        states[:n_full] = _states_full(x[: n_full * L].reshape(n_full, L), config)
-    if n_full < n_ep:
-        tail = x[n_full * L :]
-        if tail.shape[0] >= max(fs, 2):
-            states[n_full] = _states_full(tail.reshape(1, -1), config)[0]
-        elif n_full:
-            states[n_full] = states[n_full - 1]
-        elif previous is not None:
-            states[n_full] = previous
-        elif tail.shape[0] >= 2:
-            states[n_full] = _states_full(tail.reshape(1, -1), config)[0]
-        else:
-            states[n_full] = LEAD_OFF  # a single sample: nothing to judge
-    return states
+    finite_x = np.isfinite(x)
+    filled = np.where(finite_x, x, np.float32(0.0)) if not finite_x.all() else x
+    pad = n_ep * L - n
+    counted = np.concatenate([np.ones(n), np.zeros(pad)]).reshape(n_ep, L).sum(axis=1)
+    missing = np.concatenate([~finite_x, np.zeros(pad, bool)]).reshape(n_ep, L).sum(axis=1) / counted
+    rng, at_rail, min_block = _level_measures(filled, fs, L, n_ep, config)
+    if beats is None:
+        beats = detect_qrs(filled, fs).samples if n >= int(0.5 * fs) else np.zeros(0, np.int64)
+    beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(n - 1, 0)))
+    beat_energy, floor_energy, countable = _energy_measures(filled, fs, L, n_ep, beats)
+    return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy,
+                         ventricular_epochs(filled, fs, L) & ~countable, countable,
+                         _hf_ratio(filled, fs, L, n_ep, beats))
 
 
-def _states_full(ep: np.ndarray, config: AnalysisConfig) -> np.ndarray:
-    finite = np.isfinite(ep).all(axis=1)
-    if not finite.all():
-        ep = np.where(np.isfinite(ep), ep, 0.0).astype(np.float32)
-    hi = ep.max(axis=1)
-    lo = ep.min(axis=1)
-    rng = hi - lo
+def _level_measures(x: np.ndarray, fs: float, L: int, n_ep: int, config: AnalysisConfig
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per epoch: peak-to-peak range, share of samples on the extreme value, smallest range of a
+    ``const_block_s`` block."""
+    n = x.size
+    pad = n_ep * L - n
+    # the short last epoch is measured over its own samples: padded with its last value (no range)
+    ep = np.concatenate([x, np.full(pad, x[-1] if n else 0.0, np.float32)]).reshape(n_ep, L)
+    hi, lo = ep.max(axis=1), ep.min(axis=1)
     at_rail = np.maximum((ep == hi[:, None]).mean(axis=1), (ep == lo[:, None]).mean(axis=1))
-    d = np.diff(ep, axis=1)
-    d *= d
-    # statistics per half epoch, so noise filling half an epoch is not hidden by a clean half
-    half = d.shape[1] // 2
-    d = d[:, : 2 * half].reshape(d.shape[0], 2, half) if half >= 1 else d[:, None, :]
-    m2 = d.mean(axis=2, dtype=np.float64)
-    d *= d
-    m4 = d.mean(axis=2, dtype=np.float64)
-    kurtosis = m4 / np.maximum(m2 * m2, 1e-30)
-    noisy_half = (kurtosis < config.noise_kurtosis) & (np.sqrt(m2) > config.noise_min_mv)
-    if noisy_half.any():
-        # broadband? slope RMS against signal RMS: ~1.4 for white noise, ~0.15 for wide, fast, smooth
-        # complexes (ventricular tachycardia, which must never be called noise), ~0.3 for a clean ECG
-        rows, halves = np.nonzero(noisy_half)
-        h = max(half, 1)
-        seg = np.stack(
-            [ep[r, k * h : (k + 1) * h + 1] for r, k in zip(rows.tolist(), halves.tolist(), strict=True)]
-        )
-        ratio = np.sqrt(m2[rows, halves]) / np.maximum(seg.std(axis=1), 1e-12)
-        noisy_half[rows, halves] = ratio > config.noise_hf_ratio
-    # a constant stretch of ``const_block_s`` anywhere: electrode off (a real pause is never constant)
-    L = ep.shape[1]
-    k = max(2, int(round(config.const_block_s * L / config.epoch_s)))
+    if pad:  # the padding must not count as samples on the rail
+        last = ep[-1, : L - pad]
+        at_rail[-1] = max(float((last == last.max()).mean()), float((last == last.min()).mean()))
+    k = max(2, int(round(config.const_block_s * fs)))
     n_blocks = L // k
-    if n_blocks:
-        blocks = ep[:, : n_blocks * k].reshape(ep.shape[0], n_blocks, k)
-        constant = ((blocks.max(axis=2) - blocks.min(axis=2)) < config.const_range_mv).any(axis=1)
+    if not n_blocks:
+        return hi - lo, at_rail, np.full(n_ep, np.inf)
+    blocks = ep[:, : n_blocks * k].reshape(n_ep, n_blocks, k)
+    block_range = blocks.max(axis=2) - blocks.min(axis=2)
+    if pad and (L - pad) // k < n_blocks:  # blocks of the padding are not signal
+        block_range[-1, max(1, (L - pad) // k):] = np.inf
+    return hi - lo, at_rail, block_range.min(axis=1)
+
+
+def _energy_measures(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per epoch: median beat hump of the detector's energy, the inter-beat floor, countable beats."""
+    from ecgdesk.analysis.detection import WORK_RATE, _decimate, _energy
+
+    beat_energy = np.full(n_ep, np.nan)
+    step = max(1, int(fs // WORK_RATE))
+    wfs = fs / step
+    small = _decimate(x, step)
+    if small.size < 16:
+        return beat_energy, np.zeros(n_ep), np.zeros(n_ep, dtype=bool)
+    energy = _energy(small, wfs)
+    b = np.unique(np.minimum(beats // step, small.size - 1))
+    reach = max(1, int(round(0.05 * wfs)))
+    humps = ndimage.maximum_filter1d(energy, size=2 * reach + 1)[b] if b.size else np.zeros(0)
+    Lw = max(1, L // step)
+    beat_ep = np.minimum(b // Lw, n_ep - 1)
+    beat_energy = _grouped_median(humps, beat_ep, n_ep)
+    near = np.zeros(energy.size, dtype=np.uint8)
+    near[b] = 1
+    clear = max(1, int(round(BEAT_CLEARANCE_S * wfs)))
+    away = ndimage.maximum_filter1d(near, size=2 * clear + 1) == 0
+    return beat_energy, _epoch_floor(energy, away, Lw, n_ep), _countable(b, humps, beat_ep, n_ep)
+
+
+def countable_epochs(x: np.ndarray, fs: float, epoch_len: int, beats: np.ndarray) -> np.ndarray:
+    """Whether the beats of each ``epoch_len``-sample epoch of ``x`` repeat alike (:func:`_countable`)."""
+    x = np.nan_to_num(np.asarray(x, dtype=np.float32).ravel())
+    n_ep = -(-x.size // epoch_len) if x.size else 0
+    beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(x.size - 1, 0)))
+    return _energy_measures(x, fs, epoch_len, n_ep, beats)[2]
+
+
+def _hf_ratio(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndarray) -> np.ndarray:
+    """Per epoch: RMS of the HF_BAND signal (muscle noise; the QRS has little power there) over the
+    median QRS peak-to-peak amplitude of the epoch's beats (NaN without beats, or below 100 Hz)."""
+    out = np.full(n_ep, np.nan)
+    if fs < 100.0 or beats.size == 0 or x.size < L // 2:
+        return out
+    hf = signal.sosfilt(_hf_band(fs), x - x[: int(fs)].mean())
+    pad = n_ep * L - x.size
+    sq = np.concatenate([hf * hf, np.zeros(pad)]).reshape(n_ep, L)
+    counts = np.concatenate([np.ones(x.size), np.zeros(pad)]).reshape(n_ep, L).sum(axis=1)
+    rms = np.sqrt(sq.sum(axis=1) / np.maximum(counts, 1))
+    half = max(1, int(round(0.06 * fs)))
+    idx = np.clip(beats[:, None] + np.arange(-half, half + 1)[None, :], 0, x.size - 1)
+    amplitude = _grouped_median(np.ptp(x[idx], axis=1).astype(np.float64), np.minimum(beats // L, n_ep - 1),
+                                n_ep)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(amplitude > 0, rms / amplitude, np.nan)
+
+
+@functools.lru_cache(maxsize=16)
+def _hf_band(fs: float) -> np.ndarray:
+    return np.asarray(signal.butter(2, [HF_BAND[0], min(HF_BAND[1], 0.45 * fs)], btype="band", fs=fs,
+                                    output="sos"))
+
+
+def _countable(beats: np.ndarray, humps: np.ndarray, epoch: np.ndarray, n_ep: int) -> np.ndarray:
+    """Epochs whose beats repeat alike: at least COUNTABLE_BEATS beats, RR intervals within
+    COUNTABLE_RR_CV and energy humps within COUNTABLE_HUMP_CV of their means. A wide, smooth, regular
+    ventricular tachycardia looks like VF to the spectrum, but its complexes can be counted."""
+    counts = np.bincount(epoch, minlength=n_ep)
+
+    def cv(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+        n = np.maximum(np.bincount(group, minlength=n_ep), 1)
+        mean = np.bincount(group, values, minlength=n_ep) / n
+        var = np.bincount(group, values * values, minlength=n_ep) / n - mean * mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sqrt(np.maximum(var, 0.0)) / np.abs(mean)
+
+    same = epoch[1:] == epoch[:-1]
+    if beats.size > 1:
+        rr_cv = cv(np.diff(beats).astype(np.float64)[same], epoch[1:][same])
     else:
-        constant = np.zeros(ep.shape[0], dtype=bool)
-    lead_off = ~finite | (rng < config.flat_range_mv) | (at_rail >= config.rail_fraction) | constant
-    noise = noisy_half.any(axis=1) | (rng > config.wander_range_mv)
+        rr_cv = np.full(n_ep, np.inf)
+    hump_cv = cv(humps.astype(np.float64), epoch)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((counts >= COUNTABLE_BEATS) & (rr_cv < COUNTABLE_RR_CV)
+                          & (hump_cv < COUNTABLE_HUMP_CV))
+
+
+def _grouped_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of ``values`` per group (``group`` sorted ascending); NaN for an empty group."""
+    out = np.full(n_groups, np.nan)
+    if values.size == 0:
+        return out
+    counts = np.bincount(group, minlength=n_groups)
+    width = int(counts.max())
+    table = np.full((n_groups, width), np.nan)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    table[group, np.arange(values.size) - starts[group]] = values
+    has = counts > 0
+    out[has] = np.nanmedian(table[has], axis=1)
+    return out
+
+
+def _epoch_floor(energy: np.ndarray, away: np.ndarray, Lw: int, n_ep: int) -> np.ndarray:
+    """Per epoch, the FLOOR_PERCENTILE-th percentile of the energy at the samples away from beats."""
+    m = n_ep * Lw
+    e = np.zeros(m, dtype=np.float64)
+    ok = np.zeros(m, dtype=bool)
+    take = min(m, energy.size)
+    e[:take], ok[:take] = energy[:take], away[:take]
+    e, ok = e.reshape(n_ep, Lw)[:, ::FLOOR_STEP], ok.reshape(n_ep, Lw)[:, ::FLOOR_STEP]
+    counts = ok.sum(axis=1)
+    ranked = np.sort(np.where(ok, e, np.inf), axis=1)
+    idx = np.clip((counts * FLOOR_PERCENTILE) // 100, 0, ranked.shape[1] - 1)
+    out = ranked[np.arange(n_ep), idx]
+    return np.where(counts > 0, out, 0.0)
+
+
+def concat_measures(parts: list[EpochMeasures]) -> EpochMeasures:
+    """The measures of consecutive stretches as one."""
+    if not parts:
+        empty = np.zeros(0)
+        return EpochMeasures(empty, empty, empty, empty, empty, empty, empty.astype(bool),
+                             empty.astype(bool), empty)
+    return EpochMeasures(*(np.concatenate([getattr(p, f.name) for p in parts])
+                           for f in dataclasses.fields(EpochMeasures)))
+
+
+def reference_of(measures: EpochMeasures) -> QualityReference:
+    """The recording's typical values from the measures of (a sample of) its epochs."""
+    usable = (measures.missing == 0) & (measures.range_mv > FLAT_FLOOR_MV)
+    if not usable.any():
+        return QualityReference(0.0, 0.0, float("nan"))
+    energy = measures.beat_energy[usable]
+    energy = energy[np.isfinite(energy)]
+    beat = float(np.median(energy)) if energy.size else float("nan")
+    partial = QualityReference(float(np.median(measures.range_mv[usable])), 0.0, beat)
+    hf = measures.hf_ratio[usable]
+    hf = hf[np.isfinite(hf)]
+    return QualityReference(partial.range_mv, float(np.median(measures.floor_ratio(partial)[usable])), beat,
+                            float(np.median(hf)) if hf.size else float("nan"))
+
+
+def classify_epochs(measures: EpochMeasures, reference: QualityReference,
+                    config: AnalysisConfig) -> np.ndarray:
+    """State code of each epoch from its measures and the recording's reference (module docstring)."""
+    flat = measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv)
+    constant = measures.min_block_range_mv <= config.const_fraction * reference.range_mv
+    # a dropout is lead off, except inside VF, whose large waves can clip the recorder for moments
+    vf = measures.ventricular & (measures.missing <= MAX_MISSING_IN_VF)
+    lead_off = ((measures.missing > 0) & ~vf) | flat | (measures.at_rail >= config.rail_fraction) | constant
+    floor = measures.floor_ratio(reference)
+    hf = np.nan_to_num(measures.hf_ratio, nan=0.0)
+    with np.errstate(invalid="ignore"):
+        muscle = (hf > config.noise_hf_high) | (
+            (hf > config.noise_hf_low) & (hf > config.noise_floor_factor * np.nan_to_num(reference.hf_ratio,
+                                                                                          nan=np.inf)))
+    # beats that repeat alike are not hidden by a floor (fast, wide complexes raise it), but muscle noise
+    # over them still makes their shapes unreadable
+    floor_noise = (floor > config.noise_floor_high) | (
+        (floor > config.noise_floor_low) & (floor > config.noise_floor_factor * reference.floor))
+    noise = (floor_noise & ~measures.countable) | muscle
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
+    out[measures.ventricular] = VENTRICULAR
     out[lead_off] = LEAD_OFF
     return out
 
 
+def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None,
+                 reference: QualityReference | None = None, beats: np.ndarray | None = None) -> np.ndarray:
+    """State code (``ANALYZABLE``, ``NOISE``, ``LEAD_OFF``, ``VENTRICULAR``) of each epoch of ``x``.
+
+    ``reference`` is the recording's (:func:`reference_of` over a sample of its epochs); without it, ``x``
+    is its own reference. ``beats`` are R peaks of ``x`` when already found. A last epoch under a second
+    long takes the state of the one before it (``previous`` when ``x`` holds only that short epoch, e.g.
+    the last chunk of a recording).
+    """
+    x = np.asarray(x, dtype=np.float32).ravel()
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.uint8)
+    L = epoch_length(fs, config)
+    measures = measure_epochs(x, fs, config, beats)
+    states = classify_epochs(measures, reference or reference_of(measures), config)
+    tail = n - (states.size - 1) * L
+    if tail < max(fs, 2):
+        if states.size > 1:
+            states[-1] = states[-2]
+        elif previous is not None:
+            states[-1] = previous
+        elif tail < 2:
+            states[-1] = LEAD_OFF  # a single sample: nothing to judge
+    return states
+
+
 def is_noise(x: np.ndarray, config: AnalysisConfig) -> bool:
-    """The epoch noise test on one short segment (e.g. the span of a run, to check it is not noise at
-    the edge of a noisy stretch that its epoch's statistics did not catch)."""
+    """Whether a short segment (e.g. the span of a run, at the edge of a noisy stretch that its epoch's
+    statistics did not catch) is broadband noise: Gaussian slopes (kurtosis of the first difference below
+    ``noise_kurtosis``), above ``noise_min_mv`` and above ``noise_hf_ratio`` times the signal's RMS."""
     x = np.asarray(x, dtype=np.float64)
     if x.size < 8 or not np.isfinite(x).all():
         return False
@@ -133,6 +367,17 @@ def states_to_string(states: np.ndarray) -> str:
     """Compact one-character-per-epoch form for :class:`~ecgdesk.analysis.findings.QualityEpochs`."""
     table = np.frombuffer("".join(STATE_CHARS).encode(), dtype=np.uint8)
     return table[np.asarray(states, dtype=np.intp)].tobytes().decode()
+
+
+def states_from_string(text: str) -> np.ndarray:
+    """The state codes of a :class:`~ecgdesk.analysis.findings.QualityEpochs` string (its inverse)."""
+    from ecgdesk.errors import InputError
+
+    codes = {c: i for i, c in enumerate(STATE_CHARS)}
+    unknown = sorted(set(text) - set(codes))
+    if unknown:
+        raise InputError("quality.states", f"unknown epoch states {unknown}; known: {list(STATE_CHARS)}")
+    return np.array([codes[c] for c in text], dtype=np.uint8)
 
 
 def epoch_seconds(states: np.ndarray, n_samples: int, fs: float, config: AnalysisConfig) -> np.ndarray:
@@ -165,10 +410,12 @@ def sample_analyzable(
 
 
 def quality_episodes(states: np.ndarray, n_samples: int, fs: float, config: AnalysisConfig) -> list[Episode]:
-    """NOISE and LEAD_OFF episodes: runs of epochs in those states."""
+    """NOISE, LEAD_OFF and VF (ventricular flutter or fibrillation) episodes: runs of epochs in those
+    states."""
     L = epoch_length(fs, config)
     out: list[Episode] = []
-    for code, kind in ((NOISE, EpisodeType.NOISE), (LEAD_OFF, EpisodeType.LEAD_OFF)):
+    for code, kind in ((NOISE, EpisodeType.NOISE), (LEAD_OFF, EpisodeType.LEAD_OFF),
+                       (VENTRICULAR, EpisodeType.VF)):
         for a, b in runs(states == code):
             s0, s1 = a * L, min(b * L, n_samples)
             out.append(

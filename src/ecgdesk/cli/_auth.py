@@ -50,7 +50,23 @@ def read_secret(
     stdin_option: str | None = "password_stdin",
 ) -> str | None:
     """The password/PIN from ``--password-stdin``, ``--password-env VAR``, ``fallback_env`` or a prompt
-    (``None`` when there is none and no terminal to ask on)."""
+    (``None`` when there is none and no terminal to ask on); text that is not UTF-8 is refused."""
+    try:
+        value = _read_secret(args, prompt, fallback_env, env_option, stdin_option)
+        if value is not None:
+            value.encode("utf-8")  # an environment variable of undecodable bytes holds surrogates
+    except UnicodeError:
+        raise InputError("password", "is not valid UTF-8 text") from None
+    return value
+
+
+def _read_secret(
+    args: argparse.Namespace,
+    prompt: str,
+    fallback_env: str | None,
+    env_option: str,
+    stdin_option: str | None,
+) -> str | None:
     if stdin_option and getattr(args, stdin_option, False):
         return sys.stdin.readline().rstrip("\r\n")
     variable = getattr(args, env_option, None)

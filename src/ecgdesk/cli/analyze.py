@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ecgdesk.analysis.io import write_outputs
-from ecgdesk.analysis.pipeline import analyze
 from ecgdesk.cli._common import print_json, progress
-from ecgdesk.records import open_recording
+from ecgdesk.cli.records import add_csv_options, open_from_args
+from ecgdesk.errors import check_not_overwriting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +26,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--diary", type=Path, default=None, metavar="CSV", help="patient diary, 'time,symptom'"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_csv_options(parser)
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    recording = open_recording(args.path)
+    from ecgdesk.analysis.io import ANNOTATION_EXTENSION, write_outputs
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import recording_files
+
+    recording = open_from_args(args)
+    name = recording.record_name or Path(args.path).stem
+    outputs = [args.out / n for n in ("findings.json", "beats.csv", f"{name}.{ANNOTATION_EXTENSION}")]
+    inputs = [*recording_files(recording.path or args.path), *([args.diary] if args.diary else [])]
+    check_not_overwriting(outputs, inputs, "--out")  # checked before the work, and nothing written yet
     with progress(recording.duration_s, "analyze") as bar:
         result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
-    name = recording.record_name or Path(args.path).stem
     findings, paths = write_outputs(
         result.findings, result.beats.samples, result.beats.labels, recording.fs, args.out, name
     )

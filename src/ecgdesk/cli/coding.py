@@ -6,19 +6,17 @@ import argparse
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecgdesk.cli._common import print_json, progress
-from ecgdesk.coding.codes import code_table
-from ecgdesk.coding.facts import Setting, claim_from_dict, facts_from_dict, history_from_list, parse_date
-from ecgdesk.coding.importers import ImportOptions, import_files
-from ecgdesk.coding.lookup import CodeReport, search, show
-from ecgdesk.coding.refdata import RefData, RefStore
-from ecgdesk.coding.results import Finding, Severity
-from ecgdesk.coding.scrub import scrub
-from ecgdesk.coding.selection import claim_for, select_codes
-from ecgdesk.coding.tables import TableKind
+from ecgdesk.coding.facts import parse_date
+from ecgdesk.coding.release import TableKind
 from ecgdesk.errors import InputError, check_option
+
+if TYPE_CHECKING:  # the engines are imported inside the commands (a fast ``ecgdesk --help``)
+    from ecgdesk.coding.lookup import CodeReport
+    from ecgdesk.coding.refdata import RefData, RefStore
+    from ecgdesk.coding.results import Finding
 
 
 def _read_json(path: str) -> Any:
@@ -35,10 +33,14 @@ def _read_json(path: str) -> Any:
 
 
 def _store(args: argparse.Namespace) -> RefStore:
+    from ecgdesk.coding.refdata import RefStore
+
     return RefStore(args.refdata_dir)
 
 
 def _refdata(args: argparse.Namespace) -> RefData:
+    from ecgdesk.coding.refdata import RefData
+
     store = _store(args)
     return RefData(store if store.root.is_dir() else None)
 
@@ -57,6 +59,10 @@ def _print_findings(findings: list[Finding]) -> None:
 
 
 def _cmd_code(args: argparse.Namespace) -> int:
+    from ecgdesk.coding.facts import facts_from_dict
+    from ecgdesk.coding.scrub import scrub
+    from ecgdesk.coding.selection import claim_for, select_codes
+
     facts = facts_from_dict(_read_json(args.facts), source=args.facts)
     result = select_codes(facts)
     findings = scrub(claim_for(facts, result), refdata=_refdata(args)) if args.scrub else None
@@ -79,6 +85,10 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 
 def _cmd_scrub(args: argparse.Namespace) -> int:
+    from ecgdesk.coding.facts import claim_from_dict, history_from_list
+    from ecgdesk.coding.results import Severity
+    from ecgdesk.coding.scrub import scrub
+
     claim = claim_from_dict(_read_json(args.claim), source=args.claim)
     history = history_from_list(_read_json(args.history), source=args.history) if args.history else ()
     findings = scrub(claim, history, refdata=_refdata(args))
@@ -92,6 +102,8 @@ def _cmd_scrub(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes_search(args: argparse.Namespace) -> int:
+    from ecgdesk.coding.lookup import search
+
     found = search(" ".join(args.text))
     if args.json:
         print_json(
@@ -112,6 +124,8 @@ PARTNERS_SHOWN = 30
 
 
 def _print_report(report: CodeReport, args_all: bool = False) -> None:
+    from ecgdesk.coding.codes import code_table
+
     info = report.info
     meaning = "unknown to the code table" if info is None else info.paraphrase
     print(f"{report.code} on {report.day.isoformat()}: {meaning}")
@@ -149,6 +163,8 @@ def _print_report(report: CodeReport, args_all: bool = False) -> None:
 
 
 def _cmd_codes_show(args: argparse.Namespace) -> int:
+    from ecgdesk.coding.lookup import show
+
     report = show(args.code, _date(args.date) if args.date else date.today(), _refdata(args))
     if args.json:
         print_json(report.to_dict())
@@ -158,6 +174,9 @@ def _cmd_codes_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_refdata_import(args: argparse.Namespace) -> int:
+    from ecgdesk.coding.facts import Setting
+    from ecgdesk.coding.importers import ImportOptions, import_files
+
     kind = TableKind(check_option("kind", args.kind, [k.value for k in TableKind]))
     setting = (
         Setting(check_option("--setting", args.setting, [s.value for s in Setting])) if args.setting else None

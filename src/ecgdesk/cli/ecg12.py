@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ecgdesk.cli._common import print_json, progress
-from ecgdesk.errors import InputError
+from ecgdesk.cli.records import add_csv_options, open_from_args
+from ecgdesk.errors import InputError, check_not_overwriting
 
 #: What the user says they did, in the words of the service, mapped to the coding engine's components.
 RESTING_PARTS = {"tracing": "recording", "interpretation": "interpretation"}
@@ -63,17 +64,20 @@ def _add_billing(parser: argparse.ArgumentParser, parts: dict[str, str], default
 def _resting(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
     from ecgdesk.analysis.ecg12.statements import Sex
-    from ecgdesk.records import open_recording
+    from ecgdesk.records import recording_files
     from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.ecg12_report import Ecg12ReportContext, render_ecg12_report
 
     components = _parts(args.components, RESTING_PARTS, "--components")
-    recording = open_recording(Path(args.path))
+    recording = open_from_args(args)
     day = recording.start_time.date() if recording.start_time else None
     facts = _facts("resting_ecg", components, args, day)  # checked before any work or file
+    out = Path(args.out)
+    outputs = [out / n for n in ("waves.csv", "measurements.json", "ecg12-report.pdf", "ecg12-report.png",
+                                 "facts.json")]
+    check_not_overwriting(outputs, recording_files(recording.path or args.path), "--out")
     sex = Sex(args.sex) if args.sex else None
     result = analyze_resting(recording, sex=sex)
-    out = Path(args.out)
     waves, measurements = write_outputs(result, out)
     patient = recording.patient
     name = " ".join(filter(None, [patient.first_name, patient.last_name]))
@@ -96,6 +100,8 @@ def _resting(args: argparse.Namespace) -> int:
           f"QT {summary['qt_ms']} ms  QTc Bazett {qtc.get('bazett')} ms  axis {summary['qrs_axis_deg']} deg")
     for statement in result.statements[1:]:
         print(f"  - {statement.describe()}")
+    for warning in recording.warnings:
+        print(f"  warning: {warning}")
     print(f"  wrote {measurements}, {waves}, {report.pdf_path}, {facts_path}")
     return 0
 
@@ -103,18 +109,21 @@ def _resting(args: argparse.Namespace) -> int:
 def _stress(args: argparse.Namespace) -> int:
     from ecgdesk.analysis.stress.exercise import analyze_stress, stress_to_dict
     from ecgdesk.analysis.stress.protocol import load_protocol
-    from ecgdesk.records import open_recording
+    from ecgdesk.records import recording_files
     from ecgdesk.reports.context import ReportHeader
     from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
 
     components = _parts(args.components, STRESS_PARTS, "--components")
     protocol = load_protocol(Path(args.protocol))
-    recording = open_recording(Path(args.path))
+    recording = open_from_args(args)
     day = recording.start_time.date() if recording.start_time else None
     facts = _facts("stress_test", components, args, day)
+    out = Path(args.out)
+    outputs = [out / n for n in ("stress.json", "stress-report.pdf", "facts.json")]
+    inputs = [*recording_files(recording.path or args.path), Path(args.protocol)]
+    check_not_overwriting(outputs, inputs, "--out")
     with progress(len(protocol.stages), "stages", unit="stage") as bar:
         result = analyze_stress(recording, protocol, progress=bar.update)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     doc = stress_to_dict(result)
     _write_json(out / "stress.json", doc)
@@ -150,6 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resting.add_argument("--patient-id", default="")
     resting.add_argument("--json", action="store_true", help="print measurements.json to stdout")
     _add_billing(resting, RESTING_PARTS, "tracing,interpretation")
+    add_csv_options(resting)
     resting.set_defaults(func=_resting)
 
     stress = subparsers.add_parser(
@@ -161,4 +171,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stress.add_argument("--out", required=True, help="output folder")
     stress.add_argument("--json", action="store_true", help="print stress.json to stdout")
     _add_billing(stress, STRESS_PARTS, "tracing,supervision,interpretation")
+    add_csv_options(stress)
     stress.set_defaults(func=_stress)

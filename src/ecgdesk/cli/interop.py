@@ -7,7 +7,6 @@ Thin handlers over ``ecgdesk.workflow.interop_results`` (signed results out) and
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 import time
@@ -18,14 +17,18 @@ from typing import Any
 from ecgdesk.errors import InputError
 
 
-def _actor(args: argparse.Namespace) -> str:
-    return str(getattr(args, "user", None) or os.environ.get("ECGDESK_USER") or getpass.getuser())
+def _acting(args: argparse.Namespace, action: str, also: str | None = None) -> tuple[Any, str]:
+    """The store and the authenticated acting user, checked against the permission table for ``action``
+    (and ``also``, for a command that does two things)."""
+    from ecgdesk.cli._auth import acting
+    from ecgdesk.cli._common import command_store
+    from ecgdesk.workflow.permissions import Action, authorize
 
-
-def _store() -> Any:
-    from ecgdesk.store import open_store
-
-    return open_store()
+    store = command_store()
+    who = acting(args, store, Action(action))
+    if also is not None:
+        authorize(store, who.principal, Action(also))
+    return store, who.actor
 
 
 def _print(rows: list[Any], as_json: bool, line: Any) -> None:
@@ -41,7 +44,8 @@ def _print(rows: list[Any], as_json: bool, line: Any) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import export_study
 
-    for path in export_study(_store(), args.study_id, args.as_, Path(args.out), _actor(args)):
+    store, actor = _acting(args, "result:export")
+    for path in export_study(store, args.study_id, args.as_, Path(args.out), actor):
         print(path)
     return 0
 
@@ -61,7 +65,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from ecgdesk.cli._common import print_json
     from ecgdesk.workflow.interop_orders import receive_order
 
-    outcome = receive_order(_store(), _read_message(Path(args.file)), str(args.file), _actor(args))
+    store, actor = _acting(args, "order:receive")
+    outcome = receive_order(store, _read_message(Path(args.file)), str(args.file), actor)
     if args.json:
         print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack)})
     else:
@@ -92,8 +97,7 @@ def _cmd_listen(args: argparse.Namespace) -> int:
     from ecgdesk.interop.mllp import MllpServer
     from ecgdesk.workflow.interop_orders import receive_order
 
-    store = _store()
-    actor = _actor(args)
+    store, actor = _acting(args, "order:receive", also="delivery:manage" if args.deliver else None)
     watch = Path(args.watch) if args.watch else None
     if watch is not None and not watch.is_dir():
         raise InputError("watch", "not a folder", source=watch)
@@ -107,13 +111,17 @@ def _cmd_listen(args: argparse.Namespace) -> int:
         print(f"listening for HL7 v2 orders (MLLP) on {args.host}:{server.port}", file=sys.stderr)
     if watch is not None:
         print(f"watching {watch} for .hl7 and .json orders", file=sys.stderr)
-    if server is None and watch is None:
-        raise InputError("port", "give --port (MLLP) and/or --watch DIR (a folder of messages)")
+    if server is None and watch is None and not args.deliver:
+        raise InputError("port", "give --port (MLLP), --watch DIR (a folder of messages) and/or --deliver")
     deadline = time.monotonic() + args.seconds if args.seconds else None
     try:
         while deadline is None or time.monotonic() < deadline:
             if watch is not None:
                 _watch_once(store, watch, actor)
+            if args.deliver:
+                from ecgdesk.workflow.interop_results import deliver_due
+
+                deliver_due(store, actor)
             time.sleep(min(args.poll, max(0.0, deadline - time.monotonic())) if deadline else args.poll)
     finally:
         if server is not None:
@@ -125,9 +133,9 @@ def _cmd_listen(args: argparse.Namespace) -> int:
 def _cmd_outbox(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import deliver_due, list_deliveries
 
-    store = _store()
+    store, actor = _acting(args, "delivery:manage")
     if args.retry or args.send:
-        deliver_due(store, _actor(args), retry_failed=args.retry)
+        deliver_due(store, actor, retry_failed=args.retry)
     rows = list_deliveries(store, args.study)
     _print(
         rows,
@@ -143,13 +151,14 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 def _cmd_target_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import add_target
 
+    store, actor = _acting(args, "interface:admin")
     info = add_target(
-        _store(),
+        store,
         args.name,
         args.kind,
         args.address,
         [f.strip() for f in args.formats.split(",")],
-        _actor(args),
+        actor,
         args.max_attempts,
     )
     print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})")
@@ -160,7 +169,7 @@ def _cmd_target_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import list_targets
 
     _print(
-        list_targets(_store()),
+        list_targets(_acting(args, "interface:admin")[0]),
         args.json,
         lambda t: (
             f"{t.name:<16} {t.kind:<7} {t.address:<40} {','.join(t.formats)}"
@@ -174,7 +183,7 @@ def _cmd_inbound(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_orders import list_inbound
 
     _print(
-        list_inbound(_store(), args.status),
+        list_inbound(_acting(args, "order:inbound-read")[0], args.status),
         args.json,
         lambda m: (
             f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
@@ -189,8 +198,9 @@ def register(subparsers: Any) -> None:
         "interop", help="orders in from the EHR, signed results out (HL7, FHIR, DICOM)"
     )
     commands = parser.add_subparsers(dest="interop_command", metavar="COMMAND", required=True)
-    user = argparse.ArgumentParser(add_help=False)
-    user.add_argument("--user", help="acting user (default $ECGDESK_USER or the login name)")
+    from ecgdesk.cli._auth import auth_parent
+
+    user = auth_parent()
 
     p = commands.add_parser(
         "export", parents=[user], help="write a signed study's result as HL7, FHIR or DICOM"
@@ -211,6 +221,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--watch", metavar="DIR", help="a folder whose .hl7/.json files are taken as orders")
     p.add_argument("--poll", type=float, default=2.0, help="seconds between folder scans (default 2)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument("--deliver", action="store_true", help="also send due signed results at every poll")
     p.set_defaults(func=_cmd_listen)
 
     p = commands.add_parser("outbox", parents=[user], help="the result deliveries and their state")
@@ -229,11 +240,11 @@ def register(subparsers: Any) -> None:
     q.add_argument("--formats", default="hl7", help="comma list of hl7, fhir, dicom (default hl7)")
     q.add_argument("--max-attempts", type=int, default=8)
     q.set_defaults(func=_cmd_target_add)
-    q = targets.add_parser("list", help="the delivery targets")
+    q = targets.add_parser("list", parents=[user], help="the delivery targets")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_target_list)
 
-    p = commands.add_parser("inbound", help="order messages received, and what each did")
+    p = commands.add_parser("inbound", parents=[user], help="order messages received, and what each did")
     p.add_argument("--status", choices=["accepted", "refused", "held"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_inbound)

@@ -13,16 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ecgdesk.cli._common import print_json, progress
+from ecgdesk.cli._common import command_store, print_json, progress
 
 
 def _acting(args: argparse.Namespace, action: str) -> tuple[Any, str]:
     """The store and the authenticated acting user, allowed ``action`` by the permission table."""
     from ecgdesk.cli._auth import acting
-    from ecgdesk.store import open_store
     from ecgdesk.workflow.permissions import Action
 
-    store = open_store()
+    store = command_store()
     return store, acting(args, store, Action(action)).actor
 
 
@@ -104,10 +103,9 @@ def _stop_on_sigterm() -> list[bool]:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from ecgdesk.store import open_store
     from ecgdesk.workflow.jobs import kinds_with, make_executor, run_worker
 
-    store = open_store()  # a system process, like `serve`: no user acts; its leases name it
+    store = command_store()  # a system process, like `serve`: no user acts; its leases name it
     kinds = kinds_with(args.kinds_module)
     executor = make_executor(
         store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds

@@ -5,22 +5,35 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ecgdesk.cli._common import print_json, progress
-from ecgdesk.records import Recording, open_recording, write_recording
-from ecgdesk.records.writers import WRITE_FORMATS
+from ecgdesk.cli._common import options_named, print_json, progress
+
+if TYPE_CHECKING:
+    from ecgdesk.records import Recording
 
 _MAX_EVENTS_SHOWN = 20
+#: ``records.writers.WRITE_FORMATS``, spelled here so that building the parser imports no reader
+#: (tests/cli/test_cli_startup.py checks the two agree).
+WRITE_FORMATS = ("wfdb", "ishne")
+#: The readers' parameter names and the options that set them.
+CSV_OPTIONS = {"csv_fs": "--csv-fs", "csv_unit": "--csv-unit"}
 
 
-def _add_csv_options(parser: argparse.ArgumentParser) -> None:
+def add_csv_options(parser: argparse.ArgumentParser) -> None:
+    """``--csv-unit`` and ``--csv-fs``, for every command that opens a recording."""
     parser.add_argument("--csv-unit", default=None, help="unit of CSV sample values (mV, uV, V; default mV)")
     parser.add_argument("--csv-fs", type=float, default=None,
                         help="sampling rate in Hz of a CSV without a time column")
 
 
-def _open(args: argparse.Namespace) -> Recording:
-    return open_recording(Path(args.path), csv_unit=args.csv_unit, csv_fs=args.csv_fs)
+def open_from_args(args: argparse.Namespace, path: str | Path | None = None) -> Recording:
+    """The recording at ``args.path`` (or ``path``) with the CSV options of :func:`add_csv_options`."""
+    from ecgdesk.records import open_recording
+
+    with options_named(CSV_OPTIONS):
+        return open_recording(Path(args.path if path is None else path),
+                              csv_unit=getattr(args, "csv_unit", None), csv_fs=getattr(args, "csv_fs", None))
 
 
 def describe(recording: Recording) -> str:
@@ -45,11 +58,12 @@ def describe(recording: Recording) -> str:
         lines.append(f"  {at}  {event.kind.value:17} {event.label}")
     if len(recording.events) > _MAX_EVENTS_SHOWN:
         lines.append(f"  ... {len(recording.events) - _MAX_EVENTS_SHOWN} more (use --json for all)")
+    lines += [f"warning     {text}" for text in recording.warnings]
     return "\n".join(lines)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    recording = _open(args)
+    recording = open_from_args(args)
     if args.json:
         print_json(recording.summary())
     else:
@@ -58,7 +72,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    recording = _open(args)
+    recording = open_from_args(args)
+    from ecgdesk.records import write_recording
+
     with progress(total=recording.n_samples, desc=f"convert to {args.to}", unit="samples") as bar:
         path = write_recording(recording, Path(args.out_dir), args.to, record_name=args.name,
                                progress=bar.update)
@@ -75,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("path", help="recording file (a WFDB record may be given with or without .hea)")
     info.add_argument("--json", action="store_true", help="print the metadata as JSON")
-    _add_csv_options(info)
+    add_csv_options(info)
     info.set_defaults(func=_cmd_info)
 
     convert = subparsers.add_parser(
@@ -86,5 +102,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("out_dir", metavar="OUT_DIR", help="output folder (created if absent)")
     convert.add_argument("--to", required=True, choices=WRITE_FORMATS, help="output format")
     convert.add_argument("--name", default=None, help="output record name (default: the input's name)")
-    _add_csv_options(convert)
+    add_csv_options(convert)
     convert.set_defaults(func=_cmd_convert)

@@ -7,32 +7,43 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from ecgdesk.cli._common import progress
+from ecgdesk.cli._common import options_named, progress
 from ecgdesk.errors import InputError
 
 AMBULATORY_FS = 250.0
 EXERCISE_FS = 500.0
+#: The simulators' parameter names and the options that set them (an error names what the user typed).
+AMBULATORY_OPTIONS = {"leads": "--leads", "fs": "--fs", "name": "--name", "events": "--events",
+                      "fmt": "--format", "start": "--start"}
+EXERCISE_OPTIONS = {"fs": "--fs", "age": "--age", "sex": "--sex", "exercise_s": "--exercise-min",
+                    "st_depression_mm": "--st-depression", "pvc_per_min": "--pvc-per-min", "name": "--name"}
 
 
 def _start(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise InputError("start", f"an ISO date-time such as 2026-01-05T09:00, got {text!r}") from None
+        raise InputError("--start", f"an ISO date-time such as 2026-01-05T09:00, got {text!r}") from None
+
+
+def _span_option(args: argparse.Namespace) -> str:
+    return "--hours" if args.hours is not None else "--days"
 
 
 def _exercise(args: argparse.Namespace) -> int:
     from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
 
     if args.days is not None or args.hours is not None:
-        raise InputError("days", "--exercise simulates a stress test; its length is --exercise-min")
+        raise InputError(_span_option(args), "--exercise simulates a stress test; its length is "
+                                             "--exercise-min")
     if args.leads not in (None, 12):
-        raise InputError("leads", f"the exercise mode writes the 12 standard leads, got {args.leads}")
+        raise InputError("--leads", f"the exercise mode writes the 12 standard leads, got {args.leads}")
     config = ExerciseConfig(age=args.age, sex=args.sex, exercise_s=args.exercise_min * 60.0,
                             fs=EXERCISE_FS if args.fs is None else args.fs,
                             st_depression_mm=args.st_depression, pvc_per_min=args.pvc_per_min,
                             seed=args.seed, name=args.name or "stress")
-    config.validate()
+    with options_named(EXERCISE_OPTIONS):
+        config.validate()
     total = int(config.pretest_s + config.exercise_s + config.recovery_s)
     with progress(total, "simulating", unit="s") as bar:
         out = simulate_exercise(config, Path(args.out), progress=bar.update)
@@ -47,13 +58,16 @@ def _simulate(args: argparse.Namespace) -> int:
     from ecgdesk.records.simulator import SimulationConfig, simulate
 
     if (args.days is None) == (args.hours is None):
-        raise InputError("days", "give exactly one of --days or --hours")
+        raise InputError("--days", "give exactly one of --days or --hours")
+    if args.hours is not None and not 0 < args.hours <= 31 * 24:
+        raise InputError("--hours", f"must be more than 0 and at most {31 * 24}, got {args.hours:g}")
     days = args.days if args.days is not None else args.hours / 24.0
     config = SimulationConfig(days=days, leads=2 if args.leads is None else args.leads,
                               fs=AMBULATORY_FS if args.fs is None else args.fs, seed=args.seed,
                               events=args.events, fmt=args.format, name=args.name or "sim",
                               start=_start(args.start))
-    config.validate()
+    with options_named({**AMBULATORY_OPTIONS, "days": _span_option(args)}):
+        config.validate()
     with progress(config.total_s, "simulating") as bar:
         result = simulate(config, Path(args.out), progress=bar.update)
     print(f"wrote {result.record} ({config.leads} lead(s), {config.fs:g} Hz, {config.total_s / 3600:.1f} h, "

@@ -7,21 +7,36 @@ import sys
 from pathlib import Path
 
 from ecgdesk.cli._common import progress
-from ecgdesk.errors import check_positive
+from ecgdesk.cli.records import add_csv_options
+from ecgdesk.errors import InputError, check_positive
+
+MAX_JOBS = 64
 
 
 def _strips(args: argparse.Namespace) -> int:
-    from ecgdesk.analysis.strips.batch import classify_files, collect_strip_paths, summarize, write_rows
+    from ecgdesk.analysis.strips.batch import (
+        OpenOptions,
+        classify_files,
+        collect_strip_paths,
+        summarize,
+        write_rows,
+    )
+    from ecgdesk.analysis.strips.model import default_ensemble
 
     jobs = int(check_positive("--jobs", args.jobs))
+    if jobs > MAX_JOBS:
+        raise InputError("--jobs", f"{jobs} worker processes are more than this command starts (at most "
+                                   f"{MAX_JOBS})")
     lead: str | int | None = int(args.lead) if args.lead and args.lead.isdigit() else args.lead
     paths = collect_strip_paths(args.paths)
     out = Path(args.out)
     with progress(len(paths), "strips", unit="strip") as bar:
-        rows = write_rows(classify_files(paths, jobs=jobs, lead=lead), out,
+        options = OpenOptions(lead, args.csv_unit, args.csv_fs)
+        rows = write_rows(classify_files(paths, jobs=jobs, options=options), out,
                           on_row=lambda _row: bar.update(1), inputs=paths)
     summary = summarize(rows)
-    print(f"ecgdesk strips: {summary.line()}; wrote {out}", file=sys.stderr)
+    version = default_ensemble().version or "unversioned"
+    print(f"ecgdesk strips: {summary.line()}; model {version}; wrote {out}", file=sys.stderr)
     return 0
 
 
@@ -38,4 +53,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                      "reason")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--lead", help="lead name or index to classify (default: the first lead)")
+    add_csv_options(parser)
     parser.set_defaults(func=_strips)

@@ -12,34 +12,22 @@ import json
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
-from ecgdesk.cli._common import print_json, progress
-from ecgdesk.coding import Service, Setting
+from ecgdesk.cli._common import command_store, print_json, progress, read_text_option
+from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import InputError
-from ecgdesk.store import Store, open_store
-from ecgdesk.store.enums import EditKind
-from ecgdesk.workflow.analysis import edit_beats
-from ecgdesk.workflow.analysis_jobs import enqueue_analysis
-from ecgdesk.workflow.billing import code_study, mark_billed
-from ecgdesk.workflow.demo import run_demo
-from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
-from ecgdesk.workflow.jobs import JobFailedError, run_inline
-from ecgdesk.workflow.permissions import Action
-from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
-from ecgdesk.workflow.schemas import StudyDetail
-from ecgdesk.workflow.studies import (
-    StudyRequest,
-    create_study,
-    import_recording,
-    record_component,
-    set_technician_comments,
-)
-from ecgdesk.workflow.views import audit_page, list_studies, show_study, verify_audit
+
+if TYPE_CHECKING:  # engines are imported inside the commands (a fast ``ecgdesk --help``)
+    from ecgdesk.store import Store
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.schemas import StudyDetail
 
 
 def _store() -> Store:
-    return open_store()
+
+    return command_store()
 
 
 def _acting(args: argparse.Namespace, action: Action) -> tuple[Store, Acting]:
@@ -56,6 +44,9 @@ def _date(text: str) -> date:
 
 # ------------------------------------------------------------------------------------------- handlers
 def _cmd_create(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.studies import StudyRequest, create_study
+
     request = StudyRequest(
         patient_id=args.patient_id,
         name=args.name,
@@ -77,6 +68,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from ecgdesk.records import open_recording
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.studies import import_recording
 
     store, who = _acting(args, Action.RECORDING_IMPORT)
     path = Path(args.path)
@@ -92,6 +85,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+    from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+    from ecgdesk.workflow.jobs import JobFailedError, run_inline
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.views import show_study
+
     store, who = _acting(args, Action.STUDY_ANALYZE)
     if is_ecg_study(store, args.study_id):  # resting ECG or stress test: its own engine, seconds long
         ecg = analyze_ecg_study(store, args.study_id, who.actor)
@@ -130,6 +129,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
+    from ecgdesk.store.enums import EditKind
+    from ecgdesk.workflow.analysis import edit_beats
+    from ecgdesk.workflow.permissions import Action
+
     if (args.template is None) == (args.beat is None):
         raise InputError("template/beat", "give exactly one of --template T or --beat I")
     kind, target = (
@@ -144,6 +147,9 @@ def _cmd_edit(args: argparse.Namespace) -> int:
 
 
 def _cmd_comment(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.studies import set_technician_comments
+
     store, who = _acting(args, Action.STUDY_COMMENT)
     set_technician_comments(store, args.study_id, args.text, who.actor)
     print(f"study {args.study_id}: technician comments saved (they appear in the next report version)")
@@ -151,6 +157,9 @@ def _cmd_comment(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.reporting import report_study
+
     store, who = _acting(args, Action.REPORT_RENDER)
     info = report_study(store, args.study_id, who.actor)
     state = "unchanged, version" if info.reused else "rendered version"
@@ -160,9 +169,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_interpret(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.reporting import interpret
+
     text = args.text
     if args.text_file is not None:
-        text = Path(args.text_file).read_text(encoding="utf-8")
+        text = read_text_option(args.text_file, "--text-file")
     store, who = _acting(args, Action.STUDY_INTERPRET)
     info = interpret(store, args.study_id, who.principal.username, text)
     print(f"study {args.study_id}: report version {info.version} reviewed by {who.actor}: {info.pdf_path}")
@@ -171,6 +183,9 @@ def _cmd_interpret(args: argparse.Namespace) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.reporting import sign
+
     store, who = _acting(args, Action.STUDY_SIGN)
     info = sign(store, args.study_id, who.principal.username, signing_password(args, who))
     print(
@@ -182,6 +197,9 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _cmd_addendum(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.reporting import add_addendum
+
     store, who = _acting(args, Action.STUDY_ADDENDUM)
     password = signing_password(args, who)
     info = add_addendum(store, args.study_id, who.principal.username, password, args.text)
@@ -193,7 +211,8 @@ def _cmd_addendum(args: argparse.Namespace) -> int:
 
 
 def _cmd_code(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.billing import claim_to_dict, facts_to_dict
+    from ecgdesk.workflow.billing import claim_to_dict, code_study, facts_to_dict
+    from ecgdesk.workflow.permissions import Action
 
     store, who = _acting(args, Action.STUDY_CODE)
     outcome = code_study(store, args.study_id, who.actor)
@@ -222,6 +241,9 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 
 def _cmd_component(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.studies import record_component
+
     store, who = _acting(args, Action.COMPONENT_RECORD)
     record_component(store, args.study_id, args.component, args.performer, args.npi, who.actor)
     print(f"study {args.study_id}: {args.component} performed by {args.performer}")
@@ -229,6 +251,9 @@ def _cmd_component(args: argparse.Namespace) -> int:
 
 
 def _cmd_bill(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.billing import mark_billed
+    from ecgdesk.workflow.permissions import Action
+
     store, who = _acting(args, Action.STUDY_BILL)
     mark_billed(store, args.study_id, who.actor, args.reference)
     print(f"study {args.study_id}: billed (claim reference {args.reference})")
@@ -288,6 +313,9 @@ def describe_study(view: StudyDetail) -> str:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.views import show_study
+
     store, who = _acting(args, Action.STUDY_READ)
     view = show_study(store, args.study_id, who.actor)
     if args.json:
@@ -298,6 +326,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.views import list_studies
+
     store, who = _acting(args, Action.STUDY_LIST)
     rows = list_studies(store, who.actor)
     if args.json:
@@ -309,6 +340,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.views import verify_audit
+
     store, who = _acting(args, Action.AUDIT_VERIFY)
     report = verify_audit(store, who.actor)
     if report.problem is not None:
@@ -319,6 +353,9 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_log(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.views import audit_page
+
     store, who = _acting(args, Action.AUDIT_READ)
     found, offset = [], 0
     while True:
@@ -340,6 +377,8 @@ def _cmd_audit_log(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.demo import run_demo
+
     started = time.perf_counter()
 
     def say(step: str, message: str) -> None:
@@ -359,7 +398,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if result.skipped:
         print(f"not yet run     {', '.join(result.skipped)} (parts not available in this build)")
     print(f"total time      {time.perf_counter() - started:.1f} s")
-    print(f"inspect it with ECGDESK_HOME={result.out_dir / 'home'} ecgdesk study show {result.study_id}")
+    home = result.out_dir / "home"
+    print(f"inspect it with ECGDESK_HOME={home} ecgdesk study show {result.study_id}")
+    print(
+        f"bill it with    ECGDESK_HOME={home} ecgdesk claims create {result.study_id}; then claims export, "
+        "claims simulate-payer, claims ack, remit post (README: Claims)"
+    )
     return 0
 
 

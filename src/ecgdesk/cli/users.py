@@ -7,17 +7,19 @@ only an administrator, authenticated like any acting user, manages accounts.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ecgdesk.cli._auth import Acting, acting, auth_parent, read_secret
-from ecgdesk.cli._common import print_json
+from ecgdesk.cli._common import command_store, print_json
 from ecgdesk.errors import InputError
-from ecgdesk.store import Store
+
+if TYPE_CHECKING:  # the store is opened inside the commands (a fast ``ecgdesk --help``)
+    from ecgdesk.store import Store
 
 
 def _store() -> Store:
-    from ecgdesk.store import open_store
 
-    return open_store()
+    return command_store()
 
 
 def _admin(args: argparse.Namespace, store: Store, **options: object) -> Acting:

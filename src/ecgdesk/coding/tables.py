@@ -7,11 +7,11 @@ scrubber compares ints, and tables serialise to plain numpy arrays (see :mod:`ec
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from importlib import resources
 from typing import NamedTuple
@@ -21,6 +21,7 @@ import numpy as np
 from ecgdesk.coding.facts import Setting
 from ecgdesk.coding.ptp import PtpRow, PtpTable, dedupe_ptp
 from ecgdesk.coding.release import NO_DATE, OPEN_END, ReleaseInfo, TableKind, day_int, int_day
+from ecgdesk.errors import InputError
 
 __all__ = [
     "NO_DATE",
@@ -194,94 +195,56 @@ def table_from_arrays(release: ReleaseInfo, arrays: Mapping[str, np.ndarray]) ->
 
 
 # --------------------------------------------------------------------------------------------------
-# Built-in baseline (works in a fresh clone without ../shared).
+# Built-in baseline: the CMS release shipped as package data (works in a fresh install without ../shared).
+# ``data/cms/*.npz`` are built by ``tools/build_cms_refdata.py`` from the public-domain CMS extracts
+# (every NCCI PTP pair, MUE and RVU row involving an ECG-family code, effective 2024-07-01); their
+# provenance and checksums are in ``data/cms/manifest.json``.
 
 
-def _data_text(name: str) -> str:
-    return resources.files("ecgdesk.coding.data").joinpath(name).read_text(encoding="utf-8")
+def _data_bytes(name: str) -> bytes:
+    return resources.files("ecgdesk.coding.data").joinpath(name).read_bytes()
 
 
-_BOTH = (Setting.PRACTITIONER, Setting.HOSPITAL_OUTPATIENT)
+@cache
+def shipped_manifest() -> dict[str, object]:
+    """Provenance of the shipped CMS tables (origin, release per kind, SHA-256 of each source file)."""
+    return dict(json.loads(_data_bytes("cms/manifest.json").decode("utf-8")))
+
+
+def _shipped(kind: TableKind) -> Table:
+    releases = shipped_manifest()["releases"]
+    assert isinstance(releases, dict)
+    release = ReleaseInfo.from_dict(releases[kind.value])
+    payload = _data_bytes(f"cms/{kind.value}.npz")
+    if hashlib.sha256(payload).hexdigest() != release.checksum:
+        raise InputError("checksum", "the shipped CMS table does not match its manifest; reinstall ecgdesk",
+                         f"ecgdesk/coding/data/cms/{kind.value}.npz")
+    with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
+        return table_from_arrays(release, {name: arrays[name] for name in arrays.files})
 
 
 @cache
 def baseline_ptp() -> PtpTable:
-    """The family and selected cross-family edits of coding.md 3.2 (``data/ptp_baseline.json``)."""
-    data = json.loads(_data_text("ptp_baseline.json"))
-    rows: list[PtpRow] = []
-    for group in data["groups"]:
-        settings = [Setting(s) for s in group.get("settings", data["settings"])]
-        deletion = day_int(date.fromisoformat(group["deletion"])) if group.get("deletion") else OPEN_END
-        rationale = data["rationales"][group["rationale"]]
-        for setting in settings:
-            for column1 in group["column1"]:
-                for column2 in group["column2"]:
-                    rows.append(
-                        PtpRow(
-                            setting, column1, column2, int(group["indicator"]), NO_DATE, deletion, rationale
-                        )
-                    )
-    release = ReleaseInfo(
-        id=data["id"],
-        kind=TableKind.PTP,
-        effective=date.fromisoformat(data["effective"]),
-        settings=_BOTH,
-        source=data["source"],
-        rows=len(rows),
-        builtin=True,
-        files=("ecgdesk/coding/data/ptp_baseline.json",),
-    )
-    return PtpTable.from_rows(release, dedupe_ptp(rows))
+    """NCCI PTP edits of every pair with an ECG-family code, both settings, CMS 2024-07-01."""
+    table = _shipped(TableKind.PTP)
+    assert isinstance(table, PtpTable)
+    return table
 
 
 @cache
 def baseline_mue() -> MueTable:
-    """MUE limits of the family (coding.md 1.2) from ``data/mue_baseline.csv``."""
-    rows = [
-        MueRow(Setting(r["setting"]), r["code"], int(r["value"]), int(r["mai"]), r["source"])
-        for r in csv.DictReader(_data_text("mue_baseline.csv").splitlines())
-    ]
-    release = ReleaseInfo(
-        id="baseline-mue-2024q3-family",
-        kind=TableKind.MUE,
-        effective=date(2024, 7, 1),
-        settings=_BOTH,
-        source="CMS MUE tables effective 2024-07-01 (coding.md 1.2)",
-        rows=len(rows),
-        builtin=True,
-        files=("ecgdesk/coding/data/mue_baseline.csv",),
-    )
-    return MueTable.from_rows(release, rows)
+    """MUE limits (value, MAI) of the family and adjacent codes, both settings, CMS 2024-07-01."""
+    table = _shipped(TableKind.MUE)
+    assert isinstance(table, MueTable)
+    return table
 
 
 @cache
 def baseline_rvu() -> RvuTable:
-    """2024 PFS RVUs of the family (coding.md 1.2) from ``data/rvu_baseline.csv``."""
-    rows = [
-        RvuRow(
-            r["code"],
-            r["modifier"],
-            r["status"],
-            int(r["pctc"]) if r["pctc"] else None,
-            float(r["work_rvu"]),
-            float(r["total_nonfacility"]),
-            float(r["total_facility"]) if r["total_facility"] else None,
-            r["facility_na"] == "Y",
-            float(r["conversion_factor"]),
-        )
-        for r in csv.DictReader(_data_text("rvu_baseline.csv").splitlines())
-    ]
-    release = ReleaseInfo(
-        id="baseline-pfs-rvu-2024jul-family",
-        kind=TableKind.RVU,
-        effective=date(2024, 7, 1),
-        settings=_BOTH,
-        source="CMS PFS RVU file July 2024, CF 33.2875 (coding.md 1.2)",
-        rows=len(rows),
-        builtin=True,
-        files=("ecgdesk/coding/data/rvu_baseline.csv",),
-    )
-    return RvuTable.from_rows(release, rows)
+    """PFS RVUs of the family, July 2024 (conversion factor 33.2875)."""
+    table = _shipped(TableKind.RVU)
+    assert isinstance(table, RvuTable)
+    return table
 
 
 def baseline(kind: TableKind) -> Table:

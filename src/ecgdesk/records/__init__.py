@@ -1,7 +1,7 @@
 """Recordings: one :class:`Recording` type, readers and writers per format, and the simulator."""
 
 from ecgdesk.records.annotations import BeatAnnotations, read_beat_annotations
-from ecgdesk.records.open import detect_format, open_recording
+from ecgdesk.records.open import detect_format, open_recording, recording_files
 from ecgdesk.records.recording import (
     ArraySource,
     Chunk,
@@ -30,6 +30,7 @@ __all__ = [
     "open_recording",
     "open_writer",
     "read_beat_annotations",
+    "recording_files",
     "write_beat_annotations",
     "write_recording",
 ]

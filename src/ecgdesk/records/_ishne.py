@@ -60,6 +60,8 @@ class IshneHeader:
     recorder: str = ""
     lead_quality: list[int] = field(default_factory=list)
     version: int = 1
+    #: Fields that held a value but not a valid one (a 31 February), read as unknown: one note each.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_leads(self) -> int:
@@ -111,17 +113,25 @@ def _decode(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("latin-1").strip()
 
 
-def _to_date(day: int, month: int, year: int) -> date | None:
+def _to_date(values: tuple[int, ...], name: str, notes: list[str]) -> date | None:
+    day, month, year = values
+    if UNKNOWN in (day, month, year) or (day, month, year) == (0, 0, 0):
+        return None
     try:
-        return date(year, month, day) if year > 0 else None
+        return date(year, month, day)
     except ValueError:
+        notes.append(f"{name} {day}/{month}/{year} (day/month/year) is not a valid date; read as unknown")
         return None
 
 
-def _to_time(hour: int, minute: int, second: int) -> time | None:
+def _to_time(values: tuple[int, ...], notes: list[str]) -> time | None:
+    hour, minute, second = values
+    if UNKNOWN in (hour, minute, second):
+        return None
     try:
-        return time(hour, minute, second) if hour >= 0 else None
+        return time(hour, minute, second)
     except ValueError:
+        notes.append(f"start_time {hour}:{minute}:{second} is not a valid time of day; read as unknown")
         return None
 
 
@@ -162,11 +172,13 @@ def unpack_header(head: bytes, magic: bytes = ECG_MAGIC) -> IshneHeader:
         raise HeaderError("n_leads", f"must be 1..{MAX_LEADS}, got {n_leads}")
     if n_samples < 0:
         raise HeaderError("ecg_size", f"must be >= 0, got {n_samples}")
+    notes: list[str] = []
     return IshneHeader(
         n_samples=n_samples, fs=fs, resolution_nv=list(resolution[:n_leads]),
         lead_codes=list(codes[:n_leads]), var_block=bytes(head[HEADER_SIZE:ecg_offset]),
         first_name=_decode(first), last_name=_decode(last), patient_id=_decode(pid), sex=sex, race=race,
-        birth_date=_to_date(*birth), record_date=_to_date(*record), file_date=_to_date(*filed),
-        start_time=_to_time(*start), pacemaker=pacemaker, recorder=_decode(recorder),
-        lead_quality=list(quality[:n_leads]), version=version,
+        birth_date=_to_date(birth, "birth_date", notes), record_date=_to_date(record, "record_date", notes),
+        file_date=_to_date(filed, "file_date", notes), start_time=_to_time(start, notes),
+        pacemaker=pacemaker, recorder=_decode(recorder), lead_quality=list(quality[:n_leads]),
+        version=version, notes=notes,
     )

@@ -11,6 +11,7 @@ import wfdb
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import _ishne
+from ecgdesk.records._checks import check_fs, check_in_memory_size, check_regular_file
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ def read_wfdb_annotations(record: Path, extension: str) -> BeatAnnotations:
     target = record.with_name(f"{record.name}.{extension}")
     if not target.exists():
         raise RecordingError(target, "file", "annotation file not found")
+    check_regular_file(target)
     try:
         ann = wfdb.rdann(str(record), extension)
     except Exception as exc:  # wfdb raises bare exceptions on corrupt annotation files
@@ -43,6 +45,7 @@ def read_wfdb_annotations(record: Path, extension: str) -> BeatAnnotations:
 
 def read_ishne_annotations(path: Path) -> BeatAnnotations:
     """An ISHNE ``ANN  1.0`` file: header, u32 first sample, then (label, internal label, RR u16) records."""
+    check_in_memory_size(path, check_regular_file(path), "an ISHNE annotation file")
     raw = path.read_bytes()
     try:
         header = _ishne.unpack_header(raw, magic=_ishne.ANN_MAGIC)
@@ -52,6 +55,8 @@ def read_ishne_annotations(path: Path) -> BeatAnnotations:
     if len(body) < 4 or (len(body) - 4) % 4:
         raise RecordingError(path, "annotations", f"annotation block of {len(body)} bytes is truncated "
                                                   "(expected 4 + 4 per beat)")
+    if header.fs is not None and header.fs > 0:
+        check_fs(path, header.fs, "sample_rate")
     first = struct.unpack_from("<I", body, 0)[0]
     records = np.frombuffer(body, dtype=[("label", "S1"), ("internal", "S1"), ("rr", "<u2")], offset=4)
     samples = first + np.cumsum(records["rr"].astype(np.int64))

@@ -12,16 +12,26 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ecgdesk.errors import InputError, RecordingError
-from ecgdesk.records._checks import check_fs
-from ecgdesk.records.recording import ArraySource, Lead, Recording, RecordingFormat, unit_to_mv_factor
+from ecgdesk.records._checks import check_fs, check_in_memory_size, check_regular_file
+from ecgdesk.records.recording import (
+    MAX_FS,
+    MIN_FS,
+    ArraySource,
+    Lead,
+    Recording,
+    RecordingFormat,
+    unit_to_mv_factor,
+)
 
 TIME_COLUMNS = ("time", "t", "time_s", "seconds", "sec", "time (s)", "time[s]")
 _SPACING_TOLERANCE = 0.01
+_BLOCK_ROWS = 65_536
 
 
 def _is_number(cell: str) -> bool:
@@ -67,36 +77,15 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
                          path) from None
     if fs is not None:
         fs = check_fs(path, fs, "csv_fs")
+    check_in_memory_size(path, check_regular_file(path), "a CSV recording")
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise RecordingError(path, "file", "the CSV file has no rows")
-    rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(lines[0])))
-    first_row = 0
-    while first_row < len(rows) and not any(cell.strip() for cell in rows[first_row]):
-        first_row += 1
-    header = [cell.strip() for cell in rows[first_row]]
-    has_header = not all(_is_number(cell) for cell in header)
-    names = header if has_header else [f"ch{i + 1}" for i in range(len(header))]
-    data_start = first_row + 1 if has_header else first_row
-    body = [(number, row) for number, row in enumerate(rows[data_start:], start=data_start + 1)
-            if any(cell.strip() for cell in row)]
-    if not body:
-        raise RecordingError(path, "rows", "the CSV file has a header but no samples")
-    values = np.empty((len(body), len(names)), dtype=np.float64)
-    for r, (line_number, row) in enumerate(body):
-        if len(row) != len(names):
-            raise RecordingError(path, f"row {line_number}",
-                                 f"has {len(row)} cells, expected {len(names)} like the first row")
-        for c, cell in enumerate(row):
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise RecordingError(path, f"row {line_number}, column {names[c]!r}",
-                                     f"cell {cell.strip()!r} is not a finite number")
-            values[r, c] = value
+    try:
+        names, values = _parse(path, csv.reader(io.StringIO(text), delimiter=_delimiter(lines[0])))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
+        raise RecordingError(path, "rows", f"not readable as CSV: {exc}") from None
     time_index = next((i for i, name in enumerate(names) if name.strip().lower() in TIME_COLUMNS), None)
     if time_index is not None:
         times = values[:, time_index]
@@ -105,12 +94,61 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
         values = np.delete(values, time_index, axis=1)
         names = [n for i, n in enumerate(names) if i != time_index]
     if fs is None:
-        raise RecordingError(path, "csv_fs", "the CSV has no time column; give the sampling rate (csv_fs)")
+        raise RecordingError(path, "csv_fs", "the CSV has no time column; give its sampling rate (--csv-fs)")
     if not names:
         raise RecordingError(path, "columns", "the CSV has a time column but no lead column")
     leads = tuple(Lead(name=name or f"ch{i + 1}", unit=unit) for i, name in enumerate(names))
     return Recording(fs=fs, n_samples=int(values.shape[0]), leads=leads, source=ArraySource(values),
                      format=RecordingFormat.CSV, path=path, record_name=path.stem)
+
+
+def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray]:
+    """Lead names and the values of every non-empty row, one float64 block per 65,536 rows."""
+    header: list[str] | None = None
+    for row in rows:
+        if any(cell.strip() for cell in row):
+            header = [cell.strip() for cell in row]
+            break
+    if header is None:
+        raise RecordingError(path, "file", "the CSV file has no rows")
+    has_header = not all(_is_number(cell) for cell in header)
+    names = header if has_header else [f"ch{i + 1}" for i in range(len(header))]
+    blocks: list[np.ndarray] = []
+    block: list[list[float]] = [] if has_header else [_row_values(path, rows_line(rows), header, names)]
+    for row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        block.append(_row_values(path, rows_line(rows), row, names))
+        if len(block) == _BLOCK_ROWS:
+            blocks.append(np.array(block, dtype=np.float64))
+            block = []
+    if block:
+        blocks.append(np.array(block, dtype=np.float64))
+    if not blocks:
+        raise RecordingError(path, "rows", "the CSV file has a header but no samples")
+    return names, np.concatenate(blocks)
+
+
+def rows_line(rows: Iterator[list[str]]) -> int:
+    """The line number the csv reader is at (the line of the row it returned last)."""
+    return int(getattr(rows, "line_num", 0))
+
+
+def _row_values(path: Path, line_number: int, row: list[str], names: list[str]) -> list[float]:
+    if len(row) != len(names):
+        raise RecordingError(path, f"row {line_number}",
+                             f"has {len(row)} cells, expected {len(names)} like the first row")
+    out = []
+    for c, cell in enumerate(row):
+        try:
+            value = float(cell)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise RecordingError(path, f"row {line_number}, column {names[c]!r}",
+                                 f"cell {cell.strip()!r} is not a finite number")
+        out.append(value)
+    return out
 
 
 def _fs_from_time(path: Path, column: str, times: np.ndarray) -> float:
@@ -126,4 +164,9 @@ def _fs_from_time(path: Path, column: str, times: np.ndarray) -> float:
         raise RecordingError(path, f"column {column!r}",
                              f"time is not evenly spaced (step {steps[worst]:g} s after row {worst + 2} "
                              f"of the data, median step {step:g} s)")
+    if step >= 1.0 and 1e3 / step >= MIN_FS:  # one sample a second or slower: not an ECG in seconds
+        raise RecordingError(path, f"column {column!r}",
+                             f"a time step of {step:g} gives {1.0 / step:g} Hz (allowed {MIN_FS:g} Hz to "
+                             f"{MAX_FS:g} Hz); the time column must be in seconds, and this one looks like "
+                             "milliseconds (divide it by 1000, or give --csv-fs)")
     return check_fs(path, 1.0 / step, f"column {column!r}")

@@ -8,8 +8,10 @@ The waveform bytes are read on the first :meth:`Recording.read`, not at open.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs
+from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale
 from ecgdesk.records.recording import Lead, PatientInfo, Recording, RecordingFormat, unit_to_mv_factor
 
 ECG_SOP_CLASSES = {
@@ -28,6 +30,11 @@ ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.3": "Ambulatory ECG",
 }
 _LEAD_MEANING = re.compile(r"^lead\s+(\S+)", re.IGNORECASE)
+_WAVEFORM_DATA = 0x54001010
+MAX_CHANNELS = 1024
+#: (bits allocated, sample interpretation) pairs of the DICOM waveform module that pydicom decodes.
+_SAMPLE_TYPES = {(8, "SB"), (8, "UB"), (8, "MB"), (8, "AB"), (16, "SS"), (16, "US"), (32, "SL"), (32, "UL"),
+                 (64, "SV"), (64, "UV")}
 
 
 def looks_like_dicom(head: bytes) -> bool:
@@ -43,30 +50,124 @@ def _lead_name(channel: Any, index: int) -> str:
     return match.group(1) if match else meaning.strip() or f"ch{index + 1}"
 
 
-def _unit(channel: Any, path: Path, index: int) -> str:
+def _unit(channel: Any, field: str, path: Path, warnings: list[str]) -> str:
     try:
         unit = str(channel.ChannelSensitivityUnitsSequence[0].CodeValue)
     except (AttributeError, IndexError):
-        return "mV"  # no sensitivity: values are taken as mV
+        warnings.append(f"{field}: no sensitivity unit; the values are taken as mV")
+        return "mV"
     try:
         unit_to_mv_factor(unit)
     except ValueError:
-        raise RecordingError(path, f"ChannelSensitivityUnits[{index}]",
-                             f"unit {unit!r} is not a voltage") from None
+        raise RecordingError(path, f"{field}.ChannelSensitivityUnits", f"unit {unit!r} is not a voltage") \
+            from None
     return unit
+
+
+def _decimal(path: Path, field: str, value: Any, default: float) -> float:
+    """A DS attribute as a finite float (``default`` when absent)."""
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise RecordingError(path, field, f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise RecordingError(path, field, f"{value!r} is not a finite number")
+    return number
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One multiplex group's counts, checked against its data."""
+
+    index: int
+    n_channels: int
+    n_samples: int
+    fs: float
+    bits: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+
+def _data_length(group: Any) -> int | None:
+    element = group.get_item(_WAVEFORM_DATA)
+    if element is None:
+        return None
+    length = getattr(element, "length", None)  # a deferred (raw) element knows its length unread
+    if length is None:
+        length = len(element.value or b"")
+    return int(length)
+
+
+def _check_group(path: Path, index: int, group: Any) -> _Group:
+    """Counts, bit depth and sample interpretation of a group, against the length of its data."""
+    where = f"WaveformSequence[{index}]"
+    n_channels = check_count(path, f"{where}.NumberOfWaveformChannels",
+                             group.get("NumberOfWaveformChannels", 0), 1, MAX_CHANNELS, "number of channels")
+    n_samples = check_count(path, f"{where}.NumberOfWaveformSamples",
+                            group.get("NumberOfWaveformSamples", 0), 1, 2**31 - 1, "number of samples")
+    fs = check_fs(path, _decimal(path, f"{where}.SamplingFrequency", group.get("SamplingFrequency"), 0.0),
+                  f"{where}.SamplingFrequency")
+    bits = group.get("WaveformBitsAllocated")
+    kind = str(group.get("WaveformSampleInterpretation", ""))
+    if (bits, kind) not in _SAMPLE_TYPES:
+        known = ", ".join(f"{b}-bit {k}" for b, k in _SAMPLE_TYPES)
+        raise RecordingError(path, f"{where}.WaveformSampleInterpretation",
+                             f"{bits}-bit samples of interpretation {kind!r} are not a waveform sample type "
+                             f"(known: {known})")
+    length = _data_length(group)
+    expected = n_samples * n_channels * int(bits) // 8
+    if length is None:
+        raise RecordingError(path, f"{where}.WaveformData", "the group has no waveform data")
+    if length not in (expected, expected + 1):  # one pad byte keeps an element's length even
+        raise RecordingError(path, f"{where}.NumberOfWaveformSamples",
+                             f"{n_samples} samples x {n_channels} channels of {bits} bits need {expected} "
+                             f"bytes but the waveform data has {length}")
+    return _Group(index, n_channels, n_samples, fs, int(bits))
+
+
+def _choose_group(path: Path, groups: Any) -> _Group:
+    """The rhythm group: the one labelled RHYTHM, else the longest (never the 1.2 s median beats)."""
+    checked = [_check_group(path, i, g) for i, g in enumerate(groups)]
+    labelled = [c for c, g in zip(checked, groups, strict=True)
+                if "RHYTHM" in str(g.get("MultiplexGroupLabel", "")).upper()]
+    return max(labelled or checked, key=lambda c: (c.duration_s, c.n_channels, -c.index))
+
+
+def _lead(path: Path, group: _Group, i: int, channel: Any, warnings: list[str]) -> Lead:
+    field = f"WaveformSequence[{group.index}].ChannelDefinitionSequence[{i}]"
+    unit = _unit(channel, field, path, warnings)
+    sensitivity = _decimal(path, f"{field}.ChannelSensitivity", channel.get("ChannelSensitivity"), 1.0)
+    correction = _decimal(path, f"{field}.ChannelSensitivityCorrectionFactor",
+                          channel.get("ChannelSensitivityCorrectionFactor"), 1.0)
+    baseline = _decimal(path, f"{field}.ChannelBaseline", channel.get("ChannelBaseline"), 0.0)
+    step = sensitivity * correction * unit_to_mv_factor(unit)
+    check_scale(path, f"{field}.ChannelSensitivity", step, step * 2 ** (group.bits - 1),
+                f"sensitivity {sensitivity:g} {unit} x correction {correction:g} per unit of {group.bits} "
+                "bits")
+    return Lead(name=_lead_name(channel, i), unit=unit, gain=1.0 / (sensitivity * correction),
+                baseline=int(round(baseline)))
 
 
 class _DicomSource:
     """Decodes the chosen multiplex group on first use (pydicom reads the deferred bytes then)."""
 
-    def __init__(self, dataset: Any, group: int) -> None:
+    def __init__(self, dataset: Any, group: int, path: Path) -> None:
         self._dataset = dataset
         self._group = group
+        self._path = path
         self._array: np.ndarray | None = None
 
     def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
         if self._array is None:
-            self._array = np.asarray(self._dataset.waveform_array(self._group), dtype=np.float32)
+            try:
+                self._array = np.asarray(self._dataset.waveform_array(self._group), dtype=np.float32)
+            except Exception as exc:  # the data changed since open, or pydicom cannot decode it
+                raise RecordingError(self._path, f"WaveformSequence[{self._group}].WaveformData",
+                                     f"cannot be decoded: {type(exc).__name__}: {exc}") from None
         return self._array[start:stop, list(lead_indices)]
 
 
@@ -100,10 +201,24 @@ def _patient(ds: Any) -> PatientInfo:
 def read_dicom(path: str | Path) -> Recording:
     """Open a DICOM ECG waveform file; a DICOM without an ECG waveform is a :class:`RecordingError`."""
     path = Path(path)
+    check_regular_file(path)
     try:
         ds = pydicom.dcmread(str(path), defer_size="4 KB")
     except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
         raise RecordingError(path, "header", f"not a readable DICOM file: {exc}") from None
+    except Exception as exc:  # pydicom raises many kinds on a corrupt data set (KeyError, struct.error...)
+        raise RecordingError(path, "header", f"not a readable DICOM file: {type(exc).__name__}: {exc}") \
+            from None
+    try:
+        return _recording(path, ds)
+    except RecordingError:
+        raise
+    except Exception as exc:  # an attribute pydicom cannot convert (a wrong VR, a bad value)
+        raise RecordingError(path, "header", f"an attribute cannot be read: {type(exc).__name__}: {exc}") \
+            from None
+
+
+def _recording(path: Path, ds: Any) -> Recording:
     sop = str(ds.get("SOPClassUID", ""))
     groups = ds.get("WaveformSequence")
     if not groups:
@@ -112,21 +227,16 @@ def read_dicom(path: str | Path) -> Recording:
     if sop not in ECG_SOP_CLASSES:
         raise RecordingError(path, "SOPClassUID", f"{sop} is not an ECG waveform SOP class "
                                                   f"(readable: {', '.join(ECG_SOP_CLASSES.values())})")
-    sizes = [int(g.get("NumberOfWaveformChannels", 0)) for g in groups]
-    index = sizes.index(max(sizes))
-    group = groups[index]
-    fs = check_fs(path, group.get("SamplingFrequency", 0), f"WaveformSequence[{index}].SamplingFrequency")
-    channels = group.get("ChannelDefinitionSequence") or []
-    if not channels or len(channels) != sizes[index]:
-        raise RecordingError(path, f"WaveformSequence[{index}].ChannelDefinitionSequence",
-                             f"defines {len(channels)} channels for {sizes[index]} declared")
-    leads = tuple(Lead(name=_lead_name(c, i), unit=_unit(c, path, i),
-                       gain=1.0 / float(c.get("ChannelSensitivity", 1) or 1),
-                       baseline=int(float(c.get("ChannelBaseline", 0) or 0)))
-                  for i, c in enumerate(channels))
+    group = _choose_group(path, groups)
+    channels = groups[group.index].get("ChannelDefinitionSequence") or []
+    if len(channels) != group.n_channels:
+        raise RecordingError(path, f"WaveformSequence[{group.index}].ChannelDefinitionSequence",
+                             f"defines {len(channels)} channels for {group.n_channels} declared")
+    warnings: list[str] = []
+    leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
     return Recording(
-        fs=fs, n_samples=int(group.get("NumberOfWaveformSamples", 0)), leads=leads,
-        source=_DicomSource(ds, index), format=RecordingFormat.DICOM, path=path,
-        start_time=_dicom_datetime(ds), device=device, patient=_patient(ds), record_name=path.stem,
+        fs=group.fs, n_samples=group.n_samples, leads=leads, source=_DicomSource(ds, group.index, path),
+        format=RecordingFormat.DICOM, path=path, start_time=_dicom_datetime(ds), device=device,
+        patient=_patient(ds), record_name=path.stem, warnings=tuple(warnings),
     )

@@ -17,7 +17,6 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,14 @@ import numpy as np
 import pyedflib
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs, check_size
+from ecgdesk.records._checks import check_fs
+from ecgdesk.records._edf_header import ANNOTATION_LABEL, Channel, EdfHeader, check_channel, read_edf_header
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
 _VOLTS = {"uv": "uV", "µv": "uV", "μv": "uV", "mv": "mV", "v": "V", "nv": "nV"}
 _ECG_LABEL = re.compile(
     r"(ecg|ekg|^(lead\s*)?(i|ii|iii|avr|avl|avf|v[1-6]|mlii|ml2|cm[1-6]|x|y|z)$)", re.IGNORECASE
 )
-_ANNOTATION_LABEL = "EDF Annotations"
 
 
 def looks_like_edf(head: bytes) -> bool:
@@ -48,30 +47,16 @@ def looks_like_edf(head: bytes) -> bool:
     return n_signals >= 0 and header_bytes == 256 * (n_signals + 1)
 
 
-@dataclass(frozen=True)
-class _Channel:
-    index: int
-    label: str
-    unit: str
-    fs: float
-    n_samples: int
-    phys_min: float
-    phys_max: float
-    dig_min: int
-    dig_max: int
-
-    @property
-    def scale(self) -> float:
-        return (self.phys_max - self.phys_min) / (self.dig_max - self.dig_min)
+_Channel = Channel  # the name the detection-rule tests use
 
 
 def _volt_unit(text: str) -> str | None:
     return _VOLTS.get(text.strip().lower())
 
 
-def select_ecg_channels(channels: Sequence[_Channel]) -> list[_Channel]:
+def select_ecg_channels(channels: Sequence[Channel]) -> list[Channel]:
     """The documented rule: voltage channels, ECG-labelled ones if any, at the most common rate."""
-    volts = [c for c in channels if _volt_unit(c.unit) and c.label != _ANNOTATION_LABEL]
+    volts = [c for c in channels if _volt_unit(c.unit) and c.label != ANNOTATION_LABEL]
     ecg = [c for c in volts if _ECG_LABEL.search(c.label.strip())]
     chosen = ecg or volts
     if not chosen:
@@ -100,59 +85,32 @@ class _PyedflibSource:
             raise RecordingError(self._path, "samples", f"cannot be read: {exc}") from None
         with contextlib.closing(reader):
             for j, index in enumerate(lead_indices):
-                out[:, j] = reader.readSignal(self._channels[index], start, stop - start, digital=False)
+                try:
+                    out[:, j] = reader.readSignal(self._channels[index], start, stop - start, digital=False)
+                except Exception as exc:  # pyedflib on a file that changed or lies about its records
+                    raise RecordingError(self._path, "samples",
+                                         f"cannot be read: {type(exc).__name__}: {exc}") from None
         return out
 
 
 class _RawEdf:
-    """Minimal EDF(+) header parser and memory-mapped 16-bit data, for headers pyedflib refuses."""
+    """Memory-mapped 16-bit data of a checked header, for files pyedflib refuses."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, header: EdfHeader) -> None:
+        path = header.path
+        if header.bytes_per_sample != 2:
+            raise RecordingError(path, "header", "a BDF file pyedflib cannot read (24-bit samples)")
         self.path = path
-        with open(path, "rb") as file:
-            fixed = file.read(256)
-            if not looks_like_edf(fixed) or fixed[:1] != b"0":
-                raise RecordingError(path, "header", "not a 16-bit EDF header")
-            n = int(fixed[252:256].decode("ascii"))
-            head = fixed + file.read(256 * n)
-        self.fixed = fixed
-        self.n_signals = n
-        text = head[256:].decode("latin-1")
-        pos = 0
-
-        def field(width: int) -> list[str]:
-            nonlocal pos
-            values = [text[pos + i * width: pos + (i + 1) * width].strip() for i in range(n)]
-            pos += width * n
-            return values
-
-        labels, _transducer, units = field(16), field(80), field(8)
-        pmin, pmax, dmin, dmax = field(8), field(8), field(8), field(8)
-        _prefilter, spr_text = field(80), field(8)
-        try:
-            self.record_seconds = float(fixed[244:252].decode("ascii").strip())
-            n_records = int(fixed[236:244].decode("ascii").strip())
-            spr = [int(v) for v in spr_text]
-            phys = [(float(a), float(b)) for a, b in zip(pmin, pmax, strict=True)]
-            digs = [(int(a), int(b)) for a, b in zip(dmin, dmax, strict=True)]
-        except ValueError as exc:
-            raise RecordingError(path, "header", f"a numeric header field is not a number: {exc}") from None
-        self.record_width = sum(spr)
-        if n_records < 0:  # allowed while recording; derive from the size
-            n_records = (path.stat().st_size - len(head)) // (2 * max(self.record_width, 1))
-        check_size(path, len(head) + 2 * n_records * self.record_width, "number_of_data_records",
-                   f"{n_records} data records of {self.record_width} samples")
-        self.n_records = n_records
-        self.offsets = np.concatenate([[0], np.cumsum(spr)])
-        self.channels = [
-            _Channel(i, labels[i], units[i], spr[i] / self.record_seconds if self.record_seconds > 0 else 0.0,
-                     spr[i] * n_records, phys[i][0], phys[i][1], digs[i][0], digs[i][1])
-            for i in range(n)
-        ]
+        self.fixed = header.fixed
+        self.n_records = header.n_records
+        self.record_width = header.record_width
+        self.offsets = np.concatenate([[0], np.cumsum(header.samples_per_record)])
+        self.channels = list(header.channels)
+        self.warnings: list[str] = []
         self.data: np.memmap | None = None
-        if n_records and self.record_width:
-            self.data = np.memmap(path, dtype="<i2", mode="r", offset=len(head),
-                                  shape=(n_records, self.record_width))
+        if self.n_records and self.record_width:
+            self.data = np.memmap(path, dtype="<i2", mode="r", offset=header.header_bytes,
+                                  shape=(self.n_records, self.record_width))
 
     def digital(self, index: int, start: int, stop: int) -> np.ndarray:
         spr = int(self.offsets[index + 1] - self.offsets[index])
@@ -163,8 +121,9 @@ class _RawEdf:
 
     def annotations(self) -> list[tuple[float, float, str]]:
         found: list[tuple[float, float, str]] = []
+        skipped = 0
         for channel in self.channels:
-            if channel.label != _ANNOTATION_LABEL or self.data is None:
+            if channel.label != ANNOTATION_LABEL or self.data is None:
                 continue
             raw = self.data[:, self.offsets[channel.index]: self.offsets[channel.index + 1]].tobytes()
             for tal in raw.split(b"\x00"):
@@ -172,14 +131,25 @@ class _RawEdf:
                 if len(parts) < 2:
                     continue
                 onset, _, duration = parts[0].partition(b"\x15")
+                try:
+                    start, span = float(onset), float(duration or 0)
+                except ValueError:
+                    skipped += 1
+                    continue
+                if not (math.isfinite(start) and math.isfinite(span)):
+                    skipped += 1
+                    continue
                 for text in parts[1:]:
                     if text.strip():
-                        found.append((float(onset), float(duration or 0), text.decode("utf-8", "replace")))
+                        found.append((start, span, text.decode("utf-8", "replace")))
+        if skipped:
+            self.warnings.append(f"EDF+ annotations: {skipped} entries with an unreadable onset or duration "
+                                 "ignored")
         return found
 
 
 class _RawSource:
-    def __init__(self, raw: _RawEdf, channels: Sequence[_Channel]) -> None:
+    def __init__(self, raw: _RawEdf, channels: Sequence[Channel]) -> None:
         self._raw = raw
         self._channels = list(channels)
 
@@ -192,41 +162,32 @@ class _RawSource:
         return out
 
 
-def _edf_start(fixed: bytes) -> datetime | None:
-    try:
-        return datetime.strptime(fixed[168:184].decode("ascii"), "%d.%m.%y%H.%M.%S")
-    except ValueError:
-        return None
-
-
 def _events(items: Sequence[tuple[float, float, str]], fs: float) -> tuple[EventMarker, ...]:
     return tuple(EventMarker(sample=int(round(onset * fs)), label=text, kind=EventKind.ANNOTATION,
                              duration_samples=int(round(max(duration, 0.0) * fs)))
                  for onset, duration, text in items)
 
 
-def _leads(chosen: Sequence[_Channel]) -> tuple[Lead, ...]:
+def _leads(chosen: Sequence[Channel]) -> tuple[Lead, ...]:
     return tuple(Lead(name=c.label or f"ch{c.index + 1}", unit=_volt_unit(c.unit) or "mV",
                       gain=1.0 / c.scale if c.scale else 1.0,
                       baseline=int(round(c.dig_min - c.phys_min / c.scale)) if c.scale else 0)
                  for c in chosen)
 
 
-def _no_ecg(path: Path, channels: Sequence[_Channel]) -> RecordingError:
+def _no_ecg(path: Path, channels: Sequence[Channel]) -> RecordingError:
     described = ", ".join(f"{c.label!r} [{c.unit}]" for c in channels) or "none"
     return RecordingError(path, "signals", f"no ECG channel in volts; the signals are {described}")
 
 
-def _read_raw(path: Path) -> Recording:
-    raw = _RawEdf(path)
-    chosen = select_ecg_channels(raw.channels)
-    if not chosen:
-        raise _no_ecg(path, raw.channels)
-    fs = check_fs(path, chosen[0].fs, "samples_per_record")
-    n_samples = min(c.n_samples for c in chosen)
-    return Recording(fs=fs, n_samples=n_samples, leads=_leads(chosen), source=_RawSource(raw, chosen),
-                     format=RecordingFormat.EDF, path=path, start_time=_edf_start(raw.fixed),
-                     device=None, events=_events(raw.annotations(), fs), record_name=path.stem)
+def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings: list[str]) -> Recording:
+    raw = _RawEdf(header)
+    path = header.path
+    events = _events(raw.annotations(), fs)
+    return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=_leads(chosen),
+                     source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
+                     start_time=header.start_time, device=None, events=events, record_name=path.stem,
+                     warnings=tuple(warnings + raw.warnings))
 
 
 def _patient(reader: Any) -> PatientInfo:
@@ -237,36 +198,56 @@ def _patient(reader: Any) -> PatientInfo:
                        last_name=last or None, sex=sex)
 
 
+def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], float]:
+    """The channels to read (the module's rule), each checked, and their sampling rate."""
+    path = header.path
+    chosen = select_ecg_channels(header.channels)
+    if not chosen:
+        raise _no_ecg(path, header.channels)
+    fs = check_fs(path, chosen[0].fs, f"samples_per_record[{chosen[0].index}]")
+    for channel in chosen:
+        check_channel(header, channel)
+    left = [c for c in header.channels if c not in chosen and _volt_unit(c.unit) and
+            _ECG_LABEL.search(c.label)]
+    if left:
+        warnings.append("ECG channels at another sampling rate left out: "
+                        + ", ".join(f"{c.label} ({c.fs:g} Hz)" for c in left))
+    if header.fixed[192:197] == b"EDF+D":
+        warnings.append("EDF+D (discontinuous) file: its data records are read back to back, so gaps "
+                        "between them are not shown")
+    return chosen, fs
+
+
 def read_edf(path: str | Path) -> Recording:
     """Open an EDF/EDF+/BDF file (header only); see the module docstring for the channel rule."""
     path = Path(path)
+    header = read_edf_header(path)
+    warnings = list(header.warnings)
+    chosen, fs = _chosen(header, warnings)
     try:
         reader = pyedflib.EdfReader(str(path))
     except OSError as exc:
         message = str(exc)
         if "not EDF(+) or BDF(+) compliant" in message:
-            return _read_raw(path)
+            return _read_raw(header, chosen, fs, warnings)
         raise RecordingError(path, "header", message.replace(f"{path}: ", "")) from None
     with contextlib.closing(reader):
-        channels = []
-        for i in range(reader.signals_in_file):
-            header = reader.getSignalHeader(i)
-            channels.append(_Channel(
-                i, str(header["label"]), str(header["dimension"]), float(reader.getSampleFrequency(i)),
-                int(reader.getNSamples()[i]), float(header["physical_min"]), float(header["physical_max"]),
-                int(header["digital_min"]), int(header["digital_max"]),
-            ))
-        chosen = select_ecg_channels(channels)
-        if not chosen:
-            raise _no_ecg(path, channels)
-        fs = check_fs(path, chosen[0].fs, "sample_frequency")
-        onsets, durations, texts = reader.readAnnotations()
-        items = [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts, strict=True)]
-        start = reader.getStartdatetime()
-        recording = Recording(
-            fs=fs, n_samples=min(c.n_samples for c in chosen), leads=_leads(chosen),
-            source=_PyedflibSource(path, [c.index for c in chosen]), format=RecordingFormat.EDF,
-            path=path, start_time=start, device=reader.getEquipment() or None, patient=_patient(reader),
-            events=_events(items, fs), record_name=path.stem,
-        )
-    return recording
+        try:
+            onsets, durations, texts = reader.readAnnotations()
+            items = [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts, strict=True)]
+        except Exception as exc:  # pyedflib's decoding of a corrupt annotation signal
+            items = []
+            warnings.append(f"EDF+ annotations ignored: they cannot be decoded ({type(exc).__name__}: {exc})")
+        start: datetime | None
+        try:
+            start, patient = reader.getStartdatetime(), _patient(reader)
+            device = reader.getEquipment() or None
+        except Exception as exc:  # undecodable patient or equipment text
+            start, patient, device = header.start_time, PatientInfo(), None
+            warnings.append(f"patient and equipment fields ignored: they cannot be decoded ({exc})")
+    return Recording(
+        fs=fs, n_samples=min(c.n_samples for c in chosen), leads=_leads(chosen),
+        source=_PyedflibSource(path, [c.index for c in chosen]), format=RecordingFormat.EDF,
+        path=path, start_time=start, device=device, patient=patient, events=_events(items, fs),
+        record_name=path.stem, warnings=tuple(warnings),
+    )

@@ -16,7 +16,15 @@ import numpy as np
 from lxml import etree
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records.recording import PatientInfo, Recording, RecordingFormat, unit_to_mv_factor
+from ecgdesk.records._checks import check_in_memory_size, check_regular_file, check_scale
+from ecgdesk.records.recording import (
+    MAX_FS,
+    MIN_FS,
+    PatientInfo,
+    Recording,
+    RecordingFormat,
+    unit_to_mv_factor,
+)
 
 NS = "urn:hl7-org:v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -26,7 +34,6 @@ MDC_SYSTEM = "2.16.840.1.113883.6.24"
 ACT_CODE_SYSTEM = "2.16.840.1.113883.5.4"
 _MDC_PREFIX = "MDC_ECG_LEAD_"
 _LEAD_NAMES = {"AVR": "aVR", "AVL": "aVL", "AVF": "aVF"}
-_MAX_FS = 100_000.0
 
 
 def looks_like_hl7_aecg(head: bytes) -> bool:
@@ -68,9 +75,10 @@ def _seconds(increment: etree._Element, path: Path) -> float:
     except ValueError:
         raise RecordingError(path, "increment.value",
                              f"is not a number: {increment.get('value')!r}") from None
-    if not np.isfinite(step) or step <= 0 or 1.0 / step > _MAX_FS:
+    if not np.isfinite(step) or step <= 0 or not MIN_FS <= 1.0 / step <= MAX_FS:
         raise RecordingError(path, "increment.value",
-                             f"sampling interval {step!r} s is not a plausible ECG sampling rate")
+                             f"sampling interval {step!r} s is not a plausible ECG sampling rate (allowed "
+                             f"{MIN_FS:g} Hz to {MAX_FS:g} Hz)")
     return step
 
 
@@ -82,15 +90,20 @@ def _pq(value: etree._Element, tag: str, path: Path, lead: str) -> float:
         number = float(node.get("value", ""))
     except ValueError:
         raise RecordingError(path, f"{lead}.{tag}", f"is not a number: {node.get('value')!r}") from None
+    if not np.isfinite(number):
+        raise RecordingError(path, f"{lead}.{tag}", f"is not a finite number: {node.get('value')!r}")
     return number * unit_to_mv_factor(node.get("unit") or "uV", path)
 
 
 def read_hl7_aecg(path: str | Path) -> Recording:
     """Read the rhythm series of an HL7 aECG file into memory (resting ECGs are seconds long)."""
     path = Path(path)
+    check_in_memory_size(path, check_regular_file(path), "an HL7 aECG document")
     try:
-        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
-        tree = etree.parse(str(path), parser)
+        # No entity is expanded and nothing is fetched: an XML bomb or an external entity stays inert.
+        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True, load_dtd=False)
+        with open(path, "rb") as handle:  # a file object: lxml never sees an undecodable file name
+            tree = etree.parse(handle, parser)
     except OSError as exc:
         raise RecordingError(path, "file", f"cannot be read: {exc}") from None
     except etree.XMLSyntaxError as exc:
@@ -134,8 +147,7 @@ def read_hl7_aecg(path: str | Path) -> Recording:
         if not np.all(np.isfinite(digits)):
             raise RecordingError(path, f"{name}.digits", "contains NaN or infinite values")
         origin, scale = _pq(value, "origin", path, name), _pq(value, "scale", path, name)
-        if scale == 0:
-            raise RecordingError(path, f"{name}.scale", "is zero")
+        check_scale(path, f"{name}.scale", scale, abs(scale) * 2**15, f"scale {scale:g} mV per digit")
         leads.append(name)
         columns.append(origin + scale * digits)
     if step is None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import _ishne
-from ecgdesk.records._checks import check_fs, check_size, read_mapped_frames
+from ecgdesk.records._checks import check_fs, check_regular_file, check_scale, check_size, read_mapped_frames
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
 
@@ -62,6 +62,7 @@ def _lead_names(header: _ishne.IshneHeader, stored: list[str] | None) -> list[st
 def read_ishne(path: str | Path) -> Recording:
     """Open an ISHNE 1.0 ``.ecg`` file: header parsed and checked now, samples mapped on demand."""
     path = Path(path)
+    check_regular_file(path)
     with open(path, "rb") as file:
         head = file.read(_ishne.HEADER_SIZE)
         if len(head) == _ishne.HEADER_SIZE and head[:8] == _ishne.ECG_MAGIC:
@@ -77,6 +78,8 @@ def read_ishne(path: str | Path) -> Recording:
         if resolution <= 0:
             raise RecordingError(path, f"amplitude_resolution[{i}]",
                                  f"must be a positive number of nV, got {resolution}")
+        check_scale(path, f"amplitude_resolution[{i}]", resolution * 1e-6, resolution * 1e-6 * 32767,
+                    f"amplitude resolution {resolution} nV per ADC unit")
     check_size(path, header.ecg_offset + 2 * header.n_samples * header.n_leads, "ecg_size",
                f"{header.n_samples} samples x {header.n_leads} leads")
     mv_per_adc = np.array(header.resolution_nv, dtype=np.float32) * np.float32(1e-6)
@@ -91,4 +94,5 @@ def read_ishne(path: str | Path) -> Recording:
         source=_IshneSource(path, header.ecg_offset, mv_per_adc),
         format=RecordingFormat.ISHNE, path=path, start_time=header.start_datetime,
         device=header.recorder or None, patient=patient, events=tuple(events), record_name=path.stem,
+        warnings=tuple(header.notes),
     )

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import _ishne
+from ecgdesk.records._checks import check_regular_file
 from ecgdesk.records.csv_reader import looks_like_csv, read_csv
 from ecgdesk.records.dicom_reader import looks_like_dicom, read_dicom
 from ecgdesk.records.edf_reader import looks_like_edf, read_edf
 from ecgdesk.records.hl7aecg import looks_like_hl7_aecg, read_hl7_aecg
 from ecgdesk.records.ishne_reader import read_ishne
 from ecgdesk.records.recording import Recording, RecordingFormat
-from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_wfdb
+from ecgdesk.records.wfdb_reader import looks_like_wfdb_header, read_header_text, read_wfdb, record_base
 
 _HEAD_BYTES = 4096
 ISHNE_SUFFIXES = (".ecg", ".ishne")
@@ -42,6 +43,14 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise RecordingError(path, "file", f"cannot be read: {exc.strerror or exc}") from None
+
+
 def detect_format(path: str | Path) -> RecordingFormat:
     """The format of the recording at ``path``, from its content (see the module docstring)."""
     path = Path(path)
@@ -49,13 +58,8 @@ def detect_format(path: str | Path) -> RecordingFormat:
         if path.with_name(path.name + ".hea").is_file():
             return RecordingFormat.WFDB
         raise RecordingError(path, "file", "no such file (nor a WFDB record of that name)")
-    if path.is_dir():
-        raise RecordingError(path, "file", "is a folder, not a recording file")
-    try:
-        with open(path, "rb") as file:
-            head = file.read(_HEAD_BYTES)
-    except OSError as exc:
-        raise RecordingError(path, "file", f"cannot be read: {exc.strerror or exc}") from None
+    check_regular_file(path)  # a FIFO, device or socket is refused before it is opened
+    head = _head(path)
     if not head:
         raise RecordingError(path, "file", "is empty (0 bytes)")
     if head[:8] == _ishne.ECG_MAGIC:
@@ -101,7 +105,7 @@ def open_recording(
     fmt = detect_format(path)
     if fmt is RecordingFormat.WFDB:
         if path.is_file() and path.suffix.lower() not in (".hea", ".dat") and \
-                not looks_like_wfdb_header(path.read_bytes()[:_HEAD_BYTES].decode("utf-8", "replace")):
+                not looks_like_wfdb_header(_head(path).decode("utf-8", "replace")):
             path = path.with_suffix(".hea")  # a signal file such as A00001.mat beside its header
         return read_wfdb(path)
     if fmt is RecordingFormat.ISHNE:
@@ -113,3 +117,26 @@ def open_recording(
     if fmt is RecordingFormat.HL7_AECG:
         return read_hl7_aecg(path)
     return read_csv(path, unit=csv_unit, fs=csv_fs)
+
+
+def recording_files(path: str | Path) -> list[Path]:
+    """Every file the recording at ``path`` is read from: for WFDB the header, each signal file it names
+    and, for a multi-segment record, each segment header with its files; otherwise the file itself.
+
+    Side files (annotations, ``.evt``, a diary) are not included: the recording reads without them.
+    """
+    path = Path(path)
+    if detect_format(path) is not RecordingFormat.WFDB:
+        return [path]
+    base = record_base(path)
+    hea = base.with_name(base.name + ".hea")
+    files = [hea]
+    text = read_header_text(hea)
+    headers = [text]
+    for name, _length in text.segments:
+        if name != "~":
+            files.append(hea.with_name(f"{name}.hea"))
+            headers.append(read_header_text(files[-1]))
+    for header in headers:
+        files += [hea.with_name(s.file_name) for s in header.signals if s.file_name != "~"]
+    return list(dict.fromkeys(files))

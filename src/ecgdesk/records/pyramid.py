@@ -385,6 +385,10 @@ def check_window(duration_s: float, start_s: float, end_s: float, width_px: int)
         raise InputError("start_s", f"{start_s:g} s is past the end of the recording ({duration_s:g} s)")
     if not math.isfinite(end_s) or end_s <= start_s:
         raise InputError("end_s", f"must be a time after start_s ({start_s:g} s), got {end_s!r}")
+    longest = max(2 * duration_s, 86400.0)
+    if end_s - start_s > longest:
+        raise InputError("end_s", f"a window may span at most {longest:g} s (twice the recording, or a "
+                                  f"day), got {end_s - start_s:g} s")
 
 
 def _sample_at(time_s: float, fs: float) -> int:

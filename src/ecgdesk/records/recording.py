@@ -18,6 +18,9 @@ import numpy as np
 
 from ecgdesk.errors import InputError, check_positive
 
+MIN_FS = 1.0  # the plausible sampling rates of an ECG, as the readers check them (records._checks)
+MAX_FS = 100_000.0
+
 # Factors that turn a lead's physical unit into millivolts.
 _TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
 
@@ -144,12 +147,16 @@ class Recording:
     patient: PatientInfo = field(default_factory=PatientInfo)
     events: tuple[EventMarker, ...] = ()
     record_name: str | None = None
+    #: What the reader had to guess, drop or skip (a lead, a side file, a unit), one sentence each; the
+    #: analyses carry these into their findings and reports.
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = self.path
         check_positive("fs", self.fs, source=where)
-        if self.fs > 100_000:
-            raise InputError("fs", f"sampling rate {self.fs} Hz is not plausible for an ECG", where)
+        if not MIN_FS <= self.fs <= MAX_FS:
+            raise InputError("fs", f"sampling rate {self.fs:g} Hz is not plausible for an ECG (allowed "
+                                   f"{MIN_FS:g} Hz to {MAX_FS:g} Hz)", where)
         if self.n_samples < 0:
             raise InputError("n_samples", f"must be >= 0, got {self.n_samples}", where)
         if not self.leads:
@@ -300,4 +307,5 @@ class Recording:
                  "kind": e.kind.value, "duration_samples": e.duration_samples}
                 for e in self.events
             ],
+            "warnings": list(self.warnings),
         }

@@ -7,7 +7,6 @@ multi-segment records are read through ``wfdb.rdrecord(sampfrom, sampto)``, whic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,7 +17,14 @@ import numpy as np
 import wfdb
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs, check_size, read_mapped_frames
+from ecgdesk.records._checks import check_fs, check_regular_file, check_size, read_mapped_frames
+from ecgdesk.records._wfdb_header import (
+    DEFAULT_GAIN,
+    MAX_HEADER_BYTES,
+    HeaderText,
+    expected_file_sizes,
+    parse_header_text,
+)
 from ecgdesk.records.annotations import read_wfdb_annotations
 from ecgdesk.records.recording import (
     EventKind,
@@ -30,10 +36,6 @@ from ecgdesk.records.recording import (
 )
 from ecgdesk.records.writers import EVENT_EXTENSION, WFDB_INVALID
 
-# Bytes per sample of the WFDB formats whose file size we can check.
-_BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5, "24": 3.0,
-                     "32": 4.0, "310": 4 / 3, "311": 4 / 3}
-_DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 means uncalibrated, taken as 200 adu per unit
 _VOLT_UNITS = {"mv", "uv", "µv", "μv", "v", "nv", "volts", "volt"}
 
 
@@ -62,20 +64,17 @@ def looks_like_wfdb_header(text: str) -> bool:
     return False
 
 
-def _check_record_line(hea: Path) -> None:
-    """Check the record line's sampling rate ourselves: wfdb reads ``-250`` as 250."""
+def read_header_text(hea: Path) -> HeaderText:
+    """The header's own text, checked (see :mod:`ecgdesk.records._wfdb_header`) before wfdb parses it."""
+    size = check_regular_file(hea)
+    if size > MAX_HEADER_BYTES:
+        raise RecordingError(hea, "file", f"a WFDB header of {size} bytes is not plausible (limit "
+                                          f"{MAX_HEADER_BYTES} bytes)")
     try:
         text = hea.read_text(encoding="latin-1")
     except OSError as exc:
         raise RecordingError(hea, "file", f"cannot be read: {exc.strerror or exc}") from None
-    for line in text.splitlines():
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        if len(parts) >= 3:
-            check_fs(hea, parts[2].split("/")[0].split("(")[0])
-        return
-    raise RecordingError(hea, "header", "the WFDB header has no record line")
+    return parse_header_text(hea, text)
 
 
 @dataclass(frozen=True)
@@ -124,10 +123,15 @@ class _RdrecordSource:
         try:
             record = wfdb.rdrecord(str(self._base), sampfrom=start, sampto=stop, channels=order,
                                    physical=True, m2s=True, smooth_frames=True)
-        except (ValueError, OSError, IndexError) as exc:
-            raise RecordingError(self._base.with_name(self._base.name + ".dat"), "samples",
-                                 f"cannot be read: {exc}") from None
+        except Exception as exc:  # any failure of wfdb's decoding is a bad file, named, not a crash
+            raise RecordingError(self._base.with_name(self._base.name + ".hea"), "samples",
+                                 f"cannot be read: {type(exc).__name__}: {exc}") from None
         signal = np.asarray(record.p_signal, dtype=np.float32)
+        if signal.shape != (stop - start, len(order)):
+            raise RecordingError(self._base.with_name(self._base.name + ".hea"), "samples",
+                                 f"samples {start}..{stop} decode to {signal.shape[0]} frames of "
+                                 f"{signal.shape[1] if signal.ndim == 2 else 0} signals, not "
+                                 f"{stop - start} of {len(order)}")
         return signal[:, [order.index(c) for c in wanted]]
 
 
@@ -174,12 +178,21 @@ def decode_event_note(sample: int, note: str) -> EventMarker:
     return EventMarker(sample=sample, label=text, kind=kind, duration_samples=duration)
 
 
-def _events(base: Path) -> tuple[EventMarker, ...]:
-    if not base.with_name(f"{base.name}.{EVENT_EXTENSION}").exists():
+def _events(base: Path, warnings: list[str]) -> tuple[EventMarker, ...]:
+    """Event markers of the ``.evt`` side file; a bad side file is a warning, never the recording's end."""
+    side = base.with_name(f"{base.name}.{EVENT_EXTENSION}")
+    if not side.exists():
         return ()
-    annotations = read_wfdb_annotations(base, EVENT_EXTENSION)
-    rows = zip(annotations.sample, annotations.symbol, annotations.aux_note, strict=True)
-    return tuple(decode_event_note(int(s), n or sym) for s, sym, n in rows)
+    try:
+        check_regular_file(side)
+        annotations = read_wfdb_annotations(base, EVENT_EXTENSION)
+        rows = zip(annotations.sample, annotations.symbol, annotations.aux_note, strict=True)
+        return tuple(decode_event_note(int(s), n or sym) for s, sym, n in rows)
+    except RecordingError as error:
+        warnings.append(f"event file {side.name} ignored: {error.reason}")
+    except (ValueError, TypeError, IndexError, KeyError, UnicodeError) as error:  # wfdb's decoding
+        warnings.append(f"event file {side.name} ignored: cannot be decoded ({error})")
+    return ()
 
 
 def _signal_header(header: Any) -> Any:
@@ -192,22 +205,30 @@ def _signal_header(header: Any) -> Any:
     return header
 
 
-def _check_files(base: Path, header: Any, sig_len: int) -> None:
-    """Each signal file's size must match what the header implies (same-format files only)."""
-    by_file: dict[str, list[int]] = {}
-    for index, name in enumerate(header.file_name):
-        by_file.setdefault(name, []).append(index)
-    for name, indices in by_file.items():
+def _check_files(folder: Path, header: HeaderText, sig_len: int) -> None:
+    """Every signal file is a regular file of the size the header implies (FLAC files: regular only)."""
+    sizes = expected_file_sizes(header, sig_len)
+    for index, signal in enumerate(header.signals):
+        if signal.file_name == "~":
+            continue
+        path = folder / signal.file_name
+        check_regular_file(path, f"file_name[{index}]")
+        if signal.file_name in sizes:
+            expected, what = sizes.pop(signal.file_name)
+            check_size(path, expected, "sig_len", what)
+
+
+def _check_segments(hea: Path, header: HeaderText) -> list[str]:
+    """Each segment header of a multi-segment record, checked as a header of its own, with its files."""
+    warnings: list[str] = []
+    for name, length in header.segments:
         if name == "~":
             continue
-        fmts = {header.fmt[i] for i in indices}
-        if len(fmts) != 1 or next(iter(fmts)) not in _BYTES_PER_SAMPLE:
-            continue
-        per_frame = sum((header.samps_per_frame[i] or 1) for i in indices)
-        offset = header.byte_offset[indices[0]] or 0
-        expected = offset + math.ceil(sig_len * per_frame * _BYTES_PER_SAMPLE[next(iter(fmts))])
-        check_size(base.parent / name, expected, "sig_len",
-                   f"{sig_len} samples x {per_frame} signals in format {next(iter(fmts))}")
+        segment = read_header_text(hea.with_name(f"{name}.hea"))
+        warnings += segment.warnings
+        if not segment.multi_segment:
+            _check_files(hea.parent, segment, segment.sig_len if segment.sig_len is not None else length)
+    return warnings
 
 
 def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | None:
@@ -226,9 +247,35 @@ def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | Non
         width = header.file_name.count(name)
         offset = header.byte_offset[header.file_name.index(name)] or 0
         files.append(_SignalFile(base.parent / name, int(offset), width))
-    gains = np.array([g or _DEFAULT_GAIN for g in header.adc_gain], dtype=np.float32)
+    gains = np.array([g or DEFAULT_GAIN for g in header.adc_gain], dtype=np.float32)
     baselines = np.array(header.baseline, dtype=np.float32)
     return _MemmapSource(files, gains, baselines)
+
+
+def _sig_len_from_size(hea: Path, text: HeaderText) -> int:
+    """A header without a sample count: the count follows from the size of a single format-16 file."""
+    files = {s.file_name for s in text.signals}
+    if text.multi_segment or len(files) != 1 or any(s.fmt != "16" or s.samples_per_frame != 1
+                                                    for s in text.signals):
+        raise RecordingError(hea, "sig_len", "the header gives no sample count")
+    first = text.signals[0]
+    size = check_regular_file(hea.parent / first.file_name, "file_name[0]")
+    return max(0, size - first.byte_offset) // (2 * text.n_sig)
+
+
+def _volt_channels(hea: Path, signals: Any, warnings: list[str]) -> list[int]:
+    """Indices of the signals in volts; any other signal (a pressure, a heart rate) is left out, said so."""
+    units = signals.units or ["mV"] * signals.n_sig
+    channels = []
+    for i, unit in enumerate(units):
+        if (unit or "mV").strip().lower() in _VOLT_UNITS:
+            channels.append(i)
+        else:
+            warnings.append(f"{hea.name}: signal {i + 1} ({signals.sig_name[i] or 'unnamed'}) left out: its "
+                            f"unit {unit!r} is not a voltage")
+    if not channels:
+        raise RecordingError(hea, "units", f"no signal is in volts (units {signals.units})")
+    return channels
 
 
 def read_wfdb(path: str | Path) -> Recording:
@@ -237,33 +284,25 @@ def read_wfdb(path: str | Path) -> Recording:
     hea = base.with_name(base.name + ".hea")
     if not hea.exists():
         raise RecordingError(hea, "file", "WFDB header not found")
-    _check_record_line(hea)
+    text = read_header_text(hea)
+    warnings = list(text.warnings)
+    if text.multi_segment:
+        warnings += _check_segments(hea, text)
     try:
         header = wfdb.rdheader(str(base), rd_segments=True)
-    except (ValueError, OSError, IndexError, TypeError, AttributeError) as exc:
-        raise RecordingError(hea, "header", f"not a valid WFDB header: {exc}") from None
-    except Exception as exc:  # wfdb raises bare Exception for some malformed headers
+    except Exception as exc:  # wfdb raises bare Exception (and many others) for malformed headers
         raise RecordingError(hea, "header", f"not a valid WFDB header: {exc}") from None
     fs = check_fs(hea, header.fs)
     signals = _signal_header(header)
-    if not getattr(signals, "n_sig", 0):
+    if not getattr(signals, "n_sig", 0) or not getattr(signals, "fmt", None):
         raise RecordingError(hea, "n_sig", "the record has no signals")
-    multi = isinstance(header, wfdb.MultiRecord)
-    sig_len = header.sig_len
-    if sig_len is None:
-        if multi or any(f != "16" for f in signals.fmt):
-            raise RecordingError(hea, "sig_len", "the header gives no sample count")
-        size = (base.parent / signals.file_name[0]).stat().st_size
-        sig_len = size // (2 * signals.n_sig)
+    sig_len = header.sig_len if header.sig_len is not None else _sig_len_from_size(hea, text)
     if sig_len < 0:
         raise RecordingError(hea, "sig_len", f"must be >= 0, got {sig_len}")
-    channels = [i for i, unit in enumerate(signals.units or ["mV"] * signals.n_sig)
-                if (unit or "mV").strip().lower() in _VOLT_UNITS]
-    if not channels:
-        raise RecordingError(hea, "units", f"no signal is in volts (units {signals.units})")
+    channels = _volt_channels(hea, signals, warnings)
     source: _MemmapSource | _RdrecordSource | None = None
-    if not multi:
-        _check_files(base, signals, sig_len)
+    if not text.multi_segment:
+        _check_files(base.parent, text, sig_len)
         if len(channels) == signals.n_sig:
             source = _memmap_source(base, signals, sig_len)
     if source is None:
@@ -271,13 +310,14 @@ def read_wfdb(path: str | Path) -> Recording:
     leads = tuple(
         Lead(name=signals.sig_name[i] or f"ch{i + 1}",
              unit=(signals.units[i] or "mV") if signals.units else "mV",
-             gain=float(signals.adc_gain[i] or _DEFAULT_GAIN) if signals.adc_gain else 1.0,
+             gain=float(signals.adc_gain[i] or DEFAULT_GAIN) if signals.adc_gain else 1.0,
              baseline=int(signals.baseline[i]) if signals.baseline else 0)
         for i in channels
     )
     fields = _comment_fields(header.comments or [])
+    events = _events(base, warnings)
     return Recording(
         fs=fs, n_samples=int(sig_len), leads=leads, source=source, format=RecordingFormat.WFDB, path=hea,
         start_time=_start_time(header), device=fields.get("device"), patient=_patient(fields),
-        events=_events(base), record_name=base.name,
+        events=events, record_name=base.name, warnings=tuple(warnings),
     )

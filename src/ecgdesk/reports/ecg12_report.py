@@ -115,6 +115,11 @@ def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
                  fontsize=7.2, weight="bold")
     fig.text(1 - 12 / w, 4 / h, f"report v{ctx.header.report_version}  content {digest[:12]}", fontsize=5.5,
              ha="right", color="#555555")
+    warnings = ctx.result.recording.warnings
+    if warnings:  # what the reader had to guess or drop is on the page the physician signs
+        more = f" (+{len(warnings) - 1} more in measurements.json)" if len(warnings) > 1 else ""
+        fig.text(12 / w, 4 / h, f"Recording warning: {warnings[0][:140]}{more}", fontsize=6.2,
+                 color="#b00020")
 
 
 def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = "ecg12-report"

@@ -33,6 +33,7 @@ RHYTHM_NAMES = {
     EpisodeType.AVB3: "Suspected 3rd degree (complete) AV block",
     EpisodeType.NOISE: "Noise",
     EpisodeType.LEAD_OFF: "Lead off",
+    EpisodeType.VF: "Ventricular flutter / fibrillation",
 }
 
 
@@ -120,6 +121,9 @@ def select_event_strips(findings: Findings, strip_s: float = 7.2, max_strips: in
         if e is not None:
             add(_episode_strip(title, e, strip_s, duration, onset))
 
+    vf = f.episodes_of(EpisodeType.VF)
+    ep("Ventricular flutter / fibrillation (onset)", min(vf, key=lambda e: e.start_s, default=None),
+       onset=True)
     ep("Longest pause", _pick(f.episodes_of(EpisodeType.PAUSE), lambda e: e.duration_s))
     ep("Suspected complete AV block", _pick(f.episodes_of(EpisodeType.AVB3), lambda e: e.duration_s))
     ep("Suspected 2nd degree AV block", _pick(f.episodes_of(EpisodeType.AVB2), lambda e: e.duration_s))
@@ -151,7 +155,7 @@ def rhythm_name(event: PatientEvent) -> str:
         "sinus": "Sinus rhythm", "sinus_brady": "Sinus bradycardia", "sinus_tachy": "Sinus tachycardia",
         "af": "Atrial fibrillation", "flutter": "Atrial flutter", "vt": "Ventricular tachycardia",
         "svt": "Supraventricular tachycardia", "pause": "Pause", "av_block": "AV block (suspected)",
-        "unanalyzable": "Unanalyzable (noise or lead off)",
+        "vf": "Ventricular flutter / fibrillation", "unanalyzable": "Unanalyzable (noise or lead off)",
     }
     return names.get(event.rhythm.value, event.rhythm.value)
 

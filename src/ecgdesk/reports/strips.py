@@ -19,7 +19,7 @@ MARKED = {
     EpisodeType.AF: "AF", EpisodeType.FLUTTER: "Flutter", EpisodeType.PAUSE: "Pause", EpisodeType.VT: "VT",
     EpisodeType.SVT: "SVT", EpisodeType.AVB2: "AVB II?", EpisodeType.AVB3: "AVB III?",
     EpisodeType.NOISE: "Noise", EpisodeType.LEAD_OFF: "Lead off", EpisodeType.BRADY: "Brady",
-    EpisodeType.TACHY: "Tachy",
+    EpisodeType.TACHY: "Tachy", EpisodeType.VF: "VF",
 }
 TEMPLATES_SHOWN = 20
 TEMPLATE_CELL_MM = (36.0, 36.0)

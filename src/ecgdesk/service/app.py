@@ -22,26 +22,32 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.uploads",
     "ecgdesk.service.routers.audit",
     "ecgdesk.service.routers.users",
+    "ecgdesk.service.routers.signal",
+    "ecgdesk.service.routers.monitoring",
+    "ecgdesk.service.routers.claims",
+    "ecgdesk.service.routers.interop",
 )
 
 
 def create_app(
     store: Store | None = None, settings: ServiceSettings | None = None, own_store: bool | None = None
 ) -> FastAPI:
-    """The ECG Desk API over ``store`` (default: the store of the environment, opened and closed here)."""
+    """The ECG Desk API over ``store`` (default: the store of the environment, opened at startup and closed
+    at shutdown)."""
     import importlib
 
     settings = settings or ServiceSettings.from_env()
     closes = own_store if own_store is not None else store is None
-    the_store = store or open_store()
     work = BackgroundWork()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is None:  # opened when serving starts (the OpenAPI document needs no database)
+            app.state.store = open_store()
         yield
         work.join(timeout=30)
         if closes:
-            the_store.close()
+            app.state.store.close()
 
     app = FastAPI(
         title="ECG Desk",
@@ -49,7 +55,7 @@ def create_app(
         summary="Diagnostic ECG services: studies, recordings, reports, signatures, audit.",
         lifespan=lifespan,
     )
-    app.state.store = the_store
+    app.state.store = store
     app.state.settings = settings
     app.state.work = work
     errors.install(app)

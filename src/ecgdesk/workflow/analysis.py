@@ -45,6 +45,7 @@ from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
 if TYPE_CHECKING:
@@ -240,6 +241,7 @@ def make_current(session: Session, study: Study, run: AnalysisRun, actor: str, a
     move(session, study, StudyStatus.ANALYZED, actor, action)
 
 
+@locked("analyze")
 def analyze_study(
     store: Store,
     study_id: int,
@@ -380,10 +382,9 @@ def recompute(
     the rhythm of the edited beats too."""
     from ecgdesk.analysis.diary import marker_entries, read_diary
     from ecgdesk.analysis.pipeline import LeadChoice, findings_from_beats
-    from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
+    from ecgdesk.analysis.quality import states_from_string
 
-    codes = {"A": ANALYZABLE, "N": NOISE, "L": LEAD_OFF}
-    states = np.array([codes[c] for c in findings.quality.states], dtype=np.uint8)
+    states = states_from_string(findings.quality.states)
     info = findings.summary.recording
     choice = LeadChoice(recording.lead_index(info.lead), info.lead_choice)
     entries = marker_entries(recording)
@@ -392,6 +393,7 @@ def recompute(
     return findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
 
 
+@locked("edit")
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
     """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
     check_option("label", label, BEAT_CLASSES)

@@ -39,6 +39,7 @@ from ecgdesk.coding import (
     select_codes,
 )
 from ecgdesk.errors import InputError
+from ecgdesk.monitoring.periods import Period
 from ecgdesk.store import Store, append, canonical_json
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
@@ -51,6 +52,7 @@ from ecgdesk.store.models import (
     Signature,
     Study,
 )
+from ecgdesk.store.monitoring_models import Enrolment
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.studies import get_study
 
@@ -169,12 +171,17 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     ).all()
     interpreting = [p for p in performed if p.component == Component.INTERPRETATION.value]
     start = recording.start_time.date() if recording and recording.start_time else study.created_at.date()
+    recording_s = recording.duration_s if recording else 0.0
+    monitoring = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
+    if monitoring is not None:  # event monitoring, telemetry: the service is the period, not the strips
+        period = Period(monitoring.start_date, monitoring.days, monitoring.stopped_early_on)
+        start, recording_s = period.start, ((period.end - period.start).days + 1) * 86400.0
     return StudyFacts(
         service=Service(order.service),
         setting=Setting(order.setting),
         place_of_service=order.place_of_service,
         start=start,
-        recording_s=recording.duration_s if recording else 0.0,
+        recording_s=recording_s,
         analyzable_s=run.analyzable_s if run else None,
         components=frozenset(Component(p.component) for p in performed),
         diagnoses=tuple(json.loads(order.indications_json)),

@@ -25,6 +25,7 @@ from ecgdesk.records import Recording
 from ecgdesk.store import Store, open_store
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.claims_demo import demo_billing
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 from ecgdesk.workflow.users import add_user
@@ -205,7 +206,9 @@ def _flow(
     result.claim_lines = outcome.claim_lines()
     result.scrub_findings = [f"{f.severity.value}: {f.message}" for f in outcome.findings]
     say("code", f"{outcome.facts.recorded_hours or 0:.2f} h recorded -> {', '.join(result.claim_lines)}")
-    result.steps += ["analyze", "report", "review", "sign", "code"]
+    demo_billing(store, request.patient_id, ORDERING_NPI, "admin.demo")
+    say("billing", "demo IDTF, Medicare payer (DEMOMAC) and the patient's coverage set up: claim it next")
+    result.steps += ["analyze", "report", "review", "sign", "code", "billing"]
     result.status = "coded"
     return result
 

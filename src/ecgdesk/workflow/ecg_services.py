@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -44,10 +45,12 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.workflow.analysis import insert_run, make_current
 from ecgdesk.workflow.lifecycle import move, require_status
+from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
 ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
+MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
 STRESS_VERSION = "stress-1.0"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
@@ -117,7 +120,11 @@ def _input_hash(store: Store, row: RecordingBlob, service: Service) -> str:
 
 
 def _write_folder(final: Path, service: Service, document: dict[str, Any], result: Any) -> Path:
-    """Write the run's files in a temporary folder renamed to ``final`` once complete; the main file."""
+    """Write the run's files in a temporary folder renamed to ``final`` once complete; the main file.
+
+    The main file is a manifest with the SHA-256 of each file, the analysis result among them (its typed
+    objects, pickled): the run's row stores the manifest's SHA-256, so the report is later drawn from the
+    verified stored result instead of analysing the recording again."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
@@ -127,15 +134,34 @@ def _write_folder(final: Path, service: Service, document: dict[str, Any], resul
         else:
             (tmp / "stress.json").write_text(canonical_json(document) + "\n", encoding="utf-8")
             main = "stress.json"
+        (tmp / RESULT_FILE).write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        manifest = {"main": main, "files": {name: file_sha256(tmp / name) for name in (main, RESULT_FILE)}}
+        (tmp / MANIFEST).write_text(canonical_json(manifest) + "\n", encoding="utf-8")
         if final.exists():  # left by a run whose transaction did not commit: never referenced
             shutil.rmtree(final)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final / main
+    return final / MANIFEST
 
 
+def stored_result(store: Store, run: AnalysisRun) -> Any | None:
+    """The analysis result stored with ``run``, verified against the SHA-256 chain that starts in the
+    database (run -> manifest -> result); None for runs made before results were stored."""
+    manifest_path = store.resolve(run.beats_path)
+    if manifest_path.name != MANIFEST or not manifest_path.exists():
+        return None
+    if file_sha256(manifest_path) != run.beats_sha256:
+        raise InputError("analysis", f"the files of analysis run {run.id} changed on disk", manifest_path)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    path = manifest_path.parent / RESULT_FILE
+    if file_sha256(path) != manifest["files"][RESULT_FILE]:
+        raise InputError("analysis", f"the stored result of analysis run {run.id} was changed on disk", path)
+    return pickle.loads(path.read_bytes())  # our own file, verified by the chain above
+
+
+@locked("analyze")
 def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
     """Analyse a resting ECG or stress test study (or reuse the run with the same inputs)."""
     with store.transaction() as session:
@@ -221,8 +247,11 @@ def build_ecg_context(
     parts = report_parts(store, session, study, version)
     run, row, recording = parts.run, parts.row, parts.recording
     header, text, addenda = parts.header, parts.interpretation, parts.addenda
-    # The analysis is deterministic: re-running it gives the stored run, and the report needs its signals.
-    document, result, _ = _analyse(store, row, service, recording)
+    result = stored_result(store, run)
+    if result is None:  # a run from before results were stored: the analysis is deterministic, re-run it
+        document, result, _ = _analyse(store, row, service, recording)
+    else:
+        document = json.loads(run.findings_json)
     if canonical_json(document) != run.findings_json:
         raise InputError(
             "analysis",

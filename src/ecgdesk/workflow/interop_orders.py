@@ -189,60 +189,67 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             None,
             "200" if refused else _code(error),
         )
-    try:
-        with store.transaction() as session:
-            previous = _previous(session, control)
-            if previous is not None:
-                return _outcome(previous, message_type, duplicate=True)
-            status, study_id, reason = _apply(session, order, actor)
-            code = "AA" if status == ACCEPTED else "AE"
-            _insert(
-                session,
+    for attempt in range(3):
+        try:
+            with store.transaction() as session:
+                previous = _previous(session, control)
+                if previous is not None:
+                    return _outcome(previous, message_type, duplicate=True)
+                status, study_id, reason = _apply(session, order, actor)
+                code = "AA" if status == ACCEPTED else "AE"
+                row = _insert(
+                    session,
+                    kind,
+                    control,
+                    source,
+                    digest,
+                    order.placer_order_number,
+                    status,
+                    code,
+                    reason,
+                    study_id,
+                )
+                append(
+                    session,
+                    actor,
+                    f"interop:order-{status}",
+                    "inbound_message",
+                    row.id,
+                    None,
+                    {
+                        "message_id": control,
+                        "placer": order.placer_order_number,
+                        "control": order.control.value,
+                        "study_id": study_id,
+                        "reason": reason,
+                        "source": source,
+                    },
+                )
+            break
+        except InputError as error:
+            return _record(
+                store,
                 kind,
                 control,
+                message_type,
                 source,
                 digest,
                 order.placer_order_number,
-                status,
-                code,
-                reason,
-                study_id,
-            )
-            append(
-                session,
-                actor,
-                f"interop:order-{status}",
-                "inbound_message",
-                control,
+                REFUSED,
+                "AE",
+                str(error),
                 None,
-                {
-                    "placer": order.placer_order_number,
-                    "control": order.control.value,
-                    "study_id": study_id,
-                    "reason": reason,
-                    "source": source,
-                },
+                _code(error),
             )
-    except InputError as error:
-        return _record(
-            store,
-            kind,
-            control,
-            message_type,
-            source,
-            digest,
-            order.placer_order_number,
-            REFUSED,
-            "AE",
-            str(error),
-            None,
-            _code(error),
-        )
-    except IntegrityError:  # the same control id handled by another process at this instant
-        with store.transaction() as session:
-            previous = _previous(session, control)
-            assert previous is not None
-            return _outcome(previous, message_type, duplicate=True)
+        except IntegrityError:
+            # Another process handled this control id, or created the same patient, at this instant
+            # (PostgreSQL runs such transactions side by side): answer the first, or try again.
+            with store.transaction() as session:
+                previous = _previous(session, control)
+                if previous is not None:
+                    return _outcome(previous, message_type, duplicate=True)
+            if attempt == 2:
+                raise
     ack = hl7v2.AckResult(code, control, reason)
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
@@ -267,22 +274,22 @@ def _insert(
     code: str,
     reason: str,
     study_id: int | None,
-) -> None:
-    session.add(
-        InboundMessage(
-            message_id=control[:100],
-            kind=kind,
-            source=source[:2000],
-            payload_sha256=digest,
-            placer_order_number=placer,
-            status=status,
-            ack_code=code,
-            reason=reason,
-            study_id=study_id,
-            received_at=now(),
-        )
+) -> InboundMessage:
+    row = InboundMessage(
+        message_id=control[:100],
+        kind=kind,
+        source=source[:2000],
+        payload_sha256=digest,
+        placer_order_number=placer,
+        status=status,
+        ack_code=code,
+        reason=reason,
+        study_id=study_id,
+        received_at=now(),
     )
+    session.add(row)
     session.flush()
+    return row
 
 
 def _record(
@@ -304,15 +311,15 @@ def _record(
             previous = _previous(session, control)
             if previous is not None:
                 return _outcome(previous, message_type, duplicate=True)
-            _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
+            row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
             append(
                 session,
                 "interface",
                 f"interop:order-{status}",
                 "inbound_message",
-                control,
+                row.id,
                 None,
-                {"reason": reason, "source": source},
+                {"message_id": control, "reason": reason, "source": source},
             )
     except IntegrityError:
         pass

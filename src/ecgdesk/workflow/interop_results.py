@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option
 from ecgdesk.interop import dicom, fhir, hl7v2, mllp
 from ecgdesk.interop.model import Measurement, PatientInfo, Provider, ResultStatus, SignedResult
 from ecgdesk.store import Store, append, file_sha256
@@ -163,7 +163,8 @@ def _signed_version(
         query = query.where(ReportVersion.id == version_id)
     row = session.execute(query.order_by(ReportVersion.version.desc()).limit(1)).first()
     if row is None:
-        raise InputError("study", f"study {study_id} has no signed report: results go out once it is signed")
+        reason = f"study {study_id} has no signed report: results go out once it is signed"
+        raise ConflictError("study", reason)
     return row[0], row[1]
 
 
@@ -258,20 +259,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -> list[Path]:
-    """Write a signed study's result as ``hl7``, ``fhir`` or ``dicom`` to ``out`` (a file, or a folder)."""
+def result_files(store: Store, study_id: int, fmt: str, actor: str) -> tuple[int, list[tuple[str, bytes]]]:
+    """(report version, [(suffix, bytes)]) of a signed study's result in one format, the read audited."""
     kind = ExportFormat(check_option("as", fmt, [f.value for f in ExportFormat]))
     with store.transaction() as session:
         result = signed_result(store, session, study_id)
-        control = f"ECGDESK-{study_id}-{result.report_version}-export"
-        files = render(store, session, result, kind, control)
-        if out.is_dir() or str(out).endswith(os.sep):
-            base = out / f"study-{study_id}-v{result.report_version}"
-            paths = [base.with_name(base.name + suffix) for suffix, _ in files]
-        else:
-            paths = [out] + [out.with_name(out.stem + suffix) for suffix, _ in files[1:]]
-        for path, (_, data) in zip(paths, files, strict=True):
-            _write_atomic(path, data)
+        files = render(store, session, result, kind, f"ECGDESK-{study_id}-{result.report_version}-export")
         append(
             session,
             actor,
@@ -279,8 +272,21 @@ def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -
             "study",
             study_id,
             None,
-            {"format": kind.value, "version": result.report_version, "files": [str(p) for p in paths]},
+            {"format": kind.value, "version": result.report_version, "files": [s for s, _ in files]},
         )
+    return result.report_version, files
+
+
+def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -> list[Path]:
+    """Write a signed study's result as ``hl7``, ``fhir`` or ``dicom`` to ``out`` (a file, or a folder)."""
+    version, files = result_files(store, study_id, fmt, actor)
+    if out.is_dir() or str(out).endswith(os.sep):
+        base = out / f"study-{study_id}-v{version}"
+        paths = [base.with_name(base.name + suffix) for suffix, _ in files]
+    else:
+        paths = [out] + [out.with_name(out.stem + suffix) for suffix, _ in files[1:]]
+    for path, (_, data) in zip(paths, files, strict=True):
+        _write_atomic(path, data)
     return paths
 
 

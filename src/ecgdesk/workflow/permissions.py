@@ -44,9 +44,34 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    MONITOR_ENROLL = "monitor:enroll"
+    MONITOR_CRITERIA_READ = "monitor:criteria-read"
+    MONITOR_CRITERIA_SIGN = "monitor:criteria-sign"
+    MONITOR_INGEST = "monitor:ingest"
+    MONITOR_QUEUE_READ = "monitor:queue-read"
+    MONITOR_REVIEW = "monitor:review"
+    MONITOR_SUPERVISE = "monitor:supervise"
+    MONITOR_ROSTER = "monitor:roster"
+    RESULT_EXPORT = "result:export"
+    ORDER_RECEIVE = "order:receive"
+    ORDER_INBOUND_READ = "order:inbound-read"
+    DELIVERY_MANAGE = "delivery:manage"
+    INTERFACE_ADMIN = "interface:admin"
     JOB_READ = "job:read"
     JOB_MANAGE = "job:manage"
     BATCH_ANALYZE = "batch:analyze"
+    # Claims exchange and denial work (issue 16)
+    BILLING_READ = "billing:read"
+    BILLING_SETUP = "billing:setup"
+    COVERAGE_ADD = "coverage:add"
+    CLAIM_CREATE = "claim:create"
+    CLAIM_READ = "claim:read"
+    CLAIM_EXPORT = "claim:export"
+    CLAIM_ACK = "claim:ack"
+    CLAIM_CORRECT = "claim:correct"
+    REMIT_POST = "remit:post"
+    DENIAL_WORK = "denial:work"
+    AR_READ = "ar:read"
 
 
 T, P, B, A = Role.TECHNICIAN, Role.PHYSICIAN, Role.BILLER, Role.ADMIN
@@ -73,10 +98,40 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # Event monitoring (issue 15): technicians attend the queue; the ordering physician signs the criteria;
+    # devices send strips with a technician-role API token; the administrator keeps the roster.
+    Action.MONITOR_ENROLL: frozenset({T}),
+    Action.MONITOR_CRITERIA_READ: frozenset({T, P}),
+    Action.MONITOR_CRITERIA_SIGN: frozenset({P}),
+    Action.MONITOR_INGEST: frozenset({T}),
+    Action.MONITOR_QUEUE_READ: frozenset({T, P}),
+    Action.MONITOR_REVIEW: frozenset({T, P}),
+    Action.MONITOR_SUPERVISE: frozenset({T, A}),
+    Action.MONITOR_ROSTER: frozenset({A}),
+    # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
+    # the administrator's (where patient data may go).
+    Action.RESULT_EXPORT: frozenset({T, P}),
+    Action.ORDER_RECEIVE: frozenset({T, A}),
+    Action.ORDER_INBOUND_READ: frozenset({T, A}),
+    Action.DELIVERY_MANAGE: frozenset({T, A}),
+    Action.INTERFACE_ADMIN: frozenset({A}),
     # background jobs: the technicians who run the analyses and the administrators who run the system
     Action.JOB_READ: frozenset({T, A}),
     Action.JOB_MANAGE: frozenset({T, A}),
     Action.BATCH_ANALYZE: frozenset({T}),
+    # Billing set-up is practice data (no patient data): billers and administrators keep it. Coverage is
+    # captured with the order (technicians) or by billing. Claims, remittances and denials are billing work.
+    Action.BILLING_READ: frozenset({B, A}),
+    Action.BILLING_SETUP: frozenset({B, A}),
+    Action.COVERAGE_ADD: frozenset({T, B}),
+    Action.CLAIM_CREATE: frozenset({B}),
+    Action.CLAIM_READ: frozenset({B}),
+    Action.CLAIM_EXPORT: frozenset({B}),
+    Action.CLAIM_ACK: frozenset({B}),
+    Action.CLAIM_CORRECT: frozenset({B}),
+    Action.REMIT_POST: frozenset({B}),
+    Action.DENIAL_WORK: frozenset({B}),
+    Action.AR_READ: frozenset({B}),
 }
 
 

@@ -8,6 +8,7 @@ it; a study imported before pyramids existed gets its pyramid at its first signa
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from ecgdesk.errors import InputError
@@ -21,8 +22,21 @@ def pyramid_folder(store: Store, blob_dir: str) -> Path:
     return store.blob_root / f"{blob_dir}.pyramid-v{VERSION}"
 
 
+@functools.lru_cache(maxsize=32)
+def _open(folder: Path, stamp: int) -> Pyramid:
+    """Opened once per process while its header is unchanged (``stamp``: the header's mtime)."""
+    return Pyramid.open(folder)
+
+
 def open_blob_recording(store: Store, blob_dir: str, main_file: str) -> Recording:
-    return open_recording(store.blob_root / blob_dir / main_file)
+    """The stored recording, opened once per process: blobs never change, a recording reads lazily, and
+    opening parses headers and event files (20 ms for a 14-day WFDB record), too slow for every window."""
+    return _open_recording(store.blob_root / blob_dir / main_file)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_recording(path: Path) -> Recording:
+    return open_recording(path)
 
 
 def ensure_pyramid(
@@ -30,9 +44,10 @@ def ensure_pyramid(
 ) -> Pyramid:
     """Open the recording's pyramid, building it first if it is absent (or unreadable)."""
     folder = pyramid_folder(store, blob_dir)
-    if (folder / HEADER_FILE).is_file():
+    header = folder / HEADER_FILE
+    if header.is_file():
         try:
-            return Pyramid.open(folder)
+            return _open(folder, header.stat().st_mtime_ns)
         except InputError:
             remove_pyramid(folder)  # damaged (e.g. a disk error): build it again, not fail every read
     recording = open_blob_recording(store, blob_dir, main_file)

@@ -35,6 +35,9 @@ from ecgdesk.reports.context import (
     SimpleBeats,
     report_content_digest,
 )
+from ecgdesk.reports.monitoring_report import MonitoringReportContext
+from ecgdesk.reports.monitoring_report import content_digest as monitoring_digest
+from ecgdesk.reports.monitoring_report import render as render_monitoring_report
 from ecgdesk.reports.scanning import render_scanning_report
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.enums import Role, StudyStatus
@@ -58,7 +61,11 @@ from ecgdesk.workflow.ecg_services import (
 )
 from ecgdesk.workflow.interop_results import queue_results
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.locks import locked
+from ecgdesk.workflow.monitoring import MONITORING_SERVICES
+from ecgdesk.workflow.monitoring_period import build_monitoring_context
 from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -105,13 +112,15 @@ def _printed_name(user: User) -> str:
     return user.display_name
 
 
-AnyReportContext = ScanningReportContext | EcgReportContext
+AnyReportContext = ScanningReportContext | EcgReportContext | MonitoringReportContext
 
 
 def content_digest(ctx: AnyReportContext) -> str:
     """What a signature covers, for any kind of report (the signature block itself excluded)."""
     if isinstance(ctx, ScanningReportContext):
         return report_content_digest(ctx)
+    if isinstance(ctx, MonitoringReportContext):
+        return monitoring_digest(ctx)
     return ecg_content_digest(ctx)
 
 
@@ -119,6 +128,8 @@ def build_context(
     store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
 ) -> AnyReportContext:
     """The report content of ``study`` as stored now, labelled as report ``version``."""
+    if study_service(session, study) in MONITORING_SERVICES:  # event monitoring, telemetry: the period
+        return build_monitoring_context(store, session, study, version, signature)
     if study_service(session, study) in ECG_SERVICES:  # resting ECG, stress test: their own report
         return build_ecg_context(store, session, study, version, signature)
     parts = report_parts(store, session, study, version)
@@ -143,7 +154,9 @@ def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
         second: Path | None
-        if isinstance(ctx, ScanningReportContext):
+        if isinstance(ctx, MonitoringReportContext):
+            pdf, second = render_monitoring_report(ctx, tmp), None
+        elif isinstance(ctx, ScanningReportContext):
             rendered = render_scanning_report(ctx, tmp)
             pdf, second = rendered.pdf_path, rendered.html_path
         else:
@@ -162,6 +175,7 @@ def _version_folder(store: Store, study_id: int, version: int) -> Path:
     return store.studies_root / str(study_id) / "reports" / f"v{version}"
 
 
+@locked("report")
 def _new_version(
     store: Store,
     study_id: int,
@@ -174,17 +188,16 @@ def _new_version(
         study = get_study(session, study_id)
         require_status(study, action, allowed)
         latest = _latest_version(session, study_id)
-        if latest is not None:
-            same = build_context(store, session, study, latest.version)
-            if content_digest(same) == latest.content_sha256:
-                return ReportInfo(
-                    study_id,
-                    latest.version,
-                    store.resolve(latest.pdf_path),
-                    store.resolve(latest.html_path) if latest.html_path else None,
-                    latest.content_sha256,
-                    True,
-                )
+        inputs = report_inputs_sha256(session, study)
+        if latest is not None and _unchanged(store, session, study, latest, inputs):
+            return ReportInfo(
+                study_id,
+                latest.version,
+                store.resolve(latest.pdf_path),
+                store.resolve(latest.html_path) if latest.html_path else None,
+                latest.content_sha256,
+                True,
+            )
         version = (latest.version if latest is not None else 0) + 1
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
@@ -200,6 +213,7 @@ def _new_version(
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=inputs,
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),
@@ -283,11 +297,18 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
     return info
 
 
+def _unchanged(store: Store, session: Session, study: Study, latest: ReportVersion, inputs: str) -> bool:
+    """Whether ``latest`` is still what the study's report would show: by the stored inputs digest
+    (nothing rebuilt); versions rendered before the digest existed are rebuilt once to compare."""
+    if latest.inputs_sha256 is not None:
+        return latest.inputs_sha256 == inputs
+    return content_digest(build_context(store, session, study, latest.version)) == latest.content_sha256
+
+
 def _check_unchanged(
     store: Store, session: Session, study: Study, latest: ReportVersion, action: str
 ) -> None:
-    current = content_digest(build_context(store, session, study, latest.version))
-    if current != latest.content_sha256:
+    if not _unchanged(store, session, study, latest, report_inputs_sha256(session, study)):
         raise ConflictError(
             "report",
             f"cannot {action}: the report content changed since version {latest.version} was rendered and "
@@ -394,6 +415,7 @@ def _record_signature(
     return SignatureInfo(study.id, version.version, user.display_name, signed_at, version.content_sha256, pdf)
 
 
+@locked("report")
 def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
     """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
     if not text.strip():
@@ -432,6 +454,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                 version=version,
                 analysis_run_id=run.id,
                 content_sha256=digest,
+                inputs_sha256=report_inputs_sha256(session, study),
                 pdf_path=store.relative(pdf),
                 html_path=store.relative(html) if html is not None else None,
                 pdf_sha256=file_sha256(pdf),

@@ -7,14 +7,21 @@ Pydantic v2 models, built by the workflow (never by a face) so that ``ecgdesk st
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ecgdesk.coding import Service, Setting
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
 
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+#: A moment in UTC; SQLite hands stored times back without their zone, so one is attached.
+Stamp = Annotated[datetime, AfterValidator(_utc)]
 NAME = Field(min_length=1, max_length=200)
 TEXT = Field(min_length=1, max_length=20_000)
 SECRET = Field(min_length=1, max_length=1024)
@@ -35,8 +42,8 @@ class StudyRow(Model):
     patient_id: str
     patient_name: str
     service: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Stamp
+    updated_at: Stamp
 
 
 class StudyPage(Model):
@@ -70,7 +77,7 @@ class RecordingOut(Model):
     n_leads: int
     n_samples: int
     duration_h: float
-    start_time: datetime | None
+    start_time: Stamp | None
     path: str
 
 
@@ -93,7 +100,7 @@ class ComponentOut(Model):
     npi: str | None
     setting: str
     place_of_service: str
-    performed_at: datetime
+    performed_at: Stamp
 
 
 class ReportOut(Model):
@@ -102,27 +109,27 @@ class ReportOut(Model):
     pdf: str
     html: str | None
     reviewed_by: str | None
-    created_at: datetime
+    created_at: Stamp
 
 
 class InterpretationOut(Model):
     text: str
     author: str
-    updated_at: datetime
+    updated_at: Stamp
 
 
 class SignatureOut(Model):
     printed_name: str
     meaning: str
     content_sha256: str
-    signed_at: datetime
+    signed_at: Stamp
     report_version_id: int
 
 
 class AddendumOut(Model):
     text: str
     author: str
-    created_at: datetime
+    created_at: Stamp
 
 
 class CodingOut(Model):
@@ -141,7 +148,7 @@ class UploadOut(Model):
     message: str
     files: list[str]
     size_bytes: int
-    updated_at: datetime
+    updated_at: Stamp
 
 
 class JobOut(Model):
@@ -238,7 +245,7 @@ class ReportRendered(Model):
 class SignatureDone(Model):
     version: int
     printed_name: str
-    signed_at: datetime
+    signed_at: Stamp
     content_sha256: str
 
 
@@ -300,9 +307,9 @@ class TokenOut(Model):
     username: str
     role: Role
     created_by: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Stamp
+    last_used_at: Stamp | None
+    revoked_at: Stamp | None
 
 
 class TokenCreated(TokenOut):

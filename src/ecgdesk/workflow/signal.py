@@ -16,7 +16,9 @@ million beats.
 from __future__ import annotations
 
 import base64
+import functools
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,21 +29,22 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ecgdesk.analysis.findings import BEAT_CLASSES
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError
 from ecgdesk.records.pyramid import GAP, MAX_WIDTH_PX, Pyramid, SignalWindow
 from ecgdesk.records.pyramid import signal_window as pyramid_window
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store
 from ecgdesk.store.models import AnalysisRun, RecordingBlob
 from ecgdesk.workflow.analysis import BEATS_NPZ
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.pyramids import ensure_pyramid, open_blob_recording
 from ecgdesk.workflow.studies import get_study
 
 MAX_LISTED_BEATS = 600  # beats listed one by one in a window; more are summarised
-BEATS_INDEX = "beats.index.npy"
+BEATS_INDEX = "beats.index"  # a folder beside the run's beats.npz
 # Significance of a class in the per-pixel summary: a ventricular beat among 900 normal ones shows as V.
 _RANK_ORDER = ("N", "Q", "S", "F", "V")
 _NO_BEAT = "."
-_BEAT_DTYPE = np.dtype([("sample", "<i8"), ("label", "u1")])
+_BLOCK = 64  # beats per row of the index's class counts
 
 __all__ = ["MAX_LISTED_BEATS", "MAX_WIDTH_PX", "BeatMarks", "SignalWindowResult", "decode_int16",
            "signal_window"]
@@ -118,54 +121,89 @@ def _index_path(store: Store, run: AnalysisRun) -> Path:
     return store.resolve(run.beats_path).parent / BEATS_INDEX
 
 
-def beat_index(store: Store, run: AnalysisRun) -> np.ndarray:
-    """The run's beats as a read-only memory-mapped array of (sample, label byte), built if absent."""
-    path = _index_path(store, run)
-    if not path.is_file():
-        with np.load(path.parent / BEATS_NPZ) as data:
-            samples, labels = data["samples"], data["labels"]
-        table = np.empty(samples.size, dtype=_BEAT_DTYPE)
-        table["sample"] = samples
-        table["label"] = np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1")
-        order = np.argsort(table["sample"], kind="stable")
-        fd, tmp = tempfile.mkstemp(prefix=f".{BEATS_INDEX}.", dir=path.parent)
+@dataclass(frozen=True)
+class BeatIndex:
+    """A run's beats as read-only memory maps: samples (ascending, int64), labels (ASCII bytes), and the
+    count of each class (:data:`_RANK_ORDER`) before every :data:`_BLOCK`-th beat, so the classes of any
+    span of beats are counted from two block rows and at most ``2 x _BLOCK`` labels."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+    blocks: np.ndarray
+
+    def counts_before(self, bounds: np.ndarray) -> np.ndarray:
+        """Beats of each class before each beat index in ``bounds``, shaped ``(len(bounds), classes)``."""
+        block = bounds // _BLOCK
+        whole = np.asarray(self.blocks[block], dtype=np.int64)
+        if self.labels.size == 0:
+            return whole
+        at = block[:, None] * _BLOCK + np.arange(_BLOCK)
+        labels = self.labels[np.minimum(at, self.labels.size - 1)]
+        inside = at < bounds[:, None]
+        return whole + np.stack([((labels == code) & inside).sum(axis=1) for code in _CODES], axis=1)
+
+
+def class_blocks(codes: np.ndarray) -> np.ndarray:
+    """Row ``j``: the beats of each class among the first ``j x _BLOCK`` labels (ASCII codes)."""
+    blocks = np.zeros((codes.size // _BLOCK + 1, len(_CODES)), dtype=np.uint32)
+    for column, code in enumerate(_CODES):
+        blocks[1:, column] = np.cumsum(codes == code)[_BLOCK - 1 :: _BLOCK]
+    return blocks
+
+
+def beat_index(store: Store, run: AnalysisRun) -> BeatIndex:
+    """The run's beat index, built from its ``beats.npz`` at the first read."""
+    folder = _index_path(store, run)
+    if not (folder / "blocks.npy").is_file():
+        with np.load(folder.parent / BEATS_NPZ) as data:
+            samples, labels = np.asarray(data["samples"], dtype=np.int64), data["labels"]
+        if np.any(np.diff(samples) < 0):
+            raise AssertionError(f"the beats of analysis run {run.id} are not in time order")
+        codes = np.frombuffer(np.asarray(labels, dtype="S1").tobytes(), dtype="u1")
+        blocks = class_blocks(codes)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{BEATS_INDEX}.", dir=folder.parent))
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, table[order])
-            os.replace(tmp, path)  # atomic: a concurrent reader sees the whole index or none
+            np.save(tmp / "samples.npy", samples)
+            np.save(tmp / "labels.npy", codes)
+            np.save(tmp / "blocks.npy", blocks)
+            os.rename(tmp, folder)  # atomic: a concurrent reader sees the whole index or none
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (folder / "blocks.npy").is_file():  # not built by a concurrent first read
+                raise
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return np.load(path, mmap_mode="r")
+    return _open_index(folder)
 
 
-_RANK = np.zeros(256, dtype=np.uint8)
-for _rank, _label in enumerate(_RANK_ORDER, start=1):
-    _RANK[ord(_label)] = _rank
+@functools.lru_cache(maxsize=32)
+def _open_index(folder: Path) -> BeatIndex:
+    """Mapped once per process and folder (an index never changes once renamed into place)."""
+    names = ("samples", "labels", "blocks")
+    return BeatIndex(*(np.load(folder / f"{name}.npy", mmap_mode="r") for name in names))
+
+
+_CODES = tuple(ord(label) for label in _RANK_ORDER)
 _RANK_CHARS = np.frombuffer((_NO_BEAT + "".join(_RANK_ORDER)).encode("ascii"), dtype="u1")
 
 
-def _beat_marks(table: np.ndarray, run: AnalysisRun, window: SignalWindow, width_px: int) -> BeatMarks:
-    samples = table["sample"]
+def _beat_marks(index: BeatIndex, run: AnalysisRun, window: SignalWindow, width_px: int) -> BeatMarks:
+    samples = index.samples
     first, stop = window.first_sample, window.stop_sample
     i0, i1 = (int(i) for i in np.searchsorted(samples, [first, stop], side="left"))
-    labels = np.asarray(table["label"][i0:i1])
-    found = np.bincount(labels, minlength=256)
-    counts = {label: int(found[ord(label)]) for label in BEAT_CLASSES}
+    around = index.counts_before(np.array([i0, i1]))
+    counts = {label: int(n) for label, n in zip(_RANK_ORDER, around[1] - around[0], strict=True)}
     marks = BeatMarks(mode="all", run_id=run.id, edited=run.parent_run_id is not None, total=i1 - i0,
-                      counts=counts)
+                      counts={label: counts[label] for label in BEAT_CLASSES})
     if i1 - i0 <= MAX_LISTED_BEATS:
-        return marks.model_copy(update={"first_index": i0, "labels": labels.tobytes().decode("ascii"),
-                                        "offsets": (np.asarray(samples[i0:i1]) - first).tolist()})
+        return marks.model_copy(update={
+            "first_index": i0, "labels": np.asarray(index.labels[i0:i1]).tobytes().decode("ascii"),
+            "offsets": (np.asarray(samples[i0:i1]) - first).tolist()})
     edges = window.edges if window.mode == "minmax" else \
         first + (np.arange(width_px + 1, dtype=np.int64) * (stop - first)) // width_px
-    bounds = np.searchsorted(np.asarray(samples[i0:i1]), edges, side="left")
-    ranks = _RANK[labels]
-    filled = bounds[1:] > bounds[:-1]
-    top = np.zeros(edges.size - 1, dtype=np.uint8)
-    if filled.any():
-        starts = bounds[:-1][filled]
-        top[filled] = np.maximum.reduceat(ranks, starts)
+    per_pixel = np.diff(index.counts_before(np.searchsorted(samples, edges, side="left")), axis=0)
+    top = np.max((per_pixel > 0) * np.arange(1, len(_CODES) + 1), axis=1)  # 0: no beat in the pixel
     note = (f"{i1 - i0} beats in the window (more than {MAX_LISTED_BEATS}): counts per class and the most "
             "significant class per pixel are sent; zoom in to see each beat")
     return marks.model_copy(update={"mode": "summary", "pixel_classes": _RANK_CHARS[top].tobytes().decode(
@@ -186,7 +224,7 @@ def _sources(store: Store, study_id: int) -> _Sources:
     with store.transaction() as session:
         study = get_study(session, study_id)
         if study.recording_id is None:
-            raise InputError("study", f"study {study_id} has no recording yet (status {study.status})")
+            raise ConflictError("study", f"study {study_id} has no recording yet (status {study.status})")
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         run = session.scalar(
@@ -200,10 +238,11 @@ def signal_window(
     store: Store, study_id: int, lead: str, start_s: float, end_s: float, width_px: int, actor: str
 ) -> SignalWindowResult:
     """Lead ``lead`` of the study's recording over ``[start_s, end_s)`` for ``width_px`` pixels, with the
-    beat labels of the current analysis run; audited as ``signal:read``.
+    beat labels of the current analysis run; audited as ``read:signal``.
 
-    Raises :class:`InputError` naming the field for an unknown study or lead (the message lists the
-    leads), a window outside the recording or a width outside 1..:data:`MAX_WIDTH_PX`.
+    Raises :class:`~ecgdesk.errors.NotFoundError` for an unknown study, :class:`ConflictError` for a study
+    without a recording, and :class:`~ecgdesk.errors.InputError` naming the field for an unknown lead (the
+    message lists the leads), a window outside the recording or a width outside 1..:data:`MAX_WIDTH_PX`.
     """
     src = _sources(store, study_id)
     pyramid: Pyramid = ensure_pyramid(store, src.blob_dir, src.main_file, src.sha256)
@@ -226,8 +265,8 @@ def signal_window(
         maxs=encode_int16(window.maxs) if window.maxs is not None else "",
         beats=beats,
     )
-    with store.transaction() as session:
-        append(session, actor, "signal:read", "study", study_id, None,
-               {"lead": window.lead, "start_s": start_s, "end_s": end_s, "width_px": width_px,
-                "mode": result.mode, "run_id": beats.run_id})
+    with store.transaction() as session:  # once the window is known valid: a refused one read nothing
+        audit_read(session, actor, "signal", "study", study_id,
+                   {"lead": window.lead, "start_s": start_s, "end_s": end_s, "width_px": width_px,
+                    "mode": result.mode, "run_id": beats.run_id})
     return result

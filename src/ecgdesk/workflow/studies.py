@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
-from ecgdesk.errors import InputError, NotFoundError, check_option, check_positive
-from ecgdesk.records import Recording, RecordingFormat, open_recording
+from ecgdesk.errors import InputError, NotFoundError, RecordingError, check_option, check_positive
+from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
 from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
@@ -30,6 +30,7 @@ from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
 
 SEXES = ("M", "F", "U")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 SETTING_POS = {Setting.PRACTITIONER: "11", Setting.HOSPITAL_OUTPATIENT: "22"}
 
 
@@ -163,6 +164,8 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
 
 
 def get_study(session: Session, study_id: int) -> Study:
+    if not 1 <= study_id <= MAX_ID:  # beyond the database's integer: no such study, not an overflow
+        raise NotFoundError("study", f"no study with id {study_id} (ids run from 1 to {MAX_ID})")
     study = session.get(Study, study_id)
     if study is None:
         raise NotFoundError("study", f"no study with id {study_id}")
@@ -170,13 +173,30 @@ def get_study(session: Session, study_id: int) -> Study:
 
 
 def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
-    """The files that make up ``recording`` (a WFDB record is every ``<name>.*`` beside its header)."""
-    if recording.format is RecordingFormat.WFDB:
-        header = path if path.suffix == ".hea" else path.with_suffix(".hea")
-        stem = header.stem
-        files = sorted(p for p in header.parent.glob(f"{stem}.*") if p.is_file())
-        return files, header.name
+    """The files that make up ``recording`` and the name of the one to open.
+
+    A WFDB record is its header, every file the header names (all checked to exist as regular files when
+    the record was opened) and the side files ``<name>.*`` beside the header (annotations, events, a
+    diary, a stress protocol); any other format is its one file.
+    """
+    if recording.format is RecordingFormat.WFDB and recording.path is not None:
+        header = recording.path
+        named = recording_files(header)
+        prefix = f"{header.stem}."
+        side = sorted(p for p in header.parent.iterdir() if p.name.startswith(prefix) and p.is_file())
+        return list(dict.fromkeys([*named, *side])), header.name
     return [path], path.name
+
+
+def _open_for_import(path: Path) -> Recording:
+    try:
+        return open_recording(path)
+    except RecordingError as error:
+        if error.field != "csv_fs":
+            raise
+        raise InputError("path", "a CSV recording without a time column cannot be stored in a study (its "
+                                 "sampling rate would be lost): add a time column in seconds, or convert it "
+                                 "with 'ecgdesk convert --csv-fs'", path) from None
 
 
 @dataclass(frozen=True)
@@ -194,13 +214,13 @@ def import_recording(
     """Store the recording at ``path`` (read-only, by content), build its signal pyramid (``progress``
     gets the seconds of recording done) and attach it to the study."""
     path = Path(path)
-    if not path.exists() and not path.with_suffix(".hea").exists():
-        raise InputError("path", "no such file", path)
-    recording = open_recording(path)
-    files, main = record_files(path, recording)
-    with store.transaction() as session:  # refuse early, before copying anything
+    with store.transaction() as session:  # refuse early, before reading or copying anything
         study = get_study(session, study_id)
         require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+    if not path.exists() and not path.with_suffix(".hea").exists():
+        raise InputError("path", "no such file", path)
+    recording = _open_for_import(path)
+    files, main = record_files(path, recording)
     blob = put_files(store.blob_root, files)
     try:
         ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)

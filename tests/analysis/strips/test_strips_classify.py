@@ -49,6 +49,7 @@ def test_model_loads_and_predicts_without_network(monkeypatch: pytest.MonkeyPatc
     assert MODEL_PATH.stat().st_size < 20e6
     model = load_ensemble(MODEL_PATH)
     assert set(model.classes) == {"N", "A", "O", "~"}
+    assert model.version  # the committed model says which it is (bench/train_strips.py MODEL_VERSION)
     x, _ = synth_strip(sinus_rr(30))
     result = classify_signal(x, 300.0, model)
     assert sum(result.probabilities.values()) == pytest.approx(1.0)
@@ -61,9 +62,11 @@ def test_exported_trees_equal_scikit_learn(tmp_path) -> None:
     X[rng.random(X.shape) < 0.05] = np.nan
     y = np.where(X[:, 0] > 0.5, "A", np.where(np.nan_to_num(X[:, 1]) > 0, "N", "O"))
     model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
-    export_trees(model, tuple("abcde"), tmp_path / "m.npz")
-    ours = load_ensemble(tmp_path / "m.npz").predict_proba(X)
-    assert np.abs(ours - model.predict_proba(X)).max() < 1e-9
+    export_trees(model, tuple("abcde"), tmp_path / "m.npz", version="9.9.9")
+    loaded = load_ensemble(tmp_path / "m.npz")
+    assert np.abs(loaded.predict_proba(X) - model.predict_proba(X)).max() < 1e-9
+    assert np.abs(loaded.predict_proba(X[:1]) - model.predict_proba(X[:1])).max() < 1e-9
+    assert loaded.version == "9.9.9"
 
 
 def test_exported_class_weight_scales_the_probability(tmp_path) -> None:

@@ -10,6 +10,7 @@ from strips_synth import sinus_rr, synth_strip
 
 from conftest import shared_path
 from ecgdesk.analysis.strips.batch import CSV_HEADER, collect_strip_paths
+from ecgdesk.analysis.strips.model import default_ensemble
 from ecgdesk.cli.main import main
 from ecgdesk.records import Recording, write_recording
 
@@ -47,6 +48,7 @@ def test_batch_with_bad_files_in_the_middle(tmp_path, capsys: pytest.CaptureFixt
         assert row["label"] in {"N", "A", "O", "~"} and 0.0 <= float(row["confidence"]) <= 1.0
     err = capsys.readouterr().err
     assert "6 strips:" in err and "2 noisy (~)" in err and "1 failed" in err
+    assert f"model {default_ensemble().version}" in err
     assert junk.read_bytes() == before
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import signal as sps
 from strips_synth import af_rr, sinus_rr, synth_strip
 
-from ecgdesk.analysis.strips.features import FEATURE_NAMES, rr_features, strip_features
+from ecgdesk.analysis.strips.features import FEATURE_NAMES, rr_features, strip_features, welch
 from ecgdesk.analysis.strips.signal import FS, prepare
 
 
@@ -78,3 +79,12 @@ def test_vector_follows_feature_names() -> None:
     vec = feats.vector()
     assert vec.shape == (len(FEATURE_NAMES),)
     assert vec[FEATURE_NAMES.index("n_beats")] == feats.n_beats
+
+
+@pytest.mark.parametrize("n", [300, 1023, 1024, 2700, 9001])
+def test_welch_equals_scipy(n: int) -> None:
+    x = np.random.default_rng(n).standard_normal(n).cumsum()
+    freqs, power = welch(x)
+    ref_freqs, ref_power = sps.welch(x, fs=300, nperseg=min(1024, n))
+    assert np.array_equal(freqs, ref_freqs)
+    assert np.abs(power - ref_power).max() <= 1e-12 * ref_power.max()

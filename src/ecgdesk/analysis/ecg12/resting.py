@@ -21,7 +21,7 @@ from ecgdesk.records.recording import Recording
 
 #: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
 MAX_SECONDS = 60.0
-ALGORITHM_VERSION = "ecg12-1.0"
+ALGORITHM_VERSION = "ecg12-1.1"
 #: Median correlation of the beats' QRS with the median QRS below which the "beats" are noise: real
 #: ECGs on LUDB stay above 0.3 (paced with fusion beats) and mostly above 0.9; white or 50 Hz noise is < 0.2.
 MIN_QRS_LIKENESS = 0.25
@@ -105,6 +105,7 @@ def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
         "axis_category": None if m.axis_category is None else m.axis_category.value,
         "rhythm": result.rhythm.rhythm.value,
         "rhythm_reason": result.rhythm.reason,
+        "warnings": list(result.recording.warnings),
         "statements": [
             {"code": s.code, "text": s.text, "measurement": s.measurement, "value": _round(s.value, 2),
              "limit": s.limit, "unit": s.unit, "source": s.source}

@@ -16,6 +16,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from ecgdesk.errors import EcgDeskError, InputError
 from ecgdesk.records import open_recording
 
 CSV_HEADER = ("record", "label", "confidence", "heart_rate_bpm", "reason")
+#: Longer recordings are not rhythm strips (a Holter given by mistake): a row says so, nothing is read.
+MAX_STRIP_S = 30 * 60.0
 #: Files picked up inside folders (a WFDB record by its header).
 FOLDER_SUFFIXES = (".hea", ".edf", ".bdf", ".ecg", ".ishne", ".dcm", ".xml")
 
@@ -85,31 +88,74 @@ def _record_name(path: Path) -> str:
     return path.stem if path.suffix else path.name
 
 
-def classify_file(path: Path, lead: str | int | None = None) -> StripRow:
-    """One file to one row; any read or signal problem becomes a ``~`` row whose reason says why."""
+@dataclass(frozen=True)
+class OpenOptions:
+    """How strips are opened: the lead to classify and the CSV unit and rate (CSV strips only)."""
+
+    lead: str | int | None = None
+    csv_unit: str | None = None
+    csv_fs: float | None = None
+
+
+def _failed(name: str, reason: str) -> StripRow:
+    return StripRow(name, StripLabel.NOISY, None, None, reason, RowStatus.FAILED)
+
+
+def classify_file(path: Path, lead: str | int | None = None, options: OpenOptions | None = None) -> StripRow:
+    """One file to one row; any problem with this file (unreadable, too long, even a bug in a reader or the
+    classifier) becomes a ``~`` row whose reason says why, so one strip never stops the batch."""
+    options = options or OpenOptions(lead)
     name = _record_name(path)
     try:
-        recording = open_recording(path)
-        result = classify_strip(recording, lead)
+        recording = open_recording(path, csv_unit=options.csv_unit, csv_fs=options.csv_fs)
+        if recording.duration_s > MAX_STRIP_S:
+            return _failed(name, f"not a rhythm strip: {recording.duration_s / 60:.0f} min long (strips are "
+                                 f"classified up to {MAX_STRIP_S / 60:.0f} min)")
+        result = classify_strip(recording, options.lead)
     except EcgDeskError as error:
-        return StripRow(name, StripLabel.NOISY, None, None, f"unreadable: {error}", RowStatus.FAILED)
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:  # a reader library's own error
-        return StripRow(name, StripLabel.NOISY, None, None,
-                        f"unreadable: {path}: {type(error).__name__}: {error}", RowStatus.FAILED)
+        return _failed(name, f"unreadable: {error}")
+    except MemoryError:
+        return _failed(name, f"unreadable: {path}: ran out of memory")
+    except Exception as error:  # a reader library's own error, or a bug: this strip only
+        return _failed(name, f"unreadable: {path}: {type(error).__name__}: {error}")
     status = RowStatus.NOISY if result.label is StripLabel.NOISY else RowStatus.CLASSIFIED
     conf = None if not result.probabilities else result.confidence
-    return StripRow(name, result.label, conf, result.heart_rate_bpm, result.reason, status)
+    reason = "; ".join([result.reason, *(f"warning: {w}" for w in recording.warnings)])
+    return StripRow(name, result.label, conf, result.heart_rate_bpm, reason, status)
 
 
-def classify_files(paths: Sequence[Path], jobs: int = 1, lead: str | int | None = None) -> Iterator[StripRow]:
-    """Rows in input order; ``jobs > 1`` uses a process pool of that many workers."""
+def _classify_alone(path: Path, options: OpenOptions) -> StripRow:
+    """One strip in a worker process of its own: a crash of native code there gives a row, not an end."""
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(classify_file, path, options.lead, options).result()
+    except BrokenProcessPool:
+        return _failed(_record_name(path), f"unreadable: {path}: the worker process reading it died")
+
+
+def classify_files(paths: Sequence[Path], jobs: int = 1, lead: str | int | None = None,
+                   options: OpenOptions | None = None) -> Iterator[StripRow]:
+    """Rows in input order; ``jobs > 1`` uses a process pool of that many workers.
+
+    If a worker dies (native code crashing on one file), the rows already done are kept and each strip
+    not yet done is classified in a process of its own, so the batch still gives one row per strip.
+    """
+    options = options or OpenOptions(lead)
     if jobs <= 1 or len(paths) < 8:
         for path in paths:
-            yield classify_file(path, lead)
+            yield classify_file(path, options.lead, options)
         return
     chunk = max(1, min(32, len(paths) // (4 * jobs)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(classify_file, paths, [lead] * len(paths), chunksize=chunk)
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for row in pool.map(classify_file, paths, [options.lead] * len(paths), [options] * len(paths),
+                                chunksize=chunk):
+                done += 1
+                yield row
+    except BrokenProcessPool:
+        for path in paths[done:]:
+            yield _classify_alone(path, options)
 
 
 def summarize(rows: Iterable[StripRow]) -> BatchSummary:
@@ -121,9 +167,11 @@ def write_rows(rows: Iterable[StripRow], out: Path, on_row: Callable[[StripRow],
                inputs: Sequence[Path] = ()) -> list[StripRow]:
     """Write the CSV atomically (a temporary file renamed at the end); returns the rows written."""
     out = Path(out)
-    resolved = {p.resolve() for p in inputs}
-    if out.resolve() in resolved:
-        raise InputError("--out", "would overwrite one of the input files", out)
+    target = out.resolve()
+    records = {(p.resolve().parent, p.stem) for p in inputs}  # a WFDB record is every <stem>.* file
+    if target in {p.resolve() for p in inputs} or (target.parent, target.stem) in records:
+        raise InputError("--out", "would overwrite one of the input files (or a file of an input record)",
+                         out)
     if out.parent and not out.parent.exists():
         raise InputError("--out", f"folder {out.parent} does not exist", out)
     done: list[StripRow] = []

@@ -1,6 +1,8 @@
 """``classify_strip(recording) -> StripResult``: triage of one event-monitor rhythm strip.
 
-Order of the checks: a strip shorter than :data:`MIN_DURATION_S`, a flat line, or a strip without a
+Order of the checks: a strip shorter than :data:`MIN_DURATION_S` or a flat line is ``~`` at once; a
+ventricular arrhythmia (VT, ventricular flutter or VF: :mod:`~ecgdesk.analysis.strips.ventricular`) is
+``V`` at once, before anything can call its waves noise; a strip without a
 repeating QRS complex (fewer than :data:`MIN_BEATS` detections, or no detection like the median beat) is
 ``~`` at once, with the reason; anything else goes through the features
 (:mod:`~ecgdesk.analysis.strips.features`) and the committed tree model
@@ -18,6 +20,7 @@ import numpy as np
 from ecgdesk.analysis.strips.features import StripFeatures, strip_features
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
 from ecgdesk.analysis.strips.signal import prepare
+from ecgdesk.analysis.strips.ventricular import ventricular_arrhythmia
 from ecgdesk.records.recording import Recording
 
 #: Shorter strips are not classified.
@@ -35,6 +38,7 @@ class StripLabel(enum.StrEnum):
     AF = "A"
     OTHER = "O"
     NOISY = "~"
+    VENTRICULAR = "V"  # decided by a rule before the model (not a CinC 2017 class)
 
     @property
     def meaning(self) -> str:
@@ -46,6 +50,7 @@ _MEANING = {
     StripLabel.AF: "atrial fibrillation or flutter",
     StripLabel.OTHER: "other rhythm",
     StripLabel.NOISY: "too noisy to read",
+    StripLabel.VENTRICULAR: "ventricular arrhythmia (VT, ventricular flutter or fibrillation)",
 }
 
 
@@ -124,6 +129,11 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
         return StripResult(StripLabel.NOISY, 1.0, {}, None,
                            f"flat line (amplitude {span:.3f} mV, lead off?)")
     strip = prepare(x, fs)
+    ventricular = ventricular_arrhythmia(strip)
+    if ventricular is not None:
+        rate = (60.0 * strip.fs / float(np.median(np.diff(strip.peaks)))
+                if ventricular.kind == "vt" and strip.peaks.size > 1 else None)
+        return StripResult(StripLabel.VENTRICULAR, 1.0, {}, rate, ventricular.reason)
     feats = strip_features(strip)
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
     if strip.peaks.size < MIN_BEATS:

@@ -9,7 +9,7 @@ per-class weights given to :func:`export_trees` (renormalised), which the traini
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,38 +39,51 @@ class TreeEnsemble:
     is_leaf: np.ndarray
     value: np.ndarray
     max_depth: int
+    version: str = ""
+    _walk: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The walk runs on flat node arrays (tree t's node j at t * width + j) with both children of node
+        # i at 2i (left) and 2i + 1 (right) of one array, and a leaf its own child: a few gathers per
+        # level and no leaf mask. For one strip that is over 2x faster than indexing the padded 2-D arrays,
+        # where the model was a fifth of the per-strip time.
+        n_trees, width = self.feature.shape
+        flat = np.arange(n_trees * width).reshape(n_trees, width)
+        offset = (np.arange(n_trees) * width)[:, None]
+        left = np.where(self.is_leaf, flat, self.left + offset).ravel()
+        right = np.where(self.is_leaf, flat, self.right + offset).ravel()
+        children = np.column_stack([left, right]).ravel()
+        one_hot = (self.tree_class[:, None] == np.arange(len(self.classes))[None, :]).astype(np.float64)
+        object.__setattr__(self, "_walk", (
+            self.feature.ravel(), self.threshold.ravel(), ~self.missing_left.ravel(), children,
+            self.value.ravel(), np.arange(n_trees) * width, one_hot))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities shaped ``(n_samples, n_classes)`` for features shaped ``(n, n_features)``."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         if X.shape[1] != len(self.feature_names):
             raise InputError("features", f"expected {len(self.feature_names)} columns, got {X.shape[1]}")
-        n, n_trees = X.shape[0], self.feature.shape[0]
-        trees = np.arange(n_trees)[None, :]
-        rows = np.arange(n)[:, None]
-        node = np.zeros((n, n_trees), dtype=np.int64)
-        for _ in range(self.max_depth + 1):
-            leaf = self.is_leaf[trees, node]
-            if leaf.all():
-                break
-            xv = X[rows, self.feature[trees, node]]
-            below = xv <= self.threshold[trees, node]
-            go_left = np.where(np.isnan(xv), self.missing_left[trees, node], below)
-            nxt = np.where(go_left, self.left[trees, node], self.right[trees, node])
-            node = np.where(leaf, node, nxt)
-        leaf_values = self.value[trees, node]  # (n, n_trees)
-        raw = np.tile(self.baseline, (n, 1))
-        for k in range(len(self.classes)):
-            raw[:, k] += leaf_values[:, self.tree_class == k].sum(axis=1)
+        feature, threshold, missing_right, children, value, roots, one_hot = self._walk
+        n, n_features = X.shape
+        row_base = (np.arange(n) * n_features)[:, None]
+        flat_x = X.ravel()
+        node = np.broadcast_to(roots, (n, roots.size))
+        for _ in range(self.max_depth):
+            xv = flat_x[row_base + feature[node]]
+            # right when above the threshold, or missing where missing values go right
+            go_right = np.where(xv != xv, missing_right[node], xv > threshold[node])
+            node = children[2 * node + go_right]
+        raw = self.baseline[None, :] + value[node] @ one_hot
         raw -= raw.max(axis=1, keepdims=True)
         e = np.exp(raw)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def export_trees(model: Any, feature_names: tuple[str, ...], path: Path,
-                 class_weights: dict[str, float] | None = None) -> None:
+                 class_weights: dict[str, float] | None = None, version: str = "") -> None:
     """Write a fitted multiclass ``HistGradientBoostingClassifier`` to ``path`` (npz, no pickle).
 
+    ``version`` names the trained model (kept in the file, :attr:`TreeEnsemble.version`).
     ``class_weights`` multiplies the probability of the named classes before renormalising: with a softmax
     that is ``log(weight)`` added to the class's baseline score, so the file format and the evaluation stay
     as they are. Classes not named keep weight 1.
@@ -96,6 +109,7 @@ def export_trees(model: Any, feature_names: tuple[str, ...], path: Path,
     np.savez_compressed(
         path,
         format_version=np.int64(FORMAT_VERSION),
+        model_version=np.asarray(version),
         classes=np.asarray([str(c) for c in model.classes_]),
         feature_names=np.asarray(feature_names),
         baseline=np.asarray(model._baseline_prediction, dtype=np.float64).ravel() + shift,
@@ -136,6 +150,7 @@ def load_ensemble(path: Path) -> TreeEnsemble:
         is_leaf=arrays["is_leaf"],
         value=arrays["value"],
         max_depth=int(arrays["max_depth"]),
+        version=str(arrays["model_version"]) if "model_version" in arrays else "",
     )
 
 

@@ -73,7 +73,7 @@ def scrub(
                 None,
                 None,
                 f"No imported {kind.value.upper()} release is in force on {', '.join(days)}: the built-in "
-                f"baseline {baseline(kind).release.id} was used (ECG family rows only).",
+                f"baseline {baseline(kind).release.id} shipped with ecgdesk was used.",
                 "Import the CMS quarterly files with 'ecgdesk refdata import'.",
             )
         )

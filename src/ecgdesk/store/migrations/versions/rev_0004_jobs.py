@@ -1,7 +1,7 @@
 """jobs: the job table (queue, leases, results) of ecgdesk.jobs; uploads.job_id (its analysis job)
 
 Revision ID: 0004
-Revises: 0008
+Revises: 0007
 Create Date: 2026-12-04 09:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

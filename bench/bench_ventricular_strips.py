@@ -1,0 +1,147 @@
+"""``ecgdesk strips`` on ventricular arrhythmia strips (VT, flutter, VF) and on strips without one.
+
+    .venv/bin/python bench/bench_ventricular_strips.py [--data ../shared/data] [--seconds 10]
+
+Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a temporary folder and the
+``ecgdesk strips`` command runs on them, as a user would:
+
+- **ventricular**: one strip from each reference stretch of VF, ventricular flutter (the Creighton
+  database's ``[`` .. ``]`` and ``(VF``, MIT-BIH 207's ``(VFL``) and VT (``(VT`` in the shared MIT-BIH and
+  Creighton records) at least 3 s long, starting 1 s after its onset (VT runs shorter than the strip
+  start 2 s before it);
+- **other**: every 5th minute of the shared MIT-BIH and SVDB records where the reference marks no VT,
+  flutter or VF within the strip, and all CinC 2017 strips (their labels N, A, O, ~; no VT in that set is
+  labelled as such, so a ``V`` call there is at best unverifiable).
+
+Prints, per group, how many strips are called ``V`` (ventricular arrhythmia) and the other labels; writes
+bench/results/ventricular_strips.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from ecgdesk.cli.main import main as cli
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+VENTRICULAR_RHYTHMS = {"(VF": "vf", "(VFL": "vfl", "(VT": "vt"}
+
+
+def stretches(ann: wfdb.Annotation, n: int) -> list[tuple[str, int, int]]:
+    """(kind, start, stop) of each reference VT / VFL / VF stretch."""
+    out: list[tuple[str, int, int]] = []
+    kind: str | None = None
+    since = 0
+    for at, symbol, aux in zip(ann.sample, ann.symbol, ann.aux_note, strict=True):
+        rhythm = (aux or "").strip("\x00")
+        if symbol == "[" or (symbol == "+" and rhythm in VENTRICULAR_RHYTHMS):
+            if kind is not None and symbol == "+":
+                out.append((kind, since, int(at)))
+            kind, since = ("vf" if symbol == "[" else VENTRICULAR_RHYTHMS[rhythm]), int(at)
+        elif kind is not None and (symbol == "]" or symbol == "+"):
+            out.append((kind, since, int(at)))
+            kind = None
+    if kind is not None:
+        out.append((kind, since, n))
+    return out
+
+
+def write_strip(folder: Path, name: str, x: np.ndarray, fs: float) -> None:
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64))[:, None]
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["ecg"], p_signal=x, fmt=["16"], write_dir=str(folder))
+
+
+def cut(data: Path, seconds: float, positive: Path, negative: Path) -> dict[str, str]:
+    """Write the strips; returns strip name -> group."""
+    groups: dict[str, str] = {}
+    headers = sorted((data / "cudb").glob("*.hea")) + sorted((data / "mitdb").glob("*.hea"))
+    for header in headers + sorted((data / "svdb").glob("*.hea")):
+        base = str(header.with_suffix(""))
+        rec = wfdb.rdrecord(base, channels=[0])
+        fs = float(rec.fs)
+        x = rec.p_signal[:, 0]
+        ann = wfdb.rdann(base, "atr")
+        length = int(seconds * fs)
+        found = stretches(ann, x.size)
+        bad = np.zeros(x.size, dtype=bool)
+        for kind, a, b in found:
+            bad[a:b] = True
+            if (b - a) / fs < 3.0:
+                continue
+            start = a + int(fs) if (b - a) > length + int(fs) else max(0, a - int(2 * fs))
+            name = f"{header.parent.name}_{header.stem}_{kind}_{a}"
+            write_strip(positive, name, x[start:start + length], fs)
+            groups[name] = f"{kind} ({header.parent.name})"
+        if header.parent.name == "cudb":
+            continue
+        for start in range(0, x.size - length, int(300 * fs)):
+            if not bad[start:start + length].any():
+                name = f"{header.parent.name}_{header.stem}_{start}"
+                write_strip(negative, name, x[start:start + length], fs)
+                groups[name] = f"no VT/VF ({header.parent.name})"
+    return groups
+
+
+def run(folder: Path, out: Path) -> dict[str, tuple[str, str]]:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = cli(["strips", str(folder), "--out", str(out)])
+    if code != 0:
+        raise SystemExit(f"ecgdesk strips {folder} exited {code}")
+    with open(out) as handle:
+        return {row["record"]: (row["label"], row["reason"]) for row in csv.DictReader(handle)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-cinc", action="store_true", help="skip the CinC 2017 strips")
+    args = parser.parse_args()
+    tally: dict[str, Counter[str]] = {}
+    missed: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
+        positive.mkdir()
+        negative.mkdir()
+        groups = cut(args.data, args.seconds, positive, negative)
+        for folder in (positive, negative):
+            for record, (label, reason) in run(folder, Path(tmp) / f"{folder.name}.csv").items():
+                group = groups[Path(record).stem]
+                tally.setdefault(group, Counter())[label] += 1
+                if folder is positive and label != "V":
+                    missed.append(f"{record}: {label} ({reason})")
+    if not args.no_cinc:
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(args.data / "cinc2017" / "REFERENCE.csv") as handle:
+                labels = {row[0]: row[1] for row in csv.reader(handle) if row}
+            for record, (label, _) in run(args.data / "cinc2017", Path(tmp) / "cinc.csv").items():
+                tally.setdefault(f"cinc2017 {labels[Path(record).stem]}", Counter())[label] += 1
+    rows = []
+    for group, counts in sorted(tally.items()):
+        total = sum(counts.values())
+        rows.append({"group": group, "strips": total, "called_V": counts["V"],
+                     "called_V_pct": round(100 * counts["V"] / total, 2),
+                     "labels": " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))})
+        print(f"{group:26} {total:>5} strips, ventricular arrhythmia (V) {counts['V']:>4} "
+              f"({rows[-1]['called_V_pct']} %); labels {rows[-1]['labels']}")
+    print("\nventricular strips not called V:\n  " + "\n  ".join(missed) if missed else "\nall called V")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "ventricular_strips.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {RESULTS / 'ventricular_strips.csv'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Acknowledgements of our 837Ps: the 999 (005010X231A1) and the 277CA (005010X214).
+
+* 999: per functional group (AK1-02 = our GS06) and transaction set (AK2-02 = our ST02), IK5 ``A``/``E``
+  accepts the set and ``R``/``M``/``W``/``X`` rejects it, i.e. every claim in it; IK3/IK4 name the
+  segment and element at fault. Without AK2 loops the group's AK9 speaks for every set.
+* 277CA: per claim (2200D TRN02 = our CLM01) the STC01 category: A1/A2 received or accepted into
+  adjudication, A3/A6/A7/A8 rejected (never adjudicated: fix and send as a new original), A4 not found,
+  and the payer's claim number in REF*1K.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from ecgdesk.claims.grammar import X12ValidationError, check_interchange
+from ecgdesk.claims.specs import ACKNOWLEDGMENT, CLAIM_ACKNOWLEDGMENT
+from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, read_file, read_text
+
+ACCEPTED_SET = frozenset({"A", "E"})
+REJECTING_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
+ACCEPTING_CATEGORIES = frozenset({"A1", "A2"})
+
+#: STC01-1 claim status categories, in our words.
+CATEGORY_MEANING = {
+    "A0": "forwarded to another entity",
+    "A1": "received (not yet in adjudication)",
+    "A2": "accepted into adjudication",
+    "A3": "returned as unprocessable",
+    "A4": "not found",
+    "A5": "split claim",
+    "A6": "rejected for missing information",
+    "A7": "rejected for invalid information",
+    "A8": "rejected for relational field in error",
+}
+
+#: IK304 segment syntax error codes and IK403 element codes, in our words.
+SEGMENT_ERRORS = {
+    "1": "unrecognized segment",
+    "2": "unexpected segment",
+    "3": "required segment missing",
+    "4": "loop occurs too many times",
+    "5": "segment exceeds maximum use",
+    "6": "segment not in defined transaction set",
+    "7": "segment not in proper sequence",
+    "8": "segment has data element errors",
+    "I4": "segment not used in this implementation",
+    "I6": "implementation dependent segment missing",
+    "I7": "implementation loop occurs too few times",
+    "I8": "implementation segment below minimum use",
+    "I9": "implementation dependent not used segment present",
+}
+ELEMENT_ERRORS = {
+    "1": "required element missing",
+    "2": "conditional element missing",
+    "3": "too many elements",
+    "4": "element too short",
+    "5": "element too long",
+    "6": "invalid character",
+    "7": "invalid code value",
+    "8": "invalid date",
+    "9": "invalid time",
+    "10": "exclusion condition violated",
+    "12": "too many repetitions",
+    "13": "too many components",
+    "I10": "implementation not used element present",
+    "I11": "implementation too few repetitions",
+    "I12": "implementation pattern match failure",
+    "I13": "implementation dependent element missing",
+    "I6": "code value not used in implementation",
+    "I9": "implementation dependent element missing",
+}
+
+
+@dataclass(frozen=True)
+class SetAck:
+    """The acknowledgement of one of our transaction sets (every claim in it shares it)."""
+
+    group_control: str
+    set_control: str
+    status: str
+    errors: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ACCEPTED_SET
+
+
+@dataclass(frozen=True)
+class FunctionalAck:
+    """A 999: the sets of one of our functional groups, accepted or rejected."""
+
+    group_control: str
+    functional_id: str
+    group_status: str
+    sets: tuple[SetAck, ...]
+    received_sets: int
+    accepted_sets: int
+
+    def set_status(self, set_control: str) -> SetAck:
+        """The set's own IK5, or the group's AK9 where the 999 lists no AK2 for it."""
+        for ack in self.sets:
+            if ack.set_control == set_control:
+                return ack
+        status = "A" if self.group_status in ("A", "E") else "R"
+        return SetAck(self.group_control, set_control, status, ())
+
+
+@dataclass(frozen=True)
+class ClaimAck:
+    """A 277CA claim-level status."""
+
+    claim_id: str
+    category: str
+    status_code: str
+    entity: str
+    payer_claim_number: str | None
+    amount: Decimal | None
+    status_date: date | None
+    position: int
+
+    @property
+    def rejected(self) -> bool:
+        return self.category in REJECTING_CATEGORIES
+
+    @property
+    def accepted(self) -> bool:
+        return self.category in ACCEPTING_CATEGORIES
+
+    def reason(self) -> str:
+        meaning = CATEGORY_MEANING.get(self.category, "status category not known to ECG Desk")
+        entity = f", entity {self.entity}" if self.entity else ""
+        return f"{self.category} {meaning} (status code {self.status_code}{entity})"
+
+
+@dataclass(frozen=True)
+class ClaimAckFile:
+    """A 277CA: the payer (or clearinghouse) and each claim's status."""
+
+    source_name: str
+    claims: tuple[ClaimAck, ...]
+    content_sha256: str
+
+
+def _load(path: Path | str | None, text: str | None) -> Interchange:
+    if text is not None:
+        return read_text(text, path)
+    assert path is not None
+    return read_file(path)
+
+
+def kind_of(interchange: Interchange) -> str:
+    """``999`` or ``277`` from the functional group id (GS01 FA / HN)."""
+    for segment in interchange.segments[:3]:
+        if segment.id == "GS":
+            return {"FA": "999", "HN": "277", "HP": "835", "HC": "837"}.get(segment.get(1), segment.get(1))
+    return ""
+
+
+def _ik_errors(segment: Segment, component: str) -> str:
+    if segment.id == "IK3":
+        meaning = SEGMENT_ERRORS.get(segment.get(4), f"code {segment.get(4)}")
+        return f"{segment.get(1)} (segment {segment.get(2)}): {meaning}"
+    element = segment.get(1).split(component)[0]
+    meaning = ELEMENT_ERRORS.get(segment.get(3), f"code {segment.get(3)}")
+    bad = f" {segment.get(4)!r}" if segment.get(4) else ""
+    return f"element {element}: {meaning}{bad}"
+
+
+def read_999(path: Path | str | None = None, text: str | None = None) -> list[FunctionalAck]:
+    """Every 999 transaction set of a file, checked first (refused whole when broken)."""
+    interchange = _load(path, text)
+    issues = check_interchange(interchange, {ACKNOWLEDGMENT.functional_id: ACKNOWLEDGMENT})
+    if issues:
+        raise X12ValidationError(interchange.source, issues)
+    component = interchange.delimiters.component
+    acks: list[FunctionalAck] = []
+    ak1: Segment | None = None
+    sets: list[SetAck] = []
+    ak2: Segment | None = None
+    errors: list[str] = []
+    for segment in interchange.segments:
+        if segment.id == "AK1":
+            ak1, sets = segment, []
+        elif segment.id == "AK2":
+            ak2, errors = segment, []
+        elif segment.id in ("IK3", "IK4"):
+            errors.append(_ik_errors(segment, component))
+        elif segment.id == "IK5" and ak1 is not None and ak2 is not None:
+            sets.append(SetAck(ak1.get(2), ak2.get(2), segment.get(1), tuple(errors)))
+            ak2 = None
+        elif segment.id == "AK9" and ak1 is not None:
+            acks.append(
+                FunctionalAck(
+                    ak1.get(2),
+                    ak1.get(1),
+                    segment.get(1),
+                    tuple(sets),
+                    int(segment.get(3) or 0),
+                    int(segment.get(4) or 0),
+                )
+            )
+            ak1 = None
+    return acks
+
+
+def read_277ca(path: Path | str | None = None, text: str | None = None) -> ClaimAckFile:
+    """The claim statuses of a 277CA, checked first (refused whole when broken)."""
+    interchange = _load(path, text)
+    issues = check_interchange(interchange, {CLAIM_ACKNOWLEDGMENT.functional_id: CLAIM_ACKNOWLEDGMENT})
+    if issues:
+        raise X12ValidationError(interchange.source, issues)
+    raw = text.encode("utf-8") if text is not None else Path(path or "").read_bytes()
+    component = interchange.delimiters.component
+    claims: list[ClaimAck] = []
+    level = ""
+    trn: Segment | None = None
+    stc: Segment | None = None
+    ref: str | None = None
+    source_name = ""
+
+    def flush() -> None:
+        if trn is None or stc is None:
+            return
+        parts = stc.get(1).split(component)
+        when = stc.get(2)
+        claims.append(
+            ClaimAck(
+                trn.get(2),
+                parts[0],
+                parts[1] if len(parts) > 1 else "",
+                parts[2] if len(parts) > 2 else "",
+                ref,
+                parse_amount(stc, 4, interchange.source) if stc.get(4) else None,
+                date(int(when[:4]), int(when[4:6]), int(when[6:8])) if len(when) == 8 else None,
+                trn.position,
+            )
+        )
+
+    for segment in interchange.segments:
+        if segment.id == "HL":
+            if level == "PT":
+                flush()
+            level, trn, stc, ref = segment.get(3), None, None, None
+        elif level == "20" and segment.id == "NM1":
+            source_name = segment.get(3)
+        elif level == "PT" and segment.id == "TRN":
+            flush()
+            trn, stc, ref = segment, None, None
+        elif level == "PT" and segment.id == "STC" and trn is not None and stc is None:
+            stc = segment
+        elif level == "PT" and segment.id == "REF" and segment.get(1) == "1K":
+            ref = segment.get(2)
+        elif segment.id == "SE" and level == "PT":
+            flush()
+            level = ""
+    return ClaimAckFile(source_name, tuple(claims), hashlib.sha256(raw).hexdigest())
+
+
+def set_errors(acks: Sequence[FunctionalAck]) -> dict[tuple[str, str], SetAck]:
+    """Every listed set's acknowledgement by (group control, set control)."""
+    return {(s.group_control, s.set_control): s for ack in acks for s in ack.sets}

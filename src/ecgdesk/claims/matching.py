@@ -1,0 +1,88 @@
+"""Matching 835 service lines to the lines we billed.
+
+In order (claims-lifecycle.md section 2): the line control number we sent in REF*6R and the payer echoes;
+then SVC06, the code as we submitted it when the payer restated SVC01; then code + modifiers + date of
+service + charge. Payers drop modifiers from SVC01, so a remitted line without modifiers may still match
+a billed line with them on code, date and charge. Each billed line is matched at most once, and a
+reversal (negative amounts) matches on the absolute charge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ecgdesk.claims.remit import RemitLine
+
+
+@dataclass(frozen=True)
+class BilledLine:
+    """What we billed on one line (``key`` is the caller's id for it)."""
+
+    key: int
+    control: str
+    code: str
+    modifiers: tuple[str, ...]
+    date_from: date
+    charge: Decimal
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    remit: RemitLine
+    billed: BilledLine | None
+    how: str  # "control", "submitted_code", "code_date_charge", "" (unmatched)
+
+
+def _same_day(remit: RemitLine, billed: BilledLine) -> bool:
+    return remit.date_from is None or remit.date_from == billed.date_from
+
+
+def match_lines(remitted: Sequence[RemitLine], billed: Sequence[BilledLine]) -> list[LineMatch]:
+    """One :class:`LineMatch` per remitted line, in the order of ``remitted``."""
+    free = list(billed)
+    by_control = {b.control: b for b in billed}
+    found: dict[int, tuple[BilledLine, str]] = {}
+
+    def take(index: int, line: BilledLine, how: str) -> None:
+        found[index] = (line, how)
+        free.remove(line)
+
+    for index, remit in enumerate(remitted):
+        candidate = by_control.get(remit.control or "")
+        if candidate is not None and candidate in free:
+            take(index, candidate, "control")
+    rules: list[tuple[str, Callable[[RemitLine, BilledLine], bool]]] = [
+        (
+            "submitted_code",
+            lambda r, b: (
+                r.submitted_code == b.code
+                and (not r.submitted_modifiers or r.submitted_modifiers == b.modifiers)
+                and _same_day(r, b)
+                and abs(r.charge) == b.charge
+            ),
+        ),
+        (
+            "code_date_charge",
+            lambda r, b: (
+                r.code == b.code
+                and (r.modifiers == b.modifiers or not r.modifiers)
+                and _same_day(r, b)
+                and abs(r.charge) == b.charge
+            ),
+        ),
+    ]
+    for how, test in rules:
+        for index, remit in enumerate(remitted):
+            if index in found:
+                continue
+            exact = [b for b in free if test(remit, b) and b.modifiers == remit.modifiers]
+            loose = exact or [b for b in free if test(remit, b)]
+            if loose:
+                take(index, loose[0], how)
+    return [
+        LineMatch(remit, found[i][0], found[i][1]) if i in found else LineMatch(remit, None, "")
+        for i, remit in enumerate(remitted)
+    ]

@@ -1,0 +1,161 @@
+"""The professional claim as the 837P carries it: typed, immutable values built by the workflow.
+
+Amounts are :class:`~decimal.Decimal` dollars (two places); dates are :class:`datetime.date`. Nothing here
+knows the database: the workflow fills these from billing set-up, coverage, the study and its coding.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+
+class Frequency(enum.StrEnum):
+    """CLM05-3, the claim frequency code."""
+
+    ORIGINAL = "1"
+    REPLACEMENT = "7"
+    VOID = "8"
+
+
+class Relationship(enum.StrEnum):
+    """The patient's relationship to the subscriber (SBR02 ``18`` = self; otherwise PAT01)."""
+
+    SELF = "18"
+    SPOUSE = "01"
+    CHILD = "19"
+    OTHER = "G8"
+
+
+#: Relationship names a user types, to codes.
+RELATIONSHIPS: dict[str, Relationship] = {
+    "self": Relationship.SELF,
+    "spouse": Relationship.SPOUSE,
+    "child": Relationship.CHILD,
+    "other": Relationship.OTHER,
+}
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    state: str
+    zip: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A patient or subscriber: name parts, birth date, sex (F, M or U) and address."""
+
+    last: str
+    first: str
+    birth_date: date
+    sex: str
+    address: Address
+    middle: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A rendering, ordering or referring provider: a person (entity ``1``) or an organisation (``2``)."""
+
+    npi: str
+    last: str
+    first: str = ""
+    entity: str = "1"
+    taxonomy: str = ""
+
+
+@dataclass(frozen=True)
+class BillingProvider:
+    """The practice or IDTF that bills (2010AA): NPI, TIN (EIN), taxonomy and a street address."""
+
+    name: str
+    npi: str
+    tin: str
+    taxonomy: str
+    address: Address
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+@dataclass(frozen=True)
+class PayerInfo:
+    """The payer (2010BB) and what the subscriber loop says about the plan."""
+
+    name: str
+    payer_id: str
+    filing_indicator: str
+    responsibility: str = "P"  # SBR01: P primary, S secondary, T tertiary
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    """One SV1 line with its line control number (REF*6R), echoed back by the 835."""
+
+    control: str
+    code: str
+    charge: Decimal
+    units: int
+    date_from: date
+    date_to: date | None = None
+    modifiers: tuple[str, ...] = ()
+    pointers: tuple[int, ...] = (1,)
+    place_of_service: str | None = None  # SV105, only where it differs from CLM05-1
+    ordering: Provider | None = None
+
+
+@dataclass(frozen=True)
+class ProfessionalClaim:
+    """One 2300 claim with its subscriber, patient and payer (the loops above it)."""
+
+    claim_id: str
+    billing: BillingProvider
+    payer: PayerInfo
+    subscriber_id: str
+    subscriber: Person
+    relationship: Relationship
+    diagnoses: tuple[str, ...]
+    lines: tuple[ServiceLine, ...]
+    place_of_service: str
+    patient: Person | None = None  # only when the patient is not the subscriber
+    frequency: Frequency = Frequency.ORIGINAL
+    payer_claim_number: str | None = None  # REF*F8, for frequency 7 and 8
+    prior_authorization: str | None = None  # REF*G1
+    rendering: Provider | None = None
+    group_number: str = ""
+    accept_assignment: bool = True
+    benefits_assigned: bool = True
+
+    @property
+    def total_charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal(0))
+
+
+@dataclass(frozen=True)
+class Party:
+    """The submitter (1000A, with its EDI contact) or the receiver (1000B)."""
+
+    name: str
+    identifier: str
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Interchange, group and set control numbers plus sender/receiver ids; control numbers never repeat
+    because the workflow draws them from the database."""
+
+    sender_id: str
+    receiver_id: str
+    interchange_control: int
+    group_control: int
+    created: datetime
+    usage: str = "P"  # ISA15: P production, T test
+    transaction_control: str = "0001"
+    reference: str = ""  # BHT03, the batch's own id

@@ -1,0 +1,352 @@
+"""Event monitoring commands: ``monitor enroll|criteria|ingest|queue|review|ack|escalate|reconcile|roster|
+close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engines imported inside them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ecgdesk.errors import InputError
+
+
+def _acting(args: argparse.Namespace, action: str) -> tuple[Any, Any]:
+    """The store and the authenticated acting user, checked against the permission table for ``action``."""
+    from ecgdesk.cli._auth import acting
+    from ecgdesk.cli._common import command_store
+    from ecgdesk.workflow.permissions import Action
+
+    store = command_store()
+    return store, acting(args, store, Action(action))
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time YYYY-MM-DDTHH:MM, got {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> None:
+    from ecgdesk.cli._common import print_json
+
+    print_json(value)
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from ecgdesk.coding import Service, Setting
+    from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
+
+    store, who = _acting(args, "monitor:enroll")
+    info = enroll(
+        store,
+        EnrolmentRequest(
+            patient_id=args.patient_id,
+            name=args.name,
+            birth_date=args.birth_date,
+            sex=args.sex,
+            device_serial=args.device,
+            service=Service(args.service),
+            start=args.start,
+            days=args.days,
+            ordering_npi=args.ordering_npi,
+            indications=tuple(args.indication),
+            setting=Setting(args.setting),
+        ),
+        who.actor,
+    )
+    if args.json:
+        _json(asdict(info))
+    else:
+        print(info.id)
+        print(
+            f"enrolment {info.id}: study {info.study_id}, device {info.device_serial}, {info.start} to "
+            f"{info.end}; criteria: defaults, not yet signed ('monitor criteria {info.id} --sign')",
+            file=__import__("sys").stderr,
+        )
+    return 0
+
+
+def _cmd_criteria(args: argparse.Namespace) -> int:
+    from ecgdesk.monitoring.criteria import default_criteria
+    from ecgdesk.workflow.monitoring import current_criteria, get_enrolment, sign_criteria
+
+    store, who = _acting(args, "monitor:criteria-sign" if args.sign else "monitor:criteria-read")
+    if args.sign:
+        from ecgdesk.cli._auth import signing_password
+
+        if args.file:
+            try:
+                document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise InputError("file", f"not a readable JSON file: {error}", args.file) from None
+        else:
+            document = default_criteria().to_dict()
+        signed = sign_criteria(
+            store,
+            args.enrolment_id,
+            document,
+            who.principal.username,
+            signing_password(args, who),
+            args.lower_emergent,
+        )
+        print(f"criteria version {signed} signed")
+        return 0
+    with store.transaction() as session:
+        get_enrolment(session, args.enrolment_id)
+        criteria, version = current_criteria(session, args.enrolment_id)
+    _json({"version": version, "signed": version is not None, **criteria.to_dict()})
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring import collect, ingest_file
+
+    store, who = _acting(args, "monitor:ingest")
+    paths = collect([Path(p) for p in args.paths])
+    if args.message_id and len(paths) != 1:
+        raise InputError("message-id", f"a message id names one strip; {len(paths)} were given")
+    outcomes = [ingest_file(store, path, args.device, who.actor, args.message_id) for path in paths]
+    if args.json:
+        _json([asdict(o) for o in outcomes])
+    else:
+        for o in outcomes:
+            detail = o.priority or o.reason
+            print(f"{o.status:<9} {o.path}  {detail}{'  [' + o.flag + ']' if o.flag else ''}")
+    return 2 if any(o.status == "refused" for o in outcomes) else 0
+
+
+def _cmd_queue(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import list_queue
+
+    rows = list_queue(_acting(args, "monitor:queue-read")[0], include_closed=args.all)
+    if args.json:
+        _json([asdict(r) for r in rows])
+        return 0
+    for r in rows:
+        late = " OVERDUE" if r.overdue else ""
+        print(
+            f"{r.id:>6}  {r.priority:<12} {r.label or '-':<2} {r.received_at[:19]}  "
+            f"due {r.due_at[11:16]}{late}  "
+            f"{r.patient or r.device}  {r.reason}{'  [' + r.flag + ']' if r.flag else ''}"
+        )
+    return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import NotificationRequest, review
+
+    notification = None
+    if args.recipient:
+        notification = NotificationRequest(
+            args.recipient, args.channel, args.read_back, args.outcome or "", args.acknowledged
+        )
+    store, who = _acting(args, "monitor:review")
+    result = review(store, args.item_id, args.action, who.actor, args.note or "", args.rhythm, notification)
+    print(
+        f"item {result.item_id} closed: {result.action}"
+        + (
+            f" (notification {result.notification_id} to {result.recipient})"
+            if result.notification_id
+            else ""
+        )
+    )
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=__import__("sys").stderr)
+    return 0
+
+
+def _cmd_ack(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import acknowledge
+
+    store, who = _acting(args, "monitor:review")
+    acknowledge(store, args.notification_id, who.actor, args.outcome or "")
+    return 0
+
+
+def _cmd_escalate(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
+
+    store, who = _acting(args, "monitor:supervise")
+    created = escalate_unacknowledged(store, who.actor)
+    print(f"{len(created)} escalation(s)")
+    return 0
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import reconcile
+
+    store, who = _acting(args, "monitor:supervise")
+    report = reconcile(store, args.start, args.end, who.actor)
+    _json({**asdict(report), "alarm": report.alarm})
+    return 1 if report.alarm else 0
+
+
+def _cmd_roster_add(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import add_shift
+
+    store, who = _acting(args, "monitor:roster")
+    shift = add_shift(
+        store,
+        args.start,
+        args.end,
+        [t for t in (args.technicians or "").split(",") if t],
+        args.on_call,
+        who.actor,
+    )
+    print(shift)
+    return 0
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_queue import coverage
+
+    gaps = coverage(_acting(args, "monitor:supervise")[0], args.start, args.end)
+    _json(
+        [
+            {
+                "start": g.start.isoformat(),
+                "end": g.end.isoformat(),
+                "missing": g.missing,
+                "hours": round(g.hours, 2),
+            }
+            for g in gaps
+        ]
+    )
+    return 1 if gaps else 0
+
+
+def _cmd_close(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_period import close_period
+
+    store, who = _acting(args, "monitor:enroll")
+    closed = close_period(store, args.enrolment_id, who.actor, args.stopped_early)
+    _json(asdict(closed))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.reporting import report_study
+
+    store, who = _acting(args, "report:render")
+    with store.transaction() as session:
+        from ecgdesk.workflow.monitoring import get_enrolment
+
+        study_id = get_enrolment(session, args.enrolment_id).study_id
+    info = report_study(store, study_id, who.actor)
+    print(f"study {study_id}: end-of-service report version {info.version} at {info.pdf_path}")
+    print(
+        f"the physician interprets and signs it: 'ecgdesk study interpret {study_id}', "
+        f"'ecgdesk study sign {study_id}'; then 'ecgdesk study code {study_id}'",
+        file=__import__("sys").stderr,
+    )
+    return 0
+
+
+def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
+    p = commands.add_parser("enroll", parents=[user], help="enrol a patient on a device for a period")
+    p.add_argument("--patient-id", required=True)
+    p.add_argument("--name", required=True, help='"Family, Given"')
+    p.add_argument("--birth-date", required=True, type=_date)
+    p.add_argument("--sex", required=True, choices=["F", "M", "U"])
+    p.add_argument("--device", required=True, help="device serial")
+    p.add_argument("--service", required=True, choices=["event_monitor", "mobile_telemetry"])
+    p.add_argument("--start", required=True, type=_date)
+    p.add_argument("--days", type=int, default=30, help="monitoring period, 1-30 days (default 30)")
+    p.add_argument("--ordering-npi", required=True)
+    p.add_argument("--indication", required=True, nargs="+", help="ICD-10-CM codes")
+    p.add_argument("--setting", default="practitioner", choices=["practitioner", "hospital_outpatient"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_enroll)
+
+    p = commands.add_parser("criteria", parents=[user], help="show, or sign a new version of, the criteria")
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--sign", action="store_true", help="sign a new version (ordering physician)")
+    p.add_argument("--file", help="criteria JSON ({'rules': [...]}; default: the default criteria)")
+    p.add_argument(
+        "--lower-emergent", action="store_true", help="confirm a version that lowers emergent rules"
+    )
+    p.set_defaults(func=_cmd_criteria)
+
+    p = commands.add_parser("ingest", parents=[user], help="take strips (files or folders) from a device")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--device", required=True)
+    p.add_argument("--message-id", help="the device's message id (one strip)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = commands.add_parser("queue", parents=[user], help="the attended queue, most pressing first")
+    p.add_argument("--all", action="store_true", help="closed items too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_queue)
+
+    p = commands.add_parser("review", parents=[user], help="close a queue item with what was done")
+    p.add_argument("item_id", type=int)
+    p.add_argument(
+        "--action", required=True, choices=["reviewed", "notified", "escalated", "patient_contacted"]
+    )
+    p.add_argument("--note")
+    p.add_argument("--rhythm", help="the rhythm as the technician confirms it")
+    p.add_argument("--recipient", help="who was called or messaged (notified)")
+    p.add_argument("--channel", default="phone", help="phone, sms, fax, email, portal, in_person")
+    p.add_argument("--read-back", action="store_true")
+    p.add_argument("--acknowledged", action="store_true", help="the recipient acknowledged at once")
+    p.add_argument("--outcome")
+    p.set_defaults(func=_cmd_review)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("monitor", help="event monitoring and telemetry: enrolment, strips, queue")
+    commands = parser.add_subparsers(dest="monitor_command", metavar="COMMAND", required=True)
+    from ecgdesk.cli._auth import auth_parent
+
+    user = auth_parent()
+    _add_monitor_commands(commands, user)
+
+    p = commands.add_parser("close", parents=[user], help="close a period (every strip reviewed first)")
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--stopped-early", type=_date, help="the documented early end of monitoring")
+    p.set_defaults(func=_cmd_close)
+
+    p = commands.add_parser(
+        "report", parents=[user], help="render the end-of-service report of a closed period"
+    )
+    p.add_argument("enrolment_id", type=int)
+    p.set_defaults(func=_cmd_report)
+
+    p = commands.add_parser("ack", parents=[user], help="a notification was acknowledged")
+    p.add_argument("notification_id", type=int)
+    p.add_argument("--outcome")
+    p.set_defaults(func=_cmd_ack)
+
+    p = commands.add_parser("escalate", parents=[user], help="escalate late unacknowledged emergent notices")
+    p.set_defaults(func=_cmd_escalate)
+
+    p = commands.add_parser("reconcile", parents=[user], help="received vs reviewed strips of a shift")
+    p.add_argument("--start", required=True, type=_when)
+    p.add_argument("--end", required=True, type=_when)
+    p.set_defaults(func=_cmd_reconcile)
+
+    p = commands.add_parser("roster", help="who attends the monitoring")
+    roster = p.add_subparsers(dest="roster_command", metavar="COMMAND", required=True)
+    q = roster.add_parser("add", parents=[user], help="add a shift")
+    q.add_argument("--start", required=True, type=_when)
+    q.add_argument("--end", required=True, type=_when)
+    q.add_argument("--technicians", help="comma list of user names")
+    q.add_argument("--on-call", help="the on-call physician")
+    q.set_defaults(func=_cmd_roster_add)
+    q = roster.add_parser("coverage", parents=[user], help="uncovered stretches between two times")
+    q.add_argument("--start", required=True, type=_when)
+    q.add_argument("--end", required=True, type=_when)
+    q.set_defaults(func=_cmd_coverage)

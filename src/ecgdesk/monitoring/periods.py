@@ -1,0 +1,74 @@
+"""Monitoring periods: at most 30 days, their dates of service per component, and the 29-day rule.
+
+Dates of service (shared/reference/monitoring.md section 5, rule 4): the hook-up (93270) on the start
+date; the technical part (93271, 93229) on the end of monitoring or its documented early stop; the
+professional part and the global service (93272, 93228, 93268) on the date of the signed read, never before
+the end. A monitoring set (Holter, event, telemetry) may not complete within 29 days of another one of the
+same patient (Noridian; Medicare checks nationwide).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ecgdesk.errors import InputError
+
+MAX_DAYS = 30
+OVERLAP_DAYS = 29
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    days: int
+    stopped_early_on: date | None = None
+
+    @property
+    def planned_end(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def end(self) -> date:
+        return self.stopped_early_on or self.planned_end
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def check_period(start: date, days: int) -> Period:
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError("days", f"a monitoring period is 1 to {MAX_DAYS} days, got {days}")
+    return Period(start, days)
+
+
+@dataclass(frozen=True)
+class ServiceDates:
+    hookup: date
+    technical: date
+    professional: date | None
+
+
+def service_dates(period: Period, signed_on: date | None) -> ServiceDates:
+    """The dates of service of each component of a closed period."""
+    professional = None
+    if signed_on is not None:
+        if signed_on < period.end:
+            raise InputError(
+                "signed",
+                f"the read was signed on {signed_on}, before the end of monitoring "
+                f"({period.end}): the professional date of service cannot precede the end",
+            )
+        professional = signed_on
+    return ServiceDates(period.start, period.end, professional)
+
+
+def overlap_conflict(end: date, other_ends: list[tuple[str, date]]) -> str | None:
+    """Why a set completing on ``end`` would be denied: another set of the patient ends within 29 days."""
+    for what, other in other_ends:
+        if abs((end - other).days) < OVERLAP_DAYS:
+            return (
+                f"{what} completed on {other}, {abs((end - other).days)} days from {end}: monitoring sets "
+                f"may not complete within {OVERLAP_DAYS} days of each other"
+            )
+    return None

@@ -1,0 +1,213 @@
+"""Our own check of a WFDB header's text, before ``wfdb`` parses it and before any sample is read.
+
+``wfdb.rdheader`` accepts much that is not a recording: ``-250`` read as 250 Hz, a gain of ``nan`` read as
+a unit (the lead then silently dropped), a storage format it cannot read, fewer signal lines than the
+record line announces, signals of one file in different formats (the file-size check then cannot apply
+and the samples are decoded with the wrong layout). Each of those is refused here with the field, the
+value and what is allowed; what WFDB itself would guess (an uncalibrated gain taken as 200) is a warning.
+Layout of the lines (WFDB ``header(5)``)::
+
+    record[/segments] n_sig [fs[/counter[(base)]] [sig_len [time [date]]]]
+    file format[xspf][:skew][+offset] [gain[(baseline)][/units] [adc_res [adc_zero [init [cksum [block
+    [description]]]]]]]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecgdesk.errors import RecordingError
+from ecgdesk.records._checks import check_count, check_fs, check_scale
+from ecgdesk.records.recording import unit_to_mv_factor
+
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_SIGNALS = 4096
+MAX_SAMPLES_PER_FRAME = 10_000
+DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 (or none) means uncalibrated, taken as 200 adu per unit
+#: Bits of one sample of each storage format wfdb reads (8 is first differences of any size: 32).
+FORMAT_BITS = {"8": 32, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10,
+               "311": 10, "508": 8, "516": 16, "524": 24}
+#: Bytes per sample of the formats whose file size follows from the header (FLAC 5xx does not).
+BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "24": 3.0, "32": 4.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
+                    "310": 4 / 3, "311": 4 / 3}
+#: Formats whose stored value is offset (unsigned): their range is shifted, not signed.
+_FORMAT_SPEC = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+_GAIN_SPEC = re.compile(r"^([-+]?[^(/]*)(?:\(([^)]*)\))?(?:/(.*))?$")
+_FILE_NAME = re.compile(r"^~$|^[-\w][-\w.]*$")
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """One signal line, as written (the values our checks need)."""
+
+    index: int
+    file_name: str
+    fmt: str
+    samples_per_frame: int
+    byte_offset: int
+    gain: float  # ADC units per physical unit; DEFAULT_GAIN where the header gives none or 0
+    calibrated: bool
+    baseline: int | None
+    units: str
+
+
+@dataclass(frozen=True)
+class HeaderText:
+    """The record line and the signal lines of a single-segment header, checked."""
+
+    n_sig: int
+    fs: float | None
+    sig_len: int | None
+    segments: tuple[tuple[str, int], ...]  # multi-segment records: (name, length) per segment line
+    signals: tuple[SignalSpec, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def multi_segment(self) -> bool:
+        return bool(self.segments)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def _number(hea: Path, field: str, text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise RecordingError(hea, field, f"{what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise RecordingError(hea, field, f"{what} {text!r} is not a finite number")
+    return value
+
+
+def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec:
+    tokens = line.split()
+    if len(tokens) < 2:
+        raise RecordingError(hea, f"signal[{index}]", f"signal line {line!r} has no storage format")
+    name, spec = tokens[0], tokens[1]
+    if not _FILE_NAME.match(name):
+        raise RecordingError(hea, f"file_name[{index}]", f"{name!r} is not a file name in the header's "
+                                                         "folder (a plain name, no path)")
+    match = _FORMAT_SPEC.match(spec)
+    if match is None or match.group(1) not in FORMAT_BITS:
+        code = match.group(1) if match else spec
+        raise RecordingError(hea, f"format[{index}]", f"storage format {code!r} is not one WFDB defines "
+                                                      f"(known: {', '.join(FORMAT_BITS)})")
+    fmt = match.group(1)
+    spf = check_count(hea, f"samples_per_frame[{index}]", int(match.group(2) or 1), 1, MAX_SAMPLES_PER_FRAME,
+                      "samples per frame")
+    offset = int(match.group(4) or 0)
+    gain, calibrated, baseline, units = DEFAULT_GAIN, False, None, "mV"
+    if len(tokens) > 2:
+        parts = _GAIN_SPEC.match(tokens[2])
+        assert parts is not None  # the pattern matches any token
+        gain_text, baseline_text, units_text = parts.group(1), parts.group(2), parts.group(3)
+        value = _number(hea, f"gain[{index}]", gain_text, "gain") if gain_text else 0.0
+        if value != 0:
+            gain, calibrated = value, True
+        if baseline_text is not None:
+            try:
+                baseline = int(baseline_text)
+            except ValueError:
+                raise RecordingError(hea, f"baseline[{index}]",
+                                     f"baseline {baseline_text!r} is not a whole number") from None
+        units = units_text or "mV"
+    if not calibrated:
+        warnings.append(f"{hea.name}: signal {index + 1} has no calibration (gain 0 or none); taken as "
+                        f"{DEFAULT_GAIN:g} ADC units per {units} as WFDB does, so amplitudes may be wrong")
+    if baseline is None and len(tokens) > 4:
+        baseline = int(_number(hea, f"adc_zero[{index}]", tokens[4], "ADC zero"))
+    return SignalSpec(index, name, fmt, spf, offset, gain, calibrated, baseline, units)
+
+
+def _check_scaling(hea: Path, signal: SignalSpec) -> None:
+    try:
+        factor = unit_to_mv_factor(signal.units)
+    except ValueError:
+        return  # not a voltage: the reader leaves the signal out (with a warning)
+    bits = FORMAT_BITS[signal.fmt]
+    mv_per_adu = factor / signal.gain
+    check_scale(hea, f"gain[{signal.index}]", mv_per_adu, mv_per_adu * 2 ** (bits - 1),
+                f"gain {signal.gain:g} ADC units per {signal.units} in format {signal.fmt}")
+    if signal.baseline is not None and signal.fmt != "8" and abs(signal.baseline) > 2 ** bits:
+        raise RecordingError(hea, f"baseline[{signal.index}]",
+                             f"baseline {signal.baseline} is outside what format {signal.fmt} can store "
+                             f"(allowed -{2 ** bits} to {2 ** bits})")
+
+
+def _check_one_format_per_file(hea: Path, signals: tuple[SignalSpec, ...]) -> None:
+    first: dict[str, SignalSpec] = {}
+    for signal in signals:
+        seen = first.setdefault(signal.file_name, signal)
+        if signal.fmt != seen.fmt and signal.file_name != "~":
+            raise RecordingError(hea, f"format[{signal.index}]",
+                                 f"signal {signal.index + 1} is stored in {signal.file_name} in format "
+                                 f"{signal.fmt} but signal {seen.index + 1} of the same file in format "
+                                 f"{seen.fmt}; WFDB stores every signal of one file in one format")
+
+
+def parse_header_text(hea: Path, text: str) -> HeaderText:
+    """Check the record line and the signal (or segment) lines of a header; see the module docstring."""
+    lines = _lines(text)
+    if not lines:
+        raise RecordingError(hea, "header", "the WFDB header has no record line")
+    record = lines[0].split()
+    if len(record) < 2:
+        raise RecordingError(hea, "n_sig", f"the record line {lines[0]!r} gives no number of signals")
+    name = record[0]
+    n_seg = None
+    if "/" in name:
+        n_seg = check_count(hea, "n_seg", int(_number(hea, "n_seg", name.split("/", 1)[1], "segment count")),
+                            1, 1_000_000, "number of segments")
+    if not record[1].isdigit():
+        raise RecordingError(hea, "n_sig", f"number of signals {record[1]!r} is not a whole number")
+    n_sig = check_count(hea, "n_sig", int(record[1]), 0, MAX_SIGNALS, "number of signals")
+    fs = check_fs(hea, record[2].split("/")[0].split("(")[0]) if len(record) > 2 else None
+    sig_len = None
+    if len(record) > 3:
+        if not record[3].isdigit():
+            raise RecordingError(hea, "sig_len", f"number of samples {record[3]!r} is not a whole number")
+        sig_len = int(record[3])
+    body = lines[1:]
+    if n_seg is not None:
+        if len(body) != n_seg:
+            raise RecordingError(hea, "n_seg", f"the record line announces {n_seg} segments but the header "
+                                               f"lists {len(body)}")
+        segments = []
+        for i, line in enumerate(body):
+            parts = line.split()
+            if len(parts) != 2 or not _FILE_NAME.match(parts[0]) or not parts[1].isdigit():
+                raise RecordingError(hea, f"segment[{i}]", f"segment line {line!r} is not 'name length'")
+            segments.append((parts[0], int(parts[1])))
+        return HeaderText(n_sig, fs, sig_len, tuple(segments), (), ())
+    if n_sig == 0:
+        raise RecordingError(hea, "n_sig", "the record has no signals")
+    if len(body) != n_sig:
+        raise RecordingError(hea, "n_sig", f"the record line announces {n_sig} signals but the header has "
+                                           f"{len(body)} signal lines")
+    warnings: list[str] = []
+    signals = tuple(_signal(hea, i, line, warnings) for i, line in enumerate(body))
+    _check_one_format_per_file(hea, signals)
+    for signal in signals:
+        _check_scaling(hea, signal)
+    return HeaderText(n_sig, fs, sig_len, (), signals, tuple(warnings))
+
+
+def expected_file_sizes(header: HeaderText, sig_len: int) -> dict[str, tuple[int, str]]:
+    """Size in bytes each signal file must have, with the words of the reckoning (FLAC files: none)."""
+    out: dict[str, tuple[int, str]] = {}
+    for name in dict.fromkeys(s.file_name for s in header.signals):
+        if name == "~":
+            continue
+        members = [s for s in header.signals if s.file_name == name]
+        fmt = members[0].fmt
+        if fmt not in BYTES_PER_SAMPLE:
+            continue
+        per_frame = sum(s.samples_per_frame for s in members)
+        size = members[0].byte_offset + math.ceil(sig_len * per_frame * BYTES_PER_SAMPLE[fmt])
+        out[name] = (size, f"{sig_len} samples x {per_frame} signals in format {fmt}")
+    return out

@@ -1,0 +1,222 @@
+"""Billing set-up, claims, acknowledgements, remittances, denials and A/R over HTTP (issue 16).
+
+Each route calls the same workflow function as the ``ecgdesk billing|claims|remit|denials|ar`` command,
+behind the one permission table. X12 files (999, 277CA, 835) are sent as the request body
+(``text/plain``, ``application/edi-x12``); an 837P export is written to the service's home folder
+(``claims/out``) and its text is returned as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+
+from ecgdesk.service.deps import StoreDep, allowed
+from ecgdesk.service.errors import ERRORS, ServiceError
+from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_denials import list_denials, work_denial
+from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim, export_claims
+from ecgdesk.workflow.claims_inbound import apply_ack, post_remittance, unmatched
+from ecgdesk.workflow.claims_schemas import (
+    BillingIn,
+    ClaimCreateIn,
+    ClinicianIn,
+    CorrectIn,
+    CoverageIn,
+    ExportIn,
+    PayerIn,
+    WorkIn,
+)
+from ecgdesk.workflow.claims_setup import (
+    add_clinician,
+    add_coverage,
+    add_payer,
+    billing_overview,
+    setup_billing,
+)
+from ecgdesk.workflow.claims_views import ar_aging, list_claims, show_claim
+from ecgdesk.workflow.permissions import Action, Principal
+
+router = APIRouter(prefix="/api/v1", tags=["claims"], responses=ERRORS)
+Who = Principal
+ClaimId = Annotated[str, PathParam(min_length=1, max_length=38, pattern=r"^[A-Za-z0-9-]+$")]
+ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+MAX_X12 = 64 * 1024 * 1024
+
+
+async def _x12_file(request: Request, store: StoreDep, kind: str) -> Path:
+    """The request body saved under the home folder (the workflow reads X12 from files, like the CLI)."""
+    data = await request.body()
+    if len(data) > MAX_X12:
+        raise ServiceError(413, "body", f"an X12 file is at most {MAX_X12 // 2**20} MiB", "too_large")
+    folder = Path(store.home) / "claims" / "inbound"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}.x12"
+    path.write_bytes(data)
+    return path
+
+
+@router.get("/billing")
+def billing(store: StoreDep, who: Annotated[Who, allowed(Action.BILLING_READ)]) -> dict[str, Any]:
+    """The billing set-up: billing provider, clinicians, payers."""
+    return billing_overview(store).to_dict()
+
+
+@router.put("/billing")
+def billing_setup(
+    body: BillingIn, store: StoreDep, who: Annotated[Who, allowed(Action.BILLING_SETUP)]
+) -> dict[str, int]:
+    """Create or update (by NPI) the default billing provider."""
+    return {"billing_provider": setup_billing(store, body.to_setup(), who.actor)}
+
+
+@router.post("/billing/clinicians", status_code=201)
+def clinician(
+    body: ClinicianIn, store: StoreDep, who: Annotated[Who, allowed(Action.BILLING_SETUP)]
+) -> dict[str, int]:
+    """Register a rendering or ordering clinician by NPI."""
+    return {"clinician": add_clinician(store, body.npi, body.last, body.first, body.taxonomy, who.actor)}
+
+
+@router.post("/billing/payers", status_code=201)
+def payer(
+    body: PayerIn, store: StoreDep, who: Annotated[Who, allowed(Action.BILLING_SETUP)]
+) -> dict[str, int]:
+    """Add or update a payer."""
+    return {"payer": add_payer(store, body.to_setup(), who.actor)}
+
+
+@router.post("/billing/coverages", status_code=201)
+def coverage(
+    body: CoverageIn, store: StoreDep, who: Annotated[Who, allowed(Action.COVERAGE_ADD)]
+) -> dict[str, int]:
+    """Add a patient's coverage."""
+    return {"coverage": add_coverage(store, body.to_setup(), who.actor)}
+
+
+@router.get("/claims")
+def claims(
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.CLAIM_READ)],
+    status: str | None = None,
+    payer: Annotated[str | None, Query(max_length=80)] = None,
+) -> list[dict[str, Any]]:
+    """Claims with status and balances, newest first (the read is audited)."""
+    return [c.to_dict() for c in list_claims(store, who.actor, status=status, payer=payer)]
+
+
+@router.post("/claims", status_code=201)
+def create(
+    body: ClaimCreateIn, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_CREATE)]
+) -> dict[str, Any]:
+    """Build and scrub the claim of a coded study (``scrubbed`` when clean, else ``created`` with errors)."""
+    made = create_claim(store, body.study_id, who.actor)
+    return {"claim_id": made.claim_id, "status": made.status, "errors": made.errors}
+
+
+@router.get("/claims/{claim_id}")
+def claim(
+    claim_id: ClaimId, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_READ)]
+) -> dict[str, Any]:
+    """One claim: lines, findings, state history, acknowledgements, remittances, denial items."""
+    return show_claim(store, claim_id, who.actor).to_dict()
+
+
+@router.post("/claims/export")
+def export(
+    body: ExportIn, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_EXPORT)]
+) -> dict[str, Any]:
+    """Write one 837P per payer for every claim ready to go (or the named ones) and return them."""
+    files = export_claims(store, Path(store.home) / "claims" / "out", who.actor, body.payer, body.claims)
+    return {
+        "files": [
+            {
+                "path": str(f.path),
+                "payer": f.payer,
+                "claims": f.claims,
+                "x12": f.path.read_text(encoding="ascii"),
+            }
+            for f in files
+        ]
+    }
+
+
+@router.post("/claims/{claim_id}/correct", status_code=201)
+def correct(
+    claim_id: ClaimId, body: CorrectIn, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_CORRECT)]
+) -> dict[str, Any]:
+    """A replacement (frequency 7) of an adjudicated claim, or a new original of a rejected one."""
+    edits = ClaimEdits(
+        tuple(
+            LineEdit(e.line, e.code, tuple(e.modifiers) if e.modifiers is not None else None, e.units)
+            for e in body.lines
+        ),
+        tuple(body.drop_lines),
+        tuple(body.diagnoses) if body.diagnoses else None,
+        body.prior_authorization,
+    )
+    made = correct_claim(store, claim_id, who.actor, edits)
+    return {
+        "original": made.original,
+        "claim_id": made.claim_id,
+        "frequency": made.frequency,
+        "status": made.status,
+        "errors": made.errors,
+    }
+
+
+@router.post("/claims/acks")
+async def ack(
+    request: Request, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_ACK)]
+) -> dict[str, Any]:
+    """Apply a 999 or 277CA (the X12 text is the request body)."""
+    return apply_ack(store, await _x12_file(request, store, "ack"), who.actor).to_dict()
+
+
+@router.post("/remittances")
+async def remit(
+    request: Request, store: StoreDep, who: Annotated[Who, allowed(Action.REMIT_POST)]
+) -> dict[str, Any]:
+    """Post an 835 (the X12 text is the request body); refused whole when it does not check or balance."""
+    return post_remittance(store, await _x12_file(request, store, "835"), who.actor).to_dict()
+
+
+@router.get("/remittances/unmatched")
+def unmatched_remits(
+    store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_READ)], include_resolved: bool = False
+) -> list[dict[str, Any]]:
+    """Claim payments for claims we cannot find."""
+    return unmatched(store, who.actor, include_resolved)
+
+
+@router.get("/denials")
+def denials(
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.CLAIM_READ)],
+    include_worked: bool = False,
+    category: Annotated[str | None, Query(max_length=30)] = None,
+) -> list[dict[str, Any]]:
+    """The denial work queue by deadline."""
+    rows = list_denials(store, who.actor, status=None if include_worked else "open", category=category)
+    return [d.to_dict() for d in rows]
+
+
+@router.post("/denials/{item_id}/work")
+def work(
+    item_id: ItemId, body: WorkIn, store: StoreDep, who: Annotated[Who, allowed(Action.DENIAL_WORK)]
+) -> dict[str, Any]:
+    """Work one denial item (appeal and reopening draft a letter; correct creates the new claim)."""
+    return work_denial(store, item_id, body.action, who.actor, note=body.note).to_dict()
+
+
+@router.get("/ar/aging")
+def aging(
+    store: StoreDep, who: Annotated[Who, allowed(Action.AR_READ)], as_of: date | None = None
+) -> dict[str, Any]:
+    """Open insurance balances by payer: 0-30, 31-60, 61-90, 90+ days since export."""
+    return ar_aging(store, as_of).to_dict()

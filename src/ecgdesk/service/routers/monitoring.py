@@ -1,0 +1,136 @@
+"""Event monitoring over HTTP: devices send strips (``POST /api/v1/monitoring/transmissions`` with an API
+token of a technician-role device account), technicians work the attended queue.
+
+A strip is stored, attributed and queued before the answer (202); its triage runs in the background and
+sets the item's priority once. The same strip sent again (same message id or same content) answers 200
+with ``duplicate`` and changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
+from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.streaming import receive_files
+from ecgdesk.workflow.monitoring import classify_item, ingest_file
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, list_queue, review
+from ecgdesk.workflow.monitoring_schemas import QueueRowOut, ReviewIn, ReviewOut, TransmissionOut
+from ecgdesk.workflow.permissions import Action, Principal
+
+router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"], responses=ERRORS)
+
+STRIP_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            }
+        },
+    }
+}
+Serial = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+MessageId = Annotated[str | None, Query(min_length=1, max_length=100)]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/transmissions", status_code=202, openapi_extra=STRIP_BODY)
+async def transmit(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_INGEST)],
+    device: Serial,
+    message_id: MessageId = None,
+) -> TransmissionOut:
+    """One strip (its file, or a WFDB header and signal file) as ``files`` parts."""
+    from starlette.concurrency import run_in_threadpool
+
+    from ecgdesk.errors import InputError
+    from ecgdesk.workflow.monitoring import collect
+
+    folder = store.home / "incoming" / secrets.token_hex(16)
+    try:
+        await receive_files(request, folder, settings.upload_limit_bytes)
+        strips = await run_in_threadpool(collect, [folder])
+        if len(strips) != 1:
+            raise InputError("files", f"send one strip per transmission; found {len(strips)} recordings")
+        outcome = await run_in_threadpool(
+            ingest_file, store, strips[0], device, who.actor, message_id, None, False
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if outcome.status == "refused":
+        raise InputError("files", outcome.reason.replace(str(folder), "strip"))
+    if outcome.status == "duplicate":
+        response.status_code = 200
+    elif outcome.item_id is not None:
+        request.app.state.work.submit(
+            f"triage-{outcome.item_id}", partial(classify_item, store, outcome.item_id)
+        )
+    return TransmissionOut(
+        status=outcome.status,  # type: ignore[arg-type]  # ingest_file answers one of the three
+        transmission_id=outcome.transmission_id,
+        item_id=outcome.item_id,
+        enrolment_id=outcome.enrolment_id,
+        flag=outcome.flag,
+        reason=outcome.reason,
+    )
+
+
+@router.get("/queue")
+def queue(
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)],
+    include_closed: bool = False,
+) -> list[QueueRowOut]:
+    """Open items (or all), most pressing first: by priority, then the oldest."""
+    from dataclasses import asdict
+
+    from ecgdesk.workflow.permissions import audit_read
+
+    rows = list_queue(store, include_closed=include_closed)
+    with store.transaction() as session:
+        audit_read(
+            session,
+            who.actor,
+            "monitor-queue",
+            "queue",
+            "open" if not include_closed else "all",
+            {"items": len(rows)},
+        )
+    return [QueueRowOut(**asdict(row)) for row in rows]
+
+
+@router.post("/queue/{item_id}/review")
+def close_item(
+    item_id: ItemId,
+    body: ReviewIn,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_REVIEW)],
+) -> ReviewOut:
+    """Close an item with what the technician did (the only way an item is ever closed)."""
+    notice = None
+    if body.notification is not None:
+        n = body.notification
+        notice = NotificationRequest(n.recipient, n.channel, n.read_back, n.outcome, n.acknowledged)
+    result = review(store, item_id, body.action, who.actor, body.note, body.confirmed_rhythm, notice)
+    return ReviewOut(
+        item_id=result.item_id,
+        action=result.action,
+        notification_id=result.notification_id,
+        recipient=result.recipient,
+        warnings=list(result.warnings),
+    )

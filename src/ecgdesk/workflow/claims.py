@@ -1,0 +1,443 @@
+"""Claims from coded studies: create and scrub, export 837P files per payer, correct.
+
+``create_claim`` turns a coded study into a :class:`~ecgdesk.claims.ProfessionalClaim` with the billing
+set-up, the patient's coverage and the payer's rule set (line dates by its date-of-service convention,
+charges at the practice's percentage of the Medicare national amount), then scrubs it three ways: the
+coding scrubber's findings, the payer rules (timely filing, prior authorization, ABN modifiers, frequency
+limits) and the TR3 rules. A claim with an error stays ``created`` and is never exported; running
+``create_claim`` again after fixing the set-up rebuilds it. ``export_claims`` writes one 837P per payer
+with control numbers drawn from the database, marks the claims ``exported`` and their studies ``billed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.claims import (
+    Address,
+    BillingProvider,
+    PayerInfo,
+    Person,
+    ProfessionalClaim,
+    Provider,
+    Relationship,
+    ServiceLine,
+    claim_problems,
+)
+from ecgdesk.claims.serial import claim_to_dict
+from ecgdesk.coding import Claim, ClaimLine, Finding, Setting, Severity
+from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
+from ecgdesk.coding.payer_rules import PayerRules, payer_findings, payer_rules
+from ecgdesk.coding.refdata import RefData
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
+from ecgdesk.store import Store, append, canonical_json
+from ecgdesk.store.claims_models import (
+    BillingProviderRow,
+    ClaimLineRow,
+    ClaimRow,
+    CoverageRow,
+    PayerRow,
+)
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import CodingRecord, Order, Patient, ReportVersion, Signature, Study
+from ecgdesk.workflow.billing import claim_to_dict as coding_claim_dict
+from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
+from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, split_name
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import get_study
+
+CENT = Decimal("0.01")
+#: Claims of a study that block creating another one (the others were replaced or never sent).
+ACTIVE = frozenset(s.value for s in ClaimStatus) - {ClaimStatus.CORRECTED.value, ClaimStatus.REJECTED.value}
+
+
+# ------------------------------------------------------------------------------------------ building
+
+
+def tagged_findings(source: str, found: Sequence[Finding]) -> list[dict[str, Any]]:
+    return [{**f.to_dict(), "source": source} for f in found]
+
+
+def _tr3(claim: ProfessionalClaim) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": "tr3",
+            "severity": "error",
+            "line": None,
+            "code": None,
+            "carc": "16",
+            "source": "tr3",
+            "message": f"{p.field}: {p.reason}",
+            "fix": "Correct the billing set-up, coverage or claim and run 'ecgdesk claims create' again.",
+        }
+        for p in claim_problems(claim)
+    ]
+
+
+def scrub_all(
+    claim: ProfessionalClaim,
+    coding: Claim,
+    coding_findings: list[dict[str, Any]],
+    rules: PayerRules,
+    today: date,
+    history: Sequence[Claim] = (),
+) -> list[dict[str, Any]]:
+    """Coding findings, payer-rule findings and TR3 problems of one claim, as stored with it."""
+    payer = payer_findings(coding, rules, today, history, claim.prior_authorization)
+    return [*coding_findings, *tagged_findings("payer", payer), *_tr3(claim)]
+
+
+def has_errors(findings: Sequence[dict[str, Any]]) -> bool:
+    return any(f["severity"] == Severity.ERROR.value for f in findings)
+
+
+def _price(
+    refdata: RefData, setting: Setting, code: str, modifiers: Sequence[str], day: date, pos: str, percent: int
+) -> Decimal:
+    table = refdata.rvu(setting, day)
+    row = None
+    for modifier in ("26", "TC"):
+        if modifier in modifiers:
+            row = table.value(code, modifier)
+    row = row or table.value(code, "")
+    if row is None:
+        raise InputError(
+            "charge",
+            f"no fee schedule amount for {code} (contractor priced or unknown); "
+            "it cannot be priced automatically",
+        )
+    facility = pos in {
+        "19",
+        "21",
+        "22",
+        "23",
+        "24",
+        "26",
+        "31",
+        "34",
+        "41",
+        "42",
+        "51",
+        "52",
+        "53",
+        "56",
+        "61",
+    }
+    amount = (
+        row.payment_facility if facility and row.payment_facility is not None else row.payment_nonfacility
+    )
+    return (Decimal(str(amount)) * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _interpretation_day(session: Session, study_id: int) -> date | None:
+    latest = session.scalar(
+        select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
+    )
+    if latest is None:
+        return None
+    signature = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
+    return signature.signed_at.date() if signature is not None else None
+
+
+def _line_dates(line: ClaimLine, convention: str, interpreted: date | None) -> tuple[date, date | None]:
+    end = line.date_of_service_end
+    if end is None or end == line.date_of_service:
+        return line.date_of_service, None
+    if convention == "end":
+        return end, None
+    if convention == "interpretation":
+        return (interpreted or end), None
+    if convention == "period":
+        return line.date_of_service, end
+    return line.date_of_service, None
+
+
+def _person(coverage: CoverageRow) -> Person:
+    return Person(
+        coverage.subscriber_last,
+        coverage.subscriber_first,
+        coverage.subscriber_birth_date,
+        coverage.subscriber_sex,
+        Address(coverage.address1, coverage.city, coverage.state, coverage.zip, coverage.address2),
+    )
+
+
+def _billing(row: BillingProviderRow) -> BillingProvider:
+    return BillingProvider(
+        row.name,
+        row.npi,
+        row.tin,
+        row.taxonomy,
+        Address(row.address1, row.city, row.state, row.zip, row.address2),
+        row.contact_name,
+        row.contact_phone,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimInputs:
+    """What one claim is built from (rows of the store, read in one transaction)."""
+
+    study: Study
+    order: Order
+    patient: Patient
+    coverage: CoverageRow
+    payer: PayerRow
+    billing: BillingProviderRow
+    coding: Claim
+    coding_findings: list[dict[str, Any]]
+    interpreted: date | None
+
+
+def _inputs(session: Session, study_id: int) -> ClaimInputs:
+    study = get_study(session, study_id)
+    if StudyStatus(study.status) not in (StudyStatus.CODED, StudyStatus.BILLED):
+        raise InputError(
+            "status", f"study {study_id} is '{study.status}'; code it first ('ecgdesk study code')"
+        )
+    record = session.scalar(
+        select(CodingRecord).where(CodingRecord.study_id == study_id).order_by(CodingRecord.id.desc())
+    )
+    if record is None:
+        raise InputError("coding", f"study {study_id} has no coding result")
+    order = session.get(Order, study.order_id)
+    patient = session.get(Patient, study.patient_id)
+    assert order is not None and patient is not None
+    coding = coding_claim_from_dict(json.loads(record.claim_json), source=f"study {study_id} coding")
+    if not coding.lines:
+        raise InputError("coding", f"study {study_id} has no billable line")
+    day = min(line.date_of_service for line in coding.lines)
+    coverage = coverage_for(session, patient.id, day)
+    if coverage is None:
+        raise InputError(
+            "coverage",
+            f"patient {patient.external_id} has no primary coverage in force on {day}; add it with "
+            "'ecgdesk billing coverage add'",
+        )
+    payer = session.get(PayerRow, coverage.payer_id)
+    assert payer is not None
+    return ClaimInputs(
+        study,
+        order,
+        patient,
+        coverage,
+        payer,
+        default_billing(session),
+        coding,
+        [{**f, "source": "coding"} for f in json.loads(record.scrub_json)],
+        _interpretation_day(session, study_id),
+    )
+
+
+def build_claim(
+    session: Session, inputs: ClaimInputs, claim_number: str, refdata: RefData
+) -> ProfessionalClaim:
+    """The 837P claim of a coded study (line dates and charges by the payer's rules and the set-up)."""
+    coding, rules = inputs.coding, payer_rules(inputs.payer.rules_id)
+    ordering_row = clinician(session, inputs.order.ordering_npi, inputs.order.ordering_name, "ordering")
+    ordering = Provider(ordering_row.npi, ordering_row.last_name, ordering_row.first_name)
+    rendering = None
+    if coding.provider_id:
+        row = clinician(session, coding.provider_id, None, "rendering")
+        rendering = Provider(row.npi, row.last_name, row.first_name, taxonomy=row.taxonomy)
+    lines = []
+    for number, line in enumerate(coding.lines, start=1):
+        start, end = _line_dates(line, rules.dos_convention(line.code), inputs.interpreted)
+        price = _price(
+            refdata,
+            coding.setting,
+            line.code,
+            line.modifiers,
+            start,
+            coding.place_of_service,
+            inputs.billing.charge_percent,
+        )
+        lines.append(
+            ServiceLine(
+                f"{claim_number}L{number}",
+                line.code,
+                price * line.units,
+                line.units,
+                start,
+                end,
+                line.modifiers,
+                line.diagnosis_pointers,
+                None,
+                ordering,
+            )
+        )
+    relationship = Relationship(inputs.coverage.relationship)
+    patient = None
+    if relationship is not Relationship.SELF:
+        last, first = split_name(inputs.patient.name)
+        cov = inputs.coverage
+        patient = Person(
+            last,
+            first,
+            inputs.patient.birth_date,
+            inputs.patient.sex[:1],
+            Address(cov.address1, cov.city, cov.state, cov.zip, cov.address2),
+        )
+    return ProfessionalClaim(
+        claim_id=claim_number,
+        billing=_billing(inputs.billing),
+        payer=PayerInfo(
+            inputs.payer.name, inputs.payer.payer_id, inputs.payer.filing_indicator, inputs.coverage.priority
+        ),
+        subscriber_id=inputs.coverage.member_id,
+        subscriber=_person(inputs.coverage),
+        relationship=relationship,
+        diagnoses=coding.diagnoses,
+        lines=tuple(lines),
+        place_of_service=coding.place_of_service,
+        patient=patient,
+        rendering=rendering,
+        group_number=inputs.coverage.group_number,
+    )
+
+
+def _store_lines(session: Session, row: ClaimRow, claim: ProfessionalClaim) -> None:
+    for old in session.scalars(select(ClaimLineRow).where(ClaimLineRow.claim_id == row.id)):
+        session.delete(old)
+    session.flush()
+    for number, line in enumerate(claim.lines, start=1):
+        session.add(
+            ClaimLineRow(
+                claim_id=row.id,
+                line_number=number,
+                control=line.control,
+                code=line.code,
+                modifiers=",".join(line.modifiers),
+                units=line.units,
+                charge_cents=cents(line.charge),
+                date_from=line.date_from,
+                date_to=line.date_to,
+                pointers=",".join(map(str, line.pointers)),
+            )
+        )
+
+
+def patient_history(session: Session, claim: ClaimRow) -> list[Claim]:
+    """The patient's other claims (as coding claims) for the payer frequency limits."""
+    rows = session.scalars(
+        select(ClaimRow).where(
+            ClaimRow.patient_id == claim.patient_id, ClaimRow.id != claim.id, ClaimRow.status.in_(ACTIVE)
+        )
+    ).all()
+    return [coding_claim_from_dict(json.loads(r.claim_json)["coding"]) for r in rows]
+
+
+def save_claim(
+    session: Session, row: ClaimRow, claim: ProfessionalClaim, coding: Claim, findings: list[dict[str, Any]]
+) -> None:
+    row.claim_json = canonical_json({"claim": claim_to_dict(claim), "coding": coding_claim_dict(coding)})
+    row.scrub_json = canonical_json(findings)
+    row.charge_cents = cents(claim.total_charge)
+    row.frequency = claim.frequency.value
+    row.payer_claim_number = claim.payer_claim_number or row.payer_claim_number
+    row.prior_authorization = claim.prior_authorization
+    row.place_of_service = claim.place_of_service
+    _store_lines(session, row, claim)
+
+
+@dataclass(frozen=True)
+class CreatedClaim:
+    claim_id: str
+    id: int
+    status: str
+    errors: list[str]
+
+
+def create_claim(
+    store: Store, study_id: int, actor: str, today: date | None = None, refdata: RefData | None = None
+) -> CreatedClaim:
+    """The claim of a coded study, built and scrubbed (``scrubbed`` when clean, else ``created``)."""
+    today = today or date.today()
+    refdata = refdata or RefData.from_env()
+    with store.transaction() as session:
+        inputs = _inputs(session, study_id)
+        row = session.scalar(
+            select(ClaimRow)
+            .where(ClaimRow.study_id == study_id, ClaimRow.status.in_(ACTIVE))
+            .order_by(ClaimRow.id.desc())
+        )
+        if row is not None and ClaimStatus(row.status) not in (ClaimStatus.CREATED, ClaimStatus.SCRUBBED):
+            raise ConflictError(
+                "study",
+                f"study {study_id} already has claim {row.claim_number} ({row.status}); "
+                "use 'ecgdesk claims correct' to change it",
+            )
+        rebuilt = row is not None
+        if row is None:
+            stamp = now()
+            row = ClaimRow(
+                claim_number=f"NEW{os.getpid()}{stamp.timestamp():.6f}"[-38:],
+                study_id=study_id,
+                patient_id=inputs.patient.id,
+                payer_id=inputs.payer.id,
+                coverage_id=inputs.coverage.id,
+                billing_provider_id=inputs.billing.id,
+                status=ClaimStatus.CREATED.value,
+                frequency="1",
+                place_of_service="",
+                charge_cents=0,
+                claim_json="{}",
+                scrub_json="[]",
+                created_by=actor,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            session.add(row)
+            session.flush()
+            row.claim_number = f"{inputs.billing.claim_prefix}{row.id:07d}"
+        else:
+            row.payer_id, row.coverage_id = inputs.payer.id, inputs.coverage.id
+            row.billing_provider_id = inputs.billing.id
+        claim = build_claim(session, inputs, row.claim_number, refdata)
+        rules = payer_rules(inputs.payer.rules_id, claim.lines[0].date_from)
+        findings = scrub_all(
+            claim, inputs.coding, inputs.coding_findings, rules, today, patient_history(session, row)
+        )
+        save_claim(session, row, claim, inputs.coding, findings)
+        status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
+        if not rebuilt:
+            append(
+                session,
+                actor,
+                "claim:create",
+                "claim",
+                row.id,
+                None,
+                {
+                    "claim_number": row.claim_number,
+                    "study_id": study_id,
+                    "charge": f"{claim.total_charge:.2f}",
+                    "payer": inputs.payer.payer_id,
+                },
+            )
+        move_claim(
+            session, row, status, actor, "scrub", {"errors": sum(f["severity"] == "error" for f in findings)}
+        )
+        return CreatedClaim(
+            row.claim_number, row.id, row.status, [f["message"] for f in findings if f["severity"] == "error"]
+        )
+
+
+def find_claim(session: Session, claim_ref: str | int) -> ClaimRow:
+    """A claim by its claim number (CLM01) or row id."""
+    text = str(claim_ref).strip()
+    row = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == text))
+    if row is None and text.isdigit():
+        row = session.get(ClaimRow, int(text))
+    if row is None:
+        raise NotFoundError("claim", f"no claim {text!r}")
+    return row

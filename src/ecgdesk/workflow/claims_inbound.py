@@ -1,0 +1,687 @@
+"""What comes back: 999 and 277CA acknowledgements, and 835 remittances posted to the ledger.
+
+An 835 is read, checked and balanced whole before anything is written (one transaction): a file that
+fails is refused and nothing is posted. A remittance already posted (same payer and trace number, or the
+same file content) posts nothing again. Each claim payment is matched by CLP01 to our claim number; its
+lines by REF*6R, then SVC06, then code + modifiers + date + charge. Every CAS amount becomes a ledger row
+(contractual, denial or patient), every non-routine one a denial item with its next action; a claim
+payment for a claim we never sent goes to the unmatched-remittance queue. PLB rows are recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session, load_only
+
+from ecgdesk.claims import RemitClaim, Remittance, read_277ca, read_999, read_remittances
+from ecgdesk.claims.acks import kind_of
+from ecgdesk.claims.denials import DenialContext, is_routine, triage
+from ecgdesk.claims.matching import BilledLine, match_lines
+from ecgdesk.claims.x12 import collector_paused, read_file
+from ecgdesk.coding.payer_rules import payer_rules
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store, append, append_many
+from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.claims_models import (
+    ClaimAckRow,
+    ClaimLineRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    CoverageRow,
+    DenialItemRow,
+    LedgerRow,
+    PayerRow,
+    ProviderAdjustmentRow,
+    RemittanceRow,
+    UnmatchedRemitRow,
+    X12Batch,
+)
+from ecgdesk.store.models import Base
+from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import audit_read
+
+# ------------------------------------------------------------------------------------ acknowledgements
+
+
+@dataclass
+class AckResult:
+    kind: str
+    duplicate: bool = False
+    claims: list[dict[str, str]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "duplicate": self.duplicate,
+            "claims": self.claims,
+            "unknown": self.unknown,
+        }
+
+
+def _inbound_batch(
+    session: Session, kind: str, path: Path, digest: str, count: int, actor: str
+) -> X12Batch | None:
+    """A new inbound batch row, or ``None`` when the same content was already applied."""
+    seen = session.scalar(
+        select(X12Batch).where(X12Batch.direction == "in", X12Batch.kind == kind, X12Batch.sha256 == digest)
+    )
+    if seen is not None:
+        return None
+    batch = X12Batch(
+        direction="in",
+        kind=kind,
+        payer_id=None,
+        path=str(Path(path).resolve()),
+        sha256=digest,
+        claims_count=count,
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
+    """Apply a 999 or a 277CA to our claims (accepted / rejected with the reason)."""
+    path = Path(path)
+    kind = kind_of(read_file(path))
+    if kind not in ("999", "277"):
+        raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement (999 or 277CA)", path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = AckResult("999" if kind == "999" else "277CA")
+    with store.transaction() as session:
+        if kind == "999":
+            acks = read_999(path)
+            batch = _inbound_batch(session, kind, path, digest, len(acks), actor)
+            if batch is None:
+                result.duplicate = True
+                return result
+            for ack in acks:
+                sent = session.get(X12Batch, int(ack.group_control)) if ack.group_control.isdigit() else None
+                if sent is None or sent.direction != "out":
+                    result.unknown.append(f"group {ack.group_control}")
+                    continue
+                status = ack.set_status("0001")
+                for claim in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == sent.id)):
+                    detail = "; ".join(status.errors) or f"IK5 {status.status}"
+                    _ack_claim(
+                        session, claim, batch, "999", status.status, status.accepted, detail, actor, result
+                    )
+        else:
+            acks277 = read_277ca(path)
+            batch = _inbound_batch(session, kind, path, digest, len(acks277.claims), actor)
+            if batch is None:
+                result.duplicate = True
+                return result
+            for status277 in acks277.claims:
+                found = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == status277.claim_id))
+                if found is None:
+                    result.unknown.append(status277.claim_id)
+                    continue
+                claim = found
+                if status277.payer_claim_number:
+                    claim.payer_claim_number = status277.payer_claim_number
+                if status277.accepted or status277.rejected:
+                    _ack_claim(
+                        session,
+                        claim,
+                        batch,
+                        "277CA",
+                        status277.category,
+                        status277.accepted,
+                        status277.reason(),
+                        actor,
+                        result,
+                    )
+                else:
+                    session.add(
+                        ClaimAckRow(
+                            claim_id=claim.id,
+                            batch_id=batch.id,
+                            kind="277CA",
+                            status=status277.category,
+                            detail=status277.reason(),
+                            created_at=now(),
+                        )
+                    )
+                    result.claims.append(
+                        {
+                            "claim_id": claim.claim_number,
+                            "status": claim.status,
+                            "ack": status277.category,
+                            "detail": status277.reason(),
+                        }
+                    )
+        append(
+            session,
+            actor,
+            f"claims:ack{kind}",
+            "x12_batch",
+            batch.id,
+            None,
+            {"file": path.name, "claims": len(result.claims), "unknown": result.unknown},
+        )
+    return result
+
+
+def _ack_claim(
+    session: Session,
+    claim: ClaimRow,
+    batch: X12Batch,
+    kind: str,
+    code: str,
+    accepted: bool,
+    detail: str,
+    actor: str,
+    result: AckResult,
+) -> None:
+    session.add(
+        ClaimAckRow(
+            claim_id=claim.id, batch_id=batch.id, kind=kind, status=code, detail=detail, created_at=now()
+        )
+    )
+    current = ClaimStatus(claim.status)
+    if current in (ClaimStatus.EXPORTED, ClaimStatus.ACCEPTED):
+        new = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
+        move_claim(session, claim, new, actor, f"ack{kind.lower()}", {"code": code, "detail": detail})
+    result.claims.append(
+        {"claim_id": claim.claim_number, "status": claim.status, "ack": code, "detail": detail}
+    )
+
+
+# ------------------------------------------------------------------------------------------- posting
+
+
+@dataclass
+class PostResult:
+    posted: int = 0
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    provider_adjustments: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "posted": self.posted,
+            "claims": self.claims,
+            "unmatched": self.unmatched,
+            "duplicates": self.duplicates,
+            "provider_adjustments": self.provider_adjustments,
+        }
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def post_remittance(store: Store, path: Path, actor: str) -> PostResult:
+    """Post every 835 set of ``path`` (refused whole when it does not check or balance)."""
+    path = Path(path)
+    remittances = read_remittances(path)
+    result = PostResult()
+    with collector_paused(), store.transaction() as session:
+        for remittance in remittances:
+            _post_one(session, path, remittance, actor, result)
+    return result
+
+
+def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, result: PostResult) -> None:
+    duplicate = session.scalar(
+        select(RemittanceRow).where(
+            RemittanceRow.payer_trace_id == remittance.payer_trace_id,
+            RemittanceRow.trace_number == remittance.trace_number,
+        )
+    )
+    digest = hashlib.sha256(f"{remittance.content_sha256}:{remittance.set_control}".encode()).hexdigest()
+    same_file = session.scalar(
+        select(X12Batch).where(X12Batch.direction == "in", X12Batch.kind == "835", X12Batch.sha256 == digest)
+    )
+    if duplicate is not None or same_file is not None:
+        result.duplicates.append(
+            {
+                "payer": remittance.payer_trace_id,
+                "trace_number": remittance.trace_number,
+                "reason": "already posted (same payer and trace number, or the same file)",
+            }
+        )
+        return
+    batch = X12Batch(
+        direction="in",
+        kind="835",
+        payer_id=None,
+        path=str(path.resolve()),
+        sha256=digest,
+        claims_count=len(remittance.claims),
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(batch)
+    session.flush()
+    stamp = now()
+    remit_row = RemittanceRow(
+        batch_id=batch.id,
+        payer_trace_id=remittance.payer_trace_id,
+        trace_number=remittance.trace_number,
+        payer_name=remittance.payer_name[:60],
+        payment_cents=cents(remittance.payment),
+        credit=remittance.credit,
+        method=remittance.method[:3],
+        payment_date=remittance.payment_date,
+        posted_by=actor,
+        posted_at=stamp,
+    )
+    session.add(remit_row)
+    session.flush()
+    numbers = sorted({c.claim_id for c in remittance.claims})
+    claims: dict[str, ClaimRow] = {}
+    needed = load_only(
+        ClaimRow.id,
+        ClaimRow.claim_number,
+        ClaimRow.status,
+        ClaimRow.payer_id,
+        ClaimRow.patient_id,
+        ClaimRow.payer_claim_number,
+        ClaimRow.updated_at,
+    )
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(chunk))
+        claims.update((c.claim_number, c) for c in session.scalars(claim_query))
+    lines: dict[int, list[BilledLine]] = {}
+    numbers_of: dict[int, int] = {}
+    ids = [c.id for c in claims.values()]
+    columns = (
+        ClaimLineRow.id,
+        ClaimLineRow.claim_id,
+        ClaimLineRow.line_number,
+        ClaimLineRow.control,
+        ClaimLineRow.code,
+        ClaimLineRow.modifiers,
+        ClaimLineRow.date_from,
+        ClaimLineRow.charge_cents,
+    )
+    for start in range(0, len(ids), 500):
+        query = select(*columns).where(ClaimLineRow.claim_id.in_(ids[start : start + 500]))
+        for line_id, claim_id, number, control, code, modifiers, day, charge in session.execute(query):
+            numbers_of[line_id] = number
+            billed = BilledLine(
+                line_id,
+                control,
+                code,
+                tuple(m for m in modifiers.split(",") if m),
+                day,
+                Decimal(charge) / 100,
+            )
+            lines.setdefault(claim_id, []).append(billed)
+    payers = {p.id: p for p in session.scalars(select(PayerRow))}
+    secondary = set(session.scalars(select(CoverageRow.patient_id).where(CoverageRow.priority == "S")))
+    context = _Posting(session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of)
+    for remit_claim in remittance.claims:
+        claim = claims.get(remit_claim.claim_id)
+        if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):
+            reason = (
+                "no claim with this number" if claim is None else f"claim was never sent ({claim.status})"
+            )
+            session.add(
+                UnmatchedRemitRow(
+                    remittance_id=remit_row.id,
+                    claim_number=remit_claim.claim_id[:38],
+                    status_code=remit_claim.status,
+                    charge_cents=cents(remit_claim.charge),
+                    paid_cents=cents(remit_claim.paid),
+                    payer_claim_number=remit_claim.payer_claim_number[:50],
+                    reason=reason,
+                    created_at=stamp,
+                )
+            )
+            result.unmatched.append(
+                {
+                    "claim_id": remit_claim.claim_id,
+                    "status_code": remit_claim.status,
+                    "paid": _money(remit_claim.paid),
+                    "reason": reason,
+                }
+            )
+            continue
+        result.claims.append(context.post_claim(claim, lines.get(claim.id, []), remit_claim))
+        result.posted += 1
+    context.flush()
+    for plb in remittance.provider_adjustments:
+        session.add(
+            ProviderAdjustmentRow(
+                remittance_id=remit_row.id,
+                provider_id=plb.provider_id[:50],
+                fiscal_date=plb.fiscal_date,
+                reason=plb.reason[:2],
+                reference=plb.reference[:50],
+                amount_cents=cents(plb.amount),
+            )
+        )
+        result.provider_adjustments.append(
+            {
+                "provider": plb.provider_id,
+                "reason": plb.reason,
+                "reference": plb.reference,
+                "amount": _money(plb.amount),
+            }
+        )
+    append(
+        session,
+        actor,
+        "remit:post",
+        "remittance",
+        remit_row.id,
+        None,
+        {
+            "file": path.name,
+            "payer": remittance.payer_trace_id,
+            "trace_number": remittance.trace_number,
+            "payment": _money(remittance.payment),
+            "claims": len(remittance.claims),
+            "unmatched": len(result.unmatched),
+            "plb": len(remittance.provider_adjustments),
+        },
+    )
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a model: Core executemany inserts skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+@dataclass
+class _Pending:
+    """One claim payment computed in memory, written in bulk by :meth:`_Posting.flush`."""
+
+    claim: ClaimRow
+    payment: dict[str, Any]
+    ledger: list[dict[str, Any]]
+    triaged: list[dict[str, Any] | None]
+    reversal: bool
+
+
+@dataclass
+class _Posting:
+    """Posts the claim payments of one remittance: all decisions in memory, then a few bulk inserts
+    (payments, ledger rows, denial items, audit rows), so 10,000 claims cost seconds, not minutes."""
+
+    session: Session
+    remittance_row: RemittanceRow
+    remittance: Remittance
+    actor: str
+    stamp: Any
+    payers: dict[int, PayerRow]
+    secondary: set[int]
+    line_numbers: dict[int, int]
+    pending: list[_Pending] = field(default_factory=list)
+    log: list[NewAuditRow] = field(default_factory=list)
+
+    def post_claim(self, claim: ClaimRow, billed: list[BilledLine], remit: RemitClaim) -> dict[str, Any]:
+        payment = {
+            "remittance_id": self.remittance_row.id,
+            "claim_id": claim.id,
+            "status_code": remit.status,
+            "charge_cents": cents(remit.charge),
+            "paid_cents": cents(remit.paid),
+            "patient_cents": cents(remit.patient_responsibility),
+            "payer_claim_number": remit.payer_claim_number[:50],
+            "crossover": remit.crossover,
+            "position": remit.position,
+        }
+        if remit.payer_claim_number and not remit.reversal:
+            claim.payer_claim_number = remit.payer_claim_number[:50]
+        matches = match_lines(remit.lines, billed)
+        pending = _Pending(claim, payment, [], [], remit.reversal)
+        shown: list[dict[str, Any]] = []
+        rules = payer_rules(self.payers[claim.payer_id].rules_id)
+        service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
+        context = DenialContext(
+            rules,
+            self.remittance.payment_date,
+            service_day,
+            remit.crossover,
+            claim.patient_id in self.secondary,
+        )
+        for match in matches:
+            line_id = match.billed.key if match.billed else None
+            number = self.line_numbers[line_id] if line_id is not None else None
+            if match.remit.paid:
+                self._entry(pending, claim, line_id, "payment", match.remit.paid)
+            for adjustment in match.remit.adjustments:
+                self._adjust(
+                    pending,
+                    claim,
+                    line_id,
+                    number,
+                    adjustment.group,
+                    adjustment.reason,
+                    adjustment.amount,
+                    match.remit.remarks,
+                    context,
+                    remit,
+                    shown,
+                )
+        for adjustment in remit.adjustments:
+            self._adjust(
+                pending,
+                claim,
+                None,
+                None,
+                adjustment.group,
+                adjustment.reason,
+                adjustment.amount,
+                remit.remarks,
+                context,
+                remit,
+                shown,
+            )
+        if not remit.lines and remit.paid:
+            self._entry(pending, claim, None, "payment", remit.paid)
+        self.pending.append(pending)
+        move_claim(
+            self.session,
+            claim,
+            self._status(remit, pending.ledger),
+            self.actor,
+            "remit",
+            {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": _money(remit.paid)},
+            log=self.log,
+        )
+        return {
+            "claim_id": claim.claim_number,
+            "status": claim.status,
+            "clp_status": remit.status,
+            "paid": _money(remit.paid),
+            "patient_responsibility": _money(remit.patient_responsibility),
+            "crossover": remit.crossover,
+            "adjustments": shown,
+            "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
+        }
+
+    def _entry(
+        self,
+        pending: _Pending,
+        claim: ClaimRow,
+        line_id: int | None,
+        kind: str,
+        amount: Decimal,
+        group: str = "",
+        carc: str = "",
+        rarcs: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        row = {
+            "claim_id": claim.id,
+            "line_id": line_id,
+            "kind": kind,
+            "group_code": group,
+            "carc": carc,
+            "rarcs": ",".join(rarcs)[:60],
+            "amount_cents": cents(amount),
+            "actor": self.actor,
+            "created_at": self.stamp,
+        }
+        pending.ledger.append(row)
+        pending.triaged.append(None)
+        return row
+
+    def _adjust(
+        self,
+        pending: _Pending,
+        claim: ClaimRow,
+        line_id: int | None,
+        number: int | None,
+        group: str,
+        carc: str,
+        amount: Decimal,
+        remarks: tuple[str, ...],
+        context: DenialContext,
+        remit: RemitClaim,
+        shown: list[dict[str, Any]],
+    ) -> None:
+        if group == "PR":
+            kind = "patient"
+        elif is_routine(group, carc):
+            kind = "contractual"
+        else:
+            kind = "denial"
+        row = self._entry(pending, claim, line_id, kind, amount, group, carc, remarks)
+        shown.append(
+            {"line": number, "group": group, "carc": carc, "rarc": list(remarks), "amount": _money(amount)}
+        )
+        if amount <= 0 or remit.reversal or kind == "contractual":
+            return
+        work = triage(group, carc, remarks, context)
+        if work is not None:
+            pending.triaged[-1] = {
+                "claim_id": claim.id,
+                "line_id": line_id,
+                "group_code": group,
+                "carc": carc,
+                "rarcs": row["rarcs"],
+                "amount_cents": row["amount_cents"],
+                "category": work.category.value,
+                "next_action": work.action.value,
+                "deadline": work.deadline,
+                "reason": work.reason,
+                "status": "open",
+                "note": "",
+                "created_at": self.stamp,
+            }
+
+    @staticmethod
+    def _status(remit: RemitClaim, ledger: list[dict[str, Any]]) -> ClaimStatus:
+        if remit.reversal:
+            return ClaimStatus.REVERSED
+        denied = any(r["kind"] == "denial" for r in ledger)
+        if remit.paid > 0:
+            return ClaimStatus.PARTIALLY_PAID if denied else ClaimStatus.PAID
+        return ClaimStatus.DENIED if denied else ClaimStatus.ADJUDICATED
+
+    def flush(self) -> None:
+        """Write what :meth:`post_claim` decided: payments, ledger rows, denial items, audit rows.
+
+        Plain executemany inserts (``RETURNING`` with a guaranteed order makes SQLite insert row by row);
+        the new ids are read back by content, not by order: a payment by its CLP position in this
+        remittance, a ledger row by its values (rows with equal values are interchangeable).
+        """
+        session = self.session
+        if self.pending:
+            payments = _table(ClaimPaymentRow)
+            session.execute(insert(payments), [p.payment for p in self.pending])
+            query = select(payments.c.position, payments.c.id).where(
+                payments.c.remittance_id == self.remittance_row.id
+            )
+            by_position = {position: payment_id for position, payment_id in session.execute(query)}
+            ledger: list[dict[str, Any]] = []
+            triaged: list[dict[str, Any] | None] = []
+            for pending in self.pending:
+                payment_id = by_position[pending.payment["position"]]
+                for row in pending.ledger:
+                    row["payment_id"] = payment_id
+                ledger += pending.ledger
+                triaged += pending.triaged
+            reversed_ids = [p.claim.id for p in self.pending if p.reversal]
+            for start in range(0, len(reversed_ids), 500):
+                session.execute(
+                    update(DenialItemRow)
+                    .where(
+                        DenialItemRow.claim_id.in_(reversed_ids[start : start + 500]),
+                        DenialItemRow.status == "open",
+                    )
+                    .values(
+                        status="closed", worked_action="reversed", worked_by=self.actor, worked_at=self.stamp
+                    )
+                )
+            if ledger:
+                table = _table(LedgerRow)
+                session.execute(insert(table), ledger)
+                key_columns = (
+                    table.c.payment_id,
+                    table.c.line_id,
+                    table.c.kind,
+                    table.c.group_code,
+                    table.c.carc,
+                    table.c.amount_cents,
+                )
+                found: dict[tuple[Any, ...], list[int]] = {}
+                query = (
+                    select(table.c.id, *key_columns)
+                    .join(payments, table.c.payment_id == payments.c.id)
+                    .where(payments.c.remittance_id == self.remittance_row.id)
+                    .order_by(table.c.id)
+                )
+                for found_row in session.execute(query):
+                    found.setdefault(tuple(found_row[1:]), []).append(int(found_row[0]))
+                items = []
+                for row, item in zip(ledger, triaged, strict=True):
+                    key = (
+                        row["payment_id"],
+                        row["line_id"],
+                        row["kind"],
+                        row["group_code"],
+                        row["carc"],
+                        row["amount_cents"],
+                    )
+                    ledger_id = found[key].pop(0)
+                    if item is not None:
+                        items.append({**item, "ledger_id": ledger_id})
+                if items:
+                    session.execute(insert(_table(DenialItemRow)), items)
+            self.pending.clear()
+        append_many(session, self.log)
+        self.log.clear()
+
+
+def unmatched(store: Store, actor: str, include_resolved: bool = False) -> list[dict[str, Any]]:
+    """The unmatched-remittance queue."""
+    with store.transaction() as session:
+        query = select(UnmatchedRemitRow, RemittanceRow).join(
+            RemittanceRow, UnmatchedRemitRow.remittance_id == RemittanceRow.id
+        )
+        if not include_resolved:
+            query = query.where(UnmatchedRemitRow.resolved.is_(False))
+        audit_read(session, actor, "unmatched-remittances", "remittance", "*", {"resolved": include_resolved})
+        return [
+            {
+                "id": u.id,
+                "claim_id": u.claim_number,
+                "status_code": u.status_code,
+                "paid": f"{u.paid_cents / 100:.2f}",
+                "payer_claim_number": u.payer_claim_number,
+                "reason": u.reason,
+                "payer": r.payer_name,
+                "trace_number": r.trace_number,
+                "payment_date": r.payment_date.isoformat(),
+                "resolved": u.resolved,
+            }
+            for u, r in session.execute(query.order_by(UnmatchedRemitRow.id))
+        ]

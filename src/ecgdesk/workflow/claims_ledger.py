@@ -1,0 +1,179 @@
+"""Claim states, the one function that moves them (audited), and balances derived from the ledger.
+
+::
+
+    created -> scrubbed -> exported -> accepted | rejected            (999 / 277CA)
+    exported/accepted -> paid | partially_paid | denied | adjudicated (835)
+    any adjudicated state -> reversed (CLP02 22) -> paid | ...        (the correction)
+    paid | partially_paid | denied | adjudicated -> appealed | corrected | written_off | closed
+    rejected -> corrected (a new original claim replaces it)
+
+Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments -
+routine contractual adjustments - patient responsibility - write-offs (a denial stays open A/R until it
+is worked); patient balance = patient responsibility - patient write-offs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import ConflictError
+from ecgdesk.store import append
+from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.claims_models import ClaimRow, LedgerRow
+from ecgdesk.workflow.lifecycle import now
+
+
+class ClaimStatus(enum.StrEnum):
+    CREATED = "created"
+    SCRUBBED = "scrubbed"
+    EXPORTED = "exported"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ADJUDICATED = "adjudicated"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    DENIED = "denied"
+    REVERSED = "reversed"
+    APPEALED = "appealed"
+    CORRECTED = "corrected"
+    WRITTEN_OFF = "written_off"
+    CLOSED = "closed"
+
+
+S = ClaimStatus
+#: States a payer has answered in (an 835 may post on any of them, including corrections and closed claims).
+ADJUDICATED = frozenset({S.ADJUDICATED, S.PAID, S.PARTIALLY_PAID, S.DENIED})
+SENT = frozenset(
+    {S.EXPORTED, S.ACCEPTED, S.REVERSED, S.APPEALED, S.CORRECTED, S.WRITTEN_OFF, S.CLOSED, *ADJUDICATED}
+)
+WORKED = frozenset({S.APPEALED, S.CORRECTED, S.WRITTEN_OFF, S.CLOSED})
+TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    S.CREATED: frozenset({S.CREATED, S.SCRUBBED}),
+    S.SCRUBBED: frozenset({S.CREATED, S.SCRUBBED, S.EXPORTED}),
+    S.EXPORTED: frozenset({S.ACCEPTED, S.REJECTED, S.REVERSED, *ADJUDICATED}),
+    S.ACCEPTED: frozenset({S.ACCEPTED, S.REJECTED, S.REVERSED, *ADJUDICATED}),
+    S.REJECTED: frozenset({S.ACCEPTED, S.CORRECTED}),
+    S.REVERSED: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}),
+    **{state: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}) for state in ADJUDICATED | WORKED},
+}
+
+
+def move_claim(
+    session: Session,
+    claim: ClaimRow,
+    new: ClaimStatus,
+    actor: str,
+    why: str,
+    detail: dict[str, object] | None = None,
+    log: list[NewAuditRow] | None = None,
+) -> None:
+    """Move ``claim`` to ``new`` (refused if the lifecycle does not allow it), with an audit row.
+
+    With ``log`` the audit row is collected there for :func:`~ecgdesk.store.append_many` (bulk work).
+    """
+    current = ClaimStatus(claim.status)
+    if new not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+        raise ConflictError(
+            "status",
+            f"claim {claim.claim_number} in status '{current.value}' cannot move to '{new.value}' ({why}); "
+            f"allowed next: {allowed}",
+        )
+    claim.status = new.value
+    claim.updated_at = now()
+    if current is not new or detail:
+        row: NewAuditRow = (
+            actor,
+            f"claim:{why}",
+            "claim",
+            claim.id,
+            {"status": current.value},
+            {"status": new.value, **(detail or {})},
+        )
+        if log is None:
+            append(session, *row)
+        else:
+            log.append(row)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Money on one claim, in dollars, from its ledger."""
+
+    charge: Decimal
+    paid: Decimal
+    contractual: Decimal
+    denied: Decimal
+    patient: Decimal
+    written_off: Decimal
+    patient_written_off: Decimal
+
+    @property
+    def insurance(self) -> Decimal:
+        return self.charge - self.paid - self.contractual - self.patient - self.written_off
+
+    @property
+    def patient_balance(self) -> Decimal:
+        return self.patient - self.patient_written_off
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "charge": f"{self.charge:.2f}",
+            "paid": f"{self.paid:.2f}",
+            "contractual": f"{self.contractual:.2f}",
+            "denied": f"{self.denied:.2f}",
+            "patient_responsibility": f"{self.patient:.2f}",
+            "written_off": f"{self.written_off + self.patient_written_off:.2f}",
+            "insurance_balance": f"{self.insurance:.2f}",
+            "patient_balance": f"{self.patient_balance:.2f}",
+        }
+
+
+def dollars(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
+    """The balance of each claim (one grouped query over the ledger)."""
+    rows = {claim.id: claim for claim in claims}
+    sums: dict[tuple[int, str, bool], int] = {}
+    ids = list(rows)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = (
+            select(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code, func.sum(LedgerRow.amount_cents))
+            .where(LedgerRow.claim_id.in_(chunk))
+            .group_by(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code)
+        )
+        for claim_id, kind, group, total in session.execute(query):
+            key = (claim_id, kind, group == "PR")
+            sums[key] = sums.get(key, 0) + int(total or 0)
+
+    def get(claim_id: int, kind: str, pr: bool | None = None) -> Decimal:
+        if pr is None:
+            return dollars(sums.get((claim_id, kind, False), 0) + sums.get((claim_id, kind, True), 0))
+        return dollars(sums.get((claim_id, kind, pr), 0))
+
+    return {
+        claim_id: Balance(
+            charge=dollars(claim.charge_cents),
+            paid=get(claim_id, "payment"),
+            contractual=get(claim_id, "contractual"),
+            denied=get(claim_id, "denial"),
+            patient=get(claim_id, "patient"),
+            written_off=get(claim_id, "write_off", False),
+            patient_written_off=get(claim_id, "write_off", True),
+        )
+        for claim_id, claim in rows.items()
+    }

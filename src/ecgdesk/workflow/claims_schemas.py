@@ -1,0 +1,111 @@
+"""Request bodies of the claims routes (Pydantic v2): limits checked at the boundary, then the same
+set-up dataclasses the CLI builds are handed to the workflow."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from ecgdesk.workflow.claims_setup import BillingSetup, CoverageSetup, PayerSetup
+from ecgdesk.workflow.schemas import Model
+
+SHORT = Field(min_length=1, max_length=60)
+NPI = Field(pattern=r"^\d{10}$")
+ZIP = Field(pattern=r"^\d{5}(-?\d{4})?$")
+STATE = Field(pattern=r"^[A-Za-z]{2}$")
+
+
+class BillingIn(Model):
+    name: str = SHORT
+    npi: str = NPI
+    tin: str = Field(pattern=r"^\d{2}-?\d{7}$")
+    taxonomy: str = Field(pattern=r"^[0-9A-Z]{10}$")
+    address1: str = Field(min_length=1, max_length=55)
+    address2: str = Field(default="", max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = STATE
+    zip: str = ZIP
+    contact_name: str = SHORT
+    contact_phone: str = Field(min_length=10, max_length=20)
+    submitter_id: str = Field(min_length=1, max_length=15)
+    claim_prefix: str = Field(default="ECG", pattern=r"^[A-Z]{1,8}$")
+    charge_percent: int = Field(default=200, ge=100, le=1000)
+
+    def to_setup(self) -> BillingSetup:
+        return BillingSetup(**self.model_dump())
+
+
+class ClinicianIn(Model):
+    npi: str = NPI
+    last: str = SHORT
+    first: str = Field(default="", max_length=35)
+    taxonomy: str = Field(default="", pattern=r"^([0-9A-Z]{10})?$")
+
+
+class PayerIn(Model):
+    name: str = SHORT
+    payer_id: str = Field(min_length=1, max_length=80)
+    filing_indicator: str = Field(min_length=2, max_length=2)
+    rules_id: str = Field(min_length=1, max_length=40)
+    timely_filing_days: int | None = Field(default=None, ge=1, le=3650)
+    receiver_id: str | None = Field(default=None, max_length=15)
+    receiver_name: str | None = Field(default=None, max_length=60)
+    usage: Literal["P", "T"] = "P"
+
+    def to_setup(self) -> PayerSetup:
+        return PayerSetup(**self.model_dump())
+
+
+class CoverageIn(Model):
+    patient_id: str = Field(min_length=1, max_length=64)
+    payer_id: str = Field(min_length=1, max_length=80)
+    member_id: str = Field(min_length=1, max_length=80)
+    address1: str = Field(min_length=1, max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = STATE
+    zip: str = ZIP
+    relationship: Literal["self", "spouse", "child", "other"] = "self"
+    priority: Literal["primary", "secondary", "tertiary"] = "primary"
+    group_number: str = Field(default="", max_length=50)
+    address2: str = Field(default="", max_length=55)
+    subscriber_last: str | None = Field(default=None, max_length=60)
+    subscriber_first: str | None = Field(default=None, max_length=35)
+    subscriber_birth_date: date | None = None
+    subscriber_sex: Literal["F", "M", "U"] | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+
+    def to_setup(self) -> CoverageSetup:
+        return CoverageSetup(**self.model_dump())
+
+
+class ClaimCreateIn(Model):
+    study_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class ExportIn(Model):
+    payer: str | None = Field(default=None, max_length=80)
+    claims: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class LineEditIn(Model):
+    line: int = Field(ge=1, le=50)
+    code: str | None = Field(default=None, pattern=r"^[0-9A-Z]{5}$")
+    modifiers: list[str] | None = Field(default=None, max_length=4)
+    units: int | None = Field(default=None, ge=1, le=999)
+
+
+class CorrectIn(Model):
+    lines: list[LineEditIn] = Field(default_factory=list, max_length=50)
+    drop_lines: list[int] = Field(default_factory=list, max_length=50)
+    diagnoses: list[str] | None = Field(default=None, max_length=12)
+    prior_authorization: str | None = Field(default=None, max_length=50)
+
+
+class WorkIn(Model):
+    action: Literal[
+        "correct", "reopening", "new_original", "appeal", "bill_patient", "bill_secondary", "write_off"
+    ]
+    note: str = Field(default="", max_length=2000)

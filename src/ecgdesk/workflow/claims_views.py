@@ -1,0 +1,314 @@
+"""Read views of claims (list, one claim with its states, remittances and denial items) and A/R aging.
+
+Showing a claim is a read of patient data and is written to the audit log. Balances come from the
+ledger (:func:`~ecgdesk.workflow.claims_ledger.balances`); A/R aging puts each claim's open insurance
+balance in a bucket by days since it was first exported (0-30, 31-60, 61-90, 90+), per payer. Claims
+replaced by a correction are left out (their replacement carries the balance).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import check_option
+from ecgdesk.store import Store
+from ecgdesk.store.claims_models import (
+    ClaimAckRow,
+    ClaimLineRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    LedgerRow,
+    PayerRow,
+    RemittanceRow,
+)
+from ecgdesk.store.models import AuditEntry, Patient
+from ecgdesk.workflow.claims import find_claim
+from ecgdesk.workflow.claims_denials import DenialView, list_denials
+from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, balances, dollars
+from ecgdesk.workflow.permissions import audit_read
+
+BUCKETS = ("0-30", "31-60", "61-90", "90+")
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    claim_id: str
+    id: int
+    study_id: int | None
+    patient: str
+    payer: str
+    status: str
+    frequency: str
+    charge: str
+    exported_at: str | None
+    insurance_balance: str
+    patient_balance: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
+    payers = {p.id: p.payer_id for p in session.scalars(select(PayerRow))}
+    patients = (
+        {
+            p.id: p.external_id
+            for p in session.scalars(select(Patient).where(Patient.id.in_({r.patient_id for r in rows})))
+        }
+        if rows
+        else {}
+    )
+    money = balances(session, rows)
+    return [
+        ClaimSummary(
+            r.claim_number,
+            r.id,
+            r.study_id,
+            patients.get(r.patient_id, "?"),
+            payers.get(r.payer_id, "?"),
+            r.status,
+            r.frequency,
+            f"{dollars(r.charge_cents):.2f}",
+            r.exported_at.isoformat(timespec="seconds") if r.exported_at else None,
+            f"{money[r.id].insurance:.2f}",
+            f"{money[r.id].patient_balance:.2f}",
+        )
+        for r in rows
+    ]
+
+
+def list_claims(
+    store: Store,
+    actor: str,
+    status: str | None = None,
+    study_id: int | None = None,
+    payer: str | None = None,
+) -> list[ClaimSummary]:
+    """Claims, newest first, optionally by status, study or payer id."""
+    if status is not None:
+        check_option("status", status, [s.value for s in ClaimStatus])
+    with store.transaction() as session:
+        query = select(ClaimRow)
+        if status is not None:
+            query = query.where(ClaimRow.status == status)
+        if study_id is not None:
+            query = query.where(ClaimRow.study_id == study_id)
+        if payer is not None:
+            query = query.join(PayerRow, ClaimRow.payer_id == PayerRow.id).where(PayerRow.payer_id == payer)
+        found = _summaries(session, list(session.scalars(query.order_by(ClaimRow.id.desc()))))
+        audit_read(
+            session,
+            actor,
+            "claims",
+            "claim",
+            "*",
+            {"status": status, "study": study_id, "payer": payer, "claims": len(found)},
+        )
+        return found
+
+
+@dataclass
+class ClaimDetail:
+    summary: ClaimSummary
+    balance: dict[str, str]
+    lines: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    acknowledgements: list[dict[str, Any]]
+    remittances: list[dict[str, Any]]
+    denials: list[DenialView]
+    payer_claim_number: str | None
+    replaces: str | None
+    replaced_by: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["summary"] = self.summary.to_dict()
+        data["denials"] = [d.to_dict() for d in self.denials]
+        return data
+
+
+def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
+    ledger: dict[tuple[int | None, str], int] = {}
+    for row in session.scalars(select(LedgerRow).where(LedgerRow.claim_id == claim.id)):
+        key = (row.line_id, row.kind)
+        ledger[key] = ledger.get(key, 0) + row.amount_cents
+    lines = []
+    for line in session.scalars(
+        select(ClaimLineRow).where(ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)
+    ):
+        lines.append(
+            {
+                "line": line.line_number,
+                "control": line.control,
+                "code": line.code,
+                "modifiers": [m for m in line.modifiers.split(",") if m],
+                "units": line.units,
+                "charge": f"{dollars(line.charge_cents):.2f}",
+                "date_from": line.date_from.isoformat(),
+                "date_to": line.date_to.isoformat() if line.date_to else None,
+                "pointers": [int(p) for p in line.pointers.split(",") if p],
+                **{
+                    kind: f"{dollars(ledger.get((line.id, kind), 0)):.2f}"
+                    for kind in ("payment", "contractual", "denial", "patient", "write_off")
+                },
+            }
+        )
+    return lines
+
+
+def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
+    """One claim with its lines, findings, state history, acknowledgements, remittances and denials."""
+    with store.transaction() as session:
+        claim = find_claim(session, claim_ref)
+        (summary,) = _summaries(session, [claim])
+        history = [
+            {
+                "at": a.at,
+                "actor": a.actor,
+                "action": a.action,
+                "before": json.loads(a.before_json),
+                "after": json.loads(a.after_json),
+            }
+            for a in session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity == "claim", AuditEntry.entity_id == str(claim.id))
+                .order_by(AuditEntry.seq)
+            )
+            if not a.action.startswith("read:")
+        ]
+        acks = [
+            {
+                "kind": a.kind,
+                "status": a.status,
+                "detail": a.detail,
+                "at": a.created_at.isoformat(timespec="seconds"),
+            }
+            for a in session.scalars(
+                select(ClaimAckRow).where(ClaimAckRow.claim_id == claim.id).order_by(ClaimAckRow.id)
+            )
+        ]
+        remits = [
+            {
+                "trace_number": r.trace_number,
+                "payer": r.payer_name,
+                "payment_date": r.payment_date.isoformat(),
+                "clp_status": p.status_code,
+                "paid": f"{dollars(p.paid_cents):.2f}",
+                "patient_responsibility": f"{dollars(p.patient_cents):.2f}",
+                "crossover": p.crossover,
+            }
+            for p, r in session.execute(
+                select(ClaimPaymentRow, RemittanceRow)
+                .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+                .where(ClaimPaymentRow.claim_id == claim.id)
+                .order_by(ClaimPaymentRow.id)
+            )
+        ]
+        original = session.get(ClaimRow, claim.original_claim_id) if claim.original_claim_id else None
+        replaced_by = list(
+            session.scalars(select(ClaimRow.claim_number).where(ClaimRow.original_claim_id == claim.id))
+        )
+        detail = ClaimDetail(
+            summary,
+            balances(session, [claim])[claim.id].to_dict(),
+            _lines(session, claim),
+            json.loads(claim.scrub_json),
+            history,
+            acks,
+            remits,
+            [],
+            claim.payer_claim_number,
+            original.claim_number if original else None,
+            replaced_by,
+        )
+        audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
+    detail.denials = list_denials(store, actor, status=None, claim=claim.claim_number, audit=False)
+    return detail
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    payer: str
+    buckets: dict[str, str]
+    claims: dict[str, int]
+    total: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AgingReport:
+    as_of: str
+    rows: list[AgingRow]
+    total: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "payers": [r.to_dict() for r in self.rows], "total": self.total}
+
+
+def bucket(days: int) -> str:
+    if days <= 30:
+        return BUCKETS[0]
+    if days <= 60:
+        return BUCKETS[1]
+    if days <= 90:
+        return BUCKETS[2]
+    return BUCKETS[3]
+
+
+def ar_aging(store: Store, as_of: date | None = None) -> AgingReport:
+    """Open insurance balances by payer and age since export."""
+    as_of = as_of or date.today()
+    counted = [s.value for s in SENT if s is not ClaimStatus.CORRECTED]
+    with store.transaction() as session:
+        rows = list(session.scalars(select(ClaimRow).where(ClaimRow.status.in_(counted))))
+        payers = {p.id: p.payer_id for p in session.scalars(select(PayerRow))}
+        money = balances(session, rows)
+    sums: dict[str, dict[str, Decimal]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        open_balance = money[row.id].insurance
+        if open_balance <= 0 or row.exported_at is None:
+            continue
+        payer = payers.get(row.payer_id, "?")
+        key = bucket(max(0, (as_of - row.exported_at.date()).days))
+        sums.setdefault(payer, dict.fromkeys(BUCKETS, Decimal(0)))[key] += open_balance
+        counts.setdefault(payer, dict.fromkeys(BUCKETS, 0))[key] += 1
+    report = [
+        AgingRow(
+            payer,
+            {k: f"{v:.2f}" for k, v in sums[payer].items()},
+            counts[payer],
+            f"{sum(sums[payer].values(), Decimal(0)):.2f}",
+        )
+        for payer in sorted(sums)
+    ]
+    total = {k: f"{sum((sums[p][k] for p in sums), Decimal(0)):.2f}" for k in BUCKETS}
+    total["total"] = f"{sum((Decimal(v) for v in total.values()), Decimal(0)):.2f}"
+    return AgingReport(as_of.isoformat(), report, total)
+
+
+def patient_balance(store: Store, patient_external_id: str) -> dict[str, str]:
+    """What a patient owes and what insurers still owe for the patient's claims."""
+    with store.transaction() as session:
+        patient = session.scalar(select(Patient).where(Patient.external_id == patient_external_id))
+        rows = (
+            list(session.scalars(select(ClaimRow).where(ClaimRow.patient_id == patient.id)))
+            if patient
+            else []
+        )
+        money = balances(session, [r for r in rows if r.status != ClaimStatus.CORRECTED.value])
+    return {
+        "patient": patient_external_id,
+        "insurance_balance": f"{sum((b.insurance for b in money.values()), Decimal(0)):.2f}",
+        "patient_balance": f"{sum((b.patient_balance for b in money.values()), Decimal(0)):.2f}",
+    }

@@ -1,0 +1,434 @@
+"""Event monitoring and mobile telemetry: enrolment, signed criteria, strips in, classified at once.
+
+An enrolment is a study (service ``event_monitor`` or ``mobile_telemetry``) plus a device for one period
+of at most 30 days; the database refuses a second active enrolment on a device. Strips arrive from a folder
+or the HTTP endpoint, are stored read-only by content, attributed to the enrolment of their device and
+time (flagged and still queued for a person when there is none, or when the period is over), de-duplicated
+by device message id and by content, and queued; the triage then sets the queue item's priority exactly
+once (:func:`classify_item`; :func:`classify_pending` sweeps items a killed worker left unclassified).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ecgdesk.coding.facts import Service, Setting
+from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.monitoring.criteria import Criteria, default_criteria, lowered_emergent, parse_criteria
+from ecgdesk.monitoring.periods import Period, check_period
+from ecgdesk.monitoring.policy import queue_policy
+from ecgdesk.monitoring.triage import Priority, Triage, match, observe
+from ecgdesk.records import open_recording
+from ecgdesk.store import Store, append, put_files
+from ecgdesk.store.enums import Role
+from ecgdesk.store.models import Order, Study
+from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueItem, Transmission
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
+from ecgdesk.workflow.users import authenticate
+
+MONITORING_SERVICES = (Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY)
+UNCLASSIFIED = "unclassified"
+ACTIVE, CLOSED = "active", "closed"
+
+
+@dataclass(frozen=True)
+class EnrolmentRequest:
+    patient_id: str
+    name: str
+    birth_date: date
+    sex: str
+    device_serial: str
+    service: Service
+    start: date
+    ordering_npi: str
+    indications: tuple[str, ...]
+    days: int = 30
+    setting: Setting = Setting.PRACTITIONER
+    place_of_service: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolmentInfo:
+    id: int
+    study_id: int
+    device_serial: str
+    service: str
+    start: str
+    end: str
+    status: str
+    criteria_version: int | None  # None: the defaults apply, not yet signed
+
+
+def _period(enrolment: Enrolment) -> Period:
+    return Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
+
+
+def _info(session: Session, enrolment: Enrolment) -> EnrolmentInfo:
+    version = session.scalar(
+        select(CriteriaVersion.version)
+        .where(CriteriaVersion.enrolment_id == enrolment.id)
+        .order_by(CriteriaVersion.version.desc())
+        .limit(1)
+    )
+    period = _period(enrolment)
+    return EnrolmentInfo(
+        enrolment.id,
+        enrolment.study_id,
+        enrolment.device_serial,
+        enrolment.service,
+        period.start.isoformat(),
+        period.end.isoformat(),
+        enrolment.status,
+        version,
+    )
+
+
+def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
+    """Create the study and the enrolment; the default criteria apply (unsigned) until a physician signs."""
+    if req.service not in MONITORING_SERVICES:
+        raise InputError("service", f"expected event_monitor or mobile_telemetry, got {req.service.value!r}")
+    period = check_period(req.start, req.days)
+    serial = req.device_serial.strip()
+    if not serial or len(serial) > 64 or not serial.isprintable():
+        raise InputError("device", f"a device serial is 1-64 printable characters, got {req.device_serial!r}")
+    try:
+        with store.transaction() as session:
+            active = session.scalar(select(Enrolment).where(Enrolment.active_device == serial))
+            if active is not None:
+                raise InputError(
+                    "device",
+                    f"device {serial} is in use by enrolment {active.id} (period "
+                    f"{active.start_date} + {active.days} days); close it first",
+                )
+            study_id = add_study(
+                session,
+                StudyRequest(
+                    patient_id=req.patient_id,
+                    name=req.name,
+                    birth_date=req.birth_date,
+                    sex=req.sex,
+                    service=req.service,
+                    ordering_npi=req.ordering_npi,
+                    indications=req.indications,
+                    duration_days=float(req.days),
+                    setting=req.setting,
+                    place_of_service=req.place_of_service,
+                ),
+                actor,
+            )
+            enrolment = Enrolment(
+                study_id=study_id,
+                device_serial=serial,
+                active_device=serial,
+                service=req.service.value,
+                start_date=period.start,
+                days=period.days,
+                status=ACTIVE,
+                created_by=actor,
+                created_at=now(),
+            )
+            session.add(enrolment)
+            session.flush()
+            append(
+                session,
+                actor,
+                "monitor:enroll",
+                "enrolment",
+                enrolment.id,
+                None,
+                {
+                    "study_id": study_id,
+                    "device": serial,
+                    "service": req.service.value,
+                    "start": period.start,
+                    "days": period.days,
+                    "criteria": "defaults, not yet signed",
+                },
+            )
+            return _info(session, enrolment)
+    except IntegrityError:  # another process enrolled the device at this instant
+        raise InputError("device", f"device {serial} is in use by another active enrolment") from None
+
+
+def get_enrolment(session: Session, enrolment_id: int) -> Enrolment:
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise InputError("enrolment", f"no enrolment with id {enrolment_id}")
+    return enrolment
+
+
+def current_criteria(session: Session, enrolment_id: int) -> tuple[Criteria, int | None]:
+    """The latest signed criteria of an enrolment, or the defaults (version None) until one is signed."""
+    row = session.scalar(
+        select(CriteriaVersion)
+        .where(CriteriaVersion.enrolment_id == enrolment_id)
+        .order_by(CriteriaVersion.version.desc())
+        .limit(1)
+    )
+    if row is None:
+        return default_criteria(), None
+    return parse_criteria(json.loads(row.rules_json), f"signed version {row.version}"), row.version
+
+
+def sign_criteria(
+    store: Store, enrolment_id: int, document: Any, username: str, password: str, lower_emergent: bool = False
+) -> int:
+    """A new signed version of the criteria by the ordering physician (password re-entered)."""
+    user = authenticate(store, username, password, Role.PHYSICIAN)
+    criteria = parse_criteria(document, "criteria")
+    with store.transaction() as session:
+        enrolment = get_enrolment(session, enrolment_id)
+        study = session.get(Study, enrolment.study_id)
+        order = session.get(Order, study.order_id) if study else None
+        assert order is not None
+        if user.npi != order.ordering_npi:
+            raise InputError(
+                "user",
+                f"criteria are signed by the ordering physician (NPI {order.ordering_npi}); "
+                f"{username} has NPI {user.npi}",
+            )
+        previous, version = current_criteria(session, enrolment_id)
+        lowered = lowered_emergent(previous, criteria)
+        if lowered and not lower_emergent:
+            raise InputError(
+                "criteria",
+                "this version lowers emergent criteria ("
+                + "; ".join(lowered)
+                + "): sign it with the explicit lower-emergent confirmation",
+            )
+        number = (version or 0) + 1
+        session.add(
+            CriteriaVersion(
+                enrolment_id=enrolment_id,
+                version=number,
+                rules_json=json.dumps(criteria.to_dict()),
+                lowered_emergent_json=json.dumps(lowered),
+                signed_by=username,
+                signed_at=now(),
+            )
+        )
+        append(
+            session,
+            username,
+            "monitor:criteria-sign",
+            "enrolment",
+            enrolment_id,
+            {"version": version, **previous.to_dict()},
+            {"version": number, **criteria.to_dict(), "lowered_emergent": lowered},
+        )
+        return number
+
+
+# ------------------------------------------------------------------------------------------- strips in
+@dataclass(frozen=True)
+class IngestOutcome:
+    path: str
+    status: str  # queued, duplicate, refused
+    transmission_id: int | None = None
+    item_id: int | None = None
+    enrolment_id: int | None = None
+    flag: str = ""
+    reason: str = ""
+    priority: str | None = None
+
+
+def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
+    """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
+    enrolments = list(
+        session.scalars(
+            select(Enrolment).where(Enrolment.device_serial == serial).order_by(Enrolment.start_date.desc())
+        )
+    )
+    if not enrolments:
+        return None, "unknown_device"
+    day = recorded.date()
+    for enrolment in enrolments:
+        if _period(enrolment).contains(day):
+            return enrolment, ""
+    for enrolment in enrolments:
+        if day > _period(enrolment).end and day - _period(enrolment).end <= timedelta(days=30):
+            return enrolment, "after_period"
+    return None, "outside_enrolment"
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    device: str,
+    actor: str,
+    message_id: str | None = None,
+    received_at: datetime | None = None,
+    classify: bool = True,
+) -> IngestOutcome:
+    """Store one strip, attribute it, queue it (and classify it now unless ``classify`` is False)."""
+    received = received_at or now()
+    if message_id is not None and (not message_id.strip() or len(message_id) > 100):
+        raise InputError("message-id", f"1-100 characters, got {message_id!r}")
+    try:
+        recording = open_recording(path)
+        if recording.n_samples == 0:
+            raise InputError("n_samples", "the strip holds no samples", path)
+        files, main = record_files(Path(path), recording)
+        blob = put_files(store.blob_root, files)
+    except EcgDeskError as error:
+        return IngestOutcome(str(path), "refused", reason=str(error))
+    recorded = recording.start_time or received
+    recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
+    try:
+        with store.transaction() as session:
+            same = [Transmission.sha256 == blob.sha256]
+            if message_id:
+                same.append(Transmission.message_id == message_id)
+            duplicate = session.scalar(
+                select(Transmission).where(Transmission.device_serial == device, or_(*same)).limit(1)
+            )
+            if duplicate is not None:
+                return IngestOutcome(
+                    str(path),
+                    "duplicate",
+                    duplicate.id,
+                    enrolment_id=duplicate.enrolment_id,
+                    reason=f"same {'content' if duplicate.sha256 == blob.sha256 else 'message id'}"
+                    f" as transmission {duplicate.id}",
+                )
+            enrolment, flag = _attribute(session, device, recorded)
+            transmission = Transmission(
+                enrolment_id=enrolment.id if enrolment else None,
+                device_serial=device,
+                message_id=message_id,
+                sha256=blob.sha256,
+                blob_dir=blob.relative_dir,
+                main_file=main,
+                format=recording.format.value,
+                recorded_at=recorded,
+                received_at=received,
+                duration_s=recording.duration_s,
+                flag=flag,
+                billable=enrolment is not None and not flag,
+            )
+            session.add(transmission)
+            session.flush()
+            item = QueueItem(
+                transmission_id=transmission.id,
+                enrolment_id=transmission.enrolment_id,
+                priority=UNCLASSIFIED,
+                reason="not yet classified",
+                received_at=received,
+                due_at=queue_policy().due_at(Priority.EMERGENT, received),
+                status="open",
+                note="",
+            )
+            session.add(item)
+            session.flush()
+            append(
+                session,
+                actor,
+                "monitor:ingest",
+                "transmission",
+                transmission.id,
+                None,
+                {
+                    "device": device,
+                    "message_id": message_id,
+                    "sha256": blob.sha256,
+                    "flag": flag,
+                    "enrolment_id": transmission.enrolment_id,
+                    "queue_item": item.id,
+                },
+            )
+            outcome = IngestOutcome(
+                str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag
+            )
+    except IntegrityError:  # the same strip from another process at the same instant
+        return IngestOutcome(str(path), "duplicate", reason="received twice at the same time")
+    if classify:
+        triage = classify_item(store, outcome.item_id or 0, actor)
+        outcome = IngestOutcome(**{**outcome.__dict__, "priority": triage.priority.value})
+    return outcome
+
+
+def collect(paths: list[Path]) -> list[Path]:
+    """The strips named: files, and the recordings in folders (by their header or single-file suffix)."""
+    from ecgdesk.analysis.strips.batch import collect_strip_paths
+
+    return collect_strip_paths(paths)
+
+
+def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
+    """Run the triage on a queued strip and set its priority, once (a second run changes nothing)."""
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        if item is None:
+            raise InputError("item", f"no queue item with id {item_id}")
+        transmission = session.get(Transmission, item.transmission_id)
+        assert transmission is not None
+        if item.enrolment_id is not None:
+            criteria, version = current_criteria(session, item.enrolment_id)
+        else:
+            criteria, version = default_criteria(), None
+        strip_path = store.blob_root / transmission.blob_dir / transmission.main_file
+    try:
+        observation = observe(open_recording(strip_path))
+        triage = match(criteria, observation)
+        observed: dict[str, Any] | None = observation.to_dict()
+        label: str | None = observation.label
+    except EcgDeskError as error:
+        triage = Triage(Priority.UNREADABLE, (), f"unreadable: {error}")
+        observed, label = None, "~"
+    stamp = now()
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        changed = session.execute(  # type: ignore[attr-defined]
+            update(QueueItem)
+            .where(QueueItem.id == item_id, QueueItem.classified_at.is_(None))
+            .values(
+                priority=triage.priority.value,
+                label=label,
+                reason=triage.reason,
+                observation_json=json.dumps(observed),
+                criteria_version=version,
+                matched_json=json.dumps([r.to_dict() for r in triage.matched]),
+                due_at=queue_policy().due_at(triage.priority, item.received_at),
+                classified_at=stamp,
+            )
+        ).rowcount
+        if changed:
+            append(
+                session,
+                actor,
+                "monitor:classify",
+                "queue_item",
+                item_id,
+                {"priority": UNCLASSIFIED},
+                {
+                    "priority": triage.priority.value,
+                    "label": label,
+                    "reason": triage.reason,
+                    "criteria_version": version,
+                },
+            )
+            return triage
+        return Triage(Priority(item.priority), (), item.reason)
+
+
+def classify_pending(store: Store, actor: str = "triage") -> int:
+    """Classify every item still unclassified (a worker killed mid-way leaves them so); returns how many."""
+    with store.transaction() as session:
+        pending = list(session.scalars(select(QueueItem.id).where(QueueItem.classified_at.is_(None))))
+    for item_id in pending:
+        classify_item(store, item_id, actor)
+    return len(pending)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)

@@ -1,0 +1,393 @@
+"""Closing a monitoring period: the end-of-service summary, the strips as the study's recording, the report.
+
+A period closes only when every strip of it has been reviewed by a person (the open items are listed
+otherwise). Closing joins the period's billable strips, in time order, into one recording of the study
+(2 s of flat line between strips; strips at another sampling rate are resampled), stores the summary as the
+study's analysis run, records the hook-up and the attended monitoring as components, and frees the device.
+The physician then reads, interprets and signs the report through the usual report versions and
+signatures; coding takes the period's dates (:func:`period_of_study`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.coding import Component
+from ecgdesk.errors import InputError
+from ecgdesk.monitoring.periods import Period
+from ecgdesk.monitoring.roster import Shift, coverage_gaps
+from ecgdesk.records import Recording, open_recording, write_recording
+from ecgdesk.reports.context import SignatureBlock
+from ecgdesk.reports.monitoring_report import EventStripImage, MonitoringReportContext
+from ecgdesk.store import Store, append, canonical_json
+from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import Order, Study, User
+from ecgdesk.store.monitoring_models import (
+    CriteriaVersion,
+    Enrolment,
+    Notification,
+    QueueItem,
+    RosterShift,
+    Transmission,
+)
+from ecgdesk.workflow.analysis import insert_run
+from ecgdesk.workflow.lifecycle import move, now
+from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, get_enrolment
+from ecgdesk.workflow.report_parts import report_parts
+from ecgdesk.workflow.studies import get_study, import_recording, set_component
+
+ALGORITHM_VERSION = "ecgdesk-monitoring 0.1.0"
+GAP_S = 2.0
+MAX_REPORT_STRIPS = 12
+REPORT_STRIP_S = 15.0  # two rows at 25 mm/s
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    enrolment_id: int
+    study_id: int
+    start: str
+    end: str
+    transmissions: int
+    notified_events: int
+    coverage_gaps: int
+    warnings: tuple[str, ...] = ()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _join(
+    store: Store, strips: list[Transmission], folder: Path, name: str
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Write the strips as one WFDB record; the index says where each strip starts in it."""
+    first = open_recording(store.blob_root / strips[0].blob_dir / strips[0].main_file)
+    fs = first.fs
+    parts, index, cursor = [], [], 0
+    for transmission in strips:
+        recording = open_recording(store.blob_root / transmission.blob_dir / transmission.main_file)
+        signal = np.asarray(recording.read(0, recording.n_samples)[:, 0], dtype=np.float64)
+        if recording.fs != fs:
+            from scipy.signal import resample_poly
+
+            ratio = Fraction(fs / recording.fs).limit_denominator(1000)
+            signal = resample_poly(signal, ratio.numerator, ratio.denominator)
+        signal = np.nan_to_num(signal)
+        index.append(
+            {
+                "transmission_id": transmission.id,
+                "start_sample": cursor,
+                "n_samples": int(signal.size),
+                "recorded_at": _aware(transmission.recorded_at).isoformat(),
+            }
+        )
+        parts += [signal, np.zeros(int(GAP_S * fs))]
+        cursor += int(signal.size) + int(GAP_S * fs)
+    joined = Recording.from_array(
+        np.concatenate(parts).astype(np.float32),
+        fs,
+        lead_names=[first.leads[0].name],
+        start_time=_aware(strips[0].recorded_at).replace(tzinfo=None),
+        record_name=name,
+    )
+    return write_recording(joined, folder, "wfdb", name), index
+
+
+def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
+    events = []
+    for item in items:
+        if item.action not in {"notified", "escalated"}:
+            continue
+        notices = session.scalars(
+            select(Notification).where(Notification.queue_item_id == item.id).order_by(Notification.id)
+        )
+        events.append(
+            {
+                "item_id": item.id,
+                "transmission_id": item.transmission_id,
+                "priority": item.priority,
+                "onset_s": _onset(item),
+                "received_at": _aware(item.received_at).isoformat(),
+                "reason": item.reason,
+                "label": item.label,
+                "action": item.action,
+                "confirmed_rhythm": item.confirmed_rhythm,
+                "note": item.note,
+                "notifications": [
+                    {
+                        "recipient": n.recipient,
+                        "channel": n.channel,
+                        "tier": n.tier,
+                        "sent_at": _aware(n.sent_at).isoformat(),
+                        "read_back": n.read_back,
+                        "acknowledged_at": _aware(n.acknowledged_at).isoformat()
+                        if n.acknowledged_at
+                        else None,
+                        "outcome": n.outcome,
+                        "escalation": n.escalated_from_id is not None,
+                    }
+                    for n in notices
+                ],
+            }
+        )
+    return events
+
+
+def _onset(item: QueueItem) -> float | None:
+    """Where in its strip the earliest event that fired a rule begins (the report centres the strip there)."""
+    kinds = {rule.get("event") for rule in json.loads(item.matched_json or "[]")}
+    observed = json.loads(item.observation_json or "null") or {}
+    starts = [
+        e["start_s"]
+        for e in observed.get("events", [])
+        if e.get("kind") in kinds and e.get("start_s") is not None
+    ]
+    return min(starts) if starts else None
+
+
+def _rhythm_summary(items: list[QueueItem]) -> str:
+    labels = Counter(i.label for i in items if i.label)
+    rhythms = Counter((i.confirmed_rhythm or "").strip().lower() for i in items if i.confirmed_rhythm)
+    names = {"N": "sinus rhythm", "A": "AF or flutter", "O": "other rhythm", "~": "unreadable"}
+    text = "Strip classifier: " + ", ".join(f"{names.get(k, k)} {v}" for k, v in labels.most_common()) + "."
+    if rhythms:
+        text += (
+            " Confirmed by the technicians: " + ", ".join(f"{k} {v}" for k, v in rhythms.most_common()) + "."
+        )
+    return text
+
+
+def close_period(
+    store: Store, enrolment_id: int, actor: str, stopped_early_on: date | None = None
+) -> ClosedPeriod:
+    """Close an enrolment's period (every strip reviewed first) and prepare its report."""
+    with store.transaction() as session:
+        enrolment = get_enrolment(session, enrolment_id)
+        if enrolment.status != ACTIVE:
+            raise InputError("enrolment", f"enrolment {enrolment_id} is {enrolment.status} already")
+        period = Period(enrolment.start_date, enrolment.days, None)
+        if stopped_early_on is not None and not period.start <= stopped_early_on <= period.planned_end:
+            raise InputError(
+                "stopped-early",
+                f"{stopped_early_on} is outside the period {period.start} to {period.planned_end}",
+            )
+        open_items = list(
+            session.scalars(
+                select(QueueItem.id).where(QueueItem.enrolment_id == enrolment_id, QueueItem.status == "open")
+            )
+        )
+        if open_items:
+            shown = ", ".join(str(i) for i in open_items[:20]) + (" ..." if len(open_items) > 20 else "")
+            raise InputError(
+                "items",
+                f"{len(open_items)} strip(s) of this period are not reviewed yet "
+                f"(queue items {shown}): every strip is reviewed by a person before closing",
+            )
+        strips = list(
+            session.scalars(
+                select(Transmission)
+                .where(Transmission.enrolment_id == enrolment_id, Transmission.flag == "")
+                .order_by(Transmission.recorded_at, Transmission.id)
+            )
+        )
+        study_id = enrolment.study_id
+    period = Period(period.start, period.days, stopped_early_on)
+    warnings: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="ecgdesk-period-"))
+    try:
+        index: list[dict[str, Any]] = []
+        if strips:
+            path, index = _join(store, strips, folder, f"period-{enrolment_id}")
+            import_recording(store, study_id, path, actor)
+        else:
+            warnings.append("no transmission in the period: nothing to report or bill")
+        with store.transaction() as session:
+            enrolment = get_enrolment(session, enrolment_id)
+            study = get_study(session, study_id)
+            document = _document(session, enrolment, period, index)
+            if strips:
+                run_folder = store.studies_root / str(study_id) / "runs" / f"period-{enrolment_id}"
+                run_folder.mkdir(parents=True, exist_ok=True)
+                main = run_folder / "period.json"
+                main.write_text(canonical_json(document) + "\n", encoding="utf-8")
+                insert_run(
+                    store,
+                    session,
+                    study,
+                    f"period-{enrolment_id}-{study_id}",
+                    algorithm_version=ALGORITHM_VERSION,
+                    findings_json=canonical_json(document),
+                    main_file=main,
+                    analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
+                    wear_s=period.days * 86400.0,
+                    actor=actor,
+                )
+                move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
+                order = session.get(Order, study.order_id)
+                assert order is not None
+                set_component(
+                    session, study_id, Component.RECORDING, _name(session, enrolment.created_by), None, order
+                )
+                set_component(session, study_id, Component.MONITORING, _name(session, actor), None, order)
+            enrolment.status, enrolment.active_device = CLOSED, None
+            enrolment.closed_at, enrolment.stopped_early_on = now(), stopped_early_on
+            append(
+                session,
+                actor,
+                "monitor:close",
+                "enrolment",
+                enrolment_id,
+                {"status": ACTIVE},
+                {
+                    "status": CLOSED,
+                    "end": period.end,
+                    "transmissions": len(strips),
+                    "events": len(document["events"]),
+                    "coverage_gaps": len(document["coverage_gaps"]),
+                    "warnings": warnings,
+                },
+            )
+            if document["coverage_gaps"]:
+                warnings.append(
+                    f"{len(document['coverage_gaps'])} stretch(es) of the period had no technician or "
+                    "no on-call physician: the attended monitoring is not billable as such"
+                )
+            return ClosedPeriod(
+                enrolment_id,
+                study_id,
+                period.start.isoformat(),
+                period.end.isoformat(),
+                len(strips),
+                len(document["events"]),
+                len(document["coverage_gaps"]),
+                tuple(warnings),
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _name(session: Session, username: str) -> str:
+    user = session.scalar(select(User).where(User.username == username))
+    return user.display_name if user else username
+
+
+def _document(
+    session: Session, enrolment: Enrolment, period: Period, index: list[dict[str, Any]]
+) -> dict[str, Any]:
+    items = list(
+        session.scalars(
+            select(QueueItem).where(QueueItem.enrolment_id == enrolment.id).order_by(QueueItem.received_at)
+        )
+    )
+    all_strips = list(session.scalars(select(Transmission).where(Transmission.enrolment_id == enrolment.id)))
+    version = session.scalar(
+        select(CriteriaVersion)
+        .where(CriteriaVersion.enrolment_id == enrolment.id)
+        .order_by(CriteriaVersion.version.desc())
+        .limit(1)
+    )
+    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    shifts = [
+        Shift(_aware(s.start), _aware(s.end), tuple(json.loads(s.technicians_json)), s.on_call_physician)
+        for s in session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
+    ]
+    gaps = coverage_gaps(shifts, start, end)
+    billable = [t for t in all_strips if not t.flag]
+    return {
+        "kind": enrolment.service,
+        "algorithm_version": ALGORITHM_VERSION,
+        "enrolment_id": enrolment.id,
+        "device": enrolment.device_serial,
+        "period": {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "days": period.days,
+            "stopped_early": period.stopped_early_on is not None,
+        },
+        "criteria": f"signed version {version.version} by {version.signed_by} on {version.signed_at:%Y-%m-%d}"
+        if version
+        else "defaults, never signed by the ordering physician",
+        "transmissions": {
+            "received": len(all_strips),
+            "reviewed": sum(1 for i in items if i.status == "closed"),
+            "flagged": sum(1 for t in all_strips if t.flag),
+            "days_with_data": len({_aware(t.recorded_at).date() for t in billable}),
+            "ecg_minutes": round(sum(t.duration_s for t in billable) / 60.0, 2),
+            "by_priority": dict(Counter(i.priority for i in items).most_common()),
+            "by_label": dict(Counter(i.label or "?" for i in items).most_common()),
+        },
+        "rhythm_summary": _rhythm_summary(items),
+        "events": _events(session, items),
+        "technician_notes": [
+            f"{_aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+            for i in items
+            if i.note
+        ],
+        "coverage_gaps": [
+            {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing} for g in gaps
+        ],
+        "strip_index": index,
+    }
+
+
+def build_monitoring_context(
+    store: Store, session: Session, study: Study, version: int, signature: SignatureBlock | None = None
+) -> MonitoringReportContext:
+    """The end-of-service report of a monitoring study as stored now (for reporting and signing)."""
+    parts = report_parts(store, session, study, version)
+    document = json.loads(parts.run.findings_json)
+    starts = {entry["transmission_id"]: entry for entry in document.get("strip_index", [])}
+    images = []
+    for event in document.get("events", [])[:MAX_REPORT_STRIPS]:
+        entry = starts.get(event["transmission_id"])
+        if entry is None:
+            continue
+        fs = parts.recording.fs
+        shown = int(REPORT_STRIP_S * fs)
+        onset = event.get("onset_s")
+        offset = 0 if onset is None else int(max(0.0, onset - 3.0) * fs)  # 3 s of what came before
+        offset = max(0, min(offset, entry["n_samples"] - shown))
+        first = entry["start_sample"] + offset
+        data = parts.recording.read(first, first + min(shown, entry["n_samples"]))[:, 0]
+        when = datetime.fromisoformat(entry["recorded_at"]).replace(tzinfo=None) + timedelta(
+            seconds=offset / fs
+        )
+        images.append(
+            EventStripImage(
+                f"recorded {when:%Y-%m-%d %H:%M:%S}   {event['reason']}",
+                np.asarray(data, dtype=np.float64),
+                fs,
+                when,
+            )
+        )
+    return MonitoringReportContext(
+        parts.header,
+        document["kind"],
+        document,
+        images,
+        parts.interpretation,
+        signature,
+        [a for a in parts.addenda],
+    )
+
+
+def period_of_study(session: Session, study_id: int) -> Period | None:
+    """The monitoring period of a study (None for other services): coding dates it by the period."""
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.study_id == study_id))
+    if enrolment is None:
+        return None
+    return Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)

@@ -1,0 +1,438 @@
+"""The attended queue: most pressing first, closed only by a person, every notification logged.
+
+A technician opens an item, confirms or changes the rhythm, and closes it as ``reviewed`` (no action),
+``notified`` (who, channel, time, read-back, outcome), ``escalated`` (to the on-call physician of the
+roster) or ``patient_contacted``. Emergent notifications not acknowledged in time are escalated by
+:func:`escalate_unacknowledged`; :func:`reconcile` counts received vs reviewed strips of a shift and lists
+orphans (a strip without a queue item, an item never classified, an item past its due time).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ecgdesk.errors import InputError, check_option
+from ecgdesk.monitoring.policy import queue_policy
+from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
+from ecgdesk.monitoring.triage import Priority
+from ecgdesk.store import Store, append
+from ecgdesk.store.models import Patient, Study
+from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.monitoring import UNCLASSIFIED
+
+_RANK = {p.value: p.rank for p in Priority} | {UNCLASSIFIED: -1}  # unclassified first: nobody has read it
+
+
+class CloseAction(enum.StrEnum):
+    REVIEWED = "reviewed"
+    NOTIFIED = "notified"
+    ESCALATED = "escalated"
+    PATIENT_CONTACTED = "patient_contacted"
+
+
+CHANNELS = ("phone", "sms", "fax", "email", "portal", "in_person")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    enrolment_id: int | None
+    device: str
+    patient: str | None
+    priority: str
+    label: str | None
+    reason: str
+    received_at: str
+    due_at: str
+    overdue: bool
+    status: str
+    flag: str
+
+
+def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
+    rows = session.execute(query).all()  # type: ignore[call-overload]
+    out = []
+    for item, transmission, patient in rows:
+        out.append(
+            QueueRow(
+                item.id,
+                item.enrolment_id,
+                transmission.device_serial,
+                patient.name if patient else None,
+                item.priority,
+                item.label,
+                item.reason,
+                item.received_at.isoformat(),
+                item.due_at.isoformat(),
+                item.status == "open" and _aware(item.due_at) < stamp,
+                item.status,
+                transmission.flag,
+            )
+        )
+    return out
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> list[QueueRow]:
+    """Open items (or all), most pressing first: by priority, then the oldest."""
+    stamp = now()
+    with store.transaction() as session:
+        query = (
+            select(QueueItem, Transmission, Patient)
+            .join(Transmission, QueueItem.transmission_id == Transmission.id)
+            .outerjoin(Enrolment, QueueItem.enrolment_id == Enrolment.id)
+            .outerjoin(Study, Enrolment.study_id == Study.id)
+            .outerjoin(Patient, Study.patient_id == Patient.id)
+        )
+        if not include_closed:
+            query = query.where(QueueItem.status == "open")
+        rows = _rows(session, query.order_by(QueueItem.received_at).limit(limit * 4), stamp)
+    rows.sort(key=lambda r: (r.status != "open", _RANK.get(r.priority, 9), r.received_at))
+    return rows[:limit]
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    recipient: str
+    channel: str
+    read_back: bool = False
+    outcome: str = ""
+    acknowledged: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    item_id: int
+    action: str
+    notification_id: int | None = None
+    recipient: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def review(
+    store: Store,
+    item_id: int,
+    action: str,
+    actor: str,
+    note: str = "",
+    confirmed_rhythm: str | None = None,
+    notification: NotificationRequest | None = None,
+) -> ReviewResult:
+    """Close an item with what the technician did (the only way an item is ever closed)."""
+    closing = CloseAction(check_option("action", action, [a.value for a in CloseAction]))
+    if len(note) > 10_000:
+        raise InputError("note", "at most 10,000 characters")
+    stamp = now()
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id, with_for_update=True)
+        if item is None:
+            raise InputError("item", f"no queue item with id {item_id}")
+        if item.status != "open":
+            raise InputError("item", f"item {item_id} was closed by {item.closed_by} at {item.closed_at}")
+        notification_id, recipient = None, None
+        if closing is CloseAction.NOTIFIED:
+            if notification is None or not notification.recipient.strip():
+                raise InputError("recipient", "a notification names who was called or messaged")
+            check_option("channel", notification.channel, CHANNELS)
+            notification_id = _notify(session, item, notification, actor, stamp)
+            recipient = notification.recipient
+        elif closing is CloseAction.ESCALATED:
+            recipient = _on_call(session, stamp)
+            if recipient is None:
+                raise InputError(
+                    "roster",
+                    "no on-call physician in the roster now: add a shift "
+                    "('monitor roster add') before escalating",
+                )
+            notification_id = _notify(
+                session, item, NotificationRequest(recipient, "phone", outcome="escalated"), actor, stamp
+            )
+        before = {"status": "open", "priority": item.priority}
+        item.status, item.action, item.closed_by, item.closed_at = "closed", closing.value, actor, stamp
+        item.note = note
+        item.confirmed_rhythm = confirmed_rhythm
+        append(
+            session,
+            actor,
+            "monitor:review",
+            "queue_item",
+            item.id,
+            before,
+            {
+                "status": "closed",
+                "action": closing.value,
+                "note": note,
+                "confirmed_rhythm": confirmed_rhythm,
+                "notification_id": notification_id,
+                "recipient": recipient,
+            },
+        )
+    warnings = _repeated_unreadable(store, item_id) if closing is not CloseAction.PATIENT_CONTACTED else ()
+    return ReviewResult(item_id, closing.value, notification_id, recipient, warnings)
+
+
+def _notify(
+    session: Session,
+    item: QueueItem,
+    request: NotificationRequest,
+    actor: str,
+    stamp: datetime,
+    escalated_from: int | None = None,
+) -> int:
+    tier = item.priority if item.priority in {"emergent", "urgent"} else "routine"
+    row = Notification(
+        queue_item_id=item.id,
+        tier=tier,
+        recipient=request.recipient.strip(),
+        channel=request.channel,
+        sent_at=stamp,
+        acknowledged_at=stamp if request.acknowledged else None,
+        read_back=request.read_back,
+        outcome=request.outcome,
+        escalated_from_id=escalated_from,
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    append(
+        session,
+        actor,
+        "monitor:notify",
+        "queue_item",
+        item.id,
+        None,
+        {
+            "notification_id": row.id,
+            "tier": tier,
+            "recipient": row.recipient,
+            "channel": row.channel,
+            "read_back": row.read_back,
+            "acknowledged": request.acknowledged,
+            "outcome": row.outcome,
+            "escalated_from": escalated_from,
+        },
+    )
+    return row.id
+
+
+def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "") -> None:
+    """Record that the person notified acknowledged it (stops its escalation)."""
+    with store.transaction() as session:
+        row = session.get(Notification, notification_id)
+        if row is None:
+            raise InputError("notification", f"no notification with id {notification_id}")
+        if row.acknowledged_at is None:
+            row.acknowledged_at = now()
+            row.outcome = outcome or row.outcome
+            append(
+                session,
+                actor,
+                "monitor:acknowledge",
+                "queue_item",
+                row.queue_item_id,
+                None,
+                {"notification_id": row.id, "outcome": row.outcome},
+            )
+
+
+def _on_call(session: Session, when: datetime) -> str | None:
+    shifts = [
+        _shift(s)
+        for s in session.scalars(select(RosterShift).where(RosterShift.start <= when, RosterShift.end > when))
+    ]
+    return on_call_at(shifts, when)
+
+
+def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int]:
+    """Escalate emergent notifications not acknowledged within the policy's minutes to the on-call
+    physician (once each); returns the new notification ids."""
+    stamp = now()
+    limit = stamp - timedelta(minutes=queue_policy().escalate_after_minutes)
+    created = []
+    with store.transaction() as session:
+        escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
+        late = list(
+            session.scalars(
+                select(Notification).where(
+                    Notification.tier == "emergent",
+                    Notification.acknowledged_at.is_(None),
+                    Notification.sent_at <= limit,
+                    Notification.id.not_in(escalated),
+                )
+            )
+        )
+        recipient = _on_call(session, stamp)
+        for row in late:
+            item = session.get(QueueItem, row.queue_item_id)
+            assert item is not None
+            who = recipient or "no on-call physician in the roster: supervisor"
+            created.append(
+                _notify(
+                    session,
+                    item,
+                    NotificationRequest(
+                        who,
+                        "phone",
+                        outcome=f"escalated: notification {row.id} to {row.recipient} unacknowledged",
+                    ),
+                    actor,
+                    stamp,
+                    escalated_from=row.id,
+                )
+            )
+    return created
+
+
+def _repeated_unreadable(store: Store, item_id: int) -> tuple[str, ...]:
+    """A warning when the patient's last strips were unreadable several times in a row (electrodes?)."""
+    count = queue_policy().unreadable_for_contact
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        if item is None or item.enrolment_id is None:
+            return ()
+        last = list(
+            session.scalars(
+                select(QueueItem.priority)
+                .where(QueueItem.enrolment_id == item.enrolment_id)
+                .order_by(QueueItem.received_at.desc())
+                .limit(count)
+            )
+        )
+    if len(last) == count and all(p == Priority.UNREADABLE.value for p in last):
+        return (
+            f"the last {count} strips of enrolment {item.enrolment_id} were unreadable: contact the patient "
+            "about the electrodes (close the next one as patient_contacted)",
+        )
+    return ()
+
+
+# ------------------------------------------------------------------------------------- roster, shifts
+def _shift(row: RosterShift) -> Shift:
+    return Shift(
+        _aware(row.start), _aware(row.end), tuple(json.loads(row.technicians_json)), row.on_call_physician
+    )
+
+
+def add_shift(
+    store: Store, start: datetime, end: datetime, technicians: list[str], on_call: str | None, actor: str
+) -> int:
+    if end <= start or end - start > timedelta(hours=24):
+        raise InputError("end", "a shift ends after it starts and lasts at most 24 hours")
+    if not technicians and not on_call:
+        raise InputError("technicians", "a shift names its technicians and/or the on-call physician")
+    with store.transaction() as session:
+        row = RosterShift(
+            start=start,
+            end=end,
+            technicians_json=json.dumps(technicians),
+            on_call_physician=on_call,
+            created_by=actor,
+            created_at=now(),
+        )
+        session.add(row)
+        session.flush()
+        append(
+            session,
+            actor,
+            "monitor:roster-add",
+            "roster_shift",
+            row.id,
+            None,
+            {"start": start, "end": end, "technicians": technicians, "on_call": on_call},
+        )
+        return row.id
+
+
+def coverage(store: Store, start: datetime, end: datetime) -> list[Gap]:
+    with store.transaction() as session:
+        rows = session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
+        return coverage_gaps([_shift(r) for r in rows], start, end)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    start: str
+    end: str
+    received: int
+    queued: int
+    classified: int
+    reviewed: int
+    open: int
+    orphans: tuple[str, ...]
+
+    @property
+    def alarm(self) -> bool:
+        return bool(self.orphans)
+
+
+def reconcile(store: Store, start: datetime, end: datetime, actor: str = "reconcile") -> Reconciliation:
+    """Received vs reviewed strips of a shift; every strip without a person's review past its due time,
+    never classified, or never queued is an orphan (and raises the alarm, in the audit log too)."""
+    stamp = now()
+    with store.transaction() as session:
+        received = (
+            session.scalar(
+                select(func.count())
+                .select_from(Transmission)
+                .where(Transmission.received_at >= start, Transmission.received_at < end)
+            )
+            or 0
+        )
+        items = list(
+            session.scalars(
+                select(QueueItem).where(QueueItem.received_at >= start, QueueItem.received_at < end)
+            )
+        )
+        missing = list(
+            session.scalars(
+                select(Transmission.id).where(
+                    Transmission.received_at >= start,
+                    Transmission.received_at < end,
+                    Transmission.id.not_in(select(QueueItem.transmission_id)),
+                )
+            )
+        )
+        orphans = [f"transmission {t} has no queue item" for t in missing]
+        orphans += [
+            f"item {i.id} never classified (received {i.received_at:%H:%M})"
+            for i in items
+            if i.classified_at is None and stamp - _aware(i.received_at) > timedelta(minutes=5)
+        ]
+        orphans += [
+            f"item {i.id} ({i.priority}) open past its due time {i.due_at:%Y-%m-%d %H:%M}"
+            for i in items
+            if i.status == "open" and _aware(i.due_at) < stamp
+        ]
+        result = Reconciliation(
+            start.isoformat(),
+            end.isoformat(),
+            int(received),
+            len(items),
+            sum(1 for i in items if i.classified_at is not None),
+            sum(1 for i in items if i.status == "closed"),
+            sum(1 for i in items if i.status == "open"),
+            tuple(orphans),
+        )
+        if result.alarm:
+            append(
+                session,
+                actor,
+                "monitor:orphan-alarm",
+                "roster",
+                start.isoformat(),
+                None,
+                {"end": end.isoformat(), "orphans": list(orphans)},
+            )
+        return result

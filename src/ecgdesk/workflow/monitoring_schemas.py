@@ -1,0 +1,59 @@
+"""What the monitoring routes take and answer (Pydantic models, in the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ecgdesk.workflow.schemas import Model
+
+
+class TransmissionOut(Model):
+    """What became of one transmitted strip."""
+
+    status: Literal["queued", "duplicate", "refused"]
+    transmission_id: int | None = None
+    item_id: int | None = None
+    enrolment_id: int | None = None
+    flag: str = ""
+    reason: str = ""
+    priority: str | None = None
+
+
+class QueueRowOut(Model):
+    id: int
+    enrolment_id: int | None
+    device: str
+    patient: str | None
+    priority: str
+    label: str | None
+    reason: str
+    received_at: str
+    due_at: str
+    overdue: bool
+    status: str
+    flag: str
+
+
+class NotificationIn(Model):
+    recipient: str = Field(min_length=1, max_length=200)
+    channel: Literal["phone", "sms", "fax", "email", "portal", "in_person"] = "phone"
+    read_back: bool = False
+    outcome: str = Field(default="", max_length=2000)
+    acknowledged: bool = False
+
+
+class ReviewIn(Model):
+    action: Literal["reviewed", "notified", "escalated", "patient_contacted"]
+    note: str = Field(default="", max_length=10_000)
+    confirmed_rhythm: str | None = Field(default=None, max_length=100)
+    notification: NotificationIn | None = None
+
+
+class ReviewOut(Model):
+    item_id: int
+    action: str
+    notification_id: int | None = None
+    recipient: str | None = None
+    warnings: list[str] = Field(default_factory=list)

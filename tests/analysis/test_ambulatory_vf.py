@@ -1,0 +1,94 @@
+"""Ventricular flutter and fibrillation: recognised in the ambulatory analysis and on strips, never noise,
+lead off or a pause (Creighton VT/VF database, MIT-BIH 207's ventricular flutter)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+
+from conftest import shared_path
+from ecgdesk.analysis.config import AnalysisConfig
+from ecgdesk.analysis.findings import EpisodeType, Rhythm
+from ecgdesk.analysis.pipeline import analyze
+from ecgdesk.analysis.quality import ANALYZABLE, VENTRICULAR, epoch_states
+from ecgdesk.analysis.strips import StripLabel, classify_signal
+from ecgdesk.records import Recording
+
+CFG = AnalysisConfig()
+
+
+def cudb(name: str) -> tuple[np.ndarray, float, wfdb.Annotation]:
+    base = str(shared_path("cudb", f"{name}.hea").with_suffix(""))
+    rec = wfdb.rdrecord(base, channels=[0])
+    return rec.p_signal[:, 0], float(rec.fs), wfdb.rdann(base, "atr")
+
+
+def vf_onset(ann: wfdb.Annotation) -> int:
+    return int(ann.sample[list(ann.symbol).index("[")])
+
+
+def test_vf_of_a_creighton_record_is_an_episode_not_noise_nor_a_pause() -> None:
+    x, fs, ann = cudb("cu01")
+    onset = vf_onset(ann)
+    result = analyze(Recording.from_array(x[:, None].astype(np.float32), fs, ["ecg"]))
+    f = result.findings
+    vf = f.episodes_of(EpisodeType.VF)
+    assert vf and abs(vf[0].start_s - onset / fs) <= 20.0
+    assert not f.episodes_of(EpisodeType.PAUSE)
+    after = f.quality.states[int(onset / fs / CFG.epoch_s) + 2:]
+    assert after.count("V") >= 0.8 * len(after) and "N" not in after
+    assert any(m.code == "ventricular_fibrillation" for m in f.messages)
+    # no beat is counted inside the VF epochs
+    beat_epochs = (result.beats.samples // int(CFG.epoch_s * fs)).tolist()
+    assert all(f.quality.states[e] != "V" for e in beat_epochs)
+
+
+def test_ventricular_flutter_of_mitdb_207_is_found_and_the_rest_is_not() -> None:
+    base = str(shared_path("mitdb", "207.hea").with_suffix(""))
+    x = wfdb.rdrecord(base, channels=[0]).p_signal[:, 0]
+    states = epoch_states(x, 360.0, CFG)
+    # the reference flutter: 40.8-60.6 s (with a pause of 4 s), 242-281 s (3 stretches), 1540.9-1639.3 s
+    assert np.count_nonzero(states[154:164] == VENTRICULAR) >= 9
+    assert np.count_nonzero(states[4:6] == VENTRICULAR) == 2
+    assert np.count_nonzero(states[24:28] == VENTRICULAR) >= 2
+    elsewhere = np.r_[0:4, 7:23, 29:153, 165:180]
+    assert np.count_nonzero(states[elsewhere] == VENTRICULAR) == 0
+    assert np.mean(states[elsewhere] == ANALYZABLE) > 0.98
+
+
+def test_vf_strip_is_ventricular_arrhythmia_not_noise() -> None:
+    x, fs, ann = cudb("cu01")
+    onset = vf_onset(ann)
+    result = classify_signal(np.nan_to_num(x[onset + int(fs): onset + int(11 * fs)]), fs)
+    assert result.label is StripLabel.VENTRICULAR
+    assert "fibrillation" in result.reason and result.heart_rate_bpm is None
+    assert StripLabel.VENTRICULAR.meaning.startswith("ventricular arrhythmia")
+
+
+def test_sinus_strip_is_not_ventricular() -> None:
+    base = str(shared_path("mitdb", "100.hea").with_suffix(""))
+    x = wfdb.rdrecord(base, channels=[0], sampto=3600 * 3).p_signal[:, 0]
+    assert classify_signal(x, 360.0).label is not StripLabel.VENTRICULAR
+
+
+@pytest.mark.parametrize("seconds", [5.0, 12.0])
+def test_synthetic_flutter_wave_is_ventricular_on_a_strip(seconds: float) -> None:
+    # ventricular flutter: a large, near-sinusoidal wave at 4.5 Hz whose amplitude wanders
+    fs = 250.0
+    t = np.arange(int(seconds * fs)) / fs
+    rng = np.random.default_rng(3)
+    x = (1.0 + 0.3 * np.sin(2 * np.pi * 0.3 * t)) * np.sin(2 * np.pi * (4.5 * t + 0.05 * np.cumsum(
+        rng.standard_normal(t.size)) / fs)) + 0.01 * rng.standard_normal(t.size)
+    result = classify_signal(x, fs)
+    assert result.label is StripLabel.VENTRICULAR
+
+
+def test_patient_event_in_vf_has_the_vf_rhythm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    x, fs, ann = cudb("cu01")
+    onset = vf_onset(ann)
+    diary = tmp_path / "diary.csv"
+    diary.write_text(f"time,symptom\n{(onset / fs + 60):.1f},collapse\n")
+    result = analyze(Recording.from_array(x[:, None].astype(np.float32), fs, ["ecg"]), diary=diary)
+    events = result.findings.patient_events
+    assert len(events) == 1 and events[0].rhythm is Rhythm.VF

@@ -1,0 +1,205 @@
+"""Whole-recording delineation (``ecgdesk.analysis.waves``): waves where they were drawn, block borders,
+lead sets, and the first annotator of the QT Database."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from ecgdesk.analysis.ecg12.delineation import WaveKind
+from ecgdesk.analysis.waves import FUSED, StreamParams, delineate_recording, write_waves_csv
+from ecgdesk.errors import InputError
+from ecgdesk.records.recording import Recording
+
+FS = 500.0
+
+
+def _hump(n: int) -> np.ndarray:
+    """A raised-cosine wave exactly ``n`` samples long: it starts and ends at zero slope and level."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / (n - 1))
+
+
+def synthetic(seconds: float = 40.0, rr_s: float = 0.8, leads: int = 3, seed: int = 3,
+              noise_mv: float = 0.01) -> tuple[Recording, list[dict[str, int]]]:
+    """Beats with known wave boundaries: P 100 ms, PR 160 ms, QRS 90 ms (q, R, S), T ending 400 ms after
+    the QRS onset; each lead sees the waves with its own gain and sign, plus white noise and wander."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    x = np.zeros(n)
+    truth = []
+    ms = FS / 1000.0
+    t = 0.5
+    while t + rr_s < seconds - 0.5:
+        qrs_on = int((t + 0.2) * FS)
+        p_on = qrs_on - int(160 * ms)
+        p = 0.15 * _hump(int(100 * ms))
+        x[p_on:p_on + p.size] += p
+        # QRS: small q, tall R, S, back to zero at 90 ms.
+        corners = [0, 15 * ms, 40 * ms, 60 * ms, 90 * ms - 1]
+        q = np.interp(np.arange(int(90 * ms)), corners, [0, -0.1, 1.2, -0.3, 0])
+        x[qrs_on:qrs_on + q.size] += q
+        t_on = qrs_on + int(200 * ms)
+        tw = 0.35 * _hump(int(200 * ms))
+        x[t_on:t_on + tw.size] += tw
+        truth.append({"P_on": p_on, "P_off": p_on + p.size - 1, "QRS_on": qrs_on,
+                      "QRS_off": qrs_on + q.size - 1, "T_off": t_on + tw.size - 1})
+        t += rr_s
+    gains = np.array([1.0, -0.6, 0.8, 0.4, -1.1, 0.7][:leads])
+    data = x[:, None] * gains[None, :]
+    data += rng.normal(0, noise_mv, data.shape)
+    data += 0.2 * np.sin(2 * np.pi * 0.25 * np.arange(n) / FS)[:, None]  # breathing wander
+    names = [f"L{i + 1}" for i in range(leads)]
+    return Recording.from_array(data.astype(np.float32), FS, names), truth
+
+
+def _boundaries(waves) -> dict[str, int]:
+    out = {}
+    for w in waves:
+        if w.kind is WaveKind.P:
+            out["P_on"], out["P_off"] = w.onset, w.offset
+        elif w.kind is WaveKind.QRS:
+            out["QRS_on"], out["QRS_off"] = w.onset, w.offset
+        else:
+            out["T_off"] = w.offset
+    return out
+
+
+def test_waves_are_found_where_they_were_drawn():
+    recording, truth = synthetic()
+    beats = list(delineate_recording(recording))
+    assert len(beats) == len(truth)
+    tolerance = {"P_on": 20, "P_off": 20, "QRS_on": 10, "QRS_off": 10, "T_off": 30}  # ms
+    for beat, true in zip(beats, truth, strict=True):
+        for waves in (*beat.leads, beat.fused):
+            found = _boundaries(waves)
+            for key, limit in tolerance.items():
+                assert abs(found[key] - true[key]) * 1000 / FS <= limit, (key, found[key], true[key])
+
+
+def test_block_borders_neither_lose_nor_double_a_beat():
+    recording, truth = synthetic(seconds=95.0, rr_s=0.73)
+    whole = [b.fiducial for b in delineate_recording(recording, params=StreamParams(block_s=200.0))]
+    small = StreamParams(block_s=7.0, context_s=2.0)
+    blocks = [b.fiducial for b in delineate_recording(recording, params=small)]
+    assert len(whole) == len(truth)
+    assert len(blocks) == len(whole)
+    assert np.max(np.abs(np.asarray(blocks) - np.asarray(whole))) <= 2
+    assert np.all(np.diff(blocks) > 0)
+
+
+def test_single_lead_and_lead_choice():
+    recording, truth = synthetic(seconds=20.0)
+    one = list(delineate_recording(recording, leads=["L2"]))
+    assert len(one) == len(truth)
+    assert all(len(b.leads) == 1 for b in one)
+    # One lead: the fused marks are that lead's marks.
+    assert all(_boundaries(b.fused)["QRS_on"] == _boundaries(b.leads[0])["QRS_on"] for b in one)
+    with pytest.raises(InputError, match="no lead named 'V7'"):
+        list(delineate_recording(recording, leads=["V7"]))
+
+
+def test_waves_csv_rows_and_atomic_write(tmp_path: Path):
+    recording, truth = synthetic(seconds=20.0, leads=2)
+    target = tmp_path / "waves.csv"
+    target.write_text("older output\n")
+    summary = write_waves_csv(recording, target)
+    with target.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["lead", "wave", "onset", "peak", "offset"]
+    assert {r["lead"] for r in rows} == {"L1", "L2", FUSED}
+    assert {r["wave"] for r in rows} == {"P", "QRS", "T"}
+    assert summary.beats == len(truth) and summary.rows == len(rows)
+    assert all(int(r["onset"]) <= int(r["peak"]) <= int(r["offset"]) for r in rows)
+    assert summary.qrs_ms is not None and 70 <= summary.qrs_ms <= 110
+    assert summary.pr_ms is not None and 140 <= summary.pr_ms <= 190
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_a_lead_named_all_is_refused(tmp_path: Path):
+    recording = Recording.from_array(np.zeros((5000, 2), dtype=np.float32), FS, ["I", "All"])
+    with pytest.raises(InputError, match="'all'"):
+        write_waves_csv(recording, tmp_path / "waves.csv")
+    assert not (tmp_path / "waves.csv").exists()
+
+
+def test_too_short_and_signal_free_recordings(tmp_path: Path):
+    with pytest.raises(InputError, match="at least 2 s"):
+        list(delineate_recording(Recording.from_array(np.zeros((300, 1), dtype=np.float32), FS)))
+    nan = np.full((int(10 * FS), 2), np.nan, dtype=np.float32)
+    assert list(delineate_recording(Recording.from_array(nan, FS))) == []
+    flat = Recording.from_array(np.zeros((int(10 * FS), 2), np.float32), FS)
+    assert list(delineate_recording(flat)) == []
+    older = tmp_path / "waves.csv"
+    older.write_text("an older run\n")
+    with pytest.raises(InputError, match=r"no QRS complex found in 10\.0 s"):
+        write_waves_csv(flat, older)
+    assert older.read_text() == "an older run\n"
+
+
+@pytest.mark.shared_data
+def test_qt_database_record_against_its_first_annotator(tmp_path: Path):
+    """sel16273 (tuning half): every annotated beat delineated, fused marks near the cardiologist's."""
+    shared_path("qtdb", "sel16273.hea")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import wfdb
+
+    from bench_delineate import read_beats
+    from qtdb_eval import QTDB, Tally, reference
+
+    # The annotated minute of the record (the whole 15 min take a while on a shared CI machine).
+    start = 145_000
+    raw = wfdb.rdrecord(str(QTDB / "sel16273"), sampfrom=start, sampto=start + 20_000)
+    recording = Recording.from_array(raw.p_signal.astype(np.float32), raw.fs, raw.sig_name)
+    target = tmp_path / "waves.csv"
+    write_waves_csv(recording, target)
+    ours = [{k: v + start for k, v in beat.items()} for beat in read_beats(target)[FUSED]]
+    tally = Tally()
+    tally.add("sel16273", reference("sel16273"), ours, recording.fs)
+    annotated, found = tally.beats_in()
+    assert found == annotated == 30
+    for boundary, (mean_limit, sd_limit) in {"QRS_on": (10, 10), "QRS_off": (10, 12), "T_off": (20, 20),
+                                               "P_on": (25, 20)}.items():
+        stats = tally.stats(boundary)
+        assert stats["n"] >= 28, boundary
+        assert abs(stats["mean"]) <= mean_limit and stats["sd"] <= sd_limit, (boundary, stats)
+
+
+def test_beats_too_close_to_the_edges_for_a_template_are_skipped_not_fatal():
+    """Two beats, each too near an edge of a 2.6 s recording for a whole beat window: no template beat."""
+    t = np.arange(int(2.6 * FS)) / FS
+    x = sum(np.exp(-(((t - r) / 0.012) ** 2)) + 0.3 * np.exp(-(((t - r - 0.3) / 0.05) ** 2))
+            for r in (0.3, 2.0))
+    recording = Recording.from_array(np.column_stack([x, -x]).astype(np.float32), FS)
+    beats = list(delineate_recording(recording))
+    assert all(0.25 * FS <= b.fiducial <= 2.05 * FS for b in beats)
+
+
+class _CountingSource:
+    """An array source that remembers the longest read, to check the streaming."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.longest = 0
+
+    def read(self, start: int, stop: int, lead_indices) -> np.ndarray:
+        self.longest = max(self.longest, stop - start)
+        return self.data[start:stop][:, list(lead_indices)]
+
+
+def test_a_long_recording_is_read_block_by_block():
+    """Ten minutes of two leads (20 blocks): never more than one block and its context read at once."""
+    recording, truth = synthetic(seconds=600.0, rr_s=0.9, leads=2, noise_mv=0.02)
+    data = recording.read()
+    source = _CountingSource(data)
+    streamed = Recording(fs=FS, n_samples=data.shape[0], leads=recording.leads, source=source)
+    params = StreamParams(block_s=30.0, context_s=5.0)
+    done: list[float] = []
+    beats = sum(1 for _ in delineate_recording(streamed, params=params, progress=done.append))
+    assert beats == len(truth)
+    assert source.longest <= int((30.0 + 2 * 5.0) * FS)
+    assert sum(done) == pytest.approx(600.0)

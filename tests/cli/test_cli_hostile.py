@@ -1,0 +1,147 @@
+"""The command line under hostile use (issue 19): an internal error is one line with exit 3 (the traceback
+only with --debug), odd file names and special files are named errors, outputs never overwrite inputs,
+errors name the option typed, and building the parser imports no engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgdesk.cli import main as cli_main
+from ecgdesk.cli.main import main
+from ecgdesk.records import Lead, open_writer
+from ecgdesk.records.writers import WRITE_FORMATS
+
+HEAVY = ("numpy", "scipy", "sqlalchemy", "alembic", "matplotlib", "pydicom", "wfdb", "pyedflib", "lxml",
+         "fastapi", "sklearn", "simple_icd_10_cm", "tqdm", "jinja2", "pydantic", "distributed")
+
+
+def _digest(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def test_building_the_parser_imports_no_engine() -> None:
+    code = ("import sys\nfrom ecgdesk.cli.main import build_parser\nbuild_parser()\n"
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported while building the parser: {out.stdout.strip()}"
+
+
+def test_write_formats_spelled_in_the_cli_match_the_writers() -> None:
+    from ecgdesk.cli.records import WRITE_FORMATS as SPELLED
+
+    assert tuple(SPELLED) == tuple(WRITE_FORMATS)
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("ecgdesk ")
+
+
+def _boom(_args: object) -> int:
+    return int(1 / 0)
+
+
+def test_internal_error_is_one_line_exit_3(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("ecgdesk.cli.records",))
+    import ecgdesk.cli.records as records
+
+    monkeypatch.setattr(records, "_cmd_info", _boom)
+    assert main(["info", str(tmp_path / "x.edf")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "internal error" in err and "ZeroDivisionError" in err and "--debug" in err
+    assert main(["info", str(tmp_path / "x.edf"), "--debug"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ZeroDivisionError" in err
+
+
+def test_non_utf8_file_name_is_a_named_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = os.fsdecode(b"strip-\xff\xfe.csv")
+    path = tmp_path / name
+    path.write_text("time,II\n0,1\n5,2\n")  # 0.2 Hz from the time column: refused
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "strip-" in err and "allowed 1 Hz" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_named_pipe_given_as_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "rec.edf"
+    os.mkfifo(fifo)
+    assert main(["info", str(fifo)]) == 2
+    assert "named pipe" in capsys.readouterr().err
+
+
+def _csv_strip(path: Path) -> Path:
+    t = np.arange(0, 12, 1 / 250)
+    rows = "".join(f"{v:.4f},{np.sin(2 * np.pi * 1.2 * v) ** 31:.4f}\n" for v in t)
+    path.write_text("time,II\n" + rows)
+    return path
+
+
+def test_analyze_refuses_to_overwrite_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ecgdesk analyze beats.csv --out .`` used to replace the user's recording by the beat list."""
+    monkeypatch.chdir(tmp_path)
+    source = _csv_strip(tmp_path / "beats.csv")
+    before = _digest(source)
+    assert main(["analyze", "beats.csv", "--out", "."]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "would overwrite the input" in err
+    assert _digest(source) == before and not (tmp_path / "findings.json").exists()
+
+
+def test_ecg12_refuses_to_overwrite_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _csv_strip(tmp_path / "waves.csv")
+    before = _digest(source)
+    assert main(["ecg12", str(source), "--out", str(tmp_path)]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert _digest(source) == before
+
+
+def test_strips_batch_isolates_a_strip_that_crashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from ecgdesk.analysis.strips import batch
+
+    for i in range(3):
+        with open_writer(tmp_path, f"s{i}", "wfdb", 300, [Lead("II")]) as writer:
+            writer.write(np.sin(np.linspace(0, 60, 3000))[:, None])
+    real = batch.classify_strip
+
+    def sometimes(recording: object, lead: object) -> object:
+        if getattr(recording, "record_name", "") == "s1":
+            raise ZeroDivisionError("float division by zero")
+        return real(recording, lead)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "classify_strip", sometimes)
+    out = tmp_path / "out" / "results.csv"
+    out.parent.mkdir()
+    assert main(["strips", str(tmp_path), "--out", str(out)]) == 0
+    rows = out.read_text().splitlines()
+    assert len(rows) == 4
+    assert rows[2].startswith("s1,~,") and "ZeroDivisionError" in rows[2]
+    assert "1 failed" in capsys.readouterr().err
+
+
+def test_errors_name_the_option_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--hours", "0", "--out", str(tmp_path)]) == 2
+    assert "field '--hours'" in capsys.readouterr().err
+    assert main(["simulate", "--hours", "0.05", "--out", str(tmp_path)]) == 2
+    assert "field '--hours'" in capsys.readouterr().err  # the simulator's own check, renamed
+    path = tmp_path / "strip.csv"
+    path.write_text("I\n1\n2\n3\n")
+    for command in (["analyze", str(path), "--out", str(tmp_path / "o")],
+                    ["ecg12", str(path), "--out", str(tmp_path / "o")]):
+        assert main(command) == 2
+        assert "field '--csv-fs'" in capsys.readouterr().err
+    strips = ["strips", str(tmp_path), str(path), "--out", str(tmp_path / "r.csv")]
+    assert main([*strips, "--jobs", "100000"]) == 2
+    assert "field '--jobs'" in capsys.readouterr().err

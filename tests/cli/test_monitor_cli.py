@@ -1,0 +1,163 @@
+"""``ecgdesk monitor ...`` through the real entry point, as the technician, physician and administrator."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecgdesk.cli.main import main
+from ecgdesk.store import open_store
+from ecgdesk.workflow.users import add_user
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
+from monitoring_builders import Strips, make_strips
+
+PIN = "2468"
+ORDERING_NPI = "1245319599"
+ENROLL = [
+    "monitor",
+    "enroll",
+    "--patient-id",
+    "M1",
+    "--name",
+    "Roe, Rita",
+    "--birth-date",
+    "1950-05-06",
+    "--sex",
+    "F",
+    "--device",
+    "DEV-1",
+    "--service",
+    "event_monitor",
+    "--start",
+    "2026-12-01",
+    "--ordering-npi",
+    ORDERING_NPI,
+    "--indication",
+    "R00.2",
+]
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("monitor-cli"))
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
+    for name in ("ECGDESK_DATABASE_URL", "ECGDESK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    store = open_store()
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    add_user(store, "tech", "technician", PIN, actor="boss", admin_password=PIN)
+    add_user(
+        store, "dr.order", "physician", PIN, "Smith, John", npi=ORDERING_NPI, actor="boss", admin_password=PIN
+    )
+    store.close()
+    monkeypatch.setenv("ECGDESK_USER", "tech")
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    return tmp_path / "home"
+
+
+def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(ENROLL) == 0
+    enrolment = capsys.readouterr().out.strip()
+    assert main(["monitor", "criteria", enrolment]) == 0
+    assert json.loads(capsys.readouterr().out)["signed"] is False
+    assert main(["monitor", "criteria", enrolment, "--sign"]) == 2  # a technician may not sign
+    capsys.readouterr()
+    assert main(["monitor", "criteria", enrolment, "--sign", "--user", "dr.order"]) == 0
+    assert "version 1 signed" in capsys.readouterr().out
+    assert main(["monitor", "ingest", str(strips.folder), "--device", "DEV-1", "--json"]) == 0
+    outcomes = json.loads(capsys.readouterr().out)
+    assert sorted(o["status"] for o in outcomes) == ["queued"] * 4
+    assert main(["monitor", "ingest", str(strips.normal), "--device", "DEV-1", "--message-id", "x"]) == 0
+    assert "duplicate" in capsys.readouterr().out
+    assert main(["monitor", "queue", "--json"]) == 0
+    queue = json.loads(capsys.readouterr().out)
+    assert [q["priority"] for q in queue][:2] == ["urgent", "urgent"]
+    first = str(queue[0]["id"])
+    assert main(["monitor", "review", first, "--action", "notified"]) == 2
+    assert "recipient" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "monitor",
+                "review",
+                first,
+                "--action",
+                "notified",
+                "--recipient",
+                "Dr Smith",
+                "--read-back",
+                "--outcome",
+                "continue",
+            ]
+        )
+        == 0
+    )
+    assert "closed: notified" in capsys.readouterr().out
+    assert main(["monitor", "queue", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert len(json.loads(out)) == 3, out
+
+
+def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*ENROLL[:-2], "--ordering-npi", "1234567890", "--indication", "R00.2"]) == 2
+    assert "npi" in capsys.readouterr().err.lower()
+    assert main([*ENROLL, "--days", "45"]) == 2
+    assert "days" in capsys.readouterr().err
+    bad = tmp_path / "strip.edf"
+    bad.write_bytes(b"not an edf")
+    assert main(["monitor", "ingest", str(bad), "--device", "DEV-1"]) == 2
+    assert "refused" in capsys.readouterr().out
+    assert main(["monitor", "review", "99", "--action", "reviewed"]) == 2
+    assert (
+        main(
+            [
+                "monitor",
+                "roster",
+                "add",
+                "--start",
+                "2026-12-01T08:00",
+                "--end",
+                "2026-12-01T20:00",
+                "--technicians",
+                "tech",
+                "--on-call",
+                "dr.order",
+            ]
+        )
+        == 2
+    )  # the roster is the admin's
+    assert (
+        main(
+            [
+                "monitor",
+                "roster",
+                "add",
+                "--start",
+                "2026-12-01T08:00",
+                "--end",
+                "2026-12-01T20:00",
+                "--technicians",
+                "tech",
+                "--on-call",
+                "dr.order",
+                "--user",
+                "boss",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(["monitor", "roster", "coverage", "--start", "2026-12-01T00:00", "--end", "2026-12-02T00:00"])
+        == 1
+    )
+    gaps = json.loads(capsys.readouterr().out)
+    assert {g["missing"] for g in gaps} == {"technician", "on-call physician"}

@@ -1,0 +1,359 @@
+"""Hostile headers (issue 19): each is refused with one RecordingError naming the file, the field, the value
+and the range allowed, or read with a warning that says what was guessed; never a traceback, a hang or a
+confident reading of garbage. Every input is built here from the writers' output, never copied data."""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from records_conformance import file_digest
+
+from ecgdesk.errors import RecordingError
+from ecgdesk.records import EventKind, EventMarker, Lead, _ishne, open_recording
+from ecgdesk.records.edf_reader import read_edf
+from ecgdesk.records.writers import open_writer
+
+
+def _refused(path: Path, field: str, *words: str,
+             opener: Callable[[], object] | None = None) -> RecordingError:
+    before = file_digest(path)
+    with pytest.raises(RecordingError) as info:
+        (opener or (lambda: open_recording(path)))()
+    error = info.value
+    assert error.field == field, str(error)
+    for word in words:
+        assert word in error.reason, str(error)
+    assert file_digest(path) == before
+    return error
+
+
+def _wfdb(folder: Path, n: int = 1000, leads: int = 2, events: tuple[EventMarker, ...] = ()) -> Path:
+    data = np.sin(np.linspace(0, 20, n))[:, None] * np.ones(leads)
+    with open_writer(folder, "rec", "wfdb", 250, [Lead(f"L{i}") for i in range(leads)], events=events) as w:
+        w.write(data)
+    return folder / "rec.hea"
+
+
+def _edit_signal(hea: Path, index: int, column: int, value: str) -> None:
+    lines = hea.read_text().splitlines()
+    parts = lines[1 + index].split()
+    parts[column] = value
+    lines[1 + index] = " ".join(parts)
+    hea.write_text("\n".join(lines) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------- WFDB
+def test_one_lead_stored_in_another_format_is_refused(tmp_path: Path) -> None:
+    """A LUDB lead changed from format 16 to 8 was read as 'AF, 107 bpm': the size check was skipped."""
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 1, 1, "8")
+    _refused(hea, "format[1]", "format 8", "format 16", "one format")
+
+
+def test_every_lead_in_format_310_is_refused_by_the_file_size(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 1, "310")
+    _edit_signal(hea, 1, 1, "310")
+    _refused(tmp_path / "rec.dat", "sig_len", "format 310", opener=lambda: open_recording(hea))
+
+
+@pytest.mark.parametrize("code", ["17", "0", "999", "16y"])
+def test_unknown_storage_format(tmp_path: Path, code: str) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 1, code)
+    _refused(hea, "format[0]", "not one WFDB defines", "212")
+
+
+@pytest.mark.parametrize(("gain", "words"), [
+    ("nan/mV", ("not a finite number",)), ("inf/mV", ("not a finite number",)),
+    ("-inf/mV", ("not a finite number",)), ("abc/mV", ("not a number",)),
+    ("1e30/mV", ("not plausible", "full scale")), ("1e-30/mV", ("not plausible", "at most 1 mV")),
+])
+def test_absurd_gain_is_refused(tmp_path: Path, gain: str, words: tuple[str, ...]) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 1, 2, gain)
+    _refused(hea, "gain[1]", *words)
+
+
+def test_zero_gain_reads_with_a_warning(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 2, "0(0)/mV")
+    recording = open_recording(hea)
+    assert recording.n_leads == 2
+    assert any("signal 1 has no calibration" in w and "200" in w for w in recording.warnings)
+
+
+def test_absurd_baseline_is_refused(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 2, "1000(99999999)/mV")
+    _refused(hea, "baseline[0]", "99999999", "format 16")
+
+
+def test_fewer_signal_lines_than_announced(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    hea.write_text(hea.read_text().splitlines()[0] + "\n")
+    _refused(hea, "n_sig", "announces 2 signals", "0 signal lines")
+
+
+@pytest.mark.parametrize(("fs", "words"), [("0.001", ("allowed 1 Hz",)), ("1e9", ("100000 Hz",)),
+                                           ("nan", ("positive",)), ("-250", ("positive",))])
+def test_sampling_rate_out_of_range(tmp_path: Path, fs: str, words: tuple[str, ...]) -> None:
+    hea = _wfdb(tmp_path)
+    lines = hea.read_text().splitlines()
+    parts = lines[0].split()
+    parts[2] = fs
+    hea.write_text("\n".join([" ".join(parts), *lines[1:]]) + "\n")
+    _refused(hea, "fs", *words)
+
+
+@pytest.mark.parametrize("name", ["../rec.dat", "/etc/passwd", "sub/rec.dat"])
+def test_signal_file_outside_the_folder(tmp_path: Path, name: str) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 0, name)
+    _refused(hea, "file_name[0]", "plain name")
+
+
+def test_corrupt_event_file_is_a_warning_not_the_end(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path, events=(EventMarker(100, "chest pain", EventKind.PATIENT_TRIGGERED),))
+    evt = tmp_path / "rec.evt"
+    assert open_recording(hea).events
+    evt.write_bytes(b"\xff\xfe\x00\x01" * 37 + b"\x01")
+    recording = open_recording(hea)
+    assert recording.events == ()
+    assert any("rec.evt" in w and "ignored" in w for w in recording.warnings)
+    assert recording.read().shape == (1000, 2)
+
+
+def test_lead_not_in_volts_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 1, 2, "1000(0)/mmHg")
+    recording = open_recording(hea)
+    assert recording.lead_names == ["L0"]
+    assert any("signal 2" in w and "mmHg" in w for w in recording.warnings)
+
+
+def _opens_at_once(action: Callable[[], object]) -> BaseException | None:
+    """Run ``action`` in a thread; it must finish within 5 s (a FIFO opened for reading never would)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            action()
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(5.0)
+    assert outcome, "hung on a named pipe"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_named_pipe_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "strip.edf"
+    os.mkfifo(fifo)
+    error = _opens_at_once(lambda: open_recording(fifo))
+    assert isinstance(error, RecordingError) and "named pipe" in error.reason
+    hea = _wfdb(tmp_path / "w")
+    (tmp_path / "w" / "rec.dat").unlink()
+    os.mkfifo(tmp_path / "w" / "rec.dat")
+    error = _opens_at_once(lambda: open_recording(hea))
+    assert isinstance(error, RecordingError) and error.field == "file_name[0]"
+    assert "named pipe" in error.reason
+
+
+def test_device_is_refused() -> None:
+    with pytest.raises(RecordingError, match="character device"):
+        open_recording("/dev/zero")
+
+
+# ------------------------------------------------------------------------------------------------ EDF
+def _edf(path: Path, n: int = 2000) -> Path:
+    import pyedflib
+
+    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([{"label": "ECG", "dimension": "uV", "sample_frequency": 100,
+                              "physical_min": -3000.0, "physical_max": 3000.0,
+                              "digital_min": -32768, "digital_max": 32767}])
+    writer.writeSamples([np.sin(np.linspace(0, 50, n)) * 1000])
+    writer.writeAnnotation(1.0, -1, "button pressed")
+    writer.close()
+    return path
+
+
+def _edf_field(path: Path, offset: int, width: int, value: str) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[offset:offset + width] = value.ljust(width).encode("ascii")
+    path.write_bytes(bytes(raw))
+
+
+def _signal_field(path: Path, n_signals: int, signal: int, start: int, width: int, value: str) -> None:
+    """Field at ``start`` bytes into the per-signal block (label 0, dimension 96, phys min 104 ...)."""
+    _edf_field(path, 256 + start * n_signals + signal * width, width, value)
+
+
+def test_edf_reads_with_its_annotation(tmp_path: Path) -> None:
+    recording = open_recording(_edf(tmp_path / "a.edf"))
+    assert recording.n_samples == 2000 and recording.warnings == ()
+    assert [e.label for e in recording.events] == ["button pressed"]
+
+
+@pytest.mark.parametrize(("start", "value", "field", "words"), [
+    (104, "3000", "physical_maximum[0]", ("zero",)),          # physical min = max
+    (104, "nan", "physical_minimum[0]", ("not a finite number",)),
+    (112, "1e300", "physical_maximum[0]", ("not plausible",)),
+    (120, "32767", "digital_maximum[0]", ("empty or reversed",)),  # digital min = max
+    (128, "99999", "digital_maximum[0]", ("outside the sample range",)),
+])
+def test_edf_scaling_fields(tmp_path: Path, start: int, value: str, field: str,
+                            words: tuple[str, ...]) -> None:
+    path = _edf(tmp_path / "a.edf")
+    n = int(path.read_bytes()[252:256])
+    _signal_field(path, n, 0, start, 8, value)
+    _refused(path, field, *words)
+
+
+def test_edf_claiming_fewer_records_than_it_holds(tmp_path: Path) -> None:
+    """A header claiming 1 of its records analysed 1 s and reported 0 beats."""
+    path = _edf(tmp_path / "a.edf")
+    _edf_field(path, 236, 8, "1")
+    _refused(path, "number_of_data_records", "inconsistent with the file size")
+
+
+@pytest.mark.parametrize(("offset", "width", "value", "field"), [
+    (244, 8, "0", "samples_per_record[0]"), (244, 8, "nan", "duration_of_data_record"),
+    (236, 8, "-5", "number_of_data_records"), (252, 4, "x", "number_of_signals"),
+])
+def test_edf_numeric_header_fields(tmp_path: Path, offset: int, width: int, value: str, field: str) -> None:
+    path = _edf(tmp_path / "a.edf")
+    _edf_field(path, offset, width, value)
+    _refused(path, field, opener=lambda: read_edf(path))
+
+
+def test_edf_bad_start_date_and_annotations_are_warnings(tmp_path: Path) -> None:
+    path = _edf(tmp_path / "a.edf")
+    _edf_field(path, 168, 8, "31.02.21")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"button pressed")
+    raw[at - 4: at + 4] = b"\xff\x14\x15\x00\xfe\x14\xffx"  # the onset of the annotation made unreadable
+    path.write_bytes(bytes(raw))
+    recording = open_recording(path)
+    assert recording.n_samples == 2000
+    assert recording.warnings, "the guess must be said"
+
+
+# ---------------------------------------------------------------------------------------------- DICOM
+def _dicom(tmp_path: Path) -> Path:
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm"))
+    path = tmp_path / "ecg.dcm"
+    ds.save_as(str(path))
+    return path
+
+
+def _edit_dicom(path: Path, change: Callable[[object], None]) -> None:
+    import pydicom
+
+    ds = pydicom.dcmread(str(path))
+    change(ds)
+    ds.save_as(str(path))
+
+
+@pytest.mark.parametrize(("attribute", "value", "field", "words"), [
+    ("NumberOfWaveformSamples", 12000, "WaveformSequence[0].NumberOfWaveformSamples", ("240000",)),
+    ("NumberOfWaveformChannels", 11, "WaveformSequence[0].NumberOfWaveformSamples", ("11 channels",)),
+    ("WaveformBitsAllocated", 12, "WaveformSequence[0].WaveformSampleInterpretation", ("12-bit",)),
+    ("WaveformSampleInterpretation", "XX", "WaveformSequence[0].WaveformSampleInterpretation", ("'XX'",)),
+    ("SamplingFrequency", "0.001", "WaveformSequence[0].SamplingFrequency", ("allowed 1 Hz",)),
+])
+def test_dicom_counts_against_the_data(tmp_path: Path, attribute: str, value: object, field: str,
+                                       words: tuple[str, ...]) -> None:
+    path = _dicom(tmp_path)
+    _edit_dicom(path, lambda ds: setattr(ds.WaveformSequence[0], attribute, value))  # type: ignore[attr-defined]
+    _refused(path, field, *words)
+
+
+def test_dicom_rhythm_group_chosen_by_label_not_channel_count(tmp_path: Path) -> None:
+    path = _dicom(tmp_path)
+    recording = open_recording(path)
+    assert recording.n_samples == 10000  # the 10 s rhythm group, not the 1.2 s median beats
+    _edit_dicom(path, lambda ds: setattr(ds.WaveformSequence[1], "MultiplexGroupLabel", "RHYTHM 2"))
+    assert open_recording(path).n_samples == 10000  # two labelled: the longer
+
+
+def test_dicom_zero_sensitivity(tmp_path: Path) -> None:
+    path = _dicom(tmp_path)
+    channel = "WaveformSequence[0].ChannelDefinitionSequence[3]"
+    _edit_dicom(path, lambda ds: setattr(ds.WaveformSequence[0].ChannelDefinitionSequence[3],  # type: ignore[attr-defined]
+                                         "ChannelSensitivity", "0"))
+    _refused(path, f"{channel}.ChannelSensitivity", "finite and non-zero")
+
+
+# ------------------------------------------------------------------------------------------ CSV, ISHNE
+def test_csv_time_in_milliseconds_is_named(tmp_path: Path) -> None:
+    """A time column in ms was read as 0.5 Hz and called 'sinus rhythm 30 bpm'."""
+    path = tmp_path / "strip.csv"
+    path.write_text("time,II\n" + "".join(f"{2 * i},{np.sin(i / 9):.3f}\n" for i in range(400)))
+    _refused(path, "column 'time'", "milliseconds", "--csv-fs")
+
+
+def test_csv_field_over_the_csv_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("time,II\n0,1\n0.004,\"" + "9" * 200_000 + "\"\n")
+    _refused(path, "rows", "not readable as CSV")
+
+
+def test_csv_without_rate_names_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("I,II\n1,2\n3,4\n")
+    _refused(path, "csv_fs", "--csv-fs")
+
+
+def _holter(tmp_path: Path) -> Path:
+    with open_writer(tmp_path, "hol", "ishne", 250, [Lead("I"), Lead("II")]) as writer:
+        writer.write(np.ones((500, 2)))
+    return tmp_path / "hol.ecg"
+
+
+def _patch_ishne(path: Path, offset: int, fmt: str, *values: int) -> None:
+    raw = bytearray(path.read_bytes())
+    struct.pack_into(fmt, raw, offset, *values)
+    ecg_offset = struct.unpack_from("<i", raw, 22)[0]
+    struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:ecg_offset])))
+    path.write_bytes(bytes(raw))
+
+
+def test_ishne_resolution_of_one_nanovolt_is_refused(tmp_path: Path) -> None:
+    path = _holter(tmp_path)
+    _patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 24 + 2 + 48, "<h", 1)  # resolution[0]
+    _refused(path, "amplitude_resolution[0]", "not plausible")
+
+
+def test_ishne_invalid_record_date_is_a_warning(tmp_path: Path) -> None:
+    path = _holter(tmp_path)
+    _patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 6, "<3h", 31, 2, 2021)  # record date 31/2/2021
+    recording = open_recording(path)
+    assert recording.start_time is None
+    assert any("record_date 31/2/2021" in w for w in recording.warnings)
+
+
+# ------------------------------------------------------------------------------------------------ XML
+def test_xml_bomb_and_external_entity_stay_inert(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xml"
+    laughs = "".join(f'<!ENTITY l{i} "{"&l" + str(i - 1) + ";" * 10 if i else "lol"}">' for i in range(10))
+    path.write_text(f'<?xml version="1.0"?><!DOCTYPE AnnotatedECG [{laughs}'
+                    '<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
+                    '<AnnotatedECG xmlns="urn:hl7-org:v3"><id>&l9;&ext;</id></AnnotatedECG>')
+    error = _opens_at_once(lambda: open_recording(path))
+    assert isinstance(error, RecordingError)
+    assert "root:" not in str(error)

@@ -1,0 +1,68 @@
+"""Claims over HTTP: the same workflow functions as the CLI behind the permission table; broken X12 is a
+422 naming the segment and reason, and nothing is posted."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from claims_builders_for_service import claims_for_service
+from service_builders import Api
+from test_service_permissions import BILLING
+
+from conftest import shared_path
+from ecgdesk.claims.payer_sim import Parties, PayerProfile, adjudicate, write_835
+from ecgdesk.workflow.claims_inbound import unmatched
+
+
+def test_billing_set_up_and_empty_queues(api: Api) -> None:
+    headers = api.login("biller.t")
+    assert api.client.put("/api/v1/billing", json=BILLING, headers=headers).status_code == 200
+    bad = {**BILLING, "address1": "PO Box 9"}
+    answer = api.client.put("/api/v1/billing", json=bad, headers=headers)
+    assert answer.status_code == 422 and "post office box" in answer.text
+    payer = {"name": "Medicare", "payer_id": "12345", "filing_indicator": "MB", "rules_id": "medicare-mac"}
+    assert api.client.post("/api/v1/billing/payers", json=payer, headers=headers).status_code == 201
+    shown = api.client.get("/api/v1/billing", headers=headers).json()
+    assert shown["billing"]["npi"] == "1234567893" and shown["payers"][0]["rules"] == "medicare-mac"
+    assert api.client.get("/api/v1/claims", headers=headers).json() == []
+    assert api.client.get("/api/v1/denials", headers=headers).json() == []
+    assert api.client.get("/api/v1/ar/aging", headers=headers).json()["total"]["total"] == "0.00"
+    assert api.client.get("/api/v1/claims/ECG0000009", headers=headers).status_code == 404
+
+
+@pytest.mark.shared_data
+def test_broken_835_is_a_422_naming_the_segment(api: Api) -> None:
+    headers = api.login("biller.t")
+    body = shared_path("x12", "linuxforhealth", "835", "managed-care.835").read_bytes()
+    answer = api.client.post(
+        "/api/v1/remittances", content=body, headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert "segment 4 BPR16" in detail["loc"][-1] and "not a valid date" in detail["msg"]
+    assert unmatched(api.store, "test") == []
+
+
+def test_an_835_for_claims_never_sent_goes_to_the_unmatched_queue(api: Api) -> None:
+    headers = api.login("biller.t")
+    parties = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")
+    text = write_835(
+        adjudicate(claims_for_service(), PayerProfile("MEDICARE", "12345")),
+        parties,
+        "EFT77",
+        date(2026, 12, 1),
+    )
+    answer = api.client.post(
+        "/api/v1/remittances",
+        content=text.encode(),
+        headers={**headers, "Content-Type": "application/edi-x12"},
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["posted"] == 0 and [u["claim_id"] for u in result["unmatched"]] == ["SVC0000001"]
+    again = api.client.post("/api/v1/remittances", content=text.encode(), headers=headers).json()
+    assert again["duplicates"] and again["unmatched"] == []
+    listed = api.client.get("/api/v1/remittances/unmatched", headers=headers).json()
+    assert [u["claim_id"] for u in listed] == ["SVC0000001"]
+    assert api.client.get("/api/v1/remittances/unmatched", headers=api.login("tech.t")).status_code == 403

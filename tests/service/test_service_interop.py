@@ -1,0 +1,119 @@
+"""Interfaces over HTTP: orders in (HL7 v2 and FHIR bodies), a study's result and deliveries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hl7
+from service_builders import ORDERING_NPI, PIN, STUDY, Api, upload
+
+from ecgdesk.workflow.interop_results import add_target
+
+ORDER = (
+    "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|H1|P|2.5.1\r"
+    "PID|1||MRN5^^^HOSP^MR||Roe^Rita||19560314|F\r"
+    f"ORC|NW|PL-5||||||||||{ORDERING_NPI}^Smith^John^^^^^^^^^^NPI\r"
+    "OBR|1|PL-5||93000^ECG^C4\r"
+    "DG1|1||R00.2^Palpitations^I10\r"
+)
+SERVICE_REQUEST = {
+    "resourceType": "ServiceRequest",
+    "status": "active",
+    "intent": "order",
+    "identifier": [{"type": {"coding": [{"code": "PLAC"}]}, "value": "FH-9"}],
+    "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "93000"}]},
+    "subject": {"reference": "#p"},
+    "requester": {"reference": "#d"},
+    "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R00.2"}]}],
+    "contained": [
+        {
+            "resourceType": "Patient",
+            "id": "p",
+            "identifier": [{"value": "MRN9"}],
+            "name": [{"family": "Poe", "given": ["Ed"]}],
+            "gender": "male",
+            "birthDate": "1940-01-19",
+        },
+        {
+            "resourceType": "Practitioner",
+            "id": "d",
+            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": ORDERING_NPI}],
+        },
+    ],
+}
+
+
+def test_orders_in_over_http_create_studies_once(api: Api) -> None:
+    headers = api.login("tech.t")
+    hl7_headers = {**headers, "Content-Type": "x-application/hl7-v2+er7"}
+    first = api.client.post("/api/v1/interop/orders", content=ORDER, headers=hl7_headers)
+    assert first.status_code == 200, first.text
+    assert (
+        first.json()["status"] == "accepted" and str(hl7.parse(first.json()["ack"]).segment("MSA")[1]) == "AA"
+    )
+    again = api.client.post("/api/v1/interop/orders", content=ORDER, headers=hl7_headers)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    fhir = api.client.post(
+        "/api/v1/interop/orders",
+        content=json.dumps(SERVICE_REQUEST),
+        headers={**headers, "Content-Type": "application/fhir+json"},
+    )
+    assert fhir.status_code == 200 and fhir.json()["study_id"] == 2
+    bad = api.client.post(
+        "/api/v1/interop/orders",
+        content=ORDER.replace("R00.2", "BAD.CODE").replace("H1", "H2"),
+        headers=hl7_headers,
+    )
+    assert bad.status_code == 422 and "ICD-10-CM" in bad.text
+    empty = api.client.post("/api/v1/interop/orders", content=b"", headers=hl7_headers)
+    assert empty.status_code == 422
+    assert api.client.post("/api/v1/interop/orders", content=ORDER).status_code == 403  # no CSRF token
+    api.client.cookies.clear()
+    assert api.client.post("/api/v1/interop/orders", content=ORDER, headers=hl7_headers).status_code == 401
+
+
+def test_result_needs_a_signature_and_deliveries_list(api: Api, tmp_path: object) -> None:
+    headers = api.login("tech.t")
+    api.client.post(
+        "/api/v1/interop/orders",
+        content=ORDER,
+        headers={**headers, "Content-Type": "x-application/hl7-v2+er7"},
+    )
+    add_target(api.store, "chart", "folder", "/nonexistent-never-written", ["hl7"], "admin.t")
+    unsigned = api.client.get("/api/v1/studies/1/result", params={"as": "hl7"}, headers=headers)
+    assert unsigned.status_code == 409 and "signed" in unsigned.text
+    assert (
+        api.client.get("/api/v1/studies/1/result", params={"as": "pdf"}, headers=headers).status_code == 422
+    )
+    assert api.client.get("/api/v1/studies/99/deliveries", headers=headers).status_code == 404
+    assert api.client.get("/api/v1/studies/1/deliveries", headers=headers).json() == []
+    biller = api.login("biller.t")
+    assert api.client.get("/api/v1/studies/1/result", headers=biller).status_code == 403
+
+
+def test_signed_result_in_each_format_and_its_delivery(api: Api, tiny_files: list[Path]) -> None:
+    add_target(api.store, "chart", "folder", str(api.store.home / "outbox"), ["hl7"], "admin.t")
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    headers = api.login("dr.t")
+    base = f"/api/v1/studies/{study_id}"
+    reading = {"text": "Sinus rhythm."}
+    assert api.client.post(f"{base}/interpretation", json=reading, headers=headers).is_success
+    assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
+    oru = api.client.get(f"/api/v1/studies/{study_id}/result", params={"as": "hl7"})
+    assert oru.status_code == 200 and oru.headers["cache-control"] == "no-store"
+    message = hl7.parse(oru.text)
+    assert str(message.segment("MSH")[9]) == "ORU^R01^ORU_R01" and str(message.segment("OBR")[25]) == "F"
+    bundle = api.client.get(f"/api/v1/studies/{study_id}/result", params={"as": "fhir"}).json()
+    assert bundle["resourceType"] == "Bundle"
+    dicom = api.client.get(f"/api/v1/studies/{study_id}/result", params={"as": "dicom"})
+    assert dicom.content[128:132] == b"DICM"
+    assert f"study-{study_id}-v1" in dicom.headers["content-disposition"]
+    (delivery,) = api.client.get(f"/api/v1/studies/{study_id}/deliveries").json()
+    assert (delivery["target"], delivery["format"], delivery["status"]) == ("chart", "hl7", "pending")
+    api.login("admin.t")
+    trail = api.client.get("/api/v1/audit", params={"study_id": study_id}).json()["items"]
+    assert sum(row["action"] == "interop:export" for row in trail) == 3

@@ -1,0 +1,110 @@
+"""Monitoring over HTTP: a device token sends strips (queued at once, classified in the background,
+duplicates answered 200), a technician works the queue."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from service_builders import ORDERING_NPI, Api
+
+from ecgdesk.coding import Service
+from ecgdesk.store.enums import Role
+from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
+from ecgdesk.workflow.permissions import Principal
+from ecgdesk.workflow.sessions import create_token
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
+from monitoring_builders import START, Strips, make_strips
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("monitoring-http"))
+
+
+def _device_token(api: Api) -> dict[str, str]:
+    admin = Principal(1, "admin.t", Role.ADMIN, "Ada", "test")
+    _, secret = create_token(api.store, admin, "tech.t", "DEV-1 gateway")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _files(header: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [
+        ("files", (p.name, p.read_bytes(), "application/octet-stream"))
+        for p in sorted(header.parent.glob(f"{header.stem}.*"))
+    ]
+
+
+def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips) -> None:
+    enroll(
+        api.store,
+        EnrolmentRequest(
+            "M1",
+            "Roe, Rita",
+            date(1950, 5, 6),
+            "F",
+            "DEV-1",
+            Service.EVENT_MONITOR,
+            START.date(),
+            ORDERING_NPI,
+            ("R00.2",),
+        ),
+        "tech.t",
+    )
+    token = _device_token(api)
+    sent = api.client.post(
+        "/api/v1/monitoring/transmissions",
+        params={"device": "DEV-1", "message_id": "m1"},
+        files=_files(strips.pause),
+        headers=token,
+    )
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["status"] == "queued" and sent.json()["enrolment_id"] == 1
+    again = api.client.post(
+        "/api/v1/monitoring/transmissions",
+        params={"device": "DEV-1", "message_id": "m2"},
+        files=_files(strips.pause),
+        headers=token,
+    )
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    api.wait()
+    headers = api.login("tech.t")
+    queue = api.client.get("/api/v1/monitoring/queue", headers=headers).json()
+    assert [q["priority"] for q in queue] == ["urgent"]
+    refused = api.client.post(
+        f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
+    )
+    assert refused.status_code == 422 and "recipient" in refused.text
+    closed = api.client.post(
+        f"/api/v1/monitoring/queue/{queue[0]['id']}/review",
+        headers=headers,
+        json={"action": "notified", "notification": {"recipient": "Dr Smith", "read_back": True}},
+    )
+    assert closed.status_code == 200 and closed.json()["notification_id"] == 1
+    assert api.client.get("/api/v1/monitoring/queue", headers=headers).json() == []
+
+
+def test_bad_transmissions_are_4xx_naming_the_field(api: Api, tmp_path: Path) -> None:
+    token = _device_token(api)
+    no_device = api.client.post(
+        "/api/v1/monitoring/transmissions", files=[("files", ("a.edf", b"x", "x"))], headers=token
+    )
+    assert no_device.status_code == 422 and "device" in no_device.text
+    garbage = api.client.post(
+        "/api/v1/monitoring/transmissions",
+        params={"device": "DEV-9"},
+        files=[("files", ("strip.edf", b"not an edf at all", "x"))],
+        headers=token,
+    )
+    assert garbage.status_code == 422 and "files" in garbage.text and "incoming" not in garbage.text
+    traversal = api.client.post(
+        "/api/v1/monitoring/transmissions",
+        params={"device": "DEV-9"},
+        files=[("files", ("../x.edf", b"x", "x"))],
+        headers=token,
+    )
+    assert traversal.status_code == 422
+    assert api.client.post("/api/v1/monitoring/transmissions", params={"device": "DEV-9"}).status_code == 401

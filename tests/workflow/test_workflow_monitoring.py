@@ -1,0 +1,238 @@
+"""Event monitoring end to end: enrolment, signed criteria, strips in (classified once), the attended
+queue closed only by people, escalation, reconciliation, coverage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from monitoring_builders import START, Strips, make_strips
+from sqlalchemy import func, select
+from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
+
+from ecgdesk.coding import Service
+from ecgdesk.errors import AuthenticationError, InputError
+from ecgdesk.monitoring.criteria import default_criteria
+from ecgdesk.store import Store, verify
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.store.monitoring_models import Notification, QueueItem
+from ecgdesk.workflow.monitoring import (
+    EnrolmentRequest,
+    classify_item,
+    classify_pending,
+    enroll,
+    ingest_file,
+    sign_criteria,
+)
+from ecgdesk.workflow.monitoring_queue import (
+    NotificationRequest,
+    acknowledge,
+    add_shift,
+    coverage,
+    escalate_unacknowledged,
+    list_queue,
+    reconcile,
+    review,
+)
+from ecgdesk.workflow.users import add_user
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("monitoring"))
+
+
+def _request(**changes: object) -> EnrolmentRequest:
+    values: dict[str, object] = dict(
+        patient_id="M1",
+        name="Roe, Rita",
+        birth_date=date(1950, 5, 6),
+        sex="F",
+        device_serial="DEV-1",
+        service=Service.EVENT_MONITOR,
+        start=START.date(),
+        ordering_npi=ORDERING_NPI,
+        indications=("R00.2",),
+        days=30,
+    )
+    values.update(changes)
+    return EnrolmentRequest(**values)  # type: ignore[arg-type]
+
+
+def _audit(store: Store, action: str) -> int:
+    with store.transaction() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+            or 0
+        )
+
+
+def test_enrolment_defaults_unsigned_and_one_active_per_device(store: Store) -> None:
+    info = enroll(store, _request(), "tech")
+    assert info.criteria_version is None and info.end == (START.date() + timedelta(days=29)).isoformat()
+    with pytest.raises(InputError, match="in use by enrolment"):
+        enroll(store, _request(patient_id="M2", name="Poe, Ed"), "tech")
+    with pytest.raises(InputError) as caught:
+        enroll(store, _request(device_serial="DEV-2", days=31), "tech")
+    assert caught.value.field == "days"
+    with pytest.raises(InputError) as caught:
+        enroll(store, _request(device_serial="DEV-3", service=Service.AMBULATORY_ECG), "tech")
+    assert caught.value.field == "service"
+
+
+def test_criteria_signed_by_the_ordering_physician_and_emergent_not_lowered_silently(store: Store) -> None:
+    info = enroll(store, _request(), "tech")
+    add_user(store, "dr.order", "physician", PIN, "Smith, John", npi=ORDERING_NPI)
+    add_user(store, "dr.other", "physician", PIN, "Lee, Ana", npi=PHYSICIAN_NPI)
+    rules = default_criteria().to_dict()
+    with pytest.raises(InputError, match="ordering physician"):
+        sign_criteria(store, info.id, rules, "dr.other", PIN)
+    with pytest.raises(AuthenticationError):
+        sign_criteria(store, info.id, rules, "dr.order", "wrong")
+    assert sign_criteria(store, info.id, rules, "dr.order", PIN) == 1
+    lowered = json.loads(json.dumps(rules))
+    for rule in lowered["rules"]:
+        if rule["id"] == "pause_10s":
+            rule["min_duration_s"] = 15
+    with pytest.raises(InputError, match="lowers emergent criteria"):
+        sign_criteria(store, info.id, lowered, "dr.order", PIN)
+    assert sign_criteria(store, info.id, lowered, "dr.order", PIN, lower_emergent=True) == 2
+    with pytest.raises(InputError) as caught:
+        sign_criteria(
+            store, info.id, {"rules": [{"id": "x", "tier": "panic", "event": "vt"}]}, "dr.order", PIN
+        )
+    assert caught.value.field == "rules[0].tier"
+    assert _audit(store, "monitor:criteria-sign") == 2
+
+
+def test_strips_are_queued_classified_and_ordered_by_priority(store: Store, strips: Strips) -> None:
+    enroll(store, _request(), "tech")
+    outcomes = [
+        ingest_file(store, p, "DEV-1", "device", message_id=p.stem)
+        for p in (strips.normal, strips.flat, strips.pause, strips.vt)
+    ]
+    assert [o.status for o in outcomes] == ["queued"] * 4
+    assert {o.priority for o in outcomes} == {"routine", "unreadable", "urgent"}
+    queue = list_queue(store)
+    assert [r.priority for r in queue] == ["urgent", "urgent", "unreadable", "routine"]
+    assert all(r.enrolment_id is not None and not r.flag for r in queue)
+    flat = next(r for r in queue if r.priority == "unreadable")
+    assert "flat line" in flat.reason
+    assert _audit(store, "monitor:classify") == 4
+
+
+def test_duplicates_by_message_id_and_by_content_change_nothing(store: Store, strips: Strips) -> None:
+    enroll(store, _request(), "tech")
+    first = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-1")
+    again = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-2")
+    same_id = ingest_file(store, strips.pause, "DEV-1", "device", message_id="m-1")
+    assert first.status == "queued" and again.status == "duplicate" and same_id.status == "duplicate"
+    assert "content" in again.reason and "message id" in same_id.reason
+    assert len(list_queue(store)) == 1
+
+
+def test_unknown_device_and_after_period_are_flagged_never_billable_but_queued(
+    store: Store, strips: Strips
+) -> None:
+    enroll(store, _request(start=START.date() - timedelta(days=40), days=30), "tech")
+    late = ingest_file(store, strips.normal, "DEV-1", "device")
+    unknown = ingest_file(store, strips.pause, "NOPE-9", "device")
+    assert late.flag == "after_period" and unknown.flag == "unknown_device"
+    assert {r.flag for r in list_queue(store)} == {"after_period", "unknown_device"}
+
+
+def test_corrupt_and_empty_files_are_refused_with_the_reason(store: Store, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.hea"
+    bad.write_text("this is not a header\n")
+    empty = tmp_path / "empty.edf"
+    empty.write_bytes(b"")
+    for path in (bad, empty):
+        outcome = ingest_file(store, path, "DEV-1", "device")
+        assert outcome.status == "refused" and str(path) in outcome.reason
+    assert list_queue(store) == []
+
+
+def test_a_killed_classification_leaves_the_item_queued_and_classified_once(
+    store: Store, strips: Strips
+) -> None:
+    enroll(store, _request(), "tech")
+    outcome = ingest_file(store, strips.pause, "DEV-1", "device", classify=False)
+    row = list_queue(store)[0]
+    assert row.priority == "unclassified" and row.id == outcome.item_id
+    assert (
+        reconcile(store, START - timedelta(days=400), datetime.now(UTC) + timedelta(days=1)).classified == 0
+    )
+    assert classify_pending(store) == 1
+    assert classify_item(store, row.id).priority.value == "urgent"  # a second run changes nothing
+    assert _audit(store, "monitor:classify") == 1
+
+
+def test_only_a_person_closes_and_every_notification_is_logged(store: Store, strips: Strips) -> None:
+    enroll(store, _request(), "tech")
+    item = ingest_file(store, strips.pause, "DEV-1", "device").item_id
+    assert item is not None
+    with pytest.raises(InputError) as caught:
+        review(store, item, "notified", "tech")
+    assert caught.value.field == "recipient"
+    with pytest.raises(InputError, match="on-call"):
+        review(store, item, "escalated", "tech")
+    result = review(
+        store,
+        item,
+        "notified",
+        "tech",
+        note="pause 4.5 s, patient asymptomatic",
+        confirmed_rhythm="sinus pause",
+        notification=NotificationRequest("Dr Smith", "phone", read_back=True, outcome="continue monitoring"),
+    )
+    assert result.notification_id is not None and list_queue(store) == []
+    with pytest.raises(InputError, match="closed by tech"):
+        review(store, item, "reviewed", "tech2")
+    with pytest.raises(InputError) as caught:
+        review(store, 999, "reviewed", "tech")
+    assert caught.value.field == "item"
+    with store.transaction() as session:
+        assert verify(session).ok
+
+
+def test_unacknowledged_emergent_notification_escalates_to_on_call(store: Store, strips: Strips) -> None:
+    enroll(store, _request(), "tech")
+    item_id = ingest_file(store, strips.vt, "DEV-1", "device").item_id
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(hours=1), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        item.priority = "emergent"  # as if the criteria had made this run emergent
+    review(store, item_id or 0, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
+    assert escalate_unacknowledged(store) == []  # not late yet
+    with store.transaction() as session:
+        for row in session.scalars(select(Notification)):
+            row.sent_at = now - timedelta(minutes=30)
+    escalated = escalate_unacknowledged(store)
+    assert len(escalated) == 1 and escalate_unacknowledged(store) == []
+    with store.transaction() as session:
+        row = session.get(Notification, escalated[0])
+        assert row is not None and row.recipient == "dr.oncall" and row.escalated_from_id is not None
+    acknowledge(store, escalated[0], "dr.oncall", "will see the patient")
+
+
+def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: Strips) -> None:
+    enroll(store, _request(), "tech")
+    outcome = ingest_file(store, strips.normal, "DEV-1", "device")
+    with store.transaction() as session:
+        item = session.get(QueueItem, outcome.item_id)
+        assert item is not None
+        item.due_at = datetime.now(UTC) - timedelta(minutes=1)
+    report = reconcile(store, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+    assert report.received == 1 and report.reviewed == 0 and report.alarm
+    assert "open past its due time" in report.orphans[0]
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    add_shift(store, day, day + timedelta(hours=8), ["tech"], "dr.a", "admin")
+    add_shift(store, day + timedelta(hours=8), day + timedelta(hours=16), ["tech2"], None, "admin")
+    gaps = coverage(store, day, day + timedelta(hours=24))
+    assert [(g.missing, g.hours) for g in gaps] == [("on-call physician", 16.0), ("technician", 8.0)]
+    with pytest.raises(InputError):
+        add_shift(store, day, day - timedelta(hours=1), ["tech"], None, "admin")
