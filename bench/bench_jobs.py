@@ -75,7 +75,9 @@ else:
     import distributed
     from ecgdesk.jobs.dask_executor import DaskExecutor
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=None,  # and its HTTP server on a free port:
+                                       scheduler_kwargs={"dashboard": False,
+                                                         "dashboard_address": "127.0.0.1:0"})
     executor = DaskExecutor(store, KINDS, cluster.scheduler_address)
     executor.client.run(lambda: __import__("ecgdesk.workflow.analysis_jobs"))  # warm workers
 t0 = time.perf_counter()
