@@ -1,5 +1,5 @@
-"""Stores for the job tests: SQLite always, PostgreSQL where ``ECGDESK_TEST_POSTGRES_URL`` names a scratch
-database (its tables are dropped), skipped with the reason elsewhere."""
+"""Stores for the job tests on both backends (``tests/backends.py``) and the environment of a worker
+subprocess that can import the test kinds."""
 
 from __future__ import annotations
 
@@ -8,31 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from ecgdesk.store import Store, open_store
+from backends import BACKENDS, make_store
+from ecgdesk.store import Store
 
-PG_URL = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
-NO_PG = "set ECGDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database"
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not PG_URL, reason=NO_PG),
-    ),
-]
-
-
-def make_store(tmp_path: Path, backend: str) -> Store:
-    if backend == "postgresql":
-        assert PG_URL is not None
-        engine = create_engine(PG_URL)
-        with engine.begin() as con:
-            con.execute(text("DROP SCHEMA public CASCADE"))
-            con.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return open_store(url=PG_URL, home=tmp_path / "home")
-    return open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+__all__ = ["BACKENDS", "any_store", "make_store", "worker_env"]
 
 
 @pytest.fixture(params=BACKENDS)

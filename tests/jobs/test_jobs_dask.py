@@ -28,12 +28,17 @@ from ecgdesk.workflow.jobs import KINDS as ANALYSIS_KINDS
 
 distributed = pytest.importorskip("distributed")
 
+NO_FIXED_PORTS = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """Two single-threaded Dask worker processes and a scheduler, all on 127.0.0.1."""
+    """Two single-threaded Dask worker processes and a scheduler, all on 127.0.0.1. The scheduler's HTTP
+    server (metrics, health) listens even without a dashboard, on 8787 unless told: a free port, so that
+    two runs at once (two checkouts, CI jobs) do not collide."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+        scheduler_kwargs=NO_FIXED_PORTS,
     ) as local:
         yield local.scheduler_address
 
