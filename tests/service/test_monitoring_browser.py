@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_builders import CHROMIUM, PIN, VIEWPORT, need_browser
+from browser_builders import CHROMIUM, PIN, VIEWPORT, need_browser, save_small, shots_folder
 from service_builders import add_people
 
 from ecgdesk.coding import Service
@@ -114,7 +114,9 @@ def _counts(page: Any) -> dict[str, int]:
     }
 
 
-def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Queue) -> None:
+def test_technician_works_the_most_pressing_strip_first(
+    chromium: Any, served: Queue, tmp_path: Path
+) -> None:
     page = log_in(chromium, served, "tech.t")
     page.click("nav >> text=Monitoring")
     page.wait_for_url("**/monitoring")
@@ -126,6 +128,7 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     assert sorted(shown) == sorted(served.priorities)
     counts = _counts(page)
     assert sum(counts[p] for p in RANK) == 3 and counts["unreadable"] >= 1  # the flat line needs a person
+    save_small(page, shots_folder(tmp_path) / "monitoring.png")
     first_id = rows.first.get_attribute("data-id")
     rows.first.click()
     page.locator("#mq-item").wait_for(state="visible")
