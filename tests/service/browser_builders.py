@@ -133,3 +133,20 @@ def save_small(page: Any, path: Path) -> None:
         rgb = image.convert("RGB")
         small = rgb.quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     small.save(path, optimize=True)
+
+
+def open_logged_in(chromium: Any, base_url: str, username: str, password: str = PIN) -> Any:
+    """A new browser context at 1366x768 logged in through the login form; ``page.errors`` collects the
+    page's script errors (a test asserts there are none)."""
+    context = chromium.new_context(viewport=VIEWPORT, base_url=base_url)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_builders import CHROMIUM, PIN, VIEWPORT, need_browser, save_small, shots_folder
+from browser_builders import CHROMIUM, PIN, need_browser, open_logged_in, save_small, shots_folder
 from service_builders import add_people
 
 from ecgdesk.coding import Service
@@ -26,7 +26,6 @@ from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.policy import SecurityPolicy
 
 pytestmark = pytest.mark.browser
-TIMEOUT_MS = 60_000
 ORDERING_NPI = "1245319599"
 RANK = {"emergent": 0, "urgent": 1, "unreadable": 2, "routine": 3}
 
@@ -92,19 +91,8 @@ def chromium(served: Queue) -> Iterator[Any]:
         launched.close()
 
 
-def log_in(chromium: Any, served: Queue, username: str) -> Any:
-    context = chromium.new_context(viewport=VIEWPORT, base_url=served.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PIN)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+def log_in(chromium: Any, served: Queue, username: str, password: str = PIN) -> Any:
+    return open_logged_in(chromium, served.url, username, password)
 
 
 def _counts(page: Any) -> dict[str, int]:

@@ -22,6 +22,7 @@ from browser_builders import (
     VIEWPORT,
     Served,
     need_browser,
+    open_logged_in,
     save_small,
     serve_demo,
 )
@@ -30,7 +31,6 @@ from browser_builders import shots_folder as _shots_folder
 from ecgdesk.service.local import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
-TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +60,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def log_in(chromium: Any, served: Served, username: str, password: str = PIN) -> Any:
-    context = chromium.new_context(viewport=VIEWPORT, base_url=served.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+    return open_logged_in(chromium, served.url, username, password)
 
 
 def wait_js(page: Any, expression: str, timeout_s: float = 60) -> None:

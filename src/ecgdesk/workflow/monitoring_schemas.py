@@ -21,21 +21,6 @@ class TransmissionOut(Model):
     priority: str | None = None
 
 
-class QueueRowOut(Model):
-    id: int
-    enrolment_id: int | None
-    device: str
-    patient: str | None
-    priority: str
-    label: str | None
-    reason: str
-    received_at: str
-    due_at: str
-    overdue: bool
-    status: str
-    flag: str
-
-
 class NotificationIn(Model):
     recipient: str = Field(min_length=1, max_length=200)
     channel: Literal["phone", "sms", "fax", "email", "portal", "in_person"] = "phone"

@@ -18,8 +18,8 @@ from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import classify_item, ingest_file
-from ecgdesk.workflow.monitoring_queue import NotificationRequest, list_queue, review
-from ecgdesk.workflow.monitoring_schemas import QueueRowOut, ReviewIn, ReviewOut, TransmissionOut
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
+from ecgdesk.workflow.monitoring_schemas import ReviewIn, ReviewOut, TransmissionOut
 from ecgdesk.workflow.permissions import Action, Principal
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"], responses=ERRORS)
@@ -95,10 +95,8 @@ def queue(
     store: StoreDep,
     who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)],
     include_closed: bool = False,
-) -> list[QueueRowOut]:
+) -> list[QueueRow]:
     """Open items (or all), most pressing first: by priority, then the oldest."""
-    from dataclasses import asdict
-
     from ecgdesk.workflow.permissions import audit_read
 
     rows = list_queue(store, include_closed=include_closed)
@@ -111,7 +109,7 @@ def queue(
             "open" if not include_closed else "all",
             {"items": len(rows)},
         )
-    return [QueueRowOut(**asdict(row)) for row in rows]
+    return rows
 
 
 @router.post("/queue/{item_id}/review")
