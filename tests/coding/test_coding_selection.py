@@ -238,3 +238,24 @@ def test_json_shape() -> None:
     data = select_codes(facts()).to_dict()
     assert set(data) == {"lines", "explanations", "findings"}
     assert data["lines"] == [{"code": "93245", "modifiers": [], "units": 1}]
+
+
+@pytest.mark.parametrize(
+    ("start", "components", "expected"),
+    [
+        ("2010-12-31", ["recording", "monitoring", "interpretation"], [("93012", ()), ("93014", ())]),
+        ("2010-06-01", ["recording", "monitoring"], [("93012", ())]),
+        ("2010-06-01", ["interpretation"], [("93014", ())]),
+        ("2011-01-01", ["recording", "monitoring", "interpretation"], [("93268", ())]),
+    ],
+)
+def test_event_monitoring_before_2011_is_93012_93014(
+    start: str, components: list[str], expected: list[tuple[str, tuple[str, ...]]]
+) -> None:
+    result = select_codes(
+        facts(service="event_monitor", components=components, start=start, end=None, recorded_hours=None)
+    )
+    assert sorted(_lines(result)) == expected
+    legacy = expected[0][0] in ("93012", "93014")
+    assert ("legacy_event_codes" in _rules(result)) is legacy
+    assert any("before 2011" in s for s in result.explanations) is legacy

@@ -150,9 +150,12 @@ def _fixed(family: Family, sentence: str) -> Callable[[_Work], None]:
 
 def _event_or_mct(family: Family, name: str) -> Callable[[_Work], None]:
     def select(work: _Work) -> None:
+        facts = work.facts
+        if family is Family.EVENT_MONITOR and _valid(Family.TRANSTELEPHONIC_LEGACY, facts.date_of_service):
+            _transtelephonic_legacy(work)
+            return
         work.family = family
         work.explain(f"{name} is reported once per period of up to 30 days, whatever the recorded hours.")
-        facts = work.facts
         if facts.end is not None:
             days = (facts.end - facts.start).days + 1
             if days > PERIOD_DAYS:
@@ -165,6 +168,26 @@ def _event_or_mct(family: Family, name: str) -> Callable[[_Work], None]:
                 )
 
     return select
+
+
+def _transtelephonic_legacy(work: _Work) -> None:
+    """Dates of service before 2011: the post-symptom strips sent by telephone with 24-hour attended
+    monitoring were 93012 (tracing and monitoring) and 93014 (physician review), per 30 days; both were
+    deleted with the 2011 revision (their PTP edits end 2010-12-31) and 93268-93272 report it since."""
+    work.family = Family.TRANSTELEPHONIC_LEGACY
+    work.explain(
+        f"The service began on {work.facts.date_of_service.isoformat()}, before 2011: transtelephonic "
+        "post-symptom rhythm strips with 24-hour attended monitoring were reported per 30 days as 93012 "
+        "(the tracing and the monitoring) and 93014 (the physician's review); both were deleted from 2011, "
+        "when 93268-93272 took their place (coding.md 0.2, 1.1)."
+    )
+    work.warn(
+        "legacy_event_codes",
+        "Before 2011 a looping memory recorder was already reported with 93268-93272; 93012/93014 are for "
+        "post-symptom (non-looping) transtelephonic strips.",
+        "Check the device type before submitting a claim for a pre-2011 date of service.",
+        severity=Severity.INFO,
+    )
 
 
 SELECTORS: dict[Service, Callable[[_Work], None]] = {
@@ -182,7 +205,7 @@ SELECTORS: dict[Service, Callable[[_Work], None]] = {
     Service.ARTERIAL_WAVEFORM: _fixed(Family.ARTERIAL_WAVEFORM, "Arterial waveform analysis is coded 93050."),
 }
 
-_EQUIVALENT = {Family.EVENT_MONITOR, Family.MOBILE_TELEMETRY}  # scanning and monitoring are one part there
+_EQUIVALENT = {Family.EVENT_MONITOR, Family.MOBILE_TELEMETRY, Family.TRANSTELEPHONIC_LEGACY}  # scanning and monitoring are one part there
 
 
 def _furnished(work: _Work, codes: list[CodeInfo]) -> frozenset[Component]:
