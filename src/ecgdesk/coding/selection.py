@@ -205,7 +205,8 @@ SELECTORS: dict[Service, Callable[[_Work], None]] = {
     Service.ARTERIAL_WAVEFORM: _fixed(Family.ARTERIAL_WAVEFORM, "Arterial waveform analysis is coded 93050."),
 }
 
-_EQUIVALENT = {Family.EVENT_MONITOR, Family.MOBILE_TELEMETRY, Family.TRANSTELEPHONIC_LEGACY}  # scanning and monitoring are one part there
+# scanning and monitoring are one part there
+_EQUIVALENT = {Family.EVENT_MONITOR, Family.MOBILE_TELEMETRY, Family.TRANSTELEPHONIC_LEGACY}
 
 
 def _furnished(work: _Work, codes: list[CodeInfo]) -> frozenset[Component]:
