@@ -161,8 +161,11 @@ class FactsDocument(_Model):
 
     @classmethod
     def from_facts(cls, facts: ServiceFacts) -> Self:
+        # model_construct: the dataclass is already checked, and a service's facts may be incomplete while
+        # its study is in progress (no component furnished yet) and still be shown
         values = {name: getattr(facts, name) for name in cls.model_fields}
-        return cls(**{**values, "components": sorted(facts.components), "diagnoses": list(facts.diagnoses)})
+        lists = {"components": sorted(facts.components), "diagnoses": list(facts.diagnoses)}
+        return cls.model_construct(**{**values, **lists})
 
 
 class ClaimLineDocument(_Model):
@@ -196,7 +199,7 @@ class ClaimLineDocument(_Model):
     @classmethod
     def from_line(cls, line: ClaimLine) -> Self:
         values = {name: getattr(line, name) for name in cls.model_fields}
-        return cls(
+        return cls.model_construct(
             **{
                 **values,
                 "modifiers": list(line.modifiers),
@@ -232,7 +235,7 @@ class ClaimDocument(_Model):
     def from_claim(cls, claim: Claim) -> Self:
         values = {name: getattr(claim, name) for name in cls.model_fields}
         lines = [ClaimLineDocument.from_line(line) for line in claim.lines]
-        return cls(**{**values, "lines": lines, "diagnoses": list(claim.diagnoses)})
+        return cls.model_construct(**{**values, "lines": lines, "diagnoses": list(claim.diagnoses)})
 
 
 #: fields kept as lists or sets in the models and as tuples or frozensets in the dataclasses
