@@ -13,7 +13,7 @@ from ecgdesk.store import open_store
 from ecgdesk.workflow.users import add_user
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
-from monitoring_builders import Strips, make_strips
+from monitoring_builders import START, Strips, make_strips
 
 PIN = "2468"
 ORDERING_NPI = "1245319599"
@@ -104,6 +104,13 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert main(["monitor", "queue", "--json"]) == 0
     out = capsys.readouterr().out
     assert len(json.loads(out)) == 3, out
+    day = START.date().isoformat()
+    assert main(["monitor", "daily", enrolment, "--date", day, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["received"], report["reviewed"], report["open"]) == (4, 1, 3)
+    with pytest.raises(SystemExit) as stopped:  # argparse refuses the option: exit 2, naming it
+        main(["monitor", "daily", enrolment, "--date", "2026-13-01"])
+    assert stopped.value.code == 2 and "--date" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

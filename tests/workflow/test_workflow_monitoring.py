@@ -236,3 +236,33 @@ def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: S
     assert [(g.missing, g.hours) for g in gaps] == [("on-call physician", 16.0), ("technician", 8.0)]
     with pytest.raises(InputError):
         add_shift(store, day, day - timedelta(hours=1), ["tech"], None, "admin")
+
+
+def test_daily_report_of_a_telemetry_patient(store: Store, strips: Strips) -> None:
+    from ecgdesk.workflow.monitoring_daily import daily_report
+
+    info = enroll(store, _request(service=Service.MOBILE_TELEMETRY), "tech")
+    ingest_file(store, strips.normal, "DEV-1", "device")
+    pause = ingest_file(store, strips.pause, "DEV-1", "device").item_id
+    assert pause is not None
+    review(
+        store,
+        pause,
+        "notified",
+        "tech",
+        note="pause phoned through",
+        notification=NotificationRequest("Dr Smith", "phone", read_back=True, outcome="seen today"),
+    )
+    day = daily_report(store, info.id, START.date(), "dr.a")
+    assert (day.received, day.reviewed, day.open, day.flagged) == (2, 1, 1, 0)
+    assert day.patient == "Roe, Rita" and day.service == "mobile_telemetry" and day.ecg_minutes > 1
+    (event,) = day.events
+    assert event["item_id"] == pause and event["notifications"][0]["recipient"] == "Dr Smith"
+    text = day.text()
+    assert "Dr Smith" in text and "read back" in text and "pause phoned through" in text
+    empty = daily_report(store, info.id, START.date() + timedelta(days=1), "dr.a")
+    assert empty.received == 0 and "No strips were recorded" in empty.text()
+    assert _audit(store, "monitor:daily-report") == 2
+    with pytest.raises(InputError) as caught:
+        daily_report(store, 999, START.date(), "dr.a")
+    assert caught.value.field == "enrolment"

@@ -4,6 +4,7 @@ close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engine
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -252,6 +253,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_daily(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_daily import daily_report
+
+    store, who = _acting(args, "monitor:queue-read")
+    report = daily_report(store, args.enrolment_id, args.date, who.actor)
+    text = json.dumps(report.as_dict(), indent=2) + "\n" if args.json else report.text()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"daily report of enrolment {args.enrolment_id} for {args.date} written to {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p = commands.add_parser("enroll", parents=[user], help="enrol a patient on a device for a period")
     p.add_argument("--patient-id", required=True)
@@ -322,6 +337,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("enrolment_id", type=int)
     p.set_defaults(func=_cmd_report)
+
+    p = commands.add_parser("daily", parents=[user], help="the daily report of one patient (telemetry)")
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--date", required=True, type=_date, help="the day (UTC) the strips were recorded")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", help="write the report to this file")
+    p.set_defaults(func=_cmd_daily)
 
     p = commands.add_parser("ack", parents=[user], help="a notification was acknowledged")
     p.add_argument("notification_id", type=int)

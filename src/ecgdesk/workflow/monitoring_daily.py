@@ -1,0 +1,122 @@
+"""The daily report of a monitored patient (mobile cardiac telemetry sends one to the physician every day):
+what the monitoring saw on one day, from the strips recorded that day (UTC) -- how many arrived and were
+reviewed, the priorities and rhythm labels, each event a physician was told of with its notification log,
+the technicians' notes, and what is still open. The same figures as the end-of-service report, for a day.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ecgdesk.store import Store, append
+from ecgdesk.store.models import Patient, Study
+from ecgdesk.store.monitoring_models import QueueItem, Transmission
+from ecgdesk.workflow.monitoring import get_enrolment
+from ecgdesk.workflow.monitoring_period import _aware, _events, _rhythm_summary
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    enrolment_id: int
+    patient: str
+    patient_id: str
+    device: str
+    service: str
+    day: str
+    received: int
+    reviewed: int
+    open: int
+    flagged: int
+    ecg_minutes: float
+    by_priority: dict[str, int]
+    by_label: dict[str, int]
+    rhythm_summary: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    technician_notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        lines = [
+            f"Daily monitoring report -- {self.patient} ({self.patient_id}), {self.day}",
+            f"Enrolment {self.enrolment_id}, device {self.device}, {self.service.replace('_', ' ')}",
+            f"Strips recorded: {self.received} (reviewed {self.reviewed}, open {self.open}, "
+            f"flagged {self.flagged}); ECG {self.ecg_minutes:g} min",
+            "By priority: " + (", ".join(f"{k} {v}" for k, v in self.by_priority.items()) or "none"),
+            self.rhythm_summary if self.received else "No strips were recorded on this day.",
+            f"Events notified: {len(self.events)}",
+        ]
+        for event in self.events:
+            what = f"{event['priority']}: {event['reason']} ({event['action']})"
+            lines.append(f"  {event['received_at'][:16]} {what}")
+            for notice in event["notifications"]:
+                ack = f", acknowledged {notice['acknowledged_at'][:16]}" if notice["acknowledged_at"] else ""
+                lines.append(
+                    f"    {notice['sent_at'][:16]} {notice['channel']} to {notice['recipient']}"
+                    f"{', read back' if notice['read_back'] else ''}{ack}"
+                    f"{': ' + notice['outcome'] if notice['outcome'] else ''}"
+                )
+        if self.technician_notes:
+            lines.append("Technician notes:")
+            lines += [f"  {note}" for note in self.technician_notes]
+        return "\n".join(lines) + "\n"
+
+
+def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> DailyReport:
+    """The report of ``day`` for an enrolment; the read is audited (patient data)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    with store.transaction() as session:
+        enrolment = get_enrolment(session, enrolment_id)
+        study = session.get(Study, enrolment.study_id)
+        patient = session.get(Patient, study.patient_id) if study else None
+        rows = session.execute(
+            select(QueueItem, Transmission)
+            .join(Transmission, QueueItem.transmission_id == Transmission.id)
+            .where(
+                QueueItem.enrolment_id == enrolment_id,
+                Transmission.recorded_at >= start,
+                Transmission.recorded_at < end,
+            )
+            .order_by(Transmission.recorded_at, QueueItem.id)
+        ).all()
+        items = [item for item, _ in rows]
+        strips = [strip for _, strip in rows]
+        report = DailyReport(
+            enrolment_id=enrolment.id,
+            patient=patient.name if patient else "",
+            patient_id=patient.external_id if patient else "",
+            device=enrolment.device_serial,
+            service=enrolment.service,
+            day=day.isoformat(),
+            received=len(items),
+            reviewed=sum(1 for i in items if i.status == "closed"),
+            open=sum(1 for i in items if i.status != "closed"),
+            flagged=sum(1 for s in strips if s.flag),
+            ecg_minutes=round(sum(s.duration_s for s in strips) / 60.0, 2),
+            by_priority=dict(Counter(i.priority for i in items).most_common()),
+            by_label=dict(Counter(i.label or "?" for i in items).most_common()),
+            rhythm_summary=_rhythm_summary(items),
+            events=_events(session, items),
+            technician_notes=[
+                f"{_aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+                for i in items
+                if i.note
+            ],
+        )
+        append(
+            session,
+            actor,
+            "monitor:daily-report",
+            "enrolment",
+            enrolment_id,
+            None,
+            {"day": day.isoformat(), "strips": len(items)},
+        )
+    return report
