@@ -39,9 +39,10 @@ from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.claims_models import ClaimRow, LedgerRow
 from ecgdesk.store.models import AuditEntry, Study
 from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim, export_claims
-from ecgdesk.workflow.claims_inbound import apply_ack, post_remittance, unmatched
+from ecgdesk.workflow.claims_inbound import post_remittance, unmatched
 from ecgdesk.workflow.claims_views import ar_aging, list_claims, patient_balance, show_claim
 
 PARTIES = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")

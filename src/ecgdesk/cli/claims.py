@@ -205,7 +205,7 @@ def _cmd_claims_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_claims_ack(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.claims_inbound import apply_ack
+    from ecgdesk.workflow.claims_acks import apply_ack
 
     store, actor = _acting(args, "claim:ack")
     result = apply_ack(store, Path(args.file), actor)

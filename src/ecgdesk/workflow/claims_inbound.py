@@ -1,4 +1,4 @@
-"""What comes back: 999 and 277CA acknowledgements, and 835 remittances posted to the ledger.
+"""What comes back, part two: 835 remittances posted to the ledger (acknowledgements: ``claims_acks``).
 
 An 835 is read, checked and balanced whole before anything is written (one transaction): a file that
 fails is refused and nothing is posted. A remittance already posted (same payer and trace number, or the
@@ -19,17 +19,14 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
-from ecgdesk.claims import RemitClaim, Remittance, read_277ca, read_999, read_remittances
-from ecgdesk.claims.acks import kind_of
+from ecgdesk.claims import RemitClaim, Remittance, read_remittances
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, match_lines
-from ecgdesk.claims.x12 import collector_paused, read_file
+from ecgdesk.claims.x12 import collector_paused
 from ecgdesk.coding.payer_rules import payer_rules
-from ecgdesk.errors import InputError
 from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import (
-    ClaimAckRow,
     ClaimLineRow,
     ClaimPaymentRow,
     ClaimRow,
@@ -46,159 +43,6 @@ from ecgdesk.store.models import Base
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
-
-# ------------------------------------------------------------------------------------ acknowledgements
-
-
-@dataclass
-class AckResult:
-    kind: str
-    duplicate: bool = False
-    claims: list[dict[str, str]] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "duplicate": self.duplicate,
-            "claims": self.claims,
-            "unknown": self.unknown,
-        }
-
-
-def _inbound_batch(
-    session: Session, kind: str, path: Path, digest: str, count: int, actor: str
-) -> X12Batch | None:
-    """A new inbound batch row, or ``None`` when the same content was already applied."""
-    seen = session.scalar(
-        select(X12Batch).where(X12Batch.direction == "in", X12Batch.kind == kind, X12Batch.sha256 == digest)
-    )
-    if seen is not None:
-        return None
-    batch = X12Batch(
-        direction="in",
-        kind=kind,
-        payer_id=None,
-        path=str(Path(path).resolve()),
-        sha256=digest,
-        claims_count=count,
-        created_by=actor,
-        created_at=now(),
-    )
-    session.add(batch)
-    session.flush()
-    return batch
-
-
-def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
-    """Apply a 999 or a 277CA to our claims (accepted / rejected with the reason)."""
-    path = Path(path)
-    kind = kind_of(read_file(path))
-    if kind not in ("999", "277"):
-        raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement (999 or 277CA)", path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    result = AckResult("999" if kind == "999" else "277CA")
-    with store.transaction() as session:
-        if kind == "999":
-            acks = read_999(path)
-            batch = _inbound_batch(session, kind, path, digest, len(acks), actor)
-            if batch is None:
-                result.duplicate = True
-                return result
-            for ack in acks:
-                sent = session.get(X12Batch, int(ack.group_control)) if ack.group_control.isdigit() else None
-                if sent is None or sent.direction != "out":
-                    result.unknown.append(f"group {ack.group_control}")
-                    continue
-                status = ack.set_status("0001")
-                for claim in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == sent.id)):
-                    detail = "; ".join(status.errors) or f"IK5 {status.status}"
-                    _ack_claim(
-                        session, claim, batch, "999", status.status, status.accepted, detail, actor, result
-                    )
-        else:
-            acks277 = read_277ca(path)
-            batch = _inbound_batch(session, kind, path, digest, len(acks277.claims), actor)
-            if batch is None:
-                result.duplicate = True
-                return result
-            for status277 in acks277.claims:
-                found = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == status277.claim_id))
-                if found is None:
-                    result.unknown.append(status277.claim_id)
-                    continue
-                claim = found
-                if status277.payer_claim_number:
-                    claim.payer_claim_number = status277.payer_claim_number
-                if status277.accepted or status277.rejected:
-                    _ack_claim(
-                        session,
-                        claim,
-                        batch,
-                        "277CA",
-                        status277.category,
-                        status277.accepted,
-                        status277.reason(),
-                        actor,
-                        result,
-                    )
-                else:
-                    session.add(
-                        ClaimAckRow(
-                            claim_id=claim.id,
-                            batch_id=batch.id,
-                            kind="277CA",
-                            status=status277.category,
-                            detail=status277.reason(),
-                            created_at=now(),
-                        )
-                    )
-                    result.claims.append(
-                        {
-                            "claim_id": claim.claim_number,
-                            "status": claim.status,
-                            "ack": status277.category,
-                            "detail": status277.reason(),
-                        }
-                    )
-        append(
-            session,
-            actor,
-            f"claims:ack{kind}",
-            "x12_batch",
-            batch.id,
-            None,
-            {"file": path.name, "claims": len(result.claims), "unknown": result.unknown},
-        )
-    return result
-
-
-def _ack_claim(
-    session: Session,
-    claim: ClaimRow,
-    batch: X12Batch,
-    kind: str,
-    code: str,
-    accepted: bool,
-    detail: str,
-    actor: str,
-    result: AckResult,
-) -> None:
-    session.add(
-        ClaimAckRow(
-            claim_id=claim.id, batch_id=batch.id, kind=kind, status=code, detail=detail, created_at=now()
-        )
-    )
-    current = ClaimStatus(claim.status)
-    if current in (ClaimStatus.EXPORTED, ClaimStatus.ACCEPTED):
-        new = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
-        move_claim(session, claim, new, actor, f"ack{kind.lower()}", {"code": code, "detail": detail})
-    result.claims.append(
-        {"claim_id": claim.claim_number, "status": claim.status, "ack": code, "detail": detail}
-    )
-
-
-# ------------------------------------------------------------------------------------------- posting
 
 
 @dataclass

@@ -19,9 +19,10 @@ from fastapi import Path as PathParam
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS, ServiceError
 from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim, export_claims
-from ecgdesk.workflow.claims_inbound import apply_ack, post_remittance, unmatched
+from ecgdesk.workflow.claims_inbound import post_remittance, unmatched
 from ecgdesk.workflow.claims_schemas import (
     BillingIn,
     ClaimCreateIn,

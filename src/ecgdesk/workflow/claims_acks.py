@@ -1,0 +1,171 @@
+"""What comes back first: 999 and 277CA acknowledgements of the claims we sent, each applied to its claims
+(accepted, rejected with the reason) in one transaction; a file already applied (same content) changes
+nothing. The 835 remittances are posted by :mod:`ecgdesk.workflow.claims_inbound`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.claims import read_277ca, read_999
+from ecgdesk.claims.acks import kind_of
+from ecgdesk.claims.x12 import read_file
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store, append
+from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, X12Batch
+from ecgdesk.workflow.claims_ledger import ClaimStatus, move_claim
+from ecgdesk.workflow.lifecycle import now
+
+
+@dataclass
+class AckResult:
+    kind: str
+    duplicate: bool = False
+    claims: list[dict[str, str]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "duplicate": self.duplicate,
+            "claims": self.claims,
+            "unknown": self.unknown,
+        }
+
+
+def _inbound_batch(
+    session: Session, kind: str, path: Path, digest: str, count: int, actor: str
+) -> X12Batch | None:
+    """A new inbound batch row, or ``None`` when the same content was already applied."""
+    seen = session.scalar(
+        select(X12Batch).where(X12Batch.direction == "in", X12Batch.kind == kind, X12Batch.sha256 == digest)
+    )
+    if seen is not None:
+        return None
+    batch = X12Batch(
+        direction="in",
+        kind=kind,
+        payer_id=None,
+        path=str(Path(path).resolve()),
+        sha256=digest,
+        claims_count=count,
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
+    """Apply a 999 or a 277CA to our claims (accepted / rejected with the reason)."""
+    path = Path(path)
+    kind = kind_of(read_file(path))
+    if kind not in ("999", "277"):
+        raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement (999 or 277CA)", path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = AckResult("999" if kind == "999" else "277CA")
+    with store.transaction() as session:
+        if kind == "999":
+            acks = read_999(path)
+            batch = _inbound_batch(session, kind, path, digest, len(acks), actor)
+            if batch is None:
+                result.duplicate = True
+                return result
+            for ack in acks:
+                sent = session.get(X12Batch, int(ack.group_control)) if ack.group_control.isdigit() else None
+                if sent is None or sent.direction != "out":
+                    result.unknown.append(f"group {ack.group_control}")
+                    continue
+                status = ack.set_status("0001")
+                for claim in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == sent.id)):
+                    detail = "; ".join(status.errors) or f"IK5 {status.status}"
+                    _ack_claim(
+                        session, claim, batch, "999", status.status, status.accepted, detail, actor, result
+                    )
+        else:
+            acks277 = read_277ca(path)
+            batch = _inbound_batch(session, kind, path, digest, len(acks277.claims), actor)
+            if batch is None:
+                result.duplicate = True
+                return result
+            for status277 in acks277.claims:
+                found = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == status277.claim_id))
+                if found is None:
+                    result.unknown.append(status277.claim_id)
+                    continue
+                claim = found
+                if status277.payer_claim_number:
+                    claim.payer_claim_number = status277.payer_claim_number
+                if status277.accepted or status277.rejected:
+                    _ack_claim(
+                        session,
+                        claim,
+                        batch,
+                        "277CA",
+                        status277.category,
+                        status277.accepted,
+                        status277.reason(),
+                        actor,
+                        result,
+                    )
+                else:
+                    session.add(
+                        ClaimAckRow(
+                            claim_id=claim.id,
+                            batch_id=batch.id,
+                            kind="277CA",
+                            status=status277.category,
+                            detail=status277.reason(),
+                            created_at=now(),
+                        )
+                    )
+                    result.claims.append(
+                        {
+                            "claim_id": claim.claim_number,
+                            "status": claim.status,
+                            "ack": status277.category,
+                            "detail": status277.reason(),
+                        }
+                    )
+        append(
+            session,
+            actor,
+            f"claims:ack{kind}",
+            "x12_batch",
+            batch.id,
+            None,
+            {"file": path.name, "claims": len(result.claims), "unknown": result.unknown},
+        )
+    return result
+
+
+def _ack_claim(
+    session: Session,
+    claim: ClaimRow,
+    batch: X12Batch,
+    kind: str,
+    code: str,
+    accepted: bool,
+    detail: str,
+    actor: str,
+    result: AckResult,
+) -> None:
+    session.add(
+        ClaimAckRow(
+            claim_id=claim.id, batch_id=batch.id, kind=kind, status=code, detail=detail, created_at=now()
+        )
+    )
+    current = ClaimStatus(claim.status)
+    if current in (ClaimStatus.EXPORTED, ClaimStatus.ACCEPTED):
+        new = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
+        move_claim(session, claim, new, actor, f"ack{kind.lower()}", {"code": code, "detail": detail})
+    result.claims.append(
+        {"claim_id": claim.claim_number, "status": claim.status, "ack": code, "detail": detail}
+    )
