@@ -11,6 +11,15 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("wl-filter");
   const tabs = document.querySelectorAll("#status-tabs .tab");
 
+  // A 10 s resting ECG is "10 s", not "0.0 h"; a patch is counted in days.
+  function length(hours) {
+    if (hours == null) return null;
+    if (hours >= 48) return `${(hours / 24).toFixed(1)} d`;
+    if (hours >= 1) return `${hours.toFixed(1)} h`;
+    const seconds = Math.round(hours * 3600);
+    return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  }
+
   function cell(text, cls) {
     const td = document.createElement("td");
     td.textContent = text == null ? "—" : text;
@@ -38,7 +47,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const st = document.createElement("td"); st.append(badge);
       tr.append(first, st, cell(r.patient_name), cell(r.patient_id), cell(names[r.service] || r.service),
         cell(r.recording_start ? r.recording_start.slice(0, 16).replace("T", " ") : null),
-        cell(r.duration_h == null ? null : (r.duration_h >= 48 ? `${(r.duration_h / 24).toFixed(1)} d` : `${r.duration_h.toFixed(1)} h`)),
+        cell(length(r.duration_h)),
         cell(r.assigned), cell(r.updated_at.slice(0, 16).replace("T", " ")));
       rows.append(tr);
     }
