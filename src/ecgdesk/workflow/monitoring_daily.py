@@ -17,7 +17,8 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import QueueItem, Transmission
 from ecgdesk.workflow.monitoring import get_enrolment
-from ecgdesk.workflow.monitoring_period import _aware, _events, _rhythm_summary
+from ecgdesk.workflow.monitoring_period import notified_events, rhythm_summary
+from ecgdesk.workflow.users import aware
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,10 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
             ecg_minutes=round(sum(s.duration_s for s in strips) / 60.0, 2),
             by_priority=dict(Counter(i.priority for i in items).most_common()),
             by_label=dict(Counter(i.label or "?" for i in items).most_common()),
-            rhythm_summary=_rhythm_summary(items),
-            events=_events(session, items),
+            rhythm_summary=rhythm_summary(items),
+            events=notified_events(session, items),
             technician_notes=[
-                f"{_aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+                f"{aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
                 for i in items
                 if i.note
             ],

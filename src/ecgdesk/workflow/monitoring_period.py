@@ -47,6 +47,7 @@ from ecgdesk.workflow.lifecycle import move, now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, get_enrolment
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, import_recording, set_component
+from ecgdesk.workflow.users import aware
 
 ALGORITHM_VERSION = "ecgdesk-monitoring 0.1.0"
 GAP_S = 2.0
@@ -66,8 +67,6 @@ class ClosedPeriod:
     warnings: tuple[str, ...] = ()
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _join(
@@ -91,7 +90,7 @@ def _join(
                 "transmission_id": transmission.id,
                 "start_sample": cursor,
                 "n_samples": int(signal.size),
-                "recorded_at": _aware(transmission.recorded_at).isoformat(),
+                "recorded_at": aware(transmission.recorded_at).isoformat(),
             }
         )
         parts += [signal, np.zeros(int(GAP_S * fs))]
@@ -100,13 +99,13 @@ def _join(
         np.concatenate(parts).astype(np.float32),
         fs,
         lead_names=[first.leads[0].name],
-        start_time=_aware(strips[0].recorded_at).replace(tzinfo=None),
+        start_time=aware(strips[0].recorded_at).replace(tzinfo=None),
         record_name=name,
     )
     return write_recording(joined, folder, "wfdb", name), index
 
 
-def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
+def notified_events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
     events = []
     for item in items:
         if item.action not in {"notified", "escalated"}:
@@ -120,7 +119,7 @@ def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
                 "transmission_id": item.transmission_id,
                 "priority": item.priority,
                 "onset_s": _onset(item),
-                "received_at": _aware(item.received_at).isoformat(),
+                "received_at": aware(item.received_at).isoformat(),
                 "reason": item.reason,
                 "label": item.label,
                 "action": item.action,
@@ -131,9 +130,9 @@ def _events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
                         "recipient": n.recipient,
                         "channel": n.channel,
                         "tier": n.tier,
-                        "sent_at": _aware(n.sent_at).isoformat(),
+                        "sent_at": aware(n.sent_at).isoformat(),
                         "read_back": n.read_back,
-                        "acknowledged_at": _aware(n.acknowledged_at).isoformat()
+                        "acknowledged_at": aware(n.acknowledged_at).isoformat()
                         if n.acknowledged_at
                         else None,
                         "outcome": n.outcome,
@@ -158,7 +157,7 @@ def _onset(item: QueueItem) -> float | None:
     return min(starts) if starts else None
 
 
-def _rhythm_summary(items: list[QueueItem]) -> str:
+def rhythm_summary(items: list[QueueItem]) -> str:
     labels = Counter(i.label for i in items if i.label)
     rhythms = Counter((i.confirmed_rhythm or "").strip().lower() for i in items if i.confirmed_rhythm)
     names = {"N": "sinus rhythm", "A": "AF or flutter", "O": "other rhythm", "~": "unreadable"}
@@ -302,7 +301,7 @@ def _document(
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     shifts = [
-        Shift(_aware(s.start), _aware(s.end), tuple(json.loads(s.technicians_json)), s.on_call_physician)
+        Shift(aware(s.start), aware(s.end), tuple(json.loads(s.technicians_json)), s.on_call_physician)
         for s in session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
     ]
     gaps = coverage_gaps(shifts, start, end)
@@ -325,15 +324,15 @@ def _document(
             "received": len(all_strips),
             "reviewed": sum(1 for i in items if i.status == "closed"),
             "flagged": sum(1 for t in all_strips if t.flag),
-            "days_with_data": len({_aware(t.recorded_at).date() for t in billable}),
+            "days_with_data": len({aware(t.recorded_at).date() for t in billable}),
             "ecg_minutes": round(sum(t.duration_s for t in billable) / 60.0, 2),
             "by_priority": dict(Counter(i.priority for i in items).most_common()),
             "by_label": dict(Counter(i.label or "?" for i in items).most_common()),
         },
-        "rhythm_summary": _rhythm_summary(items),
-        "events": _events(session, items),
+        "rhythm_summary": rhythm_summary(items),
+        "events": notified_events(session, items),
         "technician_notes": [
-            f"{_aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+            f"{aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
             for i in items
             if i.note
         ],

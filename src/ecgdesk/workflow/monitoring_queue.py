@@ -26,6 +26,7 @@ from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
+from ecgdesk.workflow.users import aware
 
 _RANK = {p.value: p.rank for p in Priority} | {UNCLASSIFIED: -1}  # unclassified first: nobody has read it
 
@@ -71,7 +72,7 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
                 item.reason,
                 item.received_at.isoformat(),
                 item.due_at.isoformat(),
-                item.status == "open" and _aware(item.due_at) < stamp,
+                item.status == "open" and aware(item.due_at) < stamp,
                 item.status,
                 transmission.flag,
             )
@@ -79,10 +80,6 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
     return out
 
 
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> list[QueueRow]:
@@ -323,7 +320,7 @@ def _repeated_unreadable(store: Store, item_id: int) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------- roster, shifts
 def _shift(row: RosterShift) -> Shift:
     return Shift(
-        _aware(row.start), _aware(row.end), tuple(json.loads(row.technicians_json)), row.on_call_physician
+        aware(row.start), aware(row.end), tuple(json.loads(row.technicians_json)), row.on_call_physician
     )
 
 
@@ -410,12 +407,12 @@ def reconcile(store: Store, start: datetime, end: datetime, actor: str = "reconc
         orphans += [
             f"item {i.id} never classified (received {i.received_at:%H:%M})"
             for i in items
-            if i.classified_at is None and stamp - _aware(i.received_at) > timedelta(minutes=5)
+            if i.classified_at is None and stamp - aware(i.received_at) > timedelta(minutes=5)
         ]
         orphans += [
             f"item {i.id} ({i.priority}) open past its due time {i.due_at:%Y-%m-%d %H:%M}"
             for i in items
-            if i.status == "open" and _aware(i.due_at) < stamp
+            if i.status == "open" and aware(i.due_at) < stamp
         ]
         result = Reconciliation(
             start.isoformat(),
