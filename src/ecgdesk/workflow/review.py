@@ -128,7 +128,7 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
                 created_at=s.created_at,
                 updated_at=s.updated_at,
                 recording_start=rec.start_time if rec is not None else None,
-                duration_h=round(rec.duration_s / 3600, 2) if rec is not None else None,
+                duration_h=round(rec.duration_s / 3600, 4) if rec is not None else None,  # 10 s ECGs too
                 assigned=assigned.get(s.id),
             )
             for s, pid, name, service, rec in rows
