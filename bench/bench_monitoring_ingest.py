@@ -150,7 +150,7 @@ def start_serve(url: str, home: Path, port: int, job_workers: int) -> subprocess
 
 
 async def run_load(base: str, token: str, strips: list[Path], n: int, concurrency: int,
-                   injected: list[Injected], poll_s: float, url: str) -> dict:
+                   injected: list[Injected], poll_s: float, url: str, offered: float | None) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     answers: dict[int, int] = {}
     latencies: list[float] = []
@@ -171,8 +171,11 @@ async def run_load(base: str, token: str, strips: list[Path], n: int, concurrenc
     async def sender(client: httpx.AsyncClient) -> None:
         nonlocal cursor, done
         while cursor < len(plan):
-            path, device, message_id, inj = plan[cursor]
+            k = cursor
             cursor += 1
+            path, device, message_id, inj = plan[k]
+            if offered:  # paced: strip k leaves k / offered seconds after the start
+                await asyncio.sleep(max(0.0, started + k / offered - time.perf_counter()))
             files = [("files", (p.name, p.read_bytes(), "application/octet-stream"))
                      for p in sorted(path.parent.glob(f"{path.stem}.*"))]
             t0 = time.perf_counter()
@@ -294,7 +297,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--strips", type=int, default=10_000, help="cinc2017 strips sent (repeated)")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (at most)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="strips/s offered (default: as fast as the requests in flight allow)")
     parser.add_argument("--job-workers", type=int, default=2, help="processes of the service's job worker")
     parser.add_argument("--inject", type=int, default=3, help="times each emergent strip kind is injected")
     parser.add_argument("--poll-s", type=float, default=1.0, help="seconds between two reads of the queue")
@@ -320,7 +325,7 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         sent = asyncio.run(run_load(f"http://127.0.0.1:{port}", token, strips, args.strips, args.concurrency,
-                                    injected, args.poll_s, url))
+                                    injected, args.poll_s, url, args.rate))
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -351,7 +356,8 @@ def main() -> None:
     run = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "backend": url.split(":", 1)[0], "strips": args.strips, "concurrency": args.concurrency,
-        "job_workers": args.job_workers, "offered_per_s": round(sent["sent"] / sent["send_s"], 2),
+        "job_workers": args.job_workers, "rate": args.rate or "",
+        "offered_per_s": round(sent["sent"] / sent["send_s"], 2),
         "classified_per_s": round(figures["rate_per_s"], 2), "p50_s": round(figures["p50_s"], 3),
         "p95_s": round(figures["p95_s"], 3), "max_s": round(figures["max_s"], 3),
         "post_p95_s": round(sent["post_p95_s"], 3), "received": accepted, "queued": figures["items"],
