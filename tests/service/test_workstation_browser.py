@@ -10,6 +10,7 @@ Screenshots go to docs/screenshots with ECGDESK_SCREENSHOTS=1 (else to a tempora
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +196,16 @@ def test_technician_relabels_a_template_and_the_summary_changes(
     card = page.locator(".tpl[data-label=V]").first
     card.wait_for()
     before = page.locator("[data-testid=beat-counts]").inner_text()
+    # Each card says how its beats are labelled; with the beats in no template they add up to the study's
+    # counts, and the page says in words why a template's count and its letter's count differ.
+    added: dict[str, int] = {}
+    lines = page.locator("[data-testid=tpl-by-label]").all_inner_texts()
+    lines.append(page.locator("[data-testid=tpl-outside]").inner_text())
+    for line in lines:
+        for label, n in re.findall(r"\b([NSVFQ]) ([\d,]+)", line):
+            added[label] = added.get(label, 0) + int(n.replace(",", ""))
+    assert all(added.get(k, 0) == count(before, k) for k in "NSVFQ"), (added, before)
+    assert "keeps its own label" in page.locator("#tpl-explain").inner_text()
     card.click()
     assert card.get_attribute("aria-checked") == "true"
     page.select_option("#tpl-label", "N")

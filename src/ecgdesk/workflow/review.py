@@ -279,10 +279,12 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
     fs = recording.fs
     before, after = int(round(BEFORE_S * fs)), int(round(AFTER_S * fs))
     with np.load(folder / BEATS_NPZ) as data:
-        samples, ids = data["samples"], data["template_ids"]
+        samples, ids, labels = data["samples"], data["template_ids"], data["labels"]
     out = []
+    known = np.isin(ids, [t.template_id for t in findings.templates])
     for t in sorted(findings.templates, key=lambda t: -t.n_beats):
-        mine = samples[ids == t.template_id]
+        own = ids == t.template_id
+        mine = samples[own]
         mine = mine[(mine >= before) & (mine + after < recording.n_samples)]
         picks = (
             mine[np.linspace(0, mine.size - 1, min(per_template, mine.size)).astype(int)]
@@ -300,12 +302,27 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
                 template_id=t.template_id,
                 label=t.label,
                 n_beats=t.n_beats,
+                beats_by_label=_label_counts(labels[own]),
                 median_uv=median,
                 median_start=median_start,
                 beats_uv=beats,
             )
         )
-    return TemplateBeatsOut(fs=fs, lead=lead, before_s=BEFORE_S, templates=out)
+    return TemplateBeatsOut(
+        fs=fs,
+        lead=lead,
+        before_s=BEFORE_S,
+        templates=out,
+        beats_by_label=_label_counts(labels),
+        outside_templates=_label_counts(labels[~known]),
+    )
+
+
+def _label_counts(labels: np.ndarray) -> dict[str, int]:
+    """Beats per label, most first (labels absent are left out)."""
+    names, counts = np.unique(np.asarray(labels, dtype=str), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return {str(names[i]): int(counts[i]) for i in order}
 
 
 def _median_window(
