@@ -117,8 +117,8 @@ class TemplateBeats(Model):
     n_beats: int
     beats_by_label: dict[str, int] = Field(
         default_factory=dict,
-        description="the template's beats by their own label: a template groups beats by shape, and a beat of "
-        "normal shape that comes early keeps its label S",
+        description="the template's beats by their own label: a template groups beats by shape, and a "
+        "beat of normal shape that comes early keeps its label S",
     )
     median_uv: list[int] = Field(description="the template's median beat (µV) from median_start on")
     median_start: int = Field(default=0, description="index in the beats' window of median_uv[0]")
