@@ -111,7 +111,9 @@ def stress_study(store: Store, folder: Path) -> int:
     from ecgdesk.workflow.ecg_services import analyze_ecg_study
     from ecgdesk.workflow.reporting import report_study
 
-    config = ExerciseConfig(exercise_s=240, pretest_s=60, recovery_s=120, fs=250.0, st_depression_mm=1.5, seed=11)
+    config = ExerciseConfig(
+        exercise_s=240, pretest_s=60, recovery_s=120, fs=250.0, st_depression_mm=1.5, seed=11
+    )
     out = simulate_exercise(config, folder)
     protocol = json.loads(out.protocol.read_text())
     protocol["supervisor"] = {"name": "Dana Demo, MD", "npi": DEMO_NPI}
