@@ -29,6 +29,9 @@ def test_billing_set_up_and_empty_queues(api: Api) -> None:
     assert api.client.get("/api/v1/denials", headers=headers).json() == []
     assert api.client.get("/api/v1/ar/aging", headers=headers).json()["total"]["total"] == "0.00"
     assert api.client.get("/api/v1/claims/ECG0000009", headers=headers).status_code == 404
+    assert api.client.get("/api/v1/claims/ECG0000009/837p", headers=headers).status_code == 404
+    missing = api.client.get("/api/v1/studies/999/claims", headers=headers)
+    assert missing.status_code == 404 and "no study 999" in missing.text
 
 
 @pytest.mark.shared_data

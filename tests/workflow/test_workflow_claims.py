@@ -381,3 +381,29 @@ def test_the_cycle_on_postgresql(tmp_path: Path, tiny_record: Path) -> None:  # 
             assert verify(session).ok
     finally:
         store.close()
+
+
+def test_study_claims_show_line_adjustments_and_the_837p_to_download(store: Store, tmp_path: Path) -> None:
+    from ecgdesk.errors import ConflictError, NotFoundError
+    from ecgdesk.workflow.claims_views import exported_837p, study_claims
+
+    ids, path = _exported(store, tmp_path)
+    _post(store, tmp_path, _claims_of(store, ids), "deny.835", deny={"93224": Denial("CO", "50", "N115")})
+    (shown,) = study_claims(store, 1, "biller")
+    assert shown.summary.claim_id == ids[0] and shown.summary.status == "denied"
+    (line,) = shown.lines
+    assert line["adjustments"] == [
+        {"kind": "denial", "group": "CO", "carc": "50", "rarc": ["N115"], "amount": line["charge"]}
+    ]
+    assert [h["after"]["status"] for h in shown.history[1:]] == ["scrubbed", "exported", "denied"]
+    assert {h["actor"] for h in shown.history} == {"biller"}
+    name, data = exported_837p(store, ids[1], "biller")
+    assert name == path.name and data == path.read_bytes()
+    with store.transaction() as session:
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:837p")).all()
+        assert len(reads) == 1 and reads[0].actor == "biller"
+    waiting = create_claim(store, 3, "biller").claim_id
+    with pytest.raises(ConflictError, match="has not been exported yet"):
+        exported_837p(store, waiting, "biller")
+    with pytest.raises(NotFoundError, match="no study 99"):
+        study_claims(store, 99, "biller")
