@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ecgdesk.claims.schemas import ProfessionalClaimDocument
 from ecgdesk.workflow.claims_setup import BillingSetup, CoverageSetup, PayerSetup
 from ecgdesk.workflow.schemas import Model
 
@@ -215,3 +216,4 @@ class ClaimDetailOut(Model):
     payer_claim_number: str | None
     replaces: str | None
     replaced_by: list[str]
+    claim: ProfessionalClaimDocument | None

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ecgdesk.claims.schemas import claim_from_dict, claim_to_dict
 from ecgdesk.errors import ConflictError, NotFoundError, check_option
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import (
@@ -129,6 +130,8 @@ class ClaimDetail:
     payer_claim_number: str | None
     replaces: str | None
     replaced_by: list[str] = field(default_factory=list)
+    #: the claim as it is (or will be) sent: the claims member of the schema family (claims.schemas)
+    claim: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -178,6 +181,13 @@ def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
             }
         )
     return lines
+
+
+def _document(claim: ClaimRow) -> dict[str, Any] | None:
+    stored = json.loads(claim.claim_json).get("claim")
+    if stored is None:  # a correction being built
+        return None
+    return claim_to_dict(claim_from_dict(stored, source=f"claim {claim.claim_number}"))
 
 
 def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
@@ -244,6 +254,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
             claim.payer_claim_number,
             original.claim_number if original else None,
             replaced_by,
+            _document(claim),
         )
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list_denials(store, actor, status=None, claim=claim.claim_number, audit=False)
