@@ -54,7 +54,7 @@ from ecgdesk.claims import (
     write_837p,
 )
 from ecgdesk.claims.payer_sim import Denial, Parties, PayerProfile, adjudicate, write_835
-from ecgdesk.claims.serial import claim_to_dict
+from ecgdesk.claims.schemas import claim_to_dict
 from ecgdesk.claims.x12 import read_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,9 +370,10 @@ def main() -> int:
                 f"{measure}: {wall:.1f}x (wall) / {cpu:.1f}x (CPU) pyx12's validation speed on the same file"
             )
     for measure in ("write_837", "read_835", "export", "post"):
-        ours_rows = [r for r in rows if r["measure"] == measure and r["tool"].startswith("ecgdesk")]
-        wall = max(r["seconds"] for r in ours_rows)
-        cpu = max(r["cpu_seconds"] for r in ours_rows)
+        # the measure's own row (the first of ours): not the duplicate 835 posted again, which is a
+        # different job (a hash look-up) and was wrongly reported as the posting time
+        ours = next(r for r in rows if r["measure"] == measure and r["tool"].startswith("ecgdesk"))
+        wall, cpu = ours["seconds"], ours["cpu_seconds"]
         verdict = "met" if wall < TARGET_S else "NOT met (wall)" if cpu < TARGET_S else "NOT met"
         target = f"target < {TARGET_S:.0f} s"
         print(f"{measure}: {wall:.2f} s wall, {cpu:.2f} s CPU for {n} claims ({target}): {verdict}")

@@ -10,8 +10,12 @@ Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a te
   Creighton records) at least 3 s long, starting 1 s after its onset (VT runs shorter than the strip
   start 2 s before it);
 - **other**: every 5th minute of the shared MIT-BIH and SVDB records where the reference marks no VT,
-  flutter or VF within the strip, and all CinC 2017 strips (their labels N, A, O, ~; no VT in that set is
-  labelled as such, so a ``V`` call there is at best unverifiable).
+  flutter or VF within the strip (the paced records 102, 104, 107, 217 and the bundle-branch-block
+  records 109, 118, 124, 207, and DS2 ones where present, in groups of their own: wide complexes without
+  VT), every lead of the shared LUDB records (10 s, 12 leads; grouped by the wide-QRS labels of
+  ``ludb.csv``: bundle-branch block, intraventricular delay, pacing, or none; "tachycardia" when its
+  rhythm says so), and all CinC 2017 strips (their labels N, A, O, ~; no VT in that set is labelled as
+  such, so a ``V`` call there is at best unverifiable).
 
 Prints, per group, how many strips are called ``V`` (ventricular arrhythmia) and the other labels; writes
 bench/results/ventricular_strips.csv.
@@ -35,6 +39,12 @@ from ecgdesk.cli.main import main as cli
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 VENTRICULAR_RHYTHMS = {"(VF": "vf", "(VFL": "vfl", "(VT": "vt"}
+PACED = {"102", "104", "107", "217"}
+BUNDLE_BRANCH_BLOCK = {"109", "111", "118", "124", "207", "212", "214", "231"}
+#: LUDB ``ludb.csv`` words that mean a wide QRS complex (complete bundle-branch block, intraventricular
+#: conduction delay, a pacemaker).
+LUDB_WIDE = ("complete left", "complete right", "intravintricular", "intraventricular", "pacing", "pacemaker",
+             "p-synchrony")
 
 
 def stretches(ann: wfdb.Annotation, n: int) -> list[tuple[str, int, int]]:
@@ -84,11 +94,38 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path) -> dict[str,
             groups[name] = f"{kind} ({header.parent.name})"
         if header.parent.name == "cudb":
             continue
+        mitdb = header.parent.name == "mitdb"
+        kind = ("paced" if mitdb and header.stem in PACED
+                else "bundle-branch block" if mitdb and header.stem in BUNDLE_BRANCH_BLOCK else "no VT/VF")
         for start in range(0, x.size - length, int(300 * fs)):
             if not bad[start:start + length].any():
                 name = f"{header.parent.name}_{header.stem}_{start}"
                 write_strip(negative, name, x[start:start + length], fs)
-                groups[name] = f"no VT/VF ({header.parent.name})"
+                groups[name] = f"{kind} ({header.parent.name})"
+    groups.update(cut_ludb(data, negative))
+    return groups
+
+
+def cut_ludb(data: Path, negative: Path) -> dict[str, str]:
+    """Every lead of every shared LUDB record as a 10 s strip (no LUDB record holds VT)."""
+    table = data / "ludb" / "ludb.csv"
+    if not table.exists():
+        return {}
+    with open(table, newline="") as handle:
+        rows = {row["ID"]: row for row in csv.DictReader(handle)}
+    groups: dict[str, str] = {}
+    for header in sorted((data / "ludb").glob("*.hea"), key=lambda h: int(h.stem)):
+        row = rows.get(header.stem, {})
+        words = " ".join(row.get(k, "") for k in ("Conduction abnormalities", "Cardiac pacing")).lower()
+        words = words.replace("incomplete", "")
+        group = "ludb wide QRS (BBB, IVCD, paced)" if any(w in words for w in LUDB_WIDE) else "ludb other"
+        if "tachycardia" in row.get("Rhythms", "").lower():
+            group += " tachycardia"
+        rec = wfdb.rdrecord(str(header.with_suffix("")))
+        for j, lead in enumerate(rec.sig_name):
+            name = f"ludb_{header.stem}_{lead}"
+            write_strip(negative, name, rec.p_signal[:, j], float(rec.fs))
+            groups[name] = group
     return groups
 
 

@@ -92,3 +92,23 @@ def test_patient_event_in_vf_has_the_vf_rhythm(tmp_path) -> None:  # type: ignor
     result = analyze(Recording.from_array(x[:, None].astype(np.float32), fs, ["ecg"]), diary=diary)
     events = result.findings.patient_events
     assert len(events) == 1 and events[0].rhythm is Rhythm.VF
+
+
+# VF strips (10 s from 1 s after the reference onset) that the detector still counts as fast, wide, unlike
+# beats: before the fast wide-complex rule they were called other rhythm, AF or noisy
+# (bench/bench_ventricular_strips.py).
+@pytest.mark.parametrize(("record", "onset"), [("cu10", 79128), ("cu13", 106814), ("cu30", 87322),
+                                               ("cu35", 120894), ("cu04", 63640)])
+def test_fast_wide_vf_strip_is_ventricular_not_noise_nor_af(record: str, onset: int) -> None:
+    x, fs, _ = cudb(record)
+    result = classify_signal(np.nan_to_num(x[onset + int(fs): onset + int(11 * fs)]), fs)
+    assert result.label is StripLabel.VENTRICULAR, result.reason
+
+
+def test_bundle_branch_block_and_paced_strips_are_not_ventricular() -> None:
+    # wide complexes that are not VT: LBBB (109), RBBB (118), paced (107), 10 s each, every 5 minutes
+    for record in ("109", "118", "107"):
+        base = str(shared_path("mitdb", f"{record}.hea").with_suffix(""))
+        x = wfdb.rdrecord(base, channels=[0]).p_signal[:, 0]
+        for start in range(0, x.size - 3600, 360 * 300):
+            assert classify_signal(x[start:start + 3600], 360.0).label is not StripLabel.VENTRICULAR

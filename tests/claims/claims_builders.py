@@ -151,3 +151,84 @@ def pyx12_errors(text: str, folder: Path) -> list[str]:
     if not ok and not found:
         found.append("pyx12 reported the file invalid")
     return found
+
+
+def x12sdk_summary(claim_: ProfessionalClaim) -> dict[str, Any]:
+    """What must survive the trip through the file (compared with x12sdk's reading)."""
+    return {
+        "claim_id": claim_.claim_id,
+        "total": claim_.total_charge,
+        "pos_frequency": f"{claim_.place_of_service}:B:{claim_.frequency.value}",
+        "diagnoses": [d.replace(".", "") for d in claim_.diagnoses],
+        "f8": claim_.payer_claim_number if claim_.frequency is not Frequency.ORIGINAL else None,
+        "member": claim_.subscriber_id,
+        "payer": claim_.payer.payer_id,
+        "billing_npi": claim_.billing.npi,
+        "lines": [
+            {
+                "procedure": ":".join(["HC", x.code, *x.modifiers]),
+                "charge": x.charge,
+                "units": Decimal(x.units),
+                "pointers": ":".join(str(p) for p in x.pointers),
+                "control": x.control,
+            }
+            for x in claim_.lines
+        ],
+    }
+
+
+def x12sdk_claims(text: str) -> list[dict[str, Any]]:
+    from x12sdk.io import X12ModelReader
+
+    with X12ModelReader(text) as reader:
+        models = list(reader.models())
+    assert len(models) == 1
+    data = models[0].model_dump()
+    found = []
+    for billing in data["loop_2000a"]:
+        npi = billing["loop_2010aa"]["nm1_segment"]["identification_code"]
+        for subscriber in billing["loop_2000b"]:
+            member = subscriber["loop_2010ba"]["nm1_segment"]["identification_code"]
+            payer = subscriber["loop_2010bb"]["nm1_segment"]["identification_code"]
+            loops = list(subscriber.get("loop_2300") or [])
+            for patient in subscriber.get("loop_2000c") or []:
+                loops += patient["loop_2300"]
+            for c in loops:
+                clm = c["clm_segment"]
+                codes = [
+                    v[1]
+                    for hi in c["hi_segment"]
+                    for k, v in hi.items()
+                    if k.startswith("health_care_code") and v
+                ]
+                refs = {
+                    r["reference_identification_qualifier"]: r["reference_identification"]
+                    for r in c.get("ref_segment") or []
+                }
+                found.append(
+                    {
+                        "claim_id": clm["patient_control_number"],
+                        "total": clm["total_claim_charge_amount"],
+                        "pos_frequency": clm["health_care_service_location_information"],
+                        "diagnoses": codes,
+                        "f8": refs.get("F8"),
+                        "member": member,
+                        "payer": payer,
+                        "billing_npi": npi,
+                        "lines": [
+                            {
+                                "procedure": x["sv1_segment"]["product_service_id_qualifier"],
+                                "charge": x["sv1_segment"]["line_item_charge_amount"],
+                                "units": x["sv1_segment"]["service_unit_count"],
+                                "pointers": x["sv1_segment"]["composite_diagnosis_code_pointer"],
+                                "control": next(
+                                    r["reference_identification"]
+                                    for r in x["ref_segment"]
+                                    if r["reference_identification_qualifier"] == "6R"
+                                ),
+                            }
+                            for x in c["loop_2400"]
+                        ],
+                    }
+                )
+    return found

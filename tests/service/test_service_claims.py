@@ -29,6 +29,9 @@ def test_billing_set_up_and_empty_queues(api: Api) -> None:
     assert api.client.get("/api/v1/denials", headers=headers).json() == []
     assert api.client.get("/api/v1/ar/aging", headers=headers).json()["total"]["total"] == "0.00"
     assert api.client.get("/api/v1/claims/ECG0000009", headers=headers).status_code == 404
+    assert api.client.get("/api/v1/claims/ECG0000009/837p", headers=headers).status_code == 404
+    missing = api.client.get("/api/v1/studies/999/claims", headers=headers)
+    assert missing.status_code == 404 and "no study 999" in missing.text
 
 
 @pytest.mark.shared_data
@@ -66,3 +69,17 @@ def test_an_835_for_claims_never_sent_goes_to_the_unmatched_queue(api: Api) -> N
     listed = api.client.get("/api/v1/remittances/unmatched", headers=headers).json()
     assert [u["claim_id"] for u in listed] == ["SVC0000001"]
     assert api.client.get("/api/v1/remittances/unmatched", headers=api.login("tech.t")).status_code == 403
+
+
+def test_claims_desk_page_for_the_biller_only(api: Api) -> None:
+    api.login("biller.t")
+    page = api.client.get("/claims")
+    assert page.status_code == 200
+    for part in ('data-testid="denial-items"', "No open denial items.", 'data-testid="ar-aging"'):
+        assert part in page.text
+    assert 'id="payer-file-form"' in page.text and 'href="/claims"' in page.text
+    assert "No claims yet." in page.text
+    for user in ("tech.t", "dr.t", "admin.t"):
+        api.login(user)
+        refused = api.client.get("/claims")
+        assert refused.status_code == 403 and 'href="/claims"' not in refused.text

@@ -121,6 +121,8 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/claims"): (Action.CLAIM_READ, None),
     ("POST", "/api/v1/claims"): (Action.CLAIM_CREATE, {"study_id": 1}),
     ("GET", "/api/v1/claims/{claim_id}"): (Action.CLAIM_READ, None),
+    ("GET", "/api/v1/claims/{claim_id}/837p"): (Action.CLAIM_EXPORT, None),
+    ("GET", "/api/v1/studies/{study_id}/claims"): (Action.CLAIM_READ, None),
     ("POST", "/api/v1/claims/export"): (Action.CLAIM_EXPORT, {}),
     ("POST", "/api/v1/claims/{claim_id}/correct"): (Action.CLAIM_CORRECT, {}),
     ("POST", "/api/v1/claims/acks"): (Action.CLAIM_ACK, None),

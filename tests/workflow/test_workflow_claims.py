@@ -33,7 +33,7 @@ from ecgdesk.claims.payer_sim import (
     write_999,
 )
 from ecgdesk.claims.remit import ProviderAdjustment
-from ecgdesk.claims.serial import claim_from_dict
+from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.claims_models import ClaimRow, LedgerRow
@@ -69,12 +69,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Ite
     opened.close()
 
 
-def _pyx12(text: str, tmp_path: Path) -> list[str]:
+def _pyx12(text: str, tmp_path: Path, store: Store) -> list[str]:
+    """pyx12's errors on an exported 837P, once x12sdk (a second, independent parser) has read the same
+    claims back from it as the store holds them."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
-    from claims_builders import pyx12_errors
+    from claims_builders import pyx12_errors, x12sdk_claims, x12sdk_summary
 
+    ids = [s.split("*")[1] for s in text.replace("\n", "").split("~") if s.startswith("CLM*")]
+    expected = [x12sdk_summary(c) for c in _claims_of(store, ids)]
+    assert sorted(x12sdk_claims(text), key=str) == sorted(expected, key=str)
     return pyx12_errors(text, tmp_path)
 
 
@@ -101,7 +106,7 @@ def test_create_export_and_study_billed(store: Store, tmp_path: Path) -> None:
     files = export_claims(store, tmp_path / "out", "biller")
     assert [f.claims for f in files] == [["ECG0000001"]]
     text = files[0].path.read_text()
-    assert _pyx12(text, tmp_path) == []
+    assert _pyx12(text, tmp_path, store) == []
     assert "REF*6R*ECG0000001L1~" in text and "CLM*ECG0000001*143.8***11:B:1" in text
     with store.transaction() as session:
         assert session.get(Study, 1).status == "billed"  # type: ignore[union-attr]
@@ -165,7 +170,7 @@ def test_999_rejection_then_new_original(store: Store, tmp_path: Path) -> None:
     (exported,) = export_claims(store, tmp_path / "out2", "biller")
     assert exported.claims == [fixed.claim_id]
     text = exported.path.read_text()
-    assert "REF*F8" not in text and _pyx12(text, tmp_path) == []
+    assert "REF*F8" not in text and _pyx12(text, tmp_path, store) == []
     assert show_claim(store, ids[0], "biller").summary.status == "corrected"
 
 
@@ -322,7 +327,7 @@ def test_commercial_correction_is_frequency_7_with_ref_f8(store: Store, tmp_path
         and "SV1*HC:93224:52*" in text
         and "REF*G1*PA-77~" in text
     )
-    assert _pyx12(text, tmp_path) == []
+    assert _pyx12(text, tmp_path, store) == []
     medicare = create_claim(store, 1, "biller")
     export_claims(store, tmp_path / "out3", "biller", payer="12345")
     _post(
@@ -381,3 +386,29 @@ def test_the_cycle_on_postgresql(tmp_path: Path, tiny_record: Path) -> None:  # 
             assert verify(session).ok
     finally:
         store.close()
+
+
+def test_study_claims_show_line_adjustments_and_the_837p_to_download(store: Store, tmp_path: Path) -> None:
+    from ecgdesk.errors import ConflictError, NotFoundError
+    from ecgdesk.workflow.claims_views import exported_837p, study_claims
+
+    ids, path = _exported(store, tmp_path)
+    _post(store, tmp_path, _claims_of(store, ids), "deny.835", deny={"93224": Denial("CO", "50", "N115")})
+    (shown,) = study_claims(store, 1, "biller")
+    assert shown.summary.claim_id == ids[0] and shown.summary.status == "denied"
+    (line,) = shown.lines
+    assert line["adjustments"] == [
+        {"kind": "denial", "group": "CO", "carc": "50", "rarc": ["N115"], "amount": line["charge"]}
+    ]
+    assert [h["after"]["status"] for h in shown.history[1:]] == ["scrubbed", "exported", "denied"]
+    assert {h["actor"] for h in shown.history} == {"biller"}
+    name, data = exported_837p(store, ids[1], "biller")
+    assert name == path.name and data == path.read_bytes()
+    with store.transaction() as session:
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:837p")).all()
+        assert len(reads) == 1 and reads[0].actor == "biller"
+    waiting = create_claim(store, 3, "biller").claim_id
+    with pytest.raises(ConflictError, match="has not been exported yet"):
+        exported_837p(store, waiting, "biller")
+    with pytest.raises(NotFoundError, match="no study 99"):
+        study_claims(store, 99, "biller")

@@ -177,6 +177,9 @@ def test_the_whole_cycle_with_the_issue_json(home: Path, capsys: pytest.CaptureF
     shown = _json(["claims", "show", claim_id], capsys)
     assert isinstance(shown, dict) and shown["summary"]["status"] == "appealed"
     assert [h["action"] for h in shown["history"]][:3] == ["claim:create", "claim:scrub", "claim:export"]
+    document = shown["claim"]  # the claim as sent, in the schema family (ecgdesk.claims.schemas)
+    assert document["claim_id"] == claim_id and document["total_charge"] == "143.80"
+    assert document["lines"][0]["charge"] == "143.80" and document["billing"]["npi"] == "1234567893"
     listed = _json(["claims", "list"], capsys)
     assert isinstance(listed, list) and listed[0]["claim_id"] == claim_id
     assert main(["study", "show", "1", "--json"]) == 0

@@ -9,18 +9,25 @@ Each beat is described against its own recording (:data:`FEATURE_NAMES`):
 
 - **RR**: the RR before and after it (s), the local RR (median over 21 beats), the recording's median RR,
   and their ratios (premature, compensatory pause, the beat before it premature too), the RR
-  irregularity around it (AF-like stretches, where AAMI counts beats as N);
+  irregularity around it (AF-like stretches, where AAMI counts beats as N); the RR against the patient's
+  rhythm over about 2 minutes (median of :data:`WIDE_BEATS` RRs), against the mean of the 10 RRs before
+  it (de Chazal et al.'s local average) and against the RR before the last abrupt shortening (an ectopic
+  run's onset; a sinus rate change is gradual), the beats since that onset, and the next beat's
+  prematurity;
 - **morphology against the dominant template** (the recording's most common QRS shape): correlation of
   the QRS, the whole -200..+190 ms window, the P-wave window (-200..-80 ms) and the T part; the P window's
   span, the QRS amplitude and width as ratios; the residual energy; the beat's template size; the
   difference to the dominant beat every 40 ms, in units of the dominant QRS amplitude;
 - what the template rules said (a ventricular template) and whether the stretch is irregular.
 
-``bench/train_beats.py`` trains scikit-learn's gradient-boosted trees (classes N, S, V, F) on the DS1
-records only, chooses :data:`S_THRESHOLD` by cross-validation grouped by record, and exports the trees
+``bench/train_beats.py`` trains scikit-learn's gradient-boosted trees (classes N, S, V, F, each weighted
+by the square root of its inverse frequency) on the DS1 records only, chooses :data:`S_THRESHOLD` by
+cross-validation grouped by record (the most sensitive with S +P >= 60 %), and exports the trees
 (``beats_model.npz``, read with :mod:`ecgdesk.analysis.strips.model`'s numpy evaluator; no scikit-learn at
 run time). :func:`supraventricular` adds the model's S calls to the rules' ones: a beat of normal shape,
-outside an irregular stretch, early for the rhythm around it, whose S probability exceeds the threshold.
+outside an irregular stretch, early for its rhythm (:func:`early_for_its_rhythm`), whose S probability
+exceeds the threshold. :func:`not_ventricular` returns the rules' V beats the model finds plainly not
+ventricular (V probability below :data:`V_VETO`), which become N.
 """
 
 from __future__ import annotations
@@ -35,14 +42,22 @@ from ecgdesk.analysis.strips.model import TreeEnsemble, load_ensemble
 
 MODEL_PATH = Path(__file__).with_name("beats_model.npz")
 #: Probability of S above which a normal-shaped beat is called S (chosen by bench/train_beats.py).
-S_THRESHOLD = 0.1
+S_THRESHOLD = 0.05
 #: A model S call needs a beat early for its rhythm (:func:`early_for_its_rhythm`).
 LOCAL_EARLY = 0.92
 BEFORE_LONGER = 0.85
+RUN_EARLY = 0.85
+#: A beat the template rules call V stays V unless the model gives it a V probability below this (the
+#: rules' ventricular templates also catch normal beats with large P or T waves, MIT-BIH 108).
+V_VETO = 0.1
 WAVE_STEP = 4  # every 40 ms of the 10 ms waveform grid
+#: Beats in the wide (about 2 min) median RR, and the RR shortening that marks an ectopic run's onset.
+WIDE_BEATS = 151
+ONSET_DROP = 0.85
 
 _RR = ("pre_rr", "post_rr", "local_rr", "median_rr", "pre_local", "post_local", "pre_post", "pre_median",
-       "local_median", "previous_pre_local", "pre_reference", "irregularity")
+       "local_median", "previous_pre_local", "pre_reference", "irregularity", "pre_wide", "local_wide",
+       "pre_onset", "since_onset", "next_pre_local", "pre_mean10")
 _SHAPE = ("qrs_corr", "wave_corr", "p_corr", "t_corr", "p_span", "qrs_amp", "qrs_residual", "width_ratio",
           "width_ms", "template_share", "template_corr")
 _RULES = ("irregular", "rule_v")
@@ -74,10 +89,26 @@ def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs
     change = np.concatenate([[0.0], steps]) / np.maximum(reference, 1e-3)
     irregularity = ndimage.median_filter(change, size=min(17, n), mode="nearest")
     previous_pre = np.concatenate([[np.nan], pre[:-1]])
+    filled = np.nan_to_num(pre, nan=median)
+    # the patient's rhythm over about 2 minutes: a run of ectopic beats (SVT) stays short against it,
+    # where the 21-beat local median has already taken the run's own rate
+    wide = ndimage.median_filter(filled, size=min(WIDE_BEATS, n), mode="nearest")
+    # the last abrupt shortening of the RR (an ectopic run's onset) and the RR before it
+    idx = np.arange(n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rr_part = np.column_stack([pre, post, local, np.full(n, median), pre / local, post / local,
+        drop = np.concatenate([[False], filled[1:] < ONSET_DROP * filled[:-1]])
+    onset = np.maximum.accumulate(np.where(drop, idx, 0))
+    before_onset = np.asarray(reference)[onset]
+    c = np.concatenate([[0.0], np.cumsum(filled)])
+    lo = np.maximum(idx - 10, 0)
+    mean10 = np.where(idx > lo, (c[idx] - c[lo]) / np.maximum(idx - lo, 1), median)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pre_local = pre / local
+        rr_part = np.column_stack([pre, post, local, np.full(n, median), pre_local, post / local,
                                    pre / post, pre / median, local / median, previous_pre / local,
-                                   pre / reference, irregularity])
+                                   pre / reference, irregularity, pre / wide, local / wide,
+                                   pre / before_onset, np.minimum(idx - onset, 50),
+                                   np.concatenate([pre_local[1:], [np.nan]]), pre / mean10])
     sizes = np.bincount(ids[ids >= 0]) if np.any(ids >= 0) else np.ones(1, dtype=np.int64)
     dominant_id = int(np.argmax(sizes))
     in_dominant = ids == dominant_id
@@ -110,13 +141,17 @@ def default_model() -> TreeEnsemble | None:
 
 def early_for_its_rhythm(matrix: np.ndarray) -> np.ndarray:
     """Beats that come early for the rhythm around them (RR before < :data:`LOCAL_EARLY` x the local RR)
-    or before a longer RR (RR before < :data:`BEFORE_LONGER` x the RR after). The model weighs the RR
-    against the recording's median too, which a stretch of sinus tachycardia also falls below: this keeps
-    such a stretch out of S."""
+    or before a longer RR (RR before < :data:`BEFORE_LONGER` x the RR after), or that belong to a fast run
+    which began abruptly (RR before < :data:`RUN_EARLY` x both the 2-minute median RR and the RR before
+    the run's onset: an SVT run, whose own rate the 21-beat local median has taken). The model weighs the
+    RR against the recording's median too, which a stretch of sinus tachycardia also falls below: this
+    keeps such a stretch, which starts gradually and lasts minutes, out of S."""
     names = feature_names(0)
     with np.errstate(invalid="ignore"):
         return np.asarray((matrix[:, names.index("pre_local")] < LOCAL_EARLY)
-                          | (matrix[:, names.index("pre_post")] < BEFORE_LONGER))
+                          | (matrix[:, names.index("pre_post")] < BEFORE_LONGER)
+                          | ((matrix[:, names.index("pre_wide")] < RUN_EARLY)
+                             & (matrix[:, names.index("pre_onset")] < RUN_EARLY)))
 
 
 def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnsemble | None = None,
@@ -130,4 +165,16 @@ def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnse
         return out
     k = model.classes.index("S")
     out[candidates] = model.predict_proba(matrix[candidates])[:, k] > threshold
+    return out
+
+
+def not_ventricular(matrix: np.ndarray, rule_v: np.ndarray, model: TreeEnsemble | None = None,
+                    threshold: float = V_VETO) -> np.ndarray:
+    """Beats the rules call V (``rule_v``) to which the model gives a V probability below ``threshold``."""
+    model = model if model is not None else default_model()
+    out = np.zeros(rule_v.size, dtype=bool)
+    if model is None or not rule_v.any() or "V" not in model.classes:
+        return out
+    k = model.classes.index("V")
+    out[rule_v] = model.predict_proba(matrix[rule_v])[:, k] < threshold
     return out

@@ -339,7 +339,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
 
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
     """AAMI labels for every beat of the recording, from its features and R-peak samples."""
-    from ecgdesk.analysis.beat_model import beat_matrix, default_model, supraventricular
+    from ecgdesk.analysis.beat_model import beat_matrix, default_model, not_ventricular, supraventricular
 
     samples = np.asarray(samples, dtype=np.int64)
     n = samples.size
@@ -350,11 +350,14 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     state = rule_state(features, samples, fs)
     labels, ids, templates = state.labels, state.ids, state.templates
     # the S model (trained on MIT-BIH DS1) adds premature atrial beats the RR rules miss
+    # and vetoes the rules' V calls on beats it finds plainly not ventricular
     candidates = (labels == BeatClass.N.value) & ~state.irregular
-    if default_model() is not None and candidates.any() and n >= 3:
+    rule_v = labels == BeatClass.V.value
+    if default_model() is not None and (candidates.any() or rule_v.any()) and n >= 3:
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
-                             state.irregular, labels == BeatClass.V.value)
+                             state.irregular, rule_v)
         labels[supraventricular(matrix, candidates)] = BeatClass.S.value
+        labels[not_ventricular(matrix, rule_v)] = BeatClass.N.value
     waves = np.asarray(features.waveforms, dtype=np.float32)
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]

@@ -249,7 +249,7 @@ def _path(location: tuple[int | str, ...]) -> str:
     return text
 
 
-def _input_error(error: ValidationError, whole: str, prefix: str, source: Source) -> InputError:
+def input_error(error: ValidationError, whole: str, prefix: str, source: Source) -> InputError:
     """The first refusal of ``error`` as one InputError, the field named by its path in the document."""
     first = error.errors()[0]
     field = _path(first["loc"])
@@ -272,7 +272,7 @@ def facts_from_dict(data: Any, source: Source = None) -> ServiceFacts:
     try:
         return FactsDocument.model_validate(data).to_facts()
     except ValidationError as error:
-        raise _input_error(error, "<facts>", "", source) from None
+        raise input_error(error, "<facts>", "", source) from None
 
 
 def claim_from_dict(data: Any, source: Source = None, prefix: str = "") -> Claim:
@@ -283,7 +283,7 @@ def claim_from_dict(data: Any, source: Source = None, prefix: str = "") -> Claim
     try:
         return ClaimDocument.model_validate(data).to_claim()
     except ValidationError as error:
-        raise _input_error(error, "<claim>", prefix, source) from None
+        raise input_error(error, "<claim>", prefix, source) from None
 
 
 def facts_to_dict(facts: ServiceFacts) -> dict[str, Any]:

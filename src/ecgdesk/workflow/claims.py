@@ -33,7 +33,7 @@ from ecgdesk.claims import (
     ServiceLine,
     claim_problems,
 )
-from ecgdesk.claims.serial import claim_to_dict
+from ecgdesk.claims.schemas import claim_to_dict
 from ecgdesk.coding import Claim, ClaimLine, Finding, Setting, Severity
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import PayerRules, payer_findings, payer_rules

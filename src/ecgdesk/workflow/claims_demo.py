@@ -27,7 +27,7 @@ from ecgdesk.claims.payer_sim import (
     write_835,
     write_999,
 )
-from ecgdesk.claims.serial import claim_from_dict
+from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.coding import Setting
 from ecgdesk.coding.refdata import RefData
 from ecgdesk.errors import InputError

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.claims.denials import Action, AppealFacts, allowed_actions, draft_appeal
-from ecgdesk.claims.serial import claim_from_dict
+from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.coding.codes import code_info
 from ecgdesk.coding.necessity import indication_list, normalize_icd, screening_rule
 from ecgdesk.coding.payer_rules import payer_rules

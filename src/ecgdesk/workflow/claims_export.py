@@ -32,7 +32,7 @@ from ecgdesk.claims import (
     file_problems,
     write_837p,
 )
-from ecgdesk.claims.serial import claim_from_dict
+from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.claims.x12 import collector_paused, read_text
 from ecgdesk.coding import Claim, scrub
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict

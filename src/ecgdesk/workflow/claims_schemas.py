@@ -3,11 +3,12 @@ set-up dataclasses the CLI builds are handed to the workflow."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import Field
 
+from ecgdesk.claims.schemas import ProfessionalClaimDocument
 from ecgdesk.workflow.claims_setup import BillingSetup, CoverageSetup, PayerSetup
 from ecgdesk.workflow.schemas import Model
 
@@ -109,3 +110,110 @@ class WorkIn(Model):
         "correct", "reopening", "new_original", "appeal", "bill_patient", "bill_secondary", "write_off"
     ]
     note: str = Field(default="", max_length=2000)
+
+
+# ------------------------------------------------------------------------------------------ responses
+class AdjustmentOut(Model):
+    """One adjustment of a line: a payer's CAS (group, CARC, RARCs) or the biller's write-off."""
+
+    kind: str
+    group: str
+    carc: str
+    rarc: list[str]
+    amount: str
+
+
+class ClaimLineOut(Model):
+    line: int
+    control: str
+    code: str
+    modifiers: list[str]
+    units: int
+    charge: str
+    date_from: date
+    date_to: date | None
+    pointers: list[int]
+    payment: str
+    contractual: str
+    denial: str
+    patient: str
+    write_off: str
+    adjustments: list[AdjustmentOut]
+
+
+class ClaimSummaryOut(Model):
+    claim_id: str
+    id: int
+    study_id: int | None
+    patient: str
+    payer: str
+    status: str
+    frequency: str
+    charge: str
+    exported_at: str | None
+    insurance_balance: str
+    patient_balance: str
+
+
+class StateMoveOut(Model):
+    """One audited move of the claim: who, when, from and to which state."""
+
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class AckOut(Model):
+    kind: str
+    status: str
+    detail: str
+    at: str
+
+
+class RemittanceOut(Model):
+    trace_number: str
+    payer: str
+    payment_date: date
+    clp_status: str
+    paid: str
+    patient_responsibility: str
+    crossover: bool
+
+
+class DenialOut(Model):
+    id: int
+    claim_id: str
+    line: int | None
+    code: str | None
+    group: str
+    carc: str
+    rarc: list[str]
+    amount: str
+    category: str
+    next_action: str
+    deadline: date | None
+    reason: str
+    status: str
+    worked_action: str | None
+    worked_by: str | None
+    worked_at: str | None
+    note: str
+    letter: str | None
+    payer: str
+
+
+class ClaimDetailOut(Model):
+    summary: ClaimSummaryOut
+    balance: dict[str, str]
+    lines: list[ClaimLineOut]
+    findings: list[dict[str, Any]]
+    history: list[StateMoveOut]
+    acknowledgements: list[AckOut]
+    remittances: list[RemittanceOut]
+    denials: list[DenialOut]
+    payer_claim_number: str | None
+    replaces: str | None
+    replaced_by: list[str]
+    claim: ProfessionalClaimDocument | None

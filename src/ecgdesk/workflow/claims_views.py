@@ -12,12 +12,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import check_option
+from ecgdesk.claims.schemas import claim_from_dict, claim_to_dict
+from ecgdesk.errors import ConflictError, NotFoundError, check_option
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import (
     ClaimAckRow,
@@ -27,8 +29,9 @@ from ecgdesk.store.claims_models import (
     LedgerRow,
     PayerRow,
     RemittanceRow,
+    X12Batch,
 )
-from ecgdesk.store.models import AuditEntry, Patient
+from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.workflow.claims import find_claim
 from ecgdesk.workflow.claims_denials import DenialView, list_denials
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, balances, dollars
@@ -127,6 +130,8 @@ class ClaimDetail:
     payer_claim_number: str | None
     replaces: str | None
     replaced_by: list[str] = field(default_factory=list)
+    #: the claim as it is (or will be) sent: the claims member of the schema family (claims.schemas)
+    claim: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -137,9 +142,22 @@ class ClaimDetail:
 
 def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
     ledger: dict[tuple[int | None, str], int] = {}
-    for row in session.scalars(select(LedgerRow).where(LedgerRow.claim_id == claim.id)):
+    adjusted: dict[int | None, list[dict[str, Any]]] = {}
+    for row in session.scalars(
+        select(LedgerRow).where(LedgerRow.claim_id == claim.id).order_by(LedgerRow.id)
+    ):
         key = (row.line_id, row.kind)
         ledger[key] = ledger.get(key, 0) + row.amount_cents
+        if row.kind != "payment":  # each adjustment as the payer (CAS) or the biller (write-off) booked it
+            adjusted.setdefault(row.line_id, []).append(
+                {
+                    "kind": row.kind,
+                    "group": row.group_code,
+                    "carc": row.carc,
+                    "rarc": [r for r in row.rarcs.split(",") if r],
+                    "amount": f"{dollars(row.amount_cents):.2f}",
+                }
+            )
     lines = []
     for line in session.scalars(
         select(ClaimLineRow).where(ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)
@@ -159,9 +177,17 @@ def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
                     kind: f"{dollars(ledger.get((line.id, kind), 0)):.2f}"
                     for kind in ("payment", "contractual", "denial", "patient", "write_off")
                 },
+                "adjustments": adjusted.get(line.id, []),
             }
         )
     return lines
+
+
+def _document(claim: ClaimRow) -> dict[str, Any] | None:
+    stored = json.loads(claim.claim_json).get("claim")
+    if stored is None:  # a correction being built
+        return None
+    return claim_to_dict(claim_from_dict(stored, source=f"claim {claim.claim_number}"))
 
 
 def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
@@ -228,10 +254,37 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
             claim.payer_claim_number,
             original.claim_number if original else None,
             replaced_by,
+            _document(claim),
         )
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list_denials(store, actor, status=None, claim=claim.claim_number, audit=False)
     return detail
+
+
+def study_claims(store: Store, study_id: int, actor: str) -> list[ClaimDetail]:
+    """Every claim of a study (replacements included), newest first, each as :func:`show_claim` shows it."""
+    with store.transaction() as session:
+        if session.get(Study, study_id) is None:
+            raise NotFoundError("study_id", f"no study {study_id}")
+    return [show_claim(store, s.claim_id, actor) for s in list_claims(store, actor, study_id=study_id)]
+
+
+def exported_837p(store: Store, claim_ref: str, actor: str) -> tuple[str, bytes]:
+    """The name and bytes of the 837P file a claim last went out in (its whole interchange: the claims
+    of one payer exported together); reading it is audited, since it carries patient data."""
+    with store.transaction() as session:
+        claim = find_claim(session, claim_ref)
+        batch = session.get(X12Batch, claim.batch_id) if claim.batch_id is not None else None
+        if batch is None:
+            raise ConflictError("claim_id", f"claim {claim.claim_number} has not been exported yet")
+        audit_read(session, actor, "837p", "x12_batch", batch.id, {"claim_number": claim.claim_number})
+        path = Path(batch.path)
+    try:
+        return path.name, path.read_bytes()
+    except OSError as error:
+        raise NotFoundError(
+            "claim_id", f"the 837P file of claim {claim_ref} cannot be read ({error.strerror})", path
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,7 @@ def ensure_service_demo(
         rec = simulate(config, home / "sim")
         request = demo_request(max(1.0, hours / 24))
         study_id = create_study(store, request, actor=DEMO_TECHNICIAN)
+        demo_billing(store, request.patient_id, ORDERING_NPI, "admin.demo")  # claimable once signed and coded
         import_recording(store, study_id, rec.record, actor=DEMO_TECHNICIAN)
         report("analyze", f"study {study_id}: scanning analysis")
         analyze_study(store, study_id, DEMO_TECHNICIAN)

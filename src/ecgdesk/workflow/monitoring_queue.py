@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
@@ -95,9 +95,11 @@ def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> 
         )
         if not include_closed:
             query = query.where(QueueItem.status == "open")
-        rows = _rows(session, query.order_by(QueueItem.received_at).limit(limit * 4), stamp)
-    rows.sort(key=lambda r: (r.status != "open", _RANK.get(r.priority, 9), r.received_at))
-    return rows[:limit]
+        # ordered in the database: under a backlog the most pressing item may be the newest of thousands
+        rank = case(_RANK, value=QueueItem.priority, else_=9)
+        closed = case((QueueItem.status == "open", 0), else_=1)
+        query = query.order_by(closed, rank, QueueItem.received_at, QueueItem.id).limit(limit)
+        return _rows(session, query, stamp)
 
 
 @dataclass(frozen=True)

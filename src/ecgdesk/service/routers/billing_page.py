@@ -1,28 +1,95 @@
-"""The biller's page of a study: derived facts, selected codes with their explanations, the scrubber's
-findings with fixes, and "mark billed" (the claims work of issue 16 extends this page)."""
+"""The biller's pages: a study's billing page (derived facts, selected codes with their explanations, the
+scrubber's findings, then its claims with states, lines, remittances and denial items) and the claims desk
+(the denial work queue, A/R aging, recent claims, posting payer files). Reads go through the workflow's
+audited views; every button calls the JSON API, which calls the same workflow function as the CLI."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ecgdesk.claims.denials import Action as WorkAction
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.routers.pages import SERVICE_NAMES
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.web import PageRoute, page_user, render
 from ecgdesk.workflow.billing_view import billing_view
+from ecgdesk.workflow.claims_denials import list_denials
+from ecgdesk.workflow.claims_inbound import unmatched
+from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus
+from ecgdesk.workflow.claims_views import BUCKETS, ar_aging, list_claims, study_claims
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.review import study_overview
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+#: CLP02 claim status codes as a biller reads them.
+CLP_NAMES = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "primary, forwarded",
+    "20": "secondary, forwarded",
+    "21": "tertiary, forwarded",
+    "22": "reversal",
+    "23": "not our claim, forwarded",
+}
+#: States in which "correct" makes a replacement (frequency 7), or a new original for a rejected claim.
+CORRECTABLE = frozenset(s.value for s in (*ADJUDICATED, ClaimStatus.REJECTED))
+WORK_ACTIONS = [a.value for a in WorkAction]
+
+
+def _soon() -> str:
+    """Deadlines within two weeks are shown as due soon."""
+    return (date.today() + timedelta(days=14)).isoformat()
 
 
 @router.get("/studies/{study_id}/billing")
 def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.STUDY_BILLING, "study", study_id)
+    authorize(store, who, Action.CLAIM_READ, "study", study_id)
     ov = study_overview(store, study_id, who.actor)
     bill = billing_view(store, study_id, who.actor)
+    claims = study_claims(store, study_id, who.actor)
     return render(
-        request, "billing.html.j2", who, ov=ov, bill=bill, tab="billing", service_names=SERVICE_NAMES
+        request,
+        "billing.html.j2",
+        who,
+        ov=ov,
+        bill=bill,
+        tab="billing",
+        service_names=SERVICE_NAMES,
+        claims=claims,
+        can_create_claim=bill.status.value == "coded" and not claims,
+        correctable=CORRECTABLE,
+        clp_names=CLP_NAMES,
+        work_actions=WORK_ACTIONS,
+        studies={},
+        soon=_soon(),
+    )
+
+
+@router.get("/claims")
+def claims_desk(request: Request, store: StoreDep) -> HTMLResponse:
+    who = page_user(request)
+    authorize(store, who, Action.CLAIM_READ, "claim", "*")
+    authorize(store, who, Action.AR_READ, "claim", "*")
+    claims = list_claims(store, who.actor)
+    return render(
+        request,
+        "claims_desk.html.j2",
+        who,
+        nav="claims",
+        denials=list_denials(store, who.actor),
+        aging=ar_aging(store),
+        buckets=BUCKETS,
+        claims=claims,
+        studies={c.claim_id: c.study_id for c in claims},
+        unmatched=unmatched(store, who.actor),
+        work_actions=WORK_ACTIONS,
+        soon=_soon(),
     )

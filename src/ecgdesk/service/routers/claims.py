@@ -13,11 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS, ServiceError
+from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
@@ -26,9 +27,11 @@ from ecgdesk.workflow.claims_inbound import post_remittance, unmatched
 from ecgdesk.workflow.claims_schemas import (
     BillingIn,
     ClaimCreateIn,
+    ClaimDetailOut,
     ClinicianIn,
     CorrectIn,
     CoverageIn,
+    DenialOut,
     ExportIn,
     PayerIn,
     WorkIn,
@@ -40,7 +43,7 @@ from ecgdesk.workflow.claims_setup import (
     billing_overview,
     setup_billing,
 )
-from ecgdesk.workflow.claims_views import ar_aging, list_claims, show_claim
+from ecgdesk.workflow.claims_views import ar_aging, exported_837p, list_claims, show_claim, study_claims
 from ecgdesk.workflow.permissions import Action, Principal
 
 router = APIRouter(prefix="/api/v1", tags=["claims"], responses=ERRORS)
@@ -120,12 +123,38 @@ def create(
     return {"claim_id": made.claim_id, "status": made.status, "errors": made.errors}
 
 
-@router.get("/claims/{claim_id}")
+@router.get("/claims/{claim_id}", response_model=ClaimDetailOut)
 def claim(
     claim_id: ClaimId, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_READ)]
 ) -> dict[str, Any]:
-    """One claim: lines, findings, state history, acknowledgements, remittances, denial items."""
+    """One claim: lines (with CARC/RARC adjustments), findings, state history (who, when), acknowledgements,
+    remittances, denial items and balance."""
     return show_claim(store, claim_id, who.actor).to_dict()
+
+
+@router.get("/studies/{study_id}/claims", response_model=list[ClaimDetailOut])
+def claims_of_study(
+    study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_READ)]
+) -> list[dict[str, Any]]:
+    """Every claim of a study (replacements included), newest first, each in full (the reads are audited)."""
+    return [c.to_dict() for c in study_claims(store, study_id, who.actor)]
+
+
+@router.get(
+    "/claims/{claim_id}/837p",
+    response_class=Response,
+    responses={200: {"content": {"application/edi-x12": {}}, "description": "The 837P file"}},
+)
+def claim_837p(
+    claim_id: ClaimId, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_EXPORT)]
+) -> Response:
+    """The 837P interchange the claim last went out in, as a download (the read is audited)."""
+    name, data = exported_837p(store, claim_id, who.actor)
+    return Response(
+        data,
+        media_type="application/edi-x12",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.post("/claims/export")
@@ -195,7 +224,7 @@ def unmatched_remits(
     return unmatched(store, who.actor, include_resolved)
 
 
-@router.get("/denials")
+@router.get("/denials", response_model=list[DenialOut])
 def denials(
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],

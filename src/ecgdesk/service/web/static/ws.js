@@ -23,11 +23,13 @@ const WS = (() => {
     const headers = { Accept: "application/json" };
     if (background) headers["X-ECGDesk-Background"] = "1";
     if (method !== "GET") headers["X-CSRF-Token"] = meta("csrf-token");
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // opts.contentType: the body is sent as it is (an X12 file's text), not as JSON.
+    const raw = Boolean(opts && opts.contentType);
+    if (body !== undefined) headers["Content-Type"] = raw ? opts.contentType : "application/json";
     let response;
     try {
       response = await fetch(url, { method, headers, credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body) });
+        body: body === undefined ? undefined : (raw ? body : JSON.stringify(body)) });
     } catch (err) {
       return { ok: false, status: 0, data: null, detail: [], message: "ECG Desk cannot be reached: check the network and try again." };
     }
