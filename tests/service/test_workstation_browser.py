@@ -292,10 +292,14 @@ def test_physician_signs_with_a_wrong_then_the_right_password(
     page.context.close()
 
 
-def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Served) -> None:
+def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Served, shots: Path) -> None:
     page = log_in(chromium, served, "dr.demo")
     page.goto(f"/studies/{served.resting_id}")
     page.locator("#ecg12[data-drawn]").wait_for()
+    # Every lead of the 3 x 4 layout and the rhythm strip drawn (the signal API served a resting run).
+    assert page.locator("#ecg12").get_attribute("data-leads-drawn") == "13"
+    assert not page.locator("#ecg12-error").is_visible()
+    save_small(page, shots / "resting-12-lead.png")
     measured = page.locator("[data-testid=measurements]").inner_text()
     assert "Heart rate" in measured and "QT / QTc" in measured and "bpm" in measured
     interpret(page, served.resting_id, "Sinus rhythm. Normal ECG. (Browser test.)")

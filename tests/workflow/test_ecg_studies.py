@@ -17,6 +17,7 @@ from ecgdesk.store import Store
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
 from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.signal import signal_window
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
 
@@ -60,6 +61,10 @@ def test_resting_ecg_study_end_to_end(store: Store, dicom_wfdb: Path):
     assert run.summary["rhythm"] in {"sinus_rhythm", "sinus_bradycardia", "sinus_arrhythmia"}
     assert (run.folder / "measurements.json").exists() and (run.folder / "waves.csv").exists()
     assert analyze_ecg_study(store, study_id, "tech").reused  # same inputs: the same run
+    # The workstation draws the 12 leads through the signal API: a resting run lists no beats.
+    window = signal_window(store, study_id, "V1", 0.0, 2.5, 240, "tech")
+    assert window.lead == "V1" and window.beats.mode == "none"
+    assert "labels no beats" in (window.beats.note or "")
     report = report_study(store, study_id, "tech")
     assert report.pdf_path.read_bytes().startswith(b"%PDF")
     reviewed = interpret(store, study_id, "dr.reader", "Sinus rhythm. Normal ECG.")

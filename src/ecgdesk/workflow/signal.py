@@ -251,6 +251,10 @@ def signal_window(
     if src.run is None:
         beats = BeatMarks(mode="none", run_id=None, edited=False, total=0, counts={},
                           note="the study has not been analysed yet")
+    elif not (store.resolve(src.run.beats_path).parent / BEATS_NPZ).is_file():
+        # A resting ECG or stress test run: measurements and statements, no labelled beat list.
+        beats = BeatMarks(mode="none", run_id=src.run.id, edited=False, total=0, counts={},
+                          note="this analysis (a resting ECG or stress test) labels no beats")
     else:
         beats = _beat_marks(beat_index(store, src.run), src.run, window, width_px)
     header = pyramid.header

@@ -36,7 +36,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENV.filters["duration"] = duration_text
+ENV.filters["duration"] = lambda s: f"{s:.0f} s" if s < 59.5 else duration_text(s)  # a resting ECG: "10 s"
 #: Nothing comes from another origin: scripts, styles, fonts, images and frames are ECG Desk's own.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "

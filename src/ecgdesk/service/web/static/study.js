@@ -103,22 +103,27 @@ document.addEventListener("DOMContentLoaded", async () => {
     const q = new URLSearchParams({ lead, start_s: String(start), end_s: String(end), width_px: String(Math.round(w)) });
     return WS.api("GET", `/api/v1/studies/${D.study_id}/signal?${q}`);
   };
-  const jobs = [];
+  const jobs = [], failed = [];
+  let drawn = 0;
   layout.forEach((row, r) => row.forEach((name, c) => {
     const lead = leads.get(name.toLowerCase());
-    if (!lead) return;
+    if (!lead) { failed.push(`${name}: not in the recording`); return; }
     jobs.push(get(lead, c * seg, (c + 1) * seg, colW).then((a) => {
-      if (!a.ok) return;
+      if (!a.ok) { failed.push(`${name}: ${a.message}`); return; }
+      drawn += 1;
       ECG.trace(ctx, a.data, c * colW - c * seg * pps, rowH * r + rowH * 0.55, pps, ppmv, 0, rowH * r, rowH, colW * 4);
       ctx.fillStyle = "#222"; ctx.font = "600 12px system-ui, sans-serif"; ctx.fillText(name, c * colW + 4, rowH * r + 13);
     }));
   }));
   const rhythm = leads.get("ii") || D.leads[0];
   jobs.push(get(rhythm, 0, 4 * seg, colW * 4).then((a) => {
-    if (!a.ok) return;
+    if (!a.ok) { failed.push(`${rhythm} (rhythm): ${a.message}`); return; }
+    drawn += 1;
     ECG.trace(ctx, a.data, 0, rowH * 3 + rowH * 0.55, pps, ppmv, 0, rowH * 3, rowH, colW * 4);
     ctx.fillStyle = "#222"; ctx.fillText(`${rhythm} (rhythm)`, 4, rowH * 3 + 13);
   }));
   await Promise.all(jobs);
+  WS.showError(document.getElementById("ecg12-error"), failed.length ? `Not drawn: ${failed.join("; ")}.` : "");
+  canvas.dataset.leadsDrawn = String(drawn);
   canvas.dataset.drawn = "1";
 });
