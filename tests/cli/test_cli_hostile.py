@@ -32,6 +32,43 @@ def test_building_the_parser_imports_no_engine() -> None:
     assert out.stdout.strip() == "", f"imported while building the parser: {out.stdout.strip()}"
 
 
+_EVERY_HELP = """
+import argparse, contextlib, io, sys
+from ecgdesk.cli.main import build_parser
+parser = build_parser()
+def helps(p, words):
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield words + [name]
+                yield from helps(sub, words + [name])
+asked = 0
+for words in helps(parser, []):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        parser.parse_args(words + ["--help"])
+    asked += 1
+loaded = {m.split(".")[0] for m in sys.modules}
+print(asked, ",".join(sorted(m for m in loaded - set(sys.stdlib_module_names) if m != "ecgdesk"
+                             and not m.startswith("_"))))
+"""
+
+
+def test_every_command_help_imports_no_third_party_package() -> None:
+    # every command and sub-command's --help (each command module's parser) loads the standard library
+    # and ecgdesk only: no engine, ORM, web framework or message library at module level
+    out = subprocess.run([sys.executable, "-c", _EVERY_HELP], capture_output=True, text=True, check=True)
+    asked, _, loaded = out.stdout.strip().partition(" ")
+    assert int(asked) > 60
+    assert loaded == "", f"imported by a command's --help: {loaded}"
+
+
+def test_every_command_module_is_registered() -> None:
+    folder = Path(cli_main.__file__).parent
+    modules = {f"ecgdesk.cli.{p.stem}" for p in folder.glob("*.py")
+               if "\ndef register(" in p.read_text(encoding="utf-8")}
+    assert modules == set(cli_main.COMMAND_MODULES)
+
+
 def test_write_formats_spelled_in_the_cli_match_the_writers() -> None:
     from ecgdesk.cli.records import WRITE_FORMATS as SPELLED
 
