@@ -117,7 +117,7 @@ def main() -> int:
     if args.baseline_src:
         versions["baseline"] = _home(args.baseline_src.resolve(), work / "baseline")
     commands = _commands(claim)
-    for label, (argv, user) in commands.items():  # warm-up: writes the bytecode caches, fills the OS cache
+    for argv, user in commands.values():  # warm-up: writes the bytecode caches, fills the OS cache
         for env in versions.values():
             _time(argv, _as(env, user))
     wall: dict[tuple[str, str], list[float]] = {}
