@@ -61,6 +61,16 @@ def test_bad_order_exits_2_with_the_ack(tmp_path: Path, capsys: pytest.CaptureFi
     assert "MSA|AE|C2" in out and "ICD-10-CM" in out
 
 
+def test_a_refused_message_sent_again_is_refused_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: a second empty file was a 'duplicate' of the first, answered AE, exit 0
+    for name in ("first.hl7", "again.hl7"):
+        (tmp_path / name).write_bytes(b"")
+        assert main(["interop", "import", str(tmp_path / name)]) == 2
+        assert "MSA|AE|" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "argv",
     [
