@@ -197,3 +197,32 @@ def test_bad_diary_is_refused_before_the_analysis(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert "--diary" in err and "not UTF-8" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_edf_with_a_non_utf8_name_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: pyedflib encodes the name as UTF-8 and crashed (exit 3)
+    import pyedflib
+
+    plain = tmp_path / "rec.edf"
+    writer = pyedflib.EdfWriter(str(plain), 1, file_type=pyedflib.FILETYPE_EDF)
+    writer.setSignalHeaders([{"label": "ECG II", "dimension": "mV", "sample_frequency": 250,
+                              "physical_min": -5.0, "physical_max": 5.0, "digital_min": -32768,
+                              "digital_max": 32767}])
+    writer.writeSamples([np.sin(np.arange(2500) / 40.0)])
+    writer.close()
+    odd = tmp_path / os.fsdecode(b"rec-\xff\xfe.edf")
+    plain.rename(odd)
+    assert main(["info", str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "file name" in err and "UTF-8" in err
+
+
+def test_a_sampling_rate_no_ecg_uses_is_read_with_a_warning(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # found by the held-out fuzz run: 1 Hz and 32767 Hz headers (allowed, 1 Hz to 100 kHz) read silently
+    with open_writer(tmp_path, "slow", "wfdb", 20.0, [Lead("II")]) as writer:
+        writer.write(np.sin(np.arange(1200, dtype=np.float64)[:, None] / 5.0))
+    assert main(["info", str(tmp_path / "slow.hea")]) == 0
+    assert "sampling rate 20 Hz is outside what ECG devices use (50 to 10000 Hz)" in capsys.readouterr().out
