@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_builders import STUDY, UPLOAD_LIMIT, Api, add_people, make_api
+from service_builders import UPLOAD_LIMIT, Api, web_with_study
 from test_service_permissions import ROUTES
 
-from ecgdesk.store import open_store
 from ecgdesk.store.enums import Role
 from ecgdesk.workflow.permissions import PERMISSIONS, Action
 
@@ -51,13 +50,7 @@ def _user(action: Action | None) -> str:
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Api]:
-    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
-    add_people(store)
-    for api in make_api(store):
-        headers = api.login("tech.t")
-        assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
-        yield api
-    store.close()
+    yield from web_with_study(tmp_path)
 
 
 class Sweep:
