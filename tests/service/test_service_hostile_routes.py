@@ -6,6 +6,7 @@ and the uploads are listed here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,13 +84,14 @@ class Sweep:
 
 
 def _url(path: str, value: str) -> str:
-    for name in ("study_id", "username", "token_id", "claim_id", "item_id", "id", "name"):
-        path = path.replace("{" + name + "}", value)
-    return path
+    return re.sub(r"\{[a-z_]+\}", value, path)
 
 
 def _valid_url(path: str) -> str:
-    return path.format(study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1)
+    """The path with ids that exist (a user, the first study, claim, item...): the body and query are
+    then what is tested."""
+    known = {"username": "biller.t", "claim_id": "ECG0000001"}
+    return re.sub(r"\{([a-z_]+)\}", lambda m: known.get(m.group(1), "1"), path)
 
 
 def _fields(api: Api, method: str, path: str) -> tuple[list[str], list[str]]:
