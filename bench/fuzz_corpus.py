@@ -21,6 +21,12 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: the source records of the bases: ``dev`` while the guards were written, ``held-out`` never looked at then
+SOURCES: dict[str, dict[str, str]] = {
+    "dev": {"mitdb": "100", "ludb": "1", "cinc": "A00003"},
+    "held-out": {"mitdb": "119", "ludb": "57", "cinc": "A00011"},
+}
+SOURCE = dict(SOURCES["dev"])
 
 
 @dataclass
@@ -44,37 +50,40 @@ class Case:
 def _mitdb_minute(folder: Path, seconds: int = 60) -> str:
     import wfdb
 
-    n = 360 * seconds
-    lines = [line for line in (DATA / "mitdb" / "100.hea").read_text().splitlines()
+    n, name = 360 * seconds, SOURCE["mitdb"]
+    lines = [line for line in (DATA / "mitdb" / f"{name}.hea").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     lines[0] = f"rec 2 360 {n}"
-    (folder / "rec.hea").write_text("\n".join(line.replace("100.dat", "rec.dat") for line in lines) + "\n")
-    (folder / "rec.dat").write_bytes((DATA / "mitdb" / "100.dat").read_bytes()[: n * 3])
+    renamed = [line.replace(f"{name}.dat", "rec.dat") for line in lines]
+    (folder / "rec.hea").write_text("\n".join(renamed) + "\n")
+    (folder / "rec.dat").write_bytes((DATA / "mitdb" / f"{name}.dat").read_bytes()[: n * 3])
     wfdb.wrann("rec", "evt", np.array([3600, 10800]), symbol=['"', '"'], aux_note=["chest pain", "dizzy"],
                fs=360, write_dir=str(folder))
     return "rec.hea"
 
 
 def _ludb(folder: Path) -> str:
-    text = (DATA / "ludb" / "1.hea").read_text().replace("1.dat", "rec.dat")
+    name = SOURCE["ludb"]
+    text = (DATA / "ludb" / f"{name}.hea").read_text().replace(f"{name}.dat", "rec.dat")
     lines = text.splitlines()
-    lines[0] = "rec" + lines[0][1:]
+    lines[0] = "rec" + lines[0][len(name):]
     (folder / "rec.hea").write_text("\n".join(lines) + "\n")
-    shutil.copyfile(DATA / "ludb" / "1.dat", folder / "rec.dat")
+    shutil.copyfile(DATA / "ludb" / f"{name}.dat", folder / "rec.dat")
     return "rec.hea"
 
 
 def _cinc(folder: Path) -> str:
-    text = (DATA / "cinc2017" / "A00003.hea").read_text().replace("A00003", "rec")
+    name = SOURCE["cinc"]
+    text = (DATA / "cinc2017" / f"{name}.hea").read_text().replace(name, "rec")
     (folder / "rec.hea").write_text(text)
-    shutil.copyfile(DATA / "cinc2017" / "A00003.mat", folder / "rec.mat")
+    shutil.copyfile(DATA / "cinc2017" / f"{name}.mat", folder / "rec.mat")
     return "rec.hea"
 
 
 def _mit_signal(seconds: int = 60) -> np.ndarray:
     import wfdb
 
-    record = wfdb.rdrecord(str(DATA / "mitdb" / "100"), sampto=360 * seconds)
+    record = wfdb.rdrecord(str(DATA / "mitdb" / SOURCE["mitdb"]), sampto=360 * seconds)
     return np.asarray(record.p_signal, dtype=np.float64)
 
 
@@ -100,6 +109,21 @@ def _edf_generator(folder: Path) -> str:
     return "rec.edf"
 
 
+def _edf_plain(folder: Path) -> str:
+    """Plain EDF (not EDF+) of the held-out 12-lead record: 10 one-second data records."""
+    import pyedflib
+
+    signal, names = _ludb_signal()
+    path = folder / "rec.edf"
+    writer = pyedflib.EdfWriter(str(path), len(names), file_type=pyedflib.FILETYPE_EDF)
+    writer.setSignalHeaders([{"label": f"ECG {name.upper()}", "dimension": "mV", "sample_frequency": 500,
+                              "physical_min": -10.0, "physical_max": 10.0,
+                              "digital_min": -32768, "digital_max": 32767} for name in names])
+    writer.writeSamples([signal[:, i].copy() for i in range(len(names))])
+    writer.close()
+    return "rec.edf"
+
+
 def _ishne(folder: Path) -> str:
     from ecgdesk.records import Lead, open_writer
 
@@ -118,7 +142,7 @@ def _dicom(folder: Path) -> str:
 def _ludb_signal() -> tuple[np.ndarray, list[str]]:
     import wfdb
 
-    record = wfdb.rdrecord(str(DATA / "ludb" / "1"))
+    record = wfdb.rdrecord(str(DATA / "ludb" / SOURCE["ludb"]))
     return np.asarray(record.p_signal, dtype=np.float64), list(record.sig_name)
 
 
@@ -311,6 +335,109 @@ SPECIFIC: dict[str, dict[str, Mutation]] = {
 }
 
 
+def _wfdb_many_signals(folder: Path, main: str, _rng: random.Random) -> None:
+    """A 9 MB header: the record line announces 200,000 signals and lists them all."""
+    lines = (folder / main).read_text().splitlines()
+    first = lines[0].split()
+    first[1] = "200000"
+    signal = lines[1]
+    (folder / main).write_text(" ".join(first) + "\n" + "\n".join([signal] * 200_000) + "\n")
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _big_random(folder: Path, main: str, rng: random.Random) -> None:
+    (folder / main).write_bytes(rng.randbytes(9 << 20))
+
+
+def _csv_rows(rows: list[str]) -> Mutation:
+    return lambda f, m, r: (f / m).write_text("time,I,II\n" + "\n".join(rows) + "\n")
+
+
+_PARAM_BOMB = ('<!ENTITY % p0 "<!ENTITY b0 \'x\'>">%p0;' + "".join(
+    f'<!ENTITY b{i} "{("&b" + str(i - 1) + ";") * 16}">' for i in range(1, 8)))
+#: held-out mutations: other fields and other absurd values than those the guards were written against
+HELD_OUT_SPECIFIC: dict[str, dict[str, Mutation]] = {
+    "wfdb212": {
+        "fs=1e-7": _wfdb_field(0, 2, "0.0000001"), "fs=0": _wfdb_field(0, 2, "0"),
+        "fs=5e5": _wfdb_field(0, 2, "500000"), "gain=-200": _wfdb_field(1, 2, "-200"),
+        "gain=1e-300": _wfdb_field(2, 2, "1e-300"), "fmt=999": _wfdb_field(2, 1, "999"),
+        "fmt=212x1e9": _wfdb_field(1, 1, "212x1000000000"), "nsig=1e6": _wfdb_field(0, 1, "1000000"),
+        "sig_len=-5": _wfdb_field(0, 3, "-5"), "sig_len=0": _wfdb_field(0, 3, "0"),
+        "adcres=99": _wfdb_field(1, 3, "99"), "baseline=-1e12": _wfdb_field(2, 4, "-1000000000000"),
+        "file=/dev/zero": _wfdb_field(1, 0, "/dev/zero"), "file=rec.hea": _wfdb_field(1, 0, "rec.hea"),
+        "many-signals-9MB": _wfdb_many_signals, "time=25:61:61": lambda f, m, r: (f / m).write_text(
+            (f / m).read_text().replace(" 21600", " 21600 25:61:61 01/01/2020", 1)),
+        "evt-truncated": lambda f, m, r: (f / "rec.evt").write_bytes((f / "rec.evt").read_bytes()[:7]),
+        "evt-fifo": lambda f, m, r: _fifo(f / "rec.evt"),
+    },
+    "wfdb16-12lead": {
+        "fmt-one-80": _wfdb_field(4, 1, "80"), "gain=inf-one": _wfdb_field(9, 2, "inf/mV"),
+        "gain=-0": _wfdb_field(6, 2, "-0/mV"), "nsig=11": _wfdb_field(0, 1, "11"),
+        "fs=1e5+1": _wfdb_field(0, 2, "100001"), "units=none": _wfdb_field(3, 2, "1000(0)/"),
+        "sig_len=5001": _wfdb_field(0, 3, "5001"),
+    },
+    "wfdb-mat": {
+        "fs=1": _wfdb_field(0, 2, "1"), "gain=0/mV": _wfdb_field(1, 2, "0/mV"),
+        "fmt=16+-24": _wfdb_field(1, 1, "16+-24"), "mat-random": lambda f, m, r: (f / "rec.mat").write_bytes(
+            r.randbytes(18024)),
+    },
+    "edf+": {
+        "records=999999999": _edf_field(236, 8, "99999999"), "spr=1e9": _edf_field(216, 8, "99999999", True),
+        "nsignals=0": _edf_field(252, 4, "0"), "physmin=inf": _edf_field(104, 8, "inf", True),
+        "digmin=digmax+1": _edf_field(120, 8, "32767", True), "header-bytes=1": _edf_field(184, 8, "1"),
+        "version=XX": _edf_field(0, 8, "XX"), "time=99.99.99": _edf_field(176, 8, "99.99.99"),
+        "label-utf8-junk": _edf_field(256, 16, "\xff\xfe\x00ECG", False),
+    },
+    "edf": {"records=2": _edf_field(236, 8, "2"), "duration=-1": _edf_field(244, 8, "-1"),
+            "spr=1": _edf_field(216, 8, "1", True), "digmax=digmin": _edf_field(128, 8, "-32768", True),
+            "big-random-9MB": _big_random},
+    "ishne": {
+        "nleads=-1": _ishne_field(156, "<h", -1), "fs=32767": _ishne_field(272, "<h", 32767),
+        "resolution=-5": _ishne_field(206, "<h", -5), "var_length=1e9": _ishne_field(10, "<i", 10**9),
+        "ecg_offset=-1": _ishne_field(22, "<i", -1), "date=0/13": lambda f, m, r: _ishne_field(
+            140, "<h", 13)(f, m, r), "magic-wrong": lambda f, m, r: (f / m).write_bytes(
+            b"XXXXXXXX" + (f / m).read_bytes()[8:]),
+    },
+    "dicom": {
+        "samples=0": _dicom_attr("NumberOfWaveformSamples", 0),
+        "channels=0": _dicom_attr("NumberOfWaveformChannels", 0),
+        "bits=64": _dicom_attr("WaveformBitsAllocated", 64),
+        "fs=1e9": _dicom_attr("SamplingFrequency", "1000000000"),
+        "fs=-500": _dicom_attr("SamplingFrequency", "-500"),
+        "sensitivity=-1e-30": _dicom_attr("ChannelSensitivity", "-1e-30", channel=0),
+        "baseline=1e300": _dicom_attr("ChannelBaseline", "1e300", channel=1),
+        "data-empty": _dicom_attr("WaveformData", b""),
+    },
+    "csv": {
+        "time-decreasing": _csv_rows([f"{(2500 - i) / 500:.4f},{np.sin(i / 40):.4f},0" for i in range(2500)]),
+        "time-repeated": _csv_rows([f"{(i // 2) / 500:.4f},{np.sin(i / 40):.4f},0" for i in range(2500)]),
+        "value=1e308": _csv_rows([f"{i / 500:.4f},{1e308 if i % 7 else 0},0" for i in range(2500)]),
+        "header-only": lambda f, m, r: (f / m).write_text("time,I,II\n"),
+        "fs=1e6": _csv_rows([f"{i / 1e6:.7f},{np.sin(i / 40):.4f},0" for i in range(2500)]),
+        "columns-ragged": _csv_rows([f"{i / 500:.4f}" + (",1" * (i % 5)) for i in range(2500)]),
+        "nul-bytes": lambda f, m, r: (f / m).write_bytes(b"time,I\n0,1\x00\x00\n0.002,1\n"),
+    },
+    "aecg": {
+        "parameter-entity-bomb": lambda f, m, r: (f / m).write_text(
+            f'<?xml version="1.0"?><!DOCTYPE AnnotatedECG [{_PARAM_BOMB}]>'
+            '<AnnotatedECG xmlns="urn:hl7-org:v3"><id>&b7;</id></AnnotatedECG>'),
+        "external-dtd": lambda f, m, r: (f / m).write_text(
+            '<?xml version="1.0"?><!DOCTYPE AnnotatedECG SYSTEM "http://127.0.0.1:9/x.dtd">'
+            '<AnnotatedECG xmlns="urn:hl7-org:v3"/>'),
+        "deep-nesting": lambda f, m, r: (f / m).write_text(
+            '<AnnotatedECG xmlns="urn:hl7-org:v3">' + "<a>" * 200_000 + "</a>" * 200_000 + "</AnnotatedECG>"),
+        "increment=-0.002": _text_replace('<increment value="0.002" unit="s"',
+                                          '<increment value="-0.002" unit="s"'),
+        "digits-garbage": _text_replace("<digits>", "<digits>x1e999 ", 3),
+        "utf16": lambda f, m, r: (f / m).write_bytes((f / m).read_text().encode("utf-16")),
+    },
+}
+
+
 def _truncate(fraction: float) -> Mutation:
     def apply(folder: Path, main: str, _rng: random.Random) -> None:
         target = _data_file(folder, main)
@@ -343,15 +470,20 @@ def _append(folder: Path, main: str, rng: random.Random) -> None:
         handle.write(bytes(rng.randrange(256) for _ in range(4001)))
 
 
-def build(work: Path, seed: int, random_per_base: int) -> list[Case]:
-    """Build (or reuse) the corpus under ``work``; returns every case."""
+def build(work: Path, seed: int, random_per_base: int, held_out: bool = False) -> list[Case]:
+    """Build (or reuse) the corpus under ``work``; returns every case. ``held_out``: bases from records,
+    and header mutations, that were not used while the guards were written."""
     rng = random.Random(seed)
+    SOURCE.update(SOURCES["held-out" if held_out else "dev"])
+    bases_used = dict(BASES)
+    if held_out:
+        bases_used["edf"] = (_edf_plain, "twelve")
     bases = work / "bases"
     cases: list[Case] = []
     manifest = work / "cases.json"
     if manifest.exists():
         return [Case(**{**c, "folder": Path(c["folder"])}) for c in json.loads(manifest.read_text())]
-    for name, (builder, kind) in BASES.items():
+    for name, (builder, kind) in bases_used.items():
         folder = bases / name
         folder.mkdir(parents=True, exist_ok=True)
         main = builder(folder)
@@ -362,7 +494,8 @@ def build(work: Path, seed: int, random_per_base: int) -> list[Case]:
                        True),
                       ("empty", lambda f, m, r: (f / m).write_bytes(b""), True),
                       ("random-bytes", lambda f, m, r: (f / m).write_bytes(os.urandom(3000)), True)]
-        mutations += [(label, mutation, True) for label, mutation in SPECIFIC.get(name, {}).items()]
+        specific = (HELD_OUT_SPECIFIC if held_out else SPECIFIC).get(name, {})
+        mutations += [(label, mutation, True) for label, mutation in specific.items()]
         for i in range(random_per_base):
             mutations.append((f"flip-header-{i}", _flip("header", 1 + i), False))
             mutations.append((f"flip-data-{i}", _flip("data", 5 * (i + 1)), False))

@@ -32,6 +32,43 @@ def test_building_the_parser_imports_no_engine() -> None:
     assert out.stdout.strip() == "", f"imported while building the parser: {out.stdout.strip()}"
 
 
+_EVERY_HELP = """
+import argparse, contextlib, io, sys
+from ecgdesk.cli.main import build_parser
+parser = build_parser()
+def helps(p, words):
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield words + [name]
+                yield from helps(sub, words + [name])
+asked = 0
+for words in helps(parser, []):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        parser.parse_args(words + ["--help"])
+    asked += 1
+loaded = {m.split(".")[0] for m in sys.modules}
+print(asked, ",".join(sorted(m for m in loaded - set(sys.stdlib_module_names) if m != "ecgdesk"
+                             and not m.startswith("_"))))
+"""
+
+
+def test_every_command_help_imports_no_third_party_package() -> None:
+    # every command and sub-command's --help (each command module's parser) loads the standard library
+    # and ecgdesk only: no engine, ORM, web framework or message library at module level
+    out = subprocess.run([sys.executable, "-c", _EVERY_HELP], capture_output=True, text=True, check=True)
+    asked, _, loaded = out.stdout.strip().partition(" ")
+    assert int(asked) > 60
+    assert loaded == "", f"imported by a command's --help: {loaded}"
+
+
+def test_every_command_module_is_registered() -> None:
+    folder = Path(cli_main.__file__).parent
+    modules = {f"ecgdesk.cli.{p.stem}" for p in folder.glob("*.py")
+               if "\ndef register(" in p.read_text(encoding="utf-8")}
+    assert modules == set(cli_main.COMMAND_MODULES)
+
+
 def test_write_formats_spelled_in_the_cli_match_the_writers() -> None:
     from ecgdesk.cli.records import WRITE_FORMATS as SPELLED
 
@@ -160,3 +197,32 @@ def test_bad_diary_is_refused_before_the_analysis(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert "--diary" in err and "not UTF-8" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_edf_with_a_non_utf8_name_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: pyedflib encodes the name as UTF-8 and crashed (exit 3)
+    import pyedflib
+
+    plain = tmp_path / "rec.edf"
+    writer = pyedflib.EdfWriter(str(plain), 1, file_type=pyedflib.FILETYPE_EDF)
+    writer.setSignalHeaders([{"label": "ECG II", "dimension": "mV", "sample_frequency": 250,
+                              "physical_min": -5.0, "physical_max": 5.0, "digital_min": -32768,
+                              "digital_max": 32767}])
+    writer.writeSamples([np.sin(np.arange(2500) / 40.0)])
+    writer.close()
+    odd = tmp_path / os.fsdecode(b"rec-\xff\xfe.edf")
+    plain.rename(odd)
+    assert main(["info", str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "file name" in err and "UTF-8" in err
+
+
+def test_a_sampling_rate_no_ecg_uses_is_read_with_a_warning(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # found by the held-out fuzz run: 1 Hz and 32767 Hz headers (allowed, 1 Hz to 100 kHz) read silently
+    with open_writer(tmp_path, "slow", "wfdb", 20.0, [Lead("II")]) as writer:
+        writer.write(np.sin(np.arange(1200, dtype=np.float64)[:, None] / 5.0))
+    assert main(["info", str(tmp_path / "slow.hea")]) == 0
+    assert "sampling rate 20 Hz is outside what ECG devices use (50 to 10000 Hz)" in capsys.readouterr().out

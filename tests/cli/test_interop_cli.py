@@ -61,6 +61,31 @@ def test_bad_order_exits_2_with_the_ack(tmp_path: Path, capsys: pytest.CaptureFi
     assert "MSA|AE|C2" in out and "ICD-10-CM" in out
 
 
+def test_a_refused_message_sent_again_is_refused_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: a second empty file was a 'duplicate' of the first, answered AE, exit 0
+    for name in ("first.hl7", "again.hl7"):
+        (tmp_path / name).write_bytes(b"")
+        assert main(["interop", "import", str(tmp_path / name)]) == 2
+        assert "MSA|AE|" in capsys.readouterr().out
+
+
+def test_a_control_id_reused_by_another_message_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: half of an accepted order, with its control id, got the first's AA
+    whole, half = tmp_path / "whole.hl7", tmp_path / "half.hl7"
+    whole.write_text(ORDER.format(control="C7", placer="P7", icd="R00.2"))
+    half.write_text(whole.read_text()[: len(whole.read_text()) // 2])
+    assert main(["interop", "import", str(whole)]) == 0
+    capsys.readouterr()
+    assert main(["interop", "import", str(half)]) == 2
+    out = capsys.readouterr().out
+    assert "MSA|AE|C7" in out and "MSH-10" in out and "already used by a different message" in out
+    assert main(["interop", "import", str(whole)]) == 0  # the same message again: the first answer
+
+
 @pytest.mark.parametrize(
     "argv",
     [

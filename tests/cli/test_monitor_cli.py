@@ -122,6 +122,25 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert stopped.value.code == 2 and "--date" in capsys.readouterr().err
 
 
+def test_ingest_refuses_what_is_no_strip_and_says_what_it_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the held-out fuzz run: a strip header saying 1 Hz (2.5 h) was taken, exit 0, and its
+    # classification used 650 MB; a strip read with a warning was queued without a word
+    import numpy as np
+
+    from ecgdesk.records import Lead, open_writer
+
+    with open_writer(tmp_path, "long", "wfdb", 50.0, [Lead("II")]) as writer:
+        writer.write(np.zeros((50 * 60 * 31, 1)))
+    assert main(["monitor", "ingest", str(tmp_path / "long.hea"), "--device", "DEV-1"]) == 2
+    assert "field 'duration': 31 min is not a strip" in capsys.readouterr().out
+    with open_writer(tmp_path, "slow", "wfdb", 20.0, [Lead("II")]) as writer:
+        writer.write(np.sin(np.arange(600, dtype=np.float64)[:, None] / 5.0))
+    assert main(["monitor", "ingest", str(tmp_path / "slow.hea"), "--device", "DEV-1"]) == 0
+    assert "warning" in capsys.readouterr().out
+
+
 def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*ENROLL[:-2], "--ordering-npi", "1234567890", "--indication", "R00.2"]) == 2
     assert "npi" in capsys.readouterr().err.lower()

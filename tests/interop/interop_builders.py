@@ -136,3 +136,33 @@ def service_request(
             },
         ],
     }
+
+
+def contained_service_request(placer: str, npi: str = ORDERING_NPI) -> dict[str, Any]:
+    """A bare FHIR ServiceRequest for a resting ECG (CPT 93000, R00.2) with its Patient and ordering
+    Practitioner contained: the smallest order a FHIR peer may send."""
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "identifier": [{"type": {"coding": [{"code": "PLAC"}]}, "value": placer}],
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "93000"}]},
+        "subject": {"reference": "#p"},
+        "requester": {"reference": "#d"},
+        "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R00.2"}]}],
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "p",
+                "identifier": [{"value": "MRN9"}],
+                "name": [{"family": "Poe", "given": ["Ed"]}],
+                "gender": "male",
+                "birthDate": "1940-01-19",
+            },
+            {
+                "resourceType": "Practitioner",
+                "id": "d",
+                "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}],
+            },
+        ],
+    }

@@ -7,11 +7,12 @@ one, the physical values (mV) that a reference tool (wfdb, pyedflib, pydicom) or
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 
 import numpy as np
 
-from ecgdesk.records import Recording
+from ecgdesk.records import Lead, Recording, _ishne, open_writer
 
 
 def check_reader(recording: Recording, reference: np.ndarray | None = None, atol: float = 1e-5) -> np.ndarray:
@@ -63,3 +64,21 @@ def check_reader(recording: Recording, reference: np.ndarray | None = None, atol
 def file_digest(path: Path) -> str:
     """SHA-256 of a file, to show a reader left its input unchanged."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ishne_file(folder: Path, n: int = 1000) -> Path:
+    """A two-lead ISHNE Holter file of ``n`` samples at 250 Hz, for header edits."""
+    with open_writer(folder, "hol", "ishne", 250, [Lead("I"), Lead("II")]) as writer:
+        writer.write(np.ones((n, 2)))
+    return folder / "hol.ecg"
+
+
+def patch_ishne(path: Path, offset: int, fmt: str, *values: int, fix_crc: bool = True) -> None:
+    """Write ``values`` at ``offset`` of an ISHNE header and, unless ``fix_crc`` is False, make its CRC match
+    again (so that the edit, not a stale checksum, is what the reader meets)."""
+    raw = bytearray(path.read_bytes())
+    struct.pack_into(fmt, raw, offset, *values)
+    if fix_crc:
+        ecg_offset = struct.unpack_from("<i", raw, 22)[0]
+        struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:ecg_offset])))
+    path.write_bytes(bytes(raw))

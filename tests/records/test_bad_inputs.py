@@ -3,7 +3,6 @@ file is left unchanged."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +10,11 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
-from records_conformance import file_digest
+from records_conformance import file_digest, ishne_file, patch_ishne
 
 from conftest import shared_path  # at import: later test folders bring their own conftest modules
 from ecgdesk.errors import InputError, RecordingError
-from ecgdesk.records import Lead, _ishne, open_recording
+from ecgdesk.records import Lead, open_recording
 from ecgdesk.records.writers import open_writer
 
 
@@ -36,21 +35,6 @@ def _wfdb(tmp_path: Path, n: int = 1000) -> Path:
     with open_writer(tmp_path, "rec", "wfdb", 250, [Lead("I"), Lead("II")]) as writer:
         writer.write(np.zeros((n, 2)))
     return tmp_path / "rec"
-
-
-def _ishne_file(tmp_path: Path, n: int = 1000) -> Path:
-    with open_writer(tmp_path, "hol", "ishne", 250, [Lead("I"), Lead("II")]) as writer:
-        writer.write(np.ones((n, 2)))
-    return tmp_path / "hol.ecg"
-
-
-def _patch_ishne(path: Path, offset: int, fmt: str, value: int, fix_crc: bool = True) -> None:
-    raw = bytearray(path.read_bytes())
-    struct.pack_into(fmt, raw, offset, value)
-    if fix_crc:
-        ecg_offset = struct.unpack_from("<i", raw, 22)[0]
-        struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:ecg_offset])))
-    path.write_bytes(bytes(raw))
 
 
 def test_wfdb_truncated_signal_file(tmp_path: Path) -> None:
@@ -78,33 +62,33 @@ def test_wfdb_zero_or_negative_sampling_rate(tmp_path: Path, fs: str) -> None:
 
 
 def test_ishne_truncated(tmp_path: Path) -> None:
-    path = _ishne_file(tmp_path)
+    path = ishne_file(tmp_path)
     path.write_bytes(path.read_bytes()[:-10])
     _expect(path, "ecg_size", "truncated")
 
 
 def test_ishne_header_inconsistent_with_file_size(tmp_path: Path) -> None:
-    path = _ishne_file(tmp_path)
-    _patch_ishne(path, 14, "<i", 900)
+    path = ishne_file(tmp_path)
+    patch_ishne(path, 14, "<i", 900)
     _expect(path, "ecg_size", "inconsistent with the file size")
 
 
 def test_ishne_wrong_magic(tmp_path: Path) -> None:
-    path = _ishne_file(tmp_path)
+    path = ishne_file(tmp_path)
     path.write_bytes(b"ISHNE2.0" + path.read_bytes()[8:])
     _expect(path, "magic", "expected 'ISHNE1.0'")
 
 
 def test_ishne_wrong_crc(tmp_path: Path) -> None:
-    path = _ishne_file(tmp_path)
-    _patch_ishne(path, 28, "<B", ord("Z"), fix_crc=False)  # first name changed, CRC left stale
+    path = ishne_file(tmp_path)
+    patch_ishne(path, 28, "<B", ord("Z"), fix_crc=False)  # first name changed, CRC left stale
     _expect(path, "crc", "checksum")
 
 
 @pytest.mark.parametrize("fs", [0, -200])
 def test_ishne_zero_or_negative_sampling_rate(tmp_path: Path, fs: int) -> None:
-    path = _ishne_file(tmp_path)
-    _patch_ishne(path, 272, "<h", fs)
+    path = ishne_file(tmp_path)
+    patch_ishne(path, 272, "<h", fs)
     _expect(path, "sample_rate", "positive")
 
 

@@ -5,17 +5,16 @@ confident reading of garbage. Every input is built here from the writers' output
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from records_conformance import file_digest
+from records_conformance import file_digest, ishne_file, patch_ishne
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records import EventKind, EventMarker, Lead, _ishne, open_recording
+from ecgdesk.records import EventKind, EventMarker, Lead, open_recording
 from ecgdesk.records.edf_reader import read_edf
 from ecgdesk.records.writers import open_writer
 
@@ -319,29 +318,15 @@ def test_csv_without_rate_names_the_option(tmp_path: Path) -> None:
     _refused(path, "csv_fs", "--csv-fs")
 
 
-def _holter(tmp_path: Path) -> Path:
-    with open_writer(tmp_path, "hol", "ishne", 250, [Lead("I"), Lead("II")]) as writer:
-        writer.write(np.ones((500, 2)))
-    return tmp_path / "hol.ecg"
-
-
-def _patch_ishne(path: Path, offset: int, fmt: str, *values: int) -> None:
-    raw = bytearray(path.read_bytes())
-    struct.pack_into(fmt, raw, offset, *values)
-    ecg_offset = struct.unpack_from("<i", raw, 22)[0]
-    struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:ecg_offset])))
-    path.write_bytes(bytes(raw))
-
-
 def test_ishne_resolution_of_one_nanovolt_is_refused(tmp_path: Path) -> None:
-    path = _holter(tmp_path)
-    _patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 24 + 2 + 48, "<h", 1)  # resolution[0]
+    path = ishne_file(tmp_path, 500)
+    patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 24 + 2 + 48, "<h", 1)  # resolution[0]
     _refused(path, "amplitude_resolution[0]", "not plausible")
 
 
 def test_ishne_invalid_record_date_is_a_warning(tmp_path: Path) -> None:
-    path = _holter(tmp_path)
-    _patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 6, "<3h", 31, 2, 2021)  # record date 31/2/2021
+    path = ishne_file(tmp_path, 500)
+    patch_ishne(path, 10 + 4 * 4 + 2 + 40 + 40 + 20 + 4 + 6, "<3h", 31, 2, 2021)  # record date 31/2/2021
     recording = open_recording(path)
     assert recording.start_time is None
     assert any("record_date 31/2/2021" in w for w in recording.warnings)
@@ -357,3 +342,22 @@ def test_xml_bomb_and_external_entity_stay_inert(tmp_path: Path) -> None:
     error = _opens_at_once(lambda: open_recording(path))
     assert isinstance(error, RecordingError)
     assert "root:" not in str(error)
+
+
+def test_ishne_variable_block_size_that_disagrees_with_the_data_offset_is_a_warning(tmp_path: Path) -> None:
+    # found by the held-out fuzz run: a size of 1e9 was read without a word
+    path = ishne_file(tmp_path, 500)
+    patch_ishne(path, 10, "<i", 10**9)
+    assert any("variable block size (1000000000)" in w for w in open_recording(path).warnings)
+
+
+def test_wfdb_negative_gain_is_a_warning(tmp_path: Path) -> None:
+    # found by the held-out fuzz run: a gain of -200 turned the lead upside down without a word
+    with open_writer(tmp_path, "neg", "wfdb", 250, [Lead("II")]) as writer:
+        writer.write(np.zeros((500, 1)))
+    header = tmp_path / "neg.hea"
+    lines = header.read_text().splitlines()
+    fields = lines[1].split()
+    fields[2] = "-" + fields[2]
+    header.write_text("\n".join([lines[0], " ".join(fields), *lines[2:]]) + "\n")
+    assert any("negative gain" in w for w in open_recording(header).warnings)

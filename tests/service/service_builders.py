@@ -104,6 +104,19 @@ def make_api(store: Store, settings: ServiceSettings | None = None) -> Iterator[
         yield Api(client, store, app)
 
 
+def web_with_study(tmp_path: Path) -> Iterator[Api]:
+    """The app over a SQLite store of its own, with the people and one study (created by the technician)."""
+    from ecgdesk.store import open_store
+
+    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+    add_people(store)
+    for api in make_api(store):
+        headers = api.login("tech.t")
+        assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
+        yield api
+    store.close()
+
+
 @pytest.fixture
 def api(store: Store) -> Iterator[Api]:
     yield from make_api(store)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import hl7
 from service_builders import ORDERING_NPI, PIN, STUDY, Api, upload
 
 from ecgdesk.workflow.interop_results import add_target
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
+from interop_builders import contained_service_request
 
 ORDER = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|H1|P|2.5.1\r"
@@ -17,31 +21,7 @@ ORDER = (
     "OBR|1|PL-5||93000^ECG^C4\r"
     "DG1|1||R00.2^Palpitations^I10\r"
 )
-SERVICE_REQUEST = {
-    "resourceType": "ServiceRequest",
-    "status": "active",
-    "intent": "order",
-    "identifier": [{"type": {"coding": [{"code": "PLAC"}]}, "value": "FH-9"}],
-    "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "93000"}]},
-    "subject": {"reference": "#p"},
-    "requester": {"reference": "#d"},
-    "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R00.2"}]}],
-    "contained": [
-        {
-            "resourceType": "Patient",
-            "id": "p",
-            "identifier": [{"value": "MRN9"}],
-            "name": [{"family": "Poe", "given": ["Ed"]}],
-            "gender": "male",
-            "birthDate": "1940-01-19",
-        },
-        {
-            "resourceType": "Practitioner",
-            "id": "d",
-            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": ORDERING_NPI}],
-        },
-    ],
-}
+SERVICE_REQUEST = contained_service_request("FH-9", ORDERING_NPI)
 
 
 def test_orders_in_over_http_create_studies_once(api: Api) -> None:

@@ -16,11 +16,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from service_builders import STUDY, Api, add_people, make_api
+from service_builders import Api, web_with_study
 
 from ecgdesk.service import create_app
 from ecgdesk.service.settings import ServiceSettings
-from ecgdesk.store import open_store
 
 EXAMPLES = 15
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -39,13 +38,7 @@ def _user_for(path: str) -> str:
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Api]:
-    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
-    add_people(store)
-    for api in make_api(store):
-        headers = api.login("tech.t")
-        assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
-        yield api
-    store.close()
+    yield from web_with_study(tmp_path)
 
 
 def _part(value: object) -> object:

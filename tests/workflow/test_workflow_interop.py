@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,9 @@ from ecgdesk.workflow.users import add_user
 pytest.importorskip("ecgdesk.reports.scanning")
 
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, fake_analyzer, request
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
+from interop_builders import contained_service_request
 
 ORM_NEW = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
@@ -328,31 +332,7 @@ def test_bad_orders_are_answered_with_the_reason(store: Store, text: str, code: 
 
 
 def test_fhir_service_request_creates_the_order(store: Store) -> None:
-    bundle = {
-        "resourceType": "ServiceRequest",
-        "status": "active",
-        "intent": "order",
-        "identifier": [{"type": {"coding": [{"code": "PLAC"}]}, "value": "FH-1"}],
-        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "93000"}]},
-        "subject": {"reference": "#p"},
-        "requester": {"reference": "#d"},
-        "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R00.2"}]}],
-        "contained": [
-            {
-                "resourceType": "Patient",
-                "id": "p",
-                "identifier": [{"value": "MRN9"}],
-                "name": [{"family": "Poe", "given": ["Ed"]}],
-                "gender": "male",
-                "birthDate": "1940-01-19",
-            },
-            {
-                "resourceType": "Practitioner",
-                "id": "d",
-                "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": ORDERING_NPI}],
-            },
-        ],
-    }
+    bundle = contained_service_request("FH-1", ORDERING_NPI)
     outcome = receive_order(store, json.dumps(bundle), "fhir", "interface")
     assert outcome.ack.code == "AA" and outcome.study_id is not None
     assert receive_order(store, json.dumps(bundle), "fhir", "interface").status == "duplicate"

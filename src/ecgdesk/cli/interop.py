@@ -72,7 +72,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack)})
     else:
         print(outcome.ack_text.replace("\r", "\n"), end="")
-    return 0 if outcome.ack.code == "AA" or outcome.status == "duplicate" else 2
+    # a duplicate answers as the first one did: a refused message sent again is refused again (exit 2)
+    return 0 if outcome.ack.code == "AA" else 2
 
 
 def _watch_once(store: Any, folder: Path, actor: str) -> int:

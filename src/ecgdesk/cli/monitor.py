@@ -122,6 +122,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         for o in outcomes:
             detail = o.priority or o.reason
             print(f"{o.status:<9} {o.path}  {detail}{'  [' + o.flag + ']' if o.flag else ''}")
+            for warning in o.warnings:
+                print(f"warning   {o.path}  {warning}")
     return 2 if any(o.status == "refused" for o in outcomes) else 0
 
 

@@ -173,6 +173,9 @@ def unpack_header(head: bytes, magic: bytes = ECG_MAGIC) -> IshneHeader:
     if n_samples < 0:
         raise HeaderError("ecg_size", f"must be >= 0, got {n_samples}")
     notes: list[str] = []
+    if var_size != ecg_offset - HEADER_SIZE:  # the data offset is what is read; the size only disagrees
+        notes.append(f"the variable block size ({var_size}) disagrees with the data offset ({ecg_offset}); "
+                     "the data offset is used")
     return IshneHeader(
         n_samples=n_samples, fs=fs, resolution_nv=list(resolution[:n_leads]),
         lead_codes=list(codes[:n_leads]), var_block=bytes(head[HEADER_SIZE:ecg_offset]),

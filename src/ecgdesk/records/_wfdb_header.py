@@ -116,6 +116,9 @@ def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec
                 raise RecordingError(hea, f"baseline[{index}]",
                                      f"baseline {baseline_text!r} is not a whole number") from None
         units = units_text or "mV"
+    if gain < 0:  # legal in WFDB, but it turns the lead upside down: a typo far more often than intended
+        warnings.append(f"{hea.name}: signal {index + 1} has a negative gain ({gain:g}): the lead is read "
+                        "inverted")
     if not calibrated:
         warnings.append(f"{hea.name}: signal {index + 1} has no calibration (gain 0 or none); taken as "
                         f"{DEFAULT_GAIN:g} ADC units per {units} as WFDB does, so amplitudes may be wrong")

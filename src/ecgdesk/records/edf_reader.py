@@ -80,7 +80,7 @@ class _PyedflibSource:
     def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
         out = np.empty((stop - start, len(lead_indices)), dtype=np.float32)
         try:
-            reader = pyedflib.EdfReader(str(self._path))
+            reader = pyedflib.EdfReader(_edflib_name(self._path))
         except OSError as exc:
             raise RecordingError(self._path, "samples", f"cannot be read: {exc}") from None
         with contextlib.closing(reader):
@@ -218,14 +218,27 @@ def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], floa
     return chosen, fs
 
 
+def _edflib_name(path: Path) -> str:
+    """The name handed to pyedflib, which encodes it as UTF-8: a name that is not (Linux allows any bytes)
+    is a named error, not a crash."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordingError(path, "file name", "is not valid UTF-8, which the EDF library cannot open; "
+                             "rename the file") from None
+    return name
+
+
 def read_edf(path: str | Path) -> Recording:
     """Open an EDF/EDF+/BDF file (header only); see the module docstring for the channel rule."""
     path = Path(path)
     header = read_edf_header(path)
+    _edflib_name(path)
     warnings = list(header.warnings)
     chosen, fs = _chosen(header, warnings)
     try:
-        reader = pyedflib.EdfReader(str(path))
+        reader = pyedflib.EdfReader(_edflib_name(path))
     except OSError as exc:
         message = str(exc)
         if "not EDF(+) or BDF(+) compliant" in message:

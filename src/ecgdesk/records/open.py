@@ -101,7 +101,21 @@ def open_recording(
     csv_fs
         Sampling rate of a CSV without a time column (or overriding it); ignored for other formats.
     """
-    path = Path(path)
+    recording = _open_any(Path(path), csv_unit, csv_fs)
+    if not USUAL_FS[0] <= recording.fs <= USUAL_FS[1]:
+        # allowed (a reader refuses only the impossible), but no ECG device records at this rate: a header
+        # error is far likelier, and nothing downstream may take it silently
+        recording.warnings = (*recording.warnings,
+                              f"sampling rate {recording.fs:g} Hz is outside what ECG devices use "
+                              f"({USUAL_FS[0]:g} to {USUAL_FS[1]:g} Hz): check the header")
+    return recording
+
+
+#: the sampling rates ECG devices use; outside them a recording is read with a warning
+USUAL_FS = (50.0, 10_000.0)
+
+
+def _open_any(path: Path, csv_unit: str | None, csv_fs: float | None) -> Recording:
     fmt = detect_format(path)
     if fmt is RecordingFormat.WFDB:
         if path.is_file() and path.suffix.lower() not in (".hea", ".dat") and \

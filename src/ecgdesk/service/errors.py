@@ -88,7 +88,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == 400:  # a body that cannot be parsed at all is invalid input too
             return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
-        return _response(error.status_code, [], str(error.detail), "http")
+        # no route for this path (a mistyped or traversing URL) or method: name what was wrong
+        where = {404: ["path"], 405: ["method"]}.get(error.status_code, [])
+        return _response(error.status_code, where, str(error.detail), "http")
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:
         if isinstance(error, IntegrityError):  # a concurrent request made the same row first

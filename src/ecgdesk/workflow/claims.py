@@ -436,8 +436,8 @@ def find_claim(session: Session, claim_ref: str | int) -> ClaimRow:
     """A claim by its claim number (CLM01) or row id."""
     text = str(claim_ref).strip()
     row = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == text))
-    if row is None and text.isdigit():
-        row = session.get(ClaimRow, int(text))
+    if row is None and text.isascii() and text.isdigit() and 0 < int(text) <= 2**31 - 1:
+        row = session.get(ClaimRow, int(text))  # a row id beyond the column's range is no claim
     if row is None:
         raise NotFoundError("claim", f"no claim {text!r}")
     return row

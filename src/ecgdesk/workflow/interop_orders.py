@@ -192,7 +192,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             with store.transaction() as session:
                 previous = _previous(session, control)
                 if previous is not None:
-                    return _outcome(previous, message_type, duplicate=True)
+                    return _outcome(previous, message_type, duplicate=True, digest=digest)
                 status, study_id, reason = _apply(session, order, actor)
                 code = "AA" if status == ACCEPTED else "AE"
                 row = _insert(
@@ -245,7 +245,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             with store.transaction() as session:
                 previous = _previous(session, control)
                 if previous is not None:
-                    return _outcome(previous, message_type, duplicate=True)
+                    return _outcome(previous, message_type, duplicate=True, digest=digest)
             if attempt == 2:
                 raise
     ack = hl7v2.AckResult(code, control, reason)
@@ -308,7 +308,7 @@ def _record(
         with store.transaction() as session:
             previous = _previous(session, control)
             if previous is not None:
-                return _outcome(previous, message_type, duplicate=True)
+                return _outcome(previous, message_type, duplicate=True, digest=digest)
             row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
             append(
                 session,
@@ -325,8 +325,16 @@ def _record(
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
 
-def _outcome(row: InboundMessage, message_type: str, duplicate: bool) -> OrderOutcome:
-    reason = f"duplicate of message {row.message_id} received {row.received_at:%Y-%m-%d %H:%M}: {row.reason}"
+def _outcome(row: InboundMessage, message_type: str, duplicate: bool, digest: str = "") -> OrderOutcome:
+    when = f"{row.received_at:%Y-%m-%d %H:%M}"
+    if duplicate and digest and digest != row.payload_sha256:
+        # the same control id on a different message: a sender's error, never the first one's answer
+        # (an accepted order must not hide a changed one, nor a refused one an order that is valid)
+        reason = (f"field 'MSH-10': control id {row.message_id!r} was already used by a different message "
+                  f"received {when}; not applied (send it with a new control id)")
+        ack = hl7v2.AckResult("AE", row.message_id, reason, "205")
+        return OrderOutcome(ack, "refused", None, message_type, hl7v2.build_ack(ack, message_type))
+    reason = f"duplicate of message {row.message_id} received {when}: {row.reason}"
     ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else row.reason)
     return OrderOutcome(
         ack,

@@ -244,6 +244,7 @@ class IngestOutcome:
     reason: str = ""
     priority: str | None = None
     job_id: int | None = None  # the classification job (monitor.classify)
+    warnings: tuple[str, ...] = ()  # what the reader had to guess about the strip (Recording.warnings)
 
 
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
@@ -283,6 +284,11 @@ def ingest_file(
         recording = open_recording(path)
         if recording.n_samples == 0:
             raise InputError("n_samples", "the strip holds no samples", path)
+        from ecgdesk.analysis.strips.batch import MAX_STRIP_S
+
+        if recording.duration_s > MAX_STRIP_S:  # a header error (or a Holter): never a monitor's strip
+            raise InputError("duration", f"{recording.duration_s / 60:.0f} min is not a strip (at most "
+                                         f"{MAX_STRIP_S / 60:.0f} min)", path)
         files, main = record_files(Path(path), recording)
         blob = put_files(store.blob_root, files)
     except EcgDeskError as error:
@@ -354,7 +360,8 @@ def ingest_file(
                 },
             )
             outcome = IngestOutcome(
-                str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag, job_id=job_id
+                str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag,
+                job_id=job_id, warnings=tuple(recording.warnings),
             )
     except IntegrityError:  # the same strip from another process at the same instant
         return IngestOutcome(str(path), "duplicate", reason="received twice at the same time")
