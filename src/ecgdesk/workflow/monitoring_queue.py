@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import InputError, NotFoundError, check_option
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
 from ecgdesk.monitoring.triage import Priority
@@ -135,7 +135,7 @@ def review(
     with store.transaction() as session:
         item = session.get(QueueItem, item_id, with_for_update=True)
         if item is None:
-            raise InputError("item", f"no queue item with id {item_id}")
+            raise NotFoundError("item", f"no queue item with id {item_id}")
         if item.status != "open":
             raise InputError("item", f"item {item_id} was closed by {item.closed_by} at {item.closed_at}")
         notification_id, recipient = None, None
