@@ -72,12 +72,8 @@ if mode.startswith("local"):
     executor = LocalExecutor(store, KINDS, int(mode[-1]))
     executor.wait_ready()
 else:
-    import distributed
-    from ecgdesk.jobs.dask_executor import DaskExecutor
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None,  # and its HTTP server on a free port:
-                                       scheduler_kwargs={"dashboard": False,
-                                                         "dashboard_address": "127.0.0.1:0"})
+    from ecgdesk.jobs.dask_executor import DaskExecutor, local_cluster
+    cluster = local_cluster(2)  # ECG Desk's worker configuration, every port free
     executor = DaskExecutor(store, KINDS, cluster.scheduler_address)
     executor.client.run(lambda: __import__("ecgdesk.workflow.analysis_jobs"))  # warm workers
 t0 = time.perf_counter()

@@ -169,30 +169,35 @@ def _server(home: Path) -> Iterator[tuple[int, str]]:
     port = _free_port()
     env = {**os.environ, "ECGDESK_HOME": str(home)}
     env.pop("ECGDESK_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "ecgdesk.cli.main", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the service did not start")
-        login = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        login.request("POST", "/api/v1/session", json.dumps({"username": "bench.dr", "password": PIN}),
-                      {"Content-Type": "application/json"})
-        answer = login.getresponse()
-        answer.read()
-        if answer.status != 200:
-            raise SystemExit(f"login failed: {answer.status}")
-        cookie = answer.getheader("set-cookie", "").split(";")[0]
-        yield port, cookie
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", "ecgdesk.cli.main", "serve", "--port", str(port)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            deadline = time.monotonic() + 180  # a loaded 2-core machine starts the service slowly
+            while time.monotonic() < deadline and process.poll() is None:
+                with contextlib.suppress(OSError):
+                    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    probe.request("GET", "/healthz")
+                    if probe.getresponse().status == 200:
+                        break
+                time.sleep(0.1)
+            else:
+                process.terminate()
+                process.wait(timeout=30)
+                log.seek(0)
+                raise SystemExit(f"the service did not start: {log.read().decode(errors='replace')[-2000:]}")
+            login = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            login.request("POST", "/api/v1/session", json.dumps({"username": "bench.dr", "password": PIN}),
+                          {"Content-Type": "application/json"})
+            answer = login.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise SystemExit(f"login failed: {answer.status}")
+            cookie = answer.getheader("set-cookie", "").split(";")[0]
+            yield port, cookie
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def main() -> None:

@@ -57,6 +57,29 @@ def wait_js(page: object, expression: str, timeout_s: float = 60) -> None:
         time.sleep(0.005)
 
 
+def drop_stale_cache(folder: Path) -> None:
+    """Remove a cached demo database that lacks tables of today's schema (one built on an older branch whose
+    migrations were re-chained since: Alembic would call it current and the service would fail)."""
+    db = folder / "ecgdesk.sqlite"
+    if not db.exists():
+        return
+    import shutil
+
+    from sqlalchemy import create_engine, inspect
+
+    import ecgdesk.store  # noqa: F401  (every table module registered on Base)
+    from ecgdesk.store.models import Base
+
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        missing = set(Base.metadata.tables) - set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    if missing:
+        print(f"demo: cache {folder} lacks tables {sorted(missing)}: building it again", flush=True)
+        shutil.rmtree(folder)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -77,6 +100,7 @@ def main() -> int:
     from ecgdesk.workflow.demo import DEMO_PIN, ensure_service_demo
 
     folder = args.cache / f"{args.days:g}d-{args.leads}l"
+    drop_stale_cache(folder)
     t0 = time.perf_counter()
     demo = ensure_service_demo(
         folder,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -108,6 +109,14 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert main(["monitor", "daily", enrolment, "--date", day, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["received"], report["reviewed"], report["open"]) == (4, 1, 3)
+    pdf = Path(os.environ["ECGDESK_HOME"]) / "daily.pdf"
+    assert main(["monitor", "daily", enrolment, "--date", day, "--out", str(pdf)]) == 0
+    assert "written to" in capsys.readouterr().out
+    assert pdf.read_bytes().startswith(b"%PDF") and b"/Type /Page" in pdf.read_bytes()
+    assert (
+        main(["monitor", "daily", enrolment, "--date", day, "--out", str(pdf.parent / "no" / "d.pdf")]) == 2
+    )
+    assert "out" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stopped:  # argparse refuses the option: exit 2, naming it
         main(["monitor", "daily", enrolment, "--date", "2026-13-01"])
     assert stopped.value.code == 2 and "--date" in capsys.readouterr().err

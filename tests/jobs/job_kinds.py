@@ -56,20 +56,18 @@ def split(ctx: JobContext) -> Outcome:
     return Done({"sum": sum(p.result["value"] for p in parts), "n": len(parts)})
 
 
-def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int) -> None:
-    """A competing worker: lease jobs ``batch`` at a time until none is left; report the ids it got."""
+def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int, rounds: int = 20) -> None:
+    """A competing worker: lease jobs ``batch`` at a time, in ``rounds`` in step with the other workers
+    (``barrier``); report the ids it got. Claiming in step makes them compete on any machine: a worker left
+    to run free could take every job on a loaded machine before the others were even scheduled."""
     from ecgdesk.jobs import queue
     from ecgdesk.jobs.runner import store_for
 
     store = store_for(url, home)
     got: list[int] = []
-    barrier.wait()
-    while True:
+    for _ in range(rounds):
+        barrier.wait(timeout=120)
         with store.transaction() as session:
             claims = queue.claim(session, f"w{os.getpid()}", KINDS, batch, 60.0)
-        if not claims:
-            break
         got += [c.job_id for c in claims]
-        time.sleep(0.02)  # as a worker runs its jobs between claims: on a loaded machine a worker that
-        # never paused could take every job before the others were scheduled, and nothing would compete
     results.put(got)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ecgdesk.errors import InputError
 from ecgdesk.jobs import queue
-from ecgdesk.jobs.dask_executor import DaskExecutor, is_loopback
+from ecgdesk.jobs.dask_executor import DaskExecutor, is_loopback, local_cluster
 from ecgdesk.jobs.queue import JobSpec
 from ecgdesk.jobs.worker import serve
 from ecgdesk.records import write_recording
@@ -28,18 +28,15 @@ from ecgdesk.workflow.jobs import KINDS as ANALYSIS_KINDS
 
 distributed = pytest.importorskip("distributed")
 
-NO_FIXED_PORTS = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """Two single-threaded Dask worker processes and a scheduler, all on 127.0.0.1. The scheduler's HTTP
     server (metrics, health) listens even without a dashboard, on 8787 unless told: a free port, so that
     two runs at once (two checkouts, CI jobs) do not collide."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-        scheduler_kwargs=NO_FIXED_PORTS,
-    ) as local:
+    with local_cluster(2) as local, distributed.Client(local, set_as_default=False) as client:
+        trim_set = client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
+        assert set(trim_set.values()) == {False}  # ECG Desk's worker configuration reached the workers
         yield local.scheduler_address
 
 

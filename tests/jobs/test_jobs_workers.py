@@ -63,7 +63,7 @@ def test_competing_workers_never_lease_one_job_twice(any_store: Store) -> None:
         w.join(timeout=30)
     leased = Counter(i for ids_of_one in got for i in ids_of_one)
     assert sorted(leased) == sorted(ids) and set(leased.values()) == {1}
-    assert sum(1 for g in got if g) >= 2  # they did compete
+    assert all(got)  # every worker leased jobs in the same rounds: they competed
     with any_store.transaction() as session:
         running = session.scalars(
             select(AuditEntry.entity_id).where(AuditEntry.action == "job:running")

@@ -101,6 +101,40 @@ def _resting_study(store: Store, folder: Path) -> int:
     return study_id
 
 
+def stress_study(store: Store, folder: Path) -> int:
+    """An exercise stress test (the exercise simulator's 12-lead recording with its Bruce protocol file,
+    1.5 mm of ST depression from stage 2, supervised by the demo physician), analysed and reported."""
+    import json
+
+    from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
+    from ecgdesk.workflow.demo import DEMO_NPI
+    from ecgdesk.workflow.ecg_services import analyze_ecg_study
+    from ecgdesk.workflow.reporting import report_study
+
+    config = ExerciseConfig(
+        exercise_s=240, pretest_s=60, recovery_s=120, fs=250.0, st_depression_mm=1.5, seed=11
+    )
+    out = simulate_exercise(config, folder)
+    protocol = json.loads(out.protocol.read_text())
+    protocol["supervisor"] = {"name": "Dana Demo, MD", "npi": DEMO_NPI}
+    out.protocol.write_text(json.dumps(protocol))
+    request = StudyRequest(
+        patient_id="MRN-20588",
+        name="Moreau, Celine",
+        birth_date=date(1969, 9, 14),
+        sex="F",
+        service=Service.STRESS_TEST,
+        ordering_npi="1245319599",
+        indications=("R07.9",),
+        ordering_name="Oliver Order, MD",
+    )
+    study_id = create_study(store, request, actor="tech.demo")
+    import_recording(store, study_id, out.record, actor="tech.demo")
+    analyze_ecg_study(store, study_id, "tech.demo")
+    report_study(store, study_id, "tech.demo")
+    return study_id
+
+
 def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     """The demo database (a 2-lead study analysed and reported, a user per role) served on loopback."""
     from ecgdesk.workflow.demo import ensure_service_demo

@@ -28,6 +28,17 @@ from ecgdesk.workflow.policy import SecurityPolicy
 pytestmark = pytest.mark.browser
 ORDERING_NPI = "1245319599"
 RANK = {"emergent": 0, "urgent": 1, "unreadable": 2, "routine": 3}
+#: Pixels of the strip canvas by colour: the trace (near black) and the pink paper grid.
+STRIP_INK = """() => {
+  const c = document.getElementById('mq-strip');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let trace = 0, grid = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] < 80 && d[i + 1] < 80 && d[i + 2] < 80) trace++;
+    else if (d[i] > 200 && d[i + 1] < 225 && d[i + 2] < 225 && d[i] - d[i + 1] > 20) grid++;
+  }
+  return {trace, grid, height: c.clientHeight};
+}"""
 
 
 def _strip_builder() -> Any:
@@ -61,8 +72,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
         add_people(store)
         strips = _strip_builder().make_strips(folder)
         request = EnrolmentRequest(
-            "MRN-EM1", "Quinn, Ada", date(1950, 2, 3), "F", "EM-0042", Service.EVENT_MONITOR,
-            date(2026, 12, 1), ORDERING_NPI, ("R00.2",),
+            "MRN-EM1",
+            "Quinn, Ada",
+            date(1950, 2, 3),
+            "F",
+            "EM-0042",
+            Service.EVENT_MONITOR,
+            date(2026, 12, 1),
+            ORDERING_NPI,
+            ("R00.2",),
         )
         enroll(store, request, "tech.t")
         outcomes = [
@@ -102,9 +120,7 @@ def _counts(page: Any) -> dict[str, int]:
     }
 
 
-def test_technician_works_the_most_pressing_strip_first(
-    chromium: Any, served: Queue, tmp_path: Path
-) -> None:
+def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Queue, tmp_path: Path) -> None:
     page = log_in(chromium, served, "tech.t")
     page.click("nav >> text=Monitoring")
     page.wait_for_url("**/monitoring")
@@ -116,11 +132,29 @@ def test_technician_works_the_most_pressing_strip_first(
     assert sorted(shown) == sorted(served.priorities)
     counts = _counts(page)
     assert sum(counts[p] for p in RANK) == 3 and counts["unreadable"] >= 1  # the flat line needs a person
-    save_small(page, shots_folder(tmp_path) / "monitoring.png")
     first_id = rows.first.get_attribute("data-id")
-    rows.first.click()
+    rows.first.focus()
+    page.keyboard.press("Enter")  # keyboard: the focused row opens
     page.locator("#mq-item").wait_for(state="visible")
     assert page.locator("#mq-item-id").inner_text() == first_id
+    status = page.locator("#mq-strip-status")
+    page.locator("#mq-strip-status", has_text="Beats:").wait_for()
+    assert "labelled by the ecgdesk ambulatory beat classifier" in status.inner_text()
+    assert page.locator("#mq-item-why").inner_text().startswith("Classifier: ")
+    assert page.locator("#mq-criteria tbody tr").count() >= 5  # the patient's criteria in force
+    assert page.locator("#mq-criteria tbody tr.fired").count() >= 1  # the rule that set the priority
+    assert page.locator("#mq-recent tbody tr").count() == 2  # the patient's two other strips
+    assert page.locator("#mq-rhythm").input_value() != ""  # the classifier's rhythm, to confirm or change
+    ink = page.evaluate(STRIP_INK)
+    assert ink["height"] >= 2 * 100 and ink["trace"] > 2000 and ink["grid"] > 5000, ink
+    save_small(page, shots_folder(tmp_path) / "monitoring.png")
+    page.keyboard.press("Escape")  # closes the item, the row has the focus again
+    page.locator("#mq-item").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.dataset.id") == first_id
+    rows.first.click()
+    page.locator("#mq-item").wait_for(state="visible")
+    page.locator("#mq-strip-status", has_text="Beats:").wait_for()
+    page.fill("#mq-rhythm", "sinus pause")
     page.check('input[name="action"][value="notified"]')
     page.locator("#mq-notice").wait_for(state="visible")
     page.fill("#mq-recipient", "Dr Order (ordering physician)")
@@ -131,6 +165,9 @@ def test_technician_works_the_most_pressing_strip_first(
     assert "closed (notified)" in page.locator("#mq-saved").inner_text()
     assert page.locator("#mq-rows tr[data-id]").count() == 2
     assert sum(_counts(page)[p] for p in RANK) == 2
+    rows.first.click()  # the closed strip is in the patient's history, with the rhythm as read
+    page.locator("#mq-recent", has_text="sinus pause").wait_for()
+    assert "Pause strip phoned through" in page.locator("#mq-recent").inner_text()
     assert page.errors == []
     page.context.close()
 

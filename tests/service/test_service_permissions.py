@@ -76,6 +76,8 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("POST", "/api/v1/monitoring/transmissions"): (Action.MONITOR_INGEST, None),
     ("GET", "/api/v1/monitoring/queue"): (Action.MONITOR_QUEUE_READ, None),
     ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
+    ("GET", "/api/v1/monitoring/queue/{item_id}"): (Action.MONITOR_QUEUE_READ, None),
+    ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}/daily"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/studies/{study_id}/deliveries"): (Action.STUDY_READ, None),
     ("GET", "/api/v1/studies/{study_id}/result"): (Action.RESULT_EXPORT, None),
     ("POST", "/api/v1/interop/orders"): (Action.ORDER_RECEIVE, {"resourceType": "Patient"}),
@@ -164,7 +166,9 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         if method == "DELETE" and path == "/api/v1/session":
             continue  # logs the user out: checked at the end
         headers = api.login(username)
-        url = path.format(study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1)
+        url = path.format(
+            study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1
+        )
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
         if path.endswith("/recording"):
@@ -192,7 +196,9 @@ def _permitted(action: Action | None) -> str:
 
 
 def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
-    url = path.format(study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1)
+    url = path.format(
+        study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1
+    )
     kwargs: dict[str, Any] = {"headers": headers}
     if path.endswith("/recording"):
         kwargs["files"] = [("files", ("x.csv", b"time,ecg\n0,0\n", "text/csv"))]

@@ -73,6 +73,15 @@ def test_overview_templates_relabel_and_strips(api: Api, tiny_files: list[Path])
     first = beats["templates"][0]
     assert first["n_beats"] > 50 and 1 <= len(first["beats_uv"]) <= 5
     assert len(first["beats_uv"][0]) == round(0.25 * beats["fs"]) + round(0.45 * beats["fs"])
+    # Each template's beats by their own label, which with the beats in no template add up to the study's
+    # counts: a template groups by shape, a label can differ from its template's (an early N-shaped beat: S).
+    for t in beats["templates"]:
+        assert sum(t["beats_by_label"].values()) == t["n_beats"], t["beats_by_label"]
+    added: dict[str, int] = dict(beats["outside_templates"])
+    for t in beats["templates"]:
+        for label, n in t["beats_by_label"].items():
+            added[label] = added.get(label, 0) + n
+    assert added == beats["beats_by_label"] == {k: v for k, v in before.items() if v}, (added, before)
     assert (
         api.client.get(f"/api/v1/studies/{study_id}/templates", params={"per_template": 99}).status_code
         == 422

@@ -10,6 +10,7 @@ Screenshots go to docs/screenshots with ECGDESK_SCREENSHOTS=1 (else to a tempora
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from browser_builders import (
     open_logged_in,
     save_small,
     serve_demo,
+    stress_study,
 )
 from browser_builders import shots_folder as _shots_folder
 
@@ -195,6 +197,16 @@ def test_technician_relabels_a_template_and_the_summary_changes(
     card = page.locator(".tpl[data-label=V]").first
     card.wait_for()
     before = page.locator("[data-testid=beat-counts]").inner_text()
+    # Each card says how its beats are labelled; with the beats in no template they add up to the study's
+    # counts, and the page says in words why a template's count and its letter's count differ.
+    added: dict[str, int] = {}
+    lines = page.locator("[data-testid=tpl-by-label]").all_inner_texts()
+    lines.append(page.locator("[data-testid=tpl-outside]").inner_text())
+    for line in lines:
+        for label, n in re.findall(r"\b([NSVFQ]) ([\d,]+)", line):
+            added[label] = added.get(label, 0) + int(n.replace(",", ""))
+    assert all(added.get(k, 0) == count(before, k) for k in "NSVFQ"), (added, before)
+    assert "keeps its own label" in page.locator("#tpl-explain").inner_text()
     card.click()
     assert card.get_attribute("aria-checked") == "true"
     page.select_option("#tpl-label", "N")
@@ -292,6 +304,35 @@ def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Serv
     page.locator("#sign-submit").click()
     page.locator(".signed-box").wait_for(timeout=120_000)
     assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
+    assert not page.errors
+    page.context.close()
+
+
+def test_physician_reads_and_signs_a_stress_test(
+    chromium: Any, served: Served, tmp_path: Path, shots: Path
+) -> None:
+    study_id = stress_study(served.store, tmp_path)
+    page = log_in(chromium, served, "dr.demo")
+    page.goto(f"/studies/{study_id}")
+    measured = page.locator("[data-testid=measurements]").inner_text()
+    assert "Duke treadmill score" in measured and "ischemic response" in measured, measured
+    stages = page.locator("[data-testid=stages] tbody tr")
+    assert stages.count() >= 3  # pretest, Bruce stages, recovery
+    table = page.locator("[data-testid=stages]").inner_text()
+    assert "mph" in table and "V5" in table, table
+    assert page.locator("[data-testid=stages] td.st-dep").count() >= 1  # the ST depression is marked
+    save_small(page, shots / "stress.png")
+    interpret(page, study_id, "Positive for ischemia: 1.5 mm ST depression from stage 2. (Browser test.)")
+    page.locator("[data-testid=sign-button]").click()
+    page.fill("#sign-password", "not-my-password")
+    page.locator("#sign-submit").click()
+    page.locator("#sign-error").wait_for(state="visible")
+    page.fill("#sign-password", PIN)
+    page.locator("#sign-submit").click()
+    page.locator(".signed-box").wait_for(timeout=120_000)
+    assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
+    pdf = page.request.get(f"/api/v1/studies/{study_id}/report/preview.pdf")
+    assert pdf.status == 200 and pdf.headers["x-report-signed"] == "true"
     assert not page.errors
     page.context.close()
 

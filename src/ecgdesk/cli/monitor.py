@@ -4,7 +4,6 @@ close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engine
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -254,11 +253,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_daily(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.monitoring_daily import daily_report
+    from ecgdesk.workflow.monitoring_daily import daily_report, daily_report_pdf
 
     store, who = _acting(args, "monitor:queue-read")
+    if args.out and Path(args.out).suffix.lower() == ".pdf":
+        daily_report_pdf(store, args.enrolment_id, args.date, who.actor, Path(args.out))
+        print(f"daily report of enrolment {args.enrolment_id} for {args.date} written to {args.out}")
+        return 0
     report = daily_report(store, args.enrolment_id, args.date, who.actor)
-    text = json.dumps(report.as_dict(), indent=2) + "\n" if args.json else report.text()
+    text = report.as_json() if args.json else report.text()
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"daily report of enrolment {args.enrolment_id} for {args.date} written to {args.out}")
@@ -342,7 +345,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("enrolment_id", type=int)
     p.add_argument("--date", required=True, type=_date, help="the day (UTC) the strips were recorded")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", help="write the report to this file")
+    p.add_argument("--out", help="write the report to this file (a PDF, with the event strips, for .pdf)")
     p.set_defaults(func=_cmd_daily)
 
     p = commands.add_parser("ack", parents=[user], help="a notification was acknowledged")

@@ -89,7 +89,7 @@ def content_digest(ctx: MonitoringReportContext) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class _Writer:
+class Writer:
     """Lines of text down a page, in mm from the top."""
 
     def __init__(self, ax: Axes) -> None:
@@ -117,9 +117,37 @@ class _Writer:
         self.y -= mm
 
 
+def write_events(w: Writer, events: list[dict[str, Any]], shown: int = 18) -> None:
+    """Each notified or escalated event with its notification log (the strips follow on later pages)."""
+    w.line(f"Notified and escalated events ({len(events)})", 10, bold=True)
+    for event in events[:shown]:
+        w.line(
+            f"{event['received_at'][:16].replace('T', ' ')}  {event['reason']}",
+            7.5,
+            indent=2,
+        )
+        if event.get("confirmed_rhythm") or event.get("note"):
+            w.wrapped(
+                f"confirmed: {event.get('confirmed_rhythm') or '-'}; {event.get('note') or ''}",
+                120,
+                7.0,
+                indent=6,
+            )
+        for n in event["notifications"]:
+            ack = f"acknowledged {n['acknowledged_at'][11:16]}" if n["acknowledged_at"] else "unacknowledged"
+            w.line(
+                f"{n['sent_at'][11:16]} {n['channel']} to {n['recipient']}, {ack}"
+                f"{', read back' if n['read_back'] else ''}; {n['outcome']}",
+                7.0,
+                indent=6,
+            )
+    if len(events) > shown:
+        w.line(f"... and {len(events) - shown} more (strips on the following pages)", 7.5, indent=2)
+
+
 def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
     def draw(ax: Axes) -> None:
-        w, h, doc = _Writer(ax), ctx.header, ctx.document
+        w, h, doc = Writer(ax), ctx.header, ctx.document
         w.line(TITLES.get(ctx.service, "Monitoring report"), 13, bold=True)
         w.gap()
         w.line(f"Patient: {h.patient_name}   ID {h.patient_id}   born {h.birth_date}   sex {h.sex}")
@@ -148,34 +176,7 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
         w.line("Rhythm summary", 10, bold=True)
         w.wrapped(doc["rhythm_summary"])
         w.gap(3)
-        w.line(f"Notified and escalated events ({len(doc['events'])})", 10, bold=True)
-        for event in doc["events"][:18]:
-            w.line(
-                f"{event['received_at'][:16].replace('T', ' ')}  {event['reason']}",
-                7.5,
-                indent=2,
-            )
-            if event.get("confirmed_rhythm") or event.get("note"):
-                w.wrapped(
-                    f"confirmed: {event.get('confirmed_rhythm') or '-'}; {event.get('note') or ''}",
-                    120,
-                    7.0,
-                    indent=6,
-                )
-            for n in event["notifications"]:
-                ack = (
-                    f"acknowledged {n['acknowledged_at'][11:16]}"
-                    if n["acknowledged_at"]
-                    else "unacknowledged"
-                )
-                w.line(
-                    f"{n['sent_at'][11:16]} {n['channel']} to {n['recipient']}, {ack}"
-                    f"{', read back' if n['read_back'] else ''}; {n['outcome']}",
-                    7.0,
-                    indent=6,
-                )
-        if len(doc["events"]) > 18:
-            w.line(f"... and {len(doc['events']) - 18} more (strips on the following pages)", 7.5, indent=2)
+        write_events(w, doc["events"])
         w.gap(3)
         w.line("Attended monitoring coverage", 10, bold=True)
         gaps = doc["coverage_gaps"]
@@ -209,7 +210,7 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
     return draw
 
 
-def _strip_page(strips: Sequence[EventStripImage]) -> Callable[[Axes], None]:
+def strip_page(strips: Sequence[EventStripImage]) -> Callable[[Axes], None]:
     def draw(ax: Axes) -> None:
         y = PAGE_H - MARGIN
         ax.text(
@@ -244,19 +245,26 @@ def _strip_page(strips: Sequence[EventStripImage]) -> Callable[[Axes], None]:
 def render(ctx: MonitoringReportContext, folder: Path) -> Path:
     """Write ``monitoring-report.pdf`` into ``folder``; returns its path."""
     path = folder / "monitoring-report.pdf"
-    pages = [_summary_page(ctx)]
-    for first in range(0, len(ctx.strips), STRIPS_PER_PAGE):
-        pages.append(_strip_page(ctx.strips[first : first + STRIPS_PER_PAGE]))
+    pages = [_summary_page(ctx), *event_strip_pages(ctx.strips)]
+    return write_pages(
+        path, pages, TITLES.get(ctx.service, "Monitoring report"), f"study {ctx.header.study_id}"
+    )
+
+
+def event_strip_pages(strips: Sequence[EventStripImage]) -> list[Callable[[Axes], None]]:
+    """The pages of the notified events' strips, :data:`STRIPS_PER_PAGE` to a page."""
+    return [
+        strip_page(strips[first : first + STRIPS_PER_PAGE])
+        for first in range(0, len(strips), STRIPS_PER_PAGE)
+    ]
+
+
+def write_pages(path: Path, pages: Sequence[Callable[[Axes], None]], title: str, subject: str) -> Path:
+    """An A4 portrait PDF of ``pages`` (each draws on a page-sized axes in mm), numbered, written
+    atomically."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with PdfPages(
-            tmp,
-            metadata={
-                "Title": TITLES.get(ctx.service, "Monitoring report"),
-                "Subject": f"study {ctx.header.study_id}",
-                "Creator": "ecgdesk",
-            },
-        ) as pdf:
+        with PdfPages(tmp, metadata={"Title": title, "Subject": subject, "Creator": "ecgdesk"}) as pdf:
             for number, draw in enumerate(pages, start=1):
                 fig = Figure(figsize=(PAGE_W / MM_PER_INCH, PAGE_H / MM_PER_INCH))
                 try:

@@ -24,6 +24,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.users",
     "ecgdesk.service.routers.signal",
     "ecgdesk.service.routers.monitoring",
+    "ecgdesk.service.routers.monitoring_items",
     "ecgdesk.service.routers.review",
     "ecgdesk.service.routers.pages",
     "ecgdesk.service.routers.study_pages",

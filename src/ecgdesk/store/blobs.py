@@ -23,6 +23,11 @@ from ecgdesk.errors import InputError
 
 READ_ONLY = 0o444
 SWEEP_AFTER_S = 3600.0  # no import copies for an hour: a temporary folder this old was left by a kill
+#: The sweep walks every blob folder, so it runs once per store every this many seconds in a process, not
+#: at every import: at thousands of monitoring strips an hour it was the import's largest fixed cost, and
+#: it grew with the store.
+SWEEP_EVERY_S = 600.0
+_LAST_SWEEP: dict[Path, float] = {}
 _BLOCK = 1 << 20
 
 
@@ -68,7 +73,10 @@ def sweep_temporary(root: Path, older_than_s: float = SWEEP_AFTER_S) -> int:
 
 def put_files(root: Path, files: Sequence[Path]) -> StoredBlob:
     """Store ``files`` (distinct base names) under ``root``; ``created`` is False if already there."""
-    sweep_temporary(root)
+    stamp = time.monotonic()
+    if stamp - _LAST_SWEEP.get(root, -SWEEP_EVERY_S) >= SWEEP_EVERY_S:
+        _LAST_SWEEP[root] = stamp
+        sweep_temporary(root)
     names = [f.name for f in files]
     if len(set(names)) != len(names):
         raise InputError("path", f"two files with the same name in one recording: {names}")

@@ -30,11 +30,13 @@ ENDED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 class Priority(enum.IntEnum):
-    """Higher runs first: a STAT resting ECG goes before a routine Holter, which goes before bulk work."""
+    """Higher runs first: a transmitted strip's triage (a person may be waiting on an emergency) before a
+    STAT resting ECG, before a routine Holter, before bulk work."""
 
     BATCH = 10
     ROUTINE = 50
     STAT = 90
+    TRIAGE = 95
 
 
 class Job(Base):

@@ -291,4 +291,9 @@ class AuditHead(Base):
 
 
 # Tables of other areas, on the same metadata (imported last: they refer to the classes above).
-from ecgdesk.store import interop_models, monitoring_models, workstation_models  # noqa: E402, F401
+from ecgdesk.store import (  # noqa: E402, F401
+    interop_models,
+    monitoring_models,
+    monitoring_strip_models,
+    workstation_models,
+)

@@ -1,9 +1,9 @@
 """Jobs as people and commands use them: list, show, retry, cancel; run one inline; run a worker.
 
-The kinds every worker runs are :data:`KINDS` (the analysis kinds today). A command that wants a job's
-result at once (``study analyze``) enqueues it and runs it inline with :func:`run_inline`: the same work
-function a worker would run, so the result is the same, and it waits instead when a worker already runs
-it.
+The kinds every worker runs are :data:`KINDS` (analyses, upload imports, strip triage). A command that
+wants a job's result at once (``study analyze``, ``monitor ingest``) enqueues it and runs it inline with
+:func:`run_inline`: the same work function a worker would run, so the result is the same, and it waits
+instead when a worker already runs it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,13 @@ from ecgdesk.jobs.worker import LoopStats, serve
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import ENDED, JobStatus
 from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
+from ecgdesk.workflow.monitoring_jobs import KINDS as MONITORING_KINDS
 
-KINDS: dict[str, str] = {**ANALYSIS_KINDS, "upload.import": "ecgdesk.workflow.uploads:run_upload_job"}
+KINDS: dict[str, str] = {
+    **ANALYSIS_KINDS,
+    "upload.import": "ecgdesk.workflow.uploads:run_upload_job",
+    **MONITORING_KINDS,
+}
 
 
 class JobFailedError(EcgDeskError):

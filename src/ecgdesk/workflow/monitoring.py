@@ -4,13 +4,16 @@ An enrolment is a study (service ``event_monitor`` or ``mobile_telemetry``) plus
 of at most 30 days; the database refuses a second active enrolment on a device. Strips arrive from a folder
 or the HTTP endpoint, are stored read-only by content, attributed to the enrolment of their device and
 time (flagged and still queued for a person when there is none, or when the period is over), de-duplicated
-by device message id and by content, and queued; the triage then sets the queue item's priority exactly
-once (:func:`classify_item`; :func:`classify_pending` sweeps items a killed worker left unclassified).
+by device message id and by content, and queued with the job that classifies it (``monitor.classify``,
+:mod:`ecgdesk.workflow.monitoring_jobs`) in one transaction; the job's triage then sets the queue item's
+priority exactly once (:func:`classify_item`; :func:`classify_pending` runs the jobs of items still
+unclassified here and now).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,6 +35,7 @@ from ecgdesk.store.enums import Role
 from ecgdesk.store.models import Order, Study
 from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueItem, Transmission
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
 from ecgdesk.workflow.users import authenticate
 
@@ -239,6 +243,7 @@ class IngestOutcome:
     flag: str = ""
     reason: str = ""
     priority: str | None = None
+    job_id: int | None = None  # the classification job (monitor.classify)
 
 
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
@@ -269,7 +274,8 @@ def ingest_file(
     received_at: datetime | None = None,
     classify: bool = True,
 ) -> IngestOutcome:
-    """Store one strip, attribute it, queue it (and classify it now unless ``classify`` is False)."""
+    """Store one strip, attribute it, queue it with its classification job, and run that job here and now
+    unless ``classify`` is False (then a worker runs it: the service's way)."""
     received = received_at or now()
     if message_id is not None and (not message_id.strip() or len(message_id) > 100):
         raise InputError("message-id", f"1-100 characters, got {message_id!r}")
@@ -329,6 +335,7 @@ def ingest_file(
             )
             session.add(item)
             session.flush()
+            job_id = enqueue_classification(session, item.id, transmission.id, blob.sha256, actor)
             append(
                 session,
                 actor,
@@ -343,17 +350,27 @@ def ingest_file(
                     "flag": flag,
                     "enrolment_id": transmission.enrolment_id,
                     "queue_item": item.id,
+                    "job": job_id,
                 },
             )
             outcome = IngestOutcome(
-                str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag
+                str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag, job_id=job_id
             )
     except IntegrityError:  # the same strip from another process at the same instant
         return IngestOutcome(str(path), "duplicate", reason="received twice at the same time")
     if classify:
-        triage = classify_item(store, outcome.item_id or 0, actor)
-        outcome = IngestOutcome(**{**outcome.__dict__, "priority": triage.priority.value})
+        outcome = IngestOutcome(**{**outcome.__dict__, "priority": _run_classification(store, job_id)})
     return outcome
+
+
+def _run_classification(store: Store, job_id: int) -> str:
+    """Run a classification job here (or wait for the worker running it); the item's priority."""
+    from ecgdesk.workflow.jobs import JobFailedError, run_inline
+
+    info = run_inline(store, job_id)
+    if info.status != "done" or info.result is None:
+        raise JobFailedError(f"classification job {job_id} ended {info.status}: {info.error}")
+    return str(info.result["priority"])
 
 
 def collect(paths: list[Path]) -> list[Path]:
@@ -363,8 +380,18 @@ def collect(paths: list[Path]) -> list[Path]:
     return collect_strip_paths(paths)
 
 
-def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
-    """Run the triage on a queued strip and set its priority, once (a second run changes nothing)."""
+def classify_item(
+    store: Store,
+    item_id: int,
+    actor: str = TRIAGE_ACTOR,
+    *,
+    finalize: Callable[[Session, str, bool], None] | None = None,
+    check: Callable[[], None] | None = None,
+) -> Triage:
+    """Run the triage on a queued strip and set its priority, once (a second run changes nothing).
+
+    ``finalize(session, priority, changed)`` runs in the transaction that writes the priority (the job's
+    end); ``check()`` before it (a job's lease still held)."""
     with store.transaction() as session:
         item = session.get(QueueItem, item_id)
         if item is None:
@@ -384,6 +411,8 @@ def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
     except EcgDeskError as error:
         triage = Triage(Priority.UNREADABLE, (), f"unreadable: {error}")
         observed, label = None, "~"
+    if check is not None:
+        check()
     stamp = now()
     with store.transaction() as session:
         item = session.get(QueueItem, item_id)
@@ -402,6 +431,8 @@ def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
                 classified_at=stamp,
             )
         ).rowcount
+        if finalize is not None:
+            finalize(session, triage.priority.value if changed else item.priority, bool(changed))
         if changed:
             append(
                 session,
@@ -421,12 +452,20 @@ def classify_item(store: Store, item_id: int, actor: str = "triage") -> Triage:
         return Triage(Priority(item.priority), (), item.reason)
 
 
-def classify_pending(store: Store, actor: str = "triage") -> int:
-    """Classify every item still unclassified (a worker killed mid-way leaves them so); returns how many."""
+def classify_pending(store: Store, actor: str = TRIAGE_ACTOR) -> int:
+    """Run here the classification jobs of the items still unclassified (queued, or held by a worker that
+    stopped: they run once its lease expires); returns how many items there were."""
+    from ecgdesk.jobs import queue
+
     with store.transaction() as session:
-        pending = list(session.scalars(select(QueueItem.id).where(QueueItem.classified_at.is_(None))))
-    for item_id in pending:
-        classify_item(store, item_id, actor)
+        pending = session.execute(
+            select(QueueItem.id, Transmission.id, Transmission.sha256)
+            .join(Transmission, Transmission.id == QueueItem.transmission_id)
+            .where(QueueItem.classified_at.is_(None))
+        ).all()
+        jobs = [queue.enqueue(session, classify_spec(*row), actor)[0].id for row in pending]
+    for job_id in jobs:
+        _run_classification(store, job_id)
     return len(pending)
 
 

@@ -6,17 +6,19 @@ the technicians' notes, and what is still open. The same figures as the end-of-s
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from ecgdesk.errors import EcgDeskError, InputError, NotFoundError
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import Patient, Study
-from ecgdesk.store.monitoring_models import QueueItem, Transmission
-from ecgdesk.workflow.monitoring import get_enrolment
+from ecgdesk.store.monitoring_models import Enrolment, QueueItem, Transmission
 from ecgdesk.workflow.monitoring_period import notified_events, rhythm_summary
 from ecgdesk.workflow.users import aware
 
@@ -42,6 +44,9 @@ class DailyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2) + "\n"
 
     def text(self) -> str:
         lines = [
@@ -74,7 +79,9 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
     start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     end = start + timedelta(days=1)
     with store.transaction() as session:
-        enrolment = get_enrolment(session, enrolment_id)
+        enrolment = session.get(Enrolment, enrolment_id)
+        if enrolment is None:
+            raise NotFoundError("enrolment", f"no enrolment with id {enrolment_id}")
         study = session.get(Study, enrolment.study_id)
         patient = session.get(Patient, study.patient_id) if study else None
         rows = session.execute(
@@ -120,4 +127,41 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
             None,
             {"day": day.isoformat(), "strips": len(items)},
         )
+    return report
+
+
+#: Seconds of each notified event's strip in the PDF (two rows at 25 mm/s, as the end-of-service report).
+PDF_STRIP_S = 15.0
+MAX_PDF_STRIPS = 24
+
+
+def daily_report_pdf(store: Store, enrolment_id: int, day: date, actor: str, path: Path) -> DailyReport:
+    """The daily report written as a PDF at ``path``: the day's figures, each notified event with its
+    notification log and its strip on the grid (from 3 s before the event that fired the rule)."""
+    from ecgdesk.reports.monitoring_daily import render_daily
+    from ecgdesk.reports.monitoring_report import EventStripImage
+    from ecgdesk.workflow.monitoring_item import strip_window
+
+    if not path.parent.is_dir():
+        raise InputError("out", f"{path.parent}: no such folder for the report")
+    report = daily_report(store, enrolment_id, day, actor)
+    images = []
+    for event in report.events[:MAX_PDF_STRIPS]:
+        with store.transaction() as session:
+            transmission = session.get(Transmission, event["transmission_id"])
+            assert transmission is not None
+            session.expunge(transmission)
+        try:
+            signal, fs, start = strip_window(store, transmission, event.get("onset_s"), PDF_STRIP_S)
+        except EcgDeskError:
+            continue  # a strip that cannot be read is still listed with its notification log
+        images.append(
+            EventStripImage(
+                f"item {event['item_id']}   recorded {start:%Y-%m-%d %H:%M:%S}   {event['reason']}",
+                signal,
+                fs,
+                start,
+            )
+        )
+    render_daily(report.as_dict(), images, path)
     return report

@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import InputError, NotFoundError, check_option
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
 from ecgdesk.monitoring.triage import Priority
@@ -95,9 +95,11 @@ def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> 
         )
         if not include_closed:
             query = query.where(QueueItem.status == "open")
-        rows = _rows(session, query.order_by(QueueItem.received_at).limit(limit * 4), stamp)
-    rows.sort(key=lambda r: (r.status != "open", _RANK.get(r.priority, 9), r.received_at))
-    return rows[:limit]
+        # ordered in the database: under a backlog the most pressing item may be the newest of thousands
+        rank = case(_RANK, value=QueueItem.priority, else_=9)
+        closed = case((QueueItem.status == "open", 0), else_=1)
+        query = query.order_by(closed, rank, QueueItem.received_at, QueueItem.id).limit(limit)
+        return _rows(session, query, stamp)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def review(
     with store.transaction() as session:
         item = session.get(QueueItem, item_id, with_for_update=True)
         if item is None:
-            raise InputError("item", f"no queue item with id {item_id}")
+            raise NotFoundError("item", f"no queue item with id {item_id}")
         if item.status != "open":
             raise InputError("item", f"item {item_id} was closed by {item.closed_by} at {item.closed_at}")
         notification_id, recipient = None, None

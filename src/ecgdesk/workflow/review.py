@@ -8,6 +8,8 @@ that reads (``read:worklist``, ``read:study`` through :func:`~ecgdesk.workflow.v
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -241,19 +243,42 @@ def study_overview(store: Store, study_id: int, actor: str) -> StudyOverview:
         run = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
         )
-        document = json.loads(run.findings_json) if run is not None else None
+        kind_stress = service in ("resting_ecg", "stress_test")
+        document = json.loads(run.findings_json) if run is not None and kind_stress else None
+        findings = parsed_findings(store, run) if run is not None and not kind_stress else None
     if blob is not None:
         from ecgdesk.workflow.pyramids import open_blob_recording
 
         view.leads = list(open_blob_recording(store, *blob).lead_names)
-    if service in ("resting_ecg", "stress_test"):
+    if kind_stress:
         view.kind = service  # type: ignore[assignment]
         view.measurements = document
         return view
-    if document is not None:
+    if findings is not None:
         view.kind = "scanning"
-        _scanning(view, findings_from_dict(document), store, study_id)
+        _scanning(view, findings, store, study_id)
     return view
+
+
+_PARSED: OrderedDict[tuple[str, int, str], Findings] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+
+
+def parsed_findings(store: Store, run: AnalysisRun) -> Findings:
+    """The run's findings as objects, parsed once per run: a run never changes (an edit makes a new run), and
+    parsing the findings of a 14-day recording (tens of thousands of episodes) takes most of a second, which
+    every opening of the study page or the viewer would otherwise pay. Callers must not change the result."""
+    key = (store.engine.url.render_as_string(hide_password=True), run.id, run.input_hash)
+    with _PARSED_LOCK:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
+    findings = findings_from_dict(json.loads(run.findings_json))
+    with _PARSED_LOCK:
+        _PARSED[key] = findings
+        while len(_PARSED) > 8:
+            _PARSED.popitem(last=False)
+    return findings
 
 
 #: The window of a template beat shown superimposed: 0.25 s before the R peak to 0.45 s after.
@@ -270,7 +295,7 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
         run = current_run(session, study_id)
         row = session.get(RecordingBlob, run.recording_id)
         assert row is not None
-        findings = findings_from_dict(json.loads(run.findings_json))
+        findings = parsed_findings(store, run)
         folder = store.resolve(run.beats_path).parent
         audit_read(session, actor, "templates", "study", study_id, {"run_id": run.id})
     recording = open_study_recording(store, row)
@@ -279,10 +304,12 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
     fs = recording.fs
     before, after = int(round(BEFORE_S * fs)), int(round(AFTER_S * fs))
     with np.load(folder / BEATS_NPZ) as data:
-        samples, ids = data["samples"], data["template_ids"]
+        samples, ids, labels = data["samples"], data["template_ids"], data["labels"]
     out = []
+    known = np.isin(ids, [t.template_id for t in findings.templates])
     for t in sorted(findings.templates, key=lambda t: -t.n_beats):
-        mine = samples[ids == t.template_id]
+        own = ids == t.template_id
+        mine = samples[own]
         mine = mine[(mine >= before) & (mine + after < recording.n_samples)]
         picks = (
             mine[np.linspace(0, mine.size - 1, min(per_template, mine.size)).astype(int)]
@@ -300,12 +327,27 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
                 template_id=t.template_id,
                 label=t.label,
                 n_beats=t.n_beats,
+                beats_by_label=_label_counts(labels[own]),
                 median_uv=median,
                 median_start=median_start,
                 beats_uv=beats,
             )
         )
-    return TemplateBeatsOut(fs=fs, lead=lead, before_s=BEFORE_S, templates=out)
+    return TemplateBeatsOut(
+        fs=fs,
+        lead=lead,
+        before_s=BEFORE_S,
+        templates=out,
+        beats_by_label=_label_counts(labels),
+        outside_templates=_label_counts(labels[~known]),
+    )
+
+
+def _label_counts(labels: np.ndarray) -> dict[str, int]:
+    """Beats per label, most first (labels absent are left out)."""
+    names, counts = np.unique(np.asarray(labels, dtype=str), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return {str(names[i]): int(counts[i]) for i in order}
 
 
 def _median_window(

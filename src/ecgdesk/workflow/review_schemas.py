@@ -115,6 +115,11 @@ class TemplateBeats(Model):
     template_id: int
     label: str
     n_beats: int
+    beats_by_label: dict[str, int] = Field(
+        default_factory=dict,
+        description="the template's beats by their own label: a template groups beats by shape, and a "
+        "beat of normal shape that comes early keeps its label S",
+    )
     median_uv: list[int] = Field(description="the template's median beat (µV) from median_start on")
     median_start: int = Field(default=0, description="index in the beats' window of median_uv[0]")
     beats_uv: list[list[int]] = Field(description="beats of this template, same window as the median")
@@ -125,6 +130,12 @@ class TemplateBeatsOut(Model):
     lead: str
     before_s: float = Field(description="each window starts this long before the R peak")
     templates: list[TemplateBeats]
+    beats_by_label: dict[str, int] = Field(
+        default_factory=dict, description="every beat of the current run by label (the study's counts)"
+    )
+    outside_templates: dict[str, int] = Field(
+        default_factory=dict, description="beats in no template (e.g. unclassifiable Q beats), by label"
+    )
 
 
 class TemplateEditIn(Model):

@@ -1,15 +1,15 @@
 """Event monitoring over HTTP: devices send strips (``POST /api/v1/monitoring/transmissions`` with an API
 token of a technician-role device account), technicians work the attended queue.
 
-A strip is stored, attributed and queued before the answer (202); its triage runs in the background and
-sets the item's priority once. The same strip sent again (same message id or same content) answers 200
-with ``duplicate`` and changes nothing."""
+A strip is stored, attributed and queued with its classification job before the answer (202); the job
+(``monitor.classify``) runs on the job workers (``ecgdesk serve`` starts one), or in a thread here when the
+service runs its jobs inline, and sets the item's priority once. The same strip sent again (same message
+id or same content) answers 200 with ``duplicate`` and changes nothing."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.streaming import receive_files
-from ecgdesk.workflow.monitoring import classify_item, ingest_file
+from ecgdesk.workflow.monitoring import ingest_file
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
 from ecgdesk.workflow.monitoring_schemas import ReviewIn, ReviewOut, TransmissionOut
 from ecgdesk.workflow.permissions import Action, Principal
@@ -76,10 +76,8 @@ async def transmit(
         raise InputError("files", outcome.reason.replace(str(folder), "strip"))
     if outcome.status == "duplicate":
         response.status_code = 200
-    elif outcome.item_id is not None:
-        request.app.state.work.submit(
-            f"triage-{outcome.item_id}", partial(classify_item, store, outcome.item_id)
-        )
+    elif outcome.job_id is not None:
+        request.app.state.work.run_job(store, outcome.job_id, request.app.state.settings.jobs == "inline")
     return TransmissionOut(
         status=outcome.status,  # type: ignore[arg-type]  # ingest_file answers one of the three
         transmission_id=outcome.transmission_id,

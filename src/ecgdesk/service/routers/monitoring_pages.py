@@ -26,6 +26,29 @@ ACTIONS = {
     "escalated": "Escalated to the on-call physician",
     "patient_contacted": "Patient contacted",
 }
+#: What the strip classifier's labels mean, offered as the rhythm a technician confirms (or changes).
+RHYTHM_NAMES = {
+    "N": "sinus rhythm",
+    "A": "atrial fibrillation or flutter",
+    "O": "other rhythm",
+    "~": "unreadable",
+}
+RHYTHMS = (
+    "sinus rhythm",
+    "sinus bradycardia",
+    "sinus tachycardia",
+    "sinus pause",
+    "atrial fibrillation",
+    "atrial flutter",
+    "supraventricular tachycardia",
+    "ventricular tachycardia",
+    "non-sustained ventricular tachycardia",
+    "ventricular fibrillation",
+    "second-degree AV block, Mobitz II",
+    "complete heart block",
+    "frequent PVCs",
+    "artefact / lead off",
+)
 
 
 @router.get("/monitoring")
@@ -41,4 +64,6 @@ def queue_page(request: Request, store: StoreDep) -> HTMLResponse:
         actions=ACTIONS,
         channels=CHANNELS,
         refresh_s=REFRESH_S,
+        rhythms=RHYTHMS,
+        rhythm_names=RHYTHM_NAMES,
     )

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ecgdesk import __version__
 from ecgdesk.errors import AuthenticationError, EcgDeskError, NotFoundError, PermissionDeniedError
+from ecgdesk.reports.tables import duration_text
 from ecgdesk.service.deps import COOKIE
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
@@ -35,6 +36,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+ENV.filters["duration"] = duration_text
 #: Nothing comes from another origin: scripts, styles, fonts, images and frames are ECG Desk's own.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "

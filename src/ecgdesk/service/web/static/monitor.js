@@ -10,6 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("mq-review");
   let items = new Map();
   let openId = null;
+  let view = null;  // the open item as GET /api/v1/monitoring/queue/{id} answered
 
   const when = (iso) => (iso ? iso.slice(0, 19).replace("T", " ") : "—");
   function cell(text, cls) {
@@ -56,27 +57,89 @@ document.addEventListener("DOMContentLoaded", () => {
     if (openId !== null && !items.has(openId)) closePanel();
   }
 
-  function closePanel() { openId = null; panel.hidden = true; }
+  function closePanel() {
+    const was = openId;
+    openId = null; panel.hidden = true; view = null;
+    const row = was !== null ? rows.querySelector(`tr[data-id="${was}"]`) : null;
+    if (row) row.focus();
+  }
 
-  function open(id) {
+  function table(id, rowsOf) {
+    const body = document.querySelector(`#${id} tbody`);
+    body.replaceChildren();
+    for (const r of rowsOf) body.append(r);
+  }
+  function tr(cells, cls) {
+    const row = document.createElement("tr");
+    if (cls) row.className = cls;
+    for (const c of cells) row.append(c instanceof Node ? (() => { const td = document.createElement("td"); td.append(c); return td; })() : cell(c));
+    return row;
+  }
+  function badge(priority) {
+    const b = document.createElement("span");
+    b.className = `badge priority-${priority}`; b.textContent = priority; return b;
+  }
+
+  function paintStrip() {
+    const status = document.getElementById("mq-strip-status");
+    const canvas = document.getElementById("mq-strip");
+    if (!view || !view.strip) {
+      canvas.hidden = true;
+      status.textContent = view ? `No trace: ${view.strip_error || "the strip could not be read"}` : "";
+      return;
+    }
+    canvas.hidden = false;
+    const kinds = new Set((view.matched || []).map((r) => r.event));
+    const events = ((view.observation && view.observation.events) || [])
+      .filter((e) => kinds.has(e.kind) && e.start_s != null);
+    MonitorStrip.draw(canvas, view.strip, events);
+    const b = view.strip.beats;
+    const counts = Object.entries(b.counts).map(([k, n]) => `${k} ${n}`).join(" · ") || "none";
+    status.textContent = `${view.strip.lead}, ${view.strip.duration_s.toFixed(1)} s at ${view.strip.fs} Hz`
+      + `${view.strip.truncated ? " (first part shown)" : ""}. Beats: ${counts}`
+      + `${b.note ? ` (${b.note})` : ""}; labelled by the ${b.engine}.`;
+  }
+
+  async function open(id) {
     const r = items.get(id);
     if (!r) return;
     openId = id;
     document.getElementById("mq-item-id").textContent = String(r.id);
     document.getElementById("mq-item-what").textContent = `${r.priority} · ${r.label || "not classified yet"}`;
-    const facts = document.getElementById("mq-item-facts");
-    facts.replaceChildren();
-    const pairs = [["Patient", r.patient], ["Enrolment", r.enrolment_id], ["Device", r.device],
-      ["Classifier", r.reason], ["Received", when(r.received_at)], ["Due", when(r.due_at)], ["Flag", r.flag]];
-    for (const [k, v] of pairs) {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th"); th.scope = "row"; th.textContent = k;
-      tr.append(th, cell(v)); facts.append(tr);
-    }
     panel.hidden = false;
     if (form) { form.reset(); toggleNotice(); WS.showError(document.getElementById("mq-review-error"), ""); }
-    rows.querySelectorAll("tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.id === String(id)));
-    panel.scrollIntoView({ block: "nearest" });
+    rows.querySelectorAll("tr").forEach((row) => row.classList.toggle("selected", row.dataset.id === String(id)));
+    document.getElementById("mq-strip-status").textContent = "Loading the strip…";
+    const answer = await WS.api("GET", `/api/v1/monitoring/queue/${id}`);
+    if (openId !== id) return;
+    if (!answer.ok) { document.getElementById("mq-strip-status").textContent = `Not loaded: ${answer.message}`; return; }
+    view = answer.data;
+    const v = view;
+    const obs = v.observation;
+    document.getElementById("mq-item-why").textContent = `Classifier: ${v.reason || "—"}`
+      + (obs ? ` · strip ${obs.label}: ${obs.reason}` : "");
+    const facts = document.getElementById("mq-item-facts");
+    facts.replaceChildren();
+    const rate = v.observation && v.observation.heart_rate_bpm != null ? `${Math.round(v.observation.heart_rate_bpm)} bpm` : "—";
+    const pairs = [["Patient", v.patient ? `${v.patient} (${v.patient_id})` : "— (not attributed)"], ["Enrolment", v.enrolment_id],
+      ["Device", v.device], ["Strip label", v.label], ["Heart rate", rate], ["Recorded", v.strip ? when(v.strip.recorded_at) : "—"],
+      ["Received", when(v.received_at)], ["Due", when(v.due_at) + (v.overdue ? " (overdue)" : "")], ["Flag", v.flag]];
+    for (const [k, val] of pairs) {
+      const row = document.createElement("tr");
+      const th = document.createElement("th"); th.scope = "row"; th.textContent = k;
+      row.append(th, cell(val)); facts.append(row);
+    }
+    const crit = v.criteria;
+    document.getElementById("mq-criteria-source").textContent = crit
+      ? (crit.signed_by ? `${crit.source}, signed by ${crit.signed_by} ${when(crit.signed_at)}` : crit.source) : "none (no enrolment)";
+    const fired = new Set((v.matched || []).map((m) => m.id));
+    table("mq-criteria", (crit ? crit.rules : []).map((rule) => tr([rule.tier, rule.text], fired.has(rule.id) ? "fired" : "")));
+    table("mq-recent", v.recent.length ? v.recent.map((h) => tr([h.id, when(h.received_at), badge(h.priority), h.label,
+      h.status === "open" ? "open" : h.action, [h.confirmed_rhythm, h.note].filter(Boolean).join(" — ")])) : [tr(["No earlier strips.", "", "", "", "", ""])]);
+    if (form) form.confirmed_rhythm.value = v.confirmed_rhythm || page.rhythm_names[v.label] || "";
+    paintStrip();
+    panel.scrollIntoView({ block: "start" });
+    document.getElementById("mq-item-title").focus({ preventScroll: true });
   }
 
   function toggleNotice() {
@@ -84,6 +147,11 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("mq-notice").hidden = !(action === "notified" || action === "escalated");
   }
 
+  document.getElementById("mq-item-close").addEventListener("click", closePanel);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && openId !== null && !event.target.closest("input, textarea, select")) closePanel();
+  });
+  window.addEventListener("resize", () => { if (view) paintStrip(); });
   rows.addEventListener("click", (event) => {
     const tr = event.target.closest("tr[data-id]");
     if (tr) open(Number(tr.dataset.id));

@@ -61,8 +61,14 @@ document.addEventListener("DOMContentLoaded", async () => {
       const n = document.createElement("span");
       n.textContent = `${WS.fmt(t.n_beats)} beat${t.n_beats === 1 ? "" : "s"} (${total ? ((100 * t.n_beats) / total).toFixed(1) : 0} %)`;
       head.append(label, n);
+      // The template's letter is its shape's class; each beat keeps its own label (an early beat of normal
+      // shape stays S), so say how the template's beats are labelled when they are not all alike.
+      const by = document.createElement("div"); by.className = "tpl-by"; by.dataset.testid = "tpl-by-label";
+      const parts = Object.entries(t.beats_by_label || {});
+      by.textContent = `its beats labelled ${parts.map(([k, v]) => `${k} ${WS.fmt(v)}`).join(" · ")}`;
+      by.dataset.mixed = String(parts.some(([k]) => k !== t.label));
       const canvas = document.createElement("canvas");
-      card.append(head, canvas);
+      card.append(head, by, canvas);
       grid.append(card);
       drawTemplate(canvas, t, data.fs, data.before_s);
       if (D.editable) {
@@ -76,6 +82,10 @@ document.addEventListener("DOMContentLoaded", async () => {
         card.addEventListener("keydown", (e) => { if (e.key === " " || e.key === "Enter") { e.preventDefault(); toggle(); } });
       }
     }
+    const outside = Object.entries(data.outside_templates || {});
+    document.getElementById("tpl-outside").textContent = outside.length
+      ? `Beats in no template (too rare or too noisy to group): ${outside.map(([k, v]) => `${k} ${WS.fmt(v)}`).join(" · ")}.`
+      : "";
     status.textContent = "";
     selection();
   }

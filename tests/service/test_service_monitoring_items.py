@@ -1,0 +1,108 @@
+"""One queue item and a patient's daily report over HTTP: the item with its strip (mV) and beat labels,
+the daily report as JSON and as a PDF with each notified event's strip; unknown ids 404, bad dates 422,
+other roles 403; every read audited."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from service_builders import ORDERING_NPI, Api
+from sqlalchemy import func, select
+
+from ecgdesk.coding import Service
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, review
+from ecgdesk.workflow.signal import decode_int16
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
+from monitoring_builders import START, Strips, make_strips
+from scanning_builders import pdf_text
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("monitoring-items-http"))
+
+
+def _audited(api: Api, action: str) -> int:
+    with api.store.transaction() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+            or 0
+        )
+
+
+def test_item_strip_and_daily_report_over_http(api: Api, strips: Strips) -> None:
+    info = enroll(
+        api.store,
+        EnrolmentRequest(
+            "M1",
+            "Roe, Rita",
+            date(1950, 5, 6),
+            "F",
+            "DEV-1",
+            Service.MOBILE_TELEMETRY,
+            START.date(),
+            ORDERING_NPI,
+            ("R00.2",),
+        ),
+        "tech.t",
+    )
+    ingest_file(api.store, strips.normal, "DEV-1", "device")
+    pause = ingest_file(api.store, strips.pause, "DEV-1", "device").item_id
+    assert pause is not None
+    tech = api.login("tech.t")
+    answer = api.client.get(f"/api/v1/monitoring/queue/{pause}", headers=tech)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    item = answer.json()
+    strip = item["strip"]
+    assert item["patient"] == "Roe, Rita" and strip["beats"]["source"] == "computed"
+    assert decode_int16(strip["samples"]).size == int(strip["duration_s"] * strip["fs"])
+    assert len(strip["beats"]["offsets"]) == len(strip["beats"]["labels"]) > 30
+    again = api.client.get(f"/api/v1/monitoring/queue/{pause}", headers=api.login("dr.t")).json()
+    assert again["strip"]["beats"]["source"] == "stored"
+    assert _audited(api, "read:monitor-item") == 2
+
+    review(
+        api.store,
+        pause,
+        "notified",
+        "tech.t",
+        note="pause phoned through",
+        notification=NotificationRequest("Dr Smith", "phone", read_back=True, outcome="seen today"),
+    )
+    url = f"/api/v1/monitoring/enrolments/{info.id}/daily"
+    day = api.client.get(url, params={"date": START.date().isoformat()}, headers=tech)
+    assert day.status_code == 200 and day.headers["content-type"].startswith("application/json")
+    assert day.json()["received"] == 2 and day.json()["events"][0]["item_id"] == pause
+    pdf = api.client.get(url, params={"date": START.date().isoformat(), "format": "pdf"}, headers=tech)
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    text = " ".join(pdf_text(pdf.content))
+    assert "Mobile cardiac telemetry: daily report" in text
+    # matplotlib draws "fi" as one glyph: the runs are split there
+    assert "ed and escalated events (1)" in text and "phone to Dr Smith" in text and "read back" in text
+    assert "ed event strips (25 mm/s, 10 mm/mV)" in text and f"item {pause}   recorded 2026-12-01" in text
+    assert _audited(api, "monitor:daily-report") == 2
+    assert not list(api.store.home.glob("daily-*")), "temporary PDF folders left behind"
+
+
+def test_bad_requests(api: Api) -> None:
+    tech = api.login("tech.t")
+    assert api.client.get("/api/v1/monitoring/queue/999", headers=tech).status_code == 404
+    assert api.client.get("/api/v1/monitoring/queue/0", headers=tech).status_code == 422
+    daily = "/api/v1/monitoring/enrolments/{}/daily"
+    assert api.client.get(daily.format(999), params={"date": "2026-12-01"}, headers=tech).status_code == 404
+    assert api.client.get(daily.format(1), params={"date": "2026-13-01"}, headers=tech).status_code == 422
+    assert api.client.get(daily.format(1), headers=tech).status_code == 422  # no date
+    bad = api.client.get(daily.format(1), params={"date": "2026-12-01", "format": "docx"}, headers=tech)
+    assert bad.status_code == 422
+    biller = api.login("biller.t")
+    assert api.client.get("/api/v1/monitoring/queue/999", headers=biller).status_code == 403
+    assert api.client.get(daily.format(1), params={"date": "2026-12-01"}, headers=biller).status_code == 403
