@@ -77,6 +77,19 @@ def test_create_import_show_list(home: Path, tiny_record: Path, capsys: pytest.C
     assert "P7" in capsys.readouterr().out
 
 
+def test_import_says_what_the_reader_had_to_leave_out(
+    home: Path, tiny_record: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A corrupt side file never hides the recording, and is never silent either (issue 19)."""
+    tiny_record.with_suffix(".evt").write_bytes(b"\xff\xfe not an event file \x00" * 7)
+    assert main(CREATE) == 0
+    study_id = capsys.readouterr().out.strip()
+    assert main(["study", "import", study_id, str(tiny_record), "--user", "tech"]) == 0
+    out = capsys.readouterr().out
+    assert "imported (sha256" in out
+    assert "warning: event file " in out and ".evt ignored" in out
+
+
 def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = [*CREATE]
     bad[bad.index("R00.2")] = "ZZZ.9"

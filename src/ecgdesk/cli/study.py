@@ -80,6 +80,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         result = import_recording(store, args.study_id, path, who.actor, progress=bar.update)
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
     return 0
 
 

@@ -206,6 +206,7 @@ class ImportResult:
     sha256: str
     reused: bool
     path: Path
+    warnings: tuple[str, ...] = ()  # what the reader had to guess or leave out (Recording.warnings)
 
 
 def import_recording(
@@ -261,7 +262,9 @@ def import_recording(
                     },
                 )
             if study.recording_id == row.id:
-                return ImportResult(study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main))
+                return ImportResult(
+                    study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main), recording.warnings
+                )
             before = {"recording_id": study.recording_id}
             require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
             study.recording_id = row.id
@@ -270,7 +273,9 @@ def import_recording(
             order = session.get(Order, study.order_id)
             assert order is not None
             set_component(session, study.id, Component.RECORDING, actor, None, order)
-            return ImportResult(study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main))
+            return ImportResult(
+                study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main), recording.warnings
+            )
     except BaseException:
         if blob.created:
             with store.transaction() as session:

@@ -150,11 +150,14 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         shutil.rmtree(main.parent, ignore_errors=True)
         raise
     shutil.rmtree(main.parent, ignore_errors=True)
-    result = {"study_id": study_id, "sha256": imported.sha256, "next_job": job_id}
+    result = {"study_id": study_id, "sha256": imported.sha256, "next_job": job_id,
+              "warnings": list(imported.warnings)}
     with store.transaction() as session:
         row = session.get(Upload, upload_id)
         assert row is not None
         row.state, row.progress, row.job_id, row.updated_at = "analyzing", 0.0, job_id, now()
-        row.message = f"imported; analysis queued (job {job_id})"
+        row.message = f"imported; analysis queued (job {job_id})" + "".join(
+            f"; warning: {warning}" for warning in imported.warnings
+        )
         ctx.finish_in(session, result)
     return Done(result)
