@@ -6,6 +6,7 @@ Skips with the reason where Chromium or Playwright cannot be had (``.ci/run`` in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import pytest
 
 from ecgdesk.coding import Service
 from ecgdesk.service import create_app
-from ecgdesk.service.local import serve_in_thread
+from ecgdesk.service.local import CHROMIUM_ARGS, serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 from ecgdesk.workflow.policy import SecurityPolicy
@@ -184,3 +185,25 @@ def open_logged_in(chromium: Any, base_url: str, username: str, password: str = 
     page.press("input[name=password]", "Enter")
     page.wait_for_url(lambda url: "/login" not in url)
     return page
+
+
+@contextlib.contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 at its cheapest while a module's server runs (module-scoped fixtures cannot use the
+    function-scoped ``cheap_hashes``; the parameters are stored in each hash, so checking works the same)."""
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as mp:
+        cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        mp.setattr("ecgdesk.workflow.users.HASHER", cheap)
+        yield
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, with the service's own launch arguments."""
+    sync_playwright = need_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+        yield launched
+        launched.close()

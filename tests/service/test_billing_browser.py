@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from browser_builders import (
-    CHROMIUM,
     Served,
+    cheap_password_hashing,
+    launched_chromium,
     need_browser,
     open_logged_in,
     save_small,
@@ -25,7 +26,6 @@ from browser_builders import (
     shots_folder,
 )
 
-from ecgdesk.service.local import CHROMIUM_ARGS
 from ecgdesk.workflow.claims_demo import simulate_payer
 from ecgdesk.workflow.reporting import interpret, sign
 
@@ -35,12 +35,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     need_browser()
-    with pytest.MonkeyPatch.context() as mp:
-        from argon2 import PasswordHasher
-
-        mp.setattr(
-            "ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-        )
+    with cheap_password_hashing():
         for ready in serve_demo(tmp_path_factory.mktemp("billing")):
             interpret(ready.store, ready.study_id, "dr.demo", "Sinus rhythm. No arrhythmia.")
             sign(ready.store, ready.study_id, "dr.demo", "2468")
@@ -49,11 +44,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def chromium(served: Served) -> Iterator[Any]:
-    sync_playwright = need_browser()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _status(page: Any) -> str:

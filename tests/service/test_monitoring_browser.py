@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_builders import CHROMIUM, PIN, need_browser, open_logged_in, save_small, shots_folder
+from browser_builders import (
+    PIN,
+    cheap_password_hashing,
+    launched_chromium,
+    need_browser,
+    open_logged_in,
+    save_small,
+    shots_folder,
+)
 from service_builders import add_people
 
 from ecgdesk.coding import Service
 from ecgdesk.service import create_app
-from ecgdesk.service.local import CHROMIUM_ARGS, serve_in_thread
+from ecgdesk.service.local import serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import open_store
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
@@ -62,12 +70,7 @@ class Queue:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
     need_browser()
     folder = tmp_path_factory.mktemp("monitoring")
-    with pytest.MonkeyPatch.context() as mp:
-        from argon2 import PasswordHasher
-
-        mp.setattr(
-            "ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-        )
+    with cheap_password_hashing():
         store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
         add_people(store)
         strips = _strip_builder().make_strips(folder)
@@ -102,11 +105,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
 
 @pytest.fixture(scope="module")
 def chromium(served: Queue) -> Iterator[Any]:
-    sync_playwright = need_browser()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def log_in(chromium: Any, served: Queue, username: str, password: str = PIN) -> Any:

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 from browser_builders import (
-    CHROMIUM,
     PIN,
     VIEWPORT,
     Served,
+    cheap_password_hashing,
+    launched_chromium,
     need_browser,
     open_logged_in,
     save_small,
@@ -30,30 +31,20 @@ from browser_builders import (
 )
 from browser_builders import shots_folder as _shots_folder
 
-from ecgdesk.service.local import CHROMIUM_ARGS
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     need_browser()
-    with pytest.MonkeyPatch.context() as mp:
-        from argon2 import PasswordHasher
-
-        mp.setattr(
-            "ecgdesk.workflow.users.HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-        )
+    with cheap_password_hashing():
         yield from serve_demo(tmp_path_factory.mktemp("workstation"))
 
 
 @pytest.fixture(scope="module")
 def chromium(served: Served) -> Iterator[Any]:
-    sync_playwright = need_browser()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
