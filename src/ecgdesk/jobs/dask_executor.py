@@ -13,6 +13,7 @@ scheduler listens on this machine's loopback interface (every worker is then on 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 #: and a Dask worker ran it 2.3x slower than a local worker. ECG Desk's workers leave the variable unset
 #: (docs/jobs.md shows the worker configuration; :func:`local_cluster` applies it).
 WORKER_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-_TRIM_WARNED: list[bool] = []
 
 
 def local_cluster(n_workers: int, **kwargs: Any) -> Any:
@@ -79,6 +79,15 @@ def check_cluster_store(store: Store, scheduler: str) -> None:
         )
 
 
+@functools.cache
+def _warn_trim_threshold() -> None:
+    """Once per worker process: the analysis runs about 2x slower there (see WORKER_CONFIG)."""
+    log.warning(
+        "this Dask worker runs with MALLOC_TRIM_THRESHOLD_ set (Dask's default), which makes the "
+        "analysis about 2x slower: start the workers with the configuration of docs/jobs.md"
+    )
+
+
 def run_on_dask_worker(url: str, home: str, kinds: dict[str, str], claim: Claim, version: str) -> str:
     """The task: run ``claim`` on this Dask worker (same work function as a local worker)."""
     if version != ecgdesk.__version__:
@@ -86,12 +95,8 @@ def run_on_dask_worker(url: str, home: str, kinds: dict[str, str], claim: Claim,
             f"this Dask worker runs ecgdesk {ecgdesk.__version__}, the worker loop {version}: install the "
             "same version on every host"
         )
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ and not _TRIM_WARNED:
-        _TRIM_WARNED.append(True)
-        log.warning(
-            "this Dask worker runs with MALLOC_TRIM_THRESHOLD_ set (Dask's default), which makes the "
-            "analysis about 2x slower: start the workers with the configuration of docs/jobs.md"
-        )
+    if "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        _warn_trim_threshold()
     return execute(store_for(url, home), claim, kinds)
 
 
