@@ -26,11 +26,10 @@ import numpy as np
 import wfdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ventricular_strips import cut  # noqa: E402
-
-from ecgdesk.analysis.beats import classify_beats, extract_beat_features  # noqa: E402
-from ecgdesk.analysis.strips import ventricular as rules  # noqa: E402
-from ecgdesk.analysis.strips.signal import prepare  # noqa: E402
+from bench_ventricular_strips import cut
+from ecgdesk.analysis.beats import classify_beats, extract_beat_features
+from ecgdesk.analysis.strips import ventricular as rules
+from ecgdesk.analysis.strips.signal import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"UNLIKE_RUN_BEATS": [3, 4, 5, 6], "UNLIKE_RUN_RR_SPREAD": [1.3, 1.5, 1.8],

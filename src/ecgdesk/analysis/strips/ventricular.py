@@ -195,7 +195,7 @@ def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.
     for i in range(max(peaks.size - n + 1, 0)):
         if not unlike[i:i + n].all():
             continue
-        run_rr = rr[i - 1:i + n - 1]  # the RR ending at each beat of the run (i >= 1: the first is never fast)
+        run_rr = rr[i - 1:i + n - 1]  # the RR ending at each beat of the run (i >= 1: beat 0 is never fast)
         if (float(np.median(features.width_ms[i:i + n])) >= RUN_QRS_MS
                 and run_rr.max() <= UNLIKE_RUN_RR_SPREAD * run_rr.min()
                 and float(np.median(run_rr)) <= UNLIKE_RUN_ACCELERATION * own_rr):
