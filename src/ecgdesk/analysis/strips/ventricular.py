@@ -129,15 +129,18 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     if not _longest_run(fast) >= VT_MIN_BEATS - 1:
         return None
     features = extract_beat_features(strip.raw, fs, peaks)
-    table = classify_beats(features, peaks, fs)
-    sizes = {t.template_id: t.n_beats for t in table.templates}
     # a ventricular beat of a run: wide, of a template seen at least VT_MIN_BEATS times, away from the
     # strip's ends (filter start-up), after a fast RR
     inside = (peaks >= EDGE_S * fs) & (peaks < strip.raw.size - EDGE_S * fs)
+    run_fast = np.concatenate([[False], fast])  # the beat ends a fast RR
+    rate = 60.0 / float(np.median(rr))
+    if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM) and not _may_hold_run(features.width_ms, inside & run_fast):
+        return None  # no rule below can fire: the beat classifier (most of this check's time) is skipped
+    table = classify_beats(features, peaks, fs)
+    sizes = {t.template_id: t.n_beats for t in table.templates}
     repeated = np.array([sizes.get(int(t), 0) >= VT_MIN_BEATS for t in table.template_ids], dtype=bool)
     ventricular = ((table.labels == BeatClass.V.value) & (features.width_ms >= RUN_QRS_MS) & repeated
                    & inside)
-    run_fast = np.concatenate([[False], fast])  # the beat ends a fast RR
     start = _first_run(ventricular & run_fast, VT_MIN_BEATS)
     if start is not None:
         return VentricularFinding("vt", peaks[start] / fs,
@@ -150,7 +153,6 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
                                   f"{UNLIKE_RUN_BEATS} or more wide beats at >= {VT_RATE_BPM:.0f} bpm unlike "
                                   "the strip's narrow beat")
     dominant = max(table.templates, key=lambda t: t.n_beats, default=None)
-    rate = 60.0 / float(np.median(rr))
     if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM):
         return None
     from ecgdesk.analysis.strips.features import strip_features
@@ -201,6 +203,17 @@ def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.
                 and float(np.median(run_rr)) <= UNLIKE_RUN_ACCELERATION * own_rr):
             return i
     return None
+
+
+def _may_hold_run(width_ms: np.ndarray, candidates: np.ndarray) -> bool:
+    """Whether either run rule could fire on these beats whatever their classes: :data:`VT_MIN_BEATS`
+    consecutive candidates each at least :data:`RUN_QRS_MS` wide, or :data:`UNLIKE_RUN_BEATS` consecutive
+    ones whose median width is (the two rules' width and run conditions, without the classifier's)."""
+    if _first_run(candidates & (width_ms >= RUN_QRS_MS), VT_MIN_BEATS) is not None:
+        return True
+    n = UNLIKE_RUN_BEATS
+    return any(candidates[i:i + n].all() and float(np.median(width_ms[i:i + n])) >= RUN_QRS_MS
+               for i in range(candidates.size - n + 1))
 
 
 def _longest_run(mask: np.ndarray) -> int:
