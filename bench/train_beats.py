@@ -12,10 +12,11 @@ Reproducible (fixed seeds and folds). Steps:
 2. Features: :func:`ecgdesk.analysis.beat_model.beat_matrix` on the template rules' state.
 3. Model: scikit-learn's ``HistGradientBoostingClassifier`` (classes N, S, V, F; small regularised trees,
    :data:`PARAMS`; N beats subsampled to :data:`N_SHARE`, then every class weighted by the square root of
-   its inverse frequency, so the few S and F beats count). The S threshold is chosen among :data:`THRESHOLDS` by 6-fold cross-validation
-   grouped by record on DS1: the lowest (most sensitive) whose S +P stays >= :data:`PPV_FLOOR` (the
-   target is 50 %; the margin is for patients unlike DS1's); the held-out records never inform their own
-   predictions. The rules' V calls the model gives a V probability below ``beat_model.V_VETO`` become N.
+   its inverse frequency, so the few S and F beats count). The S threshold is chosen among
+   :data:`THRESHOLDS` by 6-fold cross-validation grouped by record on DS1: the lowest (most sensitive)
+   whose S +P stays >= :data:`PPV_FLOOR` (the target is 50 %; the margin is for patients unlike DS1's);
+   the held-out records never inform their own predictions. The rules' V calls the model gives a V
+   probability below ``beat_model.V_VETO`` become N.
 4. ``--loro``: DS1 by leave-one-record-out with the chosen threshold (22 fits), the figures to report.
 5. The final model, fitted on all of DS1, is exported (plain arrays, no pickle) to
    ``src/ecgdesk/analysis/beats_model.npz``, with the CV figures in ``beats_model_cv.json``; SVDB (never
