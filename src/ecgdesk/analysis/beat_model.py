@@ -42,7 +42,7 @@ from ecgdesk.analysis.strips.model import TreeEnsemble, load_ensemble
 
 MODEL_PATH = Path(__file__).with_name("beats_model.npz")
 #: Probability of S above which a normal-shaped beat is called S (chosen by bench/train_beats.py).
-S_THRESHOLD = 0.05
+S_THRESHOLD = 0.1
 #: A model S call needs a beat early for its rhythm (:func:`early_for_its_rhythm`).
 LOCAL_EARLY = 0.92
 BEFORE_LONGER = 0.85
