@@ -114,7 +114,8 @@ def list_studies(store: Store, actor: str | None = None) -> list[StudyRow]:
 
 
 def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
-    summary = json.loads(run.findings_json).get("summary", {})
+    findings = json.loads(run.findings_json)
+    summary = findings.get("summary", {})
     return AnalysisOut(
         run_id=run.id,
         algorithm_version=run.algorithm_version,
@@ -126,6 +127,8 @@ def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
         beats_by_class=summary.get("beats_by_class"),
         af_burden_pct=summary.get("af_burden_pct"),
         beats_file=str(store.resolve(run.beats_path)),
+        warnings=[m.get("text", "") for m in findings.get("messages", [])
+                  if m.get("code") == "recording" and m.get("level") == "warning"],
     )
 
 
