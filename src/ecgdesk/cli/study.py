@@ -348,11 +348,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.audit_chain import check_audit_chain
     from ecgdesk.workflow.permissions import Action
-    from ecgdesk.workflow.views import verify_audit
 
     store, who = _acting(args, Action.AUDIT_VERIFY)
-    report = verify_audit(store, who.actor)
+    report = check_audit_chain(store, who.actor)
     if report.problem is not None:
         print(f"audit chain BROKEN after {report.rows} good row(s): {report.problem}")
         return 1
