@@ -29,7 +29,7 @@ SECRET = Field(min_length=1, max_length=1024)
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use: the CLI starts fast
+    model_config = ConfigDict(extra="forbid")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates and enums as strings)."""
