@@ -130,6 +130,28 @@ def prepare(url: str, home: Path, devices: int) -> str:
         store.close()
 
 
+def tree_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the service process and by its job worker's processes."""
+    import psutil
+
+    root = psutil.Process(pid)
+    spent = {"service": 0.0, "workers": 0.0}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        spent["service" if process.pid == pid else "workers"] += times.user + times.system
+    return spent
+
+
+def own_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def start_serve(url: str, home: Path, port: int, job_workers: int) -> subprocess.Popen[bytes]:
     """``ecgdesk serve`` (the service and its job worker) on loopback; returns once it answers."""
     env = {**os.environ, "ECGDESK_DATABASE_URL": url, "ECGDESK_HOME": str(home)}
@@ -149,6 +171,20 @@ def start_serve(url: str, home: Path, port: int, job_workers: int) -> subprocess
     raise SystemExit(f"the service did not start; see {home / 'serve.log'}")
 
 
+BOUNDARY = "ecgdesk-bench-boundary-7d1f"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart_body(path: Path) -> bytes:
+    """The ``files`` parts of one strip (its header and signal files), as a device gateway sends them."""
+    parts = []
+    for file in sorted(path.parent.glob(f"{path.stem}.*")):
+        head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="{file.name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n")
+        parts.append(head.encode() + file.read_bytes() + b"\r\n")
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
 async def run_load(base: str, token: str, strips: list[Path], n: int, concurrency: int,
                    injected: list[Injected], poll_s: float, url: str, offered: float | None) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
@@ -163,6 +199,7 @@ async def run_load(base: str, token: str, strips: list[Path], n: int, concurrenc
             plan.append((inj.path, EVENT_DEVICE, inj.message_id, inj))
         strip = strips[i % len(strips)]
         plan.append((strip, f"DEV-{i // len(strips)}", f"b{i}", None))
+    bodies: dict[Path, bytes] = {}  # each body encoded once: the load loop's CPU is not the service's
     cursor = 0
     done = 0
     started = time.perf_counter()
@@ -176,14 +213,13 @@ async def run_load(base: str, token: str, strips: list[Path], n: int, concurrenc
             path, device, message_id, inj = plan[k]
             if offered:  # paced: strip k leaves k / offered seconds after the start
                 await asyncio.sleep(max(0.0, started + k / offered - time.perf_counter()))
-            files = [("files", (p.name, p.read_bytes(), "application/octet-stream"))
-                     for p in sorted(path.parent.glob(f"{path.stem}.*"))]
+            body = bodies.get(path) or bodies.setdefault(path, multipart_body(path))
             t0 = time.perf_counter()
             if inj is not None:
                 inj.sent_at = t0
             answer = await client.post("/api/v1/monitoring/transmissions",
                                        params={"device": device, "message_id": message_id},
-                                       files=files, headers=headers)
+                                       content=body, headers={**headers, "Content-Type": MULTIPART})
             latencies.append(time.perf_counter() - t0)
             answers[answer.status_code] = answers.get(answer.status_code, 0) + 1
             if inj is not None and answer.status_code == 202:
@@ -276,12 +312,12 @@ def measure(url: str) -> dict[str, float]:
 def write_results(run: dict[str, object], injected: list[Injected], due_s: float) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "monitoring_ingest.csv"
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(run))
-        if new:
-            writer.writeheader()
-        writer.writerow(run)
+    earlier = list(csv.DictReader(path.open())) if path.exists() else []
+    fields = list(dict.fromkeys([*(earlier[0] if earlier else {}), *run]))  # older runs lack new columns
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows([*earlier, run])
     with (RESULTS / "monitoring_ingest_emergent.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["run_at", "kind", "sent_after_strips", "item_id", "priority", "head_after_s",
@@ -323,10 +359,12 @@ def main() -> None:
     port = free_port()
     server = start_serve(url, home, port, args.job_workers)
     load_before = os.getloadavg()
+    cpu_before, own_before = tree_cpu_s(server.pid), own_cpu_s()
     try:
         sent = asyncio.run(run_load(f"http://127.0.0.1:{port}", token, strips, args.strips, args.concurrency,
                                     injected, args.poll_s, url, args.rate))
         load_after = os.getloadavg()
+        cpu_after, own_after = tree_cpu_s(server.pid), own_cpu_s()
     finally:
         server.terminate()
         server.wait(60)
@@ -350,6 +388,11 @@ def main() -> None:
               f"{inj.priority or '?'}, at the head of the queue after {head} (due {due_s:.0f} s)")
     print(f"emergent strips at the head within their due time: {in_time} of {len(injected)}"
           + (f" (slowest {max(heads):.1f} s)" if heads else ""))
+    per_strip = {k: 1000 * (cpu_after[k] - cpu_before[k]) / max(accepted, 1) for k in cpu_after}
+    per_strip["load loop"] = 1000 * (own_after - own_before) / max(accepted, 1)
+    print("CPU per strip received: " + ", ".join(f"{k} {v:.1f} ms" for k, v in per_strip.items())
+          + f" (total {sum(per_strip.values()):.1f} ms; 50 strips/s on {os.cpu_count()} cores allows "
+          f"{1000 * (os.cpu_count() or 1) / 50:.0f} ms)")
     print(f"load average (1/5/15 min) before {load_before}, after {load_after}; {os.cpu_count()} cores")
     print("targets: >= 50 strips/s, p95 <= 2 s, 0 lost, 0 double-queued, every emergent strip at the head "
           "in time")
@@ -364,6 +407,8 @@ def main() -> None:
         "lost": lost, "double_queued": figures["double_queued"],
         "classifications": figures["classifications"], "jobs_done": figures["jobs_done"],
         "emergent_injected": len(injected), "emergent_at_head_in_time": in_time,
+        "cpu_ms_service": round(per_strip["service"], 1), "cpu_ms_workers": round(per_strip["workers"], 1),
+        "cpu_ms_load_loop": round(per_strip["load loop"], 1),
         "load_before": round(load_before[0], 2), "load_after": round(load_after[0], 2),
         "cores": os.cpu_count(),
     }

@@ -316,6 +316,14 @@ def test_physician_reads_and_signs_a_stress_test(
     table = page.locator("[data-testid=stages]").inner_text()
     assert "mph" in table and "V5" in table, table
     assert page.locator("[data-testid=stages] td.st-dep").count() >= 1  # the ST depression is marked
+    # the maximum in the summary is the deepest J+80 level of the stage table (same point, same lead)
+    summary = page.locator("[data-testid=max-st]").inner_text()
+    deepest, lead = summary.split(" mm at J+80 in ")[0], summary.split(" in ")[1].split()[0]
+    header = page.locator("[data-testid=stages] thead th").all_inner_texts()
+    column = header.index(lead)
+    levels = [float(cells[column]) for cells in (
+        row.locator("th, td").all_inner_texts() for row in stages.all()) if cells[column] != "—"]
+    assert f"{-min(levels):.1f}" == deepest, (summary, levels)
     save_small(page, shots / "stress.png")
     interpret(page, study_id, "Positive for ischemia: 1.5 mm ST depression from stage 2. (Browser test.)")
     page.locator("[data-testid=sign-button]").click()

@@ -54,6 +54,7 @@ from ecgdesk.analysis.quality import (
     measure_epochs,
     quality_episodes,
     reference_of,
+    states_of,
     states_to_string,
     wear_seconds,
 )
@@ -201,11 +202,14 @@ def _stream(
     """
     from ecgdesk.analysis.detection import bridge_with_backup
 
-    if reference is None:
+    fs = recording.fs
+    # a recording no longer than one reference window (a monitoring strip) is its own reference: its
+    # epochs are measured once, with the beats the stream finds, instead of twice
+    own_reference = reference is None and span is None and recording.n_samples <= int(60 * fs)
+    if reference is None and not own_reference:
         t = perf_counter()
         reference = quality_reference(recording, lead, config)
         times.quality_s += perf_counter() - t
-    fs = recording.fs
     L = epoch_length(fs, config)
     state_parts: list[np.ndarray] = []
     sample_parts: list[np.ndarray] = []
@@ -235,7 +239,12 @@ def _stream(
         t2 = perf_counter()
         times.detect_s += t2 - t1
         own = peaks[(peaks >= c0) & (peaks < c1)] - c0
-        states = epoch_states(core, fs, config, previous, reference, beats=own)
+        if own_reference:
+            measures = measure_epochs(core, fs, config, own)
+            reference = reference_of(measures)
+            states = states_of(measures, core.size, fs, config, previous, reference)
+        else:
+            states = epoch_states(core, fs, config, previous, reference, beats=own)
         state_parts.append(states)
         times.quality_s += perf_counter() - t2
         t2 = perf_counter()

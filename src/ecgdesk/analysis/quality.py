@@ -326,11 +326,15 @@ def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig, previous: int
     the last chunk of a recording).
     """
     x = np.asarray(x, dtype=np.float32).ravel()
-    n = x.shape[0]
-    if n == 0:
+    if x.shape[0] == 0:
         return np.zeros(0, dtype=np.uint8)
+    return states_of(measure_epochs(x, fs, config, beats), x.shape[0], fs, config, previous, reference)
+
+
+def states_of(measures: EpochMeasures, n: int, fs: float, config: AnalysisConfig, previous: int | None = None,
+              reference: QualityReference | None = None) -> np.ndarray:
+    """:func:`epoch_states` of ``n`` samples whose ``measures`` are already taken."""
     L = epoch_length(fs, config)
-    measures = measure_epochs(x, fs, config, beats)
     states = classify_epochs(measures, reference or reference_of(measures), config)
     tail = n - (states.size - 1) * L
     if tail < max(fs, 2):
