@@ -112,3 +112,37 @@ def test_bundle_branch_block_and_paced_strips_are_not_ventricular() -> None:
         x = wfdb.rdrecord(base, channels=[0]).p_signal[:, 0]
         for start in range(0, x.size - 3600, 360 * 300):
             assert classify_signal(x[start:start + 3600], 360.0).label is not StripLabel.VENTRICULAR
+
+
+def mitdb_strip(record: str, start: int) -> np.ndarray:
+    base = str(shared_path("mitdb", f"{record}.hea").with_suffix(""))
+    return np.asarray(wfdb.rdrecord(base, channels=[0], sampfrom=start, sampto=start + 3600).p_signal[:, 0])
+
+
+# MIT-BIH 205's VT runs with sinus beats around them (10 s from 2 s before the reference onset, as
+# bench/bench_ventricular_strips.py cuts them): multiform runs the template classifier labels N, so only
+# the run unlike the strip's own narrow beat finds them; before it they were called O and N.
+@pytest.mark.parametrize("onset", [109089, 525782])
+def test_vt_run_unlike_the_narrow_beat_is_ventricular(onset: int) -> None:
+    from ecgdesk.analysis.strips.signal import prepare
+    from ecgdesk.monitoring.strip_events import ventricular_events
+
+    x = mitdb_strip("205", onset - 720)
+    result = classify_signal(x, 360.0)
+    assert result.label is StripLabel.VENTRICULAR, result.reason
+    assert "unlike the strip's narrow beat" in result.reason
+    # the monitoring triage reads the run's start from the reason and its rate from the strip's beats (as
+    # monitoring.triage does): at the reference VT (from 2 s; the fast stretch may take in the beat before)
+    events = ventricular_events(result.reason, prepare(x, 360.0), x.size / 360.0)
+    assert events and events[0].kind == "vt"
+    assert events[0].start_s is not None and 1.5 <= events[0].start_s <= 6.0
+    assert events[0].rate_bpm is not None and events[0].rate_bpm >= 150
+
+
+# AF strips (CinC 2017 A) with a run of wide, regular beats at the rhythm's own rate (rate-related
+# aberrancy): the acceleration condition keeps them out of V.
+@pytest.mark.parametrize("name", ["A00321", "A03497"])
+def test_aberrant_run_at_the_rhythm_rate_is_not_ventricular(name: str) -> None:
+    base = str(shared_path("cinc2017", f"{name}.hea").with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    assert classify_signal(rec.p_signal[:, 0], float(rec.fs)).label is not StripLabel.VENTRICULAR

@@ -21,6 +21,7 @@ def _strips(args: argparse.Namespace) -> int:
         summarize,
         write_rows,
     )
+    from ecgdesk.analysis.strips.classify import ALGORITHM_VERSION
     from ecgdesk.analysis.strips.model import default_ensemble
 
     jobs = int(check_positive("--jobs", args.jobs))
@@ -36,7 +37,8 @@ def _strips(args: argparse.Namespace) -> int:
                           on_row=lambda _row: bar.update(1), inputs=paths)
     summary = summarize(rows)
     version = default_ensemble().version or "unversioned"
-    print(f"ecgdesk strips: {summary.line()}; model {version}; wrote {out}", file=sys.stderr)
+    print(f"ecgdesk strips: {summary.line()}; {ALGORITHM_VERSION}, model {version}; wrote {out}",
+          file=sys.stderr)
     return 0
 
 

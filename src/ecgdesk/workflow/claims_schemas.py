@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ecgdesk.claims.schemas import ProfessionalClaimDocument
+from ecgdesk.workflow.claims_denials import DenialView
 from ecgdesk.workflow.claims_setup import BillingSetup, CoverageSetup, PayerSetup
+from ecgdesk.workflow.claims_views import ClaimSummary
 from ecgdesk.workflow.schemas import Model
 
 SHORT = Field(min_length=1, max_length=60)
@@ -141,20 +143,6 @@ class ClaimLineOut(Model):
     adjustments: list[AdjustmentOut]
 
 
-class ClaimSummaryOut(Model):
-    claim_id: str
-    id: int
-    study_id: int | None
-    patient: str
-    payer: str
-    status: str
-    frequency: str
-    charge: str
-    exported_at: str | None
-    insurance_balance: str
-    patient_balance: str
-
-
 class StateMoveOut(Model):
     """One audited move of the claim: who, when, from and to which state."""
 
@@ -182,37 +170,15 @@ class RemittanceOut(Model):
     crossover: bool
 
 
-class DenialOut(Model):
-    id: int
-    claim_id: str
-    line: int | None
-    code: str | None
-    group: str
-    carc: str
-    rarc: list[str]
-    amount: str
-    category: str
-    next_action: str
-    deadline: date | None
-    reason: str
-    status: str
-    worked_action: str | None
-    worked_by: str | None
-    worked_at: str | None
-    note: str
-    letter: str | None
-    payer: str
-
-
 class ClaimDetailOut(Model):
-    summary: ClaimSummaryOut
+    summary: ClaimSummary  # the workflow's own dataclasses: one definition of each shape
     balance: dict[str, str]
     lines: list[ClaimLineOut]
     findings: list[dict[str, Any]]
     history: list[StateMoveOut]
     acknowledgements: list[AckOut]
     remittances: list[RemittanceOut]
-    denials: list[DenialOut]
+    denials: list[DenialView]
     payer_claim_number: str | None
     replaces: str | None
     replaced_by: list[str]

@@ -6,6 +6,7 @@
 """
 
 from ecgdesk.analysis.strips.classify import (
+    ALGORITHM_VERSION,
     MIN_DURATION_S,
     StripLabel,
     StripResult,
@@ -15,6 +16,7 @@ from ecgdesk.analysis.strips.classify import (
 from ecgdesk.analysis.strips.features import FEATURE_NAMES, StripFeatures, strip_features
 
 __all__ = [
+    "ALGORITHM_VERSION",
     "FEATURE_NAMES",
     "MIN_DURATION_S",
     "StripFeatures",

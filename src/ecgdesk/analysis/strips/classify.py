@@ -23,6 +23,10 @@ from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.analysis.strips.ventricular import ventricular_arrhythmia
 from ecgdesk.records.recording import Recording
 
+#: The strip classifier's rules and model together; bumped with every change of a result (the model file
+#: has its own version). 1.1.0: the run unlike the strip's narrow beat (VT, issue 18); 1.1.1: the VT check
+#: skips the beat classifier where no rule can fire (same results, faster).
+ALGORITHM_VERSION = "strips 1.1.1"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

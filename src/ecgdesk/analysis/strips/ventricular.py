@@ -19,16 +19,29 @@ noisy. Two rules, each cheap enough for the batch:
   distribution of narrow QRS spikes (sample kurtosis <= :data:`FAST_WIDE_KURTOSIS`). Polymorphic VT and
   coarse VF that the detector still counts as fast, wide, unlike beats land here; the model would call
   them AF, other or noisy. A sinus or atrial rhythm with bundle-branch block or pacing is narrower than
-  this, or slower, on the shared records (``bench/bench_ventricular_strips.py``).
+  this, or slower, on the shared records (``bench/bench_ventricular_strips.py``);
+- **run unlike the strip's own narrow beat** (issue 18): the strip's own conducted beat is its most common
+  narrow template (>= :data:`REF_MIN_BEATS` beats, QRS <= :data:`REF_NARROW_MS`); a run of
+  :data:`UNLIKE_RUN_BEATS` or more consecutive beats at 100 bpm or more, none of that template and each
+  unlike it (QRS correlation < :data:`UNLIKE_CORR`), with a wide median beat (>= :data:`RUN_QRS_MS`), a
+  regular run (longest RR <= :data:`UNLIKE_RUN_RR_SPREAD` x the shortest, as monomorphic VT is) and
+  faster than the conducted beats (median RR <= :data:`UNLIKE_RUN_ACCELERATION` x theirs: an
+  accelerating focus, where a rate-related bundle-branch block in AF runs at the rhythm's own rate).
+  Multiform runs whose beats the template classifier labels N (MIT-BIH 205) land here; VT with no
+  conducted beat on the strip is left to the rules above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ecgdesk.analysis.strips.signal import PreparedStrip
+
+if TYPE_CHECKING:
+    from ecgdesk.analysis.beats import BeatFeatures, BeatTable
 
 VT_MIN_BEATS = 4
 #: Each beat of a run is at least this wide, and lies this far from the strip's ends.
@@ -49,6 +62,17 @@ FAST_WIDE_QRS_MS = 160.0
 FAST_WIDE_KURTOSIS = 8.0
 WINDOW_S = 10.0
 STEP_S = 5.0
+#: Run unlike the strip's own narrow beat (module docstring). The narrow limit, correlation and width are
+#: set from the usual QRS limits, not fitted; the run length, RR spread and acceleration were chosen by
+#: leave-one-record-out over the VT strips of MIT-BIH 203/205/223 and Creighton cu02 (on each held-out
+#: record the least strict setting from a small grid that adds no V call on any strip without VT: CinC
+#: 2017, LUDB, MIT-BIH/SVDB minutes without VT, paced and bundle-branch block; docs/strips.md).
+REF_MIN_BEATS = 3
+REF_NARROW_MS = 100.0
+UNLIKE_CORR = 0.7
+UNLIKE_RUN_BEATS = 6
+UNLIKE_RUN_RR_SPREAD = 1.5
+UNLIKE_RUN_ACCELERATION = 0.75
 
 
 @dataclass(frozen=True)
@@ -105,22 +129,30 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     if not _longest_run(fast) >= VT_MIN_BEATS - 1:
         return None
     features = extract_beat_features(strip.raw, fs, peaks)
-    table = classify_beats(features, peaks, fs)
-    sizes = {t.template_id: t.n_beats for t in table.templates}
     # a ventricular beat of a run: wide, of a template seen at least VT_MIN_BEATS times, away from the
     # strip's ends (filter start-up), after a fast RR
     inside = (peaks >= EDGE_S * fs) & (peaks < strip.raw.size - EDGE_S * fs)
+    run_fast = np.concatenate([[False], fast])  # the beat ends a fast RR
+    rate = 60.0 / float(np.median(rr))
+    if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM) and not _may_hold_run(features.width_ms, inside & run_fast):
+        return None  # no rule below can fire: the beat classifier (most of this check's time) is skipped
+    table = classify_beats(features, peaks, fs)
+    sizes = {t.template_id: t.n_beats for t in table.templates}
     repeated = np.array([sizes.get(int(t), 0) >= VT_MIN_BEATS for t in table.template_ids], dtype=bool)
     ventricular = ((table.labels == BeatClass.V.value) & (features.width_ms >= RUN_QRS_MS) & repeated
                    & inside)
-    run_fast = np.concatenate([[False], fast])  # the beat ends a fast RR
     start = _first_run(ventricular & run_fast, VT_MIN_BEATS)
     if start is not None:
         return VentricularFinding("vt", peaks[start] / fs,
                                   f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
                                   f"{VT_MIN_BEATS} or more ventricular beats at >= {VT_RATE_BPM:.0f} bpm")
+    start = _run_unlike_narrow_beat(features, table, peaks, fs, inside & run_fast)
+    if start is not None:
+        return VentricularFinding("vt", peaks[start] / fs,
+                                  f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
+                                  f"{UNLIKE_RUN_BEATS} or more wide beats at >= {VT_RATE_BPM:.0f} bpm unlike "
+                                  "the strip's narrow beat")
     dominant = max(table.templates, key=lambda t: t.n_beats, default=None)
-    rate = 60.0 / float(np.median(rr))
     if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM):
         return None
     from ecgdesk.analysis.strips.features import strip_features
@@ -139,6 +171,49 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
                                   f"fast wide-complex rhythm {rate:.0f} bpm, median QRS {width:.0f} ms: "
                                   "polymorphic VT or fibrillation until proven otherwise")
     return None
+
+
+def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.ndarray, fs: float,
+                            candidates: np.ndarray) -> int | None:
+    """First beat of a run unlike the strip's own narrow beat (module docstring), or ``None``."""
+    from ecgdesk.analysis.beats import QRS_PART
+
+    narrow = [t for t in table.templates if t.n_beats >= REF_MIN_BEATS and t.width_ms <= REF_NARROW_MS]
+    if not narrow:
+        return None
+    reference = max(narrow, key=lambda t: t.n_beats).template_id
+    qrs = np.asarray(features.waveforms, dtype=np.float64)[:, QRS_PART]
+    qrs = qrs - qrs.mean(axis=1, keepdims=True)
+    unit = qrs / np.maximum(np.linalg.norm(qrs, axis=1, keepdims=True), 1e-12)
+    own = table.template_ids == reference
+    centre = unit[own].mean(axis=0)
+    corr = unit @ (centre / max(float(np.linalg.norm(centre)), 1e-12))
+    unlike = candidates & ~own & (corr < UNLIKE_CORR)
+    rr = np.diff(peaks).astype(np.float64)
+    if not own[1:].any():
+        return None
+    own_rr = float(np.median(rr[own[1:]]))
+    n = UNLIKE_RUN_BEATS
+    for i in range(max(peaks.size - n + 1, 0)):
+        if not unlike[i:i + n].all():
+            continue
+        run_rr = rr[i - 1:i + n - 1]  # the RR ending at each beat of the run (i >= 1: beat 0 is never fast)
+        if (float(np.median(features.width_ms[i:i + n])) >= RUN_QRS_MS
+                and run_rr.max() <= UNLIKE_RUN_RR_SPREAD * run_rr.min()
+                and float(np.median(run_rr)) <= UNLIKE_RUN_ACCELERATION * own_rr):
+            return i
+    return None
+
+
+def _may_hold_run(width_ms: np.ndarray, candidates: np.ndarray) -> bool:
+    """Whether either run rule could fire on these beats whatever their classes: :data:`VT_MIN_BEATS`
+    consecutive candidates each at least :data:`RUN_QRS_MS` wide, or :data:`UNLIKE_RUN_BEATS` consecutive
+    ones whose median width is (the two rules' width and run conditions, without the classifier's)."""
+    if _first_run(candidates & (width_ms >= RUN_QRS_MS), VT_MIN_BEATS) is not None:
+        return True
+    n = UNLIKE_RUN_BEATS
+    return any(candidates[i:i + n].all() and float(np.median(width_ms[i:i + n])) >= RUN_QRS_MS
+               for i in range(candidates.size - n + 1))
 
 
 def _longest_run(mask: np.ndarray) -> int:

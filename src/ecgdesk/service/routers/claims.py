@@ -21,7 +21,7 @@ from ecgdesk.service.errors import ERRORS, ServiceError
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
-from ecgdesk.workflow.claims_denials import list_denials, work_denial
+from ecgdesk.workflow.claims_denials import DenialView, list_denials, work_denial
 from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance, unmatched
 from ecgdesk.workflow.claims_schemas import (
@@ -31,7 +31,6 @@ from ecgdesk.workflow.claims_schemas import (
     ClinicianIn,
     CorrectIn,
     CoverageIn,
-    DenialOut,
     ExportIn,
     PayerIn,
     WorkIn,
@@ -224,7 +223,7 @@ def unmatched_remits(
     return unmatched(store, who.actor, include_resolved)
 
 
-@router.get("/denials", response_model=list[DenialOut])
+@router.get("/denials", response_model=list[DenialView])
 def denials(
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],
