@@ -67,12 +67,11 @@ def drop_stale_cache(folder: Path) -> None:
 
     from sqlalchemy import create_engine, inspect
 
-    import ecgdesk.store  # noqa: F401  (every table module registered on Base)
-    from ecgdesk.store.models import Base
+    from ecgdesk.store.models import load_all_models
 
     engine = create_engine(f"sqlite:///{db}")
     try:
-        missing = set(Base.metadata.tables) - set(inspect(engine).get_table_names())
+        missing = set(load_all_models().tables) - set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
     if missing:

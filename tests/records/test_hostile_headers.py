@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -361,3 +363,107 @@ def test_wfdb_negative_gain_is_a_warning(tmp_path: Path) -> None:
     fields[2] = "-" + fields[2]
     header.write_text("\n".join([lines[0], " ".join(fields), *lines[2:]]) + "\n")
     assert any("negative gain" in w for w in open_recording(header).warnings)
+
+
+# ------------------------------------------------- odd values the held-out fuzz run found read silently
+def _warned(recording_path: Path, *words: str) -> str:
+    """The recording reads, unchanged on disk, with one warning holding every word; that warning."""
+    before = file_digest(recording_path)
+    recording = open_recording(recording_path)
+    found = [w for w in recording.warnings if all(word in w for word in words)]
+    assert found, f"no warning with {words}: {recording.warnings}"
+    assert file_digest(recording_path) == before
+    return found[0]
+
+
+@pytest.mark.parametrize(("bits", "words"), [("99", ("99 bits", "allowed 0")),
+                                             ("x", ("'x'", "whole number"))])
+def test_wfdb_absurd_adc_resolution_is_refused(tmp_path: Path, bits: str, words: tuple[str, ...]) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 3, bits)
+    _refused(hea, "adc_res[0]", *words)
+
+
+def test_wfdb_adc_resolution_beyond_the_format_is_a_warning(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 1, 3, "24")
+    _warned(hea, "signal 2", "24 bits", "format 16")
+
+
+def test_wfdb_empty_unit_is_a_warning(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 2, "1000(0)/")
+    _warned(hea, "signal 1", "empty unit", "mV")
+
+
+def test_wfdb_control_bytes_in_a_description_and_a_bad_birth_date(tmp_path: Path) -> None:
+    hea = _wfdb(tmp_path)
+    lines = hea.read_text().splitlines()
+    lines[1] = lines[1].rsplit(" ", 1)[0] + " \x07L0\x01"
+    hea.write_text("\n".join([*lines, "# birth_date: 1950-13-40"]) + "\n")
+    _warned(hea, "description[0]", "'L0'")
+    _warned(hea, "birth_date", "1950-13-40")
+    assert open_recording(hea).lead_names[0] == "L0"
+
+
+@pytest.mark.parametrize(("offset", "value", "words"), [
+    (140, 13, ("record_date -9/13/-9",)),        # only the month given, and 13 of them
+    (128, 7, ("sex code 7",)),
+    (158, 99, ("lead_specification[0]", "99")),
+])
+def test_ishne_odd_coded_fields_are_warnings(tmp_path: Path, offset: int, value: int,
+                                             words: tuple[str, ...]) -> None:
+    path = ishne_file(tmp_path, 500)
+    patch_ishne(path, offset, "<h", value)
+    _warned(path, *words)
+
+
+def test_edf_label_with_control_bytes_is_a_warning(tmp_path: Path) -> None:
+    path = _edf(tmp_path / "a.edf")
+    raw = bytearray(path.read_bytes())
+    raw[256:272] = b"\xff\xfe\x00ECG".ljust(16)
+    path.write_bytes(bytes(raw))
+    _warned(path, "label[0]", "printable ASCII", "'ECG'")
+    assert open_recording(path).lead_names == ["ECG"]
+
+
+def test_dicom_baseline_beyond_the_sample_range_is_refused(tmp_path: Path) -> None:
+    path = _dicom(tmp_path)
+    _edit_dicom(path, lambda ds: setattr(ds.WaveformSequence[0].ChannelDefinitionSequence[1],  # type: ignore[attr-defined]
+                                         "ChannelBaseline", "1e300"))
+    _refused(path, "WaveformSequence[0].ChannelDefinitionSequence[1].ChannelBaseline", "1e+300", "16-bit")
+
+
+def test_dicom_invalid_dates_are_warnings(tmp_path: Path) -> None:
+    path = _dicom(tmp_path)
+
+    def dates(ds: object) -> None:
+        for name, value in (("AcquisitionDateTime", "20241399250000"), ("ContentDate", "20241399"),
+                            ("PatientBirthDate", "19501340")):
+            setattr(ds, name, value)
+
+    with warnings.catch_warnings():  # pydicom warns of the invalid values it is asked to write
+        warnings.simplefilter("ignore")
+        _edit_dicom(path, dates)
+    _warned(path, "AcquisitionDateTime '20241399250000'", "start is unknown")
+    _warned(path, "PatientBirthDate '19501340'")
+
+
+def test_csv_column_name_with_control_bytes_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "strip.csv"
+    path.write_text("time,I\x1b\x07,II\n" + "".join(f"{i / 250},{i % 7},{i % 5}\n" for i in range(500)))
+    _warned(path, "column[0] name", "'I'")
+
+
+def test_aecg_bad_timestamp_is_a_warning_and_overflowing_values_are_refused(tmp_path: Path) -> None:
+    from ecgdesk.records import Recording
+    from ecgdesk.records.hl7aecg import write_hl7_aecg
+
+    path = tmp_path / "rest.xml"
+    data = np.sin(np.linspace(0, 30, 1000))[:, None].astype(np.float32)
+    write_hl7_aecg(Recording.from_array(data, 500.0, ["II"], start_time=datetime(2024, 1, 2, 3, 4, 5)), path)
+    text = path.read_text()
+    path.write_text(text.replace('head value="20240102030405', 'head value="20241399250000', 1))
+    _warned(path, "TIME_ABSOLUTE.head '20241399250000.000'", "start is unknown")
+    path.write_text(text.replace("<digits>", "<digits>1e300 ", 1))
+    _refused(path, "II.digits", "overflow")

@@ -117,6 +117,16 @@ def _open_and_read(path: Path) -> None:
     assert _digest(path.parent) == before, "the input was modified"
 
 
+def _check_mutated(original: Path, edit: Callable[[bytearray], bytes],
+                   check: Callable[[Path], None] = _open_and_read) -> None:
+    """``check`` on a scratch copy of ``original``'s folder with ``edit`` applied; the copy removed after."""
+    path = _mutated(original, edit)
+    try:
+        check(path)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def _mutated(original: Path, edit: Callable[[bytearray], bytes]) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="hostile-"))
     for file in original.parent.iterdir():
@@ -143,11 +153,7 @@ def test_flipped_bytes(originals: dict[str, Path], fmt: str, data: st.DataObject
                 raw[at] = value
         return bytes(raw)
 
-    path = _mutated(original, header)
-    try:
-        _open_and_read(path)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    _check_mutated(original, header)
 
 
 @pytest.mark.parametrize("fmt", list(BUILDERS))
@@ -160,11 +166,7 @@ def test_truncated(originals: dict[str, Path], fmt: str, fraction: float, data_f
     def data(raw: bytearray) -> bytes:
         return cut(raw)
 
-    path = _mutated(originals[fmt], data if data_file else cut)
-    try:
-        _open_and_read(path)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    _check_mutated(originals[fmt], data if data_file else cut)
 
 
 NUMBERS = st.sampled_from(["0", "-1", "1", "nan", "inf", "-inf", "1e30", "1e-30", "99999999999999999999",
@@ -182,11 +184,7 @@ def test_wfdb_header_fields(originals: dict[str, Path], line: int, token: int, v
             lines[line] = " ".join(parts)
         return ("\n".join(lines) + "\n").encode("utf-8")
 
-    path = _mutated(originals["wfdb"], edit)
-    try:
-        _open_and_read(path)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    _check_mutated(originals["wfdb"], edit)
 
 
 # EDF fixed-header fields (offset, width) and per-signal fields (offset into the signal block, width).
@@ -208,11 +206,7 @@ def test_edf_header_fields(originals: dict[str, Path], per_signal: bool, which: 
         raw[at: at + width] = value.encode("utf-8").ljust(width)[:width]
         return bytes(raw)
 
-    path = _mutated(originals["edf"], edit)
-    try:
-        _open_and_read(path)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    _check_mutated(originals["edf"], edit)
 
 
 ISHNE_FIELDS = [(14, "<i"), (22, "<i"), (156, "<h"), (206, "<h"), (208, "<h"), (272, "<h"), (138, "<h"),
@@ -233,11 +227,7 @@ def test_ishne_header_fields(originals: dict[str, Path], which: int, value: int,
             struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:end])))
         return bytes(raw)
 
-    path = _mutated(originals["ishne"], edit)
-    try:
-        _open_and_read(path)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    _check_mutated(originals["ishne"], edit)
 
 
 DICOM_ATTRIBUTES = ["NumberOfWaveformSamples", "NumberOfWaveformChannels", "WaveformBitsAllocated",
@@ -264,3 +254,98 @@ def test_dicom_attributes(originals: dict[str, Path], which: str, group: int, va
         _open_and_read(path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ------------------------------------------------ odd values: refused, or read with a warning naming them
+def _refused_or_warned(*words: str) -> Callable[[Path], None]:
+    """The property for a value known to be odd: a named refusal, or a reading whose warnings hold every
+    word (never a reading without a word), the input unchanged either way."""
+    def check(path: Path) -> None:
+        before = _digest(path.parent)
+        try:
+            recording = open_recording(path)
+        except InputError:
+            pass
+        else:
+            assert any(all(word in text for word in words) for text in recording.warnings), recording.warnings
+        assert _digest(path.parent) == before
+    return check
+
+
+CONTROL_TEXT = st.text(alphabet="\x00\x01\x07\x1b\x7fML", min_size=1, max_size=6).filter(
+    lambda text: any(not char.isprintable() for char in text))
+WFDB_ODD = st.one_of(
+    st.tuples(st.just(3), st.integers(33, 10**9).map(str)),                   # ADC resolution in bits
+    st.tuples(st.just(3), st.sampled_from(["-1", "x", "1e3", "3.5"])),
+    st.tuples(st.just(2), st.sampled_from(["200(0)/", "-200/mV", "0/mV", "200(1e9)/mV"])),  # gain, unit
+    st.tuples(st.just(8), CONTROL_TEXT),                                       # description
+)
+
+
+@EXAMPLES
+@given(signal=st.integers(0, 1), odd=WFDB_ODD)
+def test_wfdb_odd_values_are_refused_or_named(originals: dict[str, Path], signal: int,
+                                             odd: tuple[int, str]) -> None:
+    token, value = odd
+
+    def edit(raw: bytearray) -> bytes:
+        lines = raw.decode("latin-1").splitlines()
+        parts = lines[1 + signal].split()
+        parts[token:] = [value]  # the description is the rest of the line
+        lines[1 + signal] = " ".join(parts)
+        return ("\n".join(lines) + "\n").encode("latin-1")
+
+    words = (f"description[{signal}]",) if token == 8 else (f"signal {signal + 1}",)
+    _check_mutated(originals["wfdb"], edit, _refused_or_warned(*words))
+
+
+@EXAMPLES
+@given(day=st.integers(-10, 40), month=st.integers(-10, 14), year=st.integers(-10, 2100),
+       sex=st.integers(-10, 5))
+def test_ishne_dates_and_codes_are_valid_or_named(originals: dict[str, Path], day: int, month: int, year: int,
+                                                  sex: int) -> None:
+    from datetime import date
+
+    from ecgdesk.records import _ishne
+
+    def edit(raw: bytearray) -> bytes:
+        struct.pack_into("<h", raw, 128, sex)
+        struct.pack_into("<3h", raw, 138, day, month, year)
+        end = struct.unpack_from("<i", raw, 22)[0]
+        struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:end])))
+        return bytes(raw)
+
+    def check(path: Path) -> None:
+        recording = open_recording(path)
+        try:
+            given_date: date | None = date(year, month, day)
+        except ValueError:
+            given_date = None
+        if given_date is not None:
+            assert recording.start_time is not None and recording.start_time.date() == given_date
+        elif (day, month, year) not in ((-9, -9, -9), (0, 0, 0)):
+            assert any("record_date" in text for text in recording.warnings), recording.warnings
+        if sex not in (0, 1, 2, -9):
+            assert any(f"sex code {sex}" in text for text in recording.warnings), recording.warnings
+
+    _check_mutated(originals["ishne"], edit, check)
+
+
+@EXAMPLES
+@given(label=st.binary(min_size=1, max_size=16))
+def test_edf_lead_names_are_printable_or_named(originals: dict[str, Path], label: bytes) -> None:
+    def edit(raw: bytearray) -> bytes:
+        raw[256:272] = label.ljust(16, b" ")[:16]
+        return bytes(raw)
+
+    def check(path: Path) -> None:
+        try:
+            recording = open_recording(path)
+        except InputError:
+            return
+        assert all(" " <= char <= "~" for name in recording.lead_names for char in name), recording.lead_names
+        odd = any(not 32 <= byte <= 126 for byte in label)
+        if odd and recording.n_leads == 2:  # the first signal read: what was odd in its label is said
+            assert any("label[0]" in text for text in recording.warnings), recording.warnings
+
+    _check_mutated(originals["edf"], edit, check)

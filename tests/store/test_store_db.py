@@ -10,15 +10,15 @@ from sqlalchemy import inspect
 from ecgdesk.errors import InputError
 from ecgdesk.store import open_store
 from ecgdesk.store.db import default_url
-from ecgdesk.store.models import Base
+from ecgdesk.store.models import load_all_models
 
 
 def test_migrated_schema_matches_models(tmp_path: Path) -> None:
     store = open_store(url=f"sqlite:///{tmp_path / 'a.sqlite'}", home=tmp_path)
     inspector = inspect(store.engine)
     tables = set(inspector.get_table_names()) - {"alembic_version"}
-    assert tables == set(Base.metadata.tables)
-    for name, table in Base.metadata.tables.items():
+    assert tables == set(load_all_models().tables)
+    for name, table in load_all_models().tables.items():
         assert {c["name"] for c in inspector.get_columns(name)} == {c.name for c in table.columns}, name
     store.close()
     again = open_store(url=f"sqlite:///{tmp_path / 'a.sqlite'}", home=tmp_path)  # already at head
@@ -45,7 +45,7 @@ def test_migrations_and_models_agree(tmp_path: Path) -> None:
 
     store = open_store(url=f"sqlite:///{tmp_path / 'b.sqlite'}", home=tmp_path)
     with store.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), load_all_models())
     store.close()
     assert diff == []
 

@@ -11,7 +11,7 @@ from sqlalchemy import Integer, create_engine, select, text
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, fake_analyzer, request
 
 from ecgdesk.store import Store, open_store
-from ecgdesk.store.models import Base
+from ecgdesk.store.models import load_all_models
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.claims_setup import (
@@ -105,9 +105,9 @@ def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
     source = create_engine(f"sqlite:///{target / 'db.sqlite'}")
     try:
         with source.connect() as read, store.engine.begin() as write:
-            for table in reversed(Base.metadata.sorted_tables):  # rows the migrations seed (audit head)
+            for table in reversed(load_all_models().sorted_tables):  # rows the migrations seed (audit head)
                 write.execute(table.delete())
-            for table in Base.metadata.sorted_tables:
+            for table in load_all_models().sorted_tables:
                 rows = [dict(row._mapping) for row in read.execute(select(table))]
                 if rows:
                     write.execute(table.insert(), rows)

@@ -12,7 +12,9 @@ import pytest
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 
 from ecgdesk.cli.main import main
+from ecgdesk.records import write_recording
 from ecgdesk.store import open_store
+from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.users import add_user
 
 CREATE = [
@@ -88,6 +90,34 @@ def test_import_says_what_the_reader_had_to_leave_out(
     out = capsys.readouterr().out
     assert "imported (sha256" in out
     assert "warning: event file " in out and ".evt ignored" in out
+
+
+def test_analyze_and_report_carry_the_readers_warnings(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``study analyze`` prints what the reader guessed, as ``study import`` does, and the findings and the
+    report keep it (issue 19: a negative gain was analysed without a word)."""
+    pytest.importorskip("ecgdesk.analysis.pipeline")
+    record = write_recording(synthetic_recording(1.0, seed=5), tmp_path, "wfdb", "neg")
+    lines = record.read_text().splitlines()
+    fields = lines[1].split()
+    fields[2] = "-" + fields[2]
+    record.write_text("\n".join([lines[0], " ".join(fields), *lines[2:]]) + "\n")
+    assert main(CREATE) == 0
+    study_id = capsys.readouterr().out.strip()
+    assert main(["study", "import", study_id, str(record), "--user", "tech"]) == 0
+    assert "warning: neg.hea: signal 1 has a negative gain" in capsys.readouterr().out
+    assert main(["study", "analyze", study_id, "--user", "tech"]) == 0
+    out = capsys.readouterr().out
+    assert "beats" in out and "warning: neg.hea: signal 1 has a negative gain" in out
+    assert main(["study", "show", study_id, "--json", "--user", "tech"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert any("negative gain" in w for w in view["analysis"]["warnings"])
+    assert main(["study", "report", study_id, "--user", "tech"]) == 0
+    capsys.readouterr()
+    assert main(["study", "show", study_id, "--json", "--user", "tech"]) == 0
+    html = Path(json.loads(capsys.readouterr().out)["reports"][-1]["html"]).read_text(encoding="utf-8")
+    assert "negative gain" in html
 
 
 def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,8 +80,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         result = import_recording(store, args.study_id, path, who.actor, progress=bar.update)
     state = "already imported" if result.reused else "imported"
     print(f"study {result.study_id}: recording {state} (sha256 {result.sha256}) at {result.path}")
-    for warning in result.warnings:
-        print(f"  warning: {warning}")
+    _print_warnings(list(result.warnings))
     return 0
 
 
@@ -106,6 +105,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             f"study {args.study_id}: {state} (run {ecg.run_id}, {ecg.service.value}); {shown}; "
             f"outputs in {ecg.folder}"
         )
+        _print_warnings(ecg.summary.get("warnings", []))
         return 0
     # through a job (the same work function a worker runs), here and now unless a worker has it already
     job_id = enqueue_analysis(store, args.study_id, who.actor, again=True)
@@ -126,7 +126,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         f"beats, analyzable {a.analyzable_h:.2f} h of {a.wear_h:.2f} h worn; outputs in "
         f"{Path(a.beats_file).parent}"
     )
+    _print_warnings(a.warnings)
     return 0
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    """What the reader had to guess or leave out, as ``study import`` and ``analyze`` print it."""
+    for warning in warnings:
+        print(f"  warning: {warning}")
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
@@ -341,11 +348,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.audit_chain import check_audit_chain
     from ecgdesk.workflow.permissions import Action
-    from ecgdesk.workflow.views import verify_audit
 
     store, who = _acting(args, Action.AUDIT_VERIFY)
-    report = verify_audit(store, who.actor)
+    report = check_audit_chain(store, who.actor)
     if report.problem is not None:
         print(f"audit chain BROKEN after {report.rows} good row(s): {report.problem}")
         return 1

@@ -128,3 +128,24 @@ def read_mapped_frames(path: Path, offset: int, width: int, start: int, stop: in
     frames = np.array(mapped)
     del mapped  # the last reference: the map is closed here
     return frames
+
+
+def _printable(char: str, ascii_only: bool) -> bool:
+    if ascii_only:
+        return " " <= char <= "~"
+    return char.isprintable() or char == " "
+
+
+def clean_label(text: str, field: str, fallback: str, warnings: list[str], *,
+                ascii_only: bool = False) -> str:
+    """A lead name without control (or, where the format says ASCII, non-ASCII) characters.
+
+    A label such as ``'\\xff\\xfe\\x00ECG'`` is a corrupt header far more often than a name: the characters
+    are dropped and a warning names the field and the value found (``fallback`` when nothing is left).
+    """
+    if all(_printable(char, ascii_only) for char in text):
+        return text
+    kept = "".join(char for char in text if _printable(char, ascii_only)).strip() or fallback
+    allowed = "printable ASCII, as the format requires" if ascii_only else "printable characters"
+    warnings.append(f"{field} {text!r} holds characters other than {allowed}; read as {kept!r}")
+    return kept

@@ -113,11 +113,18 @@ def _decode(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("latin-1").strip()
 
 
+def _unknown(values: tuple[int, ...]) -> bool:
+    """All three parts unknown (-9) or all zero: no date (or time) given, which is no oddity."""
+    return all(v == UNKNOWN for v in values) or all(v == 0 for v in values)
+
+
 def _to_date(values: tuple[int, ...], name: str, notes: list[str]) -> date | None:
     day, month, year = values
-    if UNKNOWN in (day, month, year) or (day, month, year) == (0, 0, 0):
+    if _unknown(values):
         return None
     try:
+        if UNKNOWN in values:  # part given and part unknown (-9/13/-9): not a date either way
+            raise ValueError(name)
         return date(year, month, day)
     except ValueError:
         notes.append(f"{name} {day}/{month}/{year} (day/month/year) is not a valid date; read as unknown")
@@ -126,13 +133,26 @@ def _to_date(values: tuple[int, ...], name: str, notes: list[str]) -> date | Non
 
 def _to_time(values: tuple[int, ...], notes: list[str]) -> time | None:
     hour, minute, second = values
-    if UNKNOWN in (hour, minute, second):
+    if all(v == UNKNOWN for v in values):
         return None
     try:
+        if UNKNOWN in values:
+            raise ValueError("start_time")
         return time(hour, minute, second)
     except ValueError:
         notes.append(f"start_time {hour}:{minute}:{second} is not a valid time of day; read as unknown")
         return None
+
+
+def _check_codes(sex: int, codes: tuple[int, ...], notes: list[str]) -> None:
+    """Coded fields with a value the standard does not define: read as unknown, said so."""
+    if sex not in (0, 1, 2, UNKNOWN):
+        notes.append(f"sex code {sex} is not one ISHNE defines (0 unknown, 1 male, 2 female); read as "
+                     "unknown")
+    for i, code in enumerate(codes):
+        if code not in LEAD_CODES and code != UNKNOWN:
+            notes.append(f"lead_specification[{i}] code {code} is not one ISHNE defines (0 to "
+                         f"{max(LEAD_CODES)}); the lead is named ch{i + 1}")
 
 
 class HeaderError(ValueError):
@@ -176,6 +196,7 @@ def unpack_header(head: bytes, magic: bytes = ECG_MAGIC) -> IshneHeader:
     if var_size != ecg_offset - HEADER_SIZE:  # the data offset is what is read; the size only disagrees
         notes.append(f"the variable block size ({var_size}) disagrees with the data offset ({ecg_offset}); "
                      "the data offset is used")
+    _check_codes(sex, codes[:n_leads], notes)
     return IshneHeader(
         n_samples=n_samples, fs=fs, resolution_nv=list(resolution[:n_leads]),
         lead_codes=list(codes[:n_leads]), var_block=bytes(head[HEADER_SIZE:ecg_offset]),

@@ -26,6 +26,7 @@ from ecgdesk.records.recording import unit_to_mv_factor
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_SIGNALS = 4096
 MAX_SAMPLES_PER_FRAME = 10_000
+MAX_ADC_BITS = 32  # no ADC resolves more; 0 means unknown
 DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 (or none) means uncalibrated, taken as 200 adu per unit
 #: Bits of one sample of each storage format wfdb reads (8 is first differences of any size: 32).
 FORMAT_BITS = {"8": 32, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10,
@@ -115,7 +116,12 @@ def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec
             except ValueError:
                 raise RecordingError(hea, f"baseline[{index}]",
                                      f"baseline {baseline_text!r} is not a whole number") from None
-        units = units_text or "mV"
+        if units_text is not None and not units_text.strip():
+            warnings.append(f"{hea.name}: signal {index + 1} has an empty unit after '/' in {tokens[2]!r}; "
+                            "taken as mV, the WFDB default")
+        units = units_text.strip() if units_text and units_text.strip() else "mV"
+    if len(tokens) > 3:
+        _check_adc_resolution(hea, index, fmt, tokens[3], warnings)
     if gain < 0:  # legal in WFDB, but it turns the lead upside down: a typo far more often than intended
         warnings.append(f"{hea.name}: signal {index + 1} has a negative gain ({gain:g}): the lead is read "
                         "inverted")
@@ -125,6 +131,22 @@ def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec
     if baseline is None and len(tokens) > 4:
         baseline = int(_number(hea, f"adc_zero[{index}]", tokens[4], "ADC zero"))
     return SignalSpec(index, name, fmt, spf, offset, gain, calibrated, baseline, units)
+
+
+def _check_adc_resolution(hea: Path, index: int, fmt: str, text: str, warnings: list[str]) -> None:
+    """The ADC resolution in bits: 0 (unknown) to 32 as a whole number; more than the storage format
+    holds is a warning (the header is wrong somewhere, the samples are still what the format stores)."""
+    field = f"adc_res[{index}]"
+    if not text.isdigit():
+        raise RecordingError(hea, field, f"ADC resolution {text!r} is not a whole number of bits (allowed 0 "
+                                         f"to {MAX_ADC_BITS})")
+    bits = int(text)
+    if bits > MAX_ADC_BITS:
+        raise RecordingError(hea, field, f"ADC resolution {bits} bits is not plausible (allowed 0, for "
+                                         f"unknown, to {MAX_ADC_BITS})")
+    if fmt != "8" and bits > FORMAT_BITS[fmt]:
+        warnings.append(f"{hea.name}: signal {index + 1} claims an ADC resolution of {bits} bits but format "
+                        f"{fmt} stores {FORMAT_BITS[fmt]}; the samples are read as the format stores them")
 
 
 def _check_scaling(hea: Path, signal: SignalSpec) -> None:

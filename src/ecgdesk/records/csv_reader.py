@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgdesk.errors import InputError, RecordingError
-from ecgdesk.records._checks import check_fs, check_in_memory_size, check_regular_file
+from ecgdesk.records._checks import check_fs, check_in_memory_size, check_regular_file, clean_label
 from ecgdesk.records.recording import (
     MAX_FS,
     MIN_FS,
@@ -98,7 +98,8 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
         raise RecordingError(path, "csv_fs", "the CSV has no time column; give its sampling rate (--csv-fs)")
     if not names:
         raise RecordingError(path, "columns", "the CSV has a time column but no lead column")
-    leads = tuple(Lead(name=name or f"ch{i + 1}", unit=unit) for i, name in enumerate(names))
+    leads = tuple(Lead(name=clean_label(name or f"ch{i + 1}", f"column[{i}] name", f"ch{i + 1}", warnings),
+                       unit=unit) for i, name in enumerate(names))
     return Recording(fs=fs, n_samples=int(values.shape[0]), leads=leads, source=ArraySource(values),
                      format=RecordingFormat.CSV, path=path, record_name=path.stem, warnings=tuple(warnings))
 

@@ -21,7 +21,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale
+from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale, clean_label
 from ecgdesk.records.recording import Lead, PatientInfo, Recording, RecordingFormat, unit_to_mv_factor
 
 ECG_SOP_CLASSES = {
@@ -144,11 +144,16 @@ def _lead(path: Path, group: _Group, i: int, channel: Any, warnings: list[str]) 
     correction = _decimal(path, f"{field}.ChannelSensitivityCorrectionFactor",
                           channel.get("ChannelSensitivityCorrectionFactor"), 1.0)
     baseline = _decimal(path, f"{field}.ChannelBaseline", channel.get("ChannelBaseline"), 0.0)
+    if abs(baseline) > 2 ** group.bits:  # added to every sample before scaling: beyond the sample range
+        raise RecordingError(path, f"{field}.ChannelBaseline",  # it makes every value absurd
+                             f"baseline {baseline:g} is outside what {group.bits}-bit samples hold (allowed "
+                             f"-{2 ** group.bits} to {2 ** group.bits})")
     step = sensitivity * correction * unit_to_mv_factor(unit)
     check_scale(path, f"{field}.ChannelSensitivity", step, step * 2 ** (group.bits - 1),
                 f"sensitivity {sensitivity:g} {unit} x correction {correction:g} per unit of {group.bits} "
                 "bits")
-    return Lead(name=_lead_name(channel, i), unit=unit, gain=1.0 / (sensitivity * correction),
+    name = clean_label(_lead_name(channel, i), f"{field}.ChannelSourceSequence", f"ch{i + 1}", warnings)
+    return Lead(name=name, unit=unit, gain=1.0 / (sensitivity * correction),
                 baseline=int(round(baseline)))
 
 
@@ -171,25 +176,34 @@ class _DicomSource:
         return self._array[start:stop, list(lead_indices)]
 
 
-def _dicom_datetime(ds: Any) -> datetime | None:
-    for value in (ds.get("AcquisitionDateTime"),
-                  f"{ds.get('ContentDate', '')}{str(ds.get('ContentTime', '')).split('.')[0]}"):
+def _dicom_datetime(ds: Any, warnings: list[str]) -> datetime | None:
+    given = []
+    for name, value in (("AcquisitionDateTime", ds.get("AcquisitionDateTime")),
+                        ("ContentDate", f"{ds.get('ContentDate', '')}"
+                                        f"{str(ds.get('ContentTime', '')).split('.')[0]}")):
         text = str(value or "")[:14]
+        if text.strip():
+            given.append(f"{name} {text!r}")
         for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
             try:
                 return datetime.strptime(text, fmt)
             except ValueError:
                 continue
+    if given:
+        warnings.append(f"{' and '.join(given)}: not a valid DICOM date and time; the start is unknown")
     return None
 
 
-def _patient(ds: Any) -> PatientInfo:
+def _patient(ds: Any, warnings: list[str]) -> PatientInfo:
     name = ds.get("PatientName")
     birth: date | None = None
-    try:
-        birth = datetime.strptime(str(ds.get("PatientBirthDate", "")), "%Y%m%d").date()
-    except ValueError:
-        birth = None
+    given = str(ds.get("PatientBirthDate", "") or "").strip()
+    if given:
+        try:
+            birth = datetime.strptime(given, "%Y%m%d").date()
+        except ValueError:
+            warnings.append(f"PatientBirthDate {given!r} is not a valid DICOM date (YYYYMMDD); read as "
+                            "unknown")
     return PatientInfo(
         patient_id=str(ds.get("PatientID")) or None if ds.get("PatientID") else None,
         first_name=(name.given_name or None) if name else None,
@@ -235,8 +249,9 @@ def _recording(path: Path, ds: Any) -> Recording:
     warnings: list[str] = []
     leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
+    start, patient = _dicom_datetime(ds, warnings), _patient(ds, warnings)
     return Recording(
         fs=group.fs, n_samples=group.n_samples, leads=leads, source=_DicomSource(ds, group.index, path),
-        format=RecordingFormat.DICOM, path=path, start_time=_dicom_datetime(ds), device=device,
-        patient=_patient(ds), record_name=path.stem, warnings=tuple(warnings),
+        format=RecordingFormat.DICOM, path=path, start_time=start, device=device,
+        patient=patient, record_name=path.stem, warnings=tuple(warnings),
     )

@@ -25,7 +25,7 @@ import numpy as np
 import pyedflib
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs
+from ecgdesk.records._checks import check_fs, clean_label
 from ecgdesk.records._edf_header import ANNOTATION_LABEL, Channel, EdfHeader, check_channel, read_edf_header
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
@@ -168,8 +168,9 @@ def _events(items: Sequence[tuple[float, float, str]], fs: float) -> tuple[Event
                  for onset, duration, text in items)
 
 
-def _leads(chosen: Sequence[Channel]) -> tuple[Lead, ...]:
-    return tuple(Lead(name=c.label or f"ch{c.index + 1}", unit=_volt_unit(c.unit) or "mV",
+def _leads(chosen: Sequence[Channel], warnings: list[str]) -> tuple[Lead, ...]:
+    return tuple(Lead(name=clean_label(c.label or f"ch{c.index + 1}", f"label[{c.index}]", f"ch{c.index + 1}",
+                                       warnings, ascii_only=True), unit=_volt_unit(c.unit) or "mV",
                       gain=1.0 / c.scale if c.scale else 1.0,
                       baseline=int(round(c.dig_min - c.phys_min / c.scale)) if c.scale else 0)
                  for c in chosen)
@@ -184,7 +185,8 @@ def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings:
     raw = _RawEdf(header)
     path = header.path
     events = _events(raw.annotations(), fs)
-    return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=_leads(chosen),
+    leads = _leads(chosen, warnings)
+    return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
                      source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
                      start_time=header.start_time, device=None, events=events, record_name=path.stem,
                      warnings=tuple(warnings + raw.warnings))
@@ -258,8 +260,9 @@ def read_edf(path: str | Path) -> Recording:
         except Exception as exc:  # undecodable patient or equipment text
             start, patient, device = header.start_time, PatientInfo(), None
             warnings.append(f"patient and equipment fields ignored: they cannot be decoded ({exc})")
+    leads = _leads(chosen, warnings)
     return Recording(
-        fs=fs, n_samples=min(c.n_samples for c in chosen), leads=_leads(chosen),
+        fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
         source=_PyedflibSource(path, [c.index for c in chosen]), format=RecordingFormat.EDF,
         path=path, start_time=start, device=device, patient=patient, events=_events(items, fs),
         record_name=path.stem, warnings=tuple(warnings),

@@ -16,7 +16,7 @@ import numpy as np
 from lxml import etree
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_in_memory_size, check_regular_file, check_scale
+from ecgdesk.records._checks import check_in_memory_size, check_regular_file, check_scale, clean_label
 from ecgdesk.records.recording import (
     MAX_FS,
     MIN_FS,
@@ -121,6 +121,7 @@ def read_hl7_aecg(path: str | Path) -> Recording:
     start: datetime | None = None
     leads: list[str] = []
     columns: list[np.ndarray] = []
+    warnings: list[str] = []
     for sequence in chosen.findall("h:component/h:sequenceSet/h:component/h:sequence", _N):
         code_node = sequence.find("h:code", _N)
         value = sequence.find("h:value", _N)
@@ -135,8 +136,11 @@ def read_hl7_aecg(path: str | Path) -> Recording:
             step = _seconds(increment, path)
             head = value.find("h:head", _N)
             start = _ts(head.get("value")) if head is not None else None
+            if start is None and head is not None and head.get("value"):
+                warnings.append(f"{code}.head {head.get('value')!r} is not a valid HL7 timestamp "
+                                "(YYYYMMDD[HHMM[SS]]); the start is unknown")
             continue
-        name = _lead_name(code)
+        name = clean_label(_lead_name(code), f"sequence[{len(leads)}].code", f"ch{len(leads) + 1}", warnings)
         digits_node = value.find("h:digits", _N)
         if digits_node is None or not (digits_node.text or "").strip():
             raise RecordingError(path, f"{name}.digits", "the lead has no samples")
@@ -148,8 +152,12 @@ def read_hl7_aecg(path: str | Path) -> Recording:
             raise RecordingError(path, f"{name}.digits", "contains NaN or infinite values")
         origin, scale = _pq(value, "origin", path, name), _pq(value, "scale", path, name)
         check_scale(path, f"{name}.scale", scale, abs(scale) * 2**15, f"scale {scale:g} mV per digit")
+        column = origin + scale * digits
+        if not np.all(np.abs(column) <= np.finfo(np.float32).max):  # stored as float32: inf beyond
+            raise RecordingError(path, f"{name}.digits", "values beyond any voltage once scaled (they "
+                                                         "overflow)")
         leads.append(name)
-        columns.append(origin + scale * digits)
+        columns.append(column)
     if step is None:
         raise RecordingError(path, "sequenceSet", "no TIME_ABSOLUTE or TIME_RELATIVE sequence gives the rate")
     if not columns:
@@ -161,7 +169,7 @@ def read_hl7_aecg(path: str | Path) -> Recording:
     data = np.column_stack(columns).astype(np.float32)
     return Recording.from_array(
         data, 1.0 / step, leads, format=RecordingFormat.HL7_AECG, path=path, start_time=start,
-        patient=_patient(root), device=_device(chosen), record_name=path.stem,
+        patient=_patient(root), device=_device(chosen), record_name=path.stem, warnings=tuple(warnings),
     )
 
 

@@ -17,7 +17,13 @@ import numpy as np
 import wfdb
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs, check_regular_file, check_size, read_mapped_frames
+from ecgdesk.records._checks import (
+    check_fs,
+    check_regular_file,
+    check_size,
+    clean_label,
+    read_mapped_frames,
+)
 from ecgdesk.records._wfdb_header import (
     DEFAULT_GAIN,
     MAX_HEADER_BYTES,
@@ -153,13 +159,14 @@ def _comment_fields(comments: Sequence[str]) -> dict[str, str]:
     return fields
 
 
-def _patient(fields: dict[str, str]) -> PatientInfo:
+def _patient(fields: dict[str, str], warnings: list[str]) -> PatientInfo:
     birth = None
     if fields.get("birth_date"):
         try:
             birth = date.fromisoformat(fields["birth_date"])
         except ValueError:
-            birth = None
+            warnings.append(f"birth_date {fields['birth_date']!r} (a header comment) is not a valid "
+                            "YYYY-MM-DD date; read as unknown")
     return PatientInfo(patient_id=fields.get("patient_id"), first_name=fields.get("first_name"),
                        last_name=fields.get("last_name"), sex=fields.get("sex"), birth_date=birth)
 
@@ -308,7 +315,8 @@ def read_wfdb(path: str | Path) -> Recording:
     if source is None:
         source = _RdrecordSource(base, channels)
     leads = tuple(
-        Lead(name=signals.sig_name[i] or f"ch{i + 1}",
+        Lead(name=clean_label(signals.sig_name[i] or f"ch{i + 1}", f"{hea.name}: description[{i}]",
+                              f"ch{i + 1}", warnings),
              unit=(signals.units[i] or "mV") if signals.units else "mV",
              gain=float(signals.adc_gain[i] or DEFAULT_GAIN) if signals.adc_gain else 1.0,
              baseline=int(signals.baseline[i]) if signals.baseline else 0)
@@ -316,8 +324,9 @@ def read_wfdb(path: str | Path) -> Recording:
     )
     fields = _comment_fields(header.comments or [])
     events = _events(base, warnings)
+    patient = _patient(fields, warnings)
     return Recording(
         fs=fs, n_samples=int(sig_len), leads=leads, source=source, format=RecordingFormat.WFDB, path=hea,
-        start_time=_start_time(header), device=fields.get("device"), patient=_patient(fields),
+        start_time=_start_time(header), device=fields.get("device"), patient=patient,
         events=events, record_name=base.name, warnings=tuple(warnings),
     )

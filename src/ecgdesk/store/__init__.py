@@ -1,9 +1,11 @@
 """Store: SQLAlchemy models, migrations, content-addressed recordings, the hash-chained audit log.
 
-The store knows only its own models; the workflow decides what to write and when.
+The store knows only its own models; the workflow decides what to write and when. The model modules of
+the other areas (claims, jobs, monitoring ...) load where they are used; ``models.load_all_models()``
+gives the metadata with every table.
 """
 
-from ecgdesk.store import claims_models, jobs_models, lock_models, models, service_models
+from ecgdesk.store import models
 from ecgdesk.store.audit import AuditProblem, AuditReport, append, append_many, canonical_json, verify
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
@@ -20,15 +22,11 @@ __all__ = [
     "append",
     "append_many",
     "canonical_json",
-    "claims_models",
     "default_home",
     "default_url",
     "file_sha256",
-    "jobs_models",
-    "lock_models",
     "models",
     "open_store",
     "put_files",
-    "service_models",
     "verify",
 ]

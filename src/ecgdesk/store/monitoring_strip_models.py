@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecgdesk.store import monitoring_models  # noqa: F401  (its foreign key names transmissions)
 from ecgdesk.store.models import UTC_TIME, Base
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecgdesk.store import jobs_models  # noqa: F401  (uploads.job_id names jobs.id)
 from ecgdesk.store.models import BIG_INT, UTC_TIME, Base
 
 

@@ -104,6 +104,7 @@ def _analyse(
     protocol = _load_stress_protocol(store, row)
     stress = analyze_stress(recording, protocol)
     document = {"kind": service.value, "algorithm_version": STRESS_VERSION, **stress_to_dict(stress)}
+    document.setdefault("warnings", list(recording.warnings))  # as the resting document carries them
     return document, stress, protocol
 
 

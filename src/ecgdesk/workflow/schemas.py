@@ -93,6 +93,8 @@ class AnalysisOut(Model):
     beats_by_class: dict[str, int] | None
     af_burden_pct: float | None
     beats_file: str
+    #: what the reader had to guess or leave out (findings messages of code ``recording``)
+    warnings: list[str] = []
 
 
 class ComponentOut(Model):

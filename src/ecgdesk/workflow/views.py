@@ -8,16 +8,14 @@ actor.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.jobs.queue import list_jobs
 from ecgdesk.store import Store
-from ecgdesk.store.audit import verify
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.store.jobs_models import Job
 from ecgdesk.store.models import (
     Addendum,
     AnalysisRun,
@@ -32,7 +30,7 @@ from ecgdesk.store.models import (
     Signature,
     Study,
 )
-from ecgdesk.store.service_models import Upload
+from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import (
@@ -55,6 +53,9 @@ from ecgdesk.workflow.schemas import (
     StudyRow,
     UploadOut,
 )
+
+if TYPE_CHECKING:
+    from ecgdesk.store.service_models import Upload
 
 MAX_PAGE = 500
 
@@ -114,7 +115,8 @@ def list_studies(store: Store, actor: str | None = None) -> list[StudyRow]:
 
 
 def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
-    summary = json.loads(run.findings_json).get("summary", {})
+    findings = json.loads(run.findings_json)
+    summary = findings.get("summary", {})
     return AnalysisOut(
         run_id=run.id,
         algorithm_version=run.algorithm_version,
@@ -126,6 +128,8 @@ def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
         beats_by_class=summary.get("beats_by_class"),
         af_burden_pct=summary.get("af_burden_pct"),
         beats_file=str(store.resolve(run.beats_path)),
+        warnings=[m.get("text", "") for m in findings.get("messages", [])
+                  if m.get("code") == "recording" and m.get("level") == "warning"],
     )
 
 
@@ -179,6 +183,9 @@ def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
 
 def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDetail:
     """Everything about one study; with ``actor``, the read is audited."""
+    from ecgdesk.jobs.queue import list_jobs  # the job and upload tables: not for a list or the audit
+    from ecgdesk.store.service_models import Upload
+
     with store.transaction() as session:
         study = get_study(session, study_id)
         patient = session.get(Patient, study.patient_id)
@@ -274,6 +281,8 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
 
 def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
     """The upload's state: its import job's, then its analysis job's (the job table is the truth)."""
+    from ecgdesk.store.jobs_models import Job
+
     state, progress, message, updated = row.state, row.progress, row.message, row.updated_at
     job = session.get(Job, row.job_id) if session is not None and row.job_id is not None else None
     if job is not None and job.status in ("failed", "cancelled") and row.state != "failed":
@@ -367,21 +376,13 @@ def _iso_bound(field: str, value: str | None) -> str:
 
 
 def verify_audit(store: Store, actor: str) -> AuditVerifyOut:
-    """Walk the whole chain (``ecgdesk audit verify``, ``GET /api/v1/audit/verify``)."""
-    with store.transaction() as session:
-        report = verify(session)
-        audit_read(session, actor, "audit-verify", "audit", "*", {"ok": report.ok, "rows": report.rows})
-    problem = report.problem
-    return AuditVerifyOut(
-        ok=report.ok,
-        rows=report.rows,
-        head_hash=report.head_hash,
-        problem=str(problem) if problem else None,
-        problem_seq=problem.seq if problem else None,
-    )
+    """Walk the whole chain (``GET /api/v1/audit/verify``; the command calls :func:`check_audit_chain`)."""
+    return AuditVerifyOut(**asdict(check_audit_chain(store, actor)))
 
 
 def upload_state(store: Store, upload_id: int) -> UploadOut:
+    from ecgdesk.store.service_models import Upload
+
     with store.transaction() as session:
         row = session.get(Upload, upload_id)
         assert row is not None

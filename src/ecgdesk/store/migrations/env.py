@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from ecgdesk.store.models import Base
+from ecgdesk.store.models import load_all_models
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all_models()
 
 
 def run() -> None:
