@@ -180,3 +180,15 @@ def test_a_command_closes_the_store_it_opened(words: list[str], monkeypatch: pyt
     monkeypatch.setattr(Store, "close", lambda self: (closed.append(self), real_close(self))[1])
     main(words)
     assert len(closed) == 1
+
+
+def test_an_order_file_larger_than_any_order_is_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ecgdesk.cli.interop import ORDER_FILE_LIMIT
+
+    message = tmp_path / "order.json"
+    with message.open("wb") as handle:  # sparse: the size is what matters, not the bytes
+        handle.truncate(ORDER_FILE_LIMIT + 1)
+    assert main(["interop", "import", str(message)]) == 2
+    assert "larger than any order message" in capsys.readouterr().err

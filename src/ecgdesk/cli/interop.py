@@ -50,12 +50,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+#: An order is a few kilobytes (with an attached document, a few megabytes); a 61 MB JSON file took 560 MB
+#: of memory to parse.
+ORDER_FILE_LIMIT = 16 * 2**20
+
+
 def _read_message(path: Path) -> str:
     if not path.is_file():
         raise InputError("file", "not a regular file", source=path)
     size = path.stat().st_size  # before reading: a huge file is refused without filling the memory
-    if size > 64 * 1024 * 1024:
-        raise InputError("file", f"{size} bytes: larger than any order message (64 MiB)", source=path)
+    if size > ORDER_FILE_LIMIT:
+        raise InputError("file", f"{size} bytes: larger than any order message "
+                                 f"({ORDER_FILE_LIMIT // 2**20} MiB)", source=path)
     data = path.read_bytes()
     from ecgdesk.interop.mllp import decode
 
