@@ -203,9 +203,10 @@ def _stream(
     from ecgdesk.analysis.detection import bridge_with_backup
 
     fs = recording.fs
-    # a recording no longer than one reference window (a monitoring strip) is its own reference: its
-    # epochs are measured once, with the beats the stream finds, instead of twice
-    own_reference = reference is None and span is None and recording.n_samples <= int(60 * fs)
+    # a recording no longer than one reference window and one chunk (a monitoring strip) is its own
+    # reference: its epochs are measured once, with the beats the stream finds, instead of twice
+    own_reference = (reference is None and span is None
+                     and recording.n_samples <= int(min(60.0, config.chunk_s) * fs))
     if reference is None and not own_reference:
         t = perf_counter()
         reference = quality_reference(recording, lead, config)
