@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ecgdesk.errors import InputError
 from ecgdesk.jobs.queue import JobSpec
-from ecgdesk.jobs.runner import Done, JobContext, Outcome, Spawn
+from ecgdesk.jobs.runner import BatchResult, BatchWork, Done, JobContext, Outcome, Spawn
 
 KINDS = {
     "test.sleep": "job_kinds:sleep",
     "test.crash": "job_kinds:crash",
     "test.bad_input": "job_kinds:bad_input",
     "test.split": "job_kinds:split",
+    "test.echo": "job_kinds:echo",
 }
 
 
@@ -54,6 +56,28 @@ def split(ctx: JobContext) -> Outcome:
             for i in range(n)
         ])
     return Done({"sum": sum(p.result["value"] for p in parts), "n": len(parts)})
+
+
+def _echo_one(ctx: JobContext) -> Outcome:
+    if ctx.payload.get("bad"):
+        raise InputError("value", "not a number")
+    return Done({"value": ctx.payload.get("value"), "batch": 1, "pid": os.getpid()})
+
+
+def _echo_many(contexts: Sequence[JobContext]) -> list[BatchResult]:
+    """Each job's value back, with the size of the batch it ran in; a ``bad`` job fails alone, a
+    ``break_batch`` job makes the whole batch fail (the runner then runs them one by one)."""
+    if any(c.payload.get("break_batch") for c in contexts):
+        raise RuntimeError("the batch code failed")
+    return [
+        InputError("value", "not a number") if c.payload.get("bad")
+        else Done({"value": c.payload.get("value"), "batch": len(contexts), "pid": os.getpid()})
+        for c in contexts
+    ]
+
+
+#: A batchable kind: up to 4 jobs per run.
+echo = BatchWork(_echo_one, _echo_many, size=4)
 
 
 def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int, rounds: int = 20) -> None:

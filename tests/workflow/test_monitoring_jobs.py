@@ -162,3 +162,43 @@ def test_a_pressing_strip_heads_the_queue_behind_any_backlog(store: Store, strip
     rows = list_queue(store, limit=2)
     assert [(r.id, r.priority) for r in rows] == [(first.item_id, "unclassified"), (vt.item_id, "urgent")]
     assert [r.priority for r in list_queue(store)][2:] == ["routine"] * 12
+
+
+def test_a_backlog_is_classified_in_one_batch_each_item_once(store: Store, strips: Strips) -> None:
+    """A worker with a backlog runs up to 8 strips as one batch (one transaction to read, one to write):
+    each item gets the priority it gets alone, one audit row, and its job ends with it; a job whose
+    lease was lost meanwhile writes nothing and its item is classified later, once."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ecgdesk.jobs.runner import execute_many
+    from ecgdesk.store import verify
+    from ecgdesk.workflow.monitoring_classify import read_pending, triage_strip
+    from ecgdesk.workflow.monitoring_jobs import KINDS
+
+    _enroll(store)
+    outcomes = [ingest_file(store, path, "DEV-1", "device", classify=False)
+                for path in (strips.normal, strips.vt, strips.pause, strips.flat)]
+    with store.transaction() as session:
+        claims = queue.claim(session, "w", KINDS, 1, 30.0, batch={KIND: 8})
+        assert [c.job_id for c in claims] == [o.job_id for o in outcomes]
+        stolen = claims[1].job_id  # its worker stalled: the lease expired and the sweep requeued it
+        session.execute(update(Job).where(Job.id == stolen)
+                        .values(lease_expires_at=queue.now() - timedelta(seconds=1)))
+        assert queue.requeue_expired(session, "sweeper") == [stolen]
+    assert execute_many(store, claims, KINDS) == ["done", "lost", "done", "done"]
+    assert [row.priority for row in list_queue(store) if row.id == outcomes[1].item_id] == ["unclassified"]
+    assert classify_pending(store) == 1
+    rows = {row.id: row for row in list_queue(store)}
+    with store.transaction() as session:
+        for outcome in outcomes:
+            alone = triage_strip(read_pending(session, store, outcome.item_id)).triage
+            assert (rows[outcome.item_id].priority, rows[outcome.item_id].reason) == (
+                alone.priority.value, alone.reason)
+    assert [rows[o.item_id].priority for o in outcomes[2:]] == ["urgent", "unreadable"]
+    assert {(j.status, j.attempts) for j in _jobs(store)} == {("done", 1), ("done", 2)}
+    for outcome in outcomes:
+        assert len(_audits(store, "monitor:classify", outcome.item_id)) == 1
+    with store.transaction() as session:
+        assert verify(session).ok

@@ -8,9 +8,12 @@ so the loop can queue the job again.
 
 - :class:`LocalExecutor` (``local``, the default): ``concurrency`` long-lived worker processes on this
   machine, each running one job at a time; a process that dies is replaced. It also holds up to
-  ``concurrency`` leased jobs not yet started, handed to the first process that comes free, so a process
+  ``concurrency`` leased runs not yet started, handed to the first process that comes free, so a process
   never waits for the loop's next lease between two short jobs, and the loop leases in batches (one
-  transaction for several jobs: the triage of monitoring strips runs in tens of milliseconds).
+  transaction for several jobs: the triage of monitoring strips runs in tens of milliseconds). Jobs of a
+  kind whose work function is a :class:`~ecgdesk.jobs.runner.BatchWork` go to a process several at a
+  time (:attr:`LocalExecutor.batch`), begun and finished together: a backlog of strips costs the
+  database a few transactions per batch, not per strip.
 - :class:`~ecgdesk.jobs.dask_executor.DaskExecutor` (``dask``): tasks on a Dask cluster.
 """
 
@@ -22,12 +25,12 @@ import os
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ecgdesk.errors import check_positive
 from ecgdesk.jobs.queue import Claim
-from ecgdesk.jobs.runner import Kinds, execute, store_for
+from ecgdesk.jobs.runner import BatchWork, Kinds, execute_many, resolve, store_for
 from ecgdesk.store import Store
 
 
@@ -71,8 +74,19 @@ def store_address(store: Store) -> tuple[str, str]:
     return store.engine.url.render_as_string(hide_password=False), str(store.home)
 
 
+def _batch_size(kinds: Kinds, kind: str) -> int:
+    """How many jobs of ``kind`` a process runs at once: its :class:`BatchWork`'s size, else 1 (and 1
+    when its module does not import here: the process that runs it reports why)."""
+    try:
+        work = resolve(kinds, kind)
+    except Exception:
+        return 1
+    return max(1, work.size) if isinstance(work, BatchWork) else 1
+
+
 def _slot_main(conn: Any, url: str, home: str, kinds: dict[str, str], parent_pid: int) -> None:
-    """A local worker process: run the claims it is sent, one at a time, until told to stop."""
+    """A local worker process: run the claims it is sent (a list: one run, or a batch of one kind),
+    until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker loop, which stops us
     import importlib
 
@@ -82,20 +96,20 @@ def _slot_main(conn: Any, url: str, home: str, kinds: dict[str, str], parent_pid
     conn.send("ready")
     while True:
         try:
-            claim = conn.recv()
+            claims = conn.recv()
         except (EOFError, OSError):  # the worker loop is gone
             return
-        if claim is None:
+        if claims is None:
             return
-        status = execute(store, claim, kinds, parent_pid=parent_pid)
-        conn.send((claim.job_id, status))
+        statuses = execute_many(store, claims, kinds, parent_pid=parent_pid)
+        conn.send([(c.job_id, status) for c, status in zip(claims, statuses, strict=True)])
 
 
 @dataclass
 class _Slot:
     process: Any
     conn: Any
-    claim: Claim | None = None
+    claims: list[Claim] = field(default_factory=list)  # what it runs now
     ready: bool = False  # started and warm: only then does it take jobs
 
 
@@ -111,6 +125,8 @@ class LocalExecutor:
         self._context = multiprocessing.get_context("spawn")
         self._slots = [self._start() for _ in range(int(concurrency))]
         self._waiting: deque[Claim] = deque()  # leased, not yet handed to a process
+        #: kind -> how many of its jobs a process runs at once (the loop leases accordingly)
+        self.batch = {kind: size for kind in self._kinds if (size := _batch_size(self._kinds, kind)) > 1}
 
     def _start(self) -> _Slot:
         parent, child = self._context.Pipe()
@@ -132,7 +148,7 @@ class LocalExecutor:
         """Free processes, plus as many claims to hold in waiting once none waits (a batch)."""
         if self._waiting:
             return 0
-        free = sum(1 for s in self._slots if s.claim is None and s.ready)
+        free = sum(1 for s in self._slots if not s.claims and s.ready)
         return free + len(self._slots) if any(s.ready for s in self._slots) else 0
 
     def submit(self, claim: Claim) -> None:
@@ -143,12 +159,23 @@ class LocalExecutor:
         for slot in self._slots:
             if not self._waiting:
                 return
-            if slot.claim is None and slot.ready:
-                slot.claim = self._waiting.popleft()
-                slot.conn.send(slot.claim)
+            if not slot.claims and slot.ready:
+                slot.claims = self._next_run()
+                slot.conn.send(slot.claims)
+
+    def _next_run(self) -> list[Claim]:
+        """The first waiting claim, with the waiting claims of its kind up to the kind's batch size."""
+        first = self._waiting.popleft()
+        run, others = [first], deque[Claim]()
+        size = self.batch.get(first.kind, 1)
+        while self._waiting and len(run) < size:
+            claim = self._waiting.popleft()
+            (run if claim.kind == first.kind else others).append(claim)
+        self._waiting.extendleft(reversed(others))
+        return run
 
     def wait(self, timeout: float) -> list[Ended]:
-        handles: list[Any] = [s.conn for s in self._slots if s.claim is not None or not s.ready]
+        handles: list[Any] = [s.conn for s in self._slots if s.claims or not s.ready]
         handles += [s.process.sentinel for s in self._slots]
         ready = set(multiprocessing.connection.wait(handles, timeout))
         ended: list[Ended] = []
@@ -161,14 +188,13 @@ class LocalExecutor:
                 else:
                     if message == "ready":
                         slot.ready = True
-                    elif slot.claim is not None:
-                        ended.append(Ended(slot.claim))
-                        slot.claim = None
+                    elif slot.claims:
+                        ended.extend(Ended(claim) for claim in slot.claims)
+                        slot.claims = []
             if slot.process.sentinel in ready or not slot.process.is_alive():
                 slot.process.join(timeout=1)
-                if slot.claim is not None:
-                    why = f"worker process {slot.process.pid} died (exit code {slot.process.exitcode})"
-                    ended.append(Ended(slot.claim, why))
+                why = f"worker process {slot.process.pid} died (exit code {slot.process.exitcode})"
+                ended.extend(Ended(claim, why) for claim in slot.claims)
                 slot.conn.close()
                 self._slots[i] = self._start()
         self._hand_over()
@@ -185,7 +211,7 @@ class LocalExecutor:
         self._waiting.clear()  # never started: the loop gives their jobs back
         for slot in self._slots:
             try:
-                if slot.claim is None:
+                if not slot.claims:
                     slot.conn.send(None)
                 else:
                     slot.process.terminate()

@@ -19,8 +19,8 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.errors import EcgDeskError, InputError
-from ecgdesk.store import append, canonical_json
+from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
+from ecgdesk.jobs.info import aware as aware
+from ecgdesk.jobs.info import info as info
+from ecgdesk.jobs.info import iso
+from ecgdesk.store import append, append_many, canonical_json
+from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.jobs_models import ENDED, Job, JobStatus, Priority
 
 DEFAULT_LEASE_S = 60.0
@@ -43,13 +48,6 @@ class LeaseLostError(EcgDeskError):
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time in the job table is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def input_hash(value: Any) -> str:
@@ -95,95 +93,27 @@ class Claim:
     priority: int = Priority.ROUTINE
 
 
-@dataclass(frozen=True)
-class JobInfo:
-    """A job as ``jobs list`` / ``jobs show`` and the study view see it."""
-
-    id: int
-    kind: str
-    status: str
-    priority: int
-    attempts: int
-    max_attempts: int
-    progress: float
-    study_id: int | None
-    recording_id: int | None
-    parent_id: int | None
-    input_hash: str
-    algorithm_version: str
-    lease_owner: str | None
-    lease_expires_at: str | None
-    heartbeat_at: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    created_by: str
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    payload: dict[str, Any]
-    parts: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _iso(value: datetime | None) -> str | None:
-    value = aware(value)
-    return value.isoformat() if value is not None else None
-
-
-def info(session: Session, job: Job) -> JobInfo:
-    parts: dict[str, int] = {}
-    if session.scalar(select(exists().where(Job.parent_id == job.id))):
-        rows = session.execute(
-            select(Job.status, func.count()).where(Job.parent_id == job.id).group_by(Job.status)
-        ).all()
-        parts = {str(status): int(n) for status, n in rows}
-    return JobInfo(
-        id=job.id,
-        kind=job.kind,
-        status=job.status,
-        priority=job.priority,
-        attempts=job.attempts,
-        max_attempts=job.max_attempts,
-        progress=round(_progress_of(job, parts), 4),
-        study_id=job.study_id,
-        recording_id=job.recording_id,
-        parent_id=job.parent_id,
-        input_hash=job.input_hash,
-        algorithm_version=job.algorithm_version,
-        lease_owner=job.lease_owner,
-        lease_expires_at=_iso(job.lease_expires_at),
-        heartbeat_at=_iso(job.heartbeat_at),
-        result=json.loads(job.result_json) if job.result_json else None,
-        error=job.error,
-        created_by=job.created_by,
-        created_at=_iso(job.created_at) or "",
-        started_at=_iso(job.started_at),
-        finished_at=_iso(job.finished_at),
-        payload=json.loads(job.payload_json),
-        parts=parts,
-    )
-
-
-def _progress_of(job: Job, parts: dict[str, int]) -> float:
-    if job.status == JobStatus.DONE:
-        return 1.0
-    if parts and job.status == JobStatus.QUEUED:  # waiting for its parts: the share of parts done
-        return 0.95 * parts.get(JobStatus.DONE, 0) / max(1, sum(parts.values()))
-    return float(job.progress or 0.0)
-
-
 def _change(
-    session: Session, job: Job, status: JobStatus, actor: str, **details: Any
+    session: Session,
+    job: Job,
+    status: JobStatus,
+    actor: str,
+    audit: list[NewAuditRow] | None = None,
+    **details: Any,
 ) -> None:
-    """Move ``job`` to ``status`` and audit the change (before and after) in the same transaction."""
+    """Move ``job`` to ``status`` and audit the change (before and after) in the same transaction; with
+    ``audit``, the row is added to that list, for the caller to write with the others of its transaction
+    (:func:`~ecgdesk.store.audit.append_many`)."""
     before = {"status": job.status, "attempts": job.attempts}
     job.status = status.value
     job.updated_at = now()
     after: dict[str, Any] = {"status": status.value, "attempts": job.attempts, "kind": job.kind}
     after.update({k: v for k, v in details.items() if v is not None})
-    append(session, actor, f"job:{status.value}", "job", job.id, before, after)
+    row: NewAuditRow = (actor, f"job:{status.value}", "job", job.id, before, after)
+    if audit is None:
+        append(session, *row)
+    else:
+        audit.append(row)
 
 
 def _clear_lease(job: Job) -> None:
@@ -281,23 +211,28 @@ def claim(
     *,
     job_id: int | None = None,
     roots: Sequence[int] | None = None,
+    batch: Mapping[str, int] | None = None,
 ) -> list[Claim]:
-    """Lease up to ``limit`` queued jobs of ``kinds`` (highest priority, then oldest first).
+    """Lease up to ``limit`` runs' worth of queued jobs of ``kinds`` (highest priority, then oldest
+    first).
 
     A job whose parts (child jobs) are not all done waits. ``job_id`` leases that one job only (running
-    a job inline); ``roots`` only those jobs and their parts (a batch). Each lease gets its own owner
-    name (``owner_base/tag``).
+    a job inline); ``roots`` only those jobs and their parts (a batch). ``batch`` gives the kinds whose
+    jobs an executor runs several at a time (``{kind: n}``: n such jobs count as one run), so a backlog
+    of short jobs is leased, begun and finished in few transactions. Each lease gets its own owner name
+    (``owner_base/tag``); the audit rows of the leases are written together.
     """
     kinds = list(kinds)
     if limit <= 0 or not kinds:
         return []
+    widths = {kind: max(1, int(n)) for kind, n in (batch or {}).items()}
     part = aliased(Job)
     waiting = exists().where(part.parent_id == Job.id, part.status != JobStatus.DONE.value)
     query = (
         select(Job)
         .where(Job.status == JobStatus.QUEUED.value, Job.kind.in_(kinds), ~waiting)
         .order_by(Job.priority.desc(), Job.id)
-        .limit(limit)
+        .limit(limit * max([1, *widths.values()]))
     )
     if job_id is not None:
         query = query.where(Job.id == job_id)
@@ -307,19 +242,25 @@ def claim(
         query = query.with_for_update(skip_locked=True, of=Job)
     stamp = now()
     claims = []
+    audit: list[NewAuditRow] = []
+    runs = 0.0
     for job in session.scalars(query).all():
+        runs += 1.0 / widths.get(job.kind, 1)
+        if runs > limit + 1e-9:  # in priority order: a job that does not fit ends the lease
+            break
         owner = f"{owner_base}/{uuid.uuid4().hex[:8]}"
         job.lease_owner = owner
         job.lease_expires_at = stamp + timedelta(seconds=lease_s)
         job.heartbeat_at = stamp
         job.attempts += 1
         job.started_at = None
-        _change(session, job, JobStatus.RUNNING, _actor(owner_base), owner=owner)
+        _change(session, job, JobStatus.RUNNING, _actor(owner_base), audit, owner=owner)
         claims.append(
             Claim(job.id, job.kind, owner, json.loads(job.payload_json), lease_s, job.attempts,
                   job.max_attempts, job.input_hash, job.priority)
         )
     session.flush()
+    append_many(session, audit)
     return claims
 
 
@@ -399,16 +340,39 @@ def hold_unstarted(session: Session, claims: Iterable[Claim]) -> int:
     return extended
 
 
-def finish(session: Session, claim: Claim, result: dict[str, Any]) -> None:
+def held_jobs(session: Session, claims: Sequence[Claim]) -> dict[int, Job]:
+    """The jobs whose leases ``claims`` still hold, locked for the transaction, by id (a batch of runs
+    writes the results of these only; the others were lost)."""
+    owners = {c.job_id: c.owner for c in claims}
+    if not owners:
+        return {}
+    query = select(Job).where(Job.id.in_(owners)).with_for_update()
+    return {
+        job.id: job
+        for job in session.scalars(query)
+        if job.status == JobStatus.RUNNING and job.lease_owner == owners[job.id]
+    }
+
+
+def finish(
+    session: Session,
+    claim: Claim,
+    result: dict[str, Any],
+    *,
+    audit: list[NewAuditRow] | None = None,
+    job: Job | None = None,
+) -> None:
     """The job is done with ``result`` (a reference to what it wrote); :class:`LeaseLostError` if the
-    lease is gone, so the caller's transaction (and anything it wrote with it) rolls back."""
-    job = _held(session, claim)
+    lease is gone, so the caller's transaction (and anything it wrote with it) rolls back. ``job``: the
+    job as :func:`held_jobs` locked it; ``audit``: see :func:`_change`."""
+    if job is None or job.status != JobStatus.RUNNING or job.lease_owner != claim.owner:
+        job = _held(session, claim)
     job.result_json = canonical_json(result)
     job.progress = 1.0
     job.error = None
     job.finished_at = now()
     _clear_lease(job)
-    _change(session, job, JobStatus.DONE, _actor(claim.owner), result=result)
+    _change(session, job, JobStatus.DONE, _actor(claim.owner), audit, result=result)
 
 
 def fail(session: Session, claim: Claim, error: str, *, permanent: bool) -> JobStatus:
@@ -490,7 +454,7 @@ def requeue_expired(session: Session, actor: str) -> list[int]:
     ids = []
     for job in session.scalars(query).all():
         owner = job.lease_owner
-        expired = _iso(job.lease_expires_at)
+        expired = iso(job.lease_expires_at)
         _after_error(session, job, actor, f"lease of {owner} expired at {expired} (worker stopped)", False)
         ids.append(job.id)
     return ids

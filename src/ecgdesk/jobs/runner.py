@@ -66,20 +66,22 @@ class PartResult:
 
 
 class Heartbeat:
-    """Extends the lease of ``claim`` every ``lease_s / 3`` seconds in a daemon thread.
+    """Extends the leases of ``claims`` (one run's, or a batch's) every ``lease_s / 3`` seconds in a
+    daemon thread.
 
     With ``parent_pid``, the process exits when its parent (the ``ecgdesk worker`` that started it) is
     gone, so a killed worker does not leave jobs running unseen: their leases expire and they run again.
     """
 
-    def __init__(self, store: Store, claim: Claim, parent_pid: int | None = None) -> None:
+    def __init__(self, store: Store, claims: Claim | Sequence[Claim], parent_pid: int | None = None) -> None:
         self.store = store
-        self.claim = claim
+        self.claims = [claims] if isinstance(claims, Claim) else list(claims)
         self.parent_pid = parent_pid
-        self.progress: float | None = None
-        self.lost = threading.Event()
+        self.progress: dict[int, float] = {}
+        self._lost: set[int] = set()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-job-{claim.job_id}", daemon=True)
+        first = self.claims[0].job_id if self.claims else 0
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-job-{first}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -88,20 +90,25 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def is_lost(self, job_id: int) -> bool:
+        return job_id in self._lost
+
     def _run(self) -> None:
-        interval = max(0.05, self.claim.lease_s / 3)
+        interval = max(0.05, min(c.lease_s for c in self.claims) / 3) if self.claims else 1.0
         while not self._stop.wait(interval):
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 os._exit(70)  # orphaned: the worker that owns this process is gone
+            live = [c for c in self.claims if c.job_id not in self._lost]
+            if not live:
+                return
             try:
                 with self.store.transaction() as session:
-                    held = queue.heartbeat(session, self.claim, self.progress)
+                    lost = [c.job_id for c in live
+                            if not queue.heartbeat(session, c, self.progress.get(c.job_id))]
             except SQLAlchemyError as error:  # a busy or restarting database: try again next beat
-                log.warning("job %s: heartbeat failed: %s", self.claim.job_id, error)
+                log.warning("jobs %s: heartbeat failed: %s", [c.job_id for c in live], error)
                 continue
-            if not held:
-                self.lost.set()
-                return
+            self._lost.update(lost)  # a set's update is atomic under the GIL: the run reads it
 
 
 @dataclass
@@ -129,13 +136,13 @@ class JobContext:
 
     def check(self) -> None:
         """Raise :class:`LeaseLostError` if another worker owns this job now (stop working)."""
-        if self.heartbeat.lost.is_set():
+        if self.heartbeat.is_lost(self.job_id):
             raise LeaseLostError(f"job {self.job_id}: lease {self.claim.owner} was lost")
 
     def progress(self, fraction: float) -> None:
         """Report progress (0..1); it reaches the database with the next heartbeat."""
         self.check()
-        self.heartbeat.progress = fraction
+        self.heartbeat.progress[self.job_id] = fraction
         if self.on_progress is not None:
             self.on_progress(fraction)
 
@@ -156,6 +163,24 @@ class JobContext:
         result and the job's status commit together (or not at all, if the lease was lost)."""
         queue.finish(session, self.claim, result)
         self.finished = True
+
+
+#: What a batch function returns for each of its contexts: the outcome, or the error that run ended in.
+BatchResult = Outcome | BaseException
+
+
+@dataclass(frozen=True)
+class BatchWork:
+    """A work function that can also run several jobs of its kind at once (``many``, at most ``size``):
+    for short jobs whose cost is mostly the database's (strip triage), a batch begins, and ``many``
+    finishes, its runs in one transaction each. Called with one context it is ``one``."""
+
+    one: Callable[[JobContext], Outcome]
+    many: Callable[[Sequence[JobContext]], list[BatchResult]]
+    size: int = 8
+
+    def __call__(self, context: JobContext) -> Outcome:
+        return self.one(context)
 
 
 def resolve(kinds: Kinds, kind: str) -> Callable[[JobContext], Outcome]:
@@ -191,20 +216,79 @@ def execute(
     beat = Heartbeat(store, claim, parent_pid)
     beat.start()
     context = JobContext(store, claim, beat, attempt=attempt, on_progress=on_progress)
+    result: BatchResult
     try:
         try:
-            outcome = resolve(kinds, claim.kind)(context)
+            result = resolve(kinds, claim.kind)(context)
         finally:
             beat.stop()
+    except Exception as error:
+        result = error
+    return _conclude(store, context, result)
+
+
+def execute_many(
+    store: Store, claims: Sequence[Claim], kinds: Kinds, *, parent_pid: int | None = None
+) -> list[str]:
+    """Run several claims (each job's new status, in order): together when they are of one kind whose
+    work function is a :class:`BatchWork` (begun in one transaction, one heartbeat, finished by its
+    ``many``), else one after the other. A batch function that fails as a whole runs its jobs one by one,
+    so one strange input costs its own job only."""
+    work = resolve(kinds, claims[0].kind) if claims else None
+    if len(claims) < 2 or not isinstance(work, BatchWork) or any(c.kind != claims[0].kind for c in claims):
+        return [execute(store, c, kinds, parent_pid=parent_pid) for c in claims]
+    statuses: dict[int, str] = {}
+    attempts: dict[int, int] = {}
+    with store.transaction() as session:
+        for claim in claims:
+            try:
+                attempts[claim.job_id] = queue.begin(session, claim)
+            except LeaseLostError:  # raised before that run wrote anything: the others' begins stand
+                statuses[claim.job_id] = "lost"
+    live = [c for c in claims if attempts.get(c.job_id)]
+    statuses.update({c.job_id: JobStatus.FAILED.value for c in claims if attempts.get(c.job_id) == 0})
+    beat = Heartbeat(store, live, parent_pid)
+    contexts = [JobContext(store, c, beat, attempt=attempts[c.job_id]) for c in live]
+    beat.start()
+    try:
+        try:
+            results = list(work.many(contexts))
+            if len(results) != len(contexts):
+                raise RuntimeError(f"{len(results)} results for {len(contexts)} jobs")
+        except Exception:
+            log.error("jobs %s failed as a batch; running them one by one:\n%s",
+                      [c.job_id for c in contexts], traceback.format_exc())
+            results = [_run_one(work.one, c) for c in contexts]
+    finally:
+        beat.stop()
+    for context, result in zip(contexts, results, strict=True):
+        statuses[context.job_id] = _conclude(store, context, result)
+    return [statuses[c.job_id] for c in claims]
+
+
+def _run_one(function: Callable[[JobContext], Outcome], context: JobContext) -> BatchResult:
+    if context.finished:
+        return Done({})  # finished by the batch before it failed: recorded already
+    try:
+        return function(context)
+    except Exception as error:
+        return error
+
+
+def _conclude(store: Store, context: JobContext, result: BatchResult) -> str:
+    """Record how the run under ``context`` ended (its outcome, or the error it raised); the new status."""
+    claim = context.claim
+    try:
+        if isinstance(result, BaseException):
+            raise result
         if context.finished:
             return JobStatus.DONE.value
         context.check()
         with store.transaction() as session:
-            if isinstance(outcome, Spawn):
-                queue.spawn(session, claim, outcome.parts)
+            if isinstance(result, Spawn):
+                queue.spawn(session, claim, result.parts)
                 return JobStatus.QUEUED.value
-            if not context.finished:
-                queue.finish(session, claim, outcome.result)
+            queue.finish(session, claim, result.result)
         return JobStatus.DONE.value
     except LeaseLostError:
         return "lost"

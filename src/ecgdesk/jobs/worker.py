@@ -80,7 +80,8 @@ def serve(
             if free:
                 try:
                     with store.transaction() as session:
-                        claims = queue.claim(session, base, kinds, free, lease_s, roots=roots)
+                        claims = queue.claim(session, base, kinds, free, lease_s, roots=roots,
+                                             batch=getattr(executor, "batch", None))
                 except OperationalError as error:  # database busy or restarting: next pass
                     log.warning("leasing jobs failed: %s", error)
             for claim in claims:

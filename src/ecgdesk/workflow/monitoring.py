@@ -13,34 +13,34 @@ unclassified here and now).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import EcgDeskError, InputError
-from ecgdesk.monitoring.criteria import Criteria, default_criteria, lowered_emergent, parse_criteria
+from ecgdesk.monitoring.criteria import lowered_emergent, parse_criteria
 from ecgdesk.monitoring.periods import Period, check_period
 from ecgdesk.monitoring.policy import queue_policy
-from ecgdesk.monitoring.triage import Priority, Triage, match, observe
+from ecgdesk.monitoring.triage import Priority
 from ecgdesk.records import open_recording
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import Order, Study
 from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueItem, Transmission
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.monitoring_classify import UNCLASSIFIED, current_criteria
+from ecgdesk.workflow.monitoring_classify import classify_item as classify_item  # its home until 2026-12
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
 from ecgdesk.workflow.users import authenticate
 
 MONITORING_SERVICES = (Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY)
-UNCLASSIFIED = "unclassified"
 ACTIVE, CLOSED = "active", "closed"
 
 
@@ -168,19 +168,6 @@ def get_enrolment(session: Session, enrolment_id: int) -> Enrolment:
     if enrolment is None:
         raise InputError("enrolment", f"no enrolment with id {enrolment_id}")
     return enrolment
-
-
-def current_criteria(session: Session, enrolment_id: int) -> tuple[Criteria, int | None]:
-    """The latest signed criteria of an enrolment, or the defaults (version None) until one is signed."""
-    row = session.scalar(
-        select(CriteriaVersion)
-        .where(CriteriaVersion.enrolment_id == enrolment_id)
-        .order_by(CriteriaVersion.version.desc())
-        .limit(1)
-    )
-    if row is None:
-        return default_criteria(), None
-    return parse_criteria(json.loads(row.rules_json), f"signed version {row.version}"), row.version
 
 
 def sign_criteria(
@@ -385,78 +372,6 @@ def collect(paths: list[Path]) -> list[Path]:
     from ecgdesk.analysis.strips.batch import collect_strip_paths
 
     return collect_strip_paths(paths)
-
-
-def classify_item(
-    store: Store,
-    item_id: int,
-    actor: str = TRIAGE_ACTOR,
-    *,
-    finalize: Callable[[Session, str, bool], None] | None = None,
-    check: Callable[[], None] | None = None,
-) -> Triage:
-    """Run the triage on a queued strip and set its priority, once (a second run changes nothing).
-
-    ``finalize(session, priority, changed)`` runs in the transaction that writes the priority (the job's
-    end); ``check()`` before it (a job's lease still held)."""
-    with store.transaction() as session:
-        item = session.get(QueueItem, item_id)
-        if item is None:
-            raise InputError("item", f"no queue item with id {item_id}")
-        transmission = session.get(Transmission, item.transmission_id)
-        assert transmission is not None
-        if item.enrolment_id is not None:
-            criteria, version = current_criteria(session, item.enrolment_id)
-        else:
-            criteria, version = default_criteria(), None
-        strip_path = store.blob_root / transmission.blob_dir / transmission.main_file
-    try:
-        observation = observe(open_recording(strip_path), criteria=criteria)
-        triage = match(criteria, observation)
-        observed: dict[str, Any] | None = observation.to_dict()
-        label: str | None = observation.label
-    except EcgDeskError as error:
-        triage = Triage(Priority.UNREADABLE, (), f"unreadable: {error}")
-        observed, label = None, "~"
-    if check is not None:
-        check()
-    stamp = now()
-    with store.transaction() as session:
-        item = session.get(QueueItem, item_id)
-        assert item is not None
-        changed = session.execute(  # type: ignore[attr-defined]
-            update(QueueItem)
-            .where(QueueItem.id == item_id, QueueItem.classified_at.is_(None))
-            .values(
-                priority=triage.priority.value,
-                label=label,
-                reason=triage.reason,
-                observation_json=json.dumps(observed),
-                criteria_version=version,
-                matched_json=json.dumps([r.to_dict() for r in triage.matched]),
-                due_at=queue_policy().due_at(triage.priority, item.received_at),
-                classified_at=stamp,
-            )
-        ).rowcount
-        if finalize is not None:
-            finalize(session, triage.priority.value if changed else item.priority, bool(changed))
-        if changed:
-            append(
-                session,
-                actor,
-                "monitor:classify",
-                "queue_item",
-                item_id,
-                {"priority": UNCLASSIFIED},
-                {
-                    "priority": triage.priority.value,
-                    "label": label,
-                    "reason": triage.reason,
-                    "criteria_version": version,
-                },
-            )
-            return triage
-        return Triage(Priority(item.priority), (), item.reason)
 
 
 def classify_pending(store: Store, actor: str = TRIAGE_ACTOR) -> int:

@@ -13,13 +13,15 @@ runs again elsewhere) or one that lost its lease writes nothing, and the item is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from sqlalchemy.orm import Session
 
+from ecgdesk.errors import EcgDeskError
 from ecgdesk.jobs import queue
-from ecgdesk.jobs.queue import JobSpec
-from ecgdesk.jobs.runner import Done, JobContext, Outcome
+from ecgdesk.jobs.queue import JobSpec, LeaseLostError
+from ecgdesk.jobs.runner import BatchResult, BatchWork, Done, JobContext, Outcome
 from ecgdesk.store.jobs_models import Priority
 
 KIND = "monitor.classify"
@@ -56,10 +58,10 @@ def enqueue_classification(
     return queue.enqueue(session, classify_spec(item_id, transmission_id, sha256), actor)[0].id
 
 
-def run_classify(ctx: JobContext) -> Outcome:
-    """``monitor.classify``: triage the strip and set its item's priority; the job is done in the same
-    transaction (a lost lease rolls both back)."""
-    from ecgdesk.workflow.monitoring import classify_item
+def _run_classify_one(ctx: JobContext) -> Outcome:
+    """``monitor.classify`` for one item: triage the strip and set its item's priority; the job is done in
+    the same transaction (a lost lease rolls both back)."""
+    from ecgdesk.workflow.monitoring_classify import classify_item
 
     item_id = int(ctx.payload["item_id"])
     result: dict[str, object] = {"item_id": item_id}
@@ -70,3 +72,58 @@ def run_classify(ctx: JobContext) -> Outcome:
 
     classify_item(ctx.store, item_id, TRIAGE_ACTOR, finalize=finalize, check=ctx.check)
     return Done(result)
+
+
+def _run_classify_many(contexts: Sequence[JobContext]) -> list[BatchResult]:
+    """``monitor.classify`` for a batch of items: one transaction reads them, one writes every priority
+    with the end of its job (and their audit rows in one insert); a job whose lease was lost writes
+    nothing, as alone."""
+    from ecgdesk.store import append_many
+    from ecgdesk.store.audit import NewAuditRow
+    from ecgdesk.workflow.monitoring_classify import Reading, read_all_pending, triage_strip, write_reading
+
+    store = contexts[0].store
+    ids = {ctx.job_id: int(ctx.payload["item_id"]) for ctx in contexts}
+    results: dict[int, BatchResult] = {}
+    with store.transaction() as session:
+        pending = read_all_pending(session, store, list(ids.values()))
+    readings: dict[int, Reading] = {}
+    for ctx in contexts:
+        found = pending[ids[ctx.job_id]]
+        if isinstance(found, EcgDeskError):
+            results[ctx.job_id] = found
+            continue
+        try:
+            readings[ctx.job_id] = triage_strip(found)
+            ctx.check()
+        except Exception as error:  # its own error, alone: the batch goes on
+            results[ctx.job_id] = error
+            readings.pop(ctx.job_id, None)
+    with store.transaction() as session:
+        held = queue.held_jobs(session, [ctx.claim for ctx in contexts if ctx.job_id in readings])
+        audit: list[NewAuditRow] = []
+        for ctx in contexts:
+            if ctx.job_id not in readings:
+                continue
+            if ctx.job_id not in held:
+                results[ctx.job_id] = LeaseLostError(f"job {ctx.job_id}: lease {ctx.claim.owner} was lost")
+                continue
+            result: dict[str, object] = {"item_id": ids[ctx.job_id]}
+
+            def finalize(session: Session, priority: str, changed: bool,
+                         ctx: JobContext = ctx, result: dict[str, object] = result) -> None:
+                result.update(priority=priority, classified=changed)
+                queue.finish(session, ctx.claim, result, audit=audit, job=held[ctx.job_id])
+
+            pending_strip = pending[ids[ctx.job_id]]
+            assert not isinstance(pending_strip, EcgDeskError)
+            write_reading(session, pending_strip, readings[ctx.job_id], TRIAGE_ACTOR, finalize, audit)
+            results[ctx.job_id] = Done(result)
+        append_many(session, audit)
+    for ctx in contexts:  # committed: the runner must not finish these again
+        ctx.finished = ctx.finished or isinstance(results.get(ctx.job_id), Done)
+    return [results[ctx.job_id] for ctx in contexts]
+
+
+#: The work function of ``monitor.classify``: a worker runs a backlog of strips up to 8 at a time.
+run_classify = BatchWork(_run_classify_one, _run_classify_many, size=8)

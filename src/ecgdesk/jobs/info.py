@@ -1,0 +1,99 @@
+"""A job as the commands and screens show it (:class:`JobInfo`), read from its row and its parts'."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ecgdesk.store.jobs_models import Job, JobStatus
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time in the job table is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job as ``jobs list`` / ``jobs show`` and the study view see it."""
+
+    id: int
+    kind: str
+    status: str
+    priority: int
+    attempts: int
+    max_attempts: int
+    progress: float
+    study_id: int | None
+    recording_id: int | None
+    parent_id: int | None
+    input_hash: str
+    algorithm_version: str
+    lease_owner: str | None
+    lease_expires_at: str | None
+    heartbeat_at: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    created_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    payload: dict[str, Any]
+    parts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iso(value: datetime | None) -> str | None:
+    value = aware(value)
+    return value.isoformat() if value is not None else None
+
+
+def info(session: Session, job: Job) -> JobInfo:
+    parts: dict[str, int] = {}
+    if session.scalar(select(exists().where(Job.parent_id == job.id))):
+        rows = session.execute(
+            select(Job.status, func.count()).where(Job.parent_id == job.id).group_by(Job.status)
+        ).all()
+        parts = {str(status): int(n) for status, n in rows}
+    return JobInfo(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        priority=job.priority,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        progress=round(_progress_of(job, parts), 4),
+        study_id=job.study_id,
+        recording_id=job.recording_id,
+        parent_id=job.parent_id,
+        input_hash=job.input_hash,
+        algorithm_version=job.algorithm_version,
+        lease_owner=job.lease_owner,
+        lease_expires_at=iso(job.lease_expires_at),
+        heartbeat_at=iso(job.heartbeat_at),
+        result=json.loads(job.result_json) if job.result_json else None,
+        error=job.error,
+        created_by=job.created_by,
+        created_at=iso(job.created_at) or "",
+        started_at=iso(job.started_at),
+        finished_at=iso(job.finished_at),
+        payload=json.loads(job.payload_json),
+        parts=parts,
+    )
+
+
+def _progress_of(job: Job, parts: dict[str, int]) -> float:
+    if job.status == JobStatus.DONE:
+        return 1.0
+    if parts and job.status == JobStatus.QUEUED:  # waiting for its parts: the share of parts done
+        return 0.95 * parts.get(JobStatus.DONE, 0) / max(1, sum(parts.values()))
+    return float(job.progress or 0.0)
