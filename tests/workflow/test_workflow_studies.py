@@ -173,3 +173,25 @@ def test_import_a_mitdb_record_with_its_annotations(store: Store) -> None:
     view = show_study(store, study_id)
     assert view.recording is not None and view.recording.fs == 360.0 and view.recording.n_leads == 2
     assert {p.name: _digest(p) for p in header.parent.glob("100.*")} == before  # inputs unchanged
+
+
+def test_record_files_sees_a_side_file_added_to_a_folder_listed_before(tmp_path: Path) -> None:
+    """The folder's listing is kept between strips (a folder of thousands), and renewed when it changes."""
+    import os
+
+    import numpy as np
+
+    from ecgdesk.records import Recording, open_recording, write_recording
+    from ecgdesk.workflow.studies import record_files
+
+    for name in ("a", "b"):
+        write_recording(Recording.from_array(np.zeros(500), 250.0), tmp_path, "wfdb", record_name=name)
+    os.utime(tmp_path, ns=(10**18, 10**18))  # listed long after its last change: the listing is kept
+    header = tmp_path / "b.hea"
+    files, main = record_files(header, open_recording(header))
+    assert ([f.name for f in files], main) == (["b.hea", "b.dat"], "b.hea")
+    (tmp_path / "b.atr").write_bytes(b"\x00\x00")  # an annotation file arrives: the folder changes
+    files, _ = record_files(header, open_recording(header))
+    assert [f.name for f in files] == ["b.hea", "b.dat", "b.atr"]
+    assert [f.name for f in record_files(tmp_path / "a.hea", open_recording(tmp_path / "a.hea"))[0]] == [
+        "a.hea", "a.dat"]

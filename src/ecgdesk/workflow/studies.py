@@ -7,7 +7,10 @@ the same content imported again is recognised by its SHA-256 and nothing changes
 
 from __future__ import annotations
 
+import bisect
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -172,6 +175,30 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
     return study.id
 
 
+_LISTING: dict[str, tuple[int, list[str]]] = {}  # the last folder listed: its mtime and sorted names
+
+
+def _names_from(folder: Path, prefix: str) -> list[str]:
+    """The names in ``folder`` that start with ``prefix``. A folder of thousands of strips ingested one by
+    one would be listed once per strip (quadratic); its listing is kept until the folder changes."""
+    key = str(folder)
+    stamp = folder.stat().st_mtime_ns
+    cached = _LISTING.get(key)
+    if cached is None or cached[0] != stamp:
+        with os.scandir(folder) as entries:
+            cached = (stamp, sorted(e.name for e in entries))
+        _LISTING.clear()
+        if time.time_ns() - stamp > 2_000_000_000:  # a coarse clock may not show a change within 2 s
+            _LISTING[key] = cached
+    names = cached[1]
+    found = []
+    for name in names[bisect.bisect_left(names, prefix):]:
+        if not name.startswith(prefix):
+            break
+        found.append(name)
+    return found
+
+
 def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
     """The files that make up ``recording`` and the name of the one to open.
 
@@ -183,7 +210,8 @@ def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
         header = recording.path
         named = recording_files(header)
         prefix = f"{header.stem}."
-        side = sorted(p for p in header.parent.iterdir() if p.name.startswith(prefix) and p.is_file())
+        names = _names_from(header.parent, prefix)
+        side = sorted(p for p in (header.parent / n for n in names) if p.is_file())
         return list(dict.fromkeys([*named, *side])), header.name
     return [path], path.name
 
