@@ -136,17 +136,21 @@ def enqueue(
     *,
     parent_id: int | None = None,
     again: bool = False,
+    fresh: bool = False,
+    audit: list[NewAuditRow] | None = None,
 ) -> tuple[Job, bool]:
     """The job of ``spec``'s key, created queued if new: ``(job, created)``.
 
     An existing job is returned as it is (its result is reused) unless it ended without a result
     (failed or cancelled: queued again), or ``again`` asks to run a finished one again (an explicit
-    re-analysis; the work function decides what it can reuse).
+    re-analysis; the work function decides what it can reuse). ``fresh``: the key names something
+    created in this transaction (a strip just received), so no job can have it yet: it is created
+    without looking. ``audit``: see :func:`_change`.
     """
     key = (Job.kind == spec.kind) & (Job.input_hash == spec.input_hash) & (
         Job.algorithm_version == spec.algorithm_version
     )
-    existing = session.scalar(select(Job).where(key).with_for_update())
+    existing = None if fresh else session.scalar(select(Job).where(key).with_for_update())
     if existing is None:
         stamp = now()
         job = Job(
@@ -167,23 +171,28 @@ def enqueue(
             updated_at=stamp,
         )
         try:
-            with session.begin_nested():
+            if fresh:  # a duplicate key is a bug of the caller's: it fails the whole transaction
                 session.add(job)
                 session.flush()
+            else:
+                with session.begin_nested():
+                    session.add(job)
+                    session.flush()
         except IntegrityError:  # someone enqueued the same key just now: theirs is the job
+            if fresh:
+                raise
             existing = session.scalar(select(Job).where(key).with_for_update())
             assert existing is not None
         else:
-            append(
-                session,
-                actor,
-                "job:queued",
-                "job",
-                job.id,
-                None,
+            row: NewAuditRow = (
+                actor, "job:queued", "job", job.id, None,
                 {"status": "queued", "kind": job.kind, "input_hash": job.input_hash,
                  "priority": job.priority, "parent_id": parent_id, "study_id": job.study_id},
             )
+            if audit is None:
+                append(session, *row)
+            else:
+                audit.append(row)
             return job, True
     ended_without_result = existing.status in (JobStatus.FAILED, JobStatus.CANCELLED)
     if ended_without_result or (again and existing.status == JobStatus.DONE):

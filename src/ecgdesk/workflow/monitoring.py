@@ -29,7 +29,8 @@ from ecgdesk.monitoring.periods import Period, check_period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.records import open_recording
-from ecgdesk.store import Store, append, put_files
+from ecgdesk.store import Store, append, append_many, put_files
+from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import Order, Study
 from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueItem, Transmission
@@ -328,9 +329,10 @@ def ingest_file(
             )
             session.add(item)
             session.flush()
-            job_id = enqueue_classification(session, item.id, transmission.id, blob.sha256, actor)
-            append(
-                session,
+            audit: list[NewAuditRow] = []  # the job's row and the strip's, written together
+            job_id = enqueue_classification(session, item.id, transmission.id, blob.sha256, actor,
+                                            fresh=True, audit=audit)
+            audit.append((
                 actor,
                 "monitor:ingest",
                 "transmission",
@@ -345,7 +347,8 @@ def ingest_file(
                     "queue_item": item.id,
                     "job": job_id,
                 },
-            )
+            ))
+            append_many(session, audit)
             outcome = IngestOutcome(
                 str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag,
                 job_id=job_id, warnings=tuple(recording.warnings),
@@ -355,6 +358,17 @@ def ingest_file(
     if classify:
         outcome = IngestOutcome(**{**outcome.__dict__, "priority": _run_classification(store, job_id)})
     return outcome
+
+
+def ingest_received(
+    store: Store, folder: Path, device: str, actor: str, message_id: str | None = None
+) -> IngestOutcome:
+    """Store the one strip received in ``folder`` (a device's upload) and queue its classification for
+    the workers; more or fewer than one recording there is refused."""
+    strips = collect([folder])
+    if len(strips) != 1:
+        raise InputError("files", f"send one strip per transmission; found {len(strips)} recordings")
+    return ingest_file(store, strips[0], device, actor, message_id, classify=False)
 
 
 def _run_classification(store: Store, job_id: int) -> str:

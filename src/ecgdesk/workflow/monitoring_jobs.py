@@ -22,6 +22,7 @@ from ecgdesk.errors import EcgDeskError
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.queue import JobSpec, LeaseLostError
 from ecgdesk.jobs.runner import BatchResult, BatchWork, Done, JobContext, Outcome
+from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.jobs_models import Priority
 
 KIND = "monitor.classify"
@@ -52,10 +53,19 @@ def classify_spec(item_id: int, transmission_id: int, sha256: str) -> JobSpec:
 
 
 def enqueue_classification(
-    session: Session, item_id: int, transmission_id: int, sha256: str, actor: str
+    session: Session,
+    item_id: int,
+    transmission_id: int,
+    sha256: str,
+    actor: str,
+    *,
+    fresh: bool = False,
+    audit: list[NewAuditRow] | None = None,
 ) -> int:
-    """Queue (or find) the classification job of an item inside the caller's transaction; its id."""
-    return queue.enqueue(session, classify_spec(item_id, transmission_id, sha256), actor)[0].id
+    """Queue (or find) the classification job of an item inside the caller's transaction; its id.
+    ``fresh``: the transmission was stored in this transaction (see :func:`queue.enqueue`)."""
+    spec = classify_spec(item_id, transmission_id, sha256)
+    return queue.enqueue(session, spec, actor, fresh=fresh, audit=audit)[0].id
 
 
 def _run_classify_one(ctx: JobContext) -> Outcome:
@@ -79,7 +89,6 @@ def _run_classify_many(contexts: Sequence[JobContext]) -> list[BatchResult]:
     with the end of its job (and their audit rows in one insert); a job whose lease was lost writes
     nothing, as alone."""
     from ecgdesk.store import append_many
-    from ecgdesk.store.audit import NewAuditRow
     from ecgdesk.workflow.monitoring_classify import Reading, read_all_pending, triage_strip, write_reading
 
     store = contexts[0].store

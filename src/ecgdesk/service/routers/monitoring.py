@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.streaming import receive_files
-from ecgdesk.workflow.monitoring import ingest_file
+from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
 from ecgdesk.workflow.monitoring_schemas import ReviewIn, ReviewOut, TransmissionOut
 from ecgdesk.workflow.permissions import Action, Principal
@@ -59,17 +59,11 @@ async def transmit(
     from starlette.concurrency import run_in_threadpool
 
     from ecgdesk.errors import InputError
-    from ecgdesk.workflow.monitoring import collect
 
     folder = store.home / "incoming" / secrets.token_hex(16)
     try:
         await receive_files(request, folder, settings.upload_limit_bytes)
-        strips = await run_in_threadpool(collect, [folder])
-        if len(strips) != 1:
-            raise InputError("files", f"send one strip per transmission; found {len(strips)} recordings")
-        outcome = await run_in_threadpool(
-            ingest_file, store, strips[0], device, who.actor, message_id, None, False
-        )
+        outcome = await run_in_threadpool(ingest_received, store, folder, device, who.actor, message_id)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if outcome.status == "refused":
