@@ -56,13 +56,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_WORKER_POLL_S = 0.25
+
+
 def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
     """``ecgdesk worker --concurrency N`` beside the service, in the same environment."""
     from ecgdesk.errors import InputError
 
     if concurrency < 1:
         raise InputError("job-workers", f"must be at least 1, got {concurrency}")
-    command = [sys.executable, "-m", "ecgdesk.cli.main", "worker", "--concurrency", str(concurrency)]
+    # a strip waits for its triage until the worker next looks at an empty queue: look 4 times a second
+    # (a lease query on an empty queue costs about a millisecond)
+    command = [sys.executable, "-m", "ecgdesk.cli.main", "worker", "--concurrency", str(concurrency),
+               "--poll-s", str(SERVE_WORKER_POLL_S)]
     print(f"job worker: ecgdesk {' '.join(command[3:])}", flush=True)
     return subprocess.Popen([*command, "--parent-pid", str(os.getpid())])
 
