@@ -49,7 +49,9 @@ def test_ventricular_flutter_of_mitdb_207_is_found_and_the_rest_is_not() -> None
     x = wfdb.rdrecord(base, channels=[0]).p_signal[:, 0]
     states = epoch_states(x, 360.0, CFG)
     # the reference flutter: 40.8-60.6 s (with a pause of 4 s), 242-281 s (3 stretches), 1540.9-1639.3 s
-    assert np.count_nonzero(states[154:164] == VENTRICULAR) >= 9
+    # 8 of 10 since algorithm 0.5.3 (9 before): the stricter leakage limit of an ambulatory epoch, chosen on
+    # the Creighton records with this one held out, leaves 158 and 163 analyzable in this own-reference run
+    assert np.count_nonzero(states[154:164] == VENTRICULAR) >= 8
     assert np.count_nonzero(states[4:6] == VENTRICULAR) == 2
     assert np.count_nonzero(states[24:28] == VENTRICULAR) >= 2
     elsewhere = np.r_[0:4, 7:23, 29:153, 165:180]
