@@ -275,8 +275,8 @@ def _epoch_floor(energy: np.ndarray, away: np.ndarray, Lw: int, n_ep: int) -> np
 def concat_measures(parts: list[EpochMeasures]) -> EpochMeasures:
     """The measures of consecutive stretches as one."""
     if not parts:
-        empty = np.zeros(0)
-        return EpochMeasures(empty, empty, empty, empty, empty, empty, *([empty.astype(bool)] * 3), empty)
+        empty, none = np.zeros(0), np.zeros(0, dtype=bool)
+        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, empty)
     return EpochMeasures(*(np.concatenate([getattr(p, f.name) for p in parts])
                            for f in dataclasses.fields(EpochMeasures)))
 

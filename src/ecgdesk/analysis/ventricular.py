@@ -17,8 +17,11 @@ A window is VF when all four agree (:data:`KURTOSIS_MAX`, :data:`TCSC_MIN`, :dat
 :data:`HIGH_BAND_MAX`; chosen on the Creighton database and checked against the clean and noise-stressed
 MIT-BIH and SVDB epochs and the CinC 2017 strips: ``bench/bench_quality.py``, docs/analysis.md).
 
-An ambulatory epoch (:func:`ventricular_epochs`) is judged a little more strictly (:data:`EPOCH_LEAKAGE_MAX`),
-and a looser *fibrillatory* test (:data:`FIB_TCSC_MIN`, :data:`FIB_LEAKAGE_MAX`, :data:`FIB_HIGH_BAND_MAX`,
+An ambulatory epoch (:func:`ventricular_epochs`) with most of its power below 2.5 Hz
+(:data:`EPOCH_LOW_BAND_MAX`) must also leak less (:data:`SLOW_LEAKAGE_MAX`): VF waves come at 3-9 Hz,
+while a wide wave at 100-150 bpm that is not a near-pure sinusoid is a ventricular tachycardia, whose
+complexes belong to the beat analysis; and a looser
+*fibrillatory* test (:data:`FIB_TCSC_MIN`, :data:`FIB_LEAKAGE_MAX`, :data:`FIB_HIGH_BAND_MAX`,
 no kurtosis limit: clipped waves and shock artefacts raise it) lets the quality gate carry a VF stretch
 through its neighbouring epochs that the noise or lead-off tests would call noise or lead off: coarse VF
 changes its rate and clips the recorder, and its epochs then miss one of the four strict limits. Both
@@ -40,9 +43,12 @@ HIGH_BAND_MAX = 0.06
 #: Share of a sub-window's largest excursion that counts as a threshold crossing.
 TCSC_LEVEL = 0.2
 TCSC_WINDOW_S = 3.0
-#: The strict test of an ambulatory epoch: fewer VT epochs called VF, the VF they lose comes back through the
-#: fibrillatory neighbours (docs/analysis.md, "VF epochs").
-EPOCH_LEAKAGE_MAX = 0.5
+#: An ambulatory epoch with more of its 1-30 Hz power below 2.5 Hz is VF by itself only below the lower
+#: leakage (a near-pure sinusoid), else it is a slow VT; it may still continue a VF stretch as a
+#: fibrillatory neighbour (docs/analysis.md, "VF epochs").
+EPOCH_LOW_BAND_MAX = 0.6
+SLOW_LEAKAGE_MAX = 0.45
+LOW_BAND_HZ = 2.5
 #: The looser test an epoch next to a VF epoch passes to continue the VF stretch.
 FIB_TCSC_MIN = 0.3
 FIB_LEAKAGE_MAX = 0.75
@@ -86,14 +92,16 @@ def vf_measures(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
     freqs = np.fft.rfftfreq(n, 1.0 / fs)
     band = (freqs >= 1.0) & (freqs <= 30.0)
     high = (freqs > 12.0) & (freqs <= 30.0)
-    high_share = spectrum[:, high].sum(axis=1) / np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
-    return {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage, "high_share": high_share}
+    low = (freqs >= 1.0) & (freqs < LOW_BAND_HZ)
+    total = np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
+    return {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage,
+            "high_share": spectrum[:, high].sum(axis=1) / total, "low_share": spectrum[:, low].sum(axis=1) / total}
 
 
-def is_vf(measures: dict[str, np.ndarray], leakage_max: float = LEAKAGE_MAX) -> np.ndarray:
+def is_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
     """The VF decision on :func:`vf_measures` (module docstring)."""
     return np.asarray((measures["kurtosis"] < KURTOSIS_MAX) & (measures["tcsc"] > TCSC_MIN)
-                      & (measures["leakage"] < leakage_max) & (measures["high_share"] < HIGH_BAND_MAX))
+                      & (measures["leakage"] < LEAKAGE_MAX) & (measures["high_share"] < HIGH_BAND_MAX))
 
 
 def is_fibrillatory(measures: dict[str, np.ndarray]) -> np.ndarray:
@@ -132,8 +140,8 @@ def bridge_missing(x: np.ndarray) -> np.ndarray:
 
 
 def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each ``epoch_len``-sample epoch of ``x`` is VF (the strict test, with
-    :data:`EPOCH_LEAKAGE_MAX`) and whether it is fibrillatory (:func:`is_fibrillatory`); the last,
+    """Whether each ``epoch_len``-sample epoch of ``x`` is VF (:func:`is_vf`, and
+    :data:`SLOW_LEAKAGE_MAX` for a slow wave) and whether it is fibrillatory (:func:`is_fibrillatory`); the last,
     partial epoch as the others when it is at least 3 s long, else False. Missing samples are bridged."""
     n = np.asarray(x).size
     n_ep = -(-n // epoch_len) if n else 0
@@ -157,6 +165,7 @@ def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> tuple[np.nda
         if maybe.size:
             measures = vf_measures(block[maybe], rate)
             index = np.asarray(at)[maybe]
-            vf[index] = is_vf(measures, EPOCH_LEAKAGE_MAX)
+            vf[index] = is_vf(measures) & ((measures["low_share"] < EPOCH_LOW_BAND_MAX)
+                                           | (measures["leakage"] < SLOW_LEAKAGE_MAX))
             fib[index] = is_fibrillatory(measures)
     return vf, fib
