@@ -95,7 +95,8 @@ def vf_measures(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
     low = (freqs >= 1.0) & (freqs < LOW_BAND_HZ)
     total = np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
     return {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage,
-            "high_share": spectrum[:, high].sum(axis=1) / total, "low_share": spectrum[:, low].sum(axis=1) / total}
+            "high_share": spectrum[:, high].sum(axis=1) / total,
+            "low_share": spectrum[:, low].sum(axis=1) / total}
 
 
 def is_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
@@ -141,8 +142,9 @@ def bridge_missing(x: np.ndarray) -> np.ndarray:
 
 def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Whether each ``epoch_len``-sample epoch of ``x`` is VF (:func:`is_vf`, and
-    :data:`SLOW_LEAKAGE_MAX` for a slow wave) and whether it is fibrillatory (:func:`is_fibrillatory`); the last,
-    partial epoch as the others when it is at least 3 s long, else False. Missing samples are bridged."""
+    :data:`SLOW_LEAKAGE_MAX` for a slow wave) and whether it is fibrillatory (:func:`is_fibrillatory`);
+    the last, partial epoch as the others when it is at least 3 s long, else False. Missing samples are
+    bridged."""
     n = np.asarray(x).size
     n_ep = -(-n // epoch_len) if n else 0
     vf = np.zeros(n_ep, dtype=bool)
