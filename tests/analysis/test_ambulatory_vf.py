@@ -11,7 +11,17 @@ from conftest import shared_path
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EpisodeType, Rhythm
 from ecgdesk.analysis.pipeline import analyze
-from ecgdesk.analysis.quality import ANALYZABLE, VENTRICULAR, epoch_states
+from ecgdesk.analysis.quality import (
+    ANALYZABLE,
+    LEAD_OFF,
+    NOISE,
+    VENTRICULAR,
+    EpochMeasures,
+    QualityReference,
+    classify_epochs,
+    epoch_states,
+    states_to_string,
+)
 from ecgdesk.analysis.strips import StripLabel, classify_signal
 from ecgdesk.records import Recording
 
@@ -146,3 +156,62 @@ def test_aberrant_run_at_the_rhythm_rate_is_not_ventricular(name: str) -> None:
     base = str(shared_path("cinc2017", f"{name}.hea").with_suffix(""))
     rec = wfdb.rdrecord(base)
     assert classify_signal(rec.p_signal[:, 0], float(rec.fs)).label is not StripLabel.VENTRICULAR
+
+
+def test_clipped_vf_stays_vf_and_missing_samples_elsewhere_are_lead_off() -> None:
+    # a recorder clipped by coarse VF writes missing samples: a third of each VF epoch here, in 0.5 s runs
+    x, fs, ann = cudb("cu01")
+    first = int(vf_onset(ann) / fs / CFG.epoch_s) + 2
+    L = int(CFG.epoch_s * fs)
+    clipped = x.copy()
+    holes = np.zeros(x.size, dtype=bool)
+    for start in range(first * L, x.size - L, int(1.5 * fs)):
+        holes[start:start + int(0.5 * fs)] = True
+    clipped[holes] = np.nan
+    states = epoch_states(clipped, fs, CFG)
+    vf = states[first:-1]
+    assert np.mean(vf == VENTRICULAR) >= 0.8 and not np.any(vf == NOISE)
+    # the same holes in sinus rhythm are lead off, and an epoch with no sample at all is never VF
+    sinus = x[: first * L].copy()
+    sinus[holes[first * L: 2 * first * L][: sinus.size]] = np.nan
+    sinus[L:2 * L] = np.nan
+    assert np.all(epoch_states(sinus, fs, CFG)[1:3] == LEAD_OFF)
+    gap = x.copy()
+    gap[(first + 3) * L:(first + 4) * L] = np.nan
+    assert epoch_states(gap, fs, CFG)[first + 3] == LEAD_OFF
+
+
+def _measures(n: int, **flags: list[int]) -> EpochMeasures:
+    """Measures of ``n`` epochs of a clean recording; ``flags`` name the epochs that are VF (``vf``),
+    fibrillatory (``fib``), noisy (``noisy``: a high inter-beat floor) or partly missing (``missing``)."""
+    def mark(name: str) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        out[flags.get(name, [])] = True
+        return out
+
+    return EpochMeasures(
+        missing=np.where(mark("missing"), 0.3, 0.0), range_mv=np.full(n, 2.0), at_rail=np.zeros(n),
+        min_block_range_mv=np.full(n, 1.0), beat_energy=np.ones(n),
+        floor_energy=np.where(mark("noisy"), 0.5, 0.001), ventricular=mark("vf"),
+        fibrillatory=mark("fib") | mark("vf"), countable=np.zeros(n, dtype=bool), hf_ratio=np.full(n, 0.01))
+
+
+def test_vf_grows_into_fibrillatory_neighbours_only_from_a_vf_epoch() -> None:
+    reference = QualityReference(range_mv=2.0, floor=0.001, beat_energy=1.0, hf_ratio=0.01)
+    # epochs: 0 clean, 1-2 noisy and fibrillatory, 3 VF, 4 clipped and fibrillatory, 5 clean but
+    # fibrillatory (a beating heart keeps its state), 6 noisy and fibrillatory but away from VF, 7 noisy
+    m = _measures(8, vf=[3], fib=[1, 2, 4, 5, 6], noisy=[1, 2, 6, 7], missing=[4])
+    assert states_to_string(classify_epochs(m, reference, CFG)) == "AVVVVANN"
+    # a chunk that starts after a VF epoch continues it
+    m = _measures(3, fib=[0, 1], noisy=[0, 1, 2])
+    assert states_to_string(classify_epochs(m, reference, CFG, previous=VENTRICULAR)) == "VVN"
+    assert states_to_string(classify_epochs(m, reference, CFG, previous=ANALYZABLE)) == "NNN"
+
+
+def test_slow_sinusoidal_vf_is_vf_but_a_slow_vt_wave_alone_is_not() -> None:
+    # cu15's VF (406-509 s) is a near-pure 2 Hz sinusoid: VF by itself despite its slow rate
+    x, fs, _ = cudb("cu15")
+    states = epoch_states(x, fs, CFG)
+    assert np.count_nonzero(states[42:50] == VENTRICULAR) >= 7 and not np.any(states[42:50] == NOISE)
+    # the slow wave before it (390-400 s, no VF in the reference) is not VF on its own
+    assert states[39] != VENTRICULAR

@@ -18,7 +18,12 @@ gate does not depend on the gain, the QRS voltage or the sampling rate:
   recording's typical floor (a noisy stretch stands out from the recording's clean ones);
 - **ventricular** (``V``): ventricular flutter or fibrillation (:mod:`ecgdesk.analysis.ventricular`): no
   countable QRS, but not noise either: a high floor with the narrow spectrum and wide waves of VF, never
-  called noise or lead off.
+  called noise or lead off. An epoch passing the strict VF test is V; from it the VF stretch grows into
+  the neighbouring epochs, on both sides and from the previous chunk's last epoch, that would be noise or
+  lead off but are fibrillatory (the looser test) and not countable. Lead off gives way to VF only where
+  the epoch is not flat, not railed and keeps at least half of its samples: a clipped recorder writes
+  missing samples or sits on its rail for moments inside coarse VF, and the missing stretch must not hide
+  the VF around it.
 
 On the shared records (``bench/bench_quality.py``) no clean epoch of MIT-BIH, SVDB or LUDB is noise, while
 synthetic muscle and electrode-motion noise at 0 dB SNR (NSTDB's definition) is (docs/analysis.md).
@@ -51,7 +56,7 @@ FLOOR_PERCENTILE = 25
 #: The energy is smooth (a 120 ms moving sum): the floor is read on every n-th working-rate sample.
 FLOOR_STEP = 3
 #: VF stays VF with up to this share of missing (clipped) samples; other epochs are lead off with any.
-MAX_MISSING_IN_VF = 0.2
+MAX_MISSING_IN_VF = 0.5
 #: Muscle noise band (Hz), capped below Nyquist.
 HF_BAND = (40.0, 150.0)
 #: An epoch whose beats repeat alike (:func:`_countable`) is never VF: its complexes can be counted.
@@ -86,6 +91,7 @@ class EpochMeasures:
     beat_energy: np.ndarray  # median beat hump; NaN without a beat
     floor_energy: np.ndarray  # the inter-beat floor
     ventricular: np.ndarray  # VF-like (bool)
+    fibrillatory: np.ndarray  # passes the looser VF test (bool): VF next to a VF epoch when not analyzable
     countable: np.ndarray  # beats that repeat alike (bool): never noise, never VF
     hf_ratio: np.ndarray  # muscle-band RMS / QRS amplitude; NaN where not measured
 
@@ -125,9 +131,9 @@ def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
         beats = detect_qrs(filled, fs).samples if n >= int(0.5 * fs) else np.zeros(0, np.int64)
     beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(n - 1, 0)))
     beat_energy, floor_energy, countable = _energy_measures(filled, fs, L, n_ep, beats)
-    return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy,
-                         ventricular_epochs(filled, fs, L) & ~countable, countable,
-                         _hf_ratio(filled, fs, L, n_ep, beats))
+    vf, fib = ventricular_epochs(x, fs, L)
+    return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy, vf & ~countable,
+                         fib & ~countable, countable, _hf_ratio(filled, fs, L, n_ep, beats))
 
 
 def _level_measures(x: np.ndarray, fs: float, L: int, n_ep: int, config: AnalysisConfig
@@ -269,9 +275,8 @@ def _epoch_floor(energy: np.ndarray, away: np.ndarray, Lw: int, n_ep: int) -> np
 def concat_measures(parts: list[EpochMeasures]) -> EpochMeasures:
     """The measures of consecutive stretches as one."""
     if not parts:
-        empty = np.zeros(0)
-        return EpochMeasures(empty, empty, empty, empty, empty, empty, empty.astype(bool),
-                             empty.astype(bool), empty)
+        empty, none = np.zeros(0), np.zeros(0, dtype=bool)
+        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, empty)
     return EpochMeasures(*(np.concatenate([getattr(p, f.name) for p in parts])
                            for f in dataclasses.fields(EpochMeasures)))
 
@@ -292,13 +297,15 @@ def reference_of(measures: EpochMeasures) -> QualityReference:
 
 
 def classify_epochs(measures: EpochMeasures, reference: QualityReference,
-                    config: AnalysisConfig) -> np.ndarray:
-    """State code of each epoch from its measures and the recording's reference (module docstring)."""
+                    config: AnalysisConfig, previous: int | None = None) -> np.ndarray:
+    """State code of each epoch from its measures and the recording's reference (module docstring);
+    ``previous`` is the state of the epoch just before the first (the previous chunk's last)."""
     flat = measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv)
     constant = measures.min_block_range_mv <= config.const_fraction * reference.range_mv
+    railed = measures.at_rail >= config.rail_fraction
     # a dropout is lead off, except inside VF, whose large waves can clip the recorder for moments
-    vf = measures.ventricular & (measures.missing <= MAX_MISSING_IN_VF)
-    lead_off = ((measures.missing > 0) & ~vf) | flat | (measures.at_rail >= config.rail_fraction) | constant
+    may_be_vf = ~flat & ~railed & (measures.missing <= MAX_MISSING_IN_VF)
+    lead_off = (measures.missing > 0) | flat | railed | constant
     floor = measures.floor_ratio(reference)
     hf = np.nan_to_num(measures.hf_ratio, nan=0.0)
     with np.errstate(invalid="ignore"):
@@ -311,9 +318,19 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
         (floor > config.noise_floor_low) & (floor > config.noise_floor_factor * reference.floor))
     noise = (floor_noise & ~measures.countable) | muscle
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
-    out[measures.ventricular] = VENTRICULAR
     out[lead_off] = LEAD_OFF
+    out[measures.ventricular & may_be_vf] = VENTRICULAR
+    _grow_vf(out, measures.fibrillatory & may_be_vf & (out != ANALYZABLE), previous == VENTRICULAR)
     return out
+
+
+def _grow_vf(states: np.ndarray, candidate: np.ndarray, after_vf: bool) -> None:
+    """Turn to VENTRICULAR, in place, every run of ``candidate`` epochs that touches a VF epoch (or the
+    start, when the epoch before it, ``after_vf``, was VF)."""
+    for a, b in runs(candidate & (states != VENTRICULAR)):
+        if (a > 0 and states[a - 1] == VENTRICULAR) or (a == 0 and after_vf) or (
+                b < states.size and states[b] == VENTRICULAR):
+            states[a:b] = VENTRICULAR
 
 
 def epoch_states(x: np.ndarray, fs: float, config: AnalysisConfig, previous: int | None = None,
@@ -335,7 +352,7 @@ def states_of(measures: EpochMeasures, n: int, fs: float, config: AnalysisConfig
               reference: QualityReference | None = None) -> np.ndarray:
     """:func:`epoch_states` of ``n`` samples whose ``measures`` are already taken."""
     L = epoch_length(fs, config)
-    states = classify_epochs(measures, reference or reference_of(measures), config)
+    states = classify_epochs(measures, reference or reference_of(measures), config, previous)
     tail = n - (states.size - 1) * L
     if tail < max(fs, 2):
         if states.size > 1:
