@@ -273,8 +273,6 @@ class BoundaryRule(enum.StrEnum):
 
     SLOPE = "slope"
     TRAPEZIUM = "trapezium"
-    #: The P offset only: where the wave has come back to the PR segment's level (:func:`_back_to_baseline`).
-    BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -313,11 +311,6 @@ class DelineationParams:
     #: rising limb lasts some 30-50 ms, so 50 ms before its steepest point lies before its onset).
     p_reach_ms: float = 50.0
     t_reach_ms: float = 150.0
-    #: The baseline rule of the P offset: the wave has ended once it stays within this share of its peak's
-    #: height above the PR segment's level (measured over ``p_base_ms`` ending ``p_gap_ms`` before the QRS).
-    p_base_frac: float = 0.2
-    p_base_ms: float = 16.0
-    p_gap_ms: float = 4.0
 
 
 def _trapezium(x: np.ndarray, d: np.ndarray, steep: int, step: int, reach: int) -> int:
@@ -337,29 +330,6 @@ def _trapezium(x: np.ndarray, d: np.ndarray, steep: int, step: int, reach: int) 
     sign = float(-np.sign(d[steep]) * step) or 1.0
     area = sign * (x[steep] - x[t]) * (np.abs(far - t) + abs(far - steep))
     return int(t[int(np.argmax(area))])
-
-
-def _back_to_baseline(x: np.ndarray, peak: int, qrs_on: int, fs: float, frac: float, base_ms: float,
-                      gap_ms: float) -> int | None:
-    """The P offset as the end of the last stretch, before the QRS, where the P wave stands above the PR level.
-
-    The PR segment's level is the median of ``x`` over ``base_ms`` ending ``gap_ms`` before the QRS onset.
-    Scanning back from there towards the P peak, the offset is the sample after the last one whose
-    deviation from that level (on the P peak's side) exceeds ``frac`` of the peak's own deviation. A notch
-    between the two humps of a notched P wave does not end the wave, and a P wave that fades slowly into
-    the PR segment ends where it has reached it, not where its slope has flattened. ``None`` when there is
-    no PR segment to measure.
-    """
-    hi = qrs_on - _ms(fs, gap_ms)
-    lo = hi - max(2, _ms(fs, base_ms))
-    if lo <= peak + 1:
-        return None
-    base = float(np.median(x[lo:hi]))
-    height = float(x[peak]) - base
-    if height == 0.0:
-        return None
-    above = np.flatnonzero(np.sign(height) * (x[peak:hi] - base) > frac * abs(height))
-    return peak + int(above[-1]) + 1 if above.size else peak + 1
 
 
 def _walk(d: np.ndarray, start: int, step: int, level: float, limit: int) -> int:
@@ -405,11 +375,6 @@ def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qr
                 # The reference point stays before the QRS: the PR segment is the P wave's flat tail.
                 reach = min(_ms(fs, params.p_reach_ms), on - _ms(fs, 5) - fall)
                 p_off = _trapezium(smooth, ds, fall, 1, reach) if reach > 2 else fall
-            elif params.p_off_rule is BoundaryRule.BASELINE:
-                back = _back_to_baseline(smooth, p_peak, on, fs, params.p_base_frac, params.p_base_ms,
-                                         params.p_gap_ms)
-                p_off = back if back is not None else _walk(ds, fall, 1, params.p_off_xi * abs(ds[fall]),
-                                                            _ms(fs, 80))
             else:
                 p_off = _walk(ds, fall, 1, params.p_off_xi * abs(ds[fall]), _ms(fs, 80))
             waves.insert(0, Wave(WaveKind.P, p_on, p_peak, min(p_off, on - 1)))
