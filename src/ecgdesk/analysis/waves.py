@@ -82,7 +82,7 @@ class StreamParams:
     #: The resting ECG's boundary rules, with three thresholds chosen on the tuning half of the QT
     #: Database (bench/bench_delineate.py): the T wave low-passed at 15 Hz (T offset mean -10.5 -> -3.0 ms,
     #: averaged over records), the T peak the earliest wave scoring half the most prominent one (T offsets
-    #: missed 13 -> 4), the P offset at half the steepest slope (SD 13.2 -> 12.6 ms).
+    #: missed 13 -> 4), the P offset at half the steepest slope (SD 13.2 -> 12.6 ms; 0.4 since waves-1.1).
     #: waves-1.1 (QT Database tuning half, mean / SD over records, ms): the P offset at 0.4 of the steepest
     #: slope, not 0.5 (-2.9 / 12.6 -> -0.9 / 12.6: the same spread, less bias), the QRS offset where the
     #: spatial velocity falls to 0.08 of its peak, not 0.05 (5.2 / 10.3 -> 1.0 / 9.5).
@@ -181,7 +181,8 @@ def _fused_waves(sig: BeatSignals, fid: int, fs: float, on: int, off: int, t_fro
 
 
 def delineate_window(sig: BeatSignals, fid: int, fs: float, rr_s: float, params: StreamParams,
-                     has_p: bool = True, own: np.ndarray | None = None) -> tuple[list[list[Wave]], tuple[Wave, ...]]:
+                     has_p: bool = True,
+                     own: np.ndarray | None = None) -> tuple[list[list[Wave]], tuple[Wave, ...]]:
     """Per-lead and fused waves of one beat window with its fiducial at ``fid``.
 
     ``own``: the beat's own samples when ``sig`` is its template; its QRS bounds are then mixed with the
