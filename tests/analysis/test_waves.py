@@ -203,3 +203,29 @@ def test_a_long_recording_is_read_block_by_block():
     assert beats == len(truth)
     assert source.longest <= int((30.0 + 2 * 5.0) * FS)
     assert sum(done) == pytest.approx(600.0)
+
+
+def _fused_qrs_offsets(recording: Recording, params: StreamParams) -> np.ndarray:
+    return np.array([_boundaries(beat.fused)["QRS_off"] - beat.fiducial
+                     for beat in delineate_recording(recording, params=params)])
+
+
+def test_a_beat_whose_qrs_widens_keeps_part_of_its_own_qrs_offset():
+    """A beat of the dominant shape is delineated on the median of its neighbours, but its QRS bounds also
+    follow its own samples: a terminal slur on one beat (still the same shape) moves its QRS offset."""
+    recording, truth = synthetic(seconds=20.0, leads=3)
+    data = np.array(recording.read(), dtype=np.float64)
+    ms = FS / 1000.0
+    target = len(truth) // 2
+    end = truth[target]["QRS_off"]
+    slur = -0.25 * _hump(int(40 * ms))  # 40 ms of slurred terminal S, ending 30 ms after the drawn QRS
+    data[end - int(10 * ms):end - int(10 * ms) + slur.size] += slur[:, None] * np.array([1.0, -0.6, 0.8])
+    slurred = Recording.from_array(data.astype(np.float32), FS, list(recording.lead_names))
+    mixed = _fused_qrs_offsets(slurred, StreamParams())
+    template_only = _fused_qrs_offsets(slurred, StreamParams(qrs_own_weight=0.0))
+    others = np.delete(mixed, target)
+    # The template (the median of 5 beats, 4 of them without the slur) hides it; the beat's own bound
+    # sees it, and the reported offset is half way between.
+    assert abs(template_only[target] - np.median(np.delete(template_only, target))) <= 3 * ms
+    assert mixed[target] - np.median(others) >= 8 * ms
+    assert np.all(np.abs(others - np.median(others)) <= 3 * ms)

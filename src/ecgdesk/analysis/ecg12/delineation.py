@@ -346,11 +346,13 @@ def _walk(d: np.ndarray, start: int, step: int, level: float, limit: int) -> int
 
 def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qrs_off: int,
                           rr_s: float, params: DelineationParams, has_p: bool = True,
-                          smooth: np.ndarray | None = None, t_smooth: np.ndarray | None = None) -> list[Wave]:
+                          smooth: np.ndarray | None = None, t_smooth: np.ndarray | None = None,
+                          t_from: int | None = None) -> list[Wave]:
     """Waves of one lead's median beat, given the global (multi-lead) QRS bounds.
 
     ``smooth`` and ``t_smooth``: the beat already low-passed for the P and the T wave (by
     ``wave_lowpass_hz`` and ``t_lowpass_hz``), when the caller filtered the whole signal once.
+    ``t_from``: where the T wave's search starts from (default: the QRS offset).
     """
     n = len(beat)
     on, off = qrs_on, qrs_off
@@ -383,13 +385,14 @@ def delineate_median_lead(beat: np.ndarray, fid: int, fs: float, qrs_on: int, qr
     elif params.t_lowpass_hz > 0 and n > 30:
         smooth = lowpass(beat[:, None], fs, params.t_lowpass_hz)[:, 0]
         ds = np.gradient(smooth) * fs
-    t_lo = off + _ms(fs, 80)
+    anchor = off if t_from is None else t_from
+    t_lo = anchor + _ms(fs, 80)
     t_hi = min(n - 2, fid + _ms(fs, min(600.0, 700.0 * rr_s)))
     if t_hi - t_lo > _ms(fs, 60):
-        t_peak = _wave_peak(smooth, t_lo, t_hi, float(smooth[off]), params.t_peak_earliest)
+        t_peak = _wave_peak(smooth, t_lo, t_hi, float(smooth[anchor]), params.t_peak_earliest)
         fall_hi = min(n - 1, t_peak + _ms(fs, 150))
         fall = t_peak + int(np.argmax(np.abs(ds[t_peak:fall_hi]))) if fall_hi > t_peak else t_peak
-        rise_lo = max(off, t_peak - _ms(fs, 150))
+        rise_lo = max(anchor, t_peak - _ms(fs, 150))
         rise = rise_lo + int(np.argmax(np.abs(ds[rise_lo:t_peak + 1])))
         if params.t_off_rule is BoundaryRule.TRAPEZIUM:
             t_off = _trapezium(smooth, ds, fall, 1, _ms(fs, params.t_reach_ms))
