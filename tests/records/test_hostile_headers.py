@@ -521,3 +521,24 @@ def test_dicom_short_tail_after_the_last_element_is_a_warning(tmp_path: Path) ->
     with open(path, "ab") as handle:  # under one element header: pydicom stops there without a word
         handle.write(b"\x01\x02\x03\x04\x05")
     _warned(path, "ecg.dcm", "5 bytes after the last element")
+
+
+def _mat_record(folder: Path, head: bytes) -> Path:
+    """A one-lead WFDB record whose signal file is a wfdb2mat ``.mat`` (format 16, 24-byte MATLAB v4
+    header skipped by the byte offset) with ``head`` as that header."""
+    (folder / "rec.hea").write_text("rec 1 300 600\nrec.mat 16+24 1000/mV 16 0 0 0 0 ECG\n")
+    samples = (np.sin(np.linspace(0, 40, 600)) * 1000).astype("<i2").tobytes()
+    (folder / "rec.mat").write_bytes(head + samples)
+    return folder / "rec.hea"
+
+
+def test_wfdb_mat_file_whose_matlab_header_is_not_the_record_is_a_warning(tmp_path: Path) -> None:
+    """A ``.mat`` whose bytes were all replaced (header included) read without a word."""
+    import struct
+
+    good = _mat_record(tmp_path, struct.pack("<5i", 30, 1, 600, 0, 4) + b"val\0")
+    assert open_recording(good).warnings == ()
+    bad = _mat_record(tmp_path, bytes(range(200, 224)))
+    warning = _warned(bad, "rec.mat", "'MAT header'", "not the 1 x 600 matrix")
+    assert "samples are read as the header says" in warning
+    assert open_recording(bad).n_samples == 600
