@@ -201,6 +201,16 @@ def _edf_field(offset: int, width: int, value: str, per_signal: bool = False) ->
     return apply
 
 
+def _edf_phys_equal(folder: Path, main: str, _rng: random.Random) -> None:
+    """Signal 0's physical maximum set to its physical minimum (a zero range), whatever the base's values."""
+    path = folder / main
+    raw = bytearray(path.read_bytes())
+    ns = int(raw[252:256])
+    low = 256 + 104 * ns
+    raw[low + 8 * ns: low + 8 * ns + 8] = raw[low: low + 8]
+    path.write_bytes(bytes(raw))
+
+
 def _ishne_field(offset: int, fmt: str, value: int, fix_crc: bool = True) -> Mutation:
     def apply(folder: Path, main: str, _rng: random.Random) -> None:
         from ecgdesk.records import _ishne
@@ -285,14 +295,14 @@ SPECIFIC: dict[str, dict[str, Mutation]] = {
     "edf+": {
         "records=1": _edf_field(236, 8, "1"), "records=-1": _edf_field(236, 8, "-1"),
         "records=nan": _edf_field(236, 8, "nan"), "duration=0": _edf_field(244, 8, "0"),
-        "duration=1e-9": _edf_field(244, 8, "1e-9"), "physmax=physmin": _edf_field(112, 8, "-5000", True),
+        "duration=1e-9": _edf_field(244, 8, "1e-9"), "physmax=physmin": _edf_phys_equal,
         "physmin=nan": _edf_field(104, 8, "nan", True), "physmax=1e300": _edf_field(112, 8, "1e300", True),
         "digmax=digmin": _edf_field(128, 8, "-32768", True),
         "digmax=99999": _edf_field(128, 8, "99999", True),
         "spr=0": _edf_field(216, 8, "0", True), "date=31.02": _edf_field(168, 8, "31.02.21"),
         "nsignals=9": _edf_field(252, 4, "9"), "annotations-bytes": _edf_annotation_bytes,
     },
-    "edf": {"records=1": _edf_field(236, 8, "1"), "physmax=physmin": _edf_field(112, 8, "-200", True),
+    "edf": {"records=1": _edf_field(236, 8, "1"), "physmax=physmin": _edf_phys_equal,
             "duration=0": _edf_field(244, 8, "0")},
     "ishne": {
         "fs=0": _ishne_field(272, "<h", 0), "fs=-1": _ishne_field(272, "<h", -1),

@@ -316,6 +316,16 @@ MAY_BE_VALID = (
     "latin1",
     "diagnoses-10k",
 )
+_X12_KINDS = ("ack999", "ack277", "remit835")
+#: mutations that leave a valid input of these kinds only, and why
+VALID_FOR: dict[str, tuple[str, ...]] = {
+    # the ISA declares its own separators, so a file using others throughout is valid X12; a byte that
+    # is not UTF-8 in free text is a Latin-1 file, which X12's extended character set allows
+    **{kind: ("terminator-swapped", "separator-swapped", "non-utf8") for kind in _X12_KINDS},
+    # the criteria document is {"rules": [...]}: "version" is the default table's own (a signed version is
+    # numbered by the store), so a physician's file without it is valid
+    "criteria": ("no-version",),
+}
 
 
 def build(work: Path, seed: int) -> list[Case]:
@@ -344,7 +354,8 @@ def build(work: Path, seed: int) -> list[Case]:
                 folder.mkdir(parents=True)
                 raw = content.encode() if isinstance(content, str) else content
                 (folder / name).write_bytes(raw)
-                must_flag = label != "valid" and label not in MAY_BE_VALID and not label.startswith("flip-")
+                must_flag = (label != "valid" and label not in MAY_BE_VALID + VALID_FOR.get(kind, ())
+                             and not label.startswith("flip-"))
                 cases.append(Case(f"{stem}--{label}", stem, label, folder, name, kind, must_flag))
     manifest.write_text(json.dumps([{**c.__dict__, "folder": str(c.folder)} for c in cases], indent=1))
     return cases
@@ -386,29 +397,10 @@ print(json.dumps(ids))
 """
     done = subprocess.run([python, "-c", setup], env=env, capture_output=True, text=True, check=True)
     ids = json.loads(done.stdout.strip().splitlines()[-1])
-    enroll = [
-        "monitor",
-        "enroll",
-        "--patient-id",
-        "M1",
-        "--name",
-        "Roe, Rita",
-        "--birth-date",
-        "1950-05-06",
-        "--sex",
-        "F",
-        "--device",
-        "FUZZ-1",
-        "--service",
-        "event_monitor",
-        "--start",
-        str(date.today()),
-        "--ordering-npi",
-        NPI,
-        "--indication",
-        "R00.2",
-        "--json",
-    ]
+    sys.path.insert(0, str(ROOT / "tests" / "cli"))
+    from monitor_cli_builders import enroll_argv
+
+    enroll = [*enroll_argv("FUZZ-1", str(date.today()), NPI), "--json"]
     enrolment = str(json.loads(_cli(python, enroll, env, "tech"))["id"])
     _cli(python, ["monitor", "criteria", enrolment, "--sign"], env, "dr")
     extra = {"ENROLMENT": enrolment, "STUDIES": ",".join(map(str, ids))}

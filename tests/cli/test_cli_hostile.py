@@ -226,3 +226,34 @@ def test_a_sampling_rate_no_ecg_uses_is_read_with_a_warning(tmp_path: Path,
         writer.write(np.sin(np.arange(1200, dtype=np.float64)[:, None] / 5.0))
     assert main(["info", str(tmp_path / "slow.hea")]) == 0
     assert "sampling rate 20 Hz is outside what ECG devices use (50 to 10000 Hz)" in capsys.readouterr().out
+
+
+def test_command_words_name_the_module_that_registers_them() -> None:
+    """A typed command builds only its module's parser (``COMMAND_WORDS``): the table must say, for every
+    top-level word a module registers, that module, and nothing else."""
+    import argparse
+    import importlib
+
+    registered = {}
+    for name in cli_main.COMMAND_MODULES:
+        subparsers = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(subparsers)
+        registered.update(dict.fromkeys(subparsers.choices, name))
+    assert registered == cli_main.COMMAND_WORDS
+
+
+def _command_choices(parser: object) -> set[str]:
+    action = next(a for a in parser._actions if a.dest == "command")  # type: ignore[attr-defined]
+    return set(action.choices)
+
+
+def test_a_typed_command_builds_only_its_own_module(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _command_choices(cli_main.build_parser(["study", "list"])) == {"study", "audit", "demo"}
+    assert _command_choices(cli_main.build_parser(["--version"])) == set()
+    for line in (["--help"], [], ["nosuch"], ["--debug"]):
+        assert _command_choices(cli_main.build_parser(line)) == set(cli_main.COMMAND_WORDS)
+    with pytest.raises(SystemExit) as done:
+        main(["nosuch"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "invalid choice: 'nosuch'" in err
+    assert "'study'" in err and "'remit'" in err

@@ -14,32 +14,11 @@ from ecgdesk.store import open_store
 from ecgdesk.workflow.users import add_user
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
+from monitor_cli_builders import ORDERING_NPI, enroll_argv
 from monitoring_builders import START, Strips, make_strips
 
 PIN = "2468"
-ORDERING_NPI = "1245319599"
-ENROLL = [
-    "monitor",
-    "enroll",
-    "--patient-id",
-    "M1",
-    "--name",
-    "Roe, Rita",
-    "--birth-date",
-    "1950-05-06",
-    "--sex",
-    "F",
-    "--device",
-    "DEV-1",
-    "--service",
-    "event_monitor",
-    "--start",
-    "2026-12-01",
-    "--ordering-npi",
-    ORDERING_NPI,
-    "--indication",
-    "R00.2",
-]
+ENROLL = enroll_argv("DEV-1", "2026-12-01")
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,9 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
         (orm(code="99999"), "OBR-4"),
         (orm(icd=""), "DG1"),
         (orm(extra="TQ1|1|||||14^fortnights"), "TQ1-6"),
+        (orm().replace("|P", "|\x00P", 1), "MSH-11"),  # NUL bytes were stored as part of the value
+        (orm(placer="P\x00-100"), "ORC-2"),
+        (orm(extra="NTE|1||a\x1bb"), "NTE-3"),
     ],
 )
 def test_bad_orders_name_segment_and_field(text: str, field: str) -> None:

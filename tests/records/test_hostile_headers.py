@@ -467,3 +467,78 @@ def test_aecg_bad_timestamp_is_a_warning_and_overflowing_values_are_refused(tmp_
     _warned(path, "TIME_ABSOLUTE.head '20241399250000.000'", "start is unknown")
     path.write_text(text.replace("<digits>", "<digits>1e300 ", 1))
     _refused(path, "II.digits", "overflow")
+
+
+# ------------------------------------------------------- session 5: the last cases of the full fuzz run
+def _edf_two_signals(path: Path) -> Path:
+    """An EDF+ file with an ECG and a second, non-ECG signal (not read by the channel rule)."""
+    import pyedflib
+
+    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([
+        {"label": "ECG", "dimension": "uV", "sample_frequency": 100, "physical_min": -3000.0,
+         "physical_max": 3000.0, "digital_min": -32768, "digital_max": 32767},
+        {"label": "Resp", "dimension": "%", "sample_frequency": 100, "physical_min": -100.0,
+         "physical_max": 100.0, "digital_min": -32768, "digital_max": 32767}])
+    writer.writeSamples([np.sin(np.linspace(0, 50, 2000)) * 1000, np.cos(np.linspace(0, 5, 2000)) * 50])
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize(("start", "value", "field", "words"), [
+    (112, "-100", "physical_maximum[1]", ("-100..-100 %", "zero")),   # physical max = min
+    (128, "-32768", "digital_maximum[1]", ("empty or reversed",)),    # digital max = min
+])
+def test_edf_unread_signal_with_a_broken_scale_is_a_warning(tmp_path: Path, start: int, value: str,
+                                                            field: str, words: tuple[str, ...]) -> None:
+    """A signal that is not read (not an ECG) with a range that cannot be scaled was read without a word:
+    the header is damaged, so it is said, naming the file, the signal and the field; the ECG still reads."""
+    path = _edf_two_signals(tmp_path / "two.edf")
+    assert open_recording(path).warnings == ()
+    n = int(path.read_bytes()[252:256])
+    _signal_field(path, n, 1, start, 8, value)
+    warning = _warned(path, "two.edf", "signal 1 ('Resp', not read)", field, *words)
+    assert warning.startswith("two.edf: ")
+    assert open_recording(path).lead_names == ["ECG"]
+
+
+def test_dicom_garbage_after_the_data_set_is_a_warning(tmp_path: Path) -> None:
+    """Bytes appended to a DICOM file were parsed by pydicom as elements without a word."""
+    path = _dicom(tmp_path)
+    clean = open_recording(path)
+    size = path.stat().st_size
+    with open(path, "ab") as handle:  # a tag, a 4-byte length past the end of the file, then noise
+        handle.write(b"\x05\x74\x5a\x54\xa0\xb0\x7d\xd3" + bytes(range(256)) * 4)
+    warning = _warned(path, "ecg.dcm", "from byte", "not DICOM", "(7405,545A)", "past the end of the file")
+    assert str(size) in warning or str(size + 8) in warning
+    again = open_recording(path)
+    assert again.n_samples == clean.n_samples
+    assert np.array_equal(again.read(0, 100), clean.read(0, 100))
+
+
+def test_dicom_short_tail_after_the_last_element_is_a_warning(tmp_path: Path) -> None:
+    path = _dicom(tmp_path)
+    with open(path, "ab") as handle:  # under one element header: pydicom stops there without a word
+        handle.write(b"\x01\x02\x03\x04\x05")
+    _warned(path, "ecg.dcm", "5 bytes after the last element")
+
+
+def _mat_record(folder: Path, head: bytes) -> Path:
+    """A one-lead WFDB record whose signal file is a wfdb2mat ``.mat`` (format 16, 24-byte MATLAB v4
+    header skipped by the byte offset) with ``head`` as that header."""
+    (folder / "rec.hea").write_text("rec 1 300 600\nrec.mat 16+24 1000/mV 16 0 0 0 0 ECG\n")
+    samples = (np.sin(np.linspace(0, 40, 600)) * 1000).astype("<i2").tobytes()
+    (folder / "rec.mat").write_bytes(head + samples)
+    return folder / "rec.hea"
+
+
+def test_wfdb_mat_file_whose_matlab_header_is_not_the_record_is_a_warning(tmp_path: Path) -> None:
+    """A ``.mat`` whose bytes were all replaced (header included) read without a word."""
+    import struct
+
+    good = _mat_record(tmp_path, struct.pack("<5i", 30, 1, 600, 0, 4) + b"val\0")
+    assert open_recording(good).warnings == ()
+    bad = _mat_record(tmp_path, bytes(range(200, 224)))
+    warning = _warned(bad, "rec.mat", "'MAT header'", "not the 1 x 600 matrix")
+    assert "samples are read as the header says" in warning
+    assert open_recording(bad).n_samples == 600

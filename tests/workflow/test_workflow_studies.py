@@ -15,7 +15,8 @@ from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry, RecordingBlob
 from ecgdesk.workflow.lifecycle import TRANSITIONS
 from ecgdesk.workflow.studies import create_study, import_recording
-from ecgdesk.workflow.views import list_studies, show_study
+from ecgdesk.workflow.views import show_study
+from ecgdesk.workflow.worklist import list_studies
 
 
 def _digest(path: Path) -> str:
@@ -33,6 +34,23 @@ def test_create_and_import(store: Store, tiny_record: Path) -> None:
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o444
     assert _digest(result.path) == _digest(tiny_record)
     assert [row.id for row in list_studies(store)] == [study_id]
+
+
+def test_study_list_rows_are_the_worklist_rows_of_the_http_schema(store: Store) -> None:
+    """``study list`` reads plain rows (no Pydantic loaded); their JSON is the HTTP worklist's, and the
+    list is audited like a page of it."""
+    from ecgdesk.workflow.views import study_page
+
+    ids = [create_study(store, request(patient_id=f"P{n}"), "tech") for n in range(3)]
+    entries = list_studies(store, "tech")
+    page = study_page(store, "tech", None, 0, 50)
+    assert [e.id for e in entries] == ids and [r.id for r in page.items] == ids[::-1]
+    assert [e.to_dict() for e in entries] == [r.to_dict() for r in reversed(page.items)]
+    assert entries[0].to_dict()["created_at"].endswith("Z")
+    with store.transaction() as session:
+        reads = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "study",
+                                                                 AuditEntry.entity_id == "*")).all()
+    assert reads == ["read:worklist", "read:worklist"]
 
 
 def test_import_is_idempotent(store: Store, tiny_record: Path) -> None:

@@ -265,10 +265,26 @@ def _yymmdd(text: str) -> bool:
     return len(text) == 6 and text.isdigit() and valid_date(("20" if text[:2] < "50" else "19") + text)
 
 
+#: the longest simple element of the 005010 transactions we read (MSG01, STC12 free text: 264 characters);
+#: a longer element or component is a damaged file, refused before any of it is used or stored
+MAX_ELEMENT_CHARS = 264
+
+
+def _oversized(segments: Sequence[Segment], delims: Delimiters) -> Iterator[Issue]:
+    for segment in segments:
+        for index, value in enumerate(segment.elements, start=1):
+            longest = max(map(len, value.split(delims.component))) if len(value) > MAX_ELEMENT_CHARS else 0
+            if longest > MAX_ELEMENT_CHARS:
+                yield Issue(segment.position, segment.id, segment.name(index),
+                            f"{len(value)} characters: longer than any X12 005010 element allows (at most "
+                            f"{MAX_ELEMENT_CHARS}); the file is damaged")
+
+
 def check_interchange(interchange: Interchange, transactions: Mapping[str, Transaction]) -> list[Issue]:
-    """Envelopes (ISA/GS/ST and their trailers and counts) and every transaction set's body."""
+    """Envelopes (ISA/GS/ST and their trailers and counts), element sizes and every transaction set's
+    body."""
     segments = interchange.segments
-    issues: list[Issue] = []
+    issues: list[Issue] = list(_oversized(segments, interchange.delimiters))
     isa = segments[0]
     issues += _header_issues(
         isa,

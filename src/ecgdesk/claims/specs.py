@@ -8,6 +8,7 @@ file with them in the right place passes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ecgdesk.claims.grammar import Loop, Seg, Transaction, codes, valid_date
@@ -16,6 +17,17 @@ from ecgdesk.claims.x12 import Delimiters, Segment
 CAS_GROUPS = codes("CO", "OA", "PI", "PR")
 CLP_STATUS = codes("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
 PRODUCT_QUALIFIERS = codes("AD", "ER", "HC", "HP", "IV", "N4", "N6", "NU", "UI", "WK")
+#: a procedure code in ASCII only (full-width or other Unicode digits are not the code they look like):
+#: HC is a 5-character HCPCS/CPT code, the other qualifiers' codes are at most 48 letters and digits
+_HCPCS = re.compile(r"[A-Z0-9]{5}")
+_PRODUCT_CODE = re.compile(r"[A-Za-z0-9.-]{1,48}")
+#: STC01-1 / STC10-1 / STC11-1 claim status category codes (X12 external code list 507): acknowledgement
+#: A0-A8, data search unsuccessful D0, error E0-E4, finalized F0-F4 (F3F, F3N), pending P0-P5, request for
+#: more information R0-R16
+STATUS_CATEGORIES = codes(
+    *(f"A{n}" for n in range(9)), "D0", *(f"E{n}" for n in range(5)), *(f"F{n}" for n in range(5)),
+    "F3F", "F3N", *(f"P{n}" for n in range(6)), *(f"R{n}" for n in range(17)),
+)
 
 
 def _cas(segment: Segment, delims: Delimiters) -> Iterator[tuple[str, str]]:
@@ -48,6 +60,9 @@ def _procedure(segment: Segment, delims: Delimiters, index: int, required: bool)
         )
     elif len(parts) < 2 or not parts[1]:
         yield f"{segment.name(index)}-02", "the procedure code is missing"
+    elif not (_HCPCS if parts[0] == "HC" else _PRODUCT_CODE).fullmatch(parts[1]):
+        shape = "5 ASCII capital letters or digits" if parts[0] == "HC" else "1-48 ASCII letters or digits"
+        yield f"{segment.name(index)}-02", f"{parts[1]!r} is not a {parts[0]} procedure code ({shape})"
 
 
 def _svc(segment: Segment, delims: Delimiters) -> Iterator[tuple[str, str]]:
@@ -66,11 +81,17 @@ def _plb(segment: Segment, delims: Delimiters) -> Iterator[tuple[str, str]]:
 
 
 def _stc(segment: Segment, delims: Delimiters) -> Iterator[tuple[str, str]]:
-    """STC01: category and status code are both required."""
+    """STC01: category and status code are both required; a category (STC01, STC10, STC11) is one of code
+    list 507."""
     value = segment.get(1)
     parts = value.split(delims.component) if value else []
     if len(parts) < 2 or not parts[0] or not parts[1]:
         yield segment.name(1), f"{value!r}: status category and status code are required"
+    for index in (1, 10, 11):
+        category = (segment.get(index).split(delims.component) if segment.get(index) else [""])[0]
+        if category and category not in STATUS_CATEGORIES:
+            yield f"{segment.name(index)}-01", (f"{category!r} is not a claim status category code (X12 code "
+                                                "list 507: A0-A8, D0, E0-E4, F0-F4, P0-P5, R0-R16)")
 
 
 def _nm1(qualifier: str, name: str, required: bool = False, repeat: int = 1) -> Seg:

@@ -104,13 +104,14 @@ def acting(
     ``env_option``/``stdin_option`` name the options that carry the acting user's password (``user add``
     uses its own, since ``--password-env`` there is the new user's password)."""
     from ecgdesk.workflow.permissions import authorize
-    from ecgdesk.workflow.sessions import resolve_token
     from ecgdesk.workflow.users import authenticate
 
     username = getattr(args, "user", None) or os.environ.get(USER_ENV)
     token = os.environ.get(TOKEN_ENV)
     explicit = (stdin_option and getattr(args, stdin_option, False)) or getattr(args, env_option, None)
     if token and not explicit:
+        from ecgdesk.workflow.sessions import resolve_token  # its tables are loaded only for a token
+
         principal = resolve_token(store, token)
         if username and username != principal.username:
             raise AuthenticationError(f"${TOKEN_ENV} belongs to {principal.username!r}, not {username!r}")

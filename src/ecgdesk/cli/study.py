@@ -335,7 +335,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.permissions import Action
-    from ecgdesk.workflow.views import list_studies
+    from ecgdesk.workflow.worklist import list_studies
 
     store, who = _acting(args, Action.STUDY_LIST)
     rows = list_studies(store, who.actor)

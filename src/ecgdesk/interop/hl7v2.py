@@ -190,6 +190,11 @@ def read_ack(text: str) -> AckResult:
     return AckResult(_field(msa, 1), _field(msa, 2), unescape(_field(msa, 3)))
 
 
+#: C0 control characters but TAB, and DEL; CR (the segment separator) is split off before, and the file's
+#: LF/CRLF line ends were turned into CR
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
     """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c")
@@ -205,6 +210,12 @@ def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
         fields = raw.split("|")
         if name == "MSH":
             fields = ["MSH", "|", *fields[1:]]
+        for index, value in enumerate(fields):
+            control = _CONTROL.search(value)
+            if control:  # a NUL or other control byte: a damaged file, never a value to store
+                code = ord(control.group())
+                raise InputError(f"{name}-{index}", f"contains the control character {code:#04x} (HL7 v2 "
+                                 "text carries none; escape it as \\Xhh\\)", source)
         out.setdefault(name, []).append(fields)
     return out
 

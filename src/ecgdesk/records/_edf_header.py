@@ -170,22 +170,29 @@ def read_edf_header(path: Path) -> EdfHeader:
                      tuple(channels), _start(fixed, warnings), tuple(warnings))
 
 
-def check_channel(header: EdfHeader, channel: Channel) -> None:
-    """A channel that will be read: a non-zero digital and physical range, plausible for an ECG."""
-    path, i = header.path, channel.index
+def channel_problem(header: EdfHeader, channel: Channel) -> tuple[str, str] | None:
+    """(field, reason) when the channel's samples cannot be scaled: a digital range outside the sample
+    width, empty or reversed, or a zero physical range; None when they can."""
+    i = channel.index
     low, high = _DIGITAL_LIMITS[header.bytes_per_sample]
     for name, value in (("digital_minimum", channel.dig_min), ("digital_maximum", channel.dig_max)):
         if not low <= value <= high:
-            raise RecordingError(path, f"{name}[{i}]", f"{value} is outside the sample range "
-                                                       f"(allowed {low} to {high})")
+            return f"{name}[{i}]", f"{value} is outside the sample range (allowed {low} to {high})"
     if channel.dig_max <= channel.dig_min:
-        raise RecordingError(path, f"digital_maximum[{i}]",
-                             f"digital range {channel.dig_min}..{channel.dig_max} is empty or reversed "
-                             "(the maximum must exceed the minimum)")
+        return (f"digital_maximum[{i}]", f"digital range {channel.dig_min}..{channel.dig_max} is empty or "
+                "reversed (the maximum must exceed the minimum)")
     if channel.phys_max == channel.phys_min:
-        raise RecordingError(path, f"physical_maximum[{i}]",
-                             f"physical range {channel.phys_min:g}..{channel.phys_max:g} {channel.unit} is "
-                             "zero, so no sample value can be scaled")
+        return (f"physical_maximum[{i}]", f"physical range {channel.phys_min:g}..{channel.phys_max:g} "
+                f"{channel.unit} is zero, so no sample value can be scaled")
+    return None
+
+
+def check_channel(header: EdfHeader, channel: Channel) -> None:
+    """A channel that will be read: a non-zero digital and physical range, plausible for an ECG."""
+    path, i = header.path, channel.index
+    problem = channel_problem(header, channel)
+    if problem is not None:
+        raise RecordingError(path, *problem)
     factor = unit_to_mv_factor(channel.unit, path)
     check_scale(path, f"physical_maximum[{i}]", channel.scale * factor,
                 max(abs(channel.phys_min), abs(channel.phys_max)) * factor,

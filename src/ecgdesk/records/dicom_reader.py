@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
 
 from ecgdesk.errors import RecordingError
@@ -224,7 +225,7 @@ def read_dicom(path: str | Path) -> Recording:
         raise RecordingError(path, "header", f"not a readable DICOM file: {type(exc).__name__}: {exc}") \
             from None
     try:
-        return _recording(path, ds)
+        return _recording(path, ds, _drop_damaged_tail(path, ds))
     except RecordingError:
         raise
     except Exception as exc:  # an attribute pydicom cannot convert (a wrong VR, a bad value)
@@ -232,7 +233,49 @@ def read_dicom(path: str | Path) -> Recording:
             from None
 
 
-def _recording(path: Path, ds: Any) -> Recording:
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+def _damage(raw: RawDataElement, previous: Any, size: int) -> str | None:
+    """Why a top-level element as pydicom read it cannot be one of the file's (None: it can)."""
+    if raw.length != _UNDEFINED_LENGTH and raw.value_tell + raw.length > size:
+        return (f"claims {raw.length} bytes from byte {raw.value_tell}, past the end of the file ({size} "
+                "bytes)")
+    if raw.VR is None and not raw.is_implicit_VR:
+        return "has no valid value representation"
+    if previous is not None and raw.tag <= previous:
+        return f"comes after {previous} (a data set's tags ascend)"
+    return None
+
+
+def _drop_damaged_tail(path: Path, ds: Any) -> list[str]:
+    """Warnings for the top-level elements after the data set's true end (bytes appended to the file, or a
+    damaged tail), which are dropped: pydicom parses such bytes as elements without a word. The waveform
+    lies before them, so the recording is still read, with the warning."""
+    size = path.stat().st_size
+    raw = sorted((e for e in (ds.get_item(t, keep_deferred=True) for t in list(ds.keys()))
+                  if isinstance(e, RawDataElement)),
+                 key=lambda e: e.value_tell)
+    previous = None
+    for n, element in enumerate(raw):
+        why = _damage(element, previous, size)
+        if why is not None:
+            for rest in raw[n:]:
+                del ds[rest.tag]
+            return [f"{path.name}: {len(raw) - n} element(s) from byte {element.value_tell} on ignored, they "
+                    f"are not DICOM (element {element.tag} {why}): bytes appended to the file or a damaged "
+                    "end"]
+        previous = element.tag
+    last = raw[-1] if raw else None
+    if last is not None and last.tag == max(ds.keys()) and last.length != _UNDEFINED_LENGTH:
+        end = last.value_tell + last.length
+        if end < size:
+            return [f"{path.name}: {size - end} bytes after the last element (which ends at byte {end}) "
+                    "ignored"]
+    return []
+
+
+def _recording(path: Path, ds: Any, warnings: list[str]) -> Recording:
     sop = str(ds.get("SOPClassUID", ""))
     groups = ds.get("WaveformSequence")
     if not groups:
@@ -246,7 +289,6 @@ def _recording(path: Path, ds: Any) -> Recording:
     if len(channels) != group.n_channels:
         raise RecordingError(path, f"WaveformSequence[{group.index}].ChannelDefinitionSequence",
                              f"defines {len(channels)} channels for {group.n_channels} declared")
-    warnings: list[str] = []
     leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
     start, patient = _dicom_datetime(ds, warnings), _patient(ds, warnings)

@@ -26,7 +26,14 @@ import pyedflib
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_fs, clean_label
-from ecgdesk.records._edf_header import ANNOTATION_LABEL, Channel, EdfHeader, check_channel, read_edf_header
+from ecgdesk.records._edf_header import (
+    ANNOTATION_LABEL,
+    Channel,
+    EdfHeader,
+    channel_problem,
+    check_channel,
+    read_edf_header,
+)
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
 _VOLTS = {"uv": "uV", "µv": "uV", "μv": "uV", "mv": "mV", "v": "V", "nv": "nV"}
@@ -209,6 +216,13 @@ def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], floa
     fs = check_fs(path, chosen[0].fs, f"samples_per_record[{chosen[0].index}]")
     for channel in chosen:
         check_channel(header, channel)
+    for other in header.channels:  # not read, but a broken scale says the header is damaged: said, not hidden
+        if other in chosen or other.label == ANNOTATION_LABEL:
+            continue
+        problem = channel_problem(header, other)
+        if problem is not None:
+            warnings.append(f"{header.path.name}: signal {other.index} ({other.label!r}, not read): "
+                            f"{problem[0]}: {problem[1]}")
     left = [c for c in header.channels if c not in chosen and _volt_unit(c.unit) and
             _ECG_LABEL.search(c.label)]
     if left:

@@ -225,6 +225,35 @@ def _check_files(folder: Path, header: HeaderText, sig_len: int) -> None:
             check_size(path, expected, "sig_len", what)
 
 
+#: MATLAB v4 matrix types (MOPT, little-endian numeric) wfdb2mat writes: double, single, int32, int16,
+#: uint16, uint8
+_MAT_TYPES = {0, 10, 20, 30, 40, 50}
+
+
+def _mat_header_warnings(folder: Path, header: HeaderText, sig_len: int) -> list[str]:
+    """A ``.mat`` signal file (wfdb2mat, the byte offset skipping its MATLAB v4 header) whose header is not
+    the matrix of this record: its samples are read as the ``.hea`` says, but the file may be another
+    record's or damaged, so it is said."""
+    warnings = []
+    for name in dict.fromkeys(s.file_name for s in header.signals if s.file_name.endswith(".mat")):
+        first = next(s for s in header.signals if s.file_name == name)
+        if first.byte_offset < 20:
+            continue
+        with open(folder / name, "rb") as handle:
+            head = handle.read(20)
+        if len(head) < 20:
+            continue
+        kind, rows, cols, imaginary, name_length = np.frombuffer(head[:20], dtype="<i4").tolist()
+        width = sum(s.file_name == name for s in header.signals)
+        if (kind not in _MAT_TYPES or imaginary != 0 or sorted((rows, cols)) != sorted((width, sig_len))
+                or not 0 < name_length <= first.byte_offset - 20):
+            warnings.append(f"{name}: field 'MAT header': not the {width} x {sig_len} matrix of this record "
+                            f"(type {kind}, {rows} x {cols}, imaginary flag {imaginary}, name length "
+                            f"{name_length}); the samples are read as the header says, but the file may be "
+                            "damaged or another record's")
+    return warnings
+
+
 def _check_segments(hea: Path, header: HeaderText) -> list[str]:
     """Each segment header of a multi-segment record, checked as a header of its own, with its files."""
     warnings: list[str] = []
@@ -310,6 +339,7 @@ def read_wfdb(path: str | Path) -> Recording:
     source: _MemmapSource | _RdrecordSource | None = None
     if not text.multi_segment:
         _check_files(base.parent, text, sig_len)
+        warnings += _mat_header_warnings(base.parent, text, sig_len)
         if len(channels) == signals.n_sig:
             source = _memmap_source(base, signals, sig_len)
     if source is None:

@@ -285,6 +285,6 @@ def ensure_service_demo(
 
 
 def study_ids(store: Store) -> list[Any]:
-    from ecgdesk.workflow.views import list_studies
+    from ecgdesk.workflow.worklist import list_studies
 
     return list(list_studies(store))

@@ -28,7 +28,6 @@ from ecgdesk.store.models import (
     RecordingBlob,
     ReportVersion,
     Signature,
-    Study,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study
@@ -53,11 +52,10 @@ from ecgdesk.workflow.schemas import (
     StudyRow,
     UploadOut,
 )
+from ecgdesk.workflow.worklist import MAX_PAGE, study_entries
 
 if TYPE_CHECKING:
     from ecgdesk.store.service_models import Upload
-
-MAX_PAGE = 500
 
 
 def study_page(
@@ -67,51 +65,10 @@ def study_page(
     offset: int = 0,
     limit: int = 50,
 ) -> StudyPage:
-    """One page of the worklist (newest first), optionally of one status."""
-    limit = max(1, min(limit, MAX_PAGE))
-    query = (
-        select(Study, Patient.external_id, Patient.name, Order.service)
-        .join(Patient, Study.patient_id == Patient.id)
-        .join(Order, Study.order_id == Order.id)
-    )
-    counted = select(func.count()).select_from(Study)
-    if status is not None:
-        query = query.where(Study.status == status.value)
-        counted = counted.where(Study.status == status.value)
-    with store.transaction() as session:
-        total = int(session.scalar(counted) or 0)
-        rows = session.execute(query.order_by(Study.id.desc()).offset(max(0, offset)).limit(limit)).all()
-        items = [
-            StudyRow(
-                id=s.id,
-                status=StudyStatus(s.status),
-                patient_id=pid,
-                patient_name=name,
-                service=service,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
-            )
-            for s, pid, name, service in rows
-        ]
-        if actor is not None:
-            detail = {
-                "status": status.value if status else None,
-                "offset": offset,
-                "ids": [r.id for r in items],
-            }
-            audit_read(session, actor, "worklist", "study", "*", detail)
-    return StudyPage(items=items, total=total, offset=max(0, offset), limit=limit)
-
-
-def list_studies(store: Store, actor: str | None = None) -> list[StudyRow]:
-    """Every study, oldest first (``ecgdesk study list``)."""
-    first = study_page(store, None, None, 0, 1)
-    pages, offset = [], 0
-    while offset < first.total:
-        page = study_page(store, actor, None, offset, MAX_PAGE)
-        pages.extend(page.items)
-        offset += MAX_PAGE
-    return sorted(pages, key=lambda row: row.id)
+    """One page of the worklist (newest first), optionally of one status (the HTTP worklist)."""
+    entries, total = study_entries(store, actor, status, offset, limit)
+    items = [StudyRow(**asdict(entry)) for entry in entries]
+    return StudyPage(items=items, total=total, offset=max(0, offset), limit=max(1, min(limit, MAX_PAGE)))
 
 
 def _analysis(store: Store, run: AnalysisRun) -> AnalysisOut:
