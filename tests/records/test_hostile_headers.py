@@ -75,6 +75,8 @@ def test_unknown_storage_format(tmp_path: Path, code: str) -> None:
     ("nan/mV", ("not a finite number",)), ("inf/mV", ("not a finite number",)),
     ("-inf/mV", ("not a finite number",)), ("abc/mV", ("not a number",)),
     ("1e30/mV", ("not plausible", "full scale")), ("1e-30/mV", ("not plausible", "at most 1 mV")),
+    # found by the property suite: a byte flip that leaves the baseline's "(" unclosed
+    ("1000.0(0\x00/mV", ("not gain(baseline)/units",)), ("200(0/mV", ("not gain(baseline)/units",)),
 ])
 def test_absurd_gain_is_refused(tmp_path: Path, gain: str, words: tuple[str, ...]) -> None:
     hea = _wfdb(tmp_path)

@@ -105,7 +105,8 @@ def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec
     gain, calibrated, baseline, units = DEFAULT_GAIN, False, None, "mV"
     if len(tokens) > 2:
         parts = _GAIN_SPEC.match(tokens[2])
-        assert parts is not None  # the pattern matches any token
+        if parts is None:  # an unclosed "(baseline", or a "(" after the units
+            raise RecordingError(hea, f"gain[{index}]", f"{tokens[2]!r} is not gain(baseline)/units")
         gain_text, baseline_text, units_text = parts.group(1), parts.group(2), parts.group(3)
         value = _number(hea, f"gain[{index}]", gain_text, "gain") if gain_text else 0.0
         if value != 0:
