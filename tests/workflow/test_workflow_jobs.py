@@ -99,6 +99,7 @@ def test_a_study_job_that_runs_out_of_attempts_shows_on_the_study(
     (job,) = show_study(store, study_id).jobs
     assert (job.id, job.status, job.attempts) == (job_id, "failed", 3)
     assert job.error is not None and job.error.startswith("gave up after 3 attempts: lease of w/")
+    assert not show_job(store, job_id).job.failed_on_input
     assert show_study(store, study_id).status == "recorded"
     with_users(store, monkeypatch)
     assert main(["study", "show", str(study_id), "--user", "tech"]) == 0
@@ -117,6 +118,22 @@ def test_a_study_job_that_runs_out_of_attempts_shows_on_the_study(
     assert "already done" in capsys.readouterr().err
     assert main(["jobs", "retry", str(job_id), "--user", "dr.a"]) == 2  # not a physician's action
     assert "job:manage" in capsys.readouterr().err
+
+
+def test_a_study_whose_recording_the_engine_refuses_is_bad_input_exit_2(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 32767 Hz: within what the readers accept (1 Hz-100 kHz), outside what the engine analyses
+    record = write_recording(synthetic_recording(0.2, fs=32767.0, seed=3), tmp_path, "wfdb", "fast")
+    study_id = recorded(store, record, "P9")
+    with_users(store, monkeypatch)
+    assert main(["study", "analyze", str(study_id), "--user", "tech"]) == 2
+    err = capsys.readouterr().err
+    assert "field 'fs'" in err and "32767" in err
+    (job,) = show_study(store, study_id).jobs
+    assert (job.status, job.attempts) == ("failed", 1)  # at once, not retried
+    assert show_job(store, job.id).job.failed_on_input
+    assert show_study(store, study_id).status == "recorded"
 
 
 def test_batch_analyze_command(store: Store, tmp_path: Path, tiny_record: Path,

@@ -87,7 +87,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.analysis_jobs import enqueue_analysis
     from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
-    from ecgdesk.workflow.jobs import JobFailedError, run_inline
+    from ecgdesk.workflow.jobs import job_failed, run_inline
     from ecgdesk.workflow.permissions import Action
     from ecgdesk.workflow.views import show_study
 
@@ -117,7 +117,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
         job = run_inline(store, job_id, on_progress=show)
     if job.status != "done" or job.result is None:
-        raise JobFailedError(f"study {args.study_id}: analysis job {job_id} {job.status}: {job.error}")
+        raise job_failed(f"study {args.study_id}: analysis job {job_id} {job.status}: {job.error}", job)
     a = show_study(store, args.study_id).analysis
     assert a is not None
     state = "reused the run with the same inputs" if job.result.get("reused") else "analysed"

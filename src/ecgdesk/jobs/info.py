@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,13 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+#: How the error of a job that failed on anything but its input reads (a bug, a transient failure, a
+#: worker that kept dying: retried until its attempts ran out), also inside "part 3 failed: ...". A job
+#: that failed on its input (an ``EcgDeskError``: a corrupt recording) failed at once with that message.
+GAVE_UP = "gave up after {attempts} attempts: {error}"
+_GAVE_UP = re.compile(r"gave up after \d+ attempts: ")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,12 @@ class JobInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def failed_on_input(self) -> bool:
+        """Failed at once on bad input (not on a bug, a transient failure or lost workers)."""
+        return self.status == JobStatus.FAILED.value and bool(self.error) and not _GAVE_UP.search(
+            self.error or "")
 
 
 def iso(value: datetime | None) -> str | None:

@@ -29,10 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.jobs.info import GAVE_UP, iso
 from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
 from ecgdesk.jobs.info import aware as aware
 from ecgdesk.jobs.info import info as info
-from ecgdesk.jobs.info import iso
 from ecgdesk.store import append, append_many, canonical_json
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.jobs_models import ENDED, Job, JobStatus, Priority
@@ -297,7 +297,7 @@ def begin(session: Session, claim: Claim) -> int:
                {"attempts": job.attempts, "owner": claim.owner})
         if job.attempts > job.max_attempts:
             _fail(session, job, _actor(claim.owner),
-                  f"gave up after {job.max_attempts} attempts: its worker stopped each time")
+                  GAVE_UP.format(attempts=job.max_attempts, error="its worker stopped each time"))
             return 0
     job.started_at = stamp
     job.heartbeat_at = stamp
@@ -395,7 +395,7 @@ def _after_error(session: Session, job: Job, actor: str, error: str, permanent: 
     job.error = error[:4000]
     if permanent or job.attempts >= job.max_attempts:
         if not permanent:
-            job.error = f"gave up after {job.attempts} attempts: {error}"[:4000]
+            job.error = GAVE_UP.format(attempts=job.attempts, error=error)[:4000]
         _fail(session, job, actor, job.error)
         return JobStatus.FAILED
     job.started_at = None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.errors import EXIT_USAGE, EcgDeskError, InputError, check_option
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor, LocalExecutor
 from ecgdesk.jobs.queue import JobInfo
@@ -36,6 +36,18 @@ class JobFailedError(EcgDeskError):
     """A job a command waited for ended failed or cancelled (the message has the job's error)."""
 
     exit_code = 1
+
+
+class JobInputError(JobFailedError):
+    """A job a command waited for failed on its input (the reader's or the engine's refusal of the data):
+    bad input, as if the command had read it itself."""
+
+    exit_code = EXIT_USAGE
+
+
+def job_failed(message: str, job: JobInfo) -> JobFailedError:
+    """The error of a command whose job ended without a result: bad input when the job failed on it."""
+    return JobInputError(message) if job.failed_on_input else JobFailedError(message)
 
 EXECUTORS = ("local", "dask")
 

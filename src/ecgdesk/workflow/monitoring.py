@@ -373,11 +373,11 @@ def ingest_received(
 
 def _run_classification(store: Store, job_id: int) -> str:
     """Run a classification job here (or wait for the worker running it); the item's priority."""
-    from ecgdesk.workflow.jobs import JobFailedError, run_inline
+    from ecgdesk.workflow.jobs import job_failed, run_inline
 
     info = run_inline(store, job_id)
     if info.status != "done" or info.result is None:
-        raise JobFailedError(f"classification job {job_id} ended {info.status}: {info.error}")
+        raise job_failed(f"classification job {job_id} ended {info.status}: {info.error}", info)
     return str(info.result["priority"])
 
 

@@ -2,9 +2,10 @@
 
 :func:`classify_item` does one item (a ``monitor.classify`` job, or a command running it here); a batch
 of jobs does several with the same parts in three steps, one transaction to read them all
-(:func:`read_all_pending`), the engines, one transaction to write them all, which is how a worker clears a
-backlog of strips (:data:`ecgdesk.workflow.monitoring_jobs.run_classify`). Either way an item's priority is written once: the
-write is conditional on the item being unclassified, and it commits together with the end of its job.
+(:func:`read_all_pending`), the engines, one transaction to write them all, which is how a worker clears
+a backlog of strips (:data:`ecgdesk.workflow.monitoring_jobs.run_classify`). Either way an item's
+priority is written once: the write is conditional on the item being unclassified, and it commits
+together with the end of its job.
 """
 
 from __future__ import annotations
