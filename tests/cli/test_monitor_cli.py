@@ -84,6 +84,9 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert main(["monitor", "queue", "--json"]) == 0
     out = capsys.readouterr().out
     assert len(json.loads(out)) == 3, out
+    routine = next(q for q in json.loads(out) if q["priority"] == "routine")
+    assert main(["monitor", "queue"]) == 0  # due the next day: the date is shown, not the time alone
+    assert f"due {routine['due_at'][:16].replace('T', ' ')}" in capsys.readouterr().out
     day = START.date().isoformat()
     assert main(["monitor", "daily", enrolment, "--date", day, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
