@@ -183,6 +183,14 @@ def close_period(
                 "stopped-early",
                 f"{stopped_early_on} is outside the period {period.start} to {period.planned_end}",
             )
+        today = datetime.now(UTC).date()
+        if stopped_early_on is None and today < period.planned_end:
+            # the period's end is its date of service: a claim must not be dated after the last strip
+            raise InputError(
+                "stopped-early",
+                f"the period runs until {period.planned_end}; closing it on {today} needs the date the "
+                "monitoring stopped",
+            )
         open_items = list(
             session.scalars(
                 select(QueueItem.id).where(QueueItem.enrolment_id == enrolment_id, QueueItem.status == "open")

@@ -1,0 +1,108 @@
+"""Closing a monitoring period: refused while a strip is unreviewed (with the list), refused before the
+planned end without the date monitoring stopped; once closed, the device is free, the strips are the
+study's recording, and the signed period codes by its own dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from monitoring_builders import START, Strips, make_strips
+from sqlalchemy import func, select
+from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
+
+from ecgdesk.coding import Service
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store
+from ecgdesk.store.models import AuditEntry, Study
+from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.monitoring import ACTIVE, EnrolmentRequest, enroll, get_enrolment, ingest_file
+from ecgdesk.workflow.monitoring_period import close_period
+from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.users import add_user
+
+
+@pytest.fixture(scope="module")
+def strips(tmp_path_factory: pytest.TempPathFactory) -> Strips:
+    return make_strips(tmp_path_factory.mktemp("monitoring-period"))
+
+
+def _enrol(store: Store, device: str, start: date, patient: str = "M7") -> int:
+    request = EnrolmentRequest(
+        patient, "Roe, Rita", date(1950, 5, 6), "F", device, Service.EVENT_MONITOR, start, ORDERING_NPI,
+        ("R00.2",),
+    )
+    return enroll(store, request, "tech").id
+
+
+def _has_recording(store: Store, study_id: int) -> bool:
+    with store.transaction() as session:
+        study = session.get(Study, study_id)
+        assert study is not None
+        return study.recording_id is not None
+
+
+def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_it_was(
+    store: Store, strips: Strips
+) -> None:
+    enrolment = _enrol(store, "DEV-7", START.date())
+    normal = ingest_file(store, strips.normal, "DEV-7", "device").item_id
+    pause = ingest_file(store, strips.pause, "DEV-7", "device").item_id
+    vt = ingest_file(store, strips.vt, "DEV-7", "device").item_id
+    assert normal and pause and vt
+    review(store, normal, "reviewed", "tech")
+    with pytest.raises(InputError) as caught:
+        close_period(store, enrolment, "tech", stopped_early_on=START.date())
+    assert caught.value.field == "items"
+    assert f"2 strip(s) of this period are not reviewed yet (queue items {pause}, {vt})" in str(caught.value)
+    with store.transaction() as session:
+        row = get_enrolment(session, enrolment)
+        assert (row.status, row.active_device) == (ACTIVE, "DEV-7")
+        study_id = row.study_id
+        closes = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "monitor:close")
+        )
+    assert closes == 0 and not _has_recording(store, study_id)
+    with pytest.raises(InputError, match="DEV-7"):  # the device is still the patient's
+        _enrol(store, "DEV-7", START.date() + timedelta(days=1), patient="M8")
+
+    for item in (pause, vt):
+        review(store, item, "reviewed", "tech")
+    closed = close_period(store, enrolment, "tech", stopped_early_on=START.date() + timedelta(days=2))
+    assert (closed.transmissions, closed.start, closed.end) == (3, "2026-12-01", "2026-12-03")
+    assert _has_recording(store, study_id)  # the three strips joined as the study's recording
+    _enrol(store, "DEV-7", START.date() + timedelta(days=3), patient="M8")  # the device is free again
+    with pytest.raises(InputError, match="closed already"):
+        close_period(store, enrolment, "tech", stopped_early_on=START.date())
+
+    # the physician reads and signs; coding takes the period's dates
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    add_user(store, "dr.a", "physician", PIN, npi=PHYSICIAN_NPI, actor="boss", admin_password=PIN)
+    report_study(store, study_id, "tech")
+    interpret(store, study_id, "dr.a", "Sinus rhythm; one pause; a run of VT, notified.")
+    sign(store, study_id, "dr.a", PIN)
+    coded = code_study(store, study_id, "biller")
+    assert [line.code for line in coded.result.lines] == ["93268"]  # one entity did every part
+    assert {line.date_of_service.isoformat() for line in coded.claim.lines} <= {"2026-12-01", "2026-12-03"}
+
+
+def test_closing_before_the_planned_end_needs_the_date_monitoring_stopped(store: Store) -> None:
+    today = datetime.now(UTC).date()
+    enrolment = _enrol(store, "DEV-8", today)
+    with pytest.raises(InputError) as caught:
+        close_period(store, enrolment, "tech")
+    assert caught.value.field == "stopped-early"
+    assert f"runs until {today + timedelta(days=29)}" in str(caught.value)
+    with pytest.raises(InputError, match="outside the period"):
+        close_period(store, enrolment, "tech", stopped_early_on=today - timedelta(days=1))
+    closed = close_period(store, enrolment, "tech", stopped_early_on=today)
+    assert closed.end == today.isoformat() and closed.transmissions == 0
+    assert any("no transmission" in w for w in closed.warnings)
+
+
+def test_a_period_past_its_planned_end_closes_without_a_stop_date(store: Store) -> None:
+    start = datetime.now(UTC).date() - timedelta(days=40)
+    enrolment = _enrol(store, "DEV-9", start)
+    closed = close_period(store, enrolment, "tech")
+    assert (closed.start, closed.end) == (start.isoformat(), (start + timedelta(days=29)).isoformat())
