@@ -16,7 +16,7 @@ from sqlalchemy import select
 from workflow_builders import PIN, fake_analyzer, request
 
 from ecgdesk.cli.main import main
-from ecgdesk.records import open_recording
+from ecgdesk.records import open_recording, recording_files
 from ecgdesk.store import Store
 from ecgdesk.store.enums import EditKind
 from ecgdesk.store.models import AuditEntry
@@ -52,9 +52,10 @@ def quick_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def copied(tiny_record: Path, folder: Path) -> Path:
-    """The tiny record's files in a folder of their own (its header path)."""
+    """The tiny record's header and signal file in a folder of their own (its header path); not its side
+    files: other tests of the session add some beside it."""
     folder.mkdir()
-    for source in tiny_record.parent.glob(f"{tiny_record.stem}.*"):
+    for source in recording_files(tiny_record):
         shutil.copyfile(source, folder / source.name)
     return folder / tiny_record.name
 
