@@ -4,8 +4,11 @@ signature, PDF), its status codes for bad input, and the audit of every read."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
+import pytest
 from service_builders import PIN, STUDY, Api, upload
 from sqlalchemy import select
 
@@ -214,3 +217,27 @@ def test_coding_documents_are_typed_in_openapi(api: Api) -> None:
     coding = schemas["CodingOut"]["properties"]
     assert coding["facts"]["$ref"].endswith("/FactsDocument")
     assert coding["claim"]["$ref"].endswith("/ClaimDocument")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_import_warnings_reach_the_detail_and_the_analysis_over_http(
+    api: Api, tiny_files: list[Path], tmp_path: Path
+) -> None:
+    """A record imported (by the CLI's function) beside an ``.evt`` that is a named pipe, analysed through
+    the HTTP route: the study detail lists the import's warning and the analysis carries it."""
+    from ecgdesk.workflow.studies import import_recording
+
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    for source in tiny_files:
+        shutil.copyfile(source, tmp_path / source.name)
+    os.mkfifo(tmp_path / "tiny.evt")
+    warning = "event file tiny.evt ignored: is a named pipe (FIFO), not a recording file"
+    assert import_recording(api.store, study_id, tmp_path / "tiny.hea", "tech.t").warnings == (warning,)
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["recording"]["import_warnings"] == [warning] and view["analysis"] is None
+    answer = api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers)
+    assert answer.status_code == 202, answer.text
+    api.wait()
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["status"] == "analyzed" and view["analysis"]["warnings"] == [f"at import: {warning}"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from backends import BACKENDS, scratch_url
 from ecgdesk.errors import InputError
 from ecgdesk.store import open_store
 from ecgdesk.store.db import default_url
@@ -85,4 +86,53 @@ def test_an_older_database_is_upgraded_at_open(tmp_path: Path) -> None:
         session.execute(text("DELETE FROM audit_log"))
     with store.transaction() as session:
         assert verify(session).rows == 1
+    store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_at_0012_gains_the_import_warnings_of_its_studies(tmp_path: Path, backend: str) -> None:
+    """Revision 0013 adds ``studies.import_warnings_json`` to a database holding a study and its recording:
+    the study is kept, its import warnings unknown (NULL, shown as none)."""
+    from datetime import UTC, date, datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import MetaData, create_engine, select
+
+    from ecgdesk.store.db import MIGRATIONS
+    from ecgdesk.store.models import Study
+    from ecgdesk.workflow.views import show_study
+
+    url = scratch_url(tmp_path, backend)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012")
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    old = MetaData()
+    with engine.begin() as connection:
+        old.reflect(connection, only=["patients", "orders", "recordings", "studies"])
+        assert "import_warnings_json" not in old.tables["studies"].c
+        rows = {
+            "patients": dict(external_id="P1", name="Doe, Jane", birth_date=date(1950, 1, 2), sex="F",
+                             created_at=stamp),
+            "orders": dict(patient_id=1, ordering_npi="1245319599", indications_json='["R00.2"]',
+                           service="ambulatory_ecg", setting="practitioner", place_of_service="11",
+                           created_at=stamp),
+            "recordings": dict(sha256="a" * 64, blob_dir=f"aa/{'a' * 64}", main_file="r.hea", format="wfdb",
+                               original_path="/x/r.hea", fs=250.0, n_samples=2500, n_leads=2,
+                               duration_s=10.0, size_bytes=10_000, imported_at=stamp),
+            "studies": dict(patient_id=1, order_id=1, recording_id=1, status="recorded",
+                            technician_comments="", created_at=stamp, updated_at=stamp),
+        }
+        for name, values in rows.items():
+            connection.execute(old.tables[name].insert().values(id=1, **values))
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path / "home")
+    with store.transaction() as session:
+        assert session.scalar(select(Study.import_warnings_json).where(Study.id == 1)) is None
+    view = show_study(store, 1)
+    assert view.status == "recorded" and view.recording is not None and view.recording.import_warnings == []
     store.close()

@@ -283,6 +283,7 @@ def describe_study(view: StudyDetail) -> str:
             f"recording   {r.format}  {r.fs:g} Hz  {r.n_leads} lead(s)  {r.duration_h} h  "
             f"sha256 {r.sha256[:16]}..."
         )
+        lines += [f"  import warning: {text}" for text in r.import_warnings]
     if view.upload:
         u = view.upload
         lines.append(f"upload      {u.state}  {u.progress:.0%}  {u.message}")

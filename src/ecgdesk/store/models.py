@@ -128,6 +128,10 @@ class Study(Base):
     technician_comments: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # What the reader had to guess or leave out when the recording was imported (a JSON list of sentences),
+    # e.g. a side file that is a named pipe and so was not stored: the stored copy reads without a word
+    # about it, so every analysis of the study adds these to its findings. NULL: imported before 0013.
+    import_warnings_json: Mapped[str | None] = mapped_column(Text)
 
 
 class AnalysisRun(Base):

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from ecgdesk.records import Recording
 from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
-from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.lifecycle import import_warnings, move, now, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
@@ -113,19 +113,22 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def analysis_input_hash(row: RecordingBlob, diary: Path | None, engine_tag: str | None = None) -> str:
+def analysis_input_hash(
+    row: RecordingBlob, diary: Path | None, engine_tag: str | None = None, imported: Sequence[str] = ()
+) -> str:
     """What identifies an analysis of a stored recording: its content, the algorithm version, the
-    settings, the engine and the diary."""
-    return _hash(
-        {
-            "recording_sha256": row.sha256,
-            "algorithm_version": ALGORITHM_VERSION,
-            "config": AnalysisConfig().as_dict(),
-            "lead": None,
-            "engine": engine_tag,
-            "diary_sha256": file_sha256(diary) if diary else None,
-        }
-    )
+    settings, the engine, the diary and the warnings of its import (they are in the findings)."""
+    inputs: dict[str, Any] = {
+        "recording_sha256": row.sha256,
+        "algorithm_version": ALGORITHM_VERSION,
+        "config": AnalysisConfig().as_dict(),
+        "lead": None,
+        "engine": engine_tag,
+        "diary_sha256": file_sha256(diary) if diary else None,
+    }
+    if imported:  # absent when there are none, so the runs made before they were stored keep their hash
+        inputs["import_warnings"] = list(imported)
+    return _hash(inputs)
 
 
 def diary_of(store: Store, row: RecordingBlob) -> Path | None:
@@ -263,7 +266,8 @@ def analyze_study(
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         diary = diary_of(store, row)
-        input_hash = analysis_input_hash(row, diary, engine_tag)
+        imported = import_warnings(study)
+        input_hash = analysis_input_hash(row, diary, engine_tag, imported)
         existing = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
         )
@@ -281,7 +285,7 @@ def analyze_study(
                 store.resolve(existing.beats_path).parent,
             )
         recording_row = row
-    recording = open_study_recording(store, recording_row)
+    recording = open_study_recording(store, recording_row, imported)
     output = (analyzer or default_analyzer)(recording, diary, progress)
     final = _run_folder(store, study_id, input_hash)
     findings, beats_path = _write_run(
@@ -420,6 +424,7 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
         recording_row = session.get(RecordingBlob, base.recording_id)
         assert recording_row is not None
         base_id, base_hash, base_json = base.id, base.input_hash, base.findings_json
+        imported = import_warnings(study)
         base_folder = store.resolve(base.beats_path).parent
     with np.load(base_folder / BEATS_NPZ) as data:
         samples, labels, template_ids = data["samples"], data["labels"], data["template_ids"]
@@ -449,7 +454,7 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
                 findings_from_dict(json.loads(existing.findings_json)),
                 store.resolve(existing.beats_path).parent,
             )
-    recording = open_study_recording(store, recording_row)
+    recording = open_study_recording(store, recording_row, imported)
     templates = [
         _Template(
             t.template_id,

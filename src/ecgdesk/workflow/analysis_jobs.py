@@ -46,7 +46,7 @@ from ecgdesk.workflow.analysis import (
     diary_of,
     output_of,
 )
-from ecgdesk.workflow.lifecycle import require_status
+from ecgdesk.workflow.lifecycle import import_warnings, require_status
 from ecgdesk.workflow.studies import get_study, open_study_recording
 
 KINDS: dict[str, str] = {
@@ -84,7 +84,7 @@ def study_analysis_spec(
             raise InputError("study", reason, source=f"study {study_id}")
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
-        analysis_hash = analysis_input_hash(row, diary_of(store, row))
+        analysis_hash = analysis_input_hash(row, diary_of(store, row), imported=import_warnings(study))
         recording_id = row.id
     return JobSpec(
         "analysis.study",
@@ -108,7 +108,10 @@ def ecg_analysis_spec(store: Store, study_id: int, actor: str) -> JobSpec:
         service = study_service(session, study)
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
-        key = {"study_id": study_id, "recording_sha256": row.sha256, "service": service.value}
+        key: dict[str, Any] = {"study_id": study_id, "recording_sha256": row.sha256, "service": service.value}
+        imported = import_warnings(study)
+        if imported:  # a new import of the same content that warned of more is analysed again
+            key["import_warnings"] = list(imported)
         version = RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION
         return JobSpec("analysis.ecg", {"study_id": study_id, "actor": actor}, queue.input_hash(key), version,
                        priority=Priority.STAT, study_id=study_id, recording_id=row.id)
@@ -249,7 +252,8 @@ def _open_source(store: Store, source: dict[str, Any]) -> Recording:
             row = session.get(RecordingBlob, study.recording_id)
             if row is None:
                 raise InputError("study", "has no recording", source=f"study {source['study_id']}")
-        return open_study_recording(store, row)
+            imported = import_warnings(study)
+        return open_study_recording(store, row, imported)
     return open_recording(Path(source["path"]))
 
 

@@ -17,6 +17,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from ecgdesk.store.models import (
     Study,
 )
 from ecgdesk.workflow.analysis import insert_run, make_current
-from ecgdesk.workflow.lifecycle import move, require_status
+from ecgdesk.workflow.lifecycle import import_warnings, move, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
@@ -108,8 +109,8 @@ def _analyse(
     return document, stress, protocol
 
 
-def _input_hash(store: Store, row: RecordingBlob, service: Service) -> str:
-    parts = {
+def _input_hash(store: Store, row: RecordingBlob, service: Service, imported: Sequence[str]) -> str:
+    parts: dict[str, Any] = {
         "recording_sha256": row.sha256,
         "service": service.value,
         "algorithm_version": RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION,
@@ -117,6 +118,8 @@ def _input_hash(store: Store, row: RecordingBlob, service: Service) -> str:
     if service is Service.STRESS_TEST:
         path = protocol_path(store, row)
         parts["protocol_sha256"] = file_sha256(path) if path.exists() else ""
+    if imported:  # in the document's warnings; absent when none, so earlier runs keep their hash
+        parts["import_warnings"] = list(imported)
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
 
 
@@ -173,7 +176,8 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
             raise InputError("service", f"study {study_id} is a {service.value} study; use 'study analyze'")
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
-        input_hash = _input_hash(store, row, service)
+        imported = import_warnings(study)
+        input_hash = _input_hash(store, row, service, imported)
         existing = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
         )
@@ -188,7 +192,7 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
                 json.loads(existing.findings_json),
                 store.resolve(existing.beats_path).parent,
             )
-    recording = open_study_recording(store, row)
+    recording = open_study_recording(store, row, imported)
     document, result, protocol = _analyse(store, row, service, recording)
     final = store.studies_root / str(study_id) / "runs" / input_hash[:20]
     main_file = _write_folder(final, service, document, result)

@@ -13,6 +13,7 @@ added. Every move is written to the audit log in the same transaction.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -38,6 +39,12 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def import_warnings(study: Study) -> tuple[str, ...]:
+    """What the import of the study's recording warned about (none known for studies imported before the
+    warnings were stored, migration 0013)."""
+    return tuple(json.loads(study.import_warnings_json)) if study.import_warnings_json else ()
 
 
 def get_study(session: Session, study_id: int) -> Study:

@@ -25,6 +25,7 @@ from ecgdesk.store.models import (
     Study,
     User,
 )
+from ecgdesk.workflow.lifecycle import import_warnings
 from ecgdesk.workflow.studies import open_study_recording
 
 FACILITY_ENV = "ECGDESK_FACILITY"
@@ -63,7 +64,7 @@ def report_parts(store: Store, session: Session, study: Study, version: int) -> 
     order = session.get(Order, study.order_id)
     row = session.get(RecordingBlob, run.recording_id)
     assert patient is not None and order is not None and row is not None
-    recording = open_study_recording(store, row)
+    recording = open_study_recording(store, row, import_warnings(study))
     interpretation = session.scalar(select(Interpretation).where(Interpretation.study_id == study.id))
     addenda = [
         AddendumBlock(a.text, author_name(session, a.author), a.created_at)

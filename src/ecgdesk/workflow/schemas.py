@@ -80,6 +80,8 @@ class RecordingOut(Model):
     duration_h: float
     start_time: Stamp | None
     path: str
+    #: what the reader had to guess or leave out at import (each analysis carries them into its findings)
+    import_warnings: list[str] = []
 
 
 class AnalysisOut(Model):

@@ -8,9 +8,11 @@ the same content imported again is recognised by its SHA-256 and nothing changes
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,12 +24,13 @@ from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
 from ecgdesk.errors import InputError, RecordingError, check_option, check_positive
 from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
+from ecgdesk.records._checks import file_kind
 from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
-from ecgdesk.workflow.lifecycle import get_study, move, now, require_status
+from ecgdesk.workflow.lifecycle import get_study, import_warnings, move, now, require_status
 from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
@@ -216,6 +219,27 @@ def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
     return [path], path.name
 
 
+def left_out_side_files(recording: Recording) -> tuple[str, ...]:
+    """A warning for each side file beside a WFDB header that is not stored because it is not a regular
+    file (a named pipe, a folder, a device, a dangling link): without one, a diary or annotation file that
+    was a named pipe would be left out without a word. Files the reader has named already (its ``.evt``)
+    are not named twice."""
+    if recording.format is not RecordingFormat.WFDB or recording.path is None:
+        return ()
+    header = recording.path
+    warnings = []
+    for name in _names_from(header.parent, f"{header.stem}."):
+        side = header.parent / name
+        if side.is_file() or any(name in text for text in recording.warnings):
+            continue
+        try:
+            kind = f"is {file_kind(os.stat(side).st_mode)}"
+        except OSError as error:
+            kind = f"cannot be read ({error.strerror or error})"
+        warnings.append(f"side file {name} not stored: it {kind}, not a regular file")
+    return tuple(warnings)
+
+
 def _open_for_import(path: Path) -> Recording:
     try:
         return open_recording(path)
@@ -234,7 +258,8 @@ class ImportResult:
     sha256: str
     reused: bool
     path: Path
-    warnings: tuple[str, ...] = ()  # what the reader had to guess or leave out (Recording.warnings)
+    #: what the reader had to guess or leave out (Recording.warnings), then the side files not stored
+    warnings: tuple[str, ...] = ()
 
 
 def import_recording(
@@ -250,6 +275,7 @@ def import_recording(
         raise InputError("path", "no such file", path)
     recording = _open_for_import(path)
     files, main = record_files(path, recording)
+    warnings = (*recording.warnings, *left_out_side_files(recording))
     blob = put_files(store.blob_root, files)
     try:
         ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)
@@ -290,19 +316,22 @@ def import_recording(
                     },
                 )
             if study.recording_id == row.id:
+                _add_import_warnings(session, study, warnings, actor)
                 return ImportResult(
-                    study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main), recording.warnings
+                    study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main), warnings
                 )
-            before = {"recording_id": study.recording_id}
+            before = {"recording_id": study.recording_id, "import_warnings": list(import_warnings(study))}
             require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
             study.recording_id = row.id
+            study.import_warnings_json = json.dumps(list(warnings))
             move(session, study, StudyStatus.RECORDED, actor, "import")
-            append(session, actor, "study:import", "study", study.id, before, {"recording_id": row.id})
+            after = {"recording_id": row.id, "import_warnings": list(warnings)}
+            append(session, actor, "study:import", "study", study.id, before, after)
             order = session.get(Order, study.order_id)
             assert order is not None
             set_component(session, study.id, Component.RECORDING, actor, None, order)
             return ImportResult(
-                study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main), recording.warnings
+                study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main), warnings
             )
     except BaseException:
         if blob.created:
@@ -312,6 +341,19 @@ def import_recording(
                 remove_blob(store.blob_root, blob.relative_dir)
                 remove_pyramid(pyramid_folder(store, blob.relative_dir))
         raise
+
+
+def _add_import_warnings(session: Session, study: Study, warnings: Sequence[str], actor: str) -> None:
+    """The same content imported again from another source may have left out other things (a side file
+    that was a named pipe there): the study keeps the warnings of every import of its recording."""
+    before = import_warnings(study)
+    after = tuple(dict.fromkeys([*before, *warnings]))
+    if after == before:
+        return
+    study.import_warnings_json = json.dumps(list(after))
+    study.updated_at = now()
+    append(session, actor, "study:import-warnings", "study", study.id,
+           {"import_warnings": list(before)}, {"import_warnings": list(after)})
 
 
 def set_component(
@@ -354,8 +396,19 @@ def set_component(
     )
 
 
-def open_study_recording(store: Store, row: RecordingBlob) -> Recording:
-    return open_recording(store.blob_root / row.blob_dir / row.main_file)
+def open_study_recording(store: Store, row: RecordingBlob, imported: Sequence[str] = ()) -> Recording:
+    """The stored recording, with the warnings of its import (``imported``, :func:`import_warnings` of the
+    study) added to its own: what the import left out is not in the stored copy, so reading the copy says
+    nothing about it, and every analysis carries the recording's warnings into its findings."""
+    return with_import_warnings(open_recording(store.blob_root / row.blob_dir / row.main_file), imported)
+
+
+def with_import_warnings(recording: Recording, imported: Sequence[str]) -> Recording:
+    """``recording`` with each import warning its own reading does not repeat, marked ``at import:``."""
+    extra = [f"at import: {text}" for text in imported if text not in recording.warnings]
+    if not extra:
+        return recording
+    return dataclasses.replace(recording, warnings=(*recording.warnings, *extra))
 
 
 def set_technician_comments(store: Store, study_id: int, text: str, actor: str) -> None:

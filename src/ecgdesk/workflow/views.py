@@ -30,7 +30,7 @@ from ecgdesk.store.models import (
     Signature,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
-from ecgdesk.workflow.lifecycle import get_study
+from ecgdesk.workflow.lifecycle import get_study, import_warnings
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import (
     AddendumOut,
@@ -177,6 +177,7 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
                 duration_h=round(rec.duration_s / 3600, 3),
                 start_time=rec.start_time,
                 path=str(store.blob_root / rec.blob_dir / rec.main_file),
+                import_warnings=list(import_warnings(study)),
             )
         run = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
