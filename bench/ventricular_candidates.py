@@ -22,6 +22,9 @@ shipped rules already call V are left out of both counts.
 - **triplet**: the shipped run rule (beats the template classifier calls ventricular, wide, of a repeated
   template, after a fast RR) with 3 beats instead of 4 (MIT-BIH marks a run of 3 ventricular beats VT);
   the template still needs 4 beats, or 3. Prints the strips without VT it calls V.
+- **alternating templates**: a median rate >= 100 bpm and ``n`` consecutive beats of two templates in
+  strict alternation, both wider than ``w`` ms (VT whose complexes alternate, as in MIT-BIH 223, where
+  ventricular bigeminy has one narrow template). Prints the strips it calls V.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class Strip:
     n_samples: int
     ventricular: np.ndarray | None = None  # per beat: labelled V by the template classifier
     template_size: np.ndarray | None = None  # per beat: how many beats its template holds
+    template_width: np.ndarray | None = None  # per beat: its template's width (ms)
+    template_id: np.ndarray | None = None
 
     @property
     def vt(self) -> bool:
@@ -107,8 +112,11 @@ def load(name: str, group: str, x: np.ndarray, fs: float) -> Strip:
     table = classify_beats(features, strip.peaks, strip.fs)
     sizes = {t.template_id: t.n_beats for t in table.templates}
     size = np.array([sizes.get(int(t), 0) for t in table.template_ids])
+    widths = {t.template_id: t.width_ms for t in table.templates}
+    template_width = np.array([widths.get(int(t), 0.0) for t in table.template_ids])
     return Strip(name, group, shipped, spectral_windows(strip), strip.peaks, features.width_ms,
-                 strip.raw.size, table.labels == BeatClass.V.value, size)
+                 strip.raw.size, table.labels == BeatClass.V.value, size, template_width,
+                 np.asarray(table.template_ids))
 
 
 def strips(data: Path) -> list[Strip]:
@@ -164,6 +172,20 @@ def triplet_fires(template_beats: int, strip: Strip, fs: float = 300.0) -> bool:
     beats = (strip.ventricular & (strip.width_ms >= rules.RUN_QRS_MS)
              & (strip.template_size >= template_beats) & inside & fast)
     return rules._first_run(beats, 3) is not None
+
+
+def alternating_fires(n: int, w: float, strip: Strip, fs: float = 300.0) -> bool:
+    ids, width = strip.template_id, strip.template_width
+    if ids is None or width is None or ids.size < n:
+        return False
+    if 60.0 * fs / float(np.median(np.diff(strip.peaks))) < rules.VT_RATE_BPM:
+        return False
+    for i in range(ids.size - n + 1):
+        run = ids[i:i + n]
+        if (run[0] != run[1] and (run[0::2] == run[0]).all() and (run[1::2] == run[1]).all()
+                and width[i] > w and width[i + 1] > w):
+            return True
+    return False
 
 
 def main() -> None:
@@ -222,6 +244,13 @@ def main() -> None:
         runs = sum(s.shipped or triplet_fires(template_beats, s) for s in short)
         print(f"  template of >= {template_beats} beats: adds {added}, VT runs < 3 s {runs}/{len(short)} "
               f"(shipped rules {sum(s.shipped for s in short)}), {len(fv)} false V {fv[:8]}")
+
+
+    print("\nalternating templates")
+    for n, w in itertools.product((6, 8), (95.0, 100.0)):
+        fv = [s.name for s in negatives if alternating_fires(n, w, s)]
+        added = [s.name for s in vt if not s.shipped and alternating_fires(n, w, s)]
+        print(f"  {n} beats, both > {w:.0f} ms: adds {added}, {len(fv)} false V {fv[:6]}")
 
 
 if __name__ == "__main__":
