@@ -8,7 +8,8 @@ Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a te
 - **ventricular**: one strip from each reference stretch of VF, ventricular flutter (the Creighton
   database's ``[`` .. ``]`` and ``(VF``, MIT-BIH 207's ``(VFL``) and VT (``(VT`` in the shared MIT-BIH and
   Creighton records) at least 3 s long, starting 1 s after its onset (VT runs shorter than the strip
-  start 2 s before it);
+  start 2 s before it); and one strip from 2 s before each shorter VT run, in groups of their own
+  (``vt < 3 s``: runs of a few beats; no rule was chosen on them);
 - **other**: every 5th minute of the shared MIT-BIH and SVDB records where the reference marks no VT,
   flutter or VF within the strip (the paced records 102, 104, 107, 217 and the bundle-branch-block
   records 109, 118, 124, 207, and DS2 ones where present, in groups of their own: wide complexes without
@@ -71,8 +72,8 @@ def write_strip(folder: Path, name: str, x: np.ndarray, fs: float) -> None:
     wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["ecg"], p_signal=x, fmt=["16"], write_dir=str(folder))
 
 
-def cut(data: Path, seconds: float, positive: Path, negative: Path) -> dict[str, str]:
-    """Write the strips; returns strip name -> group."""
+def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bool = False) -> dict[str, str]:
+    """Write the strips; returns strip name -> group (the VT runs shorter than 3 s only with ``short_vt``)."""
     groups: dict[str, str] = {}
     headers = sorted((data / "cudb").glob("*.hea")) + sorted((data / "mitdb").glob("*.hea"))
     for header in headers + sorted((data / "svdb").glob("*.hea")):
@@ -87,6 +88,11 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path) -> dict[str,
         for kind, a, b in found:
             bad[a:b] = True
             if (b - a) / fs < 3.0:
+                if short_vt and kind == "vt":
+                    name = f"{header.parent.name}_{header.stem}_{kind}_{a}"
+                    start = max(0, a - int(2 * fs))
+                    write_strip(positive, name, x[start:start + length], fs)
+                    groups[name] = f"vt < 3 s ({header.parent.name})"
                 continue
             start = a + int(fs) if (b - a) > length + int(fs) else max(0, a - int(2 * fs))
             name = f"{header.parent.name}_{header.stem}_{kind}_{a}"
@@ -150,7 +156,7 @@ def main() -> None:
         positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
         positive.mkdir()
         negative.mkdir()
-        groups = cut(args.data, args.seconds, positive, negative)
+        groups = cut(args.data, args.seconds, positive, negative, short_vt=True)
         for folder in (positive, negative):
             for record, (label, reason) in run(folder, Path(tmp) / f"{folder.name}.csv").items():
                 group = groups[Path(record).stem]
