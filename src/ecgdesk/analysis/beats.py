@@ -35,6 +35,12 @@ COMPENSATED_EARLY = 0.9
 COMPENSATED = 0.15
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
+#: A template whose beats come on time (median RR before within ON_TIME x the reference: not premature
+#: like a PVC, not late like an escape beat) and whose QRS is smaller than ON_TIME_SMALL x the dominant
+#: one is not ventricular, however wide it measures: a small complex stretches the slope-based width
+#: over P waves and noise (MIT-BIH 108's normal beats fell into such templates).
+ON_TIME = (0.9, 1.2)
+ON_TIME_SMALL = 0.7
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
 RR_REFERENCE_BEATS = 9
@@ -290,6 +296,8 @@ class RuleState:
     rr_prev: np.ndarray
     reference: np.ndarray
     irregular: np.ndarray
+    #: N beats the S model may call S: outside irregular stretches and on-time small templates
+    s_candidates: np.ndarray
 
 
 def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleState:
@@ -307,6 +315,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     dom_width = float(np.median(features.width_ms[ids == dominant]))
     dom_amp = float(np.median(np.ptp(waves[ids == dominant][:, QRS_PART], axis=1)))
     labels = np.full(n, BeatClass.N.value, dtype="<U1")
+    odd = np.zeros(n, dtype=bool)
     templates: list[Template] = []
     half = int(round(0.2 * fs))
     t_out = np.arange(-half, half + 1) / fs
@@ -325,6 +334,15 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         ventricular = template != dominant and (
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
             or (corr < 0.85 and (wide_or_big or early > 0.5)))
+        if ventricular and amp < ON_TIME_SMALL * dom_amp and not _compensated(rr_prev, reference, members):
+            with np.errstate(invalid="ignore"):
+                timing = rr_prev[members] / reference[members]
+            timing = timing[np.isfinite(timing)]
+            if timing.size and ON_TIME[0] <= float(np.median(timing)) <= ON_TIME[1]:
+                ventricular = False
+                # an odd-shaped, on-time template: its few early beats are noise or extra detections
+                # shortening the RR (108), not premature atrial beats
+                odd[members] = True
         label = BeatClass.V if ventricular else BeatClass.N
         if template >= 0:
             mean = waves[members].mean(axis=0)
@@ -333,8 +351,9 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         labels[members] = label.value
     irregular = _irregular(rr_prev, reference)
     ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~irregular
-    labels[(labels == BeatClass.N.value) & ectopic] = BeatClass.S.value
-    return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular)
+    labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
+    s_candidates = (labels == BeatClass.N.value) & ~irregular & ~odd
+    return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
@@ -351,7 +370,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     labels, ids, templates = state.labels, state.ids, state.templates
     # the S model (trained on MIT-BIH DS1) adds premature atrial beats the RR rules miss
     # and vetoes the rules' V calls on beats it finds plainly not ventricular
-    candidates = (labels == BeatClass.N.value) & ~state.irregular
+    candidates = state.s_candidates
     rule_v = labels == BeatClass.V.value
     if default_model() is not None and (candidates.any() or rule_v.any()) and n >= 3:
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
