@@ -1,4 +1,4 @@
-"""Template rules: an on-time, small template that only measures wide is not ventricular (MIT-BIH 108)."""
+"""Template and rhythm rules: on-time small templates are not V (MIT-BIH 108); frequent PACs are not AF."""
 
 from __future__ import annotations
 
@@ -56,3 +56,34 @@ def test_mitdb_108_normal_beats_are_not_called_ventricular():
     # algorithm 0.5.3 called about 500 of its ~1,700 normal beats V (on-time templates smaller than the
     # dominant beat that only measure wide); 0.5.4 about 35
     assert np.mean(called[truth == "N"] == BeatClass.V.value) < 0.05
+
+
+def _rhythm(rr: np.ndarray) -> tuple[BeatFeatures, np.ndarray]:
+    rng = np.random.default_rng(5)
+    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    waves = normal + 0.01 * rng.standard_normal((samples.size, WAVE_T.size))
+    return BeatFeatures(waves.astype(np.float32), np.full(samples.size, 80.0, np.float32)), samples
+
+
+def test_frequent_premature_beats_in_no_pattern_are_not_af_but_af_stays_irregular():
+    rng = np.random.default_rng(7)
+    # sinus rhythm at 1 s (+-1 %) with a premature atrial beat (0.6 s, then 1.3 s) every 2-4 sinus beats
+    rr: list[float] = []
+    early: list[bool] = []
+    while len(rr) < 400:
+        gap = int(rng.integers(2, 5))
+        rr += [*(1.0 + 0.01 * rng.standard_normal(gap)), 0.6, 1.3]
+        early += [False] * gap + [True, False]
+    features, samples = _rhythm(np.asarray(rr))
+    premature = np.concatenate([[False], early])
+    state = rule_state(features, samples, FS)
+    assert np.mean(state.irregular[50:-50]) < 0.05
+    labels = state.labels
+    assert np.mean(labels[premature] == BeatClass.S.value) > 0.9
+    assert np.mean(labels[~premature] == BeatClass.S.value) < 0.02
+    # AF: RRs drawn at random between 0.5 and 1.3 s are irregular and none of the beats is S
+    features, samples = _rhythm(rng.uniform(0.5, 1.3, 400))
+    state = rule_state(features, samples, FS)
+    assert np.mean(state.irregular[50:-50]) > 0.9
+    assert np.mean(classify_beats(features, samples, FS).labels[50:-50] == BeatClass.S.value) < 0.05

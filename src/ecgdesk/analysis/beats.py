@@ -43,6 +43,12 @@ ON_TIME = (0.9, 1.2)
 ON_TIME_SMALL = 0.7
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
+#: Fewest RR changes of the underlying rhythm (premature beats set aside) in a 17-beat window for them to
+#: count (:func:`_underlying_irregular`).
+UNDERLYING_STEPS = 4
+#: Sinus rhythm changes by a few per cent from beat to beat, AF by far more: the largest of 3-10 % that
+#: kept the simulator's AF out of S (docs/analysis.md).
+UNDERLYING_RR = 0.03
 RR_REFERENCE_BEATS = 9
 #: Fusion: the beat's QRS is a blend lam * dominant + (1 - lam) * ventricular template with lam inside this
 #: range, the blend leaves at most FUSION_RESIDUAL of the beat's energy unexplained, and the beat comes on
@@ -272,8 +278,11 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
 
 def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Beats inside an irregularly irregular stretch (AF-like): over about 17 beats, the median RR change
-    at every lag of 1, 2 and 3 beats exceeds 12 % of the reference RR. Bigeminy and trigeminy repeat at
-    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes."""
+    at every lag of 1, 2 and 3 beats exceeds 10 % of the reference RR. Bigeminy and trigeminy repeat at
+    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes. Frequent premature beats
+    that repeat in no pattern pass that test too (SVDB 842, 852, 854; MIT-BIH 220): the stretch is
+    AF-like only if the RRs left once each premature beat and the beat after it are set aside also
+    change by more than :data:`UNDERLYING_RR` from one to the next (:func:`_underlying_irregular`)."""
     n = rr_prev.size
     irregular = np.ones(n, dtype=bool)
     rr = np.nan_to_num(rr_prev, nan=float(np.nanmedian(rr_prev)) if n > 1 else 1.0)
@@ -282,7 +291,37 @@ def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
             return np.zeros(n, dtype=bool)
         change = np.concatenate([np.zeros(lag), np.abs(rr[lag:] - rr[:-lag])]) / reference
         irregular &= ndimage.median_filter(change, size=min(17, n), mode="nearest") > IRREGULAR_RR
+    if irregular.any():
+        irregular &= _underlying_irregular(rr_prev, reference)
     return irregular
+
+
+def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Whether the underlying rhythm around each beat is irregular: the median change between successive
+    RRs, neither of them premature (< :data:`PREMATURE_RR` x the reference) nor right after a premature
+    one, over about 17 beats, exceeds :data:`IRREGULAR_RR` of the reference. With fewer than
+    :data:`UNDERLYING_STEPS` such changes in the window nothing is known: True."""
+    n = rr_prev.size
+    with np.errstate(invalid="ignore"):
+        premature = rr_prev < PREMATURE_RR * reference
+    ok = ~premature & ~np.concatenate([[False], premature[:-1]]) & np.isfinite(rr_prev)
+    step = np.full(n, np.nan)
+    both = np.concatenate([[False], ok[1:] & ok[:-1]])
+    with np.errstate(invalid="ignore"):
+        step[both] = (np.abs(np.diff(rr_prev))[both[1:]]) / reference[both]
+    size = min(17, n)
+    padded = np.concatenate([np.full(size // 2, np.nan), step, np.full(size - 1 - size // 2, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    valid = np.isfinite(windows)
+    counts = valid.sum(axis=1)
+    # the median of each window's finite values: sort (NaN last) and take the middle of the finite ones
+    ordered = np.sort(windows, axis=1)
+    rows = np.arange(n)
+    low = ordered[rows, np.maximum((counts - 1) // 2, 0)]
+    high = ordered[rows, np.maximum(counts // 2, 0)]
+    median = (low + high) / 2
+    with np.errstate(invalid="ignore"):
+        return np.asarray((counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR))
 
 
 @dataclass
