@@ -291,16 +291,16 @@ def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
             return np.zeros(n, dtype=bool)
         change = np.concatenate([np.zeros(lag), np.abs(rr[lag:] - rr[:-lag])]) / reference
         irregular &= ndimage.median_filter(change, size=min(17, n), mode="nearest") > IRREGULAR_RR
-    if irregular.any():
-        irregular &= _underlying_irregular(rr_prev, reference)
+    candidates = np.flatnonzero(irregular)
+    irregular[candidates] = _underlying_irregular(rr_prev, reference, candidates)
     return irregular
 
 
-def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Whether the underlying rhythm around each beat is irregular: the median change between successive
-    RRs, neither of them premature (< :data:`PREMATURE_RR` x the reference) nor right after a premature
-    one, over about 17 beats, exceeds :data:`IRREGULAR_RR` of the reference. With fewer than
-    :data:`UNDERLYING_STEPS` such changes in the window nothing is known: True."""
+def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Whether the underlying rhythm around each of ``beats`` (indices) is irregular: the median change
+    between successive RRs, neither of them premature (< :data:`PREMATURE_RR` x the reference) nor right
+    after a premature one, over about 17 beats, exceeds :data:`UNDERLYING_RR` of the reference. With
+    fewer than :data:`UNDERLYING_STEPS` such changes in the window nothing is known: True."""
     n = rr_prev.size
     with np.errstate(invalid="ignore"):
         premature = rr_prev < PREMATURE_RR * reference
@@ -312,16 +312,17 @@ def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndar
     size = min(17, n)
     padded = np.concatenate([np.full(size // 2, np.nan), step, np.full(size - 1 - size // 2, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, size)
-    valid = np.isfinite(windows)
-    counts = valid.sum(axis=1)
-    # the median of each window's finite values: sort (NaN last) and take the middle of the finite ones
-    ordered = np.sort(windows, axis=1)
-    rows = np.arange(n)
-    low = ordered[rows, np.maximum((counts - 1) // 2, 0)]
-    high = ordered[rows, np.maximum(counts // 2, 0)]
-    median = (low + high) / 2
-    with np.errstate(invalid="ignore"):
-        return np.asarray((counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR))
+    out = np.ones(beats.size, dtype=bool)
+    # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
+    for first in range(0, beats.size, 65536):
+        rows = beats[first:first + 65536]
+        ordered = np.sort(windows[rows], axis=1)  # NaN last
+        counts = np.isfinite(ordered).sum(axis=1)
+        at = np.arange(rows.size)
+        median = (ordered[at, np.maximum((counts - 1) // 2, 0)] + ordered[at, np.maximum(counts // 2, 0)]) / 2
+        with np.errstate(invalid="ignore"):
+            out[first:first + rows.size] = (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
+    return out
 
 
 @dataclass
