@@ -22,7 +22,7 @@ Each beat is described against its own recording (:data:`FEATURE_NAMES`):
 
 ``bench/train_beats.py`` trains scikit-learn's gradient-boosted trees (classes N, S, V, F, each weighted
 by the square root of its inverse frequency) on the DS1 records only, chooses :data:`S_THRESHOLD` by
-cross-validation grouped by record (the most sensitive with S +P >= 60 %), and exports the trees
+cross-validation grouped by record (the most sensitive with S +P >= 55 %), and exports the trees
 (``beats_model.npz``, read with :mod:`ecgdesk.analysis.strips.model`'s numpy evaluator; no scikit-learn at
 run time). :func:`supraventricular` adds the model's S calls to the rules' ones: a beat of normal shape,
 outside an irregular stretch, early for its rhythm (:func:`early_for_its_rhythm`), whose S probability
@@ -42,7 +42,7 @@ from ecgdesk.analysis.strips.model import TreeEnsemble, load_ensemble
 
 MODEL_PATH = Path(__file__).with_name("beats_model.npz")
 #: Probability of S above which a normal-shaped beat is called S (chosen by bench/train_beats.py).
-S_THRESHOLD = 0.1
+S_THRESHOLD = 0.05
 #: A model S call needs a beat early for its rhythm (:func:`early_for_its_rhythm`).
 LOCAL_EARLY = 0.92
 BEFORE_LONGER = 0.85

@@ -35,8 +35,20 @@ COMPENSATED_EARLY = 0.9
 COMPENSATED = 0.15
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
+#: A template whose beats come on time (median RR before within ON_TIME x the reference: not premature
+#: like a PVC, not late like an escape beat) and whose QRS is smaller than ON_TIME_SMALL x the dominant
+#: one is not ventricular, however wide it measures: a small complex stretches the slope-based width
+#: over P waves and noise (MIT-BIH 108's normal beats fell into such templates).
+ON_TIME = (0.9, 1.2)
+ON_TIME_SMALL = 0.7
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
+#: Fewest RR changes of the underlying rhythm (premature beats set aside) in a 17-beat window for them to
+#: count (:func:`_underlying_irregular`).
+UNDERLYING_STEPS = 4
+#: Sinus rhythm changes by a few per cent from beat to beat, AF by far more: the largest of 3-10 % that
+#: kept the simulator's AF out of S (docs/analysis.md).
+UNDERLYING_RR = 0.03
 RR_REFERENCE_BEATS = 9
 #: Fusion: the beat's QRS is a blend lam * dominant + (1 - lam) * ventricular template with lam inside this
 #: range, the blend leaves at most FUSION_RESIDUAL of the beat's energy unexplained, and the beat comes on
@@ -266,8 +278,11 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
 
 def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Beats inside an irregularly irregular stretch (AF-like): over about 17 beats, the median RR change
-    at every lag of 1, 2 and 3 beats exceeds 12 % of the reference RR. Bigeminy and trigeminy repeat at
-    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes."""
+    at every lag of 1, 2 and 3 beats exceeds 10 % of the reference RR. Bigeminy and trigeminy repeat at
+    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes. Frequent premature beats
+    that repeat in no pattern pass that test too (SVDB 842, 852, 854; MIT-BIH 220): the stretch is
+    AF-like only if the RRs left once each premature beat and the beat after it are set aside also
+    change by more than :data:`UNDERLYING_RR` from one to the next (:func:`_underlying_irregular`)."""
     n = rr_prev.size
     irregular = np.ones(n, dtype=bool)
     rr = np.nan_to_num(rr_prev, nan=float(np.nanmedian(rr_prev)) if n > 1 else 1.0)
@@ -276,7 +291,38 @@ def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
             return np.zeros(n, dtype=bool)
         change = np.concatenate([np.zeros(lag), np.abs(rr[lag:] - rr[:-lag])]) / reference
         irregular &= ndimage.median_filter(change, size=min(17, n), mode="nearest") > IRREGULAR_RR
+    candidates = np.flatnonzero(irregular)
+    irregular[candidates] = _underlying_irregular(rr_prev, reference, candidates)
     return irregular
+
+
+def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Whether the underlying rhythm around each of ``beats`` (indices) is irregular: the median change
+    between successive RRs, neither of them premature (< :data:`PREMATURE_RR` x the reference) nor right
+    after a premature one, over about 17 beats, exceeds :data:`UNDERLYING_RR` of the reference. With
+    fewer than :data:`UNDERLYING_STEPS` such changes in the window nothing is known: True."""
+    n = rr_prev.size
+    with np.errstate(invalid="ignore"):
+        premature = rr_prev < PREMATURE_RR * reference
+    ok = ~premature & ~np.concatenate([[False], premature[:-1]]) & np.isfinite(rr_prev)
+    step = np.full(n, np.nan)
+    both = np.concatenate([[False], ok[1:] & ok[:-1]])
+    with np.errstate(invalid="ignore"):
+        step[both] = (np.abs(np.diff(rr_prev))[both[1:]]) / reference[both]
+    size = min(17, n)
+    padded = np.concatenate([np.full(size // 2, np.nan), step, np.full(size - 1 - size // 2, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    out = np.ones(beats.size, dtype=bool)
+    # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
+    for first in range(0, beats.size, 65536):
+        rows = beats[first:first + 65536]
+        ordered = np.sort(windows[rows], axis=1)  # NaN last
+        counts = np.isfinite(ordered).sum(axis=1)
+        at = np.arange(rows.size)
+        median = (ordered[at, np.maximum((counts - 1) // 2, 0)] + ordered[at, np.maximum(counts // 2, 0)]) / 2
+        with np.errstate(invalid="ignore"):
+            out[first:first + rows.size] = (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
+    return out
 
 
 @dataclass
@@ -290,6 +336,8 @@ class RuleState:
     rr_prev: np.ndarray
     reference: np.ndarray
     irregular: np.ndarray
+    #: N beats the S model may call S: outside irregular stretches and on-time small templates
+    s_candidates: np.ndarray
 
 
 def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleState:
@@ -307,6 +355,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     dom_width = float(np.median(features.width_ms[ids == dominant]))
     dom_amp = float(np.median(np.ptp(waves[ids == dominant][:, QRS_PART], axis=1)))
     labels = np.full(n, BeatClass.N.value, dtype="<U1")
+    odd = np.zeros(n, dtype=bool)
     templates: list[Template] = []
     half = int(round(0.2 * fs))
     t_out = np.arange(-half, half + 1) / fs
@@ -325,6 +374,15 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         ventricular = template != dominant and (
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
             or (corr < 0.85 and (wide_or_big or early > 0.5)))
+        if ventricular and amp < ON_TIME_SMALL * dom_amp and not _compensated(rr_prev, reference, members):
+            with np.errstate(invalid="ignore"):
+                timing = rr_prev[members] / reference[members]
+            timing = timing[np.isfinite(timing)]
+            if timing.size and ON_TIME[0] <= float(np.median(timing)) <= ON_TIME[1]:
+                ventricular = False
+                # an odd-shaped, on-time template: its few early beats are noise or extra detections
+                # shortening the RR (108), not premature atrial beats
+                odd[members] = True
         label = BeatClass.V if ventricular else BeatClass.N
         if template >= 0:
             mean = waves[members].mean(axis=0)
@@ -333,8 +391,9 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         labels[members] = label.value
     irregular = _irregular(rr_prev, reference)
     ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~irregular
-    labels[(labels == BeatClass.N.value) & ectopic] = BeatClass.S.value
-    return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular)
+    labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
+    s_candidates = (labels == BeatClass.N.value) & ~irregular & ~odd
+    return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
@@ -351,7 +410,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     labels, ids, templates = state.labels, state.ids, state.templates
     # the S model (trained on MIT-BIH DS1) adds premature atrial beats the RR rules miss
     # and vetoes the rules' V calls on beats it finds plainly not ventricular
-    candidates = (labels == BeatClass.N.value) & ~state.irregular
+    candidates = state.s_candidates
     rule_v = labels == BeatClass.V.value
     if default_model() is not None and (candidates.any() or rule_v.any()) and n >= 3:
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,

@@ -1,0 +1,89 @@
+"""Template and rhythm rules: on-time small templates are not V (MIT-BIH 108); frequent PACs are not AF."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from ecgdesk.analysis.beats import WAVE_T, BeatClass, BeatFeatures, classify_beats, rule_state
+from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
+
+FS = 250.0
+
+
+def _beats(odd_shift_s: float) -> tuple[BeatFeatures, np.ndarray, np.ndarray]:
+    """300 beats at 0.8 s; every 10th has a small biphasic QRS measured twice as wide as the dominant
+    beat's and comes ``odd_shift_s`` early (0: on time)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    odd = np.arange(n) % 10 == 5
+    samples = np.arange(n) * int(0.8 * FS) + 100
+    samples[odd] -= int(round(odd_shift_s * FS))
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    small = -0.25 * (WAVE_T / 0.03) * np.exp(-0.5 * (WAVE_T / 0.03) ** 2) / 0.6
+    waves = np.where(odd[:, None], small, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
+    width = np.where(odd, 160.0, 80.0) + rng.uniform(-2, 2, n)
+    return BeatFeatures(waves.astype(np.float32), width.astype(np.float32)), samples, odd
+
+
+def test_on_time_small_template_is_not_ventricular_but_an_early_one_is():
+    features, samples, odd = _beats(0.0)
+    assert np.ptp(features.waveforms[odd].mean(axis=0)) < 0.7 * np.ptp(features.waveforms[~odd].mean(axis=0))
+    state = rule_state(features, samples, FS)
+    assert np.all(state.labels[odd] == BeatClass.N.value)
+    assert not state.s_candidates[odd].any()  # nor may the S model call them S
+    assert np.all(classify_beats(features, samples, FS).labels[odd] == BeatClass.N.value)
+    # the same complex 0.25 s early, with a full compensatory pause: a PVC
+    features, samples, odd = _beats(0.25)
+    assert np.all(rule_state(features, samples, FS).labels[odd] == BeatClass.V.value)
+    assert np.all(classify_beats(features, samples, FS).labels[odd] == BeatClass.V.value)
+
+
+@pytest.mark.shared_data
+def test_mitdb_108_normal_beats_are_not_called_ventricular():
+    wfdb = pytest.importorskip("wfdb")
+    from ecgdesk.analysis.beats import analyze_beats
+
+    base = str(shared_path("mitdb", "108.hea").with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    ann = wfdb.rdann(base, "atr")
+    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
+    truth = np.array([AAMI_CLASS.get(s, "Q") for s in np.array(ann.symbol)[keep]])
+    table = analyze_beats(rec.p_signal[:, 0], float(rec.fs))
+    m = match_beats(ann.sample[keep], table.samples, float(rec.fs))
+    called = np.where(m.pairs >= 0, table.labels[np.maximum(m.pairs, 0)], "-")
+    # algorithm 0.5.3 called about 500 of its ~1,700 normal beats V (on-time templates smaller than the
+    # dominant beat that only measure wide); 0.5.4 about 35
+    assert np.mean(called[truth == "N"] == BeatClass.V.value) < 0.05
+
+
+def _rhythm(rr: np.ndarray) -> tuple[BeatFeatures, np.ndarray]:
+    rng = np.random.default_rng(5)
+    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    waves = normal + 0.01 * rng.standard_normal((samples.size, WAVE_T.size))
+    return BeatFeatures(waves.astype(np.float32), np.full(samples.size, 80.0, np.float32)), samples
+
+
+def test_frequent_premature_beats_in_no_pattern_are_not_af_but_af_stays_irregular():
+    rng = np.random.default_rng(7)
+    # sinus rhythm at 1 s (+-1 %) with a premature atrial beat (0.6 s, then 1.3 s) every 2-4 sinus beats
+    rr: list[float] = []
+    early: list[bool] = []
+    while len(rr) < 400:
+        gap = int(rng.integers(2, 5))
+        rr += [*(1.0 + 0.01 * rng.standard_normal(gap)), 0.6, 1.3]
+        early += [False] * gap + [True, False]
+    features, samples = _rhythm(np.asarray(rr))
+    premature = np.concatenate([[False], early])
+    state = rule_state(features, samples, FS)
+    assert np.mean(state.irregular[50:-50]) < 0.05
+    labels = state.labels
+    assert np.mean(labels[premature] == BeatClass.S.value) > 0.9
+    assert np.mean(labels[~premature] == BeatClass.S.value) < 0.02
+    # AF: RRs drawn at random between 0.5 and 1.3 s are irregular and none of the beats is S
+    features, samples = _rhythm(rng.uniform(0.5, 1.3, 400))
+    state = rule_state(features, samples, FS)
+    assert np.mean(state.irregular[50:-50]) > 0.9
+    assert np.mean(classify_beats(features, samples, FS).labels[50:-50] == BeatClass.S.value) < 0.05
