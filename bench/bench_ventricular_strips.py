@@ -30,6 +30,7 @@ import csv
 import io
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,25 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bo
                 groups[name] = f"{kind} ({header.parent.name})"
     groups.update(cut_ludb(data, negative))
     return groups
+
+
+def strip_signals(data: Path, short_vt: bool = False) -> Iterator[tuple[str, str, np.ndarray, float]]:
+    """``(name, group, first lead, fs)`` of every cut strip, then of every CinC strip (group ``cinc2017
+    LABEL``): the strips the leave-one-record-out benches judge their rules on."""
+    with tempfile.TemporaryDirectory() as tmp:
+        positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
+        positive.mkdir()
+        negative.mkdir()
+        groups = cut(data, 10.0, positive, negative, short_vt=short_vt)
+        for folder in (positive, negative):
+            for header in sorted(folder.glob("*.hea")):
+                rec = wfdb.rdrecord(str(header.with_suffix("")), channels=[0])
+                yield header.stem, groups[header.stem], rec.p_signal[:, 0], float(rec.fs)
+    with open(data / "cinc2017" / "REFERENCE.csv") as handle:
+        labels = {row[0]: row[1] for row in csv.reader(handle) if row}
+    for header in sorted((data / "cinc2017").glob("*.hea")):
+        rec = wfdb.rdrecord(str(header.with_suffix("")), channels=[0])
+        yield f"cinc_{header.stem}", f"cinc2017 {labels[header.stem]}", rec.p_signal[:, 0], float(rec.fs)
 
 
 def cut_ludb(data: Path, negative: Path) -> dict[str, str]:

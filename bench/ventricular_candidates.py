@@ -30,18 +30,15 @@ shipped rules already call V are left out of both counts.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import wfdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ventricular_strips import cut
+from bench_ventricular_strips import strip_signals
 from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features
 from ecgdesk.analysis.strips import ventricular as rules
 from ecgdesk.analysis.strips.signal import PreparedStrip, prepare
@@ -120,23 +117,7 @@ def load(name: str, group: str, x: np.ndarray, fs: float) -> Strip:
 
 
 def strips(data: Path) -> list[Strip]:
-    out: list[Strip] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
-        positive.mkdir()
-        negative.mkdir()
-        groups = cut(data, 10.0, positive, negative, short_vt=True)
-        for folder in (positive, negative):
-            for header in sorted(folder.glob("*.hea")):
-                rec = wfdb.rdrecord(str(header.with_suffix("")), channels=[0])
-                out.append(load(header.stem, groups[header.stem], rec.p_signal[:, 0], float(rec.fs)))
-    with open(data / "cinc2017" / "REFERENCE.csv") as handle:
-        labels = {row[0]: row[1] for row in csv.reader(handle) if row}
-    for header in sorted((data / "cinc2017").glob("*.hea")):
-        rec = wfdb.rdrecord(str(header.with_suffix("")), channels=[0])
-        out.append(load(f"cinc_{header.stem}", f"cinc2017 {labels[header.stem]}", rec.p_signal[:, 0],
-                        float(rec.fs)))
-    return out
+    return [load(*signal) for signal in strip_signals(data, short_vt=True)]
 
 
 def spectral_fires(setting: tuple[float, ...], strip: Strip) -> bool:
