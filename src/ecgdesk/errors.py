@@ -80,6 +80,13 @@ class PermissionDeniedError(EcgDeskError):
         super().__init__(reason or f"{username!r} is a {role}; '{action}' is for: {who}")
 
 
+def is_digits(text: str) -> bool:
+    """``text`` is one or more ASCII digits 0-9: what every number and code field of our formats means by
+    a digit (``str.isdigit`` also takes superscripts and other scripts' digits, which ``int`` refuses or
+    reads as another number)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_option(parameter: str, value: Any, allowed: Iterable[Any], source: str | Path | None = None) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise :class:`InputError` listing the options.
 

@@ -18,6 +18,7 @@ from records_conformance import file_digest, ishne_file, patch_ishne
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import EventKind, EventMarker, Lead, open_recording
 from ecgdesk.records.edf_reader import read_edf
+from ecgdesk.records.wfdb_reader import read_wfdb
 from ecgdesk.records.writers import open_writer
 
 
@@ -62,6 +63,21 @@ def test_every_lead_in_format_310_is_refused_by_the_file_size(tmp_path: Path) ->
     _edit_signal(hea, 0, 1, "310")
     _edit_signal(hea, 1, 1, "310")
     _refused(tmp_path / "rec.dat", "sig_len", "format 310", opener=lambda: open_recording(hea))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("n_sig", "\u00b9"), ("n_sig", "\u00b2"), ("sig_len", "\u00b3600")]
+)
+def test_record_line_numbers_in_other_digits_are_refused(tmp_path: Path, field: str, value: str) -> None:
+    # found by the property suite with more examples: a superscript digit passed str.isdigit, then int()
+    # raised ValueError
+    hea = _wfdb(tmp_path)
+    lines = hea.read_text().splitlines()
+    parts = lines[0].split()
+    parts[1 if field == "n_sig" else 3] = value
+    lines[0] = " ".join(parts)
+    hea.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))  # one byte, as a flipped byte makes it
+    _refused(hea, field, opener=lambda: read_wfdb(hea))  # the WFDB reader itself, as a .hea names it
 
 
 @pytest.mark.parametrize("code", ["17", "0", "999", "16y"])
@@ -420,10 +436,13 @@ def test_ishne_odd_coded_fields_are_warnings(tmp_path: Path, offset: int, value:
     _warned(path, *words)
 
 
-def test_edf_label_with_control_bytes_is_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("label", [b"\xff\xfe\x00ECG", b"ECG\t", b"\nECG", b"ECG\r"])
+def test_edf_label_with_control_bytes_is_a_warning(tmp_path: Path, label: bytes) -> None:
+    # tabs and line breaks at either end were trimmed as if padding (found by the property suite with
+    # more examples); EDF pads a label with spaces only
     path = _edf(tmp_path / "a.edf")
     raw = bytearray(path.read_bytes())
-    raw[256:272] = b"\xff\xfe\x00ECG".ljust(16)
+    raw[256:272] = label.ljust(16)
     path.write_bytes(bytes(raw))
     _warned(path, "label[0]", "printable ASCII", "'ECG'")
     assert open_recording(path).lead_names == ["ECG"]

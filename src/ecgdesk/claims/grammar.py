@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 from ecgdesk.claims.x12 import Delimiters, Interchange, Segment, X12Error
+from ecgdesk.errors import is_digits
 
 ElementCheck = Callable[[Segment, Delimiters], Iterator[tuple[str, str]]]
 
@@ -106,7 +107,7 @@ def codes(*values: str) -> frozenset[str]:
 
 
 def valid_date(text: str) -> bool:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not is_digits(text):
         return False
     try:
         day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -262,7 +263,7 @@ def _header_issues(segment: Segment, checks: Sequence[tuple[int, str, Callable[[
 
 
 def _yymmdd(text: str) -> bool:
-    return len(text) == 6 and text.isdigit() and valid_date(("20" if text[:2] < "50" else "19") + text)
+    return len(text) == 6 and is_digits(text) and valid_date(("20" if text[:2] < "50" else "19") + text)
 
 
 #: the longest simple element of the 005010 transactions we read (MSG01, STC12 free text: 264 characters);
@@ -292,7 +293,7 @@ def check_interchange(interchange: Interchange, transactions: Mapping[str, Trans
             (9, "a date YYMMDD", _yymmdd),
             (10, "a time HHMM", lambda t: bool(_TIME.match(t)) and len(t) == 4),
             (12, "version 00501", lambda t: t == "00501"),
-            (13, "a 9-digit control number", lambda t: len(t) == 9 and t.isdigit()),
+            (13, "a 9-digit control number", lambda t: len(t) == 9 and is_digits(t)),
         ],
     )
     groups = 0
@@ -306,7 +307,7 @@ def check_interchange(interchange: Interchange, transactions: Mapping[str, Trans
             [
                 (4, "a date CCYYMMDD", valid_date),
                 (5, "a time HHMM[SS]", lambda t: bool(_TIME.match(t))),
-                (6, "a group control number", lambda t: t.isdigit() and 0 < len(t) <= 9),
+                (6, "a group control number", lambda t: is_digits(t) and 0 < len(t) <= 9),
             ],
         )
         transaction = transactions.get(gs.get(1))

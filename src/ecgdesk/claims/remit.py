@@ -31,6 +31,7 @@ from ecgdesk.claims.x12 import (
     read_file,
     read_text,
 )
+from ecgdesk.errors import is_digits
 
 REVERSAL = "22"
 CROSSOVER = frozenset({"19", "20", "21"})
@@ -284,7 +285,7 @@ def _transaction(segments: Sequence[Segment], interchange: Interchange, digest: 
         elif sid == "NM1" and segment.get(1) == "TT":
             current.crossover = segment.get(3) or segment.get(9) or "crossover"
         elif sid in ("MOA", "MIA"):
-            current.remarks.extend(e for e in segment.elements[2:] if e and not e.replace(".", "").isdigit())
+            current.remarks.extend(e for e in segment.elements[2:] if e and not is_digits(e.replace(".", "")))
         elif sid == "DTM" and current.line is not None:
             current.line.dates[segment.get(1)] = parse_date(segment, 2, source)
         elif sid == "DTM":

@@ -51,7 +51,7 @@ from ecgdesk.coding.facts import (
     parse_pos,
 )
 from ecgdesk.coding.schemas import input_error
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import InputError, check_option, is_digits
 
 #: A line charge above this is a typing error, not a diagnostic ECG service (the 837P allows 18 digits).
 MAX_CHARGE = Decimal("99999.99")
@@ -82,7 +82,7 @@ def _digits(count: tuple[int, ...], what: str) -> Callable[[Any], str]:
             raise InputError("", f"must be text, got {type(value).__name__} {value!r}")
         text = text.strip()
         plain = text.replace("-", "")
-        if not plain.isascii() or not plain.isdigit() or len(plain) not in count:
+        if not is_digits(plain) or len(plain) not in count:
             raise InputError("", f"{text!r} is not {what}")
         return text
 

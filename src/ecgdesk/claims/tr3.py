@@ -21,6 +21,7 @@ from ecgdesk.claims.model import Address, BillingProvider, Frequency, Profession
 from ecgdesk.claims.x12 import Interchange, Segment
 from ecgdesk.coding.facts import CODE_PATTERN, MODIFIER_PATTERN, POS_PATTERN
 from ecgdesk.coding.scrub.documentation import npi_valid
+from ecgdesk.errors import is_digits
 
 PO_BOX = re.compile(r"\b(?:P\.?\s*O\.?\s*BOX|POST\s+OFFICE\s+BOX|POB|LOCK\s*BOX|DRAWER)\b", re.IGNORECASE)
 ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
@@ -270,5 +271,5 @@ def file_problems(interchange: Interchange) -> list[Problem]:
         elif current is not None and segment.id == "SV1":
             current.lines += _money(segment, 2) or Decimal(0)
             for text in segment.get(7).split(component):
-                current.pointers.append((segment, int(text) if text.isdigit() else 0))
+                current.pointers.append((segment, int(text) if is_digits(text) else 0))
     return problems

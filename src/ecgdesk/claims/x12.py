@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 
 #: An interchange is read whole; a clearinghouse's largest 835 is a few MB, so more is not an X12 file.
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -209,7 +209,7 @@ def parse_amount(segment: Segment, index: int, source: str, *, required: bool = 
 def parse_date(segment: Segment, index: int, source: str, text: str | None = None) -> date:
     """Element ``index`` (or ``text``) as a CCYYMMDD date."""
     value = segment.get(index) if text is None else text
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not is_digits(value):
         raise X12Error(
             source, segment.position, segment.id, segment.name(index), f"{value!r} is not a date CCYYMMDD"
         )

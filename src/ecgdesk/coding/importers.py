@@ -34,7 +34,7 @@ from ecgdesk.coding.tables import (
     day_int,
     dedupe_ptp,
 )
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 
 _Row = TypeVar("_Row")
 
@@ -274,7 +274,7 @@ def parse_mue(path: Path, setting: Setting | None = None) -> list[MueRow]:
             shown = row[setting_col] if setting_col is not None else ""
             raise InputError(f"line {n}: setting", f"unknown setting {shown!r}", path)
         mai_match = re.match(r"\s*([123])", row[mai_col])
-        if not row[value_col].strip().isdigit() or mai_match is None:
+        if not is_digits(row[value_col].strip()) or mai_match is None:
             raise InputError(f"line {n}: {code}", "MUE value must be a whole number and MAI 1, 2 or 3", path)
         why = row[why_col].strip() if why_col is not None and why_col < len(row) else ""
         parsed.append(MueRow(row_setting, code, int(row[value_col]), int(mai_match.group(1)), why))
@@ -333,7 +333,7 @@ def parse_rvu(path: Path) -> list[RvuRow]:
                 code,
                 row[col["mod"]].strip().upper(),
                 row[col["status"]].strip().upper(),
-                int(pctc) if pctc.isdigit() else None,
+                int(pctc) if is_digits(pctc) else None,
                 _float(row[col["work"]], f"{where}: work RVU", path),
                 _float(row[col["total_nf"]], f"{where}: non-facility total", path),
                 _float(total_f, f"{where}: facility total", path) if total_f else None,

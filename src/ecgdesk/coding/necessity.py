@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from ecgdesk.coding.codes import Family
+from ecgdesk.errors import is_digits
 
 #: The written form of a code (ASCII only): a letter, two letters or digits, then an optional dot and up to
 #: four more letters or digits.
@@ -50,7 +51,7 @@ def _icd_codes() -> tuple[frozenset[str], tuple[str, ...]]:
         raise RuntimeError("the ICD-10-CM code list of simple-icd-10-cm is not installed")
     text = lists[-1].read_text(encoding="utf-8")
     codes = {line.split(" ")[0].strip() for line in text.splitlines()}
-    kept = sorted(c for c in codes if c and not c.isdigit() and "-" not in c)  # no chapters, no blocks
+    kept = sorted(c for c in codes if c and not is_digits(c) and "-" not in c)  # no chapters, no blocks
     return frozenset(kept), tuple(kept)
 
 

@@ -155,7 +155,7 @@ def read_edf_header(path: Path) -> EdfHeader:
                                  f"of data but the file has {data_bytes}")
     channels = []
     for i in range(n):
-        label = labels[i].strip()
+        label = labels[i].strip(" ")  # the padding; a tab or line break in a label is said, not trimmed
         fs = spr[i] / record_seconds if record_seconds > 0 else 0.0
         if label == ANNOTATION_LABEL:
             phys, digs = (0.0, 1.0), (0, 1)  # not a signal: its range is not used

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecgdesk.errors import RecordingError
+from ecgdesk.errors import RecordingError, is_digits
 from ecgdesk.records._checks import check_count, check_fs, check_scale
 from ecgdesk.records.recording import unit_to_mv_factor
 
@@ -138,7 +138,7 @@ def _check_adc_resolution(hea: Path, index: int, fmt: str, text: str, warnings: 
     """The ADC resolution in bits: 0 (unknown) to 32 as a whole number; more than the storage format
     holds is a warning (the header is wrong somewhere, the samples are still what the format stores)."""
     field = f"adc_res[{index}]"
-    if not text.isdigit():
+    if not is_digits(text):
         raise RecordingError(hea, field, f"ADC resolution {text!r} is not a whole number of bits (allowed 0 "
                                          f"to {MAX_ADC_BITS})")
     bits = int(text)
@@ -189,13 +189,13 @@ def parse_header_text(hea: Path, text: str) -> HeaderText:
     if "/" in name:
         n_seg = check_count(hea, "n_seg", int(_number(hea, "n_seg", name.split("/", 1)[1], "segment count")),
                             1, 1_000_000, "number of segments")
-    if not record[1].isdigit():
+    if not is_digits(record[1]):
         raise RecordingError(hea, "n_sig", f"number of signals {record[1]!r} is not a whole number")
     n_sig = check_count(hea, "n_sig", int(record[1]), 0, MAX_SIGNALS, "number of signals")
     fs = check_fs(hea, record[2].split("/")[0].split("(")[0]) if len(record) > 2 else None
     sig_len = None
     if len(record) > 3:
-        if not record[3].isdigit():
+        if not is_digits(record[3]):
             raise RecordingError(hea, "sig_len", f"number of samples {record[3]!r} is not a whole number")
         sig_len = int(record[3])
     body = lines[1:]
@@ -206,7 +206,7 @@ def parse_header_text(hea: Path, text: str) -> HeaderText:
         segments = []
         for i, line in enumerate(body):
             parts = line.split()
-            if len(parts) != 2 or not _FILE_NAME.match(parts[0]) or not parts[1].isdigit():
+            if len(parts) != 2 or not _FILE_NAME.match(parts[0]) or not is_digits(parts[1]):
                 raise RecordingError(hea, f"segment[{i}]", f"segment line {line!r} is not 'name length'")
             segments.append((parts[0], int(parts[1])))
         return HeaderText(n_sig, fs, sig_len, tuple(segments), (), ())

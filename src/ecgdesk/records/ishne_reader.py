@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgdesk.errors import RecordingError
+from ecgdesk.errors import RecordingError, is_digits
 from ecgdesk.records import _ishne
 from ecgdesk.records._checks import check_fs, check_regular_file, check_scale, check_size, read_mapped_frames
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
@@ -42,7 +42,7 @@ def _var_block_fields(block: bytes) -> tuple[list[str] | None, list[EventMarker]
         parts = line.split("\t")
         if parts[0] == "leads":
             names = parts[1:]
-        elif parts[0] == "event" and len(parts) >= 5 and parts[1].isdigit() and parts[2].isdigit():
+        elif parts[0] == "event" and len(parts) >= 5 and is_digits(parts[1]) and is_digits(parts[2]):
             kind = parts[3] if parts[3] in EventKind._value2member_map_ else EventKind.ANNOTATION.value
             events.append(EventMarker(sample=int(parts[1]), label="\t".join(parts[4:]), kind=EventKind(kind),
                                       duration_samples=int(parts[2])))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from ecgdesk.errors import RecordingError
+from ecgdesk.errors import RecordingError, is_digits
 from ecgdesk.records._checks import (
     check_fs,
     check_regular_file,
@@ -59,7 +59,7 @@ def looks_like_wfdb_header(text: str) -> bool:
         if not stripped or stripped.startswith("#"):
             continue
         parts = stripped.split()
-        if len(parts) < 2 or not parts[1].isdigit():
+        if len(parts) < 2 or not is_digits(parts[1]):
             return False
         if len(parts) >= 3:
             try:
@@ -176,7 +176,7 @@ def decode_event_note(sample: int, note: str) -> EventMarker:
     text, kind, duration = note.strip(), EventKind.PATIENT_TRIGGERED, 0
     if text.endswith("}") and "{" in text:
         head, _, tail = text[:-1].rpartition("{")
-        if tail.isdigit():
+        if is_digits(tail):
             text, duration = head.rstrip(), int(tail)
     if text.startswith("[") and "]" in text:
         name, _, rest = text[1:].partition("]")

@@ -17,7 +17,7 @@ from typing import IO
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 from ecgdesk.service.errors import ServiceError
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
@@ -97,7 +97,7 @@ async def receive_files(request: Request, folder: Path, limit: int) -> list[Path
             "content-type", "send the recording as multipart/form-data with a 'files' part per file"
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_digits(declared) and int(declared) > limit:
         raise ServiceError(
             413, "content-length", f"{int(declared)} bytes is over the upload limit of {limit}", "too_large"
         )

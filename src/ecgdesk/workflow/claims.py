@@ -38,7 +38,7 @@ from ecgdesk.coding import Claim, ClaimLine, Finding, Setting, Severity
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.coding.payer_rules import PayerRules, payer_findings, payer_rules
 from ecgdesk.coding.refdata import RefData
-from ecgdesk.errors import ConflictError, InputError, NotFoundError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError, is_digits
 from ecgdesk.store import Store, append, canonical_json
 from ecgdesk.store.claims_models import (
     BillingProviderRow,
@@ -436,7 +436,7 @@ def find_claim(session: Session, claim_ref: str | int) -> ClaimRow:
     """A claim by its claim number (CLM01) or row id."""
     text = str(claim_ref).strip()
     row = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == text))
-    if row is None and text.isascii() and text.isdigit() and 0 < int(text) <= 2**31 - 1:
+    if row is None and is_digits(text) and 0 < int(text) <= 2**31 - 1:
         row = session.get(ClaimRow, int(text))  # a row id beyond the column's range is no claim
     if row is None:
         raise NotFoundError("claim", f"no claim {text!r}")

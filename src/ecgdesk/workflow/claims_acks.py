@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.claims import read_277ca, read_999
 from ecgdesk.claims.acks import kind_of
 from ecgdesk.claims.x12 import read_file
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 from ecgdesk.store import Store, append
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, X12Batch
 from ecgdesk.workflow.claims_ledger import ClaimStatus, move_claim
@@ -79,7 +79,7 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
                 result.duplicate = True
                 return result
             for ack in acks:
-                sent = session.get(X12Batch, int(ack.group_control)) if ack.group_control.isdigit() else None
+                sent = session.get(X12Batch, int(ack.group_control)) if is_digits(ack.group_control) else None
                 if sent is None or sent.direction != "out":
                     result.unknown.append(f"group {ack.group_control}")
                     continue

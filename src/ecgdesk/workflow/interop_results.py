@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option
+from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option, is_digits
 from ecgdesk.interop import dicom, fhir, hl7v2, mllp
 from ecgdesk.interop.model import Measurement, PatientInfo, Provider, ResultStatus, SignedResult
 from ecgdesk.store import Store, append, file_sha256
@@ -349,7 +349,7 @@ def list_targets(store: Store) -> list[TargetInfo]:
 
 def _host_port(address: str) -> tuple[str, int] | None:
     host, _, port = address.rpartition(":")
-    return (host, int(port)) if host and port.isdigit() and 0 < int(port) < 65536 else None
+    return (host, int(port)) if host and is_digits(port) and 0 < int(port) < 65536 else None
 
 
 def queue_results(session: Session, study: Study, version: ReportVersion, actor: str, corrected: bool) -> int:

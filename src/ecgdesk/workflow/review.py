@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import Findings, findings_from_dict
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 from ecgdesk.reports.context import ReportHeader
 from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
 from ecgdesk.reports.tables import Clock, duration_text, header_rows, parse_iso, summary_sections
@@ -62,7 +62,7 @@ def _filtered(query: Any, service: str | None, search: str) -> Any:
             func.lower(Patient.name).contains(text, autoescape=True),
             func.lower(Patient.external_id).contains(text, autoescape=True),
         ]
-        if text.isdigit() and len(text) <= 9:
+        if is_digits(text) and len(text) <= 9:
             match.append(Study.id == int(text))
         query = query.where(or_(*match))
     return query

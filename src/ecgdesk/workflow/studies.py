@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
-from ecgdesk.errors import InputError, RecordingError, check_option, check_positive
+from ecgdesk.errors import InputError, RecordingError, check_option, check_positive, is_digits
 from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
 from ecgdesk.records._checks import file_kind
 from ecgdesk.records.pyramid import Progress, remove_pyramid
@@ -75,7 +75,7 @@ def check_request(req: StudyRequest) -> StudyRequest:
     if req.duration_days is not None:
         check_positive("duration-days", req.duration_days)
     pos = req.place_of_service
-    if pos is not None and not (len(pos) == 2 and pos.isdigit()):
+    if pos is not None and not (len(pos) == 2 and is_digits(pos)):
         raise InputError("pos", f"a place of service is 2 digits, got {req.place_of_service!r}")
     return req
 

@@ -20,7 +20,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import AuthenticationError, InputError, NotFoundError, PermissionDeniedError, check_option
+from ecgdesk.errors import (
+    AuthenticationError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    check_option,
+    is_digits,
+)
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
@@ -120,7 +127,7 @@ def aware(moment: datetime) -> datetime:
 def check_npi(value: str, field: str) -> str:
     """A 10-digit NPI whose last digit is its Luhn check digit (with the 80840 prefix)."""
     text = value.strip()
-    if len(text) != 10 or not text.isdigit():
+    if len(text) != 10 or not is_digits(text):
         raise InputError(field, f"an NPI is 10 digits, got {value!r}")
     digits = [int(c) for c in "80840" + text[:9]]
     total = 0

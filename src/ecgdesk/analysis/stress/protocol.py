@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgdesk import jsonfile
-from ecgdesk.errors import InputError, check_option
+from ecgdesk.errors import InputError, check_option, is_digits
 
 
 class Phase(enum.StrEnum):
@@ -210,7 +210,7 @@ def protocol_from_dict(data: Any, source: str | None = None) -> StressProtocol:
         raise InputError("supervisor", "must be an object with the supervising physician's name (and npi)",
                          source)
     npi = supervisor.get("npi")
-    if npi is not None and not (isinstance(npi, str) and len(npi) == 10 and npi.isdigit()):
+    if npi is not None and not (isinstance(npi, str) and len(npi) == 10 and is_digits(npi)):
         raise InputError("supervisor.npi", f"must be a 10-digit NPI, got {npi!r}", source)
     # The index is the worst angina recorded, whichever way it was given.
     angina = max([angina, *(s.angina for s in symptoms)])

@@ -8,6 +8,7 @@ from ecgdesk.coding.codes import DURATION_FAMILIES, Family
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.coderules import professional_part
 from ecgdesk.coding.scrub.context import ScrubContext
+from ecgdesk.errors import is_digits
 
 NPI_PREFIX = "80840"
 NOT_ORDERED = frozenset({Family.RELATED, Family.UNLISTED, Family.IPPE_ECG})
@@ -15,7 +16,7 @@ NOT_ORDERED = frozenset({Family.RELATED, Family.UNLISTED, Family.IPPE_ECG})
 
 def npi_valid(npi: str) -> bool:
     """A 10-digit NPI whose last digit is the Luhn check digit of ``80840`` + its first 9 digits."""
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not is_digits(npi):
         return False
     digits = [int(d) for d in NPI_PREFIX + npi]
     total = 0

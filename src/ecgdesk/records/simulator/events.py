@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgdesk import jsonfile
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 
 
 class EpisodeType(enum.StrEnum):
@@ -116,7 +116,7 @@ def parse_event_spec(spec: str | Path | None) -> EventSpec:
     for name, value in items:
         where = f"events.{name}"
         if name == "trigger":
-            if not value.isdigit():
+            if not is_digits(value):
                 raise InputError(where, f"give a number of triggers, got {value!r}")
             triggers = int(value)
             continue
@@ -135,7 +135,7 @@ def parse_event_spec(spec: str | Path | None) -> EventSpec:
             raise InputError(where, f"give COUNTxSIZE such as 3x20m, got {value!r}")
         count, size = int(match.group(1)), match.group(2)
         if kind in _BEAT_COUNTED:
-            if not size.isdigit() or int(size) < (2 if kind is EpisodeType.COUPLET else 3):
+            if not is_digits(size) or int(size) < (2 if kind is EpisodeType.COUPLET else 3):
                 raise InputError(where, f"{name} size is a number of beats (3 or more), got {size!r}")
             counts[kind] = (count, float(size))
         else:

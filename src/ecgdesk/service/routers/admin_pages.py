@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, is_digits
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
 from ecgdesk.store.enums import Role
@@ -66,7 +66,7 @@ def audit_log_page(
     filters = {"user": user, "study": study, "action": action, "since": since, "until": until}
     error = ""
     try:
-        if study and not study.isdigit():
+        if study and not is_digits(study):
             raise InputError("study", f"a study number, got {study!r}")
         page = audit_page(
             store,
