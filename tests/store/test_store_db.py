@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from backends import BACKENDS, scratch_url
 from ecgdesk.errors import InputError
 from ecgdesk.store import open_store
 from ecgdesk.store.db import default_url
 from ecgdesk.store.models import load_all_models
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def test_migrated_schema_matches_models(tmp_path: Path) -> None:
@@ -57,30 +61,44 @@ def test_error_masks_the_database_password(tmp_path: Path) -> None:
     assert "s3cret" not in str(info.value) and "clinic:***@db.example" in str(info.value)
 
 
+def _alembic_config() -> Config:
+    from alembic.config import Config
+
+    from ecgdesk.store.db import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _upgrade_to(url: str, revision: str) -> Engine:
+    """A new database at ``url`` migrated up to ``revision`` only (an older ECG Desk's), and its engine."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine
+
+
 def test_an_older_database_is_upgraded_at_open(tmp_path: Path) -> None:
     """A database left at revision 0001 by an older release is brought to the head (0002: the triggers)."""
-    from alembic import command
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
     from ecgdesk.store import append, verify
-    from ecgdesk.store.db import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    engine.dispose()
+    _upgrade_to(url, "0001").dispose()
     store = open_store(url=url, home=tmp_path)
     with store.transaction() as session:
         append(session, "old", "note", "study", 1, None, {"x": 1})
     with store.engine.connect() as connection:
-        head = ScriptDirectory.from_config(config).get_current_head()
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     with pytest.raises(DBAPIError, match="append-only"), store.transaction() as session:
         session.execute(text("DELETE FROM audit_log"))
@@ -95,21 +113,13 @@ def test_a_database_at_0012_gains_the_import_warnings_of_its_studies(tmp_path: P
     the study is kept, its import warnings unknown (NULL, shown as none)."""
     from datetime import UTC, date, datetime
 
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import MetaData, create_engine, select
+    from sqlalchemy import MetaData, select
 
-    from ecgdesk.store.db import MIGRATIONS
     from ecgdesk.store.models import Study
     from ecgdesk.workflow.views import show_study
 
     url = scratch_url(tmp_path, backend)
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0012")
+    engine = _upgrade_to(url, "0012")
     stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     old = MetaData()
     with engine.begin() as connection:
