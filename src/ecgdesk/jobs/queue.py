@@ -33,7 +33,7 @@ from ecgdesk.jobs.info import GAVE_UP, iso
 from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
 from ecgdesk.jobs.info import aware as aware
 from ecgdesk.jobs.info import info as info
-from ecgdesk.store import append, append_many, canonical_json
+from ecgdesk.store import append, append_many, append_or_defer, canonical_json
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.jobs_models import ENDED, Job, JobStatus, Priority
 
@@ -109,11 +109,7 @@ def _change(
     job.updated_at = now()
     after: dict[str, Any] = {"status": status.value, "attempts": job.attempts, "kind": job.kind}
     after.update({k: v for k, v in details.items() if v is not None})
-    row: NewAuditRow = (actor, f"job:{status.value}", "job", job.id, before, after)
-    if audit is None:
-        append(session, *row)
-    else:
-        audit.append(row)
+    append_or_defer(session, (actor, f"job:{status.value}", "job", job.id, before, after), audit)
 
 
 def _clear_lease(job: Job) -> None:
@@ -184,15 +180,9 @@ def enqueue(
             existing = session.scalar(select(Job).where(key).with_for_update())
             assert existing is not None
         else:
-            row: NewAuditRow = (
-                actor, "job:queued", "job", job.id, None,
-                {"status": "queued", "kind": job.kind, "input_hash": job.input_hash,
-                 "priority": job.priority, "parent_id": parent_id, "study_id": job.study_id},
-            )
-            if audit is None:
-                append(session, *row)
-            else:
-                audit.append(row)
+            queued = {"status": "queued", "kind": job.kind, "input_hash": job.input_hash,
+                      "priority": job.priority, "parent_id": parent_id, "study_id": job.study_id}
+            append_or_defer(session, (actor, "job:queued", "job", job.id, None, queued), audit)
             return job, True
     ended_without_result = existing.status in (JobStatus.FAILED, JobStatus.CANCELLED)
     if ended_without_result or (again and existing.status == JobStatus.DONE):

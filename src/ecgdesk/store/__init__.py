@@ -6,7 +6,15 @@ gives the metadata with every table.
 """
 
 from ecgdesk.store import models
-from ecgdesk.store.audit import AuditProblem, AuditReport, append, append_many, canonical_json, verify
+from ecgdesk.store.audit import (
+    AuditProblem,
+    AuditReport,
+    append,
+    append_many,
+    append_or_defer,
+    canonical_json,
+    verify,
+)
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
 from ecgdesk.store.db import Store, default_home, default_url, open_store
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
@@ -21,6 +29,7 @@ __all__ = [
     "StudyStatus",
     "append",
     "append_many",
+    "append_or_defer",
     "canonical_json",
     "default_home",
     "default_url",

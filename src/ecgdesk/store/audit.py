@@ -108,6 +108,15 @@ def append(
 NewAuditRow = tuple[str, str, str, object, Any, Any]
 
 
+def append_or_defer(session: Session, row: NewAuditRow, deferred: list[NewAuditRow] | None) -> None:
+    """Add ``row`` now, or, with ``deferred``, put it in that list for the caller to write with the other
+    rows of its transaction in one :func:`append_many`."""
+    if deferred is None:
+        append(session, *row)
+    else:
+        deferred.append(row)
+
+
 def append_many(session: Session, rows: Sequence[NewAuditRow]) -> int:
     """Add many audit rows, chained in order, with one read and one update of the chain head.
 

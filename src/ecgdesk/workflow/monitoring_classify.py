@@ -25,7 +25,7 @@ from ecgdesk.monitoring.criteria import Criteria, default_criteria, parse_criter
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority, Triage, match, observe
 from ecgdesk.records import open_recording
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store, append_or_defer
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.monitoring_models import CriteriaVersion, QueueItem, Transmission
 from ecgdesk.workflow.lifecycle import now
@@ -133,15 +133,10 @@ def write_reading(
     if changed:
         if finalize is not None:
             finalize(session, triage.priority.value, True)
-        row: NewAuditRow = (
-            actor, "monitor:classify", "queue_item", pending.item_id, {"priority": UNCLASSIFIED},
-            {"priority": triage.priority.value, "label": reading.label, "reason": triage.reason,
-             "criteria_version": pending.criteria_version},
-        )
-        if audit is None:
-            append(session, *row)
-        else:
-            audit.append(row)
+        classified = {"priority": triage.priority.value, "label": reading.label, "reason": triage.reason,
+                      "criteria_version": pending.criteria_version}
+        append_or_defer(session, (actor, "monitor:classify", "queue_item", pending.item_id,
+                                  {"priority": UNCLASSIFIED}, classified), audit)
         return triage
     item = session.get(QueueItem, pending.item_id, populate_existing=True)
     assert item is not None
