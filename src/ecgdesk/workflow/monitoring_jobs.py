@@ -89,21 +89,27 @@ def _run_classify_many(contexts: Sequence[JobContext]) -> list[BatchResult]:
     with the end of its job (and their audit rows in one insert); a job whose lease was lost writes
     nothing, as alone."""
     from ecgdesk.store import append_many
-    from ecgdesk.workflow.monitoring_classify import Reading, read_all_pending, triage_strip, write_reading
+    from ecgdesk.workflow.monitoring_classify import (
+        PendingStrip,
+        Reading,
+        read_all_pending,
+        triage_strip,
+        write_reading,
+    )
 
     store = contexts[0].store
     ids = {ctx.job_id: int(ctx.payload["item_id"]) for ctx in contexts}
     results: dict[int, BatchResult] = {}
     with store.transaction() as session:
         pending = read_all_pending(session, store, list(ids.values()))
-    readings: dict[int, Reading] = {}
+    readings: dict[int, tuple[PendingStrip, Reading]] = {}  # by job: what was read, and its triage
     for ctx in contexts:
         found = pending[ids[ctx.job_id]]
         if isinstance(found, EcgDeskError):
             results[ctx.job_id] = found
             continue
         try:
-            readings[ctx.job_id] = triage_strip(found)
+            readings[ctx.job_id] = found, triage_strip(found)
             ctx.check()
         except Exception as error:  # its own error, alone: the batch goes on
             results[ctx.job_id] = error
@@ -124,9 +130,7 @@ def _run_classify_many(contexts: Sequence[JobContext]) -> list[BatchResult]:
                 result.update(priority=priority, classified=changed)
                 queue.finish(session, ctx.claim, result, audit=audit, job=held[ctx.job_id])
 
-            pending_strip = pending[ids[ctx.job_id]]
-            assert not isinstance(pending_strip, EcgDeskError)
-            write_reading(session, pending_strip, readings[ctx.job_id], TRIAGE_ACTOR, finalize, audit)
+            write_reading(session, *readings[ctx.job_id], TRIAGE_ACTOR, finalize, audit)
             results[ctx.job_id] = Done(result)
         append_many(session, audit)
     for ctx in contexts:  # committed: the runner must not finish these again
