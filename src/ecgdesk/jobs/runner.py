@@ -206,13 +206,10 @@ def execute(
     """Run the job under ``claim`` to its end and record the outcome; returns the job's new status
     (or ``"lost"`` when the lease was lost and nothing was recorded). ``on_progress`` also gets the
     progress reports (a job run inline by a command with a progress bar)."""
-    try:
-        with store.transaction() as session:
-            attempt = queue.begin(session, claim)
-    except LeaseLostError:
-        return "lost"
-    if not attempt:
-        return JobStatus.FAILED.value
+    statuses, attempts = _begin(store, [claim])
+    if claim.job_id in statuses:
+        return statuses[claim.job_id]
+    attempt = attempts[claim.job_id]
     beat = Heartbeat(store, claim, parent_pid)
     beat.start()
     context = JobContext(store, claim, beat, attempt=attempt, on_progress=on_progress)
@@ -237,16 +234,8 @@ def execute_many(
     work = resolve(kinds, claims[0].kind) if claims else None
     if len(claims) < 2 or not isinstance(work, BatchWork) or any(c.kind != claims[0].kind for c in claims):
         return [execute(store, c, kinds, parent_pid=parent_pid) for c in claims]
-    statuses: dict[int, str] = {}
-    attempts: dict[int, int] = {}
-    with store.transaction() as session:
-        for claim in claims:
-            try:
-                attempts[claim.job_id] = queue.begin(session, claim)
-            except LeaseLostError:  # raised before that run wrote anything: the others' begins stand
-                statuses[claim.job_id] = "lost"
-    live = [c for c in claims if attempts.get(c.job_id)]
-    statuses.update({c.job_id: JobStatus.FAILED.value for c in claims if attempts.get(c.job_id) == 0})
+    statuses, attempts = _begin(store, claims)
+    live = [c for c in claims if c.job_id in attempts]
     beat = Heartbeat(store, live, parent_pid)
     contexts = [JobContext(store, c, beat, attempt=attempts[c.job_id]) for c in live]
     beat.start()
@@ -264,6 +253,25 @@ def execute_many(
     for context, result in zip(contexts, results, strict=True):
         statuses[context.job_id] = _conclude(store, context, result)
     return [statuses[c.job_id] for c in claims]
+
+
+def _begin(store: Store, claims: Sequence[Claim]) -> tuple[dict[int, str], dict[int, int]]:
+    """Begin the runs of ``claims`` in one transaction: the attempt number of each run begun, and the
+    final status of each that was not (``"lost"``: its lease was lost; failed: no attempt left)."""
+    statuses: dict[int, str] = {}
+    attempts: dict[int, int] = {}
+    with store.transaction() as session:
+        for claim in claims:
+            try:
+                attempt = queue.begin(session, claim)
+            except LeaseLostError:  # raised before that run wrote anything: the others' begins stand
+                statuses[claim.job_id] = "lost"
+                continue
+            if attempt:
+                attempts[claim.job_id] = attempt
+            else:
+                statuses[claim.job_id] = JobStatus.FAILED.value
+    return statuses, attempts
 
 
 def _run_one(function: Callable[[JobContext], Outcome], context: JobContext) -> BatchResult:
