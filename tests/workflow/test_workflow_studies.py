@@ -206,10 +206,9 @@ def test_record_files_sees_a_side_file_added_to_a_folder_listed_before(tmp_path:
         write_recording(Recording.from_array(np.zeros(500), 250.0), tmp_path, "wfdb", record_name=name)
     os.utime(tmp_path, ns=(10**18, 10**18))  # listed long after its last change: the listing is kept
     header = tmp_path / "b.hea"
-    files, main = record_files(header, open_recording(header))
-    assert ([f.name for f in files], main) == (["b.hea", "b.dat"], "b.hea")
+    stored = record_files(header, open_recording(header))
+    assert ([f.name for f in stored.files], stored.main) == (["b.hea", "b.dat"], "b.hea")
     (tmp_path / "b.atr").write_bytes(b"\x00\x00")  # an annotation file arrives: the folder changes
-    files, _ = record_files(header, open_recording(header))
-    assert [f.name for f in files] == ["b.hea", "b.dat", "b.atr"]
-    assert [f.name for f in record_files(tmp_path / "a.hea", open_recording(tmp_path / "a.hea"))[0]] == [
+    assert [f.name for f in record_files(header, open_recording(header)).files] == ["b.hea", "b.dat", "b.atr"]
+    assert [f.name for f in record_files(tmp_path / "a.hea", open_recording(tmp_path / "a.hea")).files] == [
         "a.hea", "a.dat"]

@@ -277,8 +277,8 @@ def ingest_file(
         if recording.duration_s > MAX_STRIP_S:  # a header error (or a Holter): never a monitor's strip
             raise InputError("duration", f"{recording.duration_s / 60:.0f} min is not a strip (at most "
                                          f"{MAX_STRIP_S / 60:.0f} min)", path)
-        files, main = record_files(Path(path), recording)
-        blob = put_files(store.blob_root, files)
+        stored = record_files(Path(path), recording)
+        blob = put_files(store.blob_root, stored.files)
     except EcgDeskError as error:
         return IngestOutcome(str(path), "refused", reason=str(error))
     recorded = recording.start_time or received
@@ -307,7 +307,7 @@ def ingest_file(
                 message_id=message_id,
                 sha256=blob.sha256,
                 blob_dir=blob.relative_dir,
-                main_file=main,
+                main_file=stored.main,
                 format=recording.format.value,
                 recorded_at=recorded,
                 received_at=received,

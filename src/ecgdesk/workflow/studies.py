@@ -202,42 +202,45 @@ def _names_from(folder: Path, prefix: str) -> list[str]:
     return found
 
 
-def record_files(path: Path, recording: Recording) -> tuple[list[Path], str]:
-    """The files that make up ``recording`` and the name of the one to open.
+@dataclass(frozen=True)
+class RecordFiles:
+    """What a recording stores: its files, the one to open, and a warning for each side file left out."""
+
+    files: list[Path]
+    main: str
+    left_out: tuple[str, ...] = ()
+
+
+def record_files(path: Path, recording: Recording) -> RecordFiles:
+    """The files that make up ``recording``, the name of the one to open, and the side files left out.
 
     A WFDB record is its header, every file the header names (all checked to exist as regular files when
     the record was opened) and the side files ``<name>.*`` beside the header (annotations, events, a
-    diary, a stress protocol); any other format is its one file.
+    diary, a stress protocol); any other format is its one file. A side file that is not a regular file
+    (a named pipe, a folder, a device, a dangling link) is not stored, with a warning: without one, a diary
+    or annotation file that was a named pipe would be left out without a word. Files the reader has named
+    already (its ``.evt``) are not named twice.
     """
-    if recording.format is RecordingFormat.WFDB and recording.path is not None:
-        header = recording.path
-        named = recording_files(header)
-        prefix = f"{header.stem}."
-        names = _names_from(header.parent, prefix)
-        side = sorted(p for p in (header.parent / n for n in names) if p.is_file())
-        return list(dict.fromkeys([*named, *side])), header.name
-    return [path], path.name
-
-
-def left_out_side_files(recording: Recording) -> tuple[str, ...]:
-    """A warning for each side file beside a WFDB header that is not stored because it is not a regular
-    file (a named pipe, a folder, a device, a dangling link): without one, a diary or annotation file that
-    was a named pipe would be left out without a word. Files the reader has named already (its ``.evt``)
-    are not named twice."""
     if recording.format is not RecordingFormat.WFDB or recording.path is None:
-        return ()
+        return RecordFiles([path], path.name)
     header = recording.path
-    warnings = []
+    side: list[Path] = []
+    left_out: list[str] = []
     for name in _names_from(header.parent, f"{header.stem}."):
-        side = header.parent / name
-        if side.is_file() or any(name in text for text in recording.warnings):
-            continue
-        try:
-            kind = f"is {file_kind(os.stat(side).st_mode)}"
-        except OSError as error:
-            kind = f"cannot be read ({error.strerror or error})"
-        warnings.append(f"side file {name} not stored: it {kind}, not a regular file")
-    return tuple(warnings)
+        candidate = header.parent / name
+        if candidate.is_file():
+            side.append(candidate)
+        elif not any(name in text for text in recording.warnings):
+            left_out.append(_not_stored(candidate))
+    return RecordFiles(list(dict.fromkeys([*recording_files(header), *side])), header.name, tuple(left_out))
+
+
+def _not_stored(side: Path) -> str:
+    try:
+        kind = f"is {file_kind(os.stat(side).st_mode)}"
+    except OSError as error:
+        kind = f"cannot be read ({error.strerror or error})"
+    return f"side file {side.name} not stored: it {kind}, not a regular file"
 
 
 def _open_for_import(path: Path) -> Recording:
@@ -274,11 +277,11 @@ def import_recording(
     if not path.exists() and not path.with_suffix(".hea").exists():
         raise InputError("path", "no such file", path)
     recording = _open_for_import(path)
-    files, main = record_files(path, recording)
-    warnings = (*recording.warnings, *left_out_side_files(recording))
-    blob = put_files(store.blob_root, files)
+    stored = record_files(path, recording)
+    warnings = (*recording.warnings, *stored.left_out)
+    blob = put_files(store.blob_root, stored.files)
     try:
-        ensure_pyramid(store, blob.relative_dir, main, blob.sha256, progress)
+        ensure_pyramid(store, blob.relative_dir, stored.main, blob.sha256, progress)
         with store.transaction() as session:
             study = get_study(session, study_id)
             row = session.scalar(select(RecordingBlob).where(RecordingBlob.sha256 == blob.sha256))
@@ -286,7 +289,7 @@ def import_recording(
                 row = RecordingBlob(
                     sha256=blob.sha256,
                     blob_dir=blob.relative_dir,
-                    main_file=main,
+                    main_file=stored.main,
                     original_path=str(path),
                     format=recording.format.value,
                     fs=recording.fs,
@@ -318,7 +321,7 @@ def import_recording(
             if study.recording_id == row.id:
                 _add_import_warnings(session, study, warnings, actor)
                 return ImportResult(
-                    study_id, row.id, blob.sha256, True, blob.path(store.blob_root, main), warnings
+                    study_id, row.id, blob.sha256, True, blob.path(store.blob_root, stored.main), warnings
                 )
             before = {"recording_id": study.recording_id, "import_warnings": list(import_warnings(study))}
             require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
@@ -331,7 +334,7 @@ def import_recording(
             assert order is not None
             set_component(session, study.id, Component.RECORDING, actor, None, order)
             return ImportResult(
-                study_id, row.id, blob.sha256, False, blob.path(store.blob_root, main), warnings
+                study_id, row.id, blob.sha256, False, blob.path(store.blob_root, stored.main), warnings
             )
     except BaseException:
         if blob.created:
