@@ -17,6 +17,8 @@ sampled windows of the chosen lead give the recording's quality reference
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,7 @@ from ecgdesk.analysis.findings import (
     Summary,
     TemplateSummary,
 )
+from ecgdesk.analysis.other_lead import OtherLeadBeats, read_on_other_leads
 from ecgdesk.analysis.quality import (
     ANALYZABLE,
     VENTRICULAR,
@@ -61,6 +64,11 @@ from ecgdesk.analysis.quality import (
 from ecgdesk.analysis.series import BeatSeries
 from ecgdesk.analysis.wenckebach import wenckebach_episodes
 from ecgdesk.records.recording import Recording
+
+#: Where a beat was read: on the analysed lead; on another lead bridging a gap of the analysed lead
+#: (classified with the others, then labelled Q); on another lead in an epoch the analysed lead lost to
+#: noise or a loose electrode (labelled Q, never classified).
+ON_LEAD, BRIDGED, OTHER_LEAD_EPOCH = 0, 1, 2
 
 #: Called with the seconds of signal just processed.
 Progress = Callable[[float], object]
@@ -190,12 +198,16 @@ def _stream(
     span: tuple[int, int] | None = None,
     reference: QualityReference | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
-    """(epoch states, beat samples, beats found on a backup lead, feature parts) in one pass.
+    """(epoch states, beat samples, where each beat was read (:data:`ON_LEAD` ...), feature parts) in
+    one pass.
 
     The chosen lead gives the quality states, the beats and their features. With ``backup_leads`` and
     more than one lead, the other leads bridge the chosen lead's lost stretches
-    (:func:`ecgdesk.analysis.detection.bridge_with_backup`); such beats are flagged so the caller can
-    label them Q (found, but not classifiable on the analysed lead). ``span`` (first, stop sample)
+    (:func:`ecgdesk.analysis.detection.bridge_with_backup`: :data:`BRIDGED`) and read its noise and
+    lead-off epochs where they can (:func:`ecgdesk.analysis.other_lead.read_on_other_leads`:
+    :data:`OTHER_LEAD_EPOCH`, and the epoch is analyzable); the caller labels both Q (found, but not
+    classifiable on the analysed lead). Beats of the second kind get no features: their shape on the
+    analysed lead is noise, and the classifier never sees them. ``span`` (first, stop sample)
     streams only that part of the recording (:mod:`ecgdesk.analysis.split`). ``reference`` is the
     recording's quality reference (:func:`quality_reference`, computed here when not given: it depends on
     the whole recording, not on the span, so every segment of a split run judges its epochs alike).
@@ -214,9 +226,10 @@ def _stream(
     L = epoch_length(fs, config)
     state_parts: list[np.ndarray] = []
     sample_parts: list[np.ndarray] = []
-    backup_parts: list[np.ndarray] = []
+    origin_parts: list[np.ndarray] = []
     feature_parts: list[Any] = []
     multi = config.backup_leads and recording.n_leads > 1
+    references: dict[int, QualityReference] = {}
     first, stop = span if span is not None else (0, None)
     chunks = recording.iter_chunks(
         config.chunk_s, config.overlap_s, leads=None if multi else lead, start=first, stop=stop
@@ -246,10 +259,20 @@ def _stream(
             states = states_of(measures, core.size, fs, config, previous, reference)
         else:
             states = epoch_states(core, fs, config, previous, reference, beats=own)
-        state_parts.append(states)
         times.quality_s += perf_counter() - t2
+        elsewhere = OtherLeadBeats.none()
+        if multi:
+            t2 = perf_counter()
+            elsewhere = read_on_other_leads(
+                states, own, L, fs, [j for j in range(recording.n_leads) if j != column],
+                functools.partial(_lead_states, recording, chunk, config=config, engine=engine,
+                                  references=references, own_reference=own_reference))
+            times.quality_s += perf_counter() - t2
+        read = states.copy()
+        read[elsewhere.epochs] = ANALYZABLE
+        state_parts.append(read)
         t2 = perf_counter()
-        if np.any(states == ANALYZABLE):
+        if np.any(read == ANALYZABLE):
             source = np.full(peaks.size, column, dtype=np.int16)
             if multi:
                 peaks, source = bridge_with_backup(chunk.data, fs, column, peaks, engine.detect)
@@ -257,19 +280,79 @@ def _stream(
             peaks, source = peaks[inside], source[inside]
             usable = states[np.minimum((peaks - c0) // L, states.size - 1)] == ANALYZABLE
             peaks, source = peaks[usable], source[usable]
+            origin = np.where(source == column, ON_LEAD, BRIDGED).astype(np.int8)
+            if elsewhere.samples.size:
+                peaks, origin = _join_beats(peaks, origin, elsewhere.samples + c0, fs)
             t3 = perf_counter()
             times.detect_s += t3 - t2
             if peaks.size:
-                feature_parts.append(engine.features(x, fs, peaks))
+                classified = peaks[origin != OTHER_LEAD_EPOCH]
+                if classified.size:
+                    feature_parts.append(engine.features(x, fs, classified))
                 sample_parts.append(peaks + chunk.start)
-                backup_parts.append(source != column)
+                origin_parts.append(origin)
             times.features_s += perf_counter() - t3
         if progress is not None:
             progress((chunk.core_stop - chunk.core_start) / fs)
     states_all = np.concatenate(state_parts) if state_parts else np.zeros(0, dtype=np.uint8)
     samples = np.concatenate(sample_parts) if sample_parts else np.zeros(0, dtype=np.int64)
-    backup = np.concatenate(backup_parts) if backup_parts else np.zeros(0, dtype=bool)
-    return states_all, samples, backup, feature_parts
+    origin = np.concatenate(origin_parts) if origin_parts else np.zeros(0, dtype=np.int8)
+    return states_all, samples, origin, feature_parts
+
+
+def _join_beats(
+    peaks: np.ndarray, origin: np.ndarray, more: np.ndarray, fs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``peaks`` (with their ``origin``) and the beats ``more`` another lead read in the analysed lead's
+    lost epochs, in order; one within a refractory period of a beat of ``peaks`` (the same QRS seen on
+    both leads across an epoch boundary) is left out."""
+    from ecgdesk.analysis.detection import REFRACTORY_S
+
+    if peaks.size:
+        j = np.clip(np.searchsorted(peaks, more), 1, max(peaks.size - 1, 1))
+        near = np.minimum(np.abs(peaks[np.minimum(j, peaks.size - 1)] - more), np.abs(peaks[j - 1] - more))
+        keep = near > int(REFRACTORY_S * fs)
+        more = more[keep]
+    order = np.argsort(np.concatenate([peaks, more]), kind="stable")
+    codes = np.concatenate([origin, np.full(more.size, OTHER_LEAD_EPOCH, dtype=np.int8)])
+    return np.concatenate([peaks, more])[order], codes[order]
+
+
+def _with_unclassified(table: BeatTableLike, extra: np.ndarray) -> BeatTableLike:
+    """``table`` with the beats ``extra`` added in order, labelled Q and of no template."""
+    if not dataclasses.is_dataclass(table):
+        raise TypeError(f"the beat table must be a dataclass to take more beats, got {type(table).__name__}")
+    order = np.argsort(np.concatenate([table.samples, extra]), kind="stable")
+    changes: dict[str, np.ndarray] = {
+        "samples": np.concatenate([table.samples, extra])[order],
+        "labels": np.concatenate([table.labels, np.full(extra.size, "Q", dtype=table.labels.dtype)])[order],
+    }
+    ids = getattr(table, "template_ids", None)
+    if ids is not None:
+        changes["template_ids"] = np.concatenate([ids, np.full(extra.size, -1, dtype=ids.dtype)])[order]
+    return dataclasses.replace(table, **changes)
+
+
+def _lead_states(
+    recording: Recording, chunk: Any, lead: int, *, config: AnalysisConfig, engine: BeatEngine,
+    references: dict[int, QualityReference], own_reference: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch states and beats of another ``lead`` on the core of ``chunk`` (judged against that lead's
+    own reference, kept in ``references``), for :func:`read_on_other_leads`."""
+    fs = recording.fs
+    x = chunk.data[:, lead]
+    c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
+    core = x[c0:c1]
+    peaks = np.zeros(0, dtype=np.int64)
+    if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
+        peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
+    own = peaks[(peaks >= c0) & (peaks < c1)] - c0
+    if own_reference:
+        measures = measure_epochs(core, fs, config, own)
+        return states_of(measures, core.size, fs, config, None, reference_of(measures)), own
+    if lead not in references:
+        references[lead] = quality_reference(recording, lead, config)
+    return epoch_states(core, fs, config, None, references[lead], beats=own), own
 
 
 def analyze(
@@ -286,9 +369,9 @@ def analyze(
     choice = choose_lead(recording, lead, config)
     entries = diary_entries(recording, diary)
     times = StageTimes()
-    states, samples, backup, parts = _stream(recording, choice.index, config, progress, times, engine)
+    states, samples, origin, parts = _stream(recording, choice.index, config, progress, times, engine)
     return classify_and_find(
-        recording, choice, states, samples, backup, parts, entries, config, engine, times
+        recording, choice, states, samples, origin, parts, entries, config, engine, times
     )
 
 
@@ -312,25 +395,30 @@ def classify_and_find(
     choice: LeadChoice,
     states: np.ndarray,
     samples: np.ndarray,
-    backup: np.ndarray,
+    origin: np.ndarray,
     parts: list[Any],
     entries: list[DiaryEntry],
     config: AnalysisConfig,
     engine: BeatEngine,
     times: StageTimes,
 ) -> AnalysisResult:
-    """The global steps after streaming: classify every beat at once, then the findings."""
+    """The global steps after streaming: classify every beat at once, then the findings. ``origin`` says
+    where each beat was read (:func:`_stream`; a boolean array counts as on the lead / bridged)."""
     t0 = perf_counter()
     table: BeatTableLike
-    if samples.size:
+    origin = np.asarray(origin).astype(np.int8)
+    classified = origin != OTHER_LEAD_EPOCH
+    if classified.any():
         features = engine.concat(parts)
         parts.clear()  # the per-chunk copies go before classification (peak memory)
-        table = engine.classify(features, samples, recording.fs)
+        table = engine.classify(features, samples[classified], recording.fs)
         del features
         # beats another lead supplied where the analysed lead was lost have no readable shape: Q
-        table.labels[backup] = "Q"
+        table.labels[origin[classified] == BRIDGED] = "Q"
+        if not classified.all():
+            table = _with_unclassified(table, samples[~classified])
     else:
-        table = NoBeats(np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"), [], recording.fs)
+        table = NoBeats(samples, np.full(samples.size, "Q", dtype="<U1"), [], recording.fs)
     t1 = perf_counter()
     findings = findings_from_beats(recording, choice, table, states, entries, config)
     times.classify_s, times.rhythm_s = t1 - t0, perf_counter() - t1

@@ -115,7 +115,7 @@ class SegmentResult:
     stop: int
     states: np.ndarray
     samples: np.ndarray
-    backup: np.ndarray
+    origin: np.ndarray  # where each beat was read (pipeline.ON_LEAD, BRIDGED, OTHER_LEAD_EPOCH)
     features: Any  # the engine's features of the segment's beats (None without beats)
     times: StageTimes
 
@@ -137,9 +137,9 @@ def analyze_segment(
     times = StageTimes()
     span = (segment.start, segment.stop)
     lead = plan.lead.index
-    states, samples, backup, parts = _stream(recording, lead, config, progress, times, engine, span)
+    states, samples, origin, parts = _stream(recording, lead, config, progress, times, engine, span)
     features = engine.concat(parts) if parts else None
-    return SegmentResult(index, segment.start, segment.stop, states, samples, backup, features, times)
+    return SegmentResult(index, segment.start, segment.stop, states, samples, origin, features, times)
 
 
 def merge_segments(
@@ -164,11 +164,11 @@ def merge_segments(
             setattr(times, name, getattr(times, name) + getattr(r.times, name))
     states = np.concatenate([r.states for r in ordered])
     samples = np.concatenate([r.samples for r in ordered])
-    backup = np.concatenate([r.backup for r in ordered])
+    origin = np.concatenate([r.origin.astype(np.int8) for r in ordered])
     parts = [r.features for r in ordered if r.features is not None]
     entries = diary_entries(recording, diary)
     return classify_and_find(
-        recording, plan.lead, states, samples, backup, parts, entries, config, engine, times
+        recording, plan.lead, states, samples, origin, parts, entries, config, engine, times
     )
 
 
@@ -208,7 +208,7 @@ def save_segment(result: SegmentResult, path: Path) -> Path:
     arrays: dict[str, np.ndarray] = {
         "states": result.states,
         "samples": result.samples,
-        "backup": result.backup,
+        "origin": result.origin,
     }
     meta: dict[str, Any] = {
         "index": result.index,
@@ -263,7 +263,7 @@ def load_segment(path: Path) -> SegmentResult:
             int(meta["stop"]),
             data["states"],
             data["samples"],
-            data["backup"],
+            data["origin"],
             features,
             StageTimes(**meta["times"]),
         )
