@@ -121,3 +121,40 @@ def test_the_pipeline_keeps_the_beats_of_a_noisy_stretch_from_the_other_lead(sec
     assert np.array_equal(kept, alone.beats.samples)
     gained = both.findings.summary.analyzable_time_s - alone.findings.summary.analyzable_time_s
     assert gained == noisy[1] - noisy[0]
+
+
+def test_a_missing_or_disagreeing_lead_is_passed_over_for_the_next():
+    recording, beats, fs = _two_lead_recording()
+    x = recording.read(0, recording.n_samples, [0, 1])
+    dead = np.full(x.shape[0], np.nan)  # lead 1 never recorded (a loose connector): all samples missing
+    three = Recording.from_array(np.column_stack([x[:, 0], dead, x[:, 1]]), fs, lead_names=["II", "V1", "V5"])
+    result = analyze(three, lead=0)
+    assert set(result.findings.quality.states) == {"A"}
+    found = match_beats(np.round(beats * fs).astype(np.int64), result.beats.samples, fs)
+    assert found.fn == 0 and found.fp == 0
+
+    # lead 1 counts every beat twice: it is not trusted, so the noisy epochs lose their beats as before
+    twice = x[:, 1] + np.roll(x[:, 1], int(0.4 * fs))
+    untrusted = Recording.from_array(np.column_stack([x[:, 0], twice]), fs, lead_names=["II", "V1"])
+    result = analyze(untrusted, lead=0)
+    assert result.findings.quality.states[4:6] == "NN"
+    inside = (result.beats.samples >= 40 * fs) & (result.beats.samples < 60 * fs)
+    assert not inside.any()
+
+
+def test_segments_carried_through_files_read_the_other_lead_as_one_run(tmp_path):
+    from ecgdesk.analysis.findings import findings_to_dict
+    from ecgdesk.analysis.split import analyze_segment, load_segment, merge_segments, plan_split, save_segment
+
+    recording, _, _ = _two_lead_recording(seconds=180.0, noisy=(70.0, 90.0))
+    config = AnalysisConfig(chunk_s=60.0)
+    plan = plan_split(recording, 60.0, lead=0, config=config)
+    files = [save_segment(analyze_segment(recording, plan, i, config), tmp_path / f"{i}.npz")
+             for i in range(len(plan.segments))]
+    merged = merge_segments(recording, plan, [load_segment(f) for f in files], config=config)
+    whole = analyze(recording, lead=0, config=config)
+    assert findings_to_dict(merged.findings) == findings_to_dict(whole.findings)
+    assert set(whole.findings.quality.states) == {"A"}
+    assert np.array_equal(merged.beats.samples, whole.beats.samples)
+    assert np.array_equal(merged.beats.labels, whole.beats.labels)
+    assert int(np.sum(whole.beats.labels == "Q")) == 25  # the 20 s at 0.8 s a beat, read on lead 1
