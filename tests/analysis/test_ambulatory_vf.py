@@ -193,7 +193,9 @@ def _measures(n: int, **flags: list[int]) -> EpochMeasures:
         missing=np.where(mark("missing"), 0.3, 0.0), range_mv=np.full(n, 2.0), at_rail=np.zeros(n),
         min_block_range_mv=np.full(n, 1.0), beat_energy=np.ones(n),
         floor_energy=np.where(mark("noisy"), 0.5, 0.001), ventricular=mark("vf"),
-        fibrillatory=mark("fib") | mark("vf"), countable=np.zeros(n, dtype=bool), hf_ratio=np.full(n, 0.01))
+        fibrillatory=mark("fib") | mark("vf"), beating_vf=mark("beating"), irregular=mark("irregular"),
+        countable=np.zeros(n, dtype=bool),
+        hf_ratio=np.full(n, 0.01))
 
 
 def test_vf_grows_into_fibrillatory_neighbours_only_from_a_vf_epoch() -> None:

@@ -63,6 +63,10 @@ HF_BAND = (40.0, 150.0)
 COUNTABLE_BEATS = 4
 COUNTABLE_RR_CV = 0.1
 COUNTABLE_HUMP_CV = 0.3
+#: Detected beats this irregular (RR coefficient of variation; fewer than two intervals count as irregular)
+#: in an epoch passing the beating VF test (:func:`~ecgdesk.analysis.ventricular.is_beating_vf`) are the
+#: wave crests of coarse VF, not a rhythm: such an epoch next to VF continues it (docs/analysis.md).
+IRREGULAR_RR_CV = 0.2
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class EpochMeasures:
     floor_energy: np.ndarray  # the inter-beat floor
     ventricular: np.ndarray  # VF-like (bool)
     fibrillatory: np.ndarray  # passes the looser VF test (bool): VF next to a VF epoch when not analyzable
+    beating_vf: np.ndarray  # coarse VF whose crests the detector counts (bool): VF next to a VF epoch
+    irregular: np.ndarray  # detected beats with RR CV over IRREGULAR_RR_CV, or under two intervals (bool)
     countable: np.ndarray  # beats that repeat alike (bool): never noise, never VF
     hf_ratio: np.ndarray  # muscle-band RMS / QRS amplitude; NaN where not measured
 
@@ -130,10 +136,13 @@ def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
     if beats is None:
         beats = detect_qrs(filled, fs).samples if n >= int(0.5 * fs) else np.zeros(0, np.int64)
     beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(n - 1, 0)))
-    beat_energy, floor_energy, countable = _energy_measures(filled, fs, L, n_ep, beats)
-    vf, fib = ventricular_epochs(x, fs, L)
-    return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy, vf & ~countable,
-                         fib & ~countable, countable, _hf_ratio(filled, fs, L, n_ep, beats))
+    beat_energy, floor_energy, countable, rr_cv = _energy_measures(filled, fs, L, n_ep, beats)
+    vf = ventricular_epochs(x, fs, L)
+    with np.errstate(invalid="ignore"):
+        irregular = ~(rr_cv <= IRREGULAR_RR_CV)  # NaN (under two intervals) counts as irregular
+    return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy, vf.vf & ~countable,
+                         vf.fibrillatory & ~countable, vf.beating & vf.fibrillatory & irregular & ~countable,
+                         irregular, countable, _hf_ratio(filled, fs, L, n_ep, beats))
 
 
 def _level_measures(x: np.ndarray, fs: float, L: int, n_ep: int, config: AnalysisConfig
@@ -161,8 +170,9 @@ def _level_measures(x: np.ndarray, fs: float, L: int, n_ep: int, config: Analysi
 
 
 def _energy_measures(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per epoch: median beat hump of the detector's energy, the inter-beat floor, countable beats."""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per epoch: median beat hump of the detector's energy, the inter-beat floor, countable beats and
+    the RR coefficient of variation (NaN under two intervals)."""
     from ecgdesk.analysis.detection import WORK_RATE, _decimate, _energy
 
     beat_energy = np.full(n_ep, np.nan)
@@ -170,7 +180,7 @@ def _energy_measures(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndar
     wfs = fs / step
     small = _decimate(x, step)
     if small.size < 16:
-        return beat_energy, np.zeros(n_ep), np.zeros(n_ep, dtype=bool)
+        return beat_energy, np.zeros(n_ep), np.zeros(n_ep, dtype=bool), np.full(n_ep, np.nan)
     energy = _energy(small, wfs)
     b = np.unique(np.minimum(beats // step, small.size - 1))
     reach = max(1, int(round(0.05 * wfs)))
@@ -182,7 +192,7 @@ def _energy_measures(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndar
     near[b] = 1
     clear = max(1, int(round(BEAT_CLEARANCE_S * wfs)))
     away = ndimage.maximum_filter1d(near, size=2 * clear + 1) == 0
-    return beat_energy, _epoch_floor(energy, away, Lw, n_ep), _countable(b, humps, beat_ep, n_ep)
+    return (beat_energy, _epoch_floor(energy, away, Lw, n_ep), *_countable(b, humps, beat_ep, n_ep))
 
 
 def countable_epochs(x: np.ndarray, fs: float, epoch_len: int, beats: np.ndarray) -> np.ndarray:
@@ -218,10 +228,12 @@ def _hf_band(fs: float) -> np.ndarray:
                                     output="sos"))
 
 
-def _countable(beats: np.ndarray, humps: np.ndarray, epoch: np.ndarray, n_ep: int) -> np.ndarray:
+def _countable(beats: np.ndarray, humps: np.ndarray, epoch: np.ndarray, n_ep: int
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Epochs whose beats repeat alike: at least COUNTABLE_BEATS beats, RR intervals within
     COUNTABLE_RR_CV and energy humps within COUNTABLE_HUMP_CV of their means. A wide, smooth, regular
-    ventricular tachycardia looks like VF to the spectrum, but its complexes can be counted."""
+    ventricular tachycardia looks like VF to the spectrum, but its complexes can be counted. Also the RR
+    coefficient of variation of each epoch (NaN under two intervals)."""
     counts = np.bincount(epoch, minlength=n_ep)
 
     def cv(values: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -232,14 +244,14 @@ def _countable(beats: np.ndarray, humps: np.ndarray, epoch: np.ndarray, n_ep: in
             return np.sqrt(np.maximum(var, 0.0)) / np.abs(mean)
 
     same = epoch[1:] == epoch[:-1]
+    rr_cv = np.full(n_ep, np.nan)
     if beats.size > 1:
         rr_cv = cv(np.diff(beats).astype(np.float64)[same], epoch[1:][same])
-    else:
-        rr_cv = np.full(n_ep, np.inf)
+        rr_cv[np.bincount(epoch[1:][same], minlength=n_ep) < 2] = np.nan
     hump_cv = cv(humps.astype(np.float64), epoch)
     with np.errstate(invalid="ignore"):
         return np.asarray((counts >= COUNTABLE_BEATS) & (rr_cv < COUNTABLE_RR_CV)
-                          & (hump_cv < COUNTABLE_HUMP_CV))
+                          & (hump_cv < COUNTABLE_HUMP_CV)), rr_cv
 
 
 def _grouped_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -276,7 +288,7 @@ def concat_measures(parts: list[EpochMeasures]) -> EpochMeasures:
     """The measures of consecutive stretches as one."""
     if not parts:
         empty, none = np.zeros(0), np.zeros(0, dtype=bool)
-        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, empty)
+        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, none, none, empty)
     return EpochMeasures(*(np.concatenate([getattr(p, f.name) for p in parts])
                            for f in dataclasses.fields(EpochMeasures)))
 
@@ -320,16 +332,22 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
     out[lead_off] = LEAD_OFF
     out[measures.ventricular & may_be_vf] = VENTRICULAR
-    _grow_vf(out, measures.fibrillatory & may_be_vf & (out != ANALYZABLE), previous == VENTRICULAR)
+    fibrillatory = measures.fibrillatory & may_be_vf
+    _grow_vf(out, fibrillatory & ((out != ANALYZABLE) | measures.beating_vf),
+             fibrillatory & ((out != ANALYZABLE) | measures.irregular), previous == VENTRICULAR)
     return out
 
 
-def _grow_vf(states: np.ndarray, candidate: np.ndarray, after_vf: bool) -> None:
+def _grow_vf(states: np.ndarray, candidate: np.ndarray, between: np.ndarray, after_vf: bool) -> None:
     """Turn to VENTRICULAR, in place, every run of ``candidate`` epochs that touches a VF epoch (or the
-    start, when the epoch before it, ``after_vf``, was VF)."""
+    start, when the epoch before it, ``after_vf``, was VF), then every run of ``between`` epochs (a looser
+    set) with a VF epoch on each side."""
     for a, b in runs(candidate & (states != VENTRICULAR)):
         if (a > 0 and states[a - 1] == VENTRICULAR) or (a == 0 and after_vf) or (
                 b < states.size and states[b] == VENTRICULAR):
+            states[a:b] = VENTRICULAR
+    for a, b in runs(between & (states != VENTRICULAR)):
+        if a > 0 and b < states.size and states[a - 1] == VENTRICULAR and states[b] == VENTRICULAR:
             states[a:b] = VENTRICULAR
 
 

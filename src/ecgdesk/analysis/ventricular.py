@@ -32,6 +32,7 @@ were chosen on the 35 Creighton records only, MIT-BIH 207 held out (docs/analysi
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from scipy import signal
@@ -53,6 +54,13 @@ LOW_BAND_HZ = 2.5
 FIB_TCSC_MIN = 0.3
 FIB_LEAKAGE_MAX = 0.75
 FIB_HIGH_BAND_MAX = 0.3
+#: The test an epoch with detected beats passes to continue a VF stretch (with irregular beats, the quality
+#: gate's :data:`~ecgdesk.analysis.quality.IRREGULAR_RR_CV`): the strict test with a looser 12-30 Hz limit,
+#: since the edges of coarse VF waves that a detector counts as beats carry that band.
+BEATING_KURTOSIS_MAX = 5.0
+BEATING_TCSC_MIN = 0.4
+BEATING_LEAKAGE_MAX = 0.55
+BEATING_HIGH_BAND_MAX = 0.1
 #: The measurements run at about this rate (block means), which keeps 1-30 Hz.
 VF_RATE = 100.0
 
@@ -111,6 +119,13 @@ def is_fibrillatory(measures: dict[str, np.ndarray]) -> np.ndarray:
                       & (measures["high_share"] < FIB_HIGH_BAND_MAX))
 
 
+def is_beating_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
+    """The test of an epoch with detected beats next to VF (module docstring)."""
+    return np.asarray((measures["kurtosis"] < BEATING_KURTOSIS_MAX) & (measures["tcsc"] > BEATING_TCSC_MIN)
+                      & (measures["leakage"] < BEATING_LEAKAGE_MAX)
+                      & (measures["high_share"] < BEATING_HIGH_BAND_MAX))
+
+
 def band_signal(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
     """``x`` as block means at about :data:`VF_RATE` Hz, band-passed 1-30 Hz forward and backward (the
     squared response: baseline wander, which a single pass lets through, would look like slow waves),
@@ -140,17 +155,25 @@ def bridge_missing(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each ``epoch_len``-sample epoch of ``x`` is VF (:func:`is_vf`, and
-    :data:`SLOW_LEAKAGE_MAX` for a slow wave) and whether it is fibrillatory (:func:`is_fibrillatory`);
-    the last, partial epoch as the others when it is at least 3 s long, else False. Missing samples are
-    bridged."""
+class VentricularEpochs(NamedTuple):
+    """Per-epoch VF tests (boolean arrays): ``vf`` (:func:`is_vf`, and :data:`SLOW_LEAKAGE_MAX` for a slow
+    wave), ``fibrillatory`` (:func:`is_fibrillatory`) and ``beating`` (:func:`is_beating_vf`)."""
+
+    vf: np.ndarray
+    fibrillatory: np.ndarray
+    beating: np.ndarray
+
+
+def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> VentricularEpochs:
+    """The VF tests of each ``epoch_len``-sample epoch of ``x`` (:class:`VentricularEpochs`); the last,
+    partial epoch as the others when it is at least 3 s long, else False. Missing samples are bridged."""
     n = np.asarray(x).size
     n_ep = -(-n // epoch_len) if n else 0
     vf = np.zeros(n_ep, dtype=bool)
     fib = np.zeros(n_ep, dtype=bool)
+    beating = np.zeros(n_ep, dtype=bool)
     if n_ep == 0:
-        return vf, fib
+        return VentricularEpochs(vf, fib, beating)
     y, rate, step = band_signal(bridge_missing(x), fs)
     Lw = max(1, epoch_len // step)
     full = min(y.size // Lw, n_ep)
@@ -163,11 +186,12 @@ def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> tuple[np.nda
         block = np.stack([rows[i] for i in at])
         # the cheap share of time above 20 % first: a beating heart rarely passes even the loose limit
         tcsc = threshold_crossing(block - block.mean(axis=1, keepdims=True), rate)
-        maybe = np.flatnonzero(tcsc > min(TCSC_MIN, FIB_TCSC_MIN))
+        maybe = np.flatnonzero(tcsc > min(TCSC_MIN, FIB_TCSC_MIN, BEATING_TCSC_MIN))
         if maybe.size:
             measures = vf_measures(block[maybe], rate)
             index = np.asarray(at)[maybe]
             vf[index] = is_vf(measures) & ((measures["low_share"] < EPOCH_LOW_BAND_MAX)
                                            | (measures["leakage"] < SLOW_LEAKAGE_MAX))
             fib[index] = is_fibrillatory(measures)
-    return vf, fib
+            beating[index] = is_beating_vf(measures)
+    return VentricularEpochs(vf, fib, beating)
