@@ -21,6 +21,7 @@ from ecgdesk.analysis.quality import (
     classify_epochs,
     epoch_states,
     states_to_string,
+    vf_tail,
 )
 from ecgdesk.analysis.strips import StripLabel, classify_signal
 from ecgdesk.records import Recording
@@ -217,3 +218,45 @@ def test_slow_sinusoidal_vf_is_vf_but_a_slow_vt_wave_alone_is_not() -> None:
     assert np.count_nonzero(states[42:50] == VENTRICULAR) >= 7 and not np.any(states[42:50] == NOISE)
     # the slow wave before it (390-400 s, no VF in the reference) is not VF on its own
     assert states[39] != VENTRICULAR
+
+
+def test_vf_grows_over_irregular_beating_epochs_but_not_over_a_rhythm() -> None:
+    reference = QualityReference(range_mv=2.0, floor=0.001, beat_energy=1.0, hf_ratio=0.01)
+    # epochs 1 and 5: analyzable, fibrillatory, passing the beating VF test with irregular beats (coarse VF
+    # whose crests the detector counts) next to the VF epochs 2 and 4; epoch 7 passes it away from VF
+    m = _measures(9, vf=[2, 4], fib=[1, 5, 7], beating=[1, 5, 7], irregular=[1, 5, 7])
+    assert states_to_string(classify_epochs(m, reference, CFG)) == "AVVAVVAAA"
+    # epochs 1-3 are fibrillatory with irregular beats but fail the beating test: VF only between two VF
+    # epochs (0 and 4), not from one side (6-7 after VF epoch 5)
+    m = _measures(9, vf=[0, 4, 5], fib=[1, 2, 3, 6, 7], irregular=[1, 2, 3, 6, 7])
+    assert states_to_string(classify_epochs(m, reference, CFG)) == "VVVVVVAAA"
+    # a regular rhythm between two VF epochs stays analyzable (its beats fail the irregularity condition of
+    # both tests)
+    m = _measures(5, vf=[0, 4], fib=[1, 2, 3])
+    assert states_to_string(classify_epochs(m, reference, CFG)) == "VAAAV"
+
+
+def test_vf_tail_counts_the_last_epochs_a_vf_stretch_would_take_in() -> None:
+    reference = QualityReference(range_mv=2.0, floor=0.001, beat_energy=1.0, hf_ratio=0.01)
+    # 5 noisy and fibrillatory (would follow VF), 6 clean but beating VF, 7 noisy and fibrillatory
+    m = _measures(8, fib=[2, 5, 6, 7], beating=[6], irregular=[6], noisy=[2, 5, 7])
+    states = classify_epochs(m, reference, CFG)
+    assert vf_tail(m, states, reference, CFG) == 3
+    # a clean fibrillatory epoch without the beating test ends the run; a VF last epoch needs nothing
+    m = _measures(8, fib=[5, 6, 7], noisy=[5, 7])
+    assert vf_tail(m, classify_epochs(m, reference, CFG), reference, CFG) == 1
+    m = _measures(4, vf=[3])
+    assert vf_tail(m, classify_epochs(m, reference, CFG), reference, CFG) == 0
+
+
+def test_vf_starting_a_chunk_takes_in_the_last_epoch_of_the_chunk_before() -> None:
+    # cu20's coarse VF (from 250 s) in 100 s chunks: the last chunk (500-509 s) starts in VF, which takes
+    # in the epoch at 490-500 s, the last of the chunk before (coarse VF whose crests the detector counts);
+    # the beats found there are dropped with it
+    x, fs, _ = cudb("cu20")
+    result = analyze(Recording.from_array(x[:, None].astype(np.float32), fs, ["ecg"]),
+                     config=AnalysisConfig(chunk_s=100.0))
+    states = result.findings.quality.states
+    assert states[49:] == "VV"
+    beat_epochs = (result.beats.samples // int(CFG.epoch_s * fs)).tolist()
+    assert beat_epochs and all(states[e] == "A" for e in beat_epochs)

@@ -3,8 +3,10 @@
 One streaming pass reads the chosen lead in ``chunk_s`` blocks with ``overlap_s`` context on each side
 (:meth:`Recording.iter_chunks`). Per block: the quality state of each epoch of the block's core, QRS
 detection on the whole block, keeping only the peaks inside the core (so a beat on a border is kept
-exactly once) and inside analyzable epochs, and the beat features. Then the beats of the whole recording
-are classified at once (templates are global), and the rhythm analysis runs on the beat sequence.
+exactly once) and inside analyzable epochs, and the beat features. A block's last epochs that a VF
+stretch could grow over (:func:`~ecgdesk.analysis.quality.vf_tail`) wait, with their beats, for the next
+block: VF at its start takes them in. Then the beats of the whole recording are classified at once
+(templates are global), and the rhythm analysis runs on the beat sequence.
 
 The beat-level steps (QRS detection, features, classification) come from a :class:`BeatEngine`; the
 default is ecgdesk's own (``analysis.detection`` and ``analysis.beats``).
@@ -59,6 +61,7 @@ from ecgdesk.analysis.quality import (
     reference_of,
     states_of,
     states_to_string,
+    vf_tail,
     wear_seconds,
 )
 from ecgdesk.analysis.series import BeatSeries
@@ -188,6 +191,30 @@ def choose_lead(recording: Recording, lead: str | int | None, config: AnalysisCo
     )
 
 
+@dataclass(frozen=True)
+class _Held:
+    """The last ``epochs`` of a chunk that a VF stretch starting in the next chunk would take in, and the
+    beats read there (``peaks`` in ``x``, the chunk's samples from ``start``, and their ``origin``) until
+    that is known."""
+
+    epochs: int
+    x: np.ndarray
+    peaks: np.ndarray
+    origin: np.ndarray
+    start: int
+
+
+def _add_beats(engine: BeatEngine, x: np.ndarray, fs: float, peaks: np.ndarray, origin: np.ndarray,
+               start: int, parts: tuple[list[Any], list[np.ndarray], list[np.ndarray]]) -> None:
+    """Append the features (of the beats to classify), recording samples and origins of ``peaks`` (in
+    ``x``) to ``parts``."""
+    classified = peaks[origin != OTHER_LEAD_EPOCH]
+    if classified.size:
+        parts[0].append(engine.features(x, fs, classified))
+    parts[1].append(peaks + start)
+    parts[2].append(origin)
+
+
 def _stream(
     recording: Recording,
     lead: int,
@@ -235,6 +262,8 @@ def _stream(
         config.chunk_s, config.overlap_s, leads=None if multi else lead, start=first, stop=stop
     )
     column = lead if multi else 0
+    parts_of_beats = (feature_parts, sample_parts, origin_parts)
+    held: _Held | None = None
     while True:
         t0 = perf_counter()
         chunk = next(chunks, None)
@@ -253,12 +282,18 @@ def _stream(
         t2 = perf_counter()
         times.detect_s += t2 - t1
         own = peaks[(peaks >= c0) & (peaks < c1)] - c0
-        if own_reference:
-            measures = measure_epochs(core, fs, config, own)
+        measures = measure_epochs(core, fs, config, own)
+        if own_reference or reference is None:
             reference = reference_of(measures)
-            states = states_of(measures, core.size, fs, config, previous, reference)
-        else:
-            states = epoch_states(core, fs, config, previous, reference, beats=own)
+        states = states_of(measures, core.size, fs, config, previous, reference)
+        if held is not None:
+            # a VF stretch that starts this chunk takes in the last epochs of the one before
+            if states.size and states[0] == VENTRICULAR:
+                state_parts[-1][state_parts[-1].size - held.epochs:] = VENTRICULAR
+            elif held.peaks.size:
+                _add_beats(engine, held.x, fs, held.peaks, held.origin, held.start, parts_of_beats)
+            held = None
+        tail = vf_tail(measures, states, reference, config)
         times.quality_s += perf_counter() - t2
         elsewhere = OtherLeadBeats.none()
         if multi:
@@ -285,15 +320,20 @@ def _stream(
                 peaks, origin = _join_beats(peaks, origin, elsewhere.samples + c0, fs)
             t3 = perf_counter()
             times.detect_s += t3 - t2
-            if peaks.size:
-                classified = peaks[origin != OTHER_LEAD_EPOCH]
-                if classified.size:
-                    feature_parts.append(engine.features(x, fs, classified))
-                sample_parts.append(peaks + chunk.start)
-                origin_parts.append(origin)
+            # the beats of the last epochs wait: the next chunk may turn those epochs to VF
+            wait = (peaks - c0) // L >= states.size - tail
+            if np.any(~wait):
+                _add_beats(engine, x, fs, peaks[~wait], origin[~wait], chunk.start, parts_of_beats)
             times.features_s += perf_counter() - t3
+            peaks, origin = peaks[wait], origin[wait]
+        else:
+            peaks, origin = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
+        if tail:
+            held = _Held(tail, x, peaks, origin, chunk.start)
         if progress is not None:
             progress((chunk.core_stop - chunk.core_start) / fs)
+    if held is not None and held.peaks.size:
+        _add_beats(engine, held.x, fs, held.peaks, held.origin, held.start, parts_of_beats)
     states_all = np.concatenate(state_parts) if state_parts else np.zeros(0, dtype=np.uint8)
     samples = np.concatenate(sample_parts) if sample_parts else np.zeros(0, dtype=np.int64)
     origin = np.concatenate(origin_parts) if origin_parts else np.zeros(0, dtype=np.int8)

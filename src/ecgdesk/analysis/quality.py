@@ -312,11 +312,9 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
                     config: AnalysisConfig, previous: int | None = None) -> np.ndarray:
     """State code of each epoch from its measures and the recording's reference (module docstring);
     ``previous`` is the state of the epoch just before the first (the previous chunk's last)."""
-    flat = measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv)
+    flat = _flat(measures, reference, config)
     constant = measures.min_block_range_mv <= config.const_fraction * reference.range_mv
     railed = measures.at_rail >= config.rail_fraction
-    # a dropout is lead off, except inside VF, whose large waves can clip the recorder for moments
-    may_be_vf = ~flat & ~railed & (measures.missing <= MAX_MISSING_IN_VF)
     lead_off = (measures.missing > 0) | flat | railed | constant
     floor = measures.floor_ratio(reference)
     hf = np.nan_to_num(measures.hf_ratio, nan=0.0)
@@ -331,11 +329,40 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
     noise = (floor_noise & ~measures.countable) | muscle
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
     out[lead_off] = LEAD_OFF
-    out[measures.ventricular & may_be_vf] = VENTRICULAR
-    fibrillatory = measures.fibrillatory & may_be_vf
-    _grow_vf(out, fibrillatory & ((out != ANALYZABLE) | measures.beating_vf),
-             fibrillatory & ((out != ANALYZABLE) | measures.irregular), previous == VENTRICULAR)
+    out[measures.ventricular & _may_be_vf(measures, reference, config)] = VENTRICULAR
+    _grow_vf(out, *_growth(measures, reference, config, out), previous == VENTRICULAR)
     return out
+
+
+def _flat(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig) -> np.ndarray:
+    return np.asarray(measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv))
+
+
+def _may_be_vf(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig) -> np.ndarray:
+    """A dropout is lead off, except inside VF, whose large waves can clip the recorder for moments."""
+    return np.asarray(~_flat(measures, reference, config) & (measures.at_rail < config.rail_fraction)
+                      & (measures.missing <= MAX_MISSING_IN_VF))
+
+
+def _growth(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig,
+            states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The epochs a VF stretch grows over (:func:`_grow_vf`): from a VF epoch on one side, and between
+    two VF epochs."""
+    fibrillatory = measures.fibrillatory & _may_be_vf(measures, reference, config)
+    not_analyzable = states != ANALYZABLE
+    return (fibrillatory & (not_analyzable | measures.beating_vf),
+            fibrillatory & (not_analyzable | measures.irregular))
+
+
+def vf_tail(measures: EpochMeasures, states: np.ndarray, reference: QualityReference,
+            config: AnalysisConfig) -> int:
+    """How many of the last epochs a VF stretch starting just after them would grow over (0 when the
+    last epoch is VF already): the streaming analysis turns them to VF when the next chunk starts in VF."""
+    if states.size == 0 or states[-1] == VENTRICULAR:
+        return 0
+    candidate = _growth(measures, reference, config, states)[0]
+    stops = np.flatnonzero(~candidate)
+    return int(candidate.size - (stops[-1] + 1 if stops.size else 0))
 
 
 def _grow_vf(states: np.ndarray, candidate: np.ndarray, between: np.ndarray, after_vf: bool) -> None:
