@@ -13,8 +13,9 @@ Three parts, all through the ambulatory analysis users run:
 - ``stress``: noise added to the MIT-BIH DS1 and SVDB records (``ecgdesk.analysis.noise_stress``: baseline
   wander, muscle, electrode motion, synthesised) in NSTDB's layout (clean for 5 min, then 2 min noisy and
   2 min clean by turns; the first ``--minutes`` of each record) at 12, 6, 0 and -6 dB (NSTDB's SNR). Per
-  kind and SNR: share of the noisy epochs called noise, Se / +P of the beats kept inside noisy epochs, and
-  the share of the clean epochs of the same records called noise.
+  kind and SNR: share of the noisy epochs called noise, Se / +P of the beats kept inside noisy epochs, the
+  share of the clean epochs of the same records called noise, and the epochs (noisy or clean, outside the
+  reference's own noise and VF) called VF.
 - ``vf``: the Creighton VT/VF records and MIT-BIH 207 (ventricular flutter): share of the VF epochs (at
   least 90 % inside a reference VF / VFL stretch) called VF (``V``), noise, lead off or analyzable; VF
   episodes with at least one VF epoch; non-VF epochs called VF.
@@ -213,6 +214,7 @@ def part_stress(data: Path, minutes: float) -> list[dict[str, object]]:
                 t["noisy_called"] += int(np.sum(noisy_ep & real_ok & (st == "N")))
                 t["clean"] += int(np.sum(clean_ep & real_ok))
                 t["clean_called"] += int(np.sum(clean_ep & real_ok & (st == "N")))
+                t["vf_called"] += int(np.sum(real_ok & (st == "V")))
                 kept = noisy_ep & real_ok & (st == "A")
                 ref_k = ref[kept[np.minimum(ref // L, n_ep - 1)]]
                 det = result.beats.samples
@@ -230,11 +232,13 @@ def part_stress(data: Path, minutes: float) -> list[dict[str, object]]:
             "kept_se": round(100 * t["tp"] / max(1, t["tp"] + t["fn"]), 2),
             "kept_ppv": round(100 * t["tp"] / max(1, t["tp"] + t["fp"]), 2),
             "clean_epochs": t["clean"],
-            "clean_noise_pct": round(100 * t["clean_called"] / max(1, t["clean"]), 3)}
+            "clean_noise_pct": round(100 * t["clean_called"] / max(1, t["clean"]), 3),
+            "stress_vf_epochs": t["vf_called"]}
         rows.append(row)
         print(f"{row['data']:12} noisy epochs {row['noisy_epochs']:>5} called noise "
               f"{row['noisy_called_noise_pct']:>6} %; beats in kept noisy epochs Se {row['kept_se']} "
-              f"+P {row['kept_ppv']}; clean epochs called noise {row['clean_noise_pct']} %", flush=True)
+              f"+P {row['kept_ppv']}; clean epochs called noise {row['clean_noise_pct']} %; epochs called VF "
+              f"{row['stress_vf_epochs']}", flush=True)
     return rows
 
 
@@ -272,12 +276,13 @@ def part_vf(data: Path) -> list[dict[str, object]]:
         "vf_called_lead_off_pct": round(100 * vf["L"] / total, 2),
         "vf_called_analyzable_pct": round(100 * vf["A"] / total, 2),
         "vf_episodes": episodes, "vf_episodes_found": found, "other_epochs": sum(other.values()),
-        "other_called_vf_pct": round(100 * other["V"] / max(1, sum(other.values())), 3)}
+        "other_called_vf_pct": round(100 * other["V"] / max(1, sum(other.values())), 3),
+        "other_called_vf": other["V"]}
     print(f"VF epochs {row['vf_epochs']}: VF {row['vf_called_vf_pct']} %, "
           f"noise {row['vf_called_noise_pct']} %, "
           f"lead off {row['vf_called_lead_off_pct']} %, analyzable {row['vf_called_analyzable_pct']} %; "
           f"VF episodes >= 10 s found {found}/{episodes}; non-VF epochs called VF "
-          f"{row['other_called_vf_pct']} %", flush=True)
+          f"{row['other_called_vf_pct']} % ({other['V']} of {sum(other.values())})", flush=True)
     return [row]
 
 

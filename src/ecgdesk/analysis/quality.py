@@ -19,11 +19,13 @@ gate does not depend on the gain, the QRS voltage or the sampling rate:
 - **ventricular** (``V``): ventricular flutter or fibrillation (:mod:`ecgdesk.analysis.ventricular`): no
   countable QRS, but not noise either: a high floor with the narrow spectrum and wide waves of VF, never
   called noise or lead off. An epoch passing the strict VF test is V; from it the VF stretch grows into
-  the neighbouring epochs, on both sides and from the previous chunk's last epoch, that would be noise or
-  lead off but are fibrillatory (the looser test) and not countable. Lead off gives way to VF only where
-  the epoch is not flat, not railed and keeps at least half of its samples: a clipped recorder writes
-  missing samples or sits on its rail for moments inside coarse VF, and the missing stretch must not hide
-  the VF around it.
+  the neighbouring epochs, on both sides and across a chunk border (:func:`vf_tail`), that would be noise
+  or lead off but are fibrillatory (the looser test) and not countable, or that are analyzable but pass
+  the beating VF test with irregular beats (coarse VF whose wave crests the detector counts); a
+  fibrillatory stretch with irregular beats between two VF epochs is VF too. Lead off gives way to VF
+  only where the epoch is not flat, not railed and keeps at least half of its samples: a clipped recorder
+  writes missing samples or sits on its rail for moments inside coarse VF, and the missing stretch must
+  not hide the VF around it.
 
 On the shared records (``bench/bench_quality.py``) no clean epoch of MIT-BIH, SVDB or LUDB is noise, while
 synthetic muscle and electrode-motion noise at 0 dB SNR (NSTDB's definition) is (docs/analysis.md).
