@@ -17,6 +17,8 @@ Reproducible (fixed seeds and folds). Steps:
    whose S +P stays >= :data:`PPV_FLOOR` (the target is 50 %; the margin is for patients unlike DS1's);
    the held-out records never inform their own predictions. The rules' V calls the model gives a V
    probability below ``beat_model.V_VETO`` become N.
+   ``--threshold T`` (one of :data:`THRESHOLDS`) reports and writes with T instead, the grouped CV's
+   own choice kept as ``cv_threshold`` in the metrics (algorithm 0.5.6 keeps 0.05: docs/analysis.md).
 4. ``--loro``: DS1 by leave-one-record-out with the chosen threshold (22 fits), the figures to report.
 5. The final model, fitted on all of DS1, is exported (plain arrays, no pickle) to
    ``src/ecgdesk/analysis/beats_model.npz``, with the CV figures in ``beats_model_cv.json``; SVDB (never
@@ -156,6 +158,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--loro", action="store_true", help="also DS1 by leave-one-record-out (22 fits)")
     parser.add_argument("--no-write", action="store_true", help="do not write the model")
+    parser.add_argument("--threshold", type=float, choices=THRESHOLDS,
+                        help="use this S threshold instead of the grouped CV's choice")
     args = parser.parse_args()
     t0 = time.perf_counter()
     ds1 = {name: prepared(record_beats(args.data, "mitdb", name)) for name in DS1}
@@ -186,6 +190,10 @@ def main() -> None:
         print(f"  S threshold {t}: DS1 {FOLDS}-fold by record {by_threshold[t]}", flush=True)
     print(f"chosen S threshold {chosen} (most sensitive with S +P >= {PPV_FLOOR} in the grouped CV)",
           flush=True)
+    if args.threshold is not None:
+        metrics["cv_threshold"] = chosen
+        chosen = args.threshold
+        print(f"S threshold {chosen} as asked", flush=True)
     metrics["s_threshold"] = chosen
     metrics["ds1_grouped_cv"] = by_threshold[chosen]
 

@@ -110,6 +110,27 @@ def test_mobitz_one_and_two(tmp_path: Path):
     assert kinds == {"I", "II"}
 
 
+def test_sinus_tachycardia_speeds_up_and_slows_down_gradually(tmp_path: Path):
+    config = SimulationConfig(days=1 / 48, leads=1, fs=250.0, seed=4, events="tachy:1x5m", name="t")
+    result = simulate(config, tmp_path)
+    ep = next(e for e in json.loads(result.truth.read_text())["episodes"] if e["type"] == "tachy")
+    samples, _ = _beats(result.annotations)
+    times = samples / config.fs
+    rr = np.diff(times)
+    at = np.searchsorted(times, ep["start_s"] - 0.01)
+    end = np.searchsorted(times, ep["end_s"] + 0.01)
+    before, after = float(np.median(rr[at - 10:at - 1])), float(np.median(rr[end:end + 9]))
+    assert 60 / before < 90 and 60 / after < 90
+    # no step as a paroxysmal SVT's: the first and last beats of the episode come at the rate around it
+    assert np.all(rr[at - 1:at + 4] > 0.9 * before) and np.all(rr[end - 5:end] > 0.9 * after)
+    inside = times[at:end] - ep["start_s"]
+    peak = 60 / rr[at:end - 1][(inside[1:] > 60) & (inside[1:] < 200)]
+    assert np.median(peak) > 115
+    # about 30 s up to 122 bpm: 110 bpm is reached after 15 s, not in the first beats
+    fast = 60 / rr[at:end - 1] > 110
+    assert inside[1:][np.argmax(fast)] > 15
+
+
 def test_deterministic_and_continuous_across_blocks(tmp_path: Path, hour):
     config, result = hour
     again = simulate(config, tmp_path)

@@ -15,6 +15,7 @@ signal, are unclassifiable (Q).
 from __future__ import annotations
 
 import enum
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -50,6 +51,14 @@ UNDERLYING_STEPS = 4
 #: kept the simulator's AF out of S (docs/analysis.md).
 UNDERLYING_RR = 0.03
 RR_REFERENCE_BEATS = 9
+#: A paroxysmal SVT run of any length (:func:`_paroxysmal_runs`): at least SVT_MIN_BEATS beats faster
+#: than 100 bpm (median RR < SVT_MAX_RR s) starting with a premature beat; it ends where the RR
+#: lengthens to >= SVT_SLOWER x the run's recent RR and stays there (median of the next 5 RRs), in one
+#: step (that RR >= SVT_SLOWER x the 3 RRs before it: sinus tachycardia slows over many beats), back
+#: towards the rhythm before it (those 5 RRs >= PREMATURE_RR x the reference at the onset).
+SVT_MIN_BEATS = 3
+SVT_MAX_RR = 0.6
+SVT_SLOWER = 1.15
 #: Fusion: the beat's QRS is a blend lam * dominant + (1 - lam) * ventricular template with lam inside this
 #: range, the blend leaves at most FUSION_RESIDUAL of the beat's energy unexplained, and the beat comes on
 #: time (RR >= FUSION_MIN_RR x the reference), as a sinus and an ectopic wavefront meeting would.
@@ -276,6 +285,66 @@ def _supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature
     return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS) & returned
 
 
+def _paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray,
+                     normal: np.ndarray) -> np.ndarray:
+    """Beats of paroxysmal SVT runs too long for :func:`_supraventricular_runs`, whose rate the reference
+    RR has taken (MIT-BIH 207 and 209: runs of 40-100 beats). Such a run starts abruptly (its first beat
+    premature against the rhythm before it) and stops abruptly, back towards that rhythm; sinus
+    tachycardia warms up and cools down over many beats instead (docs/analysis.md). Only beats of
+    ``normal`` shape (not ventricular, outside irregular stretches) take part; a run that such a beat
+    interrupts, whose end is not abrupt, or that is no tachycardia (median RR >= :data:`SVT_MAX_RR`) is
+    not one. A run still going at the recording's end counts (its onset was abrupt; its end is not
+    seen)."""
+    n = rr_prev.size
+    out = np.zeros(n, dtype=bool)
+    if n < SVT_MIN_BEATS + 1:
+        return out
+    rr = np.nan_to_num(rr_prev, nan=np.inf)
+    # the median of the RR and the 4 after it (the last RR repeated at the recording's end): whether a
+    # slower rate lasts
+    ahead = ndimage.median_filter(rr, size=5, origin=-2, mode="nearest")
+    values = rr.tolist()  # the loop takes medians of a few RRs: Python's sort is faster than numpy's there
+    starts = np.flatnonzero(premature & normal)
+    starts = starts[starts + SVT_MIN_BEATS <= n]
+    # the loop below, vectorised for a run's first beats: most premature beats are single PACs
+    long_enough = np.ones(starts.size, dtype=bool)
+    for step in range(1, SVT_MIN_BEATS):
+        at = starts + step
+        recent = np.median(rr[starts[:, None] + np.arange(step)], axis=1)
+        slower = (rr[at] >= SVT_SLOWER * recent) & (ahead[at] >= SVT_SLOWER * recent)
+        back = np.minimum(rr[at], ahead[at]) >= PREMATURE_RR * reference[starts]
+        long_enough &= normal[at] & ~slower & ~back
+    done = -1
+    for i in starts[long_enough].tolist():
+        if i <= done:
+            continue
+        k = i + 1
+        ended = False
+        slow = int(rr[i] >= SVT_MAX_RR)
+        while k < n and normal[k]:
+            # the run ends where its rate slows for good, or where the rhythm before it is back
+            recent = statistics.median(values[max(i, k - RR_REFERENCE_BEATS):k])
+            if min(rr[k], ahead[k]) >= min(SVT_SLOWER * recent, PREMATURE_RR * reference[i]):
+                ended = True
+                break
+            slow += int(rr[k] >= SVT_MAX_RR)
+            k += 1
+            if k - i >= 2 * RR_REFERENCE_BEATS and 2 * slow >= k - i:
+                break  # no tachycardia (median RR >= SVT_MAX_RR) after 18 beats: a rate step, not a run
+        run = rr[i:k]
+        if k - i < SVT_MIN_BEATS or float(np.median(run)) >= SVT_MAX_RR:
+            continue
+        if ended:
+            abrupt = rr[k] >= SVT_SLOWER * statistics.median(values[max(i, k - 3):k])
+            if not (abrupt and ahead[k] >= PREMATURE_RR * reference[i]):
+                continue
+        elif k < n:  # a ventricular beat or an irregular stretch broke it off, or it was too slow
+            continue
+        out[i:k] = True
+        done = k - 1
+    return out
+
+
 def _irregular(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Beats inside an irregularly irregular stretch (AF-like): over about 17 beats, the median RR change
     at every lag of 1, 2 and 3 beats exceeds 10 % of the reference RR. Bigeminy and trigeminy repeat at
@@ -391,6 +460,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         labels[members] = label.value
     irregular = _irregular(rr_prev, reference)
     ectopic = _supraventricular_runs(rr_prev, reference, premature) & ~irregular
+    normal = (labels != BeatClass.V.value) & ~irregular & ~odd
+    ectopic |= _paroxysmal_runs(rr_prev, reference, premature, normal)
     labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
     s_candidates = (labels == BeatClass.N.value) & ~irregular & ~odd
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)

@@ -48,6 +48,15 @@ RAIL_MV = 5.0
 SYMPTOMS = ("palpitations", "dizziness", "chest discomfort", "short of breath", "fatigue", "skipped beats")
 #: Per lead (P, QRS, T) gains: a lead-II-like, a V1-like and a V5-like view, repeated with variations.
 LEAD_GAINS = ((1.0, 1.0, 1.0), (0.5, -0.8, 0.35), (0.7, 1.25, 1.1))
+#: Sinus tachycardia episodes: the rate, and how long the sinus node takes to reach it and to come back.
+#: Sinus tachycardia speeds up and slows down gradually, where a paroxysmal SVT starts and stops from one
+#: beat to the next (the clinical sign that tells them apart: Page et al., 2015 ACC/AHA/HRS guideline for
+#: adult patients with supraventricular tachycardia, JACC 67(13):e27-e115); recovery after exercise is
+#: judged by the fall of the rate after one minute, <= 12 bpm being abnormal (Cole et al., NEJM
+#: 341:1351-1357, 1999). Until 2026-12-05 the simulator stepped from about 70 to 122 bpm in one beat.
+TACHY_BPM = 122.0
+TACHY_RISE_S = 30.0
+TACHY_FALL_S = 60.0
 #: MIT symbol -> AAMI class, for the truth summary.
 AAMI = {"N": "N", "j": "N", "A": "S", "V": "V"}
 #: Episode type -> MIT-BIH style rhythm label (aux note of a '+' annotation); '(N' marks the return to sinus.
@@ -147,7 +156,8 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
     while t < total - 1.0:
         if queue and t >= queue[0].start_s:
             ep = queue.pop(0)
-            t = _episode(ep, t, beat, p_t, p_ab, tl, rng)
+            t = _episode(ep, t, beat, p_t, p_ab, tl, rng,
+                         _sinus_rr((start_h + t / 3600.0) % 24.0, t, drift))
             continue
         drift += -drift * 0.02 + rng.normal(0.0, 0.6)
         rr = _sinus_rr((start_h + t / 3600.0) % 24.0, t, drift)
@@ -182,10 +192,21 @@ def plan_timeline(config: SimulationConfig, plan: list[Scheduled], rates: dict[E
     return tl
 
 
+def _tachy_rr(t: float, start: float, end: float, sinus_rr: float) -> float:
+    """RR (s) of a sinus tachycardia beat at ``t``: the sinus node speeds up from the rate before the
+    episode to :data:`TACHY_BPM` over :data:`TACHY_RISE_S` and slows down again over :data:`TACHY_FALL_S`
+    before ``end`` (raised-cosine ramps), as its autonomic drive changes over tens of seconds; it does not
+    jump from one beat to the next as a paroxysmal SVT does."""
+    x = max(0.0, min(1.0, (t - start) / TACHY_RISE_S, (end - t) / TACHY_FALL_S))
+    before = 60.0 / sinus_rr
+    return 60.0 / (before + (TACHY_BPM - before) * (0.5 - 0.5 * math.cos(math.pi * x)))
+
+
 def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: MutableSequence[float],
              p_ab: MutableSequence[int],
-             tl: Timeline, rng: np.random.Generator) -> float:
-    """Generate one episode's beats from ``t``; returns the time of its last beat."""
+             tl: Timeline, rng: np.random.Generator, sinus_rr: float) -> float:
+    """Generate one episode's beats from ``t`` (``sinus_rr``: the sinus RR there); returns the time of
+    its last beat."""
     end = ep.start_s + ep.duration_s
     record: dict[str, object] = {"type": ep.type.value, "start_s": round(t, 3)}
     first: list[float] = []
@@ -278,11 +299,17 @@ def _episode(ep: Scheduled, t: float, outer: Callable[..., None], p_t: MutableSe
             beat(q, "j")
             n += 1
         t = max(p, q)
-    elif ep.type in (EpisodeType.BRADY, EpisodeType.TACHY):
-        rr = 60.0 / (44.0 if ep.type is EpisodeType.BRADY else 122.0)
+    elif ep.type is EpisodeType.BRADY:
         while t < end:
+            t += 60.0 / 44.0 * (1 + 0.02 * rng.standard_normal())
+            beat(t, "N", t - 0.17)
+            n += 1
+    elif ep.type is EpisodeType.TACHY:
+        begin = t
+        while t < end:
+            rr = _tachy_rr(t, begin, end, sinus_rr)
             t += rr * (1 + 0.02 * rng.standard_normal())
-            beat(t, "N", t - (0.17 if ep.type is EpisodeType.BRADY else 0.13))
+            beat(t, "N", t - _pr(rr))
             n += 1
     else:  # lead-off or noise: the heart goes on in sinus rhythm
         span = (t, end)
