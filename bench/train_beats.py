@@ -18,7 +18,7 @@ Reproducible (fixed seeds and folds). Steps:
    the held-out records never inform their own predictions. The rules' V calls the model gives a V
    probability below ``beat_model.V_VETO`` become N.
    ``--threshold T`` (one of :data:`THRESHOLDS`) reports and writes with T instead, the grouped CV's
-   own choice kept as ``cv_threshold`` in the metrics (algorithm 0.5.6 keeps 0.05: docs/analysis.md).
+   own choice kept as ``cv_threshold`` in the metrics (algorithm 0.5.7 keeps 0.05: docs/analysis.md).
 4. ``--loro``: DS1 by leave-one-record-out with the chosen threshold (22 fits), the figures to report.
 5. The final model, fitted on all of DS1, is exported (plain arrays, no pickle) to
    ``src/ecgdesk/analysis/beats_model.npz``, with the CV figures in ``beats_model_cv.json``; SVDB (never
