@@ -61,3 +61,17 @@ def test_excluded_stretches_are_skipped():
     series = _series(sinus + [0.85, 0.81, 1.34] * 8 + sinus)
     whole = Episode(EpisodeType.AF, 0.0, 1e4, 0, 10**7)
     assert _found(series, [whole]) == []
+
+
+def test_the_last_beat_of_a_group_called_s_is_still_conducted():
+    # the S model calls the beat before each pause S (it comes before a longer RR); its RR is no shorter
+    # than the one before it, so it is the group's conducted beat, not a premature atrial beat
+    rng = np.random.default_rng(4)
+    sinus = list(0.8 + 0.01 * rng.standard_normal(40))
+    rr = sinus + [0.85, 0.81, 1.34] * 8 + sinus
+    labels = ["N"] * (len(rr) + 1)
+    for k in range(len(sinus) + 2, len(sinus) + 24, 3):
+        labels[k] = "S"
+    assert [rr[k - 1] for k in range(len(sinus) + 2, len(sinus) + 24, 3)] == [0.81] * 8
+    found = _found(_series(rr, labels))
+    assert len(found) == 1 and "every 3 beats" in found[0].evidence

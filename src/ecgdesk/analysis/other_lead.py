@@ -19,13 +19,20 @@ Epochs that stay noise or lead off keep their state and lose their beats, as bef
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ecgdesk.analysis.detection import BACKUP_AGREEMENT_S, SEARCHBACK_MIN_RR
+from ecgdesk.analysis.detection import BACKUP_AGREEMENT_S, REFRACTORY_S, SEARCHBACK_MIN_RR
 from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
+
+#: Where a beat was read: on the analysed lead; on another lead bridging a gap of the analysed lead
+#: (classified with the others, then labelled Q); on another lead in an epoch the analysed lead lost to
+#: noise or a loose electrode (labelled Q, never classified).
+ON_LEAD, BRIDGED, OTHER_LEAD_EPOCH = 0, 1, 2
 
 #: Share of each lead's beats that must pair with the other's in the epochs both leads read.
 AGREEMENT = 0.9
@@ -114,3 +121,35 @@ def read_on_other_leads(
         np.concatenate([t[1] for t in taken]),
         np.concatenate([np.full(t[1].size, t[2], dtype=np.int16) for t in taken]),
     )
+
+
+def join_beats(
+    peaks: np.ndarray, origin: np.ndarray, more: np.ndarray, fs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``peaks`` (with their ``origin``) and the beats ``more`` another lead read in the analysed lead's
+    lost epochs, in order; one within a refractory period of a beat of ``peaks`` (the same QRS seen on
+    both leads across an epoch boundary) is left out."""
+    if peaks.size:
+        j = np.clip(np.searchsorted(peaks, more), 1, max(peaks.size - 1, 1))
+        near = np.minimum(np.abs(peaks[np.minimum(j, peaks.size - 1)] - more), np.abs(peaks[j - 1] - more))
+        keep = near > int(REFRACTORY_S * fs)
+        more = more[keep]
+    order = np.argsort(np.concatenate([peaks, more]), kind="stable")
+    codes = np.concatenate([origin, np.full(more.size, OTHER_LEAD_EPOCH, dtype=np.int8)])
+    return np.concatenate([peaks, more])[order], codes[order]
+
+
+def with_unclassified(table: Any, extra: np.ndarray) -> Any:
+    """``table`` with the beats ``extra`` added in order, labelled Q and of no template."""
+    samples, labels = np.asarray(table.samples), np.asarray(table.labels)
+    if not dataclasses.is_dataclass(table) or isinstance(table, type):
+        raise TypeError(f"the beat table must be a dataclass to take more beats, got {type(table).__name__}")
+    order = np.argsort(np.concatenate([samples, extra]), kind="stable")
+    changes: dict[str, np.ndarray] = {
+        "samples": np.concatenate([samples, extra])[order],
+        "labels": np.concatenate([labels, np.full(extra.size, "Q", dtype=labels.dtype)])[order],
+    }
+    ids = getattr(table, "template_ids", None)
+    if ids is not None:
+        changes["template_ids"] = np.concatenate([ids, np.full(extra.size, -1, dtype=ids.dtype)])[order]
+    return dataclasses.replace(table, **changes)

@@ -19,7 +19,6 @@ sampled windows of the chosen lead give the recording's quality reference
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,7 +46,15 @@ from ecgdesk.analysis.findings import (
     Summary,
     TemplateSummary,
 )
-from ecgdesk.analysis.other_lead import OtherLeadBeats, read_on_other_leads
+from ecgdesk.analysis.other_lead import (
+    BRIDGED,
+    ON_LEAD,
+    OTHER_LEAD_EPOCH,
+    OtherLeadBeats,
+    join_beats,
+    read_on_other_leads,
+    with_unclassified,
+)
 from ecgdesk.analysis.quality import (
     ANALYZABLE,
     VENTRICULAR,
@@ -67,11 +74,6 @@ from ecgdesk.analysis.quality import (
 from ecgdesk.analysis.series import BeatSeries
 from ecgdesk.analysis.wenckebach import wenckebach_episodes
 from ecgdesk.records.recording import Recording
-
-#: Where a beat was read: on the analysed lead; on another lead bridging a gap of the analysed lead
-#: (classified with the others, then labelled Q); on another lead in an epoch the analysed lead lost to
-#: noise or a loose electrode (labelled Q, never classified).
-ON_LEAD, BRIDGED, OTHER_LEAD_EPOCH = 0, 1, 2
 
 #: Called with the seconds of signal just processed.
 Progress = Callable[[float], object]
@@ -225,8 +227,8 @@ def _stream(
     span: tuple[int, int] | None = None,
     reference: QualityReference | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
-    """(epoch states, beat samples, where each beat was read (:data:`ON_LEAD` ...), feature parts) in
-    one pass.
+    """(epoch states, beat samples, where each beat was read (:data:`ON_LEAD` ... of
+    :mod:`ecgdesk.analysis.other_lead`), feature parts) in one pass.
 
     The chosen lead gives the quality states, the beats and their features. With ``backup_leads`` and
     more than one lead, the other leads bridge the chosen lead's lost stretches
@@ -317,7 +319,7 @@ def _stream(
             peaks, source = peaks[usable], source[usable]
             origin = np.where(source == column, ON_LEAD, BRIDGED).astype(np.int8)
             if elsewhere.samples.size:
-                peaks, origin = _join_beats(peaks, origin, elsewhere.samples + c0, fs)
+                peaks, origin = join_beats(peaks, origin, elsewhere.samples + c0, fs)
             t3 = perf_counter()
             times.detect_s += t3 - t2
             # the beats of the last epochs wait: the next chunk may turn those epochs to VF
@@ -338,39 +340,6 @@ def _stream(
     samples = np.concatenate(sample_parts) if sample_parts else np.zeros(0, dtype=np.int64)
     origin = np.concatenate(origin_parts) if origin_parts else np.zeros(0, dtype=np.int8)
     return states_all, samples, origin, feature_parts
-
-
-def _join_beats(
-    peaks: np.ndarray, origin: np.ndarray, more: np.ndarray, fs: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``peaks`` (with their ``origin``) and the beats ``more`` another lead read in the analysed lead's
-    lost epochs, in order; one within a refractory period of a beat of ``peaks`` (the same QRS seen on
-    both leads across an epoch boundary) is left out."""
-    from ecgdesk.analysis.detection import REFRACTORY_S
-
-    if peaks.size:
-        j = np.clip(np.searchsorted(peaks, more), 1, max(peaks.size - 1, 1))
-        near = np.minimum(np.abs(peaks[np.minimum(j, peaks.size - 1)] - more), np.abs(peaks[j - 1] - more))
-        keep = near > int(REFRACTORY_S * fs)
-        more = more[keep]
-    order = np.argsort(np.concatenate([peaks, more]), kind="stable")
-    codes = np.concatenate([origin, np.full(more.size, OTHER_LEAD_EPOCH, dtype=np.int8)])
-    return np.concatenate([peaks, more])[order], codes[order]
-
-
-def _with_unclassified(table: BeatTableLike, extra: np.ndarray) -> BeatTableLike:
-    """``table`` with the beats ``extra`` added in order, labelled Q and of no template."""
-    if not dataclasses.is_dataclass(table):
-        raise TypeError(f"the beat table must be a dataclass to take more beats, got {type(table).__name__}")
-    order = np.argsort(np.concatenate([table.samples, extra]), kind="stable")
-    changes: dict[str, np.ndarray] = {
-        "samples": np.concatenate([table.samples, extra])[order],
-        "labels": np.concatenate([table.labels, np.full(extra.size, "Q", dtype=table.labels.dtype)])[order],
-    }
-    ids = getattr(table, "template_ids", None)
-    if ids is not None:
-        changes["template_ids"] = np.concatenate([ids, np.full(extra.size, -1, dtype=ids.dtype)])[order]
-    return dataclasses.replace(table, **changes)
 
 
 def _lead_states(
@@ -456,7 +425,7 @@ def classify_and_find(
         # beats another lead supplied where the analysed lead was lost have no readable shape: Q
         table.labels[origin[classified] == BRIDGED] = "Q"
         if not classified.all():
-            table = _with_unclassified(table, samples[~classified])
+            table = with_unclassified(table, samples[~classified])
     else:
         table = NoBeats(samples, np.full(samples.size, "Q", dtype="<U1"), [], recording.fs)
     t1 = perf_counter()
@@ -486,14 +455,17 @@ def findings_from_beats(
     af = rhythm.confirm_af(series, [e for e in candidates if e.type is EpisodeType.AF], read, config)
     atrial = sorted(af + flutter, key=lambda e: e.start_sample)  # no sinus-rhythm logic inside these
     pauses, n_missed = rhythm.checked_pauses(series, config, atrial, read)
+    blocked = rhythm.blocked_p_episodes(series, config, read, atrial)
+    grouped = wenckebach_episodes(series, atrial)
+    if rhythm.conducted_not_ectopic(table.samples, table.labels, blocked, grouped):
+        series = BeatSeries.build(table.samples, table.labels, fs, n, states, config)
     ect = ectopy_mod.ectopy(series, config, atrial, read)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
     rates = rhythm.rate_episodes(series, config, atrial + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]
-    avb = rhythm.av_block_episodes(series, config, read, atrial + runs, brady)
+    avb = rhythm.av_block_episodes(series, config, read, atrial + runs, brady, blocked=blocked)
     # grouped beating where no blocked P wave was seen (it often hides in the T wave)
-    avb += [e for e in wenckebach_episodes(series, atrial + runs)
-            if not any(a.start_sample <= e.end_sample and e.start_sample <= a.end_sample for a in avb)]
+    avb += [e for e in grouped if not any(rhythm.overlap(a, e) for a in avb + runs)]
     all_eps: list[Episode] = sorted(
         atrial + pauses + ect.episodes + rates + avb + quality_episodes(states, n, fs, config),
         key=lambda e: (e.start_sample, e.type.value),

@@ -433,6 +433,11 @@ def _moving_atrial_waves(
     return int(ok.sum()), float(min(np.std(after), np.std(before)))
 
 
+#: Beat classes of a conducted beat around a blocked P wave. S counts: in grouped beating the beat before
+#: the block comes early for a rhythm that holds the blocked beats' long RRs, and the S model calls it S.
+CONDUCTED = ("N", "S")
+
+
 def av_block_episodes(
     series: BeatSeries,
     config: AnalysisConfig,
@@ -440,8 +445,28 @@ def av_block_episodes(
     exclude: list[Episode],
     brady: list[Episode],
     max_candidates: int = 2000,
+    blocked: list[Episode] | None = None,
 ) -> list[Episode]:
-    """Suspected second-degree (blocked P in a long RR) and complete (P-QRS dissociation) AV block."""
+    """Suspected second-degree (blocked P in a long RR) and complete (P-QRS dissociation) AV block.
+    ``blocked``: the second-degree ones when :func:`blocked_p_episodes` has found them already (those
+    ending inside ``exclude`` are left out, as they would be found)."""
+    if read is None or series.n < 10:
+        return []
+    if blocked is None:
+        out = blocked_p_episodes(series, config, read, exclude, max_candidates)
+    else:
+        out = [e for e in blocked if not _in_spans(np.array([e.end_s]), exclude)[0]]
+    return out + _dissociation_episodes(series, config, read, brady)
+
+
+def blocked_p_episodes(
+    series: BeatSeries,
+    config: AnalysisConfig,
+    read: SegmentReader | None,
+    exclude: list[Episode],
+    max_candidates: int = 2000,
+) -> list[Episode]:
+    """Suspected second-degree AV block: a long RR between two conducted beats that holds a blocked P."""
     if read is None or series.n < 10:
         return []
     fs = series.fs
@@ -449,7 +474,7 @@ def av_block_episodes(
     med = ndimage.median_filter(rr, size=9, mode="nearest")
     prior = np.concatenate(([np.nan], med[:-1]))
     cand = np.flatnonzero(series.valid & (rr >= config.avb_rr_factor * prior) & (rr >= 1.0))
-    cand = cand[(series.labels[cand] == "N") & (series.labels[cand - 1] == "N")]
+    cand = cand[np.isin(series.labels[cand], CONDUCTED) & np.isin(series.labels[cand - 1], CONDUCTED)]
     cand = cand[~_in_spans(series.times_s[cand], exclude)][:max_candidates]
     out: list[Episode] = []
     for i in cand.tolist():
@@ -476,6 +501,14 @@ def av_block_episodes(
                     suspected=True,
                 )
             )
+    return out
+
+
+def _dissociation_episodes(
+    series: BeatSeries, config: AnalysisConfig, read: SegmentReader, brady: list[Episode]
+) -> list[Episode]:
+    """Suspected complete AV block: a slow rhythm whose atrial waves keep no place to either QRS."""
+    out: list[Episode] = []
     for e in brady:
         if e.mean_rate_bpm is None or e.mean_rate_bpm >= config.avb3_max_bpm:
             continue
@@ -506,3 +539,31 @@ def av_block_episodes(
                 )
             )
     return out
+
+
+def overlap(a: Episode, b: Episode) -> bool:
+    return a.start_sample <= b.end_sample and b.start_sample <= a.end_sample
+
+
+def conducted_not_ectopic(samples: np.ndarray, labels: np.ndarray, blocked: list[Episode],
+                          grouped: list[Episode]) -> bool:
+    """Relabel N (in place, in ``labels``) the S beats just before a blocked P wave and those inside
+    Wenckebach grouped beating (second-degree AV block); whether any was.
+
+    In grouped beating (3:2, Wenckebach) the last conducted beat of a group comes before a longer RR and
+    early for a rhythm that holds the blocked beats' long RRs, so the S model calls it S; it is a conducted
+    sinus beat (N in AAMI EC57), and counted as S it would turn the block into atrial bigeminy or PACs.
+    """
+    if not blocked and not grouped:
+        return False
+    is_s = labels == "S"
+    starts = np.array([e.start_sample for e in blocked], dtype=np.int64)
+    at = np.searchsorted(samples, starts)
+    inside = at < samples.size
+    relabel = np.zeros(samples.size, dtype=bool)
+    relabel[at[inside][samples[at[inside]] == starts[inside]]] = True
+    for e in grouped:
+        relabel |= (samples >= e.start_sample) & (samples <= e.end_sample)
+    relabel &= is_s
+    labels[relabel] = "N"
+    return bool(relabel.any())

@@ -10,7 +10,9 @@ groups must repeat one another interval by interval (within 10 %), as the cycles
 do; chance pauses in an irregular rhythm rarely do (one false run of 4 groups in 1,000 random AF-like series
 of 300 beats; AF and flutter stretches are excluded before). Premature beats break a group (atrial or
 ventricular trigeminy is not Wenckebach), and a pause of exactly two RR intervals is Mobitz II's or a sinus
-pause's, not this.
+pause's, not this. A beat the classifier calls S still counts as conducted when its RR is no shorter than
+:data:`NOT_PREMATURE` times the RR before it: the last beat of a group comes before the pause, which makes
+the S model call it S, but a premature atrial beat comes clearly earlier than the beat before it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ GROUP_BEATS = (1, 2, 3, 4, 5)
 MIN_GROUPS = 4
 #: ... each group repeating the one before it, interval by interval, within this fraction.
 REPEAT_TOLERANCE = 0.1
+#: An S beat whose RR is at least this fraction of the RR before it is not premature there (a conducted
+#: beat of the group); a premature atrial beat's coupling interval is shorter.
+NOT_PREMATURE = 0.9
 
 
 def _pauses(rr: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -69,8 +74,9 @@ def wenckebach_episodes(series: BeatSeries, exclude: list[Episode]) -> list[Epis
     if n < 8:
         return []
     rr = np.nan_to_num(series.rr_s)
-    normal = series.labels == "N"
-    ok = series.valid & normal & np.concatenate(([False], normal[:-1]))
+    before = np.concatenate(([np.inf], rr[:-1]))
+    conducted = (series.labels == "N") | ((series.labels == "S") & (rr >= NOT_PREMATURE * before))
+    ok = series.valid & conducted & np.concatenate(([False], conducted[:-1]))
     for e in exclude:
         ok &= ~((series.samples >= e.start_sample) & (series.samples <= e.end_sample))
     pauses = _pauses(rr, ok)
