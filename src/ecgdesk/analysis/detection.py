@@ -15,7 +15,8 @@ that a 24 h recording takes about a second:
    flat or very quiet stretches free of beats. Of two beats closer than 250 ms, one whose hump is under
    40 % of its neighbour's is a large P or T wave and is dropped (Pan & Tompkins' T-wave test, made
    symmetric: MIT-BIH 108's large P waves; fewer false beats on 104, SVDB 805 and 854 too); a couplet or
-   a fast run has humps of like size.
+   a fast run has humps of like size. A close pair that stands alone (longer intervals on both sides: one
+   P or T wave beside each QRS, not a run) loses its smaller hump already under 70 % of the other.
 4. Search-back: where an RR interval is longer than 1.35x the local median RR, the largest candidate inside
    it that reaches a lower threshold (12 %) is added (a small or wide beat the first pass missed).
 5. Each beat is placed on the R peak of the raw lead: the largest deviation from the window's median
@@ -58,6 +59,12 @@ WORK_RATE = 100.0
 #: a beat or two, and the +P of all of them counts, not of 108 alone).
 CLOSE_S = 0.25
 CLOSE_RATIO = 0.4
+#: Of an *isolated* close pair (the intervals on both sides over PAIR_ISOLATION times the pair's own), the
+#: smaller hump is dropped when under PAIR_RATIO of the other: a P or T wave detected beside every QRS
+#: makes short-long-short-long intervals, while real beats that close come in runs (VT, a fast SVT) whose
+#: neighbouring intervals are as short (chosen on the shared MIT-BIH records; SVDB, LUDB, QTDB unseen).
+PAIR_RATIO = 0.7
+PAIR_ISOLATION = 1.5
 
 
 @dataclass(frozen=True)
@@ -202,14 +209,25 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
 def _weak_neighbour(beats: np.ndarray, heights: np.ndarray, fs: float) -> np.ndarray:
     """Beats closer than :data:`CLOSE_S` to a neighbouring beat whose hump is over 1 / :data:`CLOSE_RATIO`
     times their own: a large P or T wave next to its QRS (Pan & Tompkins' T-wave test, made symmetric). Two
-    real beats that close (a couplet, a fast run) have humps of like size."""
+    real beats that close (a couplet, a fast run) have humps of like size.
+
+    Where the close pair stands alone (both neighbouring intervals over :data:`PAIR_ISOLATION` times its
+    own), the smaller hump goes already under :data:`PAIR_RATIO` of the other: one P or T wave counted
+    beside each QRS (MIT-BIH 108's large P waves on a small, noisy QRS) gives alternating short and long
+    intervals, whereas real beats under 250 ms apart come in runs whose other intervals are as short.
+    """
     weak = np.zeros(beats.size, dtype=bool)
     if beats.size < 2:
         return weak
-    close = np.diff(beats) < CLOSE_S * fs
+    rr = np.diff(beats).astype(float)
+    close = rr < CLOSE_S * fs
+    before = np.concatenate([[np.inf], rr[:-1]])
+    after = np.concatenate([rr[1:], [np.inf]])
+    alone = close & (before > PAIR_ISOLATION * rr) & (after > PAIR_ISOLATION * rr)
+    limit = np.where(alone, PAIR_RATIO, CLOSE_RATIO)
     ratio = heights[:-1] / np.maximum(heights[1:], 1e-30)
-    weak[:-1] |= close & (ratio < CLOSE_RATIO)
-    weak[1:] |= close & (ratio > 1.0 / CLOSE_RATIO)
+    weak[:-1] |= close & (ratio < limit)
+    weak[1:] |= close & (ratio > 1.0 / limit)
     return weak
 
 
