@@ -37,7 +37,7 @@ def test_a_fast_run_and_humps_of_like_size_are_kept():
 @pytest.mark.shared_data
 def test_mitdb_108_p_waves_in_its_last_minutes():
     # large P waves (first-degree AV block) 200-250 ms before a small QRS on a noisy lead: until algorithm
-    # 0.5.10 each QRS got a second beat on its P wave here (103 false beats of 278, +P 62.6 %)
+    # 0.5.9 each QRS got a second beat on its P wave here (103 false beats of 278, +P 62.6 %)
     wfdb = pytest.importorskip("wfdb")
     base = str(shared_path("mitdb", "108.hea").with_suffix(""))
     start = 1650 * 360
