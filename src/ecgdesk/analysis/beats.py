@@ -405,10 +405,14 @@ def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.
 
 def _p_correlation(waves: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Correlation of each beat's P window with ``reference`` (the dominant beat's)."""
-    p = np.asarray(waves[:, P_PART], dtype=np.float64)
-    p -= p.mean(axis=1, keepdims=True)
     ref = reference - reference.mean()
-    return np.asarray((p @ ref) / np.maximum(np.linalg.norm(p, axis=1) * np.linalg.norm(ref), 1e-12))
+    out = np.empty(len(waves))
+    for first in range(0, out.size, 65536):  # blocks: no float64 copy of a million P windows at once
+        p = np.asarray(waves[first:first + 65536, P_PART], dtype=np.float64)
+        p -= p.mean(axis=1, keepdims=True)
+        out[first:first + p.shape[0]] = (p @ ref) / np.maximum(
+            np.linalg.norm(p, axis=1) * np.linalg.norm(ref), 1e-12)
+    return out
 
 
 def _sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> np.ndarray:
