@@ -25,9 +25,10 @@ by the square root of its inverse frequency) on the DS1 records only, chooses :d
 cross-validation grouped by record (the most sensitive with S +P >= 55 %), and exports the trees
 (``beats_model.npz``, read with :mod:`ecgdesk.analysis.strips.model`'s numpy evaluator; no scikit-learn at
 run time). :func:`supraventricular` adds the model's S calls to the rules' ones: a beat of normal shape,
-outside an irregular stretch, early for its rhythm (:func:`early_for_its_rhythm`), whose S probability
-exceeds the threshold. :func:`not_ventricular` returns the rules' V beats the model finds plainly not
-ventricular (V probability below :data:`V_VETO`), which become N.
+outside an AF-like stretch (irregular without the dominant beat's P wave, ``beats._sinus_p_kept``),
+early for its rhythm (:func:`early_for_its_rhythm`), whose S probability exceeds the threshold.
+:func:`not_ventricular` returns the rules' V beats the model finds plainly not ventricular (V
+probability below :data:`V_VETO`), which become N.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs: float, ids: np.ndarray,
                 reference: np.ndarray, irregular: np.ndarray, rule_v: np.ndarray) -> np.ndarray:
     """The feature matrix (beats x :func:`feature_names`) of a recording's beats."""
-    from ecgdesk.analysis.beats import QRS_PART, WAVE_T
+    from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
 
     n = samples.size
     w = np.asarray(waves, dtype=np.float64)
@@ -113,7 +114,7 @@ def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs
     dominant_id = int(np.argmax(sizes))
     in_dominant = ids == dominant_id
     dominant = np.median(w[in_dominant], axis=0) if in_dominant.any() else np.median(w, axis=0)
-    p_part = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
+    p_part = P_PART
     t_part = WAVE_T >= 0.1
     dq = dominant[QRS_PART]
     amplitude = max(float(np.ptp(dq)), 1e-6)

@@ -27,6 +27,8 @@ from ecgdesk.errors import InputError, check_option, check_positive
 #: Waveform times (s) around the R peak at which each beat is sampled.
 WAVE_T = np.arange(-0.20, 0.195, 0.01)
 QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
+#: The P-wave window before the QRS (also the S model's ``p_corr`` feature).
+P_PART = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
 PREMATURE_RR = 0.8
@@ -50,6 +52,13 @@ UNDERLYING_STEPS = 4
 #: Sinus rhythm changes by a few per cent from beat to beat, AF by far more: the largest of 3-10 % that
 #: kept the simulator's AF out of S (docs/analysis.md).
 UNDERLYING_RR = 0.03
+#: An irregular stretch whose on-time beats (neither premature nor V) keep the dominant beat's P wave is
+#: frequent ectopy, not AF (AF has no P waves), so the S model may judge its beats: the
+#: :data:`SINUS_P_QUANTILE` quantile of their P-window correlations with the dominant beat's, over about
+#: 17 beats, must exceed :data:`SINUS_P_CORR` (:func:`_sinus_p_kept`). Chosen on DS1 and the simulator's
+#: AF (docs/analysis.md, algorithm 0.5.9).
+SINUS_P_CORR = 0.7
+SINUS_P_QUANTILE = 0.25
 RR_REFERENCE_BEATS = 9
 #: A paroxysmal SVT run of any length (:func:`_paroxysmal_runs`): at least SVT_MIN_BEATS beats faster
 #: than 100 bpm (median RR < SVT_MAX_RR s) starting with a premature beat; it ends where the RR
@@ -394,6 +403,43 @@ def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.
     return out
 
 
+def _p_correlation(waves: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Correlation of each beat's P window with ``reference`` (the dominant beat's)."""
+    ref = reference - reference.mean()
+    out = np.empty(len(waves))
+    for first in range(0, out.size, 65536):  # blocks: no float64 copy of a million P windows at once
+        p = np.asarray(waves[first:first + 65536, P_PART], dtype=np.float64)
+        p -= p.mean(axis=1, keepdims=True)
+        out[first:first + p.shape[0]] = (p @ ref) / np.maximum(
+            np.linalg.norm(p, axis=1) * np.linalg.norm(ref), 1e-12)
+    return out
+
+
+def _sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Whether the on-time beats around each of ``beats`` (indices) keep the dominant beat's P wave: over
+    about 17 beats, the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the ``on_time`` beats
+    exceeds :data:`SINUS_P_CORR`. Frequent PACs leave sinus P waves before the beats between them; AF has
+    none, only fibrillatory waves at random phase. With fewer than :data:`UNDERLYING_STEPS` on-time beats
+    in the window nothing is known: False."""
+    n = p_corr.size
+    size = min(17, n)
+    values = np.where(on_time, p_corr, np.nan)
+    padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    out = np.zeros(beats.size, dtype=bool)
+    for first in range(0, beats.size, 65536):  # blocks: a long recording in AF is mostly candidates
+        ordered = np.sort(windows[beats[first:first + 65536]], axis=1)  # NaN last
+        counts = np.isfinite(ordered).sum(axis=1)
+        # np.nanquantile's linear interpolation, on sorted rows (it loops over rows in Python)
+        at = SINUS_P_QUANTILE * np.maximum(counts - 1, 0)
+        low = np.floor(at).astype(np.int64)
+        high = np.minimum(low + 1, np.maximum(counts - 1, 0))
+        rows = np.arange(ordered.shape[0])
+        level = ordered[rows, low] + (at - low) * (ordered[rows, high] - ordered[rows, low])
+        out[first:first + rows.size] = (counts >= UNDERLYING_STEPS) & (level > SINUS_P_CORR)
+    return out
+
+
 @dataclass
 class RuleState:
     """The template rules' result, before the S model and the fusion test (:func:`rule_state`)."""
@@ -405,7 +451,8 @@ class RuleState:
     rr_prev: np.ndarray
     reference: np.ndarray
     irregular: np.ndarray
-    #: N beats the S model may call S: outside irregular stretches and on-time small templates
+    #: N beats the S model may call S: outside on-time small templates and AF-like stretches (irregular
+    #: ones whose on-time beats do not keep the dominant P wave, :func:`_sinus_p_kept`)
     s_candidates: np.ndarray
 
 
@@ -463,7 +510,14 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     normal = (labels != BeatClass.V.value) & ~irregular & ~odd
     ectopic |= _paroxysmal_runs(rr_prev, reference, premature, normal)
     labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
-    s_candidates = (labels == BeatClass.N.value) & ~irregular & ~odd
+    # the RR rules stay away from every irregular stretch; the S model only from those without P waves
+    af_like = irregular.copy()
+    if irregular.any():
+        dom_p = np.median(waves[ids == dominant][:, P_PART], axis=0).astype(np.float64)
+        on_time = ~premature & (labels != BeatClass.V.value)
+        candidates = np.flatnonzero(irregular)
+        af_like[candidates] = ~_sinus_p_kept(_p_correlation(waves, dom_p), on_time, candidates)
+    s_candidates = (labels == BeatClass.N.value) & ~af_like & ~odd
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 
