@@ -56,7 +56,7 @@ UNDERLYING_RR = 0.03
 #: frequent ectopy, not AF (AF has no P waves), so the S model may judge its beats: the
 #: :data:`SINUS_P_QUANTILE` quantile of their P-window correlations with the dominant beat's, over about
 #: 17 beats, must exceed :data:`SINUS_P_CORR` (:func:`_sinus_p_kept`). Chosen on DS1 and the simulator's
-#: AF (docs/analysis.md, algorithm 0.5.9).
+#: AF (docs/analysis.md, algorithm 0.5.10).
 SINUS_P_CORR = 0.7
 SINUS_P_QUANTILE = 0.25
 RR_REFERENCE_BEATS = 9
