@@ -309,6 +309,16 @@ def lost_gaps(x: np.ndarray, fs: float, beats: np.ndarray, left: np.ndarray, rig
     return lost
 
 
+def near_any(a: np.ndarray, b: np.ndarray, tol: int) -> np.ndarray:
+    """For each sample of ``a``, whether the sorted samples ``b`` hold one within ``tol`` samples."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.size == 0 or b.size == 0:
+        return np.zeros(a.size, dtype=bool)
+    j = np.clip(np.searchsorted(b, a), 1, max(b.size - 1, 1))
+    near = np.minimum(np.abs(b[np.minimum(j, b.size - 1)] - a), np.abs(b[j - 1] - a))
+    return np.asarray(near <= tol)
+
+
 def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
                           lost: np.ndarray | None = None) -> np.ndarray:
     """Indices into ``backup`` of the beats that fill the primary lead's unexplained RR gaps.
@@ -331,13 +341,8 @@ def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
     tol = int(round(BACKUP_AGREEMENT_S * fs))
     margin = int(REFRACTORY_S * fs)
 
-    def agrees(at: np.ndarray) -> np.ndarray:
-        j = np.clip(np.searchsorted(backup, at), 0, backup.size - 1)
-        before = backup[np.maximum(j - 1, 0)]
-        return np.asarray(np.minimum(np.abs(backup[j] - at), np.abs(before - at)) <= tol)
-
     left, right = primary[gaps], primary[gaps + 1]
-    ok = agrees(left) & agrees(right)
+    ok = near_any(left, backup, tol) & near_any(right, backup, tol)
     if lost is not None:
         ok |= np.asarray(lost, dtype=bool)[gaps]
     picked: list[np.ndarray] = []
@@ -376,10 +381,8 @@ def bridge_with_backup(
             continue
         backup = np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
         add = backup[fill_gaps_from_backup(base, backup, fs, lost)]
-        if add.size:  # a beat another backup lead already supplied is not added twice
-            j = np.clip(np.searchsorted(samples, add), 1, samples.size - 1)
-            near = np.minimum(np.abs(samples[j] - add), np.abs(samples[j - 1] - add))
-            add = add[near > int(REFRACTORY_S * fs)]
+        # a beat another backup lead already supplied is not added twice
+        add = add[~near_any(add, samples, int(REFRACTORY_S * fs))]
         if add.size:
             order = np.argsort(np.concatenate([samples, add]), kind="stable")
             samples = np.concatenate([samples, add])[order]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgdesk.analysis.detection import BACKUP_AGREEMENT_S, REFRACTORY_S, SEARCHBACK_MIN_RR
+from ecgdesk.analysis.detection import BACKUP_AGREEMENT_S, REFRACTORY_S, SEARCHBACK_MIN_RR, near_any
 from ecgdesk.analysis.quality import ANALYZABLE, LEAD_OFF, NOISE
 
 #: Where a beat was read: on the analysed lead; on another lead bridging a gap of the analysed lead
@@ -54,15 +54,6 @@ class OtherLeadBeats:
     @classmethod
     def none(cls) -> OtherLeadBeats:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16))
-
-
-def _paired(a: np.ndarray, b: np.ndarray, tol: int) -> np.ndarray:
-    """For each beat of ``a``, whether ``b`` has a beat within ``tol`` samples."""
-    if a.size == 0 or b.size == 0:
-        return np.zeros(a.size, dtype=bool)
-    j = np.clip(np.searchsorted(b, a), 1, max(b.size - 1, 1))
-    near = np.minimum(np.abs(b[np.minimum(j, b.size - 1)] - a), np.abs(b[j - 1] - a))
-    return np.asarray(near <= tol)
 
 
 def read_on_other_leads(
@@ -99,8 +90,8 @@ def read_on_other_leads(
         other_epoch = np.minimum(other // epoch_samples, other_states.size - 1)
         both = (states == ANALYZABLE) & (other_states == ANALYZABLE)
         mine, theirs = beats[both[epoch_of]], other[both[other_epoch]]
-        if (mine.size < MIN_COMMON_BEATS or _paired(mine, theirs, tol).mean() < AGREEMENT
-                or _paired(theirs, mine, tol).mean() < AGREEMENT):
+        if (mine.size < MIN_COMMON_BEATS or near_any(mine, theirs, tol).mean() < AGREEMENT
+                or near_any(theirs, mine, tol).mean() < AGREEMENT):
             continue
         for epoch in sorted(remaining):
             if other_states[epoch] != ANALYZABLE:
@@ -129,11 +120,7 @@ def join_beats(
     """``peaks`` (with their ``origin``) and the beats ``more`` another lead read in the analysed lead's
     lost epochs, in order; one within a refractory period of a beat of ``peaks`` (the same QRS seen on
     both leads across an epoch boundary) is left out."""
-    if peaks.size:
-        j = np.clip(np.searchsorted(peaks, more), 1, max(peaks.size - 1, 1))
-        near = np.minimum(np.abs(peaks[np.minimum(j, peaks.size - 1)] - more), np.abs(peaks[j - 1] - more))
-        keep = near > int(REFRACTORY_S * fs)
-        more = more[keep]
+    more = more[~near_any(more, peaks, int(REFRACTORY_S * fs))]
     order = np.argsort(np.concatenate([peaks, more]), kind="stable")
     codes = np.concatenate([origin, np.full(more.size, OTHER_LEAD_EPOCH, dtype=np.int8)])
     return np.concatenate([peaks, more])[order], codes[order]
