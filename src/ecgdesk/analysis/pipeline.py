@@ -273,17 +273,12 @@ def _stream(
         times.read_s += t1 - t0
         if chunk is None:
             break
-        x = chunk.data[:, column]
         c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
         previous = int(state_parts[-1][-1]) if state_parts and state_parts[-1].size else None
-        core = x[c0:c1]
         # the beats are found first: the noise test reads the floor between them
-        peaks = np.zeros(0, dtype=np.int64)
-        if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
-            peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
+        x, core, peaks, own = _block_beats(chunk, column, fs, engine)
         t2 = perf_counter()
         times.detect_s += t2 - t1
-        own = peaks[(peaks >= c0) & (peaks < c1)] - c0
         measures = measure_epochs(core, fs, config, own)
         if own_reference or reference is None:
             reference = reference_of(measures)
@@ -349,19 +344,28 @@ def _lead_states(
     """Epoch states and beats of another ``lead`` on the core of ``chunk`` (judged against that lead's
     own reference, kept in ``references``), for :func:`read_on_other_leads`."""
     fs = recording.fs
+    _, core, _, own = _block_beats(chunk, lead, fs, engine)
+    measures = measure_epochs(core, fs, config, own)
+    if own_reference:
+        reference = reference_of(measures)
+    else:
+        if lead not in references:
+            references[lead] = quality_reference(recording, lead, config)
+        reference = references[lead]
+    return states_of(measures, core.size, fs, config, None, reference), own
+
+
+def _block_beats(chunk: Any, lead: int, fs: float, engine: BeatEngine
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(the block's samples of ``lead``, its core, the beats of the block, those of the core counted from
+    the core's start); no detection on a core that is missing or flat throughout."""
     x = chunk.data[:, lead]
     c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
     core = x[c0:c1]
     peaks = np.zeros(0, dtype=np.int64)
     if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
         peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
-    own = peaks[(peaks >= c0) & (peaks < c1)] - c0
-    if own_reference:
-        measures = measure_epochs(core, fs, config, own)
-        return states_of(measures, core.size, fs, config, None, reference_of(measures)), own
-    if lead not in references:
-        references[lead] = quality_reference(recording, lead, config)
-    return epoch_states(core, fs, config, None, references[lead], beats=own), own
+    return x, core, peaks, peaks[(peaks >= c0) & (peaks < c1)] - c0
 
 
 def analyze(
