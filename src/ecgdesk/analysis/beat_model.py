@@ -68,16 +68,11 @@ def feature_names(n_wave: int) -> tuple[str, ...]:
     return (*_RR, *_SHAPE, *(f"diff_{i}" for i in range(n_wave)), *_RULES)
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean()
-    return np.asarray((a @ b) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b), 1e-12))
-
-
 def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs: float, ids: np.ndarray,
                 reference: np.ndarray, irregular: np.ndarray, rule_v: np.ndarray) -> np.ndarray:
     """The feature matrix (beats x :func:`feature_names`) of a recording's beats."""
     from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
+    from ecgdesk.analysis.beats import correlation as _corr
 
     n = samples.size
     w = np.asarray(waves, dtype=np.float64)

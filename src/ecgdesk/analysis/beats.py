@@ -403,15 +403,19 @@ def _underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.
     return out
 
 
+def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` (or of ``a``) with ``b``."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean()
+    return np.asarray((a @ b) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b), 1e-12))
+
+
 def _p_correlation(waves: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Correlation of each beat's P window with ``reference`` (the dominant beat's)."""
-    ref = reference - reference.mean()
     out = np.empty(len(waves))
     for first in range(0, out.size, 65536):  # blocks: no float64 copy of a million P windows at once
         p = np.asarray(waves[first:first + 65536, P_PART], dtype=np.float64)
-        p -= p.mean(axis=1, keepdims=True)
-        out[first:first + p.shape[0]] = (p @ ref) / np.maximum(
-            np.linalg.norm(p, axis=1) * np.linalg.norm(ref), 1e-12)
+        out[first:first + p.shape[0]] = correlation(p, reference)
     return out
 
 
