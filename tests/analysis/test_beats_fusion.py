@@ -64,3 +64,23 @@ def test_no_fusion_without_ventricular_beats_or_blends():
     x, samples = _record(normal_shape, seconds)
     table = classify_beats(extract_beat_features(x, FS, samples), samples, FS)
     assert set(table.labels) == {"N", "S"}
+
+
+def test_a_few_odd_beats_do_not_make_the_normal_beats_fusion():
+    """Three early wide beats (artefact or a rare PVC) and normal beats every fourth of which is a little
+    different in shape: a blend fitted to three beats must not explain dozens of normal beats. Fusion
+    beats are the few beats of a ventricular focus that meet a sinus beat, never more than its pure ones."""
+    plan, t, i = [], 1.0, 0
+    while t < 290.0:
+        i += 1
+        plan.append((t - 0.3, "V") if i in (50, 150, 250) else (t, "variant" if i % 4 == 0 else "N"))
+        t += 0.8
+    t_axis = np.arange(int((t + 1.0) * FS)) / FS
+    x = np.random.default_rng(2).normal(0, 0.01, t_axis.size)
+    for at, kind in plan:
+        mix = 0.7 if kind == "variant" else 1.0
+        x += _beat(t_axis, at, "V") if kind == "V" else _beat(t_axis, at, "F", mix=mix)
+    samples = np.asarray([int(round(at * FS)) for at, _ in plan])
+    table = classify_beats(extract_beat_features(x, FS, samples), samples, FS)
+    kinds = np.array([k for _, k in plan])
+    assert np.sum(table.labels[kinds != "V"] == "F") == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ecgdesk.analysis.beats import WAVE_T, BeatClass, BeatFeatures, classify_beats, rule_state
+from ecgdesk.analysis.beats import QRS_PART, WAVE_T, BeatClass, BeatFeatures, classify_beats, rule_state
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 
 FS = 250.0
@@ -127,3 +127,25 @@ def test_irregular_stretch_with_sinus_p_waves_is_open_to_the_s_model_but_af_is_n
     irregular = state.irregular & (state.labels == BeatClass.N.value)
     assert irregular.sum() > 150
     assert not state.s_candidates[irregular].any()
+
+
+def test_wide_premature_template_is_ventricular_even_when_it_correlates():
+    """A PVC whose QRS is twice as wide as the normal one with the same polarity: on the 10 ms waveform
+    grid it still correlates ~0.87 with the normal beat (MIT-BIH 207 and 223), so the shape test alone
+    called it N; wide and mostly premature, it is ventricular."""
+    rng = np.random.default_rng(5)
+    n = 400
+    early = np.arange(n) % 8 == 4
+    rr = np.where(early, 0.55, 0.8)
+    rr[np.flatnonzero(early) + 1] = 0.8  # the sinus node reset: no compensatory pause
+    samples = (np.cumsum(rr) * FS).astype(np.int64) + 100
+    normal = np.exp(-0.5 * (WAVE_T / 0.02) ** 2)
+    wide = 0.9 * np.exp(-0.5 * ((WAVE_T - 0.01) / 0.035) ** 2)
+    waves = np.where(early[:, None], wide, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
+    width = np.where(early, 150.0, 80.0) + rng.uniform(-2, 2, n)
+    features = BeatFeatures(waves.astype(np.float32), width.astype(np.float32))
+    unit = [(w - w.mean()) / np.linalg.norm(w - w.mean()) for w in (normal[QRS_PART], wide[QRS_PART])]
+    assert 0.85 <= float(unit[0] @ unit[1]) < 0.9
+    state = rule_state(features, samples, FS)
+    assert np.all(state.labels[early] == BeatClass.V.value)
+    assert np.all(state.labels[~early] == BeatClass.N.value)

@@ -44,6 +44,12 @@ UNLIKE_EARLY = 0.2
 #: over P waves and noise (MIT-BIH 108's normal beats fell into such templates).
 ON_TIME = (0.9, 1.2)
 ON_TIME_SMALL = 0.7
+#: A template whose QRS is this much wider than the dominant one and whose beats are mostly premature is
+#: ventricular whatever its correlation: on the 10 ms grid of :data:`WAVE_T` a QRS twice as wide with the
+#: same polarity still correlates about 0.85 with the dominant one (MIT-BIH 207, 223), and which side of
+#: the 0.85 limit such a template fell on was luck. Wide premature beats conducted with aberrancy are the
+#: S model's to veto (their P wave).
+WIDE_PREMATURE = 1.5
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
 #: Fewest RR changes of the underlying rhythm (premature beats set aside) in a 17-beat window for them to
@@ -212,18 +218,27 @@ def _normalised(qrs: np.ndarray) -> np.ndarray:
     return centred
 
 
-def _cluster(unit: np.ndarray) -> np.ndarray:
+def _beat_priority(samples: np.ndarray, salt: int) -> np.ndarray:
+    """A pseudo-random rank per beat drawn from its own R-peak sample (a multiplicative hash), not from its
+    index: a beat more or fewer elsewhere leaves every other beat's rank, and so the template seeds, as
+    they were (a draw by index rebuilt a record's templates when one beat came or went)."""
+    mixed = (np.asarray(samples, dtype=np.uint64) + np.uint64(salt)) * np.uint64(0x9E3779B97F4A7C15)
+    return mixed ^ (mixed >> np.uint64(29))
+
+
+def _cluster(unit: np.ndarray, samples: np.ndarray) -> np.ndarray:
     """Greedy templates: the most typical unassigned beat seeds one; beats correlating >= 0.9 join it."""
     n = unit.shape[0]
     ids = np.full(n, -1, dtype=np.int32)
-    rng = np.random.default_rng(0)
+    sample_order = np.argsort(_beat_priority(samples, 0), kind="stable")
+    candidate_order = np.argsort(_beat_priority(samples, 1), kind="stable")
     for template in range(MAX_TEMPLATES):
         free = np.flatnonzero(ids < 0)
         if free.size == 0:
             break
         # Seed: the free beat most like a sample of the other free beats (a typical member, not an outlier).
-        sample = free[rng.choice(free.size, size=min(free.size, 200), replace=False)]
-        candidates = free[rng.choice(free.size, size=min(free.size, 50), replace=False)]
+        sample = sample_order[ids[sample_order] < 0][:200]
+        candidates = candidate_order[ids[candidate_order] < 0][:50]
         typical = candidates[np.argmax((unit[candidates] @ unit[sample].T).mean(axis=1))]
         # Scores of every beat (one float each) instead of copies of the free rows: memory stays flat.
         near = free[(unit @ unit[typical])[free] >= TEMPLATE_CORRELATION]
@@ -465,7 +480,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     waves = np.asarray(features.waveforms, dtype=np.float32)  # no float64 copy of a million waveforms
     n = samples.size
     unit = _normalised(waves[:, QRS_PART])
-    ids = _cluster(unit)
+    ids = _cluster(unit, samples)
     rr_prev, reference = _rr_context(samples, fs)
     premature = rr_prev < PREMATURE_RR * reference
     sizes = np.bincount(ids[ids >= 0], minlength=MAX_TEMPLATES)
@@ -493,7 +508,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         # axis or electrode shift: MIT-BIH 114's V5 lead splits its normal beats into 4 such templates).
         ventricular = template != dominant and (
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
-            or (corr < 0.85 and (wide_or_big or early > 0.5)))
+            or (corr < 0.85 and (wide_or_big or early > 0.5))
+            or (width > WIDE_PREMATURE * dom_width and early > 0.5))
         if ventricular and amp < ON_TIME_SMALL * dom_amp and not _compensated(rr_prev, reference, members):
             with np.errstate(invalid="ignore"):
                 timing = rr_prev[members] / reference[members]
@@ -564,14 +580,22 @@ def _fusion(qrs: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: li
     fused = np.zeros(ids.size, dtype=bool)
     for template in ventricular_ids:
         ventricular = qrs[ids == template].mean(axis=0, dtype=np.float64)
-        direction = normal - ventricular
-        norm2 = float(direction @ direction)
-        if norm2 <= 0.0:
+        # each beat as a * normal + b * ventricular, both weights free: a normal beat that is only larger or
+        # smaller (respiration, a lead shift) is all normal (b ~ 0), not part ventricular
+        basis = np.stack([normal, ventricular]).astype(np.float32)
+        gram = (basis @ basis.T).astype(np.float64)
+        if abs(float(np.linalg.det(gram))) <= 1e-12 * float(np.trace(gram)) ** 2:
             continue
-        offset = qrs - ventricular.astype(np.float32)
-        lam = (offset @ direction.astype(np.float32)) / norm2
-        residual = np.einsum("ij,ij->i", offset, offset, dtype=np.float64) - lam * lam * norm2
-        fused |= (lam >= FUSION_MIX[0]) & (lam <= FUSION_MIX[1]) & (residual <= FUSION_RESIDUAL * energy)
+        weights = np.linalg.solve(gram, (basis @ qrs.T).astype(np.float64)).T
+        a, b = weights[:, 0], weights[:, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = b / (a + b)
+        fitted = weights @ basis.astype(np.float64)
+        residual = np.einsum("ij,ij->i", qrs - fitted, qrs - fitted, dtype=np.float64)
+        blend = (a > 0) & (b > 0) & (share >= FUSION_MIX[0]) & (share <= FUSION_MIX[1]) & (
+            residual <= FUSION_RESIDUAL * energy)
+        if int(blend.sum()) <= int((ids == template).sum()):
+            fused |= blend
     return fused
 
 
