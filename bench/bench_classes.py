@@ -1,0 +1,120 @@
+"""Beat classes through ``ecgdesk analyze`` on MIT-BIH DS1 and SVDB, and how stable the templates are.
+
+    .venv/bin/python bench/bench_classes.py [--data ../shared/data]
+
+Every DS1 record (de Chazal et al. 2004's inter-patient training half, the 22 in ``mitdb``) and every
+shared SVDB record (never used to train or choose anything) goes through the whole ambulatory analysis,
+lead 0, as ``ecgdesk analyze`` runs it. Reference beats are matched at 150 ms and take their AAMI class;
+per database, pooled over all reference beats, N/S/V/F Se and +P (EC57: a V call on an F beat does not
+count against V +P; a reference beat without a matching detection counts as missed).
+
+On DS1 the S model is in-sample (it was trained on these records); ``bench/train_beats.py --loro`` gives
+the leave-one-record-out figures. SVDB's are unseen.
+
+Template stability: the classifier's input of each record (the beat features and R peaks the pipeline
+hands it) is classified again without its middle beat, and the labels of the other beats that change are
+counted. A classifier whose templates depend on which beats happen to be in the array (not on the beats
+themselves) relabels whole templates here.
+
+Writes bench/results/classes.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from ecgdesk.analysis.beats import BeatFeatures
+from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
+from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
+from ecgdesk.records import open_recording
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
+       "205", "207", "208", "209", "215", "220", "223", "230")
+
+
+def run_record(base: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(reference classes, our label per reference beat or '-', labels changed without the middle beat)."""
+    engine = default_engine()
+    captured: dict[str, Any] = {}
+
+    def classify(features: BeatFeatures, samples: np.ndarray, fs: float) -> Any:
+        captured.update(features=features, samples=np.array(samples), fs=fs)
+        return engine.classify(features, samples, fs)
+
+    table = analyze(open_recording(base + ".hea"), lead=0,
+                    engine=BeatEngine(engine.detect, engine.features, engine.concat, classify)).beats
+    ann = wfdb.rdann(base, "atr")
+    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
+    truth = np.array([AAMI_CLASS[s] for s in np.array(ann.symbol)[keep]])
+    match = match_beats(ann.sample[keep], table.samples, float(ann.fs))
+    ours = np.where(match.pairs >= 0, np.asarray(table.labels)[np.maximum(match.pairs, 0)], "-")
+    changed = 0
+    if captured:
+        features, samples, fs = captured["features"], captured["samples"], captured["fs"]
+        whole = np.asarray(engine.classify(features, samples, fs).labels)
+        rest = np.arange(samples.size) != samples.size // 2
+        part = engine.classify(BeatFeatures(features.waveforms[rest], features.width_ms[rest]),
+                               samples[rest], fs)
+        changed = int(np.sum(np.asarray(part.labels) != whole[rest]))
+    return truth, ours, changed
+
+
+def scores(truth: np.ndarray, ours: np.ndarray) -> dict[str, object]:
+    row: dict[str, object] = {}
+    for cls in "NSVF":
+        called = ours == cls
+        if cls == "V":
+            called &= truth != "F"
+        tp = int(np.sum((truth == cls) & (ours == cls)))
+        n = int(np.sum(truth == cls))
+        row[f"n_{cls}"] = n
+        row[f"{cls}_se"] = round(100 * tp / n, 2) if n else float("nan")
+        row[f"{cls}_ppv"] = round(100 * tp / int(called.sum()), 2) if called.any() else float("nan")
+        row[f"{cls}_calls"] = int(np.sum(ours == cls))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
+            "svdb": sorted(p.with_suffix("") for p in (args.data / "svdb").glob("*.hea"))}
+    rows = []
+    for name, bases in sets.items():
+        t0 = time.perf_counter()
+        truths, ours, changed = [], [], 0
+        for base in bases:
+            truth, labels, moved = run_record(str(base))
+            truths.append(truth)
+            ours.append(labels)
+            changed += moved
+            print(f"  {name} {base.name}: {labels.size} reference beats, labels changed without the middle "
+                  f"beat {moved}", flush=True)
+        row: dict[str, object] = {"data": name, "records": len(bases)}
+        row.update(scores(np.concatenate(truths), np.concatenate(ours)))
+        row["labels_changed_one_beat_removed"] = changed
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        rows.append(row)
+        print(f"{name}: " + ", ".join(f"{c} {row[f'{c}_se']} / {row[f'{c}_ppv']} ({row[f'n_{c}']} beats, "
+                                      f"{row[f'{c}_calls']} calls)" for c in "NSVF")
+              + f"; labels changed, one beat removed: {changed}", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "classes.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {RESULTS / 'classes.csv'}")
+
+
+if __name__ == "__main__":
+    main()
