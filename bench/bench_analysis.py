@@ -9,12 +9,17 @@ same samples (detection only, the fastest open detector): its time shows how muc
 whole analysis costs.
 
     .venv/bin/python bench/bench_analysis.py [--days 14] [--cache /tmp/ecgdesk-bench] [--no-peer]
-        [--engine ecgdesk|sleepecg]
+        [--engine ecgdesk|sleepecg] [--events SPEC]
+
+``--events SPEC`` simulates that event mix (``ecgdesk simulate --events``) instead of the default one, e.g.
+``pvc:900/h,pac:300/h`` for a patient with frequent ectopy (about a fifth of the beats ventricular): the
+beat model then reads hundreds of thousands of beats, the case that sets the classifier's peak memory.
 
 ``--engine sleepecg`` runs the same pipeline with sleepecg's detector in place of ecgdesk's detector and
 classifier (every beat N): the cost of everything around the beat engine (I/O, quality, rhythm).
 
-Writes ``bench/results/analysis_speed_<engine>.csv`` and ``analysis_speed_<engine>.png``.
+Writes ``bench/results/analysis_speed_<engine>.csv`` and ``analysis_speed_<engine>.png`` (with
+``--events``: ``analysis_speed_<engine>_<events>.csv`` and ``.png``).
 """
 
 from __future__ import annotations
@@ -85,10 +90,14 @@ print(json.dumps({"detect_s": busy, "beats": count}))
 """
 
 
-def build_recording(cache: Path, days: float) -> Path:
+def _slug(events: str | None) -> str:
+    return "" if not events else "_" + "".join(c if c.isalnum() else "-" for c in events)
+
+
+def build_recording(cache: Path, days: float, events: str | None = None) -> Path:
     """The cached 14-day recording (``ecgdesk simulate``, or tiled MIT-BIH 100 as a fallback)."""
     cache.mkdir(parents=True, exist_ok=True)
-    marker = cache / f"bench-{days:g}d.json"
+    marker = cache / f"bench-{days:g}d{_slug(events)}.json"
     if marker.exists():
         return Path(json.loads(marker.read_text())["path"])
     has_simulate = (
@@ -100,8 +109,10 @@ def build_recording(cache: Path, days: float) -> Path:
         == 0
     )
     source = "ecgdesk simulate"
+    if events and not has_simulate:
+        raise SystemExit("--events needs ecgdesk simulate")
     if has_simulate:
-        out = cache / "sim"
+        out = cache / f"sim{_slug(events)}"
         code = subprocess.call(
             [
                 sys.executable,
@@ -118,6 +129,7 @@ def build_recording(cache: Path, days: float) -> Path:
                 "7",
                 "--out",
                 str(out),
+                *(["--events", events] if events else []),
             ]
         )
         if code:
@@ -164,9 +176,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ecgdesk-bench"))
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--engine", choices=["ecgdesk", "sleepecg"], default="ecgdesk")
+    parser.add_argument("--events", help="simulate this event mix (ecgdesk simulate --events)")
     args = parser.parse_args()
-    path = build_recording(args.cache, args.days)
-    source = json.loads((args.cache / f"bench-{args.days:g}d.json").read_text())["source"]
+    path = build_recording(args.cache, args.days, args.events)
+    source = json.loads((args.cache / f"bench-{args.days:g}d{_slug(args.events)}.json").read_text())["source"]
+    if args.events:
+        source += f" --events {args.events}"
+    name = f"{args.engine}{_slug(args.events)}"
     fs = 250.0
     rows = []
     for days in sorted({d for d in (1.0, 3.5, 7.0, args.days) if d <= args.days}):
@@ -187,7 +203,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row))
     RESULTS.mkdir(exist_ok=True)
-    with (RESULTS / f"analysis_speed_{args.engine}.csv").open("w", newline="") as handle:
+    with (RESULTS / f"analysis_speed_{name}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -202,14 +218,14 @@ def main() -> None:
             f"sleepecg C detector alone on the same samples: {last['sleepecg_detect_s']} s; whole analysis / "
             f"sleepecg detection = {last['wall_s'] / max(float(last['sleepecg_detect_s']), 1e-9):.2f}x"
         )
-    _plot(rows, args.engine)
+    _plot(rows, args.engine, name)
     print(
         f"max RSS of this driver: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
         f"finished {time.strftime('%H:%M:%S')}"
     )
 
 
-def _plot(rows: list[dict], engine: str) -> None:
+def _plot(rows: list[dict], engine: str, name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,7 +250,7 @@ def _plot(rows: list[dict], engine: str) -> None:
     b.legend(fontsize=8)
     fig.suptitle(f"ecgdesk analyze: single lead, 250 Hz (beat engine: {engine})")
     fig.tight_layout()
-    fig.savefig(RESULTS / f"analysis_speed_{engine}.png", dpi=100)
+    fig.savefig(RESULTS / f"analysis_speed_{name}.png", dpi=100)
 
 
 if __name__ == "__main__":

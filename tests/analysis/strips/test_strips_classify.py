@@ -69,6 +69,21 @@ def test_exported_trees_equal_scikit_learn(tmp_path) -> None:
     assert loaded.version == "9.9.9"
 
 
+def test_rows_in_blocks_equal_the_whole(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many rows (a Holter's beats) go through the trees in blocks; the blocks' edges change nothing."""
+    from ecgdesk.analysis.strips import model as model_module
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((1000, 5))
+    y = np.where(X[:, 0] > 0.5, "A", np.where(X[:, 1] > 0, "N", "O"))
+    fitted = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y)
+    export_trees(fitted, tuple("abcde"), tmp_path / "m.npz")
+    loaded = load_ensemble(tmp_path / "m.npz")
+    monkeypatch.setattr(model_module, "PREDICT_BLOCK", 64)
+    assert np.abs(loaded.predict_proba(X) - fitted.predict_proba(X)).max() < 1e-9
+    assert loaded.predict_proba(X[:0]).shape == (0, 3)
+
+
 def test_exported_class_weight_scales_the_probability(tmp_path) -> None:
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300, 3))
