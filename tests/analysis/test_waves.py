@@ -229,3 +229,22 @@ def test_a_beat_whose_qrs_widens_keeps_part_of_its_own_qrs_offset():
     assert abs(template_only[target] - np.median(np.delete(template_only, target))) <= 3 * ms
     assert mixed[target] - np.median(others) >= 8 * ms
     assert np.all(np.abs(others - np.median(others)) <= 3 * ms)
+
+
+def test_a_beat_moves_its_templates_qrs_bounds_by_at_most_the_clip():
+    """A beat's own QRS bounds pull its template's half way, but never by more than ``qrs_own_clip_ms``
+    (waves-1.2): a beat whose own samples end the QRS 70 ms late (a long slur here; in recordings, noise or
+    the next wave taken for part of the complex) moves the reported offset by 20 ms, not 45."""
+    recording, truth = synthetic(seconds=20.0, leads=3)
+    data = np.array(recording.read(), dtype=np.float64)
+    ms = FS / 1000.0
+    target = len(truth) // 2
+    end = truth[target]["QRS_off"]
+    slur = -0.8 * _hump(int(80 * ms))
+    data[end - int(10 * ms):end - int(10 * ms) + slur.size] += slur[:, None] * np.array([1.0, -0.6, 0.8])
+    slurred = Recording.from_array(data.astype(np.float32), FS, list(recording.lead_names))
+    clipped = _fused_qrs_offsets(slurred, StreamParams())
+    unclipped = _fused_qrs_offsets(slurred, StreamParams(qrs_own_clip_ms=1000.0))
+    moved = clipped[target] - np.median(np.delete(clipped, target))
+    assert 18 * ms <= moved <= 21 * ms
+    assert unclipped[target] - np.median(np.delete(unclipped, target)) >= 30 * ms
