@@ -52,6 +52,7 @@ RUN_EARLY = 0.85
 #: rules' ventricular templates also catch normal beats with large P or T waves, MIT-BIH 108).
 V_VETO = 0.1
 WAVE_STEP = 4  # every 40 ms of the 10 ms waveform grid
+_BLOCK = 65536  # beats whose shape features are computed at once
 #: Beats in the wide (about 2 min) median RR, and the RR shortening that marks an ectopic run's onset.
 WIDE_BEATS = 151
 ONSET_DROP = 0.85
@@ -69,13 +70,21 @@ def feature_names(n_wave: int) -> tuple[str, ...]:
 
 
 def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs: float, ids: np.ndarray,
-                reference: np.ndarray, irregular: np.ndarray, rule_v: np.ndarray) -> np.ndarray:
-    """The feature matrix (beats x :func:`feature_names`) of a recording's beats."""
-    from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
-    from ecgdesk.analysis.beats import correlation as _corr
+                reference: np.ndarray, irregular: np.ndarray, rule_v: np.ndarray,
+                rows: np.ndarray | None = None, rhythm: np.ndarray | None = None) -> np.ndarray:
+    """The feature matrix (beats x :func:`feature_names`) of a recording's beats, or of the beats ``rows``
+    selects (a boolean mask; every feature is still taken against the whole recording). ``rhythm``: the
+    recording's :func:`rhythm_features` when the caller has them already."""
+    rr_part = rhythm if rhythm is not None else rhythm_features(samples, fs, reference)
+    selected = np.arange(samples.size) if rows is None else np.flatnonzero(rows)
+    shape_part = _shape_features(waves, width_ms, ids, selected)
+    return np.column_stack([rr_part[selected], shape_part, irregular[selected].astype(float),
+                            rule_v[selected].astype(float)])
 
+
+def rhythm_features(samples: np.ndarray, fs: float, reference: np.ndarray) -> np.ndarray:
+    """The RR columns of :func:`beat_matrix` (the first ``len(_RR)``) for every beat."""
     n = samples.size
-    w = np.asarray(waves, dtype=np.float64)
     rr = np.diff(samples) / fs
     pre = np.concatenate([[np.nan], rr])
     post = np.concatenate([rr, [np.nan]])
@@ -100,33 +109,50 @@ def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs
     mean10 = np.where(idx > lo, (c[idx] - c[lo]) / np.maximum(idx - lo, 1), median)
     with np.errstate(invalid="ignore", divide="ignore"):
         pre_local = pre / local
-        rr_part = np.column_stack([pre, post, local, np.full(n, median), pre_local, post / local,
-                                   pre / post, pre / median, local / median, previous_pre / local,
-                                   pre / reference, irregularity, pre / wide, local / wide,
-                                   pre / before_onset, np.minimum(idx - onset, 50),
-                                   np.concatenate([pre_local[1:], [np.nan]]), pre / mean10])
+        return np.column_stack([pre, post, local, np.full(n, median), pre_local, post / local,
+                                pre / post, pre / median, local / median, previous_pre / local,
+                                pre / reference, irregularity, pre / wide, local / wide,
+                                pre / before_onset, np.minimum(idx - onset, 50),
+                                np.concatenate([pre_local[1:], [np.nan]]), pre / mean10])
+
+
+def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray,
+                    selected: np.ndarray) -> np.ndarray:
+    """The shape and waveform-difference columns of :func:`beat_matrix` for the ``selected`` beats, in
+    blocks: a float64 copy of a 14-day recording's waveforms would be half a gigabyte."""
+    from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
+    from ecgdesk.analysis.beats import correlation as _corr
+
+    n = ids.size
     sizes = np.bincount(ids[ids >= 0]) if np.any(ids >= 0) else np.ones(1, dtype=np.int64)
-    dominant_id = int(np.argmax(sizes))
-    in_dominant = ids == dominant_id
-    dominant = np.median(w[in_dominant], axis=0) if in_dominant.any() else np.median(w, axis=0)
-    p_part = P_PART
+    in_dominant = ids == int(np.argmax(sizes))
+    pool = waves[in_dominant] if in_dominant.any() else waves
+    dominant = np.median(np.asarray(pool, dtype=np.float64), axis=0)
     t_part = WAVE_T >= 0.1
     dq = dominant[QRS_PART]
     amplitude = max(float(np.ptp(dq)), 1e-6)
     dom_width = max(float(np.median(width_ms[in_dominant])) if in_dominant.any() else 1.0, 1.0)
-    qrs_corr = _corr(w[:, QRS_PART], dq)
-    share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / n, 0.0)
+    # a template's mean QRS correlation needs every beat's; the QRS part alone is a third of the window
+    qrs_corr = np.concatenate([
+        _corr(np.asarray(waves[i:i + _BLOCK], dtype=np.float64)[:, QRS_PART], dq)
+        for i in range(0, n, _BLOCK)]) if n else np.zeros(0)
+    share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / max(n, 1), 0.0)
     ordered = np.where(ids >= 0, ids, sizes.size)
     template_corr = (np.bincount(ordered, qrs_corr) / np.maximum(np.bincount(ordered), 1))[ordered]
-    shape_part = np.column_stack([
-        qrs_corr, _corr(w, dominant), _corr(w[:, p_part], dominant[p_part]),
-        _corr(w[:, t_part], dominant[t_part]),
-        np.ptp(w[:, p_part], axis=1) / max(float(np.ptp(dominant[p_part])), 1e-6),
-        np.ptp(w[:, QRS_PART], axis=1) / amplitude,
-        ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
-        width_ms / dom_width, width_ms, share, template_corr])
-    diff = (w - dominant)[:, ::WAVE_STEP] / amplitude
-    return np.column_stack([rr_part, shape_part, diff, irregular.astype(float), rule_v.astype(float)])
+    parts = []
+    for i in range(0, selected.size, _BLOCK):
+        at = selected[i:i + _BLOCK]
+        w = np.asarray(waves[at], dtype=np.float64)
+        parts.append(np.column_stack([
+            qrs_corr[at], _corr(w, dominant), _corr(w[:, P_PART], dominant[P_PART]),
+            _corr(w[:, t_part], dominant[t_part]),
+            np.ptp(w[:, P_PART], axis=1) / max(float(np.ptp(dominant[P_PART])), 1e-6),
+            np.ptp(w[:, QRS_PART], axis=1) / amplitude,
+            ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
+            width_ms[at] / dom_width, width_ms[at], share[at], template_corr[at],
+            (w - dominant)[:, ::WAVE_STEP] / amplitude]))
+    n_wave = len(range(0, waves.shape[1], WAVE_STEP))
+    return np.concatenate(parts) if parts else np.zeros((0, len(_SHAPE) + n_wave))
 
 
 @lru_cache(maxsize=1)

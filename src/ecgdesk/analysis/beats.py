@@ -543,7 +543,14 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
 
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
     """AAMI labels for every beat of the recording, from its features and R-peak samples."""
-    from ecgdesk.analysis.beat_model import beat_matrix, default_model, not_ventricular, supraventricular
+    from ecgdesk.analysis.beat_model import (
+        beat_matrix,
+        default_model,
+        early_for_its_rhythm,
+        not_ventricular,
+        rhythm_features,
+        supraventricular,
+    )
 
     samples = np.asarray(samples, dtype=np.int64)
     n = samples.size
@@ -558,10 +565,15 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     candidates = state.s_candidates
     rule_v = labels == BeatClass.V.value
     if default_model() is not None and (candidates.any() or rule_v.any()) and n >= 3:
+        # only the beats the model may change get its features (a fifth of a recording with frequent
+        # ectopy, a few per cent of most): the model's S needs a beat early for its rhythm
+        rhythm = rhythm_features(samples, fs, state.reference)
+        rows = (candidates & early_for_its_rhythm(rhythm)) | rule_v
+        at = np.flatnonzero(rows)
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
-                             state.irregular, rule_v)
-        labels[supraventricular(matrix, candidates)] = BeatClass.S.value
-        labels[not_ventricular(matrix, rule_v)] = BeatClass.N.value
+                             state.irregular, rule_v, rows=rows, rhythm=rhythm)
+        labels[at[supraventricular(matrix, candidates[rows])]] = BeatClass.S.value
+        labels[at[not_ventricular(matrix, rule_v[rows])]] = BeatClass.N.value
     waves = np.asarray(features.waveforms, dtype=np.float32)
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
