@@ -77,9 +77,15 @@ def beat_matrix(waves: np.ndarray, width_ms: np.ndarray, samples: np.ndarray, fs
     recording's :func:`rhythm_features` when the caller has them already."""
     rr_part = rhythm if rhythm is not None else rhythm_features(samples, fs, reference)
     selected = np.arange(samples.size) if rows is None else np.flatnonzero(rows)
-    shape_part = _shape_features(waves, width_ms, ids, selected)
-    return np.column_stack([rr_part[selected], shape_part, irregular[selected].astype(float),
-                            rule_v[selected].astype(float)])
+    n_wave = len(range(0, np.shape(waves)[1], WAVE_STEP))
+    # one matrix filled in place: stacking the parts would copy it twice over (a 14-day recording's
+    # candidates are hundreds of thousands of rows)
+    out = np.empty((selected.size, len(feature_names(n_wave))))
+    out[:, : len(_RR)] = rr_part[selected]
+    _shape_features(waves, width_ms, ids, selected, out[:, len(_RR): len(_RR) + len(_SHAPE) + n_wave])
+    out[:, -2] = irregular[selected]
+    out[:, -1] = rule_v[selected]
+    return out
 
 
 def rhythm_features(samples: np.ndarray, fs: float, reference: np.ndarray) -> np.ndarray:
@@ -116,18 +122,22 @@ def rhythm_features(samples: np.ndarray, fs: float, reference: np.ndarray) -> np
                                 np.concatenate([pre_local[1:], [np.nan]]), pre / mean10])
 
 
-def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray,
-                    selected: np.ndarray) -> np.ndarray:
-    """The shape and waveform-difference columns of :func:`beat_matrix` for the ``selected`` beats, in
-    blocks: a float64 copy of a 14-day recording's waveforms would be half a gigabyte."""
+def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, selected: np.ndarray,
+                    out: np.ndarray) -> None:
+    """The shape and waveform-difference columns of :func:`beat_matrix` for the ``selected`` beats,
+    written into ``out``, in blocks: a float64 copy of a 14-day recording's waveforms would be half a
+    gigabyte."""
     from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
     from ecgdesk.analysis.beats import correlation as _corr
 
     n = ids.size
     sizes = np.bincount(ids[ids >= 0]) if np.any(ids >= 0) else np.ones(1, dtype=np.int64)
     in_dominant = ids == int(np.argmax(sizes))
-    pool = waves[in_dominant] if in_dominant.any() else waves
-    dominant = np.median(np.asarray(pool, dtype=np.float64), axis=0)
+    pool = np.flatnonzero(in_dominant) if in_dominant.any() else np.arange(n)
+    # the median beat a few samples at a time: the dominant template is most of a recording's beats
+    dominant = np.concatenate([
+        np.median(np.asarray(waves[pool, i:i + 8], dtype=np.float64), axis=0)
+        for i in range(0, waves.shape[1], 8)])
     t_part = WAVE_T >= 0.1
     dq = dominant[QRS_PART]
     amplitude = max(float(np.ptp(dq)), 1e-6)
@@ -139,20 +149,17 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray,
     share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / max(n, 1), 0.0)
     ordered = np.where(ids >= 0, ids, sizes.size)
     template_corr = (np.bincount(ordered, qrs_corr) / np.maximum(np.bincount(ordered), 1))[ordered]
-    parts = []
     for i in range(0, selected.size, _BLOCK):
         at = selected[i:i + _BLOCK]
         w = np.asarray(waves[at], dtype=np.float64)
-        parts.append(np.column_stack([
+        out[i:i + _BLOCK] = np.column_stack([
             qrs_corr[at], _corr(w, dominant), _corr(w[:, P_PART], dominant[P_PART]),
             _corr(w[:, t_part], dominant[t_part]),
             np.ptp(w[:, P_PART], axis=1) / max(float(np.ptp(dominant[P_PART])), 1e-6),
             np.ptp(w[:, QRS_PART], axis=1) / amplitude,
             ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
             width_ms[at] / dom_width, width_ms[at], share[at], template_corr[at],
-            (w - dominant)[:, ::WAVE_STEP] / amplitude]))
-    n_wave = len(range(0, waves.shape[1], WAVE_STEP))
-    return np.concatenate(parts) if parts else np.zeros((0, len(_SHAPE) + n_wave))
+            (w - dominant)[:, ::WAVE_STEP] / amplitude])
 
 
 @lru_cache(maxsize=1)

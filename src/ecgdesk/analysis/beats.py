@@ -31,6 +31,7 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 P_PART = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
+_BLOCK = 65536  # beats at a time where a step makes float64 copies of their waveforms
 PREMATURE_RR = 0.8
 #: Compensatory pause: early beats (median RR before < COMPENSATED_EARLY x the reference) whose RR before
 #: and after add up to 2 x the reference within this margin.
@@ -488,7 +489,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     dom_unit = unit[ids == dominant].mean(axis=0)
     dom_unit /= max(float(np.linalg.norm(dom_unit)), 1e-12)
     dom_width = float(np.median(features.width_ms[ids == dominant]))
-    dom_amp = float(np.median(np.ptp(waves[ids == dominant][:, QRS_PART], axis=1)))
+    # np.ix_ takes only the QRS columns of the rows: the dominant template is most of the recording
+    dom_amp = float(np.median(np.ptp(waves[np.ix_(ids == dominant, QRS_PART)], axis=1)))
     labels = np.full(n, BeatClass.N.value, dtype="<U1")
     odd = np.zeros(n, dtype=bool)
     templates: list[Template] = []
@@ -499,7 +501,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         corr = float(unit[members].mean(axis=0) @ dom_unit) / max(
             float(np.linalg.norm(unit[members].mean(axis=0))), 1e-12)
         width = float(np.median(features.width_ms[members]))
-        amp = float(np.median(np.ptp(waves[members][:, QRS_PART], axis=1)))
+        amp = float(np.median(np.ptp(waves[np.ix_(members, QRS_PART)], axis=1)))
         early = float(np.mean(premature[members]))
         wide_or_big = width > 1.25 * dom_width or amp > 1.6 * dom_amp or _compensated(
             rr_prev, reference, members)
@@ -521,7 +523,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
                 odd[members] = True
         label = BeatClass.V if ventricular else BeatClass.N
         if template >= 0:
-            mean = waves[members].mean(axis=0)
+            mean = _mean_rows(waves, ids == template, slice(None))
             templates.append(Template(int(template), label, int(members.size),
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
@@ -533,7 +535,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     # the RR rules stay away from every irregular stretch; the S model only from those without P waves
     af_like = irregular.copy()
     if irregular.any():
-        dom_p = np.median(waves[ids == dominant][:, P_PART], axis=0).astype(np.float64)
+        dom_p = np.median(waves[np.ix_(ids == dominant, P_PART)], axis=0).astype(np.float64)
         on_time = ~premature & (labels != BeatClass.V.value)
         candidates = np.flatnonzero(irregular)
         af_like[candidates] = ~_sinus_p_kept(_p_correlation(waves, dom_p), on_time, candidates)
@@ -578,37 +580,52 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
     if ventricular_ids:
-        fused = _fusion(waves[:, QRS_PART], ids, state.dominant, ventricular_ids)
+        fused = _fusion(waves, ids, state.dominant, ventricular_ids)
         with np.errstate(invalid="ignore"):
             on_time = state.rr_prev >= FUSION_MIN_RR * state.reference
         labels[fused & on_time & (labels != BeatClass.S.value)] = BeatClass.F.value
     return BeatTable(samples, labels, ids, templates, fs)
 
 
-def _fusion(qrs: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: list[int]) -> np.ndarray:
-    """Beats whose QRS (mV) is a blend of the dominant and one ventricular template (:data:`FUSION_MIX`)."""
-    normal = qrs[ids == dominant].mean(axis=0, dtype=np.float64)
-    energy = np.maximum(np.einsum("ij,ij->i", qrs, qrs, dtype=np.float64), 1e-12)
+def _fusion(waves: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: list[int]) -> np.ndarray:
+    """Beats whose QRS (mV) is a blend of the dominant and one ventricular template (:data:`FUSION_MIX`).
+    Rows go through in blocks: a 14-day recording's beats times the QRS window, in float64, several
+    times over, set the whole analysis's peak memory."""
+    normal = _mean_rows(waves, ids == dominant, QRS_PART)
     fused = np.zeros(ids.size, dtype=bool)
     for template in ventricular_ids:
-        ventricular = qrs[ids == template].mean(axis=0, dtype=np.float64)
         # each beat as a * normal + b * ventricular, both weights free: a normal beat that is only larger or
         # smaller (respiration, a lead shift) is all normal (b ~ 0), not part ventricular
-        basis = np.stack([normal, ventricular]).astype(np.float32)
+        basis = np.stack([normal, _mean_rows(waves, ids == template, QRS_PART)]).astype(np.float32)
         gram = (basis @ basis.T).astype(np.float64)
         if abs(float(np.linalg.det(gram))) <= 1e-12 * float(np.trace(gram)) ** 2:
             continue
-        weights = np.linalg.solve(gram, (basis @ qrs.T).astype(np.float64)).T
-        a, b = weights[:, 0], weights[:, 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = b / (a + b)
-        fitted = weights @ basis.astype(np.float64)
-        residual = np.einsum("ij,ij->i", qrs - fitted, qrs - fitted, dtype=np.float64)
-        blend = (a > 0) & (b > 0) & (share >= FUSION_MIX[0]) & (share <= FUSION_MIX[1]) & (
-            residual <= FUSION_RESIDUAL * energy)
+        blend = np.concatenate([_blends(waves[i:i + _BLOCK, QRS_PART], basis, gram)
+                                for i in range(0, ids.size, _BLOCK)])
         if int(blend.sum()) <= int((ids == template).sum()):
             fused |= blend
     return fused
+
+
+def _mean_rows(waves: np.ndarray, members: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
+    """Mean (float64) of the ``members`` rows of ``waves`` over ``columns``, a block of rows at a time."""
+    total = np.zeros(np.zeros(waves.shape[1])[columns].size)
+    for i in range(0, members.size, _BLOCK):
+        total += waves[i:i + _BLOCK, columns][members[i:i + _BLOCK]].sum(axis=0, dtype=np.float64)
+    return total / max(int(members.sum()), 1)
+
+
+def _blends(qrs: np.ndarray, basis: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """Which beats (rows of ``qrs``) are a blend of the two ``basis`` shapes (:func:`_fusion`)."""
+    energy = np.maximum(np.einsum("ij,ij->i", qrs, qrs, dtype=np.float64), 1e-12)
+    weights = np.linalg.solve(gram, (basis @ qrs.T).astype(np.float64)).T
+    a, b = weights[:, 0], weights[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = b / (a + b)
+    left = qrs - weights @ basis.astype(np.float64)
+    residual = np.einsum("ij,ij->i", left, left, dtype=np.float64)
+    return np.asarray((a > 0) & (b > 0) & (share >= FUSION_MIX[0]) & (share <= FUSION_MIX[1])
+                      & (residual <= FUSION_RESIDUAL * energy))
 
 
 def analyze_beats(ecg: np.ndarray, fs: float) -> BeatTable:
