@@ -131,9 +131,8 @@ def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
     n_ep = -(-n // L)
     finite_x = np.isfinite(x)
     filled = np.where(finite_x, x, np.float32(0.0)) if not finite_x.all() else x
-    pad = n_ep * L - n
-    counted = np.concatenate([np.ones(n), np.zeros(pad)]).reshape(n_ep, L).sum(axis=1)
-    missing = np.concatenate([~finite_x, np.zeros(pad, bool)]).reshape(n_ep, L).sum(axis=1) / counted
+    counted = _samples_per_epoch(n, L, n_ep)
+    missing = _epoch_sums(~finite_x, L, n_ep) / counted
     rng, at_rail, min_block = _level_measures(filled, fs, L, n_ep, config)
     if beats is None:
         beats = detect_qrs(filled, fs).samples if n >= int(0.5 * fs) else np.zeros(0, np.int64)
@@ -212,16 +211,33 @@ def _hf_ratio(x: np.ndarray, fs: float, L: int, n_ep: int, beats: np.ndarray) ->
     if fs < 100.0 or beats.size == 0 or x.size < L // 2:
         return out
     hf = signal.sosfilt(_hf_band(fs), x - x[: int(fs)].mean())
-    pad = n_ep * L - x.size
-    sq = np.concatenate([hf * hf, np.zeros(pad)]).reshape(n_ep, L)
-    counts = np.concatenate([np.ones(x.size), np.zeros(pad)]).reshape(n_ep, L).sum(axis=1)
-    rms = np.sqrt(sq.sum(axis=1) / np.maximum(counts, 1))
+    hf *= hf
+    rms = np.sqrt(_epoch_sums(hf, L, n_ep) / np.maximum(_samples_per_epoch(x.size, L, n_ep), 1))
     half = max(1, int(round(0.06 * fs)))
     idx = np.clip(beats[:, None] + np.arange(-half, half + 1)[None, :], 0, x.size - 1)
     amplitude = _grouped_median(np.ptp(x[idx], axis=1).astype(np.float64), np.minimum(beats // L, n_ep - 1),
                                 n_ep)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(amplitude > 0, rms / amplitude, np.nan)
+
+
+def _samples_per_epoch(n: int, L: int, n_ep: int) -> np.ndarray:
+    """Samples in each of the ``n_ep`` epochs of ``L`` over ``n`` samples (the last may be short)."""
+    counted = np.full(n_ep, float(L))
+    if n_ep:
+        counted[-1] = n - (n_ep - 1) * L
+    return counted
+
+
+def _epoch_sums(values: np.ndarray, L: int, n_ep: int) -> np.ndarray:
+    """Sum of ``values`` over each ``L``-sample epoch (float64; the last epoch over its own samples),
+    without a padded copy of the whole signal."""
+    full = min(values.size // L, n_ep)
+    sums = np.zeros(n_ep)
+    sums[:full] = values[: full * L].reshape(full, L).sum(axis=1, dtype=np.float64)
+    if full < n_ep:
+        sums[full:] = values[full * L:].sum(dtype=np.float64)
+    return sums
 
 
 @functools.lru_cache(maxsize=16)

@@ -133,9 +133,13 @@ def band_signal(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
     squared response: baseline wander, which a single pass lets through, would look like slow waves),
     its rate and the block length."""
     step = max(1, int(fs // VF_RATE))
-    x = np.nan_to_num(np.asarray(x, dtype=np.float64))
+    x = np.asarray(x)
+    if not np.isfinite(x).all():
+        x = np.nan_to_num(x)
     m = x.size // step
-    small = x[: m * step].reshape(m, step).mean(axis=1) if step > 1 else x
+    # block means summed in float64 from the samples as they are: no float64 copy of the whole signal
+    small = (x[: m * step].reshape(m, step).mean(axis=1, dtype=np.float64) if step > 1
+             else x.astype(np.float64))
     rate = fs / step
     if small.size < 64:  # too short to filter forward and backward
         return small - (small.mean() if small.size else 0.0), rate, step
@@ -144,11 +148,13 @@ def band_signal(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
 
 def bridge_missing(x: np.ndarray) -> np.ndarray:
     """``x`` with its non-finite samples replaced by straight lines between the finite ones (zeros when
-    none is finite): a clipped recorder's missing samples, which zeros would turn into steps."""
-    x = np.asarray(x, dtype=np.float64)
+    none is finite): a clipped recorder's missing samples, which zeros would turn into steps. In float64;
+    ``x`` itself when every sample is finite."""
+    x = np.asarray(x)
     bad = ~np.isfinite(x)
     if not bad.any():
         return x
+    x = x.astype(np.float64)
     if bad.all():
         return np.zeros_like(x)
     index = np.arange(x.size)
