@@ -25,7 +25,7 @@ by the square root of its inverse frequency) on the DS1 records only, chooses :d
 cross-validation grouped by record (the most sensitive with S +P >= 55 %), and exports the trees
 (``beats_model.npz``, read with :mod:`ecgdesk.analysis.strips.model`'s numpy evaluator; no scikit-learn at
 run time). :func:`supraventricular` adds the model's S calls to the rules' ones: a beat of normal shape,
-outside an AF-like stretch (irregular without the dominant beat's P wave, ``beats._sinus_p_kept``),
+outside an AF-like stretch (irregular without the dominant beat's P wave, ``beat_rhythm.sinus_p_kept``),
 early for its rhythm (:func:`early_for_its_rhythm`), whose S probability exceeds the threshold.
 :func:`not_ventricular` returns the rules' V beats the model finds plainly not ventricular (V
 probability below :data:`V_VETO`), which become N.

@@ -1,0 +1,232 @@
+"""The RR rules of beat classification: premature beats, their runs, compensatory pauses and
+irregularly irregular (AF-like) stretches, from the R-peak times alone (and, for the last, the beats' P
+windows). :mod:`ecgdesk.analysis.beats` applies them to its templates (docs/analysis.md)."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+from scipy import ndimage
+
+PREMATURE_RR = 0.8
+#: Compensatory pause: early beats (median RR before < COMPENSATED_EARLY x the reference) whose RR before
+#: and after add up to 2 x the reference within this margin.
+COMPENSATED_EARLY = 0.9
+COMPENSATED = 0.15
+RUN_RR = 0.9
+IRREGULAR_RR = 0.10
+#: Fewest RR changes of the underlying rhythm (premature beats set aside) in a 17-beat window for them to
+#: count (:func:`underlying_irregular`).
+UNDERLYING_STEPS = 4
+#: Sinus rhythm changes by a few per cent from beat to beat, AF by far more: the largest of 3-10 % that
+#: kept the simulator's AF out of S (docs/analysis.md).
+UNDERLYING_RR = 0.03
+#: An irregular stretch whose on-time beats (neither premature nor V) keep the dominant beat's P wave is
+#: frequent ectopy, not AF (AF has no P waves), so the S model may judge its beats: the
+#: :data:`SINUS_P_QUANTILE` quantile of their P-window correlations with the dominant beat's, over about
+#: 17 beats, must exceed :data:`SINUS_P_CORR` (:func:`sinus_p_kept`). Chosen on DS1 and the simulator's
+#: AF (docs/analysis.md, algorithm 0.5.10).
+SINUS_P_CORR = 0.7
+SINUS_P_QUANTILE = 0.25
+RR_REFERENCE_BEATS = 9
+#: A paroxysmal SVT run of any length (:func:`paroxysmal_runs`): at least SVT_MIN_BEATS beats faster
+#: than 100 bpm (median RR < SVT_MAX_RR s) starting with a premature beat; it ends where the RR
+#: lengthens to >= SVT_SLOWER x the run's recent RR and stays there (median of the next 5 RRs), in one
+#: step (that RR >= SVT_SLOWER x the 3 RRs before it: sinus tachycardia slows over many beats), back
+#: towards the rhythm before it (those 5 RRs >= PREMATURE_RR x the reference at the onset).
+SVT_MIN_BEATS = 3
+SVT_MAX_RR = 0.6
+SVT_SLOWER = 1.15
+
+
+def rr_context(samples: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat: the RR before it (s; NaN for the first) and the reference RR, the median of the 9 RRs
+    before it (a run of ectopic beats does not pull its own reference down)."""
+    rr_prev = np.concatenate([[np.nan], np.diff(samples) / fs])
+    if samples.size < 3:
+        return rr_prev, np.full(samples.size, np.inf)
+    rr = rr_prev[1:]
+    size = min(RR_REFERENCE_BEATS, rr.size)
+    centred = ndimage.median_filter(rr, size=size, mode="nearest")
+    # centred[j] covers rr[j - size // 2 .. j + (size - 1) // 2]; shift it to end just before each RR.
+    shift = (size - 1) // 2 + 1
+    reference = np.concatenate([np.full(shift + 1, centred[0]), centred[: samples.size - shift - 1]])
+    return rr_prev, reference
+
+
+def compensated(rr_prev: np.ndarray, reference: np.ndarray, members: np.ndarray) -> bool:
+    """Whether a template's beats typically come early and are followed by a full compensatory pause
+    (RR before + RR after within COMPENSATED of twice the reference: the sinus node was not reset, the
+    mark of a ventricular premature beat; an atrial one resets it and the sum falls short)."""
+    before = rr_prev[members] / reference[members]
+    after = rr_prev[np.minimum(members + 1, rr_prev.size - 1)] / reference[members]
+    ok = np.isfinite(before) & np.isfinite(after) & (members + 1 < rr_prev.size)
+    if np.count_nonzero(ok) < 3:
+        return False
+    total = float(np.median(before[ok] + after[ok]))
+    return float(np.median(before[ok])) < COMPENSATED_EARLY and abs(total - 2.0) <= COMPENSATED
+
+
+def supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray) -> np.ndarray:
+    """Premature beats and the beats that continue their run, as in an SVT where only the first beat is
+    premature: the RR stays short (< 90 % of the reference RR at the run's onset) and is no longer than
+    1.15x the previous RR."""
+    idx = np.arange(rr_prev.size)
+    last_premature = np.maximum.accumulate(np.where(premature, idx, -1))
+    onset_reference = reference[np.maximum(last_premature, 0)]
+    with np.errstate(invalid="ignore"):
+        previous = np.concatenate([[np.inf], rr_prev[:-1]])
+        continues = (rr_prev < RUN_RR * onset_reference) & (rr_prev <= 1.15 * previous)
+    # A run is followed for at most 2 x RR_REFERENCE_BEATS beats: by then the reference has the new rate.
+    continues &= idx - last_premature <= 2 * RR_REFERENCE_BEATS
+    breaks = ~(premature | continues)
+    last_break = np.maximum.accumulate(np.where(breaks, idx, -1))
+    in_run = (last_premature >= 0) & (last_premature > last_break)
+    # A run that does not return to the reference rate within that limit was a rate change (sinus
+    # tachycardia starting, the end of a slow escape rhythm): none of its beats is ectopic.
+    ends = np.flatnonzero(breaks)
+    onset = np.maximum(last_premature, 0)
+    # Likewise a run must end by returning to the onset's reference RR, and stay there (the median of the
+    # next 5 RRs): a rhythm that simply became faster and stays faster had no ectopic run.
+    end = np.append(ends, idx.size)[np.searchsorted(ends, onset)]
+    after = ndimage.median_filter(np.nan_to_num(rr_prev, nan=np.inf), size=5, mode="nearest")
+    after = after[np.minimum(end + 3, idx.size - 1)]
+    with np.errstate(invalid="ignore"):
+        back = rr_prev[np.minimum(end, idx.size - 1)] >= RUN_RR * reference[onset]
+        returned = (end >= idx.size) | (back & (after >= RUN_RR * reference[onset]))
+    return in_run & (end - onset <= 2 * RR_REFERENCE_BEATS) & returned
+
+
+def paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray,
+                     normal: np.ndarray) -> np.ndarray:
+    """Beats of paroxysmal SVT runs too long for :func:`supraventricular_runs`, whose rate the reference
+    RR has taken (MIT-BIH 207 and 209: runs of 40-100 beats). Such a run starts abruptly (its first beat
+    premature against the rhythm before it) and stops abruptly, back towards that rhythm; sinus
+    tachycardia warms up and cools down over many beats instead (docs/analysis.md). Only beats of
+    ``normal`` shape (not ventricular, outside irregular stretches) take part; a run that such a beat
+    interrupts, whose end is not abrupt, or that is no tachycardia (median RR >= :data:`SVT_MAX_RR`) is
+    not one. A run still going at the recording's end counts (its onset was abrupt; its end is not
+    seen)."""
+    n = rr_prev.size
+    out = np.zeros(n, dtype=bool)
+    if n < SVT_MIN_BEATS + 1:
+        return out
+    rr = np.nan_to_num(rr_prev, nan=np.inf)
+    # the median of the RR and the 4 after it (the last RR repeated at the recording's end): whether a
+    # slower rate lasts
+    ahead = ndimage.median_filter(rr, size=5, origin=-2, mode="nearest")
+    values = rr.tolist()  # the loop takes medians of a few RRs: Python's sort is faster than numpy's there
+    starts = np.flatnonzero(premature & normal)
+    starts = starts[starts + SVT_MIN_BEATS <= n]
+    # the loop below, vectorised for a run's first beats: most premature beats are single PACs
+    long_enough = np.ones(starts.size, dtype=bool)
+    for step in range(1, SVT_MIN_BEATS):
+        at = starts + step
+        recent = np.median(rr[starts[:, None] + np.arange(step)], axis=1)
+        slower = (rr[at] >= SVT_SLOWER * recent) & (ahead[at] >= SVT_SLOWER * recent)
+        back = np.minimum(rr[at], ahead[at]) >= PREMATURE_RR * reference[starts]
+        long_enough &= normal[at] & ~slower & ~back
+    done = -1
+    for i in starts[long_enough].tolist():
+        if i <= done:
+            continue
+        k = i + 1
+        ended = False
+        slow = int(rr[i] >= SVT_MAX_RR)
+        while k < n and normal[k]:
+            # the run ends where its rate slows for good, or where the rhythm before it is back
+            recent = statistics.median(values[max(i, k - RR_REFERENCE_BEATS):k])
+            if min(rr[k], ahead[k]) >= min(SVT_SLOWER * recent, PREMATURE_RR * reference[i]):
+                ended = True
+                break
+            slow += int(rr[k] >= SVT_MAX_RR)
+            k += 1
+            if k - i >= 2 * RR_REFERENCE_BEATS and 2 * slow >= k - i:
+                break  # no tachycardia (median RR >= SVT_MAX_RR) after 18 beats: a rate step, not a run
+        run = rr[i:k]
+        if k - i < SVT_MIN_BEATS or float(np.median(run)) >= SVT_MAX_RR:
+            continue
+        if ended:
+            abrupt = rr[k] >= SVT_SLOWER * statistics.median(values[max(i, k - 3):k])
+            if not (abrupt and ahead[k] >= PREMATURE_RR * reference[i]):
+                continue
+        elif k < n:  # a ventricular beat or an irregular stretch broke it off, or it was too slow
+            continue
+        out[i:k] = True
+        done = k - 1
+    return out
+
+
+def irregular_stretches(rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Beats inside an irregularly irregular stretch (AF-like): over about 17 beats, the median RR change
+    at every lag of 1, 2 and 3 beats exceeds 10 % of the reference RR. Bigeminy and trigeminy repeat at
+    lag 2 or 3, so they stay regular; so do sinus rhythm and its slow changes. Frequent premature beats
+    that repeat in no pattern pass that test too (SVDB 842, 852, 854; MIT-BIH 220): the stretch is
+    AF-like only if the RRs left once each premature beat and the beat after it are set aside also
+    change by more than :data:`UNDERLYING_RR` from one to the next (:func:`underlying_irregular`)."""
+    n = rr_prev.size
+    irregular = np.ones(n, dtype=bool)
+    rr = np.nan_to_num(rr_prev, nan=float(np.nanmedian(rr_prev)) if n > 1 else 1.0)
+    for lag in (1, 2, 3):
+        if n <= lag + 1:
+            return np.zeros(n, dtype=bool)
+        change = np.concatenate([np.zeros(lag), np.abs(rr[lag:] - rr[:-lag])]) / reference
+        irregular &= ndimage.median_filter(change, size=min(17, n), mode="nearest") > IRREGULAR_RR
+    candidates = np.flatnonzero(irregular)
+    irregular[candidates] = underlying_irregular(rr_prev, reference, candidates)
+    return irregular
+
+
+def underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Whether the underlying rhythm around each of ``beats`` (indices) is irregular: the median change
+    between successive RRs, neither of them premature (< :data:`PREMATURE_RR` x the reference) nor right
+    after a premature one, over about 17 beats, exceeds :data:`UNDERLYING_RR` of the reference. With
+    fewer than :data:`UNDERLYING_STEPS` such changes in the window nothing is known: True."""
+    n = rr_prev.size
+    with np.errstate(invalid="ignore"):
+        premature = rr_prev < PREMATURE_RR * reference
+    ok = ~premature & ~np.concatenate([[False], premature[:-1]]) & np.isfinite(rr_prev)
+    step = np.full(n, np.nan)
+    both = np.concatenate([[False], ok[1:] & ok[:-1]])
+    with np.errstate(invalid="ignore"):
+        step[both] = (np.abs(np.diff(rr_prev))[both[1:]]) / reference[both]
+    size = min(17, n)
+    padded = np.concatenate([np.full(size // 2, np.nan), step, np.full(size - 1 - size // 2, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    out = np.ones(beats.size, dtype=bool)
+    # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
+    for first in range(0, beats.size, 65536):
+        rows = beats[first:first + 65536]
+        ordered = np.sort(windows[rows], axis=1)  # NaN last
+        counts = np.isfinite(ordered).sum(axis=1)
+        at = np.arange(rows.size)
+        median = (ordered[at, np.maximum((counts - 1) // 2, 0)] + ordered[at, np.maximum(counts // 2, 0)]) / 2
+        with np.errstate(invalid="ignore"):
+            out[first:first + rows.size] = (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
+    return out
+
+
+def sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Whether the on-time beats around each of ``beats`` (indices) keep the dominant beat's P wave: over
+    about 17 beats, the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the ``on_time`` beats
+    exceeds :data:`SINUS_P_CORR`. Frequent PACs leave sinus P waves before the beats between them; AF has
+    none, only fibrillatory waves at random phase. With fewer than :data:`UNDERLYING_STEPS` on-time beats
+    in the window nothing is known: False."""
+    n = p_corr.size
+    size = min(17, n)
+    values = np.where(on_time, p_corr, np.nan)
+    padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    out = np.zeros(beats.size, dtype=bool)
+    for first in range(0, beats.size, 65536):  # blocks: a long recording in AF is mostly candidates
+        ordered = np.sort(windows[beats[first:first + 65536]], axis=1)  # NaN last
+        counts = np.isfinite(ordered).sum(axis=1)
+        # np.nanquantile's linear interpolation, on sorted rows (it loops over rows in Python)
+        at = SINUS_P_QUANTILE * np.maximum(counts - 1, 0)
+        low = np.floor(at).astype(np.int64)
+        high = np.minimum(low + 1, np.maximum(counts - 1, 0))
+        rows = np.arange(ordered.shape[0])
+        level = ordered[rows, low] + (at - low) * (ordered[rows, high] - ordered[rows, low])
+        out[first:first + rows.size] = (counts >= UNDERLYING_STEPS) & (level > SINUS_P_CORR)
+    return out
