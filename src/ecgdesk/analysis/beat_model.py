@@ -52,7 +52,6 @@ RUN_EARLY = 0.85
 #: rules' ventricular templates also catch normal beats with large P or T waves, MIT-BIH 108).
 V_VETO = 0.1
 WAVE_STEP = 4  # every 40 ms of the 10 ms waveform grid
-_BLOCK = 65536  # beats whose shape features are computed at once
 #: Beats in the wide (about 2 min) median RR, and the RR shortening that marks an ectopic run's onset.
 WIDE_BEATS = 151
 ONSET_DROP = 0.85
@@ -127,7 +126,7 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, se
     """The shape and waveform-difference columns of :func:`beat_matrix` for the ``selected`` beats,
     written into ``out``, in blocks: a float64 copy of a 14-day recording's waveforms would be half a
     gigabyte."""
-    from ecgdesk.analysis.beats import P_PART, QRS_PART, WAVE_T
+    from ecgdesk.analysis.beats import P_PART, QRS_PART, ROW_BLOCK, WAVE_T
     from ecgdesk.analysis.beats import correlation as _corr
 
     n = ids.size
@@ -144,15 +143,15 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, se
     dom_width = max(float(np.median(width_ms[in_dominant])) if in_dominant.any() else 1.0, 1.0)
     # a template's mean QRS correlation needs every beat's; the QRS part alone is a third of the window
     qrs_corr = np.concatenate([
-        _corr(np.asarray(waves[i:i + _BLOCK], dtype=np.float64)[:, QRS_PART], dq)
-        for i in range(0, n, _BLOCK)]) if n else np.zeros(0)
+        _corr(np.asarray(waves[i:i + ROW_BLOCK], dtype=np.float64)[:, QRS_PART], dq)
+        for i in range(0, n, ROW_BLOCK)]) if n else np.zeros(0)
     share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / max(n, 1), 0.0)
     ordered = np.where(ids >= 0, ids, sizes.size)
     template_corr = (np.bincount(ordered, qrs_corr) / np.maximum(np.bincount(ordered), 1))[ordered]
-    for i in range(0, selected.size, _BLOCK):
-        at = selected[i:i + _BLOCK]
+    for i in range(0, selected.size, ROW_BLOCK):
+        at = selected[i:i + ROW_BLOCK]
         w = np.asarray(waves[at], dtype=np.float64)
-        out[i:i + _BLOCK] = np.column_stack([
+        out[i:i + ROW_BLOCK] = np.column_stack([
             qrs_corr[at], _corr(w, dominant), _corr(w[:, P_PART], dominant[P_PART]),
             _corr(w[:, t_part], dominant[t_part]),
             np.ptp(w[:, P_PART], axis=1) / max(float(np.ptp(dominant[P_PART])), 1e-6),

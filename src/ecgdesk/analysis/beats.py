@@ -38,7 +38,8 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 P_PART = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
-_BLOCK = 65536  # beats at a time where a step makes float64 copies of their waveforms
+#: Beats at a time where a step makes float64 copies of their waveforms (memory stays flat on 14 days).
+ROW_BLOCK = 65536
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
 #: A template whose beats come on time (median RR before within ON_TIME x the reference: not premature
@@ -241,8 +242,8 @@ def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _p_correlation(waves: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Correlation of each beat's P window with ``reference`` (the dominant beat's)."""
     out = np.empty(len(waves))
-    for first in range(0, out.size, 65536):  # blocks: no float64 copy of a million P windows at once
-        p = np.asarray(waves[first:first + 65536, P_PART], dtype=np.float64)
+    for first in range(0, out.size, ROW_BLOCK):  # no float64 copy of a million P windows at once
+        p = np.asarray(waves[first:first + ROW_BLOCK, P_PART], dtype=np.float64)
         out[first:first + p.shape[0]] = correlation(p, reference)
     return out
 
@@ -387,8 +388,8 @@ def _fusion(waves: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: 
         gram = (basis @ basis.T).astype(np.float64)
         if abs(float(np.linalg.det(gram))) <= 1e-12 * float(np.trace(gram)) ** 2:
             continue
-        blend = np.concatenate([_blends(waves[i:i + _BLOCK, QRS_PART], basis, gram)
-                                for i in range(0, ids.size, _BLOCK)])
+        blend = np.concatenate([_blends(waves[i:i + ROW_BLOCK, QRS_PART], basis, gram)
+                                for i in range(0, ids.size, ROW_BLOCK)])
         if int(blend.sum()) <= int((ids == template).sum()):
             fused |= blend
     return fused
@@ -397,8 +398,8 @@ def _fusion(waves: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: 
 def _mean_rows(waves: np.ndarray, members: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
     """Mean (float64) of the ``members`` rows of ``waves`` over ``columns``, a block of rows at a time."""
     total = np.zeros(np.zeros(waves.shape[1])[columns].size)
-    for i in range(0, members.size, _BLOCK):
-        total += waves[i:i + _BLOCK, columns][members[i:i + _BLOCK]].sum(axis=0, dtype=np.float64)
+    for i in range(0, members.size, ROW_BLOCK):
+        total += waves[i:i + ROW_BLOCK, columns][members[i:i + ROW_BLOCK]].sum(axis=0, dtype=np.float64)
     return total / max(int(members.sum()), 1)
 
 
