@@ -149,3 +149,23 @@ def test_wide_premature_template_is_ventricular_even_when_it_correlates():
     state = rule_state(features, samples, FS)
     assert np.all(state.labels[early] == BeatClass.V.value)
     assert np.all(state.labels[~early] == BeatClass.N.value)
+
+
+def test_wide_premature_group_hidden_in_the_dominant_template_is_ventricular():
+    """PVCs whose QRS on the 10 ms grid correlates > 0.9 with the normal one join the dominant template;
+    inside it they still make a tighter group of their own, wide and premature: V (MIT-BIH 223)."""
+    rng = np.random.default_rng(6)
+    n = 600
+    early = np.arange(n) % 10 == 5
+    rr = np.where(early, 0.55, 0.8)
+    samples = (np.cumsum(rr) * FS).astype(np.int64) + 100
+    normal = np.exp(-0.5 * (WAVE_T / 0.02) ** 2)
+    hidden = np.exp(-0.5 * ((WAVE_T - 0.005) / 0.032) ** 2)
+    unit = [(w - w.mean()) / np.linalg.norm(w - w.mean()) for w in (normal[QRS_PART], hidden[QRS_PART])]
+    assert 0.9 < float(unit[0] @ unit[1]) < 0.95  # one template at 0.9, two groups at 0.95
+    waves = np.where(early[:, None], hidden, normal) + 0.003 * rng.standard_normal((n, WAVE_T.size))
+    width = np.where(early, 150.0, 80.0) + rng.uniform(-2, 2, n)
+    state = rule_state(BeatFeatures(waves.astype(np.float32), width.astype(np.float32)), samples, FS)
+    assert np.unique(state.ids[early]).size == 1 and state.ids[early][0] == state.dominant
+    assert np.all(state.labels[early] == BeatClass.V.value)
+    assert np.all(state.labels[~early] == BeatClass.N.value)

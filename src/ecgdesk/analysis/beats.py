@@ -54,6 +54,11 @@ ON_TIME_SMALL = 0.7
 #: the 0.85 limit such a template fell on was luck. Wide premature beats conducted with aberrancy are the
 #: S model's to veto (their P wave).
 WIDE_PREMATURE = 1.5
+#: Inside the dominant template, groups correlating at least this closely (and of at least SUB_TEMPLATE_MIN
+#: beats) are tested the same way (:func:`_hidden_ventricular`): the DS1 setting of 0.95 / 0.97 / 0.98
+#: that found the most V beats with at most two others (algorithm 0.5.12, docs/analysis.md).
+SUB_TEMPLATE_CORRELATION = 0.95
+SUB_TEMPLATE_MIN = 5
 #: Fusion: the beat's QRS is a blend a * dominant + b * ventricular template (a, b > 0) whose ventricular
 #: share b / (a + b) lies inside this range, the blend leaves at most FUSION_RESIDUAL of the beat's energy
 #: unexplained, and the beat comes on time (RR >= FUSION_MIN_RR x the reference), as a sinus and an ectopic
@@ -207,8 +212,9 @@ def _beat_priority(samples: np.ndarray, salt: int) -> np.ndarray:
     return mixed ^ (mixed >> np.uint64(29))
 
 
-def _cluster(unit: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """Greedy templates: the most typical unassigned beat seeds one; beats correlating >= 0.9 join it."""
+def _cluster(unit: np.ndarray, samples: np.ndarray, threshold: float = TEMPLATE_CORRELATION) -> np.ndarray:
+    """Greedy templates: the most typical unassigned beat seeds one; beats correlating >= ``threshold``
+    (0.9) join it."""
     n = unit.shape[0]
     ids = np.full(n, -1, dtype=np.int32)
     sample_order = np.argsort(_beat_priority(samples, 0), kind="stable")
@@ -222,10 +228,10 @@ def _cluster(unit: np.ndarray, samples: np.ndarray) -> np.ndarray:
         candidates = candidate_order[ids[candidate_order] < 0][:50]
         typical = candidates[np.argmax((unit[candidates] @ unit[sample].T).mean(axis=1))]
         # Scores of every beat (one float each) instead of copies of the free rows: memory stays flat.
-        near = free[(unit @ unit[typical])[free] >= TEMPLATE_CORRELATION]
+        near = free[(unit @ unit[typical])[free] >= threshold]
         centre = unit[near].mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        joined = free[(unit @ centre)[free] >= TEMPLATE_CORRELATION]
+        joined = free[(unit @ centre)[free] >= threshold]
         if joined.size == 0:
             joined = np.asarray([typical])
         ids[joined] = template
@@ -245,6 +251,27 @@ def _p_correlation(waves: np.ndarray, reference: np.ndarray) -> np.ndarray:
     for first in range(0, out.size, ROW_BLOCK):  # no float64 copy of a million P windows at once
         p = np.asarray(waves[first:first + ROW_BLOCK, P_PART], dtype=np.float64)
         out[first:first + p.shape[0]] = correlation(p, reference)
+    return out
+
+
+def _hidden_ventricular(unit: np.ndarray, samples: np.ndarray, in_dominant: np.ndarray, premature: np.ndarray,
+                        width_ms: np.ndarray, dom_width: float) -> np.ndarray:
+    """Beats of the dominant template that make a tighter group of their own (correlation >=
+    :data:`SUB_TEMPLATE_CORRELATION`, at least :data:`SUB_TEMPLATE_MIN` beats, not the largest) whose QRS
+    is wide and whose beats are mostly premature, as :data:`WIDE_PREMATURE` asks of a template: PVCs that
+    joined the normal beats on the 10 ms grid (MIT-BIH 106, 207, 223)."""
+    out = np.zeros(in_dominant.size, dtype=bool)
+    members = np.flatnonzero(in_dominant)
+    if members.size < 2 * SUB_TEMPLATE_MIN:
+        return out
+    sub = _cluster(unit[members], samples[members], SUB_TEMPLATE_CORRELATION)
+    counts = np.bincount(sub[sub >= 0])
+    largest = int(np.argmax(counts))
+    for group_id in np.flatnonzero(counts >= SUB_TEMPLATE_MIN):
+        group = members[sub == group_id]
+        if (group_id != largest and float(np.median(width_ms[group])) > WIDE_PREMATURE * dom_width
+                and float(np.mean(premature[group])) > 0.5):
+            out[group] = True
     return out
 
 
@@ -315,6 +342,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
             templates.append(Template(int(template), label, int(members.size),
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
+    labels[_hidden_ventricular(unit, samples, ids == dominant, premature, features.width_ms, dom_width)] = (
+        BeatClass.V.value)
     irregular = irregular_stretches(rr_prev, reference)
     ectopic = supraventricular_runs(rr_prev, reference, premature) & ~irregular
     normal = (labels != BeatClass.V.value) & ~irregular & ~odd
