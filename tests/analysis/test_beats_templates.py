@@ -40,19 +40,25 @@ def test_on_time_small_template_is_not_ventricular_but_an_early_one_is():
     assert np.all(classify_beats(features, samples, FS).labels[odd] == BeatClass.V.value)
 
 
-@pytest.mark.shared_data
-def test_mitdb_108_normal_beats_are_not_called_ventricular():
+def _mitdb_classes(record: str) -> tuple[np.ndarray, np.ndarray]:
+    """(AAMI class of each reference beat, our label of its matched beat or '-') for a shared MIT-BIH
+    record, lead 0, through :func:`analyze_beats`."""
     wfdb = pytest.importorskip("wfdb")
     from ecgdesk.analysis.beats import analyze_beats
 
-    base = str(shared_path("mitdb", "108.hea").with_suffix(""))
+    base = str(shared_path("mitdb", f"{record}.hea").with_suffix(""))
     rec = wfdb.rdrecord(base)
     ann = wfdb.rdann(base, "atr")
     keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
     truth = np.array([AAMI_CLASS.get(s, "Q") for s in np.array(ann.symbol)[keep]])
     table = analyze_beats(rec.p_signal[:, 0], float(rec.fs))
     m = match_beats(ann.sample[keep], table.samples, float(rec.fs))
-    called = np.where(m.pairs >= 0, table.labels[np.maximum(m.pairs, 0)], "-")
+    return truth, np.where(m.pairs >= 0, table.labels[np.maximum(m.pairs, 0)], "-")
+
+
+@pytest.mark.shared_data
+def test_mitdb_108_normal_beats_are_not_called_ventricular():
+    truth, called = _mitdb_classes("108")
     # algorithm 0.5.3 called about 500 of its ~1,700 normal beats V (on-time templates smaller than the
     # dominant beat that only measure wide); 0.5.4 about 35
     assert np.mean(called[truth == "N"] == BeatClass.V.value) < 0.05
@@ -176,16 +182,6 @@ def test_mitdb_223_pvcs_are_ventricular():
     """MIT-BIH 223's PVCs: 2x as wide as its normal beats but correlating ~0.85 with them on the 10 ms
     grid, and some inside the dominant template. Until 0.5.10 which side of the limits they fell on
     depended on a random draw (325 or 72 of 473 found); 0.5.11-0.5.12 find 345."""
-    wfdb = pytest.importorskip("wfdb")
-    from ecgdesk.analysis.beats import analyze_beats
-
-    base = str(shared_path("mitdb", "223.hea").with_suffix(""))
-    rec = wfdb.rdrecord(base)
-    ann = wfdb.rdann(base, "atr")
-    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
-    truth = np.array([AAMI_CLASS.get(s, "Q") for s in np.array(ann.symbol)[keep]])
-    table = analyze_beats(rec.p_signal[:, 0], float(rec.fs))
-    m = match_beats(ann.sample[keep], table.samples, float(rec.fs))
-    called = np.where(m.pairs >= 0, table.labels[np.maximum(m.pairs, 0)], "-")
+    truth, called = _mitdb_classes("223")
     assert np.mean(called[truth == "V"] == BeatClass.V.value) >= 0.7
     assert np.sum((called == BeatClass.V.value) & ~np.isin(truth, ["V", "F"])) <= 5
