@@ -426,7 +426,7 @@ def _fusion(waves: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: 
 
 def _mean_rows(waves: np.ndarray, members: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
     """Mean (float64) of the ``members`` rows of ``waves`` over ``columns``, a block of rows at a time."""
-    total = np.zeros(np.zeros(waves.shape[1])[columns].size)
+    total = np.zeros(waves[:0, columns].shape[1])
     for i in range(0, members.size, ROW_BLOCK):
         total += waves[i:i + ROW_BLOCK, columns][members[i:i + ROW_BLOCK]].sum(axis=0, dtype=np.float64)
     return total / max(int(members.sum()), 1)
