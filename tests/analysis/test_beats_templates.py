@@ -1,4 +1,5 @@
-"""Template and rhythm rules: on-time small templates are not V (MIT-BIH 108); frequent PACs are not AF."""
+"""Template and rhythm rules: on-time small or narrow templates are not V (MIT-BIH 108, 203); frequent PACs
+are not AF."""
 
 from __future__ import annotations
 
@@ -38,6 +39,35 @@ def test_on_time_small_template_is_not_ventricular_but_an_early_one_is():
     features, samples, odd = _beats(0.25)
     assert np.all(rule_state(features, samples, FS).labels[odd] == BeatClass.V.value)
     assert np.all(classify_beats(features, samples, FS).labels[odd] == BeatClass.V.value)
+
+
+def _large_odd_beats(shift_s: float, width_ms: float) -> tuple[BeatFeatures, np.ndarray, np.ndarray]:
+    """300 beats at 0.8 s; every 10th has a large biphasic QRS (twice the normal beat's span, unlike it)
+    of ``width_ms`` and comes ``shift_s`` early (0: on time)."""
+    rng = np.random.default_rng(4)
+    n = 300
+    odd = np.arange(n) % 10 == 5
+    samples = np.arange(n) * int(0.8 * FS) + 100
+    samples[odd] -= int(round(shift_s * FS))
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    large = -2.0 * (WAVE_T / 0.015) * np.exp(-0.5 * (WAVE_T / 0.015) ** 2) / 0.6
+    waves = np.where(odd[:, None], large, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
+    width = np.where(odd, width_ms, 80.0) + rng.uniform(-2, 2, n)
+    return BeatFeatures(waves.astype(np.float32), width.astype(np.float32)), samples, odd
+
+
+def test_on_time_large_template_of_normal_width_is_not_ventricular():
+    """MIT-BIH 203's normal beats in AF made large, odd-shaped on-time templates that the size test called
+    V (algorithm 0.5.13): on time and not wide, a template is a conducted beat seen differently."""
+    features, samples, odd = _large_odd_beats(0.0, 85.0)
+    assert np.ptp(features.waveforms[odd].mean(axis=0)) > 1.6 * np.ptp(features.waveforms[~odd].mean(axis=0))
+    state = rule_state(features, samples, FS)
+    assert np.all(state.labels[odd] == BeatClass.N.value)
+    assert np.all(classify_beats(features, samples, FS).labels[odd] == BeatClass.N.value)
+    # wide as well (> 1.25x the normal QRS), or early with a compensatory pause, it stays V
+    for shift_s, width_ms in ((0.0, 130.0), (0.25, 85.0)):
+        features, samples, odd = _large_odd_beats(shift_s, width_ms)
+        assert np.all(rule_state(features, samples, FS).labels[odd] == BeatClass.V.value), (shift_s, width_ms)
 
 
 def _mitdb_classes(record: str) -> tuple[np.ndarray, np.ndarray]:

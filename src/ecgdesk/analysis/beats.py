@@ -42,10 +42,14 @@ MAX_TEMPLATES = 40
 ROW_BLOCK = 65536
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
+#: A template whose QRS is wider than WIDE_TEMPLATE x the dominant one counts as wide.
+WIDE_TEMPLATE = 1.25
 #: A template whose beats come on time (median RR before within ON_TIME x the reference: not premature
-#: like a PVC, not late like an escape beat) and whose QRS is smaller than ON_TIME_SMALL x the dominant
-#: one is not ventricular, however wide it measures: a small complex stretches the slope-based width
-#: over P waves and noise (MIT-BIH 108's normal beats fell into such templates).
+#: like a PVC, not late like an escape beat) is not ventricular when its QRS is smaller than
+#: ON_TIME_SMALL x the dominant one, however wide it measures (a small complex stretches the slope-based
+#: width over P waves and noise: MIT-BIH 108's normal beats fell into such templates), nor when it is not
+#: wide: a conducted beat seen differently, whatever its size (MIT-BIH 203's normal beats in AF made
+#: large on-time templates; algorithm 0.5.13, docs/analysis.md). A compensatory pause keeps it V.
 ON_TIME = (0.9, 1.2)
 ON_TIME_SMALL = 0.7
 #: A template whose QRS is this much wider than the dominant one and whose beats are mostly premature is
@@ -318,8 +322,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         width = float(np.median(features.width_ms[members]))
         amp = float(np.median(np.ptp(waves[np.ix_(members, QRS_PART)], axis=1)))
         early = float(np.mean(premature[members]))
-        wide_or_big = width > 1.25 * dom_width or amp > 1.6 * dom_amp or compensated(
-            rr_prev, reference, members)
+        wide = width > WIDE_TEMPLATE * dom_width
+        wide_or_big = wide or amp > 1.6 * dom_amp or compensated(rr_prev, reference, members)
         # a shape unlike the dominant one is ventricular only with a ventricular feature: wide, large or
         # often early. On-time beats of normal width and size are a conducted beat seen differently (an
         # axis or electrode shift: MIT-BIH 114's V5 lead splits its normal beats into 4 such templates).
@@ -327,7 +331,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
             or (corr < 0.85 and (wide_or_big or early > 0.5))
             or (width > WIDE_PREMATURE * dom_width and early > 0.5))
-        if ventricular and amp < ON_TIME_SMALL * dom_amp and not compensated(rr_prev, reference, members):
+        if ventricular and (amp < ON_TIME_SMALL * dom_amp or not wide) and not compensated(
+                rr_prev, reference, members):
             with np.errstate(invalid="ignore"):
                 timing = rr_prev[members] / reference[members]
             timing = timing[np.isfinite(timing)]
