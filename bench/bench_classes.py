@@ -1,6 +1,6 @@
 """Beat classes through ``ecgdesk analyze`` on MIT-BIH DS1 and SVDB, and how stable the templates are.
 
-    .venv/bin/python bench/bench_classes.py [--data ../shared/data]
+    .venv/bin/python bench/bench_classes.py [--data ../shared/data] [--rates 128,250,500,1000]
 
 Every DS1 record (de Chazal et al. 2004's inter-patient training half, the 22 in ``mitdb``) and every
 shared SVDB record (never used to train or choose anything) goes through the whole ambulatory analysis,
@@ -16,6 +16,13 @@ hands it) is classified again without its middle beat, and the labels of the oth
 counted. A classifier whose templates depend on which beats happen to be in the array (not on the beats
 themselves) relabels whole templates here.
 
+Other sampling rates (``--rates 128,250,500,1000``): each record is also resampled in memory (scipy's
+polyphase ``resample_poly``, rounded to 5 uV as MIT-BIH's ADC) and analysed at each rate, the reference
+beats moved to the new rate; rows ``ds1@500`` etc. The rules and the S model were chosen on the records at
+their own rate, so the spread of these rows shows how much of a figure rests on thresholds that the
+records' own templates happen to fall on one side of (a recording we do not have is such a perturbation
+too); on DS1 the S model is in-sample at the native rate only.
+
 Writes bench/results/classes.csv.
 """
 
@@ -24,16 +31,18 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import wfdb
+from scipy import signal
 
 from ecgdesk.analysis.beats import BeatFeatures
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
-from ecgdesk.records import open_recording
+from ecgdesk.records import Recording, open_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -41,8 +50,20 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
        "205", "207", "208", "209", "215", "220", "223", "230")
 
 
-def run_record(base: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(reference classes, our label per reference beat or '-', labels changed without the middle beat)."""
+#: Resampled signals are rounded to this step (mV): MIT-BIH's ADC resolution (200 units per mV).
+ADC_STEP_MV = 0.005
+
+
+def at_rate(recording: Recording, fs: int) -> Recording:
+    """The recording resampled to ``fs`` (every lead, polyphase filter), rounded to :data:`ADC_STEP_MV`."""
+    ratio = Fraction(fs) / Fraction(recording.fs).limit_denominator(1000)
+    data = signal.resample_poly(recording.read().astype(np.float64), ratio.numerator, ratio.denominator, axis=0)
+    return Recording.from_array(np.round(data / ADC_STEP_MV) * ADC_STEP_MV, fs, recording.lead_names)
+
+
+def run_record(base: str, fs: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """(reference classes, our label per reference beat or '-', labels changed without the middle beat),
+    at the record's own rate or resampled to ``fs``."""
     engine = default_engine()
     captured: dict[str, Any] = {}
 
@@ -50,12 +71,16 @@ def run_record(base: str) -> tuple[np.ndarray, np.ndarray, int]:
         captured.update(features=features, samples=np.array(samples), fs=fs)
         return engine.classify(features, samples, fs)
 
-    table = analyze(open_recording(base + ".hea"), lead=0,
+    recording = open_recording(base + ".hea")
+    if fs is not None:
+        recording = at_rate(recording, fs)
+    table = analyze(recording, lead=0,
                     engine=BeatEngine(engine.detect, engine.features, engine.concat, classify)).beats
     ann = wfdb.rdann(base, "atr")
     keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
     truth = np.array([AAMI_CLASS[s] for s in np.array(ann.symbol)[keep]])
-    match = match_beats(ann.sample[keep], table.samples, float(ann.fs))
+    reference = np.round(ann.sample[keep] * (recording.fs / float(ann.fs))).astype(np.int64)
+    match = match_beats(reference, table.samples, recording.fs)
     ours = np.where(match.pairs >= 0, np.asarray(table.labels)[np.maximum(match.pairs, 0)], "-")
     changed = 0
     if captured:
@@ -86,15 +111,19 @@ def scores(truth: np.ndarray, ours: np.ndarray) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--rates", default="", help="also resample every record to these rates (Hz, comma-separated)")
     args = parser.parse_args()
     sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
             "svdb": sorted(p.with_suffix("") for p in (args.data / "svdb").glob("*.hea"))}
+    runs: list[tuple[str, list[Path], int | None]] = [(name, bases, None) for name, bases in sets.items()]
+    for rate in (int(r) for r in args.rates.split(",") if r.strip()):
+        runs += [(f"{name}@{rate}", bases, rate) for name, bases in sets.items()]
     rows = []
-    for name, bases in sets.items():
+    for name, bases, rate in runs:
         t0 = time.perf_counter()
         truths, ours, changed = [], [], 0
         for base in bases:
-            truth, labels, moved = run_record(str(base))
+            truth, labels, moved = run_record(str(base), rate)
             truths.append(truth)
             ours.append(labels)
             changed += moved
