@@ -57,7 +57,8 @@ ADC_STEP_MV = 0.005
 def at_rate(recording: Recording, fs: int) -> Recording:
     """The recording resampled to ``fs`` (every lead, polyphase filter), rounded to :data:`ADC_STEP_MV`."""
     ratio = Fraction(fs) / Fraction(recording.fs).limit_denominator(1000)
-    data = signal.resample_poly(recording.read().astype(np.float64), ratio.numerator, ratio.denominator, axis=0)
+    data = signal.resample_poly(recording.read().astype(np.float64), ratio.numerator, ratio.denominator,
+                                axis=0)
     return Recording.from_array(np.round(data / ADC_STEP_MV) * ADC_STEP_MV, fs, recording.lead_names)
 
 
@@ -111,7 +112,8 @@ def scores(truth: np.ndarray, ours: np.ndarray) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--rates", default="", help="also resample every record to these rates (Hz, comma-separated)")
+    parser.add_argument("--rates", default="",
+                        help="also resample every record to these rates (Hz, comma-separated)")
     args = parser.parse_args()
     sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
             "svdb": sorted(p.with_suffix("") for p in (args.data / "svdb").glob("*.hea"))}
