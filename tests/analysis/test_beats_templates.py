@@ -13,18 +13,20 @@ from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 FS = 250.0
 
 
-def _beats(odd_shift_s: float) -> tuple[BeatFeatures, np.ndarray, np.ndarray]:
-    """300 beats at 0.8 s; every 10th has a small biphasic QRS measured twice as wide as the dominant
-    beat's and comes ``odd_shift_s`` early (0: on time)."""
-    rng = np.random.default_rng(3)
+def _beats(odd_shift_s: float, odd_wave: np.ndarray | None = None, odd_width_ms: float = 160.0,
+           seed: int = 3) -> tuple[BeatFeatures, np.ndarray, np.ndarray]:
+    """300 beats at 0.8 s; every 10th has another QRS (default: a small biphasic one) measured
+    ``odd_width_ms`` wide (the dominant beat: 80 ms) and comes ``odd_shift_s`` early (0: on time)."""
+    rng = np.random.default_rng(seed)
     n = 300
     odd = np.arange(n) % 10 == 5
     samples = np.arange(n) * int(0.8 * FS) + 100
     samples[odd] -= int(round(odd_shift_s * FS))
     normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
-    small = -0.25 * (WAVE_T / 0.03) * np.exp(-0.5 * (WAVE_T / 0.03) ** 2) / 0.6
-    waves = np.where(odd[:, None], small, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
-    width = np.where(odd, 160.0, 80.0) + rng.uniform(-2, 2, n)
+    if odd_wave is None:
+        odd_wave = -0.25 * (WAVE_T / 0.03) * np.exp(-0.5 * (WAVE_T / 0.03) ** 2) / 0.6
+    waves = np.where(odd[:, None], odd_wave, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
+    width = np.where(odd, odd_width_ms, 80.0) + rng.uniform(-2, 2, n)
     return BeatFeatures(waves.astype(np.float32), width.astype(np.float32)), samples, odd
 
 
@@ -42,18 +44,9 @@ def test_on_time_small_template_is_not_ventricular_but_an_early_one_is():
 
 
 def _large_odd_beats(shift_s: float, width_ms: float) -> tuple[BeatFeatures, np.ndarray, np.ndarray]:
-    """300 beats at 0.8 s; every 10th has a large biphasic QRS (twice the normal beat's span, unlike it)
-    of ``width_ms`` and comes ``shift_s`` early (0: on time)."""
-    rng = np.random.default_rng(4)
-    n = 300
-    odd = np.arange(n) % 10 == 5
-    samples = np.arange(n) * int(0.8 * FS) + 100
-    samples[odd] -= int(round(shift_s * FS))
-    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    """:func:`_beats` whose odd QRS is large and biphasic (twice the normal beat's span, unlike it)."""
     large = -2.0 * (WAVE_T / 0.015) * np.exp(-0.5 * (WAVE_T / 0.015) ** 2) / 0.6
-    waves = np.where(odd[:, None], large, normal) + 0.01 * rng.standard_normal((n, WAVE_T.size))
-    width = np.where(odd, width_ms, 80.0) + rng.uniform(-2, 2, n)
-    return BeatFeatures(waves.astype(np.float32), width.astype(np.float32)), samples, odd
+    return _beats(shift_s, large, width_ms, seed=4)
 
 
 def test_on_time_large_template_of_normal_width_is_not_ventricular():
