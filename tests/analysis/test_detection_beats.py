@@ -102,6 +102,22 @@ def test_scale_and_rate_invariance():
         assert fn <= 2 and fp <= 2, new_fs
 
 
+@pytest.mark.shared_data
+def test_beat_labels_do_not_depend_on_gain():
+    """The template rules and the S model read shapes, ratios and timing, never an absolute voltage: a
+    recording amplified or attenuated (another device's gain) gets the same labels and templates. Powers
+    of two scale every float exactly, so anything but an absolute limit leaves the result identical."""
+    x, fs, _, _ = _mitdb("208")
+    x = x[: int(300 * fs)]
+    base = analyze_beats(x, fs)
+    assert {"N", "V", "F"} <= set(base.labels.tolist())
+    for gain in (1 / 16, 16.0):
+        table = analyze_beats(x * gain, fs)
+        assert np.array_equal(table.samples, base.samples), gain
+        assert np.array_equal(table.labels, base.labels), gain
+        assert np.array_equal(table.template_ids, base.template_ids), gain
+
+
 def test_flat_empty_nan_and_bad_arguments():
     fs = 250.0
     assert detect_qrs(np.zeros(int(60 * fs)), fs).samples.size == 0
