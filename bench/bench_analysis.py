@@ -94,10 +94,15 @@ def _slug(events: str | None) -> str:
     return "" if not events else "_" + "".join(c if c.isalnum() else "-" for c in events)
 
 
+def _marker(cache: Path, days: float, events: str | None) -> Path:
+    """The JSON file that records where the cached recording is and what made it."""
+    return cache / f"bench-{days:g}d{_slug(events)}.json"
+
+
 def build_recording(cache: Path, days: float, events: str | None = None) -> Path:
     """The cached 14-day recording (``ecgdesk simulate``, or tiled MIT-BIH 100 as a fallback)."""
     cache.mkdir(parents=True, exist_ok=True)
-    marker = cache / f"bench-{days:g}d{_slug(events)}.json"
+    marker = _marker(cache, days, events)
     if marker.exists():
         return Path(json.loads(marker.read_text())["path"])
     has_simulate = (
@@ -179,7 +184,7 @@ def main() -> None:
     parser.add_argument("--events", help="simulate this event mix (ecgdesk simulate --events)")
     args = parser.parse_args()
     path = build_recording(args.cache, args.days, args.events)
-    source = json.loads((args.cache / f"bench-{args.days:g}d{_slug(args.events)}.json").read_text())["source"]
+    source = json.loads(_marker(args.cache, args.days, args.events).read_text())["source"]
     if args.events:
         source += f" --events {args.events}"
     name = f"{args.engine}{_slug(args.events)}"

@@ -10,6 +10,9 @@ import numpy as np
 from scipy import ndimage
 
 PREMATURE_RR = 0.8
+#: Beats at a time where a step makes float64 copies (or sorted windows) of their rows: memory stays flat
+#: on a 14-day recording (the beat classifier's blocks too, :mod:`ecgdesk.analysis.beats`).
+ROW_BLOCK = 65536
 #: Compensatory pause: early beats (median RR before < COMPENSATED_EARLY x the reference) whose RR before
 #: and after add up to 2 x the reference within this margin.
 COMPENSATED_EARLY = 0.9
@@ -196,8 +199,8 @@ def underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.n
     windows = np.lib.stride_tricks.sliding_window_view(padded, size)
     out = np.ones(beats.size, dtype=bool)
     # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
-    for first in range(0, beats.size, 65536):
-        rows = beats[first:first + 65536]
+    for first in range(0, beats.size, ROW_BLOCK):
+        rows = beats[first:first + ROW_BLOCK]
         ordered = np.sort(windows[rows], axis=1)  # NaN last
         counts = np.isfinite(ordered).sum(axis=1)
         at = np.arange(rows.size)
@@ -219,8 +222,8 @@ def sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> 
     padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, size)
     out = np.zeros(beats.size, dtype=bool)
-    for first in range(0, beats.size, 65536):  # blocks: a long recording in AF is mostly candidates
-        ordered = np.sort(windows[beats[first:first + 65536]], axis=1)  # NaN last
+    for first in range(0, beats.size, ROW_BLOCK):  # blocks: a long recording in AF is mostly candidates
+        ordered = np.sort(windows[beats[first:first + ROW_BLOCK]], axis=1)  # NaN last
         counts = np.isfinite(ordered).sum(axis=1)
         # np.nanquantile's linear interpolation, on sorted rows (it loops over rows in Python)
         at = SINUS_P_QUANTILE * np.maximum(counts - 1, 0)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ecgdesk.analysis.beat_rhythm import (
     PREMATURE_RR,
+    ROW_BLOCK,
     compensated,
     irregular_stretches,
     paroxysmal_runs,
@@ -38,8 +39,6 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 P_PART = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
-#: Beats at a time where a step makes float64 copies of their waveforms (memory stays flat on 14 days).
-ROW_BLOCK = 65536
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
 #: A template whose QRS is wider than WIDE_TEMPLATE x the dominant one counts as wide.
