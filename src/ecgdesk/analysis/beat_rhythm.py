@@ -29,9 +29,15 @@ UNDERLYING_RR = 0.03
 #: frequent ectopy, not AF (AF has no P waves), so the S model may judge its beats: the
 #: :data:`SINUS_P_QUANTILE` quantile of their P-window correlations with the dominant beat's, over about
 #: 17 beats, must exceed :data:`SINUS_P_CORR` (:func:`sinus_p_kept`). Chosen on DS1 and the simulator's
-#: AF (docs/analysis.md, algorithm 0.5.10).
+#: AF (docs/analysis.md, algorithm 0.5.10). A recording whose P waves are small or noisy correlates less
+#: even in its regular stretches: there the limit is the level its regular stretches reach
+#: (:func:`sinus_p_limit`), never under :data:`SINUS_P_FLOOR`, the correlation the template rules call
+#: alike (algorithm 0.5.14).
 SINUS_P_CORR = 0.7
 SINUS_P_QUANTILE = 0.25
+SINUS_P_FLOOR = 0.5
+#: Fewest beats outside irregular stretches for the recording's own P level to count.
+SINUS_P_REGULAR_BEATS = 100
 RR_REFERENCE_BEATS = 9
 #: A paroxysmal SVT run of any length (:func:`paroxysmal_runs`): at least SVT_MIN_BEATS beats faster
 #: than 100 bpm (median RR < SVT_MAX_RR s) starting with a premature beat; it ends where the RR
@@ -210,26 +216,53 @@ def underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.n
     return out
 
 
-def sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> np.ndarray:
-    """Whether the on-time beats around each of ``beats`` (indices) keep the dominant beat's P wave: over
-    about 17 beats, the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the ``on_time`` beats
-    exceeds :data:`SINUS_P_CORR`. Frequent PACs leave sinus P waves before the beats between them; AF has
-    none, only fibrillatory waves at random phase. With fewer than :data:`UNDERLYING_STEPS` on-time beats
-    in the window nothing is known: False."""
+def p_wave_level(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``beats`` (indices): the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the
+    ``on_time`` beats of its ~17-beat window, and how many on-time beats that window holds."""
     n = p_corr.size
     size = min(17, n)
     values = np.where(on_time, p_corr, np.nan)
     padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, size)
-    out = np.zeros(beats.size, dtype=bool)
+    level = np.empty(beats.size)
+    counts = np.empty(beats.size, dtype=np.int64)
     for first in range(0, beats.size, ROW_BLOCK):  # blocks: a long recording in AF is mostly candidates
         ordered = np.sort(windows[beats[first:first + ROW_BLOCK]], axis=1)  # NaN last
-        counts = np.isfinite(ordered).sum(axis=1)
+        found = np.isfinite(ordered).sum(axis=1)
         # np.nanquantile's linear interpolation, on sorted rows (it loops over rows in Python)
-        at = SINUS_P_QUANTILE * np.maximum(counts - 1, 0)
+        at = SINUS_P_QUANTILE * np.maximum(found - 1, 0)
         low = np.floor(at).astype(np.int64)
-        high = np.minimum(low + 1, np.maximum(counts - 1, 0))
+        high = np.minimum(low + 1, np.maximum(found - 1, 0))
         rows = np.arange(ordered.shape[0])
-        level = ordered[rows, low] + (at - low) * (ordered[rows, high] - ordered[rows, low])
-        out[first:first + rows.size] = (counts >= UNDERLYING_STEPS) & (level > SINUS_P_CORR)
-    return out
+        below = ordered[rows, low]
+        level[first:first + rows.size] = below + (at - low) * (ordered[rows, high] - below)
+        counts[first:first + rows.size] = found
+    return level, counts
+
+
+def sinus_p_limit(p_corr: np.ndarray, on_time: np.ndarray, regular: np.ndarray) -> float:
+    """The P level (:func:`p_wave_level`) an irregular stretch must exceed to keep the sinus P wave: the
+    median level of the recording's ``regular`` beats (those outside irregular stretches), between
+    :data:`SINUS_P_FLOOR` and :data:`SINUS_P_CORR`. Small or noisy P waves (SVDB 854: 0.55) correlate
+    less with the dominant one wherever they are, so an absolute limit would call every irregular stretch
+    of such a recording AF-like; with too few regular beats, the absolute limit."""
+    rows = np.flatnonzero(regular)
+    if rows.size < SINUS_P_REGULAR_BEATS:
+        return SINUS_P_CORR
+    # every few beats is enough for a median (a 14-day recording has a million regular beats)
+    level, counts = p_wave_level(p_corr, on_time, rows[:: max(1, rows.size // 4096)])
+    level = level[counts >= UNDERLYING_STEPS]
+    if level.size == 0:
+        return SINUS_P_CORR
+    return float(np.clip(np.median(level), SINUS_P_FLOOR, SINUS_P_CORR))
+
+
+def sinus_p_kept(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray,
+                 limit: float = SINUS_P_CORR) -> np.ndarray:
+    """Whether the on-time beats around each of ``beats`` (indices) keep the dominant beat's P wave: over
+    about 17 beats, the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the ``on_time`` beats
+    exceeds ``limit`` (:func:`sinus_p_limit`). Frequent PACs leave sinus P waves before the beats between
+    them; AF has none, only fibrillatory waves at random phase. With fewer than :data:`UNDERLYING_STEPS`
+    on-time beats in the window nothing is known: False."""
+    level, counts = p_wave_level(p_corr, on_time, beats)
+    return (counts >= UNDERLYING_STEPS) & (level > limit)

@@ -28,6 +28,7 @@ from ecgdesk.analysis.beat_rhythm import (
     paroxysmal_runs,
     rr_context,
     sinus_p_kept,
+    sinus_p_limit,
     supraventricular_runs,
 )
 from ecgdesk.errors import InputError, check_option, check_positive
@@ -359,7 +360,9 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         dom_p = np.median(waves[np.ix_(ids == dominant, P_PART)], axis=0).astype(np.float64)
         on_time = ~premature & (labels != BeatClass.V.value)
         candidates = np.flatnonzero(irregular)
-        af_like[candidates] = ~sinus_p_kept(_p_correlation(waves, dom_p), on_time, candidates)
+        p_corr = _p_correlation(waves, dom_p)
+        limit = sinus_p_limit(p_corr, on_time, ~irregular)
+        af_like[candidates] = ~sinus_p_kept(p_corr, on_time, candidates, limit)
     s_candidates = (labels == BeatClass.N.value) & ~af_like & ~odd
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
