@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
+from ecgdesk.analysis.beat_rhythm import compensated
 from ecgdesk.analysis.beats import QRS_PART, WAVE_T, BeatClass, BeatFeatures, classify_beats, rule_state
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 
@@ -248,3 +249,58 @@ def test_noisy_p_waves_are_judged_against_the_recordings_own_sinus_level():
     irregular[:160] = False
     assert irregular.sum() > 300
     assert not state.s_candidates[irregular].any()
+
+
+def test_a_compensatory_pause_is_not_read_in_af():
+    """AF (RRs at random, 0.5-1.3 s) with a template of differently conducted beats (correlation 0.79 with
+    the normal beat, not wide, under half of them premature) whose RR before and after happen to add up to
+    twice the reference, as a PVC's do. Amid AF's irregular RRs that is no compensatory pause: the
+    template stays N (MIT-BIH 203's 199 aberrant beats turned V when 11 false beats left the detector;
+    algorithm 0.5.15 judges the pause on a template's beats outside irregular stretches only)."""
+    rng = np.random.default_rng(9)
+    n = 500
+    rr = rng.uniform(0.5, 1.3, n)
+    odd = np.zeros(n + 1, dtype=bool)
+    at = np.arange(10, n - 2, 6)
+    early = rng.random(at.size) < 0.2
+    before = np.where(early, rng.uniform(0.6, 0.75, at.size), rng.uniform(0.84, 0.88, at.size))
+    rr[at - 1] = 0.9 * before
+    rr[at] = 0.9 * (2.0 - before + rng.uniform(-0.05, 0.05, at.size))
+    odd[at] = True
+    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    other = (0.7 * np.exp(-0.5 * ((WAVE_T - 0.012) / 0.02) ** 2)
+             - 0.8 * np.exp(-0.5 * ((WAVE_T - 0.045) / 0.012) ** 2))
+    waves = np.where(odd[:, None], other, normal) + 0.01 * rng.standard_normal((n + 1, WAVE_T.size))
+    width = np.where(odd, 90.0, 80.0) + rng.uniform(-2, 2, n + 1)
+    features = BeatFeatures(waves.astype(np.float32), width.astype(np.float32))
+    state = rule_state(features, samples, FS)
+    assert np.mean(state.irregular[odd]) > 0.9
+    assert compensated(state.rr_prev, state.reference, np.flatnonzero(odd))  # what the old rule read
+    assert np.all(state.labels[odd] == BeatClass.N.value)
+    assert not np.any(classify_beats(features, samples, FS).labels[odd] == BeatClass.V.value)
+
+
+def test_the_beat_after_an_interpolated_pvc_is_not_supraventricular():
+    """Sinus rhythm at 0.85 s with a wide PVC 0.3 s after every 6th beat and the next sinus beat on time,
+    0.55 s after the PVC (an interpolated PVC, SVDB 805). That beat is early only against the PVC: before
+    algorithm 0.5.15 the RR rules called nearly every one of them S (a run starting at the PVC)."""
+    rng = np.random.default_rng(2)
+    rr: list[float] = []
+    pvc: list[bool] = []
+    while len(rr) < 400:
+        rr += [*(0.85 + 0.005 * rng.standard_normal(5)), 0.3, 0.55]
+        pvc += [False] * 5 + [True, False]
+    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    ventricular = np.concatenate([[False], pvc])
+    after = np.concatenate([[False], ventricular[:-1]])
+    normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
+    wide = -1.5 * np.exp(-0.5 * ((WAVE_T - 0.01) / 0.04) ** 2)
+    noise = 0.01 * rng.standard_normal((samples.size, WAVE_T.size))
+    waves = np.where(ventricular[:, None], wide, normal) + noise
+    width = np.where(ventricular, 160.0, 80.0) + rng.uniform(-2, 2, samples.size)
+    features = BeatFeatures(waves.astype(np.float32), width.astype(np.float32))
+    labels = classify_beats(features, samples, FS).labels
+    assert np.mean(labels[ventricular] == BeatClass.V.value) > 0.95
+    assert not np.any(labels[after] == BeatClass.S.value)
+    assert not rule_state(features, samples, FS).s_candidates[after].any()

@@ -73,8 +73,8 @@ def _pvc_ecg(couplet: bool) -> tuple[np.ndarray, np.ndarray]:
             beats += pvcs
             at = pvcs[0] + 1.2
         else:
-            x += (1.0 * _gauss(t, at, 0.01) - 0.2 * _gauss(t, at + 0.025, 0.01) + 0.3 * _gauss(t, at + 0.25, 0.04)
-                  + 0.12 * _gauss(t, at - 0.16, 0.02))
+            x += (1.0 * _gauss(t, at, 0.01) - 0.2 * _gauss(t, at + 0.025, 0.01)
+                  + 0.3 * _gauss(t, at + 0.25, 0.04) + 0.12 * _gauss(t, at - 0.16, 0.02))
             beats.append(at)
             at += 0.8
         i += 1

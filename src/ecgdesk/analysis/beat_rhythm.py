@@ -17,6 +17,9 @@ ROW_BLOCK = 65536
 #: and after add up to 2 x the reference within this margin.
 COMPENSATED_EARLY = 0.9
 COMPENSATED = 0.15
+#: Interpolated PVCs: the beat after them comes one reference RR after the beat before them, within this
+#: margin (:func:`after_interpolated`; 0.2 and 0.3 gave the same on DS1, 0.1 less).
+INTERPOLATED_RR = 0.2
 RUN_RR = 0.9
 IRREGULAR_RR = 0.10
 #: Fewest RR changes of the underlying rhythm (premature beats set aside) in a 17-beat window for them to
@@ -75,6 +78,25 @@ def compensated(rr_prev: np.ndarray, reference: np.ndarray, members: np.ndarray)
         return False
     total = float(np.median(before[ok] + after[ok]))
     return float(np.median(before[ok])) < COMPENSATED_EARLY and abs(total - 2.0) <= COMPENSATED
+
+
+def after_interpolated(ventricular: np.ndarray, rr_prev: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Beats right after one or more ventricular beats that come one reference RR (within
+    :data:`INTERPOLATED_RR`) after the last beat before those: the ventricular beats were interpolated
+    and left the sinus rhythm untouched, so the beat is on time, early only against them (SVDB 805: 175
+    such beats were called S)."""
+    ventricular = np.asarray(ventricular, dtype=bool)
+    n = ventricular.size
+    if n < 3:
+        return np.zeros(n, dtype=bool)
+    time = np.cumsum(np.nan_to_num(rr_prev, nan=0.0))
+    index = np.arange(n)
+    last_other = np.maximum.accumulate(np.where(~ventricular, index, -1))  # the last non-V beat up to each
+    before = np.concatenate([[-1], last_other[:-1]])  # ... before each beat
+    after = np.concatenate([[False], ventricular[:-1]]) & (before >= 0)
+    span = time - time[np.maximum(before, 0)]
+    with np.errstate(invalid="ignore"):
+        return np.asarray(after & (np.abs(span - reference) <= INTERPOLATED_RR * reference))
 
 
 def supraventricular_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 from ecgdesk.analysis.beat_rhythm import (
     PREMATURE_RR,
     ROW_BLOCK,
+    after_interpolated,
     compensated,
     irregular_stretches,
     paroxysmal_runs,
@@ -313,6 +314,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     labels = np.full(n, BeatClass.N.value, dtype="<U1")
     odd = np.zeros(n, dtype=bool)
     templates: list[Template] = []
+    irregular = irregular_stretches(rr_prev, reference)
     half = int(round(0.2 * fs))
     t_out = np.arange(-half, half + 1) / fs
     for template in np.unique(ids):
@@ -323,7 +325,10 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         amp = float(np.median(np.ptp(waves[np.ix_(members, QRS_PART)], axis=1)))
         early = float(np.mean(premature[members]))
         wide = width > WIDE_TEMPLATE * dom_width
-        wide_or_big = wide or amp > 1.6 * dom_amp or compensated(rr_prev, reference, members)
+        # a compensatory pause means nothing amid AF's irregular RRs: only the template's beats outside
+        # irregular stretches show one (MIT-BIH 203's aberrant AF beats, algorithm 0.5.15)
+        paused = compensated(rr_prev, reference, members[~irregular[members]])
+        wide_or_big = wide or amp > 1.6 * dom_amp or paused
         # a shape unlike the dominant one is ventricular only with a ventricular feature: wide, large or
         # often early. On-time beats of normal width and size are a conducted beat seen differently (an
         # axis or electrode shift: MIT-BIH 114's V5 lead splits its normal beats into 4 such templates).
@@ -331,8 +336,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
             or (corr < 0.85 and (wide_or_big or early > 0.5))
             or (width > WIDE_PREMATURE * dom_width and early > 0.5))
-        if ventricular and (amp < ON_TIME_SMALL * dom_amp or not wide) and not compensated(
-                rr_prev, reference, members):
+        if ventricular and (amp < ON_TIME_SMALL * dom_amp or not wide) and not paused:
             with np.errstate(invalid="ignore"):
                 timing = rr_prev[members] / reference[members]
             timing = timing[np.isfinite(timing)]
@@ -349,21 +353,25 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         labels[members] = label.value
     labels[_hidden_ventricular(unit, samples, ids == dominant, premature, features.width_ms, dom_width)] = (
         BeatClass.V.value)
-    irregular = irregular_stretches(rr_prev, reference)
-    ectopic = supraventricular_runs(rr_prev, reference, premature) & ~irregular
-    normal = (labels != BeatClass.V.value) & ~irregular & ~odd
+    ventricular = labels == BeatClass.V.value
+    # the sinus beat after an interpolated PVC is on time: early only against the PVC
+    interpolated = after_interpolated(ventricular, rr_prev, reference)
+    premature &= ~interpolated
+    # a run of premature beats starts with a supraventricular one: a PVC's own prematurity starts none
+    ectopic = supraventricular_runs(rr_prev, reference, premature & ~ventricular) & ~irregular
+    normal = ~ventricular & ~irregular & ~odd
     ectopic |= paroxysmal_runs(rr_prev, reference, premature, normal)
     labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
     # the RR rules stay away from every irregular stretch; the S model only from those without P waves
     af_like = irregular.copy()
     if irregular.any():
         dom_p = np.median(waves[np.ix_(ids == dominant, P_PART)], axis=0).astype(np.float64)
-        on_time = ~premature & (labels != BeatClass.V.value)
+        on_time = ~premature & ~ventricular
         candidates = np.flatnonzero(irregular)
         p_corr = _p_correlation(waves, dom_p)
         limit = sinus_p_limit(p_corr, on_time, ~irregular)
         af_like[candidates] = ~sinus_p_kept(p_corr, on_time, candidates, limit)
-    s_candidates = (labels == BeatClass.N.value) & ~af_like & ~odd
+    s_candidates = (labels == BeatClass.N.value) & ~af_like & ~odd & ~interpolated
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 

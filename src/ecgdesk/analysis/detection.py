@@ -18,7 +18,10 @@ that a 24 h recording takes about a second:
    a fast run has humps of like size. A close pair that stands alone (longer intervals on both sides: one
    P or T wave beside each QRS, not a run) loses its smaller hump already under 70 % of the other.
 4. Search-back: where an RR interval is longer than 1.35x the local median RR, the largest candidate inside
-   it that reaches a lower threshold (12 %) is added (a small or wide beat the first pass missed).
+   it that reaches a lower threshold (6 %) is added (a small or wide beat the first pass missed).
+   Then a beat under 300 ms (and 0.6 of the local RR) after the one before it whose steepest band slope
+   is under 0.6 of that beat's is a T wave and is dropped (Pan & Tompkins' slope test): a PVC's large T
+   wave has a hump as big as the PVC's, but rises at half a QRS's slope.
 5. Each beat is placed on the R peak of the raw lead: the largest deviation from the window's median
    within 80 ms of the hump, after a 10 ms smoothing, keeping the polarity that dominates the lead.
 
