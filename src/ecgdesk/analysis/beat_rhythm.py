@@ -222,37 +222,25 @@ def underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.n
     both = np.concatenate([[False], ok[1:] & ok[:-1]])
     with np.errstate(invalid="ignore"):
         step[both] = (np.abs(np.diff(rr_prev))[both[1:]]) / reference[both]
-    size = min(17, n)
-    padded = np.concatenate([np.full(size // 2, np.nan), step, np.full(size - 1 - size // 2, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
-    out = np.ones(beats.size, dtype=bool)
-    # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
-    for first in range(0, beats.size, ROW_BLOCK):
-        rows = beats[first:first + ROW_BLOCK]
-        ordered = np.sort(windows[rows], axis=1)  # NaN last
-        counts = np.isfinite(ordered).sum(axis=1)
-        at = np.arange(rows.size)
-        median = (ordered[at, np.maximum((counts - 1) // 2, 0)] + ordered[at, np.maximum(counts // 2, 0)]) / 2
-        with np.errstate(invalid="ignore"):
-            out[first:first + rows.size] = (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
-    return out
+    median, counts = window_quantile(step, beats, 0.5)
+    with np.errstate(invalid="ignore"):
+        return (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
 
 
-def p_wave_level(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``beats`` (indices): the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the
-    ``on_time`` beats of its ~17-beat window, and how many on-time beats that window holds."""
-    n = p_corr.size
-    size = min(17, n)
-    values = np.where(on_time, p_corr, np.nan)
+def window_quantile(values: np.ndarray, beats: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``beats`` (indices): the ``q`` quantile of the finite ``values`` in its ~17-beat window
+    (NaN where it holds none), and how many finite values that window holds."""
+    size = min(17, values.size)
     padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, size)
     level = np.empty(beats.size)
     counts = np.empty(beats.size, dtype=np.int64)
-    for first in range(0, beats.size, ROW_BLOCK):  # blocks: a long recording in AF is mostly candidates
+    # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
+    for first in range(0, beats.size, ROW_BLOCK):
         ordered = np.sort(windows[beats[first:first + ROW_BLOCK]], axis=1)  # NaN last
         found = np.isfinite(ordered).sum(axis=1)
         # np.nanquantile's linear interpolation, on sorted rows (it loops over rows in Python)
-        at = SINUS_P_QUANTILE * np.maximum(found - 1, 0)
+        at = q * np.maximum(found - 1, 0)
         low = np.floor(at).astype(np.int64)
         high = np.minimum(low + 1, np.maximum(found - 1, 0))
         rows = np.arange(ordered.shape[0])
@@ -260,6 +248,12 @@ def p_wave_level(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> 
         level[first:first + rows.size] = below + (at - low) * (ordered[rows, high] - below)
         counts[first:first + rows.size] = found
     return level, counts
+
+
+def p_wave_level(p_corr: np.ndarray, on_time: np.ndarray, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``beats`` (indices): the :data:`SINUS_P_QUANTILE` quantile of ``p_corr`` among the
+    ``on_time`` beats of its ~17-beat window, and how many on-time beats that window holds."""
+    return window_quantile(np.where(on_time, p_corr, np.nan), beats, SINUS_P_QUANTILE)
 
 
 def sinus_p_limit(p_corr: np.ndarray, on_time: np.ndarray, regular: np.ndarray) -> float:
