@@ -88,9 +88,14 @@ def test_mitdb_108_normal_beats_are_not_called_ventricular():
     assert np.mean(called[truth == "N"] == BeatClass.V.value) < 0.05
 
 
+def _beat_times(rr: np.ndarray | list[float]) -> np.ndarray:
+    """R-peak samples at :data:`FS`: a beat 1 s in, then one after each RR interval of ``rr`` (s)."""
+    return np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+
+
 def _rhythm(rr: np.ndarray) -> tuple[BeatFeatures, np.ndarray]:
     rng = np.random.default_rng(5)
-    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    samples = _beat_times(rr)
     normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
     waves = normal + 0.01 * rng.standard_normal((samples.size, WAVE_T.size))
     return BeatFeatures(waves.astype(np.float32), np.full(samples.size, 80.0, np.float32)), samples
@@ -131,7 +136,7 @@ def _irregular_ectopy(p_wave: bool) -> tuple[BeatFeatures, np.ndarray, np.ndarra
         gap = int(rng.integers(1, 4))
         rr += [*(1.0 * (1 + 0.08 * rng.standard_normal(gap))), 0.55]
         early += [False] * gap + [True]
-    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    samples = _beat_times(rr)
     premature = np.concatenate([[False], early])
     n = samples.size
     waves = np.exp(-0.5 * (WAVE_T / 0.015) ** 2) + 0.01 * rng.standard_normal((n, WAVE_T.size))
@@ -226,7 +231,7 @@ def _noisy_p_recording(ectopy: bool) -> tuple[BeatFeatures, np.ndarray]:
     else:
         rr += list(rng.uniform(0.5, 1.3, 400))
         sinus += [False] * 400
-    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    samples = _beat_times(rr)
     n = samples.size
     waves = np.exp(-0.5 * (WAVE_T / 0.015) ** 2) + 0.06 * rng.standard_normal((n, WAVE_T.size))
     waves[np.asarray(sinus)] += 0.15 * np.exp(-0.5 * ((WAVE_T + 0.15) / 0.02) ** 2)
@@ -267,7 +272,7 @@ def test_a_compensatory_pause_is_not_read_in_af():
     rr[at - 1] = 0.9 * before
     rr[at] = 0.9 * (2.0 - before + rng.uniform(-0.05, 0.05, at.size))
     odd[at] = True
-    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    samples = _beat_times(rr)
     normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
     other = (0.7 * np.exp(-0.5 * ((WAVE_T - 0.012) / 0.02) ** 2)
              - 0.8 * np.exp(-0.5 * ((WAVE_T - 0.045) / 0.012) ** 2))
@@ -291,7 +296,7 @@ def test_the_beat_after_an_interpolated_pvc_is_not_supraventricular():
     while len(rr) < 400:
         rr += [*(0.85 + 0.005 * rng.standard_normal(5)), 0.3, 0.55]
         pvc += [False] * 5 + [True, False]
-    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    samples = _beat_times(rr)
     ventricular = np.concatenate([[False], pvc])
     after = np.concatenate([[False], ventricular[:-1]])
     normal = np.exp(-0.5 * (WAVE_T / 0.015) ** 2)
