@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ecgdesk.analysis.beat_rhythm import PREMATURE_RR, brief_irregular, paroxysmal_runs, rr_context
 from ecgdesk.analysis.beats import WAVE_T, BeatClass, BeatFeatures, classify_beats, rule_state
 
 FS = 250.0
@@ -92,3 +93,49 @@ def test_fast_run_that_slows_down_gradually_or_is_under_100_bpm_is_not_s():
                          _jitter(slow, 100, 0.01, rng)])
     features, samples = _beats(rr)
     assert not np.any(rule_state(features, samples, FS).labels == BeatClass.S.value)
+
+
+def test_svt_run_goes_on_through_the_beats_its_own_onset_makes_look_irregular():
+    # SVDB 809: sinus rhythm slowing to 95 bpm, then an SVT whose first beats alternate with near-sinus
+    # RRs and which keeps a longer RR now and then; the 17-beat irregularity test flags two beats near
+    # its onset (three at 250 Hz), and the run (80 beats at 150 bpm) was lost after them
+    rng = np.random.default_rng(4)
+    onset = [0.445, 0.61, 0.445, 0.44, 0.41, 0.595, 0.445, 0.41, 0.515, 0.545, 0.44, 0.43, 0.415, 0.42, 0.56]
+    run = _jitter(0.40, 80, 0.02, rng)
+    run[[5, 20, 50]] = 0.55
+    rr = np.concatenate([_jitter(0.55, 200, 0.01, rng), np.linspace(0.55, 0.63, 25), onset, run, [0.89],
+                         _jitter(0.70, 200, 0.01, rng)])
+    svt = np.zeros(rr.size + 1, dtype=bool)
+    svt[226:226 + len(onset) + run.size] = True
+    features, samples = _beats(rr)
+    state = rule_state(features, samples, FS)
+    assert 1 <= np.count_nonzero(state.irregular[svt]) <= 3
+    assert np.mean(state.labels[svt] == BeatClass.S.value) > 0.95
+    assert not np.any(state.labels[~svt] == BeatClass.S.value)
+
+
+def test_brief_irregular_is_up_to_three_flagged_beats_between_regular_ones():
+    irregular = np.array([1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1], dtype=bool)
+    expected = np.array([0, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
+    assert np.array_equal(brief_irregular(irregular), expected)
+    assert not brief_irregular(np.zeros(5, dtype=bool)).any()
+
+
+def test_two_rrs_as_long_as_the_rhythm_before_end_a_run_whatever_follows_but_one_does_not():
+    # MIT-BIH 220: a premature beat, two RRs at or above the sinus RR, then a 3-beat run; the look-ahead
+    # over the next 5 RRs, meant for the odd longer RR inside a run, took the two long RRs into one
+    rng = np.random.default_rng(6)
+    rr = np.concatenate([_jitter(0.88, 60, 0.01, rng), [0.70, 1.075, 0.908, 0.48, 0.406, 0.408, 0.93],
+                         _jitter(0.92, 60, 0.01, rng)])
+    assert not _paroxysmal(rr)[60:64].any()
+    # one RR that long inside a run is a missed beat: the run goes on
+    rr = np.concatenate([_jitter(0.62, 60, 0.01, rng), _jitter(0.39, 15, 0.02, rng), [0.78],
+                         _jitter(0.39, 15, 0.02, rng), _jitter(0.62, 60, 0.01, rng)])
+    assert _paroxysmal(rr)[61:92].all()
+
+
+def _paroxysmal(rr: np.ndarray) -> np.ndarray:
+    samples = np.round(np.concatenate([[0.0], np.cumsum(rr)]) * FS).astype(np.int64)
+    rr_prev, reference = rr_context(samples, FS)
+    premature = rr_prev < PREMATURE_RR * reference
+    return paroxysmal_runs(rr_prev, reference, premature, np.ones(samples.size, dtype=bool))

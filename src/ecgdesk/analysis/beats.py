@@ -24,6 +24,7 @@ from ecgdesk.analysis.beat_rhythm import (
     PREMATURE_RR,
     ROW_BLOCK,
     after_interpolated,
+    brief_irregular,
     compensated,
     irregular_stretches,
     paroxysmal_runs,
@@ -359,7 +360,8 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     premature &= ~interpolated
     # a run of premature beats starts with a supraventricular one: a PVC's own prematurity starts none
     ectopic = supraventricular_runs(rr_prev, reference, premature & ~ventricular) & ~irregular
-    normal = ~ventricular & ~irregular & ~odd
+    # a paroxysmal run goes on through a beat or two its own onset made look irregular (SVDB 809)
+    normal = ~ventricular & ~odd & (~irregular | brief_irregular(irregular))
     ectopic |= paroxysmal_runs(rr_prev, reference, premature, normal)
     labels[(labels == BeatClass.N.value) & ectopic & ~odd] = BeatClass.S.value
     # the RR rules stay away from every irregular stretch; the S model only from those without P waves
