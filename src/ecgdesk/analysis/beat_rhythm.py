@@ -142,11 +142,10 @@ def paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.nd
     premature against the rhythm before it) and stops abruptly, back towards that rhythm; sinus
     tachycardia warms up and cools down over many beats instead (docs/analysis.md). Two RRs in a row as
     long as the reference at the onset end the run, however fast the RRs after them (one alone may be a
-    missed beat). Only beats of ``normal``
-    shape (not ventricular, outside irregular stretches but brief ones) take part; a run that such a
-    beat interrupts, whose end is not abrupt, or that is no tachycardia (median RR >=
-    :data:`SVT_MAX_RR`) is not one. A run still going at the recording's end counts (its onset was
-    abrupt; its end is not seen)."""
+    missed beat). Only beats of ``normal`` shape (not ventricular, outside irregular stretches but brief
+    ones) take part; a run that such a beat interrupts, whose end is not abrupt, or that is no
+    tachycardia (median RR >= :data:`SVT_MAX_RR`) is not one. A run still going at the recording's end
+    counts (its onset was abrupt; its end is not seen)."""
     n = rr_prev.size
     out = np.zeros(n, dtype=bool)
     if n < SVT_MIN_BEATS + 1:
@@ -155,7 +154,8 @@ def paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.nd
     # the median of the RR and the 4 after it (the last RR repeated at the recording's end): whether a
     # slower rate lasts
     ahead = ndimage.median_filter(rr, size=5, origin=-2, mode="nearest")
-    following = np.append(rr[1:], rr[-1])  # the RR after each beat's own
+    # the shorter of each RR and the one after it: two RRs in a row at least this long
+    pair = np.minimum(rr, np.append(rr[1:], rr[-1]))
     values = rr.tolist()  # the loop takes medians of a few RRs: Python's sort is faster than numpy's there
     starts = np.flatnonzero(premature & normal)
     starts = starts[starts + SVT_MIN_BEATS <= n]
@@ -166,7 +166,7 @@ def paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.nd
         recent = np.median(rr[starts[:, None] + np.arange(step)], axis=1)
         slower = (rr[at] >= SVT_SLOWER * recent) & (ahead[at] >= SVT_SLOWER * recent)
         back = ((np.minimum(rr[at], ahead[at]) >= PREMATURE_RR * reference[starts])
-                | (np.minimum(rr[at], following[at]) >= reference[starts]))
+                | (pair[at] >= reference[starts]))
         long_enough &= normal[at] & ~slower & ~back
     done = -1
     for i in starts[long_enough].tolist():
@@ -178,8 +178,8 @@ def paroxysmal_runs(rr_prev: np.ndarray, reference: np.ndarray, premature: np.nd
         while k < n and normal[k]:
             # the run ends where its rate slows for good, or where the rhythm before it is back
             recent = statistics.median(values[max(i, k - RR_REFERENCE_BEATS):k])
-            if min(rr[k], following[k]) >= reference[i] or min(rr[k], ahead[k]) >= min(
-                    SVT_SLOWER * recent, PREMATURE_RR * reference[i]):
+            if pair[k] >= reference[i] or min(rr[k], ahead[k]) >= min(SVT_SLOWER * recent,
+                                                                      PREMATURE_RR * reference[i]):
                 ended = True
                 break
             slow += int(rr[k] >= SVT_MAX_RR)
