@@ -381,6 +381,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     """AAMI labels for every beat of the recording, from its features and R-peak samples."""
     from ecgdesk.analysis.beat_model import (
         beat_matrix,
+        coupling_gate,
         default_model,
         early_for_its_rhythm,
         not_ventricular,
@@ -404,11 +405,12 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         # only the beats the model may change get its features (a fifth of a recording with frequent
         # ectopy, a few per cent of most): the model's S needs a beat early for its rhythm
         rhythm = rhythm_features(samples, fs, state.reference)
-        rows = (candidates & early_for_its_rhythm(rhythm)) | rule_v
+        gate = coupling_gate(rhythm, (labels == BeatClass.N.value) & ~state.irregular)
+        rows = (candidates & early_for_its_rhythm(rhythm, gate)) | rule_v
         at = np.flatnonzero(rows)
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
                              state.irregular, rule_v, rows=rows, rhythm=rhythm)
-        labels[at[supraventricular(matrix, candidates[rows])]] = BeatClass.S.value
+        labels[at[supraventricular(matrix, candidates[rows], coupling=gate)]] = BeatClass.S.value
         labels[at[not_ventricular(matrix, rule_v[rows])]] = BeatClass.N.value
     waves = np.asarray(features.waveforms, dtype=np.float32)
     ventricular_ids = [t.template_id for t in templates
