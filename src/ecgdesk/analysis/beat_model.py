@@ -69,7 +69,7 @@ _RR = ("pre_rr", "post_rr", "local_rr", "median_rr", "pre_local", "post_local", 
        "local_median", "previous_pre_local", "pre_reference", "irregularity", "pre_wide", "local_wide",
        "pre_onset", "since_onset", "next_pre_local", "pre_mean10")
 _SHAPE = ("qrs_corr", "wave_corr", "p_corr", "t_corr", "p_span", "qrs_amp", "qrs_residual", "width_ratio",
-          "width_ms", "template_share", "template_corr")
+          "width_ms", "template_share")
 _RULES = ("irregular", "rule_v")
 
 
@@ -150,23 +150,17 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, se
     dq = dominant[QRS_PART]
     amplitude = max(float(np.ptp(dq)), 1e-6)
     dom_width = max(float(np.median(width_ms[in_dominant])) if in_dominant.any() else 1.0, 1.0)
-    # a template's mean QRS correlation needs every beat's; the QRS part alone is a third of the window
-    qrs_corr = np.concatenate([
-        _corr(np.asarray(waves[i:i + ROW_BLOCK], dtype=np.float64)[:, QRS_PART], dq)
-        for i in range(0, n, ROW_BLOCK)]) if n else np.zeros(0)
     share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / max(n, 1), 0.0)
-    ordered = np.where(ids >= 0, ids, sizes.size)
-    template_corr = (np.bincount(ordered, qrs_corr) / np.maximum(np.bincount(ordered), 1))[ordered]
     for i in range(0, selected.size, ROW_BLOCK):
         at = selected[i:i + ROW_BLOCK]
         w = np.asarray(waves[at], dtype=np.float64)
         out[i:i + ROW_BLOCK] = np.column_stack([
-            qrs_corr[at], _corr(w, dominant), _corr(w[:, P_PART], dominant[P_PART]),
+            _corr(w[:, QRS_PART], dq), _corr(w, dominant), _corr(w[:, P_PART], dominant[P_PART]),
             _corr(w[:, t_part], dominant[t_part]),
             np.ptp(w[:, P_PART], axis=1) / max(float(np.ptp(dominant[P_PART])), 1e-6),
             np.ptp(w[:, QRS_PART], axis=1) / amplitude,
             ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
-            width_ms[at] / dom_width, width_ms[at], share[at], template_corr[at],
+            width_ms[at] / dom_width, width_ms[at], share[at],
             (w - dominant)[:, ::WAVE_STEP] / amplitude])
 
 
