@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from svdb_scores import svdb_s_scores
 
-from conftest import shared_path
 from ecgdesk.analysis import beat_model
 from ecgdesk.analysis.beats import WAVE_T, BeatClass, classify_beats, extract_beat_features
-from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, class_scores, match_beats
-from ecgdesk.analysis.pipeline import analyze
-from ecgdesk.records import open_recording
 
 wfdb = pytest.importorskip("wfdb")
 
@@ -23,21 +20,12 @@ def test_committed_model_reads_the_features_the_engine_computes():
     assert "S" in model.classes
 
 
-def _s_scores(name: str) -> tuple[float, float]:
-    base = str(shared_path("svdb", f"{name}.hea").with_suffix(""))
-    ann = wfdb.rdann(base, "atr")
-    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
-    truth = np.array([AAMI_CLASS.get(s, "Q") for s in np.array(ann.symbol)[keep]])
-    table = analyze(open_recording(base + ".hea"), lead=0).beats
-    return class_scores(truth, match_beats(ann.sample[keep], table.samples, table.fs), table.labels, "S")
-
-
 @pytest.mark.shared_data
 def test_model_finds_premature_atrial_beats_the_rules_miss_on_unseen_svdb(monkeypatch: pytest.MonkeyPatch):
     # 840 and 844: 103 S beats together; neither record (nor any SVDB record) trained or tuned the model
-    with_model = [_s_scores(name) for name in ("840", "844")]
+    with_model = [svdb_s_scores(name) for name in ("840", "844")]
     monkeypatch.setattr(beat_model, "default_model", lambda: None)
-    rules_only = [_s_scores(name) for name in ("840", "844")]
+    rules_only = [svdb_s_scores(name) for name in ("840", "844")]
     # algorithm 0.5.0 measured 100 / 91.7 (840) and 84.7 / 61.7 (844). 0.5.18 (no per-recording template
     # correlation among the features) gives 844 93.2 / 45.8, as 0.5.17 did on 844 resampled to 250 Hz
     # (43.7): its +P moved with the sampling rate, and now does not (docs/analysis.md)

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from svdb_scores import svdb_s_scores
 
-from conftest import shared_path
 from ecgdesk.analysis import beat_model
-from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, class_scores, match_beats
-from ecgdesk.analysis.pipeline import analyze
-from ecgdesk.records import open_recording
-
-wfdb = pytest.importorskip("wfdb")
 
 FS = 250.0
 SINUS_RR = 0.8
@@ -85,21 +80,12 @@ def test_too_few_beats_or_too_few_in_the_cluster_keep_the_fixed_gate():
     assert beat_model.coupling_gate(_rhythm(rr), ~pac) == beat_model.BEFORE_LONGER
 
 
-def _s_scores(name: str) -> tuple[float, float]:
-    base = str(shared_path("svdb", f"{name}.hea").with_suffix(""))
-    ann = wfdb.rdann(base, "atr")
-    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
-    truth = np.array([AAMI_CLASS.get(s, "Q") for s in np.array(ann.symbol)[keep]])
-    table = analyze(open_recording(base + ".hea"), lead=0).beats
-    return class_scores(truth, match_beats(ann.sample[keep], table.samples, table.fs), table.labels, "S")
-
-
 
 @pytest.mark.shared_data
 def test_svdb_822s_barely_premature_atrial_beats_are_found(monkeypatch: pytest.MonkeyPatch):
     # 822: 658 S beats, most 11-13 % early against the RR after them; the gate was chosen on none of them
-    se, ppv = _s_scores("822")
+    se, ppv = svdb_s_scores("822")
     monkeypatch.setattr(beat_model, "coupling_gate", lambda matrix, usable: beat_model.BEFORE_LONGER)
-    se_fixed, ppv_fixed = _s_scores("822")
+    se_fixed, ppv_fixed = svdb_s_scores("822")
     assert se > se_fixed + 0.2
     assert ppv >= ppv_fixed - 0.01
