@@ -1,10 +1,13 @@
 """Beat templates are a property of the beats, not of their positions in the array: one beat more or
-fewer elsewhere in the recording leaves every other beat's template and label as they were."""
+fewer elsewhere in the recording leaves every other beat's template and label as they were, and the
+S model's RR features of every beat but its neighbours."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ecgdesk.analysis import beat_model
+from ecgdesk.analysis.beat_rhythm import rr_context
 from ecgdesk.analysis.beats import WAVE_T, BeatFeatures, rule_state
 
 FS = 250.0
@@ -39,3 +42,24 @@ def test_removing_one_beat_leaves_the_other_templates():
         # a template's centre is the mean of its members, so a beat at the very edge of one may move;
         # seeds drawn by array index moved 71 to 1,015 of these 3,000 beats
         assert np.sum(part.ids != whole.ids[keep]) <= 5, drop
+
+
+def test_a_missed_beat_changes_no_run_onset_feature_beyond_its_neighbours():
+    # a sinus rate that drifts slowly (0.75 -> 1.0 s over 600 beats), with one beat missed at 200: the
+    # long RR and the normal one after it look like an abrupt shortening, a run's onset; the run is over
+    # at once, so beats further on keep comparing with their own rhythm (MIT-BIH 230, algorithm 0.5.19)
+    rng = np.random.default_rng(4)
+    rr = np.linspace(0.75, 1.0, 600) * (1 + 0.01 * rng.standard_normal(600))
+    samples = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr)]) * FS).astype(np.int64)
+    names = beat_model.feature_names(0)
+    columns = [names.index("pre_onset"), names.index("since_onset")]
+
+    def features(beats: np.ndarray) -> np.ndarray:
+        return beat_model.rhythm_features(beats, FS, rr_context(beats, FS)[1])[:, columns]
+
+    whole = features(samples)
+    keep = np.ones(samples.size, dtype=bool)
+    keep[200] = False
+    missed = features(samples[keep])
+    later = np.flatnonzero(keep)[np.flatnonzero(keep) > 230]
+    np.testing.assert_allclose(missed[np.searchsorted(np.flatnonzero(keep), later)], whole[later], rtol=1e-6)

@@ -64,6 +64,8 @@ WAVE_STEP = 4  # every 40 ms of the 10 ms waveform grid
 #: Beats in the wide (about 2 min) median RR, and the RR shortening that marks an ectopic run's onset.
 WIDE_BEATS = 151
 ONSET_DROP = 0.85
+#: Beats since a run's onset count up to this (a longer run, or none, reads the same).
+SINCE_ONSET_CAP = 50
 
 _RR = ("pre_rr", "post_rr", "local_rr", "median_rr", "pre_local", "post_local", "pre_post", "pre_median",
        "local_median", "previous_pre_local", "pre_reference", "irregularity", "pre_wide", "local_wide",
@@ -112,12 +114,20 @@ def rhythm_features(samples: np.ndarray, fs: float, reference: np.ndarray) -> np
     # the patient's rhythm over about 2 minutes: a run of ectopic beats (SVT) stays short against it,
     # where the 21-beat local median has already taken the run's own rate
     wide = ndimage.median_filter(filled, size=min(WIDE_BEATS, n), mode="nearest")
-    # the last abrupt shortening of the RR (an ectopic run's onset) and the RR before it
+    # the last abrupt shortening of the RR (an ectopic run's onset) and the RR before it, while the run
+    # lasts: once an RR is back to the RR before the onset, the run is over and a beat compares with its
+    # own reference. A stale onset tied beats hundreds of beats later to the rhythm of its moment (one beat
+    # missed in the middle of MIT-BIH 230 turned 5 beats 200-1,000 beats later to S; algorithm 0.5.19).
     idx = np.arange(n)
     with np.errstate(invalid="ignore", divide="ignore"):
         drop = np.concatenate([[False], filled[1:] < ONSET_DROP * filled[:-1]])
     onset = np.maximum.accumulate(np.where(drop, idx, 0))
-    before_onset = np.asarray(reference)[onset]
+    reference = np.asarray(reference)
+    with np.errstate(invalid="ignore"):
+        back = (filled >= reference[onset]) & (idx > onset)
+    over = np.maximum.accumulate(np.where(back, idx, -1)) > onset
+    before_onset = np.where(over, reference, reference[onset])
+    since_onset = np.where(over, SINCE_ONSET_CAP, np.minimum(idx - onset, SINCE_ONSET_CAP))
     c = np.concatenate([[0.0], np.cumsum(filled)])
     lo = np.maximum(idx - 10, 0)
     mean10 = np.where(idx > lo, (c[idx] - c[lo]) / np.maximum(idx - lo, 1), median)
@@ -126,7 +136,7 @@ def rhythm_features(samples: np.ndarray, fs: float, reference: np.ndarray) -> np
         return np.column_stack([pre, post, local, np.full(n, median), pre_local, post / local,
                                 pre / post, pre / median, local / median, previous_pre / local,
                                 pre / reference, irregularity, pre / wide, local / wide,
-                                pre / before_onset, np.minimum(idx - onset, 50),
+                                pre / before_onset, since_onset,
                                 np.concatenate([pre_local[1:], [np.nan]]), pre / mean10])
 
 
