@@ -104,7 +104,7 @@ def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     state = rule_state(features, beats["samples"], fs)
     matrix = beat_model.beat_matrix(beats["waves"], beats["width"], beats["samples"], fs, state.ids,
                                     state.reference, state.irregular, state.labels == BeatClass.V.value)
-    gate = beat_model.coupling_gate(matrix, (state.labels == BeatClass.N.value) & ~state.irregular)
+    gate = beat_model.coupling_gate(matrix, state.labels, state.irregular)
     candidates = state.s_candidates & beat_model.early_for_its_rhythm(matrix, gate)
     return matrix, beats["truth"], state.labels, candidates
 

@@ -190,20 +190,22 @@ def short_against_both(matrix: np.ndarray) -> np.ndarray:
                        matrix[:, names.index("pre_local")] / matrix[:, names.index("previous_pre_local")])
 
 
-def coupling_gate(matrix: np.ndarray, usable: np.ndarray) -> float:
+def coupling_gate(matrix: np.ndarray, labels: np.ndarray, irregular: np.ndarray) -> float:
     """The :func:`short_against_both` ratio under which a beat of this recording is early for its rhythm:
-    :data:`BEFORE_LONGER` (no gate of its own), or up to :data:`LOCAL_EARLY` where the ``usable`` beats
-    (normal shape, regular stretches) hold a cluster of their own below it, apart from the sinus peak.
+    :data:`BEFORE_LONGER` (no gate of its own), or up to :data:`LOCAL_EARLY` where the beats the rules call
+    N (``labels``) outside ``irregular`` stretches hold a cluster of their own below it, apart from the
+    sinus peak.
 
     Ectopic beats from one focus keep a fixed coupling interval, so frequent atrial premature beats only
     10-15 % early (SVDB 822's atrial bigeminy) stand as a second peak of the ratio with a valley above it,
     where sinus beats thin out smoothly below their peak (MIT-BIH 114 and 209). The gate is then the
     highest ratio with such a cluster below it and the valley above it."""
+    usable = (np.asarray(labels) == "N") & ~np.asarray(irregular, dtype=bool)
     ratio = np.sort(short_against_both(matrix[usable]))
     ratio = ratio[np.isfinite(ratio)]
-    gates = np.arange(BEFORE_LONGER + 0.005, LOCAL_EARLY + 1e-9, 0.005)
     if ratio.size < 200:
         return BEFORE_LONGER
+    gates = np.arange(BEFORE_LONGER + 0.005, LOCAL_EARLY + 1e-9, 0.005)
     at = np.searchsorted(ratio, gates)
     cluster = at - np.searchsorted(ratio, gates - COUPLING_WIDTH)
     valley = np.searchsorted(ratio, gates + COUPLING_VALLEY) - at

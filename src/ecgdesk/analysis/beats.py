@@ -405,7 +405,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         # only the beats the model may change get its features (a fifth of a recording with frequent
         # ectopy, a few per cent of most): the model's S needs a beat early for its rhythm
         rhythm = rhythm_features(samples, fs, state.reference)
-        gate = coupling_gate(rhythm, (labels == BeatClass.N.value) & ~state.irregular)
+        gate = coupling_gate(rhythm, labels, state.irregular)
         rows = (candidates & early_for_its_rhythm(rhythm, gate)) | rule_v
         at = np.flatnonzero(rows)
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
