@@ -139,3 +139,25 @@ def _paroxysmal(rr: np.ndarray) -> np.ndarray:
     rr_prev, reference = rr_context(samples, FS)
     premature = rr_prev < PREMATURE_RR * reference
     return paroxysmal_runs(rr_prev, reference, premature, np.ones(samples.size, dtype=bool))
+
+
+def test_a_sinus_rate_speeding_up_over_a_few_beats_is_not_a_run():
+    # MIT-BIH 230 at 1,564 s: 85 -> 94 bpm over 6 beats, 5-7 % shorter each, and back. The reference RR
+    # lags behind, so the fast beats fall under 80 % of it, but no RR is an abrupt step (algorithm 0.5.20)
+    rng = np.random.default_rng(3)
+    surge = np.array([0.82, 0.77, 0.73, 0.71, 0.66, 0.65, 0.64, 0.65, 0.67, 0.68, 0.71, 0.70, 0.72, 0.73,
+                      0.72, 0.69, 0.68, 0.65, 0.66, 0.66, 0.69, 0.71, 0.71, 0.75, 0.77, 0.80])
+    rr = np.concatenate([_jitter(SINUS_RR, 200, 0.01, rng), surge, _jitter(SINUS_RR, 200, 0.01, rng)])
+    features, samples = _beats(rr)
+    assert not np.any(rule_state(features, samples, FS).labels == BeatClass.S.value)
+
+
+def test_a_run_whose_second_beat_is_slower_than_its_first_stays_a_run():
+    # SVDB 801: a PAC 37 % early, then two more premature beats, the first of them longer than the PAC
+    rng = np.random.default_rng(4)
+    rr = np.concatenate([_jitter(0.79, 200, 0.005, rng), [0.5, 0.609, 0.523, 1.234],
+                         _jitter(0.79, 200, 0.005, rng)])
+    features, samples = _beats(rr)
+    labels = rule_state(features, samples, FS).labels
+    assert np.all(labels[201:204] == BeatClass.S.value)
+    assert np.sum(labels == BeatClass.S.value) == 3
