@@ -201,7 +201,9 @@ def coupling_gate(matrix: np.ndarray, labels: np.ndarray, irregular: np.ndarray)
     where sinus beats thin out smoothly below their peak (MIT-BIH 114 and 209). The gate is then the
     highest ratio with such a cluster below it and the valley above it."""
     usable = (np.asarray(labels) == "N") & ~np.asarray(irregular, dtype=bool)
-    ratio = np.sort(short_against_both(matrix[usable]))
+    # the ratio of every beat, then the usable ones: matrix[usable] would copy most of a 14-day
+    # recording's feature rows (about 200 MB) to read three columns
+    ratio = np.sort(short_against_both(matrix)[usable])
     ratio = ratio[np.isfinite(ratio)]
     if ratio.size < 200:
         return BEFORE_LONGER
@@ -224,11 +226,14 @@ def early_for_its_rhythm(matrix: np.ndarray, coupling: float = BEFORE_LONGER) ->
     keeps such a stretch, which starts gradually and lasts minutes, out of S."""
     names = feature_names(0)
     with np.errstate(invalid="ignore"):
-        return np.asarray((matrix[:, names.index("pre_local")] < LOCAL_EARLY)
-                          | (matrix[:, names.index("pre_post")] < BEFORE_LONGER)
-                          | (short_against_both(matrix) < coupling)
-                          | ((matrix[:, names.index("pre_wide")] < RUN_EARLY)
-                             & (matrix[:, names.index("pre_onset")] < RUN_EARLY)))
+        early = np.asarray((matrix[:, names.index("pre_local")] < LOCAL_EARLY)
+                           | (matrix[:, names.index("pre_post")] < BEFORE_LONGER)
+                           | ((matrix[:, names.index("pre_wide")] < RUN_EARLY)
+                              & (matrix[:, names.index("pre_onset")] < RUN_EARLY)))
+        # at or under BEFORE_LONGER, the test against both RRs adds nothing to the one against the RR after
+        if coupling > BEFORE_LONGER:
+            early |= short_against_both(matrix) < coupling
+    return early
 
 
 def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnsemble | None = None,
