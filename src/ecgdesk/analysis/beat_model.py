@@ -17,7 +17,8 @@ Each beat is described against its own recording (:data:`FEATURE_NAMES`):
 - **morphology against the dominant template** (the recording's most common QRS shape): correlation of
   the QRS, the whole -200..+190 ms window, the P-wave window (-200..-80 ms) and the T part; the P window's
   span, the QRS amplitude and width as ratios; the residual energy; the beat's template size; the
-  difference to the dominant beat every 40 ms, in units of the dominant QRS amplitude;
+  difference to the dominant beat every 40 ms, in units of the dominant QRS amplitude (signed so that the
+  dominant QRS's largest deflection is positive: the lead's polarity does not matter);
 - what the template rules said (a ventricular template) and whether the stretch is irregular.
 
 ``bench/train_beats.py`` trains scikit-learn's gradient-boosted trees (classes N, S, V, F, each weighted
@@ -159,6 +160,10 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, se
     t_part = WAVE_T >= 0.1
     dq = dominant[QRS_PART]
     amplitude = max(float(np.ptp(dq)), 1e-6)
+    # the differences in units of the dominant QRS, signed so that its largest deflection is positive: a
+    # lead recorded the other way round (electrodes swapped, another lead) gives the same features
+    # (algorithm 0.5.21)
+    upright = amplitude if dq[int(np.argmax(np.abs(dq)))] >= 0 else -amplitude
     dom_width = max(float(np.median(width_ms[in_dominant])) if in_dominant.any() else 1.0, 1.0)
     share = np.where(ids >= 0, sizes[np.clip(ids, 0, sizes.size - 1)] / max(n, 1), 0.0)
     for i in range(0, selected.size, ROW_BLOCK):
@@ -171,7 +176,7 @@ def _shape_features(waves: np.ndarray, width_ms: np.ndarray, ids: np.ndarray, se
             np.ptp(w[:, QRS_PART], axis=1) / amplitude,
             ((w[:, QRS_PART] - dq) ** 2).sum(axis=1) / max(float((dq ** 2).sum()), 1e-12),
             width_ms[at] / dom_width, width_ms[at], share[at],
-            (w - dominant)[:, ::WAVE_STEP] / amplitude])
+            (w - dominant)[:, ::WAVE_STEP] / upright])
 
 
 @lru_cache(maxsize=1)
