@@ -1,10 +1,10 @@
 """Per-strip feature cache for the strip bench scripts (git-ignored ``bench/.cache/strips/``).
 
 Each strip's features (the whole strip, then its training crops) are kept in one ``.npy`` file under a
-folder named by a hash of the code they come from (the strip features, signal preparation, QRS detector
-and the crops), so a change to any of them starts a fresh folder and a rerun after an interruption only
-computes what is missing. Figures never come from a stale cache: the hash covers every input but the
-data, and the data files are read in place and never change.
+folder named by a hash of the code they come from (the strip features, signal preparation, QRS detector,
+its mains notch and the crops), so a change to any of them starts a fresh folder and a rerun after an
+interruption only computes what is missing. Figures never come from a stale cache: the hash covers every
+input but the data, and the data files are read in place and never change.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgdesk.analysis import detection
+from ecgdesk.analysis import detection, mains
 from ecgdesk.analysis.strips import features, signal
 from ecgdesk.analysis.strips.features import strip_features
 from ecgdesk.analysis.strips.signal import PreparedStrip, prepare
@@ -34,7 +34,7 @@ CROPS: tuple[tuple[float, float], ...] = ((0.0, 2 / 3), (1 / 3, 1.0))
 def code_hash() -> str:
     """Hash of the code the features come from (and of :data:`CROPS`)."""
     h = hashlib.sha256(repr(CROPS).encode())
-    for module in (features, signal, detection):
+    for module in (features, signal, detection, mains):
         h.update(Path(str(module.__file__)).read_bytes())
     return h.hexdigest()[:16]
 

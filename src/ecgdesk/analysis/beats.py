@@ -467,6 +467,8 @@ def _blends(qrs: np.ndarray, basis: np.ndarray, gram: np.ndarray) -> np.ndarray:
 def analyze_beats(ecg: np.ndarray, fs: float) -> BeatTable:
     """Detect, describe and classify the beats of an in-memory lead (tests, short recordings)."""
     from ecgdesk.analysis.detection import detect_qrs
+    from ecgdesk.analysis.mains import without_mains
 
-    samples = detect_qrs(ecg, fs).samples
-    return classify_beats(extract_beat_features(ecg, fs, samples), samples, fs)
+    lead = without_mains(ecg, check_positive("fs", fs))
+    samples = detect_qrs(lead, fs).samples
+    return classify_beats(extract_beat_features(lead, fs, samples), samples, fs)

@@ -46,6 +46,7 @@ from ecgdesk.analysis.findings import (
     Summary,
     TemplateSummary,
 )
+from ecgdesk.analysis.mains import without_mains
 from ecgdesk.analysis.other_lead import (
     BRIDGED,
     ON_LEAD,
@@ -357,11 +358,13 @@ def _lead_states(
 
 def _block_beats(chunk: Any, lead: int, fs: float, engine: BeatEngine
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(the block's samples of ``lead``, its core, the beats of the block, those of the core counted from
-    the core's start); no detection on a core that is missing or flat throughout."""
-    x = chunk.data[:, lead]
+    """(the block's samples of ``lead`` with mains hum notched out, which the beats are read on; its core
+    as recorded, which the quality gate reads; the beats of the block; those of the core counted from the
+    core's start); no detection on a core that is missing or flat throughout."""
+    recorded = chunk.data[:, lead]
     c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
-    core = x[c0:c1]
+    core = recorded[c0:c1]
+    x = without_mains(recorded, fs)
     peaks = np.zeros(0, dtype=np.int64)
     if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
         peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)

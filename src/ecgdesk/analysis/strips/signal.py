@@ -15,6 +15,7 @@ import numpy as np
 from scipy import signal as sps
 
 from ecgdesk.analysis.detection import detect_qrs
+from ecgdesk.analysis.mains import without_mains
 
 #: Rate every strip is resampled to before features are computed.
 FS = 300
@@ -56,9 +57,10 @@ def clean_signal(x: np.ndarray) -> np.ndarray:
 
 
 def prepare(ecg: np.ndarray, fs: float) -> PreparedStrip:
-    """Resample, band-pass and detect: what every strip feature starts from."""
+    """Resample, notch mains hum (:mod:`ecgdesk.analysis.mains`), band-pass and detect: what every strip
+    feature starts from."""
     x = resample_to_fs(ecg, fs)
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    x = without_mains(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), FS)
     clean = clean_signal(x) if x.size > 30 else x - (x.mean() if x.size else 0.0)
     peaks = detect_qrs(x, FS).samples.astype(np.int64) if x.size >= FS else np.zeros(0, dtype=np.int64)
     return PreparedStrip(raw=x, clean=clean, peaks=peaks)
