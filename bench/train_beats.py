@@ -11,8 +11,9 @@ Reproducible (fixed seeds and folds). Steps:
    results are cached in ``bench/.cache/beats/`` (git-ignored; delete it when detection or features change).
 2. Features: :func:`ecgdesk.analysis.beat_model.beat_matrix` on the template rules' state.
 3. Model: scikit-learn's ``HistGradientBoostingClassifier`` (classes N, S, V, F; small regularised trees,
-   :data:`PARAMS`; N beats subsampled to :data:`N_SHARE`, then every class weighted by the square root of
-   its inverse frequency, so the few S and F beats count). The S threshold is chosen among
+   :data:`PARAMS`: up to 200 rounds, stopped early on a held-back tenth of the beats; N beats subsampled
+   to :data:`N_SHARE`, then every class weighted by the square root of its inverse frequency, so the few S
+   and F beats count). The S threshold is chosen among
    :data:`THRESHOLDS` by 6-fold cross-validation grouped by record on DS1: the lowest (most sensitive)
    whose S +P stays >= :data:`PPV_FLOOR` (the target is 50 %; the margin is for patients unlike DS1's);
    the held-out records never inform their own predictions. The rules' V calls the model gives a V
