@@ -5,7 +5,9 @@ the same records in one run, matches every annotated boundary to the nearest bou
 method gave (within 150 ms; a reference boundary without one counts as missed), and prints mean and SD of
 the errors in ms. Also: rhythm label agreement and axis category agreement with ``ludb.csv``.
 
-    python bench/bench_ecg12.py [--records 1-100] [--no-peer]
+    python bench/bench_ecg12.py [--records 1-100] [--no-peer] [--resample HZ] [--hum MV,HZ]
+
+``--resample`` and ``--hum`` (mains hum added to every lead, e.g. ``0.1,50``) are robustness checks.
 
 Writes ``bench/results/ecg12_ludb.csv``. Needs ``../shared/data/ludb`` and, for the peer, ``neurokit2``
 (``make bench`` installs it).
@@ -278,7 +280,11 @@ def main() -> int:
                         help="also run `ecgdesk delineate` on these leads (fused marks; '' to skip)")
     parser.add_argument("--resample", type=float, default=None,
                         help="resample the records to this rate first (robustness check); errors stay in ms")
+    parser.add_argument("--hum", default=None, metavar="MV,HZ",
+                        help="add mains hum of this amplitude (mV) and frequency to every lead first "
+                             "(robustness check), e.g. 0.1,50")
     args = parser.parse_args()
+    hum = tuple(float(v) for v in args.hum.split(",")) if args.hum else None
     if not LUDB.exists():
         print(f"needs {LUDB}", file=sys.stderr)
         return 2
@@ -322,6 +328,9 @@ def main() -> int:
             from scipy.signal import resample_poly
 
             signal = resample_poly(signal, int(args.resample), int(fs), axis=0)
+        if hum:
+            t = np.arange(signal.shape[0]) / (args.resample or fs)
+            signal = signal + hum[0] * np.sin(2 * np.pi * hum[1] * t + 0.7)[:, None]
         scale = (args.resample or fs) / fs  # our sample indices per reference sample
         recording = Recording.from_array(signal.astype(np.float32), args.resample or fs, raw.sig_name)
         t0 = time.perf_counter()

@@ -31,6 +31,15 @@ def test_notches_take_out_the_grid_and_keep_the_ecg_band(fs: float):
         assert np.abs(without_mains(wave, fs) - wave)[inner].max() < 0.03, f0
 
 
+def test_every_lead_is_notched_and_missing_samples_stay_missing():
+    fs, n = 500.0, 5000
+    leads = np.column_stack([_hum(n, fs, 50.0, 0.2), _hum(n, fs, 60.0, 0.1)])
+    leads[100:150, 1] = np.nan
+    rest = without_mains(leads, fs)
+    assert rest.shape == leads.shape and np.isnan(rest[100:150, 1]).all() and np.isfinite(rest[:, 0]).all()
+    assert np.nanmax(np.abs(rest[1000:-1000])) < 0.01
+
+
 def test_rates_without_room_for_a_grid_frequency_are_left_alone():
     x = np.random.default_rng(1).normal(size=1000)
     assert np.array_equal(without_mains(x, 100.0), x)  # 50 Hz is the Nyquist frequency at 100 Hz

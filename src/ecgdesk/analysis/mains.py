@@ -10,8 +10,8 @@ differently.
 
 The callers that read beats notch the lead once and hand it to the detector and the beat features: the
 streaming analysis per chunk (its context seconds absorb the filter's edges),
-:func:`ecgdesk.analysis.beats.analyze_beats` and the strip preparation. The quality gate reads the lead as
-recorded.
+:func:`ecgdesk.analysis.beats.analyze_beats` and the strip preparation; the resting 12-lead and the
+delineation notch every lead before their filters. The quality gate reads the lead as recorded.
 """
 
 from __future__ import annotations
@@ -34,17 +34,18 @@ def _notches(fs: float) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def without_mains(x: np.ndarray, fs: float) -> np.ndarray:
-    """``x`` (1-D, mV) with 50 and 60 Hz notched out, forward and backward (no phase shift). The lead is
-    extended by a second of its own mirror image at each end first, so that the notches' ringing (they
-    settle in about 0.2 s) spends itself there and a recording's first and last beats keep their shape.
-    Missing samples (NaN) stay missing; the notches run over them as zeros."""
+    """``x`` (mV; one lead, or samples x leads) with 50 and 60 Hz notched out, forward and backward (no
+    phase shift). The signal is extended by a second of its own mirror image at each end first, so that
+    the notches' ringing (they settle in about 0.2 s) spends itself there and a recording's first and last
+    beats keep their shape. Missing samples (NaN) stay missing; the notches run over them as zeros."""
     ba = _notches(float(fs))
     x = np.asarray(x, dtype=np.float64)
-    if ba is None or x.size < 2:
+    if ba is None or x.shape[0] < 2:
         return x
     finite = np.isfinite(x)
     whole = bool(finite.all())
-    out = sps.filtfilt(*ba, x if whole else np.where(finite, x, 0.0), padlen=min(x.size - 1, int(fs)))
+    out = sps.filtfilt(*ba, x if whole else np.where(finite, x, 0.0), axis=0,
+                       padlen=min(x.shape[0] - 1, int(fs)))
     if not whole:
         out[~finite] = np.nan
     return out

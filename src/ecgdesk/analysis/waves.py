@@ -48,10 +48,11 @@ from ecgdesk.analysis.ecg12.delineation import (
     qrs_correlation,
     remove_baseline,
 )
+from ecgdesk.analysis.mains import without_mains
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
-ALGORITHM_VERSION = "waves-1.2"
+ALGORITHM_VERSION = "waves-1.3"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
@@ -291,7 +292,7 @@ def delineate_recording(recording: Recording, leads: Sequence[str | int] | None 
             if progress:
                 progress((chunk.core_stop - chunk.core_start) / fs)
             continue
-        data = np.where(finite, data, 0.0)
+        data = without_mains(np.where(finite, data, 0.0), fs)
         filtered = lowpass(remove_baseline(data, fs), fs, 40.0)
         final = chunk.core_stop >= recording.n_samples
         # Beats a little before the core may have been missed by the previous block (a fiducial that

@@ -168,3 +168,21 @@ def test_bad_signals_are_refused():
     with pytest.raises(InputError, match="fs"):
         delineate(np.zeros((5000, 3)), 0.0, ["I", "II", "III"])
     assert WaveKind("QRS") is WaveKind.QRS
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("record", [2, 18, 22, 45])
+def test_mains_hum_changes_no_statement(record: int):
+    # a mains-powered cart's hum: with 0.1 mV of it, ecg12-1.1 changed the rhythm or statements of 26 of
+    # LUDB's first 100 records at 50 Hz and 10 at 60 Hz, and called record 45 (AF, low limb voltage) "no
+    # repeating QRS complex"
+    clean, _ = _ludb(record)
+    signal = clean.read(0, clean.n_samples).astype(np.float64)
+    names = [lead.name for lead in clean.leads]
+    expected = analyze_resting(clean)
+    for f0 in (50.0, 60.0):
+        hum = 0.1 * np.sin(2 * np.pi * f0 * np.arange(signal.shape[0]) / clean.fs + 0.7)[:, None]
+        noisy = Recording.from_array((signal + hum).astype(np.float32), clean.fs, names)
+        result = analyze_resting(noisy)
+        assert result.rhythm_name == expected.rhythm_name
+        assert sorted(s.code for s in result.statements) == sorted(s.code for s in expected.statements)
