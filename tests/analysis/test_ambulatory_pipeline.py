@@ -181,3 +181,17 @@ def test_patient_triggered_markers_get_the_rhythm_at_their_time(tmp_path: Path) 
     assert [(e.time_s, e.symptom, e.source.value, e.rhythm.value) for e in events] == [
         (30.0, "dizzy", "marker", "sinus"), (90.5, "short of breath", "diary", "sinus")]
     assert all(e.hr_bpm is not None and 60 < e.hr_bpm < 90 for e in events)
+
+
+@pytest.mark.shared_data
+def test_beats_cut_off_by_the_recordings_end_are_unclassifiable() -> None:
+    # a crop of MIT-BIH 100 that ends 30 ms after an R peak: that beat's QRS is cut off, so its shape
+    # cannot be read (Q); every other beat is classified
+    stem = str(mitdb("100").with_suffix(""))
+    ann = wfdb.rdann(stem, "atr")
+    last = int(ann.sample[ann.sample > 140 * FS][0]) + int(0.03 * FS)
+    x = wfdb.rdrecord(stem, sampfrom=int(20 * FS), sampto=last).p_signal.astype(np.float32)
+    beats = analyze(Recording.from_array(x, FS, ["MLII", "V5"]), lead="MLII", engine=real_engine()).beats
+    assert beats.samples[-1] > x.shape[0] - 0.1 * FS
+    assert beats.labels[-1] == "Q"
+    assert not np.any(beats.labels[:-1] == "Q")

@@ -406,6 +406,11 @@ def diary_entries(recording: Recording, diary: Path | None) -> list[DiaryEntry]:
     return entries
 
 
+#: A beat closer than this (s) to the recording's start or end has its QRS cut off (the beat window is
+#: -0.1..+0.1 s around R for the QRS): it is labelled Q.
+CUT_OFF_S = 0.1
+
+
 def classify_and_find(
     recording: Recording,
     choice: LeadChoice,
@@ -429,8 +434,11 @@ def classify_and_find(
         parts.clear()  # the per-chunk copies go before classification (peak memory)
         table = engine.classify(features, samples[classified], recording.fs)
         del features
-        # beats another lead supplied where the analysed lead was lost have no readable shape: Q
-        table.labels[origin[classified] == BRIDGED] = "Q"
+        # beats another lead supplied where the analysed lead was lost have no readable shape: Q; nor has a
+        # beat whose QRS the recording's start or end cuts off (algorithm 0.5.23)
+        read = samples[classified]
+        cut_off = (read < CUT_OFF_S * recording.fs) | (read >= recording.n_samples - CUT_OFF_S * recording.fs)
+        table.labels[(origin[classified] == BRIDGED) | cut_off] = "Q"
         if not classified.all():
             table = with_unclassified(table, samples[~classified])
     else:
