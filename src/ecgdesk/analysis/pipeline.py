@@ -78,6 +78,8 @@ from ecgdesk.records.recording import Recording
 
 #: Called with the seconds of signal just processed.
 Progress = Callable[[float], object]
+#: A beat closer than this (s) to the recording's start or end has its QRS (R -0.1..+0.1 s) cut off: Q.
+CUT_OFF_S = 0.1
 
 
 @dataclass
@@ -364,9 +366,10 @@ def _block_beats(chunk: Any, lead: int, fs: float, engine: BeatEngine
     recorded = chunk.data[:, lead]
     c0, c1 = chunk.core_start - chunk.start, chunk.core_stop - chunk.start
     core = recorded[c0:c1]
-    x = without_mains(recorded, fs)
+    x = recorded
     peaks = np.zeros(0, dtype=np.int64)
     if np.isfinite(core).any() and np.ptp(np.nan_to_num(core)) > 0:
+        x = without_mains(recorded, fs)
         peaks = np.asarray(engine.detect(x, fs), dtype=np.int64)
     return x, core, peaks, peaks[(peaks >= c0) & (peaks < c1)] - c0
 
@@ -404,11 +407,6 @@ def diary_entries(recording: Recording, diary: Path | None) -> list[DiaryEntry]:
             if not any(m.symptom == d.symptom and abs(m.time_s - d.time_s) <= 2.0 for m in markers)
         ]
     return entries
-
-
-#: A beat closer than this (s) to the recording's start or end has its QRS cut off (the beat window is
-#: -0.1..+0.1 s around R for the QRS): it is labelled Q.
-CUT_OFF_S = 0.1
 
 
 def classify_and_find(
