@@ -39,6 +39,7 @@ from ecgdesk.analysis.ecg12.delineation import (
     DelineationParams,
     Wave,
     WaveKind,
+    conditioned,
     delineate_median_lead,
     dominant_beats,
     find_fiducials,
@@ -46,9 +47,7 @@ from ecgdesk.analysis.ecg12.delineation import (
     lowpass,
     qrs_bounds,
     qrs_correlation,
-    remove_baseline,
 )
-from ecgdesk.analysis.mains import without_mains
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
@@ -292,8 +291,7 @@ def delineate_recording(recording: Recording, leads: Sequence[str | int] | None 
             if progress:
                 progress((chunk.core_stop - chunk.core_start) / fs)
             continue
-        data = without_mains(np.where(finite, data, 0.0), fs)
-        filtered = lowpass(remove_baseline(data, fs), fs, 40.0)
+        filtered = conditioned(np.where(finite, data, 0.0), fs)
         final = chunk.core_stop >= recording.n_samples
         # Beats a little before the core may have been missed by the previous block (a fiducial that
         # moved across the border by a sample); those already emitted are skipped below.

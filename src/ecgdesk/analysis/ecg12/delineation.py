@@ -120,6 +120,14 @@ def lowpass(ecg: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- fiducials
+def conditioned(ecg: np.ndarray, fs: float) -> np.ndarray:
+    """What every delineation reads (``(n_samples, n_leads)``, finite): mains hum notched out, the baseline
+    removed and a 40 Hz low-pass. The notch comes first because hum passes the low-pass in part (a seventh
+    of 50 Hz): a resting ECG on a mains-powered cart with 0.1 mV of it was called "no repeating QRS
+    complex" (LUDB record 45; ecg12-1.2, waves-1.3)."""
+    return lowpass(remove_baseline(without_mains(ecg, fs), fs), fs, 40.0)
+
+
 def find_fiducials(filtered: np.ndarray, fs: float) -> np.ndarray:
     """QRS fiducials: maxima of the smoothed spatial energy of the band-passed leads."""
     sos = signal.butter(2, [8.0, min(30.0, 0.45 * fs)], btype="band", fs=fs, output="sos")
@@ -451,10 +459,7 @@ def delineate(ecg: np.ndarray, fs: float, lead_names: list[str],
     data = np.asarray(ecg, dtype=np.float64)
     if data.ndim != 2 or data.shape[0] < int(2 * fs):
         raise InputError("signal", f"needs at least 2 s of a multi-lead signal, got shape {data.shape}")
-    # mains hum passes the 40 Hz low-pass in part (a seventh of 50 Hz): a resting ECG on a mains-powered
-    # cart with 0.1 mV of it was called "no repeating QRS complex" (LUDB record 45; ecg12-1.2)
-    data = without_mains(np.nan_to_num(data, nan=0.0), fs)
-    filtered = lowpass(remove_baseline(data, fs), fs, 40.0)
+    filtered = conditioned(np.nan_to_num(data, nan=0.0), fs)
     fiducials = find_fiducials(filtered, fs)
     if fiducials.size < 2:
         raise InputError("signal", f"found {fiducials.size} QRS complexes; need at least 2 to delineate")
