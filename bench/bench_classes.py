@@ -1,6 +1,7 @@
 """Beat classes through ``ecgdesk analyze`` on MIT-BIH DS1 and SVDB, and how stable the templates are.
 
     .venv/bin/python bench/bench_classes.py [--data ../shared/data] [--rates 128,250,500,1000]
+                                            [--front-ends 0.5-40,0.67-40]
 
 Every DS1 record (de Chazal et al. 2004's inter-patient training half, the 22 in ``mitdb``) and every
 shared SVDB record (never used to train or choose anything) goes through the whole ambulatory analysis,
@@ -22,6 +23,11 @@ beats moved to the new rate; rows ``ds1@500`` etc. The rules and the S model wer
 their own rate, so the spread of these rows shows how much of a figure rests on thresholds that the
 records' own templates happen to fall on one side of (a recording we do not have is such a perturbation
 too); on DS1 the S model is in-sample at the native rate only.
+
+Recorder front ends (``--front-ends 0.5-40``): each record is also filtered as a Holter or patch recorder
+with that monitoring band would store it, at its own rate (a causal first-order Butterworth high-pass at
+the low edge and a second-order low-pass at the high edge, every lead, rounded to 5 uV); rows
+``ds1~0.5-40`` etc. MIT-BIH was recorded at 0.1-100 Hz.
 
 Writes bench/results/classes.csv.
 """
@@ -62,9 +68,19 @@ def at_rate(recording: Recording, fs: int) -> Recording:
     return Recording.from_array(np.round(data / ADC_STEP_MV) * ADC_STEP_MV, fs, recording.lead_names)
 
 
-def run_record(base: str, fs: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def through_front_end(recording: Recording, band: tuple[float, float]) -> Recording:
+    """The recording as a recorder with the monitoring ``band`` (Hz) would store it (module docstring)."""
+    fs = recording.fs
+    high = signal.butter(1, band[0], "high", fs=fs)
+    low = signal.butter(2, band[1], "low", fs=fs, output="sos")
+    data = signal.sosfilt(low, signal.lfilter(*high, recording.read().astype(np.float64), axis=0), axis=0)
+    return Recording.from_array(np.round(data / ADC_STEP_MV) * ADC_STEP_MV, fs, recording.lead_names)
+
+
+def run_record(base: str, fs: int | None = None, band: tuple[float, float] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, int]:
     """(reference classes, our label per reference beat or '-', labels changed without the middle beat),
-    at the record's own rate or resampled to ``fs``."""
+    at the record's own rate or resampled to ``fs``, as recorded or through the front end ``band``."""
     engine = default_engine()
     captured: dict[str, Any] = {}
 
@@ -75,6 +91,8 @@ def run_record(base: str, fs: int | None = None) -> tuple[np.ndarray, np.ndarray
     recording = open_recording(base + ".hea")
     if fs is not None:
         recording = at_rate(recording, fs)
+    if band is not None:
+        recording = through_front_end(recording, band)
     table = analyze(recording, lead=0,
                     engine=BeatEngine(engine.detect, engine.features, engine.concat, classify)).beats
     ann = wfdb.rdann(base, "atr")
@@ -114,18 +132,24 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--rates", default="",
                         help="also resample every record to these rates (Hz, comma-separated)")
+    parser.add_argument("--front-ends", default="",
+                        help="also through these recorder bands (LOW-HIGH Hz, comma-separated, e.g. 0.5-40)")
     args = parser.parse_args()
     sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
             "svdb": sorted(p.with_suffix("") for p in (args.data / "svdb").glob("*.hea"))}
-    runs: list[tuple[str, list[Path], int | None]] = [(name, bases, None) for name, bases in sets.items()]
+    Run = tuple[str, list[Path], int | None, tuple[float, float] | None]
+    runs: list[Run] = [(name, bases, None, None) for name, bases in sets.items()]
     for rate in (int(r) for r in args.rates.split(",") if r.strip()):
-        runs += [(f"{name}@{rate}", bases, rate) for name, bases in sets.items()]
+        runs += [(f"{name}@{rate}", bases, rate, None) for name, bases in sets.items()]
+    for text in (b.strip() for b in args.front_ends.split(",") if b.strip()):
+        low, high = (float(edge) for edge in text.split("-"))
+        runs += [(f"{name}~{text}", bases, None, (low, high)) for name, bases in sets.items()]
     rows = []
-    for name, bases, rate in runs:
+    for name, bases, rate, band in runs:
         t0 = time.perf_counter()
         truths, ours, changed = [], [], 0
         for base in bases:
-            truth, labels, moved = run_record(str(base), rate)
+            truth, labels, moved = run_record(str(base), rate, band)
             truths.append(truth)
             ours.append(labels)
             changed += moved
