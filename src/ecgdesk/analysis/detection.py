@@ -23,7 +23,9 @@ that a 24 h recording takes about a second:
    is under 0.6 of that beat's is a T wave and is dropped (Pan & Tompkins' slope test): a PVC's large T
    wave has a hump as big as the PVC's, but rises at half a QRS's slope.
 5. Each beat is placed on the R peak of the raw lead: the largest deviation from the window's median
-   within 80 ms of the hump, after a 10 ms smoothing, keeping the polarity that dominates the lead.
+   within 80 ms of the hump, after a 10 ms smoothing, keeping the polarity that dominates the lead; where
+   that largest value lies at the window's edge (within 10 ms), the beat's QRS has the other polarity (a
+   paced or ventricular complex on a lead whose conducted beats are upright) and its own extreme is taken.
 
 With several leads (:func:`detect_qrs_multilead`), the primary lead's beats are kept and its unexplained
 RR gaps are bridged with another lead's beats where the primary lost its signal (a blocked, railed
@@ -172,6 +174,14 @@ def _place_on_r(x: np.ndarray, fs: float, near: np.ndarray) -> np.ndarray:
     probe = probe - np.median(probe, axis=1, keepdims=True)
     positive = np.median(probe.max(axis=1)) >= np.median(-probe.min(axis=1))
     pick = np.argmax(seg if positive else -seg, axis=1)
+    # A largest value within a smoothing width of the window's ends is no peak of this beat: the lead is still
+    # rising into a neighbouring wave (a paced or ventricular complex of the other polarity, whose T wave or
+    # recovery the window reaches). The beat's own extreme of the other polarity is its R peak then.
+    edge = max(1, int(round(SMOOTH_S * fs)))
+    other = np.argmax(-seg if positive else seg, axis=1)
+    at_edge = (pick < edge) | (pick >= seg.shape[1] - edge)
+    inside = (other >= edge) & (other < seg.shape[1] - edge)
+    pick = np.where(at_edge & inside, other, pick)
     return idx[np.arange(idx.shape[0]), pick]
 
 
