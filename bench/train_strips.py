@@ -59,8 +59,9 @@ FOLD_SEED = 2017
 #: 1.2.0: the same data and settings, retrained on the features of the QRS detector of ambulatory 0.5.10
 #: (1.1.0's features came from the detector before 0.5.1's P/T-hump rule). 1.3.0: the same, on the
 #: detector of ambulatory 0.5.15 (its T-wave slope test). 1.4.0: the same, with R peaks placed on the lead
-#: with mains hum notched out (ambulatory 0.5.22).
-MODEL_VERSION = "1.4.0"
+#: with mains hum notched out (ambulatory 0.5.22). 1.5.0: the same, with the R peaks of beats of the other
+#: polarity placed on their own QRS (ambulatory 0.5.25).
+MODEL_VERSION = "1.5.0"
 #: The CV repeated with these fold seeds: with 231 AF strips one fold split moves AF F1 by +-0.02.
 OTHER_FOLD_SEEDS = (1, 2)
 MODEL_SEED = 0

@@ -28,8 +28,9 @@ from ecgdesk.records.recording import Recording
 #: skips the beat classifier where no rule can fire (same results, faster); 1.2.0: model 1.2.0, retrained
 #: on the current QRS detector's features; 1.3.0: model 1.3.0, retrained on the features of the detector's
 #: T-wave slope test (ambulatory 0.5.15); 1.4.0: model 1.4.0, retrained with R peaks placed on the lead
-#: with mains hum notched out (ambulatory 0.5.22).
-ALGORITHM_VERSION = "strips 1.4.0"
+#: with mains hum notched out (ambulatory 0.5.22); 1.5.0: model 1.5.0, retrained with the R peaks of beats
+#: of the other polarity placed on their own QRS (ambulatory 0.5.25).
+ALGORITHM_VERSION = "strips 1.5.0"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.
