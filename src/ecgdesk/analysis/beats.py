@@ -320,6 +320,12 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     odd = np.zeros(n, dtype=bool)
     templates: list[Template] = []
     irregular = irregular_stretches(rr_prev, reference)
+
+    def paused_of(members: np.ndarray) -> bool:
+        # a compensatory pause means nothing amid AF's irregular RRs: only the beats outside irregular
+        # stretches show one (MIT-BIH 203's aberrant AF beats, algorithm 0.5.15)
+        return compensated(rr_prev, reference, members[~irregular[members]])
+
     half = int(round(0.2 * fs))
     t_out = np.arange(-half, half + 1) / fs
     for template in np.unique(ids):
@@ -330,9 +336,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         amp = float(np.median(np.ptp(waves[np.ix_(members, QRS_PART)], axis=1)))
         early = float(np.mean(premature[members]))
         wide = width > WIDE_TEMPLATE * dom_width
-        # a compensatory pause means nothing amid AF's irregular RRs: only the template's beats outside
-        # irregular stretches show one (MIT-BIH 203's aberrant AF beats, algorithm 0.5.15)
-        paused = compensated(rr_prev, reference, members[~irregular[members]])
+        paused = paused_of(members)
         wide_or_big = wide or amp > 1.6 * dom_amp or paused
         # a shape unlike the dominant one is ventricular only with a ventricular feature: wide, large or
         # often early. On-time beats of normal width and size are a conducted beat seen differently (an
@@ -357,8 +361,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
                                       np.interp(t_out, WAVE_T, mean).astype(np.float32), width))
         labels[members] = label.value
     labels[_hidden_ventricular(unit, samples, ids == dominant, premature, features.width_ms, dom_width,
-                               lambda group: compensated(rr_prev, reference, group[~irregular[group]]))] = (
-        BeatClass.V.value)
+                               paused_of)] = BeatClass.V.value
     ventricular = labels == BeatClass.V.value
     # the sinus beat after an interpolated PVC is on time: early only against the PVC
     interpolated = after_interpolated(ventricular, rr_prev, reference)
