@@ -70,6 +70,62 @@ def test_a_noisy_backup_lead_adds_nothing_to_a_pause():
     assert not pause.any()
 
 
+def _three_leads(beat_times: np.ndarray, extra_on: tuple[int, ...], extra_at: float) -> np.ndarray:
+    """Three leads with a narrow QRS at each time, and at ``extra_at`` one more narrow deflection on the
+    leads ``extra_on`` only; lead 0 never shows it."""
+    t = np.arange(int(60.0 * FS)) / FS
+    x = np.zeros((t.size, 3))
+    rng = np.random.default_rng(2)
+    for b in beat_times:
+        qrs = np.exp(-0.5 * ((t - b) / 0.012) ** 2)
+        x += np.outer(qrs, [1.2, -0.7, 0.9])
+    for lead in extra_on:
+        x[:, lead] += 0.9 * np.exp(-0.5 * ((t - extra_at) / 0.012) ** 2)
+    return x + 0.01 * rng.standard_normal(x.shape)
+
+
+def test_with_several_backup_leads_a_gap_beat_must_show_on_two_of_them():
+    """A long RR of the analysed lead (1.6 s, as in AF) that it did not lose: a deflection in the gap on
+    one backup lead of two is that lead's own (a fibrillatory or T wave, LUDB 38) and is not added; on both
+    it is a beat the analysed lead missed and is added."""
+    beats = np.concatenate([np.arange(0.5, 30.0, 0.8), np.arange(31.5, 59.0, 0.8)])
+    gap_middle = 30.7
+    alone = detect_qrs_multilead(_three_leads(beats, (1,), gap_middle), FS)
+    assert alone.samples.size == beats.size and not alone.from_backup.any()
+    both = detect_qrs_multilead(_three_leads(beats, (1, 2), gap_middle), FS)
+    assert both.samples.size == beats.size + 1
+    added = both.samples[both.from_backup]
+    assert added.size == 1 and abs(added[0] / FS - gap_middle) < 0.05
+
+
+@pytest.mark.shared_data
+def test_ludb_38_af_gains_no_beat_from_one_lead_of_eleven():
+    """LUDB 38 (AF) through ``analyze`` on lead II: a long RR of 0.73 s, where one of the eleven other leads
+    read a fibrillatory wave as a beat that 0.5.25 added; 0.5.26 needs a second lead."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    base = str(shared_path("ludb", "38.hea").with_suffix(""))
+    ann = wfdb.rdann(base, "ii")
+    reference = ann.sample[np.array(ann.symbol) == "N"]
+    found = analyze(open_recording(base + ".hea"), lead="ii").beats.samples
+    found = found[(found >= reference.min() - 75) & (found <= reference.max() + 75)]
+    m = match_beats(reference, found, 500.0)
+    assert m.fn == 0 and m.fp == 0
+
+
+def test_a_lost_stretch_is_bridged_by_the_one_readable_backup_lead():
+    beats = _regular()
+    x = np.concatenate([_two_leads(beats), np.zeros((int(60.0 * FS), 1))], axis=1)  # lead 2: disconnected
+    t = np.arange(x.shape[0]) / FS
+    lost = (t >= 20.0) & (t < 25.0)
+    x[lost, 0] = 4.0 * np.exp(-(t[lost] - 20.0) / 2.0)
+    multi = detect_qrs_multilead(x, FS, primary=0)
+    m = match_beats(np.round(beats * FS).astype(int), multi.samples, FS)
+    assert m.fn == 0 and m.fp <= 1
+    assert np.all(multi.source_lead[multi.from_backup] == 1)
+
+
 def test_gap_filling_rules():
     fs = 100.0
     primary = np.array([0, 80, 160, 240, 480, 560, 640])  # one gap: 240 -> 480

@@ -421,7 +421,8 @@ def bridge_with_backup(
     detect: Callable[[np.ndarray, float], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """``samples`` (the primary lead's beats) with the other leads' beats that fill its lost stretches
-    (:func:`fill_gaps_from_backup`), and the source lead of each; ``detect`` finds a lead's beats."""
+    (:func:`fill_gaps_from_backup`), and the source lead of each; ``detect`` finds a lead's beats. With more
+    than one other lead, a beat for a gap the primary did not lose must be found on two of them."""
     samples = np.asarray(samples, dtype=np.int64)
     source = np.full(samples.size, primary, dtype=np.int16)
     if ecg.shape[1] == 1 or samples.size < 3:
@@ -433,11 +434,23 @@ def bridge_with_backup(
     lost = np.zeros(samples.size - 1, dtype=bool)
     lost[gaps] = lost_gaps(lead_x, fs, samples, samples[gaps], samples[gaps + 1])
     base = samples
-    for lead in range(ecg.shape[1]):
-        if lead == primary:
-            continue
-        backup = np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
+    others = [lead for lead in range(ecg.shape[1]) if lead != primary]
+    found = {lead: np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
+             for lead in others}
+    tol = int(round(BACKUP_AGREEMENT_S * fs))
+    for lead in others:
+        backup = found[lead]
         add = backup[fill_gaps_from_backup(base, backup, fs, lost)]
+        if len(others) > 1:
+            # With several backup leads (a 12-lead record), a beat in a gap the analysed lead did not lose
+            # must show on a second one: one lead of eleven alone reads a fibrillatory or T wave in a long
+            # RR of AF (LUDB 38). A lost stretch may have one readable lead left, and is bridged as before.
+            in_lost = lost[np.clip(np.searchsorted(base, add) - 1, 0, lost.size - 1)]
+            confirmed = np.zeros(add.size, dtype=bool)
+            for other in others:
+                if other != lead:
+                    confirmed |= near_any(add, found[other], tol)
+            add = add[in_lost | confirmed]
         # a beat another backup lead already supplied is not added twice
         add = add[~near_any(add, samples, int(REFRACTORY_S * fs))]
         if add.size:
