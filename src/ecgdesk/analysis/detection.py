@@ -413,6 +413,33 @@ def fill_gaps_from_backup(primary: np.ndarray, backup: np.ndarray, fs: float,
     return np.concatenate(picked) if picked else empty
 
 
+#: A beat of the analysed lead that no other lead shows, where at least this many other leads show the beats
+#: before and after it, is a wave of the analysed lead alone (:func:`confirmed_by_others`).
+CONFIRMING_LEADS = 2
+
+
+def confirmed_by_others(primary: np.ndarray, others: list[np.ndarray], tol: int) -> np.ndarray:
+    """Which beats of ``primary`` (sorted samples) to keep, given the beats each other lead shows: all of
+    them, but a beat no other lead has within ``tol`` samples while at least :data:`CONFIRMING_LEADS` other
+    leads have both the beat before it and the beat after it. Those leads follow the rhythm there and see
+    no QRS: the analysed lead counted a wave of its own (a tall T wave in lead aVL or III, a pacing spike
+    in V1; LUDB 80, 64, 45). A Holter's one other lead cannot outvote the analysed lead, so this needs
+    :data:`CONFIRMING_LEADS` of them."""
+    primary = np.asarray(primary, dtype=np.int64)
+    if primary.size < 3 or len(others) < CONFIRMING_LEADS:
+        return np.ones(primary.size, dtype=bool)
+    before = np.concatenate([[primary[0]], primary[:-1]])
+    after = np.concatenate([primary[1:], [primary[-1]]])
+    seen = np.zeros(primary.size, dtype=bool)
+    following = np.zeros(primary.size, dtype=np.int64)
+    for beats in others:
+        seen |= near_any(primary, beats, tol)
+        following += near_any(before, beats, tol) & near_any(after, beats, tol)
+    inner = np.ones(primary.size, dtype=bool)
+    inner[[0, -1]] = False
+    return np.asarray(seen | ~inner | (following < CONFIRMING_LEADS))
+
+
 def bridge_with_backup(
     ecg: np.ndarray,
     fs: float,
@@ -422,11 +449,26 @@ def bridge_with_backup(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``samples`` (the primary lead's beats) with the other leads' beats that fill its lost stretches
     (:func:`fill_gaps_from_backup`), and the source lead of each; ``detect`` finds a lead's beats. With more
-    than one other lead, a beat for a gap the primary did not lose must be found on two of them."""
+    than one other lead, a beat for a gap the primary did not lose must be found on two of them, and a
+    primary beat the other leads do not confirm is dropped (:func:`confirmed_by_others`)."""
     samples = np.asarray(samples, dtype=np.int64)
     source = np.full(samples.size, primary, dtype=np.int16)
     if ecg.shape[1] == 1 or samples.size < 3:
         return samples, source
+    others = [lead for lead in range(ecg.shape[1]) if lead != primary]
+    found: dict[int, np.ndarray] = {}
+
+    def beats_of(lead: int) -> np.ndarray:
+        if lead not in found:
+            found[lead] = np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
+        return found[lead]
+
+    tol = int(round(BACKUP_AGREEMENT_S * fs))
+    if len(others) >= CONFIRMING_LEADS:
+        samples = samples[confirmed_by_others(samples, [beats_of(lead) for lead in others], tol)]
+        source = source[: samples.size]
+        if samples.size < 3:
+            return samples, source
     lead_x = np.asarray(ecg[:, primary], dtype=np.float64)
     gaps, _ = _long_rr(samples)
     if gaps.size == 0:
@@ -434,14 +476,10 @@ def bridge_with_backup(
     lost = np.zeros(samples.size - 1, dtype=bool)
     lost[gaps] = lost_gaps(lead_x, fs, samples, samples[gaps], samples[gaps + 1])
     base = samples
-    others = [lead for lead in range(ecg.shape[1]) if lead != primary]
-    found = {lead: np.asarray(detect(np.asarray(ecg[:, lead], dtype=np.float64), fs), dtype=np.int64)
-             for lead in others}
-    tol = int(round(BACKUP_AGREEMENT_S * fs))
     for lead in others:
-        backup = found[lead]
+        backup = beats_of(lead)
         add = backup[fill_gaps_from_backup(base, backup, fs, lost)]
-        if len(others) > 1:
+        if len(others) >= CONFIRMING_LEADS:
             # With several backup leads (a 12-lead record), a beat in a gap the analysed lead did not lose
             # must show on a second one: one lead of eleven alone reads a fibrillatory or T wave in a long
             # RR of AF (LUDB 38). A lost stretch may have one readable lead left, and is bridged as before.
@@ -449,7 +487,7 @@ def bridge_with_backup(
             confirmed = np.zeros(add.size, dtype=bool)
             for other in others:
                 if other != lead:
-                    confirmed |= near_any(add, found[other], tol)
+                    confirmed |= near_any(add, beats_of(other), tol)
             add = add[in_lost | confirmed]
         # a beat another backup lead already supplied is not added twice
         add = add[~near_any(add, samples, int(REFRACTORY_S * fs))]
