@@ -30,7 +30,9 @@ that a 24 h recording takes about a second:
 With several leads (:func:`detect_qrs_multilead`), the primary lead's beats are kept and its unexplained
 RR gaps are bridged with another lead's beats where the primary lost its signal (a blocked, railed
 amplifier) or where that lead agrees with the primary around the gap; a bridged stretch must keep
-plausible RR intervals. A real pause (no beat on any lead, baseline kept) stays a pause.
+plausible RR intervals. A real pause (no beat on any lead, baseline kept) stays a pause. With three leads
+or more (a 12-lead record), the other leads also vote: a gap beat must show on two of them, and a primary
+beat none of them shows, where two of them follow the rhythm, is a wave of the primary lead alone.
 
 Amplitude does not matter (every threshold is relative) and any sampling rate from 125 to 1000 Hz works
 (every width is in seconds).
