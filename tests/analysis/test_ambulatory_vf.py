@@ -55,6 +55,22 @@ def test_vf_of_a_creighton_record_is_an_episode_not_noise_nor_a_pause() -> None:
     assert all(f.quality.states[e] != "V" for e in beat_epochs)
 
 
+def test_coarse_vf_whose_crests_are_counted_as_regular_beats_stays_vf() -> None:
+    """Creighton cu07: since ambulatory 0.5.25 places each beat on its own extreme, the detector's beats
+    on one epoch of its coarse VF sit on every crest, and their RR coefficient of variation is 0.18. With the
+    beating-VF test asking for over 0.2, that epoch stopped carrying the VF stretch, and 7 epochs inside
+    the reference VF were called analyzable (24 of 31 VF); 0.5.28 asks for over 0.14."""
+    x, fs, ann = cudb("cu07")
+    states = analyze(Recording.from_array(x[:, None].astype(np.float32), fs, ["ecg"])).findings.quality.states
+    epoch = int(CFG.epoch_s * fs)
+    starts = [int(a) for a, s in zip(ann.sample, ann.symbol, strict=True) if s == "["]
+    stops = [int(a) for a, s in zip(ann.sample, ann.symbol, strict=True) if s == "]"]
+    inside = [e for e in range(len(states))
+              if any(a <= e * epoch and (e + 1) * epoch <= b for a, b in zip(starts, stops, strict=False))]
+    assert len(inside) >= 30
+    assert sum(states[e] == "V" for e in inside) == len(inside)
+
+
 def test_ventricular_flutter_of_mitdb_207_is_found_and_the_rest_is_not() -> None:
     base = str(shared_path("mitdb", "207.hea").with_suffix(""))
     x = wfdb.rdrecord(base, channels=[0]).p_signal[:, 0]

@@ -67,8 +67,11 @@ COUNTABLE_RR_CV = 0.1
 COUNTABLE_HUMP_CV = 0.3
 #: Detected beats this irregular (RR coefficient of variation; fewer than two intervals count as irregular)
 #: in an epoch passing the beating VF test (:func:`~ecgdesk.analysis.ventricular.is_beating_vf`) are the
-#: wave crests of coarse VF, not a rhythm: such an epoch next to VF continues it (docs/analysis.md).
-IRREGULAR_RR_CV = 0.2
+#: wave crests of coarse VF, not a rhythm: such an epoch next to VF continues it (docs/analysis.md). 0.2
+#: until ambulatory 0.5.27; the R peak placed on each crest's own extreme (0.5.25) made coarse VF read
+#: more regular, and 0.14 is the middle of the Creighton plateau (0.12-0.15) that calls the most VF epochs
+#: VF (algorithm 0.5.28; MIT-BIH 207 held out, unchanged).
+IRREGULAR_RR_CV = 0.14
 
 
 @dataclass(frozen=True)
