@@ -69,8 +69,8 @@ COUNTABLE_HUMP_CV = 0.3
 #: in an epoch passing the beating VF test (:func:`~ecgdesk.analysis.ventricular.is_beating_vf`) are the
 #: wave crests of coarse VF, not a rhythm: such an epoch next to VF continues it (docs/analysis.md). 0.2
 #: until ambulatory 0.5.27; the R peak placed on each crest's own extreme (0.5.25) made coarse VF read
-#: more regular, and 0.14 is the middle of the Creighton plateau (0.12-0.15) that calls the most VF epochs
-#: VF (algorithm 0.5.28; MIT-BIH 207 held out, unchanged).
+#: more regular: on Creighton, 0.14 and 0.15 call the most VF epochs VF with the fewest other epochs VF,
+#: and 0.14 keeps away from 0.16, where VF drops again (algorithm 0.5.28; MIT-BIH 207 held out, unchanged).
 IRREGULAR_RR_CV = 0.14
 
 
