@@ -454,9 +454,8 @@ def bridge_with_backup(
     than one other lead, a beat for a gap the primary did not lose must be found on two of them, and a
     primary beat the other leads do not confirm is dropped (:func:`confirmed_by_others`)."""
     samples = np.asarray(samples, dtype=np.int64)
-    source = np.full(samples.size, primary, dtype=np.int16)
     if ecg.shape[1] == 1 or samples.size < 3:
-        return samples, source
+        return samples, np.full(samples.size, primary, dtype=np.int16)
     others = [lead for lead in range(ecg.shape[1]) if lead != primary]
     found: dict[int, np.ndarray] = {}
 
@@ -468,9 +467,9 @@ def bridge_with_backup(
     tol = int(round(BACKUP_AGREEMENT_S * fs))
     if len(others) >= CONFIRMING_LEADS:
         samples = samples[confirmed_by_others(samples, [beats_of(lead) for lead in others], tol)]
-        source = source[: samples.size]
-        if samples.size < 3:
-            return samples, source
+    source = np.full(samples.size, primary, dtype=np.int16)
+    if samples.size < 3:
+        return samples, source
     lead_x = np.asarray(ecg[:, primary], dtype=np.float64)
     gaps, _ = _long_rr(samples)
     if gaps.size == 0:

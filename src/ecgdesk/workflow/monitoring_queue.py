@@ -276,8 +276,9 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
         )
         if late:
             # A row this pass locked may have been escalated by a pass that committed while this one's
-            # select ran: the lock waits for that commit, but the select's own snapshot does not see the
-            # new escalation (PostgreSQL's read committed). A second statement takes a fresh snapshot.
+            # select ran: the row's lock is free again after that commit, but the select's own snapshot
+            # does not see the new escalation (PostgreSQL's read committed). A second statement takes a
+            # fresh snapshot.
             done = set(session.scalars(select(Notification.escalated_from_id).where(
                 Notification.escalated_from_id.in_([row.id for row in late]))))
             late = [row for row in late if row.id not in done]
