@@ -15,7 +15,8 @@ noisy. Two rules, each cheap enough for the batch:
   tachycardia; the median beat's own estimate >= :data:`MEDIAN_QRS_MS` too) at :data:`WIDE_TACHY_BPM` or
   more, regular, with alike beats: a wide-complex tachycardia is treated as VT until proven otherwise;
 - **fast wide-complex rhythm**: a median rate of :data:`FAST_WIDE_BPM` or more whose beats are very wide
-  (median beat width >= :data:`FAST_WIDE_QRS_MS`), regular or not, on a signal without the peaked
+  (median span of steep slope around each beat, :func:`ecgdesk.analysis.beats.steep_span_ms`, >=
+  :data:`FAST_WIDE_QRS_MS`), regular or not, on a signal without the peaked
   distribution of narrow QRS spikes (sample kurtosis <= :data:`FAST_WIDE_KURTOSIS`). Polymorphic VT and
   coarse VF that the detector still counts as fast, wide, unlike beats land here; the model would call
   them AF, other or noisy. A sinus or atrial rhythm with bundle-branch block or pacing is narrower than
@@ -118,7 +119,7 @@ def _fibrillation(strip: PreparedStrip) -> VentricularFinding | None:
 
 
 def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
-    from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features
+    from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features, steep_span_ms
 
     peaks = strip.peaks
     if peaks.size < VT_MIN_BEATS + 1:
@@ -165,7 +166,7 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
         return VentricularFinding("vt", peaks[0] / fs,
                                   f"wide-complex tachycardia {rate:.0f} bpm, QRS {dominant.width_ms:.0f} ms: "
                                   "ventricular tachycardia until proven otherwise")
-    width = float(np.median(features.width_ms))
+    width = float(np.median(steep_span_ms(strip.raw, fs, peaks)))
     if rate >= FAST_WIDE_BPM and width >= FAST_WIDE_QRS_MS and f.kurtosis <= FAST_WIDE_KURTOSIS:
         return VentricularFinding("vt", peaks[0] / fs,
                                   f"fast wide-complex rhythm {rate:.0f} bpm, median QRS {width:.0f} ms: "
