@@ -232,27 +232,29 @@ def qrs_width_ms(win: np.ndarray, half: int, fs: float) -> np.ndarray:
     Grown rather than spanned: a steep sample anywhere in the window (a tall T wave, muscle noise) no
     longer stretches the width to the window's edge. Measured spanned, SVDB 854's normal beats were 70 ms
     wide at its own 128 Hz and 152 ms resampled to 250 Hz (algorithm 0.5.29, docs/analysis.md)."""
-    box = 2 * int(round(WIDTH_SMOOTH_S / 2 * fs)) + 1
-    if box > 1:
-        c = np.concatenate([np.zeros((win.shape[0], 1)), np.cumsum(win, axis=1)], axis=1)
-        win = np.pad((c[:, box:] - c[:, :-box]) / box, ((0, 0), (box // 2, box // 2)), mode="edge")
+    more = int(round(WIDTH_SMOOTH_S / 2 * fs))  # the extra moving average's half-width
     lag = max(1, int(round(WIDTH_LAG_S * fs)))
     reach = int(round(WIDTH_REACH_S * fs))
     core = max(1, int(round(WIDTH_CORE_S * fs)))
     gap = max(1, int(round(WIDTH_GAP_S * fs)))
-    seg = win[:, half - reach - lag: half + reach + lag + 1]
+    span = 2 * (reach + lag) + 1
+    wide = win[:, half - reach - lag - more: half + reach + lag + more + 1]
+    seg = wide[:, :span].copy()
+    for k in range(1, 2 * more + 1):
+        seg += wide[:, k: k + span]
+    seg /= 2 * more + 1
     slope = np.abs(seg[:, 2 * lag:] - seg[:, :-2 * lag])  # column j is R + (j - reach) samples
     n = slope.shape[1]
     centre = reach - core + np.argmax(slope[:, reach - core: reach + core + 1], axis=1)
     top = slope[np.arange(slope.shape[0]), centre]
     steep = slope >= WIDTH_SLOPE_SHARE * top[:, None]
-    idx = np.arange(n)
-    before = np.maximum.accumulate(np.where(steep, idx, -1), axis=1)
-    after = np.minimum.accumulate(np.where(steep, idx, n)[:, ::-1], axis=1)[:, ::-1]
-    joined = steep | ((before >= 0) & (after < n) & (after - before - 1 <= gap))
+    idx = np.arange(n, dtype=np.int16)  # a window is a few hundred samples at most: a quarter of int64
+    before = np.maximum.accumulate(np.where(steep, idx, np.int16(-1)), axis=1)
+    after = np.minimum.accumulate(np.where(steep, idx, np.int16(n))[:, ::-1], axis=1)[:, ::-1]
+    joined = steep | ((before >= 0) & (after < n) & (after - before <= gap + 1))
     c = centre[:, None]
-    first = np.where(~joined & (idx < c), idx, -1).max(axis=1) + 1
-    last = np.where(~joined & (idx > c), idx, n).min(axis=1) - 1
+    first = np.where(~joined & (idx < c), idx, np.int16(-1)).max(axis=1).astype(np.int64) + 1
+    last = np.where(~joined & (idx > c), idx, np.int16(n)).min(axis=1).astype(np.int64) - 1
     return (last - first) / fs * 1000.0
 
 
