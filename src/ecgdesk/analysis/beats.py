@@ -42,6 +42,10 @@ QRS_PART = (WAVE_T >= -0.10) & (WAVE_T <= 0.10)
 P_PART = (WAVE_T >= -0.2) & (WAVE_T <= -0.08)
 TEMPLATE_CORRELATION = 0.9
 MAX_TEMPLATES = 40
+#: A template correlating less than this with the dominant one has a shape unlike it (with a ventricular
+#: feature it is V: :func:`rule_state`); a beat no template took joins the template it correlates with at
+#: least this closely (:func:`_attach_unclustered`).
+LIKE_CORRELATION = 0.85
 #: A template unlike the dominant one (correlation < 0.5) with this share of premature beats is ventricular.
 UNLIKE_EARLY = 0.2
 #: A template whose QRS is wider than WIDE_TEMPLATE x the dominant one counts as wide.
@@ -307,6 +311,29 @@ def _cluster(unit: np.ndarray, samples: np.ndarray, threshold: float = TEMPLATE_
     return ids
 
 
+def _attach_unclustered(unit: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``ids`` with each beat no template took (-1) moved to the template whose centre it correlates best
+    with, where that is at least :data:`LIKE_CORRELATION`. Templates form at 0.9; in muscle noise hundreds
+    of normal beats fall below that with every template and were judged together as one template from
+    their mean, which is unlike anything (DS1 with muscle noise at +12 dB: 924 of 1,298 false V;
+    algorithm 0.5.30, docs/analysis.md)."""
+    free = np.flatnonzero(ids < 0)
+    taken = ids >= 0
+    if free.size == 0 or not taken.any():
+        return ids
+    count = np.bincount(ids[taken], minlength=MAX_TEMPLATES).astype(np.float64)
+    centres = np.stack([np.bincount(ids[taken], weights=unit[taken, j], minlength=MAX_TEMPLATES)
+                        for j in range(unit.shape[1])], axis=1)
+    present = count > 0
+    centres = centres[present] / np.maximum(np.linalg.norm(centres[present], axis=1, keepdims=True), 1e-12)
+    scores = unit[free] @ centres.T
+    best = np.argmax(scores, axis=1)
+    close = scores[np.arange(free.size), best] >= LIKE_CORRELATION
+    ids = ids.copy()
+    ids[free[close]] = np.flatnonzero(present)[best[close]]
+    return ids
+
+
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson correlation of each row of ``a`` (or of ``a``) with ``b``."""
     a = a - a.mean(axis=-1, keepdims=True)
@@ -369,7 +396,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     waves = np.asarray(features.waveforms, dtype=np.float32)  # no float64 copy of a million waveforms
     n = samples.size
     unit = _normalised(waves[:, QRS_PART])
-    ids = _cluster(unit, samples)
+    ids = _attach_unclustered(unit, _cluster(unit, samples))
     rr_prev, reference = rr_context(samples, fs)
     premature = rr_prev < PREMATURE_RR * reference
     sizes = np.bincount(ids[ids >= 0], minlength=MAX_TEMPLATES)
@@ -406,7 +433,7 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
         # axis or electrode shift: MIT-BIH 114's V5 lead splits its normal beats into 4 such templates).
         ventricular = template != dominant and (
             (corr < 0.5 and (wide_or_big or early > UNLIKE_EARLY))
-            or (corr < 0.85 and (wide_or_big or early > 0.5))
+            or (corr < LIKE_CORRELATION and (wide_or_big or early > 0.5))
             or (width > WIDE_PREMATURE * dom_width and (early > 0.5 or paused)))
         narrower_than_premature = width <= WIDE_PREMATURE * dom_width
         if ventricular and (amp < ON_TIME_SMALL * dom_amp or narrower_than_premature) and not paused:
