@@ -191,13 +191,13 @@ def main() -> None:
             v_no_beat += extra
             print(f"  {name} {base.name}: {labels.size} reference beats, labels changed without the middle "
                   f"beat {moved}", flush=True)
+        truth_all, ours_all = np.concatenate(truths), np.concatenate(ours)
         row: dict[str, object] = {"data": name, "records": len(bases)}
-        row.update(scores(np.concatenate(truths), np.concatenate(ours)))
+        row.update(scores(truth_all, ours_all))
         row["labels_changed_one_beat_removed"] = changed
         # V +P counting the V calls on false detections too (the per-class figures above, as EC57's class
         # statistics, only see detections that match a reference beat)
         row["V_calls_no_beat"] = v_no_beat
-        truth_all, ours_all = np.concatenate(truths), np.concatenate(ours)
         v_tp = int(np.sum((truth_all == "V") & (ours_all == "V")))
         v_called = int(np.sum((ours_all == "V") & (truth_all != "F")))
         row["V_ppv_with_false_beats"] = round(100 * v_tp / max(1, v_called + v_no_beat), 2)
