@@ -43,7 +43,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the shared 2-core machine
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ecgdesk.analysis import beat_model
-from ecgdesk.analysis.beats import BeatClass, BeatFeatures, concat_features, rule_state
+from ecgdesk.analysis.beats import BeatClass, BeatFeatures, concat_features, rules_without_noise
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
 from ecgdesk.analysis.strips.model import export_trees
@@ -99,22 +99,32 @@ def record_beats(data: Path, db: str, name: str) -> dict[str, np.ndarray]:
 
 
 def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(feature matrix, reference class, rule labels, candidates for the model's S) of one record."""
+    """(feature matrix, reference class, rule labels, candidates for the model's S) of one record. The
+    beats the rules set aside as noise (:func:`ecgdesk.analysis.beats.rules_without_noise`) are Q, with
+    no features, as :func:`ecgdesk.analysis.beats.classify_beats` leaves them."""
     features = BeatFeatures(beats["waves"], beats["width"])
     fs = float(beats["fs"])
-    state = rule_state(features, beats["samples"], fs)
-    matrix = beat_model.beat_matrix(beats["waves"], beats["width"], beats["samples"], fs, state.ids,
-                                    state.reference, state.irregular, state.labels == BeatClass.V.value)
+    state, keep = rules_without_noise(features, beats["samples"], fs)
+    kept = features.select(keep)
+    rule_v = state.labels == BeatClass.V.value
+    matrix = beat_model.beat_matrix(kept.waveforms, kept.width_ms, beats["samples"][keep], fs, state.ids,
+                                    state.reference, state.irregular, rule_v)
     gate = beat_model.coupling_gate(matrix, state.labels, state.irregular)
-    candidates = state.s_candidates & beat_model.early_for_its_rhythm(matrix, gate)
-    return matrix, beats["truth"], state.labels, candidates
+    candidates = np.zeros(keep.size, dtype=bool)
+    candidates[keep] = state.s_candidates & beat_model.early_for_its_rhythm(matrix, gate)
+    rows = np.full((keep.size, matrix.shape[1]), np.nan)
+    rows[keep] = matrix
+    labels = np.full(keep.size, BeatClass.Q.value, dtype="<U1")
+    labels[keep] = state.labels
+    return rows, beats["truth"], labels, candidates
 
 
 def fit(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> HistGradientBoostingClassifier:
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     rng = np.random.default_rng(0)
-    keep = np.isin(y, CLASSES) & ((y != "N") | (rng.random(y.size) < N_SHARE))
+    set_aside = np.concatenate([p[2] for p in parts]) == BeatClass.Q.value  # noise: no features
+    keep = np.isin(y, CLASSES) & ((y != "N") | (rng.random(y.size) < N_SHARE)) & ~set_aside
     kept = y[keep]
     counts = {c: max(1, int(np.sum(kept == c))) for c in CLASSES}
     weight = np.array([np.sqrt(kept.size / (len(CLASSES) * counts[c])) for c in kept])

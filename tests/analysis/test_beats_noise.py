@@ -1,5 +1,6 @@
 """Beat classes in muscle noise: normal beats that no template takes are not called ventricular wholesale
-(algorithm 0.5.30), and detections of the noise itself are not called ventricular (0.5.31)."""
+(algorithm 0.5.30), detections of the noise itself are not called ventricular (0.5.31), and the beat after
+such a detection is not premature (0.5.32)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,18 @@ from ecgdesk.analysis.noise_stress import add_noise, make_noise
 
 
 @functools.cache
-def _mitdb_114_in_muscle_noise() -> tuple[np.ndarray, BeatTable, np.ndarray]:
-    """(reference classes, beat table, the detection matched to each reference beat or -1) of MIT-BIH 114
-    lead 0 with synthetic muscle noise at +12 dB."""
+def _mitdb_in_muscle_noise(name: str) -> tuple[np.ndarray, BeatTable, np.ndarray]:
+    """(reference classes, beat table, the detection matched to each reference beat or -1) of an MIT-BIH
+    record's lead 0 with synthetic muscle noise at +12 dB."""
     wfdb = pytest.importorskip("wfdb")
-    base = str(shared_path("mitdb", "114.hea").with_suffix(""))
+    base = str(shared_path("mitdb", f"{name}.hea").with_suffix(""))
     record = wfdb.rdrecord(base, channels=[0])
     fs, x = float(record.fs), record.p_signal[:, 0]
     ann = wfdb.rdann(base, "atr")
     keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol])
     truth = np.array([AAMI_CLASS[s] for s in np.array(ann.symbol)[keep]])
     reference = ann.sample[keep]
-    noisy = add_noise(x, fs, reference, make_noise("ma", x.size, fs, seed=114), 12.0)
+    noisy = add_noise(x, fs, reference, make_noise("ma", x.size, fs, seed=int(name)), 12.0)
     table = analyze_beats(noisy, fs)
     return truth, table, match_beats(reference, table.samples, fs).pairs
 
@@ -37,7 +38,7 @@ def test_mitdb_114_in_muscle_noise_keeps_its_normal_beats_normal():
     their mean. Algorithm 0.5.29 called 198 normal beats V; 0.5.30 attaches each to the template it
     correlates with at 0.85 or more: 90; 0.5.31 calls the rough ones among the rest Q: 5. Its PVCs stay V
     (42 of 43 in all three)."""
-    truth, table, pairs = _mitdb_114_in_muscle_noise()
+    truth, table, pairs = _mitdb_in_muscle_noise("114")
     called = np.where(pairs >= 0, table.labels[np.maximum(pairs, 0)], "-")
     assert np.sum((called == BeatClass.V.value) & (truth == "N")) <= 30
     assert np.sum((called == BeatClass.V.value) & (truth == "V")) >= 40
@@ -47,11 +48,22 @@ def test_mitdb_114_in_muscle_noise_keeps_its_normal_beats_normal():
 def test_mitdb_114_in_muscle_noise_calls_no_pvc_on_the_noise():
     """Detections that match no reference beat are the noise's own peaks. 0.5.30 called 334 of them V (the
     report's PVC count, 42 true, went up eightfold); 0.5.31 calls a V beat rough all over Q: 27."""
-    _, table, pairs = _mitdb_114_in_muscle_noise()
+    _, table, pairs = _mitdb_in_muscle_noise("114")
     on_a_beat = np.zeros(table.samples.size, dtype=bool)
     on_a_beat[pairs[pairs >= 0]] = True
     assert np.sum((table.labels == BeatClass.V.value) & ~on_a_beat) <= 60
     assert np.sum((table.labels == BeatClass.Q.value) & ~on_a_beat) >= 250
+
+
+@pytest.mark.shared_data
+def test_mitdb_119_in_muscle_noise_calls_no_normal_beat_premature_after_a_detection_in_the_noise():
+    """MIT-BIH 119 (ventricular bigeminy, no atrial ectopy): a detection in the noise splits an RR, and the
+    normal beat after it looked premature. 0.5.31 called 49 normal beats S; 0.5.32 sets the noise
+    detections aside and classifies the rest again: 5. The PVCs stay V (444 and 443 of 444)."""
+    truth, table, pairs = _mitdb_in_muscle_noise("119")
+    called = np.where(pairs >= 0, table.labels[np.maximum(pairs, 0)], "-")
+    assert np.sum((called == BeatClass.S.value) & (truth == "N")) <= 20
+    assert np.sum((called == BeatClass.V.value) & (truth == "V")) >= 435
 
 
 def test_roughness_tells_a_ventricular_complex_from_noise_and_from_a_notched_qrs():

@@ -34,6 +34,7 @@ from ecgdesk.analysis.beat_rhythm import (
     sinus_p_limit,
     supraventricular_runs,
 )
+from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms
 from ecgdesk.errors import InputError, check_option, check_positive
 
 #: Waveform times (s) around the R peak at which each beat is sampled.
@@ -75,17 +76,6 @@ WIDE_PREMATURE = 1.4
 #: that found the most V beats with at most two others (algorithm 0.5.12, docs/analysis.md).
 SUB_TEMPLATE_CORRELATION = 0.95
 SUB_TEMPLATE_MIN = 5
-#: QRS width (:func:`qrs_width_ms`): the beat's window smoothed once more over WIDTH_SMOOTH_S, slope over
-#: +-WIDTH_LAG_S, at least WIDTH_SLOPE_SHARE of the steepest within WIDTH_CORE_S of R; flat stretches up to
-#: WIDTH_GAP_S are crossed (the apex of a slurred or notched ventricular QRS). Gap and smoothing chosen on
-#: DS1 alone: V / N separation by width clean and with muscle noise at +12 dB, then the S model's
-#: leave-one-record-out figures (docs/analysis.md, algorithm 0.5.29).
-WIDTH_SMOOTH_S = 0.005
-WIDTH_LAG_S = 0.004
-WIDTH_SLOPE_SHARE = 0.15
-WIDTH_CORE_S = 0.04
-WIDTH_GAP_S = 0.04
-WIDTH_REACH_S = 0.12
 #: Fusion: the beat's QRS is a blend a * dominant + b * ventricular template (a, b > 0) whose ventricular
 #: share b / (a + b) lies inside this range, the blend leaves at most FUSION_RESIDUAL of the beat's energy
 #: unexplained, and the beat comes on time (RR >= FUSION_MIN_RR x the reference), as a sinus and an ectopic
@@ -121,6 +111,10 @@ class BeatFeatures:
 
     def __len__(self) -> int:
         return int(self.width_ms.size)
+
+    def select(self, rows: np.ndarray) -> BeatFeatures:
+        """The features of the beats ``rows`` selects (a mask or indices)."""
+        return BeatFeatures(self.waveforms[rows], self.width_ms[rows])
 
 
 @dataclass(frozen=True)
@@ -170,33 +164,6 @@ class BeatTable:
         return BeatTable(self.samples, labels, self.template_ids, list(self.templates), self.fs)
 
 
-def _windows(x: np.ndarray, fs: float, samples: np.ndarray, half: int) -> np.ndarray:
-    """Each beat's samples ``-half..+half`` around R as the beats see them: a 10 ms moving average (drops
-    noise above ~40 Hz) minus the baseline (1 s moving mean, evaluated on 50 ms block means at the
-    window's ends and drawn as a straight line between them). Costs O(beats x window), plus one cheap
-    pass of block means, instead of a band-pass over the whole signal."""
-    smooth = max(0, int(round(0.005 * fs)))
-    offs = np.arange(-half - smooth, half + smooth + 1)
-    raw = x[np.clip(samples[:, None] + offs[None, :], 0, x.size - 1)]
-    if smooth:
-        c = np.concatenate([np.zeros((raw.shape[0], 1)), np.cumsum(raw, axis=1)], axis=1)
-        raw = (c[:, 2 * smooth + 1:] - c[:, : -2 * smooth - 1]) / (2 * smooth + 1)
-    k = max(1, int(round(0.05 * fs)))
-    m = max(1, x.size // k)
-    blocks = x[: m * k].reshape(m, k) @ np.full(k, 1.0 / k) if x.size >= k else np.array([x.mean()])
-    cb = np.concatenate([[0.0], np.cumsum(blocks)])
-    reach = 10  # blocks either side: a 1 s mean
-
-    def baseline(at: np.ndarray) -> np.ndarray:
-        b = np.clip(at // k, 0, blocks.size - 1)
-        lo, hi = np.maximum(b - reach, 0), np.minimum(b + reach + 1, blocks.size)
-        return (cb[hi] - cb[lo]) / (hi - lo)
-
-    start, end = baseline(samples - half), baseline(samples + half)
-    ramp = np.linspace(0.0, 1.0, raw.shape[1])
-    return raw - (start[:, None] + (end - start)[:, None] * ramp[None, :])
-
-
 def extract_beat_features(ecg: np.ndarray, fs: float, samples: np.ndarray) -> BeatFeatures:
     """Features of the beats at ``samples`` (indices into ``ecg``, one lead, mV; NaN counts as 0)."""
     fs = check_positive("fs", fs)
@@ -206,67 +173,12 @@ def extract_beat_features(ecg: np.ndarray, fs: float, samples: np.ndarray) -> Be
     if n == 0 or x.size == 0:
         return BeatFeatures(np.zeros((n, WAVE_T.size), np.float32), np.zeros(n, np.float32))
     half = int(np.ceil(0.2 * fs)) + 1
-    win = _windows(x, fs, samples, half)
+    win = beat_windows(x, fs, samples, half)
     waves = win[:, np.round(WAVE_T * fs).astype(np.int64) + half]
     # Baseline: the PR segment (70-50 ms before R), so a wandering level does not change the shape.
     pr = (WAVE_T >= -0.07) & (WAVE_T <= -0.05)
     waves = waves - waves[:, pr].mean(axis=1, keepdims=True)
     return BeatFeatures(waves.astype(np.float32), qrs_width_ms(win, half, fs).astype(np.float32))
-
-
-def steep_span_ms(ecg: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarray:
-    """Span (ms) from the first to the last sample within WIDTH_REACH_S of each beat's R whose slope is at
-    least WIDTH_SLOPE_SHARE of the steepest there: the QRS width of algorithms up to 0.5.28. Continuous
-    activity (fibrillation waves) fills the span where :func:`qrs_width_ms` follows one complex; the strips'
-    fast wide-complex rule was chosen on it (``strips.ventricular.FAST_WIDE_QRS_MS``)."""
-    x = np.nan_to_num(np.asarray(ecg, dtype=np.float64))
-    samples = np.asarray(samples, dtype=np.int64)
-    if samples.size == 0 or x.size == 0:
-        return np.zeros(samples.size)
-    half = int(np.ceil(0.2 * fs)) + 1
-    win = _windows(x, fs, samples, half)
-    reach = int(round(WIDTH_REACH_S * fs))
-    seg = win[:, half - reach - 1: half + reach + 2]
-    slope = np.abs(seg[:, 2:] - seg[:, :-2])
-    steep = slope >= WIDTH_SLOPE_SHARE * slope.max(axis=1, keepdims=True)
-    first = np.argmax(steep, axis=1)
-    last = steep.shape[1] - 1 - np.argmax(steep[:, ::-1], axis=1)
-    return (last - first) / fs * 1000.0
-
-
-def qrs_width_ms(win: np.ndarray, half: int, fs: float) -> np.ndarray:
-    """QRS width of each beat window (R at column ``half``): the stretch of slope at least
-    WIDTH_SLOPE_SHARE of the steepest slope within WIDTH_CORE_S of R, grown from that steepest point
-    across flat stretches of at most WIDTH_GAP_S, never past WIDTH_REACH_S either side of R.
-
-    The slope is taken over a fixed time (WIDTH_LAG_S), so a beat measures the same at any sampling rate.
-    Grown rather than spanned: a steep sample anywhere in the window (a tall T wave, muscle noise) no
-    longer stretches the width to the window's edge. Measured spanned, SVDB 854's normal beats were 70 ms
-    wide at its own 128 Hz and 152 ms resampled to 250 Hz (algorithm 0.5.29, docs/analysis.md)."""
-    more = int(round(WIDTH_SMOOTH_S / 2 * fs))  # the extra moving average's half-width
-    lag = max(1, int(round(WIDTH_LAG_S * fs)))
-    reach = int(round(WIDTH_REACH_S * fs))
-    core = max(1, int(round(WIDTH_CORE_S * fs)))
-    gap = max(1, int(round(WIDTH_GAP_S * fs)))
-    span = 2 * (reach + lag) + 1
-    wide = win[:, half - reach - lag - more: half + reach + lag + more + 1]
-    seg = wide[:, :span].copy()
-    for k in range(1, 2 * more + 1):
-        seg += wide[:, k: k + span]
-    seg /= 2 * more + 1
-    slope = np.abs(seg[:, 2 * lag:] - seg[:, :-2 * lag])  # column j is R + (j - reach) samples
-    n = slope.shape[1]
-    centre = reach - core + np.argmax(slope[:, reach - core: reach + core + 1], axis=1)
-    top = slope[np.arange(slope.shape[0]), centre]
-    steep = slope >= WIDTH_SLOPE_SHARE * top[:, None]
-    idx = np.arange(n, dtype=np.int16)  # a window is a few hundred samples at most: a quarter of int64
-    before = np.maximum.accumulate(np.where(steep, idx, np.int16(-1)), axis=1)
-    after = np.minimum.accumulate(np.where(steep, idx, np.int16(n))[:, ::-1], axis=1)[:, ::-1]
-    joined = steep | ((before >= 0) & (after < n) & (after - before <= gap + 1))
-    c = centre[:, None]
-    first = np.where(~joined & (idx < c), idx, np.int16(-1)).max(axis=1).astype(np.int64) + 1
-    last = np.where(~joined & (idx > c), idx, np.int16(n)).min(axis=1).astype(np.int64) - 1
-    return (last - first) / fs * 1000.0
 
 
 def concat_features(parts: Sequence[BeatFeatures]) -> BeatFeatures:
@@ -351,6 +263,12 @@ def roughness(waves: np.ndarray, columns: np.ndarray | slice = slice(None)) -> n
     if not isinstance(columns, slice):
         second = second[:, np.asarray(columns)[1:-1]]
     return np.sqrt(np.mean(second ** 2, axis=1)) / np.maximum(np.ptp(rows[:, QRS_PART], axis=1), 1e-9)
+
+
+def noise_like(waves: np.ndarray) -> np.ndarray:
+    """Whether each beat is rough all over: over its whole window (more than :data:`V_ROUGHNESS`) and
+    outside its QRS too (more than :data:`V_ROUGHNESS_OUTSIDE`)."""
+    return np.asarray((roughness(waves) > V_ROUGHNESS) & (roughness(waves, ~QRS_PART) > V_ROUGHNESS_OUTSIDE))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -495,8 +413,31 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 
+def rules_without_noise(features: BeatFeatures, samples: np.ndarray, fs: float
+                        ) -> tuple[RuleState, np.ndarray]:
+    """The template rules' state (:func:`rule_state`) of the beats that are not noise, and which beats
+    those are (a mask). The rules' V calls that are rough all over (:func:`noise_like`: detections in
+    muscle noise) are set aside and the rules run again without them: a detection in noise splits an RR
+    interval, and the beat after it looked premature (DS1 with muscle noise at +12 dB: 334 of the 520 S
+    calls on normal beats; algorithm 0.5.32). V calls of the second run that are rough all over are Q."""
+    state = rule_state(features, samples, fs)
+    keep = ~_rough_v(state.labels, features.waveforms)
+    if not keep.all():
+        state = rule_state(features.select(keep), samples[keep], fs)
+    state.labels[_rough_v(state.labels, features.waveforms[keep])] = BeatClass.Q.value
+    return state, keep
+
+
+def _rough_v(labels: np.ndarray, waves: np.ndarray) -> np.ndarray:
+    called_v = np.flatnonzero(labels == BeatClass.V.value)
+    out = np.zeros(labels.size, dtype=bool)
+    out[called_v[noise_like(waves[called_v])]] = True
+    return out
+
+
 def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> BeatTable:
-    """AAMI labels for every beat of the recording, from its features and R-peak samples."""
+    """AAMI labels for every beat of the recording, from its features and R-peak samples (the beats set
+    aside as noise by :func:`rules_without_noise`: Q, in no template)."""
     from ecgdesk.analysis.beat_model import (
         beat_matrix,
         coupling_gate,
@@ -508,13 +449,17 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
     )
 
     samples = np.asarray(samples, dtype=np.int64)
-    n = samples.size
-    if n != len(features):
-        raise InputError("features", f"{len(features)} feature rows for {n} beats")
-    if n == 0:
+    if samples.size != len(features):
+        raise InputError("features", f"{len(features)} feature rows for {samples.size} beats")
+    if samples.size == 0:
         return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
-    state = rule_state(features, samples, fs)
+    state, keep = rules_without_noise(features, samples, fs)
+    every_beat = samples
+    if not keep.all():
+        features, samples = features.select(keep), samples[keep]
+    n = samples.size
     labels, ids, templates = state.labels, state.ids, state.templates
+    waves = np.asarray(features.waveforms, dtype=np.float32)
     # the S model (trained on MIT-BIH DS1) adds premature atrial beats the RR rules miss
     # and vetoes the rules' V calls on beats it finds plainly not ventricular
     candidates = state.s_candidates
@@ -530,19 +475,21 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
                              state.irregular, rule_v, rows=rows, rhythm=rhythm)
         labels[at[supraventricular(matrix, candidates[rows], coupling=gate)]] = BeatClass.S.value
         labels[at[not_ventricular(matrix, rule_v[rows])]] = BeatClass.N.value
-    waves = np.asarray(features.waveforms, dtype=np.float32)
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
     if ventricular_ids:
         fused = _fusion(waves, ids, state.dominant, ventricular_ids)
         with np.errstate(invalid="ignore"):
             on_time = state.rr_prev >= FUSION_MIN_RR * state.reference
-        labels[fused & on_time & (labels != BeatClass.S.value)] = BeatClass.F.value
-    called_v = np.flatnonzero(labels == BeatClass.V.value)
-    noise_like = ((roughness(waves[called_v]) > V_ROUGHNESS)
-                  & (roughness(waves[called_v], ~QRS_PART) > V_ROUGHNESS_OUTSIDE))
-    labels[called_v[noise_like]] = BeatClass.Q.value
-    return BeatTable(samples, labels, ids, templates, fs)
+        labels[fused & on_time & (labels != BeatClass.S.value) & (labels != BeatClass.Q.value)] = (
+            BeatClass.F.value)
+    if keep.all():
+        return BeatTable(samples, labels, ids, templates, fs)
+    all_labels = np.full(keep.size, BeatClass.Q.value, dtype="<U1")
+    all_labels[keep] = labels
+    all_ids = np.full(keep.size, -1, dtype=np.int32)
+    all_ids[keep] = ids
+    return BeatTable(every_beat, all_labels, all_ids, templates, fs)
 
 
 def _fusion(waves: np.ndarray, ids: np.ndarray, dominant: int, ventricular_ids: list[int]) -> np.ndarray:

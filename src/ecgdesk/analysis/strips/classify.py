@@ -32,8 +32,9 @@ from ecgdesk.records.recording import Recording
 #: of the other polarity placed on their own QRS (ambulatory 0.5.25); 1.5.1: the VT rules read the QRS width
 #: of ambulatory 0.5.29, the fast wide-complex rule the span it was chosen on (same model); 1.5.2: the beat
 #: templates of ambulatory 0.5.30 (every shared strip's result identical); 1.5.3: a V call rough all over
-#: is Q (ambulatory 0.5.31; every shared strip's result identical).
-ALGORITHM_VERSION = "strips 1.5.3"
+#: is Q (ambulatory 0.5.31; every shared strip's result identical); 1.5.4: such beats are set aside and the
+#: rest classified again (ambulatory 0.5.32; identical again).
+ALGORITHM_VERSION = "strips 1.5.4"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

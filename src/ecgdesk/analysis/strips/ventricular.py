@@ -15,7 +15,7 @@ noisy. Two rules, each cheap enough for the batch:
   tachycardia; the median beat's own estimate >= :data:`MEDIAN_QRS_MS` too) at :data:`WIDE_TACHY_BPM` or
   more, regular, with alike beats: a wide-complex tachycardia is treated as VT until proven otherwise;
 - **fast wide-complex rhythm**: a median rate of :data:`FAST_WIDE_BPM` or more whose beats are very wide
-  (median span of steep slope around each beat, :func:`ecgdesk.analysis.beats.steep_span_ms`, >=
+  (median span of steep slope around each beat, :func:`ecgdesk.analysis.beat_waves.steep_span_ms`, >=
   :data:`FAST_WIDE_QRS_MS`), regular or not, on a signal without the peaked
   distribution of narrow QRS spikes (sample kurtosis <= :data:`FAST_WIDE_KURTOSIS`). Polymorphic VT and
   coarse VF that the detector still counts as fast, wide, unlike beats land here; the model would call
@@ -119,7 +119,8 @@ def _fibrillation(strip: PreparedStrip) -> VentricularFinding | None:
 
 
 def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
-    from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features, steep_span_ms
+    from ecgdesk.analysis.beat_waves import steep_span_ms
+    from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features
 
     peaks = strip.peaks
     if peaks.size < VT_MIN_BEATS + 1:
