@@ -104,11 +104,11 @@ def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     no features, as :func:`ecgdesk.analysis.beats.classify_beats` leaves them."""
     features = BeatFeatures(beats["waves"], beats["width"])
     fs = float(beats["fs"])
-    state, keep = rules_without_noise(features, beats["samples"], fs)
-    kept = features.select(keep)
+    kept = rules_without_noise(features, beats["samples"], fs)
+    state, keep = kept.state, kept.keep
     rule_v = state.labels == BeatClass.V.value
-    matrix = beat_model.beat_matrix(kept.waveforms, kept.width_ms, beats["samples"][keep], fs, state.ids,
-                                    state.reference, state.irregular, rule_v)
+    matrix = beat_model.beat_matrix(kept.features.waveforms, kept.features.width_ms, beats["samples"][keep],
+                                    fs, state.ids, state.reference, state.irregular, rule_v)
     gate = beat_model.coupling_gate(matrix, state.labels, state.irregular)
     candidates = np.zeros(keep.size, dtype=bool)
     candidates[keep] = state.s_candidates & beat_model.early_for_its_rhythm(matrix, gate)

@@ -413,19 +413,30 @@ def rule_state(features: BeatFeatures, samples: np.ndarray, fs: float) -> RuleSt
     return RuleState(labels, ids, templates, dominant, rr_prev, reference, irregular, s_candidates)
 
 
-def rules_without_noise(features: BeatFeatures, samples: np.ndarray, fs: float
-                        ) -> tuple[RuleState, np.ndarray]:
-    """The template rules' state (:func:`rule_state`) of the beats that are not noise, and which beats
-    those are (a mask). The rules' V calls that are rough all over (:func:`noise_like`: detections in
-    muscle noise) are set aside and the rules run again without them: a detection in noise splits an RR
-    interval, and the beat after it looked premature (DS1 with muscle noise at +12 dB: 334 of the 520 S
-    calls on normal beats; algorithm 0.5.32). V calls of the second run that are rough all over are Q."""
+@dataclass
+class RulesWithoutNoise:
+    """:func:`rules_without_noise`'s result: the rules' state of the beats that are not noise, which beats
+    those are (a mask over all of them), and their features."""
+
+    state: RuleState
+    keep: np.ndarray
+    features: BeatFeatures
+
+
+def rules_without_noise(features: BeatFeatures, samples: np.ndarray, fs: float) -> RulesWithoutNoise:
+    """The template rules' state (:func:`rule_state`) of the beats that are not noise. The rules' V calls
+    that are rough all over (:func:`noise_like`: detections in muscle noise) are set aside and the rules
+    run again without them: a detection in noise splits an RR interval, and the beat after it looked
+    premature (DS1 with muscle noise at +12 dB: 334 of the 520 S calls on normal beats; algorithm 0.5.32).
+    V calls of the second run that are rough all over are Q."""
     state = rule_state(features, samples, fs)
     keep = ~_rough_v(state.labels, features.waveforms)
     if not keep.all():
-        state = rule_state(features.select(keep), samples[keep], fs)
-    state.labels[_rough_v(state.labels, features.waveforms[keep])] = BeatClass.Q.value
-    return state, keep
+        del state  # the first run's arrays go before the second run makes its own (a 14-day recording)
+        features = features.select(keep)
+        state = rule_state(features, samples[keep], fs)
+    state.labels[_rough_v(state.labels, features.waveforms)] = BeatClass.Q.value
+    return RulesWithoutNoise(state, keep, features)
 
 
 def _rough_v(labels: np.ndarray, waves: np.ndarray) -> np.ndarray:
@@ -453,10 +464,10 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         raise InputError("features", f"{len(features)} feature rows for {samples.size} beats")
     if samples.size == 0:
         return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
-    state, keep = rules_without_noise(features, samples, fs)
+    kept = rules_without_noise(features, samples, fs)
+    state, keep, features = kept.state, kept.keep, kept.features
     every_beat = samples
-    if not keep.all():
-        features, samples = features.select(keep), samples[keep]
+    samples = samples[keep]
     n = samples.size
     labels, ids, templates = state.labels, state.ids, state.templates
     waves = np.asarray(features.waveforms, dtype=np.float32)
