@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ecgdesk.analysis.beats import QRS_PART, WAVE_T, BeatClass, BeatTable, analyze_beats, roughness
+from ecgdesk.analysis.beats import (
+    QRS_PART,
+    WAVE_T,
+    BeatClass,
+    BeatFeatures,
+    BeatTable,
+    analyze_beats,
+    classify_beats,
+    roughness,
+)
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 from ecgdesk.analysis.noise_stress import add_noise, make_noise
 
@@ -80,3 +89,27 @@ def test_roughness_tells_a_ventricular_complex_from_noise_and_from_a_notched_qrs
     outside = roughness(np.stack([wide, noise, notched]), ~QRS_PART)
     assert whole[0] < 0.1 < 0.25 < whole[1] and whole[2] > 0.25
     assert outside[1] > 0.1 > outside[2]
+
+
+def test_detections_of_noise_are_set_aside_q_in_no_template():
+    """Synthetic: 300 normal beats and 13 white-noise detections halfway between two of them. The noise
+    detections are Q and in no template (0.5.31 left each in a template of its own); every normal beat
+    stays N, and the templates count only the beats they hold."""
+    rng = np.random.default_rng(3)
+    fs, n_beats = 250.0, 300
+    samples = np.round(np.cumsum(0.8 + 0.02 * rng.standard_normal(n_beats)) * fs).astype(np.int64)
+    normal = np.exp(-0.5 * (WAVE_T / 0.012) ** 2) + 0.15 * np.exp(-0.5 * ((WAVE_T - 0.17) / 0.03) ** 2)
+    noise_after = np.arange(20, 280, 20)
+    every = np.concatenate([samples, (samples[noise_after] + samples[noise_after + 1]) // 2])
+    waves = np.concatenate([normal + 0.01 * rng.standard_normal((n_beats, WAVE_T.size)),
+                            0.3 * rng.standard_normal((noise_after.size, WAVE_T.size))])
+    widths = np.concatenate([np.full(n_beats, 70.0), np.full(noise_after.size, 150.0)])
+    order = np.argsort(every)
+    is_noise = (np.arange(every.size) >= n_beats)[order]
+    table = classify_beats(BeatFeatures(waves[order].astype(np.float32), widths[order].astype(np.float32)),
+                           every[order], fs)
+    assert table.samples.size == every.size
+    assert set(table.labels[is_noise]) == {BeatClass.Q.value}
+    assert set(table.template_ids[is_noise]) == {-1}
+    assert set(table.labels[~is_noise]) == {BeatClass.N.value}
+    assert sum(t.n_beats for t in table.templates) == int(np.sum(table.template_ids >= 0))
