@@ -1,7 +1,7 @@
 """Beat classes through ``ecgdesk analyze`` on MIT-BIH DS1 and SVDB, and how stable the templates are.
 
     .venv/bin/python bench/bench_classes.py [--data ../shared/data] [--rates 128,250,500,1000]
-                                            [--front-ends 0.5-40,0.67-40] [--noise ma:12,em:12]
+                                            [--front-ends 0.5-40,0.67-40] [--noise ma:12,em:12,ma:12@250]
                                             [--sets ds1,svdb]
 
 Every DS1 record (de Chazal et al. 2004's inter-patient training half, the 22 in ``mitdb``) and every
@@ -34,7 +34,10 @@ Noise (``--noise ma:12,em:12``): each record with the synthetic noise of :mod:`e
 (``bw`` baseline wander, ``ma`` muscle, ``em`` electrode motion) added to every lead at that signal-to-noise
 ratio (dB, signal power at the reference beats), the whole record, the same noise for every run (seeded by
 the record's name), rounded to 5 uV; rows ``ds1+ma12`` etc. The rules were chosen on clean records; an
-ambulatory recording is rarely clean for long.
+ambulatory recording is rarely clean for long. ``ma:12@250`` resamples the record to 250 Hz first (a
+patch's rate) and adds the noise there (rows ``ds1@250+ma12``): the synthetic muscle noise spans 10-150
+Hz, capped below the Nyquist frequency, so at a lower rate more of the same noise power falls in the QRS
+band.
 
 Writes bench/results/classes.csv.
 """
@@ -161,7 +164,8 @@ def main() -> None:
     parser.add_argument("--front-ends", default="",
                         help="also through these recorder bands (LOW-HIGH Hz, comma-separated, e.g. 0.5-40)")
     parser.add_argument("--noise", default="",
-                        help="also with this noise added (KIND:SNR_DB, comma-separated, e.g. ma:12,em:12)")
+                        help="also with this noise added (KIND:SNR_DB[@RATE], comma-separated, e.g. "
+                             "ma:12,em:12,ma:12@250: the last resampled to 250 Hz first)")
     parser.add_argument("--sets", default="ds1,svdb", help="which record sets (ds1, svdb)")
     args = parser.parse_args()
     sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
@@ -176,8 +180,10 @@ def main() -> None:
         low, high = (float(edge) for edge in text.split("-"))
         runs += [(f"{name}~{text}", bases, None, (low, high), None) for name, bases in sets.items()]
     for text in (n.strip() for n in args.noise.split(",") if n.strip()):
-        kind, snr = text.split(":")
-        runs += [(f"{name}+{kind}{snr}", bases, None, None, (kind, float(snr)))
+        noise, _, at = text.partition("@")  # KIND:SNR or KIND:SNR@RATE
+        kind, snr = noise.split(":")
+        hz = int(at) if at else None
+        runs += [(f"{name}{'@' + at if at else ''}+{kind}{snr}", bases, hz, None, (kind, float(snr)))
                  for name, bases in sets.items()]
     rows = []
     for name, bases, rate, band, noise in runs:
