@@ -428,14 +428,15 @@ def rules_without_noise(features: BeatFeatures, samples: np.ndarray, fs: float) 
     that are rough all over (:func:`noise_like`: detections in muscle noise) are set aside and the rules
     run again without them: a detection in noise splits an RR interval, and the beat after it looked
     premature (DS1 with muscle noise at +12 dB: 334 of the 520 S calls on normal beats; algorithm 0.5.32).
-    V calls of the second run that are rough all over are Q."""
+    V calls of the second run that are rough all over are Q (without a second run there are none: the
+    first found no rough V call)."""
     state = rule_state(features, samples, fs)
     keep = ~_rough_v(state.labels, features.waveforms)
     if not keep.all():
         del state  # the first run's arrays go before the second run makes its own (a 14-day recording)
         features = features.select(keep)
         state = rule_state(features, samples[keep], fs)
-    state.labels[_rough_v(state.labels, features.waveforms)] = BeatClass.Q.value
+        state.labels[_rough_v(state.labels, features.waveforms)] = BeatClass.Q.value
     return RulesWithoutNoise(state, keep, features)
 
 
@@ -466,8 +467,10 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         return BeatTable(samples, np.zeros(0, "<U1"), np.zeros(0, np.int32), [], fs)
     kept = rules_without_noise(features, samples, fs)
     state, keep, features = kept.state, kept.keep, kept.features
+    set_aside = not keep.all()
     every_beat = samples
-    samples = samples[keep]
+    if set_aside:
+        samples = samples[keep]
     n = samples.size
     labels, ids, templates = state.labels, state.ids, state.templates
     waves = np.asarray(features.waveforms, dtype=np.float32)
@@ -494,7 +497,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
             on_time = state.rr_prev >= FUSION_MIN_RR * state.reference
         labels[fused & on_time & (labels != BeatClass.S.value) & (labels != BeatClass.Q.value)] = (
             BeatClass.F.value)
-    if keep.all():
+    if not set_aside:
         return BeatTable(samples, labels, ids, templates, fs)
     all_labels = np.full(keep.size, BeatClass.Q.value, dtype="<U1")
     all_labels[keep] = labels
