@@ -142,24 +142,31 @@ def test_too_short_and_signal_free_recordings(tmp_path: Path):
 
 
 @pytest.mark.shared_data
+def _delineate_stretch(tally, record: str, start: int, stop: int, folder: Path) -> None:
+    """Delineate samples ``start``-``stop`` of a QT Database record as one recording and add its fused
+    marks to ``tally`` (``bench/qtdb_eval.Tally``) against the record's first annotator."""
+    import wfdb
+
+    from bench_delineate import read_beats
+    from qtdb_eval import QTDB, reference
+
+    raw = wfdb.rdrecord(str(QTDB / record), sampfrom=start, sampto=stop)
+    recording = Recording.from_array(np.nan_to_num(raw.p_signal).astype(np.float32), raw.fs, raw.sig_name)
+    target = folder / f"{record}.csv"
+    write_waves_csv(recording, target)
+    ours = [{k: v + start for k, v in beat.items()} for beat in read_beats(target)[FUSED]]
+    tally.add(record, reference(record), ours, recording.fs)
+
+
 def test_qt_database_record_against_its_first_annotator(tmp_path: Path):
     """sel16273 (tuning half): every annotated beat delineated, fused marks near the cardiologist's."""
     shared_path("qtdb", "sel16273.hea")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    import wfdb
-
-    from bench_delineate import read_beats
-    from qtdb_eval import QTDB, Tally, reference
+    from qtdb_eval import Tally
 
     # The annotated minute of the record (the whole 15 min take a while on a shared CI machine).
-    start = 145_000
-    raw = wfdb.rdrecord(str(QTDB / "sel16273"), sampfrom=start, sampto=start + 20_000)
-    recording = Recording.from_array(raw.p_signal.astype(np.float32), raw.fs, raw.sig_name)
-    target = tmp_path / "waves.csv"
-    write_waves_csv(recording, target)
-    ours = [{k: v + start for k, v in beat.items()} for beat in read_beats(target)[FUSED]]
     tally = Tally()
-    tally.add("sel16273", reference("sel16273"), ours, recording.fs)
+    _delineate_stretch(tally, "sel16273", 145_000, 165_000, tmp_path)
     annotated, found = tally.beats_in()
     assert found == annotated == 30
     for boundary, (mean_limit, sd_limit) in {"QRS_on": (10, 10), "QRS_off": (10, 12), "T_off": (20, 20),
@@ -259,21 +266,15 @@ def test_the_p_offset_bias_is_within_10_ms_on_both_halves_of_the_qt_database(tmp
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     import wfdb
 
-    from bench_delineate import read_beats
     from qtdb_eval import QTDB, Tally, records, reference, split
 
     tally = Tally()
     for record in records():
-        ref = reference(record)
+        peaks = [b.qrs_peak for b in reference(record)]
         header = wfdb.rdheader(str(QTDB / record))
-        start = max(0, min(b.qrs_peak for b in ref) - int(5 * header.fs))
-        stop = min(header.sig_len, max(b.qrs_peak for b in ref) + int(5 * header.fs))
-        raw = wfdb.rdrecord(str(QTDB / record), sampfrom=start, sampto=stop)
-        recording = Recording.from_array(np.nan_to_num(raw.p_signal).astype(np.float32), raw.fs, raw.sig_name)
-        target = tmp_path / f"{record}.csv"
-        write_waves_csv(recording, target)
-        ours = [{k: v + start for k, v in beat.items()} for beat in read_beats(target)[FUSED]]
-        tally.add(record, ref, ours, recording.fs)
+        start = max(0, min(peaks) - int(5 * header.fs))
+        stop = min(header.sig_len, max(peaks) + int(5 * header.fs))
+        _delineate_stretch(tally, record, start, stop, tmp_path)
     for half in split(records()):
         stats = tally.stats("P_off", set(half))
         assert abs(stats["rec_mean"]) <= 10, (half[0], stats)
