@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_classes.py [--data ../shared/data] [--rates 128,250,500,1000]
                                             [--front-ends 0.5-40,0.67-40] [--noise ma:12,em:12,ma:12@250]
-                                            [--sets ds1,svdb]
+                                            [--sets ds1,svdb] [--chosen-lead]
 
 Every DS1 record (de Chazal et al. 2004's inter-patient training half, the 22 in ``mitdb``) and every
 shared SVDB record (never used to train or choose anything) goes through the whole ambulatory analysis,
@@ -38,6 +38,11 @@ ambulatory recording is rarely clean for long. ``ma:12@250`` resamples the recor
 patch's rate) and adds the noise there (rows ``ds1@250+ma12``): the synthetic muscle noise spans 10-150
 Hz, capped below the Nyquist frequency, so at a lower rate more of the same noise power falls in the QRS
 band.
+
+The lead ``ecgdesk analyze`` picks (``--chosen-lead``): rows ``ds1 chosen-lead`` etc. run the records as
+users do, without ``--lead``: the analysis picks the lead with the most analyzable epochs, then the
+steepest QRS against its noise (``pipeline.choose_lead``; MLII for most MIT-BIH records, either lead for
+SVDB). The S model and the rules were trained and chosen on lead 0.
 
 Writes bench/results/classes.csv.
 """
@@ -101,10 +106,12 @@ def with_noise(recording: Recording, kind: str, snr_db: float, beats: np.ndarray
 
 
 def run_record(base: str, fs: int | None = None, band: tuple[float, float] | None = None,
-               noise: tuple[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, int, int]:
+               noise: tuple[str, float] | None = None, lead: int | None = 0
+               ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(reference classes, our label per reference beat or '-', labels changed without the middle beat,
     V calls on detections that match no reference beat), at the record's own rate or resampled to ``fs``,
-    as recorded, through the front end ``band`` or with ``noise`` (kind, SNR dB)."""
+    as recorded, through the front end ``band`` or with ``noise`` (kind, SNR dB), on ``lead`` (None: the
+    lead ``analyze`` picks)."""
     engine = default_engine()
     captured: dict[str, Any] = {}
 
@@ -123,7 +130,7 @@ def run_record(base: str, fs: int | None = None, band: tuple[float, float] | Non
     reference = np.round(ann.sample[keep] * (recording.fs / float(ann.fs))).astype(np.int64)
     if noise is not None:
         recording = with_noise(recording, noise[0], noise[1], reference, zlib.crc32(Path(base).name.encode()))
-    table = analyze(recording, lead=0,
+    table = analyze(recording, lead=lead,
                     engine=BeatEngine(engine.detect, engine.features, engine.concat, classify)).beats
     match = match_beats(reference, table.samples, recording.fs)
     ours = np.where(match.pairs >= 0, np.asarray(table.labels)[np.maximum(match.pairs, 0)], "-")
@@ -167,30 +174,34 @@ def main() -> None:
                         help="also with this noise added (KIND:SNR_DB[@RATE], comma-separated, e.g. "
                              "ma:12,em:12,ma:12@250: the last resampled to 250 Hz first)")
     parser.add_argument("--sets", default="ds1,svdb", help="which record sets (ds1, svdb)")
+    parser.add_argument("--chosen-lead", action="store_true",
+                        help="also on the lead `ecgdesk analyze` picks (rows 'ds1 chosen-lead' etc.)")
     args = parser.parse_args()
     sets = {"ds1": [args.data / "mitdb" / r for r in DS1],
             "svdb": sorted(p.with_suffix("") for p in (args.data / "svdb").glob("*.hea"))}
     wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
     sets = {name: bases for name, bases in sets.items() if name in wanted}
-    Run = tuple[str, list[Path], int | None, tuple[float, float] | None, tuple[str, float] | None]
-    runs: list[Run] = [(name, bases, None, None, None) for name, bases in sets.items()]
+    Run = tuple[str, list[Path], int | None, tuple[float, float] | None, tuple[str, float] | None, int | None]
+    runs: list[Run] = [(name, bases, None, None, None, 0) for name, bases in sets.items()]
+    if args.chosen_lead:
+        runs += [(f"{name} chosen-lead", bases, None, None, None, None) for name, bases in sets.items()]
     for hz in (int(r) for r in args.rates.split(",") if r.strip()):
-        runs += [(f"{name}@{hz}", bases, hz, None, None) for name, bases in sets.items()]
+        runs += [(f"{name}@{hz}", bases, hz, None, None, 0) for name, bases in sets.items()]
     for text in (b.strip() for b in args.front_ends.split(",") if b.strip()):
         low, high = (float(edge) for edge in text.split("-"))
-        runs += [(f"{name}~{text}", bases, None, (low, high), None) for name, bases in sets.items()]
+        runs += [(f"{name}~{text}", bases, None, (low, high), None, 0) for name, bases in sets.items()]
     for text in (n.strip() for n in args.noise.split(",") if n.strip()):
         noise, _, at = text.partition("@")  # KIND:SNR or KIND:SNR@RATE
         kind, snr = noise.split(":")
-        hz = int(at) if at else None
-        runs += [(f"{name}{'@' + at if at else ''}+{kind}{snr}", bases, hz, None, (kind, float(snr)))
-                 for name, bases in sets.items()]
+        noisy_rate = int(at) if at else None
+        runs += [(f"{name}{'@' + at if at else ''}+{kind}{snr}", bases, noisy_rate, None,
+                  (kind, float(snr)), 0) for name, bases in sets.items()]
     rows = []
-    for name, bases, rate, band, noise in runs:
+    for name, bases, rate, band, noise, lead in runs:
         t0 = time.perf_counter()
         truths, ours, changed, v_no_beat = [], [], 0, 0
         for base in bases:
-            truth, labels, moved, extra = run_record(str(base), rate, band, noise)
+            truth, labels, moved, extra = run_record(str(base), rate, band, noise, lead)
             truths.append(truth)
             ours.append(labels)
             changed += moved
