@@ -141,7 +141,6 @@ def test_too_short_and_signal_free_recordings(tmp_path: Path):
     assert older.read_text() == "an older run\n"
 
 
-@pytest.mark.shared_data
 def _delineate_stretch(tally, record: str, start: int, stop: int, folder: Path) -> None:
     """Delineate samples ``start``-``stop`` of a QT Database record as one recording and add its fused
     marks to ``tally`` (``bench/qtdb_eval.Tally``) against the record's first annotator."""
@@ -158,6 +157,7 @@ def _delineate_stretch(tally, record: str, start: int, stop: int, folder: Path) 
     tally.add(record, reference(record), ours, recording.fs)
 
 
+@pytest.mark.shared_data
 def test_qt_database_record_against_its_first_annotator(tmp_path: Path):
     """sel16273 (tuning half): every annotated beat delineated, fused marks near the cardiologist's."""
     shared_path("qtdb", "sel16273.hea")
@@ -257,6 +257,7 @@ def test_a_beat_moves_its_templates_qrs_bounds_by_at_most_the_clip():
     assert unclipped[target] - np.median(np.delete(unclipped, target)) >= 30 * ms
 
 
+@pytest.mark.shared_data
 def test_the_p_offset_bias_is_within_10_ms_on_both_halves_of_the_qt_database(tmp_path: Path):
     """waves-1.4 ends the P wave at 0.3 of its steepest falling slope: the two halves of the shared QT
     Database records, whose annotators end the P wave 12 ms apart, both fall within +-10 ms (mean over
