@@ -268,7 +268,8 @@ def roughness(waves: np.ndarray, columns: np.ndarray | slice = slice(None)) -> n
 def noise_like(waves: np.ndarray) -> np.ndarray:
     """Whether each beat is rough all over: over its whole window (more than :data:`V_ROUGHNESS`) and
     outside its QRS too (more than :data:`V_ROUGHNESS_OUTSIDE`)."""
-    return np.asarray((roughness(waves) > V_ROUGHNESS) & (roughness(waves, ~QRS_PART) > V_ROUGHNESS_OUTSIDE))
+    rows = np.asarray(waves, dtype=np.float64)  # converted once for both measures
+    return np.asarray((roughness(rows) > V_ROUGHNESS) & (roughness(rows, ~QRS_PART) > V_ROUGHNESS_OUTSIDE))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
