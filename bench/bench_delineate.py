@@ -14,7 +14,8 @@ second signal; no lead is chosen by its error), the fused marks (``all``), Neuro
 
 The split: the methods and thresholds were chosen on the even-numbered records of the sorted list (tuning
 half) and are checked on the odd-numbered ones (held out), except the P offset threshold, chosen on all 32
-since waves-1.4 (docs/delineate.md); both halves are printed, the held-out one is the figure to quote.
+since waves-1.4, and the QRS onset's broad R wave rule of waves-1.5, found on a held-out record
+(docs/delineate.md); both halves are printed, the held-out one is the figure to quote.
 
     python bench/bench_delineate.py [--records sel100,sel102] [--no-peer] [--jobs 1]
 
@@ -168,7 +169,7 @@ def main() -> int:
                  "Martinez et al. 2004: "
                  + ", ".join(f"{b} {m:+.1f} / {s:.1f}" for b, (m, s) in MARTINEZ.items())]
     csv_rows: list[list[object]] = []
-    held_label = "HELD OUT (odd records, not tuned on but for the P offset)"
+    held_label = "HELD OUT (odd records, not tuned on but for the P offset and the broad R wave onset)"
     for label, subset in ((held_label, set(held) & set(names)),
                           ("tuning half (even records)", set(tune) & set(names)),
                           ("all records", set(names))):

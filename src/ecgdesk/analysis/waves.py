@@ -51,7 +51,7 @@ from ecgdesk.analysis.ecg12.delineation import (
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
-ALGORITHM_VERSION = "waves-1.4"
+ALGORITHM_VERSION = "waves-1.5"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 

@@ -215,6 +215,10 @@ def _ms(fs: float, ms: float) -> int:
 
 ONSET_NOTCH_MS = 8.0
 ONSET_NOTCH_FACTOR = 4.0
+#: An onset lies near the isoelectric line: a candidate whose spatial magnitude is above this share of the
+#: complex's peak magnitude is the flat top of a broad R wave (QT Database sel37, QRS 130-170 ms), not the
+#: start of the complex (waves-1.5).
+ONSET_MAX_SHARE = 0.5
 
 
 def qrs_bounds(beat: np.ndarray, fid: int, fs: float,
@@ -247,6 +251,14 @@ def qrs_bounds(beat: np.ndarray, fid: int, fs: float,
         if before.size == 0 or before.max() <= ONSET_NOTCH_FACTOR * on_level:
             break
         onset = max(lo, onset - notch) + int(np.argmax(before))
+        while onset > lo and velocity[onset] > on_level:
+            onset -= 1
+    magnitude = np.sqrt(np.sum(beat ** 2, axis=1))
+    peak_magnitude = float(magnitude[max(0, fid - _ms(fs, 60)):fid + _ms(fs, 60) + 1].max())
+    while onset > lo and magnitude[onset] > ONSET_MAX_SHARE * peak_magnitude:
+        # Across the plateau, then down the slope before it.
+        while onset > lo and velocity[onset] <= on_level:
+            onset -= 1
         while onset > lo and velocity[onset] > on_level:
             onset -= 1
     offset = fid
