@@ -99,7 +99,8 @@ def record_beats(data: Path, db: str, name: str) -> dict[str, np.ndarray]:
 
 
 def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(feature matrix, reference class, rule labels, candidates for the model's S) of one record. The
+    """(feature matrix, reference class, rule labels, candidates for the model's S) of one record; the rule
+    labels hold the S calls the model has no say in (:func:`beat_model.in_coupling_cluster`). The
     beats the rules set aside as noise (:func:`ecgdesk.analysis.beats.rules_without_noise`) are Q, with
     no features, as :func:`ecgdesk.analysis.beats.classify_beats` leaves them."""
     features = BeatFeatures(beats["waves"], beats["width"])
@@ -116,6 +117,11 @@ def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     rows[keep] = matrix
     labels = np.full(keep.size, BeatClass.Q.value, dtype="<U1")
     labels[keep] = state.labels
+    # the candidates in the recording's own coupling cluster are S whatever the model says, as
+    # classify_beats calls them (supraventricular)
+    cluster = np.zeros(keep.size, dtype=bool)
+    cluster[keep] = beat_model.in_coupling_cluster(matrix, gate)
+    labels[candidates & cluster] = BeatClass.S.value
     return rows, beats["truth"], labels, candidates
 
 
