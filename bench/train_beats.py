@@ -120,7 +120,7 @@ def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     # the candidates in the recording's own coupling cluster are S whatever the model says, as
     # classify_beats calls them (supraventricular)
     cluster = np.zeros(keep.size, dtype=bool)
-    cluster[keep] = beat_model.in_coupling_cluster(matrix, gate)
+    cluster[keep] = beat_model.in_coupling_cluster(matrix, state.s_candidates, gate)
     labels[candidates & cluster] = BeatClass.S.value
     return rows, beats["truth"], labels, candidates
 

@@ -87,30 +87,52 @@ def test_too_few_beats_or_too_few_in_the_cluster_keep_the_fixed_gate():
     assert _gate(_rhythm(rr), np.where(pac, "V", "N")) == beat_model.BEFORE_LONGER
 
 
+class _NeverS:
+    """A stand-in S model that gives every beat no S probability."""
+
+    classes = ("N", "S", "V", "F")
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((rows.shape[0], 4))
+        out[:, 0] = 1.0
+        return out
+
+
 def test_the_beats_of_the_cluster_are_s_whatever_the_model_says():
-    """Inside the recording's own cluster a normal-shaped candidate is S even where the DS1 model gives it
-    no S probability (algorithm 0.5.33); the sinus beats around it, and every beat of a recording without
-    a cluster, are left to the model."""
-
-    class NeverS:
-        classes = ("N", "S", "V", "F")
-
-        def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-            out = np.zeros((rows.shape[0], 4))
-            out[:, 0] = 1.0
-            return out
-
+    """Inside the recording's own cluster, where the focus fires again and again, a normal-shaped
+    candidate is S even where the DS1 model gives it no S probability (algorithm 0.5.33); the sinus beats
+    around it, and every beat of a recording without a cluster, are left to the model."""
     rr, pac = _with_pacs(2000, 2, 0.12)
     rhythm = _rhythm(rr)
     gate = _gate(rhythm)
     everyone = np.ones(rhythm.shape[0], dtype=bool)
-    cluster = beat_model.in_coupling_cluster(rhythm, gate)
+    cluster = beat_model.in_coupling_cluster(rhythm, everyone, gate)
     assert np.mean(cluster[pac]) > 0.95 and not cluster[~pac].any()
-    called = beat_model.supraventricular(rhythm, everyone, model=NeverS(), coupling=gate)  # type: ignore[arg-type]
+    called = beat_model.supraventricular(rhythm, everyone, model=_NeverS(),  # type: ignore[arg-type]
+                                         coupling=gate, cluster=cluster)
     assert np.array_equal(called, cluster)
     # the fixed gate: no cluster, so nothing without the model
-    assert not beat_model.in_coupling_cluster(rhythm, beat_model.BEFORE_LONGER).any()
-    assert not beat_model.supraventricular(rhythm, everyone, model=NeverS()).any()  # type: ignore[arg-type]
+    assert not beat_model.in_coupling_cluster(rhythm, everyone, beat_model.BEFORE_LONGER).any()
+    assert not beat_model.supraventricular(rhythm, everyone, model=_NeverS()).any()  # type: ignore[arg-type]
+
+
+def test_a_beat_in_the_band_far_from_the_clusters_runs_is_left_to_the_model():
+    """A long recording whose gate an episode of bigeminy opened: a lone beat elsewhere that is as early
+    as the episode's ectopic beats is not S by the cluster (a Holter with an hour of bigeminy would
+    otherwise call such beats S for days)."""
+    rr, pac = _with_pacs(2000, 2, 0.12)
+    rr = np.concatenate([rr, SINUS_RR * (1 + 0.01 * np.random.default_rng(5).standard_normal(6000))])
+    lone = np.arange(2100, 8000, 97)
+    rr[lone - 1] = SINUS_RR * 0.88
+    rhythm = _rhythm(rr)
+    gate = _gate(rhythm)
+    assert gate > beat_model.BEFORE_LONGER
+    everyone = np.ones(rhythm.shape[0], dtype=bool)
+    cluster = beat_model.in_coupling_cluster(rhythm, everyone, gate)
+    short = beat_model.short_against_both(rhythm)
+    assert np.all((short[lone] >= beat_model.BEFORE_LONGER) & (short[lone] < gate))
+    assert not cluster[lone].any()
+    assert np.mean(cluster[:2001][pac]) > 0.95
 
 
 @pytest.mark.shared_data
@@ -123,4 +145,4 @@ def test_svdb_822s_barely_premature_atrial_beats_are_found(monkeypatch: pytest.M
     assert se > se_fixed + 20
     assert ppv >= ppv_fixed - 1
     # the DS1 model alone found 381 of them (58 %); the cluster's beats are S by their own timing
-    assert se >= 90 and ppv >= 95
+    assert se >= 85 and ppv >= 95

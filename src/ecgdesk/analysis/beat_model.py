@@ -59,6 +59,11 @@ COUPLING_MIN_BEATS = 30
 COUPLING_WIDTH = 0.08
 COUPLING_VALLEY = 0.02
 COUPLING_DIP = 0.25
+#: A beat of the cluster is S without the model where at least CLUSTER_NEIGHBOURS others lie within
+#: CLUSTER_REACH beats of it (the focus firing at least every fifth beat around it: bigeminy to
+#: quadrigeminy; :func:`in_coupling_cluster`).
+CLUSTER_REACH = 10
+CLUSTER_NEIGHBOURS = 4
 #: A beat the template rules call V stays V unless the model gives it a V probability below this (the
 #: rules' ventricular templates also catch normal beats with large P or T waves, MIT-BIH 108).
 V_VETO = 0.1
@@ -242,29 +247,43 @@ def early_for_its_rhythm(matrix: np.ndarray, coupling: float = BEFORE_LONGER) ->
     return early
 
 
-def in_coupling_cluster(matrix: np.ndarray, coupling: float) -> np.ndarray:
-    """Beats of the recording's own fixed-coupling cluster that only its :func:`coupling_gate` makes
-    early: short against both neighbouring RRs by a ratio from :data:`BEFORE_LONGER` up to the gate (none
-    where the gate is the fixed one). Earlier beats are the model's: DS1 holds plenty of them."""
+def in_coupling_cluster(rhythm: np.ndarray, candidates: np.ndarray, coupling: float) -> np.ndarray:
+    """Candidates (every beat's :func:`rhythm_features` rows) of the recording's own fixed-coupling
+    cluster that only its :func:`coupling_gate` makes early (short against both neighbouring RRs by a
+    ratio from :data:`BEFORE_LONGER` up to the gate), where the focus is firing: at least
+    :data:`CLUSTER_NEIGHBOURS` other such beats within :data:`CLUSTER_REACH` beats on either side. None
+    where the gate is the fixed one. Earlier beats are the model's: DS1 holds plenty of them.
+
+    The neighbours keep a sinus beat that happens to fall in the band out, far from any run of the
+    ectopy that opened the gate (a Holter with an hour of bigeminy opens it for every day)."""
+    out = np.zeros(rhythm.shape[0], dtype=bool)
     if coupling <= BEFORE_LONGER:
-        return np.zeros(matrix.shape[0], dtype=bool)
+        return out
     with np.errstate(invalid="ignore"):
-        ratio = short_against_both(matrix)
-        return np.asarray((ratio >= BEFORE_LONGER) & (ratio < coupling))
+        ratio = short_against_both(rhythm)
+        band = np.asarray(candidates, dtype=bool) & (ratio >= BEFORE_LONGER) & (ratio < coupling)
+    if not band.any():
+        return out
+    counts = np.concatenate([[0], np.cumsum(band, dtype=np.int64)])
+    index = np.arange(band.size)
+    window = (counts[np.minimum(index + CLUSTER_REACH + 1, band.size)]
+              - counts[np.maximum(index - CLUSTER_REACH, 0)])
+    return band & (window - 1 >= CLUSTER_NEIGHBOURS)
 
 
 def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnsemble | None = None,
-                     threshold: float = S_THRESHOLD, coupling: float = BEFORE_LONGER) -> np.ndarray:
+                     threshold: float = S_THRESHOLD, coupling: float = BEFORE_LONGER,
+                     cluster: np.ndarray | None = None) -> np.ndarray:
     """Beats (among ``candidates``, early for their rhythm) the model calls S with probability above
-    ``threshold``, and those inside the recording's own coupling cluster (:func:`in_coupling_cluster`).
+    ``threshold``, and those of ``cluster`` (the rows' :func:`in_coupling_cluster` beats).
 
-    The cluster's beats are S without the model's word: a cluster of normal-shaped beats at one coupling
-    interval, apart from the sinus peak, is an ectopic focus firing, and DS1 holds no such recording for
-    the model to learn it from (it gave most of SVDB 822's 11-14 % early atrial beats an S probability
-    under 0.05; algorithm 0.5.33)."""
+    The cluster's beats are S without the model's word: normal-shaped beats at one coupling interval,
+    apart from the sinus peak and firing again and again nearby, are an ectopic focus, and DS1 holds no
+    such recording for the model to learn it from (it gave most of SVDB 822's 11-14 % early atrial beats
+    an S probability under 0.05; algorithm 0.5.33)."""
     model = model if model is not None else default_model()
     candidates = candidates & early_for_its_rhythm(matrix, coupling)
-    out = candidates & in_coupling_cluster(matrix, coupling)
+    out = candidates & (np.zeros(candidates.size, dtype=bool) if cluster is None else cluster)
     if model is None or not candidates.any():
         return out
     k = model.classes.index("S")

@@ -456,6 +456,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         coupling_gate,
         default_model,
         early_for_its_rhythm,
+        in_coupling_cluster,
         not_ventricular,
         rhythm_features,
         supraventricular,
@@ -488,7 +489,9 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
         at = np.flatnonzero(rows)
         matrix = beat_matrix(features.waveforms, features.width_ms, samples, fs, ids, state.reference,
                              state.irregular, rule_v, rows=rows, rhythm=rhythm)
-        labels[at[supraventricular(matrix, candidates[rows], coupling=gate)]] = BeatClass.S.value
+        cluster = in_coupling_cluster(rhythm, candidates, gate)
+        labels[at[supraventricular(matrix, candidates[rows], coupling=gate, cluster=cluster[rows])]] = (
+            BeatClass.S.value)
         labels[at[not_ventricular(matrix, rule_v[rows])]] = BeatClass.N.value
     ventricular_ids = [t.template_id for t in templates
                        if t.label is BeatClass.V and t.n_beats >= FUSION_MIN_TEMPLATE_BEATS]
