@@ -283,7 +283,7 @@ def supraventricular(matrix: np.ndarray, candidates: np.ndarray, model: TreeEnse
     an S probability under 0.05; algorithm 0.5.33)."""
     model = model if model is not None else default_model()
     candidates = candidates & early_for_its_rhythm(matrix, coupling)
-    out = candidates & (np.zeros(candidates.size, dtype=bool) if cluster is None else cluster)
+    out = candidates & cluster if cluster is not None else np.zeros(candidates.size, dtype=bool)
     if model is None or not candidates.any():
         return out
     k = model.classes.index("S")

@@ -253,8 +253,10 @@ def qrs_bounds(beat: np.ndarray, fid: int, fs: float,
         onset = max(lo, onset - notch) + int(np.argmax(before))
         while onset > lo and velocity[onset] > on_level:
             onset -= 1
-    magnitude = np.sqrt(np.sum(beat ** 2, axis=1))
-    peak_magnitude = float(magnitude[max(0, fid - _ms(fs, 60)):fid + _ms(fs, 60) + 1].max())
+    # the walk only looks back from the fiducial: the magnitude up to the end of the peak's window
+    reach = fid + _ms(fs, 60) + 1
+    magnitude = np.sqrt(np.sum(beat[:reach] ** 2, axis=1))
+    peak_magnitude = float(magnitude[max(0, fid - _ms(fs, 60)):reach].max())
     while onset > lo and magnitude[onset] > ONSET_MAX_SHARE * peak_magnitude:
         # Across the plateau, then down the slope before it.
         while onset > lo and velocity[onset] <= on_level:
