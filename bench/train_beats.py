@@ -43,7 +43,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the shared 2-core machine
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ecgdesk.analysis import beat_model
-from ecgdesk.analysis.beats import BeatClass, BeatFeatures, concat_features, rules_without_noise
+from ecgdesk.analysis.beats import (
+    BeatClass,
+    BeatFeatures,
+    concat_features,
+    lone_rough_v,
+    rules_without_noise,
+)
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
 from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
 from ecgdesk.analysis.strips.model import export_trees
@@ -98,11 +104,16 @@ def record_beats(data: Path, db: str, name: str) -> dict[str, np.ndarray]:
     return out
 
 
-def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(feature matrix, reference class, rule labels, candidates for the model's S) of one record; the rule
-    labels hold the S calls the model has no say in (:func:`beat_model.in_coupling_cluster`). The
-    beats the rules set aside as noise (:func:`ecgdesk.analysis.beats.rules_without_noise`) are Q, with
-    no features, as :func:`ecgdesk.analysis.beats.classify_beats` leaves them."""
+Prepared = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def prepared(beats: dict[str, np.ndarray]) -> Prepared:
+    """(feature matrix, reference class, rule labels, candidates for the model's S, rule V calls that are Q
+    if they stay V) of one record; the rule labels hold the S calls the model has no say in
+    (:func:`beat_model.in_coupling_cluster`). The beats the rules set aside as noise
+    (:func:`ecgdesk.analysis.beats.rules_without_noise`) are Q, with no features, as
+    :func:`ecgdesk.analysis.beats.classify_beats` leaves them; so are the V calls alone in their template
+    and rough (:func:`ecgdesk.analysis.beats.lone_rough_v`) that the model does not veto."""
     features = BeatFeatures(beats["waves"], beats["width"])
     fs = float(beats["fs"])
     kept = rules_without_noise(features, beats["samples"], fs)
@@ -122,10 +133,12 @@ def prepared(beats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     cluster = np.zeros(keep.size, dtype=bool)
     cluster[keep] = beat_model.in_coupling_cluster(matrix, state.s_candidates, gate)
     labels[candidates & cluster] = BeatClass.S.value
-    return rows, beats["truth"], labels, candidates
+    lone = np.zeros(keep.size, dtype=bool)
+    lone[keep] = lone_rough_v(state.labels, state.ids, state.templates, kept.features.waveforms)
+    return rows, beats["truth"], labels, candidates, lone
 
 
-def fit(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> HistGradientBoostingClassifier:
+def fit(parts: list[Prepared]) -> HistGradientBoostingClassifier:
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     rng = np.random.default_rng(0)
@@ -140,13 +153,14 @@ def fit(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> H
 
 
 def labels_with(rules: np.ndarray, candidates: np.ndarray, proba: dict[str, np.ndarray],
-                threshold: float) -> np.ndarray:
+                threshold: float, lone: np.ndarray) -> np.ndarray:
     """The rules' labels plus the model's S calls and V vetoes, as
     :func:`ecgdesk.analysis.beats.classify_beats` makes them (``candidates`` already holds the timing
-    guard)."""
+    guard), and the lone rough V calls left V as Q."""
     out = rules.copy()
     out[candidates & (proba["S"] > threshold)] = "S"
     out[(rules == "V") & (proba["V"] < beat_model.V_VETO)] = "N"
+    out[lone & (out == "V")] = "Q"
     return out
 
 
@@ -196,7 +210,8 @@ def main() -> None:
         model = fit([ds1[name] for name in DS1 if name not in held])
         for name in held:
             proba[name] = s_proba(model, ds1[name][0])
-    by_threshold = {t: scores([(labels_with(ds1[n][2], ds1[n][3], proba[n], t), ds1[n][1]) for n in DS1])
+    by_threshold = {t: scores([(labels_with(ds1[n][2], ds1[n][3], proba[n], t, ds1[n][4]), ds1[n][1])
+                               for n in DS1])
                     for t in THRESHOLDS}
 
     def f1(s: dict[str, float]) -> float:
@@ -219,14 +234,14 @@ def main() -> None:
         pairs = []
         for name in DS1:
             model = fit([ds1[other] for other in DS1 if other != name])
-            matrix, truth, rules, candidates = ds1[name]
-            pairs.append((labels_with(rules, candidates, s_proba(model, matrix), chosen), truth))
+            matrix, truth, rules, candidates, lone = ds1[name]
+            pairs.append((labels_with(rules, candidates, s_proba(model, matrix), chosen, lone), truth))
             print(f"  LORO {name}: {scores([pairs[-1]])}", flush=True)
         metrics["ds1_loro"] = scores(pairs)
         print(f"DS1 leave-one-record-out: {metrics['ds1_loro']}", flush=True)
 
     model = fit(list(ds1.values()))
-    metrics["svdb"] = scores([(labels_with(p[2], p[3], s_proba(model, p[0]), chosen), p[1])
+    metrics["svdb"] = scores([(labels_with(p[2], p[3], s_proba(model, p[0]), chosen, p[4]), p[1])
                               for p in svdb.values()])
     print(f"SVDB (unseen), model fitted on all DS1: {metrics['svdb']}", flush=True)
     if not args.no_write:
