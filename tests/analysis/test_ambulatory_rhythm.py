@@ -184,3 +184,60 @@ def test_svt_run_survives_n_labels_inside_and_pac_in_sinus_tachycardia_is_not_sv
     svt = [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT]
     assert len(svt) == 1 and svt[0].n_beats == 12
     assert svt[0].mean_rate_bpm is not None and 150 < svt[0].mean_rate_bpm < 170
+
+
+def _pacs_in_no_pattern(seed: int, n: int = 400, fs: float = 250.0) -> tuple[np.ndarray, np.ndarray]:
+    """Sinus rhythm at 0.8 s (+-1 %) with a PAC after every 1-3 sinus beats at random (coupling 0.5-0.8 of
+    the sinus RR; the sinus node reset, the next beat 1.0-1.2 sinus RRs after it): samples, labels."""
+    rng = np.random.default_rng(seed)
+    t, times, labels = 0.0, [], []
+    while len(times) < n:
+        t += 0.8 * rng.uniform(0.5, 0.8)
+        times.append(t)
+        labels.append("S")
+        t += 0.8 * rng.uniform(1.0, 1.2)
+        times.append(t)
+        labels.append("N")
+        for _ in range(int(rng.integers(0, 3))):
+            t += 0.8 * (1 + 0.01 * rng.standard_normal())
+            times.append(t)
+            labels.append("N")
+    return np.round(np.array(times) * fs).astype(np.int64), np.array(labels)
+
+
+def test_frequent_pacs_in_no_pattern_are_not_af_but_irregular_normal_beats_are() -> None:
+    """The RR irregularity of N and S intervals calls frequent PACs in no pattern AF; between normal beats
+    with no ectopic beat beside them the rhythm is regular, so the episode is dropped (algorithm 0.5.35).
+    The same beats all N with AF's random RRs stay AF."""
+    fs = 250.0
+    samples, labels = _pacs_in_no_pattern(4)
+    s = BeatSeries.build(samples, labels, fs, int(samples[-1]) + 500, None, CFG)
+    candidates = rhythm.af_episodes(s, CFG)
+    assert candidates, "the N+S irregularity alone flags these PACs"
+    change, pairs = rhythm.underlying_irregularity(s, 0, s.n - 1)
+    assert pairs >= 30 and change < 0.03
+    assert rhythm.confirm_af(s, candidates, None, CFG) == []
+    rng = np.random.default_rng(5)
+    af = np.round(np.cumsum(rng.uniform(0.45, 1.1, 400)) * fs).astype(np.int64)
+    s = BeatSeries.build(af, np.full(af.size, "N"), fs, int(af[-1]) + 500, None, CFG)
+    kept = rhythm.confirm_af(s, rhythm.af_episodes(s, CFG), None, CFG)
+    assert len(kept) == 1 and "between normal beats" in kept[0].evidence
+
+
+@pytest.mark.shared_data
+def test_svdb_852_frequent_pacs_are_not_af_and_mitdb_201_keeps_its_af() -> None:
+    """Through the whole analysis. SVDB 852 (PACs in no fixed pattern, no AF in the reference): 0.5.34 found
+    6 AF episodes (431 s); 0.5.35 none. MIT-BIH 201 keeps its 3 AF episodes over the reference's AF."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    found = analyze(open_recording(shared_path("svdb", "852.hea")), lead=None).findings
+    assert found.episodes_of(EpisodeType.AF) == []
+    found = analyze(open_recording(shared_path("mitdb", "201.hea")), lead=None).findings
+    ann = wfdb.rdann(str(shared_path("mitdb", "201.atr").with_suffix("")), "atr")
+    notes = [(s / 360.0, (a or "").strip("\x00")) for s, a in zip(ann.sample, ann.aux_note, strict=True) if a]
+    af_spans = [(t0, t1) for (t0, a), (t1, _) in zip(notes, [*notes[1:], (1805.0, "")], strict=True)
+                if a == "(AFIB"]
+    on_af = [e for e in found.episodes_of(EpisodeType.AF)
+             if any(e.start_s < t1 and e.end_s > t0 for t0, t1 in af_spans)]
+    assert len(on_af) >= 3

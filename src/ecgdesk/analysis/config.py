@@ -66,6 +66,9 @@ class AnalysisConfig:
     af_merge_gap_s: float = 10.0
     af_p_consistency: float = 0.5
     af_pattern_ratio: float = 0.2
+    # an AF episode needs this many RR pairs between normal beats (no ectopic beat beside them) to be
+    # judged on them (rhythm.confirm_af)
+    af_underlying_pairs: int = 8
     # AV block (suspected): P waves inside long RR intervals
     avb_rr_factor: float = 1.6
     avb3_max_bpm: float = 45.0

@@ -11,7 +11,9 @@ rhythm and near 0 in AF (fibrillatory waves at random phase); an episode whose m
 ``af_p_consistency`` keeps a repeating P wave and is dropped (irregular sinus rhythm, frequent PACs). On
 CinC 2017 strips (first 900, simple detector) 0.5 dropped none of the AF strips flagged by RR and 8 % of
 the falsely flagged normal ones. Episodes whose RR alternates with period 2 (Mobitz 3:2 block, atrial
-bigeminy: small lag-2 differences, ``af_pattern_ratio``) are not AF either.
+bigeminy: small lag-2 differences, ``af_pattern_ratio``) are not AF either, nor are those whose rhythm
+under the ectopic beats is regular: the same score over the RR pairs of three normal beats in a row stays
+at or under ``af_on`` (frequent PACs in no pattern; :func:`underlying_irregularity`, algorithm 0.5.35).
 
 **Pauses.** Valid RR intervals of at least ``pause_s`` (counted also at ``long_pause_s``), unless the
 interval holds a deflection at least half the size of the QRS before it: that is a beat the detector
@@ -201,21 +203,39 @@ def same_p_wave(series: BeatSeries, run: np.ndarray, before: np.ndarray, read: S
     return float(mx @ my / den) if den > 0 else None
 
 
+def underlying_irregularity(series: BeatSeries, i0: int, i1: int) -> tuple[float, int]:
+    """(median RR change, pairs) over the consecutive RR pairs of beats i0..i1 whose three beats are all N:
+    the irregularity of the rhythm under the ectopic beats, scored as :func:`af_score` does."""
+    idx = np.arange(max(i0, 0) + 2, i1 + 1)
+    lab, ok = series.labels, series.valid
+    j = idx[(lab[idx] == "N") & (lab[idx - 1] == "N") & (lab[idx - 2] == "N") & ok[idx] & ok[idx - 1]]
+    if j.size == 0:
+        return float("nan"), 0
+    rr = series.rr_s
+    return float(np.median(np.abs(rr[j] - rr[j - 1]) / (0.5 * (rr[j] + rr[j - 1])))), int(j.size)
+
+
 def confirm_af(
     series: BeatSeries, af: list[Episode], read: SegmentReader | None, config: AnalysisConfig
 ) -> list[Episode]:
-    """Drop AF episodes whose beats keep a repeating P wave (irregular sinus rhythm, frequent PACs) and
-    add the atrial evidence to the others."""
-    if read is None:
-        return af
+    """Drop AF episodes whose beats keep a repeating P wave (irregular sinus rhythm, frequent PACs), or whose
+    rhythm under the ectopic beats is regular (frequent PACs and PVCs in no pattern), and add the atrial
+    evidence to the others. AF is irregular between any two conducted beats; the RR changes between normal
+    beats with no ectopic beat beside them must reach the AF onset level too (``af_on``, with at least
+    ``af_underlying_pairs`` such pairs; algorithm 0.5.35)."""
     out = []
     for e in af:
         i0 = int(np.searchsorted(series.samples, e.start_sample))
         i1 = int(np.searchsorted(series.samples, e.end_sample, side="right")) - 1
-        c = p_wave_consistency(series, i0, i1, read)
+        change, pairs = underlying_irregularity(series, i0, i1)
+        if pairs >= config.af_underlying_pairs and change <= config.af_on:
+            continue
+        c = p_wave_consistency(series, i0, i1, read) if read is not None else None
         if c is not None and c > config.af_p_consistency:
             continue
         note = f"; P-wave consistency {c:.2f} (sinus > {config.af_p_consistency:g})" if c is not None else ""
+        if pairs >= config.af_underlying_pairs:
+            note += f"; between normal beats {change:.2f}"
         out.append(dataclasses.replace(e, evidence=e.evidence + note))
     return out
 
