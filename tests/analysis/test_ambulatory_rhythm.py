@@ -241,3 +241,35 @@ def test_svdb_852_frequent_pacs_are_not_af_and_mitdb_201_keeps_its_af() -> None:
     on_af = [e for e in found.episodes_of(EpisodeType.AF)
              if any(e.start_s < t1 and e.end_s > t0 for t0, t1 in af_spans)]
     assert len(on_af) >= 3
+
+
+def test_a_fast_rhythm_already_going_where_the_recording_starts_is_no_svt() -> None:
+    """No onset is seen where the recording starts in a narrow tachycardia: up to algorithm 0.5.35 its first
+    RRs, with no history before them, counted as an abrupt onset and 17 s at 113 bpm became an SVT run
+    (MIT-BIH 215). Without an onset only a run faster than 130 bpm is SVT (an event strip in SVT at 190 bpm
+    from its first beat). The 113 bpm stretch after a minute of sinus rhythm, abruptly, is SVT too."""
+    b = BeatBuilder(seed=3).sinus(17, bpm=113).sinus(10, bpm=100).sinus(10, bpm=90).sinus(60, bpm=75)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    assert [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT] == []
+    b = BeatBuilder(seed=3).sinus(20, bpm=190).sinus(60, bpm=75)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    svt = [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT]
+    assert len(svt) == 1 and svt[0].start_s < 2.0
+    b = BeatBuilder(seed=3).sinus(60, bpm=75).sinus(17, bpm=113).sinus(60, bpm=75)
+    samples, labels, n = b.arrays()
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    svt = [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT]
+    assert len(svt) == 1 and svt[0].start_s > 55
+
+
+@pytest.mark.shared_data
+def test_mitdb_215_starts_in_a_tachycardia_that_is_no_svt() -> None:
+    """Through the whole analysis: 215's first beats (113 bpm, every beat normal in the reference) make no
+    SVT episode (0.5.35: one from 0.3 s, 17 s long)."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    found = analyze(open_recording(shared_path("mitdb", "215.hea")), lead=None).findings
+    assert [e for e in found.episodes_of(EpisodeType.SVT) if e.start_s < 5.0] == []

@@ -65,13 +65,24 @@ def _run_episode(
     )
 
 
+#: Fewest valid RRs among the 8 before a beat for an SVT onset to be seen there (:func:`svt_spans`).
+SVT_KNOWN_BEFORE = 4
+
+
 def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) -> list[tuple[int, int]]:
     """Beat spans [a, b) of candidate SVT runs: narrow-complex tachycardia of abrupt onset.
 
     A run starts on a supraventricular (N or S) beat whose RR is fast: under both 60/``svt_rate_bpm`` and
     80 % of the median of the 8 RR before it (abrupt onset: sinus tachycardia speeds up gradually). It
     goes on over N or S beats while each RR stays under that limit. Beat-to-beat classifiers often call
-    the beats of a regular run N (only the first is premature), so labels are not required to be S."""
+    the beats of a regular run N (only the first is premature), so labels are not required to be S.
+    The median is of the valid ones among those 8, and the onset is seen only where at least
+    :data:`SVT_KNOWN_BEFORE` are. A fast rhythm already going where the recording starts, or where a stretch
+    of noise ends, has no onset to tell an SVT from sinus tachycardia: there it is a run only faster than
+    ``svt_sustained_min_bpm``, the rate sinus tachycardia seldom keeps at rest (an event strip in SVT at
+    180 bpm from its first beat must still raise an SVT event); slower, the rate episodes report it. Up to
+    algorithm 0.5.35 any fast first beats counted as an abrupt onset (MIT-BIH 215's first 17 s at 113
+    bpm)."""
     rr, valid = series.rr_s, series.valid
     n = series.n
     if n < config.svt_min_beats + 8:
@@ -79,10 +90,16 @@ def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) ->
     fast = 60.0 / config.svt_rate_bpm
     sv = np.isin(labels, ("N", "S"))
     rr0 = np.where(np.isfinite(rr), rr, np.inf)
-    # median of the 8 intervals before each beat
-    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate((np.full(8, np.inf), rr0)), 8)[:n]
-    before = np.median(windows, axis=1)
-    limit = np.minimum(fast, 0.8 * before)
+    # the median of the valid ones among the 8 intervals before each beat
+    history = np.where(valid & np.isfinite(rr), rr, np.inf)
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(
+        np.concatenate((np.full(8, np.inf), history)), 8)[:n], axis=1)
+    known = np.sum(np.isfinite(windows), axis=1)
+    middle = np.maximum(known - 1, 0)
+    before = 0.5 * (np.take_along_axis(windows, (middle // 2)[:, None], axis=1)[:, 0]
+                    + np.take_along_axis(windows, ((middle + 1) // 2)[:, None], axis=1)[:, 0])
+    limit = np.where(known >= SVT_KNOWN_BEFORE, np.minimum(fast, 0.8 * before),
+                     60.0 / config.svt_sustained_min_bpm)
     onset = sv & valid & (rr0 < limit)
     onset[1:] &= ~(sv[:-1] & valid[:-1] & (rr0[:-1] < limit[:-1]))  # the previous beat was not fast already
     out: list[tuple[int, int]] = []
