@@ -6,12 +6,13 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - V: 1 beat isolated, 2 a couplet, >= ``vt_min_beats`` at > ``vt_rate_bpm`` a VT run (non-sustained, or
   sustained when it lasts ``sustained_s``); a 3-beat run is also counted as a triplet; slower runs
   are reported as triplets (idioventricular rhythm) with that evidence.
-- S: 1 isolated, 2-3 couplets (by label). SVT runs: >= ``svt_min_beats`` narrow beats at > ``svt_rate_bpm``
+- S: 1 isolated, 2 a couplet (by label). SVT runs: >= ``svt_min_beats`` narrow beats at > ``svt_rate_bpm``
   with abrupt onset (see :func:`svt_spans`), not within 2 s of AF, and (given the signal) whose mean P-wave
   window differs from that of the 8 beats before (correlation <= ``svt_same_p``; the same P wave means
   sinus tachycardia), a test applied to runs slower than 120 bpm, where the P wave is clear of the T
   wave. Runs sustained for ``sustained_s`` below ``svt_sustained_min_bpm`` are left to the sinus
-  tachycardia episodes (SVT is rarely that slow for that long).
+  tachycardia episodes (SVT is rarely that slow for that long) unless the classifier calls at least
+  :data:`SVT_SLOW_S_SHARE` of their beats S.
   S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats.
@@ -67,6 +68,9 @@ def _run_episode(
 
 #: Fewest valid RRs among the 8 before a beat for an SVT onset to be seen there (:func:`svt_spans`).
 SVT_KNOWN_BEFORE = 4
+#: A sustained run slower than ``svt_sustained_min_bpm`` is still SVT when the classifier calls at least this
+#: share of its beats S (their P wave or timing is not sinus; algorithm 0.5.37).
+SVT_SLOW_S_SHARE = 0.5
 
 
 def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) -> list[tuple[int, int]]:
@@ -185,7 +189,9 @@ def ectopy(
         t0, t1 = series.samples[a] / series.fs, series.samples[b - 1] / series.fs
         if mean_rate is None or mean_rate <= config.svt_rate_bpm or _near(t0, t1, af, 2.0):
             continue
-        if t1 - t0 >= config.sustained_s and mean_rate < config.svt_sustained_min_bpm:
+        n_s = int(np.count_nonzero(labels[a:b] == "S"))
+        if (t1 - t0 >= config.sustained_s and mean_rate < config.svt_sustained_min_bpm
+                and n_s < SVT_SLOW_S_SHARE * k):
             continue  # a narrow regular rhythm this slow for this long: sinus tachycardia (rate episodes)
         # the pre-QRS window shows the P wave only while it is clear of the previous T wave (RR >= 0.5 s);
         # faster runs rely on their abrupt onset alone
@@ -195,7 +201,6 @@ def ectopy(
                 continue  # the P wave before each QRS is the sinus one: sinus tachycardia
         if read is not None and _noisy_run(series, a, b, read, config):
             continue
-        n_s = int(np.count_nonzero(labels[a:b] == "S"))
         episodes.append(
             _run_episode(EpisodeType.SVT, series, a, b, config, f"{k} beats ({n_s} S) at {mean_rate:.0f} bpm")
         )
