@@ -52,9 +52,9 @@ class AnalysisConfig:
     vt_min_beats: int = 3
     vt_rate_bpm: float = 100.0
     sustained_s: float = 30.0
-    # three supraventricular beats in a row at a tachycardia rate are a run, as three V beats are (and as
-    # MIT-BIH marks SVTA); 4 until algorithm 0.5.37
-    svt_min_beats: int = 3
+    # 3 (as for VT, and as MIT-BIH marks SVTA) found more of the shared SVTA but made 3-beat runs of noise
+    # on handheld strips urgent "SVT over 180" events (docs/analysis.md, algorithm 0.5.37)
+    svt_min_beats: int = 4
     svt_rate_bpm: float = 100.0
     svt_same_p: float = 0.8
     svt_sustained_min_bpm: float = 130.0

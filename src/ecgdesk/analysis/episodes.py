@@ -6,7 +6,7 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - V: 1 beat isolated, 2 a couplet, >= ``vt_min_beats`` at > ``vt_rate_bpm`` a VT run (non-sustained, or
   sustained when it lasts ``sustained_s``); a 3-beat run is also counted as a triplet; slower runs
   are reported as triplets (idioventricular rhythm) with that evidence.
-- S: 1 isolated, 2 a couplet (by label). SVT runs: >= ``svt_min_beats`` narrow beats at > ``svt_rate_bpm``
+- S: 1 isolated, 2-3 couplets (by label). SVT runs: >= ``svt_min_beats`` narrow beats at > ``svt_rate_bpm``
   with abrupt onset (see :func:`svt_spans`), not within 2 s of AF, and (given the signal) whose mean P-wave
   window differs from that of the 8 beats before (correlation <= ``svt_same_p``; the same P wave means
   sinus tachycardia), a test applied to runs slower than 120 bpm, where the P wave is clear of the T
