@@ -25,11 +25,13 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import wfdb
 
 from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS
 from ecgdesk.analysis.findings import EpisodeType
 from ecgdesk.analysis.pipeline import analyze
+from ecgdesk.analysis.quality import runs
 from ecgdesk.records import open_recording
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,18 +72,11 @@ def stretches(ann: wfdb.Annotation, fs: float, n: int) -> list[tuple[str, float,
 
 def label_runs(ann: wfdb.Annotation, fs: float) -> list[tuple[str, float, float]]:
     """(``svt`` or ``vt``, first beat s, last beat s) of each run of 3 or more beats labelled S or V."""
-    beats = [(int(s), AAMI_CLASS[a]) for s, a in zip(ann.sample, ann.symbol, strict=True)
-             if a in BEAT_SYMBOLS]
-    out = []
-    i = 0
-    while i < len(beats):
-        j = i
-        while j + 1 < len(beats) and beats[j + 1][1] == beats[i][1]:
-            j += 1
-        if beats[i][1] in ("S", "V") and j - i + 1 >= 3:
-            out.append(("svt" if beats[i][1] == "S" else "vt", beats[i][0] / fs, beats[j][0] / fs))
-        i = j + 1
-    return out
+    keep = np.isin(ann.symbol, list(BEAT_SYMBOLS))
+    samples = np.asarray(ann.sample)[keep]
+    classes = np.array([AAMI_CLASS[s] for s in np.asarray(ann.symbol)[keep]])
+    return [("svt" if cls == "S" else "vt", samples[a] / fs, samples[b - 1] / fs)
+            for cls in ("S", "V") for a, b in runs(classes == cls) if b - a >= 3]
 
 
 def main() -> None:

@@ -134,7 +134,7 @@ def prepared(beats: dict[str, np.ndarray]) -> Prepared:
     cluster[keep] = beat_model.in_coupling_cluster(matrix, state.s_candidates, gate)
     labels[candidates & cluster] = BeatClass.S.value
     lone = np.zeros(keep.size, dtype=bool)
-    lone[keep] = lone_rough_v(state.labels, state.ids, state.templates, kept.features.waveforms)
+    lone[keep] = lone_rough_v(state.labels, state.ids, kept.features.waveforms)
     return rows, beats["truth"], labels, candidates, lone
 
 

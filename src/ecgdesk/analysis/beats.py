@@ -456,8 +456,7 @@ def _rough_v(labels: np.ndarray, waves: np.ndarray) -> np.ndarray:
     return out
 
 
-def lone_rough_v(labels: np.ndarray, ids: np.ndarray, templates: list[Template],
-                 waves: np.ndarray) -> np.ndarray:
+def lone_rough_v(labels: np.ndarray, ids: np.ndarray, waves: np.ndarray) -> np.ndarray:
     """The final V calls alone in their template (at most :data:`LONE_V_BEATS` beats, or in none) and rough
     beyond the LONE_V_ROUGHNESS limits: noise, Q. Read after the model, not set aside before the rules run
     again as :func:`rules_without_noise` does with beats rough all over: on DS1 the second run turned other
@@ -466,11 +465,9 @@ def lone_rough_v(labels: np.ndarray, ids: np.ndarray, templates: list[Template],
     out = np.zeros(labels.size, dtype=bool)
     if called_v.size == 0:
         return out
-    sizes = np.zeros(MAX_TEMPLATES + 1, dtype=np.int64)
-    for template in templates:
-        sizes[min(template.template_id, MAX_TEMPLATES)] = template.n_beats
+    sizes = np.bincount(ids[ids >= 0], minlength=MAX_TEMPLATES)  # each template's beats, as rule_state counts
     beat_ids = ids[called_v]
-    alone = (beat_ids < 0) | (sizes[np.clip(beat_ids, 0, MAX_TEMPLATES)] <= LONE_V_BEATS)
+    alone = (beat_ids < 0) | (sizes[np.maximum(beat_ids, 0)] <= LONE_V_BEATS)
     rows = np.asarray(waves[called_v[alone]], dtype=np.float64)
     rough = (roughness(rows) > LONE_V_ROUGHNESS) & (roughness(rows, ~QRS_PART) > LONE_V_ROUGHNESS_OUTSIDE)
     out[called_v[alone][rough]] = True
@@ -530,7 +527,7 @@ def classify_beats(features: BeatFeatures, samples: np.ndarray, fs: float) -> Be
             on_time = state.rr_prev >= FUSION_MIN_RR * state.reference
         labels[fused & on_time & (labels != BeatClass.S.value) & (labels != BeatClass.Q.value)] = (
             BeatClass.F.value)
-    labels[lone_rough_v(labels, ids, templates, waves)] = BeatClass.Q.value
+    labels[lone_rough_v(labels, ids, waves)] = BeatClass.Q.value
     if not set_aside:
         return BeatTable(samples, labels, ids, templates, fs)
     all_labels = np.full(keep.size, BeatClass.Q.value, dtype="<U1")

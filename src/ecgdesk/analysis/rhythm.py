@@ -74,6 +74,11 @@ def supraventricular_intervals(series: BeatSeries) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
+def _rr_change(rr: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """|RR[j] - RR[j-1]| over the mean of the two: the irregularity of each interval pair ending at ``j``."""
+    return np.asarray(np.abs(rr[j] - rr[j - 1]) / (0.5 * (rr[j] + rr[j - 1])))
+
+
 def af_score(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np.ndarray]:
     """(beat indices, irregularity score) on consecutive pairs of supraventricular intervals."""
     idx = supraventricular_intervals(series)
@@ -82,7 +87,7 @@ def af_score(series: BeatSeries, config: AnalysisConfig) -> tuple[np.ndarray, np
     consecutive = np.diff(idx) == 1
     rr = series.rr_s
     j = idx[1:][consecutive]
-    d = np.abs(rr[j] - rr[j - 1]) / (0.5 * (rr[j] + rr[j - 1]))
+    d = _rr_change(rr, j)
     if d.size == 0:
         return j, d
     w = min(config.af_window_beats, d.size)
@@ -211,8 +216,7 @@ def underlying_irregularity(series: BeatSeries, i0: int, i1: int) -> tuple[float
     j = idx[(lab[idx] == "N") & (lab[idx - 1] == "N") & (lab[idx - 2] == "N") & ok[idx] & ok[idx - 1]]
     if j.size == 0:
         return float("nan"), 0
-    rr = series.rr_s
-    return float(np.median(np.abs(rr[j] - rr[j - 1]) / (0.5 * (rr[j] + rr[j - 1])))), int(j.size)
+    return float(np.median(_rr_change(series.rr_s, j))), int(j.size)
 
 
 def confirm_af(
