@@ -295,3 +295,62 @@ def test_a_broad_r_wave_gets_its_qrs_onset_on_the_qt_database(tmp_path: Path):
     stats = tally.stats("QRS_on")
     assert stats["n"] >= 38
     assert abs(stats["mean"]) <= 10 and stats["sd"] <= 20, stats
+
+
+def _block_beat(fiducial: int, p_at: int, leads: int = 2):
+    """A block beat whose P wave spans ``p_at - 40`` to ``p_at`` (in every lead and fused), QRS at the
+    fiducial."""
+    from ecgdesk.analysis.ecg12.delineation import Wave
+
+    waves = (Wave(WaveKind.P, p_at - 40, p_at - 20, p_at), Wave(WaveKind.QRS, fiducial - 20, fiducial,
+                                                                  fiducial + 25))
+    return (fiducial, True, [list(waves) for _ in range(leads)], waves)
+
+
+def test_template_beats_take_the_median_place_of_their_neighbours_p_waves():
+    """waves-1.6: a template beat's P wave sits at the median of its place (relative to the fiducial) over
+    the 5 template beats around it; a beat of another shape keeps its own; a PR interval that changes for
+    good is followed once most of the neighbours have it."""
+    from ecgdesk.analysis.waves import steady_p_waves
+
+    pr = [-60, -52, -68, -60, -56, -64, -60, -90, -90, -90, -90, -90]
+    beats = [_block_beat(400 * (i + 1), 400 * (i + 1) + d) for i, d in enumerate(pr)]
+    beats[3] = _block_beat(1600, 1600 - 30)  # a beat of another shape with an odd P wave of its own
+    on_template = np.ones(len(beats), dtype=bool)
+    on_template[3] = False
+    steady = steady_p_waves(beats, on_template, 5)
+
+    def p_offset(beat, lead):
+        waves = beat[3] if lead == FUSED else beat[2][lead]
+        return next(w.offset for w in waves if w.kind is WaveKind.P) - beat[0]
+
+    # Beat 1 sees only 4 template beats (the first is at the edge): the mean of the middle two.
+    assert [p_offset(b, FUSED) for b in steady] == [-60, -58, -60, -30, -60, -64, -64, -90, -90, -90, -90,
+                                                   -90]
+    assert [p_offset(b, 1) for b in steady] == [p_offset(b, FUSED) for b in steady]
+    for before, after in zip(beats, steady, strict=True):
+        # QRS untouched; the P wave keeps its shape (onset, peak and offset move together here).
+        qrs = [[w for w in beat[3] if w.kind is WaveKind.QRS] for beat in (before, after)]
+        assert qrs[0] == qrs[1]
+        p = next(w for w in after[3] if w.kind is WaveKind.P)
+        assert (p.offset - p.onset, p.offset - p.peak) == (40, 20)
+    assert steady_p_waves(beats, on_template, 1) == beats
+
+
+@pytest.mark.shared_data
+def test_p_waves_hold_still_from_beat_to_beat_on_the_qt_database(tmp_path: Path):
+    """sel223 (held-out half), its annotated stretch: each template beat's P boundaries alone move with
+    the noise left in the template (waves-1.5: P onset SD 27.5 ms, P offset 17.4 ms against the
+    annotator); the median place over the neighbouring template beats does not (15.3, 11.7 ms)."""
+    shared_path("qtdb", "sel223.hea")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from qtdb_eval import QTDB, Tally, reference
+
+    peaks = [b.qrs_peak for b in reference("sel223")]
+    tally = Tally()
+    fs = 250
+    _delineate_stretch(tally, "sel223", min(peaks) - 5 * fs, max(peaks) + 5 * fs, tmp_path)
+    assert QTDB.exists()
+    p_on, p_off = tally.stats("P_on"), tally.stats("P_off")
+    assert p_on["n"] >= 28 and p_off["n"] >= 28
+    assert p_on["sd"] <= 20 and p_off["sd"] <= 14, (p_on, p_off)

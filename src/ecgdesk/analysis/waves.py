@@ -51,7 +51,7 @@ from ecgdesk.analysis.ecg12.delineation import (
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
-ALGORITHM_VERSION = "waves-1.5"
+ALGORITHM_VERSION = "waves-1.6"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
@@ -105,6 +105,9 @@ class StreamParams:
     #: threshold the T rules were chosen with), whatever ``waves.qrs_off_xi`` reports as the QRS offset: a
     #: QRS offset threshold chosen for the QRS must not move the T search window.
     t_window_xi: float = 0.05
+    #: A beat delineated on its template takes, for its P wave, the median over this many template beats
+    #: around it (itself included) of the P wave's place relative to the QRS onset (0 or 1: its own).
+    steady_p_beats: int = 5
 
 
 @dataclass(frozen=True)
@@ -252,11 +255,13 @@ def delineate_block(filtered: np.ndarray, fs: float, params: StreamParams,
     k = max(1, params.template_beats)
     keep_from, keep_to = keep if keep is not None else (0, n)
     out = []
+    on_template = []
     for index, f in enumerate(fiducials):
         if not keep_from <= f < keep_to:
             continue
         premature = index > 0 and rr[index - 1] < 0.8 * rr_s
-        if shape_ok[index] and pool.size:
+        templated = bool(shape_ok[index] and pool.size)
+        if templated:
             nearest = np.argsort(np.abs(fiducials[pool] - f), kind="stable")[:k]
             sig = BeatSignals.of(np.median(stack[nearest], axis=0), fs, params.waves)
             own = filtered[f - pre:f + post] if f - pre >= 0 and f + post <= n else None
@@ -269,6 +274,51 @@ def delineate_block(filtered: np.ndarray, fs: float, params: StreamParams,
         by = int(f) - pre
         out.append((int(f), bool(dominant[index]), [list(_shift(w, by)) for w in per_lead],
                     _shift(fused, by)))
+        on_template.append(templated)
+    return steady_p_waves(out, np.asarray(on_template, dtype=bool), params.steady_p_beats)
+
+
+def _p_place(waves: Sequence[Wave], fiducial: int) -> np.ndarray:
+    """(onset, peak, offset) of the P wave relative to the beat's fiducial; NaN without one."""
+    p = next((w for w in waves if w.kind is WaveKind.P), None)
+    if p is None:
+        return np.full(3, np.nan)
+    return np.array([p.onset, p.peak, p.offset], dtype=float) - fiducial
+
+
+def _with_p(waves: Sequence[Wave], at: np.ndarray) -> tuple[Wave, ...]:
+    onset, peak, offset = (int(round(v)) for v in at)
+    return tuple(Wave(w.kind, onset, peak, offset) if w.kind is WaveKind.P else w for w in waves)
+
+
+def steady_p_waves(beats: list[BlockBeat], on_template: np.ndarray, n: int) -> list[BlockBeat]:
+    """Each template beat's P waves placed at the median of their place over ``n`` template beats around it.
+
+    The template (the median of a few neighbours) already keeps the P wave's shape; its boundaries still
+    move from beat to beat with what noise is left, while the PR interval of one rhythm barely does. The
+    median of the P wave's place relative to the beat's fiducial over the neighbouring template beats
+    keeps a real change that lasts (a PR interval that lengthens over several beats) and drops the rest.
+    Beats of another shape keep their own marks.
+    """
+    index = np.flatnonzero(on_template)
+    if n <= 1 or index.size < 2:
+        return beats
+    half = n // 2
+    n_leads = len(beats[index[0]][2])
+    # place[j, lead (the fused marks last), boundary]
+    place = np.array([[_p_place(w, beats[i][0]) for w in (*beats[i][2], beats[i][3])] for i in index])
+    out = list(beats)
+    for j, i in enumerate(index):
+        near = place[max(0, j - half): j + half + 1]
+        f, dominant, per_lead, fused = beats[i]
+        new = []
+        for lead, waves in enumerate((*per_lead, fused)):
+            known = near[:, lead][~np.isnan(near[:, lead, 0])]
+            if np.isnan(place[j, lead, 0]) or known.shape[0] < 2:
+                new.append(tuple(waves))
+            else:
+                new.append(_with_p(waves, f + np.median(known, axis=0)))
+        out[i] = (f, dominant, [list(w) for w in new[:n_leads]], new[n_leads])
     return out
 
 
