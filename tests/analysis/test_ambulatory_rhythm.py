@@ -301,3 +301,58 @@ def test_mitdb_207_slow_svta_is_an_svt_episode() -> None:
 
     found = analyze(open_recording(shared_path("mitdb", "207.hea")), lead=None).findings
     assert any(e.start_s < 1806.0 and e.end_s > 1754.0 for e in found.episodes_of(EpisodeType.SVT))
+
+
+def _bigeminal_recording(alternate_ms: float, rr_pair: tuple[float, float], fs: float = 250.0
+                         ) -> tuple[BeatSeries, np.ndarray]:
+    """A minute of sinus rhythm (75 bpm, QRS 70 ms), 40 s of V beats (150 ms) each followed by a beat
+    ``alternate_ms`` wide (RRs ``rr_pair``: V coupling, then the other beat), a minute of sinus rhythm; the
+    series and its signal (triangular complexes)."""
+    beats = [("N", 0.8, 70.0)] * 75
+    beats += [("V", rr_pair[0], 150.0), ("N", rr_pair[1], alternate_ms)] * int(40.0 / sum(rr_pair))
+    beats += [("N", 0.8, 70.0)] * 75
+    times = 1.0 + np.cumsum([rr for _, rr, _ in beats])
+    labels = [label for label, _, _ in beats]
+    widths = [width for _, _, width in beats]
+    t = float(times[-1])
+    n = int((t + 1.0) * fs)
+    x = np.zeros(n)
+    for at, width in zip(times, widths, strict=True):
+        half = int(round(width / 2000.0 * fs))
+        centre = int(round(at * fs))
+        x[centre - half:centre + half + 1] += 1.0 - np.abs(np.arange(-half, half + 1)) / (half + 1)
+    samples = np.round(np.asarray(times) * fs).astype(np.int64)
+    return BeatSeries.build(samples, np.asarray(labels), fs, n, None, CFG), x
+
+
+def test_a_fast_sustained_bigeminal_rhythm_of_wide_beats_only_is_vt() -> None:
+    """Algorithm 0.5.38 (MIT-BIH 223's VT, labelled bigeminy before): 40 s at 107 bpm of V beats alternating
+    with beats 1.6 times as wide as the sinus beats around it is one sustained VT episode; with the
+    alternate beats as narrow as the sinus beats (ventricular bigeminy), or at 94 bpm, it stays bigeminy;
+    without the signal (no widths) too."""
+    def kinds(alternate_ms: float, rr_pair: tuple[float, float], with_signal: bool = True) -> list:
+        s, x = _bigeminal_recording(alternate_ms, rr_pair)
+        found = episodes.ectopy(s, CFG, [], (lambda a, b: x[a:b]) if with_signal else None)
+        return [e for e in found.episodes if e.type in (EpisodeType.VT, EpisodeType.BIGEMINY)]
+
+    vt = kinds(110.0, (0.48, 0.64))
+    assert [e.type for e in vt] == [EpisodeType.VT] and vt[0].sustained and vt[0].duration_s > 38
+    assert "V beats alternating with beats" in vt[0].evidence
+    assert [e.type for e in kinds(70.0, (0.48, 0.64))] == [EpisodeType.BIGEMINY]
+    assert [e.type for e in kinds(110.0, (0.54, 0.74))] == [EpisodeType.BIGEMINY]
+    assert [e.type for e in kinds(110.0, (0.48, 0.64), with_signal=False)] == [EpisodeType.BIGEMINY]
+
+
+@pytest.mark.shared_data
+def test_mitdb_223_alternating_vt_is_vt_not_bigeminy() -> None:
+    """Through the whole analysis: MIT-BIH 223's VT at 578 s (55 s) and 1,043 s (39 s), whose beats the
+    classifier labels V and N by turns (the N ones 1.4 times as wide as the sinus beats), are VT episodes
+    (0.5.37: bigeminy); its bigeminy at 1,293-1,442 s (87 bpm, narrow conducted beats) stays bigeminy."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    found = analyze(open_recording(shared_path("mitdb", "223.hea")), lead=None).findings
+    vt = found.episodes_of(EpisodeType.VT)
+    for t0, t1 in ((578.3, 633.4), (1043.2, 1082.2)):
+        assert any(e.start_s < t1 and e.end_s > t0 and e.sustained for e in vt), (t0, t1)
+    assert any(e.start_s < 1400.0 and e.end_s > 1350.0 for e in found.episodes_of(EpisodeType.BIGEMINY))

@@ -15,17 +15,22 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
   :data:`SVT_SLOW_S_SHARE` of their beats S.
   S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
-  other beats.
+  other beats. A bigeminal rhythm sustained for ``sustained_s`` above ``vt_rate_bpm`` whose beats between
+  the V beats are wide too (:func:`alternates_width_ratio`) is ventricular tachycardia of two alternating
+  forms, not bigeminy: no beat of it is conducted (algorithm 0.5.38).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
+from ecgdesk.analysis.mains import without_mains
 from ecgdesk.analysis.quality import is_noise, runs
 from ecgdesk.analysis.rhythm import SegmentReader, same_p_wave
 from ecgdesk.analysis.series import BeatSeries
@@ -131,6 +136,69 @@ def _near(t0: float, t1: float, spans: list[Episode], margin: float) -> bool:
     return any(e.start_s - margin <= t1 and t0 <= e.end_s + margin for e in spans)
 
 
+#: Beats between the V beats of a sustained fast bigeminal rhythm wider than this times the conducted (N)
+#: beats around it are not conducted either: the template rules' "wide" (``beats.WIDE_TEMPLATE``).
+ALTERNATES_WIDE = 1.25
+#: The conducted beats the alternating ones are compared with: N beats within this of the rhythm (s).
+CONDUCTED_NEAR_S = 60.0
+#: Fewest such conducted beats, and fewest alternating beats, for the comparison.
+CONDUCTED_MIN_BEATS = 8
+
+
+def _widths_ms(series: BeatSeries, beats: np.ndarray, read: SegmentReader) -> np.ndarray:
+    """QRS widths (ms) of ``beats`` (indices into ``series``) measured as the beat features measure them."""
+    fs = series.fs
+    half = int(np.ceil(0.2 * fs)) + 1
+    at = series.samples[beats]
+    a, b = max(0, int(at.min()) - 2 * half), int(at.max()) + 2 * half
+    x = np.nan_to_num(np.asarray(read(a, b), dtype=np.float64))
+    if x.size <= 2 * half:
+        return np.full(beats.size, np.nan)
+    return qrs_width_ms(beat_windows(without_mains(x, fs), fs, at - a, half), half, fs)
+
+
+def alternates_width_ratio(series: BeatSeries, labels: np.ndarray, i0: int, i1: int, read: SegmentReader
+                           ) -> tuple[float, float] | None:
+    """(median width of the non-V beats of beats ``i0..i1``, median width of the N beats within
+    :data:`CONDUCTED_NEAR_S` outside them), in ms; None without enough of either.
+
+    In ventricular bigeminy every other beat is conducted and as narrow as the patient's other conducted
+    beats. When the beats between the V beats are wide as well (MIT-BIH 223's 55 s and 39 s of VT at
+    105-107 bpm: 1.5 and 1.4 times its sinus beats' width, labelled N because they fall in the sinus
+    template on the classifier's coarse grid), none of the rhythm is conducted."""
+    inside = np.arange(i0, i1 + 1)
+    alternates = inside[labels[inside] != "V"]
+    t0, t1 = series.samples[i0], series.samples[i1]
+    near_s = int(CONDUCTED_NEAR_S * series.fs)
+    outside = (((series.samples >= t0 - near_s) & (series.samples < t0))
+               | ((series.samples > t1) & (series.samples <= t1 + near_s)))
+    conducted = np.flatnonzero(outside & (labels == "N"))
+    if alternates.size < CONDUCTED_MIN_BEATS or conducted.size < CONDUCTED_MIN_BEATS:
+        return None
+    widths = [_widths_ms(series, group, read) for group in (alternates, conducted)]
+    if not all(np.isfinite(w).any() for w in widths):
+        return None
+    return float(np.nanmedian(widths[0])), float(np.nanmedian(widths[1]))
+
+
+def _bigeminal_vt(series: BeatSeries, labels: np.ndarray, i0: int, i1: int, config: AnalysisConfig,
+                  read: SegmentReader | None) -> Episode | None:
+    """The VT episode of beats ``i0..i1`` (a bigeminal pattern) when it is sustained, faster than
+    ``vt_rate_bpm`` and its beats between the V beats are wide too (:func:`alternates_width_ratio`)."""
+    if read is None or (series.samples[i1] - series.samples[i0]) / series.fs < config.sustained_s:
+        return None
+    mean_rate, _ = _run_rate(series, i0 + 1, i1 + 1)
+    if mean_rate is None or mean_rate <= config.vt_rate_bpm:
+        return None
+    widths = alternates_width_ratio(series, labels, i0, i1, read)
+    if widths is None or widths[0] <= ALTERNATES_WIDE * widths[1]:
+        return None
+    evidence = (f"{i1 - i0 + 1} beats at {mean_rate:.0f} bpm: V beats alternating with beats "
+                f"{widths[0]:.0f} ms wide (conducted beats nearby {widths[1]:.0f} ms)")
+    episode = _run_episode(EpisodeType.VT, series, i0 + 1, i1 + 1, config, evidence)
+    return dataclasses.replace(episode, n_beats=i1 - i0 + 1)
+
+
 def ectopy(
     series: BeatSeries, config: AnalysisConfig, af: list[Episode], read: SegmentReader | None = None
 ) -> Ectopy:
@@ -217,6 +285,15 @@ def ectopy(
                     continue
                 i0, i1 = int(v_idx[a]), int(v_idx[b])
                 s0, s1 = int(series.samples[i0]), int(series.samples[i1])
+                fast_vt = (_bigeminal_vt(series, labels, i0, i1, config, read)
+                           if kind is EpisodeType.BIGEMINY else None)
+                if fast_vt is not None:
+                    episodes.append(fast_vt)
+                    n_vt += 1
+                    n_vt_sus += int(fast_vt.sustained)
+                    vt_bpm = fast_vt.mean_rate_bpm or 0.0
+                    v_fast = vt_bpm if v_fast is None else max(v_fast, vt_bpm)
+                    continue
                 episodes.append(
                     Episode(
                         kind,
