@@ -330,8 +330,11 @@ def test_a_fast_sustained_bigeminal_rhythm_of_wide_beats_only_is_vt() -> None:
     with beats 1.6 times as wide as the sinus beats around it is one sustained VT episode; with the
     alternate beats as narrow as the sinus beats (ventricular bigeminy), or at 94 bpm, it stays bigeminy;
     without the signal (no widths) too."""
-    def kinds(alternate_ms: float, rr_pair: tuple[float, float], with_signal: bool = True) -> list:
+    def kinds(alternate_ms: float, rr_pair: tuple[float, float], with_signal: bool = True,
+              signal_lost: bool = False) -> list:
         s, x = _bigeminal_recording(alternate_ms, rr_pair)
+        if signal_lost:
+            x = np.full(x.size, np.nan)
         found = episodes.ectopy(s, CFG, [], (lambda a, b: x[a:b]) if with_signal else None)
         return [e for e in found.episodes if e.type in (EpisodeType.VT, EpisodeType.BIGEMINY)]
 
@@ -341,6 +344,7 @@ def test_a_fast_sustained_bigeminal_rhythm_of_wide_beats_only_is_vt() -> None:
     assert [e.type for e in kinds(70.0, (0.48, 0.64))] == [EpisodeType.BIGEMINY]
     assert [e.type for e in kinds(110.0, (0.54, 0.74))] == [EpisodeType.BIGEMINY]
     assert [e.type for e in kinds(110.0, (0.48, 0.64), with_signal=False)] == [EpisodeType.BIGEMINY]
+    assert [e.type for e in kinds(110.0, (0.48, 0.64), signal_lost=True)] == [EpisodeType.BIGEMINY]
 
 
 @pytest.mark.shared_data

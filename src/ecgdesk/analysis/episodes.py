@@ -145,16 +145,27 @@ CONDUCTED_NEAR_S = 60.0
 CONDUCTED_MIN_BEATS = 8
 
 
+#: Most beats of each kind whose width is measured (evenly spread), and the signal read around each (s).
+WIDTH_SAMPLE_BEATS = 32
+WIDTH_CONTEXT_S = 1.5
+
+
 def _widths_ms(series: BeatSeries, beats: np.ndarray, read: SegmentReader) -> np.ndarray:
-    """QRS widths (ms) of ``beats`` (indices into ``series``) measured as the beat features measure them."""
+    """QRS widths (ms) of up to :data:`WIDTH_SAMPLE_BEATS` of ``beats`` (indices into ``series``, evenly
+    spread), each measured as the beat features measure it on a few seconds read around it: a sustained
+    rhythm may last hours, and reading all of it at once would not."""
     fs = series.fs
     half = int(np.ceil(0.2 * fs)) + 1
-    at = series.samples[beats]
-    a, b = max(0, int(at.min()) - 2 * half), int(at.max()) + 2 * half
-    x = np.nan_to_num(np.asarray(read(a, b), dtype=np.float64))
-    if x.size <= 2 * half:
-        return np.full(beats.size, np.nan)
-    return qrs_width_ms(beat_windows(without_mains(x, fs), fs, at - a, half), half, fs)
+    context = int(WIDTH_CONTEXT_S * fs)
+    chosen = beats[np.unique(np.linspace(0, beats.size - 1, min(beats.size, WIDTH_SAMPLE_BEATS)).astype(int))]
+    out = np.full(chosen.size, np.nan)
+    for k, at in enumerate(series.samples[chosen]):
+        a = max(0, int(at) - context)
+        x = np.nan_to_num(np.asarray(read(a, int(at) + context), dtype=np.float64))
+        if x.size > 2 * half:
+            window = beat_windows(without_mains(x, fs), fs, np.array([int(at) - a]), half)
+            out[k] = qrs_width_ms(window, half, fs)[0]
+    return out
 
 
 def alternates_width_ratio(series: BeatSeries, labels: np.ndarray, i0: int, i1: int, read: SegmentReader
