@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgdesk.analysis import rhythm
+from ecgdesk.analysis import av_block, rhythm
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType
 from ecgdesk.analysis.series import BeatSeries
@@ -43,7 +43,7 @@ def test_blocked_p_is_avb2_and_sinus_pause_is_not() -> None:
     x += 0.1 * np.sin(2 * np.pi * 0.25 * np.arange(x.size) / FS) + rng.normal(0, 0.01, x.size)
     samples = np.round(np.array(beats) * FS).astype(np.int64)
     s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
-    found = rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], [])
+    found = av_block.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], [])
     assert [e.type for e in found] == [EpisodeType.AVB2]
     assert abs(found[0].start_s - blocked[0]) < 0.01 and found[0].suspected
     assert "P-like deflection" in found[0].evidence
@@ -57,7 +57,7 @@ def _slow_rhythm(beats: np.ndarray, x: np.ndarray) -> tuple[BeatSeries, list[Epi
     s = BeatSeries.build(samples, np.full(samples.size, "N"), FS, x.size, None, CFG)
     brady = rhythm.rate_episodes(s, CFG, [])
     assert [e.type for e in brady] == [EpisodeType.BRADY]
-    return s, brady, rhythm.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
+    return s, brady, av_block.av_block_episodes(s, CFG, lambda a, b: x[a:b], [], brady)
 
 
 def test_complete_block_dissociated_p_waves() -> None:
@@ -78,7 +78,7 @@ def test_complete_block_dissociated_p_waves() -> None:
     for t in beats:
         render(y, t, P_WAVE + QRS_T)
     y += rng.normal(0, 0.01, y.size)
-    assert rhythm.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady) == []
+    assert av_block.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady) == []
 
 
 def test_slow_sinus_rhythm_with_a_late_t_wave_is_not_complete_block() -> None:
@@ -102,6 +102,6 @@ def test_slow_sinus_rhythm_with_a_late_t_wave_is_not_complete_block() -> None:
         render(y, tp, P_WAVE)
         tp += 0.75
     y += rng.normal(0, 0.01, y.size)
-    found = rhythm.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady)
+    found = av_block.av_block_episodes(s, CFG, lambda a, b: y[a:b], [], brady)
     avb3 = [e for e in found if e.type is EpisodeType.AVB3]
     assert avb3 and "dissociation" in avb3[0].evidence

@@ -28,9 +28,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ecgdesk.analysis import av_block, rhythm
 from ecgdesk.analysis import episodes as ectopy_mod
 from ecgdesk.analysis import hrv as hr_mod
-from ecgdesk.analysis import rhythm
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.diary import DiaryEntry, marker_entries, patient_events, read_diary
 from ecgdesk.analysis.findings import (
@@ -467,16 +467,16 @@ def findings_from_beats(
     flutter = [e for e in candidates if e.type is EpisodeType.FLUTTER]
     af = rhythm.confirm_af(series, [e for e in candidates if e.type is EpisodeType.AF], read, config)
     atrial = sorted(af + flutter, key=lambda e: e.start_sample)  # no sinus-rhythm logic inside these
-    pauses, n_missed = rhythm.checked_pauses(series, config, atrial, read)
-    blocked = rhythm.blocked_p_episodes(series, config, read, atrial)
+    pauses, n_missed = av_block.checked_pauses(series, config, atrial, read)
+    blocked = av_block.blocked_p_episodes(series, config, read, atrial)
     grouped = wenckebach_episodes(series, atrial)
-    if rhythm.conducted_not_ectopic(table.samples, table.labels, blocked, grouped):
+    if av_block.conducted_not_ectopic(table.samples, table.labels, blocked, grouped):
         series = BeatSeries.build(table.samples, table.labels, fs, n, states, config)
     ect = ectopy_mod.ectopy(series, config, atrial, read)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
     rates = rhythm.rate_episodes(series, config, atrial + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]
-    avb = rhythm.av_block_episodes(series, config, read, atrial + runs, brady, blocked=blocked)
+    avb = av_block.av_block_episodes(series, config, read, atrial + runs, brady, blocked=blocked)
     # grouped beating where no blocked P wave was seen (it often hides in the T wave)
     avb += [e for e in grouped if not any(rhythm.overlap(a, e) for a in avb + runs)]
     all_eps: list[Episode] = sorted(
