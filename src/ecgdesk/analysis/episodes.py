@@ -143,8 +143,6 @@ ALTERNATES_WIDE = 1.25
 CONDUCTED_NEAR_S = 60.0
 #: Fewest such conducted beats, and fewest alternating beats, for the comparison.
 CONDUCTED_MIN_BEATS = 8
-
-
 #: Most beats of each kind whose width is measured (evenly spread), and the signal read around each (s).
 WIDTH_SAMPLE_BEATS = 32
 WIDTH_CONTEXT_S = 1.5

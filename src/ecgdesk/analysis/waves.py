@@ -106,7 +106,8 @@ class StreamParams:
     #: QRS offset threshold chosen for the QRS must not move the T search window.
     t_window_xi: float = 0.05
     #: A beat delineated on its template takes, for its P wave, the median over this many template beats
-    #: around it (itself included) of the P wave's place relative to the QRS onset (0 or 1: its own).
+    #: around it (itself included) of the P wave's place relative to each beat's fiducial (0 or 1: its own;
+    #: waves-1.6, chosen on the tuning half from 1, 3, 5, 7, 9 and 13, docs/delineate.md).
     steady_p_beats: int = 5
 
 
