@@ -341,6 +341,15 @@ def test_a_fast_sustained_bigeminal_rhythm_of_wide_beats_only_is_vt() -> None:
     vt = kinds(110.0, (0.48, 0.64))
     assert [e.type for e in vt] == [EpisodeType.VT] and vt[0].sustained and vt[0].duration_s > 38
     assert "V beats alternating with beats" in vt[0].evidence
+    # 0.5.39: the beats between the V beats are V too, for the caller's beat table and in the counts
+    s, x = _bigeminal_recording(110.0, (0.48, 0.64))
+    found = episodes.ectopy(s, CFG, [], lambda a, b: x[a:b])
+    v_beats = np.flatnonzero(s.labels == "V")
+    index = np.arange(s.n)
+    between = np.flatnonzero((s.labels == "N") & (index > v_beats[0]) & (index < v_beats[-1]))
+    assert np.array_equal(found.made_ventricular, between)
+    assert found.summary.v_total == np.count_nonzero(s.labels == "V") + between.size
+    assert found.summary.v_runs == 1 and found.summary.v_bigeminy_episodes == 0
     assert [e.type for e in kinds(70.0, (0.48, 0.64))] == [EpisodeType.BIGEMINY]
     assert [e.type for e in kinds(110.0, (0.54, 0.74))] == [EpisodeType.BIGEMINY]
     assert [e.type for e in kinds(110.0, (0.48, 0.64), with_signal=False)] == [EpisodeType.BIGEMINY]
@@ -351,12 +360,17 @@ def test_a_fast_sustained_bigeminal_rhythm_of_wide_beats_only_is_vt() -> None:
 def test_mitdb_223_alternating_vt_is_vt_not_bigeminy() -> None:
     """Through the whole analysis: MIT-BIH 223's VT at 578 s (55 s) and 1,043 s (39 s), whose beats the
     classifier labels V and N by turns (the N ones 1.4 times as wide as the sinus beats), are VT episodes
-    (0.5.37: bigeminy); its bigeminy at 1,293-1,442 s (87 bpm, narrow conducted beats) stays bigeminy."""
+    (0.5.37: bigeminy) whose beats are all V (0.5.38: half N); its bigeminy at 1,293-1,442 s (87 bpm,
+    narrow conducted beats) stays bigeminy."""
     from ecgdesk.analysis.pipeline import analyze
     from ecgdesk.records import open_recording
 
-    found = analyze(open_recording(shared_path("mitdb", "223.hea")), lead=None).findings
+    result = analyze(open_recording(shared_path("mitdb", "223.hea")), lead=None)
+    found, beats = result.findings, result.beats
     vt = found.episodes_of(EpisodeType.VT)
     for t0, t1 in ((578.3, 633.4), (1043.2, 1082.2)):
         assert any(e.start_s < t1 and e.end_s > t0 and e.sustained for e in vt), (t0, t1)
+        # 0.5.39: every beat of the two stretches is V in the beat table (the reference: all V)
+        inside = (beats.samples >= (t0 + 1.0) * 360) & (beats.samples <= (t1 - 1.0) * 360)
+        assert np.mean(np.asarray(beats.labels)[inside] == "V") >= 0.98, (t0, t1)
     assert any(e.start_s < 1400.0 and e.end_s > 1350.0 for e in found.episodes_of(EpisodeType.BIGEMINY))

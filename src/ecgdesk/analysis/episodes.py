@@ -17,13 +17,13 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats. A bigeminal rhythm sustained for ``sustained_s`` above ``vt_rate_bpm`` whose beats between
   the V beats are wide too (:func:`alternates_width_ratio`) is ventricular tachycardia of two alternating
-  forms, not bigeminy: no beat of it is conducted (algorithm 0.5.38).
+  forms, not bigeminy: no beat of it is conducted (algorithm 0.5.38), and its other beats are V too
+  (0.5.39; :attr:`Ectopy.made_ventricular`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from ecgdesk.analysis.series import BeatSeries
 class Ectopy:
     summary: EctopySummary
     episodes: list[Episode]
+    #: Beats (indices into the series) not labelled V that a bigeminal VT makes V (:func:`bigeminal_vt`):
+    #: the caller relabels its beat table with them, so the counts agree with the episodes.
+    made_ventricular: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _run_rate(series: BeatSeries, a: int, b: int) -> tuple[float | None, float | None]:
@@ -190,22 +193,29 @@ def alternates_width_ratio(series: BeatSeries, labels: np.ndarray, i0: int, i1: 
     return float(np.nanmedian(widths[0])), float(np.nanmedian(widths[1]))
 
 
-def _bigeminal_vt(series: BeatSeries, labels: np.ndarray, i0: int, i1: int, config: AnalysisConfig,
-                  read: SegmentReader | None) -> Episode | None:
-    """The VT episode of beats ``i0..i1`` (a bigeminal pattern) when it is sustained, faster than
-    ``vt_rate_bpm`` and its beats between the V beats are wide too (:func:`alternates_width_ratio`)."""
-    if read is None or (series.samples[i1] - series.samples[i0]) / series.fs < config.sustained_s:
-        return None
-    mean_rate, _ = _run_rate(series, i0 + 1, i1 + 1)
-    if mean_rate is None or mean_rate <= config.vt_rate_bpm:
-        return None
-    widths = alternates_width_ratio(series, labels, i0, i1, read)
-    if widths is None or widths[0] <= ALTERNATES_WIDE * widths[1]:
-        return None
-    evidence = (f"{i1 - i0 + 1} beats at {mean_rate:.0f} bpm: V beats alternating with beats "
-                f"{widths[0]:.0f} ms wide (conducted beats nearby {widths[1]:.0f} ms)")
-    episode = _run_episode(EpisodeType.VT, series, i0 + 1, i1 + 1, config, evidence)
-    return dataclasses.replace(episode, n_beats=i1 - i0 + 1)
+def bigeminal_vt(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig, read: SegmentReader | None
+                 ) -> list[tuple[int, int, str]]:
+    """(first beat, last beat, evidence) of each bigeminal pattern (V beats every other beat, at least
+    ``geminy_min_ectopics``) that lasts ``sustained_s``, runs faster than ``vt_rate_bpm`` and whose beats
+    between the V beats are over :data:`ALTERNATES_WIDE` times as wide as the conducted beats around it
+    (:func:`alternates_width_ratio`): ventricular tachycardia of two alternating forms."""
+    v_idx = np.flatnonzero(labels == "V")
+    if read is None or v_idx.size < config.geminy_min_ectopics:
+        return []
+    out = []
+    for a, b in runs(np.diff(v_idx) == 2):
+        i0, i1 = int(v_idx[a]), int(v_idx[b])
+        if b - a + 1 < config.geminy_min_ectopics or (
+                series.samples[i1] - series.samples[i0]) / series.fs < config.sustained_s:
+            continue
+        mean_rate, _ = _run_rate(series, i0 + 1, i1 + 1)
+        if mean_rate is None or mean_rate <= config.vt_rate_bpm:
+            continue
+        widths = alternates_width_ratio(series, labels, i0, i1, read)
+        if widths is not None and widths[0] > ALTERNATES_WIDE * widths[1]:
+            out.append((i0, i1, f"V beats alternating with beats {widths[0]:.0f} ms wide (conducted beats "
+                                f"nearby {widths[1]:.0f} ms): all ventricular"))
+    return out
 
 
 def ectopy(
@@ -222,6 +232,13 @@ def ectopy(
         labels = np.where(in_af & (labels == "S"), "N", labels)
     n = series.n
     episodes: list[Episode] = []
+    alternating = bigeminal_vt(series, labels, config, read)
+    made_ventricular = np.zeros(0, dtype=np.int64)
+    if alternating:
+        inside = np.concatenate([np.arange(i0, i1 + 1) for i0, i1, _ in alternating])
+        made_ventricular = inside[np.isin(labels[inside], ("N", "S", "F"))]
+        labels = labels.copy()
+        labels[made_ventricular] = "V"
     v_runs = runs(labels == "V")
     s_runs = runs(labels == "S")
     v_len = np.array([b - a for a, b in v_runs], dtype=int)
@@ -237,7 +254,9 @@ def ectopy(
             if read is not None and _noisy_run(series, a, b, read, config):
                 continue
             if mean_rate is not None and mean_rate > config.vt_rate_bpm:
-                ep = _run_episode(EpisodeType.VT, series, a, b, config, f"{k} V beats at {mean_rate:.0f} bpm")
+                notes = "".join(f"; {note}" for i0, i1, note in alternating if a <= i1 and i0 < b)
+                ep = _run_episode(EpisodeType.VT, series, a, b, config,
+                                  f"{k} V beats at {mean_rate:.0f} bpm{notes}")
                 episodes.append(ep)
                 n_vt += 1
                 n_vt_sus += int(ep.sustained)
@@ -294,15 +313,6 @@ def ectopy(
                     continue
                 i0, i1 = int(v_idx[a]), int(v_idx[b])
                 s0, s1 = int(series.samples[i0]), int(series.samples[i1])
-                fast_vt = (_bigeminal_vt(series, labels, i0, i1, config, read)
-                           if kind is EpisodeType.BIGEMINY else None)
-                if fast_vt is not None:
-                    episodes.append(fast_vt)
-                    n_vt += 1
-                    n_vt_sus += int(fast_vt.sustained)
-                    vt_bpm = fast_vt.mean_rate_bpm or 0.0
-                    v_fast = vt_bpm if v_fast is None else max(v_fast, vt_bpm)
-                    continue
                 episodes.append(
                     Episode(
                         kind,
@@ -343,4 +353,4 @@ def ectopy(
         s_burden_pct=100.0 * s_total / n if n else 0.0,
     )
     episodes.sort(key=lambda e: e.start_sample)
-    return Ectopy(summary, episodes)
+    return Ectopy(summary, episodes, made_ventricular)

@@ -473,6 +473,9 @@ def findings_from_beats(
     if av_block.conducted_not_ectopic(table.samples, table.labels, blocked, grouped):
         series = BeatSeries.build(table.samples, table.labels, fs, n, states, config)
     ect = ectopy_mod.ectopy(series, config, atrial, read)
+    if ect.made_ventricular.size:  # a bigeminal VT's other beats: V in the table's counts too
+        table.labels[ect.made_ventricular] = "V"
+        series = BeatSeries.build(table.samples, table.labels, fs, n, states, config)
     runs = [e for e in ect.episodes if e.type in (EpisodeType.VT, EpisodeType.SVT)]
     rates = rhythm.rate_episodes(series, config, atrial + runs)
     brady = [e for e in rates if e.type is EpisodeType.BRADY]
