@@ -23,6 +23,11 @@ WIDTH_GAP_S = 0.04
 WIDTH_REACH_S = 0.12
 
 
+def window_half(fs: float) -> int:
+    """Samples either side of R in a beat window: 200 ms and one more (the beat features' window)."""
+    return int(np.ceil(0.2 * fs)) + 1
+
+
 def beat_windows(x: np.ndarray, fs: float, samples: np.ndarray, half: int) -> np.ndarray:
     """Each beat's samples ``-half..+half`` around R as the beats see them: a 10 ms moving average (drops
     noise above ~40 Hz) minus the baseline (1 s moving mean, evaluated on 50 ms block means at the
@@ -59,7 +64,7 @@ def steep_span_ms(ecg: np.ndarray, fs: float, samples: np.ndarray) -> np.ndarray
     samples = np.asarray(samples, dtype=np.int64)
     if samples.size == 0 or x.size == 0:
         return np.zeros(samples.size)
-    half = int(np.ceil(0.2 * fs)) + 1
+    half = window_half(fs)
     win = beat_windows(x, fs, samples, half)
     reach = int(round(WIDTH_REACH_S * fs))
     seg = win[:, half - reach - 1: half + reach + 2]

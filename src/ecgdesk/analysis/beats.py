@@ -34,7 +34,7 @@ from ecgdesk.analysis.beat_rhythm import (
     sinus_p_limit,
     supraventricular_runs,
 )
-from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms
+from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms, window_half
 from ecgdesk.errors import InputError, check_option, check_positive
 
 #: Waveform times (s) around the R peak at which each beat is sampled.
@@ -180,7 +180,7 @@ def extract_beat_features(ecg: np.ndarray, fs: float, samples: np.ndarray) -> Be
     n = samples.size
     if n == 0 or x.size == 0:
         return BeatFeatures(np.zeros((n, WAVE_T.size), np.float32), np.zeros(n, np.float32))
-    half = int(np.ceil(0.2 * fs)) + 1
+    half = window_half(fs)
     win = beat_windows(x, fs, samples, half)
     waves = win[:, np.round(WAVE_T * fs).astype(np.int64) + half]
     # Baseline: the PR segment (70-50 ms before R), so a wandering level does not change the shape.

@@ -16,9 +16,9 @@ intervals that end on its beats (the coupling interval included), so a 3-beat ru
   S beats inside AF count as conducted (N) beats: irregular conduction makes many of them premature.
 - Bigeminy / trigeminy: at least ``geminy_min_ectopics`` V beats each separated by exactly one / two
   other beats. A bigeminal rhythm sustained for ``sustained_s`` above ``vt_rate_bpm`` whose beats between
-  the V beats are wide too (:func:`alternates_width_ratio`) is ventricular tachycardia of two alternating
-  forms, not bigeminy: no beat of it is conducted (algorithm 0.5.38), and its other beats are V too
-  (0.5.39; :attr:`Ectopy.made_ventricular`).
+  the V beats are wide too (:func:`alternate_and_conducted_widths`) is ventricular tachycardia of two
+  alternating forms, not bigeminy: no beat of it is conducted (algorithm 0.5.38), and its other beats are
+  V too (0.5.39; :attr:`Ectopy.made_ventricular`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms
+from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms, window_half
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
 from ecgdesk.analysis.mains import without_mains
@@ -156,7 +156,7 @@ def _widths_ms(series: BeatSeries, beats: np.ndarray, read: SegmentReader) -> np
     spread), each measured as the beat features measure it on a few seconds read around it: a sustained
     rhythm may last hours, and reading all of it at once would not."""
     fs = series.fs
-    half = int(np.ceil(0.2 * fs)) + 1
+    half = window_half(fs)
     context = int(WIDTH_CONTEXT_S * fs)
     chosen = beats[np.unique(np.linspace(0, beats.size - 1, min(beats.size, WIDTH_SAMPLE_BEATS)).astype(int))]
     out = np.full(chosen.size, np.nan)
@@ -169,8 +169,8 @@ def _widths_ms(series: BeatSeries, beats: np.ndarray, read: SegmentReader) -> np
     return out
 
 
-def alternates_width_ratio(series: BeatSeries, labels: np.ndarray, i0: int, i1: int, read: SegmentReader
-                           ) -> tuple[float, float] | None:
+def alternate_and_conducted_widths(series: BeatSeries, labels: np.ndarray, i0: int, i1: int,
+                                   read: SegmentReader) -> tuple[float, float] | None:
     """(median width of the non-V beats of beats ``i0..i1``, median width of the N beats within
     :data:`CONDUCTED_NEAR_S` outside them), in ms; None without enough of either.
 
@@ -193,25 +193,32 @@ def alternates_width_ratio(series: BeatSeries, labels: np.ndarray, i0: int, i1: 
     return float(np.nanmedian(widths[0])), float(np.nanmedian(widths[1]))
 
 
+def geminy_patterns(labels: np.ndarray, gap: int, min_ectopics: int) -> list[tuple[int, int]]:
+    """(first, last V beat) of each stretch of at least ``min_ectopics`` V beats each ``gap`` beats after
+    the one before (2: bigeminy, 3: trigeminy)."""
+    v_idx = np.flatnonzero(labels == "V")
+    if v_idx.size < min_ectopics:
+        return []
+    return [(int(v_idx[a]), int(v_idx[b])) for a, b in runs(np.diff(v_idx) == gap)
+            if b - a + 1 >= min_ectopics]
+
+
 def bigeminal_vt(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig, read: SegmentReader | None
                  ) -> list[tuple[int, int, str]]:
     """(first beat, last beat, evidence) of each bigeminal pattern (V beats every other beat, at least
     ``geminy_min_ectopics``) that lasts ``sustained_s``, runs faster than ``vt_rate_bpm`` and whose beats
     between the V beats are over :data:`ALTERNATES_WIDE` times as wide as the conducted beats around it
-    (:func:`alternates_width_ratio`): ventricular tachycardia of two alternating forms."""
-    v_idx = np.flatnonzero(labels == "V")
-    if read is None or v_idx.size < config.geminy_min_ectopics:
+    (:func:`alternate_and_conducted_widths`): ventricular tachycardia of two alternating forms."""
+    if read is None:
         return []
     out = []
-    for a, b in runs(np.diff(v_idx) == 2):
-        i0, i1 = int(v_idx[a]), int(v_idx[b])
-        if b - a + 1 < config.geminy_min_ectopics or (
-                series.samples[i1] - series.samples[i0]) / series.fs < config.sustained_s:
+    for i0, i1 in geminy_patterns(labels, 2, config.geminy_min_ectopics):
+        if (series.samples[i1] - series.samples[i0]) / series.fs < config.sustained_s:
             continue
         mean_rate, _ = _run_rate(series, i0 + 1, i1 + 1)
         if mean_rate is None or mean_rate <= config.vt_rate_bpm:
             continue
-        widths = alternates_width_ratio(series, labels, i0, i1, read)
+        widths = alternate_and_conducted_widths(series, labels, i0, i1, read)
         if widths is not None and widths[0] > ALTERNATES_WIDE * widths[1]:
             out.append((i0, i1, f"V beats alternating with beats {widths[0]:.0f} ms wide (conducted beats "
                                 f"nearby {widths[1]:.0f} ms): all ventricular"))
@@ -303,33 +310,18 @@ def ectopy(
         n_svt += 1
         s_fast = mean_rate if s_fast is None else max(s_fast, mean_rate)
     n_big, n_tri = 0, 0
-    v_idx = np.flatnonzero(labels == "V")
-    if v_idx.size >= config.geminy_min_ectopics:
-        gaps = np.diff(v_idx)
-        for gap, kind in ((2, EpisodeType.BIGEMINY), (3, EpisodeType.TRIGEMINY)):
-            for a, b in runs(gaps == gap):
-                n_ect = b - a + 1
-                if n_ect < config.geminy_min_ectopics:
-                    continue
-                i0, i1 = int(v_idx[a]), int(v_idx[b])
-                s0, s1 = int(series.samples[i0]), int(series.samples[i1])
-                episodes.append(
-                    Episode(
-                        kind,
-                        s0 / series.fs,
-                        s1 / series.fs,
-                        s0,
-                        s1,
-                        i1 - i0 + 1,
-                        None,
-                        None,
-                        f"{n_ect} V beats every {gap} beats",
-                    )
-                )
-                if kind is EpisodeType.BIGEMINY:
-                    n_big += 1
-                else:
-                    n_tri += 1
+    for gap, kind in ((2, EpisodeType.BIGEMINY), (3, EpisodeType.TRIGEMINY)):
+        for i0, i1 in geminy_patterns(labels, gap, config.geminy_min_ectopics):
+            s0, s1 = int(series.samples[i0]), int(series.samples[i1])
+            n_ect = (i1 - i0) // gap + 1
+            episodes.append(
+                Episode(kind, s0 / series.fs, s1 / series.fs, s0, s1, i1 - i0 + 1, None, None,
+                        f"{n_ect} V beats every {gap} beats")
+            )
+            if kind is EpisodeType.BIGEMINY:
+                n_big += 1
+            else:
+                n_tri += 1
     v_total = int((labels == "V").sum())
     s_total = int((labels == "S").sum())
     summary = EctopySummary(
