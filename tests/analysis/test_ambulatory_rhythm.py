@@ -243,6 +243,71 @@ def test_svdb_852_frequent_pacs_are_not_af_and_mitdb_201_keeps_its_af() -> None:
     assert len(on_af) >= 3
 
 
+def _sinus_with_ectopic_atrial_beats(seed: int, fs: float = 250.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sinus beats (upright P wave 160 ms before the R) in a marked sinus arrhythmia (RR 0.65-1.0 s), each
+    followed 7 times in 10 by a PAC at 0.6-0.75 of 0.8 s with an inverted ectopic P wave, the sinus node
+    reset (next beat 0.8-0.92 s after it): samples, labels and the signal (mV)."""
+    rng = np.random.default_rng(seed)
+    t, times, labels = 1.0, [], []
+    while len(times) < 300:
+        times.append(t)
+        labels.append("N")
+        if rng.random() < 0.7:
+            t += 0.8 * rng.uniform(0.6, 0.75)
+            times.append(t)
+            labels.append("S")
+            t += 0.8 * rng.uniform(1.0, 1.15)
+        else:
+            t += rng.uniform(0.65, 1.0)
+    n = int((t + 1.0) * fs)
+    x = 0.01 * rng.standard_normal(n)
+    for r, label in zip(times, labels, strict=True):
+        a, b = int((r - 0.5) * fs), min(int((r + 0.7) * fs), n)
+        w = np.arange(a, b) / fs - r
+        p_wave = 0.15 if label == "N" else -0.15
+        x[a:b] += (p_wave * np.exp(-0.5 * ((w + 0.16) / 0.02) ** 2) + np.exp(-0.5 * (w / 0.01) ** 2)
+                   + 0.3 * np.exp(-0.5 * ((w - 0.3) / 0.04) ** 2))
+    return np.round(np.array(times) * fs).astype(np.int64), np.array(labels), x
+
+
+def test_p_wave_consistency_reads_normal_beats_after_normal_beats() -> None:
+    """Frequent PACs with their own (inverted) P wave over an irregular sinus rhythm (MIT-BIH 201 at 1,180
+    s): the RR irregularity flags AF, between normal beats too. Consecutive P windows
+    of all beats do not repeat (0.5.39: about 0, the episode kept as AF); those of normal beats after a
+    normal beat do (the sinus P wave), so the episode is dropped (0.5.40)."""
+    fs = 250.0
+    samples, labels, x = _sinus_with_ectopic_atrial_beats(3)
+    s = BeatSeries.build(samples, labels, fs, x.size, None, CFG)
+    candidates = rhythm.af_episodes(s, CFG)
+    assert candidates
+    assert len(rhythm.confirm_af(s, candidates, None, CFG)) == len(candidates)  # the RR alone: AF
+    consistency = rhythm.p_wave_consistency(s, 0, s.n - 1, lambda a, b: x[a:b])
+    assert consistency is not None and consistency > 0.9
+    assert rhythm.confirm_af(s, candidates, lambda a, b: x[a:b], CFG) == []
+    # the same beats with fibrillatory waves instead of P waves stay AF
+    rng = np.random.default_rng(4)
+    t = np.arange(x.size) / fs
+    f_waves = 0.08 * np.sin(2 * np.pi * np.cumsum(rng.uniform(5.0, 7.0, x.size)) / fs)
+    for r in samples:
+        x[max(r - int(0.3 * fs), 0):r - int(0.05 * fs)] = 0.0
+    fibrillating = x + f_waves * (t >= 0)
+    kept = rhythm.confirm_af(s, candidates, lambda a, b: fibrillating[a:b], CFG)
+    assert len(kept) == len(candidates) and "P-wave consistency" in kept[0].evidence
+
+
+@pytest.mark.shared_data
+def test_sinus_rhythm_with_frequent_ectopy_is_not_af_mitdb_201_svdb_854() -> None:
+    """MIT-BIH 201 at 1,180-1,271 s (the reference: sinus rhythm, 16 aberrant or normal PACs and 16 PVCs
+    among 55 normal beats, 52 bpm) and SVDB 854 at 147-186 s (P waves before the normal beats, frequent
+    PVCs and PACs): 0.5.39 called each an AF episode; 201's AF stretches stay AF (the test above)."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    for db, record, (t0, t1) in (("mitdb", "201", (1180.0, 1271.0)), ("svdb", "854", (147.0, 186.0))):
+        found = analyze(open_recording(shared_path(db, f"{record}.hea")), lead=None).findings
+        assert not [e for e in found.episodes_of(EpisodeType.AF) if e.start_s < t1 and e.end_s > t0], record
+
+
 def test_a_fast_rhythm_already_going_where_the_recording_starts_is_no_svt() -> None:
     """No onset is seen where the recording starts in a narrow tachycardia: up to algorithm 0.5.35 its first
     RRs, with no history before them, counted as an abrupt onset and 17 s at 113 bpm became an SVT run
