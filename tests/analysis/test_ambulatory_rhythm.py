@@ -243,7 +243,8 @@ def test_svdb_852_frequent_pacs_are_not_af_and_mitdb_201_keeps_its_af() -> None:
     assert len(on_af) >= 3
 
 
-def _sinus_with_ectopic_atrial_beats(seed: int, fs: float = 250.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sinus_with_ectopic_atrial_beats(seed: int, fs: float = 250.0
+                                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sinus beats (upright P wave 160 ms before the R) in a marked sinus arrhythmia (RR 0.65-1.0 s), each
     followed 7 times in 10 by a PAC at 0.6-0.75 of 0.8 s with an inverted ectopic P wave, the sinus node
     reset (next beat 0.8-0.92 s after it): samples, labels and the signal (mV)."""
