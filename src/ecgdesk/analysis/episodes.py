@@ -32,7 +32,7 @@ from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
 from ecgdesk.analysis.mains import without_mains
 from ecgdesk.analysis.quality import is_noise, runs
-from ecgdesk.analysis.rhythm import SegmentReader, same_p_wave
+from ecgdesk.analysis.rhythm import SegmentReader, in_spans, same_p_wave
 from ecgdesk.analysis.series import BeatSeries
 
 
@@ -232,11 +232,7 @@ def ectopy(
     labels = series.labels
     if af and series.n:
         # conducted beats in AF are irregular, not supraventricular ectopics
-        t = series.times_s
-        in_af = np.zeros(series.n, dtype=bool)
-        for e in af:
-            in_af[np.searchsorted(t, e.start_s) : np.searchsorted(t, e.end_s, side="right")] = True
-        labels = np.where(in_af & (labels == "S"), "N", labels)
+        labels = np.where(in_spans(series.times_s, af) & (labels == "S"), "N", labels)
     n = series.n
     episodes: list[Episode] = []
     alternating = bigeminal_vt(series, labels, config, read)

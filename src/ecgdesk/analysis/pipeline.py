@@ -38,8 +38,6 @@ from ecgdesk.analysis.findings import (
     Episode,
     EpisodeType,
     Findings,
-    Message,
-    MessageLevel,
     PauseSummary,
     QualityEpochs,
     RecordingInfo,
@@ -47,6 +45,7 @@ from ecgdesk.analysis.findings import (
     TemplateSummary,
 )
 from ecgdesk.analysis.mains import without_mains
+from ecgdesk.analysis.messages import analysis_messages
 from ecgdesk.analysis.other_lead import (
     BRIDGED,
     ON_LEAD,
@@ -489,55 +488,9 @@ def findings_from_beats(
     ok_s = analyzable_seconds(states, n, fs, config)
     af_s = float(sum(rhythm.episode_valid_seconds(series, e) for e in af))
     counts = {c: int(np.count_nonzero(table.labels == c)) for c in BEAT_CLASSES}
-    long_rr = [e for e in pauses]
-    longest = max(long_rr, key=lambda e: e.duration_s, default=None)
-    # what the reader had to guess, drop or skip comes first: the technician reads it before the numbers
-    messages = [Message(MessageLevel.WARNING, "recording", text) for text in recording.warnings]
-    n_vf = int(np.count_nonzero(states == VENTRICULAR))
-    if n_vf:
-        messages.append(
-            Message(
-                MessageLevel.WARNING,
-                "ventricular_fibrillation",
-                f"ventricular flutter or fibrillation on lead {lead_name}: {n_vf} epochs of "
-                f"{config.epoch_s:g} s without countable QRS complexes; review the strips",
-            )
-        )
-    if ok_s == 0:
-        messages.append(
-            Message(
-                MessageLevel.WARNING,
-                "no_analyzable_signal",
-                f"no analyzable signal on lead {lead_name}: every {config.epoch_s:g} s epoch is "
-                + ("flat, railed, missing, noisy or ventricular flutter/fibrillation" if n_vf
-                   else "flat, railed, missing or noisy") + "; no beats were analysed",
-            )
-        )
-    elif ok_s < 0.5 * recording.duration_s:
-        messages.append(
-            Message(
-                MessageLevel.WARNING,
-                "low_analyzable_time",
-                f"only {ok_s / 3600:.1f} h of {recording.duration_s / 3600:.1f} h is analyzable",
-            )
-        )
-    if n_missed:
-        messages.append(
-            Message(
-                MessageLevel.INFO,
-                "long_rr_with_undetected_complex",
-                f"{n_missed} RR intervals of {config.pause_s:g} s or more hold a QRS-sized complex the "
-                "detector did not count; they are not reported as pauses",
-            )
-        )
-    if any(e.suspected for e in avb):
-        messages.append(
-            Message(
-                MessageLevel.INFO,
-                "av_block_suspected",
-                "suspected AV block episodes need over-read of the strips",
-            )
-        )
+    longest = max(pauses, key=lambda e: e.duration_s, default=None)
+    messages = analysis_messages(list(recording.warnings), lead_name, recording.duration_s, states, ok_s,
+                                 n_missed, avb, config)
     start = recording.start_time
     summary = Summary(
         recording=RecordingInfo(
