@@ -329,6 +329,44 @@ def test_a_fast_rhythm_already_going_where_the_recording_starts_is_no_svt() -> N
     assert len(svt) == 1 and svt[0].start_s > 55
 
 
+def _svt_of(b: BeatBuilder, v_at_s: float | None = None) -> list:
+    samples, labels, n = b.arrays()
+    if v_at_s is not None:  # one on-time beat the classifier calls V cuts the run
+        labels[int(np.searchsorted(samples, v_at_s * b.fs))] = "V"
+    s = BeatSeries.build(samples, labels, b.fs, n, None, CFG)
+    return [e for e in episodes.ectopy(s, CFG, []).episodes if e.type is EpisodeType.SVT]
+
+
+def test_a_tachycardia_from_the_recording_start_that_slows_by_degrees_is_no_svt() -> None:
+    """Without a seen onset, a fast run is SVT only if it ends as one: abruptly, or at the recording's end.
+    158 bpm from the first beat, one beat called V at 60 s, the same rate after it, then slowing over a
+    minute and a half: sinus tachycardia (0.5.40: an SVT from the start to the V beat, as SVDB 848's first
+    199 s). The same start ending abruptly at 75 bpm, and 200 bpm to the end past one long RR (a missed
+    beat), stay SVT from the start."""
+    b = BeatBuilder(seed=5).sinus(120, bpm=158)
+    for bpm in (150, 142, 135, 128, 120):
+        b.sinus(20, bpm=bpm)
+    assert _svt_of(b.sinus(60, bpm=110), v_at_s=60.0) == []
+    svt = _svt_of(BeatBuilder(seed=5).sinus(90, bpm=158).sinus(60, bpm=75), v_at_s=60.0)
+    assert len(svt) == 1 and svt[0].start_s < 2.0
+    svt = _svt_of(BeatBuilder(seed=5).sinus(20, bpm=200).pause(0.6).sinus(20, bpm=200))
+    assert len(svt) == 1 and svt[0].start_s < 2.0 and svt[0].end_s > 20.0
+
+
+@pytest.mark.shared_data
+def test_svdb_848_starts_in_a_sinus_tachycardia_that_is_no_svt() -> None:
+    """SVDB 848: 158 bpm from its first beat (every beat normal in the reference, no rhythm marked), slowing
+    to 130 bpm over minutes. 0.5.40 reported a sustained SVT over the first 199 s, cut where one beat was
+    called V; now the tachycardia is reported as such from the start."""
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import open_recording
+
+    found = analyze(open_recording(shared_path("svdb", "848.hea")), lead=None).findings
+    assert found.episodes_of(EpisodeType.SVT) == []
+    tachy = found.episodes_of(EpisodeType.TACHY)
+    assert tachy and tachy[0].start_s < 5.0
+
+
 @pytest.mark.shared_data
 def test_mitdb_215_starts_in_a_tachycardia_that_is_no_svt() -> None:
     """Through the whole analysis: 215's first beats (113 bpm, every beat normal in the reference) make no

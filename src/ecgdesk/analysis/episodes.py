@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ecgdesk.analysis.beat_rhythm import SVT_SLOWER
 from ecgdesk.analysis.beat_waves import beat_windows, qrs_width_ms, window_half
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import EctopySummary, Episode, EpisodeType
@@ -92,7 +93,9 @@ def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) ->
     :data:`SVT_KNOWN_BEFORE` are. A fast rhythm already going where the recording starts, or where a stretch
     of noise ends, has no onset to tell an SVT from sinus tachycardia: there it is a run only faster than
     ``svt_sustained_min_bpm``, the rate sinus tachycardia seldom keeps at rest (an event strip in SVT at
-    180 bpm from its first beat must still raise an SVT event); slower, the rate episodes report it. Up to
+    180 bpm from its first beat must still raise an SVT event), and only if it ends as an SVT does, abruptly
+    or at the recording's end (:func:`_unseen_onset_ends_as_svt`, algorithm 0.5.41); slower, or slowing by
+    degrees, the rate episodes report it. Up to
     algorithm 0.5.35 any fast first beats counted as an abrupt onset (MIT-BIH 215's first 17 s at 113
     bpm)."""
     rr, valid = series.rr_s, series.valid
@@ -114,6 +117,8 @@ def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) ->
                      60.0 / config.svt_sustained_min_bpm)
     onset = sv & valid & (rr0 < limit)
     onset[1:] &= ~(sv[:-1] & valid[:-1] & (rr0[:-1] < limit[:-1]))  # the previous beat was not fast already
+    ok = sv & valid
+    clean = np.concatenate(([False], ok[1:] & ok[:-1]))  # the RR into the beat joins two such beats
     out: list[tuple[int, int]] = []
     last_end = -1
     for a in np.flatnonzero(onset).tolist():
@@ -122,10 +127,52 @@ def svt_spans(series: BeatSeries, labels: np.ndarray, config: AnalysisConfig) ->
         j = a + 1
         while j < n and sv[j] and valid[j] and rr0[j] < limit[a]:
             j += 1
-        if j - a >= config.svt_min_beats:
+        if j - a >= config.svt_min_beats and (
+                known[a] >= SVT_KNOWN_BEFORE or _unseen_onset_ends_as_svt(rr0, ok, clean, a, j, limit[a])):
             out.append((a, j))
             last_end = j
     return out
+
+
+#: Most beats an unseen-onset run may be interrupted by (an ectopic beat, a moment of noise) and still go
+#: on as the same rhythm (:func:`_unseen_onset_ends_as_svt`).
+SVT_INTERRUPTION_BEATS = 3
+
+
+def _unseen_onset_ends_as_svt(rr: np.ndarray, ok: np.ndarray, clean: np.ndarray, a: int, j: int,
+                              limit: float) -> bool:
+    """Whether a fast run [a, j) whose onset was not seen (the recording's start, the end of a noisy
+    stretch) ends as an SVT does: abruptly (the RR after it, and the median of the 5 clean RRs from that
+    one, at least ``SVT_SLOWER`` x its last 3 RRs), or fast to the recording's end (an event strip in SVT
+    from its first beat). Where at most :data:`SVT_INTERRUPTION_BEATS` beats interrupt it (an ectopic beat,
+    noise, one long RR of a blocked or missed beat) and the rhythm after them is as fast, the same rhythm
+    goes on and is judged where it ends. A fast rhythm that slows by degrees is sinus tachycardia, which
+    the rate episodes report (SVDB 848: 158 bpm from its first beat, all normal beats; one beat called V
+    cut it into a 199 s SVT; algorithm 0.5.41). ``ok``: N or S and valid, per beat; ``clean``: the RR into
+    the beat joins two such beats."""
+    n = rr.size
+    while j < n:
+        k = j
+        while k < n and not clean[k]:
+            k += 1
+        if k >= n or k - j > SVT_INTERRUPTION_BEATS:
+            return True  # nothing left to judge it by
+        ahead = np.flatnonzero(clean[k:min(n, k + 12)]) + k
+        after = rr[ahead[:5]]
+        resumes = ahead[(ahead > k) & (rr[ahead] < limit)]
+        fast_again = (after.size > 1 and float(np.median(after[1:])) < limit and resumes.size > 0
+                      and resumes[0] - j <= SVT_INTERRUPTION_BEATS)
+        if rr[k] < limit or fast_again:
+            j = int(k if rr[k] < limit else resumes[0]) + 1
+            while j < n and ok[j] and rr[j] < limit:
+                j += 1
+            continue
+        before = rr[a + 1:k][clean[a + 1:k]][-3:]
+        if before.size == 0:
+            return True
+        recent = float(np.median(before))
+        return bool(rr[k] >= SVT_SLOWER * recent and float(np.median(after)) >= SVT_SLOWER * recent)
+    return True
 
 
 def _noisy_run(series: BeatSeries, a: int, b: int, read: SegmentReader, config: AnalysisConfig) -> bool:
