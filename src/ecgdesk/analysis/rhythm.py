@@ -10,10 +10,10 @@ episodes closer than ``af_merge_gap_s`` are merged and those shorter than ``af_m
 the atrial evidence: the P-wave windows (R-300 to R-50 ms) of successive normal beats (each after a normal
 beat, :func:`p_wave_consistency`) correlate near 1 in sinus rhythm and near 0 in AF (fibrillatory waves
 at random phase); an episode whose correlation exceeds ``af_p_consistency`` keeps a repeating P wave and
-is dropped (irregular sinus rhythm, frequent PACs). On
-CinC 2017 strips (first 900, simple detector) 0.5 dropped none of the AF strips flagged by RR and 8 % of
-the falsely flagged normal ones. Episodes whose RR alternates with period 2 (Mobitz 3:2 block, atrial
-bigeminy: small lag-2 differences, ``af_pattern_ratio``) are not AF either, nor are those whose rhythm
+is dropped (irregular sinus rhythm, frequent PACs). On CinC 2017 strips (first 900, simple detector, all
+beats then) 0.5 dropped none of the AF strips flagged by RR and 8 % of the falsely flagged normal ones.
+Episodes whose RR alternates with period 2 (Mobitz 3:2 block, atrial bigeminy: small lag-2 differences,
+``af_pattern_ratio``) are not AF either, nor are those whose rhythm
 under the ectopic beats is regular: the same score over the RR pairs of three normal beats in a row stays
 at or under ``af_on`` (frequent PACs in no pattern; :func:`underlying_irregularity`, algorithm 0.5.35).
 
