@@ -143,3 +143,31 @@ def test_ventricular_fibrillation_on_creighton_is_emergent(record: str, start_s:
     result = match(default_criteria(), observation)
     assert observation.label == "V" and result.priority is Priority.EMERGENT
     assert "vf" in [r.id for r in result.matched]
+
+
+def test_engine_runs_where_an_rr_could_hold_a_blocked_p_wave() -> None:
+    """The engine may read a blocked P wave in any RR of at least ``BLOCKED_P_MIN_RR_S``, judged against the
+    RRs around it in its own beats; a strip whose lowest rate is just over 60 bpm and whose longest RR is
+    1.22 x its median (CinC A07776, a 1.09 s RR) must still get the engine, or the triage gives it a lower
+    priority than the engine would (routine instead of urgent there)."""
+    from ecgdesk.analysis.av_block import BLOCKED_P_MIN_RR_S
+    from ecgdesk.monitoring.strip_events import BeatReading
+    from ecgdesk.monitoring.triage import engine_could_add
+
+    criteria = default_criteria()
+    reading = BeatReading(low_bpm=61.0, high_bpm=67.0, longest_rr_ratio=1.22, longest_rr_s=1.09)
+    assert BLOCKED_P_MIN_RR_S <= 1.09
+    why = engine_could_add(criteria, Priority.ROUTINE, "O", reading)
+    assert why is not None and why.startswith("avb possible")
+    short = BeatReading(low_bpm=75.0, high_bpm=80.0, longest_rr_ratio=1.1, longest_rr_s=0.85)
+    assert engine_could_add(criteria, Priority.ROUTINE, "N", short) is None
+
+
+def test_cinc_a07776_gets_the_same_priority_with_and_without_the_engine() -> None:
+    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "cinc2017" / "A07776.hea"
+    if not path.exists():
+        pytest.skip("../shared/data/cinc2017 is not here")
+    criteria = default_criteria()
+    recording = open_recording(path)
+    cheap = match(criteria, observe(recording, criteria=criteria)).priority
+    assert cheap is match(criteria, observe(recording)).priority

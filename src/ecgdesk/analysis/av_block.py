@@ -150,6 +150,8 @@ def _moving_atrial_waves(
 #: Beat classes of a conducted beat around a blocked P wave. S counts: in grouped beating the beat before
 #: the block comes early for a rhythm that holds the blocked beats' long RRs, and the S model calls it S.
 CONDUCTED = ("N", "S")
+#: The shortest RR (s) that may hold a blocked P wave (:func:`blocked_p_episodes`).
+BLOCKED_P_MIN_RR_S = 1.0
 
 
 def av_block_episodes(
@@ -187,7 +189,8 @@ def blocked_p_episodes(
     rr = np.nan_to_num(series.rr_s)
     med = ndimage.median_filter(rr, size=9, mode="nearest")
     prior = np.concatenate(([np.nan], med[:-1]))
-    cand = np.flatnonzero(series.valid & (rr >= config.avb_rr_factor * prior) & (rr >= 1.0))
+    cand = np.flatnonzero(series.valid & (rr >= config.avb_rr_factor * prior)
+                          & (rr >= BLOCKED_P_MIN_RR_S))
     cand = cand[np.isin(series.labels[cand], CONDUCTED) & np.isin(series.labels[cand - 1], CONDUCTED)]
     cand = cand[~in_spans(series.times_s[cand], exclude)][:max_candidates]
     out: list[Episode] = []

@@ -74,6 +74,7 @@ class BeatReading:
     low_bpm: float | None = None
     high_bpm: float | None = None
     longest_rr_ratio: float | None = None  # longest RR over the median RR (dropped beats)
+    longest_rr_s: float | None = None
     ungrouped: float = 0.0  # share of beats without a shape group (odd beats, noise, chaos)
     fastest_bpm: float | None = None  # the fastest two consecutive intervals (a 3-beat stretch)
     widths_ms: tuple[float, ...] = field(default_factory=tuple)
@@ -180,6 +181,7 @@ def read_beats(strip: PreparedStrip, config: AnalysisConfig | None = None) -> Be
         low_bpm=low,
         high_bpm=high,
         longest_rr_ratio=float(rr.max() / np.median(rr)) if rr.size >= 2 else None,
+        longest_rr_s=float(rr.max()) if rr.size else None,
         ungrouped=float(np.mean(group < 0)) if group.size else 1.0,
         fastest_bpm=float(120.0 / pairs.min()) if pairs.size else None,
         widths_ms=tuple(round(w, 1) for w in widths),

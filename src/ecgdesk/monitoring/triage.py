@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ecgdesk.analysis.av_block import BLOCKED_P_MIN_RR_S
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.errors import EcgDeskError
 from ecgdesk.monitoring.criteria import Criteria, Rule, Tier
@@ -82,7 +83,10 @@ _EPISODE_EVENTS = {
 }
 #: Below this lowest rate (bpm), or with an RR this many times the median (a dropped beat), the
 #: engine's AV-block reading may find high-grade block (complete block escapes at 20-50 bpm; Mobitz II
-#: drops a beat, doubling an interval).
+#: drops a beat, doubling an interval). So may it in any RR as long as the shortest it reads a blocked P
+#: wave in: its test is against the RRs around, which its own beats may make shorter than the strip's
+#: median (CinC A07776: no RR over 1.22 x the median, lowest rate 61 bpm, a blocked P read in an RR of
+#: 1.00 s; the triage without the engine called it routine, with it urgent).
 AVB_SUSPECT_BPM, AVB_SUSPECT_RR_RATIO = 60.0, 1.5
 #: The ambulatory engine's VT rate: no 3 beats faster than this, no VT run for it to find.
 VT_RATE_BPM = AnalysisConfig().vt_rate_bpm
@@ -115,6 +119,8 @@ def _suspected(label: str, beats: BeatReading) -> dict[str, str]:
         kinds["avb"] = f"lowest rate {beats.low_bpm:.0f} bpm"
     elif beats.longest_rr_ratio is not None and beats.longest_rr_ratio >= AVB_SUSPECT_RR_RATIO:
         kinds["avb"] = f"an RR {beats.longest_rr_ratio:.1f}x the median"
+    elif beats.longest_rr_s is not None and beats.longest_rr_s >= BLOCKED_P_MIN_RR_S:
+        kinds["avb"] = f"an RR of {beats.longest_rr_s:.2f} s"
     if label == "~" or beats.ungrouped > VF_SUSPECT_UNGROUPED:
         kinds["vf"] = "no consistent beats" if label != "~" else "unreadable to the classifier"
     if beats.fastest_bpm is not None and beats.fastest_bpm > VT_RATE_BPM:
