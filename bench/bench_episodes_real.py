@@ -1,6 +1,6 @@
 """``ecgdesk analyze`` episodes on the shared real recordings against their reference rhythm annotations.
 
-    .venv/bin/python bench/bench_episodes_real.py [--data ../shared/data]
+    .venv/bin/python bench/bench_episodes_real.py [--data ../shared/data] [--list N]
 
 `bench_events.py` scores the episodes on simulated recordings, where the truth is exact. Here the whole
 analysis (the lead it chooses, as users run it) reads every shared MIT-BIH and SVDB record, and its AF,
@@ -82,7 +82,10 @@ def label_runs(ann: wfdb.Annotation, fs: float) -> list[tuple[str, float, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--list", type=int, default=12, metavar="N",
+                        help="missed and false episodes listed per row (default 12; 0: all)")
     args = parser.parse_args()
+    shown = args.list if args.list > 0 else None
     sens: dict[str, Tally] = {}
     ppv: dict[str, Tally] = {}
     for database in ("mitdb", "svdb"):
@@ -121,12 +124,12 @@ def main() -> None:
     print("reference stretches found (sensitivity):")
     for group, t in sorted(sens.items()):
         print(f"  {group:14} {t.found:>3} / {t.total:<3} {t.rate():5.1f} %   missed: "
-              + ", ".join(t.names[:12]) + (" ..." if len(t.names) > 12 else ""))
+              + ", ".join(t.names[:shown]) + (" ..." if shown is not None and len(t.names) > shown else ""))
         rows.append(["sensitivity", group, t.found, t.total, round(t.rate(), 1)])
     print("episodes on a reference stretch of their kind (positive predictivity):")
     for kind, t in sorted(ppv.items()):
         print(f"  {kind:14} {t.found:>3} / {t.total:<3} {t.rate():5.1f} %   false: "
-              + ", ".join(t.names[:12]) + (" ..." if len(t.names) > 12 else ""))
+              + ", ".join(t.names[:shown]) + (" ..." if shown is not None and len(t.names) > shown else ""))
         rows.append(["positive predictivity", kind, t.found, t.total, round(t.rate(), 1)])
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / "episodes_real.csv").open("w", newline="") as handle:
