@@ -74,7 +74,7 @@ class BeatReading:
     low_bpm: float | None = None
     high_bpm: float | None = None
     longest_rr_ratio: float | None = None  # longest RR over the median RR (dropped beats)
-    longest_rr_s: float | None = None
+    longest_rr_s: float | None = None  # the longest RR (s): one the engine may read a blocked P wave in
     ungrouped: float = 0.0  # share of beats without a shape group (odd beats, noise, chaos)
     fastest_bpm: float | None = None  # the fastest two consecutive intervals (a 3-beat stretch)
     widths_ms: tuple[float, ...] = field(default_factory=tuple)

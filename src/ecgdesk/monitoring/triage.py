@@ -83,10 +83,11 @@ _EPISODE_EVENTS = {
 }
 #: Below this lowest rate (bpm), or with an RR this many times the median (a dropped beat), the
 #: engine's AV-block reading may find high-grade block (complete block escapes at 20-50 bpm; Mobitz II
-#: drops a beat, doubling an interval). So may it in any RR as long as the shortest it reads a blocked P
-#: wave in: its test is against the RRs around, which its own beats may make shorter than the strip's
-#: median (CinC A07776: no RR over 1.22 x the median, lowest rate 61 bpm, a blocked P read in an RR of
-#: 1.00 s; the triage without the engine called it routine, with it urgent).
+#: drops a beat, doubling an interval). It may also find one in any RR at least as long as the shortest
+#: it reads a blocked P wave in (``BLOCKED_P_MIN_RR_S``): its test is against the RRs around in its own
+#: beats, which may be shorter than the strip's median (CinC A07776: no RR over 1.22 x the median, lowest
+#: rate 61 bpm, a blocked P read in an RR of 1.00 s; the triage without the engine called it routine,
+#: with it urgent).
 AVB_SUSPECT_BPM, AVB_SUSPECT_RR_RATIO = 60.0, 1.5
 #: The ambulatory engine's VT rate: no 3 beats faster than this, no VT run for it to find.
 VT_RATE_BPM = AnalysisConfig().vt_rate_bpm
