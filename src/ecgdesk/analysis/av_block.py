@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ecgdesk.analysis.beat_rhythm import window_quantile
 from ecgdesk.analysis.config import AnalysisConfig
 from ecgdesk.analysis.findings import Episode, EpisodeType
 from ecgdesk.analysis.rhythm import SegmentReader, in_spans, pause_episodes
@@ -185,15 +186,9 @@ def _rr_around(series: BeatSeries) -> np.ndarray:
     are no intervals: read as 0 s they made the median 0 at a strip's start, so that any RR of a second
     there passed for a dropped beat (31 of the 1,546 normal CinC strips were urgent high-grade block;
     algorithm 0.5.42)."""
-    n = series.n
     rr = np.where(series.valid & np.isfinite(series.rr_s), series.rr_s, np.nan)
-    padded = np.concatenate([np.full(5, np.nan), rr, np.full(3, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 9)[:n]
-    enough = np.sum(np.isfinite(windows), axis=1) >= RR_AROUND_MIN_VALID
-    out = np.full(n, np.nan)
-    if enough.any():
-        out[enough] = np.nanmedian(windows[enough], axis=1)
-    return out
+    median, valid = window_quantile(rr, np.arange(series.n), 0.5, reach=(5, 3))
+    return np.where(valid >= RR_AROUND_MIN_VALID, median, np.nan)
 
 
 def blocked_p_episodes(

@@ -272,12 +272,17 @@ def underlying_irregular(rr_prev: np.ndarray, reference: np.ndarray, beats: np.n
         return (counts < UNDERLYING_STEPS) | (median > UNDERLYING_RR)
 
 
-def window_quantile(values: np.ndarray, beats: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``beats`` (indices): the ``q`` quantile of the finite ``values`` in its ~17-beat window
-    (NaN where it holds none), and how many finite values that window holds."""
-    size = min(17, values.size)
-    padded = np.concatenate([np.full(size // 2, np.nan), values, np.full(size - 1 - size // 2, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+def window_quantile(values: np.ndarray, beats: np.ndarray, q: float,
+                    reach: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``beats`` (indices): the ``q`` quantile of the finite ``values`` in its window (NaN where
+    it holds none), and how many finite values that window holds. The window of beat ``i`` is
+    ``values[i - before : i + after + 1]`` for ``reach = (before, after)``; by default ~17 beats centred."""
+    if reach is None:
+        size = min(17, values.size)
+        reach = (size // 2, size - 1 - size // 2)
+    before, after = reach
+    padded = np.concatenate([np.full(before, np.nan), values, np.full(after, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
     level = np.empty(beats.size)
     counts = np.empty(beats.size, dtype=np.int64)
     # blocks of rows: a 14-day recording in AF would otherwise sort a copy of every window at once
