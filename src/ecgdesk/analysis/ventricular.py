@@ -65,6 +65,9 @@ BEATING_LEAKAGE_MAX = 0.55
 BEATING_HIGH_BAND_MAX = 0.1
 #: The measurements run at about this rate (block means), which keeps 1-30 Hz.
 VF_RATE = 100.0
+#: VF waves come below this frequency; the 12-30 Hz share of :func:`vf_measures` is QRS edges or muscle
+#: noise. :func:`slow_band` keeps only what lies below it, to read VF through high-frequency noise.
+FIBRILLATION_TOP_HZ = 12.0
 
 
 @functools.lru_cache(maxsize=16)
@@ -101,7 +104,7 @@ def vf_measures(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
     spectrum = np.abs(np.fft.rfft(w * np.hanning(n), axis=1)) ** 2
     freqs = np.fft.rfftfreq(n, 1.0 / fs)
     band = (freqs >= 1.0) & (freqs <= 30.0)
-    high = (freqs > 12.0) & (freqs <= 30.0)
+    high = (freqs > FIBRILLATION_TOP_HZ) & (freqs <= 30.0)
     low = (freqs >= 1.0) & (freqs < LOW_BAND_HZ)
     total = np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
     return {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage,
@@ -144,6 +147,21 @@ def band_signal(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
     if small.size < 64:  # too short to filter forward and backward
         return small - (small.mean() if small.size else 0.0), rate, step
     return np.asarray(signal.sosfiltfilt(_band(rate), small - small.mean())), rate, step
+
+
+@functools.lru_cache(maxsize=16)
+def _slow_band(rate: float) -> np.ndarray:
+    return np.asarray(signal.butter(2, [1.0, min(FIBRILLATION_TOP_HZ, 0.45 * rate)], btype="band", fs=rate,
+                                    output="sos"))
+
+
+def slow_band(y: np.ndarray, rate: float) -> np.ndarray:
+    """The 1-:data:`FIBRILLATION_TOP_HZ` Hz part of :func:`band_signal`'s output ``y`` (forward and
+    backward): fibrillation waves without the muscle noise over them."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < 64:
+        return y - (y.mean() if y.size else 0.0)
+    return np.asarray(signal.sosfiltfilt(_slow_band(rate), y))
 
 
 def bridge_missing(x: np.ndarray) -> np.ndarray:

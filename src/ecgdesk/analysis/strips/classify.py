@@ -20,7 +20,7 @@ import numpy as np
 from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures, strip_features
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
 from ecgdesk.analysis.strips.signal import prepare
-from ecgdesk.analysis.strips.ventricular import ventricular_arrhythmia
+from ecgdesk.analysis.strips.ventricular import fibrillation_through_noise, ventricular_arrhythmia
 from ecgdesk.records.recording import Recording
 
 #: The strip classifier's rules and model together; bumped with every change of a result (the model file
@@ -33,8 +33,9 @@ from ecgdesk.records.recording import Recording
 #: of ambulatory 0.5.29, the fast wide-complex rule the span it was chosen on (same model); 1.5.2: the beat
 #: templates of ambulatory 0.5.30 (every shared strip's result identical); 1.5.3: a V call rough all over
 #: is Q (ambulatory 0.5.31; every shared strip's result identical); 1.5.4: such beats are set aside and the
-#: rest classified again (ambulatory 0.5.32; identical again).
-ALGORITHM_VERSION = "strips 1.5.4"
+#: rest classified again (ambulatory 0.5.32; identical again); 1.6.0: a strip about to be called noisy is
+#: first read for fibrillation below 12 Hz (VF and flutter under muscle noise are V, not noise).
+ALGORITHM_VERSION = "strips 1.6.0"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.
@@ -152,19 +153,33 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
     feats = strip_features(strip)
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
     if strip.peaks.size < MIN_BEATS:
-        return StripResult(StripLabel.NOISY, 1.0, {}, hr,
-                           f"no repeating QRS complex ({strip.peaks.size} beats found)", feats, strip)
+        return _noisy_unless_fibrillating(strip, feats, hr, f"no repeating QRS complex ({strip.peaks.size} "
+                                                            "beats found)")
     # Beats found, but none alike: the detector followed noise. The model has 14 noisy strips to learn
     # from, so this is decided here; no labelled cinc2017 strip has even 99 % of its beats odd.
     if np.isfinite(feats.frac_beats_odd) and feats.frac_beats_odd >= 1.0:
-        return StripResult(StripLabel.NOISY, 1.0, {}, hr,
-                           f"no repeating QRS complex (none of {strip.peaks.size} detections is like the "
-                           "median beat)", feats, strip)
+        return _noisy_unless_fibrillating(strip, feats, hr, f"no repeating QRS complex (none of "
+                                                            f"{strip.peaks.size} detections is like the "
+                                                            "median beat)")
     ensemble = model if model is not None else default_ensemble()
     proba = ensemble.predict_proba(feats.vector()[None, :])[0]
     probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}
     label = max(probs, key=lambda k: probs[k])
+    if label is StripLabel.NOISY:
+        under_noise = _noisy_unless_fibrillating(strip, feats, hr, "")
+        if under_noise.label is StripLabel.VENTRICULAR:
+            return under_noise
     return StripResult(label, probs[label], probs, hr, _reason(label, feats), feats, strip)
+
+
+def _noisy_unless_fibrillating(strip: PreparedStrip, feats: StripFeatures, hr: float | None,
+                               reason: str) -> StripResult:
+    """``~`` with ``reason``, unless the noise lies over fibrillation waves
+    (:func:`~ecgdesk.analysis.strips.ventricular.fibrillation_through_noise`): a VF strip is never noise."""
+    under_noise = fibrillation_through_noise(strip)
+    if under_noise is not None:
+        return StripResult(StripLabel.VENTRICULAR, 1.0, {}, None, under_noise.reason)
+    return StripResult(StripLabel.NOISY, 1.0, {}, hr, reason, feats, strip)
 
 
 def classify_strip(recording: Recording, lead: str | int | None = None,
