@@ -78,8 +78,13 @@ def test_ventricular_tachycardia_is_analyzable_but_muscle_noise_is_not() -> None
     rng = np.random.default_rng(2)
     vt += rng.normal(0, 0.01, t.size)
     assert (epoch_states(vt.astype(np.float32), fs, CFG) == ANALYZABLE).all()
-    noisy = vt + rng.normal(0, 0.4, t.size)
-    assert (epoch_states(noisy.astype(np.float32), fs, CFG) == NOISE).all()
+    hiss = rng.normal(0, 0.4, t.size)
+    noisy = vt + hiss
+    # no beat is read through the noise; below 12 Hz the smooth complexes at 180 a minute are one
+    # ventricular oscillation (flutter-like), so the epochs are ventricular, not noise (ambulatory 0.5.43);
+    # the noise alone is noise
+    assert (epoch_states(noisy.astype(np.float32), fs, CFG) == VENTRICULAR).all()
+    assert (epoch_states(hiss.astype(np.float32), fs, CFG) == NOISE).all()
     # the same test on a short segment (a run's span)
     assert not is_noise(vt[:500], CFG) and is_noise(noisy[:500], CFG)
 

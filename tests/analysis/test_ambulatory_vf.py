@@ -239,7 +239,7 @@ def _measures(n: int, **flags: list[int]) -> EpochMeasures:
         floor_energy=np.where(mark("noisy"), 0.5, 0.001), ventricular=mark("vf"),
         fibrillatory=mark("fib") | mark("vf"), beating_vf=mark("beating"), irregular=mark("irregular"),
         countable=np.zeros(n, dtype=bool),
-        hf_ratio=np.full(n, 0.01))
+        hf_ratio=np.full(n, 0.01), vf_under_noise=mark("under_noise"))
 
 
 def test_vf_grows_into_fibrillatory_neighbours_only_from_a_vf_epoch() -> None:
@@ -303,3 +303,57 @@ def test_vf_starting_a_chunk_takes_in_the_last_epoch_of_the_chunk_before() -> No
     assert states[49:] == "VV"
     beat_epochs = (result.beats.samples // int(CFG.epoch_s * fs)).tolist()
     assert beat_epochs and all(states[e] == "A" for e in beat_epochs)
+
+
+def _with_muscle_noise(x: np.ndarray, fs: float, snr_db: float) -> np.ndarray:
+    # signal power from the 1st-99th percentile span (VF has no QRS amplitude), as the robustness bench
+    from ecgdesk.analysis.noise_stress import make_noise
+
+    span = float(np.subtract(*np.percentile(x, [99, 1])))
+    return x + np.sqrt(span * span / 8.0 / 10.0 ** (snr_db / 10.0)) * make_noise("ma", x.size, fs, seed=3)
+
+
+# 60 s of VF from 1 s after the reference onset, with synthetic muscle noise: ambulatory 0.5.42 called
+# these epochs noise (cu01 at 6 dB: NNNNNA, cu06 at 6 dB: NNNNNN, cu12 at 12 dB: NNNNNA)
+@pytest.mark.parametrize(("record", "snr_db"), [("cu01", 6.0), ("cu06", 6.0), ("cu12", 12.0)])
+def test_vf_under_muscle_noise_is_vf_not_noise(record: str, snr_db: float) -> None:
+    x, fs, ann = cudb(record)
+    onset = vf_onset(ann)
+    segment = _with_muscle_noise(np.nan_to_num(x[onset + int(fs): onset + int(61 * fs)]), fs, snr_db)
+    states = epoch_states(segment.astype(np.float32), fs, CFG)
+    assert np.count_nonzero(states == VENTRICULAR) >= 5, states_to_string(states)
+    assert not np.any(states == NOISE), states_to_string(states)
+
+
+@pytest.mark.parametrize("record", ["100", "119", "209"])
+@pytest.mark.parametrize(("kind", "snr_db"), [("ma", 0.0), ("ma", -6.0), ("em", 0.0)])
+def test_heavy_noise_over_a_beating_heart_is_not_vf(record: str, kind: str, snr_db: float) -> None:
+    # the first 5 min (209: its SVT too) under the NSTDB's noise at 0 and -6 dB over every epoch
+    from ecgdesk.analysis.noise_stress import add_noise, make_noise
+
+    base = str(shared_path("mitdb", f"{record}.hea").with_suffix(""))
+    x = np.nan_to_num(wfdb.rdrecord(base, channels=[0], sampto=108000).p_signal[:, 0])
+    beats = np.asarray(wfdb.rdann(base, "atr", sampto=108000).sample)
+    noisy = add_noise(x, 360.0, beats, make_noise(kind, x.size, 360.0, seed=5), snr_db)
+    assert not np.any(epoch_states(noisy.astype(np.float32), 360.0, CFG) == VENTRICULAR)
+
+
+def test_vf_under_noise_needs_one_fast_dominant_oscillation_below_12_hz() -> None:
+    from scipy import signal as sp
+
+    from ecgdesk.analysis.ventricular import PEAK_SHARE_MIN, dominant_peak, is_vf_under_noise
+
+    rate = 100.0
+    t = np.arange(1000) / rate
+    rng = np.random.default_rng(8)
+    flutter = (1.0 + 0.3 * np.sin(2 * np.pi * 0.3 * t)) * np.sin(2 * np.pi * 4.5 * t)
+    band_noise = sp.sosfiltfilt(sp.butter(4, [1.0, 10.0], btype="band", fs=rate, output="sos"),
+                                rng.standard_normal(t.size))
+    slow_wide = sp.sosfiltfilt(sp.butter(2, [1.0, 12.0], btype="band", fs=rate, output="sos"),
+                               sum(np.exp(-0.5 * ((t - r) / 0.04) ** 2) for r in np.arange(0.2, 10, 0.5)))
+    frequency, share = dominant_peak(np.stack([flutter, band_noise, slow_wide]), rate)
+    assert frequency[0] == pytest.approx(4.5, abs=0.15) and share[0] > 0.9
+    assert share[1] < PEAK_SHARE_MIN  # band-limited noise: a flat band, no dominant oscillation
+    assert frequency[2] == pytest.approx(2.0, abs=0.15)  # 120 a minute: a rhythm's complexes
+    windows = np.stack([flutter, band_noise, slow_wide])
+    assert is_vf_under_noise(windows, rate).tolist() == [True, False, False]

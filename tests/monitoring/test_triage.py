@@ -173,19 +173,20 @@ def test_cinc_a07776_gets_the_same_priority_with_and_without_the_engine() -> Non
     assert cheap is match(criteria, observe(recording)).priority
 
 
-def test_vf_under_muscle_noise_is_emergent_not_unreadable() -> None:
-    # Creighton cu13's VF with muscle noise at 12 dB (span-based S, as bench/bench_ventricular_robust.py):
-    # strips 1.5.4 called it noisy and the triage "unreadable"; the engine found no VF either
+def test_flutter_under_muscle_noise_is_emergent_not_unreadable() -> None:
+    # MIT-BIH 207's ventricular flutter (from 2 s before its onset at 19,760) with muscle noise at 12 dB
+    # (span-based S, as bench/bench_ventricular_robust.py): strips 1.5.4 called it noisy and the triage
+    # "unreadable"; the engine found no VF either
     wfdb = pytest.importorskip("wfdb")
     from ecgdesk.analysis.noise_stress import make_noise
 
-    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "cudb" / "cu13"
+    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "mitdb" / "207"
     if not path.with_suffix(".hea").exists():
-        pytest.skip("../shared/data/cudb is not here")
-    x = np.nan_to_num(wfdb.rdrecord(str(path), channels=[0], sampfrom=107064, sampto=109564).p_signal[:, 0])
+        pytest.skip("../shared/data/mitdb is not here")
+    x = np.nan_to_num(wfdb.rdrecord(str(path), channels=[0], sampfrom=19040, sampto=22640).p_signal[:, 0])
     span = float(np.subtract(*np.percentile(x, [99, 1])))
-    noisy = x + np.sqrt(span * span / 8.0 / 10.0 ** 1.2) * make_noise("ma", x.size, 250.0, seed=3)
-    recording = Recording.from_array(noisy[:, None].astype(np.float32), 250.0, lead_names=["ECG"])
+    noisy = x + np.sqrt(span * span / 8.0 / 10.0 ** 1.2) * make_noise("ma", x.size, 360.0, seed=3)
+    recording = Recording.from_array(noisy[:, None].astype(np.float32), 360.0, lead_names=["ECG"])
     observation = observe(recording, criteria=default_criteria())
     result = match(default_criteria(), observation)
     assert observation.label == "V" and result.priority is Priority.EMERGENT

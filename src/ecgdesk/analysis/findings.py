@@ -23,7 +23,7 @@ from typing import Any
 from ecgdesk.errors import InputError
 
 SCHEMA_VERSION = "1.1"
-ALGORITHM_VERSION = "ecgdesk-ambulatory 0.5.42"
+ALGORITHM_VERSION = "ecgdesk-ambulatory 0.5.43"
 BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 

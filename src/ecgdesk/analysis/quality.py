@@ -105,6 +105,7 @@ class EpochMeasures:
     irregular: np.ndarray  # detected beats with RR CV over IRREGULAR_RR_CV, or under two intervals (bool)
     countable: np.ndarray  # beats that repeat alike (bool): never noise, never VF
     hf_ratio: np.ndarray  # muscle-band RMS / QRS amplitude; NaN where not measured
+    vf_under_noise: np.ndarray  # VF below 12 Hz under high-frequency noise (bool): VF where called noise
 
     def floor_ratio(self, reference: QualityReference | None) -> np.ndarray:
         fallback = reference.beat_energy if reference is not None else np.nan
@@ -146,7 +147,8 @@ def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
         irregular = ~(rr_cv <= IRREGULAR_RR_CV)  # NaN (under two intervals) counts as irregular
     return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy, vf.vf & ~countable,
                          vf.fibrillatory & ~countable, vf.beating & vf.fibrillatory & irregular & ~countable,
-                         irregular, countable, _hf_ratio(filled, fs, L, n_ep, beats))
+                         irregular, countable, _hf_ratio(filled, fs, L, n_ep, beats),
+                         vf.under_noise & ~countable)
 
 
 def _level_measures(x: np.ndarray, fs: float, L: int, n_ep: int, config: AnalysisConfig
@@ -309,7 +311,8 @@ def concat_measures(parts: list[EpochMeasures]) -> EpochMeasures:
     """The measures of consecutive stretches as one."""
     if not parts:
         empty, none = np.zeros(0), np.zeros(0, dtype=bool)
-        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, none, none, empty)
+        return EpochMeasures(empty, empty, empty, empty, empty, empty, none, none, none, none, none, empty,
+                             none)
     return EpochMeasures(*(np.concatenate([getattr(p, f.name) for p in parts])
                            for f in dataclasses.fields(EpochMeasures)))
 
@@ -350,7 +353,10 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
     noise = (floor_noise & ~measures.countable) | muscle
     out = np.where(noise, NOISE, ANALYZABLE).astype(np.uint8)
     out[lead_off] = LEAD_OFF
-    out[measures.ventricular & _may_be_vf(measures, reference, config)] = VENTRICULAR
+    may_be_vf = _may_be_vf(measures, reference, config)
+    out[measures.ventricular & may_be_vf] = VENTRICULAR
+    # noise over fibrillation: the noise test fired, but below 12 Hz the epoch is one fibrillating wave
+    out[(out == NOISE) & measures.vf_under_noise & may_be_vf] = VENTRICULAR
     _grow_vf(out, *_growth(measures, reference, config, out), previous == VENTRICULAR)
     return out
 

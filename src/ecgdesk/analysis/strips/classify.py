@@ -34,8 +34,10 @@ from ecgdesk.records.recording import Recording
 #: templates of ambulatory 0.5.30 (every shared strip's result identical); 1.5.3: a V call rough all over
 #: is Q (ambulatory 0.5.31; every shared strip's result identical); 1.5.4: such beats are set aside and the
 #: rest classified again (ambulatory 0.5.32; identical again); 1.6.0: a strip about to be called noisy is
-#: first read for fibrillation below 12 Hz (VF and flutter under muscle noise are V, not noise).
-ALGORITHM_VERSION = "strips 1.6.0"
+#: first read for fibrillation below 12 Hz (VF and flutter under muscle noise are V, not noise); 1.6.1: that
+#: reading also asks for one dominant oscillation at 150 a minute or faster, as the ambulatory gate's
+#: (ambulatory 0.5.43).
+ALGORITHM_VERSION = "strips 1.6.1"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

@@ -32,7 +32,8 @@ noisy. Two rules, each cheap enough for the batch:
   conducted beat on the strip is left to the rules above;
 - **fibrillation under noise** (:func:`fibrillation_through_noise`, issue 18), asked by the classifier
   only for a strip the checks after this module would call noisy: the flutter / fibrillation test's own
-  limits read on the window's part below 12 Hz, without its 12-30 Hz limit. Muscle noise over VF raises
+  limits read on the window's part below 12 Hz, without its 12-30 Hz limit, and one dominant oscillation
+  there (the ambulatory quality gate reads its noise epochs the same way). Muscle noise over VF raises
   that share and the leakage past the limits (``bench/bench_ventricular_robust.py``: Creighton cu13's VF
   and MIT-BIH 207's flutter with muscle noise at 12 dB were called noisy), while the fibrillation waves
   themselves lie below 12 Hz.
@@ -119,18 +120,17 @@ def fibrillation_through_noise(strip: PreparedStrip) -> VentricularFinding | Non
 
     Muscle noise lifts the 12-30 Hz share and the leakage of :func:`ecgdesk.analysis.ventricular.is_vf`'s
     window past its limits, so a fibrillating heart under a trembling or moving patient reads as noise.
-    Here the same strict limits (kurtosis, threshold crossing, leakage) are read on the window's part below
-    :data:`~ecgdesk.analysis.ventricular.FIBRILLATION_TOP_HZ`, where VF waves lie and muscle noise mostly
-    does not, without the 12-30 Hz share, which is the noise's. Only for strips the other checks would call
-    noisy: elsewhere the strict test stands."""
-    from ecgdesk.analysis.ventricular import FIBRILLATION_TOP_HZ, band_signal, is_vf, slow_band, vf_measures
+    Here each window's part below :data:`~ecgdesk.analysis.ventricular.FIBRILLATION_TOP_HZ`, where VF waves
+    lie and muscle noise mostly does not, is read by
+    :func:`~ecgdesk.analysis.ventricular.is_vf_under_noise` (the strict limits without the 12-30 Hz one, and
+    one dominant oscillation). Only for strips the other checks would call noisy: elsewhere the strict
+    test stands."""
+    from ecgdesk.analysis.ventricular import FIBRILLATION_TOP_HZ, band_signal, is_vf_under_noise, slow_band
 
     y, rate, step = band_signal(strip.raw, strip.fs)
     slow = slow_band(y, rate)
     for a, rows in _windows(strip, slow, rate, step):
-        measures = vf_measures(rows[None, :], rate)
-        measures["high_share"] = np.zeros(1)  # the part above the band is the noise's, not read here
-        if not bool(is_vf(measures)[0]) or _countable(strip, a):
+        if not bool(is_vf_under_noise(rows[None, :], rate)[0]) or _countable(strip, a):
             continue
         start = a / strip.fs
         top = f"{FIBRILLATION_TOP_HZ:.0f} Hz"
