@@ -142,7 +142,7 @@ def measure_epochs(x: np.ndarray, fs: float, config: AnalysisConfig,
         beats = detect_qrs(filled, fs).samples if n >= int(0.5 * fs) else np.zeros(0, np.int64)
     beats = np.unique(np.clip(np.asarray(beats, dtype=np.int64), 0, max(n - 1, 0)))
     beat_energy, floor_energy, countable, rr_cv = _energy_measures(filled, fs, L, n_ep, beats)
-    vf = ventricular_epochs(x, fs, L)
+    vf = ventricular_epochs(x, fs, L, may_be_noise=~countable)
     with np.errstate(invalid="ignore"):
         irregular = ~(rr_cv <= IRREGULAR_RR_CV)  # NaN (under two intervals) counts as irregular
     return EpochMeasures(missing, rng, at_rail, min_block, beat_energy, floor_energy, vf.vf & ~countable,

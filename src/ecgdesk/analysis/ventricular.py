@@ -235,9 +235,13 @@ class VentricularEpochs(NamedTuple):
     under_noise: np.ndarray
 
 
-def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> VentricularEpochs:
+def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int,
+                       may_be_noise: np.ndarray | None = None) -> VentricularEpochs:
     """The VF tests of each ``epoch_len``-sample epoch of ``x`` (:class:`VentricularEpochs`); the last,
-    partial epoch as the others when it is at least 3 s long, else False. Missing samples are bridged."""
+    partial epoch as the others when it is at least 3 s long, else False. Missing samples are bridged.
+
+    ``may_be_noise`` (one bool per epoch): the only epochs whose ``under_noise`` is read (the quality gate
+    passes those without countable beats, which it can never call noise); every epoch when not given."""
     n = np.asarray(x).size
     n_ep = -(-n // epoch_len) if n else 0
     vf = np.zeros(n_ep, dtype=bool)
@@ -247,7 +251,9 @@ def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> VentricularE
     if n_ep == 0:
         return VentricularEpochs(vf, fib, beating, under_noise)
     y, rate, step = band_signal(bridge_missing(x), fs)
-    slow = slow_band(y, rate)
+    read_slow = np.ones(n_ep, dtype=bool) if may_be_noise is None else np.asarray(may_be_noise, dtype=bool)
+    # the 1-12 Hz filter runs over the whole stretch (as the strict band's does) only when an epoch needs it
+    slow = slow_band(y, rate) if read_slow.any() else y
     Lw = max(1, epoch_len // step)
     full = min(y.size // Lw, n_ep)
     rows = _epoch_rows(y, Lw, full, n_ep, rate)
@@ -265,11 +271,14 @@ def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int) -> VentricularE
                                            | (measures["leakage"] < SLOW_LEAKAGE_MAX))
             fib[index] = is_fibrillatory(measures)
             beating[index] = is_beating_vf(measures)
-        slow_block = np.stack([slow_rows[i] for i in at])
+        wanted = [i for i in at if read_slow[i]]
+        if not wanted:
+            continue
+        slow_block = np.stack([slow_rows[i] for i in wanted])
         tcsc = threshold_crossing(slow_block - slow_block.mean(axis=1, keepdims=True), rate)
         maybe = np.flatnonzero(tcsc > TCSC_MIN)
         if maybe.size:
-            under_noise[np.asarray(at)[maybe]] = is_vf_under_noise(slow_block[maybe], rate)
+            under_noise[np.asarray(wanted)[maybe]] = is_vf_under_noise(slow_block[maybe], rate)
     return VentricularEpochs(vf, fib, beating, under_noise)
 
 
