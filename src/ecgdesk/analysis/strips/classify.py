@@ -154,34 +154,30 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
         return StripResult(StripLabel.VENTRICULAR, 1.0, {}, rate, ventricular.reason)
     feats = strip_features(strip)
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
+    # each way to "noisy" below asks first whether the noise lies over fibrillation: VF is never noise
     if strip.peaks.size < MIN_BEATS:
-        return _noisy_unless_fibrillating(strip, feats, hr, f"no repeating QRS complex ({strip.peaks.size} "
-                                                            "beats found)")
+        return _fibrillating(strip) or StripResult(
+            StripLabel.NOISY, 1.0, {}, hr, f"no repeating QRS complex ({strip.peaks.size} beats found)",
+            feats, strip)
     # Beats found, but none alike: the detector followed noise. The model has 14 noisy strips to learn
     # from, so this is decided here; no labelled cinc2017 strip has even 99 % of its beats odd.
     if np.isfinite(feats.frac_beats_odd) and feats.frac_beats_odd >= 1.0:
-        return _noisy_unless_fibrillating(strip, feats, hr, f"no repeating QRS complex (none of "
-                                                            f"{strip.peaks.size} detections is like the "
-                                                            "median beat)")
+        return _fibrillating(strip) or StripResult(
+            StripLabel.NOISY, 1.0, {}, hr, f"no repeating QRS complex (none of {strip.peaks.size} detections "
+                                           "is like the median beat)", feats, strip)
     ensemble = model if model is not None else default_ensemble()
     proba = ensemble.predict_proba(feats.vector()[None, :])[0]
     probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}
     label = max(probs, key=lambda k: probs[k])
-    if label is StripLabel.NOISY:
-        under_noise = _noisy_unless_fibrillating(strip, feats, hr, "")
-        if under_noise.label is StripLabel.VENTRICULAR:
-            return under_noise
-    return StripResult(label, probs[label], probs, hr, _reason(label, feats), feats, strip)
+    return ((_fibrillating(strip) if label is StripLabel.NOISY else None)
+            or StripResult(label, probs[label], probs, hr, _reason(label, feats), feats, strip))
 
 
-def _noisy_unless_fibrillating(strip: PreparedStrip, feats: StripFeatures, hr: float | None,
-                               reason: str) -> StripResult:
-    """``~`` with ``reason``, unless the noise lies over fibrillation waves
-    (:func:`~ecgdesk.analysis.strips.ventricular.fibrillation_through_noise`): a VF strip is never noise."""
-    under_noise = fibrillation_through_noise(strip)
-    if under_noise is not None:
-        return StripResult(StripLabel.VENTRICULAR, 1.0, {}, None, under_noise.reason)
-    return StripResult(StripLabel.NOISY, 1.0, {}, hr, reason, feats, strip)
+def _fibrillating(strip: PreparedStrip) -> StripResult | None:
+    """``V`` when the strip's noise lies over fibrillation waves
+    (:func:`~ecgdesk.analysis.strips.ventricular.fibrillation_through_noise`), else ``None``."""
+    found = fibrillation_through_noise(strip)
+    return None if found is None else StripResult(StripLabel.VENTRICULAR, 1.0, {}, None, found.reason)
 
 
 def classify_strip(recording: Recording, lead: str | int | None = None,
