@@ -94,8 +94,30 @@ def threshold_crossing(w: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray((parts > TCSC_LEVEL * peak).mean(axis=2).mean(axis=1))
 
 
-def vf_measures(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
-    """The four measurements of each row of ``windows`` (1-30 Hz signal, rows of equal length, ``fs``)."""
+def _power_spectrum(w: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of each row of ``w`` (mean removed): its Hann-windowed power spectrum, the frequencies, the 1-30 Hz
+    mask and each row's 1-30 Hz power."""
+    spectrum = np.abs(np.fft.rfft(w * np.hanning(w.shape[1]), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(w.shape[1], 1.0 / fs)
+    band = (freqs >= 1.0) & (freqs <= 30.0)
+    return spectrum, freqs, band, np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
+
+
+def _peak(spectrum: np.ndarray, freqs: np.ndarray, band: np.ndarray,
+          total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dominant_peak` from :func:`_power_spectrum`'s output."""
+    search = np.flatnonzero((freqs >= 1.5) & (freqs <= FIBRILLATION_TOP_HZ))
+    if search.size == 0:
+        return np.zeros(spectrum.shape[0]), np.zeros(spectrum.shape[0])
+    f0 = freqs[search[np.argmax(spectrum[:, search], axis=1)]]
+    near = ((np.abs(freqs[None, :] - f0[:, None]) <= PEAK_HALF_WIDTH_HZ)
+            | (np.abs(freqs[None, :] - 2 * f0[:, None]) <= PEAK_HALF_WIDTH_HZ)) & band[None, :]
+    return f0, np.asarray((spectrum * near).sum(axis=1) / total)
+
+
+def vf_measures(windows: np.ndarray, fs: float, peak: bool = False) -> dict[str, np.ndarray]:
+    """The four measurements of each row of ``windows`` (1-30 Hz signal, rows of equal length, ``fs``);
+    with ``peak``, also :func:`dominant_peak`'s ``peak_hz`` and ``peak_share`` from the same spectrum."""
     w = np.asarray(windows, dtype=np.float64)
     w = w - w.mean(axis=1, keepdims=True)
     n_win, n = w.shape
@@ -109,15 +131,15 @@ def vf_measures(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
         rows = np.flatnonzero(half == h)
         a, b = w[rows, h:], w[rows, :-h]
         leakage[rows] = np.abs(a + b).sum(axis=1) / np.maximum((np.abs(a) + np.abs(b)).sum(axis=1), 1e-30)
-    spectrum = np.abs(np.fft.rfft(w * np.hanning(n), axis=1)) ** 2
-    freqs = np.fft.rfftfreq(n, 1.0 / fs)
-    band = (freqs >= 1.0) & (freqs <= 30.0)
+    spectrum, freqs, band, total = _power_spectrum(w, fs)
     high = (freqs > FIBRILLATION_TOP_HZ) & (freqs <= 30.0)
     low = (freqs >= 1.0) & (freqs < LOW_BAND_HZ)
-    total = np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
-    return {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage,
-            "high_share": spectrum[:, high].sum(axis=1) / total,
-            "low_share": spectrum[:, low].sum(axis=1) / total}
+    out = {"kurtosis": kurtosis, "tcsc": tcsc, "leakage": leakage,
+           "high_share": spectrum[:, high].sum(axis=1) / total,
+           "low_share": spectrum[:, low].sum(axis=1) / total}
+    if peak:
+        out["peak_hz"], out["peak_share"] = _peak(spectrum, freqs, band, total)
+    return out
 
 
 def is_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
@@ -177,18 +199,7 @@ def dominant_peak(windows: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarra
     1.5-:data:`FIBRILLATION_TOP_HZ` Hz peak, and the share of its 1-30 Hz power within
     :data:`PEAK_HALF_WIDTH_HZ` of that frequency or of twice it."""
     w = np.asarray(windows, dtype=np.float64)
-    w = w - w.mean(axis=1, keepdims=True)
-    spectrum = np.abs(np.fft.rfft(w * np.hanning(w.shape[1]), axis=1)) ** 2
-    freqs = np.fft.rfftfreq(w.shape[1], 1.0 / fs)
-    band = (freqs >= 1.0) & (freqs <= 30.0)
-    search = np.flatnonzero((freqs >= 1.5) & (freqs <= FIBRILLATION_TOP_HZ))
-    if search.size == 0:
-        return np.zeros(w.shape[0]), np.zeros(w.shape[0])
-    f0 = freqs[search[np.argmax(spectrum[:, search], axis=1)]]
-    near = ((np.abs(freqs[None, :] - f0[:, None]) <= PEAK_HALF_WIDTH_HZ)
-            | (np.abs(freqs[None, :] - 2 * f0[:, None]) <= PEAK_HALF_WIDTH_HZ)) & band[None, :]
-    total = np.maximum(spectrum[:, band].sum(axis=1), 1e-30)
-    return f0, np.asarray((spectrum * near).sum(axis=1) / total)
+    return _peak(*_power_spectrum(w - w.mean(axis=1, keepdims=True), fs))
 
 
 def is_vf_under_noise(slow_windows: np.ndarray, fs: float) -> np.ndarray:
@@ -200,11 +211,11 @@ def is_vf_under_noise(slow_windows: np.ndarray, fs: float) -> np.ndarray:
     w = np.asarray(slow_windows, dtype=np.float64)
     if w.size == 0:
         return np.zeros(w.shape[0], dtype=bool)
-    measures = vf_measures(w, fs)
+    measures = vf_measures(w, fs, peak=True)
     measures["high_share"] = np.zeros(w.shape[0])  # above the band: the noise's, not read
     slow_wave_ok = (measures["low_share"] < EPOCH_LOW_BAND_MAX) | (measures["leakage"] < SLOW_LEAKAGE_MAX)
-    frequency, share = dominant_peak(w, fs)
-    return np.asarray(is_vf(measures) & slow_wave_ok & (share >= PEAK_SHARE_MIN) & (frequency >= LOW_BAND_HZ))
+    return np.asarray(is_vf(measures) & slow_wave_ok & (measures["peak_share"] >= PEAK_SHARE_MIN)
+                      & (measures["peak_hz"] >= LOW_BAND_HZ))
 
 
 def bridge_missing(x: np.ndarray) -> np.ndarray:
