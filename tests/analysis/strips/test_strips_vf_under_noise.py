@@ -1,5 +1,6 @@
 """Fibrillation and flutter under muscle noise are ventricular arrhythmia, not noise (strips 1.6.0); the
-same noise over a beating heart adds no ventricular call (bench/bench_ventricular_robust.py)."""
+same noise over a beating heart adds no ventricular call, and muscle noise the detector counts as fast wide
+beats is not VT (strips 1.6.2; bench/bench_ventricular_robust.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from scipy import signal
 
 from conftest import shared_path
 from ecgdesk.analysis.noise_stress import make_noise
-from ecgdesk.analysis.strips import StripLabel, classify_signal
+from ecgdesk.analysis.strips import StripLabel, classify_signal, ventricular
 from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.analysis.strips.ventricular import fibrillation_through_noise
 from ecgdesk.analysis.ventricular import band_signal, is_vf, vf_measures
@@ -69,3 +70,33 @@ def test_synthetic_flutter_under_high_frequency_noise_is_read_below_12_hz() -> N
     assert finding is not None and finding.kind == "vf" and "under noise" in finding.reason
     # the noise alone holds no fibrillation below 12 Hz
     assert fibrillation_through_noise(prepare(hiss, fs)) is None
+
+
+# 10 s of sinus rhythm, AF and sinus tachycardia with muscle noise at 6 dB: the detector counts the noise
+# as fast wide beats and strips 1.6.1 called each one V (fast wide-complex rhythm, 160-190 bpm). Low-passed
+# at 15 Hz their beats come at 63-86 bpm (the heart's own 56-65 and a few noise beats), under 100 bpm, so
+# the rule stands down (strips 1.6.2).
+@pytest.mark.parametrize(("database", "record", "start"), [("mitdb", "108", 432000), ("mitdb", "114", 432000),
+                                                           ("svdb", "850", 115200)])
+def test_muscle_noise_counted_as_fast_wide_beats_is_not_ventricular(database: str, record: str, start: int,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    x, fs = strip(database, record, start)
+    noisy = with_noise(x, fs, "ma", 6.0)
+    assert classify_signal(noisy, fs).label is not StripLabel.VENTRICULAR
+    prepared = prepare(noisy, fs)
+    assert ventricular._slow_below_qrs_band(prepared)
+    monkeypatch.setattr(ventricular, "_slow_below_qrs_band", lambda _strip: False)
+    before = classify_signal(noisy, fs)
+    assert before.label is StripLabel.VENTRICULAR and "fast wide-complex" in before.reason
+
+
+# Creighton VF strips under the same kind of noise that only the fast wide-complex rule calls V: below 15 Hz
+# the fibrillation waves still come faster than 100 a minute, so the rule stands.
+@pytest.mark.parametrize(("record", "onset", "snr_db"), [("cu04", 92430, 12.0), ("cu30", 87322, 12.0)])
+def test_fibrillation_called_by_the_fast_wide_rule_under_noise_stays_ventricular(record: str, onset: int,
+                                                                                  snr_db: float) -> None:
+    x, fs = strip("cudb", record, onset - 500)
+    noisy = with_noise(x, fs, "ma", snr_db)
+    result = classify_signal(noisy, fs)
+    assert result.label is StripLabel.VENTRICULAR and "fast wide-complex" in result.reason, result.reason
+    assert not ventricular._slow_below_qrs_band(prepare(noisy, fs))

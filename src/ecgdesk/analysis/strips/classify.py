@@ -36,8 +36,9 @@ from ecgdesk.records.recording import Recording
 #: rest classified again (ambulatory 0.5.32; identical again); 1.6.0: a strip about to be called noisy is
 #: first read for fibrillation below 12 Hz (VF and flutter under muscle noise are V, not noise); 1.6.1: that
 #: reading also asks for one dominant oscillation at 150 a minute or faster, as the ambulatory gate's
-#: (ambulatory 0.5.43).
-ALGORITHM_VERSION = "strips 1.6.1"
+#: (ambulatory 0.5.43); 1.6.2: the fast wide-complex rule stands down when, low-passed at 15 Hz, the strip's
+#: beats come slower than 100 bpm (muscle noise counted as fast wide beats).
+ALGORITHM_VERSION = "strips 1.6.2"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

@@ -20,7 +20,11 @@ noisy. Two rules, each cheap enough for the batch:
   distribution of narrow QRS spikes (sample kurtosis <= :data:`FAST_WIDE_KURTOSIS`). Polymorphic VT and
   coarse VF that the detector still counts as fast, wide, unlike beats land here; the model would call
   them AF, other or noisy. A sinus or atrial rhythm with bundle-branch block or pacing is narrower than
-  this, or slower, on the shared records (``bench/bench_ventricular_strips.py``);
+  this, or slower, on the shared records (``bench/bench_ventricular_strips.py``). Muscle noise that the
+  detector counts as fast wide beats makes the same picture, so the call is confirmed below the QRS band
+  (:func:`_slow_below_qrs_band`, strips 1.6.2): low-passed at :data:`CONFIRM_LOWPASS_HZ`, where VT
+  complexes and VF waves still are and most EMG is not, the strip's beats must still come at
+  :data:`VT_RATE_BPM` or faster, or it is no tachycardia there and the rule stands down;
 - **run unlike the strip's own narrow beat** (issue 18): the strip's own conducted beat is its most common
   narrow template (>= :data:`REF_MIN_BEATS` beats, QRS <= :data:`REF_NARROW_MS`); a run of
   :data:`UNLIKE_RUN_BEATS` or more consecutive beats at 100 bpm or more, none of that template and each
@@ -69,6 +73,10 @@ WIDE_BEAT_CORR = 0.9
 FAST_WIDE_BPM = 150.0
 FAST_WIDE_QRS_MS = 160.0
 FAST_WIDE_KURTOSIS = 8.0
+#: The fast wide-complex rhythm is confirmed on the strip low-passed here: the top of the QRS detector's
+#: 5-15 Hz band (Pan and Tompkins 1985), under which wide VT complexes and VF waves lie and above which
+#: most of a trembling patient's EMG does (``bench/bench_ventricular_robust.py`` with muscle noise).
+CONFIRM_LOWPASS_HZ = 15.0
 WINDOW_S = 10.0
 STEP_S = 5.0
 #: Run unlike the strip's own narrow beat (module docstring). The narrow limit, correlation and width are
@@ -213,11 +221,27 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
                                   f"wide-complex tachycardia {rate:.0f} bpm, QRS {dominant.width_ms:.0f} ms: "
                                   "ventricular tachycardia until proven otherwise")
     width = float(np.median(steep_span_ms(strip.raw, fs, peaks)))
-    if rate >= FAST_WIDE_BPM and width >= FAST_WIDE_QRS_MS and f.kurtosis <= FAST_WIDE_KURTOSIS:
+    if (rate >= FAST_WIDE_BPM and width >= FAST_WIDE_QRS_MS and f.kurtosis <= FAST_WIDE_KURTOSIS
+            and not _slow_below_qrs_band(strip)):
         return VentricularFinding("vt", peaks[0] / fs,
                                   f"fast wide-complex rhythm {rate:.0f} bpm, median QRS {width:.0f} ms: "
                                   "polymorphic VT or fibrillation until proven otherwise")
     return None
+
+
+def _slow_below_qrs_band(strip: PreparedStrip) -> bool:
+    """Whether the detector, run on the strip low-passed at :data:`CONFIRM_LOWPASS_HZ`, finds its beats
+    slower than :data:`VT_RATE_BPM` (median RR): the fast beats were above that band, i.e. noise. With
+    fewer than two beats found there is no evidence either way (False)."""
+    from scipy import signal as sps
+
+    from ecgdesk.analysis.detection import detect_qrs
+
+    sos = sps.butter(4, CONFIRM_LOWPASS_HZ, btype="lowpass", fs=strip.fs, output="sos")
+    peaks = detect_qrs(sps.sosfiltfilt(sos, strip.raw), strip.fs).samples
+    if peaks.size < 2:
+        return False
+    return 60.0 * strip.fs / float(np.median(np.diff(peaks))) < VT_RATE_BPM
 
 
 def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.ndarray, fs: float,
