@@ -1,6 +1,6 @@
 """Fibrillation and flutter under muscle noise are ventricular arrhythmia, not noise (strips 1.6.0); the
 same noise over a beating heart adds no ventricular call, and muscle noise the detector counts as fast wide
-beats is not VT (strips 1.6.2; bench/bench_ventricular_robust.py)."""
+beats is not VT (strips 1.6.2) nor AF (strips 1.6.3; bench/bench_ventricular_robust.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scipy import signal
 from conftest import shared_path
 from ecgdesk.analysis.noise_stress import make_noise
 from ecgdesk.analysis.strips import StripLabel, classify_signal, ventricular
+from ecgdesk.analysis.strips import classify as classify_module
 from ecgdesk.analysis.strips.signal import prepare
 from ecgdesk.analysis.strips.ventricular import fibrillation_through_noise
 from ecgdesk.analysis.ventricular import band_signal, is_vf, vf_measures
@@ -100,3 +101,22 @@ def test_fibrillation_called_by_the_fast_wide_rule_under_noise_stays_ventricular
     result = classify_signal(noisy, fs)
     assert result.label is StripLabel.VENTRICULAR and "fast wide-complex" in result.reason, result.reason
     assert not ventricular._slow_below_qrs_band(prepare(noisy, fs))
+
+
+# Sinus rhythm with ectopy (MIT-BIH 108, 114) and SVDB 822's sinus minute with muscle noise at 6 dB: the
+# detector counts the noise as beats, the RRs turn irregular and the P waves vanish, and strips 1.6.2 called
+# each one AF. A quarter or more of those detections are not there once the strip is low-passed at 15 Hz:
+# the strip is too noisy to read (strips 1.6.3). As recorded, the rule does not fire.
+@pytest.mark.parametrize(("database", "record", "start"), [("mitdb", "108", 540000), ("mitdb", "114", 432000),
+                                                           ("svdb", "822", 0)])
+def test_muscle_noise_counted_as_beats_is_noisy_not_af(database: str, record: str, start: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    x, fs = strip(database, record, start)
+    noisy = with_noise(x, fs, "ma", 6.0)
+    result = classify_signal(noisy, fs)
+    assert result.label is StripLabel.NOISY and "muscle noise" in result.reason, result.reason
+    clean = classify_signal(x, fs)
+    assert clean.label is not StripLabel.NOISY
+    monkeypatch.setattr(classify_module, "EMG_POWER_SHARE", float("inf"))
+    assert classify_signal(noisy, fs).label is StripLabel.AF
+    assert classify_signal(x, fs).label is clean.label

@@ -19,7 +19,7 @@ import numpy as np
 
 from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures, strip_features
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
-from ecgdesk.analysis.strips.signal import prepare
+from ecgdesk.analysis.strips.signal import QRS_BAND_TOP_HZ, prepare
 from ecgdesk.analysis.strips.ventricular import fibrillation_through_noise, ventricular_arrhythmia
 from ecgdesk.records.recording import Recording
 
@@ -37,14 +37,22 @@ from ecgdesk.records.recording import Recording
 #: first read for fibrillation below 12 Hz (VF and flutter under muscle noise are V, not noise); 1.6.1: that
 #: reading also asks for one dominant oscillation at 150 a minute or faster, as the ambulatory gate's
 #: (ambulatory 0.5.43); 1.6.2: the fast wide-complex rule stands down when, low-passed at 15 Hz, the strip's
-#: beats come slower than 100 bpm (muscle noise counted as fast wide beats).
-ALGORITHM_VERSION = "strips 1.6.2"
+#: beats come slower than 100 bpm (muscle noise counted as fast wide beats); 1.6.3: a strip with muscle noise
+#: whose beats are a quarter or more fewer below 15 Hz is noisy.
+ALGORITHM_VERSION = "strips 1.6.3"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.
 FLAT_SPAN_MV = 0.03
 #: Fewer R peaks than this: no repeating QRS complex.
 MIN_BEATS = 3
+#: A strip with more than this share of its power above 40 Hz carries broadband (muscle) noise, and only
+#: then are its beats looked for below the QRS band too (handheld recorders that low-pass at 40 Hz never
+#: pay for the second detection: no CinC 2017 strip reaches 0.01).
+EMG_POWER_SHARE = 0.02
+#: When fewer than this share of the detected beats remain on the strip low-passed at the top of the QRS
+#: band, the detector counted that noise as beats: the strip is too noisy to read (strips 1.6.3).
+BEATS_KEPT_BELOW_QRS_BAND = 0.75
 
 
 class StripLabel(enum.StrEnum):
@@ -166,6 +174,16 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
         return _fibrillating(strip) or StripResult(
             StripLabel.NOISY, 1.0, {}, hr, f"no repeating QRS complex (none of {strip.peaks.size} detections "
                                            "is like the median beat)", feats, strip)
+    # Many beats that are not there below the QRS band: the detector counted muscle noise as beats, and
+    # the rhythm read from them (irregular, P waves lost) would be the model's AF.
+    if feats.hf_power_ratio > EMG_POWER_SHARE:
+        n, low = strip.peaks.size, strip.peaks_below_qrs_band.size
+        if low < BEATS_KEPT_BELOW_QRS_BAND * n:
+            return _fibrillating(strip) or StripResult(
+                StripLabel.NOISY, 1.0, {}, hr,
+                f"noisy signal: muscle noise ({100 * feats.hf_power_ratio:.0f}% of power above 40 Hz) "
+                f"counted as beats: {n - low} of {n} detections are not there below "
+                f"{QRS_BAND_TOP_HZ:.0f} Hz", feats, strip)
     ensemble = model if model is not None else default_ensemble()
     proba = ensemble.predict_proba(feats.vector()[None, :])[0]
     probs = {StripLabel(c): float(p) for c, p in zip(ensemble.classes, proba, strict=True)}

@@ -9,7 +9,7 @@ model trained on them) depend on that detector: re-run ``bench/train_strips.py``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import signal as sps
@@ -19,6 +19,10 @@ from ecgdesk.analysis.mains import without_mains
 
 #: Rate every strip is resampled to before features are computed.
 FS = 300
+#: The top of the QRS detector's 5-15 Hz band (Pan and Tompkins 1985). QRS complexes, wide VT complexes and
+#: VF waves lie below it, most of a trembling patient's EMG above it: beats the detector no longer finds
+#: once the strip is low-passed here were noise.
+QRS_BAND_TOP_HZ = 15.0
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,24 @@ class PreparedStrip:
     def duration_s(self) -> float:
         return self.clean.size / self.fs
 
+    @cached_property
+    def peaks_below_qrs_band(self) -> np.ndarray:
+        """R peaks the detector finds on the raw strip low-passed at :data:`QRS_BAND_TOP_HZ` (fourth-order
+        Butterworth, zero phase); computed once, on first use."""
+        if self.raw.size < self.fs:
+            return np.zeros(0, dtype=np.int64)
+        low = sps.sosfiltfilt(_lowpass(QRS_BAND_TOP_HZ, self.fs), self.raw)
+        return detect_qrs(low, self.fs).samples.astype(np.int64)
+
 
 @lru_cache(maxsize=8)
 def _band(low: float, high: float, fs: int, order: int = 2) -> np.ndarray:
     return np.asarray(sps.butter(order, [low, high], btype="bandpass", fs=fs, output="sos"))
+
+
+@lru_cache(maxsize=4)
+def _lowpass(cutoff: float, fs: int) -> np.ndarray:
+    return np.asarray(sps.butter(4, cutoff, btype="lowpass", fs=fs, output="sos"))
 
 
 def resample_to_fs(ecg: np.ndarray, fs: float) -> np.ndarray:

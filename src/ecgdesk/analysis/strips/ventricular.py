@@ -22,7 +22,7 @@ noisy. Two rules, each cheap enough for the batch:
   them AF, other or noisy. A sinus or atrial rhythm with bundle-branch block or pacing is narrower than
   this, or slower, on the shared records (``bench/bench_ventricular_strips.py``). Muscle noise that the
   detector counts as fast wide beats makes the same picture, so the call is confirmed below the QRS band
-  (:func:`_slow_below_qrs_band`, strips 1.6.2): low-passed at :data:`CONFIRM_LOWPASS_HZ`, where VT
+  (:func:`_slow_below_qrs_band`, strips 1.6.2): low-passed at 15 Hz (the top of the QRS band), where VT
   complexes and VF waves still are and most EMG is not, the strip's beats must still come at
   :data:`VT_RATE_BPM` or faster, or it is no tachycardia there and the rule stands down;
 - **run unlike the strip's own narrow beat** (issue 18): the strip's own conducted beat is its most common
@@ -73,10 +73,6 @@ WIDE_BEAT_CORR = 0.9
 FAST_WIDE_BPM = 150.0
 FAST_WIDE_QRS_MS = 160.0
 FAST_WIDE_KURTOSIS = 8.0
-#: The fast wide-complex rhythm is confirmed on the strip low-passed here: the top of the QRS detector's
-#: 5-15 Hz band (Pan and Tompkins 1985), under which wide VT complexes and VF waves lie and above which
-#: most of a trembling patient's EMG does (``bench/bench_ventricular_robust.py`` with muscle noise).
-CONFIRM_LOWPASS_HZ = 15.0
 WINDOW_S = 10.0
 STEP_S = 5.0
 #: Run unlike the strip's own narrow beat (module docstring). The narrow limit, correlation and width are
@@ -230,15 +226,11 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
 
 
 def _slow_below_qrs_band(strip: PreparedStrip) -> bool:
-    """Whether the detector, run on the strip low-passed at :data:`CONFIRM_LOWPASS_HZ`, finds its beats
-    slower than :data:`VT_RATE_BPM` (median RR): the fast beats were above that band, i.e. noise. With
-    fewer than two beats found there is no evidence either way (False)."""
-    from scipy import signal as sps
-
-    from ecgdesk.analysis.detection import detect_qrs
-
-    sos = sps.butter(4, CONFIRM_LOWPASS_HZ, btype="lowpass", fs=strip.fs, output="sos")
-    peaks = detect_qrs(sps.sosfiltfilt(sos, strip.raw), strip.fs).samples
+    """Whether the detector, run on the strip low-passed at the top of the QRS band
+    (:attr:`~ecgdesk.analysis.strips.signal.PreparedStrip.peaks_below_qrs_band`), finds its beats slower than
+    :data:`VT_RATE_BPM` (median RR): the fast beats were above that band, i.e. noise. With fewer than two
+    beats found there is no evidence either way (False)."""
+    peaks = strip.peaks_below_qrs_band
     if peaks.size < 2:
         return False
     return 60.0 * strip.fs / float(np.median(np.diff(peaks))) < VT_RATE_BPM
