@@ -48,7 +48,7 @@ FLAT_SPAN_MV = 0.03
 MIN_BEATS = 3
 #: A strip with more than this share of its power above 40 Hz carries broadband (muscle) noise, and only
 #: then are its beats looked for below the QRS band too (handheld recorders that low-pass at 40 Hz never
-#: pay for the second detection: no CinC 2017 strip reaches 0.01).
+#: pay for the second detection: the highest of the CinC 2017 strips is 0.015).
 EMG_POWER_SHARE = 0.02
 #: When fewer than this share of the detected beats remain on the strip low-passed at the top of the QRS
 #: band, the detector counted that noise as beats: the strip is too noisy to read (strips 1.6.3).
