@@ -191,6 +191,25 @@ def _rr_around(series: BeatSeries) -> np.ndarray:
     return np.where(valid >= RR_AROUND_MIN_VALID, median, np.nan)
 
 
+#: Beats before and after a long RR whose labels :func:`_rough_near` reads (those :func:`_rr_around` reads).
+ROUGH_REACH = (5, 3)
+
+
+def _rough_near(series: BeatSeries) -> np.ndarray:
+    """Per beat, whether a beat among the 9 from 5 before it to 3 after it is Q: a detection the classifier
+    found too rough to read (noise). A long RR there, and the median RR it is judged against, are read from
+    a beat series that holds noise, and its "blocked P wave" is a smoothed noise bump. The recording's
+    first and last beats are not counted: a beat the recording cuts off is Q for that alone."""
+    q = np.asarray(series.labels) == "Q"
+    if q.size == 0:
+        return q
+    q[[0, -1]] = False
+    before, after = ROUGH_REACH
+    padded = np.concatenate([np.zeros(before, dtype=bool), q, np.zeros(after, dtype=bool)])
+    window = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
+    return np.asarray(window.any(axis=1), dtype=bool)
+
+
 def blocked_p_episodes(
     series: BeatSeries,
     config: AnalysisConfig,
@@ -209,8 +228,11 @@ def blocked_p_episodes(
                               & (rr >= BLOCKED_P_MIN_RR_S))
     cand = cand[np.isin(series.labels[cand], CONDUCTED) & np.isin(series.labels[cand - 1], CONDUCTED)]
     cand = cand[~in_spans(series.times_s[cand], exclude)][:max_candidates]
+    rough = _rough_near(series)
     out: list[Episode] = []
     for i in cand.tolist():
+        if rough[i]:
+            continue
         r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
         start = r0 - int(0.4 * fs)
         if start < 0:
