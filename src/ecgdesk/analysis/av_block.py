@@ -3,10 +3,10 @@ checks pauses.
 
 **AV block (suspected).** A long RR interval (``avb_rr_factor`` times the preceding median) that holds
 a P-like deflection in mid-diastole, as big as the P wave before the last conducted QRS, is a blocked
-P wave: second-degree AV block suspected. A slow (``avb3_max_bpm``) sustained rhythm whose diastoles
-mostly hold such deflections, at places that vary both after the QRS before and before the QRS after
-(SD >= 80 ms: the P waves march through), is P-QRS dissociation: complete AV block suspected. Both need
-over-read.
+P wave: second-degree AV block suspected (not among beats too rough to classify, :func:`_rough_near`).
+A slow (``avb3_max_bpm``) sustained rhythm whose diastoles mostly hold such deflections, at places that
+vary both after the QRS before and before the QRS after (SD >= 80 ms: the P waves march through), is
+P-QRS dissociation: complete AV block suspected. Both need over-read.
 
 **Pauses, checked.** A long RR interval that holds a deflection at least half the size of the QRS before it
 is a beat the detector missed, not a pause (:func:`checked_pauses`, :func:`undetected_complex`).
