@@ -176,6 +176,8 @@ def av_block_episodes(
     return out + _dissociation_episodes(series, config, read, brady)
 
 
+#: The beats whose RRs a long RR is judged against: from 5 before its own to 3 after it.
+RR_AROUND_REACH = (5, 3)
 #: Fewest valid RRs among the 9 around a beat for :func:`_rr_around` to give their median.
 RR_AROUND_MIN_VALID = 5
 
@@ -187,27 +189,19 @@ def _rr_around(series: BeatSeries) -> np.ndarray:
     there passed for a dropped beat (31 of the 1,546 normal CinC strips were urgent high-grade block;
     algorithm 0.5.42)."""
     rr = np.where(series.valid & np.isfinite(series.rr_s), series.rr_s, np.nan)
-    median, valid = window_quantile(rr, np.arange(series.n), 0.5, reach=(5, 3))
+    median, valid = window_quantile(rr, np.arange(series.n), 0.5, reach=RR_AROUND_REACH)
     return np.where(valid >= RR_AROUND_MIN_VALID, median, np.nan)
 
 
-#: Beats before and after a long RR whose labels :func:`_rough_near` reads (those :func:`_rr_around` reads).
-ROUGH_REACH = (5, 3)
-
-
-def _rough_near(series: BeatSeries) -> np.ndarray:
-    """Per beat, whether a beat among the 9 from 5 before it to 3 after it is Q: a detection the classifier
-    found too rough to read (noise). A long RR there, and the median RR it is judged against, are read from
-    a beat series that holds noise, and its "blocked P wave" is a smoothed noise bump. The recording's
-    first and last beats are not counted: a beat the recording cuts off is Q for that alone."""
-    q = np.asarray(series.labels) == "Q"
-    if q.size == 0:
-        return q
-    q[[0, -1]] = False
-    before, after = ROUGH_REACH
-    padded = np.concatenate([np.zeros(before, dtype=bool), q, np.zeros(after, dtype=bool)])
-    window = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
-    return np.asarray(window.any(axis=1), dtype=bool)
+def _rough_near(labels: np.ndarray, i: int) -> bool:
+    """Whether a beat among the 9 whose RRs the RR ending at beat ``i`` is judged against
+    (:data:`RR_AROUND_REACH`) is Q: a detection the classifier found too rough to read (noise). A long RR
+    there, and the median RR it is judged against, are read from a beat series that holds noise, and its
+    "blocked P wave" is a smoothed noise bump. The recording's first and last beats are not counted: a
+    beat the recording cuts off is Q for that alone."""
+    before, after = RR_AROUND_REACH
+    around = labels[max(1, i - before):min(labels.size - 1, i + after + 1)]
+    return bool(np.any(around == "Q"))
 
 
 def blocked_p_episodes(
@@ -228,10 +222,10 @@ def blocked_p_episodes(
                               & (rr >= BLOCKED_P_MIN_RR_S))
     cand = cand[np.isin(series.labels[cand], CONDUCTED) & np.isin(series.labels[cand - 1], CONDUCTED)]
     cand = cand[~in_spans(series.times_s[cand], exclude)][:max_candidates]
-    rough = _rough_near(series)
+    labels = np.asarray(series.labels)
     out: list[Episode] = []
     for i in cand.tolist():
-        if rough[i]:
+        if _rough_near(labels, i):
             continue
         r0, r1 = int(series.samples[i - 1]), int(series.samples[i])
         start = r0 - int(0.4 * fs)
