@@ -1,6 +1,6 @@
 """``ecgdesk strips`` on ventricular arrhythmia strips (VT, flutter, VF) and on strips without one.
 
-    .venv/bin/python bench/bench_ventricular_strips.py [--data ../shared/data] [--seconds 10]
+    .venv/bin/python bench/bench_ventricular_strips.py [--data ../shared/data] [--seconds 10] [--through 5]
 
 Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a temporary folder and the
 ``ecgdesk strips`` command runs on them, as a user would:
@@ -9,7 +9,9 @@ Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a te
   database's ``[`` .. ``]`` and ``(VF``, MIT-BIH 207's ``(VFL``) and VT (``(VT`` in the shared MIT-BIH and
   Creighton records) at least 3 s long, starting 1 s after its onset (VT runs shorter than the strip
   start 2 s before it); and one strip from 2 s before each shorter VT run, in groups of their own
-  (``vt < 3 s``: runs of a few beats; no rule was chosen on them);
+  (``vt < 3 s``: runs of a few beats; no rule was chosen on them); with ``--through 5``, also a strip
+  every 5 s inside each stretch at least 10 s long (groups ``vf every 5 s`` etc.: a recorder's strip may
+  start anywhere in an episode, next to a shock's or a compression's artefact);
 - **other**: every 5th minute of the shared MIT-BIH and SVDB records where the reference marks no VT,
   flutter or VF within the strip (the paced records 102, 104, 107, 217 and the bundle-branch-block
   records 109, 118, 124, 207, and DS2 ones where present, in groups of their own: wide complexes without
@@ -73,8 +75,10 @@ def write_strip(folder: Path, name: str, x: np.ndarray, fs: float) -> None:
     wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["ecg"], p_signal=x, fmt=["16"], write_dir=str(folder))
 
 
-def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bool = False) -> dict[str, str]:
-    """Write the strips; returns strip name -> group (the VT runs shorter than 3 s only with ``short_vt``)."""
+def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bool = False,
+        through: float = 0.0) -> dict[str, str]:
+    """Write the strips; returns strip name -> group (the VT runs shorter than 3 s only with ``short_vt``;
+    with ``through``, also a strip every ``through`` seconds inside each stretch, in groups of their own)."""
     groups: dict[str, str] = {}
     headers = sorted((data / "cudb").glob("*.hea")) + sorted((data / "mitdb").glob("*.hea"))
     for header in headers + sorted((data / "svdb").glob("*.hea")):
@@ -99,6 +103,10 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bo
             name = f"{header.parent.name}_{header.stem}_{kind}_{a}"
             write_strip(positive, name, x[start:start + length], fs)
             groups[name] = f"{kind} ({header.parent.name})"
+            for inside in range(a, b - length + 1, int(through * fs)) if through > 0 else ():
+                name = f"{header.parent.name}_{header.stem}_{kind}_{a}_at_{inside}"
+                write_strip(positive, name, x[inside:inside + length], fs)
+                groups[name] = f"{kind} every {through:g} s ({header.parent.name})"
         if header.parent.name == "cudb":
             continue
         mitdb = header.parent.name == "mitdb"
@@ -169,6 +177,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-cinc", action="store_true", help="skip the CinC 2017 strips")
+    parser.add_argument("--through", type=float, default=0.0,
+                        help="also cut a strip every THROUGH seconds inside each VF / flutter / VT stretch "
+                             "(groups 'vf every 5 s' etc.: a strip a recorder sends may start anywhere)")
     args = parser.parse_args()
     tally: dict[str, Counter[str]] = {}
     missed: list[str] = []
@@ -176,12 +187,12 @@ def main() -> None:
         positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
         positive.mkdir()
         negative.mkdir()
-        groups = cut(args.data, args.seconds, positive, negative, short_vt=True)
+        groups = cut(args.data, args.seconds, positive, negative, short_vt=True, through=args.through)
         for folder in (positive, negative):
             for record, (label, reason) in run(folder, Path(tmp) / f"{folder.name}.csv").items():
                 group = groups[Path(record).stem]
                 tally.setdefault(group, Counter())[label] += 1
-                if folder is positive and label != "V":
+                if folder is positive and label != "V" and " every " not in group:
                     missed.append(f"{record}: {label} ({reason})")
     if not args.no_cinc:
         with tempfile.TemporaryDirectory() as tmp:

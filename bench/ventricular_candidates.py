@@ -83,7 +83,7 @@ def spectral_windows(strip: PreparedStrip) -> np.ndarray:
     fs = strip.fs
     L = int(rules.WINDOW_S * fs)
     n = strip.raw.size
-    starts = [0] if n <= L else sorted({*range(0, n - L + 1, int(rules.STEP_S * fs)), n - L})
+    starts = [0] if n <= L else sorted({*range(0, n - L + 1, int(rules.WINDOW_S / 2 * fs)), n - L})
     y, rate, step = band_signal(strip.raw, fs)
     out = []
     for a in starts:

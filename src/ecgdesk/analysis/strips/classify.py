@@ -38,8 +38,10 @@ from ecgdesk.records.recording import Recording
 #: reading also asks for one dominant oscillation at 150 a minute or faster, as the ambulatory gate's
 #: (ambulatory 0.5.43); 1.6.2: the fast wide-complex rule stands down when, low-passed at 15 Hz, the strip's
 #: beats come slower than 100 bpm (muscle noise counted as fast wide beats); 1.6.3: a strip with muscle noise
-#: whose beats are a quarter or more fewer below 15 Hz is noisy.
-ALGORITHM_VERSION = "strips 1.6.3"
+#: whose beats are a quarter or more fewer below 15 Hz is noisy; 1.7.0: where no ventricular rule found
+#: anything, flutter / fibrillation is also looked for in 5 s windows (VF filling only part of every 10 s
+#: window, beside its onset or an artefact).
+ALGORITHM_VERSION = "strips 1.7.0"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

@@ -47,6 +47,15 @@ class PreparedStrip:
         low = sps.sosfiltfilt(_lowpass(QRS_BAND_TOP_HZ, self.fs), self.raw)
         return detect_qrs(low, self.fs).samples.astype(np.int64)
 
+    @cached_property
+    def vf_band(self) -> tuple[np.ndarray, float, int]:
+        """The strip as the ventricular flutter / fibrillation tests read it
+        (:func:`ecgdesk.analysis.ventricular.band_signal`: the 1-30 Hz signal at about 100 Hz, its rate and
+        block length); computed once, on first use, for the several windows and tests that read it."""
+        from ecgdesk.analysis.ventricular import band_signal
+
+        return band_signal(self.raw, self.fs)
+
 
 @lru_cache(maxsize=8)
 def _band(low: float, high: float, fs: int, order: int = 2) -> np.ndarray:

@@ -6,7 +6,9 @@ noisy. Two rules, each cheap enough for the batch:
 
 - **flutter / fibrillation**: a 10 s window of the strip (every 5 s; the whole strip when shorter) that the
   ambulatory analysis calls VF (:mod:`ecgdesk.analysis.ventricular`: slow, sinusoid-like or chaotic
-  waves, no countable complexes);
+  waves, no countable complexes); and, when none of the rules here found anything, a 5 s window (every
+  2.5 s, :data:`SHORT_WINDOW_S`) that it calls VF: fibrillation that fills only part of every 10 s
+  window, beside its onset or an artefact (strips 1.7.0);
 - **ventricular tachycardia**: at least :data:`VT_MIN_BEATS` consecutive beats at 100 bpm or more that the
   ambulatory beat classifier calls ventricular, each wide (>= :data:`RUN_QRS_MS`) and of a repeated
   template (handheld strips with a few noisy beats give odd one-off templates), or a strip whose
@@ -74,7 +76,11 @@ FAST_WIDE_BPM = 150.0
 FAST_WIDE_QRS_MS = 160.0
 FAST_WIDE_KURTOSIS = 8.0
 WINDOW_S = 10.0
-STEP_S = 5.0
+#: Flutter / fibrillation is also looked for in windows of this length (every half of it) when no other
+#: rule of this module found anything: a strip where VF fills only part of every 10 s window (its onset, a
+#: shock's or a compression's artefact beside it) passes the window's limits nowhere else (docs/strips.md,
+#: strips 1.7.0).
+SHORT_WINDOW_S = 5.0
 #: Run unlike the strip's own narrow beat (module docstring). The narrow limit, correlation and width are
 #: set from the usual QRS limits, not fitted; the run length, RR spread and acceleration were chosen by
 #: leave-one-record-out over the VT strips of MIT-BIH 203/205/223 and Creighton cu02 (on each held-out
@@ -97,21 +103,32 @@ class VentricularFinding:
 
 def ventricular_arrhythmia(strip: PreparedStrip) -> VentricularFinding | None:
     """The first ventricular arrhythmia found on the strip, or ``None`` (module docstring)."""
-    return _fibrillation(strip) or _tachycardia(strip)
+    return _fibrillation(strip, WINDOW_S) or _tachycardia(strip) or _fibrillation(strip, SHORT_WINDOW_S)
 
 
-def _fibrillation(strip: PreparedStrip) -> VentricularFinding | None:
-    from ecgdesk.analysis.ventricular import KURTOSIS_MAX, band_signal, is_vf, vf_measures
+def _fibrillation(strip: PreparedStrip, seconds: float) -> VentricularFinding | None:
+    from ecgdesk.analysis.ventricular import KURTOSIS_MAX, is_vf, vf_measures
 
     # the VF band signal of the whole strip once, cut into the overlapping windows (filtering each window
-    # on its own took a third of the batch's time); the decision is the ambulatory one on each window
-    y, rate, step = band_signal(strip.raw, strip.fs)
-    for a, rows in _windows(strip, y, rate, step):
-        centred = rows - rows.mean()
-        m2 = float(np.mean(centred * centred))
-        if m2 <= 0 or float(np.mean(centred ** 4)) / (m2 * m2) >= KURTOSIS_MAX:
-            continue  # peaked: QRS spikes, not VF (the cheap test first, as the ambulatory check does)
-        if not bool(is_vf(vf_measures(rows[None, :], rate))[0]) or _countable(strip, a):
+    # on its own took a third of the batch's time); the decision is the ambulatory one on each window, the
+    # windows of one length measured together
+    y, rate, step = strip.vf_band
+    windows = list(_windows(strip, y, rate, step, seconds))
+    fibrillating = np.zeros(len(windows), dtype=bool)
+    for size in {rows.size for _, rows in windows}:
+        same = np.flatnonzero([rows.size == size for _, rows in windows])
+        block = np.stack([windows[i][1] for i in same])
+        centred = block - block.mean(axis=1, keepdims=True)
+        m2 = np.mean(centred * centred, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            peaked = ~(np.mean(centred ** 4, axis=1) / (m2 * m2) < KURTOSIS_MAX)
+        # peaked: QRS spikes, not VF (the cheap test first, as the ambulatory check does)
+        candidates = np.flatnonzero((m2 > 0) & ~peaked)
+        if candidates.size:
+            fibrillating[same[candidates]] = is_vf(vf_measures(block[candidates], rate))
+    for i in np.flatnonzero(fibrillating):
+        a = windows[i][0]
+        if _countable(strip, a, seconds):
             continue
         start = a / strip.fs
         return VentricularFinding("vf", start, f"ventricular flutter or fibrillation from {start:.0f} s: "
@@ -129,9 +146,9 @@ def fibrillation_through_noise(strip: PreparedStrip) -> VentricularFinding | Non
     :func:`~ecgdesk.analysis.ventricular.is_vf_under_noise` (the strict limits without the 12-30 Hz one, and
     one dominant oscillation). Only for strips the other checks would call noisy: elsewhere the strict
     test stands."""
-    from ecgdesk.analysis.ventricular import FIBRILLATION_TOP_HZ, band_signal, is_vf_under_noise, slow_band
+    from ecgdesk.analysis.ventricular import FIBRILLATION_TOP_HZ, is_vf_under_noise, slow_band
 
-    y, rate, step = band_signal(strip.raw, strip.fs)
+    y, rate, step = strip.vf_band
     slow = slow_band(y, rate)
     for a, rows in _windows(strip, slow, rate, step):
         if not bool(is_vf_under_noise(rows[None, :], rate)[0]) or _countable(strip, a):
@@ -144,24 +161,26 @@ def fibrillation_through_noise(strip: PreparedStrip) -> VentricularFinding | Non
     return None
 
 
-def _windows(strip: PreparedStrip, y: np.ndarray, rate: float, step: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start sample, rows of ``y``) of each :data:`WINDOW_S` window every :data:`STEP_S` (the whole strip
-    when shorter) long enough to measure (3 s)."""
+def _windows(strip: PreparedStrip, y: np.ndarray, rate: float, step: int,
+             seconds: float = WINDOW_S) -> Iterator[tuple[int, np.ndarray]]:
+    """(start sample, rows of ``y``) of each window of ``seconds`` every half of it (the whole strip when
+    shorter) long enough to measure (3 s)."""
     fs = strip.fs
     n = strip.raw.size
-    L = int(WINDOW_S * fs)
-    starts = [0] if n <= L else sorted({*range(0, n - L + 1, int(STEP_S * fs)), n - L})
+    L = int(seconds * fs)
+    starts = [0] if n <= L else sorted({*range(0, n - L + 1, int(seconds / 2 * fs)), n - L})
     for a in starts:
         rows = y[a // step: (a + min(L, n)) // step]
         if rows.size >= int(3 * rate):
             yield a, rows
 
 
-def _countable(strip: PreparedStrip, a: int) -> bool:
-    """Regular, alike complexes in the window from sample ``a``: a tachycardia, judged by the VT rules."""
+def _countable(strip: PreparedStrip, a: int, seconds: float = WINDOW_S) -> bool:
+    """Regular, alike complexes in the window of ``seconds`` from sample ``a``: a tachycardia, judged by the
+    VT rules."""
     from ecgdesk.analysis.quality import countable_epochs
 
-    L = int(WINDOW_S * strip.fs)
+    L = int(seconds * strip.fs)
     window = strip.raw[a:a + L]
     peaks = strip.peaks[(strip.peaks >= a) & (strip.peaks < a + L)] - a
     return bool(countable_epochs(window, strip.fs, window.size, peaks)[0])

@@ -1,0 +1,52 @@
+"""Fibrillation that fills only part of every 10 s window of a strip is still ventricular (strips 1.7.0):
+the flutter / fibrillation test also reads 5 s windows once no other ventricular rule found anything."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+from strips_synth import synth_strip
+
+from conftest import shared_path
+from ecgdesk.analysis.strips import StripLabel, classify_signal, ventricular
+
+
+def creighton_strip(record: str, start_s: float, seconds: float = 10.0) -> tuple[np.ndarray, float]:
+    base = str(shared_path("cudb", f"{record}.hea").with_suffix(""))
+    fs = float(wfdb.rdheader(base).fs)
+    rec = wfdb.rdrecord(base, channels=[0], sampfrom=int(start_s * fs), sampto=int((start_s + seconds) * fs))
+    return np.nan_to_num(rec.p_signal[:, 0]), fs
+
+
+# Strips inside annotated VF stretches, cut 5 s apart as `bench/bench_ventricular_strips.py` cuts one after
+# each onset: cu22 from 358 s (flutter-like VF, a shock's artefact in its last 2 s), cu04 from 200 s (VF,
+# an artefact in its last second), cu33 from 475 s (VF with sharp spikes in its second half). strips 1.6.3
+# called them O (a 254 bpm tachycardia), noisy and AF.
+@pytest.mark.parametrize(("record", "start_s"), [("cu22", 358.0), ("cu04", 200.0), ("cu33", 475.0)])
+def test_fibrillation_beside_an_artefact_is_ventricular(record: str, start_s: float,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    x, fs = creighton_strip(record, start_s)
+    result = classify_signal(x, fs)
+    assert result.label is StripLabel.VENTRICULAR, result.reason
+    assert "fibrillation" in result.reason
+    # the 10 s windows alone miss it
+    monkeypatch.setattr(ventricular, "SHORT_WINDOW_S", ventricular.WINDOW_S)
+    assert classify_signal(x, fs).label is not StripLabel.VENTRICULAR
+
+
+def test_short_windows_do_not_replace_the_other_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20 s of sinus rhythm, then 4 s of a 4.5 Hz wave: the run rule reads a ventricular tachycardia from its
+    # first beats, and a 5 s window over the wave passes the flutter test; the run rule's call stands
+    fs = 250.0
+    sinus, _ = synth_strip(np.full(24, 0.8), fs=fs, seed=0)
+    t = np.arange(int(4.0 * fs)) / fs
+    wave = (0.6 + 0.25 * np.sin(2 * np.pi * 0.4 * t + 1)) * np.sin(
+        2 * np.pi * np.cumsum(4.5 + 0.7 * np.sin(2 * np.pi * 0.3 * t)) / fs)
+    x = np.concatenate([sinus, wave])
+    result = classify_signal(x, fs)
+    assert result.label is StripLabel.VENTRICULAR
+    assert result.reason.startswith("ventricular tachycardia"), result.reason
+    # the short windows alone call it flutter: they are asked last
+    monkeypatch.setattr(ventricular, "WINDOW_S", ventricular.SHORT_WINDOW_S)
+    assert classify_signal(x, fs).reason.startswith("ventricular flutter or fibrillation")
