@@ -148,6 +148,14 @@ def is_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
                       & (measures["leakage"] < LEAKAGE_MAX) & (measures["high_share"] < HIGH_BAND_MAX))
 
 
+def is_vf_epoch(measures: dict[str, np.ndarray]) -> np.ndarray:
+    """:func:`is_vf` with the slow-wave rule of the ambulatory epochs (module docstring): a window with
+    :data:`EPOCH_LOW_BAND_MAX` or more of its power below :data:`LOW_BAND_HZ` is VF only when it leaks less
+    than :data:`SLOW_LEAKAGE_MAX` (a near-pure sinusoid); else it is a slow wide rhythm, the beats' to read."""
+    slow_wave_ok = (measures["low_share"] < EPOCH_LOW_BAND_MAX) | (measures["leakage"] < SLOW_LEAKAGE_MAX)
+    return np.asarray(is_vf(measures) & slow_wave_ok)
+
+
 def is_fibrillatory(measures: dict[str, np.ndarray]) -> np.ndarray:
     """The looser test of an epoch next to VF (module docstring)."""
     return np.asarray((measures["tcsc"] > FIB_TCSC_MIN) & (measures["leakage"] < FIB_LEAKAGE_MAX)
@@ -213,8 +221,7 @@ def is_vf_under_noise(slow_windows: np.ndarray, fs: float) -> np.ndarray:
         return np.zeros(w.shape[0], dtype=bool)
     measures = vf_measures(w, fs, peak=True)
     measures["high_share"] = np.zeros(w.shape[0])  # above the band: the noise's, not read
-    slow_wave_ok = (measures["low_share"] < EPOCH_LOW_BAND_MAX) | (measures["leakage"] < SLOW_LEAKAGE_MAX)
-    return np.asarray(is_vf(measures) & slow_wave_ok & (measures["peak_share"] >= PEAK_SHARE_MIN)
+    return np.asarray(is_vf_epoch(measures) & (measures["peak_share"] >= PEAK_SHARE_MIN)
                       & (measures["peak_hz"] >= LOW_BAND_HZ))
 
 
@@ -278,8 +285,7 @@ def ventricular_epochs(x: np.ndarray, fs: float, epoch_len: int,
         if maybe.size:
             measures = vf_measures(block[maybe], rate)
             index = np.asarray(at)[maybe]
-            vf[index] = is_vf(measures) & ((measures["low_share"] < EPOCH_LOW_BAND_MAX)
-                                           | (measures["leakage"] < SLOW_LEAKAGE_MAX))
+            vf[index] = is_vf_epoch(measures)
             fib[index] = is_fibrillatory(measures)
             beating[index] = is_beating_vf(measures)
         wanted = [i for i in at if read_slow[i]]

@@ -1,5 +1,6 @@
 """Fibrillation that fills only part of every 10 s window of a strip is still ventricular (strips 1.7.0):
-the flutter / fibrillation test also reads 5 s windows once no other ventricular rule found anything."""
+the flutter / fibrillation test also reads 5 s windows, with the ambulatory epochs' slow-wave rule, once no
+other ventricular rule found anything."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import wfdb
 from strips_synth import synth_strip
 
 from conftest import shared_path
+from ecgdesk.analysis import ventricular as vf_module
 from ecgdesk.analysis.strips import StripLabel, classify_signal, ventricular
 
 
@@ -49,4 +51,15 @@ def test_short_windows_do_not_replace_the_other_rules(monkeypatch: pytest.Monkey
     assert result.reason.startswith("ventricular tachycardia"), result.reason
     # the short windows alone call it flutter: they are asked last
     monkeypatch.setattr(ventricular, "WINDOW_S", ventricular.SHORT_WINDOW_S)
+    assert classify_signal(x, fs).reason.startswith("ventricular flutter or fibrillation")
+
+
+def test_short_windows_take_the_slow_wave_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CinC A05822 (label O): wide complexes at about 100 bpm; one 5 s window passes the four VF limits, but
+    # most of its power lies below 2.5 Hz and it leaks as a slow wide rhythm does: not fibrillation
+    base = str(shared_path("cinc2017", "A05822.hea").with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    x, fs = np.nan_to_num(rec.p_signal[:, 0]), float(rec.fs)
+    assert classify_signal(x, fs).label is not StripLabel.VENTRICULAR
+    monkeypatch.setattr(vf_module, "is_vf_epoch", vf_module.is_vf)
     assert classify_signal(x, fs).reason.startswith("ventricular flutter or fibrillation")

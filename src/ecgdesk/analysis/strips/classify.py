@@ -39,8 +39,8 @@ from ecgdesk.records.recording import Recording
 #: (ambulatory 0.5.43); 1.6.2: the fast wide-complex rule stands down when, low-passed at 15 Hz, the strip's
 #: beats come slower than 100 bpm (muscle noise counted as fast wide beats); 1.6.3: a strip with muscle noise
 #: whose beats are a quarter or more fewer below 15 Hz is noisy; 1.7.0: where no ventricular rule found
-#: anything, flutter / fibrillation is also looked for in 5 s windows (VF filling only part of every 10 s
-#: window, beside its onset or an artefact).
+#: anything, flutter / fibrillation is also looked for in 5 s windows, by the ambulatory epochs' test (VF
+#: filling only part of every 10 s window, beside its onset or an artefact).
 ALGORITHM_VERSION = "strips 1.7.0"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0

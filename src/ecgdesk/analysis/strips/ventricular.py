@@ -7,7 +7,8 @@ noisy. Two rules, each cheap enough for the batch:
 - **flutter / fibrillation**: a 10 s window of the strip (every 5 s; the whole strip when shorter) that the
   ambulatory analysis calls VF (:mod:`ecgdesk.analysis.ventricular`: slow, sinusoid-like or chaotic
   waves, no countable complexes); and, when none of the rules here found anything, a 5 s window (every
-  2.5 s, :data:`SHORT_WINDOW_S`) that it calls VF: fibrillation that fills only part of every 10 s
+  2.5 s, :data:`SHORT_WINDOW_S`) that the ambulatory epoch test calls VF, its slow-wave rule included
+  (:func:`ecgdesk.analysis.ventricular.is_vf_epoch`): fibrillation that fills only part of every 10 s
   window, beside its onset or an artefact (strips 1.7.0);
 - **ventricular tachycardia**: at least :data:`VT_MIN_BEATS` consecutive beats at 100 bpm or more that the
   ambulatory beat classifier calls ventricular, each wide (>= :data:`RUN_QRS_MS`) and of a repeated
@@ -47,7 +48,7 @@ noisy. Two rules, each cheap enough for the batch:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,8 +79,9 @@ FAST_WIDE_KURTOSIS = 8.0
 WINDOW_S = 10.0
 #: Flutter / fibrillation is also looked for in windows of this length (every half of it) when no other
 #: rule of this module found anything: a strip where VF fills only part of every 10 s window (its onset, a
-#: shock's or a compression's artefact beside it) passes the window's limits nowhere else (docs/strips.md,
-#: strips 1.7.0).
+#: shock's or a compression's artefact beside it) passes the window's limits nowhere else. These windows
+#: take the ambulatory epochs' whole test, its slow-wave rule too: slow, large waves (motion artefact on a
+#: handheld strip, a wide rhythm at 100 bpm) pass the four limits in 5 s (docs/strips.md, strips 1.7.0).
 SHORT_WINDOW_S = 5.0
 #: Run unlike the strip's own narrow beat (module docstring). The narrow limit, correlation and width are
 #: set from the usual QRS limits, not fitted; the run length, RR spread and acceleration were chosen by
@@ -103,11 +105,17 @@ class VentricularFinding:
 
 def ventricular_arrhythmia(strip: PreparedStrip) -> VentricularFinding | None:
     """The first ventricular arrhythmia found on the strip, or ``None`` (module docstring)."""
-    return _fibrillation(strip, WINDOW_S) or _tachycardia(strip) or _fibrillation(strip, SHORT_WINDOW_S)
+    from ecgdesk.analysis.ventricular import is_vf, is_vf_epoch
+
+    return (_fibrillation(strip, WINDOW_S, is_vf) or _tachycardia(strip)
+            or _fibrillation(strip, SHORT_WINDOW_S, is_vf_epoch))
 
 
-def _fibrillation(strip: PreparedStrip, seconds: float) -> VentricularFinding | None:
-    from ecgdesk.analysis.ventricular import KURTOSIS_MAX, is_vf, vf_measures
+def _fibrillation(strip: PreparedStrip, seconds: float,
+                  decide: Callable[[dict[str, np.ndarray]], np.ndarray]) -> VentricularFinding | None:
+    """Flutter / fibrillation in a window of ``seconds`` (every half of it) by ``decide`` on the window's
+    :func:`~ecgdesk.analysis.ventricular.vf_measures`, with no countable complexes in it."""
+    from ecgdesk.analysis.ventricular import KURTOSIS_MAX, vf_measures
 
     # the VF band signal of the whole strip once, cut into the overlapping windows (filtering each window
     # on its own took a third of the batch's time); the decision is the ambulatory one on each window, the
@@ -125,7 +133,7 @@ def _fibrillation(strip: PreparedStrip, seconds: float) -> VentricularFinding | 
         # peaked: QRS spikes, not VF (the cheap test first, as the ambulatory check does)
         candidates = np.flatnonzero((m2 > 0) & ~peaked)
         if candidates.size:
-            fibrillating[same[candidates]] = is_vf(vf_measures(block[candidates], rate))
+            fibrillating[same[candidates]] = decide(vf_measures(block[candidates], rate))
     for i in np.flatnonzero(fibrillating):
         a = windows[i][0]
         if _countable(strip, a, seconds):
