@@ -151,7 +151,7 @@ def is_vf(measures: dict[str, np.ndarray]) -> np.ndarray:
 def is_vf_epoch(measures: dict[str, np.ndarray]) -> np.ndarray:
     """:func:`is_vf` with the slow-wave rule of the ambulatory epochs (module docstring): a window with
     :data:`EPOCH_LOW_BAND_MAX` or more of its power below :data:`LOW_BAND_HZ` is VF only when it leaks less
-    than :data:`SLOW_LEAKAGE_MAX` (a near-pure sinusoid); else it is a slow wide rhythm, the beats' to read."""
+    than :data:`SLOW_LEAKAGE_MAX` (a near-pure sinusoid); else it is a slow wide rhythm, for the beats."""
     slow_wave_ok = (measures["low_share"] < EPOCH_LOW_BAND_MAX) | (measures["leakage"] < SLOW_LEAKAGE_MAX)
     return np.asarray(is_vf(measures) & slow_wave_ok)
 
