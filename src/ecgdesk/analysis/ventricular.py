@@ -243,8 +243,8 @@ def bridge_missing(x: np.ndarray) -> np.ndarray:
 
 
 class VentricularEpochs(NamedTuple):
-    """Per-epoch VF tests (boolean arrays): ``vf`` (:func:`is_vf`, and :data:`SLOW_LEAKAGE_MAX` for a slow
-    wave), ``fibrillatory`` (:func:`is_fibrillatory`), ``beating`` (:func:`is_beating_vf`) and
+    """Per-epoch VF tests (boolean arrays): ``vf`` (:func:`is_vf_epoch`: :func:`is_vf` and the slow-wave
+    rule), ``fibrillatory`` (:func:`is_fibrillatory`), ``beating`` (:func:`is_beating_vf`) and
     ``under_noise`` (:func:`is_vf_under_noise`, read on the epoch below :data:`FIBRILLATION_TOP_HZ`)."""
 
     vf: np.ndarray

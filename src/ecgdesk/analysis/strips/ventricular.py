@@ -118,8 +118,8 @@ def _fibrillation(strip: PreparedStrip, seconds: float,
     from ecgdesk.analysis.ventricular import KURTOSIS_MAX, vf_measures
 
     # the VF band signal of the whole strip once, cut into the overlapping windows (filtering each window
-    # on its own took a third of the batch's time); the decision is the ambulatory one on each window, the
-    # windows of one length measured together
+    # on its own took a third of the batch's time); ``decide`` judges each window's measures, the windows of
+    # one length measured together
     y, rate, step = strip.vf_band
     windows = list(_windows(strip, y, rate, step, seconds))
     fibrillating = np.zeros(len(windows), dtype=bool)
