@@ -1,6 +1,6 @@
 """Fibrillation that fills only part of every 10 s window of a strip is still ventricular (strips 1.7.0):
 the flutter / fibrillation test also reads 5 s windows, with the ambulatory epochs' slow-wave rule, once no
-other ventricular rule found anything."""
+other ventricular rule found anything. Broadband noise is not a fast wide-complex rhythm (strips 1.7.1)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,14 @@ def test_short_windows_take_the_slow_wave_rule(monkeypatch: pytest.MonkeyPatch) 
     assert classify_signal(x, fs).label is not StripLabel.VENTRICULAR
     monkeypatch.setattr(vf_module, "is_vf_epoch", vf_module.is_vf)
     assert classify_signal(x, fs).reason.startswith("ventricular flutter or fibrillation")
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0, 500.0, 1000.0])
+def test_broadband_noise_is_not_a_fast_wide_complex_rhythm(fs: float,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # white noise (a floating input): the detector counts fast, wide "beats" in it; strips 1.7.0 called it
+    # "polymorphic VT or fibrillation". Most of its power lies above 40 Hz, where no rhythm does.
+    x = 0.5 * np.random.default_rng(int(fs)).standard_normal(int(10 * fs))
+    assert classify_signal(x, fs).label is not StripLabel.VENTRICULAR
+    monkeypatch.setattr(ventricular, "FAST_WIDE_HF_SHARE_MAX", 1.0)
+    assert classify_signal(x, fs).reason.startswith("fast wide-complex rhythm")

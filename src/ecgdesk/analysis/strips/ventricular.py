@@ -27,7 +27,9 @@ noisy. Two rules, each cheap enough for the batch:
   detector counts as fast wide beats makes the same picture, so the call is confirmed below the QRS band
   (:func:`_slow_below_qrs_band`, strips 1.6.2): low-passed at 15 Hz (the top of the QRS band), where VT
   complexes and VF waves still are and most EMG is not, the strip's beats must still come at
-  :data:`VT_RATE_BPM` or faster, or it is no tachycardia there and the rule stands down;
+  :data:`VT_RATE_BPM` or faster, or it is no tachycardia there and the rule stands down; nor does it fire
+  on a strip with most of its power above 40 Hz (:data:`FAST_WIDE_HF_SHARE_MAX`: broadband noise, as a
+  floating input gives; strips 1.7.1);
 - **run unlike the strip's own narrow beat** (issue 18): the strip's own conducted beat is its most common
   narrow template (>= :data:`REF_MIN_BEATS` beats, QRS <= :data:`REF_NARROW_MS`); a run of
   :data:`UNLIKE_RUN_BEATS` or more consecutive beats at 100 bpm or more, none of that template and each
@@ -76,6 +78,12 @@ WIDE_BEAT_CORR = 0.9
 FAST_WIDE_BPM = 150.0
 FAST_WIDE_QRS_MS = 160.0
 FAST_WIDE_KURTOSIS = 8.0
+#: ... and no more than this share of the strip's power above 40 Hz (the strip features' ``hf_power_ratio``):
+#: a strip that is mostly broadband noise (white noise sampled at 250 Hz or more: 0.63-0.75) is no
+#: rhythm. Fibrillation and VT lie below 40 Hz; under synthetic muscle noise at 6 dB the strips this rule
+#: calls `V` reach 0.34, and at 0 to -6 dB the VF, flutter and VT strips keep their calls at 0.6 but for
+#: one VT strip at -6 dB (docs/strips.md, strips 1.7.1).
+FAST_WIDE_HF_SHARE_MAX = 0.6
 WINDOW_S = 10.0
 #: Flutter / fibrillation is also looked for in windows of this length (every half of it) when no other
 #: rule of this module found anything: a strip where VF fills only part of every 10 s window (its onset, a
@@ -245,7 +253,7 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
                                   "ventricular tachycardia until proven otherwise")
     width = float(np.median(steep_span_ms(strip.raw, fs, peaks)))
     if (rate >= FAST_WIDE_BPM and width >= FAST_WIDE_QRS_MS and f.kurtosis <= FAST_WIDE_KURTOSIS
-            and not _slow_below_qrs_band(strip)):
+            and f.hf_power_ratio <= FAST_WIDE_HF_SHARE_MAX and not _slow_below_qrs_band(strip)):
         return VentricularFinding("vt", peaks[0] / fs,
                                   f"fast wide-complex rhythm {rate:.0f} bpm, median QRS {width:.0f} ms: "
                                   "polymorphic VT or fibrillation until proven otherwise")
