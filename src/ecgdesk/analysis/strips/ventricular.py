@@ -113,22 +113,38 @@ class VentricularFinding:
 
 def ventricular_arrhythmia(strip: PreparedStrip) -> VentricularFinding | None:
     """The first ventricular arrhythmia found on the strip, or ``None`` (module docstring)."""
-    from ecgdesk.analysis.ventricular import is_vf, is_vf_epoch
+    band = strip.vf_band[0]
+    return (_fibrillation(strip, band, WINDOW_S, _strict_vf, _UNDULATING) or _tachycardia(strip)
+            or _fibrillation(strip, band, SHORT_WINDOW_S, _epoch_vf, _UNDULATING))
 
-    return (_fibrillation(strip, WINDOW_S, is_vf) or _tachycardia(strip)
-            or _fibrillation(strip, SHORT_WINDOW_S, is_vf_epoch))
+
+_UNDULATING = ": fast undulating waves without countable QRS complexes"
 
 
-def _fibrillation(strip: PreparedStrip, seconds: float,
-                  decide: Callable[[dict[str, np.ndarray]], np.ndarray]) -> VentricularFinding | None:
-    """Flutter / fibrillation in a window of ``seconds`` (every half of it) by ``decide`` on the window's
-    :func:`~ecgdesk.analysis.ventricular.vf_measures`, with no countable complexes in it."""
-    from ecgdesk.analysis.ventricular import KURTOSIS_MAX, vf_measures
+def _strict_vf(windows: np.ndarray, rate: float) -> np.ndarray:
+    from ecgdesk.analysis.ventricular import is_vf, vf_measures
 
-    # the VF band signal of the whole strip once, cut into the overlapping windows (filtering each window
-    # on its own took a third of the batch's time); ``decide`` judges each window's measures, the windows of
-    # one length measured together
-    y, rate, step = strip.vf_band
+    return is_vf(vf_measures(windows, rate))
+
+
+def _epoch_vf(windows: np.ndarray, rate: float) -> np.ndarray:
+    from ecgdesk.analysis.ventricular import is_vf_epoch, vf_measures
+
+    return is_vf_epoch(vf_measures(windows, rate))
+
+
+def _fibrillation(strip: PreparedStrip, y: np.ndarray, seconds: float,
+                  decide: Callable[[np.ndarray, float], np.ndarray],
+                  detail: str) -> VentricularFinding | None:
+    """Flutter / fibrillation in a window of ``seconds`` (every half of it) of ``y`` (the strip's VF band
+    signal, :attr:`~ecgdesk.analysis.strips.signal.PreparedStrip.vf_band`, or a part of it) that ``decide``
+    passes (rows of windows and their rate -> one bool a row), with no countable complexes in it; the
+    reason ends with ``detail``."""
+    from ecgdesk.analysis.ventricular import KURTOSIS_MAX
+
+    # the band signal of the whole strip once, cut into the overlapping windows (filtering each window on
+    # its own took a third of the batch's time); the windows of one length are judged together
+    _, rate, step = strip.vf_band
     windows = list(_windows(strip, y, rate, step, seconds))
     fibrillating = np.zeros(len(windows), dtype=bool)
     for size in {rows.size for _, rows in windows}:
@@ -138,17 +154,18 @@ def _fibrillation(strip: PreparedStrip, seconds: float,
         m2 = np.mean(centred * centred, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             peaked = ~(np.mean(centred ** 4, axis=1) / (m2 * m2) < KURTOSIS_MAX)
-        # peaked: QRS spikes, not VF (the cheap test first, as the ambulatory check does)
+        # peaked: QRS spikes, not VF (the cheap test first, as the ambulatory check does; every test here
+        # holds the same kurtosis limit)
         candidates = np.flatnonzero((m2 > 0) & ~peaked)
         if candidates.size:
-            fibrillating[same[candidates]] = decide(vf_measures(block[candidates], rate))
+            fibrillating[same[candidates]] = decide(block[candidates], rate)
     for i in np.flatnonzero(fibrillating):
         a = windows[i][0]
         if _countable(strip, a, seconds):
             continue
         start = a / strip.fs
-        return VentricularFinding("vf", start, f"ventricular flutter or fibrillation from {start:.0f} s: "
-                                               "fast undulating waves without countable QRS complexes")
+        return VentricularFinding("vf", start,
+                                  f"ventricular flutter or fibrillation from {start:.0f} s{detail}")
     return None
 
 
@@ -164,17 +181,10 @@ def fibrillation_through_noise(strip: PreparedStrip) -> VentricularFinding | Non
     test stands."""
     from ecgdesk.analysis.ventricular import FIBRILLATION_TOP_HZ, is_vf_under_noise, slow_band
 
-    y, rate, step = strip.vf_band
-    slow = slow_band(y, rate)
-    for a, rows in _windows(strip, slow, rate, step):
-        if not bool(is_vf_under_noise(rows[None, :], rate)[0]) or _countable(strip, a):
-            continue
-        start = a / strip.fs
-        top = f"{FIBRILLATION_TOP_HZ:.0f} Hz"
-        return VentricularFinding("vf", start, f"ventricular flutter or fibrillation from {start:.0f} s, "
-                                               f"under noise: undulating waves below {top} without "
-                                               "countable QRS complexes")
-    return None
+    y, rate, _ = strip.vf_band
+    return _fibrillation(strip, slow_band(y, rate), WINDOW_S, is_vf_under_noise,
+                         f", under noise: undulating waves below {FIBRILLATION_TOP_HZ:.0f} Hz without "
+                         "countable QRS complexes")
 
 
 def _windows(strip: PreparedStrip, y: np.ndarray, rate: float, step: int,
