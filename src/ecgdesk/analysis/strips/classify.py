@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures, strip_features
+from ecgdesk.analysis.strips.features import PreparedStrip, StripFeatures
 from ecgdesk.analysis.strips.model import TreeEnsemble, default_ensemble
 from ecgdesk.analysis.strips.signal import QRS_BAND_TOP_HZ, prepare
 from ecgdesk.analysis.strips.ventricular import fibrillation_through_noise, ventricular_arrhythmia
@@ -164,7 +164,7 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
         rate = (60.0 * strip.fs / float(np.median(np.diff(strip.peaks)))
                 if ventricular.kind == "vt" and strip.peaks.size > 1 else None)
         return StripResult(StripLabel.VENTRICULAR, 1.0, {}, rate, ventricular.reason)
-    feats = strip_features(strip)
+    feats = strip.features
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
     # each way to "noisy" below asks first whether the noise lies over fibrillation: VF is never noise
     if strip.peaks.size < MIN_BEATS:

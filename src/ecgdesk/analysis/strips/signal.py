@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import signal as sps
 
 from ecgdesk.analysis.detection import detect_qrs
 from ecgdesk.analysis.mains import without_mains
+
+if TYPE_CHECKING:
+    from ecgdesk.analysis.strips.features import StripFeatures
 
 #: Rate every strip is resampled to before features are computed.
 FS = 300
@@ -55,6 +59,14 @@ class PreparedStrip:
         from ecgdesk.analysis.ventricular import band_signal
 
         return band_signal(self.raw, self.fs)
+
+    @cached_property
+    def features(self) -> StripFeatures:
+        """The strip's features (:func:`ecgdesk.analysis.strips.features.strip_features`); computed once,
+        on first use: the VT check reads them for a fast strip, the classifier for every strip it reaches."""
+        from ecgdesk.analysis.strips.features import strip_features
+
+        return strip_features(self)
 
 
 @lru_cache(maxsize=8)

@@ -251,9 +251,7 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     dominant = max(table.templates, key=lambda t: t.n_beats, default=None)
     if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM):
         return None
-    from ecgdesk.analysis.strips.features import strip_features
-
-    f = strip_features(strip)
+    f = strip.features
     if (dominant is not None and dominant.width_ms >= WIDE_QRS_MS and rate >= WIDE_TACHY_BPM
             and float(np.std(rr) / np.mean(rr)) < WIDE_RR_CV
             # the median beat's width (the strip features' estimate) must agree, and the beats be alike
