@@ -191,3 +191,43 @@ def test_flutter_under_muscle_noise_is_emergent_not_unreadable() -> None:
     result = match(default_criteria(), observation)
     assert observation.label == "V" and result.priority is Priority.EMERGENT
     assert "vf" in [r.id for r in result.matched]
+
+
+def test_an_irregular_rhythm_read_from_shapeless_beats_is_unreadable_not_routine() -> None:
+    from ecgdesk.monitoring.strip_events import RhythmEvent
+    from ecgdesk.monitoring.triage import SHAPELESS_UNREADABLE
+
+    criteria = default_criteria()
+    af = (RhythmEvent("svt_af", 10.0, 120.0, "irregularly irregular RR"),)
+    mostly = SHAPELESS_UNREADABLE + 0.1
+    shapeless = match(criteria, StripObservation("A", "AF", 120.0, af, 10.0, shapeless=mostly))
+    assert shapeless.priority is Priority.UNREADABLE and "no repeated shape" in shapeless.reason
+    assert [r.id for r in shapeless.matched] == ["af"]  # the routine rule that fired is still shown
+    assert match(criteria, StripObservation("O", "other", 80.0, (), 10.0, shapeless=mostly)).priority is (
+        Priority.UNREADABLE)
+    # a regular sinus reading keeps its RR as evidence; a few odd beats do not make a strip unreadable
+    assert match(criteria, StripObservation("N", "sinus", 80.0, (), 10.0, shapeless=1.0)).priority is (
+        Priority.ROUTINE)
+    half = StripObservation("A", "AF", 120.0, af, 10.0, shapeless=SHAPELESS_UNREADABLE)
+    assert match(criteria, half).priority is Priority.ROUTINE
+    # a rule above routine keeps its tier
+    fast = (RhythmEvent("svt_af", 10.0, 200.0, "irregularly irregular RR"),)
+    assert match(criteria, StripObservation("A", "AF", 200.0, fast, 10.0, shapeless=1.0)).priority is (
+        Priority.URGENT)
+
+
+@pytest.mark.parametrize(("record", "start"), [("cu12", 84074), ("cu11", 106547)])
+def test_fibrillation_under_shocks_called_af_is_unreadable_not_routine(record: str, start: int) -> None:
+    # Creighton VF stretches cut 10 s at a time (bench/bench_ventricular_strips.py --through 5): between the
+    # shocks' and compressions' artefacts the classifier reads an "irregularly irregular" rhythm from
+    # detections most of which have no repeated shape; the triage called them routine AF
+    wfdb = pytest.importorskip("wfdb")
+    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "cudb" / record
+    if not path.with_suffix(".hea").exists():
+        pytest.skip("../shared/data/cudb is not here")
+    signal = wfdb.rdrecord(str(path), channels=[0], sampfrom=start, sampto=start + 2500).p_signal[:, 0]
+    x = np.nan_to_num(signal)
+    recording = Recording.from_array(x[:, None].astype(np.float32), 250.0, lead_names=["ECG"])
+    observation = observe(recording, criteria=default_criteria())
+    assert observation.label == "A" and observation.shapeless > 0.7
+    assert match(default_criteria(), observation).priority is Priority.UNREADABLE

@@ -42,6 +42,7 @@ class StripObservation:
     events: tuple[RhythmEvent, ...] = ()
     duration_s: float = 0.0
     engine: str = ""  # whether and why the ambulatory engine read the strip too
+    shapeless: float = 0.0  # share of the strip's beats with no repeated shape (strip_events' groups)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -50,6 +51,7 @@ class StripObservation:
             "heart_rate_bpm": self.heart_rate_bpm,
             "duration_s": self.duration_s,
             "engine": self.engine,
+            "shapeless": round(self.shapeless, 3),
             "events": [
                 {
                     "kind": e.kind,
@@ -93,6 +95,14 @@ AVB_SUSPECT_BPM, AVB_SUSPECT_RR_RATIO = 60.0, 1.5
 VT_RATE_BPM = AnalysisConfig().vt_rate_bpm
 #: More than this share of beats without a shape: chaos the engine's VF reading should see.
 VF_SUSPECT_UNGROUPED = 0.3
+#: More than this share of beats without a repeated shape (most of them) on a strip labelled A or O, and no
+#: rule above routine fired: the irregular rhythm the label names was read from noise or chaos, so the
+#: strip is unreadable (a person looks within the hour), not routine. Creighton VF strips with shocks,
+#: clipping or compressions over the fibrillation, which the classifier calls A or O, and sinus strips
+#: under heavy muscle noise called O land here; clean strips almost never do. A strip labelled N keeps its
+#: regular RR as evidence for the label, however noisy its beats (docs/monitoring.md).
+SHAPELESS_UNREADABLE = 0.5
+SHAPELESS_LABELS = ("A", "O")
 
 
 def _engine_events(recording: Recording, lead: str | int | None) -> list[RhythmEvent]:
@@ -165,6 +175,7 @@ def observe(
         index = recording.lead_index(lead) if lead is not None else 0
         prepared = prepare(recording.read(leads=index)[:, 0].astype(float), recording.fs)
     beats = read_beats(prepared) if prepared is not None else BeatReading()
+    shapeless = beats.ungrouped if prepared is not None else 0.0
     events = list(beats.events)
     if label == "V":
         events.extend(ventricular_events(strip.reason, prepared, recording.duration_s))
@@ -178,7 +189,8 @@ def observe(
             events.append(RhythmEvent("rate", 0.0, high, "highest heart rate (8-beat mean)"))
     engine = "always (no criteria given)"
     if criteria is not None:
-        cheap = match(criteria, StripObservation(label, strip.reason, strip.heart_rate_bpm, tuple(events)))
+        cheap = match(criteria, StripObservation(label, strip.reason, strip.heart_rate_bpm, tuple(events),
+                                                 shapeless=shapeless))
         engine = engine_could_add(criteria, cheap.priority, label, beats) or ""
     if engine:
         try:
@@ -187,7 +199,7 @@ def observe(
             found = []  # too short or no beats for the ambulatory engine: the strip label and reason stand
         events.extend(e for e in found if e.kind != "pause")  # the beats' own pauses are already there
     return StripObservation(
-        label, strip.reason, strip.heart_rate_bpm, tuple(events), recording.duration_s, engine
+        label, strip.reason, strip.heart_rate_bpm, tuple(events), recording.duration_s, engine, shapeless
     )
 
 
@@ -205,14 +217,23 @@ def _fires(rule: Rule, event: RhythmEvent) -> bool:
 
 def match(criteria: Criteria, observation: StripObservation) -> Triage:
     """The priority the criteria give a strip: its highest tier that fired; unreadable when nothing could be
-    read (noise, lead off) and nothing fired; routine otherwise."""
+    read (noise, lead off) and nothing fired, or when only routine rules fired (or none) on an irregular
+    rhythm read from beats that are mostly shapeless (:data:`SHAPELESS_UNREADABLE`); routine otherwise."""
     fired = tuple(rule for rule in criteria.rules if any(_fires(rule, e) for e in observation.events))
-    if fired:
-        top = min(fired, key=lambda r: r.tier.rank)
+    top = min(fired, key=lambda r: r.tier.rank) if fired else None
+    if top is not None and Priority(top.tier.value).rank < Priority.UNREADABLE.rank:
         same = [r.text for r in fired if r.tier is top.tier]
         return Triage(Priority(top.tier.value), fired, f"{top.tier.value}: {'; '.join(same)}")
-    if observation.label == "~":
+    if observation.label == "~" and top is None:
         return Triage(Priority.UNREADABLE, (), f"unreadable: {observation.reason}")
+    if observation.label in SHAPELESS_LABELS and observation.shapeless > SHAPELESS_UNREADABLE:
+        return Triage(Priority.UNREADABLE, fired, (
+            f"unreadable: {100 * observation.shapeless:.0f} % of the beats found have no repeated shape "
+            f"(noise, or fibrillation under it), so the label {observation.label} ({observation.reason}) "
+            "is not reliable"))
+    if top is not None:
+        same = [r.text for r in fired if r.tier is top.tier]
+        return Triage(Priority(top.tier.value), fired, f"{top.tier.value}: {'; '.join(same)}")
     return Triage(Priority.ROUTINE, (), f"routine: {observation.reason}")
 
 
