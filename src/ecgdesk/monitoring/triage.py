@@ -220,21 +220,26 @@ def match(criteria: Criteria, observation: StripObservation) -> Triage:
     read (noise, lead off) and nothing fired, or when only routine rules fired (or none) on an irregular
     rhythm read from beats that are mostly shapeless (:data:`SHAPELESS_UNREADABLE`); routine otherwise."""
     fired = tuple(rule for rule in criteria.rules if any(_fires(rule, e) for e in observation.events))
-    top = min(fired, key=lambda r: r.tier.rank) if fired else None
-    if top is not None and Priority(top.tier.value).rank < Priority.UNREADABLE.rank:
-        same = [r.text for r in fired if r.tier is top.tier]
-        return Triage(Priority(top.tier.value), fired, f"{top.tier.value}: {'; '.join(same)}")
-    if observation.label == "~" and top is None:
+    by_rules = _by_rules(fired)
+    if by_rules is not None and by_rules.priority.rank < Priority.UNREADABLE.rank:
+        return by_rules
+    if observation.label == "~" and not fired:
         return Triage(Priority.UNREADABLE, (), f"unreadable: {observation.reason}")
     if observation.label in SHAPELESS_LABELS and observation.shapeless > SHAPELESS_UNREADABLE:
         return Triage(Priority.UNREADABLE, fired, (
             f"unreadable: {100 * observation.shapeless:.0f} % of the beats found have no repeated shape "
             f"(noise, or fibrillation under it), so the label {observation.label} ({observation.reason}) "
             "is not reliable"))
-    if top is not None:
-        same = [r.text for r in fired if r.tier is top.tier]
-        return Triage(Priority(top.tier.value), fired, f"{top.tier.value}: {'; '.join(same)}")
-    return Triage(Priority.ROUTINE, (), f"routine: {observation.reason}")
+    return by_rules or Triage(Priority.ROUTINE, (), f"routine: {observation.reason}")
+
+
+def _by_rules(fired: tuple[Rule, ...]) -> Triage | None:
+    """The priority of the highest tier among the rules that fired, with their texts (None: none fired)."""
+    if not fired:
+        return None
+    top = min(fired, key=lambda r: r.tier.rank)
+    same = [r.text for r in fired if r.tier is top.tier]
+    return Triage(Priority(top.tier.value), fired, f"{top.tier.value}: {'; '.join(same)}")
 
 
 __all__ = ["Priority", "RhythmEvent", "StripObservation", "Tier", "Triage", "match", "observe"]
