@@ -110,13 +110,22 @@ def _fmt_p_waves(f: StripFeatures) -> str:
     return "P waves unclear"
 
 
+def _af_words(f: StripFeatures) -> str:
+    """How an A strip's rhythm reads: irregular in every stretch, or regular somewhere (flutter with a
+    fixed block, AF in part of the strip) and then regular overall or only in stretches."""
+    if f.rr_local_cv_min > 0.04 or not np.isfinite(f.rr_local_cv_min):
+        return "irregularly irregular RR"
+    if f.hr_bpm <= 100:
+        return "atrial activity without sinus P waves"
+    # the RR CV under which the N reason also says "regular RR"
+    return "fast regular atrial activity" if f.rr_cv < 0.1 else "fast atrial activity, regular in stretches"
+
+
 def _reason(label: StripLabel, f: StripFeatures) -> str:
     hr = f"{f.hr_bpm:.0f} bpm" if np.isfinite(f.hr_bpm) else "rate unknown"
     cv = f"RR CV {f.rr_cv:.2f}" if np.isfinite(f.rr_cv) else "RR CV n/a"
     if label is StripLabel.AF:
-        words = "irregularly irregular RR" if f.rr_local_cv_min > 0.04 or not np.isfinite(f.rr_local_cv_min) \
-            else "fast regular atrial activity" if f.hr_bpm > 100 else "atrial activity without sinus P waves"
-        return f"{words} ({cv}), {_fmt_p_waves(f)}, {hr}"
+        return f"{_af_words(f)} ({cv}), {_fmt_p_waves(f)}, {hr}"
     if label is StripLabel.NORMAL:
         regularity = "regular RR" if f.rr_cv < 0.1 else "variable RR (sinus arrhythmia or artefact?)"
         return f"sinus rhythm {hr}, {regularity} ({cv}), {_fmt_p_waves(f)}, QRS {f.qrs_width_ms:.0f} ms"
