@@ -33,11 +33,14 @@ TRIAGE_ACTOR = "triage"
 
 @cache
 def classifier_version() -> str:
-    """What the triage's result depends on besides the strip: the strip model and the ambulatory engine."""
+    """What the triage's result depends on besides the strip: its own rules (``triage 2``: the shapeless-beats
+    rule), the strip model, the strip rules and the ambulatory engine."""
     from ecgdesk.analysis.findings import ALGORITHM_VERSION
+    from ecgdesk.analysis.strips.classify import ALGORITHM_VERSION as STRIP_RULES
     from ecgdesk.analysis.strips.model import default_ensemble
 
-    return f"triage 1; strips {default_ensemble().version or '?'}; {ALGORITHM_VERSION}"[:100]
+    model = default_ensemble().version or "?"
+    return f"triage 2; strips model {model}; {STRIP_RULES}; {ALGORITHM_VERSION}"[:100]
 
 
 def classify_spec(item_id: int, transmission_id: int, sha256: str) -> JobSpec:
