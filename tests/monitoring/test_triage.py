@@ -231,3 +231,26 @@ def test_fibrillation_under_shocks_called_af_is_unreadable_not_routine(record: s
     observation = observe(recording, criteria=default_criteria())
     assert observation.label == "A" and observation.shapeless > 0.7
     assert match(default_criteria(), observation).priority is Priority.UNREADABLE
+
+
+def test_samples_the_recording_lacks_are_no_pause_and_no_slow_rate() -> None:
+    # a dropout (WFDB's invalid value, read as NaN) used to be set to 0 mV: a flat line the pause rule and
+    # the 8-beat rate read as a 4 s pause (urgent) and a rate under 35 bpm
+    fs = 250.0
+    t = np.arange(int(20 * fs)) / fs
+    beats = np.zeros_like(t)
+    for r in np.arange(0.5, 20, 0.8):
+        beats += np.exp(-(((t - r) / 0.012) ** 2))
+    gap = (t > 6) & (t < 10)
+    dropout = beats.copy()
+    dropout[gap] = np.nan
+    recording = Recording.from_array(dropout.astype(np.float32), fs, lead_names=["ECG"], record_name="d")
+    observation = observe(recording, criteria=default_criteria())
+    assert not [e for e in observation.events if e.kind == "pause"]
+    assert min(e.rate_bpm or 99.0 for e in observation.events if e.kind == "rate") > 70.0
+    assert match(default_criteria(), observation).priority is Priority.ROUTINE
+    flat = beats.copy()
+    flat[gap] = 0.0  # the same stretch recorded, and flat: a pause
+    recording = Recording.from_array(flat.astype(np.float32), fs, lead_names=["ECG"], record_name="f")
+    flat_observation = observe(recording, criteria=default_criteria())
+    assert match(default_criteria(), flat_observation).priority is Priority.URGENT

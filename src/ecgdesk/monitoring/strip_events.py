@@ -7,7 +7,8 @@ still raise the strip's priority (:func:`engine_could_add`).
 
 - **Pause**: an RR interval of at least the engine's ``pause_s`` (2 s) whose inside holds no deflection
   over :data:`QUIET_OF_R` of the beats' R amplitude (the T wave after the first beat and the P wave before
-  the next one left out): a beat the detector missed, or noise, is not a pause.
+  the next one left out): a beat the detector missed, or noise, is not a pause; nor is an interval over
+  samples the recording lacks (:attr:`~ecgdesk.analysis.strips.signal.PreparedStrip.missing`).
 - **Rate range**: the mean rate of every ``rate_window_beats`` (8) consecutive intervals, as the engine's
   heart-rate summary; the lowest and the highest.
 - **Wide-complex tachycardia** (suspected VT): beats are grouped by the shape of their QRS (correlation of
@@ -118,6 +119,8 @@ def _pauses(strip: PreparedStrip, config: AnalysisConfig) -> list[RhythmEvent]:
         rr = float((b - a) / fs)
         if rr < config.pause_s:
             continue
+        if strip.missing is not None and strip.missing[a:b].any():
+            continue  # samples the recording lacks (a dropout, lead off): not known to be a pause
         inside = clean[a + int(AFTER_BEAT_S * fs) : b - int(BEFORE_BEAT_S * fs)]
         if inside.size and float(np.max(np.abs(inside))) > QUIET_OF_R * r_amp:
             continue  # something beat-sized in it: a missed beat or noise
@@ -127,7 +130,17 @@ def _pauses(strip: PreparedStrip, config: AnalysisConfig) -> list[RhythmEvent]:
     return events
 
 
-def _rate_range(rr: np.ndarray, window: int) -> tuple[float | None, float | None]:
+def _rate_range(
+    rr: np.ndarray, window: int, known: np.ndarray | None = None
+) -> tuple[float | None, float | None]:
+    """The lowest and highest mean rate of ``window`` consecutive intervals, over intervals that are
+    ``known`` (none spans samples the recording lacks; all when None)."""
+    if known is not None and not known.all():
+        runs = np.split(rr, np.flatnonzero(~known))  # each run starts with the unknown interval that cut it
+        parts = [_rate_range(run[1:] if i else run, window) for i, run in enumerate(runs)]
+        lows = [low for low, _ in parts if low is not None]
+        highs = [high for _, high in parts if high is not None]
+        return (min(lows) if lows else None), (max(highs) if highs else None)
     if rr.size == 0:
         return None, None
     w = min(window, rr.size)
@@ -172,7 +185,11 @@ def read_beats(strip: PreparedStrip, config: AnalysisConfig | None = None) -> Be
     config = config or AnalysisConfig()
     peaks = strip.peaks
     rr = np.diff(peaks) / strip.fs
-    low, high = _rate_range(rr, config.rate_window_beats)
+    known = None
+    if strip.missing is not None and peaks.size >= 2:
+        gaps = np.concatenate([[0], np.cumsum(strip.missing)])  # missing samples before each index
+        known = gaps[peaks[1:]] == gaps[peaks[:-1]]
+    low, high = _rate_range(rr, config.rate_window_beats, known)
     group, widths = _groups(strip)
     events = _pauses(strip, config) + _wide_dominant(strip, group, widths, config)
     pairs = rr[:-1] + rr[1:]

@@ -37,6 +37,9 @@ class PreparedStrip:
     clean: np.ndarray
     peaks: np.ndarray
     fs: int = FS
+    #: Samples (at :data:`FS`) the recording did not have (WFDB's invalid value, NaN), set to 0 in ``raw``;
+    #: None when every sample was there. Nothing is read from them: a gap is no pause.
+    missing: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:
@@ -99,7 +102,18 @@ def prepare(ecg: np.ndarray, fs: float) -> PreparedStrip:
     """Resample, notch mains hum (:mod:`ecgdesk.analysis.mains`), band-pass and detect: what every strip
     feature starts from."""
     x = resample_to_fs(ecg, fs)
+    missing = _missing_at_fs(ecg, x.size)
     x = without_mains(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), FS)
     clean = clean_signal(x) if x.size > 30 else x - (x.mean() if x.size else 0.0)
     peaks = detect_qrs(x, FS).samples.astype(np.int64) if x.size >= FS else np.zeros(0, dtype=np.int64)
-    return PreparedStrip(raw=x, clean=clean, peaks=peaks)
+    return PreparedStrip(raw=x, clean=clean, peaks=peaks, missing=missing)
+
+
+def _missing_at_fs(ecg: np.ndarray, size: int) -> np.ndarray | None:
+    """Which of the ``size`` samples at :data:`FS` stand for samples the recording did not have (each maps
+    to the original sample at the same time), or None when it had them all."""
+    finite = np.isfinite(np.asarray(ecg, dtype=np.float64))
+    if finite.all() or finite.size == 0:
+        return None
+    at = np.minimum((np.arange(size) * (finite.size / max(size, 1))).astype(np.int64), finite.size - 1)
+    return ~finite[at]
