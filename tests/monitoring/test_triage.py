@@ -235,7 +235,7 @@ def test_fibrillation_under_shocks_called_af_is_unreadable_not_routine(record: s
 
 def test_samples_the_recording_lacks_are_no_pause_and_no_slow_rate() -> None:
     # a dropout (WFDB's invalid value, read as NaN) used to be set to 0 mV: a flat line the pause rule and
-    # the 8-beat rate read as a 4 s pause (urgent) and a rate under 35 bpm
+    # the 8-beat rate read as a 4.8 s pause (urgent) and a lowest rate of 46 bpm
     fs = 250.0
     t = np.arange(int(20 * fs)) / fs
     beats = np.zeros_like(t)
