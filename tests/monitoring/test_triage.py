@@ -84,12 +84,18 @@ def test_engine_skipped_only_where_it_cannot_raise_the_priority(events: EventStr
     )
 
 
-def test_real_pause_is_not_a_missed_beat_or_noise() -> None:
-    fs = 250.0
+def _spikes_every_800_ms(fs: float = 250.0) -> tuple[np.ndarray, np.ndarray]:
+    """20 s of narrow unit spikes, one every 0.8 s from 0.5 s (75 bpm): times and signal."""
     t = np.arange(int(20 * fs)) / fs
     beats = np.zeros_like(t)
     for r in np.arange(0.5, 20, 0.8):
         beats += np.exp(-(((t - r) / 0.012) ** 2))
+    return t, beats
+
+
+def test_real_pause_is_not_a_missed_beat_or_noise() -> None:
+    fs = 250.0
+    t, beats = _spikes_every_800_ms(fs)
     noisy = beats.copy()
     noisy[(t > 6) & (t < 10)] = 0.0  # a gap in the beats...
     noisy[(t > 6.5) & (t < 9.5)] += 0.8 * np.sin(2 * np.pi * 9 * t[(t > 6.5) & (t < 9.5)])  # ...full of noise
@@ -237,10 +243,7 @@ def test_samples_the_recording_lacks_are_no_pause_and_no_slow_rate() -> None:
     # a dropout (WFDB's invalid value, read as NaN) used to be set to 0 mV: a flat line the pause rule and
     # the 8-beat rate read as a 4.8 s pause (urgent) and a lowest rate of 46 bpm
     fs = 250.0
-    t = np.arange(int(20 * fs)) / fs
-    beats = np.zeros_like(t)
-    for r in np.arange(0.5, 20, 0.8):
-        beats += np.exp(-(((t - r) / 0.012) ** 2))
+    t, beats = _spikes_every_800_ms(fs)
     gap = (t > 6) & (t < 10)
     dropout = beats.copy()
     dropout[gap] = np.nan
