@@ -257,3 +257,12 @@ def test_samples_the_recording_lacks_are_no_pause_and_no_slow_rate() -> None:
     recording = Recording.from_array(flat.astype(np.float32), fs, lead_names=["ECG"], record_name="f")
     flat_observation = observe(recording, criteria=default_criteria())
     assert match(default_criteria(), flat_observation).priority is Priority.URGENT
+
+
+def test_a_strip_whose_first_electrode_is_off_is_read_from_its_next_lead() -> None:
+    _, beats = _spikes_every_800_ms()
+    both = np.column_stack([np.zeros_like(beats), beats]).astype(np.float32)
+    recording = Recording.from_array(both, 250.0, lead_names=["I", "II"], record_name="off")
+    observation = observe(recording, criteria=default_criteria())
+    assert observation.label != "~" and observation.reason.startswith("lead I flat (electrode off?)")
+    assert match(default_criteria(), observation).priority is Priority.ROUTINE

@@ -4,6 +4,7 @@ classifier's reading, the criteria in force and the patient's recent items; each
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +110,26 @@ def test_unknown_item_and_unreadable_strip(store: Store, strips: Strips) -> None
     assert view.strip is not None and view.strip.beats.offsets == []
     assert view.strip.beats.note  # says why no beat is labelled
     assert _reads(store) == 1
+
+
+def test_item_view_draws_the_lead_the_triage_read(store: Store, strips: Strips, tmp_path: Path) -> None:
+    # two leads, the first one flat (electrode off): the triage reads the second, and the view draws it
+    from ecgdesk.records import Recording
+    from ecgdesk.records.writers import write_recording
+
+    source = open_recording(strips.normal)
+    signal = source.read(0, source.n_samples)[:, 0]
+    two = Recording.from_array(np.column_stack([np.zeros_like(signal), signal]), source.fs,
+                               lead_names=["I", "II"], record_name="electrode-off")
+    path = write_recording(two, tmp_path, "wfdb", "electrode-off")
+    _enrol(store)
+    item = ingest_file(store, path, "DEV-7", "device").item_id
+    assert item is not None
+    view = item_view(store, item, "tech")
+    assert view.label != "~" and view.priority != "unreadable"
+    assert view.reason and "lead I flat" in str(view.observation["reason"] if view.observation else "")
+    strip = view.strip
+    assert strip is not None and strip.lead == "II"
+    mv = decode_int16(strip.samples).astype(float) * strip.scale_mv
+    assert np.allclose(mv, signal, atol=strip.scale_mv)
+    assert 30 <= len(strip.beats.offsets) <= 90  # 45 s of sinus rhythm, labelled on lead II

@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="CSV to write: record,label,confidence,heart_rate_bpm,"
                                                      "reason")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--lead", help="lead name or index to classify (default: the first lead)")
+    parser.add_argument("--lead", help="lead name or index to classify (default: the first lead, or the "
+                        "first one that is not a flat line when it is)")
     add_csv_options(parser)
     parser.set_defaults(func=_strips)

@@ -122,10 +122,12 @@ def read_strip(store: Store, transmission: Transmission) -> Recording:
 def _label_beats(recording: Recording) -> tuple[str, list[int], str, str]:
     """(lead, beat samples, labels, note) from the ambulatory engine's beat classifier."""
     from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.analysis.strips.classify import reading_lead
 
-    lead = recording.leads[0].name
+    index = reading_lead(recording)
+    lead = recording.leads[index].name
     try:
-        result = analyze(recording, lead=0)
+        result = analyze(recording, lead=index)
     except EcgDeskError as error:
         return lead, [], "", f"no beats labelled: {error}"
     samples = [int(s) for s in np.asarray(result.beats.samples)]
@@ -166,10 +168,13 @@ def strip_beats(store: Store, transmission: Transmission, actor: str) -> tuple[S
 
 
 def _strip(store: Store, transmission: Transmission, actor: str) -> StripOut:
+    from ecgdesk.analysis.strips.classify import reading_lead
+
     recording = read_strip(store, transmission)
     stop = min(recording.n_samples, int(MAX_VIEW_S * recording.fs))
-    values = recording.read(0, stop)[:, 0]
-    quantum = lead_quantum_mv(recording.leads[0])
+    index = reading_lead(recording)  # the lead the triage read: the first unless it is flat
+    values = recording.read(0, stop, leads=index)[:, 0]
+    quantum = lead_quantum_mv(recording.leads[index])
     ints = quantize(values[:, None], np.array([quantum]))[:, 0]
     beats, computed = strip_beats(store, transmission, actor)
     offsets = json.loads(beats.samples_json)
@@ -177,7 +182,7 @@ def _strip(store: Store, transmission: Transmission, actor: str) -> StripOut:
     labels = "".join(lab for _, lab in kept)
     return StripOut(
         transmission_id=transmission.id,
-        lead=recording.leads[0].name,
+        lead=recording.leads[index].name,
         fs=recording.fs,
         duration_s=round(stop / recording.fs, 3),
         recorded_at=aware(transmission.recorded_at).isoformat(),

@@ -72,13 +72,17 @@ class ClosedPeriod:
 def _join(
     store: Store, strips: list[Transmission], folder: Path, name: str
 ) -> tuple[Path, list[dict[str, Any]]]:
-    """Write the strips as one WFDB record; the index says where each strip starts in it."""
+    """Write the strips as one WFDB record (each strip's lead the triage read); the index says where each
+    strip starts in it."""
+    from ecgdesk.analysis.strips.classify import reading_lead
+
     first = open_recording(store.blob_root / strips[0].blob_dir / strips[0].main_file)
     fs = first.fs
     parts, index, cursor = [], [], 0
     for transmission in strips:
         recording = open_recording(store.blob_root / transmission.blob_dir / transmission.main_file)
-        signal = np.asarray(recording.read(0, recording.n_samples)[:, 0], dtype=np.float64)
+        lead = reading_lead(recording)
+        signal = np.asarray(recording.read(0, recording.n_samples, leads=lead)[:, 0], dtype=np.float64)
         if recording.fs != fs:
             from scipy.signal import resample_poly
 
@@ -98,7 +102,7 @@ def _join(
     joined = Recording.from_array(
         np.concatenate(parts).astype(np.float32),
         fs,
-        lead_names=[first.leads[0].name],
+        lead_names=[first.leads[reading_lead(first)].name],
         start_time=aware(strips[0].recorded_at).replace(tzinfo=None),
         record_name=name,
     )

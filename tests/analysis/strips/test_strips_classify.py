@@ -111,7 +111,9 @@ def test_lead_by_name_and_unknown_lead() -> None:
     x, _ = synth_strip(af_rr(30, seed=1), p_wave=False, f_waves=0.05, seed=1)
     rec = Recording.from_array(np.column_stack([np.zeros_like(x), x]), 300.0, lead_names=["I", "II"])
     assert classify_strip(rec, "II").label is not StripLabel.NOISY
-    assert classify_strip(rec).reason.startswith("flat line")  # the first lead by default
+    assert classify_strip(rec, "I").reason.startswith("flat line")
+    # by default the first lead, unless it is flat and a later one is not
+    assert classify_strip(rec).reason.startswith("lead I flat (electrode off?), lead II read: ")
     with pytest.raises(InputError, match="no lead named 'V9'"):
         classify_strip(rec, "V9")
 
@@ -150,3 +152,19 @@ def test_af_reason_says_regular_only_where_the_rr_is() -> None:
     assert _reason(StripLabel.AF, in_part).startswith(
         "fast atrial activity, regular in stretches (RR CV 0.50)")
     assert _reason(StripLabel.AF, irregular).startswith("irregularly irregular RR (RR CV 0.25)")
+
+
+def test_a_flat_first_lead_gives_way_to_the_next_lead_with_a_signal() -> None:
+    # a multi-channel event recorder whose first electrode came off: the strip is read from its next lead
+    x, _ = synth_strip(sinus_rr(14), seed=3)
+    both = np.column_stack([np.zeros_like(x), x]).astype(np.float32)
+    recording = Recording.from_array(both, 300.0, lead_names=["I", "II"])
+    read = classify_strip(recording)
+    alone = classify_signal(x, 300.0)
+    assert read.label is alone.label and read.label is not StripLabel.NOISY
+    assert read.reason == f"lead I flat (electrode off?), lead II read: {alone.reason}"
+    assert classify_strip(recording, lead=0).reason.startswith("flat line")  # asked for: that lead
+    flat = Recording.from_array(np.zeros((x.size, 2), np.float32), 300.0, lead_names=["I", "II"])
+    assert classify_strip(flat).reason.startswith("flat line")
+    first_fine = Recording.from_array(both[:, ::-1].copy(), 300.0, lead_names=["II", "I"])
+    assert classify_strip(first_fine).reason == alone.reason

@@ -13,7 +13,7 @@ checks on the strip: rate, RR irregularity, P waves, QRS width, odd beats, pause
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -163,8 +163,7 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
     if duration < MIN_DURATION_S:
         return StripResult(StripLabel.NOISY, 1.0, {}, None,
                            f"strip shorter than {MIN_DURATION_S:.0f} s ({duration:.1f} s)")
-    finite = x[np.isfinite(x)]
-    span = float(np.subtract(*np.percentile(finite, [99, 1]))) if finite.size else 0.0
+    span = _span_mv(x)
     if span < FLAT_SPAN_MV:
         return StripResult(StripLabel.NOISY, 1.0, {}, None,
                            f"flat line (amplitude {span:.3f} mV, lead off?)")
@@ -221,10 +220,37 @@ def classify_strip(recording: Recording, lead: str | int | None = None,
     recording
         Any recording; strips are usually one lead of 10-60 s.
     lead
-        Lead name or index; the first lead when not given.
+        Lead name or index; when not given, the first lead, or the first one that is not a flat line
+        (:func:`reading_lead`; the reason then says so).
     model
         A tree ensemble other than the committed one (tests, retraining).
     """
-    index = recording.lead_index(lead) if lead is not None else 0
-    samples = recording.read(leads=index)[:, 0]
-    return classify_signal(samples, recording.fs, model)
+    index = reading_lead(recording, lead)
+    result = classify_signal(recording.read(leads=index)[:, 0], recording.fs, model)
+    if lead is not None or index == 0:
+        return result
+    names = recording.lead_names
+    return replace(result, reason=f"lead {names[0]} flat (electrode off?), lead {names[index]} read: "
+                                  f"{result.reason}")
+
+
+def reading_lead(recording: Recording, lead: str | int | None = None) -> int:
+    """The index of the lead a strip is read from: the one asked for; else the first lead, unless it is a
+    flat line (:data:`FLAT_SPAN_MV`: an electrode off) and a later lead is not, then the first such lead. A
+    multi-channel event recorder whose first electrode came off still sends a readable strip."""
+    if lead is not None:
+        return recording.lead_index(lead)
+    if recording.n_leads == 1:
+        return 0
+    samples = recording.read()
+    for j in range(recording.n_leads):
+        if _span_mv(samples[:, j]) >= FLAT_SPAN_MV:
+            return j
+    return 0
+
+
+def _span_mv(x: np.ndarray) -> float:
+    """The 1st-99th percentile span of the finite samples (0 when none)."""
+    finite = np.asarray(x, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.subtract(*np.percentile(finite, [99, 1]))) if finite.size else 0.0
