@@ -243,9 +243,8 @@ def reading_lead(recording: Recording, lead: str | int | None = None) -> int:
         return recording.lead_index(lead)
     if recording.n_leads == 1:
         return 0
-    samples = recording.read()
-    for j in range(recording.n_leads):
-        if _span_mv(samples[:, j]) >= FLAT_SPAN_MV:
+    for j in range(recording.n_leads):  # one lead at a time: most strips stop at the first
+        if _span_mv(recording.read(leads=j)[:, 0]) >= FLAT_SPAN_MV:
             return j
     return 0
 
