@@ -109,18 +109,26 @@ def _groups(strip: PreparedStrip) -> tuple[np.ndarray, list[float]]:
     return group, widths
 
 
-def _pauses(strip: PreparedStrip, config: AnalysisConfig) -> list[RhythmEvent]:
+def _known_intervals(strip: PreparedStrip) -> np.ndarray:
+    """For each RR interval of the strip, whether the recording has every sample of it (a dropout or lead
+    off inside: not known what the heart did there)."""
+    peaks = strip.peaks
+    if strip.missing is None or peaks.size < 2:
+        return np.ones(max(peaks.size - 1, 0), dtype=bool)
+    lacking = np.concatenate([[0], np.cumsum(strip.missing)])  # missing samples before each index
+    return np.asarray(lacking[peaks[1:]] == lacking[peaks[:-1]])
+
+
+def _pauses(strip: PreparedStrip, config: AnalysisConfig, known: np.ndarray) -> list[RhythmEvent]:
     peaks, fs, clean = strip.peaks, strip.fs, strip.clean
     if peaks.size < 2:
         return []
     r_amp = float(np.median(np.abs(clean[peaks])))
     events = []
-    for a, b in itertools.pairwise(peaks.tolist()):
+    for (a, b), whole in zip(itertools.pairwise(peaks.tolist()), known.tolist(), strict=True):
         rr = float((b - a) / fs)
-        if rr < config.pause_s:
-            continue
-        if strip.missing is not None and strip.missing[a:b].any():
-            continue  # samples the recording lacks (a dropout, lead off): not known to be a pause
+        if rr < config.pause_s or not whole:
+            continue  # short, or over samples the recording lacks: not known to be a pause
         inside = clean[a + int(AFTER_BEAT_S * fs) : b - int(BEFORE_BEAT_S * fs)]
         if inside.size and float(np.max(np.abs(inside))) > QUIET_OF_R * r_amp:
             continue  # something beat-sized in it: a missed beat or noise
@@ -134,7 +142,7 @@ def _rate_range(
     rr: np.ndarray, window: int, known: np.ndarray | None = None
 ) -> tuple[float | None, float | None]:
     """The lowest and highest mean rate of ``window`` consecutive intervals, over intervals that are
-    ``known`` (none spans samples the recording lacks; all when None)."""
+    ``known`` (:func:`_known_intervals`; all when None)."""
     if known is not None and not known.all():
         runs = np.split(rr, np.flatnonzero(~known))  # each run starts with the unknown interval that cut it
         parts = [_rate_range(run[1:] if i else run, window) for i, run in enumerate(runs)]
@@ -185,13 +193,10 @@ def read_beats(strip: PreparedStrip, config: AnalysisConfig | None = None) -> Be
     config = config or AnalysisConfig()
     peaks = strip.peaks
     rr = np.diff(peaks) / strip.fs
-    known = None
-    if strip.missing is not None and peaks.size >= 2:
-        gaps = np.concatenate([[0], np.cumsum(strip.missing)])  # missing samples before each index
-        known = gaps[peaks[1:]] == gaps[peaks[:-1]]
+    known = _known_intervals(strip)
     low, high = _rate_range(rr, config.rate_window_beats, known)
     group, widths = _groups(strip)
-    events = _pauses(strip, config) + _wide_dominant(strip, group, widths, config)
+    events = _pauses(strip, config, known) + _wide_dominant(strip, group, widths, config)
     pairs = rr[:-1] + rr[1:]
     return BeatReading(
         events=tuple(events),

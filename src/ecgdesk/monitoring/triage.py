@@ -169,12 +169,6 @@ def observe(
     strip = classify_strip(recording, lead)
     label = str(strip.label)
     prepared = strip.strip
-    if prepared is None and label == "V":  # decided before the classifier kept its beats
-        from ecgdesk.analysis.strips.classify import reading_lead
-        from ecgdesk.analysis.strips.signal import prepare
-
-        index = reading_lead(recording, lead)
-        prepared = prepare(recording.read(leads=index)[:, 0].astype(float), recording.fs)
     beats = read_beats(prepared) if prepared is not None else BeatReading()
     shapeless = beats.ungrouped if prepared is not None else 0.0
     events = list(beats.events)

@@ -78,10 +78,11 @@ def _join(
 
     first = open_recording(store.blob_root / strips[0].blob_dir / strips[0].main_file)
     fs = first.fs
-    parts, index, cursor = [], [], 0
+    parts, index, names, cursor = [], [], [], 0
     for transmission in strips:
         recording = open_recording(store.blob_root / transmission.blob_dir / transmission.main_file)
         lead = reading_lead(recording)
+        names.append(recording.leads[lead].name)
         signal = np.asarray(recording.read(0, recording.n_samples, leads=lead)[:, 0], dtype=np.float64)
         if recording.fs != fs:
             from scipy.signal import resample_poly
@@ -102,7 +103,7 @@ def _join(
     joined = Recording.from_array(
         np.concatenate(parts).astype(np.float32),
         fs,
-        lead_names=[first.leads[reading_lead(first)].name],
+        lead_names=names[:1],  # the first strip's lead names the joined record
         start_time=aware(strips[0].recorded_at).replace(tzinfo=None),
         record_name=name,
     )

@@ -173,7 +173,7 @@ def classify_signal(ecg: np.ndarray, fs: float, model: TreeEnsemble | None = Non
     if ventricular is not None:
         rate = (60.0 * strip.fs / float(np.median(np.diff(strip.peaks)))
                 if ventricular.kind == "vt" and strip.peaks.size > 1 else None)
-        return StripResult(StripLabel.VENTRICULAR, 1.0, {}, rate, ventricular.reason)
+        return StripResult(StripLabel.VENTRICULAR, 1.0, {}, rate, ventricular.reason, None, strip)
     feats = strip.features
     hr = float(feats.hr_bpm) if np.isfinite(feats.hr_bpm) else None
     # each way to "noisy" below asks first whether the noise lies over fibrillation: VF is never noise
@@ -209,7 +209,8 @@ def _fibrillating(strip: PreparedStrip) -> StripResult | None:
     """``V`` when the strip's noise lies over fibrillation waves
     (:func:`~ecgdesk.analysis.strips.ventricular.fibrillation_through_noise`), else ``None``."""
     found = fibrillation_through_noise(strip)
-    return None if found is None else StripResult(StripLabel.VENTRICULAR, 1.0, {}, None, found.reason)
+    return None if found is None else StripResult(StripLabel.VENTRICULAR, 1.0, {}, None, found.reason, None,
+                                                  strip)
 
 
 def classify_strip(recording: Recording, lead: str | int | None = None,
