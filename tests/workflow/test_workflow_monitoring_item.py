@@ -112,10 +112,13 @@ def test_unknown_item_and_unreadable_strip(store: Store, strips: Strips) -> None
     assert _reads(store) == 1
 
 
-def test_item_view_draws_the_lead_the_triage_read(store: Store, strips: Strips, tmp_path: Path) -> None:
+def test_item_view_draws_the_lead_the_triage_read(
+    store: Store, strips: Strips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # two leads, the first one flat (electrode off): the triage reads the second, and the view draws it
     from ecgdesk.records import Recording
     from ecgdesk.records.writers import write_recording
+    from ecgdesk.store.monitoring_models import QueueItem, Transmission
 
     source = open_recording(strips.normal)
     signal = source.read(0, source.n_samples)[:, 0]
@@ -125,7 +128,12 @@ def test_item_view_draws_the_lead_the_triage_read(store: Store, strips: Strips, 
     _enrol(store)
     item = ingest_file(store, path, "DEV-7", "device").item_id
     assert item is not None
+    opened: list[str] = []
+    read_strip = monitoring_item.read_strip
+    monkeypatch.setattr(monitoring_item, "read_strip",
+                        lambda st, tr: opened.append(tr.main_file) or read_strip(st, tr))
     view = item_view(store, item, "tech")
+    assert len(opened) == 1  # the first view draws and labels the strip from one open file
     assert view.label != "~" and view.priority != "unreadable"
     assert view.reason and "lead I flat" in str(view.observation["reason"] if view.observation else "")
     strip = view.strip
@@ -133,3 +141,12 @@ def test_item_view_draws_the_lead_the_triage_read(store: Store, strips: Strips, 
     mv = decode_int16(strip.samples).astype(float) * strip.scale_mv
     assert np.allclose(mv, signal, atol=strip.scale_mv)
     assert 30 <= len(strip.beats.offsets) <= 90  # 45 s of sinus rhythm, labelled on lead II
+    # the daily report's event strip is cut from the same lead
+    with store.transaction() as session:
+        queued = session.get(QueueItem, item)
+        assert queued is not None
+        transmission = session.get(Transmission, queued.transmission_id)
+        assert transmission is not None
+        session.expunge(transmission)
+    window, fs, _ = monitoring_item.strip_window(store, transmission, 5.0, 10.0)
+    assert fs == source.fs and np.allclose(window, signal[int(2 * fs) : int(12 * fs)], atol=0.01)

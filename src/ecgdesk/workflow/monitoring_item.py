@@ -119,12 +119,11 @@ def read_strip(store: Store, transmission: Transmission) -> Recording:
     return open_recording(store.blob_root / transmission.blob_dir / transmission.main_file)
 
 
-def _label_beats(recording: Recording) -> tuple[str, list[int], str, str]:
-    """(lead, beat samples, labels, note) from the ambulatory engine's beat classifier."""
+def _label_beats(recording: Recording, index: int) -> tuple[str, list[int], str, str]:
+    """(lead, beat samples, labels, note) from the ambulatory engine's beat classifier, on lead ``index``
+    (the one the triage read: :func:`~ecgdesk.analysis.strips.classify.reading_lead`)."""
     from ecgdesk.analysis.pipeline import analyze
-    from ecgdesk.analysis.strips.classify import reading_lead
 
-    index = reading_lead(recording)
     lead = recording.leads[index].name
     try:
         result = analyze(recording, lead=index)
@@ -135,14 +134,22 @@ def _label_beats(recording: Recording) -> tuple[str, list[int], str, str]:
     return lead, samples, labels, "" if samples else "no beats found in the strip"
 
 
-def strip_beats(store: Store, transmission: Transmission, actor: str) -> tuple[StripBeats, bool]:
-    """The strip's beat labels: stored ones, or labelled now and stored (True) at the first view."""
+def strip_beats(
+    store: Store, transmission: Transmission, actor: str, opened: tuple[Recording, int] | None = None
+) -> tuple[StripBeats, bool]:
+    """The strip's beat labels: stored ones, or labelled now and stored (True) at the first view.
+    ``opened``: the strip already open and the lead the triage read, so the first view opens it once."""
+    from ecgdesk.analysis.strips.classify import reading_lead
+
     with store.transaction() as session:
         row = session.get(StripBeats, transmission.id)
         if row is not None:
             session.expunge(row)
             return row, False
-    lead, samples, labels, note = _label_beats(read_strip(store, transmission))
+    if opened is None:
+        recording = read_strip(store, transmission)
+        opened = recording, reading_lead(recording)
+    lead, samples, labels, note = _label_beats(*opened)
     row = StripBeats(
         transmission_id=transmission.id,
         lead=lead,
@@ -176,7 +183,7 @@ def _strip(store: Store, transmission: Transmission, actor: str) -> StripOut:
     values = recording.read(0, stop, leads=index)[:, 0]
     quantum = lead_quantum_mv(recording.leads[index])
     ints = quantize(values[:, None], np.array([quantum]))[:, 0]
-    beats, computed = strip_beats(store, transmission, actor)
+    beats, computed = strip_beats(store, transmission, actor, (recording, index))
     offsets = json.loads(beats.samples_json)
     kept = [(o, lab) for o, lab in zip(offsets, beats.labels, strict=True) if o < stop]
     labels = "".join(lab for _, lab in kept)
@@ -305,12 +312,14 @@ def strip_window(
     store: Store, transmission: Transmission, onset_s: float | None, seconds: float
 ) -> tuple[np.ndarray, float, datetime]:
     """``seconds`` of a strip (mV) starting 3 s before ``onset_s`` (the report shows what came before), its
-    rate and the clock time of its first sample."""
+    rate and the clock time of its first sample; the lead the triage read (the first unless it is flat)."""
+    from ecgdesk.analysis.strips.classify import reading_lead
+
     recording = read_strip(store, transmission)
     fs = recording.fs
     shown = min(int(seconds * fs), recording.n_samples)
     offset = 0 if onset_s is None else int(max(0.0, onset_s - 3.0) * fs)
     offset = max(0, min(offset, recording.n_samples - shown))
-    data = recording.read(offset, offset + shown)[:, 0]
+    data = recording.read(offset, offset + shown, leads=reading_lead(recording))[:, 0]
     start = aware(transmission.recorded_at).replace(tzinfo=None) + timedelta(seconds=offset / fs)
     return np.asarray(data, dtype=np.float64), fs, start

@@ -227,8 +227,10 @@ def classify_strip(recording: Recording, lead: str | int | None = None,
     model
         A tree ensemble other than the committed one (tests, retraining).
     """
-    index = reading_lead(recording, lead)
-    result = classify_signal(recording.read(leads=index)[:, 0], recording.fs, model)
+    index, samples = _live_lead(recording, lead)
+    if samples is None:
+        samples = recording.read(leads=index)[:, 0]
+    result = classify_signal(samples, recording.fs, model)
     if lead is not None or index == 0:
         return result
     names = recording.lead_names
@@ -240,14 +242,21 @@ def reading_lead(recording: Recording, lead: str | int | None = None) -> int:
     """The index of the lead a strip is read from: the one asked for; else the first lead, unless it is a
     flat line (:data:`FLAT_SPAN_MV`: an electrode off) and a later lead is not, then the first such lead. A
     multi-channel event recorder whose first electrode came off still sends a readable strip."""
+    return _live_lead(recording, lead)[0]
+
+
+def _live_lead(recording: Recording, lead: str | int | None) -> tuple[int, np.ndarray | None]:
+    """:func:`reading_lead`'s index, with that lead's samples when finding it meant reading them (None
+    otherwise), so a multi-lead strip is not read twice."""
     if lead is not None:
-        return recording.lead_index(lead)
+        return recording.lead_index(lead), None
     if recording.n_leads == 1:
-        return 0
+        return 0, None
     for j in range(recording.n_leads):  # one lead at a time: most strips stop at the first
-        if _span_mv(recording.read(leads=j)[:, 0]) >= FLAT_SPAN_MV:
-            return j
-    return 0
+        samples = recording.read(leads=j)[:, 0]
+        if _span_mv(samples) >= FLAT_SPAN_MV:
+            return j, samples
+    return 0, None
 
 
 def _span_mv(x: np.ndarray) -> float:
