@@ -136,9 +136,54 @@ def test_too_short_and_signal_free_recordings(tmp_path: Path):
     assert list(delineate_recording(flat)) == []
     older = tmp_path / "waves.csv"
     older.write_text("an older run\n")
-    with pytest.raises(InputError, match=r"no QRS complex found in 10\.0 s"):
+    with pytest.raises(InputError, match=r"no analyzable signal in 10\.0 s .*lead-off \(flat\)"):
         write_waves_csv(flat, older)
     assert older.read_text() == "an older run\n"
+    # white noise: the QRS detector finds "beats" in it, the quality gate calls it noise
+    noise = np.random.default_rng(0).normal(0, 1.0, (int(20 * FS), 2)).astype(np.float32)
+    assert len(list(delineate_recording(Recording.from_array(noise, FS), params=StreamParams(
+        quality_gate=False)))) > 10
+    with pytest.raises(InputError, match=r"no analyzable signal in 20\.0 s .*noise"):
+        write_waves_csv(Recording.from_array(noise, FS), older)
+    assert older.read_text() == "an older run\n"
+
+
+def _with_noise(leads: list[int], seconds: tuple[float, float]) -> tuple[Recording, list[dict[str, int]]]:
+    """:func:`synthetic` (2 leads, 60 s) with white noise of 2 mV SD on ``leads`` over ``seconds``."""
+    recording, truth = synthetic(60.0, leads=2)
+    data = recording.read(0, recording.n_samples).astype(np.float64)
+    a, b = (int(t * FS) for t in seconds)
+    for lead in leads:
+        data[a:b, lead] += np.random.default_rng(lead).normal(0, 2.0, b - a)
+    return Recording.from_array(data.astype(np.float32), FS, recording.lead_names), truth
+
+
+def test_noise_is_not_delineated_and_the_clean_beats_beside_it_are(tmp_path: Path):
+    # 20-40 s noise on both leads. The gate judges 10 s epochs on two grids half an epoch apart from each
+    # block's start (0 and 25 s): 25-35 s is noise on both grids; the edges of the stretch may be kept.
+    recording, truth = _with_noise([0, 1], (20.0, 40.0))
+    found = [b.fiducial / FS for b in delineate_recording(recording)]
+    ungated = [b.fiducial / FS
+               for b in delineate_recording(recording, params=StreamParams(quality_gate=False))]
+    assert len([t for t in ungated if 25.0 < t < 35.0]) >= 8  # what waves-1.6 delineated there
+    # half an epoch of the noise at each edge shares its epoch of one grid with clean signal, and is kept
+    assert not [t for t in found if 25.0 < t < 35.0]
+    beats = [b["QRS_on"] / FS for b in truth]
+    # every clean beat is found (the noise, blanked, no longer raises the detector's threshold over them)
+    clean = [t for t in beats if t < 19.5 or t > 40.5]
+    assert all(min(abs(t - f) for f in found) < 0.1 for t in clean)
+    summary = write_waves_csv(recording, tmp_path / "waves.csv")
+    assert 5.0 <= summary.skipped_s <= 20.0
+
+
+def test_a_lead_gets_no_marks_where_it_is_noise_and_the_other_lead_carries_the_beat():
+    recording, truth = _with_noise([1], (20.0, 40.0))
+    beats = list(delineate_recording(recording))
+    inside = [b for b in beats if 25.5 < b.fiducial / FS < 34.5]
+    expected = [b for b in truth if 25.5 < (b["QRS_on"] + 0.05 * FS) / FS < 34.5]
+    assert len(inside) == len(expected)
+    assert all(b.leads[0] and not b.leads[1] and b.fused for b in inside)
+    assert all(b.leads[0] and b.leads[1] for b in beats if b.fiducial / FS < 19.5)
 
 
 def _delineate_stretch(tally, record: str, start: int, stop: int, folder: Path) -> None:

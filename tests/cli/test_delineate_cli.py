@@ -64,7 +64,7 @@ def test_lead_choice_by_name_and_index(tmp_path: Path, capsys):
     (["missing.hea"], "missing.hea"),
     (["rec.hea", "--leads", "V9"], "no lead named 'V9'"),
     (["rec.hea", "--leads", ","], "--leads"),
-    (["flat.hea"], "no QRS complex found"),
+    (["flat.hea"], "no analyzable signal"),
 ])
 def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, capsys, args: list[str], expected: str):
     _record(tmp_path, seconds=12.0)

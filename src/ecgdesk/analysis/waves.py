@@ -20,7 +20,13 @@ The resting 12-lead analysis (:mod:`ecgdesk.analysis.ecg12.delineation`) delinea
    found on the wave's principal direction (the template projected on the first principal component of
    that wave's samples across the leads, :func:`principal_direction`) with one or two leads, the median of
    the leads' boundaries with three or more (:class:`Fusion`).
-5. Thresholds and choices were made on the tuning half of the QT Database and LUDB records 1-50; the
+5. Only signal the ambulatory quality gate (:mod:`ecgdesk.analysis.quality`) calls analyzable is
+   delineated (:mod:`ecgdesk.analysis.waves_gate`, waves-1.7): per lead and 5 s epoch of each block,
+   noise, lead-off and ventricular fibrillation are blanked before the block is filtered; a lead that is
+   nowhere analyzable in a block's core takes no part in it; a beat where no lead is analyzable, or whose
+   fiducial the ambulatory QRS detector does not confirm on a lead analyzable there, is not delineated;
+   and a lead gets no marks at a beat where it is not analyzable.
+6. Thresholds and choices were made on the tuning half of the QT Database and LUDB records 1-50; the
    other halves are held out (``bench/bench_delineate.py``, ``docs/delineate.md``).
 """
 
@@ -48,10 +54,12 @@ from ecgdesk.analysis.ecg12.delineation import (
     qrs_bounds,
     qrs_correlation,
 )
+from ecgdesk.analysis.waves_gate import CONFIRM_S, block_quality
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
-ALGORITHM_VERSION = "waves-1.6"
+#: waves-1.7: signal the quality gate calls noise, lead-off or fibrillation is not delineated.
+ALGORITHM_VERSION = "waves-1.7"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
@@ -96,6 +104,9 @@ class StreamParams:
     #: but the QRS itself does (a delta wave that comes and goes, beat-to-beat conduction changes); the
     #: beat alone is noisier. On the tuning half: QRS onset SD 9.5 -> 8.8 ms, offset 9.5 -> 9.6.
     qrs_own_weight: float = 0.5
+    #: Delineate only what the quality gate calls analyzable (module docstring, 5.); False: every beat the
+    #: fiducial detector finds, noise or not (waves-1.6 and before).
+    quality_gate: bool = True
     #: The beat's own bounds move its template's by at most this (the lead pull's clip, ``lead_clip_ms``):
     #: the beat alone sometimes takes the P wave's last slope for the start of the QRS (sel39: one beat
     #: 52 ms early); within the clip a real change (a delta wave that comes and goes) is still followed.
@@ -119,6 +130,14 @@ class BeatWaves:
     dominant: bool
     leads: tuple[tuple[Wave, ...], ...]
     fused: tuple[Wave, ...]
+
+
+@dataclass
+class Coverage:
+    """Seconds of the recording delineated and left out by the quality gate (filled while streaming)."""
+
+    analyzable_s: float = 0.0
+    skipped_s: float = 0.0
 
 
 def _shift(waves: Sequence[Wave], by: int) -> tuple[Wave, ...]:
@@ -325,41 +344,76 @@ def steady_p_waves(beats: list[BlockBeat], on_template: np.ndarray, n: int) -> l
 
 def delineate_recording(recording: Recording, leads: Sequence[str | int] | None = None,
                         params: StreamParams | None = None,
-                        progress: Callable[[float], object] | None = None) -> Iterator[BeatWaves]:
+                        progress: Callable[[float], object] | None = None,
+                        coverage: Coverage | None = None) -> Iterator[BeatWaves]:
     """Delineate every beat of ``recording`` (the chosen ``leads``, default all), block by block.
 
-    ``progress`` is called with the seconds of signal done after each block. Sample indices are into the
-    whole recording.
+    ``progress`` is called with the seconds of signal done after each block; ``coverage``, when given,
+    adds up the seconds delineated and left out as noise, lead-off or fibrillation. Sample indices are
+    into the whole recording.
     """
     params = params or StreamParams()
     fs = recording.fs
     if recording.n_samples < int(2 * fs):
         raise InputError("signal", f"needs at least 2 s of signal to delineate, the recording has "
                          f"{recording.n_samples / fs:.2f} s", recording.path)
+    coverage = coverage if coverage is not None else Coverage()
     last = -(10 ** 12)
     refractory = int(0.2 * fs)
     for chunk in recording.iter_chunks(params.block_s, params.context_s, leads):
+        core_s = (chunk.core_stop - chunk.core_start) / fs
         data = np.asarray(chunk.data, dtype=np.float64)
         finite = np.isfinite(data)
         if not finite.any() or data.shape[0] < int(2 * fs):
+            coverage.skipped_s += core_s
             if progress:
-                progress((chunk.core_stop - chunk.core_start) / fs)
+                progress(core_s)
             continue
-        filtered = conditioned(np.where(finite, data, 0.0), fs)
+        data = np.where(finite, data, 0.0)
+        core = slice(chunk.core_start - chunk.start, chunk.core_stop - chunk.start)
+        quality = block_quality(data, fs) if params.quality_gate else None
+        clean = quality.analyzable if quality is not None else np.ones(data.shape, dtype=bool)
+        within = int(round(CONFIRM_S * fs))
+        usable = np.asarray(clean[core].any(axis=0))  # leads analyzable somewhere in the core
+        known = np.asarray(clean[core].any(axis=1))
+        coverage.analyzable_s += float(known.sum()) / fs
+        coverage.skipped_s += float((~known).sum()) / fs
+        if not usable.any():
+            if progress:
+                progress(core_s)
+            continue
+        # Noise blanked before filtering: the fiducial detector's thresholds follow the block's energy,
+        # and a noisy stretch would raise them over the clean beats beside it.
+        filtered = conditioned(np.where(clean, data, 0.0)[:, usable], fs)
         final = chunk.core_stop >= recording.n_samples
         # Beats a little before the core may have been missed by the previous block (a fiducial that
         # moved across the border by a sample); those already emitted are skipped below.
         keep = (max(0, chunk.core_start - chunk.start - refractory),
                 data.shape[0] if final else chunk.core_stop - chunk.start)
+        by = chunk.start
         for f, dominant, per_lead, fused in delineate_block(filtered, fs, params, keep):
             sample = chunk.start + f
-            if sample <= last + refractory or (sample >= chunk.core_stop and not final):
+            at = clean[min(f, clean.shape[0] - 1)]
+            if sample <= last + refractory or (sample >= chunk.core_stop and not final) or not at.any():
+                continue
+            if quality is not None and not quality.confirms(f, at, within):
                 continue
             last = sample
-            by = chunk.start
-            yield BeatWaves(sample, dominant, tuple(_shift(w, by) for w in per_lead), _shift(fused, by))
+            yield BeatWaves(sample, dominant, _lead_marks(per_lead, usable, at, by), _shift(fused, by))
         if progress:
-            progress((chunk.core_stop - chunk.core_start) / fs)
+            progress(core_s)
+
+
+def _lead_marks(per_lead: list[list[Wave]], usable: np.ndarray, at: np.ndarray,
+                by: int) -> tuple[tuple[Wave, ...], ...]:
+    """Each lead's marks at one beat: those of the leads delineated in its block (``usable``) where the
+    lead is analyzable at the beat (``at``), none elsewhere."""
+    marks = iter(per_lead)
+    out = []
+    for use, ok in zip(usable.tolist(), at.tolist(), strict=True):
+        waves = next(marks) if use else []
+        out.append(_shift(waves, by) if ok else ())
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -374,6 +428,7 @@ class WavesSummary:
     pr_ms: float | None
     qrs_ms: float | None
     qt_ms: float | None
+    skipped_s: float = 0.0  # seconds left out as noise, lead-off or fibrillation on every lead
 
 
 def _median_ms(values: list[int], fs: float) -> float | None:
@@ -388,8 +443,8 @@ def write_waves_csv(recording: Recording, target: Path, leads: Sequence[str | in
     Rows are streamed to a temporary file beside ``target`` that replaces it only when every beat is
     done, so an interrupted run never leaves a half-written ``waves.csv`` (nor destroys an older one).
     For each beat: the rows of each lead (P, QRS, T in time order), then the fused rows (lead ``all``).
-    A recording without a single QRS complex (flat, lead-off, not an ECG) raises :class:`InputError` and
-    leaves ``target`` as it was.
+    A recording without a single QRS complex in its analyzable signal (flat, lead-off, noise, not an ECG)
+    raises :class:`InputError` and leaves ``target`` as it was.
     """
     indices = range(recording.n_leads) if leads is None else [recording.lead_index(lead) for lead in leads]
     names = tuple(recording.lead_names[i] for i in indices)
@@ -403,10 +458,11 @@ def write_waves_csv(recording: Recording, target: Path, leads: Sequence[str | in
     pr: list[int] = []
     qrs: list[int] = []
     qt: list[int] = []
+    coverage = Coverage()
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write("lead,wave,onset,peak,offset\n")
-            for beat in delineate_recording(recording, leads, params, progress):
+            for beat in delineate_recording(recording, leads, params, progress, coverage):
                 beats += 1
                 lines: list[str] = []
                 for name, waves in zip((*names, FUSED), (*beat.leads, beat.fused), strict=True):
@@ -422,16 +478,25 @@ def write_waves_csv(recording: Recording, target: Path, leads: Sequence[str | in
                     if WaveKind.T in kinds:
                         qt.append(kinds[WaveKind.T].offset - q.onset)
         if beats == 0:
-            raise InputError("signal", f"no QRS complex found in {recording.duration_s:.1f} s of signal "
-                                       f"(leads {', '.join(names)}): flat, lead-off or not an ECG",
-                             recording.path)
+            raise InputError("signal", _nothing_found(recording.duration_s, names, coverage), recording.path)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WavesSummary(target, beats, rows, names, recording.duration_s, _median_ms(pr, fs),
-                        _median_ms(qrs, fs), _median_ms(qt, fs))
+                        _median_ms(qrs, fs), _median_ms(qt, fs), round(coverage.skipped_s, 3))
+
+
+def _nothing_found(seconds: float, names: Sequence[str], coverage: Coverage) -> str:
+    leads = ", ".join(names)
+    if coverage.analyzable_s <= 0:
+        return (f"no analyzable signal in {seconds:.1f} s (leads {leads}): the quality gate calls all of it "
+                "noise, lead-off (flat) or fibrillation")
+    skipped = (f"; {coverage.skipped_s:.1f} s of noise, lead-off or fibrillation not delineated"
+               if coverage.skipped_s > 0 else "")
+    return (f"no QRS complex found in {seconds:.1f} s of signal (leads {leads}): flat, lead-off or not an "
+            f"ECG{skipped}")
 
 
 def _umask() -> int:

@@ -51,7 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     doc = {
         "algorithm_version": ALGORITHM_VERSION, "source": str(args.path), "fs": recording.fs,
         "leads": list(summary.leads), "duration_s": round(summary.seconds, 3), "beats": summary.beats,
-        "rows": summary.rows, "waves": str(summary.path),
+        "rows": summary.rows, "waves": str(summary.path), "not_delineated_s": summary.skipped_s,
         "median_ms": {"pr": summary.pr_ms, "qrs": summary.qrs_ms, "qt": summary.qt_ms},
     }
     write_text_atomic(out / "delineation.json", json.dumps(doc, indent=2) + "\n")
@@ -61,5 +61,7 @@ def handle(args: argparse.Namespace) -> int:
     print(f"{args.path}: {summary.beats} beats delineated on {len(summary.leads)} leads over "
           f"{summary.seconds:.1f} s; median PR {summary.pr_ms} ms, QRS {summary.qrs_ms} ms, "
           f"QT {summary.qt_ms} ms")
+    if summary.skipped_s:
+        print(f"  {summary.skipped_s:.1f} s not delineated: noise, lead-off or fibrillation on every lead")
     print(f"  wrote {summary.path}, {out / 'delineation.json'}")
     return 0
