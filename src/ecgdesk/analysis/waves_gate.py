@@ -51,7 +51,7 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
     """The quality gate on a block (``data`` is ``(samples, leads)``, mV, no NaN): per lead and
     :data:`GATE_EPOCH_S` epoch, noise, lead-off and ventricular fibrillation are not analyzable. The block
     is its own reference, as a short recording is for the ambulatory analysis."""
-    from ecgdesk.analysis.detection import detect_qrs
+    from ecgdesk.analysis.detection import bridged, detect_qrs
 
     config = AnalysisConfig(epoch_s=GATE_EPOCH_S)
     length = epoch_length(fs, config)
@@ -64,8 +64,10 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
         peaks.append(found)
         states = epoch_states(x, fs, config, beats=found)
         mask[:, lead] = np.repeat(states == ANALYZABLE, length)[:n]
-        if not mask[:, lead].all() and mask[:, lead].any():
-            # found again with the noise blanked: the detector's floor follows the whole signal's energy,
-            # and over a short block mostly of noise it rose above the clean beats beside the noise
-            peaks[-1] = detect_qrs(np.where(mask[:, lead], x, 0.0), fs).samples.astype(np.int64)
+        if mask[:, lead].any() and not mask[:, lead].all():
+            # found again with the noise bridged over: the detector's floor follows the whole block's
+            # energy, and noise over much of a block raised it above the clean beats beside the noise. The
+            # ambulatory analysis does this only from FLOOR_BREAKDOWN on, as its beats are the result; here
+            # they only confirm the delineation's fiducials, so more of them costs nothing
+            peaks[-1] = detect_qrs(bridged(x, ~mask[:, lead]), fs).samples.astype(np.int64)
     return BlockQuality(mask, tuple(peaks))
