@@ -241,7 +241,7 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
 #: Share of a signal, not analyzable, from which the detector's floor is the noise's: the floor is twice the
 #: median absolute deviation of the energy over the whole signal, a median statistic, which holds while
 #: less than half of the signal is noise and follows the noise from half on. There the analysis finds the
-#: beats of the rest again with the noise bridged over (:func:`bridged`; ambulatory 0.5.45).
+#: beats again in each stretch between the noise, read on its own (ambulatory 0.5.45).
 FLOOR_BREAKDOWN = 0.5
 
 

@@ -344,14 +344,15 @@ def _stream(
 
 def _beats_beside_noise(engine: BeatEngine, x: np.ndarray, core: tuple[int, int], states: np.ndarray,
                         length: int, fs: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """The block's beats found again with the core's epochs that are not analyzable bridged over (a straight
-    line between the samples either side), when at least :data:`~ecgdesk.analysis.detection.FLOOR_BREAKDOWN`
-    of the core is not analyzable and some of it is; None otherwise.
+    """The block's beats found again in each stretch between the core's epochs that are not analyzable, each
+    stretch read as a recording of its own, when at least
+    :data:`~ecgdesk.analysis.detection.FLOOR_BREAKDOWN` of the core is not analyzable and some of it is;
+    None otherwise.
 
-    The detector's floor follows the energy of the whole block: with noise over most of a chunk it rose
+    The detector's floor follows the energy of everything it reads: with noise over most of a chunk it rose
     above the clean beats beside the noise (MIT-BIH 100 with muscle noise at -6 dB over 400 of a chunk's
     600 s: 12 of the 258 beats of its clean 200 s found; docs/analysis.md, "Beats beside long noise")."""
-    from ecgdesk.analysis.detection import FLOOR_BREAKDOWN, bridged
+    from ecgdesk.analysis.detection import FLOOR_BREAKDOWN
 
     c0, c1 = core
     bad = np.repeat(states != ANALYZABLE, length)[: c1 - c0]
@@ -359,7 +360,10 @@ def _beats_beside_noise(engine: BeatEngine, x: np.ndarray, core: tuple[int, int]
         return None
     blank = np.zeros(x.size, dtype=bool)
     blank[c0:c1] = bad
-    peaks = np.asarray(engine.detect(bridged(x, blank), fs), dtype=np.int64)
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], blank.astype(np.int8), [1]))))
+    found = [np.asarray(engine.detect(x[a:b], fs), dtype=np.int64) + a
+             for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= int(fs)]
+    peaks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     return peaks, peaks[(peaks >= c0) & (peaks < c1)] - c0
 
 

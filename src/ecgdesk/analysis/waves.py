@@ -173,8 +173,10 @@ def principal_direction(beat: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """
     n_leads = beat.shape[1]
     lo, hi = max(0, lo), min(beat.shape[0], hi)
+    if n_leads == 1 or hi - lo < 3:  # an empty or too short stretch (a wave at the window's edge, in noise)
+        return np.full(n_leads, 1.0 / np.sqrt(n_leads))
     segment = beat[lo:hi] - beat[lo:hi].mean(axis=0)
-    if n_leads == 1 or segment.shape[0] < 3 or not np.any(segment):
+    if not np.any(segment):
         return np.full(n_leads, 1.0 / np.sqrt(n_leads))
     _, _, vt = np.linalg.svd(segment, full_matrices=False)
     direction = vt[0]
