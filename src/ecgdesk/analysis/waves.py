@@ -362,6 +362,7 @@ def delineate_recording(recording: Recording, leads: Sequence[str | int] | None 
     coverage = coverage if coverage is not None else Coverage()
     last = -(10 ** 12)
     refractory = int(0.2 * fs)
+    within = int(round(CONFIRM_S * fs))
     for chunk in recording.iter_chunks(params.block_s, params.context_s, leads):
         core_s = (chunk.core_stop - chunk.core_start) / fs
         data = np.asarray(chunk.data, dtype=np.float64)
@@ -375,7 +376,6 @@ def delineate_recording(recording: Recording, leads: Sequence[str | int] | None 
         core = slice(chunk.core_start - chunk.start, chunk.core_stop - chunk.start)
         quality = block_quality(data, fs) if params.quality_gate else None
         clean = quality.analyzable if quality is not None else np.ones(data.shape, dtype=bool)
-        within = int(round(CONFIRM_S * fs))
         usable = np.asarray(clean[core].any(axis=0))  # leads analyzable somewhere in the core
         known = np.asarray(clean[core].any(axis=1))
         coverage.analyzable_s += float(known.sum()) / fs
