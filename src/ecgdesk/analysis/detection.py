@@ -245,20 +245,6 @@ def detect_qrs(ecg: np.ndarray, fs: float) -> QRSResult:
 FLOOR_BREAKDOWN = 0.5
 
 
-def bridged(x: np.ndarray, blank: np.ndarray) -> np.ndarray:
-    """``x`` with each run of ``blank`` samples replaced by the straight line between the samples either
-    side of it (no step for a detector to read as a beat)."""
-    out = np.array(x, dtype=np.float64)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], blank.astype(np.int8), [0]))))
-    n = out.size
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        left = out[a - 1] if a > 0 else (out[b] if b < n else 0.0)
-        right = out[b] if b < n else left
-        left, right = (float(v) if np.isfinite(v) else 0.0 for v in (left, right))
-        out[a:b] = np.linspace(left, right, b - a + 2)[1:-1]
-    return out
-
-
 def _weak_neighbour(beats: np.ndarray, heights: np.ndarray, fs: float) -> np.ndarray:
     """Beats closer than :data:`CLOSE_S` to a neighbouring beat whose hump is over 1 / :data:`CLOSE_RATIO`
     times their own: a large P or T wave next to its QRS (Pan & Tompkins' T-wave test, made symmetric). Two

@@ -66,6 +66,7 @@ from ecgdesk.analysis.quality import (
     measure_epochs,
     quality_episodes,
     reference_of,
+    runs,
     states_of,
     states_to_string,
     vf_tail,
@@ -360,9 +361,8 @@ def _beats_beside_noise(engine: BeatEngine, x: np.ndarray, core: tuple[int, int]
         return None
     blank = np.zeros(x.size, dtype=bool)
     blank[c0:c1] = bad
-    edges = np.flatnonzero(np.diff(np.concatenate(([1], blank.astype(np.int8), [1]))))
     found = [np.asarray(engine.detect(x[a:b], fs), dtype=np.int64) + a
-             for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= int(fs)]
+             for a, b in runs(~blank) if b - a >= int(fs)]
     peaks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     return peaks, peaks[(peaks >= c0) & (peaks < c1)] - c0
 

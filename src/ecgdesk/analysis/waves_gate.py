@@ -51,7 +51,8 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
     """The quality gate on a block (``data`` is ``(samples, leads)``, mV, no NaN): per lead and
     :data:`GATE_EPOCH_S` epoch, noise, lead-off and ventricular fibrillation are not analyzable. The block
     is its own reference, as a short recording is for the ambulatory analysis."""
-    from ecgdesk.analysis.detection import bridged, detect_qrs
+    from ecgdesk.analysis.detection import detect_qrs
+    from ecgdesk.analysis.ventricular import bridge_missing
 
     config = AnalysisConfig(epoch_s=GATE_EPOCH_S)
     length = epoch_length(fs, config)
@@ -69,5 +70,6 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
             # energy, and noise over much of a block raised it above the clean beats beside the noise. The
             # ambulatory analysis does this only from FLOOR_BREAKDOWN on, as its beats are the result; here
             # they only confirm the delineation's fiducials, so more of them costs nothing
-            peaks[-1] = detect_qrs(bridged(x, ~mask[:, lead]), fs).samples.astype(np.int64)
+            bridged = bridge_missing(np.where(mask[:, lead], x, np.nan))  # straight lines over the noise
+            peaks[-1] = detect_qrs(bridged, fs).samples.astype(np.int64)
     return BlockQuality(mask, tuple(peaks))
