@@ -148,5 +148,10 @@ def test_item_view_draws_the_lead_the_triage_read(
         transmission = session.get(Transmission, queued.transmission_id)
         assert transmission is not None
         session.expunge(transmission)
+    reads: list[object] = []
+    read = Recording.read
+    monkeypatch.setattr(Recording, "read",
+                        lambda self, *a, **k: reads.append(k.get("leads")) or read(self, *a, **k))
     window, fs, _ = monitoring_item.strip_window(store, transmission, 5.0, 10.0)
     assert fs == source.fs and np.allclose(window, signal[int(2 * fs) : int(12 * fs)], atol=0.01)
+    assert reads == [0, 1]  # the flat lead, then the live one, read once

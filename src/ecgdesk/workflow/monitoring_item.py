@@ -175,12 +175,11 @@ def strip_beats(
 
 
 def _strip(store: Store, transmission: Transmission, actor: str) -> StripOut:
-    from ecgdesk.analysis.strips.classify import reading_lead
+    from ecgdesk.analysis.strips.classify import read_strip_lead
 
     recording = read_strip(store, transmission)
     stop = min(recording.n_samples, int(MAX_VIEW_S * recording.fs))
-    index = reading_lead(recording)  # the lead the triage read: the first unless it is flat
-    values = recording.read(0, stop, leads=index)[:, 0]
+    index, values = read_strip_lead(recording, stop=stop)  # the lead the triage read: the first unless flat
     quantum = lead_quantum_mv(recording.leads[index])
     ints = quantize(values[:, None], np.array([quantum]))[:, 0]
     beats, computed = strip_beats(store, transmission, actor, (recording, index))
@@ -313,13 +312,13 @@ def strip_window(
 ) -> tuple[np.ndarray, float, datetime]:
     """``seconds`` of a strip (mV) starting 3 s before ``onset_s`` (the report shows what came before), its
     rate and the clock time of its first sample; the lead the triage read (the first unless it is flat)."""
-    from ecgdesk.analysis.strips.classify import reading_lead
+    from ecgdesk.analysis.strips.classify import read_strip_lead
 
     recording = read_strip(store, transmission)
     fs = recording.fs
     shown = min(int(seconds * fs), recording.n_samples)
     offset = 0 if onset_s is None else int(max(0.0, onset_s - 3.0) * fs)
     offset = max(0, min(offset, recording.n_samples - shown))
-    data = recording.read(offset, offset + shown, leads=reading_lead(recording))[:, 0]
+    data = read_strip_lead(recording, start=offset, stop=offset + shown)[1]
     start = aware(transmission.recorded_at).replace(tzinfo=None) + timedelta(seconds=offset / fs)
     return np.asarray(data, dtype=np.float64), fs, start

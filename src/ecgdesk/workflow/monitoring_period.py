@@ -10,6 +10,7 @@ signatures; coding takes the period's dates (:func:`period_of_study`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -74,16 +75,16 @@ def _join(
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Write the strips as one WFDB record (each strip's lead the triage read); the index says where each
     strip starts in it."""
-    from ecgdesk.analysis.strips.classify import reading_lead
+    from ecgdesk.analysis.strips.classify import read_strip_lead
 
-    first = open_recording(store.blob_root / strips[0].blob_dir / strips[0].main_file)
+    recordings = (open_recording(store.blob_root / t.blob_dir / t.main_file) for t in strips)
+    first = next(recordings)
     fs = first.fs
     parts, index, names, cursor = [], [], [], 0
-    for transmission in strips:
-        recording = open_recording(store.blob_root / transmission.blob_dir / transmission.main_file)
-        lead = reading_lead(recording)
+    for transmission, recording in zip(strips, itertools.chain([first], recordings), strict=True):
+        lead, samples = read_strip_lead(recording)
         names.append(recording.leads[lead].name)
-        signal = np.asarray(recording.read(0, recording.n_samples, leads=lead)[:, 0], dtype=np.float64)
+        signal = np.asarray(samples, dtype=np.float64)
         if recording.fs != fs:
             from scipy.signal import resample_poly
 

@@ -227,9 +227,7 @@ def classify_strip(recording: Recording, lead: str | int | None = None,
     model
         A tree ensemble other than the committed one (tests, retraining).
     """
-    index, samples = _live_lead(recording, lead)
-    if samples is None:
-        samples = recording.read(leads=index)[:, 0]
+    index, samples = read_strip_lead(recording, lead)
     result = classify_signal(samples, recording.fs, model)
     if lead is not None or index == 0:
         return result
@@ -245,9 +243,19 @@ def reading_lead(recording: Recording, lead: str | int | None = None) -> int:
     return _live_lead(recording, lead)[0]
 
 
+def read_strip_lead(recording: Recording, lead: str | int | None = None, start: int = 0,
+                    stop: int | None = None) -> tuple[int, np.ndarray]:
+    """:func:`reading_lead`'s index and that lead's samples ``[start, stop)``, the strip read once: finding
+    the live lead of a multi-lead strip already reads it."""
+    index, samples = _live_lead(recording, lead)
+    if samples is None:
+        return index, recording.read(start, stop, leads=index)[:, 0]
+    return index, samples[start:stop]
+
+
 def _live_lead(recording: Recording, lead: str | int | None) -> tuple[int, np.ndarray | None]:
     """:func:`reading_lead`'s index, with that lead's samples when finding it meant reading them (None
-    otherwise), so a multi-lead strip is not read twice."""
+    otherwise)."""
     if lead is not None:
         return recording.lead_index(lead), None
     if recording.n_leads == 1:
