@@ -157,3 +157,41 @@ def test_beats_beside_long_noise_are_found() -> None:
     after = beats[beats > 401 * fs]
     hits = sum(bool(np.min(np.abs(found - b)) <= 0.15 * fs) for b in after)
     assert after.size > 250 and hits == after.size
+
+
+def _triangle_train(fs: float, seconds: float, rr_s: float, width_s: float, amp: float) -> np.ndarray:
+    """Triangular QRS test pulses every ``rr_s`` from 0.5 s on a baseline that is exactly flat, as a
+    simulator or a test file has it."""
+    t = np.arange(int(seconds * fs)) / fs
+    x = np.zeros_like(t)
+    for c in np.arange(0.5, seconds - 0.5, rr_s):
+        x += amp * np.clip(1 - np.abs(t - c) / (width_s / 2), 0, None)
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize(("rr_s", "width_s", "amp"), [(2.0, 0.04, 0.5), (1.0, 0.1, 2.0), (0.3, 0.12, -1.0)])
+def test_a_flat_digital_baseline_between_regular_complexes_is_not_a_rail(rr_s: float, width_s: float,
+                                                                         amp: float) -> None:
+    # more than half of every epoch sits on its extreme value (the baseline), which the rail test read as
+    # an amplifier on its rail: the whole test signal was lead off and analyze found no beat (0.5.45)
+    from ecgdesk.analysis.pipeline import analyze
+    from ecgdesk.records import Recording
+
+    fs = 250.0
+    x = _triangle_train(fs, 60.0, rr_s, width_s, amp)
+    assert (epoch_states(x, fs, CFG) == ANALYZABLE).all()
+    result = analyze(Recording.from_array(np.column_stack([x, x]), fs))
+    expected = np.arange(0.5, 59.5, rr_s).size
+    assert len(result.beats.samples) == expected
+    assert set(np.asarray(result.beats.labels).tolist()) == {"N"}
+
+
+def test_a_rail_with_irregular_bursts_is_still_lead_off() -> None:
+    # an amplifier on its rail that leaves it for short, irregular bursts (no countable beats) is lead off
+    fs = 250.0
+    rng = np.random.default_rng(5)
+    x = np.full(int(30 * fs), -5.0, dtype=np.float32)
+    for start in np.sort(rng.choice(np.arange(0, x.size - 100, 30), 40, replace=False)):
+        x[start:start + int(rng.integers(5, 60))] = rng.uniform(-4.0, 3.0)
+    states = epoch_states(x, fs, CFG)
+    assert (states == LEAD_OFF).all()

@@ -23,7 +23,7 @@ from typing import Any
 from ecgdesk.errors import InputError
 
 SCHEMA_VERSION = "1.1"
-ALGORITHM_VERSION = "ecgdesk-ambulatory 0.5.45"
+ALGORITHM_VERSION = "ecgdesk-ambulatory 0.5.46"
 BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 
 

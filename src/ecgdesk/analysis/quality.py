@@ -5,10 +5,11 @@ the epoch's own QRS complexes or to the recording's typical values (:class:`Qual
 gate does not depend on the gain, the QRS voltage or the sampling rate:
 
 - **lead off**: samples not finite (but see VF below), at least ``rail_fraction`` of the samples on the
-  epoch's extreme value
-  (a railed amplifier), a peak-to-peak range below ``flat_fraction`` of the recording's typical range
-  (or below 1 uV), or any ``const_block_s`` stretch constant within ``const_fraction`` of that range (an
-  electrode off for part of the epoch; recorded baseline, even in a long pause, always moves);
+  epoch's extreme value (a railed amplifier; not when the beats between those samples repeat alike: a
+  simulator's or a test file's baseline is that flat, algorithm 0.5.46), a peak-to-peak range below
+  ``flat_fraction`` of the recording's typical range (or below 1 uV), or any ``const_block_s`` stretch
+  constant within ``const_fraction`` of that range (an electrode off for part of the epoch; recorded
+  baseline, even in a long pause, always moves);
 - **noise**: the *inter-beat floor* of the QRS-band energy is high. The detector's energy (5-20 Hz band,
   squared slope over 120 ms: :mod:`ecgdesk.analysis.detection`) is a hump per QRS on a floor near zero
   in a clean ECG of any amplitude, rate or morphology: P and T waves carry little 5-20 Hz slope. Muscle
@@ -338,7 +339,7 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
     ``previous`` is the state of the epoch just before the first (the previous chunk's last)."""
     flat = _flat(measures, reference, config)
     constant = measures.min_block_range_mv <= config.const_fraction * reference.range_mv
-    railed = measures.at_rail >= config.rail_fraction
+    railed = _railed(measures, config)
     lead_off = (measures.missing > 0) | flat | railed | constant
     floor = measures.floor_ratio(reference)
     hf = np.nan_to_num(measures.hf_ratio, nan=0.0)
@@ -361,13 +362,21 @@ def classify_epochs(measures: EpochMeasures, reference: QualityReference,
     return out
 
 
+def _railed(measures: EpochMeasures, config: AnalysisConfig) -> np.ndarray:
+    """Most samples on the epoch's extreme value, between no countable beats: an amplifier on its rail.
+    Beats that repeat alike between those samples are a baseline that does not move (a simulator's or a
+    test file's flat line between its complexes): no beat can hide there, or the rhythm would not be
+    regular; a rail held for ``const_block_s`` is lead off by the constant-stretch test anyway."""
+    return np.asarray((measures.at_rail >= config.rail_fraction) & ~measures.countable)
+
+
 def _flat(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig) -> np.ndarray:
     return np.asarray(measures.range_mv < max(FLAT_FLOOR_MV, config.flat_fraction * reference.range_mv))
 
 
 def _may_be_vf(measures: EpochMeasures, reference: QualityReference, config: AnalysisConfig) -> np.ndarray:
     """A dropout is lead off, except inside VF, whose large waves can clip the recorder for moments."""
-    return np.asarray(~_flat(measures, reference, config) & (measures.at_rail < config.rail_fraction)
+    return np.asarray(~_flat(measures, reference, config) & ~_railed(measures, config)
                       & (measures.missing <= MAX_MISSING_IN_VF))
 
 

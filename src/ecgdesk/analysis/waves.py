@@ -58,8 +58,9 @@ from ecgdesk.analysis.waves_gate import CONFIRM_S, block_quality
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
-#: waves-1.7: signal the quality gate calls noise, lead-off or fibrillation is not delineated.
-ALGORITHM_VERSION = "waves-1.7"
+#: waves-1.7: signal the quality gate calls noise, lead-off or fibrillation is not delineated; waves-1.8: the
+#: gate of ambulatory 0.5.46 (a flat digital baseline between regular complexes is not a rail).
+ALGORITHM_VERSION = "waves-1.8"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
