@@ -67,6 +67,7 @@ from ecgdesk.analysis.quality import (
     quality_episodes,
     reference_of,
     runs,
+    sample_analyzable,
     states_of,
     states_to_string,
     vf_tail,
@@ -286,7 +287,7 @@ def _stream(
         if own_reference or reference is None:
             reference = reference_of(measures)
         states = states_of(measures, core.size, fs, config, previous, reference)
-        again = _beats_beside_noise(engine, x, (c0, c1), states, L, fs)
+        again = _beats_beside_noise(engine, x, (c0, c1), states, fs, config)
         if again is not None:
             peaks, own = again
         if held is not None:
@@ -344,7 +345,7 @@ def _stream(
 
 
 def _beats_beside_noise(engine: BeatEngine, x: np.ndarray, core: tuple[int, int], states: np.ndarray,
-                        length: int, fs: float) -> tuple[np.ndarray, np.ndarray] | None:
+                        fs: float, config: AnalysisConfig) -> tuple[np.ndarray, np.ndarray] | None:
     """The block's beats found again in each stretch between the core's epochs that are not analyzable, each
     stretch read as a recording of its own, when at least
     :data:`~ecgdesk.analysis.detection.FLOOR_BREAKDOWN` of the core is not analyzable and some of it is;
@@ -356,7 +357,7 @@ def _beats_beside_noise(engine: BeatEngine, x: np.ndarray, core: tuple[int, int]
     from ecgdesk.analysis.detection import FLOOR_BREAKDOWN
 
     c0, c1 = core
-    bad = np.repeat(states != ANALYZABLE, length)[: c1 - c0]
+    bad = ~sample_analyzable(np.arange(c1 - c0), states, fs, config)
     if bad.all() or bad.mean() < FLOOR_BREAKDOWN:
         return None
     blank = np.zeros(x.size, dtype=bool)

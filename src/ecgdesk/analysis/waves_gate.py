@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgdesk.analysis.config import AnalysisConfig
-from ecgdesk.analysis.quality import ANALYZABLE, epoch_length, epoch_states
+from ecgdesk.analysis.quality import epoch_states, sample_analyzable
 
 #: The gate's epoch here (s): half the ambulatory analysis's 10 s. A stretch of noise rarely starts on an
 #: epoch border, and the epoch that holds its edge is lost whole, clean half included; with NSTDB-style
@@ -55,7 +55,6 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
     from ecgdesk.analysis.ventricular import bridge_missing
 
     config = AnalysisConfig(epoch_s=GATE_EPOCH_S)
-    length = epoch_length(fs, config)
     n = data.shape[0]
     mask = np.zeros(data.shape, dtype=bool)
     peaks = []
@@ -64,7 +63,7 @@ def block_quality(data: np.ndarray, fs: float) -> BlockQuality:
         found = detect_qrs(x, fs).samples.astype(np.int64) if n >= int(0.5 * fs) else np.zeros(0, np.int64)
         peaks.append(found)
         states = epoch_states(x, fs, config, beats=found)
-        mask[:, lead] = np.repeat(states == ANALYZABLE, length)[:n]
+        mask[:, lead] = sample_analyzable(np.arange(n), states, fs, config)
         if mask[:, lead].any() and not mask[:, lead].all():
             # found again with the noise bridged over: the detector's floor follows the whole block's
             # energy, and noise over much of a block raised it above the clean beats beside the noise. The
