@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, orderable
+from ecgdesk.interop.codes import LOINC, MDC, ORDERABLE, UCUM, code_table, orderable
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -217,6 +218,7 @@ def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputEr
 def _find(resources: list[dict[str, Any]], reference: str | None, kind: str) -> dict[str, Any] | None:
     if not reference:
         return None
+    reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
     for resource in resources:
         if resource.get("resourceType") != kind:
             continue
@@ -307,17 +309,13 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
     patient = _order_patient(
         _find(resources, (request.get("subject") or {}).get("reference"), "Patient"), source
     )
-    requester = _find(resources, (request.get("requester") or {}).get("reference"), "Practitioner")
+    requester_reference = (request.get("requester") or {}).get("reference")
+    requester = _find(resources, requester_reference, "Practitioner")
+    role = _find(resources, requester_reference, "PractitionerRole")
+    if requester is None and role is not None:  # the role's practitioner is who ordered
+        requester = _find(resources, (role.get("practitioner") or {}).get("reference"), "Practitioner")
     ordering = _order_provider(requester, source)
-    code = next(
-        (
-            c.get("code")
-            for c in (request.get("code") or {}).get("coding") or []
-            if c.get("system") in {CPT, LOINC}
-        ),
-        None,
-    )
-    service, default_days = orderable(code or "", "ServiceRequest.code", source)
+    service, default_days = _order_service(request, source)
     indications = tuple(
         c["code"]
         for rc in request.get("reasonCode") or []
@@ -343,7 +341,7 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         service=service,
         indications=indications,
         duration_days=duration or default_days,
-        requested_at=datetime.fromisoformat(authored.replace("Z", "+00:00")) if authored else None,
+        requested_at=_authored(authored, source) if authored else None,
         source=source,
         notes=tuple(n.get("text", "") for n in request.get("note") or [] if n.get("text")),
     )
@@ -365,7 +363,7 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
         raise InputError(
             "Patient.identifier", "the patient has no identifier (medical record number)", source
         )
-    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    name = _official_name(resource)
     if not name.get("family"):
         raise InputError("Patient.name", "the patient's family name is missing", source)
     birth = resource.get("birthDate")
@@ -375,7 +373,9 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
         birth_date = None
     if birth_date is None:
         raise InputError("Patient.birthDate", f"expected a full date YYYY-MM-DD, got {birth!r}", source)
-    authority = str(mrn.get("system", "")).rsplit(":", 1)[-1] or None
+    system = str(mrn.get("system") or "")
+    # urn:oid:2.16.840.1.113883.19.5 -> the OID; a URL (http://hospital.example.org/mrn) stays whole
+    authority = (system.rsplit(":", 1)[-1] if system.startswith("urn:") else system) or None
     return PatientInfo(
         str(mrn["value"]),
         name["family"],
@@ -396,8 +396,48 @@ def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:
     )
     if not npi:
         raise InputError("Practitioner.identifier", f"the requester has no NPI (system {NPI_SYSTEM})", source)
-    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    name = _official_name(resource)
     return Provider(str(npi), name.get("family", ""), " ".join(name.get("given") or []))
+
+
+#: HumanName.use in the order a name is taken: the official one, else the usual one, else one without a use.
+_NAME_USES = ("official", "usual", None)
+
+
+def _official_name(resource: dict[str, Any]) -> dict[str, Any]:
+    names = [n for n in resource.get("name") or [] if isinstance(n, dict)]
+    for use in _NAME_USES:
+        found = next((n for n in names if n.get("use") == use), None)
+        if found is not None:
+            return found
+    return next((n for n in names if n.get("use") not in {"old", "nickname", "anonymous", "maiden"}),
+                names[0] if names else {})
+
+
+def _order_service(request: dict[str, Any], source: str) -> tuple[str, float | None]:
+    """(service, default days) from the first CPT or LOINC coding of ``code`` that is an orderable service."""
+    codings = [c for c in (request.get("code") or {}).get("coding") or [] if isinstance(c, dict)]
+    codes = [str(c.get("code") or "") for c in codings if c.get("system") in {CPT, LOINC}]
+    if not codes:
+        shown = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings) or "none"
+        raise InputError("ServiceRequest.code", f"no CPT ({CPT}) or LOINC ({LOINC}) coding (codings: "
+                                                f"{shown[:200]})", source)
+    return orderable(next((c for c in codes if c in ORDERABLE), codes[0]), "ServiceRequest.code", source)
+
+
+def _authored(value: str, source: str) -> datetime:
+    """``authoredOn`` (a FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD or a full time with its offset) in UTC;
+    a partial date is its first day, a time without an offset is taken as UTC."""
+    try:
+        if re.fullmatch(r"\d{4}", value):
+            stamp = datetime(int(value), 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{2}", value):
+            stamp = datetime(int(value[:4]), int(value[5:7]), 1)
+        else:
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError("ServiceRequest.authoredOn", f"not a FHIR dateTime: {value!r}", source) from None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _duration_days(value: Any, unit: Any, source: str) -> float | None:

@@ -12,14 +12,14 @@ import base64
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message, Segment
 from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.codes import code_table, orderable
+from ecgdesk.interop.codes import ORDERABLE, code_table, orderable
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
 
 VERSION = "2.5.1"
@@ -37,11 +37,36 @@ def escape(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\.br\\")
 
 
+#: One escape sequence of an HL7 v2 text field: the delimiters (F S T R E), a line break (.br, .sp), hex
+#: data (Xhh...) and highlighting (H, N); other formatting commands are dropped.
+_ESCAPE_SEQUENCE = re.compile(r"\\(F|S|T|R|E|\.br|\.sp\d*|X[0-9A-Fa-f]*|H|N|\.[a-z]{2}[+-]?\d*)\\")
+_HEX_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UNESCAPED = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", "H": "", "N": ""}
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    sequence = match.group(1)
+    if sequence in _UNESCAPED:
+        return _UNESCAPED[sequence]
+    if sequence.startswith((".br", ".sp")):
+        return "\n"
+    if sequence.startswith("X"):
+        digits = sequence[1:]
+        if len(digits) % 2:
+            return match.group(0)
+        data = bytes.fromhex(digits)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+        # \\X0D0A\\ is how some senders break a line; other control bytes are no text to store
+        return _HEX_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return ""  # .in, .ti, .sk, .ce, .fi, .nf: layout of formatted text, nothing to store
+
+
 def unescape(text: str) -> str:
-    text = text.replace("\\.br\\", "\n")
-    for raw, seq in reversed(_ESCAPES):
-        text = text.replace(seq, raw)
-    return text
+    """``text`` with its escape sequences read, in one pass: ``\\E\\F\\E\\`` is ``\\F\\``, not ``\\|\\``."""
+    return _ESCAPE_SEQUENCE.sub(_unescaped, text) if "\\" in text else text
 
 
 def _ts(value: datetime) -> str:
@@ -181,13 +206,24 @@ def _validated(text: str) -> str:
     return text
 
 
-def read_ack(text: str) -> AckResult:
-    """The MSA of an ACK we received (MLLP peers answer our ORU with one)."""
-    fields = _segments(text, "ACK").get("MSA")
+def read_ack(raw: str) -> AckResult:
+    """The MSA of an ACK we received (MLLP peers answer our ORU with one), with the ERR segment's error
+    code and reason when the ACK gives them."""
+    segments = _segments(raw, "ACK")
+    fields = segments.get("MSA")
     if not fields:
         raise InputError("MSA", "the acknowledgement has no MSA segment", "ACK")
     msa = fields[0]
-    return AckResult(_field(msa, 1), _field(msa, 2), unescape(_field(msa, 3)))
+    code, text = _field(msa, 1), unescape(_field(msa, 3))
+    errors = segments.get("ERR") or []
+    if not errors:
+        return AckResult(code, _field(msa, 2), text)
+    err = errors[0]
+    # 2.5 and later: ERR-3 the HL7 error code (table 0357), ERR-8 the message for a person; 2.3 and 2.4:
+    # ERR-1 segment^sequence^field^code&text
+    error = _component(_field(err, 3), 1) or _component(_field(err, 1), 4)
+    reason = (unescape(_field(err, 8)) or _component(_field(err, 3), 2) or _component(_field(err, 1), 4, 2))
+    return AckResult(code, _field(msa, 2), text or reason, error or "207")
 
 
 #: C0 control characters but TAB, and DEL; CR (the segment separator) is split off before, and the file's
@@ -197,7 +233,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
     """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
-    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c")
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
     if not text.startswith("MSH"):
         raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
     if len(text) < 8 or text[3] != "|" or text[4:8] != "^~\\&":
@@ -224,9 +260,70 @@ def _field(fields: list[str], index: int) -> str:
     return fields[index] if index < len(fields) else ""
 
 
-def _component(value: str, index: int) -> str:
+def _component(value: str, index: int, sub: int = 1) -> str:
+    """Component ``index`` (1-based) of the field's first repetition, and subcomponent ``sub`` of it: a 2.5
+    family name is ``surname&prefix&own surname...``, an assigning authority ``namespace&OID&ISO``."""
     parts = value.split("~")[0].split("^")
-    return unescape(parts[index - 1]) if index - 1 < len(parts) else ""
+    if index - 1 >= len(parts):
+        return ""
+    subs = parts[index - 1].split("&")
+    return unescape(subs[sub - 1]) if sub - 1 < len(subs) else ""
+
+
+def _authority(cx: str) -> str | None:
+    """The assigning authority of a CX (component 4, an HD): its namespace, else its universal id."""
+    return _component(cx, 4) or _component(cx, 4, 2) or None
+
+
+#: Identifier types (HL7 table 0203) of a patient's record number at the ordering organisation, preferred
+#: in this order over national or insurance numbers (``NI``, ``SS``, ``NNxxx``) sent in other repetitions.
+_RECORD_NUMBER_TYPES = ("MR", "PI", "PT", "MRT")
+
+
+def _patient_identifier(field: str) -> str:
+    """The CX repetition of PID-3 that is the medical record number (by CX-5), else the first one given."""
+    repetitions = [cx for cx in field.split("~") if _component(cx, 1)]
+    for kind in _RECORD_NUMBER_TYPES:
+        typed = next((cx for cx in repetitions if _component(cx, 5).upper() == kind), None)
+        if typed is not None:
+            return typed
+    return repetitions[0] if repetitions else ""
+
+
+#: CE/CWE coding systems (HL7 table 0396) whose codes ``OBR-4`` is looked up in; a code of another system
+#: (a local ``L`` or ``99xxx`` code) may mean anything at the sender.
+_CPT_SYSTEMS = {"C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPC"}
+_LOINC_SYSTEMS = {"LN", "LOINC"}
+
+
+def _service(field: str, source: str) -> tuple[str, float | None]:
+    """(service, default days) of OBR-4: its identifier, else its alternate identifier, when the coding
+    system is CPT or LOINC (or not given)."""
+    given = [(_component(field, at).strip(), _component(field, at + 2).strip().upper()) for at in (1, 4)]
+    given = [(code, system) for code, system in given if code]
+    if not given:
+        raise InputError("OBR-4", "the universal service identifier is empty", source)
+    readable = [code for code, system in given if not system or system in _CPT_SYSTEMS | _LOINC_SYSTEMS]
+    if not readable:
+        shown = " and ".join(f"{code}^{system}" for code, system in given)
+        raise InputError("OBR-4", f"no CPT (C4) or LOINC (LN) code in {shown}: a code of another coding "
+                                  "system cannot be read as an ECG service", source)
+    return orderable(next((code for code in readable if code in ORDERABLE), readable[0]), "OBR-4", source)
+
+
+def _ordering_npi(xcn: str, field: str, source: str) -> str | None:
+    """XCN-1 of the first repetition whose identifier type (XCN-13) is NPI or not given."""
+    for repetition in xcn.split("~"):
+        kind = _component(repetition, 13).upper()
+        authority = _component(repetition, 9).upper()
+        typed_npi = kind == "NPI" or authority == "NPI" or (not kind and not authority)
+        if _component(repetition, 1) and typed_npi:
+            return _component(repetition, 1)
+    if _component(xcn, 1):
+        kind = _component(xcn, 13) or _component(xcn, 9)
+        raise InputError(field, f"the ordering provider's identifier {_component(xcn, 1)!r} is of type "
+                                f"{kind!r}, not an NPI", source)
+    return None
 
 
 def _date(value: str, field: str, source: str) -> date:
@@ -260,14 +357,18 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     for name in ("PID", "ORC", "OBR"):
         if name not in segments:
             raise InputError(name, f"an order needs a {name} segment", source)
+    if len(segments["OBR"]) > 1:
+        raise InputError("OBR", f"the message holds {len(segments['OBR'])} orders (OBR segments); ECG Desk "
+                                "takes one order per message", source)
     pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
-    patient_id = _component(_field(pid, 3), 1)
+    record_number = _patient_identifier(_field(pid, 3))
+    patient_id = _component(record_number, 1)
     if not patient_id:
         raise InputError("PID-3", "the patient identifier is empty", source)
     family, given = _component(_field(pid, 5), 1), _component(_field(pid, 5), 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
-    sex = _field(pid, 8) or "U"
+    sex = _component(_field(pid, 8), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
     if sex not in {"F", "M", "U", "O", "A", "N"}:
         raise InputError("PID-8", f"unknown administrative sex {sex!r} (HL7 table 0001)", source)
     patient = PatientInfo(
@@ -276,7 +377,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         given,
         _date(_field(pid, 7), "PID-7", source),
         "U" if sex in {"O", "A", "N"} else sex,
-        _component(_field(pid, 3), 4) or None,
+        _authority(record_number),
     )
     try:
         control = OrderControl(_field(orc, 1))
@@ -285,18 +386,19 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     placer = _component(_field(orc, 2), 1) or _component(_field(obr, 2), 1)
     if not placer:
         raise InputError("ORC-2", "the placer order number is empty", source)
+    provider_at = "ORC-12" if _field(orc, 12) else "OBR-16"
     provider_field = _field(orc, 12) or _field(obr, 16)
-    ordering = Provider(
-        _component(provider_field, 1) or None, _component(provider_field, 2), _component(provider_field, 3)
-    )
+    npi = _ordering_npi(provider_field, provider_at, source)
+    named = next((r for r in provider_field.split("~") if _component(r, 1) == npi), provider_field)
+    ordering = Provider(npi, _component(named, 2), _component(named, 3))
     if not ordering.npi:
         raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
-    service, default_days = orderable(_component(_field(obr, 4), 1), "OBR-4", source)
+    service, default_days = _service(_field(obr, 4), source)
     indications = _indications(segments, obr)
     if not indications:
         raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
     duration = _duration(segments, source) or default_days
-    requested = _field(orc, 9) or _field(obr, 6)
+    requested = _component(_field(orc, 9), 1) or _component(_field(obr, 6), 1)  # 2.3 TS: time^precision
     return OrderRequest(
         control=control,
         message_id=control_id,
@@ -306,7 +408,8 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         service=service,
         indications=tuple(indications),
         duration_days=duration,
-        requested_at=_datetime(requested, "ORC-9", source) if requested else None,
+        requested_at=(_datetime(requested, "ORC-9" if _field(orc, 9) else "OBR-6", source) if requested
+                      else None),
         source=source,
         notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
     )
@@ -348,7 +451,11 @@ def _datetime(value: str, field: str, source: str) -> datetime:
     day = _date(match.group(1), field, source)
     try:
         hour, minute, second = (int(g) if g else 0 for g in match.group(2, 3, 4))
-        stamp = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+        offset = match.group(5)
+        # The sender's offset from UTC when it gives one; without one the time is taken as UTC.
+        zone = UTC if not offset else timezone((-1 if offset[0] == "-" else 1) * timedelta(
+            hours=int(offset[1:3]), minutes=int(offset[3:5])))
+        stamp = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise InputError(field, f"not a valid time: {value!r}", source) from None
     return stamp

@@ -135,6 +135,9 @@ def read_hl7_aecg(path: str | Path) -> Recording:
                                      "(only regularly sampled ECGs are read)")
             step = _seconds(increment, path)
             head = value.find("h:head", _N)
+            if code == "TIME_RELATIVE":  # the head is an offset (0 s); the series says when it began
+                start = _effective_start(chosen, root)
+                continue
             start = _ts(head.get("value")) if head is not None else None
             if start is None and head is not None and head.get("value"):
                 warnings.append(f"{code}.head {head.get('value')!r} is not a valid HL7 timestamp "
@@ -188,15 +191,31 @@ def _patient(root: etree._Element) -> PatientInfo:
         stamp = _ts(born.get("value")) if born is not None else None
         birth = stamp.date() if stamp is not None else None
         given, family = person.find("h:name/h:given", _N), person.find("h:name/h:family", _N)
-        first = given.text if given is not None else None
-        last = family.text if family is not None else None
+        first = _text(given)
+        last = _text(family)
+        if first is None and last is None:  # a name given as plain text, without its parts
+            last = _text(person.find("h:name", _N))
     return PatientInfo(patient_id=(ident.get("extension") if ident is not None else None), first_name=first,
                        last_name=last, sex=sex, birth_date=birth)
 
 
+def _text(node: etree._Element | None) -> str | None:
+    """The element's own text without the white space around it; None when there is none."""
+    text = " ".join((node.text or "").split()) if node is not None else ""
+    return text or None
+
+
+def _effective_start(series: etree._Element, root: etree._Element) -> datetime | None:
+    """When a relative time sequence began: the series' effectiveTime, else the whole ECG's."""
+    for node in (series.find("h:effectiveTime/h:low", _N), root.find("h:effectiveTime/h:low", _N)):
+        stamp = _ts(node.get("value")) if node is not None else None
+        if stamp is not None:
+            return stamp
+    return None
+
+
 def _device(series: etree._Element) -> str | None:
-    model = series.find(".//h:manufacturedSeriesDevice/h:manufacturerModelName", _N)
-    return model.text if model is not None and model.text else None
+    return _text(series.find(".//h:manufacturedSeriesDevice/h:manufacturerModelName", _N))
 
 
 def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:

@@ -1,0 +1,181 @@
+"""Orders, acknowledgements and aECG files as real senders write them (2026-12-07).
+
+Each case is a small message of our own that reproduces what a probe found in public sample messages of
+EHRs, interface engines and ECG carts (time zone offsets, subcomponents, several identifiers, coding
+systems, escape sequences, partial FHIR dateTimes, plain-text aECG names): read right, or refused with
+the field and the reason, never a wrong value and never an internal error.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from interop_builders import orm, service_request
+
+from ecgdesk.errors import InputError
+from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.records import open_recording
+
+
+def _with(text: str, segment: str, line: str) -> str:
+    """``text`` with its ``segment`` line replaced by ``line``."""
+    return "\r".join(line if part.startswith(segment + "|") else part for part in text.split("\r"))
+
+
+def test_an_order_time_with_an_offset_is_converted_to_utc() -> None:
+    text = _with(orm(), "ORC", "ORC|NW|PL-100|||||||20230506052913-0500|||1245319599^Smith^John^^^^^^^^^^NPI")
+    assert hl7v2.parse_order(text).requested_at == datetime(2023, 5, 6, 10, 29, 13, tzinfo=UTC)
+    # 2.3's TS carries its precision as a second component
+    text = _with(orm(), "ORC", "ORC|NW|PL-100|||||||200401011230^M|||1245319599^Smith^John^^^^^^^^^^NPI")
+    assert hl7v2.parse_order(text).requested_at == datetime(2004, 1, 1, 12, 30, tzinfo=UTC)
+
+
+def test_name_and_authority_subcomponents_are_not_part_of_the_value() -> None:
+    text = _with(orm(name="van Zorg&van&Zorg^Anna"), "PID",
+                 "PID|1||MRN1^^^HospitalSystem&2.16.840.1.114222&ISO^MR||van Zorg&van&Zorg^Anna||19560314|F")
+    patient = hl7v2.parse_order(text).patient
+    assert (patient.family, patient.given, patient.id_authority) == ("van Zorg", "Anna", "HospitalSystem")
+    only_oid = _with(orm(), "PID", "PID|1||MRN1^^^&2.16.840.1.114222&ISO^MR||Doe^Jane||19560314|F")
+    assert hl7v2.parse_order(only_oid).patient.id_authority == "2.16.840.1.114222"
+
+
+def test_the_medical_record_number_is_chosen_among_several_identifiers() -> None:
+    text = _with(orm(), "PID", "PID|1||472916385^^^IL_MOH^NI~M10001^^^CLINIC^MR||Doe^Jane||19560314|F")
+    patient = hl7v2.parse_order(text).patient
+    assert (patient.id, patient.id_authority) == ("M10001", "CLINIC")
+
+
+def test_sex_as_a_coded_element_and_a_byte_order_mark_are_read() -> None:
+    text = "\ufeff" + _with(orm(), "PID", "PID|1||P123^^^HOSP^MR||Doe^Jane||19560314|F^Female^HL70001")
+    assert hl7v2.parse_order(text).patient.sex == "F"
+
+
+def test_escape_sequences_are_read_in_one_pass() -> None:
+    assert hl7v2.unescape("A\\E\\F\\E\\B") == "A\\F\\B"
+    assert hl7v2.unescape("Ren\\XC3A9\\") == "René"
+    assert hl7v2.unescape("line\\.br\\two\\X0D0A\\three\\H\\bold\\N\\") == "line\ntwo\nthreebold"
+    for text in ("O|Brien^x & y ~ z \\ w", "plain", "a\nb"):
+        assert hl7v2.unescape(hl7v2.escape(text)) == text
+
+
+def test_a_code_of_another_coding_system_is_not_read_as_a_service() -> None:
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(_with(orm(), "OBR", "OBR|1|PL-100||93000^Urine culture^99LAB"))
+    assert caught.value.field == "OBR-4" and "99LAB" in caught.value.reason
+    # the alternate identifier (components 4-6) is read when the first one is a local code
+    order = hl7v2.parse_order(_with(orm(), "OBR", "OBR|1|PL-100||ECG12^12 lead ECG^L^93000^ECG^C4"))
+    assert order.service == "resting_ecg"
+
+
+def test_several_orders_in_one_message_are_refused_not_dropped() -> None:
+    text = orm(extra="ORC|NW|PL-2|||||||||||1245319599^Smith^John^^^^^^^^^^NPI\rOBR|2|PL-2||93000^ECG^C4")
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text)
+    assert caught.value.field == "OBR" and "2 orders" in caught.value.reason
+
+
+def test_an_ordering_provider_id_of_another_type_is_not_taken_for_the_npi() -> None:
+    text = _with(orm(), "ORC", "ORC|NW|PL-100||||||||||D3389^Smith^John^^^^^^^^^^DN")
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text)
+    assert caught.value.field == "ORC-12" and "DN" in caught.value.reason
+    both = _with(orm(), "ORC", "ORC|NW|PL-100||||||||||D3389^Smith^John^^^^^^^^^^DN"
+                               "~1245319599^Smith^John^^^^^^^^^^NPI")
+    assert hl7v2.parse_order(both).ordering.npi == "1245319599"
+
+
+def test_an_ack_reason_given_only_in_err_is_read() -> None:
+    ack = ("MSH|^~\\&|EHR||ECGDESK||20261201120000||ACK^R01^ACK|A1|P|2.5.1\r"
+           "MSA|AE|C9\rERR||PID^1^3|101^Required field missing^HL70357|E||||Patient ID missing\r")
+    assert hl7v2.read_ack(ack) == hl7v2.AckResult("AE", "C9", "Patient ID missing", "101")
+    old = "MSH|^~\\&|EHR||ECGDESK||200401011200||ACK|A2|P|2.3\rMSA|AR|C8\rERR|PID^1^3^102&Data type error\r"
+    assert hl7v2.read_ack(old) == hl7v2.AckResult("AR", "C8", "Data type error", "102")
+
+
+def _request(document: dict) -> dict:
+    return next(e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "ServiceRequest")
+
+
+@pytest.mark.parametrize(("authored", "expected"), [
+    ("2017", datetime(2017, 1, 1, tzinfo=UTC)),
+    ("2017-02", datetime(2017, 2, 1, tzinfo=UTC)),
+    ("2017-02-03", datetime(2017, 2, 3, tzinfo=UTC)),
+    ("2017-02-03T10:00:00+01:00", datetime(2017, 2, 3, 9, tzinfo=UTC)),
+])
+def test_fhir_authored_on_of_any_precision(authored: str, expected: datetime) -> None:
+    document = service_request()
+    _request(document)["authoredOn"] = authored
+    assert fhir.parse_service_request(document, "sr.json").requested_at == expected
+
+
+def test_fhir_names_codes_and_references_as_real_senders_write_them() -> None:
+    document = service_request()
+    request = _request(document)
+    request["code"]["coding"] = [{"system": "http://loinc.org", "code": "34534-8"},
+                                 {"system": "http://www.ama-assn.org/go/cpt", "code": "93000"}]
+    request["subject"]["reference"] = "urn:uuid:22222222-2222-2222-2222-222222222222/_history/2"
+    patient = document["entry"][1]["resource"]
+    patient["name"] = [{"use": "nickname", "family": "Amy"},
+                       {"use": "official", "family": "Shaw", "given": ["A"]}]
+    patient["identifier"][0]["system"] = "http://hospital.example.org/mrn"
+    order = fhir.parse_service_request(document, "sr.json")
+    assert order.service == "resting_ecg" and order.patient.family == "Shaw"
+    assert order.patient.id_authority == "http://hospital.example.org/mrn"
+    snomed = copy.deepcopy(document)
+    _request(snomed)["code"]["coding"] = [{"system": "http://snomed.info/sct", "code": "268400002"}]
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(snomed, "sr.json")
+    assert caught.value.field == "ServiceRequest.code" and "snomed" in caught.value.reason
+
+
+def test_fhir_requester_as_a_practitioner_role() -> None:
+    document = service_request()
+    _request(document)["requester"]["reference"] = "urn:uuid:44444444-4444-4444-4444-444444444444"
+    document["entry"].append({"fullUrl": "urn:uuid:44444444-4444-4444-4444-444444444444", "resource": {
+        "resourceType": "PractitionerRole",
+        "practitioner": {"reference": "urn:uuid:33333333-3333-3333-3333-333333333333"}}})
+    assert fhir.parse_service_request(document, "sr.json").ordering.npi == "1245319599"
+
+
+_AECG = """<?xml version="1.0" encoding="UTF-8"?>
+<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <id root="1.2.3"/>
+  <effectiveTime><low value="20040115112004"/></effectiveTime>
+  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>
+    <id extension="S-1"/>
+    <subjectDemographicPerson><name>Clark</name></subjectDemographicPerson>
+  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent></componentOf>
+  <component><series>
+    <code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>
+    <author><seriesAuthor><manufacturedSeriesDevice>
+      <manufacturerModelName>
+        12345
+      </manufacturerModelName>
+    </manufacturedSeriesDevice></seriesAuthor></author>
+    <component><sequenceSet>
+      <component><sequence>
+        <code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.5.4"/>
+        <value xsi:type="GLIST_PQ"><head value="0.000" unit="s"/><increment value="0.002" unit="s"/></value>
+      </sequence></component>
+      <component><sequence>
+        <code code="MDC_ECG_LEAD_II" codeSystem="2.16.840.1.113883.6.24"/>
+        <value xsi:type="SLIST_PQ"><origin value="0" unit="uV"/><scale value="5" unit="uV"/>
+          <digits>0 10 20 30 40 50 60 70 80 90</digits></value>
+      </sequence></component>
+    </sequenceSet></component>
+  </series></component>
+</AnnotatedECG>
+"""
+
+
+def test_aecg_plain_name_padded_device_and_relative_time(tmp_path: Path) -> None:
+    path = tmp_path / "cart.xml"
+    path.write_text(_AECG, "utf-8")
+    recording = open_recording(path)
+    assert recording.start_time == datetime(2004, 1, 15, 11, 20, 4)
+    assert recording.patient.last_name == "Clark" and recording.device == "12345"
+    assert not recording.warnings and recording.fs == 500.0
+    assert recording.read(0, 3)[:, 0].tolist() == pytest.approx([0.0, 0.05, 0.1])
