@@ -184,6 +184,24 @@ def test_edf_plus_matches_pyedflib_and_reads_annotations(tmp_path: Path, bdf: bo
     assert recording.events == (EventMarker(int(3.5 * 256), "button pressed", EventKind.ANNOTATION, 512),)
 
 
+@pytest.mark.parametrize("bdf", [False, True])
+def test_edf_pyedflib_refuses_is_read_by_the_fallback_alike(tmp_path: Path, bdf: bool) -> None:
+    """A public BDF that pyedflib refuses for a right-justified record count (its 24-bit samples were
+    then refused by the fallback too): read by the header parser, equal to pyedflib on the plain copy."""
+    plain = tmp_path / ("plain.bdf" if bdf else "plain.edf")
+    _write_edf(plain, _signal(256 * 10, 2, 256) * 1000, 256, bdf=bdf)
+    raw = bytearray(plain.read_bytes())
+    raw[236:244] = raw[236:244].decode().strip().rjust(8).encode()  # number of data records
+    shifted = tmp_path / ("shifted.bdf" if bdf else "shifted.edf")
+    shifted.write_bytes(bytes(raw))
+    with pytest.raises(OSError):
+        pyedflib.EdfReader(str(shifted)).close()
+    recording, reference = open_recording(shifted), open_recording(plain)
+    assert recording.lead_names == reference.lead_names and recording.fs == reference.fs
+    check_reader(recording, reference.read(0, reference.n_samples), atol=1e-6)
+    assert recording.events == reference.events
+
+
 @pytest.mark.shared_data
 def test_edf_non_ascii_header_matches_pyedflib_on_cleaned_copy(tmp_path: Path) -> None:
     """pyedflib refuses test_generator_2.edf (a '°' unit); our fallback must agree with pyedflib on a
@@ -236,6 +254,16 @@ def test_csv_without_time_needs_fs(tmp_path: Path) -> None:
     recording = open_recording(path, csv_fs=250)
     assert recording.lead_names == ["ch1", "ch2"]
     check_reader(recording, np.column_stack([data[:, 0], 2 * data[:, 0]]), atol=1e-6)
+
+
+def test_csv_whose_rows_all_end_with_the_delimiter(tmp_path: Path) -> None:
+    # a device export seen in public data: every line ends with a tab (and a space), headerless
+    data = _signal(600, 3, 250)
+    path = tmp_path / "export.txt"
+    path.write_text("\n".join("\t ".join(f"{v:.4f}" for v in row) + "\t " for row in data) + "\n")
+    recording = open_recording(path, csv_fs=250)
+    assert recording.lead_names == ["ch1", "ch2", "ch3"] and recording.n_samples == 600
+    check_reader(recording, data, atol=1e-4)
 
 
 # ------------------------------------------------------------------------------------------- detection

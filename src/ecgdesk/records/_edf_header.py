@@ -23,7 +23,8 @@ from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_regular_file, check_scale
 from ecgdesk.records.recording import unit_to_mv_factor
 
-ANNOTATION_LABEL = "EDF Annotations"
+#: The label of an EDF+ (BDF+) annotation channel: text, not samples.
+ANNOTATION_LABELS = frozenset({"EDF Annotations", "BDF Annotations"})
 MAX_SIGNALS = 4096
 _DIGITAL_LIMITS = {2: (-32768, 32767), 3: (-8388608, 8388607)}
 
@@ -157,7 +158,7 @@ def read_edf_header(path: Path) -> EdfHeader:
     for i in range(n):
         label = labels[i].strip(" ")  # the padding; a tab or line break in a label is said, not trimmed
         fs = spr[i] / record_seconds if record_seconds > 0 else 0.0
-        if label == ANNOTATION_LABEL:
+        if label in ANNOTATION_LABELS:
             phys, digs = (0.0, 1.0), (0, 1)  # not a signal: its range is not used
         else:
             phys = (_number(path, f"physical_minimum[{i}]", pmin[i]),

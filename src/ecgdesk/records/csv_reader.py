@@ -109,7 +109,7 @@ def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray
     header: list[str] | None = None
     for row in rows:
         if any(cell.strip() for cell in row):
-            header = [cell.strip() for cell in row]
+            header = [cell.strip() for cell in _trimmed(row)]
             break
     if header is None:
         raise RecordingError(path, "file", "the CSV file has no rows")
@@ -120,7 +120,7 @@ def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray
     for row in rows:
         if not any(cell.strip() for cell in row):
             continue
-        block.append(_row_values(path, rows_line(rows), row, names))
+        block.append(_row_values(path, rows_line(rows), _trimmed(row, len(names)), names))
         if len(block) == _BLOCK_ROWS:
             blocks.append(np.array(block, dtype=np.float64))
             block = []
@@ -129,6 +129,15 @@ def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray
     if not blocks:
         raise RecordingError(path, "rows", "the CSV file has a header but no samples")
     return names, np.concatenate(blocks)
+
+
+def _trimmed(row: list[str], width: int = 0) -> list[str]:
+    """The row without empty cells at its end beyond ``width`` cells: some devices end every line with the
+    delimiter (an empty cell within the width is still a missing value, named)."""
+    end = len(row)
+    while end > width and not row[end - 1].strip():
+        end -= 1
+    return row[:end]
 
 
 def rows_line(rows: Iterator[list[str]]) -> int:

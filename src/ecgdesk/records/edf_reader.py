@@ -7,7 +7,8 @@ channels at the most common sampling rate among them (ties go to the higher rate
 become :class:`EventMarker` of kind ``ANNOTATION``.
 
 pyedflib (edflib) rejects files whose header text is not strict printable ASCII (e.g. a ``°`` unit);
-such 16-bit EDF files are read by :class:`_RawEdf`, a header parser with a numpy memory map.
+such EDF (16-bit) and BDF (24-bit) files are read by :class:`_RawEdf`, a header parser with a numpy memory
+map.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyedflib
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_fs, clean_label
 from ecgdesk.records._edf_header import (
-    ANNOTATION_LABEL,
+    ANNOTATION_LABELS,
     Channel,
     EdfHeader,
     channel_problem,
@@ -63,7 +64,7 @@ def _volt_unit(text: str) -> str | None:
 
 def select_ecg_channels(channels: Sequence[Channel]) -> list[Channel]:
     """The documented rule: voltage channels, ECG-labelled ones if any, at the most common rate."""
-    volts = [c for c in channels if _volt_unit(c.unit) and c.label != ANNOTATION_LABEL]
+    volts = [c for c in channels if _volt_unit(c.unit) and c.label not in ANNOTATION_LABELS]
     ecg = [c for c in volts if _ECG_LABEL.search(c.label.strip())]
     chosen = ecg or volts
     if not chosen:
@@ -101,13 +102,15 @@ class _PyedflibSource:
 
 
 class _RawEdf:
-    """Memory-mapped 16-bit data of a checked header, for files pyedflib refuses."""
+    """Memory-mapped data of a checked header (16-bit EDF or 24-bit BDF), for files pyedflib refuses."""
 
     def __init__(self, header: EdfHeader) -> None:
         path = header.path
-        if header.bytes_per_sample != 2:
-            raise RecordingError(path, "header", "a BDF file pyedflib cannot read (24-bit samples)")
+        if header.bytes_per_sample not in (2, 3):
+            raise RecordingError(path, "header", f"{header.bytes_per_sample}-byte samples are neither EDF's "
+                                                 "16 nor BDF's 24 bits")
         self.path = path
+        self.width = header.bytes_per_sample
         self.fixed = header.fixed
         self.n_records = header.n_records
         self.record_width = header.record_width
@@ -116,23 +119,33 @@ class _RawEdf:
         self.warnings: list[str] = []
         self.data: np.memmap | None = None
         if self.n_records and self.record_width:
-            self.data = np.memmap(path, dtype="<i2", mode="r", offset=header.header_bytes,
-                                  shape=(self.n_records, self.record_width))
+            # bytes, so that one map serves both sample widths; a record is record_width samples
+            self.data = np.memmap(path, dtype=np.uint8, mode="r", offset=header.header_bytes,
+                                  shape=(self.n_records, self.record_width * self.width))
+
+    def _bytes(self, index: int) -> slice:
+        return slice(int(self.offsets[index]) * self.width, int(self.offsets[index + 1]) * self.width)
 
     def digital(self, index: int, start: int, stop: int) -> np.ndarray:
         spr = int(self.offsets[index + 1] - self.offsets[index])
         first, last = start // spr, math.ceil(stop / spr)
         assert self.data is not None
-        block = self.data[first:last, self.offsets[index]: self.offsets[index + 1]].reshape(-1)
-        return np.asarray(block[start - first * spr: stop - first * spr])
+        block = np.ascontiguousarray(self.data[first:last, self._bytes(index)]).reshape(-1, self.width)
+        if self.width == 2:
+            samples = block.view("<i2").reshape(-1).astype(np.int32)
+        else:  # little-endian 24-bit two's complement
+            samples = (block[:, 0].astype(np.int32) | (block[:, 1].astype(np.int32) << 8)
+                       | (block[:, 2].astype(np.int32) << 16))
+            samples = np.where(samples >= 1 << 23, samples - (1 << 24), samples)
+        return samples[start - first * spr: stop - first * spr]
 
     def annotations(self) -> list[tuple[float, float, str]]:
         found: list[tuple[float, float, str]] = []
         skipped = 0
         for channel in self.channels:
-            if channel.label != ANNOTATION_LABEL or self.data is None:
+            if channel.label not in ANNOTATION_LABELS or self.data is None:
                 continue
-            raw = self.data[:, self.offsets[channel.index]: self.offsets[channel.index + 1]].tobytes()
+            raw = self.data[:, self._bytes(channel.index)].tobytes()
             for tal in raw.split(b"\x00"):
                 parts = tal.split(b"\x14")
                 if len(parts) < 2:
@@ -217,7 +230,7 @@ def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], floa
     for channel in chosen:
         check_channel(header, channel)
     for other in header.channels:  # not read, but a broken scale says the header is damaged: said, not hidden
-        if other in chosen or other.label == ANNOTATION_LABEL:
+        if other in chosen or other.label in ANNOTATION_LABELS:
             continue
         problem = channel_problem(header, other)
         if problem is not None:

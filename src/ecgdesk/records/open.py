@@ -77,6 +77,7 @@ def detect_format(path: str | Path) -> RecordingFormat:
     if text and looks_like_wfdb_header(head.decode("utf-8", errors="replace")):
         return RecordingFormat.WFDB
     if not text and path.with_suffix(".hea").is_file():
+        _check_signal_file(path)
         return RecordingFormat.WFDB
     if text and looks_like_csv(head):
         return RecordingFormat.CSV
@@ -85,6 +86,22 @@ def detect_format(path: str | Path) -> RecordingFormat:
     shown = head[:16]
     raise RecordingError(path, "format", f"not a recognised recording format (WFDB, EDF/EDF+, ISHNE 1.0, "
                                          f"DICOM ECG, HL7 aECG, CSV); the file starts with {shown!r}")
+
+
+def _check_signal_file(path: Path) -> None:
+    """A binary file beside a WFDB header is read as that record only if the header names it as a signal
+    file: ``100.atr`` is the record's beat annotations, not its samples."""
+    hea = path.with_suffix(".hea")
+    if path.name == hea.name:  # the header itself (a degree sign or other Latin-1 byte makes it not UTF-8)
+        return
+    text = read_header_text(hea)
+    named = {s.file_name for s in text.signals}
+    if text.segments or path.name in named:
+        return
+    shown = ", ".join(sorted(named)) or "none"
+    raise RecordingError(path, "file", f"not a signal file of the record {hea.name} describes (its signal "
+                                       f"files: {shown}); an annotation file? Open {hea.name} for the "
+                                       "recording")
 
 
 def open_recording(

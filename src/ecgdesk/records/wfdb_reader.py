@@ -25,6 +25,7 @@ from ecgdesk.records._checks import (
     read_mapped_frames,
 )
 from ecgdesk.records._wfdb_header import (
+    BYTES_PER_SAMPLE,
     DEFAULT_GAIN,
     MAX_HEADER_BYTES,
     HeaderText,
@@ -93,10 +94,9 @@ class _SignalFile:
 class _MemmapSource:
     """Format-16 signal files, the requested range memory-mapped read-only per read."""
 
-    def __init__(self, files: list[_SignalFile], gains: np.ndarray, baselines: np.ndarray) -> None:
-        self._columns: list[tuple[int, int]] = []
-        for number, signal_file in enumerate(files):
-            self._columns += [(number, col) for col in range(signal_file.width)]
+    def __init__(self, files: list[_SignalFile], gains: np.ndarray, baselines: np.ndarray,
+                 columns: list[tuple[int, int]]) -> None:
+        self._columns = columns  # (file number, column in it) of each signal read
         self._files = files
         self._gains = gains
         self._baselines = baselines
@@ -117,22 +117,39 @@ class _MemmapSource:
 
 
 class _RdrecordSource:
-    """Any WFDB record (all formats, multi-segment) through ``wfdb.rdrecord`` with a sample range."""
+    """Any WFDB record (all formats, multi-segment) through ``wfdb.rdrecord`` with a sample range.
 
-    def __init__(self, base: Path, channels: Sequence[int]) -> None:
+    ``per_frame`` > 1: every signal read carries that many samples per frame (the header's ``16x2``), read
+    at the full rate (``smooth_frames=False``): sample indices are then of that rate, not of frames.
+    ``known_length`` False: the header gives no sample count, and wfdb reckons it from the file size only
+    when it reads to the end of the record.
+    """
+
+    def __init__(self, base: Path, channels: Sequence[int], per_frame: int = 1,
+                 known_length: bool = True) -> None:
         self._base = base
         self._channels = list(channels)
+        self._per_frame = per_frame
+        self._known_length = known_length
 
     def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
         wanted = [self._channels[i] for i in lead_indices]
         order = sorted(set(wanted))
+        k = self._per_frame
+        first, last = start // k, -(-stop // k)
         try:
-            record = wfdb.rdrecord(str(self._base), sampfrom=start, sampto=stop, channels=order,
-                                   physical=True, m2s=True, smooth_frames=True)
+            record = wfdb.rdrecord(str(self._base), sampfrom=first,
+                                   sampto=last if self._known_length else None, channels=order,
+                                   physical=True, m2s=True, smooth_frames=k == 1)
+            if k == 1:
+                signal = np.asarray(record.p_signal, dtype=np.float32)
+            else:
+                signal = np.column_stack([np.asarray(column, dtype=np.float32)
+                                          for column in record.e_p_signal])
         except Exception as exc:  # any failure of wfdb's decoding is a bad file, named, not a crash
             raise RecordingError(self._base.with_name(self._base.name + ".hea"), "samples",
                                  f"cannot be read: {type(exc).__name__}: {exc}") from None
-        signal = np.asarray(record.p_signal, dtype=np.float32)
+        signal = signal[start - first * k:stop - first * k]
         if signal.shape != (stop - start, len(order)):
             raise RecordingError(self._base.with_name(self._base.name + ".hea"), "samples",
                                  f"samples {start}..{stop} decode to {signal.shape[0]} frames of "
@@ -267,7 +284,8 @@ def _check_segments(hea: Path, header: HeaderText) -> list[str]:
     return warnings
 
 
-def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | None:
+def _memmap_source(base: Path, header: Any, channels: Sequence[int]) -> _MemmapSource | None:
+    """Format-16 files read straight from a memory map; ``channels``: the signals read, in header order."""
     if any(f != "16" for f in header.fmt) or any((s or 1) != 1 for s in header.samps_per_frame):
         return None
     if any(s for s in (header.skew or []) if s):
@@ -283,35 +301,74 @@ def _memmap_source(base: Path, header: Any, sig_len: int) -> _MemmapSource | Non
         width = header.file_name.count(name)
         offset = header.byte_offset[header.file_name.index(name)] or 0
         files.append(_SignalFile(base.parent / name, int(offset), width))
-    gains = np.array([g or DEFAULT_GAIN for g in header.adc_gain], dtype=np.float32)
-    baselines = np.array(header.baseline, dtype=np.float32)
-    return _MemmapSource(files, gains, baselines)
+    gains = np.array([header.adc_gain[i] or DEFAULT_GAIN for i in channels], dtype=np.float32)
+    baselines = np.array([header.baseline[i] for i in channels], dtype=np.float32)
+    return _MemmapSource(files, gains, baselines, [_column(header.file_name, order, i) for i in channels])
+
+
+def _column(file_names: Sequence[str], order: list[str], index: int) -> tuple[int, int]:
+    """(file number, column in that file) of signal ``index``."""
+    name = file_names[index]
+    return order.index(name), index - file_names.index(name)
 
 
 def _sig_len_from_size(hea: Path, text: HeaderText) -> int:
-    """A header without a sample count: the count follows from the size of a single format-16 file."""
+    """A header without a sample count: the count follows from the size of its one signal file, when every
+    signal is stored in one fixed-size format (FLAC and mixed formats do not say)."""
     files = {s.file_name for s in text.signals}
-    if text.multi_segment or len(files) != 1 or any(s.fmt != "16" or s.samples_per_frame != 1
-                                                    for s in text.signals):
-        raise RecordingError(hea, "sig_len", "the header gives no sample count")
+    formats = {s.fmt for s in text.signals}
+    fixed_size = len(formats) == 1 and next(iter(formats)) in BYTES_PER_SAMPLE
+    if text.multi_segment or len(files) != 1 or not fixed_size:
+        raise RecordingError(hea, "sig_len", "the header gives no sample count, and the signal files do not "
+                                             "tell it (one file of one fixed-size format would)")
     first = text.signals[0]
     size = check_regular_file(hea.parent / first.file_name, "file_name[0]")
-    return max(0, size - first.byte_offset) // (2 * text.n_sig)
+    per_frame = sum(s.samples_per_frame for s in text.signals)
+    return int(max(0, size - first.byte_offset) // (per_frame * BYTES_PER_SAMPLE[first.fmt]))
 
 
-def _volt_channels(hea: Path, signals: Any, warnings: list[str]) -> list[int]:
-    """Indices of the signals in volts; any other signal (a pressure, a heart rate) is left out, said so."""
+#: Signal names of what is not a signal: an EDF+ annotation channel carried over into a WFDB record.
+_NOT_SIGNALS = {"edf annotations", "bdf annotations"}
+
+
+def _volt_channels(hea: Path, signals: Any, text: HeaderText, warnings: list[str]) -> list[int]:
+    """Indices of the signals in volts; any other signal (a pressure, a heart rate) is left out, said so.
+
+    The units are read from the header's own text where it has the signal lines (wfdb reads a unit it cannot
+    decode, such as a degree sign, as mV); an EDF annotation channel is no signal whatever its unit.
+    """
     units = signals.units or ["mV"] * signals.n_sig
+    if len(text.signals) == signals.n_sig:
+        units = [s.units or "mV" for s in text.signals]
     channels = []
     for i, unit in enumerate(units):
-        if (unit or "mV").strip().lower() in _VOLT_UNITS:
+        name = signals.sig_name[i] or "unnamed"
+        if name.strip().lower() in _NOT_SIGNALS:
+            warnings.append(f"{hea.name}: signal {i + 1} ({name}) left out: an annotation channel, not a "
+                            "signal")
+        elif (unit or "mV").strip().lower() in _VOLT_UNITS:
             channels.append(i)
         else:
-            warnings.append(f"{hea.name}: signal {i + 1} ({signals.sig_name[i] or 'unnamed'}) left out: its "
-                            f"unit {unit!r} is not a voltage")
+            warnings.append(f"{hea.name}: signal {i + 1} ({name}) left out: its unit {unit!r} is not a "
+                            "voltage")
     if not channels:
-        raise RecordingError(hea, "units", f"no signal is in volts (units {signals.units})")
+        raise RecordingError(hea, "units", f"no signal is in volts (units {units})")
     return channels
+
+
+def _samples_per_frame(hea: Path, signals: Any, channels: list[int], warnings: list[str]) -> int:
+    """How many samples a frame holds for each signal read: the recording's rate is the frame rate times it.
+
+    Signals read with different counts cannot share one rate; they are then averaged to the frame rate by
+    wfdb, which is said.
+    """
+    counts = [(signals.samps_per_frame or [1] * signals.n_sig)[i] or 1 for i in channels]
+    if len(set(counts)) == 1:
+        return int(counts[0])
+    averaged = [signals.sig_name[i] or f"ch{i + 1}" for i, n in zip(channels, counts, strict=True) if n > 1]
+    warnings.append(f"{hea.name}: signals {', '.join(averaged)} hold several samples per frame, the others "
+                    "one: they are read averaged to the frame rate")
+    return 1
 
 
 def read_wfdb(path: str | Path) -> Recording:
@@ -332,18 +389,24 @@ def read_wfdb(path: str | Path) -> Recording:
     signals = _signal_header(header)
     if not getattr(signals, "n_sig", 0) or not getattr(signals, "fmt", None):
         raise RecordingError(hea, "n_sig", "the record has no signals")
-    sig_len = header.sig_len if header.sig_len is not None else _sig_len_from_size(hea, text)
+    known_length = header.sig_len is not None
+    sig_len = header.sig_len if known_length else _sig_len_from_size(hea, text)
     if sig_len < 0:
         raise RecordingError(hea, "sig_len", f"must be >= 0, got {sig_len}")
-    channels = _volt_channels(hea, signals, warnings)
+    channels = _volt_channels(hea, signals, text, warnings)
+    per_frame = _samples_per_frame(hea, signals, channels, warnings)
     source: _MemmapSource | _RdrecordSource | None = None
     if not text.multi_segment:
         _check_files(base.parent, text, sig_len)
         warnings += _mat_header_warnings(base.parent, text, sig_len)
-        if len(channels) == signals.n_sig:
-            source = _memmap_source(base, signals, sig_len)
+        source = _memmap_source(base, signals, channels)
     if source is None:
-        source = _RdrecordSource(base, channels)
+        source = _RdrecordSource(base, channels, per_frame, known_length)
+    if not known_length:
+        warnings.append(f"{hea.name}: the header gives no sample count; {sig_len} frames from the size of "
+                        f"the signal file")
+    fs *= per_frame
+    sig_len *= per_frame
     leads = tuple(
         Lead(name=clean_label(signals.sig_name[i] or f"ch{i + 1}", f"{hea.name}: description[{i}]",
                               f"ch{i + 1}", warnings),

@@ -1,0 +1,101 @@
+"""WFDB records as other tools write them (2026-12-07): what a probe of public sample records found.
+
+Records written here with wfdb-python itself: headers without a sample count in any fixed-size format,
+several samples per frame, a channel in degrees or an EDF annotation channel carried over from EDF, and
+an annotation file given where the recording is expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+from conftest import shared_path
+from ecgdesk.errors import RecordingError
+from ecgdesk.records import open_recording
+
+
+def _ecg(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.round(rng.normal(0.0, 0.3, n), 3)
+
+
+def _write(folder: Path, name: str, signals: list[np.ndarray], units: list[str], fmt: str,
+           names: list[str] | None = None, per_frame: list[int] | None = None) -> Path:
+    per_frame = per_frame or [1] * len(signals)
+    wfdb.wrsamp(name, fs=250, units=units, sig_name=names or [f"s{i}" for i in range(len(signals))],
+                e_p_signal=signals, samps_per_frame=per_frame, fmt=[fmt] * len(signals),
+                adc_gain=[200.0] * len(signals), baseline=[0] * len(signals), write_dir=str(folder))
+    return folder / f"{name}.hea"
+
+
+def _without_length(hea: Path) -> Path:
+    lines = hea.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    lines[at] = " ".join(lines[at].split()[:3])  # name, signals, rate: no sample count
+    hea.write_text("\n".join(lines) + "\n")
+    return hea
+
+
+@pytest.mark.parametrize("fmt", ["16", "24", "32"])
+def test_a_header_without_a_sample_count_reads_like_one_with_it(tmp_path: Path, fmt: str) -> None:
+    signals = [_ecg(2500, 1), _ecg(2500, 2)]
+    full = open_recording(_write(tmp_path, "full", signals, ["mV", "mV"], fmt))
+    short = open_recording(_without_length(_write(tmp_path, "short", signals, ["mV", "mV"], fmt)))
+    assert short.n_samples == full.n_samples == 2500
+    assert any("no sample count" in w for w in short.warnings)
+    np.testing.assert_array_equal(short.read(1000, 1300), full.read(1000, 1300))
+
+
+def test_a_format_212_header_without_a_sample_count(tmp_path: Path) -> None:
+    shared = shared_path("mitdb", "100.hea")
+    (tmp_path / "100.dat").symlink_to(shared.with_suffix(".dat"))
+    (tmp_path / "100.hea").write_text(shared.read_text())
+    _without_length(tmp_path / "100.hea")
+    short, full = open_recording(tmp_path / "100.hea"), open_recording(shared)
+    assert short.n_samples == full.n_samples == 650_000
+    np.testing.assert_array_equal(short.read(649_000, 650_000), full.read(649_000, 650_000))
+
+
+def test_a_record_without_a_sample_count_and_a_signal_left_out_reads(tmp_path: Path) -> None:
+    # found on a public record: it opened, then every read failed inside wfdb (a TypeError)
+    hea = _without_length(_write(tmp_path, "pleth", [_ecg(2000, 3), _ecg(2000, 4)], ["mV", "NU"], "16"))
+    recording = open_recording(hea)
+    assert [lead.name for lead in recording.leads] == ["s0"] and recording.n_samples == 2000
+    assert recording.read(1990, 2000).shape == (10, 1)
+
+
+def test_several_samples_per_frame_are_read_at_the_full_rate(tmp_path: Path) -> None:
+    fast = [_ecg(5000, 5), _ecg(5000, 6)]
+    recording = open_recording(_write(tmp_path, "frames", fast, ["mV", "mV"], "16", per_frame=[2, 2]))
+    assert recording.fs == 500.0 and recording.n_samples == 5000
+    np.testing.assert_allclose(recording.read(1001, 1301), np.column_stack(fast)[1001:1301], atol=0.003)
+
+
+def test_mixed_samples_per_frame_are_averaged_and_said(tmp_path: Path) -> None:
+    hea = _write(tmp_path, "mixed", [_ecg(2000, 7), _ecg(4000, 8)], ["mV", "mV"], "16", per_frame=[1, 2])
+    recording = open_recording(hea)
+    assert recording.fs == 250.0 and recording.n_samples == 2000
+    assert any("several samples per frame" in w and "s1" in w for w in recording.warnings)
+
+
+def test_a_channel_in_degrees_and_an_edf_annotation_channel_are_left_out(tmp_path: Path) -> None:
+    hea = _write(tmp_path, "gen", [_ecg(1000, 9), _ecg(1000, 10), _ecg(1000, 11)], ["mV", "deg", "mV"], "16",
+                 names=["ECG", "angle", "EDF Annotations"])
+    hea.write_bytes(hea.read_bytes().replace(b"/deg", b"/\xb0"))  # a degree sign in Latin-1, as written
+    assert b"/\xb0" in hea.read_bytes()
+    recording = open_recording(hea)
+    assert [lead.name for lead in recording.leads] == ["ECG"]
+    assert sum("left out" in w for w in recording.warnings) == 2
+
+
+def test_an_annotation_file_is_not_opened_as_the_recording(tmp_path: Path) -> None:
+    hea = _write(tmp_path, "rec", [_ecg(1000, 12)], ["mV"], "16")
+    wfdb.wrann("rec", "atr", np.array([100, 350]), np.array(["N", "N"]), write_dir=str(tmp_path))
+    assert open_recording(tmp_path / "rec.dat").n_samples == open_recording(hea).n_samples == 1000
+    with pytest.raises(RecordingError) as caught:
+        open_recording(tmp_path / "rec.atr")
+    assert caught.value.field == "file" and "rec.dat" in caught.value.reason
