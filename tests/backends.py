@@ -6,13 +6,14 @@ a throwaway server and sets it; its tables are dropped before each test), else t
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from ecgdesk.store import Store, open_store
 
@@ -21,7 +22,28 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def postgres_url() -> str | None:
-    return os.environ.get(PG_ENV) or None
+    """The scratch database of this test process: with pytest-xdist each worker (``gw0``, ``gw1`` ...) has a
+    database of its own beside the one named, created on first use, so workers never drop each other's
+    tables."""
+    url = os.environ.get(PG_ENV) or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or not worker:
+        return url
+    return _worker_database(url, worker)
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        exists = con.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                             {"name": own.database}).first()
+        if not exists:
+            con.execute(text(f'CREATE DATABASE "{own.database}"'))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def scratch_url(tmp_path: Path, backend: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -56,17 +56,31 @@ schemathesis.serializer.alias("x-application/hl7-v2+er7", "text/plain")
 schema = schemathesis.openapi.from_dict(create_app(ServiceSettings()).openapi())
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
-def test_openapi_operations(case: schemathesis.Case, web: Api) -> None:
+#: One test per operation, parametrized here rather than by ``schema.parametrize()``: under pytest-xdist
+#: that decorator collapses into a single test that runs no operation.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
+def test_openapi_operations(operation: schemathesis.APIOperation, web: Api) -> None:
+    calls = []
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def run(case: schemathesis.Case) -> None:
+        calls.append(case)
+        _check(case, web)
+
+    run()
+    assert calls  # hypothesis ran the operation's examples
+
+
+def _check(case: schemathesis.Case, web: Api) -> None:
     if case.path == "/api/v1/session" and case.method.upper() == "DELETE":
         return  # would log the session out for the examples that follow
     user = _user_for(case.path)

@@ -6,7 +6,6 @@ e.g. ``postgresql+psycopg://postgres@/ecgdesk_test?host=/tmp/pg&port=54329``; sk
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,13 +14,14 @@ import pytest
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.exc import DBAPIError
 
+from backends import postgres_url
 from ecgdesk.coding import Service
 from ecgdesk.store import Store, append, open_store, verify
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.studies import StudyRequest, create_study
 from ecgdesk.workflow.views import show_study
 
-URL = os.environ.get("ECGDESK_TEST_POSTGRES_URL")
+URL = postgres_url()
 pytestmark = pytest.mark.skipif(
     not URL, reason="set ECGDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database"
 )
