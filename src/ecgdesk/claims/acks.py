@@ -200,8 +200,8 @@ def read_999(path: Path | str | None = None, text: str | None = None) -> list[Fu
                     ak1.get(1),
                     segment.get(1),
                     tuple(sets),
-                    int(segment.get(3) or 0),
-                    int(segment.get(4) or 0),
+                    int(segment.get(3)),  # required and digits only: checked above (specs AK9)
+                    int(segment.get(4)),
                 )
             )
             ak1 = None

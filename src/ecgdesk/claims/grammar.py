@@ -35,6 +35,7 @@ class Seg:
     codes: Mapping[int, frozenset[str]] = field(default_factory=dict)
     dates: tuple[int, ...] = ()
     amounts: tuple[int, ...] = ()
+    whole_numbers: tuple[int, ...] = ()  # X12 type N0, digits only: the readers count with them
     unused: tuple[int, ...] = ()
     check: ElementCheck | None = None
 
@@ -139,6 +140,10 @@ def _element_issues(spec: Seg, segment: Segment, delims: Delimiters) -> Iterator
                 Decimal(value)
             except InvalidOperation:
                 yield segment.name(index), f"{value!r} is not an amount"
+    for index in spec.whole_numbers:
+        value = segment.get(index)
+        if value and not is_digits(value):
+            yield segment.name(index), f"{value!r} is not a whole number (digits only)"
     for index in spec.unused:
         if segment.get(index):
             yield segment.name(index), f"{segment.name(index)} is not used in this transaction"

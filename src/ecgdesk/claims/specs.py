@@ -320,6 +320,7 @@ ACKNOWLEDGMENT = Transaction(
                 required=True,
                 elements=(1, 2, 3, 4),
                 codes={1: codes("A", "E", "M", "P", "R", "W", "X")},
+                whole_numbers=(2, 3, 4),  # sets included, received, accepted: read as counts
             ),
         ),
     ),
