@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecgdesk.claims import X12ValidationError, read_999
+from ecgdesk.claims import X12ValidationError, read_999, read_remittances
 
 ISA = ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *240101*1200*^*00501*000000001"
        "*0*P*:")
@@ -46,3 +46,78 @@ def test_a_999_count_that_is_not_a_whole_number_is_refused_naming_it(ak9: str, e
         read_999("bad.999", text=_999(ak9))
     assert caught.value.field.endswith(element) and "bad.999" in str(caught.value)
     assert f"{value!r} is not a whole number" in str(caught.value)
+
+
+# --------------------------------------------------------------------------------------------- 835
+
+PAYER_CONTACTS = ["PER*CX*CLAIMS*TE*8005550101", "PER*BL*EDI DESK*TE*8005550100"]
+PATIENT_AND_INSURED = ["NM1*QC*1*DOE*JOHN", "NM1*IL*1*DOE*JANE****MI*M1"]
+CLAIM_DATES = ["DTM*232*20240101", "DTM*050*20240102"]
+LINE_REFERENCES = ["REF*6R*L1", "REF*HPI*1234567893"]
+
+
+def _835(
+    contacts: list[str] = PAYER_CONTACTS,
+    names: list[str] = PATIENT_AND_INSURED,
+    dates: list[str] = CLAIM_DATES,
+    references: list[str] = LINE_REFERENCES,
+    adjudication: tuple[str, ...] = (),
+) -> str:
+    body = [
+        "BPR*I*80*C*CHK************20240105",
+        "TRN*1*CHK1*1999999999",
+        "N1*PR*PAYER",
+        "N3*1 MAIN ST",
+        "N4*CITY*ST*12345",
+        *contacts,
+        "N1*PE*CLINIC*XX*1234567893",
+        "LX*1",
+        "CLP*C1*1*100*80**MC*ICN1",
+        *names,
+        *adjudication,
+        *dates,
+        "SVC*HC:93000*100*80",
+        "DTM*472*20240101",
+        "CAS*CO*45*20",
+        *references,
+    ]
+    return _interchange("HP", "005010X221A1", "ST*835*0001", body)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"contacts": PAYER_CONTACTS[::-1]},  # 1000A PER*BL before PER*CX
+        {"contacts": [PAYER_CONTACTS[1], "PER*IC**UR*WWW.PAYER.EXAMPLE", PAYER_CONTACTS[0]]},
+        {"names": PATIENT_AND_INSURED[::-1]},  # 2100 NM1*IL before NM1*QC
+        {"dates": CLAIM_DATES[::-1]},  # 2100 DTM*050 before DTM*232
+        {"dates": ["DTM*233*20240103", "DTM*050*20240102", "DTM*232*20240101"]},
+        {"references": LINE_REFERENCES[::-1]},  # 2110 REF*HPI before REF*6R
+    ],
+)
+def test_segments_of_one_position_read_in_any_order(edit: dict[str, list[str]]) -> None:
+    """The guide gives these segments one position: a sender may write them in any order."""
+    (remit,) = read_remittances("order.835", text=_835(**edit))
+    claim = remit.claims[0]
+    assert claim.patient_name == "DOE, JOHN" and str(claim.date_from) == "2024-01-01"
+    assert claim.lines[0].control == "L1" and remit.payer_contact == "EDI DESK TE 8005550100"
+
+
+def test_segments_of_one_position_keep_their_limits_and_requirements() -> None:
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("twice.835", text=_835(dates=[*CLAIM_DATES[::-1], "DTM*050*20240102"]))
+    assert caught.value.position == 18 and "DTM*050 occurs more than 1 time(s)" in str(caught.value)
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("no-bl.835", text=_835(contacts=[PAYER_CONTACTS[0], "PER*IC**UR*X.EXAMPLE"]))
+    assert "required segment PER*BL (payer technical contact) is missing" in str(caught.value)
+
+
+def test_a_segment_before_its_position_is_named_out_of_order_not_unexpected() -> None:
+    # DTM*232 after the claim's AMT: the qualifier is right, the place is not
+    text = _835(dates=["DTM*050*20240102", "AMT*AU*80", "DTM*232*20240101"])
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("late.835", text=text)
+    assert "DTM01 '232': DTM is out of order in loop 2100 (claim payment); it comes before AMT" in str(
+        caught.value
+    )
+    assert "allowed" not in str(caught.value)

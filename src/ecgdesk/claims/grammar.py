@@ -65,6 +65,19 @@ class Loop:
         return first
 
     @cached_property
+    def position_of(self) -> tuple[int, ...]:
+        """For each item, the index of the first item of its standard position: consecutive segment slots
+        with one id share it. An X12 loop table gives each segment id a single position; a guide that
+        splits it by qualifier (DTM*050 and DTM*232, NM1*QC and NM1*IL) keeps that one position, where
+        the segments may come in any order."""
+        found: list[int] = []
+        for k, item in enumerate(self.items):
+            previous = self.items[k - 1] if k else None
+            same = isinstance(item, Seg) and isinstance(previous, Seg) and previous.id == item.id
+            found.append(found[-1] if same else k)
+        return tuple(found)
+
+    @cached_property
     def by_id(self) -> dict[str, tuple[int, ...]]:
         """Item indexes (after the trigger) by the segment id that matches them (a loop by its trigger)."""
         found: dict[str, list[int]] = {}
@@ -164,10 +177,12 @@ class _Frame:
 
 
 def _find(frame: _Frame, segment: Segment) -> int | None:
-    """The item of ``frame`` that ``segment`` continues: from the current slot forwards (the loop's own
-    first segment starts a new instance in the parent, never continues this one)."""
+    """The item of ``frame`` that ``segment`` continues: from the current position forwards, any slot of
+    the current position included (the loop's own first segment starts a new instance in the parent,
+    never continues this one)."""
+    position = frame.loop.position_of
     for k in frame.loop.by_id.get(segment.id, ()):
-        if k < frame.index:
+        if position[k] < position[frame.index]:
             continue
         item = frame.loop.items[k]
         if (item if isinstance(item, Seg) else item.trigger).matches(segment):
@@ -204,6 +219,13 @@ def _unexpected(stack: list[_Frame], segment: Segment) -> str:
         if same and all(s.key is not None for s in same):
             index = same[0].key[0] if same[0].key else 1
             allowed = sorted({v for s in same if s.key for v in s.key[1]})
+            if segment.get(index) in allowed:  # a known qualifier after a later position: say so
+                current = frame.loop.items[frame.index]
+                after = current.label() if isinstance(current, Seg) else f"loop {current.id}"
+                return (
+                    f"{segment.id}{index:02d} {segment.get(index)!r}: {segment.id} is out of order in loop "
+                    f"{frame.loop.id} ({frame.loop.name}); it comes before {after}"
+                )
             return (
                 f"{segment.id}{index:02d} {segment.get(index)!r} is not expected in loop {frame.loop.id} "
                 f"({frame.loop.name}); allowed: {', '.join(allowed)}"
@@ -235,7 +257,7 @@ def check_body(body: Sequence[Segment], spec: Loop, st: Segment, delims: Delimit
             _close(stack.pop(), segment, issues)
         frame = stack[-1]
         item = frame.loop.items[k]
-        _missing(frame, k, segment, issues)
+        _missing(frame, frame.loop.position_of[k], segment, issues)  # the slots of k's position may follow
         frame.index = k
         frame.counts[k] += 1
         limit = item.repeat
