@@ -121,3 +121,18 @@ def test_a_segment_before_its_position_is_named_out_of_order_not_unexpected() ->
         caught.value
     )
     assert "allowed" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("adjudication", "remarks"),
+    [
+        (("MIA*0***-19.37*N689",), ("N689",)),  # MIA04 is an amount, MIA05 a remark code
+        (("MIA*0***-19.37*N689***************MA01*MA02",), ("N689", "MA01", "MA02")),  # MIA20, MIA21
+        (("MOA***MA01*****-5.25",), ("MA01",)),  # MOA08 is an amount
+        (("MOA*0.8*12.5*MA01*N1*N2*N3*N4*-7*-2.5",), ("MA01", "N1", "N2", "N3", "N4")),  # MOA03-MOA07
+    ],
+)
+def test_remark_codes_are_read_from_their_elements_only(adjudication: tuple[str, ...],
+                                                        remarks: tuple[str, ...]) -> None:
+    (remit,) = read_remittances("remarks.835", text=_835(adjudication=adjudication))
+    assert remit.claims[0].remarks == remarks

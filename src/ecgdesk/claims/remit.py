@@ -31,8 +31,10 @@ from ecgdesk.claims.x12 import (
     read_file,
     read_text,
 )
-from ecgdesk.errors import is_digits
 
+#: the elements of MIA and MOA that hold claim payment remark codes (RARC); the others are amounts,
+#: quantities and percentages, which a remark list must never pick up (a negative amount included)
+REMARK_ELEMENTS = {"MIA": (5, 20, 21, 22, 23, 24), "MOA": (3, 4, 5, 6, 7)}
 REVERSAL = "22"
 CROSSOVER = frozenset({"19", "20", "21"})
 ZERO = Decimal(0)
@@ -284,8 +286,8 @@ def _transaction(segments: Sequence[Segment], interchange: Interchange, digest: 
             current.patient = f"{segment.get(3)}, {segment.get(4)}".strip(", ")
         elif sid == "NM1" and segment.get(1) == "TT":
             current.crossover = segment.get(3) or segment.get(9) or "crossover"
-        elif sid in ("MOA", "MIA"):
-            current.remarks.extend(e for e in segment.elements[2:] if e and not is_digits(e.replace(".", "")))
+        elif sid in REMARK_ELEMENTS:
+            current.remarks.extend(segment.get(i) for i in REMARK_ELEMENTS[sid] if segment.get(i))
         elif sid == "DTM" and current.line is not None:
             current.line.dates[segment.get(1)] = parse_date(segment, 2, source)
         elif sid == "DTM":
