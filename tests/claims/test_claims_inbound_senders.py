@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecgdesk.claims import X12ValidationError, read_999, read_remittances
+from ecgdesk.claims import X12ValidationError, read_277ca, read_999, read_remittances
 
 ISA = ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *240101*1200*^*00501*000000001"
        "*0*P*:")
@@ -136,3 +136,65 @@ def test_remark_codes_are_read_from_their_elements_only(adjudication: tuple[str,
                                                         remarks: tuple[str, ...]) -> None:
     (remit,) = read_remittances("remarks.835", text=_835(adjudication=adjudication))
     assert remit.claims[0].remarks == remarks
+
+
+# ------------------------------------------------------------------------------------------- 277CA
+
+
+def _277(billing_provider_status: list[str], claim_status: list[str]) -> str:
+    body = [
+        "BHT*0085*08*ACK1*20240101*1200*TH",
+        "HL*1**20*1",
+        "NM1*PR*2*PAYER*****PI*1999999999",
+        "TRN*1*R1",
+        "DTP*050*D8*20240101",
+        "DTP*009*D8*20240101",
+        "HL*2*1*21*1",
+        "NM1*41*2*CLINIC*****46*SUBMITTER1",
+        "TRN*2*B1",
+        "STC*A1:19*20240101*WQ*100",
+        "HL*3*2*19*1",
+        "NM1*85*2*CLINIC*****XX*1234567893",
+        *billing_provider_status,
+        "HL*4*3*PT",
+        "NM1*QC*1*DOE*JOHN****MI*M1",
+        "TRN*2*C1",
+        *claim_status,
+        "REF*1K*ICN1",
+        "DTP*472*D8*20240101",
+    ]
+    return _interchange("HN", "005010X214", "ST*277*0001*005010X214", body)
+
+
+@pytest.mark.parametrize("billing_provider_status", [[], ["TRN*1*0"], ["STC*A1:19**WQ*100"]])
+def test_a_277ca_without_the_billing_provider_trace_or_status_reads(
+    billing_provider_status: list[str],
+) -> None:
+    """X214 2200C TRN and STC are situational; eMedNY and Availity send neither."""
+    text = _277(billing_provider_status, ["STC*A2:20*20240101*WQ*100"])
+    (status,) = read_277ca("payer.277", text=text).claims
+    assert (status.claim_id, status.accepted, status.payer_claim_number) == ("C1", True, "ICN1")
+
+
+@pytest.mark.parametrize(
+    ("claim_status", "category", "reason"),
+    [
+        (["STC*A2:20*20240101*WQ*100******A7:21:IL"], "A7", "A2 accepted into adjudication (status code 20); "
+         "A7 rejected for invalid information (status code 21, entity IL)"),
+        (["STC*A2:20*20240101*WQ*100*******A6:35"], "A6", "A6 rejected for missing information"),  # STC11
+        (["STC*A2:20*20240101*WQ*100", "STC*A8:562:85*20240101*U*100"], "A8",
+         "A2 accepted into adjudication (status code 20); A8 rejected for relational field in error "
+         "(status code 562, entity 85)"),
+    ],
+)
+def test_a_rejection_in_any_claim_status_rejects_the_claim(claim_status: list[str], category: str,
+                                                           reason: str) -> None:
+    (status,) = read_277ca("payer.277", text=_277([], claim_status)).claims
+    assert status.rejected and not status.accepted and status.category == category
+    assert reason in status.reason()
+
+
+def test_several_accepting_statuses_keep_the_first_and_list_all() -> None:
+    text = _277([], ["STC*A1:19*20240101*WQ*100", "STC*A2:20*20240101*WQ*100"])
+    (status,) = read_277ca("payer.277", text=text).claims
+    assert status.category == "A1" and [s.category for s in status.statuses] == ["A1", "A2"]

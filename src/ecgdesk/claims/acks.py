@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ecgdesk.claims.grammar import X12ValidationError, check_interchange
 from ecgdesk.claims.specs import ACKNOWLEDGMENT, CLAIM_ACKNOWLEDGMENT
-from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, read_file, read_text
+from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, parse_date, read_file, read_text
 
 ACCEPTED_SET = frozenset({"A", "E"})
 REJECTING_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
@@ -111,8 +111,23 @@ class FunctionalAck:
 
 
 @dataclass(frozen=True)
+class StatusCode:
+    """One claim status composite (STC01, STC10 or STC11): category, status code, entity."""
+
+    category: str
+    code: str
+    entity: str
+
+    def reason(self) -> str:
+        meaning = CATEGORY_MEANING.get(self.category, "status category not known to ECG Desk")
+        entity = f", entity {self.entity}" if self.entity else ""
+        return f"{self.category} {meaning} (status code {self.code}{entity})"
+
+
+@dataclass(frozen=True)
 class ClaimAck:
-    """A 277CA claim-level status."""
+    """A 277CA claim-level status: ``category``, ``status_code`` and ``entity`` are the deciding status
+    (the first rejecting one, else the first), ``statuses`` every one the claim's STCs hold."""
 
     claim_id: str
     category: str
@@ -122,6 +137,7 @@ class ClaimAck:
     amount: Decimal | None
     status_date: date | None
     position: int
+    statuses: tuple[StatusCode, ...] = ()
 
     @property
     def rejected(self) -> bool:
@@ -132,9 +148,8 @@ class ClaimAck:
         return self.category in ACCEPTING_CATEGORIES
 
     def reason(self) -> str:
-        meaning = CATEGORY_MEANING.get(self.category, "status category not known to ECG Desk")
-        entity = f", entity {self.entity}" if self.entity else ""
-        return f"{self.category} {meaning} (status code {self.status_code}{entity})"
+        deciding = StatusCode(self.category, self.status_code, self.entity)
+        return "; ".join(s.reason() for s in self.statuses or (deciding,))
 
 
 @dataclass(frozen=True)
@@ -219,25 +234,36 @@ def read_277ca(path: Path | str | None = None, text: str | None = None) -> Claim
     claims: list[ClaimAck] = []
     level = ""
     trn: Segment | None = None
-    stc: Segment | None = None
+    stcs: list[Segment] = []  # the claim-level STCs (loop 2200D); a service line's (2220D) are not read
+    in_line = False
     ref: str | None = None
     source_name = ""
 
     def flush() -> None:
-        if trn is None or stc is None:
+        if trn is None or not stcs:
             return
-        parts = stc.get(1).split(component)
-        when = stc.get(2)
+        first = stcs[0]
+        # STC01 and the further status composites STC10 and STC11 of every claim-level STC: a rejection
+        # in any of them rejects the claim
+        statuses = [
+            StatusCode(parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "")
+            for stc in stcs
+            for index in (1, 10, 11)
+            if (parts := stc.get(index).split(component))[0]
+        ]
+        deciding = next((s for s in statuses if s.category in REJECTING_CATEGORIES), statuses[0])
+        when = first.get(2)
         claims.append(
             ClaimAck(
                 trn.get(2),
-                parts[0],
-                parts[1] if len(parts) > 1 else "",
-                parts[2] if len(parts) > 2 else "",
+                deciding.category,
+                deciding.code,
+                deciding.entity,
                 ref,
-                parse_amount(stc, 4, interchange.source) if stc.get(4) else None,
-                date(int(when[:4]), int(when[4:6]), int(when[6:8])) if len(when) == 8 else None,
+                parse_amount(first, 4, interchange.source) if first.get(4) else None,
+                parse_date(first, 2, interchange.source) if when else None,
                 trn.position,
+                tuple(statuses),
             )
         )
 
@@ -245,15 +271,17 @@ def read_277ca(path: Path | str | None = None, text: str | None = None) -> Claim
         if segment.id == "HL":
             if level == "PT":
                 flush()
-            level, trn, stc, ref = segment.get(3), None, None, None
+            level, trn, stcs, ref, in_line = segment.get(3), None, [], None, False
         elif level == "20" and segment.id == "NM1":
             source_name = segment.get(3)
         elif level == "PT" and segment.id == "TRN":
             flush()
-            trn, stc, ref = segment, None, None
-        elif level == "PT" and segment.id == "STC" and trn is not None and stc is None:
-            stc = segment
-        elif level == "PT" and segment.id == "REF" and segment.get(1) == "1K":
+            trn, stcs, ref, in_line = segment, [], None, False
+        elif level == "PT" and segment.id == "SVC":
+            in_line = True
+        elif level == "PT" and segment.id == "STC" and trn is not None and not in_line:
+            stcs.append(segment)
+        elif level == "PT" and segment.id == "REF" and segment.get(1) == "1K" and not in_line:
             ref = segment.get(2)
         elif segment.id == "SE" and level == "PT":
             flush()

@@ -440,17 +440,17 @@ CLAIM_ACKNOWLEDGMENT = Transaction(
                                         elements=(1, 2, 3, 4),
                                     ),
                                     _nm1("85", "billing provider", required=True),
+                                    # TRN and STC are situational in the guide (X214 2200C): payers such as
+                                    # eMedNY and Availity leave them out of every 277CA
                                     Seg(
                                         "TRN",
                                         "provider of service trace",
                                         key=(1, codes("1")),
-                                        required=True,
                                         elements=(1, 2),
                                     ),
                                     Seg(
                                         "STC",
                                         "billing provider status",
-                                        required=True,
                                         repeat=0,
                                         elements=(3, 4),
                                         unused=(2,),
