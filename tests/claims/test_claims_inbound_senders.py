@@ -198,3 +198,39 @@ def test_several_accepting_statuses_keep_the_first_and_list_all() -> None:
     text = _277([], ["STC*A1:19*20240101*WQ*100", "STC*A2:20*20240101*WQ*100"])
     (status,) = read_277ca("payer.277", text=text).claims
     assert status.category == "A1" and [s.category for s in status.statuses] == ["A1", "A2"]
+
+
+# ----------------------------------------------------------------------------- several interchanges
+
+
+def test_a_file_of_several_interchanges_reads_every_one() -> None:
+    """Clearinghouse downloads concatenate the interchanges of a day."""
+    second = _835().replace("CHK1", "CHK2").replace("CLP*C1", "CLP*C2")
+    remits = read_remittances("day.835", text=_835() + second)
+    assert [(r.trace_number, r.claims[0].claim_id) for r in remits] == [("CHK1", "C1"), ("CHK2", "C2")]
+    accepted = _277([], ["STC*A2:20*20240101*WQ*100"])
+    rejected = _277([], ["STC*A7:21*20240101*U*100"]).replace("TRN*2*C1", "TRN*2*C2")
+    statuses = read_277ca("day.277", text=accepted + rejected).claims
+    assert [(s.claim_id, s.rejected) for s in statuses] == [("C1", False), ("C2", True)]
+    acks = read_999("day.999", text=_999("AK9*A*1*1*1") + _999("AK9*R*1*1*0"))
+    assert [a.group_status for a in acks] == ["A", "R"]
+
+
+def test_a_fault_in_a_later_interchange_is_named_at_its_place_in_the_file() -> None:
+    first = _835()
+    second = first.replace("CLP*C1*1*100*80", "CLP*C1*1*100*81")
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("day.835", text=first + second)
+    assert caught.value.position == first.count("~") + 13 and "claim C1 does not balance" in str(caught.value)
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("day.835", text=first + second.replace("GE*1*1", "GE*2*1"))
+    assert caught.value.position == 2 * first.count("~") - 1 and caught.value.field.endswith("GE01")
+
+
+def test_a_later_interchange_with_other_separators_is_refused() -> None:
+    first = _835()
+    other = first.replace("*P*:~", "*P*>~", 1).replace("HC:93000", "HC>93000")
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("day.835", text=first + other)
+    assert caught.value.position == first.count("~") + 1 and caught.value.field.endswith("ISA16")
+    assert "other separators" in str(caught.value)

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
-from ecgdesk.claims.x12 import Delimiters, Interchange, Segment, X12Error
+from ecgdesk.claims.x12 import ISA_WIDTHS, Delimiters, Interchange, Segment, X12Error
 from ecgdesk.errors import is_digits
 
 ElementCheck = Callable[[Segment, Delimiters], Iterator[tuple[str, str]]]
@@ -310,7 +310,39 @@ def _oversized(segments: Sequence[Segment], delims: Delimiters) -> Iterator[Issu
 
 def check_interchange(interchange: Interchange, transactions: Mapping[str, Transaction]) -> list[Issue]:
     """Envelopes (ISA/GS/ST and their trailers and counts), element sizes and every transaction set's
-    body."""
+    body, of every interchange in the file: clearinghouse downloads put several ISA...IEA one after the
+    other, and each is checked on its own (positions stay those of the whole file)."""
+    segments = interchange.segments
+    starts = [0] + [i for i, segment in enumerate(segments) if i and segment.id == "ISA"]
+    issues: list[Issue] = []
+    for start, end in zip(starts, [*starts[1:], len(segments)], strict=True):
+        if start:
+            issues += _later_isa_issues(segments[start], interchange.delimiters)
+        part = Interchange(interchange.delimiters, segments[start:end], interchange.source)
+        issues += _check_one_interchange(part, transactions)
+    return issues
+
+
+def _later_isa_issues(isa: Segment, delims: Delimiters) -> list[Issue]:
+    """A later ISA was split with the first one's separators: it must declare the same ones, or its
+    composites and repetitions would be read with the wrong separator."""
+    if len(isa.elements) != 16:
+        reason = (f"the ISA has {len(isa.elements)} elements; it needs 16 (separated by the first "
+                  f"interchange's {delims.element!r})")
+        return [Issue(isa.position, "ISA", None, reason)]
+    issues = [
+        Issue(isa.position, "ISA", isa.name(k), f"must be {width} characters wide, got {len(isa.get(k))}")
+        for k, width in enumerate(ISA_WIDTHS[:15], start=1)
+        if len(isa.get(k)) != width
+    ]
+    repetition = isa.get(11)
+    if isa.get(16) != delims.component or (not repetition.isalnum() and repetition != delims.repetition):
+        reason = "this interchange declares other separators than the file's first one; send it on its own"
+        issues.append(Issue(isa.position, "ISA", "ISA16", reason))
+    return issues
+
+
+def _check_one_interchange(interchange: Interchange, transactions: Mapping[str, Transaction]) -> list[Issue]:
     segments = interchange.segments
     issues: list[Issue] = list(_oversized(segments, interchange.delimiters))
     isa = segments[0]
