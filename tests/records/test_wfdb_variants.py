@@ -99,3 +99,23 @@ def test_an_annotation_file_is_not_opened_as_the_recording(tmp_path: Path) -> No
     with pytest.raises(RecordingError) as caught:
         open_recording(tmp_path / "rec.atr")
     assert caught.value.field == "file" and "rec.dat" in caught.value.reason
+
+
+def test_a_variable_layout_multi_segment_record_reads_with_its_gaps(tmp_path: Path) -> None:
+    # MIMIC-style: a layout header of null signals (format 0), segments with different signals, a gap
+    first, second = [_ecg(500, 13), _ecg(500, 14)], [_ecg(500, 15)]
+    _write(tmp_path, "seg1", first, ["mV", "mV"], "16", names=["II", "V"])
+    _write(tmp_path, "seg2", second, ["mV"], "16", names=["II"])
+    (tmp_path / "rec_layout.hea").write_text("rec_layout 2 250 0\n~ 0 200/mV 16 0 0 0 0 II\n"
+                                             "~ 0 200/mV 16 0 0 0 0 V\n")
+    (tmp_path / "rec.hea").write_text("rec/4 2 250 1200\nrec_layout 0\nseg1 500\n~ 200\nseg2 500\n")
+    recording = open_recording(tmp_path / "rec.hea")
+    assert [lead.name for lead in recording.leads] == ["II", "V"] and recording.n_samples == 1200
+    data = recording.read(0, 1200)
+    np.testing.assert_allclose(data[:500], np.column_stack(first), atol=0.003)
+    assert np.isnan(data[500:700]).all() and np.isnan(data[700:, 1]).all()
+    np.testing.assert_allclose(data[700:, 0], second[0], atol=0.003)
+    with pytest.raises(RecordingError) as caught:  # a null signal names no file
+        (tmp_path / "bad_layout.hea").write_text("bad_layout 1 250 0\nbad.dat 0 200/mV 16 0 0 0 0 II\n")
+        open_recording(tmp_path / "bad_layout.hea")
+    assert caught.value.field == "format[0]"

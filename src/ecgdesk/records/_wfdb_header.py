@@ -94,7 +94,10 @@ def _signal(hea: Path, index: int, line: str, warnings: list[str]) -> SignalSpec
         raise RecordingError(hea, f"file_name[{index}]", f"{name!r} is not a file name in the header's "
                                                          "folder (a plain name, no path)")
     match = _FORMAT_SPEC.match(spec)
-    if match is None or match.group(1) not in FORMAT_BITS:
+    if match is not None and match.group(1) == "0" and name != "~":
+        raise RecordingError(hea, f"format[{index}]", "format 0 is a null signal (no samples): its file name "
+                                                      f"must be '~', not {name!r}")
+    if match is None or (match.group(1) not in FORMAT_BITS and match.group(1) != "0"):
         code = match.group(1) if match else spec
         raise RecordingError(hea, f"format[{index}]", f"storage format {code!r} is not one WFDB defines "
                                                       f"(known: {', '.join(FORMAT_BITS)})")
@@ -145,7 +148,7 @@ def _check_adc_resolution(hea: Path, index: int, fmt: str, text: str, warnings: 
     if bits > MAX_ADC_BITS:
         raise RecordingError(hea, field, f"ADC resolution {bits} bits is not plausible (allowed 0, for "
                                          f"unknown, to {MAX_ADC_BITS})")
-    if fmt != "8" and bits > FORMAT_BITS[fmt]:
+    if fmt not in ("8", "0") and bits > FORMAT_BITS[fmt]:
         warnings.append(f"{hea.name}: signal {index + 1} claims an ADC resolution of {bits} bits but format "
                         f"{fmt} stores {FORMAT_BITS[fmt]}; the samples are read as the format stores them")
 
@@ -155,6 +158,8 @@ def _check_scaling(hea: Path, signal: SignalSpec) -> None:
         factor = unit_to_mv_factor(signal.units)
     except ValueError:
         return  # not a voltage: the reader leaves the signal out (with a warning)
+    if signal.fmt == "0":
+        return  # a null signal (the layout of a variable-layout record): it stores no samples
     bits = FORMAT_BITS[signal.fmt]
     mv_per_adu = factor / signal.gain
     check_scale(hea, f"gain[{signal.index}]", mv_per_adu, mv_per_adu * 2 ** (bits - 1),
