@@ -135,6 +135,19 @@ def test_statement_table_respects_sex_limits():
     assert not any(code.startswith("prolonged_qtc") for code in female)
 
 
+@pytest.mark.parametrize(("axis", "expected"), [
+    (-98.0, "extreme_axis_deviation"), (-170.0, "extreme_axis_deviation"), (-60.0, "left_axis_deviation"),
+    (120.0, "right_axis_deviation"), (45.0, None)])
+def test_an_axis_in_the_northwest_quadrant_is_not_left_axis_deviation(axis: float, expected: str | None):
+    # found on a public 15-lead record (PTB): -98 degrees was reported as left axis deviation
+    result = analyze_resting(_synthetic_12lead())
+    m = result.measurements
+    m.qrs_axis_deg = axis
+    axis_codes = {s.code for s in interpret(m, result.rhythm)} & {
+        "extreme_axis_deviation", "left_axis_deviation", "right_axis_deviation"}
+    assert axis_codes == ({expected} if expected else set())
+
+
 def test_outputs_round_trip(tmp_path: Path):
     recording = _synthetic_12lead()
     result = analyze_resting(recording)

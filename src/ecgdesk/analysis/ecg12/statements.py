@@ -64,7 +64,12 @@ CRITERIA: tuple[Criterion, ...] = (
               excludes=("paced",)),
     Criterion("incomplete_bbb", "Incomplete bundle branch block", "qrs_ms", ">=", 110.0, "ms", AHA,
               excludes=("paced", "complete_bbb")),
-    Criterion("left_axis_deviation", "Left axis deviation", "qrs_axis_deg", "<", -30.0, "deg", AHA),
+    # -90 to -180 degrees is the northwest quadrant, not a left axis (AHA/ACCF/HRS 2009: "right superior
+    # axis"; ventricular rhythms, lead reversal, severe right ventricular hypertrophy)
+    Criterion("extreme_axis_deviation", "Extreme axis deviation (northwest axis)", "qrs_axis_deg", "<", -90.0,
+              "deg", AHA),
+    Criterion("left_axis_deviation", "Left axis deviation", "qrs_axis_deg", "<", -30.0, "deg", AHA,
+              excludes=("extreme_axis_deviation",)),
     Criterion("right_axis_deviation", "Right axis deviation", "qrs_axis_deg", ">", 90.0, "deg", AHA),
     Criterion("prolonged_qtc_male", "Prolonged QTc", "qtc_bazett_ms", ">", 450.0, "ms", AHA,
               requires=("male",), excludes=("complete_bbb", "paced")),
