@@ -234,3 +234,23 @@ def test_a_later_interchange_with_other_separators_is_refused() -> None:
         read_remittances("day.835", text=first + other)
     assert caught.value.position == first.count("~") + 1 and caught.value.field.endswith("ISA16")
     assert "other separators" in str(caught.value)
+
+
+@pytest.mark.parametrize("amount", ["1e2", "1_00", "+100", " 100", "100.0.0", "NaN", "Infinity"])
+def test_an_amount_is_written_as_x12_writes_numbers(amount: str) -> None:
+    # Python's Decimal reads "1e2" and "1_00" as 100: an X12 amount has digits, a minus and a point only
+    text = _835().replace("CLP*C1*1*100*80", f"CLP*C1*1*{amount}*80")
+    with pytest.raises(X12ValidationError) as caught:
+        read_remittances("amount.835", text=text)
+    assert "CLP03" in str(caught.value) and "is not an amount" in str(caught.value)
+
+
+@pytest.mark.parametrize("amount", ["100", "100.", ".5", "-19.37", "0.00"])
+def test_amounts_as_x12_writes_them_are_read(amount: str) -> None:
+    text = _835().replace("CLP*C1*1*100*80", f"CLP*C1*1*{amount}*80")
+    try:
+        (remit,) = read_remittances("amount.835", text=text)
+    except X12ValidationError as error:  # the claim may not balance, but never for the number's form
+        assert "is not an amount" not in str(error)
+    else:
+        assert str(remit.claims[0].charge) in {amount, amount.rstrip(".")}

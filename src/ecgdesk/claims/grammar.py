@@ -13,10 +13,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
-from ecgdesk.claims.x12 import ISA_WIDTHS, Delimiters, Interchange, Segment, X12Error
+from ecgdesk.claims.x12 import ISA_WIDTHS, Delimiters, Interchange, Segment, X12Error, is_x12_decimal
 from ecgdesk.errors import is_digits
 
 ElementCheck = Callable[[Segment, Delimiters], Iterator[tuple[str, str]]]
@@ -148,11 +147,8 @@ def _element_issues(spec: Seg, segment: Segment, delims: Delimiters) -> Iterator
             yield segment.name(index), f"{value!r} is not a valid date CCYYMMDD"
     for index in spec.amounts:
         value = segment.get(index)
-        if value:
-            try:
-                Decimal(value)
-            except InvalidOperation:
-                yield segment.name(index), f"{value!r} is not an amount"
+        if value and not is_x12_decimal(value):
+            yield segment.name(index), f"{value!r} is not an amount (digits, an optional minus and point)"
     for index in spec.whole_numbers:
         value = segment.get(index)
         if value and not is_digits(value):

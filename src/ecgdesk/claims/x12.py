@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from ecgdesk.errors import InputError, is_digits
@@ -188,6 +188,16 @@ def read_file(path: Path | str) -> Interchange:
 # ------------------------------------------------------------------------------------------ values
 
 
+#: X12 type R as the 005010 guides allow it: an optional minus, digits, an optional decimal point; no plus
+#: sign, exponent, spaces or digit separators (Python's Decimal takes "1e3" and "1_000").
+_X12_DECIMAL = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
+
+
+def is_x12_decimal(text: str) -> bool:
+    """True when ``text`` is a number as X12 type R writes one."""
+    return _X12_DECIMAL.fullmatch(text) is not None
+
+
 def parse_amount(segment: Segment, index: int, source: str, *, required: bool = True) -> Decimal:
     """Element ``index`` as a decimal amount (X12 type R)."""
     text = segment.get(index)
@@ -195,15 +205,10 @@ def parse_amount(segment: Segment, index: int, source: str, *, required: bool = 
         if required:
             raise X12Error(source, segment.position, segment.id, segment.name(index), "amount missing")
         return Decimal(0)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise X12Error(
-            source, segment.position, segment.id, segment.name(index), f"{text!r} is not a number"
-        ) from None
-    if not value.is_finite():
-        raise X12Error(source, segment.position, segment.id, segment.name(index), f"{text!r} is not a number")
-    return value
+    if not is_x12_decimal(text):
+        raise X12Error(source, segment.position, segment.id, segment.name(index),
+                       f"{text!r} is not a number (digits, an optional minus and decimal point)")
+    return Decimal(text)
 
 
 def parse_date(segment: Segment, index: int, source: str, text: str | None = None) -> date:
