@@ -16,7 +16,7 @@ from ecgdesk.coding.facts import Setting
 from ecgdesk.coding.importers import ImportOptions, import_files, parse_mue, parse_ptp, parse_rvu
 from ecgdesk.coding.refdata import RefData, RefStore
 from ecgdesk.coding.scrub import scrub
-from ecgdesk.coding.tables import PtpTable, TableKind, baseline_ptp, day_int, shipped_manifest
+from ecgdesk.coding.tables import OPEN_END, PtpTable, TableKind, baseline_ptp, day_int, shipped_manifest
 from ecgdesk.errors import InputError
 
 # A hand-written file in the layout of the CMS quarterly PTP text files (ccipra-vNNNr0-f1.txt).
@@ -127,6 +127,74 @@ def test_pprrvu_two_line_header_and_no_descriptor_kept(tmp_path: Path) -> None:
     assert saved.effective == date(2024, 7, 1)
     stored = (tmp_path / "store" / "rvu" / saved.id / "table.npz").read_bytes()
     assert b"O\x00\x00\x00u\x00\x00\x00r\x00\x00\x00" not in stored  # "Our" as numpy unicode
+
+
+# The real PPRRVU header: banner lines, then column names stacked over up to five lines, one word a line
+# (written here from the layout, with our own labels).
+RVU_STACKED = (
+    ",,National Physician Fee Schedule Relative Value File July Release,,,,,,,,,,,,,,\r\n"
+    ",,RELEASED 05/03/2024,,,,,,,,,,,,,,\r\n"
+    ",,,,NOT USED,,,,,,,,,,,,\r\n"
+    ",,,,FOR,,,NON-FAC,,FACILITY ,,,,,,,\r\n"
+    ",,,STATUS,MEDICARE ,WORK,NON-FAC,NA,FACILITY,NA,MP,NON-FACILITY,FACILITY,PCTC,GLOB,CONV,\r\n"
+    "HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,PE RVU,INDICATOR,PE RVU,INDICATOR,RVU,TOTAL,TOTAL,IND,DAYS,"
+    "FACTOR,\r\n"
+    "93050,,Our own short label,A,,0.17,0.29,,0.29,NA,0.02,0.48,0.48,1,XXX,33.2875,\r\n"
+    "0001A,,Our own vaccine label,X,,0.00,0.00,,0.00,,0.00,0.00,0.00,9,XXX,33.2875,\r\n"
+    "\x1a\r\n"
+)
+
+
+def test_pprrvu_header_stacked_over_several_lines_and_codes_ending_in_a(tmp_path: Path) -> None:
+    # every real PPRRVU file was refused ("RVU columns not found: na"); 0001A rows were skipped silently
+    rows = parse_rvu(_write(tmp_path, "PPRRVU24_JUL.csv", RVU_STACKED))
+    assert [(r.code, r.status, r.work_rvu, r.total_nonfacility, r.facility_na, r.conversion_factor)
+            for r in rows] == [("93050", "A", 0.17, 0.48, True, 33.2875),
+                               ("0001A", "X", 0.0, 0.0, False, 33.2875)]
+
+
+@pytest.mark.parametrize(("line", "imported"), [
+    ("93000\t99213\t\t20100101\t\t1\tMisuse of column two code", True),  # blank deletion date: none
+    ("93000\t99213\t\t20100101\t*\t2\tMisuse of column two code", False),  # modifier indicator 2
+    ("93000\t99213\t\t2010-01-01\t*\t1\tMisuse of column two code", False),  # ISO date
+])
+def test_a_ptp_edit_line_is_read_or_refused_never_dropped(tmp_path: Path, line: str, imported: bool) -> None:
+    path = _write(tmp_path, "ccipra-v302r0-f1.txt", PTP_TAB + line + "\n")
+    if imported:
+        rows = parse_ptp(path)
+        assert len(rows) == 6 and rows[-1].column2 == "99213" and rows[-1].deletion == OPEN_END
+    else:
+        with pytest.raises(InputError) as caught:
+            parse_ptp(path)
+        assert caught.value.field == "line 9" and "modifier indicator 0, 1 or 9" in caught.value.reason
+
+
+def test_mue_line_numbers_are_the_file_lines_and_dme_is_refused(tmp_path: Path) -> None:
+    banner = '"Practitioner Services MUE Table - Effective 07/01/2024\nSecond banner line"\n\n'
+    header = '"HCPCS/\nCPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator"\n'
+    bad = _write(tmp_path, "MCR_MUE_PractitionerServices_Eff_07-01-2024.csv",
+                 banner + header + '"93000","3","3 Date of Service Edit: Clinical"\n\n"93005","N/A","3 x"\n')
+    with pytest.raises(InputError) as caught:
+        parse_mue(bad)
+    assert caught.value.field == "line 8: 93005"  # the blank line and the two-line cells counted
+    dme = _write(tmp_path, "MCR_MUE_DMESupplierServices_Eff_07-01-2024.csv",
+                 header.replace("Practitioner", "DME Supplier") + '"A4216","60","1 Line Edit"\n')
+    with pytest.raises(InputError) as caught:  # was stored as practitioner limits with --setting
+        parse_mue(dme, Setting.PRACTITIONER)
+    assert "DME supplier" in caught.value.reason
+
+
+def test_excel_and_utf16_files_are_named_as_such(tmp_path: Path) -> None:
+    workbook = tmp_path / "ccipra-v302r0-f1.xlsx"
+    with zipfile.ZipFile(workbook, "w") as zipped:
+        zipped.writestr("[Content_Types].xml", "<Types/>")
+        zipped.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(InputError) as caught:
+        parse_ptp(workbook)
+    assert "Excel workbook" in caught.value.reason
+    unicode_text = tmp_path / "ccipra-v302r0-f1.txt"
+    unicode_text.write_bytes(PTP_TAB.encode("utf-16"))
+    assert len(parse_ptp(unicode_text)) == 5
 
 
 def test_store_roundtrip_checksum_and_tamper(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ from ecgdesk.errors import InputError
 
 Source = str | Path | None
 
-# CPT Category I (5 digits), Category II/III (4 digits + F/T), PLA (4 digits + U), HCPCS Level II (A-V + 4).
+# CPT Category I (5 digits; vaccine administration 4 digits + A), Category II/III (4 digits + F/T), PLA (4
+# digits + U), HCPCS Level II (A-V + 4).
 # ASCII only: ``\d`` alone would take full-width and other Unicode digits (``９３０００``) for a code.
-CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[FTUM]|[A-V]\d{4})$", re.ASCII)
+CODE_PATTERN = re.compile(r"^(?:\d{5}|\d{4}[AFTUM]|[A-V]\d{4})$", re.ASCII)
 MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$", re.ASCII)
 POS_PATTERN = re.compile(r"^\d{2}$", re.ASCII)
 #: ``YYYY-MM-DD`` only: ``date.fromisoformat`` also takes ``2024W011`` (an ISO week) and ``20240101``.
@@ -149,7 +150,7 @@ def parse_code(value: Any, field_name: str, source: Source = None) -> str:
     if not CODE_PATTERN.match(text):
         raise InputError(
             field_name,
-            f"{value!r} is not a CPT/HCPCS code (5 digits, 4 digits + F/T/U, or a letter A-V + 4 digits)",
+            f"{value!r} is not a CPT/HCPCS code (5 digits, 4 digits + A/F/T/U/M, or a letter A-V + 4 digits)",
             source,
         )
     return text

@@ -41,9 +41,11 @@ _Row = TypeVar("_Row")
 # column1, column2, prior-to-1996 flag, effective, deletion ('*' = none), modifier indicator, rationale.
 _PTP_LINE = re.compile(
     r'^\s*"?(?P<c1>[0-9A-Z]{5})"?[\t ,;|]+"?(?P<c2>[0-9A-Z]{5})"?[\t ,;|]+"?(?P<prior>\*?)"?[\t ,;|]*'
-    r'"?(?P<eff>\d{8})"?[\t ,;|]+"?(?P<del>\d{8}|\*)"?[\t ,;|]+"?(?P<mod>[019])"?[\t ,;|]*'
+    r'"?(?P<eff>\d{8})"?[\t ,;|]+"?(?P<del>\d{8}|\*)?"?[\t ,;|]+"?(?P<mod>[019])"?[\t ,;|]*'
     r'"?(?P<why>[^"]*)"?\s*$'
 )
+#: The start of a line that holds an edit (two codes), whether or not the rest of it reads.
+_PTP_DATA = re.compile(r'^\s*"?[0-9A-Z]{5}"?[\t ,;|]+"?[0-9A-Z]{5}"?(?:[\t ,;|]|$)')
 _QUARTER = re.compile(r"(20\d\d)[ _-]?q([1-4])", re.IGNORECASE)
 _MONTHS = {
     m: i + 1
@@ -75,12 +77,22 @@ def _read_text(path: Path) -> str:
     if raw[:4] == b"PK\x03\x04":
         try:
             with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                members = [n for n in sorted(archive.namelist()) if n.lower().endswith((".txt", ".csv"))]
+                names = sorted(archive.namelist())
+                members = [n for n in names if n.lower().endswith((".txt", ".csv"))]
                 raw = b"\n".join(archive.read(n) for n in members)
         except zipfile.BadZipFile as error:
             raise InputError("FILE", f"unreadable zip archive ({error})", path) from None
+        if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+            raise InputError("FILE", "an Excel workbook (.xlsx); CMS also publishes these tables as text: "
+                                     "use that file, or save the sheet as CSV or tab-delimited text", path)
         if not members:
             raise InputError("FILE", "the zip archive holds no .txt or .csv file", path)
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text" is UTF-16 with a byte-order mark
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise InputError("FILE", f"starts as UTF-16 text but does not decode ({error.reason})",
+                             path) from None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -131,7 +143,19 @@ def _iso_or_blank(text: str, field: str, path: Path, blank: int) -> int:
 
 
 def _csv_rows(text: str) -> list[list[str]]:
-    return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    return [row for _, row in _numbered_rows(text)]
+
+
+def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
+    """The non-blank CSV rows with the physical line each starts on (a quoted cell may span lines)."""
+    reader = csv.reader(io.StringIO(text))
+    out = []
+    line = 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            out.append((line, row))
+        line = reader.line_num + 1
+    return out
 
 
 def _norm(cell: str) -> str:
@@ -189,9 +213,14 @@ def _ptp_from_cms_text(path: Path, text: str, setting: Setting) -> Iterator[PtpR
     for n, line in enumerate(text.splitlines(), start=1):
         match = _PTP_LINE.match(line)
         if match is None:
+            if _PTP_DATA.match(line):  # an edit that does not read is never dropped without a word
+                raise InputError(f"line {n}", f"{line.strip()[:80]!r} is not column 1, column 2, an optional "
+                                 "'*', effective date YYYYMMDD, deletion date YYYYMMDD or '*' (or blank), "
+                                 "modifier indicator 0, 1 or 9", path)
             continue
         deletion = (
-            OPEN_END if match["del"] == "*" else _yyyymmdd(match["del"], f"line {n}: deletion date", path)
+            OPEN_END if match["del"] in (None, "*")
+            else _yyyymmdd(match["del"], f"line {n}: deletion date", path)
         )
         yield PtpRow(
             setting,
@@ -243,7 +272,12 @@ def _find_column(names: Sequence[str], *tests: Callable[[str], bool]) -> int | N
 
 def parse_mue(path: Path, setting: Setting | None = None) -> list[MueRow]:
     """MUE rows of a CMS MUE CSV (practitioner / outpatient hospital) or the shared CSV extract."""
-    rows = _csv_rows(_read_text(path))
+    text = _read_text(path)
+    if "dme" in path.name.lower() or "dme supplier" in text[:2048].lower():
+        raise InputError("FILE", "a DME supplier MUE table: its limits apply to suppliers' claims, not to "
+                                 "practitioner or outpatient hospital services", path)
+    numbered = _numbered_rows(text)
+    rows = [row for _, row in numbered]
     header = _header_index(rows, "hcpcs")
     if header is None:
         raise InputError("header", "no header row starting with 'HCPCS' found", path)
@@ -261,7 +295,7 @@ def parse_mue(path: Path, setting: Setting | None = None) -> list[MueRow]:
             "--setting", "cannot tell the MUE setting from the header or file name; give --setting", path
         )
     parsed: list[MueRow] = []
-    for n, row in enumerate(rows[header + 1 :], start=header + 2):
+    for n, row in numbered[header + 1 :]:
         code = row[code_col].strip().upper() if row else ""
         if not CODE_PATTERN.match(code) or len(row) <= max(value_col, mai_col):
             continue
@@ -294,14 +328,31 @@ def _float(text: str, field: str, path: Path) -> float:
         raise InputError(field, f"{text!r} is not a number", path) from None
 
 
+#: Header lines above the ``HCPCS`` line that a column's name may be stacked over (PPRRVU writes up to 4:
+#: ``FACILITY`` / ``NA`` / ``INDICATOR``, one word a line).
+_HEADER_STACK = 5
+
+
+def _stacked_names(rows: Sequence[Sequence[str]], header: int) -> list[str]:
+    """Each column's name read down the header lines above ``header`` (those with an empty first cell)."""
+    stack: list[Sequence[str]] = []
+    for row in reversed(rows[max(0, header - _HEADER_STACK):header]):
+        if row and row[0].strip():
+            break
+        stack.insert(0, row)
+    stack.append(rows[header])
+    width = len(rows[header])
+    return [_norm(" ".join(row[i] if i < len(row) else "" for row in stack)) for i in range(width)]
+
+
 def parse_rvu(path: Path) -> list[RvuRow]:
     """RVU rows of a CMS PPRRVU CSV (two-line header) or the shared CSV extract; descriptors are dropped."""
-    rows = _csv_rows(_read_text(path))
+    numbered = _numbered_rows(_read_text(path))
+    rows = [row for _, row in numbered]
     header = _header_index(rows, "hcpcs")
     if header is None:
         raise InputError("header", "no header row starting with 'HCPCS' found", path)
-    above = rows[header - 1] if header > 0 else []
-    names = [_norm(f"{above[i] if i < len(above) else ''} {cell}") for i, cell in enumerate(rows[header])]
+    names = _stacked_names(rows, header)
     find = {
         "mod": _find_column(names, lambda s: s in ("mod", "modifier")),
         "status": _find_column(names, lambda s: "status" in s),
@@ -321,7 +372,7 @@ def parse_rvu(path: Path) -> list[RvuRow]:
         raise InputError("header", f"RVU columns not found: {', '.join(missing)}", path)
     col = {key: int(value) for key, value in find.items() if value is not None}
     parsed: list[RvuRow] = []
-    for n, row in enumerate(rows[header + 1 :], start=header + 2):
+    for n, row in numbered[header + 1 :]:
         code = row[0].strip().upper() if row else ""
         if not CODE_PATTERN.match(code) or len(row) <= max(col.values()):
             continue
