@@ -80,11 +80,18 @@ def test_record_line_numbers_in_other_digits_are_refused(tmp_path: Path, field: 
     _refused(hea, field, opener=lambda: read_wfdb(hea))  # the WFDB reader itself, as a .hea names it
 
 
-@pytest.mark.parametrize("code", ["17", "0", "999", "16y"])
+@pytest.mark.parametrize("code", ["17", "999", "16y"])
 def test_unknown_storage_format(tmp_path: Path, code: str) -> None:
     hea = _wfdb(tmp_path)
     _edit_signal(hea, 0, 1, code)
     _refused(hea, "format[0]", "not one WFDB defines", "212")
+
+
+def test_a_null_signal_names_no_file(tmp_path: Path) -> None:
+    # format 0 is WFDB's null signal (a variable-layout record's layout header): no samples, file '~'
+    hea = _wfdb(tmp_path)
+    _edit_signal(hea, 0, 1, "0")
+    _refused(hea, "format[0]", "null signal", "'~'")
 
 
 @pytest.mark.parametrize(("gain", "words"), [
