@@ -1,23 +1,21 @@
 """Orders, acknowledgements and aECG files as real senders write them (2026-12-07).
 
 Each case is a small message of our own that reproduces what a probe found in public sample messages of
-EHRs, interface engines and ECG carts (time zone offsets, subcomponents, several identifiers, coding
-systems, escape sequences, partial FHIR dateTimes, plain-text aECG names): read right, or refused with
-the field and the reason, never a wrong value and never an internal error.
+EHRs and interface engines (time zone offsets, subcomponents, several identifiers, coding systems, escape
+sequences, partial FHIR dateTimes): read right, or refused with the field and the reason, never a wrong
+value and never an internal error. (The aECG cases are in tests/records/test_hl7aecg.py.)
 """
 
 from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from interop_builders import orm, service_request
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop import fhir, hl7v2
-from ecgdesk.records import open_recording
 
 
 def _with(text: str, segment: str, line: str) -> str:
@@ -138,44 +136,3 @@ def test_fhir_requester_as_a_practitioner_role() -> None:
         "resourceType": "PractitionerRole",
         "practitioner": {"reference": "urn:uuid:33333333-3333-3333-3333-333333333333"}}})
     assert fhir.parse_service_request(document, "sr.json").ordering.npi == "1245319599"
-
-
-_AECG = """<?xml version="1.0" encoding="UTF-8"?>
-<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-  <id root="1.2.3"/>
-  <effectiveTime><low value="20040115112004"/></effectiveTime>
-  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>
-    <id extension="S-1"/>
-    <subjectDemographicPerson><name>Clark</name></subjectDemographicPerson>
-  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent></componentOf>
-  <component><series>
-    <code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>
-    <author><seriesAuthor><manufacturedSeriesDevice>
-      <manufacturerModelName>
-        12345
-      </manufacturerModelName>
-    </manufacturedSeriesDevice></seriesAuthor></author>
-    <component><sequenceSet>
-      <component><sequence>
-        <code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.5.4"/>
-        <value xsi:type="GLIST_PQ"><head value="0.000" unit="s"/><increment value="0.002" unit="s"/></value>
-      </sequence></component>
-      <component><sequence>
-        <code code="MDC_ECG_LEAD_II" codeSystem="2.16.840.1.113883.6.24"/>
-        <value xsi:type="SLIST_PQ"><origin value="0" unit="uV"/><scale value="5" unit="uV"/>
-          <digits>0 10 20 30 40 50 60 70 80 90</digits></value>
-      </sequence></component>
-    </sequenceSet></component>
-  </series></component>
-</AnnotatedECG>
-"""
-
-
-def test_aecg_plain_name_padded_device_and_relative_time(tmp_path: Path) -> None:
-    path = tmp_path / "cart.xml"
-    path.write_text(_AECG, "utf-8")
-    recording = open_recording(path)
-    assert recording.start_time == datetime(2004, 1, 15, 11, 20, 4)
-    assert recording.patient.last_name == "Clark" and recording.device == "12345"
-    assert not recording.warnings and recording.fs == 500.0
-    assert recording.read(0, 3)[:, 0].tolist() == pytest.approx([0.0, 0.05, 0.1])

@@ -101,3 +101,45 @@ def test_bad_documents_name_the_field(tmp_path: Path, edit, field: str):
     assert info.value.field.startswith(field), (info.value.field, str(info.value))
     assert "bad.xml" in str(info.value)
     assert path.read_bytes() == before
+
+
+# As other carts write aECG (found by running FDA's and CVRG's public example files through the reader).
+_CART_AECG = """<?xml version="1.0" encoding="UTF-8"?>
+<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <id root="1.2.3"/>
+  <effectiveTime><low value="20040115112004"/></effectiveTime>
+  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>
+    <id extension="S-1"/>
+    <subjectDemographicPerson><name>Clark</name></subjectDemographicPerson>
+  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent></componentOf>
+  <component><series>
+    <code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>
+    <author><seriesAuthor><manufacturedSeriesDevice>
+      <manufacturerModelName>
+        12345
+      </manufacturerModelName>
+    </manufacturedSeriesDevice></seriesAuthor></author>
+    <component><sequenceSet>
+      <component><sequence>
+        <code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.5.4"/>
+        <value xsi:type="GLIST_PQ"><head value="0.000" unit="s"/><increment value="0.002" unit="s"/></value>
+      </sequence></component>
+      <component><sequence>
+        <code code="MDC_ECG_LEAD_II" codeSystem="2.16.840.1.113883.6.24"/>
+        <value xsi:type="SLIST_PQ"><origin value="0" unit="uV"/><scale value="5" unit="uV"/>
+          <digits>0 10 20 30 40 50 60 70 80 90</digits></value>
+      </sequence></component>
+    </sequenceSet></component>
+  </series></component>
+</AnnotatedECG>
+"""
+
+
+def test_aecg_plain_name_padded_device_and_relative_time(tmp_path: Path) -> None:
+    path = tmp_path / "cart.xml"
+    path.write_text(_CART_AECG, "utf-8")
+    recording = read_hl7_aecg(path)
+    assert recording.start_time == datetime(2004, 1, 15, 11, 20, 4)
+    assert recording.patient.last_name == "Clark" and recording.device == "12345"
+    assert not recording.warnings and recording.fs == 500.0
+    assert recording.read(0, 3)[:, 0].tolist() == pytest.approx([0.0, 0.05, 0.1])
