@@ -82,6 +82,17 @@ def test_mixed_samples_per_frame_are_averaged_and_said(tmp_path: Path) -> None:
     assert any("several samples per frame" in w and "s1" in w for w in recording.warnings)
 
 
+def test_ecg_leads_at_several_samples_per_frame_leave_a_slower_channel_out(tmp_path: Path) -> None:
+    # as MIMIC writes them: ECG leads at 4 samples per frame, a respiration channel at 1
+    ecg = [_ecg(4000, 16), _ecg(4000, 17)]
+    hea = _write(tmp_path, "mimic", [*ecg, _ecg(1000, 18)], ["mV", "mV", "mV"], "16",
+                 names=["II", "V", "RESP"], per_frame=[4, 4, 1])
+    recording = open_recording(hea)
+    assert [lead.name for lead in recording.leads] == ["II", "V"] and recording.fs == 1000.0
+    assert any("RESP" in w and "left out" in w for w in recording.warnings)
+    np.testing.assert_allclose(recording.read(0, 4000), np.column_stack(ecg), atol=0.003)
+
+
 def test_a_channel_in_degrees_and_an_edf_annotation_channel_are_left_out(tmp_path: Path) -> None:
     hea = _write(tmp_path, "gen", [_ecg(1000, 9), _ecg(1000, 10), _ecg(1000, 11)], ["mV", "deg", "mV"], "16",
                  names=["ECG", "angle", "EDF Annotations"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -22,6 +23,11 @@ MAX_MV_PER_ADU = 1.0
 MIN_FULL_SCALE_MV = 0.1
 #: Files read whole into memory (CSV, XML) are refused above this size, before reading.
 MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024
+#: A channel label that names an ECG lead (``ECG``, ``EKG``, ``I`` ... ``V6``, ``MLII``, ``CM5``, ``X``,
+#: ``Y``, ``Z``): the readers prefer such channels where a file mixes signal types or rates.
+ECG_LABEL = re.compile(
+    r"(ecg|ekg|^(lead\s*)?(i|ii|iii|avr|avl|avf|v[1-6]|mlii|ml2|cm[1-6]|x|y|z)$)", re.IGNORECASE
+)
 
 
 def file_kind(mode: int) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,7 +25,7 @@ import numpy as np
 import pyedflib
 
 from ecgdesk.errors import RecordingError
-from ecgdesk.records._checks import check_fs, clean_label
+from ecgdesk.records._checks import ECG_LABEL, check_fs, clean_label
 from ecgdesk.records._edf_header import (
     ANNOTATION_LABELS,
     Channel,
@@ -38,9 +37,6 @@ from ecgdesk.records._edf_header import (
 from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
 
 _VOLTS = {"uv": "uV", "µv": "uV", "μv": "uV", "mv": "mV", "v": "V", "nv": "nV"}
-_ECG_LABEL = re.compile(
-    r"(ecg|ekg|^(lead\s*)?(i|ii|iii|avr|avl|avf|v[1-6]|mlii|ml2|cm[1-6]|x|y|z)$)", re.IGNORECASE
-)
 
 
 def looks_like_edf(head: bytes) -> bool:
@@ -65,7 +61,7 @@ def _volt_unit(text: str) -> str | None:
 def select_ecg_channels(channels: Sequence[Channel]) -> list[Channel]:
     """The documented rule: voltage channels, ECG-labelled ones if any, at the most common rate."""
     volts = [c for c in channels if _volt_unit(c.unit) and c.label not in ANNOTATION_LABELS]
-    ecg = [c for c in volts if _ECG_LABEL.search(c.label.strip())]
+    ecg = [c for c in volts if ECG_LABEL.search(c.label.strip())]
     chosen = ecg or volts
     if not chosen:
         return []
@@ -237,7 +233,7 @@ def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], floa
             warnings.append(f"{header.path.name}: signal {other.index} ({other.label!r}, not read): "
                             f"{problem[0]}: {problem[1]}")
     left = [c for c in header.channels if c not in chosen and _volt_unit(c.unit) and
-            _ECG_LABEL.search(c.label)]
+            ECG_LABEL.search(c.label)]
     if left:
         warnings.append("ECG channels at another sampling rate left out: "
                         + ", ".join(f"{c.label} ({c.fs:g} Hz)" for c in left))

@@ -18,6 +18,7 @@ import wfdb
 
 from ecgdesk.errors import RecordingError, is_digits
 from ecgdesk.records._checks import (
+    ECG_LABEL,
     check_fs,
     check_regular_file,
     check_size,
@@ -356,19 +357,31 @@ def _volt_channels(hea: Path, signals: Any, text: HeaderText, warnings: list[str
     return channels
 
 
-def _samples_per_frame(hea: Path, signals: Any, channels: list[int], warnings: list[str]) -> int:
-    """How many samples a frame holds for each signal read: the recording's rate is the frame rate times it.
+def _samples_per_frame(hea: Path, signals: Any, channels: list[int],
+                       warnings: list[str]) -> tuple[int, list[int]]:
+    """(samples a frame holds for each signal read, the signals read): the recording's rate is the frame
+    rate times that count.
 
-    Signals read with different counts cannot share one rate; they are then averaged to the frame rate by
-    wfdb, which is said.
+    Where the signals hold different counts, the ECG-labelled ones decide: when they share one count, the
+    signals with another (a pressure or respiration channel at the frame rate, as MIMIC writes them) are left
+    out. Otherwise every signal is averaged to the frame rate by wfdb, which is said.
     """
-    counts = [(signals.samps_per_frame or [1] * signals.n_sig)[i] or 1 for i in channels]
-    if len(set(counts)) == 1:
-        return int(counts[0])
-    averaged = [signals.sig_name[i] or f"ch{i + 1}" for i, n in zip(channels, counts, strict=True) if n > 1]
+    per_frame = signals.samps_per_frame or [1] * signals.n_sig
+    counts = {i: int(per_frame[i] or 1) for i in channels}
+    if len(set(counts.values())) == 1:
+        return counts[channels[0]], channels
+    ecg = {counts[i] for i in channels if ECG_LABEL.search((signals.sig_name[i] or "").strip())}
+    if len(ecg) == 1:
+        (kept,) = ecg
+        for i in channels:
+            if counts[i] != kept:
+                warnings.append(f"{hea.name}: signal {i + 1} ({signals.sig_name[i] or 'unnamed'}) left out: "
+                                f"{counts[i]} samples per frame where the ECG leads have {kept}")
+        return kept, [i for i in channels if counts[i] == kept]
+    averaged = [signals.sig_name[i] or f"ch{i + 1}" for i in channels if counts[i] > 1]
     warnings.append(f"{hea.name}: signals {', '.join(averaged)} hold several samples per frame, the others "
                     "one: they are read averaged to the frame rate")
-    return 1
+    return 1, channels
 
 
 def read_wfdb(path: str | Path) -> Recording:
@@ -394,7 +407,7 @@ def read_wfdb(path: str | Path) -> Recording:
     if sig_len < 0:
         raise RecordingError(hea, "sig_len", f"must be >= 0, got {sig_len}")
     channels = _volt_channels(hea, signals, text, warnings)
-    per_frame = _samples_per_frame(hea, signals, channels, warnings)
+    per_frame, channels = _samples_per_frame(hea, signals, channels, warnings)
     source: _MemmapSource | _RdrecordSource | None = None
     if not text.multi_segment:
         _check_files(base.parent, text, sig_len)
