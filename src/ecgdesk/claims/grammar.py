@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from ecgdesk.claims.x12 import ISA_WIDTHS, Delimiters, Interchange, Segment, X12Error, is_x12_decimal
+from ecgdesk.claims.x12 import (
+    Delimiters,
+    Interchange,
+    Segment,
+    X12Error,
+    is_x12_decimal,
+    isa_width_problems,
+)
 from ecgdesk.errors import is_digits
 
 ElementCheck = Callable[[Segment, Delimiters], Iterator[tuple[str, str]]]
@@ -326,11 +333,8 @@ def _later_isa_issues(isa: Segment, delims: Delimiters) -> list[Issue]:
         reason = (f"the ISA has {len(isa.elements)} elements; it needs 16 (separated by the first "
                   f"interchange's {delims.element!r})")
         return [Issue(isa.position, "ISA", None, reason)]
-    issues = [
-        Issue(isa.position, "ISA", isa.name(k), f"must be {width} characters wide, got {len(isa.get(k))}")
-        for k, width in enumerate(ISA_WIDTHS[:15], start=1)
-        if len(isa.get(k)) != width
-    ]
+    issues = [Issue(isa.position, "ISA", field, reason)
+              for field, reason in isa_width_problems([isa.get(k) for k in range(1, 16)])]
     repetition = isa.get(11)
     if isa.get(16) != delims.component or (not repetition.isalnum() and repetition != delims.repetition):
         reason = "this interchange declares other separators than the file's first one; send it on its own"

@@ -106,6 +106,13 @@ class Interchange:
     source: str
 
 
+def isa_width_problems(elements: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(element, reason) for each of ISA01..ISA15 that is not its fixed width."""
+    for index, (value, width) in enumerate(zip(elements, ISA_WIDTHS[:15], strict=False), start=1):
+        if len(value) != width:
+            yield f"ISA{index:02d}", f"must be {width} characters wide, got {len(value)}"
+
+
 def _isa(text: str, source: str) -> tuple[Delimiters, str]:
     if not text.startswith("ISA"):
         shown = text[:20].replace("\n", " ")
@@ -118,11 +125,8 @@ def _isa(text: str, source: str) -> tuple[Delimiters, str]:
     fields = text[4:].split(separator, 16)
     if len(fields) < 16:
         raise X12Error(source, 1, "ISA", None, f"the ISA has {len(fields)} elements; it needs 16")
-    for index, (value, width) in enumerate(zip(fields[:15], ISA_WIDTHS, strict=False), start=1):
-        if len(value) != width:
-            raise X12Error(
-                source, 1, "ISA", f"ISA{index:02d}", f"must be {width} characters wide, got {len(value)}"
-            )
+    for field, reason in isa_width_problems(fields[:15]):
+        raise X12Error(source, 1, "ISA", field, reason)
     component = fields[15][:1]
     terminator = fields[15][1:2]
     if not component or not terminator or terminator.isalnum():
