@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message, Segment
@@ -311,19 +311,20 @@ def _service(field: str, source: str) -> tuple[str, float | None]:
     return orderable(next((code for code in readable if code in ORDERABLE), readable[0]), "OBR-4", source)
 
 
-def _ordering_npi(xcn: str, field: str, source: str) -> str | None:
-    """XCN-1 of the first repetition whose identifier type (XCN-13) is NPI or not given."""
+def _ordering_provider(xcn: str, field: str, source: str) -> Provider:
+    """The ordering provider of the first XCN repetition whose identifier type (XCN-13, or XCN-9 the
+    assigning authority) is NPI or not given; its XCN-1 is the NPI."""
     for repetition in xcn.split("~"):
         kind = _component(repetition, 13).upper()
         authority = _component(repetition, 9).upper()
         typed_npi = kind == "NPI" or authority == "NPI" or (not kind and not authority)
         if _component(repetition, 1) and typed_npi:
-            return _component(repetition, 1)
+            return Provider(_component(repetition, 1), _component(repetition, 2), _component(repetition, 3))
     if _component(xcn, 1):
         kind = _component(xcn, 13) or _component(xcn, 9)
         raise InputError(field, f"the ordering provider's identifier {_component(xcn, 1)!r} is of type "
                                 f"{kind!r}, not an NPI", source)
-    return None
+    return Provider(None, _component(xcn, 2), _component(xcn, 3))
 
 
 def _date(value: str, field: str, source: str) -> date:
@@ -388,9 +389,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         raise InputError("ORC-2", "the placer order number is empty", source)
     provider_at = "ORC-12" if _field(orc, 12) else "OBR-16"
     provider_field = _field(orc, 12) or _field(obr, 16)
-    npi = _ordering_npi(provider_field, provider_at, source)
-    named = next((r for r in provider_field.split("~") if _component(r, 1) == npi), provider_field)
-    ordering = Provider(npi, _component(named, 2), _component(named, 3))
+    ordering = _ordering_provider(provider_field, provider_at, source)
     if not ordering.npi:
         raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
     service, default_days = _service(_field(obr, 4), source)
@@ -453,8 +452,7 @@ def _datetime(value: str, field: str, source: str) -> datetime:
         hour, minute, second = (int(g) if g else 0 for g in match.group(2, 3, 4))
         offset = match.group(5)
         # The sender's offset from UTC when it gives one; without one the time is taken as UTC.
-        zone = UTC if not offset else timezone((-1 if offset[0] == "-" else 1) * timedelta(
-            hours=int(offset[1:3]), minutes=int(offset[3:5])))
+        zone = datetime.strptime(offset, "%z").tzinfo if offset else UTC
         stamp = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise InputError(field, f"not a valid time: {value!r}", source) from None
