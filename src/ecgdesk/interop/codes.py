@@ -98,3 +98,9 @@ def orderable(code: str, field: str, source: str) -> tuple[str, float | None]:
             field, f"unknown orderable service code {code!r}; known: {', '.join(sorted(ORDERABLE))}", source
         )
     return ORDERABLE[code]
+
+
+def first_orderable(codes: list[str], field: str, source: str) -> tuple[str, float | None]:
+    """(our service, default days) of the first of an order's codes that can be ordered; when none can, the
+    first one's error (an order may carry a LOINC panel code before the CPT code, or a local code first)."""
+    return orderable(next((code for code in codes if code in ORDERABLE), codes[0]), field, source)

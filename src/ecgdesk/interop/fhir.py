@@ -22,7 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.codes import LOINC, MDC, ORDERABLE, UCUM, code_table, orderable
+from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -422,7 +422,7 @@ def _order_service(request: dict[str, Any], source: str) -> tuple[str, float | N
         shown = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings) or "none"
         raise InputError("ServiceRequest.code", f"no CPT ({CPT}) or LOINC ({LOINC}) coding (codings: "
                                                 f"{shown[:200]})", source)
-    return orderable(next((c for c in codes if c in ORDERABLE), codes[0]), "ServiceRequest.code", source)
+    return first_orderable(codes, "ServiceRequest.code", source)
 
 
 def _authored(value: str, source: str) -> datetime:

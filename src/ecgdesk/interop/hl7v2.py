@@ -19,7 +19,7 @@ from hl7apy.core import Message, Segment
 from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.codes import ORDERABLE, code_table, orderable
+from ecgdesk.interop.codes import code_table, first_orderable
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
 
 VERSION = "2.5.1"
@@ -308,7 +308,7 @@ def _service(field: str, source: str) -> tuple[str, float | None]:
         shown = " and ".join(f"{code}^{system}" for code, system in given)
         raise InputError("OBR-4", f"no CPT (C4) or LOINC (LN) code in {shown}: a code of another coding "
                                   "system cannot be read as an ECG service", source)
-    return orderable(next((code for code in readable if code in ORDERABLE), readable[0]), "OBR-4", source)
+    return first_orderable(readable, "OBR-4", source)
 
 
 def _ordering_provider(xcn: str, field: str, source: str) -> Provider:
