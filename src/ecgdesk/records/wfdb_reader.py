@@ -25,6 +25,7 @@ from ecgdesk.records._checks import (
     clean_label,
     read_mapped_frames,
 )
+from ecgdesk.records._edf_header import ANNOTATION_LABELS
 from ecgdesk.records._wfdb_header import (
     BYTES_PER_SAMPLE,
     DEFAULT_GAIN,
@@ -329,7 +330,7 @@ def _sig_len_from_size(hea: Path, text: HeaderText) -> int:
 
 
 #: Signal names of what is not a signal: an EDF+ annotation channel carried over into a WFDB record.
-_NOT_SIGNALS = {"edf annotations", "bdf annotations"}
+_NOT_SIGNALS = frozenset(label.lower() for label in ANNOTATION_LABELS)
 
 
 def _volt_channels(hea: Path, signals: Any, text: HeaderText, warnings: list[str]) -> list[int]:
