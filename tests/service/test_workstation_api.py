@@ -62,6 +62,26 @@ def test_worklist_by_role_with_counts_search_and_filters(api: Api) -> None:
     assert logged and not any("hara" in text.lower() for text in logged)  # what was searched is not logged
 
 
+def test_urgent_orders_come_first_on_the_worklist(api: Api) -> None:
+    """A STAT or ASAP order is listed before routine ones, shows its priority, and a priority outside the
+    four is refused naming the field."""
+    headers = api.login("tech.t")
+    ids = {}
+    for i, priority in enumerate(["routine", "stat", "routine", "asap"]):
+        body = {**STUDY, "patient_id": f"MRN-{i}", "name": f"Doe, Pat{i}", "priority": priority}
+        answer = api.client.post("/api/v1/studies", json=body, headers=headers)
+        assert answer.status_code == 201
+        ids[i] = answer.json()["id"]
+    page = api.client.post("/api/v1/worklist", json={}, headers=headers).json()
+    assert [r["id"] for r in page["items"]] == [ids[1], ids[3], ids[2], ids[0]]
+    assert [r["priority"] for r in page["items"]] == ["stat", "asap", "routine", "routine"]
+    assert api.client.get(f"/api/v1/studies/{ids[1]}").json()["order"]["priority"] == "stat"
+    listed = api.client.get("/api/v1/studies", headers=headers).json()["items"]
+    assert {r["id"]: r["priority"] for r in listed}[ids[3]] == "asap"
+    bad = api.client.post("/api/v1/studies", json={**STUDY, "priority": "whenever"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "priority"]
+
+
 def test_overview_templates_relabel_and_strips(api: Api, tiny_files: list[Path]) -> None:
     study_id = _analysed_study(api, tiny_files)
     headers = api.csrf

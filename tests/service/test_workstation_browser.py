@@ -396,6 +396,7 @@ def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Ser
     page.fill("#birth_date", "1959-02-03")
     page.fill("#ordering_npi", "1245319599")
     page.fill("#indications", "R00.2, R55")
+    page.select_option("#priority", "stat")
     page.set_input_files("#files", files)
     page.locator("#upload-submit").click()
     page.locator("#up-done").wait_for(timeout=120_000)
@@ -403,4 +404,11 @@ def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Ser
     assert "done" in page.locator("#bg-text").inner_text()
     page.locator("#up-link").click()
     assert page.locator("[data-testid=patient-name]").inner_text() == "Alvarez, <b>Rosa</b>"  # escaped
+    assert page.locator("[data-testid=order-priority]").inner_text().lower() == "stat"
+    study_path = page.url.split(served.url, 1)[-1].split("?")[0]
+    page.goto("/worklist")  # the only STAT study: first of the technician's work, flagged
+    first = page.locator("#wl-rows tr[data-href]").first
+    first.wait_for()
+    assert first.get_attribute("data-href") == study_path
+    assert first.locator("[data-testid=order-priority]").inner_text().lower() == "stat"
     page.context.close()

@@ -146,3 +146,40 @@ def test_a_database_at_0012_gains_the_import_warnings_of_its_studies(tmp_path: P
     view = show_study(store, 1)
     assert view.status == "recorded" and view.recording is not None and view.recording.import_warnings == []
     store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_at_0013_gains_order_priorities_as_routine(tmp_path: Path, backend: str) -> None:
+    """Revision 0014 adds ``orders.priority``: an order recorded before it is kept, as routine (none was
+    read with a priority before), and the worklist lists it."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import MetaData, select
+
+    from ecgdesk.store.models import Order
+    from ecgdesk.workflow.worklist import list_studies
+
+    url = scratch_url(tmp_path, backend)
+    engine = _upgrade_to(url, "0013")
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    old = MetaData()
+    with engine.begin() as connection:
+        old.reflect(connection, only=["patients", "orders", "studies"])
+        assert "priority" not in old.tables["orders"].c
+        rows = {
+            "patients": dict(external_id="P1", name="Doe, Jane", birth_date=date(1950, 1, 2), sex="F",
+                             created_at=stamp),
+            "orders": dict(patient_id=1, ordering_npi="1245319599", indications_json='["R00.2"]',
+                           service="ambulatory_ecg", setting="practitioner", place_of_service="11",
+                           created_at=stamp),
+            "studies": dict(patient_id=1, order_id=1, status="ordered", technician_comments="",
+                            created_at=stamp, updated_at=stamp),
+        }
+        for name, values in rows.items():
+            connection.execute(old.tables[name].insert().values(id=1, **values))
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path / "home")
+    with store.transaction() as session:
+        assert session.scalar(select(Order.priority).where(Order.id == 1)) == "routine"
+    assert [(row.id, row.priority.value) for row in list_studies(store)] == [(1, "routine")]
+    store.close()

@@ -77,6 +77,22 @@ def test_create_import_show_list(home: Path, tiny_record: Path, capsys: pytest.C
     assert json.loads(capsys.readouterr().out)["recording"]["fs"] == 250.0
     assert main(["study", "list", "--user", "tech"]) == 0
     assert "P7" in capsys.readouterr().out
+def test_a_stat_order_from_the_command_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``study create --priority stat`` is kept, shown by ``study show`` and flagged by ``study list``; a
+    priority outside the four is a usage error (exit 2) naming the option."""
+    assert main([*CREATE, "--priority", "stat"]) == 0
+    study_id = capsys.readouterr().out.strip()
+    assert main(["study", "show", study_id, "--user", "tech"]) == 0
+    assert "priority stat" in capsys.readouterr().out
+    assert main(["study", "list", "--user", "tech"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("STAT")
+    assert main(["study", "list", "--json", "--user", "tech"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["priority"] == "stat"
+    with pytest.raises(SystemExit) as info:
+        main([*CREATE, "--priority", "soon"])
+    assert info.value.code == 2 and "--priority" in capsys.readouterr().err
+
+
 
 
 def test_import_says_what_the_reader_had_to_leave_out(

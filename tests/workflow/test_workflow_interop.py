@@ -298,6 +298,26 @@ def test_orders_are_created_once_changed_and_cancelled(store: Store) -> None:
     assert _audit_count(store, "order:cancel") == 1
 
 
+def _audit_after(store: Store, action: str) -> list[dict[str, object]]:
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq))
+        return [json.loads(row.after_json or "{}") for row in rows]
+
+
+def test_a_stat_order_is_kept_changed_and_audited(store: Store) -> None:
+    """The priority an order arrives with is stored and audited with the study, and an XO changes it."""
+    stat = orm("C1") + "TQ1|1||||||||S^Stat^HL70485\r"
+    created = receive_order(store, stat, "test", "interface")
+    assert created.ack.code == "AA" and created.study_id is not None
+    with store.transaction() as session:
+        assert session.scalar(select(Order.priority).where(Order.placer_order_number == "PL-1")) == "stat"
+    assert _audit_after(store, "study:create")[-1]["priority"] == "stat"
+    assert receive_order(store, orm("C2", ctrl="XO"), "test", "interface").ack.code == "AA"
+    with store.transaction() as session:
+        assert session.scalar(select(Order.priority).where(Order.placer_order_number == "PL-1")) == "routine"
+    assert _audit_after(store, "order:change")[-1]["priority"] == "routine"
+
+
 def test_cancel_after_recording_is_refused(store: Store, tiny_record: Path) -> None:
     created = receive_order(store, orm("C1"), "test", "interface")
     assert created.study_id is not None

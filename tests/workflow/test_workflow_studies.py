@@ -53,6 +53,28 @@ def test_study_list_rows_are_the_worklist_rows_of_the_http_schema(store: Store) 
     assert reads == ["read:worklist", "read:worklist"]
 
 
+def test_a_signed_stat_study_no_longer_comes_first(store: Store) -> None:
+    """Priority orders the worklist only while the study is unsigned: a STAT study the physician has
+    signed falls back among the others by time."""
+    from ecgdesk.interop.model import OrderPriority
+    from ecgdesk.store.enums import Role
+    from ecgdesk.store.models import Study
+    from ecgdesk.workflow.review import worklist
+    from ecgdesk.workflow.review_schemas import WorklistIn
+
+    signed = create_study(store, request(patient_id="P0", priority=OrderPriority.STAT), "tech")
+    routine = create_study(store, request(patient_id="P1"), "tech")
+    stat = create_study(store, request(patient_id="P2", priority=OrderPriority.STAT), "tech")
+    with store.transaction() as session:
+        row = session.get(Study, signed)
+        assert row is not None
+        row.status = "signed"  # as if signed; only the ordering is under test here
+    everything = worklist(store, "admin", Role.ADMIN, WorklistIn(statuses=[]))
+    assert [r.id for r in everything.items] == [stat, routine, signed]
+    assert [r.priority for r in everything.items] == [OrderPriority.STAT, OrderPriority.ROUTINE,
+                                                      OrderPriority.STAT]
+
+
 def test_import_is_idempotent(store: Store, tiny_record: Path) -> None:
     study_id = create_study(store, request(), "tech")
     first = import_recording(store, study_id, tiny_record, "tech")

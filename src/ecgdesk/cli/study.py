@@ -18,6 +18,7 @@ from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
 from ecgdesk.cli._common import command_store, print_json, progress, read_text_option
 from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import InputError
+from ecgdesk.interop.model import OrderPriority
 
 if TYPE_CHECKING:  # engines are imported inside the commands (a fast ``ecgdesk --help``)
     from ecgdesk.store import Store
@@ -58,6 +59,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
         setting=Setting(args.setting),
         place_of_service=args.pos,
         ordering_name=args.ordering_name,
+        priority=OrderPriority(args.priority),
     )
     store, who = _acting(args, Action.STUDY_CREATE)
     study_id = create_study(store, request, who.actor)
@@ -275,7 +277,8 @@ def describe_study(view: StudyDetail) -> str:
         f"study {view.id}  status {view.status.value}",
         f"patient     {p.id}  {p.name}  born {p.birth_date.isoformat()}  sex {p.sex}",
         f"order       {o.service}  {o.duration_days or '-'} days  ordering NPI {o.ordering_npi}  "
-        f"indications {', '.join(o.indications)}  setting {o.setting} POS {o.place_of_service}",
+        f"indications {', '.join(o.indications)}  setting {o.setting} POS {o.place_of_service}  "
+        f"priority {o.priority.value}",
     ]
     if view.recording:
         r = view.recording
@@ -344,7 +347,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print_json([row.to_dict() for row in rows])
         return 0
     for row in rows:
-        print(f"{row.id:5}  {row.status.value:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}")
+        urgency = f"  {row.priority.value.upper()}" if row.priority.rank else ""
+        print(f"{row.id:5}  {row.status.value:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}"
+              f"{urgency}")
     return 0
 
 
@@ -437,6 +442,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--duration-days", type=float, help="prescribed monitoring days")
     create.add_argument("--setting", default=Setting.PRACTITIONER.value, choices=[s.value for s in Setting])
     create.add_argument("--pos", help="2-digit place of service (default 11 practitioner, 22 outpatient)")
+    create.add_argument("--priority", default=OrderPriority.ROUTINE.value,
+                        choices=[p.value for p in OrderPriority],
+                        help="how soon the ordering provider wants it (default routine; the worklist puts "
+                             "stat, asap and urgent first)")
     create.set_defaults(func=_cmd_create)
 
     imp = study_sub.add_parser("import", parents=[user_parent], help="store a recording for a study")

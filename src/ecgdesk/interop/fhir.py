@@ -23,7 +23,14 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
-from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
+from ecgdesk.interop.model import (
+    OrderControl,
+    OrderPriority,
+    OrderRequest,
+    PatientInfo,
+    Provider,
+    SignedResult,
+)
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -342,9 +349,22 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         indications=indications,
         duration_days=duration or default_days,
         requested_at=_authored(authored, source) if authored else None,
+        priority=_order_priority(request.get("priority"), source),
         source=source,
         notes=tuple(n.get("text", "") for n in request.get("note") or [] if n.get("text")),
     )
+
+
+def _order_priority(value: Any, source: str) -> OrderPriority:
+    """ServiceRequest.priority; fhir.resources checks only that it is a code, not that it is one of the four
+    of its required value set."""
+    if value is None:
+        return OrderPriority.ROUTINE
+    try:
+        return OrderPriority(value)
+    except ValueError:
+        raise InputError("ServiceRequest.priority", f"priority {value!r} is not one of "
+                                                    f"{', '.join(OrderPriority)}", source) from None
 
 
 def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:

@@ -20,7 +20,14 @@ from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import code_table, first_orderable
-from ecgdesk.interop.model import OrderControl, OrderRequest, PatientInfo, Provider, SignedResult
+from ecgdesk.interop.model import (
+    OrderControl,
+    OrderPriority,
+    OrderRequest,
+    PatientInfo,
+    Provider,
+    SignedResult,
+)
 
 VERSION = "2.5.1"
 SENDING_APPLICATION = "ECGDESK"
@@ -409,6 +416,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         duration_days=duration,
         requested_at=(_datetime(requested, "ORC-9" if _field(orc, 9) else "OBR-6", source) if requested
                       else None),
+        priority=_priority(segments, orc, obr, source),
         source=source,
         notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
     )
@@ -441,6 +449,45 @@ def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None
             "TQ1-6", f"expected a service duration like '14^d' or '48^h', got {value}^{unit}", source
         )
     return round(number * factor, 4)
+
+
+# HL7 tables 0027 and 0485 (and the words some senders write instead). Pre-op, callback and as-needed orders
+# are worked as routine; a "timing critical within N seconds or minutes" one as STAT.
+_PRIORITIES = {
+    "S": OrderPriority.STAT, "STAT": OrderPriority.STAT, "A": OrderPriority.ASAP, "ASAP": OrderPriority.ASAP,
+    "T": OrderPriority.ASAP, "U": OrderPriority.URGENT, "URGENT": OrderPriority.URGENT,
+    "R": OrderPriority.ROUTINE, "ROUTINE": OrderPriority.ROUTINE, "P": OrderPriority.ROUTINE,
+    "C": OrderPriority.ROUTINE, "PRN": OrderPriority.ROUTINE,
+}
+_TIMING_CRITICAL = {"TS": OrderPriority.STAT, "TM": OrderPriority.STAT, "TH": OrderPriority.ASAP,
+                    "TD": OrderPriority.ROUTINE, "TW": OrderPriority.ROUTINE, "TL": OrderPriority.ROUTINE}
+
+
+def _priority(
+    segments: dict[str, list[list[str]]], orc: list[str], obr: list[str], source: str
+) -> OrderPriority:
+    """The most urgent of the priorities the order gives: TQ1-9 (2.5), the priority component of ORC-7 or
+    OBR-27 (the timing/quantity before 2.5, still sent) and OBR-5; routine when none is given. Where the
+    places disagree the more urgent wins: a STAT order worked as routine costs more than the reverse."""
+    tq1 = segments.get("TQ1")
+    given = [
+        ("TQ1-9", _component(_field(tq1[0], 9), 1) if tq1 else ""),
+        ("ORC-7.6", _component(_field(orc, 7), 6)),
+        ("OBR-27.6", _component(_field(obr, 27), 6)),
+        ("OBR-5", _component(_field(obr, 5), 1)),
+    ]
+    found = [OrderPriority.ROUTINE]
+    for field, value in given:
+        code = value.strip().upper()
+        if not code:
+            continue
+        timing = _TIMING_CRITICAL.get(code[:2]) if re.fullmatch(r"T[SMHDWL]\d+", code) else None
+        priority = _PRIORITIES.get(code, timing)
+        if priority is None:
+            raise InputError(field, f"unknown order priority {value.strip()!r} (HL7 table 0485: S stat, "
+                                    "A asap, R routine, P preop, C callback, T timing critical, PRN)", source)
+        found.append(priority)
+    return max(found, key=lambda p: p.rank)
 
 
 def _datetime(value: str, field: str, source: str) -> datetime:

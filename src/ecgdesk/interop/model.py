@@ -31,6 +31,21 @@ class OrderControl(enum.StrEnum):
     CANCEL = "CA"
 
 
+class OrderPriority(enum.StrEnum):
+    """How soon the ordering provider wants the study (FHIR request-priority, which HL7 v2's codes map
+    onto), least urgent first: the worklist puts the more urgent of the studies still being worked first."""
+
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    ASAP = "asap"
+    STAT = "stat"
+
+    @property
+    def rank(self) -> int:
+        """0 for routine up to 3 for STAT."""
+        return list(OrderPriority).index(self)
+
+
 @dataclass(frozen=True)
 class PatientInfo:
     """A patient as the EHR knows them: the medical record number and demographics."""
@@ -109,5 +124,6 @@ class OrderRequest:
     indications: tuple[str, ...]
     duration_days: float | None = None
     requested_at: datetime | None = None
+    priority: OrderPriority = OrderPriority.ROUTINE
     source: str = ""  # the file, peer or URL the message came from (for messages and the audit log)
     notes: tuple[str, ...] = field(default_factory=tuple)

@@ -57,6 +57,7 @@ def _request(order: OrderRequest) -> StudyRequest:
             duration_days=order.duration_days,
             ordering_name=order.ordering.display or None,
             placer_order_number=order.placer_order_number,
+            priority=order.priority,
         )
     )
 
@@ -119,6 +120,7 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
         "indications": json.loads(row.indications_json),
         "duration_days": row.duration_days,
         "ordering_npi": row.ordering_npi,
+        "priority": row.priority,
         "cancelled": False,
     }
     if order.control is OrderControl.CANCEL:
@@ -132,10 +134,11 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
             f"an order cannot change its service ({row.service} -> {request.service.value})",
         )
     row.indications_json = json.dumps(list(request.indications))
-    row.duration_days, row.ordering_npi, row.ordering_name = (
+    row.duration_days, row.ordering_npi, row.ordering_name, row.priority = (
         request.duration_days,
         request.ordering_npi,
         request.ordering_name,
+        request.priority.value,
     )
     append(
         session,
@@ -148,6 +151,7 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
             "indications": list(request.indications),
             "duration_days": request.duration_days,
             "ordering_npi": request.ordering_npi,
+            "priority": request.priority.value,
             "cancelled": False,
         },
     )

@@ -13,11 +13,12 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import Findings, findings_from_dict
 from ecgdesk.errors import InputError, is_digits
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.reports.context import ReportHeader
 from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
 from ecgdesk.reports.tables import Clock, duration_text, header_rows, parse_iso, summary_sections
@@ -50,6 +51,8 @@ NEXT_FOR_ROLE: dict[Role, tuple[StudyStatus, ...]] = {
     Role.BILLER: (StudyStatus.SIGNED, StudyStatus.CODED),
     Role.ADMIN: (),
 }
+#: Until the physician signs, a more urgent order comes first; after, its priority no longer orders the list.
+UNSIGNED = (StudyStatus.ORDERED, StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED)
 SERVICES = ("ambulatory_ecg", "event_monitor", "mct", "resting_ecg", "stress_test")
 
 
@@ -89,15 +92,23 @@ def _assigned(session: Session, ids: list[int]) -> dict[int, str]:
     return out
 
 
+def _urgency() -> Any:
+    """The worklist's first sort key: the order's priority rank while the study is unsigned, else 0."""
+    ranks = {p.value: p.rank for p in OrderPriority if p.rank}
+    unsigned = Study.status.in_([s.value for s in UNSIGNED])
+    return case(*((unsigned & (Order.priority == value), rank) for value, rank in ranks.items()), else_=0)
+
+
 def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> WorklistOut:
-    """A page of the worklist for ``role``: by default the statuses it works on next, newest first, with
-    the count of studies in every status (same service and search)."""
+    """A page of the worklist for ``role``: by default the statuses it works on next, the unsigned studies
+    of urgent orders first (STAT, ASAP, urgent), then newest first, with the count of studies in every
+    status (same service and search)."""
     default = list(NEXT_FOR_ROLE.get(role, ()))
     statuses = list(query.statuses) if query.statuses is not None else default
     if query.service and query.service not in SERVICES:
         raise InputError("service", f"unknown service {query.service!r}; one of {', '.join(SERVICES)}")
     base = (
-        select(Study, Patient.external_id, Patient.name, Order.service, RecordingBlob)
+        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority, RecordingBlob)
         .join(Patient, Study.patient_id == Patient.id)
         .join(Order, Study.order_id == Order.id)
         .outerjoin(RecordingBlob, Study.recording_id == RecordingBlob.id)
@@ -117,7 +128,9 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
         counts.update({status: int(n) for status, n in session.execute(counted)})
         total = sum(counts[s.value] for s in statuses) if statuses else sum(counts.values())
         rows = session.execute(
-            listed.order_by(Study.updated_at.desc(), Study.id.desc()).offset(query.offset).limit(query.limit)
+            listed.order_by(_urgency().desc(), Study.updated_at.desc(), Study.id.desc())
+            .offset(query.offset)
+            .limit(query.limit)
         ).all()
         assigned = _assigned(session, [r[0].id for r in rows])
         items = [
@@ -127,13 +140,14 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
                 patient_id=pid,
                 patient_name=name,
                 service=service,
+                priority=OrderPriority(priority),
                 created_at=s.created_at,
                 updated_at=s.updated_at,
                 recording_start=rec.start_time if rec is not None else None,
                 duration_h=round(rec.duration_s / 3600, 4) if rec is not None else None,  # 10 s ECGs too
                 assigned=assigned.get(s.id),
             )
-            for s, pid, name, service, rec in rows
+            for s, pid, name, service, priority, rec in rows
         ]
         detail = {
             "statuses": [s.value for s in statuses],

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ecgdesk.coding import Service, Setting
 from ecgdesk.coding.schemas import ClaimDocument, FactsDocument
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
 
 
@@ -43,6 +44,7 @@ class StudyRow(Model):
     patient_id: str
     patient_name: str
     service: str
+    priority: OrderPriority = OrderPriority.ROUTINE
     created_at: Stamp
     updated_at: Stamp
 
@@ -69,6 +71,7 @@ class OrderOut(Model):
     duration_days: float | None
     setting: str
     place_of_service: str
+    priority: OrderPriority = OrderPriority.ROUTINE
 
 
 class RecordingOut(Model):
@@ -205,6 +208,7 @@ class StudyCreate(Model):
     setting: Setting = Setting.PRACTITIONER
     place_of_service: str | None = Field(default=None, pattern=r"^[0-9]{2}$")
     ordering_name: str | None = Field(default=None, max_length=200)
+    priority: OrderPriority = OrderPriority.ROUTINE
 
 
 class StudyCreated(Model):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.coding import Component, Service, Setting
 from ecgdesk.coding.necessity import IcdStatus, icd_status, normalize_icd
 from ecgdesk.errors import InputError, RecordingError, check_option, check_positive, is_digits
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
 from ecgdesk.records._checks import file_kind
 from ecgdesk.records.pyramid import Progress, remove_pyramid
@@ -56,6 +57,7 @@ class StudyRequest:
     ordering_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     placer_order_number: str | None = None  # the EHR's order number, for orders that arrive by interface
+    priority: OrderPriority = OrderPriority.ROUTINE
 
 
 def check_request(req: StudyRequest) -> StudyRequest:
@@ -143,6 +145,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
         place_of_service=pos,
         created_at=now(),
         placer_order_number=req.placer_order_number,
+        priority=req.priority.value,
     )
     session.add(order)
     session.flush()
@@ -173,6 +176,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             "duration_days": req.duration_days,
             "setting": req.setting.value,
             "pos": pos,
+            "priority": req.priority.value,
         },
     )
     return study.id
@@ -479,6 +483,7 @@ def create_study_from(store: Store, body: StudyCreate, actor: str) -> int:
         setting=body.setting,
         place_of_service=body.place_of_service,
         ordering_name=body.ordering_name,
+        priority=body.priority,
     )
     return create_study(store, request, actor)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
@@ -162,6 +163,7 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
                 duration_days=order.duration_days,
                 setting=order.setting,
                 place_of_service=order.place_of_service,
+                priority=OrderPriority(order.priority),
             ),
             **_lists(store, session, study_id),
         )

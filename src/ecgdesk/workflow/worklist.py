@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import Order, Patient, Study
@@ -39,12 +40,14 @@ class StudyEntry:
     service: str
     created_at: datetime
     updated_at: datetime
+    priority: OrderPriority = OrderPriority.ROUTINE
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, the same as the HTTP worklist's rows."""
         return {"id": self.id, "status": self.status.value, "patient_id": self.patient_id,
                 "patient_name": self.patient_name, "service": self.service,
-                "created_at": _stamp(self.created_at), "updated_at": _stamp(self.updated_at)}
+                "priority": self.priority.value, "created_at": _stamp(self.created_at),
+                "updated_at": _stamp(self.updated_at)}
 
 
 def study_entries(store: Store, actor: str | None = None, status: StudyStatus | None = None,
@@ -53,7 +56,7 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
     number of studies in all; the read is audited when ``actor`` is given."""
     limit = max(1, min(limit, MAX_PAGE))
     query = (
-        select(Study, Patient.external_id, Patient.name, Order.service)
+        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority)
         .join(Patient, Study.patient_id == Patient.id)
         .join(Order, Study.order_id == Order.id)
     )
@@ -64,8 +67,9 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
     with store.transaction() as session:
         total = int(session.scalar(counted) or 0)
         rows = session.execute(query.order_by(Study.id.desc()).offset(max(0, offset)).limit(limit)).all()
-        items = [StudyEntry(s.id, StudyStatus(s.status), pid, name, service, s.created_at, s.updated_at)
-                 for s, pid, name, service in rows]
+        items = [StudyEntry(s.id, StudyStatus(s.status), pid, name, service, s.created_at, s.updated_at,
+                            OrderPriority(priority))
+                 for s, pid, name, service, priority in rows]
         if actor is not None:
             detail = {"status": status.value if status else None, "offset": offset,
                       "ids": [r.id for r in items]}

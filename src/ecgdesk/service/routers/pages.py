@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from ecgdesk.errors import AuthenticationError, EcgDeskError, InputError
+from ecgdesk.interop.model import OrderPriority
 from ecgdesk.service.deps import SettingsDep, StoreDep
 from ecgdesk.service.routers.session import open_session
 from ecgdesk.service.web import STATIC, PageRoute, page_user, render
@@ -127,7 +128,8 @@ def upload_page(request: Request, store: StoreDep) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.STUDY_CREATE)
     return render(
-        request, "upload.html.j2", who, nav="upload", services=SERVICES, service_names=SERVICE_NAMES
+        request, "upload.html.j2", who, nav="upload", services=SERVICES, service_names=SERVICE_NAMES,
+        priorities=[p.value for p in OrderPriority],
     )
 
 

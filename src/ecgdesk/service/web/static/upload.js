@@ -15,6 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     if (v("duration_days")) body.duration_days = Number(v("duration_days"));
     if (v("ordering_name")) body.ordering_name = v("ordering_name");
+    body.priority = v("priority");
     return body;
   }
 

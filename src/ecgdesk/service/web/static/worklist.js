@@ -45,6 +45,12 @@ document.addEventListener("DOMContentLoaded", () => {
       const badge = document.createElement("span");
       badge.className = `badge status-${r.status}`; badge.textContent = r.status;
       const st = document.createElement("td"); st.append(badge);
+      if (r.priority && r.priority !== "routine") {  // urgent orders sort first while unsigned; say why
+        const urgent = document.createElement("span");
+        urgent.className = `badge order-${r.priority}`; urgent.textContent = r.priority;
+        urgent.dataset.testid = "order-priority";
+        st.append(urgent);
+      }
       tr.append(first, st, cell(r.patient_name), cell(r.patient_id), cell(names[r.service] || r.service),
         cell(r.recording_start ? r.recording_start.slice(0, 16).replace("T", " ") : null),
         cell(length(r.duration_h)),
