@@ -334,7 +334,7 @@ class _Posting:
         move_claim(
             self.session,
             claim,
-            self._status(remit, pending.ledger),
+            self._status(claim, remit, pending.ledger),
             self.actor,
             "remit",
             {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": _money(remit.paid)},
@@ -422,7 +422,12 @@ class _Posting:
             }
 
     @staticmethod
-    def _status(remit: RemitClaim, ledger: list[dict[str, Any]]) -> ClaimStatus:
+    def _status(claim: ClaimRow, remit: RemitClaim, ledger: list[dict[str, Any]]) -> ClaimStatus:
+        if remit.reversal and claim.status == ClaimStatus.CORRECTED.value:
+            # a replaced claim's reversal is the payer undoing it for its replacement (a new CLM01 keeps
+            # the original CLP01 on the reversal): the replacement carries the balance, so the original
+            # stays replaced instead of reopening its whole charge as insurance A/R
+            return ClaimStatus.CORRECTED
         if remit.reversal:
             return ClaimStatus.REVERSED
         denied = any(r["kind"] == "denial" for r in ledger)

@@ -5,6 +5,7 @@
     created -> scrubbed -> exported -> accepted | rejected            (999 / 277CA)
     exported/accepted -> paid | partially_paid | denied | adjudicated (835)
     any adjudicated state -> reversed (CLP02 22) -> paid | ...        (the correction)
+    corrected -> corrected (CLP02 22 of a claim replaced under a new CLM01: the replacement pays)
     paid | partially_paid | denied | adjudicated -> appealed | corrected | written_off | closed
     rejected -> corrected (a new original claim replaces it)
 

@@ -1,0 +1,176 @@
+"""835 posting on the cases billers meet after the first payment: a reversal of a claim already replaced
+by its correction, a remittance for a claim the 277CA had rejected, and a crossover payer's own 835.
+Every 835 is written by the simulated payer's writer and passes pyx12 (005010X221A1) before it is posted."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+pytest.importorskip("ecgdesk.reports.scanning")
+
+from claims_workflow_builders import ACME, MEDICARE, add_people, cheap_hashing, coded_study, copy_store
+from workflow_builders import tiny_record  # noqa: F401
+
+from backends import BACKENDS
+from ecgdesk.claims.model import ProfessionalClaim
+from ecgdesk.claims.payer_sim import Parties, reverse, write_835
+from ecgdesk.claims.remit import Adjustment, RemitClaim, RemitLine
+from ecgdesk.claims.schemas import claim_from_dict
+from ecgdesk.store import Store, open_store
+from ecgdesk.store.claims_models import ClaimRow
+from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_denials import list_denials
+from ecgdesk.workflow.claims_export import correct_claim, export_claims
+from ecgdesk.workflow.claims_inbound import post_remittance
+from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
+from claims_builders import pyx12_errors
+
+MEDICARE_PARTIES = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")
+ACME_PARTIES = Parties("ACME HEALTH PLAN", "1888888888", "HEART DIAGNOSTICS IDTF", "1234567893")
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
+    folder = tmp_path_factory.mktemp("remit")
+    with pytest.MonkeyPatch.context() as patch:
+        cheap_hashing(patch)
+        store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
+        add_people(store)
+        coded_study(store, tiny_record, "P1", MEDICARE)
+        coded_study(store, tiny_record, "P2", MEDICARE)
+        coded_study(store, tiny_record, "P3", ACME)
+        store.close()
+    return folder
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
+    opened = copy_store(template, tmp_path / "copy", request.param)
+    yield opened
+    opened.close()
+
+
+def _claims(store: Store, ids: Sequence[str]) -> list[ProfessionalClaim]:
+    with store.transaction() as session:
+        rows = session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(ids)).order_by(ClaimRow.id))
+        return [claim_from_dict(json.loads(r.claim_json)["claim"]) for r in rows]
+
+
+def _export(store: Store, folder: Path, studies: Sequence[int], payer: str) -> list[ProfessionalClaim]:
+    ids = [create_claim(store, s, "biller").claim_id for s in studies]
+    export_claims(store, folder, "biller", payer=payer)
+    return _claims(store, ids)
+
+
+def _paid(
+    claim: ProfessionalClaim,
+    paid: str,
+    *adjustments: Adjustment,
+    status: str = "1",
+    payer_claim_number: str = "2200000000001",
+    crossover: str | None = None,
+) -> RemitClaim:
+    """The payer's answer on our one-line claim: the line paid ``paid`` with line-level ``adjustments``."""
+    billed = claim.lines[0]
+    line = RemitLine(
+        "HC",
+        billed.code,
+        billed.modifiers,
+        billed.charge,
+        D(paid),
+        D(billed.units),
+        None,
+        (),
+        billed.control,
+        billed.date_from,
+        billed.date_from,
+        adjustments,
+        (),
+        None,
+        0,
+    )
+    patient = sum((a.amount for a in adjustments if a.group == "PR"), D(0))
+    return RemitClaim(
+        claim.claim_id,
+        status,
+        claim.total_charge,
+        D(paid),
+        patient,
+        # CLP06 has its own code list: the 837's CI (commercial) is not in it, 12 (PPO) is
+        "MB" if claim.payer.filing_indicator == "MB" else "12",
+        payer_claim_number,
+        (),
+        (line,),
+        "DOE, JANE",
+        crossover,
+        (),
+        billed.date_from,
+        None,
+        0,
+    )
+
+
+def _post(store: Store, folder: Path, claims: list[RemitClaim], trace: str, parties: Parties) -> dict:
+    text = write_835(claims, parties, trace, date.today())
+    assert pyx12_errors(text, folder) == []
+    path = folder / f"{trace}.835"
+    path.write_text(text)
+    return post_remittance(store, path, "biller").to_dict()
+
+
+def test_a_reversal_of_a_replaced_claim_leaves_the_balance_with_the_replacement(
+    store: Store, tmp_path: Path
+) -> None:
+    """Frequency 7 with a new CLM01: the payer reverses the original under its own CLP01 and pays the
+    replacement under the new one (claims-lifecycle.md section 2, matching and reversal + correction).
+    The original stays replaced: its reversal must not reopen its charge as insurance A/R beside the
+    replacement that carries it."""
+    (original,) = _export(store, tmp_path / "out", [3], "ACME1")
+    first = _paid(original, "80.00", Adjustment("CO", "45", D("43.80")), Adjustment("PR", "2", D("20.00")))
+    _post(store, tmp_path, [first], "EFT-1", ACME_PARTIES)
+    replacement = correct_claim(store, original.claim_id, "biller")
+    assert replacement.frequency == "7"
+    export_claims(store, tmp_path / "out2", "biller", payer="ACME1")
+    (corrected,) = _claims(store, [replacement.claim_id])
+    again = _paid(
+        corrected,
+        "90.00",
+        Adjustment("CO", "45", D("33.80")),
+        Adjustment("PR", "2", D("20.00")),
+        payer_claim_number="2200000000002",
+    )
+    posted = _post(store, tmp_path, [reverse(first), again], "EFT-2", ACME_PARTIES)
+    assert [(c["claim_id"], c["status"]) for c in posted["claims"]] == [
+        (original.claim_id, "corrected"),
+        (replacement.claim_id, "paid"),
+    ]
+    old = show_claim(store, original.claim_id, "biller")
+    assert old.balance["paid"] == "0.00" and old.balance["patient_balance"] == "0.00"
+    moves = [h for h in old.history if h["action"] == "claim:remit"]
+    assert [(m["before"]["status"], m["after"]["status"], m["after"]["clp02"]) for m in moves] == [
+        ("exported", "paid", "1"),
+        ("corrected", "corrected", "22"),  # the reversal is on the record, the claim stays replaced
+    ]
+    assert show_claim(store, replacement.claim_id, "biller").balance["insurance_balance"] == "0.00"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    assert patient_balance(store, "P3") == {
+        "patient": "P3",
+        "insurance_balance": "0.00",
+        "patient_balance": "20.00",
+    }
+    items = list_denials(store, "biller", status=None)
+    assert sorted((i.claim_id, i.status) for i in items) == [
+        (original.claim_id, "closed"),
+        (replacement.claim_id, "open"),
+    ]
