@@ -21,13 +21,15 @@ from workflow_builders import tiny_record  # noqa: F401
 
 from backends import BACKENDS
 from ecgdesk.claims.model import ProfessionalClaim
-from ecgdesk.claims.payer_sim import Parties, reverse, write_835
+from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
+from ecgdesk.claims.payer_sim import Parties, reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, RemitClaim, RemitLine
 from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.store import Store, open_store
 from ecgdesk.store.claims_models import ClaimRow
 from ecgdesk.workflow.claims import create_claim
-from ecgdesk.workflow.claims_denials import list_denials
+from ecgdesk.workflow.claims_acks import apply_ack
+from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
 from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
@@ -80,6 +82,7 @@ def _paid(
     status: str = "1",
     payer_claim_number: str = "2200000000001",
     crossover: str | None = None,
+    remarks: tuple[str, ...] = (),
 ) -> RemitClaim:
     """The payer's answer on our one-line claim: the line paid ``paid`` with line-level ``adjustments``."""
     billed = claim.lines[0]
@@ -96,7 +99,7 @@ def _paid(
         billed.date_from,
         billed.date_from,
         adjustments,
-        (),
+        remarks,
         None,
         0,
     )
@@ -174,3 +177,48 @@ def test_a_reversal_of_a_replaced_claim_leaves_the_balance_with_the_replacement(
         (original.claim_id, "closed"),
         (replacement.claim_id, "open"),
     ]
+
+
+def test_an_835_for_a_claim_the_277ca_rejected_posts_with_the_rest_of_the_file(
+    store: Store, tmp_path: Path
+) -> None:
+    """A 277CA rejected one claim of two (A7); the payer adjudicated it all the same and its 835 pays the
+    other. The 835 is the payer's determination (claims-lifecycle.md section 1: paid / denied are moved by
+    the CLP posted): it posts, it does not refuse the whole file because the claim was still 'rejected'."""
+    first, second = _export(store, tmp_path / "out", [1, 2], "12345")
+    ack = write_277ca(
+        [
+            AckStatus(first, "A2", "20", payer_claim_number="2200000000001"),
+            AckStatus(second, "A7", "562", "85"),
+        ],
+        MEDICARE_PARTIES,
+    )
+    assert pyx12_errors(ack, tmp_path) == []
+    (tmp_path / "ack.277").write_text(ack)
+    assert [c["status"] for c in apply_ack(store, tmp_path / "ack.277", "biller").claims] == [
+        "accepted",
+        "rejected",
+    ]
+    paid = _paid(first, "57.52", Adjustment("CO", "45", D("71.90")), Adjustment("PR", "2", D("14.38")))
+    denied = _paid(
+        second,
+        "0",
+        Adjustment("CO", "16", D("143.80")),
+        payer_claim_number="2200000000002",
+        remarks=("MA130",),
+    )
+    posted = _post(store, tmp_path, [paid, denied], "EFT-3", MEDICARE_PARTIES)
+    assert posted["posted"] == 2 and posted["unmatched"] == []
+    assert [(c["claim_id"], c["status"]) for c in posted["claims"]] == [
+        (first.claim_id, "paid"),
+        (second.claim_id, "denied"),
+    ]
+    (item,) = list_denials(store, "biller", claim=second.claim_id)
+    assert (item.carc, item.rarc, item.next_action) == ("16", ["MA130"], "new_original")
+    detail = show_claim(store, second.claim_id, "biller")
+    assert detail.payer_claim_number == "2200000000002"
+    moves = [(h["before"]["status"], h["after"]["status"]) for h in detail.history if h["before"]]
+    assert moves[-2:] == [("exported", "rejected"), ("rejected", "denied")]
+    worked = work_denial(store, item.id, "new_original", "biller")  # CO-16: unprocessable, as rejected
+    assert worked.new_claim is not None and worked.claim_status == "corrected"
+    assert "11:B:1" in export_claims(store, tmp_path / "out2", "biller")[0].path.read_text()

@@ -7,7 +7,7 @@
     any adjudicated state -> reversed (CLP02 22) -> paid | ...        (the correction)
     corrected -> corrected (CLP02 22 of a claim replaced under a new CLM01: the replacement pays)
     paid | partially_paid | denied | adjudicated -> appealed | corrected | written_off | closed
-    rejected -> corrected (a new original claim replaces it)
+    rejected -> corrected (a new original claim replaces it) | paid | ... (the payer adjudicated it anyway)
 
 Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments -
 routine contractual adjustments - patient responsibility - write-offs (a denial stays open A/R until it
@@ -60,7 +60,9 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.SCRUBBED: frozenset({S.CREATED, S.SCRUBBED, S.EXPORTED}),
     S.EXPORTED: frozenset({S.ACCEPTED, S.REJECTED, S.REVERSED, *ADJUDICATED}),
     S.ACCEPTED: frozenset({S.ACCEPTED, S.REJECTED, S.REVERSED, *ADJUDICATED}),
-    S.REJECTED: frozenset({S.ACCEPTED, S.CORRECTED}),
+    # a payer may adjudicate a claim its (or a clearinghouse's) 999/277CA rejected; its 835 is the
+    # determination and posts, instead of refusing the whole remittance file
+    S.REJECTED: frozenset({S.ACCEPTED, S.CORRECTED, S.REVERSED, *ADJUDICATED}),
     S.REVERSED: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}),
     **{state: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}) for state in ADJUDICATED | WORKED},
 }
