@@ -222,3 +222,68 @@ def test_an_835_for_a_claim_the_277ca_rejected_posts_with_the_rest_of_the_file(
     worked = work_denial(store, item.id, "new_original", "biller")  # CO-16: unprocessable, as rejected
     assert worked.new_claim is not None and worked.claim_status == "corrected"
     assert "11:B:1" in export_claims(store, tmp_path / "out2", "biller")[0].path.read_text()
+
+
+def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Store, tmp_path: Path) -> None:
+    """Medicare pays as primary and crosses the claims over to the Medigap plan (CLP02 19, NM1*TT);
+    the Medigap plan then sends its own 835 for the same CLP01 with CLP02 2 (processed as secondary),
+    restating what Medicare settled as OA-23. Its payment settles the patient share Medicare left (PR-2),
+    what it leaves to the patient stays the patient's, its own CO-45 is contractual; the restated OA-23
+    is not booked a second time (claims-lifecycle.md section 2: CLP02, group codes, balancing)."""
+    first, second = _export(store, tmp_path / "out", [1, 2], "12345")
+    primary = [
+        _paid(
+            c,
+            "57.52",
+            Adjustment("CO", "45", D("71.90")),
+            Adjustment("PR", "2", D("14.38")),
+            status="19",
+            payer_claim_number=f"220000000000{n}",
+            crossover="MEDIGAP PLAN",
+        )
+        for n, c in enumerate((first, second), start=1)
+    ]
+    crossed = _post(store, tmp_path, primary, "EFT-MC", MEDICARE_PARTIES)
+    assert [c["crossover"] for c in crossed["claims"]] == [True, True]
+    assert {i.next_action for i in list_denials(store, "biller")} == {"bill_patient"}
+    medigap = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
+    settled = [
+        _paid(first, "14.38", Adjustment("OA", "23", D("129.42")), status="2", payer_claim_number="MG1"),
+        _paid(
+            second,
+            "6.00",
+            Adjustment("OA", "23", D("129.42")),
+            Adjustment("CO", "45", D("4.00")),
+            Adjustment("PR", "2", D("4.38")),
+            status="2",
+            payer_claim_number="MG2",
+        ),
+    ]
+    posted = _post(store, tmp_path, settled, "CHK-MG", medigap)
+    assert [c["status"] for c in posted["claims"]] == ["paid", "paid"]
+    assert show_claim(store, first.claim_id, "biller").balance == {
+        "charge": "143.80",
+        "paid": "71.90",
+        "contractual": "71.90",
+        "denied": "0.00",
+        "patient_responsibility": "0.00",
+        "written_off": "0.00",
+        "insurance_balance": "0.00",
+        "patient_balance": "0.00",
+    }
+    other = show_claim(store, second.claim_id, "biller").balance
+    shares = (other["paid"], other["contractual"], other["patient_responsibility"])
+    assert shares == ("63.52", "75.90", "4.38")
+    assert other["insurance_balance"] == "0.00"
+    assert patient_balance(store, "P1")["patient_balance"] == "0.00"
+    assert patient_balance(store, "P2")["patient_balance"] == "4.38"
+    items = list_denials(store, "biller", status=None)
+    assert sorted((i.claim_id, i.amount, i.status, i.worked_action) for i in items) == [
+        (first.claim_id, "14.38", "closed", "later_payer"),
+        (second.claim_id, "14.38", "closed", "later_payer"),
+        (second.claim_id, "4.38", "open", None),
+    ]
+    again = post_remittance(store, tmp_path / "CHK-MG.835", "biller").to_dict()
+    assert again["posted"] == 0 and again["duplicates"]
+    assert patient_balance(store, "P2")["patient_balance"] == "4.38"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

@@ -5,7 +5,8 @@ fails is refused and nothing is posted. A remittance already posted (same payer 
 same file content) posts nothing again. Each claim payment is matched by CLP01 to our claim number; its
 lines by REF*6R, then SVC06, then code + modifiers + date + charge. Every CAS amount becomes a ledger row
 (contractual, denial or patient), every non-routine one a denial item with its next action; a claim
-payment for a claim we never sent goes to the unmatched-remittance queue. PLB rows are recorded.
+payment for a claim we never sent goes to the unmatched-remittance queue. PLB rows are recorded. A later
+payer's 835 (secondary, e.g. after a crossover) settles the patient share the earlier payer left.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
 from ecgdesk.claims import RemitClaim, Remittance, read_remittances
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, match_lines
+from ecgdesk.claims.remit import ZERO, Adjustment
 from ecgdesk.claims.x12 import collector_paused
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store import Store, append, append_many
@@ -40,9 +42,12 @@ from ecgdesk.store.claims_models import (
     X12Batch,
 )
 from ecgdesk.store.models import Base
-from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
+from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, dollars, move_claim
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
+
+#: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
+LATER_PAYER = frozenset({"2", "3", "20", "21"})
 
 
 @dataclass
@@ -168,7 +173,18 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             lines.setdefault(claim_id, []).append(billed)
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
     secondary = set(session.scalars(select(CoverageRow.patient_id).where(CoverageRow.priority == "S")))
-    context = _Posting(session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of)
+    later = [
+        claims[c.claim_id].id for c in remittance.claims if c.status in LATER_PAYER and c.claim_id in claims
+    ]
+    shares: dict[int, int] = {}
+    for start in range(0, len(later), 500):
+        share_query = (
+            select(LedgerRow.claim_id, func.sum(LedgerRow.amount_cents))
+            .where(LedgerRow.claim_id.in_(later[start : start + 500]), LedgerRow.kind == "patient")
+            .group_by(LedgerRow.claim_id)
+        )
+        shares.update((claim_id, int(total or 0)) for claim_id, total in session.execute(share_query))
+    context = _Posting(session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of, shares)
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)
         if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):
@@ -251,6 +267,7 @@ class _Pending:
     ledger: list[dict[str, Any]]
     triaged: list[dict[str, Any] | None]
     reversal: bool
+    later_payer: bool = False
 
 
 @dataclass
@@ -266,6 +283,7 @@ class _Posting:
     payers: dict[int, PayerRow]
     secondary: set[int]
     line_numbers: dict[int, int]
+    patient_shares: dict[int, int]  # cents; the patient share earlier payers left, for LATER_PAYER claims
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -284,7 +302,11 @@ class _Posting:
         if remit.payer_claim_number and not remit.reversal:
             claim.payer_claim_number = remit.payer_claim_number[:50]
         matches = match_lines(remit.lines, billed)
-        pending = _Pending(claim, payment, [], [], remit.reversal)
+        # a secondary (or tertiary) payer's 835 on a claim an earlier payer already left a patient share
+        # on (e.g. Medigap after a Medicare crossover): its CAS restate what the earlier payer settled
+        share = dollars(self.patient_shares.get(claim.id, 0)) if remit.status in LATER_PAYER else ZERO
+        later = share > 0
+        pending = _Pending(claim, payment, [], [], remit.reversal, later)
         shown: list[dict[str, Any]] = []
         rules = payer_rules(self.payers[claim.payer_id].rules_id)
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
@@ -293,7 +315,7 @@ class _Posting:
             self.remittance.payment_date,
             service_day,
             remit.crossover,
-            claim.patient_id in self.secondary,
+            claim.patient_id in self.secondary and not later,
         )
         for match in matches:
             line_id = match.billed.key if match.billed else None
@@ -313,6 +335,7 @@ class _Posting:
                     context,
                     remit,
                     shown,
+                    restated=later,
                 )
         for adjustment in remit.adjustments:
             self._adjust(
@@ -327,7 +350,10 @@ class _Posting:
                 context,
                 remit,
                 shown,
+                restated=later,
             )
+        if later:
+            self._later_payer(pending, claim, remit, share, context, shown)
         if not remit.lines and remit.paid:
             self._entry(pending, claim, None, "payment", remit.paid)
         self.pending.append(pending)
@@ -390,8 +416,11 @@ class _Posting:
         context: DenialContext,
         remit: RemitClaim,
         shown: list[dict[str, Any]],
+        restated: bool = False,
     ) -> None:
-        if group == "PR":
+        if restated and group != "PR":
+            kind = "prior_payer"  # the earlier payer's payment and adjustments, already in the ledger
+        elif group == "PR":
             kind = "patient"
         elif is_routine(group, carc):
             kind = "contractual"
@@ -401,7 +430,7 @@ class _Posting:
         shown.append(
             {"line": number, "group": group, "carc": carc, "rarc": list(remarks), "amount": _money(amount)}
         )
-        if amount <= 0 or remit.reversal or kind == "contractual":
+        if amount <= 0 or remit.reversal or kind in ("contractual", "prior_payer"):
             return
         work = triage(group, carc, remarks, context)
         if work is not None:
@@ -420,6 +449,34 @@ class _Posting:
                 "note": "",
                 "created_at": self.stamp,
             }
+
+    def _later_payer(
+        self,
+        pending: _Pending,
+        claim: ClaimRow,
+        remit: RemitClaim,
+        share: Decimal,
+        context: DenialContext,
+        shown: list[dict[str, Any]],
+    ) -> None:
+        """The patient share the earlier payers left (``share``) goes to this payer's decision: what it paid,
+        what it leaves to the patient (its PR rows), and any rest as its own adjustment."""
+        self._entry(pending, claim, None, "patient", -share, "PR")
+        left = sum((a.amount for a in remit.all_adjustments() if a.group == "PR"), ZERO)
+        own = share - remit.paid - left
+        if own:
+            # book it under this payer's own non-PR code (OA-23 only restates the earlier payer)
+            code = next(
+                (
+                    a
+                    for a in remit.all_adjustments()
+                    if a.group != "PR" and f"{a.group}-{a.reason}" != "OA-23"
+                ),
+                Adjustment("OA", "23", own),
+            )
+            self._adjust(
+                pending, claim, None, None, code.group, code.reason, own, remit.remarks, context, remit, shown
+            )
 
     @staticmethod
     def _status(claim: ClaimRow, remit: RemitClaim, ledger: list[dict[str, Any]]) -> ClaimStatus:
@@ -458,18 +515,9 @@ class _Posting:
                     row["payment_id"] = payment_id
                 ledger += pending.ledger
                 triaged += pending.triaged
-            reversed_ids = [p.claim.id for p in self.pending if p.reversal]
-            for start in range(0, len(reversed_ids), 500):
-                session.execute(
-                    update(DenialItemRow)
-                    .where(
-                        DenialItemRow.claim_id.in_(reversed_ids[start : start + 500]),
-                        DenialItemRow.status == "open",
-                    )
-                    .values(
-                        status="closed", worked_action="reversed", worked_by=self.actor, worked_at=self.stamp
-                    )
-                )
+            self._close_items([p.claim.id for p in self.pending if p.reversal], "reversed")
+            # the patient share a later payer decided again: its own PR rows open new items
+            self._close_items([p.claim.id for p in self.pending if p.later_payer], "later_payer", "PR")
             if ledger:
                 table = _table(LedgerRow)
                 session.execute(insert(table), ledger)
@@ -508,6 +556,17 @@ class _Posting:
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
+
+    def _close_items(self, claim_ids: list[int], why: str, group: str | None = None) -> None:
+        for start in range(0, len(claim_ids), 500):
+            query = update(DenialItemRow).where(
+                DenialItemRow.claim_id.in_(claim_ids[start : start + 500]), DenialItemRow.status == "open"
+            )
+            if group is not None:
+                query = query.where(DenialItemRow.group_code == group)
+            self.session.execute(
+                query.values(status="closed", worked_action=why, worked_by=self.actor, worked_at=self.stamp)
+            )
 
 
 def unmatched(store: Store, actor: str, include_resolved: bool = False) -> list[dict[str, Any]]:
