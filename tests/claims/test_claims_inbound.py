@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from claims_builders import claim, line, pyx12_errors
+from claims_builders import COMMERCIAL, claim, line, pyx12_errors
 
 from conftest import shared_path
 from ecgdesk.claims import (
@@ -217,6 +217,32 @@ def test_simulated_835_passes_pyx12_reads_back_and_balances(tmp_path: Path) -> N
     denied = remit.claims[1].lines[0]
     assert denied.paid == 0 and denied.remarks == ("N115",) and denied.control == "ECG000002L1"
     assert remit.provider_adjustments[0].reason == "L6"
+
+
+def test_simulated_835_of_a_commercial_claim_with_several_provider_adjustments_passes_pyx12(
+    tmp_path: Path,
+) -> None:
+    """The 837's commercial indicator (CI) is not an 835 CLP06 code, and pyx12 4.0 takes one PLB segment
+    only (its footer loop; the TR3 allows more): the simulated payer writes CLP06 15 and puts a provider's
+    adjustments of one fiscal date in one PLB, six at most (a seventh needs a second segment, which the TR3
+    allows and our reader reads), and every adjustment reads back."""
+    decided = adjudicate([claim(payer=COMMERCIAL)], PAYER)
+    fiscal = date(2026, 12, 31)
+    plb = [ProviderAdjustment("1234567893", fiscal, reason, f"REF{i}", Decimal(amount), 0)
+           for i, (reason, amount) in enumerate([("L6", "-1.27"), ("WO", "20.00"), ("72", "5.00"),
+                                                 ("FB", "-3.00"), ("L6", "-0.50"), ("WO", "1.00"),
+                                                 ("72", "2.00")])]
+    for adjustments, segments in ((plb[:6], 1), (plb, 2)):
+        text = write_835(decided, PARTIES, "EFT0002", date(2026, 12, 1), 8, adjustments)
+        assert text.count("PLB*") == segments
+        assert next(s for s in text.split("~") if "CLP*" in s).split("*")[6] == "15"
+        if segments == 1:
+            assert pyx12_errors(text, tmp_path) == []
+        (remit,) = read_remittances("sim.835", text=text)
+        assert [(p.reason, p.reference, p.amount) for p in remit.provider_adjustments] == [
+            (p.reason, p.reference, p.amount) for p in adjustments
+        ]
+        assert remit.payment == decided[0].paid - sum((p.amount for p in adjustments), Decimal(0))
 
 
 def test_simulated_acknowledgements_pass_pyx12_and_read(tmp_path: Path) -> None:

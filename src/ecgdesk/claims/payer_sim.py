@@ -20,6 +20,11 @@ from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim, Rem
 from ecgdesk.claims.x12 import STANDARD, Delimiters, SegmentWriter, clean_text, d8, format_amount, isa_segment
 
 CENT = Decimal("0.01")
+# CLP06 has the 835's own code list (005010X221A1), narrower than the 837's SBR09: an 837 indicator outside
+# it (11 other non-federal, BL Blue Cross/Blue Shield, CI commercial, FI federal employees) is written as the
+# nearest 835 code, as payers do.
+CLP06_FOR_SBR09 = {"11": "ZZ", "BL": "12", "CI": "15", "FI": "OF"}
+PLB_PAIRS = 6  # PLB03-PLB14: a segment carries at most six adjustments of one provider and fiscal date
 
 
 def _money(value: Decimal) -> Decimal:
@@ -229,7 +234,7 @@ def write_835(
             format_amount(claim.charge),
             format_amount(claim.paid),
             format_amount(claim.patient_responsibility) if claim.patient_responsibility else None,
-            claim.filing_indicator or "MB",
+            CLP06_FOR_SBR09.get(claim.filing_indicator, claim.filing_indicator) or "MB",
             claim.payer_claim_number,
         )
         _cas(w, claim.adjustments)
@@ -261,16 +266,23 @@ def write_835(
                 w.add("AMT", "B6", format_amount(line.allowed))
             for remark in line.remarks:
                 w.add("LQ", "HE", remark)
-    for plb in provider_adjustments:
-        w.add(
-            "PLB",
-            plb.provider_id,
-            d8(plb.fiscal_date),
-            [plb.reason, plb.reference],
-            format_amount(plb.amount),
-        )
+    _plb(w, provider_adjustments)
     _trailer(w, st, control)
     return w.text()
+
+
+def _plb(w: SegmentWriter, adjustments: Sequence[ProviderAdjustment]) -> None:
+    """One PLB per provider and fiscal date, up to six adjustments each (a payer's layout; pyx12 also takes
+    no more PLB segments than that needs)."""
+    by_provider: dict[tuple[str, date], list[ProviderAdjustment]] = {}
+    for plb in adjustments:
+        by_provider.setdefault((plb.provider_id, plb.fiscal_date), []).append(plb)
+    for (provider, fiscal), items in by_provider.items():
+        for start in range(0, len(items), PLB_PAIRS):
+            pairs: list[list[str] | str] = []
+            for plb in items[start : start + PLB_PAIRS]:
+                pairs += [[plb.reason, plb.reference], format_amount(plb.amount)]
+            w.add("PLB", provider, d8(fiscal), *pairs)
 
 
 def _cas(w: SegmentWriter, adjustments: Sequence[Adjustment]) -> None:
