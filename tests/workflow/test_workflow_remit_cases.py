@@ -287,3 +287,18 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
     assert again["posted"] == 0 and again["duplicates"]
     assert patient_balance(store, "P2")["patient_balance"] == "4.38"
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def test_an_overpayment_balanced_by_a_negative_adjustment_is_paid_not_partially_paid(
+    store: Store, tmp_path: Path
+) -> None:
+    """The payer pays more than the charge and balances the claim with a negative adjustment: nothing was
+    denied, so the claim is paid (its insurance balance shows the credit to refund), and no denial item
+    is opened for the negative amount."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    over = claim.total_charge + D("6.20")
+    posted = _post(store, tmp_path, [_paid(claim, str(over), Adjustment("OA", "B13", D("-6.20")))], "EFT-9",
+                   ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["paid"]
+    assert show_claim(store, claim.claim_id, "biller").balance["insurance_balance"] == "-6.20"
+    assert [i for i in list_denials(store, "biller", status=None) if i.claim_id == claim.claim_id] == []

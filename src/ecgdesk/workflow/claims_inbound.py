@@ -487,7 +487,8 @@ class _Posting:
             return ClaimStatus.CORRECTED
         if remit.reversal:
             return ClaimStatus.REVERSED
-        denied = any(r["kind"] == "denial" for r in ledger)
+        # a negative adjustment (the payer paying more than it adjusted) denies nothing
+        denied = any(r["kind"] == "denial" and r["amount_cents"] > 0 for r in ledger)
         if remit.paid > 0:
             return ClaimStatus.PARTIALLY_PAID if denied else ClaimStatus.PAID
         return ClaimStatus.DENIED if denied else ClaimStatus.ADJUDICATED
