@@ -263,3 +263,10 @@ def test_pages_redirect_refuse_and_escape(api: Api, tiny_files: list[Path]) -> N
         follow_redirects=False,
     )
     assert form.status_code == 303 and form.headers["location"] == "/worklist"
+
+
+def test_static_names_too_long_for_the_file_system_are_404(api: Api) -> None:
+    for name in ("a" * 300 + ".js", "a" * 5000 + ".css"):
+        answer = api.client.get(f"/static/{name}")
+        assert answer.status_code == 404 and answer.text == "not found"
+    assert api.client.get("/static/ws.css").status_code == 200

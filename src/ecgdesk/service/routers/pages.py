@@ -22,7 +22,8 @@ from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.review import NEXT_FOR_ROLE, SERVICES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
+# Bounded: is_file() raises on a name longer than the file system allows (a 500 where 404 is meant).
+STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg)$")
 STATIC_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
 SERVICE_NAMES = {
     "ambulatory_ecg": "Ambulatory ECG (Holter/patch)",
