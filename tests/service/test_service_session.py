@@ -217,3 +217,16 @@ def test_users_are_managed_by_an_administrator_only(api: Api) -> None:
     body["username"] = "tech3"
     assert api.client.post("/api/v1/users", json=body, headers=headers).status_code == 403
     assert api.client.get("/api/v1/users").status_code == 403
+
+
+def test_enabling_an_account_again_does_not_revive_its_sessions(api: Api) -> None:
+    api.login("biller.t")
+    biller_cookie = api.client.cookies.get("ecgdesk_session") or ""
+    headers = api.login("admin.t")
+    assert api.client.post("/api/v1/users/biller.t/disable", headers=headers).status_code == 200
+    assert api.client.post("/api/v1/users/biller.t/enable", headers=headers).json()["disabled"] is False
+    api.client.cookies.clear()
+    api.client.cookies.set("ecgdesk_session", biller_cookie)
+    answer = api.client.get("/api/v1/session")
+    assert answer.status_code == 401 and "session ended (disabled)" in answer.json()["detail"][0]["msg"]
+    api.login("biller.t")  # the account itself works again, with a new session

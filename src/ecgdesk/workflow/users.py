@@ -310,7 +310,9 @@ def list_users(store: Store, by: Principal) -> list[UserInfo]:
 
 
 def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> UserInfo:
-    """Disable (or enable again) an account; a disabled user's sessions and tokens stop working at once."""
+    """Disable (or enable again) an account; a disabled user's sessions end, their tokens stop working."""
+    from ecgdesk.workflow.sessions import end_user_sessions
+
     authorize(store, by, Action.USER_MANAGE, "user", username)
     if disabled and username == by.username:
         raise InputError("username", "an administrator cannot disable their own account")
@@ -318,6 +320,8 @@ def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> 
         user = _user(session, username)
         if bool(user.disabled) != disabled:
             user.disabled = disabled
+            if disabled:  # ended here, not at their next request: enabling again must not revive them
+                end_user_sessions(session, user.id, "disabled")
             append(
                 session,
                 by.actor,
