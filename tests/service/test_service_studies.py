@@ -191,6 +191,39 @@ def test_streamed_limit_without_content_length(api: Api) -> None:
     assert not any((api.store.home / "uploads").iterdir())
 
 
+def test_a_multipart_body_cut_short_is_refused(api: Api) -> None:
+    """A body without its closing boundary is an upload that stopped part way: its last file may be cut
+    anywhere (a CSV then reads as a shorter ECG), so it is refused and nothing is kept."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    rows = "".join(f"{i / 250:.3f},{(i % 50) / 100:.2f}\n" for i in range(2500))
+    head = '--b0\r\nContent-Disposition: form-data; name="files"; filename="ecg.csv"\r\n\r\n'
+    kind = {"content-type": "multipart/form-data; boundary=b0"}
+    whole = (head + "time,ecg\n" + rows + "\r\n--b0--\r\n").encode()
+    for body in (whole[: len(whole) // 2], whole[: -len("\r\n--b0--\r\n")]):
+        answer = api.client.post(
+            f"/api/v1/studies/{study_id}/recording",
+            content=body,
+            headers={**headers, **kind},
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0] == {
+            "loc": ["files"],
+            "msg": "the multipart body ends before its closing boundary: the upload was cut short",
+            "type": "InputError",
+        }
+        assert not any((api.store.home / "uploads").iterdir())
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["status"] == "ordered" and view["upload"] is None
+    answer = api.client.post(
+        f"/api/v1/studies/{study_id}/recording",
+        content=whole,
+        headers={**headers, **kind},
+    )
+    assert answer.status_code == 202, answer.text
+    api.wait()
+
+
 def test_background_failure_is_shown_not_raised(api: Api, tmp_path: Path) -> None:
     """A recording the readers accept but the import refuses shows as a failed upload with the reason."""
     headers = api.login("tech.t")

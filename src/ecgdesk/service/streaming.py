@@ -43,6 +43,7 @@ class _Receiver:
         self.headers: dict[bytes, bytes] = {}
         self.out: IO[bytes] | None = None
         self.error: Exception | None = None
+        self.ended = False
 
     def on_part_begin(self) -> None:
         self.headers = {}
@@ -84,6 +85,9 @@ class _Receiver:
             self.out.close()
             self.out = None
 
+    def on_end(self) -> None:
+        self.ended = True
+
     def close(self) -> None:
         self.on_part_end()
 
@@ -113,6 +117,7 @@ async def receive_files(request: Request, folder: Path, limit: int) -> list[Path
             "on_headers_finished",
             "on_part_data",
             "on_part_end",
+            "on_end",
         )
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -129,6 +134,12 @@ async def receive_files(request: Request, folder: Path, limit: int) -> list[Path
         receiver.close()
         if not receiver.files:
             raise InputError("files", "no file was uploaded")
+        # The parser's finalize() does not check this: without it, a body cut short (a client or proxy that
+        # stopped sending) was kept with its last file truncated, and a CSV cut short reads as a shorter ECG.
+        if not receiver.ended:
+            raise InputError(
+                "files", "the multipart body ends before its closing boundary: the upload was cut short"
+            )
         return receiver.files
     except BaseException as error:
         receiver.close()
