@@ -180,3 +180,26 @@ def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.Captu
     )
     gaps = json.loads(capsys.readouterr().out)
     assert {g["missing"] for g in gaps} == {"technician", "on-call physician"}
+
+
+def test_reading_the_queue_on_the_command_line_is_audited(
+    strips: Strips, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import select
+
+    from ecgdesk.store.models import AuditEntry
+
+    assert main(ENROLL) == 0
+    assert main(["monitor", "ingest", str(strips.normal), "--device", "DEV-1", "--message-id", "n1"]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "queue", "--json"]) == 0
+    shown = [row["id"] for row in json.loads(capsys.readouterr().out)]
+    assert main(["monitor", "queue", "--all"]) == 0
+    store = open_store()
+    with store.transaction() as session:
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).all()
+        assert [(r.actor, r.entity_id, json.loads(r.after_json)) for r in reads] == [
+            ("tech", "open", {"items": 1, "ids": shown}),
+            ("tech", "all", {"items": 1, "ids": shown}),
+        ]
+    store.close()

@@ -3,6 +3,7 @@ duplicates answered 200), a technician works the queue."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import date
@@ -17,6 +18,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.service.settings import MONITORING_TIMER_ENV, ServiceSettings
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
 from ecgdesk.workflow.permissions import Principal
@@ -80,6 +82,9 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
     headers = api.login("tech.t")
     queue = api.client.get("/api/v1/monitoring/queue", headers=headers).json()
     assert [q["priority"] for q in queue] == ["urgent"]
+    with api.store.transaction() as session:  # the read names the items (and so the patients) it showed
+        read = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).one()
+        assert (read.actor, json.loads(read.after_json)) == ("tech.t", {"items": 1, "ids": [queue[0]["id"]]})
     refused = api.client.post(
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
     )

@@ -130,7 +130,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_queue(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import list_queue
 
-    rows = list_queue(_acting(args, "monitor:queue-read")[0], include_closed=args.all)
+    store, who = _acting(args, "monitor:queue-read")
+    rows = list_queue(store, include_closed=args.all, actor=who.actor)
     if args.json:
         _json([asdict(r) for r in rows])
         return 0

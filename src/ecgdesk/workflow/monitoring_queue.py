@@ -26,6 +26,7 @@ from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.users import aware
 
 _RANK = {p.value: p.rank for p in Priority} | {UNCLASSIFIED: -1}  # unclassified first: nobody has read it
@@ -82,8 +83,12 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
 
 
 
-def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> list[QueueRow]:
-    """Open items (or all), most pressing first: by priority, then the oldest."""
+def list_queue(
+    store: Store, include_closed: bool = False, limit: int = 500, actor: str | None = None
+) -> list[QueueRow]:
+    """Open items (or all), most pressing first: by priority, then the oldest. With ``actor`` (a person
+    reading the queue, over HTTP or the command line) the read is audited with the items it showed, since
+    each row names its patient; internal callers that only need the rows pass none."""
     stamp = now()
     with store.transaction() as session:
         query = (
@@ -99,7 +104,11 @@ def list_queue(store: Store, include_closed: bool = False, limit: int = 500) -> 
         rank = case(_RANK, value=QueueItem.priority, else_=9)
         closed = case((QueueItem.status == "open", 0), else_=1)
         query = query.order_by(closed, rank, QueueItem.received_at, QueueItem.id).limit(limit)
-        return _rows(session, query, stamp)
+        rows = _rows(session, query, stamp)
+        if actor is not None:
+            detail = {"items": len(rows), "ids": [r.id for r in rows]}
+            audit_read(session, actor, "monitor-queue", "queue", "all" if include_closed else "open", detail)
+        return rows
 
 
 @dataclass(frozen=True)
