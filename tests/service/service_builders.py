@@ -104,11 +104,9 @@ def make_api(store: Store, settings: ServiceSettings | None = None) -> Iterator[
         yield Api(client, store, app)
 
 
-def web_with_study(tmp_path: Path) -> Iterator[Api]:
-    """The app over a SQLite store of its own, with the people and one study (created by the technician)."""
-    from ecgdesk.store import open_store
-
-    store = open_store(url=f"sqlite:///{tmp_path / 'db.sqlite'}", home=tmp_path / "home")
+def web_with_study(tmp_path: Path, backend: str = "sqlite") -> Iterator[Api]:
+    """The app over a store of its own, with the people and one study (created by the technician)."""
+    store = make_store(tmp_path, backend)
     add_people(store)
     for api in make_api(store):
         headers = api.login("tech.t")

@@ -2,7 +2,8 @@
 
 401 without a valid identity, 403 for a role that may not (or a wrong CSRF token), 404 for an unknown id,
 409 for a move the lifecycle refuses (or a row a concurrent request made first), 413 for an upload over
-the limit, 422 for invalid input, 503 when the database is busy or down. Input is never
+the limit, 422 for invalid input (a value the database refuses to store included), 503 when the database is
+busy or down. Input is never
 echoed back (it may be a password).
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk.errors import (
@@ -99,7 +100,16 @@ def install(app: FastAPI) -> None:
         answer.headers["Retry-After"] = "1"
         return answer
 
+    async def data_error(request: Request, error: Exception) -> JSONResponse:
+        # The last guard: what the request models let through and the database refuses to hold (on
+        # PostgreSQL, a NUL inside an HL7 order or an X12 file, an integer past its column) is bad input,
+        # and the transaction it came in was rolled back, so nothing changed.
+        where = "query" if request.method in ("GET", "HEAD") else "body"
+        reason = "holds a value the database cannot store (a NUL character, or a number out of range)"
+        return _response(422, [where], reason, "data")
+
     app.add_exception_handler(EcgDeskError, ecgdesk_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(IntegrityError, database_error)
     app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(ServiceError, service_error)

@@ -12,7 +12,7 @@ from ecgdesk.claims.schemas import ProfessionalClaimDocument
 from ecgdesk.workflow.claims_denials import DenialView
 from ecgdesk.workflow.claims_setup import BillingSetup, CoverageSetup, PayerSetup
 from ecgdesk.workflow.claims_views import ClaimSummary
-from ecgdesk.workflow.schemas import Model
+from ecgdesk.workflow.schemas import InputModel, Model
 
 SHORT = Field(min_length=1, max_length=60)
 NPI = Field(pattern=r"^\d{10}$")
@@ -20,7 +20,7 @@ ZIP = Field(pattern=r"^\d{5}(-?\d{4})?$")
 STATE = Field(pattern=r"^[A-Za-z]{2}$")
 
 
-class BillingIn(Model):
+class BillingIn(InputModel):
     name: str = SHORT
     npi: str = NPI
     tin: str = Field(pattern=r"^\d{2}-?\d{7}$")
@@ -40,14 +40,14 @@ class BillingIn(Model):
         return BillingSetup(**self.model_dump())
 
 
-class ClinicianIn(Model):
+class ClinicianIn(InputModel):
     npi: str = NPI
     last: str = SHORT
     first: str = Field(default="", max_length=35)
     taxonomy: str = Field(default="", pattern=r"^([0-9A-Z]{10})?$")
 
 
-class PayerIn(Model):
+class PayerIn(InputModel):
     name: str = SHORT
     payer_id: str = Field(min_length=1, max_length=80)
     filing_indicator: str = Field(min_length=2, max_length=2)
@@ -61,7 +61,7 @@ class PayerIn(Model):
         return PayerSetup(**self.model_dump())
 
 
-class CoverageIn(Model):
+class CoverageIn(InputModel):
     patient_id: str = Field(min_length=1, max_length=64)
     payer_id: str = Field(min_length=1, max_length=80)
     member_id: str = Field(min_length=1, max_length=80)
@@ -84,30 +84,30 @@ class CoverageIn(Model):
         return CoverageSetup(**self.model_dump())
 
 
-class ClaimCreateIn(Model):
+class ClaimCreateIn(InputModel):
     study_id: int = Field(ge=1, le=2**31 - 1)
 
 
-class ExportIn(Model):
+class ExportIn(InputModel):
     payer: str | None = Field(default=None, max_length=80)
     claims: list[str] = Field(default_factory=list, max_length=10_000)
 
 
-class LineEditIn(Model):
+class LineEditIn(InputModel):
     line: int = Field(ge=1, le=50)
     code: str | None = Field(default=None, pattern=r"^[0-9A-Z]{5}$")
     modifiers: list[str] | None = Field(default=None, max_length=4)
     units: int | None = Field(default=None, ge=1, le=999)
 
 
-class CorrectIn(Model):
+class CorrectIn(InputModel):
     lines: list[LineEditIn] = Field(default_factory=list, max_length=50)
     drop_lines: list[int] = Field(default_factory=list, max_length=50)
     diagnoses: list[str] | None = Field(default=None, max_length=12)
     prior_authorization: str | None = Field(default=None, max_length=50)
 
 
-class WorkIn(Model):
+class WorkIn(InputModel):
     action: Literal[
         "correct", "reopening", "new_original", "appeal", "bill_patient", "bill_secondary", "write_off"
     ]

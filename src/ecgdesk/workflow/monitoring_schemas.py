@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ecgdesk.workflow.schemas import Model
+from ecgdesk.workflow.schemas import InputModel, Model
 
 
 class TransmissionOut(Model):
@@ -21,7 +21,7 @@ class TransmissionOut(Model):
     priority: str | None = None
 
 
-class NotificationIn(Model):
+class NotificationIn(InputModel):
     recipient: str = Field(min_length=1, max_length=200)
     channel: Literal["phone", "sms", "fax", "email", "portal", "in_person"] = "phone"
     read_back: bool = False
@@ -29,7 +29,7 @@ class NotificationIn(Model):
     acknowledged: bool = False
 
 
-class ReviewIn(Model):
+class ReviewIn(InputModel):
     action: Literal["reviewed", "notified", "escalated", "patient_contacted"]
     note: str = Field(default="", max_length=10_000)
     confirmed_rhythm: str | None = Field(default=None, max_length=100)

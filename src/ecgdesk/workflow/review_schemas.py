@@ -13,13 +13,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ecgdesk.store.enums import Role, StudyStatus
-from ecgdesk.workflow.schemas import Model, StudyDetail, StudyRow
+from ecgdesk.workflow.schemas import InputModel, Model, StudyDetail, StudyRow
 
 BeatClass = Literal["N", "S", "V", "F", "Q"]
 
 
 # ------------------------------------------------------------------------------------------ worklist
-class WorklistIn(Model):
+class WorklistIn(InputModel):
     """A worklist query; sent in a request body so a patient's name never appears in a URL or a log."""
 
     statuses: list[StudyStatus] | None = Field(default=None, max_length=7)
@@ -138,7 +138,7 @@ class TemplateBeatsOut(Model):
     )
 
 
-class TemplateEditIn(Model):
+class TemplateEditIn(InputModel):
     templates: list[int] = Field(min_length=1, max_length=200)
     label: BeatClass
 
@@ -163,19 +163,19 @@ class StripSelectionOut(Model):
     strip_s: float
 
 
-class StripIncludeIn(Model):
+class StripIncludeIn(InputModel):
     key: str = Field(min_length=1, max_length=200)
     included: bool
 
 
-class StripAddIn(Model):
+class StripAddIn(InputModel):
     start_s: float = Field(ge=0, le=60 * 86400)
     caption: str = Field(min_length=1, max_length=200)
     lead: str | None = Field(default=None, max_length=64)
 
 
 # ------------------------------------------------------------------------------------------ accounts
-class RoleIn(Model):
+class RoleIn(InputModel):
     role: Role
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ecgdesk.coding import Service, Setting
 from ecgdesk.coding.schemas import ClaimDocument, FactsDocument
@@ -35,6 +35,29 @@ class Model(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates and enums as strings)."""
         return self.model_dump(mode="json")
+
+
+def refuse_nul(value: Any) -> Any:
+    """``value``, unless it is a string (or a list of them) holding a NUL character: see InputModel."""
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise ValueError("must not contain a NUL character (\\x00)")
+    return value
+
+
+#: The same rule for a string of a query or a form: ``Annotated[str, Query(...), NoNul]``.
+NoNul = AfterValidator(refuse_nul)
+
+
+class InputModel(Model):
+    """What a request sends (a body, or a part of one). Besides each field's own limits, no string in it may
+    hold a NUL character: PostgreSQL cannot store one (the request failed there with a 500, after part of
+    the work), and no name, note or code a person types has one."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 # ------------------------------------------------------------------------------------------- studies
@@ -194,7 +217,7 @@ class StudyDetail(Model):
     audit_rows: int = 0
 
 
-class StudyCreate(Model):
+class StudyCreate(InputModel):
     """A new patient (or an existing one, same identity) and the order of a study."""
 
     patient_id: str = Field(min_length=1, max_length=64)
@@ -216,32 +239,32 @@ class StudyCreated(Model):
     status: StudyStatus
 
 
-class TextIn(Model):
+class TextIn(InputModel):
     text: str = TEXT
 
 
-class SignIn(Model):
+class SignIn(InputModel):
     password: str = SECRET
 
 
-class AddendumIn(Model):
+class AddendumIn(InputModel):
     text: str = TEXT
     password: str = SECRET
 
 
-class BeatEditIn(Model):
+class BeatEditIn(InputModel):
     kind: EditKind
     target: int = Field(ge=0, le=2**31 - 1)
     label: Literal["N", "S", "V", "F", "Q"]
 
 
-class ComponentIn(Model):
+class ComponentIn(InputModel):
     component: Literal["recording", "scanning", "interpretation", "supervision", "monitoring"]
     performer: str = NAME
     npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
 
 
-class BillIn(Model):
+class BillIn(InputModel):
     reference: str = Field(min_length=1, max_length=64)
 
 
@@ -269,7 +292,7 @@ class CodingDone(Model):
 
 
 # ------------------------------------------------------------------------------------------- accounts
-class LoginIn(Model):
+class LoginIn(InputModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = SECRET
 
@@ -292,7 +315,7 @@ class UserOut(Model):
     disabled: bool
 
 
-class UserCreate(Model):
+class UserCreate(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     role: Role
     password: str = Field(min_length=4, max_length=1024)
@@ -301,11 +324,11 @@ class UserCreate(Model):
     credentials: str | None = Field(default=None, max_length=50)
 
 
-class PasswordIn(Model):
+class PasswordIn(InputModel):
     password: str = Field(min_length=4, max_length=1024)
 
 
-class TokenCreate(Model):
+class TokenCreate(InputModel):
     username: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
 

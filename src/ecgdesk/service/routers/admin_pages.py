@@ -14,7 +14,7 @@ from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
 from ecgdesk.store.enums import Role
 from ecgdesk.workflow.permissions import Action, authorize
-from ecgdesk.workflow.schemas import AuditPage
+from ecgdesk.workflow.schemas import AuditPage, NoNul
 from ecgdesk.workflow.users import list_users
 from ecgdesk.workflow.views import audit_page
 
@@ -54,11 +54,11 @@ def users_page(request: Request, store: StoreDep) -> HTMLResponse:
 def audit_log_page(
     request: Request,
     store: StoreDep,
-    user: Annotated[str, Query(max_length=64)] = "",
-    study: Annotated[str, Query(max_length=9)] = "",
-    action: Annotated[str, Query(max_length=40)] = "",
-    since: Annotated[str, Query(max_length=40)] = "",
-    until: Annotated[str, Query(max_length=40)] = "",
+    user: Annotated[str, Query(max_length=64), NoNul] = "",
+    study: Annotated[str, Query(max_length=9), NoNul] = "",
+    action: Annotated[str, Query(max_length=40), NoNul] = "",
+    since: Annotated[str, Query(max_length=40), NoNul] = "",
+    until: Annotated[str, Query(max_length=40), NoNul] = "",
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> HTMLResponse:
     who = page_user(request)

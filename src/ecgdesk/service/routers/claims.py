@@ -44,6 +44,7 @@ from ecgdesk.workflow.claims_setup import (
 )
 from ecgdesk.workflow.claims_views import ar_aging, exported_837p, list_claims, show_claim, study_claims
 from ecgdesk.workflow.permissions import Action, Principal
+from ecgdesk.workflow.schemas import NoNul
 
 router = APIRouter(prefix="/api/v1", tags=["claims"], responses=ERRORS)
 Who = Principal
@@ -106,8 +107,8 @@ def coverage(
 def claims(
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],
-    status: str | None = None,
-    payer: Annotated[str | None, Query(max_length=80)] = None,
+    status: Annotated[str | None, Query(max_length=30), NoNul] = None,
+    payer: Annotated[str | None, Query(max_length=80), NoNul] = None,
 ) -> list[dict[str, Any]]:
     """Claims with status and balances, newest first (the read is audited)."""
     return [c.to_dict() for c in list_claims(store, who.actor, status=status, payer=payer)]
@@ -228,7 +229,7 @@ def denials(
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],
     include_worked: bool = False,
-    category: Annotated[str | None, Query(max_length=30)] = None,
+    category: Annotated[str | None, Query(max_length=30), NoNul] = None,
 ) -> list[dict[str, Any]]:
     """The denial work queue by deadline."""
     rows = list_denials(store, who.actor, status=None if include_worked else "open", category=category)

@@ -21,6 +21,7 @@ from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
 from ecgdesk.workflow.monitoring_schemas import ReviewIn, ReviewOut, TransmissionOut
 from ecgdesk.workflow.permissions import Action, Principal
+from ecgdesk.workflow.schemas import NoNul
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"], responses=ERRORS)
 
@@ -41,7 +42,7 @@ STRIP_BODY = {
     }
 }
 Serial = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-MessageId = Annotated[str | None, Query(min_length=1, max_length=100)]
+MessageId = Annotated[str | None, Query(min_length=1, max_length=100), NoNul]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

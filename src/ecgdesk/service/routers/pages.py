@@ -20,6 +20,7 @@ from ecgdesk.service.web import STATIC, PageRoute, page_user, render
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.review import NEXT_FOR_ROLE, SERVICES
+from ecgdesk.workflow.schemas import NoNul
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 # Bounded: is_file() raises on a name longer than the file system allows (a 500 where 404 is meant).
@@ -81,9 +82,9 @@ def login_form(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    next: Annotated[str, Form(max_length=500)] = "",
+    username: Annotated[str, Form(max_length=64), NoNul] = "",
+    password: Annotated[str, Form(max_length=1024), NoNul] = "",
+    next: Annotated[str, Form(max_length=500), NoNul] = "",
 ) -> Response:
     """The login form without scripts (the page's script uses ``POST /api/v1/session``)."""
     origin = request.headers.get("origin")

@@ -33,7 +33,7 @@ from ecgdesk.workflow.review_schemas import (
     WorklistIn,
     WorklistOut,
 )
-from ecgdesk.workflow.schemas import Model, RunDone, UserOut
+from ecgdesk.workflow.schemas import InputModel, RunDone, UserOut
 from ecgdesk.workflow.strip_selection import add_strip, remove_strip, set_strip_included, strip_selection
 from ecgdesk.workflow.users import set_role
 
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api/v1", tags=["review workstation"], responses=ERRO
 Who = Principal
 
 
-class StripKeyIn(Model):
+class StripKeyIn(InputModel):
     key: str
 
 
