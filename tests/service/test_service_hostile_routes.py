@@ -232,3 +232,36 @@ def test_a_value_the_database_refuses_is_a_422_not_a_500(web: Api) -> None:
     answer = web.client.post("/api/v1/test-data-error", headers=web.csrf)
     assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body"], answer.text
     assert "cannot store" in answer.json()["detail"][0]["msg"]
+
+
+def test_bodies_read_whole_are_bounded_before_they_are_buffered(web: Api) -> None:
+    """An unauthenticated POST /api/v1/session of 100 MiB was read and parsed whole (the README's proxy lets
+    8 GiB through); now the service stops reading past its limit: 413 naming the body. Called as ASGI (the
+    test client reads a whole body before the app sees any of it)."""
+    import anyio
+
+    pulled, sent = [0], list[dict[str, Any]]()
+
+    async def receive() -> dict[str, Any]:
+        pulled[0] += 1
+        if pulled[0] > 100:
+            await anyio.sleep_forever()  # the client waits for the answer
+        return {"type": "http.request", "body": b" " * 2**20, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/v1/session", "raw_path": b"/api/v1/session", "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+
+    async def call() -> None:
+        with anyio.fail_after(10):
+            await web.app(scope, receive, send)
+
+    anyio.run(call)
+    assert sent[0]["status"] == 413 and b'"loc":["body"]' in sent[1]["body"], sent
+    assert pulled[0] <= 3, pulled  # 2 MiB, then the chunk that passed it
+    answer = web.client.post("/api/v1/session", content=b"{}", headers={"Content-Length": str(2**33)})
+    assert answer.status_code == 413 and answer.json()["detail"][0]["loc"] == ["body"]

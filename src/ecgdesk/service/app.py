@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ecgdesk import __version__
 from ecgdesk.service import errors
 from ecgdesk.service.background import BackgroundWork
+from ecgdesk.service.body_limit import BodyLimit
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 
@@ -74,6 +75,7 @@ def create_app(
     app.state.settings = settings
     app.state.work = work
     errors.install(app)
+    app.add_middleware(BodyLimit)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

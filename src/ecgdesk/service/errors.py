@@ -90,7 +90,7 @@ def install(app: FastAPI) -> None:
         if error.status_code == 400:  # a body that cannot be parsed at all is invalid input too
             return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
         # no route for this path (a mistyped or traversing URL) or method: name what was wrong
-        where = {404: ["path"], 405: ["method"]}.get(error.status_code, [])
+        where = {404: ["path"], 405: ["method"], 413: ["body"]}.get(error.status_code, [])
         return _response(error.status_code, where, str(error.detail), "http")
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
+from ecgdesk.service.body_limit import MAX_X12
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS, ServiceError
 from ecgdesk.service.routers.studies import StudyId
@@ -50,7 +51,6 @@ router = APIRouter(prefix="/api/v1", tags=["claims"], responses=ERRORS)
 Who = Principal
 ClaimId = Annotated[str, PathParam(min_length=1, max_length=38, pattern=r"^[A-Za-z0-9-]+$")]
 ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
-MAX_X12 = 64 * 1024 * 1024
 
 
 async def _x12_file(request: Request, store: StoreDep, kind: str) -> Path:
