@@ -136,3 +136,15 @@ def test_fhir_requester_as_a_practitioner_role() -> None:
         "resourceType": "PractitionerRole",
         "practitioner": {"reference": "urn:uuid:33333333-3333-3333-3333-333333333333"}}})
     assert fhir.parse_service_request(document, "sr.json").ordering.npi == "1245319599"
+
+
+def test_a_control_character_in_a_fhir_string_is_refused_naming_the_element() -> None:
+    """FHIR strings allow no control character but tab, CR and LF; a NUL stored on SQLite and was a
+    database error on PostgreSQL."""
+    document = service_request()
+    _request(document)["note"] = [{"text": "call \x00 back"}]
+    with pytest.raises(InputError) as info:
+        fhir.parse_service_request(document, "sr.json")
+    assert info.value.field == "entry[0].resource.note[0].text" and "control character" in info.value.reason
+    _request(document)["note"] = [{"text": "line one\r\n\tline two"}]
+    assert fhir.parse_service_request(document, "sr.json").notes == ("line one\r\n\tline two",)

@@ -82,6 +82,23 @@ def test_urgent_orders_come_first_on_the_worklist(api: Api) -> None:
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "priority"]
 
 
+def test_a_comment_saved_meanwhile_is_a_409_not_overwritten(api: Api, tiny_files: list[Path]) -> None:
+    """Two technicians with the study open: the second save names the text it started from (``base``)
+    and is refused with 409 when the first saved meanwhile; nothing is overwritten."""
+    study_id = _analysed_study(api, tiny_files)
+    headers = api.csrf
+    url = f"/api/v1/studies/{study_id}/comment"
+    saved = api.client.post(url, json={"text": "Patch off 2 h.", "base": ""}, headers=headers)
+    assert saved.status_code == 200
+    late = api.client.post(url, json={"text": "Dizzy at 14:00.", "base": ""}, headers=headers)
+    assert late.status_code == 409 and late.json()["detail"][0]["loc"] == [f"study {study_id}", "base"]
+    assert "reload" in late.json()["detail"][0]["msg"]
+    with api.store.transaction() as session:
+        comments = [e.after_json for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "study:comment"))]
+    assert len(comments) == 1 and "Patch off" in comments[0]
+
+
 def test_overview_templates_relabel_and_strips(api: Api, tiny_files: list[Path]) -> None:
     study_id = _analysed_study(api, tiny_files)
     headers = api.csrf

@@ -180,6 +180,30 @@ def test_technician_walks_the_study_through_the_viewer(chromium: Any, served: Se
     page.context.close()
 
 
+def test_two_technicians_saving_comments_do_not_overwrite_each_other(chromium: Any, served: Served) -> None:
+    """Both open the study; the first saves; the second's save, made on the page from before, is refused in
+    words (reload) and the first's comments stay; the first can save again from its own page."""
+    first, second = (log_in(chromium, served, "tech.demo") for _ in range(2))
+    for page in (first, second):
+        page.goto(f"/studies/{served.study_id}")
+        page.locator("#comment-form").wait_for()
+    first.fill("#comment", "Patch off for 2 h on day 3.")
+    first.locator("#comment-form button[type=submit]").click()
+    wait_js(first, "document.getElementById('comment-saved').textContent.startsWith('Saved')")
+    second.fill("#comment", "Diary: dizzy at 14:00.")
+    second.locator("#comment-form button[type=submit]").click()
+    second.locator("#comment-error").wait_for()
+    assert "reload" in second.locator("#comment-error").inner_text()
+    first.evaluate("document.getElementById('comment-saved').textContent = ''")
+    first.fill("#comment", "Patch off for 2 h on day 3. Diary: dizzy at 14:00.")
+    first.locator("#comment-form button[type=submit]").click()
+    wait_js(first, "document.getElementById('comment-saved').textContent.startsWith('Saved')")
+    second.reload()
+    assert second.locator("#comment").input_value() == "Patch off for 2 h on day 3. Diary: dizzy at 14:00."
+    for page in (first, second):
+        page.context.close()
+
+
 def test_technician_relabels_a_template_and_the_summary_changes(
     chromium: Any, served: Served, shots: Path
 ) -> None:

@@ -166,3 +166,39 @@ def test_content_changed_after_review_is_refused(store: Store, reported: int) ->
     again = interpret(store, reported, "dr.a")
     assert again.version == reviewed.version + 1
     assert sign(store, reported, "dr.a", PIN).content_sha256 == again.content_sha256
+
+
+def test_a_text_saved_meanwhile_is_not_overwritten(store: Store, reported: int) -> None:
+    """Two people with the same study open: the second save, started from the text before the first,
+    is refused (409, field ``base``) and the first one's words stay; started from the saved text, or
+    without saying (the command line), it replaces it."""
+    from ecgdesk.errors import ConflictError
+    from ecgdesk.store.models import Study
+    from ecgdesk.workflow.studies import set_technician_comments
+
+    def comments() -> str:
+        with store.transaction() as session:
+            row = session.get(Study, reported)
+            assert row is not None
+            return row.technician_comments
+
+    set_technician_comments(store, reported, "Patch off for 2 h on day 3.", "tech", base="")
+    with pytest.raises(ConflictError) as info:
+        set_technician_comments(store, reported, "Diary: dizzy at 14:00.", "tech", base="")
+    assert info.value.field == "base" and "technician comments were changed" in info.value.reason
+    assert comments() == "Patch off for 2 h on day 3."
+    set_technician_comments(store, reported, "Patch off 2 h. Diary: dizzy at 14:00.", "tech",
+                            base=" Patch off for 2 h on day 3.\n")
+    assert comments() == "Patch off 2 h. Diary: dizzy at 14:00."
+
+    first = interpret(store, reported, "dr.a", "Sinus rhythm.", base="")
+    with pytest.raises(ConflictError) as info:
+        interpret(store, reported, "dr.b", "Sinus rhythm with PVCs.", base="")
+    assert info.value.field == "base" and "changed by dr.a" in info.value.reason
+    view = show_study(store, reported)
+    assert view.interpretation is not None and view.interpretation.text == "Sinus rhythm."
+    assert [v.version for v in view.reports][-1] == first.version  # nothing rendered for the refused save
+    interpret(store, reported, "dr.b", "Sinus rhythm with PVCs.", base="Sinus rhythm.")
+    interpret(store, reported, "dr.a", "Sinus rhythm, rare PVCs.")
+    view = show_study(store, reported)
+    assert view.interpretation is not None and view.interpretation.text == "Sinus rhythm, rare PVCs."

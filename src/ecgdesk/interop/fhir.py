@@ -262,10 +262,30 @@ def _check_entries(entries: Any, source: str) -> None:
                              f"{str(kind)[:60]!r} is not an R4 resource type", source) from None
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _refuse_control_characters(document: Any, source: str) -> None:
+    """FHIR strings hold no control character but tab, CR and LF (its ``string`` regex); a NUL would reach
+    the database (PostgreSQL refuses it, SQLite keeps it). Refused naming the element, as the HL7 reader
+    does by field (walked without recursion: the depth is the sender's)."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and _CONTROL_CHARACTER.search(value):
+            raise InputError(path or "resource", "a control character (e.g. NUL) is not allowed in a FHIR "
+                                                 "string", source)
+        if isinstance(value, dict):
+            pending.extend((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
 def parse_service_request(document: Any, source: str = "FHIR resource") -> OrderRequest:
     """A ServiceRequest (alone, or in a Bundle with its Patient and requester) as an :class:`OrderRequest`."""
     if not isinstance(document, dict):
         raise InputError("resourceType", "expected a JSON object (a ServiceRequest or a Bundle)", source)
+    _refuse_control_characters(document, source)
     resources: list[dict[str, Any]] = []
     if document.get("resourceType") == "Bundle":
         _check_entries(document.get("entry"), source)

@@ -73,6 +73,20 @@ def require_status(study: Study, action: str, allowed: set[S] | frozenset[S]) ->
     return status
 
 
+def require_unchanged(study_id: int, what: str, stored: str, base: str | None, changed_by: str = "") -> None:
+    """Refuse to replace ``stored`` when the editor started from another text (``base``): someone saved
+    meanwhile, and a silent overwrite would lose their words. ``base`` None: the caller does not say what
+    it started from (the command line, scripts), the text is replaced."""
+    if base is None or base.strip() == stored:
+        return
+    by = f" by {changed_by}" if changed_by else ""
+    raise ConflictError(
+        "base",
+        f"the {what} were changed{by} after you opened them; reload to see the saved text, then edit it",
+        source=f"study {study_id}",
+    )
+
+
 def move(session: Session, study: Study, new: S, actor: str, action: str) -> None:
     """Move ``study`` to ``new`` (audited); refuse a move the lifecycle does not allow."""
     current = S(study.status)

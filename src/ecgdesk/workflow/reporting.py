@@ -60,7 +60,7 @@ from ecgdesk.workflow.ecg_services import (
     study_service,
 )
 from ecgdesk.workflow.interop_results import queue_results
-from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.lifecycle import move, now, require_status, require_unchanged
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.monitoring import MONITORING_SERVICES
 from ecgdesk.workflow.monitoring_period import build_monitoring_context
@@ -253,8 +253,11 @@ def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
     return _new_version(store, study_id, actor, {StudyStatus.ANALYZED, StudyStatus.REPORTED}, "report")
 
 
-def interpret(store: Store, study_id: int, username: str, text: str | None = None) -> ReportInfo:
-    """The physician writes (or keeps) the interpretation and reviews the resulting report version."""
+def interpret(
+    store: Store, study_id: int, username: str, text: str | None = None, base: str | None = None
+) -> ReportInfo:
+    """The physician writes (or keeps) the interpretation and reviews the resulting report version.
+    ``base``: the interpretation the editor started from; when it was changed meanwhile, refused (409)."""
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "interpret", {StudyStatus.ANALYZED, StudyStatus.REPORTED})
@@ -264,6 +267,8 @@ def interpret(store: Store, study_id: int, username: str, text: str | None = Non
                 raise InputError("text", "the interpretation is empty")
             row = session.scalar(select(Interpretation).where(Interpretation.study_id == study_id))
             before = {"text": row.text, "author": row.author} if row else None
+            require_unchanged(study_id, "interpretation", row.text if row else "", base,
+                              row.author if row else "")
             if row is None:
                 row = Interpretation(study_id=study_id, text=text.strip(), author=username, updated_at=now())
                 session.add(row)

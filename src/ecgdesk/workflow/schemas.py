@@ -243,6 +243,17 @@ class TextIn(InputModel):
     text: str = TEXT
 
 
+class TextEditIn(TextIn):
+    """A text that replaces the one saved (technician comments, interpretation)."""
+
+    base: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="the text the editor started from: when the saved text differs (someone saved "
+        "meanwhile), 409 and nothing is changed; left out, the saved text is replaced",
+    )
+
+
 class SignIn(InputModel):
     password: str = SECRET
 

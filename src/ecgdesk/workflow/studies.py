@@ -31,7 +31,14 @@ from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
-from ecgdesk.workflow.lifecycle import get_study, import_warnings, move, now, require_status
+from ecgdesk.workflow.lifecycle import (
+    get_study,
+    import_warnings,
+    move,
+    now,
+    require_status,
+    require_unchanged,
+)
 from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
@@ -418,14 +425,18 @@ def with_import_warnings(recording: Recording, imported: Sequence[str]) -> Recor
     return dataclasses.replace(recording, warnings=(*recording.warnings, *extra))
 
 
-def set_technician_comments(store: Store, study_id: int, text: str, actor: str) -> None:
-    """The technician's comments printed in the report (before signing; audited with before and after)."""
+def set_technician_comments(
+    store: Store, study_id: int, text: str, actor: str, base: str | None = None
+) -> None:
+    """The technician's comments printed in the report (before signing; audited with before and after).
+    ``base``: the comments the editor started from; when they were changed meanwhile, refused (409)."""
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(
             study, "comment on", {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
         )
         before = study.technician_comments
+        require_unchanged(study_id, "technician comments", before, base)
         if before == text.strip():
             return
         study.technician_comments = text.strip()

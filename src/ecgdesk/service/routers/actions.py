@@ -31,7 +31,7 @@ from ecgdesk.workflow.schemas import (
     SignatureDone,
     SignIn,
     StudyCreated,
-    TextIn,
+    TextEditIn,
 )
 from ecgdesk.workflow.studies import check_analyzable, record_component, set_technician_comments
 
@@ -67,10 +67,10 @@ def edit(
 
 @router.post("/{study_id}/comment")
 def comment(
-    study_id: StudyId, body: TextIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_COMMENT)]
+    study_id: StudyId, body: TextEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_COMMENT)]
 ) -> StudyCreated:
     """The technician's comments printed in the next report version."""
-    set_technician_comments(store, study_id, body.text, who.actor)
+    set_technician_comments(store, study_id, body.text, who.actor, body.base)
     return _state(store, study_id)
 
 
@@ -85,10 +85,10 @@ def render(
 
 @router.post("/{study_id}/interpretation")
 def interpretation(
-    study_id: StudyId, body: TextIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_INTERPRET)]
+    study_id: StudyId, body: TextEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_INTERPRET)]
 ) -> ReportRendered:
     """The physician writes the interpretation and reviews the resulting report version."""
-    info = interpret(store, study_id, who.username, body.text)
+    info = interpret(store, study_id, who.username, body.text, body.base)
     return ReportRendered(version=info.version, content_sha256=info.content_sha256, reused=info.reused)
 
 

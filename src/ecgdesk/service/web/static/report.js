@@ -25,7 +25,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!text) { WS.showError(error, "Write the interpretation first."); interp.text.focus(); return; }
     const button = interp.querySelector("button");
     busy(button, true);
-    const answer = await WS.api("POST", `${base}/interpretation`, { text });
+    // the interpretation this page showed: refused (409) if someone saved another meanwhile
+    const shown = interp.text.defaultValue.trim();
+    const answer = await WS.api("POST", `${base}/interpretation`, { text, base: shown });
     busy(button, false);
     if (!answer.ok) { WS.showError(error, answer.message); return; }
     location.reload();

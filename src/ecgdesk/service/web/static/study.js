@@ -56,7 +56,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const error = document.getElementById("comment-error");
     const text = form.text.value.trim();
     if (!text) { WS.showError(error, "Write a comment first."); return; }
-    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/comment`, { text });
+    // base: the comments this page showed; the server refuses (409) if someone saved others meanwhile
+    const base = form.text.defaultValue.trim();
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/comment`, { text, base });
+    if (answer.ok) form.text.defaultValue = text;
     WS.showError(error, answer.ok ? "" : answer.message);
     document.getElementById("comment-saved").textContent = answer.ok ? "Saved; printed in the next report version." : "";
   });
