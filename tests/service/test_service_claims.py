@@ -44,6 +44,8 @@ def test_broken_835_is_a_422_naming_the_segment(api: Api) -> None:
     assert answer.status_code == 422
     detail = answer.json()["detail"][0]
     assert "segment 4 BPR16" in detail["loc"][-1] and "not a valid date" in detail["msg"]
+    # the body is kept as a file under the server's home: the answer names the file, not the server's folders
+    assert detail["loc"][0].startswith("835-") and "/" not in detail["loc"][0]
     assert unmatched(api.store, "test") == []
 
 

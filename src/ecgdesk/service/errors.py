@@ -10,6 +10,7 @@ echoed back (it may be a password).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,12 +61,18 @@ def status_of(error: EcgDeskError) -> int:
     return 503  # a part of ECG Desk this needs is not available (EngineUnavailableError and the like)
 
 
+def _shown(source: str) -> str:
+    """The file an error names, as a user over HTTP may see it: a file the server saved (an X12 body kept
+    under its home folder, an upload's working copy) by its name only, not the server's folders."""
+    return PurePath(source).name if PurePath(source).is_absolute() else source
+
+
 def install(app: FastAPI) -> None:
     async def ecgdesk_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, EcgDeskError)
         status = status_of(error)
         if isinstance(error, InputError):
-            where = [error.source, error.field] if error.source else [error.field]
+            where = [_shown(error.source), error.field] if error.source else [error.field]
             return _response(status, where, error.reason, type(error).__name__)
         return _response(status, [], str(error), type(error).__name__)
 
