@@ -94,3 +94,25 @@ def test_convert_csv_needs_rate_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
 def test_convert_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["convert", str(tmp_path / "nope.edf"), str(tmp_path), "--to", "ishne"]) == 2
     assert "nope.edf" in capsys.readouterr().err
+
+
+def test_analyze_takes_a_lead_index_where_two_leads_share_a_name(tmp_path: Path) -> None:
+    """Two leads both named "ECG" (an SVDB-style header): ``--lead 1`` is the second, as for ``strips``
+    and ``delineate`` (``analyze`` took names only, so the second lead could not be chosen)."""
+    from ecgdesk.records import Recording, write_recording
+    from ecgdesk.workflow.demo import synthetic_recording
+
+    ecg = synthetic_recording(2.0, seed=3).read(0, None)[:, 0]
+    quiet = 0.01 * np.random.default_rng(1).standard_normal(ecg.size)
+    pair = Recording.from_array(np.column_stack([quiet, ecg]), 250.0, lead_names=["ECGA", "ECGB"])
+    header = write_recording(pair, tmp_path, "wfdb", "twin")
+    # wfdb writes unique names only; SVDB's headers name both leads ECG
+    header.write_text(header.read_text().replace(" ECGA", " ECG").replace(" ECGB", " ECG"))
+    assert [line.split()[-1] for line in header.read_text().splitlines()[1:3]] == ["ECG", "ECG"]
+    counts = {}
+    for lead in ("0", "1"):
+        out = tmp_path / f"lead{lead}"
+        assert main(["analyze", str(header), "--out", str(out), "--lead", lead]) == 0
+        findings = json.loads((out / "findings.json").read_text())
+        counts[lead] = findings["summary"]["total_beats"]
+    assert counts["1"] > 100 and counts["0"] < counts["1"] / 2

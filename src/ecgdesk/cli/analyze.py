@@ -7,7 +7,12 @@ from pathlib import Path
 
 from ecgdesk.cli._common import options_named, print_json, progress
 from ecgdesk.cli.records import add_csv_options, open_from_args
-from ecgdesk.errors import check_not_overwriting
+from ecgdesk.errors import check_not_overwriting, is_digits
+
+
+def _lead(value: str | None) -> str | int | None:
+    """An index when all digits (two leads may share a name, e.g. both "ECG"), else a name."""
+    return int(value) if value and is_digits(value) else value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=Path, help="recording file (WFDB .hea, EDF, ISHNE, DICOM, CSV ...)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument(
-        "--lead", default=None, metavar="NAME", help="lead to analyse (default: best quality)"
+        "--lead", default=None, metavar="LEAD",
+        help="lead name or index to analyse, as for strips and delineate (default: best quality)"
     )
     parser.add_argument(
         "--diary", type=Path, default=None, metavar="CSV", help="patient diary, 'time,symptom'"
@@ -45,7 +51,7 @@ def handle(args: argparse.Namespace) -> int:
         with options_named({"diary": "--diary"}):
             read_diary(args.diary, recording.start_time, recording.duration_s)
     with progress(recording.duration_s, "analyze") as bar:
-        result = analyze(recording, lead=args.lead, diary=args.diary, progress=bar.update)
+        result = analyze(recording, lead=_lead(args.lead), diary=args.diary, progress=bar.update)
     findings, paths = write_outputs(
         result.findings, result.beats.samples, result.beats.labels, recording.fs, args.out, name
     )
