@@ -59,6 +59,7 @@ def test_hl7_priority_is_read_from_every_place_senders_put_it(order: str, expect
     (_order(orc_tq="^^^^^SOON"), "ORC-7.6"),
     (_order(obr_tq="^^^^^T5"), "OBR-27.6"),  # the timing-critical codes need their unit
     (_order(obr5="9"), "OBR-5"),
+    (_order(obr5="U"), "OBR-5"),  # no table has it; a guess at "urgent" could be wrong either way
 ])
 def test_an_unknown_hl7_priority_is_refused_naming_the_field(order: str, field: str) -> None:
     with pytest.raises(InputError) as info:

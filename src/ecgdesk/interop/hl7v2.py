@@ -455,7 +455,7 @@ def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None
 # are worked as routine; a "timing critical within N seconds or minutes" one as STAT.
 _PRIORITIES = {
     "S": OrderPriority.STAT, "STAT": OrderPriority.STAT, "A": OrderPriority.ASAP, "ASAP": OrderPriority.ASAP,
-    "T": OrderPriority.ASAP, "U": OrderPriority.URGENT, "URGENT": OrderPriority.URGENT,
+    "T": OrderPriority.ASAP, "URGENT": OrderPriority.URGENT,
     "R": OrderPriority.ROUTINE, "ROUTINE": OrderPriority.ROUTINE, "P": OrderPriority.ROUTINE,
     "C": OrderPriority.ROUTINE, "PRN": OrderPriority.ROUTINE,
 }
