@@ -92,6 +92,20 @@ def coded_study(
     return study_id
 
 
+def three_coded_studies(folder: Path, record: Path) -> Path:
+    """A SQLite store in ``folder`` with the billing people and three coded studies (P1 and P2 for
+    Medicare, P3 for Acme): a module builds it once and each test works on its copy (:func:`copy_store`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap_hashing(patch)
+        store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
+        add_people(store)
+        coded_study(store, record, "P1", MEDICARE)
+        coded_study(store, record, "P2", MEDICARE)
+        coded_study(store, record, "P3", ACME)
+        store.close()
+    return folder
+
+
 def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
     """A copy of the SQLite template (its database and home folder) on ``backend``: building coded studies
     takes seconds, so PostgreSQL cases get the template's rows copied table by table into a scratch

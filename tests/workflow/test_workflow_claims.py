@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from claims_workflow_builders import ACME, MEDICARE, add_people, cheap_hashing, coded_study, copy_store
+from claims_workflow_builders import MEDICARE, add_people, coded_study, copy_store, three_coded_studies
 from workflow_builders import tiny_record  # noqa: F401
 
 from backends import BACKENDS
@@ -51,15 +51,7 @@ PARTIES = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "12
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
     folder = tmp_path_factory.mktemp("claims")
-    with pytest.MonkeyPatch.context() as patch:
-        cheap_hashing(patch)
-        store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
-        add_people(store)
-        coded_study(store, tiny_record, "P1", MEDICARE)
-        coded_study(store, tiny_record, "P2", MEDICARE)
-        coded_study(store, tiny_record, "P3", ACME)
-        store.close()
-    return folder
+    return three_coded_studies(folder, tiny_record)
 
 
 @pytest.fixture(params=BACKENDS)

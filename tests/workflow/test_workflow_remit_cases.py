@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from claims_workflow_builders import ACME, MEDICARE, add_people, cheap_hashing, coded_study, copy_store
+from claims_workflow_builders import copy_store, three_coded_studies
 from workflow_builders import tiny_record  # noqa: F401
 
 from backends import BACKENDS
@@ -25,7 +25,7 @@ from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
 from ecgdesk.claims.payer_sim import Parties, reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, RemitClaim, RemitLine
 from ecgdesk.claims.schemas import claim_from_dict
-from ecgdesk.store import Store, open_store
+from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimRow
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
@@ -45,15 +45,7 @@ D = Decimal
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
     folder = tmp_path_factory.mktemp("remit")
-    with pytest.MonkeyPatch.context() as patch:
-        cheap_hashing(patch)
-        store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
-        add_people(store)
-        coded_study(store, tiny_record, "P1", MEDICARE)
-        coded_study(store, tiny_record, "P2", MEDICARE)
-        coded_study(store, tiny_record, "P3", ACME)
-        store.close()
-    return folder
+    return three_coded_studies(folder, tiny_record)
 
 
 @pytest.fixture(params=BACKENDS)
