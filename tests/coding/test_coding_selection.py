@@ -138,6 +138,26 @@ def test_mct_has_no_global_code_and_says_so() -> None:
     assert any("no global code" in sentence for sentence in result.explanations)
 
 
+def test_mct_technical_code_needs_the_attended_monitoring() -> None:
+    # 93229 bundles hook-up with the attended surveillance (coding.md 1.1, 2.7): a practice that only put
+    # the device on has not furnished it; the monitoring centre bills 93229 for the period.
+    with pytest.raises(InputError) as info:
+        select_codes(facts(service="mobile_telemetry", components=["recording"], recorded_hours=None))
+    assert info.value.field == "components" and "93229" in info.value.reason
+    reading = select_codes(
+        facts(service="mobile_telemetry", components=["recording", "interpretation"], recorded_hours=None)
+    )
+    assert _lines(reading) == [("93228", ())]
+    assert "attended_monitoring" in _rules(reading)
+    centre = select_codes(facts(service="mobile_telemetry", components=["monitoring"], recorded_hours=None))
+    assert _lines(centre) == [("93229", ())] and "attended_monitoring" not in _rules(centre)
+    # the event recorder's hook-up has its own code (93270): nothing is dropped there
+    event = select_codes(
+        facts(service="event_monitor", components=["recording", "interpretation"], recorded_hours=None)
+    )
+    assert _lines(event) == [("93270", ()), ("93272", ())] and "attended_monitoring" not in _rules(event)
+
+
 # -- setting and place of service (2.9) ----------------------------------------------------------------
 
 

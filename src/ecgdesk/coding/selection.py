@@ -288,6 +288,7 @@ def _pick_codes(work: _Work) -> list[tuple[CodeInfo, tuple[str, ...]]]:
         for info in codes:
             if info.part is not Part.GLOBAL and component in info.components and info not in chosen:
                 chosen.append(info)
+    chosen = _attended(work, chosen, furnished)
     chosen.sort(key=lambda c: c.code)
     word = "Only some parts were" if global_code is not None else "This family has no global code; the parts"
     work.explain(
@@ -295,6 +296,37 @@ def _pick_codes(work: _Work) -> list[tuple[CodeInfo, tuple[str, ...]]]:
         f"{', '.join(c.code for c in chosen)} (component codes, never with modifier 26/TC)."
     )
     return [(info, ()) for info in chosen]
+
+
+def _attended(work: _Work, chosen: list[CodeInfo], furnished: frozenset[Component]) -> list[CodeInfo]:
+    """Drop part codes that include the attended monitoring when this entity did not furnish it.
+
+    MCT's technical code 93229 (and the pre-2011 93012) bundles the hook-up with the attended surveillance
+    (coding.md 1.1, 2.7): an entity that only connected the device has not furnished it, and the
+    monitoring centre bills that code for the period. Picking it for the hook-up alone would bill the same
+    period twice.
+    """
+    if Component.MONITORING in furnished:
+        return chosen
+    dropped = [c for c in chosen if Component.MONITORING in c.components]
+    if not dropped:
+        return chosen
+    codes = ", ".join(c.code for c in dropped)
+    kept = [c for c in chosen if c not in dropped]
+    if not kept:
+        raise InputError(
+            "components",
+            f"{codes} includes the attended monitoring (surveillance centre), which this entity did not "
+            "furnish; the connection of the device alone is not billable here (the monitoring centre bills "
+            f"{codes} for the period)",
+        )
+    work.warn(
+        "attended_monitoring",
+        f"{codes} includes the attended monitoring, which this entity did not furnish: not billed here.",
+        f"Let the monitoring centre bill {codes}; list 'monitoring' in the components if this entity ran it.",
+        code=dropped[0].code,
+    )
+    return kept
 
 
 def _names(components: frozenset[Component]) -> str:
