@@ -70,6 +70,25 @@ def test_fourteen_day_patch_with_40_hours_is_holter_with_payer_warning() -> None
     assert "payers may differ" in warning.message
 
 
+@pytest.mark.parametrize(
+    ("prescribed_days", "hours", "start", "warned"),
+    [
+        (30, 240.0, "2025-03-01", True),  # prescribed > 15 d (0937T), recorded 10 d (93245)
+        (14, 400.0, "2025-03-01", True),  # recorded past the prescription and into the > 15 d band
+        (14, 240.0, "2025-03-01", False),  # both 7-15 d
+        (7, 100.0, "2024-08-01", False),  # both 48 h-7 d
+        (20, 240.0, "2020-06-01", False),  # before 2021 both are 0295T-0298T (> 48 h up to 21 days)
+        (7, 200.0, "2020-06-01", False),  # no 7-day edge before 2021
+        (20, 30.0, "2020-06-01", True),
+    ],
+)
+def test_prescribed_and_recorded_in_different_bands_warn_at_every_band_edge(
+    prescribed_days: float, hours: float, start: str, warned: bool
+) -> None:
+    result = select_codes(facts(recorded_hours=hours, prescribed_days=prescribed_days, start=start, end=None))
+    assert ("prescribed_vs_recorded" in _rules(result)) is warned
+
+
 def test_ambulatory_without_recorded_hours_names_the_field() -> None:
     with pytest.raises(InputError) as info:
         select_codes(facts(recorded_hours=None))

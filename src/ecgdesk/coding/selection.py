@@ -27,6 +27,7 @@ SHORT_HOLTER_H = 12.0
 SEVEN_DAYS_H = 7 * 24.0
 FIFTEEN_DAYS_H = 15 * 24.0
 THIRTY_DAYS_H = 30 * 24.0
+LEGACY_MAX_H = 21 * 24.0  # 0295T-0298T, before 2021
 UNLISTED = "93799"
 PERIOD_DAYS = 30
 
@@ -113,7 +114,7 @@ def _family_by_hours(work: _Work) -> None:
                 "Describe the >15-day recording on the claim.",
                 code=UNLISTED,
             )
-    elif _valid(Family.EXTENDED_21D_LEGACY, day) and hours <= 21 * 24:
+    elif _valid(Family.EXTENDED_21D_LEGACY, day) and hours <= LEGACY_MAX_H:
         work.family = Family.EXTENDED_21D_LEGACY
         work.explain(
             f"{hours:g} h is more than 48 h and the date of service {day.isoformat()} is before 2021: "
@@ -123,17 +124,22 @@ def _family_by_hours(work: _Work) -> None:
         work.family = Family.UNLISTED
         work.explain(f"No specific code covers {hours:g} h on {day.isoformat()}: unlisted 93799.")
         work.warn("unlisted_code", "93799 is contractor priced; attach a description.", code=UNLISTED)
-    if facts.prescribed_days is not None:
-        prescribed = facts.prescribed_days * 24
-        if (prescribed > HOLTER_MAX_H) != (hours > HOLTER_MAX_H) or (prescribed > SEVEN_DAYS_H) != (
-            hours > SEVEN_DAYS_H
-        ):
-            work.warn(
-                "prescribed_vs_recorded",
-                f"The monitor was prescribed for {facts.prescribed_days:g} days but recorded {hours:g} h; "
-                "codes follow the hours actually recorded, and payers may differ on this.",
-                "Keep the recorded hours in the report; review before submission.",
-            )
+    if facts.prescribed_days is not None and _band(facts.prescribed_days * 24, day) != _band(hours, day):
+        work.warn(
+            "prescribed_vs_recorded",
+            f"The monitor was prescribed for {facts.prescribed_days:g} days but recorded {hours:g} h; "
+            "codes follow the hours actually recorded, and payers may differ on this.",
+            "Keep the recorded hours in the report; review before submission.",
+        )
+
+
+def _band(hours: float, day: date) -> int:
+    """Which duration band ``hours`` falls in on ``day``: up to 48 h, 7 d, 15 d or beyond (before 2021: up to
+    48 h, 21 d (0295T-0298T) or beyond)."""
+    edges: tuple[float, ...] = (HOLTER_MAX_H, SEVEN_DAYS_H, FIFTEEN_DAYS_H)
+    if not _valid(Family.EXTENDED_7D, day):
+        edges = (HOLTER_MAX_H, LEGACY_MAX_H)
+    return sum(hours > edge for edge in edges)
 
 
 def _valid(family: Family, day: date) -> bool:
