@@ -170,6 +170,17 @@ def family_codes(family: Family) -> Iterator[CodeInfo]:
     return iter(sorted(rows, key=lambda info: (order[info.part], info.code)))
 
 
+def separate_sets(a: CodeInfo, b: CodeInfo) -> bool:
+    """Whether two monitoring codes are two sets, not parts of one: the same part twice, or two families.
+
+    The parts of one set (hook-up, scanning, reading) may be billed on different days and by different
+    providers (coding.md 2.1: no PTP edit among them); only a second set counts against a period.
+    """
+    if a.family is not b.family:
+        return True
+    return bool(a.components & b.components) or a.code == b.code
+
+
 def find_code(family: Family, part: Part, component: Component | None = None) -> CodeInfo:
     """The code of ``family`` for ``part`` (and, for technical parts, the one holding ``component``)."""
     for info in family_codes(family):

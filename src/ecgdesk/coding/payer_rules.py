@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ecgdesk.coding.codes import Part, code_info
+from ecgdesk.coding.codes import Part, code_info, separate_sets
 from ecgdesk.coding.facts import Claim
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.errors import InputError
@@ -187,6 +187,17 @@ def _abn(claim: Claim, rules: PayerRules) -> Iterator[Finding]:
             )
 
 
+def _another_set(code: str, other: str) -> bool:
+    """Whether an earlier line of ``other`` is a set of its own, not another part of the set of ``code``.
+
+    Monitoring is billed in sets whose parts may carry different dates (hook-up on the first day, the
+    reading on the day of review: this rule set's own date-of-service convention) and providers; a limit
+    of one per period counts sets, so the earlier hook-up of the same monitor is not a repeat.
+    """
+    this, that = code_info(code), code_info(other)
+    return this is None or that is None or separate_sets(this, that)
+
+
 def _frequency(claim: Claim, rules: PayerRules, history: Sequence[Claim]) -> Iterator[Finding]:
     for index, line in enumerate(claim.lines):
         for limit in rules.frequency_limits:
@@ -198,6 +209,7 @@ def _frequency(claim: Claim, rules: PayerRules, history: Sequence[Claim]) -> Ite
                 for other in earlier.lines
                 if other.code in limit.codes
                 and abs((other.date_of_service - line.date_of_service).days) < limit.per_days
+                and _another_set(line.code, other.code)
             )
             if used + line.units > limit.units:
                 yield Finding(

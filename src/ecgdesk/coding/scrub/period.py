@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, code_table
+from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, code_table, separate_sets
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import ScrubContext
 
@@ -25,13 +25,6 @@ class _Set:
     day: date
     provider: str | None
     claim_id: str | None
-
-
-def _conflict(a: CodeInfo, b: CodeInfo) -> bool:
-    """Whether two monitoring codes cannot both be paid in one period (same part twice, or other families)."""
-    if a.family is not b.family:
-        return True
-    return bool(a.components & b.components) or a.code == b.code
 
 
 def _sets(ctx: ScrubContext) -> tuple[list[_Set], list[_Set]]:
@@ -62,7 +55,7 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
             gap = abs((this.day - other.day).days)
             if other.line is not None and gap == 0:
                 continue  # the same day on this claim: PTP and MUE rules judge it
-            if gap >= WINDOW_DAYS or not _conflict(this.info, other.info):
+            if gap >= WINDOW_DAYS or not separate_sets(this.info, other.info):
                 continue
             where = (
                 f"claim {other.claim_id}"
