@@ -256,6 +256,16 @@ def test_second_set_within_30_days_same_provider_is_119() -> None:
     assert finding.carc == "119" and "H1" in finding.message
 
 
+def test_the_same_monitor_resubmitted_by_the_same_provider_is_a_duplicate() -> None:
+    # coding.md 5: CARC 18, exact duplicate (a resubmission), not a second set in the period (119)
+    provider = claim(line_data("93000")).provider_id or ""
+    finding = _one(
+        _run(claim(line_data("93241", recorded_hours=100.0)), (_history("93241", "2024-08-01", provider),)),
+        "monitoring_period",
+    )
+    assert finding.carc == "18" and "duplicate" in finding.message and "H1" in finding.message
+
+
 def test_overlapping_set_of_another_provider_is_b20() -> None:
     finding = _one(
         _run(claim(line_data("93268")), (_history("93245", "2024-07-20", "1245319599"),)),

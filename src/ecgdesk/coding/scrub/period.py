@@ -63,7 +63,20 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
                 else ("this claim" if other.line is not None else "an earlier claim")
             )
             same = this.provider == other.provider
-            if same:
+            if same and this.code == other.code and gap == 0:
+                # the same provider's same code on the same day again is a resubmission: payers deny it as
+                # a duplicate (CARC 18, coding.md 5), not as a second set in the period
+                yield Finding(
+                    "monitoring_period",
+                    Severity.ERROR,
+                    this.line,
+                    this.code,
+                    "18",
+                    f"{this.code} on {this.day.isoformat()} duplicates {other.code} billed by the same "
+                    f"provider on the same day ({where}).",
+                    "Do not bill it again; if something changed, correct the earlier claim instead.",
+                )
+            elif same:
                 yield Finding(
                     "monitoring_period",
                     Severity.ERROR,
