@@ -15,10 +15,10 @@ from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry, Study
-from ecgdesk.workflow.billing import code_study
+from ecgdesk.workflow.billing import CodingOutcome, code_study
 from ecgdesk.workflow.monitoring import ACTIVE, EnrolmentRequest, enroll, get_enrolment, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.monitoring_queue import add_shift, review
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.users import add_user
 
@@ -34,6 +34,24 @@ def _enrol(store: Store, device: str, start: date, patient: str = "M7") -> int:
         ("R00.2",),
     )
     return enroll(store, request, "tech").id
+
+
+def _roster(store: Store, first: date, days: int, hole_hours: int = 0) -> None:
+    """Shifts with a technician and an on-call physician over ``days`` days from ``first`` (UTC), but for
+    ``hole_hours`` left without either on the first night."""
+    day = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    for n in range(days):
+        start = day + timedelta(days=n, hours=hole_hours if n == 0 else 0)
+        add_shift(store, start, day + timedelta(days=n + 1), ["tech"], "dr.oncall", "admin")
+
+
+def _sign_and_code(store: Store, study_id: int) -> CodingOutcome:
+    add_user(store, "boss", "admin", PIN, actor="setup")
+    add_user(store, "dr.a", "physician", PIN, npi=PHYSICIAN_NPI, actor="boss", admin_password=PIN)
+    report_study(store, study_id, "tech")
+    interpret(store, study_id, "dr.a", "Sinus rhythm throughout; no event.")
+    sign(store, study_id, "dr.a", PIN)
+    return code_study(store, study_id, "biller")
 
 
 def _has_recording(store: Store, study_id: int) -> bool:
@@ -69,6 +87,7 @@ def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_
 
     for item in (pause, vt):
         review(store, item, "reviewed", "tech")
+    _roster(store, START.date(), 3)  # attended round the clock until the documented stop
     closed = close_period(store, enrolment, "tech", stopped_early_on=START.date() + timedelta(days=2))
     assert (closed.transmissions, closed.start, closed.end) == (3, "2026-12-01", "2026-12-03")
     assert _has_recording(store, study_id)  # the three strips joined as the study's recording
@@ -84,6 +103,7 @@ def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_
     sign(store, study_id, "dr.a", PIN)
     coded = code_study(store, study_id, "biller")
     assert [line.code for line in coded.result.lines] == ["93268"]  # one entity did every part
+    assert not any(f.rule == "attended_coverage" for f in coded.findings)
     assert {line.date_of_service.isoformat() for line in coded.claim.lines} <= {"2026-12-01", "2026-12-03"}
 
 
@@ -106,3 +126,27 @@ def test_a_period_past_its_planned_end_closes_without_a_stop_date(store: Store) 
     enrolment = _enrol(store, "DEV-9", start)
     closed = close_period(store, enrolment, "tech")
     assert (closed.start, closed.end) == (start.isoformat(), (start + timedelta(days=29)).isoformat())
+
+
+@pytest.mark.parametrize(
+    ("service", "codes"), [(Service.EVENT_MONITOR, ["93270", "93272"]), (Service.MOBILE_TELEMETRY, ["93228"])]
+)
+def test_a_period_with_unattended_hours_bills_no_attended_monitoring(
+    store: Store, strips: Strips, service: Service, codes: list[str]
+) -> None:
+    """NCD 20.15 (reference section 1, rule 5): six hours of the first night without a technician or an
+    on-call physician make the period not 24-hour attended; before, it coded 93268 (or 93229) anyway."""
+    request = EnrolmentRequest(
+        "M9", "Roe, Rita", date(1950, 5, 6), "F", "DEV-6", service, START.date(), ORDERING_NPI, ("R00.2",)
+    )
+    info = enroll(store, request, "tech")
+    item = ingest_file(store, strips.normal, "DEV-6", "device").item_id
+    assert item is not None
+    review(store, item, "reviewed", "tech")
+    _roster(store, START.date(), 3, hole_hours=6)
+    closed = close_period(store, info.id, "tech", stopped_early_on=START.date() + timedelta(days=2))
+    assert closed.coverage_gaps == 2 and any("not billable as such" in w for w in closed.warnings)
+    coded = _sign_and_code(store, info.study_id)
+    assert [line.code for line in coded.result.lines] == codes
+    (finding,) = [f for f in coded.findings if f.rule == "attended_coverage"]
+    assert "2026-12-01T00:00:00+00:00" in finding.message and "not billed" in finding.message

@@ -32,6 +32,7 @@ from ecgdesk.coding import (
     Service,
     ServiceFacts,
     Setting,
+    Severity,
     claim_for,
     claim_from_dict,
     scrub,
@@ -123,10 +124,19 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     interpreting = [p for p in performed if p.component == Component.INTERPRETATION.value]
     start = recording.start_time.date() if recording and recording.start_time else study.created_at.date()
     recording_s = recording.duration_s if recording else 0.0
+    components = frozenset(Component(p.component) for p in performed)
     monitoring = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
     if monitoring is not None:  # event monitoring, telemetry: the service is the period, not the strips
         period = Period(monitoring.start_date, monitoring.days, monitoring.stopped_early_on)
         start, recording_s = period.start, ((period.end - period.start).days + 1) * 86400.0
+        if _coverage_gaps(run):
+            # NCD 20.15 (reference section 1, rule 5): an hour without a technician or an on-call physician
+            # makes it unattended monitoring, so its attended part is not billed (93268, 93271); telemetry's
+            # technical code 93229 bundles the hook-up with the surveillance, so it goes too
+            unattended = {Component.MONITORING, Component.SCANNING}
+            if monitoring.service == Service.MOBILE_TELEMETRY.value:
+                unattended.add(Component.RECORDING)
+            components -= unattended
     return StudyFacts(
         service=Service(order.service),
         setting=Setting(order.setting),
@@ -134,13 +144,47 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         start=start,
         recording_s=recording_s,
         analyzable_s=run.analyzable_s if run else None,
-        components=frozenset(Component(p.component) for p in performed),
+        components=components,
         diagnoses=tuple(json.loads(order.indications_json)),
         signed=_is_signed(session, study.id),
         ordering_npi=order.ordering_npi,
         interpreting_npi=interpreting[-1].npi if interpreting else None,
         prescribed_days=order.duration_days,
     )
+
+
+def _coverage_gaps(run: AnalysisRun | None) -> list[dict[str, str]]:
+    """The stretches of a closed monitoring period without a technician or an on-call physician (its
+    summary, written when it was closed, keeps them; other studies' findings have none)."""
+    if run is None:
+        return []
+    return list(json.loads(run.findings_json).get("coverage_gaps", []))
+
+
+def _attended_findings(session: Session, study: Study) -> list[Finding]:
+    """Why a monitoring period's attended part is not billed: the hours its roster left uncovered."""
+    if session.scalar(select(Enrolment.id).where(Enrolment.study_id == study.id)) is None:
+        return []
+    gaps = _coverage_gaps(session.scalar(
+        select(AnalysisRun).where(AnalysisRun.study_id == study.id, AnalysisRun.is_current.is_(True))
+    ))
+    if not gaps:
+        return []
+    first = gaps[0]
+    return [
+        Finding(
+            "attended_coverage",
+            Severity.WARNING,
+            None,
+            None,
+            None,
+            f"{len(gaps)} stretch(es) of the monitoring period had no technician or no on-call physician "
+            f"(the first from {first['start']} to {first['end']}, no {first['missing']}): it was not 24-hour "
+            "attended monitoring (NCD 20.15), so the attended part (93268, 93271, 93229) is not billed.",
+            "Bill the parts furnished. If every hour was in fact covered, add the shifts worked to the "
+            "roster and record the monitoring component ('ecgdesk study component'), then code again.",
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -181,6 +225,7 @@ def code_study(store: Store, study_id: int, actor: str) -> CodingOutcome:
         result = select_codes(facts)
         claim = claim_for(facts, result)
         findings = [*result.findings, *scrub(claim, _history(session, study))]
+        findings += _attended_findings(session, study)
         record = CodingRecord(
             study_id=study_id,
             facts_json=canonical_json(facts_to_dict(facts)),

@@ -276,7 +276,8 @@ def close_period(
             if document["coverage_gaps"]:
                 warnings.append(
                     f"{len(document['coverage_gaps'])} stretch(es) of the period had no technician or "
-                    "no on-call physician: the attended monitoring is not billable as such"
+                    "no on-call physician: the attended monitoring is not billable as such (coding bills "
+                    "the hook-up and the read of an event monitor, the read of telemetry)"
                 )
             return ClosedPeriod(
                 enrolment_id,
