@@ -43,6 +43,16 @@ def _cut(recording: Recording, start_s: float, seconds: float, out: Path, name: 
     return write_recording(strip, out, "wfdb", name)
 
 
+def restamp(strip: Path, start_time: datetime | None, out: Path, name: str) -> Path:
+    """The same samples as ``strip`` with another start time (None: the header says none)."""
+    recording = open_recording(strip)
+    data = recording.read(0, recording.n_samples)[:, 0]
+    copy = Recording.from_array(
+        data, recording.fs, lead_names=[recording.leads[0].name], start_time=start_time, record_name=name
+    )
+    return write_recording(copy, out, "wfdb", name)
+
+
 def make_strips(folder: Path) -> Strips:
     """A 10-minute simulation with one 30-beat VT run and one 4.5 s pause, cut into 60 s strips."""
     sim_dir = folder / "sim"

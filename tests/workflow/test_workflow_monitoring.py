@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitoring_builders import START, Strips, make_strips
+from monitoring_builders import START, Strips, make_strips, restamp
 from sqlalchemy import func, select
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 
@@ -17,7 +17,7 @@ from ecgdesk.errors import AuthenticationError, InputError
 from ecgdesk.monitoring.criteria import default_criteria
 from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.store.monitoring_models import Notification, QueueItem
+from ecgdesk.store.monitoring_models import Notification, QueueItem, Transmission
 from ecgdesk.workflow.monitoring import (
     EnrolmentRequest,
     classify_item,
@@ -36,7 +36,7 @@ from ecgdesk.workflow.monitoring_queue import (
     reconcile,
     review,
 )
-from ecgdesk.workflow.users import add_user
+from ecgdesk.workflow.users import add_user, aware
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +141,34 @@ def test_unknown_device_and_after_period_are_flagged_never_billable_but_queued(
     unknown = ingest_file(store, strips.pause, "NOPE-9", "device")
     assert late.flag == "after_period" and unknown.flag == "unknown_device"
     assert {r.flag for r in list_queue(store)} == {"after_period", "unknown_device"}
+
+
+def test_a_strip_stamped_after_it_arrived_is_held_at_its_arrival_and_flagged(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A device clock running days ahead put a strip into the period as an ordinary billable strip of a
+    future day (case: bad input, future timestamp); it is now held, flagged, at the time it arrived."""
+    today = datetime.now(UTC)
+    info = enroll(store, _request(start=today.date() - timedelta(days=2)), "tech")
+    ahead = restamp(strips.normal, (today + timedelta(days=3)).replace(tzinfo=None), tmp_path, "ahead")
+    skewed = restamp(strips.pause, (today + timedelta(minutes=2)).replace(tzinfo=None), tmp_path, "skewed")
+    held = ingest_file(store, ahead, "DEV-1", "device")
+    fine = ingest_file(store, skewed, "DEV-1", "device")  # a clock two minutes fast is believed
+    assert (held.status, held.flag, held.enrolment_id) == ("queued", "future_time", info.id)
+    assert (fine.flag, fine.enrolment_id) == ("", info.id)
+    with store.transaction() as session:
+        row = session.get(Transmission, held.transmission_id)
+        assert row is not None and not row.billable
+        assert aware(row.recorded_at) - aware(row.received_at) <= timedelta(seconds=1)
+        rows = session.scalars(
+            select(AuditEntry.after_json).where(
+                AuditEntry.action == "monitor:ingest", AuditEntry.entity_id == str(held.transmission_id)
+            )
+        )
+        (logged,) = [json.loads(text) for text in rows]
+    assert logged["flag"] == "future_time"
+    assert logged["device_time"][:10] == (today + timedelta(days=3)).date().isoformat()
+    assert {r.flag for r in list_queue(store)} == {"future_time", ""}
 
 
 def test_corrupt_and_empty_files_are_refused_with_the_reason(store: Store, tmp_path: Path) -> None:

@@ -235,6 +235,10 @@ class IngestOutcome:
     warnings: tuple[str, ...] = ()  # what the reader had to guess about the strip (Recording.warnings)
 
 
+#: How far a device's clock may run ahead of ours before its strip's time is not believed.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
     """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
     enrolments = list(
@@ -266,6 +270,7 @@ def ingest_file(
     """Store one strip, attribute it, queue it with its classification job, and run that job here and now
     unless ``classify`` is False (then a worker runs it: the service's way)."""
     received = received_at or now()
+    received = received if received.tzinfo else received.replace(tzinfo=UTC)
     if message_id is not None and (not message_id.strip() or len(message_id) > 100):
         raise InputError("message-id", f"1-100 characters, got {message_id!r}")
     try:
@@ -283,6 +288,13 @@ def ingest_file(
         return IngestOutcome(str(path), "refused", reason=str(error))
     recorded = recording.start_time or received
     recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
+    device_time = recorded
+    # A strip cannot be recorded after it arrived: the device's clock is wrong, so its time says nothing
+    # about the patient's period; it is held for a person (flagged, never billed) at the time it arrived,
+    # the latest it can have been recorded, and the device's own time is kept in the audit row.
+    future = recorded - received > CLOCK_SKEW
+    if future:
+        recorded = received
     try:
         with store.transaction() as session:
             same = [Transmission.sha256 == blob.sha256]
@@ -301,6 +313,8 @@ def ingest_file(
                     f" as transmission {duplicate.id}",
                 )
             enrolment, flag = _attribute(session, device, recorded)
+            if future:
+                flag = "future_time"
             transmission = Transmission(
                 enrolment_id=enrolment.id if enrolment else None,
                 device_serial=device,
@@ -343,6 +357,7 @@ def ingest_file(
                     "message_id": message_id,
                     "sha256": blob.sha256,
                     "flag": flag,
+                    "device_time": device_time,
                     "enrolment_id": transmission.enrolment_id,
                     "queue_item": item.id,
                     "job": job_id,
