@@ -171,6 +171,27 @@ def test_a_strip_stamped_after_it_arrived_is_held_at_its_arrival_and_flagged(
     assert {r.flag for r in list_queue(store)} == {"future_time", ""}
 
 
+def test_a_strip_of_a_period_already_closed_is_flagged_never_billed_but_queued(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A strip recorded inside a period but received after the period was closed went in as an ordinary
+    billable strip of it, though it is in neither the closed period's report nor its claim."""
+    from ecgdesk.workflow.monitoring_period import close_period
+
+    start = datetime.now(UTC).date() - timedelta(days=40)
+    info = enroll(store, _request(start=start), "tech")
+    close_period(store, info.id, "tech")
+    day_four = datetime.combine(start + timedelta(days=3), datetime.min.time())
+    inside = restamp(strips.pause, day_four, tmp_path, "late")
+    late = ingest_file(store, inside, "DEV-1", "device")
+    assert (late.status, late.flag, late.enrolment_id) == ("queued", "after_close", info.id)
+    with store.transaction() as session:
+        row = session.get(Transmission, late.transmission_id)
+        assert row is not None and not row.billable
+    (queued,) = list_queue(store)
+    assert queued.flag == "after_close" and queued.patient == "Roe, Rita"
+
+
 def test_corrupt_and_empty_files_are_refused_with_the_reason(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.hea"
     bad.write_text("this is not a header\n")

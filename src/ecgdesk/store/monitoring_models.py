@@ -67,8 +67,8 @@ class Transmission(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTC_TIME)
     received_at: Mapped[datetime] = mapped_column(UTC_TIME)
     duration_s: Mapped[float] = mapped_column(Float)
-    # "", unknown_device, outside_enrolment, after_period, future_time (recorded after it arrived, by the
-    # device's clock: held at its arrival)
+    # "", unknown_device, outside_enrolment, after_period, after_close (its period was closed already),
+    # future_time (recorded after it arrived, by the device's clock: held at its arrival)
     flag: Mapped[str] = mapped_column(String(20))
     billable: Mapped[bool] = mapped_column(Boolean)
 

@@ -251,7 +251,9 @@ def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrol
     day = recorded.date()
     for enrolment in enrolments:
         if _period(enrolment).contains(day):
-            return enrolment, ""
+            # a strip of a period already closed is in neither its report nor its claim: a person sees it,
+            # it is never billed (an addendum may be needed)
+            return enrolment, "after_close" if enrolment.status == CLOSED else ""
     for enrolment in enrolments:
         if day > _period(enrolment).end and day - _period(enrolment).end <= timedelta(days=30):
             return enrolment, "after_period"
