@@ -15,6 +15,7 @@ from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 from ecgdesk.coding import Service
 from ecgdesk.errors import AuthenticationError, InputError
 from ecgdesk.monitoring.criteria import default_criteria
+from ecgdesk.records import open_recording
 from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification, QueueItem, Transmission
@@ -123,14 +124,33 @@ def test_strips_are_queued_classified_and_ordered_by_priority(store: Store, stri
     assert _audit(store, "monitor:classify") == 4
 
 
-def test_duplicates_by_message_id_and_by_content_change_nothing(store: Store, strips: Strips) -> None:
+def test_duplicates_by_message_id_and_by_content_change_nothing(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
     enroll(store, _request(), "tech")
     first = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-1")
     again = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-2")
-    same_id = ingest_file(store, strips.pause, "DEV-1", "device", message_id="m-1")
-    assert first.status == "queued" and again.status == "duplicate" and same_id.status == "duplicate"
-    assert "content" in again.reason and "message id" in same_id.reason
+    # the same strip in files named otherwise
+    renamed = restamp(strips.normal, open_recording(strips.normal).start_time, tmp_path, "resent")
+    resent = ingest_file(store, renamed, "DEV-1", "device", message_id="m-1")
+    assert first.status == "queued" and again.status == "duplicate" and resent.status == "duplicate"
+    assert "content" in again.reason and "message id and waveform" in resent.reason
     assert len(list_queue(store)) == 1
+
+
+def test_a_message_id_used_again_for_another_strip_loses_nothing(store: Store, strips: Strips) -> None:
+    """A device whose message counter started again (a reset, a firmware update) sends a new strip under
+    an old id: it was answered 'duplicate' and never stored, a pause nobody saw (reference section 5:
+    de-duplicate on message id and waveform; brief case 1: every received strip is worked)."""
+    enroll(store, _request(), "tech")
+    first = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-1")
+    pause = ingest_file(store, strips.pause, "DEV-1", "device", message_id="m-1")
+    assert pause.status == "queued" and pause.priority == "urgent"
+    assert any(f"used by transmission {first.transmission_id}" in w for w in pause.warnings)
+    assert len(list_queue(store)) == 2
+    again = ingest_file(store, strips.pause, "DEV-1", "device", message_id="m-1")  # its own retry
+    assert again.status == "duplicate" and again.transmission_id == pause.transmission_id
+    assert len(list_queue(store)) == 2
 
 
 def test_unknown_device_and_after_period_are_flagged_never_billable_but_queued(

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from ecgdesk.monitoring.criteria import lowered_emergent, parse_criteria
 from ecgdesk.monitoring.periods import Period, check_period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority
-from ecgdesk.records import open_recording
+from ecgdesk.records import Recording, open_recording
 from ecgdesk.store import Store, append, append_many, put_files
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.enums import Role
@@ -302,17 +303,30 @@ def ingest_file(
             same = [Transmission.sha256 == blob.sha256]
             if message_id:
                 same.append(Transmission.message_id == message_id)
-            duplicate = session.scalar(
-                select(Transmission).where(Transmission.device_serial == device, or_(*same)).limit(1)
+            earlier = list(
+                session.scalars(select(Transmission).where(Transmission.device_serial == device, or_(*same)))
             )
+            duplicate = next((t for t in earlier if t.sha256 == blob.sha256), None)
+            why = "content"
+            reused = next((t for t in earlier if t.sha256 != blob.sha256), None)  # the message id's
+            if duplicate is None and reused is not None and _same_waveform(store, reused, recording):
+                duplicate, why = reused, "message id and waveform"
             if duplicate is not None:
                 return IngestOutcome(
                     str(path),
                     "duplicate",
                     duplicate.id,
                     enrolment_id=duplicate.enrolment_id,
-                    reason=f"same {'content' if duplicate.sha256 == blob.sha256 else 'message id'}"
-                    f" as transmission {duplicate.id}",
+                    reason=f"same {why} as transmission {duplicate.id}",
+                )
+            warnings = list(recording.warnings)
+            if reused is not None:
+                # A message id seen before on another strip (a device's counter reset) is no duplicate:
+                # dropping it would lose a strip nobody has seen (reference section 5: de-duplicate on
+                # message id and waveform). It is kept without the id, which names the earlier strip.
+                warnings.append(
+                    f"message id {message_id} was used by transmission {reused.id} for another strip: this "
+                    "one is stored and queued without it"
                 )
             enrolment, flag = _attribute(session, device, recorded)
             if future:
@@ -320,7 +334,7 @@ def ingest_file(
             transmission = Transmission(
                 enrolment_id=enrolment.id if enrolment else None,
                 device_serial=device,
-                message_id=message_id,
+                message_id=None if reused is not None else message_id,
                 sha256=blob.sha256,
                 blob_dir=blob.relative_dir,
                 main_file=stored.main,
@@ -357,6 +371,7 @@ def ingest_file(
                 {
                     "device": device,
                     "message_id": message_id,
+                    "message_id_used_by": reused.id if reused is not None else None,
                     "sha256": blob.sha256,
                     "flag": flag,
                     "device_time": device_time,
@@ -368,13 +383,28 @@ def ingest_file(
             append_many(session, audit)
             outcome = IngestOutcome(
                 str(path), "queued", transmission.id, item.id, transmission.enrolment_id, flag,
-                job_id=job_id, warnings=tuple(recording.warnings),
+                job_id=job_id, warnings=tuple(warnings),
             )
     except IntegrityError:  # the same strip from another process at the same instant
         return IngestOutcome(str(path), "duplicate", reason="received twice at the same time")
     if classify:
         outcome = IngestOutcome(**{**outcome.__dict__, "priority": _run_classification(store, job_id)})
     return outcome
+
+
+def _same_waveform(store: Store, earlier: Transmission, recording: Recording) -> bool:
+    """Whether ``recording`` holds the samples of an earlier transmission (the same strip sent again in
+    other files), whatever its file names."""
+    try:
+        stored = open_recording(store.blob_root / earlier.blob_dir / earlier.main_file)
+    except EcgDeskError:
+        return False
+    if (stored.fs, stored.n_samples, len(stored.leads), stored.start_time) != (
+        recording.fs, recording.n_samples, len(recording.leads), recording.start_time
+    ):
+        return False
+    samples = stored.read(0, stored.n_samples)
+    return bool(np.array_equal(samples, recording.read(0, recording.n_samples), equal_nan=True))
 
 
 def ingest_received(
