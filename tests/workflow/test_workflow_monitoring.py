@@ -212,6 +212,25 @@ def test_a_strip_of_a_period_already_closed_is_flagged_never_billed_but_queued(
     assert queued.flag == "after_close" and queued.patient == "Roe, Rita"
 
 
+def test_reconcile_raises_strips_of_no_current_period_as_orphans(store: Store, strips: Strips) -> None:
+    """A strip from an unknown device or after its period was queued, but the shift's reconciliation
+    counted it as any other and raised no alarm, even with nobody knowing whose strip it is."""
+    enroll(store, _request(start=START.date() - timedelta(days=40)), "tech")
+    late = ingest_file(store, strips.normal, "DEV-1", "device")
+    unknown = ingest_file(store, strips.pause, "NOPE-9", "device")
+    for outcome in (late, unknown):
+        assert outcome.item_id is not None
+        review(store, outcome.item_id, "reviewed", "tech")
+    report = reconcile(store, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+    assert (report.received, report.reviewed, report.open) == (2, 2, 0) and report.alarm
+    assert report.orphans == (
+        f"transmission {late.transmission_id} from device DEV-1 was recorded after its period ended "
+        "(after_period)",
+        f"transmission {unknown.transmission_id} from device NOPE-9 belongs to no enrolment (unknown_device)",
+    )
+    assert _audit(store, "monitor:orphan-alarm") == 1
+
+
 def test_corrupt_and_empty_files_are_refused_with_the_reason(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.hea"
     bad.write_text("this is not a header\n")

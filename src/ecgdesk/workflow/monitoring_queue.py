@@ -4,7 +4,8 @@ A technician opens an item, confirms or changes the rhythm, and closes it as ``r
 ``notified`` (who, channel, time, read-back, outcome), ``escalated`` (to the on-call physician of the
 roster) or ``patient_contacted``. Emergent notifications not acknowledged in time are escalated by
 :func:`escalate_unacknowledged`; :func:`reconcile` counts received vs reviewed strips of a shift and lists
-orphans (a strip without a queue item, an item never classified, an item past its due time).
+orphans (a strip without a queue item, an item never classified, an item past its due time, a strip
+flagged as belonging to no current period).
 """
 
 from __future__ import annotations
@@ -379,6 +380,15 @@ def coverage(store: Store, start: datetime, end: datetime) -> list[Gap]:
         return coverage_gaps([_shift(r) for r in rows], start, end)
 
 
+_FLAGS = {
+    "unknown_device": "belongs to no enrolment",
+    "outside_enrolment": "was recorded outside every period of its device",
+    "after_period": "was recorded after its period ended",
+    "after_close": "came after its period was closed",
+    "future_time": "is stamped later than it arrived (the device's clock)",
+}
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     start: str
@@ -423,6 +433,17 @@ def reconcile(store: Store, start: datetime, end: datetime, actor: str = "reconc
             )
         )
         orphans = [f"transmission {t} has no queue item" for t in missing]
+        # a strip with no current period of its device is queued, but whose it is (and whether it is billed)
+        # needs a person: the alarm names it even once its rhythm was reviewed (reference section 5 rule 6)
+        flagged = session.execute(
+            select(Transmission.id, Transmission.device_serial, Transmission.flag).where(
+                Transmission.received_at >= start, Transmission.received_at < end, Transmission.flag != ""
+            ).order_by(Transmission.id)
+        ).all()
+        orphans += [
+            f"transmission {t} from device {device} {_FLAGS.get(flag, flag)} ({flag})"
+            for t, device, flag in flagged
+        ]
         orphans += [
             f"item {i.id} never classified (received {i.received_at:%H:%M})"
             for i in items
