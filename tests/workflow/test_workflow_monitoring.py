@@ -108,6 +108,34 @@ def test_criteria_signed_by_the_ordering_physician_and_emergent_not_lowered_sile
     assert _audit(store, "monitor:criteria-sign") == 2
 
 
+def test_a_strip_follows_the_criteria_in_force_when_it_arrived(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A strip waiting for a worker when the physician signed new criteria was triaged by the version
+    signed after it arrived, and its item showed the latest version whatever version set its priority."""
+    from ecgdesk.workflow.monitoring_item import item_view
+
+    info = enroll(store, _request(), "tech")
+    add_user(store, "dr.order", "physician", PIN, "Smith, John", npi=ORDERING_NPI)
+    waiting = ingest_file(store, strips.pause, "DEV-1", "device", classify=False).item_id
+    stricter = default_criteria().to_dict()
+    for rule in stricter["rules"]:
+        if rule["id"] == "pause_3s":
+            rule["tier"] = "emergent"
+    assert sign_criteria(store, info.id, stricter, "dr.order", PIN) == 1
+    assert classify_pending(store) == 1
+    second = restamp(strips.pause, START + timedelta(hours=1), tmp_path, "pause2")
+    after = ingest_file(store, second, "DEV-1", "device")
+    assert waiting is not None and after.item_id is not None and after.priority == "emergent"
+    with store.transaction() as session:
+        item = session.get(QueueItem, waiting)
+        assert item is not None and (item.priority, item.criteria_version) == ("urgent", None)
+    before_view = item_view(store, waiting, "tech").criteria
+    after_view = item_view(store, after.item_id, "tech").criteria
+    assert before_view is not None and before_view.version is None and "not yet signed" in before_view.source
+    assert after_view is not None and after_view.version == 1 and after_view.signed_by == "dr.order"
+
+
 def test_strips_are_queued_classified_and_ordered_by_priority(store: Store, strips: Strips) -> None:
     enroll(store, _request(), "tech")
     outcomes = [

@@ -30,6 +30,7 @@ from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.monitoring_models import CriteriaVersion, QueueItem, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR
+from ecgdesk.workflow.users import aware
 
 UNCLASSIFIED = "unclassified"
 
@@ -37,14 +38,15 @@ UNCLASSIFIED = "unclassified"
 Finalize = Callable[[Session, str, bool], None]
 
 
-def current_criteria(session: Session, enrolment_id: int) -> tuple[Criteria, int | None]:
-    """The latest signed criteria of an enrolment, or the defaults (version None) until one is signed."""
-    row = session.scalar(
-        select(CriteriaVersion)
-        .where(CriteriaVersion.enrolment_id == enrolment_id)
-        .order_by(CriteriaVersion.version.desc())
-        .limit(1)
-    )
+def current_criteria(
+    session: Session, enrolment_id: int, at: datetime | None = None
+) -> tuple[Criteria, int | None]:
+    """The latest signed criteria of an enrolment (signed by ``at``, when given), or the defaults (version
+    None) until one is signed."""
+    query = select(CriteriaVersion).where(CriteriaVersion.enrolment_id == enrolment_id)
+    if at is not None:
+        query = query.where(CriteriaVersion.signed_at <= at)
+    row = session.scalar(query.order_by(CriteriaVersion.version.desc()).limit(1))
     if row is None:
         return default_criteria(), None
     return parse_criteria(json.loads(row.rules_json), f"signed version {row.version}"), row.version
@@ -74,22 +76,28 @@ def read_pending(
     session: Session,
     store: Store,
     item_id: int,
-    criteria_of: dict[int | None, tuple[Criteria, int | None]] | None = None,
+    criteria_of: dict[tuple[int | None, datetime], tuple[Criteria, int | None]] | None = None,
 ) -> PendingStrip:
-    """Queue item ``item_id`` with its strip and its patient's criteria (``criteria_of``: the criteria
-    already read in this transaction, by enrolment)."""
+    """Queue item ``item_id`` with its strip and its patient's criteria in force when the strip arrived
+    (``criteria_of``: the criteria already read in this transaction, by enrolment and time).
+
+    A version the physician signs after the strip arrived does not apply to it: the strip's triage is the
+    same whenever a worker reaches it (under a backlog, or after a stopped worker's lease), and an item's
+    priority always follows the version it records."""
     item = session.get(QueueItem, item_id)
     if item is None:
         raise InputError("item", f"no queue item with id {item_id}")
     transmission = session.get(Transmission, item.transmission_id)
     assert transmission is not None
     cache = criteria_of if criteria_of is not None else {}
-    if item.enrolment_id not in cache:
-        cache[item.enrolment_id] = (
-            current_criteria(session, item.enrolment_id) if item.enrolment_id is not None
+    key = (item.enrolment_id, item.received_at)
+    if key not in cache:
+        cache[key] = (
+            current_criteria(session, item.enrolment_id, aware(item.received_at))
+            if item.enrolment_id is not None
             else (default_criteria(), None)
         )
-    criteria, version = cache[item.enrolment_id]
+    criteria, version = cache[key]
     path = store.blob_root / transmission.blob_dir / transmission.main_file
     return PendingStrip(item_id, item.received_at, criteria, version, path)
 
@@ -172,7 +180,7 @@ def read_all_pending(
     """:func:`read_pending` for several items in one transaction (each item's error in its place)."""
     items = session.scalars(select(QueueItem).where(QueueItem.id.in_(item_ids))).all()
     list(session.scalars(select(Transmission).where(Transmission.id.in_([i.transmission_id for i in items]))))
-    criteria_of: dict[int | None, tuple[Criteria, int | None]] = {}
+    criteria_of: dict[tuple[int | None, datetime], tuple[Criteria, int | None]] = {}
     found: dict[int, PendingStrip | EcgDeskError] = {}
     for item_id in item_ids:
         try:

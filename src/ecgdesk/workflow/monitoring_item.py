@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import EcgDeskError, NotFoundError
+from ecgdesk.monitoring.criteria import default_criteria, parse_criteria
 from ecgdesk.records import Recording, open_recording
 from ecgdesk.records.pyramid import GAP, lead_quantum_mv, quantize
 from ecgdesk.store import Store
@@ -206,10 +207,25 @@ def _strip(store: Store, transmission: Transmission, actor: str) -> StripOut:
     )
 
 
-def _criteria(session: Session, enrolment_id: int | None) -> CriteriaOut | None:
+def _criteria(session: Session, item: QueueItem) -> CriteriaOut | None:
+    """The criteria the item's priority follows: the version its triage used (in force when the strip
+    arrived), not one signed since, whose rules may not be the ones shown as fired."""
+    enrolment_id = item.enrolment_id
     if enrolment_id is None:
         return None
-    criteria, version = current_criteria(session, enrolment_id)
+    if item.classified_at is not None:
+        version = item.criteria_version
+        row = None if version is None else session.scalar(
+            select(CriteriaVersion).where(
+                CriteriaVersion.enrolment_id == enrolment_id, CriteriaVersion.version == version
+            )
+        )
+        criteria = (
+            parse_criteria(json.loads(row.rules_json), f"signed version {version}") if row is not None
+            else default_criteria()
+        )
+    else:
+        criteria, version = current_criteria(session, enrolment_id, aware(item.received_at))
     signed = None
     if version is not None:
         signed = session.scalar(
@@ -283,7 +299,7 @@ def item_view(store: Store, item_id: int, actor: str) -> ItemView:
             "patient_id": patient.external_id if patient else None,
             "observation": json.loads(item.observation_json or "null"),
             "matched": json.loads(item.matched_json or "[]"),
-            "criteria": _criteria(session, item.enrolment_id),
+            "criteria": _criteria(session, item),
             "recent": _recent(session, item),
         }
         session.expunge(transmission)
