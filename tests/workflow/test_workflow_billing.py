@@ -136,3 +136,36 @@ def test_coding_before_signing_is_refused(store: Store, tiny_record: Path) -> No
     import_recording(store, study_id, tiny_record, "tech")
     with pytest.raises(InputError, match="cannot code a study in status 'recorded'"):
         code_study(store, study_id, "biller")
+
+
+@pytest.mark.parametrize("rules_id", ["medicare-mac", "commercial-default", "medicaid-default"])
+def test_claim_form_dates_of_a_period_follow_its_parts_whatever_the_payer(rules_id: str) -> None:
+    """Reference section 5 rule 4 wins over a payer's date convention for a monitoring period: the hook-up on
+    the first day, the technical part at the early stop, the reading on the signature day. Before, the
+    medicare-mac convention put the technical 93229 at the start of monitoring (commercial: every line); a
+    patch (93245) keeps the payer's convention."""
+    from ecgdesk.coding import claim_for
+    from ecgdesk.coding.payer_rules import payer_rules
+    from ecgdesk.workflow.claims import _line_dates
+
+    rules = payer_rules(rules_id)
+    period = replace(
+        BASE,
+        service=Service.MOBILE_TELEMETRY,
+        start=date(2025, 3, 3),
+        recording_s=9 * 86400.0,  # stopped early on the 9th day
+        components=frozenset({Component.RECORDING, Component.MONITORING, Component.INTERPRETATION}),
+        signed_on=date(2025, 3, 14),
+    )
+    event = replace(period, service=Service.EVENT_MONITOR, components=frozenset({Component.RECORDING}))
+    patch = replace(BASE, analyzable_s=10 * 24 * H, signed_on=date(2025, 3, 20))
+    dated = {}
+    for study in (period, event, patch):
+        facts = derive_facts(study)
+        for line in claim_for(facts, select_codes(facts)).lines:
+            dated[line.code] = _line_dates(line, rules.dos_convention(line.code), study.signed_on)
+    assert dated["93228"] == (date(2025, 3, 14), None)
+    assert dated["93229"] == (date(2025, 3, 11), None)
+    assert dated["93270"] == (date(2025, 3, 3), None)
+    patch_day = date(2025, 3, 20) if rules.dos_convention("93245") == "interpretation" else date(2025, 3, 3)
+    assert dated["93245"] == (patch_day, None)

@@ -104,7 +104,12 @@ def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_
     coded = code_study(store, study_id, "biller")
     assert [line.code for line in coded.result.lines] == ["93268"]  # one entity did every part
     assert not any(f.rule == "attended_coverage" for f in coded.findings)
-    assert {line.date_of_service.isoformat() for line in coded.claim.lines} <= {"2026-12-01", "2026-12-03"}
+    # the global service is dated on the day the read was signed, never before the documented early stop
+    # (reference section 5 rule 4; it was dated at the start of monitoring), its codes those in force then
+    signed = datetime.now(UTC).date()
+    (line,) = coded.claim.lines
+    assert (line.date_of_service, line.period_end) == (signed, date(2026, 12, 3))
+    assert coded.facts.date_of_service == date(2026, 12, 3)
 
 
 def test_closing_before_the_planned_end_needs_the_date_monitoring_stopped(store: Store) -> None:
@@ -148,5 +153,9 @@ def test_a_period_with_unattended_hours_bills_no_attended_monitoring(
     assert closed.coverage_gaps == 2 and any("not billable as such" in w for w in closed.warnings)
     coded = _sign_and_code(store, info.study_id)
     assert [line.code for line in coded.result.lines] == codes
+    # the hook-up on the first day, the reading on the signature day (reference section 5 rule 4)
+    signed = datetime.now(UTC).date()
+    dates = {"93270": START.date(), "93272": signed, "93228": signed}
+    assert [(line.code, line.date_of_service) for line in coded.claim.lines] == [(c, dates[c]) for c in codes]
     (finding,) = [f for f in coded.findings if f.rule == "attended_coverage"]
     assert "2026-12-01T00:00:00+00:00" in finding.message and "not billed" in finding.message

@@ -11,11 +11,12 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from ecgdesk.errors import InputError
+from ecgdesk.monitoring.periods import MAX_DAYS as PERIOD_DAYS
 
 Source = str | Path | None
 
@@ -44,6 +45,10 @@ class Service(enum.StrEnum):
     EVENT_MONITOR = "event_monitor"
     IPPE_SCREENING_ECG = "ippe_screening_ecg"
     ARTERIAL_WAVEFORM = "arterial_waveform"
+
+
+#: services billed once per period of up to 30 days (their lines are dated part by part, rule 4)
+PERIOD_SERVICES = frozenset({Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY})
 
 
 class Setting(enum.StrEnum):
@@ -88,11 +93,34 @@ class ServiceFacts:
     ordering_provider_npi: str | None = None
     provider_id: str | None = None
     prescribed_days: float | None = None
+    signed_on: date | None = None
+
+    @property
+    def per_period(self) -> bool:
+        """Event monitoring and telemetry: one service per period of up to 30 days, whatever the hours."""
+        return self.service in PERIOD_SERVICES
+
+    @property
+    def completed_on(self) -> date:
+        """The day the service was complete: the end of monitoring or its documented early stop.
+
+        A period longer than 30 days is billed one period at a time, so the first period's lines complete
+        on its 30th day.
+        """
+        end = self.end or self.start
+        if self.per_period:
+            end = min(end, self.start + timedelta(days=PERIOD_DAYS - 1))
+        return end
 
     @property
     def date_of_service(self) -> date:
-        """The date the coding tables are looked up on (the start of the service)."""
-        return self.start
+        """The date the coding tables (codes, indication lists) are looked up on.
+
+        The start of the service, except for a monitoring period: its codes and LCD are those in force when
+        it completes (shared/reference/monitoring.md, section 5 edge cases: the DOS is the completion date,
+        after SE17023 and the "services on or after" wording of code and LCD changes).
+        """
+        return self.completed_on if self.per_period else self.start
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,23 @@ class ClaimLine:
     diagnosis_pointers: tuple[int, ...] = (1,)
     date_of_service_end: date | None = None
     recorded_hours: float | None = None
+    period_end: date | None = None
+
+    @property
+    def completed_on(self) -> date:
+        """The day the monitoring set of this line completed (the Noridian 29-day rule compares these).
+
+        A per-period line (event monitoring, telemetry) carries its period's end in ``period_end``, since the
+        line itself is dated at the hook-up, the end or the signed read; any other multi-day line completes
+        at the end of its span.
+        """
+        return self.period_end or self.date_of_service_end or self.date_of_service
+
+    @property
+    def coded_on(self) -> date:
+        """The day whose code set and indication lists apply: a period's completion, else the date of
+        service."""
+        return self.period_end or self.date_of_service
 
 
 @dataclass(frozen=True)

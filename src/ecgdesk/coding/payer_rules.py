@@ -3,7 +3,9 @@
 ``data/payer_rules.json`` holds rule sets, each with its id, kind, dates in force and sources: timely
 filing, appeal window and name, how a correction is made (frequency 7 replacement or a reopening),
 patient statement timing, the ABN modifiers the payer knows, the date-of-service convention for global,
-professional and technical parts of multi-day services, frequency limits and codes needing prior
+professional and technical parts of multi-day recordings (Holter, patch: lines with a span; a monitoring
+period's lines are already dated part by part by the coding engine, shared/reference/monitoring.md section
+5 rule 4, and that date wins), frequency limits and codes needing prior
 authorization. :func:`payer_findings` applies them to a claim; the claim writer and the denial queue read
 the same rule set, and every finding cites the rule set id and its source.
 """

@@ -143,6 +143,7 @@ class FactsDocument(_Model):
     ordering_provider_npi: Npi = None
     provider_id: Npi = None
     prescribed_days: Days = None
+    signed_on: Annotated[date | None, _optional(parse_date)] = None
 
     @field_validator("end")
     @classmethod
@@ -180,6 +181,7 @@ class ClaimLineDocument(_Model):
     diagnosis_pointers: Annotated[list[int], BeforeValidator(lambda value: _pointers(value, ""))] = [1]
     date_of_service_end: Annotated[date | None, _optional(parse_date)] = None
     recorded_hours: Hours = None
+    period_end: Annotated[date | None, _optional(parse_date)] = None
 
     @field_validator("date_of_service_end")
     @classmethod

@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ecgdesk.coding.codes import CodeInfo, Family, Part, code_info, family_codes
-from ecgdesk.coding.facts import Claim, ClaimLine, Component, Repeat, Service, ServiceFacts, Setting
+from ecgdesk.coding.facts import (
+    PERIOD_DAYS,
+    Claim,
+    ClaimLine,
+    Component,
+    Repeat,
+    Service,
+    ServiceFacts,
+    Setting,
+)
 from ecgdesk.coding.necessity import indication_list, screening_rule
 from ecgdesk.coding.results import ClaimLineOut, CodingResult, Finding, Severity
 from ecgdesk.errors import InputError
+from ecgdesk.monitoring.periods import Period, service_dates
 
 # CMS places of service paid at the facility rate (a practitioner there bills professional parts only).
 FACILITY_POS = frozenset(
@@ -29,7 +39,6 @@ FIFTEEN_DAYS_H = 15 * 24.0
 THIRTY_DAYS_H = 30 * 24.0
 LEGACY_MAX_H = 21 * 24.0  # 0295T-0298T, before 2021
 UNLISTED = "93799"
-PERIOD_DAYS = 30
 
 
 @dataclass
@@ -182,7 +191,7 @@ def _transtelephonic_legacy(work: _Work) -> None:
     deleted with the 2011 revision (their PTP edits end 2010-12-31) and 93268-93272 report it since."""
     work.family = Family.TRANSTELEPHONIC_LEGACY
     work.explain(
-        f"The service began on {work.facts.date_of_service.isoformat()}, before 2011: transtelephonic "
+        f"The period completed on {work.facts.date_of_service.isoformat()}, before 2011: transtelephonic "
         "post-symptom rhythm strips with 24-hour attended monitoring were reported per 30 days as 93012 "
         "(the tracing and the monitoring) and 93014 (the physician's review); both were deleted from 2011, "
         "when 93268-93272 took their place (coding.md 0.2, 1.1)."
@@ -415,7 +424,14 @@ def select_codes(facts: ServiceFacts) -> CodingResult:
             "12 months of Part B.",
             severity=Severity.INFO,
         )
-    if facts.service in (Service.AMBULATORY_ECG, Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY):
+    if facts.per_period:
+        work.explain(
+            f"The codes are those in force on {facts.date_of_service.isoformat()}, when the period completed "
+            "(the end of monitoring or its documented early stop). Each line is dated by its part: the "
+            "hook-up on the first day, the technical part on the completion date, the reading and the global "
+            "service on the day the physician signed the read, never before the completion date."
+        )
+    elif facts.service is Service.AMBULATORY_ECG:
         work.warn(
             "dos_convention",
             f"Date of service {facts.date_of_service.isoformat()} is the start of monitoring; some MACs want "
@@ -431,21 +447,43 @@ def select_codes(facts: ServiceFacts) -> CodingResult:
     return CodingResult(work.lines, work.explanations, work.findings)
 
 
+def _period_line_date(facts: ServiceFacts, code: str) -> date:
+    """The date of service of one line of a monitoring period (shared/reference/monitoring.md section 5,
+    rule 4): the hook-up (93270) on the first day; the technical part (93271, 93229) on the end of
+    monitoring or its documented early stop (L34573); the reading and the global service (93272, 93228,
+    93268) on the day the physician signed it, never before that end (SE17023, Transmittal 1873).
+
+    Without a signature date (facts given by hand) the reading is dated at the end, the earliest day it may
+    carry.
+    """
+    completed = facts.completed_on
+    period = Period(facts.start, (completed - facts.start).days + 1)
+    dates = service_dates(period, facts.signed_on)
+    info = code_info(code)
+    if info is None or info.part is not Part.TECHNICAL:
+        return dates.professional or dates.technical
+    return dates.technical if Component.MONITORING in info.components else dates.hookup
+
+
 def claim_for(facts: ServiceFacts, result: CodingResult) -> Claim:
     """The claim that bills ``result`` for ``facts`` (ready for :func:`~ecgdesk.coding.scrub.scrub`).
 
-    Every line is dated at the start of the service and points to the first four diagnoses.
+    Lines point to the first four diagnoses. A monitoring period's lines are dated part by part
+    (:func:`_period_line_date`) and carry the period's end as ``period_end``; any other line is dated at the
+    start of the service, with its end as ``date_of_service_end`` (the payer's convention picks the date
+    the claim form shows, ``workflow.claims``).
     """
     pointers = tuple(range(1, min(len(facts.diagnoses), 4) + 1))
     lines = tuple(
         ClaimLine(
             code=line.code,
-            date_of_service=facts.date_of_service,
+            date_of_service=_period_line_date(facts, line.code) if facts.per_period else facts.start,
             modifiers=line.modifiers,
             units=line.units,
             diagnosis_pointers=pointers,
-            date_of_service_end=facts.end,
+            date_of_service_end=None if facts.per_period else facts.end,
             recorded_hours=facts.recorded_hours,
+            period_end=facts.completed_on if facts.per_period else None,
         )
         for line in result.lines
     )

@@ -7,7 +7,8 @@ The coding engine never sees a recording: this module turns what the store knows
   hours actually recorded and analysable, not the prescribed days);
 * ``components``: the components someone of this entity performed (recording at import, scanning at
   analysis, interpretation at signing);
-* ``interpretation_signed``: whether the latest report version carries a signature over its content;
+* ``interpretation_signed``: whether the latest report version carries a signature over its content, and
+  ``signed_on`` the day of that signature (a monitoring period's reading is dated on it);
 * service, setting, place of service, indications and ordering NPI from the order; the interpreting
   physician's NPI as the rendering provider; start and end dates from the recording.
 
@@ -74,6 +75,7 @@ class StudyFacts:
     ordering_npi: str | None
     interpreting_npi: str | None
     prescribed_days: float | None
+    signed_on: date | None = None
 
 
 def derive_facts(study: StudyFacts) -> ServiceFacts:
@@ -97,17 +99,21 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
         ordering_provider_npi=study.ordering_npi,
         provider_id=study.interpreting_npi,
         prescribed_days=study.prescribed_days,
+        signed_on=study.signed_on,
     )
 
 
-def _is_signed(session: Session, study_id: int) -> bool:
+def _signed_on(session: Session, study_id: int) -> date | None:
+    """The day the latest report version was signed over its content (None: not signed)."""
     latest = session.scalar(
         select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
     )
     if latest is None:
-        return False
+        return None
     signature = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
-    return signature is not None and signature.content_sha256 == latest.content_sha256
+    if signature is None or signature.content_sha256 != latest.content_sha256:
+        return None
+    return signature.signed_at.date()
 
 
 def study_facts(session: Session, study: Study) -> StudyFacts:
@@ -137,6 +143,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
             if monitoring.service == Service.MOBILE_TELEMETRY.value:
                 unattended.add(Component.RECORDING)
             components -= unattended
+    signed_on = _signed_on(session, study.id)
     return StudyFacts(
         service=Service(order.service),
         setting=Setting(order.setting),
@@ -146,10 +153,11 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         analyzable_s=run.analyzable_s if run else None,
         components=components,
         diagnoses=tuple(json.loads(order.indications_json)),
-        signed=_is_signed(session, study.id),
+        signed=signed_on is not None,
         ordering_npi=order.ordering_npi,
         interpreting_npi=interpreting[-1].npi if interpreting else None,
         prescribed_days=order.duration_days,
+        signed_on=signed_on,
     )
 
 

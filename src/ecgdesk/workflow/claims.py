@@ -149,6 +149,8 @@ def _interpretation_day(session: Session, study_id: int) -> date | None:
 
 
 def _line_dates(line: ClaimLine, convention: str, interpreted: date | None) -> tuple[date, date | None]:
+    # only a line with a span (Holter, patch) follows the payer's convention: a monitoring period's lines
+    # come dated part by part (hook-up, end, signed read) and keep that date for every payer
     end = line.date_of_service_end
     if end is None or end == line.date_of_service:
         return line.date_of_service, None

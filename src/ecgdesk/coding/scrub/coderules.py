@@ -47,16 +47,19 @@ def code_known(ctx: ScrubContext) -> Iterator[Finding]:
 
 def code_valid_on_dos(ctx: ScrubContext) -> Iterator[Finding]:
     for i, (line, info) in enumerate(zip(ctx.claim.lines, ctx.infos, strict=True)):
-        if info is None or info.valid_on(line.date_of_service):
+        # a monitoring period's codes are those in force when it completes, even on its hook-up line
+        # (shared/reference/monitoring.md section 5: a code change mid-period follows the completion date)
+        coded_on = line.coded_on
+        if info is None or info.valid_on(coded_on):
             continue
-        day = line.date_of_service.isoformat()
+        day = coded_on.isoformat()
         hours = ctx.hours(line)
         same_part = (
-            _band_code(info, hours, line.date_of_service)
+            _band_code(info, hours, coded_on)
             if hours is not None and info.family in DURATION_FAMILIES
             else None
         )
-        if info.valid_to is not None and line.date_of_service > info.valid_to:
+        if info.valid_to is not None and coded_on > info.valid_to:
             message = f"{info.code} was deleted after {info.valid_to.isoformat()}; it is invalid on {day}."
             fix = (
                 f"Bill {' or '.join(info.replaced_by)} instead (the code of the same part)."

@@ -73,7 +73,7 @@ def indications(ctx: ScrubContext) -> Iterator[Finding]:
     for i, (line, info) in enumerate(zip(claim.lines, ctx.infos, strict=True)):
         if info is None:
             continue
-        listed = indication_list(info.family, line.date_of_service)
+        listed = indication_list(info.family, line.coded_on)  # a period's LCD: the one in force at its end
         pointed = ctx.pointed_diagnoses(line)
         if listed is None or not pointed or listed.supports(pointed):
             continue
