@@ -285,6 +285,81 @@ def test_sets_30_days_apart_and_split_parts_are_fine() -> None:
     assert not [f for f in split if f.rule.startswith("monitoring")]
 
 
+def _period(code: str, start: str, end: str, dos: str | None = None) -> dict[str, Any]:
+    """A period's line as coding writes it: its own date (``dos``, by its part) and the period's end."""
+    return line_data(code, dos or start, period_end=end)
+
+
+# reference monitoring.md section 5 rule 1 (Noridian): sets may not COMPLETE within 29 days of each other.
+# A: an event period begun 2024-07-01 and stopped early on 2024-07-04 (read signed on 2024-07-08).
+EARLY_STOPPED = (
+    _period("93270", "2024-07-01", "2024-07-04"),
+    _period("93271", "2024-07-01", "2024-07-04", dos="2024-07-04"),
+    _period("93272", "2024-07-01", "2024-07-04", dos="2024-07-08"),
+)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        # begun 19 days after the first began, completed 29 days after the first completed
+        (
+            _period("93270", "2024-07-20", "2024-08-02"),
+            _period("93271", "2024-07-20", "2024-08-02", dos="2024-08-02"),
+            _period("93272", "2024-07-20", "2024-08-02", dos="2024-08-05"),
+        ),
+        # the same periods as an older coding record wrote them (start, and the end as a span)
+        (line_data("93268", "2024-07-20", date_of_service_end="2024-08-02"),),
+    ],
+    ids=["by-part", "span"],
+)
+def test_a_new_period_completing_29_days_after_an_early_stopped_one_is_fine(
+    second: tuple[dict[str, Any], ...],
+) -> None:
+    """Before, the sets were compared by their start (19 days apart): CARC 119 on a legitimate period."""
+    provider = claim(line_data("93000")).provider_id
+    for first in (EARLY_STOPPED, (line_data("93268", "2024-07-01", date_of_service_end="2024-07-04"),)):
+        history = (claim(*first, provider_id=provider, claim_id="H1"),)
+        found = _run(claim(*second), history)
+        assert not [f for f in found if f.rule.startswith("monitoring")], found
+
+
+@pytest.mark.parametrize(("other_provider", "rule", "carc"), [(False, "monitoring_period", "119"),
+                                                              (True, "monitoring_overlap", "B20")])
+def test_a_new_period_completing_within_29_days_of_the_last_is_flagged(
+    other_provider: bool, rule: str, carc: str
+) -> None:
+    """A full telemetry period (2024-07-01 to 07-30), then one begun 30 days after it began and stopped early
+    on 2024-08-05: it completes 6 days after the first. Before, the starts (30 days apart) hid it."""
+    provider = "1245319599" if other_provider else claim(line_data("93000")).provider_id
+    full = claim(
+        _period("93229", "2024-07-01", "2024-07-30", dos="2024-07-30"),
+        _period("93228", "2024-07-01", "2024-07-30", dos="2024-08-01"),
+        provider_id=provider,
+        claim_id="H1",
+    )
+    span = claim(line_data("93229", "2024-07-01", date_of_service_end="2024-07-30"), provider_id=provider)
+    too_close = claim(line_data("93229", "2024-07-31", date_of_service_end="2024-08-05"))
+    by_part = claim(_period("93229", "2024-07-31", "2024-08-05", dos="2024-08-05"))
+    for history in (full, span):
+        for second in (too_close, by_part):
+            finding = _one(_run(second, (history,)), rule)
+            assert finding.carc == carc and "2024-07-30" in finding.message and "6 days" in finding.message
+    # 28 days after is still too close; 29 days after is fine
+    assert _one(_run(claim(_period("93229", "2024-08-01", "2024-08-27", dos="2024-08-27")), (full,)), rule)
+    fine = _run(claim(_period("93229", "2024-08-01", "2024-08-28", dos="2024-08-28")), (full,))
+    assert not [f for f in fine if f.rule.startswith("monitoring")]
+
+
+def test_the_same_period_billed_again_by_the_same_provider_is_a_duplicate() -> None:
+    provider = claim(line_data("93000")).provider_id
+    first = claim(_period("93272", "2024-07-01", "2024-07-04", dos="2024-07-08"), provider_id=provider,
+                  claim_id="H1")
+    again = _one(_run(claim(_period("93272", "2024-07-01", "2024-07-04", dos="2024-07-09")), (first,)),
+                 "monitoring_period")
+    assert again.carc == "18" and "same period" in again.message and "H1" in again.message
+
+
 # -- medical necessity (16 / 11 / 50 / 96) -------------------------------------------------------------
 
 

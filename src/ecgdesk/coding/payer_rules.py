@@ -210,7 +210,9 @@ def _frequency(claim: Claim, rules: PayerRules, history: Sequence[Claim]) -> Ite
                 for earlier in history
                 for other in earlier.lines
                 if other.code in limit.codes
-                and abs((other.date_of_service - line.date_of_service).days) < limit.per_days
+                # sets count by the day they completed (a period's end, whatever day each part is dated on),
+                # as the scrubber's monitoring_period rule does (monitoring.md section 5 rule 1)
+                and abs((other.completed_on - line.completed_on).days) < limit.per_days
                 and _another_set(line.code, other.code)
             )
             if used + line.units > limit.units:

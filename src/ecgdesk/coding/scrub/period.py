@@ -1,7 +1,11 @@
 """Monitoring-period rules: one set per 30-day period, and no overlapping sets across providers.
 
-Medicare's common working file checks ambulatory-monitoring sets nationwide: a set may not start within
-29 days of another set of the patient (coding.md 2.3). The history gives the earlier claims.
+Medicare's common working file checks ambulatory-monitoring sets nationwide: a Holter, patch, event or
+telemetry set may not *complete* within 29 days of another set of the patient (Noridian; shared/reference/
+monitoring.md section 5 rule 1, coding.md 2.3). Sets are compared by the day they completed (a line's
+``completed_on``: a period's end or early stop, a recording's last day), not by the day they began: a
+period stopped early leaves room for the next one sooner, and a new period begun 30 days after a full one
+and stopped early completes too close to it. The history gives the earlier claims.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ from datetime import date
 from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, code_table, separate_sets
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import ScrubContext
-
-WINDOW_DAYS = 30
+from ecgdesk.monitoring.periods import OVERLAP_DAYS, overlap_conflict
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,17 @@ class _Set:
     line: int | None
     code: str
     info: CodeInfo
-    day: date
+    day: date  # the line's own date of service
+    completed: date  # the day its set completed
     provider: str | None
     claim_id: str | None
 
 
 def _sets(ctx: ScrubContext) -> tuple[list[_Set], list[_Set]]:
     table = code_table()
+    claim_id = ctx.claim.claim_id
     current = [
-        _Set(i, line.code, info, line.date_of_service, ctx.claim.provider_id, ctx.claim.claim_id)
+        _Set(i, line.code, info, line.date_of_service, line.completed_on, ctx.claim.provider_id, claim_id)
         for i, (line, info) in enumerate(zip(ctx.claim.lines, ctx.infos, strict=True))
         if info is not None and info.family in AMBULATORY_FAMILIES
     ]
@@ -41,9 +46,23 @@ def _sets(ctx: ScrubContext) -> tuple[list[_Set], list[_Set]]:
                 info = table.get(line.code)
                 if info is not None and info.family in AMBULATORY_FAMILIES:
                     earlier.append(
-                        _Set(None, line.code, info, line.date_of_service, claim.provider_id, claim.claim_id)
+                        _Set(
+                            None,
+                            line.code,
+                            info,
+                            line.date_of_service,
+                            line.completed_on,
+                            claim.provider_id,
+                            claim.claim_id,
+                        )
                     )
     return current, earlier
+
+
+def _where(other: _Set) -> str:
+    if other.claim_id:
+        return f"claim {other.claim_id}"
+    return "this claim" if other.line is not None else "an earlier claim"
 
 
 def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
@@ -52,20 +71,19 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
         return
     for k, this in enumerate(current):
         for other in (*current[:k], *earlier):
-            gap = abs((this.day - other.day).days)
-            if other.line is not None and gap == 0:
-                continue  # the same day on this claim: PTP and MUE rules judge it
-            if gap >= WINDOW_DAYS or not separate_sets(this.info, other.info):
+            if other.line is not None and this.completed == other.completed:
+                continue  # the same set on this claim: PTP and MUE rules judge its lines
+            if not separate_sets(this.info, other.info):
                 continue
-            where = (
-                f"claim {other.claim_id}"
-                if other.claim_id
-                else ("this claim" if other.line is not None else "an earlier claim")
-            )
+            why = overlap_conflict(this.completed, [(f"{other.code} of {_where(other)}", other.completed)])
+            if why is None:
+                continue
             same = this.provider == other.provider
-            if same and this.code == other.code and gap == 0:
-                # the same provider's same code on the same day again is a resubmission: payers deny it as
-                # a duplicate (CARC 18, coding.md 5), not as a second set in the period
+            same_period = this.completed == other.completed
+            again = "day" if this.day == other.day else ("period" if same_period else "")
+            if same and this.code == other.code and again:
+                # the same provider's same code for the same day or the same period again is a resubmission:
+                # payers deny it as a duplicate (CARC 18, coding.md 5), not as a second set in the period
                 yield Finding(
                     "monitoring_period",
                     Severity.ERROR,
@@ -73,7 +91,7 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
                     this.code,
                     "18",
                     f"{this.code} on {this.day.isoformat()} duplicates {other.code} billed by the same "
-                    f"provider on the same day ({where}).",
+                    f"provider for the same {again} ({_where(other)}).",
                     "Do not bill it again; if something changed, correct the earlier claim instead.",
                 )
             elif same:
@@ -83,21 +101,22 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
                     this.line,
                     this.code,
                     "119",
-                    f"{this.code} on {this.day.isoformat()} falls in the same 30-day monitoring period "
-                    f"as {other.code} on {other.day.isoformat()} ({where}).",
-                    "Bill one set per 30-day period; a new set may start 30 days after the last.",
+                    f"{this.code}'s set completing on {this.completed.isoformat()} is a second set in the "
+                    f"period: {why}.",
+                    f"Bill one set per period; a new set may complete {OVERLAP_DAYS} days or more after the "
+                    "last one did.",
                 )
             else:
-                carc = "18" if this.code == other.code and gap == 0 else "B20"
+                carc = "18" if this.code == other.code and this.day == other.day else "B20"
                 yield Finding(
                     "monitoring_overlap",
                     Severity.ERROR,
                     this.line,
                     this.code,
                     carc,
-                    f"{this.code} on {this.day.isoformat()} overlaps {other.code} billed by another "
-                    f"provider ({other.provider or 'unknown'}) on {other.day.isoformat()}: Medicare "
-                    "denies overlapping monitoring sets, with no appeal rights.",
+                    f"{this.code}'s set completing on {this.completed.isoformat()} overlaps a set billed by "
+                    f"another provider ({other.provider or 'unknown'}): {why}. Medicare denies overlapping "
+                    "monitoring sets, with no appeal rights.",
                     "Check with the other provider who bills this period; do not bill an overlapping set.",
                 )
             break
