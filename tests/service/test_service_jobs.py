@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from service_builders import PIN, POLICY, STUDY, UPLOAD_LIMIT, Api, make_api, upload
+from sqlalchemy import select, update
 
 from ecgdesk.jobs import queue
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
+from ecgdesk.store.jobs_models import Job
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.jobs import run_chain
 
 
@@ -120,3 +123,50 @@ def test_serve_starts_a_worker_that_runs_the_upload(store: Store, tiny_files: li
             os.killpg(server.pid, signal.SIGKILL) if server.poll() is None else None
     assert "job worker: ecgdesk worker --concurrency 1" in output
     assert "ecgdesk worker: stopped; 2 job runs started" in output, output[-2000:]
+
+
+def _die_before_done(api: Api, job_id: int) -> None:
+    """Run the upload job as a worker that is killed after the import, before it marks the job done."""
+    from ecgdesk.jobs.runner import Heartbeat, JobContext
+    from ecgdesk.workflow.jobs import KINDS
+    from ecgdesk.workflow.uploads import run_upload_job
+
+    with api.store.transaction() as session:
+        (claim,) = queue.claim(session, "doomed", KINDS, 1, 60.0, job_id=job_id)
+    with api.store.transaction() as session:
+        queue.begin(session, claim)
+    context = JobContext(api.store, claim, Heartbeat(api.store, claim))
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt  # stands for kill -9: nothing after this point is written
+
+    context.finish_in = killed  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run_upload_job(context)
+    with api.store.transaction() as session:  # its lease runs out
+        session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=queue.now()))
+
+
+def test_an_upload_whose_worker_died_after_the_import_finishes_on_its_next_attempt(
+    queued_api: Api, tiny_files: list[Path]
+) -> None:
+    api = queued_api
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    (job,) = jobs(api.store)
+    _die_before_done(api, job.id)
+    analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study")
+    assert run_chain(api.store, analysis.id).status == "done"  # another worker ran the queued analysis
+    again = run_chain(api.store, job.id)  # the import's next attempt, once its lease expired
+    assert again.status == "done", again.error
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["upload"]["state"] == "done" and view["status"] == "analyzed", view["upload"]
+    with api.store.transaction() as session:
+        imports = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action == "study:import",
+                                            AuditEntry.entity_id == str(study_id))
+        ).all()
+        assert len(imports) == 1
+        assert not list((api.store.home / "uploads").iterdir())  # the uploaded files are gone

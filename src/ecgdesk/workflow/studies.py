@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -277,10 +277,16 @@ class ImportResult:
 
 
 def import_recording(
-    store: Store, study_id: int, path: Path, actor: str, progress: Progress | None = None
+    store: Store,
+    study_id: int,
+    path: Path,
+    actor: str,
+    progress: Progress | None = None,
+    attached: Callable[[Session, ImportResult], object] | None = None,
 ) -> ImportResult:
     """Store the recording at ``path`` (read-only, by content), build its signal pyramid (``progress``
-    gets the seconds of recording done) and attach it to the study."""
+    gets the seconds of recording done) and attach it to the study. ``attached`` runs inside the
+    transaction that attaches it (an upload job records there that its import is done)."""
     path = Path(path)
     with store.transaction() as session:  # refuse early, before reading or copying anything
         study = get_study(session, study_id)
@@ -331,9 +337,12 @@ def import_recording(
                 )
             if study.recording_id == row.id:
                 _add_import_warnings(session, study, warnings, actor)
-                return ImportResult(
+                result = ImportResult(
                     study_id, row.id, blob.sha256, True, blob.path(store.blob_root, stored.main), warnings
                 )
+                if attached is not None:
+                    attached(session, result)
+                return result
             before = {"recording_id": study.recording_id, "import_warnings": list(import_warnings(study))}
             require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
             study.recording_id = row.id
@@ -344,9 +353,12 @@ def import_recording(
             order = session.get(Order, study.order_id)
             assert order is not None
             set_component(session, study.id, Component.RECORDING, actor, None, order)
-            return ImportResult(
+            result = ImportResult(
                 study_id, row.id, blob.sha256, False, blob.path(store.blob_root, stored.main), warnings
             )
+            if attached is not None:
+                attached(session, result)
+            return result
     except BaseException:
         if blob.created:
             with store.transaction() as session:

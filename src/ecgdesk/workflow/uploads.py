@@ -14,15 +14,20 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ecgdesk.errors import EcgDeskError, InputError
 from ecgdesk.jobs.runner import Done, JobContext, Outcome
 from ecgdesk.records import open_recording
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.service_models import Upload
 from ecgdesk.workflow.lifecycle import now, require_status
-from ecgdesk.workflow.studies import get_study, import_recording
+from ecgdesk.workflow.studies import ImportResult, get_study, import_recording
 
 UPLOADABLE = {StudyStatus.ORDERED, StudyStatus.RECORDED}
 
@@ -130,10 +135,10 @@ def run_upload_job(ctx: JobContext) -> Outcome:
     """``upload.import``: import the upload, then queue the study's analysis (the upload follows it).
 
     Bad input fails the upload and the job at once (its folder removed); another error leaves the folder
-    for the job's next attempt.
+    for the job's next attempt. The import commits with an ``upload:import`` audit row naming the upload,
+    so a next attempt after a worker died past that point (its folder may be gone, the study analysed
+    meanwhile) does not import again: it finds the analysis the first attempt queued, or queues it.
     """
-    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
-
     store = ctx.store
     upload_id, actor = int(ctx.payload["upload_id"]), str(ctx.payload["actor"])
     main = store.resolve(ctx.payload["main"])
@@ -141,23 +146,71 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         row = session.get(Upload, upload_id)
         assert row is not None
         study_id = row.study_id
+        before = _imported_before(session, study_id, upload_id)
     _update(store, upload_id, "importing", 0.0, "importing the recording")
+
+    def attached(session: Session, imported: ImportResult) -> None:
+        append(session, actor, "upload:import", "study", study_id, None, {
+            "upload": upload_id, "recording_id": imported.recording_id, "sha256": imported.sha256,
+            "warnings": list(imported.warnings), "job": ctx.job_id,
+        })
+
     try:
-        imported = import_recording(store, study_id, main, actor)
-        job_id = enqueue_analysis(store, study_id, actor)
+        if before is None:
+            imported = import_recording(store, study_id, main, actor, attached=attached)
+            sha256, warnings = imported.sha256, tuple(imported.warnings)
+        else:  # an earlier attempt imported it and stopped before the end
+            sha256, warnings = str(before["sha256"]), tuple(before.get("warnings") or ())
+        job_id = _analysis_job(store, study_id, actor, ctx.job_id if before is not None else None)
     except EcgDeskError as error:
         _update(store, upload_id, "failed", 0.0, str(error))
         shutil.rmtree(main.parent, ignore_errors=True)
         raise
     shutil.rmtree(main.parent, ignore_errors=True)
-    result = {"study_id": study_id, "sha256": imported.sha256, "next_job": job_id,
-              "warnings": list(imported.warnings)}
+    result = {"study_id": study_id, "sha256": sha256, "next_job": job_id, "warnings": list(warnings)}
     with store.transaction() as session:
         row = session.get(Upload, upload_id)
         assert row is not None
         row.state, row.progress, row.job_id, row.updated_at = "analyzing", 0.0, job_id, now()
         row.message = f"imported; analysis queued (job {job_id})" + "".join(
-            f"; warning: {warning}" for warning in imported.warnings
+            f"; warning: {warning}" for warning in warnings
         )
         ctx.finish_in(session, result)
     return Done(result)
+
+
+def _imported_before(session: Session, study_id: int, upload_id: int) -> dict[str, Any] | None:
+    """What an earlier attempt of the upload's job imported (its ``upload:import`` audit row), if any."""
+    rows = session.scalars(
+        select(AuditEntry.after_json)
+        .where(AuditEntry.action == "upload:import", AuditEntry.entity == "study",
+               AuditEntry.entity_id == str(study_id))
+        .order_by(AuditEntry.id.desc())
+    )
+    for text in rows:
+        after: dict[str, Any] = json.loads(text)
+        if after.get("upload") == upload_id:
+            return after
+    return None
+
+
+def _analysis_job(store: Store, study_id: int, actor: str, queued_after: int | None) -> int:
+    """The study's analysis job: with ``queued_after`` (the upload job's id, on an attempt after its
+    import), the one an earlier attempt queued when there is one (the study may be past analysable by
+    now), else queued now."""
+    from ecgdesk.store.jobs_models import Job, JobStatus
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+
+    if queued_after is not None:
+        with store.transaction() as session:
+            earlier = session.scalar(
+                select(Job.id)
+                .where(Job.study_id == study_id, Job.kind.in_(("analysis.study", "analysis.ecg")),
+                       Job.parent_id.is_(None), Job.id > queued_after,
+                       Job.status != JobStatus.CANCELLED.value)
+                .order_by(Job.id.desc())
+                .limit(1)
+            )
+        if earlier is not None:
+            return int(earlier)
+    return enqueue_analysis(store, study_id, actor)
