@@ -156,6 +156,25 @@ def test_a_failed_part_fails_its_parent_and_retry_runs_them_again(any_store: Sto
     assert job(any_store, parent).result == {"sum": 1, "n": 2}
 
 
+def test_a_cancelled_part_cancels_its_parent_instead_of_leaving_it_waiting(any_store: Store) -> None:
+    parent = enqueue(any_store, JobSpec("test.split", {"n": 2}, "p", "t1"))
+    execute(any_store, lease(any_store)[0], KINDS)
+    first, second = lease(any_store, limit=2)
+    with any_store.transaction() as session:
+        queue.cancel(session, first.job_id, "tech")
+    info = job(any_store, parent)
+    assert info.status == "cancelled" and info.parts == {"cancelled": 2}  # not queued for ever
+    with any_store.transaction() as session:  # the sibling still running is not needed any more
+        assert not queue.heartbeat(session, second)
+    assert "job:cancelled" in audit_actions(any_store, parent)
+    with any_store.transaction() as session:
+        queue.retry(session, parent, "tech")
+    for claim in lease(any_store, limit=5):
+        execute(any_store, claim, KINDS)
+    execute(any_store, lease(any_store)[0], KINDS)
+    assert job(any_store, parent).result == {"sum": 1, "n": 2}
+
+
 def test_cancel_stops_a_running_job_and_retry_queues_it(any_store: Store) -> None:
     job_id = enqueue(any_store, sleep_spec("c"))
     claim = lease(any_store)[0]

@@ -474,7 +474,8 @@ def retry(session: Session, job_id: int, actor: str) -> Job:
 
 def cancel(session: Session, job_id: int, actor: str) -> Job:
     """Cancel a queued or running job and its unfinished parts (a running one loses its lease: its
-    worker stops at the next heartbeat and its result is discarded)."""
+    worker stops at the next heartbeat and its result is discarded). A part cancels its parent too (and
+    so the other parts), which could never merge without it; retrying the parent runs them again."""
     job = get_job(session, job_id, lock=True)
     if job.status in ENDED:
         raise InputError("job", f"job {job_id} is already {job.status}")
@@ -482,6 +483,15 @@ def cancel(session: Session, job_id: int, actor: str) -> Job:
     _clear_lease(job)
     _change(session, job, JobStatus.CANCELLED, actor)
     _cancel_parts(session, job, actor, "its parent was cancelled")
+    if job.parent_id is not None:
+        parent = session.get(Job, job.parent_id, with_for_update=True)
+        if parent is not None and parent.status not in ENDED:
+            index = json.loads(job.payload_json).get("index")
+            what = f"part {index}" if index is not None else f"part job {job.id}"
+            parent.finished_at = now()
+            _clear_lease(parent)
+            _change(session, parent, JobStatus.CANCELLED, actor, reason=f"{what} was cancelled")
+            _cancel_parts(session, parent, actor, "a sibling part was cancelled")
     return job
 
 
