@@ -170,3 +170,36 @@ def test_an_upload_whose_worker_died_after_the_import_finishes_on_its_next_attem
         ).all()
         assert len(imports) == 1
         assert not list((api.store.home / "uploads").iterdir())  # the uploaded files are gone
+
+
+def test_an_upload_whose_analysis_runs_in_parts_shows_the_parts_progress(
+    queued_api: Api, tmp_path: Path
+) -> None:
+    from ecgdesk.jobs.runner import execute
+    from ecgdesk.records import write_recording
+    from ecgdesk.workflow.demo import synthetic_recording
+    from ecgdesk.workflow.jobs import KINDS, run_inline
+
+    header = write_recording(synthetic_recording(20.0, seed=3), tmp_path, "wfdb", "twenty")
+    files = sorted(p for p in tmp_path.iterdir() if p.stem == header.stem)
+    api = queued_api
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert upload(api, study_id, files).status_code == 202
+    api.wait()
+    (job,) = jobs(api.store)
+    assert run_inline(api.store, job.id).status == "done"  # the import; the analysis is queued
+    analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study")
+    with api.store.transaction() as session:  # a recording longer than its segments (a 48 h Holter)
+        payload = json.dumps({**analysis.payload, "segment_s": 600.0})
+        session.execute(update(Job).where(Job.id == analysis.id).values(payload_json=payload))
+    with api.store.transaction() as session:
+        (plan,) = queue.claim(session, "w", KINDS, 1, job_id=analysis.id)
+    assert execute(api.store, plan, KINDS) == "queued"  # split: it waits for its parts
+    with api.store.transaction() as session:
+        first, *_ = queue.claim(session, "w", KINDS, 1, roots=[analysis.id])
+    assert execute(api.store, first, KINDS) == "done"
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    listed = next(j for j in view["jobs"] if j["id"] == analysis.id)
+    assert view["upload"]["state"] == "analyzing" and listed["progress"] > 0
+    assert view["upload"]["progress"] == listed["progress"]  # not 0 while its parts are done one by one

@@ -248,8 +248,10 @@ def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
     if job is not None and job.status in ("failed", "cancelled") and row.state != "failed":
         what = "import" if job.kind == "upload.import" else "analysis"
         state, message = "failed", f"{what} job {job.id} {job.status}: {job.error or ''}".rstrip(": ")
-    elif job is not None and row.state == "analyzing":
-        progress, updated = float(job.progress or 0.0), job.updated_at
+    elif job is not None and session is not None and row.state == "analyzing":
+        from ecgdesk.jobs.info import info  # a split analysis: the share of its parts done
+
+        progress, updated = info(session, job).progress, job.updated_at
         if job.status == "done":
             run = json.loads(job.result_json or "{}").get("run_id")
             state, progress, message = "done", 1.0, f"imported and analysed (run {run}, job {job.id})"
