@@ -137,6 +137,22 @@ def test_a_split_job_waits_for_its_parts_then_merges(any_store: Store) -> None:
     assert job(any_store, parent).result == {"sum": 3, "n": 3}
 
 
+def test_a_split_job_s_progress_does_not_drop_when_its_merge_starts(any_store: Store) -> None:
+    parent = enqueue(any_store, JobSpec("test.split", {"n": 2}, "p", "t1"))
+    execute(any_store, lease(any_store)[0], KINDS)
+    (first,) = lease(any_store)
+    execute(any_store, first, KINDS)
+    assert job(any_store, parent).progress == pytest.approx(0.475)
+    (second,) = lease(any_store)
+    execute(any_store, second, KINDS)
+    assert job(any_store, parent).progress == pytest.approx(0.95)
+    (merge,) = lease(any_store)
+    assert merge.job_id == parent
+    assert job(any_store, parent).progress == pytest.approx(0.95)  # merging: not back to 0
+    execute(any_store, merge, KINDS)
+    assert job(any_store, parent).progress == 1.0
+
+
 def test_a_failed_part_fails_its_parent_and_retry_runs_them_again(any_store: Store) -> None:
     parent = enqueue(any_store, JobSpec("test.split", {"n": 2}, "p", "t1"))
     execute(any_store, lease(any_store)[0], KINDS)
