@@ -115,6 +115,19 @@ def test_expired_lease_is_requeued_and_the_late_result_discarded(any_store: Stor
     assert audit_actions(any_store, job_id).count("job:done") == 1
 
 
+def test_a_job_queued_again_after_a_lost_lease_shows_no_progress(any_store: Store) -> None:
+    """The next attempt starts from the beginning: the queued job does not show the 80 % of the attempt
+    that was lost (it used to, then fell to 0 when the next attempt began)."""
+    job_id = enqueue(any_store, sleep_spec("p"))
+    stale = lease(any_store)[0]
+    with any_store.transaction() as session:
+        assert queue.heartbeat(session, stale, 0.8)
+    assert job(any_store, job_id).progress == pytest.approx(0.8)
+    expire(any_store, job_id)
+    info = job(any_store, job_id)
+    assert info.status == "queued" and info.progress == 0.0
+
+
 def test_lost_lease_at_the_last_attempt_fails_the_job(any_store: Store) -> None:
     job_id = enqueue(any_store, JobSpec("test.sleep", {}, "x", "t1", max_attempts=1))
     lease(any_store)

@@ -389,6 +389,7 @@ def _after_error(session: Session, job: Job, actor: str, error: str, permanent: 
         _fail(session, job, actor, job.error)
         return JobStatus.FAILED
     job.started_at = None
+    job.progress = 0.0  # the next attempt starts from the beginning; the lost one's share would mislead
     _clear_lease(job)
     _change(session, job, JobStatus.QUEUED, actor, reason="retry after error", error=job.error)
     return JobStatus.QUEUED
