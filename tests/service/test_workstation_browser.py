@@ -405,7 +405,9 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     page.context.close()
 
 
-def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Served, tmp_path: Path) -> None:
+def test_technician_uploads_a_recording_with_progress(
+    chromium: Any, served: Served, tmp_path: Path, shots: Path
+) -> None:
     from ecgdesk.records import write_recording
     from ecgdesk.workflow.demo import synthetic_recording
 
@@ -416,12 +418,15 @@ def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Ser
     page.locator("#upload-submit").click()  # nothing filled in: each field says what it needs
     assert page.locator('.field-error[data-for="patient_id"]').is_visible()
     page.fill("#patient_id", "MRN-30001")
+    assert not page.locator('.field-error[data-for="patient_id"]').is_visible()  # filled: not "required"
+    assert page.locator('.field-error[data-for="name"]').is_visible()  # not yet filled
     page.fill("#name", "Alvarez, <b>Rosa</b>")
     page.fill("#birth_date", "1959-02-03")
     page.fill("#ordering_npi", "1245319599")
     page.fill("#indications", "R00.2, R55")
     page.select_option("#priority", "stat")
     page.set_input_files("#files", files)
+    save_small(page, shots / "upload.png")
     page.locator("#upload-submit").click()
     page.locator("#up-done").wait_for(timeout=120_000)
     assert page.locator("[data-testid=upload-progress]").get_attribute("value") == "1"
@@ -429,10 +434,12 @@ def test_technician_uploads_a_recording_with_progress(chromium: Any, served: Ser
     page.locator("#up-link").click()
     assert page.locator("[data-testid=patient-name]").inner_text() == "Alvarez, <b>Rosa</b>"  # escaped
     assert page.locator("[data-testid=order-priority]").inner_text().lower() == "stat"
+    save_small(page, shots / "study-stat.png")
     study_path = page.url.split(served.url, 1)[-1].split("?")[0]
     page.goto("/worklist")  # the only STAT study: first of the technician's work, flagged
     first = page.locator("#wl-rows tr[data-href]").first
     first.wait_for()
     assert first.get_attribute("data-href") == study_path
     assert first.locator("[data-testid=order-priority]").inner_text().lower() == "stat"
+    save_small(page, shots / "worklist-stat.png")
     page.context.close()

@@ -57,9 +57,24 @@ const WS = (() => {
     el.hidden = !message;
   }
 
+  // A field the user edits after an error no longer says it is wrong: its message would contradict
+  // what is now in it (a filled field still marked "required").
+  function clearOnEdit(event) {
+    const input = event.target;
+    if (!input.name || !input.hasAttribute("aria-invalid")) return;
+    input.removeAttribute("aria-invalid");
+    const note = input.form && input.form.querySelector(`.field-error[data-for="${input.name}"]`);
+    if (note) showError(note, "");
+  }
+
   // Put each error of an API answer next to the form field it names (data-for="field" elements);
   // returns the messages that name no field of the form.
   function fieldErrors(form, detail) {
+    if (!form.dataset.clearsOnEdit) {
+      form.dataset.clearsOnEdit = "1";
+      form.addEventListener("input", clearOnEdit);
+      form.addEventListener("change", clearOnEdit);
+    }
     form.querySelectorAll(".field-error[data-for]").forEach((el) => showError(el, ""));
     form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
     const rest = [];
