@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ecgdesk.errors import InputError, RecordingError
+from ecgdesk.errors import InputError, RecordingError, is_digits
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -73,3 +73,9 @@ def command_store() -> Store:
 def close_command_stores() -> None:
     while _COMMAND_STORES:
         _COMMAND_STORES.pop().close()
+
+
+def lead_argument(value: str) -> str | int:
+    """A lead as the commands take it: an index when all digits (two leads may share a name, e.g. both
+    "ECG"), else a name."""
+    return int(value) if is_digits(value) else value

@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ecgdesk.cli._common import options_named, print_json, progress
+from ecgdesk.cli._common import lead_argument, options_named, print_json, progress
 from ecgdesk.cli.records import add_csv_options, open_from_args
-from ecgdesk.errors import check_not_overwriting, is_digits
-
-
-def _lead(value: str | None) -> str | int | None:
-    """An index when all digits (two leads may share a name, e.g. both "ECG"), else a name."""
-    return int(value) if value and is_digits(value) else value
+from ecgdesk.errors import check_not_overwriting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +46,8 @@ def handle(args: argparse.Namespace) -> int:
         with options_named({"diary": "--diary"}):
             read_diary(args.diary, recording.start_time, recording.duration_s)
     with progress(recording.duration_s, "analyze") as bar:
-        result = analyze(recording, lead=_lead(args.lead), diary=args.diary, progress=bar.update)
+        lead = lead_argument(args.lead) if args.lead else None
+        result = analyze(recording, lead=lead, diary=args.diary, progress=bar.update)
     findings, paths = write_outputs(
         result.findings, result.beats.samples, result.beats.labels, recording.fs, args.out, name
     )

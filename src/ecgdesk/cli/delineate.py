@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ecgdesk.cli._common import print_json, progress
-from ecgdesk.errors import InputError, is_digits
+from ecgdesk.cli._common import lead_argument, print_json, progress
+from ecgdesk.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def _leads(values: list[str] | None) -> list[str | int] | None:
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     if not names:
         raise InputError("--leads", "give at least one lead name or index")
-    return [int(name) if is_digits(name) else name for name in names]
+    return [lead_argument(name) for name in names]
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ecgdesk.cli._common import progress
+from ecgdesk.cli._common import lead_argument, progress
 from ecgdesk.cli.records import add_csv_options
-from ecgdesk.errors import InputError, check_positive, is_digits
+from ecgdesk.errors import InputError, check_positive
 
 MAX_JOBS = 64
 
@@ -28,7 +28,7 @@ def _strips(args: argparse.Namespace) -> int:
     if jobs > MAX_JOBS:
         raise InputError("--jobs", f"{jobs} worker processes are more than this command starts (at most "
                                    f"{MAX_JOBS})")
-    lead: str | int | None = int(args.lead) if args.lead and is_digits(args.lead) else args.lead
+    lead = lead_argument(args.lead) if args.lead else None
     paths = collect_strip_paths(args.paths)
     out = Path(args.out)
     with progress(len(paths), "strips", unit="strip") as bar:
