@@ -16,9 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
-from ecgdesk.service.body_limit import MAX_X12
 from ecgdesk.service.deps import StoreDep, allowed
-from ecgdesk.service.errors import ERRORS, ServiceError
+from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
@@ -54,10 +53,9 @@ ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 async def _x12_file(request: Request, store: StoreDep, kind: str) -> Path:
-    """The request body saved under the home folder (the workflow reads X12 from files, like the CLI)."""
+    """The request body saved under the home folder (the workflow reads X12 from files, like the CLI); its
+    size is bounded (413) by service.body_limit before it is read."""
     data = await request.body()
-    if len(data) > MAX_X12:
-        raise ServiceError(413, "body", f"an X12 file is at most {MAX_X12 // 2**20} MiB", "too_large")
     folder = Path(store.home) / "claims" / "inbound"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}.x12"
