@@ -12,6 +12,10 @@ Strips of ``--seconds`` are cut (WFDB, lead 0) from the shared records into a te
   (``vt < 3 s``: runs of a few beats; no rule was chosen on them); with ``--through 5``, also a strip
   every 5 s inside each stretch at least 10 s long (groups ``vf every 5 s`` etc.: a recorder's strip may
   start anywhere in an episode, next to a shock's or a compression's artefact);
+- **vt at end** (issue 18): for each VT stretch, the 10 s strip ENDING 2, 3 and 4 s after its onset (the
+  run's start at 6-8 s, sinus or other beats before it), as an event recorder stores a strip around its
+  trigger; groups ``vt at end K s`` for runs of 4 or more reference beats and ``vt < 4 beats at end K s``
+  for the shorter ones (triplets), per database;
 - **other**: every 5th minute of the shared MIT-BIH and SVDB records where the reference marks no VT,
   flutter or VF within the strip (the paced records 102, 104, 107, 217 and the bundle-branch-block
   records 109, 118, 124, 207, and DS2 ones where present, in groups of their own: wide complexes without
@@ -43,6 +47,10 @@ from ecgdesk.cli.main import main as cli
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 VENTRICULAR_RHYTHMS = {"(VF": "vf", "(VFL": "vfl", "(VT": "vt"}
+#: The "vt at end" strips end this many seconds after the VT run's onset.
+AT_END_S = (2.0, 3.0, 4.0)
+#: Reference beat symbols (WFDB), to count a VT run's beats.
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 PACED = {"102", "104", "107", "217"}
 BUNDLE_BRANCH_BLOCK = {"109", "111", "118", "124", "207", "212", "214", "231"}
 #: LUDB ``ludb.csv`` words that mean a wide QRS complex (complete bundle-branch block, intraventricular
@@ -76,9 +84,10 @@ def write_strip(folder: Path, name: str, x: np.ndarray, fs: float) -> None:
 
 
 def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bool = False,
-        through: float = 0.0) -> dict[str, str]:
+        through: float = 0.0, at_end: bool = False) -> dict[str, str]:
     """Write the strips; returns strip name -> group (the VT runs shorter than 3 s only with ``short_vt``;
-    with ``through``, also a strip every ``through`` seconds inside each stretch, in groups of their own)."""
+    with ``through``, also a strip every ``through`` seconds inside each stretch, in groups of their own;
+    with ``at_end``, the strips ending :data:`AT_END_S` after each VT onset)."""
     groups: dict[str, str] = {}
     headers = sorted((data / "cudb").glob("*.hea")) + sorted((data / "mitdb").glob("*.hea"))
     for header in headers + sorted((data / "svdb").glob("*.hea")):
@@ -92,6 +101,9 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bo
         bad = np.zeros(x.size, dtype=bool)
         for kind, a, b in found:
             bad[a:b] = True
+            if at_end and kind == "vt":
+                groups.update(cut_at_end(positive, f"{header.parent.name}_{header.stem}", x, fs, ann, a, b,
+                                         length))
             if (b - a) / fs < 3.0:
                 if short_vt and kind == "vt":
                     name = f"{header.parent.name}_{header.stem}_{kind}_{a}"
@@ -121,14 +133,34 @@ def cut(data: Path, seconds: float, positive: Path, negative: Path, short_vt: bo
     return groups
 
 
-def strip_signals(data: Path, short_vt: bool = False) -> Iterator[tuple[str, str, np.ndarray, float]]:
+def cut_at_end(folder: Path, record: str, x: np.ndarray, fs: float, ann: wfdb.Annotation, a: int, b: int,
+               length: int) -> dict[str, str]:
+    """The strips of ``length`` samples ending :data:`AT_END_S` after the VT onset at sample ``a`` (the
+    stretch ends at ``b``); none where the strip would begin before the record."""
+    beats = int(sum(1 for at, symbol in zip(ann.sample, ann.symbol, strict=True)
+                    if a <= at < b and symbol in BEAT_SYMBOLS))
+    database = record.split("_")[0]
+    kind = "vt at end" if beats >= 4 else "vt < 4 beats at end"
+    groups: dict[str, str] = {}
+    for after in AT_END_S:
+        stop = a + int(after * fs)
+        if stop - length < 0 or stop > x.size:
+            continue
+        name = f"{record}_vt_{a}_end_{after:g}"
+        write_strip(folder, name, x[stop - length:stop], fs)
+        groups[name] = f"{kind} {after:g} s ({database})"
+    return groups
+
+
+def strip_signals(data: Path, short_vt: bool = False,
+                  at_end: bool = False) -> Iterator[tuple[str, str, np.ndarray, float]]:
     """``(name, group, first lead, fs)`` of every cut strip, then of every CinC strip (group ``cinc2017
     LABEL``): the strips the leave-one-record-out benches judge their rules on."""
     with tempfile.TemporaryDirectory() as tmp:
         positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
         positive.mkdir()
         negative.mkdir()
-        groups = cut(data, 10.0, positive, negative, short_vt=short_vt)
+        groups = cut(data, 10.0, positive, negative, short_vt=short_vt, at_end=at_end)
         for folder in (positive, negative):
             for header in sorted(folder.glob("*.hea")):
                 rec = wfdb.rdrecord(str(header.with_suffix("")), channels=[0])
@@ -187,12 +219,13 @@ def main() -> None:
         positive, negative = Path(tmp) / "ventricular", Path(tmp) / "other"
         positive.mkdir()
         negative.mkdir()
-        groups = cut(args.data, args.seconds, positive, negative, short_vt=True, through=args.through)
+        groups = cut(args.data, args.seconds, positive, negative, short_vt=True, through=args.through,
+                     at_end=True)
         for folder in (positive, negative):
             for record, (label, reason) in run(folder, Path(tmp) / f"{folder.name}.csv").items():
                 group = groups[Path(record).stem]
                 tally.setdefault(group, Counter())[label] += 1
-                if folder is positive and label != "V" and " every " not in group:
+                if folder is positive and label != "V" and " every " not in group and " at end " not in group:
                     missed.append(f"{record}: {label} ({reason})")
     if not args.no_cinc:
         with tempfile.TemporaryDirectory() as tmp:

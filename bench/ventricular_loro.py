@@ -62,9 +62,8 @@ def load(name: str, group: str, x: np.ndarray, fs: float) -> Strip:
         return Strip(name, group, other, None)
     features = extract_beat_features(strip.raw, strip.fs, peaks)
     table = classify_beats(features, peaks, strip.fs)
-    inside = (peaks >= rules.EDGE_S * strip.fs) & (peaks < strip.raw.size - rules.EDGE_S * strip.fs)
-    fast = np.concatenate([[False], np.diff(peaks) / strip.fs <= 60.0 / rules.VT_RATE_BPM])
-    return Strip(name, group, other, (features, table, peaks, strip.fs, inside & fast))
+    candidates = rules.run_candidates(peaks, strip.fs, strip.raw.size)
+    return Strip(name, group, other, (features, table, peaks, strip.fs, candidates, strip.raw.size))
 
 
 def strips(data: Path) -> list[Strip]:

@@ -189,8 +189,9 @@ def test_the_run_unlike_the_narrow_beat_needs_a_fast_run_of_wide_unlike_beats(ru
     features = BeatFeatures(waves.astype(np.float32), np.where(wide, 150.0, 80.0).astype(np.float32))
     table = classify_beats(features, peaks, fs)
     fast = np.concatenate([[False], np.diff(peaks) <= 0.6 * fs])
-    start = _run_unlike_narrow_beat(features, table, peaks, fs, fast if run_rr_s < 0.6 else wide)
-    assert start == (7 if run_rr_s < 0.6 else None)
+    found = _run_unlike_narrow_beat(features, table, peaks, fs, fast if run_rr_s < 0.6 else wide,
+                                    int(peaks[-1] + fs))
+    assert found == ((7, 6) if run_rr_s < 0.6 else None)
 
 
 # AF strips (CinC 2017 A) with a run of wide, regular beats at the rhythm's own rate (rate-related

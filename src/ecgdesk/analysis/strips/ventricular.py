@@ -12,7 +12,10 @@ noisy. Two rules, each cheap enough for the batch:
   window, beside its onset or an artefact (strips 1.7.0);
 - **ventricular tachycardia**: at least :data:`VT_MIN_BEATS` consecutive beats at 100 bpm or more that the
   ambulatory beat classifier calls ventricular, each wide (>= :data:`RUN_QRS_MS`) and of a repeated
-  template (handheld strips with a few noisy beats give odd one-off templates), or a strip whose
+  template (:data:`RUN_TEMPLATE_BEATS`; handheld strips with a few noisy beats give odd one-off templates),
+  each at least :data:`EDGE_S` from the strip's start (the filters' start-up) and :data:`END_EDGE_S` from
+  its end (only the beat window runs off there; an event recorder stores the arrhythmia's onset near the
+  strip's end, strips 1.8.0), or a strip whose
   dominant complex is wide
   (>= :data:`WIDE_QRS_MS`, above the usual 120 ms because this width estimate runs long on sinus
   tachycardia; the median beat's own estimate >= :data:`MEDIAN_QRS_MS` too) at :data:`WIDE_TACHY_BPM` or
@@ -36,7 +39,9 @@ noisy. Two rules, each cheap enough for the batch:
   unlike it (QRS correlation < :data:`UNLIKE_CORR`), with a wide median beat (>= :data:`RUN_QRS_MS`), a
   regular run (longest RR <= :data:`UNLIKE_RUN_RR_SPREAD` x the shortest, as monomorphic VT is) and
   faster than the conducted beats (median RR <= :data:`UNLIKE_RUN_ACCELERATION` x theirs: an
-  accelerating focus, where a rate-related bundle-branch block in AF runs at the rhythm's own rate).
+  accelerating focus, where a rate-related bundle-branch block in AF runs at the rhythm's own rate). A run
+  that reaches the strip's end (its last beat the last before the end margin, the strip ending before the
+  next beat would come) needs only :data:`UNLIKE_END_RUN_BEATS`: it goes on beyond the strip (strips 1.8.0).
   Multiform runs whose beats the template classifier labels N (MIT-BIH 205) land here; VT with no
   conducted beat on the strip is left to the rules above;
 - **fibrillation under noise** (:func:`fibrillation_through_noise`, issue 18), asked by the classifier
@@ -62,9 +67,20 @@ if TYPE_CHECKING:
     from ecgdesk.analysis.beats import BeatFeatures, BeatTable
 
 VT_MIN_BEATS = 4
-#: Each beat of a run is at least this wide, and lies this far from the strip's ends.
+#: Each beat of a run is at least this wide, and lies this far from the strip's start (the filters' and
+#: the detector's start-up) ...
 RUN_QRS_MS = 110.0
 EDGE_S = 1.0
+#: ... and this far from its end (strips 1.8.0). Nothing starts up at the end: only the beat window of a
+#: beat closer than 200 ms to the end (:func:`ecgdesk.analysis.beat_waves.window_half`) runs off the strip.
+#: An event recorder stores its trigger, the arrhythmia's onset, near the strip's end, and a 1 s margin there
+#: hid most of a run that starts 2-4 s before the end. Chosen by leave-one-record-out
+#: (``bench/ventricular_end_loro.py``, docs/strips.md "strips 1.8.0").
+END_EDGE_S = 0.2
+#: A run's ventricular beat is of a template seen at least this often on the strip (handheld strips with a
+#: few noisy beats give odd one-off templates). 3 and 2 were measured with the end limits (strips 1.8.0):
+#: they find multiform runs (MIT-BIH 203, Creighton cu02) but call 2 and 9 CinC strips `V`.
+RUN_TEMPLATE_BEATS = VT_MIN_BEATS
 VT_RATE_BPM = 100.0
 WIDE_QRS_MS = 140.0
 WIDE_TACHY_BPM = 120.0
@@ -102,6 +118,10 @@ UNLIKE_CORR = 0.7
 UNLIKE_RUN_BEATS = 6
 UNLIKE_RUN_RR_SPREAD = 1.5
 UNLIKE_RUN_ACCELERATION = 0.75
+#: A run unlike the narrow beat that reaches the strip's end goes on beyond it (the strip was cut while it
+#: ran): this many beats are enough there, its other conditions unchanged (strips 1.8.0; chosen with
+#: :data:`END_EDGE_S`).
+UNLIKE_END_RUN_BEATS = 4
 
 
 @dataclass(frozen=True)
@@ -214,7 +234,7 @@ def _countable(strip: PreparedStrip, a: int, seconds: float = WINDOW_S) -> bool:
 
 def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     from ecgdesk.analysis.beat_waves import steep_span_ms
-    from ecgdesk.analysis.beats import BeatClass, classify_beats, extract_beat_features
+    from ecgdesk.analysis.beats import classify_beats, extract_beat_features
 
     peaks = strip.peaks
     if peaks.size < VT_MIN_BEATS + 1:
@@ -225,29 +245,15 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     if not _longest_run(fast) >= VT_MIN_BEATS - 1:
         return None
     features = extract_beat_features(strip.raw, fs, peaks)
-    # a ventricular beat of a run: wide, of a template seen at least VT_MIN_BEATS times, away from the
-    # strip's ends (filter start-up), after a fast RR
-    inside = (peaks >= EDGE_S * fs) & (peaks < strip.raw.size - EDGE_S * fs)
-    run_fast = np.concatenate([[False], fast])  # the beat ends a fast RR
+    candidates = run_candidates(peaks, fs, strip.raw.size)
     rate = 60.0 / float(np.median(rr))
-    if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM) and not _may_hold_run(features.width_ms, inside & run_fast):
+    if (rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM)
+            and not _may_hold_run(features.width_ms, candidates, peaks, fs, strip.raw.size)):
         return None  # no rule below can fire: the beat classifier (most of this check's time) is skipped
     table = classify_beats(features, peaks, fs)
-    sizes = {t.template_id: t.n_beats for t in table.templates}
-    repeated = np.array([sizes.get(int(t), 0) >= VT_MIN_BEATS for t in table.template_ids], dtype=bool)
-    ventricular = ((table.labels == BeatClass.V.value) & (features.width_ms >= RUN_QRS_MS) & repeated
-                   & inside)
-    start = _first_run(ventricular & run_fast, VT_MIN_BEATS)
-    if start is not None:
-        return VentricularFinding("vt", peaks[start] / fs,
-                                  f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
-                                  f"{VT_MIN_BEATS} or more ventricular beats at >= {VT_RATE_BPM:.0f} bpm")
-    start = _run_unlike_narrow_beat(features, table, peaks, fs, inside & run_fast)
-    if start is not None:
-        return VentricularFinding("vt", peaks[start] / fs,
-                                  f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
-                                  f"{UNLIKE_RUN_BEATS} or more wide beats at >= {VT_RATE_BPM:.0f} bpm unlike "
-                                  "the strip's narrow beat")
+    found = ventricular_run(features, table, peaks, fs, strip.raw.size)
+    if found is not None:
+        return found
     dominant = max(table.templates, key=lambda t: t.n_beats, default=None)
     if rate < min(WIDE_TACHY_BPM, FAST_WIDE_BPM):
         return None
@@ -268,6 +274,42 @@ def _tachycardia(strip: PreparedStrip) -> VentricularFinding | None:
     return None
 
 
+def run_candidates(peaks: np.ndarray, fs: float, size: int) -> np.ndarray:
+    """Which beats may belong to a run: after a fast RR (>= :data:`VT_RATE_BPM`), at least
+    :data:`EDGE_S` after the strip's start and :data:`END_EDGE_S` before its end (``size`` samples)."""
+    inside = (peaks >= EDGE_S * fs) & (peaks < size - END_EDGE_S * fs)
+    fast = np.concatenate([[False], np.diff(peaks) / fs <= 60.0 / VT_RATE_BPM])  # the beat ends a fast RR
+    return np.asarray(inside & fast, dtype=bool)
+
+
+def ventricular_run(features: BeatFeatures, table: BeatTable, peaks: np.ndarray, fs: float,
+                    size: int) -> VentricularFinding | None:
+    """The two run rules (module docstring) on the strip's classified beats (``size``: the strip's
+    samples), or ``None``."""
+    from ecgdesk.analysis.beats import BeatClass
+
+    candidates = run_candidates(peaks, fs, size)
+    # a ventricular beat of a run: wide, of a template seen at least VT_MIN_BEATS times, a candidate
+    sizes = {t.template_id: t.n_beats for t in table.templates}
+    repeated = np.array([sizes.get(int(t), 0) >= RUN_TEMPLATE_BEATS for t in table.template_ids], dtype=bool)
+    ventricular = ((table.labels == BeatClass.V.value) & (features.width_ms >= RUN_QRS_MS) & repeated
+                   & candidates)
+    start = _first_run(ventricular, VT_MIN_BEATS)
+    if start is not None:
+        return VentricularFinding("vt", peaks[start] / fs,
+                                  f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
+                                  f"{VT_MIN_BEATS} or more ventricular beats at >= {VT_RATE_BPM:.0f} bpm")
+    unlike = _run_unlike_narrow_beat(features, table, peaks, fs, candidates, size)
+    if unlike is not None:
+        start, beats = unlike
+        at_end = " to the strip's end" if beats < UNLIKE_RUN_BEATS else ""
+        return VentricularFinding("vt", peaks[start] / fs,
+                                  f"ventricular tachycardia from {peaks[start] / fs:.1f} s: "
+                                  f"{beats} or more wide beats at >= {VT_RATE_BPM:.0f} bpm{at_end} unlike "
+                                  "the strip's narrow beat")
+    return None
+
+
 def _slow_below_qrs_band(strip: PreparedStrip) -> bool:
     """Whether the detector, run on the strip low-passed at the top of the QRS band
     (:attr:`~ecgdesk.analysis.strips.signal.PreparedStrip.peaks_below_qrs_band`), finds its beats slower than
@@ -280,8 +322,10 @@ def _slow_below_qrs_band(strip: PreparedStrip) -> bool:
 
 
 def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.ndarray, fs: float,
-                            candidates: np.ndarray) -> int | None:
-    """First beat of a run unlike the strip's own narrow beat (module docstring), or ``None``."""
+                            candidates: np.ndarray, size: int) -> tuple[int, int] | None:
+    """First beat of a run unlike the strip's own narrow beat (module docstring) and the run length asked
+    for (:data:`UNLIKE_RUN_BEATS`, or :data:`UNLIKE_END_RUN_BEATS` for a run reaching the strip's end), or
+    ``None``."""
     from ecgdesk.analysis.beats import QRS_PART
 
     narrow = [t for t in table.templates if t.n_beats >= REF_MIN_BEATS and t.width_ms <= REF_NARROW_MS]
@@ -299,27 +343,50 @@ def _run_unlike_narrow_beat(features: BeatFeatures, table: BeatTable, peaks: np.
     if not own[1:].any():
         return None
     own_rr = float(np.median(rr[own[1:]]))
+
+    def vt(i: int, n: int) -> bool:
+        run_rr = rr[i - 1:i + n - 1]  # the RR ending at each beat of the run (i >= 1: beat 0 is never fast)
+        return bool(unlike[i:i + n].all() and float(np.median(features.width_ms[i:i + n])) >= RUN_QRS_MS
+                    and run_rr.max() <= UNLIKE_RUN_RR_SPREAD * run_rr.min()
+                    and float(np.median(run_rr)) <= UNLIKE_RUN_ACCELERATION * own_rr)
+
     n = UNLIKE_RUN_BEATS
     for i in range(max(peaks.size - n + 1, 0)):
-        if not unlike[i:i + n].all():
-            continue
-        run_rr = rr[i - 1:i + n - 1]  # the RR ending at each beat of the run (i >= 1: beat 0 is never fast)
-        if (float(np.median(features.width_ms[i:i + n])) >= RUN_QRS_MS
-                and run_rr.max() <= UNLIKE_RUN_RR_SPREAD * run_rr.min()
-                and float(np.median(run_rr)) <= UNLIKE_RUN_ACCELERATION * own_rr):
-            return i
+        if vt(i, n):
+            return i, n
+    # a shorter run that reaches the strip's end: its last beat is the last one before the end margin, and
+    # the strip ends before the run's next beat would come (no beat missing after it)
+    last = _last_before_end(peaks, fs, size)
+    m = UNLIKE_END_RUN_BEATS
+    i = last - m + 1
+    if m < n and i >= 1 and (size - 1 - peaks[last]) <= rr[i - 1:last].max() and vt(i, m):
+        while i > 1 and unlike[i - 1]:
+            i -= 1  # report the run from its first unlike beat
+        return i, m
     return None
 
 
-def _may_hold_run(width_ms: np.ndarray, candidates: np.ndarray) -> bool:
+def _last_before_end(peaks: np.ndarray, fs: float, size: int) -> int:
+    """Index of the last beat at least :data:`END_EDGE_S` before the strip's end (-1 when none)."""
+    return int(np.searchsorted(peaks, size - END_EDGE_S * fs)) - 1
+
+
+def _may_hold_run(width_ms: np.ndarray, candidates: np.ndarray, peaks: np.ndarray, fs: float,
+                  size: int) -> bool:
     """Whether either run rule could fire on these beats whatever their classes: :data:`VT_MIN_BEATS`
     consecutive candidates each at least :data:`RUN_QRS_MS` wide, or :data:`UNLIKE_RUN_BEATS` consecutive
-    ones whose median width is (the two rules' width and run conditions, without the classifier's)."""
+    ones (:data:`UNLIKE_END_RUN_BEATS` ending at the last beat before the end margin) whose median width is
+    (the two rules' width and run conditions, without the classifier's)."""
     if _first_run(candidates & (width_ms >= RUN_QRS_MS), VT_MIN_BEATS) is not None:
         return True
     n = UNLIKE_RUN_BEATS
-    return any(candidates[i:i + n].all() and float(np.median(width_ms[i:i + n])) >= RUN_QRS_MS
-               for i in range(candidates.size - n + 1))
+    if any(candidates[i:i + n].all() and float(np.median(width_ms[i:i + n])) >= RUN_QRS_MS
+           for i in range(candidates.size - n + 1)):
+        return True
+    last = _last_before_end(peaks, fs, size)
+    i = last - UNLIKE_END_RUN_BEATS + 1
+    return bool(i >= 0 and candidates[i:last + 1].all()
+                and float(np.median(width_ms[i:last + 1])) >= RUN_QRS_MS)
 
 
 def _longest_run(mask: np.ndarray) -> int:
