@@ -237,11 +237,16 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
 
 
 def run_ecg_analysis(ctx: JobContext) -> Outcome:
-    """``analysis.ecg``: analyse a resting ECG or stress test study."""
+    """``analysis.ecg``: analyse a resting ECG or stress test study; done in the transaction that stores
+    (or reuses) its run, so a job cancelled while it ran leaves no run and the study as it was."""
     from ecgdesk.workflow.ecg_services import analyze_ecg_study
 
     actor = str(ctx.payload.get("actor") or ctx.actor)
-    info = analyze_ecg_study(ctx.store, int(ctx.payload["study_id"]), actor)
+
+    def finalize(session: Session, run_id: int, reused: bool) -> None:
+        ctx.finish_in(session, {"run_id": run_id, "reused": reused})
+
+    info = analyze_ecg_study(ctx.store, int(ctx.payload["study_id"]), actor, finalize=finalize)
     return Done({"run_id": info.run_id, "reused": info.reused})
 
 

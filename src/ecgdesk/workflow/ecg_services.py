@@ -44,7 +44,7 @@ from ecgdesk.store.models import (
     RecordingBlob,
     Study,
 )
-from ecgdesk.workflow.analysis import insert_run, make_current
+from ecgdesk.workflow.analysis import Finalize, insert_run, make_current
 from ecgdesk.workflow.lifecycle import import_warnings, move, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
@@ -166,8 +166,14 @@ def stored_result(store: Store, run: AnalysisRun) -> Any | None:
 
 
 @locked("analyze")
-def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
-    """Analyse a resting ECG or stress test study (or reuse the run with the same inputs)."""
+def analyze_ecg_study(
+    store: Store, study_id: int, actor: str, *, finalize: Finalize | None = None
+) -> EcgRunInfo:
+    """Analyse a resting ECG or stress test study (or reuse the run with the same inputs).
+
+    ``finalize`` runs inside the transaction that stores or reuses the run: an ``analysis.ecg`` job is done
+    there, so a job cancelled (or whose lease was lost) while it analysed stores nothing and leaves the
+    study as it was, as the ambulatory analysis does (:func:`ecgdesk.workflow.analysis.analyze_study`)."""
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "analyze", ANALYZABLE)
@@ -184,6 +190,8 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
         if existing is not None:
             if not existing.is_current or StudyStatus(study.status) is StudyStatus.RECORDED:
                 make_current(session, study, existing, actor, "analyze")
+            if finalize is not None:
+                finalize(session, existing.id, True)
             return EcgRunInfo(
                 existing.id,
                 input_hash,
@@ -238,6 +246,8 @@ def analyze_ecg_study(store: Store, study_id: int, actor: str) -> EcgRunInfo:
                     protocol.supervisor_npi,
                     order,
                 )
+            if finalize is not None:
+                finalize(session, run.id, False)
             return EcgRunInfo(run.id, input_hash, False, service, document, final)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)

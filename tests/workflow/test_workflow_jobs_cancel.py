@@ -1,0 +1,90 @@
+"""A job cancelled while it runs, for every kind a person can cancel: it ends cancelled and leaves nothing
+that looks like its result (no current analysis run, the study not moved on, the strip not triaged), and
+retrying it does the work once; or, when its work had already committed, it ends as what happened."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from workflow_builders import request as study_request
+
+from ecgdesk.coding import Service
+from ecgdesk.records import open_recording, write_recording
+from ecgdesk.store import Store
+from ecgdesk.store.jobs_models import Job
+from ecgdesk.store.models import AnalysisRun
+from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+from ecgdesk.workflow.jobs import cancel_job, retry_job, run_inline
+from ecgdesk.workflow.studies import create_study, get_study, import_recording
+
+
+@pytest.fixture(scope="module")
+def resting_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pydicom's real 12-lead ECG as a WFDB record."""
+    data = pytest.importorskip("pydicom.data")
+    folder = tmp_path_factory.mktemp("ecg12")
+    recording = open_recording(Path(data.get_testdata_file("waveform_ecg.dcm")))
+    return write_recording(recording, folder, "wfdb", "resting")
+
+
+@pytest.fixture(scope="module")
+def stress_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short simulated exercise test with its protocol file."""
+    from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
+
+    config = ExerciseConfig(exercise_s=120, pretest_s=30, recovery_s=60, fs=250.0, seed=4)
+    return simulate_exercise(config, tmp_path_factory.mktemp("stress")).record
+
+
+def _cancelling(store: Store, job_id: int, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, cancelling job ``job_id`` (as a person would, from elsewhere) before it runs."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cancel_job(store, job_id, "tech")
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _runs(store: Store, study_id: int) -> tuple[str, int]:
+    """The study's status and how many analysis runs it has."""
+    with store.transaction() as session:
+        status = str(get_study(session, study_id).status)
+        query = select(func.count()).select_from(AnalysisRun).where(AnalysisRun.study_id == study_id)
+        runs = session.scalar(query)
+        return status, int(runs or 0)
+
+
+@pytest.mark.parametrize("service", [Service.RESTING_ECG, Service.STRESS_TEST])
+def test_an_ecg_job_cancelled_while_it_runs_stores_nothing(
+    store: Store, service: Service, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resting ECG or stress test analysis cancelled mid-run: no run, the study still recorded (it was
+    'analyzed', with a run, while its job said cancelled); retried, it runs once."""
+    from ecgdesk.workflow import ecg_services
+
+    record = request.getfixturevalue("resting_record" if service is Service.RESTING_ECG else "stress_record")
+    study_id = create_study(
+        store, study_request(service=service, duration_days=None, indications=("R07.9",)), "tech"
+    )
+    import_recording(store, study_id, record, "tech")
+    job_id = enqueue_analysis(store, study_id, "tech")
+    original = ecg_services._analyse
+    monkeypatch.setattr(ecg_services, "_analyse", _cancelling(store, job_id, original))
+    info = run_inline(store, job_id)
+    assert info.status == "cancelled"
+    assert _runs(store, study_id) == ("recorded", 0)  # nothing that looks like the cancelled job's result
+    assert not list((store.studies_root / str(study_id)).glob("runs/*"))
+    monkeypatch.setattr(ecg_services, "_analyse", original)
+    retry_job(store, job_id, "tech")
+    info = run_inline(store, job_id)
+    assert info.status == "done" and info.result is not None and not info.result["reused"]
+    assert _runs(store, study_id) == ("analyzed", 1)
+    with store.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and json.loads(job.result_json or "{}")["run_id"] == info.result["run_id"]
