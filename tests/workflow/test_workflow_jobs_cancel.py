@@ -88,3 +88,85 @@ def test_an_ecg_job_cancelled_while_it_runs_stores_nothing(
     with store.transaction() as session:
         job = session.get(Job, job_id)
         assert job is not None and json.loads(job.result_json or "{}")["run_id"] == info.result["run_id"]
+
+
+def test_an_ambulatory_analysis_cancelled_while_it_runs_stores_nothing(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecgdesk.workflow import analysis
+
+    study_id = create_study(store, study_request(), "tech")
+    import_recording(store, study_id, tiny_record, "tech")
+    job_id = enqueue_analysis(store, study_id, "tech")
+    original = analysis.default_analyzer
+    monkeypatch.setattr(analysis, "default_analyzer", _cancelling(store, job_id, original))
+    assert run_inline(store, job_id).status == "cancelled"
+    assert _runs(store, study_id) == ("recorded", 0)
+    monkeypatch.setattr(analysis, "default_analyzer", original)
+    retry_job(store, job_id, "tech")
+    assert run_inline(store, job_id).status == "done"
+    assert _runs(store, study_id) == ("analyzed", 1)
+
+
+def test_a_strip_triage_cancelled_while_it_runs_leaves_the_strip_unclassified(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from monitoring_builders import START, make_strips
+
+    from ecgdesk.workflow import monitoring_classify
+    from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
+    from ecgdesk.workflow.monitoring_queue import list_queue
+
+    strips = make_strips(tmp_path)
+    enroll(store, EnrolmentRequest("M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR,
+                                   START.date(), "1245319599", ("R00.2",)), "tech")
+    outcome = ingest_file(store, strips.pause, "DEV-1", "device", classify=False)
+    assert outcome.job_id is not None
+    original = monitoring_classify.triage_strip
+    monkeypatch.setattr(monitoring_classify, "triage_strip", _cancelling(store, outcome.job_id, original))
+    assert run_inline(store, outcome.job_id).status == "cancelled"
+    assert [row.priority for row in list_queue(store)] == ["unclassified"]
+    monkeypatch.setattr(monitoring_classify, "triage_strip", original)
+    retry_job(store, outcome.job_id, "tech")
+    assert run_inline(store, outcome.job_id).status == "done"
+    assert [row.priority for row in list_queue(store)] == ["urgent"]
+
+
+def test_an_upload_cancelled_while_it_imports_imports_nothing_and_queues_no_analysis(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload's import job cancelled mid-way: the study gets no recording and no analysis job (it got
+    both, and its analysis then ran, while the upload said 'import job cancelled'); retried, it imports
+    once and the upload follows its analysis to the end."""
+    import shutil
+
+    from ecgdesk.workflow import uploads
+    from ecgdesk.workflow.jobs import run_chain
+    from ecgdesk.workflow.views import upload_out
+
+    study_id = create_study(store, study_request(), "tech")
+    folder = store.home / "uploads" / "u1"
+    folder.mkdir(parents=True)
+    for path in tiny_record.parent.glob(f"{tiny_record.stem}.*"):
+        shutil.copy(path, folder / path.name)
+    accepted = uploads.accept_upload(store, study_id, folder, "tech")
+    job_id = uploads.enqueue_upload(store, accepted, "tech")
+    original = uploads.import_recording
+    monkeypatch.setattr(uploads, "import_recording", _cancelling(store, job_id, original))
+    assert run_chain(store, job_id).status == "cancelled"
+
+    def state() -> tuple[str, str, list[str]]:
+        with store.transaction() as session:
+            row = session.get(uploads.Upload, accepted.upload_id)
+            assert row is not None
+            shown = upload_out(row, session)
+            kinds = [str(k) for k in session.scalars(select(Job.kind).where(Job.study_id == study_id))]
+            return str(get_study(session, study_id).status), shown.state, kinds
+
+    assert state() == ("ordered", "failed", [])
+    monkeypatch.setattr(uploads, "import_recording", original)
+    retry_job(store, job_id, "tech")
+    assert run_chain(store, job_id).status == "done"
+    assert state() == ("analyzed", "done", ["analysis.study"])

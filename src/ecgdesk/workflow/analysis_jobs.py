@@ -29,13 +29,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import ALGORITHM_VERSION
+from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.queue import JobSpec, Priority
 from ecgdesk.jobs.runner import Done, JobContext, Outcome, PartResult, Spawn
 from ecgdesk.records import Recording, open_recording
 from ecgdesk.store import Store, file_sha256
-from ecgdesk.store.models import RecordingBlob
+from ecgdesk.store.models import RecordingBlob, Study
 from ecgdesk.workflow import analysis
 from ecgdesk.workflow.analysis import (
     ANALYZABLE_STATES,
@@ -66,55 +67,51 @@ class _SplitRequested(Exception):  # noqa: N818 (control flow, never seen by a u
 
 
 # ------------------------------------------------------------------------------------------ enqueue
-def study_analysis_spec(
-    store: Store, study_id: int, actor: str, *, priority: int = Priority.ROUTINE,
+def analysis_spec(
+    session: Session, store: Store, study_id: int, actor: str, *,
     segment_s: float | None = DEFAULT_SEGMENT_S,
 ) -> JobSpec:
-    """The job that analyses ``study_id``'s recording (keyed by the study and its analysis input)."""
-    from ecgdesk.workflow.ecg_services import is_ecg_study
+    """The job that analyses ``study_id`` with its service's engine, read in the caller's transaction (an
+    upload's import queues it in the transaction that attaches the recording): ``analysis.study`` for
+    ambulatory scanning (keyed by the study and its analysis input), ``analysis.ecg`` for a resting ECG
+    or stress test (keyed by the study and its recording)."""
+    from ecgdesk.workflow.ecg_services import ECG_SERVICES, study_service
 
-    if is_ecg_study(store, study_id):
-        raise InputError("study", "resting and stress ECG studies are analysed at once, not as jobs",
-                         source=f"study {study_id}")
-    with store.transaction() as session:
-        study = get_study(session, study_id)
-        require_status(study, "analyze", ANALYZABLE_STATES)
-        if study.recording_id is None:
-            reason = "has no recording to analyse; import one first"
-            raise InputError("study", reason, source=f"study {study_id}")
-        row = session.get(RecordingBlob, study.recording_id)
-        assert row is not None
-        analysis_hash = analysis_input_hash(row, diary_of(store, row), imported=import_warnings(study))
-        recording_id = row.id
+    study = get_study(session, study_id)
+    service = study_service(session, study)
+    if service in ECG_SERVICES:
+        return _ecg_spec(session, study, service, actor)
+    require_status(study, "analyze", ANALYZABLE_STATES)
+    if study.recording_id is None:
+        reason = "has no recording to analyse; import one first"
+        raise InputError("study", reason, source=f"study {study_id}")
+    row = session.get(RecordingBlob, study.recording_id)
+    assert row is not None
+    analysis_hash = analysis_input_hash(row, diary_of(store, row), imported=import_warnings(study))
     return JobSpec(
         "analysis.study",
         {"study_id": study_id, "actor": actor, "segment_s": segment_s},
         queue.input_hash({"study_id": study_id, "analysis": analysis_hash}),
         ALGORITHM_VERSION,
-        priority=priority,
+        priority=Priority.ROUTINE,
         study_id=study_id,
-        recording_id=recording_id,
+        recording_id=row.id,
     )
 
 
-def ecg_analysis_spec(store: Store, study_id: int, actor: str) -> JobSpec:
-    """The job that analyses a resting ECG or stress test study (keyed by the study and its recording)."""
-    from ecgdesk.coding import Service
-    from ecgdesk.workflow.ecg_services import ANALYZABLE, RESTING_VERSION, STRESS_VERSION, study_service
+def _ecg_spec(session: Session, study: Study, service: Service, actor: str) -> JobSpec:
+    from ecgdesk.workflow.ecg_services import ANALYZABLE, RESTING_VERSION, STRESS_VERSION
 
-    with store.transaction() as session:
-        study = get_study(session, study_id)
-        require_status(study, "analyze", ANALYZABLE)
-        service = study_service(session, study)
-        row = session.get(RecordingBlob, study.recording_id)
-        assert row is not None
-        key: dict[str, Any] = {"study_id": study_id, "recording_sha256": row.sha256, "service": service.value}
-        imported = import_warnings(study)
-        if imported:  # a new import of the same content that warned of more is analysed again
-            key["import_warnings"] = list(imported)
-        version = RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION
-        return JobSpec("analysis.ecg", {"study_id": study_id, "actor": actor}, queue.input_hash(key), version,
-                       priority=Priority.STAT, study_id=study_id, recording_id=row.id)
+    require_status(study, "analyze", ANALYZABLE)
+    row = session.get(RecordingBlob, study.recording_id)
+    assert row is not None
+    key: dict[str, Any] = {"study_id": study.id, "recording_sha256": row.sha256, "service": service.value}
+    imported = import_warnings(study)
+    if imported:  # a new import of the same content that warned of more is analysed again
+        key["import_warnings"] = list(imported)
+    version = RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION
+    return JobSpec("analysis.ecg", {"study_id": study.id, "actor": actor}, queue.input_hash(key), version,
+                   priority=Priority.STAT, study_id=study.id, recording_id=row.id)
 
 
 def enqueue_analysis(
@@ -127,13 +124,8 @@ def enqueue_analysis(
 ) -> int:
     """Queue the analysis of ``study_id`` with its service's engine (ambulatory scanning, or resting ECG
     and stress test); the job id. ``again``: run a finished one again (an explicit re-analysis)."""
-    from ecgdesk.workflow.ecg_services import is_ecg_study
-
-    if is_ecg_study(store, study_id):
-        spec = ecg_analysis_spec(store, study_id, actor)
-    else:
-        spec = study_analysis_spec(store, study_id, actor, segment_s=segment_s)
     with store.transaction() as session:
+        spec = analysis_spec(session, store, study_id, actor, segment_s=segment_s)
         return queue.enqueue(session, spec, actor, again=again)[0].id
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.jobs.queue import LeaseLostError
 from ecgdesk.jobs.runner import Done, JobContext, Outcome
 from ecgdesk.records import open_recording
 from ecgdesk.store import Store, append
@@ -134,10 +135,12 @@ def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
 def run_upload_job(ctx: JobContext) -> Outcome:
     """``upload.import``: import the upload, then queue the study's analysis (the upload follows it).
 
-    Bad input fails the upload and the job at once (its folder removed); another error leaves the folder
-    for the job's next attempt. The import commits with an ``upload:import`` audit row naming the upload,
-    so a next attempt after a worker died past that point (its folder may be gone, the study analysed
-    meanwhile) does not import again: it finds the analysis the first attempt queued, or queues it.
+    The recording is attached, the analysis queued and the job done in one transaction (with an
+    ``upload:import`` audit row naming the upload), so a job cancelled or whose lease was lost mid-way
+    imports nothing and queues nothing, and its retry imports once. Bad input fails the upload and the
+    job at once (its folder removed); another error leaves the folder for the job's next attempt. An
+    import committed by an earlier attempt (one made before the import and the job's end were one
+    transaction) is not repeated: the job finds the analysis that attempt queued, or queues it.
     """
     store = ctx.store
     upload_id, actor = int(ctx.payload["upload_id"]), str(ctx.payload["actor"])
@@ -148,27 +151,12 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         study_id = row.study_id
         before = _imported_before(session, study_id, upload_id)
     _update(store, upload_id, "importing", 0.0, "importing the recording")
+    result: dict[str, Any] = {"study_id": study_id}
 
-    def attached(session: Session, imported: ImportResult) -> None:
-        append(session, actor, "upload:import", "study", study_id, None, {
-            "upload": upload_id, "recording_id": imported.recording_id, "sha256": imported.sha256,
-            "warnings": list(imported.warnings), "job": ctx.job_id,
-        })
-
-    try:
-        if before is None:
-            imported = import_recording(store, study_id, main, actor, attached=attached)
-            sha256, warnings = imported.sha256, tuple(imported.warnings)
-        else:  # an earlier attempt imported it and stopped before the end
-            sha256, warnings = str(before["sha256"]), tuple(before.get("warnings") or ())
-        job_id = _analysis_job(store, study_id, actor, ctx.job_id if before is not None else None)
-    except EcgDeskError as error:
-        _update(store, upload_id, "failed", 0.0, str(error))
-        shutil.rmtree(main.parent, ignore_errors=True)
-        raise
-    shutil.rmtree(main.parent, ignore_errors=True)
-    result = {"study_id": study_id, "sha256": sha256, "next_job": job_id, "warnings": list(warnings)}
-    with store.transaction() as session:
+    def conclude(session: Session, sha256: str, warnings: tuple[str, ...]) -> None:
+        """Queue the analysis and end the upload's job, in the transaction of the import."""
+        job_id = _analysis_job(session, store, study_id, actor, ctx.job_id if before is not None else None)
+        result.update(sha256=sha256, next_job=job_id, warnings=list(warnings))
         row = session.get(Upload, upload_id)
         assert row is not None
         row.state, row.progress, row.job_id, row.updated_at = "analyzing", 0.0, job_id, now()
@@ -176,6 +164,27 @@ def run_upload_job(ctx: JobContext) -> Outcome:
             f"; warning: {warning}" for warning in warnings
         )
         ctx.finish_in(session, result)
+
+    def attached(session: Session, imported: ImportResult) -> None:
+        append(session, actor, "upload:import", "study", study_id, None, {
+            "upload": upload_id, "recording_id": imported.recording_id, "sha256": imported.sha256,
+            "warnings": list(imported.warnings), "job": ctx.job_id,
+        })
+        conclude(session, imported.sha256, tuple(imported.warnings))
+
+    try:
+        if before is None:
+            import_recording(store, study_id, main, actor, attached=attached)
+        else:  # an earlier attempt imported it and stopped before the end
+            with store.transaction() as session:
+                conclude(session, str(before["sha256"]), tuple(before.get("warnings") or ()))
+    except LeaseLostError:  # cancelled, or another worker runs it now: its files stay for that run
+        raise
+    except EcgDeskError as error:
+        _update(store, upload_id, "failed", 0.0, str(error))
+        shutil.rmtree(main.parent, ignore_errors=True)
+        raise
+    shutil.rmtree(main.parent, ignore_errors=True)
     return Done(result)
 
 
@@ -194,23 +203,23 @@ def _imported_before(session: Session, study_id: int, upload_id: int) -> dict[st
     return None
 
 
-def _analysis_job(store: Store, study_id: int, actor: str, queued_after: int | None) -> int:
-    """The study's analysis job: with ``queued_after`` (the upload job's id, on an attempt after its
-    import), the one an earlier attempt queued when there is one (the study may be past analysable by
-    now), else queued now."""
+def _analysis_job(session: Session, store: Store, study_id: int, actor: str, queued_after: int | None) -> int:
+    """The study's analysis job, in the caller's transaction: with ``queued_after`` (the upload job's id,
+    on an attempt after its import), the one an earlier attempt queued when there is one (the study may
+    be past analysable by now), else queued now."""
+    from ecgdesk.jobs import queue
     from ecgdesk.store.jobs_models import Job, JobStatus
-    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+    from ecgdesk.workflow.analysis_jobs import analysis_spec
 
     if queued_after is not None:
-        with store.transaction() as session:
-            earlier = session.scalar(
-                select(Job.id)
-                .where(Job.study_id == study_id, Job.kind.in_(("analysis.study", "analysis.ecg")),
-                       Job.parent_id.is_(None), Job.id > queued_after,
-                       Job.status != JobStatus.CANCELLED.value)
-                .order_by(Job.id.desc())
-                .limit(1)
-            )
+        earlier = session.scalar(
+            select(Job.id)
+            .where(Job.study_id == study_id, Job.kind.in_(("analysis.study", "analysis.ecg")),
+                   Job.parent_id.is_(None), Job.id > queued_after,
+                   Job.status != JobStatus.CANCELLED.value)
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
         if earlier is not None:
             return int(earlier)
-    return enqueue_analysis(store, study_id, actor)
+    return queue.enqueue(session, analysis_spec(session, store, study_id, actor), actor)[0].id
