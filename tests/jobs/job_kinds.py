@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,18 +19,23 @@ KINDS = {
     "test.bad_input": "job_kinds:bad_input",
     "test.split": "job_kinds:split",
     "test.echo": "job_kinds:echo",
+    "test.kill_worker": "job_kinds:kill_worker",
 }
+#: A study's analysis whose first attempt is slow (a worker can be killed in the middle of it).
+SLOW_STUDY_KINDS = {"analysis.study": "job_kinds:slow_study_analysis"}
 
 
 def sleep(ctx: JobContext) -> Outcome:
-    """Sleeps ``seconds`` (``then`` seconds from the second attempt on) in small steps, reporting progress;
-    appends "job pid attempt" to ``log`` when it starts."""
+    """Sleeps ``seconds`` (``then`` seconds from the second start on: a later attempt, or a run after one
+    given back) in small steps, reporting progress; appends "job pid attempt" to ``log`` when it starts."""
     log = ctx.payload.get("log")
+    again = ctx.attempt > 1
     if log:
+        again = again or (os.path.exists(log) and bool(Path(log).read_text().strip()))
         with open(log, "a") as handle:
             handle.write(f"{ctx.job_id} {os.getpid()} {ctx.attempt}\n")
     seconds = float(ctx.payload.get("seconds", 0.0))
-    if ctx.attempt > 1 and "then" in ctx.payload:
+    if again and "then" in ctx.payload:
         seconds = float(ctx.payload["then"])
     steps = max(1, int(seconds / 0.05))
     for i in range(steps):
@@ -40,6 +46,12 @@ def sleep(ctx: JobContext) -> Outcome:
 
 def crash(ctx: JobContext) -> Outcome:
     raise RuntimeError("simulated transient failure")
+
+
+def kill_worker(ctx: JobContext) -> Outcome:
+    """Kills the process that runs it (a job that brings its worker down: out of memory, a native crash)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
 
 
 def bad_input(ctx: JobContext) -> Outcome:
@@ -95,3 +107,13 @@ def claim_all(url: str, home: str, barrier: Any, results: Any, batch: int, round
             claims = queue.claim(session, f"w{os.getpid()}", KINDS, batch, 60.0)
         got += [c.job_id for c in claims]
     results.put(got)
+
+
+def slow_study_analysis(ctx: JobContext) -> Outcome:
+    """The real ``analysis.study``, after a first attempt that logs "job pid attempt" to the payload's
+    ``log`` and then sleeps (reporting progress) long enough to be killed in the middle."""
+    from ecgdesk.workflow.analysis_jobs import run_study_analysis
+
+    if ctx.attempt == 1:
+        sleep(ctx)
+    return run_study_analysis(ctx)

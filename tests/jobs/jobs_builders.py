@@ -12,7 +12,7 @@ import pytest
 from backends import BACKENDS, make_store
 from ecgdesk.store import Store
 
-__all__ = ["BACKENDS", "any_store", "make_store", "worker_env"]
+__all__ = ["BACKENDS", "any_store", "cluster", "make_store", "worker_env"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -29,3 +29,17 @@ def worker_env(store: Store) -> dict[str, str]:
     env["ECGDESK_HOME"] = str(store.home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")]))
     return env
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """Two single-threaded Dask worker processes and a scheduler, all on 127.0.0.1 (one per test module).
+    The scheduler's HTTP server (metrics, health) listens even without a dashboard, on 8787 unless told:
+    a free port, so that two runs at once (two checkouts, CI jobs) do not collide."""
+    distributed = pytest.importorskip("distributed")
+    from ecgdesk.jobs.dask_executor import local_cluster
+
+    with local_cluster(2) as local, distributed.Client(local, set_as_default=False) as client:
+        trim_set = client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
+        assert set(trim_set.values()) == {False}  # ECG Desk's worker configuration reached the workers
+        yield local.scheduler_address

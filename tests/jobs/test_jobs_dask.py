@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from job_kinds import KINDS
-from jobs_builders import BACKENDS, make_store
+from jobs_builders import BACKENDS, cluster, make_store
 from sqlalchemy import select
 
 from ecgdesk.errors import InputError
 from ecgdesk.jobs import queue
-from ecgdesk.jobs.dask_executor import DaskExecutor, is_loopback, local_cluster
+from ecgdesk.jobs.dask_executor import DaskExecutor, is_loopback
 from ecgdesk.jobs.queue import JobSpec
 from ecgdesk.jobs.worker import serve
 from ecgdesk.records import write_recording
@@ -26,18 +26,9 @@ from ecgdesk.workflow.batch import batch_analyze
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.jobs import KINDS as ANALYSIS_KINDS
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """Two single-threaded Dask worker processes and a scheduler, all on 127.0.0.1. The scheduler's HTTP
-    server (metrics, health) listens even without a dashboard, on 8787 unless told: a free port, so that
-    two runs at once (two checkouts, CI jobs) do not collide."""
-    with local_cluster(2) as local, distributed.Client(local, set_as_default=False) as client:
-        trim_set = client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
-        assert set(trim_set.values()) == {False}  # ECG Desk's worker configuration reached the workers
-        yield local.scheduler_address
+__all__ = ["cluster"]  # the module's cluster fixture
 
 
 @pytest.fixture(params=BACKENDS)

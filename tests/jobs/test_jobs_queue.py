@@ -243,8 +243,10 @@ def test_a_second_start_of_one_claim_counts_as_an_attempt(any_store: Store) -> N
     assert job(any_store, job_id).attempts == 2
     with any_store.transaction() as session:
         assert not queue.begin(session, claim)  # a third start: no attempt left
-    assert job(any_store, job_id).status == "failed"
-    assert "job:restarted" in audit_actions(any_store, job_id)
+    info = job(any_store, job_id)
+    assert (info.status, info.attempts) == ("failed", 2)  # not "attempt 3 of 2"
+    assert info.error == "gave up after 2 attempts: its worker stopped each time"
+    assert audit_actions(any_store, job_id).count("job:restarted") == 1
 
 
 def test_unknown_kind_and_status_are_refused(any_store: Store) -> None:

@@ -277,18 +277,19 @@ def begin(session: Session, claim: Claim) -> int:
     attempt is left.
 
     An executor may start the same claim twice (Dask reschedules a task whose worker died): the second
-    start counts as another attempt.
+    start counts as another attempt. A start with no attempt left fails the job without counting one
+    (its attempts stay at most ``max_attempts``, as ``jobs show`` says "attempt 3 of 3").
     """
     job = _held(session, claim)
     stamp = now()
     if job.started_at is not None:
+        if job.attempts >= job.max_attempts:
+            _fail(session, job, _actor(claim.owner),
+                  GAVE_UP.format(attempts=job.attempts, error="its worker stopped each time"))
+            return 0
         job.attempts += 1
         append(session, _actor(claim.owner), "job:restarted", "job", job.id, None,
                {"attempts": job.attempts, "owner": claim.owner})
-        if job.attempts > job.max_attempts:
-            _fail(session, job, _actor(claim.owner),
-                  GAVE_UP.format(attempts=job.max_attempts, error="its worker stopped each time"))
-            return 0
     job.started_at = stamp
     job.heartbeat_at = stamp
     job.lease_expires_at = stamp + timedelta(seconds=claim.lease_s)
