@@ -1,5 +1,6 @@
 """The Dask executor's failure paths on a real loopback cluster: a worker killed in the middle of a study's
-analysis (one run stored), a job cancelled while its task runs (nothing written after), tasks that raise
+analysis (one run stored), a stalled worker whose lease expires (the job runs again elsewhere, the late
+result is discarded), a job cancelled while its task runs (nothing written after), tasks that raise
 (the job fails with the reason, at once or after its attempts), and the scheduler gone (the jobs given
 back, queued, and finished by a local run)."""
 
@@ -111,6 +112,38 @@ def test_a_dask_worker_killed_mid_analysis_stores_one_run(store: Store, cluster:
         stored = select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "analysis:run", AuditEntry.entity_id == str(study_id))
         assert session.scalar(stored) == 1
+
+
+def test_a_stalled_dask_worker_loses_its_lease_and_its_late_result(
+    store: Store, cluster: str, tmp_path: Path
+) -> None:
+    """A worker that stops (SIGSTOP: swapped out, a frozen VM) stops heartbeating: its lease expires, the job
+    runs again on the other worker and ends once; resumed, the stalled task finds its lease gone and writes
+    nothing."""
+    log = tmp_path / "starts.log"
+    job_id = _enqueue(store, JobSpec("test.sleep", {"seconds": 60, "then": 0.2, "log": str(log)}, "h", "t1"))
+    executor = DaskExecutor(store, KINDS, cluster)
+    ended = _recording_ended(executor)
+    stalled: list[int] = []
+
+    def step() -> bool:
+        if not stalled and _started(log):
+            stalled.append(int(_started(log)[1]))
+            os.kill(stalled[0], signal.SIGSTOP)
+        if stalled and _job(store, job_id).status == "done" and len(ended) == 1:
+            os.kill(stalled[0], signal.SIGCONT)  # the stalled task goes on, and must find its lease gone
+        return len(ended) == 2
+
+    try:
+        stats = serve(store, executor, KINDS, stop=step, lease_s=2, poll_s=0.05)
+    finally:
+        if stalled:
+            os.kill(stalled[0], signal.SIGCONT)
+    info = _job(store, job_id)
+    assert (info.status, info.attempts, stats.leased, stats.requeued_expired) == ("done", 2, 2, 1)
+    assert info.result is not None and info.result["pid"] != stalled[0]
+    assert [end.crash for end in ended] == [None, None]
+    assert _actions(store, job_id) == ["job:queued", "job:running", "job:queued", "job:running", "job:done"]
 
 
 def test_a_job_cancelled_while_its_dask_task_runs_writes_nothing_after(
