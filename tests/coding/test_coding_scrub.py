@@ -360,6 +360,21 @@ def test_the_same_period_billed_again_by_the_same_provider_is_a_duplicate() -> N
     assert again.carc == "18" and "same period" in again.message and "H1" in again.message
 
 
+@pytest.mark.parametrize(("other_provider", "rule", "carc"), [(False, "monitoring_period", "119"),
+                                                              (True, "monitoring_overlap", "B20")])
+def test_two_periods_read_on_the_same_day_are_no_duplicate(
+    other_provider: bool, rule: str, carc: str
+) -> None:
+    """Two event periods (ended 2024-07-30 and 2024-08-20) whose reads were both signed on 2024-08-22 carry
+    that day on their 93268 lines. Before, the same day made the second a resubmission of the first (CARC
+    18, 'correct the earlier claim'); it is a second set completing 21 days after the first (119 / B20)."""
+    provider = "1245319599" if other_provider else claim(line_data("93000")).provider_id
+    first = claim(_period("93268", "2024-07-01", "2024-07-30", dos="2024-08-22"), provider_id=provider,
+                  claim_id="H1")
+    second = _one(_run(claim(_period("93268", "2024-07-31", "2024-08-20", dos="2024-08-22")), (first,)), rule)
+    assert second.carc == carc and "21 days" in second.message and "duplicate" not in second.message
+
+
 # -- medical necessity (16 / 11 / 50 / 96) -------------------------------------------------------------
 
 

@@ -29,13 +29,23 @@ class _Set:
     completed: date  # the day its set completed
     provider: str | None
     claim_id: str | None
+    per_period: bool  # a monitoring period's line: dated by its part (hook-up, end, signed read)
 
 
 def _sets(ctx: ScrubContext) -> tuple[list[_Set], list[_Set]]:
     table = code_table()
     claim_id = ctx.claim.claim_id
     current = [
-        _Set(i, line.code, info, line.date_of_service, line.completed_on, ctx.claim.provider_id, claim_id)
+        _Set(
+            i,
+            line.code,
+            info,
+            line.date_of_service,
+            line.completed_on,
+            ctx.claim.provider_id,
+            claim_id,
+            line.period_end is not None,
+        )
         for i, (line, info) in enumerate(zip(ctx.claim.lines, ctx.infos, strict=True))
         if info is not None and info.family in AMBULATORY_FAMILIES
     ]
@@ -54,6 +64,7 @@ def _sets(ctx: ScrubContext) -> tuple[list[_Set], list[_Set]]:
                             line.completed_on,
                             claim.provider_id,
                             claim.claim_id,
+                            line.period_end is not None,
                         )
                     )
     return current, earlier
@@ -80,7 +91,10 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
                 continue
             same = this.provider == other.provider
             same_period = this.completed == other.completed
-            again = "day" if this.day == other.day else ("period" if same_period else "")
+            # two periods' reads signed on the same day share that date of service, yet they are two sets,
+            # not one billed twice: periods are the same service only when they are the same period
+            same_day = this.day == other.day and not (this.per_period and other.per_period)
+            again = "day" if same_day else ("period" if same_period else "")
             if same and this.code == other.code and again:
                 # the same provider's same code for the same day or the same period again is a resubmission:
                 # payers deny it as a duplicate (CARC 18, coding.md 5), not as a second set in the period
@@ -107,7 +121,7 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
                     "last one did.",
                 )
             else:
-                carc = "18" if this.code == other.code and this.day == other.day else "B20"
+                carc = "18" if this.code == other.code and same_day else "B20"
                 yield Finding(
                     "monitoring_overlap",
                     Severity.ERROR,
