@@ -1,29 +1,43 @@
 """Two monitoring periods of one patient through the workflow (enrol, strips, review, close, sign, code,
 claim): the 29-day rule (shared/reference/monitoring.md section 5 rule 1) judged on what the workflow
 stores, not only on hand-made coding facts. A second period completing 29 days or more after the first
-codes and scrubs clean; one completing within 29 days is flagged CARC 119 and its claim held."""
+codes and scrubs clean; one completing within 29 days is flagged CARC 119 and its claim held. And a stored
+coding record that coding now would change (older line dates, a component recorded since) is shown out of
+date, refused by 'mark billed' and coded again when its claim is created."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from claims_workflow_builders import MEDICARE, add_people
+from claims_workflow_builders import ACME, MEDICARE, add_people
 from monitoring_builders import Strips, make_strips, restamp
 from sqlalchemy import select
 from workflow_builders import ORDERING_NPI, PIN
 
 from ecgdesk.coding import Service
+from ecgdesk.errors import InputError
 from ecgdesk.store import Store
-from ecgdesk.store.models import Signature
-from ecgdesk.workflow.billing import CodingOutcome, code_study
+from ecgdesk.store.claims_models import ClaimLineRow, ClaimRow
+from ecgdesk.store.models import AuditEntry, Signature
+from ecgdesk.workflow.billing import CodingOutcome, code_study, latest_coding, mark_billed
+from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.claims import create_claim
-from ecgdesk.workflow.claims_setup import CoverageSetup, add_clinician, add_coverage, add_payer, setup_billing
+from ecgdesk.workflow.claims_setup import (
+    CoverageSetup,
+    PayerSetup,
+    add_clinician,
+    add_coverage,
+    add_payer,
+    setup_billing,
+)
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
 from ecgdesk.workflow.monitoring_queue import add_shift, review
 from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.studies import record_component
 
 FIRST_START = date(2026, 8, 1)  # a full 30-day period: 1-30 August
 FIRST_END = date(2026, 8, 30)
@@ -44,11 +58,13 @@ def _setup(store: Store) -> None:
     add_payer(store, MEDICARE, "admin")
 
 
-def _coverage(store: Store) -> None:
-    """Medicare coverage of M5 (the patient exists once enrolled)."""
+def _coverage(store: Store, payer: PayerSetup = MEDICARE) -> None:
+    """Coverage of M5 by ``payer`` (the patient exists once enrolled)."""
+    if payer is not MEDICARE:
+        add_payer(store, payer, "admin")
     add_coverage(
         store,
-        CoverageSetup("M5", MEDICARE.payer_id, "1EG4TE5MK75", "5 Elm St", "Springfield", "IL", "62702",
+        CoverageSetup("M5", payer.payer_id, "1EG4TE5MK75", "5 Elm St", "Springfield", "IL", "62702",
                       effective_from=date(2020, 1, 1)),
         "admin",
     )
@@ -142,3 +158,71 @@ def test_a_second_period_completing_within_29_days_of_the_first_is_flagged_119_a
     assert first.status == "scrubbed"
     held = create_claim(store, second_id, "biller", today=date(2026, 12, 7))
     assert held.status == "created" and any("second set in the period" in e for e in held.errors)
+
+
+def _as_older_rules_wrote_it(store: Store, study_id: int) -> None:
+    """The study's coding record as coding wrote a period before its lines were dated part by part: the
+    global line dated at the start of monitoring, the period's end as the line's span, no ``period_end``."""
+    with store.transaction() as session:
+        record = latest_coding(session, study_id)
+        assert record is not None
+        claim = json.loads(record.claim_json)
+        (line,) = claim["lines"]
+        line.update(date_of_service=FIRST_START.isoformat(), date_of_service_end=FIRST_END.isoformat())
+        line.pop("period_end", None)
+        record.claim_json = json.dumps(claim)
+
+
+def test_a_coding_record_with_older_line_dates_is_shown_out_of_date_and_coded_again_by_the_claim(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """Coding records are never rewritten, so one written by an older rule kept the global service dated
+    at the start of monitoring with the period as its span, and billing built the claim from it. Before, the
+    billing page showed it as current, 'mark billed' accepted it, and the claim for a payer dating by the
+    start put 2026-08-01 on the line (rule 4: the signed read, 2026-09-02) and was held past the 90-day
+    filing limit on 15 November. Now the page says why the coding is out of date, 'mark billed' refuses it,
+    and creating the claim codes the study again first (audited) and says so."""
+    _setup(store)
+    study_id, coded = _period(store, strips.normal, "DEV-54", FIRST_START, None, tmp_path, FIRST_SIGNED)
+    _coverage(store, ACME)  # dates a line with a span by its start
+    assert billing_view(store, study_id, "biller").stale == []  # coded just now: current
+    _as_older_rules_wrote_it(store, study_id)
+    stale = billing_view(store, study_id, "biller").stale
+    assert stale == [
+        "93268's date of service is now 2026-09-02 (coded as 2026-08-01)",
+        "93268's end of service is now none (coded as 2026-08-30)",
+        "93268's period end is now 2026-08-30 (coded as none)",
+    ]
+    with pytest.raises(InputError) as refused:
+        mark_billed(store, study_id, "biller", "BATCH-1")
+    assert refused.value.field == "coding" and "code it again" in str(refused.value)
+
+    made = create_claim(store, study_id, "biller", today=date(2026, 11, 15))
+    assert (made.recoded, made.errors, made.status) == (tuple(stale), [], "scrubbed")
+    with store.transaction() as session:
+        dates = session.execute(
+            select(ClaimLineRow.code, ClaimLineRow.date_from)
+            .join(ClaimRow)
+            .where(ClaimRow.study_id == study_id)
+        ).all()
+        recode = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "coding:code", AuditEntry.entity_id == str(study_id))
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert [tuple(row) for row in dates] == [("93268", FIRST_SIGNED)]
+    assert len(recode) == 2 and json.loads(recode[-1].after_json)["replaces_stale"] == list(stale)
+    assert billing_view(store, study_id, "biller").stale == []
+    assert [line.code for line in coded.claim.lines] == ["93268"]
+
+
+def test_a_component_recorded_after_coding_makes_the_coding_out_of_date(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    _setup(store)
+    study_id, _ = _period(store, strips.normal, "DEV-55", FIRST_START, None, tmp_path, FIRST_SIGNED)
+    record_component(store, study_id, "supervision", "Ana Lee, MD", None, "biller")
+    (why,) = billing_view(store, study_id, "biller").stale
+    assert why == "the study's facts changed since it was coded: components"
+    code_study(store, study_id, "biller")
+    assert billing_view(store, study_id, "biller").stale == []

@@ -143,9 +143,13 @@ def _cmd_claims_create(args: argparse.Namespace) -> int:
     store, actor = _acting(args, "claim:create")
     made = create_claim(store, args.study_id, actor)
     if args.json:
-        print_json({"claim_id": made.claim_id, "status": made.status, "errors": made.errors})
+        print_json(
+            {"claim_id": made.claim_id, "status": made.status, "errors": made.errors, "recoded": made.recoded}
+        )
     else:
         print(made.claim_id)
+        if made.recoded:
+            print(f"  coded again first (the stored coding was out of date): {'; '.join(made.recoded)}")
         for error in made.errors:
             print(f"  error: {error}")
     return 0

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.coding import (
     Claim,
+    ClaimLine,
     CodingResult,
     Component,
     Finding,
@@ -36,6 +37,7 @@ from ecgdesk.coding import (
     Severity,
     claim_for,
     claim_from_dict,
+    facts_from_dict,
     scrub,
     select_codes,
 )
@@ -204,12 +206,7 @@ class CodingOutcome:
     findings: list[Finding]
 
     def claim_lines(self) -> list[str]:
-        return [
-            line.code
-            + "".join(f"-{m}" for m in line.modifiers)
-            + (f" x{line.units}" if line.units != 1 else "")
-            for line in self.claim.lines
-        ]
+        return [_shown(line) for line in self.claim.lines]
 
 
 def _history(session: Session, study: Study) -> list[Claim]:
@@ -224,43 +221,104 @@ def _history(session: Session, study: Study) -> list[Claim]:
     return [claim_from_dict(json.loads(row.claim_json)) for row in latest.values()]
 
 
+def store_coding(session: Session, study: Study, actor: str, stale: tuple[str, ...] = ()) -> CodingOutcome:
+    """Derive the facts, select codes, build the claim, scrub it and store all of it (a new record)."""
+    facts = derive_facts(study_facts(session, study))
+    result = select_codes(facts)
+    claim = claim_for(facts, result)
+    findings = [*result.findings, *scrub(claim, _history(session, study))]
+    findings += _attended_findings(session, study)
+    record = CodingRecord(
+        study_id=study.id,
+        facts_json=canonical_json(facts_to_dict(facts)),
+        result_json=canonical_json(result.to_dict()),
+        claim_json=canonical_json(claim_to_dict(claim)),
+        scrub_json=canonical_json([f.to_dict() for f in findings]),
+        created_by=actor,
+        created_at=now(),
+    )
+    session.add(record)
+    session.flush()
+    detail: dict[str, object] = {
+        "coding_id": record.id,
+        "facts": facts_to_dict(facts),
+        "lines": [line.to_dict() for line in result.lines],
+        "n_findings": len(findings),
+    }
+    if stale:
+        detail["replaces_stale"] = list(stale)
+    append(session, actor, "coding:code", "study", study.id, None, detail)
+    return CodingOutcome(study.id, facts, result, claim, findings)
+
+
 def code_study(store: Store, study_id: int, actor: str) -> CodingOutcome:
     """Derive the facts, select codes, build the claim, scrub it; store all of it and move to ``coded``."""
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "code", {StudyStatus.SIGNED, StudyStatus.CODED})
-        facts = derive_facts(study_facts(session, study))
-        result = select_codes(facts)
-        claim = claim_for(facts, result)
-        findings = [*result.findings, *scrub(claim, _history(session, study))]
-        findings += _attended_findings(session, study)
-        record = CodingRecord(
-            study_id=study_id,
-            facts_json=canonical_json(facts_to_dict(facts)),
-            result_json=canonical_json(result.to_dict()),
-            claim_json=canonical_json(claim_to_dict(claim)),
-            scrub_json=canonical_json([f.to_dict() for f in findings]),
-            created_by=actor,
-            created_at=now(),
-        )
-        session.add(record)
-        session.flush()
-        append(
-            session,
-            actor,
-            "coding:code",
-            "study",
-            study_id,
-            None,
-            {
-                "coding_id": record.id,
-                "facts": facts_to_dict(facts),
-                "lines": [line.to_dict() for line in result.lines],
-                "n_findings": len(findings),
-            },
-        )
+        latest = latest_coding(session, study_id)
+        stale = coding_changes(session, study, latest) if latest is not None else ()
+        outcome = store_coding(session, study, actor, stale)
         move(session, study, StudyStatus.CODED, actor, "code")
-        return CodingOutcome(study_id, facts, result, claim, findings)
+        return outcome
+
+
+def latest_coding(session: Session, study_id: int) -> CodingRecord | None:
+    return session.scalar(
+        select(CodingRecord)
+        .where(CodingRecord.study_id == study_id)
+        .order_by(CodingRecord.id.desc())
+        .limit(1)
+    )
+
+
+def _line_key(line: ClaimLine) -> tuple[str, tuple[str, ...], int]:
+    return line.code, line.modifiers, line.units
+
+
+def coding_changes(session: Session, study: Study, record: CodingRecord) -> tuple[str, ...]:
+    """What coding the study now would change in its stored coding ``record`` (empty: it stands).
+
+    A coding record is never rewritten: one made under older rules (before a monitoring period's lines
+    were dated part by part, say) or before the study changed (a component recorded, a report signed
+    again) keeps its codes and line dates until the study is coded again, and a claim built from it would
+    bill them. The codes, each line's dates and the facts are compared with what coding gives now.
+    """
+    facts = derive_facts(study_facts(session, study))
+    claim = claim_for(facts, select_codes(facts))
+    source = f"study {study.id} coding"
+    try:
+        stored = claim_from_dict(json.loads(record.claim_json), source=source)
+        old_facts = facts_to_dict(facts_from_dict(json.loads(record.facts_json), source=source))
+    except InputError as error:  # written by a version whose forms this one no longer reads
+        return (f"the stored coding cannot be read any more ({error})",)
+    new_facts = facts_to_dict(facts)
+    changes: list[str] = []
+    if [_line_key(x) for x in stored.lines] != [_line_key(x) for x in claim.lines]:
+        shown = ", ".join(_shown(x) for x in claim.lines) or "none"
+        changes.append(f"the codes are now {shown} (coded as {', '.join(_shown(x) for x in stored.lines)})")
+    else:
+        for old, new in zip(stored.lines, claim.lines, strict=True):
+            for what, before, after in (
+                ("date of service", old.date_of_service, new.date_of_service),
+                ("end of service", old.date_of_service_end, new.date_of_service_end),
+                ("period end", old.period_end, new.period_end),
+            ):
+                if before != after:
+                    changes.append(
+                        f"{new.code}'s {what} is now {after or 'none'} (coded as {before or 'none'})"
+                    )
+    if stored.diagnoses != claim.diagnoses:
+        changes.append(f"the diagnoses are now {', '.join(claim.diagnoses)}")
+    changed = sorted(k for k in new_facts.keys() | old_facts.keys() if new_facts.get(k) != old_facts.get(k))
+    if changed:
+        changes.append("the study's facts changed since it was coded: " + ", ".join(changed))
+    return tuple(changes)
+
+
+def _shown(line: ClaimLine) -> str:
+    units = f" x{line.units}" if line.units != 1 else ""
+    return line.code + "".join(f"-{m}" for m in line.modifiers) + units
 
 
 def mark_billed(store: Store, study_id: int, actor: str, reference: str) -> None:
@@ -270,5 +328,13 @@ def mark_billed(store: Store, study_id: int, actor: str, reference: str) -> None
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "bill", {StudyStatus.CODED})
+        latest = latest_coding(session, study_id)
+        changes = coding_changes(session, study, latest) if latest is not None else ()
+        if changes:  # what was submitted must be what coding gives: the record shown is out of date
+            raise InputError(
+                "coding",
+                f"study {study_id}'s coding is out of date ({'; '.join(changes)}): code it again "
+                f"('ecgdesk study code {study_id}') and submit that claim",
+            )
         append(session, actor, "coding:billed", "study", study_id, None, {"reference": reference.strip()})
         move(session, study, StudyStatus.BILLED, actor, "bill")

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.store.models import CodingRecord, ComponentPerformance
-from ecgdesk.workflow.billing import derive_facts, facts_to_dict, study_facts
+from ecgdesk.store.models import ComponentPerformance
+from ecgdesk.workflow.billing import coding_changes, derive_facts, facts_to_dict, latest_coding, study_facts
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.review_schemas import BillingView
 from ecgdesk.workflow.studies import get_study
@@ -38,12 +38,7 @@ def billing_view(store: Store, study_id: int, actor: str) -> BillingView:
                 .order_by(ComponentPerformance.id)
             )
         ]
-        coding = session.scalar(
-            select(CodingRecord)
-            .where(CodingRecord.study_id == study_id)
-            .order_by(CodingRecord.id.desc())
-            .limit(1)
-        )
+        coding = latest_coding(session, study_id)
         status = StudyStatus(study.status)
         view = BillingView(
             study_id=study_id,
@@ -60,5 +55,6 @@ def billing_view(store: Store, study_id: int, actor: str) -> BillingView:
             view.explanations = [str(e) for e in result.get("explanations", [])]
             view.findings = list(json.loads(coding.scrub_json))
             view.coded_at, view.coded_by = coding.created_at, coding.created_by
+            view.stale = list(coding_changes(session, study, coding))
         audit_read(session, actor, "billing", "study", study_id)
     return view

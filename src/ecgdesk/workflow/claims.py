@@ -48,8 +48,9 @@ from ecgdesk.store.claims_models import (
     PayerRow,
 )
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.store.models import CodingRecord, Order, Patient, ReportVersion, Signature, Study
+from ecgdesk.store.models import Order, Patient, ReportVersion, Signature, Study
 from ecgdesk.workflow.billing import claim_to_dict as coding_claim_dict
+from ecgdesk.workflow.billing import coding_changes, latest_coding, store_coding
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
 from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, split_name
 from ecgdesk.workflow.lifecycle import now
@@ -198,19 +199,26 @@ class ClaimInputs:
     coding: Claim
     coding_findings: list[dict[str, Any]]
     interpreted: date | None
+    recoded: tuple[str, ...] = ()  # why the stored coding was out of date and coded again
 
 
-def _inputs(session: Session, study_id: int) -> ClaimInputs:
+def _inputs(session: Session, study_id: int, actor: str) -> ClaimInputs:
     study = get_study(session, study_id)
     if StudyStatus(study.status) not in (StudyStatus.CODED, StudyStatus.BILLED):
         raise InputError(
             "status", f"study {study_id} is '{study.status}'; code it first ('ecgdesk study code')"
         )
-    record = session.scalar(
-        select(CodingRecord).where(CodingRecord.study_id == study_id).order_by(CodingRecord.id.desc())
-    )
+    record = latest_coding(session, study_id)
     if record is None:
         raise InputError("coding", f"study {study_id} has no coding result")
+    recoded = coding_changes(session, study, record)
+    if recoded:
+        # a claim bills what coding gives now, not lines an older rule or an older state of the study gave
+        # (the billing page shows why); coding again is the biller's own action (study:code and
+        # claim:create are both the biller's), stored and audited as such, and the study keeps its status
+        store_coding(session, study, actor, recoded)
+        record = latest_coding(session, study_id)
+        assert record is not None
     order = session.get(Order, study.order_id)
     patient = session.get(Patient, study.patient_id)
     assert order is not None and patient is not None
@@ -237,6 +245,7 @@ def _inputs(session: Session, study_id: int) -> ClaimInputs:
         coding,
         [{**f, "source": "coding"} for f in json.loads(record.scrub_json)],
         _interpretation_day(session, study_id),
+        recoded,
     )
 
 
@@ -357,6 +366,7 @@ class CreatedClaim:
     id: int
     status: str
     errors: list[str]
+    recoded: tuple[str, ...] = ()  # the stored coding was out of date and the study was coded again: why
 
 
 def create_claim(
@@ -366,7 +376,7 @@ def create_claim(
     today = today or date.today()
     refdata = refdata or RefData.from_env()
     with store.transaction() as session:
-        inputs = _inputs(session, study_id)
+        inputs = _inputs(session, study_id, actor)
         row = session.scalar(
             select(ClaimRow)
             .where(ClaimRow.study_id == study_id, ClaimRow.status.in_(ACTIVE))
@@ -430,7 +440,11 @@ def create_claim(
             session, row, status, actor, "scrub", {"errors": sum(f["severity"] == "error" for f in findings)}
         )
         return CreatedClaim(
-            row.claim_number, row.id, row.status, [f["message"] for f in findings if f["severity"] == "error"]
+            row.claim_number,
+            row.id,
+            row.status,
+            [f["message"] for f in findings if f["severity"] == "error"],
+            inputs.recoded,
         )
 
 

@@ -194,5 +194,6 @@ class BillingView(Model):
     findings: list[dict[str, Any]] = Field(default_factory=list)
     coded_at: datetime | None = None
     coded_by: str | None = None
+    stale: list[str] = Field(default_factory=list)  # why the stored coding is out of date (empty: current)
     can_code: bool = False
     can_bill: bool = False

@@ -118,7 +118,9 @@ def create(
 ) -> dict[str, Any]:
     """Build and scrub the claim of a coded study (``scrubbed`` when clean, else ``created`` with errors)."""
     made = create_claim(store, body.study_id, who.actor)
-    return {"claim_id": made.claim_id, "status": made.status, "errors": made.errors}
+    return {
+        "claim_id": made.claim_id, "status": made.status, "errors": made.errors, "recoded": list(made.recoded)
+    }
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetailOut)
