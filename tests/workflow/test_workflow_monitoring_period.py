@@ -126,6 +126,23 @@ def test_closing_before_the_planned_end_needs_the_date_monitoring_stopped(store:
     assert any("no transmission" in w for w in closed.warnings)
 
 
+def test_a_stop_date_still_to_come_is_refused_and_the_period_left_open(store: Store) -> None:
+    """Monitoring cannot have stopped on a day still to come. Before, a period begun two days ago closed
+    'stopped early' five days from now: its end (the technical date of service) lay in the future, the
+    device was freed while the patient still wore it, and the strips of the days left were flagged
+    'after close', never billed."""
+    today = datetime.now(UTC).date()
+    enrolment = _enrol(store, "DEV-10", today - timedelta(days=2))
+    with pytest.raises(InputError) as caught:
+        close_period(store, enrolment, "tech", stopped_early_on=today + timedelta(days=5))
+    assert caught.value.field == "stopped-early"
+    assert f"{today + timedelta(days=5)} is still to come" in str(caught.value)
+    with store.transaction() as session:
+        row = get_enrolment(session, enrolment)
+        assert (row.status, row.active_device, row.stopped_early_on) == (ACTIVE, "DEV-10", None)
+    assert close_period(store, enrolment, "tech", stopped_early_on=today).end == today.isoformat()
+
+
 def test_a_period_past_its_planned_end_closes_without_a_stop_date(store: Store) -> None:
     start = datetime.now(UTC).date() - timedelta(days=40)
     enrolment = _enrol(store, "DEV-9", start)

@@ -190,6 +190,14 @@ def close_period(
                 f"{stopped_early_on} is outside the period {period.start} to {period.planned_end}",
             )
         today = datetime.now(UTC).date()
+        if stopped_early_on is not None and stopped_early_on > today:
+            # a documented stop is one that happened: a later day would date the claim after today and free
+            # the device while the patient still wears it (the strips of the days left never billed)
+            raise InputError(
+                "stopped-early",
+                f"{stopped_early_on} is still to come (today is {today}): give the day the monitoring "
+                "stopped, or close the period once it has",
+            )
         if stopped_early_on is None and today < period.planned_end:
             # the period's end is its date of service: a claim must not be dated after the last strip
             raise InputError(
