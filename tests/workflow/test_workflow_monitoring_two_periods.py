@@ -36,7 +36,7 @@ from ecgdesk.workflow.claims_setup import (
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
 from ecgdesk.workflow.monitoring_queue import add_shift, review
-from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import record_component
 
 FIRST_START = date(2026, 8, 1)  # a full 30-day period: 1-30 August
@@ -226,3 +226,27 @@ def test_a_component_recorded_after_coding_makes_the_coding_out_of_date(
     assert why == "the study's facts changed since it was coded: components"
     code_study(store, study_id, "biller")
     assert billing_view(store, study_id, "biller").stale == []
+
+
+def test_an_addendum_leaves_the_read_s_date_of_service_where_it_was(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """The professional and global lines are dated on the day the read was done (rule 4; Transmittal
+    1873), which an addendum written later does not move. Before, coding took the signature of the latest
+    report version, the addendum's: coding the period again after an addendum dated 93268 on the
+    addendum's day, and (with the out-of-date check) the claim would have been coded again onto it."""
+    _setup(store)
+    study_id, coded = _period(store, strips.normal, "DEV-56", FIRST_START, None, tmp_path, FIRST_SIGNED)
+    _coverage(store, ACME)
+    add_addendum(store, study_id, "dr.a", PIN, "Addendum: the strip of 2 August reviewed again, no change.")
+    assert billing_view(store, study_id, "biller").stale == []
+    again = code_study(store, study_id, "biller")
+    assert [(x.code, x.date_of_service) for x in again.claim.lines] == [("93268", FIRST_SIGNED)]
+    assert again.facts.signed_on == FIRST_SIGNED == coded.facts.signed_on
+    made = create_claim(store, study_id, "biller", today=date(2026, 11, 15))
+    assert (made.recoded, made.status) == ((), "scrubbed")
+    with store.transaction() as session:
+        (day,) = session.scalars(
+            select(ClaimLineRow.date_from).join(ClaimRow).where(ClaimRow.study_id == study_id)
+        ).all()
+    assert day == FIRST_SIGNED

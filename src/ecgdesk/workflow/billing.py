@@ -8,7 +8,7 @@ The coding engine never sees a recording: this module turns what the store knows
 * ``components``: the components someone of this entity performed (recording at import, scanning at
   analysis, interpretation at signing);
 * ``interpretation_signed``: whether the latest report version carries a signature over its content, and
-  ``signed_on`` the day of that signature (a monitoring period's reading is dated on it);
+  ``signed_on`` the day the read was first signed (a monitoring period's reading is dated on it);
 * service, setting, place of service, indications and ordering NPI from the order; the interpreting
   physician's NPI as the rendering provider; start and end dates from the recording.
 
@@ -105,8 +105,13 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
     )
 
 
-def _signed_on(session: Session, study_id: int) -> date | None:
-    """The day the latest report version was signed over its content (None: not signed)."""
+def signed_on(session: Session, study_id: int) -> date | None:
+    """The day the read was signed (None: the latest report version is not signed over its content).
+
+    The day of the study's first signature: an addendum is a later signed version, but the read it amends
+    was done, and is dated (Transmittal 1873: the date of the interpretation), when the report was first
+    signed; once signed, a report changes only by addenda.
+    """
     latest = session.scalar(
         select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
     )
@@ -115,7 +120,13 @@ def _signed_on(session: Session, study_id: int) -> date | None:
     signature = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
     if signature is None or signature.content_sha256 != latest.content_sha256:
         return None
-    return signature.signed_at.date()
+    first = session.scalar(
+        select(Signature.signed_at)
+        .where(Signature.study_id == study_id)
+        .order_by(Signature.signed_at)
+        .limit(1)
+    )
+    return (first or signature.signed_at).date()
 
 
 def study_facts(session: Session, study: Study) -> StudyFacts:
@@ -145,7 +156,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
             if monitoring.service == Service.MOBILE_TELEMETRY.value:
                 unattended.add(Component.RECORDING)
             components -= unattended
-    signed_on = _signed_on(session, study.id)
+    signed_day = signed_on(session, study.id)
     return StudyFacts(
         service=Service(order.service),
         setting=Setting(order.setting),
@@ -155,11 +166,11 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         analyzable_s=run.analyzable_s if run else None,
         components=components,
         diagnoses=tuple(json.loads(order.indications_json)),
-        signed=signed_on is not None,
+        signed=signed_day is not None,
         ordering_npi=order.ordering_npi,
         interpreting_npi=interpreting[-1].npi if interpreting else None,
         prescribed_days=order.duration_days,
-        signed_on=signed_on,
+        signed_on=signed_day,
     )
 
 

@@ -48,9 +48,9 @@ from ecgdesk.store.claims_models import (
     PayerRow,
 )
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.store.models import Order, Patient, ReportVersion, Signature, Study
+from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.billing import claim_to_dict as coding_claim_dict
-from ecgdesk.workflow.billing import coding_changes, latest_coding, store_coding
+from ecgdesk.workflow.billing import coding_changes, latest_coding, signed_on, store_coding
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
 from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, split_name
 from ecgdesk.workflow.lifecycle import now
@@ -137,16 +137,6 @@ def _price(
         row.payment_facility if facility and row.payment_facility is not None else row.payment_nonfacility
     )
     return (Decimal(str(amount)) * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _interpretation_day(session: Session, study_id: int) -> date | None:
-    latest = session.scalar(
-        select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
-    )
-    if latest is None:
-        return None
-    signature = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
-    return signature.signed_at.date() if signature is not None else None
 
 
 def _line_dates(line: ClaimLine, convention: str, interpreted: date | None) -> tuple[date, date | None]:
@@ -244,7 +234,7 @@ def _inputs(session: Session, study_id: int, actor: str) -> ClaimInputs:
         default_billing(session),
         coding,
         [{**f, "source": "coding"} for f in json.loads(record.scrub_json)],
-        _interpretation_day(session, study_id),
+        signed_on(session, study_id),
         recoded,
     )
 
