@@ -335,6 +335,42 @@ def test_unacknowledged_emergent_notification_escalates_to_on_call(store: Store,
     acknowledge(store, escalated[0], "dr.oncall", "will see the patient")
 
 
+@pytest.mark.parametrize(("priority", "escalates_after"), [("urgent", 60), ("routine", None)])
+def test_an_unacknowledged_urgent_notification_escalates_later_a_routine_one_never(
+    store: Store, strips: Strips, priority: str, escalates_after: int | None
+) -> None:
+    """Reference section 5 rule 9: a notification not acknowledged in N minutes goes to the on-call
+    physician. Before, only emergent ones did: an urgent finding (complete AV block, a 3 s pause, NSVT)
+    notified to a physician who never answered stayed unanswered, its item closed, with no alarm."""
+    enroll(store, _request(), "tech")
+    item_id = ingest_file(store, strips.pause, "DEV-1", "device").item_id or 0
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(hours=1), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        item.priority = priority
+    review(store, item_id, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
+
+    def sent(minutes_ago: float) -> list[int]:
+        with store.transaction() as session:
+            for row in session.scalars(select(Notification)):
+                row.sent_at = now - timedelta(minutes=minutes_ago)
+        return escalate_unacknowledged(store)
+
+    assert sent(30) == []  # past the emergent minutes, not the urgent ones
+    if escalates_after is None:
+        assert sent(24 * 60) == []
+        return
+    assert sent(escalates_after - 1) == []
+    escalated = sent(escalates_after + 1)
+    (new_id,) = escalated
+    with store.transaction() as session:
+        row = session.get(Notification, new_id)
+        assert row is not None and (row.recipient, row.tier) == ("dr.oncall", "urgent")
+        assert row.escalated_from_id is not None and "unacknowledged" in row.outcome
+
+
 def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: Strips) -> None:
     enroll(store, _request(), "tech")
     outcome = ingest_file(store, strips.normal, "DEV-1", "device")

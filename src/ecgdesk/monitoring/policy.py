@@ -1,4 +1,5 @@
-"""The attended queue's policy: due time per priority, escalation of unacknowledged emergent notices, and
+"""The attended queue's policy: due time per priority, escalation of unacknowledged emergent and urgent
+notices (each tier after its own minutes), and
 when repeated unreadable strips call for contacting the patient (``data/queue_policy.json``)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ecgdesk.monitoring.triage import Priority
 class QueuePolicy:
     version: str
     due_minutes: dict[Priority, float]
-    escalate_after_minutes: float
+    escalate_after_minutes: dict[Priority, float]  # per notification tier; a tier not named never escalates
     unreadable_for_contact: int
 
     def due_at(self, priority: Priority, received_at: datetime) -> datetime:
@@ -36,6 +37,8 @@ def queue_policy() -> QueuePolicy:
     return QueuePolicy(
         version=raw["version"],
         due_minutes={Priority(k): float(v) for k, v in raw["due_minutes"].items()},
-        escalate_after_minutes=float(raw["escalate_unacknowledged_emergent_after_minutes"]),
+        escalate_after_minutes={
+            Priority(k): float(v) for k, v in raw["escalate_unacknowledged_after_minutes"].items()
+        },
         unreadable_for_contact=int(raw["repeated_unreadable_for_patient_contact"]),
     )

@@ -2,7 +2,7 @@
 
 A technician opens an item, confirms or changes the rhythm, and closes it as ``reviewed`` (no action),
 ``notified`` (who, channel, time, read-back, outcome), ``escalated`` (to the on-call physician of the
-roster) or ``patient_contacted``. Emergent notifications not acknowledged in time are escalated by
+roster) or ``patient_contacted``. Emergent and urgent notifications not acknowledged in time are escalated by
 :func:`escalate_unacknowledged`; :func:`reconcile` counts received vs reviewed strips of a shift and lists
 orphans (a strip without a queue item, an item never classified, an item past its due time, a strip
 flagged as belonging to no current period).
@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
@@ -265,19 +265,21 @@ def _on_call(session: Session, when: datetime) -> str | None:
 
 
 def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int]:
-    """Escalate emergent notifications not acknowledged within the policy's minutes to the on-call
-    physician (once each); returns the new notification ids."""
+    """Escalate emergent and urgent notifications not acknowledged within their tier's minutes (the
+    policy's) to the on-call physician (once each); returns the new notification ids."""
     stamp = now()
-    limit = stamp - timedelta(minutes=queue_policy().escalate_after_minutes)
+    late_in_tier = [
+        (Notification.tier == tier.value) & (Notification.sent_at <= stamp - timedelta(minutes=minutes))
+        for tier, minutes in queue_policy().escalate_after_minutes.items()
+    ]
     created = []
     with store.transaction() as session:
         escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
         late = list(
             session.scalars(
                 select(Notification).where(
-                    Notification.tier == "emergent",
+                    or_(*late_in_tier),
                     Notification.acknowledged_at.is_(None),
-                    Notification.sent_at <= limit,
                     Notification.id.not_in(escalated),
                 )
                 # several service processes run the timers: each late notification is escalated once
