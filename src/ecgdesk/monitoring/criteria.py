@@ -1,7 +1,9 @@
 """A patient's notification criteria: rules in tiers (emergent, urgent, routine), versioned and signed.
 
 A rule names a rhythm event (``vf``, ``vt``, ``pause``, ``avb``, ``svt_af``, ``rate``) and the thresholds
-that make it match (``min_duration_s``, ``min_rate_bpm``, ``max_rate_bpm``). The defaults
+that make it match (``min_duration_s``, ``min_rate_bpm``, ``max_rate_bpm``); a threshold the triage never
+measures for the event (a duration of a heart rate, a rate of fibrillation) is refused, since the rule
+would never fire. The defaults
 (``data/default_criteria.json``) are a starting point the ordering physician confirms; a signed version is
 never edited, a change is a new signed version, and one that lowers an emergent criterion (drops it, moves
 it to a lower tier, or makes it match less) must say so explicitly.
@@ -20,6 +22,14 @@ from ecgdesk.errors import InputError
 
 EVENTS = ("vf", "vt", "pause", "avb", "svt_af", "rate")
 _THRESHOLDS = ("min_duration_s", "min_rate_bpm", "max_rate_bpm")
+#: Thresholds the triage never measures for an event (``monitoring/triage.py``, ``strip_events.py``).
+_NEVER_MEASURED = {"rate": ("min_duration_s",), "vf": ("min_rate_bpm", "max_rate_bpm")}
+_NEVER_MEASURED_WHY = {
+    "rate": "a heart rate event has no duration (the rate is the strip's 8-beat mean, lowest and highest): "
+    "give the rate alone, or a vt / svt_af / pause rule for a sustained rhythm",
+    "vf": "VF has no rate the triage can always count (the strip classifier's VF carries none), so a rate "
+    "limit would let fibrillation pass: give min_duration_s at most",
+}
 
 
 class Tier(enum.StrEnum):
@@ -93,6 +103,10 @@ def parse_criteria(document: Any, source: str = "criteria") -> Criteria:
                 f"{where}.event", f"expected one of {', '.join(EVENTS)}, got {raw.get('event')!r}", source
             )
         thresholds = {k: _number(raw.get(k), f"{where}.{k}", source) for k in _THRESHOLDS}
+        for name in _NEVER_MEASURED.get(raw["event"], ()):
+            if thresholds[name] is not None:
+                # signed, such a rule would never fire, and the physician would believe it guards the patient
+                raise InputError(f"{where}.{name}", _NEVER_MEASURED_WHY[raw["event"]], source)
         if (
             raw["event"] == "rate"
             and thresholds["min_rate_bpm"] is None
