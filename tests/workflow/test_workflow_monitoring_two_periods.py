@@ -22,6 +22,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimLineRow, ClaimRow
 from ecgdesk.store.models import AuditEntry, Signature
+from ecgdesk.store.monitoring_models import Enrolment
 from ecgdesk.workflow.billing import CodingOutcome, code_study, latest_coding, mark_billed
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.claims import create_claim
@@ -250,3 +251,24 @@ def test_an_addendum_leaves_the_read_s_date_of_service_where_it_was(
             select(ClaimLineRow.date_from).join(ClaimRow).where(ClaimRow.study_id == study_id)
         ).all()
     assert day == FIRST_SIGNED
+
+
+def test_a_coding_the_study_no_longer_allows_is_shown_out_of_date_with_why_not_refused(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A period whose dates were corrected after coding so that the read (2 September) now precedes its end
+    (8 September) cannot be coded again. The billing page still opens and says why; the claim is refused
+    with the same reason, and nothing is stored."""
+    _setup(store)
+    study_id, _ = _period(store, strips.normal, "DEV-57", FIRST_START, None, tmp_path, FIRST_SIGNED)
+    _coverage(store, ACME)
+    with store.transaction() as session:
+        enrolment = session.scalar(select(Enrolment).where(Enrolment.study_id == study_id))
+        assert enrolment is not None
+        enrolment.start_date = date(2026, 8, 10)
+    (why,) = billing_view(store, study_id, "biller").stale
+    assert why.startswith("coding the study now fails") and "before the end of monitoring" in why
+    with pytest.raises(InputError, match="before the end of monitoring"):
+        create_claim(store, study_id, "biller", today=date(2026, 11, 15))
+    with store.transaction() as session:
+        assert session.scalars(select(ClaimRow)).all() == []

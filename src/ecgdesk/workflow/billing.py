@@ -295,8 +295,11 @@ def coding_changes(session: Session, study: Study, record: CodingRecord) -> tupl
     again) keeps its codes and line dates until the study is coded again, and a claim built from it would
     bill them. The codes, each line's dates and the facts are compared with what coding gives now.
     """
-    facts = derive_facts(study_facts(session, study))
-    claim = claim_for(facts, select_codes(facts))
+    try:
+        facts = derive_facts(study_facts(session, study))
+        claim = claim_for(facts, select_codes(facts))
+    except InputError as error:  # the study as it is now cannot be coded: the page says why, not a 4xx
+        return (f"coding the study now fails ({error})",)
     source = f"study {study.id} coding"
     try:
         stored = claim_from_dict(json.loads(record.claim_json), source=source)
