@@ -89,12 +89,21 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
     )
     assert refused.status_code == 422 and "recipient" in refused.text
+    bad_tier = api.client.post(
+        f"/api/v1/monitoring/queue/{queue[0]['id']}/review",
+        headers=headers,
+        json={"action": "notified", "notification": {"recipient": "Dr Smith", "tier": "critical"}},
+    )
+    assert bad_tier.status_code == 422 and "tier" in bad_tier.text
     closed = api.client.post(
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review",
         headers=headers,
-        json={"action": "notified", "notification": {"recipient": "Dr Smith", "read_back": True}},
+        json={"action": "notified", "notification": {"recipient": "Dr Smith", "read_back": True,
+                                                     "tier": "emergent"}},
     )
     assert closed.status_code == 200 and closed.json()["notification_id"] == 1
+    with api.store.transaction() as session:  # the technician read it as emergent: it escalates as such
+        assert session.scalars(select(Notification.tier)).one() == "emergent"
     assert api.client.get("/api/v1/monitoring/queue", headers=headers).json() == []
 
 

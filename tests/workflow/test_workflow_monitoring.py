@@ -371,6 +371,36 @@ def test_an_unacknowledged_urgent_notification_escalates_later_a_routine_one_nev
         assert row.escalated_from_id is not None and "unacknowledged" in row.outcome
 
 
+def test_a_notice_takes_the_technician_s_tier_when_higher_never_lower(store: Store, strips: Strips) -> None:
+    """Before, a notice's tier was the classifier's priority alone: a technician who saw a VT run on a strip
+    triaged routine (or unreadable) and called the physician logged a routine notice, which never escalated
+    however long it went unanswered. Now the technician gives the tier read (CLI --tier, API 'tier'); it
+    raises the notice, and never lowers an emergent one below its item's priority."""
+    enroll(store, _request(), "tech")
+    routine = ingest_file(store, strips.normal, "DEV-1", "device").item_id or 0
+    emergent = ingest_file(store, strips.vt, "DEV-1", "device").item_id or 0
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(hours=3), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
+    with store.transaction() as session:
+        for item_id, priority in ((routine, "routine"), (emergent, "emergent")):
+            item = session.get(QueueItem, item_id)
+            assert item is not None
+            item.priority = priority
+    with pytest.raises(InputError, match="tier"):
+        review(store, routine, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone",
+                                                                                    tier="critical"))
+    raised = review(store, routine, "notified", "tech", confirmed_rhythm="NSVT, 6 beats",
+                    notification=NotificationRequest("Dr Smith", "phone", tier="urgent")).notification_id
+    kept = review(store, emergent, "notified", "tech",
+                  notification=NotificationRequest("Dr Jones", "phone", tier="routine")).notification_id
+    with store.transaction() as session:
+        tiers = {row.id: row.tier for row in session.scalars(select(Notification))}
+        for row in session.scalars(select(Notification)):
+            row.sent_at = now - timedelta(minutes=61)
+    assert (tiers[raised or 0], tiers[kept or 0]) == ("urgent", "emergent")
+    assert len(escalate_unacknowledged(store)) == 2  # both past their tier's minutes
+
+
 def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: Strips) -> None:
     enroll(store, _request(), "tech")
     outcome = ingest_file(store, strips.normal, "DEV-1", "device")

@@ -153,7 +153,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
     notification = None
     if args.recipient:
         notification = NotificationRequest(
-            args.recipient, args.channel, args.read_back, args.outcome or "", args.acknowledged
+            args.recipient, args.channel, args.read_back, args.outcome or "", args.acknowledged, args.tier
         )
     store, who = _acting(args, "monitor:review")
     result = review(store, args.item_id, args.action, who.actor, args.note or "", args.rhythm, notification)
@@ -323,6 +323,11 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p.add_argument("--channel", default="phone", help="phone, sms, fax, email, portal, in_person")
     p.add_argument("--read-back", action="store_true")
     p.add_argument("--acknowledged", action="store_true", help="the recipient acknowledged at once")
+    p.add_argument(
+        "--tier",
+        choices=["emergent", "urgent", "routine"],
+        help="the notice's tier as the technician read the strip (default: the item's priority; never lower)",
+    )
     p.add_argument("--outcome")
     p.set_defaults(func=_cmd_review)
 

@@ -119,6 +119,22 @@ class NotificationRequest:
     read_back: bool = False
     outcome: str = ""
     acknowledged: bool = False
+    tier: str | None = None  # what the technician found; never below the item's own priority
+
+
+NOTICE_TIERS = ("emergent", "urgent", "routine")
+
+
+def _tier(priority: str, asked: str | None) -> str:
+    """A notice's tier: the item's priority (unreadable and routine items give ``routine``), raised to the
+    technician's own reading when higher. A technician who sees VT on a strip the classifier found
+    unreadable notifies it as emergent, and its escalation follows; a tier below the item's is not taken,
+    since it would stop an emergent notice from escalating."""
+    own = priority if priority in {"emergent", "urgent"} else "routine"
+    if asked is None:
+        return own
+    check_option("tier", asked, list(NOTICE_TIERS))
+    return min(own, asked, key=NOTICE_TIERS.index)
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,8 @@ def review(
             if notification is None or not notification.recipient.strip():
                 raise InputError("recipient", "a notification names who was called or messaged")
             check_option("channel", notification.channel, CHANNELS)
+            if notification.tier is not None:
+                check_option("tier", notification.tier, list(NOTICE_TIERS))
             notification_id = _notify(session, item, notification, actor, stamp)
             recipient = notification.recipient
         elif closing is CloseAction.ESCALATED:
@@ -200,7 +218,7 @@ def _notify(
     stamp: datetime,
     escalated_from: int | None = None,
 ) -> int:
-    tier = item.priority if item.priority in {"emergent", "urgent"} else "routine"
+    tier = _tier(item.priority, request.tier)
     row = Notification(
         queue_item_id=item.id,
         tier=tier,

@@ -27,6 +27,7 @@ class NotificationIn(InputModel):
     read_back: bool = False
     outcome: str = Field(default="", max_length=2000)
     acknowledged: bool = False
+    tier: Literal["emergent", "urgent", "routine"] | None = None  # None: the item's priority
 
 
 class ReviewIn(InputModel):

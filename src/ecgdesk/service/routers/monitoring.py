@@ -104,7 +104,7 @@ def close_item(
     notice = None
     if body.notification is not None:
         n = body.notification
-        notice = NotificationRequest(n.recipient, n.channel, n.read_back, n.outcome, n.acknowledged)
+        notice = NotificationRequest(n.recipient, n.channel, n.read_back, n.outcome, n.acknowledged, n.tier)
     result = review(store, item_id, body.action, who.actor, body.note, body.confirmed_rhythm, notice)
     return ReviewOut(
         item_id=result.item_id,
