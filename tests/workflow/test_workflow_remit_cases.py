@@ -294,3 +294,126 @@ def test_an_overpayment_balanced_by_a_negative_adjustment_is_paid_not_partially_
     assert [c["status"] for c in posted["claims"]] == ["paid"]
     assert show_claim(store, claim.claim_id, "biller").balance["insurance_balance"] == "-6.20"
     assert [i for i in list_denials(store, "biller", status=None) if i.claim_id == claim.claim_id] == []
+
+
+MEDIGAP = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
+
+
+def _crossed_over(store: Store, folder: Path) -> tuple[ProfessionalClaim, ProfessionalClaim]:
+    """Medicare pays P1's and P2's claims as primary (PR-2 14.38 left) and crosses them over (CLP02 19)."""
+    first, second = _export(store, folder / "out", [1, 2], "12345")
+    primary = [
+        _paid(
+            c,
+            "57.52",
+            Adjustment("CO", "45", D("71.90")),
+            Adjustment("PR", "2", D("14.38")),
+            status="19",
+            payer_claim_number=f"220000000000{n}",
+            crossover="MEDIGAP PLAN",
+        )
+        for n, c in enumerate((first, second), start=1)
+    ]
+    _post(store, folder, primary, "EFT-MC", MEDICARE_PARTIES)
+    return first, second
+
+
+def _medigap(first: ProfessionalClaim, second: ProfessionalClaim) -> list[RemitClaim]:
+    """The Medigap plan's own 835: it pays P1's share whole; on P2 it pays 6.00, CO-45 4.00, PR-2 4.38."""
+    return [
+        _paid(first, "14.38", Adjustment("OA", "23", D("129.42")), status="2", payer_claim_number="MG1"),
+        _paid(
+            second,
+            "6.00",
+            Adjustment("OA", "23", D("129.42")),
+            Adjustment("CO", "45", D("4.00")),
+            Adjustment("PR", "2", D("4.38")),
+            status="2",
+            payer_claim_number="MG2",
+        ),
+    ]
+
+
+def _state(store: Store, claims: Sequence[ProfessionalClaim]) -> list[tuple[object, ...]]:
+    """Balances, status and denial items of ``claims`` (what a biller sees)."""
+    found: list[tuple[object, ...]] = []
+    for claim in claims:
+        detail = show_claim(store, claim.claim_id, "biller")
+        items = list_denials(store, "biller", claim=claim.claim_id, status=None)
+        found.append(
+            (
+                detail.summary.status,
+                detail.balance,
+                sorted((i.group, i.carc, i.amount, i.status, i.next_action) for i in items),
+            )
+        )
+    return found
+
+
+def test_a_secondary_payers_reversal_reopens_the_patient_share_it_had_settled(
+    store: Store, tmp_path: Path
+) -> None:
+    """The Medigap plan (CLP02 2 after Medicare's crossover) later reverses its payment (CLP02 22, its
+    amounts negated, its codes kept: claims-lifecycle.md section 2, reversal + correction). Its OA-23 restated
+    Medicare's determination, so its reversal must not be booked as a contractual credit either; the claims
+    must be exactly as after Medicare's payment: Medicare's paid and contractual amounts, the PR-2 share on
+    the patient with its bill_patient item open. P2's claim had closed once its last item (the Medigap
+    plan's PR-2) was worked: it is open again, as Medicare left it."""
+    first, second = _crossed_over(store, tmp_path)
+    before = _state(store, (first, second))
+    settled = _medigap(first, second)
+    _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
+    assert patient_balance(store, "P1")["patient_balance"] == "0.00"
+    (left,) = list_denials(store, "biller", claim=second.claim_id)
+    assert work_denial(store, left.id, "bill_patient", "biller").claim_status == "closed"
+    posted = _post(store, tmp_path, [reverse(c) for c in settled], "CHK-MG-R", MEDIGAP)
+    assert [c["status"] for c in posted["claims"]] == ["paid", "paid"]  # Medicare's determination stands
+    after = _state(store, (first, second))
+    assert [(status, balance) for status, balance, _ in after] == [(s, b) for s, b, _ in before]
+    assert after[0][1]["patient_balance"] == "14.38" and after[0][1]["insurance_balance"] == "0.00"
+    assert after[0][2] == [("PR", "2", "14.38", "open", "bill_patient")]
+    assert after[1][2] == [
+        ("PR", "2", "14.38", "open", "bill_patient"),
+        ("PR", "2", "4.38", "worked", "bill_patient"),
+    ]
+    assert patient_balance(store, "P1")["patient_balance"] == "14.38"
+    assert patient_balance(store, "P2")["patient_balance"] == "14.38"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_once(
+    store: Store, tmp_path: Path
+) -> None:
+    """The Medigap plan reverses its payment on P2's claim (6.00 paid, CO-45 4.00, PR-2 4.38) and pays it
+    again in the same 835 (CLP02 2: 10.00 paid, PR-1 4.38), the reversal first (claims-lifecycle.md
+    section 2, reversal + correction): the correction settles Medicare's reopened share once, its own
+    CO-45 is gone with the reversal, and only its new PR-1 is left to the patient."""
+    first, second = _crossed_over(store, tmp_path)
+    settled = _medigap(first, second)
+    _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
+    again = _paid(
+        second,
+        "10.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "1", D("4.38")),
+        status="2",
+        payer_claim_number="MG3",
+    )
+    _post(store, tmp_path, [reverse(settled[1]), again], "CHK-MG-2", MEDIGAP)
+    (state,) = _state(store, (second,))
+    assert state[1] == {
+        "charge": "143.80",
+        "paid": "67.52",
+        "contractual": "71.90",
+        "denied": "0.00",
+        "patient_responsibility": "4.38",
+        "written_off": "0.00",
+        "insurance_balance": "0.00",
+        "patient_balance": "4.38",
+    }
+    assert [(i[1], i[2], i[3]) for i in state[2]] == [
+        ("1", "4.38", "open"),
+        ("2", "14.38", "closed"),
+        ("2", "4.38", "closed"),
+    ]
+    assert patient_balance(store, "P2")["patient_balance"] == "4.38"

@@ -35,7 +35,7 @@ from ecgdesk.store.claims_models import (
     X12Batch,
 )
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
-from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
+from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money, standing_payments
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
 
@@ -170,7 +170,13 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             .group_by(LedgerRow.claim_id)
         )
         shares.update((claim_id, int(total or 0)) for claim_id, total in session.execute(share_query))
-    context = Posting(session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of, shares)
+    reversed_claims = sorted(
+        {claims[c.claim_id].id for c in remittance.claims if c.reversal and c.claim_id in claims}
+    )
+    standing = standing_payments(session, remittance.payer_trace_id, reversed_claims)
+    context = Posting(
+        session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of, shares, standing
+    )
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)
         if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):

@@ -9,7 +9,7 @@ crossover) settles the patient share the earlier payer left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.claims import RemitClaim, Remittance
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, match_lines
-from ecgdesk.claims.remit import ZERO, Adjustment
+from ecgdesk.claims.remit import REVERSAL, ZERO, Adjustment
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store import append_many
 from ecgdesk.store.audit import NewAuditRow
@@ -32,7 +32,7 @@ from ecgdesk.store.claims_models import (
     RemittanceRow,
 )
 from ecgdesk.store.models import Base
-from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, dollars, move_claim
+from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars, move_claim
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
@@ -47,6 +47,69 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+@dataclass(frozen=True)
+class LaterPayment:
+    """A later payer's claim payment still standing (not reversed), which a reversal may undo."""
+
+    payment_id: int
+    remittance_id: int
+    payer_claim_number: str
+    share_cents: int  # the patient share it took over from the earlier payers (0: it was posted as a first)
+
+
+def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[LaterPayment]]:
+    """Per claim, the payments of ``payer`` (TRN03) not yet reversed, oldest first: each CLP02 22 undid the
+    latest standing one (with its CLP07 when one matches). A reversal undoes the payment it mirrors, so it
+    must know whether that payment had settled an earlier payer's patient share."""
+    standing: dict[int, list[LaterPayment]] = {}
+    for start in range(0, len(claim_ids), 500):
+        query = (
+            select(
+                ClaimPaymentRow.id,
+                ClaimPaymentRow.claim_id,
+                ClaimPaymentRow.remittance_id,
+                ClaimPaymentRow.status_code,
+                ClaimPaymentRow.payer_claim_number,
+            )
+            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+            .where(
+                RemittanceRow.payer_trace_id == payer,
+                ClaimPaymentRow.claim_id.in_(claim_ids[start : start + 500]),
+            )
+            .order_by(ClaimPaymentRow.id)
+        )
+        for payment_id, claim_id, remittance_id, status, number in session.execute(query):
+            stack = standing.setdefault(claim_id, [])
+            if status == REVERSAL:
+                undo_latest(stack, number)
+            else:
+                stack.append(LaterPayment(payment_id, remittance_id, number, 0))
+    ids = [p.payment_id for stack in standing.values() for p in stack]
+    shares: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        # the share a later payer took over is the one PR row without a CARC (Posting._later_payer)
+        share_query = select(LedgerRow.payment_id, LedgerRow.amount_cents).where(
+            LedgerRow.payment_id.in_(ids[start : start + 500]),
+            LedgerRow.kind == "patient",
+            LedgerRow.group_code == "PR",
+            LedgerRow.carc == "",
+        )
+        for paid_by, amount in session.execute(share_query):
+            shares[int(paid_by or 0)] = -int(amount)
+    return {
+        claim_id: [replace(p, share_cents=shares.get(p.payment_id, 0)) for p in stack]
+        for claim_id, stack in standing.items()
+    }
+
+
+def undo_latest(stack: list[LaterPayment], payer_claim_number: str) -> LaterPayment | None:
+    """Take the standing payment a reversal undoes: the latest with its CLP07, else the latest."""
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index].payer_claim_number == payer_claim_number:
+            return stack.pop(index)
+    return stack.pop() if stack else None
+
+
 @dataclass
 class _Pending:
     """One claim payment computed in memory, written in bulk by :meth:`Posting.flush`."""
@@ -57,6 +120,7 @@ class _Pending:
     triaged: list[dict[str, Any] | None]
     reversal: bool
     later_payer: bool = False
+    undone: LaterPayment | None = None  # a later payer's payment this reversal undoes
 
 
 @dataclass
@@ -73,6 +137,7 @@ class Posting:
     secondary: set[int]
     line_numbers: dict[int, int]
     patient_shares: dict[int, int]  # cents; the patient share earlier payers left, for LATER_PAYER claims
+    standing: dict[int, list[LaterPayment]]  # this payer's payments not yet reversed, for reversed claims
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -94,8 +159,17 @@ class Posting:
         # a secondary (or tertiary) payer's 835 on a claim an earlier payer already left a patient share
         # on (e.g. Medigap after a Medicare crossover): its CAS restate what the earlier payer settled
         share = dollars(self.patient_shares.get(claim.id, 0)) if remit.status in LATER_PAYER else ZERO
-        later = share > 0
-        pending = _Pending(claim, payment, [], [], remit.reversal, later)
+        undone = (
+            undo_latest(self.standing.get(claim.id, []), remit.payer_claim_number) if remit.reversal else None
+        )
+        if undone is not None and undone.share_cents > 0:
+            # the reversal of such a payment mirrors it: its CAS restate the earlier payer again, and the
+            # share that payment took over goes back to the patient (a negative share handed over)
+            share = -dollars(undone.share_cents)
+        else:
+            undone = None
+        later = share > 0 or undone is not None
+        pending = _Pending(claim, payment, [], [], remit.reversal, later and undone is None, undone)
         shown: list[dict[str, Any]] = []
         rules = payer_rules(self.payers[claim.payer_id].rules_id)
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
@@ -146,13 +220,20 @@ class Posting:
         if not remit.lines and remit.paid:
             self._entry(pending, claim, None, "payment", remit.paid)
         self.pending.append(pending)
+        # a later CLP of the same claim in this file (a correction after its reversal) sees this one's share
+        self.patient_shares[claim.id] = self.patient_shares.get(claim.id, 0) + sum(
+            row["amount_cents"] for row in pending.ledger if row["kind"] == "patient"
+        )
+        detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
+        if undone is not None:
+            detail["undoes_payment"] = undone.payment_id
         move_claim(
             self.session,
             claim,
-            self._status(claim, remit, pending.ledger),
+            self._status(claim, remit, pending),
             self.actor,
             "remit",
-            {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)},
+            detail,
             log=self.log,
         )
         return {
@@ -267,8 +348,15 @@ class Posting:
                 pending, claim, None, None, code.group, code.reason, own, remit.remarks, context, remit, shown
             )
 
-    @staticmethod
-    def _status(claim: ClaimRow, remit: RemitClaim, ledger: list[dict[str, Any]]) -> ClaimStatus:
+    def _status(self, claim: ClaimRow, remit: RemitClaim, pending: _Pending) -> ClaimStatus:
+        ledger = pending.ledger
+        if pending.undone is not None:
+            # a later payer undid its own payment: the earlier payers' determination stands (the claim
+            # keeps its state); a claim closed since is open again, its patient share being owed again
+            if claim.status != ClaimStatus.CLOSED.value:
+                return ClaimStatus(claim.status)
+            paid = balances(self.session, [claim])[claim.id].paid + remit.paid
+            return ClaimStatus.PAID if paid > 0 else ClaimStatus.ADJUDICATED
         if remit.reversal and claim.status == ClaimStatus.CORRECTED.value:
             # a replaced claim's reversal is the payer undoing it for its replacement (a new CLM01 keeps
             # the original CLP01 on the reversal): the replacement carries the balance, so the original
@@ -305,7 +393,12 @@ class Posting:
                     row["payment_id"] = payment_id
                 ledger += pending.ledger
                 triaged += pending.triaged
-            self._close_items([p.claim.id for p in self.pending if p.reversal], "reversed")
+            self._close_items(
+                [p.claim.id for p in self.pending if p.reversal and p.undone is None], "reversed"
+            )
+            for pending in self.pending:
+                if pending.undone is not None:
+                    self._undo_items(pending.claim, pending.undone)
             # the patient share a later payer decided again: its own PR rows open new items
             self._close_items([p.claim.id for p in self.pending if p.later_payer], "later_payer", "PR")
             if ledger:
@@ -346,6 +439,46 @@ class Posting:
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
+
+    def _undo_items(self, claim: ClaimRow, undone: LaterPayment) -> None:
+        """The items of a later payer's reversed payment: its own open items close as reversed; the items
+        of the share it had settled (closed as later_payer when it was posted) are open again."""
+        own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
+        self.session.execute(
+            update(DenialItemRow)
+            .where(DenialItemRow.ledger_id.in_(own), DenialItemRow.status == "open")
+            .values(status="closed", worked_action="reversed", worked_by=self.actor, worked_at=self.stamp)
+        )
+        # the remittance closed them in its own posting, stamped with its posting time (flush)
+        posted = select(RemittanceRow.posted_at).where(RemittanceRow.id == undone.remittance_id)
+        settled = select(DenialItemRow.id).where(
+            DenialItemRow.claim_id == claim.id,
+            DenialItemRow.status == "closed",
+            DenialItemRow.worked_action == "later_payer",
+            DenialItemRow.worked_at == posted.scalar_subquery(),
+        )
+        ids = list(self.session.scalars(settled))
+        if not ids:
+            return
+        self.session.execute(
+            update(DenialItemRow)
+            .where(DenialItemRow.id.in_(ids))
+            .values(status="open", worked_action=None, worked_by=None, worked_at=None)
+        )
+        self.log.extend(
+            (
+                self.actor,
+                "denial:reopen",
+                "denial_item",
+                item_id,
+                {"status": "closed", "worked_action": "later_payer"},
+                {
+                    "status": "open",
+                    "why": f"payment {undone.payment_id} reversed by remittance {self.remittance_row.id}",
+                },
+            )
+            for item_id in ids
+        )
 
     def _close_items(self, claim_ids: list[int], why: str, group: str | None = None) -> None:
         for start in range(0, len(claim_ids), 500):
