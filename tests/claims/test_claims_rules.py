@@ -69,6 +69,31 @@ def test_same_code_lines_without_control_prefer_the_exact_modifiers() -> None:
     assert [m.billed.key for m in found if m.billed] == [2, 1]
 
 
+def test_the_svc_loops_of_a_split_or_unbundled_line_all_match_that_line() -> None:
+    """005010X221A1 1.10.2.14 (RFI 2283): unbundled, the first loop has the billed charge and the others
+    $0.00 with the billed code in SVC06; split, the loops share the charge and echo REF*6R. Loops whose
+    charges would pass the billed charge are not the billed line's."""
+    found = match_lines(
+        [
+            remit_line("93005", "25", submitted="93010"),
+            remit_line("93040", "0", submitted="93010"),  # unbundled: $0.00, SVC06 names the billed code
+            remit_line("93000", "15", control="C1L1"),
+            remit_line("93000", "25", control="C1L1"),  # split: the rest of line 1's charge
+            remit_line("93000", "5", control="C1L1"),  # more than line 1's charge: not line 1's
+            remit_line("93005", "1", submitted="93010", day=date(2026, 11, 3)),  # another day
+        ],
+        BILLED,
+    )
+    assert [(m.billed.key if m.billed else None, m.how) for m in found] == [
+        (3, "submitted_code"),
+        (3, "split"),
+        (1, "control"),
+        (1, "split"),
+        (None, ""),
+        (None, ""),
+    ]
+
+
 def _context(rules: str = "medicare-mac", **fields: object) -> DenialContext:
     return DenialContext(payer_rules(rules), date(2026, 12, 1), DOS, **fields)  # type: ignore[arg-type]
 

@@ -417,3 +417,95 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         ("2", "4.38", "closed"),
     ]
     assert patient_balance(store, "P2")["patient_balance"] == "4.38"
+
+
+def _service(
+    billed: ProfessionalClaim,
+    code: str,
+    charge: str,
+    paid: str,
+    *adjustments: Adjustment,
+    submitted: bool = True,
+    control: bool = True,
+    units: str = "1",
+) -> RemitLine:
+    """One SVC loop of the payer's answer on ``billed``'s one line, adjudicated as ``code``."""
+    line = billed.lines[0]
+    return RemitLine(
+        "HC",
+        code,
+        (),
+        D(charge),
+        D(paid),
+        D(units),
+        line.code if submitted else None,
+        (),
+        line.control if control else None,
+        line.date_from,
+        line.date_from,
+        adjustments,
+        (),
+        None,
+        0,
+    )
+
+
+def _several(claim: ProfessionalClaim, *services: RemitLine) -> RemitClaim:
+    paid = sum((s.paid for s in services), D(0))
+    patient = sum((a.amount for s in services for a in s.adjustments if a.group == "PR"), D(0))
+    return RemitClaim(
+        claim.claim_id,
+        "1",
+        claim.total_charge,
+        paid,
+        patient,
+        "15",
+        "2200000000009",
+        (),
+        services,
+        "DOE, JANE",
+        None,
+        (),
+        claim.lines[0].date_from,
+        None,
+        0,
+    )
+
+
+@pytest.mark.parametrize("how", ["unbundled", "split"])
+def test_every_svc_loop_of_a_billed_line_the_payer_split_posts_to_that_line(
+    store: Store, tmp_path: Path, how: str
+) -> None:
+    """One billed line paid as two SVC loops (TR3 1.10.2.14, RFI 2283): unbundled, the first loop carries
+    the billed charge and the next $0.00, both naming the billed code in SVC06 (no REF*6R echoed); split,
+    the charge and units are shared between loops that echo REF*6R. Every loop posts to the billed line
+    (claims-lifecycle.md section 2: lines by REF*6R, then SVC06), none is left unmatched, and the line and
+    claim balances are those of the whole determination."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    charge = claim.total_charge
+    if how == "unbundled":
+        services = (
+            _service(claim, "93225", str(charge), "40.00", Adjustment("CO", "45", charge - D("50.00")),
+                     Adjustment("PR", "2", D("10.00")), control=False),
+            _service(claim, "93226", "0", "24.00", Adjustment("OA", "94", D("-30.00")),
+                     Adjustment("PR", "2", D("6.00")), control=False),
+        )
+    else:
+        half = charge / 2
+        services = (
+            _service(claim, "93225", str(half), "40.00", Adjustment("CO", "45", half - D("50.00")),
+                     Adjustment("PR", "2", D("10.00")), submitted=claim.lines[0].code != "93225"),
+            _service(claim, "93226", str(half), "24.00", Adjustment("CO", "45", half - D("30.00")),
+                     Adjustment("PR", "2", D("6.00")), submitted=claim.lines[0].code != "93226"),
+        )
+    posted = _post(store, tmp_path, [_several(claim, *services)], f"EFT-{how}", ACME_PARTIES)
+    (result,) = posted["claims"]
+    assert result["unmatched_lines"] == [] and result["status"] == "paid"
+    assert [a["line"] for a in result["adjustments"]] == [1, 1, 1, 1]
+    detail = show_claim(store, claim.claim_id, "biller")
+    (line,) = detail.lines
+    assert (line["payment"], line["patient"]) == ("64.00", "16.00")
+    assert D(line["contractual"]) == charge - D("80.00")
+    assert detail.balance["insurance_balance"] == "0.00" and detail.balance["patient_balance"] == "16.00"
+    items = list_denials(store, "biller", claim=claim.claim_id)
+    assert sorted((i.line, i.amount) for i in items) == [(1, "10.00"), (1, "6.00")]

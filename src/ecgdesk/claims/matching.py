@@ -3,8 +3,15 @@
 In order (claims-lifecycle.md section 2): the line control number we sent in REF*6R and the payer echoes;
 then SVC06, the code as we submitted it when the payer restated SVC01; then code + modifiers + date of
 service + charge. Payers drop modifiers from SVC01, so a remitted line without modifiers may still match
-a billed line with them on code, date and charge. Each billed line is matched at most once, and a
-reversal (negative amounts) matches on the absolute charge.
+a billed line with them on code, date and charge. A reversal (negative amounts) matches on the absolute
+charge.
+
+A payer may pay one billed line as several SVC loops (005010X221A1 section 1.10.2.14, RFI 2283): split,
+each loop carries part of the charge and units (REF*6R echoed, SVC06 when the code changed); unbundled,
+the first loop carries the billed charge and the others $0.00, each naming the billed code in SVC06.
+So a remitted line no billed line was left for goes to the billed line with its REF*6R, else (without
+one) the line with its SVC06 code, else (without SVC06) with its own code (same date, modifiers as
+above), as long as the charges of the loops given to that line do not pass its billed charge.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ class BilledLine:
 class LineMatch:
     remit: RemitLine
     billed: BilledLine | None
-    how: str  # "control", "submitted_code", "code_date_charge", "" (unmatched)
+    how: str  # "control", "submitted_code", "code_date_charge", "split", "" (unmatched)
 
 
 def _same_day(remit: RemitLine, billed: BilledLine) -> bool:
@@ -82,7 +89,38 @@ def match_lines(remitted: Sequence[RemitLine], billed: Sequence[BilledLine]) -> 
             loose = exact or [b for b in free if test(remit, b)]
             if loose:
                 take(index, loose[0], how)
+    _split_loops(remitted, billed, found)
     return [
         LineMatch(remit, found[i][0], found[i][1]) if i in found else LineMatch(remit, None, "")
         for i, remit in enumerate(remitted)
     ]
+
+
+def _split_loops(
+    remitted: Sequence[RemitLine], billed: Sequence[BilledLine], found: dict[int, tuple[BilledLine, str]]
+) -> None:
+    """Give the loops still unmatched to the billed line the payer split or unbundled (module doc)."""
+    given: dict[int, Decimal] = {}
+    for index, (line, _) in found.items():
+        given[line.key] = given.get(line.key, Decimal(0)) + abs(remitted[index].charge)
+
+    def same_service(r: RemitLine, b: BilledLine, code: str | None, modifiers: tuple[str, ...]) -> bool:
+        return code == b.code and (not modifiers or modifiers == b.modifiers) and _same_day(r, b)
+
+    controls = {b.control for b in billed}
+    for index, remit in enumerate(remitted):
+        if index in found:
+            continue
+        # the most specific key the loop carries decides: a loop echoing line 1's REF*6R is never line 2's
+        if remit.control in controls:
+            candidates = [b for b in billed if b.control == remit.control]
+        elif remit.submitted_code:
+            key = (remit.submitted_code, remit.submitted_modifiers)
+            candidates = [b for b in billed if same_service(remit, b, *key)]
+        else:
+            candidates = [b for b in billed if same_service(remit, b, remit.code, remit.modifiers)]
+        charge = abs(remit.charge)
+        room = [b for b in candidates if given.get(b.key, Decimal(0)) + charge <= b.charge]
+        if room:
+            found[index] = (room[0], "split")
+            given[room[0].key] = given.get(room[0].key, Decimal(0)) + charge
