@@ -23,8 +23,9 @@ from backends import BACKENDS
 from ecgdesk.claims.model import ProfessionalClaim
 from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
 from ecgdesk.claims.payer_sim import Parties, reverse, write_277ca, write_835
-from ecgdesk.claims.remit import Adjustment, RemitClaim, RemitLine
+from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim, RemitLine
 from ecgdesk.claims.schemas import claim_from_dict
+from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimRow
 from ecgdesk.workflow.claims import create_claim
@@ -293,7 +294,9 @@ def test_an_overpayment_balanced_by_a_negative_adjustment_is_paid_not_partially_
                    ACME_PARTIES)
     assert [c["status"] for c in posted["claims"]] == ["paid"]
     assert show_claim(store, claim.claim_id, "biller").balance["insurance_balance"] == "-6.20"
-    assert [i for i in list_denials(store, "biller", status=None) if i.claim_id == claim.claim_id] == []
+    items = [i for i in list_denials(store, "biller", status=None) if i.claim_id == claim.claim_id]
+    # no denial item for the negative OA-B13; the credit is an overpayment to refund
+    assert [(i.category, i.next_action, i.amount) for i in items] == [("overpayment", "refund", "6.20")]
 
 
 MEDIGAP = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
@@ -365,6 +368,8 @@ def test_a_secondary_payers_reversal_reopens_the_patient_share_it_had_settled(
     _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
     assert patient_balance(store, "P1")["patient_balance"] == "0.00"
     (left,) = list_denials(store, "biller", claim=second.claim_id)
+    with pytest.raises(InputError, match="only an overpayment item is refunded"):
+        work_denial(store, left.id, "refund", "biller")
     assert work_denial(store, left.id, "bill_patient", "biller").claim_status == "closed"
     posted = _post(store, tmp_path, [reverse(c) for c in settled], "CHK-MG-R", MEDIGAP)
     assert [c["status"] for c in posted["claims"]] == ["paid", "paid"]  # Medicare's determination stands
@@ -509,3 +514,51 @@ def test_every_svc_loop_of_a_billed_line_the_payer_split_posts_to_that_line(
     assert detail.balance["insurance_balance"] == "0.00" and detail.balance["patient_balance"] == "16.00"
     items = list_denials(store, "biller", claim=claim.claim_id)
     assert sorted((i.line, i.amount) for i in items) == [(1, "10.00"), (1, "6.00")]
+
+
+@pytest.mark.parametrize("settled_by", ["WO", "72+WO", "biller"])
+def test_an_overpayment_opens_a_refund_item_closed_by_its_refund_or_recoupment(
+    store: Store, tmp_path: Path, settled_by: str
+) -> None:
+    """The payer pays 6.20 more than the claim's charge less its adjustments (a negative OA-B13): the
+    insurance balance is a credit, and a biller must refund it or let the payer take it back. A refund
+    item opens in the work queue with the amount and payer; it closes when the payer recoups it (PLB WO
+    with the claim's payer claim number in PLB03-2), when the 72/WO pair of a refund check is posted
+    (claims-lifecycle.md section 2, PLB), or when the biller records the refund; the claim's insurance
+    balance is then zero."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    over = _paid(claim, str(claim.total_charge + D("6.20")), Adjustment("OA", "B13", D("-6.20")))
+    _post(store, tmp_path, [over], "EFT-1", ACME_PARTIES)
+    (item,) = list_denials(store, "biller")
+    assert (item.claim_id, item.payer, item.amount, item.category, item.next_action) == (
+        claim.claim_id,
+        "ACME1",
+        "6.20",
+        "overpayment",
+        "refund",
+    )
+    assert item.deadline is not None and "refund" in item.reason
+    if settled_by == "biller":
+        with pytest.raises(InputError, match="an overpayment is refunded"):
+            work_denial(store, item.id, "write_off", "biller")
+        worked = work_denial(store, item.id, "refund", "biller", note="check 1234")
+        assert (worked.item.status, worked.claim_status) == ("worked", "closed")
+    else:
+        fiscal = date.today()
+        plb = [ProviderAdjustment("1234567893", fiscal, "WO", "2200000000001", D("6.20"), 0)]
+        if settled_by == "72+WO":  # the provider refunded by check: the payer offsets its recovery
+            plb.insert(0, ProviderAdjustment("1234567893", fiscal, "72", "2200000000001", D("-6.20"), 0))
+        # the payer's next 835: no claim, only the provider adjustments
+        text = write_835([], ACME_PARTIES, f"PLB-{settled_by}", fiscal, provider_adjustments=plb)
+        assert pyx12_errors(text, tmp_path) == []
+        (tmp_path / "plb.835").write_text(text)
+        post_remittance(store, tmp_path / "plb.835", "biller")
+        (closed,) = list_denials(store, "biller", status=None)
+        assert (closed.id, closed.status, closed.worked_action) == (
+            item.id,
+            "closed",
+            "refunded" if settled_by == "72+WO" else "recouped",
+        )
+    balance = show_claim(store, claim.claim_id, "biller").balance
+    assert (balance["paid"], balance["insurance_balance"]) == (str(claim.total_charge), "0.00")
+    assert list_denials(store, "biller") == []

@@ -33,6 +33,7 @@ class Category(enum.StrEnum):
     ELIGIBILITY = "eligibility"
     PATIENT_RESPONSIBILITY = "patient_responsibility"
     OTHER = "other"
+    OVERPAYMENT = "overpayment"  # the payer paid more than the claim's charge less its adjustments
 
 
 class Action(enum.StrEnum):
@@ -45,6 +46,12 @@ class Action(enum.StrEnum):
     BILL_PATIENT = "bill_patient"
     BILL_SECONDARY = "bill_secondary"
     WRITE_OFF = "write_off"
+    REFUND = "refund"  # an overpayment returned to the payer (by check; a PLB WO/72 closes it too)
+
+
+#: Medicare: an overpayment is reported and returned within 60 days of being identified (42 CFR 401.305);
+#: the same bound is kept for every payer (contracts and state laws set their own, seldom shorter)
+REFUND_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -155,12 +162,29 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
     return Triage(category, action, deadline, f"{group}-{carc}{remark}: {why} [{rules.citation}]")
 
 
-def allowed_actions(group: str, crossover: bool) -> list[Action]:
-    """The actions a biller may take on an item of ``group``."""
-    actions = [a for a in Action if not (a is Action.BILL_PATIENT and group != "PR")]
+def allowed_actions(group: str, crossover: bool, category: str = "") -> list[Action]:
+    """The actions a biller may take on an item of ``group`` (an overpayment item is only refunded)."""
+    if category == Category.OVERPAYMENT:
+        return [Action.REFUND]
+    actions: list[Action] = [
+        a for a in Action if a is not Action.REFUND and not (a is Action.BILL_PATIENT and group != "PR")
+    ]
     if crossover:
         actions.remove(Action.BILL_SECONDARY)
     return actions
+
+
+def overpayment(amount: str, determination: date, rules: PayerRules) -> Triage:
+    """The work a credit insurance balance needs: refund it, or let the payer recoup it."""
+    return Triage(
+        Category.OVERPAYMENT,
+        Action.REFUND,
+        determination + timedelta(days=REFUND_DAYS),
+        f"overpayment of {amount}: the payer paid more than the charge less its adjustments and the patient "
+        f"share; refund it by check, or the payer recoups it (PLB WO, or 72 with WO once a check is "
+        f"received); Medicare: within {REFUND_DAYS} days of identification (42 CFR 401.305) "
+        f"[{rules.citation}]",
+    )
 
 
 # -------------------------------------------------------------------------------------- appeal letter

@@ -501,6 +501,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "bill_patient",
             "bill_secondary",
             "write_off",
+            "refund",
         ],
     )
     work.add_argument("--note")

@@ -5,8 +5,9 @@ PR items the patient's); ``bill_patient`` hands a PR amount to patient statement
 OA and PI); ``bill_secondary`` queues the secondary claim (refused when the payer crossed the claim
 over); ``appeal`` and ``reopening`` draft the letter from the signed report, the order's indications and
 the code's coverage policy and move the claim to ``appealed``; ``correct`` and ``new_original`` create
-the replacement (frequency 7) or a new original claim. When no open item is left the claim closes (or
-is ``written_off`` when its balance went to write-offs).
+the replacement (frequency 7) or a new original claim; ``refund`` (overpayment items only) records the
+credit returned to the payer. When no open item is left the claim closes (or is ``written_off`` when its
+balance went to write-offs).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.claims.denials import Action, AppealFacts, allowed_actions, draft_appeal
+from ecgdesk.claims.denials import Action, AppealFacts, Category, allowed_actions, draft_appeal
 from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.coding.codes import code_info
 from ecgdesk.coding.necessity import indication_list, normalize_icd, screening_rule
@@ -40,6 +41,7 @@ from ecgdesk.store.claims_models import (
 from ecgdesk.store.models import Interpretation, Order, ReportVersion, Signature, Study
 from ecgdesk.workflow.claims_export import ClaimEdits, correct_in
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, dollars, move_claim
+from ecgdesk.workflow.claims_overpayment import refund_row
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
 
@@ -288,15 +290,20 @@ def work_denial(
                 .where(ClaimPaymentRow.claim_id == claim.id, ClaimPaymentRow.crossover.is_(True))
             )
         )
-        if chosen not in allowed_actions(item.group_code, crossover):
-            why = (
-                "the payer crossed the claim over to the secondary itself"
-                if chosen is Action.BILL_SECONDARY
-                else f"{item.group_code} amounts are never billed to the patient"
-            )
+        if chosen not in allowed_actions(item.group_code, crossover, item.category):
+            if item.category == Category.OVERPAYMENT:
+                why = "an overpayment is refunded (or the payer recoups it: PLB WO)"
+            elif chosen is Action.REFUND:
+                why = "only an overpayment item is refunded"
+            elif chosen is Action.BILL_SECONDARY:
+                why = "the payer crossed the claim over to the secondary itself"
+            else:
+                why = f"{item.group_code} amounts are never billed to the patient"
             raise InputError("action", f"'{chosen.value}' is not allowed for item {item_id}: {why}")
         before = {"status": item.status, "claim_status": claim.status}
-        if chosen is Action.WRITE_OFF:
+        if chosen is Action.REFUND:
+            session.add(refund_row(claim.id, item.amount_cents, actor, now()))
+        elif chosen is Action.WRITE_OFF:
             session.add(
                 LedgerRow(
                     claim_id=claim.id,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, load_only
 from ecgdesk.claims import Remittance, read_remittances
 from ecgdesk.claims.matching import BilledLine
 from ecgdesk.claims.x12 import collector_paused
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.claims_models import (
     ClaimLineRow,
     ClaimRow,
@@ -35,6 +35,7 @@ from ecgdesk.store.claims_models import (
     X12Batch,
 )
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
+from ecgdesk.workflow.claims_overpayment import recover
 from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money, standing_payments
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
@@ -125,6 +126,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         ClaimRow.payer_id,
         ClaimRow.patient_id,
         ClaimRow.payer_claim_number,
+        ClaimRow.charge_cents,  # balances after posting (overpayments)
         ClaimRow.updated_at,
     )
     for start in range(0, len(numbers), 500):
@@ -207,6 +209,9 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         result.claims.append(context.post_claim(claim, lines.get(claim.id, []), remit_claim))
         result.posted += 1
     context.flush()
+    # PLB WO / 72 naming a claim give its overpayment back to the payer (its refund item closes)
+    recover(session, remittance.provider_adjustments, remit_row.id, actor, stamp, context.log)
+    append_many(session, context.log)
     for plb in remittance.provider_adjustments:
         session.add(
             ProviderAdjustmentRow(

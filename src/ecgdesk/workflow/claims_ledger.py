@@ -9,9 +9,9 @@
     paid | partially_paid | denied | adjudicated -> appealed | corrected | written_off | closed
     rejected -> corrected (a new original claim replaces it) | paid | ... (the payer adjudicated it anyway)
 
-Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments -
-routine contractual adjustments - patient responsibility - write-offs (a denial stays open A/R until it
-is worked); patient balance = patient responsibility - patient write-offs.
+Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments (less
+refunds of overpayments) - routine contractual adjustments - patient responsibility - write-offs (a
+denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
     return {
         claim_id: Balance(
             charge=dollars(claim.charge_cents),
-            paid=get(claim_id, "payment"),
+            paid=get(claim_id, "payment") - get(claim_id, "refund"),
             contractual=get(claim_id, "contractual"),
             denied=get(claim_id, "denial"),
             patient=get(claim_id, "patient"),

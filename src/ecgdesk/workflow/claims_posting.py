@@ -33,6 +33,7 @@ from ecgdesk.store.claims_models import (
 )
 from ecgdesk.store.models import Base
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars, move_claim
+from ecgdesk.workflow.claims_overpayment import open_overpayments
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
@@ -436,6 +437,12 @@ class Posting:
                         items.append({**item, "ledger_id": ledger_id})
                 if items:
                     session.execute(insert(_table(DenialItemRow)), items)
+            # a claim this remittance left with a credit balance gets its refund item
+            claims = {p.claim.id: p.claim for p in self.pending}
+            paid_in = {p.claim.id: by_position[p.payment["position"]] for p in self.pending}
+            open_overpayments(
+                session, list(claims.values()), paid_in, self.remittance.payment_date, self.actor, self.stamp
+            )
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()

@@ -109,7 +109,14 @@ class CorrectIn(InputModel):
 
 class WorkIn(InputModel):
     action: Literal[
-        "correct", "reopening", "new_original", "appeal", "bill_patient", "bill_secondary", "write_off"
+        "correct",
+        "reopening",
+        "new_original",
+        "appeal",
+        "bill_patient",
+        "bill_secondary",
+        "write_off",
+        "refund",
     ]
     note: str = Field(default="", max_length=2000)
 
