@@ -562,3 +562,43 @@ def test_an_overpayment_opens_a_refund_item_closed_by_its_refund_or_recoupment(
     balance = show_claim(store, claim.claim_id, "biller").balance
     assert (balance["paid"], balance["insurance_balance"]) == (str(claim.total_charge), "0.00")
     assert list_denials(store, "biller") == []
+
+
+@pytest.mark.parametrize(
+    ("code", "adjustments"),
+    [
+        # not our claim: the payer forwarded it to the payer it belongs to (CARC 109)
+        ("23", (Adjustment("OA", "109", D("143.80")),)),
+        # predetermination pricing only: what the payer would pay (CARC 101), no payment
+        (
+            "25",
+            (
+                Adjustment("CO", "45", D("43.80")),
+                Adjustment("PR", "2", D("20.00")),
+                Adjustment("OA", "101", D("80.00")),
+            ),
+        ),
+    ],
+)
+def test_a_forwarded_or_predetermination_only_answer_books_nothing(
+    store: Store, tmp_path: Path, code: str, adjustments: tuple[Adjustment, ...]
+) -> None:
+    """CLP02 23 (not our claim, forwarded) and 25 (predetermination pricing only) are no determination of
+    the claim (claims-lifecycle.md section 2, CLP02): nothing is booked (no contractual amount, nothing
+    billed to the patient, no denial item), the claim keeps its state and its open insurance balance,
+    the answer is on the claim's record (its remittances and an audited claim:remit row)."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    assert claim.total_charge == D("143.80")
+    answer = _paid(claim, "0", *adjustments, status=code, payer_claim_number="9900000000001")
+    posted = _post(store, tmp_path, [answer], f"EFT-{code}", ACME_PARTIES)
+    assert [(c["status"], c["clp_status"]) for c in posted["claims"]] == [("exported", code)]
+    detail = show_claim(store, claim.claim_id, "biller")
+    assert detail.summary.status == "exported"
+    assert (detail.balance["insurance_balance"], detail.balance["patient_balance"]) == ("143.80", "0.00")
+    assert detail.balance["contractual"] == "0.00" and detail.balance["denied"] == "0.00"
+    assert detail.payer_claim_number != "9900000000001"  # not the number a correction must cite
+    assert [r["clp_status"] for r in detail.remittances] == [code]
+    assert [h["after"]["clp02"] for h in detail.history if h["action"] == "claim:remit"] == [code]
+    assert list_denials(store, "biller", status=None) == []
+    assert patient_balance(store, "P3")["patient_balance"] == "0.00"
+    assert ar_aging(store).to_dict()["total"]["total"] == "143.80"

@@ -37,6 +37,11 @@ from ecgdesk.workflow.claims_overpayment import open_overpayments
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
+#: CLP02 that determine nothing about the claim (claims-lifecycle.md section 2): recorded, never booked
+NO_DETERMINATION = {
+    "23": "not this payer's claim: forwarded to the payer it belongs to; nothing booked",
+    "25": "predetermination pricing only: an estimate, no payment; nothing booked",
+}
 
 
 def money(value: Decimal) -> str:
@@ -83,7 +88,7 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
             stack = standing.setdefault(claim_id, [])
             if status == REVERSAL:
                 undo_latest(stack, number)
-            else:
+            elif status not in NO_DETERMINATION:
                 stack.append(LaterPayment(payment_id, remittance_id, number, 0))
     ids = [p.payment_id for stack in standing.values() for p in stack]
     shares: dict[int, int] = {}
@@ -154,6 +159,8 @@ class Posting:
             "crossover": remit.crossover,
             "position": remit.position,
         }
+        if remit.status in NO_DETERMINATION:
+            return self._no_determination(claim, remit, payment)
         if remit.payer_claim_number and not remit.reversal:
             claim.payer_claim_number = remit.payer_claim_number[:50]
         matches = match_lines(remit.lines, billed)
@@ -246,6 +253,34 @@ class Posting:
             "crossover": remit.crossover,
             "adjustments": shown,
             "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
+        }
+
+    def _no_determination(
+        self, claim: ClaimRow, remit: RemitClaim, payment: dict[str, Any]
+    ) -> dict[str, Any]:
+        """CLP02 23 / 25: recorded (the claim payment and an audit row), nothing booked, state kept. The
+        amounts are the payer's estimate or another payer's business: none is the claim's or the patient's,
+        and the CLP07 is not the number a correction would cite."""
+        self.pending.append(_Pending(claim, payment, [], [], reversal=False))
+        status = {"status": claim.status}
+        note = NO_DETERMINATION[remit.status]
+        detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
+        after = {**status, **detail, "note": note}
+        self.log.append((self.actor, "claim:remit", "claim", claim.id, status, after))
+        adjustments: list[dict[str, Any]] = [
+            {"line": None, "group": a.group, "carc": a.reason, "rarc": [], "amount": money(a.amount)}
+            for a in remit.all_adjustments()
+        ]
+        return {
+            "claim_id": claim.claim_number,
+            "status": claim.status,
+            "clp_status": remit.status,
+            "paid": money(remit.paid),
+            "patient_responsibility": money(remit.patient_responsibility),
+            "crossover": remit.crossover,
+            "adjustments": adjustments,
+            "unmatched_lines": [],
+            "note": note,
         }
 
     def _entry(
