@@ -602,3 +602,32 @@ def test_a_forwarded_or_predetermination_only_answer_books_nothing(
     assert list_denials(store, "biller", status=None) == []
     assert patient_balance(store, "P3")["patient_balance"] == "0.00"
     assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
+
+
+def test_a_claim_payment_sent_again_under_another_trace_is_a_duplicate_payment(
+    store: Store, tmp_path: Path
+) -> None:
+    """The payer pays the same claim payment again (same CLP07, status and amounts, not reversed) in
+    another 835 with its own trace number, so the file is not a duplicate (claims-lifecycle.md section 2,
+    duplicates: TRN02 per payer). The money came twice, the determination once: the second payment posts
+    (a credit to refund, with its overpayment item) but its adjustments are not booked again, so the
+    patient is not billed the coinsurance twice."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    contractual = Adjustment("CO", "45", claim.total_charge - D("100.00"))
+    paid = _paid(claim, "80.00", contractual, Adjustment("PR", "2", D("20.00")))
+    _post(store, tmp_path, [paid], "EFT-1", ACME_PARTIES)
+    posted = _post(store, tmp_path, [paid], "EFT-2", ACME_PARTIES)
+    assert posted["duplicates"] == [] and posted["claims"][0]["adjustments"] == []
+    balance = show_claim(store, claim.claim_id, "biller").balance
+    assert (balance["paid"], balance["patient_responsibility"], balance["insurance_balance"]) == (
+        "160.00",
+        "20.00",
+        "-80.00",
+    )
+    assert patient_balance(store, "P3")["patient_balance"] == "20.00"
+    items = list_denials(store, "biller")
+    assert sorted((i.category, i.amount) for i in items) == [
+        ("overpayment", "80.00"),
+        ("patient_responsibility", "20.00"),
+    ]
+    assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")

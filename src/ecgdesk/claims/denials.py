@@ -174,14 +174,15 @@ def allowed_actions(group: str, crossover: bool, category: str = "") -> list[Act
     return actions
 
 
-def overpayment(amount: str, determination: date, rules: PayerRules) -> Triage:
+def overpayment(amount: str, determination: date, rules: PayerRules, cause: str = "") -> Triage:
     """The work a credit insurance balance needs: refund it, or let the payer recoup it."""
     return Triage(
         Category.OVERPAYMENT,
         Action.REFUND,
         determination + timedelta(days=REFUND_DAYS),
-        f"overpayment of {amount}: the payer paid more than the charge less its adjustments and the patient "
-        f"share; refund it by check, or the payer recoups it (PLB WO, or 72 with WO once a check is "
+        (f"{cause}; " if cause else "")
+        + f"overpayment of {amount}: the payer paid more than the charge less its adjustments and the "
+        f"patient share; refund it by check, or the payer recoups it (PLB WO, or 72 with WO once a check is "
         f"received); Medicare: within {REFUND_DAYS} days of identification (42 CFR 401.305) "
         f"[{rules.citation}]",
     )

@@ -172,10 +172,8 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             .group_by(LedgerRow.claim_id)
         )
         shares.update((claim_id, int(total or 0)) for claim_id, total in session.execute(share_query))
-    reversed_claims = sorted(
-        {claims[c.claim_id].id for c in remittance.claims if c.reversal and c.claim_id in claims}
-    )
-    standing = standing_payments(session, remittance.payer_trace_id, reversed_claims)
+    # this payer's standing payments: what a reversal undoes, what a duplicate payment repeats
+    standing = standing_payments(session, remittance.payer_trace_id, ids)
     context = Posting(
         session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of, shares, standing
     )

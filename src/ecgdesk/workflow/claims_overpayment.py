@@ -53,11 +53,13 @@ def open_overpayments(
     determination: date,
     actor: str,
     stamp: Any,
+    why: dict[int, str] | None = None,
 ) -> None:
     """Open (or follow) the refund item of every claim of ``claims`` whose insurance balance is a credit.
 
     ``payment_ids`` maps a claim to its claim payment in this remittance: the item points at that
-    payment's ledger row (the payment that made the credit)."""
+    payment's ledger row (the payment that made the credit); ``why`` says how a claim got its credit
+    (a duplicate payment), for the item's reason."""
     if not claims:
         return
     money = balances(session, claims)
@@ -87,7 +89,8 @@ def open_overpayments(
         if not found:
             continue  # a claim payment with no amount at all: nothing to point the item at
         amount = -money[claim.id].insurance
-        work = overpayment(f"{amount:.2f}", determination, payer_rules(payers[claim.payer_id].rules_id))
+        rules = payer_rules(payers[claim.payer_id].rules_id)
+        work = overpayment(f"{amount:.2f}", determination, rules, (why or {}).get(claim.id, ""))
         session.add(
             DenialItemRow(
                 claim_id=claim.id,

@@ -54,20 +54,31 @@ def _table(model: type[Base]) -> Table:
 
 
 @dataclass(frozen=True)
-class LaterPayment:
-    """A later payer's claim payment still standing (not reversed), which a reversal may undo."""
+class StandingPayment:
+    """A payer's claim payment still standing (not reversed): a reversal may undo it, and the same claim
+    payment sent again is a duplicate of it."""
 
     payment_id: int
     remittance_id: int
     payer_claim_number: str
     share_cents: int  # the patient share it took over from the earlier payers (0: it was posted as a first)
+    amounts: tuple[str, int, int, int] = ("", 0, 0, 0)  # CLP02, charge, paid, patient (cents)
+
+    def repeated_by(self, remit: RemitClaim) -> bool:
+        """``remit`` is this claim payment again: same CLP07, CLP02 and amounts."""
+        again = (remit.status, cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
+        return bool(self.payer_claim_number) and (remit.payer_claim_number, again) == (
+            self.payer_claim_number,
+            self.amounts,
+        )
 
 
-def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[LaterPayment]]:
+def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[StandingPayment]]:
     """Per claim, the payments of ``payer`` (TRN03) not yet reversed, oldest first: each CLP02 22 undid the
     latest standing one (with its CLP07 when one matches). A reversal undoes the payment it mirrors, so it
-    must know whether that payment had settled an earlier payer's patient share."""
-    standing: dict[int, list[LaterPayment]] = {}
+    must know whether that payment had settled an earlier payer's patient share; a claim payment equal to
+    a standing one is a duplicate payment."""
+    standing: dict[int, list[StandingPayment]] = {}
     for start in range(0, len(claim_ids), 500):
         query = (
             select(
@@ -76,6 +87,9 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
                 ClaimPaymentRow.remittance_id,
                 ClaimPaymentRow.status_code,
                 ClaimPaymentRow.payer_claim_number,
+                ClaimPaymentRow.charge_cents,
+                ClaimPaymentRow.paid_cents,
+                ClaimPaymentRow.patient_cents,
             )
             .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
             .where(
@@ -84,12 +98,13 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
             )
             .order_by(ClaimPaymentRow.id)
         )
-        for payment_id, claim_id, remittance_id, status, number in session.execute(query):
+        for payment_id, claim_id, remittance_id, status, number, *money_ in session.execute(query):
             stack = standing.setdefault(claim_id, [])
             if status == REVERSAL:
                 undo_latest(stack, number)
             elif status not in NO_DETERMINATION:
-                stack.append(LaterPayment(payment_id, remittance_id, number, 0))
+                amounts = (status, int(money_[0]), int(money_[1]), int(money_[2]))
+                stack.append(StandingPayment(payment_id, remittance_id, number, 0, amounts))
     ids = [p.payment_id for stack in standing.values() for p in stack]
     shares: dict[int, int] = {}
     for start in range(0, len(ids), 500):
@@ -108,7 +123,7 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
     }
 
 
-def undo_latest(stack: list[LaterPayment], payer_claim_number: str) -> LaterPayment | None:
+def undo_latest(stack: list[StandingPayment], payer_claim_number: str) -> StandingPayment | None:
     """Take the standing payment a reversal undoes: the latest with its CLP07, else the latest."""
     for index in range(len(stack) - 1, -1, -1):
         if stack[index].payer_claim_number == payer_claim_number:
@@ -126,7 +141,7 @@ class _Pending:
     triaged: list[dict[str, Any] | None]
     reversal: bool
     later_payer: bool = False
-    undone: LaterPayment | None = None  # a later payer's payment this reversal undoes
+    undone: StandingPayment | None = None  # a later payer's payment this reversal undoes
 
 
 @dataclass
@@ -143,7 +158,9 @@ class Posting:
     secondary: set[int]
     line_numbers: dict[int, int]
     patient_shares: dict[int, int]  # cents; the patient share earlier payers left, for LATER_PAYER claims
-    standing: dict[int, list[LaterPayment]]  # this payer's payments not yet reversed, for reversed claims
+    standing: dict[int, list[StandingPayment]]  # this payer's payments not yet reversed, per claim
+    # claim id -> the claim payment a duplicate payment repeats (said in its overpayment item)
+    duplicates: dict[int, str] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -161,6 +178,13 @@ class Posting:
         }
         if remit.status in NO_DETERMINATION:
             return self._no_determination(claim, remit, payment)
+        first = (
+            None
+            if remit.reversal
+            else next((p for p in self.standing.get(claim.id, []) if p.repeated_by(remit)), None)
+        )
+        if first is not None:
+            return self._duplicate(claim, billed, remit, payment, first)
         if remit.payer_claim_number and not remit.reversal:
             claim.payer_claim_number = remit.payer_claim_number[:50]
         matches = match_lines(remit.lines, billed)
@@ -253,6 +277,48 @@ class Posting:
             "crossover": remit.crossover,
             "adjustments": shown,
             "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
+        }
+
+    def _duplicate(
+        self,
+        claim: ClaimRow,
+        billed: list[BilledLine],
+        remit: RemitClaim,
+        payment: dict[str, Any],
+        first: StandingPayment,
+    ) -> dict[str, Any]:
+        """The same claim payment again under another trace: the money posts (a credit the overpayment
+        item asks to refund), the determination was booked with the first, so no CAS row and no item."""
+        pending = _Pending(claim, payment, [], [], reversal=False)
+        matches = match_lines(remit.lines, billed)
+        for match in matches:
+            if match.remit.paid:
+                self._entry(
+                    pending, claim, match.billed.key if match.billed else None, "payment", match.remit.paid
+                )
+        if not remit.lines and remit.paid:
+            self._entry(pending, claim, None, "payment", remit.paid)
+        self.pending.append(pending)
+        note = (
+            f"duplicate payment: claim payment {first.payment_id} (CLP07 {first.payer_claim_number}, "
+            f"remittance {first.remittance_id}) sent again; its adjustments are not booked twice"
+        )
+        self.duplicates[claim.id] = note
+        status = {"status": claim.status}
+        detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
+        self.log.append(
+            (self.actor, "claim:remit", "claim", claim.id, status, {**status, **detail, "note": note})
+        )
+        return {
+            "claim_id": claim.claim_number,
+            "status": claim.status,
+            "clp_status": remit.status,
+            "paid": money(remit.paid),
+            "patient_responsibility": money(remit.patient_responsibility),
+            "crossover": remit.crossover,
+            "adjustments": [],
+            "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
+            "note": note,
         }
 
     def _no_determination(
@@ -476,13 +542,19 @@ class Posting:
             claims = {p.claim.id: p.claim for p in self.pending}
             paid_in = {p.claim.id: by_position[p.payment["position"]] for p in self.pending}
             open_overpayments(
-                session, list(claims.values()), paid_in, self.remittance.payment_date, self.actor, self.stamp
+                session,
+                list(claims.values()),
+                paid_in,
+                self.remittance.payment_date,
+                self.actor,
+                self.stamp,
+                self.duplicates,
             )
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
 
-    def _undo_items(self, claim: ClaimRow, undone: LaterPayment) -> None:
+    def _undo_items(self, claim: ClaimRow, undone: StandingPayment) -> None:
         """The items of a later payer's reversed payment: its own open items close as reversed; the items
         of the share it had settled (closed as later_payer when it was posted) are open again."""
         own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
