@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -631,3 +632,21 @@ def test_a_claim_payment_sent_again_under_another_trace_is_a_duplicate_payment(
         ("patient_responsibility", "20.00"),
     ]
     assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")
+
+
+def test_a_claim_level_adjustment_lowers_the_payment_not_the_lines(store: Store, tmp_path: Path) -> None:
+    """The payer prices the line (SVC03 100.00 after CO-45) and takes the deductible at claim level (2100
+    CAS PR-1 20.00), so it pays CLP04 80.00 (claims-lifecycle.md section 2, balancing: CLP03 - the claim's
+    and lines' CAS = CLP04). The claim's payments are the 80.00 received, not the lines' 100.00: the
+    insurance balance is zero, not a 20.00 credit (which would open an overpayment item)."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    line = _paid(claim, "100.00", Adjustment("CO", "45", claim.total_charge - D("100.00")))
+    deductible = (Adjustment("PR", "1", D("20.00")),)
+    answer = replace(line, paid=D("80.00"), patient_responsibility=D("20.00"), adjustments=deductible)
+    _post(store, tmp_path, [answer], "EFT-CL", ACME_PARTIES)
+    detail = show_claim(store, claim.claim_id, "biller")
+    assert (detail.balance["paid"], detail.balance["patient_responsibility"]) == ("80.00", "20.00")
+    assert detail.balance["insurance_balance"] == "0.00"
+    assert detail.lines[0]["payment"] == "100.00"  # the line as the payer priced it
+    items = list_denials(store, "biller")
+    assert [(i.category, i.line, i.amount) for i in items] == [("patient_responsibility", None, "20.00")]

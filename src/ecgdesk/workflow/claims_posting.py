@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.claims import RemitClaim, Remittance
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
-from ecgdesk.claims.matching import BilledLine, match_lines
+from ecgdesk.claims.matching import BilledLine, LineMatch, match_lines
 from ecgdesk.claims.remit import REVERSAL, ZERO, Adjustment
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store import append_many
@@ -249,8 +249,7 @@ class Posting:
             )
         if later:
             self._later_payer(pending, claim, remit, share, context, shown)
-        if not remit.lines and remit.paid:
-            self._entry(pending, claim, None, "payment", remit.paid)
+        self._claim_payment(pending, claim, remit, matches)
         self.pending.append(pending)
         # a later CLP of the same claim in this file (a correction after its reversal) sees this one's share
         self.patient_shares[claim.id] = self.patient_shares.get(claim.id, 0) + sum(
@@ -296,8 +295,7 @@ class Posting:
                 self._entry(
                     pending, claim, match.billed.key if match.billed else None, "payment", match.remit.paid
                 )
-        if not remit.lines and remit.paid:
-            self._entry(pending, claim, None, "payment", remit.paid)
+        self._claim_payment(pending, claim, remit, matches)
         self.pending.append(pending)
         note = (
             f"duplicate payment: claim payment {first.payment_id} (CLP07 {first.payer_claim_number}, "
@@ -320,6 +318,15 @@ class Posting:
             "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
             "note": note,
         }
+
+    def _claim_payment(
+        self, pending: _Pending, claim: ClaimRow, remit: RemitClaim, matches: list[LineMatch]
+    ) -> None:
+        """What the payer paid beyond (or short of) its lines: the claim-level CAS lower the lines' SVC03 to
+        CLP04 (CLP03 - claim and line CAS = CLP04), so the claim's payment rows add up to the money paid."""
+        rest = remit.paid - sum((m.remit.paid for m in matches), ZERO)
+        if rest:
+            self._entry(pending, claim, None, "payment", rest)
 
     def _no_determination(
         self, claim: ClaimRow, remit: RemitClaim, payment: dict[str, Any]
