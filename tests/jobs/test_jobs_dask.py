@@ -93,3 +93,42 @@ def test_batch_on_the_cluster_one_corrupt_recording(store: Store, cluster: str, 
     for row in (rows[0], rows[2]):
         assert int(row["total_beats"]) > 100
         assert (Path(row["output"]) / "findings.json").exists()
+
+
+def test_an_unreachable_scheduler_is_reported_within_the_connect_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens on port 1: the worker gives up after its connect timeout (a setting, here from the
+    environment), not after Dask's 30 s, with a message naming the scheduler; exit 2 from the command."""
+    import subprocess
+    import sys
+    import time
+
+    from jobs_builders import worker_env
+
+    from ecgdesk.jobs.settings import CONNECT_TIMEOUT_ENV, WorkerSettings
+    from ecgdesk.workflow.jobs import make_executor
+
+    assert WorkerSettings().connect_timeout_s == 10.0
+    store = make_store(tmp_path, "sqlite")
+    try:
+        monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "0.3")
+        started = time.monotonic()
+        with pytest.raises(InputError, match=r"scheduler.*cannot reach the Dask scheduler") as info:
+            make_executor(store, "dask", scheduler="tcp://127.0.0.1:1")
+        assert time.monotonic() - started < 5.0
+        assert "tcp://127.0.0.1:1" in str(info.value)
+        monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "soon")
+        with pytest.raises(InputError, match=f"{CONNECT_TIMEOUT_ENV}.*number of seconds, got 'soon'"):
+            make_executor(store, "dask", scheduler="tcp://127.0.0.1:1")
+        monkeypatch.delenv(CONNECT_TIMEOUT_ENV)
+        command = [sys.executable, "-m", "ecgdesk.cli.main", "worker", "--executor", "dask",
+                   "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout-s", "0.5"]
+        started = time.monotonic()
+        done = subprocess.run(command, env=worker_env(store), capture_output=True, text=True, timeout=25)
+        elapsed = time.monotonic() - started
+        assert done.returncode == 2, done.stderr
+        assert "cannot reach the Dask scheduler" in done.stderr and "tcp://127.0.0.1:1" in done.stderr
+        assert elapsed < 20.0  # interpreter and Dask start-up, plus 0.5 s of trying (was 30 s)
+    finally:
+        store.close()

@@ -108,7 +108,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     store = command_store()  # a system process, like `serve`: no user acts; its leases name it
     kinds = kinds_with(args.kinds_module)
     executor = make_executor(
-        store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds
+        store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds,
+        connect_timeout_s=args.connect_timeout_s,
     )
     local = f"{args.concurrency or 1} process(es)"
     where = f"scheduler {args.scheduler}" if args.executor == "dask" else local
@@ -137,7 +138,8 @@ def _cmd_batch_analyze(args: argparse.Namespace) -> int:
 
     store, actor = _acting(args, "batch:analyze")
     concurrency = args.concurrency or (os.cpu_count() or 1 if args.executor == "local" else None)
-    executor = make_executor(store, args.executor, concurrency=concurrency, scheduler=args.scheduler)
+    executor = make_executor(store, args.executor, concurrency=concurrency, scheduler=args.scheduler,
+                             connect_timeout_s=args.connect_timeout_s)
     segment_s = args.segment_hours * 3600 if args.segment_hours > 0 else None
     flag = _stop_on_sigterm()
     with progress(len(args.paths), "batch analyze", unit="rec") as bar:
@@ -230,5 +232,8 @@ def _executor_options(parser: argparse.ArgumentParser, default_concurrency: str 
         "cluster's threads)",
     )
     parser.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler, tcp://HOST:8786")
+    parser.add_argument("--connect-timeout-s", type=float, default=None, metavar="S",
+                        help="give up reaching the Dask scheduler after S seconds (default "
+                        "$ECGDESK_DASK_CONNECT_TIMEOUT_S, else 10)")
     parser.add_argument("--lease-s", type=float, default=60.0,
                         help="lease length: a job whose worker is silent this long runs again")

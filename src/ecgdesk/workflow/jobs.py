@@ -112,16 +112,23 @@ def make_executor(
     concurrency: int | None = None,
     scheduler: str | None = None,
     kinds: Kinds = KINDS,
+    connect_timeout_s: float | None = None,
 ) -> Executor:
-    """``local`` (``concurrency`` processes, default 1) or ``dask`` (the cluster at ``scheduler``)."""
+    """``local`` (``concurrency`` processes, default 1) or ``dask`` (the cluster at ``scheduler``, reached
+    within ``connect_timeout_s`` seconds, default the worker settings' ``connect_timeout_s``, or an
+    :class:`InputError` saying it cannot be reached)."""
     check_option("executor", name, EXECUTORS)
     if name == "local":
         return LocalExecutor(store, kinds, concurrency or 1)
     if not scheduler:
         raise InputError("scheduler", "the dask executor needs --scheduler tcp://HOST:PORT")
     from ecgdesk.jobs.dask_executor import DaskExecutor
+    from ecgdesk.jobs.settings import WorkerSettings, check_seconds
 
-    return DaskExecutor(store, kinds, scheduler, concurrency)
+    if connect_timeout_s is None:
+        connect_timeout_s = WorkerSettings.from_env().connect_timeout_s
+    check_seconds("connect-timeout-s", connect_timeout_s)
+    return DaskExecutor(store, kinds, scheduler, concurrency, timeout_s=connect_timeout_s)
 
 
 def pending(store: Store) -> int:
