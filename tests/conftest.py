@@ -26,6 +26,14 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _jobs_retry_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs retry a transient error at once here (retry base 0 s), as the tests of attempts expect; the
+    backoff's own tests (tests/jobs/test_jobs_backoff.py) set it, and the worker processes and Dask tasks
+    get it with their claims."""
+    monkeypatch.setenv("ECGDESK_JOB_RETRY_BASE_S", "0")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return shared_path()

@@ -187,6 +187,32 @@ def test_dask_tasks_that_raise_fail_their_jobs_with_the_reason(store: Store, clu
     assert missing.attempts == 3 and "no_such_function" in (missing.error or "")
 
 
+def test_a_transient_error_on_dask_waits_its_backoff_before_the_next_attempt(
+    store: Store, cluster: str
+) -> None:
+    """The task records the failure with the loop's backoff (it travels in the claim); the loop leases the
+    job again only after it: the attempts start at least 0.4 s, then 0.8 s, apart."""
+    from datetime import datetime, timedelta
+
+    from ecgdesk.jobs.settings import Backoff
+
+    crash = _enqueue(store, JobSpec("test.crash", {}, "slow-retry", "t1"))
+
+    def ended() -> bool:
+        with store.transaction() as session:
+            return queue.count_by_status(session) == {"failed": 1}
+
+    serve(store, DaskExecutor(store, KINDS, cluster), KINDS, stop=ended, lease_s=10, poll_s=0.05,
+          backoff=Backoff(base_s=0.4, cap_s=5.0, jitter=0.0))
+    assert _job(store, crash).attempts == 3
+    with store.transaction() as session:
+        starts = [datetime.fromisoformat(at) for at in session.scalars(select(AuditEntry.at).where(
+            AuditEntry.entity == "job", AuditEntry.entity_id == str(crash), AuditEntry.action == "job:running"
+        ).order_by(AuditEntry.seq))]
+    first, second, third = starts
+    assert second - first >= timedelta(seconds=0.4) and third - second >= timedelta(seconds=0.8)
+
+
 def test_a_job_that_kills_its_dask_worker_fails_after_its_attempts(store: Store, cluster: str) -> None:
     """Dask starts the task again on the other worker; with no attempt left that start fails the job,
     which keeps its attempts within the limit (it said "attempt 2 of 1")."""

@@ -183,3 +183,37 @@ def test_a_database_at_0013_gains_order_priorities_as_routine(tmp_path: Path, ba
         assert session.scalar(select(Order.priority).where(Order.id == 1)) == "routine"
     assert [(row.id, row.priority.value) for row in list_studies(store)] == [(1, "routine")]
     store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_at_0014_keeps_its_queued_jobs_with_no_retry_wait(tmp_path: Path, backend: str) -> None:
+    """Revision 0015 adds ``jobs.not_before`` (the backoff of a job queued again after a transient error):
+    a job queued before it is kept, with no wait (NULL), and a worker leases it at once."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData
+
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.settings import Backoff
+
+    url = scratch_url(tmp_path, backend)
+    engine = _upgrade_to(url, "0014")
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    old = MetaData()
+    with engine.begin() as connection:
+        old.reflect(connection, only=["jobs"])
+        assert "not_before" not in old.tables["jobs"].c
+        connection.execute(old.tables["jobs"].insert().values(
+            id=1, kind="analysis.file", payload_json='{"path": "/data/a.hea"}', input_hash="a" * 64,
+            algorithm_version="v1", priority=10, status="queued", attempts=1, max_attempts=3, progress=0.0,
+            error="OSError: No space left on device", created_by="tech", created_at=stamp, updated_at=stamp,
+        ))
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path / "home")
+    with store.transaction() as session:
+        info = queue.info(session, queue.get_job(session, 1))
+        assert (info.status, info.attempts, info.error) == ("queued", 1, "OSError: No space left on device")
+        assert (info.not_before, info.retry_wait) == (None, None)
+        (claim,) = queue.claim(session, "w", ["analysis.file"], 1, backoff=Backoff(30, 600, 0))
+        assert (claim.job_id, claim.attempts) == (1, 2)
+    store.close()

@@ -30,6 +30,8 @@ def _line(job: Any) -> str:
     waiting = f"  parts {parts.get('done', 0)}/{sum(parts.values())} done" if parts else ""
     where = f"  study {job.study_id}" if job.study_id is not None else ""
     error = f"  error: {job.error}" if job.error and job.status != "done" else ""
+    if job.retry_wait:  # queued after a transient error: when it runs again, and why
+        error = f"  {job.retry_wait}"
     return (
         f"{job.id:>6}  {job.kind:17} {job.status:9} attempts {job.attempts}/{job.max_attempts}  "
         f"{100 * job.progress:5.1f}%  priority {job.priority}{where}{waiting}{error}"
@@ -107,6 +109,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     store = command_store()  # a system process, like `serve`: no user acts; its leases name it
     kinds = kinds_with(args.kinds_module)
+    backoff = _backoff(args)  # a bad setting is refused before any process starts
     executor = make_executor(
         store, args.executor, concurrency=args.concurrency, scheduler=args.scheduler, kinds=kinds,
         connect_timeout_s=args.connect_timeout_s,
@@ -122,8 +125,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     stats = run_worker(
         store, executor, lease_s=args.lease_s, poll_s=args.poll_s, until_idle=args.until_idle,
-        stop=stop, kinds=kinds,
+        stop=stop, kinds=kinds, backoff=backoff,
     )
+    if stats.waiting_note:
+        print(f"ecgdesk worker: {stats.waiting_note}", file=sys.stderr)
     print(
         f"ecgdesk worker: stopped; {stats.leased} job runs started, {stats.ended} ended, "
         f"{stats.crashed} lost by the executor, {stats.requeued_expired} expired leases requeued",
@@ -132,11 +137,26 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backoff(args: argparse.Namespace) -> Any:
+    """The retry backoff: the environment's (ecgdesk.jobs.settings), with the flags given over it."""
+    from dataclasses import replace
+
+    from ecgdesk.jobs.settings import Backoff
+
+    backoff = Backoff.from_env()
+    if args.retry_base_s is not None:
+        backoff = replace(backoff, base_s=args.retry_base_s)
+    if args.retry_cap_s is not None:
+        backoff = replace(backoff, cap_s=args.retry_cap_s)
+    return backoff
+
+
 def _cmd_batch_analyze(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.batch import BatchProgress, batch_analyze
     from ecgdesk.workflow.jobs import make_executor
 
     store, actor = _acting(args, "batch:analyze")
+    backoff = _backoff(args)
     concurrency = args.concurrency or (os.cpu_count() or 1 if args.executor == "local" else None)
     executor = make_executor(store, args.executor, concurrency=concurrency, scheduler=args.scheduler,
                              connect_timeout_s=args.connect_timeout_s)
@@ -153,7 +173,7 @@ def _cmd_batch_analyze(args: argparse.Namespace) -> int:
 
         result = batch_analyze(
             store, args.paths, args.out, executor, actor, segment_s=segment_s, lease_s=args.lease_s,
-            on_progress=show,
+            on_progress=show, backoff=backoff,
         )
     done, failed = result.count("done"), len(result.items) - result.count("done")  # type: ignore[arg-type]
     for item in result.items:
@@ -185,7 +205,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("job_id", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_show)
-    p = sub.add_parser("retry", parents=[user], help="queue a failed or cancelled job again")
+    p = sub.add_parser("retry", parents=[user], help="queue a failed or cancelled job again, or run a job "
+                       "waiting for its retry time now")
     p.add_argument("job_id", type=int)
     p.set_defaults(func=_cmd_retry)
     p = sub.add_parser("cancel", parents=[user], help="cancel a queued or running job")
@@ -200,7 +221,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _executor_options(worker)
     worker.add_argument("--poll-s", type=float, default=1.0, help="seconds between looks at an empty queue")
-    worker.add_argument("--until-idle", action="store_true", help="stop when no job is queued or running")
+    worker.add_argument("--until-idle", action="store_true",
+                        help="stop when no job is queued or running (waiting for a job's retry time when it "
+                        "comes within the backoff cap)")
     worker.add_argument("--kinds-module", default=None, metavar="MODULE",
                         help="also run a site's own job kinds: MODULE.KINDS = {kind: 'module:function'}")
     worker.add_argument("--parent-pid", type=int, default=None, metavar="PID",
@@ -235,5 +258,10 @@ def _executor_options(parser: argparse.ArgumentParser, default_concurrency: str 
     parser.add_argument("--connect-timeout-s", type=float, default=None, metavar="S",
                         help="give up reaching the Dask scheduler after S seconds (default "
                         "$ECGDESK_DASK_CONNECT_TIMEOUT_S, else 10)")
+    parser.add_argument("--retry-base-s", type=float, default=None, metavar="S",
+                        help="after a transient error a job waits S s, doubling at each attempt (default "
+                        "$ECGDESK_JOB_RETRY_BASE_S, else 30; 0: retry at once)")
+    parser.add_argument("--retry-cap-s", type=float, default=None, metavar="S",
+                        help="the longest such wait (default $ECGDESK_JOB_RETRY_CAP_S, else 600)")
     parser.add_argument("--lease-s", type=float, default=60.0,
                         help="lease length: a job whose worker is silent this long runs again")

@@ -317,6 +317,8 @@ def describe_study(view: StudyDetail) -> str:
         lines.append(f"claim       {codes}  ({len(view.coding.scrub)} scrubber finding(s))")
     for j in view.jobs:
         error = f": {j.error}" if j.error and j.status != "done" else ""
+        if j.retry_wait:
+            error = f": {j.retry_wait}"
         attempts = f"attempt {j.attempts} of {j.max_attempts}"
         lines.append(f"job         {j.id} {j.kind} {j.status} ({attempts}){error}")
     lines.append(f"signature   {view.signature_state}")

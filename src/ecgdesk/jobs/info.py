@@ -55,6 +55,10 @@ class JobInfo:
     finished_at: str | None
     payload: dict[str, Any]
     parts: dict[str, int] = field(default_factory=dict)
+    #: queued after a transient error: not run before this time (ISO, UTC)
+    not_before: str | None = None
+    #: "retry after HH:MM:SS UTC (attempt k of n): reason" while it waits for that time, else None
+    retry_wait: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +73,16 @@ class JobInfo:
 def iso(value: datetime | None) -> str | None:
     value = aware(value)
     return value.isoformat() if value is not None else None
+
+
+def retry_wait(job: Job, at: datetime | None = None) -> str | None:
+    """What a job waiting for its retry time waits for: "retry after 06:12:40 UTC (attempt 2 of 3):
+    <the error of the attempt that failed>" (k is the attempt it will run next); None unless it waits."""
+    when = aware(job.not_before)
+    if job.status != JobStatus.QUEUED or when is None or when <= (at or datetime.now(UTC)):
+        return None
+    reason = f": {job.error}" if job.error else ""
+    return f"retry after {when:%H:%M:%S} UTC (attempt {job.attempts + 1} of {job.max_attempts}){reason}"
 
 
 def info(session: Session, job: Job) -> JobInfo:
@@ -102,6 +116,8 @@ def info(session: Session, job: Job) -> JobInfo:
         finished_at=iso(job.finished_at),
         payload=json.loads(job.payload_json),
         parts=parts,
+        not_before=iso(job.not_before) if job.status == JobStatus.QUEUED else None,
+        retry_wait=retry_wait(job),
     )
 
 

@@ -9,7 +9,8 @@ else took the job) can no longer change the job: its result is discarded, and ea
 exactly once.
 
 Times are the workers' clocks in UTC (keep the hosts on NTP); a lease lasts ``lease_s`` seconds from the
-last heartbeat.
+last heartbeat. A job queued again after a transient error waits for its backoff (``not_before``,
+:class:`~ecgdesk.jobs.settings.Backoff`): no worker leases it before then, unless someone retries it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from ecgdesk.jobs.info import GAVE_UP, iso
 from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
 from ecgdesk.jobs.info import aware as aware
 from ecgdesk.jobs.info import info as info
+from ecgdesk.jobs.settings import Backoff
 from ecgdesk.store import append, append_many, append_or_defer, canonical_json
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.jobs_models import ENDED, Job, JobStatus, Priority
@@ -91,6 +93,8 @@ class Claim:
     max_attempts: int
     input_hash: str = ""
     priority: int = Priority.ROUTINE
+    #: the leasing loop's backoff, applied where the run's failure is recorded
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 def _change(
@@ -192,6 +196,7 @@ def enqueue(
 
 def _requeue(session: Session, job: Job, actor: str, reason: str) -> None:
     job.attempts = 0
+    job.not_before = None
     job.error = None
     job.progress = 0.0
     job.finished_at = None
@@ -211,6 +216,7 @@ def claim(
     job_id: int | None = None,
     roots: Sequence[int] | None = None,
     batch: Mapping[str, int] | None = None,
+    backoff: Backoff | None = None,
 ) -> list[Claim]:
     """Lease up to ``limit`` runs' worth of queued jobs of ``kinds`` (highest priority, then oldest
     first).
@@ -219,17 +225,22 @@ def claim(
     a job inline); ``roots`` only those jobs and their parts (a batch). ``batch`` gives the kinds whose
     jobs an executor runs several at a time (``{kind: n}``: n such jobs count as one run), so a backlog
     of short jobs is leased, begun and finished in few transactions. Each lease gets its own owner name
-    (``owner_base/tag``); the audit rows of the leases are written together.
+    (``owner_base/tag``); the audit rows of the leases are written together. A job waiting for its
+    retry time (``not_before``) is not leased before it; ``backoff`` (default: the environment's,
+    :meth:`Backoff.from_env`) is what a failure of these runs waits.
     """
     kinds = list(kinds)
     if limit <= 0 or not kinds:
         return []
     widths = {kind: max(1, int(n)) for kind, n in (batch or {}).items()}
+    backoff = backoff or Backoff.from_env()
+    stamp = now()
     part = aliased(Job)
     waiting = exists().where(part.parent_id == Job.id, part.status != JobStatus.DONE.value)
+    due = Job.not_before.is_(None) | (Job.not_before <= stamp)
     query = (
         select(Job)
-        .where(Job.status == JobStatus.QUEUED.value, Job.kind.in_(kinds), ~waiting)
+        .where(Job.status == JobStatus.QUEUED.value, Job.kind.in_(kinds), ~waiting, due)
         .order_by(Job.priority.desc(), Job.id)
         .limit(limit * max([1, *widths.values()]))
     )
@@ -239,7 +250,6 @@ def claim(
         query = query.where(Job.id.in_(roots) | Job.parent_id.in_(roots))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Job)
-    stamp = now()
     claims = []
     audit: list[NewAuditRow] = []
     runs = 0.0
@@ -253,10 +263,11 @@ def claim(
         job.heartbeat_at = stamp
         job.attempts += 1
         job.started_at = None
+        job.not_before = None
         _change(session, job, JobStatus.RUNNING, _actor(owner_base), audit, owner=owner)
         claims.append(
             Claim(job.id, job.kind, owner, json.loads(job.payload_json), lease_s, job.attempts,
-                  job.max_attempts, job.input_hash, job.priority)
+                  job.max_attempts, job.input_hash, job.priority, backoff)
         )
     session.flush()
     append_many(session, audit)
@@ -379,10 +390,13 @@ def fail(session: Session, claim: Claim, error: str, *, permanent: bool) -> JobS
     """The run under ``claim`` ended in ``error``: queued again while attempts are left and the error is
     not ``permanent`` (bad input fails at once), else failed. Returns the new status."""
     job = _held(session, claim)
-    return _after_error(session, job, _actor(claim.owner), error, permanent)
+    return _after_error(session, job, _actor(claim.owner), error, permanent, claim.backoff)
 
 
-def _after_error(session: Session, job: Job, actor: str, error: str, permanent: bool) -> JobStatus:
+def _after_error(
+    session: Session, job: Job, actor: str, error: str, permanent: bool, backoff: Backoff
+) -> JobStatus:
+    """Fail ``job`` or queue it again, not before its backoff after this attempt."""
     job.error = error[:4000]
     if permanent or job.attempts >= job.max_attempts:
         if not permanent:
@@ -392,7 +406,10 @@ def _after_error(session: Session, job: Job, actor: str, error: str, permanent: 
     job.started_at = None
     job.progress = 0.0  # the next attempt starts from the beginning; the lost one's share would mislead
     _clear_lease(job)
-    _change(session, job, JobStatus.QUEUED, actor, reason="retry after error", error=job.error)
+    delay = backoff.delay_s(job.attempts)
+    job.not_before = now() + timedelta(seconds=delay) if delay > 0 else None
+    _change(session, job, JobStatus.QUEUED, actor, reason="retry after error", error=job.error,
+            not_before=iso(job.not_before))
     return JobStatus.QUEUED
 
 
@@ -446,9 +463,10 @@ def spawn(session: Session, claim: Claim, parts: Sequence[JobSpec]) -> list[Job]
     return children
 
 
-def requeue_expired(session: Session, actor: str) -> list[int]:
-    """Jobs whose lease expired (their worker stopped heartbeating): queued again, or failed when no
-    attempt is left. Returns their ids."""
+def requeue_expired(session: Session, actor: str, backoff: Backoff | None = None) -> list[int]:
+    """Jobs whose lease expired (their worker stopped heartbeating): queued again after their backoff
+    (``backoff``, default the environment's), or failed when no attempt is left. Returns their ids."""
+    backoff = backoff or Backoff.from_env()
     query = select(Job).where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < now())
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -456,17 +474,25 @@ def requeue_expired(session: Session, actor: str) -> list[int]:
     for job in session.scalars(query).all():
         owner = job.lease_owner
         expired = iso(job.lease_expires_at)
-        _after_error(session, job, actor, f"lease of {owner} expired at {expired} (worker stopped)", False)
+        _after_error(session, job, actor, f"lease of {owner} expired at {expired} (worker stopped)", False,
+                     backoff)
         ids.append(job.id)
     return ids
 
 
 # ------------------------------------------------------------------------------ people's actions
 def retry(session: Session, job_id: int, actor: str) -> Job:
-    """Queue a failed or cancelled job (and its failed or cancelled parts) again."""
+    """Queue a failed or cancelled job (and its failed or cancelled parts) again; a job waiting for its
+    retry time after a transient error runs now (its attempts so far still count)."""
     job = get_job(session, job_id, lock=True)
+    if job.status == JobStatus.QUEUED and job.not_before is not None:
+        waited = iso(job.not_before)
+        job.not_before = None
+        _change(session, job, JobStatus.QUEUED, actor, reason=f"retried now instead of after {waited}")
+        return job
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-        raise InputError("job", f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried")
+        raise InputError("job", f"job {job_id} is {job.status}; only failed or cancelled jobs, or jobs "
+                         "waiting for their retry time, can be retried")
     for part in session.scalars(select(Job).where(Job.parent_id == job.id)).all():
         if part.status in (JobStatus.FAILED, JobStatus.CANCELLED):
             _requeue(session, part, actor, "retried with its parent")
@@ -503,6 +529,30 @@ def _cancel_parts(session: Session, job: Job, actor: str, reason: str) -> None:
             part.finished_at = now()
             _clear_lease(part)
             _change(session, part, JobStatus.CANCELLED, actor, reason=reason)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is left to do: jobs that can run now (queued and due, or running), and jobs waiting for
+    their retry time (how many, and the earliest and the latest of those times)."""
+
+    ready: int
+    waiting: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+def backlog(session: Session) -> Backlog:
+    """The :class:`Backlog` of the whole queue now."""
+    stamp = now()
+    live = (Job.status == JobStatus.RUNNING.value) | (
+        (Job.status == JobStatus.QUEUED.value) & (Job.not_before.is_(None) | (Job.not_before <= stamp)))
+    ready = int(session.scalar(select(func.count()).select_from(Job).where(live)) or 0)
+    n, first, last = session.execute(
+        select(func.count(), func.min(Job.not_before), func.max(Job.not_before))
+        .where(Job.status == JobStatus.QUEUED.value, Job.not_before > stamp)
+    ).one()
+    return Backlog(ready, int(n or 0), aware(first), aware(last))
 
 
 def count_by_status(session: Session, ids: Sequence[int] | None = None) -> dict[str, int]:

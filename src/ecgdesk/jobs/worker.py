@@ -19,6 +19,7 @@ from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor
 from ecgdesk.jobs.queue import Claim
 from ecgdesk.jobs.runner import Kinds
+from ecgdesk.jobs.settings import Backoff
 from ecgdesk.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class LoopStats:
     crashed: int = 0
     requeued_expired: int = 0
     crashes: list[str] = field(default_factory=list)
+    #: why an ``--until-idle`` loop stopped with jobs still waiting for their retry time
+    waiting_note: str | None = None
 
 
 def serve(
@@ -47,12 +50,16 @@ def serve(
     owner: str | None = None,
     on_pass: Callable[[], object] | None = None,
     roots: Sequence[int] | None = None,
+    backoff: Backoff | None = None,
+    stats: LoopStats | None = None,
 ) -> LoopStats:
     """Run jobs of ``kinds`` on ``executor`` until ``stop()`` is true (checked once a pass); with
-    ``roots``, only those jobs and their parts."""
+    ``roots``, only those jobs and their parts. ``backoff`` (default the environment's) is how long a
+    job waits after a transient error before it is leased again."""
+    backoff = backoff or Backoff.from_env()
     base = owner or queue.owner_name(executor.name).rsplit("/", 1)[0]
     sweep_every = sweep_s if sweep_s is not None else max(0.5, lease_s / 3)
-    stats = LoopStats()
+    stats = stats or LoopStats()
     inflight: dict[int, Claim] = {}
     next_sweep = 0.0
     claimed_last = False
@@ -60,7 +67,7 @@ def serve(
         while not stop():
             if time.monotonic() >= next_sweep:
                 with store.transaction() as session:
-                    stats.requeued_expired += len(queue.requeue_expired(session, base[:64]))
+                    stats.requeued_expired += len(queue.requeue_expired(session, base[:64], backoff))
                     queue.hold_unstarted(session, inflight.values())
                 next_sweep = time.monotonic() + sweep_every
             for end in executor.wait(0.0 if claimed_last else poll_s):
@@ -81,7 +88,7 @@ def serve(
                 try:
                     with store.transaction() as session:
                         claims = queue.claim(session, base, kinds, free, lease_s, roots=roots,
-                                             batch=getattr(executor, "batch", None))
+                                             batch=getattr(executor, "batch", None), backoff=backoff)
                 except OperationalError as error:  # database busy or restarting: next pass
                     log.warning("leasing jobs failed: %s", error)
             for claim in claims:

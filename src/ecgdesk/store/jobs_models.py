@@ -73,3 +73,5 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
     started_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     finished_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    #: A queued job is not leased before this time: the backoff after a transient error (None: at once).
+    not_before: Mapped[datetime | None] = mapped_column(UTC_TIME)

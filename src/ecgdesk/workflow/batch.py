@@ -19,6 +19,7 @@ from typing import Any
 from ecgdesk.errors import InputError
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor
+from ecgdesk.jobs.settings import Backoff
 from ecgdesk.jobs.worker import LoopStats, serve
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import JobStatus
@@ -85,6 +86,7 @@ def batch_analyze(
     lease_s: float = queue.DEFAULT_LEASE_S,
     poll_s: float = 0.2,
     on_progress: Callable[[BatchProgress], object] | None = None,
+    backoff: Backoff | None = None,
 ) -> BatchResult:
     """Analyse every recording in ``paths`` on ``executor`` (closed at the end) into ``out``."""
     if not paths:
@@ -122,7 +124,8 @@ def batch_analyze(
             on_progress(state)
         return state.running + state.queued == 0
 
-    loop = serve(store, executor, KINDS, stop=finished, roots=roots, lease_s=lease_s, poll_s=poll_s)
+    loop = serve(store, executor, KINDS, stop=finished, roots=roots, lease_s=lease_s, poll_s=poll_s,
+                 backoff=backoff)
     items = _collect(store, [Path(p) for p in paths], ids, out)
     summary = out / "summary.csv"
     _write_summary(summary, items)

@@ -12,6 +12,7 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ecgdesk.errors import EXIT_USAGE, EcgDeskError, InputError, check_option
@@ -19,6 +20,7 @@ from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor, LocalExecutor
 from ecgdesk.jobs.queue import JobInfo
 from ecgdesk.jobs.runner import Kinds, execute
+from ecgdesk.jobs.settings import Backoff
 from ecgdesk.jobs.worker import LoopStats, serve
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import ENDED, JobStatus
@@ -138,6 +140,23 @@ def pending(store: Store) -> int:
     return counts.get(JobStatus.QUEUED, 0) + counts.get(JobStatus.RUNNING, 0)
 
 
+def idle(store: Store, horizon_s: float) -> tuple[bool, str | None]:
+    """Whether an ``--until-idle`` worker may stop: no job can run now or runs, and none waits for a
+    retry time within ``horizon_s`` seconds (the backoff cap: a wait this worker's own failures set).
+    When it stops with jobs still waiting beyond that, the second item says so."""
+    with store.transaction() as session:
+        left = queue.backlog(session)
+    if left.ready:
+        return False, None
+    if not left.waiting or left.first_at is None or left.last_at is None:
+        return True, None
+    if left.first_at <= queue.now() + timedelta(seconds=horizon_s):
+        return False, None
+    return True, (f"{left.waiting} job(s) wait for their retry time, the first at "
+                  f"{left.first_at:%Y-%m-%d %H:%M:%S} UTC, the last at {left.last_at:%H:%M:%S} UTC "
+                  f"(beyond the {horizon_s:g} s backoff cap); a worker runs them then")
+
+
 def run_worker(
     store: Store,
     executor: Executor,
@@ -147,13 +166,23 @@ def run_worker(
     until_idle: bool = False,
     stop: Callable[[], bool] = lambda: False,
     kinds: Kinds = KINDS,
+    backoff: Backoff | None = None,
 ) -> LoopStats:
-    """Run jobs until ``stop()`` (or, with ``until_idle``, until no job is queued or running)."""
+    """Run jobs until ``stop()`` (or, with ``until_idle``, until :func:`idle`: no job is queued or running
+    but those waiting for a retry time beyond the backoff cap, which ``waiting_note`` names)."""
+    backoff = backoff or Backoff.from_env()
+    stats = LoopStats()
 
     def done() -> bool:
-        return stop() or (until_idle and pending(store) == 0)
+        if stop():
+            return True
+        if not until_idle:
+            return False
+        finished, stats.waiting_note = idle(store, backoff.cap_s)
+        return finished
 
-    return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s)
+    return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s, backoff=backoff,
+                 stats=stats)
 
 
 def run_chain(store: Store, job_id: int, **options: Any) -> JobInfo:

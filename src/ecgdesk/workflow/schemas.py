@@ -194,6 +194,10 @@ class JobOut(Model):
     error: str | None
     result: dict[str, Any] | None
     created_at: datetime
+    #: queued after a transient error: not run before this time
+    not_before: datetime | None = None
+    #: "retry after HH:MM:SS UTC (attempt k of n): reason" while it waits for that time
+    retry_wait: str | None = None
 
 
 class StudyDetail(Model):

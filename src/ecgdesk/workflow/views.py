@@ -220,6 +220,8 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
                 error=j.error,
                 result=j.result,
                 created_at=j.created_at,  # type: ignore[arg-type]
+                not_before=j.not_before,  # type: ignore[arg-type]
+                retry_wait=j.retry_wait,
             )
             for j in list_jobs(session, study_id=study_id)
         ]
