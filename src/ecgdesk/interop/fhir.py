@@ -24,12 +24,15 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.model import (
+    MAX_ID,
+    MAX_NAME,
     OrderControl,
     OrderPriority,
     OrderRequest,
     PatientInfo,
     Provider,
     SignedResult,
+    within,
 )
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -333,6 +336,7 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         raise InputError(
             "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
         )
+    within(str(placer), MAX_ID, "ServiceRequest.identifier", source)
     patient = _order_patient(
         _find(resources, (request.get("subject") or {}).get("reference"), "Patient"), source
     )
@@ -403,6 +407,7 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
         raise InputError(
             "Patient.identifier", "the patient has no identifier (medical record number)", source
         )
+    within(str(mrn["value"]), MAX_ID, "Patient.identifier", source)
     name = _official_name(resource)
     if not name.get("family"):
         raise InputError("Patient.name", "the patient's family name is missing", source)
@@ -416,7 +421,7 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
     system = str(mrn.get("system") or "")
     # urn:oid:2.16.840.1.113883.19.5 -> the OID; a URL (http://hospital.example.org/mrn) stays whole
     authority = (system.rsplit(":", 1)[-1] if system.startswith("urn:") else system) or None
-    return PatientInfo(
+    patient = PatientInfo(
         str(mrn["value"]),
         name["family"],
         " ".join(name.get("given") or []),
@@ -424,6 +429,8 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
         _GENDER_BACK.get(resource.get("gender", "unknown"), "U"),
         authority,
     )
+    within(patient.display, MAX_NAME, "Patient.name", source)
+    return patient
 
 
 def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:
@@ -437,7 +444,9 @@ def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:
     if not npi:
         raise InputError("Practitioner.identifier", f"the requester has no NPI (system {NPI_SYSTEM})", source)
     name = _official_name(resource)
-    return Provider(str(npi), name.get("family", ""), " ".join(name.get("given") or []))
+    provider = Provider(str(npi), name.get("family", ""), " ".join(name.get("given") or []))
+    within(provider.display, MAX_NAME, "Practitioner.name", source)
+    return provider
 
 
 #: HumanName.use in the order a name is taken: the official one, else the usual one, else one without a use.

@@ -21,12 +21,16 @@ from hl7apy.parser import parse_message
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import code_table, first_orderable
 from ecgdesk.interop.model import (
+    MAX_ID,
+    MAX_MESSAGE_ID,
+    MAX_NAME,
     OrderControl,
     OrderPriority,
     OrderRequest,
     PatientInfo,
     Provider,
     SignedResult,
+    within,
 )
 
 VERSION = "2.5.1"
@@ -352,7 +356,7 @@ def message_header(text: str, source: str) -> tuple[str, str]:
         raise InputError("MSH-10", "the message control id is empty", source)
     if not kind:
         raise InputError("MSH-9", "the message type is empty", source)
-    return kind, control
+    return kind, within(control, MAX_MESSAGE_ID, "MSH-10", source)
 
 
 def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
@@ -373,6 +377,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     patient_id = _component(record_number, 1)
     if not patient_id:
         raise InputError("PID-3", "the patient identifier is empty", source)
+    within(patient_id, MAX_ID, "PID-3", source)
     family, given = _component(_field(pid, 5), 1), _component(_field(pid, 5), 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
@@ -387,6 +392,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         "U" if sex in {"O", "A", "N"} else sex,
         _authority(record_number),
     )
+    within(patient.display, MAX_NAME, "PID-5", source)
     try:
         control = OrderControl(_field(orc, 1))
     except ValueError:
@@ -394,11 +400,13 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     placer = _component(_field(orc, 2), 1) or _component(_field(obr, 2), 1)
     if not placer:
         raise InputError("ORC-2", "the placer order number is empty", source)
+    within(placer, MAX_ID, "ORC-2", source)
     provider_at = "ORC-12" if _field(orc, 12) else "OBR-16"
     provider_field = _field(orc, 12) or _field(obr, 16)
     ordering = _ordering_provider(provider_field, provider_at, source)
     if not ordering.npi:
         raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
+    within(ordering.display, MAX_NAME, provider_at, source)
     service, default_days = _service(_field(obr, 4), source)
     indications = _indications(segments, obr)
     if not indications:

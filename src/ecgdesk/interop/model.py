@@ -11,6 +11,22 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ecgdesk.errors import InputError
+
+#: The longest values an order may carry: what the record keeps (a patient id and a placer order number in
+#: 64 characters, a printed name in 200, a message control id in 100). A longer one is refused naming its
+#: field: cut short it would name another patient or order, and PostgreSQL refuses it mid-transaction.
+MAX_ID = 64
+MAX_NAME = 200
+MAX_MESSAGE_ID = 100
+
+
+def within(value: str, limit: int, field: str, source: str) -> str:
+    """``value`` when it has at most ``limit`` characters, else an :class:`InputError` naming ``field``."""
+    if len(value) > limit:
+        raise InputError(field, f"{len(value)} characters; at most {limit} are kept", source)
+    return value
+
 
 class ResultStatus(enum.StrEnum):
     """HL7 v2 OBR-25/OBX-11 and FHIR DiagnosticReport.status of a result we send."""

@@ -1,0 +1,49 @@
+"""Orders in, as a hostile sender writes them: every bad message is answered (AE/AR with ERR naming the
+field), none raises out of ``receive_order`` (an MLLP peer would get no ACK, an HTTP caller a 500) and none
+is half imported; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hl7
+import pytest
+from sqlalchemy import func, select
+
+from ecgdesk.store import Store
+from ecgdesk.store.models import Patient, Study
+from ecgdesk.workflow.interop_orders import receive_order
+
+ORM = (
+    "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
+    "PID|1||{patient}^^^HOSP^MR||{name}||19560314|F\r"
+    "ORC|NW|{placer}||||||||||1245319599^Smith^John^^^^^^^^^^NPI\r"
+    "OBR|1|{placer}||93245^Extended ECG monitoring^C4\r"
+    "DG1|1||R00.2^Palpitations^I10\r"
+)
+
+
+def orm(control: str, placer: str = "PL-1", patient: str = "MRN7", name: str = "Roe^Rita") -> str:
+    return ORM.format(control=control, placer=placer, patient=patient, name=name)
+
+
+def _count(store: Store, table: type[Study] | type[Patient]) -> int:
+    with store.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (orm("C1", name="R" * 250 + "^Rita"), "PID-5"),
+        (orm("C1", patient="M" * 70), "PID-3"),
+        (orm("C1", placer="P" * 70), "ORC-2"),
+        (orm("C" * 150), "MSH-10"),
+    ],
+)
+def test_over_long_values_are_an_ae_naming_the_field_sent_twice_too(
+    store: Store, text: str, field: str
+) -> None:
+    for _ in range(2):  # the resend of a refused message is answered again, never an exception
+        outcome = receive_order(store, text, "peer", "interface")
+        ack = hl7.parse(outcome.ack_text)
+        assert str(ack.segment("MSA")[1]) == "AE" and field in outcome.ack.text
+    assert _count(store, Study) == 0 and _count(store, Patient) == 0
