@@ -47,3 +47,23 @@ def test_over_long_values_are_an_ae_naming_the_field_sent_twice_too(
         ack = hl7.parse(outcome.ack_text)
         assert str(ack.segment("MSA")[1]) == "AE" and field in outcome.ack.text
     assert _count(store, Study) == 0 and _count(store, Patient) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "code"),
+    [
+        (orm("C1").replace("19560314", "19561345"), "PID^1^7", "102"),  # a field the reader checks
+        (orm("C1").replace("R00.2^", "Q99.999^"), "DG1^1^3", "103"),  # a code the workflow checks
+        (orm("C1").replace("1245319599^", "1234567890^"), "ORC^1^12", "103"),  # an NPI's check digit
+        (orm("C1").replace("DG1|1||R00.2^Palpitations^I10\r", ""), "DG1^1", "101"),  # a missing segment
+        (orm("C1").replace("|F\r", "|Q\r"), "PID^1^8", "103"),
+    ],
+)
+def test_the_err_segment_names_the_segment_and_field_in_err_2(
+    store: Store, text: str, location: str, code: str
+) -> None:
+    """HL7 v2.5.1 2.15.5: ERR-2 (error location) is segment^sequence^field, ERR-3 the code of table 0357;
+    an interface engine routes and shows errors by ERR-2, the text in MSA-3 is for a person."""
+    outcome = receive_order(store, text, "peer", "interface")
+    err = hl7.parse(outcome.ack_text).segment("ERR")
+    assert str(err[2]) == location and str(err[3][0][0]) == code and str(err[4]) == "E"

@@ -189,6 +189,26 @@ class AckResult:
     text: str
     error: str = "207"  # HL7 table 0357: 101 required field missing, 102 data type, 103 table value,
     # 200 unsupported message type, 205 duplicate key, 207 application error
+    location: str = ""  # ERR-2, an ERL (segment^sequence^field^repetition^component): see error_location
+
+
+_LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:-(\d+)(?:\.(\d+))?)?")
+
+
+def error_location(field: str) -> str:
+    """ERR-2 of a field named as the readers name it (``PID-7``, ``ORC-7.6``, ``DG1``): segment ^ sequence
+    ^ field ^ repetition ^ component, always of the first segment of its name (the one read); '' for a
+    name that is no position in the message."""
+    match = _LOCATION.fullmatch(field)
+    if match is None:
+        return ""
+    segment, position, component = match.groups()
+    parts = [segment, "1"]
+    if position is not None:
+        parts.append(position)
+        if component is not None:
+            parts += ["1", component]
+    return "^".join(parts)
 
 
 def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str] = ("", "")) -> str:
@@ -206,7 +226,8 @@ def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str]
         f"MSA|{ack.code}|{escape(ack.control_id)[:199]}|{escape(ack.text[:80])}",
     ]
     if ack.code != "AA":
-        segments.append(f"ERR|||{ack.error}^^HL70357|E||||{escape(ack.text)}")
+        # ERR-2 where (an interface engine shows and routes errors by it), ERR-3 the code, ERR-4 severity
+        segments.append(f"ERR||{ack.location}|{ack.error}^^HL70357|E||||{escape(ack.text)}")
     return "\r".join(segments) + "\r"
 
 

@@ -190,6 +190,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             str(error),
             None,
             "200" if refused else _code(error),
+            _location(kind, error),
         )
     for attempt in range(3):
         try:
@@ -242,6 +243,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
                 str(error),
                 None,
                 _code(error),
+                _location(kind, error),
             )
         except IntegrityError:
             # Another process handled this control id, or created the same patient, at this instant
@@ -254,6 +256,23 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
                 raise
     ack = hl7v2.AckResult(code, control, reason)
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
+
+
+#: Where in an HL7 v2 order each value the study checks (``check_request``) came from, for ERR-2.
+_V2_FIELDS = {
+    "patient-id": "PID-3",
+    "name": "PID-5",
+    "birth-date": "PID-7",
+    "sex": "PID-8",
+    "ordering-npi": "ORC-12",
+    "indication": "DG1-3",
+    "duration-days": "TQ1-6",
+}
+
+
+def _location(kind: str, error: InputError) -> str:
+    """ERR-2 of an error in an HL7 v2 message ('' for FHIR: its ACK names the element in the text)."""
+    return hl7v2.error_location(_V2_FIELDS.get(error.field, error.field)) if kind == "hl7" else ""
 
 
 def _code(error: InputError) -> str:
@@ -307,6 +326,7 @@ def _record(
     reason: str,
     study_id: int | None,
     error_code: str,
+    location: str = "",
 ) -> OrderOutcome:
     try:
         with store.transaction() as session:
@@ -325,7 +345,7 @@ def _record(
             )
     except IntegrityError:
         pass
-    ack = hl7v2.AckResult(code, control, reason, error_code)
+    ack = hl7v2.AckResult(code, control, reason, error_code, location)
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
 
