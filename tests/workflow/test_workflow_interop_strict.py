@@ -67,3 +67,37 @@ def test_the_err_segment_names_the_segment_and_field_in_err_2(
     outcome = receive_order(store, text, "peer", "interface")
     err = hl7.parse(outcome.ack_text).segment("ERR")
     assert str(err[2]) == location and str(err[3][0][0]) == code and str(err[4]) == "E"
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "location"),
+    [
+        ("ORM^O01^ORM_O01|C1|T|2.5.1", "202", "MSH^1^11"),  # a training message is no real order
+        ("ORM^O01^ORM_O01|C1|D|2.5.1", "202", "MSH^1^11"),
+        ("ORM^O01^ORM_O01|C1||2.5.1", "202", "MSH^1^11"),
+        ("ORM^O01^ORM_O01|C1|P|3.0", "203", "MSH^1^12"),
+        ("ORM^O01^ORM_O01|C1|P|", "203", "MSH^1^12"),
+        ("OML^O33^OML_O33|C1|P|2.5.1", "201", "MSH^1^9^1^2"),  # our message code, another event
+        ("ADT^A01^ADT_A01|C1|P|2.5.1", "200", "MSH^1^9"),
+    ],
+)
+def test_a_message_the_header_rules_out_is_rejected_ar_with_the_code_for_why(
+    store: Store, header: str, code: str, location: str
+) -> None:
+    """HL7 v2.5.1 2.9.2 (original acknowledgment): a message whose type, version (MSH-12) or processing id
+    (MSH-11) the receiver does not take is rejected (AR) before any application processing, with table
+    0357's 200-203."""
+    text = orm("C1").replace("ORM^O01^ORM_O01|C1|P|2.5.1", header)
+    outcome = receive_order(store, text, "peer", "interface")
+    ack = hl7.parse(outcome.ack_text)
+    err = ack.segment("ERR")
+    assert str(ack.segment("MSA")[1]) == "AR" and str(err[3][0][0]) == code and str(err[2]) == location
+    assert _count(store, Study) == 0
+
+
+@pytest.mark.parametrize(
+    "header", ["ORM^O01|C1|P|2.3", "ORM^O01^ORM_O01|C1|P^T|2.5.1^USA", "OML^O21|C1|P|2.8"]
+)
+def test_versions_2_x_and_production_messages_are_taken(store: Store, header: str) -> None:
+    text = orm("C1").replace("ORM^O01^ORM_O01|C1|P|2.5.1", header)
+    assert receive_order(store, text, "peer", "interface").ack.code == "AA"

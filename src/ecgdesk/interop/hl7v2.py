@@ -380,13 +380,34 @@ def message_header(text: str, source: str) -> tuple[str, str]:
     return kind, within(control, MAX_MESSAGE_ID, "MSH-10", source)
 
 
+#: The fields whose refusal is a reject (AR) rather than an error (AE), with the HL7 table 0357 code: the
+#: receiver's checks of the header before any application processing (v2.5.1 2.9.2, original mode).
+REJECTING_FIELDS = {"MSH-9": "200", "MSH-9.2": "201", "MSH-11": "202", "MSH-12": "203"}
+
+
+def _check_acceptable(msh: list[str], kind: str, source: str) -> None:
+    """The header checks of a receiver: the message type (MSH-9), the version (MSH-12: any 2.x, the readers
+    take 2.3 to 2.8 alike) and the processing id (MSH-11: production only; a training or debugging message
+    must not create a real order)."""
+    code, event = _component(kind, 1), _component(kind, 2)
+    if (code, event) not in ORDER_TYPES:
+        known = any(code == message for message, _ in ORDER_TYPES)
+        raise InputError("MSH-9.2" if known else "MSH-9",
+                         f"message type {kind!r} is not an order (ORM^O01 or OML^O21)", source)
+    version = _component(_field(msh, 12), 1).strip()
+    if not re.fullmatch(r"2\.\d+(\.\d+)?", version):
+        raise InputError("MSH-12", f"version {version!r} is not one this receiver takes (HL7 v2.x)", source)
+    processing = _component(_field(msh, 11), 1).strip()
+    if processing != "P":
+        raise InputError("MSH-11", f"processing id {processing!r}: only production (P) messages create "
+                                   "orders (T training and D debugging do not)", source)
+
+
 def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     """An ORM^O01 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by workflow)."""
     segments = _segments(text, source)
     kind, control_id = message_header(text, source)
-    event = tuple(kind.split("^")[:2])
-    if event not in ORDER_TYPES:
-        raise InputError("MSH-9", f"message type {kind!r} is not an order (ORM^O01 or OML^O21)", source)
+    _check_acceptable(segments["MSH"][0], kind, source)
     for name in ("PID", "ORC", "OBR"):
         if name not in segments:
             raise InputError(name, f"an order needs a {name} segment", source)

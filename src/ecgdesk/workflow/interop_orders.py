@@ -176,7 +176,8 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             order = fhir.parse_service_request(document, source)
             control = order.message_id
     except InputError as error:
-        refused = error.field in {"MSH-9"}  # not an order type we take: reject outright
+        # the header says this receiver does not take the message at all: reject (AR), else an error (AE)
+        refused = error.field in hl7v2.REJECTING_FIELDS
         return _record(
             store,
             kind,
@@ -189,7 +190,7 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             "AR" if refused else "AE",
             str(error),
             None,
-            "200" if refused else _code(error),
+            hl7v2.REJECTING_FIELDS[error.field] if refused else _code(error),
             _location(kind, error),
         )
     for attempt in range(3):
