@@ -101,3 +101,18 @@ def test_a_message_the_header_rules_out_is_rejected_ar_with_the_code_for_why(
 def test_versions_2_x_and_production_messages_are_taken(store: Store, header: str) -> None:
     text = orm("C1").replace("ORM^O01^ORM_O01|C1|P|2.5.1", header)
     assert receive_order(store, text, "peer", "interface").ack.code == "AA"
+
+
+ADT = ("MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ADT^A08^ADT_A01|C2|P|2.5.1\r"
+       "PID|1||MRN7^^^HOSP^MR||Roe^Rosa||19560314|F\r")
+
+
+@pytest.mark.parametrize("second", [ADT, orm("C2", placer="PL-2", patient="MRN8", name="Poe^Ed")])
+def test_two_messages_in_one_frame_or_file_are_refused_not_half_taken(store: Store, second: str) -> None:
+    """A frame (or file) holding a second message was answered AA for the first while the second was
+    dropped unread (its sender waits for an ACK that never comes, or believes it was taken), or refused as
+    an order with two OBR segments."""
+    outcome = receive_order(store, orm("C1") + second, "peer", "interface")
+    err = hl7.parse(outcome.ack_text).segment("ERR")
+    assert outcome.ack.code == "AE" and str(err[2]) == "MSH^2" and "2 messages" in outcome.ack.text
+    assert _count(store, Study) == 0 and _count(store, Patient) == 0

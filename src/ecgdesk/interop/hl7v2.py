@@ -192,18 +192,18 @@ class AckResult:
     location: str = ""  # ERR-2, an ERL (segment^sequence^field^repetition^component): see error_location
 
 
-_LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:-(\d+)(?:\.(\d+))?)?")
+_LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+)(?:\.(\d+))?)?")
 
 
 def error_location(field: str) -> str:
-    """ERR-2 of a field named as the readers name it (``PID-7``, ``ORC-7.6``, ``DG1``): segment ^ sequence
-    ^ field ^ repetition ^ component, always of the first segment of its name (the one read); '' for a
-    name that is no position in the message."""
+    """ERR-2 of a field named as the readers name it (``PID-7``, ``ORC-7.6``, ``DG1``, ``MSH[2]``): segment
+    ^ sequence ^ field ^ repetition ^ component, of the first segment of its name (the one read) unless the
+    name gives another; '' for a name that is no position in the message."""
     match = _LOCATION.fullmatch(field)
     if match is None:
         return ""
-    segment, position, component = match.groups()
-    parts = [segment, "1"]
+    segment, sequence, position, component = match.groups()
+    parts = [segment, sequence or "1"]
     if position is not None:
         parts.append(position)
         if component is not None:
@@ -408,6 +408,9 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     segments = _segments(text, source)
     kind, control_id = message_header(text, source)
     _check_acceptable(segments["MSH"][0], kind, source)
+    if len(segments["MSH"]) > 1:  # reading the first alone would drop the others unanswered
+        raise InputError("MSH[2]", f"{len(segments['MSH'])} messages (MSH segments) in one frame or file; "
+                                   "send each message on its own (batches are not taken)", source)
     for name in ("PID", "ORC", "OBR"):
         if name not in segments:
             raise InputError(name, f"an order needs a {name} segment", source)
