@@ -41,6 +41,7 @@ class FrameReader:
     def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self._buffer = bytearray()
         self._max = max_bytes
+        self._seen = 0  # the buffer (an open frame from index 0) holds no end block before this
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buffer += data
@@ -49,15 +50,22 @@ class FrameReader:
             start = self._buffer.find(START)
             if start < 0:
                 self._buffer.clear()
+                self._seen = 0
                 break
-            end = self._buffer.find(END, start + 1)
-            if end < 0:
+            if start:
                 del self._buffer[:start]
+                self._seen = 0
+            # a large frame arriving in many reads is scanned once (the end block's FS may be the last
+            # byte of the previous read)
+            end = self._buffer.find(END, max(1, self._seen - 1))
+            if end < 0:
+                self._seen = len(self._buffer)
                 if len(self._buffer) > self._max:
                     raise DeliveryError(f"an MLLP frame exceeds {self._max} bytes")
                 break
-            frames.append(bytes(self._buffer[start + 1 : end]))
+            frames.append(bytes(self._buffer[1:end]))
             del self._buffer[: end + len(END)]
+            self._seen = 0
         return frames
 
     @property
