@@ -32,7 +32,27 @@ def test_a_large_message_arriving_in_many_reads_is_scanned_once() -> None:
 
 def test_end_block_split_between_reads() -> None:
     reader = mllp.FrameReader()
-    assert reader.feed(b"\x0bA|1\x1c") == [] and reader.feed(b"\r") == [b"A|1"] and not reader.partial
+    # the frame is complete at FS; the CR of the next read is outside any frame
+    assert reader.feed(b"\x0bA|1\x1c") == [b"A|1"] and reader.feed(b"\r") == [] and not reader.partial
+
+
+@pytest.mark.parametrize(
+    ("chunks", "frames"),
+    [
+        # an end block without its CR (FS alone, FS LF): the message ends at FS, what follows is outside
+        ([b"\x0bA|1\x1c", b"\x0bB|2\x1c\r"], [b"A|1", b"B|2"]),
+        ([b"\x0bA|1\x1c\n\x0bB|2\x1c\n"], [b"A|1", b"B|2"]),
+        ([b"\x0bA|1\x1c"], [b"A|1"]),  # a sender that ends with FS and waits for the ACK gets it
+        # a sender that gave up mid-frame and started again: the restarted message alone, not glued on
+        ([b"\x0bA|1 cut sh", b"\x0bB|2\x1c\r"], [b"B|2"]),
+        ([b"\x0bA|1\x0bB|2\x1c\r\x0bC|3\x1c\r"], [b"B|2", b"C|3"]),
+    ],
+)
+def test_a_frame_ends_at_fs_and_a_new_start_block_begins_a_new_frame(
+    chunks: list[bytes], frames: list[bytes]
+) -> None:
+    reader = mllp.FrameReader()
+    assert [f for chunk in chunks for f in reader.feed(chunk)] == frames and not reader.partial
 
 
 def test_oversized_frame_is_refused() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from ecgdesk.errors import EcgDeskError
 
 START, END = b"\x0b", b"\x1c\r"
+_FS = END[:1]
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -36,12 +37,18 @@ def decode(payload: bytes) -> str:
 
 
 class FrameReader:
-    """Splits a byte stream into MLLP frames; bytes outside a frame are dropped, as the protocol says."""
+    """Splits a byte stream into MLLP frames; bytes outside a frame are dropped, as the protocol says.
+
+    A frame ends at FS: the CR the protocol puts after it is outside the frame (dropped like any byte
+    there), so a sender that ends with FS alone, or FS LF, still gets its answer instead of waiting on a
+    frame that never ends. A start block inside an unfinished frame begins a new one: the sender gave up on
+    the first, whose part would otherwise be glued onto the next message. Neither byte occurs in HL7 text.
+    """
 
     def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self._buffer = bytearray()
         self._max = max_bytes
-        self._seen = 0  # the buffer (an open frame from index 0) holds no end block before this
+        self._seen = 0  # the buffer (an open frame from index 0) holds no FS or start block before this
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buffer += data
@@ -55,16 +62,20 @@ class FrameReader:
             if start:
                 del self._buffer[:start]
                 self._seen = 0
-            # a large frame arriving in many reads is scanned once (the end block's FS may be the last
-            # byte of the previous read)
-            end = self._buffer.find(END, max(1, self._seen - 1))
+            since = max(1, self._seen)  # a large frame arriving in many reads is scanned once
+            end = self._buffer.find(_FS, since)
+            restart = self._buffer.find(START, since, end if end >= 0 else len(self._buffer))
+            if restart >= 0:
+                del self._buffer[:restart]
+                self._seen = 0
+                continue
             if end < 0:
                 self._seen = len(self._buffer)
                 if len(self._buffer) > self._max:
                     raise DeliveryError(f"an MLLP frame exceeds {self._max} bytes")
                 break
             frames.append(bytes(self._buffer[1:end]))
-            del self._buffer[: end + len(END)]
+            del self._buffer[: end + 1]
             self._seen = 0
         return frames
 
