@@ -4,6 +4,7 @@ field, nothing is cut short or silently dropped."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, date, datetime
 
 import pytest
 from interop_builders import orm, service_request
@@ -53,3 +54,43 @@ def test_a_fhir_value_longer_than_the_record_keeps_is_refused_naming_the_element
     with pytest.raises(InputError) as caught:
         fhir.parse_service_request(_set(service_request(), path, value), "o.json")
     assert caught.value.field == field and "characters" in caught.value.reason
+
+
+def _with_orc9(value: str) -> str:
+    return orm().replace("ORC|NW|PL-100||||||||||", "ORC|NW|PL-100" + "|" * 7 + value + "|" * 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026", datetime(2026, 1, 1, tzinfo=UTC)),  # a DTM of year precision: its first instant
+        ("202612", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("2026120110", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("202612011030-0500", datetime(2026, 12, 1, 15, 30, tzinfo=UTC)),
+        ("20261201103000.25+0100", datetime(2026, 12, 1, 9, 30, tzinfo=UTC)),
+    ],
+)
+def test_an_order_time_of_any_dtm_precision_is_read(value: str, expected: datetime) -> None:
+    """HL7 v2.5.1 DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; a year or month was refused (AE)
+    for the optional ORC-9, while FHIR authoredOn of the same precision was taken."""
+    assert hl7v2.parse_order(_with_orc9(value), "o.hl7").requested_at == expected
+
+
+@pytest.mark.parametrize("value", ["2026120110300", "20261201 1030", "2026-12-01", "20261301", "202600"])
+def test_a_malformed_order_time_is_refused_naming_orc_9(value: str) -> None:
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(_with_orc9(value), "o.hl7")
+    assert caught.value.field == "ORC-9"
+
+
+@pytest.mark.parametrize("dob", ["19560314xyz", "195603141", "19560314+05"])
+def test_a_birth_date_with_trailing_junk_is_refused(dob: str) -> None:
+    """PID-7 was read from its first 8 characters: '19560314xyz' was taken as 14 March 1956."""
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(orm(dob=dob), "o.hl7")
+    assert caught.value.field == "PID-7"
+
+
+def test_a_birth_time_with_its_offset_keeps_the_date_the_sender_wrote() -> None:
+    order = hl7v2.parse_order(orm(dob="195603142330-0500"), "o.hl7")
+    assert order.patient.birth_date == date(1956, 3, 14)  # not moved to the UTC day

@@ -359,14 +359,23 @@ def _ordering_provider(xcn: str, field: str, source: str) -> Provider:
     return Provider(None, _component(xcn, 2), _component(xcn, 3))
 
 
+#: An HL7 v2 DTM (v2.5.1 2.A.22): YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], any precision.
+_DTM = re.compile(
+    r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?"
+)
+
+
 def _date(value: str, field: str, source: str) -> date:
-    digits = value[:8]
+    """The date a DTM gives to the day (a birth date): the whole value is checked, its time and offset
+    are not applied (a birth date is the one the sender wrote, not the UTC day)."""
+    match = _DTM.fullmatch(value.strip())
     try:
-        if not re.fullmatch(r"\d{8}", digits):
+        if match is None or match.group(3) is None:
             raise ValueError
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise InputError(field, f"expected a date YYYYMMDD, got {value!r}", source) from None
+        raise InputError(field, f"expected a date YYYYMMDD (an HL7 DTM to the day at least), got {value!r}",
+                         source) from None
 
 
 def message_header(text: str, source: str) -> tuple[str, str]:
@@ -544,16 +553,18 @@ def _priority(
 
 
 def _datetime(value: str, field: str, source: str) -> datetime:
-    match = re.fullmatch(r"(\d{8})(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?", value)
+    """A DTM of any precision in UTC: a partial one is its first instant (``2026`` is 1 January), as FHIR's
+    partial dateTime is read; without an offset the time is taken as UTC."""
+    match = _DTM.fullmatch(value.strip())
     if not match:
-        raise InputError(field, f"expected a time YYYYMMDD[HHMM[SS]][+ZZZZ], got {value!r}", source)
-    day = _date(match.group(1), field, source)
+        raise InputError(field, f"expected a time YYYY[MM[DD[HH[MM[SS]]]]][+/-ZZZZ], got {value!r}", source)
+    year, month, day = (int(g) if g else 1 for g in match.group(1, 2, 3))  # a month "00" stays invalid
+    hour, minute, second = (int(g) if g else 0 for g in match.group(4, 5, 6))
     try:
-        hour, minute, second = (int(g) if g else 0 for g in match.group(2, 3, 4))
-        offset = match.group(5)
+        offset = match.group(7)
         # The sender's offset from UTC when it gives one; without one the time is taken as UTC.
         zone = datetime.strptime(offset, "%z").tzinfo if offset else UTC
-        stamp = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone).astimezone(UTC)
+        stamp = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise InputError(field, f"not a valid time: {value!r}", source) from None
     return stamp
