@@ -59,7 +59,7 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
     ("text", "field"),
     [
         ("HELLO", "MSH"),
-        (orm().replace("MSH|^~\\&", "MSH|#~\\&"), "MSH-1"),
+        (orm().replace("MSH|^~\\&", "MSH|^^\\&"), "MSH-2"),  # other delimiters are read (test_interop_strict)
         (orm(kind="ADT^A01^ADT_A01"), "MSH-9"),
         (orm(control=""), "MSH-10"),
         ("\r".join(s for s in orm().split("\r") if not s.startswith("PID")), "PID"),

@@ -94,3 +94,31 @@ def test_a_birth_date_with_trailing_junk_is_refused(dob: str) -> None:
 def test_a_birth_time_with_its_offset_keeps_the_date_the_sender_wrote() -> None:
     order = hl7v2.parse_order(orm(dob="195603142330-0500"), "o.hl7")
     assert order.patient.birth_date == date(1956, 3, 14)  # not moved to the UTC day
+
+
+def _custom(text: str) -> str:
+    """``text`` written with the delimiters * $ ? ! % (field, component, repetition, escape, subcomponent)."""
+    return text.translate(str.maketrans({"|": "*", "^": "$", "~": "?", "\\": "!", "&": "%"}))
+
+
+def test_a_message_with_its_own_delimiters_in_msh_1_and_msh_2_is_read_by_them() -> None:
+    """HL7 v2.5.1 2.5.4: the receiver takes the delimiters from MSH-1 and MSH-2; any was refused (AE) but
+    |^~\\& before. Characters that are delimiters elsewhere are data here, and an escape sequence stands for
+    this message's delimiter (!F! is '*')."""
+    standard = orm(name="Doe^Jane", extra="NTE|1||ok")
+    text = _custom(standard).replace("Doe$Jane", "O|Brien^x!F!y!S!z$Jane").replace("*ok", "*a & b ~ c!E!")
+    text = text.replace("P123$$$HOSP$MR", "999$$$SSA$SS?P123$$$HOSP%2.16.840.1%ISO$MR")
+    order, expected = hl7v2.parse_order(text, "o.hl7"), hl7v2.parse_order(standard, "o.hl7")
+    assert order.patient.family == "O|Brien^x*y$z" and order.patient.given == "Jane"
+    assert order.patient.id == "P123" and order.patient.id_authority == "HOSP"
+    assert order.notes == ("a & b ~ c!",)
+    assert (order.placer_order_number, order.service, order.indications, order.ordering) == (
+        expected.placer_order_number, expected.service, expected.indications, expected.ordering)
+
+
+@pytest.mark.parametrize("header", ["MSH*$$!%*", "MSH*$?!*", "MSH*$?A%*", "MSH*$?!%\r"])
+def test_unusable_delimiters_are_refused_naming_msh_2(header: str) -> None:
+    text = header + _custom(orm()).split("*", 2)[2]
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text, "o.hl7")
+    assert caught.value.field in {"MSH-1", "MSH-2"}

@@ -263,13 +263,47 @@ def read_ack(raw: str) -> AckResult:
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+_STANDARD = {"F": "|", "S": "^", "R": "~", "E": "\\", "T": "&"}
+_STANDARD_ESCAPED = {char: f"\\{name}\\" for name, char in _STANDARD.items()}
+
+
+def _standard_delimiters(text: str, source: str) -> str:
+    """``text`` (from ``MSH``) with the delimiters its MSH-1 and MSH-2 declare rewritten as the standard
+    ``|^~\\&``, so one reader reads every message (HL7 v2.5.1 2.5.4: the receiver takes them from the
+    message). A character that is a standard delimiter but data here is escaped; an escape sequence for a
+    delimiter (``\\F\\``) stands for this message's delimiter and becomes that character."""
+    if len(text) < 8 or text[3] in "\r\n" or text[3].isalnum():
+        raise InputError("MSH-1", "expected the field separator (e.g. '|') and MSH-2 after 'MSH'", source)
+    field = text[3]
+    end = text.find(field, 4)
+    encoding = text[4:end] if end >= 0 else ""
+    if field + encoding[:4] == "|^~\\&":
+        return text
+    delimiters = field + encoding[:4]
+    if (len(encoding) not in (4, 5) or len(set(delimiters)) != 5
+            or any(c.isalnum() or c in "\r\n " for c in encoding)):
+        raise InputError("MSH-2", f"expected four distinct encoding characters (component, repetition, "
+                                  f"escape, subcomponent; e.g. '^~\\&'), got {encoding[:10]!r}", source)
+    component, repetition, escape_char, subcomponent = encoding[0], encoding[1], encoding[2], encoding[3]
+    own = {"F": field, "S": component, "R": repetition, "E": escape_char, "T": subcomponent}
+    single = {ord(char): _STANDARD_ESCAPED[char] for char in _STANDARD.values()}
+    single.update({ord(own[name]): char for name, char in _STANDARD.items()})
+    sequence = re.compile(f"{re.escape(escape_char)}([^\r{re.escape(escape_char)}]*){re.escape(escape_char)}")
+    parts = sequence.split(text[end:])
+    for at in range(1, len(parts), 2):  # the escape sequences, between the plain runs
+        name = parts[at]
+        parts[at] = (_STANDARD_ESCAPED.get(own[name], own[name]) if name in own else f"\\{name}\\")
+    for at in range(0, len(parts), 2):
+        parts[at] = parts[at].translate(single)
+    return "MSH|^~\\&" + "".join(parts)
+
+
 def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
     """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
     if not text.startswith("MSH"):
         raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
-    if len(text) < 8 or text[3] != "|" or text[4:8] != "^~\\&":
-        raise InputError("MSH-1", "expected the standard separators '|^~\\&' after 'MSH'", source)
+    text = _standard_delimiters(text, source)
     out: dict[str, list[list[str]]] = {}
     for raw in filter(None, text.split("\r")):
         name = raw[:3]
