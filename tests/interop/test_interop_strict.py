@@ -10,7 +10,7 @@ import pytest
 from interop_builders import orm, service_request
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.interop import fhir, hl7v2, mllp
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,40 @@ def test_unusable_delimiters_are_refused_naming_msh_2(header: str) -> None:
     with pytest.raises(InputError) as caught:
         hl7v2.parse_order(text, "o.hl7")
     assert caught.value.field in {"MSH-1", "MSH-2"}
+
+
+def _bytes(name: str, charset: str, encoding: str) -> bytes:
+    return orm(name=name).replace("|P|2.5.1", f"|P|2.5.1||||||{charset}").encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding", "name"),
+    [
+        ("8859/2", "iso8859-2", "Łukasiewicz^Michał"),  # read as 8859/1 it was '£ukasiewicz^Micha³'
+        ("8859/15", "iso8859-15", "Œuvray^Zoë"),
+        ("8859/7", "iso8859-7", "Παπαδόπουλος^Γιώργος"),
+        ("UNICODE UTF-8", "utf-8", "Müller^Zoë"),
+        ("8859/1", "utf-8", "Müller^Zoë"),  # UTF-8 under an 8859 label: the bytes say what they are
+        ("", "latin-1", "Müller^Zoë"),  # no MSH-18: UTF-8 where the bytes are, else 8859/1
+    ],
+)
+def test_names_are_decoded_in_the_character_set_msh_18_declares(
+    charset: str, encoding: str, name: str
+) -> None:
+    order = hl7v2.parse_order(mllp.decode(_bytes(name, charset, encoding)), "o.hl7")
+    family, given = name.split("^")
+    assert (order.patient.family, order.patient.given) == (family, given)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (_bytes("Müller^Zoë", "UNICODE UTF-8", "latin-1"), "PID-5"),  # not UTF-8: was read as 8859/1
+        (_bytes("Doe^Jane", "EBCDIC", "ascii"), "MSH-18"),
+        (_bytes("Doe^Jane", "UNICODE UTF-16", "ascii"), "MSH-18"),
+    ],
+)
+def test_bytes_that_are_not_in_the_declared_character_set_are_refused(data: bytes, field: str) -> None:
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(mllp.decode(data), "o.hl7")
+    assert caught.value.field == field and "MSH-18" in str(caught.value)

@@ -20,6 +20,7 @@ from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import code_table, first_orderable
+from ecgdesk.interop.mllp import CHARSETS, UNDECODABLE
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_MESSAGE_ID,
@@ -313,6 +314,9 @@ def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
         if name == "MSH":
             fields = ["MSH", "|", *fields[1:]]
         for index, value in enumerate(fields):
+            if UNDECODABLE in value:
+                raise InputError(f"{name}-{index}", "bytes that are not text in the message's character "
+                                                    "set (MSH-18)", source)
             control = _CONTROL.search(value)
             if control:  # a NUL or other control byte: a damaged file, never a value to store
                 code = ord(control.group())
@@ -451,6 +455,10 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     segments = _segments(text, source)
     kind, control_id = message_header(text, source)
     _check_acceptable(segments["MSH"][0], kind, source)
+    charset = _component(_field(segments["MSH"][0], 18), 1).strip().upper()
+    if charset and charset not in CHARSETS:
+        raise InputError("MSH-18", f"character set {charset!r} is not one this receiver reads (HL7 table "
+                                   f"0211: {', '.join(CHARSETS)})", source)
     if len(segments["MSH"]) > 1:  # reading the first alone would drop the others unanswered
         raise InputError("MSH[2]", f"{len(segments['MSH'])} messages (MSH segments) in one frame or file; "
                                    "send each message on its own (batches are not taken)", source)

@@ -28,12 +28,49 @@ def frame(message: str) -> bytes:
     return START + message.encode("utf-8") + END
 
 
+#: HL7 table 0211 (MSH-18) character sets a v2 message can be read in: those whose MSH is ASCII. A
+#: UTF-16 or UTF-32 message ("UNICODE", "UNICODE UTF-16") is not among them: its MSH cannot even be found.
+CHARSETS = {
+    "ASCII": "ascii",
+    **{f"8859/{n}": f"iso8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
+    "UNICODE UTF-8": "utf-8",
+    "GB 18030-2000": "gb18030",
+    "KS X 1001": "euc_kr",
+    "BIG-5": "big5",
+    "ISO IR87": "iso2022_jp",
+}
+#: What a declared character set that cannot be decoded leaves in the text: the reader refuses the field.
+UNDECODABLE = "\ufffd"
+
+
+def declared_charset(payload: bytes) -> str:
+    """MSH-18 (its first repetition) of a v2 message, upper-case; '' when it gives none."""
+    head = payload.lstrip(b"\xef\xbb\xbf\x0b\r\n\t ")
+    if not head.startswith(b"MSH") or len(head) < 8:
+        return ""
+    msh = head[: min(i for i in (head.find(b"\r"), head.find(b"\n"), len(head)) if i >= 0)]
+    fields = msh.split(head[3:4])
+    if len(fields) < 18:
+        return ""
+    value = fields[17].split(head[5:6])[0].split(head[4:5])[0]
+    return value.decode("ascii", "replace").strip().upper()
+
+
 def decode(payload: bytes) -> str:
-    """HL7 v2 text: UTF-8 where it is, else ISO 8859-1 (the v2 default character set)."""
+    """HL7 v2 text in the character set its MSH-18 declares. UTF-8 where the bytes are UTF-8 when none is
+    declared, else ISO 8859-1 (the v2 default), and also when an 8859 set or ASCII is declared: valid UTF-8
+    with non-ASCII text is almost never 8859 text, and senders mislabel it. Bytes not valid in a declared
+    multi-byte set are left as U+FFFD, which the reader refuses naming the field; an unknown MSH-18 is
+    read like none, and refused by the reader (it names MSH-18)."""
+    codec = CHARSETS.get(declared_charset(payload))
+    if codec is not None and codec not in {"ascii", "utf-8"} and not codec.startswith("iso8859"):
+        return payload.decode(codec, "replace")
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
-        return payload.decode("latin-1")
+        if codec == "utf-8":
+            return payload.decode("utf-8", "replace")
+        return payload.decode(codec if codec and codec != "ascii" else "latin-1")
 
 
 class FrameReader:
