@@ -196,7 +196,8 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
             }
         ]
     if result.interpretation.strip():
-        report["conclusion"] = result.interpretation
+        # FHIR strings hold no control character but tab, CR, LF, and have no escape for one: left out
+        report["conclusion"] = _CONTROL_CHARACTER.sub("", result.interpretation)
     entries.append((report_url, report))
     bundle = {
         "resourceType": "Bundle",

@@ -42,10 +42,17 @@ _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 _ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
 
 
+#: Control characters other than tab and line breaks: raw, a VT or FS would start or end an MLLP frame at
+#: the receiver (cutting the message short) and a NUL ends a C string; sent as hex data (``\\X0B\\``).
+_OUR_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def escape(text: str) -> str:
-    """``text`` safe inside one HL7 field (delimiters as escape sequences, line breaks as ``\\.br\\``)."""
+    """``text`` safe inside one HL7 field (delimiters as escape sequences, line breaks as ``\\.br\\``,
+    other control characters as hex data)."""
     for raw, seq in _ESCAPES:
         text = text.replace(raw, seq)
+    text = _OUR_CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\.br\\")
 
 

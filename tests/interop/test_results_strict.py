@@ -1,0 +1,34 @@
+"""The results we send, as a strict receiver reads them: one frame, valid 2.5.1 / R4, our own text escaped,
+the signature's printed name, time and meaning carried."""
+
+from __future__ import annotations
+
+import re
+
+import hl7
+from interop_builders import signed_result
+
+from ecgdesk.interop import fhir, hl7v2, mllp
+
+
+def test_control_characters_in_our_text_are_escaped_and_the_oru_stays_one_frame() -> None:
+    """A VT or FS pasted into an interpretation went out raw: the receiver's MLLP reader starts a new frame
+    at VT or ends it at FS, cutting the result (and its PDF) short."""
+    text = "Sinus rhythm\x0b pasted\x1c text\x00 and\ttab"
+    oru = hl7v2.build_oru(signed_result(interpretation=text), "C1")
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", oru)
+    assert mllp.FrameReader().feed(mllp.frame(oru)) == [oru.encode()]
+    tx = next(s for s in hl7.parse(oru) if str(s[0]) == "OBX" and str(s[2]) == "TX")
+    assert hl7v2.unescape(str(tx[5])) == "Sinus rhythm pasted text and\ttab"  # controls are no text to keep
+
+
+def test_control_characters_in_our_text_are_left_out_of_the_fhir_bundle() -> None:
+    """FHIR strings hold no control character but tab, CR and LF (and have no escape for them): a pasted VT
+    made the DiagnosticReport one a strict server (or our own order reader) refuses."""
+    result = signed_result(interpretation="Sinus rhythm\x0b pasted\x00 text\tand\nlines")
+    bundle = fhir.build_bundle(result)
+    fhir._refuse_control_characters(bundle, "our bundle")  # the rule our reader applies to what it takes
+    report = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
+    assert report["conclusion"] == "Sinus rhythm pasted text\tand\nlines"
