@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import hl7
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
 from interop_builders import signed_result
 
 from ecgdesk.interop import fhir, hl7v2, mllp
@@ -32,3 +34,16 @@ def test_control_characters_in_our_text_are_left_out_of_the_fhir_bundle() -> Non
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"
     )
     assert report["conclusion"] == "Sinus rhythm pasted text\tand\nlines"
+
+
+def test_our_messages_declare_the_utf_8_they_are_sent_in() -> None:
+    """Without MSH-18 a receiver reads v2 text as ASCII or 8859/1: a patient 'Müller' sent as UTF-8 arrived as
+    'MÃ¼ller'. The ORU and the ACK now say UNICODE UTF-8 (HL7 table 0211), which is how they are sent."""
+    patient = signed_result().patient
+    named = type(patient)("P1", "Müller", "Zoë", patient.birth_date, "F")
+    oru = hl7v2.build_oru(signed_result(patient=named), "C1")
+    ack = hl7v2.build_ack(hl7v2.AckResult("AE", "C1", "patient Müller held"), "ORM^O01")
+    for text in (oru, ack):
+        message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+        assert message.validate() and str(hl7.parse(text).segment("MSH")[18]) == "UNICODE UTF-8"
+        assert mllp.declared_charset(mllp.frame(text)) == "UNICODE UTF-8"

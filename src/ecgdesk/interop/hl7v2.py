@@ -36,6 +36,9 @@ from ecgdesk.interop.model import (
 
 VERSION = "2.5.1"
 SENDING_APPLICATION = "ECGDESK"
+#: MSH-18 of what we send: every message goes out UTF-8 (mllp.frame, folder files); undeclared, a receiver
+#: reads v2 text as ASCII or 8859/1 and a patient Müller arrives as MÃ¼ller.
+CHARSET = "UNICODE UTF-8"
 ORDER_TYPES = {("ORM", "O01"), ("OML", "O21")}
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 
@@ -102,6 +105,7 @@ def _new_message(kind: str, control_id: str, receiver: tuple[str, str] = ("", ""
     message.msh.msh_10 = escape(control_id)
     message.msh.msh_11 = "P"
     message.msh.msh_12 = VERSION
+    message.msh.msh_18 = CHARSET
     return message
 
 
@@ -230,7 +234,7 @@ def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str]
     control = f"ACK-{ack.control_id}" if ack.control_id else "ACK"
     segments = [
         f"MSH|^~\\&|{SENDING_APPLICATION}||{escape(receiver[0])}|{escape(receiver[1])}|"
-        f"{_ts(datetime.now(UTC))}||ACK^{trigger}^ACK|{escape(control)[:199]}|P|{VERSION}",
+        f"{_ts(datetime.now(UTC))}||ACK^{trigger}^ACK|{escape(control)[:199]}|P|{VERSION}||||||{CHARSET}",
         f"MSA|{ack.code}|{escape(ack.control_id)[:199]}|{escape(ack.text[:80])}",
     ]
     if ack.code != "AA":
