@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 
 import hl7
+from fhir.resources.R4B.bundle import Bundle
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 from interop_builders import signed_result
 
 from ecgdesk.interop import fhir, hl7v2, mllp
+from ecgdesk.interop.model import SignedResult
 
 
 def test_control_characters_in_our_text_are_escaped_and_the_oru_stays_one_frame() -> None:
@@ -47,3 +49,30 @@ def test_our_messages_declare_the_utf_8_they_are_sent_in() -> None:
         message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
         assert message.validate() and str(hl7.parse(text).segment("MSH")[18]) == "UNICODE UTF-8"
         assert mllp.declared_charset(mllp.frame(text)) == "UNICODE UTF-8"
+
+
+def _signed() -> SignedResult:
+    return signed_result(signed_by="Lee, Ana", signature_meaning="Interpreted by")
+
+
+def test_the_oru_carries_the_signature_printed_name_time_and_meaning() -> None:
+    """21 CFR 11.50 (claims.md): a signed record shows the signer's printed name, the date and time and the
+    meaning of the signature; the ORU carried the interpreter's NPI and name in OBR-32 and no meaning."""
+    message = hl7.parse(hl7v2.build_oru(_signed(), "C1"))
+    obr = message.segment("OBR")
+    assert str(obr[32][0][1]) == "20261201143000+0000"  # OBR-32.2: when the interpreter signed
+    note = hl7v2.unescape(str(message.segment("NTE")[3]))
+    assert note == "Interpreted by Lee, Ana, electronically signed 2026-12-01 14:30 UTC"
+
+
+def test_the_diagnostic_report_has_a_provenance_with_the_signature() -> None:
+    bundle = fhir.build_bundle(_signed())
+    resources = {e["resource"]["resourceType"]: e for e in bundle["entry"]}
+    provenance, report = resources["Provenance"]["resource"], resources["DiagnosticReport"]
+    assert provenance["target"] == [{"reference": report["fullUrl"]}]
+    assert provenance["recorded"] == "2026-12-01T14:30:00Z"
+    signature = provenance["signature"][0]
+    assert signature["when"] == "2026-12-01T14:30:00Z" and signature["who"]["display"] == "Lee, Ana"
+    assert provenance["agent"][0]["role"][0]["text"] == "Interpreted by"
+    assert report["resource"]["resultsInterpreter"][0]["display"] == "Lee, Ana"
+    Bundle.model_validate(bundle)

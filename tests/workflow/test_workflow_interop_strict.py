@@ -4,13 +4,22 @@ is half imported; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hl7
 import pytest
 from sqlalchemy import func, select
+from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
 
+from ecgdesk.interop import fhir, hl7v2
 from ecgdesk.store import Store
-from ecgdesk.store.models import Patient, Study
+from ecgdesk.store.models import Patient, Study, User
+from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.interop_orders import receive_order
+from ecgdesk.workflow.interop_results import signed_result
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
+from ecgdesk.workflow.studies import create_study, import_recording
+from ecgdesk.workflow.users import add_user
 
 ORM = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
@@ -116,3 +125,40 @@ def test_two_messages_in_one_frame_or_file_are_refused_not_half_taken(store: Sto
     err = hl7.parse(outcome.ack_text).segment("ERR")
     assert outcome.ack.code == "AE" and str(err[2]) == "MSH^2" and "2 messages" in outcome.ack.text
     assert _count(store, Study) == 0 and _count(store, Patient) == 0
+
+
+def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
+    store: Store, tiny_record: Path
+) -> None:
+    """The result names the signer as the signature does (printed name, time, meaning), also after the
+    user's name was changed; a signed addendum goes out as a corrected result (C, corrected)."""
+    add_user(store, "dr.a", "physician", PIN, "Lee, Ana", npi=PHYSICIAN_NPI, credentials="MD")
+    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    study_id = create_study(store, request(placer_order_number="PL-77"), "tech")
+    import_recording(store, study_id, tiny_record, "tech")
+    analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
+    report_study(store, study_id, "tech")
+    interpret(store, study_id, "dr.a", "Sinus rhythm.")
+    signed = sign(store, study_id, "dr.a", PIN)
+    with store.transaction() as session:
+        user = session.scalar(select(User).where(User.username == "dr.a"))
+        assert user is not None
+        user.display_name = "Lee-Park, Ana"  # renamed after signing: the record keeps the name signed
+    with store.transaction() as session:
+        result = signed_result(store, session, study_id)
+    assert (result.printed_name, result.signature_meaning) == (signed.printed_name, "Interpreted by")
+    message = hl7.parse(hl7v2.build_oru(result, "C1"))
+    note = hl7v2.unescape(str(message.segment("NTE")[3]))
+    assert note.startswith("Interpreted by Lee, Ana, electronically signed")
+    assert str(message.segment("OBR")[25]) == "F" and str(message.segment("ORC")[2]) == "PL-77"
+    assert str(message.segment("OBR")[3][0][0]) == f"ECGDESK-{study_id}"
+    add_addendum(store, study_id, "dr.a", PIN, "Correction: one 2.1 s pause at night.")
+    with store.transaction() as session:
+        corrected = signed_result(store, session, study_id)
+    message = hl7.parse(hl7v2.build_oru(corrected, "C2"))
+    assert {str(s[11]) for s in message if str(s[0]) == "OBX"} == {"C"}
+    assert str(message.segment("OBR")[25]) == "C"
+    assert hl7v2.unescape(str(message.segment("NTE")[3])).startswith("Interpreted by Lee-Park, Ana")
+    report = next(e["resource"] for e in fhir.build_bundle(corrected)["entry"]
+                  if e["resource"]["resourceType"] == "DiagnosticReport")
+    assert report["status"] == "corrected" and report["basedOn"][0]["identifier"]["value"] == "PL-77"

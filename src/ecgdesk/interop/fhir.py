@@ -100,6 +100,40 @@ def _observation_code(key: str) -> dict[str, Any]:
     return {"coding": codings, "text": code.label}
 
 
+#: Provenance agent type and signature type of the interpreting physician's signature.
+PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+AUTHOR_SIGNATURE = {
+    "system": "urn:iso-astm:E1762-95:2013",
+    "code": "1.2.840.10065.1.12.1.1",
+    "display": "Author's Signature",
+}
+
+
+def _provenance(result: SignedResult, report_url: str, interpreter_url: str) -> dict[str, Any]:
+    """Who signed the report, when, and what the signature means (21 CFR 11.50: printed name, date and
+    time, meaning), as a Provenance of the DiagnosticReport: R4 has no signature on the report itself."""
+    who = {"reference": interpreter_url, "display": result.printed_name}
+    return {
+        "resourceType": "Provenance",
+        "target": [{"reference": report_url}],
+        "recorded": _instant(result.signed_at),
+        "agent": [
+            {
+                "type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "author", "display": "Author"}]},
+                "role": [{"text": result.signature_meaning}],
+                "who": who,
+            }
+        ],
+        "signature": [
+            {
+                "type": [AUTHOR_SIGNATURE],
+                "when": _instant(result.signed_at),
+                "who": who,
+            }
+        ],
+    }
+
+
 def build_bundle(result: SignedResult) -> dict[str, Any]:
     """The transaction Bundle of a signed result, validated with fhir.resources R4B, as JSON-ready data."""
     table = code_table()
@@ -172,8 +206,8 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
         "subject": subject,
         **effective,
         "issued": _instant(result.signed_at),
-        "performer": [{"reference": interpreter_url, "display": result.interpreter.display}],
-        "resultsInterpreter": [{"reference": interpreter_url, "display": result.interpreter.display}],
+        "performer": [{"reference": interpreter_url, "display": result.printed_name}],
+        "resultsInterpreter": [{"reference": interpreter_url, "display": result.printed_name}],
         "result": [{"reference": url} for url in observation_urls],
         "presentedForm": [
             {
@@ -199,6 +233,7 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
         # FHIR strings hold no control character but tab, CR, LF, and have no escape for one: left out
         report["conclusion"] = _CONTROL_CHARACTER.sub("", result.interpretation)
     entries.append((report_url, report))
+    entries.append((_urn(), _provenance(result, report_url, interpreter_url)))
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",

@@ -143,9 +143,10 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
     start = _ts(result.observed_start) if result.observed_start else ""
     end = _ts(result.observed_end) if result.observed_end else ""
     reasons = "~".join(f"{escape(code)}^^I10" for code in result.indications)
+    # OBR-32 (NDL): the interpreter and, as its start, when they signed
     interpreter = (
         f"{escape(result.interpreter.npi or '')}&{escape(result.interpreter.family)}"
-        f"&{escape(result.interpreter.given)}"
+        f"&{escape(result.interpreter.given)}^{_ts(result.signed_at)}"
     )
     obr = ["OBR", "1", placer, filler, service_id, "", "", start, end] + [""] * 7
     obr += (
@@ -166,6 +167,8 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
         ]
     )
     segments.append("|".join(obr))
+    # the signature's printed name, time and meaning (21 CFR 11.50) in words: a remark (table 0364)
+    segments.append(f"NTE|1|L|{escape(result.signature_line)}|RE^Remark^HL70364")
     status = result.status.value
     n = 1
     if result.interpretation.strip():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from ecgdesk.errors import InputError
 
@@ -120,6 +120,19 @@ class SignedResult:
     indications: tuple[str, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     uid_seed: str = ""  # what makes this study's DICOM UIDs unique across installations
+    signed_by: str = ""  # the signer's printed name as signed (the signature's, kept if the user is renamed)
+    signature_meaning: str = "Interpreted by"  # what the signature means (21 CFR 11.50(a)(3))
+
+    @property
+    def printed_name(self) -> str:
+        return self.signed_by or self.interpreter.display
+
+    @property
+    def signature_line(self) -> str:
+        """Printed name, date and time, and meaning of the signature, as 21 CFR 11.50 asks of a signed
+        record, in words: what the ORU's NTE carries."""
+        return (f"{self.signature_meaning} {self.printed_name}, electronically signed "
+                f"{self.signed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
 
     @property
     def filler_order_number(self) -> str:

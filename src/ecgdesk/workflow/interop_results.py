@@ -218,6 +218,8 @@ def signed_result(
         indications=tuple(json.loads(order.indications_json)),
         measurements=_measurements(json.loads(run.findings_json)),
         uid_seed=f"ecgdesk:{study.id}:{study.created_at.isoformat()}:{patient_row.external_id}",
+        signed_by=signature.printed_name,
+        signature_meaning=signature.meaning,
     )
 
 
