@@ -159,3 +159,62 @@ def test_bytes_that_are_not_in_the_declared_character_set_are_refused(data: byte
     with pytest.raises(InputError) as caught:
         hl7v2.parse_order(mllp.decode(data), "o.hl7")
     assert caught.value.field == field and "MSH-18" in str(caught.value)
+
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MRN5 = {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "MRN5"}
+
+
+def _typed(code: str) -> dict[str, object]:
+    return {"coding": [{"system": V2_0203, "code": code}]}
+
+
+@pytest.mark.parametrize(
+    "identifiers",
+    [
+        # a national id listed first, the record number untyped: the SSN was taken as the patient id
+        [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "999-99-9999"}, MRN5],
+        [{"type": _typed("SS"), "value": "999-99-9999"}, MRN5],
+        [{"type": _typed("DL"), "value": "D123"}, {"type": _typed("MR"), **MRN5}],
+    ],
+)
+def test_the_patient_id_is_the_record_number_not_a_national_id(identifiers: list[dict[str, object]]) -> None:
+    """Patient.identifier read as PID-3 is: by its type (MR, then PI ...), never a national, insurance or
+    licence number (us-ssn, SS, NI, DL, PPN ...) that happened to be listed first."""
+    document = _set(service_request(), "entry.1.resource.identifier", identifiers)
+    order = fhir.parse_service_request(document, "o")
+    assert (order.patient.id, order.patient.id_authority) == ("MRN5", "2.16.840.1.113883.19.5")
+
+
+def test_a_patient_with_only_a_national_id_is_refused_naming_the_identifier() -> None:
+    identifiers = [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "999-99-9999"}]
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(_set(service_request(), "entry.1.resource.identifier", identifiers), "o")
+    assert caught.value.field == "Patient.identifier"
+
+
+def test_a_filler_identifier_is_not_taken_as_the_placer_order_number() -> None:
+    """A ServiceRequest with only a FILL identifier had it stored as the placer order number: a later
+    order of the EHR with that number would change or cancel this one."""
+    identifiers = [{"type": _typed("FILL"), "system": "urn:oid:1.2.3", "value": "X1"}]
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(_set(service_request(), "entry.0.resource.identifier", identifiers), "o")
+    assert caught.value.field == "ServiceRequest.identifier"
+
+
+@pytest.mark.parametrize(
+    ("pid3", "expected"),
+    [
+        ("999-99-9999^^^SSA^SS~P777^^^HOSP", "P777"),  # the SSN first, the record number untyped
+        ("D1234^^^DMV^DL~P777^^^HOSP^MR", "P777"),
+    ],
+)
+def test_pid_3_never_takes_a_national_id_as_the_record_number(pid3: str, expected: str) -> None:
+    order = hl7v2.parse_order(orm().replace("P123^^^HOSP^MR", pid3), "o.hl7")
+    assert order.patient.id == expected and order.patient.id_authority == "HOSP"
+
+
+def test_pid_3_with_only_a_national_id_is_refused() -> None:
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(orm().replace("P123^^^HOSP^MR", "999-99-9999^^^SSA^SS"), "o.hl7")
+    assert caught.value.field == "PID-3" and "SS" in caught.value.reason

@@ -26,12 +26,14 @@ from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_NAME,
+    RECORD_NUMBER_TYPES,
     OrderControl,
     OrderPriority,
     OrderRequest,
     PatientInfo,
     Provider,
     SignedResult,
+    is_record_number_type,
     within,
 )
 
@@ -359,15 +361,11 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         )
     if request.get("intent") not in {"order", "original-order", "filler-order", "instance-order"}:
         raise InputError("ServiceRequest.intent", f"intent {request.get('intent')!r} is not an order", source)
-    placer = next(
-        (
-            i.get("value")
-            for i in request.get("identifier") or []
-            if any(c.get("code") == "PLAC" for c in (i.get("type") or {}).get("coding") or [])
-        ),
-        None,
-    )
-    placer = placer or next((i.get("value") for i in request.get("identifier") or []), None)
+    identifiers = [i for i in request.get("identifier") or [] if isinstance(i, dict)]
+    placer = next((i.get("value") for i in identifiers if "PLAC" in _types(i)), None)
+    # else an identifier of no type: a FILL (our number at another filler) or accession number is not the
+    # number the EHR changes and cancels this order by
+    placer = placer or next((i.get("value") for i in identifiers if not _types(i)), None)
     if not placer:
         raise InputError(
             "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
@@ -430,19 +428,7 @@ def _order_priority(value: Any, source: str) -> OrderPriority:
 def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
     if resource is None:
         raise InputError("ServiceRequest.subject", "the Patient it references is not in the message", source)
-    mrn = next(
-        (
-            i
-            for i in resource.get("identifier") or []
-            if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding") or [])
-        ),
-        None,
-    )
-    mrn = mrn or next(iter(resource.get("identifier") or []), None)
-    if not mrn or not mrn.get("value"):
-        raise InputError(
-            "Patient.identifier", "the patient has no identifier (medical record number)", source
-        )
+    mrn = _record_number(resource, source)
     within(str(mrn["value"]), MAX_ID, "Patient.identifier", source)
     name = _official_name(resource)
     if not name.get("family"):
@@ -467,6 +453,37 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
     )
     within(patient.display, MAX_NAME, "Patient.name", source)
     return patient
+
+
+def _types(identifier: dict[str, Any]) -> set[str]:
+    """The codes of an identifier's type (v2-0203: MR, PLAC, SS ...)."""
+    codings = (identifier.get("type") or {}).get("coding") or []
+    return {str(c.get("code")).upper() for c in codings if isinstance(c, dict) and c.get("code")}
+
+
+#: Identifier systems of national, insurance and document numbers (never a record number).
+_NATIONAL_SYSTEMS = ("http://hl7.org/fhir/sid/us-ssn", "http://hl7.org/fhir/sid/us-mbi",
+                     "http://hl7.org/fhir/sid/us-medicare", "http://hl7.org/fhir/sid/us-npi",
+                     "http://hl7.org/fhir/sid/passport-", "urn:oid:2.16.840.1.113883.4.1")
+
+
+def _record_number(resource: dict[str, Any], source: str) -> dict[str, Any]:
+    """The Patient.identifier that is the record number, chosen as PID-3 is: by type (MR, then PI ...),
+    else the first that is neither typed nor registered as a national, insurance or document number."""
+    identifiers = [i for i in resource.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
+    for kind in RECORD_NUMBER_TYPES:
+        typed = next((i for i in identifiers if kind in _types(i)), None)
+        if typed is not None:
+            return typed
+    usable = [
+        i for i in identifiers
+        if all(is_record_number_type(code) for code in _types(i))
+        and not str(i.get("system") or "").startswith(_NATIONAL_SYSTEMS)
+    ]
+    if not usable:
+        found = "only national, insurance or document numbers" if identifiers else "no identifier"
+        raise InputError("Patient.identifier", f"the patient has {found}, no medical record number", source)
+    return usable[0]
 
 
 def _order_provider(resource: dict[str, Any] | None, source: str) -> Provider:

@@ -25,12 +25,14 @@ from ecgdesk.interop.model import (
     MAX_ID,
     MAX_MESSAGE_ID,
     MAX_NAME,
+    RECORD_NUMBER_TYPES,
     OrderControl,
     OrderPriority,
     OrderRequest,
     PatientInfo,
     Provider,
     SignedResult,
+    is_record_number_type,
     within,
 )
 
@@ -359,19 +361,20 @@ def _authority(cx: str) -> str | None:
     return _component(cx, 4) or _component(cx, 4, 2) or None
 
 
-#: Identifier types (HL7 table 0203) of a patient's record number at the ordering organisation, preferred
-#: in this order over national or insurance numbers (``NI``, ``SS``, ``NNxxx``) sent in other repetitions.
-_RECORD_NUMBER_TYPES = ("MR", "PI", "PT", "MRT")
-
-
-def _patient_identifier(field: str) -> str:
-    """The CX repetition of PID-3 that is the medical record number (by CX-5), else the first one given."""
+def _patient_identifier(field: str, source: str) -> str:
+    """The CX repetition of PID-3 that is the medical record number (by CX-5, table 0203), else the first
+    one that is not a national, insurance or document number (``SS``, ``NI``, ``DL``, ``NNxxx`` ...)."""
     repetitions = [cx for cx in field.split("~") if _component(cx, 1)]
-    for kind in _RECORD_NUMBER_TYPES:
+    for kind in RECORD_NUMBER_TYPES:
         typed = next((cx for cx in repetitions if _component(cx, 5).upper() == kind), None)
         if typed is not None:
             return typed
-    return repetitions[0] if repetitions else ""
+    usable = [cx for cx in repetitions if is_record_number_type(_component(cx, 5))]
+    if repetitions and not usable:
+        kinds = ", ".join(sorted({_component(cx, 5) for cx in repetitions}))
+        raise InputError("PID-3", f"no record number, only identifiers of type {kinds} (national, insurance "
+                                  "or document numbers are not filed as a patient id)", source)
+    return usable[0] if usable else ""
 
 
 #: CE/CWE coding systems (HL7 table 0396) whose codes ``OBR-4`` is looked up in; a code of another system
@@ -483,7 +486,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         raise InputError("OBR", f"the message holds {len(segments['OBR'])} orders (OBR segments); ECG Desk "
                                 "takes one order per message", source)
     pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
-    record_number = _patient_identifier(_field(pid, 3))
+    record_number = _patient_identifier(_field(pid, 3), source)
     patient_id = _component(record_number, 1)
     if not patient_id:
         raise InputError("PID-3", "the patient identifier is empty", source)

@@ -20,6 +20,21 @@ MAX_ID = 64
 MAX_NAME = 200
 MAX_MESSAGE_ID = 100
 
+#: Identifier types (HL7 table 0203, FHIR v2-0203) of a patient's record number at the ordering organisation,
+#: preferred in this order.
+RECORD_NUMBER_TYPES = ("MR", "PI", "PT", "MRT")
+#: Identifier types that name a person nationally, for insurance or by a document: never the record number
+#: an order is filed under (and an SSN stored as one would be shown on every screen). "NN..." are national
+#: person identifiers of a country.
+NOT_RECORD_NUMBER_TYPES = frozenset({"SS", "SB", "NI", "NH", "DL", "PPN", "MB", "MC", "MA", "HC", "JHN",
+                                     "TAX", "CZ", "BCT", "DR", "NPI", "PRN", "LN", "AN", "VN"})
+
+
+def is_record_number_type(code: str) -> bool:
+    """Whether an identifier of this type (``''``: none given) may be a patient's record number."""
+    code = code.strip().upper()
+    return code not in NOT_RECORD_NUMBER_TYPES and not (code.startswith("NN") and len(code) == 5)
+
 
 def within(value: str, limit: int, field: str, source: str) -> str:
     """``value`` when it has at most ``limit`` characters, else an :class:`InputError` naming ``field``."""
