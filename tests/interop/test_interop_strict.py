@@ -218,3 +218,19 @@ def test_pid_3_with_only_a_national_id_is_refused() -> None:
     with pytest.raises(InputError) as caught:
         hl7v2.parse_order(orm().replace("P123^^^HOSP^MR", "999-99-9999^^^SSA^SS"), "o.hl7")
     assert caught.value.field == "PID-3" and "SS" in caught.value.reason
+
+
+def test_a_reference_that_matches_two_resources_is_refused_not_guessed() -> None:
+    """Two Patients with the id the ServiceRequest references (Patient/p1): the first was taken, so the
+    order could be filed under either person depending on the entries' order."""
+    document = service_request()
+    entries = document["entry"]
+    entries[0]["resource"]["subject"] = {"reference": "Patient/p1"}
+    entries[1]["resource"]["id"] = "p1"
+    other = copy.deepcopy(entries[1])
+    other["fullUrl"] = "urn:uuid:44444444-4444-4444-4444-444444444444"
+    other["resource"]["identifier"][0]["value"] = "P901"
+    entries.append(other)
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "o.json")
+    assert caught.value.field == "ServiceRequest.subject" and "2" in caught.value.reason

@@ -263,16 +263,24 @@ def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputEr
     return InputError(f"{prefix}.{where}" if where else prefix, str(first.get("msg", "invalid")), source)
 
 
-def _find(resources: list[dict[str, Any]], reference: str | None, kind: str) -> dict[str, Any] | None:
+def _find(
+    resources: list[dict[str, Any]], reference: str | None, kind: str, field: str, source: str
+) -> dict[str, Any] | None:
+    """The ``kind`` resource ``reference`` names; refused when it names more than one (taking the first
+    would file the order under whichever came first)."""
     if not reference:
         return None
     reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
-    for resource in resources:
-        if resource.get("resourceType") != kind:
-            continue
-        if reference in {f"#{resource.get('id')}", f"{kind}/{resource.get('id')}", resource.get("_fullUrl")}:
-            return resource
-    return None
+    found = [
+        resource
+        for resource in resources
+        if resource.get("resourceType") == kind
+        and reference in {f"#{resource.get('id')}", f"{kind}/{resource.get('id')}", resource.get("_fullUrl")}
+    ]
+    if len(found) > 1:
+        raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
+                         source)
+    return found[0] if found else None
 
 
 #: An order Bundle carries a ServiceRequest and the few resources it refers to; thousands of entries are not
@@ -371,14 +379,14 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
             "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
         )
     within(str(placer), MAX_ID, "ServiceRequest.identifier", source)
-    patient = _order_patient(
-        _find(resources, (request.get("subject") or {}).get("reference"), "Patient"), source
-    )
+    subject = (request.get("subject") or {}).get("reference")
+    patient = _order_patient(_find(resources, subject, "Patient", "ServiceRequest.subject", source), source)
     requester_reference = (request.get("requester") or {}).get("reference")
-    requester = _find(resources, requester_reference, "Practitioner")
-    role = _find(resources, requester_reference, "PractitionerRole")
+    requester = _find(resources, requester_reference, "Practitioner", "ServiceRequest.requester", source)
+    role = _find(resources, requester_reference, "PractitionerRole", "ServiceRequest.requester", source)
     if requester is None and role is not None:  # the role's practitioner is who ordered
-        requester = _find(resources, (role.get("practitioner") or {}).get("reference"), "Practitioner")
+        requester = _find(resources, (role.get("practitioner") or {}).get("reference"), "Practitioner",
+                          "PractitionerRole.practitioner", source)
     ordering = _order_provider(requester, source)
     service, default_days = _order_service(request, source)
     indications = tuple(
