@@ -234,3 +234,12 @@ def test_a_reference_that_matches_two_resources_is_refused_not_guessed() -> None
     with pytest.raises(InputError) as caught:
         fhir.parse_service_request(document, "o.json")
     assert caught.value.field == "ServiceRequest.subject" and "2" in caught.value.reason
+
+
+def test_a_draft_service_request_creates_no_order() -> None:
+    """FHIR request-status 'draft': created but not yet complete or ready for action. It was taken as a new
+    order, so a study was set up for a request its author had not finished."""
+    document = _set(service_request(), "entry.0.resource.status", "draft")
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "o.json")
+    assert caught.value.field == "ServiceRequest.status" and "draft" in caught.value.reason

@@ -45,9 +45,10 @@ V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 FILLER_SYSTEM = "urn:ecgdesk:filler-order"
 _GENDER = {"F": "female", "M": "male", "U": "unknown"}
 _GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
+#: ServiceRequest.status we act on; "draft" (not yet ready for action), "completed" and "unknown" are not
+#: orders to work.
 _CONTROL = {
     "active": OrderControl.NEW,
-    "draft": OrderControl.NEW,
     "on-hold": OrderControl.CHANGE,
     "revoked": OrderControl.CANCEL,
     "entered-in-error": OrderControl.CANCEL,
