@@ -53,10 +53,26 @@ def _depth_ok(data: Any) -> bool:
     return True
 
 
-def loads(text: str, field: str = "<json>", source: str | Path | None = None) -> Any:
-    """Parse ``text``; malformed, too deep or absurd numbers raise :class:`InputError` on ``field``."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears twice in one object (which one counts is up to "
+                                 "the parser)")
+            seen.add(key)
+    return data
+
+
+def loads(
+    text: str, field: str = "<json>", source: str | Path | None = None, unique_keys: bool = False
+) -> Any:
+    """Parse ``text``; malformed, too deep or absurd numbers raise :class:`InputError` on ``field``, and with
+    ``unique_keys`` a key repeated in one object (a message parsers would read differently, RFC 8259 4)."""
     try:
-        data = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        data = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int,
+                          object_pairs_hook=_unique_keys if unique_keys else None)
     except json.JSONDecodeError as error:
         raise InputError(field, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
                          source) from None

@@ -4,6 +4,8 @@ is half imported; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import hl7
@@ -20,6 +22,9 @@ from ecgdesk.workflow.interop_results import signed_result
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
+from interop_builders import contained_service_request
 
 ORM = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|P|2.5.1\r"
@@ -162,3 +167,15 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     report = next(e["resource"] for e in fhir.build_bundle(corrected)["entry"]
                   if e["resource"]["resourceType"] == "DiagnosticReport")
     assert report["status"] == "corrected" and report["basedOn"][0]["identifier"]["value"] == "PL-77"
+
+
+def test_a_fhir_order_with_a_key_twice_in_one_object_is_refused(store: Store) -> None:
+    """JSON parsers disagree on a repeated key (RFC 8259 4: 'unpredictable'); the last one was taken, so a
+    gateway that checked the first subject passed an order we filed under the second."""
+    document = json.dumps(contained_service_request("FH-1"))
+    payload = document.replace('"subject": {"reference": "#p"}',
+                               '"subject": {"reference": "#p"}, "subject": {"reference": "#q"}', 1)
+    assert payload != document
+    outcome = receive_order(store, payload, "peer", "interface")
+    assert outcome.ack.code == "AE" and "'subject'" in outcome.ack.text and "twice" in outcome.ack.text
+    assert _count(store, Study) == 0

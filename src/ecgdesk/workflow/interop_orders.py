@@ -172,7 +172,8 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
             message_type, control = hl7v2.message_header(payload, source)
             order = hl7v2.parse_order(payload, source)
         else:
-            document = jsonfile.loads(payload, "json", source)  # depth, NaN and huge numbers too
+            # depth, NaN, huge numbers and a key twice in one object too
+            document = jsonfile.loads(payload, "json", source, unique_keys=True)
             order = fhir.parse_service_request(document, source)
             control = order.message_id
     except InputError as error:
