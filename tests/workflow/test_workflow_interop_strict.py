@@ -179,3 +179,11 @@ def test_a_fhir_order_with_a_key_twice_in_one_object_is_refused(store: Store) ->
     outcome = receive_order(store, payload, "peer", "interface")
     assert outcome.ack.code == "AE" and "'subject'" in outcome.ack.text and "twice" in outcome.ack.text
     assert _count(store, Study) == 0
+
+
+@pytest.mark.parametrize("text", [orm("C1"), orm("C2").replace("19560314", "19561345")])
+def test_the_ack_is_addressed_to_the_sender(store: Store, text: str) -> None:
+    """HL7 v2.5.1 2.9.2 / 2.15.9: the ACK's receiving application and facility (MSH-5, MSH-6) are the sending
+    ones of the message (MSH-3, MSH-4); they were empty, and an engine that routes ACKs by them drops it."""
+    msh = hl7.parse(receive_order(store, text, "peer", "interface").ack_text).segment("MSH")
+    assert (str(msh[3]), str(msh[5]), str(msh[6])) == ("ECGDESK", "EHR", "HOSP")

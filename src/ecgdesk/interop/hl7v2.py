@@ -433,6 +433,16 @@ def _date(value: str, field: str, source: str) -> date:
                          source) from None
 
 
+def message_sender(text: str) -> tuple[str, str]:
+    """(sending application, sending facility) of a v2 message (MSH-3, MSH-4, their namespace ids): whom its
+    ACK goes to (MSH-5, MSH-6); empty where the message has no readable MSH."""
+    try:
+        msh = _segments(text, "message")["MSH"][0]
+    except InputError:
+        return "", ""
+    return _component(_field(msh, 3), 1), _component(_field(msh, 4), 1)
+
+
 def message_header(text: str, source: str) -> tuple[str, str]:
     """(message type, control id) of any v2 message, checked: what an ACK needs even for a bad message."""
     msh = _segments(text, source)["MSH"][0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -163,7 +163,16 @@ def _previous(session: Session, message_id: str) -> InboundMessage | None:
 
 
 def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
-    """Handle one HL7 v2 message or FHIR JSON document; never raises for bad content (the ACK says why)."""
+    """Handle one HL7 v2 message or FHIR JSON document; never raises for bad content (the ACK says why).
+    The ACK of a v2 message is addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4)."""
+    outcome = _receive(store, payload, source, actor)
+    sender = hl7v2.message_sender(payload) if not payload.lstrip().startswith("{") else ("", "")
+    if not any(sender):
+        return outcome
+    return replace(outcome, ack_text=hl7v2.build_ack(outcome.ack, outcome.message_type, sender))
+
+
+def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
     kind = "fhir" if payload.lstrip().startswith("{") else "hl7"
     digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
     message_type, control = ("ServiceRequest", f"fhir:{digest[:32]}") if kind == "fhir" else ("", "")
