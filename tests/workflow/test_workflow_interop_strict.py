@@ -187,3 +187,21 @@ def test_the_ack_is_addressed_to_the_sender(store: Store, text: str) -> None:
     ones of the message (MSH-3, MSH-4); they were empty, and an engine that routes ACKs by them drops it."""
     msh = hl7.parse(receive_order(store, text, "peer", "interface").ack_text).segment("MSH")
     assert (str(msh[3]), str(msh[5]), str(msh[6])) == ("ECGDESK", "EHR", "HOSP")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [("[1, 2, 3]", "expected a JSON object"), ("[" * 100_000 + "]" * 100_000, "nested deeper than 64")],
+)
+def test_a_json_array_is_answered_as_json_not_as_a_bad_hl7_message(
+    store: Store, payload: str, reason: str
+) -> None:
+    """A body starting with '[' was read as HL7 v2 and refused with 'an HL7 v2 message starts with an MSH
+    segment', naming a field the sender never meant to send."""
+    outcome = receive_order(store, payload, "peer", "interface")
+    assert outcome.ack.code == "AE" and reason in outcome.ack.text and "MSH" not in outcome.ack.text
+
+
+def test_a_fhir_order_after_a_byte_order_mark_is_read(store: Store) -> None:
+    payload = "\ufeff" + json.dumps(contained_service_request("FH-1"))
+    assert receive_order(store, payload, "peer", "interface").ack.code == "AA"

@@ -166,14 +166,19 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
     """Handle one HL7 v2 message or FHIR JSON document; never raises for bad content (the ACK says why).
     The ACK of a v2 message is addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4)."""
     outcome = _receive(store, payload, source, actor)
-    sender = hl7v2.message_sender(payload) if not payload.lstrip().startswith("{") else ("", "")
+    sender = hl7v2.message_sender(payload) if not _is_json(payload) else ("", "")
     if not any(sender):
         return outcome
     return replace(outcome, ack_text=hl7v2.build_ack(outcome.ack, outcome.message_type, sender))
 
 
+def _is_json(payload: str) -> bool:
+    """A FHIR JSON body (an object; an array is JSON too, refused as such) rather than an HL7 v2 message."""
+    return payload.lstrip("\ufeff \t\r\n").startswith(("{", "["))
+
+
 def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
-    kind = "fhir" if payload.lstrip().startswith("{") else "hl7"
+    kind = "fhir" if _is_json(payload) else "hl7"
     digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
     message_type, control = ("ServiceRequest", f"fhir:{digest[:32]}") if kind == "fhir" else ("", "")
     try:
@@ -182,7 +187,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
             order = hl7v2.parse_order(payload, source)
         else:
             # depth, NaN, huge numbers and a key twice in one object too
-            document = jsonfile.loads(payload, "json", source, unique_keys=True)
+            document = jsonfile.loads(payload.lstrip("\ufeff"), "json", source, unique_keys=True)
             order = fhir.parse_service_request(document, source)
             control = order.message_id
     except InputError as error:
