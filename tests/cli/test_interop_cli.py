@@ -192,3 +192,16 @@ def test_an_order_file_larger_than_any_order_is_refused_before_reading(
         handle.truncate(ORDER_FILE_LIMIT + 1)
     assert main(["interop", "import", str(message)]) == 2
     assert "larger than any order message" in capsys.readouterr().err
+
+
+def test_watcher_files_a_message_it_cannot_read_as_refused_with_the_reason(tmp_path: Path) -> None:
+    """A file larger than any order stayed in the watched folder forever, looked at again on every poll and
+    never answered; now it is moved to refused/ with an AE saying why."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with (inbox / "huge.hl7").open("wb") as handle:
+        handle.truncate(17 * 2**20)  # sparse: the size is what is refused
+    assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.3", "--poll", "0.1"]) == 0
+    assert not (inbox / "huge.hl7").exists() and (inbox / "refused" / "huge.hl7").exists()
+    ack = (inbox / "refused" / "huge.hl7.ack").read_text()
+    assert "MSA|AE|" in ack and "larger than any order message" in ack

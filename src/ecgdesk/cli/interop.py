@@ -84,18 +84,24 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _watch_once(store: Any, folder: Path, actor: str) -> int:
     """Handle every message file in ``folder``: moved to ``done/`` or ``refused/`` with its ACK beside it."""
+    from ecgdesk.interop.hl7v2 import AckResult, build_ack
     from ecgdesk.workflow.interop_orders import receive_order
 
     handled = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in {".hl7", ".json"}):
         try:
             text = _read_message(path)
-        except (InputError, OSError):
-            continue
-        outcome = receive_order(store, text, str(path), actor)
-        target = folder / ("done" if outcome.ack.code == "AA" else "refused")
+        except OSError:
+            continue  # gone or unreadable at this instant: looked at again on the next poll
+        except InputError as error:  # e.g. larger than any order: it will never be read, so answer it
+            ack = AckResult("AE", "", str(error), "102")
+            ack_text = build_ack(ack)
+        else:
+            outcome = receive_order(store, text, str(path), actor)
+            ack, ack_text = outcome.ack, outcome.ack_text
+        target = folder / ("done" if ack.code == "AA" else "refused")
         target.mkdir(exist_ok=True)
-        (target / f"{path.name}.ack").write_text(outcome.ack_text.replace("\r", "\n"), encoding="utf-8")
+        (target / f"{path.name}.ack").write_text(ack_text.replace("\r", "\n"), encoding="utf-8")
         os.replace(path, target / path.name)
         handled += 1
     return handled
