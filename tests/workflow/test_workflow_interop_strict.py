@@ -205,3 +205,20 @@ def test_a_json_array_is_answered_as_json_not_as_a_bad_hl7_message(
 def test_a_fhir_order_after_a_byte_order_mark_is_read(store: Store) -> None:
     payload = "\ufeff" + json.dumps(contained_service_request("FH-1"))
     assert receive_order(store, payload, "peer", "interface").ack.code == "AA"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        orm("C1").replace("19560314", "19561345"),  # AE 102 PID^1^7, refused by the reader
+        orm("C1").replace("R00.2^", "Q99.999^"),  # AE 103 DG1^1^3, refused by the study's checks
+        orm("C1").replace("|P|2.5.1", "|T|2.5.1"),  # AR 202 MSH^1^11
+    ],
+)
+def test_a_resent_refused_message_gets_the_same_err_again(store: Store, text: str) -> None:
+    """A resend (same control id, same content) is answered as the first time: the same MSA-1 and the same
+    ERR-2/ERR-3; the resend was answered with ERR-3 207 (application error) and no location."""
+    first, again = (hl7.parse(receive_order(store, text, "peer", "i").ack_text) for _ in range(2))
+    assert str(again.segment("MSA")[1]) == str(first.segment("MSA")[1])
+    assert (str(again.segment("ERR")[2]), str(again.segment("ERR")[3])) == (
+        str(first.segment("ERR")[2]), str(first.segment("ERR")[3]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -365,6 +366,20 @@ def _record(
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
 
+_STORED_ERROR = re.compile(r"(?:.*?: )?field '([^']+)': (.*)", re.DOTALL)
+
+
+def _stored_error(row: InboundMessage) -> tuple[str, str]:
+    """(ERR-3 code, ERR-2 location) of a refused message as its first ACK gave them, read back from the
+    reason it was stored with, so that a resend is answered the same."""
+    match = _STORED_ERROR.fullmatch(row.reason or "")
+    if row.ack_code == "AA" or match is None:
+        return "207", ""
+    error = InputError(match.group(1), match.group(2))
+    code = hl7v2.REJECTING_FIELDS.get(error.field, "200") if row.ack_code == "AR" else _code(error)
+    return code, _location(row.kind, error)
+
+
 def _outcome(row: InboundMessage, message_type: str, duplicate: bool, digest: str = "") -> OrderOutcome:
     when = f"{row.received_at:%Y-%m-%d %H:%M}"
     if duplicate and digest and digest != row.payload_sha256:
@@ -375,7 +390,8 @@ def _outcome(row: InboundMessage, message_type: str, duplicate: bool, digest: st
         ack = hl7v2.AckResult("AE", row.message_id, reason, "205")
         return OrderOutcome(ack, "refused", None, message_type, hl7v2.build_ack(ack, message_type))
     reason = f"duplicate of message {row.message_id} received {when}: {row.reason}"
-    ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else row.reason)
+    code, location = _stored_error(row)
+    ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else row.reason, code, location)
     return OrderOutcome(
         ack,
         "duplicate" if duplicate else row.status,
