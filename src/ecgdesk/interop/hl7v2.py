@@ -20,6 +20,7 @@ from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import code_table, first_orderable
+from ecgdesk.interop.hl7v2_text import escape, standard_delimiters, unescape
 from ecgdesk.interop.mllp import CHARSETS, UNDECODABLE
 from ecgdesk.interop.model import (
     MAX_ID,
@@ -43,55 +44,6 @@ SENDING_APPLICATION = "ECGDESK"
 CHARSET = "UNICODE UTF-8"
 ORDER_TYPES = {("ORM", "O01"), ("OML", "O21")}
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
-
-_ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
-
-
-#: Control characters other than tab and line breaks: raw, a VT or FS would start or end an MLLP frame at
-#: the receiver (cutting the message short) and a NUL ends a C string; sent as hex data (``\\X0B\\``).
-_OUR_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def escape(text: str) -> str:
-    """``text`` safe inside one HL7 field (delimiters as escape sequences, line breaks as ``\\.br\\``,
-    other control characters as hex data)."""
-    for raw, seq in _ESCAPES:
-        text = text.replace(raw, seq)
-    text = _OUR_CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", text)
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\.br\\")
-
-
-#: One escape sequence of an HL7 v2 text field: the delimiters (F S T R E), a line break (.br, .sp), hex
-#: data (Xhh...) and highlighting (H, N); other formatting commands are dropped.
-_ESCAPE_SEQUENCE = re.compile(r"\\(F|S|T|R|E|\.br|\.sp\d*|X[0-9A-Fa-f]*|H|N|\.[a-z]{2}[+-]?\d*)\\")
-_HEX_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_UNESCAPED = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", "H": "", "N": ""}
-
-
-def _unescaped(match: re.Match[str]) -> str:
-    sequence = match.group(1)
-    if sequence in _UNESCAPED:
-        return _UNESCAPED[sequence]
-    if sequence.startswith((".br", ".sp")):
-        return "\n"
-    if sequence.startswith("X"):
-        digits = sequence[1:]
-        if len(digits) % 2:
-            return match.group(0)
-        data = bytes.fromhex(digits)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        # \\X0D0A\\ is how some senders break a line; other control bytes are no text to store
-        return _HEX_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return ""  # .in, .ti, .sk, .ce, .fi, .nf: layout of formatted text, nothing to store
-
-
-def unescape(text: str) -> str:
-    """``text`` with its escape sequences read, in one pass: ``\\E\\F\\E\\`` is ``\\F\\``, not ``\\|\\``."""
-    return _ESCAPE_SEQUENCE.sub(_unescaped, text) if "\\" in text else text
-
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
@@ -280,47 +232,12 @@ def read_ack(raw: str) -> AckResult:
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-_STANDARD = {"F": "|", "S": "^", "R": "~", "E": "\\", "T": "&"}
-_STANDARD_ESCAPED = {char: f"\\{name}\\" for name, char in _STANDARD.items()}
-
-
-def _standard_delimiters(text: str, source: str) -> str:
-    """``text`` (from ``MSH``) with the delimiters its MSH-1 and MSH-2 declare rewritten as the standard
-    ``|^~\\&``, so one reader reads every message (HL7 v2.5.1 2.5.4: the receiver takes them from the
-    message). A character that is a standard delimiter but data here is escaped; an escape sequence for a
-    delimiter (``\\F\\``) stands for this message's delimiter and becomes that character."""
-    if len(text) < 8 or text[3] in "\r\n" or text[3].isalnum():
-        raise InputError("MSH-1", "expected the field separator (e.g. '|') and MSH-2 after 'MSH'", source)
-    field = text[3]
-    end = text.find(field, 4)
-    encoding = text[4:end] if end >= 0 else ""
-    if field + encoding[:4] == "|^~\\&":
-        return text
-    delimiters = field + encoding[:4]
-    if (len(encoding) not in (4, 5) or len(set(delimiters)) != 5
-            or any(c.isalnum() or c in "\r\n " for c in encoding)):
-        raise InputError("MSH-2", f"expected four distinct encoding characters (component, repetition, "
-                                  f"escape, subcomponent; e.g. '^~\\&'), got {encoding[:10]!r}", source)
-    component, repetition, escape_char, subcomponent = encoding[0], encoding[1], encoding[2], encoding[3]
-    own = {"F": field, "S": component, "R": repetition, "E": escape_char, "T": subcomponent}
-    single = {ord(char): _STANDARD_ESCAPED[char] for char in _STANDARD.values()}
-    single.update({ord(own[name]): char for name, char in _STANDARD.items()})
-    sequence = re.compile(f"{re.escape(escape_char)}([^\r{re.escape(escape_char)}]*){re.escape(escape_char)}")
-    parts = sequence.split(text[end:])
-    for at in range(1, len(parts), 2):  # the escape sequences, between the plain runs
-        name = parts[at]
-        parts[at] = (_STANDARD_ESCAPED.get(own[name], own[name]) if name in own else f"\\{name}\\")
-    for at in range(0, len(parts), 2):
-        parts[at] = parts[at].translate(single)
-    return "MSH|^~\\&" + "".join(parts)
-
-
 def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
     """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
     if not text.startswith("MSH"):
         raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
-    text = _standard_delimiters(text, source)
+    text = standard_delimiters(text, source)
     out: dict[str, list[list[str]]] = {}
     for raw in filter(None, text.split("\r")):
         name = raw[:3]
