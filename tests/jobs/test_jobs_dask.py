@@ -124,11 +124,10 @@ def test_an_unreachable_scheduler_is_reported_within_the_connect_timeout(
         monkeypatch.delenv(CONNECT_TIMEOUT_ENV)
         command = [sys.executable, "-m", "ecgdesk.cli.main", "worker", "--executor", "dask",
                    "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout-s", "0.5"]
-        started = time.monotonic()
-        done = subprocess.run(command, env=worker_env(store), capture_output=True, text=True, timeout=25)
-        elapsed = time.monotonic() - started
+        done = subprocess.run(command, env=worker_env(store), capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, done.stderr
         assert "cannot reach the Dask scheduler" in done.stderr and "tcp://127.0.0.1:1" in done.stderr
-        assert elapsed < 20.0  # interpreter and Dask start-up, plus 0.5 s of trying (was 30 s)
+        # the flag reached the client: Dask names the timeout it gave up after (30 s before the setting)
+        assert "after 0.5 s" in done.stderr
     finally:
         store.close()
