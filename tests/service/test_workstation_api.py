@@ -5,6 +5,9 @@ audit log's filters, and the pages' login redirect, role refusal and escaping.""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +253,46 @@ def test_role_change_and_audit_filters(api: Api) -> None:
     assert page.status_code == 200 and "user:role" in page.text and "technician" in page.text
     bad = api.client.get("/admin/audit", params={"since": "last week"})
     assert bad.status_code == 200 and "since: use an ISO date" in bad.text
+
+
+def test_audit_viewer_shows_before_and_after_finds_a_patient_and_exports_csv(api: Api) -> None:
+    """The audit viewer as an administrator uses it (review-ui.md section 1, Scribe's audit viewer; 21 CFR
+    11.10(e)): a change shows its prior value next to the new one; the rows about one patient (by the
+    patient's identifier, across their studies) can be found; the selection exports as CSV and the export
+    is itself a row of the log."""
+    headers = api.login("tech.t")
+    mine = api.client.post("/api/v1/studies", json={**STUDY, "patient_id": "MRN-A1"}, headers=headers)
+    other = api.client.post(
+        "/api/v1/studies", json={**STUDY, "patient_id": "MRN-B2", "name": "Roe, Rita"}, headers=headers
+    )
+    mine_id, other_id = mine.json()["id"], other.json()["id"]
+    api.client.get(f"/api/v1/studies/{mine_id}")
+    api.client.get(f"/api/v1/studies/{other_id}")
+    headers = api.login("admin.t")
+    changed = api.client.put("/api/v1/users/biller.t/role", json={"role": "technician"}, headers=headers)
+    assert changed.is_success
+    page = api.client.get("/admin/audit", params={"action": "user:role"})
+    before = page.text.split('class="detail before">')[1].split("</td>")[0]
+    after = page.text.split('class="detail after">')[1].split("</td>")[0]
+    assert "biller" in before and "technician" in after
+    page = api.client.get("/admin/audit", params={"patient": "MRN-A1"})
+    assert page.status_code == 200
+    rows = page.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert f"study {mine_id}<" in rows and "read:study" in rows and f"study {other_id}<" not in rows
+    assert 'href="/admin/audit.csv?patient=MRN-A1"' in page.text
+    export = api.client.get("/admin/audit.csv", params={"patient": "MRN-A1"})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert "attachment" in export.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(export.text)))
+    assert table and {r["entity_id"] for r in table} == {str(mine_id)}
+    assert any(r["action"] == "read:study" and r["actor"] == "tech.t" for r in table)
+    with api.store.transaction() as session:
+        exported = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:audit-export")).one()
+    assert exported.actor == "admin.t"
+    assert json.loads(exported.after_json) == {"patient": "MRN-A1", "rows": len(table), "format": "csv"}
+    assert api.client.get("/admin/audit.csv", params={"since": "soon"}).status_code in (409, 422)
+    api.login("dr.t")
+    assert api.client.get("/admin/audit.csv").status_code == 403
 
 
 def test_pages_redirect_refuse_and_escape(api: Api, tiny_files: list[Path]) -> None:

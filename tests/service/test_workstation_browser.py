@@ -400,6 +400,13 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     # This test's own changes, so that it does not depend on the order the tests run in.
     page.goto("/admin/audit?user=admin.demo&action=user:disable")
     assert "user:disable" in page.locator("table.audit tbody").inner_text()
+    page.goto("/admin/audit?user=admin.demo&action=user:role")  # the prior role beside the new one
+    assert "physician" in page.locator("td.before").first.inner_text()
+    assert "technician" in page.locator("td.after").first.inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert exported[0].startswith("seq,at,actor,action") and "user:role" in exported[1]
     page.locator("#verify").click()
     wait_js(page, "document.getElementById('verify-result').textContent.startsWith('Intact')")
     page.context.close()

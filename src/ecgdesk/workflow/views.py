@@ -8,10 +8,10 @@ actor.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.interop.model import OrderPriority
@@ -29,6 +29,7 @@ from ecgdesk.store.models import (
     RecordingBlob,
     ReportVersion,
     Signature,
+    Study,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study, import_warnings
@@ -270,6 +271,62 @@ def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
     )
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the administrator narrows the audit log to (each empty field: no restriction).
+
+    ``patient`` is the patient's identifier (MRN): the rows about any of that patient's studies, since the
+    log names its targets by study."""
+
+    study_id: int | None = None
+    patient: str | None = None
+    user: str | None = None
+    action: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def as_detail(self) -> dict[str, Any]:
+        """The filters as the audit row of a read records them (only those set)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def _audit_query(session: Session, where: AuditFilter) -> Any:
+    query = select(AuditEntry)
+    if where.study_id is not None:
+        get_study(session, where.study_id)
+        query = query.where(AuditEntry.entity == "study", AuditEntry.entity_id == str(where.study_id))
+    if where.patient:
+        studies = (
+            select(cast(Study.id, String))
+            .join(Patient, Patient.id == Study.patient_id)
+            .where(Patient.external_id == where.patient)
+        )
+        query = query.where(AuditEntry.entity == "study", AuditEntry.entity_id.in_(studies))
+    if where.user:
+        query = query.where(AuditEntry.actor == where.user)
+    if where.action:
+        query = query.where(AuditEntry.action.startswith(where.action, autoescape=True))
+    if where.since:
+        query = query.where(AuditEntry.at >= _iso_bound("since", where.since))
+    if where.until:
+        query = query.where(AuditEntry.at < _iso_bound("until", where.until))
+    return query
+
+
+def _audit_row(e: AuditEntry) -> AuditRowOut:
+    return AuditRowOut(
+        seq=e.seq,
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        entity=e.entity,
+        entity_id=e.entity_id,
+        before=json.loads(e.before_json),
+        after=json.loads(e.after_json),
+        hash=e.hash,
+    )
+
+
 def audit_page(
     store: Store,
     actor: str,
@@ -281,46 +338,64 @@ def audit_page(
     action: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    patient: str | None = None,
     newest_first: bool = False,
 ) -> AuditPage:
-    """Audit rows in order (all, or those about one study; of one user; whose action starts with
-    ``action``; at or after ``since`` and before ``until``, ISO dates or times); reading them is audited."""
+    """Audit rows in order (all, or those about one study or one patient's studies; of one user; whose
+    action starts with ``action``; at or after ``since`` and before ``until``, ISO dates or times); reading
+    them is audited."""
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
-    query = select(AuditEntry)
-    if study_id is not None:
-        query = query.where(AuditEntry.entity == "study", AuditEntry.entity_id == str(study_id))
-    if user:
-        query = query.where(AuditEntry.actor == user)
-    if action:
-        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
-    if since:
-        query = query.where(AuditEntry.at >= _iso_bound("since", since))
-    if until:
-        query = query.where(AuditEntry.at < _iso_bound("until", until))
+    where = AuditFilter(study_id, patient, user, action, since, until)
     with store.transaction() as session:
-        if study_id is not None:
-            get_study(session, study_id)
+        query = _audit_query(session, where)
         total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
         items = [
-            AuditRowOut(
-                seq=e.seq,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                entity=e.entity,
-                entity_id=e.entity_id,
-                before=json.loads(e.before_json),
-                after=json.loads(e.after_json),
-                hash=e.hash,
-            )
+            _audit_row(e)
             for e in session.scalars(
                 query.order_by(AuditEntry.seq.desc() if newest_first else AuditEntry.seq)
                 .offset(offset)
                 .limit(limit)
             )
         ]
-        audit_read(session, actor, "audit", "study" if study_id is not None else "audit", study_id or "*")
+        # The filters are kept: a search by patient is itself a look at that patient's record.
+        audit_read(
+            session,
+            actor,
+            "audit",
+            "study" if study_id is not None else "audit",
+            study_id or "*",
+            where.as_detail() or None,
+        )
     return AuditPage(items=items, total=total, offset=offset, limit=limit)
+
+
+#: The most rows one export carries; a larger selection is refused in words (narrow the dates).
+EXPORT_MAX = 100_000
+
+
+def audit_export(store: Store, actor: str, where: AuditFilter) -> list[AuditRowOut]:
+    """Every row the filters select, oldest first, for a CSV export. The export is itself audited
+    (``read:audit-export``, with the filters and the number of rows): a copy of the log leaving the system
+    is a disclosure the log must show (HIPAA 164.312(b))."""
+    from ecgdesk.errors import InputError
+
+    with store.transaction() as session:
+        query = _audit_query(session, where)
+        total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        if total > EXPORT_MAX:
+            raise InputError(
+                "since", f"{total:,} rows match, an export carries at most {EXPORT_MAX:,}: narrow the dates"
+            )
+        rows = [_audit_row(e) for e in session.scalars(query.order_by(AuditEntry.seq))]
+        audit_read(
+            session,
+            actor,
+            "audit-export",
+            "study" if where.study_id is not None else "audit",
+            where.study_id or "*",
+            {**where.as_detail(), "rows": len(rows), "format": "csv"},
+        )
+    return rows
 
 
 def _iso_bound(field: str, value: str | None) -> str:

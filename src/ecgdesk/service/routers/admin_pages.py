@@ -3,11 +3,14 @@ the chain check. The page scripts call the account routes of the JSON API for ev
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from ecgdesk.errors import InputError, is_digits
 from ecgdesk.service.deps import StoreDep
@@ -16,7 +19,7 @@ from ecgdesk.store.enums import Role
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.schemas import AuditPage, NoNul
 from ecgdesk.workflow.users import list_users
-from ecgdesk.workflow.views import audit_page
+from ecgdesk.workflow.views import AuditFilter, audit_export, audit_page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE = 100
@@ -31,6 +34,7 @@ AUDIT_ACTIONS = (
     "read:study",
     "read:signal",
     "read:report",
+    "read:audit",
     "study:",
     "analysis:",
     "report:",
@@ -50,42 +54,67 @@ def users_page(request: Request, store: StoreDep) -> HTMLResponse:
     )
 
 
+#: One audit filter's query parameters (the page and its CSV export take the same).
+UserQ = Annotated[str, Query(max_length=64), NoNul]
+StudyQ = Annotated[str, Query(max_length=9), NoNul]
+PatientQ = Annotated[str, Query(max_length=64), NoNul]
+ActionQ = Annotated[str, Query(max_length=40), NoNul]
+WhenQ = Annotated[str, Query(max_length=40), NoNul]
+
+
+def _filter(user: str, study: str, patient: str, action: str, since: str, until: str) -> AuditFilter:
+    if study and not is_digits(study):
+        raise InputError("study", f"a study number, got {study!r}")
+    return AuditFilter(
+        study_id=int(study) if study else None,
+        patient=patient or None,
+        user=user or None,
+        action=action or None,
+        since=since or None,
+        until=until or None,
+    )
+
+
 @router.get("/admin/audit")
 def audit_log_page(
     request: Request,
     store: StoreDep,
-    user: Annotated[str, Query(max_length=64), NoNul] = "",
-    study: Annotated[str, Query(max_length=9), NoNul] = "",
-    action: Annotated[str, Query(max_length=40), NoNul] = "",
-    since: Annotated[str, Query(max_length=40), NoNul] = "",
-    until: Annotated[str, Query(max_length=40), NoNul] = "",
+    user: UserQ = "",
+    study: StudyQ = "",
+    patient: PatientQ = "",
+    action: ActionQ = "",
+    since: WhenQ = "",
+    until: WhenQ = "",
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.AUDIT_READ)
-    filters = {"user": user, "study": study, "action": action, "since": since, "until": until}
+    filters = {
+        "user": user, "study": study, "patient": patient, "action": action, "since": since, "until": until
+    }
     error = ""
     try:
-        if study and not is_digits(study):
-            raise InputError("study", f"a study number, got {study!r}")
+        where = _filter(user, study, patient, action, since, until)
         page = audit_page(
             store,
             who.actor,
-            int(study) if study else None,
+            where.study_id,
             offset,
             PAGE,
-            user=user or None,
-            action=action or None,
-            since=since or None,
-            until=until or None,
+            user=where.user,
+            action=where.action,
+            since=where.since,
+            until=where.until,
+            patient=where.patient,
             newest_first=True,
         )
     except InputError as error_:
         error = f"{error_.field}: {error_.reason}"
         page = AuditPage(items=[], total=0, offset=0, limit=PAGE)
+    chosen = {k: v for k, v in filters.items() if v}
 
     def link(at: int) -> str:
-        return "/admin/audit?" + urlencode({**{k: v for k, v in filters.items() if v}, "offset": at})
+        return "/admin/audit?" + urlencode({**chosen, "offset": at})
 
     return render(
         request,
@@ -96,6 +125,45 @@ def audit_log_page(
         f=filters,
         actions=AUDIT_ACTIONS,
         error=error,
+        export_url="/admin/audit.csv" + ("?" + urlencode(chosen) if chosen else ""),
         prev_url=link(max(0, offset - PAGE)) if offset > 0 else "",
         next_url=link(offset + PAGE) if offset + PAGE < page.total else "",
+    )
+
+
+CSV_COLUMNS = ("seq", "at", "actor", "action", "entity", "entity_id", "before", "after", "hash")
+
+
+@router.get("/admin/audit.csv")
+def audit_log_csv(
+    request: Request,
+    store: StoreDep,
+    user: UserQ = "",
+    study: StudyQ = "",
+    patient: PatientQ = "",
+    action: ActionQ = "",
+    since: WhenQ = "",
+    until: WhenQ = "",
+) -> Response:
+    """The rows the page's filters select, oldest first, as CSV (before/after as JSON); the export itself
+    is a row of the log (``read:audit-export``)."""
+    who = page_user(request)
+    authorize(store, who, Action.AUDIT_READ)
+    rows = audit_export(store, who.actor, _filter(user, study, patient, action, since, until))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.seq, r.at, r.actor, r.action, r.entity, r.entity_id,
+                "" if r.before is None else json.dumps(r.before, sort_keys=True),
+                "" if r.after is None else json.dumps(r.after, sort_keys=True),
+                r.hash,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"', "Cache-Control": "no-store"},
     )
