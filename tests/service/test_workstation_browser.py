@@ -323,6 +323,18 @@ def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Serv
     page.locator("#sign-submit").click()
     page.locator(".signed-box").wait_for(timeout=120_000)
     assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
+    # A change after signing is an addendum, signed with the password; the page then shows each signature
+    # with its name, time and meaning (21 CFR 11.50), not only the newest.
+    assert not page.locator("#interp-form").count() and not page.locator("#sign-open").count()
+    page.fill("#addendum-text", "Compared with the prior tracing: unchanged. (Browser test.)")
+    page.fill("#addendum-password", PIN)
+    with page.expect_navigation(timeout=120_000):
+        page.locator("#addendum-form button[type=submit]").click()
+    signatures = page.locator("[data-testid=signatures] li").all_inner_texts()
+    assert len(signatures) == 2, signatures
+    assert signatures[0].startswith("Interpreted by Dana Demo, MD, 20") and " UTC, version " in signatures[0]
+    assert signatures[1].startswith("Addendum by Dana Demo, MD, 20"), signatures
+    assert "Dana Demo, MD" in page.locator(".addenda .sub").inner_text()
     assert not page.errors
     page.context.close()
 

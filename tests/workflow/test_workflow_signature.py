@@ -148,6 +148,10 @@ def test_addendum_is_a_new_signed_version(store: Store, reported: int) -> None:
     view = show_study(store, reported)
     assert view.interpretation is not None and view.interpretation.text == "Sinus rhythm."
     assert [s.printed_name for s in view.signatures] == ["Ana A, MD", "Ben B, MD"]
+    # Each signature says what it means (21 CFR 11.50): the second physician amended, they did not interpret.
+    assert [s.meaning for s in view.signatures] == ["Interpreted by", "Addendum by"]
+    assert [s.version for s in view.signatures] == [signed.version, amended.version]
+    assert view.addenda[0].printed_name == "Ben B, MD" and view.addenda[0].author == "dr.b"
     assert view.addenda[0].text.startswith("Addendum")
     assert signature_state(store, reported) == "valid"
     with store.transaction() as session:

@@ -72,6 +72,9 @@ from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
 
 MEANING = "Interpreted by"
+#: An addendum's signature means the signer amended a signed report, not that they interpreted it: a second
+#: physician's addendum must not read "Interpreted by" (21 CFR 11.50(a)(3), the meaning of the signature).
+ADDENDUM_MEANING = "Addendum by"
 
 
 @dataclass(frozen=True)
@@ -452,7 +455,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
         assert signer is not None
         signed_at = now()
         ctx.signature = SignatureBlock(
-            _printed_name(signer), signer.credentials or "", signed_at, digest, MEANING
+            _printed_name(signer), signer.credentials or "", signed_at, digest, ADDENDUM_MEANING
         )
         final = _version_folder(store, study_id, version)
         pdf, html = _render(ctx, final)
@@ -490,7 +493,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                     report_version_id=row.id,
                     user_id=user.id,
                     printed_name=user.display_name,
-                    meaning=MEANING,
+                    meaning=ADDENDUM_MEANING,
                     content_sha256=digest,
                     signed_at=signed_at,
                 )
@@ -507,7 +510,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
                     "content_sha256": digest,
                     "pdf_sha256": row.pdf_sha256,
                     "printed_name": user.display_name,
-                    "meaning": MEANING,
+                    "meaning": ADDENDUM_MEANING,
                 },
             )
             session.flush()

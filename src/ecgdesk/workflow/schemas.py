@@ -155,12 +155,16 @@ class SignatureOut(Model):
     content_sha256: str
     signed_at: Stamp
     report_version_id: int
+    #: The report version's number (1, 2, ...) the signature is over.
+    version: int | None = None
 
 
 class AddendumOut(Model):
     text: str
     author: str
     created_at: Stamp
+    #: The author's printed name (``author`` is the user name), as the signature manifestation shows it.
+    printed_name: str = ""
 
 
 class CodingOut(Model):

@@ -30,6 +30,7 @@ from ecgdesk.store.models import (
     ReportVersion,
     Signature,
     Study,
+    User,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study, import_warnings
@@ -96,6 +97,12 @@ def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
     def where(model: Any) -> Any:
         return select(model).where(model.study_id == study_id).order_by(model.id)
 
+    numbered = select(ReportVersion.id, ReportVersion.version).where(ReportVersion.study_id == study_id)
+    versions = {row_id: number for row_id, number in session.execute(numbered)}
+    authors = select(Addendum.author).where(Addendum.study_id == study_id)
+    named = select(User.username, User.display_name).where(User.username.in_(authors))
+    names = {username: name for username, name in session.execute(named)}
+
     return {
         "components": [
             ComponentOut(
@@ -130,11 +137,17 @@ def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
                 content_sha256=s.content_sha256,
                 signed_at=s.signed_at,
                 report_version_id=s.report_version_id,
+                version=versions.get(s.report_version_id),
             )
             for s in session.scalars(where(Signature))
         ],
         "addenda": [
-            AddendumOut(text=a.text, author=a.author, created_at=a.created_at)
+            AddendumOut(
+                text=a.text,
+                author=a.author,
+                created_at=a.created_at,
+                printed_name=names.get(a.author, a.author),
+            )
             for a in session.scalars(where(Addendum))
         ],
     }
