@@ -3,15 +3,19 @@ disabled users, password reset, legacy hashes, API tokens; each refusal a 401/40
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from service_builders import PIN, Api
 from sqlalchemy import select, update
 
+from ecgdesk.errors import InputError
 from ecgdesk.store.audit import verify
 from ecgdesk.store.models import AuditEntry, User
 from ecgdesk.store.service_models import LoginSession
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.users import hash_scrypt
 
 
@@ -126,6 +130,29 @@ def test_idle_logoff_and_absolute_lifetime(api: Api) -> None:
     with api.store.transaction() as session:
         reasons = [r.after for r in _rows(session, "auth:logoff")]
     assert {"idle", "lifetime"} <= {r["reason"] for r in reasons}
+
+
+def test_idle_limit_per_role_is_enforced_by_the_server(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role configured with a shorter idle limit is logged off by the server after it, the others keep
+    the common limit, and the page counts down from the role's own limit (review-ui.md section 4)."""
+    policy = replace(api.app.state.settings.policy, idle_by_role=(("physician", 120.0),))
+    api.app.state.settings = replace(api.app.state.settings, policy=policy)
+    api.login("dr.t")
+    assert 'name="idle-seconds" content="120"' in api.client.get("/worklist").text
+    _age_session(api, seen_ago_s=150)
+    answer = api.client.get("/api/v1/studies")
+    assert answer.status_code == 401 and "inactivity" in answer.json()["detail"][0]["msg"]
+    api.login("tech.t")
+    _age_session(api, seen_ago_s=150)
+    assert api.client.get("/api/v1/studies").status_code == 200  # the common 600 s
+    assert 'name="idle-seconds" content="600"' in api.client.get("/worklist").text
+    monkeypatch.setenv("ECGDESK_IDLE_MINUTES", "30")
+    monkeypatch.setenv("ECGDESK_IDLE_MINUTES_PHYSICIAN", "10")
+    configured = SecurityPolicy.from_env()
+    assert configured.idle_for("physician") == 600 and configured.idle_for("biller") == 1800
+    monkeypatch.setenv("ECGDESK_IDLE_MINUTES_ADMIN", "five")
+    with pytest.raises(InputError, match="ECGDESK_IDLE_MINUTES_ADMIN"):
+        SecurityPolicy.from_env()
 
 
 def _rows(session: object, action: str) -> list[object]:

@@ -110,7 +110,7 @@ def resolve_session(
             elif moment >= aware(row.expires_at):
                 _end(session, row, user.username, "lifetime")
                 refusal = "session reached its maximum lifetime: log in again"
-            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.idle_s:
+            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.idle_for(user.role):
                 _end(session, row, user.username, "idle")
                 refusal = "logged off after inactivity: log in again"
             elif touch and (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:

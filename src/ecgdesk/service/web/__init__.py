@@ -86,7 +86,7 @@ def render(
         role_name=ROLE_NAMES.get(who.role, "") if who else "",
         may=(lambda action: allowed(who.role, Action(action))) if who else (lambda action: False),
         csrf=who.csrf_token if who else "",
-        idle_s=int(policy.idle_s),
+        idle_s=int(policy.idle_for(who.role) if who else policy.idle_s),  # the page's own countdown
         static=lambda name: f"/static/{name}?v={STATIC_VERSION}",
         version=__version__,
         **values,
