@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,10 @@ from browser_builders import (
     stress_study,
 )
 from browser_builders import shots_folder as _shots_folder
+from sqlalchemy import select, update
+
+from ecgdesk.store.models import User
+from ecgdesk.store.service_models import LoginSession
 
 pytestmark = pytest.mark.browser
 
@@ -202,6 +207,34 @@ def test_two_technicians_saving_comments_do_not_overwrite_each_other(chromium: A
     assert second.locator("#comment").input_value() == "Patch off for 2 h on day 3. Diary: dizzy at 14:00."
     for page in (first, second):
         page.context.close()
+
+
+def test_text_typed_before_an_idle_logoff_comes_back_after_logging_in(chromium: Any, served: Served) -> None:
+    """The server logs the technician off while they type; their save is answered 401 and the page goes to
+    the login form, which says the text was kept; logging in again puts it back, marked as not saved."""
+    page = log_in(chromium, served, "tech.demo")
+    page.goto(f"/studies/{served.study_id}")
+    typed = "Electrode V2 re-placed at 09:40 after skin irritation. (Browser test.)"
+    page.fill("#comment", typed)
+    with served.store.transaction() as session:  # idle past the limit, as the server sees it
+        tech = session.scalars(select(User.id).where(User.username == "tech.demo")).one()
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id == tech)
+            .values(last_seen_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    page.locator("#comment-form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" in url and "reason=idle" in url)
+    assert "without activity" in page.locator("[data-testid=login-notice]").inner_text()
+    assert "kept in this browser tab" in page.locator("#drafts-kept").inner_text()
+    page.fill("input[name=username]", "tech.demo")
+    page.fill("input[name=password]", PIN)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: url.endswith(f"/studies/{served.study_id}"))
+    assert page.locator("#comment").input_value() == typed
+    assert "not saved yet" in page.locator("#drafts-restored").inner_text()
+    assert not page.errors
+    page.context.close()
 
 
 def test_technician_relabels_a_template_and_the_summary_changes(

@@ -3,6 +3,8 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
   const error = document.getElementById("login-error");
+  const kept = WS.keptDrafts();
+  if (kept && kept.fields && Object.keys(kept.fields).length) document.getElementById("drafts-kept").hidden = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const username = form.username.value.trim();

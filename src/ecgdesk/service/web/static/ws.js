@@ -10,7 +10,48 @@ const WS = (() => {
     return el ? JSON.parse(el.textContent) : {};
   }
 
+  // Text typed but not saved when the session ends (idle logoff, or a save answered 401) is kept in this
+  // tab's sessionStorage (never sent anywhere, gone when the tab closes) and put back when the same user
+  // logs in again and returns to the page; another user's login discards it. No silent loss.
+  const DRAFTS = "ecgdesk-drafts";
+  function keepDrafts() {
+    const fields = {};
+    document.querySelectorAll("main textarea[id]").forEach((el) => {
+      if (el.value.trim() && el.value !== el.defaultValue) fields[el.id] = el.value;
+    });
+    if (!Object.keys(fields).length) return;
+    try {
+      sessionStorage.setItem(DRAFTS, JSON.stringify(
+        { user: meta("user"), path: location.pathname + location.search, fields }));
+    } catch (err) { /* storage refused (private mode, quota): the login page then says nothing was kept */ }
+  }
+  function keptDrafts() {
+    try { return JSON.parse(sessionStorage.getItem(DRAFTS) || "null"); } catch (err) { return null; }
+  }
+  function restoreDrafts() {
+    const kept = keptDrafts();
+    const user = meta("user");
+    if (!kept || !user) return;
+    if (kept.user !== user) { sessionStorage.removeItem(DRAFTS); return; }
+    if (kept.path !== location.pathname + location.search) return;
+    const back = Object.entries(kept.fields || {}).filter(([id]) => document.getElementById(id));
+    back.forEach(([id, value]) => { document.getElementById(id).value = value; });
+    sessionStorage.removeItem(DRAFTS);
+    if (!back.length) return;
+    const note = document.createElement("p");
+    note.className = "notice";
+    note.id = "drafts-restored";
+    note.setAttribute("role", "status");
+    note.textContent = "Your text from before the logoff is back in the form below. It is not saved yet: check it and save.";
+    const main = document.querySelector("main");
+    if (main) main.prepend(note);
+  }
+
+  let leaving = false;
   function toLogin(reason) {
+    if (leaving) return;
+    leaving = true;
+    keepDrafts();
     const next = encodeURIComponent(location.pathname + location.search);
     location.assign(`/login?reason=${reason}&next=${next}`);
   }
@@ -137,13 +178,15 @@ const WS = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    restoreDrafts();
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", async () => {
+      sessionStorage.removeItem(DRAFTS);  // logging out on purpose: nothing is waiting to come back
       await api("DELETE", "/api/v1/session");
       location.assign("/login?reason=logout");
     });
     idleWatch();
   });
 
-  return { api, data, showError, fieldErrors, clock, fmt, describe };
+  return { api, data, showError, fieldErrors, clock, fmt, describe, keptDrafts };
 })();
