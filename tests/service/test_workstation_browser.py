@@ -163,6 +163,12 @@ def test_technician_walks_the_study_through_the_viewer(chromium: Any, served: Se
     wait_js(page, "document.getElementById('strip').dataset.zoom === '1'")
     page.keyboard.press("+")
     wait_js(page, "document.getElementById('strip').dataset.zoom === '0'")
+    # The same by the buttons, found by their accessible names (a screen reader says "Zoom out", not "minus").
+    page.get_by_role("button", name="Zoom out", exact=True).click()
+    wait_js(page, "document.getElementById('strip').dataset.zoom === '1'")
+    page.get_by_role("button", name="Zoom in", exact=True).click()
+    wait_js(page, "document.getElementById('strip').dataset.zoom === '0'")
+    page.locator("#strip").focus()
     box = page.locator("#strip").bounding_box()
     assert box is not None
     y = box["y"] + box["height"] * 0.45
