@@ -458,6 +458,11 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
         page.get_by_role("link", name="Export CSV").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert exported[0].startswith("seq,at,actor,action") and "user:role" in exported[1]
+    # Any operation can be looked for by its name or beginning (here the export just made), with the form.
+    page.fill("#f-action", "read:audit-exp")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert "read:audit-export" in page.locator("table.audit tbody tr").first.inner_text()
     page.locator("#verify").click()
     wait_js(page, "document.getElementById('verify-result').textContent.startsWith('Intact')")
     page.context.close()

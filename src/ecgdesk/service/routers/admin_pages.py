@@ -23,25 +23,41 @@ from ecgdesk.workflow.views import AuditFilter, audit_export, audit_page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE = 100
-#: Action prefixes offered in the audit filter (the log also has the full names).
+#: Action prefixes suggested in the audit filter (a free field: any prefix or full name is accepted). One per
+#: family the workflow writes, so every operation can be found, not only clinical ones.
 AUDIT_ACTIONS = (
     "auth:",
     "auth:login",
-    "auth:login-failed",
-    "auth:logoff",
     "auth:forbidden",
+    "auth:logoff",
     "read:",
     "read:study",
     "read:signal",
     "read:report",
     "read:audit",
+    "read:audit-export",
+    "patient:",
+    "order:",
     "study:",
+    "upload:",
+    "recording:",
     "analysis:",
     "report:",
     "report:sign",
+    "report:addendum",
     "interpretation:",
+    "component:",
+    "status:",
     "coding:",
+    "billing:",
+    "claim:",
+    "claims:",
+    "remit:",
+    "denial:",
+    "interop:",
+    "monitor:",
     "user:",
+    "token:",
 )
 
 
