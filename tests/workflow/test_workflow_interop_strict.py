@@ -163,7 +163,8 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     message = hl7.parse(hl7v2.build_oru(corrected, "C2"))
     assert {str(s[11]) for s in message if str(s[0]) == "OBX"} == {"C"}
     assert str(message.segment("OBR")[25]) == "C"
-    assert hl7v2.unescape(str(message.segment("NTE")[3])).startswith("Interpreted by Lee-Park, Ana")
+    # the corrected result carries the addendum's own signature (signed after the rename, as an addendum)
+    assert hl7v2.unescape(str(message.segment("NTE")[3])).startswith("Addendum by Lee-Park, Ana")
     report = next(e["resource"] for e in fhir.build_bundle(corrected)["entry"]
                   if e["resource"]["resourceType"] == "DiagnosticReport")
     assert report["status"] == "corrected" and report["basedOn"][0]["identifier"]["value"] == "PL-77"
