@@ -29,6 +29,7 @@ from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimRow
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
@@ -260,6 +261,7 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
         "paid": "71.90",
         "contractual": "71.90",
         "denied": "0.00",
+        "denied_overturned": "0.00",
         "patient_responsibility": "0.00",
         "written_off": "0.00",
         "insurance_balance": "0.00",
@@ -412,6 +414,7 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         "paid": "67.52",
         "contractual": "71.90",
         "denied": "0.00",
+        "denied_overturned": "0.00",
         "patient_responsibility": "4.38",
         "written_off": "0.00",
         "insurance_balance": "0.00",
@@ -650,3 +653,37 @@ def test_a_claim_level_adjustment_lowers_the_payment_not_the_lines(store: Store,
     assert detail.lines[0]["payment"] == "100.00"  # the line as the payer priced it
     items = list_denials(store, "biller")
     assert [(i.category, i.line, i.amount) for i in items] == [("patient_responsibility", None, "20.00")]
+
+
+def test_a_denial_paid_on_appeal_is_overturned_not_a_current_denied_amount(
+    store: Store, tmp_path: Path
+) -> None:
+    """The payer denies the claim (CLP02 4, CO-50 143.80) and pays it on appeal in a later 835 (CLP02 1).
+    The later determination of the same payer replaces the denial (claims-lifecycle.md section 2: the
+    determination is the CLP): the claim, its line and its balance show no current denied amount, the
+    143.80 is shown as overturned, and the open denial item is closed as overturned (audited)."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    denied = _paid(claim, "0", Adjustment("CO", "50", claim.total_charge), status="4")
+    _post(store, tmp_path, [denied], "EFT-DENY", ACME_PARTIES)
+    (item,) = list_denials(store, "biller")
+    contractual = Adjustment("CO", "45", claim.total_charge - D("100.00"))
+    coinsurance = Adjustment("PR", "2", D("20.00"))
+    appeal = _paid(claim, "80.00", contractual, coinsurance, payer_claim_number="2200000000002")
+    posted = _post(store, tmp_path, [appeal], "EFT-APPEAL", ACME_PARTIES)
+    assert posted["claims"][0]["status"] == "paid"
+    detail = show_claim(store, claim.claim_id, "biller")
+    assert (detail.balance["denied"], detail.balance["denied_overturned"]) == ("0.00", "143.80")
+    assert (detail.balance["insurance_balance"], detail.balance["patient_balance"]) == ("0.00", "20.00")
+    assert (detail.lines[0]["denial"], detail.lines[0]["denial_overturned"]) == ("0.00", "143.80")
+    assert [a["kind"] for a in detail.lines[0]["adjustments"] if a["carc"] == "50"] == ["denial_overturned"]
+    worked = {d.id: d for d in list_denials(store, "biller", status=None)}[item.id]
+    assert (worked.status, worked.worked_action) == ("closed", "overturned")
+    assert [i.category for i in list_denials(store, "biller")] == ["patient_responsibility"]
+    with store.transaction() as session:
+        audited = session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.entity == "denial_item", AuditEntry.entity_id == str(item.id)
+            )
+        ).all()
+    assert "denial:overturned" in audited
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

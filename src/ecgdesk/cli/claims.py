@@ -178,6 +178,7 @@ def _cmd_claims_show(args: argparse.Namespace) -> int:
     lines += [
         f"  line {x['line']} {x['code']}{''.join('-' + m for m in x['modifiers'])} x{x['units']} "
         f"{x['charge']} paid {x['payment']} denied {x['denial']} patient {x['patient']}"
+        + (f" (denial overturned {x['denial_overturned']})" if x["denial_overturned"] != "0.00" else "")
         for x in detail.lines
     ]
     lines += [f"  balance: {k} {v}" for k, v in detail.balance.items()]

@@ -12,6 +12,8 @@
 Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments (less
 refunds of overpayments) - routine contractual adjustments - patient responsibility - write-offs (a
 denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs.
+A denial a later payment of the same payer overturned (paid on appeal or reprocessing) is history: it is
+shown as overturned, not as a current denied amount (:func:`overturned_payments`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.audit import NewAuditRow
-from ecgdesk.store.claims_models import ClaimRow, LedgerRow
+from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, LedgerRow, RemittanceRow
 from ecgdesk.workflow.lifecycle import now
 
 
@@ -117,6 +119,7 @@ class Balance:
     patient: Decimal
     written_off: Decimal
     patient_written_off: Decimal
+    denied_overturned: Decimal = Decimal(0)  # denials a later payment of the same payer replaced
 
     @property
     def insurance(self) -> Decimal:
@@ -132,6 +135,7 @@ class Balance:
             "paid": f"{self.paid:.2f}",
             "contractual": f"{self.contractual:.2f}",
             "denied": f"{self.denied:.2f}",
+            "denied_overturned": f"{self.denied_overturned:.2f}",
             "patient_responsibility": f"{self.patient:.2f}",
             "written_off": f"{self.written_off + self.patient_written_off:.2f}",
             "insurance_balance": f"{self.insurance:.2f}",
@@ -147,19 +151,69 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+#: CLP02 that determine nothing new: a reversal undoes a payment, 23 / 25 are no determination
+_NOT_DETERMINING = frozenset({"22", "23", "25"})
+#: the ledger kind a denial an overturned payment booked is shown as
+OVERTURNED = "denial_overturned"
+
+
+def overturned_payments(session: Session, claim_ids: Iterable[int]) -> set[int]:
+    """The claim payments whose determination a later payment of the same payer (TRN03) replaced: the
+    payer paid the claim after denying it (on appeal or reprocessing, without reversing the denial). Each
+    claim payment is the payer's whole determination (claims-lifecycle.md section 2), so the denials of
+    the earlier ones are history; a reversal (CLP02 22) takes the payment it undoes off the stack first, so
+    a reversed appeal payment leaves the denial current again."""
+    ids = list(claim_ids)
+    stacks: dict[tuple[int, str], list[tuple[int, bool]]] = {}
+    for start in range(0, len(ids), 500):
+        query = (
+            select(
+                ClaimPaymentRow.id,
+                ClaimPaymentRow.claim_id,
+                RemittanceRow.payer_trace_id,
+                ClaimPaymentRow.status_code,
+                ClaimPaymentRow.paid_cents,
+            )
+            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+            .where(ClaimPaymentRow.claim_id.in_(ids[start : start + 500]))
+            .order_by(ClaimPaymentRow.id)
+        )
+        for payment_id, claim_id, payer, status, paid in session.execute(query):
+            stack = stacks.setdefault((claim_id, payer), [])
+            if status == "22":
+                if stack:
+                    stack.pop()
+            elif status not in _NOT_DETERMINING:
+                stack.append((payment_id, paid > 0))
+    overturned: set[int] = set()
+    for stack in stacks.values():
+        last_paid = max((i for i, (_, paid) in enumerate(stack) if paid), default=0)
+        overturned.update(payment_id for payment_id, _ in stack[:last_paid])
+    return overturned
+
+
 def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
     """The balance of each claim (one grouped query over the ledger)."""
     rows = {claim.id: claim for claim in claims}
     sums: dict[tuple[int, str, bool], int] = {}
     ids = list(rows)
+    overturned = overturned_payments(session, ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         query = (
-            select(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code, func.sum(LedgerRow.amount_cents))
+            select(
+                LedgerRow.claim_id,
+                LedgerRow.payment_id,
+                LedgerRow.kind,
+                LedgerRow.group_code,
+                func.sum(LedgerRow.amount_cents),
+            )
             .where(LedgerRow.claim_id.in_(chunk))
-            .group_by(LedgerRow.claim_id, LedgerRow.kind, LedgerRow.group_code)
+            .group_by(LedgerRow.claim_id, LedgerRow.payment_id, LedgerRow.kind, LedgerRow.group_code)
         )
-        for claim_id, kind, group, total in session.execute(query):
+        for claim_id, payment_id, kind, group, total in session.execute(query):
+            if kind == "denial" and payment_id in overturned:
+                kind = OVERTURNED
             key = (claim_id, kind, group == "PR")
             sums[key] = sums.get(key, 0) + int(total or 0)
 
@@ -174,6 +228,7 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             paid=get(claim_id, "payment") - get(claim_id, "refund"),
             contractual=get(claim_id, "contractual"),
             denied=get(claim_id, "denial"),
+            denied_overturned=get(claim_id, OVERTURNED),
             patient=get(claim_id, "patient"),
             written_off=get(claim_id, "write_off", False),
             patient_written_off=get(claim_id, "write_off", True),

@@ -142,6 +142,7 @@ class _Pending:
     reversal: bool
     later_payer: bool = False
     undone: StandingPayment | None = None  # a later payer's payment this reversal undoes
+    overturns: list[int] = field(default_factory=list)  # the payer's earlier payments this payment replaces
 
 
 @dataclass
@@ -202,6 +203,9 @@ class Posting:
             undone = None
         later = share > 0 or undone is not None
         pending = _Pending(claim, payment, [], [], remit.reversal, later and undone is None, undone)
+        if remit.paid > 0 and not remit.reversal:
+            # paid after the same payer's earlier determinations (e.g. on appeal): their denials are history
+            pending.overturns = [p.payment_id for p in self.standing.get(claim.id, [])]
         shown: list[dict[str, Any]] = []
         rules = payer_rules(self.payers[claim.payer_id].rules_id)
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
@@ -508,6 +512,7 @@ class Posting:
             for pending in self.pending:
                 if pending.undone is not None:
                     self._undo_items(pending.claim, pending.undone)
+            self._overturn_items([p for p in self.pending if p.overturns])
             # the patient share a later payer decided again: its own PR rows open new items
             self._close_items([p.claim.id for p in self.pending if p.later_payer], "later_payer", "PR")
             if ledger:
@@ -600,6 +605,38 @@ class Posting:
             )
             for item_id in ids
         )
+
+    def _overturn_items(self, paying: list[_Pending]) -> None:
+        """The open denial items of the determinations a later payment of the same payer replaced close as
+        overturned (the denial was paid on appeal or reprocessing), each audited."""
+        for pending in paying:
+            denials = select(LedgerRow.id).where(
+                LedgerRow.payment_id.in_(pending.overturns), LedgerRow.kind == "denial"
+            )
+            query = select(DenialItemRow.id).where(
+                DenialItemRow.ledger_id.in_(denials), DenialItemRow.status == "open"
+            )
+            ids = list(self.session.scalars(query))
+            if not ids:
+                continue
+            closed = {"status": "closed", "worked_action": "overturned"}
+            self.session.execute(
+                update(DenialItemRow)
+                .where(DenialItemRow.id.in_(ids))
+                .values(**closed, worked_by=self.actor, worked_at=self.stamp)
+            )
+            why = f"paid by remittance {self.remittance_row.id} after the payer's denial"
+            self.log.extend(
+                (
+                    self.actor,
+                    "denial:overturned",
+                    "denial_item",
+                    item_id,
+                    {"status": "open"},
+                    {**closed, "why": why},
+                )
+                for item_id in ids
+            )
 
     def _close_items(self, claim_ids: list[int], why: str, group: str | None = None) -> None:
         for start in range(0, len(claim_ids), 500):

@@ -34,7 +34,14 @@ from ecgdesk.store.claims_models import (
 from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.workflow.claims import find_claim
 from ecgdesk.workflow.claims_denials import DenialView, list_denials
-from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, balances, dollars
+from ecgdesk.workflow.claims_ledger import (
+    OVERTURNED,
+    SENT,
+    ClaimStatus,
+    balances,
+    dollars,
+    overturned_payments,
+)
 from ecgdesk.workflow.permissions import audit_read
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -143,15 +150,18 @@ class ClaimDetail:
 def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
     ledger: dict[tuple[int | None, str], int] = {}
     adjusted: dict[int | None, list[dict[str, Any]]] = {}
+    overturned = overturned_payments(session, [claim.id])
     for row in session.scalars(
         select(LedgerRow).where(LedgerRow.claim_id == claim.id).order_by(LedgerRow.id)
     ):
-        key = (row.line_id, row.kind)
+        # a denial the payer's later payment replaced is history, not a current denied amount
+        kind = OVERTURNED if row.kind == "denial" and row.payment_id in overturned else row.kind
+        key = (row.line_id, kind)
         ledger[key] = ledger.get(key, 0) + row.amount_cents
-        if row.kind != "payment":  # each adjustment as the payer (CAS) or the biller (write-off) booked it
+        if kind != "payment":  # each adjustment as the payer (CAS) or the biller (write-off) booked it
             adjusted.setdefault(row.line_id, []).append(
                 {
-                    "kind": row.kind,
+                    "kind": kind,
                     "group": row.group_code,
                     "carc": row.carc,
                     "rarc": [r for r in row.rarcs.split(",") if r],
@@ -175,7 +185,7 @@ def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
                 "pointers": [int(p) for p in line.pointers.split(",") if p],
                 **{
                     kind: f"{dollars(ledger.get((line.id, kind), 0)):.2f}"
-                    for kind in ("payment", "contractual", "denial", "patient", "write_off")
+                    for kind in ("payment", "contractual", "denial", OVERTURNED, "patient", "write_off")
                 },
                 "adjustments": adjusted.get(line.id, []),
             }
