@@ -637,6 +637,32 @@ def test_a_claim_payment_sent_again_under_another_trace_is_a_duplicate_payment(
     assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")
 
 
+def test_a_claim_payment_twice_in_one_835_is_a_duplicate_payment(store: Store, tmp_path: Path) -> None:
+    """The same claim payment twice in one 835 (same CLP01, CLP07, status and amounts, neither reversed) is
+    handled as the same payment sent again in another file (claims-lifecycle.md section 2, duplicates; the
+    determination is the CLP): the money posts twice (a credit to refund), the adjustments once."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    contractual = Adjustment("CO", "45", claim.total_charge - D("100.00"))
+    paid = _paid(claim, "80.00", contractual, Adjustment("PR", "2", D("20.00")))
+    posted = _post(store, tmp_path, [paid, replace(paid, position=1)], "EFT-TWICE", ACME_PARTIES)
+    assert [len(c["adjustments"]) for c in posted["claims"]] == [2, 0]
+    assert "duplicate payment" in posted["claims"][1]["note"]
+    balance = show_claim(store, claim.claim_id, "biller").balance
+    assert (balance["paid"], balance["patient_responsibility"], balance["insurance_balance"]) == (
+        "160.00",
+        "20.00",
+        "-80.00",
+    )
+    assert balance["contractual"] == "43.80"
+    assert patient_balance(store, "P3")["patient_balance"] == "20.00"
+    items = list_denials(store, "biller")
+    assert sorted((i.category, i.amount) for i in items) == [
+        ("overpayment", "80.00"),
+        ("patient_responsibility", "20.00"),
+    ]
+    assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")
+
+
 def test_a_claim_level_adjustment_lowers_the_payment_not_the_lines(store: Store, tmp_path: Path) -> None:
     """The payer prices the line (SVC03 100.00 after CO-45) and takes the deductible at claim level (2100
     CAS PR-1 20.00), so it pays CLP04 80.00 (claims-lifecycle.md section 2, balancing: CLP03 - the claim's

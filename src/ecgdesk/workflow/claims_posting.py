@@ -63,6 +63,16 @@ class StandingPayment:
     payer_claim_number: str
     share_cents: int  # the patient share it took over from the earlier payers (0: it was posted as a first)
     amounts: tuple[str, int, int, int] = ("", 0, 0, 0)  # CLP02, charge, paid, patient (cents)
+    position: int | None = None  # a claim payment earlier in the 835 being posted (no id before the flush)
+
+    def named(self) -> str:
+        where = (
+            f"CLP {self.position + 1} of this remittance"
+            if self.position is not None
+            else f"remittance {self.remittance_id}"
+        )
+        number = f" {self.payment_id}" if self.payment_id else ""
+        return f"claim payment{number} (CLP07 {self.payer_claim_number}, {where})"
 
     def repeated_by(self, remit: RemitClaim) -> bool:
         """``remit`` is this claim payment again: same CLP07, CLP02 and amounts."""
@@ -205,7 +215,14 @@ class Posting:
         pending = _Pending(claim, payment, [], [], remit.reversal, later and undone is None, undone)
         if remit.paid > 0 and not remit.reversal:
             # paid after the same payer's earlier determinations (e.g. on appeal): their denials are history
-            pending.overturns = [p.payment_id for p in self.standing.get(claim.id, [])]
+            pending.overturns = [p.payment_id for p in self.standing.get(claim.id, []) if p.payment_id]
+        if not remit.reversal:
+            # the same claim payment again later in this 835 is a duplicate payment, as across files
+            patient = cents(remit.patient_responsibility)
+            amounts = (remit.status, cents(remit.charge), cents(remit.paid), patient)
+            clp07 = remit.payer_claim_number
+            here = StandingPayment(0, self.remittance_row.id, clp07, 0, amounts, remit.position)
+            self.standing.setdefault(claim.id, []).append(here)
         shown: list[dict[str, Any]] = []
         rules = payer_rules(self.payers[claim.payer_id].rules_id)
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
@@ -301,10 +318,7 @@ class Posting:
                 )
         self._claim_payment(pending, claim, remit, matches)
         self.pending.append(pending)
-        note = (
-            f"duplicate payment: claim payment {first.payment_id} (CLP07 {first.payer_claim_number}, "
-            f"remittance {first.remittance_id}) sent again; its adjustments are not booked twice"
-        )
+        note = f"duplicate payment: {first.named()} sent again; its adjustments are not booked twice"
         self.duplicates[claim.id] = note
         status = {"status": claim.status}
         detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
