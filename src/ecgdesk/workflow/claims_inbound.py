@@ -36,7 +36,8 @@ from ecgdesk.store.claims_models import (
 )
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
 from ecgdesk.workflow.claims_overpayment import recover
-from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money, standing_payments
+from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
+from ecgdesk.workflow.claims_reversal import standing_payments
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
 

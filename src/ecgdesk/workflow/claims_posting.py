@@ -9,7 +9,7 @@ crossover) settles the patient share the earlier payer left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.claims import RemitClaim, Remittance
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, LineMatch, match_lines
-from ecgdesk.claims.remit import REVERSAL, ZERO, Adjustment
+from ecgdesk.claims.remit import ZERO, Adjustment
 from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store import append_many
 from ecgdesk.store.audit import NewAuditRow
@@ -34,14 +34,10 @@ from ecgdesk.store.claims_models import (
 from ecgdesk.store.models import Base
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars, move_claim
 from ecgdesk.workflow.claims_overpayment import open_overpayments
+from ecgdesk.workflow.claims_reversal import NO_DETERMINATION, StandingPayment, undo_items, undo_latest
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
-#: CLP02 that determine nothing about the claim (claims-lifecycle.md section 2): recorded, never booked
-NO_DETERMINATION = {
-    "23": "not this payer's claim: forwarded to the payer it belongs to; nothing booked",
-    "25": "predetermination pricing only: an estimate, no payment; nothing booked",
-}
 
 
 def money(value: Decimal) -> str:
@@ -51,94 +47,6 @@ def money(value: Decimal) -> str:
 def _table(model: type[Base]) -> Table:
     """The Core table of a model: Core executemany inserts skip the ORM's per-row bookkeeping."""
     return cast(Table, model.__table__)
-
-
-@dataclass(frozen=True)
-class StandingPayment:
-    """A payer's claim payment still standing (not reversed): a reversal may undo it, and the same claim
-    payment sent again is a duplicate of it."""
-
-    payment_id: int
-    remittance_id: int
-    payer_claim_number: str
-    share_cents: int  # the patient share it took over from the earlier payers (0: it was posted as a first)
-    amounts: tuple[str, int, int, int] = ("", 0, 0, 0)  # CLP02, charge, paid, patient (cents)
-    position: int | None = None  # a claim payment earlier in the 835 being posted (no id before the flush)
-
-    def named(self) -> str:
-        where = (
-            f"CLP {self.position + 1} of this remittance"
-            if self.position is not None
-            else f"remittance {self.remittance_id}"
-        )
-        number = f" {self.payment_id}" if self.payment_id else ""
-        return f"claim payment{number} (CLP07 {self.payer_claim_number}, {where})"
-
-    def repeated_by(self, remit: RemitClaim) -> bool:
-        """``remit`` is this claim payment again: same CLP07, CLP02 and amounts."""
-        again = (remit.status, cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
-        return bool(self.payer_claim_number) and (remit.payer_claim_number, again) == (
-            self.payer_claim_number,
-            self.amounts,
-        )
-
-
-def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[StandingPayment]]:
-    """Per claim, the payments of ``payer`` (TRN03) not yet reversed, oldest first: each CLP02 22 undid the
-    latest standing one (with its CLP07 when one matches). A reversal undoes the payment it mirrors, so it
-    must know whether that payment had settled an earlier payer's patient share; a claim payment equal to
-    a standing one is a duplicate payment."""
-    standing: dict[int, list[StandingPayment]] = {}
-    for start in range(0, len(claim_ids), 500):
-        query = (
-            select(
-                ClaimPaymentRow.id,
-                ClaimPaymentRow.claim_id,
-                ClaimPaymentRow.remittance_id,
-                ClaimPaymentRow.status_code,
-                ClaimPaymentRow.payer_claim_number,
-                ClaimPaymentRow.charge_cents,
-                ClaimPaymentRow.paid_cents,
-                ClaimPaymentRow.patient_cents,
-            )
-            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
-            .where(
-                RemittanceRow.payer_trace_id == payer,
-                ClaimPaymentRow.claim_id.in_(claim_ids[start : start + 500]),
-            )
-            .order_by(ClaimPaymentRow.id)
-        )
-        for payment_id, claim_id, remittance_id, status, number, *money_ in session.execute(query):
-            stack = standing.setdefault(claim_id, [])
-            if status == REVERSAL:
-                undo_latest(stack, number)
-            elif status not in NO_DETERMINATION:
-                amounts = (status, int(money_[0]), int(money_[1]), int(money_[2]))
-                stack.append(StandingPayment(payment_id, remittance_id, number, 0, amounts))
-    ids = [p.payment_id for stack in standing.values() for p in stack]
-    shares: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
-        # the share a later payer took over is the one PR row without a CARC (Posting._later_payer)
-        share_query = select(LedgerRow.payment_id, LedgerRow.amount_cents).where(
-            LedgerRow.payment_id.in_(ids[start : start + 500]),
-            LedgerRow.kind == "patient",
-            LedgerRow.group_code == "PR",
-            LedgerRow.carc == "",
-        )
-        for paid_by, amount in session.execute(share_query):
-            shares[int(paid_by or 0)] = -int(amount)
-    return {
-        claim_id: [replace(p, share_cents=shares.get(p.payment_id, 0)) for p in stack]
-        for claim_id, stack in standing.items()
-    }
-
-
-def undo_latest(stack: list[StandingPayment], payer_claim_number: str) -> StandingPayment | None:
-    """Take the standing payment a reversal undoes: the latest with its CLP07, else the latest."""
-    for index in range(len(stack) - 1, -1, -1):
-        if stack[index].payer_claim_number == payer_claim_number:
-            return stack.pop(index)
-    return stack.pop() if stack else None
 
 
 @dataclass
@@ -525,7 +433,15 @@ class Posting:
             )
             for pending in self.pending:
                 if pending.undone is not None:
-                    self._undo_items(pending.claim, pending.undone)
+                    undo_items(
+                        session,
+                        pending.claim,
+                        pending.undone,
+                        self.remittance_row.id,
+                        self.actor,
+                        self.stamp,
+                        self.log,
+                    )
             self._overturn_items([p for p in self.pending if p.overturns])
             # the patient share a later payer decided again: its own PR rows open new items
             self._close_items([p.claim.id for p in self.pending if p.later_payer], "later_payer", "PR")
@@ -579,46 +495,6 @@ class Posting:
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
-
-    def _undo_items(self, claim: ClaimRow, undone: StandingPayment) -> None:
-        """The items of a later payer's reversed payment: its own open items close as reversed; the items
-        of the share it had settled (closed as later_payer when it was posted) are open again."""
-        own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
-        self.session.execute(
-            update(DenialItemRow)
-            .where(DenialItemRow.ledger_id.in_(own), DenialItemRow.status == "open")
-            .values(status="closed", worked_action="reversed", worked_by=self.actor, worked_at=self.stamp)
-        )
-        # the remittance closed them in its own posting, stamped with its posting time (flush)
-        posted = select(RemittanceRow.posted_at).where(RemittanceRow.id == undone.remittance_id)
-        settled = select(DenialItemRow.id).where(
-            DenialItemRow.claim_id == claim.id,
-            DenialItemRow.status == "closed",
-            DenialItemRow.worked_action == "later_payer",
-            DenialItemRow.worked_at == posted.scalar_subquery(),
-        )
-        ids = list(self.session.scalars(settled))
-        if not ids:
-            return
-        self.session.execute(
-            update(DenialItemRow)
-            .where(DenialItemRow.id.in_(ids))
-            .values(status="open", worked_action=None, worked_by=None, worked_at=None)
-        )
-        self.log.extend(
-            (
-                self.actor,
-                "denial:reopen",
-                "denial_item",
-                item_id,
-                {"status": "closed", "worked_action": "later_payer"},
-                {
-                    "status": "open",
-                    "why": f"payment {undone.payment_id} reversed by remittance {self.remittance_row.id}",
-                },
-            )
-            for item_id in ids
-        )
 
     def _overturn_items(self, paying: list[_Pending]) -> None:
         """The open denial items of the determinations a later payment of the same payer replaced close as

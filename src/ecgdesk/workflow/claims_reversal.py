@@ -1,0 +1,164 @@
+"""A payer's standing claim payments (not reversed) and what a reversal of one undoes (used by
+``claims_posting``).
+
+A reversal (CLP02 22) undoes the payer's latest standing payment with its CLP07; a claim payment equal to a
+standing one is a duplicate payment. A later payer's reversed payment reopens the items of the patient share
+it had settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecgdesk.claims import RemitClaim
+from ecgdesk.claims.remit import REVERSAL
+from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, RemittanceRow
+from ecgdesk.workflow.claims_ledger import cents
+
+#: CLP02 that determine nothing about the claim (claims-lifecycle.md section 2): recorded, never booked
+NO_DETERMINATION = {
+    "23": "not this payer's claim: forwarded to the payer it belongs to; nothing booked",
+    "25": "predetermination pricing only: an estimate, no payment; nothing booked",
+}
+
+
+@dataclass(frozen=True)
+class StandingPayment:
+    """A payer's claim payment still standing (not reversed): a reversal may undo it, and the same claim
+    payment sent again is a duplicate of it."""
+
+    payment_id: int
+    remittance_id: int
+    payer_claim_number: str
+    share_cents: int  # the patient share it took over from the earlier payers (0: it was posted as a first)
+    amounts: tuple[str, int, int, int] = ("", 0, 0, 0)  # CLP02, charge, paid, patient (cents)
+    position: int | None = None  # a claim payment earlier in the 835 being posted (no id before the flush)
+
+    def named(self) -> str:
+        where = (
+            f"CLP {self.position + 1} of this remittance"
+            if self.position is not None
+            else f"remittance {self.remittance_id}"
+        )
+        number = f" {self.payment_id}" if self.payment_id else ""
+        return f"claim payment{number} (CLP07 {self.payer_claim_number}, {where})"
+
+    def repeated_by(self, remit: RemitClaim) -> bool:
+        """``remit`` is this claim payment again: same CLP07, CLP02 and amounts."""
+        again = (remit.status, cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
+        return bool(self.payer_claim_number) and (remit.payer_claim_number, again) == (
+            self.payer_claim_number,
+            self.amounts,
+        )
+
+
+def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[StandingPayment]]:
+    """Per claim, the payments of ``payer`` (TRN03) not yet reversed, oldest first: each CLP02 22 undid the
+    latest standing one (with its CLP07 when one matches). A reversal undoes the payment it mirrors, so it
+    must know whether that payment had settled an earlier payer's patient share; a claim payment equal to
+    a standing one is a duplicate payment."""
+    standing: dict[int, list[StandingPayment]] = {}
+    for start in range(0, len(claim_ids), 500):
+        query = (
+            select(
+                ClaimPaymentRow.id,
+                ClaimPaymentRow.claim_id,
+                ClaimPaymentRow.remittance_id,
+                ClaimPaymentRow.status_code,
+                ClaimPaymentRow.payer_claim_number,
+                ClaimPaymentRow.charge_cents,
+                ClaimPaymentRow.paid_cents,
+                ClaimPaymentRow.patient_cents,
+            )
+            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+            .where(
+                RemittanceRow.payer_trace_id == payer,
+                ClaimPaymentRow.claim_id.in_(claim_ids[start : start + 500]),
+            )
+            .order_by(ClaimPaymentRow.id)
+        )
+        for payment_id, claim_id, remittance_id, status, number, *money_ in session.execute(query):
+            stack = standing.setdefault(claim_id, [])
+            if status == REVERSAL:
+                undo_latest(stack, number)
+            elif status not in NO_DETERMINATION:
+                amounts = (status, int(money_[0]), int(money_[1]), int(money_[2]))
+                stack.append(StandingPayment(payment_id, remittance_id, number, 0, amounts))
+    ids = [p.payment_id for stack in standing.values() for p in stack]
+    shares: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        # the share a later payer took over is the one PR row without a CARC (Posting._later_payer)
+        share_query = select(LedgerRow.payment_id, LedgerRow.amount_cents).where(
+            LedgerRow.payment_id.in_(ids[start : start + 500]),
+            LedgerRow.kind == "patient",
+            LedgerRow.group_code == "PR",
+            LedgerRow.carc == "",
+        )
+        for paid_by, amount in session.execute(share_query):
+            shares[int(paid_by or 0)] = -int(amount)
+    return {
+        claim_id: [replace(p, share_cents=shares.get(p.payment_id, 0)) for p in stack]
+        for claim_id, stack in standing.items()
+    }
+
+
+def undo_latest(stack: list[StandingPayment], payer_claim_number: str) -> StandingPayment | None:
+    """Take the standing payment a reversal undoes: the latest with its CLP07, else the latest."""
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index].payer_claim_number == payer_claim_number:
+            return stack.pop(index)
+    return stack.pop() if stack else None
+
+
+def undo_items(
+    session: Session,
+    claim: ClaimRow,
+    undone: StandingPayment,
+    remittance_id: int,
+    actor: str,
+    stamp: datetime,
+    log: list[NewAuditRow],
+) -> None:
+    """The items of a later payer's reversed payment: its own open items close as reversed; the items
+    of the share it had settled (closed as later_payer when it was posted) are open again."""
+    own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
+    session.execute(
+        update(DenialItemRow)
+        .where(DenialItemRow.ledger_id.in_(own), DenialItemRow.status == "open")
+        .values(status="closed", worked_action="reversed", worked_by=actor, worked_at=stamp)
+    )
+    # the remittance closed them in its own posting, stamped with its posting time (flush)
+    posted = select(RemittanceRow.posted_at).where(RemittanceRow.id == undone.remittance_id)
+    settled = select(DenialItemRow.id).where(
+        DenialItemRow.claim_id == claim.id,
+        DenialItemRow.status == "closed",
+        DenialItemRow.worked_action == "later_payer",
+        DenialItemRow.worked_at == posted.scalar_subquery(),
+    )
+    ids = list(session.scalars(settled))
+    if not ids:
+        return
+    session.execute(
+        update(DenialItemRow)
+        .where(DenialItemRow.id.in_(ids))
+        .values(status="open", worked_action=None, worked_by=None, worked_at=None)
+    )
+    log.extend(
+        (
+            actor,
+            "denial:reopen",
+            "denial_item",
+            item_id,
+            {"status": "closed", "worked_action": "later_payer"},
+            {
+                "status": "open",
+                "why": f"payment {undone.payment_id} reversed by remittance {remittance_id}",
+            },
+        )
+        for item_id in ids
+    )
