@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from workflow_builders import PHYSICIAN_NPI, PIN, request
+from workflow_builders import PHYSICIAN_NPI, PIN, assert_pdf_carries_signatures, request
 
 from ecgdesk.coding import Service
 from ecgdesk.errors import AuthenticationError, InputError
@@ -16,7 +16,7 @@ from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
 from ecgdesk.store import Store
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
-from ecgdesk.workflow.reporting import interpret, report_study, sign
+from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.signal import signal_window
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
@@ -76,6 +76,21 @@ def test_resting_ecg_study_end_to_end(store: Store, dicom_wfdb: Path):
     outcome = code_study(store, study_id, "biller")
     assert outcome.claim_lines() == ["93000"]
     assert not [f for f in outcome.findings if f.severity.value == "error"]
+    _addendum_carries_both_signatures(store, study_id, signed)
+
+
+def _addendum_carries_both_signatures(store: Store, study_id: int, signed: SignatureInfo) -> None:
+    """21 CFR 11.50: an addendum version's PDF still shows who interpreted (before, only "Addendum by")."""
+    add_user(store, "dr.second", "physician", "1357", display_name="B. Second", npi=PHYSICIAN_NPI)
+    amended = add_addendum(store, study_id, "dr.second", "1357", "Addendum: lead placement checked.")
+    assert amended.version == signed.version + 1
+    assert_pdf_carries_signatures(
+        amended.pdf_path,
+        [
+            ("Interpreted by", "A. Reader, MD", signed.version, signed.signed_at),
+            ("Addendum by", "B. Second", amended.version, amended.signed_at),
+        ],
+    )
 
 
 def test_stress_study_needs_and_uses_its_protocol(store: Store, stress_record: Path, tmp_path: Path):
@@ -101,10 +116,11 @@ def test_stress_study_needs_and_uses_its_protocol(store: Store, stress_record: P
     assert run.summary["ischemic_st_response"] is True
     assert run.summary["max_st_depression_mm"] == pytest.approx(1.5, abs=0.5)
     interpret(store, study_id, "dr.reader", "Positive for ischemia: 1.5 mm horizontal ST depression.")
-    sign(store, study_id, "dr.reader", PIN)
+    signed = sign(store, study_id, "dr.reader", PIN)
     outcome = code_study(store, study_id, "biller")
     # Supervision (from the protocol), tracing (import) and interpretation (signature): the global code.
     assert outcome.claim_lines() == ["93015"]
+    _addendum_carries_both_signatures(store, study_id, signed)
 
 
 def test_resting_ecg_through_the_study_commands(

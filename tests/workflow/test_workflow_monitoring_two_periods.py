@@ -15,7 +15,7 @@ import pytest
 from claims_workflow_builders import ACME, MEDICARE, add_people
 from monitoring_builders import Strips, make_strips, restamp
 from sqlalchemy import select
-from workflow_builders import ORDERING_NPI, PIN
+from workflow_builders import ORDERING_NPI, PIN, assert_pdf_carries_signatures
 
 from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
@@ -239,7 +239,17 @@ def test_an_addendum_leaves_the_read_s_date_of_service_where_it_was(
     _setup(store)
     study_id, coded = _period(store, strips.normal, "DEV-56", FIRST_START, None, tmp_path, FIRST_SIGNED)
     _coverage(store, ACME)
-    add_addendum(store, study_id, "dr.a", PIN, "Addendum: the strip of 2 August reviewed again, no change.")
+    amended = add_addendum(
+        store, study_id, "dr.a", PIN, "Addendum: the strip of 2 August reviewed again, no change."
+    )
+    read_at = datetime.combine(FIRST_SIGNED, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
+    assert_pdf_carries_signatures(  # 21 CFR 11.50: the read's signature too, not only the addendum's
+        amended.pdf_path,
+        [
+            ("Interpreted by", "Ana Lee, MD", amended.version - 1, read_at),
+            ("Addendum by", "Ana Lee, MD", amended.version, amended.signed_at),
+        ],
+    )
     assert billing_view(store, study_id, "biller").stale == []
     again = code_study(store, study_id, "biller")
     assert [(x.code, x.date_of_service) for x in again.claim.lines] == [("93268", FIRST_SIGNED)]

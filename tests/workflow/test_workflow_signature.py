@@ -22,7 +22,7 @@ from ecgdesk.workflow.views import show_study
 pytest.importorskip("ecgdesk.analysis.pipeline")
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
+from workflow_builders import PHYSICIAN_NPI, PIN, assert_pdf_carries_signatures, fake_analyzer, request
 
 from backends import BACKENDS, make_store
 
@@ -156,6 +156,25 @@ def test_addendum_is_a_new_signed_version(store: Store, reported: int) -> None:
     assert signature_state(store, reported) == "valid"
     with store.transaction() as session:
         assert verify(session).ok
+
+
+def test_the_addendum_version_s_pdf_carries_every_signature(store: Store, reported: int) -> None:
+    """21 CFR 11.50: the new version's PDF shows the interpretation's signature it carries and the
+    addendum's, each with meaning, printed name, date-time and version. Before, only "Addendum by"."""
+    interpret(store, reported, "dr.a", "Sinus rhythm.")
+    signed = sign(store, reported, "dr.a", PIN)
+    first = [("Interpreted by", "Ana A, MD", signed.version, signed.signed_at)]
+    assert_pdf_carries_signatures(signed.pdf_path, first)
+    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum: rare PVCs on review of strips.")
+    assert_pdf_carries_signatures(
+        amended.pdf_path,
+        [
+            ("Interpreted by", "Ana A, MD", signed.version, signed.signed_at),
+            ("Addendum by", "Ben B, MD", amended.version, amended.signed_at),
+        ],
+    )
+    html = (amended.pdf_path.parent / "report.html").read_text()
+    assert "Interpreted by: Ana A, MD" in html and "Addendum by: Ben B, MD" in html
 
 
 def test_content_changed_after_review_is_refused(store: Store, reported: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +120,23 @@ def fake_analyzer(recording: Recording, diary: Path | None, progress: object) ->
     result = analyze(recording, diary=diary, engine=fake_engine())  # type: ignore[arg-type]
     beats = result.beats
     return AnalysisOutput(result.findings, beats.samples, beats.labels, beats.template_ids)  # type: ignore[attr-defined]
+
+
+def assert_pdf_carries_signatures(pdf: Path, signatures: list[tuple[str, str, int, datetime]]) -> None:
+    """The PDF's text names every signature, oldest first, with its meaning, printed name, UTC date-time
+    and the report version it signed (21 CFR 11.50): ``(meaning, printed name, version, signed_at)``."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
+    from scanning_builders import pdf_text
+
+    text = " ".join(pdf_text(pdf.read_bytes()))
+    at = -1
+    for meaning, name, version, signed_at in signatures:
+        who = f"{meaning}: {name}"
+        assert who in text, (who, text)
+        assert text.index(who) > at, f"{who!r} is not after the signature before it"
+        at = text.index(who)
+        rest = text[at:]
+        assert f"{signed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" in rest, (signed_at, rest[:200])
+        assert f"report version {version}" in rest, (version, rest[:200])

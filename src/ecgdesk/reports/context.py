@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -91,12 +92,46 @@ class SignatureBlock:
     signed_at: datetime
     content_sha256: str
     meaning: str = "Interpreted by"
+    #: The report version this signature signed; None: the version of the report that prints it.
+    version: int | None = None
 
     def __post_init__(self) -> None:
         if not self.printed_name.strip():
             raise InputError("signature.printed_name", "the signing physician's name is empty")
         if len(self.content_sha256) != 64 or any(c not in "0123456789abcdef" for c in self.content_sha256):
             raise InputError("signature.content_sha256", "must be a 64-character lowercase hex SHA-256")
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One signature as every report prints it (21 CFR 11.50: printed name, date and time, meaning)."""
+
+    who: str  # "Interpreted by: A. Reader, MD": the meaning and the printed name with credentials
+    when: str  # "electronically signed 2026-12-01 14:30:05 UTC, report version 1"
+    current: bool  # the signature of the version being printed (not one it carries from an earlier one)
+
+    @property
+    def text(self) -> str:
+        return f"{self.who}   {self.when}"
+
+
+def signature_lines(
+    signature: SignatureBlock | None, earlier: Sequence[SignatureBlock], report_version: int
+) -> list[SignatureLine]:
+    """Every signature a report version carries, oldest first: those of the earlier versions (the
+    interpretation an addendum amends, earlier addenda) and then its own. An unsigned version prints none:
+    earlier signatures do not cover its content, and its "not signed" notice must stand alone."""
+    if signature is None:
+        return []
+    out = []
+    for sig in [*earlier, signature]:
+        name = sig.printed_name + (f", {sig.credentials}" if sig.credentials else "")
+        at = sig.signed_at if sig.signed_at.tzinfo is not None else sig.signed_at.replace(tzinfo=UTC)
+        version = sig.version if sig.version is not None else report_version
+        out.append(SignatureLine(f"{sig.meaning}: {name}",
+                                 f"electronically signed {at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, "
+                                 f"report version {version}", sig is signature))
+    return out
 
 
 @dataclass(frozen=True)
@@ -129,6 +164,8 @@ class ScanningReportContext:
     strip_channels: int = 1
     event_strips: list[EventStrip] | None = None
     patient_strips: list[EventStrip] | None = None
+    #: the signatures of earlier versions this one carries, printed before ``signature`` (never digested)
+    earlier_signatures: list[SignatureBlock] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.strip_channels not in (1, 2, 3):

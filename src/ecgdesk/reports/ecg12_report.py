@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION, RestingEcgResult, measurements_to_dict
-from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
+from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.paper import MM_PER_INCH, draw_12lead_3x4, mm_axes
 
 PAGE_MM = (297.0, 210.0)  # A4 landscape
@@ -35,6 +35,7 @@ class Ecg12ReportContext:
     over_read: str = ""
     signature: SignatureBlock | None = None
     addenda: list[Addendum] = field(default_factory=list)
+    earlier_signatures: list[SignatureBlock] = field(default_factory=list)  # see ScanningReportContext
 
     @property
     def interpretation(self) -> str:
@@ -108,11 +109,10 @@ def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
                  fontsize=6.8)
     if ctx.signature is None:
         fig.text(0.5, 1 - 4.5 / h, UNSIGNED_BANNER, fontsize=9, color="#b00020", ha="center", weight="bold")
-    else:
-        s = ctx.signature
-        credentials = f", {s.credentials}" if s.credentials else ""
-        fig.text(160 / w, y, f"{s.meaning}: {s.printed_name}{credentials}   {s.signed_at:%Y-%m-%d %H:%M}",
-                 fontsize=7.2, weight="bold")
+    lines = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    for i, sig in enumerate(lines):  # every signature the version carries, its own last and bold
+        fig.text(160 / w, y - i * 3.6 / h, sig.text, fontsize=6.4 if len(lines) > 1 else 7.2,
+                 weight="bold" if sig.current else "normal")
     fig.text(1 - 12 / w, 4 / h, f"report v{ctx.header.report_version}  content {digest[:12]}", fontsize=5.5,
              ha="right", color="#555555")
     warnings = ctx.result.recording.warnings

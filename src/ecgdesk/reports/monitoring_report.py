@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
+from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, draw_strip, mm_axes
 
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -55,6 +55,7 @@ class MonitoringReportContext:
     interpretation: str = ""
     signature: SignatureBlock | None = None
     addenda: list[Addendum] = field(default_factory=list)
+    earlier_signatures: list[SignatureBlock] = field(default_factory=list)  # see ScanningReportContext
 
 
 def content_digest(ctx: MonitoringReportContext) -> str:
@@ -195,15 +196,12 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
         w.wrapped(ctx.interpretation or "(not yet interpreted)")
         for addendum in ctx.addenda:
             w.wrapped(f"Addendum ({addendum.author}, {addendum.at:%Y-%m-%d %H:%M}): {addendum.text}")
-        signature = ctx.signature
         w.gap(2)
-        if signature is not None:
-            w.line(
-                f"{signature.meaning}: {signature.printed_name} {signature.credentials}   "
-                f"{signature.signed_at:%Y-%m-%d %H:%M} UTC   content {signature.content_sha256[:16]}",
-                8.5,
-                bold=True,
-            )
+        lines = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+        for sig in lines:  # every signature the version carries, its own last (21 CFR 11.50)
+            w.line(sig.text, 8.5 if sig.current else 8.0, bold=sig.current)
+        if ctx.signature is not None:
+            w.line(f"Signature covers content {ctx.signature.content_sha256[:16]}", 7.0)
         else:
             w.line("Not signed.", 8.5, bold=True)
 

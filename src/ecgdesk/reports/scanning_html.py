@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 from matplotlib.figure import Figure
 
-from ecgdesk.reports.context import ScanningReportContext
+from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
 from ecgdesk.reports.paper import MM_PER_INCH, mm_axes
 from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_S, TITLE
@@ -126,6 +126,7 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
         summary_columns=[sections[:2], sections[2:]],
         technician_comments=ctx.technician_comments.strip(), messages=ctx.findings.messages,
         interpretation=ctx.interpretation.strip(), signature=ctx.signature, digest=digest,
+        signatures=signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version),
         addenda=ctx.addenda, trend_images=_trend_images(ctx),
         event_strips=_strip_images(ctx, report_event_strips(ctx, STRIP_S), "event"),
         patient_events=events,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
-from ecgdesk.reports.context import ScanningReportContext
+from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, mm_axes
 from ecgdesk.reports.strips import (
@@ -48,6 +48,7 @@ CONTENT_W = PAGE_W - 2 * MARGIN
 STRIP_S = (CONTENT_W - 0.28 * STANDARD.mm_per_s) / STANDARD.mm_per_s
 TEXT_WRAP = 112
 LINE_MM = 3.9
+SIGNATURE_ROW_MM = 9.5  # one signature in the box: meaning and name, then when and which version
 BODY_TOP = 24.0  # first line under the page title on continuation pages
 BODY_BOTTOM = PAGE_H - 20.0
 RED = "#b00020"
@@ -94,8 +95,8 @@ class _Block:
 
     @property
     def height(self) -> float:
-        if self.signature:
-            return 24.0
+        if self.signature:  # the box grows a row for each signature carried from an earlier version
+            return 24.0 + SIGNATURE_ROW_MM * max(0, len(self.lines) - 1)
         return 6.0 + LINE_MM * len(self.lines) + 2.0
 
 
@@ -111,7 +112,8 @@ def _text_blocks(ctx: ScanningReportContext, clock: Clock, strips: list[EventStr
     interp = wrap(ctx.interpretation, TEXT_WRAP) if ctx.interpretation.strip() else [
         "(no interpretation entered yet)"]
     blocks.append(_Block("Physician interpretation", tuple(interp)))
-    blocks.append(_Block("", (), signature=True))
+    signed = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    blocks.append(_Block("", tuple(line.text for line in signed), signature=True))
     for i, add in enumerate(ctx.addenda, start=1):
         head = f"Addendum {i} - {add.author}, {add.at:%Y-%m-%d %H:%M}"
         blocks.append(_Block(head, tuple(wrap(add.text, TEXT_WRAP))))
@@ -144,7 +146,9 @@ def _draw_block(ax: Axes, ctx: ScanningReportContext, block: _Block, y: float, d
 def _signature_box(ax: Axes, ctx: ScanningReportContext, y: float, digest: str) -> None:
     sig = ctx.signature
     edge = "#333333" if sig is not None else RED
-    ax.add_patch(Rectangle((MARGIN, PAGE_H - y - 21.0), CONTENT_W, 20.0, fill=False, edgecolor=edge,
+    lines = signature_lines(sig, ctx.earlier_signatures, ctx.header.report_version)
+    tall = 20.0 + SIGNATURE_ROW_MM * max(0, len(lines) - 1)
+    ax.add_patch(Rectangle((MARGIN, PAGE_H - y - tall - 1.0), CONTENT_W, tall, fill=False, edgecolor=edge,
                            linewidth=0.8))
     if sig is None:
         _top(ax, y + 3.0, MARGIN + 3, "NOT SIGNED \u2014 preliminary report", fontsize=10, color=RED,
@@ -154,11 +158,14 @@ def _signature_box(ax: Axes, ctx: ScanningReportContext, y: float, digest: str) 
         _top(ax, y + 14.0, MARGIN + 3, f"Content SHA-256: {digest}", fontsize=6, family="monospace",
              color="#555555")
         return
-    name = sig.printed_name + (f", {sig.credentials}" if sig.credentials else "")
-    _top(ax, y + 3.0, MARGIN + 3, f"{sig.meaning}: {name}", fontsize=10, weight="bold")
-    _top(ax, y + 9.5, MARGIN + 3, f"Electronically signed {sig.signed_at:%Y-%m-%d %H:%M:%S %Z}".rstrip(),
-         fontsize=7.5)
-    _top(ax, y + 14.0, MARGIN + 3, f"Signature covers content SHA-256: {sig.content_sha256}", fontsize=6,
+    # Oldest first, this version's own last: who interpreted stays on every addendum's PDF (21 CFR 11.50).
+    for i, line in enumerate(lines):
+        row = y + 3.0 + SIGNATURE_ROW_MM * i
+        _top(ax, row, MARGIN + 3, line.who, fontsize=9 if line.current else 8,
+             weight="bold" if line.current else "normal")
+        _top(ax, row + 4.3, MARGIN + 3, line.when, fontsize=7)
+    bottom = y + 3.0 + SIGNATURE_ROW_MM * len(lines) + 0.5
+    _top(ax, bottom, MARGIN + 3, f"Signature covers content SHA-256: {sig.content_sha256}", fontsize=6,
          family="monospace", color="#555555")
     if sig.content_sha256 != digest:
         _top(ax, y + 3.0, PAGE_W - MARGIN - 3, "CONTENT CHANGED SINCE SIGNING", fontsize=8, color=RED,

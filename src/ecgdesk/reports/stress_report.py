@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ecgdesk.analysis.stress.exercise import MV_PER_MM, StageMeasurement, StressResult, stress_to_dict
 from ecgdesk.analysis.stress.protocol import Phase
-from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock
+from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.paper import MM_PER_INCH, draw_grid, mm_axes
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
@@ -27,6 +27,7 @@ class StressReportContext:
     interpretation: str = ""
     signature: SignatureBlock | None = None
     addenda: list[Addendum] = field(default_factory=list)
+    earlier_signatures: list[SignatureBlock] = field(default_factory=list)  # see ScanningReportContext
 
 
 @dataclass(frozen=True)
@@ -185,11 +186,9 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
         if ctx.signature is None:
             fig.text(0.5, 0.985, "UNCONFIRMED - not signed", ha="center", fontsize=9, color="#b00020",
                      weight="bold")
-        else:
-            s = ctx.signature
-            credentials = f", {s.credentials}" if s.credentials else ""
-            fig.text(0.06, 0.09, f"{s.meaning}: {s.printed_name}{credentials}   {s.signed_at:%Y-%m-%d %H:%M}",
-                     fontsize=8, weight="bold")
+        for i, sig in enumerate(signature_lines(ctx.signature, ctx.earlier_signatures, h_.report_version)):
+            fig.text(0.06, 0.09 - i * 0.012, sig.text, fontsize=7.5,
+                     weight="bold" if sig.current else "normal")
         fig.text(0.94, 0.02, f"report v{h_.report_version}  content {digest[:12]}", ha="right", fontsize=5.5)
         pdf.savefig(fig)
         complexes = _complexes_page(ctx)

@@ -119,6 +119,24 @@ def _printed_name(user: User) -> str:
 AnyReportContext = ScanningReportContext | EcgReportContext | MonitoringReportContext
 
 
+def _earlier_signatures(session: Session, study_id: int, version: int) -> list[SignatureBlock]:
+    """The signatures of the study's versions before ``version``, oldest first, as they were printed: a
+    version's PDF carries them with its own (21 CFR 11.50), so an addendum's still names the interpreter."""
+    rows = session.execute(
+        select(Signature, ReportVersion.version, User.credentials)
+        .join(ReportVersion, Signature.report_version_id == ReportVersion.id)
+        .join(User, Signature.user_id == User.id)
+        .where(Signature.study_id == study_id, ReportVersion.version < version)
+        .order_by(ReportVersion.version, Signature.signed_at, Signature.id)
+    ).all()
+    return [
+        SignatureBlock(
+            sig.printed_name, credentials or "", sig.signed_at, sig.content_sha256, sig.meaning, of_version
+        )
+        for sig, of_version, credentials in rows
+    ]
+
+
 def content_digest(ctx: AnyReportContext) -> str:
     """What a signature covers, for any kind of report (the signature block itself excluded)."""
     if isinstance(ctx, ScanningReportContext):
@@ -357,9 +375,11 @@ def sign(store: Store, study_id: int, username: str, password: str) -> Signature
         assert signer is not None
         signed_at = now()
         block = SignatureBlock(
-            _printed_name(signer), signer.credentials or "", signed_at, latest.content_sha256, MEANING
+            _printed_name(signer), signer.credentials or "", signed_at, latest.content_sha256, MEANING,
+            latest.version,
         )
         ctx = build_context(store, session, study, latest.version, block)
+        ctx.earlier_signatures = _earlier_signatures(session, study_id, latest.version)
         version = latest.version
     final = _version_folder(store, study_id, version) / "signed"
     pdf, html = _render(ctx, final)
@@ -455,8 +475,9 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
         assert signer is not None
         signed_at = now()
         ctx.signature = SignatureBlock(
-            _printed_name(signer), signer.credentials or "", signed_at, digest, ADDENDUM_MEANING
+            _printed_name(signer), signer.credentials or "", signed_at, digest, ADDENDUM_MEANING, version
         )
+        ctx.earlier_signatures = _earlier_signatures(session, study_id, version)
         final = _version_folder(store, study_id, version)
         pdf, html = _render(ctx, final)
         try:
