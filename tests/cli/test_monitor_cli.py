@@ -102,6 +102,8 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as stopped:  # argparse refuses the option: exit 2, naming it
         main(["monitor", "daily", enrolment, "--date", "2026-13-01"])
     assert stopped.value.code == 2 and "--date" in capsys.readouterr().err
+    assert main(["monitor", "daily", enrolment, "--date", "2026-11-30"]) == 2  # before the period
+    assert "field 'date'" in (err := capsys.readouterr().err) and "outside the monitoring period" in err
     assert main(["monitor", "close", enrolment, "--stopped-early", day]) == 2  # 3 strips not reviewed
     assert "3 strip(s) of this period are not reviewed yet" in capsys.readouterr().err
 

@@ -91,6 +91,9 @@ def test_item_strip_and_daily_report_over_http(api: Api, strips: Strips) -> None
     assert "ed event strips (25 mm/s, 10 mm/mV)" in text and f"item {pause}   recorded 2026-12-01" in text
     assert _audited(api, "monitor:daily-report") == 2
     assert not list(api.store.home.glob("daily-*")), "temporary PDF folders left behind"
+    before = api.client.get(url, params={"date": "2026-11-30"}, headers=tech)  # the day before the start
+    assert before.status_code == 422 and "date" in before.text
+    assert "outside the monitoring period" in before.text
 
 
 def test_bad_requests(api: Api) -> None:

@@ -448,3 +448,17 @@ def test_daily_report_of_a_telemetry_patient(store: Store, strips: Strips) -> No
     with pytest.raises(InputError) as caught:
         daily_report(store, 999, START.date(), "dr.a")
     assert caught.value.field == "enrolment"
+
+
+def test_daily_report_refuses_a_day_outside_the_period(store: Store, strips: Strips) -> None:
+    """A report of a day the patient was not monitored would read as a day with nothing seen."""
+    from ecgdesk.workflow.monitoring_daily import daily_report
+
+    info = enroll(store, _request(service=Service.MOBILE_TELEMETRY, days=7), "tech")
+    assert daily_report(store, info.id, START.date() + timedelta(days=6), "dr.a").received == 0  # last day
+    for day in (START.date() - timedelta(days=1), START.date() + timedelta(days=7)):
+        with pytest.raises(InputError) as caught:
+            daily_report(store, info.id, day, "dr.a")
+        assert caught.value.field == "date" and day.isoformat() in str(caught.value)
+        assert "outside the monitoring period" in str(caught.value)
+    assert _audit(store, "monitor:daily-report") == 1  # a refused day reads nothing

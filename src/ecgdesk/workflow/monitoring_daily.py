@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ecgdesk.errors import EcgDeskError, InputError, NotFoundError
+from ecgdesk.monitoring.periods import Period
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, QueueItem, Transmission
@@ -82,6 +83,14 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
         enrolment = session.get(Enrolment, enrolment_id)
         if enrolment is None:
             raise NotFoundError("enrolment", f"no enrolment with id {enrolment_id}")
+        period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
+        if not period.contains(day):
+            # A day the patient was not monitored would read as a day on which nothing was seen.
+            raise InputError(
+                "date",
+                f"{day.isoformat()} is outside the monitoring period of enrolment {enrolment_id} "
+                f"({period.start.isoformat()} to {period.end.isoformat()})",
+            )
         study = session.get(Study, enrolment.study_id)
         patient = session.get(Patient, study.patient_id) if study else None
         rows = session.execute(
