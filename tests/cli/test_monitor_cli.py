@@ -108,6 +108,21 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert "3 strip(s) of this period are not reviewed yet" in capsys.readouterr().err
 
 
+def test_swap_replaces_the_recorder_within_the_period(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(ENROLL) == 0
+    enrolment = capsys.readouterr().out.strip()
+    swap = ["monitor", "swap", enrolment, "--device", "DEV-2", "--at", "2026-12-02T10:00"]
+    swap += ["--reason", "battery"]
+    assert main([*swap, "--user", "dr.order"]) == 2  # a physician does not fit recorders
+    capsys.readouterr()
+    assert main([*swap[:6], "2026-11-20T10:00", *swap[7:]]) == 2
+    assert "field 'at'" in (err := capsys.readouterr().err) and "outside the monitoring period" in err
+    assert main([*swap, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["old_device"], result["new_device"]) == ("DEV-1", "DEV-2")
+    assert result["at"] == "2026-12-02T10:00:00+00:00"
+    assert main(enroll_argv("DEV-1", "2026-12-03")) == 0  # DEV-1 is free for the next patient
+
 def test_ingest_refuses_what_is_no_strip_and_says_what_it_guessed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,3 +109,39 @@ def test_bad_requests(api: Api) -> None:
     biller = api.login("biller.t")
     assert api.client.get("/api/v1/monitoring/queue/999", headers=biller).status_code == 403
     assert api.client.get(daily.format(1), params={"date": "2026-12-01"}, headers=biller).status_code == 403
+
+
+def test_device_swap_over_http(api: Api) -> None:
+    """One route, the workflow's swap: technicians only; bad input 422 naming the field; audited."""
+    info = enroll(
+        api.store,
+        EnrolmentRequest(
+            "M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.MOBILE_TELEMETRY, START.date(),
+            ORDERING_NPI, ("R00.2",),
+        ),
+        "tech.t",
+    )
+    url = f"/api/v1/monitoring/enrolments/{info.id}/device-swap"
+    body = {"device": "DEV-2", "at": "2026-12-02T10:00:00Z", "reason": "battery dead"}
+    assert api.client.post(url, json=body, headers=api.login("dr.t")).status_code == 403
+    tech = api.login("tech.t")
+    outside = api.client.post(url, json={**body, "at": "2027-02-01T10:00:00Z"}, headers=tech)
+    assert outside.status_code == 422 and "at" in outside.text
+    assert "outside the monitoring period" in outside.text
+    assert api.client.post(url, json={**body, "device": "DEV 2"}, headers=tech).status_code == 422
+    assert api.client.post(url, json={**body, "reason": ""}, headers=tech).status_code == 422
+    missing = "/api/v1/monitoring/enrolments/999/device-swap"
+    assert api.client.post(missing, json=body, headers=tech).status_code == 422  # names 'enrolment'
+    answer = api.client.post(url, json=body, headers=tech)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["old_device"], answer.json()["new_device"]) == ("DEV-1", "DEV-2")
+    assert _audited(api, "monitor:device-swap") == 1
+    # the old recorder is free for the next patient
+    enroll(
+        api.store,
+        EnrolmentRequest(
+            "M2", "Doe, Dan", date(1960, 1, 2), "M", "DEV-1", Service.MOBILE_TELEMETRY, START.date(),
+            ORDERING_NPI, ("R00.2",),
+        ),
+        "tech.t",
+    )

@@ -1,5 +1,6 @@
 """Event monitoring commands: ``monitor enroll|criteria|ingest|queue|review|ack|escalate|reconcile|roster|
-close|report|code``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engines imported inside them."""
+close|swap|report|daily``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engines imported inside
+them."""
 
 from __future__ import annotations
 
@@ -239,6 +240,23 @@ def _cmd_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_swap(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_devices import swap_device
+
+    store, who = _acting(args, "monitor:device-swap")
+    result = swap_device(store, args.enrolment_id, args.device, args.at, args.reason, who.actor)
+    if args.json:
+        _json(asdict(result))
+    else:
+        print(
+            f"enrolment {result.enrolment_id}: device {result.old_device} replaced by {result.new_device} "
+            f"from {result.at} ({result.reason}); {result.old_device} is free"
+        )
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=__import__("sys").stderr)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.reporting import report_study
 
@@ -344,6 +362,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("enrolment_id", type=int)
     p.add_argument("--stopped-early", type=_date, help="the documented early end of monitoring")
     p.set_defaults(func=_cmd_close)
+
+    p = commands.add_parser(
+        "swap", parents=[user], help="replace the patient's recorder within the period (failed, battery)"
+    )
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--device", required=True, help="the new recorder's serial")
+    p.add_argument("--at", required=True, type=_when, help="when it was put on (YYYY-MM-DDTHH:MM, UTC)")
+    p.add_argument("--reason", required=True, help="why the recorder was replaced")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_swap)
 
     p = commands.add_parser(
         "report", parents=[user], help="render the end-of-service report of a closed period"

@@ -163,6 +163,16 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
             f"Report version {h.report_version}"
         )
         w.line(f"Notification criteria: {doc['criteria']}")
+        devices = doc.get("devices", [])
+        if len(devices) > 1:  # a recorder was swapped within the period: which one was worn when
+            w.line(
+                "Recorders: "
+                + "; ".join(
+                    f"{d['serial']} {d['from'][:16].replace('T', ' ')} to {d['to'][:16].replace('T', ' ')}"
+                    + (f" (replaced the one before: {d['reason']})" if d["reason"] else "")
+                    for d in devices
+                )
+            )
         w.gap(3)
         stats = doc["transmissions"]
         w.line("Transmissions", 10, bold=True)

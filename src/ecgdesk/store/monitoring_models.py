@@ -128,3 +128,20 @@ class RosterShift(Base):
     on_call_physician: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class DeviceSwap(Base):
+    """A recorder replaced within its enrolment (failed, battery dead): strips of ``new_serial`` recorded from
+    ``swapped_at`` belong to the same period, those of ``old_serial`` recorded before it still do, and the
+    old recorder is free for another patient. Never edited: a later swap is a new row."""
+
+    __tablename__ = "device_swaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    old_serial: Mapped[str] = mapped_column(String(64), index=True)
+    new_serial: Mapped[str] = mapped_column(String(64), index=True)
+    swapped_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import EcgDeskError, InputError
 from ecgdesk.monitoring.criteria import lowered_emergent, parse_criteria
+from ecgdesk.monitoring.devices import Spell, Swap, spells, worn_at
 from ecgdesk.monitoring.periods import Period, check_period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority
@@ -34,13 +35,13 @@ from ecgdesk.store import Store, append, append_many, put_files
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import Order, Study
-from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueItem, Transmission
+from ecgdesk.store.monitoring_models import CriteriaVersion, DeviceSwap, Enrolment, QueueItem, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring_classify import UNCLASSIFIED, current_criteria
 from ecgdesk.workflow.monitoring_classify import classify_item as classify_item  # its home until 2026-12
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
-from ecgdesk.workflow.users import authenticate
+from ecgdesk.workflow.users import authenticate, aware
 
 MONITORING_SERVICES = (Service.EVENT_MONITOR, Service.MOBILE_TELEMETRY)
 ACTIVE, CLOSED = "active", "closed"
@@ -240,22 +241,46 @@ class IngestOutcome:
 CLOCK_SKEW = timedelta(minutes=10)
 
 
+def enrolment_spells(session: Session, enrolment: Enrolment) -> list[Spell]:
+    """The recorders the enrolment's patient wore in turn (one, unless a recorder was swapped)."""
+    rows = session.scalars(
+        select(DeviceSwap).where(DeviceSwap.enrolment_id == enrolment.id).order_by(DeviceSwap.swapped_at)
+    )
+    swaps = [Swap(r.old_serial, r.new_serial, aware(r.swapped_at), r.reason) for r in rows]
+    return spells(enrolment.device_serial, swaps)
+
+
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
     """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
+    swapped = select(DeviceSwap.enrolment_id).where(
+        or_(DeviceSwap.old_serial == serial, DeviceSwap.new_serial == serial)
+    )
     enrolments = list(
         session.scalars(
-            select(Enrolment).where(Enrolment.device_serial == serial).order_by(Enrolment.start_date.desc())
+            select(Enrolment)
+            .where(or_(Enrolment.device_serial == serial, Enrolment.id.in_(swapped)))
+            .order_by(Enrolment.start_date.desc())
         )
     )
     if not enrolments:
         return None, "unknown_device"
     day = recorded.date()
+    worn: list[tuple[Enrolment, Spell]] = []
     for enrolment in enrolments:
-        if _period(enrolment).contains(day):
-            # a strip of a period already closed is in neither its report nor its claim: a person sees it,
-            # it is never billed (an addendum may be needed)
-            return enrolment, "after_close" if enrolment.status == CLOSED else ""
+        spell = worn_at(enrolment_spells(session, enrolment), recorded)
+        if spell is not None and spell.serial == serial and _period(enrolment).contains(day):
+            worn.append((enrolment, spell))
+    # a swap's bounds say when the recorder was worn, to the minute; a period's dates only to the day (the
+    # recorder freed by a swap may be worn by the next patient from the same day)
+    worn.sort(key=lambda pair: not pair[1].bounded)
+    if worn:
+        enrolment = worn[0][0]
+        # a strip of a period already closed is in neither its report nor its claim: a person sees it, it
+        # is never billed (an addendum may be needed)
+        return enrolment, "after_close" if enrolment.status == CLOSED else ""
     for enrolment in enrolments:
+        if enrolment.device_serial != serial:
+            continue  # a recorder swapped out: what it sends later is no longer this patient's
         if day > _period(enrolment).end and day - _period(enrolment).end <= timedelta(days=30):
             return enrolment, "after_period"
     return None, "outside_enrolment"

@@ -45,7 +45,7 @@ from ecgdesk.store.monitoring_models import (
 )
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
-from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, get_enrolment
+from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, import_recording, set_component
 from ecgdesk.workflow.users import aware
@@ -334,6 +334,16 @@ def _document(
         "algorithm_version": ALGORITHM_VERSION,
         "enrolment_id": enrolment.id,
         "device": enrolment.device_serial,
+        # every recorder the patient wore, in turn (one unless a recorder was swapped within the period)
+        "devices": [
+            {
+                "serial": spell.serial,
+                "from": spell.start.isoformat() if spell.start else period.start.isoformat(),
+                "to": spell.end.isoformat() if spell.end else period.end.isoformat(),
+                "reason": spell.reason,
+            }
+            for spell in enrolment_spells(session, enrolment)
+        ],
         "period": {
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),

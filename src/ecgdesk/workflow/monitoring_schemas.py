@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -42,4 +43,21 @@ class ReviewOut(Model):
     action: str
     notification_id: int | None = None
     recipient: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class DeviceSwapIn(InputModel):
+    """A recorder replaced within the period: the new one's serial, when it was put on, and why."""
+
+    device: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    at: datetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DeviceSwapOut(Model):
+    enrolment_id: int
+    old_device: str
+    new_device: str
+    at: str
+    reason: str
     warnings: list[str] = Field(default_factory=list)

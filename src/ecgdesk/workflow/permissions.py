@@ -52,6 +52,7 @@ class Action(enum.StrEnum):
     MONITOR_REVIEW = "monitor:review"
     MONITOR_SUPERVISE = "monitor:supervise"
     MONITOR_ROSTER = "monitor:roster"
+    MONITOR_DEVICE_SWAP = "monitor:device-swap"
     RESULT_EXPORT = "result:export"
     ORDER_RECEIVE = "order:receive"
     ORDER_INBOUND_READ = "order:inbound-read"
@@ -110,6 +111,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MONITOR_REVIEW: frozenset({T, P}),
     Action.MONITOR_SUPERVISE: frozenset({T, A}),
     Action.MONITOR_ROSTER: frozenset({A}),
+    # a failed recorder is replaced by the technicians who fit recorders (enrolment)
+    Action.MONITOR_DEVICE_SWAP: frozenset({T}),
     # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
     # the administrator's (where patient data may go).
     Action.RESULT_EXPORT: frozenset({T, P}),

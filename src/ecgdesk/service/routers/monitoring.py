@@ -18,8 +18,15 @@ from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import ingest_received
+from ecgdesk.workflow.monitoring_devices import swap_device
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
-from ecgdesk.workflow.monitoring_schemas import ReviewIn, ReviewOut, TransmissionOut
+from ecgdesk.workflow.monitoring_schemas import (
+    DeviceSwapIn,
+    DeviceSwapOut,
+    ReviewIn,
+    ReviewOut,
+    TransmissionOut,
+)
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.schemas import NoNul
 
@@ -44,6 +51,7 @@ STRIP_BODY = {
 Serial = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 MessageId = Annotated[str | None, Query(min_length=1, max_length=100), NoNul]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+EnrolmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/transmissions", status_code=202, openapi_extra=STRIP_BODY)
@@ -111,5 +119,25 @@ def close_item(
         action=result.action,
         notification_id=result.notification_id,
         recipient=result.recipient,
+        warnings=list(result.warnings),
+    )
+
+
+@router.post("/enrolments/{enrolment_id}/device-swap")
+def device_swap(
+    enrolment_id: EnrolmentId,
+    body: DeviceSwapIn,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_DEVICE_SWAP)],
+) -> DeviceSwapOut:
+    """Replace the patient's recorder within the period (it failed, its battery died): one period, one bill;
+    the old recorder is freed."""
+    result = swap_device(store, enrolment_id, body.device, body.at, body.reason, who.actor)
+    return DeviceSwapOut(
+        enrolment_id=result.enrolment_id,
+        old_device=result.old_device,
+        new_device=result.new_device,
+        at=result.at,
+        reason=result.reason,
         warnings=list(result.warnings),
     )
