@@ -4,7 +4,7 @@ list every notified event with its notification log and draw its strip on the gr
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -97,3 +97,40 @@ def test_daily_and_end_of_service_pdfs_draw_each_notified_strip(
     assert "Mobile cardiac telemetry: end-of-service report" in runs
     _strips_drawn(runs, pause, vt)
     assert _pages(data) == 2
+
+
+def test_end_of_service_report_lists_every_criteria_version_in_force(store: Store, strips: Strips) -> None:
+    """Which signed criteria governed which days: the defaults until the first signature, each version until
+    the next, a version signed after the end not at all (monitoring.md section 5 rule 7)."""
+    from sqlalchemy import select
+
+    from ecgdesk.monitoring.criteria import default_criteria
+    from ecgdesk.store.monitoring_models import CriteriaVersion
+    from ecgdesk.workflow.monitoring import sign_criteria
+    from ecgdesk.workflow.users import add_user
+
+    add_user(store, "dr.order", "physician", "2468", "Smith, John", npi=ORDERING_NPI)
+    info = enroll(
+        store,
+        EnrolmentRequest(
+            "M8", "Roe, Rita", date(1950, 5, 6), "F", "DEV-8", Service.EVENT_MONITOR, START.date(),
+            ORDERING_NPI, ("R00.2",),
+        ),
+        "tech",
+    )
+    for _ in range(3):
+        sign_criteria(store, info.id, default_criteria().to_dict(), "dr.order", "2468")
+    signed = {1: "2026-12-01T10:00:00+00:00", 2: "2026-12-03T08:30:00+00:00", 3: "2026-12-06T09:00:00+00:00"}
+    with store.transaction() as session:  # signed on those days (the clock of this run is later)
+        for row in session.scalars(select(CriteriaVersion).where(CriteriaVersion.enrolment_id == info.id)):
+            row.signed_at = datetime.fromisoformat(signed[row.version])
+    item = ingest_file(store, strips.normal, "DEV-8", "device").item_id
+    assert item
+    review(store, item, "reviewed", "tech")
+    closed = close_period(store, info.id, "tech", stopped_early_on=date(2026, 12, 4))
+    runs = " ".join(pdf_text(report_study(store, closed.study_id, "tech").pdf_path.read_bytes()))
+    assert "defaults (not signed) 2026-12-01 to 2026-12-01 10:00" in runs
+    first = "version 1 signed by Smith, John 2026-12-01 10:00: in force 2026-12-01 10:00 to 2026-12-03 08:30"
+    assert first in runs
+    assert "version 2 signed by Smith, John 2026-12-03 08:30: in force 2026-12-03 08:30 to 2026-12-04" in runs
+    assert "version 3" not in runs  # signed after the period ended

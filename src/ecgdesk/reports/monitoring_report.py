@@ -162,13 +162,26 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
             f"{', stopped early' if period.get('stopped_early') else ''})   Study {h.study_id}   "
             f"Report version {h.report_version}"
         )
-        w.line(f"Notification criteria: {doc['criteria']}")
+        versions = doc.get("criteria_versions")
+        if versions is None:  # a period closed before the versions were kept in its summary
+            w.line(f"Notification criteria: {doc['criteria']}")
+        else:
+            w.line("Notification criteria in force:")
+            for v in versions:
+                stretch = f"{_when(v['from'])} to {_when(v['to'])}"
+                if v["version"] is None:
+                    w.line(f"  defaults (not signed) {stretch}")
+                else:
+                    w.line(
+                        f"  version {v['version']} signed by {v['signer']} {_when(v['signed_at'])}: "
+                        f"in force {stretch}"
+                    )
         devices = doc.get("devices", [])
         if len(devices) > 1:  # a recorder was swapped within the period: which one was worn when
             w.line(
                 "Recorders: "
                 + "; ".join(
-                    f"{d['serial']} {d['from'][:16].replace('T', ' ')} to {d['to'][:16].replace('T', ' ')}"
+                    f"{d['serial']} {_when(d['from'])} to {_when(d['to'])}"
                     + (f" (replaced the one before: {d['reason']})" if d["reason"] else "")
                     for d in devices
                 )
@@ -287,3 +300,8 @@ def write_pages(path: Path, pages: Sequence[Callable[[Axes], None]], title: str,
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _when(text: str) -> str:
+    """A date as it is, a time to the minute (UTC, as stored)."""
+    return text[:16].replace("T", " ")

@@ -353,6 +353,7 @@ def _document(
         "criteria": f"signed version {version.version} by {version.signed_by} on {version.signed_at:%Y-%m-%d}"
         if version
         else "defaults, never signed by the ordering physician",
+        "criteria_versions": criteria_in_force(session, enrolment.id, period),
         "transmissions": {
             "received": len(all_strips),
             "reviewed": sum(1 for i in items if i.status == "closed"),
@@ -374,6 +375,44 @@ def _document(
         ],
         "strip_index": index,
     }
+
+
+def criteria_in_force(session: Session, enrolment_id: int, period: Period) -> list[dict[str, Any]]:
+    """Each criteria version that governed part of the period, with its signer and the stretch it governed:
+    the defaults until the first signature, each version until the next one, to the end of the period (a
+    strip is triaged by the version current when it is classified). A bound at the start or the end of the
+    period is its date; one set by a signature is its time."""
+    versions = list(
+        session.scalars(
+            select(CriteriaVersion)
+            .where(CriteriaVersion.enrolment_id == enrolment_id)
+            .order_by(CriteriaVersion.version)
+        )
+    )
+    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    signed = [aware(v.signed_at) for v in versions]
+    stretches: list[tuple[CriteriaVersion | None, datetime, datetime]] = [
+        (None, start, signed[0] if signed else end)
+    ]
+    following = [*signed[1:], end] if signed else []
+    stretches += [(v, at, after) for v, at, after in zip(versions, signed, following, strict=True)]
+    out = []
+    for version, begins, ends in stretches:
+        begins, ends = max(begins, start), min(ends, end)
+        if begins >= ends:
+            continue  # superseded before the period began, or signed after it ended
+        out.append(
+            {
+                "version": version.version if version else None,
+                "signed_by": version.signed_by if version else None,
+                "signer": _name(session, version.signed_by) if version else None,
+                "signed_at": aware(version.signed_at).isoformat() if version else None,
+                "from": period.start.isoformat() if begins == start else begins.isoformat(),
+                "to": period.end.isoformat() if ends == end else ends.isoformat(),
+            }
+        )
+    return out
 
 
 def build_monitoring_context(
