@@ -24,12 +24,14 @@ from browser_builders import (
     shots_folder,
 )
 from service_builders import add_people
+from sqlalchemy import select
 
 from ecgdesk.coding import Service
 from ecgdesk.service import create_app
 from ecgdesk.service.local import serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import open_store
+from ecgdesk.store.monitoring_models import Notification
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.policy import SecurityPolicy
 
@@ -64,6 +66,7 @@ def _strip_builder() -> Any:
 class Queue:
     url: str
     priorities: list[str]
+    store: Any
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +101,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queue]:
         app = create_app(store, ServiceSettings(policy=policy))
         try:
             with serve_in_thread(app) as url:
-                yield Queue(url, priorities)
+                yield Queue(url, priorities, store)
         finally:
             store.close()
 
@@ -159,10 +162,15 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     page.locator("#mq-notice").wait_for(state="visible")
     page.fill("#mq-recipient", "Dr Order (ordering physician)")
     page.check('input[name="read_back"]')
+    assert page.locator("#mq-tier").input_value() == ""  # by default the item's priority applies
+    page.select_option("#mq-tier", "emergent")  # the technician read a VT run the classifier missed
     page.fill("#mq-note", "Pause strip phoned through; physician will see the patient today.")
     page.click("#mq-review button[type=submit]")
     page.wait_for_selector(f'#mq-rows tr[data-id="{first_id}"]', state="detached")
     assert "closed (notified)" in page.locator("#mq-saved").inner_text()
+    with served.store.transaction() as session:
+        tiers = session.scalars(select(Notification.tier).where(Notification.queue_item_id == int(first_id)))
+        assert list(tiers) == ["emergent"]
     assert page.locator("#mq-rows tr[data-id]").count() == 2
     assert sum(_counts(page)[p] for p in RANK) == 2
     rows.first.click()  # the closed strip is in the patient's history, with the rhythm as read

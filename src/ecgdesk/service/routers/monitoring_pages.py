@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
-from ecgdesk.workflow.monitoring_queue import CHANNELS
+from ecgdesk.workflow.monitoring_queue import CHANNELS, NOTICE_TIERS
 from ecgdesk.workflow.permissions import Action, authorize
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -63,6 +63,7 @@ def queue_page(request: Request, store: StoreDep) -> HTMLResponse:
         priorities=PRIORITIES,
         actions=ACTIONS,
         channels=CHANNELS,
+        tiers=NOTICE_TIERS,
         refresh_s=REFRESH_S,
         rhythms=RHYTHMS,
         rhythm_names=RHYTHM_NAMES,

@@ -173,7 +173,8 @@ document.addEventListener("DOMContentLoaded", () => {
       const body = { action, note: form.note.value, confirmed_rhythm: form.confirmed_rhythm.value.trim() || null };
       if (!document.getElementById("mq-notice").hidden && form.recipient.value.trim()) {
         body.notification = { recipient: form.recipient.value.trim(), channel: form.channel.value,
-          read_back: form.read_back.checked, acknowledged: form.acknowledged.checked, outcome: form.outcome.value };
+          read_back: form.read_back.checked, acknowledged: form.acknowledged.checked, outcome: form.outcome.value,
+          tier: form.tier.value || null };  // null: the item's priority; a tier read raises it, never lowers
       }
       const answer = await WS.api("POST", `/api/v1/monitoring/queue/${openId}/review`, body);
       const rest = WS.fieldErrors(form, answer.detail);
