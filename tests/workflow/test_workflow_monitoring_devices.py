@@ -116,3 +116,20 @@ def test_swap_keeps_one_period_frees_the_old_recorder_and_is_reported(
     assert "DEV-1 2026-12-01 to 2026-12-02 10:00" in runs
     assert "DEV-2 2026-12-02 10:00 to 2026-12-02" in runs and "battery dead" in runs
     assert "closed" in _refused("enrolment", store, patient, "DEV-5", SWAP, "battery", "tech")
+
+
+def test_daily_report_names_the_recorders_worn_that_day(store: Store) -> None:
+    from ecgdesk.workflow.monitoring_daily import daily_report
+
+    patient = _enrol(store, "M1", "DEV-1", START.date())
+    swap_device(store, patient, "DEV-2", SWAP, "battery dead", "tech")
+    swap_device(store, patient, "DEV-3", SWAP + timedelta(days=2), "strap broke", "tech")
+    each = [date(2026, 12, n) for n in range(1, 6)]
+    days = {d: daily_report(store, patient, d, "dr.a").device for d in each}
+    assert days == {
+        date(2026, 12, 1): "DEV-1",
+        date(2026, 12, 2): "DEV-1 to 10:00, DEV-2 from 10:00",
+        date(2026, 12, 3): "DEV-2",
+        date(2026, 12, 4): "DEV-2 to 10:00, DEV-3 from 10:00",
+        date(2026, 12, 5): "DEV-3",
+    }

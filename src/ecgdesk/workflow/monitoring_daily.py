@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ecgdesk.errors import EcgDeskError, InputError, NotFoundError
 from ecgdesk.monitoring.periods import Period
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, QueueItem, Transmission
+from ecgdesk.workflow.monitoring import enrolment_spells
 from ecgdesk.workflow.monitoring_period import notified_events, rhythm_summary
 from ecgdesk.workflow.users import aware
 
@@ -75,6 +77,25 @@ class DailyReport:
         return "\n".join(lines) + "\n"
 
 
+def _worn(session: Session, enrolment: Enrolment, start: datetime, end: datetime) -> str:
+    """The recorders the patient wore on the day (several when one was swapped that day, with the time)."""
+    worn = [
+        s for s in enrolment_spells(session, enrolment)
+        if (s.start is None or s.start < end) and (s.end is None or s.end > start)
+    ]
+    if len(worn) == 1:
+        return worn[0].serial
+    parts = []
+    for spell in worn:
+        bounds = []
+        if spell.start is not None and spell.start > start:
+            bounds.append(f"from {spell.start.astimezone(UTC):%H:%M}")
+        if spell.end is not None and spell.end < end:
+            bounds.append(f"to {spell.end.astimezone(UTC):%H:%M}")
+        parts.append(" ".join([spell.serial, *bounds]))
+    return ", ".join(parts)
+
+
 def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> DailyReport:
     """The report of ``day`` for an enrolment; the read is audited (patient data)."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
@@ -109,7 +130,7 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
             enrolment_id=enrolment.id,
             patient=patient.name if patient else "",
             patient_id=patient.external_id if patient else "",
-            device=enrolment.device_serial,
+            device=_worn(session, enrolment, start, end),
             service=enrolment.service,
             day=day.isoformat(),
             received=len(items),
