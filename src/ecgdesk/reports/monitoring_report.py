@@ -178,14 +178,12 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
                     )
         devices = doc.get("devices", [])
         if len(devices) > 1:  # a recorder was swapped within the period: which one was worn when
-            w.line(
-                "Recorders: "
-                + "; ".join(
-                    f"{d['serial']} {_when(d['from'])} to {_when(d['to'])}"
+            w.line("Recorders:")
+            for d in devices:  # one a line: three recorders on one line ran off the page
+                w.line(
+                    f"  {d['serial']} {_when(d['from'])} to {_when(d['to'])}"
                     + (f" (replaced the one before: {d['reason']})" if d["reason"] else "")
-                    for d in devices
                 )
-            )
         w.gap(3)
         stats = doc["transmissions"]
         w.line("Transmissions", 10, bold=True)
