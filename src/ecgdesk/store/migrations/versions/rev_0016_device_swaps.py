@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-# 0015 (job retry backoff) is being added beside this one; until it lands this revision follows 0014.
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
