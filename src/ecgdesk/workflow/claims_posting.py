@@ -196,16 +196,7 @@ class Posting:
             detail,
             log=self.log,
         )
-        return {
-            "claim_id": claim.claim_number,
-            "status": claim.status,
-            "clp_status": remit.status,
-            "paid": money(remit.paid),
-            "patient_responsibility": money(remit.patient_responsibility),
-            "crossover": remit.crossover,
-            "adjustments": shown,
-            "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
-        }
+        return _posted(claim, remit, shown, [m.remit.position for m in matches if m.billed is None])
 
     def _duplicate(
         self,
@@ -233,17 +224,7 @@ class Posting:
         self.log.append(
             (self.actor, "claim:remit", "claim", claim.id, status, {**status, **detail, "note": note})
         )
-        return {
-            "claim_id": claim.claim_number,
-            "status": claim.status,
-            "clp_status": remit.status,
-            "paid": money(remit.paid),
-            "patient_responsibility": money(remit.patient_responsibility),
-            "crossover": remit.crossover,
-            "adjustments": [],
-            "unmatched_lines": [m.remit.position for m in matches if m.billed is None],
-            "note": note,
-        }
+        return _posted(claim, remit, [], [m.remit.position for m in matches if m.billed is None], note)
 
     def _claim_payment(
         self, pending: _Pending, claim: ClaimRow, remit: RemitClaim, matches: list[LineMatch]
@@ -270,17 +251,7 @@ class Posting:
             {"line": None, "group": a.group, "carc": a.reason, "rarc": [], "amount": money(a.amount)}
             for a in remit.all_adjustments()
         ]
-        return {
-            "claim_id": claim.claim_number,
-            "status": claim.status,
-            "clp_status": remit.status,
-            "paid": money(remit.paid),
-            "patient_responsibility": money(remit.patient_responsibility),
-            "crossover": remit.crossover,
-            "adjustments": adjustments,
-            "unmatched_lines": [],
-            "note": note,
-        }
+        return _posted(claim, remit, adjustments, [], note)
 
     def _entry(
         self,
@@ -538,3 +509,26 @@ class Posting:
             self.session.execute(
                 query.values(status="closed", worked_action=why, worked_by=self.actor, worked_at=self.stamp)
             )
+
+
+def _posted(
+    claim: ClaimRow,
+    remit: RemitClaim,
+    adjustments: list[dict[str, Any]],
+    unmatched_lines: list[int],
+    note: str | None = None,
+) -> dict[str, Any]:
+    """What the posting of one claim payment reports (one shape for every kind of answer)."""
+    answer: dict[str, Any] = {
+        "claim_id": claim.claim_number,
+        "status": claim.status,
+        "clp_status": remit.status,
+        "paid": money(remit.paid),
+        "patient_responsibility": money(remit.patient_responsibility),
+        "crossover": remit.crossover,
+        "adjustments": adjustments,
+        "unmatched_lines": unmatched_lines,
+    }
+    if note is not None:
+        answer["note"] = note
+    return answer
