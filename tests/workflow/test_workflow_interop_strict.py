@@ -163,8 +163,12 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     message = hl7.parse(hl7v2.build_oru(corrected, "C2"))
     assert {str(s[11]) for s in message if str(s[0]) == "OBX"} == {"C"}
     assert str(message.segment("OBR")[25]) == "C"
-    # the corrected result carries the addendum's own signature (signed after the rename, as an addendum)
-    assert hl7v2.unescape(str(message.segment("NTE")[3])).startswith("Addendum by Lee-Park, Ana")
+    # the corrected result names every signature, oldest first: the interpretation's as signed (before
+    # the rename), then the addendum's own (after it)
+    notes = [hl7v2.unescape(str(s[3])) for s in message if str(s[0]) == "NTE"]
+    assert [str(s[1]) for s in message if str(s[0]) == "NTE"] == ["1", "2"]
+    assert notes[0].startswith("Interpreted by Lee, Ana, electronically signed")
+    assert notes[1].startswith("Addendum by Lee-Park, Ana, electronically signed")
     report = next(e["resource"] for e in fhir.build_bundle(corrected)["entry"]
                   if e["resource"]["resourceType"] == "DiagnosticReport")
     assert report["status"] == "corrected" and report["basedOn"][0]["identifier"]["value"] == "PL-77"

@@ -121,8 +121,10 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
         ]
     )
     segments.append("|".join(obr))
-    # the signature's printed name, time and meaning (21 CFR 11.50) in words: a remark (table 0364)
-    segments.append(f"NTE|1|L|{escape(result.signature_line)}|RE^Remark^HL70364")
+    # each signature's printed name, time and meaning (21 CFR 11.50) in words, oldest first: a remark
+    # (table 0364) each, so a corrected result still names the interpreter beside the addendum's signer
+    for at, line in enumerate(result.signature_lines, start=1):
+        segments.append(f"NTE|{at}|L|{escape(line)}|RE^Remark^HL70364")
     status = result.status.value
     n = 1
     if result.interpretation.strip():

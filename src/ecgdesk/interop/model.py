@@ -116,6 +116,20 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class SignatureEntry:
+    """One signature of a report as signed: its meaning, printed name and time (21 CFR 11.50)."""
+
+    meaning: str
+    printed_name: str
+    signed_at: datetime
+
+    @property
+    def line(self) -> str:
+        return (f"{self.meaning} {self.printed_name}, electronically signed "
+                f"{self.signed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+@dataclass(frozen=True)
 class SignedResult:
     """Everything a result message carries for one signed report version of one study."""
 
@@ -137,6 +151,9 @@ class SignedResult:
     uid_seed: str = ""  # what makes this study's DICOM UIDs unique across installations
     signed_by: str = ""  # the signer's printed name as signed (the signature's, kept if the user is renamed)
     signature_meaning: str = "Interpreted by"  # what the signature means (21 CFR 11.50(a)(3))
+    #: the signatures of the report's earlier versions, oldest first: a corrected result still names the
+    #: physician whose interpretation it carries, as its PDF does
+    earlier_signatures: tuple[SignatureEntry, ...] = ()
 
     @property
     def printed_name(self) -> str:
@@ -146,8 +163,12 @@ class SignedResult:
     def signature_line(self) -> str:
         """Printed name, date and time, and meaning of the signature, as 21 CFR 11.50 asks of a signed
         record, in words: what the ORU's NTE carries."""
-        return (f"{self.signature_meaning} {self.printed_name}, electronically signed "
-                f"{self.signed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+        return SignatureEntry(self.signature_meaning, self.printed_name, self.signed_at).line
+
+    @property
+    def signature_lines(self) -> tuple[str, ...]:
+        """Every signature of the report up to this version, oldest first (this version's last)."""
+        return (*(entry.line for entry in self.earlier_signatures), self.signature_line)
 
     @property
     def filler_order_number(self) -> str:

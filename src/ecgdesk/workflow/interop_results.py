@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option, is_digits
 from ecgdesk.interop import dicom, fhir, hl7v2, mllp
-from ecgdesk.interop.model import Measurement, PatientInfo, Provider, ResultStatus, SignedResult
+from ecgdesk.interop.model import (
+    Measurement,
+    PatientInfo,
+    Provider,
+    ResultStatus,
+    SignatureEntry,
+    SignedResult,
+)
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
 from ecgdesk.store.models import (
@@ -220,7 +227,18 @@ def signed_result(
         uid_seed=f"ecgdesk:{study.id}:{study.created_at.isoformat()}:{patient_row.external_id}",
         signed_by=signature.printed_name,
         signature_meaning=signature.meaning,
+        earlier_signatures=_earlier_signatures(session, study_id, version.version),
     )
+
+
+def _earlier_signatures(session: Session, study_id: int, version: int) -> tuple[SignatureEntry, ...]:
+    rows = session.execute(
+        select(Signature)
+        .join(ReportVersion, Signature.report_version_id == ReportVersion.id)
+        .where(Signature.study_id == study_id, ReportVersion.version < version)
+        .order_by(ReportVersion.version, Signature.signed_at, Signature.id)
+    ).scalars()
+    return tuple(SignatureEntry(row.meaning, row.printed_name, row.signed_at) for row in rows)
 
 
 def _twelve_lead(store: Store, session: Session, result: SignedResult) -> bytes | None:
