@@ -1,15 +1,15 @@
 """835 posting on the cases billers meet after the first payment: a reversal of a claim already replaced
-by its correction, a remittance for a claim the 277CA had rejected, and a crossover payer's own 835.
-Every 835 is written by the simulated payer's writer and passes pyx12 (005010X221A1) before it is posted."""
+by its correction, a remittance for a claim the 277CA had rejected, split lines, overpayments and their
+refunds, duplicates, answers that determine nothing, claim-level adjustments and appeals (the second
+payer's cases are in test_workflow_remit_secondary.py). Every 835 is written by the simulated payer's
+writer and passes pyx12 (005010X221A1) before it is posted."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,20 +17,15 @@ from sqlalchemy import select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
-from claims_workflow_builders import copy_store, three_coded_studies
 from workflow_builders import tiny_record  # noqa: F401
 
-from backends import BACKENDS
 from ecgdesk.claims.model import ProfessionalClaim
 from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
-from ecgdesk.claims.payer_sim import Parties, reverse, write_277ca, write_835
+from ecgdesk.claims.payer_sim import reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim, RemitLine
-from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
-from ecgdesk.store.claims_models import ClaimRow
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
@@ -39,92 +34,31 @@ from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
 from claims_builders import pyx12_errors
+from remit_builders import (
+    ACME_PARTIES,
+    MEDICARE_PARTIES,
+    D,
+    _claims,
+    _export,
+    _paid,
+    _post,
+    remit_store,
+    remit_template,
+)
 
-MEDICARE_PARTIES = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")
-ACME_PARTIES = Parties("ACME HEALTH PLAN", "1888888888", "HEART DIAGNOSTICS IDTF", "1234567893")
-D = Decimal
+from backends import BACKENDS
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
-    folder = tmp_path_factory.mktemp("remit")
-    return three_coded_studies(folder, tiny_record)
+    return remit_template(tmp_path_factory, tiny_record)
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
-    opened = copy_store(template, tmp_path / "copy", request.param)
-    yield opened
-    opened.close()
+    yield from remit_store(request.param, tmp_path, template)
 
 
-def _claims(store: Store, ids: Sequence[str]) -> list[ProfessionalClaim]:
-    with store.transaction() as session:
-        rows = session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(ids)).order_by(ClaimRow.id))
-        return [claim_from_dict(json.loads(r.claim_json)["claim"]) for r in rows]
-
-
-def _export(store: Store, folder: Path, studies: Sequence[int], payer: str) -> list[ProfessionalClaim]:
-    ids = [create_claim(store, s, "biller").claim_id for s in studies]
-    export_claims(store, folder, "biller", payer=payer)
-    return _claims(store, ids)
-
-
-def _paid(
-    claim: ProfessionalClaim,
-    paid: str,
-    *adjustments: Adjustment,
-    status: str = "1",
-    payer_claim_number: str = "2200000000001",
-    crossover: str | None = None,
-    remarks: tuple[str, ...] = (),
-) -> RemitClaim:
-    """The payer's answer on our one-line claim: the line paid ``paid`` with line-level ``adjustments``."""
-    billed = claim.lines[0]
-    line = RemitLine(
-        "HC",
-        billed.code,
-        billed.modifiers,
-        billed.charge,
-        D(paid),
-        D(billed.units),
-        None,
-        (),
-        billed.control,
-        billed.date_from,
-        billed.date_from,
-        adjustments,
-        remarks,
-        None,
-        0,
-    )
-    patient = sum((a.amount for a in adjustments if a.group == "PR"), D(0))
-    return RemitClaim(
-        claim.claim_id,
-        status,
-        claim.total_charge,
-        D(paid),
-        patient,
-        # CLP06 has its own code list: the 837's CI (commercial) is not in it, 12 (PPO) is
-        "MB" if claim.payer.filing_indicator == "MB" else "12",
-        payer_claim_number,
-        (),
-        (line,),
-        "DOE, JANE",
-        crossover,
-        (),
-        billed.date_from,
-        None,
-        0,
-    )
-
-
-def _post(store: Store, folder: Path, claims: list[RemitClaim], trace: str, parties: Parties) -> dict:
-    text = write_835(claims, parties, trace, date.today())
-    assert pyx12_errors(text, folder) == []
-    path = folder / f"{trace}.835"
-    path.write_text(text)
-    return post_remittance(store, path, "biller").to_dict()
 
 
 def test_a_reversal_of_a_replaced_claim_leaves_the_balance_with_the_replacement(
@@ -219,72 +153,6 @@ def test_an_835_for_a_claim_the_277ca_rejected_posts_with_the_rest_of_the_file(
     assert "11:B:1" in export_claims(store, tmp_path / "out2", "biller")[0].path.read_text()
 
 
-def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Store, tmp_path: Path) -> None:
-    """Medicare pays as primary and crosses the claims over to the Medigap plan (CLP02 19, NM1*TT);
-    the Medigap plan then sends its own 835 for the same CLP01 with CLP02 2 (processed as secondary),
-    restating what Medicare settled as OA-23. Its payment settles the patient share Medicare left (PR-2),
-    what it leaves to the patient stays the patient's, its own CO-45 is contractual; the restated OA-23
-    is not booked a second time (claims-lifecycle.md section 2: CLP02, group codes, balancing)."""
-    first, second = _export(store, tmp_path / "out", [1, 2], "12345")
-    primary = [
-        _paid(
-            c,
-            "57.52",
-            Adjustment("CO", "45", D("71.90")),
-            Adjustment("PR", "2", D("14.38")),
-            status="19",
-            payer_claim_number=f"220000000000{n}",
-            crossover="MEDIGAP PLAN",
-        )
-        for n, c in enumerate((first, second), start=1)
-    ]
-    crossed = _post(store, tmp_path, primary, "EFT-MC", MEDICARE_PARTIES)
-    assert [c["crossover"] for c in crossed["claims"]] == [True, True]
-    assert {i.next_action for i in list_denials(store, "biller")} == {"bill_patient"}
-    medigap = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
-    settled = [
-        _paid(first, "14.38", Adjustment("OA", "23", D("129.42")), status="2", payer_claim_number="MG1"),
-        _paid(
-            second,
-            "6.00",
-            Adjustment("OA", "23", D("129.42")),
-            Adjustment("CO", "45", D("4.00")),
-            Adjustment("PR", "2", D("4.38")),
-            status="2",
-            payer_claim_number="MG2",
-        ),
-    ]
-    posted = _post(store, tmp_path, settled, "CHK-MG", medigap)
-    assert [c["status"] for c in posted["claims"]] == ["paid", "paid"]
-    assert show_claim(store, first.claim_id, "biller").balance == {
-        "charge": "143.80",
-        "paid": "71.90",
-        "contractual": "71.90",
-        "denied": "0.00",
-        "denied_overturned": "0.00",
-        "patient_responsibility": "0.00",
-        "written_off": "0.00",
-        "insurance_balance": "0.00",
-        "patient_balance": "0.00",
-    }
-    other = show_claim(store, second.claim_id, "biller").balance
-    shares = (other["paid"], other["contractual"], other["patient_responsibility"])
-    assert shares == ("63.52", "75.90", "4.38")
-    assert other["insurance_balance"] == "0.00"
-    assert patient_balance(store, "P1")["patient_balance"] == "0.00"
-    assert patient_balance(store, "P2")["patient_balance"] == "4.38"
-    items = list_denials(store, "biller", status=None)
-    assert sorted((i.claim_id, i.amount, i.status, i.worked_action) for i in items) == [
-        (first.claim_id, "14.38", "closed", "later_payer"),
-        (second.claim_id, "14.38", "closed", "later_payer"),
-        (second.claim_id, "4.38", "open", None),
-    ]
-    again = post_remittance(store, tmp_path / "CHK-MG.835", "biller").to_dict()
-    assert again["posted"] == 0 and again["duplicates"]
-    assert patient_balance(store, "P2")["patient_balance"] == "4.38"
-    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
-
-
 def test_an_overpayment_balanced_by_a_negative_adjustment_is_paid_not_partially_paid(
     store: Store, tmp_path: Path
 ) -> None:
@@ -300,132 +168,6 @@ def test_an_overpayment_balanced_by_a_negative_adjustment_is_paid_not_partially_
     items = [i for i in list_denials(store, "biller", status=None) if i.claim_id == claim.claim_id]
     # no denial item for the negative OA-B13; the credit is an overpayment to refund
     assert [(i.category, i.next_action, i.amount) for i in items] == [("overpayment", "refund", "6.20")]
-
-
-MEDIGAP = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
-
-
-def _crossed_over(store: Store, folder: Path) -> tuple[ProfessionalClaim, ProfessionalClaim]:
-    """Medicare pays P1's and P2's claims as primary (PR-2 14.38 left) and crosses them over (CLP02 19)."""
-    first, second = _export(store, folder / "out", [1, 2], "12345")
-    primary = [
-        _paid(
-            c,
-            "57.52",
-            Adjustment("CO", "45", D("71.90")),
-            Adjustment("PR", "2", D("14.38")),
-            status="19",
-            payer_claim_number=f"220000000000{n}",
-            crossover="MEDIGAP PLAN",
-        )
-        for n, c in enumerate((first, second), start=1)
-    ]
-    _post(store, folder, primary, "EFT-MC", MEDICARE_PARTIES)
-    return first, second
-
-
-def _medigap(first: ProfessionalClaim, second: ProfessionalClaim) -> list[RemitClaim]:
-    """The Medigap plan's own 835: it pays P1's share whole; on P2 it pays 6.00, CO-45 4.00, PR-2 4.38."""
-    return [
-        _paid(first, "14.38", Adjustment("OA", "23", D("129.42")), status="2", payer_claim_number="MG1"),
-        _paid(
-            second,
-            "6.00",
-            Adjustment("OA", "23", D("129.42")),
-            Adjustment("CO", "45", D("4.00")),
-            Adjustment("PR", "2", D("4.38")),
-            status="2",
-            payer_claim_number="MG2",
-        ),
-    ]
-
-
-def _state(store: Store, claims: Sequence[ProfessionalClaim]) -> list[tuple[object, ...]]:
-    """Balances, status and denial items of ``claims`` (what a biller sees)."""
-    found: list[tuple[object, ...]] = []
-    for claim in claims:
-        detail = show_claim(store, claim.claim_id, "biller")
-        items = list_denials(store, "biller", claim=claim.claim_id, status=None)
-        found.append(
-            (
-                detail.summary.status,
-                detail.balance,
-                sorted((i.group, i.carc, i.amount, i.status, i.next_action) for i in items),
-            )
-        )
-    return found
-
-
-def test_a_secondary_payers_reversal_reopens_the_patient_share_it_had_settled(
-    store: Store, tmp_path: Path
-) -> None:
-    """The Medigap plan (CLP02 2 after Medicare's crossover) later reverses its payment (CLP02 22, its
-    amounts negated, its codes kept: claims-lifecycle.md section 2, reversal + correction). Its OA-23 restated
-    Medicare's determination, so its reversal must not be booked as a contractual credit either; the claims
-    must be exactly as after Medicare's payment: Medicare's paid and contractual amounts, the PR-2 share on
-    the patient with its bill_patient item open. P2's claim had closed once its last item (the Medigap
-    plan's PR-2) was worked: it is open again, as Medicare left it."""
-    first, second = _crossed_over(store, tmp_path)
-    before = _state(store, (first, second))
-    settled = _medigap(first, second)
-    _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
-    assert patient_balance(store, "P1")["patient_balance"] == "0.00"
-    (left,) = list_denials(store, "biller", claim=second.claim_id)
-    with pytest.raises(InputError, match="only an overpayment item is refunded"):
-        work_denial(store, left.id, "refund", "biller")
-    assert work_denial(store, left.id, "bill_patient", "biller").claim_status == "closed"
-    posted = _post(store, tmp_path, [reverse(c) for c in settled], "CHK-MG-R", MEDIGAP)
-    assert [c["status"] for c in posted["claims"]] == ["paid", "paid"]  # Medicare's determination stands
-    after = _state(store, (first, second))
-    assert [(status, balance) for status, balance, _ in after] == [(s, b) for s, b, _ in before]
-    assert after[0][1]["patient_balance"] == "14.38" and after[0][1]["insurance_balance"] == "0.00"
-    assert after[0][2] == [("PR", "2", "14.38", "open", "bill_patient")]
-    assert after[1][2] == [
-        ("PR", "2", "14.38", "open", "bill_patient"),
-        ("PR", "2", "4.38", "worked", "bill_patient"),
-    ]
-    assert patient_balance(store, "P1")["patient_balance"] == "14.38"
-    assert patient_balance(store, "P2")["patient_balance"] == "14.38"
-    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
-
-
-def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_once(
-    store: Store, tmp_path: Path
-) -> None:
-    """The Medigap plan reverses its payment on P2's claim (6.00 paid, CO-45 4.00, PR-2 4.38) and pays it
-    again in the same 835 (CLP02 2: 10.00 paid, PR-1 4.38), the reversal first (claims-lifecycle.md
-    section 2, reversal + correction): the correction settles Medicare's reopened share once, its own
-    CO-45 is gone with the reversal, and only its new PR-1 is left to the patient."""
-    first, second = _crossed_over(store, tmp_path)
-    settled = _medigap(first, second)
-    _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
-    again = _paid(
-        second,
-        "10.00",
-        Adjustment("OA", "23", D("129.42")),
-        Adjustment("PR", "1", D("4.38")),
-        status="2",
-        payer_claim_number="MG3",
-    )
-    _post(store, tmp_path, [reverse(settled[1]), again], "CHK-MG-2", MEDIGAP)
-    (state,) = _state(store, (second,))
-    assert state[1] == {
-        "charge": "143.80",
-        "paid": "67.52",
-        "contractual": "71.90",
-        "denied": "0.00",
-        "denied_overturned": "0.00",
-        "patient_responsibility": "4.38",
-        "written_off": "0.00",
-        "insurance_balance": "0.00",
-        "patient_balance": "4.38",
-    }
-    assert [(i[1], i[2], i[3]) for i in state[2]] == [
-        ("1", "4.38", "open"),
-        ("2", "14.38", "closed"),
-        ("2", "4.38", "closed"),
-    ]
-    assert patient_balance(store, "P2")["patient_balance"] == "4.38"
 
 
 def _service(
