@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -237,10 +237,9 @@ def claim(
     stamp = now()
     part = aliased(Job)
     waiting = exists().where(part.parent_id == Job.id, part.status != JobStatus.DONE.value)
-    due = Job.not_before.is_(None) | (Job.not_before <= stamp)
     query = (
         select(Job)
-        .where(Job.status == JobStatus.QUEUED.value, Job.kind.in_(kinds), ~waiting, due)
+        .where(Job.status == JobStatus.QUEUED.value, Job.kind.in_(kinds), ~waiting, _due(stamp))
         .order_by(Job.priority.desc(), Job.id)
         .limit(limit * max([1, *widths.values()]))
     )
@@ -542,11 +541,15 @@ class Backlog:
     last_at: datetime | None
 
 
+def _due(stamp: datetime) -> ColumnElement[bool]:
+    """A queued job may start at ``stamp``: it waits for no retry time, or that time has come."""
+    return Job.not_before.is_(None) | (Job.not_before <= stamp)
+
+
 def backlog(session: Session) -> Backlog:
     """The :class:`Backlog` of the whole queue now."""
     stamp = now()
-    live = (Job.status == JobStatus.RUNNING.value) | (
-        (Job.status == JobStatus.QUEUED.value) & (Job.not_before.is_(None) | (Job.not_before <= stamp)))
+    live = (Job.status == JobStatus.RUNNING.value) | ((Job.status == JobStatus.QUEUED.value) & _due(stamp))
     ready = int(session.scalar(select(func.count()).select_from(Job).where(live)) or 0)
     n, first, last = session.execute(
         select(func.count(), func.min(Job.not_before), func.max(Job.not_before))
