@@ -13,7 +13,8 @@ Balances are never stored. From the ledger of a claim: insurance balance = charg
 refunds of overpayments) - routine contractual adjustments - patient responsibility - write-offs (a
 denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs.
 A denial a later payment of the same payer overturned (paid on appeal or reprocessing) is history: it is
-shown as overturned, not as a current denied amount (:func:`overturned_payments`).
+shown as overturned, not as a current denied amount (:func:`overturned_denials`: only the lines that
+payment carries).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.audit import NewAuditRow
-from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, LedgerRow, RemittanceRow
+from ecgdesk.store.claims_models import ClaimLineRow, ClaimPaymentRow, ClaimRow, LedgerRow, RemittanceRow
 from ecgdesk.workflow.lifecycle import now
 
 
@@ -157,15 +158,22 @@ _NOT_DETERMINING = frozenset({"22", "23", "25"})
 OVERTURNED = "denial_overturned"
 
 
-def overturned_payments(session: Session, claim_ids: Iterable[int]) -> set[int]:
-    """The claim payments whose determination a later payment of the same payer (TRN03) replaced: the
-    payer paid the claim after denying it (on appeal or reprocessing, without reversing the denial). Each
-    claim payment is the payer's whole determination (claims-lifecycle.md section 2), so the denials of
-    the earlier ones are history; a reversal (CLP02 22) takes the payment it undoes off the stack first, so
-    a reversed appeal payment leaves the denial current again."""
+def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[int, int | None]]:
+    """The denials a later payment of the same payer (TRN03) resolved, as (claim payment id, line id or
+    None for the claim level): the payer paid after denying (on appeal or reprocessing, without reversing
+    the denial). Each claim payment is the payer's determination of the lines it carries
+    (claims-lifecycle.md section 2), so an earlier denial of a line a later paying CLP carries again (paid,
+    or re-determined beside a paid line) is history; a line the later CLP does not carry (a supplemental
+    payment of one denied line of two) keeps its denial. A claim-level denial is history once the later
+    payments carry every billed line, or when one answers at claim level only. A reversal (CLP02 22) takes
+    the payment it undoes off the stack first, so a reversed appeal payment leaves the denial current
+    again."""
     ids = list(claim_ids)
     stacks: dict[tuple[int, str], list[tuple[int, bool]]] = {}
+    carried: dict[int, set[int | None]] = {}  # claim payment -> the lines its ledger rows are on
+    billed: dict[int, set[int | None]] = {}
     for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         query = (
             select(
                 ClaimPaymentRow.id,
@@ -175,7 +183,7 @@ def overturned_payments(session: Session, claim_ids: Iterable[int]) -> set[int]:
                 ClaimPaymentRow.paid_cents,
             )
             .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
-            .where(ClaimPaymentRow.claim_id.in_(ids[start : start + 500]))
+            .where(ClaimPaymentRow.claim_id.in_(chunk))
             .order_by(ClaimPaymentRow.id)
         )
         for payment_id, claim_id, payer, status, paid in session.execute(query):
@@ -185,10 +193,28 @@ def overturned_payments(session: Session, claim_ids: Iterable[int]) -> set[int]:
                     stack.pop()
             elif status not in _NOT_DETERMINING:
                 stack.append((payment_id, paid > 0))
-    overturned: set[int] = set()
-    for stack in stacks.values():
-        last_paid = max((i for i, (_, paid) in enumerate(stack) if paid), default=0)
-        overturned.update(payment_id for payment_id, _ in stack[:last_paid])
+        rows = select(LedgerRow.payment_id, LedgerRow.line_id).where(
+            LedgerRow.claim_id.in_(chunk), LedgerRow.payment_id.is_not(None)
+        )
+        for paying, line_id in session.execute(rows.distinct()):
+            if paying is not None:
+                carried.setdefault(paying, set()).add(line_id)
+        for claim_id, line_id in session.execute(
+            select(ClaimLineRow.claim_id, ClaimLineRow.id).where(ClaimLineRow.claim_id.in_(chunk))
+        ):
+            billed.setdefault(claim_id, set()).add(line_id)
+    overturned: set[tuple[int, int | None]] = set()
+    for (claim_id, _), stack in stacks.items():
+        lines: set[int | None] = set()  # the lines the later paying determinations carry
+        claim_level = False
+        for payment_id, paid in reversed(stack):
+            if lines or claim_level:
+                whole = claim_level or billed.get(claim_id, set()) <= lines
+                overturned.update((payment_id, line) for line in lines | ({None} if whole else set()))
+            if paid:
+                own = carried.get(payment_id, set())
+                lines |= own - {None}
+                claim_level = claim_level or own <= {None}
     return overturned
 
 
@@ -197,22 +223,29 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
     rows = {claim.id: claim for claim in claims}
     sums: dict[tuple[int, str, bool], int] = {}
     ids = list(rows)
-    overturned = overturned_payments(session, ids)
+    overturned = overturned_denials(session, ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         query = (
             select(
                 LedgerRow.claim_id,
                 LedgerRow.payment_id,
+                LedgerRow.line_id,
                 LedgerRow.kind,
                 LedgerRow.group_code,
                 func.sum(LedgerRow.amount_cents),
             )
             .where(LedgerRow.claim_id.in_(chunk))
-            .group_by(LedgerRow.claim_id, LedgerRow.payment_id, LedgerRow.kind, LedgerRow.group_code)
+            .group_by(
+                LedgerRow.claim_id,
+                LedgerRow.payment_id,
+                LedgerRow.line_id,
+                LedgerRow.kind,
+                LedgerRow.group_code,
+            )
         )
-        for claim_id, payment_id, kind, group, total in session.execute(query):
-            if kind == "denial" and payment_id in overturned:
+        for claim_id, payment_id, line_id, kind, group, total in session.execute(query):
+            if kind == "denial" and (payment_id, line_id) in overturned:
                 kind = OVERTURNED
             key = (claim_id, kind, group == "PR")
             sums[key] = sums.get(key, 0) + int(total or 0)

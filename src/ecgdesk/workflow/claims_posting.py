@@ -32,7 +32,14 @@ from ecgdesk.store.claims_models import (
     RemittanceRow,
 )
 from ecgdesk.store.models import Base
-from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars, move_claim
+from ecgdesk.workflow.claims_ledger import (
+    ClaimStatus,
+    balances,
+    cents,
+    dollars,
+    move_claim,
+    overturned_denials,
+)
 from ecgdesk.workflow.claims_overpayment import open_overpayments
 from ecgdesk.workflow.claims_reversal import NO_DETERMINATION, StandingPayment, undo_items, undo_latest
 
@@ -413,7 +420,6 @@ class Posting:
                         self.stamp,
                         self.log,
                     )
-            self._overturn_items([p for p in self.pending if p.overturns])
             # the patient share a later payer decided again: its own PR rows open new items
             self._close_items([p.claim.id for p in self.pending if p.later_payer], "later_payer", "PR")
             if ledger:
@@ -451,6 +457,8 @@ class Posting:
                         items.append({**item, "ledger_id": ledger_id})
                 if items:
                     session.execute(insert(_table(DenialItemRow)), items)
+            # after the ledger rows: which denials are resolved depends on the lines this payment carries
+            self._overturn_items([p.claim.id for p in self.pending if p.overturns])
             # a claim this remittance left with a credit balance gets its refund item
             claims = {p.claim.id: p.claim for p in self.pending}
             paid_in = {p.claim.id: by_position[p.payment["position"]] for p in self.pending}
@@ -467,37 +475,49 @@ class Posting:
         append_many(session, self.log)
         self.log.clear()
 
-    def _overturn_items(self, paying: list[_Pending]) -> None:
-        """The open denial items of the determinations a later payment of the same payer replaced close as
-        overturned (the denial was paid on appeal or reprocessing), each audited."""
-        for pending in paying:
-            denials = select(LedgerRow.id).where(
-                LedgerRow.payment_id.in_(pending.overturns), LedgerRow.kind == "denial"
-            )
-            query = select(DenialItemRow.id).where(
-                DenialItemRow.ledger_id.in_(denials), DenialItemRow.status == "open"
-            )
-            ids = list(self.session.scalars(query))
-            if not ids:
-                continue
-            closed = {"status": "closed", "worked_action": "overturned"}
-            self.session.execute(
-                update(DenialItemRow)
-                .where(DenialItemRow.id.in_(ids))
-                .values(**closed, worked_by=self.actor, worked_at=self.stamp)
-            )
-            why = f"paid by remittance {self.remittance_row.id} after the payer's denial"
-            self.log.extend(
-                (
-                    self.actor,
-                    "denial:overturned",
-                    "denial_item",
-                    item_id,
-                    {"status": "open"},
-                    {**closed, "why": why},
+    def _overturn_items(self, claim_ids: list[int]) -> None:
+        """The open denial items of the denials a later payment of the same payer resolved (the lines it
+        carries, :func:`overturned_denials`) close as overturned (paid on appeal or reprocessing), each
+        audited; a denied line that payment does not carry keeps its item open."""
+        if not claim_ids:
+            return
+        resolved = overturned_denials(self.session, claim_ids)
+        ids: list[int] = []
+        for start in range(0, len(claim_ids), 500):
+            query = (
+                select(DenialItemRow.id, LedgerRow.payment_id, LedgerRow.line_id)
+                .join(LedgerRow, DenialItemRow.ledger_id == LedgerRow.id)
+                .where(
+                    DenialItemRow.claim_id.in_(claim_ids[start : start + 500]),
+                    DenialItemRow.status == "open",
+                    LedgerRow.kind == "denial",
                 )
-                for item_id in ids
             )
+            ids += [
+                i
+                for i, payment_id, line_id in self.session.execute(query)
+                if (payment_id, line_id) in resolved
+            ]
+        if not ids:
+            return
+        closed = {"status": "closed", "worked_action": "overturned"}
+        self.session.execute(
+            update(DenialItemRow)
+            .where(DenialItemRow.id.in_(ids))
+            .values(**closed, worked_by=self.actor, worked_at=self.stamp)
+        )
+        why = f"paid by remittance {self.remittance_row.id} after the payer's denial"
+        self.log.extend(
+            (
+                self.actor,
+                "denial:overturned",
+                "denial_item",
+                item_id,
+                {"status": "open"},
+                {**closed, "why": why},
+            )
+            for item_id in ids
+        )
 
     def _close_items(self, claim_ids: list[int], why: str, group: str | None = None) -> None:
         for start in range(0, len(claim_ids), 500):

@@ -40,7 +40,7 @@ from ecgdesk.workflow.claims_ledger import (
     ClaimStatus,
     balances,
     dollars,
-    overturned_payments,
+    overturned_denials,
 )
 from ecgdesk.workflow.permissions import audit_read
 
@@ -150,12 +150,13 @@ class ClaimDetail:
 def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
     ledger: dict[tuple[int | None, str], int] = {}
     adjusted: dict[int | None, list[dict[str, Any]]] = {}
-    overturned = overturned_payments(session, [claim.id])
+    overturned = overturned_denials(session, [claim.id])
     for row in session.scalars(
         select(LedgerRow).where(LedgerRow.claim_id == claim.id).order_by(LedgerRow.id)
     ):
         # a denial the payer's later payment replaced is history, not a current denied amount
-        kind = OVERTURNED if row.kind == "denial" and row.payment_id in overturned else row.kind
+        overturned_here = row.payment_id is not None and (row.payment_id, row.line_id) in overturned
+        kind = OVERTURNED if row.kind == "denial" and overturned_here else row.kind
         key = (row.line_id, kind)
         ledger[key] = ledger.get(key, 0) + row.amount_cents
         if kind != "payment":  # each adjustment as the payer (CAS) or the biller (write-off) booked it
