@@ -4,9 +4,11 @@ it is posted."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
@@ -27,6 +29,7 @@ from ecgdesk.claims.payer_sim import Parties, reverse
 from ecgdesk.claims.remit import Adjustment, RemitClaim
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
+from ecgdesk.store.claims_models import ClaimPaymentRow, DenialItemRow
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_inbound import post_remittance
 from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
@@ -208,3 +211,74 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         ("2", "4.38", "closed"),
     ]
     assert patient_balance(store, "P2")["patient_balance"] == "4.38"
+
+
+def test_a_secondary_payers_reversal_reopens_only_what_its_payment_closed(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Medigap plan pays P2's claim (MG2: PR-2 4.38 left), then pays that 4.38 too (MG9, a later 835),
+    which closes MG2's PR-2 item; then it reverses MG2. The reversal reopens Medicare's share that MG2 had
+    settled, and nothing MG9 closed (claims-lifecycle.md section 2, reversal + correction). The 835s are
+    posted within one reading of the clock (a coarse clock, or one set back): before, the items to reopen
+    were found by their closing time equal to MG2's posting time, so MG9's closing of MG2's own item, at the
+    same time, was undone as well."""
+    clock = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr("ecgdesk.workflow.claims_inbound.now", lambda: clock)
+    first, second, _ = _crossed_over(store, tmp_path)
+    settled = _medigap(first, second)
+    _post(store, tmp_path, [settled[1]], "CHK-MG", MEDIGAP)
+    rest = _paid(second, "4.38", Adjustment("OA", "23", D("139.42")), status="2", payer_claim_number="MG9")
+    _post(store, tmp_path, [rest], "CHK-MG-9", MEDIGAP)
+    closed = list_denials(store, "biller", claim=second.claim_id, status=None)
+    assert sorted((i.amount, i.worked_action) for i in closed) == [
+        ("14.38", "later_payer"),
+        ("4.38", "later_payer"),
+    ]
+    _post(store, tmp_path, [reverse(settled[1])], "CHK-MG-R", MEDIGAP)
+    items = list_denials(store, "biller", claim=second.claim_id, status=None)
+    assert sorted((i.amount, i.status, i.worked_action) for i in items) == [
+        ("14.38", "open", None),
+        ("4.38", "closed", "later_payer"),
+    ]
+
+
+def test_a_database_at_0016_keeps_the_link_of_the_items_a_secondary_payment_closed(
+    store: Store, tmp_path: Path
+) -> None:
+    """Revision 0017 adds denial_items.closed_by_payment_id. A database at 0016 holding the items the Medigap
+    plan's payment closed (later_payer) is upgraded at open: each item names that payment (found once by
+    the old rule, its closing time), so the plan's later reversal still reopens Medicare's share."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from ecgdesk.store import open_store
+    from ecgdesk.store.db import MIGRATIONS
+
+    first, second, _ = _crossed_over(store, tmp_path)
+    settled = _medigap(first, second)
+    _post(store, tmp_path, settled, "CHK-MG", MEDIGAP)
+    url, home = store.engine.url, store.home
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+    with store.engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("denial_items")}
+    assert "closed_by_payment_id" not in columns
+    store.close()
+    reopened = open_store(url=url.render_as_string(hide_password=False), home=home)
+    try:
+        with reopened.transaction() as session:
+            linked = session.execute(
+                select(DenialItemRow.worked_action, ClaimPaymentRow.payer_claim_number)
+                .join(ClaimPaymentRow, DenialItemRow.closed_by_payment_id == ClaimPaymentRow.id)
+                .order_by(DenialItemRow.id)
+            ).all()
+        assert [tuple(row) for row in linked] == [("later_payer", "MG1"), ("later_payer", "MG2")]
+        _post(reopened, tmp_path, [reverse(settled[0])], "CHK-MG-R", MEDIGAP)
+        items = list_denials(reopened, "biller", claim=first.claim_id, status=None)
+        assert [(i.amount, i.status) for i in items] == [("14.38", "open")]
+    finally:
+        reopened.close()

@@ -281,6 +281,9 @@ class DenialItemRow(Base):
     worked_action: Mapped[str | None] = mapped_column(String(20))
     worked_by: Mapped[str | None] = mapped_column(String(64))
     worked_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # the claim payment whose posting closed the item (later_payer, overturned, reversed): a reversal of
+    # that payment reopens exactly these, whatever else was closed at the same time (migration 0017)
+    closed_by_payment_id: Mapped[int | None] = mapped_column(ForeignKey("claim_payments.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     letter_path: Mapped[str | None] = mapped_column(Text)
     result_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))

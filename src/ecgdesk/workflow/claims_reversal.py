@@ -119,26 +119,31 @@ def undo_items(
     session: Session,
     claim: ClaimRow,
     undone: StandingPayment,
-    remittance_id: int,
+    reversal_id: int,
     actor: str,
     stamp: datetime,
     log: list[NewAuditRow],
 ) -> None:
-    """The items of a later payer's reversed payment: its own open items close as reversed; the items
-    of the share it had settled (closed as later_payer when it was posted) are open again."""
+    """The items of a later payer's reversed payment: its own open items close as reversed (by the
+    reversal, claim payment ``reversal_id``); the items of the share it had settled (closed as later_payer
+    by that payment, which they name) are open again."""
     own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
     session.execute(
         update(DenialItemRow)
         .where(DenialItemRow.ledger_id.in_(own), DenialItemRow.status == "open")
-        .values(status="closed", worked_action="reversed", worked_by=actor, worked_at=stamp)
+        .values(
+            status="closed",
+            worked_action="reversed",
+            worked_by=actor,
+            worked_at=stamp,
+            closed_by_payment_id=reversal_id,
+        )
     )
-    # the remittance closed them in its own posting, stamped with its posting time (flush)
-    posted = select(RemittanceRow.posted_at).where(RemittanceRow.id == undone.remittance_id)
     settled = select(DenialItemRow.id).where(
         DenialItemRow.claim_id == claim.id,
         DenialItemRow.status == "closed",
         DenialItemRow.worked_action == "later_payer",
-        DenialItemRow.worked_at == posted.scalar_subquery(),
+        DenialItemRow.closed_by_payment_id == undone.payment_id,
     )
     ids = list(session.scalars(settled))
     if not ids:
@@ -146,7 +151,7 @@ def undo_items(
     session.execute(
         update(DenialItemRow)
         .where(DenialItemRow.id.in_(ids))
-        .values(status="open", worked_action=None, worked_by=None, worked_at=None)
+        .values(status="open", worked_action=None, worked_by=None, worked_at=None, closed_by_payment_id=None)
     )
     log.extend(
         (
@@ -157,7 +162,7 @@ def undo_items(
             {"status": "closed", "worked_action": "later_payer"},
             {
                 "status": "open",
-                "why": f"payment {undone.payment_id} reversed by remittance {remittance_id}",
+                "why": f"payment {undone.payment_id} reversed by claim payment {reversal_id}",
             },
         )
         for item_id in ids
