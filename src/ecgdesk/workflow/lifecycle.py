@@ -47,10 +47,13 @@ def import_warnings(study: Study) -> tuple[str, ...]:
     return tuple(json.loads(study.import_warnings_json)) if study.import_warnings_json else ()
 
 
-def get_study(session: Session, study_id: int) -> Study:
+def get_study(session: Session, study_id: int, for_update: bool = False) -> Study:
+    """The study; ``for_update``: its row locked until the transaction ends (PostgreSQL), for a change that
+    checks the status or the content first, so that a concurrent change cannot land between the check and
+    the write (SQLite's BEGIN IMMEDIATE already runs writing transactions one at a time)."""
     if not 1 <= study_id <= MAX_ID:  # beyond the database's integer: no such study, not an overflow
         raise NotFoundError("study", f"no study with id {study_id} (ids run from 1 to {MAX_ID})")
-    study = session.get(Study, study_id)
+    study = session.get(Study, study_id, with_for_update=for_update or None, populate_existing=for_update)
     if study is None:
         raise NotFoundError("study", f"no study with id {study_id}")
     return study

@@ -280,7 +280,7 @@ def interpret(
     """The physician writes (or keeps) the interpretation and reviews the resulting report version.
     ``base``: the interpretation the editor started from; when it was changed meanwhile, refused (409)."""
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # as in set_technician_comments
         require_status(study, "interpret", {StudyStatus.ANALYZED, StudyStatus.REPORTED})
         _physician(session, username)
         if text is not None:
@@ -355,22 +355,33 @@ def _check_unchanged(
         )
 
 
+def _signable(store: Store, session: Session, study_id: int, username: str) -> tuple[Study, ReportVersion]:
+    """The study (row locked) and its latest version, if ``username`` may sign that version now."""
+    study = get_study(session, study_id, for_update=True)
+    require_status(study, "sign", {StudyStatus.REPORTED})
+    latest = _latest_version(session, study_id)
+    assert latest is not None
+    if latest.reviewed_by != username:
+        raise ConflictError(
+            "report",
+            f"version {latest.version} has not been reviewed by {username!r}; review it first "
+            "('study interpret ID --user ...')",
+            source=f"study {study_id}",
+        )
+    _check_unchanged(store, session, study, latest, "sign")
+    return study, latest
+
+
+@locked("report")
 def sign(store: Store, study_id: int, username: str, password: str) -> SignatureInfo:
-    """Sign the reviewed report version with the physician's re-entered password or PIN."""
+    """Sign the reviewed report version with the physician's re-entered password or PIN.
+
+    Under the study's lock (a second Sign, from another tab, waits and then finds the study signed), and
+    checked again when the signature is recorded: the signed PDF takes a while to render, and a comment or
+    interpretation saved meanwhile would otherwise be signed over without being in the signed report."""
     user = authenticate(store, username, password, Role.PHYSICIAN)
     with store.transaction() as session:
-        study = get_study(session, study_id)
-        require_status(study, "sign", {StudyStatus.REPORTED})
-        latest = _latest_version(session, study_id)
-        assert latest is not None
-        if latest.reviewed_by != username:
-            raise ConflictError(
-                "report",
-                f"version {latest.version} has not been reviewed by {username!r}; review it first "
-                "('study interpret ID --user ...')",
-                source=f"study {study_id}",
-            )
-        _check_unchanged(store, session, study, latest, "sign")
+        study, latest = _signable(store, session, study_id, username)
         signer = session.get(User, user.id)
         assert signer is not None
         signed_at = now()
@@ -385,9 +396,11 @@ def sign(store: Store, study_id: int, username: str, password: str) -> Signature
     pdf, html = _render(ctx, final)
     try:
         with store.transaction() as session:
-            study = get_study(session, study_id)
-            latest = _latest_version(session, study_id)
-            assert latest is not None and latest.version == version
+            study, latest = _signable(store, session, study_id, username)
+            if latest.version != version:
+                raise ConflictError(
+                    "report", f"version {latest.version} was rendered while version {version} was being "
+                    "signed; review the new version and sign it", source=f"study {study_id}")
             return _record_signature(store, session, study, latest, user, pdf, html, signed_at)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)

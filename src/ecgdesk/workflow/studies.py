@@ -443,7 +443,7 @@ def set_technician_comments(
     """The technician's comments printed in the report (before signing; audited with before and after).
     ``base``: the comments the editor started from; when they were changed meanwhile, refused (409)."""
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # a signature being recorded waits, or refuses
         require_status(
             study, "comment on", {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
         )
