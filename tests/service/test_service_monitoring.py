@@ -84,7 +84,8 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
     assert [q["priority"] for q in queue] == ["urgent"]
     with api.store.transaction() as session:  # the read names the items (and so the patients) it showed
         read = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).one()
-        assert (read.actor, json.loads(read.after_json)) == ("tech.t", {"items": 1, "ids": [queue[0]["id"]]})
+        shown = {"offset": 0, "items": 1, "ids": [queue[0]["id"]]}
+        assert (read.actor, json.loads(read.after_json)) == ("tech.t", shown)
     refused = api.client.post(
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
     )

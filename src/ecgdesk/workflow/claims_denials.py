@@ -43,6 +43,7 @@ from ecgdesk.workflow.claims_export import ClaimEdits, correct_in
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, dollars, move_claim
 from ecgdesk.workflow.claims_overpayment import refund_row
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
 
@@ -103,8 +104,11 @@ def list_denials(
     claim: str | None = None,
     category: str | None = None,
     audit: bool = True,
-) -> list[DenialView]:
-    """Denial items, by deadline (open ones by default)."""
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Rows[DenialView]:
+    """Denial items, by deadline (open ones by default); one page of them with ``limit``."""
     with store.transaction() as session:
         query = (
             select(DenialItemRow, ClaimRow, ClaimLineRow, PayerRow)
@@ -118,7 +122,8 @@ def list_denials(
             query = query.where(ClaimRow.claim_number == claim)
         if category is not None:
             query = query.where(DenialItemRow.category == category)
-        rows = session.execute(query.order_by(DenialItemRow.deadline, DenialItemRow.id)).all()
+        query, total = paged(session, query.order_by(DenialItemRow.deadline, DenialItemRow.id), offset, limit)
+        rows = session.execute(query).all()
         if audit:
             audit_read(
                 session,
@@ -126,9 +131,12 @@ def list_denials(
                 "denials",
                 "denial_item",
                 "*",
-                {"status": status, "claim": claim, "category": category, "items": len(rows)},
+                {
+                    "status": status, "claim": claim, "category": category, "offset": offset,
+                    "items": len(rows),
+                },
             )
-        return [_view(item, c, line, payer) for item, c, line, payer in rows]
+        return Rows([_view(item, c, line, payer) for item, c, line, payer in rows], total)
 
 
 def _describe_icd(code: str) -> str:

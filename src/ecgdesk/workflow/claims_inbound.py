@@ -39,6 +39,7 @@ from ecgdesk.workflow.claims_overpayment import recover
 from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
 from ecgdesk.workflow.claims_reversal import standing_payments
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
 
@@ -249,16 +250,22 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     )
 
 
-def unmatched(store: Store, actor: str, include_resolved: bool = False) -> list[dict[str, Any]]:
-    """The unmatched-remittance queue."""
+def unmatched(
+    store: Store, actor: str, include_resolved: bool = False, *, offset: int = 0, limit: int | None = None
+) -> Rows[dict[str, Any]]:
+    """The unmatched-remittance queue, oldest first; one page of it with ``limit``."""
     with store.transaction() as session:
         query = select(UnmatchedRemitRow, RemittanceRow).join(
             RemittanceRow, UnmatchedRemitRow.remittance_id == RemittanceRow.id
         )
         if not include_resolved:
             query = query.where(UnmatchedRemitRow.resolved.is_(False))
-        audit_read(session, actor, "unmatched-remittances", "remittance", "*", {"resolved": include_resolved})
-        return [
+        query, total = paged(session, query.order_by(UnmatchedRemitRow.id), offset, limit)
+        audit_read(
+            session, actor, "unmatched-remittances", "remittance", "*",
+            {"resolved": include_resolved, "offset": offset},
+        )
+        return Rows([
             {
                 "id": u.id,
                 "claim_id": u.claim_number,
@@ -271,5 +278,5 @@ def unmatched(store: Store, actor: str, include_resolved: bool = False) -> list[
                 "payment_date": r.payment_date.isoformat(),
                 "resolved": u.resolved,
             }
-            for u, r in session.execute(query.order_by(UnmatchedRemitRow.id))
-        ]
+            for u, r in session.execute(query)
+        ], total)

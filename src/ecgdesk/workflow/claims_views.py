@@ -42,6 +42,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -100,8 +101,11 @@ def list_claims(
     status: str | None = None,
     study_id: int | None = None,
     payer: str | None = None,
-) -> list[ClaimSummary]:
-    """Claims, newest first, optionally by status, study or payer id."""
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Rows[ClaimSummary]:
+    """Claims, newest first, optionally by status, study or payer id; one page of them with ``limit``."""
     if status is not None:
         check_option("status", status, [s.value for s in ClaimStatus])
     with store.transaction() as session:
@@ -112,16 +116,17 @@ def list_claims(
             query = query.where(ClaimRow.study_id == study_id)
         if payer is not None:
             query = query.join(PayerRow, ClaimRow.payer_id == PayerRow.id).where(PayerRow.payer_id == payer)
-        found = _summaries(session, list(session.scalars(query.order_by(ClaimRow.id.desc()))))
+        query, total = paged(session, query.order_by(ClaimRow.id.desc()), offset, limit)
+        found = _summaries(session, list(session.scalars(query)))
         audit_read(
             session,
             actor,
             "claims",
             "claim",
             "*",
-            {"status": status, "study": study_id, "payer": payer, "claims": len(found)},
+            {"status": status, "study": study_id, "payer": payer, "offset": offset, "claims": len(found)},
         )
-        return found
+        return Rows(found, total)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
+from ecgdesk.workflow.paging import MAX_PAGE, Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.users import aware
 
@@ -85,9 +86,15 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
 
 
 def list_queue(
-    store: Store, include_closed: bool = False, limit: int = 500, actor: str | None = None
-) -> list[QueueRow]:
-    """Open items (or all), most pressing first: by priority, then the oldest. With ``actor`` (a person
+    store: Store,
+    include_closed: bool = False,
+    limit: int | None = MAX_PAGE,
+    actor: str | None = None,
+    *,
+    offset: int = 0,
+) -> Rows[QueueRow]:
+    """Open items (or all), most pressing first: by priority, then the oldest; one page of them (``limit``
+    None: every item from ``offset``), with how many there are in all. With ``actor`` (a person
     reading the queue, over HTTP or the command line) the read is audited with the items it showed, since
     each row names its patient; internal callers that only need the rows pass none."""
     stamp = now()
@@ -104,10 +111,12 @@ def list_queue(
         # ordered in the database: under a backlog the most pressing item may be the newest of thousands
         rank = case(_RANK, value=QueueItem.priority, else_=9)
         closed = case((QueueItem.status == "open", 0), else_=1)
-        query = query.order_by(closed, rank, QueueItem.received_at, QueueItem.id).limit(limit)
-        rows = _rows(session, query, stamp)
+        query, total = paged(
+            session, query.order_by(closed, rank, QueueItem.received_at, QueueItem.id), offset, limit
+        )
+        rows = Rows(_rows(session, query, stamp), total)
         if actor is not None:
-            detail = {"items": len(rows), "ids": [r.id for r in rows]}
+            detail = {"offset": offset, "items": len(rows), "ids": [r.id for r in rows]}
             audit_read(session, actor, "monitor-queue", "queue", "all" if include_closed else "open", detail)
         return rows
 

@@ -25,6 +25,7 @@ from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
 from ecgdesk.store.service_models import ApiToken, LoginSession
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.users import authenticate, aware
@@ -230,13 +231,15 @@ def revoke_token(store: Store, by: Principal, token_id: int) -> TokenInfo:
         return _token_info(row, user.username)
 
 
-def list_tokens(store: Store, by: Principal) -> list[TokenInfo]:
+def list_tokens(
+    store: Store, by: Principal, *, offset: int = 0, limit: int | None = None
+) -> Rows[TokenInfo]:
+    """The API tokens in the order they were made; one page of them with ``limit``."""
     authorize(store, by, Action.USER_MANAGE)
     with store.transaction() as session:
-        rows = session.execute(
-            select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
-        )
-        return [_token_info(row, name) for row, name in rows]
+        query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+        query, total = paged(session, query, offset, limit)
+        return Rows([_token_info(row, name) for row, name in session.execute(query)], total)
 
 
 def resolve_token(store: Store, secret: str, policy: SecurityPolicy | None = None) -> Principal:

@@ -32,6 +32,7 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
 
@@ -303,10 +304,14 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def list_users(store: Store, by: Principal) -> list[UserInfo]:
+def list_users(
+    store: Store, by: Principal, *, offset: int = 0, limit: int | None = None
+) -> Rows[UserInfo]:
+    """The accounts in the order they were added; one page of them with ``limit``."""
     authorize(store, by, Action.USER_MANAGE)
     with store.transaction() as session:
-        return [_info(u) for u in session.scalars(select(User).order_by(User.id))]
+        query, total = paged(session, select(User).order_by(User.id), offset, limit)
+        return Rows([_info(u) for u in session.scalars(query)], total)
 
 
 def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> UserInfo:

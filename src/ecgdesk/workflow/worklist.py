@@ -17,9 +17,8 @@ from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.paging import MAX_PAGE
 from ecgdesk.workflow.permissions import audit_read
-
-MAX_PAGE = 500
 
 
 def _stamp(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from fastapi import Path as PathParam
 
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
@@ -101,15 +102,21 @@ def coverage(
     return {"coverage": add_coverage(store, body.to_setup(), who.actor)}
 
 
-@router.get("/claims")
+@router.get("/claims", responses=PAGED)
 def claims(
+    request: Request,
+    response: Response,
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],
     status: Annotated[str | None, Query(max_length=30), NoNul] = None,
     payer: Annotated[str | None, Query(max_length=80), NoNul] = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
-    """Claims with status and balances, newest first (the read is audited)."""
-    return [c.to_dict() for c in list_claims(store, who.actor, status=status, payer=payer)]
+    """A page of claims with status and balances, newest first (the read is audited)."""
+    rows = list_claims(store, who.actor, status=status, payer=payer, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return [c.to_dict() for c in rows]
 
 
 @router.post("/claims", status_code=201)
@@ -216,23 +223,37 @@ async def remit(
     return post_remittance(store, await _x12_file(request, store, "835"), who.actor).to_dict()
 
 
-@router.get("/remittances/unmatched")
+@router.get("/remittances/unmatched", responses=PAGED)
 def unmatched_remits(
-    store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_READ)], include_resolved: bool = False
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.CLAIM_READ)],
+    include_resolved: bool = False,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
-    """Claim payments for claims we cannot find."""
-    return unmatched(store, who.actor, include_resolved)
+    """A page of the claim payments for claims we cannot find, oldest first."""
+    rows = unmatched(store, who.actor, include_resolved, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return rows
 
 
-@router.get("/denials", response_model=list[DenialView])
+@router.get("/denials", response_model=list[DenialView], responses=PAGED)
 def denials(
+    request: Request,
+    response: Response,
     store: StoreDep,
     who: Annotated[Who, allowed(Action.CLAIM_READ)],
     include_worked: bool = False,
     category: Annotated[str | None, Query(max_length=30), NoNul] = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
-    """The denial work queue by deadline."""
-    rows = list_denials(store, who.actor, status=None if include_worked else "open", category=category)
+    """A page of the denial work queue by deadline."""
+    status = None if include_worked else "open"
+    rows = list_denials(store, who.actor, status=status, category=category, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
     return [d.to_dict() for d in rows]
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_devices import swap_device
@@ -27,6 +28,7 @@ from ecgdesk.workflow.monitoring_schemas import (
     ReviewOut,
     TransmissionOut,
 )
+from ecgdesk.workflow.paging import MAX_PAGE
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.schemas import NoNul
 
@@ -91,14 +93,21 @@ async def transmit(
     )
 
 
-@router.get("/queue")
+@router.get("/queue", responses=PAGED)
 def queue(
+    request: Request,
+    response: Response,
     store: StoreDep,
     who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)],
     include_closed: bool = False,
+    offset: Offset = 0,
+    limit: Limit = MAX_PAGE,
 ) -> list[QueueRow]:
-    """Open items (or all), most pressing first: by priority, then the oldest (the read is audited)."""
-    return list_queue(store, include_closed=include_closed, actor=who.actor)
+    """A page of the open items (or all), most pressing first: by priority, then the oldest (the read is
+    audited)."""
+    rows = list_queue(store, include_closed=include_closed, limit=limit, actor=who.actor, offset=offset)
+    page_headers(request, response, rows, offset)
+    return rows
 
 
 @router.post("/queue/{item_id}/review")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 
 from ecgdesk.service.deps import CurrentUser, StoreDep
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.workflow.schemas import PasswordIn, TokenCreate, TokenCreated, TokenOut, UserCreate, UserOut
 from ecgdesk.workflow.sessions import TokenInfo, create_token, list_tokens, revoke_token
 from ecgdesk.workflow.users import UserInfo, add_user, list_users, reset_password, set_disabled
@@ -32,9 +33,19 @@ def _token(info: TokenInfo) -> TokenOut:
     return TokenOut(**info.__dict__)
 
 
-@router.get("/users")
-def users(store: StoreDep, who: CurrentUser) -> list[UserOut]:
-    return [_user(u) for u in list_users(store, who)]
+@router.get("/users", responses=PAGED)
+def users(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    who: CurrentUser,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> list[UserOut]:
+    """A page of the accounts, in the order they were added."""
+    rows = list_users(store, who, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return [_user(u) for u in rows]
 
 
 @router.post("/users", status_code=201)
@@ -69,9 +80,19 @@ def reset(username: Username, body: PasswordIn, store: StoreDep, who: CurrentUse
     return _user(reset_password(store, who, username, body.password))
 
 
-@router.get("/tokens")
-def tokens(store: StoreDep, who: CurrentUser) -> list[TokenOut]:
-    return [_token(t) for t in list_tokens(store, who)]
+@router.get("/tokens", responses=PAGED)
+def tokens(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    who: CurrentUser,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> list[TokenOut]:
+    """A page of the API tokens, in the order they were made."""
+    rows = list_tokens(store, who, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return [_token(t) for t in rows]
 
 
 @router.post("/tokens", status_code=201)
