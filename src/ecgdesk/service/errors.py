@@ -133,6 +133,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "the role may not do this, or the CSRF token is missing or wrong",
     },
     404: {"model": ErrorOut, "description": "no such id"},
-    409: {"model": ErrorOut, "description": "the study lifecycle refuses this move now"},
+    409: {
+        "model": ErrorOut,
+        "description": "refused in the current state (the lifecycle, a text changed meanwhile), or a "
+        "change made at the same moment came first; reload and retry",
+    },
+    # Any request body past its limit, on any route: service.body_limit (JSON, forms, X12), the streamed
+    # recordings, strips and orders their own.
+    413: {"model": ErrorOut, "description": "the request body is over its limit"},
     422: {"model": ErrorOut, "description": "invalid input; the field and the reason are named"},
 }

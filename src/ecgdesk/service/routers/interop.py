@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ecgdesk.service.deps import StoreDep, allowed
-from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.errors import ERRORS, ServiceError
 from ecgdesk.workflow.interop_results import DeliveryInfo
 from ecgdesk.workflow.interop_schemas import OrderAckOut
 from ecgdesk.workflow.permissions import Action, Principal
@@ -88,7 +88,9 @@ async def order(
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_ORDER_BYTES:
-            raise InputError("body", f"an order message is at most {MAX_ORDER_BYTES} bytes")
+            raise ServiceError(
+                413, "body", f"an order message is at most {MAX_ORDER_BYTES} bytes", "too_large"
+            )
     if not data.strip():
         raise InputError("body", "empty: send an HL7 v2 order or a FHIR ServiceRequest")
     outcome = await run_in_threadpool(

@@ -13,7 +13,7 @@ from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.permissions import Action, Principal
-from ecgdesk.workflow.schemas import ErrorOut, UploadOut
+from ecgdesk.workflow.schemas import UploadOut
 from ecgdesk.workflow.uploads import accept_upload, check_study_open, enqueue_upload
 from ecgdesk.workflow.views import upload_state
 
@@ -41,7 +41,6 @@ UPLOAD_BODY = {
     "/{study_id}/recording",
     status_code=202,
     openapi_extra=UPLOAD_BODY,
-    responses={413: {"model": ErrorOut, "description": "over the upload size limit"}},
 )
 async def upload_recording(
     study_id: StudyId,
