@@ -257,3 +257,24 @@ def test_enabling_an_account_again_does_not_revive_its_sessions(api: Api) -> Non
     answer = api.client.get("/api/v1/session")
     assert answer.status_code == 401 and "session ended (disabled)" in answer.json()["detail"][0]["msg"]
     api.login("biller.t")  # the account itself works again, with a new session
+
+
+def test_a_password_reset_at_the_moment_of_a_login_ends_that_session_too(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The administrator resets dr.t's password just after the login checked the old one: the login's
+    session was opened after the reset had ended dr.t's sessions, and kept working on the old password."""
+    from ecgdesk.workflow import sessions
+    from ecgdesk.workflow.users import authenticate, reset_password
+
+    admin = authenticate(api.store, "admin.t", PIN).principal("session")
+
+    def then_reset(*args: object, **kwargs: object) -> object:
+        checked = authenticate(*args, **kwargs)  # type: ignore[arg-type]
+        reset_password(api.store, admin, "dr.t", "8642")
+        return checked
+
+    monkeypatch.setattr(sessions, "authenticate", then_reset)
+    api.login("dr.t")
+    answer = api.client.get("/api/v1/session")
+    assert answer.status_code == 401 and "password reset" in answer.json()["detail"][0]["msg"]

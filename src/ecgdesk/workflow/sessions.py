@@ -28,7 +28,7 @@ from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.users import authenticate, aware
+from ecgdesk.workflow.users import UserInfo, authenticate, aware
 
 TOKEN_PREFIX = "ecgd_"
 
@@ -50,34 +50,47 @@ def login(
 ) -> NewSession:
     """Check the password (lockout and refusals audited) and open a new session."""
     policy = policy or SecurityPolicy.from_env()
-    info = authenticate(store, username, password, policy=policy)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    opened: list[NewSession] = []
+
+    def open_row(session: Session, info: UserInfo) -> None:
+        # In the transaction that accepted the password: a session opened afterwards would outlive a
+        # password reset committed in between (the reset ends the sessions that exist when it commits).
+        opened.append(_open(session, info, token, csrf, client, policy))
+
+    authenticate(store, username, password, policy=policy, accepted=open_row)
+    return opened[0]
+
+
+def _open(
+    session: Session, info: UserInfo, token: str, csrf: str, client: str, policy: SecurityPolicy
+) -> NewSession:
+    """The session row of an accepted login (audited as ``auth:login``)."""
     moment = now()
-    with store.transaction() as session:
-        row = LoginSession(
-            token_sha256=digest(token),
-            csrf_token=csrf,
-            user_id=info.id,
-            created_at=moment,
-            last_seen_at=moment,
-            expires_at=moment + timedelta(seconds=policy.absolute_s),
-            client=client[:200],
-        )
-        session.add(row)
-        session.flush()
-        append(
-            session,
-            username,
-            "auth:login",
-            "user",
-            info.id,
-            None,
-            {"session": row.id, "client": client[:200]},
-        )
-        principal = Principal(
-            info.id, info.username, info.role, info.display_name, "session", row.id, None, csrf
-        )
-        return NewSession(token, csrf, principal, row.expires_at)
+    row = LoginSession(
+        token_sha256=digest(token),
+        csrf_token=csrf,
+        user_id=info.id,
+        created_at=moment,
+        last_seen_at=moment,
+        expires_at=moment + timedelta(seconds=policy.absolute_s),
+        client=client[:200],
+    )
+    session.add(row)
+    session.flush()
+    append(
+        session,
+        info.username,
+        "auth:login",
+        "user",
+        info.id,
+        None,
+        {"session": row.id, "client": client[:200]},
+    )
+    principal = Principal(
+        info.id, info.username, info.role, info.display_name, "session", row.id, None, csrf
+    )
+    return NewSession(token, csrf, principal, row.expires_at)
 
 
 def _end(session: Session, row: LoginSession, actor: str, reason: str) -> None:

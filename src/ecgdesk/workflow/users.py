@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -224,13 +225,20 @@ def administrator_exists(store: Store) -> bool:
 
 
 def authenticate(
-    store: Store, username: str, password: str, role: Role | None = None, policy: SecurityPolicy | None = None
+    store: Store,
+    username: str,
+    password: str,
+    role: Role | None = None,
+    policy: SecurityPolicy | None = None,
+    accepted: Callable[[Session, UserInfo], None] | None = None,
 ) -> UserInfo:
     """The user if ``password`` is theirs, else :class:`AuthenticationError` (the refusal audited).
 
     ``policy.lockout_attempts`` wrong passwords in a row lock the account for ``policy.lockout_s``; a
     disabled account is refused even with the right password. With ``role``, another role is refused with
-    :class:`PermissionDeniedError`.
+    :class:`PermissionDeniedError`. ``accepted`` runs in the transaction that accepts the password, with
+    the user's row locked (a login opens its session there, so a password reset or a disabling at the
+    same moment comes wholly before it, and the password is refused, or wholly after, and ends it).
     """
     policy = policy or SecurityPolicy.from_env()
     # The hash is checked outside any transaction: argon2 takes tens of milliseconds by design, and on
@@ -267,6 +275,8 @@ def authenticate(
                     session, username, "user:rehash", "user", user.id, {"scheme": old}, {"scheme": "argon2id"}
                 )
         info = _info(user) if user is not None else None
+        if reason is None and info is not None and accepted is not None and role in (None, info.role):
+            accepted(session, info)
         if reason is not None:  # committed with this transaction, before the refusal is raised
             append(
                 session,
