@@ -122,6 +122,16 @@ def test_swap_replaces_the_recorder_within_the_period(capsys: pytest.CaptureFixt
     assert (result["old_device"], result["new_device"]) == ("DEV-1", "DEV-2")
     assert result["at"] == "2026-12-02T10:00:00+00:00"
     assert main(enroll_argv("DEV-1", "2026-12-03")) == 0  # DEV-1 is free for the next patient
+    capsys.readouterr()
+    # the period with its swap history, as the API and the period page show it
+    assert main(["monitor", "show", enrolment]) == 0
+    shown = capsys.readouterr().out
+    assert "recorder DEV-2 2026-12-02T10:00:00+00:00 to 2026-12-30  (battery)" in shown
+    assert "swap 2026-12-02T10:00:00+00:00: DEV-1 -> DEV-2 by tech: battery" in shown
+    assert main(["monitor", "show", enrolment, "--json", "--user", "dr.order"]) == 0
+    assert json.loads(capsys.readouterr().out)["swaps"][0]["swapped_by"] == "tech"
+    assert main(["monitor", "show", "999"]) == 2
+    assert "field 'enrolment'" in capsys.readouterr().err
 
 def test_ingest_refuses_what_is_no_strip_and_says_what_it_guessed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -38,7 +38,8 @@ BAD_JSON: dict[str, bytes] = {
     "truncated": b'{"name": "Doe',
 }
 OVERSIZED = b'{"x": "' + b"A" * (UPLOAD_LIMIT + 1024) + b'"}'
-PAGES = ("/", "/login", "/worklist", "/upload", "/monitoring", "/admin/users", "/admin/audit",
+PAGES = ("/", "/login", "/worklist", "/upload", "/monitoring", "/monitoring/periods/{id}", "/admin/users",
+         "/admin/audit",
          "/studies/{id}", "/studies/{id}/viewer", "/studies/{id}/templates", "/studies/{id}/strips",
          "/studies/{id}/report", "/studies/{id}/billing", "/static/{id}")
 

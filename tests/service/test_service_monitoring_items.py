@@ -145,3 +145,64 @@ def test_device_swap_over_http(api: Api) -> None:
         ),
         "tech.t",
     )
+
+
+def test_one_period_over_http_and_its_page(api: Api) -> None:
+    """GET /api/v1/monitoring/enrolments/{id}: technicians, physicians and billers (the administrator is
+    refused); the swap history with who and why; unknown 404, bad id 422; audited. The period page shows
+    the same, and the study page of a monitored study links it."""
+    info = enroll(
+        api.store,
+        EnrolmentRequest(
+            "M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR, START.date(),
+            ORDERING_NPI, ("R00.2",),
+        ),
+        "tech.t",
+    )
+    swap = {"device": "DEV-2", "at": "2026-12-02T10:00:00Z", "reason": "battery dead"}
+    tech = api.login("tech.t")
+    assert api.client.post(
+        f"/api/v1/monitoring/enrolments/{info.id}/device-swap", json=swap, headers=tech
+    ).is_success
+    url = f"/api/v1/monitoring/enrolments/{info.id}"
+    for user in ("tech.t", "dr.t", "biller.t"):
+        answer = api.client.get(url, headers=api.login(user))
+        assert answer.status_code == 200, (user, answer.text)
+        assert answer.headers["cache-control"] == "no-store"
+    period = answer.json()
+    assert (period["patient"], period["study_id"], period["status"]) == ("Roe, Rita", info.study_id, "active")
+    assert [r["serial"] for r in period["recorders"]] == ["DEV-1", "DEV-2"]
+    assert period["swaps"] == [
+        {
+            "old_device": "DEV-1",
+            "new_device": "DEV-2",
+            "at": "2026-12-02T10:00:00+00:00",
+            "reason": "battery dead",
+            "swapped_by": "tech.t",
+            "swapped_by_name": period["swaps"][0]["swapped_by_name"],
+            "recorded_at": period["swaps"][0]["recorded_at"],
+        }
+    ]
+    assert period["criteria_versions"][0]["version"] is None
+    assert period["billing"]["summary"] == "not billable yet: the period is being recorded"
+    assert _audited(api, "read:monitor-period") == 3
+    assert api.client.get(url, headers=api.login("admin.t")).status_code == 403
+    tech = api.login("tech.t")
+    missing = api.client.get("/api/v1/monitoring/enrolments/999", headers=tech)
+    assert missing.status_code == 404 and "enrolment" in missing.text
+    assert api.client.get("/api/v1/monitoring/enrolments/0", headers=tech).status_code == 422
+
+    page = api.client.get(f"/monitoring/periods/{info.id}")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'data-testid="swaps"' in text and "battery dead" in text and "DEV-1" in text and "DEV-2" in text
+    assert "2026-12-02 10:00" in text and "defaults (not signed)" in text
+    assert f'href="/studies/{info.study_id}"' in text
+    assert _audited(api, "read:monitor-period") == 4
+    study = api.client.get(f"/studies/{info.study_id}").text
+    assert f'href="/monitoring/periods/{info.id}"' in study
+    assert api.client.get("/monitoring/periods/999").status_code == 404
+    api.login("biller.t")
+    assert "battery dead" in api.client.get(f"/monitoring/periods/{info.id}").text
+    api.login("admin.t")
+    assert api.client.get(f"/monitoring/periods/{info.id}").status_code == 403

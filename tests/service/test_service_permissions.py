@@ -78,6 +78,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
     ("GET", "/api/v1/monitoring/queue/{item_id}"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}/daily"): (Action.MONITOR_QUEUE_READ, None),
+    ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}"): (Action.MONITOR_PERIOD_READ, None),
     ("POST", "/api/v1/monitoring/enrolments/{enrolment_id}/device-swap"): (
         Action.MONITOR_DEVICE_SWAP,
         {"device": "DEV-2", "at": "2026-12-02T10:00:00Z", "reason": "battery"},

@@ -1,5 +1,5 @@
 """Event monitoring commands: ``monitor enroll|criteria|ingest|queue|review|ack|escalate|reconcile|roster|
-close|swap|report|daily``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engines imported inside
+show|close|swap|report|daily``. Thin handlers over ``ecgdesk.workflow.monitoring*``; engines imported inside
 them."""
 
 from __future__ import annotations
@@ -231,6 +231,37 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 1 if gaps else 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.monitoring_view import period_view
+
+    store, who = _acting(args, "monitor:period-read")
+    view = period_view(store, args.enrolment_id, who.actor)
+    if args.json:
+        _json(view.to_dict())
+        return 0
+    stop = f" (stopped early; planned to {view.planned_end})" if view.stopped_early_on else ""
+    who_ = f"{view.patient} ({view.patient_id})"
+    print(f"enrolment {view.enrolment_id} ({view.status}): {who_}, study {view.study_id}")
+    print(f"{view.service}: {view.start} to {view.end}{stop}")
+    for r in view.recorders:
+        why = f"  ({r.reason})" if r.reason else ""
+        print(f"recorder {r.serial} {r.worn_from} to {r.worn_to}{why}")
+    for w in view.swaps:
+        print(f"swap {w.at}: {w.old_device} -> {w.new_device} by {w.swapped_by_name}: {w.reason}")
+    for c in view.criteria_versions:
+        what = "defaults (not signed)"
+        if c.version is not None:
+            what = f"version {c.version} signed by {c.signer} {c.signed_at}"
+        print(f"criteria {what}: in force {c.in_force_from} to {c.in_force_to}")
+    s, n = view.strips, view.notifications
+    print(
+        f"strips {s.received} received ({s.flagged} flagged), {s.reviewed} reviewed, {s.open} open; "
+        f"notifications {n.sent} ({n.escalations} escalated, {n.unacknowledged} unacknowledged)"
+    )
+    print(f"billing: {view.billing.summary}")
+    return 0
+
+
 def _cmd_close(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_period import close_period
 
@@ -357,6 +388,13 @@ def register(subparsers: Any) -> None:
 
     user = auth_parent()
     _add_monitor_commands(commands, user)
+
+    p = commands.add_parser(
+        "show", parents=[user], help="one period: dates, recorders and swaps, criteria, counts, billing"
+    )
+    p.add_argument("enrolment_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_show)
 
     p = commands.add_parser("close", parents=[user], help="close a period (every strip reviewed first)")
     p.add_argument("enrolment_id", type=int)

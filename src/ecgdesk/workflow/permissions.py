@@ -53,6 +53,7 @@ class Action(enum.StrEnum):
     MONITOR_SUPERVISE = "monitor:supervise"
     MONITOR_ROSTER = "monitor:roster"
     MONITOR_DEVICE_SWAP = "monitor:device-swap"
+    MONITOR_PERIOD_READ = "monitor:period-read"
     RESULT_EXPORT = "result:export"
     ORDER_RECEIVE = "order:receive"
     ORDER_INBOUND_READ = "order:inbound-read"
@@ -113,6 +114,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MONITOR_ROSTER: frozenset({A}),
     # a failed recorder is replaced by the technicians who fit recorders (enrolment)
     Action.MONITOR_DEVICE_SWAP: frozenset({T}),
+    # a period's dates, recorders, criteria, counts and billing state: the technicians who attend it, the
+    # physicians who read it and the billers who bill it (no strip or signal: those stay with the queue)
+    Action.MONITOR_PERIOD_READ: CLINICAL_READERS,
     # Hospital interfaces (issue 17): results leave with patient data; orders create studies; targets are
     # the administrator's (where patient data may go).
     Action.RESULT_EXPORT: frozenset({T, P}),

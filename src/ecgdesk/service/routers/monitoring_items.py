@@ -1,7 +1,9 @@
-"""One attended-queue item as a technician opens it, and a patient's daily report.
+"""One attended-queue item as a technician opens it, one monitoring period, and a patient's daily report.
 
 ``GET /api/v1/monitoring/queue/{item_id}``: the strip in mV with its beat labels (labelled once, at the
 first view, then read back), the classifier's reading, the criteria in force and the patient's recent items.
+``GET /api/v1/monitoring/enrolments/{enrolment_id}``: the period (dates, recorders and their swaps, criteria
+versions, counts, billing state).
 ``GET /api/v1/monitoring/enrolments/{enrolment_id}/daily?date=D[&format=pdf]``: the day's report as JSON
 or as the PDF (each notified event with its strip on the grid and its notification log). Both are reads of
 patient data, audited in the workflow functions the CLI calls too.
@@ -22,6 +24,7 @@ from starlette.background import BackgroundTask
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.workflow.monitoring_item import ItemView, item_view
+from ecgdesk.workflow.monitoring_view import PeriodView, period_view
 from ecgdesk.workflow.permissions import Action, Principal
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"], responses=ERRORS)
@@ -41,6 +44,19 @@ def open_item(
     the classifier's reason and matched rules, the criteria in force and the patient's recent items."""
     response.headers.update(NO_STORE)
     return item_view(store, item_id, who.actor)
+
+
+@router.get("/enrolments/{enrolment_id}")
+def open_period(
+    enrolment_id: EnrolmentId,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_PERIOD_READ)],
+    response: Response,
+) -> PeriodView:
+    """One monitoring period: patient and study, dates, every recorder with its swap history, the criteria
+    versions in force, strip and notification counts, and the billing state (404: no such period)."""
+    response.headers.update(NO_STORE)
+    return period_view(store, enrolment_id, who.actor)
 
 
 @router.get(

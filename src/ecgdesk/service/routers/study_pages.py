@@ -59,11 +59,19 @@ def _page(
 @router.get("/studies/{study_id}")
 def study_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLResponse:
     from ecgdesk.workflow.interop_results import list_deliveries
+    from ecgdesk.workflow.monitoring_view import period_of_study_id
 
     # Where the signed results went (chart folder, interface engine, FHIR server) and in what state.
     deliveries = list_deliveries(store, study_id)
     return _page(
-        request, store, study_id, Action.STUDY_READ, "study.html.j2", "summary", deliveries=deliveries
+        request,
+        store,
+        study_id,
+        Action.STUDY_READ,
+        "study.html.j2",
+        "summary",
+        deliveries=deliveries,
+        period_id=period_of_study_id(store, study_id),  # a monitored study links its period
     )
 
 

@@ -127,7 +127,15 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const [k, val] of pairs) {
       const row = document.createElement("tr");
       const th = document.createElement("th"); th.scope = "row"; th.textContent = k;
-      row.append(th, cell(val)); facts.append(row);
+      const td = cell(val);
+      if (k === "Enrolment" && v.enrolment_id != null) {
+        // the period's own page: dates, recorders and their swaps, criteria versions, counts, billing
+        const a = document.createElement("a");
+        a.href = `/monitoring/periods/${v.enrolment_id}`; a.textContent = `period ${v.enrolment_id}`;
+        a.dataset.testid = "period-link";
+        td.replaceChildren(a);
+      }
+      row.append(th, td); facts.append(row);
     }
     const crit = v.criteria;
     document.getElementById("mq-criteria-source").textContent = crit
