@@ -236,9 +236,11 @@ def test_a_secondary_payers_reversal_reopens_only_what_its_payment_closed(
     ]
     _post(store, tmp_path, [reverse(settled[1])], "CHK-MG-R", MEDIGAP)
     items = list_denials(store, "biller", claim=second.claim_id, status=None)
+    # MG2's own item stays closed, now as reversed: its payment no longer stands, so a later reversal of
+    # MG9 must not reopen it either (test_a_third_payers_reversal_reopens_nothing_of_...)
     assert sorted((i.amount, i.status, i.worked_action) for i in items) == [
         ("14.38", "open", None),
-        ("4.38", "closed", "later_payer"),
+        ("4.38", "closed", "reversed"),
     ]
 
 
@@ -282,3 +284,42 @@ def test_a_database_at_0016_keeps_the_link_of_the_items_a_secondary_payment_clos
         assert [(i.amount, i.status) for i in items] == [("14.38", "open")]
     finally:
         reopened.close()
+
+
+TERTIARY = Parties("TERTIARY PLAN", "1666666666", "HEART DIAGNOSTICS IDTF", "1234567893")
+
+
+def test_a_third_payers_reversal_reopens_nothing_of_a_second_payment_reversed_since(
+    store: Store, tmp_path: Path
+) -> None:
+    """A third payer (CLP02 3) pays the 4.38 the Medigap plan left on P2's claim, closing the plan's PR-2
+    item; the Medigap plan then reverses its payment (Medicare's 14.38 share is the patient's again), and
+    later the third payer reverses its own. The third payer's reversal gives back the share it had taken
+    over, but the item it had closed belongs to a payment that no longer stands: it stays closed
+    (reversed), and the patient's open items are Medicare's share alone, equal to what the patient owes
+    (claims-lifecycle.md section 2, reversal + correction; each reversal undoes its own payment only).
+    Before, the third payer's reversal reopened the Medigap plan's 4.38 beside Medicare's 14.38."""
+    first, second, _ = _crossed_over(store, tmp_path)
+    settled = _medigap(first, second)
+    _post(store, tmp_path, [settled[1]], "CHK-MG", MEDIGAP)
+    third = _paid(second, "4.38", Adjustment("OA", "23", D("139.42")), status="3", payer_claim_number="T1")
+    assert [c["status"] for c in _post(store, tmp_path, [third], "CHK-T", TERTIARY)["claims"]] == ["paid"]
+    assert [(i.amount, i.worked_action) for i in list_denials(store, "biller", claim=second.claim_id,
+                                                                status=None)] == [
+        ("14.38", "later_payer"),
+        ("4.38", "later_payer"),
+    ]
+    _post(store, tmp_path, [reverse(settled[1])], "CHK-MG-R", MEDIGAP)
+    _post(store, tmp_path, [reverse(third)], "CHK-T-R", TERTIARY)
+    items = list_denials(store, "biller", claim=second.claim_id, status=None)
+    assert sorted((i.amount, i.status, i.worked_action) for i in items) == [
+        ("14.38", "open", None),
+        ("4.38", "closed", "reversed"),
+    ]
+    assert patient_balance(store, "P2")["patient_balance"] == "14.38"
+    balance = show_claim(store, second.claim_id, "biller").balance
+    assert (balance["paid"], balance["patient_balance"], balance["insurance_balance"]) == (
+        "57.52",
+        "14.38",
+        "0.00",
+    )

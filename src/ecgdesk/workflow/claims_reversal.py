@@ -125,12 +125,41 @@ def undo_items(
     log: list[NewAuditRow],
 ) -> None:
     """The items of a later payer's reversed payment: its own open items close as reversed (by the
-    reversal, claim payment ``reversal_id``); the items of the share it had settled (closed as later_payer
+    reversal, claim payment ``reversal_id``), and so do those a payer after it had settled (closed as
+    later_payer): they belong to a payment that no longer stands, so that payer's own reversal, later,
+    must not reopen them. The items of the share the reversed payment had settled (closed as later_payer
     by that payment, which they name) are open again."""
     own = select(LedgerRow.id).where(LedgerRow.payment_id == undone.payment_id)
+    handed_on = list(
+        session.scalars(
+            select(DenialItemRow.id).where(
+                DenialItemRow.ledger_id.in_(own),
+                DenialItemRow.status == "closed",
+                DenialItemRow.worked_action == "later_payer",
+            )
+        )
+    )
+    log.extend(
+        (
+            actor,
+            "denial:reversed",
+            "denial_item",
+            item_id,
+            {"status": "closed", "worked_action": "later_payer"},
+            {
+                "status": "closed",
+                "worked_action": "reversed",
+                "why": f"its payment {undone.payment_id} reversed by claim payment {reversal_id}",
+            },
+        )
+        for item_id in handed_on
+    )
     session.execute(
         update(DenialItemRow)
-        .where(DenialItemRow.ledger_id.in_(own), DenialItemRow.status == "open")
+        .where(
+            DenialItemRow.ledger_id.in_(own),
+            (DenialItemRow.status == "open") | DenialItemRow.id.in_(handed_on),
+        )
         .values(
             status="closed",
             worked_action="reversed",
