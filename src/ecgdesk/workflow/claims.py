@@ -36,7 +36,7 @@ from ecgdesk.claims import (
 from ecgdesk.claims.schemas import claim_to_dict
 from ecgdesk.coding import Claim, ClaimLine, Finding, Setting, Severity
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
-from ecgdesk.coding.payer_rules import PayerRules, payer_findings, payer_rules
+from ecgdesk.coding.payer_rules import PayerRules, payer_findings
 from ecgdesk.coding.refdata import RefData
 from ecgdesk.errors import ConflictError, InputError, NotFoundError, is_digits
 from ecgdesk.store import Store, append, canonical_json
@@ -52,7 +52,7 @@ from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.billing import claim_to_dict as coding_claim_dict
 from ecgdesk.workflow.billing import coding_changes, latest_coding, signed_on, store_coding
 from ecgdesk.workflow.claims_ledger import ClaimStatus, cents, move_claim
-from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, split_name
+from ecgdesk.workflow.claims_setup import clinician, coverage_for, default_billing, rules_of, split_name
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.studies import get_study
 
@@ -243,7 +243,7 @@ def build_claim(
     session: Session, inputs: ClaimInputs, claim_number: str, refdata: RefData
 ) -> ProfessionalClaim:
     """The 837P claim of a coded study (line dates and charges by the payer's rules and the set-up)."""
-    coding, rules = inputs.coding, payer_rules(inputs.payer.rules_id)
+    coding, rules = inputs.coding, rules_of(inputs.payer)
     ordering_row = clinician(session, inputs.order.ordering_npi, inputs.order.ordering_name, "ordering")
     ordering = Provider(ordering_row.npi, ordering_row.last_name, ordering_row.first_name)
     rendering = None
@@ -405,7 +405,7 @@ def create_claim(
             row.payer_id, row.coverage_id = inputs.payer.id, inputs.coverage.id
             row.billing_provider_id = inputs.billing.id
         claim = build_claim(session, inputs, row.claim_number, refdata)
-        rules = payer_rules(inputs.payer.rules_id, claim.lines[0].date_from)
+        rules = rules_of(inputs.payer, claim.lines[0].date_from)
         findings = scrub_all(
             claim, inputs.coding, inputs.coding_findings, rules, today, patient_history(session, row)
         )

@@ -36,7 +36,6 @@ from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.claims.x12 import collector_paused, read_text
 from ecgdesk.coding import Claim, scrub
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
-from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.audit import NewAuditRow
@@ -57,6 +56,7 @@ from ecgdesk.workflow.claims import (
     tagged_findings,
 )
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, move_claim
+from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import move, now
 
 # -------------------------------------------------------------------------------------------- export
@@ -301,7 +301,7 @@ def correct_in(
     status = ClaimStatus(original.status)
     payer = session.get(PayerRow, original.payer_id)
     assert payer is not None
-    rules = payer_rules(payer.rules_id)
+    rules = rules_of(payer)
     stored = json.loads(original.claim_json)
     claim, coding = _edited(claim_from_dict(stored["claim"]), coding_claim_from_dict(stored["coding"]), edits)
     if status is ClaimStatus.REJECTED or (new_original and status in SENT):

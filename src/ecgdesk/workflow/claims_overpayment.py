@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.claims.denials import Category, overpayment
 from ecgdesk.claims.remit import ProviderAdjustment
-from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
 from ecgdesk.workflow.claims_ledger import balances, cents, dollars
+from ecgdesk.workflow.claims_setup import rules_of
 
 #: PLB reasons that give an overpayment back to the payer: WO recovery, 72 authorized return (check)
 RECOVERY = {"WO": "recouped", "72": "refunded"}
@@ -89,7 +89,7 @@ def open_overpayments(
         if not found:
             continue  # a claim payment with no amount at all: nothing to point the item at
         amount = -money[claim.id].insurance
-        rules = payer_rules(payers[claim.payer_id].rules_id)
+        rules = rules_of(payers[claim.payer_id])
         work = overpayment(f"{amount:.2f}", determination, rules, (why or {}).get(claim.id, ""))
         session.add(
             DenialItemRow(

@@ -20,7 +20,6 @@ from ecgdesk.claims import RemitClaim, Remittance
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, LineMatch, match_lines
 from ecgdesk.claims.remit import ZERO, Adjustment
-from ecgdesk.coding.payer_rules import payer_rules
 from ecgdesk.store import append_many
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import (
@@ -42,6 +41,7 @@ from ecgdesk.workflow.claims_ledger import (
 )
 from ecgdesk.workflow.claims_overpayment import open_overpayments
 from ecgdesk.workflow.claims_reversal import NO_DETERMINATION, StandingPayment, undo_items, undo_latest
+from ecgdesk.workflow.claims_setup import rules_of
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
@@ -139,7 +139,7 @@ class Posting:
             here = StandingPayment(0, self.remittance_row.id, clp07, 0, amounts, remit.position)
             self.standing.setdefault(claim.id, []).append(here)
         shown: list[dict[str, Any]] = []
-        rules = payer_rules(self.payers[claim.payer_id].rules_id)
+        rules = rules_of(self.payers[claim.payer_id])
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
         context = DenialContext(
             rules,

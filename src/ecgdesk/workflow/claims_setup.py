@@ -11,7 +11,7 @@ applies, so a bad address or NPI is refused here rather than at export. Every ch
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.claims.model import RELATIONSHIPS
 from ecgdesk.claims.tr3 import FILING_INDICATORS, PO_BOX, STATE, TAXONOMY
-from ecgdesk.coding.payer_rules import payer_rules
+from ecgdesk.coding.payer_rules import PayerRules, payer_rules
 from ecgdesk.errors import InputError, check_option
 from ecgdesk.store import Store, append
 from ecgdesk.store.claims_models import BillingProviderRow, ClinicianRow, CoverageRow, PayerRow
@@ -213,6 +213,13 @@ def add_clinician(store: Store, npi: str, last: str, first: str, taxonomy: str, 
         session.flush()
         append(session, actor, "billing:clinician", "clinician", row.id, None, {"npi": npi, **values})
         return row.id
+
+
+def rules_of(payer: PayerRow, day: date | None = None) -> PayerRules:
+    """The payer's rule set with the timely filing limit the payer was set up with (``billing payer add
+    --timely-filing-days``: its contract's limit; the rule set's own is only the default), for the scrubber
+    and every deadline counted from the date of service."""
+    return replace(payer_rules(payer.rules_id, day), timely_filing_days=payer.timely_filing_days)
 
 
 def add_payer(store: Store, setup: PayerSetup, actor: str) -> int:

@@ -1,0 +1,72 @@
+"""Claims against claims-lifecycle.md: the payer's own timely filing limit (as set up) governs the scrubber
+and the denial deadlines, and a replacement claim rejected at the 277CA is sent again as a replacement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+pytest.importorskip("ecgdesk.reports.scanning")
+
+from claims_workflow_builders import ACME, copy_store, three_coded_studies
+from remit_builders import ACME_PARTIES, _post
+from workflow_builders import tiny_record  # noqa: F401
+
+from backends import BACKENDS
+from ecgdesk.claims.payer_sim import Denial, PayerProfile, adjudicate
+from ecgdesk.claims.schemas import claim_from_dict
+from ecgdesk.store import Store
+from ecgdesk.store.claims_models import ClaimRow
+from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_denials import list_denials
+from ecgdesk.workflow.claims_export import export_claims
+from ecgdesk.workflow.claims_setup import add_payer
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
+    return three_coded_studies(tmp_path_factory.mktemp("claims-lifecycle"), tiny_record)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
+    opened = copy_store(template, tmp_path / "copy", request.param)
+    yield opened
+    opened.close()
+
+
+def _claims_of(store: Store, ids: list[str]) -> list:
+    with store.transaction() as session:
+        rows = session.scalars(select(ClaimRow).where(ClaimRow.claim_number.in_(ids)).order_by(ClaimRow.id))
+        return [claim_from_dict(json.loads(r.claim_json)["claim"]) for r in rows]
+
+
+def test_the_payers_own_timely_filing_limit_governs_the_scrubber_and_the_deadlines(
+    store: Store, tmp_path: Path
+) -> None:
+    """The biller sets Acme up with its contract's 30-day filing limit (`billing payer add
+    --timely-filing-days 30`; the commercial rule set says 90). A claim 60 days after the service is late
+    for Acme (CO-29, claims-lifecycle.md section 3: not appealable), so the scrubber holds it; a denial's
+    correction is due 30 days after the service. Before, the stored limit was never read: the claim was
+    scrubbed clean and sent, and the deadline said day 90."""
+    add_payer(store, replace(ACME, timely_filing_days=30), "admin")
+    made = create_claim(store, 3, "biller")
+    (claim,) = _claims_of(store, [made.claim_id])
+    service = claim.lines[0].date_from
+    late = create_claim(store, 3, "biller", today=service + timedelta(days=60))
+    assert late.status == "created"
+    assert any("filing limit of 30 days" in e for e in late.errors), late.errors
+    on_time = create_claim(store, 3, "biller", today=service + timedelta(days=20))
+    assert on_time.status == "scrubbed", on_time.errors
+    export_claims(store, tmp_path / "out", "biller", payer="ACME1")
+    profile = PayerProfile("ACME HEALTH PLAN", "ACME1", deny={"93224": Denial("CO", "4", None)})
+    _post(store, tmp_path, adjudicate(_claims_of(store, [made.claim_id]), profile), "CHK-ACME", ACME_PARTIES)
+    (item,) = [i for i in list_denials(store, "biller") if i.carc == "4"]
+    assert item.next_action == "correct"
+    assert item.deadline == (service + timedelta(days=30)).isoformat()
