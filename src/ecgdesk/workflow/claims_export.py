@@ -284,7 +284,8 @@ def correct_claim(
     edits: ClaimEdits = NO_EDITS,
     today: date | None = None,
 ) -> Correction:
-    """A replacement (frequency 7, REF*F8) of an adjudicated claim, or a new original of a rejected one."""
+    """A replacement (frequency 7, REF*F8) of an adjudicated claim, or a new original of a rejected one (a
+    rejected replacement goes again as the same replacement)."""
     with store.transaction() as session:
         return correct_in(session, find_claim(session, claim_ref), actor, edits, today or date.today())
 
@@ -304,7 +305,13 @@ def correct_in(
     rules = rules_of(payer)
     stored = json.loads(original.claim_json)
     claim, coding = _edited(claim_from_dict(stored["claim"]), coding_claim_from_dict(stored["coding"]), edits)
-    if status is ClaimStatus.REJECTED or (new_original and status in SENT):
+    replaces = original.frequency in ("7", "8") and bool(claim.payer_claim_number) and not new_original
+    if status is ClaimStatus.REJECTED and replaces:
+        # a replacement (or void) rejected at the 999/277CA was never adjudicated, but the claim it replaces
+        # was and still stands at the payer: it goes again as that replacement, with the same REF*F8 (the
+        # one it carried, not a REF*1K its rejection may have given); a new original would be a duplicate
+        frequency, reference = Frequency(original.frequency), claim.payer_claim_number
+    elif status is ClaimStatus.REJECTED or (new_original and status in SENT):
         frequency, reference = Frequency.ORIGINAL, None
     elif status in (
         ClaimStatus.CREATED,
