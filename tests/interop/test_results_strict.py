@@ -4,6 +4,7 @@ the signature's printed name, time and meaning carried."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import hl7
 from fhir.resources.R4B.bundle import Bundle
@@ -12,7 +13,7 @@ from hl7apy.parser import parse_message
 from interop_builders import signed_result
 
 from ecgdesk.interop import fhir, hl7v2, mllp
-from ecgdesk.interop.model import SignedResult
+from ecgdesk.interop.model import ResultStatus, SignatureEntry, SignedResult
 
 
 def test_control_characters_in_our_text_are_escaped_and_the_oru_stays_one_frame() -> None:
@@ -76,3 +77,25 @@ def test_the_diagnostic_report_has_a_provenance_with_the_signature() -> None:
     assert provenance["agent"][0]["role"][0]["text"] == "Interpreted by"
     assert report["resource"]["resultsInterpreter"][0]["display"] == "Lee, Ana"
     Bundle.model_validate(bundle)
+
+
+def test_a_corrected_bundle_has_a_provenance_for_every_signature() -> None:
+    """The FHIR result of an addendum carried a Provenance for the addendum's signature only, while its ORU
+    (NTEs) and PDF name every signature: the receiver could not tell who interpreted the study. One
+    Provenance per signature now, oldest first, the addendum's typed as an Addendum Signature (ASTM E1762)."""
+    first = SignatureEntry("Interpreted by", "Lee, Ana", datetime(2026, 12, 1, 14, 30, tzinfo=UTC))
+    result = signed_result(status=ResultStatus.CORRECTED, report_version=2, signed_by="Roe, Ben",
+                           signature_meaning="Addendum by", signed_at=datetime(2026, 12, 2, 9, 5, tzinfo=UTC),
+                           earlier_signatures=(first,))
+    bundle = fhir.build_bundle(result)
+    Bundle.model_validate(bundle)
+    kinds = {e["resource"]["resourceType"]: e["fullUrl"] for e in bundle["entry"]}
+    report_url = kinds["DiagnosticReport"]
+    provenances = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Provenance"]
+    assert [(p["recorded"], p["agent"][0]["role"][0]["text"], p["signature"][0]["who"]["display"])
+            for p in provenances] == [("2026-12-01T14:30:00Z", "Interpreted by", "Lee, Ana"),
+                                      ("2026-12-02T09:05:00Z", "Addendum by", "Roe, Ben")]
+    assert [p["signature"][0]["type"][0]["display"] for p in provenances] == ["Author's Signature",
+                                                                             "Addendum Signature"]
+    assert all(p["target"] == [{"reference": report_url}] for p in provenances)
+    assert all(p["signature"][0]["who"] == p["agent"][0]["who"] for p in provenances)  # signer is the agent

@@ -169,9 +169,14 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     assert [str(s[1]) for s in message if str(s[0]) == "NTE"] == ["1", "2"]
     assert notes[0].startswith("Interpreted by Lee, Ana, electronically signed")
     assert notes[1].startswith("Addendum by Lee-Park, Ana, electronically signed")
-    report = next(e["resource"] for e in fhir.build_bundle(corrected)["entry"]
+    bundle = fhir.build_bundle(corrected)
+    report = next(e["resource"] for e in bundle["entry"]
                   if e["resource"]["resourceType"] == "DiagnosticReport")
     assert report["status"] == "corrected" and report["basedOn"][0]["identifier"]["value"] == "PL-77"
+    # and so does its FHIR Bundle: a Provenance per signature (it had the addendum's alone)
+    signers = [(p["agent"][0]["role"][0]["text"], p["signature"][0]["who"]["display"])
+               for p in (e["resource"] for e in bundle["entry"]) if p["resourceType"] == "Provenance"]
+    assert signers == [("Interpreted by", "Lee, Ana"), ("Addendum by", "Lee-Park, Ana")]
 
 
 def test_a_fhir_order_with_a_key_twice_in_one_object_is_refused(store: Store) -> None:

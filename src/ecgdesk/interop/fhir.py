@@ -2,7 +2,8 @@
 
 A result is one ``transaction`` Bundle: the Patient, the ordering and interpreting Practitioners, one
 Observation per measurement (LOINC, MDC or our local code) and the DiagnosticReport with the signed PDF in
-``presentedForm``, ``basedOn`` the order (by its placer identifier) and ``resultsInterpreter``. Every
+``presentedForm``, ``basedOn`` the order (by its placer identifier) and ``resultsInterpreter``, and a
+Provenance per signature of the report. Every
 resource is validated by fhir.resources before it is serialised. An order arrives as a ``ServiceRequest``
 (alone with its Patient and requester contained, or in a Bundle beside them).
 """
@@ -32,6 +33,7 @@ from ecgdesk.interop.model import (
     OrderRequest,
     PatientInfo,
     Provider,
+    SignatureEntry,
     SignedResult,
     is_record_number_type,
     within,
@@ -103,38 +105,56 @@ def _observation_code(key: str) -> dict[str, Any]:
     return {"coding": codings, "text": code.label}
 
 
-#: Provenance agent type and signature type of the interpreting physician's signature.
+#: Provenance agent type, and the signature types (ASTM E1762, FHIR's signature-type value set) of the
+#: report's first signature (the interpreting physician's) and of each later one (an addendum's).
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 AUTHOR_SIGNATURE = {
     "system": "urn:iso-astm:E1762-95:2013",
     "code": "1.2.840.10065.1.12.1.1",
     "display": "Author's Signature",
 }
+ADDENDUM_SIGNATURE = {
+    "system": "urn:iso-astm:E1762-95:2013",
+    "code": "1.2.840.10065.1.12.1.15",
+    "display": "Addendum Signature",
+}
 
 
-def _provenance(result: SignedResult, report_url: str, interpreter_url: str) -> dict[str, Any]:
-    """Who signed the report, when, and what the signature means (21 CFR 11.50: printed name, date and
-    time, meaning), as a Provenance of the DiagnosticReport: R4 has no signature on the report itself."""
-    who = {"reference": interpreter_url, "display": result.printed_name}
-    return {
-        "resourceType": "Provenance",
-        "target": [{"reference": report_url}],
-        "recorded": _instant(result.signed_at),
-        "agent": [
-            {
-                "type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "author", "display": "Author"}]},
-                "role": [{"text": result.signature_meaning}],
-                "who": who,
-            }
-        ],
-        "signature": [
-            {
-                "type": [AUTHOR_SIGNATURE],
-                "when": _instant(result.signed_at),
-                "who": who,
-            }
-        ],
-    }
+def _provenances(result: SignedResult, report_url: str, interpreter_url: str) -> list[dict[str, Any]]:
+    """Who signed the report, when, and what each signature means (21 CFR 11.50: printed name, date and
+    time, meaning), as Provenances of the DiagnosticReport (R4 has no signature on the report itself): one
+    per signature up to this version, oldest first, as the ORU's NTEs and the PDF list them. Each signature
+    is its own act (its own time, signer and content), so each is its own Provenance. A report's first
+    signature is its author's; every later one signed an addendum, the only way a signed report gets a new
+    version. Only this version's signer is in the Bundle as a Practitioner: earlier signers are named as
+    signed (a display-only Reference)."""
+    signatures = (*result.earlier_signatures,
+                  SignatureEntry(result.signature_meaning, result.printed_name, result.signed_at))
+    provenances = []
+    for at, signature in enumerate(signatures):
+        own = at == len(signatures) - 1
+        who = ({"reference": interpreter_url, "display": signature.printed_name} if own
+               else {"display": signature.printed_name})
+        provenances.append({
+            "resourceType": "Provenance",
+            "target": [{"reference": report_url}],
+            "recorded": _instant(signature.signed_at),
+            "agent": [
+                {
+                    "type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "author", "display": "Author"}]},
+                    "role": [{"text": signature.meaning}],
+                    "who": who,
+                }
+            ],
+            "signature": [
+                {
+                    "type": [AUTHOR_SIGNATURE if at == 0 else ADDENDUM_SIGNATURE],
+                    "when": _instant(signature.signed_at),
+                    "who": who,
+                }
+            ],
+        })
+    return provenances
 
 
 def build_bundle(result: SignedResult) -> dict[str, Any]:
@@ -236,7 +256,7 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
         # FHIR strings hold no control character but tab, CR, LF, and have no escape for one: left out
         report["conclusion"] = _CONTROL_CHARACTER.sub("", result.interpretation)
     entries.append((report_url, report))
-    entries.append((_urn(), _provenance(result, report_url, interpreter_url)))
+    entries.extend((_urn(), provenance) for provenance in _provenances(result, report_url, interpreter_url))
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
