@@ -278,7 +278,8 @@ def describe_study(view: StudyDetail) -> str:
         f"patient     {p.id}  {p.name}  born {p.birth_date.isoformat()}  sex {p.sex}",
         f"order       {o.service}  {o.duration_days or '-'} days  ordering NPI {o.ordering_npi}  "
         f"indications {', '.join(o.indications)}  setting {o.setting} POS {o.place_of_service}  "
-        f"priority {o.priority.value}",
+        f"priority {o.priority.value}" + (f"  ORDER {o.state.value.upper()}" if o.state.value != "active"
+                                          else ""),
     ]
     if view.recording:
         r = view.recording
@@ -350,6 +351,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         urgency = f"  {row.priority.value.upper()}" if row.priority.rank else ""
+        if row.order_state.value != "active":  # a withdrawn order is no work, whatever its priority
+            urgency = f"  ORDER {row.order_state.value.upper()}"
         print(f"{row.id:5}  {row.status.value:9}  {row.patient_id:12}  {row.patient_name:24}  {row.service}"
               f"{urgency}")
     return 0

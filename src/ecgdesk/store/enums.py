@@ -17,6 +17,14 @@ class StudyStatus(enum.StrEnum):
     BILLED = "billed"
 
 
+class OrderState(enum.StrEnum):
+    """Whether the ordering system still wants a study's order worked (from ``orders.cancelled_at``): a
+    cancelled order (HL7 v2 ORC-1 CA, FHIR ServiceRequest revoked or entered-in-error) takes no recording."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
 class Role(enum.StrEnum):
     TECHNICIAN = "technician"
     PHYSICIAN = "physician"

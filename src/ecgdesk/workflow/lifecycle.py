@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.errors import ConflictError, NotFoundError
 from ecgdesk.store import append
+from ecgdesk.store.enums import OrderState
 from ecgdesk.store.enums import StudyStatus as S
-from ecgdesk.store.models import Study
+from ecgdesk.store.models import Order, Study
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.ORDERED: frozenset({S.RECORDED}),
@@ -74,6 +75,27 @@ def require_status(study: Study, action: str, allowed: set[S] | frozenset[S]) ->
             source=f"study {study.id}",
         )
     return status
+
+
+def order_state(cancelled_at: datetime | None) -> OrderState:
+    """The state of an order from what the ordering system last said of it."""
+    return OrderState.CANCELLED if cancelled_at is not None else OrderState.ACTIVE
+
+
+def require_order_open(session: Session, study: Study, action: str) -> None:
+    """Refuse ``action`` (taking a recording: the first work on a study) when the ordering system has
+    cancelled the study's order: work done on it could not be ordered, interpreted nor billed."""
+    order = session.get(Order, study.order_id)
+    cancelled = order.cancelled_at if order is not None else None
+    if order is None or cancelled is None:
+        return
+    when = cancelled.astimezone(UTC) if cancelled.tzinfo else cancelled  # SQLite hands it back naive (UTC)
+    raise ConflictError(
+        "order",
+        f"cannot {action} study {study.id}: its order (placer number {order.placer_order_number or '-'}) was "
+        f"cancelled by the ordering system at {when:%Y-%m-%d %H:%M} UTC",
+        source=f"study {study.id}",
+    )
 
 
 def require_unchanged(study_id: int, what: str, stored: str, base: str | None, changed_by: str = "") -> None:

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from ecgdesk.coding import Service, Setting
 from ecgdesk.coding.schemas import ClaimDocument, FactsDocument
 from ecgdesk.interop.model import OrderPriority
-from ecgdesk.store.enums import EditKind, Role, StudyStatus
+from ecgdesk.store.enums import EditKind, OrderState, Role, StudyStatus
 
 
 def _utc(moment: datetime) -> datetime:
@@ -68,6 +68,8 @@ class StudyRow(Model):
     patient_name: str
     service: str
     priority: OrderPriority = OrderPriority.ROUTINE
+    order_state: OrderState = Field(default=OrderState.ACTIVE, description="cancelled: the ordering system "
+                                    "withdrew the order; its study takes no recording")
     created_at: Stamp
     updated_at: Stamp
 
@@ -95,6 +97,7 @@ class OrderOut(Model):
     setting: str
     place_of_service: str
     priority: OrderPriority = OrderPriority.ROUTINE
+    state: OrderState = OrderState.ACTIVE
 
 
 class RecordingOut(Model):

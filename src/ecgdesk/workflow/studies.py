@@ -36,6 +36,7 @@ from ecgdesk.workflow.lifecycle import (
     import_warnings,
     move,
     now,
+    require_order_open,
     require_status,
     require_unchanged,
 )
@@ -291,6 +292,7 @@ def import_recording(
     with store.transaction() as session:  # refuse early, before reading or copying anything
         study = get_study(session, study_id)
         require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+        require_order_open(session, study, "import a recording into")
     if not path.exists() and not path.with_suffix(".hea").exists():
         raise InputError("path", "no such file", path)
     recording = _open_for_import(path)
@@ -345,6 +347,7 @@ def import_recording(
                 return result
             before = {"recording_id": study.recording_id, "import_warnings": list(import_warnings(study))}
             require_status(study, "import a recording into", {StudyStatus.ORDERED, StudyStatus.RECORDED})
+            require_order_open(session, study, "import a recording into")  # cancelled meanwhile
             study.recording_id = row.id
             study.import_warnings_json = json.dumps(list(warnings))
             move(session, study, StudyStatus.RECORDED, actor, "import")

@@ -27,7 +27,7 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.service_models import Upload
-from ecgdesk.workflow.lifecycle import now, require_status
+from ecgdesk.workflow.lifecycle import now, require_order_open, require_status
 from ecgdesk.workflow.studies import ImportResult, get_study, import_recording
 
 UPLOADABLE = {StudyStatus.ORDERED, StudyStatus.RECORDED}
@@ -55,7 +55,9 @@ def main_file(files: list[Path]) -> Path:
 def check_study_open(store: Store, study_id: int) -> None:
     """Refuse an upload before receiving it when the study cannot take one (unknown id, wrong status)."""
     with store.transaction() as session:
-        require_status(get_study(session, study_id), "import a recording into", UPLOADABLE)
+        study = get_study(session, study_id)
+        require_status(study, "import a recording into", UPLOADABLE)
+        require_order_open(session, study, "import a recording into")
 
 
 def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Accepted:
@@ -75,7 +77,9 @@ def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Acce
             ) from None
         size = sum(f.stat().st_size for f in files)
         with store.transaction() as session:
-            require_status(get_study(session, study_id), "import a recording into", UPLOADABLE)
+            study = get_study(session, study_id)
+            require_status(study, "import a recording into", UPLOADABLE)
+            require_order_open(session, study, "import a recording into")
             stamp = now()
             row = Upload(
                 study_id=study_id,

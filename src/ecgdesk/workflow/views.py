@@ -33,7 +33,7 @@ from ecgdesk.store.models import (
     User,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
-from ecgdesk.workflow.lifecycle import get_study, import_warnings
+from ecgdesk.workflow.lifecycle import get_study, import_warnings, order_state
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import (
     AddendumOut,
@@ -178,6 +178,7 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
                 setting=order.setting,
                 place_of_service=order.place_of_service,
                 priority=OrderPriority(order.priority),
+                state=order_state(order.cancelled_at),
             ),
             **_lists(store, session, study_id),
         )

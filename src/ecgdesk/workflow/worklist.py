@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store import Store
-from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.enums import OrderState, StudyStatus
 from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.lifecycle import order_state
 from ecgdesk.workflow.paging import MAX_PAGE
 from ecgdesk.workflow.permissions import audit_read
 
@@ -40,12 +41,15 @@ class StudyEntry:
     created_at: datetime
     updated_at: datetime
     priority: OrderPriority = OrderPriority.ROUTINE
+    #: a cancelled order's study stays listed (with its state), so nobody wonders where it went
+    order_state: OrderState = OrderState.ACTIVE
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, the same as the HTTP worklist's rows."""
         return {"id": self.id, "status": self.status.value, "patient_id": self.patient_id,
                 "patient_name": self.patient_name, "service": self.service,
-                "priority": self.priority.value, "created_at": _stamp(self.created_at),
+                "priority": self.priority.value, "order_state": self.order_state.value,
+                "created_at": _stamp(self.created_at),
                 "updated_at": _stamp(self.updated_at)}
 
 
@@ -55,7 +59,7 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
     number of studies in all; the read is audited when ``actor`` is given."""
     limit = max(1, min(limit, MAX_PAGE))
     query = (
-        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority)
+        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority, Order.cancelled_at)
         .join(Patient, Study.patient_id == Patient.id)
         .join(Order, Study.order_id == Order.id)
     )
@@ -67,8 +71,8 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
         total = int(session.scalar(counted) or 0)
         rows = session.execute(query.order_by(Study.id.desc()).offset(max(0, offset)).limit(limit)).all()
         items = [StudyEntry(s.id, StudyStatus(s.status), pid, name, service, s.created_at, s.updated_at,
-                            OrderPriority(priority))
-                 for s, pid, name, service, priority in rows]
+                            OrderPriority(priority), order_state(cancelled))
+                 for s, pid, name, service, priority, cancelled in rows]
         if actor is not None:
             detail = {"status": status.value if status else None, "offset": offset,
                       "ids": [r.id for r in items]}

@@ -51,6 +51,12 @@ document.addEventListener("DOMContentLoaded", () => {
         urgent.dataset.testid = "order-priority";
         st.append(urgent);
       }
+      if (r.order_state && r.order_state !== "active") {  // withdrawn by the ordering system: not to be worked
+        const state = document.createElement("span");
+        state.className = `badge order-${r.order_state}`; state.textContent = r.order_state.replace("-", " ");
+        state.dataset.testid = "order-state";
+        st.append(state);
+      }
       tr.append(first, st, cell(r.patient_name), cell(r.patient_id), cell(names[r.service] || r.service),
         cell(r.recording_start ? r.recording_start.slice(0, 16).replace("T", " ") : null),
         cell(length(r.duration_h)),
