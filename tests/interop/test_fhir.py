@@ -46,12 +46,15 @@ def test_corrected_result_is_status_corrected() -> None:
 
 def test_service_request_bundle_is_read() -> None:
     order = fhir.parse_service_request(service_request(), "sr.json")
-    assert order.control is OrderControl.NEW and order.placer_order_number == "PL-200"
+    # active: the order as it stands (new, or a change of one we have); the workflow decides which
+    assert order.control is OrderControl.ACTIVE and order.placer_order_number == "PL-200"
     assert (
         order.patient.id == "P900" and order.patient.display == "Roe, Rita" and order.service == "resting_ecg"
     )
     assert order.ordering.npi == "1245319599" and order.indications == ("R00.2",)
     assert fhir.parse_service_request(service_request(status="revoked"), "x").control is OrderControl.CANCEL
+    # on hold: 'temporarily withdrawn but expected to resume' (R4 request-status), not a change
+    assert fhir.parse_service_request(service_request(status="on-hold"), "x").control is OrderControl.HOLD
 
 
 def _without(document: dict, index: int, key: str) -> dict:

@@ -47,11 +47,13 @@ V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 FILLER_SYSTEM = "urn:ecgdesk:filler-order"
 _GENDER = {"F": "female", "M": "male", "U": "unknown"}
 _GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
-#: ServiceRequest.status we act on; "draft" (not yet ready for action), "completed" and "unknown" are not
-#: orders to work.
+#: ServiceRequest.status we act on (FHIR R4 request-status): "active" is the order as it stands (new, or a
+#: change); "on-hold" withdraws it for now ("expected to resume"): held, not changed; "revoked" and
+#: "entered-in-error" end it. "draft" (not yet ready for action), "completed" (fully performed: nothing to
+#: do) and "unknown" are not orders to work.
 _CONTROL = {
-    "active": OrderControl.NEW,
-    "on-hold": OrderControl.CHANGE,
+    "active": OrderControl.ACTIVE,
+    "on-hold": OrderControl.HOLD,
     "revoked": OrderControl.CANCEL,
     "entered-in-error": OrderControl.CANCEL,
 }

@@ -27,7 +27,7 @@ from ecgdesk.interop.model import (
     MAX_MESSAGE_ID,
     MAX_NAME,
     RECORD_NUMBER_TYPES,
-    OrderControl,
+    V2_ORDER_CONTROLS,
     OrderPriority,
     OrderRequest,
     PatientInfo,
@@ -435,10 +435,9 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         _authority(record_number),
     )
     within(patient.display, MAX_NAME, "PID-5", source)
-    try:
-        control = OrderControl(_field(orc, 1))
-    except ValueError:
-        raise InputError("ORC-1", f"order control {_field(orc, 1)!r} is not NW, XO or CA", source) from None
+    control = next((c for c in V2_ORDER_CONTROLS if c.value == _field(orc, 1)), None)
+    if control is None:
+        raise InputError("ORC-1", f"order control {_field(orc, 1)!r} is not NW, XO, CA, HD or RL", source)
     placer = _component(_field(orc, 2), 1) or _component(_field(obr, 2), 1)
     if not placer:
         raise InputError("ORC-2", "the placer order number is empty", source)

@@ -55,11 +55,21 @@ class ResultStatus(enum.StrEnum):
 
 
 class OrderControl(enum.StrEnum):
-    """What an incoming order asks (HL7 v2 ORC-1; FHIR ServiceRequest.status maps onto it)."""
+    """What an incoming order asks (HL7 v2 ORC-1, table 0119; FHIR ServiceRequest.status maps onto it)."""
 
     NEW = "NW"
     CHANGE = "XO"
     CANCEL = "CA"
+    HOLD = "HD"  # hold: not worked (no recording) until released or cancelled
+    RELEASE = "RL"  # release a previous hold
+    #: FHIR status ``active``: a state, not a command. A new order when its placer number is not known, else
+    #: the order as it now stands: a change, which also ends a hold (ServiceRequest has no XO nor RL).
+    ACTIVE = "active"
+
+
+#: The order controls an HL7 v2 ORC-1 may carry (``active`` is FHIR's).
+V2_ORDER_CONTROLS = (OrderControl.NEW, OrderControl.CHANGE, OrderControl.CANCEL, OrderControl.HOLD,
+                     OrderControl.RELEASE)
 
 
 class OrderPriority(enum.StrEnum):

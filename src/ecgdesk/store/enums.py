@@ -18,10 +18,12 @@ class StudyStatus(enum.StrEnum):
 
 
 class OrderState(enum.StrEnum):
-    """Whether the ordering system still wants a study's order worked (from ``orders.cancelled_at``): a
-    cancelled order (HL7 v2 ORC-1 CA, FHIR ServiceRequest revoked or entered-in-error) takes no recording."""
+    """Whether the ordering system still wants a study's order worked (from ``orders.cancelled_at`` and
+    ``held_at``): a cancelled order (HL7 v2 ORC-1 CA, FHIR ServiceRequest revoked or entered-in-error) and one
+    on hold (HD, on-hold; until released: RL, active) take no recording."""
 
     ACTIVE = "active"
+    ON_HOLD = "on-hold"
     CANCELLED = "cancelled"
 
 

@@ -93,6 +93,8 @@ class Order(Base):
     # Orders from an EHR: the placer's order number (ORC-2 / ServiceRequest PLAC identifier) and a cancel.
     placer_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # On hold (ORC-1 HD / ServiceRequest on-hold) until released (RL / active again): no recording meanwhile.
+    held_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     # An OrderPriority value; orders recorded before it was kept are routine.
     priority: Mapped[str] = mapped_column(String(10), default="routine", server_default="routine")
 

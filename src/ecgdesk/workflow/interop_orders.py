@@ -89,6 +89,11 @@ def _open_order(session: Session, placer: str) -> tuple[Order, Study] | None:
     return (row[0], row[1]) if row else None
 
 
+#: What a refused control would have done to the order, for its AE (the others change it).
+_VERBS = {OrderControl.CANCEL: "cancelled", OrderControl.HOLD: "put on hold",
+          OrderControl.RELEASE: "released"}
+
+
 def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int | None, str]:
     """(status, study id, reason) of acting on a checked order inside the caller's transaction."""
     request = _request(order)
@@ -96,7 +101,10 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
     if conflict:
         return HELD, None, conflict
     existing = _open_order(session, order.placer_order_number)
-    if order.control is OrderControl.NEW:
+    control = order.control
+    if control is OrderControl.ACTIVE:  # FHIR: the order as it stands, new or changed
+        control = OrderControl.NEW if existing is None else OrderControl.CHANGE
+    if control is OrderControl.NEW:
         if existing is not None:
             return (
                 REFUSED,
@@ -111,29 +119,43 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
         return REFUSED, None, f"no open order with placer number {order.placer_order_number}"
     row, study = existing
     if study.status != StudyStatus.ORDERED.value:
-        verb = "cancelled" if order.control is OrderControl.CANCEL else "changed"
+        verb = _VERBS.get(control, "changed")
         return (
             REFUSED,
             study.id,
             f"study {study.id} is already {study.status}: the order can no longer be {verb}",
         )
+    held = row.held_at is not None
     before = {
         "indications": json.loads(row.indications_json),
         "duration_days": row.duration_days,
         "ordering_npi": row.ordering_npi,
         "priority": row.priority,
         "cancelled": False,
+        "held": held,
     }
-    if order.control is OrderControl.CANCEL:
+    if control is OrderControl.CANCEL:
         row.cancelled_at = now()
         append(session, actor, "order:cancel", "study", study.id, before, {**before, "cancelled": True})
         return ACCEPTED, study.id, "order cancelled"
+    if control in (OrderControl.HOLD, OrderControl.RELEASE):
+        # a hold changes nothing of the order but whether it is worked; what it says is read when it is
+        # active again (an on-hold ServiceRequest was applied as a change, and the study stayed workable)
+        row.held_at = (row.held_at or now()) if control is OrderControl.HOLD else None
+        after = {**before, "held": control is OrderControl.HOLD}
+        append(session, actor, f"order:{control.name.lower()}", "study", study.id, before, after)
+        if control is OrderControl.HOLD:
+            return ACCEPTED, study.id, "order on hold: its study takes no recording until it is released"
+        return ACCEPTED, study.id, "order released" if held else "order released (it was not on hold)"
     if row.service != request.service.value:
         return (
             REFUSED,
             study.id,
             f"an order cannot change its service ({row.service} -> {request.service.value})",
         )
+    release = order.control is OrderControl.ACTIVE and held  # active again: the hold is over
+    if release:
+        row.held_at = None
     row.indications_json = json.dumps(list(request.indications))
     row.duration_days, row.ordering_npi, row.ordering_name, row.priority = (
         request.duration_days,
@@ -154,9 +176,10 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
             "ordering_npi": request.ordering_npi,
             "priority": request.priority.value,
             "cancelled": False,
+            "held": held and not release,
         },
     )
-    return ACCEPTED, study.id, "order changed"
+    return ACCEPTED, study.id, "order changed and released from hold" if release else "order changed"
 
 
 def _previous(session: Session, message_id: str) -> InboundMessage | None:

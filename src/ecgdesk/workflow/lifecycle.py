@@ -77,23 +77,30 @@ def require_status(study: Study, action: str, allowed: set[S] | frozenset[S]) ->
     return status
 
 
-def order_state(cancelled_at: datetime | None) -> OrderState:
-    """The state of an order from what the ordering system last said of it."""
-    return OrderState.CANCELLED if cancelled_at is not None else OrderState.ACTIVE
+def order_state(cancelled_at: datetime | None, held_at: datetime | None) -> OrderState:
+    """The state of an order from what the ordering system last said of it (a cancel outranks a hold)."""
+    if cancelled_at is not None:
+        return OrderState.CANCELLED
+    return OrderState.ON_HOLD if held_at is not None else OrderState.ACTIVE
 
 
 def require_order_open(session: Session, study: Study, action: str) -> None:
     """Refuse ``action`` (taking a recording: the first work on a study) when the ordering system has
-    cancelled the study's order: work done on it could not be ordered, interpreted nor billed."""
+    cancelled the study's order, or holds it: work done on it could not be ordered, interpreted nor billed
+    (a held order may come back changed, or be cancelled)."""
     order = session.get(Order, study.order_id)
-    cancelled = order.cancelled_at if order is not None else None
-    if order is None or cancelled is None:
+    if order is None:
         return
-    when = cancelled.astimezone(UTC) if cancelled.tzinfo else cancelled  # SQLite hands it back naive (UTC)
+    stamp = order.cancelled_at or order.held_at
+    if stamp is None:
+        return
+    when = stamp.astimezone(UTC) if stamp.tzinfo else stamp  # SQLite hands it back naive (UTC)
+    what = ("was cancelled by the ordering system" if order.cancelled_at is not None
+            else "is on hold (until the ordering system releases it) since")
     raise ConflictError(
         "order",
-        f"cannot {action} study {study.id}: its order (placer number {order.placer_order_number or '-'}) was "
-        f"cancelled by the ordering system at {when:%Y-%m-%d %H:%M} UTC",
+        f"cannot {action} study {study.id}: its order (placer number {order.placer_order_number or '-'}) "
+        f"{what} {'at ' if order.cancelled_at is not None else ''}{when:%Y-%m-%d %H:%M} UTC",
         source=f"study {study.id}",
     )
 

@@ -95,9 +95,10 @@ def _assigned(session: Session, ids: list[int]) -> dict[int, str]:
 
 def _urgency() -> Any:
     """The worklist's first sort key: the order's priority rank while the study is unsigned and its order
-    not withdrawn (a cancelled STAT order is no urgent work), else 0."""
+    not withdrawn (a cancelled or held STAT order is no urgent work now), else 0."""
     ranks = {p.value: p.rank for p in OrderPriority if p.rank}
-    unsigned = Study.status.in_([s.value for s in UNSIGNED]) & Order.cancelled_at.is_(None)
+    open_order = Order.cancelled_at.is_(None) & Order.held_at.is_(None)
+    unsigned = Study.status.in_([s.value for s in UNSIGNED]) & open_order
     return case(*((unsigned & (Order.priority == value), rank) for value, rank in ranks.items()), else_=0)
 
 
@@ -111,7 +112,7 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
         raise InputError("service", f"unknown service {query.service!r}; one of {', '.join(SERVICES)}")
     base = (
         select(Study, Patient.external_id, Patient.name, Order.service, Order.priority, Order.cancelled_at,
-               RecordingBlob)
+               Order.held_at, RecordingBlob)
         .join(Patient, Study.patient_id == Patient.id)
         .join(Order, Study.order_id == Order.id)
         .outerjoin(RecordingBlob, Study.recording_id == RecordingBlob.id)
@@ -144,14 +145,14 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
                 patient_name=name,
                 service=service,
                 priority=OrderPriority(priority),
-                order_state=order_state(cancelled),
+                order_state=order_state(cancelled, held),
                 created_at=s.created_at,
                 updated_at=s.updated_at,
                 recording_start=rec.start_time if rec is not None else None,
                 duration_h=round(rec.duration_s / 3600, 4) if rec is not None else None,  # 10 s ECGs too
                 assigned=assigned.get(s.id),
             )
-            for s, pid, name, service, priority, cancelled, rec in rows
+            for s, pid, name, service, priority, cancelled, held, rec in rows
         ]
         detail = {
             "statuses": [s.value for s in statuses],

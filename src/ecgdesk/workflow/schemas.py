@@ -68,8 +68,11 @@ class StudyRow(Model):
     patient_name: str
     service: str
     priority: OrderPriority = OrderPriority.ROUTINE
-    order_state: OrderState = Field(default=OrderState.ACTIVE, description="cancelled: the ordering system "
-                                    "withdrew the order; its study takes no recording")
+    order_state: OrderState = Field(
+        default=OrderState.ACTIVE,
+        description="cancelled or on-hold: the ordering system withdrew or holds the order; its study takes "
+                    "no recording",
+    )
     created_at: Stamp
     updated_at: Stamp
 

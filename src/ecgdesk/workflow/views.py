@@ -178,7 +178,7 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
                 setting=order.setting,
                 place_of_service=order.place_of_service,
                 priority=OrderPriority(order.priority),
-                state=order_state(order.cancelled_at),
+                state=order_state(order.cancelled_at, order.held_at),
             ),
             **_lists(store, session, study_id),
         )

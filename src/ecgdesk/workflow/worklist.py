@@ -41,7 +41,7 @@ class StudyEntry:
     created_at: datetime
     updated_at: datetime
     priority: OrderPriority = OrderPriority.ROUTINE
-    #: a cancelled order's study stays listed (with its state), so nobody wonders where it went
+    #: a cancelled or held order's study stays listed (with its state), so nobody wonders where it went
     order_state: OrderState = OrderState.ACTIVE
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,7 +59,8 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
     number of studies in all; the read is audited when ``actor`` is given."""
     limit = max(1, min(limit, MAX_PAGE))
     query = (
-        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority, Order.cancelled_at)
+        select(Study, Patient.external_id, Patient.name, Order.service, Order.priority, Order.cancelled_at,
+               Order.held_at)
         .join(Patient, Study.patient_id == Patient.id)
         .join(Order, Study.order_id == Order.id)
     )
@@ -71,8 +72,8 @@ def study_entries(store: Store, actor: str | None = None, status: StudyStatus | 
         total = int(session.scalar(counted) or 0)
         rows = session.execute(query.order_by(Study.id.desc()).offset(max(0, offset)).limit(limit)).all()
         items = [StudyEntry(s.id, StudyStatus(s.status), pid, name, service, s.created_at, s.updated_at,
-                            OrderPriority(priority), order_state(cancelled))
-                 for s, pid, name, service, priority, cancelled in rows]
+                            OrderPriority(priority), order_state(cancelled, held))
+                 for s, pid, name, service, priority, cancelled, held in rows]
         if actor is not None:
             detail = {"status": status.value if status else None, "offset": offset,
                       "ids": [r.id for r in items]}
