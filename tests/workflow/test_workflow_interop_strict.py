@@ -71,6 +71,12 @@ def test_over_long_values_are_an_ae_naming_the_field_sent_twice_too(
         (orm("C1").replace("1245319599^", "1234567890^"), "ORC^1^12", "103"),  # an NPI's check digit
         (orm("C1").replace("DG1|1||R00.2^Palpitations^I10\r", ""), "DG1^1", "101"),  # a missing segment
         (orm("C1").replace("|F\r", "|Q\r"), "PID^1^8", "103"),
+        # the study's checks name the field the value was read from (they named DG1-3 and ORC-12 always)
+        (orm("C1").replace("DG1|1||R00.2^Palpitations^I10\r", "").replace(
+            "^C4\r", "^C4" + "|" * 27 + "Q99.999^^I10\r"), "OBR^1^31", "103"),  # OBR-31 the reason for study
+        (orm("C1") + "DG1|2||Q99.999^Unknown^I10\r", "DG1^2^3", "103"),  # the second DG1
+        (orm("C1").replace("|1245319599^Smith^John^^^^^^^^^^NPI\r", "\r").replace(
+            "^C4\r", "^C4" + "|" * 12 + "1234567890^Smith^John^^^^^^^^^^NPI\r"), "OBR^1^16", "103"),
     ],
 )
 def test_the_err_segment_names_the_segment_and_field_in_err_2(
@@ -222,6 +228,7 @@ def test_a_fhir_order_after_a_byte_order_mark_is_read(store: Store) -> None:
     [
         orm("C1").replace("19560314", "19561345"),  # AE 102 PID^1^7, refused by the reader
         orm("C1").replace("R00.2^", "Q99.999^"),  # AE 103 DG1^1^3, refused by the study's checks
+        orm("C1") + "DG1|2||Q99.999^Unknown^I10\r",  # AE 103 DG1^2^3, read back from the stored reason
         orm("C1").replace("|P|2.5.1", "|T|2.5.1"),  # AR 202 MSH^1^11
     ],
 )

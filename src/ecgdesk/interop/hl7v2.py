@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -446,10 +445,11 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     provider_field = _field(orc, 12) or _field(obr, 16)
     ordering = _ordering_provider(provider_field, provider_at, source)
     if not ordering.npi:
-        raise InputError("ORC-12", "the ordering provider's NPI is missing", source)
+        raise InputError(provider_at, "the ordering provider's NPI is missing", source)
     within(ordering.display, MAX_NAME, provider_at, source)
     service, default_days = _service(_field(obr, 4), source)
-    indications = _indications(segments, obr)
+    read = _indications(segments, obr)
+    indications = list(read)
     if not indications:
         raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
     duration = _duration(segments, source) or default_days
@@ -468,17 +468,27 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         priority=_priority(segments, orc, obr, source),
         source=source,
         notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
+        read_from=(
+            ("patient-id", "PID-3"), ("name", "PID-5"), ("birth-date", "PID-7"), ("sex", "PID-8"),
+            ("ordering-npi", provider_at), ("duration-days", "TQ1-6"),
+            *((f"indication:{code}", at) for code, at in read.items()),
+        ),
     )
 
 
-def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> list[str]:
-    codes: list[str] = []
-    sources: Iterable[str] = [_field(dg1, 3) for dg1 in segments.get("DG1", [])]
-    sources = [*sources, *_field(obr, 31).split("~")]
-    for value in sources:
+def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> dict[str, str]:
+    """The indication codes of DG1-3 and OBR-31 (reason for study), in order, each with the field it was
+    first read from (``DG1-3``, ``DG1[2]-3`` ..., ``OBR-31``)."""
+    sources: list[tuple[str, str]] = [
+        (_field(dg1, 3), "DG1-3" if n == 1 else f"DG1[{n}]-3")
+        for n, dg1 in enumerate(segments.get("DG1", []), start=1)
+    ]
+    sources += [(value, "OBR-31") for value in _field(obr, 31).split("~")]
+    codes: dict[str, str] = {}
+    for value, at in sources:
         code = unescape(value.split("^")[0]).strip()
         if code and code not in codes:
-            codes.append(code)
+            codes[code] = at
     return codes
 
 

@@ -202,3 +202,12 @@ class OrderRequest:
     priority: OrderPriority = OrderPriority.ROUTINE
     source: str = ""  # the file, peer or URL the message came from (for messages and the audit log)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: where an HL7 v2 order's values were read from, for the errors of the checks the study makes of them
+    #: (ERR-2 names the field the sender filled): (check field, message field) pairs, e.g.
+    #: ("ordering-npi", "OBR-16"), and an indication by its code, ("indication:R00.2", "OBR-31")
+    read_from: tuple[tuple[str, str], ...] = ()
+
+    def field_of(self, check_field: str, code: str | None = None) -> str | None:
+        """The message field a value the study's checks refused came from (``code``: the indication)."""
+        key = f"{check_field}:{code}" if code is not None else check_field
+        return dict(self.read_from).get(key)

@@ -27,7 +27,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.lifecycle import now
-from ecgdesk.workflow.studies import StudyRequest, add_study, check_request
+from ecgdesk.workflow.studies import StudyRequest, add_study, check_request, unknown_indication
 
 HELD = "held"
 ACCEPTED = "accepted"
@@ -46,6 +46,19 @@ class OrderOutcome:
 
 
 def _request(order: OrderRequest) -> StudyRequest:
+    """The study the order asks for, checked; a refused value is named by the message field it was read
+    from (ERR-2: OBR-31 or the second DG1, not always DG1-3; OBR-16, not always ORC-12)."""
+    try:
+        return _checked(order)
+    except InputError as error:
+        code = unknown_indication(order.indications) if error.field == "indication" else None
+        where = order.field_of(error.field, code)
+        if where is None:
+            raise
+        raise InputError(where, error.reason, error.source) from None
+
+
+def _checked(order: OrderRequest) -> StudyRequest:
     return check_request(
         StudyRequest(
             patient_id=order.patient.id,
@@ -298,7 +311,8 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
 
-#: Where in an HL7 v2 order each value the study checks (``check_request``) came from, for ERR-2.
+#: Where in an HL7 v2 order each value the study checks (``check_request``) usually comes from, for ERR-2 of
+#: the refusals stored before orders said where they read each value (OrderRequest.read_from).
 _V2_FIELDS = {
     "patient-id": "PID-3",
     "name": "PID-5",

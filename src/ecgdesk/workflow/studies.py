@@ -79,15 +79,20 @@ def check_request(req: StudyRequest) -> StudyRequest:
     check_npi(req.ordering_npi, "ordering-npi")
     if not req.indications:
         raise InputError("indication", "at least one ICD-10-CM indication code is required")
-    for code in req.indications:
-        if icd_status(code) is IcdStatus.UNKNOWN:
-            raise InputError("indication", f"{code!r} is not an ICD-10-CM code")
+    unknown = unknown_indication(req.indications)
+    if unknown is not None:
+        raise InputError("indication", f"{unknown!r} is not an ICD-10-CM code")
     if req.duration_days is not None:
         check_positive("duration-days", req.duration_days)
     pos = req.place_of_service
     if pos is not None and not (len(pos) == 2 and is_digits(pos)):
         raise InputError("pos", f"a place of service is 2 digits, got {req.place_of_service!r}")
     return req
+
+
+def unknown_indication(codes: Sequence[str]) -> str | None:
+    """The first of ``codes`` that is not an ICD-10-CM code (what :func:`check_request` refuses)."""
+    return next((code for code in codes if icd_status(code) is IcdStatus.UNKNOWN), None)
 
 
 def lock_patient_id(session: Session, external_id: str) -> None:
