@@ -91,3 +91,14 @@ def test_ack_has_msa_and_err_and_reads_back() -> None:
     for code in ("AA", "AE", "AR"):
         ack = hl7v2.build_ack(hl7v2.AckResult(code, "C|10", "why ^ not"), "OML^O21^OML_O21")
         assert parse_message(ack, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).validate()
+
+
+def test_a_general_clinical_order_omg_o19_is_read_as_an_order() -> None:
+    """OMG^O19 is HL7 v2.5's general clinical order (what ORM^O01 became for orders that are neither lab nor
+    pharmacy, such as an ECG); it was rejected (AR 200, 'not an order')."""
+    text = orm(kind="OMG^O19^OMG_O19").replace("^I10\r", "^I10|||W\r")  # DG1-6, required in 2.5.1
+    structure = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert structure.name == "OMG_O19" and structure.validate()  # a valid 2.5.1 OMG^O19, for hl7apy
+    order = hl7v2.parse_order(text, "omg.hl7")
+    assert (order.control, order.service, order.placer_order_number) == (OrderControl.NEW, "ambulatory_ecg",
+                                                                         "PL-100")

@@ -224,7 +224,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="a file, or an existing folder")
     p.set_defaults(func=_cmd_export)
 
-    p = commands.add_parser("import", parents=[user], help="take one order message (HL7 v2 ORM/OML or FHIR)")
+    p = commands.add_parser("import", parents=[user], help="take one order (HL7 v2 ORM/OMG/OML, FHIR)")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_import)

@@ -1,4 +1,5 @@
-"""HL7 v2.5.1: the signed result out (ORU^R01 with the PDF in an ED OBX), orders in (ORM^O01, OML^O21), ACKs.
+"""HL7 v2.5.1: the signed result out (ORU^R01 with the PDF in an ED OBX), orders in (ORM^O01, OMG^O19,
+OML^O21), ACKs.
 
 Messages are built and parsed with hl7apy. Text we put into a field is escaped with the standard escape
 sequences (``\\F\\``, ``\\S\\``, ...), so a patient called ``O|Brien`` or a comment with ``^`` cannot shift
@@ -41,7 +42,8 @@ SENDING_APPLICATION = "ECGDESK"
 #: MSH-18 of what we send: every message goes out UTF-8 (mllp.frame, folder files); undeclared, a receiver
 #: reads v2 text as ASCII or 8859/1 and a patient Müller arrives as MÃ¼ller.
 CHARSET = "UNICODE UTF-8"
-ORDER_TYPES = {("ORM", "O01"), ("OML", "O21")}
+#: ORM^O01 (to 2.4, kept since), OMG^O19 (2.5 on: the general clinical order, an ECG's), OML^O21 (lab)
+ORDER_TYPES = {("ORM", "O01"), ("OMG", "O19"), ("OML", "O21")}
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 
 def _ts(value: datetime) -> str:
@@ -385,7 +387,7 @@ def _check_acceptable(msh: list[str], kind: str, source: str) -> None:
     if (code, event) not in ORDER_TYPES:
         known = any(code == message for message, _ in ORDER_TYPES)
         raise InputError("MSH-9.2" if known else "MSH-9",
-                         f"message type {kind!r} is not an order (ORM^O01 or OML^O21)", source)
+                         f"message type {kind!r} is not an order (ORM^O01, OMG^O19 or OML^O21)", source)
     version = _component(_field(msh, 12), 1).strip()
     if not re.fullmatch(r"2\.\d+(\.\d+)?", version):
         raise InputError("MSH-12", f"version {version!r} is not one this receiver takes (HL7 v2.x)", source)
@@ -396,7 +398,8 @@ def _check_acceptable(msh: list[str], kind: str, source: str) -> None:
 
 
 def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
-    """An ORM^O01 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by workflow)."""
+    """An ORM^O01, OMG^O19 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by the
+    workflow)."""
     segments = _segments(text, source)
     kind, control_id = message_header(text, source)
     _check_acceptable(segments["MSH"][0], kind, source)

@@ -188,7 +188,7 @@ class SignedResult:
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """An order from the EHR (HL7 ORM^O01/OML^O21 or a FHIR ServiceRequest), checked field by field."""
+    """An order from the EHR (HL7 ORM^O01/OMG^O19/OML^O21, a FHIR ServiceRequest), checked field by field."""
 
     control: OrderControl
     message_id: str  # MSH-10, or the ServiceRequest's id/identifier: what de-duplicates a resend

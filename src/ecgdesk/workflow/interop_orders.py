@@ -1,4 +1,4 @@
-"""Orders in: an HL7 v2 ORM^O01/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order.
+"""Orders in: an HL7 v2 ORM^O01/OMG^O19/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order.
 
 Each message is handled once per control id (a resend gets the first answer again and changes nothing),
 answered with an ACK (AA accepted, AE received but not acted on, with the reason, AR refused: not an order

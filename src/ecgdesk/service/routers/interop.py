@@ -1,5 +1,5 @@
 """Hospital interfaces over HTTP: a signed study's result in HL7 v2, FHIR or DICOM, its deliveries, and
-orders in (an HL7 v2 ORM/OML message or a FHIR ServiceRequest in the body), answered like the MLLP
+orders in (an HL7 v2 ORM/OMG/OML message or a FHIR ServiceRequest in the body), answered like the MLLP
 listener answers them."""
 
 from __future__ import annotations
