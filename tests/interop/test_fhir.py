@@ -89,3 +89,34 @@ def test_bad_service_requests_name_the_field(document: object, field: str) -> No
     with pytest.raises(InputError) as caught:
         fhir.parse_service_request(document, "bad.json")
     assert caught.value.field.startswith(field)
+
+
+def _by_identifier(document: dict, kind: str, element: str) -> dict:
+    """``document`` with the ServiceRequest's ``element`` a logical reference: the identifier of the ``kind``
+    resource the Bundle carries, no literal reference."""
+    changed = copy.deepcopy(document)
+    resources = {e["resource"]["resourceType"]: e["resource"] for e in changed["entry"]}
+    resources["ServiceRequest"][element] = {"identifier": dict(resources[kind]["identifier"][0])}
+    return changed
+
+
+def test_references_by_identifier_are_resolved_in_the_bundle() -> None:
+    """A Reference may name its target by identifier alone (R4 Reference.identifier, a logical reference):
+    the order was refused as 'the Patient it references is not in the message' although the Bundle carried
+    the Patient with that identifier (and likewise the requester by its NPI)."""
+    bundle = _by_identifier(service_request(), "Patient", "subject")
+    bundle = _by_identifier(bundle, "Practitioner", "requester")
+    Bundle.model_validate(bundle)
+    order = fhir.parse_service_request(bundle, "logical.json")
+    assert (order.patient.id, order.patient.display) == ("P900", "Roe, Rita")
+    assert order.ordering.npi == "1245319599"
+    twice = copy.deepcopy(bundle)  # an identifier two Patients carry names neither
+    twice["entry"].append({"fullUrl": "urn:uuid:44444444-4444-4444-4444-444444444444",
+                           "resource": {**twice["entry"][1]["resource"], "name": [{"family": "Other"}]}})
+    with pytest.raises(InputError, match="matches 2 Patient") as caught:
+        fhir.parse_service_request(twice, "twice.json")
+    assert caught.value.field == "ServiceRequest.subject"
+    unknown = copy.deepcopy(bundle)
+    unknown["entry"][0]["resource"]["subject"]["identifier"]["value"] = "NOT-THERE"
+    with pytest.raises(InputError, match="not in the message"):
+        fhir.parse_service_request(unknown, "unknown.json")

@@ -287,19 +287,24 @@ def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputEr
 
 
 def _find(
-    resources: list[dict[str, Any]], reference: str | None, kind: str, field: str, source: str
+    resources: list[dict[str, Any]], target: Any, kind: str, field: str, source: str
 ) -> dict[str, Any] | None:
-    """The ``kind`` resource ``reference`` names; refused when it names more than one (taking the first
-    would file the order under whichever came first)."""
-    if not reference:
+    """The ``kind`` resource a Reference (``target``) names by its literal reference, else by its identifier
+    (a logical reference: the resource in the message that carries it); refused when it names more than one
+    (taking the first would file the order under whichever came first)."""
+    target = target if isinstance(target, dict) else {}
+    reference, logical = target.get("reference"), target.get("identifier")
+    if reference:
+        reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
+        keys = [{f"#{r.get('id')}", f"{kind}/{r.get('id')}", r.get("_fullUrl")} for r in resources]
+    elif isinstance(logical, dict) and logical.get("value"):
+        reference = f"{logical.get('system') or ''}|{logical['value']}"
+        keys = [{f"{i.get('system') or ''}|{i.get('value')}" for i in r.get("identifier") or []
+                 if isinstance(i, dict)} for r in resources]
+    else:
         return None
-    reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
-    found = [
-        resource
-        for resource in resources
-        if resource.get("resourceType") == kind
-        and reference in {f"#{resource.get('id')}", f"{kind}/{resource.get('id')}", resource.get("_fullUrl")}
-    ]
+    found = [r for r, names in zip(resources, keys, strict=True)
+             if r.get("resourceType") == kind and reference in names]
     if len(found) > 1:
         raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
                          source)
@@ -402,13 +407,13 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
             "ServiceRequest.identifier", "the placer order number (identifier type PLAC) is missing", source
         )
     within(str(placer), MAX_ID, "ServiceRequest.identifier", source)
-    subject = (request.get("subject") or {}).get("reference")
+    subject = request.get("subject")
     patient = _order_patient(_find(resources, subject, "Patient", "ServiceRequest.subject", source), source)
-    requester_reference = (request.get("requester") or {}).get("reference")
+    requester_reference = request.get("requester")
     requester = _find(resources, requester_reference, "Practitioner", "ServiceRequest.requester", source)
     role = _find(resources, requester_reference, "PractitionerRole", "ServiceRequest.requester", source)
     if requester is None and role is not None:  # the role's practitioner is who ordered
-        requester = _find(resources, (role.get("practitioner") or {}).get("reference"), "Practitioner",
+        requester = _find(resources, role.get("practitioner"), "Practitioner",
                           "PractitionerRole.practitioner", source)
     ordering = _order_provider(requester, source)
     service, default_days = _order_service(request, source)
