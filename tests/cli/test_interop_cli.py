@@ -205,3 +205,15 @@ def test_watcher_files_a_message_it_cannot_read_as_refused_with_the_reason(tmp_p
     assert not (inbox / "huge.hl7").exists() and (inbox / "refused" / "huge.hl7").exists()
     ack = (inbox / "refused" / "huge.hl7.ack").read_text()
     assert "MSA|AE|" in ack and "larger than any order message" in ack
+
+
+def test_watcher_takes_a_batch_file_and_files_the_batch_of_acks(tmp_path: Path) -> None:
+    """An EHR's batch export (BHS, messages, BTS) went to refused/ with 'an HL7 v2 message starts with an
+    MSH segment'; each of its orders is taken now, and the file's ACK is the batch of their ACKs."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    messages = "".join(ORDER.format(control=f"B{n}", placer=f"PB{n}", icd="R00.2") for n in (1, 2))
+    (inbox / "batch.hl7").write_text(f"BHS|^~\\&|EHR|HOSP||||||||B-1\r{messages}BTS|2\r")
+    assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.5", "--poll", "0.1"]) == 0
+    ack = (inbox / "done" / "batch.hl7.ack").read_text()
+    assert ack.startswith("BHS|") and "MSA|AA|B1" in ack and "MSA|AA|B2" in ack and "BTS|2" in ack

@@ -70,10 +70,10 @@ def _read_message(path: Path) -> str:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from ecgdesk.cli._common import print_json
-    from ecgdesk.workflow.interop_orders import receive_order
+    from ecgdesk.workflow.interop_orders import receive_message
 
     store, actor = _acting(args, "order:receive")
-    outcome = receive_order(store, _read_message(Path(args.file)), str(args.file), actor)
+    outcome = receive_message(store, _read_message(Path(args.file)), str(args.file), actor)
     if args.json:
         print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack)})
     else:
@@ -85,7 +85,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _watch_once(store: Any, folder: Path, actor: str) -> int:
     """Handle every message file in ``folder``: moved to ``done/`` or ``refused/`` with its ACK beside it."""
     from ecgdesk.interop.hl7v2 import AckResult, build_ack
-    from ecgdesk.workflow.interop_orders import receive_order
+    from ecgdesk.workflow.interop_orders import receive_message
 
     handled = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in {".hl7", ".json"}):
@@ -97,7 +97,7 @@ def _watch_once(store: Any, folder: Path, actor: str) -> int:
             ack = AckResult("AE", "", str(error), "102")
             ack_text = build_ack(ack)
         else:
-            outcome = receive_order(store, text, str(path), actor)
+            outcome = receive_message(store, text, str(path), actor)
             ack, ack_text = outcome.ack, outcome.ack_text
         target = folder / ("done" if ack.code == "AA" else "refused")
         target.mkdir(exist_ok=True)
@@ -109,7 +109,7 @@ def _watch_once(store: Any, folder: Path, actor: str) -> int:
 
 def _cmd_listen(args: argparse.Namespace) -> int:
     from ecgdesk.interop.mllp import MllpServer
-    from ecgdesk.workflow.interop_orders import receive_order
+    from ecgdesk.workflow.interop_orders import receive_message
 
     store, actor = _acting(args, "order:receive", also="delivery:manage" if args.deliver else None)
     watch = Path(args.watch) if args.watch else None
@@ -117,7 +117,7 @@ def _cmd_listen(args: argparse.Namespace) -> int:
         raise InputError("watch", "not a folder", source=watch)
 
     def handle(text: str, peer: str) -> str:
-        return receive_order(store, text, f"mllp:{peer}", actor).ack_text
+        return receive_message(store, text, f"mllp:{peer}", actor).ack_text
 
     server = MllpServer(args.host, args.port, handle) if args.port is not None else None
     if server is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ecgdesk import jsonfile
 from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
-from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.interop import fhir, hl7v2, hl7v2_batch
 from ecgdesk.interop.model import OrderControl, OrderRequest
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
@@ -461,3 +461,32 @@ def list_inbound(store: Store, status: str | None = None) -> list[InboundInfo]:
             )
             for m in session.scalars(query)
         ]
+
+
+def receive_batch(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
+    """Handle an HL7 v2 batch file (FHS/BHS ... BTS/FTS): each message as :func:`receive_order` handles it
+    alone, answered together by a batch of their ACKs. A batch cut short or joined (trailer count, missing
+    trailer) is refused whole with one AE, before any message is acted on. The outcome's ACK is AA when every
+    message was accepted, else AE, with the counts."""
+    digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
+    try:
+        batch = hl7v2_batch.read_batch(payload, source)
+    except InputError as error:
+        return _record(store, "hl7", f"batch:{digest[:32]}", "BHS", source, digest, None, REFUSED, "AE",
+                       str(error), None, _code(error), hl7v2.error_location(error.field))
+    outcomes = [receive_order(store, message, f"{source} (message {n})", actor)
+                for n, message in enumerate(batch.messages, start=1)]
+    accepted = sum(outcome.ack.code == "AA" for outcome in outcomes)
+    reason = (f"batch {batch.reference or '-'}: {len(outcomes)} message(s), {accepted} accepted, "
+              f"{len(outcomes) - accepted} not (each one's ACK says why)")
+    code = "AA" if accepted == len(outcomes) else "AE"
+    ack = hl7v2.AckResult(code, batch.reference, reason)
+    ack_text = hl7v2_batch.build_batch_ack(batch, [outcome.ack_text for outcome in outcomes])
+    return OrderOutcome(ack, ACCEPTED if code == "AA" else REFUSED, None, "BHS", ack_text)
+
+
+def receive_message(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
+    """One order message (:func:`receive_order`) or an HL7 v2 batch file of them (:func:`receive_batch`)."""
+    if hl7v2_batch.is_batch(payload):
+        return receive_batch(store, payload, source, actor)
+    return receive_order(store, payload, source, actor)

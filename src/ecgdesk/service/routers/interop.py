@@ -82,7 +82,7 @@ async def order(
 
     from ecgdesk.errors import InputError
     from ecgdesk.interop.mllp import decode
-    from ecgdesk.workflow.interop_orders import receive_order
+    from ecgdesk.workflow.interop_orders import receive_message
 
     data = bytearray()
     async for chunk in request.stream():
@@ -94,7 +94,7 @@ async def order(
     if not data.strip():
         raise InputError("body", "empty: send an HL7 v2 order or a FHIR ServiceRequest")
     outcome = await run_in_threadpool(
-        receive_order, store, decode(bytes(data)), f"http:{who.actor}", who.actor
+        receive_message, store, decode(bytes(data)), f"http:{who.actor}", who.actor
     )
     if outcome.ack.code != "AA":
         raise InputError("body", f"{outcome.ack.code}: {outcome.ack.text}")
