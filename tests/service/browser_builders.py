@@ -78,7 +78,9 @@ def _more_studies(store: Store) -> None:
         )
 
 
-def _resting_study(store: Store, folder: Path) -> int:
+def resting_study(
+    store: Store, folder: Path, name: str = "Tanaka, Hiro", patient_id: str = "MRN-20502"
+) -> int:
     """A resting 12-lead study (pydicom's real 12-lead ECG), analysed and reported."""
     from pydicom.data import get_testdata_file
 
@@ -86,8 +88,8 @@ def _resting_study(store: Store, folder: Path) -> int:
     from ecgdesk.workflow.reporting import report_study
 
     request = StudyRequest(
-        patient_id="MRN-20502",
-        name="Tanaka, Hiro",
+        patient_id=patient_id,
+        name=name,
         birth_date=date(1972, 4, 8),
         sex="M",
         service=Service.RESTING_ECG,
@@ -143,7 +145,7 @@ def serve_demo(folder: Path, hours: float = 1.5) -> Iterator[Served]:
     demo = ensure_service_demo(folder / "demo", hours=hours, leads=2)
     store = open_store(url=demo.url, home=demo.home)
     _more_studies(store)
-    resting = _resting_study(store, folder)
+    resting = resting_study(store, folder)
     policy = SecurityPolicy(idle_s=900, absolute_s=3600, lockout_attempts=5, lockout_s=60, touch_s=0)
     app = create_app(store, ServiceSettings(upload_limit_bytes=50_000_000, policy=policy))
     try:

@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
         {"text": "Sinus rhythm."},
     ),
     ("POST", "/api/v1/studies/{study_id}/sign"): (Action.STUDY_SIGN, {"password": PIN}),
+    ("GET", "/api/v1/signing/queue"): (Action.STUDY_SIGN, None),
+    ("POST", "/api/v1/signing/batch"): (Action.STUDY_SIGN, {"study_ids": [1], "password": PIN}),
     ("POST", "/api/v1/studies/{study_id}/addendum"): (Action.STUDY_ADDENDUM, {"text": "x", "password": PIN}),
     ("POST", "/api/v1/studies/{study_id}/components"): (
         Action.COMPONENT_RECORD,

@@ -26,6 +26,7 @@ from browser_builders import (
     launched_chromium,
     need_browser,
     open_logged_in,
+    resting_study,
     save_small,
     serve_demo,
     stress_study,
@@ -411,6 +412,46 @@ def test_physician_reads_and_signs_a_stress_test(
     assert "Interpreted by" in page.locator("[data-testid=signature-state]").inner_text()
     pdf = page.request.get(f"/api/v1/studies/{study_id}/report/preview.pdf")
     assert pdf.status == 200 and pdf.headers["x-report-signed"] == "true"
+    assert not page.errors
+    page.context.close()
+
+
+def test_physician_signs_several_studies_with_one_password(
+    chromium: Any, served: Served, tmp_path: Path, shots: Path
+) -> None:
+    """Batch signing: the reviewed studies listed, one password for the ticked ones (a wrong one signs
+    nothing); a study whose report changed after the page was opened is named as not signed, with why."""
+    from ecgdesk.workflow.reporting import interpret as review
+    from ecgdesk.workflow.studies import set_technician_comments
+
+    ids = [resting_study(served.store, tmp_path, f"Batch, Pat{i}", f"MRN-B{i}") for i in range(3)]
+    for study_id in ids:
+        review(served.store, study_id, "dr.demo", "Sinus rhythm. Normal ECG. (Browser batch test.)")
+    page = log_in(chromium, served, "dr.demo")
+    page.goto("/signing")
+    for study_id in ids:
+        assert page.locator(f"tr[data-study='{study_id}'] .state").inner_text() == "Ready"
+    for study_id in ids:
+        page.check(f"input[name=study][value='{study_id}']")
+    page.locator("[data-testid=batch-sign]").click()
+    page.locator("#batch-dialog").wait_for(state="visible")
+    listed = page.locator("#batch-list li").all_inner_texts()
+    assert listed == [f"Study {i}, Batch, Pat{n}" for n, i in enumerate(ids)], listed
+    assert "Interpreted by Dana Demo, MD" in page.locator("#batch-meaning").inner_text()
+    page.fill("#batch-password", "not-my-password")
+    page.locator("#batch-submit").click()
+    page.locator("#batch-error").wait_for(state="visible")
+    assert "Nothing signed" in page.locator("#batch-error").inner_text()
+    set_technician_comments(served.store, ids[2], "Lead V2 re-placed after the review.", "tech.demo")
+    page.fill("#batch-password", PIN)
+    save_small(page, shots / "signing.png")
+    page.locator("#batch-submit").click()
+    page.locator("#batch-result").wait_for(state="visible", timeout=120_000)
+    assert page.locator("#batch-result").inner_text().startswith("2 signed, 1 not signed")
+    for study_id in ids[:2]:
+        assert page.locator(f"tr[data-study='{study_id}'] .state").inner_text().startswith(
+            "Signed: Interpreted by Dana Demo, MD, 20")
+    assert "changed since" in page.locator(f"tr[data-study='{ids[2]}'] .state").inner_text()
     assert not page.errors
     page.context.close()
 

@@ -330,3 +330,38 @@ def test_the_cli_authenticates_and_consults_the_permission_table(
     actions = [row["action"] for row in json.loads(capsys.readouterr().out)]
     assert actions.count("auth:forbidden") == 2 and "auth:refused" in actions and "read:study" in actions
     assert main(["audit", "verify", "--user", "boss"]) == 0
+
+
+def test_sign_queue_and_sign_batch(
+    home: Path, tiny_record: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``study sign-batch``: one password for several studies; a study not ready is named with the reason
+    and left unsigned (exit 1); a wrong password signs nothing (exit 2)."""
+    pytest.importorskip("ecgdesk.analysis.pipeline")
+    from workflow_builders import fake_analyzer, request
+
+    from ecgdesk.workflow.analysis import analyze_study
+    from ecgdesk.workflow.reporting import interpret, report_study
+    from ecgdesk.workflow.studies import create_study, import_recording
+
+    store = open_store()
+    add_user(store, "dr.a", "physician", PIN, npi=PHYSICIAN_NPI, actor="boss", admin_password=PIN)
+    for i in range(3):
+        study_id = create_study(store, request(patient_id=f"P{i}"), "tech")
+        import_recording(store, study_id, tiny_record, "tech")
+        analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
+        report_study(store, study_id, "tech")
+        interpret(store, study_id, "dr.a", "Sinus rhythm." if i < 2 else None)
+    store.close()
+    assert main(["study", "sign-queue", "--user", "dr.a"]) == 0
+    out = capsys.readouterr().out
+    assert "study 1 " in out and "ready" in out and "study 3 " in out and "no interpretation" in out
+    monkeypatch.setenv("WRONG", "0000")
+    assert main(["study", "sign-batch", "1", "2", "--user", "dr.a", "--password-env", "WRONG"]) == 2
+    assert "wrong user name or password" in capsys.readouterr().err
+    assert main(["study", "sign-batch", "1", "2", "3", "--user", "dr.a"]) == 1
+    out = capsys.readouterr().out
+    assert "study 1: report version" in out and "study 2: report version" in out
+    assert "study 3: NOT signed: no interpretation" in out and "2 signed, 1 not signed" in out
+    assert main(["study", "sign-batch", "1", "--user", "tech"]) == 2  # a technician may not sign
+    assert "study:sign" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ecgdesk.cli import signing
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
 from ecgdesk.cli._common import command_store, print_json, progress, read_text_option
 from ecgdesk.coding.facts import Service, Setting
@@ -496,6 +497,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sign_p.add_argument("study_id", type=int)
     sign_p.set_defaults(func=_cmd_sign)
+    signing.register(study_sub, user_parent)  # sign-queue, sign-batch
 
     addendum = study_sub.add_parser(
         "addendum", parents=[user_parent], help="physician: amend a signed report (new signed version)"

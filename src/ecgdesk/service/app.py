@@ -20,6 +20,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ecgdesk.service.routers.session",
     "ecgdesk.service.routers.studies",
     "ecgdesk.service.routers.actions",
+    "ecgdesk.service.routers.signing",
     "ecgdesk.service.routers.uploads",
     "ecgdesk.service.routers.audit",
     "ecgdesk.service.routers.users",

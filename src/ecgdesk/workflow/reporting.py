@@ -372,14 +372,21 @@ def _signable(store: Store, session: Session, study_id: int, username: str) -> t
     return study, latest
 
 
-@locked("report")
 def sign(store: Store, study_id: int, username: str, password: str) -> SignatureInfo:
-    """Sign the reviewed report version with the physician's re-entered password or PIN.
+    """Sign the reviewed report version with the physician's re-entered password or PIN."""
+    return sign_as(store, study_id, authenticate(store, username, password, Role.PHYSICIAN))
+
+
+@locked("report")
+def sign_as(store: Store, study_id: int, user: UserInfo) -> SignatureInfo:
+    """Sign as ``user``, whose password the caller has just checked (:func:`sign`, and the batch's one
+    entry for all its studies, :func:`ecgdesk.workflow.signing_batch.sign_batch`): every check and row of a
+    signature is here, so a study signed in a batch is signed exactly as one signed alone.
 
     Under the study's lock (a second Sign, from another tab, waits and then finds the study signed), and
     checked again when the signature is recorded: the signed PDF takes a while to render, and a comment or
     interpretation saved meanwhile would otherwise be signed over without being in the signed report."""
-    user = authenticate(store, username, password, Role.PHYSICIAN)
+    username = user.username
     with store.transaction() as session:
         study, latest = _signable(store, session, study_id, username)
         signer = session.get(User, user.id)

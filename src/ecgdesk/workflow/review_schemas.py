@@ -8,12 +8,12 @@ own module so the workstation's additions do not crowd that one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ecgdesk.store.enums import Role, StudyStatus
-from ecgdesk.workflow.schemas import InputModel, Model, StudyDetail, StudyRow
+from ecgdesk.workflow.schemas import InputModel, Model, Stamp, StudyDetail, StudyRow
 
 BeatClass = Literal["N", "S", "V", "F", "Q"]
 
@@ -197,3 +197,45 @@ class BillingView(Model):
     stale: list[str] = Field(default_factory=list)  # why the stored coding is out of date (empty: current)
     can_code: bool = False
     can_bill: bool = False
+
+
+# ------------------------------------------------------------------------------------------ batch signing
+class BatchSignIn(InputModel):
+    """Studies to sign with one entry of the physician's password (``workflow.signing_batch``)."""
+
+    study_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=50)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class QueuedStudyOut(Model):
+    study_id: int
+    patient_name: str
+    patient_id: str
+    service: str
+    priority: str
+    version: int
+    reviewed_at: str
+    interpretation: str
+    ready: bool
+    reason: str | None = None
+
+
+class SignedOut(Model):
+    study_id: int
+    version: int
+    printed_name: str
+    signed_at: Stamp
+    content_sha256: str
+
+
+class RefusedOut(Model):
+    study_id: int
+    reason: str
+
+
+class BatchSignedOut(Model):
+    """Each study signed, and each refused with the reason (left unsigned)."""
+
+    meaning: str
+    signed: list[SignedOut]
+    refused: list[RefusedOut]

@@ -92,7 +92,7 @@ def interpretation(
     return ReportRendered(version=info.version, content_sha256=info.content_sha256, reused=info.reused)
 
 
-def _reauthenticated(error: AuthenticationError, who: Principal, action: Action) -> PermissionDeniedError:
+def reauthenticated(error: AuthenticationError, who: Principal, action: Action) -> PermissionDeniedError:
     # The session is fine; the password re-entered to sign is not: 403, so the page does not log out.
     reason = f"the password re-entered to sign is not accepted: {error.reason}"
     return PermissionDeniedError(who.username, who.role.value, action.value, [who.role.value], reason)
@@ -115,7 +115,7 @@ def sign_report(
     try:
         info = sign(store, study_id, who.username, body.password)
     except AuthenticationError as error:
-        raise _reauthenticated(error, who, Action.STUDY_SIGN) from None
+        raise reauthenticated(error, who, Action.STUDY_SIGN) from None
     return _signature(info)
 
 
@@ -127,7 +127,7 @@ def addendum(
     try:
         info = add_addendum(store, study_id, who.username, body.password, body.text)
     except AuthenticationError as error:
-        raise _reauthenticated(error, who, Action.STUDY_ADDENDUM) from None
+        raise reauthenticated(error, who, Action.STUDY_ADDENDUM) from None
     return _signature(info)
 
 

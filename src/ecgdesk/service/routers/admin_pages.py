@@ -44,6 +44,7 @@ AUDIT_ACTIONS = (
     "analysis:",
     "report:",
     "report:sign",
+    "report:sign-batch",
     "report:addendum",
     "interpretation:",
     "component:",

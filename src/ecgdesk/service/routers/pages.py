@@ -125,6 +125,20 @@ def worklist_page(request: Request, store: StoreDep) -> HTMLResponse:
     )
 
 
+@router.get("/signing")
+def signing_page(request: Request, store: StoreDep) -> HTMLResponse:
+    """The physician's reviewed studies, to sign several with one password (``workflow.signing_batch``)."""
+    from ecgdesk.workflow.reporting import MEANING
+    from ecgdesk.workflow.signing_batch import MAX_BATCH, signing_queue
+
+    who = page_user(request)
+    authorize(store, who, Action.STUDY_SIGN)
+    return render(
+        request, "signing.html.j2", who, nav="signing", queue=signing_queue(store, who.username, who.actor),
+        service_names=SERVICE_NAMES, meaning=MEANING, max_batch=MAX_BATCH,
+    )
+
+
 @router.get("/upload")
 def upload_page(request: Request, store: StoreDep) -> HTMLResponse:
     who = page_user(request)
