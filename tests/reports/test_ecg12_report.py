@@ -103,3 +103,113 @@ def test_stress_report_renders(tmp_path: Path):
     assert out.pdf_path.read_bytes().startswith(b"%PDF")
     ctx.interpretation = "Negative for ischemia at an adequate workload."
     assert stress_report_digest(ctx) != out.content_sha256
+
+
+# ------------------------------------------------------------------ many addenda: every signature printed
+PT_PER_MM = 72 / 25.4
+GRID_TOP_PT = (14.0 + 4 * 35.0) * PT_PER_MM  # render_ecg12_report's grid: 14 mm up, four 35 mm rows
+
+
+def _many_signed(ctx, n_addenda: int = 6):
+    """``ctx`` signed, then amended ``n_addenda`` times: each addendum a version with its own signature."""
+    from datetime import timedelta
+
+    ctx.addenda = [
+        Addendum(f"Addendum text {i}: compared with the tracing of 2025-0{i}-01, lead placement checked, the "
+                 f"rhythm and the intervals are unchanged; no new finding (item {i}).", "Dr. A. Reader",
+                 SIGNED_AT + timedelta(hours=i))
+        for i in range(1, n_addenda + 1)
+    ]
+    digest = "a" * 64
+    first = SignatureBlock("Dr. A. Reader", "MD", SIGNED_AT, digest, "Interpreted by", 1)
+    ctx.earlier_signatures = [first] + [
+        SignatureBlock("Dr. B. Second", "MD", SIGNED_AT + timedelta(hours=i), digest, "Addendum by", i + 1)
+        for i in range(1, n_addenda)
+    ]
+    ctx.signature = SignatureBlock("Dr. B. Second", "MD", SIGNED_AT + timedelta(hours=n_addenda), digest,
+                                   "Addendum by", n_addenda + 1)
+    ctx.header = ReportHeader(patient_name="Doe, Jane", patient_id="MRN1", study_id="7",
+                              report_version=n_addenda + 1)
+    return ctx
+
+
+def _drawn(pdf: Path) -> tuple[int, list[tuple[int, float, float, str]], str]:
+    """(pages, every text run as (page, x pt, y pt, text), all text: the runs of one line joined, as a
+    ligature such as "fi" is a run of its own, then the lines) read back with pypdf."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    runs: list[tuple[int, float, float, str]] = []
+    for n, page in enumerate(reader.pages):
+        def visit(text, cm, tm, font, size, n=n):
+            if text.strip():
+                runs.append((n, cm[4] + tm[4], cm[5] + tm[5], text))
+        page.extract_text(visitor_text=visit)
+    lines: dict[tuple[int, float], str] = {}
+    for n, _, y, text in runs:
+        lines[(n, round(y, 1))] = lines.get((n, round(y, 1)), "") + text
+    return len(reader.pages), runs, " ".join(" ".join(lines.values()).split())
+
+
+def _every_signature_and_addendum_whole(ctx, text: str) -> None:
+    from ecgdesk.reports.context import signature_lines
+
+    lines = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    assert len(lines) == len(ctx.addenda) + 1
+    for sig in lines:  # 21 CFR 11.50: meaning, printed name, date-time (and the version), each one
+        assert f"{sig.who} {sig.when}" in text, sig
+    for addendum in ctx.addenda:
+        assert " ".join(addendum.text.split()) in text, addendum.text
+    assert " ".join(ctx.interpretation.split()) in text
+
+
+def test_twelve_lead_with_six_addenda_prints_every_signature_off_the_grid(tmp_path: Path, dicom_result):
+    """Before: 7 signature lines from 45 mm down, the 4th to 7th drawn over the ECG grid, and addenda 3 to 6
+    left out. Now the band keeps what fits and page 2 carries the over-read, each addendum, each signature."""
+    over_read = ("Sinus rhythm at 61 bpm. Normal axis. Borderline first-degree AV block (PR 208 ms). "
+                 "No acute ST-T change. Compared with the prior tracing: unchanged.")
+    ctx = _many_signed(Ecg12ReportContext(dicom_result, over_read=over_read))
+    out = render_ecg12_report(ctx, tmp_path)
+    pages, runs, text = _drawn(out.pdf_path)
+    assert pages == 2
+    _every_signature_and_addendum_whole(ctx, text)
+    first = [(y, t) for n, _, y, t in runs if n == 0 and ("by:" in t or t.startswith(("Physician", "Cont")))]
+    assert first and all(y > GRID_TOP_PT + 2 for y, _ in first), first  # nothing over the grid
+    width, height = PAGE_MM[0] * PT_PER_MM, PAGE_MM[1] * PT_PER_MM
+    assert all(0 < x < width and 3 * PT_PER_MM < y < height for _, x, y, _ in runs), [
+        r for r in runs if not (0 < r[1] < width and 3 * PT_PER_MM < r[2] < height)]
+    # A short over-read with one signature stays one page, as before.
+    short = Ecg12ReportContext(dicom_result, over_read="Normal ECG.")
+    short.signature = _signature(report_content_digest(short))
+    pages, _, text = _drawn(render_ecg12_report(short, tmp_path / "short").pdf_path)
+    assert pages == 1 and "Physician over-read: Normal ECG." in text
+    assert "Interpreted by: Dr. A. Reader" in text
+
+
+def test_stress_report_with_six_addenda_prints_every_signature_on_the_page(tmp_path: Path):
+    """Before: addenda 4 to 6 left out and the 7th signature 5 mm from the page's foot (an 8th off the
+    page). Now the interpretation, each addendum and each signature are on the page after page one."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis" / "stress"))
+    from stress_synthetic import LEADS, synthetic_ecg
+
+    from ecgdesk.analysis.stress.exercise import analyze_stress
+    from ecgdesk.analysis.stress.protocol import bruce_protocol
+    from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
+
+    sig, _ = synthetic_ecg(300, 250.0, lambda t: 70 + t / 10)
+    result = analyze_stress(Recording.from_array(sig, 250.0, list(LEADS)),
+                            bruce_protocol(60, "F", exercise_s=180, pretest_s=60, recovery_s=60))
+    ctx = _many_signed(StressReportContext(result, interpretation=(
+        "Negative for ischemia at an adequate workload (85 % of the age-predicted maximum reached); no "
+        "arrhythmia; normal blood pressure response; Duke score low risk.")))
+    out = render_stress_report(ctx, tmp_path)
+    pages, runs, text = _drawn(out.pdf_path)
+    assert pages == 3  # page one, its continuation, the median complexes
+    _every_signature_and_addendum_whole(ctx, text)
+    assert "Representative median complexes" in " ".join(t for n, _, _, t in runs if n == 2)
+    width = 210.0 * PT_PER_MM
+    text_runs = [r for r in runs if not r[3].startswith("report v")]  # the footer has its own band
+    assert all(0 < x < width and y > 10 * PT_PER_MM for _, x, y, _ in text_runs), [
+        r for r in text_runs if r[2] <= 10 * PT_PER_MM]

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION, RestingEcgResult, measurements_to_dict
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
+from ecgdesk.reports.continuation import continuation_pages, fits
 from ecgdesk.reports.paper import MM_PER_INCH, draw_12lead_3x4, mm_axes
 
 PAGE_MM = (297.0, 210.0)  # A4 landscape
@@ -92,6 +94,46 @@ def _header_lines(ctx: Ecg12ReportContext) -> list[str]:
     ]
 
 
+#: What the band between the header and the grid holds (11 mm): on the left, up to 143 mm wide (the
+#: signatures start at 160 mm), the over-read and two addenda on one line each; on the right three signature
+#: lines (a fourth would be drawn over the grid). Characters at about 1.4 mm each at 7 pt.
+BAND_SIGNATURES = 3
+BAND_ADDENDA = 2
+OVER_READ_CHARS = 75
+ADDENDUM_LINE_CHARS = 100
+SIGNATURE_CHARS = 100  # from 160 mm to the page's right edge (297 mm) at 6.4-7.2 pt
+
+
+def _addendum_line(i: int, addendum: Addendum) -> str:
+    return f"Addendum {i} ({addendum.author}, {addendum.at:%Y-%m-%d}): {addendum.text.strip()}"
+
+
+def on_first_page(ctx: Ecg12ReportContext) -> bool:
+    """Whether the over-read, the addenda and the signatures fit page one's band whole."""
+    n_signatures = (len(ctx.earlier_signatures) + 1) if ctx.signature is not None else 0
+    return (
+        fits(ctx.over_read, OVER_READ_CHARS)
+        and len(ctx.addenda) <= BAND_ADDENDA
+        and all(fits(_addendum_line(i, a), ADDENDUM_LINE_CHARS) for i, a in enumerate(ctx.addenda, 1))
+        and n_signatures <= BAND_SIGNATURES
+        and all(len(s.text) <= SIGNATURE_CHARS
+                for s in signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version))
+    )
+
+
+def _continued(ctx: Ecg12ReportContext, digest: str) -> list[Figure]:
+    if on_first_page(ctx):
+        return []
+    h = ctx.header
+    title = (f"Resting 12-lead ECG   {h.patient_name or 'Unnamed patient'}   ID {h.patient_id or '--'}   "
+             f"Study {h.study_id or '--'}   report v{h.report_version}")
+    return continuation_pages(
+        PAGE_MM, title, "Physician over-read", ctx.over_read, ctx.addenda,
+        signature_lines(ctx.signature, ctx.earlier_signatures, h.report_version),
+        f"report v{h.report_version}  content {digest[:12]}",
+    )
+
+
 def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
     w, h = PAGE_MM
     for i, line in enumerate(_header_lines(ctx)):
@@ -102,14 +144,25 @@ def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
         fig.text(160 / w, 1 - (14.6 + 4.0 * i) / h, line[:80], fontsize=6.8)
     y = 1 - 45 / h
     text = ctx.over_read.strip() or "(no over-read yet)"
-    fig.text(12 / w, y, f"Physician over-read: {text[:150]}", fontsize=7.2)
-    for i, addendum in enumerate(ctx.addenda[:2]):
-        fig.text(12 / w, y - (i + 1) * 3.6 / h,
-                 f"Addendum {i + 1} ({addendum.author}, {addendum.at:%Y-%m-%d}): {addendum.text[:120]}",
-                 fontsize=6.8)
+    lines = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    if on_first_page(ctx):
+        fig.text(12 / w, y, f"Physician over-read: {text}", fontsize=7.2)
+        for i, addendum in enumerate(ctx.addenda, 1):
+            fig.text(12 / w, y - i * 3.6 / h, _addendum_line(i, addendum), fontsize=6.8)
+    else:  # the band above the grid is too small: the whole text and every signature are on page 2
+        start = text.splitlines()[0][: OVER_READ_CHARS - 3]
+        fig.text(12 / w, y, f"Physician over-read: {start}{'...' if start != text else ''}", fontsize=7.2)
+        more = f"{len(ctx.addenda)} addend{'um' if len(ctx.addenda) == 1 else 'a'}, " if ctx.addenda else ""
+        fig.text(12 / w, y - 3.6 / h, f"Continued on page 2: the whole over-read, {more}every signature.",
+                 fontsize=6.8, weight="bold")
+        # the version's own signature here (unless its name is too long for the band); all on page 2
+        lines = [s for s in lines[-1:] if len(s.text) <= SIGNATURE_CHARS]
+        if ctx.earlier_signatures:
+            n = len(ctx.earlier_signatures)
+            fig.text(160 / w, y - 3.6 / h, f"and {n} earlier signature{'s' if n > 1 else ''}: page 2",
+                     fontsize=6.4)
     if ctx.signature is None:
         fig.text(0.5, 1 - 4.5 / h, UNSIGNED_BANNER, fontsize=9, color="#b00020", ha="center", weight="bold")
-    lines = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
     for i, sig in enumerate(lines):  # every signature the version carries, its own last and bold
         fig.text(160 / w, y - i * 3.6 / h, sig.text, fontsize=6.4 if len(lines) > 1 else 7.2,
                  weight="bold" if sig.current else "normal")
@@ -140,11 +193,17 @@ def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = 
     _text_blocks(fig, ctx, digest)
     pdf = out_dir / f"{basename}.pdf"
     png = out_dir / f"{basename}.png"
+    more = _continued(ctx, digest)
     for path, dpi in ((pdf, 72), (png, 150)):
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=path.suffix)
         os.close(fd)
         try:
-            fig.savefig(tmp, dpi=dpi)
+            if path is pdf and more:  # page one, then the text it could not hold
+                with PdfPages(tmp) as pages:
+                    for page in (fig, *more):
+                        pages.savefig(page, dpi=dpi)
+            else:
+                fig.savefig(tmp, dpi=dpi)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from ecgdesk.analysis.stress.exercise import MV_PER_MM, StageMeasurement, StressResult, stress_to_dict
 from ecgdesk.analysis.stress.protocol import Phase
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
+from ecgdesk.reports.continuation import continuation_pages, fits
 from ecgdesk.reports.paper import MM_PER_INCH, draw_grid, mm_axes
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
@@ -141,6 +142,68 @@ def _complexes_page(ctx: StressReportContext) -> Figure | None:
     return fig
 
 
+#: The band under the ST trend (from 47 mm above the page's foot down to 12 mm): the interpretation and
+#: three addenda on one line each, then five signature lines; lines of at most these many characters fit
+#: the 185 mm between the margins (about 1.45 mm a character at 7.5 pt).
+BAND_ADDENDA = 3
+BAND_SIGNATURES = 5
+INTERPRETATION_CHARS = 100
+LINE_CHARS = 115
+
+
+def _addendum_line(i: int, addendum: Addendum) -> str:
+    return f"Addendum {i} ({addendum.author}): {addendum.text.strip()}"
+
+
+def on_first_page(ctx: StressReportContext) -> bool:
+    """Whether the interpretation, the addenda and the signatures fit page one's band whole."""
+    sigs = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    return (
+        fits(ctx.interpretation, INTERPRETATION_CHARS)
+        and len(ctx.addenda) <= BAND_ADDENDA
+        and all(fits(_addendum_line(i, a), LINE_CHARS) for i, a in enumerate(ctx.addenda, 1))
+        and len(sigs) <= BAND_SIGNATURES
+        and all(len(s.text) <= LINE_CHARS for s in sigs)
+    )
+
+
+def _text_band(fig: Figure, ctx: StressReportContext) -> None:
+    text = ctx.interpretation.strip() or "(no interpretation yet)"
+    sigs = signature_lines(ctx.signature, ctx.earlier_signatures, ctx.header.report_version)
+    if on_first_page(ctx):
+        fig.text(0.06, 0.16, f"Interpretation: {text}", fontsize=7.5)
+        for i, addendum in enumerate(ctx.addenda, 1):
+            fig.text(0.06, 0.145 - (i - 1) * 0.014, _addendum_line(i, addendum), fontsize=7)
+    else:  # the rest is on the next page, whole: the interpretation, each addendum, every signature
+        start = text.splitlines()[0][: INTERPRETATION_CHARS - 3]
+        fig.text(0.06, 0.16, f"Interpretation: {start}{'...' if start != text else ''}", fontsize=7.5)
+        more = f"{len(ctx.addenda)} addend{'um' if len(ctx.addenda) == 1 else 'a'}, " if ctx.addenda else ""
+        fig.text(0.06, 0.145, f"Continued on page 2: the whole interpretation, {more}every signature.",
+                 fontsize=7, weight="bold")
+        if len(sigs) > 1:
+            n = len(sigs) - 1
+            fig.text(0.06, 0.078, f"and {n} earlier signature{'s' if n > 1 else ''}: page 2", fontsize=7)
+        sigs = [s for s in sigs[-1:] if len(s.text) <= LINE_CHARS]  # a name too long to fit: page 2 only
+    if ctx.signature is None:
+        fig.text(0.5, 0.985, "UNCONFIRMED - not signed", ha="center", fontsize=9, color="#b00020",
+                 weight="bold")
+    for i, sig in enumerate(sigs):
+        fig.text(0.06, 0.09 - i * 0.012, sig.text, fontsize=7.5, weight="bold" if sig.current else "normal")
+
+
+def _continued(ctx: StressReportContext, digest: str) -> list[Figure]:
+    if on_first_page(ctx):
+        return []
+    h = ctx.header
+    title = (f"Exercise stress test   {h.patient_name or 'Unnamed patient'}   ID {h.patient_id or '--'}   "
+             f"Study {h.study_id or '--'}   report v{h.report_version}")
+    return continuation_pages(
+        PAGE_MM, title, "Interpretation", ctx.interpretation, ctx.addenda,
+        signature_lines(ctx.signature, ctx.earlier_signatures, h.report_version),
+        f"report v{h.report_version}  content {digest[:12]}",
+    )
+
+
 def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str = "stress-report"
                          ) -> RenderedStressReport:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,19 +241,11 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
         trend.tick_params(labelsize=6)
         if leads:
             trend.legend(fontsize=5, ncol=6, loc="lower left")
-        text = ctx.interpretation.strip() or "(no interpretation yet)"
-        fig.text(0.06, 0.16, f"Interpretation: {text[:160]}", fontsize=7.5)
-        for i, addendum in enumerate(ctx.addenda[:3]):
-            fig.text(0.06, 0.145 - i * 0.014, f"Addendum {i + 1} ({addendum.author}): {addendum.text[:140]}",
-                     fontsize=7)
-        if ctx.signature is None:
-            fig.text(0.5, 0.985, "UNCONFIRMED - not signed", ha="center", fontsize=9, color="#b00020",
-                     weight="bold")
-        for i, sig in enumerate(signature_lines(ctx.signature, ctx.earlier_signatures, h_.report_version)):
-            fig.text(0.06, 0.09 - i * 0.012, sig.text, fontsize=7.5,
-                     weight="bold" if sig.current else "normal")
+        _text_band(fig, ctx)
         fig.text(0.94, 0.02, f"report v{h_.report_version}  content {digest[:12]}", ha="right", fontsize=5.5)
         pdf.savefig(fig)
+        for page in _continued(ctx, digest):
+            pdf.savefig(page)
         complexes = _complexes_page(ctx)
         if complexes is not None:
             pdf.savefig(complexes)
