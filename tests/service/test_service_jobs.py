@@ -50,7 +50,7 @@ def test_upload_waits_for_a_worker_then_follows_its_jobs(queued_api: Api, tiny_f
     assert run_chain(api.store, job.id).status == "done"  # a worker: the import, then the analysis
     view = api.client.get(f"/api/v1/studies/{study_id}").json()
     assert view["upload"]["state"] == "done" and view["status"] == "analyzed", view["upload"]
-    assert [j["kind"] for j in view["jobs"]] == ["analysis.study"]
+    assert [j["kind"] for j in view["jobs"]] == ["analysis.study", "upload.import"]  # newest first
     # re-analysis is queued as the same job, run again; cancelled before a worker takes it
     assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
     analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study")

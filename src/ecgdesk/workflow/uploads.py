@@ -121,17 +121,18 @@ def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
     from ecgdesk.jobs import queue
     from ecgdesk.jobs.queue import JobSpec, Priority
 
-    spec = JobSpec(
-        "upload.import",
-        {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor},
-        queue.input_hash({"upload_id": accepted.upload_id}),
-        "upload-1",
-        priority=Priority.ROUTINE,
-    )
     with store.transaction() as session:
-        job, _ = queue.enqueue(session, spec, actor)
         row = session.get(Upload, accepted.upload_id)
         assert row is not None
+        spec = JobSpec(
+            "upload.import",
+            {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor},
+            queue.input_hash({"upload_id": accepted.upload_id}),
+            "upload-1",
+            priority=Priority.ROUTINE,
+            study_id=row.study_id,  # listed with the study's jobs (its page, its detail, 'jobs list --study')
+        )
+        job, _ = queue.enqueue(session, spec, actor)
         row.message, row.job_id = f"received; import queued (job {job.id})", job.id
         return job.id
 

@@ -1,0 +1,44 @@
+"""The study page lists the study's background jobs (upload import, analysis, re-analysis) with their state,
+attempts, retry wait and error, for the roles that may read jobs (``job:read``: technicians); a physician's
+page has no such list. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from service_builders import STUDY, Api, upload
+from sqlalchemy import select
+
+from ecgdesk.store.jobs_models import Job
+
+
+def test_the_study_page_lists_its_jobs_for_technicians(api: Api, tiny_files: list[Path]) -> None:
+    headers = api.login("tech.t")
+    study_id = int(api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"])
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    with api.store.transaction() as session:
+        rows = session.scalars(select(Job).where(Job.study_id == study_id).order_by(Job.id)).all()
+        assert [j.kind for j in rows] == ["upload.import", "analysis.study"]  # the import names its study
+        jobs = {j.kind: j for j in rows}
+        jobs["upload.import"].status, jobs["upload.import"].error = "failed", "disk <full> & gone"
+        jobs["upload.import"].attempts = 3
+        analysis = jobs["analysis.study"]  # waiting for its retry after a transient error
+        analysis.status, analysis.attempts, analysis.error = "queued", 1, "worker lost"
+        analysis.not_before = datetime.now(UTC) + timedelta(minutes=10)
+        ids = {kind: job.id for kind, job in jobs.items()}
+    page = api.client.get(f"/studies/{study_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert 'data-testid="jobs"' in html and "Background jobs" in html
+    imported = html.split(f'<tr data-job="{ids["upload.import"]}">')[1].split("</tr>")[0]
+    assert "Upload: import" in imported and "failed" in imported and "3 of 3" in imported, imported
+    assert "disk &lt;full&gt; &amp; gone" in imported  # escaped, never markup
+    waiting = html.split(f'<tr data-job="{ids["analysis.study"]}">')[1].split("</tr>")[0]
+    assert "Analysis" in waiting and "queued" in waiting and "1 of 3" in waiting
+    assert "retry after " in waiting and "(attempt 2 of 3): worker lost" in waiting
+    assert html.count("<tr data-job=") == 2
+    api.login("dr.t")  # physicians do not read jobs (job:read is the technicians' and administrators')
+    page = api.client.get(f"/studies/{study_id}")
+    assert page.status_code == 200 and 'data-testid="jobs"' not in page.text
