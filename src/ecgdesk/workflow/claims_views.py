@@ -273,7 +273,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
             _document(claim),
         )
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
-    detail.denials = list_denials(store, actor, status=None, claim=claim.claim_number, audit=False)
+    detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
     return detail
 
 

@@ -20,11 +20,15 @@ Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 class Rows(list[T]):
-    """The rows of one page (a plain list to its callers) and ``total``, the number of rows in all."""
+    """The rows of one page (a plain list to its callers) and ``total``, the number of rows in all.
 
-    def __init__(self, items: Iterable[T], total: int) -> None:
+    ``total`` defaults to the rows given: copies made the way ``dataclasses.asdict`` and ``copy`` make them
+    (the class called with the items alone) must work, since views holding a listing are turned into JSON
+    that way (``claims show`` failed with a TypeError when its denial items became a page)."""
+
+    def __init__(self, items: Iterable[T], total: int | None = None) -> None:
         super().__init__(items)
-        self.total = total
+        self.total = len(self) if total is None else total
 
 
 def paged(session: Session, query: Q, offset: int, limit: int | None) -> tuple[Q, int]:
