@@ -66,6 +66,7 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
         "denied_overturned": "0.00",
         "patient_responsibility": "0.00",
         "written_off": "0.00",
+        "to_secondary_claim": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "0.00",
     }
@@ -202,6 +203,7 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         "denied_overturned": "0.00",
         "patient_responsibility": "4.38",
         "written_off": "0.00",
+        "to_secondary_claim": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "4.38",
     }

@@ -97,6 +97,8 @@ class DenialContext:
     has_secondary: bool = False
     abn_on_file: bool = False
     mue_mai: int | None = None
+    # the secondary payer's rules: the secondary claim is due within ITS timely filing, not the primary's
+    secondary_rules: PayerRules | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,10 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
     elif action is Action.BILL_PATIENT:
         deadline = context.determination + timedelta(days=rules.patient_statement_days)
     elif action is Action.BILL_SECONDARY:
-        deadline = context.determination + timedelta(days=rules.timely_filing_days)
+        # the secondary payer's own limit, counted from the primary's determination (its EOB date)
+        other = context.secondary_rules or rules
+        deadline = context.determination + timedelta(days=other.timely_filing_days)
+        why = f"{why}; bill the secondary payer within its timely filing ({other.timely_filing_days} days)"
     else:
         deadline = context.determination
     remark = f" (RARC {', '.join(rarcs)})" if rarcs else ""

@@ -110,6 +110,48 @@ class ServiceLine:
 
 
 @dataclass(frozen=True)
+class CobAdjustment:
+    """One adjustment an earlier payer's 835 made (CAS group, CARC, amount), copied into the 837P's
+    2320 (claim level) or 2430 (line level) for the next payer."""
+
+    group: str
+    reason: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class LineAdjudication:
+    """An earlier payer's determination of one of our lines (loop 2430: SVD, CAS, DTP*573)."""
+
+    control: str  # the line's REF*6R on this claim
+    paid: Decimal
+    units: int
+    adjustments: tuple[CobAdjustment, ...] = ()
+
+
+@dataclass(frozen=True)
+class OtherPayer:
+    """An earlier payer of the claim (loops 2320, 2330A subscriber, 2330B payer): who it is, the subscriber
+    of that plan, what it paid (AMT*D), its claim-level CAS, its claim number (2330B REF*F8) and its line
+    determinations (2430)."""
+
+    name: str
+    payer_id: str
+    filing_indicator: str
+    responsibility: str  # SBR01 of that payer: P primary (T tertiary ...)
+    relationship: Relationship  # SBR02: the patient to that plan's subscriber
+    subscriber_last: str
+    subscriber_first: str
+    member_id: str
+    paid: Decimal
+    adjudicated: date
+    claim_number: str = ""
+    group_number: str = ""
+    adjustments: tuple[CobAdjustment, ...] = ()
+    lines: tuple[LineAdjudication, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProfessionalClaim:
     """One 2300 claim with its subscriber, patient and payer (the loops above it)."""
 
@@ -130,6 +172,7 @@ class ProfessionalClaim:
     group_number: str = ""
     accept_assignment: bool = True
     benefits_assigned: bool = True
+    other_payers: tuple[OtherPayer, ...] = ()  # earlier payers (COB): a secondary claim carries the primary
 
     @property
     def total_charge(self) -> Decimal:

@@ -32,7 +32,10 @@ from pydantic import (
 from ecgdesk.claims.model import (
     Address,
     BillingProvider,
+    CobAdjustment,
     Frequency,
+    LineAdjudication,
+    OtherPayer,
     PayerInfo,
     Person,
     ProfessionalClaim,
@@ -284,6 +287,79 @@ class ServiceLineDocument(_Model):
         )
 
 
+def _signed_money(value: Any) -> Decimal:
+    # an 835 adjustment may be negative (the payer paying more than it adjusted): kept with its sign
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -_money(value.strip()[1:])
+    if isinstance(value, Decimal) and value < 0:
+        return -_money(-value)
+    return _money(value)
+
+
+SignedMoney = Annotated[
+    Decimal, BeforeValidator(_signed_money), PlainSerializer(lambda v: f"{v:.2f}", return_type=str)
+]
+Code = Annotated[str, _pattern(r"^[A-Z0-9]{1,5}$", "a code of 1 to 5 letters or digits")]
+
+
+class CobAdjustmentDocument(_Model):
+    group: Annotated[str, _option(["CO", "OA", "PI", "PR"])]
+    reason: Code
+    amount: SignedMoney
+
+    def to_value(self) -> CobAdjustment:
+        return CobAdjustment(self.group, self.reason, self.amount)
+
+
+class LineAdjudicationDocument(_Model):
+    control: Id
+    paid: SignedMoney
+    units: Annotated[int, BeforeValidator(_whole(0, MAX_UNITS))]
+    adjustments: Annotated[list[CobAdjustmentDocument], _list(0, 30, "adjustments")] = []
+
+    def to_value(self) -> LineAdjudication:
+        return LineAdjudication(
+            self.control, self.paid, self.units, tuple(a.to_value() for a in self.adjustments)
+        )
+
+
+class OtherPayerDocument(_Model):
+    """An earlier payer of the claim (2320/2330A/2330B, and 2430 per line)."""
+
+    name: Text
+    payer_id: Annotated[str, BeforeValidator(_text(80))]
+    filing_indicator: Annotated[str, _pattern(r"^[0-9A-Z]{2}$", "a 2-character claim filing indicator")]
+    responsibility: Annotated[str, _option(["P", "S", "T"])]
+    relationship: Annotated[str, BeforeValidator(_enum_value), _option([r.value for r in Relationship])]
+    subscriber_last: Text
+    subscriber_first: Annotated[str, BeforeValidator(_text(35, minimum=0))]
+    member_id: Annotated[str, BeforeValidator(_text(80))]
+    paid: SignedMoney
+    adjudicated: Day
+    claim_number: Annotated[str, BeforeValidator(_text(50, minimum=0))] = ""
+    group_number: Annotated[str, BeforeValidator(_text(50, minimum=0))] = ""
+    adjustments: Annotated[list[CobAdjustmentDocument], _list(0, 30, "adjustments")] = []
+    lines: Annotated[list[LineAdjudicationDocument], _list(0, MAX_LINES, "line adjudications")] = []
+
+    def to_value(self) -> OtherPayer:
+        return OtherPayer(
+            self.name,
+            self.payer_id,
+            self.filing_indicator,
+            self.responsibility,
+            Relationship(self.relationship),
+            self.subscriber_last,
+            self.subscriber_first,
+            self.member_id,
+            self.paid,
+            self.adjudicated,
+            self.claim_number,
+            self.group_number,
+            tuple(a.to_value() for a in self.adjustments),
+            tuple(line.to_value() for line in self.lines),
+        )
+
+
 class ProfessionalClaimDocument(_Model):
     """One 837P claim (2300) with its billing provider, payer, subscriber, patient and lines."""
 
@@ -306,6 +382,7 @@ class ProfessionalClaimDocument(_Model):
     group_number: Annotated[str, BeforeValidator(_text(50, minimum=0))] = ""
     accept_assignment: bool = True
     benefits_assigned: bool = True
+    other_payers: Annotated[list[OtherPayerDocument], _list(0, 10, "other payers")] = []
 
     @field_validator("accept_assignment", "benefits_assigned", mode="before")
     @classmethod
@@ -339,6 +416,7 @@ class ProfessionalClaimDocument(_Model):
             self.group_number,
             self.accept_assignment,
             self.benefits_assigned,
+            tuple(other.to_value() for other in self.other_payers),
         )
 
 

@@ -204,7 +204,33 @@ def _lines(claim: ProfessionalClaim) -> Iterator[tuple[str, str]]:
 
 def claim_problems(claim: ProfessionalClaim) -> list[Problem]:
     """Every reason ``claim`` would be rejected before adjudication (empty: it may be written)."""
-    return [Problem(claim.claim_id, f, r) for f, r in (*_claim_level(claim), *_lines(claim))]
+    found = (*_claim_level(claim), *_lines(claim), *_other_payers(claim))
+    return [Problem(claim.claim_id, f, r) for f, r in found]
+
+
+def _other_payers(claim: ProfessionalClaim) -> Iterator[tuple[str, str]]:
+    """COB balancing (X222A1 1.4.1): for each earlier payer, CLM02 - its claim and line CAS = AMT*D, and
+    per line SV102 - its 2430 CAS = SVD02, so the next payer reads the same money the 835 gave."""
+    charges = {line.control: line.charge for line in claim.lines}
+    for index, other in enumerate(claim.other_payers, start=1):
+        where = f"2320 other payer {index} ({other.payer_id})"
+        if other.responsibility == claim.payer.responsibility:
+            yield f"{where} SBR01", f"{other.responsibility} is the billed payer's own responsibility"
+        cas = sum((a.amount for a in other.adjustments), Decimal(0))
+        for line in other.lines:
+            charge = charges.get(line.control)
+            if charge is None:
+                yield f"{where} 2430", f"no service line {line.control!r} on the claim"
+                continue
+            own = sum((a.amount for a in line.adjustments), Decimal(0))
+            if charge - own != line.paid:
+                yield (
+                    f"{where} 2430 SVD02 ({line.control})",
+                    f"{line.paid} is not SV102 {charge} less the line's CAS {own}",
+                )
+            cas += own
+        if claim.total_charge - cas != other.paid:
+            yield f"{where} AMT*D", f"{other.paid} is not CLM02 {claim.total_charge} less the CAS {cas}"
 
 
 # --------------------------------------------------------------------------- the written file itself

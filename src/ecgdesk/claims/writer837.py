@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from ecgdesk.claims.model import (
     BillingProvider,
+    CobAdjustment,
     Envelope,
     Frequency,
+    OtherPayer,
     Party,
     Person,
     ProfessionalClaim,
@@ -87,7 +89,67 @@ def _billing(w: SegmentWriter, billing: BillingProvider, hl: int) -> None:
     w.add("REF", "EI", billing.tin.replace("-", ""))
 
 
-def _line(w: SegmentWriter, number: int, line: ServiceLine, claim_pos: str) -> None:
+def _cas(w: SegmentWriter, adjustments: Sequence[CobAdjustment]) -> None:
+    """CAS segments as the 835 gave them: one per group code (in the order met), six reasons a segment."""
+    groups: dict[str, list[CobAdjustment]] = {}
+    for adjustment in adjustments:
+        groups.setdefault(adjustment.group, []).append(adjustment)
+    for group, found in groups.items():
+        for start in range(0, len(found), 6):
+            triplets: list[str | None] = []
+            for a in found[start : start + 6]:
+                triplets += [a.reason, format_amount(a.amount), None]
+            while triplets and triplets[-1] is None:
+                triplets.pop()
+            w.add("CAS", group, *triplets)
+
+
+def _other_payer(w: SegmentWriter, other: OtherPayer, claim: ProfessionalClaim) -> None:
+    """Loops 2320 (SBR, CAS, AMT*D, OI), 2330A (its subscriber) and 2330B (the payer, REF*F8 its claim
+    number): the earlier payer's determination the next payer coordinates with."""
+    w.add(
+        "SBR",
+        other.responsibility,
+        other.relationship.value,
+        clean_text(other.group_number, 50) or None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        other.filing_indicator,
+    )
+    _cas(w, other.adjustments)
+    w.add("AMT", "D", format_amount(other.paid))
+    w.add("OI", None, None, "Y" if claim.benefits_assigned else "N", None, None, "Y")
+    w.name("IL", "1", other.subscriber_last, other.subscriber_first, "MI", other.member_id)
+    w.name("PR", "2", other.name, "", "PI", other.payer_id)
+    if not other.lines:  # the date goes in 2430 when the lines carry the determination
+        w.add("DTP", "573", "D8", d8(other.adjudicated))
+    if other.claim_number:
+        w.add("REF", "F8", other.claim_number)
+
+
+def _line_adjudications(w: SegmentWriter, line: ServiceLine, claim: ProfessionalClaim) -> None:
+    for other in claim.other_payers:
+        for found in other.lines:
+            if found.control != line.control:
+                continue
+            w.add(
+                "SVD",
+                other.payer_id,
+                format_amount(found.paid),
+                ["HC", line.code, *line.modifiers],
+                None,
+                str(found.units),
+            )
+            _cas(w, found.adjustments)
+            w.add("DTP", "573", "D8", d8(other.adjudicated))
+
+
+def _line(
+    w: SegmentWriter, number: int, line: ServiceLine, claim_pos: str, claim: ProfessionalClaim
+) -> None:
     w.add("LX", str(number))
     w.add(
         "SV1",
@@ -106,6 +168,7 @@ def _line(w: SegmentWriter, number: int, line: ServiceLine, claim_pos: str) -> N
     w.add("REF", "6R", line.control)
     if line.ordering is not None:
         _name(w, "DK", line.ordering)
+    _line_adjudications(w, line, claim)
 
 
 def _claim(w: SegmentWriter, claim: ProfessionalClaim) -> None:
@@ -132,8 +195,10 @@ def _claim(w: SegmentWriter, claim: ProfessionalClaim) -> None:
         _name(w, "82", rendering)
         if rendering.taxonomy:
             w.add("PRV", "PE", "PXC", rendering.taxonomy)
+    for other in claim.other_payers:
+        _other_payer(w, other, claim)
     for number, line in enumerate(claim.lines, start=1):
-        _line(w, number, line, claim.place_of_service)
+        _line(w, number, line, claim.place_of_service, claim)
 
 
 def write_837p(

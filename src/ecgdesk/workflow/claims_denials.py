@@ -2,12 +2,13 @@
 
 Working an item: ``write_off`` books a write-off for its amount (CO items reduce the insurance balance,
 PR items the patient's); ``bill_patient`` hands a PR amount to patient statements (refused for CO,
-OA and PI); ``bill_secondary`` queues the secondary claim (refused when the payer crossed the claim
-over); ``appeal`` and ``reopening`` draft the letter from the signed report, the order's indications and
-the code's coverage policy and move the claim to ``appealed``; ``correct`` and ``new_original`` create
-the replacement (frequency 7) or a new original claim; ``refund`` (overpayment items only) records the
-credit returned to the payer. When no open item is left the claim closes (or is ``written_off`` when its
-balance went to write-offs).
+OA and PI); ``bill_secondary`` builds the secondary claim of the patient share (``claims_secondary``:
+2320/2330A/2330B/2430 from the primary's 835; refused when the payer crossed the claim over) and moves
+the claim to ``secondary_billed``; ``appeal`` and ``reopening`` draft the letter from the signed report,
+the order's indications and the code's coverage policy and move the claim to ``appealed``; ``correct``
+and ``new_original`` create the replacement (frequency 7) or a new original claim; ``refund``
+(overpayment items only) records the credit returned to the payer. When no open item is left the claim
+closes (or is ``written_off`` when its balance went to write-offs).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ecgdesk.store.models import Interpretation, Order, ReportVersion, Signature
 from ecgdesk.workflow.claims_export import ClaimEdits, correct_in
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, dollars, move_claim
 from ecgdesk.workflow.claims_overpayment import refund_row
+from ecgdesk.workflow.claims_secondary import bill_secondary_in
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -246,7 +248,8 @@ def _settle(session: Session, claim: ClaimRow, actor: str) -> None:
         .select_from(DenialItemRow)
         .where(DenialItemRow.claim_id == claim.id, DenialItemRow.status == "open")
     )
-    if still_open or ClaimStatus(claim.status) in (ClaimStatus.CORRECTED, ClaimStatus.APPEALED):
+    waiting = (ClaimStatus.CORRECTED, ClaimStatus.APPEALED, ClaimStatus.SECONDARY_BILLED)
+    if still_open or ClaimStatus(claim.status) in waiting:
         return
     balance = balances(session, [claim])[claim.id]
     if balance.insurance > 0:
@@ -343,6 +346,9 @@ def work_denial(
                 chosen.value,
                 {"item": item.id, "letter": letter.name},
             )
+        elif chosen is Action.BILL_SECONDARY:
+            secondary = bill_secondary_in(session, claim, item, actor, today)
+            new_claim, item.result_claim_id = secondary.claim_number, secondary.id
         elif chosen in (Action.CORRECT, Action.NEW_ORIGINAL):
             made = correct_in(
                 session,

@@ -38,6 +38,8 @@ from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
 from ecgdesk.workflow.claims_overpayment import recover
 from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
 from ecgdesk.workflow.claims_reversal import standing_payments
+from ecgdesk.workflow.claims_secondary import primary_claims
+from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -162,22 +164,48 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             )
             lines.setdefault(claim_id, []).append(billed)
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
-    secondary = set(session.scalars(select(CoverageRow.patient_id).where(CoverageRow.priority == "S")))
+    secondary_rules = {
+        patient_id: rules_of(payers[payer_id])
+        for patient_id, payer_id in session.execute(
+            select(CoverageRow.patient_id, CoverageRow.payer_id)
+            .where(CoverageRow.priority == "S")
+            .order_by(CoverageRow.id)
+        )
+    }
     later = [
         claims[c.claim_id].id for c in remittance.claims if c.status in LATER_PAYER and c.claim_id in claims
     ]
+    # a secondary claim we billed settles the share its primary claim left: that claim's ledger has it
+    primaries = primary_claims(session, ids)
     shares: dict[int, int] = {}
     for start in range(0, len(later), 500):
+        part = later[start : start + 500]
+        sources = {i: [i] + ([primaries[i].id] if i in primaries else []) for i in part}
+        owner = {source: i for i, on in sources.items() for source in on}
         share_query = (
-            select(LedgerRow.claim_id, func.sum(LedgerRow.amount_cents))
-            .where(LedgerRow.claim_id.in_(later[start : start + 500]), LedgerRow.kind == "patient")
-            .group_by(LedgerRow.claim_id)
+            select(LedgerRow.claim_id, LedgerRow.kind, func.sum(LedgerRow.amount_cents))
+            .where(LedgerRow.claim_id.in_(list(owner)), LedgerRow.kind.in_(("patient", "transfer")))
+            .group_by(LedgerRow.claim_id, LedgerRow.kind)
         )
-        shares.update((claim_id, int(total or 0)) for claim_id, total in session.execute(share_query))
+        for on_claim, kind, total in session.execute(share_query):
+            amount = int(total or 0) * (1 if kind == "patient" else -1)
+            owned_by: int = owner[int(on_claim)]
+            shares[owned_by] = shares.get(owned_by, 0) + amount
     # this payer's standing payments: what a reversal undoes, what a duplicate payment repeats
     standing = standing_payments(session, remittance.payer_trace_id, ids)
     context = Posting(
-        session, remit_row, remittance, actor, stamp, payers, secondary, numbers_of, shares, standing
+        session,
+        remit_row,
+        remittance,
+        actor,
+        stamp,
+        payers,
+        set(secondary_rules),
+        numbers_of,
+        shares,
+        standing,
+        secondary_rules=secondary_rules,
+        primaries=primaries,
     )
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)

@@ -7,11 +7,14 @@
     any adjudicated state -> reversed (CLP02 22) -> paid | ...        (the correction)
     corrected -> corrected (CLP02 22 of a claim replaced under a new CLM01: the replacement pays)
     paid | partially_paid | denied | adjudicated -> appealed | corrected | written_off | closed
+    paid | partially_paid | denied | adjudicated -> secondary_billed (the patient share billed to the
+        secondary payer on a claim of its own) -> closed (the secondary's 835 settled the share)
     rejected -> corrected (a new original claim replaces it) | paid | ... (the payer adjudicated it anyway)
 
 Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments (less
 refunds of overpayments) - routine contractual adjustments - patient responsibility - write-offs (a
-denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs.
+denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs
+- the share a secondary claim took over (``transfer`` rows, booked when the secondary payer's 835 posts).
 A denial a later payment of the same payer overturned (paid on appeal or reprocessing) is history: it is
 shown as overturned, not as a current denied amount (:func:`overturned_denials`: only the lines that
 payment carries).
@@ -49,13 +52,17 @@ class ClaimStatus(enum.StrEnum):
     CORRECTED = "corrected"
     WRITTEN_OFF = "written_off"
     CLOSED = "closed"
+    SECONDARY_BILLED = "secondary_billed"  # the patient share went to the secondary payer's own claim
 
 
 S = ClaimStatus
 #: States a payer has answered in (an 835 may post on any of them, including corrections and closed claims).
 ADJUDICATED = frozenset({S.ADJUDICATED, S.PAID, S.PARTIALLY_PAID, S.DENIED})
 SENT = frozenset(
-    {S.EXPORTED, S.ACCEPTED, S.REVERSED, S.APPEALED, S.CORRECTED, S.WRITTEN_OFF, S.CLOSED, *ADJUDICATED}
+    {
+        S.EXPORTED, S.ACCEPTED, S.REVERSED, S.APPEALED, S.CORRECTED, S.WRITTEN_OFF, S.CLOSED,
+        S.SECONDARY_BILLED, *ADJUDICATED,
+    }
 )
 WORKED = frozenset({S.APPEALED, S.CORRECTED, S.WRITTEN_OFF, S.CLOSED})
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
@@ -68,7 +75,11 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.REJECTED: frozenset({S.ACCEPTED, S.CORRECTED, S.REVERSED, *ADJUDICATED}),
     S.REVERSED: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}),
     **{state: frozenset({S.REVERSED, *ADJUDICATED, *WORKED}) for state in ADJUDICATED | WORKED},
+    # the secondary's 835 settles the share (closed); its reversal makes the share due again from it
+    S.SECONDARY_BILLED: frozenset({S.SECONDARY_BILLED, S.REVERSED, *ADJUDICATED, *WORKED}),
 }
+for _state in (*ADJUDICATED, S.CLOSED):
+    TRANSITIONS[_state] = TRANSITIONS[_state] | {S.SECONDARY_BILLED}
 
 
 def move_claim(
@@ -121,6 +132,7 @@ class Balance:
     written_off: Decimal
     patient_written_off: Decimal
     denied_overturned: Decimal = Decimal(0)  # denials a later payment of the same payer replaced
+    transferred: Decimal = Decimal(0)  # the patient share a secondary claim's payer decided on since
 
     @property
     def insurance(self) -> Decimal:
@@ -128,7 +140,7 @@ class Balance:
 
     @property
     def patient_balance(self) -> Decimal:
-        return self.patient - self.patient_written_off
+        return self.patient - self.patient_written_off - self.transferred
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -139,6 +151,7 @@ class Balance:
             "denied_overturned": f"{self.denied_overturned:.2f}",
             "patient_responsibility": f"{self.patient:.2f}",
             "written_off": f"{self.written_off + self.patient_written_off:.2f}",
+            "to_secondary_claim": f"{self.transferred:.2f}",
             "insurance_balance": f"{self.insurance:.2f}",
             "patient_balance": f"{self.patient_balance:.2f}",
         }
@@ -265,6 +278,7 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             patient=get(claim_id, "patient"),
             written_off=get(claim_id, "write_off", False),
             patient_written_off=get(claim_id, "write_off", True),
+            transferred=get(claim_id, "transfer"),
         )
         for claim_id, claim in rows.items()
     }

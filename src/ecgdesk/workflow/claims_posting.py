@@ -4,7 +4,9 @@ All decisions are made in memory per claim payment (:meth:`Posting.post_claim`),
 bulk inserts (:meth:`Posting.flush`). Every paid amount and CAS amount becomes a ledger row (payment,
 contractual, denial, patient, or prior_payer for a later payer's restatement of an earlier payer), every
 non-routine one a denial item with its next action. A later payer's 835 (secondary, e.g. after a
-crossover) settles the patient share the earlier payer left.
+crossover) settles the patient share the earlier payer left; so does the 835 of a secondary claim we
+billed ourselves (``claims_secondary``), which posts on that claim and books the share it took over from
+the primary claim as a ``transfer`` row on the primary.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ecgdesk.claims import RemitClaim, Remittance
 from ecgdesk.claims.denials import DenialContext, is_routine, triage
 from ecgdesk.claims.matching import BilledLine, LineMatch, match_lines
 from ecgdesk.claims.remit import ZERO, Adjustment
+from ecgdesk.coding.payer_rules import PayerRules
 from ecgdesk.store import append_many
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import (
@@ -87,6 +90,10 @@ class Posting:
     standing: dict[int, list[StandingPayment]]  # this payer's payments not yet reversed, per claim
     # claim id -> the claim payment a duplicate payment repeats (said in its overpayment item)
     duplicates: dict[int, str] = field(default_factory=dict)
+    # patient id -> the rules of their secondary payer (the bill_secondary deadline is that payer's)
+    secondary_rules: dict[int, PayerRules] = field(default_factory=dict)
+    # a secondary claim we billed (its id) -> the primary claim whose patient share it was billed for
+    primaries: dict[int, ClaimRow] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -146,7 +153,8 @@ class Posting:
             self.remittance.payment_date,
             service_day,
             remit.crossover,
-            claim.patient_id in self.secondary and not later,
+            claim.patient_id in self.secondary and not later and claim.id not in self.primaries,
+            secondary_rules=self.secondary_rules.get(claim.patient_id),
         )
         for match in matches:
             line_id = match.billed.key if match.billed else None
@@ -189,7 +197,9 @@ class Posting:
         self.pending.append(pending)
         # a later CLP of the same claim in this file (a correction after its reversal) sees this one's share
         self.patient_shares[claim.id] = self.patient_shares.get(claim.id, 0) + sum(
-            row["amount_cents"] for row in pending.ledger if row["kind"] == "patient"
+            row["amount_cents"] * (1 if row["kind"] == "patient" else -1)
+            for row in pending.ledger
+            if row["kind"] in ("patient", "transfer")
         )
         detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
         if undone is not None:
@@ -203,6 +213,13 @@ class Posting:
             detail,
             log=self.log,
         )
+        primary = self.primaries.get(claim.id)
+        if primary is not None and later:
+            # the secondary decided on the share (closed), or its reversal makes the share its again
+            back = ClaimStatus.SECONDARY_BILLED if undone is not None else ClaimStatus.CLOSED
+            if primary.status in (ClaimStatus.SECONDARY_BILLED.value, ClaimStatus.CLOSED.value):
+                note = {"secondary_claim": claim.claim_number, "remittance": self.remittance_row.id}
+                move_claim(self.session, primary, back, self.actor, "secondary_remit", note, log=self.log)
         return _posted(claim, remit, shown, [m.remit.position for m in matches if m.billed is None])
 
     def _duplicate(
@@ -270,9 +287,10 @@ class Posting:
         group: str = "",
         carc: str = "",
         rarcs: tuple[str, ...] = (),
+        claim_id: int | None = None,
     ) -> dict[str, Any]:
         row = {
-            "claim_id": claim.id,
+            "claim_id": claim.id if claim_id is None else claim_id,
             "line_id": line_id,
             "kind": kind,
             "group_code": group,
@@ -344,7 +362,13 @@ class Posting:
     ) -> None:
         """The patient share the earlier payers left (``share``) goes to this payer's decision: what it paid,
         what it leaves to the patient (its PR rows), and any rest as its own adjustment."""
-        self._entry(pending, claim, None, "patient", -share, "PR")
+        primary = self.primaries.get(claim.id)
+        if primary is None:
+            self._entry(pending, claim, None, "patient", -share, "PR")
+        else:
+            # the share sits on the primary claim: it leaves the patient's balance there (a transfer to
+            # this claim), while this claim books what its payer paid and left, as a crossover payer's would
+            self._entry(pending, claim, None, "transfer", share, "PR", claim_id=primary.id)
         left = sum((a.amount for a in remit.all_adjustments() if a.group == "PR"), ZERO)
         own = share - remit.paid - left
         if own:
@@ -424,7 +448,9 @@ class Posting:
                     )
             # the patient share a later payer decided again: its own PR rows open new items
             self._close_items(
-                {p.claim.id: paid_by[id(p)] for p in self.pending if p.later_payer}, "later_payer", "PR"
+                {self._share_claim(p.claim): paid_by[id(p)] for p in self.pending if p.later_payer},
+                "later_payer",
+                "PR",
             )
             if ledger:
                 table = _table(LedgerRow)
@@ -478,6 +504,11 @@ class Posting:
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
+
+    def _share_claim(self, claim: ClaimRow) -> int:
+        """The claim whose patient share a later payer's payment settles (a secondary claim's primary)."""
+        primary = self.primaries.get(claim.id)
+        return claim.id if primary is None else primary.id
 
     def _overturn_items(self, paying: dict[int, int]) -> None:
         """The open denial items of the denials a later payment of the same payer resolved (the lines it

@@ -92,15 +92,16 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
     ids = [p.payment_id for stack in standing.values() for p in stack]
     shares: dict[int, int] = {}
     for start in range(0, len(ids), 500):
-        # the share a later payer took over is the one PR row without a CARC (Posting._later_payer)
-        share_query = select(LedgerRow.payment_id, LedgerRow.amount_cents).where(
+        # the share a later payer took over is the one PR row without a CARC (Posting._later_payer): a
+        # negative patient row on the same claim, or a transfer row on the primary of a secondary claim
+        share_query = select(LedgerRow.payment_id, LedgerRow.kind, LedgerRow.amount_cents).where(
             LedgerRow.payment_id.in_(ids[start : start + 500]),
-            LedgerRow.kind == "patient",
+            LedgerRow.kind.in_(("patient", "transfer")),
             LedgerRow.group_code == "PR",
             LedgerRow.carc == "",
         )
-        for paid_by, amount in session.execute(share_query):
-            shares[int(paid_by or 0)] = -int(amount)
+        for paid_by, kind, amount in session.execute(share_query):
+            shares[int(paid_by or 0)] = int(amount) if kind == "transfer" else -int(amount)
     return {
         claim_id: [replace(p, share_cents=shares.get(p.payment_id, 0)) for p in stack]
         for claim_id, stack in standing.items()

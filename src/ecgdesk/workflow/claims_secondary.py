@@ -1,0 +1,359 @@
+"""Secondary claims (coordination of benefits): the patient share a primary payer left, billed to the
+patient's secondary coverage on a claim of its own.
+
+Working a patient-share item with ``bill_secondary`` (``claims_denials.work_denial``, the one workflow
+function the CLI, the API and the billing page call) builds the secondary claim: the primary's service lines
+and codes under a new CLM01 (their own REF*6R), SBR01 ``S`` for the secondary payer, and the primary's
+determination as its 835 gave it (shared/reference/claims.md 1.2 "2320/2330x", claims-lifecycle.md: the
+primary's CAS by group code and its claim number): 2320 SBR01 ``P`` with the primary's claim-level CAS,
+AMT*D (what it paid) and OI; 2330A the primary's subscriber; 2330B the primary payer with REF*F8, its claim
+control number (X222A1 2330B "Other Payer Claim Control Number", not a correction's 2300 REF*F8); per line
+2430 SVD (its paid amount), CAS and DTP*573. The primary moves to ``secondary_billed``; its open PR items
+are worked with the same action, and they link the two claims (``denial_items.result_claim_id``).
+
+Money: the secondary claim's charge is the whole claim (CLM02 as billed), but what the secondary payer can
+owe is the share: the primary's determination is booked on it once, as OA-23 (CARC 23, the impact of the
+prior payer's adjudication), so its insurance balance is the share. Its 835 (CLP02 2) posts on it like a
+crossover payer's (``claims_posting``): the share it decided on leaves the primary's patient balance as a
+``transfer`` row there, and what it leaves to the patient is this claim's. Never for a claim the primary
+crossed over (CLP02 19/20/21 or NM1*TT): that payer already sent it on (claims-lifecycle.md section 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ecgdesk.claims.model import (
+    Address,
+    CobAdjustment,
+    LineAdjudication,
+    OtherPayer,
+    PayerInfo,
+    Person,
+    ProfessionalClaim,
+    Relationship,
+)
+from ecgdesk.claims.schemas import claim_from_dict
+from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
+from ecgdesk.errors import ConflictError, InputError
+from ecgdesk.store import append
+from ecgdesk.store.claims_models import (
+    BillingProviderRow,
+    ClaimLineRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    CoverageRow,
+    DenialItemRow,
+    LedgerRow,
+    PayerRow,
+    RemittanceRow,
+)
+from ecgdesk.store.models import Patient
+from ecgdesk.workflow.claims import has_errors, save_claim, scrub_all
+from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus, dollars, move_claim
+from ecgdesk.workflow.claims_setup import coverage_for, rules_of, split_name
+from ecgdesk.workflow.lifecycle import now
+
+#: ledger kinds that are the payer's CAS adjustments (what 2320/2430 CAS restate)
+_ADJUSTMENTS = ("contractual", "denial", "patient")
+#: CLP02 that determine nothing of their own (reversal; not ours; predetermination)
+_NO_DETERMINATION = ("22", "23", "25")
+
+
+def primary_claims(session: Session, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
+    """Secondary claim id -> the primary claim it was billed for (by the items worked bill_secondary)."""
+    ids = list(claim_ids)
+    found: dict[int, ClaimRow] = {}
+    for start in range(0, len(ids), 500):
+        query = (
+            select(DenialItemRow.result_claim_id, ClaimRow)
+            .join(ClaimRow, DenialItemRow.claim_id == ClaimRow.id)
+            .where(
+                DenialItemRow.result_claim_id.in_(ids[start : start + 500]),
+                DenialItemRow.worked_action == "bill_secondary",
+            )
+        )
+        for secondary_id, primary in session.execute(query):
+            if secondary_id is not None:
+                found[int(secondary_id)] = primary
+    return found
+
+
+def _subscriber(coverage: CoverageRow) -> Person:
+    return Person(
+        coverage.subscriber_last,
+        coverage.subscriber_first,
+        coverage.subscriber_birth_date,
+        coverage.subscriber_sex,
+        Address(coverage.address1, coverage.city, coverage.state, coverage.zip, coverage.address2),
+    )
+
+
+def _refuse(session: Session, claim: ClaimRow, item: DenialItemRow) -> CoverageRow:
+    """Why this claim's share may not be billed to a secondary payer (raised), else the primary coverage."""
+    if item.group_code != "PR":
+        raise InputError(
+            "action", f"only a patient share (PR) goes to the secondary payer, not {item.group_code}"
+        )
+    crossed = session.scalar(
+        select(func.count())
+        .select_from(ClaimPaymentRow)
+        .where(ClaimPaymentRow.claim_id == claim.id, ClaimPaymentRow.crossover.is_(True))
+    )
+    if crossed:
+        raise InputError(
+            "action",
+            f"claim {claim.claim_number}: the payer crossed the claim over to the secondary itself "
+            "(CLP02 19/20/21 or NM1*TT); a secondary claim from us would be a duplicate",
+        )
+    if ClaimStatus(claim.status) not in ADJUDICATED:
+        raise ConflictError(
+            "status",
+            f"claim {claim.claim_number} is '{claim.status}': only an adjudicated claim's patient share "
+            "is billed to the secondary payer",
+        )
+    coverage = session.get(CoverageRow, claim.coverage_id)
+    assert coverage is not None
+    if coverage.priority != "P":
+        raise InputError(
+            "claim",
+            f"claim {claim.claim_number} is itself billed to a {coverage.priority} payer, not the primary",
+        )
+    return coverage
+
+
+def _determination(
+    session: Session, claim: ClaimRow
+) -> tuple[ClaimPaymentRow, RemittanceRow, list[LedgerRow]]:
+    """The primary payer's standing determination: its latest claim payment and the ledger rows it booked."""
+    payment = session.scalar(
+        select(ClaimPaymentRow)
+        .where(ClaimPaymentRow.claim_id == claim.id, ClaimPaymentRow.status_code.not_in(_NO_DETERMINATION))
+        .order_by(ClaimPaymentRow.id.desc())
+    )
+    if payment is None:
+        raise InputError(
+            "claim", f"claim {claim.claim_number} has no determination of its payer to coordinate with"
+        )
+    remittance = session.get(RemittanceRow, payment.remittance_id)
+    assert remittance is not None
+    rows = list(
+        session.scalars(
+            select(LedgerRow).where(LedgerRow.payment_id == payment.id, LedgerRow.claim_id == claim.id)
+        )
+    )
+    return payment, remittance, rows
+
+
+def _other_payer(
+    session: Session, claim: ClaimRow, coverage: CoverageRow, controls: dict[int, str], units: dict[int, int]
+) -> OtherPayer:
+    payment, remittance, rows = _determination(session, claim)
+    payer = session.get(PayerRow, claim.payer_id)
+    assert payer is not None
+    paid: dict[int, int] = {}
+    adjusted: dict[int | None, list[CobAdjustment]] = {}
+    for row in rows:
+        if row.kind == "payment" and row.line_id is not None:
+            paid[row.line_id] = paid.get(row.line_id, 0) + row.amount_cents
+        elif row.kind in _ADJUSTMENTS and row.group_code:
+            adjustment = CobAdjustment(row.group_code, row.carc, dollars(row.amount_cents))
+            adjusted.setdefault(row.line_id, []).append(adjustment)
+    lines = tuple(
+        LineAdjudication(
+            control, dollars(paid.get(line_id, 0)), units[line_id], tuple(adjusted.get(line_id, ()))
+        )
+        for line_id, control in controls.items()
+    )
+    return OtherPayer(
+        name=payer.name,
+        payer_id=payer.payer_id,
+        filing_indicator=payer.filing_indicator,
+        responsibility=coverage.priority,
+        relationship=Relationship(coverage.relationship),
+        subscriber_last=coverage.subscriber_last,
+        subscriber_first=coverage.subscriber_first,
+        member_id=coverage.member_id,
+        paid=dollars(payment.paid_cents),
+        adjudicated=remittance.payment_date,
+        claim_number=payment.payer_claim_number or claim.payer_claim_number or "",
+        group_number=coverage.group_number,
+        adjustments=tuple(adjusted.get(None, ())),
+        lines=lines,
+    )
+
+
+def _share_cents(session: Session, claim: ClaimRow) -> int:
+    """The patient share the claim's payers left that no secondary claim has taken over yet."""
+    total = 0
+    query = (
+        select(LedgerRow.kind, func.sum(LedgerRow.amount_cents))
+        .where(LedgerRow.claim_id == claim.id, LedgerRow.kind.in_(("patient", "transfer")))
+        .group_by(LedgerRow.kind)
+    )
+    for kind, amount in session.execute(query):
+        total += int(amount or 0) * (1 if kind == "patient" else -1)
+    return total
+
+
+def bill_secondary_in(
+    session: Session, claim: ClaimRow, item: DenialItemRow, actor: str, today: date
+) -> ClaimRow:
+    """Build and scrub the secondary claim of ``claim``'s patient share (``item`` is the PR item worked);
+    the primary moves to ``secondary_billed`` and its other open PR items are worked with it. Audited."""
+    primary_coverage = _refuse(session, claim, item)
+    lines = list(
+        session.scalars(
+            select(ClaimLineRow).where(ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)
+        )
+    )
+    day = min(line.date_from for line in lines)
+    coverage = coverage_for(session, claim.patient_id, day, "S")
+    if coverage is None:
+        raise InputError(
+            "coverage",
+            f"the patient of claim {claim.claim_number} has no secondary coverage in force on {day}; add it "
+            "with 'ecgdesk billing coverage add --priority secondary'",
+        )
+    share = _share_cents(session, claim)
+    if share <= 0:
+        raise InputError("claim", f"claim {claim.claim_number} leaves no patient share for a secondary payer")
+    payer = session.get(PayerRow, coverage.payer_id)
+    billing = session.get(BillingProviderRow, claim.billing_provider_id)
+    assert payer is not None and billing is not None
+    stored = json.loads(claim.claim_json)
+    original = claim_from_dict(stored["claim"])
+    coding = coding_claim_from_dict(stored["coding"])
+    stamp = now()
+    row = ClaimRow(
+        claim_number=f"SEC{claim.id}-{stamp.timestamp():.6f}"[-38:],
+        study_id=claim.study_id,
+        patient_id=claim.patient_id,
+        payer_id=payer.id,
+        coverage_id=coverage.id,
+        billing_provider_id=claim.billing_provider_id,
+        status=ClaimStatus.CREATED.value,
+        frequency="1",
+        place_of_service="",
+        charge_cents=0,
+        claim_json="{}",
+        scrub_json="[]",
+        created_by=actor,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(row)
+    session.flush()
+    row.claim_number = f"{billing.claim_prefix}{row.id:07d}"
+    controls = {line.id: f"{row.claim_number}L{line.line_number}" for line in lines}
+    other = _other_payer(session, claim, primary_coverage, controls, {line.id: line.units for line in lines})
+    relationship = Relationship(coverage.relationship)
+    patient = None
+    if relationship is not Relationship.SELF:
+        person = session.get(Patient, claim.patient_id)
+        assert person is not None
+        last, first = split_name(person.name)
+        patient = Person(
+            last,
+            first,
+            person.birth_date,
+            person.sex[:1],
+            Address(coverage.address1, coverage.city, coverage.state, coverage.zip, coverage.address2),
+        )
+    by_control = {line.control: controls[line.id] for line in lines}
+    secondary = ProfessionalClaim(
+        claim_id=row.claim_number,
+        billing=original.billing,
+        payer=PayerInfo(payer.name, payer.payer_id, payer.filing_indicator, "S"),
+        subscriber_id=coverage.member_id,
+        subscriber=_subscriber(coverage),
+        relationship=relationship,
+        diagnoses=original.diagnoses,
+        lines=tuple(replace(line, control=by_control[line.control]) for line in original.lines),
+        place_of_service=original.place_of_service,
+        patient=patient,
+        prior_authorization=original.prior_authorization,
+        rendering=original.rendering,
+        group_number=coverage.group_number,
+        accept_assignment=original.accept_assignment,
+        benefits_assigned=original.benefits_assigned,
+        other_payers=(other,),
+    )
+    coding_findings = [f for f in json.loads(claim.scrub_json) if f.get("source") == "coding"]
+    # the service was billed once already (to the primary): no frequency-limit history against itself
+    findings = scrub_all(secondary, coding, coding_findings, rules_of(payer, day), today)
+    save_claim(session, row, secondary, coding, findings)
+    charge = row.charge_cents
+    if charge > share:
+        # what the primary settled (paid and adjusted) is not the secondary's to owe: its insurance
+        # balance is the share (CARC 23: the impact of the prior payer's adjudication)
+        session.add(
+            LedgerRow(
+                claim_id=row.id,
+                line_id=None,
+                payment_id=None,
+                kind="contractual",
+                group_code="OA",
+                carc="23",
+                rarcs="",
+                amount_cents=charge - share,
+                actor=actor,
+                created_at=stamp,
+            )
+        )
+    append(
+        session,
+        actor,
+        "claim:create",
+        "claim",
+        row.id,
+        None,
+        {
+            "claim_number": row.claim_number,
+            "study_id": claim.study_id,
+            "charge": f"{dollars(charge):.2f}",
+            "payer": payer.payer_id,
+            "secondary_of": claim.claim_number,
+            "share": f"{dollars(share):.2f}",
+        },
+    )
+    status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
+    move_claim(
+        session, row, status, actor, "scrub", {"errors": sum(f["severity"] == "error" for f in findings)}
+    )
+    move_claim(
+        session,
+        claim,
+        ClaimStatus.SECONDARY_BILLED,
+        actor,
+        "bill_secondary",
+        {"secondary_claim": row.claim_number, "payer": payer.payer_id, "share": f"{dollars(share):.2f}"},
+    )
+    others = session.scalars(
+        select(DenialItemRow).where(
+            DenialItemRow.claim_id == claim.id,
+            DenialItemRow.status == "open",
+            DenialItemRow.group_code == "PR",
+            DenialItemRow.id != item.id,
+        )
+    )
+    for other_item in others:
+        other_item.status, other_item.worked_action = "worked", "bill_secondary"
+        other_item.worked_by, other_item.worked_at = actor, stamp
+        other_item.result_claim_id = row.id
+        append(
+            session,
+            actor,
+            "denial:bill_secondary",
+            "denial_item",
+            other_item.id,
+            {"status": "open"},
+            {"status": "worked", "new_claim": row.claim_number, "with_item": item.id},
+        )
+    return row

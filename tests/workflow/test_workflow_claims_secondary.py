@@ -1,0 +1,153 @@
+"""Secondary claims we bill ourselves (COB): Medicare pays as primary without crossing over, the patient has
+a secondary plan (Acme), and the PR item's bill_secondary builds the 837P to Acme with Medicare's
+determination (2320/2330A/2330B/2430); Acme's 835 posts on that claim and settles the share. Every X12
+file passes pyx12 (claims.md 1.2; claims-lifecycle.md: secondary 837s carry the primary's CAS by group
+code and its claim number)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ecgdesk.reports.scanning")
+
+from remit_builders import (  # it puts tests/claims on the path (claims_builders)
+    ACME_PARTIES,
+    MEDICARE_PARTIES,
+    D,
+    _claims,
+    _export,
+    _paid,
+    _post,
+    remit_store,
+    remit_template,
+)
+from workflow_builders import tiny_record  # noqa: F401
+
+from backends import BACKENDS
+from ecgdesk.claims.remit import Adjustment
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store
+from ecgdesk.workflow.claims_denials import list_denials, work_denial
+from ecgdesk.workflow.claims_export import export_claims
+from ecgdesk.workflow.claims_setup import CoverageSetup, add_coverage
+from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
+    return remit_template(tmp_path_factory, tiny_record)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
+    yield from remit_store(request.param, tmp_path, template)
+
+
+from claims_builders import pyx12_errors  # noqa: E402
+
+
+def _with_secondary(store: Store) -> None:
+    """P1 (Medicare primary) also has the Acme plan as secondary (commercial rules: 90 days filing)."""
+    setup = CoverageSetup(
+        "P1", "ACME1", "ACM55501", "5 Elm St", "Springfield", "IL", "62702", priority="secondary",
+        group_number="GRP77", effective_from=date(2020, 1, 1),
+    )
+    add_coverage(store, setup, "admin")
+
+
+def _segments(text: str) -> list[list[str]]:
+    return [s.strip().split("*") for s in text.split("~") if s.strip()]
+
+
+def test_bill_secondary_builds_the_cob_837p_and_the_secondarys_835_settles_the_share(
+    store: Store, tmp_path: Path
+) -> None:
+    _with_secondary(store)
+    (first,) = _export(store, tmp_path / "out", [1], "12345")
+    medicare = _paid(
+        first,
+        "57.52",
+        Adjustment("CO", "45", D("71.90")),
+        Adjustment("PR", "2", D("14.38")),
+        payer_claim_number="2200000000001",
+    )
+    _post(store, tmp_path, [medicare], "EFT-MC", MEDICARE_PARTIES)
+    (item,) = list_denials(store, "biller", claim=first.claim_id)
+    assert item.next_action == "bill_secondary"
+    # the secondary payer's own limit (Acme, commercial: 90 days), not Medicare's 365
+    assert item.deadline == (date.today() + timedelta(days=90)).isoformat()
+
+    worked = work_denial(store, item.id, "bill_secondary", "biller")
+    assert worked.claim_status == "secondary_billed" and worked.new_claim
+    secondary = show_claim(store, worked.new_claim, "biller")
+    assert secondary.summary.status == "scrubbed"
+    assert secondary.balance["insurance_balance"] == "14.38"  # what Acme can owe: the share
+
+    (exported,) = export_claims(store, tmp_path / "sec", "biller", payer="ACME1")
+    text = exported.path.read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    segments = _segments(text)
+    ids = [s[0] for s in segments]
+    sbr = [s for s in segments if s[0] == "SBR"]
+    assert sbr[0][1] == "S" and sbr[1][1] == "P" and sbr[1][2] == "18" and sbr[1][9] == "MB"
+    # 2320 after the claim's HI, before the lines: Medicare paid 57.52 (AMT*D), no claim-level CAS
+    start = ids.index("SBR", ids.index("HI"))
+    assert ids[start : start + 6] == ["SBR", "AMT", "OI", "NM1", "NM1", "REF"]
+    assert segments[start + 1] == ["AMT", "D", "57.52"]
+    assert segments[start + 3][1:3] == ["IL", "1"] and segments[start + 3][-1] == first.subscriber_id
+    assert segments[start + 4][1:3] == ["PR", "2"] and segments[start + 4][-2:] == ["PI", "12345"]
+    assert segments[start + 5] == ["REF", "F8", "2200000000001"]  # 2330B: Medicare's claim number
+    # 2430 on the line: Medicare's SVD, its CAS by group code as the 835 gave them, DTP*573
+    svd = ids.index("SVD")
+    line = first.lines[0]
+    assert segments[svd][:3] == ["SVD", "12345", "57.52"]
+    assert segments[svd][3].split(":")[1] == line.code
+    assert segments[svd + 1] == ["CAS", "CO", "45", "71.9"]
+    assert segments[svd + 2] == ["CAS", "PR", "2", "14.38"]
+    assert segments[svd + 3] == ["DTP", "573", "D8", date.today().strftime("%Y%m%d")]
+    assert ["REF", "F8", "2200000000001"] not in segments[: ids.index("HI")]  # not a correction
+
+    (claim,) = _claims(store, [worked.new_claim])
+    acme = _paid(
+        claim,
+        "10.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "2", D("4.38")),
+        status="2",
+        payer_claim_number="AC1",
+    )
+    posted = _post(store, tmp_path, [acme], "CHK-AC", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["paid"]
+    after = show_claim(store, worked.new_claim, "biller").balance
+    assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("10.00", "0.00", "4.38")
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "closed"
+    assert primary.balance["patient_balance"] == "0.00" and primary.balance["insurance_balance"] == "0.00"
+    assert patient_balance(store, "P1")["patient_balance"] == "4.38"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    open_items = list_denials(store, "biller", claim=worked.new_claim)
+    assert [(i.amount, i.next_action) for i in open_items] == [("4.38", "bill_patient")]
+
+
+def test_a_crossed_over_claim_is_never_billed_to_the_secondary(store: Store, tmp_path: Path) -> None:
+    _with_secondary(store)
+    (first,) = _export(store, tmp_path / "out", [1], "12345")
+    crossed = _paid(
+        first,
+        "57.52",
+        Adjustment("CO", "45", D("71.90")),
+        Adjustment("PR", "2", D("14.38")),
+        status="19",
+        crossover="ACME HEALTH PLAN",
+    )
+    _post(store, tmp_path, [crossed], "EFT-MC", MEDICARE_PARTIES)
+    (item,) = list_denials(store, "biller", claim=first.claim_id)
+    assert item.next_action == "bill_patient"
+    with pytest.raises(InputError, match="crossed the claim over"):
+        work_denial(store, item.id, "bill_secondary", "biller")
+    assert show_claim(store, first.claim_id, "biller").summary.status == "paid"
+    assert [i.status for i in list_denials(store, "biller", claim=first.claim_id)] == ["open"]
+    assert export_claims(store, tmp_path / "none", "biller", payer="ACME1") == []
