@@ -217,3 +217,41 @@ def test_a_database_at_0014_keeps_its_queued_jobs_with_no_retry_wait(tmp_path: P
         (claim,) = queue.claim(session, "w", ["analysis.file"], 1, backoff=Backoff(30, 600, 0))
         assert (claim.job_id, claim.attempts) == (1, 2)
     store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_with_studies_goes_down_to_0013_and_up_again(tmp_path: Path, backend: str) -> None:
+    """Downgrades that drop a column of ``orders`` (0018 held_at, 0014 priority) must work with studies
+    pointing at the orders: SQLite's batch mode copied and dropped the table, which its foreign keys
+    refuse."""
+    from datetime import UTC, date, datetime
+
+    from alembic import command
+    from sqlalchemy import MetaData, select
+
+    from ecgdesk.store.models import Study
+
+    url = scratch_url(tmp_path, backend)
+    # the store's own engine: its SQLite connections enforce foreign keys
+    engine = open_store(url=url, home=tmp_path / "home").engine
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    tables = MetaData()
+    with engine.begin() as connection:
+        tables.reflect(connection, only=["patients", "orders", "studies"])
+        connection.execute(tables.tables["patients"].insert().values(
+            id=1, external_id="P1", name="Doe, Jane", birth_date=date(1950, 1, 2), sex="F", created_at=stamp))
+        connection.execute(tables.tables["orders"].insert().values(
+            id=1, patient_id=1, ordering_npi="1245319599", indications_json='["R00.2"]',
+            service="ambulatory_ecg", setting="practitioner", place_of_service="11", created_at=stamp))
+        connection.execute(tables.tables["studies"].insert().values(
+            id=1, patient_id=1, order_id=1, status="ordered", technician_comments="", created_at=stamp,
+            updated_at=stamp))
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path / "home")
+    with store.transaction() as session:
+        assert session.scalar(select(Study.order_id).where(Study.id == 1)) == 1
+    store.close()

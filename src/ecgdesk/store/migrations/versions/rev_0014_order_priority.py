@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("orders") as batch:
-        batch.drop_column("priority")
+    # a plain DROP COLUMN (SQLite >= 3.35, PostgreSQL): batch mode would copy and drop ``orders``, which
+    # the studies' foreign keys refuse on SQLite once there are studies
+    op.drop_column("orders", "priority")
