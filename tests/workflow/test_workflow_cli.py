@@ -365,3 +365,24 @@ def test_sign_queue_and_sign_batch(
     assert "study 3: NOT signed: no interpretation" in out and "2 signed, 1 not signed" in out
     assert main(["study", "sign-batch", "1", "--user", "tech"]) == 2  # a technician may not sign
     assert "study:sign" in capsys.readouterr().err
+
+
+def test_a_user_changes_their_own_password_on_the_command_line(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``user change-password``: the current password as for any command, the new one from a variable."""
+    from ecgdesk.workflow.users import authenticate
+
+    monkeypatch.setenv("NEW_PIN", "123")
+    change = ["user", "change-password", "--user", "tech", "--new-password-env", "NEW_PIN"]
+    assert main(change) == 2 and "field 'new_password'" in capsys.readouterr().err
+    monkeypatch.setenv("NEW_PIN", "97531")
+    assert main(change) == 0
+    assert "user tech: password changed" in capsys.readouterr().out
+    assert main(change) == 2  # $ECGDESK_PASSWORD still holds the old one
+    assert "wrong user name or password" in capsys.readouterr().err
+    store = open_store()
+    try:
+        assert authenticate(store, "tech", "97531").username == "tech"
+    finally:
+        store.close()

@@ -1,4 +1,5 @@
-"""Accounts: ``ecgdesk user add|list|disable|enable|reset-password`` and ``ecgdesk user token ...``.
+"""Accounts: ``ecgdesk user add|list|disable|enable|reset-password|change-password`` and
+``ecgdesk user token ...``.
 
 The first administrator is created with ``user add NAME --role admin`` on an empty database; after that
 only an administrator, authenticated like any acting user, manages accounts.
@@ -86,6 +87,21 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_change(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.sessions import change_password
+
+    store = _store()
+    who = acting(args, store, Action.PASSWORD_CHANGE)  # the current password, as for any command
+    password = _new_secret(args, who.principal.username, "new_password_env", None)
+    done = change_password(store, who.principal, who.password or "", password, "cli")
+    print(
+        f"user {who.principal.username}: password changed; {len(done.sessions_ended)} session(s) ended, "
+        f"{len(done.tokens_revoked)} API token(s) revoked"
+    )
+    return 0
+
+
 def _cmd_token_create(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.sessions import create_token
 
@@ -152,6 +168,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reset.add_argument("username")
     reset.add_argument("--new-password-env", metavar="VAR", help="read the new password from this variable")
     reset.set_defaults(func=_cmd_reset)
+    change = sub.add_parser(
+        "change-password",
+        parents=[parent],
+        help="change your own password (--user and the current one); ends your sessions and API tokens",
+    )
+    change.add_argument("--new-password-env", metavar="VAR", help="read the new password from this variable")
+    change.set_defaults(func=_cmd_change)
 
     token = sub.add_parser("token", help="API tokens of devices and integrations (administrator)")
     token_sub = token.add_subparsers(dest="token_command", metavar="TOKEN_COMMAND", required=True)

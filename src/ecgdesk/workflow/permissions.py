@@ -44,6 +44,7 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    PASSWORD_CHANGE = "password:change"
     MONITOR_ENROLL = "monitor:enroll"
     MONITOR_CRITERIA_READ = "monitor:criteria-read"
     MONITOR_CRITERIA_SIGN = "monitor:criteria-sign"
@@ -102,6 +103,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # every user changes their own password (proving the current one); only that user, never for another
+    Action.PASSWORD_CHANGE: frozenset({T, P, B, A}),
     # Event monitoring (issue 15): technicians attend the queue; the ordering physician signs the criteria;
     # devices send strips with a technician-role API token; the administrator keeps the roster.
     Action.MONITOR_ENROLL: frozenset({T}),

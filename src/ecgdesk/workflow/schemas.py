@@ -353,6 +353,21 @@ class PasswordIn(InputModel):
     password: str = Field(min_length=4, max_length=1024)
 
 
+class PasswordChangeIn(InputModel):
+    """A user's own password change: the current password, and the new one (the same policy as
+    :class:`PasswordIn`)."""
+
+    current_password: str = SECRET
+    new_password: str = Field(min_length=4, max_length=1024)
+
+
+class PasswordChangedOut(Model):
+    username: str
+    csrf_token: str | None = Field(description="the renewed session's token (send it as X-CSRF-Token)")
+    sessions_ended: list[int] = Field(description="every session of the user that ended, this one included")
+    tokens_revoked: list[int] = Field(description="the API tokens acting as the user, now revoked")
+
+
 class TokenCreate(InputModel):
     username: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import AuthenticationError, InputError, NotFoundError
+from ecgdesk.errors import AuthenticationError, InputError, NotFoundError, PermissionDeniedError
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
@@ -28,7 +28,7 @@ from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.users import UserInfo, authenticate, aware
+from ecgdesk.workflow.users import UserInfo, authenticate, aware, check_password, hash_secret
 
 TOKEN_PREFIX = "ecgd_"
 
@@ -162,6 +162,88 @@ def end_user_sessions(session: Session, user_id: int, reason: str) -> None:
         .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
         .values(ended_at=now(), end_reason=reason[:20])
     )
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """What a user's own password change ended, by id, and the session that replaces theirs."""
+
+    sessions_ended: tuple[int, ...]
+    tokens_revoked: tuple[int, ...]
+    session: NewSession | None
+
+
+def change_password(
+    store: Store,
+    by: Principal,
+    current: str,
+    new: str,
+    client: str = "",
+    policy: SecurityPolicy | None = None,
+) -> PasswordChanged:
+    """A user sets their own password, proving the current one (a wrong one counts towards the lockout
+    exactly as at login; the refusal is audited and raised as :class:`AuthenticationError`).
+
+    Whoever may have known the old password must not keep what it gave them, so in the transaction that
+    accepts it: every open session of the user ends (``password changed``), each API token acting as the
+    user is revoked (a token is a credential of the same person with their role; the administrator makes a
+    new one for a device), and a session changing it (``by.via == "session"``) is renewed: it ends too
+    (``renewed``) and a new one, with a new identifier and CSRF token, is opened and returned, so no
+    identifier seen before the change stays valid. The audit row ``user:password-change`` names the
+    sessions and tokens ended.
+    """
+    policy = policy or SecurityPolicy.from_env()
+    authorize(store, by, Action.PASSWORD_CHANGE, "user", by.user_id)
+    if by.via == "token":  # a device acting for the user never holds the user's password
+        raise PermissionDeniedError(
+            by.username,
+            by.role.value,
+            Action.PASSWORD_CHANGE.value,
+            [],
+            "an API token cannot change its user's password: the user logs in and changes it",
+        )
+    check_password(new, "new_password")
+    if new == current:
+        raise InputError("new_password", "must differ from the current password")
+    hashed = hash_secret(new)  # before the transaction: argon2 is slow by design
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    done: list[PasswordChanged] = []
+
+    def apply(session: Session, info: UserInfo) -> None:
+        # In authenticate's transaction, the user's row locked: a reset or a login at the same moment
+        # comes wholly before or after this change.
+        user = session.get(User, info.id)
+        if user is None or user.id != by.user_id:  # the name is another account's now: change nothing
+            raise AuthenticationError("no valid session: log in")
+        user.password_hash = hashed
+        moment = now()
+        open_rows = session.scalars(
+            select(LoginSession).where(LoginSession.user_id == info.id, LoginSession.ended_at.is_(None))
+        ).all()
+        for row in open_rows:
+            row.ended_at = moment
+            row.end_reason = "renewed" if row.id == by.session_id else "password changed"
+        tokens = session.scalars(
+            select(ApiToken).where(ApiToken.user_id == info.id, ApiToken.revoked_at.is_(None))
+        ).all()
+        for live in tokens:
+            live.revoked_at = moment
+        ended = tuple(sorted(r.id for r in open_rows))
+        revoked = tuple(sorted(t.id for t in tokens))
+        append(
+            session,
+            info.username,
+            "user:password-change",
+            "user",
+            info.id,
+            None,
+            {"sessions_ended": list(ended), "tokens_revoked": list(revoked), "via": by.via},
+        )
+        renewed = _open(session, info, token, csrf, client, policy) if by.via == "session" else None
+        done.append(PasswordChanged(ended, revoked, renewed))
+
+    authenticate(store, by.username, current, policy=policy, accepted=apply)
+    return done[0]
 
 
 # ------------------------------------------------------------------------------------------- API tokens

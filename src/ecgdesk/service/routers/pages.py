@@ -149,5 +149,13 @@ def upload_page(request: Request, store: StoreDep) -> HTMLResponse:
     )
 
 
+@router.get("/account/password")
+def password_page(request: Request, store: StoreDep) -> HTMLResponse:
+    """The user's own password change (its script calls ``PUT /api/v1/session/password``)."""
+    who = page_user(request)
+    authorize(store, who, Action.PASSWORD_CHANGE)
+    return render(request, "account_password.html.j2", who, nav="account", back=landing(who))
+
+
 def page_error(error: EcgDeskError) -> str:
     return getattr(error, "reason", None) or str(error)

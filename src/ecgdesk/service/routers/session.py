@@ -6,19 +6,36 @@ import contextlib
 
 from fastapi import APIRouter, Request, Response
 
-from ecgdesk.errors import AuthenticationError
+from ecgdesk.errors import AuthenticationError, PermissionDeniedError
 from ecgdesk.service.deps import COOKIE, CurrentUser, SettingsDep, StoreDep
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
-from ecgdesk.workflow.schemas import LoginIn, SessionOut
-from ecgdesk.workflow.sessions import NewSession, login, logout
+from ecgdesk.workflow.permissions import Action
+from ecgdesk.workflow.schemas import LoginIn, PasswordChangedOut, PasswordChangeIn, SessionOut
+from ecgdesk.workflow.sessions import NewSession, change_password, login, logout
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=ERRORS)
 
 
 def _secure(request: Request, mode: str) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def _client(request: Request) -> str:
+    return f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')}"
+
+
+def _set_cookie(request: Request, response: Response, settings: ServiceSettings, new: NewSession) -> None:
+    response.set_cookie(
+        COOKIE,
+        new.token,
+        max_age=int(settings.policy.absolute_s),
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, settings.cookie_secure),
+        path="/",
+    )
 
 
 def open_session(
@@ -31,20 +48,11 @@ def open_session(
 ) -> NewSession:
     """Log in (the API's and the login form's way) and set the new session's cookie on ``response``."""
     old = request.cookies.get(COOKIE)
-    client = f"{request.client.host if request.client else '?'} {request.headers.get('user-agent', '')}"
-    new = login(store, username, password, client, settings.policy)
+    new = login(store, username, password, _client(request), settings.policy)
     if old:  # a cookie the browser still had is never reused: it ends with this login
         with contextlib.suppress(AuthenticationError):  # unknown or already ended: nothing to end
             logout(store, old)
-    response.set_cookie(
-        COOKIE,
-        new.token,
-        max_age=int(settings.policy.absolute_s),
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, settings.cookie_secure),
-        path="/",
-    )
+    _set_cookie(request, response, settings, new)
     return new
 
 
@@ -83,3 +91,35 @@ def log_out(request: Request, response: Response, store: StoreDep, who: CurrentU
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+@router.put("/password")
+def change_own_password(
+    body: PasswordChangeIn,
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: CurrentUser,
+) -> PasswordChangedOut:
+    """Change your own password, giving the current one. Your other sessions end and the API tokens acting
+    as you are revoked; this session is renewed (a new cookie and CSRF token, in this answer). A wrong
+    current password is a 403 (the session stays) and counts towards the lockout as at login."""
+    try:
+        done = change_password(
+            store, who, body.current_password, body.new_password, _client(request), settings.policy
+        )
+    except AuthenticationError as error:
+        # The session is fine; the password given as the current one is not: 403, the page stays.
+        reason = f"the current password is not accepted: {error.reason}"
+        raise PermissionDeniedError(
+            who.username, who.role.value, Action.PASSWORD_CHANGE.value, [who.role.value], reason
+        ) from None
+    if done.session is not None:
+        _set_cookie(request, response, settings, done.session)
+    return PasswordChangedOut(
+        username=who.username,
+        csrf_token=done.session.csrf_token if done.session is not None else None,
+        sessions_ended=list(done.sessions_ended),
+        tokens_revoked=list(done.tokens_revoked),
+    )

@@ -1,0 +1,43 @@
+// The user's own password change: PUT /api/v1/session/password. The answer renews the session (a new
+// cookie and CSRF token), so the page's CSRF token is replaced before any further change.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("password-form");
+  const error = document.getElementById("password-error");
+  const done = document.getElementById("password-done");
+  const fieldError = (name) => form.querySelector(`.field-error[data-for="${name}"]`);
+  const clear = () => {
+    form.querySelectorAll(".field-error").forEach((el) => WS.showError(el, ""));
+    done.hidden = true;
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clear();
+    const current = form.current_password.value;
+    const fresh = form.new_password.value;
+    if (!current) { WS.showError(fieldError("current_password"), "Enter your current password."); form.current_password.focus(); return; }
+    if (fresh.length < 4) { WS.showError(fieldError("new_password"), "At least 4 characters."); form.new_password.focus(); return; }
+    if (fresh !== form.repeat_password.value) {
+      WS.showError(fieldError("repeat_password"), "The two new passwords differ.");
+      form.repeat_password.focus();
+      return;
+    }
+    const answer = await WS.api("PUT", "/api/v1/session/password", { current_password: current, new_password: fresh });
+    form.current_password.value = "";
+    if (!answer.ok) {
+      const item = answer.detail[0] || {};
+      const field = (item.loc || []).filter((p) => p !== "body")[0];
+      const target = answer.status === 403 ? fieldError("current_password") : (field && fieldError(field)) || error;
+      WS.showError(target, item.msg || answer.message);
+      (answer.status === 403 ? form.current_password : form.new_password).focus();
+      return;
+    }
+    document.querySelector('meta[name="csrf-token"]').setAttribute("content", answer.data.csrf_token || "");
+    form.new_password.value = "";
+    form.repeat_password.value = "";
+    const others = answer.data.sessions_ended.length - 1;
+    const tokens = answer.data.tokens_revoked.length;
+    done.textContent = `Your password is changed. Ended: ${others} other session(s); revoked: ${tokens} API token(s).`;
+    done.hidden = false;
+  });
+});
