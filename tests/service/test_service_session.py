@@ -3,6 +3,7 @@ disabled users, password reset, legacy hashes, API tokens; each refusal a 401/40
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -278,3 +279,33 @@ def test_a_password_reset_at_the_moment_of_a_login_ends_that_session_too(
     api.login("dr.t")
     answer = api.client.get("/api/v1/session")
     assert answer.status_code == 401 and "password reset" in answer.json()["detail"][0]["msg"]
+
+
+def test_an_administrators_password_reset_ends_every_session_of_the_user(api: Api) -> None:
+    """dr.t is logged in from two browsers; after the reset each one's next request is a 401."""
+    from fastapi.testclient import TestClient
+
+    browsers = [TestClient(api.app), TestClient(api.app)]
+    for browser in browsers:
+        assert browser.post("/api/v1/session", json={"username": "dr.t", "password": PIN}).status_code == 200
+        assert browser.get("/api/v1/studies").status_code == 200
+    headers = api.login("admin.t")
+    reset = api.client.put("/api/v1/users/dr.t/password", json={"password": "8642"}, headers=headers)
+    assert reset.status_code == 200
+    for browser in browsers:
+        answer = browser.get("/api/v1/studies")
+        assert answer.status_code == 401 and "password reset" in answer.json()["detail"][0]["msg"]
+    assert api.client.get("/api/v1/session").status_code == 200  # the administrator's own goes on
+
+
+def test_a_disabled_users_api_token_is_refused(api: Api) -> None:
+    headers = api.login("admin.t")
+    made = api.client.post("/api/v1/tokens", json={"username": "tech.t", "name": "holter-3"}, headers=headers)
+    bearer = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert api.client.get("/api/v1/studies", headers=bearer).status_code == 200
+    assert api.client.post("/api/v1/users/tech.t/disable", headers=headers).status_code == 200
+    answer = api.client.get("/api/v1/studies", headers=bearer)
+    assert answer.status_code == 401 and "account disabled" in answer.json()["detail"][0]["msg"]
+    with api.store.transaction() as session:
+        refused = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == "auth:refused"))
+        assert [json.loads(r) for r in refused] == [{"reason": "account disabled"}]
