@@ -186,3 +186,33 @@ def test_biller_has_no_queue(chromium: Any, served: Queue) -> None:
     answer = page.goto("/monitoring")
     assert answer is not None and answer.status == 403
     page.context.close()
+
+
+def test_the_queue_screen_shows_one_page_and_counts_the_whole_queue(
+    chromium: Any, served: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One item a page: the rows are one page, the counts are of every open item, Next and Previous move
+    through the queue (the screen read the first 500 items and counted only those)."""
+    from ecgdesk.service.routers import monitoring_pages
+    from ecgdesk.workflow.monitoring_queue import list_queue
+
+    monkeypatch.setattr(monitoring_pages, "QUEUE_PAGE", 1)
+    ids = [str(row.id) for row in list_queue(served.store)]
+    assert len(ids) >= 2  # (the first test closed one of the three)
+    page = log_in(chromium, served, "tech.t")
+    page.goto("/monitoring")
+    rows = page.locator("#mq-rows tr[data-id]")
+    rows.first.wait_for()
+    assert rows.count() == 1 and rows.first.get_attribute("data-id") == ids[0]
+    assert sum(_counts(page)[p] for p in RANK) == len(ids)
+    assert page.locator("#mq-rows-of").inner_text() == f"Items 1–1 of {len(ids)}"
+    assert page.locator("#mq-prev").is_hidden()
+    page.click("#mq-next")
+    page.wait_for_url("**/monitoring?offset=1")
+    page.locator(f'#mq-rows tr[data-id="{ids[1]}"]').wait_for()
+    assert rows.count() == 1 and sum(_counts(page)[p] for p in RANK) == len(ids)
+    page.click("#mq-prev")
+    page.wait_for_url(lambda url: url.endswith("/monitoring"))
+    page.locator(f'#mq-rows tr[data-id="{ids[0]}"]').wait_for()
+    assert page.errors == []
+    page.context.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from claims_builders_for_service import claims_for_service
@@ -85,3 +86,47 @@ def test_claims_desk_page_for_the_biller_only(api: Api) -> None:
         api.login(user)
         refused = api.client.get("/claims")
         assert refused.status_code == 403 and 'href="/claims"' not in refused.text
+
+
+def _unmatched_835(api: Api, trace: str, headers: dict[str, str]) -> None:
+    parties = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")
+    text = write_835(
+        adjudicate(claims_for_service(), PayerProfile("MEDICARE", "12345")), parties, trace, date(2026, 12, 1)
+    )
+    answer = api.client.post(
+        "/api/v1/remittances",
+        content=text.encode(),
+        headers={**headers, "Content-Type": "application/edi-x12"},
+    )
+    assert answer.status_code == 200 and answer.json()["unmatched"], answer.text
+
+
+def test_the_claims_desk_pages_its_lists(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each list of the desk is one page (its own offset in the query; the links keep the other lists'
+    offsets): the desk read every denial item, claim and unmatched payment of the database."""
+    from ecgdesk.service.routers import billing_page
+
+    asked: dict[str, tuple[int, int | None]] = {}
+
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            asked[name] = (kwargs.get("offset", 0), kwargs.get("limit"))
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("list_denials", "list_claims", "unmatched"):
+        monkeypatch.setattr(billing_page, name, spy(name, getattr(billing_page, name)))
+    monkeypatch.setattr(billing_page, "DESK_PAGE", 1)
+    headers = api.login("biller.t")
+    for trace in ("EFT81", "EFT82"):
+        _unmatched_835(api, trace, headers)
+    first = api.client.get("/claims?claims_offset=3&denials_offset=2")
+    assert first.status_code == 200
+    assert asked == {"list_denials": (2, 1), "list_claims": (3, 1), "unmatched": (0, 1)}
+    assert first.text.count("SVC0000001") == 1  # one of the two unmatched payments
+    assert 'href="/claims?denials_offset=2&amp;claims_offset=3&amp;unmatched_offset=1"' in first.text
+    second = api.client.get("/claims?claims_offset=3&denials_offset=2&unmatched_offset=1")
+    assert second.text.count("SVC0000001") == 1 and "Rows 2–2 of 2" in second.text
+    assert 'href="/claims?denials_offset=2&amp;claims_offset=3"' in second.text  # back to the first page
+    assert api.client.get("/claims?claims_offset=-1").status_code == 422

@@ -86,6 +86,9 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
         read = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).one()
         shown = {"offset": 0, "items": 1, "ids": [queue[0]["id"]]}
         assert (read.actor, json.loads(read.after_json)) == ("tech.t", shown)
+    # the queue screen's counts are of the whole queue, whatever page of it the screen shows
+    counts = api.client.get("/api/v1/monitoring/queue/counts").json()
+    assert counts == {"open": 1, "by_priority": {"urgent": 1}, "overdue": int(queue[0]["overdue"])}
     refused = api.client.post(
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
     )
@@ -106,6 +109,8 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
     with api.store.transaction() as session:  # the technician read it as emergent: it escalates as such
         assert session.scalars(select(Notification.tier)).one() == "emergent"
     assert api.client.get("/api/v1/monitoring/queue", headers=headers).json() == []
+    counts = api.client.get("/api/v1/monitoring/queue/counts").json()
+    assert counts == {"open": 0, "by_priority": {}, "overdue": 0}
 
 
 def test_bad_transmissions_are_4xx_naming_the_field(api: Api, tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/monitoring/transmissions"): (Action.MONITOR_INGEST, None),
     ("GET", "/api/v1/monitoring/queue"): (Action.MONITOR_QUEUE_READ, None),
+    ("GET", "/api/v1/monitoring/queue/counts"): (Action.MONITOR_QUEUE_READ, None),
     ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
     ("GET", "/api/v1/monitoring/queue/{item_id}"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}/daily"): (Action.MONITOR_QUEUE_READ, None),
@@ -246,13 +247,14 @@ def test_every_state_changing_route_needs_the_csrf_token(api: Api) -> None:
 
 
 #: GET routes that read no patient data: the caller's own session, accounts, the practice's billing set-up,
-#: balances summed by payer
+#: balances summed by payer, the monitoring queue's counts by priority
 NOT_PATIENT_DATA = {
     "/api/v1/session",
     "/api/v1/users",
     "/api/v1/tokens",
     "/api/v1/billing",
     "/api/v1/ar/aging",
+    "/api/v1/monitoring/queue/counts",
 }
 
 

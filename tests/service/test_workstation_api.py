@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from service_builders import PIN, STUDY, Api, upload
 from sqlalchemy import select
 
@@ -330,3 +331,19 @@ def test_static_names_too_long_for_the_file_system_are_404(api: Api) -> None:
         answer = api.client.get(f"/static/{name}")
         assert answer.status_code == 404 and answer.text == "not found"
     assert api.client.get("/static/ws.css").status_code == 200
+
+
+def test_the_users_page_is_paged(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accounts page listed every account of the database on one page."""
+    from ecgdesk.service.routers import admin_pages
+
+    monkeypatch.setattr(admin_pages, "PAGE", 3)
+    api.login("admin.t")
+    first = api.client.get("/admin/users")
+    people = ("admin.t", "tech.t", "dr.t", "biller.t")
+    shown = [name for name in people if f'data-username="{name}"' in first.text]
+    assert shown == ["admin.t", "tech.t", "dr.t"] and "Rows 1–3 of 4" in first.text
+    assert 'href="/admin/users?offset=3"' in first.text
+    second = api.client.get("/admin/users?offset=3")
+    assert 'data-username="biller.t"' in second.text and 'data-username="admin.t"' not in second.text
+    assert 'href="/admin/users"' in second.text and "Rows 4–4 of 4" in second.text

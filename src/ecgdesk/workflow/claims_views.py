@@ -277,6 +277,18 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
     return detail
 
 
+def claim_studies(store: Store, claim_ids: list[str]) -> dict[str, int]:
+    """The study of each of these claims (by claim number) that has one: a page's links to the billing
+    page of the claims its other rows name (ids only, no patient data)."""
+    if not claim_ids:
+        return {}
+    with store.transaction() as session:
+        rows = session.execute(
+            select(ClaimRow.claim_number, ClaimRow.study_id).where(ClaimRow.claim_number.in_(set(claim_ids)))
+        ).all()
+    return {number: study for number, study in rows if study is not None}
+
+
 def study_claims(store: Store, study_id: int, actor: str) -> list[ClaimDetail]:
     """Every claim of a study (replacements included), newest first, each as :func:`show_claim` shows it."""
     with store.transaction() as session:

@@ -122,6 +122,31 @@ def list_queue(
 
 
 @dataclass(frozen=True)
+class QueueCounts:
+    """The open items of the whole queue by priority, and how many are past their due time (the queue
+    screen shows one page of items; its counts are of every open item)."""
+
+    open: int
+    by_priority: dict[str, int]
+    overdue: int
+
+
+def queue_counts(store: Store) -> QueueCounts:
+    """Counts only (no patient data: not a read to audit)."""
+    stamp = now()
+    with store.transaction() as session:
+        groups = session.execute(
+            select(QueueItem.priority, func.count())
+            .where(QueueItem.status == "open")
+            .group_by(QueueItem.priority)
+        ).all()
+        late = select(func.count()).select_from(QueueItem)
+        overdue = session.scalar(late.where(QueueItem.status == "open", QueueItem.due_at < stamp))
+    by_priority = {str(priority): int(n) for priority, n in groups}
+    return QueueCounts(sum(by_priority.values()), by_priority, int(overdue or 0))
+
+
+@dataclass(frozen=True)
 class NotificationRequest:
     recipient: str
     channel: str

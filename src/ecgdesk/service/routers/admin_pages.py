@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from ecgdesk.errors import InputError, is_digits
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
+from ecgdesk.service.web.pager import PageOffset, pager
 from ecgdesk.store.enums import Role
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.schemas import AuditPage, NoNul
@@ -63,11 +64,13 @@ AUDIT_ACTIONS = (
 
 
 @router.get("/admin/users")
-def users_page(request: Request, store: StoreDep) -> HTMLResponse:
+def users_page(request: Request, store: StoreDep, offset: PageOffset = 0) -> HTMLResponse:
+    """A page of the accounts (``PAGE`` a page, in the order they were added)."""
     who = page_user(request)
-    users = list_users(store, who)
+    users = list_users(store, who, offset=offset, limit=PAGE)
+    pg = pager("/admin/users", {}, "offset", offset, len(users), users.total, PAGE)
     return render(
-        request, "admin_users.html.j2", who, nav="users", users=users, roles=[r.value for r in Role]
+        request, "admin_users.html.j2", who, nav="users", users=users, roles=[r.value for r in Role], pg=pg
     )
 
 

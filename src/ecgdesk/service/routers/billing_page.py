@@ -6,6 +6,7 @@ audited views; every button calls the JSON API, which calls the same workflow fu
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -15,11 +16,13 @@ from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.routers.pages import SERVICE_NAMES
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.web import PageRoute, page_user, render
+from ecgdesk.service.web.pager import PageOffset, Pager, pager
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.claims_denials import list_denials
 from ecgdesk.workflow.claims_inbound import unmatched
 from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus
-from ecgdesk.workflow.claims_views import BUCKETS, ar_aging, list_claims, study_claims
+from ecgdesk.workflow.claims_views import BUCKETS, ar_aging, claim_studies, list_claims, study_claims
+from ecgdesk.workflow.paging import Rows
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.review import study_overview
 
@@ -40,6 +43,8 @@ CLP_NAMES = {
 #: States in which "correct" makes a replacement (frequency 7), or a new original for a rejected claim.
 CORRECTABLE = frozenset(s.value for s in (*ADJUDICATED, ClaimStatus.REJECTED))
 WORK_ACTIONS = [a.value for a in WorkAction]
+#: Rows of each of the claims desk's lists on one page.
+DESK_PAGE = 50
 
 
 def _soon() -> str:
@@ -74,22 +79,43 @@ def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRe
 
 
 @router.get("/claims")
-def claims_desk(request: Request, store: StoreDep) -> HTMLResponse:
+def claims_desk(
+    request: Request,
+    store: StoreDep,
+    denials_offset: PageOffset = 0,
+    claims_offset: PageOffset = 0,
+    unmatched_offset: PageOffset = 0,
+) -> HTMLResponse:
+    """The desk's three lists, each ``DESK_PAGE`` rows a page with its own offset (each list's links keep
+    the others' offsets)."""
     who = page_user(request)
     authorize(store, who, Action.CLAIM_READ, "claim", "*")
     authorize(store, who, Action.AR_READ, "claim", "*")
-    claims = list_claims(store, who.actor)
+    denials = list_denials(store, who.actor, offset=denials_offset, limit=DESK_PAGE)
+    claims = list_claims(store, who.actor, offset=claims_offset, limit=DESK_PAGE)
+    waiting = unmatched(store, who.actor, offset=unmatched_offset, limit=DESK_PAGE)
+    at = {
+        "denials_offset": denials_offset, "claims_offset": claims_offset, "unmatched_offset": unmatched_offset
+    }
+
+    def pg(key: str, rows: Rows[Any]) -> Pager:
+        return pager("/claims", at, key, at[key], len(rows), rows.total, DESK_PAGE)
+
     return render(
         request,
         "claims_desk.html.j2",
         who,
         nav="claims",
-        denials=list_denials(store, who.actor),
+        denials=denials,
+        denials_pg=pg("denials_offset", denials),
         aging=ar_aging(store),
         buckets=BUCKETS,
         claims=claims,
-        studies={c.claim_id: c.study_id for c in claims},
-        unmatched=unmatched(store, who.actor),
+        claims_pg=pg("claims_offset", claims),
+        # the denial items' claims need not be on this page of claims: their studies are looked up
+        studies=claim_studies(store, [d.claim_id for d in denials]),
+        unmatched=waiting,
+        unmatched_pg=pg("unmatched_offset", waiting),
         work_actions=WORK_ACTIONS,
         soon=_soon(),
     )

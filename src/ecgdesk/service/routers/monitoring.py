@@ -20,7 +20,14 @@ from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_devices import swap_device
-from ecgdesk.workflow.monitoring_queue import NotificationRequest, QueueRow, list_queue, review
+from ecgdesk.workflow.monitoring_queue import (
+    NotificationRequest,
+    QueueCounts,
+    QueueRow,
+    list_queue,
+    queue_counts,
+    review,
+)
 from ecgdesk.workflow.monitoring_schemas import (
     DeviceSwapIn,
     DeviceSwapOut,
@@ -108,6 +115,15 @@ def queue(
     rows = list_queue(store, include_closed=include_closed, limit=limit, actor=who.actor, offset=offset)
     page_headers(request, response, rows, offset)
     return rows
+
+
+@router.get("/queue/counts")
+def counts(
+    store: StoreDep, who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)]
+) -> QueueCounts:
+    """The open items of the whole queue by priority and the overdue ones (the queue screen's counts: its
+    list is one page)."""
+    return queue_counts(store)
 
 
 @router.post("/queue/{item_id}/review")

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
+from ecgdesk.service.web.pager import PageOffset
 from ecgdesk.workflow.monitoring_queue import CHANNELS, NOTICE_TIERS
 from ecgdesk.workflow.monitoring_view import period_view
 from ecgdesk.workflow.permissions import Action, authorize
@@ -26,6 +27,8 @@ EnrolmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SERVICES = {"event_monitor": "Event monitor", "mobile_telemetry": "Mobile cardiac telemetry"}
 #: Seconds between two reads of the queue: well inside the shortest due time (emergent, minutes).
 REFRESH_S = 15
+#: Items on one page of the queue screen (the counts above it are of the whole queue).
+QUEUE_PAGE = 100
 PRIORITIES = ("emergent", "urgent", "routine", "unreadable")
 ACTIONS = {
     "reviewed": "Reviewed, no action",
@@ -59,7 +62,8 @@ RHYTHMS = (
 
 
 @router.get("/monitoring")
-def queue_page(request: Request, store: StoreDep) -> HTMLResponse:
+def queue_page(request: Request, store: StoreDep, offset: PageOffset = 0) -> HTMLResponse:
+    """The queue screen; its script shows ``QUEUE_PAGE`` items from ``offset`` (``?offset=``)."""
     who = page_user(request)
     authorize(store, who, Action.MONITOR_QUEUE_READ)
     return render(
@@ -74,6 +78,8 @@ def queue_page(request: Request, store: StoreDep) -> HTMLResponse:
         refresh_s=REFRESH_S,
         rhythms=RHYTHMS,
         rhythm_names=RHYTHM_NAMES,
+        offset=offset,
+        page_size=QUEUE_PAGE,
     )
 
 

@@ -20,17 +20,35 @@ document.addEventListener("DOMContentLoaded", () => {
     return td;
   }
 
+  // One page of the queue (page.page_size items from page.offset, the page's ?offset=); the counts are of
+  // the whole queue (GET /api/v1/monitoring/queue/counts), not of the page.
+  function showPager(total) {
+    const size = page.page_size, offset = page.offset;
+    const pager = document.getElementById("mq-pager");
+    const prev = document.getElementById("mq-prev"), next = document.getElementById("mq-next");
+    pager.hidden = !(offset > 0 || offset + size < total);
+    prev.hidden = !(offset > 0);
+    prev.href = offset - size > 0 ? `/monitoring?offset=${offset - size}` : "/monitoring";
+    next.hidden = !(offset + size < total);
+    next.href = `/monitoring?offset=${offset + size}`;
+    const shown = Math.max(0, Math.min(size, total - offset));
+    document.getElementById("mq-rows-of").textContent =
+      `Items ${shown ? offset + 1 : 0}–${offset + shown} of ${WS.fmt(total)}`;
+  }
+
   async function load() {
-    const answer = await WS.api("GET", "/api/v1/monitoring/queue", undefined, { background: true });
-    if (!answer.ok) { WS.showError(error, answer.message); return; }
+    const background = { background: true };
+    const [answer, counted] = await Promise.all([
+      WS.api("GET", `/api/v1/monitoring/queue?offset=${page.offset}&limit=${page.page_size}`, undefined, background),
+      WS.api("GET", "/api/v1/monitoring/queue/counts", undefined, background),
+    ]);
+    if (!answer.ok || !counted.ok) { WS.showError(error, (answer.ok ? counted : answer).message); return; }
     WS.showError(error, "");
     items = new Map(answer.data.map((r) => [r.id, r]));
-    const counts = Object.fromEntries(page.priorities.map((p) => [p, 0]));
-    let overdue = 0;
+    const counts = Object.fromEntries(page.priorities.map((p) => [p, counted.data.by_priority[p] || 0]));
+    const overdue = counted.data.overdue;
     rows.replaceChildren();
     for (const r of answer.data) {
-      counts[r.priority] = (counts[r.priority] || 0) + 1;
-      if (r.overdue) overdue += 1;
       const tr = document.createElement("tr");
       tr.tabIndex = 0;
       tr.dataset.id = String(r.id);
@@ -53,7 +71,8 @@ document.addEventListener("DOMContentLoaded", () => {
       if (el) el.textContent = WS.fmt(n);
     }
     document.querySelector('[data-count="overdue"]').textContent = WS.fmt(overdue);
-    document.getElementById("mq-updated").textContent = `${answer.data.length} open · updated ${new Date().toLocaleTimeString("en-GB")}`;
+    showPager(answer.total);
+    document.getElementById("mq-updated").textContent = `${WS.fmt(counted.data.open)} open · updated ${new Date().toLocaleTimeString("en-GB")}`;
     if (openId !== null && !items.has(openId)) closePanel();
   }
 

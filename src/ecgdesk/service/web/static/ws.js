@@ -83,7 +83,10 @@ const WS = (() => {
     const detail = (payload && Array.isArray(payload.detail)) ? payload.detail : [];
     const message = detail.length ? detail.map(describe).join("; ")
       : (response.ok ? "" : `The server answered ${response.status}.`);
-    return { ok: response.ok, status: response.status, data: payload, detail, message, bytes: text.length };
+    // total: a paged listing's row count in all (X-Total-Count), null for other answers
+    const total = response.headers.get("X-Total-Count");
+    return { ok: response.ok, status: response.status, data: payload, detail, message, bytes: text.length,
+      total: total === null ? null : Number(total) };
   }
 
   function describe(item) {
