@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict, dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ecgdesk.errors import InputError, is_digits
@@ -82,39 +83,55 @@ ActionQ = Annotated[str, Query(max_length=40), NoNul]
 WhenQ = Annotated[str, Query(max_length=40), NoNul]
 
 
-def _filter(user: str, study: str, patient: str, action: str, since: str, until: str) -> AuditFilter:
-    if study and not is_digits(study):
-        raise InputError("study", f"a study number, got {study!r}")
-    return AuditFilter(
-        study_id=int(study) if study else None,
-        patient=patient or None,
-        user=user or None,
-        action=action or None,
-        since=since or None,
-        until=until or None,
-    )
+@dataclass(frozen=True)
+class AuditQuery:
+    """The audit log's filters as typed in the page (query parameters, ``""`` when not given): one
+    dependency of the page and of its CSV export, so both take exactly the same parameters."""
+
+    user: UserQ = ""
+    study: StudyQ = ""
+    patient: PatientQ = ""
+    action: ActionQ = ""
+    since: WhenQ = ""
+    until: WhenQ = ""
+
+    def fields(self) -> dict[str, str]:
+        """Every filter by name, in the page's order (the form's values)."""
+        return asdict(self)
+
+    def chosen(self) -> dict[str, str]:
+        """The filters given (the links' query)."""
+        return {k: v for k, v in self.fields().items() if v}
+
+    def where(self) -> AuditFilter:
+        """The workflow's filter; a study that is not a number is an :class:`InputError`."""
+        if self.study and not is_digits(self.study):
+            raise InputError("study", f"a study number, got {self.study!r}")
+        return AuditFilter(
+            study_id=int(self.study) if self.study else None,
+            patient=self.patient or None,
+            user=self.user or None,
+            action=self.action or None,
+            since=self.since or None,
+            until=self.until or None,
+        )
+
+
+AuditQueryDep = Annotated[AuditQuery, Depends()]
 
 
 @router.get("/admin/audit")
 def audit_log_page(
     request: Request,
     store: StoreDep,
-    user: UserQ = "",
-    study: StudyQ = "",
-    patient: PatientQ = "",
-    action: ActionQ = "",
-    since: WhenQ = "",
-    until: WhenQ = "",
+    query: AuditQueryDep,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.AUDIT_READ)
-    filters = {
-        "user": user, "study": study, "patient": patient, "action": action, "since": since, "until": until
-    }
     error = ""
     try:
-        where = _filter(user, study, patient, action, since, until)
+        where = query.where()
         page = audit_page(
             store,
             who.actor,
@@ -131,7 +148,7 @@ def audit_log_page(
     except InputError as error_:
         error = f"{error_.field}: {error_.reason}"
         page = AuditPage(items=[], total=0, offset=0, limit=PAGE)
-    chosen = {k: v for k, v in filters.items() if v}
+    chosen = query.chosen()
 
     def link(at: int) -> str:
         return "/admin/audit?" + urlencode({**chosen, "offset": at})
@@ -142,7 +159,7 @@ def audit_log_page(
         who,
         nav="audit",
         page=page,
-        f=filters,
+        f=query.fields(),
         actions=AUDIT_ACTIONS,
         error=error,
         export_url="/admin/audit.csv" + ("?" + urlencode(chosen) if chosen else ""),
@@ -155,21 +172,12 @@ CSV_COLUMNS = ("seq", "at", "actor", "action", "entity", "entity_id", "before", 
 
 
 @router.get("/admin/audit.csv")
-def audit_log_csv(
-    request: Request,
-    store: StoreDep,
-    user: UserQ = "",
-    study: StudyQ = "",
-    patient: PatientQ = "",
-    action: ActionQ = "",
-    since: WhenQ = "",
-    until: WhenQ = "",
-) -> Response:
+def audit_log_csv(request: Request, store: StoreDep, query: AuditQueryDep) -> Response:
     """The rows the page's filters select, oldest first, as CSV (before/after as JSON); the export itself
     is a row of the log (``read:audit-export``)."""
     who = page_user(request)
     authorize(store, who, Action.AUDIT_READ)
-    rows = audit_export(store, who.actor, _filter(user, study, patient, action, since, until))
+    rows = audit_export(store, who.actor, query.where())
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
     writer.writerow(CSV_COLUMNS)
