@@ -20,6 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from ecgdesk.analysis.strips.classify import StripLabel, classify_strip
 from ecgdesk.errors import EcgDeskError, InputError
 from ecgdesk.records import open_recording
@@ -29,6 +31,13 @@ CSV_HEADER = ("record", "label", "confidence", "heart_rate_bpm", "reason")
 MAX_STRIP_S = 30 * 60.0
 #: Files picked up inside folders (a WFDB record by its header).
 FOLDER_SUFFIXES = (".hea", ".edf", ".bdf", ".ecg", ".ishne", ".dcm", ".xml")
+#: BLAS threads while a batch runs (its worker processes inherit it). A strip's vectors are too short to
+#: share out: OpenBLAS's second thread mostly spun waiting, about a quarter of the batch's CPU time (500
+#: CinC strips: 6.2-6.5 s user with one thread, 8.7-9.2 s with two). With one thread the features are
+#: also summed as ``bench/train_strips.py`` sums them (it runs with OMP_NUM_THREADS=1): a dot product of
+#: over 10,000 samples (the kurtosis of a strip over 33 s) is split across threads, and its last bit then
+#: depended on the machine's core count.
+BLAS_THREADS = 1
 
 
 class RowStatus(enum.StrEnum):
@@ -141,6 +150,11 @@ def classify_files(paths: Sequence[Path], jobs: int = 1, lead: str | int | None 
     not yet done is classified in a process of its own, so the batch still gives one row per strip.
     """
     options = options or OpenOptions(lead)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        yield from _classified(paths, jobs, options)
+
+
+def _classified(paths: Sequence[Path], jobs: int, options: OpenOptions) -> Iterator[StripRow]:
     if jobs <= 1 or len(paths) < 8:
         for path in paths:
             yield classify_file(path, options.lead, options)
