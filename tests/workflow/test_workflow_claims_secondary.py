@@ -27,7 +27,9 @@ from remit_builders import (  # it puts tests/claims on the path (claims_builder
 from workflow_builders import tiny_record  # noqa: F401
 
 from backends import BACKENDS
-from ecgdesk.claims.remit import Adjustment
+from ecgdesk.claims.model import ProfessionalClaim
+from ecgdesk.claims.payer_sim import reverse
+from ecgdesk.claims.remit import Adjustment, RemitClaim
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
@@ -151,3 +153,119 @@ def test_a_crossed_over_claim_is_never_billed_to_the_secondary(store: Store, tmp
     assert show_claim(store, first.claim_id, "biller").summary.status == "paid"
     assert [i.status for i in list_denials(store, "biller", claim=first.claim_id)] == ["open"]
     assert export_claims(store, tmp_path / "none", "biller", payer="ACME1") == []
+
+
+def _billed_to_acme(store: Store, tmp_path: Path) -> tuple[ProfessionalClaim, ProfessionalClaim, str]:
+    """Medicare paid P1's claim (PR-2 14.38 left), the share billed to Acme: (primary, secondary, item)."""
+    _with_secondary(store)
+    (first,) = _export(store, tmp_path / "out", [1], "12345")
+    medicare = _paid(
+        first,
+        "57.52",
+        Adjustment("CO", "45", D("71.90")),
+        Adjustment("PR", "2", D("14.38")),
+        payer_claim_number="2200000000001",
+    )
+    _post(store, tmp_path, [medicare], "EFT-MC", MEDICARE_PARTIES)
+    (item,) = list_denials(store, "biller", claim=first.claim_id)
+    worked = work_denial(store, item.id, "bill_secondary", "biller")
+    assert worked.new_claim
+    export_claims(store, tmp_path / "sec", "biller", payer="ACME1")
+    (claim,) = _claims(store, [worked.new_claim])
+    return first, claim, str(item.id)
+
+
+def _acme_pays(claim: ProfessionalClaim, number: str = "AC1") -> RemitClaim:
+    return _paid(
+        claim,
+        "10.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "2", D("4.38")),
+        status="2",
+        payer_claim_number=number,
+    )
+
+
+def _items(store: Store, claim_id: str) -> list[tuple[str, str, str, str | None]]:
+    found = list_denials(store, "biller", claim=claim_id, status=None)
+    return sorted((i.group + "-" + i.carc, i.amount, i.status, i.worked_action) for i in found)
+
+
+def test_the_secondary_payers_reversal_puts_the_share_back_on_the_secondary_claim(
+    store: Store, tmp_path: Path
+) -> None:
+    """Acme pays the secondary claim (10.00, PR-2 4.38 left to the patient, worked bill_patient: the claim
+    closes), then reverses that payment (CLP02 22, amounts negated, codes kept: claims-lifecycle.md section
+    2, reversal + correction). The share is Acme's to decide again: the secondary claim is `reversed` with
+    the share as its insurance balance (nothing paid, nothing left to the patient), the primary is
+    `secondary_billed` again with the share on it not transferred, its PR item still worked bill_secondary
+    (the secondary claim carries it), the secondary's worked item left as worked; the A/R counts the share
+    once (on the secondary claim). Acme's correction then settles it once, as the first payment had."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    paid = _acme_pays(claim)
+    _post(store, tmp_path, [paid], "CHK-AC", ACME_PARTIES)
+    (own,) = list_denials(store, "biller", claim=claim.claim_id)
+    assert work_denial(store, own.id, "bill_patient", "biller").claim_status == "closed"
+
+    posted = _post(store, tmp_path, [reverse(paid)], "CHK-AC-R", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["reversed"]
+    secondary = show_claim(store, claim.claim_id, "biller")
+    assert secondary.summary.status == "reversed"
+    balance = secondary.balance
+    assert (balance["paid"], balance["insurance_balance"], balance["patient_balance"]) == (
+        "0.00", "14.38", "0.00",
+    )
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "secondary_billed"
+    assert primary.balance["to_secondary_claim"] == "0.00"
+    assert primary.balance["insurance_balance"] == "0.00"
+    assert _items(store, first.claim_id) == [("PR-2", "14.38", "worked", "bill_secondary")]
+    # worked items stay as worked (a statement went out), as on any claim a reversal reaches
+    assert _items(store, claim.claim_id) == [("PR-2", "4.38", "worked", "bill_patient")]
+    assert ar_aging(store).to_dict()["total"]["total"] == "14.38"
+
+    again = _acme_pays(claim, "AC2")
+    _post(store, tmp_path, [again], "CHK-AC-2", ACME_PARTIES)
+    assert show_claim(store, claim.claim_id, "biller").summary.status == "paid"
+    assert show_claim(store, first.claim_id, "biller").summary.status == "closed"
+    after = show_claim(store, claim.claim_id, "biller").balance
+    assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("10.00", "0.00", "4.38")
+    assert show_claim(store, first.claim_id, "biller").balance["patient_balance"] == "0.00"
+    assert patient_balance(store, "P1")["patient_balance"] == "4.38"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    assert _items(store, claim.claim_id) == [
+        ("PR-2", "4.38", "open", None),
+        ("PR-2", "4.38", "worked", "bill_patient"),
+    ]
+
+
+def test_the_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_once(
+    store: Store, tmp_path: Path
+) -> None:
+    """Acme reverses its payment and pays again in the same 835 (the reversal first), PR-1 4.38 now: the
+    correction settles the share once (the primary's patient balance 0, transferred 14.38 once), the
+    secondary claim is paid with only the new PR-1 left to the patient."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    paid = _acme_pays(claim)
+    _post(store, tmp_path, [paid], "CHK-AC", ACME_PARTIES)
+    again = _paid(
+        claim,
+        "10.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "1", D("4.38")),
+        status="2",
+        payer_claim_number="AC2",
+    )
+    posted = _post(store, tmp_path, [reverse(paid), again], "CHK-AC-2", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["reversed", "paid"]
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "closed"
+    assert primary.balance["to_secondary_claim"] == "14.38"
+    assert primary.balance["patient_balance"] == "0.00"
+    after = show_claim(store, claim.claim_id, "biller").balance
+    assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("10.00", "0.00", "4.38")
+    assert patient_balance(store, "P1")["patient_balance"] == "4.38"
+    assert _items(store, claim.claim_id) == [
+        ("PR-1", "4.38", "open", None),
+        ("PR-2", "4.38", "closed", "reversed"),
+    ]

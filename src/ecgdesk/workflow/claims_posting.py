@@ -387,9 +387,11 @@ class Posting:
 
     def _status(self, claim: ClaimRow, remit: RemitClaim, pending: _Pending) -> ClaimStatus:
         ledger = pending.ledger
-        if pending.undone is not None:
+        if pending.undone is not None and claim.id not in self.primaries:
             # a later payer undid its own payment: the earlier payers' determination stands (the claim
-            # keeps its state); a claim closed since is open again, its patient share being owed again
+            # keeps its state); a claim closed since is open again, its patient share being owed again.
+            # Not so a secondary claim we billed: its payer's was its only determination, and its reversal
+            # leaves the share to decide again (reversed, awaiting the correction) like any reversal
             if claim.status != ClaimStatus.CLOSED.value:
                 return ClaimStatus(claim.status)
             paid = balances(self.session, [claim])[claim.id].paid + remit.paid
