@@ -269,3 +269,67 @@ def test_the_secondary_payers_reversal_and_correction_in_one_835_settle_the_shar
         ("PR-1", "4.38", "open", None),
         ("PR-2", "4.38", "closed", "reversed"),
     ]
+
+
+def test_the_secondary_payers_denial_leaves_the_share_to_the_patient(store: Store, tmp_path: Path) -> None:
+    """Acme denies the secondary claim (CLP02 4): its OA-23 restates Medicare's determination (booked on the
+    claim once already, at billing), PR-27 (coverage ended) leaves the whole share to the patient. The share
+    is the patient's: one bill_patient item on the secondary claim, the secondary claim's insurance balance
+    0 (no credit, no overpayment item), the primary closed (not `secondary_billed` for ever), the patient
+    owing 14.38 once and the A/R 0."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    denied = _paid(
+        claim,
+        "0.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "27", D("14.38")),
+        status="4",
+        payer_claim_number="AC1",
+    )
+    posted = _post(store, tmp_path, [denied], "CHK-AC", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["adjudicated"]
+    secondary = show_claim(store, claim.claim_id, "biller").balance
+    assert (secondary["paid"], secondary["insurance_balance"], secondary["patient_balance"]) == (
+        "0.00", "0.00", "14.38",
+    )
+    assert _items(store, claim.claim_id) == [("PR-27", "14.38", "open", None)]
+    (item,) = list_denials(store, "biller", claim=claim.claim_id)
+    assert item.next_action == "bill_patient"
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "closed"
+    assert primary.balance["patient_balance"] == "0.00" and primary.balance["to_secondary_claim"] == "14.38"
+    owed = patient_balance(store, "P1")
+    assert (owed["insurance_balance"], owed["patient_balance"]) == ("0.00", "14.38")
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    assert work_denial(store, item.id, "bill_patient", "biller").claim_status == "closed"
+
+
+def test_the_secondary_payers_co_denial_is_worked_on_the_secondary_claim(
+    store: Store, tmp_path: Path
+) -> None:
+    """Acme denies the secondary claim for missing information (CLP02 4, CO-16 on the share): the share is
+    Acme's denial to work on the secondary claim (a denial stays open A/R until worked: 14.38 once, on the
+    secondary), with its item; the primary is closed, nothing is counted twice and no credit appears."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    denied = _paid(
+        claim,
+        "0.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("CO", "16", D("14.38")),
+        status="4",
+        payer_claim_number="AC1",
+        remarks=("M51",),
+    )
+    posted = _post(store, tmp_path, [denied], "CHK-AC", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["denied"]
+    secondary = show_claim(store, claim.claim_id, "biller").balance
+    assert (secondary["denied"], secondary["insurance_balance"], secondary["patient_balance"]) == (
+        "14.38", "14.38", "0.00",
+    )
+    assert _items(store, claim.claim_id) == [("CO-16", "14.38", "open", None)]
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "closed"
+    assert primary.balance["patient_balance"] == "0.00"
+    owed = patient_balance(store, "P1")
+    assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
+    assert ar_aging(store).to_dict()["total"]["total"] == "14.38"

@@ -172,11 +172,13 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             .order_by(CoverageRow.id)
         )
     }
-    later = [
-        claims[c.claim_id].id for c in remittance.claims if c.status in LATER_PAYER and c.claim_id in claims
-    ]
     # a secondary claim we billed settles the share its primary claim left: that claim's ledger has it
     primaries = primary_claims(session, ids)
+    later = [
+        claims[c.claim_id].id
+        for c in remittance.claims
+        if c.claim_id in claims and (c.status in LATER_PAYER or claims[c.claim_id].id in primaries)
+    ]
     shares: dict[int, int] = {}
     for start in range(0, len(later), 500):
         part = later[start : start + 500]

@@ -123,7 +123,10 @@ class Posting:
         matches = match_lines(remit.lines, billed)
         # a secondary (or tertiary) payer's 835 on a claim an earlier payer already left a patient share
         # on (e.g. Medigap after a Medicare crossover): its CAS restate what the earlier payer settled
-        share = dollars(self.patient_shares.get(claim.id, 0)) if remit.status in LATER_PAYER else ZERO
+        # on a secondary claim we billed every determination is the secondary payer's on the share (a
+        # denial, CLP02 4, too: its OA-23 restates the primary, booked on the claim once at billing)
+        later_payer = remit.status in LATER_PAYER or (claim.id in self.primaries and not remit.reversal)
+        share = dollars(self.patient_shares.get(claim.id, 0)) if later_payer else ZERO
         undone = (
             undo_latest(self.standing.get(claim.id, []), remit.payer_claim_number) if remit.reversal else None
         )
