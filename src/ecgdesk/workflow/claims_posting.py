@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, case, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.claims import RemitClaim, Remittance
@@ -40,9 +40,9 @@ from ecgdesk.workflow.claims_ledger import (
     cents,
     dollars,
     move_claim,
-    overturned_denials,
 )
 from ecgdesk.workflow.claims_overpayment import open_overpayments
+from ecgdesk.workflow.claims_posting_items import ItemCloser
 from ecgdesk.workflow.claims_reversal import NO_DETERMINATION, StandingPayment, undo_items, undo_latest
 from ecgdesk.workflow.claims_setup import rules_of
 
@@ -436,7 +436,7 @@ class Posting:
                 ledger += pending.ledger
                 triaged += pending.triaged
             paid_by = {id(p): by_position[p.payment["position"]] for p in self.pending}
-            self._close_items(
+            self._items().close_items(
                 {p.claim.id: paid_by[id(p)] for p in self.pending if p.reversal and p.undone is None},
                 "reversed",
             )
@@ -452,7 +452,7 @@ class Posting:
                         self.log,
                     )
             # the patient share a later payer decided again: its own PR rows open new items
-            self._close_items(
+            self._items().close_items(
                 {self._share_claim(p.claim): paid_by[id(p)] for p in self.pending if p.later_payer},
                 "later_payer",
                 "PR",
@@ -493,7 +493,7 @@ class Posting:
                 if items:
                     session.execute(insert(_table(DenialItemRow)), items)
             # after the ledger rows: which denials are resolved depends on the lines this payment carries
-            self._overturn_items({p.claim.id: paid_by[id(p)] for p in self.pending if p.overturns})
+            self._items().overturn_items({p.claim.id: paid_by[id(p)] for p in self.pending if p.overturns})
             # a claim this remittance left with a credit balance gets its refund item
             claims = {p.claim.id: p.claim for p in self.pending}
             paid_in = {p.claim.id: by_position[p.payment["position"]] for p in self.pending}
@@ -510,85 +510,13 @@ class Posting:
         append_many(session, self.log)
         self.log.clear()
 
+    def _items(self) -> ItemCloser:
+        return ItemCloser(self.session, self.remittance_row.id, self.actor, self.stamp, self.log)
+
     def _share_claim(self, claim: ClaimRow) -> int:
         """The claim whose patient share a later payer's payment settles (a secondary claim's primary)."""
         primary = self.primaries.get(claim.id)
         return claim.id if primary is None else primary.id
-
-    def _overturn_items(self, paying: dict[int, int]) -> None:
-        """The open denial items of the denials a later payment of the same payer resolved (the lines it
-        carries, :func:`overturned_denials`) close as overturned (paid on appeal or reprocessing), each
-        audited; a denied line that payment does not carry keeps its item open. ``paying``: claim id -> the
-        claim payment of this remittance, which each closed item names."""
-        claim_ids = list(paying)
-        if not claim_ids:
-            return
-        resolved = overturned_denials(self.session, claim_ids)
-        ids: list[tuple[int, int]] = []  # (item, claim)
-        for start in range(0, len(claim_ids), 500):
-            query = (
-                select(DenialItemRow.id, DenialItemRow.claim_id, LedgerRow.payment_id, LedgerRow.line_id)
-                .join(LedgerRow, DenialItemRow.ledger_id == LedgerRow.id)
-                .where(
-                    DenialItemRow.claim_id.in_(claim_ids[start : start + 500]),
-                    DenialItemRow.status == "open",
-                    LedgerRow.kind == "denial",
-                )
-            )
-            ids += [
-                (i, claim_id)
-                for i, claim_id, payment_id, line_id in self.session.execute(query)
-                if (payment_id, line_id) in resolved
-            ]
-        if not ids:
-            return
-        closed = {"status": "closed", "worked_action": "overturned"}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            self.session.execute(
-                update(DenialItemRow)
-                .where(DenialItemRow.id.in_([i for i, _ in chunk]))
-                .values(
-                    **closed,
-                    worked_by=self.actor,
-                    worked_at=self.stamp,
-                    closed_by_payment_id=case(paying, value=DenialItemRow.claim_id),
-                )
-            )
-        why = f"paid by remittance {self.remittance_row.id} after the payer's denial"
-        self.log.extend(
-            (
-                self.actor,
-                "denial:overturned",
-                "denial_item",
-                item_id,
-                {"status": "open"},
-                {**closed, "why": why},
-            )
-            for item_id, _ in ids
-        )
-
-    def _close_items(self, closing: dict[int, int], why: str, group: str | None = None) -> None:
-        """Close the open items (of ``group``) of each claim in ``closing``, naming the claim payment of
-        this remittance that closed them (claim id -> payment id): a reversal of it finds them by it."""
-        claim_ids = list(closing)
-        for start in range(0, len(claim_ids), 500):
-            chunk = claim_ids[start : start + 500]
-            query = update(DenialItemRow).where(
-                DenialItemRow.claim_id.in_(chunk), DenialItemRow.status == "open"
-            )
-            if group is not None:
-                query = query.where(DenialItemRow.group_code == group)
-            self.session.execute(
-                query.values(
-                    status="closed",
-                    worked_action=why,
-                    worked_by=self.actor,
-                    worked_at=self.stamp,
-                    closed_by_payment_id=case({c: closing[c] for c in chunk}, value=DenialItemRow.claim_id),
-                )
-            )
-
 
 def _posted(
     claim: ClaimRow,
