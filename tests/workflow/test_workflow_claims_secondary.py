@@ -333,3 +333,18 @@ def test_the_secondary_payers_co_denial_is_worked_on_the_secondary_claim(
     owed = patient_balance(store, "P1")
     assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
     assert ar_aging(store).to_dict()["total"]["total"] == "14.38"
+
+
+def test_the_primary_and_its_secondary_claim_name_each_other(store: Store, tmp_path: Path) -> None:
+    """After bill_secondary, `claims show` (and the API's claim view, its to_dict) names the secondary
+    claim on the primary (`secondary_billed`) and the primary on the secondary, so a biller can follow the
+    share from one to the other; the A/R counts the share once (on the secondary claim)."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "secondary_billed"
+    assert primary.to_dict()["secondary_claims"] == [claim.claim_id]
+    assert primary.to_dict()["secondary_of"] is None
+    secondary = show_claim(store, claim.claim_id, "biller").to_dict()
+    assert secondary["secondary_of"] == first.claim_id and secondary["secondary_claims"] == []
+    assert primary.balance["insurance_balance"] == "0.00"
+    assert ar_aging(store).to_dict()["total"]["total"] == "14.38"

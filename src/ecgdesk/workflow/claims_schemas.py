@@ -190,3 +190,5 @@ class ClaimDetailOut(Model):
     replaces: str | None
     replaced_by: list[str]
     claim: ProfessionalClaimDocument | None
+    secondary_of: str | None  # the primary claim whose patient share this one bills (COB)
+    secondary_claims: list[str]  # the secondary claims this claim's patient share was billed on

@@ -26,6 +26,7 @@ from ecgdesk.store.claims_models import (
     ClaimLineRow,
     ClaimPaymentRow,
     ClaimRow,
+    DenialItemRow,
     LedgerRow,
     PayerRow,
     RemittanceRow,
@@ -42,6 +43,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
+from ecgdesk.workflow.claims_secondary import primary_claims
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
@@ -144,6 +146,9 @@ class ClaimDetail:
     replaced_by: list[str] = field(default_factory=list)
     #: the claim as it is (or will be) sent: the claims member of the schema family (claims.schemas)
     claim: dict[str, Any] | None = None
+    #: the primary claim whose patient share this secondary claim bills (COB), and the other way round
+    secondary_of: str | None = None
+    secondary_claims: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -271,6 +276,17 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
             original.claim_number if original else None,
             replaced_by,
             _document(claim),
+        )
+        primary = primary_claims(session, [claim.id]).get(claim.id)
+        detail.secondary_of = primary.claim_number if primary is not None else None
+        detail.secondary_claims = list(
+            session.scalars(
+                select(ClaimRow.claim_number)
+                .join(DenialItemRow, DenialItemRow.result_claim_id == ClaimRow.id)
+                .where(DenialItemRow.claim_id == claim.id, DenialItemRow.worked_action == "bill_secondary")
+                .distinct()
+                .order_by(ClaimRow.claim_number)
+            )
         )
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
