@@ -60,7 +60,9 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
     [
         ("HELLO", "MSH"),
         (orm().replace("MSH|^~\\&", "MSH|^^\\&"), "MSH-2"),  # other delimiters are read (test_interop_strict)
-        (orm(kind="ADT^A01^ADT_A01"), "MSH-9"),
+        (orm(kind="ORU^R01^ORU_R01"), "MSH-9"),
+        (orm(kind="ADT^A01^ADT_A01"), "MSH-9.2"),  # ADT: A08, A31 and A40 are taken
+        (orm(kind="ADT^A08^ADT_A01"), "MSH-9"),  # taken, but not an order
         (orm(control=""), "MSH-10"),
         ("\r".join(s for s in orm().split("\r") if not s.startswith("PID")), "PID"),
         (orm(dob="19561399"), "PID-7"),

@@ -97,3 +97,18 @@ def test_signed_result_in_each_format_and_its_delivery(api: Api, tiny_files: lis
     api.login("admin.t")
     trail = api.client.get("/api/v1/audit", params={"study_id": study_id}).json()["items"]
     assert sum(row["action"] == "interop:export" for row in trail) == 3
+
+
+def test_a_patient_update_comes_in_over_http_like_an_order(api: Api) -> None:
+    """ADT^A08 was refused over HTTP (422, AR: 'not an order'); it updates the patient now."""
+    headers = {**api.login("tech.t"), "Content-Type": "x-application/hl7-v2+er7"}
+    assert api.client.post("/api/v1/interop/orders", content=ORDER, headers=headers).status_code == 200
+    update = (
+        "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261207090000||ADT^A08^ADT_A01|U1|P|2.5.1\r"
+        "EVN|A08|20261207090000\rPID|1||MRN5^^^HOSP^MR||Roe-Smith^Rita||19560314|F\rPV1|1|O\r"
+    )
+    answer = api.client.post("/api/v1/interop/orders", content=update, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "accepted" and "updated (name)" in answer.json()["text"]
+    study = api.client.get("/api/v1/studies/1", headers=headers).json()
+    assert study["patient"]["name"] == "Roe-Smith, Rita"

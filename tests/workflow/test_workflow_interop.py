@@ -339,7 +339,8 @@ def test_patient_with_other_demographics_is_held_not_merged(store: Store) -> Non
     [
         (orm("C1", npi="1234567890"), "AE", "103"),
         (orm("C1", icd="Q99.999"), "AE", "103"),
-        (orm("C1").replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01"), "AR", "200"),
+        (orm("C1").replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01"), "AR", "201"),  # A08/A31/A40 are taken
+        (orm("C1").replace("ORM^O01^ORM_O01", "ORU^R01^ORU_R01"), "AR", "200"),
         (orm("C1").replace("19560314", "19561345"), "AE", "102"),
         ("garbage", "AE", "102"),
     ],

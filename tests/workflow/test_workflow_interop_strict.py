@@ -98,7 +98,8 @@ def test_the_err_segment_names_the_segment_and_field_in_err_2(
         ("ORM^O01^ORM_O01|C1|P|3.0", "203", "MSH^1^12"),
         ("ORM^O01^ORM_O01|C1|P|", "203", "MSH^1^12"),
         ("OML^O33^OML_O33|C1|P|2.5.1", "201", "MSH^1^9^1^2"),  # our message code, another event
-        ("ADT^A01^ADT_A01|C1|P|2.5.1", "200", "MSH^1^9"),
+        ("ADT^A01^ADT_A01|C1|P|2.5.1", "201", "MSH^1^9^1^2"),  # ADT is taken for A08, A31 and A40 only
+        ("ORU^R01^ORU_R01|C1|P|2.5.1", "200", "MSH^1^9"),
     ],
 )
 def test_a_message_the_header_rules_out_is_rejected_ar_with_the_code_for_why(

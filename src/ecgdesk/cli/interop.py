@@ -201,7 +201,7 @@ def _cmd_inbound(args: argparse.Namespace) -> int:
         args.json,
         lambda m: (
             f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
-            f"{m.message_id}  {m.reason}"
+            f"{m.message_id}  {m.reason}" + (f"\n    {m.patient_now}" if m.patient_now else "")
         ),
     )
     return 0
@@ -224,7 +224,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="a file, or an existing folder")
     p.set_defaults(func=_cmd_export)
 
-    p = commands.add_parser("import", parents=[user], help="take one order (HL7 v2 ORM/OMG/OML, FHIR)")
+    p = commands.add_parser(
+        "import", parents=[user], help="take one order (HL7 v2 ORM/OMG/OML, FHIR) or patient update (ADT)"
+    )
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_import)

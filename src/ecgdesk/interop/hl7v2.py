@@ -44,6 +44,10 @@ SENDING_APPLICATION = "ECGDESK"
 CHARSET = "UNICODE UTF-8"
 #: ORM^O01 (to 2.4, kept since), OMG^O19 (2.5 on: the general clinical order, an ECG's), OML^O21 (lab)
 ORDER_TYPES = {("ORM", "O01"), ("OMG", "O19"), ("OML", "O21")}
+#: ADT^A08 (update patient information), ADT^A31 (update person information): what
+#: every EHR interface sends beside its orders when a patient's demographics change or two records are one
+PATIENT_TYPES = {("ADT", "A08"), ("ADT", "A31")}
+_TAKEN = "ORM^O01, OMG^O19, OML^O21, ADT^A08 or ADT^A31"
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 
 def _ts(value: datetime) -> str:
@@ -281,7 +285,7 @@ def _authority(cx: str) -> str | None:
     return _component(cx, 4) or _component(cx, 4, 2) or None
 
 
-def _patient_identifier(field: str, source: str) -> str:
+def _patient_identifier(field: str, source: str, name: str = "PID-3") -> str:
     """The CX repetition of PID-3 that is the medical record number (by CX-5, table 0203), else the first
     one that is not a national, insurance or document number (``SS``, ``NI``, ``DL``, ``NNxxx`` ...)."""
     repetitions = [cx for cx in field.split("~") if _component(cx, 1)]
@@ -292,7 +296,7 @@ def _patient_identifier(field: str, source: str) -> str:
     usable = [cx for cx in repetitions if is_record_number_type(_component(cx, 5))]
     if repetitions and not usable:
         kinds = ", ".join(sorted({_component(cx, 5) for cx in repetitions}))
-        raise InputError("PID-3", f"no record number, only identifiers of type {kinds} (national, insurance "
+        raise InputError(name, f"no record number, only identifiers of type {kinds} (national, insurance "
                                   "or document numbers are not filed as a patient id)", source)
     return usable[0] if usable else ""
 
@@ -379,30 +383,41 @@ def message_header(text: str, source: str) -> tuple[str, str]:
 REJECTING_FIELDS = {"MSH-9": "200", "MSH-9.2": "201", "MSH-11": "202", "MSH-12": "203"}
 
 
-def _check_acceptable(msh: list[str], kind: str, source: str) -> None:
-    """The header checks of a receiver: the message type (MSH-9), the version (MSH-12: any 2.x, the readers
-    take 2.3 to 2.8 alike) and the processing id (MSH-11: production only; a training or debugging message
-    must not create a real order)."""
+def is_patient_message(kind: str) -> bool:
+    """Whether MSH-9 names a patient administration (ADT) message rather than an order."""
+    return _component(kind, 1).strip() == "ADT"
+
+
+def _check_acceptable(msh: list[str], kind: str, source: str, family: set[tuple[str, str]]) -> None:
+    """The header checks of a receiver: the message type (MSH-9: one we take, of the reader's ``family``),
+    the version (MSH-12: any 2.x, the readers take 2.3 to 2.8 alike) and the processing id (MSH-11:
+    production only; a training or debugging message must not create a real order)."""
     code, event = _component(kind, 1), _component(kind, 2)
-    if (code, event) not in ORDER_TYPES:
-        known = any(code == message for message, _ in ORDER_TYPES)
+    taken = ORDER_TYPES | PATIENT_TYPES
+    if (code, event) not in taken:
+        known = any(code == message for message, _ in taken)
         raise InputError("MSH-9.2" if known else "MSH-9",
-                         f"message type {kind!r} is not an order (ORM^O01, OMG^O19 or OML^O21)", source)
+                         f"message type {kind!r} is not one this receiver takes ({_TAKEN})", source)
+    if (code, event) not in family:  # a library caller's reader of the other kind
+        what = "an order" if family is ORDER_TYPES else "a patient update or merge"
+        raise InputError("MSH-9", f"message type {kind!r} is not {what}", source)
     version = _component(_field(msh, 12), 1).strip()
     if not re.fullmatch(r"2\.\d+(\.\d+)?", version):
         raise InputError("MSH-12", f"version {version!r} is not one this receiver takes (HL7 v2.x)", source)
     processing = _component(_field(msh, 11), 1).strip()
     if processing != "P":
         raise InputError("MSH-11", f"processing id {processing!r}: only production (P) messages create "
-                                   "orders (T training and D debugging do not)", source)
+                                   "orders or change patients (T training and D debugging do not)", source)
 
 
-def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
-    """An ORM^O01, OMG^O19 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by the
-    workflow)."""
+def read_header(
+    text: str, source: str, family: set[tuple[str, str]]
+) -> tuple[dict[str, list[list[str]]], str, str]:
+    """(segments, message type, control id) of one message of ``family`` after the receiver's checks of
+    its header: type, version, processing id, character set, one message per frame or file."""
     segments = _segments(text, source)
     kind, control_id = message_header(text, source)
-    _check_acceptable(segments["MSH"][0], kind, source)
+    _check_acceptable(segments["MSH"][0], kind, source, family)
     charset = _component(_field(segments["MSH"][0], 18), 1).strip().upper()
     if charset and charset not in CHARSETS:
         raise InputError("MSH-18", f"character set {charset!r} is not one this receiver reads (HL7 table "
@@ -410,18 +425,17 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     if len(segments["MSH"]) > 1:  # reading the first alone would drop the others unanswered
         raise InputError("MSH[2]", f"{len(segments['MSH'])} messages (MSH segments) in one frame or file; "
                                    "send each message on its own (batches are not taken)", source)
-    for name in ("PID", "ORC", "OBR"):
-        if name not in segments:
-            raise InputError(name, f"an order needs a {name} segment", source)
-    if len(segments["OBR"]) > 1:
-        raise InputError("OBR", f"the message holds {len(segments['OBR'])} orders (OBR segments); ECG Desk "
-                                "takes one order per message", source)
-    pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
-    record_number = _patient_identifier(_field(pid, 3), source)
+    return segments, kind, control_id
+
+
+def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> PatientInfo:
+    """The patient of a PID segment: the record number of PID-3 (by identifier type), name, birth date and
+    sex, each checked and refused naming its field."""
+    record_number = _patient_identifier(_field(pid, 3), source, id_field)
     patient_id = _component(record_number, 1)
     if not patient_id:
-        raise InputError("PID-3", "the patient identifier is empty", source)
-    within(patient_id, MAX_ID, "PID-3", source)
+        raise InputError(id_field, "the patient identifier is empty", source)
+    within(patient_id, MAX_ID, id_field, source)
     family, given = _component(_field(pid, 5), 1), _component(_field(pid, 5), 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
@@ -437,6 +451,21 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         _authority(record_number),
     )
     within(patient.display, MAX_NAME, "PID-5", source)
+    return patient
+
+
+def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
+    """An ORM^O01, OMG^O19 or OML^O21 as an :class:`OrderRequest` (structure checked; codes checked by the
+    workflow)."""
+    segments, _, control_id = read_header(text, source, ORDER_TYPES)
+    for name in ("PID", "ORC", "OBR"):
+        if name not in segments:
+            raise InputError(name, f"an order needs a {name} segment", source)
+    if len(segments["OBR"]) > 1:
+        raise InputError("OBR", f"the message holds {len(segments['OBR'])} orders (OBR segments); ECG Desk "
+                                "takes one order per message", source)
+    pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
+    patient = read_patient(pid, source)
     control = next((c for c in V2_ORDER_CONTROLS if c.value == _field(orc, 1)), None)
     if control is None:
         raise InputError("ORC-1", f"order control {_field(orc, 1)!r} is not NW, XO, CA, HD or RL", source)

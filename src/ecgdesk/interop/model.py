@@ -211,3 +211,32 @@ class OrderRequest:
         """The message field a value the study's checks refused came from (``code``: the indication)."""
         key = f"{check_field}:{code}" if code is not None else check_field
         return dict(self.read_from).get(key)
+
+
+class PatientEvent(enum.StrEnum):
+    """What a patient administration message (HL7 v2 ADT, a FHIR Patient) asks of a patient we keep."""
+
+    UPDATE = "A08"  # update patient information (the EHR's demographics changed)
+    UPDATE_PERSON = "A31"  # update person information (the master patient index's own update): read alike
+    MERGE = "A40"  # merge patient: the prior id's record (MRG-1) is now the surviving id's (PID-3)
+
+    @property
+    def is_merge(self) -> bool:
+        return self is PatientEvent.MERGE
+
+
+@dataclass(frozen=True)
+class PatientUpdate:
+    """A patient's demographics as the EHR now holds them (ADT^A08/A31, a FHIR Patient), or a merge
+    (ADT^A40: ``prior_id`` is the record number that no longer stands, ``patient`` the surviving one)."""
+
+    event: PatientEvent
+    message_id: str
+    patient: PatientInfo
+    prior_id: str | None = None
+    source: str = ""
+    #: the message field each value was read from (``("patient-id", "PID-3")``, ``("prior-id", "MRG-1")``)
+    read_from: tuple[tuple[str, str], ...] = ()
+
+    def field_of(self, what: str) -> str:
+        return dict(self.read_from).get(what, what)

@@ -1,4 +1,5 @@
-"""Orders in: an HL7 v2 ORM^O01/OMG^O19/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order.
+"""Orders in: an HL7 v2 ORM^O01/OMG^O19/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order;
+an ADT^A08/A31 changes a patient (``interop_patients``) and is received, answered and logged alike.
 
 Each message is handled once per control id (a resend gets the first answer again and changes nothing),
 answered with an ACK (AA accepted, AE received but not acted on, with the reason, AR refused: not an order
@@ -20,18 +21,15 @@ from sqlalchemy.orm import Session
 from ecgdesk import jsonfile
 from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
-from ecgdesk.interop import fhir, hl7v2, hl7v2_batch
-from ecgdesk.interop.model import OrderControl, OrderRequest
+from ecgdesk.interop import fhir, hl7v2, hl7v2_adt, hl7v2_batch
+from ecgdesk.interop.model import OrderControl, OrderRequest, PatientUpdate
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.studies import StudyRequest, add_study, check_request, unknown_indication
-
-HELD = "held"
-ACCEPTED = "accepted"
-REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -219,9 +217,13 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
     digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
     message_type, control = ("ServiceRequest", f"fhir:{digest[:32]}") if kind == "fhir" else ("", "")
     try:
+        order: OrderRequest | PatientUpdate
         if kind == "hl7":
             message_type, control = hl7v2.message_header(payload, source)
-            order = hl7v2.parse_order(payload, source)
+            if hl7v2.is_patient_message(message_type):
+                order = hl7v2_adt.parse_patient_message(payload, source)
+            else:
+                order = hl7v2.parse_order(payload, source)
         else:
             # depth, NaN, huge numbers and a key twice in one object too
             document = jsonfile.loads(payload.lstrip("\ufeff"), "json", source, unique_keys=True)
@@ -251,31 +253,25 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                 previous = _previous(session, control)
                 if previous is not None:
                     return _outcome(previous, message_type, duplicate=True, digest=digest)
-                status, study_id, reason = _apply(session, order, actor)
+                if isinstance(order, PatientUpdate):
+                    status, study_id, reason = apply_patient_message(session, order, actor)
+                    placer, what, action = None, f"ADT^{order.event.value}", "patient"
+                else:
+                    status, study_id, reason = _apply(session, order, actor)
+                    placer, what, action = order.placer_order_number, order.control.value, "order"
                 code = "AA" if status == ACCEPTED else "AE"
-                row = _insert(
-                    session,
-                    kind,
-                    control,
-                    source,
-                    digest,
-                    order.placer_order_number,
-                    status,
-                    code,
-                    reason,
-                    study_id,
-                )
+                row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
                 append(
                     session,
                     actor,
-                    f"interop:order-{status}",
+                    f"interop:{action}-{status}",
                     "inbound_message",
                     row.id,
                     None,
                     {
                         "message_id": control,
-                        "placer": order.placer_order_number,
-                        "control": order.control.value,
+                        "placer": placer,
+                        "control": what,
                         "study_id": study_id,
                         "reason": reason,
                         "source": source,
@@ -290,7 +286,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                 message_type,
                 source,
                 digest,
-                order.placer_order_number,
+                order.placer_order_number if isinstance(order, OrderRequest) else None,
                 REFUSED,
                 "AE",
                 str(error),
@@ -447,6 +443,8 @@ class InboundInfo:
     reason: str
     study_id: int | None
     received_at: str
+    #: for a held message, the patient as an update (ADT^A08/A31) recorded them since; '' when none came
+    patient_now: str = ""
 
 
 def list_inbound(store: Store, status: str | None = None) -> list[InboundInfo]:
@@ -457,7 +455,8 @@ def list_inbound(store: Store, status: str | None = None) -> list[InboundInfo]:
             query = query.where(InboundMessage.status == status)
         return [
             InboundInfo(
-                m.message_id, m.kind, m.status, m.ack_code, m.reason, m.study_id, m.received_at.isoformat()
+                m.message_id, m.kind, m.status, m.ack_code, m.reason, m.study_id, m.received_at.isoformat(),
+                patient_now(session, m.reason, m.received_at) if m.status == HELD else "",
             )
             for m in session.scalars(query)
         ]

@@ -1,6 +1,6 @@
 """Hospital interfaces over HTTP: a signed study's result in HL7 v2, FHIR or DICOM, its deliveries, and
-orders in (an HL7 v2 ORM/OMG/OML message or a FHIR ServiceRequest in the body), answered like the MLLP
-listener answers them."""
+orders in (an HL7 v2 ORM/OMG/OML message or a FHIR ServiceRequest in the body) and patient updates (HL7 v2
+ADT^A08/A31), answered like the MLLP listener answers them."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def result(
 async def order(
     request: Request, store: StoreDep, who: Annotated[Principal, allowed(Action.ORDER_RECEIVE)]
 ) -> OrderAckOut:
-    """One order message; 200 with the ACK when accepted (or a resend of one), 422 with the reason."""
+    """One order or patient (ADT) message; 200 with the ACK when accepted (or a resend of one), 422 with
+    the reason."""
     from starlette.concurrency import run_in_threadpool
 
     from ecgdesk.errors import InputError
