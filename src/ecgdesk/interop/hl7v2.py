@@ -44,10 +44,10 @@ SENDING_APPLICATION = "ECGDESK"
 CHARSET = "UNICODE UTF-8"
 #: ORM^O01 (to 2.4, kept since), OMG^O19 (2.5 on: the general clinical order, an ECG's), OML^O21 (lab)
 ORDER_TYPES = {("ORM", "O01"), ("OMG", "O19"), ("OML", "O21")}
-#: ADT^A08 (update patient information), ADT^A31 (update person information): what
-#: every EHR interface sends beside its orders when a patient's demographics change or two records are one
-PATIENT_TYPES = {("ADT", "A08"), ("ADT", "A31")}
-_TAKEN = "ORM^O01, OMG^O19, OML^O21, ADT^A08 or ADT^A31"
+#: ADT^A08 (update patient information), ADT^A31 (update person information), ADT^A40 (merge patient): what
+#: every EHR interface sends beside its orders when a patient's demographics change, or two records are one
+PATIENT_TYPES = {("ADT", "A08"), ("ADT", "A31"), ("ADT", "A40")}
+_TAKEN = "ORM^O01, OMG^O19, OML^O21, ADT^A08, ADT^A31 or ADT^A40"
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 
 def _ts(value: datetime) -> str:

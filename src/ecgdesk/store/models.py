@@ -73,6 +73,10 @@ class Patient(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # Merged by the EHR (ADT^A40) into the surviving patient, which now holds its orders, studies and claims;
+    # the row stays so that history and the audit log still name it.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
 
 class Order(Base):

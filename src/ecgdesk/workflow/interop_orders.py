@@ -1,5 +1,6 @@
 """Orders in: an HL7 v2 ORM^O01/OMG^O19/OML^O21 or a FHIR ServiceRequest creates, changes or cancels an order;
-an ADT^A08/A31 changes a patient (``interop_patients``) and is received, answered and logged alike.
+an ADT^A08/A31 changes a patient and an A40 merges two (``interop_patients``), received, answered and logged
+alike.
 
 Each message is handled once per control id (a resend gets the first answer again and changes nothing),
 answered with an ACK (AA accepted, AE received but not acted on, with the reason, AR refused: not an order

@@ -104,6 +104,14 @@ def lock_patient_id(session: Session, external_id: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
+def merged_note(session: Session, patient: Patient) -> str:
+    """What to tell a sender about a patient the EHR merged into another (ADT^A40)."""
+    into = session.get(Patient, patient.merged_into_id) if patient.merged_into_id is not None else None
+    when = f"{patient.merged_at:%Y-%m-%d %H:%M}" if patient.merged_at else "earlier"
+    target = into.external_id if into is not None else "another patient"
+    return f"patient {patient.external_id} was merged into {target} ({when}); send it under {target}"
+
+
 def create_study(store: Store, req: StudyRequest, actor: str) -> int:
     """Create (or find) the patient, the order and a study in status ``ordered``; return the study id."""
     with store.transaction() as session:
@@ -117,6 +125,8 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
     indications = [normalize_icd(code) for code in req.indications]
     lock_patient_id(session, req.patient_id)
     patient = session.scalar(select(Patient).where(Patient.external_id == req.patient_id))
+    if patient is not None and patient.merged_into_id is not None:  # its record goes on under the survivor
+        raise InputError("patient-id", merged_note(session, patient))
     if patient is None:
         patient = Patient(
             external_id=req.patient_id,

@@ -1,6 +1,6 @@
 """Hospital interfaces over HTTP: a signed study's result in HL7 v2, FHIR or DICOM, its deliveries, and
 orders in (an HL7 v2 ORM/OMG/OML message or a FHIR ServiceRequest in the body) and patient updates (HL7 v2
-ADT^A08/A31), answered like the MLLP listener answers them."""
+ADT^A08/A31/A40), answered like the MLLP listener answers them."""
 
 from __future__ import annotations
 
