@@ -120,3 +120,22 @@ def test_references_by_identifier_are_resolved_in_the_bundle() -> None:
     unknown["entry"][0]["resource"]["subject"]["identifier"]["value"] = "NOT-THERE"
     with pytest.raises(InputError, match="not in the message"):
         fhir.parse_service_request(unknown, "unknown.json")
+
+
+@pytest.mark.parametrize("kind", ["searchset", "history", "document", "batch-response"])
+def test_a_bundle_that_is_no_request_is_refused_as_an_order(kind: str) -> None:
+    """A searchset (a search's matches, or a history's versions) holding one ServiceRequest was taken as an
+    order, whatever the state the server listed it in; R4 sends an order in a transaction, batch, message
+    or collection."""
+    bundle = {**service_request(), "type": kind}
+    if kind == "searchset":
+        bundle["total"] = 1
+        for entry in bundle["entry"]:
+            entry["search"] = {"mode": "match" if entry["resource"]["resourceType"] == "ServiceRequest"
+                               else "include"}
+    Bundle.model_validate(bundle)  # valid R4: refused for what it is
+    with pytest.raises(InputError, match="not an order") as caught:
+        fhir.parse_service_request(bundle, "found.json")
+    assert caught.value.field == "Bundle.type"
+    for taken in ("transaction", "batch", "collection"):
+        assert fhir.parse_service_request({**service_request(), "type": taken}, "t.json").patient.id == "P900"

@@ -311,6 +311,11 @@ def _find(
     return found[0] if found else None
 
 
+#: Bundle types (R4 bundle-type) that send an order: to be processed (transaction, batch, message) or as a set
+#: of resources (collection). A searchset or history is a server's answer (search matches and includes, past
+#: versions) listing resources in whatever state they were: not a request to act on (it was taken as one).
+ORDER_BUNDLE_TYPES = ("transaction", "batch", "message", "collection")
+
 #: An order Bundle carries a ServiceRequest and the few resources it refers to; thousands of entries are not
 #: an order (and validating 100,000 of them took 11 s and 600 MB).
 MAX_ORDER_ENTRIES = 200
@@ -370,6 +375,9 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
             Bundle.model_validate(document)
         except pydantic.ValidationError as error:
             raise _error(error, source, "Bundle") from None
+        if document.get("type") not in ORDER_BUNDLE_TYPES:
+            raise InputError("Bundle.type", f"a {document.get('type')!r} Bundle is not an order (a server's "
+                             f"answer, not a request); send it as {', '.join(ORDER_BUNDLE_TYPES)}", source)
         for entry in document.get("entry") or []:
             resource = dict(entry.get("resource") or {})
             resource["_fullUrl"] = entry.get("fullUrl")
