@@ -139,3 +139,25 @@ def test_a_bundle_that_is_no_request_is_refused_as_an_order(kind: str) -> None:
     assert caught.value.field == "Bundle.type"
     for taken in ("transaction", "batch", "collection"):
         assert fhir.parse_service_request({**service_request(), "type": taken}, "t.json").patient.id == "P900"
+
+
+def test_a_requester_named_by_its_npi_alone_is_the_ordering_provider() -> None:
+    """A requester given as an identifier (NPI) with no Practitioner resource in the Bundle was refused ('the
+    requesting Practitioner is not in the message'), though the NPI names who ordered."""
+    bundle = _by_identifier(service_request(), "Practitioner", "requester")
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Practitioner"]
+    Bundle.model_validate(bundle)
+    order = fhir.parse_service_request(bundle, "npi.json")
+    assert (order.ordering.npi, order.ordering.display) == ("1245319599", "")
+    named = copy.deepcopy(bundle)
+    named["entry"][0]["resource"]["requester"]["display"] = "John Smith"
+    assert fhir.parse_service_request(named, "npi.json").ordering.display == "John Smith"
+    bad = copy.deepcopy(bundle)
+    bad["entry"][0]["resource"]["requester"]["identifier"]["value"] = "1245319598"  # fails the check digit
+    with pytest.raises(InputError, match="not a valid NPI") as caught:
+        fhir.parse_service_request(bad, "npi.json")
+    assert caught.value.field == "ServiceRequest.requester.identifier"
+    other = copy.deepcopy(bundle)  # an identifier of another system names no one we can check
+    other["entry"][0]["resource"]["requester"]["identifier"]["system"] = "urn:oid:1.2.3"
+    with pytest.raises(InputError, match="not in the message"):
+        fhir.parse_service_request(other, "npi.json")

@@ -382,3 +382,16 @@ def test_mllp_listener_takes_orders_from_parallel_peers(store: Store) -> None:
         server.server_close()
     assert sorted(hl7v2.read_ack(a).control_id for a in acks) == sorted(f"M{n}" for n in range(10))
     assert {hl7v2.read_ack(a).code for a in acks} == {"AA"} and _studies(store) == 10
+
+
+def test_a_fhir_order_whose_requester_is_an_npi_alone_creates_the_study(store: Store) -> None:
+    """No Practitioner in the message, the requester named by its NPI: the order is filed under that NPI."""
+    document = contained_service_request("FH-7", ORDERING_NPI)
+    document["contained"] = [r for r in document["contained"] if r["resourceType"] != "Practitioner"]
+    npi = {"system": "http://hl7.org/fhir/sid/us-npi", "value": ORDERING_NPI}
+    document["requester"] = {"identifier": npi}
+    outcome = receive_order(store, json.dumps(document), "fhir", "interface")
+    assert outcome.ack.code == "AA", outcome.ack.text
+    with store.transaction() as session:
+        order = session.scalars(select(Order)).one()
+    assert (order.ordering_npi, order.ordering_name) == (ORDERING_NPI, None)

@@ -24,6 +24,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
+from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_NAME,
@@ -39,7 +40,6 @@ from ecgdesk.interop.model import (
     within,
 )
 
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
@@ -286,31 +286,6 @@ def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputEr
     return InputError(f"{prefix}.{where}" if where else prefix, str(first.get("msg", "invalid")), source)
 
 
-def _find(
-    resources: list[dict[str, Any]], target: Any, kind: str, field: str, source: str
-) -> dict[str, Any] | None:
-    """The ``kind`` resource a Reference (``target``) names by its literal reference, else by its identifier
-    (a logical reference: the resource in the message that carries it); refused when it names more than one
-    (taking the first would file the order under whichever came first)."""
-    target = target if isinstance(target, dict) else {}
-    reference, logical = target.get("reference"), target.get("identifier")
-    if reference:
-        reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
-        keys = [{f"#{r.get('id')}", f"{kind}/{r.get('id')}", r.get("_fullUrl")} for r in resources]
-    elif isinstance(logical, dict) and logical.get("value"):
-        reference = f"{logical.get('system') or ''}|{logical['value']}"
-        keys = [{f"{i.get('system') or ''}|{i.get('value')}" for i in r.get("identifier") or []
-                 if isinstance(i, dict)} for r in resources]
-    else:
-        return None
-    found = [r for r, names in zip(resources, keys, strict=True)
-             if r.get("resourceType") == kind and reference in names]
-    if len(found) > 1:
-        raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
-                         source)
-    return found[0] if found else None
-
-
 #: Bundle types (R4 bundle-type) that send an order: to be processed (transaction, batch, message) or as a set
 #: of resources (collection). A searchset or history is a server's answer (search matches and includes, past
 #: versions) listing resources in whatever state they were: not a request to act on (it was taken as one).
@@ -416,14 +391,18 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         )
     within(str(placer), MAX_ID, "ServiceRequest.identifier", source)
     subject = request.get("subject")
-    patient = _order_patient(_find(resources, subject, "Patient", "ServiceRequest.subject", source), source)
-    requester_reference = request.get("requester")
-    requester = _find(resources, requester_reference, "Practitioner", "ServiceRequest.requester", source)
-    role = _find(resources, requester_reference, "PractitionerRole", "ServiceRequest.requester", source)
+    patient = _order_patient(find_reference(resources, subject, "Patient", "ServiceRequest.subject", source),
+                             source)
+    requester_reference, where = request.get("requester"), "ServiceRequest.requester"
+    requester = find_reference(resources, requester_reference, "Practitioner", where, source)
+    role = find_reference(resources, requester_reference, "PractitionerRole", where, source)
     if requester is None and role is not None:  # the role's practitioner is who ordered
-        requester = _find(resources, role.get("practitioner"), "Practitioner",
+        requester = find_reference(resources, role.get("practitioner"), "Practitioner",
                           "PractitionerRole.practitioner", source)
-    ordering = _order_provider(requester, source)
+    if requester is None and role is None:  # named by its NPI alone, or not in the message at all
+        ordering = requester_by_npi(requester_reference, source) or _order_provider(None, source)
+    else:
+        ordering = _order_provider(requester, source)
     service, default_days = _order_service(request, source)
     indications = tuple(
         c["code"]

@@ -1,0 +1,60 @@
+"""FHIR R4 references in an order: the resource a Reference names in the message, and a requester named by
+its NPI alone.
+
+A Reference names its target by a literal reference (``#id``, ``Type/id``, a Bundle entry's ``fullUrl``) or,
+logically, by an identifier (R4 Reference.identifier). An EHR often names the ordering provider by NPI alone,
+with no Practitioner resource: the NPI, checked, is who ordered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecgdesk.coding.scrub.documentation import NPI_PREFIX, npi_valid
+from ecgdesk.errors import InputError
+from ecgdesk.interop.model import MAX_NAME, Provider, within
+
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+
+
+def find_reference(
+    resources: list[dict[str, Any]], target: Any, kind: str, field: str, source: str
+) -> dict[str, Any] | None:
+    """The ``kind`` resource a Reference (``target``) names by its literal reference, else by its identifier
+    (a logical reference: the resource in the message that carries it); refused when it names more than one
+    (taking the first would file the order under whichever came first)."""
+    target = target if isinstance(target, dict) else {}
+    reference, logical = target.get("reference"), target.get("identifier")
+    if reference:
+        reference = reference.split("/_history/")[0]  # a versioned reference names the same resource
+        keys = [{f"#{r.get('id')}", f"{kind}/{r.get('id')}", r.get("_fullUrl")} for r in resources]
+    elif isinstance(logical, dict) and logical.get("value"):
+        reference = f"{logical.get('system') or ''}|{logical['value']}"
+        keys = [{f"{i.get('system') or ''}|{i.get('value')}" for i in r.get("identifier") or []
+                 if isinstance(i, dict)} for r in resources]
+    else:
+        return None
+    found = [r for r, names in zip(resources, keys, strict=True)
+             if r.get("resourceType") == kind and reference in names]
+    if len(found) > 1:
+        raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
+                         source)
+    return found[0] if found else None
+
+
+def requester_by_npi(reference: Any, source: str) -> Provider | None:
+    """The ordering provider of a requester Reference that names an NPI by identifier alone (no Practitioner
+    in the message), named by its ``display`` if any; None when it names no NPI. An NPI that
+    fails its check digit is refused: it names nobody, and the order would be billed under it."""
+    logical = reference.get("identifier") if isinstance(reference, dict) else None
+    if not isinstance(logical, dict) or logical.get("system") != NPI_SYSTEM or not logical.get("value"):
+        return None
+    npi = str(logical["value"]).strip()
+    if not npi_valid(npi):
+        why = f"{npi!r} is not a valid NPI (10 digits, the last a Luhn check digit over {NPI_PREFIX})"
+        raise InputError("ServiceRequest.requester.identifier", why, source)
+    # no name made up from the NPI: billing would print it as the clinician's name (an unnamed NPI is
+    # registered with 'billing clinician add'); screens and results show the NPI
+    name = str(reference.get("display") or "").strip()
+    within(name, MAX_NAME, "ServiceRequest.requester.display", source)
+    return Provider(npi, name)
