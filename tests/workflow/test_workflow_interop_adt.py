@@ -159,3 +159,34 @@ def test_adt_comes_in_as_orders_do_batch_included(store: Store) -> None:
     assert outcome.ack.code == "AA" and _patients(store)["MRN7"][0] == "Roe-Smith, Rita"
     refused = receive_message(store, orm("O9").replace("ORM^O01^ORM_O01", "ORU^R01^ORU_R01"), "p", "i")
     assert refused.ack.code == "AR" and "ADT^A08" in refused.ack.text
+
+
+FHIR_PATIENT = {
+    "resourceType": "Patient",
+    "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                         "code": "MR"}]}, "value": "MRN7"}],
+    "name": [{"use": "official", "family": "Roe-Smith", "given": ["Rita"]}, {"use": "old", "family": "Roe"}],
+    "gender": "female",
+    "birthDate": "1956-03-14",
+}
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_fhir_patient_updates_the_patient_like_an_a08(store: Store, wrapped: bool) -> None:
+    """A FHIR Patient (alone, or alone in a Bundle), sent where orders are sent, was refused ('expected
+    ServiceRequest or Bundle', or 'expected one ServiceRequest, found 0')."""
+    receive_order(store, orm("O1"), "peer", "interface")
+    document: dict = FHIR_PATIENT
+    if wrapped:
+        document = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:22222222-2222-2222-2222-222222222222", "resource": FHIR_PATIENT,
+             "request": {"method": "PUT", "url": "Patient?identifier=MRN7"}}]}
+    outcome = receive_order(store, json.dumps(document), "fhir", "interface")
+    assert outcome.ack.code == "AA" and "updated (name)" in outcome.ack.text, outcome.ack.text
+    assert _patients(store) == {"MRN7": ("Roe-Smith, Rita", "1956-03-14", "F")}
+    assert receive_order(store, json.dumps(document), "fhir", "interface").status == "duplicate"
+    other = {**FHIR_PATIENT, "identifier": [{"value": "MRN-NEW"}]}
+    assert "not known here" in receive_order(store, json.dumps(other), "fhir", "interface").ack.text
+    bad = receive_order(store, json.dumps({**FHIR_PATIENT, "birthDate": "1956"}), "fhir", "interface")
+    assert bad.ack.code == "AE" and "Patient.birthDate" in bad.ack.text
+    assert set(_patients(store)) == {"MRN7"}

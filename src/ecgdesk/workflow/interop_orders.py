@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ecgdesk import jsonfile
 from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
-from ecgdesk.interop import fhir, hl7v2, hl7v2_adt, hl7v2_batch
+from ecgdesk.interop import fhir, fhir_patient, hl7v2, hl7v2_adt, hl7v2_batch
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientUpdate
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
@@ -228,7 +228,10 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
         else:
             # depth, NaN, huge numbers and a key twice in one object too
             document = jsonfile.loads(payload.lstrip("\ufeff"), "json", source, unique_keys=True)
-            order = fhir.parse_service_request(document, source)
+            if fhir_patient.is_patient_document(document):  # FHIR's ADT^A08: the Patient as it now stands
+                message_type, order = "Patient", fhir_patient.parse_patient(document, source)
+            else:
+                order = fhir.parse_service_request(document, source)
             control = order.message_id
     except InputError as error:
         # the header says this receiver does not take the message at all: reject (AR), else an error (AE)
