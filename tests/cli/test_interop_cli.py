@@ -217,3 +217,24 @@ def test_watcher_takes_a_batch_file_and_files_the_batch_of_acks(tmp_path: Path) 
     assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.5", "--poll", "0.1"]) == 0
     ack = (inbox / "done" / "batch.hl7.ack").read_text()
     assert ack.startswith("BHS|") and "MSA|AA|B1" in ack and "MSA|AA|B2" in ack and "BTS|2" in ack
+
+
+def test_watcher_takes_a_patient_update_and_a_merge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ADT^A08 and A40 files went to refused/ (AR, 'not an order'); they are taken like orders now."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "1-order.hl7").write_text(ORDER.format(control="W1", placer="PW1", icd="R00.2"))
+    header = "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261207090000||ADT^{}|{}|P|2.5.1\rEVN|{}|20261207090000\r"
+    (inbox / "2-update.hl7").write_text(header.format("A08^ADT_A01", "W2", "A08")
+                                        + "PID|1||MRN1^^^HOSP^MR||Roe-Smith^Rita||19560314|F\rPV1|1|O\r")
+    merge = "PID|1||MRN2^^^HOSP^MR||Roe-Smith^Rita||19560314|F\rMRG|MRN1^^^HOSP^MR\r"
+    (inbox / "3-merge.hl7").write_text(header.format("A40^ADT_A39", "W3", "A40") + merge)
+    assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.5", "--poll", "0.1"]) == 0
+    assert sorted(p.name for p in (inbox / "done").glob("*.hl7")) == ["1-order.hl7", "2-update.hl7",
+                                                                      "3-merge.hl7"]
+    assert "MSA|AA|W3" in (inbox / "done" / "3-merge.hl7.ack").read_text()
+    capsys.readouterr()
+    assert main(["study", "list", "--json"]) == 0
+    assert "MRN2" in capsys.readouterr().out and not (inbox / "refused").exists()
