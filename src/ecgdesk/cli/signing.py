@@ -44,7 +44,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 1 if done.refused else 0  # a script sees that some are left to do
 
 
-def register(study_sub: argparse._SubParsersAction, user_parent: argparse.ArgumentParser) -> None:
+def add_study_commands(study_sub: argparse._SubParsersAction, user_parent: argparse.ArgumentParser) -> None:
     queue = study_sub.add_parser(
         "sign-queue", parents=[user_parent], help="physician: your reviewed studies, ready to sign or why not"
     )

@@ -497,7 +497,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sign_p.add_argument("study_id", type=int)
     sign_p.set_defaults(func=_cmd_sign)
-    signing.register(study_sub, user_parent)  # sign-queue, sign-batch
+    signing.add_study_commands(study_sub, user_parent)  # sign-queue, sign-batch
 
     addendum = study_sub.add_parser(
         "addendum", parents=[user_parent], help="physician: amend a signed report (new signed version)"

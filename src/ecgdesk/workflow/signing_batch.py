@@ -37,6 +37,7 @@ from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import Interpretation, Order, Patient, ReportVersion, Study
+from ecgdesk.workflow.paging import MAX_PAGE, Rows
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.reporting import MEANING, SignatureInfo, sign_as
@@ -104,9 +105,12 @@ def _not_ready(session: Session, study: Study, latest: ReportVersion | None, use
     return None
 
 
-def signing_queue(store: Store, username: str, actor: str, limit: int = 200) -> list[QueuedStudy]:
+def signing_queue(
+    store: Store, username: str, actor: str, offset: int = 0, limit: int | None = None
+) -> Rows[QueuedStudy]:
     """The reported studies whose latest report version ``username`` reviewed, urgent orders first, each
-    with whether it is ready for a batch and why not (the read is audited)."""
+    with whether it is ready for a batch and why not (the read of the page is audited); ``offset`` and
+    ``limit`` (at most :data:`MAX_PAGE`) cut one page of it, ``total`` says how many there are in all."""
     ranks = {p.value: p.rank for p in OrderPriority}
     with store.transaction() as session:
         reviewed = (
@@ -137,9 +141,10 @@ def signing_queue(store: Store, username: str, actor: str, limit: int = 200) -> 
                 )
             )
         out.sort(key=lambda q: (-ranks.get(q.priority, 0), q.study_id))
-        out = out[:limit]
-        audit_read(session, actor, "sign-queue", "study", "*", {"ids": [q.study_id for q in out]})
-    return out
+        stop = None if limit is None else offset + max(1, min(limit, MAX_PAGE))
+        page = Rows(out[offset:stop], total=len(out))
+        audit_read(session, actor, "sign-queue", "study", "*", {"ids": [q.study_id for q in page]})
+    return page
 
 
 def _ids(study_ids: Sequence[int]) -> list[int]:

@@ -128,13 +128,15 @@ def worklist_page(request: Request, store: StoreDep) -> HTMLResponse:
 @router.get("/signing")
 def signing_page(request: Request, store: StoreDep) -> HTMLResponse:
     """The physician's reviewed studies, to sign several with one password (``workflow.signing_batch``)."""
+    from ecgdesk.workflow.paging import MAX_PAGE
     from ecgdesk.workflow.reporting import MEANING
     from ecgdesk.workflow.signing_batch import MAX_BATCH, signing_queue
 
     who = page_user(request)
     authorize(store, who, Action.STUDY_SIGN)
+    queue = signing_queue(store, who.username, who.actor, limit=MAX_PAGE)
     return render(
-        request, "signing.html.j2", who, nav="signing", queue=signing_queue(store, who.username, who.actor),
+        request, "signing.html.j2", who, nav="signing", queue=queue,
         service_names=SERVICE_NAMES, meaning=MEANING, max_batch=MAX_BATCH,
     )
 

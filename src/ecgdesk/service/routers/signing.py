@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from ecgdesk.errors import AuthenticationError
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.routers.actions import reauthenticated
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.review_schemas import (
@@ -27,10 +28,20 @@ from ecgdesk.workflow.signing_batch import sign_batch, signing_queue
 router = APIRouter(prefix="/api/v1/signing", tags=["study actions"], responses=ERRORS)
 
 
-@router.get("/queue")
-def queue(store: StoreDep, who: Annotated[Principal, allowed(Action.STUDY_SIGN)]) -> list[QueuedStudyOut]:
-    """The reported studies whose latest version you reviewed, each ready to sign or why not."""
-    return [QueuedStudyOut(**vars(q)) for q in signing_queue(store, who.username, who.actor)]
+@router.get("/queue", responses=PAGED)
+def queue(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.STUDY_SIGN)],
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> list[QueuedStudyOut]:
+    """A page of the reported studies whose latest version you reviewed, urgent orders first, each ready
+    to sign or why not."""
+    rows = signing_queue(store, who.username, who.actor, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return [QueuedStudyOut(**vars(q)) for q in rows]
 
 
 @router.post("/batch")
