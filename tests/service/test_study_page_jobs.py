@@ -42,3 +42,24 @@ def test_the_study_page_lists_its_jobs_for_technicians(api: Api, tiny_files: lis
     api.login("dr.t")  # physicians do not read jobs (job:read is the technicians' and administrators')
     page = api.client.get(f"/studies/{study_id}")
     assert page.status_code == 200 and 'data-testid="jobs"' not in page.text
+
+
+def test_the_study_detail_has_jobs_only_for_roles_that_read_jobs(api: Api, tiny_files: list[Path]) -> None:
+    """``GET /api/v1/studies/{id}`` and the overview embed the study's jobs only where the role may read jobs
+    (``job:read``); a physician or biller reads the study but gets ``jobs: null``, as the page shows none."""
+    headers = api.login("tech.t")
+    study_id = int(api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"])
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    for path in (f"/api/v1/studies/{study_id}", f"/api/v1/studies/{study_id}/overview"):
+        api.login("tech.t")
+        shown = api.client.get(path).json()
+        study = shown.get("study", shown)
+        assert [j["kind"] for j in study["jobs"]] == ["analysis.study", "upload.import"], path
+        for reader in ("dr.t", "biller.t"):
+            api.login(reader)
+            answer = api.client.get(path)
+            assert answer.status_code == 200, answer.text
+            study = answer.json().get("study", answer.json())
+            assert study["jobs"] is None, (path, reader, study["jobs"])
+            assert study["upload"]["state"] == "done"  # the study's own import progress stays

@@ -14,8 +14,10 @@ from ecgdesk.errors import AuthenticationError, InputError
 from ecgdesk.records import open_recording, write_recording
 from ecgdesk.records.simulator.exercise import ExerciseConfig, simulate_exercise
 from ecgdesk.store import Store
+from ecgdesk.store.enums import Role
 from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
+from ecgdesk.workflow.permissions import Principal
 from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.signal import signal_window
 from ecgdesk.workflow.studies import create_study, import_recording
@@ -214,13 +216,13 @@ def test_no_analysis_and_no_rendering_on_view_review_and_sign(
     report_study(store, study_id, "tech")
     interpret(store, study_id, "dr.reader", "Positive for ischemia.")
     assert calls == {"analyze": 1, "render": 2}  # the analysis, the report, the report with the text
-    show_study(store, study_id, "dr.reader")
+    show_study(store, study_id, Principal(1, "dr.reader", Role.PHYSICIAN, "A. Reader", "test"))
     reporting.report_file(store, study_id, "dr.reader")
     again = interpret(store, study_id, "dr.reader")  # review again: nothing changed
     assert again.reused and calls == {"analyze": 1, "render": 2}
     signed = sign(store, study_id, "dr.reader", PIN)
     assert calls == {"analyze": 1, "render": 3}  # the signed copy only, drawn from the stored result
     assert signed.content_sha256 == again.content_sha256
-    show_study(store, study_id, "biller")
+    show_study(store, study_id, Principal(2, "biller", Role.BILLER, "Biller", "test"))
     reporting.report_file(store, study_id, "biller")
     assert calls == {"analyze": 1, "render": 3}

@@ -317,7 +317,7 @@ def describe_study(view: StudyDetail) -> str:
         claim_lines = view.coding.claim.lines
         codes = ", ".join(line.code + "".join(f"-{m}" for m in line.modifiers) for line in claim_lines)
         lines.append(f"claim       {codes}  ({len(view.coding.scrub)} scrubber finding(s))")
-    for j in view.jobs:
+    for j in view.jobs or []:
         error = f": {j.error}" if j.error and j.status != "done" else ""
         if j.retry_wait:
             error = f": {j.retry_wait}"
@@ -333,7 +333,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.views import show_study
 
     store, who = _acting(args, Action.STUDY_READ)
-    view = show_study(store, args.study_id, who.actor)
+    view = show_study(store, args.study_id, who.principal)
     if args.json:
         print_json(view.to_dict())
     else:

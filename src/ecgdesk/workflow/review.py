@@ -27,7 +27,7 @@ from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import AnalysisRun, Order, Patient, RecordingBlob, ReportVersion, Study
 from ecgdesk.workflow.analysis import BEATS_NPZ
 from ecgdesk.workflow.lifecycle import order_state
-from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.permissions import Principal, audit_read
 from ecgdesk.workflow.report_parts import current_run
 from ecgdesk.workflow.review_schemas import (
     EpisodeOut,
@@ -244,9 +244,10 @@ def _scanning(view: StudyOverview, findings: Findings, store: Store, study_id: i
     view.lead = s.recording.lead
 
 
-def study_overview(store: Store, study_id: int, actor: str) -> StudyOverview:
-    """The study's detail with its findings laid out for the study page and the viewer (one audited read)."""
-    detail = show_study(store, study_id, actor)
+def study_overview(store: Store, study_id: int, who: Principal) -> StudyOverview:
+    """The study's detail with its findings laid out for the study page and the viewer (one audited read;
+    the detail embeds what ``who``'s role may read, see :func:`~ecgdesk.workflow.views.show_study`)."""
+    detail = show_study(store, study_id, who)
     view = StudyOverview(study=detail, kind="none")
     with store.transaction() as session:
         study = get_study(session, study_id)

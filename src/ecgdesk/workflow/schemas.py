@@ -226,7 +226,11 @@ class StudyDetail(Model):
     addenda: list[AddendumOut] = []
     coding: CodingOut | None = None
     upload: UploadOut | None = None
-    jobs: list[JobOut] = []
+    jobs: list[JobOut] | None = Field(
+        default_factory=list,
+        description="the study's background jobs (import, analysis), or null where the reader's role may not "
+        "read jobs (job:read in the permission table: technicians, administrators)",
+    )
     signature_state: str = "unsigned"
     audit_rows: int = 0
 

@@ -34,7 +34,7 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study, import_warnings, order_state
-from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.permissions import Action, Principal, allowed, audit_read
 from ecgdesk.workflow.schemas import (
     AddendumOut,
     AnalysisOut,
@@ -153,8 +153,10 @@ def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
     }
 
 
-def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDetail:
-    """Everything about one study; with ``actor``, the read is audited."""
+def show_study(store: Store, study_id: int, who: Principal | None = None) -> StudyDetail:
+    """Everything about one study. With ``who`` (a user's read: the API, the pages, ``study show``) the read
+    is audited and what the view embeds of another kind follows ``who``'s role in the permission table:
+    the study's jobs only for ``job:read`` (``jobs`` is None otherwise). Internal callers pass no one."""
     from ecgdesk.jobs.queue import list_jobs  # the job and upload tables: not for a list or the audit
     from ecgdesk.store.service_models import Upload
 
@@ -224,7 +226,7 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
         )
         if upload is not None:
             view.upload = upload_out(upload, session)
-        view.jobs = [
+        view.jobs = None if who is not None and not allowed(who.role, Action.JOB_READ) else [
             JobOut(
                 id=j.id,
                 kind=j.kind,
@@ -248,8 +250,8 @@ def show_study(store: Store, study_id: int, actor: str | None = None) -> StudyDe
             )
             or 0
         )
-        if actor is not None:
-            audit_read(session, actor, "study", "study", study_id)
+        if who is not None:
+            audit_read(session, who.actor, "study", "study", study_id)
     from ecgdesk.workflow.reporting import signature_state  # the report engines: only for one study
 
     view.signature_state = signature_state(store, study_id)

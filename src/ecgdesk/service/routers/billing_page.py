@@ -57,7 +57,7 @@ def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRe
     who = page_user(request)
     authorize(store, who, Action.STUDY_BILLING, "study", study_id)
     authorize(store, who, Action.CLAIM_READ, "study", study_id)
-    ov = study_overview(store, study_id, who.actor)
+    ov = study_overview(store, study_id, who)
     bill = billing_view(store, study_id, who.actor)
     claims = study_claims(store, study_id, who.actor)
     return render(

@@ -59,7 +59,7 @@ def overview(
     study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_READ)]
 ) -> StudyOverview:
     """The study with its summary tables, heart-rate trend, episodes, patient events and signal quality."""
-    return study_overview(store, study_id, who.actor)
+    return study_overview(store, study_id, who)
 
 
 @router.get("/studies/{study_id}/templates")

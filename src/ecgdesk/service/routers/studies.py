@@ -48,7 +48,7 @@ def detail(
     study_id: StudyId, store: StoreDep, who: Annotated[Principal, allowed(Action.STUDY_READ)]
 ) -> StudyDetail:
     """Everything about one study, including the upload's import and analysis progress (audited)."""
-    return show_study(store, study_id, who.actor)
+    return show_study(store, study_id, who)
 
 
 @router.get(

@@ -43,7 +43,7 @@ def _page(
 ) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, action, "study", study_id)
-    ov = study_overview(store, study_id, who.actor)
+    ov = study_overview(store, study_id, who)
     return render(
         request,
         template,
@@ -84,7 +84,7 @@ def viewer_page(
 ) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.SIGNAL_READ, "study", study_id)
-    ov = study_overview(store, study_id, who.actor)
+    ov = study_overview(store, study_id, who)
     episodes = [[e.type, round(e.start_s, 2), round(e.end_s, 2)] for e in ov.episodes]
     kinds = sorted({e.type for e in ov.episodes})
     names = {k.value: v for k, v in RHYTHM_NAMES.items()}
@@ -120,7 +120,7 @@ def strips_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRes
 def report_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLResponse:
     who = page_user(request)
     authorize(store, who, Action.REPORT_READ, "study", study_id)
-    ov = study_overview(store, study_id, who.actor)
+    ov = study_overview(store, study_id, who)
     latest = ov.study.reports[-1] if ov.study.reports else None
     signed = None
     if latest is not None and ov.study.signatures:
