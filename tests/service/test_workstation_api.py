@@ -236,6 +236,17 @@ def test_signing_freezes_the_strips_and_the_billing_page(api: Api, tiny_files: l
     with api.store.transaction() as session:
         reads = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "read:billing")).all()
     assert "biller.t" in reads
+    # The study's detail embeds its coding (facts, codes, the claim, the scrubber's findings) for billers
+    # only: by the permission table a study's coding is study:billing and its claim claim:read, both B.
+    for path in (f"/api/v1/studies/{study_id}", f"/api/v1/studies/{study_id}/overview"):
+        for reader, shown in (("biller.t", True), ("tech.t", False), ("dr.t", False)):
+            api.login(reader)
+            answer = api.client.get(path)
+            assert answer.status_code == 200, answer.text
+            study = answer.json().get("study", answer.json())
+            assert study["status"] == "coded" and (study["coding"] is not None) is shown, (path, reader)
+            if shown:
+                assert study["coding"]["claim"]["lines"] and study["coding"]["facts"]["recorded_hours"] > 0
 
 
 def test_role_change_and_audit_filters(api: Api) -> None:

@@ -281,9 +281,11 @@ def test_whole_flow(
     assert main(["study", "show", "1", "--json", "--user", "dr.a", "--password-env", "DR_PIN"]) == 0
     view = json.loads(capsys.readouterr().out)
     assert view["status"] == "coded" and view["signature_state"] == "valid"
-    assert view["coding"]["facts"]["interpretation_signed"] is True
+    assert view["coding"] is None  # a study's coding and claim are the billers' (study:billing)
     html = Path(view["reports"][-1]["html"]).read_text(encoding="utf-8")
     assert "Good signal throughout." in html and "Sinus rhythm." in html
+    assert main(["study", "show", "1", "--json", "--user", "biller"]) == 0
+    assert json.loads(capsys.readouterr().out)["coding"]["facts"]["interpretation_signed"] is True
     assert main(["study", "show", "1", "--user", "biller"]) == 0
     text = capsys.readouterr().out
     assert "status coded" in text and "signature   valid" in text and "claim       932" in text

@@ -224,7 +224,11 @@ class StudyDetail(Model):
     interpretation: InterpretationOut | None = None
     signatures: list[SignatureOut] = []
     addenda: list[AddendumOut] = []
-    coding: CodingOut | None = None
+    coding: CodingOut | None = Field(
+        default=None,
+        description="the latest coding (facts, codes, claim, scrubber findings): null until coded, and "
+        "always null where the reader's role may not see a study's billing (study:billing: billers)",
+    )
     upload: UploadOut | None = None
     jobs: list[JobOut] | None = Field(
         default_factory=list,

@@ -156,7 +156,8 @@ def _lists(store: Store, session: Session, study_id: int) -> dict[str, Any]:
 def show_study(store: Store, study_id: int, who: Principal | None = None) -> StudyDetail:
     """Everything about one study. With ``who`` (a user's read: the API, the pages, ``study show``) the read
     is audited and what the view embeds of another kind follows ``who``'s role in the permission table:
-    the study's jobs only for ``job:read`` (``jobs`` is None otherwise). Internal callers pass no one."""
+    the study's jobs only for ``job:read`` (``jobs`` is None otherwise), its coding (facts, codes, the claim,
+    the scrubber's findings) only for ``study:billing``. Internal callers pass no one."""
     from ecgdesk.jobs.queue import list_jobs  # the job and upload tables: not for a list or the audit
     from ecgdesk.store.service_models import Upload
 
@@ -214,7 +215,7 @@ def show_study(store: Store, study_id: int, who: Principal | None = None) -> Stu
             .order_by(CodingRecord.id.desc())
             .limit(1)
         )
-        if coding is not None:
+        if coding is not None and (who is None or allowed(who.role, Action.STUDY_BILLING)):
             view.coding = CodingOut(
                 facts=json.loads(coding.facts_json),
                 result=json.loads(coding.result_json),
