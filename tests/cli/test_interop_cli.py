@@ -238,3 +238,29 @@ def test_watcher_takes_a_patient_update_and_a_merge(
     capsys.readouterr()
     assert main(["study", "list", "--json"]) == 0
     assert "MRN2" in capsys.readouterr().out and not (inbox / "refused").exists()
+
+
+def test_the_inbound_list_is_an_audited_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A held message's reason names the patient as stored and as ordered (name, birth date, sex), so listing
+    the inbound messages is a read of patient data: one ``read:inbound`` audit row names who looked (the
+    technician or the administrator, ``order:inbound-read``), the status asked for and the messages shown."""
+    from sqlalchemy import select
+
+    from ecgdesk.store.models import AuditEntry
+
+    first, other = tmp_path / "first.hl7", tmp_path / "other.hl7"
+    first.write_text(ORDER.format(control="C1", placer="P1", icd="R00.2"))
+    other.write_text(ORDER.format(control="C2", placer="P2", icd="R00.2").replace("Roe^Rita", "Roe^Rosa"))
+    assert main(["interop", "import", str(first)]) == 0
+    assert main(["interop", "import", str(other)]) == 2  # held: the patient exists with another name
+    capsys.readouterr()
+    assert main(["interop", "inbound", "--status", "held", "--user", "boss"]) == 0
+    assert "held for review" in capsys.readouterr().out
+    store = open_store()
+    try:
+        with store.transaction() as session:
+            rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:inbound")).all()
+            reads = [(r.actor, r.entity, json.loads(r.after_json)) for r in rows]
+    finally:
+        store.close()
+    assert reads == [("boss", "inbound", {"status": "held", "rows": 1, "message_ids": ["C2"]})]

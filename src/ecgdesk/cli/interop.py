@@ -196,8 +196,9 @@ def _cmd_target_list(args: argparse.Namespace) -> int:
 def _cmd_inbound(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_orders import list_inbound
 
+    store, actor = _acting(args, "order:inbound-read")
     _print(
-        list_inbound(_acting(args, "order:inbound-read")[0], args.status),
+        list_inbound(store, args.status, actor),
         args.json,
         lambda m: (
             f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "

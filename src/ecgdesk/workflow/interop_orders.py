@@ -30,6 +30,7 @@ from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.studies import StudyRequest, add_study, check_request, unknown_indication
 
 
@@ -451,19 +452,27 @@ class InboundInfo:
     patient_now: str = ""
 
 
-def list_inbound(store: Store, status: str | None = None) -> list[InboundInfo]:
-    """Inbound messages, newest first (``held`` ones are the work list of whoever resolves patients)."""
+def list_inbound(store: Store, status: str | None = None, actor: str | None = None) -> list[InboundInfo]:
+    """Inbound messages, newest first (``held`` ones are the work list of whoever resolves patients).
+
+    A held message's reason names the patient as stored and as ordered (name, birth date, sex), so with
+    ``actor`` the listing is audited as a read of patient data (``read:inbound``: the status asked for, the
+    number of messages and their control ids); internal callers pass no actor."""
     with store.transaction() as session:
         query = select(InboundMessage).order_by(InboundMessage.id.desc())
         if status is not None:
             query = query.where(InboundMessage.status == status)
-        return [
+        rows = [
             InboundInfo(
                 m.message_id, m.kind, m.status, m.ack_code, m.reason, m.study_id, m.received_at.isoformat(),
                 patient_now(session, m.reason, m.received_at) if m.status == HELD else "",
             )
             for m in session.scalars(query)
         ]
+        if actor is not None:
+            detail = {"status": status, "rows": len(rows), "message_ids": [m.message_id for m in rows]}
+            audit_read(session, actor, "inbound", "inbound", "*", detail)
+        return rows
 
 
 def receive_batch(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
