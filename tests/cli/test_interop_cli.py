@@ -253,9 +253,11 @@ def test_the_inbound_list_is_an_audited_read(tmp_path: Path, capsys: pytest.Capt
     other.write_text(ORDER.format(control="C2", placer="P2", icd="R00.2").replace("Roe^Rita", "Roe^Rosa"))
     assert main(["interop", "import", str(first)]) == 0
     assert main(["interop", "import", str(other)]) == 2  # held: the patient exists with another name
-    capsys.readouterr()
+    ack = capsys.readouterr().out  # the sender's ACK names the field, not the patient on record
+    assert "PID-5 name differs from the patient on record" in ack and "Rita" not in ack
     assert main(["interop", "inbound", "--status", "held", "--user", "boss"]) == 0
-    assert "held for review" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "held for review" in listed and "Roe, Rita" in listed  # whoever resolves holds sees both sides
     store = open_store()
     try:
         with store.transaction() as session:

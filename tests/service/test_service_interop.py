@@ -112,3 +112,17 @@ def test_a_patient_update_comes_in_over_http_like_an_order(api: Api) -> None:
     assert answer.json()["status"] == "accepted" and "updated (name)" in answer.json()["text"]
     study = api.client.get("/api/v1/studies/1", headers=headers).json()
     assert study["patient"]["name"] == "Roe-Smith, Rita"
+
+
+def test_a_held_order_is_answered_without_the_stored_patient(api: Api) -> None:
+    """The 422 of a held order (patient id on record with another name, birth date or sex) carried the stored
+    patient's name, birth date and sex: a way for any account allowed to send orders to read a patient's
+    demographics by id. It names the fields that differ now; the hold list keeps both sides."""
+    headers = {**api.login("tech.t"), "Content-Type": "x-application/hl7-v2+er7"}
+    assert api.client.post("/api/v1/interop/orders", content=ORDER, headers=headers).status_code == 200
+    other = ORDER.replace("|H1|", "|H2|").replace("PL-5", "PL-6")
+    other = other.replace("Roe^Rita||19560314", "Roe^Rosa||19560315")
+    held = api.client.post("/api/v1/interop/orders", content=other, headers=headers)
+    assert held.status_code == 422
+    assert "PID-5 name and PID-7 birth date differ from the patient on record" in held.text
+    assert not [value for value in ("Rita", "1956-03-14", "19560314") if value in held.text]

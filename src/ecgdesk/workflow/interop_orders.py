@@ -5,7 +5,8 @@ alike.
 Each message is handled once per control id (a resend gets the first answer again and changes nothing),
 answered with an ACK (AA accepted, AE received but not acted on, with the reason, AR refused: not an order
 we take) and logged with what it did. A patient who exists with other demographics is never merged: the
-message is held for a person to resolve, and nothing is created.
+message is held for a person to resolve, and nothing is created; its sender is told which fields differ,
+never the stored patient's values (:mod:`ecgdesk.workflow.interop_holds`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.interop_holds import answer_of
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
@@ -308,7 +310,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                     return _outcome(previous, message_type, duplicate=True, digest=digest)
             if attempt == 2:
                 raise
-    ack = hl7v2.AckResult(code, control, reason)
+    ack = hl7v2.AckResult(code, control, answer_of(kind, status, reason))
     return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
 
 
@@ -410,7 +412,7 @@ _STORED_ERROR = re.compile(r"(?:.*?: )?field '([^']+)': (.*)", re.DOTALL)
 def _stored_error(row: InboundMessage) -> tuple[str, str]:
     """(ERR-3 code, ERR-2 location) of a refused message as its first ACK gave them, read back from the
     reason it was stored with, so that a resend is answered the same."""
-    match = _STORED_ERROR.fullmatch(row.reason or "")
+    match = _STORED_ERROR.fullmatch(answer_of(row.kind, row.status, row.reason or ""))
     if row.ack_code == "AA" or match is None:
         return "207", ""
     error = InputError(match.group(1), match.group(2))
@@ -427,9 +429,10 @@ def _outcome(row: InboundMessage, message_type: str, duplicate: bool, digest: st
                   f"received {when}; not applied (send it with a new control id)")
         ack = hl7v2.AckResult("AE", row.message_id, reason, "205")
         return OrderOutcome(ack, "refused", None, message_type, hl7v2.build_ack(ack, message_type))
-    reason = f"duplicate of message {row.message_id} received {when}: {row.reason}"
+    answer = answer_of(row.kind, row.status, row.reason)  # a held one's without the patient on record
+    reason = f"duplicate of message {row.message_id} received {when}: {answer}"
     code, location = _stored_error(row)
-    ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else row.reason, code, location)
+    ack = hl7v2.AckResult(row.ack_code, row.message_id, reason if duplicate else answer, code, location)
     return OrderOutcome(
         ack,
         "duplicate" if duplicate else row.status,

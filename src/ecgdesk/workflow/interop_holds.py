@@ -1,0 +1,57 @@
+"""Why an inbound order is held, and what its sender is told.
+
+An order whose patient id is on record with another name, birth date or sex is held for a person to resolve.
+That person needs both sides (the patient as stored and as ordered), so the stored reason keeps them
+(``interop_orders._patient_conflict``, a form the patient updates also read); the sender is told only which
+fields differ, worked out from it. Anyone allowed to send orders (an interface account, an
+administrator) could otherwise read a patient's stored demographics by sending an order with the patient's
+id. The stored values are read only where holds are resolved (``interop inbound``, an audited read).
+"""
+
+from __future__ import annotations
+
+import re
+
+HELD = "held"
+
+#: The message element each compared value (name, birth date, sex) is read from, by message kind: the
+#: sender finds what to check in its own message.
+_LABELS = {
+    "hl7": ("PID-5 name", "PID-7 birth date", "PID-8 sex"),
+    "fhir": ("Patient.name", "Patient.birthDate", "Patient.gender"),
+}
+_TAIL = "from the patient on record; held for review, not merged"
+#: The stored reason of a held order: both sides, which only the answer's field names may come from.
+_HELD = re.compile(
+    r"patient .* exists as (.*), born (.*), sex (.*); the order says (.*), born (.*), sex (.*): "
+    r"held for review, not merged",
+    re.DOTALL,
+)
+
+#: The end of the stored reason of a held merge (both records' values come before it).
+_MERGE_HELD = "differ in birth date or sex: merge held for review, not merged"
+
+Demographics = tuple[str, str, str]  # name, birth date (ISO), sex
+
+
+def _answer(kind: str, stored: Demographics, ordered: Demographics) -> str:
+    labels = _LABELS.get(kind, _LABELS["hl7"])
+    differ = [label for label, mine, theirs in zip(labels, stored, ordered, strict=True) if mine != theirs]
+    if not differ:  # a reason that says nothing differs is no hold; say so without values all the same
+        return f"the patient differs {_TAIL}"
+    named = differ[0] if len(differ) == 1 else ", ".join(differ[:-1]) + " and " + differ[-1]
+    return f"{named} {'differs' if len(differ) == 1 else 'differ'} {_TAIL}"
+
+
+def answer_of(kind: str, status: str, reason: str) -> str:
+    """What the sender is told of a message's stored reason: all of it, except for a held message, whose
+    stored patient's values are left out (a resend gets the first answer, without them)."""
+    if status != HELD:
+        return reason
+    held = _HELD.fullmatch(reason)
+    if held is not None:
+        values = held.groups()
+        return _answer(kind, (values[0], values[1], values[2]), (values[3], values[4], values[5]))
+    if reason.endswith(_MERGE_HELD):  # an ADT^A40 (interop_patients): it names both records' birth dates
+        return f"the records of MRG-1 and PID-3 {_MERGE_HELD}"
+    return f"the patient differs {_TAIL}"
