@@ -192,7 +192,8 @@ def test_the_queue_screen_shows_one_page_and_counts_the_whole_queue(
     chromium: Any, served: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One item a page: the rows are one page, the counts are of every open item, Next and Previous move
-    through the queue (the screen read the first 500 items and counted only those)."""
+    through the queue (the screen read the first 500 items and counted only those); a page past the end says
+    the queue still has open strips and leads back to its last page (it said every strip was reviewed)."""
     from ecgdesk.service.routers import monitoring_pages
     from ecgdesk.workflow.monitoring_queue import list_queue
 
@@ -214,5 +215,17 @@ def test_the_queue_screen_shows_one_page_and_counts_the_whole_queue(
     page.click("#mq-prev")
     page.wait_for_url(lambda url: url.endswith("/monitoring"))
     page.locator(f'#mq-rows tr[data-id="{ids[0]}"]').wait_for()
+    # past the end (a link kept while strips were closed): open strips are not said to be all reviewed, and
+    # Previous leads to the last page that has some
+    page.goto(f"/monitoring?offset={len(ids) + 5}")
+    page.locator("#mq-rows td.empty", has_text="No open strips").wait_for()  # (after "Loading…")
+    assert page.locator("#mq-rows td.empty").inner_text() == (
+        f"No open strips on this page: {len(ids)} open in the queue, on the earlier pages."
+    )
+    told = page.locator("#mq-rows-of").inner_text()
+    assert told == f"No items from item {len(ids) + 6} on: the queue has {len(ids)}"
+    page.click("#mq-prev")
+    page.wait_for_url(f"**/monitoring?offset={len(ids) - 1}")
+    page.locator(f'#mq-rows tr[data-id="{ids[-1]}"]').wait_for()
     assert page.errors == []
     page.context.close()

@@ -28,12 +28,16 @@ document.addEventListener("DOMContentLoaded", () => {
     const prev = document.getElementById("mq-prev"), next = document.getElementById("mq-next");
     pager.hidden = !(offset > 0 || offset + size < total);
     prev.hidden = !(offset > 0);
-    prev.href = offset - size > 0 ? `/monitoring?offset=${offset - size}` : "/monitoring";
+    // past the end (items closed since the link was made, or a later page emptied while it was shown):
+    // Previous leads to the queue's last page, not to another empty one
+    const before = offset < total ? offset - size : Math.floor((total - 1) / size) * size;
+    prev.href = before > 0 ? `/monitoring?offset=${before}` : "/monitoring";
     next.hidden = !(offset + size < total);
     next.href = `/monitoring?offset=${offset + size}`;
     const shown = Math.max(0, Math.min(size, total - offset));
-    document.getElementById("mq-rows-of").textContent =
-      `Items ${shown ? offset + 1 : 0}–${offset + shown} of ${WS.fmt(total)}`;
+    document.getElementById("mq-rows-of").textContent = shown
+      ? `Items ${offset + 1}–${offset + shown} of ${WS.fmt(total)}`
+      : `No items from item ${WS.fmt(offset + 1)} on: the queue has ${WS.fmt(total)}`;
   }
 
   async function load() {
@@ -63,7 +67,9 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     if (!answer.data.length) {
       const tr = document.createElement("tr");
-      const td = cell("No open strips: every transmission has been reviewed.", "empty"); td.colSpan = 9;
+      // an empty page of a queue that has open strips must not say that everything was reviewed
+      const td = cell(answer.total ? `No open strips on this page: ${WS.fmt(answer.total)} open in the queue, on the earlier pages.`
+        : "No open strips: every transmission has been reviewed.", "empty"); td.colSpan = 9;
       tr.append(td); rows.append(tr);
     }
     for (const [p, n] of Object.entries(counts)) {
