@@ -130,3 +130,8 @@ def test_the_claims_desk_pages_its_lists(api: Api, monkeypatch: pytest.MonkeyPat
     assert second.text.count("SVC0000001") == 1 and "Rows 2–2 of 2" in second.text
     assert 'href="/claims?denials_offset=2&amp;claims_offset=3"' in second.text  # back to the first page
     assert api.client.get("/claims?claims_offset=-1").status_code == 422
+    # a list past its end (its last rows worked since the link was made): to that list's last page, the
+    # other lists kept where they were (the page showed no unmatched payments at all with two waiting)
+    past = api.client.get("/claims?claims_offset=3&unmatched_offset=5", follow_redirects=False)
+    assert past.status_code == 303
+    assert past.headers["location"] == "/claims?claims_offset=3&unmatched_offset=1"

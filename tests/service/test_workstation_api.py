@@ -358,3 +358,6 @@ def test_the_users_page_is_paged(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
     second = api.client.get("/admin/users?offset=3")
     assert 'data-username="biller.t"' in second.text and 'data-username="admin.t"' not in second.text
     assert 'href="/admin/users"' in second.text and "Rows 4–4 of 4" in second.text
+    # past the end (an old link, a hand-typed offset): the last page, not an empty list
+    past = api.client.get("/admin/users?offset=7", follow_redirects=False)
+    assert past.status_code == 303 and past.headers["location"] == "/admin/users?offset=3"

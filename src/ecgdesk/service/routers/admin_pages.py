@@ -11,12 +11,12 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecgdesk.errors import InputError, is_digits
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
-from ecgdesk.service.web.pager import PageOffset, pager
+from ecgdesk.service.web.pager import PageOffset, page_url, pager, within
 from ecgdesk.store.enums import Role
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.schemas import AuditPage, NoNul
@@ -65,10 +65,13 @@ AUDIT_ACTIONS = (
 
 
 @router.get("/admin/users")
-def users_page(request: Request, store: StoreDep, offset: PageOffset = 0) -> HTMLResponse:
+def users_page(request: Request, store: StoreDep, offset: PageOffset = 0) -> Response:
     """A page of the accounts (``PAGE`` a page, in the order they were added)."""
     who = page_user(request)
     users = list_users(store, who, offset=offset, limit=PAGE)
+    last = within(offset, users.total, PAGE)
+    if last != offset:  # past the end: to the last page, not an empty list
+        return RedirectResponse(page_url("/admin/users", {}, "offset", last), 303)
     pg = pager("/admin/users", {}, "offset", offset, len(users), users.total, PAGE)
     return render(
         request, "admin_users.html.j2", who, nav="users", users=users, roles=[r.value for r in Role], pg=pg

@@ -9,14 +9,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecgdesk.claims.denials import Action as WorkAction
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.routers.pages import SERVICE_NAMES
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.web import PageRoute, page_user, render
-from ecgdesk.service.web.pager import PageOffset, Pager, pager
+from ecgdesk.service.web.pager import PageOffset, Pager, page_url, pager, within
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.claims_denials import list_denials
 from ecgdesk.workflow.claims_inbound import unmatched
@@ -85,7 +85,7 @@ def claims_desk(
     denials_offset: PageOffset = 0,
     claims_offset: PageOffset = 0,
     unmatched_offset: PageOffset = 0,
-) -> HTMLResponse:
+) -> Response:
     """The desk's three lists, each ``DESK_PAGE`` rows a page with its own offset (each list's links keep
     the others' offsets)."""
     who = page_user(request)
@@ -97,6 +97,13 @@ def claims_desk(
     at = {
         "denials_offset": denials_offset, "claims_offset": claims_offset, "unmatched_offset": unmatched_offset
     }
+    lists: dict[str, Rows[Any]] = {
+        "denials_offset": denials, "claims_offset": claims, "unmatched_offset": waiting
+    }
+    fitted = {key: within(at[key], rows.total, DESK_PAGE) for key, rows in lists.items()}
+    if fitted != at:  # a list past its end (e.g. its last items worked): to its last page, keeping the others
+        last = fitted["unmatched_offset"]  # (named last, so the link keeps the lists' order)
+        return RedirectResponse(page_url("/claims", fitted, "unmatched_offset", last), 303)
 
     def pg(key: str, rows: Rows[Any]) -> Pager:
         return pager("/claims", at, key, at[key], len(rows), rows.total, DESK_PAGE)

@@ -25,22 +25,33 @@ class Pager:
     next_url: str
 
 
+def page_url(path: str, params: Mapping[str, str | int], key: str, at: int) -> str:
+    """The link to the page of the list ``key`` starting at ``at``, keeping ``params`` (the page's other
+    parameters; empty ones and zero offsets left out)."""
+    kept = {k: v for k, v in params.items() if k != key and v not in ("", 0)}
+    if at > 0:
+        kept[key] = at
+    return path + ("?" + urlencode(kept) if kept else "")
+
+
+def within(offset: int, total: int, size: int) -> int:
+    """``offset``, or the start of the list's last page when ``offset`` is past the end of a list that has
+    rows (a link kept while rows were closed or removed): an empty page there would read as an empty list.
+    An empty list keeps its offset: its empty state is true on any page."""
+    if offset < total or total == 0:
+        return offset
+    return max(0, (total - 1) // size * size)
+
+
 def pager(
     path: str, params: Mapping[str, str | int], key: str, offset: int, shown: int, total: int, size: int
 ) -> Pager:
     """The pager of the list whose offset is the query parameter ``key``; ``params`` are the page's other
     parameters (filters, other lists' offsets), kept in both links (empty ones and zero offsets left out)."""
-
-    def link(at: int) -> str:
-        kept = {k: v for k, v in params.items() if k != key and v not in ("", 0)}
-        if at > 0:
-            kept[key] = at
-        return path + ("?" + urlencode(kept) if kept else "")
-
     return Pager(
         offset + 1 if shown else 0,
         offset + shown,
         total,
-        link(max(0, offset - size)) if offset > 0 else "",
-        link(offset + size) if offset + size < total else "",
+        page_url(path, params, key, max(0, offset - size)) if offset > 0 else "",
+        page_url(path, params, key, offset + size) if offset + size < total else "",
     )
