@@ -452,6 +452,9 @@ def test_physician_signs_several_studies_with_one_password(
         assert page.locator(f"tr[data-study='{study_id}'] .state").inner_text().startswith(
             "Signed: Interpreted by Dana Demo, MD, 20")
     assert "changed since" in page.locator(f"tr[data-study='{ids[2]}'] .state").inner_text()
+    # keyboard: the outcome has the focus (the opening button is disabled now), nothing is left to select
+    assert page.evaluate("document.activeElement.id") == "batch-result"
+    assert page.locator("input[name=study]").count() == 0 and page.is_disabled("#pick-all")
     assert not page.errors
     page.context.close()
 

@@ -80,7 +80,10 @@ document.addEventListener("DOMContentLoaded", () => {
       (done.refused.length ? `, ${done.refused.length} not signed (the reason is on each row).` : ".");
     result.hidden = false;
     all.checked = false;
+    all.disabled = boxes().length === 0;  // every row answered: nothing is left to select
     count();
+    // the button that opened the dialog is disabled now (nothing picked): keyboard focus goes to the outcome
+    result.focus();
   });
   count();
 });
