@@ -53,6 +53,11 @@ def test_a_user_changes_their_password_on_its_page(served: str) -> None:
         wrong = page.locator('.field-error[data-for="current_password"]')
         wrong.wait_for(state="visible")
         assert "not accepted" in wrong.inner_text() and "/account/password" in page.url  # still logged in
+        # the field is marked and names its message, so a screen reader says why when the focus lands on it
+        assert page.evaluate("document.activeElement.id") == "current-password"
+        assert page.get_attribute("#current-password", "aria-invalid") == "true"
+        said = page.get_attribute("#current-password", "aria-describedby")
+        assert "not accepted" in page.locator(f"#{said}").inner_text()
         page.fill("#current-password", PIN)
         page.click("#password-form button[type=submit]")
         page.locator("#password-done").wait_for(state="visible")

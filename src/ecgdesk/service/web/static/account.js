@@ -8,28 +8,32 @@ document.addEventListener("DOMContentLoaded", () => {
   const fieldError = (name) => form.querySelector(`.field-error[data-for="${name}"]`);
   const clear = () => {
     form.querySelectorAll(".field-error").forEach((el) => WS.showError(el, ""));
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
     done.hidden = true;
+  };
+  // the message beside a field, and the field marked invalid: a screen reader says both when it takes the
+  // focus (each field's aria-describedby names its message)
+  const wrong = (name, message) => {
+    WS.showError(fieldError(name), message);
+    form[name].setAttribute("aria-invalid", "true");
+    form[name].focus();
   };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clear();
     const current = form.current_password.value;
     const fresh = form.new_password.value;
-    if (!current) { WS.showError(fieldError("current_password"), "Enter your current password."); form.current_password.focus(); return; }
-    if (fresh.length < 4) { WS.showError(fieldError("new_password"), "At least 4 characters."); form.new_password.focus(); return; }
-    if (fresh !== form.repeat_password.value) {
-      WS.showError(fieldError("repeat_password"), "The two new passwords differ.");
-      form.repeat_password.focus();
-      return;
-    }
+    if (!current) { wrong("current_password", "Enter your current password."); return; }
+    if (fresh.length < 4) { wrong("new_password", "At least 4 characters."); return; }
+    if (fresh !== form.repeat_password.value) { wrong("repeat_password", "The two new passwords differ."); return; }
     const answer = await WS.api("PUT", "/api/v1/session/password", { current_password: current, new_password: fresh });
     form.current_password.value = "";
     if (!answer.ok) {
       const item = answer.detail[0] || {};
       const field = (item.loc || []).filter((p) => p !== "body")[0];
-      const target = answer.status === 403 ? fieldError("current_password") : (field && fieldError(field)) || error;
-      WS.showError(target, item.msg || answer.message);
-      (answer.status === 403 ? form.current_password : form.new_password).focus();
+      const name = answer.status === 403 ? "current_password" : (field && fieldError(field) ? field : "");
+      if (name) wrong(name, item.msg || answer.message);
+      else { WS.showError(error, item.msg || answer.message); form.new_password.focus(); }
       return;
     }
     document.querySelector('meta[name="csrf-token"]').setAttribute("content", answer.data.csrf_token || "");
