@@ -30,7 +30,7 @@ from backends import BACKENDS
 from ecgdesk.claims.model import ProfessionalClaim
 from ecgdesk.claims.payer_sim import reverse
 from ecgdesk.claims.remit import Adjustment, RemitClaim
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.store import Store
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import export_claims
@@ -333,6 +333,13 @@ def test_the_secondary_payers_co_denial_is_worked_on_the_secondary_claim(
     owed = patient_balance(store, "P1")
     assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
     assert ar_aging(store).to_dict()["total"]["total"] == "14.38"
+    # a new original of a secondary claim its payer decided would post against a share already moved off
+    # the primary: refused with the reason, nothing changed
+    (item,) = list_denials(store, "biller", claim=claim.claim_id)
+    with pytest.raises(ConflictError, match="secondary claim of"):
+        work_denial(store, item.id, "new_original", "biller")
+    assert show_claim(store, claim.claim_id, "biller").summary.status == "denied"
+    assert _items(store, claim.claim_id) == [("CO-16", "14.38", "open", None)]
 
 
 def test_the_primary_and_its_secondary_claim_name_each_other(store: Store, tmp_path: Path) -> None:
@@ -348,3 +355,64 @@ def test_the_primary_and_its_secondary_claim_name_each_other(store: Store, tmp_p
     assert secondary["secondary_of"] == first.claim_id and secondary["secondary_claims"] == []
     assert primary.balance["insurance_balance"] == "0.00"
     assert ar_aging(store).to_dict()["total"]["total"] == "14.38"
+
+
+def test_a_secondary_claim_rejected_at_the_277ca_goes_again_as_a_secondary(
+    store: Store, tmp_path: Path
+) -> None:
+    """Acme's 277CA rejects the secondary claim (A7, invalid information). It was never adjudicated, so it
+    goes again as a new original (claims-lifecycle.md section 1), and still as Acme's secondary claim of the
+    share Medicare left: SBR01 S, Medicare's determination in 2320/2330A/2330B and each line's 2430 (claims.md
+    1.2; claims-lifecycle.md: secondary 837s carry the primary's CAS and its claim number), the share as its
+    insurance balance, linked to the primary, and Acme's 835 on it settles the share as on the first one.
+    Before, the new claim's lines took new REF*6R numbers while its 2430 loops still named the old ones, so
+    the loops were dropped and the file no longer balanced (CLM02 - CAS != AMT*D); it had no OA-23 (the
+    whole charge as Acme's balance) and no link to the primary, so Acme's 835 posted as a first payer's."""
+    from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
+    from ecgdesk.claims.payer_sim import write_277ca
+    from ecgdesk.workflow.claims_acks import apply_ack
+    from ecgdesk.workflow.claims_export import correct_claim
+
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    ack = tmp_path / "reject.277"
+    ack.write_text(write_277ca([AckStatus(claim, "A7", "562", "85")], ACME_PARTIES))
+    assert [c["status"] for c in apply_ack(store, ack, "biller").claims] == ["rejected"]
+
+    again = correct_claim(store, claim.claim_id, "biller")
+    assert (again.frequency, again.status, again.errors) == ("1", "scrubbed", [])
+    (exported,) = export_claims(store, tmp_path / "again", "biller", payer="ACME1")
+    text = exported.path.read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    segments = _segments(text)
+    ids = [s[0] for s in segments]
+    clm = segments[ids.index("CLM")]
+    assert clm[1] == again.claim_id and clm[5].endswith(":1")
+    sbr = [s for s in segments if s[0] == "SBR"]
+    assert [s[1] for s in sbr] == ["S", "P"] and sbr[1][9] == "MB"
+    start = ids.index("SBR", ids.index("HI"))
+    assert ids[start : start + 6] == ["SBR", "AMT", "OI", "NM1", "NM1", "REF"]
+    assert segments[start + 1] == ["AMT", "D", "57.52"]
+    assert segments[start + 3][1:3] == ["IL", "1"] and segments[start + 3][-1] == first.subscriber_id
+    assert segments[start + 5] == ["REF", "F8", "2200000000001"]  # 2330B: Medicare's claim number
+    assert ["REF", "6R", f"{again.claim_id}L1"] in segments
+    svd = ids.index("SVD")
+    assert segments[svd][:3] == ["SVD", "12345", "57.52"]
+    assert segments[svd + 1 : svd + 3] == [["CAS", "CO", "45", "71.9"], ["CAS", "PR", "2", "14.38"]]
+    assert segments[svd + 3][:2] == ["DTP", "573"]
+
+    resent = show_claim(store, again.claim_id, "biller")
+    assert resent.secondary_of == first.claim_id
+    assert resent.balance["insurance_balance"] == "14.38"
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "secondary_billed"
+    assert again.claim_id in primary.secondary_claims
+    assert ar_aging(store).to_dict()["total"]["total"] == "14.38"
+
+    (sent,) = _claims(store, [again.claim_id])
+    posted = _post(store, tmp_path, [_acme_pays(sent)], "CHK-AC", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["paid"]
+    assert show_claim(store, first.claim_id, "biller").summary.status == "closed"
+    after = show_claim(store, again.claim_id, "biller").balance
+    assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("10.00", "0.00", "4.38")
+    assert patient_balance(store, "P1")["patient_balance"] == "4.38"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

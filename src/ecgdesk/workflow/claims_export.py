@@ -32,6 +32,7 @@ from ecgdesk.claims import (
     file_problems,
     write_837p,
 )
+from ecgdesk.claims.model import OtherPayer
 from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.claims.x12 import collector_paused, read_text
 from ecgdesk.coding import Claim, scrub
@@ -56,6 +57,7 @@ from ecgdesk.workflow.claims import (
     tagged_findings,
 )
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, move_claim
+from ecgdesk.workflow.claims_secondary import billed_share_cents, book_prior_payer, primary_claims
 from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import move, now
 
@@ -268,6 +270,22 @@ def _edited(claim: ProfessionalClaim, coding: Claim, edits: ClaimEdits) -> tuple
     return fixed, replace(coding, lines=tuple(coding_lines), diagnoses=diagnoses)
 
 
+def _rekeyed(claim: ProfessionalClaim, controls: dict[str, str]) -> tuple[OtherPayer, ...]:
+    """The earlier payers' line determinations (2430) under the lines' new REF*6R: they name the line they
+    decided by its control, which a new claim renumbers."""
+    return tuple(
+        replace(
+            other,
+            lines=tuple(
+                replace(found, control=controls[found.control])
+                for found in other.lines
+                if found.control in controls
+            ),
+        )
+        for other in claim.other_payers
+    )
+
+
 @dataclass(frozen=True)
 class Correction:
     original: str
@@ -306,6 +324,25 @@ def correct_in(
     stored = json.loads(original.claim_json)
     claim, coding = _edited(claim_from_dict(stored["claim"]), coding_claim_from_dict(stored["coding"]), edits)
     replaces = original.frequency in ("7", "8") and bool(claim.payer_claim_number) and not new_original
+    # a secondary claim we billed goes again as that secondary claim: the same share, the primary's
+    # determination (2320/2330x/2430) kept
+    primary = primary_claims(session, [original.id]).get(original.id)
+    share = billed_share_cents(session, original) if primary is not None else 0
+    if primary is not None and status is not ClaimStatus.REJECTED:
+        # its payer's determination already moved the share off the primary (transfer): a replacement
+        # or new original would be posted against a share no longer there, so it is refused, not sent
+        raise ConflictError(
+            "status",
+            f"claim {original.claim_number} is the secondary claim of {primary.claim_number} and its payer "
+            f"has decided it ('{status.value}'); only a secondary claim rejected at the 999/277CA is sent "
+            "again from here (appeal the decision, or write it off)",
+        )
+    if primary is not None and edits.drop:
+        raise InputError(
+            "drop",
+            f"claim {original.claim_number} is the secondary claim of {primary.claim_number}: each line "
+            "carries the primary payer's determination (2430), so none may be dropped",
+        )
     if status is ClaimStatus.REJECTED and replaces:
         # a replacement (or void) rejected at the 999/277CA was never adjudicated, but the claim it replaces
         # was and still stands at the payer: it goes again as that replacement, with the same REF*F8 (the
@@ -361,18 +398,23 @@ def correct_in(
     session.flush()
     prefix = re.match(r"[A-Z]*", original.claim_number)
     row.claim_number = f"{prefix.group(0) if prefix else 'ECG'}{row.id:07d}"
+    controls = {x.control: f"{row.claim_number}L{n}" for n, x in enumerate(claim.lines, start=1)}
     claim = replace(
         claim,
         claim_id=row.claim_number,
         frequency=frequency,
         payer_claim_number=reference,
-        lines=tuple(
-            replace(x, control=f"{row.claim_number}L{n}") for n, x in enumerate(claim.lines, start=1)
-        ),
+        lines=tuple(replace(x, control=controls[x.control]) for x in claim.lines),
+        other_payers=_rekeyed(claim, controls),
     )
     coding_findings = tagged_findings("coding", scrub(coding))
-    findings = scrub_all(claim, coding, coding_findings, rules, today, patient_history(session, row))
+    # a secondary claim bills the service its primary claim billed: no frequency-limit history against
+    # itself (as when it was first built)
+    history = patient_history(session, row) if primary is None else []
+    findings = scrub_all(claim, coding, coding_findings, rules, today, history)
     save_claim(session, row, claim, coding, findings)
+    if primary is not None:
+        book_prior_payer(session, row, share, actor, stamp)
     append(
         session,
         actor,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,23 +66,117 @@ _ADJUSTMENTS = ("contractual", "denial", "patient")
 _NO_DETERMINATION = ("22", "23", "25")
 
 
+#: corrections of one claim followed at most (a rejected claim sent again, rejected again, ...)
+_MAX_CHAIN = 50
+
+
+def _ancestors(session: Session, ids: list[int]) -> dict[int, list[int]]:
+    """Each claim id -> itself and the claims it corrects, nearest first (``original_claim_id``)."""
+    chains = {i: [i] for i in ids}
+    tips = {i: i for i in ids}  # claim -> the chain's current end
+    for _ in range(_MAX_CHAIN):
+        ends = sorted(set(tips.values()))
+        parents: dict[int, int] = {}
+        for start in range(0, len(ends), 500):
+            query = select(ClaimRow.id, ClaimRow.original_claim_id).where(
+                ClaimRow.id.in_(ends[start : start + 500]), ClaimRow.original_claim_id.is_not(None)
+            )
+            parents.update({int(i): int(o) for i, o in session.execute(query) if o is not None})
+        tips = {claim: parents[end] for claim, end in tips.items() if end in parents}
+        if not tips:
+            break
+        for claim, end in tips.items():
+            chains[claim].append(end)
+    return chains
+
+
 def primary_claims(session: Session, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
-    """Secondary claim id -> the primary claim it was billed for (by the items worked bill_secondary)."""
-    ids = list(claim_ids)
-    found: dict[int, ClaimRow] = {}
-    for start in range(0, len(ids), 500):
+    """Secondary claim id -> the primary claim it was billed for (by the items worked bill_secondary). A
+    secondary claim sent again after a 277CA/999 rejection (or corrected) bills the same share: it is
+    found through the claim it corrects."""
+    chains = _ancestors(session, list(claim_ids))
+    linked = sorted({i for chain in chains.values() for i in chain})
+    by_result: dict[int, ClaimRow] = {}
+    for start in range(0, len(linked), 500):
         query = (
             select(DenialItemRow.result_claim_id, ClaimRow)
             .join(ClaimRow, DenialItemRow.claim_id == ClaimRow.id)
             .where(
-                DenialItemRow.result_claim_id.in_(ids[start : start + 500]),
+                DenialItemRow.result_claim_id.in_(linked[start : start + 500]),
                 DenialItemRow.worked_action == "bill_secondary",
             )
         )
         for secondary_id, primary in session.execute(query):
             if secondary_id is not None:
-                found[int(secondary_id)] = primary
+                by_result[int(secondary_id)] = primary
+    found: dict[int, ClaimRow] = {}
+    for claim, chain in chains.items():
+        nearest = next((by_result[i] for i in chain if i in by_result), None)
+        if nearest is not None:
+            found[claim] = nearest
     return found
+
+
+def secondary_claim_numbers(session: Session, primary: ClaimRow) -> list[str]:
+    """The claims the primary's share was billed on, with those sent again in their place (corrections)."""
+    ids = set(
+        session.scalars(
+            select(DenialItemRow.result_claim_id).where(
+                DenialItemRow.claim_id == primary.id,
+                DenialItemRow.worked_action == "bill_secondary",
+                DenialItemRow.result_claim_id.is_not(None),
+            )
+        )
+    )
+    frontier = set(ids)
+    for _ in range(_MAX_CHAIN):
+        if not frontier:
+            break
+        frontier = set(session.scalars(select(ClaimRow.id).where(ClaimRow.original_claim_id.in_(frontier))))
+        frontier -= ids
+        ids |= frontier
+    if not ids:
+        return []
+    return sorted(session.scalars(select(ClaimRow.claim_number).where(ClaimRow.id.in_(ids))))
+
+
+def billed_share_cents(session: Session, secondary: ClaimRow) -> int:
+    """The share a secondary claim bills: its charge less the primary's determination booked on it at
+    billing (the OA-23 row of no payment)."""
+    settled = session.scalar(
+        select(func.coalesce(func.sum(LedgerRow.amount_cents), 0)).where(
+            LedgerRow.claim_id == secondary.id,
+            LedgerRow.payment_id.is_(None),
+            LedgerRow.kind == "contractual",
+            LedgerRow.group_code == "OA",
+            LedgerRow.carc == "23",
+        )
+    )
+    return secondary.charge_cents - int(settled or 0)
+
+
+def book_prior_payer(
+    session: Session, claim: ClaimRow, share_cents: int, actor: str, stamp: datetime
+) -> None:
+    """Book on a secondary claim what its primary settled (paid and adjusted) once, as OA-23: not the
+    secondary payer's to owe, so its insurance balance is the share (CARC 23: the impact of the prior
+    payer's adjudication)."""
+    if claim.charge_cents <= share_cents:
+        return
+    session.add(
+        LedgerRow(
+            claim_id=claim.id,
+            line_id=None,
+            payment_id=None,
+            kind="contractual",
+            group_code="OA",
+            carc="23",
+            rarcs="",
+            amount_cents=claim.charge_cents - share_cents,
+            actor=actor,
+            created_at=stamp,
+        )
+    )
 
 
 def _subscriber(coverage: CoverageRow) -> Person:
@@ -290,23 +384,7 @@ def bill_secondary_in(
     findings = scrub_all(secondary, coding, coding_findings, rules_of(payer, day), today)
     save_claim(session, row, secondary, coding, findings)
     charge = row.charge_cents
-    if charge > share:
-        # what the primary settled (paid and adjusted) is not the secondary's to owe: its insurance
-        # balance is the share (CARC 23: the impact of the prior payer's adjudication)
-        session.add(
-            LedgerRow(
-                claim_id=row.id,
-                line_id=None,
-                payment_id=None,
-                kind="contractual",
-                group_code="OA",
-                carc="23",
-                rarcs="",
-                amount_cents=charge - share,
-                actor=actor,
-                created_at=stamp,
-            )
-        )
+    book_prior_payer(session, row, share, actor, stamp)
     append(
         session,
         actor,

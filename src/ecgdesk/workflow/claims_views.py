@@ -26,7 +26,6 @@ from ecgdesk.store.claims_models import (
     ClaimLineRow,
     ClaimPaymentRow,
     ClaimRow,
-    DenialItemRow,
     LedgerRow,
     PayerRow,
     RemittanceRow,
@@ -43,7 +42,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
-from ecgdesk.workflow.claims_secondary import primary_claims
+from ecgdesk.workflow.claims_secondary import primary_claims, secondary_claim_numbers
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
@@ -279,15 +278,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
         )
         primary = primary_claims(session, [claim.id]).get(claim.id)
         detail.secondary_of = primary.claim_number if primary is not None else None
-        detail.secondary_claims = list(
-            session.scalars(
-                select(ClaimRow.claim_number)
-                .join(DenialItemRow, DenialItemRow.result_claim_id == ClaimRow.id)
-                .where(DenialItemRow.claim_id == claim.id, DenialItemRow.worked_action == "bill_secondary")
-                .distinct()
-                .order_by(ClaimRow.claim_number)
-            )
-        )
+        detail.secondary_claims = secondary_claim_numbers(session, claim)
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
     return detail
