@@ -416,3 +416,34 @@ def test_a_secondary_claim_rejected_at_the_277ca_goes_again_as_a_secondary(
     assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("10.00", "0.00", "4.38")
     assert patient_balance(store, "P1")["patient_balance"] == "4.38"
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def test_the_share_billed_to_the_secondary_is_not_owed_by_the_patient_until_it_decides(
+    store: Store, tmp_path: Path
+) -> None:
+    """While Acme has not decided, the share (PR-2 14.38) is Acme's to owe on the secondary claim, and the
+    patient owes nothing yet: the primary shows it as `pending_secondary`, not as patient balance, and the
+    patient's balance counts it once, as insurance. Once Acme decides, only what it leaves (PR-2 4.38) is the
+    patient's; Acme's reversal makes the share undecided, so pending again. Before, the primary showed
+    14.38 owed by the patient beside the secondary claim's 14.38 owed by Acme (the share twice)."""
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "secondary_billed"
+    assert (primary.balance["pending_secondary"], primary.balance["patient_balance"]) == ("14.38", "0.00")
+    assert primary.summary.patient_balance == "0.00"
+    owed = patient_balance(store, "P1")
+    assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
+
+    paid = _acme_pays(claim)
+    _post(store, tmp_path, [paid], "CHK-AC", ACME_PARTIES)
+    after = show_claim(store, first.claim_id, "biller").balance
+    assert (after["pending_secondary"], after["to_secondary_claim"], after["patient_balance"]) == (
+        "0.00", "14.38", "0.00",
+    )
+    assert patient_balance(store, "P1")["patient_balance"] == "4.38"
+
+    _post(store, tmp_path, [reverse(paid)], "CHK-AC-R", ACME_PARTIES)
+    back = show_claim(store, first.claim_id, "biller").balance
+    assert (back["pending_secondary"], back["patient_balance"]) == ("14.38", "0.00")
+    owed = patient_balance(store, "P1")
+    assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")

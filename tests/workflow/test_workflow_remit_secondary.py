@@ -67,6 +67,7 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
         "patient_responsibility": "0.00",
         "written_off": "0.00",
         "to_secondary_claim": "0.00",
+        "pending_secondary": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "0.00",
     }
@@ -204,6 +205,7 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         "patient_responsibility": "4.38",
         "written_off": "0.00",
         "to_secondary_claim": "0.00",
+        "pending_secondary": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "4.38",
     }

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -133,6 +133,9 @@ class Balance:
     patient_written_off: Decimal
     denied_overturned: Decimal = Decimal(0)  # denials a later payment of the same payer replaced
     transferred: Decimal = Decimal(0)  # the patient share a secondary claim's payer decided on since
+    # the patient share billed to a secondary claim whose payer has not decided yet: not the patient's to
+    # owe until then (the secondary claim shows it as its insurance balance), so shown apart
+    pending_secondary: Decimal = Decimal(0)
 
     @property
     def insurance(self) -> Decimal:
@@ -140,7 +143,7 @@ class Balance:
 
     @property
     def patient_balance(self) -> Decimal:
-        return self.patient - self.patient_written_off - self.transferred
+        return self.patient - self.patient_written_off - self.transferred - self.pending_secondary
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -152,6 +155,7 @@ class Balance:
             "patient_responsibility": f"{self.patient:.2f}",
             "written_off": f"{self.written_off + self.patient_written_off:.2f}",
             "to_secondary_claim": f"{self.transferred:.2f}",
+            "pending_secondary": f"{self.pending_secondary:.2f}",
             "insurance_balance": f"{self.insurance:.2f}",
             "patient_balance": f"{self.patient_balance:.2f}",
         }
@@ -268,9 +272,9 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             return dollars(sums.get((claim_id, kind, False), 0) + sums.get((claim_id, kind, True), 0))
         return dollars(sums.get((claim_id, kind, pr), 0))
 
-    return {
+    money = {
         claim_id: Balance(
-            charge=dollars(claim.charge_cents),
+            charge=dollars(rows[claim_id].charge_cents),
             paid=get(claim_id, "payment") - get(claim_id, "refund"),
             contractual=get(claim_id, "contractual"),
             denied=get(claim_id, "denial"),
@@ -280,5 +284,12 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             patient_written_off=get(claim_id, "write_off", True),
             transferred=get(claim_id, "transfer"),
         )
-        for claim_id, claim in rows.items()
+        for claim_id in rows
     }
+    for claim_id, claim in rows.items():
+        if claim.status == ClaimStatus.SECONDARY_BILLED.value:
+            # bill_secondary billed every share not yet transferred, and the secondary's determination
+            # transfers it (the primary closes) or its reversal gives it back (secondary_billed again)
+            balance = money[claim_id]
+            money[claim_id] = replace(balance, pending_secondary=max(balance.patient_balance, Decimal(0)))
+    return money
