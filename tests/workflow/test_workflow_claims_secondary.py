@@ -447,3 +447,44 @@ def test_the_share_billed_to_the_secondary_is_not_owed_by_the_patient_until_it_d
     assert (back["pending_secondary"], back["patient_balance"]) == ("14.38", "0.00")
     owed = patient_balance(store, "P1")
     assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
+
+
+def test_claims_show_in_plain_text_names_the_primary_and_its_secondary_claim(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`claims show` without --json names the link its --json and the API give: the secondary claim on the
+    primary and the primary on the secondary claim, and a claim sent again in place of a rejected one.
+    Before, the plain text said neither, so a biller at the terminal saw a `secondary_billed` claim with no
+    claim to follow."""
+    from workflow_builders import PIN
+
+    from ecgdesk.cli.main import main
+
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "copy" / "home"))
+    monkeypatch.setenv("ECGDESK_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ECGDESK_USER", "biller")
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)
+    monkeypatch.delenv("ECGDESK_TOKEN", raising=False)
+    capsys.readouterr()
+    assert main(["claims", "show", first.claim_id]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert f"  share billed to the secondary on {claim.claim_id}" in shown
+    assert "  balance: pending_secondary 14.38" in shown
+    assert main(["claims", "show", claim.claim_id]) == 0
+    assert f"  secondary claim of {first.claim_id}" in capsys.readouterr().out.splitlines()
+
+    from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
+    from ecgdesk.claims.payer_sim import write_277ca
+    from ecgdesk.workflow.claims_acks import apply_ack
+    from ecgdesk.workflow.claims_export import correct_claim
+
+    ack = tmp_path / "reject.277"
+    ack.write_text(write_277ca([AckStatus(claim, "A3", "21", "")], ACME_PARTIES))
+    apply_ack(store, ack, "biller")
+    again = correct_claim(store, claim.claim_id, "biller").claim_id
+    assert main(["claims", "show", again]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert f"  replaces {claim.claim_id}" in shown and f"  secondary claim of {first.claim_id}" in shown
+    assert main(["claims", "show", claim.claim_id]) == 0
+    assert f"  replaced by {again}" in capsys.readouterr().out.splitlines()

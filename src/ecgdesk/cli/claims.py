@@ -175,6 +175,15 @@ def _cmd_claims_show(args: argparse.Namespace) -> int:
     detail = show_claim(store, args.claim, actor)
     s = detail.summary
     lines = [f"claim {s.claim_id} ({s.status}, frequency {s.frequency}) study {s.study_id} payer {s.payer}"]
+    # the claims this one is linked to, as --json and the API name them
+    if detail.replaces:
+        lines.append(f"  replaces {detail.replaces}")
+    if detail.replaced_by:
+        lines.append(f"  replaced by {', '.join(detail.replaced_by)}")
+    if detail.secondary_of:
+        lines.append(f"  secondary claim of {detail.secondary_of}")
+    if detail.secondary_claims:
+        lines.append(f"  share billed to the secondary on {', '.join(detail.secondary_claims)}")
     lines += [
         f"  line {x['line']} {x['code']}{''.join('-' + m for m in x['modifiers'])} x{x['units']} "
         f"{x['charge']} paid {x['payment']} denied {x['denial']} patient {x['patient']}"
