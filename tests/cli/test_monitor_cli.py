@@ -226,7 +226,7 @@ def test_reading_the_queue_on_the_command_line_is_audited(
     with store.transaction() as session:
         reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).all()
         assert [(r.actor, r.entity_id, json.loads(r.after_json)) for r in reads] == [
-            ("tech", "open", {"items": 1, "ids": shown}),
-            ("tech", "all", {"items": 1, "ids": shown}),
+            ("tech", "open", {"items": 1, "ids": shown, "offset": 0}),
+            ("tech", "all", {"items": 1, "ids": shown, "offset": 0}),
         ]
     store.close()
