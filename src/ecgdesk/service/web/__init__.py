@@ -4,7 +4,8 @@ Every script, style sheet and font is served from this package (``/static/...``)
 Security Policy forbids loading anything from elsewhere. Pages authenticate with the same server-side
 session as the JSON API; each page carries the session's CSRF token in a ``<meta>`` element for the
 scripts' state-changing calls. A page needing a session redirects to the login form (saying why: logged
-off after inactivity, session ended); a refused role or an unknown id gets a page saying so in words.
+off after inactivity, session ended); a refused role, an unknown id or a bad value in the page's address or
+form (a hand-typed ``?offset=-1``) gets a page saying so in words, never the API's JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -113,6 +115,8 @@ class PageRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 return await inner(request)
+            except RequestValidationError as error:  # the app's handler would answer the API's JSON 422
+                return _invalid_page(request, error)
             except AuthenticationError as error:
                 return _login_redirect(request, error)
             except PermissionDeniedError as error:
@@ -125,9 +129,32 @@ class PageRoute(APIRoute):
         return handler
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def _error_page(
+    request: Request, status: int, title: str, message: str, problems: list[dict[str, str]] | None = None
+) -> HTMLResponse:
     try:
         who: Principal | None = page_user(request)
     except EcgDeskError:
         who = None
-    return render(request, "error.html.j2", who, status=status, title=title, message=message)
+    return render(
+        request, "error.html.j2", who, status=status, title=title, message=message, problems=problems or []
+    )
+
+
+#: Where a page's parameter came from, in the words of the person who typed it.
+_WHERE = {"query": "in the page address", "path": "in the page address", "body": "in the form"}
+
+
+def _invalid_page(request: Request, error: RequestValidationError) -> HTMLResponse:
+    """422 naming each bad parameter and the reason, never the value (it may be a password)."""
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item.get("loc", ())]
+        reason = str(item.get("msg", "not valid")).removeprefix("Value error, ")
+        where = _WHERE.get(loc[0], "in the request") if loc else "in the request"
+        name = loc[-1] if loc else "request"  # ["query", "offset"]: the parameter; ["body"]: the whole form
+        problems.append({"name": name, "where": where, "reason": reason[:1].lower() + reason[1:]})
+    in_form = any(p["where"] == "in the form" for p in problems)
+    title = "Not valid input" if in_form else "Not a valid page address"
+    message = "This page cannot take the value given:" if problems else "This request is not valid."
+    return _error_page(request, 422, title, message, problems)
