@@ -77,7 +77,19 @@ class PermissionDeniedError(EcgDeskError):
         self.username, self.role, self.action = username, role, action
         self.allowed = tuple(allowed)
         who = ", ".join(self.allowed) or "nobody"
-        super().__init__(reason or f"{username!r} is a {role}; '{action}' is for: {who}")
+        super().__init__(reason or f"{username!r} is {a_role(role)}; '{action}' is for: {who}")
+
+
+#: A role's value (``store.enums.Role``) as a person says it, where it differs from the value.
+_ROLE_WORDS = {"admin": "administrator"}
+
+
+def a_role(role: str) -> str:
+    """``role`` as a noun with its article, for a sentence: "a technician", "an administrator" (the refusal
+    said "is a admin")."""
+    word = _ROLE_WORDS.get(role, role)
+    article = "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+    return f"{article} {word}"
 
 
 def is_digits(text: str) -> bool:

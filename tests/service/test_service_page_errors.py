@@ -38,3 +38,14 @@ def test_a_bad_value_in_the_login_form_is_a_page_naming_the_field(api: Api) -> N
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Not valid input</h1>" in page.text and "<strong>username</strong>" in page.text
     assert "at most 64 characters" in page.text and "secret" not in page.text  # never echoes the input
+
+
+def test_the_refusal_page_names_each_role_in_words(api: Api) -> None:
+    """The 403 page said "'admin.t' is a admin": each role now reads as a noun with its article."""
+    for user, page, said in (("admin.t", "/signing", "is an administrator;"), ("tech.t", "/admin/users",
+                             "is a technician;"), ("dr.t", "/claims", "is a physician;"),
+                             ("biller.t", "/signing", "is a biller;")):
+        api.login(user)
+        refused = api.client.get(page)
+        assert refused.status_code == 403 and "Not for your role" in refused.text, (user, page)
+        assert f"{user}&#39; {said}" in refused.text and "is a admin" not in refused.text, refused.text

@@ -26,6 +26,7 @@ from ecgdesk.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    a_role,
     check_option,
     is_digits,
 )
@@ -296,7 +297,7 @@ def authenticate(
     if reason is not None or info is None:
         raise AuthenticationError(f"{WRONG} (user {username!r})")
     if role is not None and info.role is not role:
-        raise PermissionDeniedError(username, info.role.value, f"act as a {role.value}", [role.value])
+        raise PermissionDeniedError(username, info.role.value, f"act as {a_role(role.value)}", [role.value])
     return info
 
 
