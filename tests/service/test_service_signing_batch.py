@@ -80,3 +80,17 @@ def test_batch_signing_over_the_api(api: Api, tiny_files: list[Path]) -> None:
     refused = api.client.post("/api/v1/signing/batch", json={"study_ids": [others], "password": PIN},
                               headers=headers)
     assert refused.status_code == 403 and _status(api, others) == "reported"
+
+
+def test_the_signing_page_says_the_review_time_is_utc(api: Api, tiny_files: list[Path]) -> None:
+    """The "Reviewed" column said "version 1, 2026-12-04 17:09" with no time zone (stored and shown in UTC,
+    as the report page's signature times say)."""
+    (study_id,) = _reported(api, tiny_files, 1)
+    headers = api.login("dr.t")
+    answer = api.client.post(f"/api/v1/studies/{study_id}/interpretation", json={"text": "Sinus rhythm."},
+                             headers=headers)
+    assert answer.status_code == 200, answer.text
+    queued = api.client.get("/api/v1/signing/queue", headers=headers).json()[0]
+    page = api.client.get("/signing")
+    row = page.text.split(f'<tr data-study="{study_id}"')[1].split("</tr>")[0]
+    assert f"<td>version {queued['version']}, {queued['reviewed_at']} UTC</td>" in row, row
