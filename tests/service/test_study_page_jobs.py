@@ -63,3 +63,21 @@ def test_the_study_detail_has_jobs_only_for_roles_that_read_jobs(api: Api, tiny_
             study = answer.json().get("study", answer.json())
             assert study["jobs"] is None, (path, reader, study["jobs"])
             assert study["upload"]["state"] == "done"  # the study's own import progress stays
+
+
+def test_a_running_jobs_progress_stays_on_one_line(api: Api, tiny_files: list[Path]) -> None:
+    """At 1024 px the State cell broke "running 42 %" between "42" and "%": the cell is kept whole now."""
+    headers = api.login("tech.t")
+    study_id = int(api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"])
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    with api.store.transaction() as session:
+        job = session.scalars(select(Job).where(Job.study_id == study_id).order_by(Job.id)).first()
+        assert job is not None
+        job.status, job.progress, job_id = "running", 0.42, job.id
+    html = api.client.get(f"/studies/{study_id}").text
+    row = html.split(f'<tr data-job="{job_id}">')[1].split("</tr>")[0]
+    state = '<td class="job-state"><span class="badge job-running">running</span>&nbsp;42&nbsp;%</td>'
+    assert state in row, row
+    css = api.client.get("/static/ws.css").text
+    assert ".grid td.job-state { white-space: nowrap; }" in css
