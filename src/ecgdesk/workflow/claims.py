@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -359,6 +359,49 @@ class CreatedClaim:
     recoded: tuple[str, ...] = ()  # the stored coding was out of date and the study was coded again: why
 
 
+def new_claim_row(
+    session: Session,
+    actor: str,
+    stamp: datetime,
+    placeholder: str,
+    prefix: str,
+    *,
+    study_id: int | None,
+    patient_id: int,
+    payer_id: int,
+    coverage_id: int,
+    billing_provider_id: int,
+    frequency: str = "1",
+    original_claim_id: int | None = None,
+    place_of_service: str = "",
+) -> ClaimRow:
+    """A new claim's row, numbered ``prefix`` and its id (seven digits) once the database has given the id;
+    ``placeholder`` holds the unique claim number until then (an original, a correction and a secondary
+    claim are all made this way)."""
+    row = ClaimRow(
+        claim_number=placeholder[-38:],
+        study_id=study_id,
+        patient_id=patient_id,
+        payer_id=payer_id,
+        coverage_id=coverage_id,
+        billing_provider_id=billing_provider_id,
+        status=ClaimStatus.CREATED.value,
+        frequency=frequency,
+        original_claim_id=original_claim_id,
+        place_of_service=place_of_service,
+        charge_cents=0,
+        claim_json="{}",
+        scrub_json="[]",
+        created_by=actor,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(row)
+    session.flush()
+    row.claim_number = f"{prefix}{row.id:07d}"
+    return row
+
+
 def create_claim(
     store: Store, study_id: int, actor: str, today: date | None = None, refdata: RefData | None = None
 ) -> CreatedClaim:
@@ -381,26 +424,12 @@ def create_claim(
         rebuilt = row is not None
         if row is None:
             stamp = now()
-            row = ClaimRow(
-                claim_number=f"NEW{os.getpid()}{stamp.timestamp():.6f}"[-38:],
-                study_id=study_id,
-                patient_id=inputs.patient.id,
-                payer_id=inputs.payer.id,
-                coverage_id=inputs.coverage.id,
-                billing_provider_id=inputs.billing.id,
-                status=ClaimStatus.CREATED.value,
-                frequency="1",
-                place_of_service="",
-                charge_cents=0,
-                claim_json="{}",
-                scrub_json="[]",
-                created_by=actor,
-                created_at=stamp,
-                updated_at=stamp,
+            row = new_claim_row(
+                session, actor, stamp, f"NEW{os.getpid()}{stamp.timestamp():.6f}",
+                inputs.billing.claim_prefix,
+                study_id=study_id, patient_id=inputs.patient.id, payer_id=inputs.payer.id,
+                coverage_id=inputs.coverage.id, billing_provider_id=inputs.billing.id,
             )
-            session.add(row)
-            session.flush()
-            row.claim_number = f"{inputs.billing.claim_prefix}{row.id:07d}"
         else:
             row.payer_id, row.coverage_id = inputs.payer.id, inputs.coverage.id
             row.billing_provider_id = inputs.billing.id

@@ -51,6 +51,7 @@ from ecgdesk.store.models import Study
 from ecgdesk.workflow.claims import (
     find_claim,
     has_errors,
+    new_claim_row,
     patient_history,
     save_claim,
     scrub_all,
@@ -376,28 +377,14 @@ def correct_in(
     else:
         frequency, reference = Frequency.REPLACEMENT, original.payer_claim_number
     stamp = now()
-    row = ClaimRow(
-        claim_number=f"TMP{original.id}-{stamp.timestamp():.6f}"[-38:],
-        study_id=original.study_id,
-        patient_id=original.patient_id,
-        payer_id=original.payer_id,
-        coverage_id=original.coverage_id,
-        billing_provider_id=original.billing_provider_id,
-        status=ClaimStatus.CREATED.value,
-        frequency=frequency.value,
-        original_claim_id=original.id,
-        place_of_service=claim.place_of_service,
-        charge_cents=0,
-        claim_json="{}",
-        scrub_json="[]",
-        created_by=actor,
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    session.add(row)
-    session.flush()
     prefix = re.match(r"[A-Z]*", original.claim_number)
-    row.claim_number = f"{prefix.group(0) if prefix else 'ECG'}{row.id:07d}"
+    row = new_claim_row(
+        session, actor, stamp, f"TMP{original.id}-{stamp.timestamp():.6f}",
+        prefix.group(0) if prefix else "ECG",
+        study_id=original.study_id, patient_id=original.patient_id, payer_id=original.payer_id,
+        coverage_id=original.coverage_id, billing_provider_id=original.billing_provider_id,
+        frequency=frequency.value, original_claim_id=original.id, place_of_service=claim.place_of_service,
+    )
     controls = {x.control: f"{row.claim_number}L{n}" for n, x in enumerate(claim.lines, start=1)}
     claim = replace(
         claim,

@@ -55,7 +55,7 @@ from ecgdesk.store.claims_models import (
     RemittanceRow,
 )
 from ecgdesk.store.models import Patient
-from ecgdesk.workflow.claims import has_errors, save_claim, scrub_all
+from ecgdesk.workflow.claims import has_errors, new_claim_row, save_claim, scrub_all
 from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus, dollars, move_claim
 from ecgdesk.workflow.claims_setup import coverage_for, rules_of, split_name
 from ecgdesk.workflow.lifecycle import now
@@ -325,26 +325,11 @@ def bill_secondary_in(
     original = claim_from_dict(stored["claim"])
     coding = coding_claim_from_dict(stored["coding"])
     stamp = now()
-    row = ClaimRow(
-        claim_number=f"SEC{claim.id}-{stamp.timestamp():.6f}"[-38:],
-        study_id=claim.study_id,
-        patient_id=claim.patient_id,
-        payer_id=payer.id,
-        coverage_id=coverage.id,
+    row = new_claim_row(
+        session, actor, stamp, f"SEC{claim.id}-{stamp.timestamp():.6f}", billing.claim_prefix,
+        study_id=claim.study_id, patient_id=claim.patient_id, payer_id=payer.id, coverage_id=coverage.id,
         billing_provider_id=claim.billing_provider_id,
-        status=ClaimStatus.CREATED.value,
-        frequency="1",
-        place_of_service="",
-        charge_cents=0,
-        claim_json="{}",
-        scrub_json="[]",
-        created_by=actor,
-        created_at=stamp,
-        updated_at=stamp,
     )
-    session.add(row)
-    session.flush()
-    row.claim_number = f"{billing.claim_prefix}{row.id:07d}"
     controls = {line.id: f"{row.claim_number}L{line.line_number}" for line in lines}
     other = _other_payer(session, claim, primary_coverage, controls, {line.id: line.units for line in lines})
     relationship = Relationship(coverage.relationship)
