@@ -14,7 +14,8 @@ from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.enums import EditKind
 from ecgdesk.store.models import AuditEntry, ReportVersion, Signature
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
-from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign, signature_state
+from ecgdesk.workflow.report_files import signature_state
+from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import show_study

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
 from ecgdesk.coding import Component
-from ecgdesk.errors import ConflictError, InputError, NotFoundError
+from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.reports.context import (
     ScanningReportContext,
     SignatureBlock,
@@ -64,7 +64,7 @@ from ecgdesk.workflow.lifecycle import move, now, require_status, require_unchan
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.monitoring import MONITORING_SERVICES
 from ecgdesk.workflow.monitoring_period import build_monitoring_context
-from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.report_files import latest_version
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.strip_selection import selected_strips
@@ -95,12 +95,6 @@ class SignatureInfo:
     signed_at: datetime
     content_sha256: str
     pdf_path: Path
-
-
-def _latest_version(session: Session, study_id: int) -> ReportVersion | None:
-    return session.scalar(
-        select(ReportVersion).where(ReportVersion.study_id == study_id).order_by(ReportVersion.version.desc())
-    )
 
 
 def _physician(session: Session, username: str) -> User:
@@ -212,7 +206,7 @@ def _new_version(
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, action, allowed)
-        latest = _latest_version(session, study_id)
+        latest = latest_version(session, study_id)
         inputs = report_inputs_sha256(session, study)
         if latest is not None and _unchanged(store, session, study, latest, inputs):
             return ReportInfo(
@@ -359,7 +353,7 @@ def _signable(store: Store, session: Session, study_id: int, username: str) -> t
     """The study (row locked) and its latest version, if ``username`` may sign that version now."""
     study = get_study(session, study_id, for_update=True)
     require_status(study, "sign", {StudyStatus.REPORTED})
-    latest = _latest_version(session, study_id)
+    latest = latest_version(session, study_id)
     assert latest is not None
     if latest.reviewed_by != username:
         raise ConflictError(
@@ -477,7 +471,7 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "add an addendum to", allowed)
-        latest = _latest_version(session, study_id)
+        latest = latest_version(session, study_id)
         assert latest is not None
         addendum = Addendum(
             study_id=study_id,
@@ -560,43 +554,3 @@ def add_addendum(store: Store, study_id: int, username: str, password: str, text
             shutil.rmtree(final, ignore_errors=True)
             raise
     return SignatureInfo(study_id, version, user.display_name, signed_at, digest, pdf)
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    version: int
-    pdf_path: Path
-    signed: bool
-
-
-def report_file(store: Store, study_id: int, actor: str) -> ReportFile:
-    """The current report version's PDF (signed once signed), its read audited; nothing is rendered."""
-    with store.transaction() as session:
-        get_study(session, study_id)
-        latest = _latest_version(session, study_id)
-        if latest is None:
-            raise NotFoundError("report", "the study has no report yet", source=f"study {study_id}")
-        pdf = store.resolve(latest.pdf_path)
-        if not pdf.exists():
-            raise NotFoundError("report", f"the PDF of version {latest.version} is missing on disk")
-        signed = session.scalar(select(Signature.id).where(Signature.report_version_id == latest.id))
-        audit_read(session, actor, "report", "study", study_id, {"version": latest.version})
-        return ReportFile(latest.version, pdf, signed is not None)
-
-
-def signature_state(store: Store, study_id: int) -> str:
-    """``unsigned``, ``valid`` (the latest version is signed and its PDF unchanged) or why it is not."""
-    with store.transaction() as session:
-        latest = _latest_version(session, study_id)
-        if latest is None:
-            return "unsigned"
-        sig = session.scalar(select(Signature).where(Signature.report_version_id == latest.id))
-        if sig is None:
-            signed_before = session.scalar(select(Signature).where(Signature.study_id == study_id))
-            return "report changed since signing: needs a new signature" if signed_before else "unsigned"
-        if sig.content_sha256 != latest.content_sha256:
-            return "signature does not cover this content"
-        pdf = store.resolve(latest.pdf_path)
-        if not pdf.exists() or file_sha256(pdf) != latest.pdf_sha256:
-            return "signed PDF changed or missing on disk"
-        return "valid"

@@ -35,6 +35,7 @@ from ecgdesk.store.models import (
 from ecgdesk.workflow.audit_chain import check_audit_chain
 from ecgdesk.workflow.lifecycle import get_study, import_warnings, order_state
 from ecgdesk.workflow.permissions import Action, Principal, allowed, audit_read
+from ecgdesk.workflow.report_files import signature_state
 from ecgdesk.workflow.schemas import (
     AddendumOut,
     AnalysisOut,
@@ -253,8 +254,6 @@ def show_study(store: Store, study_id: int, who: Principal | None = None) -> Stu
         )
         if who is not None:
             audit_read(session, who.actor, "study", "study", study_id)
-    from ecgdesk.workflow.reporting import signature_state  # the report engines: only for one study
-
     view.signature_state = signature_state(store, study_id)
     return view
 

@@ -19,7 +19,7 @@ from ecgdesk.service.routers.users import Username, _user
 from ecgdesk.workflow.analysis import edit_templates
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.permissions import Action, Principal
-from ecgdesk.workflow.reporting import report_file
+from ecgdesk.workflow.report_files import report_file
 from ecgdesk.workflow.review import study_overview, template_beats, worklist
 from ecgdesk.workflow.review_schemas import (
     BillingView,

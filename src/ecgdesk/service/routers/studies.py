@@ -11,7 +11,7 @@ from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.permissions import Action, Principal
-from ecgdesk.workflow.reporting import ReportFile, report_file
+from ecgdesk.workflow.report_files import ReportFile, report_file
 from ecgdesk.workflow.schemas import StudyCreate, StudyCreated, StudyDetail, StudyPage
 from ecgdesk.workflow.studies import create_study_from
 from ecgdesk.workflow.views import MAX_PAGE, show_study, study_page
