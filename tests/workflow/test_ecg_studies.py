@@ -194,7 +194,7 @@ def test_no_analysis_and_no_rendering_on_view_review_and_sign(
     """Issue 12, item 8: the result is stored with its run and each report version with its inputs digest,
     so viewing, reviewing and signing never analyse; viewing and reviewing never render either (signing
     renders only the signed copy, from the stored result)."""
-    from ecgdesk.workflow import ecg_services, reporting
+    from ecgdesk.workflow import ecg_services, report_files, reporting
     from ecgdesk.workflow.views import show_study
 
     calls = {"analyze": 0, "render": 0}
@@ -217,12 +217,12 @@ def test_no_analysis_and_no_rendering_on_view_review_and_sign(
     interpret(store, study_id, "dr.reader", "Positive for ischemia.")
     assert calls == {"analyze": 1, "render": 2}  # the analysis, the report, the report with the text
     show_study(store, study_id, Principal(1, "dr.reader", Role.PHYSICIAN, "A. Reader", "test"))
-    reporting.report_file(store, study_id, "dr.reader")
+    report_files.report_file(store, study_id, "dr.reader")
     again = interpret(store, study_id, "dr.reader")  # review again: nothing changed
     assert again.reused and calls == {"analyze": 1, "render": 2}
     signed = sign(store, study_id, "dr.reader", PIN)
     assert calls == {"analyze": 1, "render": 3}  # the signed copy only, drawn from the stored result
     assert signed.content_sha256 == again.content_sha256
     show_study(store, study_id, Principal(2, "biller", Role.BILLER, "Biller", "test"))
-    reporting.report_file(store, study_id, "biller")
+    report_files.report_file(store, study_id, "biller")
     assert calls == {"analyze": 1, "render": 3}
