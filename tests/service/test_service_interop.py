@@ -126,3 +126,15 @@ def test_a_held_order_is_answered_without_the_stored_patient(api: Api) -> None:
     assert held.status_code == 422
     assert "PID-5 name and PID-7 birth date differ from the patient on record" in held.text
     assert not [value for value in ("Rita", "1956-03-14", "19560314") if value in held.text]
+
+
+def test_an_enhanced_mode_order_over_http_is_answered_by_its_accept_ack(api: Api) -> None:
+    """MSH-15/MSH-16 were not read: the answer's ack was an AA whatever the sender asked for."""
+    headers = {**api.login("tech.t"), "Content-Type": "x-application/hl7-v2+er7"}
+    enhanced = ORDER.replace("|P|2.5.1\r", "|P|2.5.1|||AL|NE\r", 1)
+    first = api.client.post("/api/v1/interop/orders", content=enhanced, headers=headers)
+    assert first.status_code == 200, first.text
+    assert str(hl7.parse(first.json()["ack"]).segment("MSA")[1]) == "CA" and first.json()["code"] == "AA"
+    silent = enhanced.replace("|H1|", "|H3|").replace("PL-5", "PL-6").replace("|AL|NE\r", "|NE|NE\r", 1)
+    second = api.client.post("/api/v1/interop/orders", content=silent, headers=headers)
+    assert second.status_code == 200 and second.json()["ack"] == "" and second.json()["study_id"] == 2

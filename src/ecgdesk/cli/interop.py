@@ -75,7 +75,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     store, actor = _acting(args, "order:receive")
     outcome = receive_message(store, _read_message(Path(args.file)), str(args.file), actor)
     if args.json:
-        print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack)})
+        print_json({"status": outcome.status, "study_id": outcome.study_id, "ack": asdict(outcome.ack),
+                    "accept": outcome.accept or None})
     else:
         print(outcome.ack_text.replace("\r", "\n"), end="")
     # a duplicate answers as the first one did: a refused message sent again is refused again (exit 2)
@@ -101,7 +102,8 @@ def _watch_once(store: Any, folder: Path, actor: str) -> int:
             ack, ack_text = outcome.ack, outcome.ack_text
         target = folder / ("done" if ack.code == "AA" else "refused")
         target.mkdir(exist_ok=True)
-        (target / f"{path.name}.ack").write_text(ack_text.replace("\r", "\n"), encoding="utf-8")
+        if ack_text:  # none where an enhanced-mode sender's MSH-15 asks for none
+            (target / f"{path.name}.ack").write_text(ack_text.replace("\r", "\n"), encoding="utf-8")
         os.replace(path, target / path.name)
         handled += 1
     return handled
@@ -155,7 +157,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         rows,
         args.json,
         lambda r: (
-            f"{r.id:>5}  study {r.study_id:<5} {r.target:<12} {r.format:<6} "
+            f"{r.id:>5}  study {r.study_id or '-':<5} {r.target:<12} {r.format:<6} "
             f"{r.status:<8} attempts {r.attempts}  {r.last_error or r.sent_at or ''}"
         ),
     )
@@ -203,6 +205,7 @@ def _cmd_inbound(args: argparse.Namespace) -> int:
         lambda m: (
             f"{m.received_at[:19]}  {m.kind:<4} {m.status:<9} {m.ack_code}  study {m.study_id or '-':<5} "
             f"{m.message_id}  {m.reason}" + (f"\n    {m.patient_now}" if m.patient_now else "")
+            + (f"\n    application ACK: {m.app_ack}" if m.app_ack else "")
         ),
     )
     return 0

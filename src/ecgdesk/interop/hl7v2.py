@@ -187,21 +187,22 @@ def error_location(field: str) -> str:
     return "^".join(parts)
 
 
-def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str] = ("", "")) -> str:
-    """The ACK for a message: MSA with our code and, for AE/AR, an ERR segment with the reason.
-
-    Written directly (it is answered for every order, so it must be cheap); the tests check that it is a
-    valid 2.5.1 ACK for hl7apy.
-    """
+def build_ack(ack: AckResult, incoming_type: str = "", receiver: tuple[str, str] = ("", ""),
+              control: str = "", ack_types: str = "") -> str:
+    """The ACK for a message: MSA with our code and, for AE/AR (CE/CR), an ERR segment with the reason;
+    ``control`` its own MSH-10 and ``ack_types`` its MSH-15|MSH-16 (an enhanced-mode application ACK).
+    Written directly (answered for every order, it must be cheap); tests check it is a valid 2.5.1 ACK."""
     parts = incoming_type.split("^")
     trigger = parts[1] if len(parts) > 1 and re.fullmatch(r"[A-Z0-9]{3}", parts[1]) else "O01"
-    control = f"ACK-{ack.control_id}" if ack.control_id else "ACK"
+    control = control or (f"ACK-{ack.control_id}" if ack.control_id else "ACK")
+    types = ack_types or "|"
     segments = [
         f"MSH|^~\\&|{SENDING_APPLICATION}||{escape(receiver[0])}|{escape(receiver[1])}|"
-        f"{_ts(datetime.now(UTC))}||ACK^{trigger}^ACK|{escape(control)[:199]}|P|{VERSION}||||||{CHARSET}",
+        f"{_ts(datetime.now(UTC))}||ACK^{trigger}^ACK|{escape(control)[:199]}|P|{VERSION}|||{types}||"
+        f"{CHARSET}",
         f"MSA|{ack.code}|{escape(ack.control_id)[:199]}|{escape(ack.text[:80])}",
     ]
-    if ack.code != "AA":
+    if ack.code not in {"AA", "CA"}:
         # ERR-2 where (an interface engine shows and routes errors by it), ERR-3 the code, ERR-4 severity
         segments.append(f"ERR||{ack.location}|{ack.error}^^HL70357|E||||{escape(ack.text)}")
     return "\r".join(segments) + "\r"

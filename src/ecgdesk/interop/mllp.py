@@ -143,7 +143,7 @@ def send(host: str, port: int, message: str, timeout_s: float = 30.0) -> str:
         raise DeliveryError(f"MLLP peer {host}:{port}: {error.strerror or error}") from None
 
 
-Handler = Callable[[str, str], str]  # (message text, peer) -> ACK text
+Handler = Callable[[str, str], str]  # (message text, peer) -> ACK text ('' for none)
 
 
 class _Connection(socketserver.BaseRequestHandler):
@@ -166,6 +166,8 @@ class _Connection(socketserver.BaseRequestHandler):
                 return
             for payload in frames:
                 ack = self.server.handler(decode(payload), peer)
+                if not ack:  # enhanced mode, MSH-15 NE (or ER/SU not met): the sender wants no answer
+                    continue
                 try:
                     self.request.sendall(frame(ack))
                 except OSError:

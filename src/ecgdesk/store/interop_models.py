@@ -26,14 +26,16 @@ class DeliveryTarget(Base):
 
 
 class OutboxItem(Base):
-    """One result message for one target: retried until sent, or failed after ``max_attempts``."""
+    """One result message for one target: retried until sent, or failed after ``max_attempts``. An HL7 v2
+    application acknowledgement (enhanced mode) is one too: no study or report version, the ACK as built
+    when its order was stored in ``payload``, the inbound message it answers in ``inbound_message_id``."""
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("delivery_targets.id"))
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
-    report_version_id: Mapped[int] = mapped_column(ForeignKey("report_versions.id"))
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
+    report_version_id: Mapped[int | None] = mapped_column(ForeignKey("report_versions.id"))
     format: Mapped[str] = mapped_column(String(12))
     corrected: Mapped[bool] = mapped_column(Boolean, default=False)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -44,6 +46,8 @@ class OutboxItem(Base):
     receipt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    payload: Mapped[str | None] = mapped_column(Text)
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
 
 
 class InboundMessage(Base):
@@ -62,3 +66,6 @@ class InboundMessage(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
     received_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    #: enhanced acknowledgement mode: whether the application ACK was queued, and where, or why it could not
+    #: be (None: none was asked for)
+    app_ack: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,7 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
+from ecgdesk.workflow.interop_acks import accept_answer, queue_application_ack
 from ecgdesk.workflow.interop_holds import answer_of
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.lifecycle import now
@@ -44,7 +45,11 @@ class OrderOutcome:
     status: str  # accepted, refused, held, duplicate
     study_id: int | None
     message_type: str
-    ack_text: str  # the ER7 ACK for v2 peers (FHIR callers get the same facts as JSON)
+    ack_text: str  # the ER7 ACK for v2 peers (FHIR callers get the same facts as JSON); '' for none
+    #: HL7 v2 enhanced mode: MSA-1 of the accept ACK (CA, CE, CR; ``ack`` is the application's answer)
+    accept: str = ""
+    #: what became of its application ACK (``inbound_messages.app_ack``): queued, not sendable, '' for none
+    app_ack: str = ""
 
 
 def _request(order: OrderRequest) -> StudyRequest:
@@ -203,12 +208,16 @@ def _previous(session: Session, message_id: str) -> InboundMessage | None:
 
 def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
     """Handle one HL7 v2 message or FHIR JSON document; never raises for bad content (the ACK says why).
-    The ACK of a v2 message is addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4)."""
+    The ACK of a v2 message is addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4); one in enhanced
+    mode (MSH-15/MSH-16) is answered by an accept ACK, if asked for, and its application ACK is queued
+    (:mod:`ecgdesk.workflow.interop_acks`)."""
     outcome = _receive(store, payload, source, actor)
-    sender = hl7v2.message_sender(payload) if not _is_json(payload) else ("", "")
-    if not any(sender):
+    if _is_json(payload):
         return outcome
-    return replace(outcome, ack_text=hl7v2.build_ack(outcome.ack, outcome.message_type, sender))
+    sender = hl7v2.message_sender(payload)
+    if any(sender):
+        outcome = replace(outcome, ack_text=hl7v2.build_ack(outcome.ack, outcome.message_type, sender))
+    return accept_answer(outcome, payload, sender)
 
 
 def _is_json(payload: str) -> bool:
@@ -253,6 +262,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
             None,
             hl7v2.REJECTING_FIELDS[error.field] if refused else _code(error),
             _location(kind, error),
+            payload,
         )
     for attempt in range(3):
         try:
@@ -268,6 +278,9 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                     placer, what, action = order.placer_order_number, order.control.value, "order"
                 code = "AA" if status == ACCEPTED else "AE"
                 row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
+                ack = hl7v2.AckResult(code, control, answer_of(kind, status, reason))
+                queue_application_ack(session, row, payload, ack, message_type, actor)
+                app_ack = row.app_ack or ""
                 append(
                     session,
                     actor,
@@ -300,6 +313,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                 None,
                 _code(error),
                 _location(kind, error),
+                payload,
             )
         except IntegrityError:
             # Another process handled this control id, or created the same patient, at this instant
@@ -310,8 +324,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                     return _outcome(previous, message_type, duplicate=True, digest=digest)
             if attempt == 2:
                 raise
-    ack = hl7v2.AckResult(code, control, answer_of(kind, status, reason))
-    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
+    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type), "", app_ack)
 
 
 #: Where in an HL7 v2 order each value the study checks (``check_request``) usually comes from, for ERR-2 of
@@ -384,7 +397,10 @@ def _record(
     study_id: int | None,
     error_code: str,
     location: str = "",
+    payload: str = "",
 ) -> OrderOutcome:
+    ack = hl7v2.AckResult(code, control, reason, error_code, location)
+    app_ack = ""
     try:
         with store.transaction() as session:
             previous = _previous(session, control)
@@ -400,10 +416,11 @@ def _record(
                 None,
                 {"message_id": control, "reason": reason, "source": source},
             )
+            queue_application_ack(session, row, payload, ack, message_type, "interface")
+            app_ack = row.app_ack or ""
     except IntegrityError:
         pass
-    ack = hl7v2.AckResult(code, control, reason, error_code, location)
-    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type))
+    return OrderOutcome(ack, status, study_id, message_type, hl7v2.build_ack(ack, message_type), "", app_ack)
 
 
 _STORED_ERROR = re.compile(r"(?:.*?: )?field '([^']+)': (.*)", re.DOTALL)
@@ -453,6 +470,8 @@ class InboundInfo:
     received_at: str
     #: for a held message, the patient as an update (ADT^A08/A31) recorded them since; '' when none came
     patient_now: str = ""
+    #: enhanced acknowledgement mode: the application ACK queued (and where) or not sendable; '' for none
+    app_ack: str = ""
 
 
 def list_inbound(store: Store, status: str | None = None, actor: str | None = None) -> list[InboundInfo]:
@@ -469,6 +488,7 @@ def list_inbound(store: Store, status: str | None = None, actor: str | None = No
             InboundInfo(
                 m.message_id, m.kind, m.status, m.ack_code, m.reason, m.study_id, m.received_at.isoformat(),
                 patient_now(session, m.reason, m.received_at) if m.status == HELD else "",
+                m.app_ack or "",
             )
             for m in session.scalars(query)
         ]
@@ -496,7 +516,8 @@ def receive_batch(store: Store, payload: str, source: str, actor: str) -> OrderO
               f"{len(outcomes) - accepted} not (each one's ACK says why)")
     code = "AA" if accepted == len(outcomes) else "AE"
     ack = hl7v2.AckResult(code, batch.reference, reason)
-    ack_text = hl7v2_batch.build_batch_ack(batch, [outcome.ack_text for outcome in outcomes])
+    # a message in enhanced mode whose MSH-15 wants no accept ACK has none in the answer
+    ack_text = hl7v2_batch.build_batch_ack(batch, [o.ack_text for o in outcomes if o.ack_text])
     return OrderOutcome(ack, ACCEPTED if code == "AA" else REFUSED, None, "BHS", ack_text)
 
 

@@ -87,7 +87,7 @@ class TargetInfo:
 @dataclass(frozen=True)
 class DeliveryInfo:
     id: int
-    study_id: int
+    study_id: int | None  # None: an application acknowledgement (HL7 v2 enhanced mode), no result
     target: str
     format: str
     status: str
@@ -469,6 +469,16 @@ def _claim(store: Store, limit: int, retry_failed: bool) -> list[int]:
         return [item.id for item in items]
 
 
+def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, bytes]]:
+    """What one item sends: its payload as built when queued (an application ACK), else the signed
+    result rendered from the immutable report version."""
+    if item.payload is not None:
+        return [(".hl7", item.payload.encode("utf-8"))]
+    assert item.study_id is not None and item.report_version_id is not None
+    result = signed_result(store, session, item.study_id, item.report_version_id)
+    return render(store, session, result, ExportFormat(item.format), item.message_id)
+
+
 def deliver_due(
     store: Store, actor: str, retry_failed: bool = False, limit: int = 100, sender: Sender = _send
 ) -> list[DeliveryInfo]:
@@ -483,9 +493,7 @@ def deliver_due(
             error: str | None = None
             receipt = ""
             try:
-                result = signed_result(store, session, item.study_id, item.report_version_id)
-                files = render(store, session, result, ExportFormat(item.format), item.message_id)
-                receipt = sender(target, item, files)
+                receipt = sender(target, item, _files(store, session, item))
             except (EcgDeskError, ValueError, OSError) as failure:
                 error = str(failure)
             stamp = now()
@@ -504,12 +512,14 @@ def deliver_due(
                 item.status = (OutboxStatus.FAILED if failed else OutboxStatus.PENDING).value
                 item.next_attempt_at = stamp + timedelta(minutes=min(2 ** (item.attempts - 1), 60))
                 action = "interop:failed" if failed else "interop:retry"
+            # an application ACK answers an inbound message: its audit row names that message
+            entity = ("study", item.study_id) if item.payload is None else ("inbound_message",
+                                                                             item.inbound_message_id)
             append(
                 session,
                 actor,
                 action,
-                "study",
-                item.study_id,
+                *entity,
                 None,
                 {
                     "outbox_id": item.id,

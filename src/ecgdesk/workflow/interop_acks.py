@@ -1,0 +1,113 @@
+"""HL7 v2 enhanced acknowledgement mode (v2.5 chapter 2.9.3) for orders and ADT in.
+
+A sender that values MSH-15/MSH-16 asks for two answers: the accept ACK (CA/CE/CR) on the same connection,
+file or HTTP exchange, once the message is in safe storage, and the application ACK (AA/AE/AR) as a message
+of its own, later. The application ACK is queued in the transaction that stores the message, on the outbox
+that already takes signed results back to the EHR (every enabled MLLP or folder target taking ``hl7``), so
+it is sent, retried and audited as results are and cannot be lost between the two. Where no such target is
+configured it is recorded as not sendable (``inbound_messages.app_ack``, the audit log, ``interop
+inbound``). Original mode (neither field valued) is answered as before, with one ACK.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecgdesk.interop import hl7v2
+from ecgdesk.interop.hl7v2_ack import AckModes, ack_modes, commit_code
+from ecgdesk.store import append
+from ecgdesk.store.interop_models import DeliveryTarget, InboundMessage, OutboxItem
+from ecgdesk.workflow.interop_results import OutboxStatus, TargetKind
+from ecgdesk.workflow.lifecycle import now
+
+if TYPE_CHECKING:
+    from ecgdesk.workflow.interop_orders import OrderOutcome
+
+#: OutboxItem.format of an application acknowledgement (not a result format a target is set up with)
+APP_ACK_FORMAT = "ack"
+#: MSH-15/MSH-16 of our application ACK: the EHR answers it with an accept ACK (what the outbox's MLLP
+#: send waits for), never with an application ACK of an acknowledgement
+_APP_ACK_TYPES = "AL|NE"
+NOT_SENDABLE = ("not sendable: no enabled delivery target takes HL7 v2 (add an MLLP or folder target with "
+                "format hl7: ecgdesk interop target add)")
+
+
+def _targets(session: Session) -> list[DeliveryTarget]:
+    """Where application ACKs go: where HL7 v2 results go (a FHIR server takes no v2 ACK)."""
+    query = select(DeliveryTarget).where(DeliveryTarget.enabled.is_(True)).order_by(DeliveryTarget.id)
+    return [target for target in session.scalars(query)
+            if target.kind in (TargetKind.MLLP, TargetKind.FOLDER) and "hl7" in target.formats.split(",")]
+
+
+def queue_application_ack(
+    session: Session, row: InboundMessage, payload: str, ack: hl7v2.AckResult, message_type: str, actor: str
+) -> None:
+    """In the transaction that stores ``row``: queue the application ACK ``ack`` of an enhanced-mode v2
+    message when its MSH-16 asks for it, or record that it cannot be sent. A message the header rules out
+    (AR: a commit reject) is answered by its accept ACK alone: it was not taken for processing."""
+    modes = ack_modes(payload)
+    if modes is None or ack.code == "AR" or not modes.application.wants(ack.code == "AA"):
+        return
+    targets = _targets(session)
+    detail = {"message_id": row.message_id, "code": ack.code, "msh_16": modes.application.value}
+    if not targets:
+        row.app_ack = NOT_SENDABLE
+        append(session, actor, "interop:app-ack-unsendable", "inbound_message", row.id, None, detail)
+        return
+    stamp = now()
+    sender = hl7v2.message_sender(payload)
+    for target in targets:
+        digest = hashlib.sha256(f"app-ack:{row.id}:{target.id}".encode()).hexdigest()[:20].upper()
+        control = f"ECGDESK-A{digest}"
+        session.add(
+            OutboxItem(
+                target_id=target.id,
+                study_id=None,
+                report_version_id=None,
+                format=APP_ACK_FORMAT,
+                corrected=False,
+                message_id=control,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=stamp,
+                created_at=stamp,
+                payload=hl7v2.build_ack(ack, message_type, sender, control, _APP_ACK_TYPES),
+                inbound_message_id=row.id,
+            )
+        )
+    names = [target.name for target in targets]
+    row.app_ack = f"{ack.code} queued for {', '.join(names)}"
+    append(session, actor, "interop:app-ack-queued", "inbound_message", row.id, None,
+           {**detail, "targets": names})
+
+
+def _accept_text(outcome: OrderOutcome, modes: AckModes, commit: str) -> str:
+    if commit != "CA":
+        return outcome.ack.text
+    if outcome.status == "duplicate":
+        return "already stored (a resend); its application ACK was queued when first received"
+    if outcome.app_ack.startswith("not sendable"):  # told, so the sender does not wait for it
+        return "stored; no application ACK can be sent: no HL7 destination set up here"
+    if outcome.app_ack:
+        return "stored; the application acknowledgement follows as a message of its own"
+    return f"stored; no application acknowledgement (MSH-16 {modes.application.value})"
+
+
+def accept_answer(outcome: OrderOutcome, payload: str, sender: tuple[str, str]) -> OrderOutcome:
+    """``outcome`` answered as the sender's acknowledgement mode asks: unchanged in original mode; in
+    enhanced mode the ACK text becomes the accept ACK (CA/CE/CR), or '' where MSH-15 wants none (nothing is
+    sent back on the connection, no ACK file is written). ``outcome.ack`` keeps the application's answer
+    (the HTTP status, the folder's done/refused and the command's exit status follow it)."""
+    modes = ack_modes(payload)
+    if modes is None:
+        return outcome
+    commit = commit_code(outcome.ack.code, outcome.ack.error)
+    if not modes.accept.wants(commit == "CA"):
+        return replace(outcome, ack_text="", accept=commit)
+    accept = replace(outcome.ack, code=commit, text=_accept_text(outcome, modes, commit))
+    return replace(outcome, ack_text=hl7v2.build_ack(accept, outcome.message_type, sender), accept=commit)

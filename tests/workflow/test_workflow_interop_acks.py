@@ -1,0 +1,203 @@
+"""HL7 v2 enhanced acknowledgement mode (v2.5 chapter 2.9.3): an order whose MSH-15/MSH-16 are valued is
+answered by an accept ACK (CA/CE/CR) when MSH-15 asks, and by an application ACK (AA/AE/AR) of its own,
+queued on the results outbox, when MSH-16 asks; original mode is answered as before."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import hl7
+import pytest
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+from sqlalchemy import select
+
+from ecgdesk.cli.interop import _watch_once
+from ecgdesk.interop import hl7v2, mllp
+from ecgdesk.store import Store
+from ecgdesk.store.interop_models import OutboxItem
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.interop_acks import NOT_SENDABLE
+from ecgdesk.workflow.interop_orders import list_inbound, receive_order
+from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries
+
+ORDER = (
+    "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|{processing}|2.5.1|||{accept}|"
+    "{application}\r"
+    "PID|1||MRN1^^^HOSP^MR||Roe^Rita||19560314|F\r"
+    "ORC|NW|{placer}||||||||||1245319599^Smith^John^^^^^^^^^^NPI\r"
+    "OBR|1|{placer}||93000^ECG^C4\r"
+    "DG1|1||{icd}^Palpitations^I10\r"
+)
+
+
+def order(control: str, accept: str = "AL", application: str = "AL", icd: str = "R00.2",
+          processing: str = "P") -> str:
+    return ORDER.format(control=control, accept=accept, application=application, icd=icd,
+                        placer=f"PL-{control}", processing=processing)
+
+
+def _answer(store: Store, text: str, peer: str) -> str:
+    return receive_order(store, text, peer, "i").ack_text
+
+
+def _msa(ack: str) -> tuple[str, str]:
+    msa = hl7.parse(ack).segment("MSA")
+    return str(msa[1]), str(msa[2])
+
+
+def _valid(ack: str) -> None:
+    parse_message(ack, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).validate()
+
+
+class _Ehr:
+    """The EHR's interface engine on loopback: takes our application ACKs and answers each with a CA."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.server = mllp.MllpServer("127.0.0.1", 0, self._handle)
+
+    def _handle(self, text: str, peer: str) -> str:
+        self.received.append(text)
+        control = hl7v2.message_header(text, peer)[1]
+        return hl7v2.build_ack(hl7v2.AckResult("CA", control, "stored"))
+
+
+@pytest.fixture
+def ehr() -> Iterator[_Ehr]:
+    ehr = _Ehr()
+    ehr.server.start_in_thread()
+    yield ehr
+    ehr.server.shutdown()
+    ehr.server.server_close()
+
+
+def test_enhanced_mode_answers_a_commit_accept_and_sends_the_application_ack_on_its_own(
+    store: Store, ehr: _Ehr
+) -> None:
+    """MSH-15/MSH-16 AL were not read: the sender got one AA on the connection and never the application
+    ACK it asked for as a message of its own (an engine in enhanced mode waits for it, then resends)."""
+    add_target(store, "ehr", "mllp", f"127.0.0.1:{ehr.server.port}", ["hl7"], "admin")
+    listener = mllp.MllpServer("127.0.0.1", 0, lambda text, peer: _answer(store, text, peer))
+    listener.start_in_thread()
+    try:
+        accept = mllp.send("127.0.0.1", listener.port, order("E1"), timeout_s=30)
+    finally:
+        listener.shutdown()
+        listener.server_close()
+    _valid(accept)
+    assert _msa(accept) == ("CA", "E1") and "follows as a message of its own" in accept
+    assert str(hl7.parse(accept).segment("MSH")[5]) == "EHR"  # addressed to the sender
+    (item,) = list_deliveries(store)
+    assert (item.format, item.study_id, item.status) == ("ack", None, "pending")
+    assert [o.status for o in deliver_due(store, "worker")] == ["sent"]
+    (application,) = ehr.received
+    _valid(application)
+    message = hl7.parse(application)
+    assert _msa(application) == ("AA", "E1")
+    assert str(message.segment("MSH")[10]) != "ACK-E1"  # a message of its own, with its own control id
+    assert (str(message.segment("MSH")[15]), str(message.segment("MSH")[16])) == ("AL", "NE")
+    with store.transaction() as session:
+        actions = [a.action for a in session.scalars(select(AuditEntry))]
+    assert "interop:app-ack-queued" in actions and "interop:sent" in actions
+    assert list_inbound(store)[0].app_ack == "AA queued for ehr"
+
+
+@pytest.mark.parametrize(
+    ("accept", "application", "icd", "answered", "queued"),
+    [
+        ("NE", "AL", "R00.2", None, "AA"),  # never an accept ACK
+        ("ER", "AL", "R00.2", None, "AA"),  # stored: no error, no accept ACK
+        ("SU", "NE", "R00.2", "CA", None),  # never an application ACK
+        ("AL", "ER", "R00.2", "CA", None),  # processed without error: no application ACK
+        ("AL", "ER", "BAD", "CA", "AE"),  # an error: the application ACK says which
+        ("AL", "SU", "BAD", "CA", None),
+        ("AL", "", "R00.2", "CA", "AA"),  # enhanced mode, MSH-16 empty: read as AL
+    ],
+)
+def test_each_ack_is_sent_only_when_its_condition_asks(
+    store: Store, tmp_path: Path, accept: str, application: str, icd: str, answered: str | None,
+    queued: str | None,
+) -> None:
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    outcome = receive_order(store, order("C1", accept, application, icd), "peer", "i")
+    assert outcome.ack.code == ("AA" if icd != "BAD" else "AE")  # the application's answer, kept
+    assert (_msa(outcome.ack_text)[0] if outcome.ack_text else None) == answered
+    with store.transaction() as session:
+        items = list(session.scalars(select(OutboxItem)))
+    assert [_msa(i.payload or "")[0] for i in items] == ([queued] if queued else [])
+    if queued == "AE":
+        err = hl7.parse(items[0].payload or "").segment("ERR")
+        assert str(err[2]) == "DG1^1^3" and "ICD-10-CM" in str(err[8])
+
+
+def test_a_header_reject_is_a_commit_reject_without_an_application_ack(store: Store, tmp_path: Path) -> None:
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    outcome = receive_order(store, order("T1", processing="T"), "peer", "i")
+    _valid(outcome.ack_text)
+    assert _msa(outcome.ack_text) == ("CR", "T1") and outcome.accept == "CR"
+    assert str(hl7.parse(outcome.ack_text).segment("ERR")[3][0][0]) == "202"
+    reused = receive_order(store, order("T1", icd="I10"), "peer", "i")  # MSH-10 of another message
+    assert _msa(reused.ack_text)[0] == "CE"
+    assert list_deliveries(store) == []
+
+
+def test_without_an_hl7_destination_the_application_ack_is_recorded_as_not_sendable(store: Store) -> None:
+    add_target(store, "fhir", "fhir", "http://127.0.0.1:9/fhir", ["fhir"], "admin")  # takes no v2 ACK
+    outcome = receive_order(store, order("N1"), "peer", "i")
+    assert _msa(outcome.ack_text)[0] == "CA"
+    # the sender is told not to wait for it
+    assert "no application ACK can be sent" in str(hl7.parse(outcome.ack_text).segment("MSA")[3])
+    assert list_deliveries(store) == []
+    (row,) = list_inbound(store)
+    assert row.app_ack == NOT_SENDABLE
+    with store.transaction() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "interop:app-ack-unsendable")
+        ).one()
+    assert (entry.entity, entry.entity_id) == ("inbound_message", "1")
+
+
+def test_a_resend_gets_the_commit_accept_again_and_no_second_application_ack(
+    store: Store, tmp_path: Path
+) -> None:
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    receive_order(store, order("D1"), "peer", "i")
+    again = receive_order(store, order("D1"), "peer", "i")
+    assert again.status == "duplicate" and _msa(again.ack_text) == ("CA", "D1")
+    assert len(list_deliveries(store)) == 1
+
+
+def test_original_mode_is_answered_as_before(store: Store, tmp_path: Path) -> None:
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    outcome = receive_order(store, order("O1", "", ""), "peer", "i")
+    assert _msa(outcome.ack_text) == ("AA", "O1") and outcome.accept == ""
+    assert list_deliveries(store) == []
+
+
+def test_the_listener_sends_nothing_where_msh15_asks_for_no_accept_ack(store: Store) -> None:
+    listener = mllp.MllpServer("127.0.0.1", 0, lambda text, peer: _answer(store, text, peer))
+    listener.start_in_thread()
+    try:
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=30) as peer:
+            peer.sendall(mllp.frame(order("S1", accept="NE")) + mllp.frame(order("S2")))
+            reader = mllp.FrameReader(mllp.MAX_MESSAGE_BYTES)
+            frames: list[bytes] = []
+            while not frames:
+                frames = reader.feed(peer.recv(65536))
+    finally:
+        listener.shutdown()
+        listener.server_close()
+    assert [_msa(mllp.decode(f)) for f in frames] == [("CA", "S2")]  # no empty frame for S1 before it
+
+
+def test_the_folder_watcher_writes_no_ack_file_where_none_is_asked_for(store: Store, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.hl7").write_text(order("F1", accept="NE", application="NE"))
+    (inbox / "b.hl7").write_text(order("F2"))
+    assert _watch_once(store, inbox, "i") == 2
+    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a.hl7", "b.hl7", "b.hl7.ack"]
+    assert _msa((inbox / "done" / "b.hl7.ack").read_text().replace("\n", "\r"))[0] == "CA"
