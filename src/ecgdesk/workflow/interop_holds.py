@@ -52,6 +52,7 @@ def answer_of(kind: str, status: str, reason: str) -> str:
     if held is not None:
         values = held.groups()
         return _answer(kind, (values[0], values[1], values[2]), (values[3], values[4], values[5]))
-    if reason.endswith(_MERGE_HELD):  # an ADT^A40 (interop_patients): it names both records' birth dates
-        return f"the records of MRG-1 and PID-3 {_MERGE_HELD}"
+    if reason.endswith(_MERGE_HELD):  # a merge (interop_patients): it names both records' birth dates
+        records = "the Patient and its Patient.link.other" if kind == "fhir" else "MRG-1 and PID-3"
+        return f"the records of {records} {_MERGE_HELD}"
     return f"the patient differs {_TAIL}"
