@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from workflow_builders import request
 
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store, verify
-from ecgdesk.store.models import AuditEntry, RecordingBlob
+from ecgdesk.store.models import AuditEntry, RecordingBlob, Study
 from ecgdesk.workflow.lifecycle import TRANSITIONS
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.views import show_study
@@ -234,3 +235,17 @@ def test_record_files_sees_a_side_file_added_to_a_folder_listed_before(tmp_path:
     assert [f.name for f in record_files(header, open_recording(header)).files] == ["b.hea", "b.dat", "b.atr"]
     assert [f.name for f in record_files(tmp_path / "a.hea", open_recording(tmp_path / "a.hea")).files] == [
         "a.hea", "a.dat"]
+
+
+def test_a_study_whose_patient_conflicts_names_only_the_fields_that_differ(store: Store) -> None:
+    """The refusal gave the stored patient's name, birth date and sex ('patient 'P1' exists as Doe, Jane,
+    born 1950-01-02, sex F') with no audit row: anyone allowed to create a study could read who an id is.
+    It now names only the fields that differ, as a held order's answer does."""
+    create_study(store, request(), "tech")
+    with pytest.raises(InputError) as refused:
+        create_study(store, request(name="Roe, Rita", birth_date=date(1961, 5, 6)), "tech")
+    text = str(refused.value)
+    assert refused.value.field == "patient-id" and "different name and birth date" in text
+    assert "Doe" not in text and "1950" not in text and "sex F" not in text
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Study)) == 1  # nothing created

@@ -19,6 +19,7 @@ HELD = "held"
 _LABELS = {
     "hl7": ("PID-5 name", "PID-7 birth date", "PID-8 sex"),
     "fhir": ("Patient.name", "Patient.birthDate", "Patient.gender"),
+    "study": ("name", "birth date", "sex"),  # a study created by hand (studies.add_study): its own fields
 }
 _TAIL = "from the patient on record; held for review, not merged"
 #: The stored reason of a held order: both sides, which only the answer's field names may come from.
@@ -34,9 +35,15 @@ _MERGE_HELD = "differ in birth date or sex: merge held for review, not merged"
 Demographics = tuple[str, str, str]  # name, birth date (ISO), sex
 
 
-def _answer(kind: str, stored: Demographics, ordered: Demographics) -> str:
+def differing(kind: str, stored: Demographics, given: Demographics) -> list[str]:
+    """The fields (as ``kind``'s sender names them) in which ``given`` differs from the patient on record:
+    what an answer may say without the stored values."""
     labels = _LABELS.get(kind, _LABELS["hl7"])
-    differ = [label for label, mine, theirs in zip(labels, stored, ordered, strict=True) if mine != theirs]
+    return [label for label, mine, theirs in zip(labels, stored, given, strict=True) if mine != theirs]
+
+
+def _answer(kind: str, stored: Demographics, ordered: Demographics) -> str:
+    differ = differing(kind, stored, ordered)
     if not differ:  # a reason that says nothing differs is no hold; say so without values all the same
         return f"the patient differs {_TAIL}"
     named = differ[0] if len(differ) == 1 else ", ".join(differ[:-1]) + " and " + differ[-1]

@@ -31,6 +31,7 @@ from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
+from ecgdesk.workflow.interop_holds import differing
 from ecgdesk.workflow.lifecycle import (
     get_study,
     import_warnings,
@@ -152,10 +153,14 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             },
         )
     elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+        # only which fields differ, as a held order's answer says it: the stored values are patient data,
+        # and this refusal is no audited read (it told anyone allowed to create a study who an id is)
+        differ = differing("study", (patient.name, str(patient.birth_date), patient.sex),
+                           (req.name, str(req.birth_date), req.sex))
         raise InputError(
             "patient-id",
-            f"patient {req.patient_id!r} exists as {patient.name}, born {patient.birth_date}, sex "
-            f"{patient.sex}; the name, birth date and sex given differ",
+            f"patient {req.patient_id!r} is on record with a different {' and '.join(differ) or 'record'}: "
+            "check the patient id and what was entered (nothing was created)",
         )
     order = Order(
         patient_id=patient.id,
