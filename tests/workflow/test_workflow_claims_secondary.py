@@ -488,3 +488,88 @@ def test_claims_show_in_plain_text_names_the_primary_and_its_secondary_claim(
     assert f"  replaces {claim.claim_id}" in shown and f"  secondary claim of {first.claim_id}" in shown
     assert main(["claims", "show", claim.claim_id]) == 0
     assert f"  replaced by {again}" in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("one_file", [True, False], ids=["one_835", "two_835s"])
+def test_a_secondary_claim_its_payer_decided_is_corrected_by_a_replacement(
+    store: Store, tmp_path: Path, one_file: bool
+) -> None:
+    """Acme paid the secondary claim on a wrong modifier. The biller corrects it: a replacement (CLM05-3 7,
+    2300 REF*F8 = Acme's claim number) that keeps Medicare's determination (2320/2330A/2330B REF*F8
+    Medicare's number, 2430), so the share is still what Acme can owe (claims-lifecycle.md section 3, route
+    C; claims.md 1.2). Acme's reversal of its first payment and its payment of the replacement (in one 835
+    or two, the reversal first: claims-lifecycle.md section 2) settle the share once: the primary closed
+    with the share transferred once (no pending_secondary, no patient balance), the replacement paid with
+    only its PR-2 left to the patient, the A/R 0. Before, the correction was refused ('its payer has
+    decided it')."""
+    from ecgdesk.workflow.claims_export import ClaimEdits, LineEdit, correct_claim
+
+    first, claim, _ = _billed_to_acme(store, tmp_path)
+    paid = _acme_pays(claim)
+    _post(store, tmp_path, [paid], "CHK-AC", ACME_PARTIES)
+    modifiers = ("52", "GA")
+    edits = ClaimEdits(lines=(LineEdit(1, modifiers=modifiers),))
+    made = correct_claim(store, claim.claim_id, "biller", edits)
+    assert (made.frequency, made.status, made.errors) == ("7", "scrubbed", [])
+    assert show_claim(store, claim.claim_id, "biller").summary.status == "corrected"
+    replacement = show_claim(store, made.claim_id, "biller")
+    assert replacement.secondary_of == first.claim_id
+    assert made.claim_id in show_claim(store, first.claim_id, "biller").secondary_claims
+    assert replacement.balance["insurance_balance"] == "14.38"
+
+    (exported,) = export_claims(store, tmp_path / "fix", "biller", payer="ACME1")
+    text = exported.path.read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    segments = _segments(text)
+    ids = [s[0] for s in segments]
+    clm = segments[ids.index("CLM")]
+    assert clm[1] == made.claim_id and clm[5].endswith(":7")
+    assert segments[ids.index("CLM") + 1] == ["REF", "F8", "AC1"]  # 2300: Acme's own claim number
+    assert [s[1] for s in segments if s[0] == "SBR"] == ["S", "P"]
+    start = ids.index("SBR", ids.index("HI"))
+    assert segments[start + 1] == ["AMT", "D", "57.52"]
+    assert segments[start + 5] == ["REF", "F8", "2200000000001"]  # 2330B: Medicare's
+    assert segments[ids.index("SV1")][1].split(":")[2:] == list(modifiers)
+    svd = ids.index("SVD")
+    assert segments[svd][:3] == ["SVD", "12345", "57.52"]
+    assert segments[svd + 1 : svd + 3] == [["CAS", "CO", "45", "71.9"], ["CAS", "PR", "2", "14.38"]]
+
+    (fixed,) = _claims(store, [made.claim_id])
+    again = _paid(
+        fixed,
+        "12.00",
+        Adjustment("OA", "23", D("129.42")),
+        Adjustment("PR", "2", D("2.38")),
+        status="2",
+        payer_claim_number="AC2",
+    )
+    if one_file:
+        posted = _post(store, tmp_path, [reverse(paid), again], "CHK-AC-2", ACME_PARTIES)
+        assert [c["status"] for c in posted["claims"]] == ["corrected", "paid"]
+    else:
+        _post(store, tmp_path, [reverse(paid)], "CHK-AC-R", ACME_PARTIES)
+        assert show_claim(store, claim.claim_id, "biller").summary.status == "corrected"
+        waiting = show_claim(store, first.claim_id, "biller")
+        assert waiting.summary.status == "secondary_billed"
+        assert (waiting.balance["pending_secondary"], waiting.balance["patient_balance"]) == ("14.38", "0.00")
+        owed = patient_balance(store, "P1")
+        assert (owed["insurance_balance"], owed["patient_balance"]) == ("14.38", "0.00")
+        posted = _post(store, tmp_path, [again], "CHK-AC-2", ACME_PARTIES)
+        assert [c["status"] for c in posted["claims"]] == ["paid"]
+    after = show_claim(store, made.claim_id, "biller").balance
+    assert (after["paid"], after["insurance_balance"], after["patient_balance"]) == ("12.00", "0.00", "2.38")
+    old = show_claim(store, claim.claim_id, "biller")
+    assert old.summary.status == "corrected"
+    assert (old.balance["paid"], old.balance["patient_balance"]) == ("0.00", "0.00")
+    primary = show_claim(store, first.claim_id, "biller")
+    assert primary.summary.status == "closed"
+    assert (
+        primary.balance["to_secondary_claim"],
+        primary.balance["pending_secondary"],
+        primary.balance["patient_balance"],
+    ) == ("14.38", "0.00", "0.00")
+    owed = patient_balance(store, "P1")
+    assert (owed["insurance_balance"], owed["patient_balance"]) == ("0.00", "2.38")
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    assert _items(store, claim.claim_id) == [("PR-2", "4.38", "closed", "reversed")]
+    assert _items(store, made.claim_id) == [("PR-2", "2.38", "open", None)]

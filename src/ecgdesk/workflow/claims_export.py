@@ -329,14 +329,15 @@ def correct_in(
     # determination (2320/2330x/2430) kept
     primary = primary_claims(session, [original.id]).get(original.id)
     share = billed_share_cents(session, original) if primary is not None else 0
-    if primary is not None and status is not ClaimStatus.REJECTED:
-        # its payer's determination already moved the share off the primary (transfer): a replacement
-        # or new original would be posted against a share no longer there, so it is refused, not sent
+    if primary is not None and new_original and status is not ClaimStatus.REJECTED:
+        # its payer's determination moved the share off the primary (transfer) and stands: a new original
+        # would be a second claim for a share already decided. A replacement (frequency 7) is the way: the
+        # payer reverses its first determination, which gives the share back for the replacement's
         raise ConflictError(
             "status",
             f"claim {original.claim_number} is the secondary claim of {primary.claim_number} and its payer "
-            f"has decided it ('{status.value}'); only a secondary claim rejected at the 999/277CA is sent "
-            "again from here (appeal the decision, or write it off)",
+            f"has decided it ('{status.value}'); correct it with a replacement ('correct'), not a new "
+            "original (or appeal the decision, or write it off)",
         )
     if primary is not None and edits.drop:
         raise InputError(

@@ -38,7 +38,7 @@ from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
 from ecgdesk.workflow.claims_overpayment import recover
 from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
 from ecgdesk.workflow.claims_reversal import standing_payments
-from ecgdesk.workflow.claims_secondary import primary_claims
+from ecgdesk.workflow.claims_secondary import primary_claims, share_sources
 from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
@@ -174,25 +174,35 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     }
     # a secondary claim we billed settles the share its primary claim left: that claim's ledger has it
     primaries = primary_claims(session, ids)
-    later = [
-        claims[c.claim_id].id
-        for c in remittance.claims
-        if c.claim_id in claims and (c.status in LATER_PAYER or claims[c.claim_id].id in primaries)
-    ]
+    later = sorted(
+        {
+            claims[c.claim_id].id
+            for c in remittance.claims
+            if c.claim_id in claims and (c.status in LATER_PAYER or claims[c.claim_id].id in primaries)
+        }
+    )
+    linked = share_sources(session, [i for i in later if i in primaries])
+    # the claims whose share each claim's rows make (several in one 835: a secondary claim's reversal
+    # gives back the share its replacement then settles)
+    users: dict[int, set[int]] = {}
+    for claim_id in later:
+        for source in linked.get(claim_id, [claim_id]):
+            users.setdefault(source, {source}).add(claim_id)
     shares: dict[int, int] = {}
-    for start in range(0, len(later), 500):
-        part = later[start : start + 500]
-        sources = {i: [i] + ([primaries[i].id] if i in primaries else []) for i in part}
-        owner = {source: i for i, on in sources.items() for source in on}
+    sources = sorted(users)
+    for start in range(0, len(sources), 500):
         share_query = (
             select(LedgerRow.claim_id, LedgerRow.kind, func.sum(LedgerRow.amount_cents))
-            .where(LedgerRow.claim_id.in_(list(owner)), LedgerRow.kind.in_(("patient", "transfer")))
+            .where(
+                LedgerRow.claim_id.in_(sources[start : start + 500]),
+                LedgerRow.kind.in_(("patient", "transfer")),
+            )
             .group_by(LedgerRow.claim_id, LedgerRow.kind)
         )
         for on_claim, kind, total in session.execute(share_query):
             amount = int(total or 0) * (1 if kind == "patient" else -1)
-            owned_by: int = owner[int(on_claim)]
-            shares[owned_by] = shares.get(owned_by, 0) + amount
+            for owned_by in users[int(on_claim)]:
+                shares[owned_by] = shares.get(owned_by, 0) + amount
     # this payer's standing payments: what a reversal undoes, what a duplicate payment repeats
     standing = standing_payments(session, remittance.payer_trace_id, ids)
     context = Posting(
@@ -208,6 +218,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         standing,
         secondary_rules=secondary_rules,
         primaries=primaries,
+        share_users=users,
     )
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)

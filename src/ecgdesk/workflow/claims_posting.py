@@ -94,6 +94,8 @@ class Posting:
     secondary_rules: dict[int, PayerRules] = field(default_factory=dict)
     # a secondary claim we billed (its id) -> the primary claim whose patient share it was billed for
     primaries: dict[int, ClaimRow] = field(default_factory=dict)
+    # a claim whose rows make a share -> the claims in this 835 whose share it is (itself included)
+    share_users: dict[int, set[int]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -198,12 +200,13 @@ class Posting:
             self._later_payer(pending, claim, remit, share, context, shown)
         self._claim_payment(pending, claim, remit, matches)
         self.pending.append(pending)
-        # a later CLP of the same claim in this file (a correction after its reversal) sees this one's share
-        self.patient_shares[claim.id] = self.patient_shares.get(claim.id, 0) + sum(
-            row["amount_cents"] * (1 if row["kind"] == "patient" else -1)
-            for row in pending.ledger
-            if row["kind"] in ("patient", "transfer")
-        )
+        # a later CLP in this file (a correction after its reversal, under the same CLM01 or its
+        # replacement's) sees the share this one took over or gave back
+        for row in pending.ledger:
+            if row["kind"] in ("patient", "transfer"):
+                amount = row["amount_cents"] * (1 if row["kind"] == "patient" else -1)
+                for user in self.share_users.get(row["claim_id"], {claim.id}):
+                    self.patient_shares[user] = self.patient_shares.get(user, 0) + amount
         detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
         if undone is not None:
             detail["undoes_payment"] = undone.payment_id

@@ -94,6 +94,22 @@ def primary_claims(session: Session, claim_ids: Iterable[int]) -> dict[int, Clai
     """Secondary claim id -> the primary claim it was billed for (by the items worked bill_secondary). A
     secondary claim sent again after a 277CA/999 rejection (or corrected) bills the same share: it is
     found through the claim it corrects."""
+    return {claim: primary for claim, (primary, _) in _linked(session, claim_ids).items()}
+
+
+def share_sources(session: Session, claim_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Secondary claim id -> the claims whose patient and transfer rows make the share it may settle: its
+    primary's (the share, less what was transferred) and those of the secondary claims it replaces (a
+    replacement's 835 comes after the payer's reversal of the claim it replaces, which gives back there
+    what that claim's first payment had settled, possibly earlier in the same 835)."""
+    return {
+        claim: [*chain, primary.id] for claim, (primary, chain) in _linked(session, claim_ids).items()
+    }
+
+
+def _linked(session: Session, claim_ids: Iterable[int]) -> dict[int, tuple[ClaimRow, list[int]]]:
+    """Secondary claim id -> its primary claim and its chain of corrections up to the claim billed for
+    that primary's share (itself first)."""
     chains = _ancestors(session, list(claim_ids))
     linked = sorted({i for chain in chains.values() for i in chain})
     by_result: dict[int, ClaimRow] = {}
@@ -109,11 +125,11 @@ def primary_claims(session: Session, claim_ids: Iterable[int]) -> dict[int, Clai
         for secondary_id, primary in session.execute(query):
             if secondary_id is not None:
                 by_result[int(secondary_id)] = primary
-    found: dict[int, ClaimRow] = {}
+    found: dict[int, tuple[ClaimRow, list[int]]] = {}
     for claim, chain in chains.items():
-        nearest = next((by_result[i] for i in chain if i in by_result), None)
-        if nearest is not None:
-            found[claim] = nearest
+        billed = next((n for n, i in enumerate(chain) if i in by_result), None)
+        if billed is not None:
+            found[claim] = (by_result[chain[billed]], chain[: billed + 1])
     return found
 
 
