@@ -32,7 +32,6 @@ from ecgdesk.claims import (
     file_problems,
     write_837p,
 )
-from ecgdesk.claims.model import OtherPayer
 from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.claims.x12 import collector_paused, read_text
 from ecgdesk.coding import Claim, scrub
@@ -58,7 +57,12 @@ from ecgdesk.workflow.claims import (
     tagged_findings,
 )
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, move_claim
-from ecgdesk.workflow.claims_secondary import billed_share_cents, book_prior_payer, primary_claims
+from ecgdesk.workflow.claims_secondary import (
+    billed_share_cents,
+    book_prior_payer,
+    primary_claims,
+    rekeyed,
+)
 from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import move, now
 
@@ -271,22 +275,6 @@ def _edited(claim: ProfessionalClaim, coding: Claim, edits: ClaimEdits) -> tuple
     return fixed, replace(coding, lines=tuple(coding_lines), diagnoses=diagnoses)
 
 
-def _rekeyed(claim: ProfessionalClaim, controls: dict[str, str]) -> tuple[OtherPayer, ...]:
-    """The earlier payers' line determinations (2430) under the lines' new REF*6R: they name the line they
-    decided by its control, which a new claim renumbers."""
-    return tuple(
-        replace(
-            other,
-            lines=tuple(
-                replace(found, control=controls[found.control])
-                for found in other.lines
-                if found.control in controls
-            ),
-        )
-        for other in claim.other_payers
-    )
-
-
 @dataclass(frozen=True)
 class Correction:
     original: str
@@ -393,7 +381,7 @@ def correct_in(
         frequency=frequency,
         payer_claim_number=reference,
         lines=tuple(replace(x, control=controls[x.control]) for x in claim.lines),
-        other_payers=_rekeyed(claim, controls),
+        other_payers=rekeyed(claim.other_payers, controls),
     )
     coding_findings = tagged_findings("coding", scrub(coding))
     # a secondary claim bills the service its primary claim billed: no frequency-limit history against

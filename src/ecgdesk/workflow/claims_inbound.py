@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, load_only
 from ecgdesk.claims import Remittance, read_remittances
 from ecgdesk.claims.matching import BilledLine
 from ecgdesk.claims.x12 import collector_paused
+from ecgdesk.coding.payer_rules import PayerRules
 from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.claims_models import (
     ClaimLineRow,
@@ -38,7 +39,7 @@ from ecgdesk.workflow.claims_ledger import ClaimStatus, cents
 from ecgdesk.workflow.claims_overpayment import recover
 from ecgdesk.workflow.claims_posting import LATER_PAYER, Posting, money
 from ecgdesk.workflow.claims_reversal import standing_payments
-from ecgdesk.workflow.claims_secondary import primary_claims, share_sources
+from ecgdesk.workflow.claims_secondary import NEXT_PAYER, primary_claims, share_sources
 from ecgdesk.workflow.claims_setup import rules_of
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
@@ -164,14 +165,14 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             )
             lines.setdefault(claim_id, []).append(billed)
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
-    secondary_rules = {
-        patient_id: rules_of(payers[payer_id])
-        for patient_id, payer_id in session.execute(
-            select(CoverageRow.patient_id, CoverageRow.payer_id)
-            .where(CoverageRow.priority == "S")
-            .order_by(CoverageRow.id)
-        )
-    }
+    later_rules: dict[str, dict[int, PayerRules]] = {"S": {}, "T": {}}
+    for patient_id, priority, payer_id in session.execute(
+        select(CoverageRow.patient_id, CoverageRow.priority, CoverageRow.payer_id)
+        .where(CoverageRow.priority.in_(list(later_rules)))
+        .order_by(CoverageRow.id)
+    ):
+        later_rules[priority][patient_id] = rules_of(payers[payer_id])
+    secondary_rules = later_rules["S"]
     # a secondary claim we billed settles the share its primary claim left: that claim's ledger has it
     primaries = primary_claims(session, ids)
     later = sorted(
@@ -182,6 +183,19 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         }
     )
     linked = share_sources(session, [i for i in later if i in primaries])
+    # the secondary claims we billed whose patient has a tertiary payer to see what they leave
+    next_rules: dict[int, PayerRules] = {}
+    ours = sorted(primaries)
+    for start in range(0, len(ours), 500):
+        billed_to = (
+            select(ClaimRow.id, ClaimRow.patient_id, CoverageRow.priority)
+            .join(CoverageRow, ClaimRow.coverage_id == CoverageRow.id)
+            .where(ClaimRow.id.in_(ours[start : start + 500]))
+        )
+        for claim_id, patient_id, priority in session.execute(billed_to):
+            rules = later_rules.get(NEXT_PAYER.get(priority, ""), {}).get(patient_id)
+            if rules is not None:
+                next_rules[int(claim_id)] = rules
     # the claims whose share each claim's rows make (several in one 835: a secondary claim's reversal
     # gives back the share its replacement then settles)
     users: dict[int, set[int]] = {}
@@ -219,6 +233,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         secondary_rules=secondary_rules,
         primaries=primaries,
         share_users=users,
+        next_rules=next_rules,
     )
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)

@@ -96,6 +96,9 @@ class Posting:
     primaries: dict[int, ClaimRow] = field(default_factory=dict)
     # a claim whose rows make a share -> the claims in this 835 whose share it is (itself included)
     share_users: dict[int, set[int]] = field(default_factory=dict)
+    # a secondary claim we billed (its id) -> the rules of the patient's tertiary payer, who sees the share
+    # it leaves (bill_secondary there bills the tertiary claim, due within that payer's filing limit)
+    next_rules: dict[int, PayerRules] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     log: list[NewAuditRow] = field(default_factory=list)
 
@@ -153,13 +156,19 @@ class Posting:
         shown: list[dict[str, Any]] = []
         rules = rules_of(self.payers[claim.payer_id])
         service_day = min((b.date_from for b in billed), default=self.remittance.payment_date)
+        if claim.id in self.primaries:  # a claim of ours to a later payer: the next one is the tertiary
+            has_next = claim.id in self.next_rules and not remit.reversal
+            next_rules = self.next_rules.get(claim.id)
+        else:
+            has_next = claim.patient_id in self.secondary and not later
+            next_rules = self.secondary_rules.get(claim.patient_id)
         context = DenialContext(
             rules,
             self.remittance.payment_date,
             service_day,
             remit.crossover,
-            claim.patient_id in self.secondary and not later and claim.id not in self.primaries,
-            secondary_rules=self.secondary_rules.get(claim.patient_id),
+            has_next,
+            secondary_rules=next_rules,
         )
         for match in matches:
             line_id = match.billed.key if match.billed else None

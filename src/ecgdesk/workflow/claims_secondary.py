@@ -17,6 +17,11 @@ prior payer's adjudication), so its insurance balance is the share. Its 835 (CLP
 crossover payer's (``claims_posting``): the share it decided on leaves the primary's patient balance as a
 ``transfer`` row there, and what it leaves to the patient is this claim's. Never for a claim the primary
 crossed over (CLP02 19/20/21 or NM1*TT): that payer already sent it on (claims-lifecycle.md section 2).
+
+The share a secondary claim's payer leaves goes the same way to the patient's tertiary coverage (the same
+action on the secondary claim's PR item): SBR01 ``T``, a 2320/2330x loop and a 2430 per line for each
+earlier payer (the primary's as the secondary claim carried it, the secondary's from its 835); the
+secondary claim is then the tertiary claim's "primary" for linking, balances and posting.
 """
 
 from __future__ import annotations
@@ -62,6 +67,14 @@ from ecgdesk.workflow.lifecycle import now
 
 #: ledger kinds that are the payer's CAS adjustments (what 2320/2430 CAS restate)
 _ADJUSTMENTS = ("contractual", "denial", "patient")
+#: the same on a claim a later payer decided (a secondary claim we billed): its non-PR CAS were booked as
+#: restating the earlier payer (prior_payer), and a contractual/denial row there is the part of the share
+#: the posting booked under the payer's own code, not a CAS of its 835
+_LATER_ADJUSTMENTS = ("prior_payer", "patient")
+#: the coverage billed after a claim's own (SBR01): the primary's share goes to the secondary, the
+#: secondary's to the tertiary
+NEXT_PAYER = {"P": "S", "S": "T"}
+_PRIORITY_NAMES = {"S": "secondary", "T": "tertiary"}
 #: CLP02 that determine nothing of their own (reversal; not ours; predetermination)
 _NO_DETERMINATION = ("22", "23", "25")
 
@@ -206,7 +219,8 @@ def _subscriber(coverage: CoverageRow) -> Person:
 
 
 def _refuse(session: Session, claim: ClaimRow, item: DenialItemRow) -> CoverageRow:
-    """Why this claim's share may not be billed to a secondary payer (raised), else the primary coverage."""
+    """Why this claim's share may not be billed to the next payer (raised), else the claim's coverage (the
+    primary's, or the secondary's of a secondary claim whose share goes to the tertiary payer)."""
     if item.group_code != "PR":
         raise InputError(
             "action", f"only a patient share (PR) goes to the secondary payer, not {item.group_code}"
@@ -230,10 +244,11 @@ def _refuse(session: Session, claim: ClaimRow, item: DenialItemRow) -> CoverageR
         )
     coverage = session.get(CoverageRow, claim.coverage_id)
     assert coverage is not None
-    if coverage.priority != "P":
+    if coverage.priority not in NEXT_PAYER:
         raise InputError(
             "claim",
-            f"claim {claim.claim_number} is itself billed to a {coverage.priority} payer, not the primary",
+            f"claim {claim.claim_number} is billed to the patient's tertiary payer: no later payer is "
+            "billed from here",
         )
     return coverage
 
@@ -269,10 +284,11 @@ def _other_payer(
     assert payer is not None
     paid: dict[int, int] = {}
     adjusted: dict[int | None, list[CobAdjustment]] = {}
+    kinds = _LATER_ADJUSTMENTS if any(r.kind == "prior_payer" for r in rows) else _ADJUSTMENTS
     for row in rows:
         if row.kind == "payment" and row.line_id is not None:
             paid[row.line_id] = paid.get(row.line_id, 0) + row.amount_cents
-        elif row.kind in _ADJUSTMENTS and row.group_code:
+        elif row.kind in kinds and row.group_code and row.carc:
             adjustment = CobAdjustment(row.group_code, row.carc, dollars(row.amount_cents))
             adjusted.setdefault(row.line_id, []).append(adjustment)
     lines = tuple(
@@ -312,28 +328,48 @@ def _share_cents(session: Session, claim: ClaimRow) -> int:
     return total
 
 
+def rekeyed(others: Iterable[OtherPayer], controls: dict[str, str]) -> tuple[OtherPayer, ...]:
+    """The earlier payers' line determinations (2430) under the lines' new REF*6R: they name the line they
+    decided by its control, which a new claim renumbers."""
+    return tuple(
+        replace(
+            other,
+            lines=tuple(
+                replace(found, control=controls[found.control])
+                for found in other.lines
+                if found.control in controls
+            ),
+        )
+        for other in others
+    )
+
+
 def bill_secondary_in(
     session: Session, claim: ClaimRow, item: DenialItemRow, actor: str, today: date
 ) -> ClaimRow:
-    """Build and scrub the secondary claim of ``claim``'s patient share (``item`` is the PR item worked);
-    the primary moves to ``secondary_billed`` and its other open PR items are worked with it. Audited."""
+    """Build and scrub the claim of ``claim``'s patient share to the next payer (``item`` is the PR item
+    worked): the secondary's, or the tertiary's when ``claim`` is itself a secondary claim (SBR01 T, a
+    2320/2330x loop and a 2430 per line for each earlier payer). ``claim`` moves to ``secondary_billed``
+    and its other open PR items are worked with it. Audited."""
     primary_coverage = _refuse(session, claim, item)
+    priority = NEXT_PAYER[primary_coverage.priority]
+    name = _PRIORITY_NAMES[priority]
     lines = list(
         session.scalars(
             select(ClaimLineRow).where(ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)
         )
     )
     day = min(line.date_from for line in lines)
-    coverage = coverage_for(session, claim.patient_id, day, "S")
+    coverage = coverage_for(session, claim.patient_id, day, priority)
     if coverage is None:
         raise InputError(
             "coverage",
-            f"the patient of claim {claim.claim_number} has no secondary coverage in force on {day}; add it "
-            "with 'ecgdesk billing coverage add --priority secondary'",
+            f"the patient of claim {claim.claim_number} has no {name} coverage in force on {day}; add it "
+            f"with 'ecgdesk billing coverage add --priority {name}'",
         )
     share = _share_cents(session, claim)
     if share <= 0:
-        raise InputError("claim", f"claim {claim.claim_number} leaves no patient share for a secondary payer")
+        raise InputError("claim", f"claim {claim.claim_number} leaves no patient share for a {name} payer")
     payer = session.get(PayerRow, coverage.payer_id)
     billing = session.get(BillingProviderRow, claim.billing_provider_id)
     assert payer is not None and billing is not None
@@ -348,6 +384,9 @@ def bill_secondary_in(
     )
     controls = {line.id: f"{row.claim_number}L{line.line_number}" for line in lines}
     other = _other_payer(session, claim, primary_coverage, controls, {line.id: line.units for line in lines})
+    by_control = {line.control: controls[line.id] for line in lines}
+    # a secondary claim's own earlier payer (the primary) comes first, as its claim carried it
+    earlier = rekeyed(original.other_payers, by_control)
     relationship = Relationship(coverage.relationship)
     patient = None
     if relationship is not Relationship.SELF:
@@ -361,11 +400,10 @@ def bill_secondary_in(
             person.sex[:1],
             Address(coverage.address1, coverage.city, coverage.state, coverage.zip, coverage.address2),
         )
-    by_control = {line.control: controls[line.id] for line in lines}
     secondary = ProfessionalClaim(
         claim_id=row.claim_number,
         billing=original.billing,
-        payer=PayerInfo(payer.name, payer.payer_id, payer.filing_indicator, "S"),
+        payer=PayerInfo(payer.name, payer.payer_id, payer.filing_indicator, priority),
         subscriber_id=coverage.member_id,
         subscriber=_subscriber(coverage),
         relationship=relationship,
@@ -378,7 +416,7 @@ def bill_secondary_in(
         group_number=coverage.group_number,
         accept_assignment=original.accept_assignment,
         benefits_assigned=original.benefits_assigned,
-        other_payers=(other,),
+        other_payers=(*earlier, other),
     )
     coding_findings = [f for f in json.loads(claim.scrub_json) if f.get("source") == "coding"]
     # the service was billed once already (to the primary): no frequency-limit history against itself
