@@ -101,6 +101,17 @@ def has_errors(findings: Sequence[dict[str, Any]]) -> bool:
     return any(f["severity"] == Severity.ERROR.value for f in findings)
 
 
+def scrubbed(
+    session: Session, row: ClaimRow, findings: Sequence[dict[str, Any]], actor: str, count: bool = True
+) -> None:
+    """A claim just built (original, correction or secondary) moves by its scrub: ``created`` with an error
+    (never exported), else ``scrubbed``; audited as ``claim:scrub``, with the number of errors unless
+    ``count`` is off (a correction's row has never carried it)."""
+    status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
+    detail = {"errors": sum(f["severity"] == "error" for f in findings)} if count else None
+    move_claim(session, row, status, actor, "scrub", detail)
+
+
 def _price(
     refdata: RefData, setting: Setting, code: str, modifiers: Sequence[str], day: date, pos: str, percent: int
 ) -> Decimal:
@@ -439,7 +450,6 @@ def create_claim(
             claim, inputs.coding, inputs.coding_findings, rules, today, patient_history(session, row)
         )
         save_claim(session, row, claim, inputs.coding, findings)
-        status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
         if not rebuilt:
             append(
                 session,
@@ -455,9 +465,7 @@ def create_claim(
                     "payer": inputs.payer.payer_id,
                 },
             )
-        move_claim(
-            session, row, status, actor, "scrub", {"errors": sum(f["severity"] == "error" for f in findings)}
-        )
+        scrubbed(session, row, findings, actor)
         return CreatedClaim(
             row.claim_number,
             row.id,

@@ -49,11 +49,11 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import Study
 from ecgdesk.workflow.claims import (
     find_claim,
-    has_errors,
     new_claim_row,
     patient_history,
     save_claim,
     scrub_all,
+    scrubbed,
     tagged_findings,
 )
 from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, move_claim
@@ -404,13 +404,7 @@ def correct_in(
             "frequency": frequency.value,
         },
     )
-    move_claim(
-        session,
-        row,
-        ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED,
-        actor,
-        "scrub",
-    )
+    scrubbed(session, row, findings, actor, count=False)
     move_claim(session, original, ClaimStatus.CORRECTED, actor, "correct", {"replacement": row.claim_number})
     return Correction(
         original.claim_number,

@@ -60,7 +60,7 @@ from ecgdesk.store.claims_models import (
     RemittanceRow,
 )
 from ecgdesk.store.models import Patient
-from ecgdesk.workflow.claims import has_errors, new_claim_row, save_claim, scrub_all
+from ecgdesk.workflow.claims import new_claim_row, save_claim, scrub_all, scrubbed
 from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus, dollars, move_claim
 from ecgdesk.workflow.claims_setup import coverage_for, rules_of, split_name
 from ecgdesk.workflow.lifecycle import now
@@ -440,10 +440,7 @@ def bill_secondary_in(
             "share": f"{dollars(share):.2f}",
         },
     )
-    status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
-    move_claim(
-        session, row, status, actor, "scrub", {"errors": sum(f["severity"] == "error" for f in findings)}
-    )
+    scrubbed(session, row, findings, actor)
     move_claim(
         session,
         claim,
