@@ -44,3 +44,8 @@ def test_study_page_lists_the_deliveries(api: Api, tiny_files: list[Path]) -> No
     assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
     page = api.client.get(f"/studies/{study_id}").text
     assert 'data-testid="deliveries"' in page and "chart folder" in page and "delivery-pending" in page
+    # The Sent and Next try times are UTC and say so; a "when" cell does not wrap at 1024 px.
+    head = page.split('data-testid="deliveries"')[1].split("</thead>")[0]
+    assert '<th scope="col">Sent (UTC)</th>' in head and '<th scope="col">Next try (UTC)</th>' in head, head
+    row = page.split('data-testid="deliveries"')[1].split("</tbody>")[0]
+    assert row.count('<td class="when">') == 2, row

@@ -81,3 +81,24 @@ def test_a_running_jobs_progress_stays_on_one_line(api: Api, tiny_files: list[Pa
     assert state in row, row
     css = api.client.get("/static/ws.css").text
     assert ".grid td.job-state { white-space: nowrap; }" in css
+
+
+def test_the_queued_time_says_utc_and_stays_on_one_line(api: Api, tiny_files: list[Path]) -> None:
+    """At 1024 px the Queued cell wrapped "2026-12-07 11:20:31" after the date, and nothing said the time is
+    UTC (it is stored and shown in UTC): the column says "(UTC)", as the audit log's does, and the cell is a
+    ``when`` cell (kept on one line)."""
+    headers = api.login("tech.t")
+    study_id = int(api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"])
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    with api.store.transaction() as session:
+        job = session.scalars(select(Job).where(Job.study_id == study_id).order_by(Job.id)).first()
+        assert job is not None
+        job.created_at, job_id = datetime(2026, 12, 7, 11, 20, 31, tzinfo=UTC), job.id
+    html = api.client.get(f"/studies/{study_id}").text
+    head = html.split('data-testid="jobs"')[1].split("</thead>")[0]
+    assert '<th scope="col">Queued (UTC)</th>' in head, head
+    row = html.split(f'<tr data-job="{job_id}">')[1].split("</tr>")[0]
+    assert '<td class="when">2026-12-07 11:20:31</td>' in row, row
+    css = api.client.get("/static/ws.css").text
+    assert ".grid td.when { white-space: nowrap; }" in css
