@@ -4,6 +4,7 @@ left unsigned, the others signed; bad bodies 422; other roles 403."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from service_builders import PHYSICIAN_NPI, PIN, STUDY, Api, upload
@@ -91,6 +92,21 @@ def test_the_signing_page_says_the_review_time_is_utc(api: Api, tiny_files: list
                              headers=headers)
     assert answer.status_code == 200, answer.text
     queued = api.client.get("/api/v1/signing/queue", headers=headers).json()[0]
+    reviewed = datetime.fromisoformat(queued["reviewed_at"])
     page = api.client.get("/signing")
     row = page.text.split(f'<tr data-study="{study_id}"')[1].split("</tr>")[0]
-    assert f"<td>version {queued['version']}, {queued['reviewed_at']} UTC</td>" in row, row
+    assert f"<td>version {queued['version']}, {reviewed:%Y-%m-%d %H:%M} UTC</td>" in row, row
+
+
+def test_the_queue_gives_the_review_time_with_its_offset(api: Api, tiny_files: list[Path]) -> None:
+    """``GET /api/v1/signing/queue`` gave ``reviewed_at`` as "2026-12-04 17:09", with no time zone, where
+    every other time of the API is ISO 8601 with its offset ("2026-12-04T17:09:03.123456Z")."""
+    (study_id,) = _reported(api, tiny_files, 1)
+    headers = api.login("dr.t")
+    answer = api.client.post(f"/api/v1/studies/{study_id}/interpretation", json={"text": "Sinus rhythm."},
+                             headers=headers)
+    assert answer.status_code == 200, answer.text
+    text = api.client.get("/api/v1/signing/queue", headers=headers).json()[0]["reviewed_at"]
+    reviewed = datetime.fromisoformat(text)
+    assert "T" in text and reviewed.utcoffset() == timedelta(0), text
+    assert abs(datetime.now(UTC) - reviewed) < timedelta(minutes=5), text

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -358,6 +360,10 @@ def test_sign_queue_and_sign_batch(
     assert main(["study", "sign-queue", "--user", "dr.a"]) == 0
     out = capsys.readouterr().out
     assert "study 1 " in out and "ready" in out and "study 3 " in out and "no interpretation" in out
+    assert re.search(r"reviewed \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 ", out), out  # was "17:09", no zone
+    assert main(["study", "sign-queue", "--user", "dr.a", "--json"]) == 0
+    queued = json.loads(capsys.readouterr().out)
+    assert datetime.fromisoformat(queued[0]["reviewed_at"]).utcoffset() == timedelta(0), queued[0]
     monkeypatch.setenv("WRONG", "0000")
     assert main(["study", "sign-batch", "1", "2", "--user", "dr.a", "--password-env", "WRONG"]) == 2
     assert "wrong user name or password" in capsys.readouterr().err

@@ -11,18 +11,20 @@ from ecgdesk.cli._common import command_store, print_json
 
 def _cmd_queue(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.permissions import Action
+    from ecgdesk.workflow.review_schemas import QueuedStudyOut
     from ecgdesk.workflow.signing_batch import signing_queue
 
     store = command_store()
     who = acting(args, store, Action.STUDY_SIGN)
     queue = signing_queue(store, who.principal.username, who.principal.actor)
-    if args.json:
-        print_json([vars(q) for q in queue])
+    if args.json:  # the API's document, times in ISO 8601 with their offset
+        print_json([QueuedStudyOut(**vars(q)).to_dict() for q in queue])
         return 0
     for q in queue:
         state = "ready" if q.ready else f"not ready: {q.reason}"
+        at = q.reviewed_at.isoformat(timespec="seconds") if q.reviewed_at else "(time not kept)"
         print(f"study {q.study_id}  {q.patient_name} ({q.patient_id})  {q.service}  {q.priority}  "
-              f"version {q.version} reviewed {q.reviewed_at}  {state}")
+              f"version {q.version} reviewed {at}  {state}")
     if not queue:
         print("no reported study reviewed by you is waiting for a signature")
     return 0

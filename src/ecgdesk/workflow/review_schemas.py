@@ -214,7 +214,7 @@ class QueuedStudyOut(Model):
     service: str
     priority: str
     version: int
-    reviewed_at: str
+    reviewed_at: Stamp | None
     interpretation: str
     ready: bool
     reason: str | None = None

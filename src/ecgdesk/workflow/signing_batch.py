@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,7 +58,7 @@ class QueuedStudy:
     service: str
     priority: str
     version: int
-    reviewed_at: str
+    reviewed_at: datetime | None  # aware, UTC
     interpretation: str
     ready: bool
     reason: str | None
@@ -133,10 +134,12 @@ def signing_queue(
                 continue  # reviewed by them once, since then by another physician: theirs now
             reason = _not_ready(session, study, latest, username)
             at = latest.reviewed_at
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)  # SQLite hands stored UTC back without its zone
             out.append(
                 QueuedStudy(
                     study.id, name, pid, service, priority, latest.version,
-                    at.strftime("%Y-%m-%d %H:%M") if at else "", _interpretation(session, study.id),
+                    at, _interpretation(session, study.id),
                     reason is None, reason,
                 )
             )
