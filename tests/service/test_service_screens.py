@@ -49,3 +49,19 @@ def test_study_page_lists_the_deliveries(api: Api, tiny_files: list[Path]) -> No
     assert '<th scope="col">Sent (UTC)</th>' in head and '<th scope="col">Next try (UTC)</th>' in head, head
     row = page.split('data-testid="deliveries"')[1].split("</tbody>")[0]
     assert row.count('<td class="when">') == 2, row
+
+
+def test_an_ordered_study_page_takes_its_recording(api: Api, tiny_files: list[Path]) -> None:
+    """The page of a study without a recording offers the upload to the roles that may import one
+    (``recording:import``: technicians), not to a physician; once imported, the form is gone."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    page = api.client.get(f"/studies/{study_id}").text
+    assert 'id="recording-form"' in page and 'id="recording-files"' in page and "No recording yet." in page
+    api.login("dr.t")
+    page = api.client.get(f"/studies/{study_id}").text
+    assert "No recording yet." in page and 'id="recording-form"' not in page
+    headers = api.login("tech.t")
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    assert 'id="recording-form"' not in api.client.get(f"/studies/{study_id}").text

@@ -550,3 +550,38 @@ def test_technician_uploads_a_recording_with_progress(
     assert first.locator("[data-testid=order-priority]").inner_text().lower() == "stat"
     save_small(page, shots / "worklist-stat.png")
     page.context.close()
+
+
+def test_technician_uploads_the_recording_of_an_ordered_study(
+    chromium: Any, served: Served, tmp_path: Path
+) -> None:
+    """An order on the worklist (as an HL7 order brings it) had no way to take its recording: its page said
+    "No recording yet." and nothing else, and the new-study page's refusal sent the user to "upload again from
+    the study page", which had no such control. The page now takes the files with a progress bar; a file
+    that is not a recording is refused with the reader's reason next to the form, which stays."""
+    from ecgdesk.records import write_recording
+    from ecgdesk.store.models import Patient, Study
+    from ecgdesk.workflow.demo import synthetic_recording
+
+    with served.store.transaction() as session:
+        ordered = select(Study.id).join(Patient, Study.patient_id == Patient.id)
+        study_id = session.scalars(ordered.where(Patient.external_id == "MRN-20457")).one()
+    header = write_recording(synthetic_recording(2.0, seed=7), tmp_path, "wfdb", "ord")
+    files = sorted(str(p) for p in tmp_path.iterdir() if p.stem == header.stem)
+    (tmp_path / "notes.txt").write_text("not an ECG")
+    page = log_in(chromium, served, "tech.demo")
+    page.goto(f"/studies/{study_id}")
+    page.locator("#recording-submit").click()  # no file chosen: said next to the form
+    assert "Choose the recording" in page.locator("#recording-error").inner_text()
+    page.set_input_files("#recording-files", [str(tmp_path / "notes.txt")])
+    page.locator("#recording-submit").click()
+    error = page.locator("#recording-error")
+    error.wait_for()
+    assert "notes.txt" in error.inner_text(), error.inner_text()  # the file and the reader's reason
+    page.set_input_files("#recording-files", files)
+    with page.expect_navigation(timeout=120_000):  # the page follows import and analysis, then reloads
+        page.locator("#recording-submit").click()
+    page.locator("#trend[data-drawn='1']").wait_for(timeout=60_000)
+    assert page.locator("#recording-form").count() == 0
+    assert page.errors == []
+    page.context.close()

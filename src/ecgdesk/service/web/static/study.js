@@ -1,5 +1,6 @@
 // The study page: the heart-rate trend of the whole recording (click or Enter opens the viewer there),
-// technician comments, a new analysis, and the progress of import and analysis while they run.
+// technician comments, a new analysis, the recording of an ordered study, and the progress of import and
+// analysis while they run.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const D = WS.data();
@@ -81,9 +82,40 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("progress-msg").textContent = u.message;
     document.getElementById("progress-bar").value = u.progress;
     if (u.state === "done") { location.reload(); return; }
+    // a failed import of this page's own upload: the page shows why, with the form again to choose others
+    if (u.state === "failed" && document.getElementById("recording-form")) { location.reload(); return; }
     if (u.state !== "failed") setTimeout(poll, 1500);
   }
   if (box && !box.hidden && D.upload_state && !["done", "failed"].includes(D.upload_state)) poll();
+
+  // The recording of a study ordered without one (an order from the worklist): the files with an upload
+  // progress bar, then the background import and analysis followed as below; a refusal stays next to the form.
+  const recording = document.getElementById("recording-form");
+  if (recording) recording.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = document.getElementById("recording-error");
+    const files = recording.elements.files.files;
+    if (!files.length) { WS.showError(error, "Choose the recording's file(s) first."); recording.elements.files.focus(); return; }
+    WS.showError(error, "");
+    const button = document.getElementById("recording-submit");
+    const bar = document.getElementById("recording-bar"), text = document.getElementById("recording-text");
+    button.disabled = true; bar.hidden = false; bar.value = 0; text.textContent = "Uploading…";
+    const sent = await WS.upload(D.study_id, files, (loaded, total) => {
+      bar.value = loaded / total;
+      text.textContent = `${Math.round((100 * loaded) / total)} % of ${(total / 1048576).toFixed(1)} MB`;
+    });
+    button.disabled = false;
+    if (!sent.ok) {
+      bar.hidden = true; text.textContent = "";
+      WS.showError(error, `Not uploaded: ${sent.message}`);
+      recording.elements.files.focus();
+      return;
+    }
+    bar.value = 1; text.textContent = "Uploaded; import and analysis run in the background.";
+    recording.querySelectorAll("input, button").forEach((el) => { el.disabled = true; });
+    box.hidden = false;
+    poll();
+  });
 });
 
 // The resting 12-lead layout: 3 rows x 4 columns of 2.5 s (I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6)

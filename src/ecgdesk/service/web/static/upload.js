@@ -29,25 +29,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function send(studyId, files) {
-    return new Promise((resolve) => {
-      const data = new FormData();
-      for (const f of files) data.append("files", f, f.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", `/api/v1/studies/${studyId}/recording`);
-      xhr.setRequestHeader("X-CSRF-Token", document.querySelector('meta[name="csrf-token"]').content);
-      xhr.upload.addEventListener("progress", (e) => {
-        if (!e.lengthComputable) return;
-        document.getElementById("up-bar").value = e.loaded / e.total;
-        document.getElementById("up-text").textContent = `${Math.round((100 * e.loaded) / e.total)} % of ${(e.total / 1048576).toFixed(1)} MB`;
-      });
-      xhr.addEventListener("load", () => {
-        let payload = null;
-        try { payload = JSON.parse(xhr.responseText); } catch (err) { payload = null; }
-        resolve({ ok: xhr.status < 300, status: xhr.status, data: payload,
-          detail: payload && Array.isArray(payload.detail) ? payload.detail : [] });
-      });
-      xhr.addEventListener("error", () => resolve({ ok: false, status: 0, data: null, detail: [{ loc: ["files"], msg: "the upload was interrupted" }] }));
-      xhr.send(data);
+    return WS.upload(studyId, files, (loaded, total) => {
+      document.getElementById("up-bar").value = loaded / total;
+      document.getElementById("up-text").textContent = `${Math.round((100 * loaded) / total)} % of ${(total / 1048576).toFixed(1)} MB`;
     });
   }
 

@@ -89,6 +89,34 @@ const WS = (() => {
       total: total === null ? null : Number(total) };
   }
 
+  // A recording's files to POST /api/v1/studies/{id}/recording, as multipart "files" parts, through
+  // XMLHttpRequest (fetch reports no upload progress): onProgress(loaded, total) while the bytes go.
+  // Resolves like api(): {ok, status, data, detail, message}; a 401 goes to the login form saying why.
+  function upload(studyId, files, onProgress) {
+    return new Promise((resolve) => {
+      const form = new FormData();
+      for (const f of files) form.append("files", f, f.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", `/api/v1/studies/${studyId}/recording`);
+      xhr.setRequestHeader("X-CSRF-Token", meta("csrf-token"));
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+      xhr.addEventListener("load", () => {
+        touched = Date.now();
+        let payload = null;
+        try { payload = JSON.parse(xhr.responseText); } catch (err) { payload = null; }
+        if (xhr.status === 401) toLogin(/inactivity/.test(xhr.responseText) ? "idle" : "ended");
+        const detail = payload && Array.isArray(payload.detail) ? payload.detail : [];
+        const message = detail.length ? detail.map(describe).join("; ")
+          : (xhr.status < 300 ? "" : `The server answered ${xhr.status}.`);
+        resolve({ ok: xhr.status < 300, status: xhr.status, data: payload, detail, message });
+      });
+      xhr.addEventListener("error", () => resolve({ ok: false, status: 0, data: null,
+        detail: [{ loc: ["files"], msg: "the upload was interrupted" }], message: "files: the upload was interrupted" }));
+      xhr.send(form);
+    });
+  }
+
   function describe(item) {
     const field = (item.loc || []).filter((p) => p !== "body" && p !== "query" && p !== "path").join(".");
     return field ? `${field}: ${item.msg}` : item.msg;
@@ -191,5 +219,5 @@ const WS = (() => {
     idleWatch();
   });
 
-  return { api, data, showError, fieldErrors, clock, fmt, describe, keptDrafts };
+  return { api, upload, data, showError, fieldErrors, clock, fmt, describe, keptDrafts };
 })();
