@@ -65,3 +65,24 @@ def test_an_ordered_study_page_takes_its_recording(api: Api, tiny_files: list[Pa
     assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
     api.wait()
     assert 'id="recording-form"' not in api.client.get(f"/studies/{study_id}").text
+
+
+def test_the_report_page_says_that_the_first_report_goes_to_the_physician(
+    api: Api, tiny_files: list[Path]
+) -> None:
+    """An analysed study without a report offered "Regenerate report" (nothing to regenerate yet) and
+    nothing said that rendering it is what sends the study to the physician (status reported): the button
+    says "Create report" with that sentence beside it; once there is a report it says "Regenerate report"."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    page = api.client.get(f"/studies/{study_id}/report").text
+    button = page.split('id="regenerate"')[1].split("</button>")[0]
+    assert ">Create report" in button and "Regenerate" not in button, button
+    assert "puts the study on the physicians' worklist" in page
+    assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code < 300
+    page = api.client.get(f"/studies/{study_id}/report").text
+    button = page.split('id="regenerate"')[1].split("</button>")[0]
+    assert ">Regenerate report" in button, button
+    assert "puts the study on the physicians' worklist" not in page
