@@ -86,3 +86,26 @@ def test_the_report_page_says_that_the_first_report_goes_to_the_physician(
     button = page.split('id="regenerate"')[1].split("</button>")[0]
     assert ">Regenerate report" in button, button
     assert "puts the study on the physicians' worklist" not in page
+
+
+def test_the_study_header_names_no_report_version_before_a_report(api: Api, tiny_files: list[Path]) -> None:
+    """The study page of an analysed study said "Study 5 (report version 1)" while its report page said
+    "No report yet.": the header is the report's, where a rendered report is version 1 at least. Before the
+    first report the page (and the overview) now say "(no report yet)"; after it, the latest version."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+
+    def study_row() -> str:
+        overview = api.client.get(f"/api/v1/studies/{study_id}/overview", headers=headers).json()
+        return str({r["label"]: r["value"] for r in overview["header_right"]}["Study"])
+
+    assert study_row() == f"{study_id} (no report yet)"
+    assert "(no report yet)" in api.client.get(f"/studies/{study_id}").text
+    assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code < 300
+    assert study_row() == f"{study_id}   (report version 1)"
+    comment = {"text": "Good signal throughout.", "base": ""}  # new content: the next report is version 2
+    assert api.client.post(f"/api/v1/studies/{study_id}/comment", json=comment, headers=headers).is_success
+    assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code < 300
+    assert study_row() == f"{study_id}   (report version 2)"

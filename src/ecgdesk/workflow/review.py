@@ -21,7 +21,7 @@ from ecgdesk.errors import InputError, is_digits
 from ecgdesk.interop.model import OrderPriority
 from ecgdesk.reports.context import ReportHeader
 from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
-from ecgdesk.reports.tables import Clock, duration_text, header_rows, parse_iso, summary_sections
+from ecgdesk.reports.tables import Clock, Row, duration_text, header_rows, parse_iso, summary_sections
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import AnalysisRun, Order, Patient, RecordingBlob, ReportVersion, Study
@@ -215,6 +215,8 @@ def _scanning(view: StudyOverview, findings: Findings, store: Store, study_id: i
         report_version=max(1, len(view.study.reports)),
     )
     left, right = header_rows(header, clock, findings)
+    if not view.study.reports:  # the report's header says version 1 at least; the page has none to name yet
+        right = [Row(r.label, f"{study_id} (no report yet)") if r.label == "Study" else r for r in right]
     view.header_left = [RowOut(label=r.label, value=r.value) for r in left]
     view.header_right = [RowOut(label=r.label, value=r.value) for r in right]
     view.sections = [
