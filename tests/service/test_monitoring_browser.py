@@ -160,6 +160,10 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     page.fill("#mq-rhythm", "sinus pause")
     page.check('input[name="action"][value="notified"]')
     page.locator("#mq-notice").wait_for(state="visible")
+    page.click("#mq-review button[type=submit]")  # no recipient: said once, by its field (focused)
+    page.locator('.field-error[data-for="recipient"]', has_text="who was called").wait_for()
+    assert page.locator("#mq-review-error").is_hidden()  # it said the same again under the form
+    assert page.evaluate("document.activeElement.id") == "mq-recipient"
     page.fill("#mq-recipient", "Dr Order (ordering physician)")
     page.check('input[name="read_back"]')
     assert page.locator("#mq-tier").input_value() == ""  # by default the item's priority applies

@@ -211,7 +211,13 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       const answer = await WS.api("POST", `/api/v1/monitoring/queue/${openId}/review`, body);
       const rest = WS.fieldErrors(form, answer.detail);
-      if (!answer.ok) { WS.showError(document.getElementById("mq-review-error"), rest.join("; ") || answer.message); return; }
+      if (!answer.ok) {
+        // a message already shown next to its field is not said again under the form; that field has the focus
+        WS.showError(document.getElementById("mq-review-error"), rest.join("; ") || (answer.detail.length ? "" : answer.message));
+        const invalid = form.querySelector('[aria-invalid="true"]');
+        if (invalid) invalid.focus();
+        return;
+      }
       const warnings = (answer.data.warnings || []).join(" ");
       document.getElementById("mq-saved").textContent = `Item ${answer.data.item_id} closed (${answer.data.action}). ${warnings}`;
       closePanel();
