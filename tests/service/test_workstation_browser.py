@@ -268,6 +268,9 @@ def test_technician_relabels_a_template_and_the_summary_changes(
     save_small(page, shots / "templates.png")
     page.locator("#tpl-apply").click()
     wait_js(page, "document.getElementById('tpl-status').textContent.includes('recomputed')", 120)
+    # the Relabel button is disabled once the cards are drawn again (none selected): the focus went to the
+    # page's body; it is on the outcome now, where the keyboard goes on from
+    assert page.evaluate("document.activeElement.id") == "tpl-status"
     after = page.locator("[data-testid=beat-counts]").inner_text()
     assert count(after, "V") < count(before, "V") and count(after, "N") > count(before, "N"), (before, after)
     page.goto(f"/studies/{served.study_id}")

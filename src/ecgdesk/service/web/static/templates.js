@@ -104,6 +104,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (study.ok && study.data.analysis) counts(study.data.analysis.beats_by_class);
     await load();
     status.textContent = `Relabelled as ${label}; the summary was recomputed (analysis run ${answer.data.run_id}). Regenerate the report to print it.`;
+    status.focus();  // the cards were drawn again and Relabel is disabled (none selected): keep the keyboard here
   });
   counts(D.beats_by_class);
   load();
