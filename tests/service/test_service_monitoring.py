@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,9 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
     headers = api.login("tech.t")
     queue = api.client.get("/api/v1/monitoring/queue", headers=headers).json()
     assert [q["priority"] for q in queue] == ["urgent"]
+    # ISO 8601 with the offset, as the item's own detail gives them (on SQLite the list gave none)
+    for key in ("received_at", "due_at"):
+        assert datetime.fromisoformat(queue[0][key]).utcoffset() == timedelta(0), (key, queue[0][key])
     with api.store.transaction() as session:  # the read names the items (and so the patients) it showed
         read = session.scalars(select(AuditEntry).where(AuditEntry.action == "read:monitor-queue")).one()
         shown = {"offset": 0, "items": 1, "ids": [queue[0]["id"]]}

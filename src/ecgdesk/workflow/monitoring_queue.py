@@ -73,8 +73,8 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
                 item.priority,
                 item.label,
                 item.reason,
-                item.received_at.isoformat(),
-                item.due_at.isoformat(),
+                aware(item.received_at).isoformat(),  # with the offset on SQLite too, as the detail's
+                aware(item.due_at).isoformat(),
                 item.status == "open" and aware(item.due_at) < stamp,
                 item.status,
                 transmission.flag,
