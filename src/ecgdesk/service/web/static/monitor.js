@@ -61,7 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
       badge.className = `badge priority-${r.priority}`; badge.textContent = r.priority;
       const pr = document.createElement("td"); pr.append(badge);
       tr.append(cell(r.id), pr, cell(r.patient), cell(r.device), cell(r.label), cell(r.reason),
-        cell(when(r.received_at)), cell(when(r.due_at) + (r.overdue ? " (overdue)" : ""), r.overdue ? "late" : ""),
+        cell(when(r.received_at), "when"), cell(when(r.due_at) + (r.overdue ? " (overdue)" : ""), r.overdue ? "when late" : "when"),
         cell(r.flag));
       rows.append(tr);
     }
@@ -78,7 +78,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     document.querySelector('[data-count="overdue"]').textContent = WS.fmt(overdue);
     showPager(answer.total);
-    document.getElementById("mq-updated").textContent = `${WS.fmt(counted.data.open)} open · updated ${new Date().toLocaleTimeString("en-GB")}`;
+    document.getElementById("mq-updated").textContent = `${WS.fmt(counted.data.open)} open · updated ${new Date().toISOString().slice(11, 19)} UTC`;
     if (openId !== null && !items.has(openId)) closePanel();
   }
 
@@ -147,8 +147,8 @@ document.addEventListener("DOMContentLoaded", () => {
     facts.replaceChildren();
     const rate = v.observation && v.observation.heart_rate_bpm != null ? `${Math.round(v.observation.heart_rate_bpm)} bpm` : "—";
     const pairs = [["Patient", v.patient ? `${v.patient} (${v.patient_id})` : "— (not attributed)"], ["Enrolment", v.enrolment_id],
-      ["Device", v.device], ["Strip label", v.label], ["Heart rate", rate], ["Recorded", v.strip ? when(v.strip.recorded_at) : "—"],
-      ["Received", when(v.received_at)], ["Due", when(v.due_at) + (v.overdue ? " (overdue)" : "")], ["Flag", v.flag]];
+      ["Device", v.device], ["Strip label", v.label], ["Heart rate", rate], ["Recorded (UTC)", v.strip ? when(v.strip.recorded_at) : "—"],
+      ["Received (UTC)", when(v.received_at)], ["Due (UTC)", when(v.due_at) + (v.overdue ? " (overdue)" : "")], ["Flag", v.flag]];
     for (const [k, val] of pairs) {
       const row = document.createElement("tr");
       const th = document.createElement("th"); th.scope = "row"; th.textContent = k;
