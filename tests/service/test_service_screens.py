@@ -109,3 +109,20 @@ def test_the_study_header_names_no_report_version_before_a_report(api: Api, tiny
     assert api.client.post(f"/api/v1/studies/{study_id}/comment", json=comment, headers=headers).is_success
     assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code < 300
     assert study_row() == f"{study_id}   (report version 2)"
+
+
+def test_the_viewer_names_every_key_it_answers(api: Api, tiny_files: list[Path]) -> None:
+    """The viewer's "Keys:" line left out keys the viewer answers (docs/workstation.md, "Keyboard"): C
+    (calipers on the RR interval), [ ] and Enter (the beat cursor and its relabel menu), A (a report strip).
+    It names them now, each only where the role may use it."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    keys = api.client.get(f"/studies/{study_id}/viewer").text.split('<p class="keys">')[1].split("</p>")[0]
+    said_keys = ("C calipers on the RR interval", "[ ] beat cursor", "Enter relabels it", "A adds a report")
+    for said in said_keys:
+        assert said in keys, (said, keys)
+    api.login("dr.t")  # a physician relabels no beat
+    keys = api.client.get(f"/studies/{study_id}/viewer").text.split('<p class="keys">')[1].split("</p>")[0]
+    assert "C calipers on the RR interval" in keys and "Enter relabels it" not in keys, keys
