@@ -126,3 +126,13 @@ def test_the_viewer_names_every_key_it_answers(api: Api, tiny_files: list[Path])
     api.login("dr.t")  # a physician relabels no beat
     keys = api.client.get(f"/studies/{study_id}/viewer").text.split('<p class="keys">')[1].split("</p>")[0]
     assert "C calipers on the RR interval" in keys and "Enter relabels it" not in keys, keys
+
+
+def test_the_worklist_says_its_update_times_are_utc(api: Api) -> None:
+    """The worklist's "Updated" column showed "2026-12-07 11:52" (UTC, from the API's "...Z") without saying
+    so, beside "Recorded", which is the recorder's own clock: the column now says "(UTC)"."""
+    api.login("tech.t")
+    page = api.client.get("/worklist").text
+    assert '<th scope="col">Updated (UTC)</th>' in page
+    script = api.client.get("/static/worklist.js").text
+    assert 'cell(r.updated_at.slice(0, 16).replace("T", " "), "when")' in script

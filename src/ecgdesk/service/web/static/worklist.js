@@ -60,7 +60,7 @@ document.addEventListener("DOMContentLoaded", () => {
       tr.append(first, st, cell(r.patient_name), cell(r.patient_id), cell(names[r.service] || r.service),
         cell(r.recording_start ? r.recording_start.slice(0, 16).replace("T", " ") : null),
         cell(length(r.duration_h)),
-        cell(r.assigned), cell(r.updated_at.slice(0, 16).replace("T", " ")));
+        cell(r.assigned), cell(r.updated_at.slice(0, 16).replace("T", " "), "when"));  // UTC, as its head says
       rows.append(tr);
     }
     if (!page.items.length) {
