@@ -20,8 +20,14 @@ from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import code_table, first_orderable
-from ecgdesk.interop.hl7v2_text import escape, standard_delimiters, unescape
-from ecgdesk.interop.mllp import CHARSETS, UNDECODABLE
+from ecgdesk.interop.hl7v2_text import (
+    component,
+    escape,
+    field_at,
+    split_segments,
+    unescape,
+)
+from ecgdesk.interop.mllp import CHARSETS
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_MESSAGE_ID,
@@ -178,12 +184,12 @@ def error_location(field: str) -> str:
     match = _LOCATION.fullmatch(field)
     if match is None:
         return ""
-    segment, sequence, position, component = match.groups()
+    segment, sequence, position, sub = match.groups()
     parts = [segment, sequence or "1"]
     if position is not None:
         parts.append(position)
-        if component is not None:
-            parts += ["1", component]
+        if sub is not None:
+            parts += ["1", sub]
     return "^".join(parts)
 
 
@@ -218,85 +224,39 @@ def _validated(text: str) -> str:
 def read_ack(raw: str) -> AckResult:
     """The MSA of an ACK we received (MLLP peers answer our ORU with one), with the ERR segment's error
     code and reason when the ACK gives them."""
-    segments = _segments(raw, "ACK")
+    segments = split_segments(raw, "ACK")
     fields = segments.get("MSA")
     if not fields:
         raise InputError("MSA", "the acknowledgement has no MSA segment", "ACK")
     msa = fields[0]
-    code, text = _field(msa, 1), unescape(_field(msa, 3))
+    code, text = field_at(msa, 1), unescape(field_at(msa, 3))
     errors = segments.get("ERR") or []
     if not errors:
-        return AckResult(code, _field(msa, 2), text)
+        return AckResult(code, field_at(msa, 2), text)
     err = errors[0]
     # 2.5 and later: ERR-3 the HL7 error code (table 0357), ERR-8 the message for a person; 2.3 and 2.4:
     # ERR-1 segment^sequence^field^code&text
-    error = _component(_field(err, 3), 1) or _component(_field(err, 1), 4)
-    reason = (unescape(_field(err, 8)) or _component(_field(err, 3), 2) or _component(_field(err, 1), 4, 2))
-    return AckResult(code, _field(msa, 2), text or reason, error or "207")
-
-
-#: C0 control characters but TAB, and DEL; CR (the segment separator) is split off before, and the file's
-#: LF/CRLF line ends were turned into CR
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def _segments(text: str, source: str) -> dict[str, list[list[str]]]:
-    """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
-    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
-    if not text.startswith("MSH"):
-        raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
-    text = standard_delimiters(text, source)
-    out: dict[str, list[list[str]]] = {}
-    for raw in filter(None, text.split("\r")):
-        name = raw[:3]
-        if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", name) or (len(raw) > 3 and raw[3] != "|"):
-            raise InputError("segment", f"not an HL7 segment: {raw[:20]!r}", source)
-        fields = raw.split("|")
-        if name == "MSH":
-            fields = ["MSH", "|", *fields[1:]]
-        for index, value in enumerate(fields):
-            if UNDECODABLE in value:
-                raise InputError(f"{name}-{index}", "bytes that are not text in the message's character "
-                                                    "set (MSH-18)", source)
-            control = _CONTROL.search(value)
-            if control:  # a NUL or other control byte: a damaged file, never a value to store
-                code = ord(control.group())
-                raise InputError(f"{name}-{index}", f"contains the control character {code:#04x} (HL7 v2 "
-                                 "text carries none; escape it as \\Xhh\\)", source)
-        out.setdefault(name, []).append(fields)
-    return out
-
-
-def _field(fields: list[str], index: int) -> str:
-    return fields[index] if index < len(fields) else ""
-
-
-def _component(value: str, index: int, sub: int = 1) -> str:
-    """Component ``index`` (1-based) of the field's first repetition, and subcomponent ``sub`` of it: a 2.5
-    family name is ``surname&prefix&own surname...``, an assigning authority ``namespace&OID&ISO``."""
-    parts = value.split("~")[0].split("^")
-    if index - 1 >= len(parts):
-        return ""
-    subs = parts[index - 1].split("&")
-    return unescape(subs[sub - 1]) if sub - 1 < len(subs) else ""
+    error = component(field_at(err, 3), 1) or component(field_at(err, 1), 4)
+    reason = unescape(field_at(err, 8)) or component(field_at(err, 3), 2) or component(field_at(err, 1), 4, 2)
+    return AckResult(code, field_at(msa, 2), text or reason, error or "207")
 
 
 def _authority(cx: str) -> str | None:
     """The assigning authority of a CX (component 4, an HD): its namespace, else its universal id."""
-    return _component(cx, 4) or _component(cx, 4, 2) or None
+    return component(cx, 4) or component(cx, 4, 2) or None
 
 
 def _patient_identifier(field: str, source: str, name: str = "PID-3") -> str:
     """The CX repetition of PID-3 that is the medical record number (by CX-5, table 0203), else the first
     one that is not a national, insurance or document number (``SS``, ``NI``, ``DL``, ``NNxxx`` ...)."""
-    repetitions = [cx for cx in field.split("~") if _component(cx, 1)]
+    repetitions = [cx for cx in field.split("~") if component(cx, 1)]
     for kind in RECORD_NUMBER_TYPES:
-        typed = next((cx for cx in repetitions if _component(cx, 5).upper() == kind), None)
+        typed = next((cx for cx in repetitions if component(cx, 5).upper() == kind), None)
         if typed is not None:
             return typed
-    usable = [cx for cx in repetitions if is_record_number_type(_component(cx, 5))]
+    usable = [cx for cx in repetitions if is_record_number_type(component(cx, 5))]
     if repetitions and not usable:
-        kinds = ", ".join(sorted({_component(cx, 5) for cx in repetitions}))
+        kinds = ", ".join(sorted({component(cx, 5) for cx in repetitions}))
         raise InputError(name, f"no record number, only identifiers of type {kinds} (national, insurance "
                                   "or document numbers are not filed as a patient id)", source)
     return usable[0] if usable else ""
@@ -311,7 +271,7 @@ _LOINC_SYSTEMS = {"LN", "LOINC"}
 def _service(field: str, source: str) -> tuple[str, float | None]:
     """(service, default days) of OBR-4: its identifier, else its alternate identifier, when the coding
     system is CPT or LOINC (or not given)."""
-    given = [(_component(field, at).strip(), _component(field, at + 2).strip().upper()) for at in (1, 4)]
+    given = [(component(field, at).strip(), component(field, at + 2).strip().upper()) for at in (1, 4)]
     given = [(code, system) for code, system in given if code]
     if not given:
         raise InputError("OBR-4", "the universal service identifier is empty", source)
@@ -327,16 +287,16 @@ def _ordering_provider(xcn: str, field: str, source: str) -> Provider:
     """The ordering provider of the first XCN repetition whose identifier type (XCN-13, or XCN-9 the
     assigning authority) is NPI or not given; its XCN-1 is the NPI."""
     for repetition in xcn.split("~"):
-        kind = _component(repetition, 13).upper()
-        authority = _component(repetition, 9).upper()
+        kind = component(repetition, 13).upper()
+        authority = component(repetition, 9).upper()
         typed_npi = kind == "NPI" or authority == "NPI" or (not kind and not authority)
-        if _component(repetition, 1) and typed_npi:
-            return Provider(_component(repetition, 1), _component(repetition, 2), _component(repetition, 3))
-    if _component(xcn, 1):
-        kind = _component(xcn, 13) or _component(xcn, 9)
-        raise InputError(field, f"the ordering provider's identifier {_component(xcn, 1)!r} is of type "
+        if component(repetition, 1) and typed_npi:
+            return Provider(component(repetition, 1), component(repetition, 2), component(repetition, 3))
+    if component(xcn, 1):
+        kind = component(xcn, 13) or component(xcn, 9)
+        raise InputError(field, f"the ordering provider's identifier {component(xcn, 1)!r} is of type "
                                 f"{kind!r}, not an NPI", source)
-    return Provider(None, _component(xcn, 2), _component(xcn, 3))
+    return Provider(None, component(xcn, 2), component(xcn, 3))
 
 
 #: An HL7 v2 DTM (v2.5.1 2.A.22): YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], any precision.
@@ -362,16 +322,16 @@ def message_sender(text: str) -> tuple[str, str]:
     """(sending application, sending facility) of a v2 message (MSH-3, MSH-4, their namespace ids): whom its
     ACK goes to (MSH-5, MSH-6); empty where the message has no readable MSH."""
     try:
-        msh = _segments(text, "message")["MSH"][0]
+        msh = split_segments(text, "message")["MSH"][0]
     except InputError:
         return "", ""
-    return _component(_field(msh, 3), 1), _component(_field(msh, 4), 1)
+    return component(field_at(msh, 3), 1), component(field_at(msh, 4), 1)
 
 
 def message_header(text: str, source: str) -> tuple[str, str]:
     """(message type, control id) of any v2 message, checked: what an ACK needs even for a bad message."""
-    msh = _segments(text, source)["MSH"][0]
-    kind, control = _field(msh, 9), unescape(_field(msh, 10))
+    msh = split_segments(text, source)["MSH"][0]
+    kind, control = field_at(msh, 9), unescape(field_at(msh, 10))
     if not control:
         raise InputError("MSH-10", "the message control id is empty", source)
     if not kind:
@@ -386,14 +346,14 @@ REJECTING_FIELDS = {"MSH-9": "200", "MSH-9.2": "201", "MSH-11": "202", "MSH-12":
 
 def is_patient_message(kind: str) -> bool:
     """Whether MSH-9 names a patient administration (ADT) message rather than an order."""
-    return _component(kind, 1).strip() == "ADT"
+    return component(kind, 1).strip() == "ADT"
 
 
 def _check_acceptable(msh: list[str], kind: str, source: str, family: set[tuple[str, str]]) -> None:
     """The header checks of a receiver: the message type (MSH-9: one we take, of the reader's ``family``),
     the version (MSH-12: any 2.x, the readers take 2.3 to 2.8 alike) and the processing id (MSH-11:
     production only; a training or debugging message must not create a real order)."""
-    code, event = _component(kind, 1), _component(kind, 2)
+    code, event = component(kind, 1), component(kind, 2)
     taken = ORDER_TYPES | PATIENT_TYPES
     if (code, event) not in taken:
         known = any(code == message for message, _ in taken)
@@ -402,10 +362,10 @@ def _check_acceptable(msh: list[str], kind: str, source: str, family: set[tuple[
     if (code, event) not in family:  # a library caller's reader of the other kind
         what = "an order" if family is ORDER_TYPES else "a patient update or merge"
         raise InputError("MSH-9", f"message type {kind!r} is not {what}", source)
-    version = _component(_field(msh, 12), 1).strip()
+    version = component(field_at(msh, 12), 1).strip()
     if not re.fullmatch(r"2\.\d+(\.\d+)?", version):
         raise InputError("MSH-12", f"version {version!r} is not one this receiver takes (HL7 v2.x)", source)
-    processing = _component(_field(msh, 11), 1).strip()
+    processing = component(field_at(msh, 11), 1).strip()
     if processing != "P":
         raise InputError("MSH-11", f"processing id {processing!r}: only production (P) messages create "
                                    "orders or change patients (T training and D debugging do not)", source)
@@ -416,10 +376,10 @@ def read_header(
 ) -> tuple[dict[str, list[list[str]]], str, str]:
     """(segments, message type, control id) of one message of ``family`` after the receiver's checks of
     its header: type, version, processing id, character set, one message per frame or file."""
-    segments = _segments(text, source)
+    segments = split_segments(text, source)
     kind, control_id = message_header(text, source)
     _check_acceptable(segments["MSH"][0], kind, source, family)
-    charset = _component(_field(segments["MSH"][0], 18), 1).strip().upper()
+    charset = component(field_at(segments["MSH"][0], 18), 1).strip().upper()
     if charset and charset not in CHARSETS:
         raise InputError("MSH-18", f"character set {charset!r} is not one this receiver reads (HL7 table "
                                    f"0211: {', '.join(CHARSETS)})", source)
@@ -432,22 +392,22 @@ def read_header(
 def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> PatientInfo:
     """The patient of a PID segment: the record number of PID-3 (by identifier type), name, birth date and
     sex, each checked and refused naming its field."""
-    record_number = _patient_identifier(_field(pid, 3), source, id_field)
-    patient_id = _component(record_number, 1)
+    record_number = _patient_identifier(field_at(pid, 3), source, id_field)
+    patient_id = component(record_number, 1)
     if not patient_id:
         raise InputError(id_field, "the patient identifier is empty", source)
     within(patient_id, MAX_ID, id_field, source)
-    family, given = _component(_field(pid, 5), 1), _component(_field(pid, 5), 2)
+    family, given = component(field_at(pid, 5), 1), component(field_at(pid, 5), 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
-    sex = _component(_field(pid, 8), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
+    sex = component(field_at(pid, 8), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
     if sex not in {"F", "M", "U", "O", "A", "N"}:
         raise InputError("PID-8", f"unknown administrative sex {sex!r} (HL7 table 0001)", source)
     patient = PatientInfo(
         patient_id,
         family,
         given,
-        _date(_field(pid, 7), "PID-7", source),
+        _date(field_at(pid, 7), "PID-7", source),
         "U" if sex in {"O", "A", "N"} else sex,
         _authority(record_number),
     )
@@ -467,26 +427,26 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
                                 "takes one order per message", source)
     pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
     patient = read_patient(pid, source)
-    control = next((c for c in V2_ORDER_CONTROLS if c.value == _field(orc, 1)), None)
+    control = next((c for c in V2_ORDER_CONTROLS if c.value == field_at(orc, 1)), None)
     if control is None:
-        raise InputError("ORC-1", f"order control {_field(orc, 1)!r} is not NW, XO, CA, HD or RL", source)
-    placer = _component(_field(orc, 2), 1) or _component(_field(obr, 2), 1)
+        raise InputError("ORC-1", f"order control {field_at(orc, 1)!r} is not NW, XO, CA, HD or RL", source)
+    placer = component(field_at(orc, 2), 1) or component(field_at(obr, 2), 1)
     if not placer:
         raise InputError("ORC-2", "the placer order number is empty", source)
     within(placer, MAX_ID, "ORC-2", source)
-    provider_at = "ORC-12" if _field(orc, 12) else "OBR-16"
-    provider_field = _field(orc, 12) or _field(obr, 16)
+    provider_at = "ORC-12" if field_at(orc, 12) else "OBR-16"
+    provider_field = field_at(orc, 12) or field_at(obr, 16)
     ordering = _ordering_provider(provider_field, provider_at, source)
     if not ordering.npi:
         raise InputError(provider_at, "the ordering provider's NPI is missing", source)
     within(ordering.display, MAX_NAME, provider_at, source)
-    service, default_days = _service(_field(obr, 4), source)
+    service, default_days = _service(field_at(obr, 4), source)
     read = _indications(segments, obr)
     indications = list(read)
     if not indications:
         raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
     duration = _duration(segments, source) or default_days
-    requested = _component(_field(orc, 9), 1) or _component(_field(obr, 6), 1)  # 2.3 TS: time^precision
+    requested = component(field_at(orc, 9), 1) or component(field_at(obr, 6), 1)  # 2.3 TS: time^precision
     return OrderRequest(
         control=control,
         message_id=control_id,
@@ -496,11 +456,11 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         service=service,
         indications=tuple(indications),
         duration_days=duration,
-        requested_at=(_datetime(requested, "ORC-9" if _field(orc, 9) else "OBR-6", source) if requested
+        requested_at=(_datetime(requested, "ORC-9" if field_at(orc, 9) else "OBR-6", source) if requested
                       else None),
         priority=_priority(segments, orc, obr, source),
         source=source,
-        notes=tuple(unescape(_field(nte, 3)) for nte in segments.get("NTE", []) if _field(nte, 3)),
+        notes=tuple(unescape(field_at(nte, 3)) for nte in segments.get("NTE", []) if field_at(nte, 3)),
         read_from=(
             ("patient-id", "PID-3"), ("name", "PID-5"), ("birth-date", "PID-7"), ("sex", "PID-8"),
             ("ordering-npi", provider_at), ("duration-days", "TQ1-6"),
@@ -513,10 +473,10 @@ def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> dict[s
     """The indication codes of DG1-3 and OBR-31 (reason for study), in order, each with the field it was
     first read from (``DG1-3``, ``DG1[2]-3`` ..., ``OBR-31``)."""
     sources: list[tuple[str, str]] = [
-        (_field(dg1, 3), "DG1-3" if n == 1 else f"DG1[{n}]-3")
+        (field_at(dg1, 3), "DG1-3" if n == 1 else f"DG1[{n}]-3")
         for n, dg1 in enumerate(segments.get("DG1", []), start=1)
     ]
-    sources += [(value, "OBR-31") for value in _field(obr, 31).split("~")]
+    sources += [(value, "OBR-31") for value in field_at(obr, 31).split("~")]
     codes: dict[str, str] = {}
     for value, at in sources:
         code = unescape(value.split("^")[0]).strip()
@@ -528,9 +488,9 @@ def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> dict[s
 def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None:
     """TQ1-6 service duration (``14^d``, ``48^h``) in days, when the order gives one."""
     tq1 = segments.get("TQ1")
-    if not tq1 or not _field(tq1[0], 6):
+    if not tq1 or not field_at(tq1[0], 6):
         return None
-    value, unit = _component(_field(tq1[0], 6), 1), _component(_field(tq1[0], 6), 2).lower()
+    value, unit = component(field_at(tq1[0], 6), 1), component(field_at(tq1[0], 6), 2).lower()
     factor = {"d": 1.0, "day": 1.0, "h": 1 / 24, "hr": 1 / 24, "wk": 7.0}.get(unit)
     try:
         number = float(value)
@@ -563,10 +523,10 @@ def _priority(
     places disagree the more urgent wins: a STAT order worked as routine costs more than the reverse."""
     tq1 = segments.get("TQ1")
     given = [
-        ("TQ1-9", _component(_field(tq1[0], 9), 1) if tq1 else ""),
-        ("ORC-7.6", _component(_field(orc, 7), 6)),
-        ("OBR-27.6", _component(_field(obr, 27), 6)),
-        ("OBR-5", _component(_field(obr, 5), 1)),
+        ("TQ1-9", component(field_at(tq1[0], 9), 1) if tq1 else ""),
+        ("ORC-7.6", component(field_at(orc, 7), 6)),
+        ("OBR-27.6", component(field_at(obr, 27), 6)),
+        ("OBR-5", component(field_at(obr, 5), 1)),
     ]
     found = [OrderPriority.ROUTINE]
     for field, value in given:

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.hl7v2 import _component, _field, _segments
+from ecgdesk.interop.hl7v2_text import component, field_at, split_segments
 
 
 class AckCondition(enum.StrEnum):
@@ -53,11 +53,11 @@ def ack_modes(text: str) -> AckModes | None:
     """The enhanced-mode conditions of a v2 message; None in original mode (MSH-15 and MSH-16 both empty)
     or where the message has no readable MSH (it is answered as in original mode, naming what is wrong)."""
     try:
-        msh = _segments(text, "message")["MSH"][0]
+        msh = split_segments(text, "message")["MSH"][0]
     except InputError:
         return None
-    accept = _component(_field(msh, 15), 1).strip().upper()
-    application = _component(_field(msh, 16), 1).strip().upper()
+    accept = component(field_at(msh, 15), 1).strip().upper()
+    application = component(field_at(msh, 16), 1).strip().upper()
     if not accept and not application:
         return None
     return AckModes(_condition(accept), _condition(application))

@@ -10,12 +10,11 @@ from __future__ import annotations
 from ecgdesk.errors import InputError
 from ecgdesk.interop.hl7v2 import (
     PATIENT_TYPES,
-    _component,
-    _field,
     _patient_identifier,
     read_header,
     read_patient,
 )
+from ecgdesk.interop.hl7v2_text import component, field_at
 from ecgdesk.interop.model import MAX_ID, PatientEvent, PatientUpdate, within
 
 _READ_FROM = (("patient-id", "PID-3"), ("name", "PID-5"), ("birth-date", "PID-7"), ("sex", "PID-8"))
@@ -24,7 +23,7 @@ _READ_FROM = (("patient-id", "PID-3"), ("name", "PID-5"), ("birth-date", "PID-7"
 def parse_patient_message(text: str, source: str = "HL7 message") -> PatientUpdate:
     """An ADT^A08, ADT^A31 or ADT^A40 as a :class:`PatientUpdate` (every field we use checked)."""
     segments, kind, control_id = read_header(text, source, PATIENT_TYPES)
-    event = PatientEvent(_component(kind, 2))
+    event = PatientEvent(component(kind, 2))
     if "PID" not in segments:
         raise InputError("PID", f"an ADT^{event.value} needs a PID segment", source)
     patient = read_patient(segments["PID"][0], source)
@@ -38,7 +37,7 @@ def parse_patient_message(text: str, source: str = "HL7 message") -> PatientUpda
         count = max(len(merges), len(segments["PID"]))
         raise InputError("MRG[2]", f"{count} merges in one message; ECG Desk takes one merge (one PID and "
                                    "one MRG) per message", source)
-    prior = _component(_patient_identifier(_field(merges[0], 1), source, "MRG-1"), 1)
+    prior = component(_patient_identifier(field_at(merges[0], 1), source, "MRG-1"), 1)
     if not prior:
         raise InputError("MRG-1", "the prior patient identifier is empty", source)
     within(prior, MAX_ID, "MRG-1", source)

@@ -1,13 +1,15 @@
-"""HL7 v2 text: escaping our own text, reading escape sequences, and a message's own delimiters read as the
-standard ones (what ``hl7v2`` builds and parses with)."""
+"""HL7 v2 text: escaping our own text, reading escape sequences, a message's own delimiters read as the
+standard ones, and a message split into segments, fields and components (what ``hl7v2`` and its readers
+build and parse with)."""
 
 from __future__ import annotations
 
 import re
 
 from ecgdesk.errors import InputError
+from ecgdesk.interop.mllp import UNDECODABLE
 
-__all__ = ["escape", "standard_delimiters", "unescape"]
+__all__ = ["component", "escape", "field_at", "split_segments", "standard_delimiters", "unescape"]
 
 _ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
 
@@ -91,3 +93,50 @@ def standard_delimiters(text: str, source: str) -> str:
     for at in range(0, len(parts), 2):
         parts[at] = parts[at].translate(single)
     return "MSH|^~\\&" + "".join(parts)
+
+
+#: C0 control characters but TAB, and DEL; CR (the segment separator) is split off before, and the file's
+#: LF/CRLF line ends were turned into CR
+_CONTROL_IN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def split_segments(text: str, source: str) -> dict[str, list[list[str]]]:
+    """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
+    if not text.startswith("MSH"):
+        raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
+    text = standard_delimiters(text, source)
+    out: dict[str, list[list[str]]] = {}
+    for raw in filter(None, text.split("\r")):
+        name = raw[:3]
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", name) or (len(raw) > 3 and raw[3] != "|"):
+            raise InputError("segment", f"not an HL7 segment: {raw[:20]!r}", source)
+        fields = raw.split("|")
+        if name == "MSH":
+            fields = ["MSH", "|", *fields[1:]]
+        for index, value in enumerate(fields):
+            if UNDECODABLE in value:
+                raise InputError(f"{name}-{index}", "bytes that are not text in the message's character "
+                                                    "set (MSH-18)", source)
+            control = _CONTROL_IN.search(value)
+            if control:  # a NUL or other control byte: a damaged file, never a value to store
+                code = ord(control.group())
+                raise InputError(f"{name}-{index}", f"contains the control character {code:#04x} (HL7 v2 "
+                                 "text carries none; escape it as \\Xhh\\)", source)
+        out.setdefault(name, []).append(fields)
+    return out
+
+
+def field_at(fields: list[str], index: int) -> str:
+    """Field ``index`` of a segment read by :func:`split_segments`; '' past its last field."""
+    return fields[index] if index < len(fields) else ""
+
+
+def component(value: str, index: int, sub: int = 1) -> str:
+    """Component ``index`` (1-based) of the field's first repetition, and subcomponent ``sub`` of it: a 2.5
+    family name is ``surname&prefix&own surname...``, an assigning authority ``namespace&OID&ISO``."""
+    parts = value.split("~")[0].split("^")
+    if index - 1 >= len(parts):
+        return ""
+    subs = parts[index - 1].split("&")
+    return unescape(subs[sub - 1]) if sub - 1 < len(subs) else ""
