@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
 from claims_builders_for_service import claims_for_service
-from service_builders import Api
+from service_builders import ORDERING_NPI, PIN, STUDY, Api, upload
 from test_service_permissions import BILLING
 
 from conftest import shared_path
 from ecgdesk.claims.payer_sim import Parties, PayerProfile, adjudicate, write_835
+from ecgdesk.workflow.claims_demo import demo_billing
 from ecgdesk.workflow.claims_inbound import unmatched
 
 
@@ -135,3 +138,34 @@ def test_the_claims_desk_pages_its_lists(api: Api, monkeypatch: pytest.MonkeyPat
     past = api.client.get("/claims?claims_offset=3&unmatched_offset=5", follow_redirects=False)
     assert past.status_code == 303
     assert past.headers["location"] == "/claims?claims_offset=3&unmatched_offset=1"
+
+
+def test_a_new_claim_reads_back_as_its_documented_shape(api: Api, tiny_files: list[Path]) -> None:
+    """GET /api/v1/claims/{id} and /studies/{id}/claims were a 500 for every claim (found by a long
+    schemathesis run): the lines carry denial_overturned, which the response model lacked, and the first
+    move of the history (the claim made) has no 'before'. Both answers now match /openapi.json."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    demo_billing(api.store, STUDY["patient_id"], ORDERING_NPI, "admin.t")
+    headers = api.login("dr.t")
+    base = f"/api/v1/studies/{study_id}"
+    reading = {"text": "Sinus rhythm."}
+    assert api.client.post(f"{base}/interpretation", json=reading, headers=headers).is_success
+    assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
+    headers = api.login("biller.t")
+    assert api.client.post(f"{base}/coding", headers=headers).status_code == 200
+    made = api.client.post("/api/v1/claims", json={"study_id": study_id}, headers=headers)
+    assert made.status_code == 201, made.text
+    claim_id = made.json()["claim_id"]
+    document = schemathesis.openapi.from_dict(api.app.openapi())
+    shown = api.client.get(f"/api/v1/claims/{claim_id}")
+    assert shown.status_code == 200, shown.text
+    document["/api/v1/claims/{claim_id}"]["GET"].validate_response(shown)
+    detail = shown.json()
+    assert [line["denial_overturned"] for line in detail["lines"]] == ["0.00"] * len(detail["lines"])
+    assert detail["history"][0]["before"] is None and detail["history"][0]["after"]
+    listed = api.client.get(f"{base}/claims")
+    assert listed.status_code == 200 and [c["summary"]["claim_id"] for c in listed.json()] == [claim_id]
+    document["/api/v1/studies/{study_id}/claims"]["GET"].validate_response(listed)

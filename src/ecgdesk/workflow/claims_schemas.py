@@ -144,7 +144,10 @@ class ClaimLineOut(Model):
     pointers: list[int]
     payment: str
     contractual: str
-    denial: str
+    denial: str = Field(description="denied and still current")
+    denial_overturned: str = Field(
+        description="denied, then paid by the same payer's later determination (history, not owed)"
+    )
     patient: str
     write_off: str
     adjustments: list[AdjustmentOut]
@@ -156,7 +159,7 @@ class StateMoveOut(Model):
     at: datetime
     actor: str
     action: str
-    before: dict[str, Any]
+    before: dict[str, Any] | None = Field(description="none for the move that made the claim")
     after: dict[str, Any]
 
 
