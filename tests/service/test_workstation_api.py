@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
 from service_builders import PIN, STUDY, Api, upload
 from sqlalchemy import select
 
@@ -361,3 +362,34 @@ def test_the_users_page_is_paged(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
     # past the end (an old link, a hand-typed offset): the last page, not an empty list
     past = api.client.get("/admin/users?offset=7", follow_redirects=False)
     assert past.status_code == 303 and past.headers["location"] == "/admin/users?offset=3"
+
+
+def test_worklist_overview_and_billing_times_carry_their_zone(api: Api, tiny_files: list[Path]) -> None:
+    """/openapi.json says date-time (RFC 3339, with an offset), yet on SQLite the worklist's and the
+    overview's recording_start and the billing view's coded_at came without one ("2026-11-02T09:00:00"),
+    unlike every other time of the API (found by a long schemathesis run): each now answers in UTC like the
+    study detail's recording start."""
+    study_id = _analysed_study(api, tiny_files)
+    headers = api.login("dr.t")
+    base = f"/api/v1/studies/{study_id}"
+    assert api.client.post(f"{base}/interpretation", json={"text": "Sinus."}, headers=headers).is_success
+    assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
+    headers = api.login("biller.t")
+    assert api.client.post(f"{base}/coding", headers=headers).status_code == 200
+    document = schemathesis.openapi.from_dict(api.app.openapi())
+    detail = api.client.get(base).json()["recording"]["start_time"]
+    answers = {
+        ("POST", "/api/v1/worklist"): api.client.post("/api/v1/worklist", json={}, headers=headers),
+        ("GET", "/api/v1/studies/{study_id}/overview"): api.client.get(f"{base}/overview"),
+        ("GET", "/api/v1/studies/{study_id}/billing"): api.client.get(f"{base}/billing"),
+    }
+    for (method, path), answer in answers.items():
+        assert answer.status_code == 200, (path, answer.text)
+        document[path][method].validate_response(answer)
+    times = (
+        answers["POST", "/api/v1/worklist"].json()["items"][0]["recording_start"],
+        answers["GET", "/api/v1/studies/{study_id}/overview"].json()["recording_start"],
+    )
+    assert times == (detail, detail) and detail.endswith(("Z", "+00:00")), (times, detail)
+    coded_at = answers["GET", "/api/v1/studies/{study_id}/billing"].json()["coded_at"]
+    assert coded_at.endswith(("Z", "+00:00")), coded_at

@@ -7,10 +7,9 @@ own module so the workstation's additions do not crowd that one.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.workflow.schemas import InputModel, Model, Stamp, StudyDetail, StudyRow
@@ -30,7 +29,7 @@ class WorklistIn(InputModel):
 
 
 class WorklistRow(StudyRow):
-    recording_start: datetime | None
+    recording_start: Stamp | None
     duration_h: float | None
     assigned: str | None = Field(description="who acts on it next, or acted last (reviewer, analyst)")
 
@@ -86,13 +85,17 @@ class TemplateOut(Model):
 class StudyOverview(Model):
     """What the study page and the viewer show of one study (the read is audited once)."""
 
+    # review.study_overview fills it in field by field: each value is checked (and a time given its zone)
+    # as it is set, as at construction (recording_start went out without its zone on SQLite)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
     study: StudyDetail
     kind: Literal["scanning", "resting_ecg", "stress_test", "none"]
     fs: float | None = None
     duration_s: float | None = None
     leads: list[str] = Field(default_factory=list)
     lead: str | None = Field(default=None, description="the lead the analysis used")
-    recording_start: datetime | None = None
+    recording_start: Stamp | None = None
     header_left: list[RowOut] = Field(default_factory=list)
     header_right: list[RowOut] = Field(default_factory=list)
     sections: list[SectionOut] = Field(default_factory=list)
@@ -184,6 +187,9 @@ class BillingView(Model):
     """The biller's page: the facts as derived now, the stored coding (codes, explanations, scrubber
     findings with their fixes) and what may be done next."""
 
+    # billing_view fills in the stored coding after construction: checked as set, as StudyOverview
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
     study_id: int
     status: StudyStatus
     facts: dict[str, Any]
@@ -192,7 +198,7 @@ class BillingView(Model):
     codes: list[dict[str, Any]] = Field(default_factory=list)
     explanations: list[str] = Field(default_factory=list)
     findings: list[dict[str, Any]] = Field(default_factory=list)
-    coded_at: datetime | None = None
+    coded_at: Stamp | None = None
     coded_by: str | None = None
     stale: list[str] = Field(default_factory=list)  # why the stored coding is out of date (empty: current)
     can_code: bool = False
