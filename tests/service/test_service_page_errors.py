@@ -40,6 +40,23 @@ def test_a_bad_value_in_the_login_form_is_a_page_naming_the_field(api: Api) -> N
     assert "at most 64 characters" in page.text and "secret" not in page.text  # never echoes the input
 
 
+def test_a_login_form_that_cannot_be_read_is_a_page(api: Api) -> None:
+    """A /login post whose form cannot be parsed (multipart without a boundary, over 1000 fields) or is over
+    the body limit while it streams was the API's raw JSON (422, 413): now an HTML page saying why."""
+    api.client.cookies.clear()
+    fields = b"&".join(b"k%d=v" % i for i in range(1001))
+    oversized = (b"username=" + b"x" * 1024 for _ in range(2100))  # sent chunked: no declared length
+    for body, kind, status, said in (
+        (b"garbage", "multipart/form-data", 422, "Missing boundary"),
+        (fields, "application/x-www-form-urlencoded", 422, "Too many fields"),
+        (oversized, "application/x-www-form-urlencoded", 413, "over the limit of 2097152 bytes"),
+    ):
+        page = api.client.post("/login", content=body, headers={"Content-Type": kind})
+        assert page.status_code == status, (kind, page.status_code, page.text[:200])
+        assert page.headers["content-type"].startswith("text/html"), page.text[:200]
+        assert "Content-Security-Policy" in page.headers and said in page.text, page.text
+
+
 def test_the_refusal_page_names_each_role_in_words(api: Api) -> None:
     """The 403 page said "'admin.t' is a admin": each role now reads as a noun with its article."""
     for user, page, said in (("admin.t", "/signing", "is an administrator;"), ("tech.t", "/admin/users",

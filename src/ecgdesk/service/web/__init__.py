@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk import __version__
 from ecgdesk.errors import AuthenticationError, EcgDeskError, NotFoundError, PermissionDeniedError
@@ -117,6 +118,8 @@ class PageRoute(APIRoute):
                 return await inner(request)
             except RequestValidationError as error:  # the app's handler would answer the API's JSON 422
                 return _invalid_page(request, error)
+            except StarletteHTTPException as error:  # the form could not be read (400) or is too large (413)
+                return _unread_form(request, error)
             except AuthenticationError as error:
                 return _login_redirect(request, error)
             except PermissionDeniedError as error:
@@ -139,6 +142,15 @@ def _error_page(
     return render(
         request, "error.html.j2", who, status=status, title=title, message=message, problems=problems or []
     )
+
+
+def _unread_form(request: Request, error: StarletteHTTPException) -> HTMLResponse:
+    """A form the page could not read at all: as the API answers it (400 is invalid input, 422), in words."""
+    if error.status_code == 413:
+        return _error_page(request, 413, "Too large", f"The form was not read: {error.detail}.")
+    if error.status_code == 400:
+        return _error_page(request, 422, "Not valid input", f"The form could not be read: {error.detail}.")
+    raise error
 
 
 #: Where a page's parameter came from, in the words of the person who typed it.
