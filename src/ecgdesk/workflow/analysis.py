@@ -44,7 +44,7 @@ from ecgdesk.records import Recording
 from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, RecordingBlob, Study
-from ecgdesk.workflow.lifecycle import import_warnings, move, now, require_status
+from ecgdesk.workflow.lifecycle import import_warnings, move, now, require_same_recording, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
 
@@ -301,6 +301,7 @@ def analyze_study(
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE_STATES)
+            require_same_recording(study, recording_row.id)
             run = _insert_run(store, session, study, input_hash, findings, beats_path, actor, None)
             append(
                 session,

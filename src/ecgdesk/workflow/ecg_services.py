@@ -45,7 +45,7 @@ from ecgdesk.store.models import (
     Study,
 )
 from ecgdesk.workflow.analysis import Finalize, insert_run, make_current
-from ecgdesk.workflow.lifecycle import import_warnings, move, require_status
+from ecgdesk.workflow.lifecycle import import_warnings, move, require_same_recording, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, open_study_recording, set_component
@@ -208,6 +208,7 @@ def analyze_ecg_study(
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE)
+            require_same_recording(study, row.id)
             run = insert_run(
                 store,
                 session,

@@ -105,6 +105,20 @@ def require_order_open(session: Session, study: Study, action: str) -> None:
     )
 
 
+def require_same_recording(study: Study, recording_id: int) -> None:
+    """Refuse to store an analysis of ``recording_id`` when the study's recording was replaced while it
+    ran (an import takes no study lock): made current, it would describe a recording the study no longer
+    has. Bad input, not a transient error: running the same job again analyses the same old input."""
+    if study.recording_id == recording_id:
+        return
+    raise ConflictError(
+        "recording",
+        f"the study's recording was replaced while it was analysed (recording {recording_id}, now "
+        f"{study.recording_id}); nothing was stored: analyse the study again",
+        source=f"study {study.id}",
+    )
+
+
 def require_unchanged(study_id: int, what: str, stored: str, base: str | None, changed_by: str = "") -> None:
     """Refuse to replace ``stored`` when the editor started from another text (``base``): someone saved
     meanwhile, and a silent overwrite would lose their words. ``base`` None: the caller does not say what
