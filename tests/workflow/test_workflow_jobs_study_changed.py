@@ -89,3 +89,33 @@ def test_a_resting_ecg_replaced_mid_analysis_is_not_reported_as_analysed(
     assert info.status == "failed" and info.attempts == 1
     assert info.error is not None and "recording was replaced while it was analysed" in info.error
     assert _current(store, study_id) == ("recorded", None, 0)
+
+
+def test_a_recording_replaced_between_the_parts_of_a_split_analysis_is_not_merged(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A split study analysis whose recording is replaced after its first part: the other part and the
+    merge used to read the new recording, and the merge stored the old part's beats with the new one's
+    as the new recording's analysis."""
+    from ecgdesk.analysis import split
+
+    wrong = write_recording(synthetic_recording(20.0, seed=3), tmp_path / "wrong", "wfdb", "wrong")
+    right = write_recording(synthetic_recording(20.0, seed=9), tmp_path / "right", "wfdb", "right")
+    study_id = create_study(store, request(), "tech")
+    import_recording(store, study_id, wrong, "tech")
+    job_id = enqueue_analysis(store, study_id, "tech", segment_s=600.0)
+    original = split.analyze_segment
+    calls: list[int] = []
+
+    def first_part_then_replace(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if not calls:
+            import_recording(store, study_id, right, "tech")
+        calls.append(1)
+        return result
+
+    monkeypatch.setattr(split, "analyze_segment", first_part_then_replace)
+    info = run_inline(store, job_id)
+    assert info.status == "failed"
+    assert info.error is not None and "recording was replaced while it was analysed" in info.error
+    assert _current(store, study_id) == ("recorded", None, 0)

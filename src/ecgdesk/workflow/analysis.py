@@ -253,16 +253,20 @@ def analyze_study(
     analyzer: Analyzer | None = None,
     engine_tag: str | None = None,
     finalize: Finalize | None = None,
+    recording_id: int | None = None,
 ) -> RunInfo:
     """Analyse the study's recording (or reuse the run with the same inputs) and make it current.
 
     ``analyzer`` replaces the default analysis (tests, another beat engine); ``engine_tag`` names it
     in the input hash so its runs are never mistaken for the default engine's. ``finalize`` runs inside
-    the transaction that stores or reuses the run.
+    the transaction that stores or reuses the run. ``recording_id``: the recording the caller means (a
+    job's, whose parts analysed it); refused when the study has another one now.
     """
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "analyze", ANALYZABLE_STATES)
+        if recording_id is not None:
+            require_same_recording(study, recording_id)
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         diary = diary_of(store, row)

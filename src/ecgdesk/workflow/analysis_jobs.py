@@ -90,7 +90,7 @@ def analysis_spec(
     analysis_hash = analysis_input_hash(row, diary_of(store, row), imported=import_warnings(study))
     return JobSpec(
         "analysis.study",
-        {"study_id": study_id, "actor": actor, "segment_s": segment_s},
+        {"study_id": study_id, "actor": actor, "segment_s": segment_s, "recording_id": row.id},
         queue.input_hash({"study_id": study_id, "analysis": analysis_hash}),
         ALGORITHM_VERSION,
         priority=Priority.ROUTINE,
@@ -212,6 +212,9 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
     """``analysis.study``: analyse the study (split when long); done with the run it stores."""
     study_id = int(ctx.payload["study_id"])
     actor = str(ctx.payload.get("actor") or ctx.actor)
+    # the recording the job was queued for (absent in jobs queued before it was recorded): its parts read
+    # that one, and a study whose recording was replaced meanwhile stores nothing of them
+    recording_id = ctx.payload.get("recording_id")
     parts = ctx.parts()
 
     def finalize(session: Session, run_id: int, reused: bool) -> None:
@@ -220,10 +223,11 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
     try:
         info = analyze_study(
             ctx.store, study_id, actor, analyzer=_analyzer(ctx, parts, ctx.payload.get("segment_s")),
-            finalize=finalize,
+            finalize=finalize, recording_id=None if recording_id is None else int(recording_id),
         )
     except _SplitRequested as split:
-        return Spawn(_segment_specs(ctx, {"study_id": study_id}, split.plan))
+        source = {"study_id": study_id, "recording_id": recording_id}
+        return Spawn(_segment_specs(ctx, source, split.plan))
     _remove_parts(ctx.store, parts)
     return Done({"run_id": info.run_id, "parts": len(parts)})
 
@@ -246,7 +250,7 @@ def _open_source(store: Store, source: dict[str, Any]) -> Recording:
     if "study_id" in source:
         with store.transaction() as session:
             study = get_study(session, int(source["study_id"]))
-            row = session.get(RecordingBlob, study.recording_id)
+            row = session.get(RecordingBlob, source.get("recording_id") or study.recording_id)
             if row is None:
                 raise InputError("study", "has no recording", source=f"study {source['study_id']}")
             imported = import_warnings(study)
