@@ -1,9 +1,9 @@
 """Study locks: at most one process changes a study's analysis or reports at a time.
 
 A row is an exclusive claim on one study (``analyze``, ``edit``, ``report`` ...), taken in its own short
-transaction and deleted when the step ends. Another process waits for it; a claim whose process is gone
-(same host, no such process) or that is older than :data:`ecgdesk.workflow.locks.STALE_AFTER_S` is taken
-over, so a killed run never leaves a study stuck.
+transaction, renewed (``acquired_at``) while the step runs and deleted when it ends. Another process
+waits for it; a claim whose process is gone (same host, no such process) or that was not renewed for
+:data:`ecgdesk.workflow.locks.STALE_AFTER_S` is taken over, so a killed run never leaves a study stuck.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.config import AnalysisConfig
@@ -142,6 +143,19 @@ def _run_folder(store: Store, study_id: int, input_hash: str) -> Path:
     return store.studies_root / str(study_id) / "runs" / input_hash[:20]
 
 
+def discard_run_folder(store: Store, study_id: int, input_hash: str, final: Path) -> None:
+    """Remove the run folder of a step that failed, unless a stored run uses it (one stored meanwhile by
+    a process that took the study over from this one, stalled past its lock)."""
+    try:
+        with store.transaction() as session:
+            stored = session.scalar(select(AnalysisRun.id).where(
+                AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash))
+    except SQLAlchemyError:  # the database is away: keep the folder (unreferenced, it is only space)
+        return
+    if stored is None:
+        shutil.rmtree(final, ignore_errors=True)
+
+
 def _write_run(
     final: Path,
     findings: Findings,
@@ -164,9 +178,12 @@ def _write_run(
                 labels=np.asarray(labels, dtype="<U1"),
                 template_ids=np.asarray(ids, dtype=np.int32),
             )
-        if final.exists():  # left by a run whose database transaction did not commit: not referenced
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+        if final.exists():
+            # complete (only a rename makes it) and named after the same inputs: the same files, kept as
+            # they are, since a run that took the study over from a stalled one may reference it now
+            shutil.rmtree(tmp)
+        else:
+            os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -306,6 +323,13 @@ def analyze_study(
             study = get_study(session, study_id)
             require_status(study, "analyze", ANALYZABLE_STATES)
             require_same_recording(study, recording_row.id)
+            stored = session.scalar(select(AnalysisRun).where(
+                AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash))
+            if stored is not None:  # stored meanwhile by a process that took the study over: reuse it
+                make_current(session, study, stored, actor, "analyze")
+                if finalize is not None:
+                    finalize(session, stored.id, True)
+                return RunInfo(stored.id, input_hash, True, findings, final)
             run = _insert_run(store, session, study, input_hash, findings, beats_path, actor, None)
             append(
                 session,
@@ -330,7 +354,7 @@ def analyze_study(
                 finalize(session, run.id, False)
             return RunInfo(run.id, input_hash, False, findings, final)
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
+        discard_run_folder(store, study_id, input_hash, final)
         raise
 
 
@@ -519,5 +543,5 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
             move(session, study, StudyStatus.ANALYZED, actor, "edit")
             return RunInfo(run.id, input_hash, False, edited, final)
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
+        discard_run_folder(store, study_id, input_hash, final)
         raise

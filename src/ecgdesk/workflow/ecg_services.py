@@ -44,7 +44,7 @@ from ecgdesk.store.models import (
     RecordingBlob,
     Study,
 )
-from ecgdesk.workflow.analysis import Finalize, insert_run, make_current
+from ecgdesk.workflow.analysis import Finalize, discard_run_folder, insert_run, make_current
 from ecgdesk.workflow.lifecycle import import_warnings, move, require_same_recording, require_status
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.report_parts import report_parts
@@ -141,9 +141,10 @@ def _write_folder(final: Path, service: Service, document: dict[str, Any], resul
         (tmp / RESULT_FILE).write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         manifest = {"main": main, "files": {name: file_sha256(tmp / name) for name in (main, RESULT_FILE)}}
         (tmp / MANIFEST).write_text(canonical_json(manifest) + "\n", encoding="utf-8")
-        if final.exists():  # left by a run whose transaction did not commit: never referenced
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+        if final.exists():  # complete, of the same inputs; perhaps a stored run's (see analysis._write_run)
+            shutil.rmtree(tmp)
+        else:
+            os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -251,7 +252,7 @@ def analyze_ecg_study(
                 finalize(session, run.id, False)
             return EcgRunInfo(run.id, input_hash, False, service, document, final)
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
+        discard_run_folder(store, study_id, input_hash, final)
         raise
 
 

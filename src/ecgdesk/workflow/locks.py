@@ -20,16 +20,21 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.lock_models import StudyLock
 from ecgdesk.workflow.lifecycle import now
 
-#: A claim older than this is taken over whatever its process (a host that went away keeps none forever).
-STALE_AFTER_S = 6 * 3600.0
+#: How often a holder renews its claim (``acquired_at``) while its step runs.
+RENEW_S = 30.0
+#: A claim not renewed for this long is taken over whatever its process: its process is dead or cut off
+#: (a worker host killed mid-analysis: its job runs again elsewhere once its lease expires, and its death
+#: cannot be seen from another host; a claim that only aged used to hold the study for 6 h, so that run
+#: waited an hour and failed). Long against :data:`RENEW_S`, so a busy database delays no renewal past it.
+STALE_AFTER_S = 600.0
 #: How long a step waits for another process working on the same study before it gives up.
 WAIT_S = 3600.0
 _POLL_S = 0.5
@@ -124,15 +129,33 @@ def study_lock(store: Store, study_id: int, action: str, wait_s: float | None = 
         time.sleep(_POLL_S)
     with _held_guard:
         _held[key] = 1
+    renewing = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(store, study_id, host, renewing), daemon=True,
+                               name=f"study-lock-{study_id}")
+    renewer.start()
     try:
         sweep_temporary(store, study_id)
         yield
     finally:
+        renewing.set()
+        renewer.join(timeout=10)
         with _held_guard:
             _held.pop(key, None)
         with store.transaction() as session:
             session.execute(delete(StudyLock).where(StudyLock.study_id == study_id,
                                                     StudyLock.pid == os.getpid(), StudyLock.host == host))
+
+
+def _renew(store: Store, study_id: int, host: str, stop: threading.Event) -> None:
+    """Renew this process's claim on ``study_id`` every :data:`RENEW_S` until ``stop`` (a thread)."""
+    while not stop.wait(RENEW_S):
+        try:
+            with store.transaction() as session:
+                session.execute(update(StudyLock).where(
+                    StudyLock.study_id == study_id, StudyLock.pid == os.getpid(), StudyLock.host == host,
+                ).values(acquired_at=now()))
+        except SQLAlchemyError:  # a busy or restarting database: the next renewal tries again
+            continue
 
 
 def locked(action: str) -> Callable[[Callable[Concatenate[Store, int, P], R]],

@@ -1,0 +1,102 @@
+"""A worker host killed (or cut off) while it analysed a study: its job runs again elsewhere once its lease
+expires, and the study lock the dead process held must not stop that run (the lock's process is on another
+host, so its death cannot be seen from here), nor may the holder, if it was only stalled, remove what its
+successor stored."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from workflow_builders import fake_analyzer, request
+
+from ecgdesk.store import Store
+from ecgdesk.store.lock_models import StudyLock
+from ecgdesk.store.models import AnalysisRun
+from ecgdesk.workflow import locks
+from ecgdesk.workflow.analysis import RunInfo, analyze_study
+from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+from ecgdesk.workflow.jobs import run_inline
+from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.studies import create_study, import_recording
+
+pytest.importorskip("ecgdesk.analysis.pipeline")
+
+
+def _study(store: Store, record: Path) -> int:
+    study = create_study(store, request(), "tech")
+    import_recording(store, study, record, "tech")
+    return study
+
+
+def test_a_study_locked_by_a_worker_killed_on_another_host_is_analysed_again(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the lock of a process on another host was taken over only after 6 h: the job's next run
+    waited an hour for it and then failed for good ('study N is busy')."""
+    study = _study(store, tiny_record)
+    job_id = enqueue_analysis(store, study, "tech")
+    # left by `kill -9` of the worker on lab-worker-2 15 minutes ago (its 60 s lease long expired)
+    with store.transaction() as session:
+        session.add(StudyLock(study_id=study, action="analyze", host="lab-worker-2", pid=4242,
+                              acquired_at=now() - timedelta(minutes=15)))
+    monkeypatch.setattr(locks, "WAIT_S", 1.0)  # the old code then fails in 1 s instead of an hour
+    info = run_inline(store, job_id)
+    assert (info.status, info.attempts, info.error) == ("done", 1, None)
+    with store.transaction() as session:
+        assert session.scalar(select(StudyLock).where(StudyLock.study_id == study)) is None
+
+
+def test_a_held_lock_is_renewed_while_its_step_runs(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long analysis keeps its lock however long it runs (it is renewed, so it never looks dead)."""
+    study = _study(store, tiny_record)
+    monkeypatch.setattr(locks, "RENEW_S", 0.05)
+    renewed = threading.Event()
+    with locks.study_lock(store, study, "analyze"):
+        with store.transaction() as session:
+            session.execute(update(StudyLock).where(StudyLock.study_id == study)
+                            .values(acquired_at=now() - timedelta(hours=1)))
+        for _ in range(200):  # until the renewal thread has written (it writes every 0.05 s)
+            with store.transaction() as session:
+                row = session.get(StudyLock, study)
+                assert row is not None
+                stamp = row.acquired_at
+                stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=now().tzinfo)  # SQLite: naive UTC
+            if now() - stamp < timedelta(minutes=1):
+                renewed.set()
+                break
+            renewed.wait(0.05)
+    assert renewed.is_set()
+
+
+def test_a_stalled_holder_keeps_the_run_its_successor_stored(store: Store, tiny_record: Path) -> None:
+    """The holder stalls past its lock (a paused VM, a frozen NFS mount); another process takes the lock
+    over and stores the same analysis; the first one then comes back. Before, it replaced the stored run's
+    folder and, failing on the run already stored, deleted it: the study's current run had no files."""
+    study = _study(store, tiny_record)
+    successor: list[RunInfo] = []
+
+    def stalling(*args: Any) -> Any:
+        output = fake_analyzer(*args)
+        with store.transaction() as session:  # its lock is not renewed while it stalls (7 h: so long
+            session.execute(update(StudyLock).where(StudyLock.study_id == study)  # that even the old
+                            .values(acquired_at=now() - timedelta(hours=7)))  # code took it over)
+        other = threading.Thread(target=lambda: successor.append(
+            analyze_study(store, study, "tech", analyzer=fake_analyzer, engine_tag="fake")))
+        other.start()
+        other.join()
+        return output
+
+    late = analyze_study(store, study, "tech", analyzer=stalling, engine_tag="fake")
+    (first,) = successor
+    assert not first.reused and late.reused and late.run_id == first.run_id
+    with store.transaction() as session:
+        (run,) = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == study))
+        assert run.is_current
+        assert store.resolve(run.beats_path).is_file()
