@@ -119,3 +119,39 @@ def test_a_recording_replaced_between_the_parts_of_a_split_analysis_is_not_merge
     assert info.status == "failed"
     assert info.error is not None and "recording was replaced while it was analysed" in info.error
     assert _current(store, study_id) == ("recorded", None, 0)
+
+
+@pytest.mark.parametrize("where", ["study", "file"])
+def test_a_full_disk_is_retried_and_named(
+    store: Store, tiny_record: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A results folder on a full file system: retried (the disk may be cleared), and the error says which
+    folder could not be written (it used to say only '[Errno 28] No space left on device')."""
+    import errno
+
+    from ecgdesk.analysis import io
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.queue import JobSpec
+    from ecgdesk.workflow.analysis_jobs import file_analysis_spec
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io, "write_outputs", full)
+    monkeypatch.setattr("ecgdesk.workflow.analysis.write_outputs", full)
+    monkeypatch.setenv("ECGDESK_JOB_RETRY_BASE_S", "0")
+    if where == "study":
+        study_id = create_study(store, request(), "tech")
+        import_recording(store, study_id, tiny_record, "tech")
+        job_id = enqueue_analysis(store, study_id, "tech")
+        folder = store.studies_root / str(study_id) / "runs"
+    else:
+        spec: JobSpec = file_analysis_spec(tiny_record)
+        with store.transaction() as session:
+            job_id = queue.enqueue(session, spec, "tech")[0].id
+        folder = store.home / "jobs" / "results"
+    info = run_inline(store, job_id)
+    assert (info.status, info.attempts) == ("failed", 3)  # retried, not failed at once
+    assert info.error is not None and "No space left on device" in info.error
+    assert str(folder) in info.error
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no partial folder left

@@ -184,10 +184,21 @@ def _write_run(
             shutil.rmtree(tmp)
         else:
             os.rename(tmp, final)
+    except OSError as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise naming(error, final.parent) from error
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return findings, final / paths.beats.name
+
+
+def naming(error: OSError, folder: Path) -> OSError:
+    """``error`` naming ``folder`` when it names no file (a full disk's ENOSPC names none): the person
+    who reads a job's error must know which file system to clear. Still an OSError: a job retries it."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, f"{error.strerror or error} (writing in {folder})")
 
 
 def insert_run(

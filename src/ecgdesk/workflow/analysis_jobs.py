@@ -294,10 +294,10 @@ def run_file_analysis(ctx: JobContext) -> Outcome:
         try:
             write_outputs(output.findings, output.samples, output.labels, recording.fs, tmp, name)
             os.rename(tmp, final)
-        except OSError:
+        except OSError as error:
             shutil.rmtree(tmp, ignore_errors=True)
             if not final.exists():
-                raise
+                raise analysis.naming(error, final.parent) from error
     s = output.findings.summary
     result = {
         "folder": ctx.store.relative(final),
