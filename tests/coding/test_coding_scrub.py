@@ -493,3 +493,33 @@ def test_rules_can_be_chosen_by_name() -> None:
     with pytest.raises(InputError) as info:
         scrub(c, refdata=BASELINE, rules=["no_such_rule"])
     assert info.value.field == "rules"
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        _period("93270", "2024-07-01", "2024-07-30"),
+        _period("93271", "2024-07-01", "2024-07-30", dos="2024-07-30"),
+        _period("93272", "2024-07-01", "2024-07-30", dos="2024-08-05"),
+    ],
+    ids=["hook-up", "technical", "reading"],
+)
+def test_the_global_event_code_with_one_of_its_parts_on_one_claim_is_an_error(part: dict[str, Any]) -> None:
+    """Reference monitoring.md section 5 rule 2: 93268 is never billed with 93270-93272 in a period. The parts
+    are dated by their own part (rule 4), so a same-day PTP edit never meets them: before, one claim carrying
+    the global code and a part of the same period scrubbed clean. On the same day the PTP edit says it."""
+    whole = _period("93268", "2024-07-01", "2024-07-30", dos="2024-08-02")
+    found = _one(_run(claim(whole, part)), "monitoring_global_with_part")
+    assert found.severity is Severity.ERROR and found.carc == "236"
+    assert "93268" in found.message and part["code"] in found.message
+    # the parts together are one set, split or not
+    parts = claim(
+        _period("93270", "2024-07-01", "2024-07-30"),
+        _period("93271", "2024-07-01", "2024-07-30", dos="2024-07-30"),
+        _period("93272", "2024-07-01", "2024-07-30", dos="2024-08-02"),
+    )
+    assert not [f for f in _run(parts) if f.rule.startswith("monitoring")]
+    same_day = _run(claim(whole, _period("93272", "2024-07-01", "2024-07-30", dos="2024-08-02")))
+    assert _one(same_day, "ptp_edit").carc == "236"
+    assert not [f for f in same_day if f.rule == "monitoring_global_with_part"]
+

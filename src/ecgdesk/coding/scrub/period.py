@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, code_table, separate_sets
+from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, Part, code_table, separate_sets
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import ScrubContext
 from ecgdesk.monitoring.periods import OVERLAP_DAYS, overlap_conflict
@@ -136,4 +136,41 @@ def monitoring_period(ctx: ScrubContext) -> Iterator[Finding]:
             break
 
 
-RULES = {"monitoring_period": monitoring_period}
+def monitoring_global_with_part(ctx: ScrubContext) -> Iterator[Finding]:
+    """A global code and one of its own parts for the same period on one claim (93268 with 93270, 93271 or
+    93272; reference monitoring.md section 5 rule 2). Each part is dated by its part (rule 4: the hook-up on
+    the first day, the technical part on the end, the read on its signature), so the NCCI edit, which pairs
+    codes of the same day, does not meet them; on the same day it does, and this rule leaves it to it."""
+    current, _ = _sets(ctx)
+    for this in current:
+        if this.info.part is Part.GLOBAL:
+            continue
+        whole = next(
+            (
+                other
+                for other in current
+                if other.info.part is Part.GLOBAL
+                and other.info.family is this.info.family
+                and other.completed == this.completed
+                and other.day != this.day
+                and other.info.components & this.info.components
+            ),
+            None,
+        )
+        if whole is None:
+            continue
+        yield Finding(
+            "monitoring_global_with_part",
+            Severity.ERROR,
+            this.line,
+            this.code,
+            "236",
+            f"{this.code} ({this.info.part.value} part, {this.day.isoformat()}) is billed with the global "
+            f"{whole.code} ({whole.day.isoformat()}) for the same period, which ends on "
+            f"{this.completed.isoformat()}: the global code already includes every part.",
+            f"Bill either {whole.code} alone (one entity furnished every part) or the parts alone, "
+            "each by whoever furnished it.",
+        )
+
+
+RULES = {"monitoring_period": monitoring_period, "monitoring_global_with_part": monitoring_global_with_part}
