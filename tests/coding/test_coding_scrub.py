@@ -523,3 +523,43 @@ def test_the_global_event_code_with_one_of_its_parts_on_one_claim_is_an_error(pa
     assert _one(same_day, "ptp_edit").carc == "236"
     assert not [f for f in same_day if f.rule == "monitoring_global_with_part"]
 
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (_period("93272", "2024-07-01", "2024-07-30", dos="2024-07-20"), "before the end"),
+        (_period("93268", "2024-07-01", "2024-07-30", dos="2024-07-29"), "before the end"),
+        (_period("93228", "2024-07-01", "2024-07-30", dos="2024-07-01"), "before the end"),
+        (_period("93271", "2024-07-01", "2024-07-30", dos="2024-07-20"), "the end of monitoring"),
+        (_period("93229", "2024-07-01", "2024-07-30", dos="2024-08-02"), "the end of monitoring"),
+        (_period("93270", "2024-07-01", "2024-07-30", dos="2024-08-02"), "the first day"),
+        (_period("93270", "2024-05-01", "2024-07-30", dos="2024-05-01"), "the first day"),
+    ],
+    ids=["93272", "93268", "93228", "93271", "93229", "93270-after", "93270-too-early"],
+)
+def test_a_period_part_dated_against_its_part_is_an_error(line: dict[str, Any], why: str) -> None:
+    """Reference monitoring.md section 5 rule 4: the hook-up on the first day, the technical part on the end
+    (or the documented early stop, which is then the line's period_end), the read and the global code on
+    the signature, never before the end. Coding dates its own lines so; before, a claim made elsewhere with
+    93272 dated before the end of its period scrubbed clean."""
+    found = _one(_run(claim(line)), "monitoring_part_date")
+    assert found.severity is Severity.ERROR and found.code == line["code"] and why in found.message
+    assert "2024-07-30" in found.message
+
+
+def test_period_parts_dated_by_their_part_are_fine() -> None:
+    for lines in (
+        (
+            _period("93270", "2024-07-01", "2024-07-30"),
+            _period("93271", "2024-07-01", "2024-07-30", dos="2024-07-30"),
+            _period("93272", "2024-07-01", "2024-07-30", dos="2024-07-30"),
+        ),
+        (_period("93268", "2024-07-01", "2024-07-30", dos="2024-09-02"),),
+        (
+            _period("93229", "2024-07-01", "2024-07-04", dos="2024-07-04"),
+            _period("93228", "2024-07-01", "2024-07-04", dos="2024-07-08"),
+        ),
+        # an older coding record's span (no period_end) is not judged by its parts
+        (line_data("93268", "2024-07-01", date_of_service_end="2024-07-30"),),
+    ):
+        assert not [f for f in _run(claim(*lines)) if f.rule == "monitoring_part_date"]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from ecgdesk.coding.codes import AMBULATORY_FAMILIES, CodeInfo, Part, code_table, separate_sets
+from ecgdesk.coding.facts import Component
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import ScrubContext
-from ecgdesk.monitoring.periods import OVERLAP_DAYS, overlap_conflict
+from ecgdesk.monitoring.periods import MAX_DAYS, OVERLAP_DAYS, overlap_conflict
 
 
 @dataclass(frozen=True)
@@ -173,4 +174,55 @@ def monitoring_global_with_part(ctx: ScrubContext) -> Iterator[Finding]:
         )
 
 
-RULES = {"monitoring_period": monitoring_period, "monitoring_global_with_part": monitoring_global_with_part}
+def _part_date_problem(this: _Set) -> str | None:
+    """Why a period line's own date does not fit its part (reference monitoring.md section 5 rule 4)."""
+    end = this.completed  # the period's end, or its documented early stop
+    if this.info.part is not Part.TECHNICAL:  # the read, the global service: the signature's day
+        if this.day < end:
+            return (
+                f"the read's date (the signature) cannot be before the end of monitoring ({end.isoformat()})"
+            )
+        return None
+    if Component.MONITORING in this.info.components:  # 93271, 93229
+        if this.day != end:
+            return (
+                f"the technical part is dated on the end of monitoring or its documented early stop "
+                f"({end.isoformat()})"
+            )
+        return None
+    first = end - timedelta(days=MAX_DAYS - 1)
+    if not first <= this.day <= end:  # the hook-up, 93270
+        return (
+            f"the hook-up is dated on the first day of the period, which ends on {end.isoformat()} and "
+            f"lasts at most {MAX_DAYS} days (so from {first.isoformat()})"
+        )
+    return None
+
+
+def monitoring_part_date(ctx: ScrubContext) -> Iterator[Finding]:
+    """A period line (one carrying its ``period_end``) dated against its part: the hook-up outside the period,
+    the technical part off its end, the read or the global code before it. Coding dates its own lines so;
+    a claim made elsewhere may not."""
+    current, _ = _sets(ctx)
+    for this in current:
+        if not this.per_period:
+            continue  # a recording's span, or an older record: its date is the recording's
+        why = _part_date_problem(this)
+        if why is not None:
+            yield Finding(
+                "monitoring_part_date",
+                Severity.ERROR,
+                this.line,
+                this.code,
+                "16",
+                f"{this.code} is dated {this.day.isoformat()}: {why}.",
+                "Date each part by its part: the hook-up on the first day, the technical part on the end or "
+                "the documented early stop, the read and the global code on the day the read was signed.",
+            )
+
+
+RULES = {
+    "monitoring_period": monitoring_period,
+    "monitoring_global_with_part": monitoring_global_with_part,
+    "monitoring_part_date": monitoring_part_date,
+}
