@@ -4,7 +4,7 @@ queue closed only by people, escalation, reconciliation, coverage."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -418,6 +418,30 @@ def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: S
     assert [(g.missing, g.hours) for g in gaps] == [("on-call physician", 16.0), ("technician", 8.0)]
     with pytest.raises(InputError):
         add_shift(store, day, day - timedelta(hours=1), ["tech"], None, "admin")
+
+
+def test_times_given_with_a_utc_offset_across_a_dst_change_are_kept_as_the_same_instants(
+    store: Store, strips: Strips
+) -> None:
+    """A night shift written in the clinic's local time across the change to daylight saving time (US
+    Eastern, 2026-03-08: 00:00-05:00 to 12:00-04:00, i.e. 05:00 to 16:00 UTC). SQLite keeps no zone: the
+    offset was dropped and the shift read back as 00:00 to 12:00 UTC, so coverage reported 4 uncovered hours
+    the roster did cover (the period's technical claim then fails, reference section 5 rule 5), and a
+    reconciliation asked with local bounds counted another shift's strips."""
+    eastern_winter, eastern_summer = timezone(timedelta(hours=-5)), timezone(timedelta(hours=-4))
+    start = datetime(2026, 3, 8, 0, 0, tzinfo=eastern_winter)
+    end = datetime(2026, 3, 8, 12, 0, tzinfo=eastern_summer)
+    add_shift(store, start, end, ["tech"], "dr.a", "admin")
+    utc_start, utc_end = datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 3, 8, 16, tzinfo=UTC)
+    assert coverage(store, utc_start, utc_end) == []
+    assert coverage(store, start, end) == []
+    gaps = coverage(store, utc_start - timedelta(hours=1), utc_end)
+    assert [(g.start, g.end) for g in gaps] == [(utc_start - timedelta(hours=1), utc_start)] * 2
+    enroll(store, _request(), "tech")
+    ingest_file(store, strips.normal, "DEV-1", "device", received_at=datetime(2026, 3, 8, 14, 30, tzinfo=UTC))
+    # 14:30 UTC is 10:30 in New York: inside the shift in local time, outside it read as 00:00-12:00 UTC
+    assert reconcile(store, start, end).received == 1
+    assert reconcile(store, utc_end, utc_end + timedelta(hours=12)).received == 0
 
 
 def test_daily_report_of_a_telemetry_patient(store: Store, strips: Strips) -> None:

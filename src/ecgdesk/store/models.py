@@ -11,7 +11,7 @@ must stay in step with them (``tests/store`` checks that the migrated schema mat
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -26,7 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,7 +38,25 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-UTC_TIME = DateTime(timezone=True)
+
+
+class UtcTime(TypeDecorator[datetime]):
+    """A timezone-aware time, stored as UTC. PostgreSQL's ``timestamptz`` converts by itself, but SQLite
+    keeps the wall time and drops the offset: a shift given as ``2026-03-08T00:00-05:00`` came back as
+    00:00 UTC, five hours early. Every aware time is turned into UTC before it is bound (stored or compared);
+    a naive one is already UTC by this project's convention. Read back, SQLite's value is naive UTC
+    (``workflow.users.aware`` marks it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+
+UTC_TIME = UtcTime()
 #: 64-bit on PostgreSQL; SQLite's INTEGER is 64-bit already.
 BIG_INT = BigInteger().with_variant(Integer, "sqlite")
 
