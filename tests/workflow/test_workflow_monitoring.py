@@ -166,6 +166,28 @@ def test_duplicates_by_message_id_and_by_content_change_nothing(
     assert len(list_queue(store)) == 1
 
 
+def test_the_same_waveform_sent_again_under_a_new_message_id_is_a_duplicate(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A device that resends a strip it believes lost gives it a new message id and new files (the record is
+    named after the message). The files' hash differs, so it was stored and queued a second time: a
+    technician worked the same strip twice and the period counted it twice (reference section 5, edge case:
+    de-duplicate on message id and waveform hash)."""
+    enroll(store, _request(), "tech")
+    first = ingest_file(store, strips.normal, "DEV-1", "device", message_id="m-1")
+    when = open_recording(strips.normal).start_time
+    resent = ingest_file(store, restamp(strips.normal, when, tmp_path, "m-7"), "DEV-1", "device",
+                         message_id="m-7")
+    assert resent.status == "duplicate" and resent.transmission_id == first.transmission_id
+    assert "waveform" in resent.reason
+    assert len(list_queue(store)) == 1
+    # the same samples at another time, or from another recorder, are another strip
+    later = ingest_file(store, restamp(strips.normal, when + timedelta(minutes=5), tmp_path, "m-8"), "DEV-1",
+                        "device", message_id="m-8")
+    assert later.status == "queued"
+    assert len(list_queue(store)) == 2
+
+
 def test_a_message_id_used_again_for_another_strip_loses_nothing(store: Store, strips: Strips) -> None:
     """A device whose message counter started again (a reset, a firmware update) sends a new strip under
     an old id: it was answered 'duplicate' and never stored, a pause nobody saw (reference section 5:

@@ -336,6 +336,11 @@ def ingest_file(
             reused = next((t for t in earlier if t.sha256 != blob.sha256), None)  # the message id's
             if duplicate is None and reused is not None and _same_waveform(store, reused, recording):
                 duplicate, why = reused, "message id and waveform"
+            if duplicate is None and not future and recording.start_time is not None:
+                # the same strip resent under a new message id, in files named after it: its bytes differ,
+                # its samples and start time do not (reference section 5: message id and waveform hash)
+                duplicate = _resent(store, session, device, recorded, recording)
+                why = "waveform, resent under a new message id"
             if duplicate is not None:
                 return IngestOutcome(
                     str(path),
@@ -415,6 +420,20 @@ def ingest_file(
     if classify:
         outcome = IngestOutcome(**{**outcome.__dict__, "priority": _run_classification(store, job_id)})
     return outcome
+
+
+def _resent(
+    store: Store, session: Session, device: str, recorded: datetime, recording: Recording
+) -> Transmission | None:
+    """An earlier transmission of ``device`` with the samples of ``recording``, recorded at the same time."""
+    candidates = session.scalars(
+        select(Transmission).where(
+            Transmission.device_serial == device,
+            Transmission.recorded_at == recorded,
+            Transmission.duration_s == recording.duration_s,
+        )
+    )
+    return next((t for t in candidates if _same_waveform(store, t, recording)), None)
 
 
 def _same_waveform(store: Store, earlier: Transmission, recording: Recording) -> bool:
