@@ -176,3 +176,31 @@ def test_a_period_with_unattended_hours_bills_no_attended_monitoring(
     assert [(line.code, line.date_of_service) for line in coded.claim.lines] == [(c, dates[c]) for c in codes]
     (finding,) = [f for f in coded.findings if f.rule == "attended_coverage"]
     assert "2026-12-01T00:00:00+00:00" in finding.message and "not billed" in finding.message
+
+
+def test_shifts_added_to_the_roster_after_closing_bill_the_attended_part_when_coded_again(
+    store: Store, strips: Strips
+) -> None:
+    """The first night's shift was worked but never entered: the period closed with six uncovered hours and
+    coded without the attended part (93270 + 93272, no 93268), and the finding said to add the shifts
+    worked to the roster and code again. The
+    gaps were read from the summary written at closing, so coding again changed nothing; the roster is what
+    coding now reads (reference section 5 rule 5)."""
+    info = enroll(store, EnrolmentRequest(
+        "M9", "Roe, Rita", date(1950, 5, 6), "F", "DEV-6", Service.EVENT_MONITOR, START.date(), ORDERING_NPI,
+        ("R00.2",),
+    ), "tech")
+    item = ingest_file(store, strips.normal, "DEV-6", "device").item_id
+    assert item is not None
+    review(store, item, "reviewed", "tech")
+    _roster(store, START.date(), 3, hole_hours=6)
+    close_period(store, info.id, "tech", stopped_early_on=START.date() + timedelta(days=2))
+    coded = _sign_and_code(store, info.study_id)
+    assert [line.code for line in coded.result.lines] == ["93270", "93272"]
+    (finding,) = [f for f in coded.findings if f.rule == "attended_coverage"]
+    assert finding.fix is not None and "add the shifts worked to the roster" in finding.fix
+    night = datetime.combine(START.date(), datetime.min.time(), tzinfo=UTC)
+    add_shift(store, night, night + timedelta(hours=6), ["tech"], "dr.oncall", "admin")
+    again = code_study(store, info.study_id, "biller")
+    assert [line.code for line in again.result.lines] == ["93268"]  # every part furnished: the global code
+    assert not [f for f in again.findings if f.rule == "attended_coverage"]

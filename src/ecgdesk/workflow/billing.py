@@ -58,6 +58,8 @@ from ecgdesk.store.models import (
 )
 from ecgdesk.store.monitoring_models import Enrolment
 from ecgdesk.workflow.lifecycle import move, now, require_status
+from ecgdesk.workflow.monitoring import CLOSED
+from ecgdesk.workflow.monitoring_queue import period_gaps
 from ecgdesk.workflow.studies import get_study
 
 
@@ -148,7 +150,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     if monitoring is not None:  # event monitoring, telemetry: the service is the period, not the strips
         period = Period(monitoring.start_date, monitoring.days, monitoring.stopped_early_on)
         start, recording_s = period.start, ((period.end - period.start).days + 1) * 86400.0
-        if _coverage_gaps(run):
+        if _attended_gaps(session, monitoring):
             # NCD 20.15 (reference section 1, rule 5): an hour without a technician or an on-call physician
             # makes it unattended monitoring, so its attended part is not billed (93268, 93271); telemetry's
             # technical code 93229 bundles the hook-up with the surveillance, so it goes too
@@ -174,21 +176,25 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     )
 
 
-def _coverage_gaps(run: AnalysisRun | None) -> list[dict[str, str]]:
-    """The stretches of a closed monitoring period without a technician or an on-call physician (its
-    summary, written when it was closed, keeps them; other studies' findings have none)."""
-    if run is None:
+def _attended_gaps(session: Session, enrolment: Enrolment) -> list[dict[str, str]]:
+    """The stretches of a closed monitoring period without a technician or an on-call physician, from the
+    roster as it stands (the closing summary keeps those of its day; until 2026-12-07 coding read them
+    there, so a shift entered after closing, as the finding below asks, changed nothing)."""
+    if enrolment.status != CLOSED:
         return []
-    return list(json.loads(run.findings_json).get("coverage_gaps", []))
+    period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
+    return [
+        {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing}
+        for g in period_gaps(session, period)
+    ]
 
 
 def _attended_findings(session: Session, study: Study) -> list[Finding]:
     """Why a monitoring period's attended part is not billed: the hours its roster left uncovered."""
-    if session.scalar(select(Enrolment.id).where(Enrolment.study_id == study.id)) is None:
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
+    if enrolment is None:
         return []
-    gaps = _coverage_gaps(session.scalar(
-        select(AnalysisRun).where(AnalysisRun.study_id == study.id, AnalysisRun.is_current.is_(True))
-    ))
+    gaps = _attended_gaps(session, enrolment)
     if not gaps:
         return []
     first = gaps[0]

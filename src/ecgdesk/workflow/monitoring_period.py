@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from ecgdesk.coding import Component
 from ecgdesk.errors import InputError
 from ecgdesk.monitoring.periods import Period
-from ecgdesk.monitoring.roster import Shift, coverage_gaps
 from ecgdesk.records import Recording, open_recording, write_recording
 from ecgdesk.reports.context import SignatureBlock
 from ecgdesk.reports.monitoring_report import EventStripImage, MonitoringReportContext
@@ -40,12 +39,12 @@ from ecgdesk.store.monitoring_models import (
     Enrolment,
     Notification,
     QueueItem,
-    RosterShift,
     Transmission,
 )
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
+from ecgdesk.workflow.monitoring_queue import period_gaps
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, import_recording, set_component
 from ecgdesk.workflow.users import aware
@@ -321,13 +320,7 @@ def _document(
         .order_by(CriteriaVersion.version.desc())
         .limit(1)
     )
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    shifts = [
-        Shift(aware(s.start), aware(s.end), tuple(json.loads(s.technicians_json)), s.on_call_physician)
-        for s in session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
-    ]
-    gaps = coverage_gaps(shifts, start, end)
+    gaps = period_gaps(session, period)
     billable = [t for t in all_strips if not t.flag]
     return {
         "kind": enrolment.service,

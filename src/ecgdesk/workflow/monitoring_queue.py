@@ -13,12 +13,13 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
+from ecgdesk.monitoring.periods import Period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
 from ecgdesk.monitoring.triage import Priority
@@ -428,10 +429,24 @@ def add_shift(
         return row.id
 
 
+def _gaps(session: Session, start: datetime, end: datetime) -> list[Gap]:
+    rows = session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
+    return coverage_gaps([_shift(r) for r in rows], start, end)
+
+
 def coverage(store: Store, start: datetime, end: datetime) -> list[Gap]:
     with store.transaction() as session:
-        rows = session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
-        return coverage_gaps([_shift(r) for r in rows], start, end)
+        return _gaps(session, start, end)
+
+
+def period_gaps(session: Session, period: Period) -> list[Gap]:
+    """The stretches of a period's days (UTC, its first to its last or documented early stop) that the
+    roster leaves without a technician or an on-call physician, as the roster stands now: the closing
+    summary keeps those of its day, and coding reads the roster again, so a shift worked but entered late
+    counts once it is entered."""
+    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return _gaps(session, start, end)
 
 
 _FLAGS = {
