@@ -357,6 +357,35 @@ def test_unacknowledged_emergent_notification_escalates_to_on_call(store: Store,
     acknowledge(store, escalated[0], "dr.oncall", "will see the patient")
 
 
+def test_a_late_notice_with_no_on_call_physician_raises_an_alarm_and_escalates_once_one_is_rostered(
+    store: Store, strips: Strips
+) -> None:
+    """With no on-call physician in the roster, a late emergent notice was 'escalated' to a recipient named
+    "no on-call physician in the roster: supervisor": nobody was called, and since the notice counted as
+    escalated it never was, even once a physician was rostered (reference section 5 rules 5 and 9: the
+    escalation goes to the on-call physician, never to nobody). Now the notice stays late, an alarm is
+    written once, and the next pass escalates it to the physician rostered by then."""
+    enroll(store, _request(), "tech")
+    item_id = ingest_file(store, strips.vt, "DEV-1", "device").item_id
+    assert item_id is not None
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        item.priority = "emergent"
+    review(store, item_id, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
+    with store.transaction() as session:
+        for row in session.scalars(select(Notification)):
+            row.sent_at = datetime.now(UTC) - timedelta(minutes=30)
+    assert escalate_unacknowledged(store) == [] and escalate_unacknowledged(store) == []
+    assert _audit(store, "monitor:escalation-alarm") == 1
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(hours=1), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
+    (escalation,) = escalate_unacknowledged(store)
+    with store.transaction() as session:
+        row = session.get(Notification, escalation)
+        assert row is not None and row.recipient == "dr.oncall"
+
+
 @pytest.mark.parametrize(("priority", "escalates_after"), [("urgent", 60), ("routine", None)])
 def test_an_unacknowledged_urgent_notification_escalates_later_a_routine_one_never(
     store: Store, strips: Strips, priority: str, escalates_after: int | None

@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -180,11 +181,16 @@ def _cmd_ack(args: argparse.Namespace) -> int:
 
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
+    from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged, on_call_now
 
     store, who = _acting(args, "monitor:supervise")
     created = escalate_unacknowledged(store, who.actor)
     print(f"{len(created)} escalation(s)")
+    if on_call_now(store) is None:
+        # late notices stay unescalated (an alarm each in the audit log) until a physician is rostered
+        print("warning: no on-call physician in the roster now: late notices cannot be escalated; add one "
+              "with 'monitor roster add'", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,7 +24,7 @@ from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.store import Store, append
-from ecgdesk.store.models import Patient, Study
+from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
@@ -317,6 +317,12 @@ def _on_call(session: Session, when: datetime) -> str | None:
     return on_call_at(shifts, when)
 
 
+def on_call_now(store: Store) -> str | None:
+    """The on-call physician of the roster now (None: nobody to escalate to)."""
+    with store.transaction() as session:
+        return _on_call(session, now())
+
+
 def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int]:
     """Escalate emergent and urgent notifications not acknowledged within their tier's minutes (the
     policy's) to the on-call physician (once each); returns the new notification ids."""
@@ -348,16 +354,20 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
                 Notification.escalated_from_id.in_([row.id for row in late]))))
             late = [row for row in late if row.id not in done]
         recipient = _on_call(session, stamp)
+        if recipient is None:
+            # nobody to escalate to: calling no one is no escalation (rules 5 and 9). The notices stay late,
+            # so the first pass after a physician is rostered escalates them; each raises one alarm.
+            _alarm_unescalated(session, late, actor)
+            return []
         for row in late:
             item = session.get(QueueItem, row.queue_item_id)
             assert item is not None
-            who = recipient or "no on-call physician in the roster: supervisor"
             created.append(
                 _notify(
                     session,
                     item,
                     NotificationRequest(
-                        who,
+                        recipient,
                         "phone",
                         outcome=f"escalated: notification {row.id} to {row.recipient} unacknowledged",
                     ),
@@ -367,6 +377,40 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
                 )
             )
     return created
+
+
+ESCALATION_ALARM = "monitor:escalation-alarm"
+
+
+def _alarm_unescalated(session: Session, late: list[Notification], actor: str) -> None:
+    """An audit alarm, once per late notice, that it could not be escalated: no on-call physician now."""
+    raised = set(
+        session.scalars(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.action == ESCALATION_ALARM,
+                AuditEntry.entity_id.in_([str(row.id) for row in late]),
+            )
+        )
+    )
+    for row in late:
+        if str(row.id) in raised:
+            continue
+        append(
+            session,
+            actor,
+            ESCALATION_ALARM,
+            "notification",
+            row.id,
+            None,
+            {
+                "queue_item": row.queue_item_id,
+                "tier": row.tier,
+                "recipient": row.recipient,
+                "sent_at": aware(row.sent_at),
+                "why": "not acknowledged in time and no on-call physician in the roster: add one "
+                "('monitor roster add'); the notice is escalated at the next pass after that",
+            },
+        )
 
 
 def _repeated_unreadable(store: Store, item_id: int) -> tuple[str, ...]:
