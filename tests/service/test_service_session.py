@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from service_builders import PIN, Api
+from service_builders import PIN, STUDY, Api
 from sqlalchemy import select, update
 
 from ecgdesk.errors import InputError
@@ -309,3 +309,27 @@ def test_a_disabled_users_api_token_is_refused(api: Api) -> None:
     with api.store.transaction() as session:
         refused = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == "auth:refused"))
         assert [json.loads(r) for r in refused] == [{"reason": "account disabled"}]
+
+
+def test_re_entered_passwords_lock_by_the_apps_setting_not_the_environment(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app was built with a lockout after 3 (service_builders.POLICY); the environment says 50. Wrong
+    # passwords re-entered at signing, at an addendum and at batch signing count as wrong logins do.
+    monkeypatch.setenv("ECGDESK_LOCKOUT_ATTEMPTS", "50")
+    made = api.client.post("/api/v1/studies", json=STUDY, headers=api.login("tech.t"))
+    study = made.json()["id"]
+    headers = api.login("dr.t")
+    wrong = {"password": "1111"}
+    assert api.client.post(f"/api/v1/studies/{study}/sign", json=wrong, headers=headers).status_code == 403
+    answer = api.client.post(
+        f"/api/v1/studies/{study}/addendum", json={**wrong, "text": "Late note."}, headers=headers
+    )
+    assert answer.status_code == 403
+    answer = api.client.post(
+        "/api/v1/signing/batch", json={**wrong, "study_ids": [study]}, headers=headers
+    )
+    assert answer.status_code == 403
+    answer = api.client.post("/api/v1/session", json={"username": "dr.t", "password": PIN})
+    assert answer.status_code == 401 and "locked" in answer.json()["detail"][0]["msg"]
+    assert "user:lock" in _actions(api)

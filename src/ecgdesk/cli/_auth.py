@@ -20,6 +20,7 @@ from ecgdesk.errors import AuthenticationError, InputError
 if TYPE_CHECKING:
     from ecgdesk.store import Store
     from ecgdesk.workflow.permissions import Action, Principal
+    from ecgdesk.workflow.policy import SecurityPolicy
 
 USER_ENV, PASSWORD_ENV, TOKEN_ENV = "ECGDESK_USER", "ECGDESK_PASSWORD", "ECGDESK_TOKEN"
 
@@ -86,6 +87,9 @@ def _read_secret(
 class Acting:
     principal: Principal
     password: str | None
+    #: The command's security settings (read once from the environment): the lockout of the login here
+    #: and of every password re-entered later in the command (signing, addendum, criteria) alike.
+    policy: SecurityPolicy
 
     @property
     def actor(self) -> str:
@@ -104,7 +108,10 @@ def acting(
     ``env_option``/``stdin_option`` name the options that carry the acting user's password (``user add``
     uses its own, since ``--password-env`` there is the new user's password)."""
     from ecgdesk.workflow.permissions import authorize
+    from ecgdesk.workflow.policy import SecurityPolicy
     from ecgdesk.workflow.users import authenticate
+
+    policy = SecurityPolicy.from_env()
 
     username = getattr(args, "user", None) or os.environ.get(USER_ENV)
     token = os.environ.get(TOKEN_ENV)
@@ -112,7 +119,7 @@ def acting(
     if token and not explicit:
         from ecgdesk.workflow.sessions import resolve_token  # its tables are loaded only for a token
 
-        principal = resolve_token(store, token)
+        principal = resolve_token(store, token, policy)
         if username and username != principal.username:
             raise AuthenticationError(f"${TOKEN_ENV} belongs to {principal.username!r}, not {username!r}")
         password = None
@@ -127,10 +134,10 @@ def acting(
                 f"no password for {username!r}: no terminal to ask on; use --password-stdin, "
                 f"--password-env VAR, ${PASSWORD_ENV} or ${TOKEN_ENV}"
             )
-        principal = authenticate(store, username, password).principal("cli")
+        principal = authenticate(store, username, password, policy=policy).principal("cli")
     if action is not None:
         authorize(store, principal, action)
-    return Acting(principal, password)
+    return Acting(principal, password, policy)
 
 
 def signing_password(args: argparse.Namespace, who: Acting) -> str:

@@ -100,6 +100,7 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
             who.principal.username,
             signing_password(args, who),
             args.lower_emergent,
+            who.policy,
         )
         print(f"criteria version {signed} signed")
         return 0

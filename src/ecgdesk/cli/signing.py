@@ -36,7 +36,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     store = command_store()
     who = acting(args, store, Action.STUDY_SIGN)
-    done = sign_batch(store, args.study_ids, who.principal.username, signing_password(args, who))
+    done = sign_batch(
+        store, args.study_ids, who.principal.username, signing_password(args, who), who.policy
+    )
     for s in done.signed:
         print(f"study {s.study_id}: report version {s.version} signed ({done.meaning} {s.printed_name}) at "
               f"{s.signed_at.isoformat(timespec='seconds')}: {s.pdf_path}")

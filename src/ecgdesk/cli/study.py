@@ -198,7 +198,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.reporting import sign
 
     store, who = _acting(args, Action.STUDY_SIGN)
-    info = sign(store, args.study_id, who.principal.username, signing_password(args, who))
+    info = sign(store, args.study_id, who.principal.username, signing_password(args, who), who.policy)
     print(
         f"study {args.study_id}: report version {info.version} signed by {info.printed_name} at "
         f"{info.signed_at.isoformat(timespec='seconds')}: {info.pdf_path}"
@@ -213,7 +213,7 @@ def _cmd_addendum(args: argparse.Namespace) -> int:
 
     store, who = _acting(args, Action.STUDY_ADDENDUM)
     password = signing_password(args, who)
-    info = add_addendum(store, args.study_id, who.principal.username, password, args.text)
+    info = add_addendum(store, args.study_id, who.principal.username, password, args.text, who.policy)
     print(
         f"study {args.study_id}: addendum in report version {info.version}, signed by {info.printed_name}: "
         f"{info.pdf_path}"

@@ -40,6 +40,7 @@ from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring_classify import UNCLASSIFIED, current_criteria
 from ecgdesk.workflow.monitoring_classify import classify_item as classify_item  # its home until 2026-12
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
+from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
 from ecgdesk.workflow.users import authenticate, aware
 
@@ -174,10 +175,17 @@ def get_enrolment(session: Session, enrolment_id: int) -> Enrolment:
 
 
 def sign_criteria(
-    store: Store, enrolment_id: int, document: Any, username: str, password: str, lower_emergent: bool = False
+    store: Store,
+    enrolment_id: int,
+    document: Any,
+    username: str,
+    password: str,
+    lower_emergent: bool = False,
+    policy: SecurityPolicy | None = None,
 ) -> int:
-    """A new signed version of the criteria by the ordering physician (password re-entered)."""
-    user = authenticate(store, username, password, Role.PHYSICIAN)
+    """A new signed version of the criteria by the ordering physician (password re-entered; a wrong one
+    counts towards ``policy``'s lockout)."""
+    user = authenticate(store, username, password, Role.PHYSICIAN, policy)
     criteria = parse_criteria(document, "criteria")
     with store.transaction() as session:
         enrolment = get_enrolment(session, enrolment_id)

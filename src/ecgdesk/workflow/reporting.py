@@ -64,6 +64,7 @@ from ecgdesk.workflow.lifecycle import move, now, require_status, require_unchan
 from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.monitoring import MONITORING_SERVICES
 from ecgdesk.workflow.monitoring_period import build_monitoring_context
+from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.report_files import latest_version
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
@@ -366,9 +367,12 @@ def _signable(store: Store, session: Session, study_id: int, username: str) -> t
     return study, latest
 
 
-def sign(store: Store, study_id: int, username: str, password: str) -> SignatureInfo:
-    """Sign the reviewed report version with the physician's re-entered password or PIN."""
-    return sign_as(store, study_id, authenticate(store, username, password, Role.PHYSICIAN))
+def sign(
+    store: Store, study_id: int, username: str, password: str, policy: SecurityPolicy | None = None
+) -> SignatureInfo:
+    """Sign the reviewed report version with the physician's re-entered password or PIN (a wrong one
+    counts towards ``policy``'s lockout, the caller's settings: the app's, the CLI's)."""
+    return sign_as(store, study_id, authenticate(store, username, password, Role.PHYSICIAN, policy))
 
 
 @locked("report")
@@ -462,11 +466,19 @@ def _record_signature(
 
 
 @locked("report")
-def add_addendum(store: Store, study_id: int, username: str, password: str, text: str) -> SignatureInfo:
-    """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten."""
+def add_addendum(
+    store: Store,
+    study_id: int,
+    username: str,
+    password: str,
+    text: str,
+    policy: SecurityPolicy | None = None,
+) -> SignatureInfo:
+    """Amend a signed report: a new version with the addendum, signed by its author; nothing overwritten.
+    A wrong password counts towards ``policy``'s lockout (as at :func:`sign`)."""
     if not text.strip():
         raise InputError("text", "the addendum is empty")
-    user = authenticate(store, username, password, Role.PHYSICIAN)
+    user = authenticate(store, username, password, Role.PHYSICIAN, policy)
     allowed = {StudyStatus.SIGNED, StudyStatus.CODED, StudyStatus.BILLED}
     with store.transaction() as session:
         study = get_study(session, study_id)

@@ -40,6 +40,7 @@ from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import Interpretation, Order, Patient, ReportVersion, Study
 from ecgdesk.workflow.paging import MAX_PAGE, Rows
 from ecgdesk.workflow.permissions import audit_read
+from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.reporting import MEANING, SignatureInfo, sign_as
 from ecgdesk.workflow.users import authenticate
@@ -167,12 +168,18 @@ def _precheck(store: Store, study_id: int, username: str) -> str | None:
         return _not_ready(session, study, _latest(session, study_id), username)
 
 
-def sign_batch(store: Store, study_ids: Sequence[int], username: str, password: str) -> BatchSigned:
+def sign_batch(
+    store: Store,
+    study_ids: Sequence[int],
+    username: str,
+    password: str,
+    policy: SecurityPolicy | None = None,
+) -> BatchSigned:
     """Sign each of ``study_ids`` as :func:`~ecgdesk.workflow.reporting.sign` would, with one check of the
     password first (a wrong one signs nothing); a study that fails a check is refused with the reason and
     the others are still signed."""
     ids = _ids(study_ids)
-    user = authenticate(store, username, password, Role.PHYSICIAN)
+    user = authenticate(store, username, password, Role.PHYSICIAN, policy)  # a wrong one: policy's lockout
     signed: list[SignatureInfo] = []
     refused: list[Refusal] = []
     for study_id in ids:

@@ -161,11 +161,13 @@ def add_user(
     actor: str = "admin",
     admin_password: str | None = None,
     by: Principal | None = None,
+    policy: SecurityPolicy | None = None,
 ) -> UserInfo:
     """Create a user; the password/PIN is kept only as an argon2 hash.
 
     Until an administrator exists anyone may add users (setting up); after that only an administrator:
-    ``by`` (already authenticated), or ``actor`` with ``admin_password``.
+    ``by`` (already authenticated), or ``actor`` with ``admin_password`` (a wrong one counts towards
+    ``policy``'s lockout, the caller's settings).
     """
     role_value = Role(check_option("role", role, [r.value for r in Role]))
     if (
@@ -188,7 +190,7 @@ def add_user(
                     "admin",
                     "an administrator exists: adding a user needs an administrator's name and password",
                 )
-            by = authenticate(store, actor, admin_password).principal("cli")
+            by = authenticate(store, actor, admin_password, policy=policy).principal("cli")
         authorize(store, by, Action.USER_MANAGE, "user", username)
         actor = by.actor
     hashed = hash_secret(password)  # before the transaction: it holds SQLite's write lock

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 
 from ecgdesk.errors import AuthenticationError, PermissionDeniedError
-from ecgdesk.service.deps import StoreDep, allowed
+from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.store.enums import StudyStatus
@@ -109,11 +109,15 @@ def _signature(info: SignatureInfo) -> SignatureDone:
 
 @router.post("/{study_id}/sign")
 def sign_report(
-    study_id: StudyId, body: SignIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_SIGN)]
+    study_id: StudyId,
+    body: SignIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[Who, allowed(Action.STUDY_SIGN)],
 ) -> SignatureDone:
     """Sign the reviewed report version; the physician's password is checked again here."""
     try:
-        info = sign(store, study_id, who.username, body.password)
+        info = sign(store, study_id, who.username, body.password, settings.policy)
     except AuthenticationError as error:
         raise reauthenticated(error, who, Action.STUDY_SIGN) from None
     return _signature(info)
@@ -121,11 +125,15 @@ def sign_report(
 
 @router.post("/{study_id}/addendum")
 def addendum(
-    study_id: StudyId, body: AddendumIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_ADDENDUM)]
+    study_id: StudyId,
+    body: AddendumIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[Who, allowed(Action.STUDY_ADDENDUM)],
 ) -> SignatureDone:
     """Amend a signed report: a new version with the addendum, signed with the re-entered password."""
     try:
-        info = add_addendum(store, study_id, who.username, body.password, body.text)
+        info = add_addendum(store, study_id, who.username, body.password, body.text, settings.policy)
     except AuthenticationError as error:
         raise reauthenticated(error, who, Action.STUDY_ADDENDUM) from None
     return _signature(info)

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 
 from ecgdesk.errors import AuthenticationError
-from ecgdesk.service.deps import StoreDep, allowed
+from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.routers.actions import reauthenticated
@@ -46,12 +46,15 @@ def queue(
 
 @router.post("/batch")
 def batch(
-    body: BatchSignIn, store: StoreDep, who: Annotated[Principal, allowed(Action.STUDY_SIGN)]
+    body: BatchSignIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[Principal, allowed(Action.STUDY_SIGN)],
 ) -> BatchSignedOut:
     """Sign the studies with one entry of the password (a wrong one signs nothing: 403); each is signed
     as ``POST /studies/{id}/sign`` would, and one that fails a check is listed with the reason."""
     try:
-        done = sign_batch(store, body.study_ids, who.username, body.password)
+        done = sign_batch(store, body.study_ids, who.username, body.password, settings.policy)
     except AuthenticationError as error:
         raise reauthenticated(error, who, Action.STUDY_SIGN) from None
     return BatchSignedOut(
