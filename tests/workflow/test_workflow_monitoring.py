@@ -537,3 +537,31 @@ def test_daily_report_refuses_a_day_outside_the_period(store: Store, strips: Str
         assert caught.value.field == "date" and day.isoformat() in str(caught.value)
         assert "outside the monitoring period" in str(caught.value)
     assert _audit(store, "monitor:daily-report") == 1  # a refused day reads nothing
+
+
+def test_a_note_the_report_cannot_print_is_refused_when_the_item_is_closed(
+    store: Store, strips: Strips, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The technician's note and confirmed rhythm are printed in the signed end-of-service report: text no
+    report font has (here CJK, the fallback limited to DejaVu Sans as on a host without a CJK font) is
+    refused naming the field and the character, and the item stays open."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from ecgdesk.reports import fonts
+
+    only = fonts.Fallback(
+        ("DejaVu Sans",), frozenset(FT2Font(font_manager.findfont("DejaVu Sans")).get_charmap())
+    )
+    monkeypatch.setattr(fonts, "fallback", lambda: only)
+    enroll(store, _request(), "tech")
+    item = ingest_file(store, strips.pause, "DEV-1", "device").item_id
+    assert item is not None
+    with pytest.raises(InputError) as caught:
+        review(store, item, "reviewed", "tech", note="洞停止 4.5 s")
+    assert caught.value.field == "note" and "U+6D1E" in caught.value.reason
+    with pytest.raises(InputError) as caught:
+        review(store, item, "reviewed", "tech", confirmed_rhythm="洞停止")
+    assert caught.value.field == "confirmed_rhythm"
+    assert [row.id for row in list_queue(store)] == [item]
+    review(store, item, "reviewed", "tech", note="pause 4.5 s, Ω é")

@@ -226,3 +226,59 @@ def test_a_text_saved_meanwhile_is_not_overwritten(store: Store, reported: int) 
     interpret(store, reported, "dr.a", "Sinus rhythm, rare PVCs.")
     view = show_study(store, reported)
     assert view.interpretation is not None and view.interpretation.text == "Sinus rhythm, rare PVCs."
+
+
+def _pdf_text(pdf: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+def test_characters_the_base_font_lacks_print_in_the_signed_pdf(store: Store, reported: int) -> None:
+    """DejaVu Sans has no watch symbol nor circled letters; the fallback (matplotlib's STIX, always
+    there) prints them, so the signed PDF's text holds what was signed (before: blank boxes and
+    matplotlib's "Glyph ... missing" warning, an error here)."""
+    pasted = "Sinus rhythm; symptom button \u231a pressed at \u24b6."
+    comment = "Patch \u24b7 reapplied."
+    from ecgdesk.workflow.studies import set_technician_comments
+
+    set_technician_comments(store, reported, comment, "tech")
+    interpret(store, reported, "dr.a", pasted)
+    signed = sign(store, reported, "dr.a", PIN)
+    text = _pdf_text(signed.pdf_path)
+    assert "\u231a" in text and "\u24b6" in text and "\u24b7" in text, text
+    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum \u24b8: no change.")
+    assert "\u24b8" in _pdf_text(amended.pdf_path)
+    assert signature_state(store, reported) == "valid"  # the stored PDF is the one signed
+
+
+def test_text_no_installed_font_can_print_is_refused_where_it_is_entered(
+    store: Store, reported: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a host without a CJK font (here: the fallback limited to DejaVu Sans), Japanese text would
+    print as blank boxes: refused at the interpretation, the technician's comment and the addendum, naming
+    the field and the character, before the password is checked; nothing is stored."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from ecgdesk.reports import fonts
+    from ecgdesk.workflow.studies import set_technician_comments
+
+    only = fonts.Fallback(
+        ("DejaVu Sans",), frozenset(FT2Font(font_manager.findfont("DejaVu Sans")).get_charmap())
+    )
+    monkeypatch.setattr(fonts, "fallback", lambda: only)
+    before = _versions(store, reported)
+    with pytest.raises(InputError) as info:
+        interpret(store, reported, "dr.a", "洞調律 sinus rhythm")
+    assert info.value.field == "text" and "'洞' (U+6D1E" in info.value.reason and "'律'" in info.value.reason
+    with pytest.raises(InputError) as info:
+        set_technician_comments(store, reported, "Patch off \u0e01", "tech")
+    assert info.value.field == "text" and "U+0E01" in info.value.reason
+    assert show_study(store, reported).interpretation is None and _versions(store, reported) == before
+    interpret(store, reported, "dr.a", "Sinus rhythm.")
+    sign(store, reported, "dr.a", PIN)
+    with pytest.raises(InputError, match=r"U\+6D1E"):
+        add_addendum(store, reported, "dr.b", "wrong", "洞調律")  # the text first: no failed attempt
+    with store.transaction() as session:
+        assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "auth:refused")) is None

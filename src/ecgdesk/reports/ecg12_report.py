@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION, RestingEcgResult, measurements_to_dict
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.continuation import continuation_pages, fits
+from ecgdesk.reports.fonts import report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, draw_12lead_3x4, mm_axes
 
 PAGE_MM = (297.0, 210.0)  # A4 landscape
@@ -175,6 +176,7 @@ def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
                  color="#b00020")
 
 
+@report_fonts()
 def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = "ecg12-report"
                         ) -> RenderedEcg12Report:
     """Write the report as PDF (vector, exact scale) and PNG; each file appears whole or not at all."""

@@ -24,6 +24,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
+from ecgdesk.reports.fonts import report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, draw_strip, mm_axes
 
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -104,8 +105,7 @@ class Writer:
             fontsize=size,
             fontweight="bold" if bold else "normal",
             va="top",
-            ha="left",
-            family="DejaVu Sans",
+            ha="left",  # the family: report_fonts' (write_pages), with fallbacks for other scripts
         )
         self.y -= size * 0.5 + 1.6
 
@@ -278,6 +278,7 @@ def event_strip_pages(strips: Sequence[EventStripImage]) -> list[Callable[[Axes]
     ]
 
 
+@report_fonts()
 def write_pages(path: Path, pages: Sequence[Callable[[Axes], None]], title: str, subject: str) -> Path:
     """An A4 portrait PDF of ``pages`` (each draws on a page-sized axes in mm), numbered, written
     atomically."""

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
+from ecgdesk.reports.fonts import report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, mm_axes
 from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_S, TITLE
 from ecgdesk.reports.strips import (
@@ -136,6 +137,7 @@ def html_text(ctx: ScanningReportContext, digest: str) -> str:
     )
 
 
+@report_fonts()
 def write_html(ctx: ScanningReportContext, path: Path, digest: str) -> None:
     """Write the HTML to ``path`` atomically (temporary file renamed into place)."""
     text = html_text(ctx, digest)

@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
+from ecgdesk.reports.fonts import report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, mm_axes
 from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
@@ -467,6 +468,7 @@ def build_pages(ctx: ScanningReportContext, digest: str) -> list[Page]:
     return pages
 
 
+@report_fonts()
 def write_pdf(ctx: ScanningReportContext, path: Path, digest: str) -> int:
     """Write the PDF to ``path`` (through a temporary file renamed into place); returns the page count."""
     pages = build_pages(ctx, digest)

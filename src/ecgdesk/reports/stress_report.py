@@ -15,6 +15,7 @@ from ecgdesk.analysis.stress.exercise import MV_PER_MM, StageMeasurement, Stress
 from ecgdesk.analysis.stress.protocol import Phase
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.continuation import continuation_pages, fits
+from ecgdesk.reports.fonts import report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, draw_grid, mm_axes
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
@@ -204,6 +205,7 @@ def _continued(ctx: StressReportContext, digest: str) -> list[Figure]:
     )
 
 
+@report_fonts()
 def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str = "stress-report"
                          ) -> RenderedStressReport:
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from ecgdesk.monitoring.periods import Period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
 from ecgdesk.monitoring.triage import Priority
+from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
@@ -194,6 +195,10 @@ def review(
     closing = CloseAction(check_option("action", action, [a.value for a in CloseAction]))
     if len(note) > 10_000:
         raise InputError("note", "at most 10,000 characters")
+    # Both are printed in the signed end-of-service report: every character must show there.
+    check_printable("note", note)
+    if confirmed_rhythm is not None:
+        check_printable("confirmed_rhythm", confirmed_rhythm)
     stamp = now()
     with store.transaction() as session:
         item = session.get(QueueItem, item_id, with_for_update=True)

@@ -35,6 +35,7 @@ from ecgdesk.reports.context import (
     SimpleBeats,
     report_content_digest,
 )
+from ecgdesk.reports.fonts import check_printable
 from ecgdesk.reports.monitoring_report import MonitoringReportContext
 from ecgdesk.reports.monitoring_report import content_digest as monitoring_digest
 from ecgdesk.reports.monitoring_report import render as render_monitoring_report
@@ -281,6 +282,7 @@ def interpret(
         if text is not None:
             if not text.strip():
                 raise InputError("text", "the interpretation is empty")
+            check_printable("text", text)  # the signed PDF must show every character signed
             row = session.scalar(select(Interpretation).where(Interpretation.study_id == study_id))
             before = {"text": row.text, "author": row.author} if row else None
             require_unchanged(study_id, "interpretation", row.text if row else "", base,
@@ -478,6 +480,7 @@ def add_addendum(
     A wrong password counts towards ``policy``'s lockout (as at :func:`sign`)."""
     if not text.strip():
         raise InputError("text", "the addendum is empty")
+    check_printable("text", text)  # before the password: a refused text costs no attempt
     user = authenticate(store, username, password, Role.PHYSICIAN, policy)
     allowed = {StudyStatus.SIGNED, StudyStatus.CODED, StudyStatus.BILLED}
     with store.transaction() as session:

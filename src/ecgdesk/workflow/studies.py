@@ -27,6 +27,7 @@ from ecgdesk.interop.model import OrderPriority
 from ecgdesk.records import Recording, RecordingFormat, open_recording, recording_files
 from ecgdesk.records._checks import file_kind
 from ecgdesk.records.pyramid import Progress, remove_pyramid
+from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append, put_files
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
@@ -465,6 +466,7 @@ def set_technician_comments(
 ) -> None:
     """The technician's comments printed in the report (before signing; audited with before and after).
     ``base``: the comments the editor started from; when they were changed meanwhile, refused (409)."""
+    check_printable("text", text)  # printed in the report that is signed: every character must show
     with store.transaction() as session:
         study = get_study(session, study_id, for_update=True)  # a signature being recorded waits, or refuses
         require_status(
