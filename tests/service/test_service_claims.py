@@ -140,10 +140,8 @@ def test_the_claims_desk_pages_its_lists(api: Api, monkeypatch: pytest.MonkeyPat
     assert past.headers["location"] == "/claims?claims_offset=3&unmatched_offset=1"
 
 
-def test_a_new_claim_reads_back_as_its_documented_shape(api: Api, tiny_files: list[Path]) -> None:
-    """GET /api/v1/claims/{id} and /studies/{id}/claims were a 500 for every claim (found by a long
-    schemathesis run): the lines carry denial_overturned, which the response model lacked, and the first
-    move of the history (the claim made) has no 'before'. Both answers now match /openapi.json."""
+def _new_claim(api: Api, tiny_files: list[Path]) -> tuple[int, str]:
+    """A signed, coded study billed over HTTP: its id and its claim's id (the biller logged in)."""
     headers = api.login("tech.t")
     study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
     assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
@@ -158,7 +156,15 @@ def test_a_new_claim_reads_back_as_its_documented_shape(api: Api, tiny_files: li
     assert api.client.post(f"{base}/coding", headers=headers).status_code == 200
     made = api.client.post("/api/v1/claims", json={"study_id": study_id}, headers=headers)
     assert made.status_code == 201, made.text
-    claim_id = made.json()["claim_id"]
+    return study_id, made.json()["claim_id"]
+
+
+def test_a_new_claim_reads_back_as_its_documented_shape(api: Api, tiny_files: list[Path]) -> None:
+    """GET /api/v1/claims/{id} and /studies/{id}/claims were a 500 for every claim (found by a long
+    schemathesis run): the lines carry denial_overturned, which the response model lacked, and the first
+    move of the history (the claim made) has no 'before'. Both answers now match /openapi.json."""
+    study_id, claim_id = _new_claim(api, tiny_files)
+    base = f"/api/v1/studies/{study_id}"
     document = schemathesis.openapi.from_dict(api.app.openapi())
     shown = api.client.get(f"/api/v1/claims/{claim_id}")
     assert shown.status_code == 200, shown.text
@@ -169,3 +175,23 @@ def test_a_new_claim_reads_back_as_its_documented_shape(api: Api, tiny_files: li
     listed = api.client.get(f"{base}/claims")
     assert listed.status_code == 200 and [c["summary"]["claim_id"] for c in listed.json()] == [claim_id]
     document["/api/v1/studies/{study_id}/claims"]["GET"].validate_response(listed)
+
+
+def test_an_export_names_its_files_without_the_server_s_folders(api: Api, tiny_files: list[Path]) -> None:
+    """POST /api/v1/claims/export answered each file's absolute path on the server (found by a long
+    schemathesis run): the biller gets the file's name and the URL that downloads it (audited, the
+    biller's role), and the answer matches /openapi.json."""
+    _, claim_id = _new_claim(api, tiny_files)
+    headers = api.csrf
+    answer = api.client.post("/api/v1/claims/export", json={"claims": [claim_id]}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    schemathesis.openapi.from_dict(api.app.openapi())["/api/v1/claims/export"]["POST"].validate_response(answer)
+    [file] = answer.json()["files"]
+    assert str(api.store.home) not in answer.text and "path" not in file
+    assert "/" not in file["name"] and file["name"].endswith(".x12") and file["claims"] == [claim_id]
+    assert file["download_url"] == f"/api/v1/claims/{claim_id}/837p"
+    download = api.client.get(file["download_url"])
+    assert download.status_code == 200 and download.text == file["x12"]
+    assert file["name"] in download.headers["content-disposition"]
+    api.login("tech.t")
+    assert api.client.get(file["download_url"]).status_code == 403

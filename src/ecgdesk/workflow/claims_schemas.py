@@ -195,3 +195,20 @@ class ClaimDetailOut(Model):
     claim: ProfessionalClaimDocument | None
     secondary_of: str | None  # the primary claim whose patient share this one bills (COB)
     secondary_claims: list[str]  # the secondary claims this claim's patient share was billed on
+
+
+class ExportedFileOut(Model):
+    """One 837P file of an export. The file stays under the server's home folder, whose layout is not the
+    biller's business: its name, and the route that downloads it (``GET /api/v1/claims/{id}/837p``, by
+    any of its claims: audited, ``claim:export``)."""
+
+    name: str
+    payer: str
+    claims: list[str]
+    interchange_control: int
+    download_url: str
+    x12: str
+
+
+class ExportOut(Model):
+    files: list[ExportedFileOut]

@@ -32,7 +32,9 @@ from ecgdesk.workflow.claims_schemas import (
     ClinicianIn,
     CorrectIn,
     CoverageIn,
+    ExportedFileOut,
     ExportIn,
+    ExportOut,
     PayerIn,
     WorkIn,
 )
@@ -167,20 +169,23 @@ def claim_837p(
 @router.post("/claims/export")
 def export(
     body: ExportIn, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_EXPORT)]
-) -> dict[str, Any]:
-    """Write one 837P per payer for every claim ready to go (or the named ones) and return them."""
+) -> ExportOut:
+    """Write one 837P per payer for every claim ready to go (or the named ones) and return them: each
+    file's name, claims, X12 text and the URL that downloads it again (never the server's folders)."""
     files = export_claims(store, Path(store.home) / "claims" / "out", who.actor, body.payer, body.claims)
-    return {
-        "files": [
-            {
-                "path": str(f.path),
-                "payer": f.payer,
-                "claims": f.claims,
-                "x12": f.path.read_text(encoding="ascii"),
-            }
+    return ExportOut(
+        files=[
+            ExportedFileOut(
+                name=f.path.name,
+                payer=f.payer,
+                claims=f.claims,
+                interchange_control=f.interchange_control,
+                download_url=f"/api/v1/claims/{f.claims[0]}/837p",  # any claim of the file gives it
+                x12=f.path.read_text(encoding="ascii"),
+            )
             for f in files
         ]
-    }
+    )
 
 
 @router.post("/claims/{claim_id}/correct", status_code=201)
