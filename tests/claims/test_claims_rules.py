@@ -12,6 +12,8 @@ from ecgdesk.claims.denials import (
     AppealFacts,
     Category,
     DenialContext,
+    allowed_actions,
+    denial_rules,
     draft_appeal,
     is_routine,
     triage,
@@ -141,6 +143,35 @@ def test_patient_share_goes_to_the_secondary_unless_crossed_over() -> None:
     assert secondary is not None and secondary.action is Action.BILL_SECONDARY
     crossed = triage("PR", "1", [], _context(has_secondary=True, crossover=True))
     assert crossed is not None and crossed.action is Action.BILL_PATIENT
+
+
+@pytest.mark.parametrize("rules", sorted({r.id for r in rule_sets()}))
+@pytest.mark.parametrize("later_claim", [False, True], ids=["primary", "secondary_or_tertiary"])
+def test_every_suggested_action_is_one_the_work_queue_accepts(rules: str, later_claim: bool) -> None:
+    """Each CARC of the rules under each group code, on a primary claim and on a secondary or tertiary claim
+    we billed, with or without a next payer and a crossover: the suggested action is one working the item
+    accepts (claims_denials.work_denial refuses what allowed_actions leaves out; bill_secondary takes only a
+    PR share with a next payer and no crossover; a payer taking reopenings refuses `correct`; a secondary
+    claim its payer decided takes a replacement, never a new original). Before, CO-16 on a secondary claim
+    said `new_original` and CO-22 said `bill_secondary`, both refused."""
+    for carc in [*denial_rules().carc, "ZZ9"]:
+        for group in ("CO", "OA", "PI", "PR"):
+            for crossover in (False, True):
+                for has_next in (False, True):
+                    context = _context(
+                        rules, crossover=crossover, has_secondary=has_next, later_claim=later_claim
+                    )
+                    found = triage(group, carc, [], context)
+                    if found is None:
+                        continue
+                    where = f"{group}-{carc} crossover={crossover} next={has_next} ({rules})"
+                    assert found.action in allowed_actions(group, crossover), where
+                    if found.action is Action.BILL_SECONDARY:
+                        assert group == "PR" and has_next and not crossover, where
+                    if found.action is Action.CORRECT:
+                        assert payer_rules(rules).corrected_claim != "reopening", where
+                    if later_claim:
+                        assert found.action is not Action.NEW_ORIGINAL, where
 
 
 def test_mue_denials_follow_the_adjudication_indicator() -> None:

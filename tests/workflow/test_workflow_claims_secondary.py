@@ -340,6 +340,12 @@ def test_the_secondary_payers_co_denial_is_worked_on_the_secondary_claim(
         work_denial(store, item.id, "new_original", "biller")
     assert show_claim(store, claim.claim_id, "biller").summary.status == "denied"
     assert _items(store, claim.claim_id) == [("CO-16", "14.38", "open", None)]
+    # the item suggests what works there: a replacement (before, it suggested the refused new original)
+    assert item.next_action == "correct" and "replacement" in item.reason
+    worked = work_denial(store, item.id, item.next_action, "biller")
+    assert worked.new_claim and show_claim(store, claim.claim_id, "biller").summary.status == "corrected"
+    replacement = show_claim(store, worked.new_claim, "biller")
+    assert replacement.summary.frequency == "7" and replacement.secondary_of == first.claim_id
 
 
 def test_the_primary_and_its_secondary_claim_name_each_other(store: Store, tmp_path: Path) -> None:

@@ -99,6 +99,9 @@ class DenialContext:
     mue_mai: int | None = None
     # the secondary payer's rules: the secondary claim is due within ITS timely filing, not the primary's
     secondary_rules: PayerRules | None = None
+    # a secondary or tertiary claim we billed: it carries the earlier payers' determination of a share
+    # already moved off the primary, so it is corrected by a replacement, never sent as a new original
+    later_claim: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,10 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
     if category is Category.FREQUENCY_MUE and carc == "151" and context.mue_mai is not None:
         action = table.mue_mai.get(context.mue_mai, action)
         why = f"{why}; MUE adjudication indicator {context.mue_mai}"
+    if action is Action.BILL_SECONDARY and group != "PR":
+        # only a patient share goes on to the next payer; a payer that holds another one primary (CO-22)
+        # is sent the claim again once the patient's coverage order is set right with it
+        action, why = Action.NEW_ORIGINAL, f"{why}; set the coverage order right with the payer"
     deadline: date | None
     if action is Action.BILL_PATIENT and group != "PR":
         action, why = Action.WRITE_OFF, f"{why}; contractual (CO) amounts are never billed to the patient"
@@ -145,6 +152,9 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
         action = Action.BILL_SECONDARY
     if action is Action.BILL_SECONDARY and context.crossover:
         action, why = Action.BILL_PATIENT, f"{why}; the payer crossed the claim over to the secondary itself"
+    if action is Action.NEW_ORIGINAL and context.later_claim:
+        # a new original would bill a share already moved off the primary a second time (refused)
+        action, why = Action.CORRECT, f"{why}; a secondary or tertiary claim is corrected by a replacement"
     if action is Action.CORRECT:
         action, deadline, how = _correction(context)
         why = f"{why}; {how}"

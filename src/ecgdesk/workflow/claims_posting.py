@@ -169,6 +169,7 @@ class Posting:
             remit.crossover,
             has_next,
             secondary_rules=next_rules,
+            later_claim=claim.id in self.primaries,
         )
         for match in matches:
             line_id = match.billed.key if match.billed else None
