@@ -333,6 +333,28 @@ def test_commercial_correction_is_frequency_7_with_ref_f8(store: Store, tmp_path
         correct_claim(store, medicare.claim_id, "biller")
 
 
+def test_a_correction_held_by_its_scrub_is_audited_as_an_original_is(store: Store, tmp_path: Path) -> None:
+    """A correction whose scrub finds an error stays `created` (never exported) and, as an original held so
+    does, has a `claim:scrub` audit row with its error count (claims-lifecycle.md: every move audited).
+    Before, the correction path wrote its scrub row without the count, so a held correction had none."""
+    made = create_claim(store, 3, "biller")
+    export_claims(store, tmp_path / "out", "biller", payer="ACME1")
+    denied = {"93224": Denial("CO", "4", None)}
+    _post(store, tmp_path, _claims_of(store, [made.claim_id]), "acme.835", deny=denied)
+    late = correct_claim(store, made.claim_id, "biller", today=date.today() + timedelta(days=400))
+    assert late.status == "created" and any("filing limit" in e for e in late.errors)
+    held = create_claim(store, 1, "biller", today=date.today() + timedelta(days=400))
+    assert held.status == "created"
+
+    def scrubs(claim_id: str) -> list[tuple[str, object]]:
+        history = show_claim(store, claim_id, "biller").history
+        rows = [h["after"] for h in history if h["action"] == "claim:scrub"]
+        return [(after["status"], after.get("errors")) for after in rows]
+
+    assert scrubs(held.claim_id) == [("created", len(held.errors))]
+    assert scrubs(late.claim_id) == [("created", len(late.errors))]
+
+
 def test_every_claim_move_is_audited(store: Store, tmp_path: Path) -> None:
     ids, _ = _exported(store, tmp_path)
     _post(store, tmp_path, _claims_of(store, ids), "audit.835")

@@ -101,15 +101,13 @@ def has_errors(findings: Sequence[dict[str, Any]]) -> bool:
     return any(f["severity"] == Severity.ERROR.value for f in findings)
 
 
-def scrubbed(
-    session: Session, row: ClaimRow, findings: Sequence[dict[str, Any]], actor: str, count: bool = True
-) -> None:
+def scrubbed(session: Session, row: ClaimRow, findings: Sequence[dict[str, Any]], actor: str) -> None:
     """A claim just built (original, correction or secondary) moves by its scrub: ``created`` with an error
-    (never exported), else ``scrubbed``; audited as ``claim:scrub``, with the number of errors unless
-    ``count`` is off (a correction's row has never carried it)."""
+    (never exported), else ``scrubbed``; audited as ``claim:scrub`` with the number of errors (the count
+    also makes the row when the claim is held where it was built, ``created`` to ``created``)."""
     status = ClaimStatus.CREATED if has_errors(findings) else ClaimStatus.SCRUBBED
-    detail = {"errors": sum(f["severity"] == "error" for f in findings)} if count else None
-    move_claim(session, row, status, actor, "scrub", detail)
+    errors = sum(f["severity"] == "error" for f in findings)
+    move_claim(session, row, status, actor, "scrub", {"errors": errors})
 
 
 def _price(

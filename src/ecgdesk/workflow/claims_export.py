@@ -404,7 +404,7 @@ def correct_in(
             "frequency": frequency.value,
         },
     )
-    scrubbed(session, row, findings, actor, count=False)
+    scrubbed(session, row, findings, actor)
     move_claim(session, original, ClaimStatus.CORRECTED, actor, "correct", {"replacement": row.claim_number})
     return Correction(
         original.claim_number,
