@@ -189,6 +189,26 @@ def test_277ca_acceptance_and_rejection(store: Store, tmp_path: Path) -> None:
     assert show_claim(store, ids[0], "biller").payer_claim_number == "2200000000007"
 
 
+def test_a_corrected_claim_shows_no_balance_of_its_own(store: Store, tmp_path: Path) -> None:
+    """The 277CA rejects a claim, the biller sends a new original of it: the claims list and the billing
+    page's claim head show the rejected (corrected) claim with no insurance balance, as A/R aging and the
+    patient's balance count it (its money is the new claim's). Before, the list showed its charge as open
+    with the insurer beside the new claim's, so the rows summed to twice what aging said."""
+    ids, _ = _exported(store, tmp_path)
+    claims = _claims_of(store, ids)
+    ack = tmp_path / "ack.277"
+    ack.write_text(write_277ca([AckStatus(claims[1], "A7", "562", "85")], PARTIES))
+    apply_ack(store, ack, "biller")
+    fixed = correct_claim(store, ids[1], "biller")
+    listed = {c.claim_id: c for c in list_claims(store, "biller")}
+    old = listed[ids[1]]
+    assert (old.status, old.insurance_balance, old.patient_balance) == ("corrected", "0.00", "0.00")
+    assert listed[fixed.claim_id].insurance_balance == old.charge
+    total = sum(Decimal(c.insurance_balance) for c in listed.values() if c.exported_at)
+    assert f"{total:.2f}" == ar_aging(store).to_dict()["total"]["total"]
+    assert show_claim(store, ids[1], "biller").summary.insurance_balance == "0.00"
+
+
 def _post(store: Store, tmp_path: Path, claims: list, name: str, **kwargs: object) -> dict:
     profile = PayerProfile("MEDICARE PART B", "12345", fee_schedule={"93224": Decimal("71.90")}, **kwargs)  # type: ignore[arg-type]
     decided = adjudicate(claims, profile)

@@ -78,6 +78,9 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
         else {}
     )
     money = balances(session, rows)
+    # a corrected claim's money is its replacement's (A/R aging and the patient's balance leave it out):
+    # shown with no balance of its own, so the list adds up to what aging says
+    gone = {r.id for r in rows if r.status == ClaimStatus.CORRECTED.value}
     return [
         ClaimSummary(
             r.claim_number,
@@ -89,8 +92,8 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
             r.frequency,
             f"{dollars(r.charge_cents):.2f}",
             r.exported_at.isoformat(timespec="seconds") if r.exported_at else None,
-            f"{money[r.id].insurance:.2f}",
-            f"{money[r.id].patient_balance:.2f}",
+            "0.00" if r.id in gone else f"{money[r.id].insurance:.2f}",
+            "0.00" if r.id in gone else f"{money[r.id].patient_balance:.2f}",
         )
         for r in rows
     ]
