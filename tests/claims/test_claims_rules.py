@@ -165,13 +165,29 @@ def test_every_suggested_action_is_one_the_work_queue_accepts(rules: str, later_
                     if found is None:
                         continue
                     where = f"{group}-{carc} crossover={crossover} next={has_next} ({rules})"
-                    assert found.action in allowed_actions(group, crossover), where
+                    reopening = payer_rules(rules).corrected_claim == "reopening"
+                    assert found.action in allowed_actions(group, crossover, "", reopening), where
                     if found.action is Action.BILL_SECONDARY:
                         assert group == "PR" and has_next and not crossover, where
                     if found.action is Action.CORRECT:
                         assert payer_rules(rules).corrected_claim != "reopening", where
                     if later_claim:
                         assert found.action is not Action.NEW_ORIGINAL, where
+
+
+def test_the_actions_offered_are_those_working_an_item_accepts() -> None:
+    """What the work form offers: a CO item is billed to neither the patient nor the next payer (the
+    secondary claim takes only a PR share), a crossed-over PR item not to the next payer, a payer taking
+    reopenings takes no frequency-7 correction, an overpayment is only refunded. Before, bill_secondary was
+    offered on CO items and correct on Medicare items, both refused."""
+    co = allowed_actions("CO", False)
+    assert Action.BILL_PATIENT not in co and Action.BILL_SECONDARY not in co and Action.REFUND not in co
+    assert Action.CORRECT in co and Action.NEW_ORIGINAL in co
+    assert Action.BILL_SECONDARY in allowed_actions("PR", False)
+    assert Action.BILL_SECONDARY not in allowed_actions("PR", True)
+    medicare = allowed_actions("CO", False, "", reopening=True)
+    assert Action.CORRECT not in medicare and Action.REOPENING in medicare
+    assert allowed_actions("CO", False, "overpayment") == [Action.REFUND]
 
 
 def test_mue_denials_follow_the_adjudication_indicator() -> None:

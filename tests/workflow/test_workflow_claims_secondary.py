@@ -147,7 +147,7 @@ def test_a_crossed_over_claim_is_never_billed_to_the_secondary(store: Store, tmp
     )
     _post(store, tmp_path, [crossed], "EFT-MC", MEDICARE_PARTIES)
     (item,) = list_denials(store, "biller", claim=first.claim_id)
-    assert item.next_action == "bill_patient"
+    assert item.next_action == "bill_patient" and "bill_secondary" not in item.actions
     with pytest.raises(InputError, match="crossed the claim over"):
         work_denial(store, item.id, "bill_secondary", "biller")
     assert show_claim(store, first.claim_id, "biller").summary.status == "paid"
@@ -342,6 +342,9 @@ def test_the_secondary_payers_co_denial_is_worked_on_the_secondary_claim(
     assert _items(store, claim.claim_id) == [("CO-16", "14.38", "open", None)]
     # the item suggests what works there: a replacement (before, it suggested the refused new original)
     assert item.next_action == "correct" and "replacement" in item.reason
+    # and the work form offers only what working a CO item accepts (before: bill_patient and refund too)
+    assert item.next_action in item.actions
+    assert not {"bill_patient", "bill_secondary", "refund"} & set(item.actions)
     worked = work_denial(store, item.id, item.next_action, "biller")
     assert worked.new_claim and show_claim(store, claim.claim_id, "biller").summary.status == "corrected"
     replacement = show_claim(store, worked.new_claim, "biller")

@@ -177,16 +177,22 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
     return Triage(category, action, deadline, f"{group}-{carc}{remark}: {why} [{rules.citation}]")
 
 
-def allowed_actions(group: str, crossover: bool, category: str = "") -> list[Action]:
-    """The actions a biller may take on an item of ``group`` (an overpayment item is only refunded)."""
+def allowed_actions(
+    group: str, crossover: bool, category: str = "", reopening: bool = False
+) -> list[Action]:
+    """The actions a biller may take on an item of ``group`` (an overpayment item is only refunded): only a
+    PR amount is billed to the patient or to the next payer (not after a crossover), and a payer taking
+    corrections as reopenings (``reopening``) takes no frequency-7 correction."""
     if category == Category.OVERPAYMENT:
         return [Action.REFUND]
-    actions: list[Action] = [
-        a for a in Action if a is not Action.REFUND and not (a is Action.BILL_PATIENT and group != "PR")
-    ]
+    refused = {Action.REFUND}
+    if group != "PR":
+        refused |= {Action.BILL_PATIENT, Action.BILL_SECONDARY}
     if crossover:
-        actions.remove(Action.BILL_SECONDARY)
-    return actions
+        refused.add(Action.BILL_SECONDARY)
+    if reopening:
+        refused.add(Action.CORRECT)
+    return [a for a in Action if a not in refused]
 
 
 def overpayment(amount: str, determination: date, rules: PayerRules, cause: str = "") -> Triage:

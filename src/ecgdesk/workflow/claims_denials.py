@@ -70,12 +70,31 @@ class DenialView:
     note: str
     letter: str | None
     payer: str
+    # the actions working this item accepts (what the work form offers): never an action it refuses
+    actions: list[str]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _view(item: DenialItemRow, claim: ClaimRow, line: ClaimLineRow | None, payer: PayerRow) -> DenialView:
+def _crossed(session: Session, claim_ids: set[int]) -> set[int]:
+    """The claims a payer crossed over to the secondary itself (their PR items are not ours to bill on)."""
+    if not claim_ids:
+        return set()
+    query = select(ClaimPaymentRow.claim_id).where(
+        ClaimPaymentRow.claim_id.in_(claim_ids), ClaimPaymentRow.crossover.is_(True)
+    )
+    return set(session.scalars(query))
+
+
+def _allowed(item: DenialItemRow, payer: PayerRow, crossover: bool) -> list[Action]:
+    reopening = payer_rules(payer.rules_id).corrected_claim == "reopening"
+    return allowed_actions(item.group_code, crossover, item.category, reopening)
+
+
+def _view(
+    item: DenialItemRow, claim: ClaimRow, line: ClaimLineRow | None, payer: PayerRow, crossover: bool
+) -> DenialView:
     return DenialView(
         item.id,
         claim.claim_number,
@@ -96,6 +115,7 @@ def _view(item: DenialItemRow, claim: ClaimRow, line: ClaimLineRow | None, payer
         item.note,
         item.letter_path,
         payer.payer_id,
+        [a.value for a in _allowed(item, payer, crossover)],
     )
 
 
@@ -138,7 +158,8 @@ def list_denials(
                     "items": len(rows),
                 },
             )
-        return Rows([_view(item, c, line, payer) for item, c, line, payer in rows], total)
+        crossed = _crossed(session, {c.id for _, c, _, _ in rows})
+        return Rows([_view(item, c, line, payer, c.id in crossed) for item, c, line, payer in rows], total)
 
 
 def _describe_icd(code: str) -> str:
@@ -294,20 +315,18 @@ def work_denial(
         assert claim is not None
         payer = session.get(PayerRow, claim.payer_id)
         assert payer is not None
-        crossover = bool(
-            session.scalar(
-                select(func.count())
-                .select_from(ClaimPaymentRow)
-                .where(ClaimPaymentRow.claim_id == claim.id, ClaimPaymentRow.crossover.is_(True))
-            )
-        )
-        if chosen not in allowed_actions(item.group_code, crossover, item.category):
+        crossover = bool(_crossed(session, {claim.id}))
+        if chosen not in _allowed(item, payer, crossover):
             if item.category == Category.OVERPAYMENT:
                 why = "an overpayment is refunded (or the payer recoups it: PLB WO)"
             elif chosen is Action.REFUND:
                 why = "only an overpayment item is refunded"
-            elif chosen is Action.BILL_SECONDARY:
+            elif chosen is Action.CORRECT:
+                why = f"{payer.name} takes corrections as reopenings, not frequency-7 claims: use 'reopening'"
+            elif chosen is Action.BILL_SECONDARY and item.group_code == "PR":
                 why = "the payer crossed the claim over to the secondary itself"
+            elif chosen is Action.BILL_SECONDARY:
+                why = f"only a patient share (PR) goes to the next payer, not {item.group_code}"
             else:
                 why = f"{item.group_code} amounts are never billed to the patient"
             raise InputError("action", f"'{chosen.value}' is not allowed for item {item_id}: {why}")
@@ -387,4 +406,4 @@ def work_denial(
             },
         )
         line = session.get(ClaimLineRow, item.line_id) if item.line_id else None
-        return WorkResult(_view(item, claim, line, payer), claim.status, letter, new_claim)
+        return WorkResult(_view(item, claim, line, payer, crossover), claim.status, letter, new_claim)

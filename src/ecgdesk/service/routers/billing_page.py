@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ecgdesk.claims.denials import Action as WorkAction
 from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.routers.pages import SERVICE_NAMES
 from ecgdesk.service.routers.studies import StudyId
@@ -42,7 +41,6 @@ CLP_NAMES = {
 }
 #: States in which "correct" makes a replacement (frequency 7), or a new original for a rejected claim.
 CORRECTABLE = frozenset(s.value for s in (*ADJUDICATED, ClaimStatus.REJECTED))
-WORK_ACTIONS = [a.value for a in WorkAction]
 #: Rows of each of the claims desk's lists on one page.
 DESK_PAGE = 50
 
@@ -72,7 +70,6 @@ def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRe
         can_create_claim=bill.status.value == "coded" and not claims,
         correctable=CORRECTABLE,
         clp_names=CLP_NAMES,
-        work_actions=WORK_ACTIONS,
         studies={},
         soon=_soon(),
     )
@@ -123,6 +120,5 @@ def claims_desk(
         studies=claim_studies(store, [d.claim_id for d in denials]),
         unmatched=waiting,
         unmatched_pg=pg("unmatched_offset", waiting),
-        work_actions=WORK_ACTIONS,
         soon=_soon(),
     )
