@@ -70,6 +70,14 @@ def test_biller_claims_exports_posts_and_works_the_denial(
     assert _status(page) == "scrubbed", page.locator("[data-testid=claim]").inner_text()
     claim_id = page.locator("[data-testid=claim]").get_attribute("data-claim")
 
+    # a refused claim action says why next to its claim (before, claims.js looked for the message box
+    # inside the button itself, which carries data-claim too, so nothing was shown)
+    refusal = {"detail": [{"loc": ["status"], "msg": "refused for this test", "type": "ConflictError"}]}
+    page.route("**/api/v1/claims/export", lambda route: route.fulfill(status=409, json=refusal))
+    page.click(".claim-export")
+    page.locator("[data-testid=claim] .claim-error:text('refused for this test')").wait_for()
+    page.unroute("**/api/v1/claims/export")
+
     page.focus(".claim-export")  # the biller's hands stay on the keyboard
     page.keyboard.press("Enter")
     page.locator("[data-testid=download-837p]").wait_for()

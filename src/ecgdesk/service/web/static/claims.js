@@ -3,7 +3,8 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const D = WS.data();
-  const claimError = (el) => el.closest("[data-claim]").querySelector(".claim-error");
+  // the claim's own article: its buttons carry data-claim too, so closest("[data-claim]") is the button
+  const claimError = (el) => el.closest("article.claim").querySelector(".claim-error");
 
   async function act(button, errorEl, method, url, body) {
     button.disabled = true;
