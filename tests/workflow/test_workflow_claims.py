@@ -375,6 +375,38 @@ def test_a_correction_held_by_its_scrub_is_audited_as_an_original_is(store: Stor
     assert scrubs(late.claim_id) == [("created", len(late.errors))]
 
 
+def test_the_correction_offered_is_the_one_correct_makes(store: Store, tmp_path: Path) -> None:
+    """The billing page's correct button (ClaimDetail.correction): a replacement of Acme's adjudicated claim,
+    none for Medicare's (it takes reopenings: correct is refused), a new original of a rejected claim, and
+    a rejected replacement again as a replacement. Before, the page offered "Correct (frequency 7)" on the
+    Medicare claim (refused) and "New original claim" on the rejected replacement (sent as frequency 7)."""
+    acme = create_claim(store, 3, "biller")
+    export_claims(store, tmp_path / "acme", "biller", payer="ACME1")
+    medicare = create_claim(store, 1, "biller")
+    export_claims(store, tmp_path / "mc", "biller", payer="12345")
+    denied = {"93224": Denial("CO", "4", None)}
+    _post(store, tmp_path, _claims_of(store, [acme.claim_id, medicare.claim_id]), "both.835", deny=denied)
+    assert show_claim(store, medicare.claim_id, "biller").correction is None
+    with pytest.raises(InputError, match="reopenings"):
+        correct_claim(store, medicare.claim_id, "biller")
+    assert show_claim(store, acme.claim_id, "biller").correction == "replacement"
+    made = correct_claim(store, acme.claim_id, "biller", ClaimEdits(lines=(LineEdit(1, modifiers=("52",)),)))
+    assert show_claim(store, acme.claim_id, "biller").correction is None  # corrected: nothing more
+    export_claims(store, tmp_path / "fix", "biller", payer="ACME1")
+    ack = tmp_path / "fix.277"
+    (replacement,) = _claims_of(store, [made.claim_id])
+    ack.write_text(write_277ca([AckStatus(replacement, "A7", "562", "85")], PARTIES))
+    apply_ack(store, ack, "biller")
+    assert show_claim(store, made.claim_id, "biller").correction == "replacement"
+    assert correct_claim(store, made.claim_id, "biller").frequency == "7"
+    other = create_claim(store, 2, "biller")
+    export_claims(store, tmp_path / "two", "biller", payer="12345")
+    (rejected,) = _claims_of(store, [other.claim_id])
+    ack.write_text(write_277ca([AckStatus(rejected, "A7", "562", "85")], PARTIES))
+    apply_ack(store, ack, "biller")
+    assert show_claim(store, other.claim_id, "biller").correction == "new_original"
+
+
 def test_every_claim_move_is_audited(store: Store, tmp_path: Path) -> None:
     ids, _ = _exported(store, tmp_path)
     _post(store, tmp_path, _claims_of(store, ids), "audit.835")

@@ -56,7 +56,7 @@ from ecgdesk.workflow.claims import (
     scrubbed,
     tagged_findings,
 )
-from ecgdesk.workflow.claims_ledger import SENT, ClaimStatus, move_claim
+from ecgdesk.workflow.claims_ledger import ADJUDICATED, SENT, ClaimStatus, move_claim
 from ecgdesk.workflow.claims_secondary import (
     billed_share_cents,
     book_prior_payer,
@@ -282,6 +282,22 @@ class Correction:
     frequency: str
     status: str
     errors: list[str]
+
+
+def correction_offer(session: Session, row: ClaimRow) -> str | None:
+    """What :func:`correct_in` makes of ``row`` now, as the billing page offers it: ``replacement``
+    (frequency 7; a rejected replacement goes again as one), ``new_original`` (a rejected claim), or None
+    where it would be refused (not yet adjudicated, a payer taking reopenings, no payer claim number for
+    REF*F8 yet)."""
+    status = ClaimStatus(row.status)
+    if status is ClaimStatus.REJECTED:
+        carried = claim_from_dict(json.loads(row.claim_json)["claim"]).payer_claim_number
+        return "replacement" if row.frequency in ("7", "8") and carried else "new_original"
+    if status not in ADJUDICATED or not row.payer_claim_number:
+        return None
+    payer = session.get(PayerRow, row.payer_id)
+    assert payer is not None
+    return None if rules_of(payer).corrected_claim == "reopening" else "replacement"
 
 
 def correct_claim(

@@ -34,6 +34,7 @@ from ecgdesk.store.claims_models import (
 from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.workflow.claims import find_claim
 from ecgdesk.workflow.claims_denials import DenialView, list_denials
+from ecgdesk.workflow.claims_export import correction_offer
 from ecgdesk.workflow.claims_ledger import (
     OVERTURNED,
     SENT,
@@ -151,6 +152,8 @@ class ClaimDetail:
     #: the primary claim whose patient share this secondary claim bills (COB), and the other way round
     secondary_of: str | None = None
     secondary_claims: list[str] = field(default_factory=list)
+    #: what "correct" makes of it now (claims_export.correction_offer): replacement, new_original or None
+    correction: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -282,6 +285,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
         primary = primary_claims(session, [claim.id]).get(claim.id)
         detail.secondary_of = primary.claim_number if primary is not None else None
         detail.secondary_claims = secondary_claim_numbers(session, claim)
+        detail.correction = correction_offer(session, claim)
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
     return detail

@@ -19,7 +19,6 @@ from ecgdesk.service.web.pager import PageOffset, Pager, page_url, pager, within
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.claims_denials import list_denials
 from ecgdesk.workflow.claims_inbound import unmatched
-from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus
 from ecgdesk.workflow.claims_views import BUCKETS, ar_aging, claim_studies, list_claims, study_claims
 from ecgdesk.workflow.paging import Rows
 from ecgdesk.workflow.permissions import Action, authorize
@@ -39,8 +38,6 @@ CLP_NAMES = {
     "22": "reversal",
     "23": "not our claim, forwarded",
 }
-#: States in which "correct" makes a replacement (frequency 7), or a new original for a rejected claim.
-CORRECTABLE = frozenset(s.value for s in (*ADJUDICATED, ClaimStatus.REJECTED))
 #: Rows of each of the claims desk's lists on one page.
 DESK_PAGE = 50
 
@@ -68,7 +65,6 @@ def billing_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRe
         service_names=SERVICE_NAMES,
         claims=claims,
         can_create_claim=bill.status.value == "coded" and not claims,
-        correctable=CORRECTABLE,
         clp_names=CLP_NAMES,
         studies={},
         soon=_soon(),
