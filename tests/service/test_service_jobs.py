@@ -205,3 +205,40 @@ def test_an_upload_whose_analysis_runs_in_parts_shows_the_parts_progress(
     listed = next(j for j in view["jobs"] if j["id"] == analysis.id)
     assert view["upload"]["state"] == "analyzing" and listed["progress"] > 0
     assert view["upload"]["progress"] == listed["progress"]  # not 0 while its parts are done one by one
+
+
+def _progress_line(api: Api, study_id: int) -> str:
+    """The study page's 'Import and analysis:' line as read: the state, then the message."""
+    html = api.client.get(f"/studies/{study_id}").text
+    state = html.split('id="progress-state">', 1)[1].split("<", 1)[0]
+    message = html.split('id="progress-msg">', 1)[1].split("<", 1)[0]
+    return f"{state} {message}"
+
+
+def test_upload_progress_says_its_state_once(queued_api: Api, tiny_files: list[Path]) -> None:
+    """The progress box shows the state then the message: the message must not say the state again
+    (it read 'received received; import queued (job 1)', and 'failed analysis job 2 failed')."""
+    api = queued_api
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    (job,) = jobs(api.store)
+    seen = []
+    for _ in range(2):
+        upload_view = api.client.get(f"/api/v1/studies/{study_id}").json()["upload"]
+        state, message = upload_view["state"], upload_view["message"]
+        assert message and state not in message.split(), upload_view
+        line = _progress_line(api, study_id)
+        assert line.split()[0] == state and f"{state} {state}" not in line, line
+        seen.append(state)
+        if state == "received":
+            assert run_chain(api.store, job.id).status == "done"
+    assert seen == ["received", "done"]
+    assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
+    analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study" and j.status == "queued")
+    with api.store.transaction() as session:
+        queue.cancel(session, analysis.id, "tech.t")
+    upload_view = api.client.get(f"/api/v1/studies/{study_id}").json()["upload"]
+    assert upload_view["state"] == "failed" and "failed" not in upload_view["message"].split(), upload_view
+    assert upload_view["message"] == f"analysis job {analysis.id} cancelled"

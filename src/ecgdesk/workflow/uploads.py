@@ -85,7 +85,7 @@ def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Acce
                 study_id=study_id,
                 state="received",
                 progress=0.0,
-                message="received; import and analysis queued",
+                message="import and analysis queued",  # the detail after the state: never the state again
                 files_json=json.dumps([f.name for f in files]),
                 size_bytes=size,
                 actor=actor,
@@ -133,7 +133,7 @@ def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
             study_id=row.study_id,  # listed with the study's jobs (its page, its detail, 'jobs list --study')
         )
         job, _ = queue.enqueue(session, spec, actor)
-        row.message, row.job_id = f"received; import queued (job {job.id})", job.id
+        row.message, row.job_id = f"import queued (job {job.id})", job.id
         return job.id
 
 
@@ -155,7 +155,7 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         assert row is not None
         study_id = row.study_id
         before = _imported_before(session, study_id, upload_id)
-    _update(store, upload_id, "importing", 0.0, "importing the recording")
+    _update(store, upload_id, "importing", 0.0, "reading the recording's files")
     result: dict[str, Any] = {"study_id": study_id}
 
     def conclude(session: Session, sha256: str, warnings: tuple[str, ...]) -> None:

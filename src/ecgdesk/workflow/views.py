@@ -266,7 +266,9 @@ def upload_out(row: Upload, session: Session | None = None) -> UploadOut:
     job = session.get(Job, row.job_id) if session is not None and row.job_id is not None else None
     if job is not None and job.status in ("failed", "cancelled") and row.state != "failed":
         what = "import" if job.kind == "upload.import" else "analysis"
-        state, message = "failed", f"{what} job {job.id} {job.status}: {job.error or ''}".rstrip(": ")
+        # the state says 'failed': the message names the job and why, without saying 'failed' again
+        reason = " cancelled" if job.status == "cancelled" else f": {job.error}" if job.error else ""
+        state, message = "failed", f"{what} job {job.id}{reason}"
     elif job is not None and session is not None and row.state == "analyzing":
         from ecgdesk.jobs.info import info  # a split analysis: the share of its parts done
 
