@@ -326,7 +326,18 @@ def test_physician_signs_with_a_wrong_then_the_right_password(
     chromium: Any, served: Served, shots: Path
 ) -> None:
     page = log_in(chromium, served, "dr.demo")
-    interpret(page, served.study_id, "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)")
+    saved = "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)"
+    interpret(page, served.study_id, saved)
+    # words typed after 'Save and review' are in no version: signing would sign the reviewed one without
+    # them and the reload would lose them; the page says so, with the focus on the text, and opens no dialog
+    page.fill("#interp", saved + " Refer to electrophysiology.")
+    page.locator("[data-testid=sign-button]").click()
+    page.locator("#interp-error").wait_for(state="visible")
+    assert "not saved" in page.locator("#interp-error").inner_text()
+    assert not page.locator("#sign-dialog").is_visible()
+    assert page.evaluate("document.activeElement.id") == "interp"
+    assert page.input_value("#interp").endswith("Refer to electrophysiology.")
+    page.fill("#interp", saved)
     page.locator("[data-testid=sign-button]").click()
     dialog = page.locator("#sign-dialog")
     dialog.wait_for(state="visible")

@@ -39,6 +39,15 @@ document.addEventListener("DOMContentLoaded", () => {
     const form = document.getElementById("sign-form");
     const error = document.getElementById("sign-error");
     open.addEventListener("click", () => {
+      // Words typed since 'Save and review' are in no version: the signature would cover the reviewed
+      // version without them, and the reload after it would throw them away.
+      if (interp && interp.text.value.trim() !== interp.text.defaultValue.trim()) {
+        WS.showError(document.getElementById("interp-error"),
+          "Your interpretation has changes not saved: 'Save and review' them first (a signature covers the reviewed version only), or undo them.");
+        interp.text.focus();
+        return;
+      }
+      WS.showError(document.getElementById("interp-error"), "");
       WS.showError(error, "");
       form.password.value = "";
       dialog.showModal();
