@@ -136,3 +136,35 @@ def test_the_worklist_says_its_update_times_are_utc(api: Api) -> None:
     assert '<th scope="col">Updated (UTC)</th>' in page
     script = api.client.get("/static/worklist.js").text
     assert 'cell(r.updated_at.slice(0, 16).replace("T", " "), "when")' in script
+
+
+def test_the_report_page_offers_signing_only_when_the_physician_can_sign(
+    api: Api, tiny_files: list[Path]
+) -> None:
+    """'Sign report…' on a version the physician has not reviewed led to a password dialog and then a
+    refusal quoting a CLI command ("review it first ('study interpret ID --user ...')"); the page now says
+    what to do instead, and offers the button once their reviewed version can be signed."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code < 300
+    headers = api.login("dr.t")
+    page = api.client.get(f"/studies/{study_id}/report").text
+    assert 'id="interp-form"' in page and 'data-testid="sign-button"' not in page
+    hint = page.split('id="sign-hint"', 1)[1].split("</p>", 1)[0]
+    assert "Save and review" in hint and "study interpret" not in hint, hint
+    base = f"/api/v1/studies/{study_id}"
+    reading = api.client.post(f"{base}/interpretation", json={"text": "Sinus rhythm."}, headers=headers)
+    assert reading.is_success
+    page = api.client.get(f"/studies/{study_id}/report").text
+    assert 'data-testid="sign-button"' in page and 'id="sign-hint"' not in page
+    # a change after the review (the technician's comments are in the report): review again first
+    technician = api.login("tech.t")
+    comment = api.client.post(f"{base}/comment", json={"text": "Lead II re-placed."}, headers=technician)
+    assert comment.is_success, comment.text
+    api.login("dr.t")
+    page = api.client.get(f"/studies/{study_id}/report").text
+    assert 'data-testid="sign-button"' not in page
+    hint = page.split('id="sign-hint"', 1)[1].split("</p>", 1)[0]
+    assert "changed since your review" in hint and "'study report'" not in hint, hint

@@ -160,7 +160,9 @@ def _ids(study_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def _precheck(store: Store, study_id: int, username: str) -> str | None:
+def not_ready_to_sign(store: Store, study_id: int, username: str) -> str | None:
+    """Why ``username`` cannot sign the study now (None: they can), as the queue says it; the report page
+    offers its sign button only when this is None, so a physician is not asked for a password in vain."""
     with store.transaction() as session:
         study = session.get(Study, study_id)
         if study is None:
@@ -184,7 +186,7 @@ def sign_batch(
     refused: list[Refusal] = []
     for study_id in ids:
         try:
-            reason = _precheck(store, study_id, username)
+            reason = not_ready_to_sign(store, study_id, username)
             if reason is None:
                 signed.append(sign_as(store, study_id, user))
         except EcgDeskError as error:  # the single sign's refusals: this study only

@@ -19,6 +19,7 @@ from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.service.web import PageRoute, page_user, render
 from ecgdesk.workflow.permissions import Action, allowed, authorize
 from ecgdesk.workflow.review import study_overview
+from ecgdesk.workflow.signing_batch import not_ready_to_sign
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CLASS_NAMES = {
@@ -126,6 +127,15 @@ def report_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRes
     if latest is not None and ov.study.signatures:
         last = ov.study.signatures[-1]
         signed = last if ov.study.signature_state == "valid" else None
+    # why this physician cannot sign yet (the page says it in place of the button); None: they can
+    sign_block = None
+    if allowed(who.role, Action.STUDY_SIGN) and ov.study.status.value == "reported":
+        if latest is None or latest.reviewed_by != who.username:
+            sign_block = ("To sign, write your interpretation and press 'Save and review': a signature "
+                          "covers a report version you reviewed.")
+        elif reason := not_ready_to_sign(store, study_id, who.username):
+            sign_block = f"Not ready to sign: {reason}."
     return render(
-        request, "report.html.j2", who, ov=ov, tab="report", service_names=SERVICE_NAMES, signed=signed
+        request, "report.html.j2", who, ov=ov, tab="report", service_names=SERVICE_NAMES, signed=signed,
+        sign_block=sign_block,
     )
