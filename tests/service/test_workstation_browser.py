@@ -381,6 +381,12 @@ def test_physician_reads_and_signs_a_resting_12_lead(chromium: Any, served: Serv
     # with its name, time and meaning (21 CFR 11.50), not only the newest.
     assert not page.locator("#interp-form").count() and not page.locator("#sign-open").count()
     page.fill("#addendum-text", "Compared with the prior tracing: unchanged. (Browser test.)")
+    page.fill("#addendum-password", "not-my-password")
+    page.locator("#addendum-form button[type=submit]").click()
+    page.locator("#addendum-error").wait_for(state="visible")
+    # refused: the text stays, the emptied password field has the focus
+    assert page.evaluate("document.activeElement.id") == "addendum-password"
+    assert page.input_value("#addendum-text").startswith("Compared with the prior tracing")
     page.fill("#addendum-password", PIN)
     with page.expect_navigation(timeout=120_000):
         page.locator("#addendum-form button[type=submit]").click()

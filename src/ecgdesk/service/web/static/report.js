@@ -82,7 +82,13 @@ document.addEventListener("DOMContentLoaded", () => {
     const text = add.text.value.trim(), password = add.password.value;
     if (!text || !password) { WS.showError(error, "Write the addendum and enter your password to sign it."); return; }
     const answer = await WS.api("POST", `${base}/addendum`, { text, password });
-    if (!answer.ok) { WS.showError(error, answer.message); add.password.value = ""; return; }
+    if (!answer.ok) {  // the text stays; the emptied password field takes the focus, as in the sign dialog
+      WS.showError(error, answer.message);
+      add.password.value = "";
+      add.password.setAttribute("aria-invalid", "true");
+      add.password.focus();
+      return;
+    }
     location.reload();
   });
 });
