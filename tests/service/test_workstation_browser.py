@@ -506,6 +506,12 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     page.fill("#u-display", "Second Doctor, MD")
     page.locator("#user-form button[type=submit]").click()
     page.locator("tr[data-username='dr.two']").wait_for()
+    # a reset password is confirmed in words (the dialog used to close without a word)
+    page.locator("tr[data-username='dr.two'] button[data-act=password]").click()
+    page.fill("#pw-new", "2468-new")
+    page.locator("#pw-form button[type=submit]").click()
+    wait_js(page, "document.getElementById('users-status').textContent.includes('dr.two')")
+    assert "sessions ended" in page.locator("#users-status").inner_text()
     # Each change reloads the page once saved: wait for that reload, not for a load state already reached.
     with page.expect_navigation():
         page.select_option("tr[data-username='dr.two'] select", "technician")

@@ -51,6 +51,9 @@ document.addEventListener("DOMContentLoaded", () => {
       dialog.close();
       WS.showError(usersError, "");
       document.getElementById("pw-new").value = "";
+      // nothing else on the page changes: say that it was done (the PUT ends the user's sessions)
+      document.getElementById("users-status").textContent =
+        `Password of ${who} set; their open sessions ended (they log in with the new one).`;
     });
   }
   const verify = document.getElementById("verify");
