@@ -393,3 +393,12 @@ def test_worklist_overview_and_billing_times_carry_their_zone(api: Api, tiny_fil
     assert times == (detail, detail) and detail.endswith(("Z", "+00:00")), (times, detail)
     coded_at = answers["GET", "/api/v1/studies/{study_id}/billing"].json()["coded_at"]
     assert coded_at.endswith(("Z", "+00:00")), coded_at
+
+
+def test_the_audit_log_keeps_each_time_on_one_line(api: Api) -> None:
+    """At 1024 px the 'When (UTC)' cell broke between the date and the time (a two-line row per entry),
+    unlike every other UTC time on the workstation: it is a 'when' cell (no wrap) now."""
+    api.login("admin.t")
+    page = api.client.get("/admin/audit").text
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    assert rows and all(row.split("</td>", 2)[1].startswith('<td class="when">') for row in rows), rows[0]
