@@ -168,3 +168,20 @@ def test_the_report_page_offers_signing_only_when_the_physician_can_sign(
     assert 'data-testid="sign-button"' not in page
     hint = page.split('id="sign-hint"', 1)[1].split("</p>", 1)[0]
     assert "changed since your review" in hint and "'study report'" not in hint, hint
+
+
+def test_a_signed_study_head_says_signed_once(api: Api, tiny_files: list[Path]) -> None:
+    """The head of a signed study showed two badges reading 'signed signed' (the status, then the valid
+    signature's badge); the signature's badge is for the later states only ('coded signed')."""
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert getattr(upload(api, study_id, tiny_files), "status_code", None) == 202
+    api.wait()
+    headers = api.login("dr.t")
+    base = f"/api/v1/studies/{study_id}"
+    reading = {"text": "Sinus rhythm."}
+    assert api.client.post(f"{base}/interpretation", json=reading, headers=headers).is_success
+    assert api.client.post(f"{base}/sign", json={"password": PIN}, headers=headers).is_success
+    for path in (f"/studies/{study_id}", f"/studies/{study_id}/report"):
+        head = api.client.get(path).text.split('class="st-meta"', 1)[1].split("</div>", 1)[0]
+        assert head.count(">signed</span>") == 1, head
