@@ -105,6 +105,32 @@ def test_stress_report_renders(tmp_path: Path):
     assert stress_report_digest(ctx) != out.content_sha256
 
 
+def test_stress_report_names_the_supervisor_of_its_protocol(tmp_path: Path):
+    """The protocol file names who supervised the test (the billing's supervision); the report's head said
+    "Supervising --" all the same, since no caller sets the context's supervising_physician."""
+    import dataclasses
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis" / "stress"))
+    from stress_synthetic import LEADS, synthetic_ecg
+
+    from ecgdesk.analysis.stress.exercise import analyze_stress
+    from ecgdesk.analysis.stress.protocol import bruce_protocol
+    from ecgdesk.reports.stress_report import StressReportContext, render_stress_report, stress_report_digest
+
+    sig, _ = synthetic_ecg(300, 250.0, lambda t: 70 + t / 10)
+    protocol = dataclasses.replace(bruce_protocol(60, "F", exercise_s=180, pretest_s=60, recovery_s=60),
+                                   supervisor="Dana Demo, MD", supervisor_npi="1234567893")
+    result = analyze_stress(Recording.from_array(sig, 250.0, list(LEADS)), protocol)
+    ctx = StressReportContext(result, ReportHeader(patient_id="S1"))
+    out = render_stress_report(ctx, tmp_path)
+    _, _, text = _drawn(out.pdf_path)
+    assert "Supervising Dana Demo, MD (NPI 1234567893)" in text, text[:300]
+    # the printed name is part of what the signature covers
+    other = dataclasses.replace(result, protocol=dataclasses.replace(protocol, supervisor="Someone Else, MD"))
+    assert stress_report_digest(StressReportContext(other, ctx.header)) != out.content_sha256
+
+
 # ------------------------------------------------------------------ many addenda: every signature printed
 PT_PER_MM = 72 / 25.4
 GRID_TOP_PT = (14.0 + 4 * 35.0) * PT_PER_MM  # render_ecg12_report's grid: 14 mm up, four 35 mm rows

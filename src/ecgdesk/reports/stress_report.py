@@ -38,13 +38,21 @@ class RenderedStressReport:
     content_sha256: str
 
 
+def _supervisor(ctx: StressReportContext) -> str:
+    """Who supervised, as printed: the context's, else the one the protocol file names (with the NPI)."""
+    if ctx.supervising_physician:
+        return ctx.supervising_physician
+    p = ctx.result.protocol
+    return f"{p.supervisor} (NPI {p.supervisor_npi})" if p.supervisor and p.supervisor_npi else p.supervisor
+
+
 def stress_report_digest(ctx: StressReportContext) -> str:
     """SHA-256 of what a signature covers (the signature block itself is not part of it)."""
     h = ctx.header
     content = {"kind": "stress_test", "result": stress_to_dict(ctx.result),
                "patient": [h.patient_name, h.patient_id, str(h.birth_date or ""), h.sex],
                "order": [h.ordering_physician, h.ordering_npi, list(h.indications)], "study_id": h.study_id,
-               "supervising": ctx.supervising_physician, "interpretation": ctx.interpretation,
+               "supervising": _supervisor(ctx), "interpretation": ctx.interpretation,
                "addenda": [[a.text, a.author, a.at.isoformat()] for a in ctx.addenda],
                "report_version": h.report_version}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
@@ -218,9 +226,10 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
         fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
         fig.text(0.5, 0.965, "Exercise stress test report", ha="center", fontsize=13, weight="bold")
         h_ = ctx.header
+        supervisor = _supervisor(ctx)
         fig.text(0.06, 0.94, f"{h_.patient_name or 'Unnamed patient'}   ID {h_.patient_id or '--'}   "
                              f"Age {r.protocol.age}   Sex {r.protocol.sex}   Study {h_.study_id or '--'}   "
-                             f"Supervising {ctx.supervising_physician or '--'}", fontsize=7.5)
+                             f"Supervising {supervisor or '--'}", fontsize=7.5)
         for i, line in enumerate(_summary_lines(r)):
             fig.text(0.06, 0.915 - i * 0.017, line, fontsize=7.5)
         table_ax = fig.add_axes((0.06, 0.48, 0.88, 0.3))
