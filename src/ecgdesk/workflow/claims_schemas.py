@@ -195,6 +195,12 @@ class ClaimDetailOut(Model):
     claim: ProfessionalClaimDocument | None
     secondary_of: str | None  # the primary claim whose patient share this one bills (COB)
     secondary_claims: list[str]  # the secondary claims this claim's patient share was billed on
+    correction: Literal["replacement", "new_original"] | None = Field(
+        default=None,
+        description="What correcting the claim makes of it now: a replacement (frequency 7, REF*F8), a new "
+        "original (a rejected claim), or null where correcting is refused (not yet decided, a payer "
+        "taking reopenings, no payer claim number yet)",
+    )
 
 
 class ExportedFileOut(Model):
