@@ -131,6 +131,33 @@ def test_stress_report_names_the_supervisor_of_its_protocol(tmp_path: Path):
     assert stress_report_digest(StressReportContext(other, ctx.header)) != out.content_sha256
 
 
+
+def test_stress_report_head_prints_the_patient_records_age_and_sex(tmp_path: Path):
+    """The head printed the protocol file's "Age 55 Sex M" for a woman of 56, and the age-predicted maximum
+    was 220 - 55: the record's age and sex are printed and used, the protocol's disagreement said."""
+    import sys
+    from datetime import date
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis" / "stress"))
+    from stress_synthetic import LEADS, synthetic_ecg
+
+    from ecgdesk.analysis.stress.exercise import analyze_stress
+    from ecgdesk.analysis.stress.protocol import bruce_protocol
+    from ecgdesk.analysis.stress.subject import stress_subject
+    from ecgdesk.reports.stress_report import StressReportContext, render_stress_report
+
+    sig, _ = synthetic_ecg(300, 250.0, lambda t: 70 + t / 10)
+    protocol = bruce_protocol(55, "M", exercise_s=180, pretest_s=60, recovery_s=60)
+    subject = stress_subject(protocol, date(1969, 9, 14), "F", date(2026, 1, 5))
+    result = analyze_stress(Recording.from_array(sig, 250.0, list(LEADS)), protocol, subject=subject)
+    assert result.age_predicted_max_hr == 220 - 56
+    header = ReportHeader(patient_id="S1", birth_date=date(1969, 9, 14), sex="F")
+    _, _, text = _drawn(render_stress_report(StressReportContext(result, header), tmp_path).pdf_path)
+    assert "Age 56 Sex F" in text and "Age 55" not in text, text[:300]
+    assert "Protocol file says age 55, sex M; the patient record is used" in text
+    assert "of age-predicted maximum (164)" in text
+
+
 # ------------------------------------------------------------------ many addenda: every signature printed
 PT_PER_MM = 72 / 25.4
 GRID_TOP_PT = (14.0 + 4 * 35.0) * PT_PER_MM  # render_ecg12_report's grid: 14 mm up, four 35 mm rows

@@ -185,3 +185,17 @@ def test_a_signed_study_head_says_signed_once(api: Api, tiny_files: list[Path]) 
     for path in (f"/studies/{study_id}", f"/studies/{study_id}/report"):
         head = api.client.get(path).text.split('class="st-meta"', 1)[1].split("</div>", 1)[0]
         assert head.count(">signed</span>") == 1, head
+
+
+def test_a_stress_study_page_says_the_protocol_files_age_and_sex_disagree(api: Api, tmp_path: Path) -> None:
+    """The demo stress test of Moreau, Celine (F, born 1969-09-14) used the protocol file's "age 55, sex M":
+    the page now gives the record's age and sex, and says plainly what the protocol file says instead."""
+    from browser_builders import stress_study
+
+    study_id = stress_study(api.store, tmp_path)
+    api.login("tech.t")
+    page = api.client.get(f"/studies/{study_id}").text
+    used = page.split('data-testid="stress-subject">', 1)[1].split("</td>", 1)[0]
+    assert used.startswith("56 / F") and "age from the patient record" in used, used
+    note = page.split('data-testid="stress-subject-note">', 1)[1].split("</p>", 1)[0]
+    assert note == "Protocol file says age 55, sex M; the patient record is used", note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,35 @@ def test_no_analysis_and_no_rendering_on_view_review_and_sign(
     show_study(store, study_id, Principal(2, "biller", Role.BILLER, "Biller", "test"))
     report_files.report_file(store, study_id, "biller")
     assert calls == {"analyze": 1, "render": 3}
+
+
+def test_stress_study_uses_the_patient_records_age_and_sex(store: Store, stress_record: Path):
+    """The demo stress test of a woman born 1969-09-14 printed "Age 55 Sex M" (the protocol file's) and
+    took 220 - 55 as her age-predicted maximum: the record's sex and age at the test date are used now,
+    and the protocol's disagreement is said in the analysis, the report and the study page."""
+    from pypdf import PdfReader
+
+    _physician(store)
+    born = date(1969, 9, 14)
+    req = request(service=Service.STRESS_TEST, duration_days=None, indications=("R07.9",), patient_id="P9",
+                  name="Moreau, Celine", birth_date=born, sex="F")
+    study_id = create_study(store, req, "tech")
+    import_recording(store, study_id, stress_record, "tech")
+    protocol = json.loads(stress_record.with_name("stress.protocol.json").read_text())
+    assert protocol["patient"] == {"age": 55, "sex": "M"}  # the stress system's, wrong for this patient
+    start = open_recording(stress_record).start_time
+    assert start is not None
+    age = start.year - born.year - ((start.month, start.day) < (born.month, born.day))
+    assert age != 55
+    run = analyze_ecg_study(store, study_id, "tech")
+    summary = run.summary
+    assert summary["age"] == age and summary.get("sex") == "F"
+    assert summary["age_predicted_max_hr"] == 220 - age
+    percent = 100 * summary["peak_hr_bpm"] / (220 - age)
+    assert summary["percent_of_predicted_max"] == pytest.approx(percent, abs=0.1)
+    note = "Protocol file says age 55, sex M; the patient record is used"
+    assert summary["patient"]["notes"] == [note]
+    assert summary["patient"]["age_from"] == summary["patient"]["sex_from"] == "patient record"
+    pdf = report_study(store, study_id, "tech").pdf_path
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert f"Age {age} Sex F" in text and note in text, text[:400]

@@ -11,7 +11,13 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ecgdesk.analysis.stress.exercise import MV_PER_MM, StageMeasurement, StressResult, stress_to_dict
+from ecgdesk.analysis.stress.exercise import (
+    MV_PER_MM,
+    StageMeasurement,
+    StressResult,
+    stress_to_dict,
+    subject_of,
+)
 from ecgdesk.analysis.stress.protocol import Phase
 from ecgdesk.reports.context import Addendum, ReportHeader, SignatureBlock, signature_lines
 from ecgdesk.reports.continuation import continuation_pages, fits
@@ -71,6 +77,8 @@ def _summary_lines(r: StressResult) -> list[str]:
         f"{int(r.protocol.angina_index)}",
         f"Reason stopped: {r.protocol.reason_stopped or '--'}",
     ]
+    # where the protocol file's age or sex disagrees with the record, or stood in for it: said, not dropped
+    lines[0:0] = list(subject_of(r).notes)
     kinds: dict[str, int] = {}
     for a in r.arrhythmias:
         kinds[f"{a.kind.replace('_', ' ')} ({a.phase.value})"] = kinds.get(
@@ -227,8 +235,9 @@ def render_stress_report(ctx: StressReportContext, out_dir: Path, basename: str 
         fig.text(0.5, 0.965, "Exercise stress test report", ha="center", fontsize=13, weight="bold")
         h_ = ctx.header
         supervisor = _supervisor(ctx)
+        subject = subject_of(r)  # the patient record's age at the test date and sex (see subject.py)
         fig.text(0.06, 0.94, f"{h_.patient_name or 'Unnamed patient'}   ID {h_.patient_id or '--'}   "
-                             f"Age {r.protocol.age}   Sex {r.protocol.sex}   Study {h_.study_id or '--'}   "
+                             f"Age {subject.age}   Sex {subject.sex}   Study {h_.study_id or '--'}   "
                              f"Supervising {supervisor or '--'}", fontsize=7.5)
         for i, line in enumerate(_summary_lines(r)):
             fig.text(0.06, 0.915 - i * 0.017, line, fontsize=7.5)

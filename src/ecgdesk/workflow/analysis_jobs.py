@@ -100,7 +100,7 @@ def analysis_spec(
 
 
 def _ecg_spec(session: Session, study: Study, service: Service, actor: str) -> JobSpec:
-    from ecgdesk.workflow.ecg_services import ANALYZABLE, RESTING_VERSION, STRESS_VERSION
+    from ecgdesk.workflow.ecg_services import ANALYZABLE, RESTING_VERSION, STRESS_VERSION, PatientFacts
 
     require_status(study, "analyze", ANALYZABLE)
     row = session.get(RecordingBlob, study.recording_id)
@@ -109,6 +109,9 @@ def _ecg_spec(session: Session, study: Study, service: Service, actor: str) -> J
     imported = import_warnings(study)
     if imported:  # a new import of the same content that warned of more is analysed again
         key["import_warnings"] = list(imported)
+    if service is Service.STRESS_TEST:  # the record's age and sex are its inputs (a corrected record: again)
+        facts = PatientFacts.of(session, study)
+        key["patient"] = [str(facts.birth_date or ""), facts.sex]
     version = RESTING_VERSION if service is Service.RESTING_ECG else STRESS_VERSION
     return JobSpec("analysis.ecg", {"study_id": study.id, "actor": actor}, queue.input_hash(key), version,
                    priority=Priority.STAT, study_id=study.id, recording_id=row.id)

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from ecgdesk.analysis.ecg12.resting import ALGORITHM_VERSION as RESTING_VERSION
 from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, write_outputs
 from ecgdesk.analysis.stress.exercise import StressResult, analyze_stress, stress_to_dict
 from ecgdesk.analysis.stress.protocol import StressProtocol, load_protocol
+from ecgdesk.analysis.stress.subject import stress_subject
 from ecgdesk.coding import Component, Service
 from ecgdesk.errors import InputError
 from ecgdesk.records import Recording
@@ -41,6 +43,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import (
     AnalysisRun,
     Order,
+    Patient,
     RecordingBlob,
     Study,
 )
@@ -52,7 +55,7 @@ from ecgdesk.workflow.studies import get_study, open_study_recording, set_compon
 
 ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
 MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
-STRESS_VERSION = "stress-1.0"
+STRESS_VERSION = "stress-1.1"  # 1.1: the patient record's age and sex, not the protocol file's
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
 
@@ -96,20 +99,38 @@ def _load_stress_protocol(store: Store, row: RecordingBlob) -> StressProtocol:
     return load_protocol(path)
 
 
+@dataclass(frozen=True)
+class PatientFacts:
+    """Who the patient is, from the patient record: a stress test's age and sex come from here."""
+
+    birth_date: date | None
+    sex: str
+
+    @classmethod
+    def of(cls, session: Session, study: Study) -> PatientFacts:
+        patient = session.get(Patient, study.patient_id)
+        assert patient is not None
+        return cls(patient.birth_date, patient.sex)
+
+
 def _analyse(
-    store: Store, row: RecordingBlob, service: Service, recording: Recording
+    store: Store, row: RecordingBlob, service: Service, recording: Recording, patient: PatientFacts
 ) -> tuple[dict[str, Any], Any, StressProtocol | None]:
     if service is Service.RESTING_ECG:
         result = analyze_resting(recording)
         return {"kind": service.value, **measurements_to_dict(result)}, result, None
     protocol = _load_stress_protocol(store, row)
-    stress = analyze_stress(recording, protocol)
+    test_date = recording.start_time.date() if recording.start_time else None
+    subject = stress_subject(protocol, patient.birth_date, patient.sex, test_date)
+    stress = analyze_stress(recording, protocol, subject=subject)
     document = {"kind": service.value, "algorithm_version": STRESS_VERSION, **stress_to_dict(stress)}
     document.setdefault("warnings", list(recording.warnings))  # as the resting document carries them
     return document, stress, protocol
 
 
-def _input_hash(store: Store, row: RecordingBlob, service: Service, imported: Sequence[str]) -> str:
+def _input_hash(
+    store: Store, row: RecordingBlob, service: Service, imported: Sequence[str], patient: PatientFacts
+) -> str:
     parts: dict[str, Any] = {
         "recording_sha256": row.sha256,
         "service": service.value,
@@ -118,6 +139,8 @@ def _input_hash(store: Store, row: RecordingBlob, service: Service, imported: Se
     if service is Service.STRESS_TEST:
         path = protocol_path(store, row)
         parts["protocol_sha256"] = file_sha256(path) if path.exists() else ""
+        # the record's age and sex set the predicted maximum: a corrected record is a new analysis
+        parts["patient"] = [str(patient.birth_date or ""), patient.sex]
     if imported:  # in the document's warnings; absent when none, so earlier runs keep their hash
         parts["import_warnings"] = list(imported)
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
@@ -184,7 +207,8 @@ def analyze_ecg_study(
         row = session.get(RecordingBlob, study.recording_id)
         assert row is not None
         imported = import_warnings(study)
-        input_hash = _input_hash(store, row, service, imported)
+        patient = PatientFacts.of(session, study)
+        input_hash = _input_hash(store, row, service, imported, patient)
         existing = session.scalar(
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
         )
@@ -202,7 +226,7 @@ def analyze_ecg_study(
                 store.resolve(existing.beats_path).parent,
             )
     recording = open_study_recording(store, row, imported)
-    document, result, protocol = _analyse(store, row, service, recording)
+    document, result, protocol = _analyse(store, row, service, recording, patient)
     final = store.studies_root / str(study_id) / "runs" / input_hash[:20]
     main_file = _write_folder(final, service, document, result)
     try:
@@ -266,7 +290,7 @@ def build_ecg_context(
     header, text, addenda = parts.header, parts.interpretation, parts.addenda
     result = stored_result(store, run)
     if result is None:  # a run from before results were stored: the analysis is deterministic, re-run it
-        document, result, _ = _analyse(store, row, service, recording)
+        document, result, _ = _analyse(store, row, service, recording, PatientFacts.of(session, study))
     else:
         document = json.loads(run.findings_json)
     if canonical_json(document) != run.findings_json:

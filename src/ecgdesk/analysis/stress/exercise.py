@@ -16,6 +16,7 @@ from scipy import interpolate
 
 from ecgdesk.analysis.ecg12.delineation import WaveKind, delineate, find_fiducials, lowpass, remove_baseline
 from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
+from ecgdesk.analysis.stress.subject import PROTOCOL, StressSubject, stress_subject
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
@@ -109,6 +110,9 @@ class StressResult:
     arrhythmias: list[Arrhythmia] = field(default_factory=list)
     beats: int = 0
     fs: float = 0.0
+    #: Whose age and sex were used (the patient record's); None in results stored before it was kept,
+    #: which used the protocol file's (see :func:`subject_of`).
+    subject: StressSubject | None = None
 
     @property
     def percent_of_predicted_max(self) -> float:
@@ -242,9 +246,24 @@ def _ectopy(beats: np.ndarray, filtered: np.ndarray, fs: float, protocol: Stress
     return out
 
 
+def subject_of(result: StressResult) -> StressSubject:
+    """The result's subject; a result stored before subjects were kept used the protocol's age and sex."""
+    if result.subject is not None:
+        return result.subject
+    p = result.protocol
+    return StressSubject(p.age, p.sex, PROTOCOL, PROTOCOL, p.age, p.sex, (
+        f"Analysed before the patient record's age and sex were used: age {p.age}, sex {p.sex} from the "
+        "protocol file; analyse the study again",))
+
+
 def analyze_stress(recording: Recording, protocol: StressProtocol,
-                   progress: Callable[[int], None] | None = None) -> StressResult:
-    """Analyse a continuous exercise-test recording against its protocol."""
+                   progress: Callable[[int], None] | None = None,
+                   subject: StressSubject | None = None) -> StressResult:
+    """Analyse a continuous exercise-test recording against its protocol.
+
+    ``subject`` is the patient's age and sex (:func:`ecgdesk.analysis.stress.subject.stress_subject`,
+    from the patient record); without it the protocol file's are used, and the result says so."""
+    subject = subject if subject is not None else stress_subject(protocol)
     fs = recording.fs
     if protocol.exercise_end_s > recording.duration_s + 1.0:
         raise InputError("stages", f"the exercise phase ends at {protocol.exercise_end_s:g} s but the "
@@ -299,7 +318,7 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         mets = foster_bruce_mets(exercise_min)
     else:
         mets = max([m.mets for m in measured if m.mets is not None], default=1.0)
-    apmhr = 220.0 - protocol.age
+    apmhr = 220.0 - subject.age  # the age-predicted maximum of Fox et al. (220 - age), at the record's age
     return StressResult(
         protocol=protocol, stages=measured, resting_hr_bpm=pretest[-1] if pretest else None,
         peak_hr_bpm=float(smooth_hr[peak_i]), peak_hr_time_s=float(rr_times[peak_i]),
@@ -307,6 +326,7 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         mets=mets, max_st_depression_mm=round(worst_mm, 2), max_st_depression_lead=worst_lead,
         duke_score=duke_treadmill_score(exercise_min, round(worst_mm, 2), int(protocol.angina_index)),
         arrhythmias=_ectopy(beats, remove_baseline(data, fs), fs, protocol), beats=int(beats.size), fs=fs,
+        subject=subject,
     )
 
 
@@ -318,7 +338,9 @@ def stress_to_dict(result: StressResult) -> dict[str, object]:
 
     return {
         "protocol": result.protocol.protocol,
-        "age": result.protocol.age,
+        "age": subject_of(result).age,
+        "sex": subject_of(result).sex,
+        "patient": subject_of(result).to_dict(),
         "resting_hr_bpm": r(result.resting_hr_bpm),
         "peak_hr_bpm": r(result.peak_hr_bpm),
         "peak_hr_time_s": r(result.peak_hr_time_s),
