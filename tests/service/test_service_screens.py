@@ -199,3 +199,17 @@ def test_a_stress_study_page_says_the_protocol_files_age_and_sex_disagree(api: A
     assert used.startswith("56 / F") and "age from the patient record" in used, used
     note = page.split('data-testid="stress-subject-note">', 1)[1].split("</p>", 1)[0]
     assert note == "Protocol file says age 55, sex M; the patient record is used", note
+
+
+def test_the_users_page_prints_credentials_once(api: Api) -> None:
+    """A display name entered with its credentials ("Dana Demo, MD", credentials "MD") read "Dana Demo, MD,
+    MD" on the users page: they are joined only when the name does not already end with them."""
+    from ecgdesk.workflow.users import add_user
+
+    add_user(api.store, "dana.demo", "physician", PIN, "Dana Demo, MD", npi="1234567893", credentials="MD",
+             actor="admin.t", admin_password=PIN)
+    api.login("admin.t")
+    page = api.client.get("/admin/users").text
+    row = page.split('data-username="dana.demo"', 1)[1].split("</tr>", 1)[0]
+    assert "<td>Dana Demo, MD</td>" in row and "MD, MD" not in row, row
+    assert "<td>Dr.T, MD</td>" in page.split('data-username="dr.t"', 1)[1].split("</tr>", 1)[0]

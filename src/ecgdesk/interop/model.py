@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ecgdesk.errors import InputError
+from ecgdesk.names import with_credentials
 
 #: The longest values an order may carry: what the record keeps (a patient id and a placer order number in
 #: 64 characters, a printed name in 200, a message control id in 100). A longer one is refused naming its
@@ -113,7 +114,7 @@ class Provider:
     @property
     def display(self) -> str:
         name = f"{self.given} {self.family}".strip()
-        return f"{name}, {self.credentials}" if self.credentials else name
+        return with_credentials(name, self.credentials)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ecgdesk.analysis.findings import Findings, findings_to_dict
 from ecgdesk.errors import InputError
+from ecgdesk.names import with_credentials
 from ecgdesk.records.recording import Recording
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def signature_lines(
         return []
     out = []
     for sig in [*earlier, signature]:
-        name = sig.printed_name + (f", {sig.credentials}" if sig.credentials else "")
+        name = with_credentials(sig.printed_name, sig.credentials)
         at = sig.signed_at if sig.signed_at.tzinfo is not None else sig.signed_at.replace(tzinfo=UTC)
         version = sig.version if sig.version is not None else report_version
         out.append(SignatureLine(f"{sig.meaning}: {name}",

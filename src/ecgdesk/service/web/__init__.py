@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk import __version__
 from ecgdesk.errors import AuthenticationError, EcgDeskError, NotFoundError, PermissionDeniedError
+from ecgdesk.names import with_credentials
 from ecgdesk.reports.tables import duration_text
 from ecgdesk.service.deps import COOKIE
 from ecgdesk.store import Store
@@ -39,6 +40,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+ENV.filters["with_credentials"] = with_credentials  # "Dana Demo, MD" and "MD": not "..., MD, MD"
 ENV.filters["duration"] = lambda s: f"{s:.0f} s" if s < 59.5 else duration_text(s)  # a resting ECG: "10 s"
 #: Nothing comes from another origin: scripts, styles, fonts, images and frames are ECG Desk's own.
 CSP = (
