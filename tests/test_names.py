@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ecgdesk.interop.model import Provider
-from ecgdesk.names import with_credentials
+from ecgdesk.names import with_credentials, without_credentials
 from ecgdesk.reports.context import SignatureBlock, signature_lines
 
 
@@ -32,3 +32,11 @@ def test_signature_lines_and_the_hl7_fhir_provider_name_do_not_repeat_the_creden
     assert line.startswith("Interpreted by: Dana Demo, MD ") and "MD, MD" not in line, line
     assert Provider("1234567893", "Demo, MD", "Dana", "MD").display == "Dana Demo, MD"
     assert Provider("1234567893", "Demo", "Dana", "MD").display == "Dana Demo, MD"
+
+
+@pytest.mark.parametrize(("name", "bare"), [
+    ("Demo, Dana, MD", "Demo, Dana"), ("Dana Demo MD", "Dana Demo"), ("Dana Demo, md", "Dana Demo"),
+    ("Ahmed", "Ahmed"), ("MD", "MD"),
+])
+def test_the_credentials_a_name_ends_with_are_taken_off_for_its_parts(name: str, bare: str) -> None:
+    assert without_credentials(name, "MD") == bare

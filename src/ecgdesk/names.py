@@ -10,6 +10,22 @@ from __future__ import annotations
 import re
 
 
+def _trailing(credentials: str) -> str:
+    """A pattern for ``credentials`` at the end of a name, as a whole word, spacing after commas ignored."""
+    spaced = r",\s*".join(re.escape(part.strip()) for part in credentials.split(","))
+    return rf"(^|[\s,]){spaced}$"
+
+
+def without_credentials(name: str, credentials: str | None) -> str:
+    """``name`` less the ``credentials`` it ends with ("Demo, Dana, MD" -> "Demo, Dana"), for the parts of
+    an HL7/FHIR name, where the credentials have a field of their own."""
+    creds = (credentials or "").strip()
+    name = name.strip()
+    if not creds:
+        return name
+    return re.sub(_trailing(creds), "", name, flags=re.IGNORECASE).rstrip(" ,") or name
+
+
 def with_credentials(name: str, credentials: str | None) -> str:
     """``name, credentials``, unless ``name`` already ends with those credentials (as a whole word, any
     case, spacing after commas ignored) or there are none."""
@@ -19,7 +35,6 @@ def with_credentials(name: str, credentials: str | None) -> str:
         return name
     if not name:
         return creds
-    spaced = r",\s*".join(re.escape(part.strip()) for part in creds.split(","))
-    if re.search(rf"(^|[\s,]){spaced}$", name, re.IGNORECASE):
+    if re.search(_trailing(creds), name, re.IGNORECASE):
         return name
     return f"{name}, {creds}"

@@ -395,3 +395,18 @@ def test_a_fhir_order_whose_requester_is_an_npi_alone_creates_the_study(store: S
     with store.transaction() as session:
         order = session.scalars(select(Order)).one()
     assert (order.ordering_npi, order.ordering_name) == (ORDERING_NPI, None)
+
+
+@pytest.mark.parametrize(("display_name", "parts"), [
+    ("Demo, Dana, MD", ("Demo", "Dana")),  # the given name was "Dana, MD": "Dana, MD Demo, MD" printed
+    ("Dana Demo, MD", ("Demo", "Dana")),
+    ("Demo, Dana", ("Demo", "Dana")),
+    ("Dana Demo", ("Demo", "Dana")),
+])
+def test_the_result_names_the_interpreter_with_the_credentials_once(display_name: str, parts: tuple) -> None:
+    from ecgdesk.store.models import User
+    from ecgdesk.workflow.interop_results import _provider
+
+    provider = _provider(User(display_name=display_name, credentials="MD", npi="1234567893"))
+    assert (provider.family, provider.given, provider.credentials) == (*parts, "MD")
+    assert provider.display == "Dana Demo, MD"

@@ -34,6 +34,7 @@ from ecgdesk.interop.model import (
     SignatureEntry,
     SignedResult,
 )
+from ecgdesk.names import without_credentials
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
 from ecgdesk.store.models import (
@@ -104,11 +105,11 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def _provider(user: User) -> Provider:
-    family, given = _split_name(user.display_name)
+    # the credentials have a field of their own (XCN-7, HumanName.suffix): "Demo, Dana, MD" named the
+    # given name "Dana, MD" and printed "Dana, MD Demo, MD"
+    family, given = _split_name(without_credentials(user.display_name, user.credentials))
     if not given and " " in family:  # "Ana Lee, MD" style display names: the credentials follow the comma
         given, family = family.rsplit(" ", 1)
-    if user.credentials and given == user.credentials:
-        given = ""
     return Provider(user.npi, family, given, user.credentials or "")
 
 
