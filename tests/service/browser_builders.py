@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -209,3 +210,25 @@ def launched_chromium() -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         yield launched
         launched.close()
+
+
+def wait_js(page: Any, expression: str, timeout_s: float = 60) -> None:
+    """Poll a JavaScript condition (the pages' CSP forbids eval, which wait_for_function would need)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.1)
+
+
+def interpret(page: Any, study_id: int, text: str) -> None:
+    """Write the interpretation on the report page and save it (a reviewed version; the page reloads)."""
+    page.goto(f"/studies/{study_id}/report")
+    page.fill("#interp", text)
+    with page.expect_navigation(timeout=120_000):
+        page.locator("#interp-form button[type=submit]").click()
+    page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
+
+
+def csrf(page: Any) -> str:
+    return str(page.get_attribute('meta[name="csrf-token"]', "content"))

@@ -11,7 +11,6 @@ Screenshots go to docs/screenshots with ECGDESK_SCREENSHOTS=1 (else to a tempora
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,8 @@ from browser_builders import (
     VIEWPORT,
     Served,
     cheap_password_hashing,
+    csrf,
+    interpret,
     launched_chromium,
     need_browser,
     open_logged_in,
@@ -30,6 +31,7 @@ from browser_builders import (
     save_small,
     serve_demo,
     stress_study,
+    wait_js,
 )
 from browser_builders import shots_folder as _shots_folder
 from sqlalchemy import select, update
@@ -62,32 +64,10 @@ def log_in(chromium: Any, served: Served, username: str, password: str = PIN) ->
     return open_logged_in(chromium, served.url, username, password)
 
 
-def wait_js(page: Any, expression: str, timeout_s: float = 60) -> None:
-    """Poll a JavaScript condition (the pages' CSP forbids eval, which wait_for_function would need)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.1)
-
-
 def count(line: str, label: str) -> int:
     """The number after ``label`` in "Beats in the study: N 6,189 · S 56 · V 82 · ..."."""
     part = line.split(f" {label} ", 1)[1]
     return int(part.split(" ")[0].replace(",", ""))
-
-
-def interpret(page: Any, study_id: int, text: str) -> None:
-    """Write the interpretation on the report page and save it (a reviewed version; the page reloads)."""
-    page.goto(f"/studies/{study_id}/report")
-    page.fill("#interp", text)
-    with page.expect_navigation(timeout=120_000):
-        page.locator("#interp-form button[type=submit]").click()
-    page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
-
-
-def csrf(page: Any) -> str:
-    return str(page.get_attribute('meta[name="csrf-token"]', "content"))
 
 
 def test_a_wrong_password_is_refused_in_words(chromium: Any, served: Served) -> None:
