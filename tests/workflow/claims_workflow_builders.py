@@ -113,9 +113,9 @@ def copy_store(template: Path, target: Path, backend: str = "sqlite") -> Store:
     shutil.copytree(template, target)
     if backend == "sqlite":
         return open_store(url=f"sqlite:///{target / 'db.sqlite'}", home=target / "home")
-    from backends import scratch_url
+    from backends import fresh_postgres_url
 
-    store = open_store(url=scratch_url(target, backend), home=target / "home")
+    store = open_store(url=fresh_postgres_url(), home=target / "home")
     source = create_engine(f"sqlite:///{target / 'db.sqlite'}")
     try:
         with source.connect() as read, store.engine.begin() as write:
