@@ -6,14 +6,16 @@ from __future__ import annotations
 ORDERING_NPI = "1245319599"
 
 
-def enroll_argv(device: str, start: str, ordering_npi: str = ORDERING_NPI) -> list[str]:
-    """``monitor enroll`` of patient M1 (Roe, Rita, F, born 1950-05-06) on ``device`` from ``start``
-    (YYYY-MM-DD), ordered by ``ordering_npi`` for palpitations (R00.2)."""
+def enroll_argv(
+    device: str, start: str, ordering_npi: str = ORDERING_NPI, patient_id: str = "M1"
+) -> list[str]:
+    """``monitor enroll`` of patient ``patient_id`` (Roe, Rita, F, born 1950-05-06) on ``device`` from
+    ``start`` (YYYY-MM-DD), ordered by ``ordering_npi`` for palpitations (R00.2)."""
     return [
         "monitor",
         "enroll",
         "--patient-id",
-        "M1",
+        patient_id,
         "--name",
         "Roe, Rita",
         "--birth-date",

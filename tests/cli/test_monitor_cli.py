@@ -121,7 +121,8 @@ def test_swap_replaces_the_recorder_within_the_period(capsys: pytest.CaptureFixt
     result = json.loads(capsys.readouterr().out)
     assert (result["old_device"], result["new_device"]) == ("DEV-1", "DEV-2")
     assert result["at"] == "2026-12-02T10:00:00+00:00"
-    assert main(enroll_argv("DEV-1", "2026-12-03")) == 0  # DEV-1 is free for the next patient
+    # DEV-1 is free for the next patient (M1's own second period would complete within 29 days of the first)
+    assert main(enroll_argv("DEV-1", "2026-12-03", patient_id="M2")) == 0
     capsys.readouterr()
     # the period with its swap history, as the API and the period page show it
     assert main(["monitor", "show", enrolment]) == 0
@@ -207,6 +208,14 @@ def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.Captu
     )
     gaps = json.loads(capsys.readouterr().out)
     assert {g["missing"] for g in gaps} == {"technician", "on-call physician"}
+    # a second period of M1 completing within 29 days of the first (reference monitoring.md 5, rule 1)
+    assert main(ENROLL) == 0
+    capsys.readouterr()
+    assert main(enroll_argv("DEV-2", "2026-12-10")) == 2
+    err = capsys.readouterr().err
+    for part in ("overlap", "event_monitor enrolment 1", "2026-12-01 to 2026-12-30", "2027-01-28"):
+        assert part in err, err
+    assert main([*enroll_argv("DEV-2", "2026-12-10"), "--overlap-reason", "new syncope, repeat ordered"]) == 0
 
 
 def test_reading_the_queue_on_the_command_line_is_audited(
@@ -230,3 +239,4 @@ def test_reading_the_queue_on_the_command_line_is_audited(
             ("tech", "all", {"items": 1, "ids": shown, "offset": 0}),
         ]
     store.close()
+

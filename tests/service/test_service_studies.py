@@ -274,3 +274,33 @@ def test_import_warnings_reach_the_detail_and_the_analysis_over_http(
     api.wait()
     view = api.client.get(f"/api/v1/studies/{study_id}").json()
     assert view["status"] == "analyzed" and view["analysis"]["warnings"] == [f"at import: {warning}"]
+
+
+def test_a_holter_within_29_days_of_a_monitoring_period_is_refused_with_a_reason(api: Api) -> None:
+    """Reference monitoring.md section 5 rule 1 at the point of use: a 422 naming the prior set, its dates
+    and the earliest completion allowed, not a claim held weeks later; a documented reason overrides it."""
+    from datetime import date, timedelta
+
+    from ecgdesk.coding import Service
+    from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll
+
+    start = date.today() - timedelta(days=5)
+    info = enroll(api.store, EnrolmentRequest(
+        "P1", "Doe, Jane", date(1950, 1, 2), "F", "DEV-9", Service.EVENT_MONITOR, start,
+        str(STUDY["ordering_npi"]), ("R00.2",)), "tech.t")
+    headers = api.login("tech.t")
+    answer = api.client.post("/api/v1/studies", json=STUDY, headers=headers)
+    assert answer.status_code == 422, answer.text
+    [detail] = answer.json()["detail"]
+    assert detail["loc"] == ["overlap"]
+    earliest = (date.fromisoformat(info.end) + timedelta(days=29)).isoformat()
+    for part in (f"event_monitor enrolment {info.id}", f"{info.start} to {info.end}", earliest):
+        assert part in detail["msg"], detail["msg"]
+    assert api.client.post("/api/v1/studies", json={**STUDY, "overlap_reason": ""}, headers=headers
+                           ).status_code == 422
+    reason = {**STUDY, "overlap_reason": "documented new syncope: repeat Holter ordered by cardiology"}
+    created = api.client.post("/api/v1/studies", json=reason, headers=headers)
+    assert created.status_code == 201, created.text
+    with api.store.transaction() as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "monitor:set-overlap-override"))
+        assert [(a.actor, a.entity_id) for a in audit] == [("tech.t", str(created.json()["id"]))]

@@ -79,3 +79,10 @@ def lead_argument(value: str) -> str | int:
     """A lead as the commands take it: an index when all digits (two leads may share a name, e.g. both
     "ECG"), else a name."""
     return int(value) if is_digits(value) else value
+
+
+#: ``--overlap-reason`` of ``study create`` and ``monitor enroll`` (workflow.monitoring_sets)
+OVERLAP_REASON_HELP = (
+    "a documented medical-necessity reason to order a Holter, event or telemetry set completing within 29 "
+    "days of another set of the patient (audited; its claim is still held)"
+)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ecgdesk.cli._common import OVERLAP_REASON_HELP
 from ecgdesk.errors import InputError
 
 
@@ -64,6 +65,7 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
             ordering_npi=args.ordering_npi,
             indications=tuple(args.indication),
             setting=Setting(args.setting),
+            overlap_reason=args.overlap_reason,
         ),
         who.actor,
     )
@@ -344,6 +346,7 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p.add_argument("--ordering-npi", required=True)
     p.add_argument("--indication", required=True, nargs="+", help="ICD-10-CM codes")
     p.add_argument("--setting", default="practitioner", choices=["practitioner", "hospital_outpatient"])
+    p.add_argument("--overlap-reason", help=OVERLAP_REASON_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_enroll)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ecgdesk.cli import signing
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
-from ecgdesk.cli._common import command_store, print_json, progress, read_text_option
+from ecgdesk.cli._common import OVERLAP_REASON_HELP, command_store, print_json, progress, read_text_option
 from ecgdesk.coding.facts import Service, Setting
 from ecgdesk.errors import InputError
 from ecgdesk.interop.model import OrderPriority
@@ -61,6 +61,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
         place_of_service=args.pos,
         ordering_name=args.ordering_name,
         priority=OrderPriority(args.priority),
+        overlap_reason=args.overlap_reason,
     )
     store, who = _acting(args, Action.STUDY_CREATE)
     study_id = create_study(store, request, who.actor)
@@ -447,6 +448,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--indication", required=True, action="append", help="ICD-10-CM code (repeatable)")
     create.add_argument("--duration-days", type=float, help="prescribed monitoring days")
     create.add_argument("--setting", default=Setting.PRACTITIONER.value, choices=[s.value for s in Setting])
+    create.add_argument("--overlap-reason", help=OVERLAP_REASON_HELP)
     create.add_argument("--pos", help="2-digit place of service (default 11 practitioner, 22 outpatient)")
     create.add_argument("--priority", default=OrderPriority.ROUTINE.value,
                         choices=[p.value for p in OrderPriority],

@@ -72,3 +72,23 @@ def overlap_conflict(end: date, other_ends: list[tuple[str, date]]) -> str | Non
                 f"may not complete within {OVERLAP_DAYS} days of each other"
             )
     return None
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """An earlier (or still running) monitoring set of a patient, as the 29-day rule compares it."""
+
+    what: str  # e.g. "event_monitor enrolment 3 (study 12)", "ambulatory_ecg study 7"
+    start: date
+    end: date  # the day it completed, or will complete: a running period's planned end
+
+    @property
+    def next_completion(self) -> date:
+        """The first day another set may complete after this one."""
+        return self.end + timedelta(days=OVERLAP_DAYS)
+
+
+def too_close(completes_on: date, priors: list[PriorSet]) -> PriorSet | None:
+    """The prior set that a new set completing on ``completes_on`` would complete within 29 days of."""
+    close = [p for p in priors if abs((completes_on - p.end).days) < OVERLAP_DAYS]
+    return max(close, key=lambda p: p.end) if close else None  # the latest decides when a new set may be

@@ -62,6 +62,9 @@ class EnrolmentRequest:
     days: int = 30
     setting: Setting = Setting.PRACTITIONER
     place_of_service: str | None = None
+    #: a documented medical-necessity reason for a period completing within 29 days of another set of the
+    #: patient (audited; workflow.monitoring_sets)
+    overlap_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
                     duration_days=float(req.days),
                     setting=req.setting,
                     place_of_service=req.place_of_service,
+                    completes_on=period.planned_end,  # refused here when within 29 days of another set
+                    overlap_reason=req.overlap_reason,
                 ),
                 actor,
             )

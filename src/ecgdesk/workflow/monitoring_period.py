@@ -45,6 +45,7 @@ from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
 from ecgdesk.workflow.monitoring_queue import period_gaps
+from ecgdesk.workflow.monitoring_sets import early_stop_note
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, import_recording, set_component
 from ecgdesk.workflow.users import aware
@@ -237,6 +238,9 @@ def close_period(
         with store.transaction() as session:
             enrolment = get_enrolment(session, enrolment_id)
             study = get_study(session, study_id)
+            if stopped_early_on is not None:  # reference monitoring.md 5 rule 1: said now, not at the claim
+                note = early_stop_note(session, study.patient_id, study_id, period.end)
+                warnings += [note] if note else []
             document = _document(session, enrolment, period, index)
             if strips:
                 run_folder = store.studies_root / str(study_id) / "runs" / f"period-{enrolment_id}"

@@ -254,6 +254,13 @@ class StudyCreate(InputModel):
     place_of_service: str | None = Field(default=None, pattern=r"^[0-9]{2}$")
     ordering_name: str | None = Field(default=None, max_length=200)
     priority: OrderPriority = OrderPriority.ROUTINE
+    overlap_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="a documented medical-necessity reason to order a Holter, event or telemetry set that "
+        "completes within 29 days of another set of the patient (audited; its claim is still held)",
+    )
 
 
 class StudyCreated(Model):

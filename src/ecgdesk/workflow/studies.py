@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ from ecgdesk.workflow.lifecycle import (
     require_status,
     require_unchanged,
 )
+from ecgdesk.workflow.monitoring_sets import SET_SERVICES, audit_override, check_new_set, estimated_completion
 from ecgdesk.workflow.pyramids import ensure_pyramid, pyramid_folder
 from ecgdesk.workflow.schemas import StudyCreate
 from ecgdesk.workflow.users import check_npi
@@ -68,6 +70,11 @@ class StudyRequest:
     extra: dict[str, str] = field(default_factory=dict)
     placer_order_number: str | None = None  # the EHR's order number, for orders that arrive by interface
     priority: OrderPriority = OrderPriority.ROUTINE
+    #: when the set completes, where known (an enrolment's planned end); else estimated from today and the
+    #: prescribed days (monitoring_sets.estimated_completion)
+    completes_on: date | None = None
+    #: a documented medical-necessity reason to order a monitoring set within 29 days of another (audited)
+    overlap_reason: str | None = None
 
 
 def check_request(req: StudyRequest) -> StudyRequest:
@@ -163,6 +170,11 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             f"patient {req.patient_id!r} is on record with a different {' and '.join(differ) or 'record'}: "
             "check the patient id and what was entered (nothing was created)",
         )
+    overlap = None
+    if req.service in SET_SERVICES:  # the 29-day rule at the point of use (reference monitoring.md 5, rule 1)
+        completes_on = req.completes_on or estimated_completion(now().date(), req.duration_days)
+        days = math.ceil(req.duration_days or 1)
+        overlap = check_new_set(session, patient.id, req.service, completes_on, days, req.overlap_reason)
     order = Order(
         patient_id=patient.id,
         ordering_npi=req.ordering_npi,
@@ -208,6 +220,8 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             "priority": req.priority.value,
         },
     )
+    if overlap is not None:
+        audit_override(session, actor, study.id, overlap)
     return study.id
 
 
@@ -532,6 +546,7 @@ def create_study_from(store: Store, body: StudyCreate, actor: str) -> int:
         place_of_service=body.place_of_service,
         ordering_name=body.ordering_name,
         priority=body.priority,
+        overlap_reason=body.overlap_reason,
     )
     return create_study(store, request, actor)
 

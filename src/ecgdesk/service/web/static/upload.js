@@ -16,6 +16,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (v("duration_days")) body.duration_days = Number(v("duration_days"));
     if (v("ordering_name")) body.ordering_name = v("ordering_name");
     body.priority = v("priority");
+    // only for a monitoring set refused as completing within 29 days of another (the error says so)
+    if (v("overlap_reason")) body.overlap_reason = v("overlap_reason");
     return body;
   }
 
