@@ -240,3 +240,19 @@ def test_reading_the_queue_on_the_command_line_is_audited(
         ]
     store.close()
 
+
+def test_the_escalation_minutes_are_changed_by_the_administrator_on_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Rule 9's N (reference monitoring.md section 5) as an application setting: exit 2 for another role or
+    for nonsense, naming the field; the change shows in ``settings``."""
+    assert main(["settings", "escalate_emergent_minutes", "5"]) == 2  # a technician
+    assert "settings:manage" in capsys.readouterr().err
+    for bad in ("0", "soon"):  # every kind of nonsense: the workflow test
+        assert main(["settings", "escalate_emergent_minutes", bad, "--user", "boss"]) == 2
+        assert "escalate_emergent_minutes" in capsys.readouterr().err
+    assert main(["settings", "escalate_emergent_minutes", "5", "--user", "boss"]) == 0
+    capsys.readouterr()
+    assert main(["settings", "--json", "--user", "boss"]) == 0
+    shown = {s["name"]: (s["value"], s["changed_by"]) for s in json.loads(capsys.readouterr().out)}
+    assert shown == {"escalate_emergent_minutes": (5, "boss"), "escalate_urgent_minutes": (60, None)}

@@ -197,6 +197,26 @@ def test_biller_has_no_queue(chromium: Any, served: Queue) -> None:
     page.context.close()
 
 
+def test_the_administrator_changes_the_escalation_minutes_on_the_settings_page(
+    chromium: Any, served: Queue
+) -> None:
+    """Rule 9's N on the settings page (its Save is the page's script): nonsense is refused next to the
+    setting, a number is saved and shown with who changed it."""
+    page = log_in(chromium, served, "admin.t")
+    page.get_by_role("link", name="Settings").click()
+    page.fill("#value-escalate_urgent_minutes", "0")
+    page.locator("form[data-name=escalate_urgent_minutes] button").click()
+    page.locator("#error-escalate_urgent_minutes").wait_for(state="visible")
+    assert "greater than or equal to 1" in page.locator("#error-escalate_urgent_minutes").inner_text()
+    page.fill("#value-escalate_urgent_minutes", "45")
+    with page.expect_navigation():
+        page.locator("form[data-name=escalate_urgent_minutes] button").click()
+    row = page.locator("tr[data-setting=escalate_urgent_minutes]")
+    assert page.locator("#value-escalate_urgent_minutes").input_value() == "45"
+    assert "admin.t" in row.inner_text()
+    page.context.close()
+
+
 def test_the_queue_screen_shows_one_page_and_counts_the_whole_queue(
     chromium: Any, served: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -93,7 +93,7 @@ def _url(path: str, value: str) -> str:
 def _valid_url(path: str) -> str:
     """The path with ids that exist (a user, the first study, claim, item...): the body and query are
     then what is tested."""
-    known = {"username": "biller.t", "claim_id": "ECG0000001"}
+    known = {"username": "biller.t", "claim_id": "ECG0000001", "name": "escalate_emergent_minutes"}
     return re.sub(r"\{([a-z_]+)\}", lambda m: known.get(m.group(1), "1"), path)
 
 

@@ -158,3 +158,33 @@ def test_monitoring_timer_setting_is_checked(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(InputError) as caught:
         ServiceSettings.from_env()
     assert caught.value.field == MONITORING_TIMER_ENV
+
+
+def test_the_escalation_minutes_are_set_by_an_administrator_over_http_and_shown(api: Api) -> None:
+    """Rule 9's N (reference monitoring.md section 5): an application setting, the administrator's only,
+    a clear 422 for nonsense, audited, and on the settings page."""
+    headers = api.login("tech.t")
+    assert api.client.put("/api/v1/settings/escalate_emergent_minutes", json={"value": 3},
+                          headers=headers).status_code == 403
+    headers = api.login("admin.t")
+    for bad in ({"value": 0}, {"value": 2.5}, {"value": "soon"}, {"value": 100000}, {}, {"value": 3, "x": 1}):
+        answer = api.client.put("/api/v1/settings/escalate_emergent_minutes", json=bad, headers=headers)
+        loc = answer.json()["detail"][0]["loc"]
+        assert answer.status_code == 422 and loc[:1] == ["body"], (bad, answer.text)
+    assert api.client.put("/api/v1/settings/no_such_setting", json={"value": 3},
+                          headers=headers).status_code == 404
+    answer = api.client.put("/api/v1/settings/escalate_emergent_minutes", json={"value": "7"},
+                            headers=headers)
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert (out["value"], out["default"], out["changed_by"]) == (7, 10, "admin.t")
+    listed = {s["name"]: s["value"] for s in api.client.get("/api/v1/settings").json()}
+    assert listed == {"escalate_emergent_minutes": 7, "escalate_urgent_minutes": 60}
+    page = api.client.get("/admin/settings")
+    assert page.status_code == 200
+    row = page.text.split('data-setting="escalate_emergent_minutes"', 1)[1].split("</tr>", 1)[0]
+    assert 'value="7"' in row and "admin.t" in row and "<td>10</td>" in row, row
+    with api.store.transaction() as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "settings:change")).all()
+        assert [(a.actor, a.entity_id, a.after_json) for a in audit] == [
+            ("admin.t", "escalate_emergent_minutes", '{"value":7}')]

@@ -144,6 +144,8 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/denials"): (Action.CLAIM_READ, None),
     ("POST", "/api/v1/denials/{item_id}/work"): (Action.DENIAL_WORK, {"action": "write_off"}),
     ("GET", "/api/v1/ar/aging"): (Action.AR_READ, None),
+    ("GET", "/api/v1/settings"): (Action.SETTINGS_MANAGE, None),
+    ("PUT", "/api/v1/settings/{name}"): (Action.SETTINGS_MANAGE, {"value": 5}),
 }
 OPEN = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 
@@ -180,7 +182,8 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
             continue  # logs the user out: checked at the end
         headers = api.login(username)
         url = path.format(
-            study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1
+            study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
+            name="escalate_emergent_minutes",
         )
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
@@ -210,7 +213,8 @@ def _permitted(action: Action | None) -> str:
 
 def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
     url = path.format(
-        study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1
+        study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
+            name="escalate_emergent_minutes",
     )
     kwargs: dict[str, Any] = {"headers": headers}
     if path.endswith("/recording"):
@@ -255,6 +259,7 @@ NOT_PATIENT_DATA = {
     "/api/v1/billing",
     "/api/v1/ar/aging",
     "/api/v1/monitoring/queue/counts",
+    "/api/v1/settings",  # the escalation minutes: no patient's data
 }
 
 

@@ -55,7 +55,7 @@ COMMAND_WORDS: dict[str, str] = {
     "analyze": "ecgdesk.cli.analyze",
     "interop": "ecgdesk.cli.interop",
     "monitor": "ecgdesk.cli.monitor",
-    "user": "ecgdesk.cli.users",
+    **dict.fromkeys(("user", "settings"), "ecgdesk.cli.users"),
     "serve": "ecgdesk.cli.serve",
     "delineate": "ecgdesk.cli.delineate",
     **dict.fromkeys(("jobs", "worker", "batch"), "ecgdesk.cli.jobs"),

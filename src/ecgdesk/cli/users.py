@@ -131,6 +131,30 @@ def _cmd_token_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_settings(args: argparse.Namespace) -> int:
+    """``settings`` (show them) and ``settings NAME VALUE`` (change one; administrator)."""
+    from dataclasses import asdict
+
+    from ecgdesk.workflow.app_settings import change_setting, list_settings
+    from ecgdesk.workflow.permissions import Action
+
+    store = _store()
+    who = acting(args, store, Action.SETTINGS_MANAGE).principal
+    if args.name is not None:
+        if args.value is None:
+            raise InputError("value", f"give the new value of {args.name}")
+        values = [change_setting(store, who, args.name, args.value)]
+    else:
+        values = list_settings(store, who)
+    if args.json:
+        print_json([asdict(v) for v in values])
+        return 0
+    for v in values:
+        changed = f"{v.changed_by}, {v.changed_at:%Y-%m-%d %H:%M} UTC" if v.changed_by else "default"
+        print(f"{v.name:28} {v.value:6}  (default {v.default}; {changed})  {v.label}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parent = auth_parent()
     user = subparsers.add_parser("user", help="accounts, roles and API tokens")
@@ -187,3 +211,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=_cmd_token_revoke)
     tlist = token_sub.add_parser("list", parents=[parent], help="the tokens")
     tlist.set_defaults(func=_cmd_token_list)
+
+    settings = subparsers.add_parser(
+        "settings", parents=[parent], help="application settings: show them, or change one (administrator)"
+    )
+    settings.add_argument("name", nargs="?", help="the setting to change, e.g. escalate_emergent_minutes")
+    settings.add_argument("value", nargs="?", help="its new value (whole minutes, 1 to 1440)")
+    settings.add_argument("--json", action="store_true")
+    settings.set_defaults(func=_cmd_settings)

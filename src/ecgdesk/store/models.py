@@ -322,6 +322,18 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AppSetting(Base):
+    """An application setting an administrator changed (its default is in the code or its packaged table;
+    a row here overrides it). Each change is audited (``settings:change``) with the value before."""
+
+    __tablename__ = "app_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
 def load_all_models() -> MetaData:
     """``Base.metadata`` with every table of every area (migrations, schema checks).
 

@@ -27,6 +27,7 @@ from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
+from ecgdesk.workflow.app_settings import escalation_minutes
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
 from ecgdesk.workflow.paging import MAX_PAGE, Rows, paged
@@ -330,14 +331,16 @@ def on_call_now(store: Store) -> str | None:
 
 def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int]:
     """Escalate emergent and urgent notifications not acknowledged within their tier's minutes (the
-    policy's) to the on-call physician (once each); returns the new notification ids."""
+    administrator's settings, workflow.app_settings) to the on-call physician (once each); returns the
+    new notification ids."""
     stamp = now()
-    late_in_tier = [
-        (Notification.tier == tier.value) & (Notification.sent_at <= stamp - timedelta(minutes=minutes))
-        for tier, minutes in queue_policy().escalate_after_minutes.items()
-    ]
     created = []
     with store.transaction() as session:
+        # the administrator's minutes per tier (app settings), else the packaged policy's
+        late_in_tier = [
+            (Notification.tier == tier.value) & (Notification.sent_at <= stamp - timedelta(minutes=minutes))
+            for tier, minutes in escalation_minutes(session).items()
+        ]
         escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
         late = list(
             session.scalars(

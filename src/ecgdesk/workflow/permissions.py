@@ -44,6 +44,7 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
+    SETTINGS_MANAGE = "settings:manage"
     PASSWORD_CHANGE = "password:change"
     MONITOR_ENROLL = "monitor:enroll"
     MONITOR_CRITERIA_READ = "monitor:criteria-read"
@@ -103,6 +104,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),
+    # application settings (the escalation minutes of the attended queue): the administrator's, as the
+    # roster that names the on-call physician is
+    Action.SETTINGS_MANAGE: frozenset({A}),
     # every user changes their own password (proving the current one); only that user, never for another
     Action.PASSWORD_CHANGE: frozenset({T, P, B, A}),
     # Event monitoring (issue 15): technicians attend the queue; the ordering physician signs the criteria;

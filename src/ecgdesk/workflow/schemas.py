@@ -355,6 +355,21 @@ class UserOut(Model):
     disabled: bool
 
 
+class SettingOut(Model):
+    """An application setting (workflow.app_settings): its value, its default, who last changed it."""
+
+    name: str
+    label: str
+    value: int
+    default: int
+    changed_by: str | None
+    changed_at: Stamp | None
+
+
+class SettingIn(InputModel):
+    value: int = Field(ge=1, le=1440, description="whole minutes, 1 to 1440")
+
+
 class UserCreate(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     role: Role

@@ -18,6 +18,7 @@ from ecgdesk.service.deps import StoreDep
 from ecgdesk.service.web import PageRoute, page_user, render
 from ecgdesk.service.web.pager import PageOffset, page_url, pager, within
 from ecgdesk.store.enums import Role
+from ecgdesk.workflow.app_settings import list_settings
 from ecgdesk.workflow.permissions import Action, authorize
 from ecgdesk.workflow.schemas import AuditPage, NoNul
 from ecgdesk.workflow.users import list_users
@@ -61,7 +62,15 @@ AUDIT_ACTIONS = (
     "monitor:",
     "user:",
     "token:",
+    "settings:",
 )
+
+
+@router.get("/admin/settings")
+def settings_page(request: Request, store: StoreDep) -> Response:
+    """The application settings (the escalation minutes), each changed in place through the JSON API."""
+    who = page_user(request)
+    return render(request, "admin_settings.html.j2", who, nav="settings", settings=list_settings(store, who))
 
 
 @router.get("/admin/users")

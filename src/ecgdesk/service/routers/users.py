@@ -1,4 +1,5 @@
-"""Accounts and API tokens (administrators): add, list, disable, enable, reset a password; tokens."""
+"""Accounts and API tokens (administrators): add, list, disable, enable, reset a password; tokens; the
+application settings (the escalation minutes)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,23 @@ from fastapi import APIRouter, Path, Request, Response
 from ecgdesk.service.deps import CurrentUser, StoreDep
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
-from ecgdesk.workflow.schemas import PasswordIn, TokenCreate, TokenCreated, TokenOut, UserCreate, UserOut
+from ecgdesk.workflow.app_settings import change_setting, list_settings
+from ecgdesk.workflow.schemas import (
+    PasswordIn,
+    SettingIn,
+    SettingOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
 from ecgdesk.workflow.sessions import TokenInfo, create_token, list_tokens, revoke_token
 from ecgdesk.workflow.users import UserInfo, add_user, list_users, reset_password, set_disabled
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+SettingName = Annotated[str, Path(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
 
 
 def _user(info: UserInfo) -> UserOut:
@@ -105,3 +117,15 @@ def new_token(body: TokenCreate, store: StoreDep, who: CurrentUser) -> TokenCrea
 @router.delete("/tokens/{token_id}")
 def revoke(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep, who: CurrentUser) -> TokenOut:
     return _token(revoke_token(store, who, token_id))
+
+
+@router.get("/settings")
+def settings(store: StoreDep, who: CurrentUser) -> list[SettingOut]:
+    """The application settings, their defaults and who last changed them (administrators)."""
+    return [SettingOut(**vars(v)) for v in list_settings(store, who)]
+
+
+@router.put("/settings/{name}")
+def change(name: SettingName, body: SettingIn, store: StoreDep, who: CurrentUser) -> SettingOut:
+    """Change one setting (audited as ``settings:change`` with the value before)."""
+    return SettingOut(**vars(change_setting(store, who, name, body.value)))

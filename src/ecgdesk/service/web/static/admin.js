@@ -1,5 +1,5 @@
-// Administration: accounts (add, enable/disable, reset the password, change the role) and the audit
-// chain check. Errors are shown next to the field or control that caused them.
+// Administration: accounts (add, enable/disable, reset the password, change the role), the application
+// settings and the audit chain check. Errors are shown next to the field or control that caused them.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const usersError = document.getElementById("users-error");
@@ -56,6 +56,13 @@ document.addEventListener("DOMContentLoaded", () => {
         `Password of ${who} set; their open sessions ended (they log in with the new one).`;
     });
   }
+  for (const f of document.querySelectorAll("form.setting-form")) f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = f.dataset.name;
+    const answer = await WS.api("PUT", `/api/v1/settings/${encodeURIComponent(name)}`, { value: f.elements.value.value.trim() });
+    WS.showError(document.getElementById(`error-${name}`), answer.ok ? "" : answer.message);
+    if (answer.ok) location.reload();
+  });
   const verify = document.getElementById("verify");
   if (verify) verify.addEventListener("click", async () => {
     const out = document.getElementById("verify-result");
