@@ -232,3 +232,21 @@ def interpret(page: Any, study_id: int, text: str) -> None:
 
 def csrf(page: Any) -> str:
     return str(page.get_attribute('meta[name="csrf-token"]', "content"))
+
+
+#: Records on which canvases text is drawn (``window.__textOn``: their ids); installed with
+#: ``page.add_init_script`` before the page's scripts run.
+RECORD_CANVAS_TEXT = """(() => {
+  const fill = CanvasRenderingContext2D.prototype.fillText; window.__textOn = [];
+  CanvasRenderingContext2D.prototype.fillText = function (...args) {
+    window.__textOn.push(this.canvas.id); return fill.apply(this, args); }; })()"""
+
+
+def assert_legend_above_a_track_without_text(page: Any) -> None:
+    """The viewer's overview legend is text above the track and no text is drawn in the track (needs
+    RECORD_CANVAS_TEXT installed before the viewer opened)."""
+    legend = page.locator("[data-testid=overview-legend]")
+    assert "patient events" in legend.inner_text()
+    above, track = legend.bounding_box(), page.locator("#overview").bounding_box()
+    assert above is not None and track is not None and above["y"] + above["height"] <= track["y"]
+    assert "overview" not in page.evaluate("window.__textOn"), "text drawn in the overview track"

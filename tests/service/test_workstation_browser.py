@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from browser_builders import (
     PIN,
+    RECORD_CANVAS_TEXT,
     VIEWPORT,
     Served,
+    assert_legend_above_a_track_without_text,
     cheap_password_hashing,
     csrf,
     interpret,
@@ -132,9 +134,11 @@ def test_technician_walks_the_study_through_the_viewer(chromium: Any, served: Se
     assert "Ventricular ectopy" in page.locator("[data-testid=summary]").inner_text()
     save_small(page, shots / "study.png")
 
+    page.add_init_script(RECORD_CANVAS_TEXT)
     page.locator(".study-tabs a", has_text="ECG viewer").click()
     strip = page.locator("#strip[data-drawn]")
     strip.wait_for()
+    assert_legend_above_a_track_without_text(page)  # in the track, the patient events' marks covered it
     assert page.locator("#zoom-label").inner_text().startswith("25 mm/s")
     start = float(page.get_attribute("#strip", "data-start") or 0)
     page.locator("#strip").focus()

@@ -257,11 +257,10 @@ document.addEventListener("DOMContentLoaded", () => {
       ctx.fillRect(s * sx, row, Math.max(2, (e - s) * sx), 6);
     }
     ctx.fillStyle = "#6b2b8f";
-    for (const t of D.patient_events || []) { ctx.beginPath(); ctx.moveTo(t * sx, 0); ctx.lineTo(t * sx - 4, 7); ctx.lineTo(t * sx + 4, 7); ctx.fill(); }
+    // ▼ pointing down at the event's time, as the legend above the track (#overview-legend) shows it
+    for (const t of D.patient_events || []) { ctx.beginPath(); ctx.moveTo(t * sx - 4, 0); ctx.lineTo(t * sx + 4, 0); ctx.lineTo(t * sx, 7); ctx.fill(); }
     ctx.strokeStyle = "#f0a500"; ctx.lineWidth = 2;
     ctx.strokeRect(st.start * sx, 1, Math.max(3, pageSeconds() * sx), h - 2);
-    ctx.fillStyle = "#5b6675"; ctx.font = "10px system-ui, sans-serif";
-    ctx.fillText("HR 30–200 bpm · AF/SVT · VT/pauses · grey: noise or lead off · ▼ patient events", 4, 10);
   }
 
   // ------------------------------------------------------------------ calipers and relabel
