@@ -240,6 +240,21 @@ RECORD_CANVAS_TEXT = """(() => {
   const fill = CanvasRenderingContext2D.prototype.fillText; window.__textOn = [];
   CanvasRenderingContext2D.prototype.fillText = function (...args) {
     window.__textOn.push(this.canvas.id); return fill.apply(this, args); }; })()"""
+#: A text box's room for text (its content width) and the width of its placeholder in its font.
+_PLACEHOLDER_ROOM = """(id) => { const box = document.getElementById(id), css = getComputedStyle(box);
+  const ctx = document.createElement('canvas').getContext('2d'); ctx.font = css.font;
+  return [box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight),
+          ctx.measureText(box.placeholder).width]; }"""
+
+
+def assert_placeholder_fits(page: Any, box_id: str, widths: tuple[int, ...]) -> None:
+    """The box shows its whole placeholder at each window width, with the room Chromium keeps for a search
+    box's clear button (about 20 px, kept while the button is hidden); the viewport is put back."""
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 800})
+        room, text = page.evaluate(_PLACEHOLDER_ROOM, box_id)
+        assert room >= text + 20, f"#{box_id} at {width} px: {room:.0f} px of room for {text:.0f} px of text"
+    page.set_viewport_size(VIEWPORT)
 
 
 def assert_legend_above_a_track_without_text(page: Any) -> None:

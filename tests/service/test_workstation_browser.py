@@ -23,6 +23,7 @@ from browser_builders import (
     VIEWPORT,
     Served,
     assert_legend_above_a_track_without_text,
+    assert_placeholder_fits,
     cheap_password_hashing,
     csrf,
     interpret,
@@ -121,6 +122,7 @@ def test_technician_walks_the_study_through_the_viewer(chromium: Any, served: Se
     page.locator("[data-status=all]").click()
     row = page.locator(f"#wl-rows tr[data-href='/studies/{served.study_id}']")
     row.wait_for()
+    assert_placeholder_fits(page, "wl-search", widths=(1280, 1024))  # 22rem cut it at 1280 px
     page.locator("#wl-search").fill("doe")
     page.locator("#wl-filter button").click()
     wait_js(page, "document.querySelectorAll('#wl-rows tr[data-href]').length === 1")
