@@ -230,6 +230,12 @@ def interpret(page: Any, study_id: int, text: str) -> None:
     page.locator("[data-testid=sign-button]").wait_for(timeout=120_000)
 
 
+def count(line: str, label: str) -> int:
+    """The number after ``label`` in "Beats in the study: N 6,189 · S 56 · V 82 · ..."."""
+    part = line.split(f" {label} ", 1)[1]
+    return int(part.split(" ")[0].replace(",", ""))
+
+
 def csrf(page: Any) -> str:
     return str(page.get_attribute('meta[name="csrf-token"]', "content"))
 

@@ -25,6 +25,7 @@ from browser_builders import (
     assert_legend_above_a_track_without_text,
     assert_placeholder_fits,
     cheap_password_hashing,
+    count,
     csrf,
     interpret,
     launched_chromium,
@@ -65,12 +66,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def log_in(chromium: Any, served: Served, username: str, password: str = PIN) -> Any:
     return open_logged_in(chromium, served.url, username, password)
-
-
-def count(line: str, label: str) -> int:
-    """The number after ``label`` in "Beats in the study: N 6,189 · S 56 · V 82 · ..."."""
-    part = line.split(f" {label} ", 1)[1]
-    return int(part.split(" ")[0].replace(",", ""))
 
 
 def test_a_wrong_password_is_refused_in_words(chromium: Any, served: Served) -> None:
@@ -254,14 +249,15 @@ def test_technician_relabels_a_template_and_the_summary_changes(
     save_small(page, shots / "templates.png")
     page.locator("#tpl-apply").click()
     wait_js(page, "document.getElementById('tpl-status').textContent.includes('recomputed')", 120)
-    # the Relabel button is disabled once the cards are drawn again (none selected): the focus went to the
-    # page's body; it is on the outcome now, where the keyboard goes on from
+    # the Relabel button is disabled once the cards are drawn again: the focus is on the outcome instead
     assert page.evaluate("document.activeElement.id") == "tpl-status"
+    assert "back on the physician's worklist" in page.locator("#tpl-status").inner_text()  # was reported
     after = page.locator("[data-testid=beat-counts]").inner_text()
     assert count(after, "V") < count(before, "V") and count(after, "N") > count(before, "N"), (before, after)
     page.goto(f"/studies/{served.study_id}")
     v_row = page.locator("[data-testid=summary] tr", has_text="Total V beats").inner_text()
     assert v_row.split("\t")[-1].startswith(f"{count(after, 'V')} ("), v_row
+    assert page.locator(".study-head [data-testid=changed-after-sending]").is_visible()
     assert not page.errors
     page.context.close()
 
@@ -311,7 +307,10 @@ def test_technician_has_no_sign_button_and_the_server_refuses(chromium: Any, ser
 def test_physician_signs_with_a_wrong_then_the_right_password(
     chromium: Any, served: Served, shots: Path
 ) -> None:
-    page = log_in(chromium, served, "dr.demo")
+    page = log_in(chromium, served, "dr.demo")  # the technician relabelled after sending (tests above):
+    page.locator(f"#wl-rows tr[data-href='/studies/{served.study_id}'] .badge.changed").wait_for()
+    page.goto(f"/studies/{served.study_id}/report")
+    assert "Changed after sending" in page.locator("[data-testid=sign-hint]").inner_text()
     saved = "Sinus rhythm with rare ventricular ectopy. No pauses. (Browser test.)"
     interpret(page, served.study_id, saved)
     # words typed after 'Save and review' are in no version: signing would sign the reviewed one without

@@ -265,12 +265,15 @@ def test_whole_flow(
     assert main(CREATE) == 0
     assert main(["study", "import", "1", str(tiny_record), "--user", "tech"]) == 0
     assert main(["study", "analyze", "1", "--user", "tech"]) == 0
-    assert main(["study", "edit", "1", "--template", "1", "--label", "N", "--user", "tech"]) == 0
-    assert "V 0" in capsys.readouterr().out
-    assert main(["study", "edit", "1", "--label", "N", "--user", "tech"]) == 2
-    assert "exactly one of --template" in capsys.readouterr().err
     assert main(["study", "comment", "1", "--text", "Good signal throughout.", "--user", "tech"]) == 0
     assert main(["study", "report", "1", "--user", "tech"]) == 0
+    capsys.readouterr()
+    # an edit after the report was sent renders it again at once: the study stays with the physician
+    assert main(["study", "edit", "1", "--template", "1", "--label", "N", "--user", "tech"]) == 0
+    out = capsys.readouterr().out
+    assert "V 0" in out and "rendered again as version 2" in out, out
+    assert main(["study", "edit", "1", "--label", "N", "--user", "tech"]) == 2
+    assert "exactly one of --template" in capsys.readouterr().err
     assert main(["study", "interpret", "1", "--text", "Sinus rhythm.", "--user", "dr.a"]) == 0
     monkeypatch.setenv("WRONG", "0000")
     assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "WRONG"]) == 2

@@ -14,8 +14,10 @@ from ecgdesk.store import Store, open_store, verify
 from ecgdesk.store.enums import EditKind
 from ecgdesk.store.models import AuditEntry, ReportVersion, Signature
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
+from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.report_files import signature_state
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
+from ecgdesk.workflow.review import changed_after_sending
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import show_study
@@ -111,18 +113,31 @@ def test_only_the_reviewing_physician_may_sign(store: Store, reported: int) -> N
         sign(store, reported, "tech", "9999")
 
 
-def test_changed_report_needs_a_new_review_and_signature(store: Store, reported: int) -> None:
+def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: int) -> None:
+    """The technician had sent the report (reported) and the physician reviewed it; the technician then
+    relabels a template (workstation, API, ``study edit``: :func:`edit_and_report`): the report is rendered
+    again at once, the study stays on the physician's worklist marked "changed after sending", and the
+    physician cannot sign the version they reviewed; the render is audited under the technician."""
     reviewed = interpret(store, reported, "dr.a", "Sinus rhythm with PVCs.")
-    edit_beats(store, reported, EditKind.TEMPLATE, 1, "N", "tech")  # the technician edits after the review
-    with pytest.raises(InputError, match="cannot sign a study in status 'analyzed'"):
-        sign(store, reported, "dr.a", PIN)
-    rerendered = report_study(store, reported, "tech")
-    assert rerendered.version == reviewed.version + 1 and rerendered.content_sha256 != reviewed.content_sha256
-    with pytest.raises(InputError, match="not been reviewed"):
+    done = edit_and_report(store, reported, EditKind.TEMPLATE, [1], "N", "tech")
+    rerendered = done.report
+    assert rerendered is not None and rerendered.version == reviewed.version + 1, done
+    assert rerendered.content_sha256 != reviewed.content_sha256
+    assert "changed after sending" in done.note()
+    assert show_study(store, reported).status == "reported"
+    with store.transaction() as session:
+        assert changed_after_sending(session, [reported]) == {reported}
+        rows = [(e.actor, e.action) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_id == str(reported)).order_by(AuditEntry.id))]
+    after_edit = rows[rows.index(("tech", "analysis:edit")):]
+    assert ("tech", "report:render") in after_edit and ("tech", "status:report") in after_edit
+    with pytest.raises(InputError, match="not been reviewed"):  # never the stale version
         sign(store, reported, "dr.a", PIN)
     again = interpret(store, reported, "dr.a")
     signed = sign(store, reported, "dr.a", PIN)
     assert signed.content_sha256 == again.content_sha256 == rerendered.content_sha256
+    with store.transaction() as session:
+        assert changed_after_sending(session, [reported]) == set()  # signed: the mark has done its work
 
 
 def test_report_file_changed_on_disk_is_refused(store: Store, reported: int) -> None:

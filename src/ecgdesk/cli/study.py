@@ -142,7 +142,7 @@ def _print_warnings(warnings: list[str]) -> None:
 
 def _cmd_edit(args: argparse.Namespace) -> int:
     from ecgdesk.store.enums import EditKind
-    from ecgdesk.workflow.analysis import edit_beats
+    from ecgdesk.workflow.beat_edits import edit_and_report
     from ecgdesk.workflow.permissions import Action
 
     if (args.template is None) == (args.beat is None):
@@ -151,10 +151,13 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         (EditKind.TEMPLATE, args.template) if args.template is not None else (EditKind.BEAT, args.beat)
     )
     store, who = _acting(args, Action.BEATS_EDIT)
-    run = edit_beats(store, args.study_id, kind, target, args.label, who.actor)
+    done = edit_and_report(store, args.study_id, kind, [target], args.label, who.actor)
+    run = done.run
     counts = ", ".join(f"{k} {v}" for k, v in run.findings.summary.beats_by_class.items())
     state = "no change (already so)" if run.reused else f"new run {run.run_id}"
     print(f"study {args.study_id}: {kind.value} {target} -> {args.label}: {state}; beats now {counts}")
+    if done.note():
+        print(f"  {done.note()}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
 from ecgdesk.reports.tables import Clock, Row, duration_text, header_rows, parse_iso, summary_sections
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role, StudyStatus
-from ecgdesk.store.models import AnalysisRun, Order, Patient, RecordingBlob, ReportVersion, Study
+from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, Patient, RecordingBlob, ReportVersion, Study
 from ecgdesk.workflow.analysis import BEATS_NPZ
 from ecgdesk.workflow.lifecycle import order_state
 from ecgdesk.workflow.permissions import Principal, audit_read
@@ -102,6 +103,31 @@ def _urgency() -> Any:
     return case(*((unsigned & (Order.priority == value), rank) for value, rank in ranks.items()), else_=0)
 
 
+def changed_after_sending(session: Session, study_ids: Iterable[int]) -> set[int]:
+    """Of ``study_ids``, the reported (unsigned) studies whose beats were edited after their first report
+    version was sent to the physician."""
+    ids = list(study_ids)
+    if not ids:
+        return set()
+    first_sent = (
+        select(ReportVersion.study_id, func.min(ReportVersion.created_at).label("sent_at"))
+        .where(ReportVersion.study_id.in_(ids))
+        .group_by(ReportVersion.study_id)
+        .subquery()
+    )
+    query = (
+        select(Study.id)
+        .join(first_sent, first_sent.c.study_id == Study.id)
+        .where(Study.status == StudyStatus.REPORTED.value)
+        .where(
+            select(BeatEdit.id)
+            .where(BeatEdit.study_id == Study.id, BeatEdit.created_at > first_sent.c.sent_at)
+            .exists()
+        )
+    )
+    return set(session.scalars(query))
+
+
 def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> WorklistOut:
     """A page of the worklist for ``role``: by default the statuses it works on next, the unsigned studies
     of urgent orders first (STAT, ASAP, urgent), then newest first, with the count of studies in every
@@ -137,6 +163,7 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
             .limit(query.limit)
         ).all()
         assigned = _assigned(session, [r[0].id for r in rows])
+        changed = changed_after_sending(session, [r[0].id for r in rows])
         items = [
             WorklistRow(
                 id=s.id,
@@ -151,6 +178,7 @@ def worklist(store: Store, actor: str, role: Role, query: WorklistIn) -> Worklis
                 recording_start=rec.start_time if rec is not None else None,
                 duration_h=round(rec.duration_s / 3600, 4) if rec is not None else None,  # 10 s ECGs too
                 assigned=assigned.get(s.id),
+                changed_after_sending=s.id in changed,
             )
             for s, pid, name, service, priority, cancelled, held, rec in rows
         ]
@@ -254,6 +282,7 @@ def study_overview(store: Store, study_id: int, who: Principal) -> StudyOverview
     with store.transaction() as session:
         study = get_study(session, study_id)
         view.technician_comments = study.technician_comments or ""
+        view.changed_after_sending = bool(changed_after_sending(session, [study_id]))
         order = session.get(Order, study.order_id)
         assert order is not None
         service = order.service

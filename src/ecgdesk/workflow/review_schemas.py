@@ -32,6 +32,11 @@ class WorklistRow(StudyRow):
     recording_start: Stamp | None
     duration_h: float | None
     assigned: str | None = Field(description="who acts on it next, or acted last (reviewer, analyst)")
+    changed_after_sending: bool = Field(
+        default=False,
+        description="reported, and its beats were edited after its first report version was sent to the "
+                    "physician (the report was rendered again: a new version to review)",
+    )
 
 
 class WorklistOut(Model):
@@ -91,6 +96,11 @@ class StudyOverview(Model):
 
     study: StudyDetail
     kind: Literal["scanning", "resting_ecg", "stress_test", "none"]
+    changed_after_sending: bool = Field(
+        default=False,
+        description="reported, and its beats were edited after its first report version was sent to the "
+                    "physician (the report was rendered again: a new version to review)",
+    )
     fs: float | None = None
     duration_s: float | None = None
     leads: list[str] = Field(default_factory=list)

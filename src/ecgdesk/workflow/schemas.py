@@ -324,6 +324,12 @@ class SignatureDone(Model):
 class RunDone(Model):
     run_id: int
     reused: bool
+    report_version: int | None = Field(
+        default=None,
+        description="an edit of a study already sent to the physician renders its report again at once: the "
+                    "new version (the study is reported again, on the physician's worklist)",
+    )
+    note: str = Field(default="", description="what happened to the report, in words")
 
 
 class CodingDone(Model):

@@ -15,8 +15,8 @@ from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.workflow.analysis import edit_beats
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
@@ -61,8 +61,9 @@ def edit(
     study_id: StudyId, body: BeatEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.BEATS_EDIT)]
 ) -> RunDone:
     """Relabel one beat or every beat of a template; the summary is recomputed (a new run)."""
-    run = edit_beats(store, study_id, body.kind, body.target, body.label, who.actor)
-    return RunDone(run_id=run.run_id, reused=run.reused)
+    done = edit_and_report(store, study_id, body.kind, [body.target], body.label, who.actor)
+    return RunDone(run_id=done.run.run_id, reused=done.run.reused,
+                   report_version=done.report.version if done.report else None, note=done.note())
 
 
 @router.post("/{study_id}/comment")

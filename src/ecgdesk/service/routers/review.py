@@ -16,7 +16,8 @@ from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId, report_pdf_response
 from ecgdesk.service.routers.users import Username, _user
-from ecgdesk.workflow.analysis import edit_templates
+from ecgdesk.store.enums import EditKind
+from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.report_files import report_file
@@ -78,8 +79,9 @@ def relabel_templates(
     study_id: StudyId, body: TemplateEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.BEATS_EDIT)]
 ) -> RunDone:
     """Relabel every beat of the chosen templates; the summary is recomputed once (a new run)."""
-    run = edit_templates(store, study_id, body.templates, body.label, who.actor)
-    return RunDone(run_id=run.run_id, reused=run.reused)
+    done = edit_and_report(store, study_id, EditKind.TEMPLATE, body.templates, body.label, who.actor)
+    return RunDone(run_id=done.run.run_id, reused=done.run.reused,
+                   report_version=done.report.version if done.report else None, note=done.note())
 
 
 @router.get("/studies/{study_id}/strips")

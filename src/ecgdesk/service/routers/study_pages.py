@@ -130,7 +130,12 @@ def report_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRes
     # why this physician cannot sign yet (the page says it in place of the button); None: they can
     sign_block = None
     if allowed(who.role, Action.STUDY_SIGN) and ov.study.status.value == "reported":
-        if latest is None or latest.reviewed_by != who.username:
+        if latest is not None and latest.reviewed_by is None and ov.changed_after_sending:
+            # the technician edited the beats after sending: the version shown was rendered with the edit
+            sign_block = ("Changed after sending: the technician edited the beats and the report was "
+                          f"rendered again as version {latest.version}. Read it and press 'Save and review' "
+                          "before signing: a signature covers a report version you reviewed.")
+        elif latest is None or latest.reviewed_by != who.username:
             sign_block = ("To sign, write your interpretation and press 'Save and review': a signature "
                           "covers a report version you reviewed.")
         elif reason := not_ready_to_sign(store, study_id, who.username):

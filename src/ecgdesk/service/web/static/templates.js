@@ -103,7 +103,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
     if (study.ok && study.data.analysis) counts(study.data.analysis.beats_by_class);
     await load();
-    status.textContent = `Relabelled as ${label}; the summary was recomputed (analysis run ${answer.data.run_id}). Regenerate the report to print it.`;
+    // a study already with the physician has its report rendered again with the edit (answer.data.note)
+    const next = answer.data.note ? `; ${answer.data.note}.` : ". Create or regenerate the report to print it.";
+    status.textContent = `Relabelled as ${label}; the summary was recomputed (analysis run ${answer.data.run_id})${next}`;
     status.focus();  // the cards were drawn again and Relabel is disabled (none selected): keep the keyboard here
   });
   counts(D.beats_by_class);

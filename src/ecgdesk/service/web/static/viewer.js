@@ -334,7 +334,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!answer.ok) { status.textContent = `Not relabelled: ${answer.message}`; return; }
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
     if (study.ok && study.data.analysis) st.counts = study.data.analysis.beats_by_class || st.counts;
-    status.textContent = `Beat ${WS.fmt(index + 1)} is now ${label}; the summary was recomputed (analysis run ${answer.data.run_id}).`;
+    status.textContent = `Beat ${WS.fmt(index + 1)} is now ${label}; the summary was recomputed (analysis run ${answer.data.run_id})${answer.data.note ? `; ${answer.data.note}` : ""}.`;
     cache.clear();
     await draw("edit");
     strip.focus();

@@ -57,6 +57,13 @@ document.addEventListener("DOMContentLoaded", () => {
         state.dataset.testid = "order-state";
         st.append(state);
       }
+      if (r.changed_after_sending) {  // edited after the physician had it: a new version to review, not the old
+        const changed = document.createElement("span");
+        changed.className = "badge changed"; changed.textContent = "changed after sending";
+        changed.title = "The technician edited the beats after the report was sent; the report was rendered again";
+        changed.dataset.testid = "changed-after-sending";
+        st.append(changed);
+      }
       tr.append(first, st, cell(r.patient_name), cell(r.patient_id), cell(names[r.service] || r.service),
         cell(r.recording_start ? r.recording_start.slice(0, 16).replace("T", " ") : null),
         cell(length(r.duration_h)),
