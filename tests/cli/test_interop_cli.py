@@ -146,8 +146,17 @@ def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.Capt
         )
         == 0
     )
+    assert main(["interop", "target", "senders", "chart", "EHR^HOSP", "--user", "boss"]) == 0
     assert main(["interop", "target", "list", "--json", "--user", "boss"]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "target chart: senders EHR^HOSP\n" in out
+    # the senders of a target (whose EHR it is) are an administrator's, checked, named by field when bad
+    assert main(["interop", "target", "senders", "chart", "EHR|X", "--user", "boss"]) == 2
+    assert main(["interop", "target", "senders", "nosuch", "EHR^HOSP", "--user", "boss"]) == 2
+    assert main(["interop", "target", "senders", "chart"]) == 2  # the technician
+    err = capsys.readouterr().err
+    assert "field 'sender'" in err and "no delivery target 'nosuch'" in err and "is a technician; " in err
+    assert json.loads(out[out.index("\n[") :])[0]["senders"] == ["EHR^HOSP"]
     assert main(["interop", "outbox", "--send", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert main(["interop", "listen", "--deliver", "--seconds", "0.2", "--poll", "0.1"]) == 0

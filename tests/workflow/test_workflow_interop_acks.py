@@ -4,6 +4,7 @@ queued on the results outbox, when MSH-16 asks; original mode is answered as bef
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +15,17 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 from sqlalchemy import select
 
+from backends import make_store
 from ecgdesk.cli.interop import _watch_once
+from ecgdesk.errors import InputError
 from ecgdesk.interop import hl7v2, mllp
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import OutboxItem
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.workflow.interop_acks import NOT_SENDABLE
+from ecgdesk.workflow.interop_acks import not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries
+from ecgdesk.workflow.interop_targets import set_target_senders
 
 ORDER = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|{processing}|2.5.1|||{accept}|"
@@ -31,6 +35,10 @@ ORDER = (
     "OBR|1|{placer}||93000^ECG^C4\r"
     "DG1|1||{icd}^Palpitations^I10\r"
 )
+
+
+#: the sender (MSH-3^MSH-4) of ORDER, whose EHR the targets of these tests are
+EHR = "EHR^HOSP"
 
 
 def order(control: str, accept: str = "AL", application: str = "AL", icd: str = "R00.2",
@@ -79,7 +87,7 @@ def test_enhanced_mode_answers_a_commit_accept_and_sends_the_application_ack_on_
 ) -> None:
     """MSH-15/MSH-16 AL were not read: the sender got one AA on the connection and never the application
     ACK it asked for as a message of its own (an engine in enhanced mode waits for it, then resends)."""
-    add_target(store, "ehr", "mllp", f"127.0.0.1:{ehr.server.port}", ["hl7"], "admin")
+    add_target(store, "ehr", "mllp", f"127.0.0.1:{ehr.server.port}", ["hl7"], "admin", senders=[EHR])
     listener = mllp.MllpServer("127.0.0.1", 0, lambda text, peer: _answer(store, text, peer))
     listener.start_in_thread()
     try:
@@ -121,7 +129,7 @@ def test_each_ack_is_sent_only_when_its_condition_asks(
     store: Store, tmp_path: Path, accept: str, application: str, icd: str, answered: str | None,
     queued: str | None,
 ) -> None:
-    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin", senders=[EHR])
     outcome = receive_order(store, order("C1", accept, application, icd), "peer", "i")
     assert outcome.ack.code == ("AA" if icd != "BAD" else "AE")  # the application's answer, kept
     assert (_msa(outcome.ack_text)[0] if outcome.ack_text else None) == answered
@@ -134,7 +142,7 @@ def test_each_ack_is_sent_only_when_its_condition_asks(
 
 
 def test_a_header_reject_is_a_commit_reject_without_an_application_ack(store: Store, tmp_path: Path) -> None:
-    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin", senders=[EHR])
     outcome = receive_order(store, order("T1", processing="T"), "peer", "i")
     _valid(outcome.ack_text)
     assert _msa(outcome.ack_text) == ("CR", "T1") and outcome.accept == "CR"
@@ -152,7 +160,7 @@ def test_without_an_hl7_destination_the_application_ack_is_recorded_as_not_senda
     assert "no application ACK can be sent" in str(hl7.parse(outcome.ack_text).segment("MSA")[3])
     assert list_deliveries(store) == []
     (row,) = list_inbound(store)
-    assert row.app_ack == NOT_SENDABLE
+    assert row.app_ack == not_sendable(("EHR", "HOSP"))
     with store.transaction() as session:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "interop:app-ack-unsendable")
@@ -163,7 +171,7 @@ def test_without_an_hl7_destination_the_application_ack_is_recorded_as_not_senda
 def test_a_resend_gets_the_commit_accept_again_and_no_second_application_ack(
     store: Store, tmp_path: Path
 ) -> None:
-    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin", senders=[EHR])
     receive_order(store, order("D1"), "peer", "i")
     again = receive_order(store, order("D1"), "peer", "i")
     assert again.status == "duplicate" and _msa(again.ack_text) == ("CA", "D1")
@@ -171,7 +179,7 @@ def test_a_resend_gets_the_commit_accept_again_and_no_second_application_ack(
 
 
 def test_original_mode_is_answered_as_before(store: Store, tmp_path: Path) -> None:
-    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin", senders=[EHR])
     outcome = receive_order(store, order("O1", "", ""), "peer", "i")
     assert _msa(outcome.ack_text) == ("AA", "O1") and outcome.accept == ""
     assert list_deliveries(store) == []
@@ -201,3 +209,58 @@ def test_the_folder_watcher_writes_no_ack_file_where_none_is_asked_for(store: St
     assert _watch_once(store, inbox, "i") == 2
     assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a.hl7", "b.hl7", "b.hl7.ack"]
     assert _msa((inbox / "done" / "b.hl7.ack").read_text().replace("\n", "\r"))[0] == "CA"
+
+
+def _from(text: str, application: str, facility: str) -> str:
+    return text.replace("|EHR|HOSP|", f"|{application}|{facility}|", 1)
+
+
+def test_the_application_ack_goes_back_to_its_sender_only(store: Store, tmp_path: Path) -> None:
+    """A site with two EHRs: each one's application ACKs went to both targets (every enabled HL7 target),
+    so each EHR received the other's acknowledgements and learnt which orders the other placed."""
+    add_target(store, "ehr-a", "folder", str(tmp_path / "a"), ["hl7"], "admin", senders=[EHR])
+    clinic = ["CLINIC^EAST", "CLINIC^WEST"]
+    add_target(store, "ehr-b", "mllp", "127.0.0.1:9", ["hl7"], "admin", senders=clinic)
+    receive_order(store, order("R1"), "peer", "i")
+    receive_order(store, _from(order("R2"), "CLINIC", "WEST"), "peer", "i")
+    receive_order(store, _from(order("R3"), "CLINIC", "NORTH"), "peer", "i")  # no target of its own
+    with store.transaction() as session:
+        items = list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+        unsendable = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "interop:app-ack-unsendable")
+        ).one()
+    # (target, MSA-2 the order answered, MSH-5 the application it is addressed to)
+    messages = [(i.target_id, hl7.parse(i.payload or "")) for i in items]
+    routed = [(t, str(m.segment("MSA")[2]), str(m.segment("MSH")[5])) for t, m in messages]
+    assert routed == [(1, "R1", "EHR"), (2, "R2", "CLINIC")]
+    assert [(m.message_id, m.app_ack) for m in list_inbound(store)] == [
+        ("R3", not_sendable(("CLINIC", "NORTH"))),
+        ("R2", "AA queued for ehr-b"),
+        ("R1", "AA queued for ehr-a"),
+    ]
+    assert "CLINIC^NORTH" in list_inbound(store)[0].app_ack
+    assert json.loads(unsendable.after_json)["sender"] == "CLINIC^NORTH"
+
+
+def test_a_target_is_given_its_senders_checked_and_audited(tmp_path: Path) -> None:
+    """A target set up before senders were kept takes no application ACK until it is given its EHR's
+    sender; a sender that is not APP^FACILITY is refused naming the field. (Python checks: SQLite only.)"""
+    store = make_store(tmp_path, "sqlite")
+    add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
+    receive_order(store, order("G1"), "peer", "i")
+    assert list_deliveries(store) == [] and list_inbound(store)[0].app_ack.startswith("not sendable")
+    assert set_target_senders(store, "chart", [" EHR^HOSP ", "EHR^HOSP", "LAB"], "admin").senders == (
+        EHR, "LAB^")
+    receive_order(store, order("G2"), "peer", "i")
+    assert [d.target for d in list_deliveries(store)] == ["chart"]
+    for bad in ("^HOSP", "EHR^HOSP^X", "EHR|X", "A,B"):
+        with pytest.raises(InputError) as error:
+            set_target_senders(store, "chart", [bad], "admin")
+        assert error.value.field == "sender"
+    with pytest.raises(InputError, match="no delivery target 'nope'"):
+        set_target_senders(store, "nope", [EHR], "admin")
+    with store.transaction() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "interop:target-senders")).one()
+    assert json.loads(entry.before_json)["senders"] == []
+    assert json.loads(entry.after_json)["senders"] == [EHR, "LAB^"]
+    store.close()

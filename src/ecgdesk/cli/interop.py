@@ -176,8 +176,19 @@ def _cmd_target_add(args: argparse.Namespace) -> int:
         [f.strip() for f in args.formats.split(",")],
         actor,
         args.max_attempts,
+        args.sender,
     )
-    print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})")
+    print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})"
+          + (f" for {', '.join(info.senders)}" if info.senders else ""))
+    return 0
+
+
+def _cmd_target_senders(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_targets import set_target_senders
+
+    store, actor = _acting(args, "interface:admin")
+    info = set_target_senders(store, args.name, args.senders, actor)
+    print(f"target {info.name}: senders {', '.join(info.senders) or '(none)'}")
     return 0
 
 
@@ -190,6 +201,7 @@ def _cmd_target_list(args: argparse.Namespace) -> int:
         lambda t: (
             f"{t.name:<16} {t.kind:<7} {t.address:<40} {','.join(t.formats)}"
             f"{'' if t.enabled else '  (disabled)'}"
+            f"{'  senders ' + ','.join(t.senders) if t.senders else ''}"
         ),
     )
     return 0
@@ -259,7 +271,15 @@ def register(subparsers: Any) -> None:
     q.add_argument("--address", required=True, help="folder path, host:port, or FHIR base URL")
     q.add_argument("--formats", default="hl7", help="comma list of hl7, fhir, dicom (default hl7)")
     q.add_argument("--max-attempts", type=int, default=8)
+    q.add_argument("--sender", action="append", default=[], metavar="APP^FACILITY",
+                   help="an HL7 v2 sender (MSH-3^MSH-4) whose EHR this is: its application ACKs come here "
+                        "(repeat for several)")
     q.set_defaults(func=_cmd_target_add)
+    q = targets.add_parser("senders", parents=[user],
+                           help="set the HL7 v2 senders (MSH-3^MSH-4) a target belongs to (none: clear)")
+    q.add_argument("name")
+    q.add_argument("senders", nargs="*", metavar="APP^FACILITY")
+    q.set_defaults(func=_cmd_target_senders)
     q = targets.add_parser("list", parents=[user], help="the delivery targets")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_target_list)

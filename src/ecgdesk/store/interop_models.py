@@ -11,7 +11,9 @@ from ecgdesk.store.models import UTC_TIME, Base
 
 
 class DeliveryTarget(Base):
-    """Where signed results go: a folder, an MLLP peer (``host:port``) or a FHIR server base URL."""
+    """Where signed results go: a folder, an MLLP peer (``host:port``) or a FHIR server base URL. ``senders``
+    names the HL7 v2 senders (``APP^FACILITY`` of MSH-3/MSH-4, comma-separated) whose EHR it is: it takes
+    their application ACKs only; '' for none (:mod:`ecgdesk.interop.senders`)."""
 
     __tablename__ = "delivery_targets"
 
@@ -22,6 +24,7 @@ class DeliveryTarget(Base):
     formats: Mapped[str] = mapped_column(String(60))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    senders: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
 
 

@@ -3,10 +3,13 @@
 A sender that values MSH-15/MSH-16 asks for two answers: the accept ACK (CA/CE/CR) on the same connection,
 file or HTTP exchange, once the message is in safe storage, and the application ACK (AA/AE/AR) as a message
 of its own, later. The application ACK is queued in the transaction that stores the message, on the outbox
-that already takes signed results back to the EHR (every enabled MLLP or folder target taking ``hl7``), so
-it is sent, retried and audited as results are and cannot be lost between the two. Where no such target is
-configured it is recorded as not sendable (``inbound_messages.app_ack``, the audit log, ``interop
-inbound``). Original mode (neither field valued) is answered as before, with one ACK.
+that already takes signed results back to the EHR, so it is sent, retried and audited as results are and
+cannot be lost between the two. It goes back to its sender only: to each enabled MLLP or folder target taking
+``hl7`` that names the message's MSH-3^MSH-4 among its senders (:mod:`ecgdesk.interop.senders`). It went
+to every HL7 target, so on a site with two EHRs each received the other's acknowledgements, and with them
+which orders the other placed. Where no target belongs to the sender it is recorded as not sendable, naming
+the sender (``inbound_messages.app_ack``, the audit log, ``interop inbound``). Original mode (neither field
+valued) is answered as before, with one ACK.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.interop import hl7v2
 from ecgdesk.interop.hl7v2_ack import AckModes, ack_modes, commit_code
+from ecgdesk.interop.senders import describe, sender_key, stored
 from ecgdesk.store import append
 from ecgdesk.store.interop_models import DeliveryTarget, InboundMessage, OutboxItem
 from ecgdesk.workflow.interop_results import OutboxStatus, TargetKind
@@ -33,15 +37,23 @@ APP_ACK_FORMAT = "ack"
 #: MSH-15/MSH-16 of our application ACK: the EHR answers it with an accept ACK (what the outbox's MLLP
 #: send waits for), never with an application ACK of an acknowledgement
 _APP_ACK_TYPES = "AL|NE"
-NOT_SENDABLE = ("not sendable: no enabled delivery target takes HL7 v2 (add an MLLP or folder target with "
-                "format hl7: ecgdesk interop target add)")
 
 
-def _targets(session: Session) -> list[DeliveryTarget]:
-    """Where application ACKs go: where HL7 v2 results go (a FHIR server takes no v2 ACK)."""
+def not_sendable(sender: tuple[str, str]) -> str:
+    """Why the application ACK to ``sender`` (MSH-3, MSH-4) cannot be sent, and what sets it right."""
+    return (f"not sendable: no enabled HL7 v2 delivery target belongs to sender {describe(*sender)} "
+            "(MSH-3^MSH-4; give its EHR's MLLP or folder target taking hl7 that sender: "
+            f"ecgdesk interop target senders NAME {sender_key(*sender) if sender[0] else 'APP^FACILITY'})")
+
+
+def _targets(session: Session, sender: tuple[str, str]) -> list[DeliveryTarget]:
+    """Where the application ACK to ``sender`` goes: the HL7 v2 targets (a FHIR server takes no v2 ACK) of
+    that sender's EHR, none of another's."""
+    key = sender_key(*sender)
     query = select(DeliveryTarget).where(DeliveryTarget.enabled.is_(True)).order_by(DeliveryTarget.id)
     return [target for target in session.scalars(query)
-            if target.kind in (TargetKind.MLLP, TargetKind.FOLDER) and "hl7" in target.formats.split(",")]
+            if target.kind in (TargetKind.MLLP, TargetKind.FOLDER) and "hl7" in target.formats.split(",")
+            and key in stored(target.senders)]
 
 
 def queue_application_ack(
@@ -53,14 +65,15 @@ def queue_application_ack(
     modes = ack_modes(payload)
     if modes is None or ack.code == "AR" or not modes.application.wants(ack.code == "AA"):
         return
-    targets = _targets(session)
-    detail = {"message_id": row.message_id, "code": ack.code, "msh_16": modes.application.value}
+    sender = hl7v2.message_sender(payload)
+    targets = _targets(session, sender)
+    detail = {"message_id": row.message_id, "code": ack.code, "msh_16": modes.application.value,
+              "sender": describe(*sender)}
     if not targets:
-        row.app_ack = NOT_SENDABLE
+        row.app_ack = not_sendable(sender)
         append(session, actor, "interop:app-ack-unsendable", "inbound_message", row.id, None, detail)
         return
     stamp = now()
-    sender = hl7v2.message_sender(payload)
     for target in targets:
         digest = hashlib.sha256(f"app-ack:{row.id}:{target.id}".encode()).hexdigest()[:20].upper()
         control = f"ECGDESK-A{digest}"
@@ -92,7 +105,7 @@ def _accept_text(outcome: OrderOutcome, modes: AckModes, commit: str) -> str:
     if outcome.status == "duplicate":
         return "already stored (a resend); its application ACK was queued when first received"
     if outcome.app_ack.startswith("not sendable"):  # told, so the sender does not wait for it
-        return "stored; no application ACK can be sent: no HL7 destination set up here"
+        return "stored; no application ACK can be sent: no HL7 destination here is set up for this sender"
     if outcome.app_ack:
         return "stored; the application acknowledgement follows as a message of its own"
     return f"stored; no application acknowledgement (MSH-16 {modes.application.value})"

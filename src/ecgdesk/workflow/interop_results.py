@@ -34,6 +34,7 @@ from ecgdesk.interop.model import (
     SignatureEntry,
     SignedResult,
 )
+from ecgdesk.interop.senders import parse_senders, stored
 from ecgdesk.names import without_credentials
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
@@ -83,6 +84,8 @@ class TargetInfo:
     formats: tuple[str, ...]
     enabled: bool
     max_attempts: int
+    #: the HL7 v2 senders (APP^FACILITY) whose EHR this is: their application ACKs come here
+    senders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -312,10 +315,13 @@ def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -
 
 
 def add_target(
-    store: Store, name: str, kind: str, address: str, formats: list[str], actor: str, max_attempts: int = 8
+    store: Store, name: str, kind: str, address: str, formats: list[str], actor: str, max_attempts: int = 8,
+    senders: list[str] | None = None,
 ) -> TargetInfo:
-    """Register a delivery target; the address is checked for its kind."""
+    """Register a delivery target; the address is checked for its kind, ``senders`` (``APP^FACILITY``,
+    the EHR it belongs to) as :func:`ecgdesk.interop.senders.parse_sender` reads them."""
     kind = check_option("kind", kind, [k.value for k in TargetKind])
+    belongs = parse_senders(senders or [])
     for fmt in formats:
         check_option("formats", fmt, [f.value for f in ExportFormat])
     if not formats:
@@ -336,6 +342,7 @@ def add_target(
             formats=",".join(formats),
             enabled=True,
             max_attempts=max_attempts,
+            senders=",".join(belongs),
             created_at=now(),
         )
         session.add(target)
@@ -347,12 +354,12 @@ def add_target(
             "delivery_target",
             target.id,
             None,
-            {"name": name, "kind": kind, "address": address, "formats": formats},
+            {"name": name, "kind": kind, "address": address, "formats": formats, "senders": list(belongs)},
         )
-        return _target_info(target)
+        return target_info(target)
 
 
-def _target_info(target: DeliveryTarget) -> TargetInfo:
+def target_info(target: DeliveryTarget) -> TargetInfo:
     return TargetInfo(
         target.name,
         target.kind,
@@ -360,12 +367,13 @@ def _target_info(target: DeliveryTarget) -> TargetInfo:
         tuple(target.formats.split(",")),
         target.enabled,
         target.max_attempts,
+        stored(target.senders),
     )
 
 
 def list_targets(store: Store) -> list[TargetInfo]:
     with store.transaction() as session:
-        return [_target_info(t) for t in session.scalars(select(DeliveryTarget).order_by(DeliveryTarget.id))]
+        return [target_info(t) for t in session.scalars(select(DeliveryTarget).order_by(DeliveryTarget.id))]
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
