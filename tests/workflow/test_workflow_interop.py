@@ -24,7 +24,13 @@ from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry, Order, ReportVersion, Study
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
-from ecgdesk.workflow.interop_results import add_target, deliver_due, export_study, list_deliveries
+from ecgdesk.workflow.interop_results import (
+    add_target,
+    deliver_due,
+    export_study,
+    list_deliveries,
+    queue_results,
+)
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
@@ -32,6 +38,8 @@ from ecgdesk.workflow.users import add_user
 pytest.importorskip("ecgdesk.reports.scanning")
 
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, fake_analyzer, request
+
+from backends import make_store
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
 from interop_builders import contained_service_request
@@ -118,6 +126,41 @@ def test_signing_queues_and_delivery_writes_an_oru_with_the_signed_pdf(
     assert _audit_count(store, "interop:sent") == 3
     with store.transaction() as session:
         assert verify(session).ok
+
+
+def test_a_result_goes_to_the_targets_of_its_orders_sender_only(tmp_path: Path) -> None:
+    """A site with two EHRs: the signed result of an order from one went to every enabled target, so the
+    other EHR received a patient and a result it never ordered. A target naming senders (MSH-3^MSH-4) now
+    takes the results of their orders only; one naming none (an archive, a PACS) takes every result, and a
+    study ordered here (no sender) goes where it went. What signing queues (``queue_results``, called in the
+    signing transaction) is checked directly, for speed; routing is Python on stored columns: SQLite only."""
+    store = make_store(tmp_path, "sqlite")
+    add_target(store, "ehr-a", "folder", str(tmp_path / "a"), ["hl7"], "admin", senders=["EHR^HOSP"])
+    add_target(store, "ehr-b", "folder", str(tmp_path / "b"), ["hl7"], "admin", senders=["CLINIC^WEST"])
+    add_target(store, "archive", "folder", str(tmp_path / "c"), ["hl7"], "admin")
+    studies = [
+        receive_order(store, orm("W1", placer="PL-W1").replace("|EHR|HOSP|", "|CLINIC|WEST|", 1), "p", "i"),
+        receive_order(store, orm("W2", placer="PL-W2"), "p", "i"),
+    ]
+    ids = [outcome.study_id for outcome in studies] + [create_study(store, request(patient_id="P9"), "tech")]
+    routed = []
+    with store.transaction() as session:
+        for study_id in ids:
+            study = session.get(Study, study_id)
+            assert study is not None
+            # the signed version itself plays no part in where it goes (an unsaved one: no PDF to render)
+            queue_results(session, study, ReportVersion(version=1), "dr.a", corrected=False)
+        senders = [o.sender for o in session.scalars(select(Order).order_by(Order.id))]
+        audit = [json.loads(a.after_json) for a in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "interop:queue").order_by(AuditEntry.id))]
+    for study_id in ids:
+        routed.append(sorted(d.target for d in list_deliveries(store, study_id)))
+    assert senders == ["CLINIC^WEST", "EHR^HOSP", None]
+    assert routed == [["archive", "ehr-b"], ["archive", "ehr-a"], ["archive", "ehr-a", "ehr-b"]]
+    assert [(a["sender"], a["withheld_from"]) for a in audit[:2]] == [
+        ("CLINIC^WEST", ["ehr-a"]), ("EHR^HOSP", ["ehr-b"])]
+    assert "withheld_from" not in audit[2] and audit[2]["items"] == 3
+    store.close()
 
 
 def test_addendum_sends_a_corrected_result(store: Store, tiny_record: Path, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from ecgdesk.store.models import UTC_TIME, Base
 class DeliveryTarget(Base):
     """Where signed results go: a folder, an MLLP peer (``host:port``) or a FHIR server base URL. ``senders``
     names the HL7 v2 senders (``APP^FACILITY`` of MSH-3/MSH-4, comma-separated) whose EHR it is: it takes
-    their application ACKs only; '' for none (:mod:`ecgdesk.interop.senders`)."""
+    their application ACKs and the results of their orders only; '' for none (every result, no application
+    ACK; :mod:`ecgdesk.interop.senders`)."""
 
     __tablename__ = "delivery_targets"
 

@@ -25,6 +25,7 @@ from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
 from ecgdesk.interop import fhir, fhir_patient, hl7v2, hl7v2_adt, hl7v2_batch
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientUpdate
+from ecgdesk.interop.senders import sender_key
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
@@ -114,8 +115,11 @@ _VERBS = {OrderControl.CANCEL: "cancelled", OrderControl.HOLD: "put on hold",
           OrderControl.RELEASE: "released"}
 
 
-def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int | None, str]:
-    """(status, study id, reason) of acting on a checked order inside the caller's transaction."""
+def _apply(
+    session: Session, order: OrderRequest, actor: str, sender: str | None
+) -> tuple[str, int | None, str]:
+    """(status, study id, reason) of acting on a checked order inside the caller's transaction; a new order
+    keeps its HL7 v2 ``sender`` (MSH-3^MSH-4), whose targets alone take its results."""
     request = _request(order)
     conflict = _patient_conflict(session, request)
     if conflict:
@@ -134,7 +138,13 @@ def _apply(session: Session, order: OrderRequest, actor: str) -> tuple[str, int 
                     f"{existing[1].id}; send XO to change it"
                 ),
             )
-        return ACCEPTED, add_study(session, request, actor), "order created"
+        study_id = add_study(session, request, actor)
+        study_row = session.get(Study, study_id)
+        assert study_row is not None
+        created = session.get(Order, study_row.order_id)
+        assert created is not None
+        created.sender = sender
+        return ACCEPTED, study_id, "order created"
     if existing is None:
         return REFUSED, None, f"no open order with placer number {order.placer_order_number}"
     row, study = existing
@@ -225,6 +235,13 @@ def _is_json(payload: str) -> bool:
     return payload.lstrip("\ufeff \t\r\n").startswith(("{", "["))
 
 
+def _sender_of(payload: str) -> str | None:
+    """The MSH-3^MSH-4 an order's results are routed by (None without MSH-3). Cut to the column: a longer
+    one matches no target's senders (at most 64 characters each), so its results still go to no other EHR."""
+    application, facility = hl7v2.message_sender(payload)
+    return sender_key(application, facility)[:200] if application else None
+
+
 def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
     kind = "fhir" if _is_json(payload) else "hl7"
     digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
@@ -264,6 +281,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
             _location(kind, error),
             payload,
         )
+    sender = _sender_of(payload) if kind == "hl7" else None
     for attempt in range(3):
         try:
             with store.transaction() as session:
@@ -274,7 +292,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                     status, study_id, reason = apply_patient_message(session, order, actor)
                     placer, what, action = None, f"ADT^{order.event.value}", "patient"
                 else:
-                    status, study_id, reason = _apply(session, order, actor)
+                    status, study_id, reason = _apply(session, order, actor, sender)
                     placer, what, action = order.placer_order_number, order.control.value, "order"
                 code = "AA" if status == ACCEPTED else "AE"
                 row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)

@@ -1,10 +1,12 @@
 """Signed results out: a signed study as HL7 v2, FHIR and DICOM, and the outbox that delivers it.
 
 Signing (and each signed addendum) queues one outbox item per enabled delivery target and format, in the
-signing transaction, so a result is never lost between the signature and the send. ``deliver_due`` claims
-due items (a lease, so two processes never send one item at once), builds each message from the signed,
-immutable report version, sends it and records the outcome; a failure is retried with a growing delay
-until the target's ``max_attempts``, then shown as failed. Every export and every send is in the audit log.
+signing transaction, so a result is never lost between the signature and the send; a target that belongs to
+another EHR than the order's sender (``DeliveryTarget.senders``, ``Order.sender``) is left out.
+``deliver_due`` claims due items (a lease, so two processes never send one item at once), builds each
+message from the signed, immutable report version, sends it and records the outcome; a failure is retried
+with a growing delay until the target's ``max_attempts``, then shown as failed. Every export and every send
+is in the audit log.
 """
 
 from __future__ import annotations
@@ -382,10 +384,18 @@ def _host_port(address: str) -> tuple[str, int] | None:
 
 
 def queue_results(session: Session, study: Study, version: ReportVersion, actor: str, corrected: bool) -> int:
-    """Queue the signed version for every enabled target and format (called in the signing transaction)."""
+    """Queue the signed version for every enabled target and format (called in the signing transaction),
+    except the targets of other EHRs: a target that names senders takes the results of their orders only."""
     stamp = now()
     count = 0
+    order = session.get(Order, study.order_id)
+    sender = order.sender if order is not None else None
+    withheld: list[str] = []
     for target in session.scalars(select(DeliveryTarget).where(DeliveryTarget.enabled.is_(True))):
+        belongs = stored(target.senders)
+        if sender is not None and belongs and sender not in belongs:
+            withheld.append(target.name)  # another EHR's: it must not learn of this sender's patients
+            continue
         for fmt in target.formats.split(","):
             key = f"{study.id}:{version.id}:{target.id}:{fmt}"
             message_id = "ECGDESK-" + hashlib.sha256(key.encode()).hexdigest()[:20].upper()
@@ -404,16 +414,10 @@ def queue_results(session: Session, study: Study, version: ReportVersion, actor:
                 )
             )
             count += 1
-    if count:
-        append(
-            session,
-            actor,
-            "interop:queue",
-            "study",
-            study.id,
-            None,
-            {"version": version.version, "items": count, "corrected": corrected},
-        )
+    if count or withheld:
+        detail = {"version": version.version, "items": count, "corrected": corrected}
+        extra = {"sender": sender, "withheld_from": withheld} if withheld else {}
+        append(session, actor, "interop:queue", "study", study.id, None, {**detail, **extra})
     return count
 
 

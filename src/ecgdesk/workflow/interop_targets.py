@@ -1,9 +1,11 @@
 """Which EHR a delivery target belongs to: the HL7 v2 senders (MSH-3^MSH-4) it is given.
 
 A target that names a sender takes that sender's application acknowledgements (HL7 v2 enhanced mode,
-:mod:`ecgdesk.workflow.interop_acks`); a site with one EHR gives its target that EHR's sender, a site with
-two gives each EHR's target its own, so neither receives the other's. Changing them is an administrator's
-act (``interface:admin``, where patient data may go), audited with the senders before and after.
+:mod:`ecgdesk.workflow.interop_acks`) and the signed results of its orders, and no other EHR's
+(:func:`ecgdesk.workflow.interop_results.queue_results`); a site with one EHR gives its target that EHR's
+sender, a site with two gives each EHR's target its own, so neither receives the other's. Changing them is
+an administrator's act (``interface:admin``, where patient data may go), audited with the senders before
+and after.
 """
 
 from __future__ import annotations
