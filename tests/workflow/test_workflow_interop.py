@@ -108,6 +108,8 @@ def test_signing_queues_and_delivery_writes_an_oru_with_the_signed_pdf(
     assert sorted(d.format for d in queued) == ["dicom", "fhir", "hl7"] and {d.status for d in queued} == {
         "pending"
     }
+    with store.transaction() as session:  # as if its order had come from CLINIC^WEST (MSH-3^MSH-4)
+        session.scalars(select(Order)).one().sender = "CLINIC^WEST"
     outcomes = deliver_due(store, "worker")
     assert {o.status for o in outcomes} == {"sent"}
     pdf = _signed_pdf(store, study_id)
@@ -115,6 +117,8 @@ def test_signing_queues_and_delivery_writes_an_oru_with_the_signed_pdf(
     ed = next(s for s in message if str(s[0]) == "OBX" and str(s[2]) == "ED")
     assert base64.b64decode(str(ed[5][0][4])) == pdf
     assert str(message.segment("OBR")[2]) == "PL-77" and str(message.segment("OBR")[25]) == "F"
+    # addressed to the order's sender (MSH-5/MSH-6); it went out addressed to no one
+    assert (str(message.segment("MSH")[5]), str(message.segment("MSH")[6])) == ("CLINIC", "WEST")
     numbers = {str(s[3][0][1]) for s in message if str(s[0]) == "OBX" and str(s[2]) == "NM"}
     assert "Mean heart rate" in numbers and "Ventricular ectopic beats" in numbers
     bundle = Bundle.model_validate(json.loads(next(inbox.glob("*.json")).read_text()))

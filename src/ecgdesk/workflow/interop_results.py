@@ -264,11 +264,13 @@ def _twelve_lead(store: Store, session: Session, result: SignedResult) -> bytes 
 
 
 def render(
-    store: Store, session: Session, result: SignedResult, fmt: ExportFormat, control_id: str
+    store: Store, session: Session, result: SignedResult, fmt: ExportFormat, control_id: str,
+    receiver: tuple[str, str] = ("", ""),
 ) -> list[tuple[str, bytes]]:
-    """The files of one result in one format: (suffix, bytes), the DICOM waveform beside the PDF object."""
+    """The files of one result in one format: (suffix, bytes), the DICOM waveform beside the PDF object;
+    an ORU is addressed to ``receiver`` (MSH-5/MSH-6)."""
     if fmt is ExportFormat.HL7:
-        return [(".hl7", hl7v2.build_oru(result, control_id).encode("utf-8"))]
+        return [(".hl7", hl7v2.build_oru(result, control_id, receiver).encode("utf-8"))]
     if fmt is ExportFormat.FHIR:
         return [(".json", json.dumps(fhir.build_bundle(result), indent=1).encode("utf-8"))]
     files = [(".dcm", dicom.encapsulated_pdf(result))]
@@ -489,7 +491,12 @@ def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, 
         return [(".hl7", item.payload.encode("utf-8"))]
     assert item.study_id is not None and item.report_version_id is not None
     result = signed_result(store, session, item.study_id, item.report_version_id)
-    return render(store, session, result, ExportFormat(item.format), item.message_id)
+    # the ORU answers the order: addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4), as our ACKs
+    # are, so an engine that routes by them can; it went out addressed to no one
+    study = get_study(session, item.study_id)
+    order = session.get(Order, study.order_id)
+    application, _, facility = (order.sender or "^").partition("^") if order is not None else ("", "", "")
+    return render(store, session, result, ExportFormat(item.format), item.message_id, (application, facility))
 
 
 def deliver_due(
