@@ -122,7 +122,7 @@ class Order(Base):
     # An OrderPriority value; orders recorded before it was kept are routine.
     priority: Mapped[str] = mapped_column(String(10), default="routine", server_default="routine")
     # The HL7 v2 sender (MSH-3^MSH-4) of the order that created it: its results go to that sender's targets,
-    # not another EHR's; None for an order made here or by FHIR (migration 0021).
+    # not another EHR's; None for an order made here or by FHIR (migration 0022).
     sender: Mapped[str | None] = mapped_column(String(200))
 
 

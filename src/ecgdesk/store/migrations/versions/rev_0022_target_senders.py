@@ -1,7 +1,7 @@
 """delivery_targets: the HL7 v2 senders (MSH-3^MSH-4) each target belongs to; orders: the sender of each
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 15:00:00
 
 An application ACK (HL7 v2 enhanced mode) went to every enabled HL7 target, so a site with two EHRs sent each
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
