@@ -455,3 +455,48 @@ def test_a_denial_paid_on_appeal_is_overturned_not_a_current_denied_amount(
         ).all()
     assert "denial:overturned" in audited
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def _replaced(
+    store: Store, tmp_path: Path
+) -> tuple[ProfessionalClaim, ProfessionalClaim, RemitClaim, RemitClaim]:
+    """Acme paid the claim 80.00 (CLP07 ...01; PR-2 20.00), the biller replaced it (frequency 7, a new CLM01)
+    and Acme prices the replacement at 90.00 (CLP07 ...02; PR-2 20.00): the original, the replacement and
+    the two claim payments."""
+    (original,) = _export(store, tmp_path / "out", [3], "ACME1")
+    first = _paid(original, "80.00", Adjustment("CO", "45", D("43.80")), Adjustment("PR", "2", D("20.00")))
+    _post(store, tmp_path, [first], "EFT-1", ACME_PARTIES)
+    replacement = correct_claim(store, original.claim_id, "biller")
+    export_claims(store, tmp_path / "out2", "biller", payer="ACME1")
+    (corrected,) = _claims(store, [replacement.claim_id])
+    assert corrected.frequency == "7" and corrected.payer_claim_number == "2200000000001"
+    priced = (Adjustment("CO", "45", D("33.80")), Adjustment("PR", "2", D("20.00")))
+    again = _paid(corrected, "90.00", *priced, payer_claim_number="2200000000002")
+    return original, corrected, first, again
+
+
+def test_a_replacement_paid_before_the_reversal_bills_the_patient_share_once(
+    store: Store, tmp_path: Path
+) -> None:
+    """The payer pays the replacement (frequency 7) without reversing the original first (claims-lifecycle.md
+    section 2: the reversal should come first, but may come later or never). The replacement's determination
+    supersedes the original's: the patient share is the replacement's PR-2 20.00, so the original's
+    bill_patient item closes as replaced (audited), not left open beside the replacement's (20.00 billed
+    twice)."""
+    original, corrected, _, again = _replaced(store, tmp_path)
+    _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+    items = list_denials(store, "biller", status=None)
+    shares = [i for i in items if i.category == "patient_responsibility"]
+    assert [(i.claim_id, i.status, i.worked_action) for i in shares] == [
+        (original.claim_id, "closed", "replaced"),
+        (corrected.claim_id, "open", None),
+    ]
+    assert patient_balance(store, "P3")["patient_balance"] == "20.00"
+    closed = shares[0]
+    with store.transaction() as session:
+        audited = session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.entity == "denial_item", AuditEntry.entity_id == str(closed.id)
+            )
+        ).all()
+    assert "denial:replaced" in audited

@@ -1,0 +1,93 @@
+"""A replacement claim (frequency 7) the payer determined while the claim it replaces had not been reversed
+(used by ``claims_posting``'s flush).
+
+claims-lifecycle.md section 2 (reversal + correction): the payer should reverse the original decision
+(CLP02 22) before the correction, ideally in the same 835, but it may pay the replacement first and
+reverse later, recoup the original's payment with a PLB WO, or never reverse at all. Whatever the order,
+the replacement's determination supersedes the original's once the payer has made it: the original's own
+open items (its patient share, its denials) are no longer work, since the replacement's 835 booked the
+share and denials that stand. They close as ``replaced``, naming the replacement's claim payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecgdesk.claims.denials import Category
+from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.claims_models import ClaimRow, DenialItemRow
+from ecgdesk.workflow.claims_ledger import ClaimStatus
+
+#: frequency of a replacement claim (CLM05-3): it carries REF*F8, the payer's number of the claim it replaces
+REPLACEMENT = "7"
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """An original claim whose replacement the payer determined in this remittance."""
+
+    original: ClaimRow
+    replacement: ClaimRow
+    payment_id: int  # the replacement's claim payment in this remittance
+
+
+def replaced_originals(session: Session, determined: dict[int, tuple[ClaimRow, int]]) -> list[Replaced]:
+    """The originals (still ``corrected``) of the replacements ``determined`` maps them to: original claim id
+    -> (the replacement, its claim payment in this remittance)."""
+    ids = sorted(determined)
+    found: list[Replaced] = []
+    for start in range(0, len(ids), 500):
+        query = select(ClaimRow).where(
+            ClaimRow.id.in_(ids[start : start + 500]), ClaimRow.status == ClaimStatus.CORRECTED.value
+        )
+        for original in session.scalars(query.order_by(ClaimRow.id)):
+            replacement, payment_id = determined[original.id]
+            found.append(Replaced(original, replacement, payment_id))
+    return found
+
+
+def close_replaced_items(
+    session: Session, replaced: list[Replaced], actor: str, stamp: Any, log: list[NewAuditRow]
+) -> None:
+    """Close the open items of each replaced original as ``replaced`` (each audited): its patient share
+    would otherwise be billed beside the replacement's. An overpayment item stays: it follows the money the
+    payer has still to take back (``claims_overpayment``)."""
+    for each in replaced:
+        query = select(DenialItemRow.id).where(
+            DenialItemRow.claim_id == each.original.id,
+            DenialItemRow.status == "open",
+            DenialItemRow.category != Category.OVERPAYMENT.value,
+        )
+        ids = list(session.scalars(query.order_by(DenialItemRow.id)))
+        if not ids:
+            continue
+        session.execute(
+            update(DenialItemRow)
+            .where(DenialItemRow.id.in_(ids))
+            .values(
+                status="closed",
+                worked_action="replaced",
+                worked_by=actor,
+                worked_at=stamp,
+                closed_by_payment_id=each.payment_id,
+            )
+        )
+        why = (
+            f"claim {each.original.claim_number} replaced by {each.replacement.claim_number}, whose "
+            f"determination (claim payment {each.payment_id}) supersedes this one"
+        )
+        log.extend(
+            (
+                actor,
+                "denial:replaced",
+                "denial_item",
+                item_id,
+                {"status": "open"},
+                {"status": "closed", "worked_action": "replaced", "why": why},
+            )
+            for item_id in ids
+        )
