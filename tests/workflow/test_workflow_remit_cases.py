@@ -500,3 +500,60 @@ def test_a_replacement_paid_before_the_reversal_bills_the_patient_share_once(
             )
         ).all()
     assert "denial:replaced" in audited
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, template: Path) -> Iterator[Store]:
+    yield from remit_store("sqlite", tmp_path, template)
+
+
+@pytest.mark.parametrize("then", ["reversal", "recoupment", "deferred", "same_835"])
+def test_a_replacement_paid_first_asks_for_the_original_payment_back_until_the_payer_takes_it(
+    sqlite_store: Store, tmp_path: Path, then: str
+) -> None:
+    """Each order a payer may send after paying a replacement without reversing the original first
+    (claims-lifecycle.md section 2, reversal + correction and PLB): its reversal in a later 835; no reversal,
+    a PLB WO recoupment naming the original's CLP07; the reversal with a negative WO (the recovery deferred)
+    and the positive WO later; the reversal after the correction in the same 835. Until the payer takes the
+    original's 80.00 back, the biller sees it owed back (an overpayment item naming the replacement); once
+    taken, the item closes, the original shows nothing paid and nothing is counted twice."""
+    store = sqlite_store
+    original, corrected, first, again = _replaced(store, tmp_path)
+    fiscal = date.today()
+
+    def plb(name: str, amount: str, *claims: RemitClaim) -> None:
+        adjustment = ProviderAdjustment("1234567893", fiscal, "WO", "2200000000001", D(amount), 0)
+        text = write_835(list(claims), ACME_PARTIES, name, fiscal, provider_adjustments=[adjustment])
+        assert pyx12_errors(text, tmp_path) == []
+        (tmp_path / f"{name}.835").write_text(text)
+        post_remittance(store, tmp_path / f"{name}.835", "biller")
+
+    if then == "same_835":
+        _post(store, tmp_path, [again, reverse(first)], "EFT-2", ACME_PARTIES)
+        assert [i.category for i in list_denials(store, "biller", claim=original.claim_id, status=None)] == [
+            "patient_responsibility"
+        ]
+    else:
+        _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+        (owed,) = list_denials(store, "biller", claim=original.claim_id)
+        assert (owed.category, owed.next_action, owed.amount) == ("overpayment", "refund", "80.00")
+        assert corrected.claim_id in owed.reason and "not reversed" in owed.reason
+        if then == "reversal":
+            _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
+        elif then == "recoupment":
+            plb("PLB-WO", "80.00")
+        else:
+            plb("EFT-3", "-80.00", reverse(first))  # reversed now, the 80.00 taken back later
+            assert list_denials(store, "biller", claim=original.claim_id) == []
+            plb("PLB-WO", "80.00")
+        (closed,) = [i for i in list_denials(store, "biller", status=None) if i.id == owed.id]
+        assert closed.worked_action == ("recouped" if then == "recoupment" else "reversed")
+    assert show_claim(store, original.claim_id, "biller").balance["paid"] == "0.00"
+    new = show_claim(store, corrected.claim_id, "biller").balance
+    assert (new["paid"], new["insurance_balance"], new["patient_balance"]) == ("90.00", "0.00", "20.00")
+    assert [(i.claim_id, i.category) for i in list_denials(store, "biller")] == [
+        (corrected.claim_id, "patient_responsibility")
+    ]
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "20.00")
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

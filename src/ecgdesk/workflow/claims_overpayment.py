@@ -7,6 +7,10 @@ item follows the balance while it stays open. It closes when the payer takes the
 refund check received, paired with a WO that offsets it), claims-lifecycle.md section 2; or when a
 biller records the refund (``denials work ITEM --action refund``). Each of these books a ``refund``
 ledger row, so the claim's payments and balance show the money returned, once.
+
+A replaced claim whose replacement (frequency 7) the payer determined without reversing it first
+(``claims_replaced.superseded``) owes back all that is still paid on it: its item follows that money, and
+the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.claims.denials import Category, overpayment
+from ecgdesk.claims.denials import Category, overpayment, superseded_payment
 from ecgdesk.claims.remit import ProviderAdjustment
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
 from ecgdesk.workflow.claims_ledger import balances, cents, dollars
+from ecgdesk.workflow.claims_replaced import superseded
 from ecgdesk.workflow.claims_setup import rules_of
 
 #: PLB reasons that give an overpayment back to the payer: WO recovery, 72 authorized return (check)
@@ -57,9 +62,10 @@ def open_overpayments(
 ) -> None:
     """Open (or follow) the refund item of every claim of ``claims`` whose insurance balance is a credit.
 
-    ``payment_ids`` maps a claim to its claim payment in this remittance: the item points at that
-    payment's ledger row (the payment that made the credit); ``why`` says how a claim got its credit
-    (a duplicate payment), for the item's reason."""
+    ``payment_ids`` maps a claim to its claim payment in this remittance (for a replaced claim, the payment
+    owed back): the item points at that payment's ledger row (the payment that made the credit); ``why``
+    says how a claim got its credit (a duplicate payment; for a replaced claim, the payment owed back),
+    for the item's reason."""
     if not claims:
         return
     money = balances(session, claims)
@@ -72,14 +78,19 @@ def open_overpayments(
             DenialItemRow.status == "open",
         )
         items.update((item.claim_id, item) for item in session.scalars(query))
-    credit = [c for c in claims if money[c.id].insurance < 0]
+    # a replaced claim whose replacement the payer determined: its own determination no longer stands, so
+    # what is still paid on it is owed back (the payer's reversal or recoupment takes it), whatever its
+    # insurance balance says
+    replaced = superseded(session, ids)
+    owed = {c.id: money[c.id].paid if c.id in replaced else -money[c.id].insurance for c in claims}
+    credit = [c for c in claims if owed[c.id] > 0]
     for claim in claims:
         item = items.get(claim.id)
         if item is not None and claim not in credit:
             item.status, item.worked_action = "closed", "settled"  # e.g. a reversal took the credit back
             item.worked_by, item.worked_at = actor, stamp
         elif item is not None:
-            item.amount_cents = cents(-money[claim.id].insurance)
+            item.amount_cents = cents(owed[claim.id])
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
     for claim in credit:
         if claim.id in items or claim.id not in payment_ids:
@@ -88,9 +99,13 @@ def open_overpayments(
         found = sorted(session.execute(rows), key=lambda r: (r.kind != "payment", r.id))
         if not found:
             continue  # a claim payment with no amount at all: nothing to point the item at
-        amount = -money[claim.id].insurance
+        amount = owed[claim.id]
         rules = rules_of(payers[claim.payer_id])
-        work = overpayment(f"{amount:.2f}", determination, rules, (why or {}).get(claim.id, ""))
+        cause, shown = (why or {}).get(claim.id, ""), f"{amount:.2f}"
+        if claim.id in replaced:
+            work = superseded_payment(shown, determination, rules, cause or "its payment", replaced[claim.id])
+        else:
+            work = overpayment(shown, determination, rules, cause)
         session.add(
             DenialItemRow(
                 claim_id=claim.id,

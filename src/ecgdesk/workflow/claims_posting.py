@@ -44,7 +44,13 @@ from ecgdesk.workflow.claims_ledger import (
 from ecgdesk.workflow.claims_overpayment import open_overpayments
 from ecgdesk.workflow.claims_posting_items import ItemCloser
 from ecgdesk.workflow.claims_replaced import REPLACEMENT, close_replaced_items, replaced_originals
-from ecgdesk.workflow.claims_reversal import NO_DETERMINATION, StandingPayment, undo_items, undo_latest
+from ecgdesk.workflow.claims_reversal import (
+    NO_DETERMINATION,
+    StandingPayment,
+    standing_payments,
+    undo_items,
+    undo_latest,
+)
 from ecgdesk.workflow.claims_setup import rules_of
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
@@ -522,6 +528,14 @@ class Posting:
             # a claim this remittance left with a credit balance gets its refund item
             claims = {p.claim.id: p.claim for p in self.pending}
             paid_in = {p.claim.id: by_position[p.payment["position"]] for p in self.pending}
+            why = dict(self.duplicates)
+            # so does the original of a replacement determined here whose payment the payer did not reverse
+            owed_back = [r.original for r in replaced if r.original.id not in claims]
+            payer = self.remittance.payer_trace_id
+            for claim_id, stack in standing_payments(session, payer, [c.id for c in owed_back]).items():
+                if stack:
+                    paid_in[claim_id], why[claim_id] = stack[-1].payment_id, stack[-1].named()
+            claims.update((c.id, c) for c in owed_back)
             open_overpayments(
                 session,
                 list(claims.values()),
@@ -529,7 +543,7 @@ class Posting:
                 self.remittance.payment_date,
                 self.actor,
                 self.stamp,
-                self.duplicates,
+                why,
             )
             self.pending.clear()
         append_many(session, self.log)

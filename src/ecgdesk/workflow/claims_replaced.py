@@ -6,7 +6,10 @@ claims-lifecycle.md section 2 (reversal + correction): the payer should reverse 
 reverse later, recoup the original's payment with a PLB WO, or never reverse at all. Whatever the order,
 the replacement's determination supersedes the original's once the payer has made it: the original's own
 open items (its patient share, its denials) are no longer work, since the replacement's 835 booked the
-share and denials that stand. They close as ``replaced``, naming the replacement's claim payment.
+share and denials that stand. They close as ``replaced``, naming the replacement's claim payment. The
+money the payer paid on the original is then owed back until the payer takes it (its reversal, or a PLB
+WO recoupment naming the claim): :func:`superseded` tells ``claims_overpayment`` which claims are in that
+state, so their refund item follows the money still paid on them, not their insurance balance.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.claims.denials import Category
 from ecgdesk.store.audit import NewAuditRow
-from ecgdesk.store.claims_models import ClaimRow, DenialItemRow
+from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow
 from ecgdesk.workflow.claims_ledger import ClaimStatus
 
 #: frequency of a replacement claim (CLM05-3): it carries REF*F8, the payer's number of the claim it replaces
 REPLACEMENT = "7"
+#: CLP02 that determine nothing about a claim: a reversal, not our claim (forwarded), predetermination only
+NOT_DETERMINING = ("22", "23", "25")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,35 @@ class Replaced:
     original: ClaimRow
     replacement: ClaimRow
     payment_id: int  # the replacement's claim payment in this remittance
+
+
+def superseded(session: Session, claim_ids: list[int]) -> dict[int, str]:
+    """Of ``claim_ids``, the replaced (``corrected``) claims whose replacement the payer has determined:
+    claim id -> the replacement's claim number. Whatever is still paid on such a claim is owed back."""
+    replacement = aliased(ClaimRow)
+    determined = (
+        select(ClaimPaymentRow.id)
+        .where(
+            ClaimPaymentRow.claim_id == replacement.id,
+            ClaimPaymentRow.status_code.not_in(NOT_DETERMINING),
+        )
+        .exists()
+    )
+    found: dict[int, str] = {}
+    for start in range(0, len(claim_ids), 500):
+        query = (
+            select(ClaimRow.id, replacement.claim_number)
+            .join(replacement, replacement.original_claim_id == ClaimRow.id)
+            .where(
+                ClaimRow.id.in_(claim_ids[start : start + 500]),
+                ClaimRow.status == ClaimStatus.CORRECTED.value,
+                replacement.frequency == REPLACEMENT,
+                determined,
+            )
+            .order_by(replacement.id)
+        )
+        found.update((int(claim_id), number) for claim_id, number in session.execute(query))
+    return found
 
 
 def replaced_originals(session: Session, determined: dict[int, tuple[ClaimRow, int]]) -> list[Replaced]:
