@@ -557,3 +557,21 @@ def test_a_replacement_paid_first_asks_for_the_original_payment_back_until_the_p
     balance = patient_balance(store, "P3")
     assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "20.00")
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def test_a_replacement_the_payer_denies_leaves_the_original_standing(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """The payer refuses the replacement (CLP02 4, CO-129: prior processing information incorrect) and does
+    not reverse the original: its first determination stands (claims-lifecycle.md section 2: only a
+    reversal or a recoupment undoes it), so the original's patient share is still billed and nothing asks
+    for its 80.00 back; the replacement's denial is the biller's work."""
+    store = sqlite_store
+    original, corrected, _, _ = _replaced(store, tmp_path)
+    refused = Adjustment("CO", "129", corrected.total_charge)
+    denied = _paid(corrected, "0", refused, status="4", payer_claim_number="2200000000002")
+    _post(store, tmp_path, [denied], "EFT-2", ACME_PARTIES)
+    assert sorted((i.claim_id, i.category, i.amount) for i in list_denials(store, "biller")) == [
+        (original.claim_id, "patient_responsibility", "20.00"),
+        (corrected.claim_id, "other", "143.80"),
+    ]

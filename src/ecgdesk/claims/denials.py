@@ -212,13 +212,13 @@ def overpayment(amount: str, determination: date, rules: PayerRules, cause: str 
 def superseded_payment(
     amount: str, determination: date, rules: PayerRules, payment: str, replacement: str
 ) -> Triage:
-    """The work of a payment on a claim whose replacement (frequency 7) the payer has determined without
+    """The work of a payment on a claim whose replacement (frequency 7) the payer has accepted without
     reversing it: the money is owed back, as the reversal the payer should have sent first would take it."""
     return Triage(
         Category.OVERPAYMENT,
         Action.REFUND,
         determination + timedelta(days=REFUND_DAYS),
-        f"{payment} not reversed although the payer has determined its replacement {replacement}: {amount} "
+        f"{payment} not reversed although the payer has accepted its replacement {replacement}: {amount} "
         "is owed back; the payer takes it by a reversal (CLP02 22) or a recoupment (PLB WO naming the "
         "claim), which close this item; refund it by check only if the payer asks; Medicare: within "
         f"{REFUND_DAYS} days of identification (42 CFR 401.305) [{rules.citation}]",

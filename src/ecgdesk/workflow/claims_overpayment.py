@@ -8,7 +8,7 @@ refund check received, paired with a WO that offsets it), claims-lifecycle.md se
 biller records the refund (``denials work ITEM --action refund``). Each of these books a ``refund``
 ledger row, so the claim's payments and balance show the money returned, once.
 
-A replaced claim whose replacement (frequency 7) the payer determined without reversing it first
+A replaced claim whose replacement (frequency 7) the payer accepted without reversing it first
 (``claims_replaced.superseded``) owes back all that is still paid on it: its item follows that money, and
 the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it.
 """

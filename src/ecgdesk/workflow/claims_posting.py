@@ -43,7 +43,7 @@ from ecgdesk.workflow.claims_ledger import (
 )
 from ecgdesk.workflow.claims_overpayment import open_overpayments
 from ecgdesk.workflow.claims_posting_items import ItemCloser
-from ecgdesk.workflow.claims_replaced import REPLACEMENT, close_replaced_items, replaced_originals
+from ecgdesk.workflow.claims_replaced import REPLACEMENT, accepts, close_replaced_items, replaced_originals
 from ecgdesk.workflow.claims_reversal import (
     NO_DETERMINATION,
     StandingPayment,
@@ -477,14 +477,13 @@ class Posting:
                 "later_payer",
                 "PR",
             )
-            # a replacement the payer determined supersedes its original, reversed or not (yet)
+            # a replacement the payer accepted supersedes its original, reversed or not (yet)
             determined = {
                 p.claim.original_claim_id: (p.claim, paid_by[id(p)])
                 for p in self.pending
                 if p.claim.frequency == REPLACEMENT
                 and p.claim.original_claim_id is not None
-                and not p.reversal
-                and p.payment["status_code"] not in NO_DETERMINATION
+                and accepts(p.payment["status_code"], p.payment["paid_cents"], p.payment["patient_cents"])
             }
             replaced = replaced_originals(session, determined)
             close_replaced_items(session, replaced, self.actor, self.stamp, self.log)

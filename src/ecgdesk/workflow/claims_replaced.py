@@ -1,10 +1,11 @@
-"""A replacement claim (frequency 7) the payer determined while the claim it replaces had not been reversed
+"""A replacement claim (frequency 7) the payer accepted while the claim it replaces had not been reversed
 (used by ``claims_posting``'s flush).
 
 claims-lifecycle.md section 2 (reversal + correction): the payer should reverse the original decision
 (CLP02 22) before the correction, ideally in the same 835, but it may pay the replacement first and
 reverse later, recoup the original's payment with a PLB WO, or never reverse at all. Whatever the order,
-the replacement's determination supersedes the original's once the payer has made it: the original's own
+the replacement's determination supersedes the original's once the payer has accepted it (paid it or
+left a patient share: a denial of the replacement leaves the original standing): the original's own
 open items (its patient share, its denials) are no longer work, since the replacement's 835 booked the
 share and denials that stand. They close as ``replaced``, naming the replacement's claim payment. The
 money the payer paid on the original is then owed back until the payer takes it (its reversal, or a PLB
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.claims.denials import Category
@@ -27,13 +28,21 @@ from ecgdesk.workflow.claims_ledger import ClaimStatus
 
 #: frequency of a replacement claim (CLM05-3): it carries REF*F8, the payer's number of the claim it replaces
 REPLACEMENT = "7"
-#: CLP02 that determine nothing about a claim: a reversal, not our claim (forwarded), predetermination only
-NOT_DETERMINING = ("22", "23", "25")
+#: CLP02 that do not accept a replacement: a reversal, not our claim (forwarded), predetermination only, and a
+#: denial (4): a payer refusing the replacement (e.g. CO-129, prior processing information incorrect) and not
+#: reversing the original leaves the original's determination standing
+NOT_ACCEPTING = ("4", "22", "23", "25")
+
+
+def accepts(status: str, paid_cents: int, patient_cents: int) -> bool:
+    """A claim payment on a replacement is the payer's acceptance of it: it paid something or left a patient
+    share (a $0 claim fully applied to the deductible comes back as CLP02 1 too), and is no denial."""
+    return status not in NOT_ACCEPTING and (paid_cents > 0 or patient_cents > 0)
 
 
 @dataclass(frozen=True)
 class Replaced:
-    """An original claim whose replacement the payer determined in this remittance."""
+    """An original claim whose replacement the payer accepted in this remittance."""
 
     original: ClaimRow
     replacement: ClaimRow
@@ -41,14 +50,16 @@ class Replaced:
 
 
 def superseded(session: Session, claim_ids: list[int]) -> dict[int, str]:
-    """Of ``claim_ids``, the replaced (``corrected``) claims whose replacement the payer has determined:
-    claim id -> the replacement's claim number. Whatever is still paid on such a claim is owed back."""
+    """Of ``claim_ids``, the replaced (``corrected``) claims whose replacement the payer has accepted
+    (:func:`accepts`): claim id -> the replacement's claim number. Whatever is still paid on such a claim
+    is owed back."""
     replacement = aliased(ClaimRow)
     determined = (
         select(ClaimPaymentRow.id)
-        .where(
+        .where(  # accepts(), in SQL
             ClaimPaymentRow.claim_id == replacement.id,
-            ClaimPaymentRow.status_code.not_in(NOT_DETERMINING),
+            ClaimPaymentRow.status_code.not_in(NOT_ACCEPTING),
+            or_(ClaimPaymentRow.paid_cents > 0, ClaimPaymentRow.patient_cents > 0),
         )
         .exists()
     )
