@@ -133,6 +133,8 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         ClaimRow.payer_claim_number,
         ClaimRow.charge_cents,  # balances after posting (overpayments)
         ClaimRow.updated_at,
+        ClaimRow.frequency,  # a replacement the payer accepts supersedes its original (claims_replaced)
+        ClaimRow.original_claim_id,
     )
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]

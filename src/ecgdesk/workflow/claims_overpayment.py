@@ -81,7 +81,7 @@ def open_overpayments(
     # a replaced claim whose replacement the payer determined: its own determination no longer stands, so
     # what is still paid on it is owed back (the payer's reversal or recoupment takes it), whatever its
     # insurance balance says
-    replaced = superseded(session, ids)
+    replaced = superseded(session, claims)
     owed = {c.id: money[c.id].paid if c.id in replaced else -money[c.id].insurance for c in claims}
     credit = [c for c in claims if owed[c.id] > 0]
     for claim in claims:

@@ -15,6 +15,7 @@ state, so their refund item follows the money still paid on them, not their insu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,12 @@ class Replaced:
     payment_id: int  # the replacement's claim payment in this remittance
 
 
-def superseded(session: Session, claim_ids: list[int]) -> dict[int, str]:
-    """Of ``claim_ids``, the replaced (``corrected``) claims whose replacement the payer has accepted
+def superseded(session: Session, claims: Sequence[ClaimRow]) -> dict[int, str]:
+    """Of ``claims``, the replaced (``corrected``) claims whose replacement the payer has accepted
     (:func:`accepts`): claim id -> the replacement's claim number. Whatever is still paid on such a claim
     is owed back."""
+    # only a corrected claim has a replacement: a remittance of 10,000 first payments queries nothing
+    claim_ids = [c.id for c in claims if c.status == ClaimStatus.CORRECTED.value]
     replacement = aliased(ClaimRow)
     determined = (
         select(ClaimPaymentRow.id)
