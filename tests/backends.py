@@ -75,6 +75,7 @@ def make_store(tmp_path: Path, backend: str = "sqlite") -> Store:
     if backend == "sqlite":
         target = tmp_path / "db.sqlite"
         if not target.exists():  # a second store on the same folder opens the first one's database
+            tmp_path.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_sqlite_template(), target)
         return open_store(url=f"sqlite:///{target}", home=tmp_path / "home")
     return open_store(url=fresh_postgres_url(), home=tmp_path / "home")
