@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -92,9 +93,30 @@ def coded_study(
     return study_id
 
 
+#: The template of each record (by its files' content: modules that import the ``tiny_record`` fixture each
+#: write their own copy of the same record), built once per test process: several modules start from the
+#: same three studies, and building them (analysis, report, signature, coding) takes seconds.
+_CODED: dict[str, Path] = {}
+
+
+def _content_key(record: Path) -> str:
+    digest = hashlib.sha256()
+    for part in sorted(record.parent.glob(f"{record.stem}.*")):
+        digest.update(part.name.encode() + b"\0" + part.read_bytes())
+    return digest.hexdigest()
+
+
 def three_coded_studies(folder: Path, record: Path) -> Path:
     """A SQLite store in ``folder`` with the billing people and three coded studies (P1 and P2 for
-    Medicare, P3 for Acme): a module builds it once and each test works on its copy (:func:`copy_store`)."""
+    Medicare, P3 for Acme): built once per test process (the folder of the first call is returned to every
+    later one) and never written again; each test works on its copy (:func:`copy_store`)."""
+    key = _content_key(record)
+    if key not in _CODED:
+        _CODED[key] = _build_three_coded_studies(folder, record)
+    return _CODED[key]
+
+
+def _build_three_coded_studies(folder: Path, record: Path) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         cheap_hashing(patch)
         store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")

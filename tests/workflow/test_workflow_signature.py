@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +24,10 @@ from ecgdesk.workflow.views import show_study
 pytest.importorskip("ecgdesk.analysis.pipeline")
 pytest.importorskip("ecgdesk.reports.scanning")
 
+from claims_workflow_builders import copy_store
 from workflow_builders import PHYSICIAN_NPI, PIN, assert_pdf_carries_signatures, fake_analyzer, request
 
-from backends import BACKENDS, make_store
+from backends import BACKENDS
 
 
 def _build_reported(store: Store, record: Path) -> int:
@@ -53,16 +53,9 @@ def reported_template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Pat
 
 @pytest.fixture(params=BACKENDS)
 def store(
-    tmp_path: Path, reported_template: Path, tiny_record: Path, request: pytest.FixtureRequest
+    tmp_path: Path, reported_template: Path, request: pytest.FixtureRequest
 ) -> Iterator[Store]:
-    if request.param == "postgresql":  # an external database cannot be copied: build it
-        store = make_store(tmp_path, "postgresql")
-        _build_reported(store, tiny_record)
-    else:
-        shutil.copytree(reported_template, tmp_path / "copy")
-        store = open_store(
-            url=f"sqlite:///{tmp_path / 'copy' / 'db.sqlite'}", home=tmp_path / "copy" / "home"
-        )
+    store = copy_store(reported_template, tmp_path / "copy", request.param)
     yield store
     store.close()
 
