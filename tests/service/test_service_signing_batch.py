@@ -85,7 +85,7 @@ def test_batch_signing_over_the_api(api: Api, tiny_files: list[Path]) -> None:
 
 def test_the_signing_page_says_the_review_time_is_utc(api: Api, tiny_files: list[Path]) -> None:
     """The "Reviewed" column said "version 1, 2026-12-04 17:09" with no time zone (stored and shown in UTC,
-    as the report page's signature times say)."""
+    as the report page's signature times say). A study changed after sending stays, marked, not ready."""
     (study_id,) = _reported(api, tiny_files, 1)
     headers = api.login("dr.t")
     answer = api.client.post(f"/api/v1/studies/{study_id}/interpretation", json={"text": "Sinus rhythm."},
@@ -98,6 +98,21 @@ def test_the_signing_page_says_the_review_time_is_utc(api: Api, tiny_files: list
     # the time is one unbroken piece (at 1024 px it broke inside the date: "2026-12-" / "07 12:45 UTC")
     when = f'<span class="when">{reviewed:%Y-%m-%d %H:%M} UTC</span>'
     assert f"<td>version {queued['version']}, {when}</td>" in row, row
+    assert "changed after sending" not in row and 'name="study"' in row
+    if api.store.engine.dialect.name != "sqlite":
+        return  # the page is the same on both; the queue's SQL is checked on both in test_workflow_signature
+    # The technician edits the sent study: its report is rendered again; the row stays, marked, not ready,
+    # with the version reviewed and the new one (before: the study left the page and the API's queue).
+    edit = api.client.post(f"/api/v1/studies/{study_id}/beat-edits", json={"kind": "beat", "target": 0,
+                           "label": "V"}, headers=api.login("tech.t"))
+    assert edit.status_code == 200 and edit.json()["report_version"] == queued["version"] + 1, edit.text
+    (changed,) = api.client.get("/api/v1/signing/queue", headers=api.login("dr.t")).json()
+    assert changed["changed_after_sending"] and not changed["ready"], changed
+    assert (changed["version"], changed["reviewed_version"]) == (queued["version"] + 1, queued["version"])
+    row = api.client.get("/signing").text.split(f'<tr data-study="{study_id}"')[1].split("</tr>")[0]
+    assert 'data-testid="changed-after-sending"' in row and 'name="study"' not in row, row
+    assert f"version {queued['version']}, {when}; " in row and f"version {changed['version']} since" in row
+    assert f"Not ready: the report was rendered again as version {changed['version']}" in row, row
 
 
 def test_the_queue_gives_the_review_time_with_its_offset(api: Api, tiny_files: list[Path]) -> None:

@@ -17,6 +17,7 @@ from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.report_files import signature_state
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.review import changed_after_sending
+from ecgdesk.workflow.signing_batch import sign_batch, signing_queue
 from ecgdesk.workflow.studies import create_study, import_recording
 from ecgdesk.workflow.users import add_user
 from ecgdesk.workflow.views import show_study
@@ -110,8 +111,15 @@ def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: 
     """The technician had sent the report (reported) and the physician reviewed it; the technician then
     relabels a template (workstation, API, ``study edit``: :func:`edit_and_report`): the report is rendered
     again at once, the study stays on the physician's worklist marked "changed after sending", and the
-    physician cannot sign the version they reviewed; the render is audited under the technician."""
+    physician cannot sign the version they reviewed; the render is audited under the technician.
+
+    The physician's "To sign" list (``study sign-queue``, ``GET /api/v1/signing/queue``) keeps the study,
+    marked, not ready, the reason naming both versions; the batch refuses it with that reason; their "Save
+    and review" of the new version makes it ready. Before, it left the list (its newest version was
+    nobody's review) and the batch's reason was "not on your worklist"."""
     reviewed = interpret(store, reported, "dr.a", "Sinus rhythm with PVCs.")
+    (before,) = signing_queue(store, "dr.a", "dr.a")
+    assert before.ready and not before.changed_after_sending and before.reviewed_version == reviewed.version
     done = edit_and_report(store, reported, EditKind.TEMPLATE, [1], "N", "tech")
     rerendered = done.report
     assert rerendered is not None and rerendered.version == reviewed.version + 1, done
@@ -126,7 +134,21 @@ def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: 
     assert ("tech", "report:render") in after_edit and ("tech", "status:report") in after_edit
     with pytest.raises(InputError, match="not been reviewed"):  # never the stale version
         sign(store, reported, "dr.a", PIN)
+    assert rerendered is not None
+    queue = signing_queue(store, "dr.a", "dr.a")
+    assert [q.study_id for q in queue] == [reported], "left the physician's signing queue"
+    row = queue[0]
+    assert row.changed_after_sending and not row.ready and row.reason is not None
+    assert (row.version, row.reviewed_version, row.reviewed_at) == (
+        rerendered.version, reviewed.version, before.reviewed_at)
+    assert f"rendered again as version {rerendered.version}" in row.reason
+    assert f"review of version {reviewed.version}" in row.reason
+    assert signing_queue(store, "dr.b", "dr.b").total == 0  # never theirs
+    batch = sign_batch(store, [reported], "dr.a", PIN)
+    assert batch.signed == [] and [r.reason for r in batch.refused] == [row.reason]
     again = interpret(store, reported, "dr.a")
+    (ready,) = signing_queue(store, "dr.a", "dr.a")
+    assert ready.ready and ready.changed_after_sending and ready.reviewed_version == again.version
     signed = sign(store, reported, "dr.a", PIN)
     assert signed.content_sha256 == again.content_sha256 == rerendered.content_sha256
     with store.transaction() as session:

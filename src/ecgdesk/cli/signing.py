@@ -23,8 +23,12 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     for q in queue:
         state = "ready" if q.ready else f"not ready: {q.reason}"
         at = q.reviewed_at.isoformat(timespec="seconds") if q.reviewed_at else "(time not kept)"
+        reviewed = f"version {q.reviewed_version or q.version} reviewed {at}"
+        if q.reviewed_version and q.reviewed_version != q.version:  # rendered again since: not reviewed
+            reviewed += f", version {q.version} since"
+        mark = "  CHANGED AFTER SENDING" if q.changed_after_sending else ""
         print(f"study {q.study_id}  {q.patient_name} ({q.patient_id})  {q.service}  {q.priority}  "
-              f"version {q.version} reviewed {at}  {state}")
+              f"{reviewed}{mark}  {state}")
     if not queue:
         print("no reported study reviewed by you is waiting for a signature")
     return 0

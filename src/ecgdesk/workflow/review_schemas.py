@@ -234,6 +234,14 @@ class QueuedStudyOut(Model):
     interpretation: str
     ready: bool
     reason: str | None = None
+    reviewed_version: int | None = Field(
+        default=None,
+        description="the version you reviewed (reviewed_at is its review): version itself, or an older one "
+                    "when the report was rendered again since (changed after sending, not ready)",
+    )
+    changed_after_sending: bool = Field(
+        default=False, description="as on the worklist: the analysis changed after the report was sent",
+    )
 
 
 class SignedOut(Model):

@@ -9,6 +9,13 @@ here the batch is only a loop over the single signature, so nothing about a sign
   (a batch signs what the physician wrote, never a report reviewed without one); and the report's inputs
   are unchanged since that review. The queue lists the physician's reviewed studies with ``ready`` and,
   when not, the reason.
+* **Changed after sending:** when the report was rendered again after this physician's review (a
+  technician's beat edit or a re-analysis of the sent study renders it at once,
+  :mod:`ecgdesk.workflow.beat_edits`), the newest version is nobody's review yet. The study stays on the
+  queue of the physician who reviewed the version before it (the worklist badge alone was easy to miss),
+  ``changed_after_sending`` as on the worklist, never ready: the reason names the new version and the one
+  they reviewed, and neither the batch nor the single sign signs the old review. Their "Save and review"
+  of the new version makes it ready again.
 * **One password entry** (:func:`sign_batch`) is checked once, before anything is signed: a wrong password
   signs nothing and counts as one failed attempt. 21 CFR 11.200(a)(1)(i): the first signing of a continuous
   session uses every component (the session's user ID and the password re-entered here); the batch is one
@@ -43,6 +50,7 @@ from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.reporting import MEANING, SignatureInfo, sign_as
+from ecgdesk.workflow.review import changed_after_sending
 from ecgdesk.workflow.users import authenticate
 
 #: At most this many studies in one batch: each renders its signed PDF, and the answer lists each one.
@@ -63,6 +71,11 @@ class QueuedStudy:
     interpretation: str
     ready: bool
     reason: str | None
+    #: the version this physician reviewed (``version`` when that is the latest; older when the report was
+    #: rendered again since, unreviewed)
+    reviewed_version: int | None = None
+    #: the worklist's mark (:func:`ecgdesk.workflow.review.changed_after_sending`)
+    changed_after_sending: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,25 @@ def _latest(session: Session, study_id: int) -> ReportVersion | None:
     )
 
 
+def _last_review(session: Session, study_id: int) -> ReportVersion | None:
+    """The newest reviewed version of the study (the latest one, or an older one when the report was
+    rendered again since and nobody reviewed the new version yet)."""
+    return session.scalar(
+        select(ReportVersion)
+        .where(ReportVersion.study_id == study_id, ReportVersion.reviewed_by.is_not(None))
+        .order_by(ReportVersion.version.desc())
+    )
+
+
+def _rendered_again(latest: ReportVersion, review: ReportVersion) -> str:
+    """Why a study whose latest version is unreviewed cannot be signed on ``review``, an older one."""
+    return (
+        f"the report was rendered again as version {latest.version} after {review.reviewed_by}'s review of "
+        f"version {review.version}; read the new version and press 'Save and review' on its report page "
+        "before signing"
+    )
+
+
 def _interpretation(session: Session, study_id: int) -> str:
     text = session.scalar(select(Interpretation.text).where(Interpretation.study_id == study_id))
     return (text or "").strip()
@@ -94,6 +126,10 @@ def _not_ready(session: Session, study: Study, latest: ReportVersion | None, use
     then checks again, with the PDF on disk, exactly as the single sign does."""
     if study.status != StudyStatus.REPORTED.value:
         return f"the study is {study.status}, not reported"
+    if latest is not None and latest.reviewed_by is None:
+        review = _last_review(session, study.id)
+        if review is not None and review.reviewed_by == username:  # theirs, changed since: say so
+            return _rendered_again(latest, review)
     if latest is None or latest.reviewed_by != username:
         by = f"reviewed by {latest.reviewed_by}" if latest and latest.reviewed_by else "not reviewed"
         return f"not on your worklist: its report version {latest.version if latest else '-'} is {by}"
@@ -110,8 +146,10 @@ def _not_ready(session: Session, study: Study, latest: ReportVersion | None, use
 def signing_queue(
     store: Store, username: str, actor: str, offset: int = 0, limit: int | None = None
 ) -> Rows[QueuedStudy]:
-    """The reported studies whose latest report version ``username`` reviewed, urgent orders first, each
-    with whether it is ready for a batch and why not (the read of the page is audited); ``offset`` and
+    """The reported studies whose latest report version ``username`` reviewed, and those whose report was
+    rendered again since ``username``'s review (changed after sending: never ready until reviewed again),
+    urgent orders first, each with whether it is ready for a batch and why not (the read of the page is
+    audited); ``offset`` and
     ``limit`` (at most :data:`MAX_PAGE`) cut one page of it, ``total`` says how many there are in all."""
     ranks = {p.value: p.rank for p in OrderPriority}
     with store.transaction() as session:
@@ -128,20 +166,22 @@ def signing_queue(
             .where(Study.status == StudyStatus.REPORTED.value, Study.id.in_(reviewed))
             .order_by(Study.id)
         ).all()
+        changed = changed_after_sending(session, [row[0].id for row in rows])
         out = []
         for study, name, pid, service, priority in rows:
             latest = _latest(session, study.id)
-            if latest is None or latest.reviewed_by != username:
+            review = latest if latest is None or latest.reviewed_by else _last_review(session, study.id)
+            if latest is None or review is None or review.reviewed_by != username:
                 continue  # reviewed by them once, since then by another physician: theirs now
             reason = _not_ready(session, study, latest, username)
-            at = latest.reviewed_at
+            at = review.reviewed_at
             if at is not None and at.tzinfo is None:
                 at = at.replace(tzinfo=UTC)  # SQLite hands stored UTC back without its zone
             out.append(
                 QueuedStudy(
                     study.id, name, pid, service, priority, latest.version,
                     at, _interpretation(session, study.id),
-                    reason is None, reason,
+                    reason is None, reason, review.version, study.id in changed,
                 )
             )
         out.sort(key=lambda q: (-ranks.get(q.priority, 0), q.study_id))
