@@ -274,6 +274,9 @@ def test_whole_flow(
     assert "V 0" in out and "rendered again as version 2" in out, out
     assert main(["study", "edit", "1", "--label", "N", "--user", "tech"]) == 2
     assert "exactly one of --template" in capsys.readouterr().err
+    # a re-analysis (here it makes the first run current again, undoing the edit) renders it again too
+    assert main(["study", "analyze", "1", "--user", "tech"]) == 0
+    assert "rendered again as version 3" in capsys.readouterr().out
     assert main(["study", "interpret", "1", "--text", "Sinus rhythm.", "--user", "dr.a"]) == 0
     monkeypatch.setenv("WRONG", "0000")
     assert main(["study", "sign", "1", "--user", "dr.a", "--password-env", "WRONG"]) == 2

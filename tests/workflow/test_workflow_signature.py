@@ -14,6 +14,7 @@ from ecgdesk.store.enums import EditKind
 from ecgdesk.store.models import AuditEntry, ReportVersion, Signature
 from ecgdesk.workflow.analysis import analyze_study, edit_beats
 from ecgdesk.workflow.beat_edits import edit_and_report
+from ecgdesk.workflow.lifecycle import get_study
 from ecgdesk.workflow.report_files import signature_state
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.review import changed_after_sending
@@ -153,6 +154,37 @@ def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: 
     assert signed.content_sha256 == again.content_sha256 == rerendered.content_sha256
     with store.transaction() as session:
         assert changed_after_sending(session, [reported]) == set()  # signed: the mark has done its work
+
+
+def test_a_reanalysis_after_sending_renders_the_report_again(
+    store: Store, reported: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-analysis of the sent study that makes a new run (here the engine upgraded, through the job that
+    ``study analyze``, ``POST .../analysis`` and the worker run) is treated as the beat edit is
+    (:func:`ecgdesk.workflow.beat_edits.report_again`): the report rendered again under the technician, the
+    study reported, a new unreviewed version, marked changed after sending (no beat was edited). Before, the
+    study dropped to analyzed, off the physician's worklist. (The physician's side of a changed study, the
+    "To sign" list and the refused old review, is the edit's test above.)"""
+    from ecgdesk.workflow import analysis
+    from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+    from ecgdesk.workflow.jobs import run_inline
+
+    monkeypatch.setattr(analysis, "ALGORITHM_VERSION", "upgraded")  # a new input: a new run
+    monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
+    job = run_inline(store, enqueue_analysis(store, reported, "tech", again=True))
+    assert job.status == "done" and job.result is not None and not job.result["reused"], job
+    with store.transaction() as session:
+        assert get_study(session, reported).status == "reported"
+        versions = session.scalars(select(ReportVersion).where(ReportVersion.study_id == reported)
+                                   .order_by(ReportVersion.version)).all()
+        assert [(v.version, v.analysis_run_id, v.reviewed_by) for v in versions] == [
+            (1, 1, None), (2, job.result["run_id"], None)]
+        assert changed_after_sending(session, [reported]) == {reported}
+        rows = [(e.actor, e.action) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_id == str(reported)).order_by(AuditEntry.id))]
+    tech = [action for actor, action in rows if actor == "tech"]
+    after_run = tech[len(tech) - tech[::-1].index("analysis:run"):]
+    assert after_run[-2:] == ["report:render", "status:report"], tech
 
 
 def test_report_file_changed_on_disk_is_refused(store: Store, reported: int) -> None:

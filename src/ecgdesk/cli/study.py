@@ -90,14 +90,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.analysis_jobs import enqueue_analysis
+    from ecgdesk.workflow.beat_edits import report_again, was_sent
     from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
     from ecgdesk.workflow.jobs import job_failed, run_inline
     from ecgdesk.workflow.permissions import Action
     from ecgdesk.workflow.views import show_study
 
     store, who = _acting(args, Action.STUDY_ANALYZE)
+    sent = was_sent(store, args.study_id)  # with the physician: a changed analysis renders the report again
     if is_ecg_study(store, args.study_id):  # resting ECG or stress test: its own engine, seconds long
         ecg = analyze_ecg_study(store, args.study_id, who.actor)
+        again = report_again(store, args.study_id, sent, who.actor)
         state = "reused the run with the same inputs" if ecg.reused else "analysed"
         key = (
             ("rhythm", "hr_bpm", "qrs_ms", "qtc_ms")
@@ -110,7 +113,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             f"outputs in {ecg.folder}"
         )
         _print_warnings(ecg.summary.get("warnings", []))
+        if again.note():
+            print(f"  {again.note()}")
         return 0
+    before = show_study(store, args.study_id).reports if sent else []
+    sent_version = before[-1].version if before else 0
     # through a job (the same work function a worker runs), here and now unless a worker has it already
     job_id = enqueue_analysis(store, args.study_id, who.actor, again=True)
     with progress(100.0, "analyze", unit="%") as bar:
@@ -131,6 +138,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         f"{Path(a.beats_file).parent}"
     )
     _print_warnings(a.warnings)
+    if sent:  # the job rendered the report again (beat_edits.report_again) if the analysis changed
+        view = show_study(store, args.study_id)
+        if view.status != "reported":
+            print("  the report could not be rendered again: create it with 'study report'")
+        elif view.reports and view.reports[-1].version > sent_version:
+            print(f"  the report was rendered again as version {view.reports[-1].version} and is back on "
+                  "the physician's worklist, marked changed after sending")
     return 0
 
 

@@ -4,9 +4,12 @@ Kinds (``KINDS``, given to every worker):
 
 - ``analysis.study``: :func:`~ecgdesk.workflow.analysis.analyze_study` of one study; the job is done in
   the same transaction that stores (or reuses) the analysis run, so the run and the job's result commit
-  together, exactly once;
+  together, exactly once; a study that was with the physician (reported) and whose analysis changed has
+  its report rendered again right after, as after a beat edit
+  (:func:`ecgdesk.workflow.beat_edits.report_again`);
 - ``analysis.ecg``: a resting ECG or stress test study (:mod:`ecgdesk.workflow.ecg_services`, seconds
-  long, STAT priority; its run is idempotent by input, so a repeated run reuses it);
+  long, STAT priority; its run is idempotent by input, so a repeated run reuses it); its report rendered
+  again as for ``analysis.study``;
 - ``analysis.file``: the analysis of a recording file into a results folder under the store's home
   (``jobs/results/<input hash>``, renamed into place when complete): ``ecgdesk batch analyze``;
 - ``analysis.segment``: one segment of a split analysis (:mod:`ecgdesk.analysis.split`), saved under
@@ -47,6 +50,7 @@ from ecgdesk.workflow.analysis import (
     diary_of,
     output_of,
 )
+from ecgdesk.workflow.beat_edits import report_again, was_sent
 from ecgdesk.workflow.lifecycle import import_warnings, require_status
 from ecgdesk.workflow.studies import get_study, open_study_recording
 
@@ -219,6 +223,7 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
     # that one, and a study whose recording was replaced meanwhile stores nothing of them
     recording_id = ctx.payload.get("recording_id")
     parts = ctx.parts()
+    sent = was_sent(ctx.store, study_id)  # with the physician: a changed analysis renders the report again
 
     def finalize(session: Session, run_id: int, reused: bool) -> None:
         ctx.finish_in(session, {"run_id": run_id, "reused": reused, "parts": len(parts)})
@@ -232,6 +237,9 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
         source = {"study_id": study_id, "recording_id": recording_id}
         return Spawn(_segment_specs(ctx, source, split.plan))
     _remove_parts(ctx.store, parts)
+    # after the job's own transaction (done with its run, exactly once): a render that fails leaves the new
+    # analysis standing and the study analyzed, as after a beat edit; the technician renders it by hand
+    report_again(ctx.store, study_id, sent, actor)
     return Done({"run_id": info.run_id, "parts": len(parts)})
 
 
@@ -241,11 +249,14 @@ def run_ecg_analysis(ctx: JobContext) -> Outcome:
     from ecgdesk.workflow.ecg_services import analyze_ecg_study
 
     actor = str(ctx.payload.get("actor") or ctx.actor)
+    study_id = int(ctx.payload["study_id"])
+    sent = was_sent(ctx.store, study_id)
 
     def finalize(session: Session, run_id: int, reused: bool) -> None:
         ctx.finish_in(session, {"run_id": run_id, "reused": reused})
 
-    info = analyze_ecg_study(ctx.store, int(ctx.payload["study_id"]), actor, finalize=finalize)
+    info = analyze_ecg_study(ctx.store, study_id, actor, finalize=finalize)
+    report_again(ctx.store, study_id, sent, actor)
     return Done({"run_id": info.run_id, "reused": info.reused})
 
 

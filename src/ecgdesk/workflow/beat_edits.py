@@ -1,18 +1,21 @@
-"""A technician's beat edit as the faces make it (workstation, API, ``study edit``): the edit, and, when the
-study was already with the physician (reported), its report rendered again at once.
+"""A change to the analysis of a study already with the physician, as the faces make it: a technician's
+beat edit (workstation, API, ``study edit``) or a re-analysis (``study analyze``, ``POST .../analysis``,
+the worker's analysis jobs), and the report rendered again at once.
 
-An edit makes a new analysis run and moves the study back to ``analyzed`` (:mod:`ecgdesk.workflow.analysis`).
-On a study the technician had already sent to the physician, that left the physician's queue short of the
-study until someone remembered to regenerate the report by hand. Here the report is rendered again with the
-edit: the study goes back to ``reported`` (the physician's worklist) as a new, unreviewed version, so the
-physician cannot sign the old one (signing wants the latest version reviewed and unchanged), and
-the worklist marks it "changed after sending" (:func:`ecgdesk.workflow.review.changed_after_sending`)
-until it is signed. Both rows (``report:render``, ``status:report``) are audited under the technician,
-after the edit's ``analysis:edit``.
+An edit or a new current analysis run moves the study back to ``analyzed``
+(:mod:`ecgdesk.workflow.analysis`). On a study the technician had already sent to the physician, that left
+the physician's queue short of the study until someone remembered to regenerate the report by hand. Here
+the report is rendered again with the change (:func:`report_again`, the one function both use): the study
+goes back to ``reported`` (the physician's worklist and "To sign" list) as a new, unreviewed version, so
+the physician cannot sign the old one (signing wants the latest version reviewed and unchanged), and the
+worklist marks it "changed after sending" (:func:`ecgdesk.workflow.review.changed_after_sending`) until it
+is signed. Both rows (``report:render``, ``status:report``) are audited under the technician who made the
+change, after its ``analysis:edit`` or ``analysis:run`` / ``analysis:current``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ecgdesk.errors import EcgDeskError
@@ -22,11 +25,14 @@ from ecgdesk.workflow.analysis import RunInfo, edit_beats, edit_templates
 from ecgdesk.workflow.lifecycle import get_study
 from ecgdesk.workflow.reporting import ReportInfo, report_study
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
-class EditOutcome:
-    run: RunInfo
-    #: the report version rendered with the edit (the study was with the physician), else None
+class Rerendered:
+    """What :func:`report_again` did: the version rendered with the change, or why it could not be."""
+
+    #: the report version rendered with the change (the study was with the physician), else None
     report: ReportInfo | None = None
     #: why the report could not be rendered again (the study stays analyzed: render it by hand)
     report_error: str | None = None
@@ -42,23 +48,48 @@ class EditOutcome:
         return ""
 
 
+@dataclass(frozen=True)
+class EditOutcome:
+    run: RunInfo
+    report: ReportInfo | None = None
+    report_error: str | None = None
+
+    def note(self) -> str:
+        return Rerendered(self.report, self.report_error).note()
+
+
+def was_sent(store: Store, study_id: int) -> bool:
+    """Whether the study is with the physician now (reported): read before a change, for
+    :func:`report_again`."""
+    with store.transaction() as session:
+        return StudyStatus(get_study(session, study_id).status) is StudyStatus.REPORTED
+
+
+def report_again(store: Store, study_id: int, sent: bool, actor: str) -> Rerendered:
+    """After a change to the analysis: if the study had been sent to the physician (``sent``, from
+    :func:`was_sent` before the change) and the change moved it back to analyzed, render its report again
+    under ``actor``. A failed render leaves the change standing and the study analyzed (the technician
+    renders it by hand); it is said in the answer and logged."""
+    with store.transaction() as session:
+        now_analyzed = StudyStatus(get_study(session, study_id).status) is StudyStatus.ANALYZED
+    if not (sent and now_analyzed):
+        return Rerendered()
+    try:
+        return Rerendered(report_study(store, study_id, actor))
+    except EcgDeskError as error:  # the change stands; the technician renders the report by hand
+        log.warning("study %s: the report could not be rendered again after a change: %s", study_id, error)
+        return Rerendered(report_error=str(error))
+
+
 def edit_and_report(
     store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str
 ) -> EditOutcome:
     """Relabel one beat, one template or several templates (``targets``), then, if the study had been sent
     to the physician and the edit changed it, render its report again."""
-    with store.transaction() as session:
-        was_sent = StudyStatus(get_study(session, study_id).status) is StudyStatus.REPORTED
+    sent = was_sent(store, study_id)
     if kind is EditKind.TEMPLATE and len(targets) != 1:
         run = edit_templates(store, study_id, targets, label, actor)
     else:
         run = edit_beats(store, study_id, kind, targets[0] if targets else -1, label, actor)
-    with store.transaction() as session:
-        now_analyzed = StudyStatus(get_study(session, study_id).status) is StudyStatus.ANALYZED
-    if not (was_sent and now_analyzed):
-        return EditOutcome(run)
-    try:
-        return EditOutcome(run, report_study(store, study_id, actor))
-    except EcgDeskError as error:  # the edit stands; the technician renders the report by hand
-        return EditOutcome(run, report_error=str(error))
-
+    again = report_again(store, study_id, sent, actor)
+    return EditOutcome(run, again.report, again.report_error)

@@ -7,7 +7,8 @@
                              +--+---------+          +-- (addendum: stays signed)
 
 Re-analysis or a technician edit moves a reported study back to ``analyzed`` (its report must be rendered,
-reviewed and signed again; after an edit from a face, :mod:`ecgdesk.workflow.beat_edits` renders it at once);
+reviewed and signed again; after an edit or a re-analysis from a face or a job,
+:mod:`ecgdesk.workflow.beat_edits` renders it at once);
 once signed, the findings and report are frozen and only an addendum may be
 added. Every move is written to the audit log in the same transaction.
 """

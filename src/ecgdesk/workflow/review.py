@@ -25,7 +25,7 @@ from ecgdesk.reports.events import RHYTHM_NAMES, rhythm_name
 from ecgdesk.reports.tables import Clock, Row, duration_text, header_rows, parse_iso, summary_sections
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role, StudyStatus
-from ecgdesk.store.models import AnalysisRun, BeatEdit, Order, Patient, RecordingBlob, ReportVersion, Study
+from ecgdesk.store.models import AnalysisRun, Order, Patient, RecordingBlob, ReportVersion, Study
 from ecgdesk.workflow.analysis import BEATS_NPZ
 from ecgdesk.workflow.lifecycle import order_state
 from ecgdesk.workflow.permissions import Principal, audit_read
@@ -104,26 +104,20 @@ def _urgency() -> Any:
 
 
 def changed_after_sending(session: Session, study_ids: Iterable[int]) -> set[int]:
-    """Of ``study_ids``, the reported (unsigned) studies whose beats were edited after their first report
-    version was sent to the physician."""
+    """Of ``study_ids``, the reported (unsigned) studies whose analysis changed after their first report
+    version was sent to the physician: their report versions were rendered from more than one analysis run
+    (a technician's beat edit makes a new run; a re-analysis a new run, or an earlier one current again),
+    so the version to review now is not the analysis first sent. A study whose beats were edited before its
+    first report, or whose report was rendered again for a comment or an interpretation, is not marked."""
     ids = list(study_ids)
     if not ids:
         return set()
-    first_sent = (
-        select(ReportVersion.study_id, func.min(ReportVersion.created_at).label("sent_at"))
-        .where(ReportVersion.study_id.in_(ids))
-        .group_by(ReportVersion.study_id)
-        .subquery()
-    )
     query = (
-        select(Study.id)
-        .join(first_sent, first_sent.c.study_id == Study.id)
-        .where(Study.status == StudyStatus.REPORTED.value)
-        .where(
-            select(BeatEdit.id)
-            .where(BeatEdit.study_id == Study.id, BeatEdit.created_at > first_sent.c.sent_at)
-            .exists()
-        )
+        select(ReportVersion.study_id)
+        .join(Study, Study.id == ReportVersion.study_id)
+        .where(ReportVersion.study_id.in_(ids), Study.status == StudyStatus.REPORTED.value)
+        .group_by(ReportVersion.study_id)
+        .having(func.count(func.distinct(ReportVersion.analysis_run_id)) > 1)
     )
     return set(session.scalars(query))
 

@@ -34,8 +34,9 @@ class WorklistRow(StudyRow):
     assigned: str | None = Field(description="who acts on it next, or acted last (reviewer, analyst)")
     changed_after_sending: bool = Field(
         default=False,
-        description="reported, and its beats were edited after its first report version was sent to the "
-                    "physician (the report was rendered again: a new version to review)",
+        description="reported, and its analysis changed (a beat edit, a re-analysis) after its first report "
+                    "version was sent to the physician (the report was rendered again: a new version to "
+                    "review)",
     )
 
 
@@ -98,8 +99,9 @@ class StudyOverview(Model):
     kind: Literal["scanning", "resting_ecg", "stress_test", "none"]
     changed_after_sending: bool = Field(
         default=False,
-        description="reported, and its beats were edited after its first report version was sent to the "
-                    "physician (the report was rendered again: a new version to review)",
+        description="reported, and its analysis changed (a beat edit, a re-analysis) after its first report "
+                    "version was sent to the physician (the report was rendered again: a new version to "
+                    "review)",
     )
     fs: float | None = None
     duration_s: float | None = None

@@ -131,10 +131,11 @@ def report_page(study_id: StudyId, request: Request, store: StoreDep) -> HTMLRes
     sign_block = None
     if allowed(who.role, Action.STUDY_SIGN) and ov.study.status.value == "reported":
         if latest is not None and latest.reviewed_by is None and ov.changed_after_sending:
-            # the technician edited the beats after sending: the version shown was rendered with the edit
-            sign_block = ("Changed after sending: the technician edited the beats and the report was "
-                          f"rendered again as version {latest.version}. Read it and press 'Save and review' "
-                          "before signing: a signature covers a report version you reviewed.")
+            # the analysis changed after sending (a beat edit, a re-analysis): the version shown has it
+            sign_block = ("Changed after sending: the analysis changed (a beat edit or a re-analysis) and "
+                          f"the report was rendered again as version {latest.version}. Read it and press "
+                          "'Save and review' before signing: a signature covers a report version you "
+                          "reviewed.")
         elif latest is None or latest.reviewed_by != who.username:
             sign_block = ("To sign, write your interpretation and press 'Save and review': a signature "
                           "covers a report version you reviewed.")

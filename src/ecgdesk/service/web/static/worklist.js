@@ -60,7 +60,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (r.changed_after_sending) {  // edited after the physician had it: a new version to review, not the old
         const changed = document.createElement("span");
         changed.className = "badge changed"; changed.textContent = "changed after sending";
-        changed.title = "The technician edited the beats after the report was sent; the report was rendered again";
+        changed.title = "The analysis changed after the report was sent (a beat edit or a re-analysis); the report was rendered again";
         changed.dataset.testid = "changed-after-sending";
         st.append(changed);
       }
