@@ -242,10 +242,11 @@ def test_reading_the_queue_on_the_command_line_is_audited(
 
 
 def test_the_escalation_minutes_are_changed_by_the_administrator_on_the_command_line(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rule 9's N (reference monitoring.md section 5) as an application setting: exit 2 for another role or
-    for nonsense, naming the field; the change shows in ``settings``."""
+    for nonsense, naming the field; the change shows in ``settings``. A sign-in setting the command's
+    environment sets is shown as fixed by it and not changed (exit 2 naming the variable)."""
     assert main(["settings", "escalate_emergent_minutes", "5"]) == 2  # a technician
     assert "settings:manage" in capsys.readouterr().err
     for bad in ("0", "soon"):  # every kind of nonsense: the workflow test
@@ -255,4 +256,10 @@ def test_the_escalation_minutes_are_changed_by_the_administrator_on_the_command_
     capsys.readouterr()
     assert main(["settings", "--json", "--user", "boss"]) == 0
     shown = {s["name"]: (s["value"], s["changed_by"]) for s in json.loads(capsys.readouterr().out)}
-    assert shown == {"escalate_emergent_minutes": (5, "boss"), "escalate_urgent_minutes": (60, None)}
+    assert shown == {"escalate_emergent_minutes": (5, "boss"), "escalate_urgent_minutes": (60, None),
+                     "lockout_attempts": (5, None), "lockout_minutes": (15, None), "idle_minutes": (15, None)}
+    monkeypatch.setenv("ECGDESK_IDLE_MINUTES", "12")
+    assert main(["settings", "idle_minutes", "20", "--user", "boss"]) == 2
+    assert "ECGDESK_IDLE_MINUTES" in capsys.readouterr().err
+    assert main(["settings", "--user", "boss"]) == 0
+    assert "fixed by ECGDESK_IDLE_MINUTES" in capsys.readouterr().out

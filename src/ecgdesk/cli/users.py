@@ -139,19 +139,22 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.permissions import Action
 
     store = _store()
-    who = acting(args, store, Action.SETTINGS_MANAGE).principal
+    acted = acting(args, store, Action.SETTINGS_MANAGE)
+    who = acted.principal
     if args.name is not None:
         if args.value is None:
             raise InputError("value", f"give the new value of {args.name}")
-        values = [change_setting(store, who, args.name, args.value)]
+        values = [change_setting(store, who, args.name, args.value, acted.policy)]
     else:
-        values = list_settings(store, who)
+        values = list_settings(store, who, acted.policy)
     if args.json:
         print_json([asdict(v) for v in values])
         return 0
     for v in values:
         changed = f"{v.changed_by}, {v.changed_at:%Y-%m-%d %H:%M} UTC" if v.changed_by else "default"
-        print(f"{v.name:28} {v.value:6}  (default {v.default}; {changed})  {v.label}")
+        if v.fixed_by:  # this process's environment wins over the stored setting
+            changed = f"fixed by {v.fixed_by} in the environment"
+        print(f"{v.name:28} {v.value:6}  ({v.low}-{v.high}; default {v.default}; {changed})  {v.label}")
     return 0
 
 
@@ -216,6 +219,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "settings", parents=[parent], help="application settings: show them, or change one (administrator)"
     )
     settings.add_argument("name", nargs="?", help="the setting to change, e.g. escalate_emergent_minutes")
-    settings.add_argument("value", nargs="?", help="its new value (whole minutes, 1 to 1440)")
+    settings.add_argument(
+        "value", nargs="?", help="its new value (a whole number within the range `settings` shows)"
+    )
     settings.add_argument("--json", action="store_true")
     settings.set_defaults(func=_cmd_settings)

@@ -1,4 +1,5 @@
-"""Application settings an administrator changes: the escalation minutes of the attended queue.
+"""Application settings an administrator changes: the escalation minutes of the attended queue and the
+sign-in settings (lockout, idle logoff).
 
 Reference monitoring.md section 5 rule 9: "escalate to on-call when not acknowledged in N min (N
 configurable; design decision)". N was only in the packaged ``monitoring/data/queue_policy.json``: changing
@@ -8,9 +9,12 @@ permission table's ``settings:manage``); every change is audited with the value 
 whole number of minutes from 1 to 1440 is refused naming the setting, and the escalation code reads the
 setting (the packaged table stays the default).
 
-The security settings (idle logoff, lockout) are still read from the environment at start
-(:class:`~ecgdesk.workflow.policy.SecurityPolicy`): they bound the login itself, so they are not changed
-from inside a session.
+The sign-in settings (:data:`~ecgdesk.workflow.policy.SECURITY_SETTINGS`: wrong passwords before a lockout,
+its minutes, the idle logoff minutes) were read from the environment at start only: a change needed a
+restart and was not audited. They are stored settings too, each with its own range, and the login and
+session code read them at every login and request (``SecurityPolicy.current``). Where the environment
+variable of one is set in this process, it still wins (``SecurityPolicy.pinned``): the settings show it as
+fixed by that variable and a change is refused (409), since it would have no effect here.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import InputError, NotFoundError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.store import Store, append
 from ecgdesk.store.models import AppSetting
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.policy import SECURITY_SETTINGS, SecurityPolicy
 from ecgdesk.workflow.users import aware
 
 MAX_MINUTES = 24 * 60  # a day: a notice unacknowledged longer is no longer being attended
@@ -39,7 +44,11 @@ MAX_MINUTES = 24 * 60  # a day: a notice unacknowledged longer is no longer bein
 class SettingSpec:
     name: str
     label: str
-    tier: Priority
+    low: int
+    high: int
+    unit: str  # what the number counts, for the refusal's wording
+    tier: Priority | None = None  # an escalation setting: its notification tier
+    env: str | None = None  # a sign-in setting: the environment variable that wins over it
 
 
 #: The settings, in the order the settings page shows them.
@@ -47,12 +56,22 @@ SPECS = (
     SettingSpec(
         "escalate_emergent_minutes",
         "Escalate an unacknowledged emergent notification to the on-call physician after (minutes)",
-        Priority.EMERGENT,
+        1,
+        MAX_MINUTES,
+        "minutes",
+        tier=Priority.EMERGENT,
     ),
     SettingSpec(
         "escalate_urgent_minutes",
         "Escalate an unacknowledged urgent notification to the on-call physician after (minutes)",
-        Priority.URGENT,
+        1,
+        MAX_MINUTES,
+        "minutes",
+        tier=Priority.URGENT,
+    ),
+    *(
+        SettingSpec(s.name, s.label, s.low, s.high, s.name.rsplit("_", 1)[1], env=s.env)
+        for s in SECURITY_SETTINGS
     ),
 )
 _BY_NAME = {spec.name: spec for spec in SPECS}
@@ -62,27 +81,43 @@ _BY_NAME = {spec.name: spec for spec in SPECS}
 class SettingValue:
     name: str
     label: str
-    value: int
-    default: int
+    value: int | float  # the value in force (a pinned one: the environment's, which may be fractional)
+    default: int | float
     changed_by: str | None  # None: the default applies
     changed_at: datetime | None
+    low: int
+    high: int
+    fixed_by: str | None = None  # the environment variable that wins over the stored setting, if set
 
 
-def _default(spec: SettingSpec) -> int:
-    return int(queue_policy().escalate_after_minutes[spec.tier])
+def _whole(number: float) -> int | float:
+    return int(number) if number == int(number) else number
+
+
+def _default(spec: SettingSpec, policy: SecurityPolicy) -> int | float:
+    if spec.tier is not None:
+        return int(queue_policy().escalate_after_minutes[spec.tier])
+    return _whole(policy.value_of(spec.name))
+
+
+def check_number(spec: SettingSpec, value: object) -> int:
+    """``value`` as a whole number from ``spec.low`` to ``spec.high``, else :class:`InputError` naming
+    the setting."""
+    name, what = spec.name, f"a whole number of {spec.unit}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(name, f"must be {what}, got {value!r}"[:300])
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise InputError(name, f"must be {what}, got {value!r}"[:300]) from None
+    if not math.isfinite(number) or number != int(number) or not spec.low <= number <= spec.high:
+        raise InputError(name, f"must be {what} from {spec.low} to {spec.high}, got {value!r}"[:300])
+    return int(number)
 
 
 def check_minutes(name: str, value: object) -> int:
     """``value`` as whole minutes from 1 to a day, else :class:`InputError` naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InputError(name, f"must be a whole number of minutes, got {value!r}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise InputError(name, f"must be a whole number of minutes, got {value!r}") from None
-    if not math.isfinite(number) or number != int(number) or not 1 <= number <= MAX_MINUTES:
-        raise InputError(name, f"must be a whole number of minutes from 1 to {MAX_MINUTES}, got {value!r}")
-    return int(number)
+    return check_number(SettingSpec(name, name, 1, MAX_MINUTES, "minutes"), value)
 
 
 def _stored(session: Session) -> dict[str, AppSetting]:
@@ -96,50 +131,68 @@ def escalation_minutes(session: Session) -> dict[Priority, float]:
     minutes = dict(queue_policy().escalate_after_minutes)
     for spec in SPECS:
         row = stored.get(spec.name)
-        if row is not None:
+        if row is not None and spec.tier is not None:
             minutes[spec.tier] = float(json.loads(row.value_json))
     return minutes
 
 
-def _values(session: Session) -> list[SettingValue]:
+def _values(session: Session, policy: SecurityPolicy) -> list[SettingValue]:
     stored = _stored(session)
     out = []
     for spec in SPECS:
         row = stored.get(spec.name)
-        default = _default(spec)
+        default = _default(spec, policy)
+        fixed_by = spec.env if spec.name in policy.pinned else None
+        value = default if fixed_by or row is None else int(json.loads(row.value_json))
         out.append(
             SettingValue(
                 spec.name,
                 spec.label,
-                int(json.loads(row.value_json)) if row else default,
+                value,
                 default,
                 row.changed_by if row else None,
                 aware(row.changed_at) if row else None,
+                spec.low,
+                spec.high,
+                fixed_by,
             )
         )
     return out
 
 
-def list_settings(store: Store, who: Principal) -> list[SettingValue]:
+def list_settings(store: Store, who: Principal, policy: SecurityPolicy | None = None) -> list[SettingValue]:
+    """The settings as they stand; ``policy``: the caller's sign-in settings (its defaults and the
+    environment variables that pin some), read from this process's environment if not given."""
     authorize(store, who, Action.SETTINGS_MANAGE)
+    policy = policy or SecurityPolicy.from_env()
     with store.transaction() as session:
-        return _values(session)
+        return _values(session, policy)
 
 
-def change_setting(store: Store, who: Principal, name: str, value: object) -> SettingValue:
-    """Set ``name`` to ``value`` (audited with the value before); the setting as it now stands."""
+def change_setting(
+    store: Store, who: Principal, name: str, value: object, policy: SecurityPolicy | None = None
+) -> SettingValue:
+    """Set ``name`` to ``value`` (audited with the value before); the setting as it now stands. A sign-in
+    setting pinned by ``policy``'s environment is refused (:class:`ConflictError`)."""
     authorize(store, who, Action.SETTINGS_MANAGE, "setting", name)
+    policy = policy or SecurityPolicy.from_env()
     spec = _BY_NAME.get(name)
     if spec is None:
         raise NotFoundError("setting", f"no setting {name!r} (settings: {', '.join(_BY_NAME)})")
-    minutes = check_minutes(name, value)
+    if spec.env is not None and name in policy.pinned:
+        raise ConflictError(
+            name,
+            f"set by the environment variable {spec.env}, which wins over this setting; unset it (and "
+            "restart) to change it here",
+        )
+    number = check_number(spec, value)
     with store.transaction() as session:
         row = session.get(AppSetting, name)
-        before = int(json.loads(row.value_json)) if row else _default(spec)
+        before = int(json.loads(row.value_json)) if row else _default(spec, policy)
         if row is None:
             row = AppSetting(name=name, value_json="", changed_by="", changed_at=now())
             session.add(row)
-        row.value_json, row.changed_by, row.changed_at = json.dumps(minutes), who.actor, now()
-        append(session, who.actor, "settings:change", "setting", name, {"value": before}, {"value": minutes})
+        row.value_json, row.changed_by, row.changed_at = json.dumps(number), who.actor, now()
+        append(session, who.actor, "settings:change", "setting", name, {"value": before}, {"value": number})
         session.flush()
-        return next(v for v in _values(session) if v.name == name)
+        return next(v for v in _values(session, policy) if v.name == name)

@@ -366,14 +366,20 @@ class SettingOut(Model):
 
     name: str
     label: str
-    value: int
-    default: int
+    value: int | float = Field(description="the value in force (a fixed one: the environment's)")
+    default: int | float
     changed_by: str | None
     changed_at: Stamp | None
+    low: int = Field(description="the smallest value accepted")
+    high: int = Field(description="the largest value accepted")
+    fixed_by: str | None = Field(
+        description="the environment variable of the service that sets this value and wins over the "
+        "stored setting (a change is refused), or null"
+    )
 
 
 class SettingIn(InputModel):
-    value: int = Field(ge=1, le=1440, description="whole minutes, 1 to 1440")
+    value: int = Field(ge=1, le=1440, description="a whole number within the setting's low and high")
 
 
 class UserCreate(InputModel):

@@ -124,7 +124,9 @@ def resolve_session(
             elif moment >= aware(row.expires_at):
                 _end(session, row, user.username, "lifetime")
                 refusal = "session reached its maximum lifetime: log in again"
-            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.idle_for(user.role):
+            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.current(session).idle_for(
+                user.role
+            ):  # the administrator's idle limit as it is now (a change applies from the next request)
                 _end(session, row, user.username, "idle")
                 refusal = "logged off after inactivity: log in again"
             elif touch and (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:

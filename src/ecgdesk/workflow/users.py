@@ -237,7 +237,8 @@ def authenticate(
 ) -> UserInfo:
     """The user if ``password`` is theirs, else :class:`AuthenticationError` (the refusal audited).
 
-    ``policy.lockout_attempts`` wrong passwords in a row lock the account for ``policy.lockout_s``; a
+    ``policy.lockout_attempts`` wrong passwords in a row lock the account for ``policy.lockout_s`` (the
+    administrator's settings as they are at this login, where the environment does not pin them); a
     disabled account is refused even with the right password. With ``role``, another role is refused with
     :class:`PermissionDeniedError`. ``accepted`` runs in the transaction that accepts the password, with
     the user's row locked (a login opens its session there, so a password reset or a disabling at the
@@ -254,6 +255,7 @@ def authenticate(
     reason: str | None = None
     with store.transaction() as session:
         user = session.scalar(select(User).where(User.username == username).with_for_update())
+        policy = policy.current(session)  # the administrator's lockout settings as they are now
         moment = now()
         if user is None:
             reason = "unknown user"

@@ -68,9 +68,11 @@ AUDIT_ACTIONS = (
 
 @router.get("/admin/settings")
 def settings_page(request: Request, store: StoreDep) -> Response:
-    """The application settings (the escalation minutes), each changed in place through the JSON API."""
+    """The application settings (the escalation minutes, the sign-in settings), each changed in place
+    through the JSON API; one the service's environment fixes is shown as such, without a form."""
     who = page_user(request)
-    return render(request, "admin_settings.html.j2", who, nav="settings", settings=list_settings(store, who))
+    values = list_settings(store, who, request.app.state.settings.policy)
+    return render(request, "admin_settings.html.j2", who, nav="settings", settings=values)
 
 
 @router.get("/admin/users")

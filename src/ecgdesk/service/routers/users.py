@@ -1,5 +1,5 @@
 """Accounts and API tokens (administrators): add, list, disable, enable, reset a password; tokens; the
-application settings (the escalation minutes)."""
+application settings (the escalation minutes, the sign-in settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ecgdesk.service.deps import CurrentUser, StoreDep
+from ecgdesk.service.deps import CurrentUser, SettingsDep, StoreDep
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.workflow.app_settings import change_setting, list_settings
@@ -120,12 +120,16 @@ def revoke(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep, 
 
 
 @router.get("/settings")
-def settings(store: StoreDep, who: CurrentUser) -> list[SettingOut]:
-    """The application settings, their defaults and who last changed them (administrators)."""
-    return [SettingOut(**vars(v)) for v in list_settings(store, who)]
+def settings(store: StoreDep, who: CurrentUser, service: SettingsDep) -> list[SettingOut]:
+    """The application settings, their defaults and who last changed them (administrators); a sign-in
+    setting the service's environment fixes names that variable (``fixed_by``)."""
+    return [SettingOut(**vars(v)) for v in list_settings(store, who, service.policy)]
 
 
 @router.put("/settings/{name}")
-def change(name: SettingName, body: SettingIn, store: StoreDep, who: CurrentUser) -> SettingOut:
-    """Change one setting (audited as ``settings:change`` with the value before)."""
-    return SettingOut(**vars(change_setting(store, who, name, body.value)))
+def change(
+    name: SettingName, body: SettingIn, store: StoreDep, who: CurrentUser, service: SettingsDep
+) -> SettingOut:
+    """Change one setting (audited as ``settings:change`` with the value before); one the service's
+    environment fixes is refused (409)."""
+    return SettingOut(**vars(change_setting(store, who, name, body.value, service.policy)))

@@ -85,6 +85,9 @@ def render(
 ) -> HTMLResponse:
     """A page with the common frame: the user, their role's navigation, the CSRF token, idle logoff."""
     policy = request.app.state.settings.policy
+    if who is not None:  # the idle limit in force now (an administrator's change applies at once)
+        with request.app.state.store.transaction() as session:
+            policy = policy.current(session)
     html = ENV.get_template(template).render(
         request=request,
         who=who,
