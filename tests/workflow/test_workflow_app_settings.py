@@ -6,6 +6,7 @@ uses it."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -81,3 +82,35 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
         assert (change.entity, change.entity_id) == ("setting", "escalate_emergent_minutes")
         before, after = json.loads(change.before_json), json.loads(change.after_json)
         assert (before, after) == ({"value": 10}, {"value": 3})
+
+
+def test_changes_made_at_the_same_moment_each_record_the_value_they_replaced(store: Store) -> None:
+    """Administrators (or two tabs) changing a setting at the same moment: on PostgreSQL each read the
+    value before without a lock, so several audit rows claimed to replace the same value and the audit
+    trail of the setting did not chain (21 CFR 11.10(e): prior values kept); the first change of a
+    setting, made twice at once, was refused 409 for all but one. Each change now waits for the other."""
+    from ecgdesk.workflow import app_settings
+
+    def change(value: int, barrier: threading.Barrier, failures: list[str]) -> None:
+        barrier.wait()
+        try:
+            app_settings.change_setting(store, ADMIN, "escalate_urgent_minutes", value)
+        except Exception as error:
+            failures.append(repr(error))
+
+    for round_ in range(2):  # the first change of the setting (no row yet), then changes of a stored one
+        barrier, failures = threading.Barrier(6), list[str]()
+        threads = [threading.Thread(target=change, args=(100 * round_ + i + 2, barrier, failures))
+                   for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+    with store.transaction() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "settings:change")
+                                 .order_by(AuditEntry.seq)).all()
+        values = [(json.loads(a.before_json)["value"], json.loads(a.after_json)["value"]) for a in audits]
+    assert len(values) == 12 and values[0][0] == 60, values
+    assert all(values[i][0] == values[i - 1][1] for i in range(1, 12)), values  # each replaced the last
+    assert app_settings.list_settings(store, ADMIN)[1].value == values[-1][1]

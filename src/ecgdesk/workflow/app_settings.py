@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import ConflictError, InputError, NotFoundError
@@ -160,6 +161,25 @@ def _values(session: Session, policy: SecurityPolicy) -> list[SettingValue]:
     return out
 
 
+def _locked(session: Session, spec: SettingSpec, policy: SecurityPolicy, actor: str) -> AppSetting:
+    """The setting's row, locked until the transaction ends: a change made at the same moment waits, so
+    the value before that each audit row records is the value that change replaced (unlocked, two changes
+    on PostgreSQL both read the same old value). A setting not stored yet is stored with its default
+    first; where a concurrent first change stored it, this one waits for it and changes it after."""
+    row = session.get(AppSetting, spec.name, with_for_update=True, populate_existing=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            value = json.dumps(_default(spec, policy))
+            session.add(AppSetting(name=spec.name, value_json=value, changed_by=actor, changed_at=now()))
+    except IntegrityError:
+        pass  # the concurrent change's row, committed now: locked below like any other
+    row = session.get(AppSetting, spec.name, with_for_update=True, populate_existing=True)
+    assert row is not None  # inserted here or by the concurrent change (rows are never deleted)
+    return row
+
+
 def list_settings(store: Store, who: Principal, policy: SecurityPolicy | None = None) -> list[SettingValue]:
     """The settings as they stand; ``policy``: the caller's sign-in settings (its defaults and the
     environment variables that pin some), read from this process's environment if not given."""
@@ -187,11 +207,8 @@ def change_setting(
         )
     number = check_number(spec, value)
     with store.transaction() as session:
-        row = session.get(AppSetting, name)
-        before = int(json.loads(row.value_json)) if row else _default(spec, policy)
-        if row is None:
-            row = AppSetting(name=name, value_json="", changed_by="", changed_at=now())
-            session.add(row)
+        row = _locked(session, spec, policy, who.actor)
+        before = json.loads(row.value_json)
         row.value_json, row.changed_by, row.changed_at = json.dumps(number), who.actor, now()
         append(session, who.actor, "settings:change", "setting", name, {"value": before}, {"value": number})
         session.flush()
