@@ -97,3 +97,15 @@ def test_a_sign_in_setting_the_environment_sets_wins_and_the_page_says_so(
     assert locked is not None
     minutes = (locked.replace(tzinfo=now().tzinfo) - now()).total_seconds() / 60
     assert 19 < minutes <= 20  # the environment's 20, not the stored 30
+
+
+def test_true_or_false_is_not_a_number_for_a_setting(api: Api) -> None:
+    """JSON true was taken as 1 (pydantic's lax integers): PUT {"value": true} set the emergent
+    escalation to 1 minute, answered 200; false reached the range check as 0."""
+    headers = api.login("admin.t")
+    for truth in (True, False):
+        body = {"value": truth}
+        answer = api.client.put(f"{SETTINGS}/escalate_emergent_minutes", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert "whole number" in answer.json()["detail"][0]["msg"], answer.text
+    assert _changes(api) == []

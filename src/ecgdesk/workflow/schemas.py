@@ -381,6 +381,14 @@ class SettingOut(Model):
 class SettingIn(InputModel):
     value: int = Field(ge=1, le=1440, description="a whole number within the setting's low and high")
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_true_or_false(cls, value: Any) -> Any:
+        # pydantic's integers take JSON true as 1: {"value": true} set an escalation to 1 minute
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true or false")
+        return value
+
 
 class UserCreate(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
