@@ -109,3 +109,37 @@ def test_true_or_false_is_not_a_number_for_a_setting(api: Api) -> None:
         assert answer.status_code == 422, answer.text
         assert "whole number" in answer.json()["detail"][0]["msg"], answer.text
     assert _changes(api) == []
+
+
+def _refusals(api: Api) -> list[tuple[str, str, dict[str, object]]]:
+    with api.store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "settings:refused")
+                               .order_by(AuditEntry.seq))
+        return [(r.actor, r.entity_id, json.loads(r.after_json)) for r in rows]
+
+
+def test_each_refused_change_of_a_setting_is_audited(api: Api) -> None:
+    """An unknown setting (404), a value that is no whole number in range (422) and a setting the
+    environment fixes (409) were refused without an audit row, and another role's change with a bad
+    value was answered 422 before its role was checked (no auth:forbidden row). Each refusal is audited
+    now (settings:refused, the reason; the text sent is not echoed: it may be a password typed there)."""
+    policy = replace(api.app.state.settings.policy, pinned=frozenset({"idle_minutes"}))
+    api.app.state.settings = replace(api.app.state.settings, policy=policy)
+    headers = api.login("tech.t")
+    answer = api.client.put(f"{SETTINGS}/escalate_emergent_minutes", json={"value": "soon"}, headers=headers)
+    assert answer.status_code == 403, answer.text
+    with api.store.transaction() as session:
+        forbidden = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "auth:forbidden"))
+        assert list(forbidden) == ["escalate_emergent_minutes"]
+    headers = api.login("admin.t")
+    sent = [("no_such_setting", 5, 404), ("escalate_emergent_minutes", "hunter2", 422),
+            ("escalate_emergent_minutes", 0, 422), ("lockout_attempts", 2.5, 422),
+            ("escalate_urgent_minutes", None, 422), ("idle_minutes", 10, 409)]
+    for name, value, status in sent:
+        answer = api.client.put(f"{SETTINGS}/{name}", json={"value": value}, headers=headers)
+        assert answer.status_code == status and "hunter2" not in answer.text, (name, value, answer.text)
+    refused = _refusals(api)
+    assert [(actor, name) for actor, name, _ in refused] == [("admin.t", name) for name, _, _ in sent]
+    assert [r["kind"] for _, _, r in refused] == ["NotFoundError"] + ["InputError"] * 4 + ["ConflictError"]
+    assert "from 1 to 1440" in str(refused[2][2]["reason"]) and "hunter2" not in str(refused)
+    assert _changes(api) == []

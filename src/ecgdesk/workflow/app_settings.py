@@ -101,18 +101,34 @@ def _default(spec: SettingSpec, policy: SecurityPolicy) -> int | float:
     return _whole(policy.value_of(spec.name))
 
 
+def _shown(value: object) -> str:
+    """``value`` as a refusal may say it: a number as sent, other text not (it may be a password typed
+    into the wrong field; the refusal is answered and audited)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return repr(value)[:30]
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return "text that is not a number"
+        return repr(value.strip()[:30])
+    return type(value).__name__
+
+
 def check_number(spec: SettingSpec, value: object) -> int:
     """``value`` as a whole number from ``spec.low`` to ``spec.high``, else :class:`InputError` naming
     the setting."""
     name, what = spec.name, f"a whole number of {spec.unit}"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InputError(name, f"must be {what}, got {value!r}"[:300])
+        raise InputError(name, f"must be {what}, got {_shown(value)}")
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise InputError(name, f"must be {what}, got {value!r}"[:300]) from None
+        raise InputError(name, f"must be {what}, got {_shown(value)}") from None
     if not math.isfinite(number) or number != int(number) or not spec.low <= number <= spec.high:
-        raise InputError(name, f"must be {what} from {spec.low} to {spec.high}, got {value!r}"[:300])
+        raise InputError(name, f"must be {what} from {spec.low} to {spec.high}, got {_shown(value)}")
     return int(number)
 
 
@@ -196,16 +212,22 @@ def change_setting(
     setting pinned by ``policy``'s environment is refused (:class:`ConflictError`)."""
     authorize(store, who, Action.SETTINGS_MANAGE, "setting", name)
     policy = policy or SecurityPolicy.from_env()
-    spec = _BY_NAME.get(name)
-    if spec is None:
-        raise NotFoundError("setting", f"no setting {name!r} (settings: {', '.join(_BY_NAME)})")
-    if spec.env is not None and name in policy.pinned:
-        raise ConflictError(
-            name,
-            f"set by the environment variable {spec.env}, which wins over this setting; unset it (and "
-            "restart) to change it here",
-        )
-    number = check_number(spec, value)
+    try:
+        spec = _BY_NAME.get(name)
+        if spec is None:
+            raise NotFoundError("setting", f"no setting {name[:60]!r} (settings: {', '.join(_BY_NAME)})")
+        if spec.env is not None and name in policy.pinned:
+            raise ConflictError(
+                name,
+                f"set by the environment variable {spec.env}, which wins over this setting; unset it "
+                "(and restart) to change it here",
+            )
+        number = check_number(spec, value)
+    except InputError as error:  # an administrator's refused change is audited like another role's
+        with store.transaction() as session:
+            refusal = {"field": error.field, "reason": error.reason, "kind": type(error).__name__}
+            append(session, who.actor, "settings:refused", "setting", name, None, refusal)
+        raise
     with store.transaction() as session:
         row = _locked(session, spec, policy, who.actor)
         before = json.loads(row.value_json)
