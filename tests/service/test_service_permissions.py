@@ -232,6 +232,11 @@ def _audit_rows(api: Api, actor: str | None = None) -> int:
         return int(session.scalar(query) or 0)
 
 
+def _last_action(api: Api) -> str | None:
+    with api.store.transaction() as session:
+        return session.scalar(select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1))
+
+
 def test_every_state_changing_route_needs_the_csrf_token(api: Api) -> None:
     """With a session cookie and the right role but no X-CSRF-Token (or a wrong one), every POST, PUT and
     DELETE is refused with 403 naming the header, before anything is done."""
@@ -247,7 +252,8 @@ def test_every_state_changing_route_needs_the_csrf_token(api: Api) -> None:
             where = f"{method} {path} with {sent}: {answer.status_code} {answer.text[:200]}"
             assert answer.status_code == 403, where
             assert answer.json()["detail"][0]["loc"] == ["X-CSRF-Token"], where
-            assert _audit_rows(api) == before, where  # nothing done, nothing recorded as done
+            # nothing done, nothing recorded as done: the refusal's own row only
+            assert _audit_rows(api) == before + 1 and _last_action(api) == "auth:csrf-refused", where
 
 
 #: GET routes that read no patient data: the caller's own session, accounts, the practice's billing set-up,

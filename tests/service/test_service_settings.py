@@ -143,3 +143,20 @@ def test_each_refused_change_of_a_setting_is_audited(api: Api) -> None:
     assert [r["kind"] for _, _, r in refused] == ["NotFoundError"] + ["InputError"] * 4 + ["ConflictError"]
     assert "from 1 to 1440" in str(refused[2][2]["reason"]) and "hunter2" not in str(refused)
     assert _changes(api) == []
+
+
+def test_a_change_without_the_csrf_token_is_refused_and_audited(api: Api) -> None:
+    """A forged cross-site request (the administrator's cookie, no or a wrong X-CSRF-Token) was refused
+    403 without an audit row: an attack on the settings left no trace. Now auth:csrf-refused names the
+    user, the session, the method and the path (never the token sent)."""
+    api.login("admin.t")
+    for sent in ({}, {"X-CSRF-Token": "forged-token"}):
+        answer = api.client.put(f"{SETTINGS}/idle_minutes", json={"value": 30}, headers=sent)
+        assert answer.status_code == 403 and answer.json()["detail"][0]["loc"] == ["X-CSRF-Token"]
+    with api.store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "auth:csrf-refused")).all()
+        refused = [(r.actor, r.entity, json.loads(r.after_json)) for r in rows]
+    assert [(actor, entity) for actor, entity, _ in refused] == [("admin.t", "session")] * 2
+    assert refused[0][2] == {"method": "PUT", "path": f"{SETTINGS}/idle_minutes", "token": "missing"}
+    assert refused[1][2]["token"] == "wrong" and "forged-token" not in str(refused)
+    assert _changes(api) == []

@@ -1,8 +1,9 @@
 """Typed dependencies of the routes: the store, the current user, the permission check and CSRF.
 
 ``CurrentUser`` authenticates by the session cookie (and, on a state-changing request, its CSRF token in
-``X-CSRF-Token``) or by an API token in ``Authorization: Bearer ...`` (no CSRF: a bearer token is never sent
-by a browser on its own). ``Allowed(Action.X)`` adds the role check against the one permission table.
+``X-CSRF-Token``; a refusal for it is audited, ``auth:csrf-refused``) or by an API token in
+``Authorization: Bearer ...`` (no CSRF: a bearer token is never sent by a browser on its own).
+``Allowed(Action.X)`` adds the role check against the one permission table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ecgdesk.service.errors import ServiceError
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
 from ecgdesk.workflow.permissions import Action, Principal, authorize
-from ecgdesk.workflow.sessions import resolve_session, resolve_token
+from ecgdesk.workflow.sessions import record_csrf_refusal, resolve_session, resolve_token
 
 COOKIE = "ecgdesk_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -62,6 +63,7 @@ def current_user(request: Request, store: StoreDep, settings: SettingsDep) -> Pr
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):
+            record_csrf_refusal(store, principal, request.method, request.url.path, bool(sent))
             raise ServiceError(
                 403, CSRF_HEADER, "missing or wrong CSRF token on a state-changing request", "csrf"
             )

@@ -146,6 +146,15 @@ def resolve_session(
     return principal
 
 
+def record_csrf_refusal(store: Store, who: Principal, method: str, path: str, token_sent: bool) -> None:
+    """Audit a state-changing request of ``who``'s session refused for a missing or wrong CSRF token (a
+    cross-site request forged in their browser, or a broken client): the method and path, never the
+    token sent."""
+    with store.transaction() as session:
+        refused = {"method": method[:10], "path": path[:200], "token": "wrong" if token_sent else "missing"}
+        append(session, who.username, "auth:csrf-refused", "session", who.session_id, None, refused)
+
+
 def logout(store: Store, token: str) -> None:
     """End the session (audited); an unknown or ended session is refused like any other request."""
     with store.transaction() as session:

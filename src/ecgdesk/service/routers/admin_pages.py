@@ -32,6 +32,7 @@ AUDIT_ACTIONS = (
     "auth:",
     "auth:login",
     "auth:forbidden",
+    "auth:csrf-refused",
     "auth:logoff",
     "read:",
     "read:study",
