@@ -114,3 +114,16 @@ def test_changes_made_at_the_same_moment_each_record_the_value_they_replaced(sto
     assert len(values) == 12 and values[0][0] == 60, values
     assert all(values[i][0] == values[i - 1][1] for i in range(1, 12)), values  # each replaced the last
     assert app_settings.list_settings(store, ADMIN)[1].value == values[-1][1]
+
+
+def test_a_value_written_as_text_must_be_plain_digits(store: Store) -> None:
+    """Text went through Python's float(): `ecgdesk settings escalate_emergent_minutes 1e3` set 1000
+    minutes, "1_0" 10, "٣" (an Arabic-Indic digit) 3: each a typo or a trick read as a valid number.
+    Text must now be the digits 0-9 (spaces around allowed)."""
+    from ecgdesk.workflow import app_settings
+
+    for bad in ("1e3", "1_0", "\u0663", "0x10", "+5", "5.0", "-1"):
+        with pytest.raises(InputError) as caught:
+            app_settings.change_setting(store, ADMIN, "escalate_emergent_minutes", bad)
+        assert caught.value.field == "escalate_emergent_minutes" and "digits" in caught.value.reason, bad
+    assert app_settings.change_setting(store, ADMIN, "escalate_emergent_minutes", " 12 ").value == 12

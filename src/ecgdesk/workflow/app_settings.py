@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,7 @@ from ecgdesk.workflow.policy import SECURITY_SETTINGS, SecurityPolicy
 from ecgdesk.workflow.users import aware
 
 MAX_MINUTES = 24 * 60  # a day: a notice unacknowledged longer is no longer being attended
+DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ def check_number(spec: SettingSpec, value: object) -> int:
     name, what = spec.name, f"a whole number of {spec.unit}"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InputError(name, f"must be {what}, got {_shown(value)}")
+    if isinstance(value, str) and not DIGITS.fullmatch(value.strip()):
+        # float() alone would read "1e3" as 1000, "1_0" as 10 and other scripts' digits: a typo or a
+        # trick taken as a valid number of minutes
+        raise InputError(name, f"must be {what} written in the digits 0-9, got {_shown(value)}")
     try:
         number = float(value)
     except (ValueError, OverflowError):
