@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +22,14 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop import hl7v2, mllp
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import OutboxItem
-from ecgdesk.store.models import AuditEntry
+from ecgdesk.store.models import AuditEntry, Order
 from ecgdesk.workflow.interop_acks import not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
-from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries
+from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries, result_receiver
 from ecgdesk.workflow.interop_targets import set_target_senders
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
+from interop_builders import signed_result
 
 ORDER = (
     "MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ORM^O01^ORM_O01|{control}|{processing}|2.5.1|||{accept}|"
@@ -264,3 +268,22 @@ def test_a_target_is_given_its_senders_checked_and_audited(tmp_path: Path) -> No
     assert json.loads(entry.before_json)["senders"] == []
     assert json.loads(entry.after_json)["senders"] == [EHR, "LAB^"]
     store.close()
+
+
+def test_a_sender_named_with_escape_sequences_is_answered_as_it_named_itself(
+    store: Store, tmp_path: Path
+) -> None:
+    """MSH-3 ``EHR\\S\\ONE`` (the application EHR^ONE) and MSH-4 ``WE\\T\\ST``, through the reader and back
+    out, parsed by hl7apy: the ACKs and the ORU must name the sender as it named itself. The sender was kept
+    unescaped (``EHR^ONE^WE&ST``), so the ORU split it at the wrong ``^`` (MSH-5 ``EHR``, MSH-6
+    ``ONE\\S\\WE\\T\\ST``), and no target could be given it (``\\`` refused): its ACKs went nowhere."""
+    wire = ("EHR\\S\\ONE", "WE\\T\\ST")
+    add_target(store, "ehr", "folder", str(tmp_path / "a"), ["hl7"], "admin", senders=["^".join(wire)])
+    answer = receive_order(store, _from(order("S1"), *wire), "peer", "i").ack_text
+    with store.transaction() as session:
+        (item,) = session.scalars(select(OutboxItem))
+        receiver = result_receiver(session.scalars(select(Order)).one())
+    oru = hl7v2.build_oru(signed_result(), "R-1", receiver)
+    for text in (answer, item.payload or "", oru):
+        msh = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).msh
+        assert (msh.msh_5.to_er7(), msh.msh_6.to_er7()) == wire

@@ -5,28 +5,47 @@ application acknowledgements and results back. A target names the senders it bel
 ``APPLICATION^FACILITY`` (the namespace ids, as the messages carry them; ``APPLICATION`` alone for a sender
 whose MSH-4 is empty); matching is exact, since HD namespace ids are codes (HL7 v2.5.1 2.A.33), and a guess
 (case, a missing facility) would send one hospital's acknowledgements or results to another.
+
+A namespace id holding an HL7 delimiter is written in the message with its escape sequence (MSH-3
+``EHR\\S\\ONE`` is the application ``EHR^ONE``), and so it is here: a key is the two namespace ids escaped
+(HL7 v2.5.1 2.7.4) and joined by a plain ``^``, so it splits back at the right place
+(:func:`sender_parts`) and an administrator writes a sender as the message shows it. The ids are read and
+written unescaped; escaping them once more on the way out (``\\E\\S\\E\\``) would rename the sender.
 """
 
 from __future__ import annotations
 
-from ecgdesk.errors import InputError
+import re
 
-#: what a namespace id may not hold: the HL7 delimiters (it is written back into MSH-5/MSH-6) and the list
-#: separator of the stored column
+from ecgdesk.errors import InputError
+from ecgdesk.interop.hl7v2_text import escape, unescape
+
+#: what a namespace id may not hold once its escape sequences are read out: the HL7 delimiters written raw
+#: (they would split it) and the list separator of the stored column
 _FORBIDDEN = set("|^~\\&,") | {"\r", "\n", "\t"}
+#: the escape sequences of the delimiters, which a configured sender may hold as its messages do
+_DELIMITER_ESCAPE = re.compile(r"\\[FSTRE]\\")
 MAX_PART = 64
 
 
 def sender_key(application: str, facility: str) -> str:
-    """The stored and displayed form of a sender: ``APPLICATION^FACILITY`` ('APP^' when MSH-4 is empty)."""
-    return f"{application}^{facility}"
+    """The stored and displayed form of a sender, from its unescaped namespace ids: ``APPLICATION^FACILITY``
+    ('APP^' when MSH-4 is empty), each escaped as in the message."""
+    return f"{escape(application)}^{escape(facility)}"
+
+
+def sender_parts(key: str) -> tuple[str, str]:
+    """(application, facility) of a stored sender key, unescaped: what goes into MSH-5/MSH-6 (escaped once
+    there, by the builder). A key stored before keys were escaped holds no '\\' and reads the same."""
+    application, _, facility = key.partition("^")
+    return unescape(application), unescape(facility)
 
 
 def describe(application: str, facility: str) -> str:
     """A sender in words for a record or an audit entry, also where MSH-3 is empty."""
     if not application and not facility:
         return "(none: MSH-3 and MSH-4 are empty)"
-    return f"{application or '(empty MSH-3)'}^{facility}"
+    return f"{escape(application) or '(empty MSH-3)'}^{escape(facility)}"
 
 
 def parse_sender(text: str) -> str:
@@ -38,11 +57,11 @@ def parse_sender(text: str) -> str:
     for part, field in ((application, "MSH-3"), (facility, "MSH-4")):
         if len(part) > MAX_PART:
             raise InputError("sender", f"{field} {part[:20]!r}... is longer than {MAX_PART} characters")
-        bad = sorted(set(part) & _FORBIDDEN)
+        bad = sorted(set(_DELIMITER_ESCAPE.sub("", part)) & _FORBIDDEN)
         if bad:
             raise InputError("sender", f"{field} {part!r} holds {''.join(bad)!r}: name the namespace id only "
-                             "(APP^FACILITY)")
-    return sender_key(application, facility)
+                             "(APP^FACILITY; a delimiter in it as the message escapes it, e.g. \\S\\)")
+    return sender_key(unescape(application), unescape(facility))
 
 
 def parse_senders(values: list[str]) -> tuple[str, ...]:

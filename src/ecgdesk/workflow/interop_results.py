@@ -36,7 +36,7 @@ from ecgdesk.interop.model import (
     SignatureEntry,
     SignedResult,
 )
-from ecgdesk.interop.senders import parse_senders, stored
+from ecgdesk.interop.senders import parse_senders, sender_parts, stored
 from ecgdesk.names import without_credentials
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
@@ -491,12 +491,15 @@ def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, 
         return [(".hl7", item.payload.encode("utf-8"))]
     assert item.study_id is not None and item.report_version_id is not None
     result = signed_result(store, session, item.study_id, item.report_version_id)
-    # the ORU answers the order: addressed to its sender (MSH-5/MSH-6 from its MSH-3/MSH-4), as our ACKs
-    # are, so an engine that routes by them can; it went out addressed to no one
     study = get_study(session, item.study_id)
-    order = session.get(Order, study.order_id)
-    application, _, facility = (order.sender or "^").partition("^") if order is not None else ("", "", "")
-    return render(store, session, result, ExportFormat(item.format), item.message_id, (application, facility))
+    receiver = result_receiver(session.get(Order, study.order_id))
+    return render(store, session, result, ExportFormat(item.format), item.message_id, receiver)
+
+
+def result_receiver(order: Order | None) -> tuple[str, str]:
+    """MSH-5/MSH-6 of the ORU that answers ``order``: its sender's MSH-3/MSH-4 (unescaped; the builder
+    escapes them once), so an engine that routes by them can; ('', '') for an order not made over HL7 v2."""
+    return sender_parts(order.sender) if order is not None and order.sender else ("", "")
 
 
 def deliver_due(
