@@ -159,6 +159,10 @@ def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.Capt
     assert json.loads(out[out.index("\n[") :])[0]["senders"] == ["EHR^HOSP"]
     assert main(["interop", "outbox", "--send", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    # the application ACKs an older version queued for every target: listed, cancelled (none here)
+    for flag in ("--misaddressed", "--cancel-misaddressed"):
+        assert main(["interop", "outbox", flag, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == []
     assert main(["interop", "listen", "--deliver", "--seconds", "0.2", "--poll", "0.1"]) == 0
 
 

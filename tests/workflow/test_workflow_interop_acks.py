@@ -23,7 +23,7 @@ from ecgdesk.interop import hl7v2, mllp
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import OutboxItem
 from ecgdesk.store.models import AuditEntry, Order
-from ecgdesk.workflow.interop_acks import not_sendable
+from ecgdesk.workflow.interop_acks import misaddressed_acks, not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries, result_receiver
 from ecgdesk.workflow.interop_targets import set_target_senders
@@ -287,3 +287,42 @@ def test_a_sender_named_with_escape_sequences_is_answered_as_it_named_itself(
     for text in (answer, item.payload or "", oru):
         msh = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True).msh
         assert (msh.msh_5.to_er7(), msh.msh_6.to_er7()) == wire
+
+
+def test_application_acks_an_older_version_queued_for_every_target_are_listed_and_never_sent(
+    tmp_path: Path,
+) -> None:
+    """Before migration 0022 an application ACK was queued for every HL7 target; those still pending at the
+    upgrade went out to whichever target they were queued for, another EHR's included. They are now listed
+    (``misaddressed_acks``), cancelled by the administrator's command, audited, and the deliverer never
+    sends an ACK to a target that does not name its addressee (MSH-5^MSH-6). (Python checks: SQLite only.)"""
+    store = make_store(tmp_path, "sqlite")
+    add_target(store, "ehr-a", "folder", str(tmp_path / "a"), ["hl7"], "admin", senders=[EHR])
+    add_target(store, "ehr-b", "folder", str(tmp_path / "b"), ["hl7"], "admin", senders=["CLINIC^WEST"])
+    add_target(store, "archive", "folder", str(tmp_path / "c"), ["hl7"], "admin")
+    receive_order(store, order("U1"), "peer", "i")
+    with store.transaction() as session:  # what the older version queued beside it: one per target
+        (right,) = session.scalars(select(OutboxItem))
+        for target_id in (2, 3):
+            session.add(OutboxItem(target_id=target_id, format=right.format, message_id=f"old-{target_id}",
+                                   status="pending", attempts=0, next_attempt_at=right.next_attempt_at,
+                                   created_at=right.created_at, payload=right.payload,
+                                   inbound_message_id=right.inbound_message_id))
+    listed = misaddressed_acks(store, "admin")
+    assert [(d.target, d.status) for d in listed] == [("ehr-b", "pending"), ("archive", "pending")]
+    assert all("EHR^HOSP" in (d.last_error or "") for d in listed)
+    assert [d.status for d in list_deliveries(store)] == ["pending"] * 3  # a listing changes nothing
+    assert [d.target for d in misaddressed_acks(store, "admin", cancel=True)] == ["ehr-b", "archive"]
+    with store.transaction() as session:  # one more left over, as if after the command ran
+        session.add(OutboxItem(target_id=2, format=right.format, message_id="old-late", status="pending",
+                               attempts=0, next_attempt_at=right.next_attempt_at, created_at=right.created_at,
+                               payload=right.payload, inbound_message_id=right.inbound_message_id))
+    sent: list[str] = []
+    outcomes = deliver_due(store, "worker", sender=lambda t, item, files: sent.append(t.name) or "ok")
+    assert sent == ["ehr-a"] and [o.status for o in outcomes] == ["sent", "cancelled"]
+    assert [d.status for d in list_deliveries(store)] == ["cancelled", "cancelled", "cancelled", "sent"]
+    with store.transaction() as session:
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "interop:cancelled")))
+    assert len(entries) == 3 and {json.loads(e.after_json)["sender"] for e in entries} == {"EHR^HOSP"}
+    assert misaddressed_acks(store, "admin") == []
+    store.close()

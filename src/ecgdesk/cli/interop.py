@@ -150,9 +150,15 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import deliver_due, list_deliveries
 
     store, actor = _acting(args, "delivery:manage")
-    if args.retry or args.send:
-        deliver_due(store, actor, retry_failed=args.retry)
-    rows = list_deliveries(store, args.study)
+    if args.misaddressed or args.cancel_misaddressed:
+        from ecgdesk.workflow.interop_acks import misaddressed_acks
+
+        # application ACKs an older version queued for every HL7 target: listed, or cancelled (audited)
+        rows = misaddressed_acks(store, actor, cancel=args.cancel_misaddressed)
+    else:
+        if args.retry or args.send:
+            deliver_due(store, actor, retry_failed=args.retry)
+        rows = list_deliveries(store, args.study)
     _print(
         rows,
         args.json,
@@ -260,6 +266,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--send", action="store_true", help="send what is due now")
     p.add_argument("--retry", action="store_true", help="send what is due and try failed deliveries again")
     p.add_argument("--study", type=int, help="only this study's deliveries")
+    p.add_argument("--misaddressed", action="store_true",
+                   help="list the application ACKs waiting for a target that does not name their sender "
+                        "(queued for every HL7 target before migration 0022)")
+    p.add_argument("--cancel-misaddressed", action="store_true",
+                   help="cancel those application ACKs (audited interop:cancelled)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_outbox)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.hl7v2_text import escape, unescape
+from ecgdesk.interop.hl7v2_text import component, escape, field_at, split_segments, unescape
 
 #: what a namespace id may not hold once its escape sequences are read out: the HL7 delimiters written raw
 #: (they would split it) and the list separator of the stored column
@@ -77,3 +77,26 @@ def parse_senders(values: list[str]) -> tuple[str, ...]:
 def stored(text: str) -> tuple[str, ...]:
     """The senders of a ``delivery_targets.senders`` value ('' for none)."""
     return tuple(part for part in text.split(",") if part)
+
+
+def addressee(ack: str) -> str:
+    """Whom an ACK we built is addressed to (MSH-5^MSH-6, as :func:`describe` shows a sender); '' where
+    it has no readable MSH."""
+    try:
+        msh = split_segments(ack, "application ACK")["MSH"][0]
+    except InputError:
+        return ""
+    return describe(component(field_at(msh, 5), 1), component(field_at(msh, 6), 1))
+
+
+def misaddressed(ack: str, target: str, senders: str) -> str | None:
+    """Why the application ACK ``ack`` must not go to the target ``target`` whose stored senders are
+    ``senders``: the target does not name its addressee (MSH-5^MSH-6, the sender of the message it answers).
+    A version before migration 0022 queued each one for every HL7 target, and a target's senders may have
+    changed since; None where it may go."""
+    to = addressee(ack)
+    if to in stored(senders):
+        return None
+    return (f"not sent: target {target} does not belong to sender {to or '(no readable MSH)'}, whom this "
+            "application ACK answers (queued for every HL7 target before migration 0022, or the target's "
+            "senders changed since)")

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.interop import hl7v2
 from ecgdesk.interop.hl7v2_ack import AckModes, ack_modes, commit_code
-from ecgdesk.interop.senders import describe, sender_key, stored
-from ecgdesk.store import append
+from ecgdesk.interop.senders import addressee, describe, misaddressed, sender_key, stored
+from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, InboundMessage, OutboxItem
-from ecgdesk.workflow.interop_results import OutboxStatus, TargetKind
+from ecgdesk.workflow.interop_results import DeliveryInfo, OutboxStatus, TargetKind, delivery_info
 from ecgdesk.workflow.lifecycle import now
 
 if TYPE_CHECKING:
@@ -124,3 +124,33 @@ def accept_answer(outcome: OrderOutcome, payload: str, sender: tuple[str, str]) 
         return replace(outcome, ack_text="", accept=commit)
     accept = replace(outcome.ack, code=commit, text=_accept_text(outcome, modes, commit))
     return replace(outcome, ack_text=hl7v2.build_ack(accept, outcome.message_type, sender), accept=commit)
+
+
+def misaddressed_acks(store: Store, actor: str, cancel: bool = False) -> list[DeliveryInfo]:
+    """The application ACKs waiting to go (pending or failed) to a target that does not name their
+    addressee, each with the reason, oldest first; with ``cancel`` they are cancelled, each audited
+    ``interop:cancelled``. What an administrator runs on upgrading past migration 0022: the older version
+    queued every application ACK for every HL7 target, another EHR's included (the deliverer sends none of
+    them either way: it cancels each as it comes due)."""
+    waiting = (OutboxStatus.PENDING.value, OutboxStatus.FAILED.value)
+    with store.transaction() as session:
+        query = (
+            select(OutboxItem, DeliveryTarget)
+            .join(DeliveryTarget, OutboxItem.target_id == DeliveryTarget.id)
+            .where(OutboxItem.payload.is_not(None), OutboxItem.status.in_(waiting))
+            .order_by(OutboxItem.id)
+        )
+        found = []
+        for item, target in session.execute(query.with_for_update(of=OutboxItem) if cancel else query).all():
+            reason = misaddressed(item.payload or "", target.name, target.senders)
+            if reason is None:
+                continue
+            if cancel:
+                detail = {"outbox_id": item.id, "target": target.name, "format": item.format,
+                          "message_id": item.message_id, "sender": addressee(item.payload or ""),
+                          "error": reason}
+                append(session, actor, "interop:cancelled", "inbound_message", item.inbound_message_id,
+                       {"status": item.status}, detail)
+                item.status, item.last_error = OutboxStatus.CANCELLED.value, reason
+            found.append(replace(delivery_info(item, target), last_error=reason))
+        return found

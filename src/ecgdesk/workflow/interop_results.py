@@ -36,7 +36,7 @@ from ecgdesk.interop.model import (
     SignatureEntry,
     SignedResult,
 )
-from ecgdesk.interop.senders import parse_senders, sender_parts, stored
+from ecgdesk.interop.senders import addressee, misaddressed, parse_senders, sender_parts, stored
 from ecgdesk.names import without_credentials
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
@@ -72,6 +72,7 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # never to be sent (an application ACK for a target not its sender's)
 
 
 LEASE = timedelta(minutes=5)
@@ -515,13 +516,18 @@ def deliver_due(
             assert target is not None
             error: str | None = None
             receipt = ""
+            # an application ACK only to its sender's target, wherever and whenever it was queued
+            cancelled = misaddressed(item.payload, target.name, target.senders) if item.payload else None
             try:
-                receipt = sender(target, item, _files(store, session, item))
+                receipt = sender(target, item, _files(store, session, item)) if cancelled is None else ""
             except (EcgDeskError, ValueError, OSError) as failure:
                 error = str(failure)
             stamp = now()
-            item.attempts += 1
-            if error is None:
+            item.attempts += cancelled is None
+            if cancelled is not None:
+                item.status, item.last_error, error = OutboxStatus.CANCELLED.value, cancelled, cancelled
+                action = "interop:cancelled"
+            elif error is None:
                 item.status, item.sent_at, item.receipt, item.last_error = (
                     OutboxStatus.SENT.value,
                     stamp,
@@ -552,13 +558,14 @@ def deliver_due(
                     "message_id": item.message_id,
                     "error": error,
                     "receipt": receipt,
+                    **({"sender": addressee(item.payload or "")} if cancelled else {}),
                 },
             )
-            outcomes.append(_delivery_info(item, target))
+            outcomes.append(delivery_info(item, target))
     return outcomes
 
 
-def _delivery_info(item: OutboxItem, target: DeliveryTarget) -> DeliveryInfo:
+def delivery_info(item: OutboxItem, target: DeliveryTarget) -> DeliveryInfo:
     return DeliveryInfo(
         item.id,
         item.study_id,
@@ -582,4 +589,4 @@ def list_deliveries(store: Store, study_id: int | None = None) -> list[DeliveryI
         if study_id is not None:
             query = query.where(OutboxItem.study_id == study_id)
         rows = session.execute(query.order_by(OutboxItem.id.desc())).all()
-        return [_delivery_info(item, target) for item, target in rows]
+        return [delivery_info(item, target) for item, target in rows]
