@@ -12,6 +12,7 @@ from interop_builders import PDF, orm, signed_result
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop import hl7v2
+from ecgdesk.interop.mllp import decode
 from ecgdesk.interop.model import OrderControl, ResultStatus
 
 
@@ -76,6 +77,11 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
         (orm().replace("|P", "|\x00P", 1), "MSH-11"),  # NUL bytes were stored as part of the value
         (orm(placer="P\x00-100"), "ORC-2"),
         (orm(extra="NTE|1||a\x1bb"), "NTE-3"),
+        # a Windows-1252 file read as the 8859/1 it is taken for (no MSH-18): its curly quote (0x92) and
+        # ellipsis (0x85) are C1 control characters there, and were stored in the patient's name
+        (decode(orm(name="O\u2019Brien^Jane").encode("cp1252")), "PID-5"),
+        (decode(orm(name="Roe^Jane\u2026").encode("cp1252")), "PID-5"),
+        (orm(name="Roe^Ja\u0085ne"), "PID-5"),  # the same control character sent as UTF-8
     ],
 )
 def test_bad_orders_name_segment_and_field(text: str, field: str) -> None:

@@ -55,6 +55,7 @@ def test_escape_sequences_are_read_in_one_pass() -> None:
     assert hl7v2.unescape("A\\E\\F\\E\\B") == "A\\F\\B"
     assert hl7v2.unescape("Ren\\XC3A9\\") == "René"
     assert hl7v2.unescape("line\\.br\\two\\X0D0A\\three\\H\\bold\\N\\") == "line\ntwo\nthreebold"
+    assert hl7v2.unescape("a\\X85\\b\\XC292\\c") == "abc"  # C1 controls as hex data: no text either
     for text in ("O|Brien^x & y ~ z \\ w", "plain", "a\nb"):
         assert hl7v2.unescape(hl7v2.escape(text)) == text
 

@@ -31,7 +31,7 @@ def escape(text: str) -> str:
 #: One escape sequence of an HL7 v2 text field: the delimiters (F S T R E), a line break (.br, .sp), hex
 #: data (Xhh...) and highlighting (H, N); other formatting commands are dropped.
 _ESCAPE_SEQUENCE = re.compile(r"\\(F|S|T|R|E|\.br|\.sp\d*|X[0-9A-Fa-f]*|H|N|\.[a-z]{2}[+-]?\d*)\\")
-_HEX_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_HEX_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _UNESCAPED = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", "H": "", "N": ""}
 
 
@@ -95,9 +95,11 @@ def standard_delimiters(text: str, source: str) -> str:
     return "MSH|^~\\&" + "".join(parts)
 
 
-#: C0 control characters but TAB, and DEL; CR (the segment separator) is split off before, and the file's
-#: LF/CRLF line ends were turned into CR
-_CONTROL_IN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: C0 control characters but TAB, DEL, and the C1 controls (U+0080-U+009F); CR (the segment separator) is
+#: split off before, and the file's LF/CRLF line ends were turned into CR. A C1 control is what a
+#: Windows-1252 file's curly quote or ellipsis becomes when read as the 8859/1 it is taken for (no text
+#: character of 8859/1 lies at 0x80-0x9F): stored, "O'Brien" became "O\x92Brien".
+_CONTROL_IN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def split_segments(text: str, source: str) -> dict[str, list[list[str]]]:
@@ -121,8 +123,10 @@ def split_segments(text: str, source: str) -> dict[str, list[list[str]]]:
             control = _CONTROL_IN.search(value)
             if control:  # a NUL or other control byte: a damaged file, never a value to store
                 code = ord(control.group())
+                hint = ("; in a file without MSH-18, read as 8859/1: Windows-1252 text? send it as UTF-8, "
+                        "MSH-18 UNICODE UTF-8") if code >= 0x80 else ""
                 raise InputError(f"{name}-{index}", f"contains the control character {code:#04x} (HL7 v2 "
-                                 "text carries none; escape it as \\Xhh\\)", source)
+                                 f"text carries none; escape it as \\Xhh\\{hint})", source)
         out.setdefault(name, []).append(fields)
     return out
 
