@@ -66,3 +66,32 @@ def test_a_batch_cut_short_is_refused_whole(store: Store, text: str, field: str)
     err = hl7.parse(outcome.ack_text).segment("ERR")
     assert outcome.ack.code == "AE" and str(err[2]) == field and "nothing was taken" in outcome.ack.text
     assert _studies(store) == 0
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    (_batch().replace("||||B-7\r", "||||B-\x007\r"), "BHS^1^11"),  # a NUL was taken, and echoed in BHS-12
+    (_batch().replace("|EPIC^Epic Systems|", "|EPIC\x92^Epic Systems|"), "BHS^1^3"),  # a C1 control
+    (_batch().replace("FHS|^~\\&|", "FHS|^^\\&|"), "FHS^1^2"),  # encoding characters not distinct
+])
+def test_a_batch_header_is_read_with_the_checks_of_a_message_header(
+    store: Store, text: str, field: str
+) -> None:
+    """The FHS/BHS of a batch were read by python-hl7 alone, without the checks of the message reader:
+    control characters were taken (and echoed into the answer's BHS-12)."""
+    outcome = receive_message(store, text, "orders.hl7", "interface")
+    err = hl7.parse(outcome.ack_text).segment("ERR")
+    assert outcome.ack.code == "AE" and str(err[2]) == field and "orders.hl7" in outcome.ack.text
+    assert _studies(store) == 0
+
+
+def test_a_batch_header_with_its_own_delimiters_is_answered_to_its_sender(store: Store) -> None:
+    """A BHS with its own delimiters (``BHS*$?!%``): its sender ``EPIC!T!ONE`` (the application EPIC%ONE:
+    ``!T!`` is that file's subcomponent character as data, HL7 v2.5.1 2.7.4) was copied as the text
+    'EPIC!T!ONE' into the answer's BHS-5, naming another application."""
+    message = ORM.format(control="D1", patient="MRN1", placer="PL-1", icd="R00.2")
+    text = f"BHS*$?!%*EPIC!T!ONE*MAIN!S!HOSP*ECG*CARDIO*20261201083000****B-9\r{message}BTS*1\r"
+    outcome = receive_message(store, text, "orders.hl7", "interface")
+    [answer] = list(hl7.parse_file(outcome.ack_text))
+    assert outcome.ack.code == "AA" and (str(answer.header[5]), str(answer.header[6])) == (
+        "EPIC%ONE", "MAIN$HOSP")
+    assert str(answer.header[12]) == "B-9"

@@ -16,7 +16,7 @@ import hl7
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.hl7v2 import SENDING_APPLICATION
-from ecgdesk.interop.hl7v2_text import escape, unescape
+from ecgdesk.interop.hl7v2_text import component, escape, field_at, split_segments, unescape
 
 #: A batch is a few hundred orders at most; more is not an order export (and each message is a transaction).
 MAX_BATCH_MESSAGES = 1000
@@ -79,9 +79,24 @@ def read_batch(text: str, source: str) -> Batch:
         _count(batch.trailer, "BTS", len(messages), text, source)
     if has_file_header:
         _count(parsed.trailer, "FTS", 1, text, source)
-    header = batch.header if batch.header is not None else parsed.header
-    sender = (_field(header, 3, component=True), _field(header, 4, component=True))
-    return Batch(messages, has_file_header, _field(header, 11), sender)
+    headers = [_header(text, name, source) for name in ("FHS", "BHS")]
+    header = headers[1] or headers[0] or []
+    sender = (component(field_at(header, 3), 1), component(field_at(header, 4), 1))
+    return Batch(messages, has_file_header, unescape(field_at(header, 11)).strip(), sender)
+
+
+def _header(text: str, name: str, source: str) -> list[str] | None:
+    """The fields of the file's ``name`` segment (FHS or BHS), read as the reader reads an MSH: its own
+    delimiters (FHS-1/FHS-2, as MSH-1/MSH-2) and the checks of every field (control characters, bytes not
+    text); refused naming e.g. ``BHS-11``. python-hl7 splits the file, but neither reads a header's own
+    escape character (a sender EPIC!T!ONE was answered as the text 'EPIC!T!ONE') nor checks its fields."""
+    line = next((line for line in text.split("\r") if line.startswith(name)), None)
+    if line is None:
+        return None
+    try:
+        return split_segments("MSH" + line[3:], source)["MSH"][0]
+    except InputError as error:
+        raise InputError(error.field.replace("MSH", name, 1), error.reason, source) from None
 
 
 def build_batch_ack(batch: Batch, acks: list[str]) -> str:
