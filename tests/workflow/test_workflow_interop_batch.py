@@ -42,6 +42,10 @@ def test_a_batch_file_is_taken_message_by_message_and_answered_in_a_batch(store:
     though it holds MSH messages: every order of an EHR's batch export went to the folder's refused/."""
     outcome = receive_message(store, _batch(), "orders.hl7", "interface")
     assert outcome.ack.code == "AE" and "2 message(s), 1 accepted" in outcome.ack.text
+    # which message and why, in the answer's text too: it is all an HTTP caller gets (the 422's message);
+    # it said only "each one's ACK says why", and over HTTP no ACK comes with a 422
+    assert "message 2 (M2): AE " in outcome.ack.text and "'DG1-3'" in outcome.ack.text
+    assert "message 1" not in outcome.ack.text
     assert _studies(store) == 1
     answer = hl7.parse_file(outcome.ack_text)  # a batch of ACKs, in the same envelope
     [batch] = list(answer)

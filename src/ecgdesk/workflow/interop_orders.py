@@ -516,6 +516,10 @@ def list_inbound(store: Store, status: str | None = None, actor: str | None = No
         return rows
 
 
+#: the refused messages of a batch named in its answer's text (each one's ACK names them all)
+_SHOWN = 10
+
+
 def receive_batch(store: Store, payload: str, source: str, actor: str) -> OrderOutcome:
     """Handle an HL7 v2 batch file (FHS/BHS ... BTS/FTS): each message as :func:`receive_order` handles it
     alone, answered together by a batch of their ACKs. A batch cut short or joined (trailer count, missing
@@ -530,8 +534,13 @@ def receive_batch(store: Store, payload: str, source: str, actor: str) -> OrderO
     outcomes = [receive_order(store, message, f"{source} (message {n})", actor)
                 for n, message in enumerate(batch.messages, start=1)]
     accepted = sum(outcome.ack.code == "AA" for outcome in outcomes)
+    # which ones and why, here too: over HTTP a refusal is a 422 whose message is this text, and no ACK
+    not_taken = [f"message {n} ({o.ack.control_id or 'no MSH-10'}): {o.ack.code} {o.ack.text}"
+                 for n, o in enumerate(outcomes, start=1) if o.ack.code != "AA"]
+    more = len(not_taken) - _SHOWN
+    shown = "; ".join(not_taken[:_SHOWN]) + (f"; and {more} more" if more > 0 else "")
     reason = (f"batch {batch.reference or '-'}: {len(outcomes)} message(s), {accepted} accepted, "
-              f"{len(outcomes) - accepted} not (each one's ACK says why)")
+              f"{len(outcomes) - accepted} not" + (f": {shown}" if not_taken else ""))
     code = "AA" if accepted == len(outcomes) else "AE"
     ack = hl7v2.AckResult(code, batch.reference, reason)
     # a message in enhanced mode whose MSH-15 wants no accept ACK has none in the answer
