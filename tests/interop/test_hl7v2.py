@@ -82,6 +82,9 @@ def test_oml_and_obr31_indications_are_accepted() -> None:
         (decode(orm(name="O\u2019Brien^Jane").encode("cp1252")), "PID-5"),
         (decode(orm(name="Roe^Jane\u2026").encode("cp1252")), "PID-5"),
         (orm(name="Roe^Ja\u0085ne"), "PID-5"),  # the same control character sent as UTF-8
+        # a UTF-16 file (Windows' "Unicode" text) was refused as not starting with an MSH segment
+        (decode(orm().encode("utf-16")), "MSH-18"),
+        (decode(orm().encode("utf-16-be")), "MSH-18"),
     ],
 )
 def test_bad_orders_name_segment_and_field(text: str, field: str) -> None:

@@ -102,10 +102,18 @@ def standard_delimiters(text: str, source: str) -> str:
 _CONTROL_IN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
+#: the start of a UTF-16 message (with or without its byte order mark) read a byte at a time
+_UTF16 = re.compile("(\xff\xfe|\xfe\xff)|M\x00S\x00H\x00|\x00M\x00S\x00H")
+
+
 def split_segments(text: str, source: str) -> dict[str, list[list[str]]]:
     """Segments by name, each a list of its raw fields (index 0 = name), after a structural check."""
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c").lstrip("\ufeff")
     if not text.startswith("MSH"):
+        if _UTF16.match(text):  # decoded as 8859/1, a byte at a time: 'ÿþM\x00S\x00H\x00'
+            raise InputError("MSH-18", "the message is UTF-16 text (two bytes a character), which this "
+                                       "receiver does not read: send it as UTF-8 (MSH-18 UNICODE UTF-8)",
+                             source)
         raise InputError("MSH", "an HL7 v2 message starts with an MSH segment", source)
     text = standard_delimiters(text, source)
     out: dict[str, list[list[str]]] = {}
