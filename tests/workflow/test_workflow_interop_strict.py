@@ -15,7 +15,8 @@ from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
 
 from ecgdesk.interop import fhir, hl7v2
 from ecgdesk.store import Store
-from ecgdesk.store.models import Patient, Study, User
+from ecgdesk.store.interop_models import InboundMessage
+from ecgdesk.store.models import AuditEntry, Patient, Study, User
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.interop_orders import receive_order
 from ecgdesk.workflow.interop_results import signed_result
@@ -60,6 +61,29 @@ def test_over_long_values_are_an_ae_naming_the_field_sent_twice_too(
         outcome = receive_order(store, text, "peer", "interface")
         ack = hl7.parse(outcome.ack_text)
         assert str(ack.segment("MSA")[1]) == "AE" and field in outcome.ack.text
+    assert _count(store, Study) == 0 and _count(store, Patient) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (orm("C1").replace("|EHR|", "|" + "E" * 100_000 + "|", 1), "MSH-3"),
+        (orm("C1").replace("|HOSP|ECGDESK", "|" + "H" * 100_000 + "|ECGDESK", 1), "MSH-4"),
+        (orm("C1").replace("19560314", "1" * 100_000), "PID-7"),
+        (orm("C1").replace("ORM^O01^ORM_O01", "X" * 100_000), "MSH-9"),
+    ],
+)
+def test_a_huge_value_is_refused_without_being_echoed(store: Store, text: str, field: str) -> None:
+    """A value of 100 kB (a 10 MB segment, in small) was copied whole into the answer and the record: an
+    MSH-3/MSH-4 into the ACK's MSH-5/MSH-6 and the audit entry (the order accepted), a bad PID-7 or MSH-9
+    into the reason (ERR-8, inbound_messages.reason, the audit entry)."""
+    outcome = receive_order(store, text, "peer", "interface")
+    assert outcome.ack.code in {"AE", "AR"} and f"'{field}'" in outcome.ack.text
+    assert len(outcome.ack_text) < 3000
+    with store.transaction() as session:
+        stored = [len(m.reason) for m in session.scalars(select(InboundMessage))]
+        stored += [len(a.after_json or "") for a in session.scalars(select(AuditEntry))]
+    assert stored and max(stored) < 3000
     assert _count(store, Study) == 0 and _count(store, Patient) == 0
 
 

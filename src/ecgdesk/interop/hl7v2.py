@@ -55,6 +55,7 @@ ORDER_TYPES = {("ORM", "O01"), ("OMG", "O19"), ("OML", "O21")}
 PATIENT_TYPES = {("ADT", "A08"), ("ADT", "A31"), ("ADT", "A40")}
 _TAKEN = "ORM^O01, OMG^O19, OML^O21, ADT^A08, ADT^A31 or ADT^A40"
 _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
+_MAX_TYPE = 40  # MSH-9 with room for a sender's padding; an MSG is 15 characters
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
@@ -318,14 +319,22 @@ def _date(value: str, field: str, source: str) -> date:
                          source) from None
 
 
+#: The longest sending application or facility (MSH-3, MSH-4 namespace id) taken: what a target can name
+#: (:data:`ecgdesk.interop.senders.MAX_PART`; HL7 v2.5.1 gives the IS of HD-1 20 characters). A longer one
+#: is refused, and never copied into an ACK, the record or the audit log.
+MAX_SENDER = 64
+
+
 def message_sender(text: str) -> tuple[str, str]:
     """(sending application, sending facility) of a v2 message (MSH-3, MSH-4, their namespace ids): whom its
-    ACK goes to (MSH-5, MSH-6); empty where the message has no readable MSH."""
+    ACK goes to (MSH-5, MSH-6); empty where the message has no readable MSH or one is over
+    :data:`MAX_SENDER` (the reader refuses it; the answer goes unaddressed rather than echo it)."""
     try:
         msh = split_segments(text, "message")["MSH"][0]
     except InputError:
         return "", ""
-    return component(field_at(msh, 3), 1), component(field_at(msh, 4), 1)
+    sender = component(field_at(msh, 3), 1), component(field_at(msh, 4), 1)
+    return ("", "") if max(len(part) for part in sender) > MAX_SENDER else sender
 
 
 def message_header(text: str, source: str) -> tuple[str, str]:
@@ -336,6 +345,13 @@ def message_header(text: str, source: str) -> tuple[str, str]:
         raise InputError("MSH-10", "the message control id is empty", source)
     if not kind:
         raise InputError("MSH-9", "the message type is empty", source)
+    if len(kind) > _MAX_TYPE:  # an MSG is 15 characters (ORM^O01^ORM_O01); not echoed into the answer
+        raise InputError("MSH-9", f"{len(kind)} characters: not a message type", source)
+    for at, name in ((3, "sending application"), (4, "sending facility")):
+        size = len(component(field_at(msh, at), 1))
+        if size > MAX_SENDER:
+            raise InputError(f"MSH-{at}", f"{size} characters: a {name} (namespace id) is at most "
+                                          f"{MAX_SENDER} here", source)
     return kind, within(control, MAX_MESSAGE_ID, "MSH-10", source)
 
 

@@ -401,6 +401,10 @@ def _insert(
     return row
 
 
+#: The longest refusal reason kept and answered (ERR-8, inbound_messages.reason, the audit entry)
+_MAX_REASON = 1000
+
+
 def _record(
     store: Store,
     kind: str,
@@ -417,6 +421,8 @@ def _record(
     location: str = "",
     payload: str = "",
 ) -> OrderOutcome:
+    # a reason quotes what was refused: a value of megabytes would be stored, audited and answered whole
+    reason = reason if len(reason) <= _MAX_REASON else f"{reason[:_MAX_REASON]}... ({len(reason)} characters)"
     ack = hl7v2.AckResult(code, control, reason, error_code, location)
     app_ack = ""
     try:
