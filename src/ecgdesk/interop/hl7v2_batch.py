@@ -60,10 +60,14 @@ def _count(trailer: hl7.Segment | None, segment: str, found: int, text: str, sou
 def read_batch(text: str, source: str) -> Batch:
     """The messages of a batch file (python-hl7 splits it), its trailers checked: one batch per file."""
     text = text.lstrip("\ufeff \t\r\n\x0b").replace("\r\n", "\r").replace("\n", "\r")
+    # the headers first, with the reader's checks: python-hl7 takes their delimiters on trust
+    headers = [_header(text, name, source) for name in ("FHS", "BHS")]
     try:
         parsed = hl7.parse_file(text)
-    except hl7.ParseException as error:
-        raise InputError("BHS", f"not a readable HL7 batch: {error}", source) from None
+    except (hl7.ParseException, AssertionError, IndexError, ValueError) as error:
+        # python-hl7 asserts on some damaged envelopes: still a refusal naming the batch, never an exception
+        shown = str(error) or type(error).__name__
+        raise InputError("BHS", f"not a readable HL7 batch: {shown}", source) from None
     batches = list(parsed)
     if len(batches) != 1:
         raise InputError("BHS", f"{len(batches)} batches in one file; send one batch per file", source)
@@ -79,7 +83,6 @@ def read_batch(text: str, source: str) -> Batch:
         _count(batch.trailer, "BTS", len(messages), text, source)
     if has_file_header:
         _count(parsed.trailer, "FTS", 1, text, source)
-    headers = [_header(text, name, source) for name in ("FHS", "BHS")]
     header = headers[1] or headers[0] or []
     sender = (component(field_at(header, 3), 1), component(field_at(header, 4), 1))
     return Batch(messages, has_file_header, unescape(field_at(header, 11)).strip(), sender)
