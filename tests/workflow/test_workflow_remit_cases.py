@@ -575,3 +575,64 @@ def test_a_replacement_the_payer_denies_leaves_the_original_standing(
         (original.claim_id, "patient_responsibility", "20.00"),
         (corrected.claim_id, "other", "143.80"),
     ]
+
+
+@pytest.mark.parametrize("returned", ["refund", "recoupment", "overpaid"])
+def test_money_returned_twice_is_owed_by_the_payer_until_it_gives_it_back(
+    sqlite_store: Store, tmp_path: Path, returned: str
+) -> None:
+    """The practice gives a payment back (the biller records a refund check, or the payer recoups it with a
+    PLB WO naming the claim) and the payer then reverses that payment too (CLP02 22 takes it again:
+    claims-lifecycle.md section 2, reversal + correction and PLB): the payer has taken it twice and owes it
+    to the practice. A payer_owes item (next action recover, or write_off) names the claim, the amount and
+    both events, and A/R aging and the patient's insurance balance count it, for a replaced original (the
+    replacement paid before the reversal) as for an ordinary overpaid claim; the payer's money back (the
+    biller's recover, or a negative PLB WO naming the claim) closes it."""
+    store = sqlite_store
+    fiscal = date.today()
+
+    def plb(name: str, amount: str, reference: str, *claims: RemitClaim) -> None:
+        adjustment = ProviderAdjustment("1234567893", fiscal, "WO", reference, D(amount), 0)
+        text = write_835(list(claims), ACME_PARTIES, name, fiscal, provider_adjustments=[adjustment])
+        assert pyx12_errors(text, tmp_path) == []
+        (tmp_path / f"{name}.835").write_text(text)
+        post_remittance(store, tmp_path / f"{name}.835", "biller")
+
+    if returned == "overpaid":  # paid 6.20 over the charge (a negative OA-B13), refunded, then reversed
+        (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+        first = _paid(claim, str(claim.total_charge + D("6.20")), Adjustment("OA", "B13", D("-6.20")))
+        _post(store, tmp_path, [first], "EFT-1", ACME_PARTIES)
+        owed, charge = "6.20", claim.total_charge
+    else:  # the replacement paid first: the original's 80.00 is owed back, then given back
+        claim, _, first, again = _replaced(store, tmp_path)
+        _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+        owed, charge = "80.00", D(0)  # the replacement carries the service and owes nothing
+    (credit,) = list_denials(store, "biller", claim=claim.claim_id)
+    if returned == "recoupment":
+        plb("PLB-WO", owed, "2200000000001")
+    else:
+        work_denial(store, credit.id, "refund", "biller", note="check 1234")
+    _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
+    (item,) = list_denials(store, "biller", claim=claim.claim_id)
+    assert (item.category, item.next_action, item.amount, item.actions) == (
+        "payer_owes",
+        "recover",
+        owed,
+        ["recover", "write_off"],
+    )
+    event = "PLB WO recoupment" if returned == "recoupment" else "refund the biller recorded"
+    assert event in item.reason and "reversal (CLP02 22" in item.reason and item.deadline is not None
+    assert show_claim(store, claim.claim_id, "biller").balance["paid"] == f"-{owed}"
+    assert ar_aging(store).to_dict()["total"]["total"] == f"{charge + D(owed):.2f}"
+    assert patient_balance(store, "P3")["insurance_balance"] == f"{charge + D(owed):.2f}"
+    with pytest.raises(InputError, match="took back twice is recovered"):
+        work_denial(store, item.id, "bill_patient", "biller")
+    if returned == "recoupment":  # the payer gives it back in its next 835
+        plb("PLB-BACK", f"-{owed}", claim.claim_id)
+        (closed,) = [i for i in list_denials(store, "biller", status=None) if i.id == item.id]
+        assert (closed.status, closed.worked_action) == ("closed", "recovered")
+    else:
+        assert work_denial(store, item.id, "recover", "biller").item.status == "worked"
+    assert show_claim(store, claim.claim_id, "biller").balance["paid"] == "0.00"
+    assert ar_aging(store).to_dict()["total"]["total"] == f"{charge:.2f}"
+    assert [i for i in list_denials(store, "biller") if i.category == "payer_owes"] == []

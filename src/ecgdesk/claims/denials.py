@@ -34,6 +34,8 @@ class Category(enum.StrEnum):
     PATIENT_RESPONSIBILITY = "patient_responsibility"
     OTHER = "other"
     OVERPAYMENT = "overpayment"  # the payer paid more than the claim's charge less its adjustments
+    # the payer took money back twice (a refund or PLB WO recoupment, then a reversal too): it owes us
+    PAYER_OWES = "payer_owes"
 
 
 class Action(enum.StrEnum):
@@ -47,6 +49,7 @@ class Action(enum.StrEnum):
     BILL_SECONDARY = "bill_secondary"
     WRITE_OFF = "write_off"
     REFUND = "refund"  # an overpayment returned to the payer (by check; a PLB WO/72 closes it too)
+    RECOVER = "recover"  # money the payer took back twice, returned by it (its check or EFT received)
 
 
 #: Medicare: an overpayment is reported and returned within 60 days of being identified (42 CFR 401.305);
@@ -185,7 +188,10 @@ def allowed_actions(
     corrections as reopenings (``reopening``) takes no frequency-7 correction."""
     if category == Category.OVERPAYMENT:
         return [Action.REFUND]
-    refused = {Action.REFUND}
+    if category == Category.PAYER_OWES:
+        # the payer returns it, or the practice gives it up: nothing here is billed, corrected or appealed
+        return [Action.RECOVER, Action.WRITE_OFF]
+    refused = {Action.REFUND, Action.RECOVER}
     if group != "PR":
         refused |= {Action.BILL_PATIENT, Action.BILL_SECONDARY}
     if crossover:
@@ -222,6 +228,19 @@ def superseded_payment(
         "is owed back; the payer takes it by a reversal (CLP02 22) or a recoupment (PLB WO naming the "
         "claim), which close this item; refund it by check only if the payer asks; Medicare: within "
         f"{REFUND_DAYS} days of identification (42 CFR 401.305) [{rules.citation}]",
+    )
+
+
+def payer_owes(amount: str, determination: date, rules: PayerRules, returned: str, reversal: str) -> Triage:
+    """The work of money the payer took back twice: the practice returned it (``returned``: the biller's
+    refund or the payer's PLB WO recoupment) and the payer then reversed the payment too (``reversal``)."""
+    return Triage(
+        Category.PAYER_OWES,
+        Action.RECOVER,
+        determination + timedelta(days=REFUND_DAYS),
+        f"{amount} returned twice: {returned}, and then {reversal} took the same payment back; the payer "
+        f"owes the practice {amount}: ask it to return it (a check, or a negative PLB WO naming the claim), "
+        f"record it with 'recover' when received, or 'write_off' if it is given up [{rules.citation}]",
     )
 
 

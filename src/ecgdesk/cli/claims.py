@@ -512,6 +512,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "bill_secondary",
             "write_off",
             "refund",
+            "recover",
         ],
     )
     work.add_argument("--note")

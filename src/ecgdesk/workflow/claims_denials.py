@@ -7,8 +7,9 @@ OA and PI); ``bill_secondary`` builds the secondary claim of the patient share (
 the claim to ``secondary_billed``; ``appeal`` and ``reopening`` draft the letter from the signed report,
 the order's indications and the code's coverage policy and move the claim to ``appealed``; ``correct``
 and ``new_original`` create the replacement (frequency 7) or a new original claim; ``refund``
-(overpayment items only) records the credit returned to the payer. When no open item is left the claim
-closes (or is ``written_off`` when its balance went to write-offs).
+(overpayment items only) records the credit returned to the payer; ``recover`` (payer_owes items only,
+which also take ``write_off``) records money the payer took back twice and has returned. When no open
+item is left the claim closes (or is ``written_off`` when its balance went to write-offs).
 """
 
 from __future__ import annotations
@@ -319,6 +320,10 @@ def work_denial(
         if chosen not in _allowed(item, payer, crossover):
             if item.category == Category.OVERPAYMENT:
                 why = "an overpayment is refunded (or the payer recoups it: PLB WO)"
+            elif item.category == Category.PAYER_OWES:
+                why = "money the payer took back twice is recovered from it, or written off"
+            elif chosen is Action.RECOVER:
+                why = "only money the payer took back twice (a payer_owes item) is recovered"
             elif chosen is Action.REFUND:
                 why = "only an overpayment item is refunded"
             elif chosen is Action.CORRECT:
@@ -333,6 +338,8 @@ def work_denial(
         before = {"status": item.status, "claim_status": claim.status}
         if chosen is Action.REFUND:
             session.add(refund_row(claim.id, item.amount_cents, actor, now()))
+        elif chosen is Action.RECOVER:  # the payer gave it back: a return the other way
+            session.add(refund_row(claim.id, -item.amount_cents, actor, now()))
         elif chosen is Action.WRITE_OFF:
             session.add(
                 LedgerRow(

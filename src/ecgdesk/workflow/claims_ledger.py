@@ -136,6 +136,14 @@ class Balance:
     # the patient share billed to a secondary claim whose payer has not decided yet: not the patient's to
     # owe until then (the secondary claim shows it as its insurance balance), so shown apart
     pending_secondary: Decimal = Decimal(0)
+    # write-offs of money the payer took back twice (a payer_owes item written off: no group code)
+    owed_written_off: Decimal = Decimal(0)
+
+    @property
+    def owed_by_payer(self) -> Decimal:
+        """What the payer took back beyond what it paid (a refund or recoupment and then a reversal too: net
+        payments below zero), less what the biller wrote off of it; the payer owes it to the practice."""
+        return max(Decimal(0), -self.paid - self.owed_written_off)
 
     @property
     def insurance(self) -> Decimal:
@@ -238,7 +246,7 @@ def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[
 def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
     """The balance of each claim (one grouped query over the ledger)."""
     rows = {claim.id: claim for claim in claims}
-    sums: dict[tuple[int, str, bool], int] = {}
+    sums: dict[tuple[int, str, str], int] = {}
     ids = list(rows)
     overturned = overturned_denials(session, ids)
     for start in range(0, len(ids), 500):
@@ -264,13 +272,13 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
         for claim_id, payment_id, line_id, kind, group, total in session.execute(query):
             if kind == "denial" and (payment_id, line_id) in overturned:
                 kind = OVERTURNED
-            key = (claim_id, kind, group == "PR")
+            # PR (the patient's), no group (the biller's or a PLB's, not a CAS), or another group
+            side = "PR" if group == "PR" else ("" if not group else "payer")
+            key = (claim_id, kind, side)
             sums[key] = sums.get(key, 0) + int(total or 0)
 
-    def get(claim_id: int, kind: str, pr: bool | None = None) -> Decimal:
-        if pr is None:
-            return dollars(sums.get((claim_id, kind, False), 0) + sums.get((claim_id, kind, True), 0))
-        return dollars(sums.get((claim_id, kind, pr), 0))
+    def get(claim_id: int, kind: str, *sides: str) -> Decimal:
+        return dollars(sum(sums.get((claim_id, kind, side), 0) for side in sides or ("PR", "", "payer")))
 
     money = {
         claim_id: Balance(
@@ -280,9 +288,10 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             denied=get(claim_id, "denial"),
             denied_overturned=get(claim_id, OVERTURNED),
             patient=get(claim_id, "patient"),
-            written_off=get(claim_id, "write_off", False),
-            patient_written_off=get(claim_id, "write_off", True),
+            written_off=get(claim_id, "write_off", "", "payer"),
+            patient_written_off=get(claim_id, "write_off", "PR"),
             transferred=get(claim_id, "transfer"),
+            owed_written_off=get(claim_id, "write_off", ""),
         )
         for claim_id in rows
     }

@@ -11,6 +11,14 @@ ledger row, so the claim's payments and balance show the money returned, once.
 A replaced claim whose replacement (frequency 7) the payer accepted without reversing it first
 (``claims_replaced.superseded``) owes back all that is still paid on it: its item follows that money, and
 the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it.
+
+Money returned twice: when the practice gave a payment back (the biller's refund, a PLB WO recoupment) and
+the payer then reversed that payment too (CLP02 22 takes it back again), the claim's net payments fall
+below zero and the payer owes the difference: an item of category ``payer_owes`` (next action ``recover``;
+``write_off`` if given up) opens naming both events, and follows that money while open. It closes when the
+biller records the money received (``recover``: a negative ``refund`` row), when a negative PLB WO naming
+the claim in the payer's remittance returns it (``recovered``), or when a later payment of the claim makes
+its net payments whole (``settled``).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.claims.denials import Category, overpayment, superseded_payment
+from ecgdesk.claims.denials import Category, overpayment, payer_owes, superseded_payment
 from ecgdesk.claims.remit import ProviderAdjustment
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
@@ -32,6 +40,12 @@ from ecgdesk.workflow.claims_setup import rules_of
 
 #: PLB reasons that give an overpayment back to the payer: WO recovery, 72 authorized return (check)
 RECOVERY = {"WO": "recouped", "72": "refunded"}
+#: how a ledger ``refund`` row's PLB reason names the money's return in a payer_owes item
+RETURNED_BY = {
+    "": "a refund the biller recorded",
+    "WO": "the payer's PLB WO recoupment",
+    "72": "a PLB 72 return",
+}
 
 
 def refund_row(claim_id: int, amount_cents: int, actor: str, stamp: Any, plb: str = "") -> LedgerRow:
@@ -126,6 +140,95 @@ def open_overpayments(
         )
 
 
+def _returned(session: Session, claim_id: int) -> str:
+    """The practice's returns of a claim's money (ledger ``refund`` rows), for a payer_owes item's reason."""
+    query = select(LedgerRow).where(
+        LedgerRow.claim_id == claim_id, LedgerRow.kind == "refund", LedgerRow.amount_cents > 0
+    )
+    said = [
+        f"{RETURNED_BY.get(row.carc, row.carc)} of {dollars(row.amount_cents):.2f} "
+        f"on {row.created_at:%Y-%m-%d}" + (f" by {row.actor}" if not row.carc else "")
+        for row in session.scalars(query.order_by(LedgerRow.id))
+    ]
+    return "; ".join(said) or "a return of the payment"
+
+
+def open_payer_owes(
+    session: Session,
+    claims: Sequence[ClaimRow],
+    payment_ids: dict[int, int],
+    determination: date,
+    actor: str,
+    stamp: Any,
+) -> None:
+    """Open (or follow) the payer_owes item of every claim of ``claims`` whose net payments are below zero
+    (the payer took a payment back after the practice had returned it); ``payment_ids`` maps a claim to its
+    reversal in this remittance (the claim payment the item points at)."""
+    ids = [c.id for c in claims]
+    items: dict[int, DenialItemRow] = {}
+    for start in range(0, len(ids), 500):
+        query = select(DenialItemRow).where(
+            DenialItemRow.claim_id.in_(ids[start : start + 500]),
+            DenialItemRow.category == Category.PAYER_OWES.value,
+            DenialItemRow.status == "open",
+        )
+        items.update((item.claim_id, item) for item in session.scalars(query))
+    # only a reversal takes money back, and an open item follows its claim: a remittance of payments
+    # (10,000 first payments) reads no balance here
+    claims = [c for c in claims if c.id in payment_ids or c.id in items]
+    if not claims:
+        return
+    money = balances(session, claims)
+    owing = [c for c in claims if money[c.id].owed_by_payer > 0]
+    for claim in claims:
+        item = items.get(claim.id)
+        if item is not None and claim not in owing:
+            item.status, item.worked_action = "closed", "settled"  # a later payment made it whole
+            item.worked_by, item.worked_at = actor, stamp
+        elif item is not None:
+            item.amount_cents = cents(money[claim.id].owed_by_payer)
+    payers = {p.id: p for p in session.scalars(select(PayerRow))}
+    for claim in owing:
+        if claim.id in items or claim.id not in payment_ids:
+            continue
+        reversal = session.get(ClaimPaymentRow, payment_ids[claim.id])
+        rows = select(LedgerRow.id).where(
+            LedgerRow.payment_id == payment_ids[claim.id], LedgerRow.kind == "payment"
+        )
+        ledger_id = session.scalar(rows.order_by(LedgerRow.id))
+        if reversal is None or ledger_id is None:
+            continue
+        amount = money[claim.id].owed_by_payer
+        taken = f"its reversal (CLP02 {reversal.status_code}, claim payment {reversal.id}, CLP07 " + (
+            f"{reversal.payer_claim_number or '-'}, {dollars(-reversal.paid_cents):.2f} taken back)"
+        )
+        work = payer_owes(
+            f"{amount:.2f}",
+            determination,
+            rules_of(payers[claim.payer_id]),
+            _returned(session, claim.id),
+            taken,
+        )
+        session.add(
+            DenialItemRow(
+                claim_id=claim.id,
+                line_id=None,
+                ledger_id=ledger_id,
+                group_code="",
+                carc="",
+                rarcs="",
+                amount_cents=cents(amount),
+                category=work.category.value,
+                next_action=work.action.value,
+                deadline=work.deadline,
+                reason=work.reason,
+                status="open",
+                note="",
+                created_at=stamp,
+            )
+        )
+
+
 def recover(
     session: Session,
     adjustments: Iterable[ProviderAdjustment],
@@ -135,11 +238,17 @@ def recover(
     log: list[NewAuditRow],
 ) -> None:
     """Close the refund items the remittance's PLB WO / 72 adjustments name (PLB03-2: our claim number or
-    the payer's claim number); a WO smaller than the credit leaves the rest open."""
+    the payer's claim number), and the payer_owes items its negative WO name; a WO smaller than the item
+    leaves the rest open."""
     for plb in adjustments:
         why = RECOVERY.get(plb.reason)
-        # a negative WO is money the payer holds back for later (a balance forward), not a recovery
-        if why is None or not plb.reference or (plb.reason == "WO" and plb.amount <= 0):
+        # a negative WO is money the payer gives back: what it took twice (a payer_owes item of the claim
+        # it names) or, with no such item, its recovery held back for later (a balance forward): nothing
+        returning = plb.reason == "WO" and plb.amount < 0
+        category = Category.PAYER_OWES if returning else Category.OVERPAYMENT
+        if returning:
+            why = "recovered"
+        if why is None or not plb.reference or plb.amount == 0:
             continue
         paid_by = select(ClaimPaymentRow.claim_id).where(ClaimPaymentRow.payer_claim_number == plb.reference)
         claim_ids = select(ClaimRow.id).where(
@@ -153,7 +262,7 @@ def recover(
             select(DenialItemRow)
             .where(
                 DenialItemRow.claim_id.in_(claim_ids),
-                DenialItemRow.category == Category.OVERPAYMENT.value,
+                DenialItemRow.category == category.value,
                 DenialItemRow.status == "open",
             )
             .order_by(DenialItemRow.id)
@@ -164,7 +273,8 @@ def recover(
             if taken <= 0:
                 break
             left -= taken
-            session.add(refund_row(item.claim_id, taken, actor, stamp, plb.reason))
+            # money given back to the practice is a negative return
+            session.add(refund_row(item.claim_id, -taken if returning else taken, actor, stamp, plb.reason))
             before = {"status": item.status, "amount": f"{dollars(item.amount_cents):.2f}"}
             item.amount_cents -= taken
             if item.amount_cents == 0:

@@ -41,7 +41,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     move_claim,
 )
-from ecgdesk.workflow.claims_overpayment import open_overpayments
+from ecgdesk.workflow.claims_overpayment import open_overpayments, open_payer_owes
 from ecgdesk.workflow.claims_posting_items import ItemCloser
 from ecgdesk.workflow.claims_replaced import REPLACEMENT, accepts, close_replaced_items, replaced_originals
 from ecgdesk.workflow.claims_reversal import (
@@ -544,6 +544,10 @@ class Posting:
                 self.stamp,
                 why,
             )
+            # a reversal of a payment the practice had already returned: the payer owes it back
+            posted = [p.claim for p in self.pending]
+            reversals = {p.claim.id: paid_by[id(p)] for p in self.pending if p.reversal}
+            open_payer_owes(session, posted, reversals, self.remittance.payment_date, self.actor, self.stamp)
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()

@@ -117,6 +117,7 @@ class WorkIn(InputModel):
         "bill_secondary",
         "write_off",
         "refund",
+        "recover",
     ]
     note: str = Field(default="", max_length=2000)
 

@@ -3,7 +3,8 @@
 Showing a claim is a read of patient data and is written to the audit log. Balances come from the
 ledger (:func:`~ecgdesk.workflow.claims_ledger.balances`); A/R aging puts each claim's open insurance
 balance in a bucket by days since it was first exported (0-30, 31-60, 61-90, 90+), per payer. Claims
-replaced by a correction are left out (their replacement carries the balance).
+replaced by a correction count only what their payer took back twice (their replacement carries the
+service: :func:`counted`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ecgdesk.workflow.claims_export import correction_offer
 from ecgdesk.workflow.claims_ledger import (
     OVERTURNED,
     SENT,
+    Balance,
     ClaimStatus,
     balances,
     dollars,
@@ -48,6 +50,16 @@ from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
+
+
+def counted(claim: ClaimRow, balance: Balance) -> tuple[Decimal, Decimal]:
+    """The (insurance, patient) balance the claims list, A/R aging and the patient's balance count for a
+    claim: a corrected claim's service is its replacement's, so it counts only what its payer took back
+    twice (a refund or recoupment, then a reversal too: ``Balance.owed_by_payer``), which no replacement
+    carries."""
+    if claim.status == ClaimStatus.CORRECTED.value:
+        return balance.owed_by_payer, Decimal(0)
+    return balance.insurance, balance.patient_balance
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,8 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
     )
     money = balances(session, rows)
     # a corrected claim's money is its replacement's (A/R aging and the patient's balance leave it out):
-    # shown with no balance of its own, so the list adds up to what aging says
-    gone = {r.id for r in rows if r.status == ClaimStatus.CORRECTED.value}
+    # shown with no balance of its own but what its payer owes back, so the list adds up to what aging says
+    shown = {r.id: counted(r, money[r.id]) for r in rows}
     return [
         ClaimSummary(
             r.claim_number,
@@ -93,8 +105,8 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
             r.frequency,
             f"{dollars(r.charge_cents):.2f}",
             r.exported_at.isoformat(timespec="seconds") if r.exported_at else None,
-            "0.00" if r.id in gone else f"{money[r.id].insurance:.2f}",
-            "0.00" if r.id in gone else f"{money[r.id].patient_balance:.2f}",
+            f"{shown[r.id][0]:.2f}",
+            f"{shown[r.id][1]:.2f}",
         )
         for r in rows
     ]
@@ -363,15 +375,14 @@ def bucket(days: int) -> str:
 def ar_aging(store: Store, as_of: date | None = None) -> AgingReport:
     """Open insurance balances by payer and age since export."""
     as_of = as_of or date.today()
-    counted = [s.value for s in SENT if s is not ClaimStatus.CORRECTED]
     with store.transaction() as session:
-        rows = list(session.scalars(select(ClaimRow).where(ClaimRow.status.in_(counted))))
+        rows = list(session.scalars(select(ClaimRow).where(ClaimRow.status.in_([s.value for s in SENT]))))
         payers = {p.id: p.payer_id for p in session.scalars(select(PayerRow))}
         money = balances(session, rows)
     sums: dict[str, dict[str, Decimal]] = {}
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        open_balance = money[row.id].insurance
+        open_balance = counted(row, money[row.id])[0]
         if open_balance <= 0 or row.exported_at is None:
             continue
         payer = payers.get(row.payer_id, "?")
@@ -401,9 +412,10 @@ def patient_balance(store: Store, patient_external_id: str) -> dict[str, str]:
             if patient
             else []
         )
-        money = balances(session, [r for r in rows if r.status != ClaimStatus.CORRECTED.value])
+        money = balances(session, rows)
+        owed = [counted(r, money[r.id]) for r in rows]
     return {
         "patient": patient_external_id,
-        "insurance_balance": f"{sum((b.insurance for b in money.values()), Decimal(0)):.2f}",
-        "patient_balance": f"{sum((b.patient_balance for b in money.values()), Decimal(0)):.2f}",
+        "insurance_balance": f"{sum((o[0] for o in owed), Decimal(0)):.2f}",
+        "patient_balance": f"{sum((o[1] for o in owed), Decimal(0)):.2f}",
     }
