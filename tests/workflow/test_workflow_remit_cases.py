@@ -30,7 +30,7 @@ from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
-from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
+from ecgdesk.workflow.claims_views import ar_aging, list_claims, patient_balance, show_claim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
 from claims_builders import pyx12_errors
@@ -565,9 +565,12 @@ def test_a_replacement_the_payer_denies_leaves_the_original_standing(
     """The payer refuses the replacement (CLP02 4, CO-129: prior processing information incorrect) and does
     not reverse the original: its first determination stands (claims-lifecycle.md section 2: only a
     reversal or a recoupment undoes it), so the original's patient share is still billed and nothing asks
-    for its 80.00 back; the replacement's denial is the biller's work."""
+    for its 80.00 back; the replacement's denial is the biller's work. The original carries the service
+    then: A/R aging, the patient's balance and the claims list count its 80.00 paid and 20.00 patient share
+    once, not the replacement's denied 143.80 as open A/R beside it (nor leave the share out); once the
+    payer reverses the original, the replacement carries it (its denial is open A/R)."""
     store = sqlite_store
-    original, corrected, _, _ = _replaced(store, tmp_path)
+    original, corrected, first, _ = _replaced(store, tmp_path)
     refused = Adjustment("CO", "129", corrected.total_charge)
     denied = _paid(corrected, "0", refused, status="4", payer_claim_number="2200000000002")
     _post(store, tmp_path, [denied], "EFT-2", ACME_PARTIES)
@@ -575,6 +578,15 @@ def test_a_replacement_the_payer_denies_leaves_the_original_standing(
         (original.claim_id, "patient_responsibility", "20.00"),
         (corrected.claim_id, "other", "143.80"),
     ]
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "20.00")
+    listed = {c.claim_id: (c.insurance_balance, c.patient_balance) for c in list_claims(store, "biller")}
+    assert listed == {original.claim_id: ("0.00", "20.00"), corrected.claim_id: ("0.00", "0.00")}
+    _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
+    assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("143.80", "0.00")
 
 
 @pytest.mark.parametrize("returned", ["refund", "recoupment", "overpaid"])

@@ -11,6 +11,11 @@ share and denials that stand. They close as ``replaced``, naming the replacement
 money the payer paid on the original is then owed back until the payer takes it (its reversal, or a PLB
 WO recoupment naming the claim): :func:`superseded` tells ``claims_overpayment`` which claims are in that
 state, so their refund item follows the money still paid on them, not their insurance balance.
+
+A replacement the payer refused (a denial: not accepted) while the original's determination stands (not
+reversed) supersedes nothing: the original carries the service, and :func:`refused_replacements` tells the
+views (A/R aging, the patient's balance, the claims list) to count the original's money and not the
+replacement's denied charge beside it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ REPLACEMENT = "7"
 #: denial (4): a payer refusing the replacement (e.g. CO-129, prior processing information incorrect) and not
 #: reversing the original leaves the original's determination standing
 NOT_ACCEPTING = ("4", "22", "23", "25")
+#: CLP02 that determine nothing: a reversal (it undoes a determination), not our claim, predetermination only
+NOT_DETERMINING = ("22", "23", "25")
 
 
 def accepts(status: str, paid_cents: int, patient_cents: int) -> bool:
@@ -139,3 +146,61 @@ def close_replaced_items(
             )
             for item_id in ids
         )
+
+
+def refused_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict[int, int]:
+    """The replacements (frequency 7) of or among ``claims`` the payer determined without accepting any
+    (:func:`accepts`: a denial) while the determination of the claim they replace still stands (not
+    reversed): replacement id -> original id. claims-lifecycle.md section 2: only the payer's reversal or
+    recoupment undoes the original's determination, so the original carries the service then, and the
+    refused replacement carries no money of its own (its denial stays the biller's work)."""
+    # only a corrected claim has a replacement: a list of first claims queries nothing
+    originals = [c.id for c in claims if c.status == ClaimStatus.CORRECTED.value]
+    replacements = [c.id for c in claims if c.frequency == REPLACEMENT and c.original_claim_id is not None]
+    pairs: dict[int, int] = {}
+    for ids, column in ((originals, ClaimRow.original_claim_id), (replacements, ClaimRow.id)):
+        for start in range(0, len(ids), 500):
+            linked = select(ClaimRow.id, ClaimRow.original_claim_id).where(
+                column.in_(ids[start : start + 500]),
+                ClaimRow.frequency == REPLACEMENT,
+                ClaimRow.original_claim_id.is_not(None),
+            )
+            pairs.update((int(r), int(o)) for r, o in session.execute(linked) if o is not None)
+    if pairs:  # a replacement of a claim no longer `corrected` (the payer answered it again) is no pair
+        gone = set(pairs.values()) - set(
+            session.scalars(
+                select(ClaimRow.id).where(
+                    ClaimRow.id.in_(set(pairs.values())), ClaimRow.status == ClaimStatus.CORRECTED.value
+                )
+            )
+        )
+        pairs = {r: o for r, o in pairs.items() if o not in gone}
+    if not pairs:
+        return {}
+    determined: set[int] = set()
+    accepted: set[int] = set()
+    standing: dict[int, int] = {}  # claim -> its determinations not reversed
+    ids = sorted(set(pairs) | set(pairs.values()))
+    for start in range(0, len(ids), 500):
+        query = (
+            select(
+                ClaimPaymentRow.claim_id,
+                ClaimPaymentRow.status_code,
+                ClaimPaymentRow.paid_cents,
+                ClaimPaymentRow.patient_cents,
+            )
+            .where(ClaimPaymentRow.claim_id.in_(ids[start : start + 500]))
+            .order_by(ClaimPaymentRow.id)
+        )
+        for claim_id, status, paid, patient in session.execute(query):
+            if status == "22":  # a reversal undoes the determination before it
+                standing[claim_id] = max(0, standing.get(claim_id, 0) - 1)
+            elif status not in NOT_DETERMINING:
+                standing[claim_id] = standing.get(claim_id, 0) + 1
+                determined.add(claim_id)
+                if accepts(status, paid, patient):
+                    accepted.add(claim_id)
+    originals_standing = {o for o in pairs.values() if standing.get(o, 0) > 0}
+    return {
+        r: o for r, o in pairs.items() if r in determined and r not in accepted and o in originals_standing
+    }

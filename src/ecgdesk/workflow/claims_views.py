@@ -2,9 +2,10 @@
 
 Showing a claim is a read of patient data and is written to the audit log. Balances come from the
 ledger (:func:`~ecgdesk.workflow.claims_ledger.balances`); A/R aging puts each claim's open insurance
-balance in a bucket by days since it was first exported (0-30, 31-60, 61-90, 90+), per payer. Claims
-replaced by a correction count only what their payer took back twice (their replacement carries the
-service: :func:`counted`).
+balance in a bucket by days since it was first exported (0-30, 31-60, 61-90, 90+), per payer. Each service
+counts once (:func:`counted`): claims replaced by a correction count only what their payer took back twice
+(their replacement carries the service), unless the payer refused the replacement while the original's
+determination stands: then the original carries it and the refused replacement counts nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
+from ecgdesk.workflow.claims_replaced import refused_replacements
 from ecgdesk.workflow.claims_secondary import primary_claims, secondary_claim_numbers
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -52,12 +54,17 @@ from ecgdesk.workflow.permissions import audit_read
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 
 
-def counted(claim: ClaimRow, balance: Balance) -> tuple[Decimal, Decimal]:
+def counted(claim: ClaimRow, balance: Balance, refused: dict[int, int]) -> tuple[Decimal, Decimal]:
     """The (insurance, patient) balance the claims list, A/R aging and the patient's balance count for a
-    claim: a corrected claim's service is its replacement's, so it counts only what its payer took back
-    twice (a refund or recoupment, then a reversal too: ``Balance.owed_by_payer``), which no replacement
-    carries."""
-    if claim.status == ClaimStatus.CORRECTED.value:
+    claim, so that each service counts once. A corrected claim's service is its replacement's: it counts
+    only what its payer took back twice (a refund or recoupment, then a reversal too:
+    ``Balance.owed_by_payer``), which no replacement carries. But while the payer has refused the
+    replacement and not reversed the original (``refused``: replacement -> original, from
+    ``claims_replaced.refused_replacements``), the original's determination stands and carries the service
+    (its payment, its patient share); the refused replacement counts nothing (its denial stays work)."""
+    if claim.id in refused:
+        return Decimal(0), Decimal(0)
+    if claim.status == ClaimStatus.CORRECTED.value and claim.id not in refused.values():
         return balance.owed_by_payer, Decimal(0)
     return balance.insurance, balance.patient_balance
 
@@ -93,7 +100,8 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
     money = balances(session, rows)
     # a corrected claim's money is its replacement's (A/R aging and the patient's balance leave it out):
     # shown with no balance of its own but what its payer owes back, so the list adds up to what aging says
-    shown = {r.id: counted(r, money[r.id]) for r in rows}
+    refused = refused_replacements(session, rows)
+    shown = {r.id: counted(r, money[r.id], refused) for r in rows}
     return [
         ClaimSummary(
             r.claim_number,
@@ -379,10 +387,11 @@ def ar_aging(store: Store, as_of: date | None = None) -> AgingReport:
         rows = list(session.scalars(select(ClaimRow).where(ClaimRow.status.in_([s.value for s in SENT]))))
         payers = {p.id: p.payer_id for p in session.scalars(select(PayerRow))}
         money = balances(session, rows)
+        refused = refused_replacements(session, rows)
     sums: dict[str, dict[str, Decimal]] = {}
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        open_balance = counted(row, money[row.id])[0]
+        open_balance = counted(row, money[row.id], refused)[0]
         if open_balance <= 0 or row.exported_at is None:
             continue
         payer = payers.get(row.payer_id, "?")
@@ -413,7 +422,8 @@ def patient_balance(store: Store, patient_external_id: str) -> dict[str, str]:
             else []
         )
         money = balances(session, rows)
-        owed = [counted(r, money[r.id]) for r in rows]
+        refused = refused_replacements(session, rows)
+        owed = [counted(r, money[r.id], refused) for r in rows]
     return {
         "patient": patient_external_id,
         "insurance_balance": f"{sum((o[0] for o in owed), Decimal(0)):.2f}",
