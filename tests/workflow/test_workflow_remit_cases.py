@@ -24,12 +24,14 @@ from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
 from ecgdesk.claims.payer_sim import reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim, RemitLine
 from ecgdesk.errors import InputError
+from ecgdesk.service.web import ENV
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
+from ecgdesk.workflow.claims_schemas import ClaimDetailOut
 from ecgdesk.workflow.claims_views import ar_aging, list_claims, patient_balance, show_claim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
@@ -492,6 +494,15 @@ def test_a_replacement_paid_before_the_reversal_bills_the_patient_share_once(
         (corrected.claim_id, "open", None),
     ]
     assert patient_balance(store, "P3")["patient_balance"] == "20.00"
+    # the original's own page keeps its first determination's figures, and says they are superseded
+    old = show_claim(store, original.claim_id, "biller")
+    assert old.balance["patient_balance"] == "20.00" and old.summary.patient_balance == "0.00"
+    assert old.superseded_by == corrected.claim_id
+    assert old.superseded is not None and f"superseded by {corrected.claim_id}" in old.superseded
+    assert ClaimDetailOut.model_validate(old.to_dict()).superseded_by == corrected.claim_id  # the API's shape
+    page = ENV.get_template("_claims_panel.html.j2").render(claims=[old], clp_names={}, soon="", studies={})
+    assert f"superseded by {corrected.claim_id}" in page
+    assert show_claim(store, corrected.claim_id, "biller").superseded_by is None
     closed = shares[0]
     with store.transaction() as session:
         audited = session.scalars(
@@ -583,6 +594,8 @@ def test_a_replacement_the_payer_denies_leaves_the_original_standing(
     assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "20.00")
     listed = {c.claim_id: (c.insurance_balance, c.patient_balance) for c in list_claims(store, "biller")}
     assert listed == {original.claim_id: ("0.00", "20.00"), corrected.claim_id: ("0.00", "0.00")}
+    assert show_claim(store, corrected.claim_id, "biller").superseded_by == original.claim_id
+    assert show_claim(store, original.claim_id, "biller").superseded_by is None  # it stands
     _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
     assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
     balance = patient_balance(store, "P3")

@@ -180,6 +180,8 @@ def _cmd_claims_show(args: argparse.Namespace) -> int:
         lines.append(f"  replaces {detail.replaces}")
     if detail.replaced_by:
         lines.append(f"  replaced by {', '.join(detail.replaced_by)}")
+    if detail.superseded:
+        lines.append(f"  {detail.superseded}")
     if detail.secondary_of:
         lines.append(f"  secondary claim of {detail.secondary_of}")
     if detail.secondary_claims:

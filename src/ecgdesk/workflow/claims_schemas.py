@@ -202,6 +202,13 @@ class ClaimDetailOut(Model):
         "original (a rejected claim), or null where correcting is refused (not yet decided, a payer "
         "taking reopenings, no payer claim number yet)",
     )
+    superseded_by: str | None = Field(
+        default=None,
+        description="The claim whose determination counts instead of this one's: the replacement the payer "
+        "accepted, or the original whose determination stands while the payer refused this replacement; "
+        "this claim's lines and balance are then its own first figures, kept as history",
+    )
+    superseded: str | None = Field(default=None, description="Why, as the claim's page says it")
 
 
 class ExportedFileOut(Model):

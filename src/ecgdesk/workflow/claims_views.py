@@ -46,7 +46,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
-from ecgdesk.workflow.claims_replaced import refused_replacements
+from ecgdesk.workflow.claims_replaced import refused_replacements, superseded
 from ecgdesk.workflow.claims_secondary import primary_claims, secondary_claim_numbers
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -174,6 +174,11 @@ class ClaimDetail:
     secondary_claims: list[str] = field(default_factory=list)
     #: what "correct" makes of it now (claims_export.correction_offer): replacement, new_original or None
     correction: str | None = None
+    #: the claim whose determination counts instead of this one's (a replacement the payer accepted, or the
+    #: original whose determination stands beside a refused replacement), and why: this claim's lines and
+    #: ``balance`` are then its own first figures, kept as history, and its summary counts what is left
+    superseded_by: str | None = None
+    superseded: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -234,6 +239,26 @@ def _document(claim: ClaimRow) -> dict[str, Any] | None:
     if stored is None:  # a correction being built
         return None
     return claim_to_dict(claim_from_dict(stored, source=f"claim {claim.claim_number}"))
+
+
+def _superseded(session: Session, claim: ClaimRow, summary: ClaimSummary) -> tuple[str | None, str | None]:
+    """Whose determination counts instead of ``claim``'s, and the sentence its page shows."""
+    counted_now = f"counted now: insurance {summary.insurance_balance}, patient {summary.patient_balance}"
+    replacement = superseded(session, [claim]).get(claim.id)
+    if replacement is not None:
+        return replacement, (
+            f"superseded by {replacement}: the payer accepted the replacement, whose determination counts "
+            f"instead of this claim's; the lines and balance below are this claim's first determination, "
+            f"kept as history ({counted_now})"
+        )
+    original = refused_replacements(session, [claim]).get(claim.id)
+    if original is not None:
+        number = session.scalar(select(ClaimRow.claim_number).where(ClaimRow.id == original))
+        return number, (
+            f"not counted: the payer refused this replacement while the determination of {number} stands, "
+            f"so {number} carries the service; the balance below is this claim's own denial ({counted_now})"
+        )
+    return None, None
 
 
 def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
@@ -306,6 +331,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
         detail.secondary_of = primary.claim_number if primary is not None else None
         detail.secondary_claims = secondary_claim_numbers(session, claim)
         detail.correction = correction_offer(session, claim)
+        detail.superseded_by, detail.superseded = _superseded(session, claim, summary)
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
     return detail
