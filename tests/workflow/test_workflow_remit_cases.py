@@ -652,12 +652,20 @@ def test_money_returned_twice_is_owed_by_the_payer_until_it_gives_it_back(
     assert patient_balance(store, "P3")["insurance_balance"] == f"{charge + D(owed):.2f}"
     with pytest.raises(InputError, match="took back twice is recovered"):
         work_denial(store, item.id, "bill_patient", "biller")
+    if returned == "overpaid":  # the payer's correction pays the claim its charge again: still short
+        again = _paid(claim, str(charge), payer_claim_number="2200000000009")
+        _post(store, tmp_path, [again], "EFT-4", ACME_PARTIES)
+        (still,) = list_denials(store, "biller", claim=claim.claim_id)
+        assert (still.id, still.amount) == (item.id, owed)
+        charge = D(0)  # paid again: nothing open but what it owes
+        assert ar_aging(store).to_dict()["total"]["total"] == owed
     if returned == "recoupment":  # the payer gives it back in its next 835
         plb("PLB-BACK", f"-{owed}", claim.claim_id)
         (closed,) = [i for i in list_denials(store, "biller", status=None) if i.id == item.id]
         assert (closed.status, closed.worked_action) == ("closed", "recovered")
     else:
         assert work_denial(store, item.id, "recover", "biller").item.status == "worked"
-    assert show_claim(store, claim.claim_id, "biller").balance["paid"] == "0.00"
+    paid = show_claim(store, claim.claim_id, "biller").balance["paid"]
+    assert paid == (f"{claim.total_charge:.2f}" if returned == "overpaid" else "0.00")
     assert ar_aging(store).to_dict()["total"]["total"] == f"{charge:.2f}"
     assert [i for i in list_denials(store, "biller") if i.category == "payer_owes"] == []

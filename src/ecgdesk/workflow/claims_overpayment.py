@@ -17,8 +17,8 @@ the payer then reversed that payment too (CLP02 22 takes it back again), the cla
 below zero and the payer owes the difference: an item of category ``payer_owes`` (next action ``recover``;
 ``write_off`` if given up) opens naming both events, and follows that money while open. It closes when the
 biller records the money received (``recover``: a negative ``refund`` row), when a negative PLB WO naming
-the claim in the payer's remittance returns it (``recovered``), or when a later payment of the claim makes
-its net payments whole (``settled``).
+the claim in the payer's remittance returns it (``recovered``), or when later payments of the claim make
+it whole (``settled``: nothing below zero, and no insurance balance left of it on a claim paid again).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ecgdesk.claims.denials import Category, overpayment, payer_owes, superseded
 from ecgdesk.claims.remit import ProviderAdjustment
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
-from ecgdesk.workflow.claims_ledger import balances, cents, dollars
+from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars
 from ecgdesk.workflow.claims_replaced import superseded
 from ecgdesk.workflow.claims_setup import rules_of
 
@@ -182,11 +182,18 @@ def open_payer_owes(
     owing = [c for c in claims if money[c.id].owed_by_payer > 0]
     for claim in claims:
         item = items.get(claim.id)
-        if item is not None and claim not in owing:
+        if item is None:
+            continue
+        still = money[claim.id].owed_by_payer
+        if claim.status != ClaimStatus.CORRECTED.value:
+            # the payer's correction pays the claim again: what it took twice is then short in the claim's
+            # own insurance balance (paid 137.60 of 143.80), still owed until paid or recovered
+            still = max(still, min(dollars(item.amount_cents), money[claim.id].insurance))
+        if still <= 0:
             item.status, item.worked_action = "closed", "settled"  # a later payment made it whole
             item.worked_by, item.worked_at = actor, stamp
-        elif item is not None:
-            item.amount_cents = cents(money[claim.id].owed_by_payer)
+        else:
+            item.amount_cents = cents(still)
     payers = {p.id: p for p in session.scalars(select(PayerRow))}
     for claim in owing:
         if claim.id in items or claim.id not in payment_ids:
