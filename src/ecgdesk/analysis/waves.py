@@ -26,7 +26,10 @@ The resting 12-lead analysis (:mod:`ecgdesk.analysis.ecg12.delineation`) delinea
    nowhere analyzable in a block's core takes no part in it; a beat where no lead is analyzable, or whose
    fiducial the ambulatory QRS detector does not confirm on a lead analyzable there, is not delineated;
    and a lead gets no marks at a beat where it is not analyzable.
-6. Thresholds and choices were made on the tuning half of the QT Database and LUDB records 1-50; the
+6. Pacemaker stimuli (one or two samples at 500 Hz or more) are cut out of the raw samples before the
+   block is filtered (:mod:`ecgdesk.analysis.pacing`, waves-1.9), so that the low-pass does not smear them
+   into a QRS onset or a P wave.
+7. Thresholds and choices were made on the tuning half of the QT Database and LUDB records 1-50; the
    other halves are held out (``bench/bench_delineate.py``, ``docs/delineate.md``).
 """
 
@@ -54,13 +57,15 @@ from ecgdesk.analysis.ecg12.delineation import (
     qrs_bounds,
     qrs_correlation,
 )
+from ecgdesk.analysis.pacing import without_spikes
 from ecgdesk.analysis.waves_gate import CONFIRM_S, block_quality
 from ecgdesk.errors import InputError
 from ecgdesk.records.recording import Recording
 
 #: waves-1.7: signal the quality gate calls noise, lead-off or fibrillation is not delineated; waves-1.8: the
-#: gate of ambulatory 0.5.46 (a flat digital baseline between regular complexes is not a rail).
-ALGORITHM_VERSION = "waves-1.8"
+#: gate of ambulatory 0.5.46 (a flat digital baseline between regular complexes is not a rail); waves-1.9:
+#: pacemaker stimuli cut out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`).
+ALGORITHM_VERSION = "waves-1.9"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
@@ -121,6 +126,10 @@ class StreamParams:
     #: around it (itself included) of the P wave's place relative to each beat's fiducial (0 or 1: its own;
     #: waves-1.6, chosen on the tuning half from 1, 3, 5, 7, 9 and 13, docs/delineate.md).
     steady_p_beats: int = 5
+    #: Cut pacemaker stimuli out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`,
+    #: waves-1.9): the 40 Hz low-pass smears a 1-2 sample stimulus over some 20 ms on each side, where it
+    #: passed for the start of a paced QRS or for a P wave.
+    pacing_spikes: bool = True
 
 
 @dataclass(frozen=True)
@@ -387,7 +396,10 @@ def delineate_recording(recording: Recording, leads: Sequence[str | int] | None 
             continue
         # Noise blanked before filtering: the fiducial detector's thresholds follow the block's energy,
         # and a noisy stretch would raise them over the clean beats beside it.
-        filtered = conditioned(np.where(clean, data, 0.0)[:, usable], fs)
+        raw = np.where(clean, data, 0.0)[:, usable]
+        if params.pacing_spikes:
+            raw = without_spikes(raw, fs)[0]
+        filtered = conditioned(raw, fs)
         final = chunk.core_stop >= recording.n_samples
         # Beats a little before the core may have been missed by the previous block (a fiducial that
         # moved across the border by a sample); those already emitted are skipped below.
