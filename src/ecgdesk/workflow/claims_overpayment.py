@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ecgdesk.claims.denials import Category, overpayment, payer_owes, superseded_payment
+from ecgdesk.claims.denials import Category, Triage, overpayment, payer_owes, superseded_payment
 from ecgdesk.claims.remit import ProviderAdjustment
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
@@ -120,24 +121,7 @@ def open_overpayments(
             work = superseded_payment(shown, determination, rules, cause or "its payment", replaced[claim.id])
         else:
             work = overpayment(shown, determination, rules, cause)
-        session.add(
-            DenialItemRow(
-                claim_id=claim.id,
-                line_id=None,
-                ledger_id=found[0].id,
-                group_code="",
-                carc="",
-                rarcs="",
-                amount_cents=cents(amount),
-                category=work.category.value,
-                next_action=work.action.value,
-                deadline=work.deadline,
-                reason=work.reason,
-                status="open",
-                note="",
-                created_at=stamp,
-            )
-        )
+        session.add(_claim_item(claim.id, found[0].id, amount, work, stamp))
 
 
 def _returned(session: Session, claim_id: int) -> str:
@@ -216,24 +200,7 @@ def open_payer_owes(
             _returned(session, claim.id),
             taken,
         )
-        session.add(
-            DenialItemRow(
-                claim_id=claim.id,
-                line_id=None,
-                ledger_id=ledger_id,
-                group_code="",
-                carc="",
-                rarcs="",
-                amount_cents=cents(amount),
-                category=work.category.value,
-                next_action=work.action.value,
-                deadline=work.deadline,
-                reason=work.reason,
-                status="open",
-                note="",
-                created_at=stamp,
-            )
-        )
+        session.add(_claim_item(claim.id, ledger_id, amount, work, stamp))
 
 
 def recover(
@@ -301,3 +268,23 @@ def recover(
                     },
                 )
             )
+
+
+def _claim_item(claim_id: int, ledger_id: int, amount: Decimal, work: Triage, stamp: Any) -> DenialItemRow:
+    """An open work item on the whole claim (no line, no adjustment codes) for ``amount``."""
+    return DenialItemRow(
+        claim_id=claim_id,
+        line_id=None,
+        ledger_id=ledger_id,
+        group_code="",
+        carc="",
+        rarcs="",
+        amount_cents=cents(amount),
+        category=work.category.value,
+        next_action=work.action.value,
+        deadline=work.deadline,
+        reason=work.reason,
+        status="open",
+        note="",
+        created_at=stamp,
+    )
