@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitoring_builders import START, Strips, make_strips
+from monitoring_builders import Strips, make_strips, notified_emergent
 from sqlalchemy import select
-from workflow_builders import ORDERING_NPI
 
-from ecgdesk.coding import Service
 from ecgdesk.errors import InputError, NotFoundError, PermissionDeniedError
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.store.monitoring_models import Notification, QueueItem
-from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
-from ecgdesk.workflow.monitoring_queue import NotificationRequest, add_shift, escalate_unacknowledged, review
+from ecgdesk.store.monitoring_models import Notification
+from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
 from ecgdesk.workflow.permissions import Principal
 
 ADMIN = Principal(1, "admin.t", Role.ADMIN, "Ada", "test")
@@ -39,19 +35,7 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
 ) -> None:
     from ecgdesk.workflow import app_settings
 
-    enroll(store, EnrolmentRequest("M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR,
-                                   START.date(), ORDERING_NPI, ("R00.2",)), "tech")
-    item_id = ingest_file(store, strips.vt, "DEV-1", "device").item_id or 0
-    now = datetime.now(UTC)
-    add_shift(store, now - timedelta(hours=1), now + timedelta(hours=7), ["tech"], "dr.oncall", "admin")
-    with store.transaction() as session:
-        item = session.get(QueueItem, item_id)
-        assert item is not None
-        item.priority = "emergent"
-    review(store, item_id, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
-    with store.transaction() as session:
-        for row in session.scalars(select(Notification)):
-            row.sent_at = now - timedelta(minutes=4)
+    notified_emergent(store, strips, minutes_ago=4)
     assert escalate_unacknowledged(store) == []  # the packaged default: emergent after 10 minutes
 
     [emergent, urgent, *sign_in] = app_settings.list_settings(store, ADMIN)

@@ -85,14 +85,7 @@ def open_overpayments(
         return
     money = balances(session, claims)
     ids = [c.id for c in claims]
-    items: dict[int, DenialItemRow] = {}
-    for start in range(0, len(ids), 500):
-        query = select(DenialItemRow).where(
-            DenialItemRow.claim_id.in_(ids[start : start + 500]),
-            DenialItemRow.category == Category.OVERPAYMENT.value,
-            DenialItemRow.status == "open",
-        )
-        items.update((item.claim_id, item) for item in session.scalars(query))
+    items = _open_items(session, ids, Category.OVERPAYMENT)
     # a replaced claim whose replacement the payer determined: its own determination no longer stands, so
     # what is still paid on it is owed back (the payer's reversal or recoupment takes it), whatever its
     # insurance balance says
@@ -149,14 +142,7 @@ def open_payer_owes(
     (the payer took a payment back after the practice had returned it); ``payment_ids`` maps a claim to its
     reversal in this remittance (the claim payment the item points at)."""
     ids = [c.id for c in claims]
-    items: dict[int, DenialItemRow] = {}
-    for start in range(0, len(ids), 500):
-        query = select(DenialItemRow).where(
-            DenialItemRow.claim_id.in_(ids[start : start + 500]),
-            DenialItemRow.category == Category.PAYER_OWES.value,
-            DenialItemRow.status == "open",
-        )
-        items.update((item.claim_id, item) for item in session.scalars(query))
+    items = _open_items(session, ids, Category.PAYER_OWES)
     # only a reversal takes money back, and an open item follows its claim: a remittance of payments
     # (10,000 first payments) reads no balance here
     claims = [c for c in claims if c.id in payment_ids or c.id in items]
@@ -288,3 +274,17 @@ def _claim_item(claim_id: int, ledger_id: int, amount: Decimal, work: Triage, st
         note="",
         created_at=stamp,
     )
+
+
+def _open_items(session: Session, claim_ids: Sequence[int], category: Category) -> dict[int, DenialItemRow]:
+    """The open items of ``category`` of each claim (one per claim), read 500 claims at a time (the
+    database's limit on bound parameters)."""
+    items: dict[int, DenialItemRow] = {}
+    for start in range(0, len(claim_ids), 500):
+        query = select(DenialItemRow).where(
+            DenialItemRow.claim_id.in_(claim_ids[start : start + 500]),
+            DenialItemRow.category == category.value,
+            DenialItemRow.status == "open",
+        )
+        items.update((item.claim_id, item) for item in session.scalars(query))
+    return items
