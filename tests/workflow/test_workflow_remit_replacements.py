@@ -19,12 +19,14 @@ pytest.importorskip("ecgdesk.reports.scanning")
 from workflow_builders import tiny_record  # noqa: F401
 
 from ecgdesk.claims.model import ProfessionalClaim
-from ecgdesk.claims.payer_sim import reverse, write_835
+from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
+from ecgdesk.claims.payer_sim import reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim
 from ecgdesk.errors import InputError
 from ecgdesk.service.web import ENV
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
@@ -55,7 +57,6 @@ def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Pat
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Iterator[Store]:
     yield from remit_store(request.param, tmp_path, template)
-
 
 
 def _replaced(
@@ -199,6 +200,48 @@ def test_a_replacement_the_payer_denies_leaves_the_original_standing(
     assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
     balance = patient_balance(store, "P3")
     assert (balance["insurance_balance"], balance["patient_balance"]) == ("143.80", "0.00")
+
+
+@pytest.mark.parametrize("waiting", ["accepted", "sent_again"])
+def test_a_replacement_waiting_for_the_payer_leaves_the_original_counted(
+    sqlite_store: Store, tmp_path: Path, waiting: str
+) -> None:
+    """The replacement (frequency 7) is exported and accepted by the payer's 277CA, or rejected there and
+    sent again as a replacement of it, and no 835 has answered it yet: the payer has not decided it, so
+    the original's determination (paid 80.00, PR-2 20.00, its bill_patient item open) stands and carries
+    the service (claims-lifecycle.md section 2: only the payer's reversal, or its acceptance of the
+    replacement, undoes it). A/R aging, the patient's balance and the claims list count it once, from
+    the original: not the replacement's 143.80 as open A/R beside the 80.00 paid, nor the patient share
+    left out. Once the payer pays the replacement (without reversing the original), it carries it."""
+    store = sqlite_store
+    original, corrected, _, again = _replaced(store, tmp_path)
+    status = "A2" if waiting == "accepted" else "A7"
+    ack = write_277ca(
+        [AckStatus(corrected, status, "20" if status == "A2" else "562", "", "2200000000002")], ACME_PARTIES
+    )
+    assert pyx12_errors(ack, tmp_path) == []
+    (tmp_path / "ack.277").write_text(ack)
+    apply_ack(store, tmp_path / "ack.277", "biller")
+    pending = corrected
+    if waiting == "sent_again":  # the rejected replacement goes again as a replacement of the original
+        pending = _claims(store, [correct_claim(store, corrected.claim_id, "biller").claim_id])[0]
+        export_claims(store, tmp_path / "out3", "biller", payer="ACME1")
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "20.00")
+    listed = {c.claim_id: (c.insurance_balance, c.patient_balance) for c in list_claims(store, "biller")}
+    assert listed[original.claim_id] == ("0.00", "20.00") and listed[pending.claim_id] == ("0.00", "0.00")
+    assert set(listed.values()) <= {("0.00", "20.00"), ("0.00", "0.00")}
+    detail = show_claim(store, pending.claim_id, "biller")
+    assert detail.superseded_by == original.claim_id
+    assert detail.superseded is not None and "not decided" in detail.superseded
+    assert show_claim(store, original.claim_id, "biller").superseded_by is None  # it stands
+    if waiting == "accepted":  # the payer pays the replacement: it carries the service now
+        _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+        listed = {c.claim_id: (c.insurance_balance, c.patient_balance) for c in list_claims(store, "biller")}
+        assert listed == {original.claim_id: ("0.00", "0.00"), corrected.claim_id: ("0.00", "20.00")}
+        assert patient_balance(store, "P3")["patient_balance"] == "20.00"
+        assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
 
 
 @pytest.mark.parametrize("returned", ["refund", "recoupment", "overpaid"])

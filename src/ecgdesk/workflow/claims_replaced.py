@@ -12,10 +12,11 @@ money the payer paid on the original is then owed back until the payer takes it 
 WO recoupment naming the claim): :func:`superseded` tells ``claims_overpayment`` which claims are in that
 state, so their refund item follows the money still paid on them, not their insurance balance.
 
-A replacement the payer refused (a denial: not accepted) while the original's determination stands (not
-reversed) supersedes nothing: the original carries the service, and :func:`refused_replacements` tells the
-views (A/R aging, the patient's balance, the claims list) to count the original's money and not the
-replacement's denied charge beside it.
+A replacement the payer has not accepted (not decided yet: waiting for the 277CA or the 835, or rejected
+at the 277CA and sent again; or refused: a denial) while the original's determination stands (not
+reversed) supersedes nothing: the original carries the service, and :func:`undecided_replacements` tells
+the views (A/R aging, the patient's balance, the claims list) to count the original's money and not the
+replacement's charge beside it.
 """
 
 from __future__ import annotations
@@ -148,39 +149,68 @@ def close_replaced_items(
         )
 
 
-def refused_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict[int, int]:
-    """The replacements (frequency 7) of or among ``claims`` the payer determined without accepting any
-    (:func:`accepts`: a denial) while the determination of the claim they replace still stands (not
-    reversed): replacement id -> original id. claims-lifecycle.md section 2: only the payer's reversal or
-    recoupment undoes the original's determination, so the original carries the service then, and the
-    refused replacement carries no money of its own (its denial stays the biller's work)."""
-    # only a corrected claim has a replacement: a list of first claims queries nothing
-    originals = [c.id for c in claims if c.status == ClaimStatus.CORRECTED.value]
-    replacements = [c.id for c in claims if c.frequency == REPLACEMENT and c.original_claim_id is not None]
-    pairs: dict[int, int] = {}
-    for ids, column in ((originals, ClaimRow.original_claim_id), (replacements, ClaimRow.id)):
-        for start in range(0, len(ids), 500):
-            linked = select(ClaimRow.id, ClaimRow.original_claim_id).where(
-                column.in_(ids[start : start + 500]),
-                ClaimRow.frequency == REPLACEMENT,
-                ClaimRow.original_claim_id.is_not(None),
-            )
-            pairs.update((int(r), int(o)) for r, o in session.execute(linked) if o is not None)
-    if pairs:  # a replacement of a claim no longer `corrected` (the payer answered it again) is no pair
-        gone = set(pairs.values()) - set(
-            session.scalars(
-                select(ClaimRow.id).where(
-                    ClaimRow.id.in_(set(pairs.values())), ClaimRow.status == ClaimStatus.CORRECTED.value
-                )
-            )
-        )
-        pairs = {r: o for r, o in pairs.items() if o not in gone}
-    if not pairs:
+@dataclass(frozen=True)
+class _Node:
+    """One claim of a chain of replacements: the claim it replaces, its frequency and status."""
+
+    original: int | None
+    frequency: str
+    status: str
+
+    @property
+    def replaces(self) -> bool:
+        return self.frequency == REPLACEMENT and self.original is not None
+
+
+def _chains(session: Session, claims: Sequence[ClaimRow]) -> dict[int, _Node]:
+    """Every claim of the chains of replacements ``claims`` belong to (up to the first original, down to
+    the newest replacement): a page holding only one link of a chain still sees who carries it."""
+    nodes = {
+        c.id: _Node(c.original_claim_id, c.frequency, c.status)
+        for c in claims
+        if c.status == ClaimStatus.CORRECTED.value or (c.frequency == REPLACEMENT and c.original_claim_id)
+    }
+    frontier = set(nodes)
+    while frontier:  # each pass goes one link further each way; a chain is a few corrections long
+        down = sorted(i for i in frontier if nodes[i].status == ClaimStatus.CORRECTED.value)
+        up = sorted({o for i in frontier if (o := nodes[i].original) is not None and o not in nodes})
+        wanted = [
+            ClaimRow.original_claim_id.in_(chunk) & (ClaimRow.frequency == REPLACEMENT)
+            for chunk in (down[start : start + 500] for start in range(0, len(down), 500))
+        ] + [ClaimRow.id.in_(up[start : start + 500]) for start in range(0, len(up), 500)]
+        found: set[int] = set()
+        for where in wanted:
+            query = select(ClaimRow.id, ClaimRow.original_claim_id, ClaimRow.frequency, ClaimRow.status)
+            for claim_id, original, frequency, status in session.execute(query.where(where)):
+                if claim_id not in nodes:
+                    nodes[claim_id] = _Node(original, frequency, status)
+                    found.add(claim_id)
+        frontier = found
+    return nodes
+
+
+def undecided_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict[int, int]:
+    """The replacements (frequency 7) of or among ``claims`` the payer has not accepted (:func:`accepts`),
+    whether it has not decided them yet (not sent, waiting for the 277CA or the 835, rejected at the 277CA)
+    or refused them (a denial), while an older claim of their chain still has a determination that stands:
+    replacement id -> that claim's id. claims-lifecycle.md section 2: only the payer's reversal, or its
+    acceptance of a replacement, undoes a determination; so the newest claim of a chain with a standing
+    determination (the first original: any determination not reversed; a replacement: an accepted one
+    not reversed) carries the service, and the replacements after it carry no money of their own (a
+    refused one's denial stays the biller's work). Chains whose every determination was undone are left
+    out: their newest claim carries its own charge."""
+    nodes = _chains(session, claims)
+    # a replacement of a claim no longer `corrected` (the payer answered that claim again) is no link
+    parent = {
+        i: n.original
+        for i, n in nodes.items()
+        if n.replaces and n.original in nodes and nodes[n.original].status == ClaimStatus.CORRECTED.value
+    }
+    if not parent:
         return {}
-    determined: set[int] = set()
     accepted: set[int] = set()
     standing: dict[int, int] = {}  # claim -> its determinations not reversed
-    ids = sorted(set(pairs) | set(pairs.values()))
+    ids = sorted(set(parent) | set(parent.values()))
     for start in range(0, len(ids), 500):
         query = (
             select(
@@ -197,10 +227,26 @@ def refused_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict[i
                 standing[claim_id] = max(0, standing.get(claim_id, 0) - 1)
             elif status not in NOT_DETERMINING:
                 standing[claim_id] = standing.get(claim_id, 0) + 1
-                determined.add(claim_id)
                 if accepts(status, paid, patient):
                     accepted.add(claim_id)
-    originals_standing = {o for o in pairs.values() if standing.get(o, 0) > 0}
-    return {
-        r: o for r, o in pairs.items() if r in determined and r not in accepted and o in originals_standing
-    }
+
+    def stands(claim_id: int) -> bool:
+        return standing.get(claim_id, 0) > 0 and (claim_id not in parent or claim_id in accepted)
+
+    superseded_below: set[int] = set()  # claims a newer standing replacement supersedes
+    for claim_id in parent:
+        if stands(claim_id):
+            above = parent.get(claim_id)
+            while above is not None and above not in superseded_below:
+                superseded_below.add(above)
+                above = parent.get(above)
+    carried: dict[int, int] = {}
+    for claim_id in parent:
+        if claim_id in accepted or claim_id in superseded_below:
+            continue
+        above = parent.get(claim_id)
+        while above is not None and not stands(above):
+            above = parent.get(above)
+        if above is not None and above not in superseded_below:
+            carried[claim_id] = above
+    return carried

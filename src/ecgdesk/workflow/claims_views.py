@@ -4,8 +4,9 @@ Showing a claim is a read of patient data and is written to the audit log. Balan
 ledger (:func:`~ecgdesk.workflow.claims_ledger.balances`); A/R aging puts each claim's open insurance
 balance in a bucket by days since it was first exported (0-30, 31-60, 61-90, 90+), per payer. Each service
 counts once (:func:`counted`): claims replaced by a correction count only what their payer took back twice
-(their replacement carries the service), unless the payer refused the replacement while the original's
-determination stands: then the original carries it and the refused replacement counts nothing.
+(their replacement carries the service), unless the payer has not accepted the replacement (not decided
+yet, or refused) while the original's determination stands: then the original carries it and the
+replacement counts nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from ecgdesk.workflow.claims_ledger import (
     dollars,
     overturned_denials,
 )
-from ecgdesk.workflow.claims_replaced import refused_replacements, superseded
+from ecgdesk.workflow.claims_replaced import NOT_DETERMINING, superseded, undecided_replacements
 from ecgdesk.workflow.claims_secondary import primary_claims, secondary_claim_numbers
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -54,17 +55,19 @@ from ecgdesk.workflow.permissions import audit_read
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 
 
-def counted(claim: ClaimRow, balance: Balance, refused: dict[int, int]) -> tuple[Decimal, Decimal]:
+def counted(claim: ClaimRow, balance: Balance, undecided: dict[int, int]) -> tuple[Decimal, Decimal]:
     """The (insurance, patient) balance the claims list, A/R aging and the patient's balance count for a
     claim, so that each service counts once. A corrected claim's service is its replacement's: it counts
     only what its payer took back twice (a refund or recoupment, then a reversal too:
-    ``Balance.owed_by_payer``), which no replacement carries. But while the payer has refused the
-    replacement and not reversed the original (``refused``: replacement -> original, from
-    ``claims_replaced.refused_replacements``), the original's determination stands and carries the service
-    (its payment, its patient share); the refused replacement counts nothing (its denial stays work)."""
-    if claim.id in refused:
+    ``Balance.owed_by_payer``), which no replacement carries. But until the payer accepts the replacement
+    (while it waits for the payer's answer, or after a refusal) and as long as the original is not
+    reversed (``undecided``: replacement -> the claim carrying the service, from
+    ``claims_replaced.undecided_replacements``), the original's determination stands and carries the
+    service (its payment, its patient share); the replacement counts nothing (a denial of it stays
+    work)."""
+    if claim.id in undecided:
         return Decimal(0), Decimal(0)
-    if claim.status == ClaimStatus.CORRECTED.value and claim.id not in refused.values():
+    if claim.status == ClaimStatus.CORRECTED.value and claim.id not in undecided.values():
         return balance.owed_by_payer, Decimal(0)
     return balance.insurance, balance.patient_balance
 
@@ -100,8 +103,8 @@ def _summaries(session: Session, rows: list[ClaimRow]) -> list[ClaimSummary]:
     money = balances(session, rows)
     # a corrected claim's money is its replacement's (A/R aging and the patient's balance leave it out):
     # shown with no balance of its own but what its payer owes back, so the list adds up to what aging says
-    refused = refused_replacements(session, rows)
-    shown = {r.id: counted(r, money[r.id], refused) for r in rows}
+    undecided = undecided_replacements(session, rows)
+    shown = {r.id: counted(r, money[r.id], undecided) for r in rows}
     return [
         ClaimSummary(
             r.claim_number,
@@ -175,8 +178,9 @@ class ClaimDetail:
     #: what "correct" makes of it now (claims_export.correction_offer): replacement, new_original or None
     correction: str | None = None
     #: the claim whose determination counts instead of this one's (a replacement the payer accepted, or the
-    #: original whose determination stands beside a refused replacement), and why: this claim's lines and
-    #: ``balance`` are then its own first figures, kept as history, and its summary counts what is left
+    #: original whose determination stands beside a replacement the payer has not accepted), and why: this
+    #: claim's lines and ``balance`` are then its own first figures, kept as history, and its summary counts
+    #: what is left
     superseded_by: str | None = None
     superseded: str | None = None
 
@@ -251,12 +255,21 @@ def _superseded(session: Session, claim: ClaimRow, summary: ClaimSummary) -> tup
             f"instead of this claim's; the lines and balance below are this claim's first determination, "
             f"kept as history ({counted_now})"
         )
-    original = refused_replacements(session, [claim]).get(claim.id)
+    original = undecided_replacements(session, [claim]).get(claim.id)
     if original is not None:
         number = session.scalar(select(ClaimRow.claim_number).where(ClaimRow.id == original))
+        answered = select(ClaimPaymentRow.id).where(
+            ClaimPaymentRow.claim_id == claim.id, ClaimPaymentRow.status_code.not_in(NOT_DETERMINING)
+        )
+        if session.scalar(answered.limit(1)) is not None:
+            return number, (
+                f"not counted: the payer refused this replacement while the determination of {number} "
+                f"stands, so {number} carries the service; the balance below is this claim's own denial "
+                f"({counted_now})"
+            )
         return number, (
-            f"not counted: the payer refused this replacement while the determination of {number} stands, "
-            f"so {number} carries the service; the balance below is this claim's own denial ({counted_now})"
+            f"not counted yet: the payer has not decided this replacement ({claim.status}), so the "
+            f"determination of {number} stands and carries the service until it does ({counted_now})"
         )
     return None, None
 
@@ -413,11 +426,11 @@ def ar_aging(store: Store, as_of: date | None = None) -> AgingReport:
         rows = list(session.scalars(select(ClaimRow).where(ClaimRow.status.in_([s.value for s in SENT]))))
         payers = {p.id: p.payer_id for p in session.scalars(select(PayerRow))}
         money = balances(session, rows)
-        refused = refused_replacements(session, rows)
+        undecided = undecided_replacements(session, rows)
     sums: dict[str, dict[str, Decimal]] = {}
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        open_balance = counted(row, money[row.id], refused)[0]
+        open_balance = counted(row, money[row.id], undecided)[0]
         if open_balance <= 0 or row.exported_at is None:
             continue
         payer = payers.get(row.payer_id, "?")
@@ -448,8 +461,8 @@ def patient_balance(store: Store, patient_external_id: str) -> dict[str, str]:
             else []
         )
         money = balances(session, rows)
-        refused = refused_replacements(session, rows)
-        owed = [counted(r, money[r.id], refused) for r in rows]
+        undecided = undecided_replacements(session, rows)
+        owed = [counted(r, money[r.id], undecided) for r in rows]
     return {
         "patient": patient_external_id,
         "insurance_balance": f"{sum((o[0] for o in owed), Decimal(0)):.2f}",
