@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select, update
 from workflow_builders import fake_analyzer, request
 
-from ecgdesk.store import Store
+from ecgdesk.reports.context import RenderedReport
+from ecgdesk.store import Store, file_sha256
 from ecgdesk.store.lock_models import StudyLock
-from ecgdesk.store.models import AnalysisRun
-from ecgdesk.workflow import locks
+from ecgdesk.store.models import AnalysisRun, ReportVersion
+from ecgdesk.workflow import locks, reporting
 from ecgdesk.workflow.analysis import RunInfo, analyze_study
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.jobs import run_inline
@@ -100,3 +101,50 @@ def test_a_stalled_holder_keeps_the_run_its_successor_stored(store: Store, tiny_
         (run,) = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == study))
         assert run.is_current
         assert store.resolve(run.beats_path).is_file()
+
+
+def test_a_stalled_report_writer_leaves_its_successors_version_whole(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report step (a re-analysis job's, or `study report`) stalls past its lock between placing the
+    version's folder and storing the version; the process that took the study over renders and stores
+    the same version; the first one then comes back. Before, the successor's folder was deleted by the
+    stalled one failing (IntegrityError) on the version already stored: the study's report had no PDF.
+    Now it keeps it and answers with it."""
+    study = _study(store, tiny_record)
+    analyze_study(store, study, "tech", analyzer=fake_analyzer, engine_tag="fake")
+    successor: list[reporting.ReportInfo] = []
+    renders: list[Path] = []
+    real = reporting._render
+
+    def render(ctx: Any, folder: Path) -> RenderedReport:
+        # a render's files, marked with its number (the layout is not what is tested: the folder is)
+        renders.append(folder)
+        for name in ("report.pdf", "report.html"):
+            (folder / name).write_text(f"render {len(renders)}")
+        return RenderedReport(folder / "report.pdf", folder / "report.html", "-", 1)
+
+    def stalling(*args: Any) -> Any:
+        placed = real(*args)
+        if len(renders) == 1:  # the first one stalls, its folder in place and its version not stored
+            with store.transaction() as session:  # not renewed while it stalls: taken over after 10 min
+                session.execute(update(StudyLock).where(StudyLock.study_id == study)
+                                .values(acquired_at=now() - timedelta(seconds=locks.STALE_AFTER_S + 60)))
+            other = threading.Thread(
+                target=lambda: successor.append(reporting.report_study(store, study, "tech")))
+            other.start()
+            other.join()
+        return placed
+
+    monkeypatch.setattr(reporting, "render_scanning_report", render)
+    monkeypatch.setattr(reporting, "_render", stalling)
+    late = reporting.report_study(store, study, "tech")
+    (first,) = successor
+    assert not first.reused and late.reused and late.version == first.version == 1  # the stored one
+    with store.transaction() as session:
+        (row,) = session.scalars(select(ReportVersion).where(ReportVersion.study_id == study))
+        assert row.version == first.version == 1 and row.html_path is not None
+        assert file_sha256(store.resolve(row.pdf_path)) == row.pdf_sha256
+        pdf, html = store.resolve(row.pdf_path), store.resolve(row.html_path)
+        assert html.read_text() == pdf.read_text() == "render 2"  # the successor's files, not a mix
+    assert sorted(p.name for p in pdf.parent.parent.iterdir()) == [pdf.parent.name]  # no temporary left

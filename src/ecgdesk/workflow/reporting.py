@@ -66,7 +66,7 @@ from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.monitoring import MONITORING_SERVICES
 from ecgdesk.workflow.monitoring_period import build_monitoring_context
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.report_files import latest_version
+from ecgdesk.workflow.report_files import FolderTakenError, discard, in_use, latest_version
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
 from ecgdesk.workflow.strip_selection import selected_strips
@@ -169,8 +169,12 @@ def build_context(
     )
 
 
-def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
-    """Render into a temporary folder and rename it to ``final`` (which must not exist yet)."""
+def _render(
+    store: Store, ctx: AnyReportContext, final: Path, session: Session | None = None
+) -> tuple[Path, Path | None]:
+    """Render into a temporary folder and rename it to ``final``: a folder already there is replaced only
+    when no stored version uses it (one left by a run that did not commit); else :class:`FolderTakenError`
+    and nothing is changed, so a version's folder never mixes the files of two renders."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
@@ -183,9 +187,12 @@ def _render(ctx: AnyReportContext, final: Path) -> tuple[Path, Path | None]:
         else:
             pdf, extra = render_ecg_report(ctx, tmp)
             second = extra
-        if final.exists():  # left by a run whose database transaction did not commit: not referenced
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+        if final.exists():
+            if in_use(store, final, session):
+                raise FolderTakenError("report", f"{store.relative(final)} was rendered and stored meanwhile "
+                                       "by another process (it took this study over); nothing was changed")
+            shutil.rmtree(final)  # left by a run whose database transaction did not commit
+        os.rename(tmp, final)  # refused (not merged) if a folder appeared meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -223,11 +230,18 @@ def _new_version(
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
     final = _version_folder(store, study_id, version)
-    pdf, html = _render(ctx, final)
+    try:
+        pdf, html = _render(store, ctx, final)
+    except FolderTakenError:
+        with store.transaction() as session:
+            return _stored_meanwhile(store, session, study_id, version, inputs)
     try:
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, action, allowed)
+            latest = latest_version(session, study_id)
+            if latest is not None and latest.version >= version:
+                return _stored_meanwhile(store, session, study_id, version, inputs)
             run = current_run(session, study_id)
             row = ReportVersion(
                 study_id=study_id,
@@ -261,8 +275,21 @@ def _new_version(
                 move(session, study, StudyStatus.REPORTED, actor, action)
             return ReportInfo(study_id, version, pdf, html, digest, False)
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
+        discard(store, final)
         raise
+
+
+def _stored_meanwhile(store: Store, session: Session, study_id: int, version: int, inputs: str) -> ReportInfo:
+    """``version`` was stored by a process that took the study over from this one (stalled past its lock):
+    that version, when it was rendered from the same inputs, else a :class:`ConflictError`."""
+    study = get_study(session, study_id)
+    latest = latest_version(session, study_id)
+    if latest is None or latest.version != version or not _unchanged(store, session, study, latest, inputs):
+        raise ConflictError("report", f"version {version} was rendered meanwhile by another process (it took "
+                            "this study over); nothing was changed: render the report again",
+                            source=f"study {study_id}")
+    pdf, html = store.resolve(latest.pdf_path), store.resolve(latest.html_path) if latest.html_path else None
+    return ReportInfo(study_id, latest.version, pdf, html, latest.content_sha256, True)
 
 
 def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
@@ -400,7 +427,7 @@ def sign_as(store: Store, study_id: int, user: UserInfo) -> SignatureInfo:
         ctx.earlier_signatures = _earlier_signatures(session, study_id, latest.version)
         version = latest.version
     final = _version_folder(store, study_id, version) / "signed"
-    pdf, html = _render(ctx, final)
+    pdf, html = _render(store, ctx, final)
     try:
         with store.transaction() as session:
             study, latest = _signable(store, session, study_id, username)
@@ -410,7 +437,7 @@ def sign_as(store: Store, study_id: int, user: UserInfo) -> SignatureInfo:
                     "signed; review the new version and sign it", source=f"study {study_id}")
             return _record_signature(store, session, study, latest, user, pdf, html, signed_at)
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
+        discard(store, final)
         raise
 
 
@@ -508,7 +535,7 @@ def add_addendum(
         )
         ctx.earlier_signatures = _earlier_signatures(session, study_id, version)
         final = _version_folder(store, study_id, version)
-        pdf, html = _render(ctx, final)
+        pdf, html = _render(store, ctx, final, session)
         try:
             run = current_run(session, study_id)
             row = ReportVersion(
@@ -566,6 +593,6 @@ def add_addendum(
             session.flush()
             queue_results(session, study, row, username, corrected=True)
         except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
+            shutil.rmtree(final, ignore_errors=True)  # its own render (a stored one made _render refuse)
             raise
     return SignatureInfo(study_id, version, user.display_name, signed_at, digest, pdf)
