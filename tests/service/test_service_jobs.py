@@ -55,11 +55,28 @@ def test_upload_waits_for_a_worker_then_follows_its_jobs(queued_api: Api, tiny_f
     assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
     analysis = next(j for j in jobs(api.store) if j.kind == "analysis.study")
     assert analysis.status == "queued"
-    with api.store.transaction() as session:
-        queue.cancel(session, analysis.id, "tech.t")
+    page = api.client.get(f"/studies/{study_id}").text  # the study page's cancel, for who may manage jobs
+    assert f'class="btn small job-cancel" data-job="{analysis.id}"' in page
+    cancel = f"/api/v1/studies/{study_id}/jobs/{analysis.id}/cancel"
+    doctor = api.login("dr.t")
+    assert api.client.post(cancel, headers=doctor).status_code == 403  # job:manage: not a physician's
+    headers = api.login("tech.t")
+    assert api.client.post(f"/api/v1/studies/{study_id + 1}/jobs/{analysis.id}/cancel",
+                           headers=headers).status_code == 404  # not a job of that study
+    answer = api.client.post(cancel, headers=headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "cancelled", answer.text
+    again = api.client.post(cancel, headers=headers)  # before: no cancel over HTTP at all
+    assert again.status_code == 409 and "already cancelled" in again.text, again.text
     view = api.client.get(f"/api/v1/studies/{study_id}").json()
     assert view["upload"]["state"] == "failed" and "analysis job" in view["upload"]["message"]
     assert view["jobs"][0]["status"] == "cancelled"
+    assert 'job-cancel" data-job' not in api.client.get(f"/studies/{study_id}").text  # nothing left to cancel
+    with api.store.transaction() as session:
+        (audit,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "job:cancelled"))
+        assert (audit.actor, audit.entity_id) == ("tech.t", str(analysis.id))
+    # a new analysis may be queued at once (the same job, queued again)
+    assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
+    assert next(j for j in jobs(api.store) if j.id == analysis.id).status == "queued"
 
 
 def _free_port() -> int:

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ecgdesk.errors import EcgDeskError, InputError
+from ecgdesk.errors import ConflictError, EcgDeskError, InputError
 from ecgdesk.jobs.info import GAVE_UP, iso
 from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
 from ecgdesk.jobs.info import aware as aware
@@ -504,8 +504,8 @@ def cancel(session: Session, job_id: int, actor: str) -> Job:
     worker stops at the next heartbeat and its result is discarded). A part cancels its parent too (and
     so the other parts), which could never merge without it; retrying the parent runs them again."""
     job = get_job(session, job_id, lock=True)
-    if job.status in ENDED:
-        raise InputError("job", f"job {job_id} is already {job.status}")
+    if job.status in ENDED:  # a state the job is in, not a bad value: 409 over HTTP, exit 2 in the CLI
+        raise ConflictError("job", f"job {job_id} is already {job.status}; nothing to cancel")
     job.finished_at = now()
     _clear_lease(job)
     _change(session, job, JobStatus.CANCELLED, actor)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ecgdesk.errors import EXIT_USAGE, EcgDeskError, InputError, check_option
+from ecgdesk.errors import EXIT_USAGE, EcgDeskError, InputError, NotFoundError, check_option
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor, LocalExecutor
 from ecgdesk.jobs.queue import JobInfo
@@ -23,7 +23,7 @@ from ecgdesk.jobs.runner import Kinds, execute
 from ecgdesk.jobs.settings import Backoff
 from ecgdesk.jobs.worker import LoopStats, serve
 from ecgdesk.store import Store
-from ecgdesk.store.jobs_models import ENDED, JobStatus
+from ecgdesk.store.jobs_models import ENDED, Job, JobStatus
 from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
 from ecgdesk.workflow.monitoring_jobs import KINDS as MONITORING_KINDS
 
@@ -93,6 +93,17 @@ def retry_job(store: Store, job_id: int, actor: str) -> JobInfo:
 def cancel_job(store: Store, job_id: int, actor: str) -> JobInfo:
     """Cancel a queued or running job (audited); a running one stops at its next heartbeat."""
     with store.transaction() as session:
+        return queue.info(session, queue.cancel(session, job_id, actor))
+
+
+def cancel_study_job(store: Store, study_id: int, job_id: int, actor: str) -> JobInfo:
+    """Cancel a queued or running job of ``study_id`` (the study page's and the API's cancel; audited): a
+    running analysis stops at its next heartbeat and stores nothing, so the study stays as it was and a
+    new analysis may be queued at once. A job of another study is not found here."""
+    with store.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.study_id != study_id:
+            raise NotFoundError("job", f"study {study_id} has no job {job_id}")
         return queue.info(session, queue.cancel(session, job_id, actor))
 
 

@@ -59,6 +59,7 @@ from ecgdesk.workflow.schemas import (
 from ecgdesk.workflow.worklist import MAX_PAGE, study_entries
 
 if TYPE_CHECKING:
+    from ecgdesk.jobs.queue import JobInfo
     from ecgdesk.store.service_models import Upload
 
 
@@ -229,20 +230,7 @@ def show_study(store: Store, study_id: int, who: Principal | None = None) -> Stu
         if upload is not None:
             view.upload = upload_out(upload, session)
         view.jobs = None if who is not None and not allowed(who.role, Action.JOB_READ) else [
-            JobOut(
-                id=j.id,
-                kind=j.kind,
-                status=j.status,  # type: ignore[arg-type]
-                attempts=j.attempts,
-                max_attempts=j.max_attempts,
-                progress=j.progress,
-                error=j.error,
-                result=j.result,
-                created_at=j.created_at,  # type: ignore[arg-type]
-                not_before=j.not_before,  # type: ignore[arg-type]
-                retry_wait=j.retry_wait,
-            )
-            for j in list_jobs(session, study_id=study_id)
+            job_out(j) for j in list_jobs(session, study_id=study_id)
         ]
         view.audit_rows = int(
             session.scalar(
@@ -256,6 +244,23 @@ def show_study(store: Store, study_id: int, who: Principal | None = None) -> Stu
             audit_read(session, who.actor, "study", "study", study_id)
     view.signature_state = signature_state(store, study_id)
     return view
+
+
+def job_out(j: JobInfo) -> JobOut:
+    """A job of a study as the API and the study page show it."""
+    return JobOut(
+        id=j.id,
+        kind=j.kind,
+        status=j.status,  # type: ignore[arg-type]
+        attempts=j.attempts,
+        max_attempts=j.max_attempts,
+        progress=j.progress,
+        error=j.error,
+        result=j.result,
+        created_at=j.created_at,  # type: ignore[arg-type]
+        not_before=j.not_before,  # type: ignore[arg-type]
+        retry_wait=j.retry_wait,
+    )
 
 
 def upload_out(row: Upload, session: Session | None = None) -> UploadOut:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
 from ecgdesk.errors import AuthenticationError, PermissionDeniedError
 from ecgdesk.service.deps import SettingsDep, StoreDep, allowed
@@ -18,6 +18,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.billing import mark_billed
+from ecgdesk.workflow.jobs import cancel_study_job
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.schemas import (
@@ -26,6 +27,7 @@ from ecgdesk.workflow.schemas import (
     BillIn,
     CodingDone,
     ComponentIn,
+    JobOut,
     ReportRendered,
     RunDone,
     SignatureDone,
@@ -54,6 +56,20 @@ def analyze(
     job_id = enqueue_analysis(store, study_id, who.actor, again=True)
     request.app.state.work.run_job(store, job_id, request.app.state.settings.jobs == "inline")
     return _state(store, study_id)
+
+
+@router.post("/{study_id}/jobs/{job_id}/cancel")
+def cancel_job(
+    study_id: StudyId,
+    job_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="job id")],
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.JOB_MANAGE)],
+) -> JobOut:
+    """Cancel a queued or running job of the study (a running analysis stops at its next heartbeat and
+    stores nothing); 409 if it has already ended, 404 if the study has no such job."""
+    from ecgdesk.workflow.views import job_out
+
+    return job_out(cancel_study_job(store, study_id, job_id, who.actor))
 
 
 @router.post("/{study_id}/beat-edits")

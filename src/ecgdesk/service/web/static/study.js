@@ -72,6 +72,16 @@ document.addEventListener("DOMContentLoaded", () => {
     again.disabled = true;
   });
 
+  // Cancel a queued or running job: a running analysis stops at its next heartbeat and stores nothing.
+  for (const button of document.querySelectorAll("button.job-cancel")) {
+    button.addEventListener("click", async () => {
+      const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/jobs/${button.dataset.job}/cancel`);
+      button.insertAdjacentText("afterend", answer.ok ? " Cancelled." : ` ${answer.message}`);
+      button.disabled = true;
+      if (answer.ok) button.closest("tr").querySelector(".job-state").textContent = answer.data.status;
+    });
+  }
+
   // Progress of the upload's background import and analysis.
   const box = document.getElementById("progress-box");
   async function poll() {
