@@ -7,6 +7,10 @@ other scripts a physician may paste. Each further family is one that adds charac
 ``fonts-noto-cjk``, ``fonts-liberation``...; nothing is downloaded). A character none of them has cannot
 be printed and is refused where the text is entered (:func:`check_printable`), never signed as a blank box.
 
+Matplotlib looks the whole family list up for every text it measures and draws (a dozen lookups a text),
+although almost every text of a report is DejaVu Sans alone: :func:`fit_fonts` gives such texts DejaVu
+Sans only, just before a figure is saved, and leaves the list to the others (same glyphs, same output).
+
 Matplotlib's "Last Resort" font (3.10+) maps every code point to a placeholder box, and a colour bitmap
 font (an emoji font) has no outlines to embed: neither counts as printing the character.
 """
@@ -18,8 +22,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ecgdesk.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
 BASE = "DejaVu Sans"
 #: Families that print placeholders for characters they lack, never the character itself.
@@ -32,6 +42,8 @@ class Fallback:
     families: tuple[str, ...]
     #: Every code point one of them prints.
     covered: frozenset[int]
+    #: The code points :data:`BASE` prints itself (empty: every text keeps the whole list).
+    base: frozenset[int] = frozenset()
 
 
 def _charmap(path: str) -> set[int] | None:
@@ -78,7 +90,7 @@ def fallback() -> Fallback:
         if points and not points <= covered:
             families.append(name)
             covered |= points
-    return Fallback(tuple(families), frozenset(covered))
+    return Fallback(tuple(families), frozenset(covered), frozenset(base))
 
 
 @contextmanager
@@ -89,6 +101,43 @@ def report_fonts() -> Iterator[None]:
 
     with matplotlib.rc_context({"font.family": list(fallback().families)}):
         yield
+
+
+def fit_fonts(fig: Figure) -> None:
+    """Give DejaVu Sans alone to each text of ``fig`` that has the fallback list and only characters
+    DejaVu Sans prints; call it just before saving, inside :func:`report_fonts`.
+
+    Matplotlib draws each character with the first family of the list that has it, so such a text is
+    drawn exactly as before, without looking up the other families for it. A text still empty here (a
+    tick label is filled in while drawing), mathtext and any other character keep the whole list."""
+    from matplotlib import cbook
+
+    fonts = fallback()
+    every = list(fonts.families)
+    if len(every) < 2 or not fonts.base:
+        return
+    for text in _texts(fig):
+        value = text.get_text()
+        if (value and text.get_fontfamily() == every and not text.get_usetex()
+                and not cbook.is_math_text(value)
+                and all(ord(char) in fonts.base or char == "\n" for char in value)):
+            text.set_fontfamily(BASE)
+
+
+def _texts(artist: Artist) -> Iterator[Text]:
+    """The texts under ``artist``, axis labels included but not the ticks: asking an axis for its
+    children makes its ticks (slow, and pointless on the page's axes, which hide them)."""
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    if isinstance(artist, Text):
+        yield artist
+    if isinstance(artist, Axis):
+        yield artist.label
+        yield artist.offsetText
+        return
+    for child in artist.get_children():
+        yield from _texts(child)
 
 
 def _needs_glyph(char: str) -> bool:

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
-from ecgdesk.reports.fonts import report_fonts
+from ecgdesk.reports.fonts import fit_fonts, report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, mm_axes
 from ecgdesk.reports.scanning_pdf import CONTENT_W, STRIP_S, TITLE
 from ecgdesk.reports.strips import (
@@ -59,6 +59,7 @@ class HtmlEvent:
 
 def _png_uri(fig: Figure, dpi: int) -> str:
     buffer = io.BytesIO()
+    fit_fonts(fig)
     fig.savefig(buffer, format="png", dpi=dpi)
     fig.clear()
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 from ecgdesk.analysis.findings import PatientEvent, TemplateSummary
 from ecgdesk.reports.context import ScanningReportContext, signature_lines
 from ecgdesk.reports.events import EventStrip, report_event_strips, report_patient_strips, rhythm_name
-from ecgdesk.reports.fonts import report_fonts
+from ecgdesk.reports.fonts import fit_fonts, report_fonts
 from ecgdesk.reports.paper import MM_PER_INCH, STANDARD, mm_axes
 from ecgdesk.reports.strips import (
     TEMPLATES_SHOWN,
@@ -485,6 +485,7 @@ def write_pdf(ctx: ScanningReportContext, path: Path, digest: str) -> int:
                     if page.figure_hook is not None:
                         page.figure_hook(fig)
                     _decorate(ax, ctx, number, len(pages))
+                    fit_fonts(fig)
                     pdf.savefig(fig)
                 finally:
                     fig.clear()
