@@ -3,7 +3,8 @@
 The study is the workflow tests' (tests/workflow/test_workflow_signature.py): a 2-minute synthetic WFDB
 record, analysed with the tests' fake analyser, one technician. Each report is one ``report_study`` after
 a changed technician comment (a new version: PDF and HTML with strip images), as a physician's save does.
-The old path is selected in the same process by undoing each speed-up (``fit_fonts`` made a no-op), so
+The old path is selected in the same process by undoing each speed-up (``fit_fonts`` made a no-op, the
+image cache replaced by one that keeps nothing), so
 both run on the same machine, interleaved report by report; CPU seconds are printed beside wall seconds
 (the machine is shared). Writes ``bench/results/report_render.csv``.
 
@@ -18,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,11 +40,14 @@ from ecgdesk.workflow.users import add_user  # noqa: E402
 
 @contextmanager
 def old_path() -> Iterator[None]:
-    """The rendering as it was: every text looks the whole fallback list up."""
-    saved: list[tuple[object, str, Callable[..., object]]] = []
+    """The rendering as it was: every text looks the whole fallback list up, and the HTML's images are
+    drawn for each version (a cache that keeps nothing; only the keys are still computed)."""
+    saved: list[tuple[object, str, object]] = []
     for module in (scanning_pdf, scanning_html):
         saved.append((module, "fit_fonts", module.fit_fonts))
         module.fit_fonts = lambda fig: None  # type: ignore[assignment]
+    saved.append((scanning_html, "IMAGES", scanning_html.IMAGES))
+    scanning_html.IMAGES = scanning_html._ImageCache(0)
     try:
         yield
     finally:

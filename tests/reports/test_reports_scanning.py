@@ -106,6 +106,55 @@ def test_html_carries_the_clinical_content(unsigned_report):
     assert html.count("<tr><td>09:") + html.count("<tr><td>10:") >= len(f.hourly)
 
 
+def _images(html: str) -> list[str]:
+    return re.findall(r"data:image/png;base64,[^\"']+", html)
+
+
+def test_a_version_that_changes_only_text_reuses_the_images(unsigned_report, mitdb208, monkeypatch):
+    """Each save and signature renders a new version whose strips are the version before's: their images
+    were drawn and encoded again each time. They now come from the images already drawn, byte for byte
+    the same (drawn by the first render), and so do the trend and the templates; a strip whose beats
+    changed (relabelled beats) is drawn again, and the trend and templates are drawn again for other
+    findings."""
+    from ecgdesk.reports import scanning_html
+    from ecgdesk.reports.events import report_event_strips
+
+    ctx, out = unsigned_report
+    first = _images(out.html_path.read_text(encoding="utf-8"))
+    drawn: list[float] = []
+    draw = scanning_html.draw_strip_data
+
+    def counting(ax, data, *args):
+        drawn.append(data.start_s)
+        draw(ax, data, *args)
+
+    monkeypatch.setattr(scanning_html, "draw_strip_data", counting)
+    others: list[str] = []
+    for name in ("_draw_trend_images", "_draw_templates_image"):
+        real = getattr(scanning_html, name)
+        monkeypatch.setattr(scanning_html, name,
+                            lambda c, real=real, name=name: (others.append(name), real(c))[1])
+    amended = dataclasses.replace(ctx, interpretation="Sinus rhythm; PVCs and couplets reviewed.")
+    reused = _images(html_text(amended, report_content_digest(amended)))
+    assert drawn == [] and others == [] and reused == first
+    rec, beats, _ = mitdb208
+    strip = report_event_strips(ctx, STRIP_S)[0]
+    a, b = strip.start_s * rec.fs, (strip.start_s + strip.duration_s) * rec.fs
+    labels = np.asarray(beats.labels).copy()
+    inside = (np.asarray(beats.samples) >= a) & (np.asarray(beats.samples) < b)
+    labels[inside] = np.where(labels[inside] == "V", "N", "V")
+    relabelled = dataclasses.replace(amended, beats=SimpleBeats(beats.samples, labels))
+    changed = _images(html_text(relabelled, report_content_digest(relabelled)))
+    assert len(drawn) >= 1 and len(drawn) < len(first) - 2  # the strips over that window only
+    assert changed[1] != first[1] and len(changed) == len(first)
+    assert sum(x != y for x, y in zip(changed, first, strict=True)) == len(drawn) and others == []
+    findings = dataclasses.replace(ctx.findings, templates=ctx.findings.templates[:1])
+    fewer = dataclasses.replace(amended, findings=findings)
+    redrawn = _images(html_text(fewer, report_content_digest(fewer)))
+    assert others == ["_draw_trend_images", "_draw_templates_image"]  # other findings: drawn again
+    assert redrawn[0] == first[0] and redrawn[-1] != first[-1]  # same trend, one template left
+
+
 def test_unsigned_report_says_so_and_signed_one_names_the_signer(unsigned_report, mitdb208, tmp_path):
     _, out = unsigned_report
     assert "NOT SIGNED" in out.html_path.read_text(encoding="utf-8")

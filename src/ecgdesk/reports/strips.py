@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -106,6 +107,13 @@ def draw_event_strip(ax: Axes, ctx: ScanningReportContext, strip: EventStrip, x0
         ax.text(x0 + width / 2, y0 + height / 2, "no recording attached: strip not available",
                 ha="center", va="center", fontsize=7, color="#777777")
         return False
+    draw_strip_data(ax, data, recording_start(ctx), x0, y0, width, height, spec)
+    return True
+
+
+def draw_strip_data(ax: Axes, data: StripData, start_time: datetime | None, x0: float, y0: float,
+                    width: float, height: float, spec: PaperSpec = STANDARD) -> None:
+    """Draw the strip ``data`` (from :func:`strip_data`): what is drawn depends on these arguments only."""
     n = data.signal.shape[1]
     channel = height / n
     for c in range(n):
@@ -114,9 +122,8 @@ def draw_event_strip(ax: Axes, ctx: ScanningReportContext, strip: EventStrip, x0
         draw_strip(ax, data.signal[:, c], data.fs, x0=x0, y0=y0 + (n - 1 - c) * channel, width=width,
                    height=channel, spec=spec, beat_samples=data.beat_samples if top else None,
                    beat_labels=data.beat_labels if top else None, start_s=data.start_s,
-                   start_time=recording_start(ctx), lead_label=label, marks=data.marks if bottom else (),
+                   start_time=start_time, lead_label=label, marks=data.marks if bottom else (),
                    time_labels=bottom)
-    return True
 
 
 def strip_caption(ctx: ScanningReportContext, strip: EventStrip) -> str:
