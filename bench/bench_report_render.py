@@ -4,7 +4,7 @@ The study is the workflow tests' (tests/workflow/test_workflow_signature.py): a 
 record, analysed with the tests' fake analyser, one technician. Each report is one ``report_study`` after
 a changed technician comment (a new version: PDF and HTML with strip images), as a physician's save does.
 The old path is selected in the same process by undoing each speed-up (``fit_fonts`` made a no-op, the
-image cache replaced by one that keeps nothing), so
+image cache replaced by one that keeps nothing, each figure cleared after saving), so
 both run on the same machine, interleaved report by report; CPU seconds are printed beside wall seconds
 (the machine is shared). Writes ``bench/results/report_render.csv``.
 
@@ -22,6 +22,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "workflow")]
@@ -40,14 +44,30 @@ from ecgdesk.workflow.users import add_user  # noqa: E402
 
 @contextmanager
 def old_path() -> Iterator[None]:
-    """The rendering as it was: every text looks the whole fallback list up, and the HTML's images are
-    drawn for each version (a cache that keeps nothing; only the keys are still computed)."""
+    """The rendering as it was: every text looks the whole fallback list up, the HTML's images are drawn
+    for each version (a cache that keeps nothing; only the keys are still computed), and each figure is
+    cleared after it is saved."""
     saved: list[tuple[object, str, object]] = []
     for module in (scanning_pdf, scanning_html):
         saved.append((module, "fit_fonts", module.fit_fonts))
         module.fit_fonts = lambda fig: None  # type: ignore[assignment]
     saved.append((scanning_html, "IMAGES", scanning_html.IMAGES))
     scanning_html.IMAGES = scanning_html._ImageCache(0)
+    png_uri = scanning_html._png_uri
+
+    def png_uri_then_clear(fig: Figure, dpi: int) -> str:
+        uri = png_uri(fig, dpi)
+        fig.clear()
+        return uri
+
+    class ClearingPdfPages(PdfPages):
+        def savefig(self, figure: Any = None, **kwargs: Any) -> None:
+            super().savefig(figure, **kwargs)
+            figure.clear()
+
+    saved += [(scanning_html, "_png_uri", png_uri), (scanning_pdf, "PdfPages", PdfPages)]
+    scanning_html._png_uri = png_uri_then_clear  # type: ignore[assignment]
+    scanning_pdf.PdfPages = ClearingPdfPages  # type: ignore[misc]
     try:
         yield
     finally:

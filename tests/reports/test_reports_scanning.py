@@ -273,8 +273,37 @@ def test_bad_input_is_named(mitdb208, tmp_path):
         render_scanning_report(_ctx(mitdb208, lead="V9"), tmp_path / "lead")
 
 
-def test_empty_findings_render_with_dashes(tmp_path):
-    """No analyzable signal: no beats, no HR, empty trend and tables; the report still renders and says so."""
+def _count_figures(monkeypatch) -> tuple[list, list[int]]:
+    """Weak references to every Figure made, and the axes count of each clear() of a figure with axes."""
+    import weakref
+
+    from matplotlib.figure import Figure
+
+    made: list[weakref.ref[Figure]] = []
+    cleared: list[int] = []
+    init, clear = Figure.__init__, Figure.clear
+
+    def counting_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    def counting_clear(self, *args, **kwargs):
+        cleared.extend([len(self.axes)] if self.axes else [])  # Figure() clears itself while empty
+        clear(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "__init__", counting_init)
+    monkeypatch.setattr(Figure, "clear", counting_clear)
+    return made, cleared
+
+
+def test_empty_findings_render_with_dashes(tmp_path, monkeypatch):
+    """No analyzable signal: no beats, no HR, empty trend and tables; the report still renders and says so.
+
+    The page and image figures are not cleared after saving (that rebuilt each of their axes, ticks and
+    all, only to drop them: about a tenth of a render), and none is left alive after the render (bare
+    Figures: no pyplot registry keeps them)."""
+    import gc
+
     from ecgdesk.analysis.findings import (
         EctopySummary,
         Findings,
@@ -286,6 +315,7 @@ def test_empty_findings_render_with_dashes(tmp_path):
         RecordingInfo,
         Summary,
     )
+    from ecgdesk.reports import scanning_html
 
     summary = Summary(RecordingInfo(None, None, "csv", 250.0, 2500, 10.0, "ch1", ["ch1"]), None, None, 10.0,
                       0.0, 0.0, 0, {}, HeartRateSummary(), EctopySummary(), 0.0, 0.0, PauseSummary(),
@@ -293,7 +323,12 @@ def test_empty_findings_render_with_dashes(tmp_path):
     message = Message(MessageLevel.WARNING, "no_analyzable_signal", "No analyzable signal in the recording.")
     header = ReportHeader(patient_name="<b>Roe</b> & Co")
     ctx = ScanningReportContext(header, Findings(summary, messages=[message]))
+    monkeypatch.setattr(scanning_html, "IMAGES", scanning_html._ImageCache(0))  # draw every image
+    made, cleared = _count_figures(monkeypatch)
     out = render_scanning_report(ctx, tmp_path)
+    assert cleared == [] and len(made) == 3  # two pages and the trend image
+    gc.collect()
+    assert [ref for ref in made if ref() is not None] == []
     assert out.page_count == 2 and _pdf_pages(out.pdf_path.read_bytes()) == 2  # summary and trend
     html = out.html_path.read_text(encoding="utf-8")
     assert "No analyzable signal in the recording." in html and "No episodes selected for strips." in html

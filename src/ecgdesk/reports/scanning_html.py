@@ -77,8 +77,7 @@ class HtmlEvent:
 def _png_uri(fig: Figure, dpi: int) -> str:
     buffer = io.BytesIO()
     fit_fonts(fig)
-    fig.savefig(buffer, format="png", dpi=dpi)
-    fig.clear()
+    fig.savefig(buffer, format="png", dpi=dpi)  # not cleared after: dropped, it is freed (see write_pdf)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

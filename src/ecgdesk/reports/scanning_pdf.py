@@ -477,18 +477,16 @@ def write_pdf(ctx: ScanningReportContext, path: Path, digest: str) -> int:
         with PdfPages(tmp, metadata={"Title": TITLE, "Subject": f"study {ctx.header.study_id}",
                                      "Creator": "ecgdesk"}) as pdf:
             for number, page in enumerate(pages, start=1):
-                # A bare Figure (no pyplot): nothing global is kept, so a server can render concurrently.
+                # A bare Figure (no pyplot): nothing global is kept, so a server can render concurrently,
+                # and it is freed with its axes once dropped (clearing it first rebuilt each axes' ticks).
                 fig = Figure(figsize=(PAGE_W / MM_PER_INCH, PAGE_H / MM_PER_INCH))
-                try:
-                    ax = mm_axes(fig, 0.0, 0.0, PAGE_W, PAGE_H)
-                    page.draw(ax)
-                    if page.figure_hook is not None:
-                        page.figure_hook(fig)
-                    _decorate(ax, ctx, number, len(pages))
-                    fit_fonts(fig)
-                    pdf.savefig(fig)
-                finally:
-                    fig.clear()
+                ax = mm_axes(fig, 0.0, 0.0, PAGE_W, PAGE_H)
+                page.draw(ax)
+                if page.figure_hook is not None:
+                    page.figure_hook(fig)
+                _decorate(ax, ctx, number, len(pages))
+                fit_fonts(fig)
+                pdf.savefig(fig)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
