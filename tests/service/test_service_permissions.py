@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/studies/{study_id}/report.pdf"): (Action.REPORT_READ, None),
     ("GET", "/api/v1/studies/{study_id}/signal"): (Action.SIGNAL_READ, None),
     ("POST", "/api/v1/studies/{study_id}/analysis"): (Action.STUDY_ANALYZE, None),
+    ("POST", "/api/v1/studies/{study_id}/jobs/{job_id}/cancel"): (Action.JOB_MANAGE, None),
     ("POST", "/api/v1/studies/{study_id}/beat-edits"): (
         Action.BEATS_EDIT,
         {"kind": "beat", "target": 0, "label": "N"},
@@ -183,7 +184,7 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         headers = api.login(username)
         url = path.format(
             study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
-            name="escalate_emergent_minutes",
+            name="escalate_emergent_minutes", job_id=1,
         )
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
@@ -214,7 +215,7 @@ def _permitted(action: Action | None) -> str:
 def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
     url = path.format(
         study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
-            name="escalate_emergent_minutes",
+            name="escalate_emergent_minutes", job_id=1,
     )
     kwargs: dict[str, Any] = {"headers": headers}
     if path.endswith("/recording"):
