@@ -207,7 +207,7 @@ def test_the_administrator_changes_the_escalation_minutes_on_the_settings_page(
     page.fill("#value-escalate_urgent_minutes", "0")
     page.locator("form[data-name=escalate_urgent_minutes] button").click()
     page.locator("#error-escalate_urgent_minutes").wait_for(state="visible")
-    assert "greater than or equal to 1" in page.locator("#error-escalate_urgent_minutes").inner_text()
+    assert "from 1 to 1440" in page.locator("#error-escalate_urgent_minutes").inner_text()
     page.fill("#value-escalate_urgent_minutes", "45")
     with page.expect_navigation():
         page.locator("form[data-name=escalate_urgent_minutes] button").click()
