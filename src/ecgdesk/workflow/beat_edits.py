@@ -48,14 +48,11 @@ class Rerendered:
         return ""
 
 
-@dataclass(frozen=True)
-class EditOutcome:
-    run: RunInfo
-    report: ReportInfo | None = None
-    report_error: str | None = None
+@dataclass(frozen=True, kw_only=True)
+class EditOutcome(Rerendered):
+    """An edit's new (or reused) analysis run, and what became of the report."""
 
-    def note(self) -> str:
-        return Rerendered(self.report, self.report_error).note()
+    run: RunInfo
 
 
 def was_sent(store: Store, study_id: int) -> bool:
@@ -92,4 +89,4 @@ def edit_and_report(
     else:
         run = edit_beats(store, study_id, kind, targets[0] if targets else -1, label, actor)
     again = report_again(store, study_id, sent, actor)
-    return EditOutcome(run, again.report, again.report_error)
+    return EditOutcome(run=run, report=again.report, report_error=again.report_error)
