@@ -63,10 +63,16 @@ def service_dates(period: Period, signed_on: date | None) -> ServiceDates:
     return ServiceDates(period.start, period.end, professional)
 
 
+def completes_too_close(end: date, other: date) -> bool:
+    """Whether sets completing on ``end`` and ``other`` complete within 29 days of each other (the one
+    rule behind the claim's check, :func:`overlap_conflict`, and the order's, :func:`too_close`)."""
+    return abs((end - other).days) < OVERLAP_DAYS
+
+
 def overlap_conflict(end: date, other_ends: list[tuple[str, date]]) -> str | None:
     """Why a set completing on ``end`` would be denied: another set of the patient ends within 29 days."""
     for what, other in other_ends:
-        if abs((end - other).days) < OVERLAP_DAYS:
+        if completes_too_close(end, other):
             return (
                 f"{what} completed on {other}, {abs((end - other).days)} days from {end}: monitoring sets "
                 f"may not complete within {OVERLAP_DAYS} days of each other"
@@ -90,5 +96,5 @@ class PriorSet:
 
 def too_close(completes_on: date, priors: list[PriorSet]) -> PriorSet | None:
     """The prior set that a new set completing on ``completes_on`` would complete within 29 days of."""
-    close = [p for p in priors if abs((completes_on - p.end).days) < OVERLAP_DAYS]
+    close = [p for p in priors if completes_too_close(completes_on, p.end)]
     return max(close, key=lambda p: p.end) if close else None  # the latest decides when a new set may be
