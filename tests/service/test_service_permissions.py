@@ -212,11 +212,15 @@ def _permitted(action: Action | None) -> str:
     return next(name for name, role in PEOPLE.items() if Role(role) in PERMISSIONS[action])
 
 
-def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
-    url = path.format(
+def _url(path: str) -> str:
+    return path.format(
         study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
-            name="escalate_emergent_minutes", job_id=1,
+        name="escalate_emergent_minutes", job_id=1,
     )
+
+
+def _request(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    url = _url(path)
     kwargs: dict[str, Any] = {"headers": headers}
     if path.endswith("/recording"):
         kwargs["files"] = [("files", ("x.csv", b"time,ecg\n0,0\n", "text/csv"))]
@@ -290,3 +294,39 @@ def test_every_read_of_patient_data_is_audited(api: Api) -> None:
                 unaudited.append(where)
     assert not unaudited
     assert answered >= 8  # most reads answer with data in this state; the rest are checked in their flows
+
+
+def test_a_body_that_is_not_json_is_refused_for_who_sends_it_first(api: Api) -> None:
+    """FastAPI reads a JSON body before a route's dependencies, so a body that did not parse was answered
+    422 before the caller was identified: an anonymous caller was told how the route reads its body, a
+    cross-site request without the CSRF token and a role that may not use the route got a 422 and no
+    audit row. Now the same checks come first, in the same order; only a caller the route would serve
+    is told the body is wrong."""
+    headers = api.login("tech.t")
+    assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
+    broken, json_type = b'{"truncated', {"Content-Type": "application/json"}
+    with_body = [(m, p, a) for (m, p), (a, b) in ROUTES.items() if isinstance(b, dict) and m != "GET"]
+    assert len(with_body) > 20
+    for method, path, action in with_body:
+        url = _url(path)
+        where = f"{method} {path}"
+        api.client.cookies.clear()
+        answer = api.client.request(method, url, content=broken, headers=json_type)
+        assert answer.status_code == 401, f"{where} anonymous: {answer.status_code} {answer.text[:200]}"
+        api.login(_permitted(action))
+        before = _audit_rows(api)
+        answer = api.client.request(method, url, content=broken, headers=json_type)
+        assert answer.status_code == 403 and _last_action(api) == "auth:csrf-refused", where
+        assert _audit_rows(api) == before + 1, where
+        refused = [name for name, role in PEOPLE.items() if action and Role(role) not in PERMISSIONS[action]]
+        for username in refused[:1]:
+            headers = api.login(username)
+            before = _forbidden(api)
+            sent = {**json_type, **headers}
+            answer = api.client.request(method, url, content=broken, headers=sent)
+            assert answer.status_code == 403, f"{where} as {username}: {answer.status_code} {answer.text}"
+            assert _forbidden(api) == before + 1, where
+        headers = api.login(_permitted(action))
+        sent = {**json_type, **headers}
+        answer = api.client.request(method, url, content=broken, headers=sent)
+        assert answer.status_code == 422, f"{where} permitted: {answer.status_code} {answer.text[:200]}"

@@ -4,7 +4,8 @@
 409 for a move the lifecycle refuses (or a row a concurrent request made first), 413 for an upload over
 the limit, 422 for invalid input (a value the database refuses to store included), 503 when the database is
 busy or down. Input is never
-echoed back (it may be a password).
+echoed back (it may be a password). Who asks comes before what was sent: a body that does not parse is
+refused 401/403 first where its sender is due that (``deps.refuse_unparsed_caller``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk.errors import (
@@ -80,8 +82,24 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, ServiceError)
         return _response(error.status, [error.field], error.reason, error.kind)
 
+    async def refused_first(request: Request) -> JSONResponse | None:
+        """The caller's refusal (401, 403) where one is due, before telling them their body is wrong."""
+        from ecgdesk.service.deps import refuse_unparsed_caller
+
+        try:
+            await run_in_threadpool(refuse_unparsed_caller, request)
+        except EcgDeskError as refusal:
+            return await ecgdesk_error(request, refusal)
+        except ServiceError as refusal:
+            return await service_error(request, refusal)
+        return None
+
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
+        if any(e.get("type") == "json_invalid" for e in error.errors()):
+            refusal = await refused_first(request)
+            if refusal is not None:
+                return refusal
         items = [
             {
                 "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
@@ -95,6 +113,9 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == 400:  # a body that cannot be parsed at all is invalid input too
+            refusal = await refused_first(request)
+            if refusal is not None:
+                return refusal
             return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
         # no route for this path (a mistyped or traversing URL) or method: name what was wrong
         where = {404: ["path"], 405: ["method"], 413: ["body"]}.get(error.status_code, [])

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ecgdesk.service.deps import CurrentUser, SettingsDep, StoreDep
+from ecgdesk.service.deps import CurrentUser, SettingsDep, StoreDep, checked_by_workflow
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.workflow.app_settings import change_setting, list_settings
+from ecgdesk.workflow.permissions import Action
 from ecgdesk.workflow.schemas import (
     PasswordIn,
     SettingIn,
@@ -61,6 +62,7 @@ def users(
 
 
 @router.post("/users", status_code=201)
+@checked_by_workflow(Action.USER_MANAGE)
 def add(body: UserCreate, store: StoreDep, who: CurrentUser) -> UserOut:
     info = add_user(
         store,
@@ -87,6 +89,7 @@ def enable(username: Username, store: StoreDep, who: CurrentUser) -> UserOut:
 
 
 @router.put("/users/{username}/password")
+@checked_by_workflow(Action.USER_MANAGE)
 def reset(username: Username, body: PasswordIn, store: StoreDep, who: CurrentUser) -> UserOut:
     """Set a new password (lifts a lockout, ends the user's sessions)."""
     return _user(reset_password(store, who, username, body.password))
@@ -108,6 +111,7 @@ def tokens(
 
 
 @router.post("/tokens", status_code=201)
+@checked_by_workflow(Action.USER_MANAGE)
 def new_token(body: TokenCreate, store: StoreDep, who: CurrentUser) -> TokenCreated:
     """A token acting as a user with their role; the secret is in this answer only."""
     info, secret = create_token(store, who, body.username, body.name)
@@ -127,6 +131,7 @@ def settings(store: StoreDep, who: CurrentUser, service: SettingsDep) -> list[Se
 
 
 @router.put("/settings/{name}")
+@checked_by_workflow(Action.SETTINGS_MANAGE)
 def change(
     name: SettingName, body: SettingIn, store: StoreDep, who: CurrentUser, service: SettingsDep
 ) -> SettingOut:
