@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from service_builders import Api
+from service_builders import PIN, Api
 from sqlalchemy import select, update
 
 from ecgdesk.store.enums import Role
@@ -18,6 +18,7 @@ from ecgdesk.workflow.app_settings import change_setting
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import Principal
 from ecgdesk.workflow.policy import SecurityPolicy
+from ecgdesk.workflow.users import aware
 
 SETTINGS = "/api/v1/settings"
 
@@ -160,3 +161,34 @@ def test_a_change_without_the_csrf_token_is_refused_and_audited(api: Api) -> Non
     assert refused[0][2] == {"method": "PUT", "path": f"{SETTINGS}/idle_minutes", "token": "missing"}
     assert refused[1][2]["token"] == "wrong" and "forged-token" not in str(refused)
     assert _changes(api) == []
+
+
+def test_the_session_lifetime_is_an_administrator_setting(api: Api) -> None:
+    """The absolute session lifetime (NIST SP 800-63B 4.2.3: re-authenticate at least every 12 hours)
+    was environment-only. It is a sign-in setting from 1 to 12 hours: a new login's session and cookie
+    end at the lifetime set now, and a shortened lifetime ends open sessions older than it at their next
+    request (a longer one applies from the next login). The app was built with 1 hour (POLICY)."""
+    headers = api.login("admin.t")
+    for bad in (0, 13):
+        answer = api.client.put(f"{SETTINGS}/session_hours", json={"value": bad}, headers=headers)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["session_hours"]
+    answer = api.client.put(f"{SETTINGS}/session_hours", json={"value": 12}, headers=headers)
+    assert answer.status_code == 200 and (answer.json()["value"], answer.json()["default"]) == (12, 1)
+    answer = api.client.post("/api/v1/session", json={"username": "dr.t", "password": PIN})
+    assert answer.status_code == 200
+    cookie = answer.headers["set-cookie"]
+    assert 11 * 3600 < int(cookie.split("Max-Age=", 1)[1].split(";", 1)[0]) <= 12 * 3600, cookie
+    with api.store.transaction() as session:
+        row = session.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
+        assert row is not None
+        assert 11.9 * 3600 < (aware(row.expires_at) - aware(row.created_at)).total_seconds() <= 12 * 3600
+        session.execute(update(LoginSession).values(created_at=now() - timedelta(hours=3)))
+    assert api.client.get("/api/v1/studies").status_code == 200  # 3 hours old, under 12
+    headers = api.login("admin.t")
+    assert api.client.put(f"{SETTINGS}/session_hours", json={"value": 2}, headers=headers).status_code == 200
+    api.login("dr.t")
+    with api.store.transaction() as session:
+        session.execute(update(LoginSession).where(LoginSession.ended_at.is_(None))
+                        .values(created_at=now() - timedelta(hours=3)))
+    answer = api.client.get("/api/v1/studies")
+    assert answer.status_code == 401 and "maximum lifetime" in answer.json()["detail"][0]["msg"]

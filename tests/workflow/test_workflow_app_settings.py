@@ -39,7 +39,8 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
     assert escalate_unacknowledged(store) == []  # the packaged default: emergent after 10 minutes
 
     [emergent, urgent, *sign_in] = app_settings.list_settings(store, ADMIN)
-    assert [s.name for s in sign_in] == ["lockout_attempts", "lockout_minutes", "idle_minutes"]
+    assert [s.name for s in sign_in] == ["lockout_attempts", "lockout_minutes", "idle_minutes",
+                                        "session_hours"]
     assert (emergent.name, emergent.value, emergent.default, emergent.changed_by) == (
         "escalate_emergent_minutes", 10, 10, None)
     assert (urgent.name, urgent.value) == ("escalate_urgent_minutes", 60)

@@ -1,7 +1,7 @@
 """Account security settings: idle logoff, absolute session lifetime and lockout after failed logins.
 
 Defaults follow common practice for clinical workstations (15 minutes idle, a working day of absolute
-lifetime, 5 failures lock the account for 15 minutes). Three of them are also administrator settings
+lifetime, 5 failures lock the account for 15 minutes). Four of them are also administrator settings
 (:data:`SECURITY_SETTINGS`, stored in ``app_settings`` and changed through ``workflow.app_settings``): the
 login and session code read them in the transaction of each login and each request
 (:meth:`SecurityPolicy.current`), so a change applies at once, without a restart. Where the environment
@@ -57,6 +57,8 @@ class SecuritySetting:
 #: the usual ceiling in HIPAA practice, PCI DSS 8.3.4 too) and 5 minutes to a day. Idle logoff (HIPAA
 #: 164.312(a)(2)(iii)): 800-63B section 4.2.3 asks re-authentication after 30 minutes of inactivity at
 #: AAL2 (15 at AAL3), review-ui.md section 4 cites 30 minutes generally and STIG 5/10/15: 2 to 30 minutes.
+#: Absolute session lifetime: 800-63B section 4.2.3 asks re-authentication at least once every 12 hours at
+#: AAL2 whatever the activity; under an hour a physician is logged off in the middle of a day's reading.
 SECURITY_SETTINGS = (
     SecuritySetting(
         "lockout_attempts", "Wrong passwords in a row that lock an account", "ECGDESK_LOCKOUT_ATTEMPTS", 3, 10
@@ -70,6 +72,13 @@ SECURITY_SETTINGS = (
         "ECGDESK_IDLE_MINUTES",
         2,
         30,
+    ),
+    SecuritySetting(
+        "session_hours",
+        "Hours after logging in at which a session ends, active or not (a new login is needed)",
+        "ECGDESK_SESSION_HOURS",
+        1,
+        12,
     ),
 )
 _NAMES = tuple(s.name for s in SECURITY_SETTINGS)
@@ -101,6 +110,7 @@ class SecurityPolicy:
             "lockout_attempts": float(self.lockout_attempts),
             "lockout_minutes": self.lockout_s / 60,
             "idle_minutes": self.idle_s / 60,
+            "session_hours": self.absolute_s / 3600,
         }
         return values[name]
 
@@ -114,6 +124,7 @@ class SecurityPolicy:
             lockout_attempts=free.get("lockout_attempts", self.lockout_attempts),
             lockout_s=free["lockout_minutes"] * 60.0 if "lockout_minutes" in free else self.lockout_s,
             idle_s=free["idle_minutes"] * 60.0 if "idle_minutes" in free else self.idle_s,
+            absolute_s=free["session_hours"] * 3600.0 if "session_hours" in free else self.absolute_s,
         )
 
     def current(self, session: Session) -> SecurityPolicy:

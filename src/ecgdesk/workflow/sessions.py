@@ -73,7 +73,8 @@ def _open(
         user_id=info.id,
         created_at=moment,
         last_seen_at=moment,
-        expires_at=moment + timedelta(seconds=policy.absolute_s),
+        # the administrator's lifetime as it is now (the policy passed in may be the start-up one)
+        expires_at=moment + timedelta(seconds=policy.current(session).absolute_s),
         client=client[:200],
     )
     session.add(row)
@@ -96,6 +97,12 @@ def _open(
 def _end(session: Session, row: LoginSession, actor: str, reason: str) -> None:
     row.ended_at, row.end_reason = now(), reason
     append(session, actor, "auth:logoff", "user", row.user_id, None, {"session": row.id, "reason": reason})
+
+
+def _ends_at(row: LoginSession, policy: SecurityPolicy) -> datetime:
+    """When ``row`` ends whatever its activity: its lifetime as set at login, or sooner where the
+    administrator has shortened the lifetime since (a longer one applies from the next login)."""
+    return min(aware(row.expires_at), aware(row.created_at) + timedelta(seconds=policy.absolute_s))
 
 
 def resolve_session(
@@ -121,12 +128,11 @@ def resolve_session(
             if user.disabled:
                 _end(session, row, user.username, "disabled")
                 refusal = "account disabled"
-            elif moment >= aware(row.expires_at):
+            elif moment >= _ends_at(row, live := policy.current(session)):
                 _end(session, row, user.username, "lifetime")
                 refusal = "session reached its maximum lifetime: log in again"
-            elif (moment - aware(row.last_seen_at)).total_seconds() >= policy.current(session).idle_for(
-                user.role
-            ):  # the administrator's idle limit as it is now (a change applies from the next request)
+            elif (moment - aware(row.last_seen_at)).total_seconds() >= live.idle_for(user.role):
+                # the administrator's idle limit as it is now (a change applies from the next request)
                 _end(session, row, user.username, "idle")
                 refusal = "logged off after inactivity: log in again"
             elif touch and (moment - aware(row.last_seen_at)).total_seconds() >= policy.touch_s:

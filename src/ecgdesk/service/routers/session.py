@@ -11,9 +11,11 @@ from ecgdesk.service.deps import COOKIE, CurrentUser, SettingsDep, StoreDep
 from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
+from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import Action
 from ecgdesk.workflow.schemas import LoginIn, PasswordChangedOut, PasswordChangeIn, SessionOut
 from ecgdesk.workflow.sessions import NewSession, change_password, login, logout
+from ecgdesk.workflow.users import aware
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=ERRORS)
 
@@ -30,7 +32,8 @@ def _set_cookie(request: Request, response: Response, settings: ServiceSettings,
     response.set_cookie(
         COOKIE,
         new.token,
-        max_age=int(settings.policy.absolute_s),
+        # the session's own end (the administrator's lifetime at login), not the start-up default
+        max_age=max(1, int((aware(new.expires_at) - now()).total_seconds())),
         httponly=True,
         samesite="strict",
         secure=_secure(request, settings.cookie_secure),
