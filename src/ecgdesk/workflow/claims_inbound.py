@@ -24,6 +24,7 @@ from ecgdesk.claims.matching import BilledLine
 from ecgdesk.claims.x12 import collector_paused
 from ecgdesk.coding.payer_rules import PayerRules
 from ecgdesk.store import Store, append, append_many
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import (
     ClaimLineRow,
     ClaimRow,
@@ -136,9 +137,8 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         ClaimRow.frequency,  # a replacement the payer accepts supersedes its original (claims_replaced)
         ClaimRow.original_claim_id,
     )
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(chunk))
+    for claim_numbers in in_batches(numbers):
+        claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(claim_numbers))
         claims.update((c.claim_number, c) for c in session.scalars(claim_query))
     lines: dict[int, list[BilledLine]] = {}
     numbers_of: dict[int, int] = {}
@@ -153,8 +153,8 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         ClaimLineRow.date_from,
         ClaimLineRow.charge_cents,
     )
-    for start in range(0, len(ids), 500):
-        query = select(*columns).where(ClaimLineRow.claim_id.in_(ids[start : start + 500]))
+    for chunk in in_batches(ids):
+        query = select(*columns).where(ClaimLineRow.claim_id.in_(chunk))
         for line_id, claim_id, number, control, code, modifiers, day, charge in session.execute(query):
             numbers_of[line_id] = number
             billed = BilledLine(
@@ -188,11 +188,11 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     # the secondary claims we billed whose patient has a tertiary payer to see what they leave
     next_rules: dict[int, PayerRules] = {}
     ours = sorted(primaries)
-    for start in range(0, len(ours), 500):
+    for chunk in in_batches(ours):
         billed_to = (
             select(ClaimRow.id, ClaimRow.patient_id, CoverageRow.priority)
             .join(CoverageRow, ClaimRow.coverage_id == CoverageRow.id)
-            .where(ClaimRow.id.in_(ours[start : start + 500]))
+            .where(ClaimRow.id.in_(chunk))
         )
         for claim_id, patient_id, priority in session.execute(billed_to):
             rules = later_rules.get(NEXT_PAYER.get(priority, ""), {}).get(patient_id)
@@ -206,11 +206,11 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             users.setdefault(source, {source}).add(claim_id)
     shares: dict[int, int] = {}
     sources = sorted(users)
-    for start in range(0, len(sources), 500):
+    for chunk in in_batches(sources):
         share_query = (
             select(LedgerRow.claim_id, LedgerRow.kind, func.sum(LedgerRow.amount_cents))
             .where(
-                LedgerRow.claim_id.in_(sources[start : start + 500]),
+                LedgerRow.claim_id.in_(chunk),
                 LedgerRow.kind.in_(("patient", "transfer")),
             )
             .group_by(LedgerRow.claim_id, LedgerRow.kind)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import ClaimLineRow, ClaimPaymentRow, ClaimRow, LedgerRow, RemittanceRow
 from ecgdesk.workflow.lifecycle import now
 
@@ -197,8 +198,7 @@ def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[
     stacks: dict[tuple[int, str], list[tuple[int, bool]]] = {}
     carried: dict[int, set[int | None]] = {}  # claim payment -> the lines its ledger rows are on
     billed: dict[int, set[int | None]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_batches(ids):
         query = (
             select(
                 ClaimPaymentRow.id,
@@ -249,8 +249,7 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
     sums: dict[tuple[int, str, str], int] = {}
     ids = list(rows)
     overturned = overturned_denials(session, ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_batches(ids):
         query = (
             select(
                 LedgerRow.claim_id,

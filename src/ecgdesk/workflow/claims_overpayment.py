@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.claims.denials import Category, Triage, overpayment, payer_owes, superseded_payment
 from ecgdesk.claims.remit import ProviderAdjustment
 from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, PayerRow
 from ecgdesk.workflow.claims_ledger import ClaimStatus, balances, cents, dollars
 from ecgdesk.workflow.claims_replaced import superseded
@@ -280,9 +281,9 @@ def _open_items(session: Session, claim_ids: Sequence[int], category: Category) 
     """The open items of ``category`` of each claim (one per claim), read 500 claims at a time (the
     database's limit on bound parameters)."""
     items: dict[int, DenialItemRow] = {}
-    for start in range(0, len(claim_ids), 500):
+    for chunk in in_batches(claim_ids):
         query = select(DenialItemRow).where(
-            DenialItemRow.claim_id.in_(claim_ids[start : start + 500]),
+            DenialItemRow.claim_id.in_(chunk),
             DenialItemRow.category == category.value,
             DenialItemRow.status == "open",
         )

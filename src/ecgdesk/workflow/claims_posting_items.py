@@ -12,6 +12,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import DenialItemRow, LedgerRow
 from ecgdesk.workflow.claims_ledger import overturned_denials
 
@@ -36,12 +37,12 @@ class ItemCloser:
             return
         resolved = overturned_denials(self.session, claim_ids)
         ids: list[tuple[int, int]] = []  # (item, claim)
-        for start in range(0, len(claim_ids), 500):
+        for chunk in in_batches(claim_ids):
             query = (
                 select(DenialItemRow.id, DenialItemRow.claim_id, LedgerRow.payment_id, LedgerRow.line_id)
                 .join(LedgerRow, DenialItemRow.ledger_id == LedgerRow.id)
                 .where(
-                    DenialItemRow.claim_id.in_(claim_ids[start : start + 500]),
+                    DenialItemRow.claim_id.in_(chunk),
                     DenialItemRow.status == "open",
                     LedgerRow.kind == "denial",
                 )
@@ -54,11 +55,10 @@ class ItemCloser:
         if not ids:
             return
         closed = {"status": "closed", "worked_action": "overturned"}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for pairs in in_batches(ids):
             self.session.execute(
                 update(DenialItemRow)
-                .where(DenialItemRow.id.in_([i for i, _ in chunk]))
+                .where(DenialItemRow.id.in_([i for i, _ in pairs]))
                 .values(
                     **closed,
                     worked_by=self.actor,
@@ -83,8 +83,7 @@ class ItemCloser:
         """Close the open items (of ``group``) of each claim in ``closing``, naming the claim payment of
         this remittance that closed them (claim id -> payment id): a reversal of it finds them by it."""
         claim_ids = list(closing)
-        for start in range(0, len(claim_ids), 500):
-            chunk = claim_ids[start : start + 500]
+        for chunk in in_batches(claim_ids):
             query = update(DenialItemRow).where(
                 DenialItemRow.claim_id.in_(chunk), DenialItemRow.status == "open"
             )

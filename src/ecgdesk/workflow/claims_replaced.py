@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.claims.denials import Category
 from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow
 from ecgdesk.workflow.claims_ledger import ClaimStatus
 
@@ -75,12 +76,12 @@ def superseded(session: Session, claims: Sequence[ClaimRow]) -> dict[int, str]:
         .exists()
     )
     found: dict[int, str] = {}
-    for start in range(0, len(claim_ids), 500):
+    for chunk in in_batches(claim_ids):
         query = (
             select(ClaimRow.id, replacement.claim_number)
             .join(replacement, replacement.original_claim_id == ClaimRow.id)
             .where(
-                ClaimRow.id.in_(claim_ids[start : start + 500]),
+                ClaimRow.id.in_(chunk),
                 ClaimRow.status == ClaimStatus.CORRECTED.value,
                 replacement.frequency == REPLACEMENT,
                 determined,
@@ -96,9 +97,9 @@ def replaced_originals(session: Session, determined: dict[int, tuple[ClaimRow, i
     -> (the replacement, its claim payment in this remittance)."""
     ids = sorted(determined)
     found: list[Replaced] = []
-    for start in range(0, len(ids), 500):
+    for chunk in in_batches(ids):
         query = select(ClaimRow).where(
-            ClaimRow.id.in_(ids[start : start + 500]), ClaimRow.status == ClaimStatus.CORRECTED.value
+            ClaimRow.id.in_(chunk), ClaimRow.status == ClaimStatus.CORRECTED.value
         )
         for original in session.scalars(query.order_by(ClaimRow.id)):
             replacement, payment_id = determined[original.id]
@@ -176,8 +177,8 @@ def _chains(session: Session, claims: Sequence[ClaimRow]) -> dict[int, _Node]:
         up = sorted({o for i in frontier if (o := nodes[i].original) is not None and o not in nodes})
         wanted = [
             ClaimRow.original_claim_id.in_(chunk) & (ClaimRow.frequency == REPLACEMENT)
-            for chunk in (down[start : start + 500] for start in range(0, len(down), 500))
-        ] + [ClaimRow.id.in_(up[start : start + 500]) for start in range(0, len(up), 500)]
+            for chunk in in_batches(down)
+        ] + [ClaimRow.id.in_(chunk) for chunk in in_batches(up)]
         found: set[int] = set()
         for where in wanted:
             query = select(ClaimRow.id, ClaimRow.original_claim_id, ClaimRow.frequency, ClaimRow.status)
@@ -211,7 +212,7 @@ def undecided_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict
     accepted: set[int] = set()
     standing: dict[int, int] = {}  # claim -> its determinations not reversed
     ids = sorted(set(parent) | set(parent.values()))
-    for start in range(0, len(ids), 500):
+    for chunk in in_batches(ids):
         query = (
             select(
                 ClaimPaymentRow.claim_id,
@@ -219,7 +220,7 @@ def undecided_replacements(session: Session, claims: Sequence[ClaimRow]) -> dict
                 ClaimPaymentRow.paid_cents,
                 ClaimPaymentRow.patient_cents,
             )
-            .where(ClaimPaymentRow.claim_id.in_(ids[start : start + 500]))
+            .where(ClaimPaymentRow.claim_id.in_(chunk))
             .order_by(ClaimPaymentRow.id)
         )
         for claim_id, status, paid, patient in session.execute(query):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ecgdesk.claims import RemitClaim
 from ecgdesk.claims.remit import REVERSAL
 from ecgdesk.store.audit import NewAuditRow
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import ClaimPaymentRow, ClaimRow, DenialItemRow, LedgerRow, RemittanceRow
 from ecgdesk.workflow.claims_ledger import cents
 
@@ -63,7 +64,7 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
     must know whether that payment had settled an earlier payer's patient share; a claim payment equal to
     a standing one is a duplicate payment."""
     standing: dict[int, list[StandingPayment]] = {}
-    for start in range(0, len(claim_ids), 500):
+    for chunk in in_batches(claim_ids):
         query = (
             select(
                 ClaimPaymentRow.id,
@@ -78,7 +79,7 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
             .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
             .where(
                 RemittanceRow.payer_trace_id == payer,
-                ClaimPaymentRow.claim_id.in_(claim_ids[start : start + 500]),
+                ClaimPaymentRow.claim_id.in_(chunk),
             )
             .order_by(ClaimPaymentRow.id)
         )
@@ -91,11 +92,11 @@ def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dic
                 stack.append(StandingPayment(payment_id, remittance_id, number, 0, amounts))
     ids = [p.payment_id for stack in standing.values() for p in stack]
     shares: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in in_batches(ids):
         # the share a later payer took over is the one PR row without a CARC (Posting._later_payer): a
         # negative patient row on the same claim, or a transfer row on the primary of a secondary claim
         share_query = select(LedgerRow.payment_id, LedgerRow.kind, LedgerRow.amount_cents).where(
-            LedgerRow.payment_id.in_(ids[start : start + 500]),
+            LedgerRow.payment_id.in_(chunk),
             LedgerRow.kind.in_(("patient", "transfer")),
             LedgerRow.group_code == "PR",
             LedgerRow.carc == "",

@@ -48,6 +48,7 @@ from ecgdesk.claims.schemas import claim_from_dict
 from ecgdesk.coding import claim_from_dict as coding_claim_from_dict
 from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.store import append
+from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import (
     BillingProviderRow,
     ClaimLineRow,
@@ -90,9 +91,9 @@ def _ancestors(session: Session, ids: list[int]) -> dict[int, list[int]]:
     for _ in range(_MAX_CHAIN):
         ends = sorted(set(tips.values()))
         parents: dict[int, int] = {}
-        for start in range(0, len(ends), 500):
+        for chunk in in_batches(ends):
             query = select(ClaimRow.id, ClaimRow.original_claim_id).where(
-                ClaimRow.id.in_(ends[start : start + 500]), ClaimRow.original_claim_id.is_not(None)
+                ClaimRow.id.in_(chunk), ClaimRow.original_claim_id.is_not(None)
             )
             parents.update({int(i): int(o) for i, o in session.execute(query) if o is not None})
         tips = {claim: parents[end] for claim, end in tips.items() if end in parents}
@@ -126,12 +127,12 @@ def _linked(session: Session, claim_ids: Iterable[int]) -> dict[int, tuple[Claim
     chains = _ancestors(session, list(claim_ids))
     linked = sorted({i for chain in chains.values() for i in chain})
     by_result: dict[int, ClaimRow] = {}
-    for start in range(0, len(linked), 500):
+    for chunk in in_batches(linked):
         query = (
             select(DenialItemRow.result_claim_id, ClaimRow)
             .join(ClaimRow, DenialItemRow.claim_id == ClaimRow.id)
             .where(
-                DenialItemRow.result_claim_id.in_(linked[start : start + 500]),
+                DenialItemRow.result_claim_id.in_(chunk),
                 DenialItemRow.worked_action == "bill_secondary",
             )
         )
