@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgdesk.analysis.ecg12.delineation import _trapezium, qrs_bounds
+from ecgdesk.analysis.ecg12.delineation import DelineationParams, WaveKind, _trapezium, delineate, qrs_bounds
 
 
 def _trapezoid_wave() -> np.ndarray:
@@ -66,3 +66,54 @@ def test_a_narrow_qrs_onset_is_where_it_was():
     beat = np.column_stack([x, -0.5 * x])
     onset, _ = qrs_bounds(beat, 106, fs)
     assert 99 <= onset <= 101
+
+
+def _resting_beats(fs: float = 500.0, seconds: float = 10.0, stimulus_ms: float | None = None
+                   ) -> tuple[np.ndarray, list[int], list[int]]:
+    """Six leads of sinus-like beats at 75 bpm (P, a 90 ms q-R-S, T) with their QRS onsets, plus white
+    noise; with ``stimulus_ms``, a ventricular stimulus that long before every QRS: a one-sample 2 mV pulse
+    and its half-size opposite recharge on the next sample, on every lead (as LUDB 34 and 74 show it)."""
+    ms = fs / 1000.0
+    n = int(seconds * fs)
+    x = np.zeros(n)
+    onsets = []
+    for start in np.arange(0.5, seconds - 0.9, 0.8):
+        on = int((start + 0.2) * fs)
+        p = int(100 * ms)
+        x[on - int(160 * ms):on - int(160 * ms) + p] += 0.15 * np.sin(np.pi * np.arange(p) / p)
+        q = int(90 * ms)
+        corners = [0, 15 * ms, 40 * ms, 60 * ms, q - 1]
+        x[on:on + q] += np.interp(np.arange(q), corners, [0, -0.1, 1.2, -0.3, 0])
+        tw = int(200 * ms)
+        x[on + int(200 * ms):on + int(200 * ms) + tw] += 0.35 * np.sin(np.pi * np.arange(tw) / tw)
+        onsets.append(on)
+    gains = np.array([1.0, -0.6, 0.8, 0.4, -1.1, 0.7])
+    data = x[:, None] * gains[None, :] + np.random.default_rng(5).normal(0, 0.01, (n, gains.size))
+    stimuli = []
+    if stimulus_ms is not None:
+        for on in onsets:
+            i = on - int(stimulus_ms * ms)
+            data[i] += 2.0
+            data[i + 1] -= 1.0
+            stimuli.append(i)
+    return data, onsets, stimuli
+
+
+def test_a_paced_qrs_is_delineated_as_the_same_beat_without_its_stimulus():
+    """ecg12-1.5: pacemaker stimuli are cut before filtering. With ``pacing_spikes=False`` (ecg12-1.4) the
+    40 Hz low-pass smeared each stimulus over some 20 ms and the global QRS onset was marked on the smear,
+    before the stimulus itself; now it is within a sample of the unpaced beats' onset."""
+    fs = 500.0
+    names = [f"L{i + 1}" for i in range(6)]
+    clean = delineate(_resting_beats(fs)[0], fs, names).leads[0].median_wave(WaveKind.QRS)
+    data, _, stimuli = _resting_beats(fs, stimulus_ms=12.0)
+    assert clean is not None and len(stimuli) >= 10
+    for params, cut in ((DelineationParams(), True), (DelineationParams(pacing_spikes=False), False)):
+        d = delineate(data, fs, names, params)
+        qrs = d.leads[0].median_wave(WaveKind.QRS)
+        assert qrs is not None
+        assert (abs(qrs.onset - clean.onset) <= 1) is cut, (qrs.onset, clean.onset)
+        # Every beat's QRS starts after its stimulus (or, uncut, before it).
+        beat_onsets = [w.onset for beat in d.leads[0].beat_waves for w in beat if w.kind is WaveKind.QRS]
+        assert len(beat_onsets) == len(stimuli)
+        assert all(on > s for on, s in zip(beat_onsets, stimuli, strict=True)) is cut

@@ -2,8 +2,11 @@
 
 Method (after the "median beat" practice of interpretive ECG programs):
 
-1. Baseline removed with two cascaded median filters (200 ms, 600 ms; de Chazal et al. 2004), which keeps
-   the ST segment intact unlike a high-pass filter, then a 40 Hz low-pass.
+1. Pacemaker stimuli cut out of the raw samples (:mod:`ecgdesk.analysis.pacing`, at 500 Hz or more; as
+   ``ecgdesk delineate`` does since waves-1.9): the 40 Hz low-pass would smear each over some 20 ms, where
+   it passes for the start of a paced QRS. Then the baseline removed with two cascaded median filters
+   (200 ms, 600 ms; de Chazal et al. 2004), which keeps the ST segment intact unlike a high-pass filter,
+   and a 40 Hz low-pass.
 2. QRS fiducials from the spatial energy of all leads (sum of squared derivatives), so every lead shares the
    same beat positions.
 3. A representative (median) beat per lead from the dominant beats (those that correlate with the median
@@ -30,6 +33,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ecgdesk.analysis.mains import without_mains
+from ecgdesk.analysis.pacing import without_spikes
 from ecgdesk.errors import InputError, check_positive
 
 
@@ -334,6 +338,9 @@ class DelineationParams:
     #: rising limb lasts some 30-50 ms, so 50 ms before its steepest point lies before its onset).
     p_reach_ms: float = 50.0
     t_reach_ms: float = 150.0
+    #: Cut pacemaker stimuli out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`;
+    #: ecg12-1.5). On LUDB 1-50 the QRS onset SD fell 12.7 -> 10.7 ms per lead, 9.9 -> 6.8 fused.
+    pacing_spikes: bool = True
 
 
 def _trapezium(x: np.ndarray, d: np.ndarray, steep: int, step: int, reach: int) -> int:
@@ -473,14 +480,17 @@ def delineate(ecg: np.ndarray, fs: float, lead_names: list[str],
     data = np.asarray(ecg, dtype=np.float64)
     if data.ndim != 2 or data.shape[0] < int(2 * fs):
         raise InputError("signal", f"needs at least 2 s of a multi-lead signal, got shape {data.shape}")
-    filtered = conditioned(np.nan_to_num(data, nan=0.0), fs)
+    params = params or DelineationParams()
+    data = np.nan_to_num(data, nan=0.0)
+    if params.pacing_spikes:
+        data = without_spikes(data, fs)[0]
+    filtered = conditioned(data, fs)
     fiducials = find_fiducials(filtered, fs)
     if fiducials.size < 2:
         raise InputError("signal", f"found {fiducials.size} QRS complexes; need at least 2 to delineate")
     mask = dominant_beats(filtered, fiducials, fs)
     median = median_beats(filtered, fiducials, mask, fs)
     fid = median.fiducial_index
-    params = params or DelineationParams()
     qrs_on, qrs_off = qrs_bounds(median.data, fid, fs, params.qrs_on_xi, params.qrs_off_xi)
     rr_s = float(np.median(np.diff(fiducials))) / fs
     per_lead = [delineate_median_lead(median.data[:, li], fid, fs, qrs_on, qrs_off, rr_s, params)
