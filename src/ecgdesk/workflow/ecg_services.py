@@ -55,7 +55,9 @@ from ecgdesk.workflow.studies import get_study, open_study_recording, set_compon
 
 ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
 MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
-STRESS_VERSION = "stress-1.1"  # 1.1: the patient record's age and sex, not the protocol file's
+#: 1.1: the patient record's age and sex, not the protocol file's; 1.2: pacemaker stimuli cut before the
+#: stages' delineation (ecg12-1.5)
+STRESS_VERSION = "stress-1.2"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
 
