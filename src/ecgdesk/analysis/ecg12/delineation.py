@@ -339,7 +339,8 @@ class DelineationParams:
     p_reach_ms: float = 50.0
     t_reach_ms: float = 150.0
     #: Cut pacemaker stimuli out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`;
-    #: ecg12-1.5). On LUDB 1-50 the QRS onset SD fell 12.7 -> 10.7 ms per lead, 9.9 -> 6.8 fused.
+    #: ecg12-1.5). QRS onset SD on LUDB 1-50 12.7 -> 10.7 ms per lead, 9.9 -> 6.8 fused; on 51-100 (held
+    #: out) 13.7 -> 12.7 and 10.3 -> 8.9 (docs/ecg12.md).
     pacing_spikes: bool = True
 
 
