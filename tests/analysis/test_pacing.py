@@ -114,3 +114,58 @@ def test_ludb_ventricular_paced_records_get_their_qrs_onset_after_the_stimulus(r
     errors, missed = match(ref["QRS_on"], onsets, float(raw.fs))
     assert missed == 0 and len(errors) >= 8
     assert abs(float(np.mean(errors))) <= 12.0 < abs(old_mean), np.mean(errors)
+
+
+def _decaying(data: np.ndarray, at: list[int], amp_mv: float, tau_ms: float) -> np.ndarray:
+    """A stimulus that leaves the recorder's slow decay: a one-sample step of ``amp_mv`` falling back
+    exponentially (time constant ``tau_ms``), with each lead's own sign and size (as LUDB 72 shows it)."""
+    out = data.copy()
+    k = np.arange(int(40 * FS / 1000.0))
+    decay = amp_mv * np.exp(-k * 1000.0 / FS / tau_ms)
+    signs = np.array([1.0, 0.7, -0.5, 0.9, -1.0, 0.6])[:data.shape[1]]
+    for i in at:
+        out[i:i + k.size] += decay[:, None] * signs[None, :]
+    return out
+
+
+def test_a_stimulus_decay_is_cut_until_the_lead_is_back_at_its_level():
+    """waves-1.10: the cut goes on past 12 ms while the lead is still falling back to its level before the
+    stimulus (waves-1.9 bridged from 12 ms after it, from the middle of the decay)."""
+    x = np.full((400, 1), 0.3)
+    x[:, 0] += np.linspace(0.0, 0.1, 400)
+    clean = x.copy()
+    x = _decaying(x, [200], 1.0, 7.0)
+    out, n = without_spikes(x, FS)
+    assert n == 1
+    # 12 ms after the step the decay still stood 0.18 mV above the level; now the bridge ends on it.
+    assert np.max(np.abs(out[:, 0] - clean[:, 0])) < 0.03
+    assert np.max(np.abs(out[207:, 0] - clean[207:, 0])) < 0.03
+
+
+def test_the_slow_return_after_a_steep_qrs_downstroke_is_not_taken_for_a_decay():
+    # A QRS downstroke of one sample (LUDB 43 at 500 Hz: cut as a stimulus since waves-1.9) followed by
+    # an S wave that returns slowly, starting flat: not a capacitor's decay, so the cut stays 12 ms long.
+    x = np.zeros((600, 1))
+    x[300:303, 0] = -0.6
+    x[303:340, 0] = -0.6 * (1.0 - np.linspace(0.0, 1.0, 37) ** 2)
+    out, n = without_spikes(x, FS)
+    assert n == 1
+    cut = np.flatnonzero(out[:, 0] != x[:, 0])
+    assert cut.size and cut.max() <= 299 + int(12 * FS / 1000.0)
+
+
+@pytest.mark.parametrize("before_ms", [40.0, 24.0])
+def test_a_stimulus_decay_leaves_the_p_wave_and_qrs_onset_where_they_are(before_ms: float):
+    """A stimulus 40 or 24 ms before the QRS with a 2 mV step and a 10 ms decay. On waves-1.9 the decay
+    left after the 12 ms cut was taken into the P wave (P offset 38 ms late) or for the start of the QRS
+    (44 ms early); now they are within 4 ms of the same beats without stimuli on average, 8 ms at most."""
+    clean, truth = synthetic(seconds=20.0)
+    expected = [_boundaries(b.fused) for b in delineate_recording(clean)]
+    data = np.asarray(clean.read(), dtype=np.float64)
+    at = [t["QRS_on"] - int(before_ms * FS / 1000.0) for t in truth]
+    recording = Recording.from_array(_decaying(data, at, 2.0, 10.0).astype(np.float32), FS, clean.lead_names)
+    found = [_boundaries(b.fused) for b in delineate_recording(recording)]
+    assert len(found) == len(expected) == len(truth)
+    for key in ("P_on", "P_off", "QRS_on"):
+        shift_ms = np.array([f[key] - e[key] for f, e in zip(found, expected, strict=True)]) * 1000.0 / FS
+        assert abs(float(np.mean(shift_ms))) <= 4.0 and np.max(np.abs(shift_ms)) <= 8.0, (key, shift_ms)

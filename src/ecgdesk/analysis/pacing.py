@@ -22,7 +22,10 @@ electrodes' polarity and the recorder's gain; LUDB rescales every lead):
 
 The samples of a spike, from ``CUT_BEFORE_MS`` before its edge to ``CUT_AFTER_MS`` after it (the pulse,
 its opposite-phase recharge and the filter's ringing), are replaced by the straight line between the
-samples on either side, as pacemaker-pulse rejection of electrocardiographs does. Recordings without
+samples on either side, as pacemaker-pulse rejection of electrocardiographs does. Some recorders leave a
+slow decay after the pulse (the coupling capacitor recharging: LUDB record 72, some 20 ms); while the
+lead is still on its way back to its level before the spike, the cut goes on, at most ``DECAY_MAX_MS``
+after the edge, so that the decay is not left for a P wave or the start of a QRS. Recordings without
 spikes are left untouched, sample for sample.
 """
 
@@ -48,6 +51,17 @@ SAME_WAY_SHARE = 0.5
 #: paced records 8, 34, 45) from 6, 12 and 20 ms: QRS onset SD 9.2, 8.9, 8.9 ms, mean moved least by 12.
 CUT_BEFORE_MS = 2.0
 CUT_AFTER_MS = 12.0
+#: The cut goes on past ``CUT_AFTER_MS`` while the lead is still returning to its level before the spike,
+#: up to this long after the edge: twice the longest decay seen (LUDB 72, some 20 ms). A lead that has
+#: stopped returning (a QRS or P wave leaving the baseline) ends the cut before.
+DECAY_MAX_MS = 40.0
+#: Back at its level: within this many robust SDs of the lead's one-sample steps (its noise), and within
+#: ``DECAY_SHARE`` of the spike's step at least (a digitally flat lead has no noise to go by). Neither was
+#: chosen on a benchmark; LUDB 1-50 is the same with them (docs/delineate.md, waves-1.10).
+DECAY_NOISE = 3.0
+DECAY_SHARE = 0.02
+#: The level before the spike: the median of this many samples before the cut.
+LEVEL_SAMPLES = 3
 
 
 def spike_edges(x: np.ndarray, fs: float) -> np.ndarray:
@@ -102,9 +116,15 @@ def spike_mask(ecg: np.ndarray, fs: float) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     before = max(1, int(round(CUT_BEFORE_MS * fs / 1000.0)))
     after = max(2, int(round(CUT_AFTER_MS * fs / 1000.0)))
+    longest = max(after, int(round(DECAY_MAX_MS * fs / 1000.0)))
+    settle = max(2, int(round(QUIET_NEAR_MS * fs / 1000.0)))  # past the pulse and its recharge
     for lead in range(ecg.shape[1]):
-        for i in spike_edges(ecg[:, lead], fs).tolist():
-            mask[max(0, i - before + 1):min(n, i + after + 1)] = True
+        x = ecg[:, lead]
+        noise = DECAY_NOISE * float(np.median(np.abs(np.diff(x)))) / 0.6745 if x.size > 1 else 0.0
+        for i in spike_edges(x, fs).tolist():
+            start = max(0, i - before + 1)
+            end = _decay_end(x, i, start, i + after, i + longest, settle, noise)
+            mask[start:min(n, end + 1)] = True
     return mask
 
 
@@ -120,3 +140,37 @@ def without_spikes(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, int]:
         out[mask, lead] = np.interp(idx[mask], idx[good], ecg[good, lead])
     starts = np.flatnonzero(mask & ~np.concatenate(([False], mask[:-1])))
     return out, int(starts.size)
+
+
+def _decay_end(x: np.ndarray, edge: int, start: int, end: int, longest: int, settle: int,
+               noise: float) -> int:
+    """The last sample to cut after the spike at ``edge``: ``end``, or later where the pulse left a decay.
+
+    A decay: from ``settle`` samples after the edge to the sample after ``end`` the lead stays on one side
+    of its level before ``start``, further from it than ``noise`` (and ``DECAY_SHARE`` of the spike's
+    step), ends nearer it than it started, and returns fastest right after the pulse. The cut then goes
+    on while the lead is still returning to that level. A QRS that starts within the fixed cut, as after
+    a ventricular stimulus, is back at the level first: no decay.
+    """
+    n = x.size
+    first = edge + settle
+    if start < 1 or end + 3 >= n or first > end:
+        return end
+    level = float(np.median(x[max(0, start - LEVEL_SAMPLES):start]))
+    near = max(noise, DECAY_SHARE * abs(float(x[edge + 1] - x[edge])))
+    off = x[first:end + 2] - level
+    side = 1.0 if off[-1] > 0 else -1.0
+    away = np.abs(x - level)
+    drop = -np.diff(away[edge + 1:end + 2])
+    # A capacitor's decay is steepest right after the pulse; the slow return of an S wave after a steep
+    # one-sample QRS downstroke (taken for a stimulus: LUDB 43) starts flat and speeds up.
+    if not (np.all(side * off > near) and abs(off[-1]) < abs(off[0]) and drop[0] > 0
+            and drop[0] >= drop.max()):
+        return end
+    while end < min(longest, n - 3) and away[end + 1] > near:
+        # Still returning: one of the next two samples is nearer the level (a one-sample wiggle of noise
+        # or quantisation does not end the decay; a wave leaving the level does).
+        if min(away[end + 2], away[end + 3]) >= away[end + 1]:
+            break
+        end += 1
+    return end

@@ -27,8 +27,8 @@ The resting 12-lead analysis (:mod:`ecgdesk.analysis.ecg12.delineation`) delinea
    fiducial the ambulatory QRS detector does not confirm on a lead analyzable there, is not delineated;
    and a lead gets no marks at a beat where it is not analyzable.
 6. Pacemaker stimuli (one or two samples at 500 Hz or more) are cut out of the raw samples before the
-   block is filtered (:mod:`ecgdesk.analysis.pacing`, waves-1.9), so that the low-pass does not smear them
-   into a QRS onset or a P wave.
+   block is filtered (:mod:`ecgdesk.analysis.pacing`, waves-1.9), with the slow decay some recorders
+   leave after them (waves-1.10), so that the low-pass does not smear them into a QRS onset or a P wave.
 7. Thresholds and choices were made on the tuning half of the QT Database and LUDB records 1-50; the
    other halves are held out (``bench/bench_delineate.py``, ``docs/delineate.md``).
 """
@@ -64,8 +64,9 @@ from ecgdesk.records.recording import Recording
 
 #: waves-1.7: signal the quality gate calls noise, lead-off or fibrillation is not delineated; waves-1.8: the
 #: gate of ambulatory 0.5.46 (a flat digital baseline between regular complexes is not a rail); waves-1.9:
-#: pacemaker stimuli cut out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`).
-ALGORITHM_VERSION = "waves-1.9"
+#: pacemaker stimuli cut out of the raw samples before filtering (:mod:`ecgdesk.analysis.pacing`); waves-1.10:
+#: and the decay a stimulus leaves on some recorders, until the lead is back at its level.
+ALGORITHM_VERSION = "waves-1.10"
 #: The lead name of the multi-lead (fused) marks in ``waves.csv``.
 FUSED = "all"
 
