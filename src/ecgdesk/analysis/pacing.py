@@ -106,8 +106,9 @@ def spike_edges(x: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def spike_mask(ecg: np.ndarray, fs: float) -> np.ndarray:
+def spike_mask(ecg: np.ndarray, fs: float, decay: bool = True) -> np.ndarray:
     """``(n_samples,)`` boolean: samples within a pacing spike on any lead of ``ecg`` (samples, leads).
+    ``decay=False``: the fixed cut only, without the decay that follows (see :func:`without_spikes`).
 
     A stimulus reaches every lead at once, so a spike found on one lead is cut from all of them (on a lead
     where it is small it is still there, below the detector's thresholds).
@@ -116,7 +117,7 @@ def spike_mask(ecg: np.ndarray, fs: float) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     before = max(1, int(round(CUT_BEFORE_MS * fs / 1000.0)))
     after = max(2, int(round(CUT_AFTER_MS * fs / 1000.0)))
-    longest = max(after, int(round(DECAY_MAX_MS * fs / 1000.0)))
+    longest = max(after, int(round(DECAY_MAX_MS * fs / 1000.0))) if decay else after
     settle = max(2, int(round(QUIET_NEAR_MS * fs / 1000.0)))  # past the pulse and its recharge
     for lead in range(ecg.shape[1]):
         x = ecg[:, lead]
@@ -128,9 +129,14 @@ def spike_mask(ecg: np.ndarray, fs: float) -> np.ndarray:
     return mask
 
 
-def without_spikes(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, int]:
-    """``ecg`` with its pacing spikes replaced by straight lines, and how many spikes were cut."""
-    mask = spike_mask(ecg, fs)
+def without_spikes(ecg: np.ndarray, fs: float, decay: bool = True) -> tuple[np.ndarray, int]:
+    """``ecg`` with its pacing spikes replaced by straight lines, and how many spikes were cut.
+
+    ``decay=False`` cuts the fixed ``CUT_AFTER_MS`` only. The decay's end is judged against the lead's
+    noise and its level before the spike, which mains hum moves: with 0.1 mV of hum the decay of LUDB
+    45's stimuli is no longer seen, so a reader whose output must not change with hum (the resting 12-lead
+    statements) cuts the fixed span alone."""
+    mask = spike_mask(ecg, fs, decay)
     if not mask.any() or (~mask).sum() < 2:  # nothing to cut, or nothing left to bridge from
         return ecg, 0
     out = np.array(ecg, dtype=np.float64, copy=True)
