@@ -311,3 +311,60 @@ def test_money_returned_twice_is_owed_by_the_payer_until_it_gives_it_back(
     assert paid == (f"{claim.total_charge:.2f}" if returned == "overpaid" else "0.00")
     assert ar_aging(store).to_dict()["total"]["total"] == f"{charge:.2f}"
     assert [i for i in list_denials(store, "biller") if i.category == "payer_owes"] == []
+
+
+@pytest.mark.parametrize("then", ["paid", "denied", "reversed"])
+def test_a_recoupment_of_the_original_while_its_replacement_waits_is_taken_once(
+    store: Store, tmp_path: Path, then: str
+) -> None:
+    """The replacement (frequency 7) is accepted by the 277CA and waits for its 835 when the payer takes the
+    original's 80.00 back with a PLB WO naming its CLP07 (claims-lifecycle.md section 2: the payer recoups
+    ahead of the correction). The money leaves the original (a refund row, audited claim:recouped): it
+    shows 0.00 paid and 80.00 open with the payer, its patient share still billed (its determination
+    stands). Once the payer pays the replacement, nothing is asked back (until 2026-12-07 the WO booked
+    nothing on the claim, so the replacement's payment then opened a refund item for the 80.00 the payer
+    had already taken); once it denies it, the original's 80.00 stays open A/R; a reversal of the original
+    on top takes the 80.00 a second time, which the payer then owes (payer_owes)."""
+    original, corrected, first, again = _replaced(store, tmp_path)
+    ack = write_277ca([AckStatus(corrected, "A2", "20", "", "2200000000002")], ACME_PARTIES)
+    (tmp_path / "ack.277").write_text(ack)
+    apply_ack(store, tmp_path / "ack.277", "biller")
+    fiscal = date.today()
+    adjustment = ProviderAdjustment("1234567893", fiscal, "WO", "2200000000001", D("80.00"), 0)
+    text = write_835([], ACME_PARTIES, "PLB-WO", fiscal, provider_adjustments=[adjustment])
+    assert pyx12_errors(text, tmp_path) == []
+    (tmp_path / "PLB-WO.835").write_text(text)
+    post_remittance(store, tmp_path / "PLB-WO.835", "biller")
+    old = show_claim(store, original.claim_id, "biller")
+    assert (old.balance["paid"], old.balance["insurance_balance"]) == ("0.00", "80.00")
+    assert ar_aging(store).to_dict()["total"]["total"] == "80.00"
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("80.00", "20.00")
+    with store.transaction() as session:
+        audited = session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.entity == "claim", AuditEntry.action == "claim:recouped"
+            )
+        ).all()
+    assert audited == ["claim:recouped"]
+    if then == "paid":
+        _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+        assert [(i.claim_id, i.category) for i in list_denials(store, "biller")] == [
+            (corrected.claim_id, "patient_responsibility")
+        ]
+        expected = ("0.00", "20.00")
+    elif then == "denied":
+        refused = Adjustment("CO", "129", corrected.total_charge)
+        denied = _paid(corrected, "0", refused, status="4", payer_claim_number="2200000000002")
+        _post(store, tmp_path, [denied], "EFT-2", ACME_PARTIES)
+        assert sorted(i.category for i in list_denials(store, "biller")) == ["other", "patient_responsibility"]
+        expected = ("80.00", "20.00")
+    else:
+        _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
+        (owed,) = list_denials(store, "biller")
+        assert (owed.claim_id, owed.category, owed.amount) == (original.claim_id, "payer_owes", "80.00")
+        assert "PLB WO recoupment" in owed.reason
+        expected = ("223.80", "0.00")  # the replacement's charge, and the 80.00 taken twice
+    assert ar_aging(store).to_dict()["total"]["total"] == expected[0]
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == expected

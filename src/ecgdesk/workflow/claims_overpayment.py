@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.claims.denials import Category, Triage, overpayment, payer_owes, superseded_payment
@@ -255,6 +255,56 @@ def recover(
                     },
                 )
             )
+        if plb.reason == "WO" and not returning and left > 0:
+            _recoup_corrected(session, claim_ids, plb, left, remittance_id, actor, stamp, log)
+
+
+def _recoup_corrected(
+    session: Session,
+    claim_ids: Select[int],
+    plb: ProviderAdjustment,
+    left: int,
+    remittance_id: int,
+    actor: str,
+    stamp: Any,
+    log: list[NewAuditRow],
+) -> None:
+    """A positive PLB WO naming a claim we corrected (a replacement sent) with no refund item open: the
+    payer takes the original's payment back ahead of deciding the replacement (claims-lifecycle.md section
+    2: it recoups, or sends the WO now). The money leaves the claim (a ``refund`` row, up to what is still
+    paid on it): otherwise the replacement's acceptance would ask for that payment back a second time, and
+    a denial of it would leave the original showing money the payer has taken. An ordinary claim's WO with
+    no item stays a provider-level adjustment only; so does a deferred recovery's positive WO, the reversal
+    having taken the payment off the claim already (nothing still paid)."""
+    corrected = list(
+        session.scalars(
+            select(ClaimRow)
+            .where(ClaimRow.id.in_(claim_ids), ClaimRow.status == ClaimStatus.CORRECTED.value)
+            .order_by(ClaimRow.id)
+        )
+    )
+    money = balances(session, corrected)
+    for claim in corrected:
+        taken = min(left, cents(money[claim.id].paid))
+        if taken <= 0:
+            continue
+        left -= taken
+        session.add(refund_row(claim.id, taken, actor, stamp, plb.reason))
+        log.append(
+            (
+                actor,
+                "claim:recouped",
+                "claim",
+                claim.id,
+                {"paid": f"{money[claim.id].paid:.2f}"},
+                {
+                    "paid": f"{money[claim.id].paid - dollars(taken):.2f}",
+                    "recouped": f"{dollars(taken):.2f}",
+                    "plb": f"{plb.reason}:{plb.reference}",
+                    "remittance": remittance_id,
+                },
+            )
+        )
 
 
 def _claim_item(claim_id: int, ledger_id: int, amount: Decimal, work: Triage, stamp: Any) -> DenialItemRow:
