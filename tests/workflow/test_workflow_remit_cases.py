@@ -405,6 +405,44 @@ def test_a_claim_payment_twice_in_one_835_is_a_duplicate_payment(store: Store, t
     assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")
 
 
+@pytest.mark.parametrize("again", ["another_835", "same_835"])
+def test_a_reversal_sent_twice_takes_the_money_not_the_adjustments_again(
+    store: Store, tmp_path: Path, again: str
+) -> None:
+    """The payer's reversal (CLP02 22) of a payment comes twice: in a second 835 under another trace number,
+    or twice in one 835 (claims-lifecycle.md section 2, duplicates and reversal + correction). The payment it
+    undoes was undone once: the second posts its money (the payer's BPR02 took it again: the payer owes it,
+    a payer_owes item naming the first reversal) but not its CAS again. Until 2026-12-07 it booked the
+    negated CO-45 and PR-2 a second time: the patient 20.00 in credit and the claim 287.60 open on a
+    143.80 charge."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    first = _paid(claim, "80.00", Adjustment("CO", "45", D("43.80")), Adjustment("PR", "2", D("20.00")))
+    _post(store, tmp_path, [first], "EFT-1", ACME_PARTIES)
+    if again == "another_835":
+        _post(store, tmp_path, [reverse(first)], "EFT-2", ACME_PARTIES)
+        posted = _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)["claims"][0]
+    else:
+        twice = [reverse(first), replace(reverse(first), position=1)]
+        posted = _post(store, tmp_path, twice, "EFT-2", ACME_PARTIES)["claims"][1]
+    assert posted["adjustments"] == [] and "duplicate reversal" in posted["note"]
+    balance = show_claim(store, claim.claim_id, "biller").balance
+    assert (balance["paid"], balance["contractual"], balance["patient_responsibility"]) == (
+        "-80.00",
+        "0.00",
+        "0.00",
+    )
+    assert balance["insurance_balance"] == "223.80"  # the charge, and the 80.00 taken twice
+    assert patient_balance(store, "P3") == {
+        "patient": "P3",
+        "insurance_balance": "223.80",
+        "patient_balance": "0.00",
+    }
+    assert ar_aging(store).to_dict()["total"]["total"] == "223.80"
+    (owed,) = list_denials(store, "biller")
+    assert (owed.category, owed.amount) == ("payer_owes", "80.00")
+    assert "returned twice: the reversal" in owed.reason
+
+
 def test_a_claim_level_adjustment_lowers_the_payment_not_the_lines(store: Store, tmp_path: Path) -> None:
     """The payer prices the line (SVC03 100.00 after CO-45) and takes the deductible at claim level (2100
     CAS PR-1 20.00), so it pays CLP04 80.00 (claims-lifecycle.md section 2, balancing: CLP03 - the claim's

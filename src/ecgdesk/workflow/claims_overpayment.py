@@ -138,10 +138,12 @@ def open_payer_owes(
     determination: date,
     actor: str,
     stamp: Any,
+    why: dict[int, str] | None = None,
 ) -> None:
     """Open (or follow) the payer_owes item of every claim of ``claims`` whose net payments are below zero
-    (the payer took a payment back after the practice had returned it); ``payment_ids`` maps a claim to its
-    reversal in this remittance (the claim payment the item points at)."""
+    (the payer took a payment back after the practice had returned it, or reversed it twice); ``payment_ids``
+    maps a claim to its reversal in this remittance (the claim payment the item points at); ``why`` says
+    how a claim's money went back first when the payer itself took it (a duplicate reversal's note)."""
     ids = [c.id for c in claims]
     items = _open_items(session, ids, Category.PAYER_OWES)
     # only a reversal takes money back, and an open item follows its claim: a remittance of payments
@@ -184,7 +186,7 @@ def open_payer_owes(
             f"{amount:.2f}",
             determination,
             rules_of(payers[claim.payer_id]),
-            _returned(session, claim.id),
+            (why or {}).get(claim.id) or _returned(session, claim.id),
             taken,
         )
         session.add(_claim_item(claim.id, ledger_id, amount, work, stamp))

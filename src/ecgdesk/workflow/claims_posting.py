@@ -47,6 +47,7 @@ from ecgdesk.workflow.claims_replaced import REPLACEMENT, accepts, close_replace
 from ecgdesk.workflow.claims_reversal import (
     NO_DETERMINATION,
     StandingPayment,
+    repeated_reversal,
     standing_payments,
     undo_items,
     undo_latest,
@@ -126,8 +127,13 @@ class Posting:
         first = (
             None
             if remit.reversal
-            else next((p for p in self.standing.get(claim.id, []) if p.repeated_by(remit)), None)
+            else next((p.named() for p in self.standing.get(claim.id, []) if p.repeated_by(remit)), None)
         )
+        if remit.reversal:
+            earlier = [p.payment for p in self.pending if p.claim.id == claim.id]
+            stack = self.standing.get(claim.id, [])
+            payer = self.remittance.payer_trace_id
+            first = repeated_reversal(self.session, payer, claim.id, remit, stack, earlier)
         if first is not None:
             return self._duplicate(claim, billed, remit, payment, first)
         if remit.payer_claim_number and not remit.reversal:
@@ -251,10 +257,11 @@ class Posting:
         billed: list[BilledLine],
         remit: RemitClaim,
         payment: dict[str, Any],
-        first: StandingPayment,
+        first: str,
     ) -> dict[str, Any]:
-        """The same claim payment again under another trace: the money posts (a credit the overpayment
-        item asks to refund), the determination was booked with the first, so no CAS row and no item."""
+        """The same claim payment (or reversal) again under another trace: the money posts (a credit the
+        overpayment item asks to refund; a reversal's, money the payer owes), the determination was booked
+        (or undone) with the first, so no CAS row and no item."""
         pending = _Pending(claim, payment, [], [], reversal=False)
         matches = match_lines(remit.lines, billed)
         for match in matches:
@@ -264,8 +271,10 @@ class Posting:
                 )
         self._claim_payment(pending, claim, remit, matches)
         self.pending.append(pending)
-        note = f"duplicate payment: {first.named()} sent again; its adjustments are not booked twice"
-        self.duplicates[claim.id] = note
+        kind = "reversal" if remit.reversal else "payment"
+        note = f"duplicate {kind}: {first} sent again; its adjustments are not booked twice"
+        # a reversal's names the first one in its payer_owes item (the payer took the payment back twice)
+        self.duplicates[claim.id] = first if remit.reversal else note
         status = {"status": claim.status}
         detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
         self.log.append(
@@ -545,9 +554,11 @@ class Posting:
                 why,
             )
             # a reversal of a payment the practice had already returned: the payer owes it back
-            posted = [p.claim for p in self.pending]
-            reversals = {p.claim.id: paid_by[id(p)] for p in self.pending if p.reversal}
-            open_payer_owes(session, posted, reversals, self.remittance.payment_date, self.actor, self.stamp)
+            # once per claim: a claim with two CLPs here (a reversal sent twice) owes one item
+            posted = list({p.claim.id: p.claim for p in self.pending}.values())
+            reversals = {p.claim.id: paid_by[id(p)] for p in self.pending if p.payment["status_code"] == "22"}
+            day = self.remittance.payment_date
+            open_payer_owes(session, posted, reversals, day, self.actor, self.stamp, self.duplicates)
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
@@ -559,6 +570,7 @@ class Posting:
         """The claim whose patient share a later payer's payment settles (a secondary claim's primary)."""
         primary = self.primaries.get(claim.id)
         return claim.id if primary is None else primary.id
+
 
 def _posted(
     claim: ClaimRow,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -115,6 +116,51 @@ def undo_latest(stack: list[StandingPayment], payer_claim_number: str) -> Standi
         if stack[index].payer_claim_number == payer_claim_number:
             return stack.pop(index)
     return stack.pop() if stack else None
+
+
+def repeated_reversal(
+    session: Session,
+    payer: str,
+    claim_id: int,
+    remit: RemitClaim,
+    stack: list[StandingPayment],
+    earlier: list[dict[str, Any]],
+) -> str | None:
+    """The reversal ``remit`` (CLP02 22) repeats, when it is one posted before sent again (another trace
+    number, or twice in one 835: ``earlier`` holds this 835's claim payments of the claim so far): none of
+    the payer's standing payments carries its CLP07 any more, and an earlier reversal of the claim has the
+    same CLP07 and amounts. The payment it undoes was undone already, so its CAS must not be booked again
+    (negative contractual and patient rows: the patient in credit, the charge open twice); its money is
+    taken again all the same (the payer's BPR02 counts it). None: a reversal to post."""
+    number = remit.payer_claim_number
+    if not number or any(p.payer_claim_number == number for p in stack):
+        return None
+    amounts = (cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
+    for payment in earlier:
+        if (payment["status_code"], payment["payer_claim_number"]) == (REVERSAL, number) and (
+            payment["charge_cents"],
+            payment["paid_cents"],
+            payment["patient_cents"],
+        ) == amounts:
+            return f"the reversal at segment {payment['position'] + 1} of this remittance (CLP07 {number})"
+    query = (
+        select(ClaimPaymentRow.id, ClaimPaymentRow.remittance_id)
+        .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+        .where(
+            RemittanceRow.payer_trace_id == payer,
+            ClaimPaymentRow.claim_id == claim_id,
+            ClaimPaymentRow.status_code == REVERSAL,
+            ClaimPaymentRow.payer_claim_number == number,
+            ClaimPaymentRow.charge_cents == amounts[0],
+            ClaimPaymentRow.paid_cents == amounts[1],
+            ClaimPaymentRow.patient_cents == amounts[2],
+        )
+        .order_by(ClaimPaymentRow.id)
+    )
+    found = session.execute(query).first()
+    if found is None:
+        return None
+    return f"the reversal claim payment {found[0]} (CLP07 {number}, remittance {found[1]})"
 
 
 def undo_items(
