@@ -357,7 +357,8 @@ def test_a_recoupment_of_the_original_while_its_replacement_waits_is_taken_once(
         refused = Adjustment("CO", "129", corrected.total_charge)
         denied = _paid(corrected, "0", refused, status="4", payer_claim_number="2200000000002")
         _post(store, tmp_path, [denied], "EFT-2", ACME_PARTIES)
-        assert sorted(i.category for i in list_denials(store, "biller")) == ["other", "patient_responsibility"]
+        items = sorted(i.category for i in list_denials(store, "biller"))
+        assert items == ["other", "patient_responsibility"]
         expected = ("80.00", "20.00")
     else:
         _post(store, tmp_path, [reverse(first)], "EFT-3", ACME_PARTIES)
