@@ -350,19 +350,22 @@ def test_a_forwarded_or_predetermination_only_answer_books_nothing(
     assert ar_aging(store).to_dict()["total"]["total"] == "143.80"
 
 
+@pytest.mark.parametrize("icn", ["same", "another"])
 def test_a_claim_payment_sent_again_under_another_trace_is_a_duplicate_payment(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, icn: str
 ) -> None:
-    """The payer pays the same claim payment again (same CLP07, status and amounts, not reversed) in
-    another 835 with its own trace number, so the file is not a duplicate (claims-lifecycle.md section 2,
-    duplicates: TRN02 per payer). The money came twice, the determination once: the second payment posts
-    (a credit to refund, with its overpayment item) but its adjustments are not booked again, so the
-    patient is not billed the coinsurance twice."""
+    """The payer pays the same claim payment again (same status and amounts, not reversed; the same CLP07,
+    or another on the whole claim: the payer processed it twice) in another 835 with its own trace number,
+    so the file is not a duplicate (claims-lifecycle.md section 2, duplicates: TRN02 per payer). The money
+    came twice, the determination once: the second payment posts (a credit to refund, with its
+    overpayment item) but its adjustments are not booked again, so the patient is not billed the
+    coinsurance twice (until 2026-12-07 another CLP07 booked them twice: the patient owed 40.00)."""
     (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
     contractual = Adjustment("CO", "45", claim.total_charge - D("100.00"))
     paid = _paid(claim, "80.00", contractual, Adjustment("PR", "2", D("20.00")))
     _post(store, tmp_path, [paid], "EFT-1", ACME_PARTIES)
-    posted = _post(store, tmp_path, [paid], "EFT-2", ACME_PARTIES)
+    number = "2200000000001" if icn == "same" else "2200000000003"
+    posted = _post(store, tmp_path, [replace(paid, payer_claim_number=number)], "EFT-2", ACME_PARTIES)
     assert posted["duplicates"] == [] and posted["claims"][0]["adjustments"] == []
     balance = show_claim(store, claim.claim_id, "biller").balance
     assert (balance["paid"], balance["patient_responsibility"], balance["insurance_balance"]) == (

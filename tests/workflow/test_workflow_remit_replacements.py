@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -369,3 +370,44 @@ def test_a_recoupment_of_the_original_while_its_replacement_waits_is_taken_once(
     assert ar_aging(store).to_dict()["total"]["total"] == expected[0]
     balance = patient_balance(store, "P3")
     assert (balance["insurance_balance"], balance["patient_balance"]) == expected
+
+
+@pytest.mark.parametrize("then", ["paid", "denied"])
+def test_an_original_paid_again_while_its_replacement_waits_stays_replaced(
+    sqlite_store: Store, tmp_path: Path, then: str
+) -> None:
+    """While the replacement (frequency 7) waits for its 835, the payer pays the original again: the same
+    determination under a new CLP07 (it processed the claim twice). That is a duplicate payment (its money
+    a credit to refund, its CO-45 and PR-2 not booked twice), and the original stays `corrected`, so the
+    replacement's answer still decides who carries the service. Until 2026-12-07 the original moved to
+    `paid` with a second 20.00 patient share: the replacement then paid carried it beside the original (the
+    patient billed 60.00, the original 143.80 in credit)."""
+    store = sqlite_store
+    original, corrected, first, again = _replaced(store, tmp_path)
+    twice = replace(first, payer_claim_number="2200000000003")
+    posted = _post(store, tmp_path, [twice], "EFT-1B", ACME_PARTIES)["claims"][0]
+    assert (posted["status"], posted["adjustments"]) == ("corrected", [])
+    assert patient_balance(store, "P3") == {
+        "patient": "P3",
+        "insurance_balance": "-80.00",
+        "patient_balance": "20.00",
+    }
+    if then == "paid":  # the replacement carries the service: all paid on the original is owed back
+        _post(store, tmp_path, [again], "EFT-2", ACME_PARTIES)
+        owed = {"patient": "P3", "insurance_balance": "0.00", "patient_balance": "20.00"}
+        items = [
+            (corrected.claim_id, "patient_responsibility", "20.00"),
+            (original.claim_id, "overpayment", "160.00"),
+        ]
+    else:  # the original stands: its duplicate 80.00 is owed back
+        refused = Adjustment("CO", "129", corrected.total_charge)
+        _post(store, tmp_path, [_paid(corrected, "0", refused, status="4")], "EFT-2", ACME_PARTIES)
+        owed = {"patient": "P3", "insurance_balance": "-80.00", "patient_balance": "20.00"}
+        items = [
+            (original.claim_id, "overpayment", "80.00"),
+            (original.claim_id, "patient_responsibility", "20.00"),
+            (corrected.claim_id, "other", "143.80"),
+        ]
+    assert patient_balance(store, "P3") == owed
+    assert sorted((i.claim_id, i.category, i.amount) for i in list_denials(store, "biller")) == sorted(items)
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

@@ -124,14 +124,10 @@ class Posting:
         }
         if remit.status in NO_DETERMINATION:
             return self._no_determination(claim, remit, payment)
-        first = (
-            None
-            if remit.reversal
-            else next((p.named() for p in self.standing.get(claim.id, []) if p.repeated_by(remit)), None)
-        )
-        if remit.reversal:
+        stack = self.standing.get(claim.id, [])
+        first = next((p.named() for p in stack if p.repeated_by(remit, claim.charge_cents)), None)
+        if remit.reversal:  # a reversal repeats no payment, but may repeat an earlier reversal
             earlier = [p.payment for p in self.pending if p.claim.id == claim.id]
-            stack = self.standing.get(claim.id, [])
             payer = self.remittance.payer_trace_id
             first = repeated_reversal(self.session, payer, claim.id, remit, stack, earlier)
         if first is not None:

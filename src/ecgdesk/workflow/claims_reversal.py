@@ -50,13 +50,15 @@ class StandingPayment:
         number = f" {self.payment_id}" if self.payment_id else ""
         return f"claim payment{number} (CLP07 {self.payer_claim_number}, {where})"
 
-    def repeated_by(self, remit: RemitClaim) -> bool:
-        """``remit`` is this claim payment again: same CLP07, CLP02 and amounts."""
+    def repeated_by(self, remit: RemitClaim, claim_charge: int) -> bool:
+        """``remit`` is this claim payment again: same CLP02 and amounts, and the same CLP07, or another
+        on the whole claim (CLP03 its charge: the payer processed the claim twice under two ICNs, e.g. a
+        replaced original paid again while its replacement waits). A claim the payer split into CLPs for
+        some of its lines each with its own CLP07 has CLP03 below the claim's charge: not a repeat."""
         again = (remit.status, cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
-        return bool(self.payer_claim_number) and (remit.payer_claim_number, again) == (
-            self.payer_claim_number,
-            self.amounts,
-        )
+        if not (self.payer_claim_number and remit.payer_claim_number) or again != self.amounts:
+            return False
+        return remit.payer_claim_number == self.payer_claim_number or again[1] == claim_charge
 
 
 def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[StandingPayment]]:
