@@ -390,6 +390,11 @@ def test_the_correction_offered_is_the_one_correct_makes(store: Store, tmp_path:
     with pytest.raises(InputError, match="reopenings"):
         correct_claim(store, medicare.claim_id, "biller")
     assert show_claim(store, acme.claim_id, "biller").correction == "replacement"
+    # every line dropped: no replacement to send, and no void (frequency 8) to point at (until 2026-12-07
+    # the refusal said 'void the claim instead', an action there is not)
+    with pytest.raises(InputError, match="not offered") as refused:
+        correct_claim(store, acme.claim_id, "biller", ClaimEdits(drop=(1,)))
+    assert refused.value.field == "drop" and "reversal" in str(refused.value)
     made = correct_claim(store, acme.claim_id, "biller", ClaimEdits(lines=(LineEdit(1, modifiers=("52",)),)))
     assert show_claim(store, acme.claim_id, "biller").correction is None  # corrected: nothing more
     export_claims(store, tmp_path / "fix", "biller", payer="ACME1")

@@ -264,7 +264,12 @@ def _edited(claim: ProfessionalClaim, coding: Claim, edits: ClaimEdits) -> tuple
         lines.append(line)
         coding_lines.append(coded)
     if not lines:
-        raise InputError("drop", "a corrected claim keeps at least one line (void the claim instead)")
+        raise InputError(
+            "drop",
+            f"a corrected claim keeps at least one line (claim {claim.claim_id} bills {len(claim.lines)}); a "
+            "void (frequency 8) is not offered: to take the whole claim back, ask the payer for its "
+            "reversal, or write the balance off",
+        )
     diagnoses = edits.diagnoses if edits.diagnoses is not None else claim.diagnoses
     fixed = replace(
         claim,
