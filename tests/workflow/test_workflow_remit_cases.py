@@ -408,6 +408,22 @@ def test_a_claim_payment_twice_in_one_835_is_a_duplicate_payment(store: Store, t
     assert "duplicate" in next(i.reason for i in items if i.category == "overpayment")
 
 
+def test_a_second_denial_under_a_new_icn_is_not_a_duplicate_payment(store: Store, tmp_path: Path) -> None:
+    """A denial (nothing paid) and a second one of the same amounts under a new CLP07 (the claim went twice:
+    CO-18, duplicate claim) are two determinations, not money sent twice: the second's CAS is booked and its
+    item opens (only a payment of the whole claim under another ICN is a repeat)."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    denied = _paid(claim, "0", Adjustment("CO", "16", claim.total_charge), status="4")
+    _post(store, tmp_path, [denied], "EFT-1", ACME_PARTIES)
+    twice = replace(
+        _paid(claim, "0", Adjustment("CO", "18", claim.total_charge), status="4"),
+        payer_claim_number="2200000000003",
+    )
+    posted = _post(store, tmp_path, [twice], "EFT-2", ACME_PARTIES)["claims"][0]
+    assert "note" not in posted and [a["carc"] for a in posted["adjustments"]] == ["18"]
+    assert sorted(i.carc for i in list_denials(store, "biller")) == ["16", "18"]
+
+
 @pytest.mark.parametrize("again", ["another_835", "same_835"])
 def test_a_reversal_sent_twice_takes_the_money_not_the_adjustments_again(
     store: Store, tmp_path: Path, again: str

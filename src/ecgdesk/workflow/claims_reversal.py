@@ -52,13 +52,15 @@ class StandingPayment:
 
     def repeated_by(self, remit: RemitClaim, claim_charge: int) -> bool:
         """``remit`` is this claim payment again: same CLP02 and amounts, and the same CLP07, or another
-        on the whole claim (CLP03 its charge: the payer processed the claim twice under two ICNs, e.g. a
-        replaced original paid again while its replacement waits). A claim the payer split into CLPs for
-        some of its lines each with its own CLP07 has CLP03 below the claim's charge: not a repeat."""
+        paying the whole claim (CLP03 its charge, money paid: the payer paid the claim twice under two
+        ICNs, e.g. a replaced original paid again while its replacement waits). A claim the payer split
+        into CLPs for some of its lines, each with its own CLP07, has CLP03 below the claim's charge, and
+        a second denial under a new ICN (e.g. CO-18 on a claim sent twice) pays nothing: not repeats."""
         again = (remit.status, cents(remit.charge), cents(remit.paid), cents(remit.patient_responsibility))
         if not (self.payer_claim_number and remit.payer_claim_number) or again != self.amounts:
             return False
-        return remit.payer_claim_number == self.payer_claim_number or again[1] == claim_charge
+        whole = again[1] == claim_charge and again[2] > 0
+        return remit.payer_claim_number == self.payer_claim_number or whole
 
 
 def standing_payments(session: Session, payer: str, claim_ids: list[int]) -> dict[int, list[StandingPayment]]:
