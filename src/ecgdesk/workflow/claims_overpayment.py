@@ -10,7 +10,8 @@ ledger row, so the claim's payments and balance show the money returned, once.
 
 A replaced claim whose replacement (frequency 7) the payer accepted without reversing it first
 (``claims_replaced.superseded``) owes back all that is still paid on it: its item follows that money, and
-the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it.
+the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it. A WO recouping such
+a claim before the payer decides its replacement (no item open yet) takes the money off it all the same.
 
 Money returned twice: when the practice gave a payment back (the biller's refund, a PLB WO recoupment) and
 the payer then reversed that payment too (CLP02 22 takes it back again), the claim's net payments fall
