@@ -179,7 +179,7 @@ def _cmd_target_add(args: argparse.Namespace) -> int:
         args.name,
         args.kind,
         args.address,
-        [f.strip() for f in args.formats.split(",")],
+        [f.strip() for f in (args.formats or ("fhir" if args.kind == "fhir" else "hl7")).split(",")],
         actor,
         args.max_attempts,
         args.sender,
@@ -280,7 +280,8 @@ def register(subparsers: Any) -> None:
     q.add_argument("name")
     q.add_argument("--kind", required=True, choices=["folder", "mllp", "fhir"])
     q.add_argument("--address", required=True, help="folder path, host:port, or FHIR base URL")
-    q.add_argument("--formats", default="hl7", help="comma list of hl7, fhir, dicom (default hl7)")
+    q.add_argument("--formats", help="comma list of hl7, fhir, dicom (default: fhir for a FHIR target, "
+                   "else hl7; an MLLP target takes hl7 only, a FHIR target fhir only)")
     q.add_argument("--max-attempts", type=int, default=8)
     q.add_argument("--sender", action="append", default=[], metavar="APP^FACILITY",
                    help="an HL7 v2 sender (MSH-3^MSH-4) whose EHR this is: its application ACKs come here "

@@ -15,8 +15,6 @@ import enum
 import hashlib
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option, is_digits
-from ecgdesk.interop import dicom, fhir, hl7v2, mllp
+from ecgdesk.interop import dicom, fhir, fhir_server, hl7v2, mllp
 from ecgdesk.interop.model import (
     Measurement,
     PatientInfo,
@@ -335,6 +333,11 @@ def add_target(
         raise InputError("address", f"an MLLP target is host:port, got {address!r}")
     if kind == TargetKind.FHIR and not address.startswith(("http://", "https://")):
         raise InputError("address", f"a FHIR target is a base URL (http:// or https://), got {address!r}")
+    # a FHIR server takes FHIR JSON and an MLLP peer HL7 v2 text: anything else was sent to them under the
+    # wrong label (an ORU POSTed as application/fhir+json, a DICOM file framed as HL7), and never delivered
+    only = {TargetKind.FHIR: ExportFormat.FHIR, TargetKind.MLLP: ExportFormat.HL7}.get(TargetKind(kind))
+    if only is not None and set(formats) != {only.value}:
+        raise InputError("formats", f"a {kind} target takes the {only} format only, got {','.join(formats)}")
     if not 1 <= max_attempts <= 100:
         raise InputError("max-attempts", f"must be 1-100, got {max_attempts}")
     with store.transaction() as session:
@@ -437,25 +440,21 @@ def _send(target: DeliveryTarget, item: OutboxItem, files: list[tuple[str, bytes
             paths.append(str(path))
         return "written " + ", ".join(paths)
     if target.kind == TargetKind.MLLP:
+        if item.payload is None and item.format != ExportFormat.HL7:  # as for FHIR below
+            raise mllp.DeliveryError(f"an MLLP target takes the hl7 format only, not {item.format}: remove "
+                                     "the target and add it again with --formats hl7")
         address = _host_port(target.address)
         assert address is not None
         ack = hl7v2.read_ack(mllp.send(address[0], address[1], files[0][1].decode("utf-8"), timeout_s=30.0))
         if ack.code not in {"AA", "CA"}:
             raise mllp.DeliveryError(f"peer answered {ack.code}: {ack.text}")
         return f"ACK {ack.code} {ack.control_id}"
-    request = urllib.request.Request(
-        target.address.rstrip("/"),
-        data=files[0][1],
-        method="POST",
-        headers={"Content-Type": "application/fhir+json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30.0) as response:
-            return f"HTTP {response.status}"
-    except urllib.error.HTTPError as error:
-        raise mllp.DeliveryError(f"FHIR server answered HTTP {error.code}: {error.read(300)!r}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise mllp.DeliveryError(f"FHIR server {target.address}: {error}") from None
+    if item.format != ExportFormat.FHIR:
+        # a target added before formats were checked against its kind: the FHIR server would be sent an
+        # ORU or a DICOM file labelled application/fhir+json
+        raise mllp.DeliveryError(f"a FHIR target takes the fhir format only, not {item.format}: remove the "
+                                 "target and add it again with --formats fhir")
+    return fhir_server.post(target.address, files[0][1])
 
 
 def _claim(store: Store, limit: int, retry_failed: bool) -> list[int]:

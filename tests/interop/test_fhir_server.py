@@ -1,0 +1,43 @@
+"""What a FHIR server's 2xx answer to a result Bundle says: taken, or not (fhir_server.receipt)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecgdesk.interop.fhir_server import receipt, summary
+from ecgdesk.interop.mllp import DeliveryError
+
+WARNING = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
+XML_ERROR = b'<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity value="error"/></issue>' \
+            b'</OperationOutcome>'
+
+
+@pytest.mark.parametrize(("content_type", "body", "taken"), [
+    ("application/fhir+json", b"", "HTTP 200"),
+    ("application/fhir+json", json.dumps(WARNING).encode(), "HTTP 200 OperationOutcome without errors"),
+    ("application/fhir+xml", b'<Bundle xmlns="http://hl7.org/fhir"/>', "HTTP 200 (FHIR XML answer)"),
+    ("application/fhir+xml", XML_ERROR, None),
+    ("text/html", b"<!DOCTYPE html><title>Proxy</title>", None),
+    ("application/json", b'{"ok": true}', None),
+    ("application/fhir+json", b'{"resourceType": "Bundle", "type": "transaction-response", '
+                              b'"entry": [{"response": {}}]}', None),
+])
+def test_a_2xx_answer_is_a_delivery_only_when_it_says_so(
+    content_type: str, body: bytes, taken: str | None
+) -> None:
+    if taken is not None:
+        assert receipt(200, content_type, body) == taken
+    else:
+        with pytest.raises(DeliveryError):
+            receipt(200, content_type, body)
+
+
+def test_a_refusal_is_shown_by_its_error_issues() -> None:
+    outcome = {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "information", "code": "informational", "diagnostics": "read"},
+        {"severity": "fatal", "code": "structure", "details": {"text": "bad Bundle"},
+         "location": ["Bundle"]}]}
+    assert summary(json.dumps(outcome).encode()) == "OperationOutcome: bad Bundle (at Bundle)"
+    assert summary(b"<html>Bad Gateway</html>") == "b'<html>Bad Gateway</html>'"

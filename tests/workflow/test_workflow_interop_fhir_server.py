@@ -1,0 +1,120 @@
+"""Signed results POSTed to a FHIR server that answers badly: a 200 that is not FHIR, an OperationOutcome
+error under 200, a transaction-response whose entry failed, an answer that is not HTTP. Each is a failed
+attempt, audited and retried, and the Bundle is counted as delivered once, when the server took it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import select
+
+from ecgdesk.errors import InputError
+from ecgdesk.store import Store
+from ecgdesk.store.interop_models import OutboxItem
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.interop_results import add_target, deliver_due
+
+pytest.importorskip("ecgdesk.reports.scanning")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_workflow_interop import _signed
+
+OUTCOME_ERROR = json.dumps({"resourceType": "OperationOutcome", "issue": [
+    {"severity": "error", "code": "required", "diagnostics": "DiagnosticReport.code: minimum required = 1",
+     "expression": ["Bundle.entry[4].resource.code"]}]}).encode()
+FAILED_ENTRY = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": [
+    {"response": {"status": "201 Created", "location": "Patient/1/_history/1"}},
+    {"response": {"status": "422 Unprocessable Entity"}}]}).encode()
+TAKEN = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": [
+    {"response": {"status": "201 Created", "location": "DiagnosticReport/9/_history/1"}}]}).encode()
+
+
+class _Server(http.server.BaseHTTPRequestHandler):
+    #: (content type, body) answered with 200 in turn; None: an answer that is not HTTP
+    answers: ClassVar[list[tuple[str, bytes] | None]] = []
+    posted: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).posted.append(dict(self.headers))
+        answer = type(self).answers.pop(0)
+        if answer is None:
+            self.wfile.write(b"+OK POP3 server ready\r\n")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", answer[0])
+        self.send_header("Content-Length", str(len(answer[1])))
+        self.end_headers()
+        self.wfile.write(answer[1])
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fhir_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _due_now(store: Store) -> None:
+    with store.transaction() as session:  # let the retry delay pass
+        for item in session.scalars(select(OutboxItem)):
+            item.next_attempt_at = item.created_at
+
+
+def test_a_fhir_server_answer_that_is_no_delivery_is_retried_until_one_is(
+    store: Store, tiny_record: Path, fhir_url: str
+) -> None:
+    _Server.posted = []
+    _Server.answers = [None, ("text/html", b"<html><body>Sign in to continue</body></html>"),
+                       ("application/fhir+json", OUTCOME_ERROR), ("application/fhir+json", FAILED_ENTRY),
+                       ("application/fhir+json", TAKEN)]
+    add_target(store, "fhir", "fhir", fhir_url, ["fhir"], "admin")
+    study_id = _signed(store, tiny_record)
+    errors = []
+    for _ in range(4):
+        outcome = deliver_due(store, "worker")[0]  # the answer that is not HTTP raised out of it before
+        assert outcome.status == "pending", outcome.last_error  # each was counted as sent before
+        errors.append(outcome.last_error or "")
+        _due_now(store)
+    assert "BadStatusLine" in errors[0]
+    assert "not FHIR" in errors[1] and "Sign in" in errors[1]
+    assert "minimum required" in errors[2] and "Bundle.entry[4].resource.code" in errors[2]
+    assert "entry 1" in errors[3] and "422" in errors[3]
+    sent = deliver_due(store, "worker")
+    assert [o.status for o in sent] == ["sent"] and deliver_due(store, "worker", retry_failed=True) == []
+    assert len(_Server.posted) == 5 and _Server.posted[0]["Accept"] == "application/fhir+json"
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(study_id),
+                                                        AuditEntry.action.like("interop:%")))
+        actions = [row.action for row in rows]
+        item = session.scalars(select(OutboxItem)).one()
+        assert item.receipt == "HTTP 200 transaction-response, 1 entries, DiagnosticReport/9/_history/1"
+    assert actions.count("interop:retry") == 4 and actions.count("interop:sent") == 1
+
+
+@pytest.mark.parametrize(("kind", "address", "formats"), [
+    ("fhir", "http://127.0.0.1:9/fhir", ["hl7"]),
+    ("fhir", "http://127.0.0.1:9/fhir", ["fhir", "dicom"]),
+    ("mllp", "127.0.0.1:9", ["hl7", "fhir"]),
+])
+def test_a_target_is_given_only_the_format_its_kind_takes(
+    store: Store, kind: str, address: str, formats: list[str]
+) -> None:
+    """A FHIR target with the CLI's default formats (hl7) was sent ORUs labelled application/fhir+json."""
+    with pytest.raises(InputError) as caught:
+        add_target(store, "t", kind, address, formats, "admin")
+    assert caught.value.field == "formats" and "only" in caught.value.reason
