@@ -91,6 +91,51 @@ def test_bad_service_requests_name_the_field(document: object, field: str) -> No
     assert caught.value.field.startswith(field)
 
 
+def _changed(index: int, **elements: object) -> dict:
+    """The order Bundle with elements of its ``index``-th resource set."""
+    changed = copy.deepcopy(service_request())
+    changed["entry"][index]["resource"].update(elements)
+    return changed
+
+
+_PLAC = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        # each was taken as an order before 2026-12-07: FHIR forbids ignoring a modifier, doNotPerform says
+        # the ECG is NOT to be done, two placer numbers leave which one a cancel names a guess
+        (_changed(0, modifierExtension=[{"url": "http://x.example/not-yet", "valueBoolean": True}]),
+         "entry[0].resource.modifierExtension"),
+        (_changed(1, implicitRules="http://x.example/rules"), "entry[1].resource.implicitRules"),
+        (_changed(0, doNotPerform=True), "ServiceRequest.doNotPerform"),
+        (_changed(0, identifier=[{"type": _PLAC, "value": "PL-1"}, {"type": _PLAC, "value": "PL-2"}]),
+         "ServiceRequest.identifier"),
+        # a code outside administrative-gender was read as unknown (fhir.resources checks only the form)
+        (_changed(1, gender="f"), "Patient.gender"),
+        # C1 characters: a Windows-1252 quote read as 8859-1 upstream (stored as 'O\x92Brien' before)
+        (_changed(1, name=[{"family": "O\x92Brien"}]), "entry[1].resource.name[0].family"),
+        (_changed(1, name=[{"family": "Roe\ufffd"}]), "entry[1].resource.name[0].family"),
+    ],
+)
+def test_orders_that_say_other_than_they_seem_are_refused_naming_the_element(
+    document: object, field: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "bad.json")
+    assert caught.value.field == field
+
+
+def test_a_single_placer_number_given_twice_and_an_unknown_plain_extension_are_read() -> None:
+    document = _changed(0, identifier=[{"type": _PLAC, "value": "PL-9"}, {"type": _PLAC, "value": "PL-9",
+                                                                         "system": "urn:x"}],
+                        extension=[{"url": "http://x.example/note", "valueString": "plain extensions are "
+                                                                                   "safe to ignore"}])
+    order = fhir.parse_service_request(document, "ok.json")
+    assert order.placer_order_number == "PL-9"
+
+
 def _by_identifier(document: dict, kind: str, element: str) -> dict:
     """``document`` with the ServiceRequest's ``element`` a logical reference: the identifier of the ``kind``
     resource the Bundle carries, no literal reference."""

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
 
-from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.interop import fhir, hl7v2, mllp
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import AuditEntry, Patient, Study, User
@@ -246,6 +246,26 @@ def test_a_json_array_is_answered_as_json_not_as_a_bad_hl7_message(
 def test_a_fhir_order_after_a_byte_order_mark_is_read(store: Store) -> None:
     payload = "\ufeff" + json.dumps(contained_service_request("FH-1"))
     assert receive_order(store, payload, "peer", "interface").ack.code == "AA"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "field", "reason"),
+    [("cp1252", "contained[0].name[0].family", "not UTF-8"), ("latin-1", "contained[0].name[0].family",
+                                                              "not UTF-8"),
+     ("utf-16", "json", "UTF-16"), ("utf-16-le", "json", "UTF-16")],
+)
+def test_a_fhir_body_that_is_not_utf_8_is_refused_naming_where(
+    store: Store, encoding: str, field: str, reason: str
+) -> None:
+    """FHIR JSON is UTF-8. A Windows-1252 body was read as 8859-1: 'O’Brien' was stored as 'O\x92Brien'
+    (an 8859-1 'Müller' was right by luck), and a UTF-16 one was answered as an HL7 v2 message naming
+    MSH-18."""
+    document = contained_service_request("FH-1")
+    document["contained"][0]["name"][0]["family"] = "Mü’ller" if encoding != "latin-1" else "Müller"
+    body = mllp.decode(json.dumps(document, ensure_ascii=False).encode(encoding))
+    outcome = receive_order(store, body, "peer", "interface")
+    assert outcome.ack.code == "AE" and f"field '{field}'" in outcome.ack.text and reason in outcome.ack.text
+    assert "MSH" not in outcome.ack.text and _count(store, Study) == 0 and _count(store, Patient) == 0
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
+from ecgdesk.interop.fhir_checks import refuse_unreadable as _refuse_control_characters
 from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
 from ecgdesk.interop.model import (
     MAX_ID,
@@ -322,22 +323,6 @@ def _check_entries(entries: Any, source: str) -> None:
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _refuse_control_characters(document: Any, source: str) -> None:
-    """FHIR strings hold no control character but tab, CR and LF (its ``string`` regex); a NUL would reach
-    the database (PostgreSQL refuses it, SQLite keeps it). Refused naming the element, as the HL7 reader
-    does by field (walked without recursion: the depth is the sender's)."""
-    pending: list[tuple[str, Any]] = [("", document)]
-    while pending:
-        path, value = pending.pop()
-        if isinstance(value, str) and _CONTROL_CHARACTER.search(value):
-            raise InputError(path or "resource", "a control character (e.g. NUL) is not allowed in a FHIR "
-                                                 "string", source)
-        if isinstance(value, dict):
-            pending.extend((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
-        elif isinstance(value, list):
-            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
-
-
 def parse_service_request(document: Any, source: str = "FHIR resource") -> OrderRequest:
     """A ServiceRequest (alone, or in a Bundle with its Patient and requester) as an :class:`OrderRequest`."""
     if not isinstance(document, dict):
@@ -380,7 +365,14 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         )
     if request.get("intent") not in {"order", "original-order", "filler-order", "instance-order"}:
         raise InputError("ServiceRequest.intent", f"intent {request.get('intent')!r} is not an order", source)
+    if request.get("doNotPerform") is True:  # a modifier element: the request is that this is NOT done
+        raise InputError("ServiceRequest.doNotPerform", "true: a request not to perform the service is "
+                                                        "not an order to work", source)
     identifiers = [i for i in request.get("identifier") or [] if isinstance(i, dict)]
+    placers = sorted({str(i.get("value")) for i in identifiers if "PLAC" in _types(i) and i.get("value")})
+    if len(placers) > 1:  # the EHR changes and cancels by one of them; taking the first would be a guess
+        raise InputError("ServiceRequest.identifier", f"{len(placers)} placer order numbers (type PLAC: "
+                         f"{', '.join(p[:40] for p in placers[:3])}); send the one it is known by", source)
     placer = next((i.get("value") for i in identifiers if "PLAC" in _types(i)), None)
     # else an identifier of no type: a FILL (our number at another filler) or accession number is not the
     # number the EHR changes and cancels this order by
@@ -463,6 +455,10 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
         birth_date = None
     if birth_date is None:
         raise InputError("Patient.birthDate", f"expected a full date YYYY-MM-DD, got {birth!r}", source)
+    gender = resource.get("gender")
+    if gender is not None and gender not in _GENDER_BACK:  # fhir.resources checks only that it is a code
+        raise InputError("Patient.gender", f"{str(gender)[:40]!r} is not one of {', '.join(_GENDER_BACK)}",
+                         source)
     system = str(mrn.get("system") or "")
     # urn:oid:2.16.840.1.113883.19.5 -> the OID; a URL (http://hospital.example.org/mrn) stays whole
     authority = (system.rsplit(":", 1)[-1] if system.startswith("urn:") else system) or None

@@ -57,11 +57,15 @@ def declared_charset(payload: bytes) -> str:
 
 
 def decode(payload: bytes) -> str:
-    """HL7 v2 text in the character set its MSH-18 declares. UTF-8 where the bytes are UTF-8 when none is
-    declared, else ISO 8859-1 (the v2 default), and also when an 8859 set or ASCII is declared: valid UTF-8
-    with non-ASCII text is almost never 8859 text, and senders mislabel it. Bytes not valid in a declared
-    multi-byte set are left as U+FFFD, which the reader refuses naming the field; an unknown MSH-18 is
-    read like none, and refused by the reader (it names MSH-18)."""
+    """HL7 v2 text in the character set its MSH-18 declares (FHIR JSON in UTF-8). UTF-8 where the bytes are
+    UTF-8 when none is declared, else ISO 8859-1 (the v2 default), and also when an 8859 set or ASCII is
+    declared: valid UTF-8 with non-ASCII text is almost never 8859 text, and senders mislabel it. Bytes not
+    valid in a declared multi-byte set are left as U+FFFD, which the reader refuses naming the field; an
+    unknown MSH-18 is read like none, and refused by the reader (it names MSH-18)."""
+    if payload.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        # FHIR JSON, which is UTF-8 (RFC 8259): bytes that are not are left as U+FFFD, refused naming the
+        # element (read as 8859-1, a Windows-1252 "O'Brien" was stored with a C1 character in it)
+        return payload.decode("utf-8", "replace")
     codec = CHARSETS.get(declared_charset(payload))
     if codec is not None and codec not in {"ascii", "utf-8"} and not codec.startswith("iso8859"):
         return payload.decode(codec, "replace")

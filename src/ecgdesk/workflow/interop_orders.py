@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ecgdesk import jsonfile
 from ecgdesk.coding.facts import Service
 from ecgdesk.errors import InputError
-from ecgdesk.interop import fhir, fhir_patient, hl7v2, hl7v2_adt, hl7v2_batch
+from ecgdesk.interop import fhir, fhir_checks, fhir_patient, hl7v2, hl7v2_adt, hl7v2_batch
 from ecgdesk.interop.model import OrderControl, OrderRequest, PatientUpdate
 from ecgdesk.interop.senders import sender_key
 from ecgdesk.store import Store, append
@@ -232,7 +232,8 @@ def receive_order(store: Store, payload: str, source: str, actor: str) -> OrderO
 
 def _is_json(payload: str) -> bool:
     """A FHIR JSON body (an object; an array is JSON too, refused as such) rather than an HL7 v2 message."""
-    return payload.lstrip("\ufeff \t\r\n").startswith(("{", "["))
+    text = payload.lstrip("\ufeff \t\r\n")
+    return text.startswith(("{", "[")) or bool(fhir_checks.UTF16_JSON.match(payload))
 
 
 def _sender_of(payload: str) -> str | None:
@@ -255,6 +256,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
             else:
                 order = hl7v2.parse_order(payload, source)
         else:
+            fhir_checks.refuse_utf16(payload, source)  # it was answered as an HL7 v2 message in UTF-16
             # depth, NaN, huge numbers and a key twice in one object too
             document = jsonfile.loads(payload.lstrip("\ufeff"), "json", source, unique_keys=True)
             if fhir_patient.is_patient_document(document):  # FHIR's ADT^A08: the Patient as it now stands
