@@ -21,8 +21,17 @@ XML_ERROR = b'<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity val
     ("application/fhir+xml", XML_ERROR, None),
     ("text/html", b"<!DOCTYPE html><title>Proxy</title>", None),
     ("application/json", b'{"ok": true}', None),
+    # what a GET of the base URL shows, where urllib followed a redirect of the POST without the Bundle
+    ("application/fhir+json", b'{"resourceType": "CapabilityStatement", "status": "active"}', None),
+    ("application/fhir+json", b'{"resourceType": "Bundle", "type": "searchset", "total": 0}', None),
     ("application/fhir+json", b'{"resourceType": "Bundle", "type": "transaction-response", '
                               b'"entry": [{"response": {}}]}', None),
+    ("application/fhir+json", b'{"resourceType": "Bundle", "type": "transaction-response", "entry": ['
+                              b'{"response": {"status": "201 Created"}}, {"response": {"status": "422"}}]}',
+     None),
+    ("application/fhir+json", b'{"resourceType": "Bundle", "type": "transaction-response", "entry": ['
+                              b'{"response": {"status": "201 Created", "location": "DiagnosticReport/5"}}]}',
+     "HTTP 200 transaction-response, 1 entries, DiagnosticReport/5"),
 ])
 def test_a_2xx_answer_is_a_delivery_only_when_it_says_so(
     content_type: str, body: bytes, taken: str | None

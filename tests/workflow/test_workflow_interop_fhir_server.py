@@ -1,6 +1,7 @@
 """Signed results POSTed to a FHIR server that answers badly: a 200 that is not FHIR, an OperationOutcome
-error under 200, a transaction-response whose entry failed, an answer that is not HTTP. Each is a failed
-attempt, audited and retried, and the Bundle is counted as delivered once, when the server took it."""
+error under 200, an answer that is not HTTP, a redirect (a transaction-response whose entry failed:
+tests/interop/test_fhir_server.py). Each is a failed attempt, audited and retried, and the Bundle is counted
+as delivered once, when the server took it."""
 
 from __future__ import annotations
 
@@ -29,16 +30,13 @@ from test_workflow_interop import _signed
 OUTCOME_ERROR = json.dumps({"resourceType": "OperationOutcome", "issue": [
     {"severity": "error", "code": "required", "diagnostics": "DiagnosticReport.code: minimum required = 1",
      "expression": ["Bundle.entry[4].resource.code"]}]}).encode()
-FAILED_ENTRY = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": [
-    {"response": {"status": "201 Created", "location": "Patient/1/_history/1"}},
-    {"response": {"status": "422 Unprocessable Entity"}}]}).encode()
 TAKEN = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": [
     {"response": {"status": "201 Created", "location": "DiagnosticReport/9/_history/1"}}]}).encode()
 
 
 class _Server(http.server.BaseHTTPRequestHandler):
-    #: (content type, body) answered with 200 in turn; None: an answer that is not HTTP
-    answers: ClassVar[list[tuple[str, bytes] | None]] = []
+    #: (content type, body) answered with 200 in turn; None: an answer that is not HTTP; "moved": a redirect
+    answers: ClassVar[list[tuple[str, bytes] | str | None]] = []
     posted: ClassVar[list[dict[str, str]]] = []
 
     def do_POST(self) -> None:
@@ -48,11 +46,26 @@ class _Server(http.server.BaseHTTPRequestHandler):
         if answer is None:
             self.wfile.write(b"+OK POP3 server ready\r\n")
             return
+        if answer == "moved":  # http to https, say: urllib followed it with a GET, without the Bundle
+            self.send_response(301)
+            self.send_header("Location", "/fhir/moved")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        assert isinstance(answer, tuple)
         self.send_response(200)
         self.send_header("Content-Type", answer[0])
         self.send_header("Content-Length", str(len(answer[1])))
         self.end_headers()
         self.wfile.write(answer[1])
+
+    def do_GET(self) -> None:
+        body = b'{"resourceType": "CapabilityStatement", "status": "active", "kind": "instance"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -80,8 +93,7 @@ def test_a_fhir_server_answer_that_is_no_delivery_is_retried_until_one_is(
 ) -> None:
     _Server.posted = []
     _Server.answers = [None, ("text/html", b"<html><body>Sign in to continue</body></html>"),
-                       ("application/fhir+json", OUTCOME_ERROR), ("application/fhir+json", FAILED_ENTRY),
-                       ("application/fhir+json", TAKEN)]
+                       ("application/fhir+json", OUTCOME_ERROR), "moved", ("application/fhir+json", TAKEN)]
     add_target(store, "fhir", "fhir", fhir_url, ["fhir"], "admin")
     study_id = _signed(store, tiny_record)
     errors = []
@@ -93,7 +105,7 @@ def test_a_fhir_server_answer_that_is_no_delivery_is_retried_until_one_is(
     assert "BadStatusLine" in errors[0]
     assert "not FHIR" in errors[1] and "Sign in" in errors[1]
     assert "minimum required" in errors[2] and "Bundle.entry[4].resource.code" in errors[2]
-    assert "entry 1" in errors[3] and "422" in errors[3]
+    assert "HTTP 301" in errors[3] and "/fhir/moved" in errors[3]
     sent = deliver_due(store, "worker")
     assert [o.status for o in sent] == ["sent"] and deliver_due(store, "worker", retry_failed=True) == []
     assert len(_Server.posted) == 5 and _Server.posted[0]["Accept"] == "application/fhir+json"

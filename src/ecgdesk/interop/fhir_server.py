@@ -3,8 +3,10 @@
 A 2xx status alone does not say the Bundle was stored. A server may answer 200 with an OperationOutcome
 whose issues are errors (the Bundle was refused, FHIR R4 3.1.0.4: "an OperationOutcome ... with an
 error"), a transaction-response whose entries did not succeed, or something that is not FHIR at all (a
-proxy's or single sign-on gateway's HTML page, answered 200 in place of the server): none of these is a
-delivery, and counting it one loses the result for good. A FHIR answer in XML (a server that ignores our
+proxy's or single sign-on gateway's HTML page, answered 200 in place of the server), and a redirect followed
+by urllib as a GET without the Bundle is answered 200 with whatever that URL shows: none of these is a
+delivery, and counting it one loses the result for good. A delivery is a transaction-response (or an empty
+answer, or an OperationOutcome without errors). A FHIR answer in XML (a server that ignores our
 ``Accept``) is read for an OperationOutcome error only.
 """
 
@@ -84,18 +86,30 @@ def receipt(status: int, content_type: str, body: bytes) -> str:
             raise DeliveryError(f"FHIR server answered {head} with an OperationOutcome error: "
                                 + "; ".join(issues)[:1000])
         return f"{head} OperationOutcome without errors"
-    if kind == "Bundle" and document.get("type") in {"transaction-response", "batch-response"}:
-        entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
-        for index, entry in enumerate(entries):
-            answer = _object(entry.get("response"))
-            if not str(answer.get("status") or "").strip().startswith("2"):
-                why = "; ".join(_issues(_object(answer.get("outcome")))) or "no reason given"
-                raise DeliveryError(f"FHIR server answered {head}, but entry {index} of its "
-                                    f"{document['type']} has status {answer.get('status')!r}: {why}"[:1200])
-        locations = [str(_object(e.get("response")).get("location") or "") for e in entries]
-        where = next((at for at in locations if "DiagnosticReport" in at), "")
-        return f"{head} {document['type']}, {len(entries)} entries" + (f", {where}" if where else "")
-    return f"{head} {kind}"
+    if kind != "Bundle" or document.get("type") not in {"transaction-response", "batch-response"}:
+        # e.g. the CapabilityStatement or searchset of a GET: no answer to a transaction says it was taken
+        shown = f"{kind} {document.get('type') or ''}".strip()[:80]
+        raise DeliveryError(f"FHIR server answered {head} with a {shown}, not a transaction-response: not "
+                            "counted as delivered")
+    entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
+    for index, entry in enumerate(entries):
+        answer = _object(entry.get("response"))
+        if not str(answer.get("status") or "").strip().startswith("2"):
+            why = "; ".join(_issues(_object(answer.get("outcome")))) or "no reason given"
+            raise DeliveryError(f"FHIR server answered {head}, but entry {index} of its "
+                                f"{document['type']} has status {answer.get('status')!r}: {why}"[:1200])
+    locations = [str(_object(e.get("response")).get("location") or "") for e in entries]
+    where = next((at for at in locations if "DiagnosticReport" in at), "")
+    return f"{head} {document['type']}, {len(entries)} entries" + (f", {where[:300]}" if where else "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not followed: urllib follows a 301/302/303 to a POST with a GET without the
+    Bundle, whose 200 (the server's CapabilityStatement, an http-to-https redirect's page) was counted as the
+    delivery."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def post(address: str, bundle: bytes, timeout_s: float = 30.0) -> str:
@@ -108,12 +122,14 @@ def post(address: str, bundle: bytes, timeout_s: float = 30.0) -> str:
                  "Prefer": "return=minimal"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout_s) as response:
             body = response.read(MAX_ANSWER + 1)
             return receipt(response.status, response.headers.get("Content-Type", ""), body)
     except urllib.error.HTTPError as error:
-        raise DeliveryError(f"FHIR server answered HTTP {error.code}: {summary(error.read(MAX_ANSWER))}") \
-            from None
+        moved = error.headers.get("Location") if 300 <= error.code < 400 else None
+        answer = (f"moved to {moved!r}: give the target that address" if moved
+                  else summary(error.read(MAX_ANSWER)))
+        raise DeliveryError(f"FHIR server answered HTTP {error.code}: {answer}"[:1200]) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         # HTTPException: an answer that is not HTTP at all (BadStatusLine), or one cut short (IncompleteRead);
         # it escaped the deliverer before, which stopped with the item leased and unsent
