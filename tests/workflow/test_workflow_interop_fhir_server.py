@@ -20,7 +20,8 @@ from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import OutboxItem
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.workflow.interop_results import add_target, deliver_due
+from ecgdesk.workflow import interop_results
+from ecgdesk.workflow.interop_results import add_target, deliver_claimed, deliver_due
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
@@ -130,3 +131,23 @@ def test_a_target_is_given_only_the_format_its_kind_takes(
     with pytest.raises(InputError) as caught:
         add_target(store, "t", kind, address, formats, "admin")
     assert caught.value.field == "formats" and "only" in caught.value.reason
+
+
+def test_an_item_another_deliverer_took_over_when_the_lease_ran_out_is_not_sent_again(
+    store: Store, tiny_record: Path, tmp_path: Path
+) -> None:
+    """A deliverer leases up to 100 items for 5 minutes and sends them one by one; behind a slow server the
+    later ones come due again meanwhile, and a second deliverer (a `listen --deliver` timer beside an
+    `outbox --send`) claims and sends them. The first one sent them again when it got to them."""
+    add_target(store, "chart", "folder", str(tmp_path), ["hl7"], "admin")
+    _signed(store, tiny_record)
+    sent: list[int] = []
+
+    def sender(target: object, item: OutboxItem, files: object) -> str:
+        sent.append(item.id)
+        return "written"
+
+    claimed = interop_results._claim(store, 100, False)  # deliverer A
+    _due_now(store)  # A's sends before this one outlast its lease
+    assert [o.status for o in deliver_due(store, "B", sender=sender)] == ["sent"]
+    assert deliver_claimed(store, claimed, "A", sender=sender) == [] and len(sent) == 1

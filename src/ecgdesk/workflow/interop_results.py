@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -457,8 +457,9 @@ def _send(target: DeliveryTarget, item: OutboxItem, files: list[tuple[str, bytes
     return fhir_server.post(target.address, files[0][1])
 
 
-def _claim(store: Store, limit: int, retry_failed: bool) -> list[int]:
-    """Lease due items to this process (SKIP LOCKED on PostgreSQL; SQLite serialises the transaction)."""
+def _claim(store: Store, limit: int, retry_failed: bool) -> list[tuple[int, datetime]]:
+    """Lease due items to this process (SKIP LOCKED on PostgreSQL; SQLite serialises the transaction): each
+    with the end of its lease, which names the lease as this process's (:func:`_leased`)."""
     stamp = now()
     with store.transaction() as session:
         due = or_(
@@ -481,7 +482,15 @@ def _claim(store: Store, limit: int, retry_failed: bool) -> list[int]:
                 item.attempts = 0
             item.status = OutboxStatus.SENDING.value
             item.next_attempt_at = stamp + LEASE
-        return [item.id for item in items]
+        return [(item.id, item.next_attempt_at) for item in items]
+
+
+def _leased(session: Session, item_id: int, lease: datetime) -> OutboxItem | None:
+    """The item, locked for its send, while the lease on it is still ours; None where another deliverer took
+    it since (slow sends outlast a batch's lease) or it was settled: a send now would be its second."""
+    return session.scalar(select(OutboxItem).where(
+        OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.SENDING.value,
+        OutboxItem.next_attempt_at == lease).with_for_update())
 
 
 def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, bytes]]:
@@ -506,11 +515,18 @@ def deliver_due(
     store: Store, actor: str, retry_failed: bool = False, limit: int = 100, sender: Sender = _send
 ) -> list[DeliveryInfo]:
     """Send every due item once; failures are rescheduled (or failed after max attempts). Returns outcomes."""
+    return deliver_claimed(store, _claim(store, limit, retry_failed), actor, sender)
+
+
+def deliver_claimed(store: Store, claimed: list[tuple[int, datetime]], actor: str, sender: Sender = _send,
+                    ) -> list[DeliveryInfo]:
+    """Send the items this process leased (:func:`_claim`), each only while its lease is still ours."""
     outcomes = []
-    for item_id in _claim(store, limit, retry_failed):
+    for item_id, lease in claimed:
         with store.transaction() as session:
-            item = session.get(OutboxItem, item_id)
-            assert item is not None
+            item = _leased(session, item_id, lease)
+            if item is None:
+                continue
             target = session.get(DeliveryTarget, item.target_id)
             assert target is not None
             error: str | None = None
@@ -565,18 +581,9 @@ def deliver_due(
 
 
 def delivery_info(item: OutboxItem, target: DeliveryTarget) -> DeliveryInfo:
-    return DeliveryInfo(
-        item.id,
-        item.study_id,
-        target.name,
-        item.format,
-        item.status,
-        item.attempts,
-        item.corrected,
-        item.last_error,
-        item.next_attempt_at.isoformat(),
-        item.sent_at.isoformat() if item.sent_at else None,
-    )
+    return DeliveryInfo(item.id, item.study_id, target.name, item.format, item.status, item.attempts,
+                        item.corrected, item.last_error, item.next_attempt_at.isoformat(),
+                        item.sent_at.isoformat() if item.sent_at else None)
 
 
 def list_deliveries(store: Store, study_id: int | None = None) -> list[DeliveryInfo]:
