@@ -127,6 +127,12 @@ def test_orders_that_say_other_than_they_seem_are_refused_naming_the_element(
     assert caught.value.field == field
 
 
+def test_an_entry_that_is_no_object_is_named_by_its_place() -> None:
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request({"resourceType": "Bundle", "type": "batch", "entry": [7]}, "bad.json")
+    assert caught.value.field == "Bundle.entry.0"  # was 'Bundle.entry.0.root', an element FHIR does not have
+
+
 def test_a_single_placer_number_given_twice_and_an_unknown_plain_extension_are_read() -> None:
     document = _changed(0, identifier=[{"type": _PLAC, "value": "PL-9"}, {"type": _PLAC, "value": "PL-9",
                                                                          "system": "urn:x"}],

@@ -283,7 +283,8 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
 
 def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputError:
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+    # 'root' is fhir.resources' name for the value of an element as a whole (a BundleEntry that is a number)
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in {"__root__", "root"})
     return InputError(f"{prefix}.{where}" if where else prefix, str(first.get("msg", "invalid")), source)
 
 
