@@ -97,3 +97,17 @@ def test_the_resend_of_a_message_held_before_is_answered_without_the_stored_pati
     assert again.ack.text.endswith(
         "PID-5 name and PID-8 sex differ from the patient on record; held for review, not merged"
     )
+
+
+def test_the_same_patient_written_otherwise_is_not_held(store: Store) -> None:
+    """An EHR that writes names in capitals or with stray spaces, or leaves PID-8 empty, names the patient on
+    record: each such order was held as 'PID-5 name differs' or 'PID-8 sex differs' for a person to resolve
+    (the merge of two records already read an unknown sex so). Another birth date is still held."""
+    assert receive_order(store, orm("C1", "PL-1"), "t", "i").ack.code == "AA"
+    for control, name, sex in [("C2", "ROE^RITA", "F"), ("C3", "Roe ^ Rita", "F"), ("C4", "Roe^Rita", "")]:
+        text = orm(control, f"PL-{control}", name).replace("|19560314|F\r", f"|19560314|{sex}\r")
+        outcome = receive_order(store, text, "t", "i")
+        assert (outcome.ack.code, outcome.ack.text) == ("AA", "order created"), (name, sex)
+    held = receive_order(store, orm("C5", "PL-5", "ROE^RITA", born="19560315"), "t", "i")
+    assert held.status == "held" and held.ack.text.startswith("PID-7 birth date differs")
+    assert receive_order(store, orm("C6", "PL-6", "ROE^ROSA"), "t", "i").status == "held"

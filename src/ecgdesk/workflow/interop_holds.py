@@ -35,11 +35,23 @@ _MERGE_HELD = "differ in birth date or sex: merge held for review, not merged"
 Demographics = tuple[str, str, str]  # name, birth date (ISO), sex
 
 
+def _same(index: int, mine: str, theirs: str) -> bool:
+    """Whether a stored and a given value name the same: a name whatever its case and spacing (an EHR that
+    writes names in capitals, 'DOE, JANE', names Jane Doe), a sex where either is unknown (U: not sent, as
+    a merge already read it)."""
+    if index == 0:
+        return "".join(mine.split()).casefold() == "".join(theirs.split()).casefold()
+    if index == 2:
+        return mine == theirs or "U" in (mine, theirs)
+    return mine == theirs
+
+
 def differing(kind: str, stored: Demographics, given: Demographics) -> list[str]:
     """The fields (as ``kind``'s sender names them) in which ``given`` differs from the patient on record:
-    what an answer may say without the stored values."""
+    what an answer may say without the stored values; none where they are the same patient's."""
     labels = _LABELS.get(kind, _LABELS["hl7"])
-    return [label for label, mine, theirs in zip(labels, stored, given, strict=True) if mine != theirs]
+    return [label for index, (label, mine, theirs) in enumerate(zip(labels, stored, given, strict=True))
+            if not _same(index, mine, theirs)]
 
 
 def _answer(kind: str, stored: Demographics, ordered: Demographics) -> str:

@@ -31,7 +31,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.interop_acks import accept_answer, queue_application_ack
-from ecgdesk.workflow.interop_holds import answer_of
+from ecgdesk.workflow.interop_holds import answer_of, differing
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
@@ -86,11 +86,8 @@ def _checked(order: OrderRequest) -> StudyRequest:
 
 def _patient_conflict(session: Session, request: StudyRequest) -> str | None:
     patient = session.scalar(select(Patient).where(Patient.external_id == request.patient_id))
-    if patient is None or (patient.name, patient.birth_date, patient.sex) == (
-        request.name,
-        request.birth_date,
-        request.sex,
-    ):
+    if patient is None or not differing("hl7", (patient.name, str(patient.birth_date), patient.sex),
+                                        (request.name, str(request.birth_date), request.sex)):
         return None
     return (
         f"patient {request.patient_id} exists as {patient.name}, born {patient.birth_date}, "

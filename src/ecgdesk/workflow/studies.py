@@ -160,11 +160,10 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
                 "sex": req.sex,
             },
         )
-    elif (patient.name, patient.birth_date, patient.sex) != (req.name, req.birth_date, req.sex):
+    elif differ := differing("study", (patient.name, str(patient.birth_date), patient.sex),
+                             (req.name, str(req.birth_date), req.sex)):
         # only which fields differ, as a held order's answer says it: the stored values are patient data,
         # and this refusal is no audited read (it told anyone allowed to create a study who an id is)
-        differ = differing("study", (patient.name, str(patient.birth_date), patient.sex),
-                           (req.name, str(req.birth_date), req.sex))
         raise InputError(
             "patient-id",
             f"patient {req.patient_id!r} is on record with a different {' and '.join(differ) or 'record'}: "
