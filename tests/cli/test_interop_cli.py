@@ -126,6 +126,21 @@ def test_watcher_takes_each_file_once_and_files_its_ack(tmp_path: Path) -> None:
     assert (inbox / "notes.txt").exists()
 
 
+def test_watcher_keeps_each_message_sent_under_the_same_file_name(tmp_path: Path) -> None:
+    """An EHR that writes every order as order.hl7 had each one replace the one kept in done/ before, with its
+    ACK: the only copy of what it sent (the database keeps a hash)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for control in ("S1", "S2"):
+        (inbox / "order.hl7").write_text(ORDER.format(control=control, placer=f"P{control}", icd="R00.2"))
+        assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.2", "--poll", "0.1"]) == 0
+    kept = inbox / "done"
+    assert sorted(p.name for p in kept.iterdir()) == ["order.2.hl7", "order.2.hl7.ack", "order.hl7",
+                                                      "order.hl7.ack"]
+    assert "|S1|" in (kept / "order.hl7").read_text()
+    assert "MSA|AA|S2" in (kept / "order.2.hl7.ack").read_text()
+
+
 def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(

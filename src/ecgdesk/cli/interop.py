@@ -83,6 +83,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0 if outcome.ack.code == "AA" else 2
 
 
+def _unused_name(folder: Path, path: Path) -> Path:
+    """Where ``path`` is kept in ``folder``: its own name, else ``NAME.2.hl7`` ... An EHR that writes each
+    order to the same file name replaced the message kept before, and its ACK, with every new one (the
+    kept file is the only copy of what was sent: the database keeps its hash)."""
+    kept, number = folder / path.name, 1
+    while kept.exists() or kept.with_name(f"{kept.name}.ack").exists():
+        number += 1
+        kept = folder / f"{path.stem}.{number}{path.suffix}"
+    return kept
+
+
 def _watch_once(store: Any, folder: Path, actor: str) -> int:
     """Handle every message file in ``folder``: moved to ``done/`` or ``refused/`` with its ACK beside it."""
     from ecgdesk.interop.hl7v2 import AckResult, build_ack
@@ -102,9 +113,10 @@ def _watch_once(store: Any, folder: Path, actor: str) -> int:
             ack, ack_text = outcome.ack, outcome.ack_text
         target = folder / ("done" if ack.code == "AA" else "refused")
         target.mkdir(exist_ok=True)
+        kept = _unused_name(target, path)
         if ack_text:  # none where an enhanced-mode sender's MSH-15 asks for none
-            (target / f"{path.name}.ack").write_text(ack_text.replace("\r", "\n"), encoding="utf-8")
-        os.replace(path, target / path.name)
+            (target / f"{kept.name}.ack").write_text(ack_text.replace("\r", "\n"), encoding="utf-8")
+        os.replace(path, kept)
         handled += 1
     return handled
 
