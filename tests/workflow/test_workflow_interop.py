@@ -181,16 +181,17 @@ def test_addendum_sends_a_corrected_result(store: Store, tiny_record: Path, tmp_
 
 
 class _Engine:
-    """An interface engine on loopback: acknowledges AA (or AE) and keeps what it received."""
+    """An interface engine on loopback: acknowledges AA (or AE) and keeps what it received; ``answers``: the
+    MSA-2 it puts in every ACK instead of the message's own control id (a stale or mixed-up ACK)."""
 
-    def __init__(self, code: str = "AA", port: int = 0) -> None:
+    def __init__(self, code: str = "AA", port: int = 0, answers: str | None = None) -> None:
         self.received: list[str] = []
         self.server = mllp.MllpServer("127.0.0.1", port, self._handle)
-        self.code = code
+        self.code, self.answers = code, answers
 
     def _handle(self, text: str, peer: str) -> str:
         self.received.append(text)
-        control = hl7v2.message_header(text, peer)[1]
+        control = self.answers or hl7v2.message_header(text, peer)[1]
         return hl7v2.build_ack(hl7v2.AckResult(self.code, control, "ok" if self.code == "AA" else "no"))
 
 
@@ -242,14 +243,20 @@ def test_unreachable_peer_is_retried_then_failed_then_retried_on_request(
     assert list_deliveries(store, study_id)[0].status == "sent"
 
 
-def test_peer_answering_ae_is_not_counted_as_sent(store: Store, tiny_record: Path) -> None:
-    engine = _Engine("AE")
+@pytest.mark.parametrize(("code", "answers", "said"), [("AE", None, "AE"), ("AA", "OTHER-MESSAGE", "MSA-2")])
+def test_peer_answering_ae_is_not_counted_as_sent(
+    store: Store, tiny_record: Path, code: str, answers: str | None, said: str
+) -> None:
+    """An AE, or an AA that acknowledges another message's control id (until 2026-12-07 taken as this
+    one's delivery: a peer answering with a stale ACK), leaves the result to be sent again."""
+    engine = _Engine(code, answers=answers)
     engine.server.start_in_thread()
     try:
         add_target(store, "engine", "mllp", f"127.0.0.1:{engine.server.port}", ["hl7"], "admin")
         _signed(store, tiny_record)
         outcome = deliver_due(store, "worker")[0]
-        assert outcome.status == "pending" and "AE" in (outcome.last_error or "")
+        assert outcome.status == "pending" and said in (outcome.last_error or ""), outcome.last_error
+        assert answers is None or "OTHER-MESSAGE" in (outcome.last_error or "")
     finally:
         engine.server.shutdown()
         engine.server.server_close()

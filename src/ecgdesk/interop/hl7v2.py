@@ -242,6 +242,18 @@ def read_ack(raw: str) -> AckResult:
     return AckResult(code, field_at(msa, 2), text or reason, error or "207")
 
 
+def read_ack_of(raw: str, sent: str) -> AckResult:
+    """The ACK a peer answered to our message ``sent``, refused (MSA-2) when it acknowledges another
+    message: a peer that answers with a stale or mixed-up ACK has not said it received this one."""
+    ack = read_ack(raw)
+    ours = message_header(sent, "our message")[1]
+    answered = unescape(ack.control_id)
+    if answered != ours:
+        raise InputError("MSA-2", f"the acknowledgement answers message {answered[:40]!r}, not ours "
+                                  f"({ours}): not taken as its delivery", "ACK")
+    return ack
+
+
 def _authority(cx: str) -> str | None:
     """The assigning authority of a CX (component 4, an HD): its namespace, else its universal id."""
     return component(cx, 4) or component(cx, 4, 2) or None

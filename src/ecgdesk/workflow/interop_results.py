@@ -445,7 +445,8 @@ def _send(target: DeliveryTarget, item: OutboxItem, files: list[tuple[str, bytes
                                      "the target and add it again with --formats hl7")
         address = _host_port(target.address)
         assert address is not None
-        ack = hl7v2.read_ack(mllp.send(address[0], address[1], files[0][1].decode("utf-8"), timeout_s=30.0))
+        text = files[0][1].decode("utf-8")
+        ack = hl7v2.read_ack_of(mllp.send(address[0], address[1], text, timeout_s=30.0), text)
         if ack.code not in {"AA", "CA"}:
             raise mllp.DeliveryError(f"peer answered {ack.code}: {ack.text}")
         return f"ACK {ack.code} {ack.control_id}"
