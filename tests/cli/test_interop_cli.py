@@ -126,6 +126,20 @@ def test_watcher_takes_each_file_once_and_files_its_ack(tmp_path: Path) -> None:
     assert (inbox / "notes.txt").exists()
 
 
+def test_watcher_refuses_a_folder_whose_done_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file named done (or refused) in the watched folder stopped the watcher at its first message
+    (FileExistsError out of the loop, the message left unanswered); now it is refused at the start, exit 2."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "refused").write_text("a file, not the folder")
+    (inbox / "a.hl7").write_text(ORDER.format(control="W9", placer="PW9", icd="R00.2"))
+    assert main(["interop", "listen", "--watch", str(inbox), "--seconds", "0.3", "--poll", "0.1"]) == 2
+    assert "'refused' there is a file" in capsys.readouterr().err
+    assert (inbox / "a.hl7").exists() and (inbox / "refused").read_text() == "a file, not the folder"
+
+
 def test_watcher_keeps_each_message_sent_under_the_same_file_name(tmp_path: Path) -> None:
     """An EHR that writes every order as order.hl7 had each one replace the one kept in done/ before, with its
     ACK: the only copy of what it sent (the database keeps a hash)."""

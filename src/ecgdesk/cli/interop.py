@@ -129,6 +129,11 @@ def _cmd_listen(args: argparse.Namespace) -> int:
     watch = Path(args.watch) if args.watch else None
     if watch is not None and not watch.is_dir():
         raise InputError("watch", "not a folder", source=watch)
+    for kept in (watch / "done", watch / "refused") if watch is not None else ():
+        if kept.exists() and not kept.is_dir():  # else the first message stopped the watcher (mkdir)
+            raise InputError("watch", f"'{kept.name}' there is a file; the watcher keeps the messages it "
+                                      f"handled in the folders done/ and refused/: move that file away",
+                             source=watch)
 
     def handle(text: str, peer: str) -> str:
         return receive_message(store, text, f"mllp:{peer}", actor).ack_text
