@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import copy
+from dataclasses import replace
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from interop_builders import PDF, service_request, signed_result
+from interop_builders import ORDERING_NPI, PDF, PHYSICIAN_NPI, service_request, signed_result
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop import fhir
@@ -34,6 +35,24 @@ def test_bundle_validates_and_carries_report_observations_and_pdf() -> None:
         if e.resource.__resource_type__ == "Observation" and e.resource.code.coding[0].code == "8867-4"
     )
     assert float(hr.valueQuantity.value) == 72.0 and hr.valueQuantity.system == "http://unitsofmeasure.org"
+
+
+def test_the_patient_and_physicians_are_created_only_if_the_server_has_none_of_their_identifier() -> None:
+    """Each result (and each retry of a delivery whose answer was lost) POSTed the Patient and both
+    Practitioners again: a FHIR server gathered a new copy of the patient with every report. Now they are
+    conditional creates on their identifier (an MRN ``P|1`` escaped as FHIR search asks); a patient whose
+    MRN names no assigning authority is created as before (a bare number may be another system's)."""
+    bundle = fhir.build_bundle(signed_result())
+    asked = {e["resource"]["resourceType"] + str(i): e["request"].get("ifNoneExist")
+             for i, e in enumerate(bundle["entry"])}
+    assert asked["Patient0"] == "identifier=urn:ecgdesk:patient-id:HOSP|P%5C%7C1"
+    assert asked["Practitioner1"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{ORDERING_NPI}"
+    assert asked["Practitioner2"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{PHYSICIAN_NPI}"
+    assert all(v is None for k, v in asked.items() if not k.startswith(("Patient", "Practitioner")))
+    Bundle.model_validate(bundle)
+    bare = signed_result(patient=replace(signed_result().patient, id_authority=""))
+    patient = next(e for e in fhir.build_bundle(bare)["entry"] if e["resource"]["resourceType"] == "Patient")
+    assert "ifNoneExist" not in patient["request"]
 
 
 def test_corrected_result_is_status_corrected() -> None:

@@ -17,6 +17,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pydantic
 from fhir.resources.R4B.bundle import Bundle
@@ -272,13 +273,33 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
             {
                 "fullUrl": url,
                 "resource": resource,
-                "request": {"method": "POST", "url": resource["resourceType"]},
+                "request": {"method": "POST", "url": resource["resourceType"], **_if_none_exist(resource)},
             }
             for url, resource in entries
         ],
     }
     Bundle.model_validate(bundle)  # raises on anything R4B would refuse: a bug of ours, not the user's
     return bundle
+
+
+def _if_none_exist(resource: dict[str, Any]) -> dict[str, str]:
+    """A conditional create for the people of a result (FHIR transaction rules, 3.1.0.8.1): the server
+    uses its Patient or Practitioner of that identifier if it has one. Each result (and each retry of a
+    delivery whose answer was lost) created the patient and the physicians again. Only where the
+    identifier names its system: a bare MRN may be another assigning authority's number."""
+    if resource["resourceType"] not in {"Patient", "Practitioner"}:
+        return {}
+    found = next((i for i in resource.get("identifier", []) if i.get("system") and i.get("value")), None)
+    if found is None:
+        return {}
+    system, value = (quote(_search_escaped(found[part]), safe=":/.") for part in ("system", "value"))
+    return {"ifNoneExist": f"identifier={system}|{value}"}
+
+
+def _search_escaped(text: str) -> str:
+    """``text`` as a FHIR search value: a backslash, ``|``, ``,`` and ``$`` escaped with a backslash (an MRN
+    ``P|1`` would otherwise search system ``P``, value ``1``)."""
+    return re.sub(r"([\\|,$])", r"\\\1", text)
 
 
 def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputError:
