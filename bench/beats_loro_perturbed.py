@@ -26,7 +26,6 @@ import os
 import time
 import zlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import wfdb
@@ -35,12 +34,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the shared 2-core machine
 
 from bench_classes import at_rate, through_front_end, with_noise
 from ecgdesk.analysis import beat_model
-from ecgdesk.analysis.beats import BeatFeatures, concat_features
-from ecgdesk.analysis.evaluation import AAMI_CLASS, BEAT_SYMBOLS, match_beats
+from ecgdesk.analysis.evaluation import BEAT_SYMBOLS
 from ecgdesk.analysis.findings import ALGORITHM_VERSION
-from ecgdesk.analysis.pipeline import BeatEngine, analyze, default_engine
 from ecgdesk.records import open_recording
-from train_beats import DS1, Prepared, fit, labels_with, prepared, s_proba, scores
+from train_beats import DS1, Prepared, classified_input, fit, labels_with, prepared, s_proba, scores
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "beats_perturbed"
@@ -68,25 +65,7 @@ def record_beats(data: Path, name: str, perturbation: str) -> dict[str, np.ndarr
     if ":" in perturbation:
         kind, snr = perturbation.split(":")
         recording = with_noise(recording, kind, float(snr), reference, zlib.crc32(name.encode()))
-    engine = default_engine()
-    captured: dict[str, Any] = {}
-
-    def classify(features: BeatFeatures, samples: np.ndarray, fs: float) -> Any:
-        captured["features"], captured["samples"] = features, samples
-        return engine.classify(features, samples, fs)
-
-    analyze(recording, lead=0, engine=BeatEngine(engine.detect, engine.features, engine.concat, classify))
-    features = captured.get("features", concat_features([]))
-    samples = np.asarray(captured.get("samples", np.zeros(0, np.int64)), dtype=np.int64)
-    truth = np.full(samples.size, "-", dtype="<U1")
-    match = match_beats(reference, samples, recording.fs)
-    ok = match.pairs >= 0
-    truth[match.pairs[ok]] = [AAMI_CLASS.get(str(s), "Q") for s in symbols[ok]]
-    out = {"waves": features.waveforms, "width": features.width_ms, "samples": samples,
-           "fs": np.float64(recording.fs), "truth": truth}
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **out)
-    return out
+    return classified_input(recording, reference, symbols, path)
 
 
 def main() -> None:

@@ -79,6 +79,17 @@ def record_beats(data: Path, db: str, name: str) -> dict[str, np.ndarray]:
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     base = str(data / db / name)
+    ann = wfdb.rdann(base, "atr")
+    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], dtype=bool)
+    ref, symbols = np.asarray(ann.sample)[keep], np.asarray(ann.symbol)[keep]
+    return classified_input(open_recording(base + ".hea"), ref, symbols, path)
+
+
+def classified_input(recording: Any, reference: np.ndarray, symbols: np.ndarray, path: Path,
+                     ) -> dict[str, np.ndarray]:
+    """What the beat classifier is handed for ``recording`` as ``analyze`` runs it (beat features, R peaks),
+    each detection with the AAMI class of its ``reference`` beat (matched at 150 ms; "-" for none), saved
+    at ``path``."""
     engine = default_engine()
     captured: dict[str, Any] = {}
 
@@ -86,20 +97,16 @@ def record_beats(data: Path, db: str, name: str) -> dict[str, np.ndarray]:
         captured["features"], captured["samples"] = features, samples
         return engine.classify(features, samples, fs)
 
-    recording = open_recording(base + ".hea")
     analyze(recording, lead=0, engine=BeatEngine(engine.detect, engine.features, engine.concat, classify))
     features = captured.get("features", concat_features([]))
     samples = np.asarray(captured.get("samples", np.zeros(0, np.int64)), dtype=np.int64)
-    ann = wfdb.rdann(base, "atr")
-    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], dtype=bool)
-    ref, symbols = np.asarray(ann.sample)[keep], np.asarray(ann.symbol)[keep]
     truth = np.full(samples.size, "-", dtype="<U1")
-    match = match_beats(ref, samples, recording.fs)
+    match = match_beats(reference, samples, recording.fs)
     ok = match.pairs >= 0
     truth[match.pairs[ok]] = [AAMI_CLASS.get(str(s), "Q") for s in symbols[ok]]
     out = {"waves": features.waveforms, "width": features.width_ms, "samples": samples,
            "fs": np.float64(recording.fs), "truth": truth}
-    CACHE.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **out)
     return out
 
