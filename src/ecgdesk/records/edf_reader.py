@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,21 @@ class _RawEdf:
             samples = np.where(samples >= 1 << 23, samples - (1 << 24), samples)
         return samples[start - first * spr: stop - first * spr]
 
+    def record_onsets(self) -> np.ndarray | None:
+        """Each data record's start in seconds, from the time-keeping annotation that opens it (EDF+ 2003,
+        section 2.2.4); None when a record has none (then the records are taken as back to back)."""
+        annotation = next((c for c in self.channels if c.label in ANNOTATION_LABELS), None)
+        if annotation is None or self.data is None:
+            return None
+        onsets = np.empty(self.n_records)
+        for record in range(self.n_records):
+            first = self.data[record, self._bytes(annotation.index)].tobytes().split(b"\x14", 1)[0]
+            try:
+                onsets[record] = float(first)
+            except ValueError:
+                return None
+        return onsets if np.all(np.isfinite(onsets)) else None
+
     def annotations(self) -> list[tuple[float, float, str]]:
         found: list[tuple[float, float, str]] = []
         skipped = 0
@@ -178,10 +193,40 @@ class _RawSource:
         return out
 
 
-def _events(items: Sequence[tuple[float, float, str]], fs: float) -> tuple[EventMarker, ...]:
-    return tuple(EventMarker(sample=int(round(onset * fs)), label=text, kind=EventKind.ANNOTATION,
+def _events(items: Sequence[tuple[float, float, str]], fs: float,
+            joined: Callable[[float], float] = float) -> tuple[EventMarker, ...]:
+    return tuple(EventMarker(sample=int(round(joined(onset) * fs)), label=text, kind=EventKind.ANNOTATION,
                              duration_samples=int(round(max(duration, 0.0) * fs)))
                  for onset, duration, text in items)
+
+
+def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float,
+                   warnings: list[str]) -> Callable[[float], float]:
+    """An EDF+D file's records are read back to back; its gaps are said (count, total, where the first is)
+    and each annotation is moved by the gaps before it, so it stays on the samples it was written about.
+    Returns the map from the file's time to the time of the joined samples."""
+    onsets = raw.record_onsets()
+    seconds = header.record_seconds
+    if onsets is None:
+        warnings.append(f"{header.path.name}: EDF+D (discontinuous) file whose data records do not all "
+                        "start with a time-keeping annotation: they are read back to back, so any gaps "
+                        "between them are not shown")
+        return float
+    gaps = np.diff(onsets) - seconds
+    jumps = np.flatnonzero(np.abs(gaps) > 0.5 / fs)
+    if not len(jumps):
+        return float  # discontinuous in name only: every record follows the one before
+    plural = "s" * (len(jumps) > 1)
+    warnings.append(f"{header.path.name}: EDF+D (discontinuous) file: {len(jumps)} gap{plural} between "
+                    f"its data records (together {float(np.sum(gaps[jumps])):g} s; the first after "
+                    f"{(jumps[0] + 1) * seconds:g} s of recording) are not shown: the records are read back "
+                    "to back, and the annotations are placed on that joined time")
+
+    def joined(onset: float) -> float:
+        record = max(int(np.searchsorted(onsets, onset, side="right")) - 1, 0)
+        return record * seconds + (onset - float(onsets[record]))
+
+    return joined
 
 
 def _leads(chosen: Sequence[Channel], warnings: list[str]) -> tuple[Lead, ...]:
@@ -200,7 +245,10 @@ def _no_ecg(path: Path, channels: Sequence[Channel]) -> RecordingError:
 def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings: list[str]) -> Recording:
     raw = _RawEdf(header)
     path = header.path
-    events = _events(raw.annotations(), fs)
+    joined: Callable[[float], float] = float
+    if header.fixed[192:197] == b"EDF+D":
+        joined = _discontinuous(raw, header, fs, warnings)
+    events = _events(raw.annotations(), fs, joined)
     leads = _leads(chosen, warnings)
     return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
                      source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
@@ -237,9 +285,6 @@ def _chosen(header: EdfHeader, warnings: list[str]) -> tuple[list[Channel], floa
     if left:
         warnings.append("ECG channels at another sampling rate left out: "
                         + ", ".join(f"{c.label} ({c.fs:g} Hz)" for c in left))
-    if header.fixed[192:197] == b"EDF+D":
-        warnings.append("EDF+D (discontinuous) file: its data records are read back to back, so gaps "
-                        "between them are not shown")
     return chosen, fs
 
 
@@ -266,7 +311,8 @@ def read_edf(path: str | Path) -> Recording:
         reader = pyedflib.EdfReader(_edflib_name(path))
     except OSError as exc:
         message = str(exc)
-        if "not EDF(+) or BDF(+) compliant" in message:
+        # edflib refuses every EDF+D file, gaps or not; our reader joins its records and says so
+        if "not EDF(+) or BDF(+) compliant" in message or "discontinuous" in message:
             return _read_raw(header, chosen, fs, warnings)
         raise RecordingError(path, "header", message.replace(f"{path}: ", "")) from None
     with contextlib.closing(reader):

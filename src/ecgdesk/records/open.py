@@ -16,6 +16,7 @@ Anything else is a :class:`RecordingError` naming the file. File names are never
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ecgdesk.errors import RecordingError
@@ -125,7 +126,38 @@ def open_recording(
         recording.warnings = (*recording.warnings,
                               f"sampling rate {recording.fs:g} Hz is outside what ECG devices use "
                               f"({USUAL_FS[0]:g} to {USUAL_FS[1]:g} Hz): check the header")
+    _drop_implausible_start(recording)
     return recording
+
+
+#: No ECG was recorded before this; a header start date earlier than it is a damaged or unset field.
+EARLIEST_START = datetime(1900, 1, 1)
+#: A device clock may run ahead by its time zone (naive local times are common): a start up to a day
+#: after now is kept, a later one is a wrong clock or a damaged field.
+FUTURE_MARGIN = timedelta(days=1)
+
+
+def _drop_implausible_start(recording: Recording) -> None:
+    """A start before 1900 or in the future is read as unknown, with a warning naming the file and value.
+
+    Kept, it would date the report, the billing period and the interface messages wrongly, and a start near
+    9999-12-31 made the recording's end time overflow (``OverflowError`` out of the analysis)."""
+    start = recording.start_time
+    if start is None:
+        return
+    naive = start.astimezone(UTC).replace(tzinfo=None) if start.tzinfo is not None else start
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if naive < EARLIEST_START:
+        reason = "is before 1900, earlier than any ECG"
+    elif naive > now + FUTURE_MARGIN:
+        reason = f"is in the future (now {now:%Y-%m-%d %H:%M} UTC)"
+    else:
+        return
+    name = recording.path.name if recording.path is not None else "recording"
+    recording.start_time = None
+    recording.warnings = (*recording.warnings,
+                          f"{name}: start date and time {start.isoformat()} {reason}: the header's date is "
+                          "wrong (check the device clock); the recording start is read as unknown")
 
 
 #: the sampling rates ECG devices use; outside them a recording is read with a warning

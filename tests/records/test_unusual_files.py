@@ -1,0 +1,94 @@
+"""Files that are valid but unusual, or whose header lies about dates (task 52, readers): each is read
+right or refused naming the file, the field and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgdesk.records import open_recording
+
+_ANNOTATIONS = "EDF Annotations"
+
+
+def _text(value: object, width: int) -> str:
+    return str(value).ljust(width)[:width]
+
+
+def _edf_plus(path: Path, onsets: list[float], reserved: str = "EDF+D", spr: int = 250) -> Path:
+    """An EDF+ file of 1-s records of one ECG lead (250 Hz, a ramp) and an annotation signal whose
+    time-keeping entries start each record at ``onsets``; the second record also holds "beep"."""
+    ann_width = 60
+    labels = [("ECG I", "uV", -3276.8, 3276.7, -32768, 32767, spr),
+              (_ANNOTATIONS, "", -1, 1, -32768, 32767, ann_width)]
+    n = len(labels)
+    fixed = ("0".ljust(8) + _text("X X X X", 80) + _text("Startdate 01-FEB-2003 X X X", 80) + "01.02.03"
+             + "12.00.00" + _text(256 * (n + 1), 8) + _text(reserved, 44) + _text(len(onsets), 8)
+             + _text(1, 8) + _text(n, 4))
+    block = "".join(_text(s[0], 16) for s in labels) + _text("", 80) * n
+    block += "".join(_text(s[1], 8) for s in labels)
+    for column in (2, 3, 4, 5):
+        block += "".join(_text(s[column], 8) for s in labels)
+    block += _text("", 80) * n + "".join(_text(s[6], 8) for s in labels) + _text("", 32) * n
+    body = bytearray()
+    for record, onset in enumerate(onsets):
+        body += (np.arange(spr) + record * spr).astype("<i2").tobytes()
+        tal = f"+{onset:g}\x14\x14\x00".encode()
+        if record == 1:
+            tal += f"+{onset + 0.5:g}\x14beep\x14\x00".encode()
+        body += tal.ljust(2 * ann_width, b"\x00")
+    path.write_bytes((fixed + block).encode("latin-1") + bytes(body))
+    return path
+
+
+def test_an_edf_plus_d_file_with_gaps_reads_its_records_back_to_back_and_says_where(tmp_path: Path) -> None:
+    """edflib refuses every EDF+D file ('The file is discontinuous and cannot be read', a refusal of a
+    valid file); its records are read back to back now, the gaps said, the annotations kept on their
+    samples."""
+    recording = open_recording(_edf_plus(tmp_path / "d.edf", [0, 1, 2, 10, 11]))
+    assert recording.n_samples == 5 * 250
+    samples = recording.read()[:, 0]
+    assert np.allclose(samples * 1000, np.arange(5 * 250) * 0.1, atol=0.01)  # uV -> mV, 0.1 uV per unit
+    assert [(e.sample, e.label) for e in recording.events] == [(375, "beep")]  # 1.5 s into the joined time
+    assert recording.warnings == ("d.edf: EDF+D (discontinuous) file: 1 gap between its data records "
+                                  "(together 7 s; the first after 3 s of recording) are not shown: the "
+                                  "records are read back to back, and the annotations are placed on that "
+                                  "joined time",)
+
+
+def test_an_edf_plus_d_file_without_gaps_reads_like_a_continuous_one(tmp_path: Path) -> None:
+    continuous = open_recording(_edf_plus(tmp_path / "c.edf", [0, 1, 2], reserved="EDF+C"))
+    discontinuous = open_recording(_edf_plus(tmp_path / "d.edf", [0, 1, 2]))
+    assert discontinuous.warnings == continuous.warnings == ()
+    assert np.allclose(discontinuous.read(), continuous.read(), atol=1e-6)
+    assert [e.sample for e in discontinuous.events] == [e.sample for e in continuous.events] == [375]
+
+
+def _wfdb_dated(folder: Path, when: str) -> Path:
+    folder.mkdir()
+    (folder / "r.dat").write_bytes((np.sin(np.arange(2500) / 20) * 200).astype("<i2").tobytes())
+    (folder / "r.hea").write_text(f"r 1 250 2500 {when}\nr.dat 16 200 16 0 0 0 0 I\n")
+    return folder / "r.hea"
+
+
+@pytest.mark.parametrize(("when", "reason"), [
+    ("23:59:59 31/12/9999", "is in the future"),  # its end time overflowed: analyze was an internal error
+    ("12:00:00 01/01/2999", "is in the future"),
+    ("10:00:00 01/01/1850", "is before 1900"),
+    ("00:00:00 01/01/0001", "is before 1900"),
+])
+def test_a_start_date_no_ecg_can_have_is_read_as_unknown_with_a_warning(
+    tmp_path: Path, when: str, reason: str
+) -> None:
+    recording = open_recording(_wfdb_dated(tmp_path / "r", when))
+    assert recording.start_time is None and recording.end_time is None
+    assert recording.summary()["end_time"] is None
+    assert len(recording.warnings) == 1
+    assert recording.warnings[0].startswith("r.hea: start date and time ") and reason in recording.warnings[0]
+
+
+def test_a_plausible_start_date_is_kept(tmp_path: Path) -> None:
+    recording = open_recording(_wfdb_dated(tmp_path / "r", "08:30:00 14/03/1999"))
+    assert str(recording.start_time) == "1999-03-14 08:30:00" and recording.warnings == ()
