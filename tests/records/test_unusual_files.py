@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgdesk.errors import RecordingError
 from ecgdesk.records import open_recording
 
 _ANNOTATIONS = "EDF Annotations"
@@ -92,3 +93,41 @@ def test_a_start_date_no_ecg_can_have_is_read_as_unknown_with_a_warning(
 def test_a_plausible_start_date_is_kept(tmp_path: Path) -> None:
     recording = open_recording(_wfdb_dated(tmp_path / "r", "08:30:00 14/03/1999"))
     assert str(recording.start_time) == "1999-03-14 08:30:00" and recording.warnings == ()
+
+
+def _dicom_with_trend(path: Path, *, rhythm_label: str = "RHYTHM") -> Path:
+    """pydicom's 12-lead ECG (a RHYTHM group and the MEDIAN BEAT group, both 1000 Hz) with a third group: a
+    heart-rate trend at 0.5 Hz, below any ECG rate."""
+    import copy
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm"))
+    ds.WaveformSequence[0].MultiplexGroupLabel = rhythm_label
+    trend = copy.deepcopy(ds.WaveformSequence[1])
+    trend.MultiplexGroupLabel, trend.SamplingFrequency = "TREND", "0.5"
+    trend.NumberOfWaveformChannels, trend.NumberOfWaveformSamples = 1, 20
+    trend.ChannelDefinitionSequence = trend.ChannelDefinitionSequence[:1]
+    trend.WaveformData = bytes(40)
+    ds.WaveformSequence.append(trend)
+    ds.save_as(str(path))
+    return path
+
+
+def test_a_dicom_group_beside_the_rhythm_at_another_rate_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    """A 0.5 Hz group beside the 1000 Hz rhythm refused the whole file (WaveformSequence[2].SamplingFrequency
+    not plausible for an ECG); the rhythm is read now, and the group left out is said."""
+    recording = open_recording(_dicom_with_trend(tmp_path / "t.dcm"))
+    assert (recording.fs, recording.n_samples, recording.n_leads) == (1000.0, 10000, 12)
+    assert recording.warnings == ("t.dcm: WaveformSequence[2].SamplingFrequency: sampling rate 0.5 Hz is not "
+                                  "plausible for an ECG (allowed 1 Hz to 100000 Hz); that group (not the "
+                                  "rhythm) is not read",)
+
+
+def test_without_a_rhythm_label_every_dicom_group_must_check_out(tmp_path: Path) -> None:
+    """Unlabelled, the longest group is the rhythm: a group skipped could be it, so it is still refused."""
+    path = _dicom_with_trend(tmp_path / "t.dcm", rhythm_label="")
+    with pytest.raises(RecordingError) as info:
+        open_recording(path)
+    assert info.value.field == "WaveformSequence[2].SamplingFrequency"

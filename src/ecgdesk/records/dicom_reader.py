@@ -130,11 +130,26 @@ def _check_group(path: Path, index: int, group: Any) -> _Group:
     return _Group(index, n_channels, n_samples, fs, int(bits))
 
 
-def _choose_group(path: Path, groups: Any) -> _Group:
-    """The rhythm group: the one labelled RHYTHM, else the longest (never the 1.2 s median beats)."""
-    checked = [_check_group(path, i, g) for i, g in enumerate(groups)]
-    labelled = [c for c, g in zip(checked, groups, strict=True)
-                if "RHYTHM" in str(g.get("MultiplexGroupLabel", "")).upper()]
+def _choose_group(path: Path, groups: Any, warnings: list[str]) -> _Group:
+    """The rhythm group: the one labelled RHYTHM, else the longest (never the 1.2 s median beats).
+
+    Once a group labelled RHYTHM checks out, a damaged or unusual other group (a 0.5 Hz trend, a pressure
+    group whose counts do not match its data) is not read and is said in a warning; it used to refuse the
+    whole file. Without a label every group is a candidate, so each must check out: one skipped could be the
+    rhythm, and the median beats would be read in its place."""
+    rhythm = {i for i, g in enumerate(groups) if "RHYTHM" in str(g.get("MultiplexGroupLabel", "")).upper()}
+    checked: list[_Group] = []
+    problems: list[RecordingError] = []
+    for i, group in enumerate(groups):
+        try:
+            checked.append(_check_group(path, i, group))
+        except RecordingError as error:
+            if not rhythm or i in rhythm:
+                raise
+            problems.append(error)
+    labelled = [c for c in checked if c.index in rhythm]
+    warnings.extend(f"{path.name}: {error.field}: {error.reason}; that group (not the rhythm) is not read"
+                    for error in problems)
     return max(labelled or checked, key=lambda c: (c.duration_s, c.n_channels, -c.index))
 
 
@@ -284,7 +299,7 @@ def _recording(path: Path, ds: Any, warnings: list[str]) -> Recording:
     if sop not in ECG_SOP_CLASSES:
         raise RecordingError(path, "SOPClassUID", f"{sop} is not an ECG waveform SOP class "
                                                   f"(readable: {', '.join(ECG_SOP_CLASSES.values())})")
-    group = _choose_group(path, groups)
+    group = _choose_group(path, groups, warnings)
     channels = groups[group.index].get("ChannelDefinitionSequence") or []
     if len(channels) != group.n_channels:
         raise RecordingError(path, f"WaveformSequence[{group.index}].ChannelDefinitionSequence",
