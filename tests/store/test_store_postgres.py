@@ -7,17 +7,17 @@ e.g. ``postgresql+psycopg://postgres@/ecgdesk_test?host=/tmp/pg&port=54329``; sk
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from backends import postgres_url
 from ecgdesk.coding import Service
 from ecgdesk.store import Store, append, open_store, verify
-from ecgdesk.store.models import AuditEntry
+from ecgdesk.store.models import AuditEntry, RecordingBlob
 from ecgdesk.workflow.studies import StudyRequest, create_study
 from ecgdesk.workflow.views import show_study
 
@@ -57,3 +57,17 @@ def test_postgres_study_and_audit_chain(pg_store: Store) -> None:
     with pg_store.transaction() as session:
         report = verify(session)
     assert report.problem is not None and report.problem.seq == 2
+
+
+def test_a_recording_of_more_than_2_to_the_31_samples_is_stored(pg_store: Store) -> None:
+    """15 days at 2 kHz: int4 refused the row (NumericValueOutOfRange) when the import attached it, after
+    the file was copied and its pyramid built (migration 0024)."""
+    n_samples = 15 * 86400 * 2000
+    with pg_store.transaction() as session:
+        row = RecordingBlob(sha256="a" * 64, blob_dir="aa/a", main_file="r.hea", original_path="/r.hea",
+                            format="wfdb", fs=2000.0, n_samples=n_samples, n_leads=1,
+                            duration_s=n_samples / 2000, start_time=None, size_bytes=2 * n_samples,
+                            imported_at=datetime(2026, 12, 7, tzinfo=UTC))
+        session.add(row)
+    with pg_store.transaction() as session:
+        assert session.scalar(select(RecordingBlob.n_samples)) == n_samples

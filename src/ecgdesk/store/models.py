@@ -138,7 +138,7 @@ class RecordingBlob(Base):
     original_path: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(20))
     fs: Mapped[float] = mapped_column(Float)
-    n_samples: Mapped[int] = mapped_column(Integer)
+    n_samples: Mapped[int] = mapped_column(BIG_INT)  # 15 days at 2 kHz pass int4 (2^31 - 1)
     n_leads: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float] = mapped_column(Float)
     start_time: Mapped[datetime | None] = mapped_column(UTC_TIME)
