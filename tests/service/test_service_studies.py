@@ -137,11 +137,12 @@ def test_upload_refusals_keep_nothing(api: Api, tiny_files: list[Path], tmp_path
     study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
     uploads = api.store.home / "uploads"
 
-    def refused(files: list[tuple[str, tuple[str, bytes, str]]], status: int, loc: str) -> None:
+    def refused(files: list[tuple[str, tuple[str, bytes, str]]], status: int, loc: str) -> str:
         answer = api.client.post(f"/api/v1/studies/{study_id}/recording", files=files, headers=headers)
         assert answer.status_code == status, answer.text
         assert answer.json()["detail"][0]["loc"][-1] == loc, answer.text
         assert not uploads.exists() or not any(uploads.iterdir())
+        return str(answer.json()["detail"][0]["msg"])
 
     refused([("files", ("notes.txt", b"hello, this is not an ECG\n" * 10, "text/plain"))], 422, "files")
     refused([("files", ("../../etc/passwd", b"x", "text/plain"))], 422, "files[0].filename")
@@ -151,7 +152,9 @@ def test_upload_refusals_keep_nothing(api: Api, tiny_files: list[Path], tmp_path
     big = b"0" * (api.app.state.settings.upload_limit_bytes + 10)
     refused([("files", ("big.dat", big, "application/octet-stream"))], 413, "content-length")
     header = [p for p in tiny_files if p.suffix == ".hea"]
-    refused([("files", (header[0].name, header[0].read_bytes(), "text/plain"))], 422, "files")  # no .dat
+    no_dat = refused([("files", (header[0].name, header[0].read_bytes(), "text/plain"))], 422, "files")
+    # the file the reader could not find, not the header that was sent ("tiny.hea: no such file")
+    assert no_dat == "tiny.dat: no such file (file_name[0])", no_dat
     answer = api.client.post(
         f"/api/v1/studies/{study_id}/recording",
         content=b"{}",

@@ -70,7 +70,9 @@ def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Acce
         try:
             open_recording(main)
         except InputError as error:  # the reader's message, naming the uploaded file (not our folder)
-            raise InputError("files", f"{main.name}: {error.reason} ({error.field})") from None
+            # the file the reader names (a signal file the header names and the upload lacks), else the main
+            named = Path(error.source).name if error.source else main.name
+            raise InputError("files", f"{named}: {error.reason} ({error.field})") from None
         except Exception as error:  # a reader's own failure on a hostile file is still bad input
             raise InputError(
                 "files", f"not a readable ECG recording ({type(error).__name__}: {error})", main.name
