@@ -10,6 +10,7 @@ import pytest
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records import open_recording
+from ecgdesk.records.lead_names import standard_lead_names
 
 _ANNOTATIONS = "EDF Annotations"
 
@@ -131,3 +132,11 @@ def test_without_a_rhythm_label_every_dicom_group_must_check_out(tmp_path: Path)
     with pytest.raises(RecordingError) as info:
         open_recording(path)
     assert info.value.field == "WaveformSequence[2].SamplingFrequency"
+
+
+
+def test_lead_names_written_otherwise_get_their_standard_spelling() -> None:
+    written = ["ECG I", "EKG-II", "Lead_III", "AVR", "avl", "Ableitung aVF", "v1", "MLII", "2", "Pleth"]
+    assert standard_lead_names(written) == ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "MLII", "2", "Pleth"]
+    assert standard_lead_names(["DI", "dii", "D3"]) == ["I", "II", "III"]
+    assert standard_lead_names(["II", "ECG II"]) == ["II", "ECG II"]  # which is lead II is not ours to guess

@@ -48,6 +48,19 @@ def test_axes_and_intervals_agree_with_the_recording_device():
     assert m.qt_ms is not None and abs(m.qt_ms - device["QT Interval"]) <= 25
 
 
+def test_leads_named_as_an_edf_or_a_spanish_device_names_them_give_the_same_axes():
+    """``ECG I`` ... ``ECG V6`` (EDF labels) named no limb lead: every axis was None without a word (and
+    ``DI``/``DII``/``DIII`` left I to III out of it)."""
+    data = pytest.importorskip("pydicom.data")
+    path = Path(data.get_testdata_file("waveform_ecg.dcm"))
+    device = _device_measurements(path)
+    recording = open_recording(path)
+    names = [("D" if name in ("I", "II", "III") else "ECG ") + name for name in recording.lead_names]
+    renamed = Recording.from_array(recording.read(), recording.fs, names)
+    m = analyze_resting(renamed).measurements
+    assert m.qrs_axis_deg is not None and _angle_gap(m.qrs_axis_deg, device["QRS Axis"]) <= 10
+
+
 def _dipole_axis(bumps) -> float:
     """Frontal angle of the mean vector of Gaussian bumps (area of each: amplitude x width x sqrt(2 pi))."""
     x = sum(width * vector[0] for _, width, vector in bumps)

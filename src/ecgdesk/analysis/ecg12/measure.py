@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecgdesk.analysis.ecg12.delineation import Delineation, Wave, WaveKind
+from ecgdesk.records.lead_names import lead_keys
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarr
     """
     data = delineation.median.data
     rows, values = [], []
-    for i, name in enumerate(delineation.lead_names):
-        geometry = _LIMB_LEADS.get(name.lower())
+    for i, key in enumerate(lead_keys(delineation.lead_names)):
+        geometry = _LIMB_LEADS.get(key)
         if geometry is None:
             continue
         angle, gain = math.radians(geometry[0]), geometry[1]
@@ -146,6 +147,7 @@ def _amplitudes(delineation: Delineation, qrs: Wave, p: Wave | None, t: Wave | N
     data = delineation.median.data
     fs = delineation.fs
     out: dict[str, LeadAmplitudes] = {}
+    keys = lead_keys(delineation.lead_names)
     for i, name in enumerate(delineation.lead_names):
         beat = data[:, i] - baseline[i]
         seg = beat[qrs.onset:qrs.offset + 1]
@@ -157,7 +159,7 @@ def _amplitudes(delineation: Delineation, qrs: Wave, p: Wave | None, t: Wave | N
         j80 = min(len(beat) - 1, qrs.offset + int(round(0.080 * fs)))
         p_amp = 0.0 if p is None else _extreme(beat[p.onset:p.offset + 1])
         t_amp = 0.0 if t is None else _extreme(beat[t.onset:t.offset + 1])
-        out[name.lower()] = LeadAmplitudes(
+        out[keys[i]] = LeadAmplitudes(
             lead=name, r_mv=r, s_mv=s, q_mv=q, p_mv=p_amp, t_mv=t_amp,
             st_j60_mv=float(beat[j60]), st_j80_mv=float(beat[j80]),
             qrs_peak_to_peak_mv=float(seg.max() - seg.min()),

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import signal
 
 from ecgdesk.analysis.ecg12.delineation import Delineation, WaveKind
+from ecgdesk.records.lead_names import lead_keys
 
 
 class Rhythm(enum.StrEnum):
@@ -109,7 +110,7 @@ def _flutter(d: Delineation) -> tuple[float, float]:
     if d.filtered is None:
         return 0.0, 0.0
     fid = d.median.fiducial_index
-    names = [n.lower() for n in d.lead_names]
+    names = lead_keys(d.lead_names)
     lead = names.index("ii") if "ii" in names else 0
     residual = d.filtered[:, lead].copy()
     width = d.median.data.shape[0]
