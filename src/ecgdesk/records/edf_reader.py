@@ -246,7 +246,7 @@ def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings:
     raw = _RawEdf(header)
     path = header.path
     joined: Callable[[float], float] = float
-    if header.fixed[192:197] == b"EDF+D":
+    if header.fixed[192:197] in (b"EDF+D", b"BDF+D"):
         joined = _discontinuous(raw, header, fs, warnings)
     events = _events(raw.annotations(), fs, joined)
     leads = _leads(chosen, warnings)
