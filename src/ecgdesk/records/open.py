@@ -154,7 +154,7 @@ def _drop_implausible_start(recording: Recording) -> None:
     else:
         return
     name = recording.path.name if recording.path is not None else "recording"
-    recording.start_time = None
+    recording.start_time, recording.implausible_start = None, start
     recording.warnings = (*recording.warnings,
                           f"{name}: start date and time {start.isoformat()} {reason}: the header's date is "
                           "wrong (check the device clock); the recording start is read as unknown")

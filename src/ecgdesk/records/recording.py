@@ -150,6 +150,9 @@ class Recording:
     #: What the reader had to guess, drop or skip (a lead, a side file, a unit), one sentence each; the
     #: analyses carry these into their findings and reports.
     warnings: tuple[str, ...] = ()
+    #: The header's start when ``open_recording`` found it implausible (before 1900 or in the future) and
+    #: left ``start_time`` unknown: monitoring still holds a strip whose device clock runs ahead by it.
+    implausible_start: datetime | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         where = self.path

@@ -327,7 +327,8 @@ def ingest_file(
         blob = put_files(store.blob_root, stored.files)
     except EcgDeskError as error:
         return IngestOutcome(str(path), "refused", reason=str(error))
-    recorded = recording.start_time or received
+    # a device time the reader found implausible (it reads as unknown) still says the clock is wrong
+    recorded = recording.start_time or recording.implausible_start or received
     recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
     device_time = recorded
     # A strip cannot be recorded after it arrived: the device's clock is wrong, so its time says nothing
