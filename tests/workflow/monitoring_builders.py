@@ -16,7 +16,8 @@ from ecgdesk.records.simulator import SimulationConfig, simulate
 from ecgdesk.store import Store
 from ecgdesk.store.monitoring_models import Notification, QueueItem
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
-from ecgdesk.workflow.monitoring_queue import NotificationRequest, add_shift, review
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, review
+from ecgdesk.workflow.monitoring_roster import add_shift
 
 START = datetime(2026, 12, 1, 9, 0)
 

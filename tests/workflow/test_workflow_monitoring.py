@@ -30,13 +30,12 @@ from ecgdesk.workflow.monitoring import (
 from ecgdesk.workflow.monitoring_queue import (
     NotificationRequest,
     acknowledge,
-    add_shift,
-    coverage,
     escalate_unacknowledged,
     list_queue,
     reconcile,
     review,
 )
+from ecgdesk.workflow.monitoring_roster import add_shift, coverage
 from ecgdesk.workflow.users import add_user, aware
 
 
@@ -469,6 +468,14 @@ def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: S
     assert [(g.missing, g.hours) for g in gaps] == [("on-call physician", 16.0), ("technician", 8.0)]
     with pytest.raises(InputError):
         add_shift(store, day, day - timedelta(hours=1), ["tech"], None, "admin")
+    # blank names (`--technicians " , " --on-call " "`) covered the hours and were escalated to
+    with pytest.raises(InputError, match="technicians"):
+        add_shift(store, day + timedelta(hours=16), day + timedelta(hours=24), [" ", ""], " ", "admin")
+    with pytest.raises(InputError, match="on-call"):
+        add_shift(store, day + timedelta(hours=16), day + timedelta(hours=24), ["tech"], "d" * 65, "admin")
+    add_shift(store, day + timedelta(hours=16), day + timedelta(hours=24), [" tech3 ", " "], "  ", "admin")
+    gaps = coverage(store, day, day + timedelta(hours=24))
+    assert [(g.missing, g.hours) for g in gaps] == [("on-call physician", 16.0)]
 
 
 def test_times_given_with_a_utc_offset_across_a_dst_change_are_kept_as_the_same_instants(

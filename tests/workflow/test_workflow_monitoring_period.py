@@ -18,7 +18,8 @@ from ecgdesk.store.models import AuditEntry, Study
 from ecgdesk.workflow.billing import CodingOutcome, code_study
 from ecgdesk.workflow.monitoring import ACTIVE, EnrolmentRequest, enroll, get_enrolment, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import add_shift, review
+from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.users import add_user
 

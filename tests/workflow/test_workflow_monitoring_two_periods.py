@@ -36,7 +36,8 @@ from ecgdesk.workflow.claims_setup import (
 )
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import add_shift, review
+from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.reporting import add_addendum, interpret, report_study, sign
 from ecgdesk.workflow.studies import record_component
 

@@ -30,7 +30,8 @@ from ecgdesk.workflow.claims_setup import CoverageSetup, add_clinician, add_cove
 from ecgdesk.workflow.claims_views import show_claim
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import add_shift, review
+from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))

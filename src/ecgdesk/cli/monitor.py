@@ -207,7 +207,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _cmd_roster_add(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.monitoring_queue import add_shift
+    from ecgdesk.workflow.monitoring_roster import add_shift
 
     store, who = _acting(args, "monitor:roster")
     shift = add_shift(
@@ -223,7 +223,7 @@ def _cmd_roster_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.monitoring_queue import coverage
+    from ecgdesk.workflow.monitoring_roster import coverage
 
     gaps = coverage(_acting(args, "monitor:supervise")[0], args.start, args.end)
     _json(

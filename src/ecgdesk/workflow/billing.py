@@ -59,7 +59,7 @@ from ecgdesk.store.models import (
 from ecgdesk.store.monitoring_models import Enrolment
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.monitoring import CLOSED
-from ecgdesk.workflow.monitoring_queue import period_gaps
+from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.studies import get_study
 
 

@@ -44,7 +44,7 @@ from ecgdesk.store.monitoring_models import (
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
-from ecgdesk.workflow.monitoring_queue import period_gaps
+from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.monitoring_sets import early_stop_note
 from ecgdesk.workflow.report_parts import report_parts
 from ecgdesk.workflow.studies import get_study, import_recording, set_component

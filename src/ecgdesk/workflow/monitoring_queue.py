@@ -11,17 +11,15 @@ flagged as belonging to no current period).
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
-from ecgdesk.monitoring.periods import Period
 from ecgdesk.monitoring.policy import queue_policy
-from ecgdesk.monitoring.roster import Gap, Shift, coverage_gaps, on_call_at
+from ecgdesk.monitoring.roster import on_call_at
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
@@ -30,6 +28,7 @@ from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, 
 from ecgdesk.workflow.app_settings import escalation_minutes
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
+from ecgdesk.workflow.monitoring_roster import shift_of
 from ecgdesk.workflow.paging import MAX_PAGE, Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.users import aware
@@ -317,7 +316,7 @@ def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "
 
 def _on_call(session: Session, when: datetime) -> str | None:
     shifts = [
-        _shift(s)
+        shift_of(s)
         for s in session.scalars(select(RosterShift).where(RosterShift.start <= when, RosterShift.end > when))
     ]
     return on_call_at(shifts, when)
@@ -442,63 +441,6 @@ def _repeated_unreadable(store: Store, item_id: int) -> tuple[str, ...]:
             "about the electrodes (close the next one as patient_contacted)",
         )
     return ()
-
-
-# ------------------------------------------------------------------------------------- roster, shifts
-def _shift(row: RosterShift) -> Shift:
-    return Shift(
-        aware(row.start), aware(row.end), tuple(json.loads(row.technicians_json)), row.on_call_physician
-    )
-
-
-def add_shift(
-    store: Store, start: datetime, end: datetime, technicians: list[str], on_call: str | None, actor: str
-) -> int:
-    if end <= start or end - start > timedelta(hours=24):
-        raise InputError("end", "a shift ends after it starts and lasts at most 24 hours")
-    if not technicians and not on_call:
-        raise InputError("technicians", "a shift names its technicians and/or the on-call physician")
-    with store.transaction() as session:
-        row = RosterShift(
-            start=start,
-            end=end,
-            technicians_json=json.dumps(technicians),
-            on_call_physician=on_call,
-            created_by=actor,
-            created_at=now(),
-        )
-        session.add(row)
-        session.flush()
-        append(
-            session,
-            actor,
-            "monitor:roster-add",
-            "roster_shift",
-            row.id,
-            None,
-            {"start": start, "end": end, "technicians": technicians, "on_call": on_call},
-        )
-        return row.id
-
-
-def _gaps(session: Session, start: datetime, end: datetime) -> list[Gap]:
-    rows = session.scalars(select(RosterShift).where(RosterShift.end > start, RosterShift.start < end))
-    return coverage_gaps([_shift(r) for r in rows], start, end)
-
-
-def coverage(store: Store, start: datetime, end: datetime) -> list[Gap]:
-    with store.transaction() as session:
-        return _gaps(session, start, end)
-
-
-def period_gaps(session: Session, period: Period) -> list[Gap]:
-    """The stretches of a period's days (UTC, its first to its last or documented early stop) that the
-    roster leaves without a technician or an on-call physician, as the roster stands now: the closing
-    summary keeps those of its day, and coding reads the roster again, so a shift worked but entered late
-    counts once it is entered."""
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    return _gaps(session, start, end)
 
 
 _FLAGS = {
