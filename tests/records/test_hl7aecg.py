@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +143,19 @@ def test_aecg_plain_name_padded_device_and_relative_time(tmp_path: Path) -> None
     assert recording.patient.last_name == "Clark" and recording.device == "12345"
     assert not recording.warnings and recording.fs == 500.0
     assert recording.read(0, 3)[:, 0].tolist() == pytest.approx([0.0, 0.05, 0.1])
+
+
+def test_a_start_with_its_utc_offset_is_read_as_that_instant(tmp_path: Path) -> None:
+    """A recorder in Berlin stamps 10:30+0200 (08:30 UTC). The offset was dropped and 10:30 read as UTC: an
+    event-monitor strip arriving at 08:31 UTC was two hours in the future, so ingest flagged it for the
+    device's clock and it was never billed; one from New York was five hours early."""
+    for stamp, utc in (("20261207103000+0200", datetime(2026, 12, 7, 8, 30)),
+                       ("20261207233000.500-0500", datetime(2026, 12, 8, 4, 30, 0, 500_000)),
+                       ("20261207103000", datetime(2026, 12, 7, 10, 30))):
+        path = tmp_path / "ecg.xml"
+        path.write_text(DOC.replace('<head value="20240131093000.000"/>', f'<head value="{stamp}"/>'))
+        assert read_hl7_aecg(path).start_time == utc
+    aware = datetime(2026, 12, 7, 10, 30, tzinfo=timezone(timedelta(hours=2)))
+    written = write_hl7_aecg(Recording.from_array(np.zeros((10, 1), np.float32), 250.0, ["II"],
+                                                  start_time=aware), tmp_path / "out.xml")
+    assert read_hl7_aecg(written).start_time == aware.astimezone(UTC).replace(tzinfo=None)

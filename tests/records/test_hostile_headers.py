@@ -477,6 +477,18 @@ def test_dicom_invalid_dates_are_warnings(tmp_path: Path) -> None:
     _warned(path, "PatientBirthDate '19501340'")
 
 
+def test_dicom_start_with_its_utc_offset_is_read_as_that_instant(tmp_path: Path) -> None:
+    """A recorder's local time with its offset (the DT's &ZZXX, or TimezoneOffsetFromUTC) was read as UTC:
+    an event monitor's strip from Berlin arrived two hours "in the future" and was never billed."""
+    path = _dicom(tmp_path)
+    for stamp, zone, utc in (("20261207103000.000000+0200", "-0500", datetime(2026, 12, 7, 8, 30)),
+                             ("202612071030", "-0500", datetime(2026, 12, 7, 15, 30)),
+                             ("20261207103000", "", datetime(2026, 12, 7, 10, 30))):
+        _edit_dicom(path, lambda ds, s=stamp, z=zone: (setattr(ds, "AcquisitionDateTime", s),  # type: ignore[func-returns-value]
+                                                       setattr(ds, "TimezoneOffsetFromUTC", z)))
+        assert open_recording(path).start_time == utc
+
+
 def test_csv_column_name_with_control_bytes_is_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "strip.csv"
     path.write_text("time,I\x1b\x07,II\n" + "".join(f"{i / 250},{i % 7},{i % 5}\n" for i in range(500)))

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,19 +192,39 @@ class _DicomSource:
         return self._array[start:stop, list(lead_indices)]
 
 
+def _offset(text: str) -> timedelta | None:
+    """A DICOM UTC offset (``+ZZXX`` / ``-ZZXX``, at the end of ``text``), or None."""
+    found = re.fullmatch(r"(?:.*\d)?([+-])(\d{2})(\d{2})", text.strip())
+    if found is None or int(found[2]) > 14 or int(found[3]) > 59:
+        return None
+    offset = timedelta(hours=int(found[2]), minutes=int(found[3]))
+    return offset if found[1] == "+" else -offset
+
+
 def _dicom_datetime(ds: Any, warnings: list[str]) -> datetime | None:
     given = []
     for name, value in (("AcquisitionDateTime", ds.get("AcquisitionDateTime")),
                         ("ContentDate", f"{ds.get('ContentDate', '')}"
                                         f"{str(ds.get('ContentTime', '')).split('.')[0]}")):
-        text = str(value or "")[:14]
+        full = str(value or "").strip()
+        # the offset the DT value carries (&ZZXX), else the data set's TimezoneOffsetFromUTC
+        zone = _offset(full) if name == "AcquisitionDateTime" else None
+        if zone is not None:
+            full = full[:-5]
+        text = full.split(".")[0][:14]
         if text.strip():
             given.append(f"{name} {text!r}")
-        for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
+        zone = zone if zone is not None else _offset(str(ds.get("TimezoneOffsetFromUTC") or ""))
+        # by length: strptime read "202612071030" as 10:03:00 with the seconds' format
+        fmt = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 10: "%Y%m%d%H", 8: "%Y%m%d"}.get(len(text), "")
+        if fmt and text.isdigit():
             try:
-                return datetime.strptime(text, fmt)
+                stamp = datetime.strptime(text, fmt)
             except ValueError:
                 continue
+            # a device's local time read as UTC put an event monitor's strip hours in the future (flagged
+            # for the device's clock, never billed) or hours early
+            return stamp - zone if zone is not None and fmt != "%Y%m%d" else stamp
     if given:
         warnings.append(f"{' and '.join(given)}: not a valid DICOM date and time; the start is unknown")
     return None

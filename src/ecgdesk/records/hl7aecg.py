@@ -9,7 +9,7 @@ and whose other sequences are leads (``MDC_ECG_LEAD_*``), each an ``SLIST_PQ``: 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +47,16 @@ def _lead_name(code: str) -> str:
 
 
 def _ts(value: str | None) -> datetime | None:
-    """An HL7 TS value (``YYYYMMDDHHMMSS[.fff]``, possibly shorter) as a datetime."""
+    """An HL7 TS value (``YYYYMMDDHHMMSS[.fff][+/-ZZZZ]``, possibly shorter) as a datetime, in UTC (naive)
+    when it gives its offset from UTC."""
     if not value:
         return None
-    digits = value.split("+")[0].split("-")[0]
+    digits, sign, zone = value.strip(), "", ""
+    for mark in "+-":
+        if mark in digits:
+            digits, zone = digits.split(mark, 1)
+            sign = mark
+            break
     main, _, fraction = digits.partition(".")
     formats = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 8: "%Y%m%d"}
     fmt = formats.get(len(main))
@@ -62,6 +68,11 @@ def _ts(value: str | None) -> datetime | None:
         return None
     if fraction:
         stamp = stamp.replace(microsecond=int((fraction + "000000")[:6]))
+    if len(main) > 8 and len(zone) == 4 and zone.isdigit() and int(zone[2:]) < 60:
+        # a device's local time: read as UTC, a strip from east of Greenwich was hours in the future (its
+        # monitoring strips flagged for the device's clock, never billed) and one from the west hours early
+        offset = timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
+        stamp -= offset if sign == "+" else -offset
     return stamp
 
 
@@ -234,6 +245,8 @@ def write_hl7_aecg(recording: Recording, path: str | Path, resolution_uv: float 
     _el(root, "code", code="93000", codeSystem="2.16.840.1.113883.6.12", codeSystemName="CPT-4")
     start = recording.start_time or datetime(2000, 1, 1)
     stamp = start.strftime("%Y%m%d%H%M%S")
+    if start.tzinfo is not None:  # an aware time keeps its instant: UTC, saying so
+        stamp = start.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
     timing = _el(root, "effectiveTime")
     _el(timing, "low", value=stamp)
     patient = recording.patient
