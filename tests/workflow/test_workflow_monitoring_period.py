@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from monitoring_builders import START, Strips, make_strips
+from monitoring_builders import START, Strips, make_strips, restamp
 from sqlalchemy import func, select
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
 
 from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
-from ecgdesk.store.models import AuditEntry, Study
+from ecgdesk.store.models import AnalysisRun, AuditEntry, Study
 from ecgdesk.workflow.billing import CodingOutcome, code_study
 from ecgdesk.workflow.monitoring import ACTIVE, EnrolmentRequest, enroll, get_enrolment, ingest_file
 from ecgdesk.workflow.monitoring_period import close_period
@@ -86,12 +86,19 @@ def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_
     with pytest.raises(InputError, match="DEV-7"):  # the device is still the patient's
         _enrol(store, "DEV-7", START.date() + timedelta(days=1), patient="M8")
 
-    for item in (pause, vt):
-        review(store, item, "reviewed", "tech")
+    next_day = restamp(strips.normal, START + timedelta(days=1), strips.folder, "next-day")
+    for item in (pause, vt, ingest_file(store, next_day, "DEV-7", "device").item_id):
+        review(store, item or 0, "reviewed", "tech")
+    # a stop before a strip of the period: the report showed it, the claim billed it, dated the day before
+    with pytest.raises(InputError, match=r"1 strip\(s\) of this period were recorded after 2026-12-01") as s:
+        close_period(store, enrolment, "tech", stopped_early_on=START.date())
+    assert s.value.field == "stopped-early"
     _roster(store, START.date(), 3)  # attended round the clock until the documented stop
     closed = close_period(store, enrolment, "tech", stopped_early_on=START.date() + timedelta(days=2))
-    assert (closed.transmissions, closed.start, closed.end) == (3, "2026-12-01", "2026-12-03")
-    assert _has_recording(store, study_id)  # the three strips joined as the study's recording
+    assert (closed.transmissions, closed.start, closed.end) == (4, "2026-12-01", "2026-12-03")
+    assert _has_recording(store, study_id)  # the strips joined as the study's recording
+    with store.transaction() as session:  # worn to the stop (3 days), not the 30 planned
+        assert session.scalar(select(AnalysisRun.wear_s).where(AnalysisRun.study_id == study_id)) == 3 * 86400
     _enrol(store, "DEV-7", START.date() + timedelta(days=3), patient="M8")  # the device is free again
     with pytest.raises(InputError, match="closed already"):
         close_period(store, enrolment, "tech", stopped_early_on=START.date())

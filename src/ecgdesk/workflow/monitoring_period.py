@@ -224,6 +224,16 @@ def close_period(
                 .order_by(Transmission.recorded_at, Transmission.id)
             )
         )
+        late = [t for t in strips if stopped_early_on and aware(t.recorded_at).date() > stopped_early_on]
+        if late:
+            # the report would show, and the claim bill, strips from after the day its technical part is
+            # dated; the technician gives the day it really stopped (strips are never dropped)
+            raise InputError(
+                "stopped-early",
+                f"{len(late)} strip(s) of this period were recorded after {stopped_early_on} (transmission "
+                f"{late[-1].id} at {aware(late[-1].recorded_at):%Y-%m-%d %H:%M} UTC): the monitoring had not "
+                "stopped then; give the day it did",
+            )
         study_id = enrolment.study_id
     period = Period(period.start, period.days, stopped_early_on)
     warnings: list[str] = []
@@ -256,7 +266,7 @@ def close_period(
                     findings_json=canonical_json(document),
                     main_file=main,
                     analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
-                    wear_s=period.days * 86400.0,
+                    wear_s=((period.end - period.start).days + 1) * 86400.0,  # to a documented stop
                     actor=actor,
                 )
                 move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
