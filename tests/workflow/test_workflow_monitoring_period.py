@@ -4,6 +4,7 @@ study's recording, and the signed period codes by its own dates."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -98,7 +99,11 @@ def test_a_period_with_unreviewed_strips_is_refused_with_their_list_and_left_as_
     assert (closed.transmissions, closed.start, closed.end) == (4, "2026-12-01", "2026-12-03")
     assert _has_recording(store, study_id)  # the strips joined as the study's recording
     with store.transaction() as session:  # worn to the stop (3 days), not the 30 planned
-        assert session.scalar(select(AnalysisRun.wear_s).where(AnalysisRun.study_id == study_id)) == 3 * 86400
+        run = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == study_id)).one()
+        assert run.wear_s == 3 * 86400
+        document = json.loads(run.findings_json)  # "3 days of 30 planned": the report said "30 days"
+    assert (document["period"]["days"], document["period"]["planned_days"]) == (3, 30)
+    assert document["transmissions"]["days_with_data"] == 2
     _enrol(store, "DEV-7", START.date() + timedelta(days=3), patient="M8")  # the device is free again
     with pytest.raises(InputError, match="closed already"):
         close_period(store, enrolment, "tech", stopped_early_on=START.date())

@@ -59,6 +59,13 @@ class MonitoringReportContext:
     earlier_signatures: list[SignatureBlock] = field(default_factory=list)  # see ScanningReportContext
 
 
+def _stop(period: dict[str, Any]) -> str:
+    if not period.get("stopped_early"):
+        return ""
+    planned = period.get("planned_days")  # absent from a period closed before 2026-12-07
+    return f" of {planned} planned, stopped early" if planned else ", stopped early"
+
+
 def content_digest(ctx: MonitoringReportContext) -> str:
     """SHA-256 of everything the report shows except the signature block."""
     h = ctx.header
@@ -159,7 +166,7 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
         period = doc["period"]
         w.line(
             f"Device {doc['device']}   Period {period['start']} to {period['end']} ({period['days']} days"
-            f"{', stopped early' if period.get('stopped_early') else ''})   Study {h.study_id}   "
+            f"{_stop(period)})   Study {h.study_id}   "
             f"Report version {h.report_version}"
         )
         versions = doc.get("criteria_versions")

@@ -354,7 +354,9 @@ def _document(
         "period": {
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
-            "days": period.days,
+            # the days monitored: one stopped on its 3rd day read "30 days", "transmissions on 2 of 30"
+            "days": (period.end - period.start).days + 1,
+            "planned_days": period.days,
             "stopped_early": period.stopped_early_on is not None,
         },
         "criteria": f"signed version {version.version} by {version.signed_by} on {version.signed_at:%Y-%m-%d}"
