@@ -570,5 +570,16 @@ def test_a_note_the_report_cannot_print_is_refused_when_the_item_is_closed(
     with pytest.raises(InputError) as caught:
         review(store, item, "reviewed", "tech", confirmed_rhythm="洞停止")
     assert caught.value.field == "confirmed_rhythm"
+    # the notification log is printed there too: its recipient and outcome were taken as given
+    for notice, field in ((NotificationRequest("王医生", "phone"), "recipient"),
+                          (NotificationRequest("Dr Wang", "phone", outcome="已确认"), "outcome"),
+                          (NotificationRequest("D" * 201, "phone"), "recipient")):  # PostgreSQL: 500
+        with pytest.raises(InputError) as caught:
+            review(store, item, "notified", "tech", notification=notice)
+        assert caught.value.field == field
     assert [row.id for row in list_queue(store)] == [item]
-    review(store, item, "reviewed", "tech", note="pause 4.5 s, Ω é")
+    notified = review(store, item, "notified", "tech", note="pause 4.5 s, Ω é",
+                      notification=NotificationRequest(" Dr Müller ", "phone"))
+    with pytest.raises(InputError) as caught:
+        acknowledge(store, notified.notification_id or 0, "dr", outcome="已确认")
+    assert caught.value.field == "outcome"

@@ -210,6 +210,11 @@ def review(
         if closing is CloseAction.NOTIFIED:
             if notification is None or not notification.recipient.strip():
                 raise InputError("recipient", "a notification names who was called or messaged")
+            # the notification log is printed in the signed end-of-service report, as the note is
+            if len(notification.recipient.strip()) > 200:  # the column's width (PostgreSQL refuses more)
+                raise InputError("recipient", f"at most 200 characters, got {len(notification.recipient)}")
+            check_printable("recipient", notification.recipient)
+            check_printable("outcome", notification.outcome)
             check_option("channel", notification.channel, CHANNELS)
             if notification.tier is not None:
                 check_option("tier", notification.tier, list(NOTICE_TIERS))
@@ -296,6 +301,7 @@ def _notify(
 
 def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "") -> None:
     """Record that the person notified acknowledged it (stops its escalation)."""
+    check_printable("outcome", outcome)  # printed in the signed end-of-service report
     with store.transaction() as session:
         row = session.get(Notification, notification_id)
         if row is None:
