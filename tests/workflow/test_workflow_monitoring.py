@@ -448,7 +448,9 @@ def test_a_notice_takes_the_technician_s_tier_when_higher_never_lower(store: Sto
         for row in session.scalars(select(Notification)):
             row.sent_at = now - timedelta(minutes=61)
     assert (tiers[raised or 0], tiers[kept or 0]) == ("urgent", "emergent")
-    assert len(escalate_unacknowledged(store)) == 2  # both past their tier's minutes
+    escalations = escalate_unacknowledged(store)  # both past their tier's minutes
+    with store.transaction() as session:  # each at its notice's tier (the raised one was routine)
+        assert sorted(session.get(Notification, n).tier for n in escalations) == ["emergent", "urgent"]
 
 
 def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: Strips) -> None:

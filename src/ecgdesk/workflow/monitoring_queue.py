@@ -383,6 +383,9 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
                         recipient,
                         "phone",
                         outcome=f"escalated: notification {row.id} to {row.recipient} unacknowledged",
+                        # the notice's own tier: one the technician raised fell back to the item's
+                        # priority (routine: logged so, and never escalated again)
+                        tier=row.tier,
                     ),
                     actor,
                     stamp,
