@@ -131,7 +131,7 @@ def test_closing_before_the_planned_end_needs_the_date_monitoring_stopped(store:
     with pytest.raises(InputError) as caught:
         close_period(store, enrolment, "tech")
     assert caught.value.field == "stopped-early"
-    assert f"runs until {today + timedelta(days=29)}" in str(caught.value)
+    assert f"runs until the end of {today + timedelta(days=29)}" in str(caught.value)
     with pytest.raises(InputError, match="outside the period"):
         close_period(store, enrolment, "tech", stopped_early_on=today - timedelta(days=1))
     closed = close_period(store, enrolment, "tech", stopped_early_on=today)
@@ -161,6 +161,14 @@ def test_a_period_past_its_planned_end_closes_without_a_stop_date(store: Store) 
     enrolment = _enrol(store, "DEV-9", start)
     closed = close_period(store, enrolment, "tech")
     assert (closed.start, closed.end) == (start.isoformat(), (start + timedelta(days=29)).isoformat())
+    # on its 30th day the period runs to midnight: closed at noon, that afternoon's strips were "after close",
+    # in neither its report nor its claim
+    today = datetime.now(UTC).date()
+    last_day = _enrol(store, "DEV-11", today - timedelta(days=29), patient="M9")
+    with pytest.raises(InputError, match=f"runs until the end of {today}") as caught:
+        close_period(store, last_day, "tech")
+    assert caught.value.field == "stopped-early"
+    assert close_period(store, last_day, "tech", stopped_early_on=today).end == today.isoformat()
 
 
 @pytest.mark.parametrize(

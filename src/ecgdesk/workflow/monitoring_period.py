@@ -198,12 +198,13 @@ def close_period(
                 f"{stopped_early_on} is still to come (today is {today}): give the day the monitoring "
                 "stopped, or close the period once it has",
             )
-        if stopped_early_on is None and today < period.planned_end:
-            # the period's end is its date of service: a claim must not be dated after the last strip
+        if stopped_early_on is None and today <= period.planned_end:
+            # the period's end is its date of service: a claim must not be dated after the last strip; and
+            # its last day runs to midnight (closed at noon, the afternoon's strips were "after close")
             raise InputError(
                 "stopped-early",
-                f"the period runs until {period.planned_end}; closing it on {today} needs the date the "
-                "monitoring stopped",
+                f"the period runs until the end of {period.planned_end}; closing it on {today} needs the "
+                "date the monitoring stopped",
             )
         open_items = list(
             session.scalars(
