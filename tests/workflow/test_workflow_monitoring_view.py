@@ -128,3 +128,13 @@ def test_criteria_signed_within_the_period_are_listed_with_their_stretch(store: 
         (1, "Smith, John", "2026-12-02T08:30:00+00:00", "2026-12-30"),
     ]
     assert [r.serial for r in view.recorders] == ["DEV-8"] and view.swaps == []
+
+
+def test_a_period_closed_without_a_strip_says_there_is_nothing_to_bill(store: Store) -> None:
+    """It said "not billable yet: the period is being recorded" after closing, for ever."""
+    request = EnrolmentRequest("M9", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR,
+                               date(2026, 10, 1), ORDERING_NPI, ("R00.2",))
+    info = enroll(store, request, "tech")
+    close_period(store, info.id, "tech")
+    view = period_view(store, info.id, "tech")
+    assert view.billing.summary == "nothing to bill: the period was closed without a billable strip"

@@ -21,7 +21,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimRow, PayerRow
 from ecgdesk.store.models import Patient, Study, User
 from ecgdesk.store.monitoring_models import DeviceSwap, Enrolment, Notification, QueueItem, Transmission
-from ecgdesk.workflow.monitoring import enrolment_spells
+from ecgdesk.workflow.monitoring import CLOSED, enrolment_spells
 from ecgdesk.workflow.monitoring_period import criteria_in_force
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import Model
@@ -183,7 +183,7 @@ BEFORE_CLAIM = {
 }
 
 
-def _billing(session: Session, study: Study) -> BillingOut:
+def _billing(session: Session, study: Study, closed: bool = False) -> BillingOut:
     rows = list(
         session.scalars(select(ClaimRow).where(ClaimRow.study_id == study.id).order_by(ClaimRow.id))
     )
@@ -205,6 +205,9 @@ def _billing(session: Session, study: Study) -> BillingOut:
         summary = "; ".join(f"claim {c.claim_id} to {c.payer}: {c.status.replace('_', ' ')}" for c in current)
     else:
         summary = BEFORE_CLAIM.get(study.status, study.status)
+        if closed and study.status == "ordered":
+            # closing records the strips; none were (it said "being recorded" for ever)
+            summary = "nothing to bill: the period was closed without a billable strip"
     return BillingOut(study_status=study.status, summary=summary, claims=claims)
 
 
@@ -260,7 +263,7 @@ def period_view(store: Store, enrolment_id: int, actor: str) -> PeriodView:
             criteria_versions=criteria,
             strips=_strips(session, enrolment.id),
             notifications=_notifications(session, enrolment.id),
-            billing=_billing(session, study),
+            billing=_billing(session, study, enrolment.status == CLOSED),
         )
         audit_read(session, actor, "monitor-period", "enrolment", enrolment_id, {"study_id": study.id})
     return view
