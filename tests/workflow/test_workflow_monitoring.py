@@ -528,6 +528,7 @@ def test_daily_report_of_a_telemetry_patient(store: Store, strips: Strips) -> No
     assert "Dr Smith" in text and "read back" in text and "pause phoned through" in text
     empty = daily_report(store, info.id, START.date() + timedelta(days=1), "dr.a")
     assert empty.received == 0 and "No strips were recorded" in empty.text()
+    assert empty.rhythm_summary == "No strip classified."  # was "Strip classifier: ."
     assert _audit(store, "monitor:daily-report") == 2
     with pytest.raises(InputError) as caught:
         daily_report(store, 999, START.date(), "dr.a")

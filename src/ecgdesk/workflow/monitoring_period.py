@@ -168,6 +168,8 @@ def rhythm_summary(items: list[QueueItem]) -> str:
     rhythms = Counter((i.confirmed_rhythm or "").strip().lower() for i in items if i.confirmed_rhythm)
     names = {"N": "sinus rhythm", "A": "AF or flutter", "O": "other rhythm", "~": "unreadable"}
     text = "Strip classifier: " + ", ".join(f"{names.get(k, k)} {v}" for k, v in labels.most_common()) + "."
+    if not labels:  # a day with no strip read "Strip classifier: ." in its daily report
+        text = "No strip classified."
     if rhythms:
         text += (
             " Confirmed by the technicians: " + ", ".join(f"{k} {v}" for k, v in rhythms.most_common()) + "."
