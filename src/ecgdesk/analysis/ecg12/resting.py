@@ -21,7 +21,7 @@ from ecgdesk.records.recording import Recording
 
 #: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
 MAX_SECONDS = 60.0
-ALGORITHM_VERSION = "ecg12-1.5"
+ALGORITHM_VERSION = "ecg12-1.6"  # 1.6: leads found whatever their spelling (records/lead_names)
 #: Median correlation of the beats' QRS with the median QRS below which the "beats" are noise: real
 #: ECGs on LUDB stay above 0.3 (paced with fusion beats) and mostly above 0.9; white or 50 Hz noise is < 0.2.
 MIN_QRS_LIKENESS = 0.25
