@@ -61,7 +61,7 @@ def test_postgres_study_and_audit_chain(pg_store: Store) -> None:
 
 def test_a_recording_of_more_than_2_to_the_31_samples_is_stored(pg_store: Store) -> None:
     """15 days at 2 kHz: int4 refused the row (NumericValueOutOfRange) when the import attached it, after
-    the file was copied and its pyramid built (migration 0024)."""
+    the file was copied and its pyramid built (migration 0023)."""
     n_samples = 15 * 86400 * 2000
     with pg_store.transaction() as session:
         row = RecordingBlob(sha256="a" * 64, blob_dir="aa/a", main_file="r.hea", original_path="/r.hea",
