@@ -137,3 +137,12 @@ def test_12lead_layout_places_every_lead():
     plt.close(fig)
     with pytest.raises(InputError, match="data"):
         draw_12lead_3x4(ax, data[:, :11], fs, names)
+    # leads spelled as an EDF or a Spanish device writes them: found as the resting analysis finds them
+    # (the page drew only the rhythm strip's fallback lead for them before)
+    fig, ax = _page(width_mm=297.0, height_mm=160.0)
+    other = [f"ECG {n}" for n in names[:6]] + [f"EKG-{n}" for n in names[6:]]
+    other[1] = "DII"
+    draw_12lead_3x4(ax, data, fs, other)
+    shown = {t.get_text() for t in ax.texts}
+    assert set(other) <= shown and "DII (rhythm)" in shown
+    plt.close(fig)

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ecgdesk.errors import InputError, check_positive
+from ecgdesk.records.lead_names import lead_keys
 
 MM_PER_INCH = 25.4
 GRID_MINOR = "#f6c9c9"
@@ -244,8 +245,11 @@ def _beat_letters(ax: Axes, samples: np.ndarray, labels: np.ndarray, fs: float, 
 
 
 def _lead_index(names: Sequence[str], wanted: str) -> int | None:
-    lowered = [n.strip().lower() for n in names]
-    return lowered.index(wanted.lower()) if wanted.lower() in lowered else None
+    """The column of lead ``wanted`` however the file spells it (``ECG II``, ``DII``): the names the resting
+    analysis looks leads up by (records.lead_names), so the page draws every lead the analysis measured."""
+    keys = lead_keys([n.strip() for n in names])
+    key = wanted.lower()
+    return keys.index(key) if key in keys else None
 
 
 def draw_12lead_3x4(
