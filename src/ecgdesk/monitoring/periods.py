@@ -32,6 +32,11 @@ class Period:
     def end(self) -> date:
         return self.stopped_early_on or self.planned_end
 
+    @property
+    def monitored_days(self) -> int:
+        """The days from its start to its end, both counted: fewer than ``days`` when stopped early."""
+        return (self.end - self.start).days + 1
+
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 

@@ -149,7 +149,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     monitoring = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
     if monitoring is not None:  # event monitoring, telemetry: the service is the period, not the strips
         period = Period(monitoring.start_date, monitoring.days, monitoring.stopped_early_on)
-        start, recording_s = period.start, ((period.end - period.start).days + 1) * 86400.0
+        start, recording_s = period.start, period.monitored_days * 86400.0
         if _attended_gaps(session, monitoring):
             # NCD 20.15 (reference section 1, rule 5): an hour without a technician or an on-call physician
             # makes it unattended monitoring, so its attended part is not billed (93268, 93271); telemetry's

@@ -269,7 +269,7 @@ def close_period(
                     findings_json=canonical_json(document),
                     main_file=main,
                     analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
-                    wear_s=((period.end - period.start).days + 1) * 86400.0,  # to a documented stop
+                    wear_s=period.monitored_days * 86400.0,  # to a documented stop
                     actor=actor,
                 )
                 move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
@@ -358,7 +358,7 @@ def _document(
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             # the days monitored: one stopped on its 3rd day read "30 days", "transmissions on 2 of 30"
-            "days": (period.end - period.start).days + 1,
+            "days": period.monitored_days,
             "planned_days": period.days,
             "stopped_early": period.stopped_early_on is not None,
         },
