@@ -258,9 +258,15 @@ def test_the_escalation_minutes_are_changed_by_the_administrator_on_the_command_
     shown = {s["name"]: (s["value"], s["changed_by"]) for s in json.loads(capsys.readouterr().out)}
     assert shown == {"escalate_emergent_minutes": (5, "boss"), "escalate_urgent_minutes": (60, None),
                      "lockout_attempts": (5, None), "lockout_minutes": (15, None), "idle_minutes": (15, None),
-                     "session_hours": (12, None)}
+                     "session_hours": (12, None), "idle_minutes_technician": (15, None),
+                     "idle_minutes_physician": (15, None), "idle_minutes_biller": (15, None),
+                     "idle_minutes_admin": (15, None)}
     monkeypatch.setenv("ECGDESK_IDLE_MINUTES", "12")
     assert main(["settings", "idle_minutes", "20", "--user", "boss"]) == 2
     assert "ECGDESK_IDLE_MINUTES" in capsys.readouterr().err
     assert main(["settings", "--user", "boss"]) == 0
     assert "fixed by ECGDESK_IDLE_MINUTES" in capsys.readouterr().out
+    assert main(["settings", "idle_minutes_biller", "5", "--user", "boss", "--json"]) == 0
+    assert [(s["value"], s["default"]) for s in json.loads(capsys.readouterr().out)] == [(5, 12)]
+    assert main(["settings", "idle_minutes_biller", "default", "--user", "boss", "--json"]) == 0
+    assert [(s["value"], s["default"]) for s in json.loads(capsys.readouterr().out)] == [(12, 12)]

@@ -201,7 +201,7 @@ def test_the_administrator_changes_the_escalation_minutes_on_the_settings_page(
     chromium: Any, served: Queue
 ) -> None:
     """Rule 9's N on the settings page (its Save is the page's script): nonsense is refused next to the
-    setting, a number is saved and shown with who changed it."""
+    setting, a number is saved and shown with who changed it, and Default sets it back."""
     page = log_in(chromium, served, "admin.t")
     page.get_by_role("link", name="Settings").click()
     page.fill("#value-escalate_urgent_minutes", "0")
@@ -214,6 +214,9 @@ def test_the_administrator_changes_the_escalation_minutes_on_the_settings_page(
     row = page.locator("tr[data-setting=escalate_urgent_minutes]")
     assert page.locator("#value-escalate_urgent_minutes").input_value() == "45"
     assert "admin.t" in row.inner_text()
+    with page.expect_navigation():  # Default: back to the packaged 60 minutes
+        row.locator("button.setting-default").click()
+    assert page.locator("#value-escalate_urgent_minutes").input_value() == "60"
     page.context.close()
 
 

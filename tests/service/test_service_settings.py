@@ -192,3 +192,45 @@ def test_the_session_lifetime_is_an_administrator_setting(api: Api) -> None:
                         .values(created_at=now() - timedelta(hours=3)))
     answer = api.client.get("/api/v1/studies")
     assert answer.status_code == 401 and "maximum lifetime" in answer.json()["detail"][0]["msg"]
+
+
+def test_a_roles_own_idle_limit_is_an_administrator_setting_and_default_sets_it_back(api: Api) -> None:
+    """A role's own idle limit (review-ui.md section 4: shorter for the heaviest users of patient data)
+    was the environment variable ECGDESK_IDLE_MINUTES_<ROLE> only (a restart, unaudited; 404 here). It is
+    a setting per role now whose default is the general limit in force, and ``default`` sets any setting
+    back to its default (audited): without it a role's own limit could never again follow the general one.
+    The app was built with 600 s idle (POLICY)."""
+    headers = api.login("admin.t")
+    answer = api.client.put(f"{SETTINGS}/idle_minutes_physician", json={"value": 31}, headers=headers)
+    assert answer.status_code == 422 and "from 2 to 30" in answer.text, answer.text
+    answer = api.client.put(f"{SETTINGS}/idle_minutes_physician", json={"value": 2}, headers=headers)
+    assert answer.status_code == 200 and (answer.json()["value"], answer.json()["default"]) == (2, 10)
+    page = api.client.get("/admin/settings").text
+    row = page.split('data-setting="idle_minutes_physician"', 1)[1].split("</tr>", 1)[0]
+    assert 'value="2"' in row and "setting-default" in row and "2 to 30" in row, row
+    api.login("dr.t")
+    assert 'name="idle-seconds" content="120"' in api.client.get("/worklist").text
+    _age_sessions(api, seen_ago_s=150)
+    answer = api.client.get("/api/v1/studies")
+    assert answer.status_code == 401 and "inactivity" in answer.json()["detail"][0]["msg"]
+    api.login("tech.t")
+    _age_sessions(api, seen_ago_s=150)
+    assert api.client.get("/api/v1/studies").status_code == 200  # the general 10 minutes
+
+    headers = api.login("admin.t")
+    assert api.client.put(f"{SETTINGS}/idle_minutes", json={"value": 5}, headers=headers).status_code == 200
+    listed = {s["name"]: (s["value"], s["default"], s["changed_by"]) for s in api.client.get(SETTINGS).json()}
+    assert listed["idle_minutes_biller"] == (5, 5, None)  # follows the general limit as it is now
+    assert listed["idle_minutes_physician"] == (2, 5, "admin.t")
+    reset = {"value": " Default "}
+    answer = api.client.put(f"{SETTINGS}/idle_minutes_physician", json=reset, headers=headers)
+    assert answer.status_code == 200 and (answer.json()["value"], answer.json()["default"]) == (5, 5)
+    assert _changes(api) == [("idle_minutes_physician", {"value": None}, {"value": 2}),
+                             ("idle_minutes", {"value": 10}, {"value": 5}),
+                             ("idle_minutes_physician", {"value": 2}, {"value": None})]
+    api.login("dr.t")
+    _age_sessions(api, seen_ago_s=150)
+    assert api.client.get("/api/v1/studies").status_code == 200  # the general 5 minutes again
+    headers = api.login("admin.t")
+    answer = api.client.put(f"{SETTINGS}/escalate_urgent_minutes", json={"value": "default"}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["value"] == answer.json()["default"] == 60

@@ -40,7 +40,9 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
 
     [emergent, urgent, *sign_in] = app_settings.list_settings(store, ADMIN)
     assert [s.name for s in sign_in] == ["lockout_attempts", "lockout_minutes", "idle_minutes",
-                                        "session_hours"]
+                                        "session_hours", "idle_minutes_technician",
+                                        "idle_minutes_physician", "idle_minutes_biller",
+                                        "idle_minutes_admin"]
     assert (emergent.name, emergent.value, emergent.default, emergent.changed_by) == (
         "escalate_emergent_minutes", 10, 10, None)
     assert (urgent.name, urgent.value) == ("escalate_urgent_minutes", 60)

@@ -220,7 +220,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     settings.add_argument("name", nargs="?", help="the setting to change, e.g. escalate_emergent_minutes")
     settings.add_argument(
-        "value", nargs="?", help="its new value (a whole number within the range `settings` shows)"
+        "value", nargs="?", help="its new value (a whole number in the range `settings` shows, or `default`)"
     )
     settings.add_argument("--json", action="store_true")
     settings.set_defaults(func=_cmd_settings)

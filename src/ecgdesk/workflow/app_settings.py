@@ -15,6 +15,11 @@ restart and was not audited. They are stored settings too, each with its own ran
 session code read them at every login and request (``SecurityPolicy.current``). Where the environment
 variable of one is set in this process, it still wins (``SecurityPolicy.pinned``): the settings show it as
 fixed by that variable and a change is refused (409), since it would have no effect here.
+
+Until 2026-12-07 a role's own idle limit (``ECGDESK_IDLE_MINUTES_<ROLE>``) was an environment variable
+only; it is a setting per role now (``idle_minutes_technician`` ...), whose default is the general idle
+limit in force. Any setting is set back to its default with the value ``default`` (audited, the stored
+value becoming ``null``): a role's own limit could otherwise never again follow the general one.
 """
 
 from __future__ import annotations
@@ -36,11 +41,16 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.models import AppSetting
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import Action, Principal, authorize
-from ecgdesk.workflow.policy import SECURITY_SETTINGS, SecurityPolicy
+from ecgdesk.workflow.policy import ROLE_IDLE, SECURITY_SETTINGS, SecurityPolicy
 from ecgdesk.workflow.users import aware
 
 MAX_MINUTES = 24 * 60  # a day: a notice unacknowledged longer is no longer being attended
 DIGITS = re.compile(r"[0-9]+", re.ASCII)
+RESET = "default"  # the value that sets a setting back to its default
+
+
+def _unit(name: str) -> str:
+    return next(unit for unit in ("attempts", "minutes", "hours") if unit in name.split("_"))
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ SPECS = (
         tier=Priority.URGENT,
     ),
     *(
-        SettingSpec(s.name, s.label, s.low, s.high, s.name.rsplit("_", 1)[1], env=s.env)
+        SettingSpec(s.name, s.label, s.low, s.high, _unit(s.name), env=s.env)
         for s in SECURITY_SETTINGS
     ),
 )
@@ -97,9 +107,11 @@ def _whole(number: float) -> int | float:
     return int(number) if number == int(number) else number
 
 
-def _default(spec: SettingSpec, policy: SecurityPolicy) -> int | float:
+def _default(spec: SettingSpec, policy: SecurityPolicy, session: Session) -> int | float:
     if spec.tier is not None:
         return int(queue_policy().escalate_after_minutes[spec.tier])
+    if spec.name in ROLE_IDLE and spec.name not in policy.pinned:
+        return _whole(policy.current(session).idle_s / 60)  # the general limit, as set now
     return _whole(policy.value_of(spec.name))
 
 
@@ -117,6 +129,10 @@ def _shown(value: object) -> str:
             return "text that is not a number"
         return repr(value.strip()[:30])
     return type(value).__name__
+
+
+def _is_reset(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() == RESET
 
 
 def check_number(spec: SettingSpec, value: object) -> int:
@@ -154,7 +170,7 @@ def escalation_minutes(session: Session) -> dict[Priority, float]:
     minutes = dict(queue_policy().escalate_after_minutes)
     for spec in SPECS:
         row = stored.get(spec.name)
-        if row is not None and spec.tier is not None:
+        if row is not None and spec.tier is not None and json.loads(row.value_json) is not None:
             minutes[spec.tier] = float(json.loads(row.value_json))
     return minutes
 
@@ -164,9 +180,10 @@ def _values(session: Session, policy: SecurityPolicy) -> list[SettingValue]:
     out = []
     for spec in SPECS:
         row = stored.get(spec.name)
-        default = _default(spec, policy)
+        default = _default(spec, policy, session)
         fixed_by = spec.env if spec.name in policy.pinned else None
-        value = default if fixed_by or row is None else int(json.loads(row.value_json))
+        own = None if fixed_by or row is None else json.loads(row.value_json)
+        value = default if own is None else int(own)
         out.append(
             SettingValue(
                 spec.name,
@@ -193,7 +210,7 @@ def _locked(session: Session, spec: SettingSpec, policy: SecurityPolicy, actor: 
         return row
     try:
         with session.begin_nested():
-            value = json.dumps(_default(spec, policy))
+            value = json.dumps(None if spec.name in ROLE_IDLE else _default(spec, policy, session))
             session.add(AppSetting(name=spec.name, value_json=value, changed_by=actor, changed_at=now()))
     except IntegrityError:
         pass  # the concurrent change's row, committed now: locked below like any other
@@ -214,8 +231,9 @@ def list_settings(store: Store, who: Principal, policy: SecurityPolicy | None = 
 def change_setting(
     store: Store, who: Principal, name: str, value: object, policy: SecurityPolicy | None = None
 ) -> SettingValue:
-    """Set ``name`` to ``value`` (audited with the value before); the setting as it now stands. A sign-in
-    setting pinned by ``policy``'s environment is refused (:class:`ConflictError`)."""
+    """Set ``name`` to ``value`` (audited with the value before; :data:`RESET` sets it back to its default,
+    stored as ``null``); the setting as it now stands. A sign-in setting pinned by ``policy``'s environment
+    is refused (:class:`ConflictError`)."""
     authorize(store, who, Action.SETTINGS_MANAGE, "setting", name)
     policy = policy or SecurityPolicy.from_env()
     try:
@@ -228,7 +246,7 @@ def change_setting(
                 f"set by the environment variable {spec.env}, which wins over this setting; unset it "
                 "(and restart) to change it here",
             )
-        number = check_number(spec, value)
+        number = None if _is_reset(value) else check_number(spec, value)
     except InputError as error:  # an administrator's refused change is audited like another role's
         with store.transaction() as session:
             refusal = {"field": error.field, "reason": error.reason, "kind": type(error).__name__}

@@ -1,7 +1,7 @@
 """Account security settings: idle logoff, absolute session lifetime and lockout after failed logins.
 
 Defaults follow common practice for clinical workstations (15 minutes idle, a working day of absolute
-lifetime, 5 failures lock the account for 15 minutes). Four of them are also administrator settings
+lifetime, 5 failures lock the account for 15 minutes). They are also administrator settings
 (:data:`SECURITY_SETTINGS`, stored in ``app_settings`` and changed through ``workflow.app_settings``): the
 login and session code read them in the transaction of each login and each request
 (:meth:`SecurityPolicy.current`), so a change applies at once, without a restart. Where the environment
@@ -59,6 +59,8 @@ class SecuritySetting:
 #: AAL2 (15 at AAL3), review-ui.md section 4 cites 30 minutes generally and STIG 5/10/15: 2 to 30 minutes.
 #: Absolute session lifetime: 800-63B section 4.2.3 asks re-authentication at least once every 12 hours at
 #: AAL2 whatever the activity; under an hour a physician is logged off in the middle of a day's reading.
+#: A role's own idle limit (review-ui.md section 4: shorter for the heaviest users of patient data) has the
+#: same range; until one is set, the role has the general limit.
 SECURITY_SETTINGS = (
     SecuritySetting(
         "lockout_attempts", "Wrong passwords in a row that lock an account", "ECGDESK_LOCKOUT_ATTEMPTS", 3, 10
@@ -80,8 +82,20 @@ SECURITY_SETTINGS = (
         1,
         12,
     ),
+    *(
+        SecuritySetting(
+            f"idle_minutes_{role.value}",
+            f"Minutes without activity after which a {role.value}'s session is logged off (this role only)",
+            f"ECGDESK_IDLE_MINUTES_{role.name}",
+            2,
+            30,
+        )
+        for role in Role
+    ),
 )
 _NAMES = tuple(s.name for s in SECURITY_SETTINGS)
+#: The setting of each role's own idle limit, by role.
+ROLE_IDLE = {f"idle_minutes_{role.value}": role.value for role in Role}
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,9 @@ class SecurityPolicy:
         return next((seconds for name, seconds in self.idle_by_role if name == role), self.idle_s)
 
     def value_of(self, name: str) -> float:
-        """The value of security setting ``name`` in this policy (attempts, or minutes)."""
+        """The value of security setting ``name`` in this policy (attempts, minutes or hours)."""
+        if name in ROLE_IDLE:
+            return self.idle_for(ROLE_IDLE[name]) / 60
         values = {
             "lockout_attempts": float(self.lockout_attempts),
             "lockout_minutes": self.lockout_s / 60,
@@ -114,17 +130,25 @@ class SecurityPolicy:
         }
         return values[name]
 
-    def with_values(self, values: dict[str, int]) -> SecurityPolicy:
-        """This policy with the stored ``values`` of the settings the environment does not pin."""
-        free = {name: value for name, value in values.items() if name in _NAMES and name not in self.pinned}
+    def with_values(self, values: dict[str, int | None]) -> SecurityPolicy:
+        """This policy with the stored ``values`` of the settings the environment does not pin (``None``:
+        an administrator set it back to its default)."""
+        free = {
+            name: value
+            for name, value in values.items()
+            if name in _NAMES and name not in self.pinned and value is not None
+        }
         if not free:
             return self
+        own = {ROLE_IDLE[name]: minutes * 60.0 for name, minutes in free.items() if name in ROLE_IDLE}
+        by_role = tuple(pair for pair in self.idle_by_role if pair[0] not in own) + tuple(own.items())
         return replace(
             self,
             lockout_attempts=free.get("lockout_attempts", self.lockout_attempts),
             lockout_s=free["lockout_minutes"] * 60.0 if "lockout_minutes" in free else self.lockout_s,
             idle_s=free["idle_minutes"] * 60.0 if "idle_minutes" in free else self.idle_s,
             absolute_s=free["session_hours"] * 3600.0 if "session_hours" in free else self.absolute_s,
+            idle_by_role=by_role,
         )
 
     def current(self, session: Session) -> SecurityPolicy:
@@ -134,7 +158,8 @@ class SecurityPolicy:
             return self
         query = select(AppSetting.name, AppSetting.value_json).where(AppSetting.name.in_(_NAMES))
         rows = session.execute(query)
-        return self.with_values({name: int(json.loads(value)) for name, value in rows})
+        stored = {name: json.loads(value) for name, value in rows}
+        return self.with_values({name: None if v is None else int(v) for name, v in stored.items()})
 
     @classmethod
     def from_env(cls) -> SecurityPolicy:

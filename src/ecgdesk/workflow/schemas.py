@@ -383,7 +383,8 @@ class SettingIn(InputModel):
     # role is refused 403 whatever it sent, and each refusal is audited (settings:refused). JSON true and
     # false are refused there too (pydantic's integers would take true as 1).
     value: int | float | str | bool | None = Field(
-        description="a whole number within the setting's low and high (a number or its digits)"
+        description="a whole number within the setting's low and high (a number or its digits), or the text "
+        "\"default\" to set it back to its default"
     )
 
 

@@ -56,13 +56,17 @@ document.addEventListener("DOMContentLoaded", () => {
         `Password of ${who} set; their open sessions ended (they log in with the new one).`;
     });
   }
-  for (const f of document.querySelectorAll("form.setting-form")) f.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  const saveSetting = async (f, value) => {
     const name = f.dataset.name;
-    const answer = await WS.api("PUT", `/api/v1/settings/${encodeURIComponent(name)}`, { value: f.elements.value.value.trim() });
+    const answer = await WS.api("PUT", `/api/v1/settings/${encodeURIComponent(name)}`, { value });
     WS.showError(document.getElementById(`error-${name}`), answer.ok ? "" : answer.message);
     if (answer.ok) location.reload();
-  });
+  };
+  for (const f of document.querySelectorAll("form.setting-form")) {
+    f.addEventListener("submit", (e) => { e.preventDefault(); saveSetting(f, f.elements.value.value.trim()); });
+    const reset = f.querySelector("button.setting-default");
+    if (reset) reset.addEventListener("click", () => saveSetting(f, "default"));
+  }
   const verify = document.getElementById("verify");
   if (verify) verify.addEventListener("click", async () => {
     const out = document.getElementById("verify-result");
