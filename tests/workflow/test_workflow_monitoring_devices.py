@@ -136,3 +136,33 @@ def test_daily_report_names_the_recorders_worn_that_day(store: Store) -> None:
         date(2026, 12, 4): "DEV-2 to 10:00, DEV-3 from 10:00",
         date(2026, 12, 5): "DEV-3",
     }
+
+
+def test_one_strip_resent_under_two_new_message_ids_at_the_same_instant_is_stored_once(
+    store: Store, strips: Strips, tmp_path: Path
+) -> None:
+    """A recorder (or two gateways relaying it) resending a strip under two new message ids at once: each
+    ingest looked for the same waveform before either had stored it, and on PostgreSQL both stored it (the
+    files differ, so no unique hash caught it): a technician worked one strip twice, the period counted it
+    twice. Ingests of one recorder now take turns (SQLite's write lock did this already)."""
+    import threading
+
+    _enrol(store, "M1", "DEV-R", START.date())
+    when = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    copies = [restamp(strips.normal, when, tmp_path, f"m-{n}") for n in (1, 2, 3)]
+    barrier = threading.Barrier(len(copies))
+    outcomes: list[str] = []
+
+    def send(path: Path) -> None:
+        barrier.wait()
+        outcome = ingest_file(store, path, "DEV-R", "device", message_id=path.stem, classify=False)
+        outcomes.append(outcome.status)
+
+    threads = [threading.Thread(target=send, args=(path,)) for path in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["duplicate", "duplicate", "queued"], outcomes
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Transmission)) == 1

@@ -16,7 +16,7 @@ from ecgdesk.store.audit import (
     verify,
 )
 from ecgdesk.store.blobs import StoredBlob, file_sha256, put_files
-from ecgdesk.store.db import Store, default_home, default_url, open_store
+from ecgdesk.store.db import Store, default_home, default_url, open_store, serialise
 from ecgdesk.store.enums import EditKind, Role, StudyStatus
 
 __all__ = [
@@ -37,5 +37,6 @@ __all__ = [
     "models",
     "open_store",
     "put_files",
+    "serialise",
     "verify",
 ]

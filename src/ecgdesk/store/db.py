@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,14 @@ def _sqlite_begin(connection: Connection) -> None:
     """Take SQLite's write lock when a transaction starts, so concurrent processes queue (busy_timeout)
     instead of failing on lock upgrade, and the audit chain's head is read and advanced atomically."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def serialise(session: Session, key: str) -> None:
+    """Let one transaction at a time act on ``key`` (a patient id, a recorder ...) until it ends: a
+    "look, then insert" by two processes at once on PostgreSQL would otherwise both insert. SQLite's write
+    lock, taken when each transaction starts, serialises every transaction already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def _shown(url: str) -> str:

@@ -31,7 +31,7 @@ from ecgdesk.monitoring.periods import Period, check_period
 from ecgdesk.monitoring.policy import queue_policy
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.records import Recording, open_recording
-from ecgdesk.store import Store, append, append_many, put_files
+from ecgdesk.store import Store, append, append_many, put_files, serialise
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import Order, Study
@@ -339,6 +339,9 @@ def ingest_file(
         recorded = received
     try:
         with store.transaction() as session:
+            # one ingest of a recorder at a time: a strip resent under two new message ids at once would
+            # otherwise not see its twin (neither stored yet) and be stored twice
+            serialise(session, f"recorder:{device}")
             same = [Transmission.sha256 == blob.sha256]
             if message_id:
                 same.append(Transmission.message_id == message_id)

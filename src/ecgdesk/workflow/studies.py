@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component, Service, Setting
@@ -29,7 +29,7 @@ from ecgdesk.records import Recording, RecordingFormat, open_recording, recordin
 from ecgdesk.records._checks import file_kind
 from ecgdesk.records.pyramid import Progress, remove_pyramid
 from ecgdesk.reports.fonts import check_printable
-from ecgdesk.store import Store, append, put_files
+from ecgdesk.store import Store, append, put_files, serialise
 from ecgdesk.store.blobs import remove_blob
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance, Order, Patient, RecordingBlob, Study
@@ -108,9 +108,7 @@ def lock_patient_id(session: Session, external_id: str) -> None:
     """Serialise "find or create" of one patient id until the transaction ends: two orders for a new
     patient arriving at once on PostgreSQL would otherwise both insert it (SQLite's write lock already
     serialises every transaction)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = f"patient:{external_id}"
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    serialise(session, f"patient:{external_id}")
 
 
 def merged_note(session: Session, patient: Patient) -> str:
