@@ -15,6 +15,7 @@ from ecgdesk.analysis.stress.exercise import (
     MV_PER_MM,
     StageMeasurement,
     StressResult,
+    lead_key,
     stress_to_dict,
     subject_of,
 )
@@ -129,7 +130,7 @@ def _complexes_page(ctx: StressReportContext) -> Figure | None:
     wanted = ["II", "V5", r.max_st_depression_lead or "aVF", "aVF", "V1"]
     leads: list[int] = []
     for name in wanted:
-        index = next((i for i, n in enumerate(names) if n.lower() == name.lower()), None)
+        index = next((i for i, n in enumerate(names) if lead_key(n) == lead_key(name)), None)
         if index is not None and index not in leads:
             leads.append(index)
     leads = leads[:4] or list(range(min(3, len(names))))

@@ -56,8 +56,9 @@ from ecgdesk.workflow.studies import get_study, open_study_recording, set_compon
 ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
 MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
 #: 1.1: the patient record's age and sex, not the protocol file's; 1.2: pacemaker stimuli cut before the
-#: stages' delineation (ecg12-1.5)
-STRESS_VERSION = "stress-1.2"
+#: stages' delineation (ecg12-1.5); 1.3: aVR known under any spelling of its name (``ECG aVR``, ``Lead aVR``),
+#: so its reciprocal ST depression is not taken for ischemia
+STRESS_VERSION = "stress-1.3"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
 

@@ -128,3 +128,23 @@ def test_flat_signal_is_refused():
     recording = Recording.from_array(np.zeros((int(400 * FS), 3), dtype=np.float32), FS, ["I", "II", "V5"])
     with pytest.raises(InputError, match="QRS"):
         analyze_stress(recording, bruce_protocol(50, "M", exercise_s=120, pretest_s=60, recovery_s=60))
+
+
+def test_avr_is_known_under_any_spelling_of_its_name() -> None:
+    """aVR's ST depression (reciprocal to the lateral leads) is left out of the maximum depression and the
+    ischemic response; the lead was found by ``name.lower() == "avr"``, so in a file naming its leads
+    ``Lead aVR`` (``ECG aVR``, ``DII`` ...) it was counted: 2 mm in aVR alone read as an ischemic response
+    (stress-1.2). Here only the aVR channel carries the depression, the leads written ``Lead X``."""
+    sig, _ = synthetic_ecg(240, FS, lambda t: 70.0 + (t > 60) * 30.0, lambda t: -0.2 if t >= 120 else 0.0)
+    column = {name: i for i, name in enumerate(LEADS)}
+    data = sig.copy()
+    data[:, column["aVR"]] = sig[:, column["V5"]]
+    for lateral in ("V4", "V5", "V6"):
+        data[:, column[lateral]] = sig[:, column["V3"]]
+    protocol = bruce_protocol(55, "M", exercise_s=150, pretest_s=60, recovery_s=30)
+    result = analyze_stress(Recording.from_array(data, FS, [f"Lead {n}" for n in LEADS]), protocol)
+    stage = {m.stage.name: m for m in result.stages}["1"]
+    (avr,) = [s for s in stage.st if s.lead == "Lead aVR"]
+    assert avr.st_j80_mv < -0.1  # the depression is there, in aVR
+    assert not result.ischemic_st_response
+    assert result.max_st_depression_lead != "Lead aVR" and result.max_st_depression_mm < 1.0

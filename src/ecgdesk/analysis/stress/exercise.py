@@ -18,6 +18,7 @@ from ecgdesk.analysis.ecg12.delineation import WaveKind, delineate, find_fiducia
 from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
 from ecgdesk.analysis.stress.subject import PROTOCOL, StressSubject, stress_subject
 from ecgdesk.errors import InputError
+from ecgdesk.records.lead_names import standard_lead_name
 from ecgdesk.records.recording import Recording
 
 #: Window of each stage measured: its last minute (shorter stages: all of it).
@@ -81,8 +82,15 @@ class StageMeasurement:
     median_beat: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def worst_depression(self, excluded: tuple[str, ...] = ("avr",)) -> LeadSt | None:
-        leads = [s for s in self.st if s.lead.lower() not in excluded]
+        leads = [s for s in self.st if lead_key(s.lead) not in excluded]
         return min(leads, key=lambda s: s.st_j80_mv) if leads else None
+
+
+def lead_key(name: str) -> str:
+    """The lead's standard name in lower case however the file writes it (``avr`` for ``ECG aVR``, ``Lead
+    aVR`` or ``AVR``): aVR's reciprocal ST depression is left out of the ischemic response by this key, and
+    was counted, as ischemia, under a prefixed name (stress-1.3)."""
+    return (standard_lead_name(name) or name).lower()
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ class StressResult:
         """At least 1 mm of horizontal or downsloping ST depression at J+80 in any lead but aVR."""
         for stage in self.stages:
             for st in stage.st:
-                if (st.lead.lower() != "avr" and st.st_j80_mv <= -MV_PER_MM
+                if (lead_key(st.lead) != "avr" and st.st_j80_mv <= -MV_PER_MM
                         and st.slope_class is not StSlope.UPSLOPING):
                     return True
         return False
