@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from ecgdesk.errors import RecordingError
@@ -80,14 +80,69 @@ def _number(path: Path, field: str, raw: str, integer: bool = False) -> float:
     return value
 
 
-def _start(fixed: bytes, warnings: list[str]) -> datetime | None:
-    text = fixed[168:184].decode("latin-1")
-    try:
-        return datetime.strptime(text, "%d.%m.%y%H.%M.%S")
-    except ValueError:
-        warnings.append(f"start date and time {text!r} are not a valid dd.mm.yyhh.mm.ss; the recording "
-                        "start is unknown")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_UNKNOWN = "the recording start is read as unknown"
+
+
+def _two_digits(text: str, count: int) -> list[int] | None:
+    parts = text.split(".")
+    if len(parts) != count or not all(len(p) == 2 and p.isdigit() for p in parts):
         return None
+    return [int(p) for p in parts]
+
+
+def _plus_date(path: Path, fixed: bytes, warnings: list[str]) -> date | bool | None:
+    """The EDF+ recording field's ``Startdate dd-MMM-yyyy`` (the date with its century); None where it
+    gives none (``X``, or plain EDF), False where it is no date (said)."""
+    if fixed[192:196] not in (b"EDF+", b"BDF+"):
+        return None
+    words = fixed[88:168].decode("latin-1").split()
+    if len(words) < 2 or words[0] != "Startdate" or words[1] == "X":
+        return None
+    day, _, rest = words[1].partition("-")
+    month, _, year = rest.partition("-")
+    try:
+        return date(int(year), _MONTHS.index(month.upper()) + 1, int(day))
+    except ValueError:
+        warnings.append(f"{path.name}: field 'recording': its EDF+ Startdate {words[1]!r} is not a date "
+                        f"(dd-MMM-yyyy); {_UNKNOWN}")
+        return False
+
+
+def _start(path: Path, fixed: bytes, warnings: list[str]) -> datetime | None:
+    """The start from ``startdate`` (``dd.mm.yy``: 85-99 are 1985-1999, 00-84 2000-2084) and ``starttime``
+    (``hh.mm.ss``), and for EDF+ the recording field's ``Startdate``, which gives the century (``yy`` in
+    ``startdate`` after 2084). A value that is no date or time, or the two dates disagreeing, leaves the
+    start unknown with a warning naming the file, the field and the value."""
+    day_text, time_text = fixed[168:176].decode("latin-1"), fixed[176:184].decode("latin-1")
+    plus = _plus_date(path, fixed, warnings)
+    clock = _two_digits(time_text, 3)
+    if clock is None or clock[0] > 23 or clock[1] > 59 or clock[2] > 59:
+        warnings.append(f"{path.name}: field 'starttime': {time_text!r} is not a time of day (hh.mm.ss); "
+                        f"{_UNKNOWN}")
+        return None
+    if plus is False:
+        return None
+    if isinstance(plus, date) and day_text.endswith(".yy"):  # EDF+ after 2084: only the recording field says
+        day_text = f"{day_text[:6]}{plus.year % 100:02d}"
+    numbers = _two_digits(day_text, 3)
+    try:
+        if numbers is None:
+            raise ValueError(day_text)
+        dd, mm, yy = numbers
+        header_day = date(yy + (1900 if yy >= 85 else 2000), mm, dd)
+    except ValueError:
+        warnings.append(f"{path.name}: field 'startdate': {day_text!r} is not a date (dd.mm.yy); {_UNKNOWN}")
+        return None
+    if isinstance(plus, date):
+        written = (header_day.day, header_day.month, header_day.year % 100)
+        if (plus.day, plus.month, plus.year % 100) != written:
+            warnings.append(f"{path.name}: field 'recording': its EDF+ Startdate "
+                            f"{plus.day:02d}-{_MONTHS[plus.month - 1]}-{plus.year} is not the "
+                            f"startdate {day_text}; {_UNKNOWN}")
+            return None
+        header_day = plus
+    return datetime.combine(header_day, time(clock[0], clock[1], clock[2]))
 
 
 def read_edf_header(path: Path) -> EdfHeader:
@@ -168,7 +223,7 @@ def read_edf_header(path: Path) -> EdfHeader:
         channels.append(Channel(i, label, units[i].strip(), fs, spr[i] * n_records, phys[0], phys[1],
                                 digs[0], digs[1]))
     return EdfHeader(path, fixed, header_bytes, bytes_per_sample, n_records, record_seconds, spr,
-                     tuple(channels), _start(fixed, warnings), tuple(warnings))
+                     tuple(channels), _start(path, fixed, warnings), tuple(warnings))
 
 
 def channel_problem(header: EdfHeader, channel: Channel) -> tuple[str, str] | None:

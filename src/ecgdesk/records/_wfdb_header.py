@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 from ecgdesk.errors import RecordingError, is_digits
@@ -65,6 +66,9 @@ class HeaderText:
     segments: tuple[tuple[str, int], ...]  # multi-segment records: (name, length) per segment line
     signals: tuple[SignalSpec, ...]
     warnings: tuple[str, ...]
+    #: The base time and date as written (no zone: the recorder's clock), None where either is missing or
+    #: is no time or date (said in ``warnings``).
+    start: datetime | None = None
 
     @property
     def multi_segment(self) -> bool:
@@ -181,8 +185,55 @@ def _check_one_format_per_file(hea: Path, signals: tuple[SignalSpec, ...]) -> No
                                  f"{seen.fmt}; WFDB stores every signal of one file in one format")
 
 
-def parse_header_text(hea: Path, text: str) -> HeaderText:
-    """Check the record line and the signal (or segment) lines of a header; see the module docstring."""
+def _time_of_day(text: str) -> time | None:
+    """WFDB's base time: ``HH:MM:SS``, ``MM:SS`` or ``SS``, with an optional fraction, as wfdb reads it."""
+    fmt = ("%S", "%M:%S", "%H:%M:%S")[text.count(":")] if text.count(":") <= 2 else ""
+    if not fmt or not re.fullmatch(r"[\d:]+(\.\d{1,6})?", text):
+        return None
+    try:
+        return datetime.strptime(text, fmt + (".%f" if "." in text else "")).time()
+    except ValueError:
+        return None
+
+
+def _calendar_date(text: str) -> date | None:
+    if not re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
+        return None
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        return None
+
+
+def base_clock(hea: Path, record: list[str], warnings: list[str]) -> datetime | None:
+    """The start from the record line's base time and date (``HH:MM:SS DD/MM/YYYY``).
+
+    A time or date that is none (``31/02/2020``, ``00/00/0000``, ``25:61:00``), or a time without a date,
+    leaves the start unknown with a warning naming the field and the value: the samples do not depend on
+    it, and until 2026-12-07 wfdb's own parsing refused the whole record for it."""
+    clock = record[4:6]
+    if not clock:
+        return None
+    unknown = "the recording start is read as unknown"
+    moment = _time_of_day(clock[0])
+    if moment is None:
+        warnings.append(f"{hea.name}: field 'base_time': {clock[0]!r} is not a time of day (HH:MM:SS); "
+                        f"{unknown}")
+        return None
+    if len(clock) < 2:
+        warnings.append(f"{hea.name}: field 'base_date': the header gives a base time ({clock[0]}) but no "
+                        f"date; {unknown}")
+        return None
+    day = _calendar_date(clock[1])
+    if day is None:
+        warnings.append(f"{hea.name}: field 'base_date': {clock[1]!r} is not a date (DD/MM/YYYY); {unknown}")
+        return None
+    return datetime.combine(day, moment)
+
+
+def parse_header_text(hea: Path, text: str, clock: bool = True) -> HeaderText:
+    """Check the record line and the signal (or segment) lines of a header; see the module docstring.
+    ``clock`` False: a segment's header, whose base time and date nothing reads (not checked)."""
     lines = _lines(text)
     if not lines:
         raise RecordingError(hea, "header", "the WFDB header has no record line")
@@ -203,6 +254,8 @@ def parse_header_text(hea: Path, text: str) -> HeaderText:
         if not is_digits(record[3]):
             raise RecordingError(hea, "sig_len", f"number of samples {record[3]!r} is not a whole number")
         sig_len = int(record[3])
+    warnings: list[str] = []
+    start = base_clock(hea, record, warnings) if clock else None
     body = lines[1:]
     if n_seg is not None:
         if len(body) != n_seg:
@@ -214,18 +267,17 @@ def parse_header_text(hea: Path, text: str) -> HeaderText:
             if len(parts) != 2 or not _FILE_NAME.match(parts[0]) or not is_digits(parts[1]):
                 raise RecordingError(hea, f"segment[{i}]", f"segment line {line!r} is not 'name length'")
             segments.append((parts[0], int(parts[1])))
-        return HeaderText(n_sig, fs, sig_len, tuple(segments), (), ())
+        return HeaderText(n_sig, fs, sig_len, tuple(segments), (), tuple(warnings), start)
     if n_sig == 0:
         raise RecordingError(hea, "n_sig", "the record has no signals")
     if len(body) != n_sig:
         raise RecordingError(hea, "n_sig", f"the record line announces {n_sig} signals but the header has "
                                            f"{len(body)} signal lines")
-    warnings: list[str] = []
     signals = tuple(_signal(hea, i, line, warnings) for i, line in enumerate(body))
     _check_one_format_per_file(hea, signals)
     for signal in signals:
         _check_scaling(hea, signal)
-    return HeaderText(n_sig, fs, sig_len, (), signals, tuple(warnings))
+    return HeaderText(n_sig, fs, sig_len, (), signals, tuple(warnings), start)
 
 
 def expected_file_sizes(header: HeaderText, sig_len: int) -> dict[str, tuple[int, str]]:

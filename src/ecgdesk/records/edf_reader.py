@@ -322,12 +322,15 @@ def read_edf(path: str | Path) -> Recording:
         except Exception as exc:  # pyedflib's decoding of a corrupt annotation signal
             items = []
             warnings.append(f"EDF+ annotations ignored: they cannot be decoded ({type(exc).__name__}: {exc})")
-        start: datetime | None
+        start = header.start_time  # checked by our header parser (edflib's is not: a Startdate disagreeing)
+        with contextlib.suppress(ValueError):  # pyedflib's datetime() of a date that is none: said above
+            exact: datetime = reader.getStartdatetime()
+            if start is not None and exact.replace(microsecond=0) == start:
+                start = exact  # with the EDF+ subsecond
         try:
-            start, patient = reader.getStartdatetime(), _patient(reader)
-            device = reader.getEquipment() or None
+            patient, device = _patient(reader), reader.getEquipment() or None
         except Exception as exc:  # undecodable patient or equipment text
-            start, patient, device = header.start_time, PatientInfo(), None
+            patient, device = PatientInfo(), None
             warnings.append(f"patient and equipment fields ignored: they cannot be decoded ({exc})")
     leads = _leads(chosen, warnings)
     return Recording(

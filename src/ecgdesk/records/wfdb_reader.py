@@ -7,14 +7,15 @@ multi-segment records are read through ``wfdb.rdrecord(sampfrom, sampto)``, whic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import wfdb
+from wfdb.io import _header as wfdb_header_module
 
 from ecgdesk.errors import RecordingError, is_digits
 from ecgdesk.records._checks import (
@@ -73,8 +74,9 @@ def looks_like_wfdb_header(text: str) -> bool:
     return False
 
 
-def read_header_text(hea: Path) -> HeaderText:
-    """The header's own text, checked (see :mod:`ecgdesk.records._wfdb_header`) before wfdb parses it."""
+def read_header_text(hea: Path, segment: bool = False) -> HeaderText:
+    """The header's own text, checked (see :mod:`ecgdesk.records._wfdb_header`) before wfdb parses it;
+    ``segment``: a segment of a multi-segment record (its base time and date are not read)."""
     size = check_regular_file(hea)
     if size > MAX_HEADER_BYTES:
         raise RecordingError(hea, "file", f"a WFDB header of {size} bytes is not plausible (limit "
@@ -83,7 +85,29 @@ def read_header_text(hea: Path) -> HeaderText:
         text = hea.read_text(encoding="latin-1")
     except OSError as exc:
         raise RecordingError(hea, "file", f"cannot be read: {exc.strerror or exc}") from None
-    return parse_header_text(hea, text)
+    return parse_header_text(hea, text, clock=not segment)
+
+
+def _tolerant_record_line(parse: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """wfdb's record-line parser, retried without the base time and date when its ``strptime`` refuses
+    them (``31/02/2020``, ``25:61:00``): our own check reads the start and says what is wrong with it
+    (``_wfdb_header.base_clock``), and the samples do not depend on it. wfdb parses the header again on
+    every ``rdrecord``, so its parser is wrapped once rather than the calls."""
+    def parse_record_line(line: str) -> dict[str, Any]:
+        try:
+            return parse(line)
+        except ValueError:
+            tokens = line.split()
+            if len(tokens) <= 4:
+                raise
+            return parse(" ".join(tokens[:4]))
+
+    parse_record_line.__wrapped__ = parse  # type: ignore[attr-defined]
+    return parse_record_line
+
+
+if not hasattr(wfdb_header_module._parse_record_line, "__wrapped__"):
+    wfdb_header_module._parse_record_line = _tolerant_record_line(wfdb_header_module._parse_record_line)
 
 
 @dataclass(frozen=True)
@@ -158,15 +182,6 @@ class _RdrecordSource:
                                  f"{signal.shape[1] if signal.ndim == 2 else 0} signals, not "
                                  f"{stop - start} of {len(order)}")
         return signal[:, [order.index(c) for c in wanted]]
-
-
-def _start_time(header: Any) -> datetime | None:
-    base_date: date | None = getattr(header, "base_date", None)
-    if base_date is None:
-        return None
-    base_time = getattr(header, "base_time", None)
-    return datetime.combine(base_date, base_time) if base_time is not None else datetime.combine(
-        base_date, datetime.min.time())
 
 
 def _comment_fields(comments: Sequence[str]) -> dict[str, str]:
@@ -279,7 +294,7 @@ def _check_segments(hea: Path, header: HeaderText) -> list[str]:
     for name, length in header.segments:
         if name == "~":
             continue
-        segment = read_header_text(hea.with_name(f"{name}.hea"))
+        segment = read_header_text(hea.with_name(f"{name}.hea"), segment=True)
         warnings += segment.warnings
         if not segment.multi_segment:
             _check_files(hea.parent, segment, segment.sig_len if segment.sig_len is not None else length)
@@ -434,6 +449,6 @@ def read_wfdb(path: str | Path) -> Recording:
     patient = _patient(fields, warnings)
     return Recording(
         fs=fs, n_samples=int(sig_len), leads=leads, source=source, format=RecordingFormat.WFDB, path=hea,
-        start_time=_start_time(header), device=fields.get("device"), patient=patient,
+        start_time=text.start, device=fields.get("device"), patient=patient,
         events=events, record_name=base.name, warnings=tuple(warnings),
     )
