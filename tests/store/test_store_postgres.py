@@ -71,3 +71,26 @@ def test_a_recording_of_more_than_2_to_the_31_samples_is_stored(pg_store: Store)
         session.add(row)
     with pg_store.transaction() as session:
         assert session.scalar(select(RecordingBlob.n_samples)) == n_samples
+
+
+def test_a_time_without_its_zone_is_stored_as_utc_whatever_the_session_zone(
+    pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A naive time is UTC here (a recording's start, a strip's time); PostgreSQL read it in the session's
+    zone (the server's TimeZone, or PGTZ): on a server set to New York 12:00 was stored as 17:00 UTC and
+    came back as 12:00-05:00. Every session is in UTC now."""
+    monkeypatch.setenv("PGTZ", "America/New_York")
+    store = open_store(url=URL, home=tmp_path)
+    try:
+        with store.transaction() as session:
+            session.add(RecordingBlob(sha256="b" * 64, blob_dir="bb/b", main_file="r.hea", original_path="/r",
+                                      format="wfdb", fs=250.0, n_samples=1, n_leads=1, duration_s=0.004,
+                                      start_time=datetime(2026, 1, 1, 12, 0), size_bytes=2,
+                                      imported_at=datetime(2026, 12, 7, tzinfo=UTC)))
+        with store.transaction() as session:
+            stored = session.scalar(select(RecordingBlob.start_time))
+            assert session.scalar(text("SELECT extract(hour FROM start_time AT TIME ZONE 'UTC') "
+                                       "FROM recordings")) == 12
+    finally:
+        store.close()
+    assert stored == datetime(2026, 1, 1, 12, 0, tzinfo=UTC) and stored.utcoffset() == UTC.utcoffset(None)

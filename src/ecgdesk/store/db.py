@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -35,6 +36,21 @@ def default_home() -> Path:
 def default_url(home: Path) -> str:
     """``$ECGDESK_DATABASE_URL``, else a SQLite file in ``home``."""
     return os.environ.get(URL_ENV) or f"sqlite:///{home / 'ecgdesk.sqlite'}"
+
+
+def _postgresql_connect(dbapi_connection: object, _record: object) -> None:
+    """Every session in UTC. A time without its zone is UTC in this project (``models.UtcTime``), but
+    PostgreSQL reads one bound to ``timestamptz`` in the session's zone (the server's ``TimeZone``, or
+    ``PGTZ``) and hands times back in it: until 2026-12-07, on a server set to America/New_York, a
+    recording start or strip time of 12:00 was stored as 17:00 UTC and read back as 12:00-05:00. Set
+    outside a transaction, so the pool's rollback on return does not undo it."""
+    connection: Any = dbapi_connection
+    autocommit = connection.autocommit
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    connection.autocommit = autocommit
 
 
 def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
@@ -177,6 +193,8 @@ def open_store(url: str | None = None, home: Path | None = None) -> Store:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_connect)
     try:
         upgrade(engine)
     except OperationalError as error:
