@@ -215,7 +215,11 @@ def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     for part in ("overlap", "event_monitor enrolment 1", "2026-12-01 to 2026-12-30", "2027-01-28"):
         assert part in err, err
-    assert main([*enroll_argv("DEV-2", "2026-12-10"), "--overlap-reason", "new syncope, repeat ordered"]) == 0
+    reason = ["--overlap-reason", "new syncope, repeat ordered"]
+    assert main([*enroll_argv("DEV-2", "2026-12-10"), *reason, "--time-zone", "Mars/Olympus"]) == 2
+    assert "time-zone" in capsys.readouterr().err  # the recorder's clock's zone (WFDB/EDF have none)
+    assert main([*enroll_argv("DEV-2", "2026-12-10"), *reason, "--time-zone", "Europe/Berlin", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["time_zone"] == "Europe/Berlin"
 
 
 def test_reading_the_queue_on_the_command_line_is_audited(

@@ -103,3 +103,18 @@ def test_an_edf_date_that_is_none_keeps_the_patient_fields(tmp_path: Path) -> No
     patient and equipment fields too ("patient and equipment fields ignored ... day is out of range")."""
     recording = open_recording(_edf(tmp_path / "a.edf", "31.02.20", plus_date="X"))
     assert recording.patient.patient_id == "P-7" and len(recording.warnings) == 1
+
+
+def test_an_aecg_start_written_with_its_offset_reads_back_as_that_instant(tmp_path: Path) -> None:
+    """The writer put the fraction after the offset (``20261120103000+0000.000``), which no reader takes
+    as an offset: the time read back as zone-less local time (monitoring then read it in the enrolment's
+    zone)."""
+    from datetime import UTC, datetime
+
+    from ecgdesk.records import Recording
+    from ecgdesk.records.hl7aecg import write_hl7_aecg
+
+    instant = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    strip = Recording.from_array(np.zeros(500, np.float32), 250.0, lead_names=["II"], start_time=instant)
+    back = open_recording(write_hl7_aecg(strip, tmp_path / "a.xml"))
+    assert back.start_time == instant.replace(tzinfo=None) and back.start_in_utc

@@ -66,6 +66,7 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
             indications=tuple(args.indication),
             setting=Setting(args.setting),
             overlap_reason=args.overlap_reason,
+            time_zone=args.time_zone,
         ),
         who.actor,
     )
@@ -347,6 +348,8 @@ def _add_monitor_commands(commands: Any, user: argparse.ArgumentParser) -> None:
     p.add_argument("--indication", required=True, nargs="+", help="ICD-10-CM codes")
     p.add_argument("--setting", default="practitioner", choices=["practitioner", "hospital_outpatient"])
     p.add_argument("--overlap-reason", help=OVERLAP_REASON_HELP)
+    p.add_argument("--time-zone", help="zone of the recorder's clock (IANA, e.g. Europe/Berlin): WFDB and "
+                                       "EDF strips, whose start has no zone, are read in it (default UTC)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_enroll)
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,7 @@ def _offset(text: str) -> timedelta | None:
 
 
 def _dicom_datetime(ds: Any, warnings: list[str]) -> datetime | None:
+    """The start: aware (UTC) where the value or the data set gives its UTC offset, else naive (local)."""
     given = []
     for name, value in (("AcquisitionDateTime", ds.get("AcquisitionDateTime")),
                         ("ContentDate", f"{ds.get('ContentDate', '')}"
@@ -224,7 +225,7 @@ def _dicom_datetime(ds: Any, warnings: list[str]) -> datetime | None:
                 continue
             # a device's local time read as UTC put an event monitor's strip hours in the future (flagged
             # for the device's clock, never billed) or hours early
-            return stamp - zone if zone is not None and fmt != "%Y%m%d" else stamp
+            return (stamp - zone).replace(tzinfo=UTC) if zone is not None and fmt != "%Y%m%d" else stamp
     if given:
         warnings.append(f"{' and '.join(given)}: not a valid DICOM date and time; the start is unknown")
     return None
@@ -327,8 +328,10 @@ def _recording(path: Path, ds: Any, warnings: list[str]) -> Recording:
     leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
     start, patient = _dicom_datetime(ds, warnings), _patient(ds, warnings)
+    in_utc = start is not None and start.tzinfo is not None
     return Recording(
         fs=group.fs, n_samples=group.n_samples, leads=leads, source=_DicomSource(ds, group.index, path),
-        format=RecordingFormat.DICOM, path=path, start_time=start, device=device,
+        format=RecordingFormat.DICOM, path=path, start_time=start.replace(tzinfo=None) if start else None,
+        start_in_utc=in_utc, device=device,
         patient=patient, record_name=path.stem, warnings=tuple(warnings),
     )

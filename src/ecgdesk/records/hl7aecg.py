@@ -47,8 +47,8 @@ def _lead_name(code: str) -> str:
 
 
 def _ts(value: str | None) -> datetime | None:
-    """An HL7 TS value (``YYYYMMDDHHMMSS[.fff][+/-ZZZZ]``, possibly shorter) as a datetime, in UTC (naive)
-    when it gives its offset from UTC."""
+    """An HL7 TS value (``YYYYMMDDHHMMSS[.fff][+/-ZZZZ]``, possibly shorter) as a datetime: in UTC (aware)
+    when it gives its offset from UTC, else naive."""
     if not value:
         return None
     digits, sign, zone = value.strip(), "", ""
@@ -73,6 +73,7 @@ def _ts(value: str | None) -> datetime | None:
         # monitoring strips flagged for the device's clock, never billed) and one from the west hours early
         offset = timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
         stamp -= offset if sign == "+" else -offset
+        return stamp.replace(tzinfo=UTC)  # an instant, unlike a time without its offset
     return stamp
 
 
@@ -181,8 +182,10 @@ def read_hl7_aecg(path: str | Path) -> Recording:
         detail = ", ".join(f"{n}={len(c)}" for n, c in zip(leads, columns, strict=True))
         raise RecordingError(path, "digits", f"leads have different sample counts ({detail})")
     data = np.column_stack(columns).astype(np.float32)
+    in_utc = start is not None and start.tzinfo is not None
     return Recording.from_array(
-        data, 1.0 / step, leads, format=RecordingFormat.HL7_AECG, path=path, start_time=start,
+        data, 1.0 / step, leads, format=RecordingFormat.HL7_AECG, path=path,
+        start_time=start.replace(tzinfo=None) if start is not None else None, start_in_utc=in_utc,
         patient=_patient(root), device=_device(chosen), record_name=path.stem, warnings=tuple(warnings),
     )
 
@@ -274,7 +277,8 @@ def write_hl7_aecg(recording: Recording, path: str | Path, resolution_uv: float 
     _el(time_seq, "code", code="TIME_ABSOLUTE", codeSystem=ACT_CODE_SYSTEM)
     time_value = _el(time_seq, "value")
     time_value.set(f"{{{XSI}}}type", "GLIST_TS")
-    _el(time_value, "head", value=stamp + ".000")
+    # the fraction before the offset (TS: YYYYMMDDHHMMSS.SSSS+ZZZZ): after it, the offset is not read
+    _el(time_value, "head", value=f"{stamp[:14]}.000{stamp[14:]}")
     _el(time_value, "increment", value=repr(1.0 / recording.fs), unit="s")
     for index, lead in enumerate(recording.leads):
         sequence = _el(_el(sequence_set, "component"), "sequence")

@@ -153,6 +153,10 @@ class Recording:
     #: The header's start when ``open_recording`` found it implausible (before 1900 or in the future) and
     #: left ``start_time`` unknown: monitoring still holds a strip whose device clock runs ahead by it.
     implausible_start: datetime | None = field(default=None, repr=False)
+    #: True where the header wrote the start with its UTC offset (DICOM, HL7 aECG) and the reader turned it
+    #: into UTC; False where it carries no zone (WFDB, EDF, ISHNE, ...): the recorder's own clock time, which
+    #: monitoring ingest reads in the enrolment's zone (workflow.monitoring).
+    start_in_utc: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         where = self.path

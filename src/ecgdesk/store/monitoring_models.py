@@ -30,6 +30,9 @@ class Enrolment(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    #: The IANA zone of the recorder's clock (migration 0024): a strip's start written without a zone (WFDB,
+    #: EDF) is read in it; None: UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class CriteriaVersion(Base):

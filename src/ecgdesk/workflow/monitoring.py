@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,9 @@ class EnrolmentRequest:
     #: a documented medical-necessity reason for a period completing within 29 days of another set of the
     #: patient (audited; workflow.monitoring_sets)
     overlap_reason: str | None = None
+    #: the IANA zone the recorder's clock keeps (``Europe/Berlin``): a strip's start written without a zone
+    #: (WFDB, EDF) is read in it; None: UTC
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class EnrolmentInfo:
     end: str
     status: str
     criteria_version: int | None  # None: the defaults apply, not yet signed
+    time_zone: str | None = None  # the recorder's clock's zone; None: UTC
 
 
 def _period(enrolment: Enrolment) -> Period:
@@ -100,7 +105,23 @@ def _info(session: Session, enrolment: Enrolment) -> EnrolmentInfo:
         period.end.isoformat(),
         enrolment.status,
         version,
+        enrolment.time_zone,
     )
+
+
+def check_time_zone(text: str | None) -> str | None:
+    """An IANA zone name such as ``Europe/Berlin``, trimmed; None stays None (UTC)."""
+    if text is None:
+        return None
+    name = text.strip()
+    try:
+        if not name or len(name) > 64:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InputError("time-zone", f"{text[:70]!r} is not a time zone name (IANA, such as Europe/Berlin "
+                                      "or America/New_York)") from None
+    return name
 
 
 def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
@@ -108,6 +129,7 @@ def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
     if req.service not in MONITORING_SERVICES:
         raise InputError("service", f"expected event_monitor or mobile_telemetry, got {req.service.value!r}")
     period = check_period(req.start, req.days)
+    zone = check_time_zone(req.time_zone)
     serial = req.device_serial.strip()
     if not serial or len(serial) > 64 or not serial.isprintable():
         raise InputError("device", f"a device serial is 1-64 printable characters, got {req.device_serial!r}")
@@ -148,6 +170,7 @@ def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
                 status=ACTIVE,
                 created_by=actor,
                 created_at=now(),
+                time_zone=zone,
             )
             session.add(enrolment)
             session.flush()
@@ -165,6 +188,7 @@ def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
                     "start": period.start,
                     "days": period.days,
                     "criteria": "defaults, not yet signed",
+                    "time_zone": zone or "UTC",
                 },
             )
             return _info(session, enrolment)
@@ -263,17 +287,45 @@ def enrolment_spells(session: Session, enrolment: Enrolment) -> list[Spell]:
     return spells(enrolment.device_serial, swaps)
 
 
-def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
-    """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
+def _of_device(serial: str) -> Any:
+    """The condition of the enrolments that had the recorder ``serial`` (first or swapped in or out)."""
     swapped = select(DeviceSwap.enrolment_id).where(
         or_(DeviceSwap.old_serial == serial, DeviceSwap.new_serial == serial)
     )
+    return or_(Enrolment.device_serial == serial, Enrolment.id.in_(swapped))
+
+
+def device_time(store: Store, serial: str, recording: Recording) -> datetime | None:
+    """The strip's start by the recorder's clock, as an instant (UTC); None where the header gives none.
+
+    A start written with its offset (DICOM, aECG) is that instant. WFDB and EDF write the recorder's local
+    clock time without a zone: it is read in the zone of the recorder's enrolment (the active one, else the
+    latest), UTC where none was given. Until 2026-12-07 it was always read as UTC: a recorder on local time
+    east of UTC sent strips "from the future" (flagged, never billed), one west of UTC strips hours early.
+    An hour the clock skips or repeats at a change of daylight saving time is read with the offset before
+    the change (``fold=0``)."""
+    stamp = recording.start_time or recording.implausible_start
+    if stamp is None:
+        return None
+    zone = None
+    if not recording.start_in_utc and stamp.tzinfo is None:
+        with store.transaction() as session:
+            zone = session.scalar(
+                select(Enrolment.time_zone)
+                .where(_of_device(serial))
+                .order_by(case((Enrolment.active_device == serial, 0), else_=1), Enrolment.start_date.desc(),
+                          Enrolment.id.desc())
+                .limit(1)
+            )
+    if stamp.tzinfo is not None:
+        return stamp.astimezone(UTC)
+    return stamp.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) if zone else stamp.replace(tzinfo=UTC)
+
+
+def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
+    """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
     enrolments = list(
-        session.scalars(
-            select(Enrolment)
-            .where(or_(Enrolment.device_serial == serial, Enrolment.id.in_(swapped)))
-            .order_by(Enrolment.start_date.desc())
-        )
+        session.scalars(select(Enrolment).where(_of_device(serial)).order_by(Enrolment.start_date.desc()))
     )
     if not enrolments:
         return None, "unknown_device"
@@ -328,9 +380,8 @@ def ingest_file(
     except EcgDeskError as error:
         return IngestOutcome(str(path), "refused", reason=str(error))
     # a device time the reader found implausible (it reads as unknown) still says the clock is wrong
-    recorded = recording.start_time or recording.implausible_start or received
-    recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
-    device_time = recorded
+    recorded = device_time(store, device, recording) or received
+    clock = recorded
     # A strip cannot be recorded after it arrived: the device's clock is wrong, so its time says nothing
     # about the patient's period; it is held for a person (flagged, never billed) at the time it arrived,
     # the latest it can have been recorded, and the device's own time is kept in the audit row.
@@ -421,7 +472,7 @@ def ingest_file(
                     "message_id_used_by": reused.id if reused is not None else None,
                     "sha256": blob.sha256,
                     "flag": flag,
-                    "device_time": device_time,
+                    "device_time": clock,
                     "enrolment_id": transmission.enrolment_id,
                     "queue_item": item.id,
                     "job": job_id,
