@@ -108,3 +108,20 @@ def test_a_time_zone_that_is_none_is_refused_naming_it(store: Store, zone: str) 
         _enrol(store, "Z-1", date(2026, 11, 15), zone)
     assert info.value.field == "time-zone" and "IANA" in info.value.reason
     assert ZoneInfo("Europe/Berlin")  # the zone database is there: the refusal is the name's
+
+
+def test_the_period_days_are_the_patients_days_in_the_enrolment_zone(store: Store, tmp_path: Path) -> None:
+    """Read in its zone, a strip from 08:00 in Tokyo on the period's first day is 23:00 UTC the day before,
+    and one from 20:00 in Los Angeles on its last day 04:00 UTC the day after: by the UTC date the first was
+    'outside_enrolment' and the second 'after_period', neither billed."""
+    first = date(2026, 11, 20)
+    tokyo = _enrol(store, "T-1", first, "Asia/Tokyo")
+    los_angeles = _enrol(store, "L-1", first - timedelta(days=29), "America/Los_Angeles")
+    morning, evening = datetime(2026, 11, 20, 8, 0), datetime(2026, 11, 20, 20, 0)
+    for device, enrolment, local, zone in (("T-1", tokyo, morning, "Asia/Tokyo"),
+                                           ("L-1", los_angeles, evening, "America/Los_Angeles")):
+        instant = local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        assert instant.date() != first  # the UTC day is outside the period
+        outcome = ingest_file(store, _wfdb(tmp_path, device, local), device, "device",
+                              received_at=instant + timedelta(minutes=2), classify=False)
+        assert (outcome.status, outcome.flag, outcome.enrolment_id) == ("queued", "", enrolment)

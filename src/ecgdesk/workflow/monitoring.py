@@ -322,6 +322,15 @@ def device_time(store: Store, serial: str, recording: Recording) -> datetime | N
     return stamp.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) if zone else stamp.replace(tzinfo=UTC)
 
 
+def period_day(enrolment: Enrolment, moment: datetime) -> date:
+    """The day of the period ``moment`` falls on: the patient's calendar day in the enrolment's zone (UTC
+    without one). A strip from 08:00 in Tokyo on the first day is 23:00 UTC the day before: by the UTC
+    date it was outside the enrolment."""
+    instant = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    zone = ZoneInfo(enrolment.time_zone) if enrolment.time_zone else UTC
+    return instant.astimezone(zone).date()
+
+
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
     """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
     enrolments = list(
@@ -329,11 +338,12 @@ def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrol
     )
     if not enrolments:
         return None, "unknown_device"
-    day = recorded.date()
     worn: list[tuple[Enrolment, Spell]] = []
     for enrolment in enrolments:
         spell = worn_at(enrolment_spells(session, enrolment), recorded)
-        if spell is not None and spell.serial == serial and _period(enrolment).contains(day):
+        if spell is not None and spell.serial == serial and _period(enrolment).contains(
+            period_day(enrolment, recorded)
+        ):
             worn.append((enrolment, spell))
     # a swap's bounds say when the recorder was worn, to the minute; a period's dates only to the day (the
     # recorder freed by a swap may be worn by the next patient from the same day)
@@ -346,6 +356,7 @@ def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrol
     for enrolment in enrolments:
         if enrolment.device_serial != serial:
             continue  # a recorder swapped out: what it sends later is no longer this patient's
+        day = period_day(enrolment, recorded)
         if day > _period(enrolment).end and day - _period(enrolment).end <= timedelta(days=30):
             return enrolment, "after_period"
     return None, "outside_enrolment"

@@ -43,7 +43,7 @@ from ecgdesk.store.monitoring_models import (
 )
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
-from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
+from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment, period_day
 from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.monitoring_sets import early_stop_note
 from ecgdesk.workflow.report_parts import report_parts
@@ -370,7 +370,7 @@ def _document(
             "received": len(all_strips),
             "reviewed": sum(1 for i in items if i.status == "closed"),
             "flagged": sum(1 for t in all_strips if t.flag),
-            "days_with_data": len({aware(t.recorded_at).date() for t in billable}),
+            "days_with_data": len({period_day(enrolment, aware(t.recorded_at)) for t in billable}),
             "ecg_minutes": round(sum(t.duration_s for t in billable) / 60.0, 2),
             "by_priority": dict(Counter(i.priority for i in items).most_common()),
             "by_label": dict(Counter(i.label or "?" for i in items).most_common()),
