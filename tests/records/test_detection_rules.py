@@ -33,14 +33,15 @@ def test_edf_rule_falls_back_to_voltage_channels_and_higher_rate_on_ties() -> No
 
 def test_ishne_from_another_writer_names_leads_from_codes(tmp_path: Path) -> None:
     header = _ishne.IshneHeader(n_samples=400, fs=200, resolution_nv=[2500, 2500, 2500],
-                                lead_codes=[15, 1, 15], record_date=datetime(2020, 2, 3).date())
+                                lead_codes=[15, 1, 15], record_date=datetime(2020, 2, 3).date(),
+                                start_time=datetime(2020, 2, 3, 8, 0).time())
     samples = np.arange(1200, dtype="<i2").reshape(400, 3)
     path = tmp_path / "other.ecg"
     path.write_bytes(_ishne.pack_header(header) + samples.tobytes())
     recording = open_recording(path)
     assert recording.lead_names == ["V5", "ch2", "ch3"]
     np.testing.assert_allclose(recording.read(), samples * 2500e-6, rtol=1e-6)
-    assert recording.start_time == datetime(2020, 2, 3) and recording.events == ()
+    assert recording.start_time == datetime(2020, 2, 3, 8, 0) and recording.events == ()
 
 
 def test_hl7_aecg_is_detected_by_content(tmp_path: Path) -> None:

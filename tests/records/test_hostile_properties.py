@@ -311,6 +311,7 @@ def test_ishne_dates_and_codes_are_valid_or_named(originals: dict[str, Path], da
     def edit(raw: bytearray) -> bytes:
         struct.pack_into("<h", raw, 128, sex)
         struct.pack_into("<3h", raw, 138, day, month, year)
+        struct.pack_into("<3h", raw, 150, 10, 30, 0)  # a start time: a date alone is no start (2026-12-07)
         end = struct.unpack_from("<i", raw, 22)[0]
         struct.pack_into("<H", raw, 8, _ishne.crc16(bytes(raw[10:end])))
         return bytes(raw)

@@ -118,3 +118,37 @@ def test_an_aecg_start_written_with_its_offset_reads_back_as_that_instant(tmp_pa
     strip = Recording.from_array(np.zeros(500, np.float32), 250.0, lead_names=["II"], start_time=instant)
     back = open_recording(write_hl7_aecg(strip, tmp_path / "a.xml"))
     assert back.start_time == instant.replace(tzinfo=None) and back.start_in_utc
+
+
+def _ishne(path: Path, start: tuple[int, int, int]) -> Path:
+    """An ISHNE file dated 02/01/2020 by our writer, its start_time (hour, minute, second) then set."""
+    import struct
+    from datetime import datetime
+
+    from ecgdesk.records import _ishne
+    from ecgdesk.records.recording import Lead
+    from ecgdesk.records.writers import open_writer
+
+    with open_writer(path.parent, path.stem, "ishne", 250.0, [Lead("II")],
+                     start_time=datetime(2020, 1, 2, 10, 30), patient=None, device=None, events=()) as writer:
+        writer.write(np.zeros((2500, 1), np.float32))
+    data = bytearray(path.read_bytes())
+    data[150:156] = struct.pack("<3h", *start)  # after the record and file dates of the fixed header
+    (ecg_offset,) = struct.unpack("<i", data[22:26])
+    data[8:10] = struct.pack("<H", _ishne.crc16(bytes(data[10:ecg_offset])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("start", "warning"), [
+    ((25, 61, 0), "start_time 25:61:0 is not a valid time of day; read as unknown"),
+    ((-9, -9, -9), "record_date is given but start_time is not (-9); the recording start is read as unknown"),
+])
+def test_an_ishne_start_time_that_is_none_leaves_the_start_unknown(
+    tmp_path: Path, start: tuple[int, int, int], warning: str
+) -> None:
+    """Until 2026-12-07 the record date was read at midnight: the warning said 'read as unknown' while the
+    Holter's clock and hourly table ran from 00:00."""
+    recording = open_recording(_ishne(tmp_path / "h.ecg", start))
+    assert recording.start_time is None and recording.warnings == (f"h.ecg: {warning}",)
+    assert str(open_recording(_ishne(tmp_path / "k.ecg", (10, 30, 0))).start_time) == "2020-01-02 10:30:00"

@@ -73,9 +73,12 @@ class IshneHeader:
 
     @property
     def start_datetime(self) -> datetime | None:
-        if self.record_date is None:
+        """The start: the record date at the start time, None where either is unknown (until 2026-12-07 an
+        unknown or impossible start time was taken as midnight, so a Holter's clock and hourly table were
+        hours off while the warning said 'read as unknown')."""
+        if self.record_date is None or self.start_time is None:
             return None
-        return datetime.combine(self.record_date, self.start_time or time(0, 0, 0))
+        return datetime.combine(self.record_date, self.start_time)
 
 
 def _pad12(values: list[int]) -> list[int]:
@@ -197,12 +200,18 @@ def unpack_header(head: bytes, magic: bytes = ECG_MAGIC) -> IshneHeader:
         notes.append(f"the variable block size ({var_size}) disagrees with the data offset ({ecg_offset}); "
                      "the data offset is used")
     _check_codes(sex, codes[:n_leads], notes)
+    record_date, start_time = _to_date(record, "record_date", notes), _to_time(start, notes)
+    if record_date is not None and all(v == UNKNOWN for v in start):
+        notes.append("record_date is given but start_time is not (-9); the recording start is read as "
+                     "unknown")
+    if start_time is not None and _unknown(record):
+        notes.append("start_time is given but record_date is not; the recording start is read as unknown")
     return IshneHeader(
         n_samples=n_samples, fs=fs, resolution_nv=list(resolution[:n_leads]),
         lead_codes=list(codes[:n_leads]), var_block=bytes(head[HEADER_SIZE:ecg_offset]),
         first_name=_decode(first), last_name=_decode(last), patient_id=_decode(pid), sex=sex, race=race,
-        birth_date=_to_date(birth, "birth_date", notes), record_date=_to_date(record, "record_date", notes),
-        file_date=_to_date(filed, "file_date", notes), start_time=_to_time(start, notes),
+        birth_date=_to_date(birth, "birth_date", notes), record_date=record_date,
+        file_date=_to_date(filed, "file_date", notes), start_time=start_time,
         pacemaker=pacemaker, recorder=_decode(recorder), lead_quality=list(quality[:n_leads]),
         version=version, notes=notes,
     )

@@ -94,5 +94,5 @@ def read_ishne(path: str | Path) -> Recording:
         source=_IshneSource(path, header.ecg_offset, mv_per_adc),
         format=RecordingFormat.ISHNE, path=path, start_time=header.start_datetime,
         device=header.recorder or None, patient=patient, events=tuple(events), record_name=path.stem,
-        warnings=tuple(header.notes),
+        warnings=tuple(f"{path.name}: {note}" for note in header.notes),
     )
