@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import hl7
 import pytest
@@ -113,3 +114,32 @@ def test_a_general_clinical_order_omg_o19_is_read_as_an_order() -> None:
     order = hl7v2.parse_order(text, "omg.hl7")
     assert (order.control, order.service, order.placer_order_number) == (OrderControl.NEW, "ambulatory_ecg",
                                                                          "PL-100")
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_without_their_zone_go_out_as_utc_whatever_the_host_zone(host_in_new_york: None) -> None:
+    """SQLite hands stored times back without their zone (UTC by this project's convention); ``astimezone``
+    took them for the host's local time: on a host set to New York the ORU's observation start (the
+    recording's) and signature time, the FHIR resources' and the DICOM's went out five hours late."""
+    from datetime import datetime
+
+    from ecgdesk.interop import fhir
+
+    naive = signed_result(signed_at=datetime(2026, 12, 1, 14, 30),
+                          observed_start=datetime(2026, 11, 20, 8, 0),
+                          observed_end=datetime(2026, 11, 28, 8, 0))
+    obr = hl7.parse(hl7v2.build_oru(naive, "CTRL-1")).segment("OBR")
+    assert (str(obr[7]), str(obr[8])) == ("20261120080000+0000", "20261128080000+0000")
+    assert hl7v2.build_oru(naive, "C").count("20261201143000+0000") == \
+        hl7v2.build_oru(signed_result(), "C").count("20261201143000+0000") > 0
+    assert fhir._instant(datetime(2026, 11, 20, 8, 0)) == "2026-11-20T08:00:00Z"

@@ -21,7 +21,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.model import PatientInfo, SignedResult
+from ecgdesk.interop.model import PatientInfo, SignedResult, in_utc
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 TWELVE_LEAD_ECG = "1.2.840.10008.5.1.4.1.1.9.1.1"
@@ -78,7 +78,7 @@ def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime,
     ds.PatientSex = patient.sex if patient.sex in {"F", "M"} else "O"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
     ds.Modality = modality
-    stamp = when.astimezone(UTC)
+    stamp = in_utc(when)
     ds.StudyDate = ds.ContentDate = stamp.strftime("%Y%m%d")
     ds.StudyTime = ds.ContentTime = stamp.strftime("%H%M%S")
     ds.TimezoneOffsetFromUTC = "+0000"
@@ -109,7 +109,7 @@ def encapsulated_pdf(result: SignedResult) -> bytes:
     ds.DocumentTitle = f"ECG report, version {result.report_version}"
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
     ds.ConceptNameCodeSequence = DicomSequence([])
-    ds.AcquisitionDateTime = result.signed_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    ds.AcquisitionDateTime = in_utc(result.signed_at).strftime("%Y%m%d%H%M%S")
     ds.VerificationFlag = "VERIFIED"
     pdf = result.pdf + (b"\0" if len(result.pdf) % 2 else b"")  # OB values are even in length
     ds.EncapsulatedDocument = pdf
@@ -138,7 +138,7 @@ def twelve_lead_ecg(patient: PatientInfo, uid_seed: str, waveform: Waveform, sou
         raise InputError("leads", f"no DICOM lead code for {', '.join(unknown)}", source)
     when = waveform.start or datetime.now(UTC)
     ds = _common(patient, TWELVE_LEAD_ECG, "ECG", when, study_uid(uid_seed))
-    ds.AcquisitionDateTime = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    ds.AcquisitionDateTime = in_utc(when).strftime("%Y%m%d%H%M%S")
     ds.WaveformSequence = DicomSequence([_multiplex_group(waveform)])
     return _bytes(ds)
 

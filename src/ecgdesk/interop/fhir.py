@@ -38,6 +38,7 @@ from ecgdesk.interop.model import (
     Provider,
     SignatureEntry,
     SignedResult,
+    in_utc,
     is_record_number_type,
     within,
 )
@@ -62,7 +63,7 @@ _CONTROL = {
 
 
 def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return in_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _urn() -> str:

@@ -39,6 +39,7 @@ from ecgdesk.interop.model import (
     PatientInfo,
     Provider,
     SignedResult,
+    in_utc,
     is_record_number_type,
     within,
 )
@@ -58,7 +59,7 @@ _SERVICE_SECTION = "EC"  # HL7 table 0074: electrocardiac (EKG, Holter)
 _MAX_TYPE = 40  # MSH-9 with room for a sender's padding; an MSG is 15 characters
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+    return in_utc(value).strftime("%Y%m%d%H%M%S+0000")
 
 
 def _new_message(kind: str, control_id: str, receiver: tuple[str, str] = ("", "")) -> Message:

@@ -31,6 +31,14 @@ NOT_RECORD_NUMBER_TYPES = frozenset({"SS", "SB", "NI", "NH", "DL", "PPN", "MB", 
                                      "TAX", "CZ", "BCT", "DR", "NPI", "PRN", "LN", "AN", "VN"})
 
 
+def in_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a time without its zone is UTC already (this project's convention: SQLite hands
+    stored times back so), not the host's local time, which ``astimezone`` would take it for: until
+    2026-12-07 on a host set to New York an ORU's observation start and signature time went out five hours
+    late."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def is_record_number_type(code: str) -> bool:
     """Whether an identifier of this type (``''``: none given) may be a patient's record number."""
     code = code.strip().upper()
@@ -137,7 +145,7 @@ class SignatureEntry:
     @property
     def line(self) -> str:
         return (f"{self.meaning} {self.printed_name}, electronically signed "
-                f"{self.signed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+                f"{in_utc(self.signed_at):%Y-%m-%d %H:%M} UTC")
 
 
 @dataclass(frozen=True)
