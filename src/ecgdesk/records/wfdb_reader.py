@@ -106,8 +106,10 @@ def _tolerant_record_line(parse: Callable[[str], dict[str, Any]]) -> Callable[[s
     return parse_record_line
 
 
-if not hasattr(wfdb_header_module._parse_record_line, "__wrapped__"):
-    wfdb_header_module._parse_record_line = _tolerant_record_line(wfdb_header_module._parse_record_line)
+# a private function of wfdb (pinned < 5): where a later wfdb has none, such a header is refused as before
+_RECORD_LINE = getattr(wfdb_header_module, "_parse_record_line", None)
+if callable(_RECORD_LINE) and not hasattr(_RECORD_LINE, "__wrapped__"):
+    wfdb_header_module._parse_record_line = _tolerant_record_line(_RECORD_LINE)
 
 
 @dataclass(frozen=True)
