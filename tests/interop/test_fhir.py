@@ -37,22 +37,30 @@ def test_bundle_validates_and_carries_report_observations_and_pdf() -> None:
     assert float(hr.valueQuantity.value) == 72.0 and hr.valueQuantity.system == "http://unitsofmeasure.org"
 
 
-def test_the_patient_and_physicians_are_created_only_if_the_server_has_none_of_their_identifier() -> None:
+def test_each_resource_of_a_result_is_keyed_by_its_identifier() -> None:
     """Each result (and each retry of a delivery whose answer was lost) POSTed the Patient and both
-    Practitioners again: a FHIR server gathered a new copy of the patient with every report. Now they are
-    conditional creates on their identifier (an MRN ``P|1`` escaped as FHIR search asks); a patient whose
-    MRN names no assigning authority is created as before (a bare number may be another system's)."""
+    Practitioners again: a FHIR server gathered a new copy of the patient with every report. They are
+    conditional creates on their identifier (an MRN ``P|1`` escaped as FHIR search asks). Until 2026-12-07
+    the DiagnosticReport, its Observations and Provenances were plain creates too, made again by each retry
+    and each corrected result, and a patient whose MRN named no assigning authority was created every time:
+    now the report and its Observations are conditional updates on their identifiers (the study, and the
+    study and measurement), a Provenance a conditional create on the report it signs and its time, and a
+    bare MRN is ours to name (``urn:ecgdesk:patient-id``, no other system's number)."""
     bundle = fhir.build_bundle(signed_result())
-    asked = {e["resource"]["resourceType"] + str(i): e["request"].get("ifNoneExist")
-             for i, e in enumerate(bundle["entry"])}
-    assert asked["Patient0"] == "identifier=urn:ecgdesk:patient-id:HOSP|P%5C%7C1"
-    assert asked["Practitioner1"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{ORDERING_NPI}"
-    assert asked["Practitioner2"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{PHYSICIAN_NPI}"
-    assert all(v is None for k, v in asked.items() if not k.startswith(("Patient", "Practitioner")))
+    asked = {e["resource"]["resourceType"] + str(i): e["request"] for i, e in enumerate(bundle["entry"])}
+    assert asked["Patient0"]["ifNoneExist"] == "identifier=urn:ecgdesk:patient-id:HOSP|P%5C%7C1"
+    assert asked["Practitioner1"]["ifNoneExist"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{ORDERING_NPI}"
+    assert asked["Practitioner2"]["ifNoneExist"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{PHYSICIAN_NPI}"
+    assert asked["Observation3"] == {
+        "method": "PUT", "url": "Observation?identifier=urn:ecgdesk:observation|ECGDESK-7-hr_mean"}
+    assert asked["DiagnosticReport6"] == {
+        "method": "PUT", "url": "DiagnosticReport?identifier=urn:ecgdesk:filler-order|ECGDESK-7"}
+    assert asked["Provenance7"] == {"method": "POST", "url": "Provenance", "ifNoneExist": (
+        "target:DiagnosticReport.identifier=urn:ecgdesk:filler-order|ECGDESK-7&recorded=2026-12-01T14:30:00Z")}
     Bundle.model_validate(bundle)
     bare = signed_result(patient=replace(signed_result().patient, id_authority=""))
     patient = next(e for e in fhir.build_bundle(bare)["entry"] if e["resource"]["resourceType"] == "Patient")
-    assert "ifNoneExist" not in patient["request"]
+    assert patient["request"]["ifNoneExist"] == "identifier=urn:ecgdesk:patient-id|P%5C%7C1"
 
 
 def test_corrected_result_is_status_corrected() -> None:

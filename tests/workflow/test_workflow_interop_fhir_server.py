@@ -22,11 +22,15 @@ from ecgdesk.store.interop_models import OutboxItem
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow import interop_results
 from ecgdesk.workflow.interop_results import add_target, deliver_claimed, deliver_due
+from ecgdesk.workflow.reporting import add_addendum
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
+from fhir_double import FhirDouble, serving
 from test_workflow_interop import _signed
+from workflow_builders import PIN
 
 OUTCOME_ERROR = json.dumps({"resourceType": "OperationOutcome", "issue": [
     {"severity": "error", "code": "required", "diagnostics": "DiagnosticReport.code: minimum required = 1",
@@ -151,3 +155,49 @@ def test_an_item_another_deliverer_took_over_when_the_lease_ran_out_is_not_sent_
     _due_now(store)  # A's sends before this one outlast its lease
     assert [o.status for o in deliver_due(store, "B", sender=sender)] == ["sent"]
     assert deliver_claimed(store, claimed, "A", sender=sender) == [] and len(sent) == 1
+
+
+def _stored_once(double: FhirDouble, status: str, provenances: int) -> None:
+    """One DiagnosticReport in ``status``, an Observation per measurement, a Provenance per signature."""
+    reports, observations = double.of("DiagnosticReport"), double.of("Observation")
+    assert len(reports) == 1 and reports[0]["status"] == status
+    keys = [o["identifier"][0]["value"] for o in observations]
+    assert len(keys) == len(set(keys)) == len(reports[0]["result"]) > 0
+    assert {r["reference"] for r in reports[0]["result"]} == {f"Observation/{o['id']}" for o in observations}
+    assert {o["status"] for o in observations} == {status}
+    assert len(double.of("Patient")) == 1 and len(double.of("Practitioner")) == 2
+    assert len(double.of("Provenance")) == provenances
+
+
+def test_a_result_whose_answer_was_lost_is_stored_once_and_an_addendum_updates_it(
+    store: Store, tiny_record: Path
+) -> None:
+    """The server stored the Bundle but its answer never came: the retry POSTed the DiagnosticReport and its
+    Observations (plain creates) again, so the EHR showed the report twice, and an addendum's corrected
+    result made a third beside them. Now each is keyed by its identifier: the retry rewrites them, the
+    corrected result updates that one report (status corrected) and its Observations, and only the new
+    signature's Provenance is added."""
+    with serving() as double:
+        add_target(store, "ehr", "fhir", double.url, ["fhir"], "admin")
+        study_id = _signed(store, tiny_record)
+        double.lose_answers = 1
+        lost = deliver_due(store, "worker")[0]
+        assert lost.status == "pending" and "RemoteDisconnected" in (lost.last_error or "")
+        _due_now(store)
+        assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 2
+        _stored_once(double, "final", provenances=1)
+        report_id = double.of("DiagnosticReport")[0]["id"]
+        add_addendum(store, study_id, "dr.a", PIN, "Correction: one 2.1 s pause at night.")
+        double.lose_answers = 1
+        assert deliver_due(store, "worker")[0].status == "pending"
+        _due_now(store)
+        assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 4
+        _stored_once(double, "corrected", provenances=2)
+        report = double.of("DiagnosticReport")[0]
+        assert report["id"] == report_id and report["meta"]["versionId"] == "4"
+        assert "2.1 s pause" in report["conclusion"]
+        assert deliver_due(store, "worker", retry_failed=True) == []
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(study_id)))
+        actions = [row.action for row in rows]
+    assert actions.count("interop:retry") == 2 and actions.count("interop:sent") == 2

@@ -17,7 +17,6 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pydantic
 from fhir.resources.R4B.bundle import Bundle
@@ -27,6 +26,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.fhir_checks import refuse_unreadable as _refuse_control_characters
 from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
+from ecgdesk.interop.fhir_requests import entry_request, observation_identifier
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_NAME,
@@ -48,6 +48,7 @@ CPT = "http://www.ama-assn.org/go/cpt"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 FILLER_SYSTEM = "urn:ecgdesk:filler-order"
+PATIENT_SYSTEM = "urn:ecgdesk:patient-id"
 _GENDER = {"F": "female", "M": "male", "U": "unknown"}
 _GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
 #: ServiceRequest.status we act on (FHIR R4 request-status): "active" is the order as it stands (new, or a
@@ -83,12 +84,14 @@ def _practitioner(provider: Provider) -> dict[str, Any]:
 
 
 def _patient(patient: PatientInfo) -> dict[str, Any]:
+    # a record number without its assigning authority is ours to name (a study made here, a PID-3 without
+    # one): under a system of our own it matches no other system's bare number, and the server keeps one
+    # Patient of it (without a system it was created again by every result and every retry)
     identifier: dict[str, Any] = {
         "type": {"coding": [{"system": V2_0203, "code": "MR"}]},
+        "system": f"{PATIENT_SYSTEM}:{patient.id_authority}" if patient.id_authority else PATIENT_SYSTEM,
         "value": patient.id,
     }
-    if patient.id_authority:
-        identifier["system"] = f"urn:ecgdesk:patient-id:{patient.id_authority}"
     return {
         "resourceType": "Patient",
         "identifier": [identifier],
@@ -189,6 +192,7 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
                 url,
                 {
                     "resourceType": "Observation",
+                    "identifier": [observation_identifier(result.filler_order_number, m.key)],
                     "status": result.status.fhir,
                     "category": [
                         {
@@ -274,33 +278,13 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
             {
                 "fullUrl": url,
                 "resource": resource,
-                "request": {"method": "POST", "url": resource["resourceType"], **_if_none_exist(resource)},
+                "request": entry_request(resource, report["identifier"][0]),
             }
             for url, resource in entries
         ],
     }
     Bundle.model_validate(bundle)  # raises on anything R4B would refuse: a bug of ours, not the user's
     return bundle
-
-
-def _if_none_exist(resource: dict[str, Any]) -> dict[str, str]:
-    """A conditional create for the people of a result (FHIR transaction rules, 3.1.0.8.1): the server
-    uses its Patient or Practitioner of that identifier if it has one. Each result (and each retry of a
-    delivery whose answer was lost) created the patient and the physicians again. Only where the
-    identifier names its system: a bare MRN may be another assigning authority's number."""
-    if resource["resourceType"] not in {"Patient", "Practitioner"}:
-        return {}
-    found = next((i for i in resource.get("identifier", []) if i.get("system") and i.get("value")), None)
-    if found is None:
-        return {}
-    system, value = (quote(_search_escaped(found[part]), safe=":/.") for part in ("system", "value"))
-    return {"ifNoneExist": f"identifier={system}|{value}"}
-
-
-def _search_escaped(text: str) -> str:
-    """``text`` as a FHIR search value: a backslash, ``|``, ``,`` and ``$`` escaped with a backslash (an MRN
-    ``P|1`` would otherwise search system ``P``, value ``1``)."""
-    return re.sub(r"([\\|,$])", r"\\\1", text)
 
 
 def _error(error: pydantic.ValidationError, source: str, prefix: str) -> InputError:
