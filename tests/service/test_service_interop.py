@@ -34,6 +34,14 @@ def test_orders_in_over_http_create_studies_once(api: Api) -> None:
     )
     again = api.client.post("/api/v1/interop/orders", content=ORDER, headers=hl7_headers)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    # the same order under a new MSH-10 (a lost ACK, re-queued by the engine): answered 422 'exists' before
+    resend = ORDER.replace("|H1|", "|H5|")
+    resent = api.client.post("/api/v1/interop/orders", content=resend, headers=hl7_headers)
+    assert resent.status_code == 200 and resent.json()["status"] == "duplicate", resent.text
+    assert resent.json()["study_id"] == 1 and str(hl7.parse(resent.json()["ack"]).segment("MSA")[1]) == "AA"
+    other = ORDER.replace("|H1|", "|H6|").replace("MRN5", "MRN6")
+    refused = api.client.post("/api/v1/interop/orders", content=other, headers=hl7_headers)
+    assert refused.status_code == 422 and "PID-3" in refused.text and "another patient" in refused.text
     fhir = api.client.post(
         "/api/v1/interop/orders",
         content=json.dumps(SERVICE_REQUEST),

@@ -344,12 +344,42 @@ def test_orders_are_created_once_changed_and_cancelled(store: Store) -> None:
     with store.transaction() as session:
         order = session.scalar(select(Order).where(Order.placer_order_number == "PL-1"))
         assert order is not None and json.loads(order.indications_json) == ["I48.0"]
-    new_again = receive_order(store, orm("C3"), "test", "interface")
+    new_again = receive_order(store, orm("C3"), "test", "interface")  # the order before its change
     assert new_again.ack.code == "AE" and "exists already" in new_again.ack.text
+    assert str(hl7.parse(new_again.ack_text).segment("ERR")[2]) == "DG1^1^3"
     cancel = receive_order(store, orm("C4", ctrl="CA"), "test", "interface")
     assert cancel.ack.code == "AA"
     assert receive_order(store, orm("C5", ctrl="CA"), "test", "interface").ack.code == "AE"
     assert _audit_count(store, "order:cancel") == 1
+
+
+def test_an_order_resent_under_a_new_control_id_is_answered_aa_and_stored_once(store: Store) -> None:
+    """An EHR whose ACK was lost sends the order again, and its engine gives the copy a new MSH-10: it was
+    answered AE 'exists already', and the engine's error queue filled with orders that were fine. The same
+    placer order with the same content is now AA, nothing stored but its log row (audited a duplicate),
+    over MLLP as over HTTP (tests/service/test_service_interop.py); the same placer number for another
+    patient or test is refused naming the field, and so is a change (XO) naming another patient (it changed
+    the other patient's order before)."""
+    server = mllp.MllpServer("127.0.0.1", 0, lambda text, at: receive_order(store, text, at, "i").ack_text)
+    server.start_in_thread()
+    try:
+        acks = [hl7.parse(mllp.send("127.0.0.1", server.port, message, timeout_s=30)) for message in (
+            orm("C1"), orm("C2"), orm("C3", patient="MRN8", name="Poe^Paul"),
+            orm("C4").replace("93245^Extended ECG monitoring", "93000^ECG"),
+            orm("C5", ctrl="XO", patient="MRN8", name="Poe^Paul", icd="I48.0"))]
+    finally:
+        server.shutdown()
+        server.server_close()
+    answers = [(str(a.segment("MSA")[1]), "".join(str(s[2]) for s in a if str(s[0]) == "ERR")) for a in acks]
+    assert answers == [("AA", ""), ("AA", ""), ("AE", "PID^1^3"), ("AE", "OBR^1^4"), ("AE", "PID^1^3")]
+    assert "same content" in str(acks[1].segment("MSA")[3])
+    assert "another patient" in str(acks[2].segment("ERR")[8])
+    logged = [(m.message_id, m.status, m.study_id) for m in list_inbound(store)]
+    assert _studies(store) == 1 and logged[3:] == [("C2", "duplicate", 1), ("C1", "accepted", 1)]
+    assert _audit_count(store, "interop:order-duplicate") == 1 and _audit_count(store, "order:change") == 0
+    with store.transaction() as session:
+        assert session.scalars(select(Order)).one().indications_json == '["R00.2"]'
+    assert receive_order(store, orm("C2"), "t", "i").status == "duplicate"  # and C2 itself again: answered
 
 
 def _audit_after(store: Store, action: str) -> list[dict[str, object]]:

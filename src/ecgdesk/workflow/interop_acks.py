@@ -102,7 +102,7 @@ def queue_application_ack(
 def _accept_text(outcome: OrderOutcome, modes: AckModes, commit: str) -> str:
     if commit != "CA":
         return outcome.ack.text
-    if outcome.status == "duplicate":
+    if outcome.status == "duplicate" and not outcome.app_ack:  # a resend of this very message
         return "already stored (a resend); its application ACK was queued when first received"
     if outcome.app_ack.startswith("not sendable"):  # told, so the sender does not wait for it
         return "stored; no application ACK can be sent: no HL7 destination here is set up for this sender"

@@ -33,6 +33,7 @@ from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.interop_acks import accept_answer, queue_application_ack
 from ecgdesk.workflow.interop_holds import answer_of, differing
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
+from ecgdesk.workflow.interop_resends import DUPLICATE, check_patient, resent
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.studies import StudyRequest, add_study, check_request, unknown_indication
@@ -126,15 +127,8 @@ def _apply(
     if control is OrderControl.ACTIVE:  # FHIR: the order as it stands, new or changed
         control = OrderControl.NEW if existing is None else OrderControl.CHANGE
     if control is OrderControl.NEW:
-        if existing is not None:
-            return (
-                REFUSED,
-                existing[1].id,
-                (
-                    f"placer order {order.placer_order_number} exists already as study "
-                    f"{existing[1].id}; send XO to change it"
-                ),
-            )
+        if existing is not None:  # the same order again (a lost ACK) or another one under its number
+            return resent(session, order, request, *existing)
         study_id = add_study(session, request, actor)
         study_row = session.get(Study, study_id)
         assert study_row is not None
@@ -145,6 +139,7 @@ def _apply(
     if existing is None:
         return REFUSED, None, f"no open order with placer number {order.placer_order_number}"
     row, study = existing
+    check_patient(session, order, study)
     if study.status != StudyStatus.ORDERED.value:
         verb = _VERBS.get(control, "changed")
         return (
@@ -293,7 +288,7 @@ def _receive(store: Store, payload: str, source: str, actor: str) -> OrderOutcom
                 else:
                     status, study_id, reason = _apply(session, order, actor, sender)
                     placer, what, action = order.placer_order_number, order.control.value, "order"
-                code = "AA" if status == ACCEPTED else "AE"
+                code = "AA" if status in (ACCEPTED, DUPLICATE) else "AE"
                 row = _insert(session, kind, control, source, digest, placer, status, code, reason, study_id)
                 ack = hl7v2.AckResult(code, control, answer_of(kind, status, reason))
                 queue_application_ack(session, row, payload, ack, message_type, actor)
