@@ -178,6 +178,14 @@ def test_addendum_sends_a_corrected_result(store: Store, tiny_record: Path, tmp_
     corrected = hl7.parse(texts[-1].replace("\n", "\r"))
     assert str(corrected.segment("OBR")[25]) == "C"
     assert "2.1 s pause" in hl7v2.unescape(str(next(s for s in corrected if str(s[2]) == "TX")[5]))
+    # amended again: the third result carried the second addendum alone (until 2026-12-07), as its PDF does not
+    add_addendum(store, study_id, "dr.a", PIN, "Second correction: no AF.")
+    assert [o.corrected for o in deliver_due(store, "worker")] == [True]
+    texts = [p.read_text() for p in sorted((tmp_path / "in").glob("*.hl7"), key=lambda p: p.stat().st_mtime)]
+    again = hl7.parse(texts[-1].replace("\n", "\r"))
+    text = hl7v2.unescape(str(next(s for s in again if str(s[2]) == "TX")[5]))
+    assert "2.1 s pause" in text and "no AF" in text and text.index("2.1 s") < text.index("no AF")
+    assert str(again.segment("OBR")[25]) == "C" and len(again.segments("NTE")) == 3 and len(texts) == 3
 
 
 class _Engine:
@@ -489,7 +497,7 @@ def test_a_fhir_order_whose_requester_is_an_npi_alone_creates_the_study(store: S
 ])
 def test_the_result_names_the_interpreter_with_the_credentials_once(display_name: str, parts: tuple) -> None:
     from ecgdesk.store.models import User
-    from ecgdesk.workflow.interop_results import _provider
+    from ecgdesk.workflow.interop_signed import _provider
 
     provider = _provider(User(display_name=display_name, credentials="MD", npi="1234567893"))
     assert (provider.family, provider.given, provider.credentials) == (*parts, "MD")
