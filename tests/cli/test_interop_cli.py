@@ -186,6 +186,16 @@ def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err
     assert "field 'sender'" in err and "no delivery target 'nosuch'" in err and "is a technician; " in err
     assert json.loads(out[out.index("\n[") :])[0]["senders"] == ["EHR^HOSP"]
+    # disabled: nothing is sent to it (there was no command: only the database column)
+    assert main(["interop", "target", "disable", "chart", "--user", "boss"]) == 0
+    assert main(["interop", "target", "list", "--user", "boss"]) == 0
+    assert main(["interop", "target", "enable", "nosuch", "--user", "boss"]) == 2
+    assert main(["interop", "target", "enable", "chart"]) == 2  # the technician
+    assert main(["interop", "target", "enable", "chart", "--user", "boss"]) == 0
+    shown = capsys.readouterr()
+    assert "target chart: disabled: nothing is queued for it or sent to it; 0 item(s) waiting" in shown.out
+    assert "(disabled)" in shown.out and "target chart: enabled;" in shown.out
+    assert "no delivery target 'nosuch'" in shown.err and "is a technician; " in shown.err
     assert main(["interop", "outbox", "--send", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     # the application ACKs an older version queued for every target: listed, cancelled (none here)

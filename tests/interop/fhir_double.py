@@ -5,7 +5,8 @@ token ``system|value``), ``recorded`` and the chain ``target:DiagnosticReport.id
 not know is answered 400, as HAPI answers one, so a request the double would silently misread fails the test.
 
 ``lose_answers``: how many of the next transactions are stored but not answered (the connection closes
-first), as when a proxy or the network drops the answer of a server that took the Bundle.
+first), as when a proxy or the network drops the answer of a server that took the Bundle; ``refuse``: how
+many are answered 503 and not stored (the server down for maintenance behind its proxy).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class FhirDouble:
     def __init__(self) -> None:
         self.resources: dict[str, dict[str, dict[str, Any]]] = {}
         self.lose_answers = 0
+        self.refuse = 0
         self.transactions = 0
         self._ids = itertools.count(1)
         self.url = ""
@@ -124,8 +126,12 @@ def serving() -> Iterator[FhirDouble]:
         def do_POST(self) -> None:
             bundle = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with lock:
-                status, answer = double.transact(bundle)
-                if double.lose_answers:
+                if double.refuse:
+                    double.refuse -= 1
+                    status, answer = 503, _outcome("down for maintenance")
+                else:
+                    status, answer = double.transact(bundle)
+                if double.lose_answers and status == 200:
                     double.lose_answers -= 1
                     self.close_connection = True
                     return

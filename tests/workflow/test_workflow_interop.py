@@ -178,7 +178,7 @@ def test_addendum_sends_a_corrected_result(store: Store, tiny_record: Path, tmp_
     corrected = hl7.parse(texts[-1].replace("\n", "\r"))
     assert str(corrected.segment("OBR")[25]) == "C"
     assert "2.1 s pause" in hl7v2.unescape(str(next(s for s in corrected if str(s[2]) == "TX")[5]))
-    # amended again: the third result carried the second addendum alone (until 2026-12-07), as its PDF does not
+    # amended again: the third result carried the second addendum alone (until 2026-12-07), unlike its PDF
     add_addendum(store, study_id, "dr.a", PIN, "Second correction: no AF.")
     assert [o.corrected for o in deliver_due(store, "worker")] == [True]
     texts = [p.read_text() for p in sorted((tmp_path / "in").glob("*.hl7"), key=lambda p: p.stat().st_mtime)]

@@ -22,6 +22,7 @@ from ecgdesk.store.interop_models import OutboxItem
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow import interop_results
 from ecgdesk.workflow.interop_results import add_target, deliver_claimed, deliver_due
+from ecgdesk.workflow.interop_targets import set_target_enabled
 from ecgdesk.workflow.reporting import add_addendum
 
 pytest.importorskip("ecgdesk.reports.scanning")
@@ -201,3 +202,37 @@ def test_a_result_whose_answer_was_lost_is_stored_once_and_an_addendum_updates_i
         rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(study_id)))
         actions = [row.action for row in rows]
     assert actions.count("interop:retry") == 2 and actions.count("interop:sent") == 2
+
+
+def test_an_older_result_is_never_sent_after_a_newer_and_a_disabled_target_is_sent_nothing(
+    store: Store, tiny_record: Path
+) -> None:
+    """The first result failed (the server was down) and waited for its retry while the addendum's corrected
+    result went out: the retry then sent the first after it, and the EHR's report went back to 'final'
+    without the addendum (a FHIR server updates it in place; an ORU F after a C alike). It is cancelled now,
+    superseded, audited. And a target disabled while a result waits for it was sent it all the same (there
+    was no command to disable one): it waits now, unsent and no attempt counted, until enabled again."""
+    with serving() as double:
+        add_target(store, "ehr", "fhir", double.url, ["fhir"], "admin")
+        study_id = _signed(store, tiny_record)
+        double.refuse = 1
+        assert deliver_due(store, "worker")[0].status == "pending"  # the first result: 503, retried later
+        add_addendum(store, study_id, "dr.a", PIN, "Correction: one 2.1 s pause at night.")
+        assert [(o.status, o.corrected) for o in deliver_due(store, "worker")] == [("sent", True)]
+        _due_now(store)
+        superseded = deliver_due(store, "worker")
+        assert [(o.status, o.corrected) for o in superseded] == [("cancelled", False)]
+        assert "superseded: report version" in (superseded[0].last_error or "")
+        assert double.transactions == 1 and double.of("DiagnosticReport")[0]["status"] == "corrected"
+        add_addendum(store, study_id, "dr.a", PIN, "Second correction: no AF.")
+        assert set_target_enabled(store, "ehr", False, "admin")[1] == 1
+        assert deliver_due(store, "worker") == [] and double.transactions == 1
+        assert set_target_enabled(store, "ehr", True, "admin")[1] == 1
+        assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 2
+        assert "no AF" in double.of("DiagnosticReport")[0]["conclusion"]
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action.like("interop:%")))
+        actions = [row.action for row in rows]
+        attempts = [item.attempts for item in session.scalars(select(OutboxItem).order_by(OutboxItem.id))]
+    assert actions.count("interop:cancelled") == 1 and actions.count("interop:sent") == 2
+    assert actions.count("interop:target-disable") == 1 and attempts == [1, 1, 1]

@@ -215,6 +215,16 @@ def _cmd_target_senders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_target_enable(args: argparse.Namespace) -> int:
+    from ecgdesk.workflow.interop_targets import set_target_enabled
+
+    store, actor = _acting(args, "interface:admin")
+    info, waiting = set_target_enabled(store, args.name, args.target_command == "enable", actor)
+    state = "enabled" if info.enabled else "disabled: nothing is queued for it or sent to it"
+    print(f"target {info.name}: {state}; {waiting} item(s) waiting for it")
+    return 0
+
+
 def _cmd_target_list(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import list_targets
 
@@ -309,11 +319,16 @@ def register(subparsers: Any) -> None:
     q.add_argument("name")
     q.add_argument("senders", nargs="*", metavar="APP^FACILITY")
     q.set_defaults(func=_cmd_target_senders)
+    for verb, said in (("enable", "send to a disabled target again (what waited for it goes out)"),
+                       ("disable", "stop sending to a target (what waits for it stays, unsent)")):
+        q = targets.add_parser(verb, parents=[user], help=said)
+        q.add_argument("name")
+        q.set_defaults(func=_cmd_target_enable)
     q = targets.add_parser("list", parents=[user], help="the delivery targets")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_target_list)
 
     p = commands.add_parser("inbound", parents=[user], help="order messages received, and what each did")
-    p.add_argument("--status", choices=["accepted", "refused", "held"])
+    p.add_argument("--status", choices=["accepted", "refused", "held", "duplicate"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_inbound)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import EcgDeskError, InputError, check_option, is_digits
@@ -314,10 +314,13 @@ def _claim(store: Store, limit: int, retry_failed: bool) -> list[tuple[int, date
         )
         if retry_failed:
             due = or_(due, OutboxItem.status == OutboxStatus.FAILED.value)
+        # a disabled target's items wait for it, unsent (they were sent to it all the same)
+        enabled = select(DeliveryTarget.id).where(DeliveryTarget.enabled.is_(True))
         query = (
             select(OutboxItem)
             .where(
-                due, or_(OutboxItem.next_attempt_at <= stamp, OutboxItem.status == OutboxStatus.FAILED.value)
+                due, or_(OutboxItem.next_attempt_at <= stamp, OutboxItem.status == OutboxStatus.FAILED.value),
+                OutboxItem.target_id.in_(enabled),
             )
             .order_by(OutboxItem.id)
             .limit(limit)
@@ -352,6 +355,25 @@ def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, 
     return render(store, session, result, ExportFormat(item.format), item.message_id, receiver)
 
 
+def _superseded(session: Session, item: OutboxItem) -> str | None:
+    """Why a result is no longer to be sent: a later version of its report went to the same target in the
+    same format while this one waited for a retry (both due at once, they go in order). That one carries
+    everything this one does; sent after it, this one would replace the correction with what it corrected
+    on the EHR (a FHIR server updates the report in place). None where it is still to be sent."""
+    later = session.scalar(
+        select(func.max(ReportVersion.version))
+        .join(OutboxItem, OutboxItem.report_version_id == ReportVersion.id)
+        .where(OutboxItem.study_id == item.study_id, OutboxItem.target_id == item.target_id,
+               OutboxItem.format == item.format,
+               OutboxItem.status == OutboxStatus.SENT.value,
+               ReportVersion.version > select(ReportVersion.version)
+               .where(ReportVersion.id == item.report_version_id).scalar_subquery()))
+    if later is None:
+        return None
+    return (f"superseded: report version {later} of this study was sent to this target since, with all this "
+            "version holds (sent now, it would replace the correction on the receiver); not sent")
+
+
 def result_receiver(order: Order | None) -> tuple[str, str]:
     """MSH-5/MSH-6 of the ORU that answers ``order``: its sender's MSH-3/MSH-4 (unescaped; the builder
     escapes them once), so an engine that routes by them can; ('', '') for an order not made over HL7 v2."""
@@ -376,10 +398,15 @@ def deliver_claimed(store: Store, claimed: list[tuple[int, datetime]], actor: st
                 continue
             target = session.get(DeliveryTarget, item.target_id)
             assert target is not None
+            if not target.enabled:  # disabled after the claim: the item waits for it, unsent, no attempt
+                item.status, item.next_attempt_at = OutboxStatus.PENDING.value, now()
+                continue
             error: str | None = None
             receipt = ""
-            # an application ACK only to its sender's target, wherever and whenever it was queued
-            cancelled = misaddressed(item.payload, target.name, target.senders) if item.payload else None
+            # an application ACK only to its sender's target, wherever and whenever it was queued; a result
+            # only while no later version of its report went there
+            cancelled = (misaddressed(item.payload, target.name, target.senders) if item.payload
+                         else _superseded(session, item))
             try:
                 receipt = sender(target, item, _files(store, session, item)) if cancelled is None else ""
             except (EcgDeskError, ValueError, OSError) as failure:
@@ -420,7 +447,7 @@ def deliver_claimed(store: Store, claimed: list[tuple[int, datetime]], actor: st
                     "message_id": item.message_id,
                     "error": error,
                     "receipt": receipt,
-                    **({"sender": addressee(item.payload or "")} if cancelled else {}),
+                    **({"sender": addressee(item.payload)} if cancelled and item.payload else {}),
                 },
             )
             outcomes.append(delivery_info(item, target))
