@@ -43,20 +43,28 @@ def test_each_resource_of_a_result_is_keyed_by_its_identifier() -> None:
     conditional creates on their identifier (an MRN ``P|1`` escaped as FHIR search asks). Until 2026-12-07
     the DiagnosticReport, its Observations and Provenances were plain creates too, made again by each retry
     and each corrected result, and a patient whose MRN named no assigning authority was created every time:
-    now the report and its Observations are conditional updates on their identifiers (the study, and the
-    study and measurement), a Provenance a conditional create on the report it signs and its time, and a
-    bare MRN is ours to name (``urn:ecgdesk:patient-id``, no other system's number)."""
+    now the report and its Observations are conditional updates on identifiers unique across installations
+    (the study, and the study and measurement: a second ECG Desk's study 7 is another key), a Provenance a
+    conditional create on the report it signs and its time, and a bare MRN is ours to name
+    (``urn:ecgdesk:patient-id``, no other system's number)."""
     bundle = fhir.build_bundle(signed_result())
     asked = {e["resource"]["resourceType"] + str(i): e["request"] for i, e in enumerate(bundle["entry"])}
     assert asked["Patient0"]["ifNoneExist"] == "identifier=urn:ecgdesk:patient-id:HOSP|P%5C%7C1"
     assert asked["Practitioner1"]["ifNoneExist"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{ORDERING_NPI}"
     assert asked["Practitioner2"]["ifNoneExist"] == f"identifier=http://hl7.org/fhir/sid/us-npi|{PHYSICIAN_NPI}"
-    assert asked["Observation3"] == {
-        "method": "PUT", "url": "Observation?identifier=urn:ecgdesk:observation|ECGDESK-7-hr_mean"}
-    assert asked["DiagnosticReport6"] == {
-        "method": "PUT", "url": "DiagnosticReport?identifier=urn:ecgdesk:filler-order|ECGDESK-7"}
+    report = bundle["entry"][6]["resource"]
+    key = f"urn:ietf:rfc:3986|{report['identifier'][1]['value']}"
+    assert report["identifier"][0]["value"] == "ECGDESK-7" and key.startswith("urn:ietf:rfc:3986|urn:uuid:")
+    assert asked["DiagnosticReport6"] == {"method": "PUT", "url": f"DiagnosticReport?identifier={key}"}
     assert asked["Provenance7"] == {"method": "POST", "url": "Provenance", "ifNoneExist": (
-        "target:DiagnosticReport.identifier=urn:ecgdesk:filler-order|ECGDESK-7&recorded=2026-12-01T14:30:00Z")}
+        f"target:DiagnosticReport.identifier={key}&recorded=2026-12-01T14:30:00Z")}
+    observations = [asked[f"Observation{i}"] for i in (3, 4, 5)]
+    assert {o["method"] for o in observations} == {"PUT"} and len({o["url"] for o in observations}) == 3
+    # the same study's next result has the same keys; another installation's study 7 other ones
+    again = fhir.build_bundle(signed_result(report_version=2, status=ResultStatus.CORRECTED))
+    elsewhere = fhir.build_bundle(signed_result(uid_seed="site-b:7"))
+    assert [e["request"] for e in again["entry"][3:7]] == [e["request"] for e in bundle["entry"][3:7]]
+    assert not {e["request"]["url"] for e in elsewhere["entry"][3:7]} & {o["url"] for o in observations}
     Bundle.model_validate(bundle)
     bare = signed_result(patient=replace(signed_result().patient, id_authority=""))
     patient = next(e for e in fhir.build_bundle(bare)["entry"] if e["resource"]["resourceType"] == "Patient")

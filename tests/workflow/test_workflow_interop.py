@@ -450,6 +450,10 @@ def test_fhir_service_request_creates_the_order(store: Store) -> None:
     assert outcome.ack.code == "AA" and outcome.study_id is not None
     assert receive_order(store, json.dumps(bundle), "fhir", "interface").status == "duplicate"
     assert _studies(store) == 1
+    # the order as it now stands, for another patient: it changed the first patient's order before
+    bundle["contained"][0]["identifier"][0]["value"] = "MRN10"
+    other = receive_order(store, json.dumps(bundle), "fhir", "interface")
+    assert other.ack.code == "AE" and "'Patient.identifier'" in other.ack.text and _studies(store) == 1
 
 
 def test_mllp_listener_takes_orders_from_parallel_peers(store: Store) -> None:

@@ -26,7 +26,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.fhir_checks import refuse_unreadable as _refuse_control_characters
 from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
-from ecgdesk.interop.fhir_requests import entry_request, observation_identifier
+from ecgdesk.interop.fhir_requests import entry_request, result_key
 from ecgdesk.interop.model import (
     MAX_ID,
     MAX_NAME,
@@ -168,6 +168,7 @@ def _provenances(result: SignedResult, report_url: str, interpreter_url: str) ->
 def build_bundle(result: SignedResult) -> dict[str, Any]:
     """The transaction Bundle of a signed result, validated with fhir.resources R4B, as JSON-ready data."""
     table = code_table()
+    seed = result.uid_seed or result.filler_order_number
     patient_url, ordering_url, interpreter_url, report_url = _urn(), _urn(), _urn(), _urn()
     subject = {"reference": patient_url, "display": result.patient.display}
     effective: dict[str, Any] = {}
@@ -192,7 +193,7 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
                 url,
                 {
                     "resourceType": "Observation",
-                    "identifier": [observation_identifier(result.filler_order_number, m.key)],
+                    "identifier": [result_key(seed, m.key)],
                     "status": result.status.fhir,
                     "category": [
                         {
@@ -223,7 +224,8 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
                 "system": FILLER_SYSTEM,
                 "value": result.filler_order_number,
                 "type": {"coding": [{"system": V2_0203, "code": "FILL"}]},
-            }
+            },
+            result_key(seed),
         ],
         "status": result.status.fhir,
         "category": [
@@ -278,7 +280,7 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
             {
                 "fullUrl": url,
                 "resource": resource,
-                "request": entry_request(resource, report["identifier"][0]),
+                "request": entry_request(resource, result_key(seed)),
             }
             for url, resource in entries
         ],

@@ -5,8 +5,11 @@ create (POST) makes every resource of it again on each retry, and each corrected
 report beside the first. So every resource is keyed by a business identifier the server can search (FHIR
 R4 3.1.0.8.1 and 3.1.0.10, conditional create and update in a transaction):
 
-- the DiagnosticReport by our filler order number (the study) and each Observation by the study and the
-  measurement: a conditional update (``PUT DiagnosticReport?identifier=...``) creates it the first time
+- the DiagnosticReport by the study and each Observation by the study and the measurement, each under an
+  identifier unique across installations (``urn:ietf:rfc:3986`` ``urn:uuid:...`` from what makes the study's
+  DICOM UIDs unique, :attr:`SignedResult.uid_seed`; our filler number ``ECGDESK-<study>`` is only unique here,
+  and keyed by it a second ECG Desk posting to the same server would update the other's report of another
+  patient): a conditional update (``PUT DiagnosticReport?identifier=...``) creates it the first time
   and updates that one resource after, so a retry rewrites it unchanged and a corrected result (status
   ``corrected``) replaces it in place;
 - a Provenance (R4 gives it no identifier) by the report it signs and the time of the signature: a
@@ -19,27 +22,32 @@ R4 3.1.0.8.1 and 3.1.0.10, conditional create and update in a transaction):
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 from urllib.parse import quote
 
-#: the system of an Observation's identifier: our filler order number and the measurement's key
-OBSERVATION_SYSTEM = "urn:ecgdesk:observation"
+#: FHIR's system for an identifier that is a URI (a ``urn:uuid:``), unique wherever it is used
+URI_SYSTEM = "urn:ietf:rfc:3986"
 
 
-def observation_identifier(filler_order_number: str, key: str) -> dict[str, str]:
-    """The identifier of a study's Observation of one measurement: the same in every result of the study."""
-    return {"system": OBSERVATION_SYSTEM, "value": f"{filler_order_number}-{key}"}
+def result_key(seed: str, measurement: str = "") -> dict[str, str]:
+    """The identifier a study's DiagnosticReport (``measurement`` empty) or its Observation of one measurement
+    is kept under on the server: the same in every result of the study, another in every other study."""
+    name = f"ecgdesk-result:{seed}" + (f":{measurement}" if measurement else "")
+    return {"system": URI_SYSTEM, "value": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"}
 
 
-def entry_request(resource: dict[str, Any], report_identifier: dict[str, Any]) -> dict[str, str]:
-    """``Bundle.entry.request`` of one resource of a result; ``report_identifier``: the DiagnosticReport's."""
+def entry_request(resource: dict[str, Any], report_key: dict[str, Any]) -> dict[str, str]:
+    """``Bundle.entry.request`` of one resource of a result; ``report_key``: the DiagnosticReport's
+    :func:`result_key`."""
     kind = resource["resourceType"]
     if kind in {"DiagnosticReport", "Observation"}:
-        return {"method": "PUT", "url": f"{kind}?identifier={token(resource['identifier'][0])}"}
+        key = next(i for i in resource["identifier"] if i["system"] == URI_SYSTEM)
+        return {"method": "PUT", "url": f"{kind}?identifier={token(key)}"}
     if kind == "Provenance":
         recorded = quote(resource["recorded"], safe=":")
         return {"method": "POST", "url": kind, "ifNoneExist": (
-            f"target:DiagnosticReport.identifier={token(report_identifier)}&recorded={recorded}")}
+            f"target:DiagnosticReport.identifier={token(report_key)}&recorded={recorded}")}
     found = next((i for i in resource.get("identifier", []) if i.get("system") and i.get("value")), None)
     if found is None:
         return {"method": "POST", "url": kind}
