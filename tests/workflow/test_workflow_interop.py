@@ -22,6 +22,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop import hl7v2, mllp
 from ecgdesk.store import Store, verify
 from ecgdesk.store.models import AuditEntry, Order, ReportVersion, Study
+from ecgdesk.workflow import interop_results
 from ecgdesk.workflow.analysis import analyze_study
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import (
@@ -178,14 +179,40 @@ def test_addendum_sends_a_corrected_result(store: Store, tiny_record: Path, tmp_
     corrected = hl7.parse(texts[-1].replace("\n", "\r"))
     assert str(corrected.segment("OBR")[25]) == "C"
     assert "2.1 s pause" in hl7v2.unescape(str(next(s for s in corrected if str(s[2]) == "TX")[5]))
-    # amended again: the third result carried the second addendum alone (until 2026-12-07), unlike its PDF
-    add_addendum(store, study_id, "dr.a", PIN, "Second correction: no AF.")
-    assert [o.corrected for o in deliver_due(store, "worker")] == [True]
+    # amended again: the third result carried the second addendum alone (until 2026-12-07), unlike its PDF;
+    # and an interpretation over 199 characters could not be built (hl7apy's ST limit): it raised out of the
+    # deliverer, which stopped at it on every run
+    long = "Second correction: no AF. " + "Sinus rhythm throughout with isolated ventricular ectopy. " * 5
+    add_addendum(store, study_id, "dr.a", PIN, long)
+    assert [(o.status, o.corrected) for o in deliver_due(store, "worker")] == [("sent", True)]
     texts = [p.read_text() for p in sorted((tmp_path / "in").glob("*.hl7"), key=lambda p: p.stat().st_mtime)]
     again = hl7.parse(texts[-1].replace("\n", "\r"))
     text = hl7v2.unescape(str(next(s for s in again if str(s[2]) == "TX")[5]))
     assert "2.1 s pause" in text and "no AF" in text and text.index("2.1 s") < text.index("no AF")
+    assert text.endswith(long.strip()) and len(text) > 300
     assert str(again.segment("OBR")[25]) == "C" and len(again.segments("NTE")) == 3 and len(texts) == 3
+
+
+def test_a_message_that_cannot_be_built_is_a_failed_attempt_and_the_others_still_go(
+    store: Store, tiny_record: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A builder's own exception (hl7apy's MaxLengthReached for a long interpretation, before 2026-12-07)
+    raised out of the deliverer: the item stayed leased, and every later run stopped at it again, so the
+    items queued after it were never sent. It is a failed attempt now, audited and retried."""
+    add_target(store, "chart", "folder", str(tmp_path / "in"), ["hl7", "fhir"], "admin")
+    _signed(store, tiny_record)
+    real = interop_results.render
+
+    def render(store: Store, session: object, result: object, fmt: object, *args: object) -> object:
+        if fmt == "hl7":
+            raise RuntimeError("builder bug")
+        return real(store, session, result, fmt, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(interop_results, "render", render)
+    outcomes = deliver_due(store, "worker")
+    assert [(o.format, o.status) for o in outcomes] == [("hl7", "pending"), ("fhir", "sent")]
+    assert "could not be built (RuntimeError: builder bug)" in (outcomes[0].last_error or "")
+    assert _audit_count(store, "interop:retry") == 1
 
 
 class _Engine:

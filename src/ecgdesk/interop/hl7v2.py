@@ -140,9 +140,10 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
         segments.append(f"NTE|{at}|L|{escape(line)}|RE^Remark^HL70364")
     status = result.status.value
     n = 1
+    text_placeholder = "INTERPTEXT"
     if result.interpretation.strip():
         segments.append(
-            f"OBX|{n}|TX|INTERP^Interpretation^L||{escape(result.interpretation)}||||||{status}"
+            f"OBX|{n}|TX|INTERP^Interpretation^L||{text_placeholder}||||||{status}"
             f"|||{_ts(result.signed_at)}"
         )
         n += 1
@@ -155,11 +156,14 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
     segments.append(
         f"OBX|{n}|ED|PDF^Signed report^L||{SENDING_APPLICATION}^AP^PDF^Base64^{placeholder}||||||{status}"
     )
-    # hl7apy checks the structure; it would also cap ED data at the table's 199 characters, which every
-    # interface engine ignores for embedded documents, so the base64 goes in after the check.
+    # hl7apy checks the structure; it would also cap ED data and the TX interpretation at 199 characters
+    # (it reads OBX-5 as ST), which every interface engine ignores for embedded documents and TX allows
+    # (65536), so both go in after the check: an interpretation over 199 characters raised out of the
+    # deliverer before 2026-12-07, which stopped at it on every run
     text = _validated("\r".join(segments) + "\r")
     pdf = base64.b64encode(result.pdf).decode("ascii")
-    return text.replace(f"^Base64^{placeholder}|", f"^Base64^{pdf}|", 1)
+    text = text.replace(f"^Base64^{placeholder}|", f"^Base64^{pdf}|", 1)
+    return text.replace(f"||{text_placeholder}||", f"||{escape(result.interpretation)}||", 1)
 
 
 def _number(value: float) -> str:

@@ -355,6 +355,19 @@ def _files(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, 
     return render(store, session, result, ExportFormat(item.format), item.message_id, receiver)
 
 
+def _built(store: Store, session: Session, item: OutboxItem) -> list[tuple[str, bytes]]:
+    """:func:`_files`, where a message that cannot be built is a failed attempt of its item: a builder's
+    refusal (hl7apy's, say) raised out of the deliverer before 2026-12-07, which left the item leased and
+    stopped every later run at it, so the items after it were never sent."""
+    try:
+        return _files(store, session, item)
+    except (EcgDeskError, ValueError, OSError):
+        raise
+    except Exception as failure:  # whatever a builder raises, the other items still go
+        raise mllp.DeliveryError(f"the message could not be built ({type(failure).__name__}: "
+                                 f"{str(failure)[:300]}); nothing was sent") from None
+
+
 def _superseded(session: Session, item: OutboxItem) -> str | None:
     """Why a result is no longer to be sent: a later version of its report went to the same target in the
     same format while this one waited for a retry (both due at once, they go in order). That one carries
@@ -408,7 +421,7 @@ def deliver_claimed(store: Store, claimed: list[tuple[int, datetime]], actor: st
             cancelled = (misaddressed(item.payload, target.name, target.senders) if item.payload
                          else _superseded(session, item))
             try:
-                receipt = sender(target, item, _files(store, session, item)) if cancelled is None else ""
+                receipt = sender(target, item, _built(store, session, item)) if cancelled is None else ""
             except (EcgDeskError, ValueError, OSError) as failure:
                 error = str(failure)
             stamp = now()
