@@ -180,6 +180,11 @@ def test_a_resend_gets_the_commit_accept_again_and_no_second_application_ack(
     again = receive_order(store, order("D1"), "peer", "i")
     assert again.status == "duplicate" and _msa(again.ack_text) == ("CA", "D1")
     assert len(list_deliveries(store)) == 1
+    # the same order under a new control id (its ACK was lost): a resend of the order, not of this message,
+    # which is answered AA by an application ACK of its own (it was an AE 'exists already' before)
+    resent = receive_order(store, order("D1").replace("|D1|", "|D2|", 1), "peer", "i")
+    assert resent.status == "duplicate" and resent.ack.code == "AA" and _msa(resent.ack_text) == ("CA", "D2")
+    assert "application acknowledgement follows" in resent.ack_text and len(list_deliveries(store)) == 2
 
 
 def test_original_mode_is_answered_as_before(store: Store, tmp_path: Path) -> None:
