@@ -401,16 +401,18 @@ def test_an_order_resent_under_a_new_control_id_is_answered_aa_and_stored_once(s
         acks = [hl7.parse(mllp.send("127.0.0.1", server.port, message, timeout_s=30)) for message in (
             orm("C1"), orm("C2"), orm("C3", patient="MRN8", name="Poe^Paul"),
             orm("C4").replace("93245^Extended ECG monitoring", "93000^ECG"),
-            orm("C5", ctrl="XO", patient="MRN8", name="Poe^Paul", icd="I48.0"))]
+            orm("C5", ctrl="XO", patient="MRN8", name="Poe^Paul", icd="I48.0"),
+            orm("C6", ctrl="XO").replace("93245^Extended ECG monitoring", "93000^ECG"))]
     finally:
         server.shutdown()
         server.server_close()
     answers = [(str(a.segment("MSA")[1]), "".join(str(s[2]) for s in a if str(s[0]) == "ERR")) for a in acks]
-    assert answers == [("AA", ""), ("AA", ""), ("AE", "PID^1^3"), ("AE", "OBR^1^4"), ("AE", "PID^1^3")]
+    assert answers == [("AA", ""), ("AA", ""), ("AE", "PID^1^3"), ("AE", "OBR^1^4"), ("AE", "PID^1^3"),
+                       ("AE", "OBR^1^4")]  # a change of test was an AE without ERR-2
     assert "same content" in str(acks[1].segment("MSA")[3])
     assert "another patient" in str(acks[2].segment("ERR")[8])
     logged = [(m.message_id, m.status, m.study_id) for m in list_inbound(store)]
-    assert _studies(store) == 1 and logged[3:] == [("C2", "duplicate", 1), ("C1", "accepted", 1)]
+    assert _studies(store) == 1 and logged[4:] == [("C2", "duplicate", 1), ("C1", "accepted", 1)]
     assert _audit_count(store, "interop:order-duplicate") == 1 and _audit_count(store, "order:change") == 0
     with store.transaction() as session:
         assert session.scalars(select(Order)).one().indications_json == '["R00.2"]'

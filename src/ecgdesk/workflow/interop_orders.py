@@ -33,7 +33,7 @@ from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.interop_acks import accept_answer, queue_application_ack
 from ecgdesk.workflow.interop_holds import answer_of, differing
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
-from ecgdesk.workflow.interop_resends import DUPLICATE, check_patient, resent
+from ecgdesk.workflow.interop_resends import DUPLICATE, check_patient, field_of, resent
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.studies import StudyRequest, add_study, check_request, unknown_indication
@@ -170,11 +170,9 @@ def _apply(
             return ACCEPTED, study.id, "order on hold: its study takes no recording until it is released"
         return ACCEPTED, study.id, "order released" if held else "order released (it was not on hold)"
     if row.service != request.service.value:
-        return (
-            REFUSED,
-            study.id,
-            f"an order cannot change its service ({row.service} -> {request.service.value})",
-        )
+        # named by its field, as a resend of the number with another test is (an AE without ERR-2 before)
+        raise InputError(field_of(order, "service"), f"an order cannot change its service ({row.service} -> "
+                         f"{request.service.value}): cancel it and order anew", order.source)
     release = order.control is OrderControl.ACTIVE and held  # active again: the hold is over
     if release:
         row.held_at = None

@@ -34,7 +34,7 @@ _FIELDS = {
 }
 
 
-def _field(order: OrderRequest, what: str) -> str:
+def field_of(order: OrderRequest, what: str) -> str:
     """Where ``order`` gave ``what``: an HL7 v2 order says where it read each value (``read_from``), a
     FHIR one does not (it has none)."""
     hl7, fhir = _FIELDS[what]
@@ -52,7 +52,7 @@ def check_patient(session: Session, order: OrderRequest, study: Study) -> None:
     patient = session.get(Patient, study.patient_id)
     if patient is not None and patient.external_id != order.patient.id:
         # the patient on record is not named: the sender may not learn whose order the number is
-        raise InputError(_field(order, "patient"), (
+        raise InputError(field_of(order, "patient"), (
             f"placer order {order.placer_order_number} (study {study.id}) is another patient's order; "
             "an order keeps its patient: check the placer number, or cancel it and order anew"), order.source)
 
@@ -69,7 +69,7 @@ def resent(session: Session, order: OrderRequest, request: StudyRequest, row: Or
     for what, before, now in zip(("service", "indications", "ordering", "duration", "priority"), stored, sent,
                                  strict=True):
         if before != now:
-            raise InputError(_field(order, what), (
+            raise InputError(field_of(order, what), (
                 f"placer order {order.placer_order_number} exists already as study {study.id} with another "
                 f"{_WORDS[what]}: a resend must be the same order (send XO to change it, or order under a "
                 "new placer number)"), order.source)
