@@ -94,6 +94,12 @@ def test_short_holter_needs_52() -> None:
 def test_hours_outside_the_band_of_the_code() -> None:
     finding = _one(_run(claim(line_data("93224", recorded_hours=100.0))), "duration_band")
     assert finding.fix is not None and "93241" in finding.fix
+    # coding.md 2.2: the hours actually recorded choose the code; until 2026-12-07 a Holter of 0 h (with 52)
+    # scrubbed clean although nothing was recorded to scan or read
+    empty = _one(_run(claim(line_data("93227", modifiers=["52"], recorded_hours=0.0))), "duration_band")
+    assert empty.severity is Severity.ERROR and empty.line == 0 and "0 h recorded" in empty.message
+    short = _run(claim(line_data("93227", modifiers=["52"], recorded_hours=0.5)))
+    assert not [f for f in short if f.rule == "duration_band"]
 
 
 def test_repeat_ecg_without_76_looks_like_duplicate() -> None:

@@ -93,6 +93,12 @@ def test_ambulatory_without_recorded_hours_names_the_field() -> None:
     with pytest.raises(InputError) as info:
         select_codes(facts(recorded_hours=None))
     assert info.value.field == "recorded_hours"
+    # coding.md 2.2 (hours of analysable recording actually obtained; 52 below 12 h): a monitor that gave no
+    # analysable hour is no service; until 2026-12-07 it was coded 93224-52 and scrubbed clean
+    with pytest.raises(InputError) as info:
+        select_codes(facts(recorded_hours=0.0, components=["scanning", "interpretation"]))
+    assert info.value.field == "recorded_hours" and "no analysable recording" in str(info.value)
+    assert _lines(select_codes(facts(recorded_hours=0.01))) == [("93224", ("52",))]  # 36 s is a recording
 
 
 # -- global vs components (2.1) -------------------------------------------------------------------------

@@ -74,6 +74,14 @@ def _family_by_hours(work: _Work) -> None:
         raise InputError(
             "recorded_hours", "is required for ambulatory_ecg: the recorded hours choose the code family"
         )
+    if hours <= 0:
+        # coding.md 2.2: the family follows the hours of analysable recording actually obtained, and 52 marks
+        # a reduced (< 12 h) recording; none at all is no recording service (nothing to scan or read)
+        raise InputError(
+            "recorded_hours",
+            "is 0: no analysable recording was obtained, so there is no ambulatory ECG service to code "
+            "(a recording under 12 h is billed with modifier 52; none at all is not billed)",
+        )
     day = facts.date_of_service
     if hours <= HOLTER_MAX_H:
         work.family = Family.HOLTER

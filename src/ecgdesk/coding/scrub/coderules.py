@@ -173,6 +173,18 @@ def duration_band(ctx: ScrubContext) -> Iterator[Finding]:
             continue
         hours = ctx.hours(line)
         low = info.min_hours or 0.0
+        if hours is not None and hours <= 0:
+            yield _err(
+                "duration_band",
+                i,
+                line.code,
+                "16",
+                f"0 h recorded: {line.code} bills a recording, and no analysable recording was obtained "
+                "(coding.md 2.2: the code follows the hours actually recorded; under 12 h is 52, none is no "
+                "service).",
+                "Do not bill it: no recording was obtained to scan or read.",
+            )
+            continue
         if hours is None or (low < hours <= info.max_hours) or (info.family is Family.HOLTER and hours <= 48):
             continue
         if info.family is Family.EXTENDED_30D and hours > info.max_hours:
