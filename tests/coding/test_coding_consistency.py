@@ -71,3 +71,35 @@ def test_selected_lines_scrub_clean() -> None:
                             )
                             checked += 1
     assert checked > 150
+
+
+def test_a_supporting_diagnosis_after_the_fourth_is_pointed_to() -> None:
+    """coding.md 4.1-4.3: coverage is judged on the diagnoses a line points to (at most four). Until
+    2026-12-07 the claim pointed to the first four, so the symptom ordered fifth was coded clean by
+    select_codes (which reads every diagnosis) and the claim was denied (indication list / screening only)."""
+    cases = [
+        ("ambulatory_ecg", ["E78.5", "I10", "R53.83", "E11.9", "R00.2"], (1, 2, 3, 5), "indication_list"),
+        (
+            "resting_ecg",
+            ["Z00.00", "Z13.6", "Z01.810", "Z00.01", "R07.9", "R00.2"],
+            (1, 2, 5, 6),
+            "screening_diagnosis",
+        ),
+    ]
+    for service, diagnoses, pointers, rule in cases:
+        chosen = facts(
+            service=service,
+            components=["recording", "interpretation"],
+            recorded_hours=24.0 if service == "ambulatory_ecg" else None,
+            diagnoses=diagnoses,
+            ordering_provider_npi=VALID_NPI,
+            provider_id=VALID_NPI,
+            interpretation_signed=True,
+        )
+        result = select_codes(chosen)
+        assert rule not in {f.rule for f in result.findings}
+        claim = claim_for(chosen, result)
+        assert {line.diagnosis_pointers for line in claim.lines} == {pointers}, service
+        assert [f for f in scrub(claim, refdata=BASELINE) if f.rule == rule] == [], service
+    few = facts(diagnoses=["Z13.6", "R00.2"], recorded_hours=24.0)  # up to four: all, in the order given
+    assert claim_for(few, select_codes(few)).lines[0].diagnosis_pointers == (1, 2)

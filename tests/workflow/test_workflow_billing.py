@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import AnalysisRun, Study
 from ecgdesk.workflow.billing import StudyFacts, claim_to_dict, code_study, derive_facts, facts_to_dict
+from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.studies import create_study, import_recording, set_component
 
@@ -55,6 +57,17 @@ def test_family_follows_analyzable_hours(analyzable_s: float, code: str) -> None
     lines = select_codes(facts).lines
     assert [line.code for line in lines] == [code]
     assert "52" not in lines[0].modifiers  # 12 h is not "less than 12 hours"
+
+
+def test_analyzable_time_not_worn_time_chooses_the_code() -> None:
+    """coding.md 2.2: the hours of analysable recording actually obtained choose the family. A patch worn
+    50 h with 40 h analysable is a Holter (93224), not 93241; worn 16 days with nothing analysable is no
+    service: until 2026-12-07 it was coded 93224-52."""
+    worn = derive_facts(replace(BASE, recording_s=50 * H, analyzable_s=40 * H))
+    assert [(x.code, x.modifiers) for x in select_codes(worn).lines] == [("93224", ())]
+    with pytest.raises(InputError) as refused:
+        select_codes(derive_facts(replace(BASE, analyzable_s=0.0)))
+    assert refused.value.field == "recorded_hours"
 
 
 def test_components_pick_the_component_codes() -> None:
@@ -129,6 +142,32 @@ def test_code_study_uses_the_stored_run(
     with store.transaction() as session:
         study = session.scalar(select(Study).where(Study.id == study_id))
         assert study is not None and study.status == "coded"
+
+
+def test_stored_coding_pointing_to_the_first_four_diagnoses_is_out_of_date(
+    store: Store, tiny_record: Path
+) -> None:
+    """A coding record written before a line pointed to its supporting diagnoses (coding.md 4.1-4.3: the
+    symptom ordered fifth) is out of date: a claim built from it would point past the symptom."""
+    study_id = _signed_study_with_run(store, tiny_record, 30 * H)
+    with store.transaction() as session:
+        from ecgdesk.store.models import CodingRecord, Order
+
+        study = session.get(Study, study_id)
+        assert study is not None
+        order = session.get(Order, study.order_id)
+        assert order is not None
+        order.indications_json = json.dumps(["E78.5", "I10", "R53.83", "E11.9", "R00.2"])
+    code_study(store, study_id, "biller")
+    assert billing_view(store, study_id, "biller").stale == []
+    with store.transaction() as session:
+        record = session.scalars(select(CodingRecord).where(CodingRecord.study_id == study_id)).one()
+        claim = json.loads(record.claim_json)
+        assert [line["diagnosis_pointers"] for line in claim["lines"]] == [[1, 2, 3, 5]]
+        claim["lines"][0]["diagnosis_pointers"] = [1, 2, 3, 4]  # as the older rule wrote it
+        record.claim_json = json.dumps(claim)
+    stale = billing_view(store, study_id, "biller").stale
+    assert stale == ["93224's diagnosis pointers are now 1, 2, 3, 5 (coded as 1, 2, 3, 4)"]
 
 
 def test_coding_before_signing_is_refused(store: Store, tiny_record: Path) -> None:

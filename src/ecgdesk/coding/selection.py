@@ -473,22 +473,47 @@ def _period_line_date(facts: ServiceFacts, code: str) -> date:
     return dates.technical if Component.MONITORING in info.components else dates.hookup
 
 
+MAX_POINTERS = 4  # an 837P service line points to at most four of the claim's diagnoses (SV107)
+
+
+def _pointers(facts: ServiceFacts, code: str) -> tuple[int, ...]:
+    """The (at most four) diagnoses a line points to: those that support it first, in the order given.
+
+    A payer checks coverage (NCD 20.15 screening rule, the LCD's indication list, coding.md 4.1-4.3) on the
+    diagnoses the line points to, not on every one the claim lists: until 2026-12-07 the first four were
+    taken, so a study ordered with the supporting symptom fifth was coded clean and the claim denied.
+    """
+    numbered = list(enumerate(facts.diagnoses, start=1))
+    if len(numbered) <= MAX_POINTERS:
+        return tuple(n for n, _ in numbered)
+    info = code_info(code)
+    listed = indication_list(info.family, facts.date_of_service) if info is not None else None
+    rule = screening_rule()
+
+    def supports(diagnosis: str) -> bool:
+        if rule.only_screening((diagnosis,)):
+            return False
+        return listed is None or listed.supports((diagnosis,))
+
+    ranked = [n for n, dx in numbered if supports(dx)] + [n for n, dx in numbered if not supports(dx)]
+    return tuple(sorted(ranked[:MAX_POINTERS]))
+
+
 def claim_for(facts: ServiceFacts, result: CodingResult) -> Claim:
     """The claim that bills ``result`` for ``facts`` (ready for :func:`~ecgdesk.coding.scrub.scrub`).
 
-    Lines point to the first four diagnoses. A monitoring period's lines are dated part by part
-    (:func:`_period_line_date`) and carry the period's end as ``period_end``; any other line is dated at the
-    start of the service, with its end as ``date_of_service_end`` (the payer's convention picks the date
-    the claim form shows, ``workflow.claims``).
+    Lines point to at most four diagnoses, those that support the service first (:func:`_pointers`). A
+    monitoring period's lines are dated part by part (:func:`_period_line_date`) and carry the period's end as
+    ``period_end``; any other line is dated at the start of the service, with its end as
+    ``date_of_service_end`` (the payer's convention picks the date the claim form shows, ``workflow.claims``).
     """
-    pointers = tuple(range(1, min(len(facts.diagnoses), 4) + 1))
     lines = tuple(
         ClaimLine(
             code=line.code,
             date_of_service=_period_line_date(facts, line.code) if facts.per_period else facts.start,
             modifiers=line.modifiers,
             units=line.units,
-            diagnosis_pointers=pointers,
+            diagnosis_pointers=_pointers(facts, line.code),
             date_of_service_end=None if facts.per_period else facts.end,
             recorded_hours=facts.recorded_hours,
             period_end=facts.completed_on if facts.per_period else None,

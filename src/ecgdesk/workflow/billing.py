@@ -293,13 +293,18 @@ def _line_key(line: ClaimLine) -> tuple[str, tuple[str, ...], int]:
     return line.code, line.modifiers, line.units
 
 
+def _numbers(values: tuple[int, ...]) -> str:
+    return ", ".join(map(str, values)) or "none"
+
+
 def coding_changes(session: Session, study: Study, record: CodingRecord) -> tuple[str, ...]:
     """What coding the study now would change in its stored coding ``record`` (empty: it stands).
 
     A coding record is never rewritten: one made under older rules (before a monitoring period's lines
     were dated part by part, say) or before the study changed (a component recorded, a report signed
     again) keeps its codes and line dates until the study is coded again, and a claim built from it would
-    bill them. The codes, each line's dates and the facts are compared with what coding gives now.
+    bill them. The codes, each line's dates and diagnosis pointers (until 2026-12-07 a line pointed to the
+    first four diagnoses, not to those supporting it) and the facts are compared with what coding gives now.
     """
     try:
         facts = derive_facts(study_facts(session, study))
@@ -328,6 +333,11 @@ def coding_changes(session: Session, study: Study, record: CodingRecord) -> tupl
                     changes.append(
                         f"{new.code}'s {what} is now {after or 'none'} (coded as {before or 'none'})"
                     )
+            if old.diagnosis_pointers != new.diagnosis_pointers:
+                changes.append(
+                    f"{new.code}'s diagnosis pointers are now {_numbers(new.diagnosis_pointers)} "
+                    f"(coded as {_numbers(old.diagnosis_pointers)})"
+                )
     if stored.diagnoses != claim.diagnoses:
         changes.append(f"the diagnoses are now {', '.join(claim.diagnoses)}")
     changed = sorted(k for k in new_facts.keys() | old_facts.keys() if new_facts.get(k) != old_facts.get(k))
