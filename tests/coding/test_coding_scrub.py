@@ -144,6 +144,14 @@ def test_indicator_0_pair_cannot_be_bypassed() -> None:
 def test_distinct_modifier_where_no_pair_needs_it() -> None:
     finding = _one(_run(claim(line_data("93000", modifiers=["XU"]))), "distinct_modifier")
     assert finding.carc == "236"
+    # coding.md 2.7: the ECG at a Holter's hook-up, billed on its own claim, needs its 59/XU (93224/93000,
+    # indicator 1, binds the same provider's claims for the day); until 2026-12-07 it was called needless
+    holter = claim(line_data("93224", recorded_hours=24.0), claim_id="H1")
+    assert _run(claim(line_data("93000", modifiers=["59"])), (holter,)) == []
+    unmarked = _run(claim(line_data("93000")), (holter,))
+    assert [f.rule for f in unmarked] == ["ptp_history"]
+    other_day = claim(line_data("93224", "2024-07-20", recorded_hours=24.0), claim_id="H0")
+    assert _one(_run(claim(line_data("93000", modifiers=["59"])), (other_day,)), "distinct_modifier")
 
 
 def test_extended_and_holter_same_day_is_236() -> None:

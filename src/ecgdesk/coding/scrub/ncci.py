@@ -124,6 +124,8 @@ def distinct_modifiers(ctx: ScrubContext) -> Iterator[Finding]:
             continue
         if i in only_zero:
             continue  # reported by the PTP rule (indicator 0 cannot be bypassed)
+        if _paired_on_earlier_claim(ctx, i):
+            continue
         yield Finding(
             "distinct_modifier",
             Severity.WARNING,
@@ -134,6 +136,28 @@ def distinct_modifiers(ctx: ScrubContext) -> Iterator[Finding]:
             "this date of service. Unneeded 59/X modifiers draw audits.",
             f"Remove modifier {used[0]}.",
         )
+
+
+def _paired_on_earlier_claim(ctx: ScrubContext, i: int) -> bool:
+    """Whether line ``i`` makes an indicator-1 pair with a line of the same provider's earlier claim for the
+    same day: PTP edits bind those claims too (``ptp_history``), so a 59/X there is what lets the line be
+    paid (coding.md 2.7: an ECG at a Holter's hook-up billed on its own claim). Until 2026-12-07 only this
+    claim's lines were looked at and the modifier was called needless."""
+    claim = ctx.claim
+    line = claim.lines[i]
+    table = ctx.ptp(line.date_of_service)
+    when = day_int(line.date_of_service)
+    for old in ctx.history:
+        if old.provider_id != claim.provider_id or old.setting is not claim.setting:
+            continue
+        for past in old.lines:
+            if past.date_of_service != line.date_of_service or past.code == line.code:
+                continue
+            for first, second in ((past.code, line.code), (line.code, past.code)):
+                edit = table.edit(claim.setting, first, second, when)
+                if edit is not None and edit.indicator == 1:
+                    return True
+    return False
 
 
 def mue_limits(ctx: ScrubContext) -> Iterator[Finding]:
