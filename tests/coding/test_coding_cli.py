@@ -64,6 +64,14 @@ def test_scrub_with_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         (["code"], facts_data(service="holter_deluxe"), "service", "invalid value 'holter_deluxe'"),
         (["code"], facts_data(start="2024-02-30"), "start", "malformed date"),
         (["code"], {k: v for k, v in facts_data().items() if k != "setting"}, "setting", "missing"),
+        # refused by selection, not by the parser: until 2026-12-07 these named the field but not the file
+        (["code"], facts_data(recorded_hours=0), "recorded_hours", "no analysable recording"),
+        (
+            ["code"],
+            facts_data(components=["recording"], place_of_service="22"),
+            "components",
+            "can bill only professional components",
+        ),
         (["scrub"], claim_data(line_data("ECG-12")), "lines[0].code", "not a CPT/HCPCS code"),
         (
             ["scrub"],

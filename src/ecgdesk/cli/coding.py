@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ecgdesk.cli._common import print_json, progress
 from ecgdesk.coding.facts import parse_date
 from ecgdesk.coding.release import TableKind
-from ecgdesk.errors import check_option
+from ecgdesk.errors import InputError, check_option
 
 if TYPE_CHECKING:  # the engines are imported inside the commands (a fast ``ecgdesk --help``)
     from ecgdesk.coding.lookup import CodeReport
@@ -56,7 +56,12 @@ def _cmd_code(args: argparse.Namespace) -> int:
     from ecgdesk.coding.selection import claim_for, select_codes
 
     facts = facts_from_dict(_read_json(args.facts), source=args.facts)
-    result = select_codes(facts)
+    try:
+        result = select_codes(facts)
+    except InputError as error:  # a refusal of the facts' content: name the file they came from
+        if error.source is not None:
+            raise
+        raise InputError(error.field, error.reason, source=args.facts) from error
     findings = scrub(claim_for(facts, result), refdata=_refdata(args)) if args.scrub else None
     if args.json:
         data = result.to_dict()
