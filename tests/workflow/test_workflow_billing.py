@@ -94,9 +94,9 @@ def test_facts_and_claim_round_trip_through_the_coding_parsers() -> None:
     assert claim_from_dict(claim_to_dict(claim)) == claim
 
 
-def _signed_study_with_run(store: Store, record: Path, analyzable_s: float) -> int:
+def _signed_study_with_run(store: Store, record: Path, analyzable_s: float, **order: object) -> int:
     """A study whose stored analysis run says ``analyzable_s`` (a fake run: coding reads only the store)."""
-    study_id = create_study(store, request(), "tech")
+    study_id = create_study(store, request(**order), "tech")
     import_recording(store, study_id, record, "tech")
     with store.transaction() as session:
         study = session.get(Study, study_id)
@@ -168,6 +168,20 @@ def test_stored_coding_pointing_to_the_first_four_diagnoses_is_out_of_date(
         record.claim_json = json.dumps(claim)
     stale = billing_view(store, study_id, "biller").stale
     assert stale == ["93224's diagnosis pointers are now 1, 2, 3, 5 (coded as 1, 2, 3, 4)"]
+
+
+def test_a_second_resting_ecg_of_the_day_is_a_repeat(store: Store, tiny_record: Path) -> None:
+    """coding.md 2.4: a repeat ECG the same day is billed with 76 (same physician) or 77. Until 2026-12-07
+    no study could say so: the second ECG was coded 93000 bare and refused as a duplicate (CARC 18)."""
+    first = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
+    second = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
+    holter = _signed_study_with_run(store, tiny_record, 30 * H)  # monitoring: never a repeat
+    assert [x.code for x in code_study(store, first, "biller").claim.lines] == ["93000"]
+    outcome = code_study(store, second, "biller")
+    assert [(x.code, x.modifiers) for x in outcome.claim.lines] == [("93000", ("76",))]
+    assert "repeat_modifier" not in {f.rule for f in outcome.findings}
+    assert [x.modifiers for x in code_study(store, holter, "biller").claim.lines] == [()]
+    assert billing_view(store, first, "biller").stale == []  # the first of the day stays bare
 
 
 def test_coding_before_signing_is_refused(store: Store, tiny_record: Path) -> None:

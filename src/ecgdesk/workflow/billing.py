@@ -31,6 +31,7 @@ from ecgdesk.coding import (
     CodingResult,
     Component,
     Finding,
+    Repeat,
     Service,
     ServiceFacts,
     Setting,
@@ -80,6 +81,7 @@ class StudyFacts:
     interpreting_npi: str | None
     prescribed_days: float | None
     signed_on: date | None = None
+    repeat: Repeat | None = None
 
 
 def derive_facts(study: StudyFacts) -> ServiceFacts:
@@ -104,6 +106,7 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
         provider_id=study.interpreting_npi,
         prescribed_days=study.prescribed_days,
         signed_on=study.signed_on,
+        repeat=study.repeat,
     )
 
 
@@ -143,7 +146,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         select(ComponentPerformance).where(ComponentPerformance.study_id == study.id)
     ).all()
     interpreting = [p for p in performed if p.component == Component.INTERPRETATION.value]
-    start = recording.start_time.date() if recording and recording.start_time else study.created_at.date()
+    start = _start_day(session, study)
     recording_s = recording.duration_s if recording else 0.0
     components = frozenset(Component(p.component) for p in performed)
     monitoring = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
@@ -159,6 +162,8 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
                 unattended.add(Component.RECORDING)
             components -= unattended
     signed_day = signed_on(session, study.id)
+    interpreting_npi = interpreting[-1].npi if interpreting else None
+    service = Service(order.service)
     return StudyFacts(
         service=Service(order.service),
         setting=Setting(order.setting),
@@ -170,10 +175,58 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         diagnoses=tuple(json.loads(order.indications_json)),
         signed=signed_day is not None,
         ordering_npi=order.ordering_npi,
-        interpreting_npi=interpreting[-1].npi if interpreting else None,
+        interpreting_npi=interpreting_npi,
         prescribed_days=order.duration_days,
         signed_on=signed_day,
+        repeat=_repeat_of(session, study, service, start, interpreting_npi),
     )
+
+
+#: Tests that may be repeated the same day with 76/77 (coding.md 2.4); a monitoring service may not.
+REPEATABLE = frozenset(
+    {Service.RESTING_ECG, Service.RHYTHM_STRIP, Service.STRESS_TEST, Service.ARTERIAL_WAVEFORM}
+)
+
+
+def _start_day(session: Session, study: Study) -> date:
+    recording = session.get(RecordingBlob, study.recording_id) if study.recording_id else None
+    return recording.start_time.date() if recording and recording.start_time else study.created_at.date()
+
+
+def _repeat_of(
+    session: Session, study: Study, service: Service, start: date, interpreting_npi: str | None
+) -> Repeat | None:
+    """76 or 77 when an earlier study of the patient is the same test on the same day (coding.md 2.4).
+
+    Each study is its own order and tracing, so a second one that day is a repeat: 76 when the same
+    physician read both, else 77. Until 2026-12-07 nothing set it, so the second ECG of a day was coded
+    without 76/77 and refused as a duplicate of the first (CARC 18), with no way to say it was a repeat.
+    """
+    if service not in REPEATABLE:
+        return None
+    earlier = session.scalars(
+        select(Study)
+        .join(Order, Study.order_id == Order.id)
+        .where(
+            Study.patient_id == study.patient_id,
+            Study.id < study.id,
+            Study.recording_id.is_not(None),  # performed: an order never recorded is no first test
+            Order.service == service.value,
+        )
+        .order_by(Study.id)
+    ).all()
+    for other in earlier:
+        if _start_day(session, other) != start:
+            continue
+        readers = session.scalars(
+            select(ComponentPerformance.npi).where(
+                ComponentPerformance.study_id == other.id,
+                ComponentPerformance.component == Component.INTERPRETATION.value,
+            )
+        ).all()
+        same = (readers[-1] if readers else None) == interpreting_npi
+        return Repeat.SAME_PHYSICIAN if same else Repeat.DIFFERENT_PHYSICIAN
+    return None
 
 
 def _attended_gaps(session: Session, enrolment: Enrolment) -> list[dict[str, str]]:
