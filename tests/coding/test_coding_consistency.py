@@ -103,3 +103,5 @@ def test_a_supporting_diagnosis_after_the_fourth_is_pointed_to() -> None:
         assert [f for f in scrub(claim, refdata=BASELINE) if f.rule == rule] == [], service
     few = facts(diagnoses=["Z13.6", "R00.2"], recorded_hours=24.0)  # up to four: all, in the order given
     assert claim_for(few, select_codes(few)).lines[0].diagnosis_pointers == (1, 2)
+    many = facts(diagnoses=[f"E11.{n}" for n in (9, 65, 69, 8, 21, 22, 29, 40, 42, 43, 49, 51)] + ["R00.2"])
+    assert claim_for(many, select_codes(many)).lines[0].diagnosis_pointers == (1, 2, 3, 4)  # HI holds 12

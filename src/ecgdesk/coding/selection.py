@@ -474,6 +474,7 @@ def _period_line_date(facts: ServiceFacts, code: str) -> date:
 
 
 MAX_POINTERS = 4  # an 837P service line points to at most four of the claim's diagnoses (SV107)
+MAX_DIAGNOSES = 12  # of the claim's (HI): a pointer past them points to nothing
 
 
 def _pointers(facts: ServiceFacts, code: str) -> tuple[int, ...]:
@@ -483,7 +484,7 @@ def _pointers(facts: ServiceFacts, code: str) -> tuple[int, ...]:
     diagnoses the line points to, not on every one the claim lists: until 2026-12-07 the first four were
     taken, so a study ordered with the supporting symptom fifth was coded clean and the claim denied.
     """
-    numbered = list(enumerate(facts.diagnoses, start=1))
+    numbered = list(enumerate(facts.diagnoses[:MAX_DIAGNOSES], start=1))
     if len(numbered) <= MAX_POINTERS:
         return tuple(n for n, _ in numbered)
     info = code_info(code)
