@@ -13,11 +13,13 @@ from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, request
 
 from ecgdesk.coding import Component, Service, Setting, claim_from_dict, facts_from_dict, select_codes
 from ecgdesk.errors import InputError
+from ecgdesk.records import write_recording
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import AnalysisRun, Study
 from ecgdesk.workflow.billing import StudyFacts, claim_to_dict, code_study, derive_facts, facts_to_dict
 from ecgdesk.workflow.billing_view import billing_view
+from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.studies import create_study, import_recording, set_component
 
@@ -170,11 +172,12 @@ def test_stored_coding_pointing_to_the_first_four_diagnoses_is_out_of_date(
     assert stale == ["93224's diagnosis pointers are now 1, 2, 3, 5 (coded as 1, 2, 3, 4)"]
 
 
-def test_a_second_resting_ecg_of_the_day_is_a_repeat(store: Store, tiny_record: Path) -> None:
+def test_a_second_resting_ecg_of_the_day_is_a_repeat(store: Store, tiny_record: Path, tmp_path: Path) -> None:
     """coding.md 2.4: a repeat ECG the same day is billed with 76 (same physician) or 77. Until 2026-12-07
     no study could say so: the second ECG was coded 93000 bare and refused as a duplicate (CARC 18)."""
+    other_tracing = write_recording(synthetic_recording(2.0, seed=4), tmp_path, "wfdb", "later")
     first = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
-    second = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
+    second = _signed_study_with_run(store, other_tracing, 120.0, service=Service.RESTING_ECG)
     holter = _signed_study_with_run(store, tiny_record, 30 * H)  # monitoring: never a repeat
     assert [x.code for x in code_study(store, first, "biller").claim.lines] == ["93000"]
     outcome = code_study(store, second, "biller")
@@ -182,6 +185,9 @@ def test_a_second_resting_ecg_of_the_day_is_a_repeat(store: Store, tiny_record: 
     assert "repeat_modifier" not in {f.rule for f in outcome.findings}
     assert [x.modifiers for x in code_study(store, holter, "biller").claim.lines] == [()]
     assert billing_view(store, first, "biller").stale == []  # the first of the day stays bare
+    # the first tracing imported into a third study is the same test, not a repeat: no 76 to excuse it
+    again = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
+    assert [x.modifiers for x in code_study(store, again, "biller").claim.lines] == [()]
 
 
 def test_coding_before_signing_is_refused(store: Store, tiny_record: Path) -> None:

@@ -211,10 +211,15 @@ def _repeat_of(
             Study.patient_id == study.patient_id,
             Study.id < study.id,
             Study.recording_id.is_not(None),  # performed: an order never recorded is no first test
+            Order.cancelled_at.is_(None),  # a cancelled order's study was not billed: no first test either
             Order.service == service.value,
         )
         .order_by(Study.id)
     ).all()
+    if any(other.recording_id == study.recording_id for other in earlier):
+        # the same tracing imported into another study is no second test: billed again, it is the
+        # duplicate the scrubber must see, not a repeat to excuse with 76/77
+        return None
     for other in earlier:
         if _start_day(session, other) != start:
             continue
