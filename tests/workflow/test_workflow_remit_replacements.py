@@ -23,7 +23,7 @@ from ecgdesk.claims.model import ProfessionalClaim
 from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
 from ecgdesk.claims.payer_sim import reverse, write_277ca, write_835
 from ecgdesk.claims.remit import Adjustment, ProviderAdjustment, RemitClaim
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.service.web import ENV
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry
@@ -411,3 +411,86 @@ def test_an_original_paid_again_while_its_replacement_waits_stays_replaced(
     assert patient_balance(store, "P3") == owed
     assert sorted((i.claim_id, i.category, i.amount) for i in list_denials(store, "biller")) == sorted(items)
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("then", "backend"),
+    [
+        ("wo", "sqlite"),
+        ("wo", "postgresql"),
+        ("wo_with_72", "sqlite"),
+        ("reversal_and_correction", "sqlite"),
+        ("recouped_then_reversal_and_correction", "sqlite"),
+    ],
+)
+def test_an_ordinary_claims_returned_overpayment_taken_again_is_owed_by_the_payer(
+    tmp_path: Path, template: Path, then: str, backend: str
+) -> None:
+    """An ordinary claim (no replacement) paid 6.20 over its charge: the biller records a refund check, or
+    the payer recoups the credit with a PLB WO, and then the payer's own 835 takes the same money again: a
+    PLB WO naming the claim (no PLB 72 acknowledging the check), or a reversal with its corrected payment in
+    the same 835 (claims-lifecycle.md section 2). The payer has taken 6.20 twice: a payer_owes item says so,
+    the claim shows 137.60 paid and 6.20 open with the payer (A/R aging, the patient's insurance balance),
+    and the payer's money back closes it. A WO the payer pairs with a PLB 72 (the check received) takes
+    nothing more. Until 2026-12-07 the WO stayed a provider-level adjustment (the claim paid in full, nothing
+    owed) and the same-835 correction left 6.20 open A/R with no item to work."""
+    stores = remit_store(backend, tmp_path, template)
+    store = next(stores)
+    fiscal = date.today()
+
+    def remit(name: str, plbs: list[tuple[str, str, str]], *claims: RemitClaim) -> None:
+        adjustments = [ProviderAdjustment("1234567893", fiscal, r, ref, D(a), 0) for r, ref, a in plbs]
+        text = write_835(list(claims), ACME_PARTIES, name, fiscal, provider_adjustments=adjustments)
+        assert pyx12_errors(text, tmp_path) == []
+        (tmp_path / f"{name}.835").write_text(text)
+        post_remittance(store, tmp_path / f"{name}.835", "biller")
+
+    try:
+        (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+        first = _paid(claim, str(claim.total_charge + D("6.20")), Adjustment("OA", "B13", D("-6.20")))
+        _post(store, tmp_path, [first], "EFT-1", ACME_PARTIES)
+        (credit,) = list_denials(store, "biller", claim=claim.claim_id)
+        corrected = _paid(claim, str(claim.total_charge), payer_claim_number="2200000000009")
+        if then.startswith("recouped"):
+            remit("PLB-WO", [("WO", "2200000000001", "6.20")])
+            with pytest.raises(ConflictError, match="remittance closed it as recouped"):
+                work_denial(store, credit.id, "refund", "biller")
+        else:
+            work_denial(store, credit.id, "refund", "biller", note="check 1234")
+        if then == "wo":
+            remit("PLB-WO", [("WO", "2200000000001", "6.20")])
+        elif then == "wo_with_72":  # the payer received the check: its WO and 72 net to nothing
+            remit("PLB-72", [("WO", "2200000000001", "6.20"), ("72", "2200000000001", "-6.20")])
+        else:
+            remit("EFT-2", [], reverse(first), corrected)
+        balance = patient_balance(store, "P3")
+        if then == "wo_with_72":
+            assert list_denials(store, "biller") == []
+            assert show_claim(store, claim.claim_id, "biller").balance["paid"] == "143.80"
+            aging = ar_aging(store).to_dict()["total"]["total"]
+            assert (balance["insurance_balance"], aging) == ("0.00", "0.00")
+            return
+        (item,) = list_denials(store, "biller", claim=claim.claim_id)
+        assert (item.category, item.amount, item.actions) == ("payer_owes", "6.20", ["recover", "write_off"])
+        first_return = "PLB WO recoupment" if then.startswith("recouped") else "refund the biller recorded"
+        again = "PLB WO of 6.20" if then == "wo" else "correction in the same remittance paid 143.80"
+        assert first_return in item.reason and again in item.reason
+        money = show_claim(store, claim.claim_id, "biller").balance
+        assert (money["paid"], money["insurance_balance"]) == ("137.60", "6.20")
+        assert (balance["insurance_balance"], ar_aging(store).to_dict()["total"]["total"]) == ("6.20",) * 2
+        if then == "wo":
+            with store.transaction() as session:
+                audited = session.scalars(
+                    select(AuditEntry.action).where(AuditEntry.action == "claim:recouped")
+                ).all()
+            assert audited == ["claim:recouped"]
+            remit("PLB-BACK", [("WO", claim.claim_id, "-6.20")])  # the payer gives it back
+            (closed,) = [i for i in list_denials(store, "biller", status=None) if i.id == item.id]
+            assert (closed.status, closed.worked_action) == ("closed", "recovered")
+        else:
+            assert work_denial(store, item.id, "recover", "biller").item.status == "worked"
+        assert show_claim(store, claim.claim_id, "biller").balance["paid"] == "143.80"
+        assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+        assert list_denials(store, "biller") == []
+    finally:
+        next(stores, None)  # closes the store

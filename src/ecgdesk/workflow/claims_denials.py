@@ -308,6 +308,14 @@ def work_denial(
         item = session.get(DenialItemRow, item_id)
         if item is None:
             raise NotFoundError("item", f"no denial item {item_id}")
+        if item.status == "closed":
+            # only a posting closes an item (the biller works one): say which, not as if the biller had
+            raise ConflictError(
+                "item",
+                f"item {item_id} is already closed: the payer's remittance closed it as {item.worked_action} "
+                f"(posted by {item.worked_by}"
+                + (f" on {item.worked_at:%Y-%m-%d})" if item.worked_at is not None else ")"),
+            )
         if item.status != "open":
             raise ConflictError(
                 "item", f"item {item_id} is already {item.status} ({item.worked_action} by {item.worked_by})"

@@ -268,7 +268,10 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         result.posted += 1
     context.flush()
     # PLB WO / 72 naming a claim give its overpayment back to the payer (its refund item closes)
-    recover(session, remittance.provider_adjustments, remit_row.id, actor, stamp, context.log)
+    recover(
+        session, remittance.provider_adjustments, remit_row.id, actor, stamp, context.log,
+        remittance.payment_date,
+    )
     append_many(session, context.log)
     for plb in remittance.provider_adjustments:
         session.add(

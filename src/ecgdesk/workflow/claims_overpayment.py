@@ -140,11 +140,17 @@ def open_payer_owes(
     actor: str,
     stamp: Any,
     why: dict[int, str] | None = None,
+    repaid: dict[int, int] | None = None,
 ) -> None:
     """Open (or follow) the payer_owes item of every claim of ``claims`` whose net payments are below zero
     (the payer took a payment back after the practice had returned it, or reversed it twice); ``payment_ids``
     maps a claim to its reversal in this remittance (the claim payment the item points at); ``why`` says
-    how a claim's money went back first when the payer itself took it (a duplicate reversal's note)."""
+    how a claim's money went back first when the payer itself took it (a duplicate reversal's note);
+    ``repaid`` gives the cents the claim's other CLPs of this remittance paid (the correction sent with
+    the reversal): what the payer took twice is counted at the reversal, before the correction pays the
+    claim again (the correction does not give it back: it is short in the insurance balance then, as when
+    the correction comes in a later 835)."""
+    repaid = repaid or {}
     ids = [c.id for c in claims]
     items = _open_items(session, ids, Category.PAYER_OWES)
     # only a reversal takes money back, and an open item follows its claim: a remittance of payments
@@ -153,7 +159,14 @@ def open_payer_owes(
     if not claims:
         return
     money = balances(session, claims)
-    owing = [c for c in claims if money[c.id].owed_by_payer > 0]
+    owed = {c.id: money[c.id].owed_by_payer for c in claims}
+    for claim in claims:
+        back = repaid.get(claim.id, 0)
+        if back > 0 and claim.status != ClaimStatus.CORRECTED.value and claim.id in payment_ids:
+            balance = money[claim.id]
+            at_reversal = -(balance.paid - dollars(back)) - balance.owed_written_off
+            owed[claim.id] = max(owed[claim.id], min(at_reversal, balance.insurance))
+    owing = [c for c in claims if owed[c.id] > 0]
     for claim in claims:
         item = items.get(claim.id)
         if item is None:
@@ -179,10 +192,14 @@ def open_payer_owes(
         ledger_id = session.scalar(rows.order_by(LedgerRow.id))
         if reversal is None or ledger_id is None:
             continue
-        amount = money[claim.id].owed_by_payer
+        amount = owed[claim.id]
         taken = f"its reversal (CLP02 {reversal.status_code}, claim payment {reversal.id}, CLP07 " + (
-            f"{reversal.payer_claim_number or '-'}, {dollars(-reversal.paid_cents):.2f} taken back)"
+            f"{reversal.payer_claim_number or '-'}, {dollars(-reversal.paid_cents):.2f} taken back"
         )
+        if repaid.get(claim.id, 0) > 0:
+            taken += f"; its correction in the same remittance paid {dollars(repaid[claim.id]):.2f})"
+        else:
+            taken += ")"
         work = payer_owes(
             f"{amount:.2f}",
             determination,
@@ -200,10 +217,18 @@ def recover(
     actor: str,
     stamp: Any,
     log: list[NewAuditRow],
+    determination: date | None = None,
 ) -> None:
     """Close the refund items the remittance's PLB WO / 72 adjustments name (PLB03-2: our claim number or
     the payer's claim number), and the payer_owes items its negative WO name; a WO smaller than the item
-    leaves the rest open."""
+    leaves the rest open. A positive WO naming a claim whose money the practice had returned already (the
+    biller's refund check) takes it a second time: the payer owes it (:func:`_taken_again`), unless a PLB
+    72 of the same remittance naming the claim offsets it (the check received: WO and 72 net to nothing)."""
+    adjustments = list(adjustments)
+    checks: dict[str, int] = {}
+    for plb in adjustments:
+        if plb.reason == "72" and plb.amount < 0 and plb.reference:
+            checks[plb.reference] = checks.get(plb.reference, 0) + cents(-plb.amount)
     for plb in adjustments:
         why = RECOVERY.get(plb.reason)
         # a negative WO is money the payer gives back: what it took twice (a payer_owes item of the claim
@@ -259,7 +284,12 @@ def recover(
                 )
             )
         if plb.reason == "WO" and not returning and left > 0:
-            _recoup_corrected(session, claim_ids, plb, left, remittance_id, actor, stamp, log)
+            left = _recoup_corrected(session, claim_ids, plb, left, remittance_id, actor, stamp, log)
+            offset = min(left, checks.get(plb.reference, 0))
+            checks[plb.reference] = checks.get(plb.reference, 0) - offset
+            if left - offset > 0:
+                day = determination or stamp.date()
+                _taken_again(session, claim_ids, plb, left - offset, remittance_id, day, actor, stamp, log)
 
 
 def _recoup_corrected(
@@ -271,7 +301,7 @@ def _recoup_corrected(
     actor: str,
     stamp: Any,
     log: list[NewAuditRow],
-) -> None:
+) -> int:
     """A positive PLB WO naming a claim we corrected (a replacement sent) with no refund item open: the
     payer takes the original's payment back ahead of deciding the replacement (claims-lifecycle.md section
     2: it recoups, or sends the WO now). The money leaves the claim (a ``refund`` row, up to what is still
@@ -308,6 +338,83 @@ def _recoup_corrected(
                 },
             )
         )
+    return left
+
+
+def _taken_again(
+    session: Session,
+    claim_ids: Select[int],
+    plb: ProviderAdjustment,
+    left: int,
+    remittance_id: int,
+    determination: date,
+    actor: str,
+    stamp: Any,
+    log: list[NewAuditRow],
+) -> None:
+    """A positive PLB WO naming an ordinary claim (not replaced) with no refund item open, whose money the
+    practice returned already (net ``refund`` rows: the biller's refund check, claims-lifecycle.md section
+    2: 72 is the authorized return a payer pairs with its WO once the check is received): the payer
+    recouped the same money a second time. It leaves the claim (a ``refund`` row, up to what was returned
+    and not yet counted as taken again) and the payer owes it: a ``payer_owes`` item opens (or grows), so
+    the claim's insurance balance, A/R aging and the work list show it. Until 2026-12-07 such a WO stayed a
+    provider-level adjustment: the claim showed nothing owed while the practice was short the money twice
+    returned."""
+    ordinary = list(
+        session.scalars(
+            select(ClaimRow)
+            .where(ClaimRow.id.in_(claim_ids), ClaimRow.status != ClaimStatus.CORRECTED.value)
+            .order_by(ClaimRow.id)
+        )
+    )
+    if not ordinary:
+        return
+    ids = [c.id for c in ordinary]
+    returned: dict[int, int] = {}
+    for claim_id, amount in session.execute(
+        select(LedgerRow.claim_id, LedgerRow.amount_cents).where(
+            LedgerRow.claim_id.in_(ids), LedgerRow.kind == "refund"
+        )
+    ):
+        returned[claim_id] = returned.get(claim_id, 0) + amount
+    owing = _open_items(session, ids, Category.PAYER_OWES)
+    payers = {p.id: p for p in session.scalars(select(PayerRow))}
+    for claim in ordinary:
+        item = owing.get(claim.id)
+        taken = min(left, returned.get(claim.id, 0) - (item.amount_cents if item is not None else 0))
+        if taken <= 0:
+            continue
+        left -= taken
+        before_paid = balances(session, [claim])[claim.id].paid
+        earlier = _returned(session, claim.id)
+        row = refund_row(claim.id, taken, actor, stamp, plb.reason)
+        session.add(row)
+        session.flush()
+        shown = f"{dollars(taken):.2f}"
+        if item is None:
+            wo = f"the payer's PLB WO of {shown} (PLB03-2 {plb.reference}, remittance {remittance_id})"
+            work = payer_owes(shown, determination, rules_of(payers[claim.payer_id]), earlier, wo)
+            session.add(_claim_item(claim.id, row.id, dollars(taken), work, stamp))
+        else:
+            item.amount_cents += taken
+        log.append(
+            (
+                actor,
+                "claim:recouped",
+                "claim",
+                claim.id,
+                {"paid": f"{before_paid:.2f}"},
+                {
+                    "paid": f"{before_paid - dollars(taken):.2f}",
+                    "recouped": shown,
+                    "taken_twice": True,
+                    "plb": f"{plb.reason}:{plb.reference}",
+                    "remittance": remittance_id,
+                },
+            )
+        )
+        if left <= 0:
+            break
 
 
 def _claim_item(claim_id: int, ledger_id: int, amount: Decimal, work: Triage, stamp: Any) -> DenialItemRow:

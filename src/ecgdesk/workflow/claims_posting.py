@@ -553,8 +553,14 @@ class Posting:
             # once per claim: a claim with two CLPs here (a reversal sent twice) owes one item
             posted = list({p.claim.id: p.claim for p in self.pending}.values())
             reversals = {p.claim.id: paid_by[id(p)] for p in self.pending if p.payment["status_code"] == "22"}
+            repaid: dict[int, int] = {}
+            for p in self.pending:
+                if p.claim.id in reversals and p.payment["status_code"] != "22":
+                    repaid[p.claim.id] = repaid.get(p.claim.id, 0) + p.payment["paid_cents"]
             day = self.remittance.payment_date
-            open_payer_owes(session, posted, reversals, day, self.actor, self.stamp, self.duplicates)
+            open_payer_owes(
+                session, posted, reversals, day, self.actor, self.stamp, self.duplicates, repaid
+            )
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
