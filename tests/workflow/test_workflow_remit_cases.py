@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 pytest.importorskip("ecgdesk.reports.scanning")
 
+from claims_workflow_builders import BILLING
 from workflow_builders import tiny_record  # noqa: F401
 
 from ecgdesk.claims.model import ProfessionalClaim
@@ -30,6 +31,7 @@ from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
+from ecgdesk.workflow.claims_setup import setup_billing
 from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
@@ -512,3 +514,33 @@ def test_a_denial_paid_on_appeal_is_overturned_not_a_current_denied_amount(
         ).all()
     assert "denial:overturned" in audited
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+
+
+def test_a_claim_of_another_billing_provider_is_not_posted_to_this_payee(
+    store: Store, tmp_path: Path
+) -> None:
+    """The practice bills as two providers (the IDTF, then a physician group with its own NPI) and the
+    payer's 835 to the IDTF (N1*PE its NPI) also carries the group's claim: that money went to the IDTF's
+    account, not the group's, so the group's claim is queued as unmatched saying why (until 2026-12-07 it
+    was posted paid: the group's A/R closed on money it never received); the IDTF's claim posts, and the
+    group's own 835 later posts its claim."""
+    (idtf,) = _export(store, tmp_path / "out", [1], "12345")
+    group_npi = "1245319599"
+    setup_billing(store, replace(BILLING, name="Heart Group", npi=group_npi, claim_prefix="HRT"), "admin")
+    (group,) = _export(store, tmp_path / "out2", [2], "12345")
+    answers = [
+        _paid(c, "57.52", Adjustment("CO", "45", D("71.90")), Adjustment("PR", "2", D("14.38")))
+        for c in (idtf, group)
+    ]
+    posted = _post(store, tmp_path, answers, "EFT-IDTF", MEDICARE_PARTIES)
+    assert [c["claim_id"] for c in posted["claims"]] == [idtf.claim_id]
+    (queued,) = posted["unmatched"]
+    assert queued["claim_id"] == group.claim_id
+    assert f"billing provider Heart Group (NPI {group_npi})" in queued["reason"]
+    assert "1234567893" in queued["reason"]
+    assert show_claim(store, group.claim_id, "biller").balance["paid"] == "0.00"
+    group_parties = replace(MEDICARE_PARTIES, payee_name="HEART GROUP", payee_npi=group_npi)
+    again = _post(store, tmp_path, [answers[1]], "EFT-GROUP", group_parties)
+    assert [c["status"] for c in again["claims"]] == ["paid"] and again["unmatched"] == []
+    assert show_claim(store, group.claim_id, "biller").balance["paid"] == "57.52"
+

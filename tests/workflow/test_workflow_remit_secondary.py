@@ -3,7 +3,7 @@ of that payer's payment (alone, or with its correction in one 835). Every 835 pa
 it is posted."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,8 +52,19 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
     the Medigap plan then sends its own 835 for the same CLP01 with CLP02 2 (processed as secondary),
     restating what Medicare settled as OA-23. Its payment settles the patient share Medicare left (PR-2),
     what it leaves to the patient stays the patient's, its own CO-45 is contractual; the restated OA-23
-    is not booked a second time (claims-lifecycle.md section 2: CLP02, group codes, balancing)."""
-    first, second, crossed = _crossed_over(store, tmp_path)
+    is not booked a second time (claims-lifecycle.md section 2: CLP02, group codes, balancing). Posted
+    before Medicare's 835 (the two files out of order), the Medigap 835 is refused whole, naming its first
+    such CLP and saying to post the primary's first: until 2026-12-07 it posted as the claims' first
+    determination and Medicare's then booked them again (each claim 143.80 in credit with a refund item
+    for it, P1 billed the 14.38 the Medigap plan paid, P2 18.76 instead of 4.38)."""
+
+    def medigap_first(first: ProfessionalClaim, second: ProfessionalClaim) -> None:
+        with pytest.raises(InputError, match=r"segment \d+ CLP02.*processed as secondary.*primary payer's"):
+            _post(store, tmp_path, _medigap(first, second), "CHK-MG", MEDIGAP)
+        assert list_denials(store, "biller", status=None) == []
+        assert show_claim(store, first.claim_id, "biller").balance["paid"] == "0.00"
+
+    first, second, crossed = _crossed_over(store, tmp_path, medigap_first)
     assert [c["crossover"] for c in crossed["claims"]] == [True, True]
     assert {i.next_action for i in list_denials(store, "biller")} == {"bill_patient"}
     posted = _post(store, tmp_path, _medigap(first, second), "CHK-MG", MEDIGAP)
@@ -92,10 +103,16 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
 MEDIGAP = Parties("MEDIGAP PLAN", "1777777777", "HEART DIAGNOSTICS IDTF", "1234567893")
 
 
-def _crossed_over(store: Store, folder: Path) -> tuple[ProfessionalClaim, ProfessionalClaim, dict]:
+def _crossed_over(
+    store: Store,
+    folder: Path,
+    before: Callable[[ProfessionalClaim, ProfessionalClaim], None] | None = None,
+) -> tuple[ProfessionalClaim, ProfessionalClaim, dict]:
     """Medicare pays P1's and P2's claims as primary (PR-2 14.38 left) and crosses them over (CLP02 19);
-    the claims and what posting Medicare's 835 answered."""
+    the claims and what posting Medicare's 835 answered (``before`` runs on the claims exported, before)."""
     first, second = _export(store, folder / "out", [1, 2], "12345")
+    if before is not None:
+        before(first, second)
     primary = [
         _paid(
             c,

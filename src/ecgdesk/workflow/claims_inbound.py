@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session, load_only
 
 from ecgdesk.claims import Remittance, read_remittances
 from ecgdesk.claims.matching import BilledLine
-from ecgdesk.claims.x12 import collector_paused
+from ecgdesk.claims.x12 import X12Error, collector_paused
 from ecgdesk.coding.payer_rules import PayerRules
 from ecgdesk.store import Store, append, append_many
 from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import (
+    BillingProviderRow,
     ClaimLineRow,
+    ClaimPaymentRow,
     ClaimRow,
     CoverageRow,
     LedgerRow,
@@ -136,6 +138,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         ClaimRow.updated_at,
         ClaimRow.frequency,  # a replacement the payer accepts supersedes its original (claims_replaced)
         ClaimRow.original_claim_id,
+        ClaimRow.billing_provider_id,  # paid to that provider (the 835's payee), or not ours to post
     )
     for claim_numbers in in_batches(numbers):
         claim_query = select(ClaimRow).options(needed).where(ClaimRow.claim_number.in_(claim_numbers))
@@ -177,6 +180,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     secondary_rules = later_rules["S"]
     # a secondary claim we billed settles the share its primary claim left: that claim's ledger has it
     primaries = primary_claims(session, ids)
+    _refuse_later_payer_first(session, path, remittance, claims, primaries)
     later = sorted(
         {
             claims[c.claim_id].id
@@ -237,12 +241,25 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
         share_users=users,
         next_rules=next_rules,
     )
+    billed_by = {b.id: b for b in session.scalars(select(BillingProviderRow))}
+    # the 835 pays one payee (N1*PE: an NPI, or a TIN several of our providers may share); a claim another
+    # of our billing providers billed is that provider's money, which this payment did not go to
+    payee = {i for i, b in billed_by.items() if remittance.payee_id in (b.npi, b.tin)}
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)
+        reason = None
         if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):
             reason = (
                 "no claim with this number" if claim is None else f"claim was never sent ({claim.status})"
             )
+        elif payee and claim.billing_provider_id not in payee:
+            biller = billed_by[claim.billing_provider_id]
+            reason = (
+                f"claim of billing provider {biller.name} (NPI {biller.npi}), but this 835 pays payee "
+                f"{remittance.payee_name} ({remittance.payee_id}): not posted to that provider's claim"
+            )
+        if claim is None or reason is not None:
+            reason = reason or "no claim with this number"  # (for the type checker: set above)
             session.add(
                 UnmatchedRemitRow(
                     remittance_id=remit_row.id,
@@ -309,6 +326,49 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
             "plb": len(remittance.provider_adjustments),
         },
     )
+
+
+#: how CLP02 names the payer's place in the order of payers
+_ORDER = {"2": "secondary", "3": "tertiary", "20": "secondary", "21": "tertiary"}
+
+
+def _refuse_later_payer_first(
+    session: Session,
+    path: Path,
+    remittance: Remittance,
+    claims: dict[str, ClaimRow],
+    primaries: dict[int, ClaimRow],
+) -> None:
+    """Refuse the file when a later payer's answer (CLP02 2/3/20/21: a crossover payer's, e.g. Medigap after
+    Medicare) comes for a claim of ours billed to its primary with no earlier payer's 835 posted for it yet
+    (the two payers' files posted out of order). Its CAS restate the earlier payer (OA-23) and its
+    payment settles a patient share not booked yet: posted first, it would be read as the claim's first
+    determination, and the primary's 835 after it would then book the claim a second time (the whole
+    charge in credit, a refund item for it, the patient billed the share the later payer paid). Our own
+    secondary claims (billed with ``bill_secondary``) are answered by their payer first: not refused."""
+    waiting = {
+        claims[c.claim_id].id: c
+        for c in remittance.claims
+        if c.status in _ORDER
+        and c.claim_id in claims
+        and claims[c.claim_id].id not in primaries
+        and claims[c.claim_id].status not in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value)
+    }
+    answered: set[int] = set()
+    for chunk in in_batches(sorted(waiting)):
+        query = select(ClaimPaymentRow.claim_id).where(ClaimPaymentRow.claim_id.in_(chunk)).distinct()
+        answered.update(int(claim_id) for claim_id in session.scalars(query))
+    for claim_id, remit in sorted(waiting.items(), key=lambda item: item[1].position):
+        if claim_id not in answered:
+            raise X12Error(
+                path,
+                remit.position,
+                "CLP",
+                "CLP02",
+                f"claim {remit.claim_id} was processed as {_ORDER[remit.status]} (CLP02 {remit.status}) but "
+                "no earlier payer's 835 for it is posted: post the primary payer's remittance first, then "
+                "this file (refused whole, nothing posted)",
+            )
 
 
 def unmatched(
