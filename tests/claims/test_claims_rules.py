@@ -188,6 +188,10 @@ def test_the_actions_offered_are_those_working_an_item_accepts() -> None:
     medicare = allowed_actions("CO", False, "", reopening=True)
     assert Action.CORRECT not in medicare and Action.REOPENING in medicare
     assert allowed_actions("CO", False, "overpayment") == [Action.REFUND]
+    # CO-29 is not an initial determination (claims-lifecycle.md section 3): until 2026-12-07 its item,
+    # saying "no appeal", was offered `appeal`, which drafted a redetermination letter and parked the claim
+    late = allowed_actions("CO", False, "timely_filing")
+    assert Action.APPEAL not in late and Action.WRITE_OFF in late and Action.CORRECT in late
 
 
 def test_mue_denials_follow_the_adjudication_indicator() -> None:

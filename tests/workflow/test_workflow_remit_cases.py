@@ -544,3 +544,21 @@ def test_a_claim_of_another_billing_provider_is_not_posted_to_this_payee(
     assert [c["status"] for c in again["claims"]] == ["paid"] and again["unmatched"] == []
     assert show_claim(store, group.claim_id, "biller").balance["paid"] == "57.52"
 
+
+def test_a_timely_filing_denial_is_written_off_not_appealed(store: Store, tmp_path: Path) -> None:
+    """CO-29 (the filing limit passed): not an initial determination, so no appeal (claims-lifecycle.md
+    section 3); the item offers write_off, refuses appeal saying why (until 2026-12-07 appeal drafted a
+    redetermination letter and moved the claim to appealed, its charge open A/R for good), and the write-off
+    closes the claim with nothing billed to the patient."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    late = _paid(claim, "0", Adjustment("CO", "29", claim.total_charge))
+    assert _post(store, tmp_path, [late], "EFT-29", ACME_PARTIES)["claims"][0]["status"] == "denied"
+    (item,) = list_denials(store, "biller", claim=claim.claim_id)
+    assert (item.category, item.next_action) == ("timely_filing", "write_off")
+    assert "appeal" not in item.actions
+    with pytest.raises(InputError, match="not an initial determination and has no appeal rights"):
+        work_denial(store, item.id, "appeal", "biller")
+    assert work_denial(store, item.id, "write_off", "biller").claim_status == "written_off"
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    balance = patient_balance(store, "P3")
+    assert (balance["insurance_balance"], balance["patient_balance"]) == ("0.00", "0.00")

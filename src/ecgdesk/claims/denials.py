@@ -185,7 +185,8 @@ def allowed_actions(
 ) -> list[Action]:
     """The actions a biller may take on an item of ``group`` (an overpayment item is only refunded): only a
     PR amount is billed to the patient or to the next payer (not after a crossover), and a payer taking
-    corrections as reopenings (``reopening``) takes no frequency-7 correction."""
+    corrections as reopenings (``reopening``) takes no frequency-7 correction, and a timely filing denial
+    (CARC 29) is not appealed."""
     if category == Category.OVERPAYMENT:
         return [Action.REFUND]
     if category == Category.PAYER_OWES:
@@ -198,6 +199,9 @@ def allowed_actions(
         refused.add(Action.BILL_SECONDARY)
     if reopening:
         refused.add(Action.CORRECT)
+    if category == Category.TIMELY_FILING:
+        # CARC 29 is not an initial determination: there is nothing to appeal (claims-lifecycle.md section 3)
+        refused.add(Action.APPEAL)
     return [a for a in Action if a not in refused]
 
 

@@ -334,6 +334,11 @@ def work_denial(
                 why = "only money the payer took back twice (a payer_owes item) is recovered"
             elif chosen is Action.REFUND:
                 why = "only an overpayment item is refunded"
+            elif chosen is Action.APPEAL and item.category == Category.TIMELY_FILING:
+                why = (
+                    "a timely filing denial (CARC 29) is not an initial determination and has no appeal "
+                    "rights: write it off, or correct the claim if its date of service was wrong"
+                )
             elif chosen is Action.CORRECT:
                 why = f"{payer.name} takes corrections as reopenings, not frequency-7 claims: use 'reopening'"
             elif chosen is Action.BILL_SECONDARY and item.group_code == "PR":
