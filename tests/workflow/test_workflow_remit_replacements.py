@@ -420,20 +420,22 @@ def test_an_original_paid_again_while_its_replacement_waits_stays_replaced(
         ("wo", "postgresql"),
         ("wo_with_72", "sqlite"),
         ("reversal_and_correction", "sqlite"),
+        ("reversal_and_correction_with_72", "sqlite"),
         ("recouped_then_reversal_and_correction", "sqlite"),
     ],
 )
 def test_an_ordinary_claims_returned_overpayment_taken_again_is_owed_by_the_payer(
     tmp_path: Path, template: Path, then: str, backend: str
 ) -> None:
-    """An ordinary claim (no replacement) paid 6.20 over its charge: the biller records a refund check, or
-    the payer recoups the credit with a PLB WO, and then the payer's own 835 takes the same money again: a
-    PLB WO naming the claim (no PLB 72 acknowledging the check), or a reversal with its corrected payment in
-    the same 835 (claims-lifecycle.md section 2). The payer has taken 6.20 twice: a payer_owes item says so,
-    the claim shows 137.60 paid and 6.20 open with the payer (A/R aging, the patient's insurance balance),
-    and the payer's money back closes it. A WO the payer pairs with a PLB 72 (the check received) takes
-    nothing more. Until 2026-12-07 the WO stayed a provider-level adjustment (the claim paid in full, nothing
-    owed) and the same-835 correction left 6.20 open A/R with no item to work."""
+    """An ordinary claim (no replacement) paid 6.20 over its charge: the biller records a refund check, or the
+    payer recoups the credit with a PLB WO, and then the payer's own 835 takes the same money again: a
+    PLB WO naming the claim (no PLB 72 acknowledging the check), or a reversal with its corrected payment
+    in the same 835 (claims-lifecycle.md section 2). The payer has taken 6.20 twice: a payer_owes item
+    says so, the claim shows 137.60 paid and 6.20 open with the payer (A/R aging, the patient's insurance
+    balance), and the payer's money back closes it. A WO the payer pairs with a PLB 72 (the check
+    received), or a PLB 72 handing the check back beside the reversal and correction, takes nothing more.
+    Until 2026-12-07 the WO stayed a provider-level adjustment (the claim paid in full, nothing owed) and
+    the same-835 correction left 6.20 open A/R with no item to work."""
     stores = remit_store(backend, tmp_path, template)
     store = next(stores)
     fiscal = date.today()
@@ -461,10 +463,12 @@ def test_an_ordinary_claims_returned_overpayment_taken_again_is_owed_by_the_paye
             remit("PLB-WO", [("WO", "2200000000001", "6.20")])
         elif then == "wo_with_72":  # the payer received the check: its WO and 72 net to nothing
             remit("PLB-72", [("WO", "2200000000001", "6.20"), ("72", "2200000000001", "-6.20")])
+        elif then.endswith("with_72"):  # it recovers by the correction and hands the check back (72)
+            remit("EFT-2", [("72", "2200000000001", "-6.20")], reverse(first), corrected)
         else:
             remit("EFT-2", [], reverse(first), corrected)
         balance = patient_balance(store, "P3")
-        if then == "wo_with_72":
+        if then.endswith("with_72"):
             assert list_denials(store, "biller") == []
             assert show_claim(store, claim.claim_id, "biller").balance["paid"] == "143.80"
             aging = ar_aging(store).to_dict()["total"]["total"]

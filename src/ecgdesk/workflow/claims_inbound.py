@@ -367,7 +367,8 @@ def _refuse_later_payer_first(
                 "CLP02",
                 f"claim {remit.claim_id} was processed as {_ORDER[remit.status]} (CLP02 {remit.status}) but "
                 "no earlier payer's 835 for it is posted: post the primary payer's remittance first, then "
-                "this file (refused whole, nothing posted)",
+                "this file (refused whole, nothing posted); if no other payer has answered, this payer holds "
+                "another coverage primary: set the patient's coverage order right and bill that payer first",
             )
 
 

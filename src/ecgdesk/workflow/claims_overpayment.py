@@ -13,13 +13,15 @@ A replaced claim whose replacement (frequency 7) the payer accepted without reve
 the payer's reversal (the item closes as reversed) or WO recoupment (recouped) closes it. A WO recouping such
 a claim before the payer decides its replacement (no item open yet) takes the money off it all the same.
 
-Money returned twice: when the practice gave a payment back (the biller's refund, a PLB WO recoupment) and
-the payer then reversed that payment too (CLP02 22 takes it back again), the claim's net payments fall
-below zero and the payer owes the difference: an item of category ``payer_owes`` (next action ``recover``;
-``write_off`` if given up) opens naming both events, and follows that money while open. It closes when the
-biller records the money received (``recover``: a negative ``refund`` row), when a negative PLB WO naming
-the claim in the payer's remittance returns it (``recovered``), or when later payments of the claim make
-it whole (``settled``: nothing below zero, and no insurance balance left of it on a claim paid again).
+Money returned twice: when the practice gave a payment back (the biller's refund, a PLB WO recoupment)
+and the payer then reversed that payment too (CLP02 22 takes it back again, its correction in the same
+835 or later), or recouped an ordinary claim's refunded overpayment again with its own PLB WO (no PLB 72
+offsetting it), the claim's net payments fall below what it was paid and the payer owes the difference:
+an item of category ``payer_owes`` (next action ``recover``; ``write_off`` if given up) opens naming both
+events, and follows that money while open. It closes when the biller records the money received
+(``recover``: a negative ``refund`` row), when a negative PLB WO naming the claim in the payer's
+remittance returns it (``recovered``), or when later payments of the claim make it whole (``settled``:
+nothing below zero, and no insurance balance left of it on a claim paid again).
 """
 
 from __future__ import annotations
@@ -229,6 +231,7 @@ def recover(
     for plb in adjustments:
         if plb.reason == "72" and plb.amount < 0 and plb.reference:
             checks[plb.reference] = checks.get(plb.reference, 0) + cents(-plb.amount)
+    recouping = {plb.reference for plb in adjustments if plb.reason == "WO" and plb.amount > 0}
     for plb in adjustments:
         why = RECOVERY.get(plb.reason)
         # a negative WO is money the payer gives back: what it took twice (a payer_owes item of the claim
@@ -247,6 +250,16 @@ def recover(
                 ClaimRow.id.in_(paid_by),
             )
         )
+        if plb.reason == "72" and plb.amount < 0 and plb.reference not in recouping:
+            waiting = select(DenialItemRow.id).where(
+                DenialItemRow.claim_id.in_(claim_ids),
+                DenialItemRow.category == Category.OVERPAYMENT.value,
+                DenialItemRow.status == "open",
+            )
+            if session.scalar(waiting.limit(1)) is None:
+                # no WO to offset and no refund item waiting for the check: the payer hands the check back
+                # (it recovered the money by reversing and correcting the claim): what it took twice
+                returning, category, why = True, Category.PAYER_OWES, "recovered"
         query = (
             select(DenialItemRow)
             .where(
