@@ -421,6 +421,7 @@ def test_an_original_paid_again_while_its_replacement_waits_stays_replaced(
         ("wo_with_72", "sqlite"),
         ("reversal_and_correction", "sqlite"),
         ("reversal_and_correction_with_72", "sqlite"),
+        ("recovery_deferred", "sqlite"),
         ("recouped_then_reversal_and_correction", "sqlite"),
     ],
 )
@@ -465,6 +466,10 @@ def test_an_ordinary_claims_returned_overpayment_taken_again_is_owed_by_the_paye
             remit("PLB-72", [("WO", "2200000000001", "6.20"), ("72", "2200000000001", "-6.20")])
         elif then.endswith("with_72"):  # it recovers by the correction and hands the check back (72)
             remit("EFT-2", [("72", "2200000000001", "-6.20")], reverse(first), corrected)
+        elif then == "recovery_deferred":  # the 6.20 the correction took is given back now, taken later
+            remit("EFT-2", [("WO", "2200000000001", "-6.20")], reverse(first), corrected)
+            assert list_denials(store, "biller") == []
+            remit("PLB-WO", [("WO", "2200000000001", "6.20")])
         else:
             remit("EFT-2", [], reverse(first), corrected)
         balance = patient_balance(store, "P3")
@@ -477,7 +482,9 @@ def test_an_ordinary_claims_returned_overpayment_taken_again_is_owed_by_the_paye
         (item,) = list_denials(store, "biller", claim=claim.claim_id)
         assert (item.category, item.amount, item.actions) == ("payer_owes", "6.20", ["recover", "write_off"])
         first_return = "PLB WO recoupment" if then.startswith("recouped") else "refund the biller recorded"
-        again = "PLB WO of 6.20" if then == "wo" else "correction in the same remittance paid 143.80"
+        again = "correction in the same remittance paid 143.80"
+        if then in ("wo", "recovery_deferred"):
+            again = "PLB WO of 6.20"
         assert first_return in item.reason and again in item.reason
         money = show_claim(store, claim.claim_id, "biller").balance
         assert (money["paid"], money["insurance_balance"]) == ("137.60", "6.20")

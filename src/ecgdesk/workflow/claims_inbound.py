@@ -247,7 +247,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
     payee = {i for i, b in billed_by.items() if remittance.payee_id in (b.npi, b.tin)}
     for remit_claim in remittance.claims:
         claim = claims.get(remit_claim.claim_id)
-        reason = None
+        reason = ""
         if claim is None or claim.status in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value):
             reason = (
                 "no claim with this number" if claim is None else f"claim was never sent ({claim.status})"
@@ -258,8 +258,7 @@ def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, 
                 f"claim of billing provider {biller.name} (NPI {biller.npi}), but this 835 pays payee "
                 f"{remittance.payee_name} ({remittance.payee_id}): not posted to that provider's claim"
             )
-        if claim is None or reason is not None:
-            reason = reason or "no claim with this number"  # (for the type checker: set above)
+        if claim is None or reason:
             session.add(
                 UnmatchedRemitRow(
                     remittance_id=remit_row.id,

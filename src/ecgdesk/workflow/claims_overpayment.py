@@ -366,13 +366,13 @@ def _taken_again(
     log: list[NewAuditRow],
 ) -> None:
     """A positive PLB WO naming an ordinary claim (not replaced) with no refund item open, whose money the
-    practice returned already (net ``refund`` rows: the biller's refund check, claims-lifecycle.md section
-    2: 72 is the authorized return a payer pairs with its WO once the check is received): the payer
-    recouped the same money a second time. It leaves the claim (a ``refund`` row, up to what was returned
-    and not yet counted as taken again) and the payer owes it: a ``payer_owes`` item opens (or grows), so
-    the claim's insurance balance, A/R aging and the work list show it. Until 2026-12-07 such a WO stayed a
-    provider-level adjustment: the claim showed nothing owed while the practice was short the money twice
-    returned."""
+    practice returned already (``refund`` rows: the biller's refund check, a recoupment, claims-
+    lifecycle.md section 2: 72 is the authorized return a payer pairs with its WO once the check is
+    received): the payer recouped the same money a second time. It leaves the claim (a ``refund`` row, up
+    to what was returned and not yet counted as taken again) and the payer owes it: a ``payer_owes`` item
+    opens (or grows), so the claim's insurance balance, A/R aging and the work list show it. Until
+    2026-12-07 such a WO stayed a provider-level adjustment: the claim showed nothing owed while the
+    practice was short the money twice returned."""
     ordinary = list(
         session.scalars(
             select(ClaimRow)
@@ -383,10 +383,12 @@ def _taken_again(
     if not ordinary:
         return
     ids = [c.id for c in ordinary]
+    # every return counts, not net of the payer's money back: a deferred recovery (a negative WO beside
+    # the reversal, the positive WO later) or a recoupment repeated takes the money again after that
     returned: dict[int, int] = {}
     for claim_id, amount in session.execute(
         select(LedgerRow.claim_id, LedgerRow.amount_cents).where(
-            LedgerRow.claim_id.in_(ids), LedgerRow.kind == "refund"
+            LedgerRow.claim_id.in_(ids), LedgerRow.kind == "refund", LedgerRow.amount_cents > 0
         )
     ):
         returned[claim_id] = returned.get(claim_id, 0) + amount
