@@ -344,3 +344,18 @@ def test_a_third_payers_reversal_reopens_nothing_of_a_second_payment_reversed_si
         "14.38",
         "0.00",
     )
+
+
+def test_the_payer_billed_as_primary_answering_as_secondary_is_posted(store: Store, tmp_path: Path) -> None:
+    """Medicare, billed as the primary payer, processes P2's claim as secondary (CLP02 2: it knows of
+    another coverage primary, Medicare as secondary payer). That 835 came from the claim's own payer (its
+    TRN03 paid P1's claim as primary before): it is no crossover file posted out of order, and refusing it
+    whole (as the out-of-order check did at first) held every other patient's payment in it. It posts."""
+    first, second = _export(store, tmp_path / "out", [1, 2], "12345")
+    share = Adjustment("PR", "2", D("14.38"))
+    _post(store, tmp_path, [_paid(first, "57.52", Adjustment("CO", "45", D("71.90")), share)], "EFT-1",
+          MEDICARE_PARTIES)
+    answer = _paid(second, "0.00", Adjustment("OA", "23", D("143.80")), status="2", payer_claim_number="M2")
+    posted = _post(store, tmp_path, [answer], "EFT-2", MEDICARE_PARTIES)
+    assert posted["posted"] == 1 and posted["claims"][0]["claim_id"] == second.claim_id, posted
+    assert posted["claims"][0]["clp_status"] == "2"  # (another payer's such file first: the test above)

@@ -344,7 +344,14 @@ def _refuse_later_payer_first(
     payment settles a patient share not booked yet: posted first, it would be read as the claim's first
     determination, and the primary's 835 after it would then book the claim a second time (the whole
     charge in credit, a refund item for it, the patient billed the share the later payer paid). Our own
-    secondary claims (billed with ``bill_secondary``) are answered by their payer first: not refused."""
+    secondary claims (billed with ``bill_secondary``) are answered by their payer first: not refused.
+
+    Nor is the answer of the claim's own payer, known as the payer of this 835 (its TRN03) by an 835 of it
+    posted before for another claim billed to that payer: a payer we billed as primary that processes the
+    claim as secondary (Medicare as secondary payer, another coverage it knows of) is no file out of
+    order, and refusing its 835 whole would hold every other patient's payment in it. It posts as
+    before; its CLP02 says to set the patient's coverage order right."""
+    own_payer = _payers_answering_as(session, remittance.payer_trace_id)
     waiting = {
         claims[c.claim_id].id: c
         for c in remittance.claims
@@ -352,6 +359,7 @@ def _refuse_later_payer_first(
         and c.claim_id in claims
         and claims[c.claim_id].id not in primaries
         and claims[c.claim_id].status not in (ClaimStatus.CREATED.value, ClaimStatus.SCRUBBED.value)
+        and claims[c.claim_id].payer_id not in own_payer
     }
     answered: set[int] = set()
     for chunk in in_batches(sorted(waiting)):
@@ -369,6 +377,20 @@ def _refuse_later_payer_first(
                 "this file (refused whole, nothing posted); if no other payer has answered, this payer holds "
                 "another coverage primary: set the patient's coverage order right and bill that payer first",
             )
+
+
+def _payers_answering_as(session: Session, payer_trace_id: str) -> set[int]:
+    """Our payers whose claims earlier 835s with this TRN03 answered as the payer billed (CLP02 1/19)."""
+    if not payer_trace_id:
+        return set()
+    query = (
+        select(ClaimRow.payer_id)
+        .join(ClaimPaymentRow, ClaimPaymentRow.claim_id == ClaimRow.id)
+        .join(RemittanceRow, RemittanceRow.id == ClaimPaymentRow.remittance_id)
+        .where(RemittanceRow.payer_trace_id == payer_trace_id, ClaimPaymentRow.status_code.in_(("1", "19")))
+        .distinct()
+    )
+    return {int(payer_id) for payer_id in session.scalars(query)}
 
 
 def unmatched(
