@@ -252,7 +252,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     stop = f" (stopped early; planned to {view.planned_end})" if view.stopped_early_on else ""
     who_ = f"{view.patient} ({view.patient_id})"
     print(f"enrolment {view.enrolment_id} ({view.status}): {who_}, study {view.study_id}")
-    print(f"{view.service}: {view.start} to {view.end}{stop}")
+    print(f"{view.service}: {view.start} to {view.end}{stop}, days and recorder times in {view.time_zone}")
     for r in view.recorders:
         why = f"  ({r.reason})" if r.reason else ""
         print(f"recorder {r.serial} {r.worn_from} to {r.worn_to}{why}")

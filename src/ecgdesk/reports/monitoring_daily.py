@@ -33,7 +33,10 @@ def _summary(report: dict[str, Any]) -> Callable[[Axes], None]:
         )
         w.gap()
         w.line(f"Patient: {report['patient']}   ID {report['patient_id']}")
-        w.line(f"Enrolment {report['enrolment_id']}   Device {report['device']}   Day (UTC) {report['day']}")
+        zone = report.get("time_zone", "UTC")
+        w.line(
+            f"Enrolment {report['enrolment_id']}   Device {report['device']}   Day ({zone}) {report['day']}"
+        )
         w.gap(3)
         w.line("Transmissions", 10, bold=True)
         w.line(

@@ -166,7 +166,7 @@ def _summary_page(ctx: MonitoringReportContext) -> Callable[[Axes], None]:
         period = doc["period"]
         w.line(
             f"Device {doc['device']}   Period {period['start']} to {period['end']} ({period['days']} days"
-            f"{_stop(period)})   Study {h.study_id}   "
+            f"{_stop(period)}; days and times {period.get('time_zone', 'UTC')})   Study {h.study_id}   "
             f"Report version {h.report_version}"
         )
         versions = doc.get("criteria_versions")
@@ -309,5 +309,6 @@ def write_pages(path: Path, pages: Sequence[Callable[[Axes], None]], title: str,
 
 
 def _when(text: str) -> str:
-    """A date as it is, a time to the minute (UTC, as stored)."""
+    """A date as it is, a time to the minute (on the patient's clock, the period's ``time_zone``; UTC in
+    a period closed before 2026-12-07)."""
     return text[:16].replace("T", " ")

@@ -243,7 +243,7 @@ def _attended_gaps(session: Session, enrolment: Enrolment) -> list[dict[str, str
     period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
     return [
         {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing}
-        for g in period_gaps(session, period)
+        for g in period_gaps(session, period, enrolment.time_zone)
     ]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +40,7 @@ from ecgdesk.store.monitoring_models import CriteriaVersion, DeviceSwap, Enrolme
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring_classify import UNCLASSIFIED, current_criteria
 from ecgdesk.workflow.monitoring_classify import classify_item as classify_item  # its home until 2026-12
+from ecgdesk.workflow.monitoring_days import period_day
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
 from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
@@ -322,15 +323,6 @@ def device_time(store: Store, serial: str, recording: Recording) -> datetime | N
     return stamp.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) if zone else stamp.replace(tzinfo=UTC)
 
 
-def period_day(enrolment: Enrolment, moment: datetime) -> date:
-    """The day of the period ``moment`` falls on: the patient's calendar day in the enrolment's zone (UTC
-    without one). A strip from 08:00 in Tokyo on the first day is 23:00 UTC the day before: by the UTC
-    date it was outside the enrolment."""
-    instant = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    zone = ZoneInfo(enrolment.time_zone) if enrolment.time_zone else UTC
-    return instant.astimezone(zone).date()
-
-
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
     """The enrolment a strip belongs to, and a flag when none fits (the strip still goes to a person)."""
     enrolments = list(
@@ -573,7 +565,3 @@ def classify_pending(store: Store, actor: str = TRIAGE_ACTOR) -> int:
     for job_id in jobs:
         _run_classification(store, job_id)
     return len(pending)
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)

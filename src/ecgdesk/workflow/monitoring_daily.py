@@ -1,5 +1,6 @@
 """The daily report of a monitored patient (mobile cardiac telemetry sends one to the physician every day):
-what the monitoring saw on one day, from the strips recorded that day (UTC) -- how many arrived and were
+what the monitoring saw on one day, from the strips recorded that day -- the patient's calendar day, in the
+zone of the enrolment (UTC where none was given; until 2026-12-07 always UTC's) -- how many arrived and were
 reviewed, the priorities and rhythm labels, each event a physician was told of with its notification log,
 the technicians' notes, and what is still open. The same figures as the end-of-service report, for a day.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, QueueItem, Transmission
 from ecgdesk.workflow.monitoring import enrolment_spells
+from ecgdesk.workflow.monitoring_days import days_span, local_clock, zone_name
 from ecgdesk.workflow.monitoring_period import notified_events, rhythm_summary
-from ecgdesk.workflow.users import aware
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class DailyReport:
     rhythm_summary: str
     events: list[dict[str, Any]] = field(default_factory=list)
     technician_notes: list[str] = field(default_factory=list)
+    time_zone: str = "UTC"  # the zone of the day and of the recorders' hours
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +55,7 @@ class DailyReport:
 
     def text(self) -> str:
         lines = [
-            f"Daily monitoring report -- {self.patient} ({self.patient_id}), {self.day}",
+            f"Daily monitoring report -- {self.patient} ({self.patient_id}), {self.day} ({self.time_zone})",
             f"Enrolment {self.enrolment_id}, device {self.device}, {self.service.replace('_', ' ')}",
             f"Strips recorded: {self.received} (reviewed {self.reviewed}, open {self.open}, "
             f"flagged {self.flagged}); ECG {self.ecg_minutes:g} min",
@@ -89,21 +91,22 @@ def _worn(session: Session, enrolment: Enrolment, start: datetime, end: datetime
     for spell in worn:
         bounds = []
         if spell.start is not None and spell.start > start:
-            bounds.append(f"from {spell.start.astimezone(UTC):%H:%M}")
+            bounds.append(f"from {local_clock(spell.start, enrolment.time_zone):%H:%M}")
         if spell.end is not None and spell.end < end:
-            bounds.append(f"to {spell.end.astimezone(UTC):%H:%M}")
+            bounds.append(f"to {local_clock(spell.end, enrolment.time_zone):%H:%M}")
         parts.append(" ".join([spell.serial, *bounds]))
     return ", ".join(parts)
 
 
 def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> DailyReport:
     """The report of ``day`` for an enrolment; the read is audited (patient data)."""
-    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
     with store.transaction() as session:
         enrolment = session.get(Enrolment, enrolment_id)
         if enrolment is None:
             raise NotFoundError("enrolment", f"no enrolment with id {enrolment_id}")
+        # the patient's day: a Tokyo morning's strips were the UTC day before's, a day on which the clocks
+        # change 23 or 25 hours long
+        start, end = days_span(day, day, enrolment.time_zone)
         period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
         if not period.contains(day):
             # A day the patient was not monitored would read as a day on which nothing was seen.
@@ -141,12 +144,14 @@ def daily_report(store: Store, enrolment_id: int, day: date, actor: str) -> Dail
             by_priority=dict(Counter(i.priority for i in items).most_common()),
             by_label=dict(Counter(i.label or "?" for i in items).most_common()),
             rhythm_summary=rhythm_summary(items),
-            events=notified_events(session, items),
+            events=notified_events(session, items, enrolment.time_zone),
             technician_notes=[
-                f"{aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+                f"{local_clock(i.closed_at, enrolment.time_zone).isoformat()[:16] if i.closed_at else ''} "
+                f"{i.closed_by}: {i.note}"
                 for i in items
                 if i.note
             ],
+            time_zone=zone_name(enrolment.time_zone),
         )
         append(
             session,
@@ -185,6 +190,7 @@ def daily_report_pdf(store: Store, enrolment_id: int, day: date, actor: str, pat
             signal, fs, start = strip_window(store, transmission, event.get("onset_s"), PDF_STRIP_S)
         except EcgDeskError:
             continue  # a strip that cannot be read is still listed with its notification log
+        start = local_clock(start, report.time_zone).replace(tzinfo=None)  # the patient's clock, as the day
         images.append(
             EventStripImage(
                 f"item {event['item_id']}   recorded {start:%Y-%m-%d %H:%M:%S}   {event['reason']}",

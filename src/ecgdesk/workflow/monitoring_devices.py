@@ -21,6 +21,7 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.monitoring_models import DeviceSwap, Enrolment, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOCK_SKEW, enrolment_spells, get_enrolment
+from ecgdesk.workflow.monitoring_days import period_day
 
 MAX_REASON = 500
 
@@ -63,7 +64,7 @@ def swap_device(
             if serial == old:
                 raise InputError("device", f"the patient already wears device {serial}")
             period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
-            if not period.contains(at.astimezone(UTC).date()):
+            if not period.contains(period_day(enrolment, at)):  # the patient's day (UTC's until 2026-12-07)
                 raise InputError(
                     "at",
                     f"{at.isoformat()} is outside the monitoring period ({period.start} to {period.end})",

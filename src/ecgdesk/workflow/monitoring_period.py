@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,8 @@ from ecgdesk.store.monitoring_models import (
 )
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
-from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment, period_day
+from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
+from ecgdesk.workflow.monitoring_days import local_clock, local_today, period_day, period_span, zone_name
 from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.monitoring_sets import early_stop_note
 from ecgdesk.workflow.report_parts import report_parts
@@ -111,7 +112,11 @@ def _join(
     return write_recording(joined, folder, "wfdb", name), index
 
 
-def notified_events(session: Session, items: list[QueueItem]) -> list[dict[str, Any]]:
+def notified_events(
+    session: Session, items: list[QueueItem], time_zone: str | None = None
+) -> list[dict[str, Any]]:
+    """Each event a physician was told of, with its notification log; times on the patient's clock
+    (``time_zone``, UTC without one), with their offset."""
     events = []
     for item in items:
         if item.action not in {"notified", "escalated"}:
@@ -125,7 +130,7 @@ def notified_events(session: Session, items: list[QueueItem]) -> list[dict[str, 
                 "transmission_id": item.transmission_id,
                 "priority": item.priority,
                 "onset_s": _onset(item),
-                "received_at": aware(item.received_at).isoformat(),
+                "received_at": _clock(item.received_at, time_zone),
                 "reason": item.reason,
                 "label": item.label,
                 "action": item.action,
@@ -136,11 +141,11 @@ def notified_events(session: Session, items: list[QueueItem]) -> list[dict[str, 
                         "recipient": n.recipient,
                         "channel": n.channel,
                         "tier": n.tier,
-                        "sent_at": aware(n.sent_at).isoformat(),
+                        "sent_at": _clock(n.sent_at, time_zone),
                         "read_back": n.read_back,
-                        "acknowledged_at": aware(n.acknowledged_at).isoformat()
-                        if n.acknowledged_at
-                        else None,
+                        "acknowledged_at": (
+                            _clock(n.acknowledged_at, time_zone) if n.acknowledged_at else None
+                        ),
                         "outcome": n.outcome,
                         "escalation": n.escalated_from_id is not None,
                     }
@@ -191,22 +196,25 @@ def close_period(
                 "stopped-early",
                 f"{stopped_early_on} is outside the period {period.start} to {period.planned_end}",
             )
-        today = datetime.now(UTC).date()
+        # the patient's today: by UTC's, a Los Angeles period closed at 17:00 on its last day (01:00 UTC the
+        # next) and its evening's strips came after the close; a Tokyo one waited nine hours past its end
+        today = local_today(enrolment.time_zone, now())
+        zone = zone_name(enrolment.time_zone)
         if stopped_early_on is not None and stopped_early_on > today:
             # a documented stop is one that happened: a later day would date the claim after today and free
             # the device while the patient still wears it (the strips of the days left never billed)
             raise InputError(
                 "stopped-early",
-                f"{stopped_early_on} is still to come (today is {today}): give the day the monitoring "
-                "stopped, or close the period once it has",
+                f"{stopped_early_on} is still to come (today is {today} in {zone}): give the day the "
+                "monitoring stopped, or close the period once it has",
             )
         if stopped_early_on is None and today <= period.planned_end:
             # the period's end is its date of service: a claim must not be dated after the last strip; and
             # its last day runs to midnight (closed at noon, the afternoon's strips were "after close")
             raise InputError(
                 "stopped-early",
-                f"the period runs until the end of {period.planned_end}; closing it on {today} needs the "
-                "date the monitoring stopped",
+                f"the period runs until the end of {period.planned_end} ({zone}); closing it on {today} "
+                "needs the date the monitoring stopped",
             )
         open_items = list(
             session.scalars(
@@ -227,14 +235,16 @@ def close_period(
                 .order_by(Transmission.recorded_at, Transmission.id)
             )
         )
-        late = [t for t in strips if stopped_early_on and aware(t.recorded_at).date() > stopped_early_on]
+        stop = stopped_early_on
+        late = [t for t in strips if stop and period_day(enrolment, t.recorded_at) > stop]
         if late:
             # the report would show, and the claim bill, strips from after the day its technical part is
             # dated; the technician gives the day it really stopped (strips are never dropped)
             raise InputError(
                 "stopped-early",
                 f"{len(late)} strip(s) of this period were recorded after {stopped_early_on} (transmission "
-                f"{late[-1].id} at {aware(late[-1].recorded_at):%Y-%m-%d %H:%M} UTC): the monitoring had not "
+                f"{late[-1].id} at {local_clock(late[-1].recorded_at, enrolment.time_zone):%Y-%m-%d %H:%M} "
+                f"{zone}): the monitoring had not "
                 "stopped then; give the day it did",
             )
         study_id = enrolment.study_id
@@ -269,7 +279,7 @@ def close_period(
                     findings_json=canonical_json(document),
                     main_file=main,
                     analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
-                    wear_s=period.monitored_days * 86400.0,  # to a documented stop
+                    wear_s=_worn_s(period, enrolment.time_zone),  # to a documented stop
                     actor=actor,
                 )
                 move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
@@ -317,6 +327,17 @@ def close_period(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _clock(moment: datetime, time_zone: str | None) -> str:
+    return local_clock(moment, time_zone).isoformat()
+
+
+def _worn_s(period: Period, time_zone: str | None) -> float:
+    """The seconds of the period's days as the patient lived them: a day on which the clocks changed is 23
+    or 25 hours long (until 2026-12-07 every day counted 24)."""
+    start, end = period_span(period, time_zone)
+    return (end - start).total_seconds()
+
+
 def _name(session: Session, username: str) -> str:
     user = session.scalar(select(User).where(User.username == username))
     return user.display_name if user else username
@@ -337,7 +358,8 @@ def _document(
         .order_by(CriteriaVersion.version.desc())
         .limit(1)
     )
-    gaps = period_gaps(session, period)
+    zone = enrolment.time_zone
+    gaps = period_gaps(session, period, zone)
     billable = [t for t in all_strips if not t.flag]
     return {
         "kind": enrolment.service,
@@ -348,8 +370,8 @@ def _document(
         "devices": [
             {
                 "serial": spell.serial,
-                "from": spell.start.isoformat() if spell.start else period.start.isoformat(),
-                "to": spell.end.isoformat() if spell.end else period.end.isoformat(),
+                "from": _clock(spell.start, enrolment.time_zone) if spell.start else period.start.isoformat(),
+                "to": _clock(spell.end, enrolment.time_zone) if spell.end else period.end.isoformat(),
                 "reason": spell.reason,
             }
             for spell in enrolment_spells(session, enrolment)
@@ -361,11 +383,13 @@ def _document(
             "days": period.monitored_days,
             "planned_days": period.days,
             "stopped_early": period.stopped_early_on is not None,
+            # the patient's days, and the zone of every time below (a period closed before 2026-12-07: UTC)
+            "time_zone": zone_name(enrolment.time_zone),
         },
         "criteria": f"signed version {version.version} by {version.signed_by} on {version.signed_at:%Y-%m-%d}"
         if version
         else "defaults, never signed by the ordering physician",
-        "criteria_versions": criteria_in_force(session, enrolment.id, period),
+        "criteria_versions": criteria_in_force(session, enrolment.id, period, enrolment.time_zone),
         "transmissions": {
             "received": len(all_strips),
             "reviewed": sum(1 for i in items if i.status == "closed"),
@@ -376,24 +400,27 @@ def _document(
             "by_label": dict(Counter(i.label or "?" for i in items).most_common()),
         },
         "rhythm_summary": rhythm_summary(items),
-        "events": notified_events(session, items),
+        "events": notified_events(session, items, zone),
         "technician_notes": [
-            f"{aware(i.closed_at).isoformat()[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
+            f"{_clock(i.closed_at, zone)[:16] if i.closed_at else ''} {i.closed_by}: {i.note}"
             for i in items
             if i.note
         ],
         "coverage_gaps": [
-            {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing} for g in gaps
+            {"start": _clock(g.start, zone), "end": _clock(g.end, zone), "missing": g.missing} for g in gaps
         ],
         "strip_index": index,
     }
 
 
-def criteria_in_force(session: Session, enrolment_id: int, period: Period) -> list[dict[str, Any]]:
+def criteria_in_force(
+    session: Session, enrolment_id: int, period: Period, time_zone: str | None = None
+) -> list[dict[str, Any]]:
     """Each criteria version that governed part of the period, with its signer and the stretch it governed:
     the defaults until the first signature, each version until the next one, to the end of the period (a
     strip is triaged by the version current when it is classified). A bound at the start or the end of the
-    period is its date; one set by a signature is its time."""
+    period is its date; one set by a signature is its time (on the patient's clock, with its offset). The
+    period's days are the patient's, in ``time_zone`` (UTC without one)."""
     versions = list(
         session.scalars(
             select(CriteriaVersion)
@@ -401,8 +428,7 @@ def criteria_in_force(session: Session, enrolment_id: int, period: Period) -> li
             .order_by(CriteriaVersion.version)
         )
     )
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    start, end = period_span(period, time_zone)
     signed = [aware(v.signed_at) for v in versions]
     stretches: list[tuple[CriteriaVersion | None, datetime, datetime]] = [
         (None, start, signed[0] if signed else end)
@@ -419,9 +445,9 @@ def criteria_in_force(session: Session, enrolment_id: int, period: Period) -> li
                 "version": version.version if version else None,
                 "signed_by": version.signed_by if version else None,
                 "signer": _name(session, version.signed_by) if version else None,
-                "signed_at": aware(version.signed_at).isoformat() if version else None,
-                "from": period.start.isoformat() if begins == start else begins.isoformat(),
-                "to": period.end.isoformat() if ends == end else ends.isoformat(),
+                "signed_at": local_clock(version.signed_at, time_zone).isoformat() if version else None,
+                "from": period.start.isoformat() if begins == start else _clock(begins, time_zone),
+                "to": period.end.isoformat() if ends == end else _clock(ends, time_zone),
             }
         )
     return out
@@ -434,6 +460,7 @@ def build_monitoring_context(
     parts = report_parts(store, session, study, version)
     document = json.loads(parts.run.findings_json)
     starts = {entry["transmission_id"]: entry for entry in document.get("strip_index", [])}
+    zone = document["period"].get("time_zone")  # the patient's clock for the captions
     images = []
     for event in document.get("events", [])[:MAX_REPORT_STRIPS]:
         entry = starts.get(event["transmission_id"])
@@ -446,9 +473,8 @@ def build_monitoring_context(
         offset = max(0, min(offset, entry["n_samples"] - shown))
         first = entry["start_sample"] + offset
         data = parts.recording.read(first, first + min(shown, entry["n_samples"]))[:, 0]
-        when = datetime.fromisoformat(entry["recorded_at"]).replace(tzinfo=None) + timedelta(
-            seconds=offset / fs
-        )
+        when = local_clock(datetime.fromisoformat(entry["recorded_at"]), zone).replace(tzinfo=None)
+        when += timedelta(seconds=offset / fs)
         images.append(
             EventStripImage(
                 f"recorded {when:%Y-%m-%d %H:%M:%S}   {event['reason']}",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
 from ecgdesk.store.monitoring_models import RosterShift
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.monitoring_days import period_span
 from ecgdesk.workflow.users import aware
 
 
@@ -75,11 +76,11 @@ def coverage(store: Store, start: datetime, end: datetime) -> list[Gap]:
         return _gaps(session, start, end)
 
 
-def period_gaps(session: Session, period: Period) -> list[Gap]:
-    """The stretches of a period's days (UTC, its first to its last or documented early stop) that the
-    roster leaves without a technician or an on-call physician, as the roster stands now: the closing
-    summary keeps those of its day, and coding reads the roster again, so a shift worked but entered late
-    counts once it is entered."""
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    return _gaps(session, start, end)
+def period_gaps(session: Session, period: Period, time_zone: str | None = None) -> list[Gap]:
+    """The stretches of a period's days (the patient's, in the enrolment's zone ``time_zone``; UTC without
+    one), its first to its last or documented early stop, that the roster leaves without a technician or
+    an on-call physician, as the roster stands now: the closing summary keeps those of its day, and coding
+    reads the roster again, so a shift worked but entered late counts once it is entered. Until 2026-12-07
+    the days were UTC's: a Tokyo patient's first nine hours were never looked at, and a gap found on
+    the UTC night before the period began."""
+    return _gaps(session, *period_span(period, time_zone))

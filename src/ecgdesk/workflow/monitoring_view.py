@@ -10,6 +10,7 @@ is of patient data and is audited (``read:monitor-period``).
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from pydantic import Field
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from ecgdesk.store.claims_models import ClaimRow, PayerRow
 from ecgdesk.store.models import Patient, Study, User
 from ecgdesk.store.monitoring_models import DeviceSwap, Enrolment, Notification, QueueItem, Transmission
 from ecgdesk.workflow.monitoring import CLOSED, enrolment_spells
+from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.monitoring_period import criteria_in_force
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import Model
@@ -102,6 +104,10 @@ class PeriodView(Model):
     end: str = Field(description="the documented early stop, else the planned end")
     stopped_early_on: str | None
     days: int
+    time_zone: str = Field(
+        description="the IANA zone of the patient's recorder: the period's days are the patient's calendar "
+        "days there, and the recorders' and criteria's times are on that clock (UTC where none was given)"
+    )
     closed_at: str | None
     enrolled_by: str
     device: str = Field(description="the recorder worn now (the last one, once closed)")
@@ -120,7 +126,11 @@ def _names(session: Session, usernames: set[str]) -> dict[str, str]:
     return {username: name for username, name in rows}
 
 
-def _swaps(session: Session, enrolment_id: int) -> list[SwapOut]:
+def _clock(moment: datetime, time_zone: str | None) -> str:
+    return local_clock(moment, time_zone).isoformat()
+
+
+def _swaps(session: Session, enrolment_id: int, time_zone: str | None) -> list[SwapOut]:
     rows = list(
         session.scalars(
             select(DeviceSwap)
@@ -133,7 +143,7 @@ def _swaps(session: Session, enrolment_id: int) -> list[SwapOut]:
         SwapOut(
             old_device=r.old_serial,
             new_device=r.new_serial,
-            at=aware(r.swapped_at).isoformat(),
+            at=_clock(r.swapped_at, time_zone),  # the patient's clock, as the recorders' times
             reason=r.reason,
             swapped_by=r.created_by,
             swapped_by_name=names.get(r.created_by, r.created_by),
@@ -222,11 +232,12 @@ def period_view(store: Store, enrolment_id: int, actor: str) -> PeriodView:
         patient = session.get(Patient, study.patient_id)
         assert patient is not None
         period = Period(enrolment.start_date, enrolment.days, enrolment.stopped_early_on)
+        zone = enrolment.time_zone
         recorders = [
             RecorderOut(
                 serial=spell.serial,
-                worn_from=spell.start.isoformat() if spell.start else period.start.isoformat(),
-                worn_to=spell.end.isoformat() if spell.end else period.end.isoformat(),
+                worn_from=_clock(spell.start, zone) if spell.start else period.start.isoformat(),
+                worn_to=_clock(spell.end, zone) if spell.end else period.end.isoformat(),
                 reason=spell.reason,
             )
             for spell in enrolment_spells(session, enrolment)
@@ -240,7 +251,7 @@ def period_view(store: Store, enrolment_id: int, actor: str) -> PeriodView:
                 in_force_from=c["from"],
                 in_force_to=c["to"],
             )
-            for c in criteria_in_force(session, enrolment.id, period)
+            for c in criteria_in_force(session, enrolment.id, period, zone)
         ]
         enrolled_by = _names(session, {enrolment.created_by}).get(enrolment.created_by, enrolment.created_by)
         view = PeriodView(
@@ -255,11 +266,12 @@ def period_view(store: Store, enrolment_id: int, actor: str) -> PeriodView:
             end=period.end.isoformat(),
             stopped_early_on=period.stopped_early_on.isoformat() if period.stopped_early_on else None,
             days=period.days,
+            time_zone=zone_name(zone),
             closed_at=aware(enrolment.closed_at).isoformat() if enrolment.closed_at else None,
             enrolled_by=enrolled_by,
             device=enrolment.device_serial,
             recorders=recorders,
-            swaps=_swaps(session, enrolment.id),
+            swaps=_swaps(session, enrolment.id, zone),
             criteria_versions=criteria,
             strips=_strips(session, enrolment.id),
             notifications=_notifications(session, enrolment.id),
