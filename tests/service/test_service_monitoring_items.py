@@ -81,6 +81,7 @@ def test_item_strip_and_daily_report_over_http(api: Api, strips: Strips) -> None
     day = api.client.get(url, params={"date": START.date().isoformat()}, headers=tech)
     assert day.status_code == 200 and day.headers["content-type"].startswith("application/json")
     assert day.json()["received"] == 2 and day.json()["events"][0]["item_id"] == pause
+    assert day.json()["time_zone"] == "UTC"  # the enrolment's zone: the day is the patient's
     pdf = api.client.get(url, params={"date": START.date().isoformat(), "format": "pdf"}, headers=tech)
     assert pdf.status_code == 200, pdf.text
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
@@ -184,6 +185,7 @@ def test_one_period_over_http_and_its_page(api: Api) -> None:
         }
     ]
     assert period["criteria_versions"][0]["version"] is None
+    assert period["time_zone"] == "UTC"  # none given at enrolment
     assert period["billing"]["summary"] == "not billable yet: the period is being recorded"
     assert _audited(api, "read:monitor-period") == 3
     assert api.client.get(url, headers=api.login("admin.t")).status_code == 403
@@ -197,6 +199,7 @@ def test_one_period_over_http_and_its_page(api: Api) -> None:
     text = page.text
     assert 'data-testid="swaps"' in text and "battery dead" in text and "DEV-1" in text and "DEV-2" in text
     assert "2026-12-02 10:00" in text and "defaults (not signed)" in text
+    assert 'data-testid="period-zone">UTC' in text
     assert f'href="/studies/{info.study_id}"' in text
     assert _audited(api, "read:monitor-period") == 4
     study = api.client.get(f"/studies/{info.study_id}").text

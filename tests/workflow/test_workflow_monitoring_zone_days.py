@@ -4,6 +4,7 @@ period's days, and the times the period's view and report show."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,6 +94,7 @@ def test_a_period_covered_over_the_patients_days_has_no_gap_and_its_days_their_h
     with store.transaction() as session:
         run = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == closed.study_id)).one()
         assert run.wear_s == hours * 3600.0
+        assert json.loads(run.findings_json)["period"]["time_zone"] == zone  # the report's days and times
     first_day = daily_report(store, enrolment, first, "tech")
     last_day = daily_report(store, enrolment, first + timedelta(days=2), "tech")
     assert (first_day.received, last_day.received) == (1, 1)  # by UTC's days one of them was another day's
