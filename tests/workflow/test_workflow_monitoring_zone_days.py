@@ -22,6 +22,7 @@ from ecgdesk.store.models import AnalysisRun
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_daily import daily_report
 from ecgdesk.workflow.monitoring_devices import swap_device
+from ecgdesk.workflow.monitoring_item import item_view
 from ecgdesk.workflow.monitoring_period import close_period
 from ecgdesk.workflow.monitoring_queue import review
 from ecgdesk.workflow.monitoring_roster import add_shift
@@ -87,7 +88,9 @@ def test_a_period_covered_over_the_patients_days_has_no_gap_and_its_days_their_h
     zone = _ZONES[device]
     enrolment = _enrol(store, device, first, zone)
     _roster_local_days(store, first, 3, zone)
-    _strip(store, tmp_path, device, datetime.combine(first, time(0, 30)))  # before UTC's day in Tokyo
+    morning = _strip(store, tmp_path, device, datetime.combine(first, time(0, 30)))  # UTC's day before, Tokyo
+    item = item_view(store, morning, "tech")  # the queue's panel: the strip on the patient's clock too
+    assert (item.time_zone, (item.recorded_local or "")[:16]) == (zone, f"{first}T00:30")
     _strip(store, tmp_path, device, datetime.combine(first + timedelta(days=2), time(23, 30)))
     closed = close_period(store, enrolment, "tech")
     assert (closed.coverage_gaps, closed.transmissions) == (0, 2)

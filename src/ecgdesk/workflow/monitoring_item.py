@@ -30,6 +30,7 @@ from ecgdesk.store.monitoring_models import CriteriaVersion, Enrolment, QueueIte
 from ecgdesk.store.monitoring_strip_models import StripBeats
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import current_criteria
+from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.signal import encode_int16
 from ecgdesk.workflow.users import aware
@@ -108,6 +109,12 @@ class ItemView(BaseModel):
     enrolment_id: int | None
     patient: str | None
     patient_id: str | None
+    time_zone: str | None = Field(
+        default=None, description="the enrolment's zone (UTC where none was given; None: no enrolment)"
+    )
+    recorded_local: str | None = Field(
+        default=None, description="the strip's time on the patient's clock, with its offset: its period day"
+    )
     observation: dict[str, Any] | None = Field(description="the triage's reading: label, rate, events")
     matched: list[dict[str, Any]] = Field(description="the criteria rules that set the priority")
     criteria: CriteriaOut | None
@@ -297,6 +304,10 @@ def item_view(store: Store, item_id: int, actor: str) -> ItemView:
             "enrolment_id": item.enrolment_id,
             "patient": patient.name if patient else None,
             "patient_id": patient.external_id if patient else None,
+            "time_zone": zone_name(enrolment.time_zone) if enrolment else None,
+            "recorded_local": local_clock(transmission.recorded_at, enrolment.time_zone).isoformat()
+            if enrolment
+            else None,
             "observation": json.loads(item.observation_json or "null"),
             "matched": json.loads(item.matched_json or "[]"),
             "criteria": _criteria(session, item),

@@ -148,6 +148,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const rate = v.observation && v.observation.heart_rate_bpm != null ? `${Math.round(v.observation.heart_rate_bpm)} bpm` : "—";
     const pairs = [["Patient", v.patient ? `${v.patient} (${v.patient_id})` : "— (not attributed)"], ["Enrolment", v.enrolment_id],
       ["Device", v.device], ["Strip label", v.label], ["Heart rate", rate], ["Recorded (UTC)", v.strip ? when(v.strip.recorded_at) : "—"],
+      ["Patient's clock", v.recorded_local ? `${v.recorded_local.slice(0, 16).replace("T", " ")} (${v.time_zone})` : "—"],
       ["Received (UTC)", when(v.received_at)], ["Due (UTC)", when(v.due_at) + (v.overdue ? " (overdue)" : "")], ["Flag", v.flag]];
     for (const [k, val] of pairs) {
       const row = document.createElement("tr");
