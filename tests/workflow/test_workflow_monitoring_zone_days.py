@@ -129,6 +129,15 @@ def test_closing_waits_for_the_end_of_the_last_day_in_the_patients_zone(
     assert close_period(store, tokyo, "tech").end == today.isoformat()
 
 
+def test_a_stop_date_is_judged_on_the_patients_day(store: Store, tmp_path: Path) -> None:
+    """A Los Angeles strip of 20:00 on the day monitoring stopped is 04:00 UTC the next day: by its UTC
+    date, closing with that stop was refused as 'recorded after' it."""
+    enrolment = _enrol(store, "L-1", date(2026, 11, 10), "America/Los_Angeles", days=30)
+    _strip(store, tmp_path, "L-1", datetime(2026, 11, 11, 20, 0))
+    closed = close_period(store, enrolment, "tech", stopped_early_on=date(2026, 11, 11))
+    assert (closed.end, closed.transmissions) == ("2026-11-11", 1)
+
+
 def test_the_view_shows_the_zone_and_the_recorders_on_the_patients_clock(store: Store) -> None:
     """The period's view (CLI, API, page) says the zone of its days, UTC for an enrolment without one. A
     recorder put on at 08:00 in Tokyo on the first day (23:00 UTC the day before) is within the period:
