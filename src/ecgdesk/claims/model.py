@@ -38,6 +38,11 @@ RELATIONSHIPS: dict[str, Relationship] = {
 }
 
 
+#: ST02 of our 837s: each functional group we send holds this one transaction set (a 999 naming
+#: another set of our group is not about our claims).
+SET_CONTROL = "0001"
+
+
 @dataclass(frozen=True)
 class Address:
     line1: str
@@ -200,5 +205,5 @@ class Envelope:
     group_control: int
     created: datetime
     usage: str = "P"  # ISA15: P production, T test
-    transaction_control: str = "0001"
+    transaction_control: str = SET_CONTROL
     reference: str = ""  # BHT03, the batch's own id

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.claims import read_277ca, read_999
 from ecgdesk.claims.acks import kind_of
+from ecgdesk.claims.model import SET_CONTROL
 from ecgdesk.claims.x12 import read_file
 from ecgdesk.errors import InputError, is_digits
 from ecgdesk.store import Store, append
@@ -80,10 +81,18 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
                 return result
             for ack in acks:
                 sent = session.get(X12Batch, int(ack.group_control)) if is_digits(ack.group_control) else None
-                if sent is None or sent.direction != "out":
-                    result.unknown.append(f"group {ack.group_control}")
+                if sent is None or sent.direction != "out" or sent.kind != "837" or ack.functional_id != "HC":
+                    result.unknown.append(f"group {ack.group_control} ({ack.functional_id or 'no AK1-01'})")
                     continue
-                status = ack.set_status("0001")
+                # each of our 837 groups holds one set (SET_CONTROL): a set the 999 names beyond it was
+                # never ours, and a 999 listing sets but not ours says nothing about our claims
+                listed = [s.set_control for s in ack.sets]
+                result.unknown.extend(
+                    f"group {ack.group_control} set {s}" for s in listed if s != SET_CONTROL
+                )
+                if listed and SET_CONTROL not in listed:
+                    continue
+                status = ack.set_status(SET_CONTROL)
                 for claim in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == sent.id)):
                     detail = "; ".join(status.errors) or f"IK5 {status.status}"
                     _ack_claim(
@@ -101,6 +110,9 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
                     result.unknown.append(status277.claim_id)
                     continue
                 claim = found
+                if claim.batch_id is None:  # a claim number we gave but never sent: not this claim
+                    result.unknown.append(f"{status277.claim_id} (never sent)")
+                    continue
                 if status277.payer_claim_number:
                     claim.payer_claim_number = status277.payer_claim_number
                 if status277.accepted or status277.rejected:
@@ -157,13 +169,29 @@ def _ack_claim(
     actor: str,
     result: AckResult,
 ) -> None:
+    # The payer's 277CA outranks the clearinghouse's 999, whichever arrives first: a late 999 leaves
+    # the payer's decision standing, and a payer accepting a claim a 999 rejected has it (sending it
+    # again as a new original would be a duplicate, CO-18)
+    payer_spoke = (
+        session.scalar(
+            select(ClaimAckRow.id)
+            .where(ClaimAckRow.claim_id == claim.id, ClaimAckRow.kind == "277CA")
+            .limit(1)
+        )
+        is not None
+    )
     session.add(
         ClaimAckRow(
             claim_id=claim.id, batch_id=batch.id, kind=kind, status=code, detail=detail, created_at=now()
         )
     )
     current = ClaimStatus(claim.status)
-    if current in (ClaimStatus.EXPORTED, ClaimStatus.ACCEPTED):
+    movable = {ClaimStatus.EXPORTED, ClaimStatus.ACCEPTED}
+    if kind == "277CA" and accepted and not payer_spoke:
+        movable.add(ClaimStatus.REJECTED)
+    if kind == "999" and payer_spoke:
+        detail = f"{detail} (after the payer's 277CA, which stands)"
+    elif current in movable:
         new = ClaimStatus.ACCEPTED if accepted else ClaimStatus.REJECTED
         move_claim(session, claim, new, actor, f"ack{kind.lower()}", {"code": code, "detail": detail})
     result.claims.append(
