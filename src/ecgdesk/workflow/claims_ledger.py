@@ -34,7 +34,14 @@ from ecgdesk.errors import ConflictError
 from ecgdesk.store import append
 from ecgdesk.store.audit import NewAuditRow
 from ecgdesk.store.batches import in_batches
-from ecgdesk.store.claims_models import ClaimLineRow, ClaimPaymentRow, ClaimRow, LedgerRow, RemittanceRow
+from ecgdesk.store.claims_models import (
+    ClaimLineRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    DenialItemRow,
+    LedgerRow,
+    RemittanceRow,
+)
 from ecgdesk.workflow.lifecycle import now
 
 
@@ -243,6 +250,45 @@ def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[
     return overturned
 
 
+#: the ledger kind a biller's write-off of a denial the payer later paid is shown as
+WRITE_OFF_OVERTURNED = "write_off_overturned"
+
+
+def overturned_write_offs(
+    session: Session, claim_ids: Iterable[int], overturned: set[tuple[int, int | None]]
+) -> list[tuple[int, int | None, str, str, int]]:
+    """The biller's write-offs of denials a later payment of the same payer overturned, as (claim id, line
+    id, group, CARC, cents): the write-off gave up money the payer has paid after all, so it no longer
+    counts (else the claim shows a credit and asks for a refund of a payment that is the practice's).
+    A write-off books its item's group, CARC and amount on its line (``work_denial``), which finds its
+    row; a reversal of the paying payment makes the denial, and so its write-off, current again."""
+    found: list[tuple[int, int | None, str, str, int]] = []
+    for chunk in in_batches(list(claim_ids)):
+        query = (
+            select(
+                DenialItemRow.claim_id,
+                LedgerRow.payment_id,
+                LedgerRow.line_id,
+                DenialItemRow.group_code,
+                DenialItemRow.carc,
+                DenialItemRow.amount_cents,
+            )
+            .join(LedgerRow, DenialItemRow.ledger_id == LedgerRow.id)
+            .where(
+                DenialItemRow.claim_id.in_(chunk),
+                DenialItemRow.worked_action == "write_off",
+                LedgerRow.kind == "denial",
+            )
+            .order_by(DenialItemRow.id)
+        )
+        found += [
+            (claim_id, line_id, group, carc, amount)
+            for claim_id, payment_id, line_id, group, carc, amount in session.execute(query)
+            if (payment_id, line_id) in overturned
+        ]
+    return found
+
+
 def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
     """The balance of each claim (one grouped query over the ledger)."""
     rows = {claim.id: claim for claim in claims}
@@ -275,6 +321,10 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             side = "PR" if group == "PR" else ("" if not group else "payer")
             key = (claim_id, kind, side)
             sums[key] = sums.get(key, 0) + int(total or 0)
+    for claim_id, _, group, _, amount in overturned_write_offs(session, ids, overturned):
+        side = "PR" if group == "PR" else ("" if not group else "payer")
+        for kind, sign in (("write_off", -1), (WRITE_OFF_OVERTURNED, 1)):
+            sums[(claim_id, kind, side)] = sums.get((claim_id, kind, side), 0) + sign * amount
 
     def get(claim_id: int, kind: str, *sides: str) -> Decimal:
         return dollars(sum(sums.get((claim_id, kind, side), 0) for side in sides or ("PR", "", "payer")))

@@ -41,11 +41,13 @@ from ecgdesk.workflow.claims_export import correction_offer
 from ecgdesk.workflow.claims_ledger import (
     OVERTURNED,
     SENT,
+    WRITE_OFF_OVERTURNED,
     Balance,
     ClaimStatus,
     balances,
     dollars,
     overturned_denials,
+    overturned_write_offs,
 )
 from ecgdesk.workflow.claims_replaced import NOT_DETERMINING, superseded, undecided_replacements
 from ecgdesk.workflow.claims_secondary import primary_claims, secondary_claim_numbers
@@ -195,12 +197,18 @@ def _lines(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
     ledger: dict[tuple[int | None, str], int] = {}
     adjusted: dict[int | None, list[dict[str, Any]]] = {}
     overturned = overturned_denials(session, [claim.id])
+    # the write-offs of those denials, each matched once to a write-off row of its line
+    written_back = [w[1:] for w in overturned_write_offs(session, [claim.id], overturned)]
     for row in session.scalars(
         select(LedgerRow).where(LedgerRow.claim_id == claim.id).order_by(LedgerRow.id)
     ):
         # a denial the payer's later payment replaced is history, not a current denied amount
         overturned_here = row.payment_id is not None and (row.payment_id, row.line_id) in overturned
         kind = OVERTURNED if row.kind == "denial" and overturned_here else row.kind
+        booked = (row.line_id, row.group_code, row.carc, row.amount_cents)
+        if row.kind == "write_off" and row.payment_id is None and booked in written_back:
+            written_back.remove(booked)
+            kind = WRITE_OFF_OVERTURNED
         key = (row.line_id, kind)
         ledger[key] = ledger.get(key, 0) + row.amount_cents
         if kind != "payment":  # each adjustment as the payer (CAS) or the biller (write-off) booked it
