@@ -22,6 +22,7 @@ from ecgdesk.claims.model import ProfessionalClaim
 from ecgdesk.claims.payer_sim import ClaimStatus as AckStatus
 from ecgdesk.claims.payer_sim import Parties, write_277ca, write_999
 from ecgdesk.claims.schemas import claim_from_dict
+from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow
 from ecgdesk.workflow.claims import create_claim
@@ -163,3 +164,16 @@ def test_a_277ca_for_a_claim_never_sent_changes_nothing(store: Store, tmp_path: 
     assert _acks(store, made.claim_id) == []
     shown = show_claim(store, made.claim_id, "biller")
     assert (shown.summary.status, shown.payer_claim_number) == ("scrubbed", None)
+
+
+def test_a_ta1_is_refused_by_name(store: Store, tmp_path: Path) -> None:
+    """ECG Desk reads no TA1. A clearinghouse's TA1 rejecting our interchange is refused naming the
+    segment and what it said; before, it was called "a non-X12 file"."""
+    _, group = _sent(store, tmp_path, 1)
+    isa = write_999(group, ["0001"], True, PARTIES).split("~")[0]
+    ta1 = tmp_path / "reject.ta1"
+    ta1.write_text(f"{isa}~\nTA1*{int(group):09d}*260101*0000*R*022~\nIEA*0*000000001~\n")
+    with pytest.raises(InputError) as refused:
+        apply_ack(store, ta1, "biller")
+    assert refused.value.field == "segment 2 TA1"
+    assert f"interchange {int(group):09d}, R, note code 022" in refused.value.reason

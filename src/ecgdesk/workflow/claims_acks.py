@@ -67,7 +67,17 @@ def _inbound_batch(
 def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
     """Apply a 999 or a 277CA to our claims (accepted / rejected with the reason)."""
     path = Path(path)
-    kind = kind_of(read_file(path))
+    interchange = read_file(path)
+    kind = kind_of(interchange)
+    ta1 = next((s for s in interchange.segments if s.id == "TA1"), None)
+    if kind == "" and ta1 is not None:
+        raise InputError(
+            f"segment {ta1.position} TA1",
+            f"an interchange acknowledgement (TA1: interchange {ta1.get(1)}, {ta1.get(4)}, note code "
+            f"{ta1.get(5)}) is not read: ECG Desk reads 999 and 277CA acknowledgements; settle a TA1 "
+            "rejection of an interchange with the clearinghouse",
+            path,
+        )
     if kind not in ("999", "277"):
         raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement (999 or 277CA)", path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
