@@ -72,3 +72,29 @@ def test_a_denial_written_off_and_then_paid_keeps_the_payment_and_asks_no_refund
     _post(store, tmp_path, [reverse(paid)], "EFT-REVERSE", ACME_PARTIES)
     money = show_claim(store, claim.claim_id, "biller").balance
     assert (money["paid"], money["written_off"], money["insurance_balance"]) == ("0.00", "143.80", "0.00")
+
+
+def test_a_denial_written_off_then_reversed_and_paid_in_one_835_asks_no_refund(
+    store: Store, tmp_path: Path
+) -> None:
+    """The payer's reprocessing as the TR3 writes it (claims-lifecycle.md section 2): the denial the
+    biller wrote off is reversed (CLP02 22, CO-50 -143.80) and the claim paid in the same 835. The
+    reversed denial no longer stands, so its write-off no longer counts; before, the claim showed a
+    143.80 credit and an overpayment item to refund it."""
+    (claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    denied = _paid(claim, "0", Adjustment("CO", "50", claim.total_charge), status="4")
+    _post(store, tmp_path, [denied], "EFT-DENY", ACME_PARTIES)
+    (item,) = list_denials(store, "biller")
+    work_denial(store, item.id, "write_off", "biller")
+    paid = _paid(
+        claim,
+        "80.00",
+        Adjustment("CO", "45", claim.total_charge - D("100.00")),
+        Adjustment("PR", "2", D("20.00")),
+        payer_claim_number="2200000000002",
+    )
+    posted = _post(store, tmp_path, [reverse(denied), paid], "EFT-REPROCESS", ACME_PARTIES)
+    assert [c["status"] for c in posted["claims"]] == ["reversed", "paid"]
+    money = show_claim(store, claim.claim_id, "biller").balance
+    assert (money["paid"], money["written_off"], money["insurance_balance"]) == ("80.00", "0.00", "0.00")
+    assert [i.category for i in list_denials(store, "biller")] == ["patient_responsibility"]

@@ -257,13 +257,15 @@ WRITE_OFF_OVERTURNED = "write_off_overturned"
 def overturned_write_offs(
     session: Session, claim_ids: Iterable[int], overturned: set[tuple[int, int | None]]
 ) -> list[tuple[int, int | None, str, str, int]]:
-    """The biller's write-offs of denials a later payment of the same payer overturned, as (claim id, line
-    id, group, CARC, cents): the write-off gave up money the payer has paid after all, so it no longer
-    counts (else the claim shows a credit and asks for a refund of a payment that is the practice's).
+    """The biller's write-offs of denials a later payment of the same payer overturned, or its reversal
+    took back, as (claim id, line id, group, CARC, cents): the denial no longer stands, so neither does
+    giving it up (else a later payment shows as a credit and asks for a refund of the practice's money).
     A write-off books its item's group, CARC and amount on its line (``work_denial``), which finds its
     row; a reversal of the paying payment makes the denial, and so its write-off, current again."""
+    ids = list(claim_ids)
+    taken_back = reversed_determinations(session, ids)
     found: list[tuple[int, int | None, str, str, int]] = []
-    for chunk in in_batches(list(claim_ids)):
+    for chunk in in_batches(ids):
         query = (
             select(
                 DenialItemRow.claim_id,
@@ -284,9 +286,36 @@ def overturned_write_offs(
         found += [
             (claim_id, line_id, group, carc, amount)
             for claim_id, payment_id, line_id, group, carc, amount in session.execute(query)
-            if (payment_id, line_id) in overturned
+            if (payment_id, line_id) in overturned or payment_id in taken_back
         ]
     return found
+
+
+def reversed_determinations(session: Session, claim_ids: Iterable[int]) -> set[int]:
+    """The claim payments a reversal (CLP02 22) of the same payer took back, as :func:`overturned_denials`
+    pairs them: each reversal undoes that payer's latest determination still standing."""
+    taken: set[int] = set()
+    for chunk in in_batches(list(claim_ids)):
+        query = (
+            select(
+                ClaimPaymentRow.id,
+                ClaimPaymentRow.claim_id,
+                RemittanceRow.payer_trace_id,
+                ClaimPaymentRow.status_code,
+            )
+            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+            .where(ClaimPaymentRow.claim_id.in_(chunk))
+            .order_by(ClaimPaymentRow.id)
+        )
+        stacks: dict[tuple[int, str], list[int]] = {}
+        for payment_id, claim_id, payer, status in session.execute(query):
+            stack = stacks.setdefault((claim_id, payer), [])
+            if status == "22":
+                if stack:
+                    taken.add(stack.pop())
+            elif status not in _NOT_DETERMINING:
+                stack.append(payment_id)
+    return taken
 
 
 def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
