@@ -177,3 +177,21 @@ def test_a_ta1_is_refused_by_name(store: Store, tmp_path: Path) -> None:
         apply_ack(store, ta1, "biller")
     assert refused.value.field == "segment 2 TA1"
     assert f"interchange {int(group):09d}, R, note code 022" in refused.value.reason
+
+
+def test_the_same_999_in_a_new_envelope_is_recorded_once(store: Store, tmp_path: Path) -> None:
+    """A clearinghouse resends its 999 with a new ISA13/GS06 (so not the same file): before, the claim got
+    a second acknowledgement row and a second `claim:ack999` audit row; now the repeat is named as
+    already recorded and stores nothing."""
+    from ecgdesk.store.models import AuditEntry
+
+    made, group = _sent(store, tmp_path, 1)
+    for control in (1, 2):
+        ack = tmp_path / f"a{control}.999"
+        ack.write_text(write_999(group, ["0001"], True, PARTIES, control=control))
+        (answer,) = apply_ack(store, ack, "biller").claims
+    assert answer["detail"] == "IK5 A (already recorded from an earlier file)"
+    assert _acks(store, made) == [("999", "A")] and _status(store, made) == "accepted"
+    with store.transaction() as session:
+        moves = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "claim:ack999")).all()
+    assert len(moves) == 1

@@ -190,6 +190,23 @@ def _ack_claim(
         )
         is not None
     )
+    last = session.scalar(
+        select(ClaimAckRow)
+        .where(ClaimAckRow.claim_id == claim.id, ClaimAckRow.kind == kind)
+        .order_by(ClaimAckRow.id.desc())
+        .limit(1)
+    )
+    if last is not None and (last.status, last.detail) == (code, detail):
+        # the same answer again in a new envelope (a clearinghouse resending its 999): already recorded
+        result.claims.append(
+            {
+                "claim_id": claim.claim_number,
+                "status": claim.status,
+                "ack": code,
+                "detail": f"{detail} (already recorded from an earlier file)",
+            }
+        )
+        return
     session.add(
         ClaimAckRow(
             claim_id=claim.id, batch_id=batch.id, kind=kind, status=code, detail=detail, created_at=now()
