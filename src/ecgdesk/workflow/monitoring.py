@@ -40,7 +40,7 @@ from ecgdesk.store.monitoring_models import CriteriaVersion, DeviceSwap, Enrolme
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring_classify import UNCLASSIFIED, current_criteria
 from ecgdesk.workflow.monitoring_classify import classify_item as classify_item  # its home until 2026-12
-from ecgdesk.workflow.monitoring_days import period_day
+from ecgdesk.workflow.monitoring_days import period_day, zone_of
 from ecgdesk.workflow.monitoring_jobs import TRIAGE_ACTOR, classify_spec, enqueue_classification
 from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.studies import StudyRequest, add_study, record_files
@@ -320,7 +320,7 @@ def device_time(store: Store, serial: str, recording: Recording) -> datetime | N
             )
     if stamp.tzinfo is not None:
         return stamp.astimezone(UTC)
-    return stamp.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) if zone else stamp.replace(tzinfo=UTC)
+    return stamp.replace(tzinfo=zone_of(zone)).astimezone(UTC)
 
 
 def _attribute(session: Session, serial: str, recorded: datetime) -> tuple[Enrolment | None, str]:
