@@ -488,6 +488,9 @@ def test_ptp_binds_earlier_claims_of_the_same_provider_and_day() -> None:
     assert not [f for f in _run(claim(line_data("93040")), (other_provider,)) if f.rule == "ptp_history"]
     recoup = _one(_run(claim(line_data("93000")), (claim(line_data("93040")),)), "ptp_history")
     assert recoup.severity is Severity.WARNING
+    # an earlier line marked distinct (59/X) is paid as such: nothing to recoup (until 2026-12-07 warned)
+    distinct = claim(line_data("93040", modifiers=["XU"]))
+    assert not [f for f in _run(claim(line_data("93000")), (distinct,)) if f.rule == "ptp_history"]
 
 
 def test_beyond_30_days_on_category_iii_code_is_a_warning() -> None:

@@ -67,6 +67,11 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ),
     ("POST", "/api/v1/studies/{study_id}/coding"): (Action.STUDY_CODE, None),
     ("POST", "/api/v1/studies/{study_id}/bill"): (Action.STUDY_BILL, {"reference": "CLM-1"}),
+    ("PUT", "/api/v1/studies/{study_id}/distinct"): (
+        Action.STUDY_DISTINCT,
+        {"modifier": "XU", "reason": "own order and tracing before the Holter hook-up"},
+    ),
+    ("DELETE", "/api/v1/studies/{study_id}/distinct"): (Action.STUDY_DISTINCT, None),
     ("POST", "/api/v1/studies/{study_id}/recording"): (Action.RECORDING_IMPORT, None),
     ("GET", "/api/v1/audit"): (Action.AUDIT_READ, None),
     ("GET", "/api/v1/audit/verify"): (Action.AUDIT_VERIFY, None),

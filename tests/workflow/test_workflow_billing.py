@@ -228,3 +228,55 @@ def test_claim_form_dates_of_a_period_follow_its_parts_whatever_the_payer(rules_
     assert dated["93270"] == (date(2025, 3, 3), None)
     patch_day = date(2025, 3, 20) if rules.dos_convention("93245") == "interpretation" else date(2025, 3, 3)
     assert dated["93245"] == (patch_day, None)
+
+
+def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
+    store: Store, tiny_record: Path, tmp_path: Path
+) -> None:
+    """coding.md 2.7: the ECG at a Holter's hook-up (93224/93000, indicator 1) is denied without 59/XU. Until
+    2026-12-07 no study could say it was distinct: coded bare, its claim was refused (97, ptp_history)."""
+    from ecgdesk.store.models import AuditEntry
+    from ecgdesk.workflow.billing_distinct import clear_distinct, mark_distinct
+
+    holter = _signed_study_with_run(store, tiny_record, 30 * H)
+    tracing = write_recording(synthetic_recording(2.0, seed=4), tmp_path, "wfdb", "ecg")
+    ecg = _signed_study_with_run(store, tracing, 120.0, service=Service.RESTING_ECG)
+    code_study(store, holter, "biller")
+    bare = code_study(store, ecg, "biller")
+    assert [f.carc for f in bare.findings if f.rule == "ptp_history"] == ["97"]
+    for modifier, reason, field in (
+        ("25", "x", "modifier"),
+        ("XU", "  ", "reason"),
+        ("XU", "a\nb", "reason"),
+    ):
+        with pytest.raises(InputError) as info:
+            mark_distinct(store, ecg, modifier, reason, "biller")
+        assert info.value.field == field
+    with pytest.raises(InputError, match="not marked"):
+        clear_distinct(store, ecg, "biller")
+    mark = mark_distinct(store, ecg, " xu ", " Own order at 09:10, own report ", "biller")
+    assert mark == {"modifier": "XU", "reason": "Own order at 09:10, own report"}
+    view = billing_view(store, ecg, "biller")
+    assert view.distinct == mark and any("93000-XU" in s for s in view.stale)
+    outcome = code_study(store, ecg, "biller")
+    assert [(x.code, x.modifiers) for x in outcome.claim.lines] == [("93000", ("XU",))]
+    assert not [
+        f for f in outcome.findings if f.rule in ("ptp_history", "distinct_modifier", "distinct_mark")
+    ]
+    # only the bundled line: the Holter, coded again, keeps no modifier and warns of no recoupment
+    again = code_study(store, holter, "biller")
+    assert [x.modifiers for x in again.claim.lines] == [()]
+    assert not [f for f in again.findings if f.rule == "ptp_history"]
+    clear_distinct(store, ecg, "physician")
+    assert any("93000" in s for s in billing_view(store, ecg, "biller").stale)
+    with store.transaction() as session:
+        rows = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity_id == str(ecg), AuditEntry.action.like("coding:distinct%")
+            )
+        ).all()
+        assert [(r.action, r.actor) for r in rows] == [
+            ("coding:distinct", "biller"),
+            ("coding:distinct-removed", "physician"),
+        ]
+        assert json.loads(rows[1].before_json)["reason"] == "Own order at 09:10, own report"

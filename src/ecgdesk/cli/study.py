@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecgdesk.cli import signing
+from ecgdesk.cli import signing, study_distinct
 from ecgdesk.cli._auth import Acting, acting, auth_parent, signing_password
 from ecgdesk.cli._common import OVERLAP_REASON_HELP, command_store, print_json, progress, read_text_option
 from ecgdesk.coding.facts import Service, Setting
@@ -546,6 +546,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     component.add_argument("--performer", required=True, help="who performed it")
     component.add_argument("--npi", help="the performer's NPI, if any")
     component.set_defaults(func=_cmd_component)
+    study_distinct.register(study_sub, user_parent)
 
     bill = study_sub.add_parser("bill", parents=[user_parent], help="record that the claim was submitted")
     bill.add_argument("study_id", type=int)

@@ -68,6 +68,11 @@ class Component(enum.StrEnum):
     MONITORING = "monitoring"
 
 
+#: The distinct-service modifiers a study may be marked with (XE separate encounter, XS separate structure,
+#: XP separate practitioner, XU unusual non-overlapping service, 59 the generic one; coding/distinct.py).
+DISTINCT_MODIFIERS = ("XE", "XS", "XP", "XU", "59")
+
+
 class Repeat(enum.StrEnum):
     """A repeat of the same service on the same day, by the same or another physician (76/77)."""
 
@@ -94,6 +99,7 @@ class ServiceFacts:
     provider_id: str | None = None
     prescribed_days: float | None = None
     signed_on: date | None = None
+    distinct_modifier: str | None = None
 
     @property
     def per_period(self) -> bool:

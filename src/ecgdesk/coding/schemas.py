@@ -18,6 +18,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from ecgdesk.coding.facts import (
+    DISTINCT_MODIFIERS,
     LIMITS,
     MAX_POINTERS,
     MAX_UNITS,
@@ -144,6 +145,7 @@ class FactsDocument(_Model):
     provider_id: Npi = None
     prescribed_days: Days = None
     signed_on: Annotated[date | None, _optional(parse_date)] = None
+    distinct_modifier: Annotated[str | None, _optional(_option(list(DISTINCT_MODIFIERS)))] = None
 
     @field_validator("end")
     @classmethod

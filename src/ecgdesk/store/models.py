@@ -163,6 +163,11 @@ class Study(Base):
     # e.g. a side file that is a named pipe and so was not stored: the stored copy reads without a word
     # about it, so every analysis of the study adds these to its findings. NULL: imported before 0013.
     import_warnings_json: Mapped[str | None] = mapped_column(Text)
+    # A biller's or the reader's mark that the study's service was distinct (NCCI modifier 59 or X{EPSU})
+    # and the documented reason: coding puts the modifier on the line a same-day PTP pair bundles. NULL: not
+    # marked (every study before 0025).
+    distinct_modifier: Mapped[str | None] = mapped_column(String(2))
+    distinct_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AnalysisRun(Base):

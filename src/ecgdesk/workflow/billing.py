@@ -42,6 +42,7 @@ from ecgdesk.coding import (
     scrub,
     select_codes,
 )
+from ecgdesk.coding.distinct import apply_distinct
 from ecgdesk.coding.schemas import claim_to_dict, facts_to_dict
 from ecgdesk.errors import InputError
 from ecgdesk.monitoring.periods import Period
@@ -82,6 +83,7 @@ class StudyFacts:
     prescribed_days: float | None
     signed_on: date | None = None
     repeat: Repeat | None = None
+    distinct_modifier: str | None = None
 
 
 def derive_facts(study: StudyFacts) -> ServiceFacts:
@@ -107,6 +109,7 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
         prescribed_days=study.prescribed_days,
         signed_on=study.signed_on,
         repeat=study.repeat,
+        distinct_modifier=study.distinct_modifier,
     )
 
 
@@ -179,6 +182,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         prescribed_days=order.duration_days,
         signed_on=signed_day,
         repeat=_repeat_of(session, study, service, start, interpreting_npi),
+        distinct_modifier=study.distinct_modifier,
     )
 
 
@@ -296,12 +300,26 @@ def _history(session: Session, study: Study) -> list[Claim]:
     return [claim_from_dict(json.loads(row.claim_json)) for row in latest.values()]
 
 
+def _coded(session: Session, study: Study, facts: ServiceFacts) -> tuple[CodingResult, Claim, list[Claim]]:
+    """The codes and the claim of ``facts`` and the patient's other claims the scrubber sees.
+
+    A study marked a distinct service gets its modifier on the line a same-day PTP pair with indicator 1
+    bundles, with this claim's lines or the same provider's other coded claims (:func:`apply_distinct`).
+    """
+    history = _history(session, study)
+    result = select_codes(facts)
+    claim = claim_for(facts, result)
+    if facts.distinct_modifier is not None:
+        result = apply_distinct(facts.distinct_modifier, result, claim, history)
+        claim = claim_for(facts, result)
+    return result, claim, history
+
+
 def store_coding(session: Session, study: Study, actor: str, stale: tuple[str, ...] = ()) -> CodingOutcome:
     """Derive the facts, select codes, build the claim, scrub it and store all of it (a new record)."""
     facts = derive_facts(study_facts(session, study))
-    result = select_codes(facts)
-    claim = claim_for(facts, result)
-    findings = [*result.findings, *scrub(claim, _history(session, study))]
+    result, claim, history = _coded(session, study, facts)
+    findings = [*result.findings, *scrub(claim, history)]
     findings += _attended_findings(session, study)
     record = CodingRecord(
         study_id=study.id,
@@ -366,7 +384,7 @@ def coding_changes(session: Session, study: Study, record: CodingRecord) -> tupl
     """
     try:
         facts = derive_facts(study_facts(session, study))
-        claim = claim_for(facts, select_codes(facts))
+        claim = _coded(session, study, facts)[1]
     except InputError as error:  # the study as it is now cannot be coded: the page says why, not a 4xx
         return (f"coding the study now fails ({error})",)
     source = f"study {study.id} coding"

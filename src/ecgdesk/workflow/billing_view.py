@@ -48,7 +48,10 @@ def billing_view(store: Store, study_id: int, actor: str) -> BillingView:
             components=components,
             can_code=status in (StudyStatus.SIGNED, StudyStatus.CODED),
             can_bill=status is StudyStatus.CODED,
+            can_mark=status is not StudyStatus.BILLED,
         )
+        if study.distinct_modifier is not None:
+            view.distinct = {"modifier": study.distinct_modifier, "reason": study.distinct_reason or ""}
         if coding is not None:
             result = json.loads(coding.result_json)
             view.codes = list(result.get("lines", []))

@@ -41,6 +41,7 @@ class Action(enum.StrEnum):
     COMPONENT_RECORD = "component:record"
     STUDY_CODE = "study:code"
     STUDY_BILL = "study:bill"
+    STUDY_DISTINCT = "study:distinct"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     USER_MANAGE = "user:manage"
@@ -101,6 +102,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.COMPONENT_RECORD: frozenset({T, P}),
     Action.STUDY_CODE: frozenset({B}),
     Action.STUDY_BILL: frozenset({B}),
+    # a study's service was distinct (59 / X{EPSU}): the biller who codes it, or the physician who read it
+    # and knows it had its own order, tracing and report
+    Action.STUDY_DISTINCT: frozenset({B, P}),
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
     Action.USER_MANAGE: frozenset({A}),

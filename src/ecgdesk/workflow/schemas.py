@@ -308,6 +308,19 @@ class BillIn(InputModel):
     reference: str = Field(min_length=1, max_length=64)
 
 
+class DistinctIn(InputModel):
+    """A study's service was distinct: the modifier chosen (XE, XS, XP, XU, 59) and the documented reason
+    (checked by ``workflow.billing_distinct``, the same checks as the CLI's)."""
+
+    modifier: str = Field(max_length=8)
+    reason: str = Field(max_length=2000)
+
+
+class DistinctMark(Model):
+    modifier: str
+    reason: str
+
+
 class ReportRendered(Model):
     version: int
     content_sha256: str

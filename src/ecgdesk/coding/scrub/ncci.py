@@ -100,6 +100,10 @@ def ptp_with_history(ctx: ScrubContext) -> Iterator[Finding]:
                     + (", or append 59/XU if it was distinct." if bundled.indicator == 1 else "."),
                 )
             over = table.edit(claim.setting, line.code, past.code, when)
+            if over is not None and over.indicator == 1 and any(m in NCCI_BYPASS for m in past.modifiers):
+                # the earlier line says it was distinct (59/X, say an ECG at this Holter's hook-up): it is
+                # paid as such, nothing to recoup; until 2026-12-07 this warned that it would be recouped
+                continue
             if over is not None and over.indicator != 9:
                 yield Finding(
                     "ptp_history",

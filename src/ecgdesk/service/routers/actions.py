@@ -18,6 +18,7 @@ from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.beat_edits import edit_and_report
 from ecgdesk.workflow.billing import mark_billed
+from ecgdesk.workflow.billing_distinct import clear_distinct, mark_distinct
 from ecgdesk.workflow.jobs import cancel_study_job
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.reporting import SignatureInfo, add_addendum, interpret, report_study, sign
@@ -27,6 +28,8 @@ from ecgdesk.workflow.schemas import (
     BillIn,
     CodingDone,
     ComponentIn,
+    DistinctIn,
+    DistinctMark,
     JobOut,
     ReportRendered,
     RunDone,
@@ -175,6 +178,24 @@ def code(study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.
 
     outcome = code_study(store, study_id, who.actor)
     return CodingDone(claim_lines=outcome.claim_lines(), findings=[f.to_dict() for f in outcome.findings])
+
+
+@router.put("/{study_id}/distinct")
+def distinct(
+    study_id: StudyId, body: DistinctIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_DISTINCT)]
+) -> DistinctMark:
+    """Mark the study's service distinct (modifier 59 / XE / XS / XP / XU) with its documented reason."""
+    mark = mark_distinct(store, study_id, body.modifier, body.reason, who.actor)
+    return DistinctMark(**mark)
+
+
+@router.delete("/{study_id}/distinct")
+def undistinct(
+    study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_DISTINCT)]
+) -> StudyCreated:
+    """Remove the study's distinct-service mark (its stored coding is then out of date)."""
+    clear_distinct(store, study_id, who.actor)
+    return _state(store, study_id)
 
 
 @router.post("/{study_id}/bill")

@@ -11,6 +11,21 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!answer.ok) { WS.showError(error, answer.message); return; }
     location.reload();
   });
+  const mark = document.getElementById("distinct-form");
+  if (mark) mark.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { modifier: mark.modifier.value, reason: mark.reason.value.trim() };
+    if (!body.reason) { WS.showError(error, "reason: give the documented reason the service was distinct."); mark.reason.focus(); return; }
+    const answer = await WS.api("PUT", `/api/v1/studies/${D.study_id}/distinct`, body);
+    if (!answer.ok) { WS.showError(error, answer.message); return; }
+    location.reload();
+  });
+  const unmark = document.getElementById("distinct-remove");
+  if (unmark) unmark.addEventListener("click", async () => {
+    const answer = await WS.api("DELETE", `/api/v1/studies/${D.study_id}/distinct`);
+    if (!answer.ok) { WS.showError(error, answer.message); return; }
+    location.reload();
+  });
   const form = document.getElementById("bill-form");
   if (form) form.addEventListener("submit", async (e) => {
     e.preventDefault();
