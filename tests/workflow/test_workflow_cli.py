@@ -146,6 +146,19 @@ def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFi
     assert "field 'indication'" in err and "ZZZ.9" in err and "Traceback" not in err
     assert main(["study", "show", "9", "--user", "tech"]) == 2
     assert "no study with id 9" in capsys.readouterr().err
+    # the distinct-service mark (study distinct): a biller marks and unmarks, bad input exits 2 naming it
+    assert main([*CREATE]) == 0
+    study_id = capsys.readouterr().out.strip()
+    mark = ["study", "distinct", study_id, "--user", "biller"]
+    assert main([*mark, "--modifier", "XU", "--reason", "own order, own report"]) == 0
+    assert "modifier XU (own order, own report)" in capsys.readouterr().out
+    bad_marks = ((["--modifier", "25", "--reason", "r"], "modifier"), (["--modifier", "XU"], "reason"))
+    for extra, field in bad_marks:
+        assert main([*mark, *extra]) == 2
+        assert f"'{field}'" in capsys.readouterr().err
+    assert main([*mark, "--remove"]) == 0 and main([*mark, "--remove"]) == 2
+    assert "not marked" in capsys.readouterr().err
+    assert main(["study", "distinct", study_id, "--user", "tech", "--remove"]) != 0  # not a technician's
 
 
 def test_audit_verify_finds_an_edited_and_a_deleted_row(
