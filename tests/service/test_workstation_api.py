@@ -234,6 +234,17 @@ def test_signing_freezes_the_strips_and_the_billing_page(api: Api, tiny_files: l
     assert api.client.post(f"/api/v1/studies/{study_id}/coding", headers=headers).status_code == 200
     view = api.client.get(f"/api/v1/studies/{study_id}/billing").json()
     assert view["codes"] and view["explanations"] and view["can_bill"]
+    # the distinct-service mark over HTTP: bad input 422 naming the field, shown on the page, removable
+    distinct = f"/api/v1/studies/{study_id}/distinct"
+    bad = api.client.put(distinct, json={"modifier": "XU", "reason": "a\tb"}, headers=headers)
+    assert bad.status_code == 422 and "reason" in bad.text
+    mark = {"modifier": "xs", "reason": "separate order <b>at 10:05</b>"}
+    assert api.client.put(distinct, json=mark, headers=headers).json()["modifier"] == "XS"
+    assert api.client.get(f"/api/v1/studies/{study_id}/billing").json()["distinct"]["modifier"] == "XS"
+    page = api.client.get(f"/studies/{study_id}/billing").text
+    assert "XS: separate order &lt;b&gt;at 10:05&lt;/b&gt;" in page
+    assert api.client.delete(distinct, headers=headers).status_code == 200
+    assert api.client.delete(distinct, headers=headers).status_code == 422
     with api.store.transaction() as session:
         reads = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "read:billing")).all()
     assert "biller.t" in reads
