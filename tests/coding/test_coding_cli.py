@@ -30,6 +30,11 @@ def test_code_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     data = json.loads(capsys.readouterr().out)
     assert data["lines"] == [{"code": "93224", "modifiers": [], "units": 1}]
     assert data["explanations"] and data["findings"][0]["rule"] == "prescribed_vs_recorded"
+    # a facts file marked distinct has no other claims: the Holter is bundled into nothing, so no XU, said so
+    marked = _json_file(tmp_path, "marked.json", facts_data(recorded_hours=40.0, distinct_modifier="XU"))
+    assert main(["code", str(marked), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["lines"][0]["modifiers"] == [] and "distinct_mark" in {f["rule"] for f in data["findings"]}
 
 
 def test_code_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,6 +62,10 @@ def _cmd_code(args: argparse.Namespace) -> int:
         if error.source is not None:
             raise
         raise InputError(error.field, error.reason, source=args.facts) from error
+    if facts.distinct_modifier is not None:  # a facts file alone has no other claims: its own lines only
+        from ecgdesk.coding.distinct import apply_distinct
+
+        result = apply_distinct(facts.distinct_modifier, result, claim_for(facts, result), (), _refdata(args))
     findings = scrub(claim_for(facts, result), refdata=_refdata(args)) if args.scrub else None
     if args.json:
         data = result.to_dict()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ecgdesk.coding.facts import DISTINCT_MODIFIERS, Claim
+from ecgdesk.coding.refdata import RefData
 from ecgdesk.coding.results import ClaimLineOut, CodingResult, Finding, Severity
 from ecgdesk.coding.scrub import default_refdata
 from ecgdesk.coding.scrub.context import ScrubContext
@@ -21,7 +22,11 @@ __all__ = ["DISTINCT_MODIFIERS", "apply_distinct"]
 
 
 def apply_distinct(
-    modifier: str, result: CodingResult, claim: Claim, history: Sequence[Claim]
+    modifier: str,
+    result: CodingResult,
+    claim: Claim,
+    history: Sequence[Claim],
+    refdata: RefData | None = None,
 ) -> CodingResult:
     """``result`` with ``modifier`` on each line that is the column-2 code of an indicator-1 PTP edit in force
     with another line of ``claim`` or a same-day line of the same provider's ``history`` claims.
@@ -30,7 +35,7 @@ def apply_distinct(
     no modifier (it cannot bypass it: the scrubber refuses the pair); with no pair at all the mark changes
     nothing. Either way a finding says so, so a mark on the wrong study is not silently ignored.
     """
-    context = ScrubContext(claim, history, default_refdata())
+    context = ScrubContext(claim, history, refdata if refdata is not None else default_refdata())
     others = [
         past
         for old in history
