@@ -546,7 +546,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     component.add_argument("--performer", required=True, help="who performed it")
     component.add_argument("--npi", help="the performer's NPI, if any")
     component.set_defaults(func=_cmd_component)
-    study_distinct.register(study_sub, user_parent)
+    study_distinct.register_study_command(study_sub, user_parent)
 
     bill = study_sub.add_parser("bill", parents=[user_parent], help="record that the claim was submitted")
     bill.add_argument("study_id", type=int)

@@ -1,4 +1,6 @@
-"""``study distinct``: mark a study's service distinct (59 / X{EPSU}) with its reason, or ``--remove`` it."""
+"""``study distinct``: mark a study's service distinct (59 / X{EPSU}) with its reason, or ``--remove`` it
+
+(a subcommand of ``study``, added by :mod:`ecgdesk.cli.study`: no top-level command of its own)."""
 
 from __future__ import annotations
 
@@ -34,7 +36,9 @@ def _cmd_distinct(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(study_sub: argparse._SubParsersAction, user_parent: argparse.ArgumentParser) -> None:
+def register_study_command(
+    study_sub: argparse._SubParsersAction, user_parent: argparse.ArgumentParser
+) -> None:
     distinct = study_sub.add_parser(
         "distinct",
         parents=[user_parent],
