@@ -17,7 +17,14 @@ from ecgdesk.records import write_recording
 from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import AnalysisRun, Study
-from ecgdesk.workflow.billing import StudyFacts, claim_to_dict, code_study, derive_facts, facts_to_dict
+from ecgdesk.workflow.billing import (
+    StudyFacts,
+    claim_to_dict,
+    code_study,
+    derive_facts,
+    facts_to_dict,
+    mark_billed,
+)
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.lifecycle import now
@@ -267,6 +274,9 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
     again = code_study(store, holter, "biller")
     assert [x.modifiers for x in again.claim.lines] == [()]
     assert not [f for f in again.findings if f.rule == "ptp_history"]
+    mark_billed(store, holter, "biller", "CLM-1")  # a billed study's claim is out: its mark stays as billed
+    with pytest.raises(InputError, match="cannot mark as a distinct service a study in status 'billed'"):
+        mark_distinct(store, holter, "XU", "late", "biller")
     clear_distinct(store, ecg, "physician")
     assert any("93000" in s for s in billing_view(store, ecg, "biller").stale)
     with store.transaction() as session:
