@@ -300,25 +300,30 @@ def _history(session: Session, study: Study) -> list[Claim]:
     return [claim_from_dict(json.loads(row.claim_json)) for row in latest.values()]
 
 
-def _coded(session: Session, study: Study, facts: ServiceFacts) -> tuple[CodingResult, Claim, list[Claim]]:
-    """The codes and the claim of ``facts`` and the patient's other claims the scrubber sees.
+def _coded(
+    session: Session, study: Study, facts: ServiceFacts, history: list[Claim] | None = None
+) -> tuple[CodingResult, Claim]:
+    """The codes and the claim of ``facts``.
 
     A study marked a distinct service gets its modifier on the line a same-day PTP pair with indicator 1
-    bundles, with this claim's lines or the same provider's other coded claims (:func:`apply_distinct`).
+    bundles, with this claim's lines or the same provider's other coded claims (:func:`apply_distinct`);
+    only then are the other claims read (``history``, else from the store), so an unmarked study's coding
+    never depends on them.
     """
-    history = _history(session, study)
     result = select_codes(facts)
     claim = claim_for(facts, result)
     if facts.distinct_modifier is not None:
-        result = apply_distinct(facts.distinct_modifier, result, claim, history)
+        others = _history(session, study) if history is None else history
+        result = apply_distinct(facts.distinct_modifier, result, claim, others)
         claim = claim_for(facts, result)
-    return result, claim, history
+    return result, claim
 
 
 def store_coding(session: Session, study: Study, actor: str, stale: tuple[str, ...] = ()) -> CodingOutcome:
     """Derive the facts, select codes, build the claim, scrub it and store all of it (a new record)."""
     facts = derive_facts(study_facts(session, study))
-    result, claim, history = _coded(session, study, facts)
+    history = _history(session, study)
+    result, claim = _coded(session, study, facts, history)
     findings = [*result.findings, *scrub(claim, history)]
     findings += _attended_findings(session, study)
     record = CodingRecord(
