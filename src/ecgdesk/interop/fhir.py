@@ -23,6 +23,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ecgdesk.errors import InputError
+from ecgdesk.interop import authority
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.fhir_checks import refuse_unreadable as _refuse_control_characters
 from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
@@ -48,7 +49,7 @@ CPT = "http://www.ama-assn.org/go/cpt"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 FILLER_SYSTEM = "urn:ecgdesk:filler-order"
-PATIENT_SYSTEM = "urn:ecgdesk:patient-id"
+PATIENT_SYSTEM = authority.PATIENT_SYSTEM
 _GENDER = {"F": "female", "M": "male", "U": "unknown"}
 _GENDER_BACK = {"female": "F", "male": "M", "unknown": "U", "other": "U"}
 #: ServiceRequest.status we act on (FHIR R4 request-status): "active" is the order as it stands (new, or a
@@ -87,9 +88,11 @@ def _patient(patient: PatientInfo) -> dict[str, Any]:
     # a record number without its assigning authority is ours to name (a study made here, a PID-3 without
     # one): under a system of our own it matches no other system's bare number, and the server keeps one
     # Patient of it (without a system it was created again by every result and every retry)
+    # the order's own system where it named one (the EHR files the result by number AND system)
+    legacy = f"{PATIENT_SYSTEM}:{patient.id_authority}" if patient.id_authority else PATIENT_SYSTEM
     identifier: dict[str, Any] = {
         "type": {"coding": [{"system": V2_0203, "code": "MR"}]},
-        "system": f"{PATIENT_SYSTEM}:{patient.id_authority}" if patient.id_authority else PATIENT_SYSTEM,
+        "system": authority.system(patient.id_issuer) if patient.id_issuer else legacy,
         "value": patient.id,
     }
     return {
@@ -470,14 +473,15 @@ def _order_patient(resource: dict[str, Any] | None, source: str) -> PatientInfo:
                          source)
     system = str(mrn.get("system") or "")
     # urn:oid:2.16.840.1.113883.19.5 -> the OID; a URL (http://hospital.example.org/mrn) stays whole
-    authority = (system.rsplit(":", 1)[-1] if system.startswith("urn:") else system) or None
+    named = (system.rsplit(":", 1)[-1] if system.startswith("urn:") else system) or None
     patient = PatientInfo(
         str(mrn["value"]),
         name["family"],
         " ".join(name.get("given") or []),
         birth_date,
         _GENDER_BACK.get(resource.get("gender", "unknown"), "U"),
-        authority,
+        named,
+        system or None,
     )
     within(patient.display, MAX_NAME, "Patient.name", source)
     return patient

@@ -19,6 +19,7 @@ from hl7apy.core import Message, Segment
 from hl7apy.parser import parse_message
 
 from ecgdesk.errors import InputError
+from ecgdesk.interop import authority
 from ecgdesk.interop.codes import code_table, first_orderable
 from ecgdesk.interop.hl7v2_text import (
     component,
@@ -99,7 +100,7 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
     text = message.to_er7()
     segments = [text]
     segments.append(
-        f"PID|1||{escape(patient.id)}^^^{escape(patient.id_authority or '')}^MR||"
+        f"PID|1||{escape(patient.id)}^^^{authority.cx4(patient.id_issuer, patient.id_authority)}^MR||"
         f"{escape(patient.family)}^{escape(patient.given)}||{patient.birth_date:%Y%m%d}|{escape(patient.sex)}"
     )
     placer = escape(result.placer_order_number or "")
@@ -262,7 +263,6 @@ def read_ack_of(raw: str, sent: str) -> AckResult:
 def _authority(cx: str) -> str | None:
     """The assigning authority of a CX (component 4, an HD): its namespace, else its universal id."""
     return component(cx, 4) or component(cx, 4, 2) or None
-
 
 def _patient_identifier(field: str, source: str, name: str = "PID-3") -> str:
     """The CX repetition of PID-3 that is the medical record number (by CX-5, table 0203), else the first
@@ -443,6 +443,7 @@ def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> Patien
         _date(field_at(pid, 7), "PID-7", source),
         "U" if sex in {"O", "A", "N"} else sex,
         _authority(record_number),
+        authority.from_cx(record_number),
     )
     within(patient.display, MAX_NAME, "PID-5", source)
     return patient

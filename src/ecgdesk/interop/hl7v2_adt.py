@@ -8,6 +8,7 @@ by identifier type); what they do to the record is the workflow's (``workflow.in
 from __future__ import annotations
 
 from ecgdesk.errors import InputError
+from ecgdesk.interop import authority
 from ecgdesk.interop.hl7v2 import (
     PATIENT_TYPES,
     _patient_identifier,
@@ -37,8 +38,10 @@ def parse_patient_message(text: str, source: str = "HL7 message") -> PatientUpda
         count = max(len(merges), len(segments["PID"]))
         raise InputError("MRG[2]", f"{count} merges in one message; ECG Desk takes one merge (one PID and "
                                    "one MRG) per message", source)
-    prior = component(_patient_identifier(field_at(merges[0], 1), source, "MRG-1"), 1)
+    prior_cx = _patient_identifier(field_at(merges[0], 1), source, "MRG-1")
+    prior = component(prior_cx, 1)
     if not prior:
         raise InputError("MRG-1", "the prior patient identifier is empty", source)
     within(prior, MAX_ID, "MRG-1", source)
-    return PatientUpdate(event, control_id, patient, prior, source, (*_READ_FROM, ("prior-id", "MRG-1")))
+    return PatientUpdate(event, control_id, patient, prior, source, (*_READ_FROM, ("prior-id", "MRG-1")),
+                         authority.from_cx(prior_cx))

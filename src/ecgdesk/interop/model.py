@@ -105,7 +105,10 @@ class PatientInfo:
     given: str
     birth_date: date
     sex: str  # "F", "M" or "U"
-    id_authority: str | None = None
+    id_authority: str | None = None  # one name of the assigning authority (authority.name)
+    #: the assigning authority as the order gave it (CX-4's HD with its ``&``, or the FHIR system): the
+    #: result names it back (:mod:`ecgdesk.interop.authority`); None where the order named none
+    id_issuer: str | None = None
 
     @property
     def display(self) -> str:
@@ -246,6 +249,8 @@ class PatientUpdate:
     source: str = ""
     #: the message field each value was read from (``("patient-id", "PID-3")``, ``("prior-id", "MRG-1")``)
     read_from: tuple[tuple[str, str], ...] = ()
+    #: the assigning authority of ``prior_id`` as given (MRG-1.4); None where none was named
+    prior_issuer: str | None = None
 
     def field_of(self, what: str) -> str:
         return dict(self.read_from).get(what, what)

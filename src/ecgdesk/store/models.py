@@ -97,6 +97,10 @@ class Patient(Base):
     # the row stays so that history and the audit log still name it.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     merged_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # The assigning authority of external_id as the first order naming one gave it (HL7 CX-4's HD, or a FHIR
+    # identifier system): results name it back. external_id stays the one key (the CLI, claims and views
+    # name a patient by it), so an order of that number from another authority is refused, not filed here.
+    id_issuer: Mapped[str | None] = mapped_column(String(200))
 
 
 class Order(Base):

@@ -32,6 +32,7 @@ from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import Order, Patient, Study
 from ecgdesk.workflow.interop_acks import accept_answer, queue_application_ack
 from ecgdesk.workflow.interop_holds import answer_of, differing
+from ecgdesk.workflow.interop_issuer import check_issuer
 from ecgdesk.workflow.interop_patients import ACCEPTED, HELD, REFUSED, apply_patient_message, patient_now
 from ecgdesk.workflow.interop_resends import DUPLICATE, check_patient, field_of, resent
 from ecgdesk.workflow.lifecycle import now
@@ -81,6 +82,7 @@ def _checked(order: OrderRequest) -> StudyRequest:
             ordering_name=order.ordering.display or None,
             placer_order_number=order.placer_order_number,
             priority=order.priority,
+            patient_issuer=order.patient.id_issuer,
         )
     )
 
@@ -119,6 +121,8 @@ def _apply(
     """(status, study id, reason) of acting on a checked order inside the caller's transaction; a new order
     keeps its HL7 v2 ``sender`` (MSH-3^MSH-4), whose targets alone take its results."""
     request = _request(order)
+    on_record = session.scalar(select(Patient).where(Patient.external_id == request.patient_id))
+    check_issuer(on_record, order.patient.id_issuer, field_of(order, "patient"), order.source)
     conflict = _patient_conflict(session, request)
     if conflict:
         return HELD, None, conflict

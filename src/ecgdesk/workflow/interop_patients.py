@@ -32,6 +32,7 @@ from ecgdesk.store.claims_models import ClaimRow, CoverageRow
 from ecgdesk.store.interop_models import InboundMessage
 from ecgdesk.store.models import AuditEntry, Order, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment
+from ecgdesk.workflow.interop_issuer import check_issuer, issuer_field, same_patient
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.studies import lock_patient_id, merged_note
 
@@ -58,6 +59,12 @@ def apply_patient_message(session: Session, update: PatientUpdate, actor: str) -
     patient = _find(session, given.id)
     if patient is not None and patient.merged_into_id is not None:
         raise InputError(update.field_of("patient-id"), merged_note(session, patient))
+    if patient is not None and not same_patient(patient, given.id_issuer):
+        # the same number under another authority is another patient, whom we do not keep
+        check_issuer(None, given.id_issuer, update.field_of("patient-id"), update.source)
+        where = issuer_field(update.field_of("patient-id"))
+        return ACCEPTED, None, (f"patient {given.id} of {where} {given.id_issuer!r} is not known here (the "
+                                "number is on record under another assigning authority): nothing changed")
     if patient is None:
         # the EHR sends every patient's updates; we keep only those with orders (an AE would fill the
         # interface engine's error queue with patients who never had an ECG)
@@ -128,6 +135,10 @@ def _merge(session: Session, update: PatientUpdate, actor: str) -> tuple[str, in
     for external_id in sorted((prior_id, given.id)):  # one order of locks: two merges never deadlock
         lock_patient_id(session, external_id)
     prior = _find(session, prior_id)
+    if prior is not None and not same_patient(prior, update.prior_issuer):
+        raise InputError(issuer_field(prior_field), (
+            f"no patient {prior_id!r} of assigning authority {update.prior_issuer!r} here to merge (the "
+            "number is on record under another authority)"))
     if prior is None:
         raise InputError(prior_field, f"no patient {prior_id!r} here to merge into {given.id} (ECG Desk "
                                       "keeps only patients who have orders)")
@@ -137,10 +148,11 @@ def _merge(session: Session, update: PatientUpdate, actor: str) -> tuple[str, in
             return ACCEPTED, None, f"{merged_note(session, prior)}: nothing to do"
         raise InputError(prior_field, merged_note(session, prior))
     survivor = _find(session, given.id)
+    check_issuer(survivor, given.id_issuer, surviving_field, update.source)
     if survivor is not None and survivor.merged_into_id is not None:
         raise InputError(surviving_field, merged_note(session, survivor))
     candidate = survivor or Patient(external_id=given.id, name=given.display, birth_date=given.birth_date,
-                                    sex=given.sex, created_at=now())
+                                    sex=given.sex, created_at=now(), id_issuer=given.id_issuer)
     if not _compatible(prior, candidate):
         return HELD, None, (
             f"patients {prior_id} (born {prior.birth_date}, sex {prior.sex}) and {given.id} (born "

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import ConflictError, InputError
+from ecgdesk.interop import authority
 from ecgdesk.interop.model import (
     Measurement,
     PatientInfo,
@@ -122,6 +123,7 @@ def signed_result(
     signer = session.get(User, signature.user_id)
     run = session.get(AnalysisRun, version.analysis_run_id)
     assert patient_row is not None and order is not None and signer is not None and run is not None
+    issuer = patient_row.id_issuer
     pdf_path = store.resolve(version.pdf_path)
     if not pdf_path.is_file() or file_sha256(pdf_path) != version.pdf_sha256:
         raise InputError(
@@ -155,7 +157,8 @@ def signed_result(
         service=order.service,
         status=ResultStatus.CORRECTED if earlier is not None else ResultStatus.FINAL,
         report_version=version.version,
-        patient=PatientInfo(patient_row.external_id, family, given, patient_row.birth_date, patient_row.sex),
+        patient=PatientInfo(patient_row.external_id, family, given, patient_row.birth_date, patient_row.sex,
+                            issuer and authority.name(issuer), issuer),
         ordering=Provider(order.ordering_npi, ordering_family or "Unknown", ordering_given),
         interpreter=_provider(signer),
         signed_at=signature.signed_at,

@@ -75,6 +75,8 @@ class StudyRequest:
     completes_on: date | None = None
     #: a documented medical-necessity reason to order a monitoring set within 29 days of another (audited)
     overlap_reason: str | None = None
+    #: the assigning authority of ``patient_id`` as an order gave it (interop_issuer); None: none named
+    patient_issuer: str | None = None
 
 
 def check_request(req: StudyRequest) -> StudyRequest:
@@ -141,6 +143,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             birth_date=req.birth_date,
             sex=req.sex,
             created_at=now(),
+            id_issuer=req.patient_issuer,
         )
         session.add(patient)
         session.flush()
@@ -156,6 +159,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
                 "name": req.name,
                 "birth_date": req.birth_date,
                 "sex": req.sex,
+                **({"id_issuer": req.patient_issuer} if req.patient_issuer else {}),
             },
         )
     elif differ := differing("study", (patient.name, str(patient.birth_date), patient.sex),
@@ -167,6 +171,12 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             f"patient {req.patient_id!r} is on record with a different {' and '.join(differ) or 'record'}: "
             "check the patient id and what was entered (nothing was created)",
         )
+    if req.patient_issuer and patient.id_issuer is None:
+        # on record without an authority (made here, or stored before migration 0025): the first order that
+        # names one gives it, and results name it back from then on
+        patient.id_issuer = req.patient_issuer
+        append(session, actor, "patient:update", "patient", patient.id, {"id_issuer": None},
+               {"id_issuer": req.patient_issuer, "patient_id": req.patient_id})
     overlap = None
     if req.service in SET_SERVICES:  # the 29-day rule at the point of use (reference monitoring.md 5, rule 1)
         completes_on = req.completes_on or estimated_completion(now().date(), req.duration_days)
