@@ -117,14 +117,14 @@ def test_a_fhir_order_s_system_goes_back_and_a_patient_made_here_takes_the_first
     outcome = receive_order(store, json.dumps(document), "fhir", "interface")
     assert outcome.ack.code == "AA", outcome.ack.text
     # the patient made here takes the authority the first order names (audited), and results carry it
-    with store.transaction() as session:
-        assert session.scalars(select(Patient.id_issuer)).one() == "http://west.example.org/mrn"
-        audited = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == "patient:update"))
-        assert any("west.example.org" in (after or "") for after in audited)
     pid3, identifier, key = _results(store, study_id)
     assert identifier["system"] == "http://west.example.org/mrn" and pid3 == (
         "MRN9^^^&http://west.example.org/mrn&URI^MR")
     assert key == "identifier=http://west.example.org/mrn|MRN9"
+    with store.transaction() as session:
+        assert session.scalars(select(Patient.id_issuer)).one() == "http://west.example.org/mrn"
+        audited = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == "patient:update"))
+        assert any("west.example.org" in (after or "") for after in audited)
     document["contained"][0]["identifier"][0]["system"] = "http://east.example.org/mrn"
     document["identifier"][0]["value"] = "FH-2"
     refused = receive_order(store, json.dumps(document), "fhir", "interface")
