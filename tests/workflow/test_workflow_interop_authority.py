@@ -5,6 +5,7 @@ HTTP take them (receive_order), HL7 v2 and FHIR, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from datetime import date
@@ -12,11 +13,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import hl7
+import pydicom
 import pytest
 from sqlalchemy import func, select
 from workflow_builders import PHYSICIAN_NPI, PIN, fake_analyzer, request
 
-from ecgdesk.interop import authority, fhir, hl7v2
+from ecgdesk.interop import authority, dicom, fhir, hl7v2
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.workflow.analysis import analyze_study
@@ -83,6 +85,12 @@ def test_an_hl7_order_s_authority_goes_back_in_the_result_and_another_authority_
     assert pid3 == f"MRN7^^^{WEST}^MR"
     assert identifier["system"] == "urn:oid:2.16.840.1.113883.19.5" and identifier["value"] == "MRN7"
     assert key == "identifier=urn:oid:2.16.840.1.113883.19.5|MRN7"
+    with store.transaction() as session:
+        pdf = dicom.encapsulated_pdf(signed_result(store, session, first.study_id))
+    assert pydicom.dcmread(io.BytesIO(pdf)).IssuerOfPatientID == "WEST"
+    # longer than the record keeps: refused naming the field, not cut (PostgreSQL refused it mid-transaction)
+    long = receive_order(store, ORM.format(control="C9", authority="W" * 201, placer="PL-9"), "peer", "i")
+    assert long.ack.code == "AE" and "PID-3.4" in long.ack_text and "201 characters" in long.ack.text
     # the same number from another authority is another patient: it was filed (and reported) under this one
     other = receive_order(store, ORM.format(control="C2", authority=EAST, placer="PL-2"), "peer", "interface")
     ack = hl7.parse(other.ack_text)

@@ -72,7 +72,7 @@ def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime,
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.PatientName = f"{patient.family}^{patient.given}"
     ds.PatientID = patient.id
-    if patient.id_authority:
+    if patient.id_authority and len(patient.id_authority) <= 64:  # LO: a longer FHIR system URL is left out
         ds.IssuerOfPatientID = patient.id_authority
     ds.PatientBirthDate = patient.birth_date.strftime("%Y%m%d")
     ds.PatientSex = patient.sex if patient.sex in {"F", "M"} else "O"
