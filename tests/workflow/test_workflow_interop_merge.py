@@ -119,6 +119,9 @@ def test_a_merge_of_records_that_disagree_is_held_for_a_person(store: Store) -> 
         (a40("M1", prior="P2"), "MRG^1^1", "is the surviving id"),
         (a40("M1").replace("MRG|P1^^^HOSP^MR\r", ""), "MRG^1", "needs an MRG segment"),
         (a40("M1").replace("MRG|P1^^^HOSP^MR", "MRG|^^^HOSP^MR"), "MRG^1^1", "empty"),
+        # the same numbers under another assigning authority are other patients: they were merged
+        (a40("M1").replace("MRG|P1^^^HOSP^MR", "MRG|P1^^^EAST^MR"), "MRG^1^1^1^4", "another authority"),
+        (a40("M1").replace("|P2^^^HOSP^MR|", "|P2^^^EAST^MR|"), "PID^1^3^1^4", "another assigning authority"),
     ],
 )
 def test_a_bad_merge_is_refused_naming_the_field(store: Store, text: str, location: str, reason: str) -> None:
