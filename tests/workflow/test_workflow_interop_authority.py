@@ -138,6 +138,14 @@ def test_a_fhir_order_s_system_goes_back_and_a_patient_made_here_takes_the_first
     refused = receive_order(store, json.dumps(document), "fhir", "interface")
     assert refused.ack.code == "AE" and "Patient.identifier.system" in refused.ack.text
     assert _count(store, Study) == 2
+    # a Patient update (FHIR's ADT^A08) of the other system's MRN9 is not this patient's
+    east = {"system": "http://east.example.org/mrn", "value": "MRN9"}
+    update = {"resourceType": "Patient", "identifier": [east],
+              "name": [{"family": "Poe", "given": ["Edgar"]}], "gender": "male", "birthDate": "1940-01-19"}
+    outcome = receive_order(store, json.dumps(update), "fhir", "interface")
+    assert outcome.ack.code == "AA" and "not known here" in outcome.ack.text
+    with store.transaction() as session:
+        assert session.scalars(select(Patient.name)).one() == "Poe, Ed"
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
@@ -146,7 +154,7 @@ def test_a_fhir_order_s_system_goes_back_and_a_patient_made_here_takes_the_first
     ("OTHER&2.16.840.1&ISO", "WEST&2.16.840.1&ISO", True),  # the universal id decides, not the label
     ("WEST&2.16.840.1&ISO", "WEST&2.16.840.2&ISO", False),
     ("WEST", "EAST", False),
-    ("urn:oid:2.16.840.1", "WEST", False),  # a namespace alone names no universal id: cannot be matched
+    ("urn:oid:2.16.840.1", "WEST", True),  # a namespace alone and a system alone: not comparable, not refused
 ])
 def test_authorities_are_one_by_universal_id_else_namespace(a: str, b: str, same: bool) -> None:
     assert authority.same(a, b) is same and authority.same(b, a) is same

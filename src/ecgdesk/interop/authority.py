@@ -51,14 +51,17 @@ def name(issuer: str) -> str:
 
 
 def same(a: str, b: str) -> bool:
-    """Whether two issuers name one authority: by universal identity where both have one (the namespace is a
-    local label), else by namespace (``HOSP`` and ``HOSP&2.16.840.1&ISO`` are one)."""
+    """Whether two issuers may name one authority: by universal identity where both have one (the namespace
+    is a local label), else by namespace (``HOSP`` and ``HOSP&2.16.840.1&ISO`` are one). A namespace alone
+    and a system alone cannot be compared (one EHR's HL7 feed says ``HOSP`` where its FHIR API says
+    ``urn:oid:...``): taken as one, as a number without an authority is, rather than refuse the patient's
+    orders."""
     ua, ub = _universal(a), _universal(b)
     if ua and ub:
         return ua == ub
     na = _parts(a)[0] if is_hd(a) else ""
     nb = _parts(b)[0] if is_hd(b) else ""
-    return bool(na) and na == nb
+    return not (na and nb) or na == nb
 
 
 def hd(issuer: str) -> tuple[str, ...]:

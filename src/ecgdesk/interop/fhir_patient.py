@@ -59,6 +59,16 @@ def _linked_id(other: Any, source: str) -> str:
         raise InputError(_OTHER, error.reason, source) from None
 
 
+def _linked_system(patients: list[dict[str, Any]], value: str) -> str | None:
+    """The system of the identifier a link names record ``value`` by (None: none given)."""
+    for resource in patients:
+        for _, other in _links(resource):
+            identifier = other.get("identifier") if isinstance(other, dict) else None
+            if isinstance(identifier, dict) and str(identifier.get("value")) == value:
+                return str(identifier.get("system") or "") or None
+    return None
+
+
 def _merge(patients: list[dict[str, Any]], message_id: str, source: str) -> PatientUpdate:
     """The one merge the links of ``patients`` state (both directions of it may be given)."""
     # (prior id, surviving id) -> (prior Patient, surviving Patient: None where named by identifier alone,
@@ -85,13 +95,18 @@ def _merge(patients: list[dict[str, Any]], message_id: str, source: str) -> Pati
         patient = _order_patient(survivor, source)
     else:  # replaced-by an identifier alone: the record goes on under it, as this Patient describes it
         assert prior is not None
-        patient = replace(_order_patient(prior, source), id=within(surviving_id, MAX_ID, _OTHER, source))
+        patient = replace(_order_patient(prior, source), id=within(surviving_id, MAX_ID, _OTHER, source),
+                          id_issuer=_linked_system(patients, surviving_id))
+    # the prior record's system, matched as PID-3.4 is (interop_issuer): the same number of another system
+    # is another patient
+    prior_issuer = (str(_record_number(prior, source).get("system") or "") or None if prior is not None
+                    else _linked_system(patients, prior_id))
     # where the sender finds each id: the linking Patient's own identifier, or its link
     prior_field, surviving_field = (("Patient.identifier", _OTHER) if kind == "replaced-by"
                                     else (_OTHER, "Patient.identifier"))
     read_from = (("patient-id", surviving_field), ("name", "Patient.name"),
                  ("birth-date", "Patient.birthDate"), ("sex", "Patient.gender"), ("prior-id", prior_field))
-    return PatientUpdate(PatientEvent.MERGE, message_id, patient, prior_id, source, read_from)
+    return PatientUpdate(PatientEvent.MERGE, message_id, patient, prior_id, source, read_from, prior_issuer)
 
 
 def is_patient_document(document: Any) -> bool:
