@@ -131,7 +131,8 @@ def test_a_fhir_order_s_system_goes_back_and_a_patient_made_here_takes_the_first
     assert key == "identifier=http://west.example.org/mrn|MRN9"
     with store.transaction() as session:
         assert session.scalars(select(Patient.id_issuer)).one() == "http://west.example.org/mrn"
-        audited = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == "patient:update"))
+        filled = select(AuditEntry.after_json).where(AuditEntry.action == "patient:authority")
+        audited = session.scalars(filled)
         assert any("west.example.org" in (after or "") for after in audited)
     document["contained"][0]["identifier"][0]["system"] = "http://east.example.org/mrn"
     document["identifier"][0]["value"] = "FH-2"

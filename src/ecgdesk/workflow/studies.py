@@ -173,9 +173,10 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
         )
     if req.patient_issuer and patient.id_issuer is None:
         # on record without an authority (made here, or stored before migration 0025): the first order that
-        # names one gives it, and results name it back from then on
+        # names one gives it, and results name it back from then on (its own action: a held message's view
+        # reads patient:update as the demographics changed)
         patient.id_issuer = req.patient_issuer
-        append(session, actor, "patient:update", "patient", patient.id, {"id_issuer": None},
+        append(session, actor, "patient:authority", "patient", patient.id, {"id_issuer": None},
                {"id_issuer": req.patient_issuer, "patient_id": req.patient_id})
     overlap = None
     if req.service in SET_SERVICES:  # the 29-day rule at the point of use (reference monitoring.md 5, rule 1)
