@@ -7,7 +7,7 @@ named back in every result; an order naming another authority for that number is
 authority's field (it is another patient, whose orders would otherwise be filed, reported and billed
 under this one), and an update (ADT^A08/A31) from another authority is not for this patient. An order or
 update naming no authority matches by number, as before; a patient on record without one (a study made
-here, one stored before migration 0025) takes the authority of the first order that names one.
+here, one stored before migration 0026) takes the authority of the first order that names one.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def add_study(session: Session, req: StudyRequest, actor: str) -> int:
             "check the patient id and what was entered (nothing was created)",
         )
     if req.patient_issuer and patient.id_issuer is None:
-        # on record without an authority (made here, or stored before migration 0025): the first order that
+        # on record without an authority (made here, or stored before migration 0026): the first order that
         # names one gives it, and results name it back from then on (its own action: a held message's view
         # reads patient:update as the demographics changed)
         patient.id_issuer = req.patient_issuer

@@ -1,7 +1,7 @@
 """patients.id_issuer: the assigning authority of the patient's record number, as the order gave it
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-07 21:40:00
 
 An order's PID-3.4 (CX-4) or Patient.identifier.system was read and dropped: results went back with the
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
