@@ -23,7 +23,7 @@ payment carries).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -206,25 +206,7 @@ def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[
     carried: dict[int, set[int | None]] = {}  # claim payment -> the lines its ledger rows are on
     billed: dict[int, set[int | None]] = {}
     for chunk in in_batches(ids):
-        query = (
-            select(
-                ClaimPaymentRow.id,
-                ClaimPaymentRow.claim_id,
-                RemittanceRow.payer_trace_id,
-                ClaimPaymentRow.status_code,
-                ClaimPaymentRow.paid_cents,
-            )
-            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
-            .where(ClaimPaymentRow.claim_id.in_(chunk))
-            .order_by(ClaimPaymentRow.id)
-        )
-        for payment_id, claim_id, payer, status, paid in session.execute(query):
-            stack = stacks.setdefault((claim_id, payer), [])
-            if status == "22":
-                if stack:
-                    stack.pop()
-            elif status not in _NOT_DETERMINING:
-                stack.append((payment_id, paid > 0))
+        stacks.update(_determinations(session, chunk)[0])  # a chunk holds whole claims: no key twice
         rows = select(LedgerRow.payment_id, LedgerRow.line_id).where(
             LedgerRow.claim_id.in_(chunk), LedgerRow.payment_id.is_not(None)
         )
@@ -296,26 +278,38 @@ def reversed_determinations(session: Session, claim_ids: Iterable[int]) -> set[i
     pairs them: each reversal undoes that payer's latest determination still standing."""
     taken: set[int] = set()
     for chunk in in_batches(list(claim_ids)):
-        query = (
-            select(
-                ClaimPaymentRow.id,
-                ClaimPaymentRow.claim_id,
-                RemittanceRow.payer_trace_id,
-                ClaimPaymentRow.status_code,
-            )
-            .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
-            .where(ClaimPaymentRow.claim_id.in_(chunk))
-            .order_by(ClaimPaymentRow.id)
-        )
-        stacks: dict[tuple[int, str], list[int]] = {}
-        for payment_id, claim_id, payer, status in session.execute(query):
-            stack = stacks.setdefault((claim_id, payer), [])
-            if status == "22":
-                if stack:
-                    taken.add(stack.pop())
-            elif status not in _NOT_DETERMINING:
-                stack.append(payment_id)
+        taken |= _determinations(session, chunk)[1]
     return taken
+
+
+def _determinations(
+    session: Session, claim_ids: Sequence[int]
+) -> tuple[dict[tuple[int, str], list[tuple[int, bool]]], set[int]]:
+    """Each payer's (TRN03) determinations of each of ``claim_ids`` still standing, oldest first, as (claim
+    payment id, whether it paid), and the claim payments its reversals (CLP02 22) took back: a reversal
+    undoes that payer's latest determination still standing."""
+    query = (
+        select(
+            ClaimPaymentRow.id,
+            ClaimPaymentRow.claim_id,
+            RemittanceRow.payer_trace_id,
+            ClaimPaymentRow.status_code,
+            ClaimPaymentRow.paid_cents,
+        )
+        .join(RemittanceRow, ClaimPaymentRow.remittance_id == RemittanceRow.id)
+        .where(ClaimPaymentRow.claim_id.in_(claim_ids))
+        .order_by(ClaimPaymentRow.id)
+    )
+    stacks: dict[tuple[int, str], list[tuple[int, bool]]] = {}
+    taken: set[int] = set()
+    for payment_id, claim_id, payer, status, paid in session.execute(query):
+        stack = stacks.setdefault((claim_id, payer), [])
+        if status == "22":
+            if stack:
+                taken.add(stack.pop()[0])
+        elif status not in _NOT_DETERMINING:
+            stack.append((payment_id, paid > 0))
+    return stacks, taken
 
 
 def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]:
