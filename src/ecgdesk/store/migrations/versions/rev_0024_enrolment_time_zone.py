@@ -21,10 +21,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("enrolments") as batch:
-        batch.add_column(sa.Column("time_zone", sa.String(64), nullable=True))
+    # in place (no batch rebuild): SQLite refuses to drop a table others reference (transmissions, items)
+    op.add_column("enrolments", sa.Column("time_zone", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("enrolments") as batch:
-        batch.drop_column("time_zone")
+    op.drop_column("enrolments", "time_zone")  # in place, as 0019's merged_at (SQLite 3.35+)

@@ -21,12 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("studies") as batch:
-        batch.add_column(sa.Column("distinct_modifier", sa.String(2), nullable=True))
-        batch.add_column(sa.Column("distinct_reason", sa.Text(), nullable=True))
+    # in place (no batch rebuild): SQLite refuses to drop the table orders, studies and claims reference
+    op.add_column("studies", sa.Column("distinct_modifier", sa.String(2), nullable=True))
+    op.add_column("studies", sa.Column("distinct_reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("studies") as batch:
-        batch.drop_column("distinct_reason")
-        batch.drop_column("distinct_modifier")
+    # in place, as 0019's merged_at (SQLite 3.35+): a batch rebuild drops the table others reference
+    op.drop_column("studies", "distinct_reason")
+    op.drop_column("studies", "distinct_modifier")
