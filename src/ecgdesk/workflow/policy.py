@@ -59,6 +59,8 @@ class SecuritySetting:
 #: AAL2 (15 at AAL3), review-ui.md section 4 cites 30 minutes generally and STIG 5/10/15: 2 to 30 minutes.
 #: Absolute session lifetime: 800-63B section 4.2.3 asks re-authentication at least once every 12 hours at
 #: AAL2 whatever the activity; under an hour a physician is logged off in the middle of a day's reading.
+_ROLE_NAMES = {Role.TECHNICIAN: "a technician's", Role.PHYSICIAN: "a physician's", Role.BILLER: "a biller's",
+               Role.ADMIN: "an administrator's"}
 #: A role's own idle limit (review-ui.md section 4: shorter for the heaviest users of patient data) has the
 #: same range; until one is set, the role has the general limit.
 SECURITY_SETTINGS = (
@@ -85,7 +87,7 @@ SECURITY_SETTINGS = (
     *(
         SecuritySetting(
             f"idle_minutes_{role.value}",
-            f"Minutes without activity after which a {role.value}'s session is logged off (this role only)",
+            f"Minutes without activity after which {_ROLE_NAMES[role]} session is logged off (this role)",
             f"ECGDESK_IDLE_MINUTES_{role.name}",
             2,
             30,

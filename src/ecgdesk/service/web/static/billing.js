@@ -15,6 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (mark) mark.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { modifier: mark.modifier.value, reason: mark.reason.value.trim() };
+    if (!body.modifier) { WS.showError(error, "modifier: choose the modifier that says how the service was distinct."); mark.modifier.focus(); return; }
     if (!body.reason) { WS.showError(error, "reason: give the documented reason the service was distinct."); mark.reason.focus(); return; }
     const answer = await WS.api("PUT", `/api/v1/studies/${D.study_id}/distinct`, body);
     if (!answer.ok) { WS.showError(error, answer.message); return; }
