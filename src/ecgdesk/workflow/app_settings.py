@@ -107,11 +107,9 @@ def _whole(number: float) -> int | float:
     return int(number) if number == int(number) else number
 
 
-def _default(spec: SettingSpec, policy: SecurityPolicy, session: Session) -> int | float:
+def _default(spec: SettingSpec, policy: SecurityPolicy) -> int | float:
     if spec.tier is not None:
         return int(queue_policy().escalate_after_minutes[spec.tier])
-    if spec.name in ROLE_IDLE and spec.name not in policy.pinned:
-        return _whole(policy.current(session).idle_s / 60)  # the general limit, as set now
     return _whole(policy.value_of(spec.name))
 
 
@@ -177,11 +175,12 @@ def escalation_minutes(session: Session) -> dict[Priority, float]:
 
 def _values(session: Session, policy: SecurityPolicy) -> list[SettingValue]:
     stored = _stored(session)
+    general = _whole(policy.current(session).idle_s / 60)  # a role's own idle limit's default, as set now
     out = []
     for spec in SPECS:
         row = stored.get(spec.name)
-        default = _default(spec, policy, session)
         fixed_by = spec.env if spec.name in policy.pinned else None
+        default = general if spec.name in ROLE_IDLE and not fixed_by else _default(spec, policy)
         own = None if fixed_by or row is None else json.loads(row.value_json)
         value = default if own is None else int(own)
         out.append(
@@ -210,7 +209,7 @@ def _locked(session: Session, spec: SettingSpec, policy: SecurityPolicy, actor: 
         return row
     try:
         with session.begin_nested():
-            value = json.dumps(None if spec.name in ROLE_IDLE else _default(spec, policy, session))
+            value = json.dumps(None if spec.name in ROLE_IDLE else _default(spec, policy))
             session.add(AppSetting(name=spec.name, value_json=value, changed_by=actor, changed_at=now()))
     except IntegrityError:
         pass  # the concurrent change's row, committed now: locked below like any other
