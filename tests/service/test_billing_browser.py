@@ -63,6 +63,14 @@ def test_biller_claims_exports_posts_and_works_the_denial(
 ) -> None:
     page = open_logged_in(chromium, served.url, "biller.demo")
     page.goto(f"/studies/{served.study_id}/billing")
+    # a distinct-service mark refused is said under its own form, not in the codes panel
+    page.fill("#distinct-reason", "ECG at a separate visit")
+    page.click("#distinct-form button[type=submit]")
+    refused = page.locator("#distinct-error")
+    refused.wait_for()
+    assert "modifier" in refused.inner_text() and refused.is_visible()
+    assert page.locator("#billing-error").is_hidden()
+    assert page.locator("[data-testid=billing-distinct]").inner_text() == "not marked"
     page.click("#code-now")
     page.locator("#claim-create").wait_for()
     page.click("#claim-create")
