@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
-from ecgdesk.workflow.permissions import PERMISSIONS, Action
+from ecgdesk.workflow.permissions import ON_OWN_STUDY, PERMISSIONS, Action
 
 BILLING = {
     "name": "Heart Diagnostics IDTF",
@@ -198,7 +198,9 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         elif body is not None:
             kwargs["json"] = body
         answer = api.client.request(method, url, **kwargs)
-        may = action is None or role in PERMISSIONS[action]
+        # a role that may do it only on its own studies (ON_OWN_STUDY: a physician marks a study distinct
+        # only as its ordering or interpreting physician): dr.t neither ordered nor reads study 1
+        may = action is None or (role in PERMISSIONS[action] and role not in ON_OWN_STUDY.get(action, ()))
         where = f"{method} {path} as {role.value}: {answer.status_code} {answer.text[:200]}"
         if may:
             assert answer.status_code not in (401, 403, 500), where

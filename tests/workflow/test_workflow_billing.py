@@ -12,10 +12,10 @@ from sqlalchemy import select
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, request
 
 from ecgdesk.coding import Component, Service, Setting, claim_from_dict, facts_from_dict, select_codes
-from ecgdesk.errors import InputError
+from ecgdesk.errors import InputError, PermissionDeniedError
 from ecgdesk.records import write_recording
 from ecgdesk.store import Store
-from ecgdesk.store.enums import StudyStatus
+from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import AnalysisRun, Study
 from ecgdesk.workflow.billing import (
     StudyFacts,
@@ -28,6 +28,7 @@ from ecgdesk.workflow.billing import (
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.permissions import Principal
 from ecgdesk.workflow.studies import create_study, import_recording, set_component
 
 ALL = frozenset({Component.RECORDING, Component.SCANNING, Component.INTERPRETATION})
@@ -134,6 +135,27 @@ def _signed_study_with_run(store: Store, record: Path, analyzable_s: float, **or
         set_component(session, study_id, Component.INTERPRETATION, "Ana A, MD", PHYSICIAN_NPI, order)
         study.status = StudyStatus.SIGNED.value
     return study_id
+
+
+def _principal(username: str, role: Role, user_id: int = 0) -> Principal:
+    return Principal(user_id, username, role, username, "test")
+
+
+def _user(store: Store, username: str, role: Role, npi: str | None) -> Principal:
+    """A user account (the physician's NPI is what ties them to a study's order or reading)."""
+    from ecgdesk.store.models import User
+
+    with store.transaction() as session:
+        user = User(username=username, display_name=username, role=role.value, npi=npi, password_hash="-",
+                    created_at=now())
+        session.add(user)
+        session.flush()
+        return _principal(username, role, user.id)
+
+
+def _reader(store: Store) -> Principal:
+    """The physician who reads the studies of ``_signed_study_with_run`` (its interpretation's NPI)."""
+    return _user(store, "physician", Role.PHYSICIAN, PHYSICIAN_NPI)
 
 
 @pytest.mark.parametrize(("analyzable_s", "code"), [BOUNDARIES[2], BOUNDARIES[4]])
@@ -245,6 +267,8 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
     from ecgdesk.store.models import AuditEntry
     from ecgdesk.workflow.billing_distinct import clear_distinct, mark_distinct
 
+    biller = _principal("biller", Role.BILLER)
+
     holter = _signed_study_with_run(store, tiny_record, 30 * H)
     tracing = write_recording(synthetic_recording(2.0, seed=4), tmp_path, "wfdb", "ecg")
     ecg = _signed_study_with_run(store, tracing, 120.0, service=Service.RESTING_ECG)
@@ -257,11 +281,11 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
         ("XU", "a\nb", "reason"),
     ):
         with pytest.raises(InputError) as info:
-            mark_distinct(store, ecg, modifier, reason, "biller")
+            mark_distinct(store, ecg, modifier, reason, biller)
         assert info.value.field == field
     with pytest.raises(InputError, match="not marked"):
-        clear_distinct(store, ecg, "biller")
-    mark = mark_distinct(store, ecg, " xu ", " Own order at 09:10, own report ", "biller")
+        clear_distinct(store, ecg, biller)
+    mark = mark_distinct(store, ecg, " xu ", " Own order at 09:10, own report ", biller)
     assert mark == {"modifier": "XU", "reason": "Own order at 09:10, own report"}
     view = billing_view(store, ecg, "biller")
     assert view.distinct == mark and any("93000-XU" in s for s in view.stale)
@@ -276,8 +300,8 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
     assert not [f for f in again.findings if f.rule == "ptp_history"]
     mark_billed(store, holter, "biller", "CLM-1")  # a billed study's claim is out: its mark stays as billed
     with pytest.raises(InputError, match="cannot mark as a distinct service a study in status 'billed'"):
-        mark_distinct(store, holter, "XU", "late", "biller")
-    clear_distinct(store, ecg, "physician")
+        mark_distinct(store, holter, "XU", "late", biller)
+    clear_distinct(store, ecg, _reader(store))
     assert any("93000" in s for s in billing_view(store, ecg, "biller").stale)
     with store.transaction() as session:
         rows = session.scalars(
@@ -290,3 +314,44 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
             ("coding:distinct-removed", "physician"),
         ]
         assert json.loads(rows[1].before_json)["reason"] == "Own order at 09:10, own report"
+
+
+def test_only_a_biller_or_the_studys_own_physician_marks_it_distinct_and_the_study_shows_the_mark(
+    store: Store, tiny_record: Path
+) -> None:
+    """Until 2026-12-07 any physician could mark any study distinct (the role alone was checked), and the
+    mark, who set it and when were on the billing page only: ``study show`` and GET /studies/{id} said
+    nothing. Now a physician marks only a study they ordered or read (refused and audited otherwise), an
+    administrator or a technician never, and the study's view carries the mark with its author and time."""
+    from ecgdesk.store.models import AuditEntry
+    from ecgdesk.workflow.billing_distinct import clear_distinct, mark_distinct
+    from ecgdesk.workflow.views import show_study
+
+    ecg = _signed_study_with_run(store, tiny_record, 120.0, service=Service.RESTING_ECG)
+    stranger = _user(store, "other", Role.PHYSICIAN, "1003000126")
+    for who in (stranger, _principal("boss", Role.ADMIN), _principal("tech", Role.TECHNICIAN)):
+        with pytest.raises(PermissionDeniedError) as refused:
+            mark_distinct(store, ecg, "XU", "own order", who)
+        assert "study:distinct" in str(refused.value)
+        assert ("ordering or interpreting physician" in str(refused.value)) == (who is stranger)
+    with pytest.raises(PermissionDeniedError, match=f"not study {ecg}'s ordering or interpreting physician"):
+        clear_distinct(store, ecg, stranger)
+    assert show_study(store, ecg).distinct is None
+    with store.transaction() as session:
+        refusals = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "auth:forbidden", AuditEntry.entity_id == str(ecg))
+        ).all()
+        assert [r.actor for r in refusals] == ["other", "boss", "tech", "other"]
+    reader = _reader(store)
+    mark_distinct(store, ecg, "XS", "own order at 09:10", reader)
+    ordering = _user(store, "orderer", Role.PHYSICIAN, ORDERING_NPI)
+    mark_distinct(store, ecg, "XU", "own order at 09:10, own report", ordering)
+    view = show_study(store, ecg, reader)
+    assert view.distinct is not None
+    assert (view.distinct.modifier, view.distinct.reason, view.distinct.marked_by) == (
+        "XU", "own order at 09:10, own report", "orderer"
+    )
+    assert view.distinct.marked_at is not None and view.distinct.marked_at.tzinfo is not None
+    assert view.to_dict()["distinct"]["marked_by"] == "orderer"
+    clear_distinct(store, ecg, _principal("biller", Role.BILLER))
+    assert show_study(store, ecg).distinct is None

@@ -152,6 +152,13 @@ def test_bad_input_exits_2_naming_the_field(home: Path, capsys: pytest.CaptureFi
     mark = ["study", "distinct", study_id, "--user", "biller"]
     assert main([*mark, "--modifier", "XU", "--reason", "own order, own report"]) == 0
     assert "modifier XU (own order, own report)" in capsys.readouterr().out
+    assert main(["study", "show", study_id, "--user", "tech"]) == 0  # until 2026-12-07 it was not shown
+    assert "distinct    modifier XU by biller at " in capsys.readouterr().out
+    store = open_store()
+    add_user(store, "drno", "physician", PIN, npi="1003000126", actor="boss", admin_password=PIN)
+    store.close()
+    assert main(["study", "distinct", study_id, "--user", "drno", "--remove"]) == 2  # not their study
+    assert f"not study {study_id}'s ordering or interpreting physician" in capsys.readouterr().err
     bad_marks = ((["--modifier", "25", "--reason", "r"], "modifier"), (["--modifier", "XU"], "reason"))
     for extra, field in bad_marks:
         assert main([*mark, *extra]) == 2

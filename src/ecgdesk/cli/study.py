@@ -331,6 +331,11 @@ def describe_study(view: StudyDetail) -> str:
         )
     for ad in view.addenda:
         lines.append(f"addendum    {ad.author} at {ad.created_at.isoformat()}: {ad.text}")
+    if view.distinct:
+        d = view.distinct
+        by = f" by {d.marked_by}" if d.marked_by else ""
+        at = f" at {d.marked_at.isoformat()}" if d.marked_at else ""
+        lines.append(f"distinct    modifier {d.modifier}{by}{at}: {d.reason}")
     if view.coding:
         claim_lines = view.coding.claim.lines
         codes = ", ".join(line.code + "".join(f"-{m}" for m in line.modifiers) for line in claim_lines)

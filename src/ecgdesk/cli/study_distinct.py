@@ -25,10 +25,10 @@ def _cmd_distinct(args: argparse.Namespace) -> int:
             raise InputError(
                 "reason", "--remove takes no reason (the removal is audited with the mark removed)"
             )
-        clear_distinct(store, args.study_id, who.actor)
+        clear_distinct(store, args.study_id, who.principal)
         print(f"study {args.study_id}: no longer marked a distinct service; code it again")
         return 0
-    mark = mark_distinct(store, args.study_id, args.modifier, args.reason or "", who.actor)
+    mark = mark_distinct(store, args.study_id, args.modifier, args.reason or "", who.principal)
     print(
         f"study {args.study_id}: distinct service, modifier {mark['modifier']} ({mark['reason']}); "
         "code it again"

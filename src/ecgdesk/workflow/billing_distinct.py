@@ -9,12 +9,19 @@ before a change of the mark is out of date until the study is coded again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ecgdesk.coding.facts import DISTINCT_MODIFIERS
 from ecgdesk.errors import InputError, check_option
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import StudyStatus
-from ecgdesk.store.models import Study
+from ecgdesk.store.models import AuditEntry, Study
 from ecgdesk.workflow.lifecycle import now, require_status
+from ecgdesk.workflow.permissions import Action, Principal, authorize, authorize_study
+from ecgdesk.workflow.schemas import DistinctOut
 from ecgdesk.workflow.studies import get_study
 
 #: The longest reason kept: one documented sentence or two, printed on the billing page and in the audit.
@@ -46,16 +53,51 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def mark_distinct(store: Store, study_id: int, modifier: str, reason: str, actor: str) -> dict[str, str]:
+def distinct_out(session: Session, study: Study) -> DistinctOut | None:
+    """The study's mark with who set it and when (the latest ``coding:distinct`` row: marking again with
+    the same mark writes none, so that row set the mark in force), or None when it is not marked."""
+    if study.distinct_modifier is None:
+        return None
+    row = session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity == "study",
+            AuditEntry.entity_id == str(study.id),
+            AuditEntry.action == "coding:distinct",
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+    at = datetime.fromisoformat(row.at) if row is not None else None
+    return DistinctOut(
+        modifier=study.distinct_modifier,
+        reason=study.distinct_reason or "",
+        marked_by=row.actor if row is not None else None,
+        marked_at=at.replace(tzinfo=at.tzinfo or UTC) if at is not None else None,
+    )
+
+
+def _authorize(store: Store, study_id: int, who: Principal) -> None:
+    # the role (the permission table), then the study: a physician only on a study they have a part in
+    authorize(store, who, Action.STUDY_DISTINCT, "study", study_id)
+    authorize_study(store, who, Action.STUDY_DISTINCT, study_id)
+
+
+def mark_distinct(
+    store: Store, study_id: int, modifier: str, reason: str, who: Principal
+) -> dict[str, str]:
     """Record that study ``study_id``'s service was distinct, with ``modifier`` and its documented reason.
 
     ``modifier`` is one of XE, XS, XP, XU or 59 (any case); marking again replaces the mark (audited with
-    the mark it replaced).
+    the mark it replaced). ``who`` must be allowed ``study:distinct`` on this study (a biller; a physician
+    who ordered or reads it): a refusal is audited and raised (403, exit 2).
     """
     chosen = check_option(
         "modifier", modifier.strip().upper() if isinstance(modifier, str) else modifier, DISTINCT_MODIFIERS
     )
     text = check_reason(reason)
+    _authorize(store, study_id, who)
+    actor = who.actor
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "mark as a distinct service", _OPEN)
@@ -69,9 +111,12 @@ def mark_distinct(store: Store, study_id: int, modifier: str, reason: str, actor
         return after
 
 
-def clear_distinct(store: Store, study_id: int, actor: str) -> None:
+def clear_distinct(store: Store, study_id: int, who: Principal) -> None:
     """Remove study ``study_id``'s distinct-service mark (audited with the mark removed); refused when it
-    has none, so a mistyped study number does not pass for a removal."""
+    has none, so a mistyped study number does not pass for a removal, and refused (audited) to whom
+    ``mark_distinct`` refuses."""
+    _authorize(store, study_id, who)
+    actor = who.actor
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "unmark as a distinct service", _OPEN)

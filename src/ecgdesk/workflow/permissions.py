@@ -15,11 +15,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import PermissionDeniedError
+from ecgdesk.errors import PermissionDeniedError, a_role
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
+from ecgdesk.store.models import ComponentPerformance, Interpretation, Order, Signature, Study, User
 
 
 class Action(enum.StrEnum):
@@ -102,8 +104,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.COMPONENT_RECORD: frozenset({T, P}),
     Action.STUDY_CODE: frozenset({B}),
     Action.STUDY_BILL: frozenset({B}),
-    # a study's service was distinct (59 / X{EPSU}): the biller who codes it, or the physician who read it
-    # and knows it had its own order, tracing and report
+    # a study's service was distinct (59 / X{EPSU}): the biller who codes it, or a physician who ordered or
+    # read it and knows it had its own order, tracing and report (ON_OWN_STUDY: until 2026-12-07 any
+    # physician could mark any study). Not the administrator: no clinical data, no coding.
     Action.STUDY_DISTINCT: frozenset({B, P}),
     Action.AUDIT_READ: frozenset({A}),
     Action.AUDIT_VERIFY: frozenset({A}),
@@ -158,6 +161,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.AR_READ: frozenset({B}),
 }
 
+#: The roles that may do an action only on a study they have a part in (its ordering physician, by the NPI
+#: of their account; or its reader: the interpretation's author, a signer, or the interpretation component's
+#: NPI); the other roles of the action's row do it on any study. Checked by :func:`authorize_study`.
+ON_OWN_STUDY: dict[Action, frozenset[Role]] = {
+    Action.STUDY_DISTINCT: frozenset({P}),
+}
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -200,6 +210,65 @@ def authorize(
         )
     raise PermissionDeniedError(
         principal.username, principal.role.value, action.value, sorted(r.value for r in PERMISSIONS[action])
+    )
+
+
+def study_part(session: Session, study_id: int, principal: Principal) -> str | None:
+    """How ``principal`` takes part in study ``study_id`` ("ordering physician", "interpreting physician"),
+    or None."""
+    user = session.scalar(select(User).where(User.username == principal.username))
+    study = session.get(Study, study_id)
+    if study is None:
+        return None
+    order = session.get(Order, study.order_id)
+    npi = user.npi if user is not None else None
+    if npi and order is not None and order.ordering_npi == npi:
+        return "ordering physician"
+    author = session.scalar(select(Interpretation.author).where(Interpretation.study_id == study_id))
+    signer = session.scalar(
+        select(Signature.id).where(Signature.study_id == study_id, Signature.user_id == principal.user_id)
+    )
+    reader_npi = npi is not None and session.scalar(
+        select(ComponentPerformance.id).where(
+            ComponentPerformance.study_id == study_id,
+            ComponentPerformance.component == "interpretation",
+            ComponentPerformance.npi == npi,
+        )
+    )
+    if author == principal.username or signer is not None or reader_npi:
+        return "interpreting physician"
+    return None
+
+
+def authorize_study(store: Store, principal: Principal, action: Action, study_id: int) -> None:
+    """Return if ``principal`` may do ``action`` on study ``study_id`` (:data:`ON_OWN_STUDY`: a role that
+    may do it only on a study it has a part in); else audit the refusal and raise it, naming why. The role
+    itself is :func:`authorize`'s (called first)."""
+    limited = ON_OWN_STUDY.get(action, frozenset())
+    if principal.role not in limited:
+        return
+    with store.transaction() as session:
+        if study_part(session, study_id, principal) is not None:
+            return
+        append(
+            session,
+            principal.actor,
+            "auth:forbidden",
+            "study",
+            study_id,
+            None,
+            {"action": action.value, "role": principal.role.value, "via": principal.via,
+             "reason": "not the study's ordering or interpreting physician"},
+        )
+    others = sorted(r.value for r in PERMISSIONS[action] - limited)
+    raise PermissionDeniedError(
+        principal.username,
+        principal.role.value,
+        action.value,
+        sorted(r.value for r in PERMISSIONS[action]),
+        f"{principal.username!r} is {a_role(principal.role.value)} but not study {study_id}'s ordering or "
+        f"interpreting physician; '{action.value}' is for a physician who ordered or reads the study"
+        + (f", or any {' or '.join(others)}" if others else ""),
     )
 
 

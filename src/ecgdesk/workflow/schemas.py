@@ -210,6 +210,16 @@ class JobOut(Model):
     retry_wait: str | None = None
 
 
+class DistinctOut(Model):
+    """A study's distinct-service mark as the study's view shows it: the modifier, the documented reason,
+    and who set it when (the audit row that set it; None for a mark no audit row records)."""
+
+    modifier: str
+    reason: str
+    marked_by: str | None = None
+    marked_at: datetime | None = None
+
+
 class StudyDetail(Model):
     """Everything known about one study."""
 
@@ -230,6 +240,11 @@ class StudyDetail(Model):
         "always null where the reader's role may not see a study's billing (study:billing: billers)",
     )
     upload: UploadOut | None = None
+    distinct: DistinctOut | None = Field(
+        default=None,
+        description="the study's distinct-service mark (modifier 59 / X{EPSU}, study distinct): null when "
+        "not marked",
+    )
     jobs: list[JobOut] | None = Field(
         default_factory=list,
         description="the study's background jobs (import, analysis), or null where the reader's role may not "

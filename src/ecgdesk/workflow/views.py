@@ -33,6 +33,7 @@ from ecgdesk.store.models import (
     User,
 )
 from ecgdesk.workflow.audit_chain import check_audit_chain
+from ecgdesk.workflow.billing_distinct import distinct_out
 from ecgdesk.workflow.lifecycle import get_study, import_warnings, order_state
 from ecgdesk.workflow.permissions import Action, Principal, allowed, audit_read
 from ecgdesk.workflow.report_files import signature_state
@@ -229,6 +230,8 @@ def show_study(store: Store, study_id: int, who: Principal | None = None) -> Stu
         )
         if upload is not None:
             view.upload = upload_out(upload, session)
+        # until 2026-12-07 the mark was on the billing page only: `study show` and the API did not show it
+        view.distinct = distinct_out(session, study)
         view.jobs = None if who is not None and not allowed(who.role, Action.JOB_READ) else [
             job_out(j) for j in list_jobs(session, study_id=study_id)
         ]

@@ -185,7 +185,7 @@ def distinct(
     study_id: StudyId, body: DistinctIn, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_DISTINCT)]
 ) -> DistinctMark:
     """Mark the study's service distinct (modifier 59 / XE / XS / XP / XU) with its documented reason."""
-    mark = mark_distinct(store, study_id, body.modifier, body.reason, who.actor)
+    mark = mark_distinct(store, study_id, body.modifier, body.reason, who)
     return DistinctMark(**mark)
 
 
@@ -194,7 +194,7 @@ def undistinct(
     study_id: StudyId, store: StoreDep, who: Annotated[Who, allowed(Action.STUDY_DISTINCT)]
 ) -> StudyCreated:
     """Remove the study's distinct-service mark (its stored coding is then out of date)."""
-    clear_distinct(store, study_id, who.actor)
+    clear_distinct(store, study_id, who)
     return _state(store, study_id)
 
 
