@@ -18,7 +18,8 @@ from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
 from ecgdesk.records import Recording, write_recording
 from ecgdesk.store import Store
-from ecgdesk.store.models import AnalysisRun
+from ecgdesk.store.models import AnalysisRun, Study
+from ecgdesk.workflow.billing import derive_facts, study_facts
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.monitoring_daily import daily_report
 from ecgdesk.workflow.monitoring_devices import swap_device
@@ -98,6 +99,11 @@ def test_a_period_covered_over_the_patients_days_has_no_gap_and_its_days_their_h
         run = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == closed.study_id)).one()
         assert run.wear_s == hours * 3600.0
         assert json.loads(run.findings_json)["period"]["time_zone"] == zone  # the report's days and times
+        # coding's monitored time is the same (until 2026-12-07 86,400 s a day), ending on the last day
+        study = session.get(Study, closed.study_id)
+        assert study is not None
+        facts = study_facts(session, study)
+        assert (facts.recording_s, derive_facts(facts).end) == (hours * 3600.0, first + timedelta(days=2))
     first_day = daily_report(store, enrolment, first, "tech")
     last_day = daily_report(store, enrolment, first + timedelta(days=2), "tech")
     assert (first_day.received, last_day.received) == (1, 1)  # by UTC's days one of them was another day's

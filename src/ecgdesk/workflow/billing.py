@@ -61,6 +61,7 @@ from ecgdesk.store.models import (
 from ecgdesk.store.monitoring_models import Enrolment
 from ecgdesk.workflow.lifecycle import move, now, require_status
 from ecgdesk.workflow.monitoring import CLOSED
+from ecgdesk.workflow.monitoring_days import period_seconds
 from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.studies import get_study
 
@@ -84,6 +85,9 @@ class StudyFacts:
     signed_on: date | None = None
     repeat: Repeat | None = None
     distinct_modifier: str | None = None
+    #: The last day of the service where it is known as a day (a monitoring period's end or documented
+    #: stop), else the day ``recording_s`` after ``start`` reaches.
+    end: date | None = None
 
 
 def derive_facts(study: StudyFacts) -> ServiceFacts:
@@ -93,7 +97,7 @@ def derive_facts(study: StudyFacts) -> ServiceFacts:
     code boundary.
     """
     hours = None if study.analyzable_s is None else study.analyzable_s / 3600.0
-    end = study.start + timedelta(seconds=max(0.0, study.recording_s - 1e-6))
+    end = study.end or study.start + timedelta(seconds=max(0.0, study.recording_s - 1e-6))
     return ServiceFacts(
         service=study.service,
         setting=study.setting,
@@ -153,9 +157,13 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
     recording_s = recording.duration_s if recording else 0.0
     components = frozenset(Component(p.component) for p in performed)
     monitoring = session.scalar(select(Enrolment).where(Enrolment.study_id == study.id))
+    end = None
     if monitoring is not None:  # event monitoring, telemetry: the service is the period, not the strips
         period = Period(monitoring.start_date, monitoring.days, monitoring.stopped_early_on)
-        start, recording_s = period.start, period.monitored_days * 86400.0
+        # the patient's days, 23 or 25 hours where the clocks changed (until 2026-12-07 86,400 s a day); the
+        # end is the period's own last day, which a 25-hour day's seconds added to the start would pass
+        start, end = period.start, period.end
+        recording_s = period_seconds(period, monitoring.time_zone)
         if _attended_gaps(session, monitoring):
             # NCD 20.15 (reference section 1, rule 5): an hour without a technician or an on-call physician
             # makes it unattended monitoring, so its attended part is not billed (93268, 93271); telemetry's
@@ -183,6 +191,7 @@ def study_facts(session: Session, study: Study) -> StudyFacts:
         signed_on=signed_day,
         repeat=_repeat_of(session, study, service, start, interpreting_npi),
         distinct_modifier=study.distinct_modifier,
+        end=end,
     )
 
 

@@ -43,6 +43,13 @@ def period_span(period: Period, time_zone: str | None) -> tuple[datetime, dateti
     return days_span(period.start, period.end, time_zone)
 
 
+def period_seconds(period: Period, time_zone: str | None) -> float:
+    """The seconds of the period's days as the patient lived them, to its end or documented stop: a day on
+    which the clocks changed is 23 or 25 hours long (until 2026-12-07 coding counted 86,400 a day)."""
+    start, end = period_span(period, time_zone)
+    return (end - start).total_seconds()
+
+
 def local_today(time_zone: str | None, at: datetime) -> date:
     """The patient's calendar day at the instant ``at``."""
     instant = at if at.tzinfo else at.replace(tzinfo=UTC)

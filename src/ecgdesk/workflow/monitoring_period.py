@@ -44,7 +44,14 @@ from ecgdesk.store.monitoring_models import (
 from ecgdesk.workflow.analysis import insert_run
 from ecgdesk.workflow.lifecycle import move, now
 from ecgdesk.workflow.monitoring import ACTIVE, CLOSED, enrolment_spells, get_enrolment
-from ecgdesk.workflow.monitoring_days import local_clock, local_today, period_day, period_span, zone_name
+from ecgdesk.workflow.monitoring_days import (
+    local_clock,
+    local_today,
+    period_day,
+    period_seconds,
+    period_span,
+    zone_name,
+)
 from ecgdesk.workflow.monitoring_roster import period_gaps
 from ecgdesk.workflow.monitoring_sets import early_stop_note
 from ecgdesk.workflow.report_parts import report_parts
@@ -279,7 +286,7 @@ def close_period(
                     findings_json=canonical_json(document),
                     main_file=main,
                     analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
-                    wear_s=_worn_s(period, enrolment.time_zone),  # to a documented stop
+                    wear_s=period_seconds(period, enrolment.time_zone),  # to a documented stop
                     actor=actor,
                 )
                 move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
@@ -329,13 +336,6 @@ def close_period(
 
 def _clock(moment: datetime, time_zone: str | None) -> str:
     return local_clock(moment, time_zone).isoformat()
-
-
-def _worn_s(period: Period, time_zone: str | None) -> float:
-    """The seconds of the period's days as the patient lived them: a day on which the clocks changed is 23
-    or 25 hours long (until 2026-12-07 every day counted 24)."""
-    start, end = period_span(period, time_zone)
-    return (end - start).total_seconds()
 
 
 def _name(session: Session, username: str) -> str:
