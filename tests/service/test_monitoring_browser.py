@@ -135,9 +135,12 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     assert shown == sorted(shown, key=RANK.__getitem__)  # most pressing first
     assert sorted(shown) == sorted(served.priorities)
     counts = _counts(page)
-    # every time on the screen is UTC and says so; the "updated" clock was the browser's local time
+    # every time on the screen names its zone: the "updated" clock UTC (it was the browser's local time),
+    # a strip's received and due times the patient's clock (UTC until 2026-12-07; this enrolment: UTC)
     assert re.search(r"updated \d\d:\d\d:\d\d UTC$", page.locator("#mq-updated").inner_text())
-    assert "Received (UTC)" in str(page.locator("#mq-table thead").text_content())
+    assert "Received (patient's clock)" in str(page.locator("#mq-table thead").text_content())
+    received = rows.first.locator("td.when").first.inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", received), received
     assert sum(counts[p] for p in RANK) == 3 and counts["unreadable"] >= 1  # the flat line needs a person
     first_id = rows.first.get_attribute("data-id")
     rows.first.focus()
@@ -151,7 +154,8 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     assert page.locator("#mq-criteria tbody tr").count() >= 5  # the patient's criteria in force
     assert page.locator("#mq-criteria tbody tr.fired").count() >= 1  # the rule that set the priority
     assert page.locator("#mq-recent tbody tr").count() == 2  # the patient's two other strips
-    assert "Received (UTC)" in str(page.locator("#mq-item-facts").text_content())
+    facts = str(page.locator("#mq-item-facts").text_content())
+    assert re.search(r"Received\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\)", facts), facts
     assert page.locator("#mq-rhythm").input_value() != ""  # the classifier's rhythm, to confirm or change
     ink = page.evaluate(STRIP_INK)
     assert ink["height"] >= 2 * 100 and ink["trace"] > 2000 and ink["grid"] > 5000, ink

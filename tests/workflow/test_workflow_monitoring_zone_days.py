@@ -25,7 +25,7 @@ from ecgdesk.workflow.monitoring_daily import daily_report
 from ecgdesk.workflow.monitoring_devices import swap_device
 from ecgdesk.workflow.monitoring_item import item_view
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import review
+from ecgdesk.workflow.monitoring_queue import list_queue, review
 from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.monitoring_view import period_view
 
@@ -92,6 +92,14 @@ def test_a_period_covered_over_the_patients_days_has_no_gap_and_its_days_their_h
     morning = _strip(store, tmp_path, device, datetime.combine(first, time(0, 30)))  # UTC's day before, Tokyo
     item = item_view(store, morning, "tech")  # the queue's panel: the strip on the patient's clock too
     assert (item.time_zone, (item.recorded_local or "")[:16]) == (zone, f"{first}T00:30")
+    # received and due on the same clock, with the offset of the zone (until 2026-12-07 UTC's: for Tokyo
+    # the day before), in the queue's list too (which names the zone)
+    offset = datetime.combine(first, time(0, 32), tzinfo=ZoneInfo(zone)).isoformat()[-6:]
+    assert item.received_at == f"{first}T00:32:00{offset}"
+    due = datetime.fromisoformat(item.due_at)
+    assert due.utcoffset() == due.astimezone(ZoneInfo(zone)).utcoffset()
+    (row,) = [r for r in list_queue(store, include_closed=True) if r.id == morning]
+    assert (row.time_zone, row.received_at, row.due_at) == (zone, item.received_at, item.due_at)
     _strip(store, tmp_path, device, datetime.combine(first + timedelta(days=2), time(23, 30)))
     closed = close_period(store, enrolment, "tech")
     assert (closed.coverage_gaps, closed.transmissions) == (0, 2)

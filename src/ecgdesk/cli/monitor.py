@@ -145,9 +145,10 @@ def _cmd_queue(args: argparse.Namespace) -> int:
         late = " OVERDUE" if r.overdue else ""
         # a routine strip is due the next day: the time alone would read as already past
         due = r.due_at[11:16] if r.due_at[:10] == r.received_at[:10] else r.due_at[:16].replace("T", " ")
+        # the patient's clock, its zone named (until 2026-12-07 UTC's, unnamed)
         print(
-            f"{r.id:>6}  {r.priority:<12} {r.label or '-':<2} {r.received_at[:19]}  "
-            f"due {due}{late}  "
+            f"{r.id:>6}  {r.priority:<12} {r.label or '-':<2} {r.received_at[:19].replace('T', ' ')} "
+            f"{r.time_zone}  due {due}{late}  "
             f"{r.patient or r.device}  {r.reason}{'  [' + r.flag + ']' if r.flag else ''}"
         )
     return 0

@@ -110,7 +110,9 @@ class ItemView(BaseModel):
     patient: str | None
     patient_id: str | None
     time_zone: str | None = Field(
-        default=None, description="the enrolment's zone (UTC where none was given; None: no enrolment)"
+        default=None,
+        description="the enrolment's zone (UTC where none was given; None: no enrolment): the zone of "
+        "received_at, due_at and recorded_local",
     )
     recorded_local: str | None = Field(
         default=None, description="the strip's time on the patient's clock, with its offset: its period day"
@@ -249,7 +251,7 @@ def _criteria(session: Session, item: QueueItem) -> CriteriaOut | None:
     )
 
 
-def _recent(session: Session, item: QueueItem) -> list[RecentItem]:
+def _recent(session: Session, item: QueueItem, time_zone: str | None) -> list[RecentItem]:
     if item.enrolment_id is None:
         return []
     rows = session.scalars(
@@ -261,7 +263,7 @@ def _recent(session: Session, item: QueueItem) -> list[RecentItem]:
     return [
         RecentItem(
             id=r.id,
-            received_at=aware(r.received_at).isoformat(),
+            received_at=local_clock(r.received_at, time_zone).isoformat(),
             priority=r.priority,
             label=r.label,
             reason=r.reason,
@@ -287,14 +289,16 @@ def item_view(store: Store, item_id: int, actor: str) -> ItemView:
         study = session.get(Study, enrolment.study_id) if enrolment is not None else None
         if study is not None:
             patient = session.get(Patient, study.patient_id)
+        zone = enrolment.time_zone if enrolment is not None else None
         base = {
             "id": item.id,
             "status": item.status,
             "priority": item.priority,
             "label": item.label,
             "reason": item.reason,
-            "received_at": aware(item.received_at).isoformat(),
-            "due_at": aware(item.due_at).isoformat(),
+            # on the patient's clock with its offset, as the strip's own time (until 2026-12-07 UTC's)
+            "received_at": local_clock(item.received_at, zone).isoformat(),
+            "due_at": local_clock(item.due_at, zone).isoformat(),
             "overdue": item.status == "open" and aware(item.due_at) < now(),
             "action": item.action,
             "confirmed_rhythm": item.confirmed_rhythm,
@@ -311,7 +315,7 @@ def item_view(store: Store, item_id: int, actor: str) -> ItemView:
             "observation": json.loads(item.observation_json or "null"),
             "matched": json.loads(item.matched_json or "[]"),
             "criteria": _criteria(session, item),
-            "recent": _recent(session, item),
+            "recent": _recent(session, item, zone),
         }
         session.expunge(transmission)
     strip, error = None, ""

@@ -28,6 +28,7 @@ from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, 
 from ecgdesk.workflow.app_settings import escalation_minutes
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
+from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.monitoring_roster import shift_of
 from ecgdesk.workflow.paging import MAX_PAGE, Rows, paged
 from ecgdesk.workflow.permissions import audit_read
@@ -60,12 +61,15 @@ class QueueRow:
     overdue: bool
     status: str
     flag: str
+    #: the zone of received_at and due_at: the enrolment's (the patient's clock, as every other time of a
+    #: period; until 2026-12-07 they were UTC), UTC for a strip of no enrolment or an enrolment without one
+    time_zone: str = "UTC"
 
 
 def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
     rows = session.execute(query).all()  # type: ignore[call-overload]
     out = []
-    for item, transmission, patient in rows:
+    for item, transmission, patient, time_zone in rows:
         out.append(
             QueueRow(
                 item.id,
@@ -75,11 +79,12 @@ def _rows(session: Session, query: object, stamp: datetime) -> list[QueueRow]:
                 item.priority,
                 item.label,
                 item.reason,
-                aware(item.received_at).isoformat(),  # with the offset on SQLite too, as the detail's
-                aware(item.due_at).isoformat(),
+                local_clock(item.received_at, time_zone).isoformat(),  # with its offset, as the detail's
+                local_clock(item.due_at, time_zone).isoformat(),
                 item.status == "open" and aware(item.due_at) < stamp,
                 item.status,
                 transmission.flag,
+                zone_name(time_zone),
             )
         )
     return out
@@ -102,7 +107,7 @@ def list_queue(
     stamp = now()
     with store.transaction() as session:
         query = (
-            select(QueueItem, Transmission, Patient)
+            select(QueueItem, Transmission, Patient, Enrolment.time_zone)
             .join(Transmission, QueueItem.transmission_id == Transmission.id)
             .outerjoin(Enrolment, QueueItem.enrolment_id == Enrolment.id)
             .outerjoin(Study, Enrolment.study_id == Study.id)

@@ -61,7 +61,8 @@ document.addEventListener("DOMContentLoaded", () => {
       badge.className = `badge priority-${r.priority}`; badge.textContent = r.priority;
       const pr = document.createElement("td"); pr.append(badge);
       tr.append(cell(r.id), pr, cell(r.patient), cell(r.device), cell(r.label), cell(r.reason),
-        cell(when(r.received_at), "when"), cell(when(r.due_at) + (r.overdue ? " (overdue)" : ""), r.overdue ? "when late" : "when"),
+        cell(`${when(r.received_at)} ${r.time_zone}`, "when"),
+        cell(`${when(r.due_at)} ${r.time_zone}` + (r.overdue ? " (overdue)" : ""), r.overdue ? "when late" : "when"),
         cell(r.flag));
       rows.append(tr);
     }
@@ -146,10 +147,13 @@ document.addEventListener("DOMContentLoaded", () => {
     const facts = document.getElementById("mq-item-facts");
     facts.replaceChildren();
     const rate = v.observation && v.observation.heart_rate_bpm != null ? `${Math.round(v.observation.heart_rate_bpm)} bpm` : "—";
+    // the received and due times are on the patient's clock (their enrolment's zone; UTC without one)
+    const zone = v.time_zone || "UTC";
     const pairs = [["Patient", v.patient ? `${v.patient} (${v.patient_id})` : "— (not attributed)"], ["Enrolment", v.enrolment_id],
       ["Device", v.device], ["Strip label", v.label], ["Heart rate", rate], ["Recorded (UTC)", v.strip ? when(v.strip.recorded_at) : "—"],
       ["Patient's clock", v.recorded_local ? `${v.recorded_local.slice(0, 16).replace("T", " ")} (${v.time_zone})` : "—"],
-      ["Received (UTC)", when(v.received_at)], ["Due (UTC)", when(v.due_at) + (v.overdue ? " (overdue)" : "")], ["Flag", v.flag]];
+      ["Received", `${when(v.received_at)} (${zone})`], ["Due", `${when(v.due_at)} (${zone})` + (v.overdue ? " (overdue)" : "")],
+      ["Flag", v.flag]];
     for (const [k, val] of pairs) {
       const row = document.createElement("tr");
       const th = document.createElement("th"); th.scope = "row"; th.textContent = k;
