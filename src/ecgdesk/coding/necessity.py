@@ -26,6 +26,11 @@ from ecgdesk.errors import is_digits
 #: four more letters or digits.
 _ICD_FORM = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$", re.ASCII)
 ICD10CM_RELEASE = "ICD-10-CM April 2026 (simple-icd-10-cm)"
+#: The dates of service that code set is in force on: CMS's April 1 update of fiscal year 2026, until the
+#: fiscal year 2027 code set takes over on 1 October 2026. It is the only ICD-10-CM set ecgdesk has (none in
+#: shared/data, one in the package), so validity is not dated: a date of service outside these is flagged
+#: (the ``icd_code_set`` warning), since a code added, deleted or split since is judged wrongly there.
+ICD10CM_EFFECTIVE = (date(2026, 4, 1), date(2026, 9, 30))
 
 
 class IcdStatus(enum.StrEnum):

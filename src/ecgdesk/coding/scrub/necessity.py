@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ecgdesk.coding.necessity import ICD10CM_RELEASE, IcdStatus, icd_status, indication_list, screening_rule
+from ecgdesk.coding.necessity import (
+    ICD10CM_EFFECTIVE,
+    ICD10CM_RELEASE,
+    IcdStatus,
+    icd_status,
+    indication_list,
+    screening_rule,
+)
 from ecgdesk.coding.results import Finding, Severity
 from ecgdesk.coding.scrub.context import ScrubContext
 
@@ -32,6 +39,27 @@ def icd_codes(ctx: ScrubContext) -> Iterator[Finding]:
                 f"Diagnosis {n} {code} is a category, not a billable code: more characters are needed.",
                 "Code to the highest specificity (a billable leaf code).",
             )
+
+
+def icd_code_set(ctx: ScrubContext) -> Iterator[Finding]:
+    """One warning where a line's date of service is outside the dates the one ICD-10-CM code set is in
+    force on: until 2026-12-07 the diagnoses of any date passed (or failed) against it without a word."""
+    first, last = ICD10CM_EFFECTIVE
+    outside = sorted({line.coded_on for line in ctx.claim.lines if not first <= line.coded_on <= last})
+    if not ctx.claim.diagnoses or not outside:
+        return
+    days = ", ".join(day.isoformat() for day in outside)
+    yield Finding(
+        "icd_code_set",
+        Severity.WARNING,
+        None,
+        None,
+        None,
+        f"The diagnoses were checked against {ICD10CM_RELEASE}, in force on dates of service "
+        f"{first.isoformat()} to {last.isoformat()}; {days} is outside it: a code added, deleted or split "
+        "since is not judged for that date.",
+        "Check the diagnosis codes against the ICD-10-CM code set in force on the date of service.",
+    )
 
 
 def screening_diagnoses(ctx: ScrubContext) -> Iterator[Finding]:
@@ -128,6 +156,7 @@ def indications(ctx: ScrubContext) -> Iterator[Finding]:
 
 RULES = {
     "icd_valid": icd_codes,
+    "icd_code_set": icd_code_set,
     "screening_diagnosis": screening_diagnoses,
     "indication_list": indications,
 }
