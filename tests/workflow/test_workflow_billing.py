@@ -12,7 +12,7 @@ from sqlalchemy import select
 from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, request
 
 from ecgdesk.coding import Component, Service, Setting, claim_from_dict, facts_from_dict, select_codes
-from ecgdesk.errors import InputError, PermissionDeniedError
+from ecgdesk.errors import InputError, NotFoundError, PermissionDeniedError
 from ecgdesk.records import write_recording
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role, StudyStatus
@@ -288,7 +288,10 @@ def test_an_ecg_at_a_holter_hook_up_marked_distinct_is_coded_with_its_modifier(
     mark = mark_distinct(store, ecg, " xu ", " Own order at 09:10, own report ", biller)
     assert mark == {"modifier": "XU", "reason": "Own order at 09:10, own report"}
     view = billing_view(store, ecg, "biller")
-    assert view.distinct == mark and any("93000-XU" in s for s in view.stale)
+    assert view.distinct is not None and any("93000-XU" in s for s in view.stale)
+    assert (view.distinct["modifier"], view.distinct["reason"], view.distinct["marked_by"]) == (
+        mark["modifier"], mark["reason"], "biller"
+    )
     outcome = code_study(store, ecg, "biller")
     assert [(x.code, x.modifiers) for x in outcome.claim.lines] == [("93000", ("XU",))]
     assert not [
@@ -337,6 +340,8 @@ def test_only_a_biller_or_the_studys_own_physician_marks_it_distinct_and_the_stu
     with pytest.raises(PermissionDeniedError, match=f"not study {ecg}'s ordering or interpreting physician"):
         clear_distinct(store, ecg, stranger)
     assert show_study(store, ecg).distinct is None
+    with pytest.raises(NotFoundError):  # not a refusal as someone else's study
+        mark_distinct(store, ecg + 99, "XU", "own order", stranger)
     with store.transaction() as session:
         refusals = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "auth:forbidden", AuditEntry.entity_id == str(ecg))

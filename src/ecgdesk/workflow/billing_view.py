@@ -15,6 +15,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import ComponentPerformance
 from ecgdesk.workflow.billing import coding_changes, derive_facts, facts_to_dict, latest_coding, study_facts
+from ecgdesk.workflow.billing_distinct import distinct_out
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.review_schemas import BillingView
 from ecgdesk.workflow.studies import get_study
@@ -50,8 +51,14 @@ def billing_view(store: Store, study_id: int, actor: str) -> BillingView:
             can_bill=status is StudyStatus.CODED,
             can_mark=status is not StudyStatus.BILLED,
         )
-        if study.distinct_modifier is not None:
-            view.distinct = {"modifier": study.distinct_modifier, "reason": study.distinct_reason or ""}
+        mark = distinct_out(session, study)
+        if mark is not None:  # who set it and when as well (the study's view has them too)
+            view.distinct = {
+                "modifier": mark.modifier,
+                "reason": mark.reason,
+                "marked_by": mark.marked_by or "",
+                "marked_at": mark.marked_at.isoformat(timespec="seconds") if mark.marked_at else "",
+            }
         if coding is not None:
             result = json.loads(coding.result_json)
             view.codes = list(result.get("lines", []))

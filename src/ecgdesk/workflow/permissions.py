@@ -248,7 +248,8 @@ def authorize_study(store: Store, principal: Principal, action: Action, study_id
     if principal.role not in limited:
         return
     with store.transaction() as session:
-        if study_part(session, study_id, principal) is not None:
+        # no such study: the workflow's own lookup says so (404 / exit 2), not a refusal for someone else's
+        if session.get(Study, study_id) is None or study_part(session, study_id, principal) is not None:
             return
         append(
             session,

@@ -213,7 +213,8 @@ class BillingView(Model):
     coded_at: Stamp | None = None
     coded_by: str | None = None
     stale: list[str] = Field(default_factory=list)  # why the stored coding is out of date (empty: current)
-    distinct: dict[str, str] | None = None  # the distinct-service mark: modifier and documented reason
+    # the distinct-service mark: modifier, documented reason, marked_by and marked_at (ISO, UTC)
+    distinct: dict[str, str] | None = None
     can_mark: bool = False  # the mark may change (not billed)
     can_code: bool = False
     can_bill: bool = False
