@@ -86,7 +86,11 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
     assert len(json.loads(out)) == 3, out
     routine = next(q for q in json.loads(out) if q["priority"] == "routine")
     assert main(["monitor", "queue"]) == 0  # due the next day: the date is shown, not the time alone
-    assert f"due {routine['due_at'][:16].replace('T', ' ')}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"due {routine['due_at'][:16].replace('T', ' ')}" in out
+    # the time's zone is named (the enrolment's; none given here: UTC), until 2026-12-07 it was not
+    received = routine["received_at"][:19].replace("T", " ")
+    assert routine["time_zone"] == "UTC" and f"{received} UTC  due" in out
     day = START.date().isoformat()
     assert main(["monitor", "daily", enrolment, "--date", day, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
