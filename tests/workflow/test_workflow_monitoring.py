@@ -459,10 +459,11 @@ def test_reconcile_finds_orphans_and_coverage_finds_gaps(store: Store, strips: S
     with store.transaction() as session:
         item = session.get(QueueItem, outcome.item_id)
         assert item is not None
-        item.due_at = datetime.now(UTC) - timedelta(minutes=1)
+        item.due_at = due = datetime.now(UTC) - timedelta(minutes=1)
     report = reconcile(store, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
     assert report.received == 1 and report.reviewed == 0 and report.alarm
-    assert "open past its due time" in report.orphans[0]
+    # a shift's items are many patients': UTC, and said (until 2026-12-07 unnamed)
+    assert report.orphans[0].endswith(f"open past its due time {due:%Y-%m-%d %H:%M} UTC")
     day = datetime(2026, 12, 1, tzinfo=UTC)
     add_shift(store, day, day + timedelta(hours=8), ["tech"], "dr.a", "admin")
     add_shift(store, day + timedelta(hours=8), day + timedelta(hours=16), ["tech2"], None, "admin")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -522,12 +522,14 @@ def reconcile(store: Store, start: datetime, end: datetime, actor: str = "reconc
             for t, device, flag in flagged
         ]
         orphans += [
-            f"item {i.id} never classified (received {i.received_at:%H:%M})"
+            # a shift's items are many patients': their times are UTC's, and say so
+            f"item {i.id} never classified (received {aware(i.received_at).astimezone(UTC):%H:%M} UTC)"
             for i in items
             if i.classified_at is None and stamp - aware(i.received_at) > timedelta(minutes=5)
         ]
         orphans += [
-            f"item {i.id} ({i.priority}) open past its due time {i.due_at:%Y-%m-%d %H:%M}"
+            f"item {i.id} ({i.priority}) open past its due time "
+            f"{aware(i.due_at).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
             for i in items
             if i.status == "open" and aware(i.due_at) < stamp
         ]
