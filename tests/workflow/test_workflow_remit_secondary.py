@@ -81,6 +81,7 @@ def test_the_crossover_payers_own_835_settles_the_patient_share_once(store: Stor
         "pending_secondary": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "0.00",
+        "interest": "0.00",
     }
     other = show_claim(store, second.claim_id, "biller").balance
     shares = (other["paid"], other["contractual"], other["patient_responsibility"])
@@ -225,6 +226,7 @@ def test_a_secondary_payers_reversal_and_correction_in_one_835_settle_the_share_
         "pending_secondary": "0.00",
         "insurance_balance": "0.00",
         "patient_balance": "4.38",
+        "interest": "0.00",
     }
     assert [(i[1], i[2], i[3]) for i in state[2]] == [
         ("1", "4.38", "open"),

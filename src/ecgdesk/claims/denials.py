@@ -65,6 +65,8 @@ class DenialRules:
     carc: Mapping[str, tuple[Category, Action, str]]
     groups: Mapping[str, tuple[Category, Action]]
     mue_mai: Mapping[int, Action]
+    # the CARCs whose adjustment has no appeal rights (``"appeal": false``), e.g. CO-29
+    no_appeal: frozenset[str] = frozenset()
 
 
 @cache
@@ -81,6 +83,7 @@ def denial_rules() -> DenialRules:
         },
         groups={g: (Category(v["category"]), Action(v["action"])) for g, v in data["groups"].items()},
         mue_mai={int(k): Action(v) for k, v in data["mue_mai"].items()},
+        no_appeal=frozenset(code for code, v in data["carc"].items() if v.get("appeal") is False),
     )
 
 
@@ -181,12 +184,13 @@ def triage(group: str, carc: str, rarcs: Sequence[str], context: DenialContext) 
 
 
 def allowed_actions(
-    group: str, crossover: bool, category: str = "", reopening: bool = False
+    group: str, crossover: bool, category: str = "", reopening: bool = False, carc: str | None = None
 ) -> list[Action]:
     """The actions a biller may take on an item of ``group`` (an overpayment item is only refunded): only a
     PR amount is billed to the patient or to the next payer (not after a crossover), and a payer taking
-    corrections as reopenings (``reopening``) takes no frequency-7 correction, and a timely filing denial
-    (CARC 29) is not appealed."""
+    corrections as reopenings (``reopening``) takes no frequency-7 correction, and an adjustment without
+    appeal rights (CARC 29, the rules' ``"appeal": false``; a timely filing item whose ``carc`` is not
+    given) is not appealed."""
     if category == Category.OVERPAYMENT:
         return [Action.REFUND]
     if category == Category.PAYER_OWES:
@@ -199,8 +203,9 @@ def allowed_actions(
         refused.add(Action.BILL_SECONDARY)
     if reopening:
         refused.add(Action.CORRECT)
-    if category == Category.TIMELY_FILING:
-        # CARC 29 is not an initial determination: there is nothing to appeal (claims-lifecycle.md section 3)
+    if carc in denial_rules().no_appeal or (carc is None and category == Category.TIMELY_FILING):
+        # CARC 29 is not an initial determination: there is nothing to appeal (claims-lifecycle.md section 3);
+        # a late filing penalty (B4) is one, appealed with proof of timely filing
         refused.add(Action.APPEAL)
     return [a for a in Action if a not in refused]
 

@@ -134,6 +134,7 @@ def reverse(claim: RemitClaim) -> RemitClaim:
         charge=-claim.charge,
         paid=-claim.paid,
         patient_responsibility=-claim.patient_responsibility,
+        interest=-claim.interest,
         adjustments=neg(claim.adjustments),
         lines=tuple(
             replace(x, charge=-x.charge, paid=-x.paid, adjustments=neg(x.adjustments), allowed=None)
@@ -244,6 +245,8 @@ def write_835(
             w.name("TT", "2", claim.crossover_carrier, "", "PI", "CROSSOVER1")
         if claim.date_from is not None:
             w.add("DTM", "232", d8(claim.date_from))
+        if claim.interest:
+            w.add("AMT", "I", format_amount(claim.interest))
         for line in claim.lines:
             procedure = [line.qualifier, line.code, *line.modifiers]
             w.add(
@@ -322,6 +325,32 @@ def write_999(
     n = len(set_controls)
     w.add("AK9", "A" if accepted else "R", str(n), str(n), str(n if accepted else 0))
     _trailer(w, st, control)
+    return w.text()
+
+
+def write_ta1(
+    interchange_control: int,
+    status: str,
+    note: str,
+    parties: Parties,
+    control: int = 1,
+    when: datetime | None = None,
+) -> str:
+    """A TA1 alone in its interchange, answering our interchange ``interchange_control`` (its ISA13)."""
+    when = when or datetime(2026, 1, 1)
+    w = SegmentWriter()
+    w.add_raw(
+        isa_segment(
+            w.delimiters,
+            parties.sender_id,
+            parties.receiver_id,
+            control,
+            (when.strftime("%y%m%d"), when.strftime("%H%M")),
+            "P",
+        )
+    )
+    w.add("TA1", f"{interchange_control:09d}", when.strftime("%y%m%d"), when.strftime("%H%M"), status, note)
+    w.add("IEA", "0", f"{control:09d}")
     return w.text()
 
 

@@ -4,7 +4,7 @@
 :mod:`ecgdesk.claims.grammar`), then the balancing of every line, claim and payment (TR3 section 1.10.2):
 
 * line: SVC02 - sum of the line's CAS amounts = SVC03;
-* claim: CLP03 - sum of the claim's and its lines' CAS amounts = CLP04;
+* claim: CLP03 - sum of the claim's and its lines' CAS amounts + the claim's interest (AMT*I) = CLP04;
 * payment: sum of CLP04 - sum of PLB amounts = BPR02 (negated for a debit, BPR03 ``D``).
 
 A file that fails any check is refused whole (:class:`~ecgdesk.claims.grammar.X12ValidationError`), so a
@@ -94,6 +94,14 @@ class RemitClaim:
     date_from: date | None
     date_to: date | None
     position: int
+    # 2100 AMT*I: interest the payer adds to CLP04 (Medicare prompt-pay interest), offset by no CAS; income
+    # on the claim, not a payment of its charge
+    interest: Decimal = ZERO
+
+    @property
+    def charge_paid(self) -> Decimal:
+        """What the payer paid of the charge: CLP04 less the interest it carries."""
+        return self.paid - self.interest
 
     @property
     def reversal(self) -> bool:
@@ -223,6 +231,7 @@ class _ClaimBuilder:
     crossover: str | None = None
     remarks: list[str] = field(default_factory=list)
     dates: dict[str, date] = field(default_factory=dict)
+    interest: Decimal = ZERO
 
     def close_line(self) -> None:
         if self.line is not None:
@@ -248,6 +257,7 @@ class _ClaimBuilder:
             self.dates.get("232"),
             self.dates.get("233"),
             clp.position,
+            self.interest,
         )
 
 
@@ -296,6 +306,8 @@ def _transaction(segments: Sequence[Segment], interchange: Interchange, digest: 
             current.line.control = segment.get(2)
         elif sid == "AMT" and segment.get(1) == "B6" and current.line is not None:
             current.line.allowed = parse_amount(segment, 2, source)
+        elif sid == "AMT" and segment.get(1) == "I" and current.line is None:
+            current.interest += parse_amount(segment, 2, source)
         elif sid == "LQ" and segment.get(1) == "HE" and current.line is not None:
             current.line.remarks.append(segment.get(2))
         elif sid == "PLB":
@@ -367,14 +379,17 @@ def balance_issues(remittance: Remittance) -> list[Issue]:
                     )
                 )
         adjusted = sum((a.amount for a in claim.all_adjustments()), ZERO)
-        if claim.charge - adjusted != claim.paid:
+        # CLP04 carries the claim's interest (AMT*I) on top of what the charge less the CAS leaves
+        if claim.charge - adjusted + claim.interest != claim.paid:
+            interest = f" + interest {claim.interest} (AMT*I)" if claim.interest else ""
             issues.append(
                 Issue(
                     claim.position,
                     "CLP",
                     "CLP04",
                     f"claim {claim.claim_id} does not balance: charge {claim.charge} - adjustments "
-                    f"{adjusted} = {claim.charge - adjusted}, but paid {claim.paid}",
+                    f"{adjusted}{interest} = {claim.charge - adjusted + claim.interest}, but paid "
+                    f"{claim.paid}",
                 )
             )
     provider = sum((p.amount for p in remittance.provider_adjustments), ZERO)

@@ -90,7 +90,7 @@ def _crossed(session: Session, claim_ids: set[int]) -> set[int]:
 
 def _allowed(item: DenialItemRow, payer: PayerRow, crossover: bool) -> list[Action]:
     reopening = payer_rules(payer.rules_id).corrected_claim == "reopening"
-    return allowed_actions(item.group_code, crossover, item.category, reopening)
+    return allowed_actions(item.group_code, crossover, item.category, reopening, item.carc)
 
 
 def _view(
@@ -334,7 +334,7 @@ def work_denial(
                 why = "only money the payer took back twice (a payer_owes item) is recovered"
             elif chosen is Action.REFUND:
                 why = "only an overpayment item is refunded"
-            elif chosen is Action.APPEAL and item.category == Category.TIMELY_FILING:
+            elif chosen is Action.APPEAL:
                 why = (
                     "a timely filing denial (CARC 29) is not an initial determination and has no appeal "
                     "rights: write it off, or correct the claim if its date of service was wrong"

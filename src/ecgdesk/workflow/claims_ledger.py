@@ -12,12 +12,12 @@
     rejected -> corrected (a new original claim replaces it) | paid | ... (the payer adjudicated it anyway)
 
 Balances are never stored. From the ledger of a claim: insurance balance = charge - payer payments (less
-refunds of overpayments) - routine contractual adjustments - patient responsibility - write-offs (a
-denial stays open A/R until it is worked); patient balance = patient responsibility - patient write-offs
-- the share a secondary claim took over (``transfer`` rows, booked when the secondary payer's 835 posts).
-A denial a later payment of the same payer overturned (paid on appeal or reprocessing) is history: it is
-shown as overturned, not as a current denied amount (:func:`overturned_denials`: only the lines that
-payment carries).
+refunds of overpayments; a claim's interest, AMT*I, is no payment of its charge) - routine contractual
+adjustments - patient responsibility - write-offs (a denial stays open A/R until it is worked); patient
+balance = patient responsibility - patient write-offs - the share a secondary claim took over (``transfer``
+rows, booked when the secondary payer's 835 posts). A denial a later payment of the same payer overturned
+(paid on appeal or reprocessing) is history: it is shown as overturned, not as a current denied amount
+(:func:`overturned_denials`: only the lines that payment carries).
 """
 
 from __future__ import annotations
@@ -146,6 +146,8 @@ class Balance:
     pending_secondary: Decimal = Decimal(0)
     # write-offs of money the payer took back twice (a payer_owes item written off: no group code)
     owed_written_off: Decimal = Decimal(0)
+    # the claim's interest (835 AMT*I): received with the payment but no part of it, so in no balance
+    interest: Decimal = Decimal(0)
 
     @property
     def owed_by_payer(self) -> Decimal:
@@ -174,6 +176,7 @@ class Balance:
             "pending_secondary": f"{self.pending_secondary:.2f}",
             "insurance_balance": f"{self.insurance:.2f}",
             "patient_balance": f"{self.patient_balance:.2f}",
+            "interest": f"{self.interest:.2f}",
         }
 
 
@@ -234,6 +237,11 @@ def overturned_denials(session: Session, claim_ids: Iterable[int]) -> set[tuple[
 
 #: the ledger kind a biller's write-off of a denial the payer later paid is shown as
 WRITE_OFF_OVERTURNED = "write_off_overturned"
+#: the ledger kind of a claim's interest (835 AMT*I): money received that no balance counts as paid
+INTEREST = "interest"
+#: the worked action of a denial item the biller wrote off and the payer then paid (its write-off no longer
+#: counts); a reversal of that payment makes it ``write_off`` again
+PAID_AFTER_WRITE_OFF = "paid_after_write_off"
 
 
 def overturned_write_offs(
@@ -260,7 +268,7 @@ def overturned_write_offs(
             .join(LedgerRow, DenialItemRow.ledger_id == LedgerRow.id)
             .where(
                 DenialItemRow.claim_id.in_(chunk),
-                DenialItemRow.worked_action == "write_off",
+                DenialItemRow.worked_action.in_(("write_off", PAID_AFTER_WRITE_OFF)),
                 LedgerRow.kind == "denial",
             )
             .order_by(DenialItemRow.id)
@@ -364,6 +372,7 @@ def balances(session: Session, claims: Iterable[ClaimRow]) -> dict[int, Balance]
             patient_written_off=get(claim_id, "write_off", "PR"),
             transferred=get(claim_id, "transfer"),
             owed_written_off=get(claim_id, "write_off", ""),
+            interest=get(claim_id, INTEREST),
         )
         for claim_id in rows
     }

@@ -35,6 +35,7 @@ from ecgdesk.store.claims_models import (
 )
 from ecgdesk.store.models import Base
 from ecgdesk.workflow.claims_ledger import (
+    INTEREST,
     ClaimStatus,
     balances,
     cents,
@@ -42,7 +43,7 @@ from ecgdesk.workflow.claims_ledger import (
     move_claim,
 )
 from ecgdesk.workflow.claims_overpayment import open_overpayments, open_payer_owes
-from ecgdesk.workflow.claims_posting_items import ItemCloser
+from ecgdesk.workflow.claims_posting_items import ItemCloser, money, posted_answer
 from ecgdesk.workflow.claims_replaced import REPLACEMENT, accepts, close_replaced_items, replaced_originals
 from ecgdesk.workflow.claims_reversal import (
     NO_DETERMINATION,
@@ -56,10 +57,6 @@ from ecgdesk.workflow.claims_setup import rules_of
 
 #: CLP02 of a payer that processed the claim after another one (secondary, tertiary; 20/21 also forwarded)
 LATER_PAYER = frozenset({"2", "3", "20", "21"})
-
-
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"
 
 
 def _table(model: type[Base]) -> Table:
@@ -152,7 +149,7 @@ class Posting:
             undone = None
         later = share > 0 or undone is not None
         pending = _Pending(claim, payment, [], [], remit.reversal, later and undone is None, undone)
-        if remit.paid > 0 and not remit.reversal:
+        if remit.charge_paid > 0 and not remit.reversal:
             # paid after the same payer's earlier determinations (e.g. on appeal): their denials are history
             pending.overturns = [p.payment_id for p in self.standing.get(claim.id, []) if p.payment_id]
         if not remit.reversal:
@@ -227,6 +224,8 @@ class Posting:
                 for user in self.share_users.get(row["claim_id"], {claim.id}):
                     self.patient_shares[user] = self.patient_shares.get(user, 0) + amount
         detail = {"remittance": self.remittance_row.id, "clp02": remit.status, "paid": money(remit.paid)}
+        if remit.interest:
+            detail["interest"] = money(remit.interest)
         if undone is not None:
             detail["undoes_payment"] = undone.payment_id
         move_claim(
@@ -245,7 +244,7 @@ class Posting:
             if primary.status in (ClaimStatus.SECONDARY_BILLED.value, ClaimStatus.CLOSED.value):
                 note = {"secondary_claim": claim.claim_number, "remittance": self.remittance_row.id}
                 move_claim(self.session, primary, back, self.actor, "secondary_remit", note, log=self.log)
-        return _posted(claim, remit, shown, [m.remit.position for m in matches if m.billed is None])
+        return posted_answer(claim, remit, shown, [m.remit.position for m in matches if m.billed is None])
 
     def _duplicate(
         self,
@@ -276,16 +275,20 @@ class Posting:
         self.log.append(
             (self.actor, "claim:remit", "claim", claim.id, status, {**status, **detail, "note": note})
         )
-        return _posted(claim, remit, [], [m.remit.position for m in matches if m.billed is None], note)
+        return posted_answer(claim, remit, [], [m.remit.position for m in matches if m.billed is None], note)
 
     def _claim_payment(
         self, pending: _Pending, claim: ClaimRow, remit: RemitClaim, matches: list[LineMatch]
     ) -> None:
         """What the payer paid beyond (or short of) its lines: the claim-level CAS lower the lines' SVC03 to
         CLP04 (CLP03 - claim and line CAS = CLP04), so the claim's payment rows add up to the money paid."""
-        rest = remit.paid - sum((m.remit.paid for m in matches), ZERO)
+        rest = remit.charge_paid - sum((m.remit.paid for m in matches), ZERO)
         if rest:
             self._entry(pending, claim, None, "payment", rest)
+        if remit.interest:
+            # income on the claim (AMT*I, e.g. Medicare prompt-pay interest), not a payment of its charge:
+            # it settles nothing, so it can make the claim neither paid in full nor overpaid
+            self._entry(pending, claim, None, INTEREST, remit.interest)
 
     def _no_determination(
         self, claim: ClaimRow, remit: RemitClaim, payment: dict[str, Any]
@@ -303,7 +306,7 @@ class Posting:
             {"line": None, "group": a.group, "carc": a.reason, "rarc": [], "amount": money(a.amount)}
             for a in remit.all_adjustments()
         ]
-        return _posted(claim, remit, adjustments, [], note)
+        return posted_answer(claim, remit, adjustments, [], note)
 
     def _entry(
         self,
@@ -398,7 +401,7 @@ class Posting:
             # this claim), while this claim books what its payer paid and left, as a crossover payer's would
             self._entry(pending, claim, None, "transfer", share, "PR", claim_id=primary.id)
         left = sum((a.amount for a in remit.all_adjustments() if a.group == "PR"), ZERO)
-        own = share - remit.paid - left
+        own = share - remit.charge_paid - left
         if own:
             # book it under this payer's own non-PR code (OA-23 only restates the earlier payer)
             code = next(
@@ -422,7 +425,7 @@ class Posting:
             # leaves the share to decide again (reversed, awaiting the correction) like any reversal
             if claim.status != ClaimStatus.CLOSED.value:
                 return ClaimStatus(claim.status)
-            paid = balances(self.session, [claim])[claim.id].paid + remit.paid
+            paid = balances(self.session, [claim])[claim.id].paid + remit.charge_paid
             return ClaimStatus.PAID if paid > 0 else ClaimStatus.ADJUDICATED
         if remit.reversal and claim.status == ClaimStatus.CORRECTED.value:
             # a replaced claim's reversal is the payer undoing it for its replacement (a new CLM01 keeps
@@ -433,7 +436,7 @@ class Posting:
             return ClaimStatus.REVERSED
         # a negative adjustment (the payer paying more than it adjusted) denies nothing
         denied = any(r["kind"] == "denial" and r["amount_cents"] > 0 for r in ledger)
-        if remit.paid > 0:
+        if remit.charge_paid > 0:
             return ClaimStatus.PARTIALLY_PAID if denied else ClaimStatus.PAID
         return ClaimStatus.DENIED if denied else ClaimStatus.ADJUDICATED
 
@@ -527,6 +530,9 @@ class Posting:
                         items.append({**item, "ledger_id": ledger_id})
                 if items:
                     session.execute(insert(_table(DenialItemRow)), items)
+            # a reversal of a payment that overturned denials makes them stand again; before the overturning
+            # below, so a correction in this 835 that pays again closes them anew
+            self._items().restore_items([p.claim.id for p in self.pending if p.reversal and p.undone is None])
             # after the ledger rows: which denials are resolved depends on the lines this payment carries
             self._items().overturn_items({p.claim.id: paid_by[id(p)] for p in self.pending if p.overturns})
             # a claim this remittance left with a credit balance gets its refund item
@@ -558,9 +564,7 @@ class Posting:
                 if p.claim.id in reversals and p.payment["status_code"] != "22":
                     repaid[p.claim.id] = repaid.get(p.claim.id, 0) + p.payment["paid_cents"]
             day = self.remittance.payment_date
-            open_payer_owes(
-                session, posted, reversals, day, self.actor, self.stamp, self.duplicates, repaid
-            )
+            open_payer_owes(session, posted, reversals, day, self.actor, self.stamp, self.duplicates, repaid)
             self.pending.clear()
         append_many(session, self.log)
         self.log.clear()
@@ -572,26 +576,3 @@ class Posting:
         """The claim whose patient share a later payer's payment settles (a secondary claim's primary)."""
         primary = self.primaries.get(claim.id)
         return claim.id if primary is None else primary.id
-
-
-def _posted(
-    claim: ClaimRow,
-    remit: RemitClaim,
-    adjustments: list[dict[str, Any]],
-    unmatched_lines: list[int],
-    note: str | None = None,
-) -> dict[str, Any]:
-    """What the posting of one claim payment reports (one shape for every kind of answer)."""
-    answer: dict[str, Any] = {
-        "claim_id": claim.claim_number,
-        "status": claim.status,
-        "clp_status": remit.status,
-        "paid": money(remit.paid),
-        "patient_responsibility": money(remit.patient_responsibility),
-        "crossover": remit.crossover,
-        "adjustments": adjustments,
-        "unmatched_lines": unmatched_lines,
-    }
-    if note is not None:
-        answer["note"] = note
-    return answer

@@ -62,7 +62,7 @@ from ecgdesk.store.claims_models import (
 )
 from ecgdesk.store.models import Patient
 from ecgdesk.workflow.claims import new_claim_row, save_claim, scrub_all, scrubbed
-from ecgdesk.workflow.claims_ledger import ADJUDICATED, ClaimStatus, dollars, move_claim
+from ecgdesk.workflow.claims_ledger import ADJUDICATED, INTEREST, ClaimStatus, dollars, move_claim
 from ecgdesk.workflow.claims_setup import coverage_for, rules_of, split_name
 from ecgdesk.workflow.lifecycle import now
 
@@ -284,6 +284,8 @@ def _other_payer(
     payer = session.get(PayerRow, claim.payer_id)
     assert payer is not None
     paid: dict[int, int] = {}
+    # the primary's interest (AMT*I) is in its CLP04 but paid none of the charge: not in the 2320 AMT*D
+    interest = sum(r.amount_cents for r in rows if r.kind == INTEREST)
     adjusted: dict[int | None, list[CobAdjustment]] = {}
     kinds = _LATER_ADJUSTMENTS if any(r.kind == "prior_payer" for r in rows) else _ADJUSTMENTS
     for row in rows:
@@ -307,7 +309,7 @@ def _other_payer(
         subscriber_last=coverage.subscriber_last,
         subscriber_first=coverage.subscriber_first,
         member_id=coverage.member_id,
-        paid=dollars(payment.paid_cents),
+        paid=dollars(payment.paid_cents - interest),
         adjudicated=remittance.payment_date,
         claim_number=payment.payer_claim_number or claim.payer_claim_number or "",
         group_number=coverage.group_number,
