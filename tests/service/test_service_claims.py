@@ -14,7 +14,7 @@ from service_builders import ORDERING_NPI, PIN, STUDY, Api, upload
 from test_service_permissions import BILLING
 
 from conftest import shared_path
-from ecgdesk.claims.payer_sim import Parties, PayerProfile, adjudicate, write_835
+from ecgdesk.claims.payer_sim import Parties, PayerProfile, adjudicate, write_835, write_ta1
 from ecgdesk.workflow.claims_demo import demo_billing
 from ecgdesk.workflow.claims_inbound import unmatched
 
@@ -193,6 +193,17 @@ def test_an_export_names_its_files_without_the_server_s_folders(api: Api, tiny_f
     download = api.client.get(file["download_url"])
     assert download.status_code == 200 and download.text == file["x12"]
     assert file["name"] in download.headers["content-disposition"]
+    # the clearinghouse's TA1 on that interchange (ISA13): read as the CLI reads it (until 2026-12-07 a
+    # 422 "is not read"); one naming an interchange we never sent is a 422 naming TA101
+    isa13 = int(file["x12"].split("~")[0].split("*")[13])
+    parties = Parties("MEDICARE PART B", "1999999999", "HEART DIAGNOSTICS IDTF", "1234567893")
+    x12 = {**headers, "Content-Type": "text/plain"}
+    acks = "/api/v1/claims/acks"
+    unknown = api.client.post(acks, content=write_ta1(isa13 + 50, "R", "022", parties), headers=x12)
+    assert unknown.status_code == 422 and "TA101" in unknown.json()["detail"][0]["loc"][-1]
+    rejected = api.client.post(acks, content=write_ta1(isa13, "R", "022", parties), headers=x12)
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["kind"] == "TA1" and rejected.json()["claims"][0]["status"] == "rejected"
     api.login("tech.t")
     assert api.client.get(file["download_url"]).status_code == 403
 

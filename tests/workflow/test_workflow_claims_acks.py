@@ -166,17 +166,88 @@ def test_a_277ca_for_a_claim_never_sent_changes_nothing(store: Store, tmp_path: 
     assert (shown.summary.status, shown.payer_claim_number) == ("scrubbed", None)
 
 
-def test_a_ta1_is_refused_by_name(store: Store, tmp_path: Path) -> None:
-    """ECG Desk reads no TA1. A clearinghouse's TA1 rejecting our interchange is refused naming the
-    segment and what it said; before, it was called "a non-X12 file"."""
-    _, group = _sent(store, tmp_path, 1)
-    isa = write_999(group, ["0001"], True, PARTIES).split("~")[0]
+def _audited(store: Store, action: str) -> list[dict[str, object]]:
+    from ecgdesk.store.models import AuditEntry
+
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry.after_json).where(AuditEntry.action == action)).all()
+    return [json.loads(r) for r in rows]
+
+
+def test_a_ta1_rejecting_our_interchange_rejects_its_claims(store: Store, tmp_path: Path) -> None:
+    """A clearinghouse's TA1 (interchange acknowledgement) rejects our interchange (TA104 R, note 022):
+    it read none of it, so every claim of it is rejected, to be sent again. Until 2026-12-07 a TA1 was
+    refused by name and the claims waited as exported. The same TA1 again changes nothing; a TA1 `A` on
+    another interchange is recorded and moves nothing; a TA1 `R` after the 999 answered the interchange
+    is recorded, the 999 standing; a TA1 naming an interchange we never sent is refused naming TA101, and
+    stores nothing. Each TA1 is pyx12-valid."""
+    from ecgdesk.claims.payer_sim import write_ta1
+    from ecgdesk.workflow.claims_export import correct_claim
+
+    first, group1 = _sent(store, tmp_path, 1)
+    second, group2 = _sent(store, tmp_path, 2)
+    reject = write_ta1(int(group1), "R", "022", PARTIES)
+    assert pyx12_errors(reject, tmp_path) == []
     ta1 = tmp_path / "reject.ta1"
-    ta1.write_text(f"{isa}~\nTA1*{int(group):09d}*260101*0000*R*022~\nIEA*0*000000001~\n")
+    ta1.write_text(reject)
+    result = apply_ack(store, ta1, "biller")
+    expected = f"TA1 R: interchange {int(group1):09d} rejected (note 022: invalid control structure)"
+    assert (result.kind, result.unknown) == ("TA1", [])
+    assert result.claims == [{"claim_id": first, "status": "rejected", "ack": "R", "detail": expected}]
+    assert _status(store, first) == "rejected" and _acks(store, first) == [("TA1", "R")]
+    assert [m["detail"] for m in _audited(store, "claim:ackta1")] == [expected]
+    assert apply_ack(store, ta1, "biller").duplicate
+    assert correct_claim(store, first, "biller").frequency == "1"  # sent again as a new original
+
+    ta1.write_text(write_ta1(int(group2), "A", "000", PARTIES, control=2))
+    (answer,) = apply_ack(store, ta1, "biller").claims
+    assert (answer["status"], answer["ack"]) == ("exported", "A")
+    assert _acks(store, second) == [("TA1", "A")]
+    a999 = tmp_path / "a.999"
+    a999.write_text(write_999(group2, ["0001"], True, PARTIES))
+    apply_ack(store, a999, "biller")
+    ta1.write_text(write_ta1(int(group2), "R", "024", PARTIES, control=3))
+    (late,) = apply_ack(store, ta1, "biller").claims
+    assert late["status"] == "accepted" and late["detail"].endswith("(after the 999, which stands)")
+
+    ta1.write_text(write_ta1(999999, "R", "022", PARTIES, control=4))
     with pytest.raises(InputError) as refused:
         apply_ack(store, ta1, "biller")
-    assert refused.value.field == "segment 2 TA1"
-    assert f"interchange {int(group):09d}, R, note code 022" in refused.value.reason
+    assert refused.value.field == "segment 2 TA101"
+    assert "interchange 000999999 is not one ECG Desk sent" in refused.value.reason
+    assert _acks(store, second) == [("TA1", "A"), ("999", "A"), ("TA1", "R")]
+    ta1.write_text(write_ta1(int(group2), "R", "022", PARTIES, control=5).replace("*R*022", "*X*022"))
+    with pytest.raises(InputError, match="TA104"):
+        apply_ack(store, ta1, "biller")
+
+
+def test_a_ta1_before_the_999_in_one_interchange_is_applied_with_it(store: Store, tmp_path: Path) -> None:
+    """A clearinghouse answers with one interchange holding a TA1 (accepted with errors, note 024) and its
+    999 accepting the set: both are recorded on the claim, which is accepted. Until 2026-12-07 such a
+    file was refused: the checker wanted a GS right after the ISA."""
+    made, group = _sent(store, tmp_path, 1)
+    segments = write_999(group, ["0001"], True, PARTIES).split("~\n")
+    text = "~\n".join([segments[0], f"TA1*{int(group):09d}*260101*0000*E*024", *segments[1:]])
+    assert pyx12_errors(text, tmp_path) == []
+    both = tmp_path / "both.999"
+    both.write_text(text)
+    result = apply_ack(store, both, "biller")
+    assert [(c["ack"], c["status"]) for c in result.claims] == [("E", "exported"), ("A", "accepted")]
+    assert _acks(store, made) == [("TA1", "E"), ("999", "A")] and _status(store, made) == "accepted"
+
+
+def test_a_277ca_not_found_rejects_the_claim_to_be_sent_again(store: Store, tmp_path: Path) -> None:
+    """The payer's 277CA says it cannot find the claim (STC01 A4): it has no record of it, so it was never
+    adjudicated and is sent again, like a rejected one (claims-lifecycle.md section 1). Until 2026-12-07
+    the claim stayed exported (or accepted), waiting for an 835 that would never come."""
+    made, _ = _sent(store, tmp_path, 1)
+    a277 = tmp_path / "a4.277"
+    a277.write_text(write_277ca([AckStatus(_claim(store, made), "A4", "35")], PARTIES))
+    assert pyx12_errors(a277.read_text(), tmp_path) == []
+    (answer,) = apply_ack(store, a277, "biller").claims
+    assert (answer["status"], answer["ack"]) == ("rejected", "A4")
+    assert "not found: the payer has no record of the claim" in answer["detail"]
+    assert _status(store, made) == "rejected" and _acks(store, made) == [("277CA", "A4")]
 
 
 def test_the_same_999_in_a_new_envelope_is_recorded_once(store: Store, tmp_path: Path) -> None:

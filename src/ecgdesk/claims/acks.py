@@ -4,8 +4,11 @@
   accepts the set and ``R``/``M``/``W``/``X`` rejects it, i.e. every claim in it; IK3/IK4 name the
   segment and element at fault. Without AK2 loops the group's AK9 speaks for every set.
 * 277CA: per claim (2200D TRN02 = our CLM01) the STC01 category: A1/A2 received or accepted into
-  adjudication, A3/A6/A7/A8 rejected (never adjudicated: fix and send as a new original), A4 not found,
-  and the payer's claim number in REF*1K.
+  adjudication, A3/A6/A7/A8 rejected (never adjudicated: fix and send as a new original), A4 not found
+  (rejected as well: the payer has no record of it, so it is sent again), and the payer's claim number in
+  REF*1K.
+* TA1: per interchange (TA101 = our ISA13) TA104 ``A``/``E`` accepted, ``R`` rejected whole (no group of it
+  was read, so none of its claims), TA105 the note code saying why.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from ecgdesk.claims.specs import ACKNOWLEDGMENT, CLAIM_ACKNOWLEDGMENT
 from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, parse_date, read_file, read_text
 
 ACCEPTED_SET = frozenset({"A", "E"})
-REJECTING_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
+#: A4 (not found) too: the payer has no record of the claim, so it was never adjudicated either and is sent
+#: again like a rejected one (claims-lifecycle.md section 1)
+REJECTING_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})
 ACCEPTING_CATEGORIES = frozenset({"A1", "A2"})
 
 #: STC01-1 claim status categories, in our words.
@@ -31,7 +36,7 @@ CATEGORY_MEANING = {
     "A1": "received (not yet in adjudication)",
     "A2": "accepted into adjudication",
     "A3": "returned as unprocessable",
-    "A4": "not found",
+    "A4": "not found: the payer has no record of the claim; send it again",
     "A5": "split claim",
     "A6": "rejected for missing information",
     "A7": "rejected for invalid information",
@@ -159,6 +164,77 @@ class ClaimAckFile:
     source_name: str
     claims: tuple[ClaimAck, ...]
     content_sha256: str
+
+
+#: TA105 interchange note codes (X12 I18), in our words.
+TA1_NOTES = {
+    "000": "no error",
+    "001": "the interchange control numbers in the ISA and IEA do not match",
+    "002": "this standard (ISA11) is not supported",
+    "003": "this version of the controls (ISA12) is not supported",
+    "004": "the segment terminator is invalid",
+    "005": "invalid interchange id qualifier for the sender",
+    "006": "invalid interchange sender id",
+    "007": "invalid interchange id qualifier for the receiver",
+    "008": "invalid interchange receiver id",
+    "009": "unknown interchange receiver id",
+    "010": "invalid authorization information qualifier",
+    "011": "invalid authorization information",
+    "012": "invalid security information qualifier",
+    "013": "invalid security information",
+    "014": "invalid interchange date",
+    "015": "invalid interchange time",
+    "016": "invalid interchange standards identifier",
+    "017": "invalid interchange version id",
+    "018": "invalid interchange control number",
+    "019": "invalid acknowledgment requested value",
+    "020": "invalid test indicator value",
+    "021": "invalid number of included groups",
+    "022": "invalid control structure",
+    "023": "improper (premature) end of file",
+    "024": "invalid interchange content (e.g. an invalid GS segment)",
+    "025": "duplicate interchange control number",
+    "026": "invalid data element separator",
+    "027": "invalid component element separator",
+    "028": "invalid delivery date in a deferred delivery request",
+    "029": "invalid delivery time in a deferred delivery request",
+    "030": "invalid delivery time code in a deferred delivery request",
+    "031": "invalid grade of service code",
+}
+TA1_STATUS = {"A": "accepted", "E": "accepted with errors", "R": "rejected"}
+
+
+@dataclass(frozen=True)
+class InterchangeAck:
+    """A TA1: what the receiver said of one of our interchanges (``control`` = our ISA13) as a whole."""
+
+    control: str
+    status: str
+    note: str
+    position: int
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "R"
+
+    def reason(self) -> str:
+        return (
+            f"TA1 {self.status}: interchange {self.control} {TA1_STATUS[self.status]} "
+            f"(note {self.note}: {TA1_NOTES.get(self.note, 'not known to ECG Desk')})"
+        )
+
+
+def read_ta1(interchange: Interchange) -> list[InterchangeAck]:
+    """The TA1 segments of an interchange (checked with its envelope by ``check_interchange``)."""
+    found = [s for s in interchange.segments if s.id == "TA1"]
+    return [InterchangeAck(s.get(1), s.get(4), s.get(5), s.position) for s in found]
+
+
+def check_ta1_only(interchange: Interchange) -> None:
+    """An interchange holding TA1s and no group: its envelope and TA1s checked (refused whole when broken)."""
+    issues = check_interchange(interchange, {})
+    if issues:
+        raise X12ValidationError(interchange.source, issues)
 
 
 def _load(path: Path | str | None, text: str | None) -> Interchange:

@@ -296,6 +296,17 @@ def _yymmdd(text: str) -> bool:
     return len(text) == 6 and is_digits(text) and valid_date(("20" if text[:2] < "50" else "19") + text)
 
 
+#: TA1 (interchange acknowledgement, X12 005010 control segments): TA101 the ISA13 it answers, TA102/TA103
+#: that interchange's date and time, TA104 A / E / R, TA105 the note code (000 no error ... 031)
+TA1_CHECKS: tuple[tuple[int, str, Callable[[str], bool]], ...] = (
+    (1, "a 9-digit interchange control number", lambda t: len(t) == 9 and is_digits(t)),
+    (2, "a date YYMMDD", _yymmdd),
+    (3, "a time HHMM", lambda t: bool(_TIME.match(t)) and len(t) == 4),
+    (4, "A, E or R (accepted, accepted with errors, rejected)", lambda t: t in ("A", "E", "R")),
+    (5, "a note code 000-031", lambda t: len(t) == 3 and is_digits(t) and int(t) <= 31),
+)
+
+
 #: the longest simple element of the 005010 transactions we read (MSG01, STC12 free text: 264 characters);
 #: a longer element or component is a damaged file, refused before any of it is used or stored
 MAX_ELEMENT_CHARS = 264
@@ -358,6 +369,11 @@ def _check_one_interchange(interchange: Interchange, transactions: Mapping[str, 
     groups = 0
     index = 1
     n = len(segments)
+    acknowledgements = 0
+    while index < n and segments[index].id == "TA1":  # interchange acknowledgements precede any group
+        acknowledgements += 1
+        issues += _header_issues(segments[index], TA1_CHECKS)
+        index += 1
     while index < n and segments[index].id == "GS":
         gs = segments[index]
         groups += 1
@@ -429,7 +445,7 @@ def _check_one_interchange(interchange: Interchange, transactions: Mapping[str, 
                 Issue(ge.position, "GE", "GE02", f"{ge.get(2)!r} does not match GS06 {gs.get(6)!r}")
             )
         index += 1
-    if groups == 0:
+    if groups == 0 and not acknowledgements:
         at = segments[min(1, n - 1)]
         issues.append(Issue(at.position, at.id, None, "a functional group (GS) must follow the ISA"))
         return issues

@@ -461,7 +461,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--payer", help="only this payer id")
     export.add_argument("--claim", action="append", help="only these claims (refused if not exportable)")
     export.set_defaults(func=_cmd_claims_export)
-    ack = sub.add_parser("ack", parents=[common], help="apply a 999 or 277CA acknowledgement")
+    ack = sub.add_parser("ack", parents=[common], help="apply a TA1, 999 or 277CA acknowledgement")
     ack.add_argument("file")
     ack.set_defaults(func=_cmd_claims_ack)
     correct = sub.add_parser("correct", parents=[common], help="replacement (freq 7) or new original claim")

@@ -1,6 +1,6 @@
-"""What comes back first: 999 and 277CA acknowledgements of the claims we sent, each applied to its claims
-(accepted, rejected with the reason) in one transaction; a file already applied (same content) changes
-nothing. The 835 remittances are posted by :mod:`ecgdesk.workflow.claims_inbound`.
+"""What comes back first: TA1, 999 and 277CA acknowledgements of the claims we sent, each applied to its
+claims (accepted, rejected with the reason) in one transaction; a file already applied (same content)
+changes nothing. The 835 remittances are posted by :mod:`ecgdesk.workflow.claims_inbound`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.claims import read_277ca, read_999
-from ecgdesk.claims.acks import kind_of
+from ecgdesk.claims.acks import InterchangeAck, check_ta1_only, kind_of, read_ta1
 from ecgdesk.claims.model import SET_CONTROL
 from ecgdesk.claims.x12 import read_file
 from ecgdesk.errors import InputError, is_digits
@@ -65,30 +65,34 @@ def _inbound_batch(
 
 
 def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
-    """Apply a 999 or a 277CA to our claims (accepted / rejected with the reason)."""
+    """Apply a TA1, a 999 or a 277CA to our claims (accepted / rejected with the reason); the TA1s an
+    interchange carries before its 999 or 277CA group are applied first."""
     path = Path(path)
     interchange = read_file(path)
     kind = kind_of(interchange)
-    ta1 = next((s for s in interchange.segments if s.id == "TA1"), None)
-    if kind == "" and ta1 is not None:
-        raise InputError(
-            f"segment {ta1.position} TA1",
-            f"an interchange acknowledgement (TA1: interchange {ta1.get(1)}, {ta1.get(4)}, note code "
-            f"{ta1.get(5)}) is not read: ECG Desk reads 999 and 277CA acknowledgements; settle a TA1 "
-            "rejection of an interchange with the clearinghouse",
-            path,
-        )
-    if kind not in ("999", "277"):
-        raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement (999 or 277CA)", path)
+    ta1s = read_ta1(interchange)
+    if kind == "" and ta1s:
+        check_ta1_only(interchange)
+        kind = "TA1"
+    elif kind not in ("999", "277"):
+        kinds = "TA1, 999 or 277CA"
+        raise InputError("FILE", f"a {kind or 'non-X12'} file is not an acknowledgement ({kinds})", path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    result = AckResult("999" if kind == "999" else "277CA")
+    result = AckResult({"999": "999", "277": "277CA"}.get(kind, kind))
     with store.transaction() as session:
-        if kind == "999":
+        if kind == "TA1":
+            batch = _inbound_batch(session, kind, path, digest, len(ta1s), actor)
+            if batch is None:
+                result.duplicate = True
+                return result
+            _apply_ta1(session, ta1s, batch, path, actor, result)
+        elif kind == "999":
             acks = read_999(path)
             batch = _inbound_batch(session, kind, path, digest, len(acks), actor)
             if batch is None:
                 result.duplicate = True
                 return result
+            _apply_ta1(session, ta1s, batch, path, actor, result)
             for ack in acks:
                 sent = session.get(X12Batch, int(ack.group_control)) if is_digits(ack.group_control) else None
                 if sent is None or sent.direction != "out" or sent.kind != "837" or ack.functional_id != "HC":
@@ -114,6 +118,7 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
             if batch is None:
                 result.duplicate = True
                 return result
+            _apply_ta1(session, ta1s, batch, path, actor, result)
             for status277 in acks277.claims:
                 found = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == status277.claim_id))
                 if found is None:
@@ -224,3 +229,57 @@ def _ack_claim(
     result.claims.append(
         {"claim_id": claim.claim_number, "status": claim.status, "ack": code, "detail": detail}
     )
+
+
+def _apply_ta1(
+    session: Session,
+    acks: list[InterchangeAck],
+    batch: X12Batch,
+    path: Path,
+    actor: str,
+    result: AckResult,
+) -> None:
+    """Each TA1 on the claims of the interchange it answers (TA101 = the ISA13 of our 837, the batch id):
+    ``R`` rejects them all (the receiver read none of them: they are sent again), ``A``/``E`` is recorded.
+    A TA1 naming no interchange of ours refuses the file (nothing is stored)."""
+    for ack in acks:
+        sent = session.get(X12Batch, int(ack.control))  # TA101 is 9 digits: checked with the envelope
+        if sent is None or sent.direction != "out" or sent.kind != "837":
+            raise InputError(
+                f"segment {ack.position} TA101",
+                f"interchange {ack.control} is not one ECG Desk sent (no 837 interchange has ISA13 "
+                f"{ack.control}); nothing was recorded",
+                path,
+            )
+        detail = ack.reason()
+        claims = select(ClaimRow).where(ClaimRow.batch_id == sent.id).order_by(ClaimRow.id)
+        for claim in session.scalars(claims):
+            earlier = session.scalars(
+                select(ClaimAckRow).where(ClaimAckRow.claim_id == claim.id).order_by(ClaimAckRow.id)
+            ).all()
+            said = detail
+            if any((a.kind, a.status, a.detail) == ("TA1", ack.status, detail) for a in earlier):
+                said = f"{detail} (already recorded from an earlier file)"
+            else:
+                session.add(
+                    ClaimAckRow(
+                        claim_id=claim.id,
+                        batch_id=batch.id,
+                        kind="TA1",
+                        status=ack.status,
+                        detail=detail,
+                        created_at=now(),
+                    )
+                )
+                spoke = sorted({a.kind for a in earlier if a.kind in ("999", "277CA")})
+                if ack.rejected and spoke:
+                    # a 999 or 277CA answered from inside the interchange: it was read after all
+                    said = f"{detail} (after the {'/'.join(spoke)}, which stands)"
+                elif ack.rejected and claim.status == ClaimStatus.EXPORTED.value:
+                    note = {"code": "R", "detail": detail}
+                    move_claim(session, claim, ClaimStatus.REJECTED, actor, "ackta1", note)
+                elif ack.rejected:
+                    said = f"{detail} (the claim is {claim.status}: that stands)"
+            result.claims.append(
+                {"claim_id": claim.claim_number, "status": claim.status, "ack": ack.status, "detail": said}
+            )

@@ -231,7 +231,7 @@ def correct(
 async def ack(
     request: Request, store: StoreDep, who: Annotated[Who, allowed(Action.CLAIM_ACK)]
 ) -> dict[str, Any]:
-    """Apply a 999 or 277CA (the X12 text is the request body)."""
+    """Apply a TA1, 999 or 277CA (the X12 text is the request body)."""
     return apply_ack(store, await _x12_file(request, store, "ack"), who.actor).to_dict()
 
 
