@@ -276,7 +276,7 @@ def _apply_ta1(
                     # a 999 or 277CA answered from inside the interchange: it was read after all
                     said = f"{detail} (after the {'/'.join(spoke)}, which stands)"
                 elif ack.rejected and claim.status == ClaimStatus.EXPORTED.value:
-                    note = {"code": "R", "detail": detail}
+                    note: dict[str, object] = {"code": "R", "detail": detail}
                     move_claim(session, claim, ClaimStatus.REJECTED, actor, "ackta1", note)
                 elif ack.rejected:
                     said = f"{detail} (the claim is {claim.status}: that stands)"
