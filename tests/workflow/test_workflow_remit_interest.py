@@ -63,6 +63,10 @@ def test_claim_interest_is_income_not_a_payment_of_the_charge(store: Store, tmp_
     assert "AMT*I*1.23~" in text
     with pytest.raises(X12ValidationError, match=r"\+ interest 1.24 \(AMT\*I\)"):
         read_remittances(tmp_path / "bad.835", text=text.replace("AMT*I*1.23", "AMT*I*1.24"))
+    # a TA1 before the 835's group is not dropped by posting: refused, pointing to `claims ack`
+    with_ta1 = text.replace("~\nGS*", "~\nTA1*000000001*260101*0000*A*000~\nGS*", 1)
+    with pytest.raises(X12ValidationError, match="'segment 2 TA1': .* applied with `claims ack`"):
+        read_remittances(tmp_path / "ta1.835", text=with_ta1)
     posted = _post(store, tmp_path, [late], "EFT-INT", MEDICARE_PARTIES)
     (answer,) = posted["claims"]
     assert (answer["status"], answer["paid"], answer["interest"]) == ("paid", "58.75", "1.23")

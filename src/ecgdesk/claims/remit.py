@@ -424,6 +424,18 @@ def _read_remittances(path: Path | str | None, text: str | None) -> list[Remitta
         raw = Path(path).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     issues = check_interchange(interchange, {REMITTANCE.functional_id: REMITTANCE})
+    # an interchange acknowledgement answers one of our 837 interchanges: posting the 835 would drop it
+    issues += [
+        Issue(
+            s.position,
+            "TA1",
+            None,
+            "a TA1 (interchange acknowledgement) is applied with `claims ack`; "
+            "send it in a file of its own, not with a remittance",
+        )
+        for s in interchange.segments
+        if s.id == "TA1"
+    ]
     if issues:
         raise X12ValidationError(interchange.source, issues)
     remittances: list[Remittance] = []
