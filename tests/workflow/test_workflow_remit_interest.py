@@ -33,9 +33,11 @@ from ecgdesk.claims.grammar import X12ValidationError
 from ecgdesk.claims.payer_sim import reverse, write_835
 from ecgdesk.claims.remit import Adjustment, read_remittances
 from ecgdesk.errors import InputError
+from ecgdesk.service.web import ENV
 from ecgdesk.store import Store
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
+from ecgdesk.workflow.claims_schemas import ClaimDetailOut
 from ecgdesk.workflow.claims_views import ar_aging, patient_balance, show_claim
 
 
@@ -65,7 +67,7 @@ def test_claim_interest_is_income_not_a_payment_of_the_charge(store: Store, tmp_
         read_remittances(tmp_path / "bad.835", text=text.replace("AMT*I*1.23", "AMT*I*1.24"))
     # a TA1 before the 835's group is not dropped by posting: refused, pointing to `claims ack`
     with_ta1 = text.replace("~\nGS*", "~\nTA1*000000001*260101*0000*A*000~\nGS*", 1)
-    with pytest.raises(X12ValidationError, match="'segment 2 TA1': .* applied with `claims ack`"):
+    with pytest.raises(X12ValidationError, match=r"'segment 2 TA1': .* applied with `claims ack`"):
         read_remittances(tmp_path / "ta1.835", text=with_ta1)
     posted = _post(store, tmp_path, [late], "EFT-INT", MEDICARE_PARTIES)
     (answer,) = posted["claims"]
@@ -73,6 +75,9 @@ def test_claim_interest_is_income_not_a_payment_of_the_charge(store: Store, tmp_
     shown = show_claim(store, claim.claim_id, "biller")
     assert (shown.balance["paid"], shown.balance["interest"]) == ("57.52", "1.23")
     assert (shown.balance["insurance_balance"], shown.balance["patient_balance"]) == ("0.00", "14.38")
+    assert ClaimDetailOut.model_validate(shown.to_dict()).balance["interest"] == "1.23"  # the API's shape
+    page = ENV.get_template("_claims_panel.html.j2").render(claims=[shown], clp_names={}, soon="", studies={})
+    assert 'data-testid="interest">$1.23<' in page
     items = list_denials(store, "biller")
     assert [(i.category, i.amount) for i in items] == [("patient_responsibility", "14.38")]
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
