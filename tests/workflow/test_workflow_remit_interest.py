@@ -51,6 +51,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, template: Path) -> Ite
     yield from remit_store(request.param, tmp_path, template)
 
 
+from claims_builders import pyx12_errors  # noqa: E402  (remit_builders put tests/claims on the path)
+
+
 def test_claim_interest_is_income_not_a_payment_of_the_charge(store: Store, tmp_path: Path) -> None:
     """Medicare pays the claim late and adds prompt-pay interest at claim level (2100 AMT*I 1.23, no
     offsetting CAS): CLP04 = charge - adjustments + interest. Until 2026-12-07 the file was refused whole
@@ -154,3 +157,31 @@ def test_a_denial_written_off_and_then_paid_says_it_was_paid(store: Store, tmp_p
     again = {i.id: i for i in list_denials(store, "biller", status=None)}[item.id]
     assert (again.status, again.worked_action) == ("worked", "write_off")
     assert show_claim(store, claim.claim_id, "biller").balance["insurance_balance"] == "0.00"
+
+
+def test_a_secondary_claim_after_claim_interest_bills_what_the_primary_paid_of_the_charge(
+    store: Store, tmp_path: Path
+) -> None:
+    """Medicare pays late with interest (CLP04 58.75 = 57.52 + AMT*I 1.23) and the patient has a
+    secondary plan: the secondary 837P's 2320 AMT*D is what Medicare paid of the charge (57.52, as its
+    2430 SVD and CAS add up to the charge), not the 58.75 received with the interest. The file passes
+    pyx12."""
+    from ecgdesk.workflow.claims_export import export_claims
+    from ecgdesk.workflow.claims_setup import CoverageSetup, add_coverage
+
+    setup = CoverageSetup(
+        "P1", "ACME1", "ACM55501", "5 Elm St", "Springfield", "IL", "62702", priority="secondary",
+        group_number="GRP77", effective_from=date(2020, 1, 1),
+    )  # fmt: skip
+    add_coverage(store, setup, "admin")
+    (claim,) = _export(store, tmp_path / "out", [1], "12345")
+    priced = _paid(claim, "57.52", Adjustment("CO", "45", D("71.90")), Adjustment("PR", "2", D("14.38")))
+    _post(store, tmp_path, [replace(priced, paid=D("58.75"), interest=D("1.23"))], "EFT-I", MEDICARE_PARTIES)
+    (item,) = list_denials(store, "biller", claim=claim.claim_id)
+    worked = work_denial(store, item.id, "bill_secondary", "biller")
+    assert worked.new_claim and show_claim(store, worked.new_claim, "biller").summary.status == "scrubbed"
+    (exported,) = export_claims(store, tmp_path / "sec", "biller", payer="ACME1")
+    text = exported.path.read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert ["AMT", "D", "57.52"] in segments and ["AMT", "D", "58.75"] not in segments
