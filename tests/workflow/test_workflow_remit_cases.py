@@ -514,6 +514,11 @@ def test_a_denial_paid_on_appeal_is_overturned_not_a_current_denied_amount(
         ).all()
     assert "denial:overturned" in audited
     assert ar_aging(store).to_dict()["total"]["total"] == "0.00"
+    # the payer reverses that payment: its denial stands again, and so does the item (until 2026-12-07 the
+    # item stayed closed as overturned while the claim showed the 143.80 denied again)
+    _post(store, tmp_path, [reverse(appeal)], "EFT-APPEAL-REV", ACME_PARTIES)
+    assert show_claim(store, claim.claim_id, "biller").balance["denied"] == "143.80"
+    assert [(i.id, i.status) for i in list_denials(store, "biller")] == [(item.id, "open")]
 
 
 def test_a_claim_of_another_billing_provider_is_not_posted_to_this_payee(
