@@ -219,6 +219,10 @@ def test_a_ta1_rejecting_our_interchange_rejects_its_claims(store: Store, tmp_pa
     ta1.write_text(write_ta1(int(group2), "R", "022", PARTIES, control=5).replace("*R*022", "*X*022"))
     with pytest.raises(InputError, match="TA104"):
         apply_ack(store, ta1, "biller")
+    # a TA1 interchange and then a 999 one in one file: refused naming the group, not half applied
+    ta1.write_text(write_ta1(int(group2), "A", "000", PARTIES, control=6) + a999.read_text())
+    with pytest.raises(InputError, match="'segment 5 GS': a file starting with a TA1 interchange"):
+        apply_ack(store, ta1, "biller")
 
 
 def test_a_ta1_before_the_999_in_one_interchange_is_applied_with_it(store: Store, tmp_path: Path) -> None:

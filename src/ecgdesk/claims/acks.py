@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from ecgdesk.claims.grammar import X12ValidationError, check_interchange
+from ecgdesk.claims.grammar import Issue, X12ValidationError, check_interchange
 from ecgdesk.claims.specs import ACKNOWLEDGMENT, CLAIM_ACKNOWLEDGMENT
 from ecgdesk.claims.x12 import Interchange, Segment, parse_amount, parse_date, read_file, read_text
 
@@ -231,7 +231,12 @@ def read_ta1(interchange: Interchange) -> list[InterchangeAck]:
 
 
 def check_ta1_only(interchange: Interchange) -> None:
-    """An interchange holding TA1s and no group: its envelope and TA1s checked (refused whole when broken)."""
+    """An interchange holding TA1s and no group: its envelope and TA1s checked (refused whole when broken).
+    A later interchange of the file holding a group is refused: applied as a TA1 file, it would be dropped."""
+    group = next((s for s in interchange.segments if s.id == "GS"), None)
+    if group is not None:
+        reason = "a file starting with a TA1 interchange holds a functional group too: send each on its own"
+        raise X12ValidationError(interchange.source, [Issue(group.position, "GS", None, reason)])
     issues = check_interchange(interchange, {})
     if issues:
         raise X12ValidationError(interchange.source, issues)
