@@ -225,14 +225,30 @@ def test_an_older_result_is_never_sent_after_a_newer_and_a_disabled_target_is_se
         assert "superseded: report version" in (superseded[0].last_error or "")
         assert double.transactions == 1 and double.of("DiagnosticReport")[0]["status"] == "corrected"
         add_addendum(store, study_id, "dr.a", PIN, "Second correction: no AF.")
-        assert set_target_enabled(store, "ehr", False, "admin")[1] == 1
+        assert set_target_enabled(store, "ehr", False, "admin").waiting == 1
         assert deliver_due(store, "worker") == [] and double.transactions == 1
-        assert set_target_enabled(store, "ehr", True, "admin")[1] == 1
+        enabled = set_target_enabled(store, "ehr", True, "admin")
+        assert (enabled.waiting, enabled.caught_up) == (1, ())  # queued before it was disabled: waited
         assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 2
         assert "no AF" in double.of("DiagnosticReport")[0]["conclusion"]
+        # amended twice while it is off: neither was queued for it, and enabling it did not send them (the EHR
+        # kept the version before for good); now the newest is queued on enabling, alone, the older never
+        set_target_enabled(store, "ehr", False, "admin")
+        add_addendum(store, study_id, "dr.a", PIN, "Third correction: rate 70.")
+        newest = add_addendum(store, study_id, "dr.a", PIN, "Fourth correction: QT 400 ms.").version
+        enabled = set_target_enabled(store, "ehr", True, "admin")
+        assert (enabled.waiting, enabled.caught_up) == (1, ((study_id, newest),))
+        assert [(o.status, o.corrected) for o in deliver_due(store, "worker")] == [("sent", True)]
+        assert double.transactions == 3 and "QT 400 ms" in double.of("DiagnosticReport")[0]["conclusion"]
+        assert set_target_enabled(store, "ehr", True, "admin").caught_up == ()  # enabled already: nothing
     with store.transaction() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.action.like("interop:%")))
-        actions = [row.action for row in rows]
+        entries = [(row.action, json.loads(row.after_json)) for row in rows]
+        actions = [action for action, _ in entries]
         attempts = [item.attempts for item in session.scalars(select(OutboxItem).order_by(OutboxItem.id))]
-    assert actions.count("interop:cancelled") == 1 and actions.count("interop:sent") == 2
-    assert actions.count("interop:target-disable") == 1 and attempts == [1, 1, 1]
+    assert actions.count("interop:cancelled") == 1 and actions.count("interop:sent") == 3
+    assert actions.count("interop:target-disable") == 2 and attempts == [1, 1, 1, 1]
+    assert [after["queued"] for _, after in entries if "queued" in after] == [[{"study": study_id,
+                                                                                "version": newest}]]
+    assert [after["version"] for action, after in entries
+            if action == "interop:queue" and after.get("missed_while_disabled")] == [newest]

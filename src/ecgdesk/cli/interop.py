@@ -219,9 +219,12 @@ def _cmd_target_enable(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_targets import set_target_enabled
 
     store, actor = _acting(args, "interface:admin")
-    info, waiting = set_target_enabled(store, args.name, args.target_command == "enable", actor)
-    state = "enabled" if info.enabled else "disabled: nothing is queued for it or sent to it"
-    print(f"target {info.name}: {state}; {waiting} item(s) waiting for it")
+    done = set_target_enabled(store, args.name, args.target_command == "enable", actor)
+    state = "enabled" if done.target.enabled else "disabled: nothing is queued for it or sent to it"
+    print(f"target {done.target.name}: {state}; {done.waiting} item(s) waiting for it")
+    if done.caught_up:
+        print(f"queued for it the {len(done.caught_up)} result(s) signed while it was disabled (the newest "
+              "version of each): " + ", ".join(f"study {s} v{v}" for s, v in done.caught_up))
     return 0
 
 

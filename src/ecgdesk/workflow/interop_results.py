@@ -235,6 +235,41 @@ def _host_port(address: str) -> tuple[str, int] | None:
     return (host, int(port)) if host and is_digits(port) and 0 < int(port) < 65536 else None
 
 
+def takes_results_of(target: DeliveryTarget, sender: str | None) -> bool:
+    """Whether ``target`` takes the results of an order from ``sender`` (its MSH-3^MSH-4; None: ordered here
+    or by FHIR): a target that names senders takes their orders' results only."""
+    belongs = stored(target.senders)
+    return sender is None or not belongs or sender in belongs
+
+
+def queue_for(session: Session, target: DeliveryTarget, study_id: int, version_id: int, corrected: bool,
+              stamp: datetime) -> int:
+    """Queue one signed version for ``target`` in each of its formats it has no item of yet (a message id
+    is the same whenever the item is queued); the number queued."""
+    count = 0
+    for fmt in target.formats.split(","):
+        key = f"{study_id}:{version_id}:{target.id}:{fmt}"
+        message_id = "ECGDESK-" + hashlib.sha256(key.encode()).hexdigest()[:20].upper()
+        if session.scalar(select(OutboxItem.id).where(OutboxItem.message_id == message_id)) is not None:
+            continue
+        session.add(
+            OutboxItem(
+                target_id=target.id,
+                study_id=study_id,
+                report_version_id=version_id,
+                format=fmt,
+                corrected=corrected,
+                message_id=message_id,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=stamp,
+                created_at=stamp,
+            )
+        )
+        count += 1
+    return count
+
+
 def queue_results(session: Session, study: Study, version: ReportVersion, actor: str, corrected: bool) -> int:
     """Queue the signed version for every enabled target and format (called in the signing transaction),
     except the targets of other EHRs: a target that names senders takes the results of their orders only."""
@@ -244,28 +279,10 @@ def queue_results(session: Session, study: Study, version: ReportVersion, actor:
     sender = order.sender if order is not None else None
     withheld: list[str] = []
     for target in session.scalars(select(DeliveryTarget).where(DeliveryTarget.enabled.is_(True))):
-        belongs = stored(target.senders)
-        if sender is not None and belongs and sender not in belongs:
+        if not takes_results_of(target, sender):
             withheld.append(target.name)  # another EHR's: it must not learn of this sender's patients
             continue
-        for fmt in target.formats.split(","):
-            key = f"{study.id}:{version.id}:{target.id}:{fmt}"
-            message_id = "ECGDESK-" + hashlib.sha256(key.encode()).hexdigest()[:20].upper()
-            session.add(
-                OutboxItem(
-                    target_id=target.id,
-                    study_id=study.id,
-                    report_version_id=version.id,
-                    format=fmt,
-                    corrected=corrected,
-                    message_id=message_id,
-                    status=OutboxStatus.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=stamp,
-                    created_at=stamp,
-                )
-            )
-            count += 1
+        count += queue_for(session, target, study.id, version.id, corrected, stamp)
     if count or withheld:
         detail = {"version": version.version, "items": count, "corrected": corrected}
         extra = {"sender": sender, "withheld_from": withheld} if withheld else {}

@@ -10,13 +10,19 @@ and after.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop.senders import parse_senders, stored
 from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
-from ecgdesk.workflow.interop_results import TargetInfo, target_info
+from ecgdesk.store.models import AuditEntry, Order, ReportVersion, Signature, Study
+from ecgdesk.workflow.interop_results import TargetInfo, queue_for, takes_results_of, target_info
+from ecgdesk.workflow.lifecycle import now
 
 
 def set_target_senders(store: Store, name: str, senders: list[str], actor: str) -> TargetInfo:
@@ -33,20 +39,77 @@ def set_target_senders(store: Store, name: str, senders: list[str], actor: str) 
         return target_info(target)
 
 
-def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> tuple[TargetInfo, int]:
-    """Enable or disable the target ``name``: (the target, the results and ACKs waiting for it). A disabled
-    target is queued nothing at signing and sent nothing: what waits for it stays waiting, unsent and with
-    no attempt counted, until it is enabled again (until 2026-12-07 only ``enabled`` in the database could
-    disable one, and the deliverer sent it what was waiting all the same)."""
+@dataclass(frozen=True)
+class EnabledTarget:
+    """What enabling or disabling a target did: the target, the items waiting for it, and (on enabling a
+    disabled one) the results signed meanwhile now queued for it, (study, report version) each."""
+
+    target: TargetInfo
+    waiting: int
+    caught_up: tuple[tuple[int, int], ...] = ()
+
+
+def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> EnabledTarget:
+    """Enable or disable the target ``name``. A disabled target is queued nothing at signing and sent
+    nothing: what waits for it stays waiting, unsent and with no attempt counted, until it is enabled again
+    (until 2026-12-07 only ``enabled`` in the database could disable one, and the deliverer sent it what was
+    waiting all the same). Enabling it queues the results signed while it was off, the newest version of each
+    study only (until 2026-12-07 they never reached it)."""
     with store.transaction() as session:
         target = session.scalar(select(DeliveryTarget).where(DeliveryTarget.name == name))
         if target is None:
             raise InputError("name", f"no delivery target {name!r} (ecgdesk interop target list)")
         before = target.enabled
         target.enabled = enabled
+        caught_up = _missed(session, target, actor) if enabled and not before else []
         waiting = session.scalar(select(func.count()).select_from(OutboxItem).where(
             OutboxItem.target_id == target.id, OutboxItem.status.in_(["pending", "sending", "failed"])))
+        after: dict[str, object] = {"name": name, "enabled": enabled, "waiting": waiting}
+        if caught_up:
+            after["queued"] = [{"study": study, "version": version} for study, version in caught_up]
         append(session, actor, f"interop:target-{'enable' if enabled else 'disable'}", "delivery_target",
-               target.id, {"name": name, "enabled": before}, {"name": name, "enabled": enabled,
-                                                              "waiting": waiting})
-        return target_info(target), int(waiting or 0)
+               target.id, {"name": name, "enabled": before}, after)
+        return EnabledTarget(target_info(target), int(waiting or 0), tuple(caught_up))
+
+
+def _disabled_since(session: Session, target: DeliveryTarget) -> datetime:
+    """When the target was last disabled (its audit row); one disabled in the database alone, before the
+    command existed, since it was added."""
+    at = session.scalar(
+        select(AuditEntry.at)
+        .where(AuditEntry.action == "interop:target-disable", AuditEntry.entity == "delivery_target",
+               AuditEntry.entity_id == str(target.id))
+        .order_by(AuditEntry.seq.desc()).limit(1))
+    return datetime.fromisoformat(at) if at else target.created_at
+
+
+def _missed(session: Session, target: DeliveryTarget, actor: str) -> list[tuple[int, int]]:
+    """Queue for ``target`` the results it was not queued while disabled: of each study signed (or amended)
+    since, its newest signed version only, so an older one never goes after a newer. Audited as signing's
+    queueing is, ``interop:queue`` on the study."""
+    since = _disabled_since(session, target)
+    studies = session.scalars(
+        select(Signature.study_id).where(Signature.signed_at >= since).distinct()).all()
+    stamp = now()
+    queued: list[tuple[int, int]] = []
+    for study_id in sorted(studies):
+        newest = session.execute(
+            select(ReportVersion.id, ReportVersion.version)
+            .join(Signature, Signature.report_version_id == ReportVersion.id)
+            .where(ReportVersion.study_id == study_id)
+            .order_by(ReportVersion.version.desc()).limit(1)).one()
+        study = session.get(Study, study_id)
+        order = session.get(Order, study.order_id) if study is not None else None
+        if not takes_results_of(target, order.sender if order is not None else None):
+            continue  # another EHR's order: withheld at signing too
+        corrected = newest.version > 1 and session.scalar(
+            select(Signature.id).join(ReportVersion, Signature.report_version_id == ReportVersion.id)
+            .where(ReportVersion.study_id == study_id, ReportVersion.version < newest.version).limit(1)
+        ) is not None
+        count = queue_for(session, target, study_id, newest.id, corrected, stamp)
+        if count:
+            queued.append((study_id, newest.version))
+            append(session, actor, "interop:queue", "study", study_id, None,
+                   {"version": newest.version, "items": count, "corrected": corrected,
+                    "target": target.name, "missed_while_disabled": True})
+    return queued
