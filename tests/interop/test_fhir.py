@@ -72,11 +72,17 @@ def test_each_resource_of_a_result_is_keyed_by_its_identifier() -> None:
 
 
 def test_corrected_result_is_status_corrected() -> None:
-    bundle = fhir.build_bundle(signed_result(status=ResultStatus.CORRECTED))
+    """The report of a corrected result is corrected; of its Observations only those whose value changed
+    (each was sent corrected before, unchanged ones too)."""
+    bundle = fhir.build_bundle(signed_result(status=ResultStatus.CORRECTED,
+                                             changed_measurements=frozenset({"af_burden"})))
     report = next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"
     )
     assert report["status"] == "corrected"
+    statuses = {e["resource"]["valueQuantity"]["unit"]: e["resource"]["status"] for e in bundle["entry"]
+                if e["resource"]["resourceType"] == "Observation"}
+    assert statuses == {"/min": "final", "%": "corrected", "{beats}": "final"}
 
 
 def test_service_request_bundle_is_read() -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ecgdesk.errors import InputError
 from ecgdesk.store import Store
 from ecgdesk.store.interop_models import OutboxItem
-from ecgdesk.store.models import AuditEntry
+from ecgdesk.store.models import AnalysisRun, AuditEntry
 from ecgdesk.workflow import interop_results
 from ecgdesk.workflow.interop_results import add_target, deliver_claimed, deliver_due
 from ecgdesk.workflow.interop_targets import set_target_enabled
@@ -36,6 +36,7 @@ from workflow_builders import PIN
 OUTCOME_ERROR = json.dumps({"resourceType": "OperationOutcome", "issue": [
     {"severity": "error", "code": "required", "diagnostics": "DiagnosticReport.code: minimum required = 1",
      "expression": ["Bundle.entry[4].resource.code"]}]}).encode()
+MEAN_RATE = "8867-4"  # LOINC Heart rate: our hr_mean
 TAKEN = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": [
     {"response": {"status": "201 Created", "location": "DiagnosticReport/9/_history/1"}}]}).encode()
 
@@ -158,16 +159,35 @@ def test_an_item_another_deliverer_took_over_when_the_lease_ran_out_is_not_sent_
     assert deliver_claimed(store, claimed, "A", sender=sender) == [] and len(sent) == 1
 
 
-def _stored_once(double: FhirDouble, status: str, provenances: int) -> None:
-    """One DiagnosticReport in ``status``, an Observation per measurement, a Provenance per signature."""
+def _stored_once(double: FhirDouble, status: str, provenances: int, corrected: frozenset[str] = frozenset()
+                 ) -> None:
+    """One DiagnosticReport in ``status``, an Observation per measurement (``corrected`` those of the LOINC
+    codes ``corrected``, the others final), a Provenance per signature."""
     reports, observations = double.of("DiagnosticReport"), double.of("Observation")
     assert len(reports) == 1 and reports[0]["status"] == status
     keys = [o["identifier"][0]["value"] for o in observations]
     assert len(keys) == len(set(keys)) == len(reports[0]["result"]) > 0
     assert {r["reference"] for r in reports[0]["result"]} == {f"Observation/{o['id']}" for o in observations}
-    assert {o["status"] for o in observations} == {status}
+    assert {o["code"]["coding"][0]["code"] for o in observations if o["status"] == "corrected"} == corrected
+    assert {o["status"] for o in observations if o["code"]["coding"][0]["code"] not in corrected} == {"final"}
     assert len(double.of("Patient")) == 1 and len(double.of("Practitioner")) == 2
     assert len(double.of("Provenance")) == provenances
+
+
+def _reanalysed_mean_rate(store: Store, study_id: int) -> None:
+    """A new current analysis of the study: its mean heart rate 5/min higher, its other values the same."""
+    with store.transaction() as session:
+        run = session.scalars(select(AnalysisRun).where(AnalysisRun.study_id == study_id,
+                                                         AnalysisRun.is_current.is_(True))).one()
+        findings = json.loads(run.findings_json)
+        findings["summary"]["heart_rate"]["mean_bpm"] += 5
+        run.is_current = False
+        session.add(AnalysisRun(
+            study_id=study_id, recording_id=run.recording_id, parent_run_id=run.id,
+            algorithm_version=run.algorithm_version, input_hash="edited-" + run.input_hash[:50],
+            findings_json=json.dumps(findings), beats_sha256=run.beats_sha256, beats_path=run.beats_path,
+            analyzable_s=run.analyzable_s, wear_s=run.wear_s, is_current=True, created_by="tech",
+            created_at=run.created_at))
 
 
 def test_a_result_whose_answer_was_lost_is_stored_once_and_an_addendum_updates_it(
@@ -188,12 +208,15 @@ def test_a_result_whose_answer_was_lost_is_stored_once_and_an_addendum_updates_i
         assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 2
         _stored_once(double, "final", provenances=1)
         report_id = double.of("DiagnosticReport")[0]["id"]
+        _reanalysed_mean_rate(store, study_id)
         add_addendum(store, study_id, "dr.a", PIN, "Correction: one 2.1 s pause at night.")
         double.lose_answers = 1
         assert deliver_due(store, "worker")[0].status == "pending"
         _due_now(store)
         assert [o.status for o in deliver_due(store, "worker")] == ["sent"] and double.transactions == 4
-        _stored_once(double, "corrected", provenances=2)
+        # the mean rate changed: its Observation is corrected; every other value stands, final (all were
+        # sent corrected before, which tells the EHR each value was wrong)
+        _stored_once(double, "corrected", provenances=2, corrected=frozenset({MEAN_RATE}))
         report = double.of("DiagnosticReport")[0]
         assert report["id"] == report_id and report["meta"]["versionId"] == "4"
         assert "2.1 s pause" in report["conclusion"]

@@ -197,7 +197,8 @@ def build_bundle(result: SignedResult) -> dict[str, Any]:
                 {
                     "resourceType": "Observation",
                     "identifier": [result_key(seed, m.key)],
-                    "status": result.status.fhir,
+                    # an amended report is corrected; an Observation only where its value changed
+                    "status": "corrected" if m.key in result.changed_measurements else "final",
                     "category": [
                         {
                             "coding": [

@@ -176,6 +176,9 @@ class SignedResult:
     #: the signatures of the report's earlier versions, oldest first: a corrected result still names the
     #: physician whose interpretation it carries, as its PDF does
     earlier_signatures: tuple[SignatureEntry, ...] = ()
+    #: the measurements whose value differs from what an earlier signed version of the report said: a
+    #: corrected result corrects these (FHIR Observation.status ``corrected``), the others stay ``final``
+    changed_measurements: frozenset[str] = frozenset()
 
     @property
     def printed_name(self) -> str:

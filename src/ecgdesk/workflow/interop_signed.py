@@ -151,6 +151,7 @@ def signed_result(
         .where(Addendum.study_id == study_id, ReportVersion.version <= version.version)
         .order_by(ReportVersion.version, Addendum.id)
     ).all()
+    measurements = _measurements(json.loads(run.findings_json))
     text = "\n\n".join([version.interpretation_text.strip(), *(f"Addendum: {a}" for a in addenda)]).strip()
     return SignedResult(
         study_id=study.id,
@@ -168,12 +169,33 @@ def signed_result(
         pdf=pdf_path.read_bytes(),
         placer_order_number=order.placer_order_number,
         indications=tuple(json.loads(order.indications_json)),
-        measurements=_measurements(json.loads(run.findings_json)),
+        measurements=measurements,
         uid_seed=f"ecgdesk:{study.id}:{study.created_at.isoformat()}:{patient_row.external_id}",
         signed_by=signature.printed_name,
         signature_meaning=signature.meaning,
         earlier_signatures=_earlier_signatures(session, study_id, version.version),
+        changed_measurements=_changed(session, study_id, version.version, measurements),
     )
+
+
+def _changed(session: Session, study_id: int, version: int, current: tuple[Measurement, ...]
+             ) -> frozenset[str]:
+    """The measurements whose value or unit differs from one an earlier signed version of the report gave
+    (a re-analysis before the addendum); until 2026-12-07 every Observation of an amended report was sent
+    ``corrected``, which tells the EHR its value was wrong. One given first now (none before) is final."""
+    run_ids = session.scalars(
+        select(ReportVersion.analysis_run_id)
+        .join(Signature, Signature.report_version_id == ReportVersion.id)
+        .where(ReportVersion.study_id == study_id, ReportVersion.version < version)
+        .distinct()
+    ).all()
+    earlier: dict[str, set[tuple[float, str]]] = {}
+    for run_id in run_ids:
+        run = session.get(AnalysisRun, run_id)
+        assert run is not None
+        for m in _measurements(json.loads(run.findings_json)):
+            earlier.setdefault(m.key, set()).add((m.value, m.unit))
+    return frozenset(m.key for m in current if earlier.get(m.key, {(m.value, m.unit)}) - {(m.value, m.unit)})
 
 
 def _earlier_signatures(session: Session, study_id: int, version: int) -> tuple[SignatureEntry, ...]:
