@@ -9,6 +9,7 @@ anything is written.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from ecgdesk.errors import InputError
+from ecgdesk.interop import authority
 from ecgdesk.interop.model import PatientInfo, SignedResult, in_utc
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
@@ -74,6 +76,9 @@ def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime,
     ds.PatientID = patient.id
     if patient.id_authority and len(patient.id_authority) <= 64:  # LO: a longer FHIR system URL is left out
         ds.IssuerOfPatientID = patient.id_authority
+    qualifiers = _issuer_qualifiers(patient.id_issuer)
+    if qualifiers is not None:
+        ds.IssuerOfPatientIDQualifiersSequence = DicomSequence([qualifiers])
     ds.PatientBirthDate = patient.birth_date.strftime("%Y%m%d")
     ds.PatientSex = patient.sex if patient.sex in {"F", "M"} else "O"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
@@ -88,6 +93,25 @@ def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime,
     ds.ReferringPhysicianName = ""
     ds.StudyID = ""
     return ds
+
+
+def _issuer_qualifiers(issuer: str | None) -> Dataset | None:
+    """The item of the Issuer of Patient ID Qualifiers Sequence (0010,0024; PS3.3 C.7.1.1) naming the
+    assigning authority's universal id (HL7 v2 CX-4.2, 4.3; a FHIR system) and the identifier type (CX-5):
+    the namespace alone (IssuerOfPatientID) was written before, so two facilities' namespaces of one name,
+    or a FHIR system longer than an LO, could not be told apart. None for an authority without one."""
+    if not issuer:
+        return None
+    _, universal, kind = (*authority.hd(issuer), "", "")[:3]
+    if not universal:
+        return None
+    item = Dataset()
+    item.UniversalEntityID = universal
+    kind = kind.upper()
+    if re.fullmatch(r"[A-Z0-9_ ]{1,16}", kind):  # a CS; DNS, EUI64, ISO, URI, UUID, X400, X500 are defined
+        item.UniversalEntityIDType = kind
+    item.IdentifierTypeCode = "MR"  # the record number: what PID-3 carries as MR
+    return item
 
 
 def _bytes(ds: Dataset) -> bytes:

@@ -246,7 +246,22 @@ def _patient(ds: Any, warnings: list[str]) -> PatientInfo:
         first_name=(name.given_name or None) if name else None,
         last_name=(name.family_name or None) if name else None,
         sex=str(ds.get("PatientSex")) or None if ds.get("PatientSex") else None, birth_date=birth,
+        id_issuer=_issuer(ds),
     )
+
+
+def _issuer(ds: Any) -> str | None:
+    """The patient id's assigning authority: IssuerOfPatientID (0010,0021), the namespace, with the universal
+    id and its type of the Issuer of Patient ID Qualifiers Sequence (0010,0024), as CX-4 joins them."""
+    parts = [str(ds.get("IssuerOfPatientID") or "").strip(), "", ""]
+    qualifiers = ds.get("IssuerOfPatientIDQualifiersSequence")
+    if qualifiers:
+        item = qualifiers[0]
+        parts[1] = str(item.get("UniversalEntityID") or "").strip()
+        parts[2] = str(item.get("UniversalEntityIDType") or "").strip()
+    while parts and not parts[-1]:
+        parts.pop()
+    return "&".join(parts) or None
 
 
 def read_dicom(path: str | Path) -> Recording:

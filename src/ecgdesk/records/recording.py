@@ -87,6 +87,9 @@ class PatientInfo:
     last_name: str | None = None
     sex: str | None = None
     birth_date: date | None = None
+    #: the patient id's assigning authority as HL7 v2 CX-4 writes it (``namespace&universal id&type``,
+    #: trailing empty parts left out), where the format names one (DICOM)
+    id_issuer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,7 @@ class Recording:
                 "last_name": self.patient.last_name,
                 "sex": self.patient.sex,
                 "birth_date": self.patient.birth_date.isoformat() if self.patient.birth_date else None,
+                "id_issuer": self.patient.id_issuer,
             },
             "leads": [
                 {"name": lead.name, "unit": lead.unit, "gain": lead.gain, "baseline": lead.baseline}
