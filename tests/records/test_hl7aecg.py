@@ -151,10 +151,28 @@ def test_a_start_with_its_utc_offset_is_read_as_that_instant(tmp_path: Path) -> 
     device's clock and it was never billed; one from New York was five hours early."""
     for stamp, utc in (("20261207103000+0200", datetime(2026, 12, 7, 8, 30)),
                        ("20261207233000.500-0500", datetime(2026, 12, 8, 4, 30, 0, 500_000)),
-                       ("20261207103000", datetime(2026, 12, 7, 10, 30))):
+                       ("20261207103000", datetime(2026, 12, 7, 10, 30)),
+                       ("20261207103000+1400", datetime(2026, 12, 6, 20, 30)),
+                       ("20261207103000-1200", datetime(2026, 12, 7, 22, 30)),
+                       # an offset no place has was applied, any hours (+9900 moved the start four days
+                       # back), and one of another form dropped unsaid: said now, naming file and element
+                       ("20261207103000+9900", datetime(2026, 12, 7, 10, 30)),
+                       ("20261207103000-1300", datetime(2026, 12, 7, 10, 30)),
+                       ("20261207103000+0260", datetime(2026, 12, 7, 10, 30)),
+                       ("20261207103000+05", datetime(2026, 12, 7, 10, 30))):
         path = tmp_path / "ecg.xml"
-        path.write_text(DOC.replace('<head value="20240131093000.000"/>', f'<head value="{stamp}"/>'))
-        assert read_hl7_aecg(path).start_time == utc
+        path.write_text(DOC.replace('<head value="20240131093000.000"/>', f'<head value="{stamp}"/>')
+                        .replace('<birthTime value="19610412"/>', '<birthTime value="19610412000000+0100"/>'))
+        recording = read_hl7_aecg(path)
+        assert recording.start_time == utc and recording.start_in_utc == (utc.hour != 10)
+        # a birth date is the date written: its offset moved it to the day before
+        assert recording.patient.birth_date == date(1961, 4, 12)
+        zone = stamp[14:]
+        reason = {"+05": " is not of the form +HHMM or -HHMM", "+0260": ": its minutes must be 00-59"}.get(
+            zone, " is outside -1200 .. +1400, the offsets in use")
+        said = [f"ecg.xml: TIME_ABSOLUTE.head: UTC offset {zone!r}{reason}; the time is read without it"]
+        assert [w for w in recording.warnings if "UTC offset" in w] == ([] if utc.hour != 10 or not zone
+                                                                        else said)
     aware = datetime(2026, 12, 7, 10, 30, tzinfo=timezone(timedelta(hours=2)))
     written = write_hl7_aecg(Recording.from_array(np.zeros((10, 1), np.float32), 250.0, ["II"],
                                                   start_time=aware), tmp_path / "out.xml")

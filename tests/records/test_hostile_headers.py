@@ -483,10 +483,19 @@ def test_dicom_start_with_its_utc_offset_is_read_as_that_instant(tmp_path: Path)
     path = _dicom(tmp_path)
     for stamp, zone, utc in (("20261207103000.000000+0200", "-0500", datetime(2026, 12, 7, 8, 30)),
                              ("202612071030", "-0500", datetime(2026, 12, 7, 15, 30)),
-                             ("20261207103000", "", datetime(2026, 12, 7, 10, 30))):
+                             ("20261207103000", "", datetime(2026, 12, 7, 10, 30)),
+                             ("20261207103000-1200", "+1400", datetime(2026, 12, 7, 22, 30)),
+                             # an offset no place has (DICOM took -14:00 and dropped +15:00 unsaid) is
+                             # said, naming the file and field, and not applied
+                             ("20261207103000+1500", "-0500", datetime(2026, 12, 7, 15, 30)),
+                             ("20261207103000", "-1300", datetime(2026, 12, 7, 10, 30)),
+                             ("20261207103000+0575", "", datetime(2026, 12, 7, 10, 30))):
         _edit_dicom(path, lambda ds, s=stamp, z=zone: (setattr(ds, "AcquisitionDateTime", s),  # type: ignore[func-returns-value]
                                                        setattr(ds, "TimezoneOffsetFromUTC", z)))
-        assert open_recording(path).start_time == utc
+        recording = open_recording(path)
+        assert recording.start_time == utc and len(recording.warnings) == (stamp[14:] in {"+1500", "+0575"}
+                                                                         or zone == "-1300")
+    _warned(path, f"{path.name}: AcquisitionDateTime: UTC offset '+0575'", "minutes must be 00-59")
 
 
 def test_csv_column_name_with_control_bytes_is_a_warning(tmp_path: Path) -> None:

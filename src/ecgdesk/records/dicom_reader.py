@@ -23,6 +23,7 @@ from pydicom.errors import InvalidDicomError
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale, clean_label
+from ecgdesk.records._utc_offset import split_offset, utc_offset
 from ecgdesk.records.recording import Lead, PatientInfo, Recording, RecordingFormat, unit_to_mv_factor
 
 ECG_SOP_CLASSES = {
@@ -192,30 +193,33 @@ class _DicomSource:
         return self._array[start:stop, list(lead_indices)]
 
 
-def _offset(text: str) -> timedelta | None:
-    """A DICOM UTC offset (``+ZZXX`` / ``-ZZXX``, at the end of ``text``), or None."""
-    found = re.fullmatch(r"(?:.*\d)?([+-])(\d{2})(\d{2})", text.strip())
-    if found is None or int(found[2]) > 14 or int(found[3]) > 59:
+def _offset(path: Path, field: str, text: str, warnings: list[str]) -> timedelta | None:
+    """A DICOM UTC offset (``+ZZXX`` / ``-ZZXX``, :mod:`._utc_offset`), or None; one outside the offsets in
+    use, or not of that form, is said in a warning naming the file and field and not applied."""
+    try:
+        return utc_offset(text)
+    except ValueError as error:
+        warnings.append(f"{path.name}: {field}: {error}; the time is read without it")
         return None
-    offset = timedelta(hours=int(found[2]), minutes=int(found[3]))
-    return offset if found[1] == "+" else -offset
 
 
-def _dicom_datetime(ds: Any, warnings: list[str]) -> datetime | None:
+def _dicom_datetime(path: Path, ds: Any, warnings: list[str]) -> datetime | None:
     """The start: aware (UTC) where the value or the data set gives its UTC offset, else naive (local)."""
     given = []
+    general = str(ds.get("TimezoneOffsetFromUTC") or "").strip()
+    general_zone = _offset(path, "TimezoneOffsetFromUTC", general, warnings) if general else None
     for name, value in (("AcquisitionDateTime", ds.get("AcquisitionDateTime")),
                         ("ContentDate", f"{ds.get('ContentDate', '')}"
                                         f"{str(ds.get('ContentTime', '')).split('.')[0]}")):
         full = str(value or "").strip()
-        # the offset the DT value carries (&ZZXX), else the data set's TimezoneOffsetFromUTC
-        zone = _offset(full) if name == "AcquisitionDateTime" else None
-        if zone is not None:
-            full = full[:-5]
+        zone = None
+        if name == "AcquisitionDateTime":  # the offset the DT value carries (&ZZXX), else the data set's
+            full, own = split_offset(full)
+            zone = _offset(path, name, own, warnings) if own is not None else None
         text = full.split(".")[0][:14]
         if text.strip():
             given.append(f"{name} {text!r}")
-        zone = zone if zone is not None else _offset(str(ds.get("TimezoneOffsetFromUTC") or ""))
+        zone = zone if zone is not None else general_zone
         # by length: strptime read "202612071030" as 10:03:00 with the seconds' format
         fmt = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 10: "%Y%m%d%H", 8: "%Y%m%d"}.get(len(text), "")
         if fmt and text.isdigit():
@@ -342,7 +346,7 @@ def _recording(path: Path, ds: Any, warnings: list[str]) -> Recording:
                              f"defines {len(channels)} channels for {group.n_channels} declared")
     leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
-    start, patient = _dicom_datetime(ds, warnings), _patient(ds, warnings)
+    start, patient = _dicom_datetime(path, ds, warnings), _patient(ds, warnings)
     in_utc = start is not None and start.tzinfo is not None
     return Recording(
         fs=group.fs, n_samples=group.n_samples, leads=leads, source=_DicomSource(ds, group.index, path),

@@ -9,7 +9,7 @@ and whose other sequences are leads (``MDC_ECG_LEAD_*``), each an ``SLIST_PQ``: 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from lxml import etree
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_in_memory_size, check_regular_file, check_scale, clean_label
+from ecgdesk.records._utc_offset import split_offset, utc_offset
 from ecgdesk.records.recording import (
     MAX_FS,
     MIN_FS,
@@ -46,17 +47,14 @@ def _lead_name(code: str) -> str:
     return _LEAD_NAMES.get(short.upper(), short)
 
 
-def _ts(value: str | None) -> datetime | None:
+def _ts(value: str | None, where: tuple[Path, str, list[str]] | None = None) -> datetime | None:
     """An HL7 TS value (``YYYYMMDDHHMMSS[.fff][+/-ZZZZ]``, possibly shorter) as a datetime: in UTC (aware)
-    when it gives its offset from UTC, else naive."""
+    when it gives its offset from UTC, else naive. An offset that is none (:mod:`._utc_offset`) is not
+    applied, said in a warning naming the file and element where ``where`` (path, element, warnings) is
+    given."""
     if not value:
         return None
-    digits, sign, zone = value.strip(), "", ""
-    for mark in "+-":
-        if mark in digits:
-            digits, zone = digits.split(mark, 1)
-            sign = mark
-            break
+    digits, zone = split_offset(value.strip())
     main, _, fraction = digits.partition(".")
     formats = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 8: "%Y%m%d"}
     fmt = formats.get(len(main))
@@ -68,12 +66,16 @@ def _ts(value: str | None) -> datetime | None:
         return None
     if fraction:
         stamp = stamp.replace(microsecond=int((fraction + "000000")[:6]))
-    if len(main) > 8 and len(zone) == 4 and zone.isdigit() and int(zone[2:]) < 60:
+    if len(main) > 8 and zone is not None:
+        try:
+            offset = utc_offset(zone)
+        except ValueError as error:  # any hours were applied: +9900 moved the start four days back
+            if where is not None:
+                where[2].append(f"{where[0].name}: {where[1]}: {error}; the time is read without it")
+            return stamp
         # a device's local time: read as UTC, a strip from east of Greenwich was hours in the future (its
         # monitoring strips flagged for the device's clock, never billed) and one from the west hours early
-        offset = timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
-        stamp -= offset if sign == "+" else -offset
-        return stamp.replace(tzinfo=UTC)  # an instant, unlike a time without its offset
+        return (stamp - offset).replace(tzinfo=UTC)  # an instant, unlike a time without its offset
     return stamp
 
 
@@ -148,9 +150,9 @@ def read_hl7_aecg(path: str | Path) -> Recording:
             step = _seconds(increment, path)
             head = value.find("h:head", _N)
             if code == "TIME_RELATIVE":  # the head is an offset (0 s); the series says when it began
-                start = _effective_start(chosen, root)
+                start = _effective_start(chosen, root, path, warnings)
                 continue
-            start = _ts(head.get("value")) if head is not None else None
+            start = _ts(head.get("value"), (path, f"{code}.head", warnings)) if head is not None else None
             if start is None and head is not None and head.get("value"):
                 warnings.append(f"{code}.head {head.get('value')!r} is not a valid HL7 timestamp "
                                 "(YYYYMMDD[HHMM[SS]]); the start is unknown")
@@ -202,7 +204,8 @@ def _patient(root: etree._Element) -> PatientInfo:
         gender = person.find("h:administrativeGenderCode", _N)
         sex = gender.get("code") if gender is not None else None
         born = person.find("h:birthTime", _N)
-        stamp = _ts(born.get("value")) if born is not None else None
+        # the date as written: its time and offset are not applied (19560314000000+0100 was 13 March)
+        stamp = _ts(split_offset(born.get("value") or "")[0]) if born is not None else None
         birth = stamp.date() if stamp is not None else None
         given, family = person.find("h:name/h:given", _N), person.find("h:name/h:family", _N)
         first = _text(given)
@@ -219,10 +222,11 @@ def _text(node: etree._Element | None) -> str | None:
     return text or None
 
 
-def _effective_start(series: etree._Element, root: etree._Element) -> datetime | None:
+def _effective_start(series: etree._Element, root: etree._Element, path: Path, warnings: list[str]
+                     ) -> datetime | None:
     """When a relative time sequence began: the series' effectiveTime, else the whole ECG's."""
     for node in (series.find("h:effectiveTime/h:low", _N), root.find("h:effectiveTime/h:low", _N)):
-        stamp = _ts(node.get("value")) if node is not None else None
+        stamp = _ts(node.get("value"), (path, "effectiveTime.low", warnings)) if node is not None else None
         if stamp is not None:
             return stamp
     return None
