@@ -16,6 +16,7 @@ from interop_builders import orm, service_request
 
 from ecgdesk.errors import InputError
 from ecgdesk.interop import fhir, hl7v2
+from ecgdesk.interop.hl7v2_adt import parse_patient_message
 
 
 def _with(text: str, segment: str, line: str) -> str:
@@ -74,6 +75,27 @@ def test_several_orders_in_one_message_are_refused_not_dropped() -> None:
     with pytest.raises(InputError) as caught:
         hl7v2.parse_order(text)
     assert caught.value.field == "OBR" and "2 orders" in caught.value.reason
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    # a second PID: the order was filed under the first patient and the other dropped unsaid
+    ("PID|2||OTHER^^^HOSP^MR||Roe^Rita||19600101|F", "PID[2]", "2 patients (PID segments)"),
+    # a second ORC before the one OBR: its placer number and control were dropped unsaid
+    ("ORC|CA|PL-9|||||||||||1245319599^Smith^John^^^^^^^^^^NPI", "ORC[2]", "2 order controls (ORC segments)"),
+])
+def test_a_segment_the_message_may_hold_once_is_refused_when_repeated(extra: str, field: str, words: str
+                                                                      ) -> None:
+    lines = orm().split("\r")
+    at = {"PID": 2, "ORC": 3}[field[:3]]
+    text = "\r".join([*lines[:at], extra, *lines[at:]])
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text, "o.hl7")
+    assert caught.value.field == field and words in caught.value.reason
+    assert hl7v2.error_location(field) == f"{field[:3]}^2"
+    adt = [*orm(kind="ADT^A08^ADT_A01").split("\r")[:2], "PID|2||OTHER^^^HOSP^MR||Roe^Rita||19600101|F"]
+    with pytest.raises(InputError) as caught:
+        parse_patient_message("\r".join(adt), "a08.hl7")  # the first PID was updated, the second dropped
+    assert caught.value.field == "PID[2]"
 
 
 def test_an_ordering_provider_id_of_another_type_is_not_taken_for_the_npi() -> None:

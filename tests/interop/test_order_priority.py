@@ -49,6 +49,8 @@ def test_the_templates_put_each_value_in_its_field() -> None:
     (_order(obr5="URGENT"), URGENT),
     (_order(tq1="R", orc_tq="^^^^^S"), STAT),  # places disagree: the more urgent is worked
     (_order(tq1="S", obr_tq="^^^^^R"), STAT),
+    # a second TQ1 (timing repeats in 2.5.1) was not read: its STAT was worked as routine
+    (_order(tq1="R").replace("TQ1|1||||||||R", "TQ1|1||||||||R\rTQ1|2||||||||S"), STAT),
 ])
 def test_hl7_priority_is_read_from_every_place_senders_put_it(order: str, expected: OrderPriority) -> None:
     assert hl7v2.parse_order(order).priority is expected
@@ -60,11 +62,15 @@ def test_hl7_priority_is_read_from_every_place_senders_put_it(order: str, expect
     (_order(obr_tq="^^^^^T5"), "OBR-27.6"),  # the timing-critical codes need their unit
     (_order(obr5="9"), "OBR-5"),
     (_order(obr5="U"), "OBR-5"),  # no table has it; a guess at "urgent" could be wrong either way
+    (_order(tq1="R").replace("TQ1|1||||||||R", "TQ1|1||||||||R\rTQ1|2||||||||Z"), "TQ1[2]-9"),
+    (_order(tq1="R").replace("TQ1|1||||||||R", "TQ1|1|||||14^d|||R\rTQ1|2|||||7^d|||R"), "TQ1[2]-6"),
 ])
 def test_an_unknown_hl7_priority_is_refused_naming_the_field(order: str, field: str) -> None:
+    """Also in a second TQ1, named TQ1[2]-9; and two TQ1 durations that disagree (the first was read)."""
     with pytest.raises(InputError) as info:
         hl7v2.parse_order(order, "order.hl7")
-    assert info.value.field == field and "priority" in str(info.value) and "order.hl7" in str(info.value)
+    assert info.value.field == field and "order.hl7" in str(info.value)
+    assert ("duration" if field == "TQ1[2]-6" else "priority") in str(info.value)
 
 
 def _request(document: dict) -> dict:

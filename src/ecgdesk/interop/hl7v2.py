@@ -28,6 +28,7 @@ from ecgdesk.interop.hl7v2_text import (
     split_segments,
     unescape,
 )
+from ecgdesk.interop.hl7v2_timing import duration_days, order_priority
 from ecgdesk.interop.mllp import CHARSETS
 from ecgdesk.interop.model import (
     MAX_ID,
@@ -35,7 +36,6 @@ from ecgdesk.interop.model import (
     MAX_NAME,
     RECORD_NUMBER_TYPES,
     V2_ORDER_CONTROLS,
-    OrderPriority,
     OrderRequest,
     PatientInfo,
     Provider,
@@ -422,6 +422,14 @@ def read_header(
     return segments, kind, control_id
 
 
+def only_one(segments: dict[str, list[list[str]]], name: str, what: str, source: str) -> None:
+    """Refuse a second ``name`` segment where the message structure holds one: reading the first alone
+    dropped the other unsaid (a second PID's patient, a second ORC's placer number and control)."""
+    if len(segments.get(name, [])) > 1:
+        raise InputError(f"{name}[2]", f"the message holds {len(segments[name])} {what} ({name} segments) "
+                                       f"where it may hold one; send one {name} per message", source)
+
+
 def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> PatientInfo:
     """The patient of a PID segment: the record number of PID-3 (by identifier type), name, birth date and
     sex, each checked and refused naming its field."""
@@ -459,6 +467,8 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     if len(segments["OBR"]) > 1:
         raise InputError("OBR", f"the message holds {len(segments['OBR'])} orders (OBR segments); ECG Desk "
                                 "takes one order per message", source)
+    only_one(segments, "ORC", "order controls", source)
+    only_one(segments, "PID", "patients", source)
     pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
     patient = read_patient(pid, source)
     control = next((c for c in V2_ORDER_CONTROLS if c.value == field_at(orc, 1)), None)
@@ -479,7 +489,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     indications = list(read)
     if not indications:
         raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
-    duration = _duration(segments, source) or default_days
+    duration = duration_days(segments, source) or default_days
     requested = component(field_at(orc, 9), 1) or component(field_at(obr, 6), 1)  # 2.3 TS: time^precision
     return OrderRequest(
         control=control,
@@ -492,7 +502,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         duration_days=duration,
         requested_at=(_datetime(requested, "ORC-9" if field_at(orc, 9) else "OBR-6", source) if requested
                       else None),
-        priority=_priority(segments, orc, obr, source),
+        priority=order_priority(segments, orc, obr, source),
         source=source,
         notes=tuple(unescape(field_at(nte, 3)) for nte in segments.get("NTE", []) if field_at(nte, 3)),
         read_from=(
@@ -517,63 +527,6 @@ def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> dict[s
         if code and code not in codes:
             codes[code] = at
     return codes
-
-
-def _duration(segments: dict[str, list[list[str]]], source: str) -> float | None:
-    """TQ1-6 service duration (``14^d``, ``48^h``) in days, when the order gives one."""
-    tq1 = segments.get("TQ1")
-    if not tq1 or not field_at(tq1[0], 6):
-        return None
-    value, unit = component(field_at(tq1[0], 6), 1), component(field_at(tq1[0], 6), 2).lower()
-    factor = {"d": 1.0, "day": 1.0, "h": 1 / 24, "hr": 1 / 24, "wk": 7.0}.get(unit)
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if factor is None or not 0 < number < 1000:
-        raise InputError(
-            "TQ1-6", f"expected a service duration like '14^d' or '48^h', got {value}^{unit}", source
-        )
-    return round(number * factor, 4)
-
-
-# HL7 tables 0027 and 0485 (and the words some senders write instead). Pre-op, callback and as-needed orders
-# are worked as routine; a "timing critical within N seconds or minutes" one as STAT.
-_PRIORITIES = {
-    "S": OrderPriority.STAT, "STAT": OrderPriority.STAT, "A": OrderPriority.ASAP, "ASAP": OrderPriority.ASAP,
-    "T": OrderPriority.ASAP, "URGENT": OrderPriority.URGENT,
-    "R": OrderPriority.ROUTINE, "ROUTINE": OrderPriority.ROUTINE, "P": OrderPriority.ROUTINE,
-    "C": OrderPriority.ROUTINE, "PRN": OrderPriority.ROUTINE,
-}
-_TIMING_CRITICAL = {"TS": OrderPriority.STAT, "TM": OrderPriority.STAT, "TH": OrderPriority.ASAP,
-                    "TD": OrderPriority.ROUTINE, "TW": OrderPriority.ROUTINE, "TL": OrderPriority.ROUTINE}
-
-
-def _priority(
-    segments: dict[str, list[list[str]]], orc: list[str], obr: list[str], source: str
-) -> OrderPriority:
-    """The most urgent of the priorities the order gives: TQ1-9 (2.5), the priority component of ORC-7 or
-    OBR-27 (the timing/quantity before 2.5, still sent) and OBR-5; routine when none is given. Where the
-    places disagree the more urgent wins: a STAT order worked as routine costs more than the reverse."""
-    tq1 = segments.get("TQ1")
-    given = [
-        ("TQ1-9", component(field_at(tq1[0], 9), 1) if tq1 else ""),
-        ("ORC-7.6", component(field_at(orc, 7), 6)),
-        ("OBR-27.6", component(field_at(obr, 27), 6)),
-        ("OBR-5", component(field_at(obr, 5), 1)),
-    ]
-    found = [OrderPriority.ROUTINE]
-    for field, value in given:
-        code = value.strip().upper()
-        if not code:
-            continue
-        timing = _TIMING_CRITICAL.get(code[:2]) if re.fullmatch(r"T[SMHDWL]\d+", code) else None
-        priority = _PRIORITIES.get(code, timing)
-        if priority is None:
-            raise InputError(field, f"unknown order priority {value.strip()!r} (HL7 table 0485: S stat, "
-                                    "A asap, R routine, P preop, C callback, T timing critical, PRN)", source)
-        found.append(priority)
-    return max(found, key=lambda p: p.rank)
 
 
 def _datetime(value: str, field: str, source: str) -> datetime:

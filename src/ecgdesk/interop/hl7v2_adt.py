@@ -12,6 +12,7 @@ from ecgdesk.interop import authority
 from ecgdesk.interop.hl7v2 import (
     PATIENT_TYPES,
     _patient_identifier,
+    only_one,
     read_header,
     read_patient,
 )
@@ -27,6 +28,8 @@ def parse_patient_message(text: str, source: str = "HL7 message") -> PatientUpda
     event = PatientEvent(component(kind, 2))
     if "PID" not in segments:
         raise InputError("PID", f"an ADT^{event.value} needs a PID segment", source)
+    if not event.is_merge:  # a merge's PID/MRG pairs are counted below
+        only_one(segments, "PID", "patients", source)
     patient = read_patient(segments["PID"][0], source)
     if not event.is_merge:
         return PatientUpdate(event, control_id, patient, None, source, _READ_FROM)
