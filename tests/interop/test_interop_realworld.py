@@ -98,6 +98,24 @@ def test_a_segment_the_message_may_hold_once_is_refused_when_repeated(extra: str
     assert caught.value.field == "PID[2]"
 
 
+@pytest.mark.parametrize(("text", "field"), [
+    (orm(sex="F~M"), "PID-8"),  # read as F, the M dropped
+    (orm(placer="PL-1~PL-2"), "ORC-2"),  # the placer number PL-1; a cancel naming PL-2 found no order
+    (orm(code="93245^Holter^C4~93000^ECG^C4"), "OBR-4"),  # the second test dropped
+    (orm(icd="R00.2^Palpitations^I10~I48.91^AF^I10"), "DG1-3"),  # the second indication dropped
+    (orm(extra="DG1|2||I48.91^AF^I10~R55^Syncope^I10"), "DG1[2]-3"),
+    (orm(extra="TQ1|1|||||14^d~2^d"), "TQ1-6"),
+    (orm().replace("|P|2.5.1", "|P~T|2.5.1"), "MSH-11"),  # production, and training
+    (orm(kind="ORM^O01~ADT^A08"), "MSH-9"),
+])
+def test_a_repetition_in_a_field_that_holds_one_value_is_refused_not_cut(text: str, field: str) -> None:
+    """The first repetition was read and the others dropped unsaid; PID-3, PID-5, ORC-12 and OBR-31 repeat in
+    2.5.1 and are read as before (the record number by type, the legal name first)."""
+    with pytest.raises(InputError) as caught:
+        hl7v2.parse_order(text, "o.hl7")
+    assert caught.value.field == field and "repetitions" in caught.value.reason
+
+
 def test_an_ordering_provider_id_of_another_type_is_not_taken_for_the_npi() -> None:
     text = _with(orm(), "ORC", "ORC|NW|PL-100||||||||||D3389^Smith^John^^^^^^^^^^DN")
     with pytest.raises(InputError) as caught:

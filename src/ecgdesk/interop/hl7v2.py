@@ -25,6 +25,7 @@ from ecgdesk.interop.hl7v2_text import (
     component,
     escape,
     field_at,
+    single,
     split_segments,
     unescape,
 )
@@ -386,6 +387,8 @@ def _check_acceptable(msh: list[str], kind: str, source: str, family: set[tuple[
     """The header checks of a receiver: the message type (MSH-9: one we take, of the reader's ``family``),
     the version (MSH-12: any 2.x, the readers take 2.3 to 2.8 alike) and the processing id (MSH-11:
     production only; a training or debugging message must not create a real order)."""
+    for index in (9, 11, 12):  # the message type, processing id and version are one each
+        single(msh, index, f"MSH-{index}", source)
     code, event = component(kind, 1), component(kind, 2)
     taken = ORDER_TYPES | PATIENT_TYPES
     if (code, event) not in taken:
@@ -441,7 +444,7 @@ def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> Patien
     family, given = component(field_at(pid, 5), 1), component(field_at(pid, 5), 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
-    sex = component(field_at(pid, 8), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
+    sex = component(single(pid, 8, "PID-8", source), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
     if sex not in {"F", "M", "U", "O", "A", "N"}:
         raise InputError("PID-8", f"unknown administrative sex {sex!r} (HL7 table 0001)", source)
     patient = PatientInfo(
@@ -470,6 +473,9 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     only_one(segments, "ORC", "order controls", source)
     only_one(segments, "PID", "patients", source)
     pid, orc, obr = segments["PID"][0], segments["ORC"][0], segments["OBR"][0]
+    for fields, name, indices in ((orc, "ORC", (2, 9)), (obr, "OBR", (2, 4, 5, 6))):
+        for index in indices:
+            single(fields, index, f"{name}-{index}", source)
     patient = read_patient(pid, source)
     control = next((c for c in V2_ORDER_CONTROLS if c.value == field_at(orc, 1)), None)
     if control is None:
@@ -485,7 +491,7 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
         raise InputError(provider_at, "the ordering provider's NPI is missing", source)
     within(ordering.display, MAX_NAME, provider_at, source)
     service, default_days = _service(field_at(obr, 4), source)
-    read = _indications(segments, obr)
+    read = _indications(segments, obr, source)
     indications = list(read)
     if not indications:
         raise InputError("DG1", "an order needs at least one indication (DG1-3 or OBR-31, ICD-10-CM)", source)
@@ -513,12 +519,13 @@ def parse_order(text: str, source: str = "HL7 message") -> OrderRequest:
     )
 
 
-def _indications(segments: dict[str, list[list[str]]], obr: list[str]) -> dict[str, str]:
-    """The indication codes of DG1-3 and OBR-31 (reason for study), in order, each with the field it was
-    first read from (``DG1-3``, ``DG1[2]-3`` ..., ``OBR-31``)."""
+def _indications(segments: dict[str, list[list[str]]], obr: list[str], source: str) -> dict[str, str]:
+    """The indication codes of DG1-3 (one per DG1) and OBR-31 (reason for study, repeating), in order, each
+    with the field it was first read from (``DG1-3``, ``DG1[2]-3`` ..., ``OBR-31``)."""
     sources: list[tuple[str, str]] = [
-        (field_at(dg1, 3), "DG1-3" if n == 1 else f"DG1[{n}]-3")
+        (single(dg1, 3, at, source), at)
         for n, dg1 in enumerate(segments.get("DG1", []), start=1)
+        for at in ["DG1-3" if n == 1 else f"DG1[{n}]-3"]
     ]
     sources += [(value, "OBR-31") for value in field_at(obr, 31).split("~")]
     codes: dict[str, str] = {}

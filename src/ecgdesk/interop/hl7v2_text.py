@@ -144,6 +144,17 @@ def field_at(fields: list[str], index: int) -> str:
     return fields[index] if index < len(fields) else ""
 
 
+def single(fields: list[str], index: int, name: str, source: str) -> str:
+    """Field ``index`` of a segment, one that holds a single value in 2.5.1: a repetition (``~``) in it is
+    refused naming it, ``name`` (until 2026-12-07 the first was read and the others dropped unsaid: a
+    second placer number, test, indication or sex)."""
+    value = field_at(fields, index)
+    if "~" in value:
+        raise InputError(name, f"{value.count('~') + 1} repetitions (~) in a field that holds one value; "
+                               "send one (the others would be dropped)", source)
+    return value
+
+
 def component(value: str, index: int, sub: int = 1) -> str:
     """Component ``index`` (1-based) of the field's first repetition, and subcomponent ``sub`` of it: a 2.5
     family name is ``surname&prefix&own surname...``, an assigning authority ``namespace&OID&ISO``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ecgdesk.errors import InputError
-from ecgdesk.interop.hl7v2_text import component, field_at
+from ecgdesk.interop.hl7v2_text import component, field_at, single
 from ecgdesk.interop.model import OrderPriority
 
 
@@ -23,9 +23,10 @@ def duration_days(segments: dict[str, list[list[str]]], source: str) -> float | 
     different durations are refused (which one the recorder is to be worn for would be a guess)."""
     found: float | None = None
     for name, tq1 in _tq1s(segments):
-        if not field_at(tq1, 6):
+        given = single(tq1, 6, f"{name}-6", source)
+        if not given:
             continue
-        value, unit = component(field_at(tq1, 6), 1), component(field_at(tq1, 6), 2).lower()
+        value, unit = component(given, 1), component(given, 2).lower()
         factor = {"d": 1.0, "day": 1.0, "h": 1 / 24, "hr": 1 / 24, "wk": 7.0}.get(unit)
         try:
             number = float(value)
