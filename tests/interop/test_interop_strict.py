@@ -236,6 +236,26 @@ def test_a_reference_that_matches_two_resources_is_refused_not_guessed() -> None
     assert caught.value.field == "ServiceRequest.subject" and "2" in caught.value.reason
 
 
+def test_a_bundle_whose_references_contradict_it_is_refused_naming_them() -> None:
+    """Two entries under one fullUrl (FHIR bdl-7) were answered 'the Patient it references is not in the
+    message', which sent the sender looking for a missing Patient; a subject whose Reference.type says Group
+    (or a requester's PractitionerRole) while it names a Patient was taken as that Patient."""
+    document = service_request()
+    document["entry"][2]["fullUrl"] = document["entry"][1]["fullUrl"]
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "o.json")
+    assert caught.value.field == "Bundle.entry[2].fullUrl" and "entry[1]" in caught.value.reason
+    for element, kind in (("subject", "Group"), ("requester", "PractitionerRole")):
+        document = service_request()
+        document["entry"][0]["resource"][element]["type"] = kind
+        with pytest.raises(InputError) as caught:
+            fhir.parse_service_request(document, "o.json")
+        assert caught.value.field == f"ServiceRequest.{element}.type" and kind in caught.value.reason
+    document = service_request()
+    document["entry"][0]["resource"]["subject"]["type"] = "Patient"  # consistent: read as before
+    assert fhir.parse_service_request(document, "o.json").patient.id == "P900"
+
+
 def test_a_draft_service_request_creates_no_order() -> None:
     """FHIR request-status 'draft': created but not yet complete or ready for action. It was taken as a new
     order, so a study was set up for a request its author had not finished."""

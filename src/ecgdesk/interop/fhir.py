@@ -351,9 +351,15 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
         if document.get("type") not in ORDER_BUNDLE_TYPES:
             raise InputError("Bundle.type", f"a {document.get('type')!r} Bundle is not an order (a server's "
                              f"answer, not a request); send it as {', '.join(ORDER_BUNDLE_TYPES)}", source)
-        for entry in document.get("entry") or []:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(document.get("entry") or []):
             resource = dict(entry.get("resource") or {})
-            resource["_fullUrl"] = entry.get("fullUrl")
+            resource["_fullUrl"] = url = entry.get("fullUrl")
+            if url in seen:  # bdl-7: a reference to it would name either resource
+                why = f"{url!r} is the fullUrl of entry[{seen[url]}] too; each entry's is its own"
+                raise InputError(f"Bundle.entry[{i}].fullUrl", why, source)
+            if url:
+                seen[url] = i
             resources.append(resource)
         requests = [r for r in resources if r.get("resourceType") == "ServiceRequest"]
         if len(requests) != 1:

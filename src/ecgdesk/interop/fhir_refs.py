@@ -39,6 +39,10 @@ def find_reference(
     if len(found) > 1:
         raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
                          source)
+    declared = target.get("type")
+    if found and declared not in (None, kind):  # R4: type and reference SHALL be consistent
+        raise InputError(f"{field}.type", f"says {str(declared)[:60]!r}, but {reference!r} is a {kind}",
+                         source)
     return found[0] if found else None
 
 
