@@ -65,7 +65,28 @@ def test_an_authority_of_a_fhir_order_reads_back_as_the_same_authority(
     ds = pydicom.dcmread(path)
     assert ds.get("IssuerOfPatientID") == name
     assert ("IssuerOfPatientIDQualifiersSequence" in ds) == ("&" in read)
-    assert dicom_reader._issuer(ds) == read and authority.same(read, issuer)
+    assert dicom_reader._issuer(path, ds, []) == read and authority.same(read, issuer)
+
+
+@pytest.mark.parametrize(("element", "value"), [
+    ("UniversalEntityID", "9" * 1_000_000), ("UniversalEntityID", "1.2\x00\x07"),
+    ("IssuerOfPatientID", "A&B"),
+])
+def test_an_authority_that_is_none_is_a_warning_and_the_waveform_reads(tmp_path: Path, element: str,
+                                                                       value: str) -> None:
+    """A megabyte universal id or control characters went into `ecgdesk info` as read; a namespace with an
+    '&' shifted the parts (the namespace A, the universal id B)."""
+    patient = replace(signed_result().patient, id_issuer="WEST&2.16.840.1&ISO")
+    path = tmp_path / "ecg.dcm"
+    waveform = dicom.Waveform(500.0, LEADS, np.zeros((500, 12)))
+    path.write_bytes(dicom.twelve_lead_ecg(patient, "seed", waveform))
+    ds = pydicom.dcmread(path)
+    holder = ds if element == "IssuerOfPatientID" else ds.IssuerOfPatientIDQualifiersSequence[0]
+    setattr(holder, element, value)
+    ds.save_as(path)
+    recording = open_recording(path)
+    assert recording.patient.id_issuer is None and recording.n_samples == 500
+    assert [w for w in recording.warnings if "IssuerOfPatientID: " in w and "ecg.dcm" in w]
 
 
 @pytest.mark.parametrize(

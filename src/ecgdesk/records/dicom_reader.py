@@ -235,7 +235,7 @@ def _dicom_datetime(path: Path, ds: Any, warnings: list[str]) -> datetime | None
     return None
 
 
-def _patient(ds: Any, warnings: list[str]) -> PatientInfo:
+def _patient(path: Path, ds: Any, warnings: list[str]) -> PatientInfo:
     name = ds.get("PatientName")
     birth: date | None = None
     given = str(ds.get("PatientBirthDate", "") or "").strip()
@@ -250,22 +250,38 @@ def _patient(ds: Any, warnings: list[str]) -> PatientInfo:
         first_name=(name.given_name or None) if name else None,
         last_name=(name.family_name or None) if name else None,
         sex=str(ds.get("PatientSex")) or None if ds.get("PatientSex") else None, birth_date=birth,
-        id_issuer=_issuer(ds),
+        id_issuer=_issuer(path, ds, warnings),
     )
 
 
-def _issuer(ds: Any) -> str | None:
+#: The longest assigning authority kept (as an order's, docs/interop.md): a longer one is no authority's name.
+MAX_ISSUER = 200
+
+
+def _issuer(path: Path, ds: Any, warnings: list[str]) -> str | None:
     """The patient id's assigning authority: IssuerOfPatientID (0010,0021), the namespace, with the universal
-    id and its type of the Issuer of Patient ID Qualifiers Sequence (0010,0024), as CX-4 joins them."""
-    parts = [str(ds.get("IssuerOfPatientID") or "").strip(), "", ""]
-    qualifiers = ds.get("IssuerOfPatientIDQualifiersSequence")
-    if qualifiers:
-        item = qualifiers[0]
-        parts[1] = str(item.get("UniversalEntityID") or "").strip()
-        parts[2] = str(item.get("UniversalEntityIDType") or "").strip()
+    id and its type of the Issuer of Patient ID Qualifiers Sequence (0010,0024), as CX-4 joins them. One that
+    cannot be read, is over 200 characters, holds a control character or an ``&`` within a part (which would
+    shift the parts) is said in a warning and left unknown; the waveform is read all the same."""
+    try:
+        parts = [str(ds.get("IssuerOfPatientID") or "").strip(), "", ""]
+        qualifiers = ds.get("IssuerOfPatientIDQualifiersSequence")
+        if qualifiers:
+            item = qualifiers[0]
+            parts[1] = str(item.get("UniversalEntityID") or "").strip()
+            parts[2] = str(item.get("UniversalEntityIDType") or "").strip()
+    except Exception as exc:  # pydicom parses a sequence when it is read: a damaged one raises anything
+        warnings.append(f"{path.name}: IssuerOfPatientIDQualifiersSequence: cannot be read "
+                        f"({type(exc).__name__}); the patient id's assigning authority is unknown")
+        return None
     while parts and not parts[-1]:
         parts.pop()
-    return "&".join(parts) or None
+    issuer = "&".join(parts)
+    if len(issuer) > MAX_ISSUER or not issuer.isprintable() or any("&" in part for part in parts):
+        warnings.append(f"{path.name}: IssuerOfPatientID: {issuer[:80]!r} is not an assigning authority "
+                        f"(at most {MAX_ISSUER} printable characters, no '&' within a part); read as unknown")
+        return None
+    return issuer or None
 
 
 def read_dicom(path: str | Path) -> Recording:
@@ -346,7 +362,7 @@ def _recording(path: Path, ds: Any, warnings: list[str]) -> Recording:
                              f"defines {len(channels)} channels for {group.n_channels} declared")
     leads = tuple(_lead(path, group, i, c, warnings) for i, c in enumerate(channels))
     device = " ".join(str(v) for v in (ds.get("Manufacturer"), ds.get("ManufacturerModelName")) if v) or None
-    start, patient = _dicom_datetime(path, ds, warnings), _patient(ds, warnings)
+    start, patient = _dicom_datetime(path, ds, warnings), _patient(path, ds, warnings)
     in_utc = start is not None and start.tzinfo is not None
     return Recording(
         fs=group.fs, n_samples=group.n_samples, leads=leads, source=_DicomSource(ds, group.index, path),
