@@ -259,6 +259,7 @@ def test_an_older_result_is_never_sent_after_a_newer_and_a_disabled_target_is_se
         set_target_enabled(store, "ehr", False, "admin")
         add_addendum(store, study_id, "dr.a", PIN, "Third correction: rate 70.")
         newest = add_addendum(store, study_id, "dr.a", PIN, "Fourth correction: QT 400 ms.").version
+        set_target_enabled(store, "ehr", False, "admin")  # disabled again: it was off since the first
         enabled = set_target_enabled(store, "ehr", True, "admin")
         assert (enabled.waiting, enabled.caught_up) == (1, ((study_id, newest),))
         assert [(o.status, o.corrected) for o in deliver_due(store, "worker")] == [("sent", True)]
@@ -270,7 +271,7 @@ def test_an_older_result_is_never_sent_after_a_newer_and_a_disabled_target_is_se
         actions = [action for action, _ in entries]
         attempts = [item.attempts for item in session.scalars(select(OutboxItem).order_by(OutboxItem.id))]
     assert actions.count("interop:cancelled") == 1 and actions.count("interop:sent") == 3
-    assert actions.count("interop:target-disable") == 2 and attempts == [1, 1, 1, 1]
+    assert actions.count("interop:target-disable") == 3 and attempts == [1, 1, 1, 1]
     assert [after["queued"] for _, after in entries if "queued" in after] == [[{"study": study_id,
                                                                                 "version": newest}]]
     assert [after["version"] for action, after in entries

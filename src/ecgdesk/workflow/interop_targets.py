@@ -10,6 +10,7 @@ and after.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,13 +74,14 @@ def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> En
 
 
 def _disabled_since(session: Session, target: DeliveryTarget) -> datetime:
-    """When the target was last disabled (its audit row); one disabled in the database alone, before the
-    command existed, since it was added."""
-    at = session.scalar(
-        select(AuditEntry.at)
+    """When the target went from enabled to disabled (its audit row; a ``disable`` of a disabled target does
+    not move it); one disabled in the database alone, before the command existed, since it was added."""
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.before_json)
         .where(AuditEntry.action == "interop:target-disable", AuditEntry.entity == "delivery_target",
                AuditEntry.entity_id == str(target.id))
-        .order_by(AuditEntry.seq.desc()).limit(1))
+        .order_by(AuditEntry.seq.desc()))
+    at = next((at for at, before in rows if (json.loads(before) or {}).get("enabled")), None)
     return datetime.fromisoformat(at) if at else target.created_at
 
 
