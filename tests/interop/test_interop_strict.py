@@ -76,8 +76,10 @@ def test_an_order_time_of_any_dtm_precision_is_read(value: str, expected: dateti
     assert hl7v2.parse_order(_with_orc9(value), "o.hl7").requested_at == expected
 
 
-@pytest.mark.parametrize("value", ["2026120110300", "20261201 1030", "2026-12-01", "20261301", "202600"])
+@pytest.mark.parametrize("value", ["2026120110300", "20261201 1030", "2026-12-01", "20261301", "202600",
+                                   "20261201103000+1500", "20261201103000-1230", "20261201103000+0575"])
 def test_a_malformed_order_time_is_refused_naming_orc_9(value: str) -> None:
+    """Also an offset no place has (+1500 was applied; the shared parser of ecgdesk.utc_offset)."""
     with pytest.raises(InputError) as caught:
         hl7v2.parse_order(_with_orc9(value), "o.hl7")
     assert caught.value.field == "ORC-9"

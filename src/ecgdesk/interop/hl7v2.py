@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timezone
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message, Segment
@@ -45,6 +45,7 @@ from ecgdesk.interop.model import (
     is_record_number_type,
     within,
 )
+from ecgdesk.utc_offset import utc_offset
 
 VERSION = "2.5.1"
 SENDING_APPLICATION = "ECGDESK"
@@ -544,10 +545,13 @@ def _datetime(value: str, field: str, source: str) -> datetime:
         raise InputError(field, f"expected a time YYYY[MM[DD[HH[MM[SS]]]]][+/-ZZZZ], got {value!r}", source)
     year, month, day = (int(g) if g else 1 for g in match.group(1, 2, 3))  # a month "00" stays invalid
     hour, minute, second = (int(g) if g else 0 for g in match.group(4, 5, 6))
+    offset = match.group(7)
     try:
-        offset = match.group(7)
         # The sender's offset from UTC when it gives one; without one the time is taken as UTC.
-        zone = datetime.strptime(offset, "%z").tzinfo if offset else UTC
+        zone = timezone(utc_offset(offset)) if offset else UTC
+    except ValueError as error:
+        raise InputError(field, f"{error}, in {value!r}", source) from None
+    try:
         stamp = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise InputError(field, f"not a valid time: {value!r}", source) from None

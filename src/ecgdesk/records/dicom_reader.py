@@ -23,8 +23,8 @@ from pydicom.errors import InvalidDicomError
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale, clean_label
-from ecgdesk.records._utc_offset import split_offset, utc_offset
 from ecgdesk.records.recording import Lead, PatientInfo, Recording, RecordingFormat, unit_to_mv_factor
+from ecgdesk.utc_offset import split_offset, utc_offset
 
 ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.1": "12-lead ECG",
@@ -194,8 +194,8 @@ class _DicomSource:
 
 
 def _offset(path: Path, field: str, text: str, warnings: list[str]) -> timedelta | None:
-    """A DICOM UTC offset (``+ZZXX`` / ``-ZZXX``, :mod:`._utc_offset`), or None; one outside the offsets in
-    use, or not of that form, is said in a warning naming the file and field and not applied."""
+    """A DICOM UTC offset (``+ZZXX`` / ``-ZZXX``, :mod:`ecgdesk.utc_offset`), or None; one outside the
+    offsets in use, or not of that form, is said in a warning naming the file and field and not applied."""
     try:
         return utc_offset(text)
     except ValueError as error:

@@ -17,7 +17,6 @@ from lxml import etree
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_in_memory_size, check_regular_file, check_scale, clean_label
-from ecgdesk.records._utc_offset import split_offset, utc_offset
 from ecgdesk.records.recording import (
     MAX_FS,
     MIN_FS,
@@ -26,6 +25,7 @@ from ecgdesk.records.recording import (
     RecordingFormat,
     unit_to_mv_factor,
 )
+from ecgdesk.utc_offset import split_offset, utc_offset
 
 NS = "urn:hl7-org:v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -49,7 +49,7 @@ def _lead_name(code: str) -> str:
 
 def _ts(value: str | None, where: tuple[Path, str, list[str]] | None = None) -> datetime | None:
     """An HL7 TS value (``YYYYMMDDHHMMSS[.fff][+/-ZZZZ]``, possibly shorter) as a datetime: in UTC (aware)
-    when it gives its offset from UTC, else naive. An offset that is none (:mod:`._utc_offset`) is not
+    when it gives its offset from UTC, else naive. An offset that is none (:mod:`ecgdesk.utc_offset`) is not
     applied, said in a warning naming the file and element where ``where`` (path, element, warnings) is
     given."""
     if not value:

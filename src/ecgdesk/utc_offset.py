@@ -1,7 +1,8 @@
-"""A UTC offset as DICOM (DT ``&ZZXX``, TimezoneOffsetFromUTC) and HL7 v3 (TS ``+ZZZZ``) write it, one reader
-for both: ``+HHMM`` or ``-HHMM`` within the offsets in use on Earth, -12:00 (Baker Island) to +14:00 (Line
-Islands), minutes 00-59. Until 2026-12-07 the DICOM reader took -14:00 .. +14:00 and dropped any other
-offset without a word, and the aECG reader applied any hours (``+9900`` moved a start four days back)."""
+"""A UTC offset as DICOM (DT ``&ZZXX``, TimezoneOffsetFromUTC), HL7 v3 (aECG TS ``+ZZZZ``) and HL7 v2 (DTM)
+write it, one reader for all: ``+HHMM`` or ``-HHMM`` within the offsets in use on Earth, -12:00 (Baker
+Island) to +14:00 (Line Islands), minutes 00-59. Until 2026-12-07 the DICOM reader took -14:00 .. +14:00
+and dropped any other offset without a word, the aECG reader applied any hours (``+9900`` moved a start
+four days back) and an HL7 v2 order time any offset under 24 hours."""
 
 from __future__ import annotations
 
