@@ -36,10 +36,17 @@ def test_oru_parses_back_with_the_hl7_library_and_carries_the_pdf_byte_for_byte(
 
 
 def test_oru_is_valid_2_5_1_for_hl7apy_and_corrected_results_say_c() -> None:
-    text = hl7v2.build_oru(signed_result(status=ResultStatus.CORRECTED, report_version=2), "CTRL-2")
+    """The report, its interpretation and PDF are corrected (C); a number only where its value changed: an
+    unchanged one stays F (every OBX was C before, telling the EHR each value had been wrong)."""
+    result = signed_result(status=ResultStatus.CORRECTED, report_version=2,
+                           changed_measurements=frozenset({"af_burden"}))
+    text = hl7v2.build_oru(result, "CTRL-2")
     message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
     assert message.validate()
-    assert all(str(s[11]) == "C" for s in hl7.parse(text) if str(s[0]) == "OBX")
+    statuses = {str(s[3][0][1]): str(s[11]) for s in hl7.parse(text) if str(s[0]) == "OBX"}
+    assert str(hl7.parse(text).segment("OBR")[25]) == "C"
+    assert statuses == {"Interpretation": "C", "Mean heart rate": "F", "Atrial fibrillation burden": "C",
+                        "Ventricular ectopic beats": "F", "Signed report": "C"}
 
 
 def test_order_is_read_with_its_fields() -> None:

@@ -192,7 +192,8 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     with store.transaction() as session:
         corrected = signed_result(store, session, study_id)
     message = hl7.parse(hl7v2.build_oru(corrected, "C2"))
-    assert {str(s[11]) for s in message if str(s[0]) == "OBX"} == {"C"}
+    # the interpretation and PDF are corrected; the numbers, unchanged since the first signature, stand (F)
+    assert {str(s[2]): str(s[11]) for s in message if str(s[0]) == "OBX"} == {"TX": "C", "NM": "F", "ED": "C"}
     assert str(message.segment("OBR")[25]) == "C"
     # the corrected result names every signature, oldest first: the interpretation's as signed (before
     # the rename), then the addendum's own (after it)

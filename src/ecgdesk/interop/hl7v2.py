@@ -153,7 +153,9 @@ def build_oru(result: SignedResult, control_id: str, receiver: tuple[str, str] =
     for m in result.measurements:
         code = table.measurement(m.key)
         ident = f"{code.loinc}^{escape(code.label)}^LN" if code.loinc else f"{m.key}^{escape(code.label)}^L"
-        segments.append(f"OBX|{n}|NM|{ident}||{_number(m.value)}|{escape(m.unit)}^^UCUM|||||{status}")
+        # a corrected result corrects the numbers whose value changed; the others stand as signed (F)
+        number_status = status if m.key in result.changed_measurements else "F"
+        segments.append(f"OBX|{n}|NM|{ident}||{_number(m.value)}|{escape(m.unit)}^^UCUM|||||{number_status}")
         n += 1
     placeholder = "PDFDATA"
     segments.append(
