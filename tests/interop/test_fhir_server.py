@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import pytest
 
-from ecgdesk.interop.fhir_server import receipt, summary
+from ecgdesk.interop.fhir_server import post, receipt, summary
 from ecgdesk.interop.mllp import DeliveryError
 
 WARNING = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
@@ -50,3 +52,37 @@ def test_a_refusal_is_shown_by_its_error_issues() -> None:
          "location": ["Bundle"]}]}
     assert summary(json.dumps(outcome).encode()) == "OperationOutcome: bad Bundle (at Bundle)"
     assert summary(b"<html>Bad Gateway</html>") == "b'<html>Bad Gateway</html>'"
+
+
+class _Trickling(http.server.BaseHTTPRequestHandler):
+    """A 200 whose body comes a byte at a time, each well within the timeout."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", "30")
+        self.end_headers()
+        try:
+            for _ in range(30):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                threading.Event().wait(0.1)
+        except OSError:  # the deliverer gave up and closed
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_answer_that_never_ends_within_the_timeout_is_a_failed_attempt() -> None:
+    """The timeout bounded each read only: a server (or proxy) sending a byte at a time held the deliverer,
+    and every result queued behind the item, for as long as it kept sending."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(DeliveryError, match=r"no whole answer within 0\.5 s"):
+            post(f"http://127.0.0.1:{server.server_address[1]}/fhir", b"{}", timeout_s=0.5)
+    finally:
+        server.shutdown()
+        server.server_close()

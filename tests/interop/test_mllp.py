@@ -101,6 +101,14 @@ def _peer(behaviour: str) -> tuple[socket.socket, threading.Thread]:
             conn.sendall(mllp.START + b"MSH|partial")
         elif behaviour == "silent":
             threading.Event().wait(3)
+        elif behaviour == "trickle":  # a byte of an answer at a time, each well within the timeout
+            try:
+                conn.sendall(mllp.START)
+                for _ in range(30):
+                    threading.Event().wait(0.1)
+                    conn.sendall(b"M")
+            except OSError:  # the sender gave up and closed
+                pass
         conn.close()
 
     thread = threading.Thread(target=run, daemon=True)
@@ -109,9 +117,12 @@ def _peer(behaviour: str) -> tuple[socket.socket, threading.Thread]:
 
 
 @pytest.mark.parametrize(
-    ("behaviour", "words"), [("half", "middle"), ("close", "without"), ("silent", "no acknowledgement")]
+    ("behaviour", "words"), [("half", "middle"), ("close", "without"), ("silent", "no acknowledgement"),
+                             ("trickle", "no acknowledgement")]
 )
 def test_peer_failures_are_delivery_errors(behaviour: str, words: str) -> None:
+    """The timeout bounds the whole answer: a peer that sent a byte at a time, each within it, held the
+    deliverer (and every result queued behind) for as long as it kept sending."""
     listener, thread = _peer(behaviour)
     try:
         with pytest.raises(mllp.DeliveryError, match=words):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -112,6 +113,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _read_within(response: http.client.HTTPResponse, deadline: float, timeout_s: float) -> bytes:
+    """The answer's body (up to MAX_ANSWER + 1 bytes) by the deadline: the timeout bounds each read, so a
+    server sending its answer a byte at a time held the deliverer, and every result behind, for good."""
+    body = bytearray()
+    while len(body) <= MAX_ANSWER:
+        if time.monotonic() > deadline:
+            raise DeliveryError(f"FHIR server sent no whole answer within {timeout_s:g} s "
+                                f"({len(body)} bytes so far)")
+        chunk = response.read1(65536)
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body[:MAX_ANSWER + 1])
+
+
 def post(address: str, bundle: bytes, timeout_s: float = 30.0) -> str:
     """POST a transaction Bundle to the server's base URL; the receipt, or :class:`DeliveryError`."""
     request = urllib.request.Request(
@@ -122,8 +138,9 @@ def post(address: str, bundle: bytes, timeout_s: float = 30.0) -> str:
                  "Prefer": "return=minimal"},
     )
     try:
+        deadline = time.monotonic() + timeout_s
         with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout_s) as response:
-            body = response.read(MAX_ANSWER + 1)
+            body = _read_within(response, deadline, timeout_s)
             return receipt(response.status, response.headers.get("Content-Type", ""), body)
     except urllib.error.HTTPError as error:
         moved = error.headers.get("Location") if 300 <= error.code < 400 else None

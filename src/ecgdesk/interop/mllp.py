@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 
 from ecgdesk.errors import EcgDeskError
@@ -127,11 +128,17 @@ class FrameReader:
 
 def send(host: str, port: int, message: str, timeout_s: float = 30.0) -> str:
     """Send one message and return the peer's ACK text; :class:`DeliveryError` on any failure."""
+    deadline = time.monotonic() + timeout_s
     try:
         with socket.create_connection((host, port), timeout=timeout_s) as conn:
             conn.sendall(frame(message))
             reader = FrameReader()
             while True:
+                # the whole answer within the timeout: a peer dribbling bytes held the deliverer for good
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                conn.settimeout(remaining)
                 data = conn.recv(65536)
                 if not data:
                     state = "in the middle of its answer" if reader.partial else "without an answer"
