@@ -223,8 +223,10 @@ def _cmd_target_enable(args: argparse.Namespace) -> int:
     state = "enabled" if done.target.enabled else "disabled: nothing is queued for it or sent to it"
     print(f"target {done.target.name}: {state}; {done.waiting} item(s) waiting for it")
     if done.caught_up:
+        shown = ", ".join(f"study {s} v{v}" for s, v in done.caught_up[:20])
+        more = f" and {len(done.caught_up) - 20} more (interop outbox)" if len(done.caught_up) > 20 else ""
         print(f"queued for it the {len(done.caught_up)} result(s) signed while it was disabled (the newest "
-              "version of each): " + ", ".join(f"study {s} v{v}" for s, v in done.caught_up))
+              f"version of each): {shown}{more}")
     return 0
 
 
