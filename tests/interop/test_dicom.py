@@ -68,6 +68,21 @@ def test_an_authority_of_a_fhir_order_reads_back_as_the_same_authority(
     assert dicom_reader._issuer(path, ds, []) == read and authority.same(read, issuer)
 
 
+def test_a_namespace_holding_the_lo_value_separator_is_not_written_split(tmp_path: Path) -> None:
+    """An HD namespace ``EHR\\ONE`` (PID-3.4 ``EHR\\E\\ONE``) was written into the LO as is, which DICOM
+    reads as two values: our reader gave "['EHR', 'ONE']&1.2.3&ISO". It is left out now (the qualifiers
+    name the authority), and a file of another writer that split it reads as the one namespace."""
+    issuer = "EHR\\ONE&1.2.3&ISO"
+    patient = replace(signed_result().patient, id_authority=authority.name(issuer), id_issuer=issuer)
+    path = tmp_path / "report.dcm"
+    path.write_bytes(dicom.encapsulated_pdf(signed_result(patient=patient)))
+    ds = pydicom.dcmread(path)
+    assert "IssuerOfPatientID" not in ds and dicom_reader._issuer(path, ds, []) == "&1.2.3&ISO"
+    ds.IssuerOfPatientID = "EHR\\ONE"
+    ds.save_as(path)
+    assert dicom_reader._issuer(path, pydicom.dcmread(path), []) == issuer
+
+
 @pytest.mark.parametrize(("element", "value"), [
     ("UniversalEntityID", "9" * 1_000_000), ("UniversalEntityID", "1.2\x00\x07"),
     ("IssuerOfPatientID", "A&B"),

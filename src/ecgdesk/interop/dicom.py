@@ -74,8 +74,10 @@ def _common(patient: PatientInfo, sop_class: str, modality: str, when: datetime,
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.PatientName = f"{patient.family}^{patient.given}"
     ds.PatientID = patient.id
-    if patient.id_authority and len(patient.id_authority) <= 64:  # LO: a longer FHIR system URL is left out
-        ds.IssuerOfPatientID = patient.id_authority
+    name = patient.id_authority or ""
+    # LO: a longer FHIR system URL is left out, and a "\\" (LO's value separator) read back as two values
+    if name and len(name) <= 64 and "\\" not in name:
+        ds.IssuerOfPatientID = name
     qualifiers = _issuer_qualifiers(patient.id_issuer)
     if qualifiers is not None:
         ds.IssuerOfPatientIDQualifiersSequence = DicomSequence([qualifiers])

@@ -20,6 +20,7 @@ import numpy as np
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 
 from ecgdesk.errors import RecordingError
 from ecgdesk.records._checks import check_count, check_fs, check_regular_file, check_scale, clean_label
@@ -264,7 +265,10 @@ def _issuer(path: Path, ds: Any, warnings: list[str]) -> str | None:
     cannot be read, is over 200 characters, holds a control character or an ``&`` within a part (which would
     shift the parts) is said in a warning and left unknown; the waveform is read all the same."""
     try:
-        parts = [str(ds.get("IssuerOfPatientID") or "").strip(), "", ""]
+        namespace = ds.get("IssuerOfPatientID")
+        if isinstance(namespace, MultiValue):  # VM 1, split at a "\\" in it: str() gave "['A', 'B']"
+            namespace = "\\".join(str(value) for value in namespace)
+        parts = [str(namespace or "").strip(), "", ""]
         qualifiers = ds.get("IssuerOfPatientIDQualifiersSequence")
         if qualifiers:
             item = qualifiers[0]
