@@ -256,6 +256,13 @@ def test_a_bundle_whose_references_contradict_it_is_refused_naming_them() -> Non
     document = service_request()
     document["entry"][0]["resource"]["subject"]["type"] = "Patient"  # consistent: read as before
     assert fhir.parse_service_request(document, "o.json").patient.id == "P900"
+    # by identifier and typed: the Practitioner it names, not a PractitionerRole carrying the same NPI
+    npi = document["entry"][2]["resource"]["identifier"][0]
+    document["entry"][0]["resource"]["requester"] = {"identifier": npi, "type": "Practitioner"}
+    document["entry"].append({"fullUrl": "urn:uuid:55555555-5555-5555-5555-555555555555", "resource": {
+        "resourceType": "PractitionerRole", "identifier": [npi],
+        "practitioner": {"reference": "urn:uuid:33333333-3333-3333-3333-333333333333"}}})
+    assert fhir.parse_service_request(document, "o.json").ordering.family == "Smith"
 
 
 def test_a_draft_service_request_creates_no_order() -> None:

@@ -40,7 +40,10 @@ def find_reference(
         raise InputError(field, f"{reference!r} matches {len(found)} {kind} resources in the message",
                          source)
     declared = target.get("type")
-    if found and declared not in (None, kind):  # R4: type and reference SHALL be consistent
+    if found and declared not in (None, kind):
+        if not target.get("reference"):  # by identifier: it names a resource of its type, not this one
+            return None
+        # R4: type and a literal reference SHALL be consistent
         raise InputError(f"{field}.type", f"says {str(declared)[:60]!r}, but {reference!r} is a {kind}",
                          source)
     return found[0] if found else None
