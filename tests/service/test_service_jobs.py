@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from service_builders import PIN, POLICY, STUDY, UPLOAD_LIMIT, Api, make_api, up
 from sqlalchemy import select, update
 
 from ecgdesk.jobs import queue
+from ecgdesk.jobs.runner import Heartbeat, JobContext
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import Job
@@ -142,9 +143,9 @@ def test_serve_starts_a_worker_that_runs_the_upload(store: Store, tiny_files: li
     assert "ecgdesk worker: stopped; 2 job runs started" in output, output[-2000:]
 
 
-def _die_before_done(api: Api, job_id: int) -> None:
-    """Run the upload job as a worker that is killed after the import, as it marks the job done."""
-    from ecgdesk.jobs.runner import Heartbeat, JobContext
+def _die_before_done(api: Api, job_id: int, work: Callable[[JobContext], object] | None = None) -> None:
+    """Run the job (the upload's by default) as a worker that is killed after its work, as it marks the
+    job done."""
     from ecgdesk.workflow.jobs import KINDS
     from ecgdesk.workflow.uploads import run_upload_job
 
@@ -159,7 +160,7 @@ def _die_before_done(api: Api, job_id: int) -> None:
 
     context.finish_in = killed  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
-        run_upload_job(context)
+        (work or run_upload_job)(context)
     with api.store.transaction() as session:  # its lease runs out
         session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=queue.now()))
 
@@ -189,6 +190,57 @@ def test_an_upload_whose_worker_died_before_its_end_imports_once_on_its_next_att
         ).all()
         assert len(imports) == 1
         assert not list((api.store.home / "uploads").iterdir())  # the uploaded files are gone
+
+
+def test_an_edit_of_a_sent_study_renders_its_report_in_a_job(
+    queued_api: Api, tiny_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A technician's edit of a study already with the physician rendered its report again inside the
+    request (about 4 s for an 8-day study, the page and a server thread held). It queues a ``report.render``
+    job now and answers at once with it (the page follows the job in the study's ``jobs``); a worker killed
+    before the job's end stored no version, and the next attempt renders it once."""
+    from ecgdesk.reports.scanning import RenderedReport
+    from ecgdesk.workflow import report_render
+    from ecgdesk.workflow.report_jobs import run_report_render
+
+    def render(ctx: object, folder: Path) -> RenderedReport:  # the files' layout is not what is tested
+        for name in ("report.pdf", "report.html"):
+            (folder / name).write_text(f"{name} of {folder.name}")
+        return RenderedReport(folder / "report.pdf", folder / "report.html", "-", 1)
+
+    monkeypatch.setattr(report_render, "render_scanning_report", render)
+    api = queued_api
+    headers = api.login("tech.t")
+    study_id = api.client.post("/api/v1/studies", json=STUDY, headers=headers).json()["id"]
+    assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    (job,) = jobs(api.store)
+    assert run_chain(api.store, job.id).status == "done"
+    assert api.client.post(f"/api/v1/studies/{study_id}/report", headers=headers).status_code == 200
+    edit = api.client.post(f"/api/v1/studies/{study_id}/beat-edits",
+                           json={"kind": "beat", "target": 0, "label": "V"}, headers=headers)
+    assert edit.status_code == 200, edit.text
+    render = next(j for j in jobs(api.store) if j.kind == "report.render")
+    body = edit.json()
+    assert (body["report_job"], body["report_version"], render.status) == (render.id, None, "queued"), body
+    assert f"the report is being rendered again (job {render.id})" in body["note"]
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["status"] == "analyzed" and [r["version"] for r in view["reports"]] == [1]
+    assert view["jobs"][0]["id"] == render.id and view["jobs"][0]["status"] == "queued"
+    _die_before_done(api, render.id, run_report_render)
+    assert [r["version"] for r in api.client.get(f"/api/v1/studies/{study_id}").json()["reports"]] == [1]
+    again = run_chain(api.store, render.id)  # its next attempt, once its lease expired
+    assert again.status == "done" and again.result == {"version": 2, "reused": False}, again
+    assert again.attempts == 2
+    view = api.client.get(f"/api/v1/studies/{study_id}").json()
+    assert view["status"] == "reported" and [r["version"] for r in view["reports"]] == [1, 2]
+    assert view["jobs"][0]["result"]["version"] == 2 and view["jobs"][0]["progress"] == 1.0
+    with api.store.transaction() as session:
+        renders = session.scalars(select(AuditEntry.actor).where(
+            AuditEntry.action == "report:render", AuditEntry.entity_id == str(study_id))).all()
+    assert renders == ["tech.t", "tech.t"]  # version 1, and version 2 once, under the technician
+    folders = (api.store.studies_root / str(study_id) / "reports").iterdir()
+    assert sorted(p.name for p in folders) == ["v1", "v2"]  # no temporary left by the killed attempt
 
 
 def test_an_upload_whose_analysis_runs_in_parts_shows_the_parts_progress(

@@ -101,11 +101,13 @@ def test_the_signing_page_says_the_review_time_is_utc(api: Api, tiny_files: list
     assert "changed after sending" not in row and 'name="study"' in row
     if api.store.engine.dialect.name != "sqlite":
         return  # the page is the same on both; the queue's SQL is checked on both in test_workflow_signature
-    # The technician edits the sent study: its report is rendered again; the row stays, marked, not ready,
-    # with the version reviewed and the new one (before: the study left the page and the API's queue).
+    # The technician edits the sent study: its report is rendered again (by a job the service runs in the
+    # background); the row stays, marked, not ready, with the version reviewed and the new one (before:
+    # the study left the page and the API's queue).
     edit = api.client.post(f"/api/v1/studies/{study_id}/beat-edits", json={"kind": "beat", "target": 0,
                            "label": "V"}, headers=api.login("tech.t"))
-    assert edit.status_code == 200 and edit.json()["report_version"] == queued["version"] + 1, edit.text
+    assert edit.status_code == 200 and edit.json()["report_job"] is not None, edit.text
+    api.wait()
     (changed,) = api.client.get("/api/v1/signing/queue", headers=api.login("dr.t")).json()
     assert changed["changed_after_sending"] and not changed["ready"], changed
     assert (changed["version"], changed["reviewed_version"]) == (queued["version"] + 1, queued["version"])

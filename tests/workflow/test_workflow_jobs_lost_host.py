@@ -18,7 +18,7 @@ from ecgdesk.reports.context import RenderedReport
 from ecgdesk.store import Store, file_sha256
 from ecgdesk.store.lock_models import StudyLock
 from ecgdesk.store.models import AnalysisRun, ReportVersion
-from ecgdesk.workflow import locks, reporting
+from ecgdesk.workflow import locks, report_render, reporting
 from ecgdesk.workflow.analysis import RunInfo, analyze_study
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
 from ecgdesk.workflow.jobs import run_inline
@@ -136,7 +136,7 @@ def test_a_stalled_report_writer_leaves_its_successors_version_whole(
             other.join()
         return placed
 
-    monkeypatch.setattr(reporting, "render_scanning_report", render)
+    monkeypatch.setattr(report_render, "render_scanning_report", render)
     monkeypatch.setattr(reporting, "_render", stalling)
     late = reporting.report_study(store, study, "tech")
     (first,) = successor

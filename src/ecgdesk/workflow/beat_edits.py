@@ -5,7 +5,9 @@ the worker's analysis jobs), and the report rendered again at once.
 An edit or a new current analysis run moves the study back to ``analyzed``
 (:mod:`ecgdesk.workflow.analysis`). On a study the technician had already sent to the physician, that left
 the physician's queue short of the study until someone remembered to regenerate the report by hand. Here
-the report is rendered again with the change (:func:`report_again`, the one function both use): the study
+the report is rendered again with the change: by the analysis job itself (:func:`report_again`), or, for
+an edit, by a ``report.render`` job (:mod:`ecgdesk.workflow.report_jobs`) the edit queues, which the
+workstation's page follows while it runs and ``study edit`` runs at once. The study
 goes back to ``reported`` (the physician's worklist and "To sign" list) as a new, unreviewed version, so
 the physician cannot sign the old one (signing wants the latest version reviewed and unchanged), and the
 worklist marks it "changed after sending" (:func:`ecgdesk.workflow.review.changed_after_sending`) until it
@@ -23,7 +25,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.enums import EditKind, StudyStatus
 from ecgdesk.workflow.analysis import RunInfo, edit_beats, edit_templates
 from ecgdesk.workflow.lifecycle import get_study
-from ecgdesk.workflow.reporting import ReportInfo, report_study
+from ecgdesk.workflow.reporting import ReportInfo, report_study, version_info
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class Rerendered:
     report: ReportInfo | None = None
     #: why the report could not be rendered again (the study stays analyzed: render it by hand)
     report_error: str | None = None
+    #: the ``report.render`` job queued to render it again (the page follows it), while it has not ended
+    report_job: int | None = None
 
     def note(self) -> str:
         """What happened to the report, in words for the page and the command line."""
@@ -45,6 +49,9 @@ class Rerendered:
         if self.report_error is not None:
             return (f"the report could not be rendered again ({self.report_error}): create it on the "
                     "report page")
+        if self.report_job is not None:
+            return (f"the report is being rendered again (job {self.report_job}); it then goes back on the "
+                    "physician's worklist, marked changed after sending")
         return ""
 
 
@@ -78,15 +85,46 @@ def report_again(store: Store, study_id: int, sent: bool, actor: str) -> Rerende
         return Rerendered(report_error=str(error))
 
 
-def edit_and_report(
+def queue_report_again(store: Store, study_id: int, sent: bool, actor: str) -> Rerendered:
+    """:func:`report_again`, queued as a ``report.render`` job instead of rendered here (the workstation's
+    edits: the render takes seconds). Read and queued in one transaction: only a study the change moved
+    back to analyzed is rendered."""
+    from ecgdesk.workflow.report_jobs import enqueue_report
+
+    if not sent:
+        return Rerendered()
+    with store.transaction() as session:
+        if StudyStatus(get_study(session, study_id).status) is not StudyStatus.ANALYZED:
+            return Rerendered()
+        return Rerendered(report_job=enqueue_report(session, study_id, actor))
+
+
+def edit_and_queue(
     store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str
 ) -> EditOutcome:
     """Relabel one beat, one template or several templates (``targets``), then, if the study had been sent
-    to the physician and the edit changed it, render its report again."""
+    to the physician and the edit changed it, queue the render of its report (``report_job``)."""
     sent = was_sent(store, study_id)
     if kind is EditKind.TEMPLATE and len(targets) != 1:
         run = edit_templates(store, study_id, targets, label, actor)
     else:
         run = edit_beats(store, study_id, kind, targets[0] if targets else -1, label, actor)
-    again = report_again(store, study_id, sent, actor)
-    return EditOutcome(run=run, report=again.report, report_error=again.report_error)
+    again = queue_report_again(store, study_id, sent, actor)
+    return EditOutcome(run=run, report_job=again.report_job)
+
+
+def edit_and_report(
+    store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str
+) -> EditOutcome:
+    """:func:`edit_and_queue`, and the render run here and now (``study edit``), or waited for when a
+    worker has it: the new version, or why it could not be rendered."""
+    from ecgdesk.workflow.jobs import run_inline
+
+    done = edit_and_queue(store, study_id, kind, targets, label, actor)
+    if done.report_job is None:
+        return done
+    job = run_inline(store, done.report_job)
+    if job.status != "done" or job.result is None:
+        log.warning("study %s: the report could not be rendered again after an edit: %s", study_id, job.error)
+        return EditOutcome(run=done.run, report_error=job.error or f"render job {job.id} {job.status}")
+    return EditOutcome(run=done.run, report=version_info(store, study_id, int(job.result["version"])))

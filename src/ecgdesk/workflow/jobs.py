@@ -26,11 +26,13 @@ from ecgdesk.store import Store
 from ecgdesk.store.jobs_models import ENDED, Job, JobStatus
 from ecgdesk.workflow.analysis_jobs import KINDS as ANALYSIS_KINDS
 from ecgdesk.workflow.monitoring_jobs import KINDS as MONITORING_KINDS
+from ecgdesk.workflow.report_jobs import KINDS as REPORT_KINDS
 
 KINDS: dict[str, str] = {
     **ANALYSIS_KINDS,
     "upload.import": "ecgdesk.workflow.uploads:run_upload_job",
     **MONITORING_KINDS,
+    **REPORT_KINDS,
 }
 
 

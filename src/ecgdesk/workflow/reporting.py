@@ -15,9 +15,8 @@ Rules (each enforced here, each tested):
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,18 +27,13 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.analysis.findings import findings_from_dict
 from ecgdesk.coding import Component
-from ecgdesk.errors import ConflictError, InputError
+from ecgdesk.errors import ConflictError, InputError, NotFoundError
 from ecgdesk.reports.context import (
     ScanningReportContext,
     SignatureBlock,
     SimpleBeats,
-    report_content_digest,
 )
 from ecgdesk.reports.fonts import check_printable
-from ecgdesk.reports.monitoring_report import MonitoringReportContext
-from ecgdesk.reports.monitoring_report import content_digest as monitoring_digest
-from ecgdesk.reports.monitoring_report import render as render_monitoring_report
-from ecgdesk.reports.scanning import render_scanning_report
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import (
@@ -54,10 +48,7 @@ from ecgdesk.store.models import (
 from ecgdesk.workflow.analysis import BEATS_NPZ
 from ecgdesk.workflow.ecg_services import (
     ECG_SERVICES,
-    EcgReportContext,
     build_ecg_context,
-    ecg_content_digest,
-    render_ecg_report,
     study_service,
 )
 from ecgdesk.workflow.interop_results import queue_results
@@ -66,9 +57,11 @@ from ecgdesk.workflow.locks import locked
 from ecgdesk.workflow.monitoring import MONITORING_SERVICES
 from ecgdesk.workflow.monitoring_period import build_monitoring_context
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.report_files import FolderTakenError, discard, in_use, latest_version
+from ecgdesk.workflow.report_files import FolderTakenError, discard, latest_version
 from ecgdesk.workflow.report_inputs import report_inputs_sha256
 from ecgdesk.workflow.report_parts import current_run, report_parts
+from ecgdesk.workflow.report_render import AnyReportContext, content_digest, version_folder
+from ecgdesk.workflow.report_render import render_into as _render
 from ecgdesk.workflow.strip_selection import selected_strips
 from ecgdesk.workflow.studies import get_study, set_component
 from ecgdesk.workflow.users import UserInfo, authenticate
@@ -87,6 +80,24 @@ class ReportInfo:
     html_path: Path | None
     content_sha256: str
     reused: bool
+
+
+@dataclass(frozen=True)
+class RenderHooks:
+    """What a job that renders a version wants told: its progress (0..1), and its end, inside the
+    transaction that stores or reuses the version (so a job cancelled meanwhile stores nothing)."""
+
+    progress: Callable[[float], object] | None = None
+    finalize: Callable[[Session, ReportInfo], object] | None = None
+
+    def report(self, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(fraction)
+
+    def done(self, session: Session, info: ReportInfo) -> ReportInfo:
+        if self.finalize is not None:
+            self.finalize(session, info)
+        return info
 
 
 @dataclass(frozen=True)
@@ -112,9 +123,6 @@ def _printed_name(user: User) -> str:
     return user.display_name
 
 
-AnyReportContext = ScanningReportContext | EcgReportContext | MonitoringReportContext
-
-
 def _earlier_signatures(session: Session, study_id: int, version: int) -> list[SignatureBlock]:
     """The signatures of the study's versions before ``version``, oldest first, as they were printed: a
     version's PDF carries them with its own (21 CFR 11.50), so an addendum's still names the interpreter."""
@@ -131,15 +139,6 @@ def _earlier_signatures(session: Session, study_id: int, version: int) -> list[S
         )
         for sig, of_version, credentials in rows
     ]
-
-
-def content_digest(ctx: AnyReportContext) -> str:
-    """What a signature covers, for any kind of report (the signature block itself excluded)."""
-    if isinstance(ctx, ScanningReportContext):
-        return report_content_digest(ctx)
-    if isinstance(ctx, MonitoringReportContext):
-        return monitoring_digest(ctx)
-    return ecg_content_digest(ctx)
 
 
 def build_context(
@@ -169,40 +168,6 @@ def build_context(
     )
 
 
-def _render(
-    store: Store, ctx: AnyReportContext, final: Path, session: Session | None = None
-) -> tuple[Path, Path | None]:
-    """Render into a temporary folder and rename it to ``final``: a folder already there is replaced only
-    when no stored version uses it (one left by a run that did not commit); else :class:`FolderTakenError`
-    and nothing is changed, so a version's folder never mixes the files of two renders."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        second: Path | None
-        if isinstance(ctx, MonitoringReportContext):
-            pdf, second = render_monitoring_report(ctx, tmp), None
-        elif isinstance(ctx, ScanningReportContext):
-            rendered = render_scanning_report(ctx, tmp)
-            pdf, second = rendered.pdf_path, rendered.html_path
-        else:
-            pdf, extra = render_ecg_report(ctx, tmp)
-            second = extra
-        if final.exists():
-            if in_use(store, final, session):
-                raise FolderTakenError("report", f"{store.relative(final)} was rendered and stored meanwhile "
-                                       "by another process (it took this study over); nothing was changed")
-            shutil.rmtree(final)  # left by a run whose database transaction did not commit
-        os.rename(tmp, final)  # refused (not merged) if a folder appeared meanwhile
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final / pdf.name, (final / second.name) if second is not None else None
-
-
-def _version_folder(store: Store, study_id: int, version: int) -> Path:
-    return store.studies_root / str(study_id) / "reports" / f"v{version}"
-
-
 @locked("report")
 def _new_version(
     store: Store,
@@ -210,38 +175,43 @@ def _new_version(
     actor: str,
     allowed: set[StudyStatus],
     action: str,
+    hooks: RenderHooks | None = None,
 ) -> ReportInfo:
     """Render a new version if the content changed since the latest (else reuse it); optionally signed."""
+    hooks = hooks or RenderHooks()
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, action, allowed)
         latest = latest_version(session, study_id)
         inputs = report_inputs_sha256(session, study)
         if latest is not None and _unchanged(store, session, study, latest, inputs):
-            return ReportInfo(
+            return hooks.done(session, ReportInfo(
                 study_id,
                 latest.version,
                 store.resolve(latest.pdf_path),
                 store.resolve(latest.html_path) if latest.html_path else None,
                 latest.content_sha256,
                 True,
-            )
+            ))
         version = (latest.version if latest is not None else 0) + 1
+        hooks.report(0.1)
         ctx = build_context(store, session, study, version)
     digest = content_digest(ctx)
-    final = _version_folder(store, study_id, version)
+    final = version_folder(store, study_id, version)
+    hooks.report(0.3)
     try:
         pdf, html = _render(store, ctx, final)
     except FolderTakenError:
         with store.transaction() as session:
-            return _stored_meanwhile(store, session, study_id, version, inputs)
+            return hooks.done(session, _stored_meanwhile(store, session, study_id, version, inputs))
+    hooks.report(0.9)
     try:
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, action, allowed)
             latest = latest_version(session, study_id)
             if latest is not None and latest.version >= version:
-                return _stored_meanwhile(store, session, study_id, version, inputs)
+                return hooks.done(session, _stored_meanwhile(store, session, study_id, version, inputs))
             run = current_run(session, study_id)
             row = ReportVersion(
                 study_id=study_id,
@@ -273,7 +243,7 @@ def _new_version(
             )
             if StudyStatus(study.status) in (StudyStatus.ANALYZED, StudyStatus.REPORTED):
                 move(session, study, StudyStatus.REPORTED, actor, action)
-            return ReportInfo(study_id, version, pdf, html, digest, False)
+            return hooks.done(session, ReportInfo(study_id, version, pdf, html, digest, False))
     except BaseException:
         discard(store, final)
         raise
@@ -292,9 +262,21 @@ def _stored_meanwhile(store: Store, session: Session, study_id: int, version: in
     return ReportInfo(study_id, latest.version, pdf, html, latest.content_sha256, True)
 
 
-def report_study(store: Store, study_id: int, actor: str) -> ReportInfo:
-    """Render the scanning report of the current analysis (a new version only if the content changed)."""
-    return _new_version(store, study_id, actor, {StudyStatus.ANALYZED, StudyStatus.REPORTED}, "report")
+def version_info(store: Store, study_id: int, version: int) -> ReportInfo:
+    """The stored ``version`` of the study's report (one a job rendered)."""
+    with store.transaction() as session:
+        row = session.scalar(select(ReportVersion).where(ReportVersion.study_id == study_id,
+                                                         ReportVersion.version == version))
+        if row is None:
+            raise NotFoundError("report", f"study {study_id} has no report version {version}")
+        html = store.resolve(row.html_path) if row.html_path else None
+        return ReportInfo(study_id, row.version, store.resolve(row.pdf_path), html, row.content_sha256, False)
+
+
+def report_study(store: Store, study_id: int, actor: str, hooks: RenderHooks | None = None) -> ReportInfo:
+    """Render the scanning report of the current analysis (a new version only if the content changed).
+    ``hooks``: a job's progress, and its end in the transaction that stores (or reuses) the version."""
+    return _new_version(store, study_id, actor, {StudyStatus.ANALYZED, StudyStatus.REPORTED}, "report", hooks)
 
 
 def interpret(
@@ -426,7 +408,7 @@ def sign_as(store: Store, study_id: int, user: UserInfo) -> SignatureInfo:
         ctx = build_context(store, session, study, latest.version, block)
         ctx.earlier_signatures = _earlier_signatures(session, study_id, latest.version)
         version = latest.version
-    final = _version_folder(store, study_id, version) / "signed"
+    final = version_folder(store, study_id, version) / "signed"
     pdf, html = _render(store, ctx, final)
     try:
         with store.transaction() as session:
@@ -534,7 +516,7 @@ def add_addendum(
             _printed_name(signer), signer.credentials or "", signed_at, digest, ADDENDUM_MEANING, version
         )
         ctx.earlier_signatures = _earlier_signatures(session, study_id, version)
-        final = _version_folder(store, study_id, version)
+        final = version_folder(store, study_id, version)
         pdf, html = _render(store, ctx, final, session)
         try:
             run = current_run(session, study_id)

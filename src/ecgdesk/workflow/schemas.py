@@ -354,8 +354,14 @@ class RunDone(Model):
     reused: bool
     report_version: int | None = Field(
         default=None,
-        description="an edit of a study already sent to the physician renders its report again at once: the "
-                    "new version (the study is reported again, on the physician's worklist)",
+        description="the report version rendered again with the edit, once rendered (``study edit``); over "
+                    "HTTP the render is a job (``report_job``) and this is null",
+    )
+    report_job: int | None = Field(
+        default=None,
+        description="an edit of a study already sent to the physician queues the render of its report as "
+                    "this job (in the study's ``jobs``: its progress, then ``result.version``, the new "
+                    "version, and the study reported again, on the physician's worklist)",
     )
     note: str = Field(default="", description="what happened to the report, in words")
 

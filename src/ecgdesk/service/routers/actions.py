@@ -16,7 +16,7 @@ from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.workflow.analysis_jobs import enqueue_analysis
-from ecgdesk.workflow.beat_edits import edit_and_report
+from ecgdesk.workflow.beat_edits import edit_and_queue
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.billing_distinct import clear_distinct, mark_distinct
 from ecgdesk.workflow.jobs import cancel_study_job
@@ -77,12 +77,19 @@ def cancel_job(
 
 @router.post("/{study_id}/beat-edits")
 def edit(
-    study_id: StudyId, body: BeatEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.BEATS_EDIT)]
+    study_id: StudyId,
+    body: BeatEditIn,
+    request: Request,
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.BEATS_EDIT)],
 ) -> RunDone:
-    """Relabel one beat or every beat of a template; the summary is recomputed (a new run)."""
-    done = edit_and_report(store, study_id, body.kind, [body.target], body.label, who.actor)
-    return RunDone(run_id=done.run.run_id, reused=done.run.reused,
-                   report_version=done.report.version if done.report else None, note=done.note())
+    """Relabel one beat or every beat of a template; the summary is recomputed (a new run). On a study
+    already with the physician the report is rendered again by a job (``report_job``)."""
+    done = edit_and_queue(store, study_id, body.kind, [body.target], body.label, who.actor)
+    if done.report_job is not None:  # a sent study's report, rendered again in the background
+        request.app.state.work.run_job(store, done.report_job, request.app.state.settings.jobs == "inline")
+    return RunDone(run_id=done.run.run_id, reused=done.run.reused, report_job=done.report_job,
+                   note=done.note())
 
 
 @router.post("/{study_id}/comment")

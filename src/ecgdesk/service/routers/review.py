@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
 from ecgdesk.service.deps import StoreDep, allowed
@@ -17,7 +17,7 @@ from ecgdesk.service.errors import ERRORS
 from ecgdesk.service.routers.studies import StudyId, report_pdf_response
 from ecgdesk.service.routers.users import Username, _user
 from ecgdesk.store.enums import EditKind
-from ecgdesk.workflow.beat_edits import edit_and_report
+from ecgdesk.workflow.beat_edits import edit_and_queue
 from ecgdesk.workflow.billing_view import billing_view
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.report_files import report_file
@@ -76,12 +76,19 @@ def templates(
 
 @router.post("/studies/{study_id}/template-edits")
 def relabel_templates(
-    study_id: StudyId, body: TemplateEditIn, store: StoreDep, who: Annotated[Who, allowed(Action.BEATS_EDIT)]
+    study_id: StudyId,
+    body: TemplateEditIn,
+    request: Request,
+    store: StoreDep,
+    who: Annotated[Who, allowed(Action.BEATS_EDIT)],
 ) -> RunDone:
-    """Relabel every beat of the chosen templates; the summary is recomputed once (a new run)."""
-    done = edit_and_report(store, study_id, EditKind.TEMPLATE, body.templates, body.label, who.actor)
-    return RunDone(run_id=done.run.run_id, reused=done.run.reused,
-                   report_version=done.report.version if done.report else None, note=done.note())
+    """Relabel every beat of the chosen templates; the summary is recomputed once (a new run). On a study
+    already with the physician the report is rendered again by a job (``report_job``)."""
+    done = edit_and_queue(store, study_id, EditKind.TEMPLATE, body.templates, body.label, who.actor)
+    if done.report_job is not None:  # a sent study's report, rendered again in the background
+        request.app.state.work.run_job(store, done.report_job, request.app.state.settings.jobs == "inline")
+    return RunDone(run_id=done.run.run_id, reused=done.run.reused, report_job=done.report_job,
+                   note=done.note())
 
 
 @router.get("/studies/{study_id}/strips")

@@ -103,10 +103,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
     if (study.ok && study.data.analysis) counts(study.data.analysis.beats_by_class);
     await load();
-    // a study already with the physician has its report rendered again with the edit (answer.data.note)
+    // a study already with the physician has its report rendered again with the edit, by a background
+    // job (answer.data.report_job) whose progress and end the outcome follows
+    const done = `Relabelled as ${label}; the summary was recomputed (analysis run ${answer.data.run_id})`;
     const next = answer.data.note ? `; ${answer.data.note}.` : ". Create or regenerate the report to print it.";
-    status.textContent = `Relabelled as ${label}; the summary was recomputed (analysis run ${answer.data.run_id})${next}`;
+    status.textContent = done + next;
     status.focus();  // the cards were drawn again and Relabel is disabled (none selected): keep the keyboard here
+    if (answer.data.report_job) await WS.followReport(D.study_id, answer.data.report_job, (said) => { status.textContent = `${done}; ${said}.`; });
   });
   counts(D.beats_by_class);
   load();

@@ -334,10 +334,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!answer.ok) { status.textContent = `Not relabelled: ${answer.message}`; return; }
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
     if (study.ok && study.data.analysis) st.counts = study.data.analysis.beats_by_class || st.counts;
-    status.textContent = `Beat ${WS.fmt(index + 1)} is now ${label}; the summary was recomputed (analysis run ${answer.data.run_id})${answer.data.note ? `; ${answer.data.note}` : ""}.`;
+    const done = `Beat ${WS.fmt(index + 1)} is now ${label}; the summary was recomputed (analysis run ${answer.data.run_id})`;
+    status.textContent = `${done}${answer.data.note ? `; ${answer.data.note}` : ""}.`;
     cache.clear();
     await draw("edit");
     strip.focus();
+    // a sent study's report is rendered again by a background job: the outcome follows it to its end
+    if (answer.data.report_job) await WS.followReport(D.study_id, answer.data.report_job, (said) => { status.textContent = `${done}; ${said}.`; });
   }
 
   // ------------------------------------------------------------------ navigation

@@ -219,5 +219,25 @@ const WS = (() => {
     idleWatch();
   });
 
-  return { api, upload, data, showError, fieldErrors, clock, fmt, describe, keptDrafts };
+  // A sent study's report rendered again after an edit is a background job (the edit's answer names it,
+  // report_job): follow it in the study's jobs until it ends, telling `say` the state in words each time.
+  async function followReport(studyId, jobId, say) {
+    for (;;) {
+      const answer = await api("GET", `/api/v1/studies/${studyId}`);
+      const job = answer.ok ? (answer.data.jobs || []).find((j) => j.id === jobId) : null;
+      if (!job) { say(`the report is being rendered again (job ${jobId}); see the study page for its progress`); return; }
+      if (job.status === "done") {
+        say(`the report was rendered again as version ${job.result.version} and is back on the physician's worklist, marked changed after sending`);
+        return;
+      }
+      if (job.status === "failed" || job.status === "cancelled") {
+        say(`the report could not be rendered again (job ${jobId} ${job.status}${job.error ? `: ${job.error}` : ""}): create it on the report page`);
+        return;
+      }
+      say(`the report is being rendered again (job ${jobId}, ${job.retry_wait || `${job.status}, ${Math.round(100 * job.progress)} %`})`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  return { api, upload, data, showError, fieldErrors, clock, fmt, describe, keptDrafts, followReport };
 })();
