@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,15 +165,35 @@ def test_a_reanalysis_after_sending_renders_the_report_again(
     (:func:`ecgdesk.workflow.beat_edits.report_again`): the report rendered again under the technician, the
     study reported, a new unreviewed version, marked changed after sending (no beat was edited). Before, the
     study dropped to analyzed, off the physician's worklist. (The physician's side of a changed study, the
-    "To sign" list and the refused old review, is the edit's test above.)"""
-    from ecgdesk.workflow import analysis
+    "To sign" list and the refused old review, is the edit's test above.)
+
+    The render is a ``report.render`` job queued in the transaction that ends the analysis job. Before,
+    the analysis job rendered it itself once its end was committed: a worker killed there (or a render
+    failing for a while, a full disk) left the study analyzed, off the physician's worklist, and no job
+    to take the render up."""
+    from ecgdesk.jobs import queue
+    from ecgdesk.jobs.runner import execute
+    from ecgdesk.workflow import analysis, beat_edits
     from ecgdesk.workflow.analysis_jobs import enqueue_analysis
-    from ecgdesk.workflow.jobs import run_inline
+    from ecgdesk.workflow.jobs import KINDS, run_chain, show_job
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt  # stands for kill -9 right after the analysis job's end was committed
 
     monkeypatch.setattr(analysis, "ALGORITHM_VERSION", "upgraded")  # a new input: a new run
     monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
-    job = run_inline(store, enqueue_analysis(store, reported, "tech", again=True))
+    monkeypatch.setattr(beat_edits, "report_study", killed)
+    job_id = enqueue_analysis(store, reported, "tech", again=True)
+    with store.transaction() as session:
+        (claim,) = queue.claim(session, "doomed", KINDS, 1, 60.0, job_id=job_id)
+    with contextlib.suppress(KeyboardInterrupt):  # the worker is gone after its job (here: the render)
+        execute(store, claim, KINDS)
+    job = show_job(store, job_id).job
     assert job.status == "done" and job.result is not None and not job.result["reused"], job
+    assert "next_job" in job.result, "the render was left to the killed worker"
+    render = show_job(store, int(job.result["next_job"])).job  # queued with the analysis's end
+    assert (render.kind, render.status, render.study_id) == ("report.render", "queued", reported)
+    assert run_chain(store, render.id).status == "done"  # any worker
     with store.transaction() as session:
         assert get_study(session, reported).status == "reported"
         versions = session.scalars(select(ReportVersion).where(ReportVersion.study_id == reported)

@@ -92,7 +92,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.analysis_jobs import enqueue_analysis
     from ecgdesk.workflow.beat_edits import report_again, was_sent
     from ecgdesk.workflow.ecg_services import analyze_ecg_study, is_ecg_study
-    from ecgdesk.workflow.jobs import job_failed, run_inline
+    from ecgdesk.workflow.jobs import job_failed, run_chain, run_inline
     from ecgdesk.workflow.permissions import Action
     from ecgdesk.workflow.views import show_study
 
@@ -127,6 +127,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             bar.refresh()
 
         job = run_inline(store, job_id, on_progress=show)
+    if job.status == "done" and job.result is not None and job.result.get("next_job"):
+        # the sent study's report, rendered again by the job the analysis queued (a worker may have it)
+        run_chain(store, int(job.result["next_job"]))
     if job.status != "done" or job.result is None:
         raise job_failed(f"study {args.study_id}: analysis job {job_id} {job.status}: {job.error}", job)
     a = show_study(store, args.study_id).analysis
@@ -138,7 +141,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         f"{Path(a.beats_file).parent}"
     )
     _print_warnings(a.warnings)
-    if sent:  # the job rendered the report again (beat_edits.report_again) if the analysis changed
+    if sent:  # its render job rendered the report again if the analysis changed
         view = show_study(store, args.study_id)
         if view.status != "reported":
             print("  the report could not be rendered again: create it with 'study report'")

@@ -5,8 +5,10 @@ Kinds (``KINDS``, given to every worker):
 - ``analysis.study``: :func:`~ecgdesk.workflow.analysis.analyze_study` of one study; the job is done in
   the same transaction that stores (or reuses) the analysis run, so the run and the job's result commit
   together, exactly once; a study that was with the physician (reported) and whose analysis changed has
-  its report rendered again right after, as after a beat edit
-  (:func:`ecgdesk.workflow.beat_edits.report_again`);
+  its report rendered again, as after a beat edit, by a ``report.render`` job
+  (:mod:`ecgdesk.workflow.report_jobs`) queued in that same transaction (the job's result names it as
+  ``next_job``), so a worker killed after the analysis, or a render that fails for a while (a full disk),
+  still leaves the render to be done, retried like any job;
 - ``analysis.ecg``: a resting ECG or stress test study (:mod:`ecgdesk.workflow.ecg_services`, seconds
   long, STAT priority; its run is idempotent by input, so a repeated run reuses it); its report rendered
   again as for ``analysis.study``;
@@ -39,6 +41,7 @@ from ecgdesk.jobs.queue import JobSpec, Priority
 from ecgdesk.jobs.runner import Done, JobContext, Outcome, PartResult, Spawn
 from ecgdesk.records import Recording, open_recording
 from ecgdesk.store import Store, file_sha256
+from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import RecordingBlob, Study
 from ecgdesk.workflow import analysis
 from ecgdesk.workflow.analysis import (
@@ -50,7 +53,7 @@ from ecgdesk.workflow.analysis import (
     diary_of,
     output_of,
 )
-from ecgdesk.workflow.beat_edits import report_again, was_sent
+from ecgdesk.workflow.beat_edits import was_sent
 from ecgdesk.workflow.lifecycle import import_warnings, require_status
 from ecgdesk.workflow.studies import get_study, open_study_recording
 
@@ -226,7 +229,8 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
     sent = was_sent(ctx.store, study_id)  # with the physician: a changed analysis renders the report again
 
     def finalize(session: Session, run_id: int, reused: bool) -> None:
-        ctx.finish_in(session, {"run_id": run_id, "reused": reused, "parts": len(parts)})
+        result = {"run_id": run_id, "reused": reused, "parts": len(parts)}
+        ctx.finish_in(session, _with_render(session, study_id, sent, actor, result))
 
     try:
         info = analyze_study(
@@ -237,9 +241,6 @@ def run_study_analysis(ctx: JobContext) -> Outcome:
         source = {"study_id": study_id, "recording_id": recording_id}
         return Spawn(_segment_specs(ctx, source, split.plan))
     _remove_parts(ctx.store, parts)
-    # after the job's own transaction (done with its run, exactly once): a render that fails leaves the new
-    # analysis standing and the study analyzed, as after a beat edit; the technician renders it by hand
-    report_again(ctx.store, study_id, sent, actor)
     return Done({"run_id": info.run_id, "parts": len(parts)})
 
 
@@ -253,11 +254,24 @@ def run_ecg_analysis(ctx: JobContext) -> Outcome:
     sent = was_sent(ctx.store, study_id)
 
     def finalize(session: Session, run_id: int, reused: bool) -> None:
-        ctx.finish_in(session, {"run_id": run_id, "reused": reused})
+        result = {"run_id": run_id, "reused": reused}
+        ctx.finish_in(session, _with_render(session, study_id, sent, actor, result))
 
     info = analyze_ecg_study(ctx.store, study_id, actor, finalize=finalize)
-    report_again(ctx.store, study_id, sent, actor)
     return Done({"run_id": info.run_id, "reused": info.reused})
+
+
+def _with_render(
+    session: Session, study_id: int, sent: bool, actor: str, result: dict[str, Any]
+) -> dict[str, Any]:
+    """``result``, and, when the study had been sent (``sent``, read before the analysis) and the analysis
+    moved it back to analyzed, the render of its report queued in the job's own transaction as
+    ``next_job`` (run next by whoever runs the chain: ``study analyze``, the service)."""
+    from ecgdesk.workflow.report_jobs import enqueue_report
+
+    if not sent or StudyStatus(get_study(session, study_id).status) is not StudyStatus.ANALYZED:
+        return result
+    return {**result, "next_job": enqueue_report(session, study_id, actor)}
 
 
 def _open_source(store: Store, source: dict[str, Any]) -> Recording:

@@ -1,18 +1,20 @@
 """A change to the analysis of a study already with the physician, as the faces make it: a technician's
 beat edit (workstation, API, ``study edit``) or a re-analysis (``study analyze``, ``POST .../analysis``,
-the worker's analysis jobs), and the report rendered again at once.
+the worker's analysis jobs), and the report rendered again.
 
 An edit or a new current analysis run moves the study back to ``analyzed``
 (:mod:`ecgdesk.workflow.analysis`). On a study the technician had already sent to the physician, that left
 the physician's queue short of the study until someone remembered to regenerate the report by hand. Here
-the report is rendered again with the change: by the analysis job itself (:func:`report_again`), or, for
-an edit, by a ``report.render`` job (:mod:`ecgdesk.workflow.report_jobs`) the edit queues, which the
-workstation's page follows while it runs and ``study edit`` runs at once. The study
-goes back to ``reported`` (the physician's worklist and "To sign" list) as a new, unreviewed version, so
-the physician cannot sign the old one (signing wants the latest version reviewed and unchanged), and the
-worklist marks it "changed after sending" (:func:`ecgdesk.workflow.review.changed_after_sending`) until it
-is signed. Both rows (``report:render``, ``status:report``) are audited under the technician who made the
-change, after its ``analysis:edit`` or ``analysis:run`` / ``analysis:current``.
+the report is rendered again with the change by a ``report.render`` job
+(:mod:`ecgdesk.workflow.report_jobs`): queued by the edit (:func:`queue_report_again`; the workstation's
+page follows it, ``study edit`` runs it at once) or in the transaction that ends the analysis job; only
+``study analyze`` of a resting ECG or stress test, which runs no job, renders it here
+(:func:`report_again`). The study goes back to ``reported`` (the physician's worklist and "To sign" list)
+as a new, unreviewed version, so the physician cannot sign the old one (signing wants the latest version
+reviewed and unchanged), and the worklist marks it "changed after sending"
+(:func:`ecgdesk.workflow.review.changed_after_sending`) until it is signed. Both rows (``report:render``,
+``status:report``) are audited under the technician who made the change, after its ``analysis:edit`` or
+``analysis:run`` / ``analysis:current``.
 """
 
 from __future__ import annotations
