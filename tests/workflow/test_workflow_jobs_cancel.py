@@ -172,3 +172,47 @@ def test_an_upload_cancelled_while_it_imports_imports_nothing_and_queues_no_anal
     retry_job(store, job_id, "tech")
     assert run_chain(store, job_id).status == "done"
     assert state() == ("analyzed", "done", ["upload.import", "analysis.study"])
+
+
+def test_a_report_render_cancelled_while_it_runs_stores_no_version(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render of a sent study's report after a technician's edit (``report.render``) cancelled
+    mid-render: no new version, the study left analyzed (the technician's report page renders it, or the
+    job is retried); retried, it renders once and the study is with the physician again."""
+    from workflow_builders import fake_analyzer
+
+    from ecgdesk.reports.context import RenderedReport
+    from ecgdesk.store.enums import EditKind
+    from ecgdesk.store.models import ReportVersion
+    from ecgdesk.workflow import report_render
+    from ecgdesk.workflow.analysis import analyze_study
+    from ecgdesk.workflow.beat_edits import edit_and_queue
+    from ecgdesk.workflow.reporting import report_study
+
+    def render(ctx: object, folder: Path) -> RenderedReport:  # the files' layout is not what is tested
+        (folder / "report.pdf").write_text(folder.name)
+        return RenderedReport(folder / "report.pdf", None, "-", 1)
+
+    monkeypatch.setattr(report_render, "render_scanning_report", render)
+    study_id = create_study(store, study_request(), "tech")
+    import_recording(store, study_id, tiny_record, "tech")
+    analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
+    report_study(store, study_id, "tech")
+    job_id = edit_and_queue(store, study_id, EditKind.BEAT, [0], "V", "tech").report_job
+    assert job_id is not None
+    monkeypatch.setattr(report_render, "render_scanning_report", _cancelling(store, job_id, render))
+
+    def versions() -> tuple[str, list[int]]:
+        with store.transaction() as session:
+            rows = session.scalars(select(ReportVersion.version).where(ReportVersion.study_id == study_id))
+            return str(get_study(session, study_id).status), sorted(rows)
+
+    assert run_inline(store, job_id).status == "cancelled"
+    assert versions() == ("analyzed", [1])
+    assert sorted(p.name for p in (store.studies_root / str(study_id) / "reports").iterdir()) == ["v1"]
+    monkeypatch.setattr(report_render, "render_scanning_report", render)
+    retry_job(store, job_id, "tech")
+    info = run_inline(store, job_id)
+    assert info.status == "done" and info.result == {"version": 2, "reused": False}, info
+    assert versions() == ("reported", [1, 2])
