@@ -192,6 +192,31 @@ def test_an_upload_whose_worker_died_before_its_end_imports_once_on_its_next_att
         assert not list((api.store.home / "uploads").iterdir())  # the uploaded files are gone
 
 
+def test_a_service_running_its_jobs_inline_runs_those_left_by_its_restart(
+    queued_api: Api, tiny_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that runs its jobs in its own threads (``create_app``, ``uvicorn --factory``: jobs
+    ``inline``) restarted or killed while they ran left them queued or running for ever: it ran only the
+    jobs it queued itself, and no worker process runs them. When it starts it runs those left now."""
+    monkeypatch.setenv("ECGDESK_JOB_RETRY_BASE_S", "0")  # the dead run's lease: no backoff in this test
+    api = queued_api
+    headers = api.login("tech.t")
+    ids = [api.client.post("/api/v1/studies", json={**STUDY, "patient_id": f"MRN-{i}"},
+                           headers=headers).json()["id"] for i in range(2)]
+    for study_id in ids:
+        assert upload(api, study_id, tiny_files).status_code == 202
+    api.wait()
+    running, queued = sorted(jobs(api.store), key=lambda j: j.id)
+    _die_before_done(api, running.id)  # the old process died in this import; the other never started
+    for restarted in make_api(api.store, ServiceSettings(upload_limit_bytes=UPLOAD_LIMIT, policy=POLICY)):
+        restarted.wait()
+        headers = restarted.login("tech.t")
+        views = [restarted.client.get(f"/api/v1/studies/{i}", headers=headers).json() for i in ids]
+        assert [(v["status"], v["upload"]["state"]) for v in views] == [("analyzed", "done")] * 2, views
+    assert {j.kind: j.status for j in jobs(api.store)} == {"upload.import": "done", "analysis.study": "done"}
+    assert next(j for j in jobs(api.store) if j.id == running.id).attempts == 2
+
+
 def test_an_edit_of_a_sent_study_renders_its_report_in_a_job(
     queued_api: Api, tiny_files: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

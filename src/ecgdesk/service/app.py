@@ -59,6 +59,7 @@ def create_app(
 
             timers = MonitoringTimers(app.state.store, settings.monitoring_timer_s).start()
         app.state.monitoring_timers = timers
+        work.resume(app.state.store, settings.jobs == "inline")
         yield
         if timers is not None:
             timers.stop()

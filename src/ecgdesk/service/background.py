@@ -37,6 +37,14 @@ class BackgroundWork:
 
             self.submit(f"job-{job_id}", partial(run_chain, store, job_id))
 
+    def resume(self, store: Store, inline: bool) -> None:
+        """When the service starts: if it runs its jobs ``inline``, run in a thread the jobs left queued or
+        running by its previous run (restarted, or killed, mid-way), which no worker process would run."""
+        if inline:
+            from ecgdesk.workflow.jobs import run_left
+
+            self.submit("jobs-left", partial(run_left, store))
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the work started so far; whether all of it finished."""
         with self._lock:

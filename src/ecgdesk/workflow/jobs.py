@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from ecgdesk.errors import EXIT_USAGE, EcgDeskError, InputError, NotFoundError, check_option
 from ecgdesk.jobs import queue
 from ecgdesk.jobs.executor import Executor, LocalExecutor
@@ -196,6 +198,18 @@ def run_worker(
 
     return serve(store, executor, kinds, stop=done, lease_s=lease_s, poll_s=poll_s, backoff=backoff,
                  stats=stats)
+
+
+def run_left(store: Store, **options: Any) -> list[JobInfo]:
+    """Run the jobs left queued or running (their parts with them), most urgent first, one after the other,
+    each to its end (:func:`run_chain`): a running one once its lease has expired (its process is gone), or
+    waited for while its worker lives. For a service that runs its jobs in its own threads, when it starts:
+    its jobs of before a restart have no other process to run them. The ended jobs."""
+    live = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    with store.transaction() as session:
+        ids = list(session.scalars(select(Job.id).where(Job.parent_id.is_(None), Job.status.in_(live))
+                                   .order_by(Job.priority.desc(), Job.id)))
+    return [run_chain(store, job_id, **options) for job_id in ids]
 
 
 def run_chain(store: Store, job_id: int, **options: Any) -> JobInfo:
