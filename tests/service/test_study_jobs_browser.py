@@ -42,8 +42,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Store, int, list[int]]]:
     add_people(store)
     study_id = create_study_from(store, StudyCreate.model_validate(STUDY), "tech.t")
     jobs = [_queued(store, study_id, n) for n in (1, 2)]  # no worker runs here: they stay queued
-    try:
-        with serve_in_thread(create_app(store, ServiceSettings(policy=POLICY))) as url:
+    try:  # a service that only queues (one running its jobs inline runs those it finds when it starts)
+        with serve_in_thread(create_app(store, ServiceSettings(policy=POLICY, jobs="queue"))) as url:
             yield url, store, study_id, jobs
     finally:
         store.close()
