@@ -1,6 +1,6 @@
-"""The study page's Cancel button of a background job, in a real browser (Chromium through Playwright): it
+"""The study page's background jobs in a real browser (Chromium through Playwright): the Cancel button
 cancels a queued job (the row's state follows, the button is disabled, the job is cancelled and audited),
-and for a job that ended meanwhile it says why nothing was cancelled."""
+and for a job that ended meanwhile it says why nothing was cancelled; "Analyse again" follows its job."""
 
 from __future__ import annotations
 
@@ -74,3 +74,38 @@ def test_the_cancel_button_cancels_a_queued_job_and_says_why_it_cannot(
         assert session.get(Job, first).status == "cancelled"  # type: ignore[union-attr]
         audited = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "job:cancelled"))
         assert [str(e) for e in audited] == [str(first)]
+
+
+def test_analyse_again_follows_its_job_and_shows_the_new_analysis(
+    tmp_path: Path, tiny_files: list[Path]
+) -> None:
+    """The study page's "Analyse again" said "Analysis started in the background." and nothing more: for
+    a multi-day recording, minutes with no progress and no end. The page follows the job now (its state and
+    progress, next to the button) and shows the new analysis once the job is done."""
+    from ecgdesk.workflow.analysis import analyze_study
+    from ecgdesk.workflow.jobs import run_chain
+    from ecgdesk.workflow.studies import import_recording
+
+    need_browser()
+    store = make_store(tmp_path, "sqlite")
+    add_people(store)
+    study_id = create_study_from(store, StudyCreate.model_validate(STUDY), "tech.t")
+    import_recording(store, study_id, next(p for p in tiny_files if p.suffix == ".hea"), "tech.t")
+    analyze_study(store, study_id, "tech.t")
+    try:  # a service that only queues: the test is the worker, once the page shows the job queued
+        with serve_in_thread(create_app(store, ServiceSettings(policy=POLICY, jobs="queue"))) as url, \
+                launched_chromium() as chromium:
+            page: Any = open_logged_in(chromium, url, "tech.t")
+            page.goto(f"{url}/studies/{study_id}")
+            page.locator("#reanalyze").click()
+            said = page.locator("#reanalyze-status")
+            said.locator("text=queued").wait_for()
+            with store.transaction() as session:
+                job = session.scalars(select(Job).where(Job.kind == "analysis.study")).one()
+            assert said.inner_text() == f"Analysis (job {job.id}): queued, 0 %"
+            with page.expect_navigation():  # the page is drawn again with the new analysis
+                assert run_chain(store, job.id).status == "done"
+            assert page.locator(f'tr[data-job="{job.id}"] .job-state').inner_text().strip() == "done"
+            assert page.errors == []
+    finally:
+        store.close()

@@ -65,11 +65,20 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("comment-saved").textContent = answer.ok ? "Saved; printed in the next report version." : "";
   });
 
+  // A new analysis runs in the background (minutes for a multi-day recording): the page follows its job,
+  // its progress, and shows the new analysis once it is done (before, it said "started" and nothing more).
   const again = document.getElementById("reanalyze");
   if (again) again.addEventListener("click", async () => {
-    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/analysis`);
-    again.insertAdjacentText("afterend", answer.ok ? " Analysis started in the background." : ` ${answer.message}`);
+    const said = document.getElementById("reanalyze-status");
     again.disabled = true;
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/analysis`);
+    if (!answer.ok) { said.textContent = answer.message; return; }
+    said.textContent = "Analysis started in the background.";
+    // the study's analysis job (its newest, queued again or new), to its end
+    const job = await WS.followJob(D.study_id, (j) => ["analysis.study", "analysis.ecg"].includes(j.kind),
+      (j) => { said.textContent = `Analysis (job ${j.id}): ${WS.jobState(j)}`; });
+    if (!job || job.status === "done") { location.reload(); return; }  // the new analysis (or what there is)
+    said.textContent = `Analysis (job ${job.id}) ${job.status}${job.error ? `: ${job.error}` : ""}`;
   });
 
   // Cancel a queued or running job: a running analysis stops at its next heartbeat and stores nothing.

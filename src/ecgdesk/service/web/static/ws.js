@@ -219,25 +219,29 @@ const WS = (() => {
     idleWatch();
   });
 
-  // A sent study's report rendered again after an edit is a background job (the edit's answer names it,
-  // report_job): follow it in the study's jobs until it ends, telling `say` the state in words each time.
-  async function followReport(studyId, jobId, say) {
+  // A background job of a study (`pick` chooses it from the study's jobs, newest first): `onJob` gets it
+  // each second until it ends; the ended job, or null when the study lists no such job.
+  async function followJob(studyId, pick, onJob) {
     for (;;) {
       const answer = await api("GET", `/api/v1/studies/${studyId}`);
-      const job = answer.ok ? (answer.data.jobs || []).find((j) => j.id === jobId) : null;
-      if (!job) { say(`the report is being rendered again (job ${jobId}); see the study page for its progress`); return; }
-      if (job.status === "done") {
-        say(`the report was rendered again as version ${job.result.version} and is back on the physician's worklist, marked changed after sending`);
-        return;
-      }
-      if (job.status === "failed" || job.status === "cancelled") {
-        say(`the report could not be rendered again (job ${jobId} ${job.status}${job.error ? `: ${job.error}` : ""}): create it on the report page`);
-        return;
-      }
-      say(`the report is being rendered again (job ${jobId}, ${job.retry_wait || `${job.status}, ${Math.round(100 * job.progress)} %`})`);
+      const job = answer.ok ? (answer.data.jobs || []).find(pick) : null;
+      if (!job) return null;
+      onJob(job);
+      if (["done", "failed", "cancelled"].includes(job.status)) return job;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+  const jobState = (job) => job.retry_wait || `${job.status}, ${Math.round(100 * job.progress)} %`;
 
-  return { api, upload, data, showError, fieldErrors, clock, fmt, describe, keptDrafts, followReport };
+  // A sent study's report rendered again after an edit is a background job (the edit's answer names it,
+  // report_job): follow it until it ends, telling `say` the state in words each time.
+  async function followReport(studyId, jobId, say) {
+    const job = await followJob(studyId, (j) => j.id === jobId,
+      (j) => say(`the report is being rendered again (job ${jobId}, ${jobState(j)})`));
+    if (!job) say(`the report is being rendered again (job ${jobId}); see the study page for its progress`);
+    else if (job.status === "done") say(`the report was rendered again as version ${job.result.version} and is back on the physician's worklist, marked changed after sending`);
+    else say(`the report could not be rendered again (job ${jobId} ${job.status}${job.error ? `: ${job.error}` : ""}): create it on the report page`);
+  }
+
+  return { api, upload, data, showError, fieldErrors, clock, fmt, describe, keptDrafts, followJob, jobState, followReport };
 })();
