@@ -251,7 +251,6 @@ def test_technician_relabels_a_template_and_the_summary_changes(
     wait_js(page, "document.getElementById('tpl-status').textContent.includes('recomputed')", 120)
     # the Relabel button is disabled once the cards are drawn again: the focus is on the outcome instead
     assert page.evaluate("document.activeElement.id") == "tpl-status"
-    # it was reported: its report is rendered again by a background job, which the outcome follows
     wait_js(page, "document.getElementById('tpl-status').textContent.includes('rendered again as')", 120)
     assert "back on the physician's worklist" in page.locator("#tpl-status").inner_text()
     after = page.locator("[data-testid=beat-counts]").inner_text()
