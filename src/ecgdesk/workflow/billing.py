@@ -446,7 +446,8 @@ def mark_billed(store: Store, study_id: int, actor: str, reference: str) -> None
     if not reference.strip():
         raise InputError("reference", "give the claim or batch id the claim was submitted under")
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        # locked: the same submission recorded twice at once (a double click) was two 'coding:billed' rows
+        study = get_study(session, study_id, for_update=True)
         require_status(study, "bill", {StudyStatus.CODED})
         latest = latest_coding(session, study_id)
         changes = coding_changes(session, study, latest) if latest is not None else ()

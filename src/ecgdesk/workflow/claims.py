@@ -202,7 +202,9 @@ class ClaimInputs:
 
 
 def _inputs(session: Session, study_id: int, actor: str) -> ClaimInputs:
-    study = get_study(session, study_id)
+    # Locked: a second "create claim" of the study at the same moment waits, then finds this claim (on
+    # PostgreSQL both saw none and made two claims of one study).
+    study = get_study(session, study_id, for_update=True)
     if StudyStatus(study.status) not in (StudyStatus.CODED, StudyStatus.BILLED):
         raise InputError(
             "status", f"study {study_id} is '{study.status}'; code it first ('ecgdesk study code')"
@@ -473,12 +475,19 @@ def create_claim(
         )
 
 
-def find_claim(session: Session, claim_ref: str | int) -> ClaimRow:
-    """A claim by its claim number (CLM01) or row id."""
+def find_claim(session: Session, claim_ref: str | int, for_update: bool = False) -> ClaimRow:
+    """A claim by its claim number (CLM01) or row id; ``for_update``: its row locked until the transaction
+    ends, for a change that checks the claim's status first (PostgreSQL; see ``lifecycle.get_study``)."""
     text = str(claim_ref).strip()
-    row = session.scalar(select(ClaimRow).where(ClaimRow.claim_number == text))
+    query = select(ClaimRow).where(ClaimRow.claim_number == text)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.scalar(query)
     if row is None and is_digits(text) and 0 < int(text) <= 2**31 - 1:
-        row = session.get(ClaimRow, int(text))  # a row id beyond the column's range is no claim
+        # a row id beyond the column's range is no claim
+        row = session.get(
+            ClaimRow, int(text), with_for_update=for_update or None, populate_existing=for_update
+        )
     if row is None:
         raise NotFoundError("claim", f"no claim {text!r}")
     return row

@@ -308,6 +308,12 @@ def work_denial(
         item = session.get(DenialItemRow, item_id)
         if item is None:
             raise NotFoundError("item", f"no denial item {item_id}")
+        # Locked, the claim first (as a posting changes them): the same item worked at the same moment (two
+        # billers, a double click) waits, then finds it worked; on PostgreSQL both saw it open and booked
+        # two write-offs.
+        claim = session.get(ClaimRow, item.claim_id, with_for_update=True, populate_existing=True)
+        item = session.get(DenialItemRow, item_id, with_for_update=True, populate_existing=True)
+        assert claim is not None and item is not None  # neither is ever deleted
         if item.status == "closed":
             # only a posting closes an item (the biller works one): say which, not as if the biller had
             raise ConflictError(
@@ -320,8 +326,6 @@ def work_denial(
             raise ConflictError(
                 "item", f"item {item_id} is already {item.status} ({item.worked_action} by {item.worked_by})"
             )
-        claim = session.get(ClaimRow, item.claim_id)
-        assert claim is not None
         payer = session.get(PayerRow, claim.payer_id)
         assert payer is not None
         crossover = bool(_crossed(session, {claim.id}))

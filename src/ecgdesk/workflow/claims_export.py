@@ -105,7 +105,8 @@ def export_claims(
     try:
         with collector_paused(), store.transaction() as session:
             if claim_refs:
-                rows = [find_claim(session, ref) for ref in claim_refs]
+                # locked: the same claim exported at the same moment waits, then is not 'scrubbed' any more
+                rows = [find_claim(session, ref, for_update=True) for ref in claim_refs]
                 for row in rows:
                     if row.status != ClaimStatus.SCRUBBED.value:
                         raise ConflictError(
@@ -117,6 +118,9 @@ def export_claims(
                         select(ClaimRow)
                         .where(ClaimRow.status == ClaimStatus.SCRUBBED.value)
                         .order_by(ClaimRow.id)
+                        # PostgreSQL checks the status again once a concurrent export lets go of a row
+                        .with_for_update()
+                        .execution_options(populate_existing=True)
                     )
                 )
             payers = {p.id: p for p in session.scalars(select(PayerRow))}
@@ -315,7 +319,9 @@ def correct_claim(
     """A replacement (frequency 7, REF*F8) of an adjudicated claim, or a new original of a rejected one (a
     rejected replacement goes again as the same replacement)."""
     with store.transaction() as session:
-        return correct_in(session, find_claim(session, claim_ref), actor, edits, today or date.today())
+        # locked: a second correction at the same moment waits, then finds the claim 'corrected'
+        original = find_claim(session, claim_ref, for_update=True)
+        return correct_in(session, original, actor, edits, today or date.today())
 
 
 def correct_in(

@@ -1,0 +1,175 @@
+"""Two billers (or one biller's two tabs, or a double-clicked button) doing the same thing to the same claim
+at the same moment, on PostgreSQL: each race has one winner; the other is refused in words (a 409 over
+HTTP) or, where the action is idempotent, finds the winner's work. Never two claims for one study, a claim
+in two 837P files, two replacements of one claim or a denial written off twice.
+
+PostgreSQL only: SQLite's BEGIN IMMEDIATE (``store.db``) already runs writing transactions one at a time,
+so there the second request always starts after the first committed (the sequential cases are in the
+claims and denial work tests). Each race lets the first request wait, inside its transaction and past its
+checks, until the second has either passed its checks too (the fault) or is waiting for a lock the first
+holds (the mend); no timing decides the outcome.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from workflow_builders import tiny_record  # noqa: F401
+
+from ecgdesk.claims.remit import Adjustment
+from ecgdesk.errors import ConflictError
+from ecgdesk.store import Store
+from ecgdesk.store.claims_models import ClaimRow, LedgerRow, X12Batch
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.billing import mark_billed
+from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_denials import list_denials, work_denial
+from ecgdesk.workflow.claims_export import correct_claim, export_claims
+from ecgdesk.workflow.claims_views import show_claim
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
+from remit_builders import (
+    ACME_PARTIES,
+    MEDICARE_PARTIES,
+    D,
+    _export,
+    _paid,
+    _post,
+    remit_store,
+    remit_template,
+)
+
+#: The modules whose first audit row of a request is where the race is held (past every check).
+AUDITING = ("billing", "claims", "claims_export", "claims_ledger", "claims_denials", "claims_secondary")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, tiny_record: Path) -> Path:  # noqa: F811
+    return remit_template(tmp_path_factory, tiny_record)
+
+
+@pytest.fixture
+def store(tmp_path: Path, template: Path) -> Iterator[Store]:
+    yield from remit_store("postgresql", tmp_path, template)
+
+
+def _lock_waiters(store: Store) -> int:
+    with store.engine.connect() as con:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return int(con.execute(text(query)).scalar() or 0)
+
+
+def race(store: Store, monkeypatch: pytest.MonkeyPatch, call: Callable[[int], Any]) -> list[Any]:
+    """``call(0)`` and ``call(1)`` in two threads; the first to write its audit row waits there until the
+    other has reached its own audit row or waits for a lock. Each outcome: the value or the error."""
+    arrived: set[int] = set()
+    guard = threading.Lock()
+
+    def held(real: Callable[..., Any]) -> Callable[..., Any]:
+        def append(*args: Any, **kwargs: Any) -> Any:
+            me = threading.get_ident()
+            with guard:
+                first_call = me not in arrived
+                arrived.add(me)
+            deadline = time.monotonic() + 30
+            while first_call and len(arrived) < 2 and not _lock_waiters(store):
+                assert time.monotonic() < deadline, "the other request neither came nor waited"
+                time.sleep(0.02)
+            return real(*args, **kwargs)
+
+        return append
+
+    with monkeypatch.context() as patch:
+        for name in AUDITING:
+            module = importlib.import_module(f"ecgdesk.workflow.{name}")
+            patch.setattr(module, "append", held(module.append))
+        out: list[Any] = [None, None]
+
+        def run(i: int) -> None:
+            try:
+                out[i] = call(i)
+            except Exception as error:  # the loser's refusal is the outcome looked at
+                out[i] = error
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    return out
+
+
+def _count(store: Store, query: Any) -> int:
+    with store.transaction() as session:
+        return int(session.scalar(query) or 0)
+
+
+def _refused(outcomes: list[Any]) -> list[ConflictError]:
+    return [o for o in outcomes if isinstance(o, ConflictError)]
+
+
+def test_one_claim_one_837p_per_study_when_two_billers_press_at_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Create claim twice at once made two claims of the study (both saw none); exporting the claim twice
+    at once put it in two 837P files (both saw it scrubbed): billed twice. Marking a study billed twice
+    at once recorded two submissions (two 'coding:billed' rows, each with its own reference)."""
+    made = race(store, monkeypatch, lambda i: create_claim(store, 3, f"biller{i}"))
+    assert _count(store, select(func.count()).select_from(ClaimRow)) == 1, made
+    assert made[0].claim_id == made[1].claim_id  # the second rebuilt the first's claim, as one after another
+    claim_id = made[0].claim_id
+    sent = race(
+        store, monkeypatch, lambda i: export_claims(store, tmp_path / f"out{i}", f"b{i}", None, [claim_id])
+    )
+    assert _count(store, select(func.count()).select_from(X12Batch)) == 1, sent
+    (refused,) = _refused(sent)
+    assert refused.field == f"claim {claim_id}" and "it is 'exported'" in refused.reason
+    billed = race(store, monkeypatch, lambda i: mark_billed(store, 2, f"biller{i}", f"CLM-{i}"))
+    (refused,) = _refused(billed)
+    assert "cannot bill a study in status 'billed'" in refused.reason
+    marks = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "coding:billed", AuditEntry.entity_id == "2"
+    )
+    assert _count(store, marks) == 1
+
+
+def test_one_write_off_and_one_replacement_when_two_billers_work_a_claim_at_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two write-offs of one denial at once both booked 143.80 (the claim showed 287.60 written off and
+    an insurance credit of 143.80); two corrections at once made two replacement claims of one claim."""
+    (denied_claim,) = _export(store, tmp_path / "out", [1], "12345")
+    denied = _paid(denied_claim, "0", Adjustment("CO", "50", denied_claim.total_charge), status="4")
+    _post(store, tmp_path, [denied], "EFT-DENY", MEDICARE_PARTIES)
+    (paid_claim,) = _export(store, tmp_path / "out", [3], "ACME1")
+    paid = _paid(
+        paid_claim,
+        "80.00",
+        Adjustment("CO", "45", paid_claim.total_charge - D("100.00")),
+        Adjustment("PR", "2", D("20.00")),
+    )
+    _post(store, tmp_path, [paid], "EFT-PAID", ACME_PARTIES)
+    (item,) = list_denials(store, "biller", category="necessity")
+    worked = race(store, monkeypatch, lambda i: work_denial(store, item.id, "write_off", f"biller{i}"))
+    (refused,) = _refused(worked)
+    assert refused.field == "item" and "already worked (write_off by biller" in refused.reason
+    money = show_claim(store, denied_claim.claim_id, "biller").balance
+    assert (money["written_off"], money["insurance_balance"]) == ("143.80", "0.00")
+    writes = select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == "write_off")
+    assert _count(store, writes) == 1
+    before = _count(store, select(func.count()).select_from(ClaimRow))
+    fixed = race(store, monkeypatch, lambda i: correct_claim(store, paid_claim.claim_id, f"biller{i}"))
+    assert _count(store, select(func.count()).select_from(ClaimRow)) == before + 1, fixed
+    (refused,) = _refused(fixed)
+    assert "is 'corrected': nothing to correct" in refused.reason
