@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from service_builders import PEOPLE, PIN, STUDY, Api
 from sqlalchemy import func, select
+from test_service_page_permissions import unlisted_routes
 
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
@@ -162,10 +163,14 @@ def test_every_action_has_a_row_in_the_table() -> None:
 
 
 def test_every_route_is_in_the_matrix(api: Api) -> None:
-    """Every route of the app is in the OpenAPI document, and every one of those is in ROUTES."""
+    """Every route of the app is in the OpenAPI document, and every one of those is in ROUTES, or is a
+    page listed in ``test_service_page_permissions.PAGES``."""
     routes = {(method.upper(), path) for path, item in api.app.openapi()["paths"].items() for method in item}
     routes -= OPEN
     assert routes == set(ROUTES), "list each new route with its action in ROUTES"
+    # the pages are not in the document: every route of the app is walked, each page must be listed
+    unlisted = unlisted_routes(api.app, routes | OPEN)
+    assert not unlisted, f"list each new page with the actions it checks in PAGES: {unlisted}"
 
 
 def _forbidden(api: Api) -> int:
