@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,18 @@ import pytest
 from sqlalchemy import func, select, text
 from workflow_builders import tiny_record  # noqa: F401
 
+from ecgdesk.claims.payer_sim import write_835, write_999
 from ecgdesk.claims.remit import Adjustment
 from ecgdesk.errors import ConflictError
 from ecgdesk.store import Store
-from ecgdesk.store.claims_models import ClaimRow, LedgerRow, X12Batch
+from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, LedgerRow, RemittanceRow, X12Batch
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.claims import create_claim
+from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
+from ecgdesk.workflow.claims_inbound import post_remittance
 from ecgdesk.workflow.claims_views import show_claim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
@@ -48,7 +52,10 @@ from remit_builders import (
 )
 
 #: The modules whose first audit row of a request is where the race is held (past every check).
-AUDITING = ("billing", "claims", "claims_export", "claims_ledger", "claims_denials", "claims_secondary")
+AUDITING = (
+    "billing", "claims", "claims_acks", "claims_denials", "claims_export", "claims_inbound", "claims_ledger",
+    "claims_secondary",
+)
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +180,28 @@ def test_one_write_off_and_one_replacement_when_two_billers_work_a_claim_at_once
     assert _count(store, select(func.count()).select_from(ClaimRow)) == before + 1, fixed
     (refused,) = _refused(fixed)
     assert "is 'corrected': nothing to correct" in refused.reason
+
+
+def test_a_payer_file_posted_twice_at_once_is_applied_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same 999 applied twice at once added two acknowledgement rows (both saw it new), and the same
+    835 posted twice at once failed one of the two on the database's unique remittance (a 409 "retry"
+    naming nothing). Each now waits for the other and answers as one after the other: the second is a
+    duplicate, applied nothing."""
+    (claim,) = _export(store, tmp_path / "out", [1], "12345")
+    with store.transaction() as session:
+        group = str(session.scalar(select(func.max(X12Batch.id)).where(X12Batch.direction == "out")))
+    ack = tmp_path / "accepted.999"
+    ack.write_text(write_999(group, ["0001"], True, MEDICARE_PARTIES))
+    acked = race(store, monkeypatch, lambda i: apply_ack(store, ack, f"biller{i}"))
+    assert sorted(a.duplicate for a in acked) == [False, True], acked
+    assert _count(store, select(func.count()).select_from(ClaimAckRow)) == 1
+    paid = _paid(claim, "80.00", Adjustment("CO", "45", claim.total_charge - D("80.00")))
+    remit = tmp_path / "paid.835"
+    remit.write_text(write_835([paid], MEDICARE_PARTIES, "EFT-TWICE", date.today()))
+    posted = race(store, monkeypatch, lambda i: post_remittance(store, remit, f"biller{i}").to_dict())
+    assert sorted(p["posted"] for p in posted) == [0, 1], posted
+    (again,) = [p for p in posted if not p["posted"]]
+    assert "already posted" in again["duplicates"][0]["reason"]
+    assert _count(store, select(func.count()).select_from(RemittanceRow)) == 1

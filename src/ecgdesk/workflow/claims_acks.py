@@ -18,7 +18,7 @@ from ecgdesk.claims.acks import InterchangeAck, check_ta1_only, kind_of, read_ta
 from ecgdesk.claims.model import SET_CONTROL
 from ecgdesk.claims.x12 import read_file
 from ecgdesk.errors import InputError, is_digits
-from ecgdesk.store import Store, append
+from ecgdesk.store import Store, append, serialise
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, X12Batch
 from ecgdesk.workflow.claims_ledger import ClaimStatus, move_claim
 from ecgdesk.workflow.lifecycle import now
@@ -44,6 +44,9 @@ def _inbound_batch(
     session: Session, kind: str, path: Path, digest: str, count: int, actor: str
 ) -> X12Batch | None:
     """A new inbound batch row, or ``None`` when the same content was already applied."""
+    # the same file applied twice at once: the second waits here and finds the first's batch (on
+    # PostgreSQL both found none and each added its acknowledgement rows)
+    serialise(session, f"x12-in:{kind}:{digest}")
     seen = session.scalar(
         select(X12Batch).where(X12Batch.direction == "in", X12Batch.kind == kind, X12Batch.sha256 == digest)
     )

@@ -23,7 +23,7 @@ from ecgdesk.claims import Remittance, read_remittances
 from ecgdesk.claims.matching import BilledLine
 from ecgdesk.claims.x12 import X12Error, collector_paused
 from ecgdesk.coding.payer_rules import PayerRules
-from ecgdesk.store import Store, append, append_many
+from ecgdesk.store import Store, append, append_many, serialise
 from ecgdesk.store.batches import in_batches
 from ecgdesk.store.claims_models import (
     BillingProviderRow,
@@ -79,6 +79,9 @@ def post_remittance(store: Store, path: Path, actor: str) -> PostResult:
 
 
 def _post_one(session: Session, path: Path, remittance: Remittance, actor: str, result: PostResult) -> None:
+    # the same remittance posted twice at once: the second waits here and finds it posted (on PostgreSQL
+    # both found none and the second failed on the unique remittance: a 409 naming nothing)
+    serialise(session, f"835:{remittance.payer_trace_id}:{remittance.trace_number}")
     duplicate = session.scalar(
         select(RemittanceRow).where(
             RemittanceRow.payer_trace_id == remittance.payer_trace_id,
