@@ -287,7 +287,8 @@ NOT_PATIENT_DATA = {
 
 
 def test_every_read_of_patient_data_is_audited(api: Api) -> None:
-    """Every GET that answers 200 with patient data appends an audit row naming the reader."""
+    """Every GET that answers 200 with patient data appends an audit row naming the reader; none may be
+    kept in the browser's cache (until 2026-12-07 only the pages said so)."""
     headers = api.login("tech.t")
     assert api.client.post("/api/v1/studies", json=STUDY, headers=headers).status_code == 201
     answered, unaudited = 0, []
@@ -300,12 +301,16 @@ def test_every_read_of_patient_data_is_audited(api: Api) -> None:
         answer = _request(api, method, path, body, {})
         where = f"GET {path} as {reader}: {answer.status_code} {answer.text[:200]}"
         assert answer.status_code < 500, where
+        # never kept in the browser's cache (a shared workstation, after logoff)
+        assert answer.headers.get("cache-control") == "no-store", where
         if answer.status_code == 200:
             answered += 1
             if _audit_rows(api, reader) == before:
                 unaudited.append(where)
     assert not unaudited
     assert answered >= 8  # most reads answer with data in this state; the rest are checked in their flows
+    session = api.client.get("/api/v1/session")  # the CSRF token
+    assert session.headers.get("cache-control") == "no-store", session.headers
 
 
 def test_a_body_that_is_not_json_is_refused_for_who_sends_it_first(api: Api) -> None:

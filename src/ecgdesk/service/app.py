@@ -11,6 +11,7 @@ from ecgdesk import __version__
 from ecgdesk.service import errors
 from ecgdesk.service.background import BackgroundWork
 from ecgdesk.service.body_limit import BodyLimit
+from ecgdesk.service.no_store import NoStore
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 
@@ -78,6 +79,7 @@ def create_app(
     app.state.work = work
     errors.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(NoStore)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
