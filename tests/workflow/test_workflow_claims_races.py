@@ -7,22 +7,20 @@ PostgreSQL only: SQLite's BEGIN IMMEDIATE (``store.db``) already runs writing tr
 so there the second request always starts after the first committed (the sequential cases are in the
 claims and denial work tests). Each race lets the first request wait, inside its transaction and past its
 checks, until the second has either passed its checks too (the fault) or is waiting for a lock the first
-holds (the mend); no timing decides the outcome.
+holds (the mend); no timing decides the outcome (``race_builders.race_in``).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from race_builders import race_in
+from sqlalchemy import func, select
 from workflow_builders import tiny_record  # noqa: F401
 
 from ecgdesk.claims.payer_sim import write_835, write_999
@@ -68,53 +66,8 @@ def store(tmp_path: Path, template: Path) -> Iterator[Store]:
     yield from remit_store("postgresql", tmp_path, template)
 
 
-def _lock_waiters(store: Store) -> int:
-    with store.engine.connect() as con:
-        query = (
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return int(con.execute(text(query)).scalar() or 0)
-
-
 def race(store: Store, monkeypatch: pytest.MonkeyPatch, call: Callable[[int], Any]) -> list[Any]:
-    """``call(0)`` and ``call(1)`` in two threads; the first to write its audit row waits there until the
-    other has reached its own audit row or waits for a lock. Each outcome: the value or the error."""
-    arrived: set[int] = set()
-    guard = threading.Lock()
-
-    def held(real: Callable[..., Any]) -> Callable[..., Any]:
-        def append(*args: Any, **kwargs: Any) -> Any:
-            me = threading.get_ident()
-            with guard:
-                first_call = me not in arrived
-                arrived.add(me)
-            deadline = time.monotonic() + 30
-            while first_call and len(arrived) < 2 and not _lock_waiters(store):
-                assert time.monotonic() < deadline, "the other request neither came nor waited"
-                time.sleep(0.02)
-            return real(*args, **kwargs)
-
-        return append
-
-    with monkeypatch.context() as patch:
-        for name in AUDITING:
-            module = importlib.import_module(f"ecgdesk.workflow.{name}")
-            patch.setattr(module, "append", held(module.append))
-        out: list[Any] = [None, None]
-
-        def run(i: int) -> None:
-            try:
-                out[i] = call(i)
-            except Exception as error:  # the loser's refusal is the outcome looked at
-                out[i] = error
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    return out
+    return race_in(store, monkeypatch, AUDITING, call)
 
 
 def _count(store: Store, query: Any) -> int:

@@ -150,7 +150,7 @@ def strip_selection(store: Store, study_id: int, actor: str | None = None) -> St
 def set_strip_included(store: Store, study_id: int, key: str, included: bool, actor: str) -> None:
     """Include or leave out one strip (a proposed one by its key, or one that was added)."""
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # a signature being recorded waits, or refuses
         require_status(study, "change the report strips of", SELECTABLE)
         row = _row(session, study_id, key)
         if row is None:
@@ -175,7 +175,7 @@ def add_strip(
     if len(caption) > 200:
         raise InputError("caption", f"at most 200 characters, got {len(caption)}")
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # as set_strip_included
         require_status(study, "add a report strip to", SELECTABLE)
         duration = _findings(session, study_id).summary.recording.duration_s
         if not 0 <= start_s < duration:
@@ -211,7 +211,7 @@ def remove_strip(store: Store, study_id: int, key: str, actor: str) -> None:
     if not key.startswith("manual:"):
         raise InputError("key", "only an added strip can be removed; leave a proposed strip out instead")
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # a signature being recorded waits, or refuses
         require_status(study, "change the report strips of", SELECTABLE)
         row = _row(session, study_id, key)
         if row is None:
