@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -220,3 +221,36 @@ def test_the_x12_routes_declare_their_body(api: Api, path: str) -> None:
     headers = api.login("biller.t")
     answer = api.client.post(path, content=b"ISA*00~", headers={**headers, "Content-Type": "text/plain"})
     assert answer.status_code == 422 and answer.json()["detail"][0]["msg"], answer.text
+
+
+def test_a_payer_file_sent_again_never_shows_half_written_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An X12 body is kept under a name of its content's digest, so the same 835 posted twice at once
+    (a double click) went to one file: the second request truncated and rewrote it while the first was
+    reading it, and the first refused a good file as broken X12. The second now writes a file of its own
+    and puts it in place whole."""
+    import anyio
+
+    from ecgdesk.service.routers.claims import _x12_file
+
+    data = b"ISA*00*" + b"X" * 4000 + b"~IEA*1*000000001~"
+
+    class Body:
+        async def body(self) -> bytes:
+            return data
+
+    home = SimpleNamespace(home=tmp_path)
+    first = anyio.run(_x12_file, Body(), home, "835")
+    seen: list[bytes] = []
+    write = Path.write_bytes
+
+    def halfway(self: Path, content: bytes) -> int:  # the first request reads while this one writes
+        write(self, content[: len(content) // 2])
+        seen.append(first.read_bytes())
+        return write(self, content)
+
+    monkeypatch.setattr(Path, "write_bytes", halfway)
+    second = anyio.run(_x12_file, Body(), home, "835")
+    assert seen == [data] and second == first and first.read_bytes() == data
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # nothing else left behind

@@ -9,6 +9,8 @@ behind the one permission table. X12 files (999, 277CA, 835) are sent as the req
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,7 +79,14 @@ async def _x12_file(request: Request, store: StoreDep, kind: str) -> Path:
     folder = Path(store.home) / "claims" / "inbound"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}.x12"
-    path.write_bytes(data)
+    # Written beside it and put in place whole: the same file sent twice at once (a double click) has the
+    # same name, and rewriting it in place let the first request read it half-written (refused as broken).
+    partial = folder / f".{path.name}.{secrets.token_hex(8)}"
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
