@@ -12,6 +12,7 @@ holds (the mend); no timing decides the outcome (``race_builders.race_in``).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -30,6 +31,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, LedgerRow, RemittanceRow, X12Batch
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.billing import mark_billed
+from ecgdesk.workflow.billing_distinct import mark_distinct
 from ecgdesk.workflow.claims import create_claim
 from ecgdesk.workflow.claims_acks import apply_ack
 from ecgdesk.workflow.claims_denials import list_denials, work_denial
@@ -51,8 +53,8 @@ from remit_builders import (
 
 #: The modules whose first audit row of a request is where the race is held (past every check).
 AUDITING = (
-    "billing", "claims", "claims_acks", "claims_denials", "claims_export", "claims_inbound", "claims_ledger",
-    "claims_secondary",
+    "billing", "billing_distinct", "claims", "claims_acks", "claims_denials", "claims_export",
+    "claims_inbound", "claims_ledger", "claims_secondary",
 )
 
 
@@ -84,7 +86,8 @@ def test_one_claim_one_837p_per_study_when_two_billers_press_at_once(
 ) -> None:
     """Create claim twice at once made two claims of the study (both saw none); exporting the claim twice
     at once put it in two 837P files (both saw it scrubbed): billed twice. Marking a study billed twice
-    at once recorded two submissions (two 'coding:billed' rows, each with its own reference)."""
+    at once recorded two submissions (two 'coding:billed' rows, each with its own reference); two
+    distinct-service marks at once were both audited as replacing no mark (one was lost from the history)."""
     made = race(store, monkeypatch, lambda i: create_claim(store, 3, f"biller{i}"))
     assert _count(store, select(func.count()).select_from(ClaimRow)) == 1, made
     assert made[0].claim_id == made[1].claim_id  # the second rebuilt the first's claim, as one after another
@@ -102,6 +105,14 @@ def test_one_claim_one_837p_per_study_when_two_billers_press_at_once(
         AuditEntry.action == "coding:billed", AuditEntry.entity_id == "2"
     )
     assert _count(store, marks) == 1
+    reasons = ("own order and tracing before the Holter hook-up", "separate encounter later that day")
+    race(store, monkeypatch, lambda i: mark_distinct(store, 1, ("XU", "XE")[i], reasons[i], f"biller{i}"))
+    with store.transaction() as session:
+        query = select(AuditEntry).where(AuditEntry.action == "coding:distinct").order_by(AuditEntry.seq)
+        rows = session.scalars(query).all()
+        history = [(json.loads(r.before_json or "null"), json.loads(r.after_json)) for r in rows]
+    # each mark names the one it replaced: the second is not recorded as replacing nothing
+    assert history[0][0] is None and history[1][0] == history[0][1], history
 
 
 def test_one_write_off_and_one_replacement_when_two_billers_work_a_claim_at_once(

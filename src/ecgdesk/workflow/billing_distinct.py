@@ -99,7 +99,8 @@ def mark_distinct(
     _authorize(store, study_id, who)
     actor = who.actor
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        # locked: a second mark at the same moment waits, and its audit row names this mark as replaced
+        study = get_study(session, study_id, for_update=True)
         require_status(study, "mark as a distinct service", _OPEN)
         before = _mark(study)
         study.distinct_modifier, study.distinct_reason = chosen, text
@@ -118,7 +119,7 @@ def clear_distinct(store: Store, study_id: int, who: Principal) -> None:
     _authorize(store, study_id, who)
     actor = who.actor
     with store.transaction() as session:
-        study = get_study(session, study_id)
+        study = get_study(session, study_id, for_update=True)  # as mark_distinct
         require_status(study, "unmark as a distinct service", _OPEN)
         before = _mark(study)
         if before is None:
