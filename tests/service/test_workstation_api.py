@@ -363,6 +363,12 @@ def test_pages_redirect_refuse_and_escape(api: Api, tiny_files: list[Path]) -> N
         follow_redirects=False,
     )
     assert form.status_code == 303 and form.headers["location"] == "/worklist"
+    # login CSRF: another site's form (or a sandboxed one, Origin null) signs nobody in
+    for origin in ("https://evil.example", "null"):
+        api.client.cookies.clear()
+        form = api.client.post("/login", data={"username": "tech.t", "password": PIN},
+                               headers={"Origin": origin}, follow_redirects=False)
+        assert form.status_code == 403 and "set-cookie" not in form.headers, origin
 
 
 def test_static_names_too_long_for_the_file_system_are_404(api: Api) -> None:
