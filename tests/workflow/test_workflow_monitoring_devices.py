@@ -166,3 +166,27 @@ def test_one_strip_resent_under_two_new_message_ids_at_the_same_instant_is_store
     assert sorted(outcomes) == ["duplicate", "duplicate", "queued"], outcomes
     with store.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Transmission)) == 1
+
+
+def test_two_swaps_of_one_recorder_at_once_are_one_after_the_other(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two technicians (or one double click) swap the patient's recorder at the same moment: on PostgreSQL
+    both checked the enrolment's recorder (DEV-1) and both swapped it, each audited as replacing DEV-1, the
+    patient left on whichever committed last. Now the second waits and is refused: it comes after the
+    first's swap, which it names."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs writing transactions one at a time (race_builders)")
+    from race_builders import race_in
+
+    from ecgdesk.store.monitoring_models import DeviceSwap
+
+    patient = _enrol(store, "M1", "DEV-1", START.date())
+    out = race_in(
+        store, monkeypatch, ("monitoring_devices",),
+        lambda i: swap_device(store, patient, ("DEV-2", "DEV-4")[i], SWAP, "battery dead", f"tech{i}"),
+    )
+    refused = [o for o in out if isinstance(o, InputError)]
+    assert len(refused) == 1 and "was put on at" in refused[0].reason, out
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(DeviceSwap)) == 1

@@ -197,8 +197,12 @@ def enroll(store: Store, req: EnrolmentRequest, actor: str) -> EnrolmentInfo:
         raise InputError("device", f"device {serial} is in use by another active enrolment") from None
 
 
-def get_enrolment(session: Session, enrolment_id: int) -> Enrolment:
-    enrolment = session.get(Enrolment, enrolment_id)
+def get_enrolment(session: Session, enrolment_id: int, for_update: bool = False) -> Enrolment:
+    """The enrolment; ``for_update``: its row locked until the transaction ends (PostgreSQL), for a change
+    that checks it first (``lifecycle.get_study``)."""
+    enrolment = session.get(
+        Enrolment, enrolment_id, with_for_update=for_update or None, populate_existing=for_update
+    )
     if enrolment is None:
         raise InputError("enrolment", f"no enrolment with id {enrolment_id}")
     return enrolment

@@ -54,7 +54,8 @@ def swap_device(
         raise InputError("reason", f"say why the recorder was replaced (1-{MAX_REASON} characters)")
     try:
         with store.transaction() as session:
-            enrolment = get_enrolment(session, enrolment_id)
+            # locked: a second swap at the same moment (a double click) waits, then comes after this one
+            enrolment = get_enrolment(session, enrolment_id, for_update=True)
             if enrolment.status != ACTIVE:
                 raise InputError(
                     "enrolment",
