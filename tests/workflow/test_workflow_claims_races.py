@@ -29,6 +29,7 @@ from ecgdesk.claims.remit import Adjustment
 from ecgdesk.errors import ConflictError
 from ecgdesk.store import Store
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, LedgerRow, RemittanceRow, X12Batch
+from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.workflow.billing import mark_billed
 from ecgdesk.workflow.billing_distinct import mark_distinct
@@ -38,6 +39,7 @@ from ecgdesk.workflow.claims_denials import list_denials, work_denial
 from ecgdesk.workflow.claims_export import correct_claim, export_claims
 from ecgdesk.workflow.claims_inbound import post_remittance
 from ecgdesk.workflow.claims_views import show_claim
+from ecgdesk.workflow.permissions import Principal
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "claims"))
 from remit_builders import (
@@ -106,7 +108,8 @@ def test_one_claim_one_837p_per_study_when_two_billers_press_at_once(
     )
     assert _count(store, marks) == 1
     reasons = ("own order and tracing before the Holter hook-up", "separate encounter later that day")
-    race(store, monkeypatch, lambda i: mark_distinct(store, 1, ("XU", "XE")[i], reasons[i], f"biller{i}"))
+    billers = [Principal(0, f"biller{i}", Role.BILLER, f"biller{i}", "test") for i in range(2)]
+    race(store, monkeypatch, lambda i: mark_distinct(store, 1, ("XU", "XE")[i], reasons[i], billers[i]))
     with store.transaction() as session:
         query = select(AuditEntry).where(AuditEntry.action == "coding:distinct").order_by(AuditEntry.seq)
         rows = session.scalars(query).all()
