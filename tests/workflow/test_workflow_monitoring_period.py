@@ -225,3 +225,40 @@ def test_shifts_added_to_the_roster_after_closing_bill_the_attended_part_when_co
     again = code_study(store, info.study_id, "biller")
     assert [line.code for line in again.result.lines] == ["93268"]  # every part furnished: the global code
     assert not [f for f in again.findings if f.rule == "attended_coverage"]
+
+
+def test_a_strip_arriving_while_the_period_is_closed_stops_the_close(
+    store: Store, strips: Strips, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing checks that every strip is reviewed, then joins the strips into the study's recording (a
+    30-day period: many seconds) and closes in a later transaction. A strip the recorder sent meanwhile was
+    taken by the still-active period: it stayed an open item of a closed period, counted billable, in
+    neither the report nor the claim. Now the close is refused (field ``items``), nothing is attached to
+    the study, and closing again after the strip is reviewed takes it."""
+    from ecgdesk.workflow import monitoring_period
+
+    enrolment = _enrol(store, "DEV-12", START.date())
+    first = ingest_file(store, strips.normal, "DEV-12", "device", classify=False).item_id
+    review(store, first or 0, "reviewed", "tech")
+    joined = monitoring_period._join
+    late: list[int] = []
+
+    def join_while_a_strip_arrives(*args: object) -> object:
+        result = joined(*args)  # type: ignore[arg-type]
+        if not late:
+            sent = restamp(strips.normal, START + timedelta(hours=5), strips.folder, "while-closing")
+            late.append(ingest_file(store, sent, "DEV-12", "device", classify=False).item_id or 0)
+        return result
+
+    monkeypatch.setattr(monitoring_period, "_join", join_while_a_strip_arrives)
+    with pytest.raises(InputError) as caught:
+        close_period(store, enrolment, "tech", stopped_early_on=START.date())
+    assert caught.value.field == "items" and f"queue items {late[0]}" in str(caught.value)
+    with store.transaction() as session:
+        row = get_enrolment(session, enrolment)
+        assert (row.status, row.active_device) == (ACTIVE, "DEV-12")
+        study_id = row.study_id
+    assert not _has_recording(store, study_id)
+    review(store, late[0], "reviewed", "tech")
+    closed = close_period(store, enrolment, "tech", stopped_early_on=START.date())
+    assert closed.transmissions == 2 and _has_recording(store, study_id)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.coding import Component
@@ -31,7 +31,7 @@ from ecgdesk.monitoring.periods import Period
 from ecgdesk.records import Recording, open_recording, write_recording
 from ecgdesk.reports.context import SignatureBlock
 from ecgdesk.reports.monitoring_report import EventStripImage, MonitoringReportContext
-from ecgdesk.store import Store, append, canonical_json
+from ecgdesk.store import Store, append, canonical_json, serialise
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import Order, Study, User
 from ecgdesk.store.monitoring_models import (
@@ -258,80 +258,115 @@ def close_period(
     period = Period(period.start, period.days, stopped_early_on)
     warnings: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="ecgdesk-period-"))
-    try:
-        index: list[dict[str, Any]] = []
+    joined = [t.id for t in strips]
+
+    def finish(session: Session, index: list[dict[str, Any]]) -> ClosedPeriod:
+        enrolment = _still_as_checked(session, enrolment_id, joined)
+        study = get_study(session, study_id)
+        if stopped_early_on is not None:  # reference monitoring.md 5 rule 1: said now, not at the claim
+            note = early_stop_note(session, study.patient_id, study_id, period.end)
+            warnings.extend([note] if note else [])
+        document = _document(session, enrolment, period, index)
         if strips:
-            path, index = _join(store, strips, folder, f"period-{enrolment_id}")
-            import_recording(store, study_id, path, actor)
-        else:
-            warnings.append("no transmission in the period: nothing to report or bill")
-        with store.transaction() as session:
-            enrolment = get_enrolment(session, enrolment_id)
-            study = get_study(session, study_id)
-            if stopped_early_on is not None:  # reference monitoring.md 5 rule 1: said now, not at the claim
-                note = early_stop_note(session, study.patient_id, study_id, period.end)
-                warnings += [note] if note else []
-            document = _document(session, enrolment, period, index)
-            if strips:
-                run_folder = store.studies_root / str(study_id) / "runs" / f"period-{enrolment_id}"
-                run_folder.mkdir(parents=True, exist_ok=True)
-                main = run_folder / "period.json"
-                main.write_text(canonical_json(document) + "\n", encoding="utf-8")
-                insert_run(
-                    store,
-                    session,
-                    study,
-                    f"period-{enrolment_id}-{study_id}",
-                    algorithm_version=ALGORITHM_VERSION,
-                    findings_json=canonical_json(document),
-                    main_file=main,
-                    analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
-                    wear_s=period_seconds(period, enrolment.time_zone),  # to a documented stop
-                    actor=actor,
-                )
-                move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
-                order = session.get(Order, study.order_id)
-                assert order is not None
-                set_component(
-                    session, study_id, Component.RECORDING, _name(session, enrolment.created_by), None, order
-                )
-                set_component(session, study_id, Component.MONITORING, _name(session, actor), None, order)
-            enrolment.status, enrolment.active_device = CLOSED, None
-            enrolment.closed_at, enrolment.stopped_early_on = now(), stopped_early_on
-            append(
+            run_folder = store.studies_root / str(study_id) / "runs" / f"period-{enrolment_id}"
+            run_folder.mkdir(parents=True, exist_ok=True)
+            main = run_folder / "period.json"
+            main.write_text(canonical_json(document) + "\n", encoding="utf-8")
+            insert_run(
+                store,
                 session,
-                actor,
-                "monitor:close",
-                "enrolment",
-                enrolment_id,
-                {"status": ACTIVE},
-                {
-                    "status": CLOSED,
-                    "end": period.end,
-                    "transmissions": len(strips),
-                    "events": len(document["events"]),
-                    "coverage_gaps": len(document["coverage_gaps"]),
-                    "warnings": warnings,
-                },
+                study,
+                f"period-{enrolment_id}-{study_id}",
+                algorithm_version=ALGORITHM_VERSION,
+                findings_json=canonical_json(document),
+                main_file=main,
+                analyzable_s=document["transmissions"]["ecg_minutes"] * 60,
+                wear_s=period_seconds(period, enrolment.time_zone),  # to a documented stop
+                actor=actor,
             )
-            if document["coverage_gaps"]:
-                warnings.append(
-                    f"{len(document['coverage_gaps'])} stretch(es) of the period had no technician or "
-                    "no on-call physician: the attended monitoring is not billable as such (coding bills "
-                    "the hook-up and the read of an event monitor, the read of telemetry)"
-                )
-            return ClosedPeriod(
-                enrolment_id,
-                study_id,
-                period.start.isoformat(),
-                period.end.isoformat(),
-                len(strips),
-                len(document["events"]),
-                len(document["coverage_gaps"]),
-                tuple(warnings),
+            move(session, study, StudyStatus.ANALYZED, actor, "close monitoring period")
+            order = session.get(Order, study.order_id)
+            assert order is not None
+            set_component(
+                session, study_id, Component.RECORDING, _name(session, enrolment.created_by), None, order
             )
+            set_component(session, study_id, Component.MONITORING, _name(session, actor), None, order)
+        enrolment.status, enrolment.active_device = CLOSED, None
+        enrolment.closed_at, enrolment.stopped_early_on = now(), stopped_early_on
+        append(
+            session,
+            actor,
+            "monitor:close",
+            "enrolment",
+            enrolment_id,
+            {"status": ACTIVE},
+            {
+                "status": CLOSED,
+                "end": period.end,
+                "transmissions": len(strips),
+                "events": len(document["events"]),
+                "coverage_gaps": len(document["coverage_gaps"]),
+                "warnings": warnings,
+            },
+        )
+        if document["coverage_gaps"]:
+            warnings.append(
+                f"{len(document['coverage_gaps'])} stretch(es) of the period had no technician or "
+                "no on-call physician: the attended monitoring is not billable as such (coding bills "
+                "the hook-up and the read of an event monitor, the read of telemetry)"
+            )
+        return ClosedPeriod(
+            enrolment_id,
+            study_id,
+            period.start.isoformat(),
+            period.end.isoformat(),
+            len(strips),
+            len(document["events"]),
+            len(document["coverage_gaps"]),
+            tuple(warnings),
+        )
+
+    try:
+        if not strips:
+            warnings.append("no transmission in the period: nothing to report or bill")
+            with store.transaction() as session:
+                return finish(session, [])
+        path, index = _join(store, strips, folder, f"period-{enrolment_id}")
+        closed: list[ClosedPeriod] = []
+        # the recording is attached and the period closed in one transaction, after the strips are checked
+        # again: one may have arrived while they were joined
+        import_recording(store, study_id, path, actor,
+                         attached=lambda session, _: closed.append(finish(session, index)))
+        return closed[0]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _still_as_checked(session: Session, enrolment_id: int, joined: list[int]) -> Enrolment:
+    """The enrolment, locked, once its recorders' ingests are done, refused unless it is still active with
+    every strip reviewed and no strip but those ``joined``. Closing checks them, then joins the strips
+    (seconds for a 30-day period) and closes in a later transaction: until 2026-12-07 a strip sent meanwhile
+    went to the still-active period and stayed an open item of a closed one, counted billable, in neither
+    its report nor its claim; a second close at the same moment imported and closed it twice."""
+    enrolment = get_enrolment(session, enrolment_id)
+    for serial in sorted({spell.serial for spell in enrolment_spells(session, enrolment)}):
+        serialise(session, f"recorder:{serial}")  # an ingest of the recorder attributes under this lock
+    session.refresh(enrolment, with_for_update=True)
+    if enrolment.status != ACTIVE:
+        raise InputError("enrolment", f"enrolment {enrolment_id} is {enrolment.status} already")
+    arrived = list(session.scalars(
+        select(QueueItem.id).join(Transmission, QueueItem.transmission_id == Transmission.id).where(
+            QueueItem.enrolment_id == enrolment_id,
+            or_(QueueItem.status == "open", (Transmission.flag == "") & Transmission.id.not_in(joined)),
+        ).order_by(QueueItem.id)
+    ))
+    if arrived:
+        raise InputError(
+            "items",
+            f"{len(arrived)} strip(s) of this period arrived or were reopened while it was being closed "
+            f"(queue items {', '.join(str(i) for i in arrived[:20])}): review them and close again",
+        )
+    return enrolment
 
 
 def _clock(moment: datetime, time_zone: str | None) -> str:
