@@ -4,6 +4,7 @@ physician without anyone running a command, once, even with two timers (two serv
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from monitoring_builders import Strips, make_strips, notified_emergent
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from ecgdesk.store import Store
 from ecgdesk.store.monitoring_models import Notification
+from ecgdesk.workflow.monitoring_queue import acknowledge
 from ecgdesk.workflow.monitoring_timers import MonitoringTimers
 
 
@@ -49,3 +51,22 @@ def test_timers_leave_a_recent_notification_alone(store: Store, strips: Strips) 
     assert _escalations(store) == [] and timer.escalated == []
     with pytest.raises(ValueError, match="every_s"):
         MonitoringTimers(store, every_s=0)
+
+
+def test_once_a_physician_acknowledged_the_event_its_escalation_is_not_escalated_again(
+    store: Store, strips: Strips
+) -> None:
+    """Dr Smith, notified of an emergent strip, did not answer in time: it went to the on-call physician.
+    Dr Smith then called back and acknowledged it (the event is in a physician's hands). Before, the
+    escalation, unanswered since nobody needed to answer it, was escalated again every 10 minutes of the
+    night, to the on-call physician each time, about an event already handled."""
+    notified_emergent(store, strips, minutes_ago=30)
+    timer = MonitoringTimers(store)
+    (escalation,) = timer.tick()
+    with store.transaction() as session:
+        (original,) = session.scalars(select(Notification).where(Notification.escalated_from_id.is_(None)))
+        late = session.get(Notification, escalation)
+        assert late is not None
+        late.sent_at = late.sent_at - timedelta(minutes=30)  # the escalation as late as its notice was
+    acknowledge(store, original.id, "tech", "Dr Smith called back: patient sent to the ED")
+    assert timer.tick() == [] and [e.id for e in _escalations(store)] == [escalation]

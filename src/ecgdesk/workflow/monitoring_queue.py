@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
 from ecgdesk.monitoring.policy import queue_policy
@@ -352,12 +352,20 @@ def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int
             for tier, minutes in escalation_minutes(session).items()
         ]
         escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
+        # An item's notices are one chain (its notice, the escalations of it): once a physician acknowledged
+        # any of them the event is in hand. Until 2026-12-07 an escalation left unanswered because the
+        # physician first called had answered was escalated again every pass of the night.
+        answered = aliased(Notification)
+        in_hand = select(answered.id).where(
+            answered.queue_item_id == Notification.queue_item_id, answered.acknowledged_at.is_not(None)
+        )
         late = list(
             session.scalars(
                 select(Notification).where(
                     or_(*late_in_tier),
                     Notification.acknowledged_at.is_(None),
                     Notification.id.not_in(escalated),
+                    ~in_hand.exists(),
                 )
                 # several service processes run the timers: each late notification is escalated once
                 .with_for_update(skip_locked=True)
