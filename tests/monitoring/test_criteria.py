@@ -62,3 +62,26 @@ def test_the_thresholds_each_event_carries_are_accepted_and_fire() -> None:
     ):
         observed = StripObservation("N", "test", 60.0, (event,))
         assert match(criteria, observed).priority is Priority.EMERGENT, event
+
+
+def test_at_its_exact_threshold_a_duration_fires_and_a_rate_does_not() -> None:
+    """A regular rhythm at 300 Hz puts a rate exactly on a threshold (RR 120 samples: 150.0 bpm; 100: 180.0)
+    and a pause exactly on one (900 samples: 3.0 s). A duration is a minimum ("3 s or more"; sustained VT
+    is 30 s or more); a rate limit is strict, as the rules' texts and the reference's criteria say ("over
+    150 bpm", "under 35 bpm"). Probed 2026-12-07: the rules behave so; pinned so that neither drifts."""
+    criteria = default_criteria()
+    at = {
+        "pause 3.0 s": (RhythmEvent("pause", 3.0, 20.0), Priority.URGENT),
+        "pause 10.0 s": (RhythmEvent("pause", 10.0, 6.0), Priority.EMERGENT),
+        "VT 30.0 s": (RhythmEvent("vt", 30.0, 180.0), Priority.EMERGENT),
+        "rate 150.0": (RhythmEvent("rate", 0.0, 150.0), Priority.ROUTINE),
+        "rate 35.0": (RhythmEvent("rate", 0.0, 35.0), Priority.ROUTINE),
+        "SVT 180.0": (RhythmEvent("svt_af", 10.0, 180.0), Priority.ROUTINE),
+        "SVT 180.1": (RhythmEvent("svt_af", 10.0, 180.1), Priority.URGENT),
+        "rate 34.9": (RhythmEvent("rate", 0.0, 34.9), Priority.URGENT),
+    }
+    fired = {name: match(criteria, StripObservation("N", "", None, (event,))).priority for name, (event, _) in
+             at.items()}
+    assert fired == {name: priority for name, (_, priority) in at.items()}
+    tachy = {r.id for r in match(criteria, StripObservation("N", "", None, (at["rate 150.0"][0],))).matched}
+    assert "tachy_150" not in tachy
