@@ -96,6 +96,11 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review", json={"action": "notified"}, headers=headers
     )
     assert refused.status_code == 422 and "recipient" in refused.text
+    nobody = api.client.post(  # the recipient may be left out for an escalation (the on-call), not a notice
+        f"/api/v1/monitoring/queue/{queue[0]['id']}/review", headers=headers,
+        json={"action": "notified", "notification": {"channel": "sms"}},
+    )
+    assert nobody.status_code == 422 and "who was called" in nobody.text, nobody.text
     bad_tier = api.client.post(
         f"/api/v1/monitoring/queue/{queue[0]['id']}/review",
         headers=headers,

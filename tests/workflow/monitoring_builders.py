@@ -120,8 +120,9 @@ def make_event_strips(folder: Path) -> EventStrips:
     )
 
 
-def notified_emergent(store: Store, strips: Strips, minutes_ago: float) -> int:
-    """An emergent item notified to Dr Smith ``minutes_ago`` minutes ago, not acknowledged; its id."""
+def notified_emergent(store: Store, strips: Strips, minutes_ago: float, notify: bool = True) -> int:
+    """An emergent item notified to Dr Smith ``minutes_ago`` minutes ago, not acknowledged; its id (with
+    ``notify`` False: the item, still open, and dr.oncall on call)."""
     request = EnrolmentRequest("M1", "Roe, Rita", date(1950, 5, 6), "F", "DEV-1", Service.EVENT_MONITOR,
                                START.date(), "1245319599", ("R00.2",))
     enroll(store, request, "tech")
@@ -132,6 +133,8 @@ def notified_emergent(store: Store, strips: Strips, minutes_ago: float) -> int:
         item = session.get(QueueItem, item_id)
         assert item is not None
         item.priority = "emergent"
+    if not notify:
+        return item_id
     review(store, item_id, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone"))
     with store.transaction() as session:
         for row in session.scalars(select(Notification)):

@@ -10,9 +10,11 @@ import pytest
 from monitoring_builders import Strips, make_strips, notified_emergent
 from sqlalchemy import select
 
+from ecgdesk.errors import InputError
 from ecgdesk.store import Store
-from ecgdesk.store.monitoring_models import Notification
-from ecgdesk.workflow.monitoring_queue import acknowledge
+from ecgdesk.store.monitoring_models import Notification, QueueItem
+from ecgdesk.workflow.monitoring import ingest_file
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, acknowledge, review
 from ecgdesk.workflow.monitoring_timers import MonitoringTimers
 
 
@@ -70,3 +72,35 @@ def test_once_a_physician_acknowledged_the_event_its_escalation_is_not_escalated
         late.sent_at = late.sent_at - timedelta(minutes=30)  # the escalation as late as its notice was
     acknowledge(store, original.id, "tech", "Dr Smith called back: patient sent to the ED")
     assert timer.tick() == [] and [e.id for e in _escalations(store)] == [escalation]
+
+
+def test_an_escalation_the_technician_raises_keeps_the_tier_read_and_what_was_recorded(
+    store: Store, strips: Strips
+) -> None:
+    """The technician reads a VT run on a strip the classifier called routine and escalates it straight to
+    the on-call physician, with the tier read (the panel's "Tier read", CLI --tier), channel and outcome.
+    Before, closing as 'escalated' dropped all of them: the notice was logged routine by phone, and, left
+    unanswered by the on-call physician, never escalated again."""
+    item_id = notified_emergent(store, strips, minutes_ago=0, notify=False)
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        item.priority = "routine"
+    read = NotificationRequest("", "sms", read_back=True, outcome="paged, no answer yet", tier="emergent")
+    result = review(store, item_id, "escalated", "tech", notification=read)
+    with store.transaction() as session:
+        row = session.get(Notification, result.notification_id)
+        assert row is not None
+        assert (row.recipient, row.tier, row.channel, row.read_back, row.outcome) == (
+            "dr.oncall", "emergent", "sms", True, "paged, no answer yet"
+        )
+        row.sent_at = row.sent_at - timedelta(minutes=11)  # past the emergent minutes, unanswered
+    (again,) = MonitoringTimers(store).tick()
+    with store.transaction() as session:
+        escalation = session.get(Notification, again)
+        assert escalation is not None and escalation.tier == "emergent"
+        assert escalation.escalated_from_id == result.notification_id
+    other = ingest_file(store, strips.pause, "DEV-1", "device", classify=False).item_id or 0
+    with pytest.raises(InputError) as caught:
+        review(store, other, "escalated", "tech", notification=NotificationRequest("", "pager"))
+    assert caught.value.field == "channel"

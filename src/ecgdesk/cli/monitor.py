@@ -158,9 +158,10 @@ def _cmd_review(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import NotificationRequest, review
 
     notification = None
-    if args.recipient:
+    if args.recipient or args.action == "escalated":  # an escalation's tier, channel, outcome: kept too
         notification = NotificationRequest(
-            args.recipient, args.channel, args.read_back, args.outcome or "", args.acknowledged, args.tier
+            args.recipient or "", args.channel, args.read_back, args.outcome or "", args.acknowledged,
+            args.tier,
         )
     store, who = _acting(args, "monitor:review")
     result = review(store, args.item_id, args.action, who.actor, args.note or "", args.rhythm, notification)

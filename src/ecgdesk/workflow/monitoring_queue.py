@@ -219,10 +219,7 @@ def review(
             if len(notification.recipient.strip()) > 200:  # the column's width (PostgreSQL refuses more)
                 raise InputError("recipient", f"at most 200 characters, got {len(notification.recipient)}")
             check_printable("recipient", notification.recipient)
-            check_printable("outcome", notification.outcome)
-            check_option("channel", notification.channel, CHANNELS)
-            if notification.tier is not None:
-                check_option("tier", notification.tier, list(NOTICE_TIERS))
+            _check_notice(notification)
             notification_id = _notify(session, item, notification, actor, stamp)
             recipient = notification.recipient
         elif closing is CloseAction.ESCALATED:
@@ -233,8 +230,18 @@ def review(
                     "no on-call physician in the roster now: add a shift "
                     "('monitor roster add') before escalating",
                 )
+            # What the technician recorded of the call (the tier read above all: a VT run on a strip
+            # triaged routine) was dropped until 2026-12-07: logged routine by phone, never escalated again.
+            # The recipient is the roster's on-call physician whoever was named.
+            told = notification or NotificationRequest("", "phone")
+            _check_notice(told)
             notification_id = _notify(
-                session, item, NotificationRequest(recipient, "phone", outcome="escalated"), actor, stamp
+                session,
+                item,
+                NotificationRequest(recipient, told.channel, told.read_back, told.outcome or "escalated",
+                                    told.acknowledged, told.tier),
+                actor,
+                stamp,
             )
         before = {"status": "open", "priority": item.priority}
         item.status, item.action, item.closed_by, item.closed_at = "closed", closing.value, actor, stamp
@@ -258,6 +265,13 @@ def review(
         )
     warnings = _repeated_unreadable(store, item_id) if closing is not CloseAction.PATIENT_CONTACTED else ()
     return ReviewResult(item_id, closing.value, notification_id, recipient, warnings)
+
+
+def _check_notice(notice: NotificationRequest) -> None:
+    check_printable("outcome", notice.outcome)  # printed in the signed end-of-service report
+    check_option("channel", notice.channel, CHANNELS)
+    if notice.tier is not None:
+        check_option("tier", notice.tier, list(NOTICE_TIERS))
 
 
 def _notify(

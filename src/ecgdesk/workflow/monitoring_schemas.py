@@ -23,7 +23,8 @@ class TransmissionOut(Model):
 
 
 class NotificationIn(InputModel):
-    recipient: str = Field(min_length=1, max_length=200)
+    # blank for an escalation (the roster's on-call physician); a notice names its recipient (422 otherwise)
+    recipient: str = Field(default="", max_length=200)
     channel: Literal["phone", "sms", "fax", "email", "portal", "in_person"] = "phone"
     read_back: bool = False
     outcome: str = Field(default="", max_length=2000)

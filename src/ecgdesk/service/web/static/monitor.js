@@ -209,7 +209,8 @@ document.addEventListener("DOMContentLoaded", () => {
       if (openId === null) return;
       const action = form.querySelector('input[name="action"]:checked').value;
       const body = { action, note: form.note.value, confirmed_rhythm: form.confirmed_rhythm.value.trim() || null };
-      if (!document.getElementById("mq-notice").hidden && form.recipient.value.trim()) {
+      // an escalation goes to the on-call physician, with the tier read, channel and outcome given here
+      if (!document.getElementById("mq-notice").hidden && (form.recipient.value.trim() || action === "escalated")) {
         body.notification = { recipient: form.recipient.value.trim(), channel: form.channel.value,
           read_back: form.read_back.checked, acknowledged: form.acknowledged.checked, outcome: form.outcome.value,
           tier: form.tier.value || null };  // null: the item's priority; a tier read raises it, never lowers
