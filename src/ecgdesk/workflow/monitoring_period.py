@@ -363,7 +363,7 @@ def _still_as_checked(session: Session, enrolment_id: int, joined: list[int]) ->
     if arrived:
         raise InputError(
             "items",
-            f"{len(arrived)} strip(s) of this period arrived or were reopened while it was being closed "
+            f"{len(arrived)} strip(s) of this period arrived while it was being closed "
             f"(queue items {', '.join(str(i) for i in arrived[:20])}): review them and close again",
         )
     return enrolment
