@@ -104,3 +104,22 @@ def test_an_escalation_the_technician_raises_keeps_the_tier_read_and_what_was_re
     with pytest.raises(InputError) as caught:
         review(store, other, "escalated", "tech", notification=NotificationRequest("", "pager"))
     assert caught.value.field == "channel"
+
+
+def test_a_notice_on_a_strip_not_yet_classified_needs_the_tier_read(store: Store, strips: Strips) -> None:
+    """On a night with a classification backlog the technician opens a strip still unclassified (they come
+    first in the queue), sees VT and calls the physician without choosing a tier: the notice took "the
+    item's priority", which is none yet, so it was logged routine and never escalated, even once the strip
+    was classified emergent. Now a notice or an escalation of an unclassified strip is refused naming
+    ``tier`` until the technician says what was read."""
+    notified_emergent(store, strips, minutes_ago=0, notify=False)
+    waiting = ingest_file(store, strips.pause, "DEV-1", "device", classify=False).item_id or 0
+    for action, notice in (("notified", NotificationRequest("Dr Smith", "phone")), ("escalated", None)):
+        with pytest.raises(InputError) as caught:
+            review(store, waiting, action, "tech", notification=notice)
+        assert caught.value.field == "tier" and "not classified yet" in str(caught.value)
+    result = review(store, waiting, "notified", "tech", notification=NotificationRequest("Dr Smith", "phone",
+                                                                                         tier="emergent"))
+    with store.transaction() as session:
+        row = session.get(Notification, result.notification_id)
+        assert row is not None and row.tier == "emergent"

@@ -219,7 +219,7 @@ def review(
             if len(notification.recipient.strip()) > 200:  # the column's width (PostgreSQL refuses more)
                 raise InputError("recipient", f"at most 200 characters, got {len(notification.recipient)}")
             check_printable("recipient", notification.recipient)
-            _check_notice(notification)
+            _check_notice(notification, item)
             notification_id = _notify(session, item, notification, actor, stamp)
             recipient = notification.recipient
         elif closing is CloseAction.ESCALATED:
@@ -234,7 +234,7 @@ def review(
             # triaged routine) was dropped until 2026-12-07: logged routine by phone, never escalated again.
             # The recipient is the roster's on-call physician whoever was named.
             told = notification or NotificationRequest("", "phone")
-            _check_notice(told)
+            _check_notice(told, item)
             notification_id = _notify(
                 session,
                 item,
@@ -267,11 +267,18 @@ def review(
     return ReviewResult(item_id, closing.value, notification_id, recipient, warnings)
 
 
-def _check_notice(notice: NotificationRequest) -> None:
+def _check_notice(notice: NotificationRequest, item: QueueItem) -> None:
     check_printable("outcome", notice.outcome)  # printed in the signed end-of-service report
     check_option("channel", notice.channel, CHANNELS)
     if notice.tier is not None:
         check_option("tier", notice.tier, list(NOTICE_TIERS))
+    elif item.priority == UNCLASSIFIED:
+        # "the item's priority" is none yet: until 2026-12-07 such a notice was routine and never escalated,
+        # even once the strip was classified emergent
+        raise InputError(
+            "tier",
+            f"strip {item.id} is not classified yet: give the tier you read ({', '.join(NOTICE_TIERS)})",
+        )
 
 
 def _notify(
