@@ -1,5 +1,7 @@
 """The service's monitoring timers: a late, unacknowledged emergent notification reaches the on-call
-physician without anyone running a command, once, even with two timers (two service processes) running."""
+physician without anyone running a command, once, even with two timers (two service processes) running;
+and what a pass escalates: never an event a physician acknowledged, an escalation with the tier the
+technician read (and a strip not yet classified only with one)."""
 
 from __future__ import annotations
 
