@@ -125,3 +125,34 @@ def test_the_period_days_are_the_patients_days_in_the_enrolment_zone(store: Stor
         outcome = ingest_file(store, _wfdb(tmp_path, device, local), device, "device",
                               received_at=instant + timedelta(minutes=2), classify=False)
         assert (outcome.status, outcome.flag, outcome.enrolment_id) == ("queued", "", enrolment)
+
+
+def test_a_late_strip_of_a_recorder_moved_to_a_patient_in_another_zone_stays_its_first_patient_s(
+    store: Store, tmp_path: Path
+) -> None:
+    """DEV-T was worn in Tokyo, swapped out at 10:00 there on 2 December, and enrolled for a patient in Los
+    Angeles from that day. A strip it recorded at 09:00 Tokyo time, before the swap, arrived late. Its
+    zone-less start was read in the zone of the recorder's active enrolment, Los Angeles: 09:00 PST, 17:00
+    UTC, after the swap, so the Tokyo patient's strip went to the Los Angeles patient. Now each enrolment
+    of the recorder reads it in its own zone and the one whose swap bounds that instant takes it."""
+    from ecgdesk.workflow.monitoring_devices import swap_device
+
+    tokyo = _enrol(store, "DEV-T", date(2026, 12, 1), "Asia/Tokyo")
+    swap = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    swap_device(store, tokyo, "DEV-U", swap, "battery dead", "tech")
+    angeles = enroll(store, EnrolmentRequest(
+        patient_id="P-LA", name="Doe, Dan", birth_date=date(1960, 1, 2), sex="M", device_serial="DEV-T",
+        service=Service.EVENT_MONITOR, start=date(2026, 12, 2), ordering_npi=ORDERING_NPI,
+        indications=("R00.2",), days=30, time_zone="America/Los_Angeles",
+    ), "tech").id
+    late = _wfdb(tmp_path, "late", datetime(2026, 12, 2, 9, 0))
+    outcome = ingest_file(store, late, "DEV-T", "device", received_at=datetime(2026, 12, 3, tzinfo=UTC),
+                          classify=False)
+    assert (outcome.enrolment_id, outcome.flag) == (tokyo, ""), (outcome, angeles)
+    with store.transaction() as session:
+        row = session.get(Transmission, outcome.transmission_id)
+        assert row is not None and aware(row.recorded_at) == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    worn = _wfdb(tmp_path, "worn", datetime(2026, 12, 2, 18, 0))  # on the Los Angeles patient that evening
+    outcome = ingest_file(store, worn, "DEV-T", "device", received_at=datetime(2026, 12, 3, 6, tzinfo=UTC),
+                          classify=False)
+    assert outcome.enrolment_id == angeles

@@ -312,18 +312,29 @@ def device_time(store: Store, serial: str, recording: Recording) -> datetime | N
     stamp = recording.start_time or recording.implausible_start
     if stamp is None:
         return None
-    zone = None
-    if not recording.start_in_utc and stamp.tzinfo is None:
-        with store.transaction() as session:
-            zone = session.scalar(
-                select(Enrolment.time_zone)
-                .where(_of_device(serial))
-                .order_by(case((Enrolment.active_device == serial, 0), else_=1), Enrolment.start_date.desc(),
-                          Enrolment.id.desc())
-                .limit(1)
-            )
     if stamp.tzinfo is not None:
         return stamp.astimezone(UTC)
+    if recording.start_in_utc:
+        return stamp.replace(tzinfo=UTC)
+    with store.transaction() as session:
+        enrolments = list(session.scalars(
+            select(Enrolment)
+            .where(_of_device(serial))
+            .order_by(case((Enrolment.active_device == serial, 0), else_=1), Enrolment.start_date.desc(),
+                      Enrolment.id.desc())
+        ))
+        # A recorder moved to a patient in another zone: a late strip of its earlier patient is in that
+        # patient's clock. Read in the active enrolment's zone, it landed after the swap and went to the
+        # next patient (until 2026-12-07). The enrolment whose swap bounds the strip read in its own zone
+        # takes it, as in attribution (_attribute); else the active one's zone, else the latest's.
+        for enrolment in enrolments:
+            at = stamp.replace(tzinfo=zone_of(enrolment.time_zone)).astimezone(UTC)
+            spell = worn_at(enrolment_spells(session, enrolment), at)
+            if spell is not None and spell.serial == serial and spell.bounded and _period(enrolment).contains(
+                period_day(enrolment, at)
+            ):
+                return at
+        zone = enrolments[0].time_zone if enrolments else None
     return stamp.replace(tzinfo=zone_of(zone)).astimezone(UTC)
 
 
