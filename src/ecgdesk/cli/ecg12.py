@@ -100,7 +100,7 @@ def _resting(args: argparse.Namespace) -> int:
           f"QT {summary['qt_ms']} ms  QTc Bazett {qtc.get('bazett')} ms  axis {summary['qrs_axis_deg']} deg")
     for statement in result.statements[1:]:
         print(f"  - {statement.describe()}")
-    for warning in recording.warnings:
+    for warning in result.warnings:
         print(f"  warning: {warning}")
     print(f"  wrote {measurements}, {waves}, {report.pdf_path}, {facts_path}")
     return 0

@@ -169,7 +169,7 @@ def _text_blocks(fig: Figure, ctx: Ecg12ReportContext, digest: str) -> None:
                  weight="bold" if sig.current else "normal")
     fig.text(1 - 12 / w, 4 / h, f"report v{ctx.header.report_version}  content {digest[:12]}", fontsize=5.5,
              ha="right", color="#555555")
-    warnings = ctx.result.recording.warnings
+    warnings = ctx.result.warnings
     if warnings:  # what the reader had to guess or drop is on the page the physician signs
         more = f" (+{len(warnings) - 1} more in measurements.json)" if len(warnings) > 1 else ""
         fig.text(12 / w, 4 / h, f"Recording warning: {warnings[0][:140]}{more}", fontsize=6.2,

@@ -109,7 +109,14 @@ _LIMB_LEADS: dict[str, tuple[float, float]] = {
 }
 
 
-def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarray) -> float | None:
+def _keys(delineation: Delineation, skip: frozenset[int]) -> list[str]:
+    """The names leads are looked up by; a lead in ``skip`` (flat, clipped) gets one nothing looks for."""
+    keys = lead_keys(delineation.lead_names)
+    return [f"{key}#{i + 1}" if i in skip and "#" not in key else key for i, key in enumerate(keys)]
+
+
+def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarray,
+                  skip: frozenset[int] = frozenset()) -> float | None:
     """Frontal axis of the mean vector over ``[lo, hi]``: least squares over the net areas of the limb leads.
 
     Each limb lead's net area is the projection of the mean frontal vector on that lead's hexaxial direction.
@@ -119,7 +126,7 @@ def _frontal_axis(delineation: Delineation, lo: int, hi: int, baseline: np.ndarr
     """
     data = delineation.median.data
     rows, values = [], []
-    for i, key in enumerate(lead_keys(delineation.lead_names)):
+    for i, key in enumerate(_keys(delineation, skip)):
         geometry = _LIMB_LEADS.get(key)
         if geometry is None:
             continue
@@ -143,11 +150,11 @@ def _extreme(segment: np.ndarray) -> float:
 
 
 def _amplitudes(delineation: Delineation, qrs: Wave, p: Wave | None, t: Wave | None,
-                baseline: np.ndarray) -> dict[str, LeadAmplitudes]:
+                baseline: np.ndarray, skip: frozenset[int]) -> dict[str, LeadAmplitudes]:
     data = delineation.median.data
     fs = delineation.fs
     out: dict[str, LeadAmplitudes] = {}
-    keys = lead_keys(delineation.lead_names)
+    keys = _keys(delineation, skip)
     for i, name in enumerate(delineation.lead_names):
         beat = data[:, i] - baseline[i]
         seg = beat[qrs.onset:qrs.offset + 1]
@@ -167,8 +174,11 @@ def _amplitudes(delineation: Delineation, qrs: Wave, p: Wave | None, t: Wave | N
     return out
 
 
-def measure(delineation: Delineation) -> Measurements:
-    """Measure the global intervals, axes and amplitudes of a delineated resting ECG."""
+def measure(delineation: Delineation, skip: frozenset[int] = frozenset()) -> Measurements:
+    """Measure the global intervals, axes and amplitudes of a delineated resting ECG.
+
+    The leads in ``skip`` (column indices: flat or clipped) are left out of the axes and are not taken for
+    the lead they are named after (Sokolow-Lyon, Cornell, low voltage); their ST level still counts."""
     fs = delineation.fs
     ms = 1000.0 / fs
     rr = np.diff(delineation.fiducials) / fs
@@ -192,8 +202,8 @@ def measure(delineation: Delineation) -> Measurements:
         qrs_ms=(qrs.offset - qrs.onset) * ms,
         qt_ms=qt,
         qtc=None if qt is None else QTc.from_qt(qt, rr_s),
-        p_axis_deg=None if p is None else _frontal_axis(delineation, p.onset, p.offset, baseline),
-        qrs_axis_deg=_frontal_axis(delineation, qrs.onset, qrs.offset, baseline),
-        t_axis_deg=None if t is None else _frontal_axis(delineation, t.onset, t.offset, baseline),
-        amplitudes=_amplitudes(delineation, qrs, p, t, baseline),
+        p_axis_deg=None if p is None else _frontal_axis(delineation, p.onset, p.offset, baseline, skip),
+        qrs_axis_deg=_frontal_axis(delineation, qrs.onset, qrs.offset, baseline, skip),
+        t_axis_deg=None if t is None else _frontal_axis(delineation, t.onset, t.offset, baseline, skip),
+        amplitudes=_amplitudes(delineation, qrs, p, t, baseline, skip),
     )

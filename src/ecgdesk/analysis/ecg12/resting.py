@@ -17,14 +17,23 @@ from ecgdesk.analysis.ecg12.rhythm import Rhythm, RhythmResult, classify_rhythm
 from ecgdesk.analysis.ecg12.statements import Sex, Statement, interpret
 from ecgdesk.analysis.io import write_text_atomic
 from ecgdesk.errors import InputError
+from ecgdesk.records.lead_names import doubled_leads
 from ecgdesk.records.recording import Recording
 
 #: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
 MAX_SECONDS = 60.0
-ALGORITHM_VERSION = "ecg12-1.6"  # 1.6: leads found whatever their spelling (records/lead_names)
+#: 1.6: leads found whatever their spelling (records/lead_names); 1.7: a flat, clipped or doubled lead is
+#: left out of the axis and the lead measurements, with a warning naming it.
+ALGORITHM_VERSION = "ecg12-1.7"
 #: Median correlation of the beats' QRS with the median QRS below which the "beats" are noise: real
 #: ECGs on LUDB stay above 0.3 (paced with fusion beats) and mostly above 0.9; white or 50 Hz noise is < 0.2.
 MIN_QRS_LIKENESS = 0.25
+#: A lead whose samples span less than this is flat (no lead of a beating heart is): an electrode off, or
+#: a channel the device fills with zeros.
+FLAT_MV = 0.01
+#: A lead holding its highest or lowest value this long is clipped at its amplifier's rail: no QRS or T
+#: apex is that flat.
+CLIPPED_S = 0.08
 
 
 @dataclass
@@ -37,6 +46,13 @@ class RestingEcgResult:
     rhythm: RhythmResult
     statements: list[Statement]
     signal: np.ndarray  # the analysed samples, (n, n_leads), mV
+    #: What the analysis left out and why (a flat, clipped or doubled lead), one sentence each, after the
+    #: reader's own warnings.
+    lead_warnings: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return (*self.recording.warnings, *self.lead_warnings)
 
     @property
     def rhythm_name(self) -> Rhythm:
@@ -51,6 +67,39 @@ def _sex_of(recording: Recording) -> Sex:
     patient = recording.patient
     raw = (patient.sex or "").strip().upper()[:1]
     return Sex(raw) if raw in ("M", "F") else Sex.UNKNOWN
+
+
+def _longest_run(column: np.ndarray, level: float) -> int:
+    edges = np.diff(np.concatenate([[0], (column == level).astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((stops - starts).max()) if starts.size else 0
+
+
+def unusable_leads(data: np.ndarray, fs: float, names: list[str],
+                   where: str) -> tuple[frozenset[int], list[str]]:
+    """The leads no measurement named after a lead may use, with a warning for each: a flat or clipped lead
+    would pull the axis towards the others (a zero lead I turned 16 degrees into 22) and a doubled name
+    leaves which lead is which to a guess (one of two ``V5`` overwrote the other's amplitudes)."""
+    skip: set[int] = set()
+    warnings: list[str] = []
+    for i, name in enumerate(names):
+        column = data[:, i]
+        span = float(np.ptp(column)) if column.size else 0.0
+        if span < FLAT_MV:
+            skip.add(i)
+            warnings.append(f"{where}: lead {name} is flat (its samples span {span:.3f} mV): left out of the "
+                            f"axis and the lead measurements")
+            continue
+        held = max(_longest_run(column, float(column.max())), _longest_run(column, float(column.min())))
+        if held >= CLIPPED_S * fs:
+            skip.add(i)
+            warnings.append(f"{where}: lead {name} holds its extreme value for {1000 * held / fs:.0f} ms "
+                            f"(clipped): left out of the axis and the lead measurements")
+    doubled = doubled_leads(names)
+    if doubled:
+        warnings.append(f"{where}: leads {', '.join(doubled)} are named as the same lead: neither is taken "
+                        f"for it (axis and lead measurements)")
+    return frozenset(skip), warnings
 
 
 def analyze_resting(recording: Recording, params: DelineationParams | None = None,
@@ -72,10 +121,12 @@ def analyze_resting(recording: Recording, params: DelineationParams | None = Non
             raise InputError("signal", f"no repeating QRS complex (median QRS likeness {likeness:.2f} < "
                                        f"{MIN_QRS_LIKENESS}): the recording looks like noise or a lead-off "
                                        f"tracing", source_name(recording))
-    m = measure(d)
+    skip, lead_warnings = unusable_leads(data, recording.fs, names, source_name(recording))
+    m = measure(d, skip)
     rhythm = classify_rhythm(data, d)
     statements = interpret(m, rhythm, sex if sex is not None else _sex_of(recording))
-    return RestingEcgResult(recording, d, m, rhythm, statements, data.astype(np.float32))
+    return RestingEcgResult(recording, d, m, rhythm, statements, data.astype(np.float32),
+                            tuple(lead_warnings))
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -105,7 +156,7 @@ def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
         "axis_category": None if m.axis_category is None else m.axis_category.value,
         "rhythm": result.rhythm.rhythm.value,
         "rhythm_reason": result.rhythm.reason,
-        "warnings": list(result.recording.warnings),
+        "warnings": list(result.warnings),
         "statements": [
             {"code": s.code, "text": s.text, "measurement": s.measurement, "value": _round(s.value, 2),
              "limit": s.limit, "unit": s.unit, "source": s.source}
