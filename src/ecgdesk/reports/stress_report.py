@@ -85,6 +85,9 @@ def _summary_lines(r: StressResult) -> list[str]:
         kinds[f"{a.kind.replace('_', ' ')} ({a.phase.value})"] = kinds.get(
             f"{a.kind.replace('_', ' ')} ({a.phase.value})", 0) + 1
     lines.append("Arrhythmias: " + (", ".join(f"{k}: {v}" for k, v in kinds.items()) or "none detected"))
+    if r.warnings:  # noise left out, a stage without recording: on the page the physician signs
+        more = f" (+{len(r.warnings) - 1} more in stress.json)" if len(r.warnings) > 1 else ""
+        lines.append(f"Warning: {r.warnings[0][:130]}{more}")
     return lines
 
 

@@ -57,8 +57,9 @@ ECG_SERVICES = frozenset({Service.RESTING_ECG, Service.STRESS_TEST})
 MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
 #: 1.1: the patient record's age and sex, not the protocol file's; 1.2: pacemaker stimuli cut before the
 #: stages' delineation (ecg12-1.5); 1.3: aVR known under any spelling of its name (``ECG aVR``, ``Lead aVR``),
-#: so its reciprocal ST depression is not taken for ischemia
-STRESS_VERSION = "stress-1.3"
+#: so its reciprocal ST depression is not taken for ischemia; 1.4: noise left out of the heart rates, a
+#: stage measured inside its own times only, phases out of order refused, warnings in stress.json
+STRESS_VERSION = "stress-1.4"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
 

@@ -103,7 +103,14 @@ def test_protocol_validation(tmp_path: Path):
         ({**good, "angina_index": "severe"}, "angina_index"),
         ({**good, "supervisor": {"npi": "1234567893"}}, "supervisor"),
         ({**good, "supervisor": {"name": "Dr. S", "npi": "12"}}, "supervisor.npi"),
+        # Phases out of their order: the recovery counted as exercise time, a later "rest" as resting HR.
+        ({**good, "stages": [good["stages"][0], {**good["stages"][-1], "start_s": 120, "end_s": 180},
+                             {**good["stages"][1], "start_s": 180, "end_s": 300}]}, "stages[2].phase"),
+        ({**good, "stages": [good["stages"][1], {**good["stages"][0], "start_s": 300, "end_s": 360}]},
+         "stages[1].phase"),
     ]
+    # Listed out of order, the stages are still taken in the order of their times.
+    assert protocol_from_dict({**good, "stages": good["stages"][::-1]}).stages == parsed.stages
     for data, field in bad_cases:
         with pytest.raises(InputError) as info:
             protocol_from_dict(data, "p.json")
@@ -148,3 +155,28 @@ def test_avr_is_known_under_any_spelling_of_its_name() -> None:
     assert avr.st_j80_mv < -0.1  # the depression is there, in aVR
     assert not result.ischemic_st_response
     assert result.max_st_depression_lead != "Lead aVR" and result.max_st_depression_mm < 1.0
+
+
+def test_noise_stages_without_recording_and_a_two_second_stage_report_no_borrowed_figures() -> None:
+    """Until 2026-12-07 10 s of noise during exercise (detected as "beats" at up to 300/min) set the peak
+    heart rate (248 bpm, target reached); a stage after the recording's end was "measured" on the last
+    8 s of the stage before it, and a 2 s exercise stage on the 6 s of rest before it (70 bpm). Now the
+    noise is left out of the rates, such stages measure what lies inside them only, and each is said."""
+    sig, _ = synthetic_ecg(240, FS, lambda t: 70.0 + (t > 60) * 40.0)
+    t = np.arange(sig.shape[0]) / FS
+    burst = (t > 150) & (t < 160)
+    sig[burst] += np.random.default_rng(1).normal(0.0, 1.0, (int(burst.sum()), sig.shape[1]))
+    stages = [("rest", "pretest", 0, 60), ("1", "exercise", 60, 62), ("2", "exercise", 62, 180),
+              ("recovery 1", "recovery", 180, 240), ("recovery 2", "recovery", 300, 360)]
+    protocol = protocol_from_dict({"protocol": "bruce", "patient": {"age": 55, "sex": "M"}, "stages": [
+        {"name": n, "phase": p, "start_s": a, "end_s": b} for n, p, a, b in stages]}, "p.json")
+    result = analyze_stress(Recording.from_array(sig, FS, list(LEADS)), protocol)
+    assert result.peak_hr_bpm == pytest.approx(110.0, abs=2.0)
+    by_name = {m.stage.name: m for m in result.stages}
+    assert by_name["1"].hr_bpm == pytest.approx(110.0, abs=2.0) and by_name["1"].st == ()
+    assert (by_name["recovery 2"].hr_bpm, by_name["recovery 2"].st) == (None, ())
+    document = stress_to_dict(result)
+    assert document["warnings"] == list(result.warnings) and result.warnings[1:] == (
+        "stage '1' has 2.0 s of recording, under the 8 s a median beat needs: no ST level for it",
+        "stage 'recovery 2' starts at 300 s, after the recording ends (240.0 s): nothing measured for it")
+    assert "do not look like the test's QRS complexes (noise)" in result.warnings[0]

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import interpolate
 
-from ecgdesk.analysis.ecg12.delineation import WaveKind, delineate, find_fiducials, lowpass, remove_baseline
+from ecgdesk.analysis.ecg12.delineation import (
+    WaveKind,
+    delineate,
+    find_fiducials,
+    lowpass,
+    qrs_correlation,
+    remove_baseline,
+)
+from ecgdesk.analysis.ecg12.resting import MIN_QRS_LIKENESS
 from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
 from ecgdesk.analysis.stress.subject import PROTOCOL, StressSubject, stress_subject
 from ecgdesk.errors import InputError
@@ -121,6 +129,9 @@ class StressResult:
     #: Whose age and sex were used (the patient record's); None in results stored before it was kept,
     #: which used the protocol file's (see :func:`subject_of`).
     subject: StressSubject | None = None
+    #: What the analysis had to leave out or could not measure (noise taken for beats, a stage without
+    #: recording), after the reader's own warnings; one sentence each.
+    warnings: tuple[str, ...] = ()
 
     @property
     def percent_of_predicted_max(self) -> float:
@@ -254,6 +265,32 @@ def _ectopy(beats: np.ndarray, filtered: np.ndarray, fs: float, protocol: Stress
     return out
 
 
+def _real_intervals(filtered: np.ndarray, beats: np.ndarray, fs: float) -> tuple[np.ndarray, list[str]]:
+    """Which RR intervals lie between two real QRS complexes, and a warning for each stretch that does not.
+
+    A burst of noise during exercise is detected as "beats" up to the detector's 300/min; their rate set
+    the peak heart rate (240 bpm from 10 s of noise, "target reached"). A "beat" whose QRS correlates less
+    than the resting engine's MIN_QRS_LIKENESS with the test's median QRS is noise, not a beat."""
+    likeness = qrs_correlation(lowpass(filtered, fs, 40.0), beats, fs)
+    real = likeness >= MIN_QRS_LIKENESS
+    rr_real = real[1:] & real[:-1]
+    warnings = []
+    noise = np.flatnonzero(~real)
+    if noise.size:
+        warnings.append(f"{noise.size} detected beats between {beats[noise[0]] / fs:.1f} s and "
+                        f"{beats[noise[-1]] / fs:.1f} s do not look like the test's QRS complexes (noise): "
+                        f"left out of the heart rates")
+    return rr_real, warnings
+
+
+def _beyond_end(stage: Stage, duration_s: float) -> str:
+    if stage.start_s >= duration_s:
+        return f"stage {stage.name!r} starts at {stage.start_s:g} s, after the recording ends " \
+               f"({duration_s:.1f} s): nothing measured for it"
+    return f"stage {stage.name!r} ends at {stage.end_s:g} s, after the recording ends " \
+           f"({duration_s:.1f} s): measured on its part before the end"
+
+
 def subject_of(result: StressResult) -> StressSubject:
     """The result's subject; a result stored before subjects were kept used the protocol's age and sex."""
     if result.subject is not None:
@@ -285,20 +322,30 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
                          str(recording.path) if recording.path else None)
     rr_times = beats[1:] / fs
     inst_hr = 60.0 * fs / np.diff(beats)
+    filtered = remove_baseline(data, fs)
+    rr_real, warnings = _real_intervals(filtered, beats, fs)
     measured: list[StageMeasurement] = []
     for stage in protocol.stages:
         end = min(stage.end_s, recording.duration_s)
+        # Never before the stage's own start: a short stage measured on the stage before it reported that
+        # stage's rate (a 2 s exercise stage had the resting 70 bpm), and one after the recording's end
+        # the last seconds of the stage before.
         start = max(stage.start_s, end - STAGE_WINDOW_S)
-        if end - start < MIN_WINDOW_S:
-            start = max(0.0, end - MIN_WINDOW_S)
-        in_window = (rr_times >= start) & (rr_times < end)
+        if stage.end_s > recording.duration_s + 1.0:
+            warnings.append(_beyond_end(stage, recording.duration_s))
+        in_window = (rr_times >= start) & (rr_times < end) & rr_real
         hr = float(np.median(inst_hr[in_window])) if in_window.sum() >= 3 else None
-        window = data[int(start * fs):int(end * fs)]
+        window = data[int(start * fs):int(end * fs)] if end - start >= MIN_WINDOW_S else data[:0]
         beat: np.ndarray | None = None
-        try:
-            st, beat = _stage_st(window, fs, names)
-        except InputError:
-            st = ()
+        st: tuple[LeadSt, ...] = ()
+        if window.shape[0]:
+            try:
+                st, beat = _stage_st(window, fs, names)
+            except InputError as error:
+                warnings.append(f"stage {stage.name!r}: no ST level ({error.reason})")
+        elif end > start:
+            warnings.append(f"stage {stage.name!r} has {end - start:.1f} s of recording, under the "
+                            f"{MIN_WINDOW_S:g} s a median beat needs: no ST level for it")
         mets = None
         if stage.phase is Phase.EXERCISE:
             if protocol.protocol == "bruce":
@@ -310,9 +357,12 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
             progress(1)
     exercise_min = protocol.exercise_time_s / 60.0
     ex_mask = (rr_times >= protocol.exercise_start_s) & (rr_times < protocol.exercise_end_s + 60.0)
-    # Peak HR: the highest 5-beat median, so a single mis-detected beat cannot set it.
-    smooth_hr = np.array([np.median(inst_hr[max(0, i - 2):i + 3]) for i in range(inst_hr.size)])
-    candidates = np.flatnonzero(ex_mask) if ex_mask.any() else np.arange(inst_hr.size)
+    # Peak HR: the highest 5-beat median, so a single mis-detected beat cannot set it; over the intervals
+    # between real QRS complexes, so a burst of noise cannot either.
+    usable = np.flatnonzero(rr_real) if rr_real.any() else np.arange(inst_hr.size)
+    real_hr = inst_hr[usable]
+    smooth_hr = np.array([np.median(real_hr[max(0, i - 2):i + 3]) for i in range(real_hr.size)])
+    candidates = np.flatnonzero(ex_mask[usable]) if ex_mask[usable].any() else np.arange(real_hr.size)
     peak_i = int(candidates[np.argmax(smooth_hr[candidates])])
     worst_mm, worst_lead = 0.0, None
     for m in measured:
@@ -329,12 +379,12 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
     apmhr = 220.0 - subject.age  # the age-predicted maximum of Fox et al. (220 - age), at the record's age
     return StressResult(
         protocol=protocol, stages=measured, resting_hr_bpm=pretest[-1] if pretest else None,
-        peak_hr_bpm=float(smooth_hr[peak_i]), peak_hr_time_s=float(rr_times[peak_i]),
+        peak_hr_bpm=float(smooth_hr[peak_i]), peak_hr_time_s=float(rr_times[usable[peak_i]]),
         age_predicted_max_hr=apmhr, target_hr_bpm=0.85 * apmhr, exercise_time_s=protocol.exercise_time_s,
         mets=mets, max_st_depression_mm=round(worst_mm, 2), max_st_depression_lead=worst_lead,
         duke_score=duke_treadmill_score(exercise_min, round(worst_mm, 2), int(protocol.angina_index)),
-        arrhythmias=_ectopy(beats, remove_baseline(data, fs), fs, protocol), beats=int(beats.size), fs=fs,
-        subject=subject,
+        arrhythmias=_ectopy(beats, filtered, fs, protocol), beats=int(beats.size), fs=fs,
+        subject=subject, warnings=(*recording.warnings, *warnings),
     )
 
 
@@ -378,4 +428,5 @@ def stress_to_dict(result: StressResult) -> dict[str, object]:
         "arrhythmias": [{"kind": a.kind, "time_s": r(a.time_s), "phase": a.phase.value, "beats": a.beats}
                         for a in result.arrhythmias],
         "beats": result.beats,
+        "warnings": list(result.warnings),
     }

@@ -50,6 +50,8 @@ class Angina(enum.IntEnum):
         return names[str(value)]
 
 
+_PHASE_ORDER = {Phase.PRETEST: 0, Phase.EXERCISE: 1, Phase.RECOVERY: 2}
+
 #: Bruce protocol stages (mph, % grade), 3 minutes each.
 BRUCE_STAGES: tuple[tuple[float, float], ...] = (
     (1.7, 10.0), (2.5, 12.0), (3.4, 14.0), (4.2, 16.0), (5.0, 18.0), (5.5, 20.0), (6.0, 22.0),
@@ -189,11 +191,21 @@ def protocol_from_dict(data: Any, source: str | None = None) -> StressProtocol:
     stages_raw = data.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:
         raise InputError("stages", "must be a non-empty list of stages", source)
-    stages = sorted((_stage(s, i, source) for i, s in enumerate(stages_raw)), key=lambda s: s.start_s)
-    for before, after in itertools.pairwise(stages):
+    indexed = sorted(((i, _stage(s, i, source)) for i, s in enumerate(stages_raw)),
+                     key=lambda pair: pair[1].start_s)
+    for (_, before), (index, after) in itertools.pairwise(indexed):
         if after.start_s < before.end_s - 1e-6:
             raise InputError("stages", f"stage {after.name!r} starts at {after.start_s:g} s, before stage "
                                        f"{before.name!r} ends ({before.end_s:g} s)", source)
+        # A test runs pretest, exercise, recovery: a stage back in an earlier phase (exercise after
+        # recovery, a "rest" after exercise) made the recovery count as exercise time and the post-exercise
+        # rate the resting one.
+        if _PHASE_ORDER[after.phase] < _PHASE_ORDER[before.phase]:
+            raise InputError(f"stages[{index}].phase",
+                             f"stage {after.name!r} ({after.phase.value}, from {after.start_s:g} s) comes "
+                             f"after stage {before.name!r} ({before.phase.value}): the phases must run "
+                             f"pretest, exercise, recovery", source)
+    stages = [stage for _, stage in indexed]
     if not any(s.phase is Phase.EXERCISE for s in stages):
         raise InputError("stages", "no stage has phase 'exercise'", source)
     symptoms = []
