@@ -68,7 +68,7 @@ def test_a_flat_clipped_or_doubled_lead_is_left_out_and_named(ludb1: np.ndarray)
     document = _analyse(clipped, LEADS)
     assert document["warnings"][0].startswith("recording: lead I holds its extreme value for ")
     assert document["qrs_axis_deg"] == without(0)["qrs_axis_deg"]
-    document = _analyse(ludb1, LEADS[:11] + ["V5"])
+    document = _analyse(ludb1, [*LEADS[:11], "V5"])
     assert document["warnings"] == ["recording: leads V5, V5 are named as the same lead: neither is taken "
                                     "for it (axis and lead measurements)"]
     # Without V5 and V6 the precordial leads are not all there: no low-voltage statement either way.
