@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict
+from ecgdesk.analysis.ecg12.resting import analyze_resting, measurements_to_dict, unusable_leads
 from ecgdesk.records.recording import Recording
 
 wfdb = pytest.importorskip("wfdb")
@@ -74,3 +74,11 @@ def test_a_flat_clipped_or_doubled_lead_is_left_out_and_named(ludb1: np.ndarray)
     # Without V5 and V6 the precordial leads are not all there: no low-voltage statement either way.
     assert "low_voltage_precordial" not in _figures(document)[-1]
     assert document["qrs_axis_deg"] == _analyse(ludb1, LEADS)["qrs_axis_deg"]
+
+
+@pytest.mark.shared_data
+def test_an_isoelectric_stretch_at_a_leads_minimum_is_not_clipping() -> None:
+    """LUDB 100's V6 has no Q or S wave: its lowest value is its baseline, held for 92 ms. A rail lies
+    beyond the waves, so that lead is used like any other (no lead of LUDB 1-100 is flat or clipped)."""
+    record = wfdb.rdrecord(str(shared_path("ludb") / "100"))
+    assert unusable_leads(record.p_signal, 500.0, record.sig_name, "100") == (frozenset(), [])

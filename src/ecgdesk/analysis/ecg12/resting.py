@@ -34,6 +34,8 @@ FLAT_MV = 0.01
 #: A lead holding its highest or lowest value this long is clipped at its amplifier's rail: no QRS or T
 #: apex is that flat.
 CLIPPED_S = 0.08
+#: ... and that value lies at least this share of the lead's span away from its median level.
+RAIL_FROM_BASELINE = 0.25
 
 
 @dataclass
@@ -90,7 +92,12 @@ def unusable_leads(data: np.ndarray, fs: float, names: list[str],
             warnings.append(f"{where}: lead {name} is flat (its samples span {span:.3f} mV): left out of the "
                             f"axis and the lead measurements")
             continue
-        held = max(_longest_run(column, float(column.max())), _longest_run(column, float(column.min())))
+        # A rail lies beyond the waves; a flat stretch at the lead's baseline level is an isoelectric
+        # segment (LUDB 100's V6 holds its minimum, its baseline, for 92 ms), not clipping.
+        level = float(np.median(column))
+        rails = [extreme for extreme in (float(column.max()), float(column.min()))
+                 if abs(extreme - level) >= RAIL_FROM_BASELINE * span]
+        held = max((_longest_run(column, rail) for rail in rails), default=0)
         if held >= CLIPPED_S * fs:
             skip.add(i)
             warnings.append(f"{where}: lead {name} holds its extreme value for {1000 * held / fs:.0f} ms "
