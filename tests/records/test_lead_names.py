@@ -16,6 +16,10 @@ def test_aecg_codes_dicom_meanings_and_paired_chest_names_are_known() -> None:
     assert standard_lead_name("Lead I (Einthoven)") == "I"
     assert standard_lead_name("Lead aVF (Goldberger)") == "aVF"
     assert standard_lead_name("Lead V3 (Wilson)") == "V3"
+    # cut to an EDF label's 16 characters
+    assert [standard_lead_name(n) for n in ("Lead I (Einthove", "Lead aVR (Goldbe", "Lead III (Eintho")] == [
+        "I", "aVR", "III"]
+    assert standard_lead_name("Lead II (Holter)") is None
     assert [standard_lead_name(f"V{k}-C{k}") for k in range(1, 7)] == [f"V{k}" for k in range(1, 7)]
     assert standard_lead_name("C2/V2") == "V2"
     # A pair naming two different leads, a 15-lead file's extra leads and a bare channel stay unknown.

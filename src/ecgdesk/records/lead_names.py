@@ -19,8 +19,10 @@ _BY_KEY = {name.lower(): name for name in STANDARD_LEADS}
 _BY_KEY.update({"di": "I", "dii": "II", "diii": "III", "d1": "I", "d2": "II", "d3": "III"})
 _PREFIX = re.compile(r"^(mdc_ecg_lead_|ecg|ekg|lead|ableitung|deriva[cç][aã]o|derivaci[oó]n|derivazione|"
                      r"d[eé]rivation)[\s_.:-]*", re.IGNORECASE)
-#: DICOM's code meanings end with the lead system's name: "Lead I (Einthoven)", "Lead V1 (Wilson)".
-_SYSTEM = re.compile(r"\s*\((einthoven|goldberger|wilson)\)$", re.IGNORECASE)
+#: DICOM's code meanings end with the lead system's name: "Lead I (Einthoven)", "Lead V1 (Wilson)"; an EDF
+#: label holds 16 characters, so an export may keep "Lead I (Einthove" or "Lead aVR (Goldbe".
+_SYSTEM = re.compile(r"\s*\(([a-z]+)\)?$", re.IGNORECASE)
+_SYSTEMS = ("einthoven", "goldberger", "wilson")
 #: A chest lead with its IEC name beside it, either way round ("V1-C1", "C1/V1"); a bare "C1" stays
 #: unknown (a channel as often as a chest lead).
 _PAIRED = re.compile(r"^(?:v([1-6])[-/]c([1-6])|c([1-6])[-/]v([1-6]))$")
@@ -29,7 +31,11 @@ _PAIRED = re.compile(r"^(?:v([1-6])[-/]c([1-6])|c([1-6])[-/]v([1-6]))$")
 def standard_lead_name(name: str) -> str | None:
     """``II`` for ``ECG II``, ``dii`` or ``Ableitung II``; None when ``name`` names no lead of the standard
     12 (a bare number does not: ``2`` is a channel as often as lead II)."""
-    key = _PREFIX.sub("", _SYSTEM.sub("", name.strip())).strip().lower().replace(" ", "")
+    name = name.strip()
+    system = _SYSTEM.search(name)
+    if system and any(full.startswith(system.group(1).lower()) for full in _SYSTEMS):
+        name = name[:system.start()]
+    key = _PREFIX.sub("", name).strip().lower().replace(" ", "")
     paired = _PAIRED.match(key)
     if paired:
         first, second = [g for g in paired.groups() if g is not None]
