@@ -270,7 +270,9 @@ def _real_intervals(filtered: np.ndarray, beats: np.ndarray, fs: float) -> tuple
 
     A burst of noise during exercise is detected as "beats" up to the detector's 300/min; their rate set
     the peak heart rate (240 bpm from 10 s of noise, "target reached"). A "beat" whose QRS correlates less
-    than the resting engine's MIN_QRS_LIKENESS with the test's median QRS is noise, not a beat."""
+    than the resting engine's MIN_QRS_LIKENESS with the test's median QRS is noise or an ectopic beat (a
+    PVC of the exercise simulator scores below it too): either way not an interval of the dominant rhythm,
+    whose rate the stage table and the peak give; the ectopic beats are counted apart (``_ectopy``)."""
     likeness = qrs_correlation(lowpass(filtered, fs, 40.0), beats, fs)
     real = likeness >= MIN_QRS_LIKENESS
     rr_real = real[1:] & real[:-1]
@@ -278,8 +280,8 @@ def _real_intervals(filtered: np.ndarray, beats: np.ndarray, fs: float) -> tuple
     noise = np.flatnonzero(~real)
     if noise.size:
         warnings.append(f"{noise.size} detected beats between {beats[noise[0]] / fs:.1f} s and "
-                        f"{beats[noise[-1]] / fs:.1f} s do not look like the test's QRS complexes (noise): "
-                        f"left out of the heart rates")
+                        f"{beats[noise[-1]] / fs:.1f} s do not look like the test's dominant QRS (noise or "
+                        f"ectopic beats): left out of the heart rates")
     return rr_real, warnings
 
 
