@@ -179,4 +179,4 @@ def test_noise_stages_without_recording_and_a_two_second_stage_report_no_borrowe
     assert document["warnings"] == list(result.warnings) and result.warnings[1:] == (
         "stage '1' has 2.0 s of recording, under the 8 s a median beat needs: no ST level for it",
         "stage 'recovery 2' starts at 300 s, after the recording ends (240.0 s): nothing measured for it")
-    assert "do not look like the test's dominant QRS (noise or ectopic beats)" in result.warnings[0]
+    assert "unlike the dominant QRS (noise or ectopic beats): left out of the heart" in result.warnings[0]

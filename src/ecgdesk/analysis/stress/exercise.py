@@ -279,8 +279,8 @@ def _real_intervals(filtered: np.ndarray, beats: np.ndarray, fs: float) -> tuple
     warnings = []
     noise = np.flatnonzero(~real)
     if noise.size:
-        warnings.append(f"{noise.size} detected beats between {beats[noise[0]] / fs:.1f} s and "
-                        f"{beats[noise[-1]] / fs:.1f} s do not look like the test's dominant QRS (noise or "
+        first, last = beats[noise[0]] / fs, beats[noise[-1]] / fs
+        warnings.append(f"{noise.size} beats ({first:.1f}-{last:.1f} s) unlike the dominant QRS (noise or "
                         f"ectopic beats): left out of the heart rates")
     return rr_real, warnings
 
