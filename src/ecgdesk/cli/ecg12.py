@@ -142,6 +142,8 @@ def _stress(args: argparse.Namespace) -> int:
     print(f"  max ST depression {result.max_st_depression_mm:.1f} mm ({lead}), "
           f"Duke score {result.duke_score:.1f} ({result.duke_risk.value} risk), "
           f"{len(result.arrhythmias)} arrhythmia events")
+    for warning in result.warnings:  # as `ecgdesk ecg12` prints its own
+        print(f"  warning: {warning}")
     print(f"  wrote {out / 'stress.json'}, {report.pdf_path}, {out / 'facts.json'}")
     return 0
 
