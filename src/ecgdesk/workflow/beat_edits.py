@@ -42,9 +42,13 @@ class Rerendered:
     report_error: str | None = None
     #: the ``report.render`` job queued to render it again (the page follows it), while it has not ended
     report_job: int | None = None
+    #: why the render was not needed when it ran (the study signed meanwhile): nothing was rendered
+    report_note: str | None = None
 
     def note(self) -> str:
         """What happened to the report, in words for the page and the command line."""
+        if self.report_note is not None:
+            return self.report_note
         if self.report is not None:
             return (f"the report was rendered again as version {self.report.version} and is back on the "
                     "physician's worklist, marked changed after sending")
@@ -129,4 +133,6 @@ def edit_and_report(
     if job.status != "done" or job.result is None:
         log.warning("study %s: the report could not be rendered again after an edit: %s", study_id, job.error)
         return EditOutcome(run=done.run, report_error=job.error or f"render job {job.id} {job.status}")
+    if job.result.get("note"):  # not needed any more (signed meanwhile): nothing rendered
+        return EditOutcome(run=done.run, report_note=str(job.result["note"]))
     return EditOutcome(run=done.run, report=version_info(store, study_id, int(job.result["version"])))

@@ -239,6 +239,7 @@ const WS = (() => {
     const job = await followJob(studyId, (j) => j.id === jobId,
       (j) => say(`the report is being rendered again (job ${jobId}, ${jobState(j)})`));
     if (!job) say(`the report is being rendered again (job ${jobId}); see the study page for its progress`);
+    else if (job.status === "done" && job.result.note) say(job.result.note);  // not needed any more: nothing rendered
     else if (job.status === "done") say(`the report was rendered again as version ${job.result.version} and is back on the physician's worklist, marked changed after sending`);
     else say(`the report could not be rendered again (job ${jobId} ${job.status}${job.error ? `: ${job.error}` : ""}): create it on the report page`);
   }
