@@ -232,6 +232,35 @@ def test_a_reanalysis_after_sending_renders_the_report_again(
     assert after_run[-2:] == ["report:render", "status:report"], tech
 
 
+def test_a_reanalysis_back_to_the_sent_analysis_sends_its_report_again(
+    store: Store, reported: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-analysis of the sent study made a new run (its render queued), and a second one, before the
+    render ran, reused the sent run (the engine version set back): the latest version shows the analysis
+    again, so the render reuses it, and the study goes back to the physician (reported), as a render sends
+    it. Before, the study stayed analyzed, off the physician's worklist, while the job said "done, version
+    1", and the technician's "Create report" (``study report``) reused the version and left it so too."""
+    from ecgdesk.workflow import analysis
+    from ecgdesk.workflow.beat_edits import queue_report_again, was_sent
+    from ecgdesk.workflow.jobs import run_chain
+
+    sent, engine = was_sent(store, reported), analysis.ALGORITHM_VERSION
+    monkeypatch.setattr(analysis, "ALGORITHM_VERSION", "upgraded")
+    analyze_study(store, reported, "tech", analyzer=fake_analyzer)
+    queued = queue_report_again(store, reported, sent, "tech")
+    assert queued.report_job is not None
+    monkeypatch.setattr(analysis, "ALGORITHM_VERSION", engine)
+    assert analyze_study(store, reported, "tech", analyzer=fake_analyzer).reused
+    assert show_study(store, reported).status == "analyzed"
+    versions = _versions(store, reported)
+    job = run_chain(store, queued.report_job)
+    assert (job.status, job.result) == ("done", {"version": 1, "reused": True}), job
+    assert show_study(store, reported).status == "reported" and _versions(store, reported) == versions
+    with store.transaction() as session:
+        ended, moved = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(2)).all()
+    assert [(moved.actor, moved.action), ended.action] == [("tech", "status:report"), "job:done"]
+
+
 def test_report_file_changed_on_disk_is_refused(store: Store, reported: int) -> None:
     reviewed = interpret(store, reported, "dr.a", "Sinus rhythm.")
     reviewed.pdf_path.write_bytes(reviewed.pdf_path.read_bytes() + b"\n% tampered\n")

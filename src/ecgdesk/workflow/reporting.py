@@ -185,6 +185,10 @@ def _new_version(
         latest = latest_version(session, study_id)
         inputs = report_inputs_sha256(session, study)
         if latest is not None and _unchanged(store, session, study, latest, inputs):
+            if StudyStatus(study.status) is StudyStatus.ANALYZED:
+                # the analysis came back to what the latest version shows (a re-analysis reusing its
+                # run): that version is the report again, the study with the physician as a render sends it
+                move(session, study, StudyStatus.REPORTED, actor, action)
             return hooks.done(session, ReportInfo(
                 study_id,
                 latest.version,
