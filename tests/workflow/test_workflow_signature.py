@@ -157,15 +157,25 @@ def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: 
         assert changed_after_sending(session, [reported]) == set()  # signed: the mark has done its work
 
 
-def test_a_render_queued_before_the_signature_is_done_with_a_note(store: Store, reported: int) -> None:
+def test_a_render_queued_before_the_signature_is_done_with_a_note(
+    store: Store, reported: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The technician's edit of a sent study queued its render (``report.render``); before a worker ran it,
     the technician rendered the report by hand and the physician reviewed and signed that version. The
     render is no longer needed: the job is done, renders nothing, and its result says why (the pages and
     ``study edit`` show it). Before, it failed with "cannot report a study in status 'signed'" and the pages
     said the report "could not be rendered again"."""
+    from ecgdesk.reports.scanning import RenderedReport
+    from ecgdesk.workflow import report_render
     from ecgdesk.workflow.beat_edits import edit_and_queue
     from ecgdesk.workflow.jobs import run_chain
 
+    def render(ctx: object, folder: Path) -> RenderedReport:  # the PDFs are not what is tested (3 s less)
+        for name in ("report.pdf", "report.html"):
+            (folder / name).write_text(f"{name} of {folder.name}")
+        return RenderedReport(folder / "report.pdf", folder / "report.html", "-", 1)
+
+    monkeypatch.setattr(report_render, "render_scanning_report", render)
     queued = edit_and_queue(store, reported, EditKind.TEMPLATE, [1], "N", "tech")
     assert queued.report_job is not None and show_study(store, reported).status == "analyzed"
     report_study(store, reported, "tech")  # by hand, from the report page
