@@ -130,3 +130,24 @@ def test_a_variable_layout_multi_segment_record_reads_with_its_gaps(tmp_path: Pa
         (tmp_path / "bad_layout.hea").write_text("bad_layout 1 250 0\nbad.dat 0 200/mV 16 0 0 0 0 II\n")
         open_recording(tmp_path / "bad_layout.hea")
     assert caught.value.field == "format[0]"
+
+
+def test_a_fixed_layout_multi_segment_record_reads_its_null_segment_as_a_gap(tmp_path: Path) -> None:
+    """WFDB allows a null segment (``~``) in a fixed layout too; wfdb's rdrecord failed on any read that
+    reached it ("AttributeError: 'NoneType' object has no attribute 'p_signal'", so `analyze` refused the
+    record). Segment lengths that disagree with the record line are refused naming it (wfdb: "ValueError:
+    True is not in list" on the read)."""
+    first, second = _ecg(500, 21), _ecg(500, 22)
+    _write(tmp_path, "seg1", [first], ["mV"], "16", names=["II"])
+    _write(tmp_path, "seg2", [second], ["mV"], "16", names=["II"])
+    (tmp_path / "rec.hea").write_text("rec/3 1 250 1200 12:00:00 01/02/2020\nseg1 500\n~ 200\nseg2 500\n")
+    data = open_recording(tmp_path / "rec.hea").read(400, 800)[:, 0]
+    np.testing.assert_allclose(data[:100], first[400:], atol=0.003)
+    assert np.isnan(data[100:300]).all()
+    np.testing.assert_allclose(data[300:], second[:100], atol=0.003)
+    for line, field in (("rec/2 1 250 2000\nseg1 500\nseg2 500\n", "sig_len"),
+                        ("rec/2 1 250 1100\nseg1 600\nseg2 500\n", "segment[0]")):
+        (tmp_path / "rec.hea").write_text(line)
+        with pytest.raises(RecordingError) as caught:
+            open_recording(tmp_path / "rec.hea")
+        assert caught.value.field == field and caught.value.path.name == "rec.hea"

@@ -186,6 +186,36 @@ class _RdrecordSource:
         return signal[:, [order.index(c) for c in wanted]]
 
 
+class _NullSegmentSource:
+    """A fixed-layout multi-segment record with null segments (``~``, a gap: NaN), read segment by segment.
+
+    wfdb's ``rdrecord`` fails on such a record with an AttributeError as soon as a read reaches the gap
+    (it joins the segments' signals and a null segment has none), though WFDB allows ``~`` in either
+    layout."""
+
+    def __init__(self, hea: Path, segments: Sequence[tuple[str, int]], channels: Sequence[int]) -> None:
+        self._hea = hea
+        self._segments = list(segments)
+        self._channels = list(channels)
+
+    def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
+        wanted = [self._channels[i] for i in lead_indices]
+        out = np.full((stop - start, len(wanted)), np.nan, dtype=np.float32)
+        first = 0
+        for name, length in self._segments:
+            low, high = max(start, first), min(stop, first + length)
+            if name != "~" and low < high:
+                try:
+                    part = wfdb.rdrecord(str(self._hea.with_name(name)), sampfrom=low - first,
+                                         sampto=high - first, channels=wanted, physical=True).p_signal
+                    out[low - start:high - start] = np.asarray(part, dtype=np.float32)
+                except Exception as exc:  # wfdb's decoding of a bad segment: named, not a crash
+                    raise RecordingError(self._hea.with_name(f"{name}.hea"), "samples",
+                                         f"cannot be read: {type(exc).__name__}: {exc}") from None
+            first += length
+        return out
+
+
 def _comment_fields(comments: Sequence[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for comment in comments:
@@ -293,11 +323,19 @@ def _mat_header_warnings(folder: Path, header: HeaderText, sig_len: int) -> list
 def _check_segments(hea: Path, header: HeaderText) -> list[str]:
     """Each segment header of a multi-segment record, checked as a header of its own, with its files."""
     warnings: list[str] = []
-    for name, length in header.segments:
+    total = sum(length for _, length in header.segments)
+    if header.sig_len is not None and header.sig_len != total:
+        # wfdb then fails on a read past the last segment with "ValueError: True is not in list"
+        raise RecordingError(hea, "sig_len", f"the record line gives {header.sig_len} samples but its "
+                                             f"segments hold {total}")
+    for i, (name, length) in enumerate(header.segments):
         if name == "~":
             continue
         segment = read_header_text(hea.with_name(f"{name}.hea"), segment=True)
         warnings += segment.warnings
+        if segment.sig_len is not None and segment.sig_len != length and not (i == 0 and length == 0):
+            raise RecordingError(hea, f"segment[{i}]", f"segment {name} is listed with {length} samples "
+                                                       f"but its header gives {segment.sig_len}")
         if not segment.multi_segment:
             _check_files(hea.parent, segment, segment.sig_len if segment.sig_len is not None else length)
     return warnings
@@ -426,11 +464,13 @@ def read_wfdb(path: str | Path) -> Recording:
         raise RecordingError(hea, "sig_len", f"must be >= 0, got {sig_len}")
     channels = _volt_channels(hea, signals, text, warnings)
     per_frame, channels = _samples_per_frame(hea, signals, channels, warnings)
-    source: _MemmapSource | _RdrecordSource | None = None
+    source: _MemmapSource | _RdrecordSource | _NullSegmentSource | None = None
     if not text.multi_segment:
         _check_files(base.parent, text, sig_len)
         warnings += _mat_header_warnings(base.parent, text, sig_len)
         source = _memmap_source(base, signals, channels)
+    elif per_frame == 1 and text.segments[0][1] > 0 and any(name == "~" for name, _ in text.segments):
+        source = _NullSegmentSource(hea, text.segments, channels)  # fixed layout (no layout segment)
     if source is None:
         source = _RdrecordSource(base, channels, per_frame, known_length)
     if not known_length:
