@@ -68,6 +68,32 @@ def test_an_edf_plus_d_file_without_gaps_reads_like_a_continuous_one(tmp_path: P
     assert [e.sample for e in discontinuous.events] == [e.sample for e in continuous.events] == [375]
 
 
+
+@pytest.mark.parametrize(("onsets", "reserved", "start", "late"), [
+    ([0.25, 1.25, 2.25], "EDF+C", "12:00:00.250000", False),  # pyedflib 0.1.42 gave 12:00:00.025
+    ([5, 6, 7], "EDF+C", "12:00:05", True),  # edflib: start 12:00:00, the annotation at 6.5 s
+    ([5.25, 6.25, 9.25], "EDF+D", "12:00:05.250000", True),  # our reader: start 12:00:00
+])
+def test_an_edf_plus_start_is_moved_by_its_first_record_onset(tmp_path: Path, onsets: list[float],
+                                                             reserved: str, start: str, late: bool) -> None:
+    """The first sample is taken at the first data record's time-keeping onset after the header's start;
+    it was dropped or misread, so the start was silently wrong (and an annotation placed seconds late)."""
+    recording = open_recording(_edf_plus(tmp_path / "e.edf", onsets, reserved=reserved))
+    assert recording.start_time is not None and recording.start_time.time().isoformat() == start
+    assert [(e.sample, e.label) for e in recording.events] == [(375, "beep")]
+    assert any("first data record starts at" in w for w in recording.warnings) == late
+
+
+@pytest.mark.parametrize("onsets", [[0, 3, 1, 2], [0, 0.5, 1.5]])
+def test_edf_plus_d_records_out_of_order_or_overlapping_are_refused(tmp_path: Path,
+                                                                     onsets: list[float]) -> None:
+    """They were read back to back with "gaps together -1 s" and the annotations placed by a search of
+    unsorted onsets."""
+    with pytest.raises(RecordingError) as caught:
+        open_recording(_edf_plus(tmp_path / "d.edf", onsets))
+    assert caught.value.field == "EDF Annotations" and "before record" in caught.value.reason
+
+
 def _wfdb_dated(folder: Path, when: str) -> Path:
     folder.mkdir()
     (folder / "r.dat").write_bytes((np.sin(np.arange(2500) / 20) * 200).astype("<i2").tobytes())

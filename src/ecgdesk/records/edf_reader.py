@@ -17,7 +17,7 @@ import contextlib
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,14 +135,16 @@ class _RawEdf:
             samples = np.where(samples >= 1 << 23, samples - (1 << 24), samples)
         return samples[start - first * spr: stop - first * spr]
 
-    def record_onsets(self) -> np.ndarray | None:
-        """Each data record's start in seconds, from the time-keeping annotation that opens it (EDF+ 2003,
-        section 2.2.4); None when a record has none (then the records are taken as back to back)."""
+    def record_onsets(self, count: int | None = None) -> np.ndarray | None:
+        """Each data record's start in seconds (the first ``count``), from the time-keeping annotation that
+        opens it (EDF+ 2003, section 2.2.4); None when a record has none (then the records are taken as
+        back to back)."""
         annotation = next((c for c in self.channels if c.label in ANNOTATION_LABELS), None)
         if annotation is None or self.data is None:
             return None
-        onsets = np.empty(self.n_records)
-        for record in range(self.n_records):
+        count = self.n_records if count is None else min(count, self.n_records)
+        onsets = np.empty(count)
+        for record in range(count):
             first = self.data[record, self._bytes(annotation.index)].tobytes().split(b"\x14", 1)[0]
             try:
                 onsets[record] = float(first)
@@ -213,6 +215,12 @@ def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float,
                         "between them are not shown")
         return float
     gaps = np.diff(onsets) - seconds
+    back = np.flatnonzero(gaps < -0.5 / fs)
+    if len(back):  # the joined time and the gaps would be made up: refused, naming the record
+        k = int(back[0]) + 1
+        raise RecordingError(header.path, "EDF Annotations", f"data record {k} starts at {onsets[k]:g} s, "
+                             f"before record {k - 1} ends ({onsets[k - 1] + seconds:g} s): EDF+D records "
+                             "must follow one another in time, without overlap")
     jumps = np.flatnonzero(np.abs(gaps) > 0.5 / fs)
     if not len(jumps):
         return float  # discontinuous in name only: every record follows the one before
@@ -242,17 +250,43 @@ def _no_ecg(path: Path, channels: Sequence[Channel]) -> RecordingError:
     return RecordingError(path, "signals", f"no ECG channel in volts; the signals are {described}")
 
 
+def _first_onset(raw: _RawEdf, header: EdfHeader, warnings: list[str]) -> float:
+    """When the first sample was taken, in seconds after the header's start date and time: the onset of
+    the first data record's time-keeping annotation (EDF+; 0 for plain EDF or without one). EDF+ keeps it
+    under 1 s (the start's fraction of a second); more is read as written, and said."""
+    if header.fixed[192:196] not in (b"EDF+", b"BDF+"):
+        return 0.0
+    onsets = raw.record_onsets(1)
+    onset = float(onsets[0]) if onsets is not None and len(onsets) else 0.0
+    if not 0 <= onset < 1:
+        warnings.append(f"{header.path.name}: field 'EDF Annotations': the first data record starts at "
+                        f"{onset:+g} s from the header's start date and time (EDF+ allows 0 to 1 s); the "
+                        "recording start is read as that time")
+    return onset
+
+
+def _shifted(start: datetime | None, seconds: float) -> datetime | None:
+    if start is None or not seconds:
+        return start
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
 def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings: list[str]) -> Recording:
     raw = _RawEdf(header)
     path = header.path
-    joined: Callable[[float], float] = float
+    offset = _first_onset(raw, header, warnings)
+    joined: Callable[[float], float] = lambda onset: onset - offset  # noqa: E731
     if header.fixed[192:197] in (b"EDF+D", b"BDF+D"):
         joined = _discontinuous(raw, header, fs, warnings)
     events = _events(raw.annotations(), fs, joined)
     leads = _leads(chosen, warnings)
     return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
                      source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
-                     start_time=header.start_time, device=None, events=events, record_name=path.stem,
+                     start_time=_shifted(header.start_time, offset), device=None, events=events,
+                     record_name=path.stem,
                      warnings=tuple(warnings + raw.warnings))
 
 
@@ -322,11 +356,12 @@ def read_edf(path: str | Path) -> Recording:
         except Exception as exc:  # pyedflib's decoding of a corrupt annotation signal
             items = []
             warnings.append(f"EDF+ annotations ignored: they cannot be decoded ({type(exc).__name__}: {exc})")
-        start = header.start_time  # checked by our header parser (edflib's is not: a Startdate disagreeing)
-        with contextlib.suppress(ValueError):  # pyedflib's datetime() of a date that is none: said above
-            exact: datetime = reader.getStartdatetime()
-            if start is not None and exact.replace(microsecond=0) == start:
-                start = exact  # with the EDF+ subsecond
+        # Our header's start (edflib's is not checked: a Startdate disagreeing) and our first onset:
+        # pyedflib 0.1.42 gives a 0.25 s start fraction as 0.025 s, and edflib moves the annotations by
+        # the fraction alone where the first record starts whole seconds late.
+        offset = _first_onset(_RawEdf(header), header, warnings)
+        start = _shifted(header.start_time, offset)
+        items = [(onset - math.floor(offset), duration, text) for onset, duration, text in items]
         try:
             patient, device = _patient(reader), reader.getEquipment() or None
         except Exception as exc:  # undecodable patient or equipment text
