@@ -117,6 +117,22 @@ def test_csv_nan_or_text_cell(tmp_path: Path, cell: str, shown: str) -> None:
     _expect(path, "row 3, column 'II'", f"cell {shown} is not a finite number")
 
 
+@pytest.mark.parametrize("text", ["\ufefftime;I;II\n0,000;0,125;-1,5\n0,004;0,250;-1,25\n0,008;0,5;2\n",
+                                  "0,000\t0,125\t-1,5\n0,004\t0,250\t-1,25\n0,008\t0,5\t2\n"])
+def test_csv_with_decimal_commas_is_read(tmp_path: Path, text: str) -> None:
+    """A spreadsheet's ';' (or tab) export where the comma is the decimal mark was refused ("cell '0,000'
+    is not a finite number"), and without a header row its commas, outnumbering the semicolons, were
+    taken for the delimiter."""
+    path = tmp_path / "strip.csv"
+    path.write_text(text, encoding="utf-8")
+    recording = open_recording(path, csv_fs=None if "time" in text else 250)
+    names = ["I", "II"] if "time" in text else ["ch1", "ch2", "ch3"]
+    assert recording.fs == pytest.approx(250) and [lead.name for lead in recording.leads] == names
+    np.testing.assert_allclose(recording.read()[:, -2:], [[0.125, -1.5], [0.25, -1.25], [0.5, 2]])
+    path.write_text("I;II\n1.234,5;2\n")  # thousands and decimal marks both: not guessed
+    _expect(path, "row 2, column 'I'", "not a finite number", lambda: open_recording(path, csv_fs=250))
+
+
 @pytest.mark.parametrize(
     ("csv_fs", "reason"), [(0.0, "positive"), (-5.0, "positive"), (1e9, "not plausible")]
 )

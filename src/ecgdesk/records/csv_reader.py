@@ -34,9 +34,17 @@ _SPACING_TOLERANCE = 0.01
 _BLOCK_ROWS = 65_536
 
 
-def _is_number(cell: str) -> bool:
+def _number(cell: str, decimal_comma: bool = False) -> float:
+    """The cell's value; with ``decimal_comma`` (a ';' or tab delimited file, as spreadsheets write it
+    where the comma is the decimal mark) ``-0,125`` too. Raises ValueError when it is none."""
+    if decimal_comma and "," in cell and "." not in cell:
+        cell = cell.replace(",", ".", 1)
+    return float(cell)
+
+
+def _is_number(cell: str, decimal_comma: bool = False) -> bool:
     try:
-        float(cell)
+        _number(cell, decimal_comma)
     except ValueError:
         return False
     return True
@@ -61,7 +69,9 @@ def looks_like_csv(head: bytes) -> bool:
 
 
 def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    """';' or tab where the first line holds either (its commas are then decimal marks: ``0,125;1,5``
+    has more commas than semicolons), else ','."""
+    counts = {d: first_line.count(d) for d in (";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -84,7 +94,8 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
     if not any(line.strip() for line in lines):
         raise RecordingError(path, "file", "the CSV file has no rows")
     try:
-        names, values = _parse(path, csv.reader(io.StringIO(text), delimiter=_delimiter(lines[0])))
+        delimiter = _delimiter(lines[0])
+        names, values = _parse(path, csv.reader(io.StringIO(text), delimiter=delimiter), delimiter != ",")
     except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
         raise RecordingError(path, "rows", f"not readable as CSV: {exc}") from None
     time_index = next((i for i, name in enumerate(names) if name.strip().lower() in TIME_COLUMNS), None)
@@ -104,7 +115,7 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
                      format=RecordingFormat.CSV, path=path, record_name=path.stem, warnings=tuple(warnings))
 
 
-def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray]:
+def _parse(path: Path, rows: Iterator[list[str]], comma: bool) -> tuple[list[str], np.ndarray]:
     """Lead names and the values of every non-empty row, one float64 block per 65,536 rows."""
     header: list[str] | None = None
     for row in rows:
@@ -113,14 +124,15 @@ def _parse(path: Path, rows: Iterator[list[str]]) -> tuple[list[str], np.ndarray
             break
     if header is None:
         raise RecordingError(path, "file", "the CSV file has no rows")
-    has_header = not all(_is_number(cell) for cell in header)
+    has_header = not all(_is_number(cell, comma) for cell in header)
     names = header if has_header else [f"ch{i + 1}" for i in range(len(header))]
     blocks: list[np.ndarray] = []
-    block: list[list[float]] = [] if has_header else [_row_values(path, rows_line(rows), header, names)]
+    block: list[list[float]] = ([] if has_header
+                                else [_row_values(path, rows_line(rows), header, names, comma)])
     for row in rows:
         if not any(cell.strip() for cell in row):
             continue
-        block.append(_row_values(path, rows_line(rows), _trimmed(row, len(names)), names))
+        block.append(_row_values(path, rows_line(rows), _trimmed(row, len(names)), names, comma))
         if len(block) == _BLOCK_ROWS:
             blocks.append(np.array(block, dtype=np.float64))
             block = []
@@ -145,14 +157,15 @@ def rows_line(rows: Iterator[list[str]]) -> int:
     return int(getattr(rows, "line_num", 0))
 
 
-def _row_values(path: Path, line_number: int, row: list[str], names: list[str]) -> list[float]:
+def _row_values(path: Path, line_number: int, row: list[str], names: list[str],
+                comma: bool = False) -> list[float]:
     if len(row) != len(names):
         raise RecordingError(path, f"row {line_number}",
                              f"has {len(row)} cells, expected {len(names)} like the first row")
     out = []
     for c, cell in enumerate(row):
         try:
-            value = float(cell)
+            value = _number(cell, comma)
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
