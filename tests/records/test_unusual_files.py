@@ -94,6 +94,31 @@ def test_edf_plus_d_records_out_of_order_or_overlapping_are_refused(tmp_path: Pa
     assert caught.value.field == "EDF Annotations" and "before record" in caught.value.reason
 
 
+
+def test_edf_annotations_outside_the_recording_are_left_out_and_said(tmp_path: Path) -> None:
+    """An onset before the first sample (EDF+ allows '-') or after the last marks nothing read: `info`
+    showed it at "-1 day, 23:59:59.5" and `convert` dropped it unsaid."""
+    import pyedflib
+
+    path = tmp_path / "n.edf"
+    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([{"label": "ECG", "dimension": "uV", "sample_frequency": 100,
+                              "physical_min": -3000.0, "physical_max": 3000.0,
+                              "digital_min": -32768, "digital_max": 32767}])
+    writer.writeSamples([np.zeros(1000)])
+    writer.writeAnnotation(1.0, 3, "kept")
+    writer.writeAnnotation(20.0, -1, "after the end")
+    writer.close()
+    recording = open_recording(path)
+    assert [(e.sample, e.label, e.duration_samples) for e in recording.events] == [(100, "kept", 300)]
+    assert recording.warnings == ("n.edf: field 'EDF Annotations': 1 annotation outside the recording "
+                                  "(0 to 10 s) left out: 'after the end' at 20 s",)
+    raw = _edf_plus(tmp_path / "d.edf", [0, 1, 5])  # our reader: its "beep" moved to -0.5 s
+    raw.write_bytes(raw.read_bytes().replace(b"+1.5\x14beep", b"-0.5\x14beep"))
+    joined = open_recording(raw)
+    assert joined.events == () and any("'beep' at -0.5 s" in w for w in joined.warnings)
+
+
 def _wfdb_dated(folder: Path, when: str) -> Path:
     folder.mkdir()
     (folder / "r.dat").write_bytes((np.sin(np.arange(2500) / 20) * 200).astype("<i2").tobytes())

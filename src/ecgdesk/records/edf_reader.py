@@ -195,11 +195,24 @@ class _RawSource:
         return out
 
 
-def _events(items: Sequence[tuple[float, float, str]], fs: float,
-            joined: Callable[[float], float] = float) -> tuple[EventMarker, ...]:
-    return tuple(EventMarker(sample=int(round(joined(onset) * fs)), label=text, kind=EventKind.ANNOTATION,
-                             duration_samples=int(round(max(duration, 0.0) * fs)))
-                 for onset, duration, text in items)
+def _events(items: Sequence[tuple[float, float, str]], fs: float, n_samples: int, path: Path,
+            warnings: list[str], joined: Callable[[float], float] = float) -> tuple[EventMarker, ...]:
+    """The annotations on the samples; one whose onset lies before the first sample or after the last
+    (EDF+ allows a negative onset) marks nothing read: left out, and said (``ecgdesk info`` showed
+    "-1 day, 23:59:59.5", and ``convert`` dropped them unsaid)."""
+    events, outside = [], []
+    for onset, duration, text in items:
+        sample = int(round(joined(onset) * fs))
+        if 0 <= sample <= n_samples:
+            events.append(EventMarker(sample=sample, label=text, kind=EventKind.ANNOTATION,
+                                      duration_samples=int(round(max(duration, 0.0) * fs))))
+        else:
+            outside.append(f"{text!r} at {sample / fs:g} s")
+    if outside:
+        warnings.append(f"{path.name}: field 'EDF Annotations': {len(outside)} annotation"
+                        f"{'s' * (len(outside) > 1)} outside the recording (0 to {n_samples / fs:g} s) "
+                        f"left out: {', '.join(outside[:3])}{' ...' * (len(outside) > 3)}")
+    return tuple(events)
 
 
 def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float,
@@ -281,9 +294,10 @@ def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings:
     joined: Callable[[float], float] = lambda onset: onset - offset  # noqa: E731
     if header.fixed[192:197] in (b"EDF+D", b"BDF+D"):
         joined = _discontinuous(raw, header, fs, warnings)
-    events = _events(raw.annotations(), fs, joined)
+    n_samples = min(c.n_samples for c in chosen)
+    events = _events(raw.annotations(), fs, n_samples, path, warnings, joined)
     leads = _leads(chosen, warnings)
-    return Recording(fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
+    return Recording(fs=fs, n_samples=n_samples, leads=leads,
                      source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
                      start_time=_shifted(header.start_time, offset), device=None, events=events,
                      record_name=path.stem,
@@ -368,9 +382,11 @@ def read_edf(path: str | Path) -> Recording:
             patient, device = PatientInfo(), None
             warnings.append(f"patient and equipment fields ignored: they cannot be decoded ({exc})")
     leads = _leads(chosen, warnings)
+    n_samples = min(c.n_samples for c in chosen)
+    events = _events(items, fs, n_samples, path, warnings)
     return Recording(
-        fs=fs, n_samples=min(c.n_samples for c in chosen), leads=leads,
+        fs=fs, n_samples=n_samples, leads=leads,
         source=_PyedflibSource(path, [c.index for c in chosen]), format=RecordingFormat.EDF,
-        path=path, start_time=start, device=device, patient=patient, events=_events(items, fs),
+        path=path, start_time=start, device=device, patient=patient, events=events,
         record_name=path.stem, warnings=tuple(warnings),
     )
