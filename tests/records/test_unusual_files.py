@@ -117,6 +117,11 @@ def test_edf_annotations_outside_the_recording_are_left_out_and_said(tmp_path: P
     raw.write_bytes(raw.read_bytes().replace(b"+1.5\x14beep", b"-0.5\x14beep"))
     joined = open_recording(raw)
     assert joined.events == () and any("'beep' at -0.5 s" in w for w in joined.warnings)
+    gapped = _edf_plus(tmp_path / "g.edf", [0, 1, 2, 10, 11])  # "beep" moved into the gap: 5.5 s
+    gapped.write_bytes(gapped.read_bytes().replace(b"+1.5\x14beep", b"+5.5\x14beep"))
+    recording = open_recording(gapped)  # it was placed 3.5 s after its record: past the joined end
+    assert [(e.sample, e.label) for e in recording.events] == [(750, "beep")]  # where the gap is joined
+    assert "an annotation within a gap (at 5.5 s of the file" in recording.warnings[-1]
 
 
 def _wfdb_dated(folder: Path, when: str) -> Path:

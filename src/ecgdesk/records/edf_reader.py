@@ -243,9 +243,20 @@ def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float,
                     f"{(jumps[0] + 1) * seconds:g} s of recording) are not shown: the records are read back "
                     "to back, and the annotations are placed on that joined time")
 
+    said = False
+
     def joined(onset: float) -> float:
+        nonlocal said
         record = max(int(np.searchsorted(onsets, onset, side="right")) - 1, 0)
-        return record * seconds + (onset - float(onsets[record]))
+        into = onset - float(onsets[record])
+        if into > seconds and record + 1 < len(onsets):  # in the gap after it: on none of its samples
+            if not said:
+                said = True
+                warnings.append(f"{header.path.name}: field 'EDF Annotations': an annotation within a gap "
+                                f"(at {onset:g} s of the file, and any other) is placed where its gap is "
+                                "joined")
+            return (record + 1) * seconds
+        return record * seconds + into
 
     return joined
 
