@@ -133,6 +133,20 @@ def test_csv_with_decimal_commas_is_read(tmp_path: Path, text: str) -> None:
     _expect(path, "row 2, column 'I'", "not a finite number", lambda: open_recording(path, csv_fs=250))
 
 
+def test_ishne_lead_code_ishne_does_not_define_is_named_as_its_warning_says(tmp_path: Path) -> None:
+    """Code 99 in a file of another writer (no lead names of ours): the warning said "named ch1" while
+    the lead was named "unknown"."""
+    from ecgdesk.records import _ishne
+
+    header = _ishne.IshneHeader(n_samples=500, fs=250, resolution_nv=[1000, 1000], lead_codes=[99, 6])
+    path = tmp_path / "other.ecg"
+    path.write_bytes(_ishne.pack_header(header) + np.zeros((500, 2), "<i2").tobytes())
+    recording = open_recording(path)
+    assert [lead.name for lead in recording.leads] == ["ch1", "II"]
+    assert recording.warnings == ("other.ecg: lead_specification[0] code 99 is not one ISHNE defines (0 to "
+                                  "19); the lead is named ch1",)
+
+
 @pytest.mark.parametrize(
     ("csv_fs", "reason"), [(0.0, "positive"), (-5.0, "positive"), (1e9, "not plausible")]
 )

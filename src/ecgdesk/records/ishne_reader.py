@@ -54,8 +54,8 @@ def _lead_names(header: _ishne.IshneHeader, stored: list[str] | None) -> list[st
         return stored
     names: list[str] = []
     for i, code in enumerate(header.lead_codes):
-        name = _ishne.LEAD_CODES.get(code, "unknown")
-        names.append(f"ch{i + 1}" if code < 2 or name in names else name)
+        name = _ishne.LEAD_CODES.get(code)  # a code ISHNE does not define: chN, as its warning says
+        names.append(f"ch{i + 1}" if code < 2 or name is None or name in names else name)
     return names
 
 
