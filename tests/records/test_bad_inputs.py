@@ -129,6 +129,8 @@ def test_csv_with_decimal_commas_is_read(tmp_path: Path, text: str) -> None:
     names = ["I", "II"] if "time" in text else ["ch1", "ch2", "ch3"]
     assert recording.fs == pytest.approx(250) and [lead.name for lead in recording.leads] == names
     np.testing.assert_allclose(recording.read()[:, -2:], [[0.125, -1.5], [0.25, -1.25], [0.5, 2]])
+    path.write_text('"time","lead I; filtered"\n0.000,0.5\n0.004,0.25\n')  # a ';' within a name
+    assert open_recording(path).read()[:, 0].tolist() == [0.5, 0.25]
     path.write_text("I;II\n1.234,5;2\n")  # thousands and decimal marks both: not guessed
     _expect(path, "row 2, column 'I'", "not a finite number", lambda: open_recording(path, csv_fs=250))
 

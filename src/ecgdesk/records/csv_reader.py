@@ -68,10 +68,15 @@ def looks_like_csv(head: bytes) -> bool:
     return all(_is_number(line.strip()) for line in lines[1:]) and len(lines) > 1
 
 
-def _delimiter(first_line: str) -> str:
-    """';' or tab where the first line holds either (its commas are then decimal marks: ``0,125;1,5``
-    has more commas than semicolons), else ','."""
-    counts = {d: first_line.count(d) for d in (";", "\t")}
+def _delimiter(lines: list[str]) -> str:
+    """';' or tab where the first two lines hold it as often (their commas are then decimal marks:
+    ``0,125;1,5`` has more commas than semicolons), else the most frequent of ',', ';' and tab in the
+    first line (a ';' in a quoted name of a ',' file is not taken)."""
+    first, second = ([line for line in lines if line.strip()] + ["", ""])[:2]
+    for delimiter in sorted(";\t", key=first.count, reverse=True):
+        if first.count(delimiter) and first.count(delimiter) == second.count(delimiter):
+            return delimiter
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -94,7 +99,7 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
     if not any(line.strip() for line in lines):
         raise RecordingError(path, "file", "the CSV file has no rows")
     try:
-        delimiter = _delimiter(lines[0])
+        delimiter = _delimiter(lines[:50])
         names, values = _parse(path, csv.reader(io.StringIO(text), delimiter=delimiter), delimiter != ",")
     except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
         raise RecordingError(path, "rows", f"not readable as CSV: {exc}") from None
