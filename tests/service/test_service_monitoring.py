@@ -114,6 +114,18 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
                                                      "tier": "emergent"}},
     )
     assert closed.status_code == 200 and closed.json()["notification_id"] == 1
+    # Dr Smith called back: acknowledged from the browser as with `monitor ack` (it had no route)
+    ack = api.client.post("/api/v1/monitoring/notifications/1/ack", headers=headers,
+                          json={"outcome": "patient sent to the ED"})
+    assert ack.status_code == 200 and ack.json()["already"] is False, ack.text
+    again = api.client.post("/api/v1/monitoring/notifications/1/ack", headers=headers, json={})
+    assert again.json()["already"] is True and again.json()["outcome"] == "patient sent to the ED"
+    missing = api.client.post("/api/v1/monitoring/notifications/99/ack", headers=headers, json={})
+    assert missing.status_code == 404 and "notification" in missing.text
+    with api.store.transaction() as session:
+        acked = session.scalars(select(AuditEntry).where(AuditEntry.action == "monitor:acknowledge")).all()
+        assert [json.loads(a.after_json)["outcome"] for a in acked] == ["patient sent to the ED"]
+        assert session.scalars(select(Notification.acknowledged_at)).one() is not None
     with api.store.transaction() as session:  # the technician read it as emergent: it escalates as such
         assert session.scalars(select(Notification.tier)).one() == "emergent"
     assert api.client.get("/api/v1/monitoring/queue", headers=headers).json() == []

@@ -92,6 +92,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/monitoring/queue/counts"): (Action.MONITOR_QUEUE_READ, None),
     ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
     ("GET", "/api/v1/monitoring/queue/{item_id}"): (Action.MONITOR_QUEUE_READ, None),
+    ("POST", "/api/v1/monitoring/notifications/{notification_id}/ack"): (Action.MONITOR_REVIEW, {}),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}/daily"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}"): (Action.MONITOR_PERIOD_READ, None),
     ("POST", "/api/v1/monitoring/enrolments/{enrolment_id}/device-swap"): (
@@ -194,7 +195,7 @@ def test_route_by_role_matrix(api: Api, username: str) -> None:
         headers = api.login(username)
         url = path.format(
             study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
-            name="escalate_emergent_minutes", job_id=1,
+            name="escalate_emergent_minutes", job_id=1, notification_id=1,
         )
         before = _forbidden(api)
         kwargs: dict[str, Any] = {"headers": headers}
@@ -227,7 +228,7 @@ def _permitted(action: Action | None) -> str:
 def _url(path: str) -> str:
     return path.format(
         study_id=1, username="biller.t", token_id=1, claim_id="ECG0000001", item_id=1, enrolment_id=1,
-        name="escalate_emergent_minutes", job_id=1,
+        name="escalate_emergent_minutes", job_id=1, notification_id=1,
     )
 
 

@@ -182,7 +182,10 @@ def _cmd_ack(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.monitoring_queue import acknowledge
 
     store, who = _acting(args, "monitor:review")
-    acknowledge(store, args.notification_id, who.actor, args.outcome or "")
+    done = acknowledge(store, args.notification_id, who.actor, args.outcome or "")
+    when = f"{done.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+    print(f"notification {done.notification_id} (queue item {done.queue_item_id}) "
+          + (f"was already acknowledged at {when}" if done.already else f"acknowledged at {when}"))
     return 0
 
 

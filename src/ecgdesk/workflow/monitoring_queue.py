@@ -30,6 +30,7 @@ from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.monitoring_roster import shift_of
+from ecgdesk.workflow.monitoring_schemas import AcknowledgeOut
 from ecgdesk.workflow.paging import MAX_PAGE, Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.users import aware
@@ -325,14 +326,15 @@ def _notify(
     return row.id
 
 
-def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "") -> None:
-    """Record that the person notified acknowledged it (stops its escalation)."""
+def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "") -> AcknowledgeOut:
+    """Record that the person notified acknowledged it (stops its escalation); again changes nothing."""
     check_printable("outcome", outcome)  # printed in the signed end-of-service report
     with store.transaction() as session:
         row = session.get(Notification, notification_id)
         if row is None:
-            raise InputError("notification", f"no notification with id {notification_id}")
-        if row.acknowledged_at is None:
+            raise NotFoundError("notification", f"no notification with id {notification_id}")
+        already = row.acknowledged_at is not None
+        if not already:
             row.acknowledged_at = now()
             row.outcome = outcome or row.outcome
             append(
@@ -344,6 +346,10 @@ def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "
                 None,
                 {"notification_id": row.id, "outcome": row.outcome},
             )
+        assert row.acknowledged_at is not None
+        return AcknowledgeOut(notification_id=row.id, queue_item_id=row.queue_item_id,
+                              acknowledged_at=aware(row.acknowledged_at), outcome=row.outcome or "",
+                              already=already)
 
 
 def _on_call(session: Session, when: datetime) -> str | None:

@@ -47,6 +47,21 @@ class ReviewOut(Model):
     warnings: list[str] = Field(default_factory=list)
 
 
+class AcknowledgeIn(InputModel):
+    """The person notified answered: what they said or decided (printed in the end-of-service report)."""
+
+    outcome: str = Field(default="", max_length=2000)
+
+
+class AcknowledgeOut(Model):
+    notification_id: int
+    queue_item_id: int
+    acknowledged_at: datetime
+    outcome: str
+    #: it had been acknowledged before: nothing changed
+    already: bool = False
+
+
 class DeviceSwapIn(InputModel):
     """A recorder replaced within the period: the new one's serial, when it was put on, and why."""
 

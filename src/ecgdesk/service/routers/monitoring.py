@@ -24,11 +24,14 @@ from ecgdesk.workflow.monitoring_queue import (
     NotificationRequest,
     QueueCounts,
     QueueRow,
+    acknowledge,
     list_queue,
     queue_counts,
     review,
 )
 from ecgdesk.workflow.monitoring_schemas import (
+    AcknowledgeIn,
+    AcknowledgeOut,
     DeviceSwapIn,
     DeviceSwapOut,
     ReviewIn,
@@ -146,6 +149,18 @@ def close_item(
         recipient=result.recipient,
         warnings=list(result.warnings),
     )
+
+
+@router.post("/notifications/{notification_id}/ack")
+def acknowledge_notification(
+    notification_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: AcknowledgeIn,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_REVIEW)],
+) -> AcknowledgeOut:
+    """The physician notified acknowledged (stops the notice's escalation), with what they said or decided;
+    the same as ``monitor ack`` (404: no such notification; again: ``already``, nothing changes)."""
+    return acknowledge(store, notification_id, who.actor, body.outcome)
 
 
 @router.post("/enrolments/{enrolment_id}/device-swap")
