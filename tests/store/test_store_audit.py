@@ -144,13 +144,16 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
 def test_long_entity_ids_fit_the_column(store: Store) -> None:
     """An id longer than the 40-character column (an HL7 control id, say) is kept as its start and a
     digest: the same for every row about it, and PostgreSQL does not refuse the row."""
-    from ecgdesk.store.audit import entity_key, rows
+    from ecgdesk.store.audit import append_many, entity_key, rows
 
     long_id = "unparsed:" + "ab" * 40
     with store.transaction() as session:
         append(session, "interface", "note", "message", long_id, None, {"n": 1})
         append(session, "interface", "note", "message", long_id, None, {"n": 2})
+        # The bulk writer (claims posting, the job queue) stored str(id) until 2026-12-07: PostgreSQL
+        # refused the row, SQLite kept it where rows() did not look.
+        append_many(session, [("interface", "note", "message", long_id, None, {"n": 3})])
         found = rows(session, "message", long_id)
         assert verify(session).ok
     assert len(entity_key(long_id)) == 40 and entity_key("short") == "short"
-    assert [r.after["n"] for r in found] == [1, 2] and found[0].entity_id == entity_key(long_id)
+    assert [r.after["n"] for r in found] == [1, 2, 3] and found[0].entity_id == entity_key(long_id)

@@ -132,7 +132,8 @@ def append_many(session: Session, rows: Sequence[NewAuditRow]) -> int:
         seq += 1
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         before_json, after_json = canonical_json(before), canonical_json(after)
-        digest = row_hash(prev, seq, at, actor, action, entity, str(entity_id), before_json, after_json)
+        key = entity_key(entity_id)  # as append stores it: rows() finds it, PostgreSQL's column takes it
+        digest = row_hash(prev, seq, at, actor, action, entity, key, before_json, after_json)
         values.append(
             {
                 "seq": seq,
@@ -140,7 +141,7 @@ def append_many(session: Session, rows: Sequence[NewAuditRow]) -> int:
                 "actor": actor,
                 "action": action,
                 "entity": entity,
-                "entity_id": str(entity_id),
+                "entity_id": key,
                 "before_json": before_json,
                 "after_json": after_json,
                 "prev_hash": prev,
