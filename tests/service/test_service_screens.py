@@ -206,7 +206,7 @@ def test_the_users_page_prints_credentials_once(api: Api) -> None:
     MD" on the users page: they are joined only when the name does not already end with them."""
     from ecgdesk.workflow.users import add_user
 
-    add_user(api.store, "dana.demo", "physician", PIN, "Dana Demo, MD", npi="1234567893", credentials="MD",
+    add_user(api.store, "dana.demo", "physician", PIN, "Dana Demo, MD", npi="1003000126", credentials="MD",
              actor="admin.t", admin_password=PIN)
     api.login("admin.t")
     page = api.client.get("/admin/users").text

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service_builders import PHYSICIAN_NPI, PIN, STUDY, Api, upload
+from service_builders import PIN, STUDY, Api, upload
 from sqlalchemy import func, select
 
 from ecgdesk.store.models import Signature
@@ -38,7 +38,7 @@ def _signatures(api: Api) -> int:
 
 
 def test_batch_signing_over_the_api(api: Api, tiny_files: list[Path]) -> None:
-    add_user(api.store, "dr.u", "physician", PIN, "Uma U, MD", npi=PHYSICIAN_NPI, actor="admin.t",
+    add_user(api.store, "dr.u", "physician", PIN, "Uma U, MD", npi="1003000126", actor="admin.t",
              admin_password=PIN)
     first, second, others = _reported(api, tiny_files, 3)
     for study_id, reader in ((first, "dr.t"), (second, "dr.t"), (others, "dr.u")):

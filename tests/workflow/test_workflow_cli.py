@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN
+from workflow_builders import ORDERING_NPI, PHYSICIAN_NPI, PIN, SECOND_NPI
 
 from ecgdesk.cli.main import main
 from ecgdesk.records import write_recording
@@ -237,7 +237,7 @@ def test_user_add_and_password_sources(
                 "--role",
                 "physician",
                 "--npi",
-                PHYSICIAN_NPI,
+                SECOND_NPI,
                 "--password-env",
                 "DR_PIN",
                 "--user",
@@ -256,7 +256,7 @@ def test_user_add_and_password_sources(
                 "--role",
                 "physician",
                 "--npi",
-                PHYSICIAN_NPI,
+                SECOND_NPI,
                 "--password-env",
                 "DR_PIN",
                 "--user",

@@ -28,14 +28,21 @@ pytest.importorskip("ecgdesk.analysis.pipeline")
 pytest.importorskip("ecgdesk.reports.scanning")
 
 from claims_workflow_builders import copy_store
-from workflow_builders import PHYSICIAN_NPI, PIN, assert_pdf_carries_signatures, fake_analyzer, request
+from workflow_builders import (
+    PHYSICIAN_NPI,
+    PIN,
+    SECOND_NPI,
+    assert_pdf_carries_signatures,
+    fake_analyzer,
+    request,
+)
 
 from backends import BACKENDS
 
 
 def _build_reported(store: Store, record: Path) -> int:
     add_user(store, "dr.a", "physician", PIN, "Ana A, MD", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=PHYSICIAN_NPI)
+    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=SECOND_NPI)
     add_user(store, "tech", "technician", "9999", "Terry Tech")
     study_id = create_study(store, request(), "tech")
     import_recording(store, study_id, record, "tech")

@@ -22,12 +22,19 @@ from ecgdesk.workflow.views import show_study
 
 pytest.importorskip("ecgdesk.analysis.pipeline")
 
-from workflow_builders import PHYSICIAN_NPI, PIN, assert_pdf_carries_signatures, fake_analyzer, request
+from workflow_builders import (
+    PHYSICIAN_NPI,
+    PIN,
+    SECOND_NPI,
+    assert_pdf_carries_signatures,
+    fake_analyzer,
+    request,
+)
 
 
 def _reported(store: Store, record: Path, n: int) -> list[int]:
     add_user(store, "dr.a", "physician", PIN, "Ana A", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=PHYSICIAN_NPI)
+    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=SECOND_NPI)
     add_user(store, "tech", "technician", "9999", "Terry Tech")
     ids = []
     for i in range(n):

@@ -22,6 +22,8 @@ from ecgdesk.workflow.studies import StudyRequest
 PIN = "2468"
 PHYSICIAN_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
+#: A second interpreting physician's (one NPI is one active account).
+SECOND_NPI = "1003000126"
 
 
 @pytest.fixture(params=BACKENDS)

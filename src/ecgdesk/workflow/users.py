@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -150,6 +151,54 @@ def check_password(password: str, field: str = "password") -> str:
     return password
 
 
+def folded(username: str) -> str:
+    """The form two user names are compared in: NFKC, then case-folded ("Boss", "ｂｏｓｓ" and "boſs" are
+    all "boss")."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
+def _check_unique(session: Session, username: str, npi: str | None) -> None:
+    """Refuse a name that reads as another user's (the audit log and the signature name users by it), and
+    an NPI an active user already has (the claim, the ordering-physician check and the clinician set-up
+    find a user by NPI: two would make that lookup pick one of them)."""
+    mine = folded(username)
+    for other in session.scalars(select(User.username)):
+        if other == username:
+            raise InputError("username", f"user {username!r} already exists")
+        if folded(other) == mine:
+            raise InputError(
+                "username", f"{username!r} differs from the existing user {other!r} only in case or form"
+            )
+    if npi is not None:
+        _check_npi_free(session, npi, username)
+
+
+def _check_npi_free(session: Session, npi: str, username: str) -> None:
+    holder = session.scalar(
+        select(User.username).where(User.npi == npi, User.disabled.is_(False), User.username != username)
+    )
+    if holder is not None:
+        raise InputError(
+            "npi", f"NPI {npi} belongs to the active user {holder!r}: one NPI is one clinician's account"
+        )
+
+
+def _keep_an_administrator(session: Session, user: User, change: str) -> None:
+    """Refuse to disable or demote ``user`` when no other active administrator would be left.
+
+    The active administrators' rows are locked first: two administrators disabling each other at the same
+    moment (or one acting on a principal authenticated before the other disabled them) are put one after
+    the other, and the second finds only itself left. Nobody could then manage users again, and with a
+    (disabled) administrator on file the setting-up path stays closed."""
+    others = session.scalars(
+        select(User.username)
+        .where(User.role == Role.ADMIN.value, User.disabled.is_(False), User.id != user.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise InputError("username", f"{user.username!r} is the last active administrator: cannot {change}")
+
+
 def add_user(
     store: Store,
     username: str,
@@ -176,6 +225,11 @@ def add_user(
         or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
     ):
         raise InputError("username", f"use up to 64 letters, digits, '.', '-' or '_', got {username!r}")
+    if unicodedata.normalize("NFKC", username) != username:
+        raise InputError(
+            "username", f"{username!r} is not in Unicode NFKC form: write it as "
+            f"{unicodedata.normalize('NFKC', username)!r}"
+        )
     check_password(password)
     if npi is not None:
         npi = check_npi(npi, "npi")
@@ -195,8 +249,7 @@ def add_user(
         actor = by.actor
     hashed = hash_secret(password)  # before the transaction: it holds SQLite's write lock
     with store.transaction() as session:
-        if session.scalar(select(User).where(User.username == username)) is not None:
-            raise InputError("username", f"user {username!r} already exists")
+        _check_unique(session, username, npi)
         user = User(
             username=username,
             display_name=display_name or username,
@@ -339,6 +392,10 @@ def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> 
     with store.transaction() as session:
         user = _user(session, username)
         if bool(user.disabled) != disabled:
+            if not disabled and user.npi is not None:  # given to another account while this one was off
+                _check_npi_free(session, user.npi, username)
+            if disabled and user.role == Role.ADMIN.value:
+                _keep_an_administrator(session, user, "disable them")
             user.disabled = disabled
             if disabled:  # ended here, not at their next request: enabling again must not revive them
                 end_user_sessions(session, user.id, "disabled")
@@ -383,6 +440,8 @@ def set_role(store: Store, by: Principal, username: str, role: str) -> UserInfo:
         if new is Role.PHYSICIAN and user.npi is None:
             raise InputError("role", f"{username!r} has no NPI; a physician needs one (add the user again)")
         if user.role != new.value:
+            if user.role == Role.ADMIN.value and not user.disabled:
+                _keep_an_administrator(session, user, f"make them {a_role(new.value)}")
             before = {"role": user.role}
             user.role = new.value
             append(session, by.actor, "user:role", "user", user.id, before, {"role": new.value})
