@@ -155,9 +155,7 @@ class Parties:
     receiver_id: str = "ECGDESK"
 
 
-def _envelope(
-    w: SegmentWriter, parties: Parties, control: int, when: datetime, fid: str, version: str
-) -> None:
+def _isa(w: SegmentWriter, parties: Parties, control: int, when: datetime) -> None:
     w.add_raw(
         isa_segment(
             w.delimiters,
@@ -168,6 +166,12 @@ def _envelope(
             "P",
         )
     )
+
+
+def _envelope(
+    w: SegmentWriter, parties: Parties, control: int, when: datetime, fid: str, version: str
+) -> None:
+    _isa(w, parties, control, when)
     w.add(
         "GS",
         fid,
@@ -339,16 +343,7 @@ def write_ta1(
     """A TA1 alone in its interchange, answering our interchange ``interchange_control`` (its ISA13)."""
     when = when or datetime(2026, 1, 1)
     w = SegmentWriter()
-    w.add_raw(
-        isa_segment(
-            w.delimiters,
-            parties.sender_id,
-            parties.receiver_id,
-            control,
-            (when.strftime("%y%m%d"), when.strftime("%H%M")),
-            "P",
-        )
-    )
+    _isa(w, parties, control, when)
     w.add("TA1", f"{interchange_control:09d}", when.strftime("%y%m%d"), when.strftime("%H%M"), status, note)
     w.add("IEA", "0", f"{control:09d}")
     return w.text()
