@@ -488,7 +488,7 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     page.locator("#user-form button[type=submit]").click()
     npi_error = page.locator('#user-form .field-error[data-for="npi"]')
     npi_error.wait_for(state="visible")  # a physician needs an NPI: said next to the field
-    page.fill("#u-npi", "1234567893")
+    page.fill("#u-npi", "1003000126")
     page.fill("#u-display", "Second Doctor, MD")
     page.locator("#user-form button[type=submit]").click()
     page.locator("tr[data-username='dr.two']").wait_for()
