@@ -37,9 +37,14 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     ctx.stroke();
     ctx.fillStyle = "#5b6675";
-    const step = D.duration_s > 3 * 86400 ? 86400 : D.duration_s > 86400 ? 21600 : 3600;
+    const label = (t, s) => WS.clock(D.recording_start, t).replace(":00:00", ":00").slice(0, s >= 86400 ? 5 : 11);
+    // the shortest step whose labels fit side by side: hourly labels of a day on a laptop's half-width
+    // panel were written over each other
+    const steps = [3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+    const step = steps.find((s) => s * sx >= ctx.measureText(label(0, s)).width + 10) || steps[steps.length - 1];
     for (let t = 0; t <= D.duration_s; t += step) {
-      ctx.fillText(WS.clock(D.recording_start, t).replace(":00:00", ":00").slice(0, step >= 86400 ? 5 : 11), left + t * sx + 2, h - 5);
+      const text = label(t, step), x = left + t * sx + 2;
+      if (x + ctx.measureText(text).width <= w) ctx.fillText(text, x, h - 5);  // none cut at the edge
     }
     canvas.dataset.drawn = "1";
     canvas._map = (clientX) => { const r = canvas.getBoundingClientRect(); return (clientX - r.left - left) / sx; };
