@@ -49,16 +49,21 @@ def standard_lead_names(names: Sequence[str]) -> list[str]:
     Two names that would become the same lead (``II`` and ``ECG II``) are both left as written: which is
     the lead is not ours to guess. The other leads are still renamed (until 2026-12-07 nothing was, so one
     doubled lead cost a file written ``ECG I`` ... ``ECG V6`` its axis)."""
-    standard = [standard_lead_name(name) or name for name in names]
-    counts = Counter(standard)
+    standard, counts = _standardised(names)
     return [name if counts[std] > 1 else std for name, std in zip(names, standard, strict=True)]
 
 
 def doubled_leads(names: Sequence[str]) -> list[str]:
     """The names (as written) of the leads that two or more names of ``names`` stand for."""
-    standard = [standard_lead_name(name) or name for name in names]
-    counts = Counter(standard)
+    standard, counts = _standardised(names)
     return [name for name, std in zip(names, standard, strict=True) if counts[std] > 1]
+
+
+def _standardised(names: Sequence[str]) -> tuple[list[str], Counter[str]]:
+    """Each name's standard spelling (the name itself where it names no standard lead), and how many
+    names stand for each."""
+    standard = [standard_lead_name(name) or name for name in names]
+    return standard, Counter(standard)
 
 
 def lead_keys(names: Sequence[str]) -> list[str]:
@@ -66,6 +71,6 @@ def lead_keys(names: Sequence[str]) -> list[str]:
     ``DII`` and ``ii``); what the outputs call a lead stays the name the file gives. A lead named twice
     (``II`` and ``ECG II``, or ``V5`` twice) gets a key no analysis looks for (``ii#2``): neither is taken
     for the lead."""
-    doubled = set(doubled_leads(names))
-    return [f"{name.lower()}#{i + 1}" if name in doubled else name.lower()
-            for i, name in enumerate(standard_lead_names(names))]
+    standard, counts = _standardised(names)
+    return [f"{name.lower()}#{i + 1}" if counts[std] > 1 else std.lower()
+            for i, (name, std) in enumerate(zip(names, standard, strict=True))]
