@@ -136,7 +136,8 @@ def _stress(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     minutes, seconds = divmod(int(round(result.exercise_time_s)), 60)
-    print(f"{args.path}: exercise {minutes}:{seconds:02d} ({protocol.protocol}), {result.mets:.1f} METs, "
+    print(f"{args.path}: exercise {minutes}:{seconds:02d} ({protocol.protocol}), "
+          f"{'no' if result.mets is None else f'{result.mets:.1f}'} METs, "
           f"peak HR {result.peak_hr_bpm:.0f} bpm = {result.percent_of_predicted_max:.0f} % of predicted")
     lead = result.max_st_depression_lead or "--"
     print(f"  max ST depression {result.max_st_depression_mm:.1f} mm ({lead}), "

@@ -16,6 +16,7 @@ from ecgdesk.analysis.stress.exercise import (
     StageMeasurement,
     StressResult,
     lead_key,
+    st_keys,
     stress_to_dict,
     subject_of,
 )
@@ -67,8 +68,9 @@ def stress_report_digest(ctx: StressReportContext) -> str:
 
 def _summary_lines(r: StressResult) -> list[str]:
     minutes, seconds = divmod(int(round(r.exercise_time_s)), 60)
+    mets = "--" if r.mets is None else f"{r.mets:.1f}"  # None: outside Foster's range, said in the warnings
     lines = [
-        f"Protocol {r.protocol.protocol}   Exercise time {minutes}:{seconds:02d}   METs {r.mets:.1f}",
+        f"Protocol {r.protocol.protocol}   Exercise time {minutes}:{seconds:02d}   METs {mets}",
         f"Resting HR {r.resting_hr_bpm or 0:.0f} bpm   Peak HR {r.peak_hr_bpm:.0f} bpm = "
         f"{r.percent_of_predicted_max:.0f} % of age-predicted maximum ({r.age_predicted_max_hr:.0f}); "
         f"target (85 %) {r.target_hr_bpm:.0f} bpm {'reached' if r.target_reached else 'NOT reached'}",
@@ -132,8 +134,9 @@ def _complexes_page(ctx: StressReportContext) -> Figure | None:
     names = [s.lead for s in stages[0].st]
     wanted = ["II", "V5", r.max_st_depression_lead or "aVF", "aVF", "V1"]
     leads: list[int] = []
+    keys = st_keys(stages[0].st)  # a doubled name (two II) is drawn as neither
     for name in wanted:
-        index = next((i for i, n in enumerate(names) if lead_key(n) == lead_key(name)), None)
+        index = next((i for i, key in enumerate(keys) if key == lead_key(name)), None)
         if index is not None and index not in leads:
             leads.append(index)
     leads = leads[:4] or list(range(min(3, len(names))))

@@ -58,8 +58,9 @@ MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
 #: 1.1: the patient record's age and sex, not the protocol file's; 1.2: pacemaker stimuli cut before the
 #: stages' delineation (ecg12-1.5); 1.3: aVR known under any spelling of its name (``ECG aVR``, ``Lead aVR``),
 #: so its reciprocal ST depression is not taken for ischemia; 1.4: noise left out of the heart rates, a
-#: stage measured inside its own times only, phases out of order refused, warnings in stress.json
-STRESS_VERSION = "stress-1.4"
+#: stage measured inside its own times only, phases out of order refused, warnings in stress.json; 1.5: no
+#: Foster METs outside 3-21 min of Bruce exercise, a lead named twice taken for neither (aVR included)
+STRESS_VERSION = "stress-1.5"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext
 

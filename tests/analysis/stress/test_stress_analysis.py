@@ -14,6 +14,7 @@ from ecgdesk.analysis.stress.exercise import (
     StSlope,
     acsm_treadmill_mets,
     analyze_stress,
+    bruce_mets,
     duke_treadmill_score,
     foster_bruce_mets,
     stress_to_dict,
@@ -155,6 +156,15 @@ def test_avr_is_known_under_any_spelling_of_its_name() -> None:
     assert avr.st_j80_mv < -0.1  # the depression is there, in aVR
     assert not result.ischemic_st_response
     assert result.max_st_depression_lead != "Lead aVR" and result.max_st_depression_mm < 1.0
+    # Two names of aVR (V1's channel written "aVR" too): which is aVR is not ours to guess, so neither is
+    # left out as aVR and a warning says so (until stress-1.5 both were, silently, whatever they held).
+    names = [f"Lead {n}" for n in LEADS]
+    names[column["V1"]] = "aVR"
+    doubled = analyze_stress(Recording.from_array(data, FS, names), protocol)
+    assert doubled.ischemic_st_response and doubled.max_st_depression_lead == "Lead aVR"
+    assert ("leads Lead aVR, aVR are named as the same lead: neither is taken for it (each one's ST level "
+            "counts, none is left out as aVR)") in doubled.warnings
+    assert not any("same lead" in w for w in result.warnings)
 
 
 def test_noise_stages_without_recording_and_a_two_second_stage_report_no_borrowed_figures() -> None:
@@ -178,5 +188,25 @@ def test_noise_stages_without_recording_and_a_two_second_stage_report_no_borrowe
     document = stress_to_dict(result)
     assert document["warnings"] == list(result.warnings) and result.warnings[1:] == (
         "stage '1' has 2.0 s of recording, under the 8 s a median beat needs: no ST level for it",
-        "stage 'recovery 2' starts at 300 s, after the recording ends (240.0 s): nothing measured for it")
+        "stage 'recovery 2' starts at 300 s, after the recording ends (240.0 s): nothing measured for it",
+        "Bruce exercise time 2.0 min is outside the 3-21 min Foster's equation is read over (the first to "
+        "the seventh stage's end): no METs estimate for the test or for a stage ending outside it")
     assert "unlike the dominant QRS (noise or ectopic beats): left out of the heart" in result.warnings[0]
+
+
+def test_bruce_exercise_shorter_than_fosters_range_gives_no_mets() -> None:
+    """Foster's cubic is no estimate under a completed first Bruce stage: it falls from 4.2 METs at 0 min
+    to 4.0 at 1.6 min (its intercept). Until stress-1.5 two minutes of exercise read 4.0 METs, in the
+    summary and the stage table, without a word; now there is no estimate and the warnings say why."""
+    sig, _ = synthetic_ecg(200, FS, lambda t: 70.0 + (t > 60) * 30.0)
+    recording = Recording.from_array(sig, FS, list(LEADS))
+    result = analyze_stress(recording, bruce_protocol(55, "M", exercise_s=120, pretest_s=60, recovery_s=20))
+    assert result.mets is None and [m.mets for m in result.stages] == [None, None, None]
+    document = stress_to_dict(result)
+    assert document["mets"] is None and document["warnings"] == [
+        "Bruce exercise time 2.0 min is outside the 3-21 min Foster's equation is read over (the first to "
+        "the seventh stage's end): no METs estimate for the test or for a stage ending outside it"]
+    # The Duke score reads the minutes themselves.
+    assert result.duke_score == pytest.approx(duke_treadmill_score(2.0, result.max_st_depression_mm, 0))
+    # From the first stage's end on, Foster's figure; past the seventh stage none either.
+    assert bruce_mets(3.0) == pytest.approx(foster_bruce_mets(3.0)) and bruce_mets(21.5) is None

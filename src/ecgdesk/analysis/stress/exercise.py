@@ -26,7 +26,7 @@ from ecgdesk.analysis.ecg12.resting import MIN_QRS_LIKENESS
 from ecgdesk.analysis.stress.protocol import Phase, Stage, StressProtocol
 from ecgdesk.analysis.stress.subject import PROTOCOL, StressSubject, stress_subject
 from ecgdesk.errors import InputError
-from ecgdesk.records.lead_names import standard_lead_name
+from ecgdesk.records.lead_names import doubled_leads, lead_keys, standard_lead_name
 from ecgdesk.records.recording import Recording
 
 #: Window of each stage measured: its last minute (shorter stages: all of it).
@@ -36,6 +36,12 @@ MIN_WINDOW_S = 8.0
 MV_PER_MM = 0.1
 #: ST slope classes (mV/s from J to J+80 ms): our convention, documented in docs/stress.md.
 SLOPE_FLAT_MV_PER_S = 0.3
+#: Bruce exercise times (min) Foster's equation is read over: from the end of the first stage to the end
+#: of the seventh. Below 1.6 min its cubic falls as time goes on (4.2 METs at 0 min, 4.0 at 1.6: the
+#: intercept, not a measurement) and under a completed first stage it is no estimate of capacity; past
+#: 23.4 min it falls again.
+FOSTER_MIN_MIN = 3.0
+FOSTER_MAX_MIN = 21.0
 
 
 class StSlope(enum.StrEnum):
@@ -90,15 +96,24 @@ class StageMeasurement:
     median_beat: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def worst_depression(self, excluded: tuple[str, ...] = ("avr",)) -> LeadSt | None:
-        leads = [s for s in self.st if lead_key(s.lead) not in excluded]
+        leads = [s for s, key in zip(self.st, st_keys(self.st), strict=True) if key not in excluded]
         return min(leads, key=lambda s: s.st_j80_mv) if leads else None
 
 
 def lead_key(name: str) -> str:
     """The lead's standard name in lower case however the file writes it (``avr`` for ``ECG aVR``, ``Lead
     aVR`` or ``AVR``): aVR's reciprocal ST depression is left out of the ischemic response by this key, and
-    was counted, as ischemia, under a prefixed name (stress-1.3)."""
+    was counted, as ischemia, under a prefixed name (stress-1.3). One name on its own: where the file may
+    name a lead twice, :func:`st_keys` (which sees all the names) is the key."""
     return (standard_lead_name(name) or name).lower()
+
+
+def st_keys(st: tuple[LeadSt, ...]) -> list[str]:
+    """The keys of a stage's leads with every name of the file in view (records/lead_names.lead_keys): two
+    names of one lead (``aVR`` and ``ECG aVR``) are taken for neither, so neither is left out as aVR (until
+    stress-1.5 both were, a depression in either never counted, and which ``II`` the report drew was the
+    first one's)."""
+    return lead_keys([s.lead for s in st])
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,8 @@ class StressResult:
     age_predicted_max_hr: float
     target_hr_bpm: float
     exercise_time_s: float
-    mets: float
+    #: None where no estimate is given (a Bruce test outside Foster's range: ``warnings`` says so).
+    mets: float | None
     max_st_depression_mm: float
     max_st_depression_lead: str | None
     duke_score: float
@@ -149,8 +165,8 @@ class StressResult:
     def ischemic_st_response(self) -> bool:
         """At least 1 mm of horizontal or downsloping ST depression at J+80 in any lead but aVR."""
         for stage in self.stages:
-            for st in stage.st:
-                if (lead_key(st.lead) != "avr" and st.st_j80_mv <= -MV_PER_MM
+            for st, key in zip(stage.st, st_keys(stage.st), strict=True):
+                if (key != "avr" and st.st_j80_mv <= -MV_PER_MM
                         and st.slope_class is not StSlope.UPSLOPING):
                     return True
         return False
@@ -160,6 +176,19 @@ def foster_bruce_mets(exercise_min: float) -> float:
     """METs from Bruce exercise time (Foster et al. 1984): VO2 = 14.8 - 1.379T + 0.451T^2 - 0.012T^3."""
     t = exercise_min
     return (14.8 - 1.379 * t + 0.451 * t ** 2 - 0.012 * t ** 3) / 3.5
+
+
+def bruce_mets(exercise_min: float) -> float | None:
+    """Foster's estimate where the exercise time lies in the range it is read over, else None."""
+    if FOSTER_MIN_MIN <= exercise_min <= FOSTER_MAX_MIN:
+        return foster_bruce_mets(exercise_min)
+    return None
+
+
+def _foster_range_warning(exercise_min: float) -> str:
+    return (f"Bruce exercise time {exercise_min:.1f} min is outside the "
+            f"{FOSTER_MIN_MIN:g}-{FOSTER_MAX_MIN:g} min Foster's equation is read over (the first to the "
+            f"seventh stage's end): no METs estimate for the test or for a stage ending outside it")
 
 
 def acsm_treadmill_mets(speed_mph: float, grade_pct: float) -> float:
@@ -348,10 +377,10 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         elif end > start:
             warnings.append(f"stage {stage.name!r} has {end - start:.1f} s of recording, under the "
                             f"{MIN_WINDOW_S:g} s a median beat needs: no ST level for it")
-        mets = None
+        mets: float | None = None
         if stage.phase is Phase.EXERCISE:
             if protocol.protocol == "bruce":
-                mets = foster_bruce_mets((stage.end_s - protocol.exercise_start_s) / 60.0)
+                mets = bruce_mets((stage.end_s - protocol.exercise_start_s) / 60.0)
             elif stage.speed_mph is not None and stage.grade_pct is not None:
                 mets = acsm_treadmill_mets(stage.speed_mph, stage.grade_pct)
         measured.append(StageMeasurement(stage, start, end, hr, mets, st, beat))
@@ -375,9 +404,15 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
             worst_mm, worst_lead = -lead.st_j80_mv / MV_PER_MM, lead.lead
     pretest = [m.hr_bpm for m in measured if m.stage.phase is Phase.PRETEST and m.hr_bpm is not None]
     if protocol.protocol == "bruce":
-        mets = foster_bruce_mets(exercise_min)
+        mets = bruce_mets(exercise_min)
+        if mets is None:
+            warnings.append(_foster_range_warning(exercise_min))
     else:
         mets = max([m.mets for m in measured if m.mets is not None], default=1.0)
+    doubled = doubled_leads(names)
+    if doubled:
+        warnings.append(f"leads {', '.join(doubled)} are named as the same lead: neither is taken for it "
+                        f"(each one's ST level counts, none is left out as aVR)")
     apmhr = 220.0 - subject.age  # the age-predicted maximum of Fox et al. (220 - age), at the record's age
     return StressResult(
         protocol=protocol, stages=measured, resting_hr_bpm=pretest[-1] if pretest else None,
