@@ -183,7 +183,7 @@ def render_ecg12_report(ctx: Ecg12ReportContext, out_dir: Path, basename: str = 
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ctx.result
     fs = result.recording.fs
-    names = [lead.name for lead in result.recording.leads]
+    names = result.lead_names  # with III, aVR, aVL and aVF where they were derived from I and II
     w, h = PAGE_MM
     fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
     ax = mm_axes(fig, 20.0, 14.0, 258.0, 4 * ROW_HEIGHT_MM)

@@ -82,3 +82,48 @@ def test_an_isoelectric_stretch_at_a_leads_minimum_is_not_clipping() -> None:
     beyond the waves, so that lead is used like any other (no lead of LUDB 1-100 is flat or clipped)."""
     record = wfdb.rdrecord(str(shared_path("ludb") / "100"))
     assert unusable_leads(record.p_signal, 500.0, record.sig_name, "100") == (frozenset(), [])
+
+
+@pytest.mark.shared_data
+def test_a_file_with_the_eight_independent_leads_gets_iii_avr_avl_avf_derived(ludb1: np.ndarray) -> None:
+    """A cart storing I, II and V1-V6 only had no III, aVR, aVL or aVF: the axis rested on two leads and the
+    low-voltage-limb and Cornell values were missing, without a word. They are derived now (Einthoven and
+    Goldberger) and said; the figures are those of the 12 leads whose limb leads obey Einthoven's law
+    (LUDB's own do not: each lead was rescaled), and a lead the file has is never replaced."""
+    i, ii = ludb1[:, 0].astype(np.float64), ludb1[:, 1].astype(np.float64)
+    einthoven = ludb1.copy()
+    einthoven[:, 2:6] = np.column_stack([ii - i, -(i + ii) / 2, i - ii / 2, ii - i / 2])
+    eight = [0, 1, *range(6, 12)]
+    document = _analyse(ludb1[:, eight], [LEADS[c] for c in eight])
+    assert document["derived_leads"] == ["III", "aVR", "aVL", "aVF"]
+    assert document["warnings"] == ["recording: leads III, aVR, aVL, aVF derived from I and II "
+                                    "(Einthoven/Goldberger): the file has none of them"]
+    full = _analyse(einthoven, LEADS)
+    assert _figures(document) == _figures(full) and full["derived_leads"] == []
+    assert document["amplitudes_mv"]["aVL"] == full["amplitudes_mv"]["aVL"]
+    # With its own aVL the file keeps it; only the three it lacks are derived.
+    nine = [0, 1, 4, *range(6, 12)]
+    assert _analyse(ludb1[:, nine], [LEADS[c] for c in nine])["derived_leads"] == ["III", "aVR", "aVF"]
+
+
+@pytest.mark.shared_data
+def test_a_left_right_arm_reversal_is_warned_of_and_changes_no_statement(ludb1: np.ndarray) -> None:
+    """The arm electrodes swapped (lead I inverted, II and III, aVR and aVL exchanged) moved LUDB 1's axis
+    from 16 to 164 degrees, right axis deviation, without a word. A warning says so now (Batchvarov et al.
+    2007: P and QRS negative in I; aVR's P above aVL's); the statements stay the measurements'. Unmodified,
+    neither LUDB 1 nor ventricular-paced LUDB 74 (which tripped a leave-one-out check) is warned of."""
+    swapped = ludb1.copy()
+    swapped[:, 0] = -ludb1[:, 0]
+    swapped[:, [1, 2, 3, 4]] = ludb1[:, [2, 1, 4, 3]]
+    document = _analyse(swapped, LEADS)
+    warning = ("recording: possible limb lead reversal (left/right arm) or dextrocardia: P wave and QRS "
+               "negative in lead I")
+    assert [w[:len(warning)] for w in document["warnings"]] == [warning]
+    assert "right_axis_deviation" in _figures(document)[-1]
+    # The 8 leads such a file keeps (I inverted, II the swapped III): the derived leads carry the swap too.
+    eight = [0, 1, *range(6, 12)]
+    i = ludb1[:, 0].astype(np.float64)
+    as_stored = np.column_stack([-i, ludb1[:, 1] - i, ludb1[:, 6:]]).astype(np.float32)
+    assert any(w.startswith(warning) for w in _analyse(as_stored, [LEADS[c] for c in eight])["warnings"])
+    paced = wfdb.rdrecord(str(shared_path("ludb") / "74"))
+    assert _analyse(np.asarray(paced.p_signal, dtype=np.float32), LEADS)["warnings"] == []

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ecgdesk.analysis.ecg12.delineation import Delineation, DelineationParams, delineate, qrs_correlation
+from ecgdesk.analysis.ecg12.limb_leads import derive_limb_leads, derived_note, limb_reversal_warning
 from ecgdesk.analysis.ecg12.measure import Measurements, measure
 from ecgdesk.analysis.ecg12.rhythm import Rhythm, RhythmResult, classify_rhythm
 from ecgdesk.analysis.ecg12.statements import Sex, Statement, interpret
@@ -23,8 +24,9 @@ from ecgdesk.records.recording import Recording
 #: Longest stretch analysed: a resting ECG is 10 s; longer recordings are cut to their first minute.
 MAX_SECONDS = 60.0
 #: 1.6: leads found whatever their spelling (records/lead_names); 1.7: a flat, clipped or doubled lead is
-#: left out of the axis and the lead measurements, with a warning naming it.
-ALGORITHM_VERSION = "ecg12-1.7"
+#: left out of the axis and the lead measurements, with a warning naming it; 1.8: III, aVR, aVL and aVF
+#: derived from I and II where the file has none of them, a possible left/right arm reversal warned of.
+ALGORITHM_VERSION = "ecg12-1.8"
 #: Median correlation of the beats' QRS with the median QRS below which the "beats" are noise: real
 #: ECGs on LUDB stay above 0.3 (paced with fusion beats) and mostly above 0.9; white or 50 Hz noise is < 0.2.
 MIN_QRS_LIKENESS = 0.25
@@ -51,6 +53,14 @@ class RestingEcgResult:
     #: What the analysis left out and why (a flat, clipped or doubled lead), one sentence each, after the
     #: reader's own warnings.
     lead_warnings: tuple[str, ...] = ()
+    #: The leads computed from I and II because the file has none of them (III, aVR, aVL, aVF): the last
+    #: columns of ``signal``.
+    derived_leads: tuple[str, ...] = ()
+
+    @property
+    def lead_names(self) -> list[str]:
+        """The names of ``signal``'s columns: the file's leads, then the derived ones."""
+        return [*(lead.name for lead in self.recording.leads), *self.derived_leads]
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -121,6 +131,9 @@ def analyze_resting(recording: Recording, params: DelineationParams | None = Non
         raise InputError("signal", "every sample is NaN or infinite", source_name(recording))
     data = np.where(np.isfinite(data), data, 0.0)
     names = [lead.name for lead in recording.leads]
+    source = source_name(recording)
+    faulty, _ = unusable_leads(data, recording.fs, names, source)
+    data, names, derived = derive_limb_leads(data, names, faulty)
     d = delineate(data, recording.fs, names, params)
     if d.filtered is not None and d.fiducials.size >= 3:
         likeness = float(np.median(qrs_correlation(d.filtered, d.fiducials, recording.fs)))
@@ -128,12 +141,19 @@ def analyze_resting(recording: Recording, params: DelineationParams | None = Non
             raise InputError("signal", f"no repeating QRS complex (median QRS likeness {likeness:.2f} < "
                                        f"{MIN_QRS_LIKENESS}): the recording looks like noise or a lead-off "
                                        f"tracing", source_name(recording))
-    skip, lead_warnings = unusable_leads(data, recording.fs, names, source_name(recording))
+    skip, lead_warnings = unusable_leads(data, recording.fs, names, source)
+    if derived:
+        lead_warnings.append(derived_note(source, derived))
     m = measure(d, skip)
     rhythm = classify_rhythm(data, d)
+    has_p = m.p_ms is not None and rhythm.rhythm not in (Rhythm.ATRIAL_FIBRILLATION, Rhythm.ATRIAL_FLUTTER,
+                                                         Rhythm.PACED)
+    reversal = limb_reversal_warning(m, has_p, source)
+    if reversal is not None:
+        lead_warnings.append(reversal)
     statements = interpret(m, rhythm, sex if sex is not None else _sex_of(recording))
     return RestingEcgResult(recording, d, m, rhythm, statements, data.astype(np.float32),
-                            tuple(lead_warnings))
+                            tuple(lead_warnings), derived)
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -164,6 +184,7 @@ def measurements_to_dict(result: RestingEcgResult) -> dict[str, Any]:
         "rhythm": result.rhythm.rhythm.value,
         "rhythm_reason": result.rhythm.reason,
         "warnings": list(result.warnings),
+        "derived_leads": list(result.derived_leads),
         "statements": [
             {"code": s.code, "text": s.text, "measurement": s.measurement, "value": _round(s.value, 2),
              "limit": s.limit, "unit": s.unit, "source": s.source}
