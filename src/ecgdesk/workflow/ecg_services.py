@@ -59,7 +59,8 @@ MANIFEST, RESULT_FILE = "manifest.json", "result.pickle"
 #: stages' delineation (ecg12-1.5); 1.3: aVR known under any spelling of its name (``ECG aVR``, ``Lead aVR``),
 #: so its reciprocal ST depression is not taken for ischemia; 1.4: noise left out of the heart rates, a
 #: stage measured inside its own times only, phases out of order refused, warnings in stress.json; 1.5: no
-#: Foster METs outside 3-21 min of Bruce exercise, a lead named twice taken for neither (aVR included)
+#: Foster METs outside 3-21 min of Bruce exercise nor 1.0 without speeds ("Bruce" is Bruce in any case), a
+#: lead named twice taken for neither (aVR included)
 STRESS_VERSION = "stress-1.5"
 ANALYZABLE = {StudyStatus.RECORDED, StudyStatus.ANALYZED, StudyStatus.REPORTED}
 EcgReportContext = Ecg12ReportContext | StressReportContext

@@ -210,3 +210,21 @@ def test_bruce_exercise_shorter_than_fosters_range_gives_no_mets() -> None:
     assert result.duke_score == pytest.approx(duke_treadmill_score(2.0, result.max_st_depression_mm, 0))
     # From the first stage's end on, Foster's figure; past the seventh stage none either.
     assert bruce_mets(3.0) == pytest.approx(foster_bruce_mets(3.0)) and bruce_mets(21.5) is None
+
+
+def test_a_protocol_named_bruce_in_capitals_or_without_speeds_gives_no_wrong_mets() -> None:
+    """``"protocol": "Bruce"`` was not the Bruce protocol: its METs came from the ACSM walking equation on
+    the last stage (4.7 for a 3-minute test, Foster's 4.1); a custom protocol whose stages give no speed and
+    grade read 1.0 METs (rest). Now "Bruce" is Bruce whatever its case, and no figure is printed where
+    none can be estimated, with a warning."""
+    sig, _ = synthetic_ecg(200, FS, lambda t: 70.0 + (t > 10) * 30.0)
+    recording = Recording.from_array(sig, FS, list(LEADS))
+    document = bruce_protocol(55, "M", exercise_s=180, pretest_s=10, recovery_s=10).to_dict()
+    capitals = analyze_stress(recording, protocol_from_dict({**document, "protocol": "Bruce"}, "p.json"))
+    assert capitals.mets == pytest.approx(foster_bruce_mets(3.0)) and capitals.warnings == ()
+    stages = [{k: v for k, v in stage.items() if k not in ("speed_mph", "grade_pct")}
+              for stage in document["stages"]]
+    custom_protocol = protocol_from_dict({**document, "protocol": "custom", "stages": stages}, "p.json")
+    custom = analyze_stress(recording, custom_protocol)
+    assert custom.mets is None and custom.warnings == (
+        "no exercise stage of the 'custom' protocol gives speed_mph and grade_pct: no METs estimate",)

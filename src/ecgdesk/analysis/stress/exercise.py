@@ -355,6 +355,9 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
     inst_hr = 60.0 * fs / np.diff(beats)
     filtered = remove_baseline(data, fs)
     rr_real, warnings = _real_intervals(filtered, beats, fs)
+    # The protocol's name is typed at the treadmill: "Bruce" read by the ACSM equation gave another
+    # figure for the same test (4.7 METs for 3 min, Foster's 4.1).
+    bruce = protocol.protocol.strip().lower() == "bruce"
     measured: list[StageMeasurement] = []
     for stage in protocol.stages:
         end = min(stage.end_s, recording.duration_s)
@@ -379,7 +382,7 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
                             f"{MIN_WINDOW_S:g} s a median beat needs: no ST level for it")
         mets: float | None = None
         if stage.phase is Phase.EXERCISE:
-            if protocol.protocol == "bruce":
+            if bruce:
                 mets = bruce_mets((stage.end_s - protocol.exercise_start_s) / 60.0)
             elif stage.speed_mph is not None and stage.grade_pct is not None:
                 mets = acsm_treadmill_mets(stage.speed_mph, stage.grade_pct)
@@ -403,12 +406,15 @@ def analyze_stress(recording: Recording, protocol: StressProtocol,
         if lead is not None and -lead.st_j80_mv / MV_PER_MM > worst_mm:
             worst_mm, worst_lead = -lead.st_j80_mv / MV_PER_MM, lead.lead
     pretest = [m.hr_bpm for m in measured if m.stage.phase is Phase.PRETEST and m.hr_bpm is not None]
-    if protocol.protocol == "bruce":
+    if bruce:
         mets = bruce_mets(exercise_min)
         if mets is None:
             warnings.append(_foster_range_warning(exercise_min))
     else:
-        mets = max([m.mets for m in measured if m.mets is not None], default=1.0)
+        mets = max([m.mets for m in measured if m.mets is not None], default=None)
+        if mets is None:
+            warnings.append(f"no exercise stage of the {protocol.protocol!r} protocol gives speed_mph and "
+                            f"grade_pct: no METs estimate")
     doubled = doubled_leads(names)
     if doubled:
         warnings.append(f"leads {', '.join(doubled)} are named as the same lead: neither is taken for it "
