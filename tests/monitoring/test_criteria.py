@@ -3,6 +3,7 @@ when the physician signs it, rather than signed and silently never firing."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -85,3 +86,47 @@ def test_at_its_exact_threshold_a_duration_fires_and_a_rate_does_not() -> None:
     assert fired == {name: priority for name, (_, priority) in at.items()}
     tachy = {r.id for r in match(criteria, StripObservation("N", "", None, (at["rate 150.0"][0],))).matched}
     assert "tachy_150" not in tachy
+
+
+#: How a rule's text states each comparison: the triage's duration is a minimum (``>=``), its rate limits
+#: are strict (``triage._fires``).
+_SAID = (
+    (r"(\d+(?:\.\d+)?) s or more", "min_duration_s", ">="),
+    (r"(?:over|more than|above|longer than) (\d+(?:\.\d+)?) s\b", "min_duration_s", ">"),
+    (r"(?:over|above|faster than) (\d+(?:\.\d+)?) bpm", "min_rate_bpm", ">"),
+    (r"(\d+(?:\.\d+)?) bpm or (?:more|faster)", "min_rate_bpm", ">="),
+    (r"(?:under|below|slower than) (\d+(?:\.\d+)?) bpm", "max_rate_bpm", "<"),
+    (r"(\d+(?:\.\d+)?) bpm or (?:less|slower)", "max_rate_bpm", "<="),
+)
+_RULE_SAYS = {"min_duration_s": ">=", "min_rate_bpm": ">", "max_rate_bpm": "<"}
+
+
+def _comparisons(text: str) -> set[tuple[str, str, float]]:
+    said, rest = set(), text
+    for pattern, field, op in _SAID:
+        for found in re.finditer(pattern, rest):
+            said.add((field, op, float(found.group(1))))
+        rest = re.sub(pattern, "", rest)
+    # a number the patterns did not read is a threshold said in words this check does not know
+    assert not re.search(r"\d", rest), f"{text!r}: a number not read as a comparison"
+    return said
+
+
+def test_each_default_rule_says_the_comparison_it_makes() -> None:
+    """The default "pause_3s" rule said "pause over 3 s" and fired at 3.0 s (a duration is a minimum), as
+    "pause over 10 s" did at 10.0 s: the physician signing the defaults read a stricter rule than the one
+    that ran. Until 2026-12-08; each default rule's text now states its own thresholds and comparisons
+    (versions signed before keep their words: signed data is never rewritten)."""
+    for rule in default_criteria().rules:
+        made = {
+            (field, op, float(getattr(rule, field)))
+            for field, op in _RULE_SAYS.items()
+            if getattr(rule, field) is not None
+        }
+        assert _comparisons(rule.text) == made, rule.id
+
+
+def test_the_wording_check_reads_a_mismatch() -> None:
+    assert _comparisons("pause over 3 s") == {("min_duration_s", ">", 3.0)}
+    assert _comparisons("sustained VT (30 s or more)") == {("min_duration_s", ">=", 30.0)}
+    assert _comparisons("heart rate under 35 bpm") == {("max_rate_bpm", "<", 35.0)}
