@@ -5,19 +5,26 @@ technician read (and a strip not yet classified only with one)."""
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from monitoring_builders import Strips, make_strips, notified_emergent
 from sqlalchemy import select
+from workflow_builders import ORDERING_NPI, PIN
 
 from ecgdesk.errors import InputError
+from ecgdesk.monitoring.criteria import default_criteria
 from ecgdesk.store import Store
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification, QueueItem
-from ecgdesk.workflow.monitoring import ingest_file
+from ecgdesk.workflow.monitoring import ingest_file, sign_criteria
+from ecgdesk.workflow.monitoring_escalation import ESCALATION_ALARM, stranded
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, acknowledge, review
+from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.monitoring_timers import MonitoringTimers
+from ecgdesk.workflow.users import add_user
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +104,13 @@ def test_an_escalation_the_technician_raises_keeps_the_tier_read_and_what_was_re
             "dr.oncall", "emergent", "sms", True, "paged, no answer yet"
         )
         row.sent_at = row.sent_at - timedelta(minutes=11)  # past the emergent minutes, unanswered
+    now = datetime.now(UTC)  # a second physician on call: dr.oncall was the one who did not answer
+    add_shift(store, now - timedelta(minutes=30), now + timedelta(hours=2), [], "dr.backup", "admin")
     (again,) = MonitoringTimers(store).tick()
     with store.transaction() as session:
         escalation = session.get(Notification, again)
         assert escalation is not None and escalation.tier == "emergent"
+        assert escalation.recipient == "dr.backup"
         assert escalation.escalated_from_id == result.notification_id
     other = ingest_file(store, strips.pause, "DEV-1", "device", classify=False).item_id or 0
     with pytest.raises(InputError) as caught:
@@ -125,3 +135,48 @@ def test_a_notice_on_a_strip_not_yet_classified_needs_the_tier_read(store: Store
     with store.transaction() as session:
         row = session.get(Notification, result.notification_id)
         assert row is not None and row.tier == "emergent"
+
+
+def _late(store: Store, minutes: float = 11) -> None:
+    with store.transaction() as session:
+        for row in session.scalars(select(Notification)):
+            row.sent_at = row.sent_at - timedelta(minutes=minutes)
+
+
+def test_an_escalation_goes_to_a_physician_not_yet_called_and_flags_when_none_is_left(
+    store: Store, strips: Strips
+) -> None:
+    """The technician called the on-call physician, who did not answer. Until 2026-12-08 the escalation
+    went to the on-call physician whoever that was: the same physician, and again at every pass after,
+    a silent loop where nobody else was ever called. Now it goes to the next physician not yet called
+    (another on call, then the ordering physician who signed the criteria) and, with none left, the
+    notice stays late with one alarm saying so, until a physician is rostered."""
+    item_id = notified_emergent(store, strips, minutes_ago=0, notify=False)
+    add_user(store, "dr.order", "physician", PIN, "Smith, John", npi=ORDERING_NPI)
+    with store.transaction() as session:
+        item = session.get(QueueItem, item_id)
+        assert item is not None and item.enrolment_id is not None
+        enrolment_id = item.enrolment_id
+    sign_criteria(store, enrolment_id, default_criteria().to_dict(), "dr.order", PIN)
+    # typed by the technician with other case and spacing: still the on-call physician already called
+    review(store, item_id, "notified", "tech", notification=NotificationRequest(" Dr.OnCall", "phone"))
+    _late(store)
+    timer = MonitoringTimers(store)
+    (first,) = timer.tick()
+    _late(store)
+    assert timer.tick() == [] and timer.tick() == []
+    with store.transaction() as session:
+        assert session.get(Notification, first).recipient == "dr.order"  # type: ignore[union-attr]
+        (alarm,) = session.scalars(select(AuditEntry).where(AuditEntry.action == ESCALATION_ALARM))
+        assert alarm.entity_id == str(first)
+        why = json.loads(alarm.after_json)
+        assert why["reason"] == "no_one_left" and why["called"] == ["Dr.OnCall", "dr.order"]
+        assert "no one left to escalate to" in why["why"]
+    assert stranded(store) == {first: why["why"]}  # what `monitor escalate` warns of (exit 1)
+    now = datetime.now(UTC)
+    add_shift(store, now - timedelta(minutes=5), now + timedelta(hours=2), [], "dr.backup", "admin")
+    (last,) = timer.tick()
+    with store.transaction() as session:
+        row = session.get(Notification, last)
+        assert row is not None and (row.recipient, row.escalated_from_id) == ("dr.backup", first)
+    assert stranded(store) == {}

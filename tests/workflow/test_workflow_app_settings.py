@@ -18,7 +18,7 @@ from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification
-from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
+from ecgdesk.workflow.monitoring_escalation import escalate_unacknowledged
 from ecgdesk.workflow.permissions import Principal
 
 ADMIN = Principal(1, "admin.t", Role.ADMIN, "Ada", "test")

@@ -27,10 +27,10 @@ from ecgdesk.workflow.monitoring import (
     ingest_file,
     sign_criteria,
 )
+from ecgdesk.workflow.monitoring_escalation import escalate_unacknowledged
 from ecgdesk.workflow.monitoring_queue import (
     NotificationRequest,
     acknowledge,
-    escalate_unacknowledged,
     list_queue,
     reconcile,
     review,

@@ -190,11 +190,17 @@ def _cmd_ack(args: argparse.Namespace) -> int:
 
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged, on_call_now
+    from ecgdesk.workflow.monitoring_escalation import escalate_unacknowledged, stranded
+    from ecgdesk.workflow.monitoring_queue import on_call_now
 
     store, who = _acting(args, "monitor:supervise")
     created = escalate_unacknowledged(store, who.actor)
     print(f"{len(created)} escalation(s)")
+    left = stranded(store)
+    for notice_id, why in left.items():
+        print(f"warning: notification {notice_id}: {why}", file=sys.stderr)
+    if left:
+        return 1
     if on_call_now(store) is None:
         # late notices stay unescalated (an alarm each in the audit log) until a physician is rostered
         print("warning: no on-call physician in the roster now: late notices cannot be escalated; add one "

@@ -2,10 +2,10 @@
 
 A technician opens an item, confirms or changes the rhythm, and closes it as ``reviewed`` (no action),
 ``notified`` (who, channel, time, read-back, outcome), ``escalated`` (to the on-call physician of the
-roster) or ``patient_contacted``. Emergent and urgent notifications not acknowledged in time are escalated by
-:func:`escalate_unacknowledged`; :func:`reconcile` counts received vs reviewed strips of a shift and lists
-orphans (a strip without a queue item, an item never classified, an item past its due time, a strip
-flagged as belonging to no current period).
+roster) or ``patient_contacted``. Emergent and urgent notifications not acknowledged in time are escalated
+by :func:`~ecgdesk.workflow.monitoring_escalation.escalate_unacknowledged`; :func:`reconcile` counts
+received vs reviewed strips of a shift and lists orphans (a strip without a queue item, an item never
+classified, an item past its due time, a strip flagged as belonging to no current period).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from ecgdesk.errors import InputError, NotFoundError, check_option
 from ecgdesk.monitoring.policy import queue_policy
@@ -23,9 +23,8 @@ from ecgdesk.monitoring.roster import on_call_at
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
-from ecgdesk.store.models import AuditEntry, Patient, Study
+from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
-from ecgdesk.workflow.app_settings import escalation_minutes
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
@@ -364,109 +363,6 @@ def on_call_now(store: Store) -> str | None:
     """The on-call physician of the roster now (None: nobody to escalate to)."""
     with store.transaction() as session:
         return _on_call(session, now())
-
-
-def escalate_unacknowledged(store: Store, actor: str = "escalation") -> list[int]:
-    """Escalate emergent and urgent notifications not acknowledged within their tier's minutes (the
-    administrator's settings, workflow.app_settings) to the on-call physician (once each); returns the
-    new notification ids."""
-    stamp = now()
-    created = []
-    with store.transaction() as session:
-        # the administrator's minutes per tier (app settings), else the packaged policy's
-        late_in_tier = [
-            (Notification.tier == tier.value) & (Notification.sent_at <= stamp - timedelta(minutes=minutes))
-            for tier, minutes in escalation_minutes(session).items()
-        ]
-        escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
-        # An item's notices are one chain (its notice, the escalations of it): once a physician acknowledged
-        # any of them the event is in hand. Until 2026-12-07 an escalation left unanswered because the
-        # physician first called had answered was escalated again every pass of the night.
-        answered = aliased(Notification)
-        in_hand = select(answered.id).where(
-            answered.queue_item_id == Notification.queue_item_id, answered.acknowledged_at.is_not(None)
-        )
-        late = list(
-            session.scalars(
-                select(Notification).where(
-                    or_(*late_in_tier),
-                    Notification.acknowledged_at.is_(None),
-                    Notification.id.not_in(escalated),
-                    ~in_hand.exists(),
-                )
-                # several service processes run the timers: each late notification is escalated once
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if late:
-            # A row this pass locked may have been escalated by a pass that committed while this one's
-            # select ran: the row's lock is free again after that commit, but the select's own snapshot
-            # does not see the new escalation (PostgreSQL's read committed). A second statement takes a
-            # fresh snapshot.
-            done = set(session.scalars(select(Notification.escalated_from_id).where(
-                Notification.escalated_from_id.in_([row.id for row in late]))))
-            late = [row for row in late if row.id not in done]
-        recipient = _on_call(session, stamp)
-        if recipient is None:
-            # nobody to escalate to: calling no one is no escalation (rules 5 and 9). The notices stay late,
-            # so the first pass after a physician is rostered escalates them; each raises one alarm.
-            _alarm_unescalated(session, late, actor)
-            return []
-        for row in late:
-            item = session.get(QueueItem, row.queue_item_id)
-            assert item is not None
-            created.append(
-                _notify(
-                    session,
-                    item,
-                    NotificationRequest(
-                        recipient,
-                        "phone",
-                        outcome=f"escalated: notification {row.id} to {row.recipient} unacknowledged",
-                        # the notice's own tier: one the technician raised fell back to the item's
-                        # priority (routine: logged so, and never escalated again)
-                        tier=row.tier,
-                    ),
-                    actor,
-                    stamp,
-                    escalated_from=row.id,
-                )
-            )
-    return created
-
-
-ESCALATION_ALARM = "monitor:escalation-alarm"
-
-
-def _alarm_unescalated(session: Session, late: list[Notification], actor: str) -> None:
-    """An audit alarm, once per late notice, that it could not be escalated: no on-call physician now."""
-    raised = set(
-        session.scalars(
-            select(AuditEntry.entity_id).where(
-                AuditEntry.action == ESCALATION_ALARM,
-                AuditEntry.entity_id.in_([str(row.id) for row in late]),
-            )
-        )
-    )
-    for row in late:
-        if str(row.id) in raised:
-            continue
-        append(
-            session,
-            actor,
-            ESCALATION_ALARM,
-            "notification",
-            row.id,
-            None,
-            {
-                "queue_item": row.queue_item_id,
-                "tier": row.tier,
-                "recipient": row.recipient,
-                "sent_at": aware(row.sent_at),
-                "why": "not acknowledged in time and no on-call physician in the roster: add one "
-                "('monitor roster add'); the notice is escalated at the next pass after that",
-            },
-        )
 
 
 def _repeated_unreadable(store: Store, item_id: int) -> tuple[str, ...]:

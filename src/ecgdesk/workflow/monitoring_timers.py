@@ -2,7 +2,7 @@
 
 An emergent notification nobody acknowledges must reach the on-call physician after the policy's minutes
 whether or not a technician thinks of running ``monitor escalate``: :class:`MonitoringTimers` runs
-:func:`~ecgdesk.workflow.monitoring_queue.escalate_unacknowledged` every ``every_s`` seconds in a thread
+:func:`~ecgdesk.workflow.monitoring_escalation.escalate_unacknowledged` every ``every_s`` seconds in a thread
 of the service (``ecgdesk serve``: ``ECGDESK_MONITORING_TIMER_S``, 30 s by default, 0 to turn it off).
 Several service processes may each run one: the escalation locks the late notifications it escalates
 (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each is escalated once.
@@ -17,7 +17,7 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecgdesk.store import Store
-from ecgdesk.workflow.monitoring_queue import escalate_unacknowledged
+from ecgdesk.workflow.monitoring_escalation import escalate_unacknowledged
 
 log = logging.getLogger(__name__)
 
