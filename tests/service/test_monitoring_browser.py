@@ -32,6 +32,7 @@ from ecgdesk.service import create_app
 from ecgdesk.service.local import serve_in_thread
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import open_store
+from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
 from ecgdesk.workflow.policy import SecurityPolicy
@@ -186,11 +187,34 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
         assert list(tiers) == ["emergent"]
     assert page.locator("#mq-rows tr[data-id]").count() == 2
     assert sum(_counts(page)[p] for p in RANK) == 2
+    _record_the_call_back(page, served, int(first_id))
     rows.first.click()  # the closed strip is in the patient's history, with the rhythm as read
     page.locator("#mq-recent", has_text="sinus pause").wait_for()
     assert "Pause strip phoned through" in page.locator("#mq-recent").inner_text()
     assert page.errors == []
     page.context.close()
+
+
+def _record_the_call_back(page: Any, served: Queue, item_id: int) -> None:
+    """The physician called back: the technician records it on the page (until 2026-12-08 only the API and
+    `monitor ack` could), from the notice waiting for an answer, in the closed item's panel."""
+    waiting = page.locator("#mq-waiting tr[data-notice]")
+    waiting.first.wait_for()
+    assert waiting.count() == 1 and "Dr Order" in waiting.first.inner_text()
+    waiting.first.locator("button", has_text=f"item {item_id}").click()
+    page.locator("#mq-item-closed", has_text="Closed (notified)").wait_for()
+    assert page.locator("#mq-review").is_hidden()  # a closed item is not closed again
+    notice = page.locator("#mq-notices tbody tr")
+    assert notice.count() == 1 and "by tech.t" in notice.inner_text()
+    notice.locator('input[name="outcome"]').fill("Dr Order called back: sees the patient at 14:00")
+    notice.locator("button", has_text="Acknowledge").click()
+    page.locator("#mq-notices tbody tr", has_text=re.compile(r"\d\d:\d\d UTC by tech\.t$")).wait_for()
+    page.locator("#mq-waiting", has_text="No notification is waiting").wait_for()
+    with served.store.transaction() as session:
+        (row,) = session.scalars(select(Notification).where(Notification.queue_item_id == item_id))
+        assert row.acknowledged_at is not None and row.outcome.startswith("Dr Order called back")
+        actors = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "monitor:acknowledge"))
+        assert list(actors) == ["tech.t"]
 
 
 def test_biller_has_no_queue(chromium: Any, served: Queue) -> None:

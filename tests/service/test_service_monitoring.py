@@ -114,12 +114,19 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
                                                      "tier": "emergent"}},
     )
     assert closed.status_code == 200 and closed.json()["notification_id"] == 1
+    # waiting for Dr Smith's answer: listed for the queue screen, on the patient's clock
+    (waiting,) = api.client.get("/api/v1/monitoring/notifications").json()
+    shown = (waiting["id"], waiting["recipient"], waiting["tier"], waiting["flag"])
+    assert shown == (1, "Dr Smith", "emergent", "")
+    assert waiting["acknowledged_at"] is None and waiting["sent_by"] == "tech.t"
+    assert datetime.fromisoformat(waiting["sent_at"]).utcoffset() is not None and waiting["patient"]
     # Dr Smith called back: acknowledged from the browser as with `monitor ack` (it had no route)
     ack = api.client.post("/api/v1/monitoring/notifications/1/ack", headers=headers,
                           json={"outcome": "patient sent to the ED"})
     assert ack.status_code == 200 and ack.json()["already"] is False, ack.text
     again = api.client.post("/api/v1/monitoring/notifications/1/ack", headers=headers, json={})
     assert again.json()["already"] is True and again.json()["outcome"] == "patient sent to the ED"
+    assert api.client.get("/api/v1/monitoring/notifications").json() == []  # answered: waits no more
     missing = api.client.post("/api/v1/monitoring/notifications/99/ack", headers=headers, json={})
     assert missing.status_code == 404 and "notification" in missing.text
     with api.store.transaction() as session:

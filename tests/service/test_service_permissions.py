@@ -93,6 +93,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("POST", "/api/v1/monitoring/queue/{item_id}/review"): (Action.MONITOR_REVIEW, {"action": "reviewed"}),
     ("GET", "/api/v1/monitoring/queue/{item_id}"): (Action.MONITOR_QUEUE_READ, None),
     ("POST", "/api/v1/monitoring/notifications/{notification_id}/ack"): (Action.MONITOR_REVIEW, {}),
+    ("GET", "/api/v1/monitoring/notifications"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}/daily"): (Action.MONITOR_QUEUE_READ, None),
     ("GET", "/api/v1/monitoring/enrolments/{enrolment_id}"): (Action.MONITOR_PERIOD_READ, None),
     ("POST", "/api/v1/monitoring/enrolments/{enrolment_id}/device-swap"): (

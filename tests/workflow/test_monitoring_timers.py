@@ -21,6 +21,7 @@ from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification, QueueItem
 from ecgdesk.workflow.monitoring import ingest_file, sign_criteria
 from ecgdesk.workflow.monitoring_escalation import ESCALATION_ALARM, stranded
+from ecgdesk.workflow.monitoring_notices import item_notices, waiting_notices
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, acknowledge, review
 from ecgdesk.workflow.monitoring_roster import add_shift
 from ecgdesk.workflow.monitoring_timers import MonitoringTimers
@@ -173,6 +174,8 @@ def test_an_escalation_goes_to_a_physician_not_yet_called_and_flags_when_none_is
         assert why["reason"] == "no_one_left" and why["called"] == ["Dr.OnCall", "dr.order"]
         assert "no one left to escalate to" in why["why"]
     assert stranded(store) == {first: why["why"]}  # what `monitor escalate` warns of (exit 1)
+    (flagged,) = waiting_notices(store, "tech")  # the queue screen's list: the escalation, flagged
+    assert (flagged.id, flagged.recipient, flagged.flag) == (first, "dr.order", why["why"])
     now = datetime.now(UTC)
     add_shift(store, now - timedelta(minutes=5), now + timedelta(hours=2), [], "dr.backup", "admin")
     (last,) = timer.tick()
@@ -180,3 +183,11 @@ def test_an_escalation_goes_to_a_physician_not_yet_called_and_flags_when_none_is
         row = session.get(Notification, last)
         assert row is not None and (row.recipient, row.escalated_from_id) == ("dr.backup", first)
     assert stranded(store) == {}
+    acknowledge(store, last, "tech.night", "dr.backup will see the patient")
+    assert waiting_notices(store, "tech") == []
+    with store.transaction() as session:
+        notices = item_notices(session, item_id, None)
+    assert [(n.recipient, n.acknowledged_by) for n in notices] == [
+        ("Dr.OnCall", None), ("dr.order", None), ("dr.backup", "tech.night")
+    ]
+    assert notices[2].acknowledged_at is not None and notices[2].acknowledged_at.endswith("+00:00")

@@ -31,6 +31,7 @@ from ecgdesk.store.monitoring_strip_models import StripBeats
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import current_criteria
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
+from ecgdesk.workflow.monitoring_notices import NoticeOut, item_notices
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.signal import encode_int16
 from ecgdesk.workflow.users import aware
@@ -121,6 +122,9 @@ class ItemView(BaseModel):
     matched: list[dict[str, Any]] = Field(description="the criteria rules that set the priority")
     criteria: CriteriaOut | None
     recent: list[RecentItem]
+    notifications: list[NoticeOut] = Field(
+        default_factory=list, description="the item's notices, first sent first, with who acknowledged"
+    )
     strip: StripOut | None
     strip_error: str = ""
 
@@ -316,6 +320,7 @@ def item_view(store: Store, item_id: int, actor: str) -> ItemView:
             "matched": json.loads(item.matched_json or "[]"),
             "criteria": _criteria(session, item),
             "recent": _recent(session, item, zone),
+            "notifications": item_notices(session, item.id, zone),
         }
         session.expunge(transmission)
     strip, error = None, ""

@@ -20,6 +20,7 @@ from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_devices import swap_device
+from ecgdesk.workflow.monitoring_notices import NoticeOut, waiting_notices
 from ecgdesk.workflow.monitoring_queue import (
     NotificationRequest,
     QueueCounts,
@@ -149,6 +150,16 @@ def close_item(
         recipient=result.recipient,
         warnings=list(result.warnings),
     )
+
+
+@router.get("/notifications")
+def notices_waiting(
+    store: StoreDep, who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)], response: Response
+) -> list[NoticeOut]:
+    """Emergent and urgent notifications still waiting for a physician's answer, newest first (at most
+    200), each flagged when there is no one left to escalate it to (the read is audited)."""
+    response.headers["Cache-Control"] = "no-store"
+    return waiting_notices(store, who.actor)
 
 
 @router.post("/notifications/{notification_id}/ack")

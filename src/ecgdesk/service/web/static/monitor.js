@@ -10,6 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("mq-review");
   let items = new Map();
   let openId = null;
+  let openedFromList = false;  // opened from the queue's list (closed there by someone else: the panel goes)
   let view = null;  // the open item as GET /api/v1/monitoring/queue/{id} answered
 
   const when = (iso) => (iso ? iso.slice(0, 19).replace("T", " ") : "—");
@@ -80,7 +81,74 @@ document.addEventListener("DOMContentLoaded", () => {
     document.querySelector('[data-count="overdue"]').textContent = WS.fmt(overdue);
     showPager(answer.total);
     document.getElementById("mq-updated").textContent = `${WS.fmt(counted.data.open)} open · updated ${new Date().toISOString().slice(11, 19)} UTC`;
-    if (openId !== null && !items.has(openId)) closePanel();
+    if (openId !== null && openedFromList && !items.has(openId)) closePanel();
+    loadWaiting();
+  }
+
+  const local = (iso, zone) => (iso ? `${iso.slice(0, 16).replace("T", " ")} ${zone}` : "—");
+
+  // The physician's call-back recorded on the page: the same POST /api/v1/monitoring/notifications/{id}/ack
+  // as `monitor ack` (monitor:review, the session's CSRF token, audited `monitor:acknowledge`).
+  function ackForm(notice) {
+    const f = document.createElement("form");
+    f.className = "mq-ack"; f.dataset.notice = String(notice.id);
+    const outcome = document.createElement("input");
+    outcome.name = "outcome"; outcome.maxLength = 2000; outcome.autocomplete = "off";
+    outcome.placeholder = "what the physician said or decided";
+    outcome.setAttribute("aria-label", `Outcome of notification ${notice.id}`);
+    const err = document.createElement("p");
+    err.className = "field-error"; err.dataset.for = "outcome"; err.setAttribute("role", "alert"); err.hidden = true;
+    const go = document.createElement("button");
+    go.type = "submit"; go.className = "btn small"; go.textContent = "Acknowledge";
+    f.append(outcome, go, err);
+    f.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      go.disabled = true;
+      const answer = await WS.api("POST", `/api/v1/monitoring/notifications/${notice.id}/ack`, { outcome: outcome.value });
+      go.disabled = false;
+      const rest = WS.fieldErrors(f, answer.detail);
+      if (!answer.ok) { WS.showError(err, rest.join("; ") || answer.message); return; }
+      loadWaiting();
+      if (openId === notice.queue_item_id) open(openId);
+    });
+    return f;
+  }
+
+  function acknowledged(notice) {
+    if (notice.acknowledged_at) {
+      return `${local(notice.acknowledged_at, notice.time_zone)} by ${notice.acknowledged_by}`;
+    }
+    return page.may_ack ? ackForm(notice) : "not yet";
+  }
+
+  function showNotices(v) {
+    const shown = (v.notifications || []).map((n) => tr([n.id, badge(n.tier),
+      `${n.recipient} (${n.channel.replace("_", " ")}${n.read_back ? ", read back" : ""})`
+        + (n.escalated_from_id ? ` · escalation of ${n.escalated_from_id}` : ""),
+      `${local(n.sent_at, n.time_zone)} by ${n.sent_by}`, n.outcome, acknowledged(n)], n.flag ? "flagged" : ""));
+    table("mq-notices", shown.length ? shown : [tr(["No notification was sent about this strip.", "", "", "", "", ""])]);
+  }
+
+  async function loadWaiting() {
+    const body = document.querySelector("#mq-waiting tbody");
+    const answer = await WS.api("GET", "/api/v1/monitoring/notifications", undefined, { background: true });
+    WS.showError(document.getElementById("mq-waiting-error"), answer.ok ? "" : answer.message);
+    if (!answer.ok) return;
+    // a call-back being typed is not wiped by the refresh
+    if (body.contains(document.activeElement) && document.activeElement.closest("form")) return;
+    const out = answer.data.map((n) => {
+      const link = document.createElement("button");
+      link.type = "button"; link.className = "btn small link"; link.textContent = `item ${n.queue_item_id}`;
+      link.addEventListener("click", () => open(n.queue_item_id));
+      const row = tr([n.id, link, n.patient, badge(n.tier), `${n.recipient} (${n.channel.replace("_", " ")})`,
+        local(n.sent_at, n.time_zone), n.flag, ...(page.may_ack ? [ackForm(n)] : [])], n.flag ? "flagged" : "");
+      row.dataset.notice = String(n.id);
+      return row;
+    });
+    const none = document.createElement("td");
+    none.colSpan = 8; none.className = "empty"; none.textContent = "No notification is waiting for a physician's answer.";
+    const empty = document.createElement("tr"); empty.append(none);
+    body.replaceChildren(...(out.length ? out : [empty]));
   }
 
   function closePanel() {
@@ -126,12 +194,13 @@ document.addEventListener("DOMContentLoaded", () => {
       + `${b.note ? ` (${b.note})` : ""}; labelled by the ${b.engine}.`;
   }
 
+  // an item of the list, or (from a notification) one already closed: its panel shows what was done
   async function open(id) {
     const r = items.get(id);
-    if (!r) return;
     openId = id;
-    document.getElementById("mq-item-id").textContent = String(r.id);
-    document.getElementById("mq-item-what").textContent = `${r.priority} · ${r.label || "not classified yet"}`;
+    openedFromList = Boolean(r);
+    document.getElementById("mq-item-id").textContent = String(id);
+    document.getElementById("mq-item-what").textContent = r ? `${r.priority} · ${r.label || "not classified yet"}` : "";
     panel.hidden = false;
     if (form) { form.reset(); toggleNotice(); WS.showError(document.getElementById("mq-review-error"), ""); }
     rows.querySelectorAll("tr").forEach((row) => row.classList.toggle("selected", row.dataset.id === String(id)));
@@ -141,6 +210,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!answer.ok) { document.getElementById("mq-strip-status").textContent = `Not loaded: ${answer.message}`; return; }
     view = answer.data;
     const v = view;
+    document.getElementById("mq-item-what").textContent = `${v.priority} · ${v.label || "not classified yet"}`;
+    if (form) {
+      // a closed item is not closed again: its panel says how it was closed, its notices stay answerable
+      form.hidden = v.status !== "open";
+      const closed = document.getElementById("mq-item-closed");
+      closed.hidden = v.status === "open";
+      closed.textContent = v.status === "open" ? "" : `Closed (${v.action || "—"}): acknowledge a call-back under Notifications.`;
+    }
+    showNotices(v);
     const obs = v.observation;
     document.getElementById("mq-item-why").textContent = `Classifier: ${v.reason || "—"}`
       + (obs ? ` · strip ${obs.label}: ${obs.reason}` : "");
