@@ -329,7 +329,9 @@ def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "
     """Record that the person notified acknowledged it (stops its escalation); again changes nothing."""
     check_printable("outcome", outcome)  # printed in the signed end-of-service report
     with store.transaction() as session:
-        row = session.get(Notification, notification_id)
+        # two technicians recording the same call-back at once: until 2026-12-08 both read it unacknowledged
+        # on PostgreSQL, both were audited, and the second's outcome replaced the first's
+        row = session.get(Notification, notification_id, with_for_update=True)
         if row is None:
             raise NotFoundError("notification", f"no notification with id {notification_id}")
         already = row.acknowledged_at is not None
