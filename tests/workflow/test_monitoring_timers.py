@@ -17,10 +17,10 @@ from workflow_builders import ORDERING_NPI, PIN
 from ecgdesk.errors import InputError
 from ecgdesk.monitoring.criteria import default_criteria
 from ecgdesk.store import Store
-from ecgdesk.store.models import AuditEntry
+from ecgdesk.store.models import AuditEntry, User
 from ecgdesk.store.monitoring_models import Notification, QueueItem
 from ecgdesk.workflow.monitoring import ingest_file, sign_criteria
-from ecgdesk.workflow.monitoring_escalation import ESCALATION_ALARM, stranded
+from ecgdesk.workflow.monitoring_escalation import ESCALATION_ALARM, next_recipient, stranded
 from ecgdesk.workflow.monitoring_notices import item_notices, waiting_notices
 from ecgdesk.workflow.monitoring_queue import NotificationRequest, acknowledge, review
 from ecgdesk.workflow.monitoring_roster import add_shift
@@ -162,6 +162,15 @@ def test_an_escalation_goes_to_a_physician_not_yet_called_and_flags_when_none_is
     # typed by the technician with other case and spacing: still the on-call physician already called
     review(store, item_id, "notified", "tech", notification=NotificationRequest(" Dr.OnCall", "phone"))
     _late(store)
+    with store.transaction() as session:  # an ordering physician whose account is disabled is no one
+        item = session.get(QueueItem, item_id)
+        assert item is not None
+        assert next_recipient(session, item, datetime.now(UTC))[0] == "dr.order"
+        ordering = session.scalars(select(User).where(User.username == "dr.order")).one()
+        ordering.disabled = True
+        session.flush()
+        assert next_recipient(session, item, datetime.now(UTC)) == (None, ["Dr.OnCall"])
+        ordering.disabled = False
     timer = MonitoringTimers(store)
     (first,) = timer.tick()
     _late(store)

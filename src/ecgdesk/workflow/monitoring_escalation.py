@@ -51,7 +51,8 @@ def _on_call_list(session: Session, when: datetime) -> list[str]:
 
 def _ordering_physician(session: Session, item: QueueItem) -> tuple[str, set[str]] | None:
     """The physician who signed the patient's criteria in force (the ordering physician), as the recipient
-    and the names a technician may have typed for them; None before a version is signed."""
+    and the names a technician may have typed for them; None before a version is signed, or when that
+    account is disabled."""
     if item.enrolment_id is None:
         return None
     signer = session.scalar(
@@ -63,6 +64,8 @@ def _ordering_physician(session: Session, item: QueueItem) -> tuple[str, set[str
     if signer is None:
         return None
     user = session.scalar(select(User).where(User.username == signer))
+    if user is not None and user.disabled:  # left the practice: a call to nobody
+        return None
     names = {_same(signer)} | ({_same(user.display_name)} if user is not None else set())
     return signer, names
 
