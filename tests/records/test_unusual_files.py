@@ -45,19 +45,27 @@ def _edf_plus(path: Path, onsets: list[float], reserved: str = "EDF+D", spr: int
     return path
 
 
-def test_an_edf_plus_d_file_with_gaps_reads_its_records_back_to_back_and_says_where(tmp_path: Path) -> None:
+def test_an_edf_plus_d_file_reads_its_gaps_as_no_signal_each_record_at_its_time(tmp_path: Path) -> None:
     """edflib refuses every EDF+D file ('The file is discontinuous and cannot be read', a refusal of a
-    valid file); its records are read back to back now, the gaps said, the annotations kept on their
-    samples."""
-    recording = open_recording(_edf_plus(tmp_path / "d.edf", [0, 1, 2, 10, 11]))
-    assert recording.n_samples == 5 * 250
-    samples = recording.read()[:, 0]
-    assert np.allclose(samples * 1000, np.arange(5 * 250) * 0.1, atol=0.01)  # uV -> mV, 0.1 uV per unit
-    assert [(e.sample, e.label) for e in recording.events] == [(375, "beep")]  # 1.5 s into the joined time
+    valid file). Until 2026-12-07 our reader then joined the records back to back: the analysis saw the
+    splice as one signal (a false beat or RR across it) and every sample and annotation after a gap came
+    that much early. The gap now reads as NaN (no signal, as WFDB's null segments), the records and
+    annotations after it at their own time."""
+    path = _edf_plus(tmp_path / "d.edf", [0, 1, 2, 10, 11])
+    keeping = b"+10\x14\x14" + bytes(20)  # the record's time-keeping entry, and room for one more
+    late = b"+10\x14\x14\x00+10.5\x14late\x14".ljust(len(keeping), b"\x00")
+    path.write_bytes(path.read_bytes().replace(keeping, late))
+    recording = open_recording(path)
+    assert recording.n_samples == 12 * 250
+    samples = recording.read()[:, 0] * 1000 / 0.1  # mV -> ADC units of 0.1 uV: the ramp written
+    assert np.allclose(samples[:750], np.arange(750), atol=0.1)
+    assert np.isnan(samples[750:2500]).all()
+    assert np.allclose(samples[2500:], np.arange(750, 1250), atol=0.1)
+    assert np.allclose(recording.read(2400, 2600)[100:, 0] * 1e4, np.arange(750, 850), atol=0.1)
+    assert [(e.sample, e.label) for e in recording.events] == [(375, "beep"), (2625, "late")]
     assert recording.warnings == ("d.edf: EDF+D (discontinuous) file: 1 gap between its data records "
-                                  "(together 7 s; the first after 3 s of recording) are not shown: the "
-                                  "records are read back to back, and the annotations are placed on that "
-                                  "joined time",)
+                                  "(together 7 s; the first after 3 s of recording) read as no signal (NaN), "
+                                  "each record at its own time",)
 
 
 def test_an_edf_plus_d_file_without_gaps_reads_like_a_continuous_one(tmp_path: Path) -> None:
@@ -73,6 +81,7 @@ def test_an_edf_plus_d_file_without_gaps_reads_like_a_continuous_one(tmp_path: P
     ([0.25, 1.25, 2.25], "EDF+C", "12:00:00.250000", False),  # pyedflib 0.1.42 gave 12:00:00.025
     ([5, 6, 7], "EDF+C", "12:00:05", True),  # edflib: start 12:00:00, the annotation at 6.5 s
     ([5.25, 6.25, 9.25], "EDF+D", "12:00:05.250000", True),  # our reader: start 12:00:00
+    ([5.25, 6.25, 7.25], "EDF+D", "12:00:05.250000", True),  # no gap: "beep" was at 6.75 s, left out
 ])
 def test_an_edf_plus_start_is_moved_by_its_first_record_onset(tmp_path: Path, onsets: list[float],
                                                              reserved: str, start: str, late: bool) -> None:
@@ -84,14 +93,17 @@ def test_an_edf_plus_start_is_moved_by_its_first_record_onset(tmp_path: Path, on
     assert any("first data record starts at" in w for w in recording.warnings) == late
 
 
-@pytest.mark.parametrize("onsets", [[0, 3, 1, 2], [0, 0.5, 1.5]])
-def test_edf_plus_d_records_out_of_order_or_overlapping_are_refused(tmp_path: Path,
-                                                                     onsets: list[float]) -> None:
+@pytest.mark.parametrize(("onsets", "reason"), [
+    ([0, 3, 1, 2], "before record"), ([0, 0.5, 1.5], "before record"),
+    ([0, 1, 9e7], "data record 2 starts at 9e+07 s: the file would span 1041.7 days with its gaps"),
+])
+def test_edf_plus_d_records_out_of_order_overlapping_or_years_apart_are_refused(
+        tmp_path: Path, onsets: list[float], reason: str) -> None:
     """They were read back to back with "gaps together -1 s" and the annotations placed by a search of
-    unsorted onsets."""
+    unsorted onsets. A record years after the one before is a damaged onset, not years of NaN gap."""
     with pytest.raises(RecordingError) as caught:
         open_recording(_edf_plus(tmp_path / "d.edf", onsets))
-    assert caught.value.field == "EDF Annotations" and "before record" in caught.value.reason
+    assert caught.value.field == "EDF Annotations" and reason in caught.value.reason
 
 
 
@@ -119,9 +131,8 @@ def test_edf_annotations_outside_the_recording_are_left_out_and_said(tmp_path: P
     assert joined.events == () and any("'beep' at -0.5 s" in w for w in joined.warnings)
     gapped = _edf_plus(tmp_path / "g.edf", [0, 1, 2, 10, 11])  # "beep" moved into the gap: 5.5 s
     gapped.write_bytes(gapped.read_bytes().replace(b"+1.5\x14beep", b"+5.5\x14beep"))
-    recording = open_recording(gapped)  # it was placed 3.5 s after its record: past the joined end
-    assert [(e.sample, e.label) for e in recording.events] == [(750, "beep")]  # where the gap is joined
-    assert "an annotation within a gap (at 5.5 s of the file" in recording.warnings[-1]
+    recording = open_recording(gapped)  # until 2026-12-07 placed where the gap was joined (750), said
+    assert [(e.sample, e.label) for e in recording.events] == [(1375, "beep")]  # within the NaN gap
 
 
 def _wfdb_dated(folder: Path, when: str) -> Path:

@@ -34,7 +34,15 @@ from ecgdesk.records._edf_header import (
     check_channel,
     read_edf_header,
 )
-from ecgdesk.records.recording import EventKind, EventMarker, Lead, PatientInfo, Recording, RecordingFormat
+from ecgdesk.records.recording import (
+    EventKind,
+    EventMarker,
+    Lead,
+    PatientInfo,
+    Recording,
+    RecordingFormat,
+    SignalSource,
+)
 
 _VOLTS = {"uv": "uV", "µv": "uV", "μv": "uV", "mv": "mV", "v": "V", "nv": "nV"}
 
@@ -215,50 +223,84 @@ def _events(items: Sequence[tuple[float, float, str]], fs: float, n_samples: int
     return tuple(events)
 
 
-def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float,
-                   warnings: list[str]) -> Callable[[float], float]:
-    """An EDF+D file's records are read back to back; its gaps are said (count, total, where the first is)
-    and each annotation is moved by the gaps before it, so it stays on the samples it was written about.
-    Returns the map from the file's time to the time of the joined samples."""
+#: The longest an EDF+D file may span with its gaps (a monitoring period is at most 30 days): a record
+#: onset beyond it is a damaged time-keeping annotation, not a gap of months of NaN to analyse.
+MAX_GAPPED_SPAN_S = 31 * 86400.0
+
+
+class _GappedSource:
+    """An EDF+D file's samples on the file's own time: each run of back-to-back records where it was
+    recorded, NaN in the gaps between (as WFDB's null segments read), so the analysis sees no signal
+    there and places every later beat and annotation at its true time."""
+
+    def __init__(self, inner: _RawSource, runs: Sequence[tuple[int, int, int]]) -> None:
+        self._inner = inner
+        self._runs = list(runs)  # (first sample on the file's time, first sample in the file, length)
+
+    def read(self, start: int, stop: int, lead_indices: Sequence[int]) -> np.ndarray:
+        out = np.full((stop - start, len(lead_indices)), np.nan, dtype=np.float32)
+        for at, first, length in self._runs:
+            low, high = max(start, at), min(stop, at + length)
+            if low < high:
+                out[low - start:high - start] = self._inner.read(first + low - at, first + high - at,
+                                                                 lead_indices)
+        return out
+
+
+def _discontinuous(raw: _RawEdf, header: EdfHeader, fs: float, spr: int,
+                   warnings: list[str]) -> tuple[list[tuple[int, int, int]] | None, Callable[[float], float]]:
+    """Where an EDF+D file's records lie on its own time: the runs of back-to-back records (as
+    :class:`_GappedSource` takes them; None when there is no gap) and the map from an annotation's onset
+    to its time after the first sample. The gaps are said (count, total, where the first is)."""
     onsets = raw.record_onsets()
     seconds = header.record_seconds
     if onsets is None:
         warnings.append(f"{header.path.name}: EDF+D (discontinuous) file whose data records do not all "
                         "start with a time-keeping annotation: they are read back to back, so any gaps "
                         "between them are not shown")
-        return float
+        return None, float
     gaps = np.diff(onsets) - seconds
     back = np.flatnonzero(gaps < -0.5 / fs)
-    if len(back):  # the joined time and the gaps would be made up: refused, naming the record
+    if len(back):  # the time of the samples after it would be made up: refused, naming the record
         k = int(back[0]) + 1
         raise RecordingError(header.path, "EDF Annotations", f"data record {k} starts at {onsets[k]:g} s, "
                              f"before record {k - 1} ends ({onsets[k - 1] + seconds:g} s): EDF+D records "
                              "must follow one another in time, without overlap")
     jumps = np.flatnonzero(np.abs(gaps) > 0.5 / fs)
     if not len(jumps):
-        return float  # discontinuous in name only: every record follows the one before
+        return None, lambda onset: onset - float(onsets[0])  # discontinuous in name only
+    span = float(onsets[-1] - onsets[0]) + seconds
+    if span > MAX_GAPPED_SPAN_S:
+        k = int(jumps[-1]) + 1
+        raise RecordingError(header.path, "EDF Annotations", f"data record {k} starts at {onsets[k]:g} s: "
+                             f"the file would span {span / 86400:.1f} days with its gaps, more than the "
+                             f"{MAX_GAPPED_SPAN_S / 86400:g} an ECG recording may; its time-keeping "
+                             "annotation is damaged")
+    # Each run of records starts at its first record's onset (in samples); a run after a gap shorter
+    # than a sample's rounding still starts after the one before ends.
+    starts = np.concatenate([[0], jumps + 1])
+    runs: list[tuple[int, int, int]] = []
+    for i, first in enumerate(starts):
+        last = int(starts[i + 1]) if i + 1 < len(starts) else raw.n_records
+        at = int(round(float(onsets[first] - onsets[0]) * fs))
+        if runs:
+            at = max(at, runs[-1][0] + runs[-1][2])
+        runs.append((at, int(first) * spr, (last - int(first)) * spr))
     plural = "s" * (len(jumps) > 1)
     warnings.append(f"{header.path.name}: EDF+D (discontinuous) file: {len(jumps)} gap{plural} between "
                     f"its data records (together {float(np.sum(gaps[jumps])):g} s; the first after "
-                    f"{(jumps[0] + 1) * seconds:g} s of recording) are not shown: the records are read back "
-                    "to back, and the annotations are placed on that joined time")
+                    f"{(jumps[0] + 1) * seconds:g} s of recording) read as no signal (NaN), each record "
+                    "at its own time")
+    record_at = np.empty(len(onsets))
+    for at, first, length in runs:
+        count = length // spr
+        record_at[first // spr:first // spr + count] = (at + np.arange(count) * spr) / fs
 
-    said = False
-
-    def joined(onset: float) -> float:
-        nonlocal said
+    def placed(onset: float) -> float:
         record = max(int(np.searchsorted(onsets, onset, side="right")) - 1, 0)
-        into = onset - float(onsets[record])
-        if into > seconds and record + 1 < len(onsets):  # in the gap after it: on none of its samples
-            if not said:
-                said = True
-                warnings.append(f"{header.path.name}: field 'EDF Annotations': an annotation within a gap "
-                                f"(at {onset:g} s of the file, and any other) is placed where its gap is "
-                                "joined")
-            return (record + 1) * seconds
-        return record * seconds + into
+        return float(record_at[record]) + onset - float(onsets[record])
 
-    return joined
+    return runs, placed
 
 
 def _leads(chosen: Sequence[Channel], warnings: list[str]) -> tuple[Lead, ...]:
@@ -302,14 +344,19 @@ def _read_raw(header: EdfHeader, chosen: Sequence[Channel], fs: float, warnings:
     raw = _RawEdf(header)
     path = header.path
     offset = _first_onset(raw, header, warnings)
-    joined: Callable[[float], float] = lambda onset: onset - offset  # noqa: E731
-    if header.fixed[192:197] in (b"EDF+D", b"BDF+D"):
-        joined = _discontinuous(raw, header, fs, warnings)
+    placed: Callable[[float], float] = lambda onset: onset - offset  # noqa: E731
     n_samples = min(c.n_samples for c in chosen)
-    events = _events(raw.annotations(), fs, n_samples, path, warnings, joined)
+    source: SignalSource = _RawSource(raw, chosen)
+    if header.fixed[192:197] in (b"EDF+D", b"BDF+D"):
+        spr = int(round(chosen[0].fs * header.record_seconds))
+        runs, placed = _discontinuous(raw, header, fs, spr, warnings)
+        if runs is not None:
+            n_samples = runs[-1][0] + runs[-1][2]
+            source = _GappedSource(_RawSource(raw, chosen), runs)
+    events = _events(raw.annotations(), fs, n_samples, path, warnings, placed)
     leads = _leads(chosen, warnings)
     return Recording(fs=fs, n_samples=n_samples, leads=leads,
-                     source=_RawSource(raw, chosen), format=RecordingFormat.EDF, path=path,
+                     source=source, format=RecordingFormat.EDF, path=path,
                      start_time=_shifted(header.start_time, offset), device=None, events=events,
                      record_name=path.stem,
                      warnings=tuple(warnings + raw.warnings))
@@ -370,7 +417,7 @@ def read_edf(path: str | Path) -> Recording:
         reader = pyedflib.EdfReader(_edflib_name(path))
     except OSError as exc:
         message = str(exc)
-        # edflib refuses every EDF+D file, gaps or not; our reader joins its records and says so
+        # edflib refuses every EDF+D file, gaps or not; our reader places its records on the file's time
         if "not EDF(+) or BDF(+) compliant" in message or "discontinuous" in message:
             return _read_raw(header, chosen, fs, warnings)
         raise RecordingError(path, "header", message.replace(f"{path}: ", "")) from None
