@@ -135,6 +135,26 @@ def test_csv_with_decimal_commas_is_read(tmp_path: Path, text: str) -> None:
     _expect(path, "row 2, column 'I'", "not a finite number", lambda: open_recording(path, csv_fs=250))
 
 
+@pytest.mark.parametrize(("text", "names", "values"), [
+    ("ECG\n0,125\n-0,5\n1,25\n", ["ECG"], [[0.125], [-0.5], [1.25]]),  # was "not a recognised format"
+    ("0,125\n-0,5\n1,25\n", ["ch1"], [[0.125], [-0.5], [1.25]]),  # was two leads, 0 and 125, unsaid
+    ("1,5\n1,05\n", ["ch1"], [[1.5], [1.05]]),
+    ("512,498\n513,490\n", ["ch1", "ch2"], [[512, 498], [513, 490]]),  # both readings fit: said
+])
+def test_csv_of_one_column_with_decimal_commas_is_read_as_one(tmp_path: Path, text: str, names: list[str],
+                                                               values: list[list[float]]) -> None:
+    """"0,125" per line read as two columns (0 and 125) without a word, and with a header naming the lead
+    the file was not recognised as CSV at all (the fix the docs gave)."""
+    path = tmp_path / "one.csv"
+    path.write_text(text)
+    recording = open_recording(path, csv_unit="mV", csv_fs=250)
+    assert [lead.name for lead in recording.leads] == names
+    np.testing.assert_allclose(recording.read(), values, rtol=1e-6)
+    assert recording.warnings == (() if len(names) == 1 else (
+        "one.csv: every row is two whole numbers on a comma ('512,498'): read as two columns; if it is one "
+        "column with decimal commas, give it a header naming the lead or write decimal points",))
+
+
 def test_ishne_lead_code_ishne_does_not_define_is_named_as_its_warning_says(tmp_path: Path) -> None:
     """Code 99 in a file of another writer (no lead names of ours): the warning said "named ch1" while
     the lead was named "unknown"."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from ecgdesk.records.recording import (
 TIME_COLUMNS = ("time", "t", "time_s", "seconds", "sec", "time (s)", "time[s]")
 _SPACING_TOLERANCE = 0.01
 _BLOCK_ROWS = 65_536
+#: a line that is one number with a decimal comma, or two whole numbers on a comma: ``-0,125``
+_COMMA_NUMBER = re.compile(r"\s*[+-]?\d+,\d+\s*")
 
 
 def _number(cell: str, decimal_comma: bool = False) -> float:
@@ -65,7 +68,33 @@ def looks_like_csv(head: bytes) -> bool:
         counts = {len(line.split(delimiter)) for line in lines}
         if len(counts) == 1 and counts.pop() > 1:
             return True
+    if len(lines) > 1 and "," not in lines[0] and all(_COMMA_NUMBER.fullmatch(line) for line in lines[1:]):
+        return True  # a lead's name over one column of decimal commas
     return all(_is_number(line.strip()) for line in lines[1:]) and len(lines) > 1
+
+
+def _one_column_of_decimal_commas(path: Path, lines: list[str], warnings: list[str]) -> bool:
+    """Whether a file whose every line is ``digits,digits`` is one column with decimal commas (``0,125``
+    per line) rather than two columns of whole numbers. It is where a header names one column, or where a
+    row's first part is a signed zero (``-0,5``) or its second starts with a 0 (``1,05``): no integer
+    column is written so. Otherwise both readings fit; it is read as two columns and that is said."""
+    rows = [line for line in lines if line.strip()]
+    if not rows:
+        return False
+    header = "," not in rows[0] and not _COMMA_NUMBER.fullmatch(rows[0])
+    data = rows[1:] if header else rows
+    if not data or not all(_COMMA_NUMBER.fullmatch(line) for line in data):
+        return False
+    if header:
+        return True
+    parts = [line.strip().split(",") for line in data]
+    if any((whole[0] in "+-" and int(whole) == 0) or (len(fraction) > 1 and fraction[0] == "0")
+           for whole, fraction in parts):
+        return True
+    warnings.append(f"{path.name}: every row is two whole numbers on a comma ({data[0].strip()!r}): read as "
+                    "two columns; if it is one column with decimal commas, give it a header naming the "
+                    "lead or write decimal points")
+    return False
 
 
 def _delimiter(lines: list[str]) -> str:
@@ -100,6 +129,8 @@ def read_csv(path: str | Path, unit: str | None = None, fs: float | None = None)
         raise RecordingError(path, "file", "the CSV file has no rows")
     try:
         delimiter = _delimiter(lines[:50])
+        if delimiter == "," and _one_column_of_decimal_commas(path, lines, warnings):
+            delimiter = ";"  # on no line: each is one cell, its comma the decimal mark
         names, values = _parse(path, csv.reader(io.StringIO(text), delimiter=delimiter), delimiter != ",")
     except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
         raise RecordingError(path, "rows", f"not readable as CSV: {exc}") from None
