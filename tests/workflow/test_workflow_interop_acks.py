@@ -26,7 +26,7 @@ from ecgdesk.store.models import AuditEntry, Order
 from ecgdesk.workflow.interop_acks import misaddressed_acks, not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries, result_receiver
-from ecgdesk.workflow.interop_targets import set_target_senders
+from ecgdesk.workflow.interop_targets import set_target_enabled, set_target_senders
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
 from interop_builders import signed_result
@@ -249,6 +249,34 @@ def test_the_application_ack_goes_back_to_its_sender_only(store: Store, tmp_path
     ]
     assert "CLINIC^NORTH" in list_inbound(store)[0].app_ack
     assert json.loads(unsendable.after_json)["sender"] == "CLINIC^NORTH"
+
+
+def test_application_acks_not_sendable_while_the_target_was_off_go_when_it_is_enabled(
+    store: Store, tmp_path: Path
+) -> None:
+    """The results signed while a target was disabled were queued on enabling it, the application ACKs
+    recorded not sendable meanwhile never: the EHR waited for them for good."""
+    add_target(store, "ehr", "folder", str(tmp_path / "a"), ["hl7"], "admin", senders=[EHR])
+    set_target_enabled(store, "ehr", False, "admin")
+    receive_order(store, order("D1"), "peer", "i")
+    receive_order(store, _from(order("D2"), "CLINIC", "NORTH"), "peer", "i")  # another EHR's: stays
+    assert list_inbound(store)[1].app_ack == not_sendable(("EHR", "HOSP"))
+    enabled = set_target_enabled(store, "ehr", True, "admin")
+    assert (enabled.acks, enabled.waiting) == (("D1",), 1)
+    (item,) = list_deliveries(store)
+    assert (item.target, item.format, item.status) == ("ehr", "ack", "pending")
+    with store.transaction() as session:
+        payload = session.scalars(select(OutboxItem.payload)).one() or ""
+        queued = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "interop:app-ack-queued")).one()
+    _valid(payload)
+    message = hl7.parse(payload)
+    assert (str(message.segment("MSH")[9]), str(message.segment("MSH")[5])) == ("ACK^O01^ACK", "EHR")
+    assert _msa(payload) == ("AA", "D1") and json.loads(queued.after_json)["missed_while_disabled"]
+    assert [m.app_ack for m in list_inbound(store)] == [not_sendable(("CLINIC", "NORTH")),
+                                                        "AA queued for ehr"]
+    set_target_enabled(store, "ehr", False, "admin")
+    assert set_target_enabled(store, "ehr", True, "admin").acks == ()  # queued once
 
 
 def test_a_target_is_given_its_senders_checked_and_audited(tmp_path: Path) -> None:

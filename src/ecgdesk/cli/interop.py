@@ -227,6 +227,10 @@ def _cmd_target_enable(args: argparse.Namespace) -> int:
         more = f" and {len(done.caught_up) - 20} more (interop outbox)" if len(done.caught_up) > 20 else ""
         print(f"queued for it the {len(done.caught_up)} result(s) signed while it was disabled (the newest "
               f"version of each): {shown}{more}")
+    if done.acks:
+        more = f" and {len(done.acks) - 20} more (interop outbox)" if len(done.acks) > 20 else ""
+        print(f"queued for it the {len(done.acks)} application ACK(s) not sendable while it was disabled: "
+              f"{', '.join(done.acks[:20])}{more}")
     return 0
 
 

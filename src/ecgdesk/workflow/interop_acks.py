@@ -15,7 +15,9 @@ valued) is answered as before, with one ACK.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -23,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from ecgdesk.interop import hl7v2
 from ecgdesk.interop.hl7v2_ack import AckModes, ack_modes, commit_code
-from ecgdesk.interop.senders import addressee, describe, misaddressed, sender_key, stored
+from ecgdesk.interop.senders import addressee, describe, misaddressed, sender_key, sender_parts, stored
 from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, InboundMessage, OutboxItem
+from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.interop_holds import answer_of
 from ecgdesk.workflow.interop_results import DeliveryInfo, OutboxStatus, TargetKind, delivery_info
 from ecgdesk.workflow.lifecycle import now
 
@@ -68,11 +72,22 @@ def queue_application_ack(
     sender = hl7v2.message_sender(payload)
     targets = _targets(session, sender)
     detail = {"message_id": row.message_id, "code": ack.code, "msh_16": modes.application.value,
-              "sender": describe(*sender)}
+              "sender": describe(*sender), "message_type": message_type}
     if not targets:
         row.app_ack = not_sendable(sender)
         append(session, actor, "interop:app-ack-unsendable", "inbound_message", row.id, None, detail)
         return
+    _queue(session, row, ack, message_type, sender, targets)
+    names = [target.name for target in targets]
+    row.app_ack = f"{ack.code} queued for {', '.join(names)}"
+    append(session, actor, "interop:app-ack-queued", "inbound_message", row.id, None,
+           {**detail, "targets": names})
+
+
+def _queue(session: Session, row: InboundMessage, ack: hl7v2.AckResult, message_type: str,
+           sender: tuple[str, str], targets: list[DeliveryTarget]) -> None:
+    """The application ACK ``ack`` of ``row`` queued for each of ``targets``, with a control id of its own
+    per target."""
     stamp = now()
     for target in targets:
         digest = hashlib.sha256(f"app-ack:{row.id}:{target.id}".encode()).hexdigest()[:20].upper()
@@ -93,10 +108,45 @@ def queue_application_ack(
                 inbound_message_id=row.id,
             )
         )
-    names = [target.name for target in targets]
-    row.app_ack = f"{ack.code} queued for {', '.join(names)}"
-    append(session, actor, "interop:app-ack-queued", "inbound_message", row.id, None,
-           {**detail, "targets": names})
+
+
+def _type_of(session: Session, row: InboundMessage) -> str:
+    """The message type of an inbound message recorded before its ``app-ack-unsendable`` entry named it:
+    an ADT's from its audit entry, an order's left to the ACK's default trigger (O01)."""
+    entries = session.scalars(select(AuditEntry.after_json).where(
+        AuditEntry.entity == "inbound_message", AuditEntry.entity_id == str(row.id),
+        AuditEntry.action.like("interop:patient-%")))
+    return next((str(json.loads(after).get("control") or "") for after in entries), "")
+
+
+def queue_unsent_acks(session: Session, target: DeliveryTarget, since: datetime, actor: str) -> list[str]:
+    """On enabling ``target``: queue for it the application ACKs recorded not sendable since ``since``
+    (while it was off) to a sender it belongs to; the message ids. Until 2026-12-08 they stayed unsent for
+    good (the results signed meanwhile were queued), and the EHR waited for them."""
+    if target.kind not in (TargetKind.MLLP, TargetKind.FOLDER) or "hl7" not in target.formats.split(","):
+        return []
+    rows = session.scalars(select(InboundMessage).where(
+        InboundMessage.app_ack.like("not sendable%"), InboundMessage.received_at >= since)
+        .order_by(InboundMessage.id))
+    queued = []
+    for row in rows:
+        after = session.scalars(select(AuditEntry.after_json).where(
+            AuditEntry.action == "interop:app-ack-unsendable", AuditEntry.entity == "inbound_message",
+            AuditEntry.entity_id == str(row.id)).order_by(AuditEntry.seq.desc())).first()
+        detail = json.loads(after) if after else {}
+        key = str(detail.get("sender") or "")
+        if key not in stored(target.senders):  # another EHR's, or no sender at all
+            continue
+        sender = sender_parts(key)
+        message_type = str(detail.get("message_type") or _type_of(session, row))
+        ack = hl7v2.AckResult(row.ack_code, row.message_id, answer_of(row.kind, row.status, row.reason))
+        _queue(session, row, ack, message_type, sender, [target])
+        row.app_ack = f"{row.ack_code} queued for {target.name}"
+        append(session, actor, "interop:app-ack-queued", "inbound_message", row.id, None,
+               {"message_id": row.message_id, "code": row.ack_code, "sender": key,
+                "message_type": message_type, "targets": [target.name], "missed_while_disabled": True})
+        queued.append(row.message_id)
+    return queued
 
 
 def _accept_text(outcome: OrderOutcome, modes: AckModes, commit: str) -> str:

@@ -22,6 +22,7 @@ from ecgdesk.interop.senders import parse_senders, stored
 from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
 from ecgdesk.store.models import AuditEntry, Order, ReportVersion, Signature, Study
+from ecgdesk.workflow.interop_acks import queue_unsent_acks
 from ecgdesk.workflow.interop_results import TargetInfo, queue_for, takes_results_of, target_info
 from ecgdesk.workflow.lifecycle import now
 
@@ -43,11 +44,14 @@ def set_target_senders(store: Store, name: str, senders: list[str], actor: str) 
 @dataclass(frozen=True)
 class EnabledTarget:
     """What enabling or disabling a target did: the target, the items waiting for it, and (on enabling a
-    disabled one) the results signed meanwhile now queued for it, (study, report version) each."""
+    disabled one) the results signed meanwhile now queued for it, (study, report version) each, and the
+    application ACKs recorded not sendable meanwhile."""
 
     target: TargetInfo
     waiting: int
     caught_up: tuple[tuple[int, int], ...] = ()
+    #: the inbound messages (control ids) whose application ACK, not sendable while it was off, it now takes
+    acks: tuple[str, ...] = ()
 
 
 def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> EnabledTarget:
@@ -62,15 +66,22 @@ def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> En
             raise InputError("name", f"no delivery target {name!r} (ecgdesk interop target list)")
         before = target.enabled
         target.enabled = enabled
-        caught_up = _missed(session, target, actor) if enabled and not before else []
+        caught_up: list[tuple[int, int]] = []
+        acks: list[str] = []
+        if enabled and not before:
+            since = _disabled_since(session, target)
+            caught_up = _missed(session, target, since, actor)
+            acks = queue_unsent_acks(session, target, since, actor)
         waiting = session.scalar(select(func.count()).select_from(OutboxItem).where(
             OutboxItem.target_id == target.id, OutboxItem.status.in_(["pending", "sending", "failed"])))
         after: dict[str, object] = {"name": name, "enabled": enabled, "waiting": waiting}
         if caught_up:
             after["queued"] = [{"study": study, "version": version} for study, version in caught_up]
+        if acks:
+            after["application_acks"] = acks
         append(session, actor, f"interop:target-{'enable' if enabled else 'disable'}", "delivery_target",
                target.id, {"name": name, "enabled": before}, after)
-        return EnabledTarget(target_info(target), int(waiting or 0), tuple(caught_up))
+        return EnabledTarget(target_info(target), int(waiting or 0), tuple(caught_up), tuple(acks))
 
 
 def _disabled_since(session: Session, target: DeliveryTarget) -> datetime:
@@ -85,11 +96,10 @@ def _disabled_since(session: Session, target: DeliveryTarget) -> datetime:
     return datetime.fromisoformat(at) if at else target.created_at
 
 
-def _missed(session: Session, target: DeliveryTarget, actor: str) -> list[tuple[int, int]]:
+def _missed(session: Session, target: DeliveryTarget, since: datetime, actor: str) -> list[tuple[int, int]]:
     """Queue for ``target`` the results it was not queued while disabled: of each study signed (or amended)
     since, its newest signed version only, so an older one never goes after a newer. Audited as signing's
     queueing is, ``interop:queue`` on the study."""
-    since = _disabled_since(session, target)
     studies = session.scalars(
         select(Signature.study_id).where(Signature.signed_at >= since).distinct()).all()
     stamp = now()
