@@ -158,6 +158,11 @@ _PLAC = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", 
         # C1 characters: a Windows-1252 quote read as 8859-1 upstream (stored as 'O\x92Brien' before)
         (_changed(1, name=[{"family": "O\x92Brien"}]), "entry[1].resource.name[0].family"),
         (_changed(1, name=[{"family": "Roe\ufffd"}]), "entry[1].resource.name[0].family"),
+        # a contained resource with contained resources of its own, which FHIR forbids (dom-2): read as if
+        # it were not there until 2026-12-08
+        (_changed(0, contained=[{"resourceType": "Practitioner", "id": "p",
+                                 "contained": [{"resourceType": "Organization", "id": "o"}]}]),
+         "entry[0].resource.contained[0].contained"),
     ],
 )
 def test_orders_that_say_other_than_they_seem_are_refused_naming_the_element(

@@ -9,7 +9,8 @@ the file as 8859-1 (HL7 v2 text is refused for both alike, by field).
 A ``modifierExtension`` or ``implicitRules`` changes the meaning of the element holding it, and FHIR R4
 (2.4.1.1 and 2.1.0.6) forbids processing one the receiver does not know: a ServiceRequest with a modifier
 saying "do not perform" or "draft" would be worked as an order. None is known here, so each is refused
-naming where it is.
+naming where it is. So is a contained resource that contains resources itself (dom-2): until 2026-12-08
+it was read without complaint, its inner resources out of reach of any reference.
 """
 
 from __future__ import annotations
@@ -38,9 +39,16 @@ def _modifier(path: str, key: str, value: Any) -> str:
     return f"modifierExtension {', '.join(urls) or '(no url)'}"
 
 
+def _within_contained(path: str) -> bool:
+    """Whether the element at ``path`` is (in) a contained resource: ``contained[0]``,
+    ``entry[1].resource.contained[0].x``."""
+    return path.startswith("contained[") or ".contained[" in path
+
+
 def refuse_unreadable(document: Any, source: str) -> None:
-    """Refuse, naming the element, a string that is no text (a control character, bytes not UTF-8) and a
-    modifier this receiver does not know (walked without recursion: the depth is the sender's)."""
+    """Refuse, naming the element, a string that is no text (a control character, bytes not UTF-8), a
+    modifier this receiver does not know and a contained resource with contained resources of its own
+    (walked without recursion: the depth is the sender's)."""
     pending: list[tuple[str, Any]] = [("", document)]
     while pending:
         path, value = pending.pop()
@@ -58,6 +66,10 @@ def refuse_unreadable(document: Any, source: str) -> None:
                 if key in _MODIFIERS and item:
                     raise InputError(where, f"{_modifier(where, key, item)} changes what the resource means "
                                             "and is not known here; FHIR forbids ignoring it", source)
+                if key == "contained" and item and _within_contained(path):
+                    raise InputError(where, "a contained resource contains resources of its own; FHIR "
+                                            "forbids nested contained resources (dom-2): contain them all in "
+                                            "the resource at the top", source)
                 pending.append((where, item))
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
