@@ -41,6 +41,23 @@ def test_name_and_authority_subcomponents_are_not_part_of_the_value() -> None:
     assert hl7v2.parse_order(only_oid).patient.id_authority == "2.16.840.1.114222"
 
 
+@pytest.mark.parametrize(("names", "read"), [
+    ("Roe^Rita^^^^^L~ROE^R^^^^^A", ("Roe", "Rita")),
+    ("Rivers^Rita^^^^^A~Roe^Rita^^^^^L", ("Roe", "Rita")),  # the alias was taken, stored as the patient's
+    ("Smith^Rita^^^^^M~Roe^Rita", ("Roe", "Rita")),  # a maiden name sent first
+    ("~Roe^Rita^^^^^D", ("Roe", "Rita")),  # no legal name (v2.5.1): was refused "family name is empty"
+])
+def test_the_patient_name_is_the_legal_one_among_repetitions(names: str, read: tuple[str, str]) -> None:
+    """PID-5 repeats: the first repetition was read whatever its type (XPN-7), where FHIR takes the official
+    name; an ADT is read alike."""
+    pid = f"PID|1||MRN1^^^HOSP^MR||{names}||19560314|F"
+    patient = hl7v2.parse_order(_with(orm(), "PID", pid)).patient
+    assert (patient.family, patient.given) == read
+    adt = ("MSH|^~\\&|EHR|HOSP|ECGDESK|LAB|20261201120000||ADT^A08^ADT_A01|A1|P|2.5.1\r"
+           "EVN|A08|20261201120000\r" + pid + "\r")
+    assert (parse_patient_message(adt, "a").patient.family) == read[0]
+
+
 def test_the_medical_record_number_is_chosen_among_several_identifiers() -> None:
     text = _with(orm(), "PID", "PID|1||472916385^^^IL_MOH^NI~M10001^^^CLINIC^MR||Doe^Jane||19560314|F")
     patient = hl7v2.parse_order(text).patient

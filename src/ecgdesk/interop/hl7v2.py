@@ -436,6 +436,21 @@ def only_one(segments: dict[str, list[list[str]]], name: str, what: str, source:
                                        f"where it may hold one; send one {name} per message", source)
 
 
+#: XPN-7 name types (HL7 table 0200) never taken for the patient's name while another is given: maiden,
+#: nickname, no longer to be used, bad, coded pseudo-name (FHIR's maiden, nickname, old and anonymous)
+_NOT_THE_NAME = {"M", "N", "NOUSE", "BAD", "S"}
+
+
+def patient_name(value: str) -> str:
+    """The repetition of PID-5 that is the patient's name: the legal one (XPN-7 ``L``), else the first
+    other one with a family name (v2.5.1 sends the legal name first, an empty first repetition where it
+    has none), as FHIR's official name is taken. Until 2026-12-08 the first repetition was read: an alias
+    sent before the legal name was stored as the patient's, and ``~Roe^Rita`` refused as "empty"."""
+    names = [name for name in value.split("~") if component(name, 1)]
+    return next((n for n in names if component(n, 7) == "L"),
+                next((n for n in names if component(n, 7) not in _NOT_THE_NAME), names[0] if names else ""))
+
+
 def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> PatientInfo:
     """The patient of a PID segment: the record number of PID-3 (by identifier type), name, birth date and
     sex, each checked and refused naming its field."""
@@ -444,7 +459,8 @@ def read_patient(pid: list[str], source: str, id_field: str = "PID-3") -> Patien
     if not patient_id:
         raise InputError(id_field, "the patient identifier is empty", source)
     within(patient_id, MAX_ID, id_field, source)
-    family, given = component(field_at(pid, 5), 1), component(field_at(pid, 5), 2)
+    name = patient_name(field_at(pid, 5))
+    family, given = component(name, 1), component(name, 2)
     if not family:
         raise InputError("PID-5", "the patient's family name is empty", source)
     sex = component(single(pid, 8, "PID-8", source), 1) or "U"  # IS before 2.7, CWE (F^Female^HL70001) since
