@@ -50,6 +50,7 @@ def test_a_batch_file_is_taken_message_by_message_and_answered_in_a_batch(store:
     answer = hl7.parse_file(outcome.ack_text)  # a batch of ACKs, in the same envelope
     [batch] = list(answer)
     assert str(answer.header[0]) == "FHS" and str(batch.header[12]) == "B-7"  # BHS-12: the batch answered
+    assert str(answer.header[12]) == "F-7"  # FHS-12: the file answered (it gave B-7 until 2026-12-08)
     assert str(batch.header[5]) == "EPIC"  # addressed to the sender
     assert str(batch.trailer[1]) == "2" and str(answer.trailer[1]) == "1"
     acks = [(str(m.segment("MSA")[1]), str(m.segment("MSA")[2])) for m in batch]

@@ -30,6 +30,9 @@ class Batch:
     has_file_header: bool  # FHS/FTS around the batch: the answer has them too
     reference: str  # BHS-11 (else FHS-11): the batch control id the answer refers to (BHS-12)
     sender: tuple[str, str]  # BHS-3, BHS-4: whom the answer is addressed to
+    #: FHS-11: the file control id the answer's FHS-12 refers to (it gave the batch's, BHS-11, until
+    #: 2026-12-08: an engine matching answers to files by it found none); '' where the file gave none
+    file_reference: str = ""
 
 
 def is_batch(text: str) -> bool:
@@ -85,7 +88,8 @@ def read_batch(text: str, source: str) -> Batch:
         _count(parsed.trailer, "FTS", 1, text, source)
     header = headers[1] or headers[0] or []
     sender = (component(field_at(header, 3), 1), component(field_at(header, 4), 1))
-    return Batch(messages, has_file_header, unescape(field_at(header, 11)).strip(), sender)
+    file_reference = unescape(field_at(headers[0] or [], 11)).strip()
+    return Batch(messages, has_file_header, unescape(field_at(header, 11)).strip(), sender, file_reference)
 
 
 def _header(text: str, name: str, source: str) -> list[str] | None:
@@ -104,11 +108,11 @@ def _header(text: str, name: str, source: str) -> list[str] | None:
 
 def build_batch_ack(batch: Batch, acks: list[str]) -> str:
     """The batch of ACKs that answers ``batch``: BHS (BHS-12 the batch's control id), one ACK per message in
-    the batch's order, BTS with their count; FHS/FTS around it when the batch came in a file envelope."""
+    the batch's order, BTS with their count; FHS/FTS around it (FHS-12 the file's control id,
+    FHS-11) when the batch came in a file envelope."""
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
-    head = (f"|^~\\&|{SENDING_APPLICATION}||{escape(batch.sender[0])}|{escape(batch.sender[1])}|{stamp}"
-            f"|||||{escape(batch.reference)}")
-    segments = [f"BHS{head}", *(ack.rstrip("\r") for ack in acks), f"BTS|{len(acks)}"]
+    head = f"|^~\\&|{SENDING_APPLICATION}||{escape(batch.sender[0])}|{escape(batch.sender[1])}|{stamp}|||||"
+    segments = [f"BHS{head}{escape(batch.reference)}", *(a.rstrip("\r") for a in acks), f"BTS|{len(acks)}"]
     if batch.has_file_header:
-        segments = [f"FHS{head}", *segments, "FTS|1"]
+        segments = [f"FHS{head}{escape(batch.file_reference)}", *segments, "FTS|1"]
     return "\r".join(segments) + "\r"
