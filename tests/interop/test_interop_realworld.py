@@ -196,6 +196,26 @@ def test_fhir_requester_as_a_practitioner_role() -> None:
     assert fhir.parse_service_request(document, "sr.json").ordering.npi == "1245319599"
 
 
+def test_fhir_indication_as_a_condition_the_order_references() -> None:
+    """Many EHRs name the indication by a problem-list Condition (reasonReference), not a reasonCode: such
+    an order was refused "an order needs at least one ICD-10-CM indication"."""
+    document = service_request()
+    request = _request(document)
+    reason = request.pop("reasonCode")[0]
+    request["reasonReference"] = [{"reference": "urn:uuid:c1"}, {"reference": "#c2"}]
+    request["contained"] = [{"resourceType": "Condition", "id": "c2", "subject": request["subject"],
+                             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm",
+                                                  "code": "I48.91"}]}}]
+    document["entry"].append({"fullUrl": "urn:uuid:c1", "resource": {
+        "resourceType": "Condition", "code": reason, "subject": request["subject"]}})
+    assert fhir.parse_service_request(document, "sr.json").indications == ("R00.2", "I48.91")
+    document["entry"].pop()  # a Condition not in the message: no indication, refused naming where it goes
+    request["contained"] = []
+    with pytest.raises(InputError) as caught:
+        fhir.parse_service_request(document, "sr.json")
+    assert caught.value.field == "ServiceRequest.reasonCode" and "reasonReference" in caught.value.reason
+
+
 def test_a_control_character_in_a_fhir_string_is_refused_naming_the_element() -> None:
     """FHIR strings allow no control character but tab, CR and LF; a NUL stored on SQLite and was a
     database error on PostgreSQL."""

@@ -26,7 +26,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop import authority
 from ecgdesk.interop.codes import LOINC, MDC, UCUM, code_table, first_orderable
 from ecgdesk.interop.fhir_checks import refuse_unreadable as _refuse_control_characters
-from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, requester_by_npi
+from ecgdesk.interop.fhir_refs import NPI_SYSTEM, find_reference, order_indications, requester_by_npi
 from ecgdesk.interop.fhir_requests import entry_request, result_key
 from ecgdesk.interop.model import (
     MAX_ID,
@@ -44,7 +44,6 @@ from ecgdesk.interop.model import (
     within,
 )
 
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
@@ -415,18 +414,7 @@ def parse_service_request(document: Any, source: str = "FHIR resource") -> Order
     else:
         ordering = _order_provider(requester, source)
     service, default_days = _order_service(request, source)
-    indications = tuple(
-        c["code"]
-        for rc in request.get("reasonCode") or []
-        for c in rc.get("coding") or []
-        if c.get("system") == ICD10CM and c.get("code")
-    )
-    if not indications:
-        raise InputError(
-            "ServiceRequest.reasonCode",
-            f"an order needs at least one ICD-10-CM indication (system {ICD10CM})",
-            source,
-        )
+    indications = order_indications(request, resources, source)
     repeat = (request.get("occurrenceTiming") or {}).get("repeat") or {}
     duration = _duration_days(repeat.get("duration"), repeat.get("durationUnit"), source)
     authored = request.get("authoredOn")

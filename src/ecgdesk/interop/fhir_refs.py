@@ -3,7 +3,8 @@ its NPI alone.
 
 A Reference names its target by a literal reference (``#id``, ``Type/id``, a Bundle entry's ``fullUrl``) or,
 logically, by an identifier (R4 Reference.identifier). An EHR often names the ordering provider by NPI alone,
-with no Practitioner resource: the NPI, checked, is who ordered.
+with no Practitioner resource: the NPI, checked, is who ordered. Many name the indication by a Condition
+(``reasonReference``, a problem-list entry) rather than a code (``reasonCode``): its ICD-10-CM code is read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ecgdesk.errors import InputError
 from ecgdesk.interop.model import MAX_NAME, Provider, within
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def find_reference(
@@ -65,3 +67,27 @@ def requester_by_npi(reference: Any, source: str) -> Provider | None:
     name = str(reference.get("display") or "").strip()
     within(name, MAX_NAME, "ServiceRequest.requester.display", source)
     return Provider(npi, name)
+
+
+def _icd10(concept: Any) -> list[str]:
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    return [str(c["code"]) for c in codings or [] if isinstance(c, dict) and c.get("system") == ICD10CM
+            and c.get("code")]
+
+
+def order_indications(request: dict[str, Any], resources: list[dict[str, Any]],
+                      source: str) -> tuple[str, ...]:
+    """The ICD-10-CM indications of a ServiceRequest: its reasonCode codings, then the codes of the
+    Conditions in the message its reasonReference names (until 2026-12-08 those were not read: an order
+    giving its indication so was refused as having none). Refused naming reasonCode when there is none."""
+    found = [code for concept in request.get("reasonCode") or [] for code in _icd10(concept)]
+    references = request.get("reasonReference") or []
+    for i, reference in enumerate(references if isinstance(references, list) else []):
+        condition = find_reference(resources, reference, "Condition", f"ServiceRequest.reasonReference[{i}]",
+                                   source)
+        found += [code for code in _icd10((condition or {}).get("code")) if code not in found]
+    if not found:
+        raise InputError("ServiceRequest.reasonCode", "an order needs at least one ICD-10-CM indication "
+                         f"(system {ICD10CM}), in reasonCode or a Condition in the message that "
+                         "reasonReference names", source)
+    return tuple(found)
