@@ -185,3 +185,71 @@ def test_a_secondary_claim_after_claim_interest_bills_what_the_primary_paid_of_t
     assert pyx12_errors(text, tmp_path) == []
     segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
     assert ["AMT", "D", "57.52"] in segments and ["AMT", "D", "58.75"] not in segments
+
+
+def _ledger_sums(store: Store, claim_id: str) -> dict[str, int]:
+    """The claim's ledger rows summed by kind, in cents, read from the table itself (not through balances)."""
+    from ecgdesk.store.claims_models import ClaimRow, LedgerRow
+
+    with store.transaction() as session:
+        row_id = session.scalars(select(ClaimRow.id).where(ClaimRow.claim_number == claim_id)).one()
+        rows = session.execute(
+            select(LedgerRow.kind, LedgerRow.amount_cents).where(LedgerRow.claim_id == row_id)
+        )
+        sums: dict[str, int] = {}
+        for kind, amount in rows:
+            sums[kind] = sums.get(kind, 0) + amount
+    return sums
+
+
+@pytest.mark.parametrize(("icn", "back"), [("same", "refund"), ("another", "reversal"), ("same", "reversal")])
+def test_a_duplicate_payment_with_interest_is_given_back_whole(
+    store: Store, tmp_path: Path, icn: str, back: str
+) -> None:
+    """Medicare pays the claim late with interest (58.75 = 57.52 + AMT*I 1.23) and sends the same claim
+    payment again under another trace (the same CLP07, or another ICN). The practice received 58.75 twice and
+    earned it once: the overpayment item asks back the whole 58.75 (until 2026-12-07 it asked 57.52 and the
+    duplicated 1.23 stayed as interest for good). The money goes back by the biller's refund or by the
+    payer's reversal (CLP02 22) of the duplicate; either leaves the claim paid 57.52 with interest 1.23, its
+    coinsurance owed, and the ledger summed by hand reconciling with the claim's and the patient's balances.
+    Until 2026-12-07 the reversal of a duplicate undid the determination the other payment still stands on:
+    the claim `reversed`, 71.90 open A/R beside a standing payment, the coinsurance item closed."""
+    (claim,) = _export(store, tmp_path / "out", [1], "12345")
+    priced = _paid(claim, "57.52", Adjustment("CO", "45", D("71.90")), Adjustment("PR", "2", D("14.38")))
+    late = replace(priced, paid=D("58.75"), interest=D("1.23"))
+    _post(store, tmp_path, [late], "EFT-INT", MEDICARE_PARTIES)
+    again = replace(late, payer_claim_number=late.payer_claim_number if icn == "same" else "2200000000099")
+    posted = _post(store, tmp_path, [again], "EFT-INT-2", MEDICARE_PARTIES)
+    assert "duplicate payment" in posted["claims"][0]["note"]
+    balance = show_claim(store, claim.claim_id, "biller").balance
+    assert (balance["interest"], balance["insurance_balance"]) == ("1.23", "-58.75")
+    items = list_denials(store, "biller")
+    assert sorted((i.category, i.amount) for i in items) == [
+        ("overpayment", "58.75"),
+        ("patient_responsibility", "14.38"),
+    ]
+    if back == "refund":
+        work_denial(store, next(i.id for i in items if i.category == "overpayment"), "refund", "biller")
+    else:
+        (undone,) = _post(store, tmp_path, [reverse(again)], "EFT-INT-REV", MEDICARE_PARTIES)["claims"]
+        assert (undone["status"], undone["adjustments"]) == ("paid", [])
+        assert "reversal of a duplicate payment" in undone["note"]
+    shown = show_claim(store, claim.claim_id, "biller")
+    assert shown.summary.status == "paid"
+    balance = shown.balance
+    assert (balance["paid"], balance["interest"], balance["insurance_balance"]) == ("57.52", "1.23", "0.00")
+    assert (balance["contractual"], balance["patient_balance"]) == ("71.90", "14.38")
+    sums = _ledger_sums(store, claim.claim_id)
+    # received 2 x 58.75, given back 58.75: kept 57.52 of the charge and the 1.23 interest once
+    assert (sums["payment"] - sums.get("refund", 0), sums["interest"]) == (5752, 123)
+    charge = int(claim.total_charge * 100)
+    assert charge - (sums["payment"] - sums.get("refund", 0)) - sums["contractual"] - sums["patient"] == 0
+    assert patient_balance(store, "P1") == {
+        "patient": "P1",
+        "insurance_balance": "0.00",
+        "patient_balance": "14.38",
+    }
+    assert [(i.category, i.amount) for i in list_denials(store, "biller")] == [
+        ("patient_responsibility", "14.38")
+    ]
+    assert ar_aging(store).to_dict()["total"]["total"] == "0.00"

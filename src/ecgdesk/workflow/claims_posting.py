@@ -52,6 +52,7 @@ from ecgdesk.workflow.claims_reversal import (
     standing_payments,
     undo_items,
     undo_latest,
+    undo_repeat,
 )
 from ecgdesk.workflow.claims_setup import rules_of
 
@@ -129,6 +130,13 @@ class Posting:
             first = repeated_reversal(self.session, payer, claim.id, remit, stack, earlier)
         if first is not None:
             return self._duplicate(claim, billed, remit, payment, first)
+        if remit.reversal:
+            # the payer taking back a payment it made twice: the other one stands, and with it the
+            # determination (until 2026-12-07 its CAS were undone: the claim reversed, its coinsurance
+            # item closed and the charge less the payment open A/R)
+            twin = undo_repeat(self.standing.get(claim.id, []), remit.payer_claim_number, claim.charge_cents)
+            if twin is not None:
+                return self._duplicate(claim, billed, remit, payment, twin, twin_reversed=True)
         if remit.payer_claim_number and not remit.reversal:
             claim.payer_claim_number = remit.payer_claim_number[:50]
         matches = match_lines(remit.lines, billed)
@@ -253,10 +261,12 @@ class Posting:
         remit: RemitClaim,
         payment: dict[str, Any],
         first: str,
+        twin_reversed: bool = False,
     ) -> dict[str, Any]:
         """The same claim payment (or reversal) again under another trace: the money posts (a credit the
         overpayment item asks to refund; a reversal's, money the payer owes), the determination was booked
-        (or undone) with the first, so no CAS row and no item."""
+        (or undone) with the first, so no CAS row and no item. ``twin_reversed``: a reversal of one of two
+        equal payments, the other (``first``) standing: it takes the money back, not the determination."""
         pending = _Pending(claim, payment, [], [], reversal=False)
         matches = match_lines(remit.lines, billed)
         for match in matches:
@@ -264,10 +274,14 @@ class Posting:
                 self._entry(
                     pending, claim, match.billed.key if match.billed else None, "payment", match.remit.paid
                 )
-        self._claim_payment(pending, claim, remit, matches)
+        # the interest paid again was not earned again: it is money owed back with the payment (its
+        # reversal takes it back the same way), so the overpayment item asks for it too
+        self._claim_payment(pending, claim, remit, matches, interest_kind="payment")
         self.pending.append(pending)
         kind = "reversal" if remit.reversal else "payment"
         note = f"duplicate {kind}: {first} sent again; its adjustments are not booked twice"
+        if twin_reversed:
+            note = f"reversal of a duplicate payment: {first} stands, so do its adjustments"
         # a reversal's names the first one in its payer_owes item (the payer took the payment back twice)
         self.duplicates[claim.id] = first if remit.reversal else note
         status = {"status": claim.status}
@@ -278,7 +292,12 @@ class Posting:
         return posted_answer(claim, remit, [], [m.remit.position for m in matches if m.billed is None], note)
 
     def _claim_payment(
-        self, pending: _Pending, claim: ClaimRow, remit: RemitClaim, matches: list[LineMatch]
+        self,
+        pending: _Pending,
+        claim: ClaimRow,
+        remit: RemitClaim,
+        matches: list[LineMatch],
+        interest_kind: str = INTEREST,
     ) -> None:
         """What the payer paid beyond (or short of) its lines: the claim-level CAS lower the lines' SVC03 to
         CLP04 (CLP03 - claim and line CAS = CLP04), so the claim's payment rows add up to the money paid."""
@@ -288,7 +307,7 @@ class Posting:
         if remit.interest:
             # income on the claim (AMT*I, e.g. Medicare prompt-pay interest), not a payment of its charge:
             # it settles nothing, so it can make the claim neither paid in full nor overpaid
-            self._entry(pending, claim, None, INTEREST, remit.interest)
+            self._entry(pending, claim, None, interest_kind, remit.interest)
 
     def _no_determination(
         self, claim: ClaimRow, remit: RemitClaim, payment: dict[str, Any]

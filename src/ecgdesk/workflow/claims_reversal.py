@@ -122,6 +122,24 @@ def undo_latest(stack: list[StandingPayment], payer_claim_number: str) -> Standi
     return stack.pop() if stack else None
 
 
+def undo_repeat(stack: list[StandingPayment], payer_claim_number: str, claim_charge: int) -> str | None:
+    """When the standing payment a reversal undoes (``undo_latest``) is one of two equal payments (the
+    payer paid the claim twice, the same CLP07 or another on the whole claim), take it off ``stack`` and
+    name the other, which stands with the determination; None (``stack`` unchanged) otherwise."""
+    if not stack:
+        return None
+    numbers = [p.payer_claim_number for p in stack]
+    index = max((i for i, n in enumerate(numbers) if n == payer_claim_number), default=len(stack) - 1)
+    undone = stack[index]
+    whole = undone.amounts[1] == claim_charge and undone.amounts[2] > 0
+    for other_index, other in enumerate(stack):
+        same_number = other.payer_claim_number == undone.payer_claim_number
+        if other_index != index and other.amounts == undone.amounts and (same_number or whole):
+            stack.pop(index)
+            return other.named()
+    return None
+
+
 def repeated_reversal(
     session: Session,
     payer: str,
