@@ -270,3 +270,44 @@ def test_the_same_999_in_a_new_envelope_is_recorded_once(store: Store, tmp_path:
     with store.transaction() as session:
         moves = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "claim:ack999")).all()
     assert len(moves) == 1
+
+
+@pytest.mark.parametrize("answer", ["R", "E"])
+def test_a_999_on_a_set_of_two_claims_says_which_one_is_at_fault(
+    store: Store, tmp_path: Path, answer: str
+) -> None:
+    """Two Medicare claims go in one 837 (one transaction set). The 999 answers the set as a whole: IK5 R
+    (AK9 R) rejects both, IK5 E (AK9 E) accepts both with errors; its IK3/IK4 name a segment of the second
+    claim (IK302, its position in the set). Only that claim needs correcting: the other is told to go again
+    as it is (rejected) or that the errors are not its own (accepted). Until 2026-12-08 both claims were
+    given every error, as if each had to be corrected. The 999 is pyx12-valid."""
+    first = create_claim(store, 1, "biller").claim_id
+    second = create_claim(store, 2, "biller").claim_id
+    (sent,) = export_claims(store, tmp_path / "out", "biller")
+    segments = sent.path.read_text().split("~")
+    st = next(i for i, s in enumerate(segments) if s.strip().startswith("ST*"))
+    clm = next(i for i, s in enumerate(segments) if s.strip().startswith(f"CLM*{second}*"))
+    sv1 = next(i for i in range(clm, len(segments)) if segments[i].strip().startswith("SV1*"))
+    group = segments[1].split("*")[6]
+    text = write_999(group, ["0001"], False, PARTIES, error=("SV1", sv1 - st + 1, "8"))
+    se = next(s for s in text.split("~") if s.strip().startswith("SE*")).strip()
+    count = int(se.split("*")[1]) + 1  # the IK4 added
+    text = text.replace("IK5*R*5~", "IK4*2**7*XX~\nIK5*R*5~").replace(se, f"SE*{count}*0001")
+    if answer == "E":
+        text = text.replace("IK5*R*5~", "IK5*E~").replace("AK9*R*1*1*0~", "AK9*E*1*1*1~")
+    assert pyx12_errors(text, tmp_path) == []
+    (tmp_path / "set.999").write_text(text)
+    result = {c["claim_id"]: c for c in apply_ack(store, tmp_path / "set.999", "biller").claims}
+    moved = "accepted" if answer == "E" else "rejected"
+    assert (_status(store, first), _status(store, second)) == (moved, moved)
+    own = result[second]["detail"]
+    assert f"SV1 (segment {sv1 - st + 1}): segment has data element errors" in own
+    assert "element 2: invalid code value 'XX'" in own
+    other = result[first]["detail"]
+    assert "SV1" not in other and f"in {second}" in other
+    if answer == "R":
+        assert "correct it" in own and "send it again as it is" in other
+    else:
+        assert "accepted with errors in this claim" in own and "none in this claim" in other
+    shown = show_claim(store, first, "biller").to_dict()
+    assert other in json.dumps(shown)  # the biller sees it with the claim (CLI, API, billing page)

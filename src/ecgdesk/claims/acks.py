@@ -89,6 +89,8 @@ class SetAck:
     set_control: str
     status: str
     errors: tuple[str, ...]
+    #: each error with the position in the set of the segment it names (IK302; an IK4 its IK3's, 0 unknown)
+    located: tuple[tuple[int, str], ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -278,16 +280,20 @@ def read_999(path: Path | str | None = None, text: str | None = None) -> list[Fu
     ak1: Segment | None = None
     sets: list[SetAck] = []
     ak2: Segment | None = None
-    errors: list[str] = []
+    errors: list[tuple[int, str]] = []
+    at = 0
     for segment in interchange.segments:
         if segment.id == "AK1":
             ak1, sets = segment, []
         elif segment.id == "AK2":
             ak2, errors = segment, []
         elif segment.id in ("IK3", "IK4"):
-            errors.append(_ik_errors(segment, component))
+            if segment.id == "IK3":
+                at = int(segment.get(2)) if segment.get(2).isdigit() else 0
+            errors.append((at, _ik_errors(segment, component)))
         elif segment.id == "IK5" and ak1 is not None and ak2 is not None:
-            sets.append(SetAck(ak1.get(2), ak2.get(2), segment.get(1), tuple(errors)))
+            texts = tuple(text for _, text in errors)
+            sets.append(SetAck(ak1.get(2), ak2.get(2), segment.get(1), texts, tuple(errors)))
             ak2 = None
         elif segment.id == "AK9" and ak1 is not None:
             acks.append(
@@ -373,3 +379,29 @@ def read_277ca(path: Path | str | None = None, text: str | None = None) -> Claim
 def set_errors(acks: Sequence[FunctionalAck]) -> dict[tuple[str, str], SetAck]:
     """Every listed set's acknowledgement by (group control, set control)."""
     return {(s.group_control, s.set_control): s for ack in acks for s in ack.sets}
+
+
+def claims_in_set(interchange: Interchange) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Where the claims of our 837 (one transaction set) lie, for a 999's IK302 (a segment's position in
+    the set, ST = 1): per subscriber loop (2000B, with its 2000C and 2300 claims) its first and last
+    position and its claims' CLM01. Segments outside these (the header, 2000A) belong to every claim."""
+    loops: list[tuple[int, int, tuple[str, ...]]] = []
+    start: int | None = None
+    current: tuple[int, list[str]] | None = None
+    last = 0
+    for segment in interchange.segments:
+        if segment.id == "ST":
+            start = segment.position
+        if start is None:
+            continue
+        at = segment.position - start + 1
+        if segment.id == "SE" or (segment.id == "HL" and segment.get(3) in ("20", "22")):
+            if current is not None:
+                loops.append((current[0], last, tuple(current[1])))
+            current = (at, []) if segment.id == "HL" and segment.get(3) == "22" else None
+        if current is not None and segment.id == "CLM":
+            current[1].append(segment.get(1))
+        last = at
+        if segment.id == "SE":
+            break
+    return loops

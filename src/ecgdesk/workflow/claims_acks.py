@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecgdesk.claims import read_277ca, read_999
-from ecgdesk.claims.acks import InterchangeAck, check_ta1_only, kind_of, read_ta1
+from ecgdesk.claims.acks import InterchangeAck, SetAck, check_ta1_only, claims_in_set, kind_of, read_ta1
 from ecgdesk.claims.model import SET_CONTROL
-from ecgdesk.claims.x12 import read_file
+from ecgdesk.claims.x12 import read_file, read_text
 from ecgdesk.errors import InputError, is_digits
 from ecgdesk.store import Store, append, serialise
 from ecgdesk.store.claims_models import ClaimAckRow, ClaimRow, X12Batch
@@ -110,8 +110,9 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
                 if listed and SET_CONTROL not in listed:
                     continue
                 status = ack.set_status(SET_CONTROL)
+                faults = _faults(sent, status)
                 for claim in session.scalars(select(ClaimRow).where(ClaimRow.batch_id == sent.id)):
-                    detail = "; ".join(status.errors) or f"IK5 {status.status}"
+                    detail = _detail_999(status, faults, claim.claim_number)
                     _ack_claim(
                         session, claim, batch, "999", status.status, status.accepted, detail, actor, result
                     )
@@ -174,6 +175,51 @@ def apply_ack(store: Store, path: Path, actor: str) -> AckResult:
             {"file": path.name, "claims": len(result.claims), "unknown": result.unknown},
         )
     return result
+
+
+def _faults(sent: X12Batch, status: SetAck) -> dict[str, list[str]] | None:
+    """The set's IK3/IK4 errors by the claim whose segments they name, read from the 837 we sent (one set
+    holds every claim of the file: a 999 rejects or accepts them together, yet only a claim at fault needs
+    correcting). None where they cannot be placed (the file gone or changed since, an error outside every
+    claim, e.g. in the billing provider's loop): every claim is then told every error."""
+    if not status.located:
+        return None
+    path = Path(sent.path)
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    if hashlib.sha256(text.encode("ascii", errors="replace")).hexdigest() != sent.sha256:
+        return None
+    loops = claims_in_set(read_text(text, path))
+    found: dict[str, list[str]] = {}
+    for at, said in status.located:
+        owners = next((numbers for first, last, numbers in loops if first <= at <= last), ())
+        if not owners:
+            return None
+        for number in owners:
+            found.setdefault(number, []).append(said)
+    return found
+
+
+def _detail_999(status: SetAck, faults: dict[str, list[str]] | None, number: str) -> str:
+    """What a 999 says of one claim of its set: the errors in it, or that they are in other claims."""
+    if faults is None:
+        return "; ".join(status.errors) or f"IK5 {status.status}"
+    own = faults.get(number)
+    if own and status.accepted:
+        return f"IK5 {status.status}, accepted with errors in this claim: " + "; ".join(own)
+    if own:
+        return f"IK5 {status.status}, errors in this claim (correct it, then send it again): " + "; ".join(
+            own
+        )
+    others = ", ".join(sorted(faults))
+    if status.accepted:
+        return f"IK5 {status.status}: the errors are in {others}, none in this claim"
+    return (
+        f"IK5 {status.status}: rejected with its transaction set for the errors in {others}; none is in "
+        "this claim: send it again as it is"
+    )
 
 
 def _ack_claim(
