@@ -5,6 +5,7 @@ the segment, position and reason, posting nothing."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,23 @@ def test_the_whole_cycle_with_the_issue_json(home: Path, capsys: pytest.CaptureF
     assert isinstance(listed, list) and listed[0]["claim_id"] == claim_id
     assert main(["study", "show", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "billed"
+    # the payer's answer again under a new trace with the insured as it corrected them (NM1*74): the plain
+    # text of `remit post` and `claims show` say so (a duplicate of the denial: nothing else is booked)
+    text = Path(sim["835"]).read_text()
+    trace = next(s for s in text.split("~") if s.strip().startswith("TRN*")).strip().split("*")[2]
+    text = text.replace(f"TRN*1*{trace}*", "TRN*1*NEWTRACE1*").replace(
+        "DTM*232*", "NM1*74*1*DOE*JANET~DTM*232*"
+    )
+    text = re.sub(r"SE\*(\d+)\*", lambda m: f"SE*{int(m.group(1)) + 1}*", text)
+    (home / "again.835").write_text(text)
+    assert main(["remit", "post", str(home / "again.835")]) == 0
+    assert (
+        f"{claim_id}: paid under the insured as the payer corrected it: DOE, JANET" in capsys.readouterr().out
+    )
+    assert main(["claims", "show", claim_id]) == 0
+    assert "remittance NEWTRACE1: paid under the insured as the payer corrected it: DOE, JANET" in (
+        capsys.readouterr().out
+    )
 
 
 def test_export_of_a_named_claim_that_is_not_ready_exits_2(

@@ -97,6 +97,9 @@ class RemitClaim:
     # 2100 AMT*I: interest the payer adds to CLP04 (Medicare prompt-pay interest), offset by no CAS; income
     # on the claim, not a payment of its charge
     interest: Decimal = ZERO
+    # 2100 NM1*74: the insured's name and id as the payer corrected them (our claim carried others), empty
+    # when the payer corrected nothing; the coverage is to be set right before the next claim
+    corrected_insured: str = ""
 
     @property
     def charge_paid(self) -> Decimal:
@@ -232,6 +235,7 @@ class _ClaimBuilder:
     remarks: list[str] = field(default_factory=list)
     dates: dict[str, date] = field(default_factory=dict)
     interest: Decimal = ZERO
+    corrected: str = ""
 
     def close_line(self) -> None:
         if self.line is not None:
@@ -258,6 +262,7 @@ class _ClaimBuilder:
             self.dates.get("233"),
             clp.position,
             self.interest,
+            self.corrected,
         )
 
 
@@ -294,6 +299,10 @@ def _transaction(segments: Sequence[Segment], interchange: Interchange, digest: 
             target.extend(_adjustments(segment, source))
         elif sid == "NM1" and segment.get(1) == "QC":
             current.patient = f"{segment.get(3)}, {segment.get(4)}".strip(", ")
+        elif sid == "NM1" and segment.get(1) == "74":
+            name = ", ".join(n for n in (segment.get(3), segment.get(4)) if n)
+            member = f"member id {segment.get(9)}" if segment.get(9) else ""
+            current.corrected = "; ".join(n for n in (name, member) if n)
         elif sid == "NM1" and segment.get(1) == "TT":
             current.crossover = segment.get(3) or segment.get(9) or "crossover"
         elif sid in REMARK_ELEMENTS:

@@ -207,6 +207,16 @@ def _cmd_claims_show(args: argparse.Namespace) -> int:
         f"[{d.status}]"
         for d in detail.denials
     ]
+    lines += [
+        f"  remittance {r['trace_number']}: paid under the insured as the payer corrected it: "
+        f"{r['corrected_insured']} (set the coverage right)"
+        for r in detail.remittances
+        if r["corrected_insured"]
+    ]
+    lines += [
+        f"  PLB {p['reason']} {p['amount']} naming {p['reference']} ({p['payer']} {p['trace_number']})"
+        for p in detail.provider_adjustments
+    ]
     return _show(args, detail.to_dict(), "\n".join(lines))
 
 
@@ -294,6 +304,11 @@ def _cmd_remit_post(args: argparse.Namespace) -> int:
     lines += [
         f"  {c['claim_id']}: {c['status']} paid {c['paid']} patient {c['patient_responsibility']}"
         for c in result["claims"]
+    ]
+    lines += [
+        f"  {c['claim_id']}: paid under the insured as the payer corrected it: {c['corrected_insured']}"
+        for c in result["claims"]
+        if c.get("corrected_insured")
     ]
     lines += [f"  unmatched {u['claim_id']}: {u['reason']}" for u in result["unmatched"]]
     lines += [f"  duplicate {d['trace_number']}: {d['reason']}" for d in result["duplicates"]]

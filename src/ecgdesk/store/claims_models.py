@@ -209,6 +209,8 @@ class ClaimPaymentRow(Base):
     payer_claim_number: Mapped[str] = mapped_column(String(50))
     crossover: Mapped[bool] = mapped_column(Boolean)
     position: Mapped[int] = mapped_column(Integer)
+    # the insured as the payer corrected them (835 NM1*74), empty when it corrected nothing (migration 0031)
+    corrected_insured: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class LedgerRow(Base):

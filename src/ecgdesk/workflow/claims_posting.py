@@ -119,6 +119,7 @@ class Posting:
             "payer_claim_number": remit.payer_claim_number[:50],
             "crossover": remit.crossover,
             "position": remit.position,
+            "corrected_insured": remit.corrected_insured[:120],
         }
         if remit.status in NO_DETERMINATION:
             return self._no_determination(claim, remit, payment)
@@ -131,9 +132,8 @@ class Posting:
         if first is not None:
             return self._duplicate(claim, billed, remit, payment, first)
         if remit.reversal:
-            # the payer taking back a payment it made twice: the other one stands, and with it the
-            # determination (until 2026-12-07 its CAS were undone: the claim reversed, its coinsurance
-            # item closed and the charge less the payment open A/R)
+            # the payer taking back a payment it made twice: the other stands, and with it the determination
+            # (until 2026-12-08 its CAS were undone: the claim reversed, its CO open A/R, its PR item closed)
             twin = undo_repeat(self.standing.get(claim.id, []), remit.payer_claim_number, claim.charge_cents)
             if twin is not None:
                 return self._duplicate(claim, billed, remit, payment, twin, twin_reversed=True)
@@ -190,6 +190,8 @@ class Posting:
             number = self.line_numbers[line_id] if line_id is not None else None
             if match.remit.paid:
                 self._entry(pending, claim, line_id, "payment", match.remit.paid)
+            # the claim's MIA/MOA remarks (e.g. N115 on a denial adjusted at its lines) speak of each line too
+            remarks = (*match.remit.remarks, *(r for r in remit.remarks if r not in match.remit.remarks))
             for adjustment in match.remit.adjustments:
                 self._adjust(
                     pending,
@@ -199,7 +201,7 @@ class Posting:
                     adjustment.group,
                     adjustment.reason,
                     adjustment.amount,
-                    match.remit.remarks,
+                    remarks,
                     context,
                     remit,
                     shown,

@@ -155,6 +155,8 @@ def posted_answer(
     }
     if remit.interest:
         answer["interest"] = money(remit.interest)
+    if remit.corrected_insured:
+        answer["corrected_insured"] = remit.corrected_insured
     if note is not None:
         answer["note"] = note
     return answer

@@ -179,6 +179,7 @@ class RemittanceOut(Model):
     paid: str
     patient_responsibility: str
     crossover: bool
+    corrected_insured: str = ""  # the insured as the payer corrected them (835 NM1*74): fix the coverage
 
 
 class ClaimDetailOut(Model):
@@ -209,6 +210,11 @@ class ClaimDetailOut(Model):
         "this claim's lines and balance are then its own first figures, kept as history",
     )
     superseded: str | None = Field(default=None, description="Why, as the claim's page says it")
+    provider_adjustments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The payer's PLB adjustments naming this claim in PLB03-2 (reason, reference, amount: "
+        "positive takes money from the practice, negative pays it, e.g. L6 interest), with the remittance",
+    )
 
 
 class ExportedFileOut(Model):

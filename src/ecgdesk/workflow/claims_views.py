@@ -31,6 +31,7 @@ from ecgdesk.store.claims_models import (
     ClaimRow,
     LedgerRow,
     PayerRow,
+    ProviderAdjustmentRow,
     RemittanceRow,
     X12Batch,
 )
@@ -185,6 +186,9 @@ class ClaimDetail:
     #: what is left
     superseded_by: str | None = None
     superseded: str | None = None
+    #: the payer's provider-level adjustments (835 PLB) whose PLB03-2 names this claim (our number or its
+    #: CLP07): interest (L6), a recoupment (WO) or a forwarding balance (FB) that moved money for it
+    provider_adjustments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -282,6 +286,36 @@ def _superseded(session: Session, claim: ClaimRow, summary: ClaimSummary) -> tup
     return None, None
 
 
+def _plbs_naming(session: Session, claim: ClaimRow) -> list[dict[str, Any]]:
+    """The PLB adjustments whose reference (PLB03-2) is this claim's number or one of its CLP07s: posting
+    books only a recoupment or return of an open overpayment on the claim, so the others were shown
+    nowhere but in the posting's answer."""
+    numbers = {claim.claim_number, claim.payer_claim_number or ""}
+    numbers |= set(
+        session.scalars(
+            select(ClaimPaymentRow.payer_claim_number).where(ClaimPaymentRow.claim_id == claim.id)
+        )
+    )
+    numbers.discard("")
+    query = (
+        select(ProviderAdjustmentRow, RemittanceRow)
+        .join(RemittanceRow, ProviderAdjustmentRow.remittance_id == RemittanceRow.id)
+        .where(ProviderAdjustmentRow.reference.in_(numbers))
+        .order_by(ProviderAdjustmentRow.id)
+    )
+    return [
+        {
+            "reason": plb.reason,
+            "reference": plb.reference,
+            "amount": f"{dollars(plb.amount_cents):.2f}",
+            "fiscal_date": plb.fiscal_date.isoformat(),
+            "trace_number": remittance.trace_number,
+            "payer": remittance.payer_name,
+        }
+        for plb, remittance in session.execute(query)
+    ]
+
+
 def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
     """One claim with its lines, findings, state history, acknowledgements, remittances and denials."""
     with store.transaction() as session:
@@ -322,6 +356,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
                 "paid": f"{dollars(p.paid_cents):.2f}",
                 "patient_responsibility": f"{dollars(p.patient_cents):.2f}",
                 "crossover": p.crossover,
+                "corrected_insured": p.corrected_insured,
             }
             for p, r in session.execute(
                 select(ClaimPaymentRow, RemittanceRow)
@@ -353,6 +388,7 @@ def show_claim(store: Store, claim_ref: str, actor: str) -> ClaimDetail:
         detail.secondary_claims = secondary_claim_numbers(session, claim)
         detail.correction = correction_offer(session, claim)
         detail.superseded_by, detail.superseded = _superseded(session, claim, summary)
+        detail.provider_adjustments = _plbs_naming(session, claim)
         audit_read(session, actor, "claim", "claim", claim.id, {"claim_number": claim.claim_number})
     detail.denials = list(list_denials(store, actor, status=None, claim=claim.claim_number, audit=False))
     return detail
