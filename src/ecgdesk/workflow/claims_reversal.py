@@ -134,7 +134,9 @@ def undo_repeat(stack: list[StandingPayment], payer_claim_number: str, claim_cha
     whole = undone.amounts[1] == claim_charge and undone.amounts[2] > 0
     for other_index, other in enumerate(stack):
         same_number = other.payer_claim_number == undone.payer_claim_number
-        if other_index != index and other.amounts == undone.amounts and (same_number or whole):
+        # as StandingPayment.repeated_by: without CLP07s the second was posted in full, no duplicate
+        numbered = bool(other.payer_claim_number and undone.payer_claim_number)
+        if other_index != index and numbered and other.amounts == undone.amounts and (same_number or whole):
             stack.pop(index)
             return other.named()
     return None
