@@ -68,6 +68,15 @@ class AuthenticationError(EcgDeskError):
         super().__init__(reason)
 
 
+class TooManyAttemptsError(EcgDeskError):
+    """Too many refused logins from one client address in the limit's window (HTTP 429 with Retry-After,
+    exit 2); ``retry_after_s``: seconds until the oldest counted refusal leaves the window."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        self.reason, self.retry_after_s = reason, retry_after_s
+        super().__init__(reason)
+
+
 class PermissionDeniedError(EcgDeskError):
     """The acting user's role may not do this (HTTP 403, exit 2); the refusal is in the audit log."""
 

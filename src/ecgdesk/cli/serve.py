@@ -47,7 +47,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
-            proxy_headers=True,
+            # the app believes forwarded headers from ECGDESK_TRUSTED_PROXIES only (service.app)
+            proxy_headers=False,
             log_level="info",
         )
     finally:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ecgdesk import __version__
 from ecgdesk.service import errors
@@ -80,6 +81,8 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(NoStore)
+    # outermost: every part of the app sees the client and scheme a trusted proxy forwarded, no other's
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

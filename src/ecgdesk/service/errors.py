@@ -2,10 +2,10 @@
 
 401 without a valid identity, 403 for a role that may not (or a wrong CSRF token), 404 for an unknown id,
 409 for a move the lifecycle refuses (or a row a concurrent request made first), 413 for an upload over
-the limit, 422 for invalid input (a value the database refuses to store included), 503 when the database is
-busy or down. Input is never
-echoed back (it may be a password). Who asks comes before what was sent: a body that does not parse is
-refused 401/403 first where its sender is due that (``deps.refuse_unparsed_caller``).
+the limit, 422 for invalid input (a value the database refuses to store included), 429 (with Retry-After)
+for a login from an address at its limit of refused logins, 503 when the database is busy or down. Input
+is never echoed back (it may be a password). Who asks comes before what was sent: a body that does not
+parse is refused 401/403 first where its sender is due that (``deps.refuse_unparsed_caller``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ecgdesk.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    TooManyAttemptsError,
 )
 from ecgdesk.workflow.schemas import ErrorOut
 
@@ -60,6 +61,8 @@ def status_of(error: EcgDeskError) -> int:
         return 409
     if isinstance(error, InputError):
         return 422
+    if isinstance(error, TooManyAttemptsError):
+        return 429
     return 503  # a part of ECG Desk this needs is not available (EngineUnavailableError and the like)
 
 
@@ -76,7 +79,10 @@ def install(app: FastAPI) -> None:
         if isinstance(error, InputError):
             where = [_shown(error.source), error.field] if error.source else [error.field]
             return _response(status, where, error.reason, type(error).__name__)
-        return _response(status, [], str(error), type(error).__name__)
+        answer = _response(status, [], str(error), type(error).__name__)
+        if isinstance(error, TooManyAttemptsError):
+            answer.headers["Retry-After"] = str(error.retry_after_s)
+        return answer
 
     async def service_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ServiceError)
@@ -163,4 +169,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     # recordings, strips and orders their own.
     413: {"model": ErrorOut, "description": "the request body is over its limit"},
     422: {"model": ErrorOut, "description": "invalid input; the field and the reason are named"},
+}
+#: Of the logins only (the API's and the form's): the client address is at its limit of refused logins.
+LOGIN_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorOut,
+        "description": "too many refused logins from this address; try again after Retry-After seconds",
+    }
 }

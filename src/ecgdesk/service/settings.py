@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
@@ -12,6 +13,24 @@ UPLOAD_LIMIT_ENV = "ECGDESK_UPLOAD_LIMIT_MB"
 COOKIE_SECURE_ENV = "ECGDESK_COOKIE_SECURE"
 JOBS_ENV = "ECGDESK_SERVICE_JOBS"
 MONITORING_TIMER_ENV = "ECGDESK_MONITORING_TIMER_S"
+TRUSTED_PROXIES_ENV = "ECGDESK_TRUSTED_PROXIES"
+
+
+def trusted_proxies(text: str) -> tuple[str, ...]:
+    """The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: a comma-separated
+    list of addresses and networks (``127.0.0.1``, ``10.0.0.0/8``, ``::1``), ``*`` (every peer: only where
+    nothing but the proxy can reach the service) or empty (none)."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            raise InputError(
+                TRUSTED_PROXIES_ENV, f"{item!r} is not an IP address, a network (10.0.0.0/8) or *"
+            ) from None
+    return items
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,10 @@ class ServiceSettings:
     jobs: str = "inline"
     #: Seconds between two passes of the monitoring timers (late emergent notifications escalate); 0: off.
     monitoring_timer_s: float = 30.0
+    #: Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (:func:`trusted_proxies`): the client
+    #: address (the per-address login limit, the audit) and the scheme (Secure cookies, the login form's
+    #: Origin check) come from them only; any other peer's forwarded headers are ignored.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -44,7 +67,9 @@ class ServiceSettings:
             raise InputError(MONITORING_TIMER_ENV, f"must be a number of seconds, got {timer!r}") from None
         if not timer_s >= 0:
             raise InputError(MONITORING_TIMER_ENV, f"must be 0 (off) or more, got {timer!r}")
+        proxies = os.environ.get(TRUSTED_PROXIES_ENV)
         return cls(
+            trusted_proxies=cls.trusted_proxies if proxies is None else trusted_proxies(proxies),
             upload_limit_bytes=limit,
             cookie_secure=secure,
             policy=SecurityPolicy.from_env(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecgdesk.store import jobs_models  # noqa: F401  (uploads.job_id names jobs.id)
@@ -48,6 +48,23 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
     last_used_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     revoked_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class LoginFailure(Base):
+    """A refused login from a client address: the per-address limit (password spraying, one address
+    trying many user names) counts these over a sliding window. Kept in the database, not in a worker's
+    memory, so the limit holds across workers and restarts; rows past the window are deleted as new
+    ones come."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTC_TIME)
 
 
 class Upload(Base):

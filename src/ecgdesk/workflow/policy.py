@@ -115,6 +115,12 @@ class SecurityPolicy:
     idle_by_role: tuple[tuple[str, float], ...] = ()
     #: The :data:`SECURITY_SETTINGS` whose environment variable is set: the stored setting does not apply.
     pinned: frozenset[str] = frozenset()
+    #: Refused logins from one client address, whatever the user names, within ``address_window_s``
+    #: before that address is refused for a while (429): password spraying tries one password on many
+    #: accounts and never trips an account's lockout. 30 in 15 minutes leaves a clinic behind one NAT
+    #: address room for its typos; 0 turns the limit off.
+    address_attempts: int = 30
+    address_window_s: float = 15 * 60.0
 
     def idle_for(self, role: str) -> float:
         """The idle limit, in seconds, of a session of ``role``."""
@@ -167,7 +173,9 @@ class SecurityPolicy:
     def from_env(cls) -> SecurityPolicy:
         """``ECGDESK_IDLE_MINUTES``, ``ECGDESK_IDLE_MINUTES_<ROLE>`` (``_TECHNICIAN``, ``_PHYSICIAN``,
         ``_BILLER``, ``_ADMIN``: that role's limit), ``ECGDESK_SESSION_HOURS``, ``ECGDESK_LOCKOUT_ATTEMPTS``,
-        ``ECGDESK_LOCKOUT_MINUTES`` (defaults above; a set one of :data:`SECURITY_SETTINGS` is pinned)."""
+        ``ECGDESK_LOCKOUT_MINUTES`` (defaults above; a set one of :data:`SECURITY_SETTINGS` is pinned),
+        and the per-address login limit ``ECGDESK_LOGIN_ADDRESS_ATTEMPTS`` (0: off),
+        ``ECGDESK_LOGIN_ADDRESS_MINUTES``."""
         by_role = tuple(
             (role.value, env_number(f"ECGDESK_IDLE_MINUTES_{role.name}", 0.0) * 60)
             for role in Role
@@ -180,4 +188,20 @@ class SecurityPolicy:
             lockout_s=env_number("ECGDESK_LOCKOUT_MINUTES", 15) * 60,
             idle_by_role=by_role,
             pinned=frozenset(s.name for s in SECURITY_SETTINGS if os.environ.get(s.env, "").strip()),
+            address_attempts=_address_attempts(),
+            address_window_s=env_number(ADDRESS_MINUTES_ENV, 15) * 60,
         )
+
+
+ADDRESS_ATTEMPTS_ENV = "ECGDESK_LOGIN_ADDRESS_ATTEMPTS"
+ADDRESS_MINUTES_ENV = "ECGDESK_LOGIN_ADDRESS_MINUTES"
+
+
+def _address_attempts() -> int:
+    """``ECGDESK_LOGIN_ADDRESS_ATTEMPTS``: a whole number, 0 (the per-address limit off) or more."""
+    text = os.environ.get(ADDRESS_ATTEMPTS_ENV, "").strip()
+    if not text:
+        return SecurityPolicy.address_attempts
+    if not text.isascii() or not text.isdigit():
+        raise InputError(ADDRESS_ATTEMPTS_ENV, f"must be a whole number, 0 (off) or more, got {text!r}")
+    return int(text)

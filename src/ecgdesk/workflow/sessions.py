@@ -25,6 +25,7 @@ from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
 from ecgdesk.store.service_models import ApiToken, LoginSession
 from ecgdesk.workflow.lifecycle import now
+from ecgdesk.workflow.login_limit import forget_attempt, take_attempt
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
@@ -46,10 +47,17 @@ class NewSession:
 
 
 def login(
-    store: Store, username: str, password: str, client: str = "", policy: SecurityPolicy | None = None
+    store: Store,
+    username: str,
+    password: str,
+    client: str = "",
+    policy: SecurityPolicy | None = None,
+    address: str = "",
 ) -> NewSession:
-    """Check the password (lockout and refusals audited) and open a new session."""
+    """Check the password (lockout and refusals audited) and open a new session. ``address``: the client's
+    address, held to the per-address limit of refused logins (``workflow.login_limit``) first."""
     policy = policy or SecurityPolicy.from_env()
+    attempt = take_attempt(store, address, username, policy)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     opened: list[NewSession] = []
 
@@ -59,6 +67,7 @@ def login(
         opened.append(_open(session, info, token, csrf, client, policy))
 
     authenticate(store, username, password, policy=policy, accepted=open_row)
+    forget_attempt(store, attempt)  # refused: the attempt stays, a failure of its address
     return opened[0]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from ecgdesk.errors import AuthenticationError, EcgDeskError, InputError
+from ecgdesk.errors import AuthenticationError, EcgDeskError, InputError, TooManyAttemptsError
 from ecgdesk.interop.model import OrderPriority
 from ecgdesk.service.deps import SettingsDep, StoreDep
 from ecgdesk.service.routers.session import open_session
@@ -95,6 +95,12 @@ def login_form(
         if not username or not password:
             raise InputError("username", "enter your user name and password")
         new = open_session(request, target, store, settings, username, password)
+    except TooManyAttemptsError as error:  # the address is at its limit of refused logins: say when
+        page = render(
+            request, "login.html.j2", None, 429, notice="", next=_safe_next(next), error=error.reason
+        )
+        page.headers["Retry-After"] = str(error.retry_after_s)
+        return page
     except (AuthenticationError, InputError) as error:
         message = getattr(error, "reason", None) or str(error)
         return render(request, "login.html.j2", None, 401, notice="", next=_safe_next(next), error=message)

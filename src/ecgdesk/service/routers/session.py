@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from ecgdesk.errors import AuthenticationError, PermissionDeniedError
 from ecgdesk.service.deps import COOKIE, CurrentUser, SettingsDep, StoreDep
-from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.errors import ERRORS, LOGIN_LIMITED
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
 from ecgdesk.workflow.lifecycle import now
@@ -22,6 +22,12 @@ router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=ERRORS)
 
 def _secure(request: Request, mode: str) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted reverse proxy forwarded
+    (``ServiceSettings.trusted_proxies``); an untrusted peer's X-Forwarded-For is ignored."""
+    return request.client.host if request.client else ""
 
 
 def _client(request: Request) -> str:
@@ -51,7 +57,7 @@ def open_session(
 ) -> NewSession:
     """Log in (the API's and the login form's way) and set the new session's cookie on ``response``."""
     old = request.cookies.get(COOKIE)
-    new = login(store, username, password, _client(request), settings.policy)
+    new = login(store, username, password, _client(request), settings.policy, address(request))
     if old:  # a cookie the browser still had is never reused: it ends with this login
         with contextlib.suppress(AuthenticationError):  # unknown or already ended: nothing to end
             logout(store, old)
@@ -59,11 +65,12 @@ def open_session(
     return new
 
 
-@router.post("")
+@router.post("", responses=LOGIN_LIMITED)
 def log_in(
     body: LoginIn, request: Request, response: Response, store: StoreDep, settings: SettingsDep
 ) -> SessionOut:
-    """Check the password (lockout after repeated failures) and open a new session: the cookie is
+    """Check the password (lockout after repeated failures; refused logins from one address over its limit
+    are a 429 with Retry-After) and open a new session: the cookie is
     HttpOnly, SameSite=Strict, Secure behind TLS; send ``csrf_token`` as ``X-CSRF-Token`` on every
     state-changing request."""
     new = open_session(request, response, store, settings, body.username, body.password)
