@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ecgdesk import __version__
 from ecgdesk.service import errors
 from ecgdesk.service.background import BackgroundWork
 from ecgdesk.service.body_limit import BodyLimit
+from ecgdesk.service.json_keys import unique_keys
 from ecgdesk.service.no_store import NoStore
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
@@ -74,6 +75,7 @@ def create_app(
         version=__version__,
         summary="Diagnostic ECG services: studies, recordings, reports, signatures, audit.",
         lifespan=lifespan,
+        dependencies=[Depends(unique_keys)],  # first, before any route's own (service.json_keys)
     )
     app.state.store = store
     app.state.settings = settings

@@ -72,6 +72,18 @@ def _shown(source: str) -> str:
     return PurePath(source).name if PurePath(source).is_absolute() else source
 
 
+def _said(item: dict[str, Any]) -> str:
+    """The message of a validation error; a body that is not JSON also says why and where (FastAPI's
+    "JSON decode error" alone left the sender guessing). The parser's reason never quotes the input."""
+    message = str(item.get("msg", ""))
+    reason = (item.get("ctx") or {}).get("error")
+    if item.get("type") == "json_invalid" and isinstance(reason, str) and reason:
+        where = item.get("loc", ())[-1:]
+        at = f" at character {where[0]}" if where and isinstance(where[0], int) else ""
+        return f"the body is not valid JSON: {reason}{at}"
+    return message
+
+
 def install(app: FastAPI) -> None:
     async def ecgdesk_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, EcgDeskError)
@@ -109,7 +121,7 @@ def install(app: FastAPI) -> None:
         items = [
             {
                 "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
-                "msg": e.get("msg", ""),
+                "msg": _said(e),
                 "type": e.get("type", "value_error"),
             }
             for e in error.errors()
