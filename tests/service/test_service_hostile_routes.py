@@ -294,3 +294,26 @@ def test_a_json_body_naming_a_key_twice_is_refused_naming_the_key(api: Api) -> N
     assert answer.status_code == 422 and "set-cookie" not in answer.headers
     answer = api.client.post("/api/v1/session", content=b'{"username": ', headers=headers)
     assert answer.json()["detail"][0]["msg"] == "the body is not valid JSON: Expecting value at character 13"
+
+
+def test_head_is_a_get_without_body_and_a_405_names_the_methods_and_a_repeat_is_refused(api: Api) -> None:
+    """HEAD of every GET route was a 405 (FastAPI routes HEAD only where listed); a 405 had no Allow, or
+    only the first route's methods; ``?limit=600&limit=1`` was read as its last value."""
+    api.login("tech.t")
+    for url in ("/healthz", "/api/v1/studies", "/worklist"):
+        got, head = api.client.get(url), api.client.head(url)
+        assert head.status_code == 200 and head.content == b"", url
+        assert head.headers["content-length"] == got.headers["content-length"], url
+    for method, url, allow in (("DELETE", "/login", "GET, HEAD, POST"), ("OPTIONS", "/api/v1/studies",
+                               "GET, HEAD, POST"), ("BREW", "/api/v1/studies/1", "GET, HEAD")):
+        answer = api.client.request(method, url)
+        assert answer.status_code == 405 and answer.headers["allow"] == allow, (method, url)
+        assert answer.json()["detail"] == [
+            {"loc": ["method"], "msg": f"{method} is not taken here; use {allow}", "type": "http"}]
+    for url in ("/api/v1/studies?limit=600&limit=1", "/api/v1/studies?offset=0&limit=5&offset=9"):
+        answer = api.client.get(url)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][0] == "query", url
+        assert answer.json()["detail"][0]["msg"] == "given 2 times: give it once"
+    assert api.client.get("/api/v1/studies?limit=5&other=1&other=2").status_code == 200  # not the route's
+    api.client.cookies.clear()  # who asks first
+    assert api.client.get("/api/v1/studies?limit=6&limit=1").status_code == 401

@@ -12,8 +12,9 @@ from ecgdesk import __version__
 from ecgdesk.service import errors
 from ecgdesk.service.background import BackgroundWork
 from ecgdesk.service.body_limit import BodyLimit
-from ecgdesk.service.json_keys import unique_keys
+from ecgdesk.service.head import HeadAsGet
 from ecgdesk.service.no_store import NoStore
+from ecgdesk.service.said_once import said_once
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store, open_store
 
@@ -75,7 +76,7 @@ def create_app(
         version=__version__,
         summary="Diagnostic ECG services: studies, recordings, reports, signatures, audit.",
         lifespan=lifespan,
-        dependencies=[Depends(unique_keys)],  # first, before any route's own (service.json_keys)
+        dependencies=[Depends(said_once)],  # first, before any route's own (service.said_once)
     )
     app.state.store = store
     app.state.settings = settings
@@ -83,6 +84,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(NoStore)
+    app.add_middleware(HeadAsGet)
     # outermost: every part of the app sees the client and scheme a trusted proxy forwarded, no other's
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for name in ROUTER_MODULES:

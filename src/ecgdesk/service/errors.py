@@ -84,6 +84,21 @@ def _said(item: dict[str, Any]) -> str:
     return message
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (Starlette's 405 named only the first route's:
+    ``DELETE /login`` was told GET alone, though the form posts there), HEAD with GET (``service.head``)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for context in contexts:
+            regex = getattr(context, "path_regex", None)
+            if regex is not None and regex.match(request.url.path):
+                methods |= set(getattr(context, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     async def ecgdesk_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, EcgDeskError)
@@ -114,7 +129,7 @@ def install(app: FastAPI) -> None:
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        if any(e.get("type") == "json_invalid" for e in error.errors()):
+        if any(e.get("type") in ("json_invalid", "repeated") for e in error.errors()):
             refusal = await refused_first(request)
             if refusal is not None:
                 return refusal
@@ -137,7 +152,12 @@ def install(app: FastAPI) -> None:
             return _response(422, ["body"], f"{error.detail} (send JSON in UTF-8)", "body_not_parsed")
         # no route for this path (a mistyped or traversing URL) or method: name what was wrong
         where = {404: ["path"], 405: ["method"], 413: ["body"]}.get(error.status_code, [])
-        return _response(error.status_code, where, str(error.detail), "http")
+        if error.status_code != 405:
+            return _response(error.status_code, where, str(error.detail), "http")
+        allowed = ", ".join(_allowed(request))  # RFC 9110 15.5.6: a 405 says which methods the path takes
+        answer = _response(405, where, f"{request.method[:20]} is not taken here; use {allowed}", "http")
+        answer.headers["Allow"] = allowed
+        return answer
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:
         if isinstance(error, IntegrityError):  # a concurrent request made the same row first

@@ -1,9 +1,12 @@
-"""A JSON body that names one key twice in an object is refused (422 naming the key), not read.
+"""A request that says one thing twice is refused (422 naming it), not read: a JSON body naming a key twice
+in one object, or a query parameter of the route given twice.
 
 ``json.loads`` keeps the last value of a repeated key without a word, so ``{"study_ids": [1], "study_ids":
 [2, 3]}`` would sign studies 2 and 3, while a proxy, a log or another parser that keeps the first value saw
 study 1 (RFC 8259 section 4: names "SHOULD be unique", and parsers differ on which one wins). What the
-sender meant is unclear, so nothing is done with it. The check runs as a dependency of every route, after
+sender meant is unclear, so nothing is done with it. The same for ``?limit=600&limit=1`` (the last value
+was taken; HTTP parameter pollution: a front end checking the first lets the second through); no query
+parameter of the API is a list. The checks run as a dependency of every route, after
 FastAPI has read the body (so it is the body the route reads, already bounded by ``service.body_limit``)
 and before the route's own dependencies; the refusal is a ``json_invalid`` validation error, so the
 caller's own refusal (401, 403) comes first as for any unreadable body (``errors.install``).
@@ -54,9 +57,26 @@ def _is_json(content_type: str | None) -> bool:
     return message.get_content_maintype() == "application" and json_subtype
 
 
-async def unique_keys(request: Request) -> None:
-    """Refuse a JSON body with a repeated key, on a route that read its body as JSON."""
+def _declared(dependant: Any) -> set[str]:
+    """The query parameters a route reads (its own and its dependencies'), by the name sent."""
+    names = {field.alias for field in getattr(dependant, "query_params", ())}
+    for sub in getattr(dependant, "dependencies", ()):
+        names |= _declared(sub)
+    return names
+
+
+async def said_once(request: Request) -> None:
+    """Refuse a query parameter of the route given twice, and a JSON body with a repeated key."""
     route = request.scope.get("route")
+    declared = _declared(getattr(route, "dependant", None))
+    repeated = sorted(name for name in declared if len(request.query_params.getlist(name)) > 1)
+    if repeated:
+        raise RequestValidationError([{
+            "type": "repeated",
+            "loc": ("query", repeated[0]),
+            "msg": f"given {len(request.query_params.getlist(repeated[0]))} times: give it once",
+            "input": {},
+        }])
     if getattr(route, "body_field", None) is None or not _is_json(request.headers.get("content-type")):
         return  # no JSON body read (a streamed upload reads its own, never buffered here)
     key = repeated_key(await request.body())
