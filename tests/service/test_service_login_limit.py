@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,3 +115,19 @@ def test_the_limits_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> Non
     # an IPv6 client is counted by its /64: a sprayer walking its own prefix is one address
     assert address_key("2001:db8::1") == address_key("2001:db8::ffff:1") == "2001:db8::/64"
     assert address_key("::ffff:192.0.2.1") == "192.0.2.1" and address_key("testclient") == "testclient"
+
+
+def test_serve_refuses_a_bad_setting_before_starting_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With --workers 2 each worker crashed on it with a traceback and the parent kept waiting."""
+    import uvicorn
+
+    from ecgdesk.cli.main import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn started"))
+    monkeypatch.setenv("ECGDESK_TRUSTED_PROXIES", "nginx")
+    monkeypatch.setenv("ECGDESK_HOME", str(tmp_path))  # (the old code opened the store first)
+    monkeypatch.setenv("ECGDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.sqlite'}")
+    assert main(["serve", "--workers", "2", "--no-worker"]) == 2
+    assert "ECGDESK_TRUSTED_PROXIES" in capsys.readouterr().err

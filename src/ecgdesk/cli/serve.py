@@ -17,6 +17,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise InputError("workers", f"must be at least 1, got {args.workers}")
+    from ecgdesk.service.settings import ServiceSettings
+
+    # Each worker reads the service's settings when it starts: a bad one crashed every worker with a
+    # traceback while uvicorn's parent went on waiting for them. Checked here once: exit 2 naming it.
+    ServiceSettings.from_env()
     if args.demo:
         from ecgdesk.workflow.demo import DEMO_PIN, DEMO_USERS, ensure_service_demo
 
