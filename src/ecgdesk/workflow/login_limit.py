@@ -34,9 +34,11 @@ def address_key(address: str) -> str:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:
         return address[:64]  # not an IP (a test client, a Unix socket): counted by its name
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
+    return str(ip)
 
 
 def take_attempt(store: Store, address: str, username: str, policy: SecurityPolicy) -> int | None:
