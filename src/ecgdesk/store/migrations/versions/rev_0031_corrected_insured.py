@@ -1,7 +1,7 @@
 """claim_payments.corrected_insured: the insured's name and member id as the payer corrected them (835 NM1*74)
 
 Revision ID: 0031
-Revises: 0026
+Revises: 0029
 Create Date: 2026-12-08 02:00:00
 
 A payer paying a claim under a corrected insured name or id (2100 NM1*74) said so in a segment the reader
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0026"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
