@@ -130,9 +130,22 @@ def test_overview_templates_relabel_and_strips(api: Api, tiny_files: list[Path])
     )
     ids = [t["template_id"] for t in beats["templates"]]
     answer = api.client.post(
-        f"/api/v1/studies/{study_id}/template-edits", json={"templates": ids, "label": "V"}, headers=headers
+        f"/api/v1/studies/{study_id}/template-edits",
+        json={"templates": ids, "label": "V", "base_run": beats["run_id"]}, headers=headers,
     )
     assert answer.status_code == 200 and not answer.json()["reused"], answer.text
+    # A page still showing the run before that edit (another technician's) names it: 409, nothing changed,
+    # where before its edit was made current over this one, undoing it without a word.
+    for url, body in (("template-edits", {"templates": ids[:1], "label": "N"}),
+                      ("beat-edits", {"kind": "beat", "target": 0, "label": "N"})):
+        stale = api.client.post(
+            f"/api/v1/studies/{study_id}/{url}", json={**body, "base_run": beats["run_id"]}, headers=headers
+        )
+        assert stale.status_code == 409, stale.text
+        detail = stale.json()["detail"][0]
+        assert detail["loc"] == [f"study {study_id}", "base_run"], detail
+        assert f"run {answer.json()['run_id']} (an edit by tech.t" in detail["msg"], detail
+        assert "reload" in detail["msg"]
     after = api.client.get(f"/api/v1/studies/{study_id}/overview").json()["beats_by_class"]
     assert after["V"] == sum(t["n_beats"] for t in beats["templates"]) and after["V"] > before.get("V", 0)
     bad = api.client.post(

@@ -40,7 +40,7 @@ from ecgdesk.analysis.findings import (
 )
 from ecgdesk.analysis.io import write_outputs
 from ecgdesk.coding import Component
-from ecgdesk.errors import EcgDeskError, InputError, check_option
+from ecgdesk.errors import ConflictError, EcgDeskError, InputError, check_option
 from ecgdesk.records import Recording
 from ecgdesk.store import Store, append, canonical_json, file_sha256
 from ecgdesk.store.enums import EditKind, StudyStatus
@@ -437,30 +437,54 @@ def recompute(
     return findings_from_beats(recording, choice, beats, states, entries, _config_from(findings))
 
 
+def require_base(session: Session, study_id: int, base_run: int | None) -> AnalysisRun:
+    """The study's current run, which must be ``base_run`` (the run the edit was made on: the editor's page,
+    or the run read when the edit began), else a 409 naming both and who made the current one. An edit
+    made current over a run it was not derived from would silently undo that run's change (another
+    technician's edit, a re-analysis); a beat index of another run may even be another beat."""
+    base = session.scalar(
+        select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
+    )
+    if base is None:
+        raise InputError("study", "has no current analysis run to edit", source=f"study {study_id}")
+    if base_run is not None and base.id != base_run:
+        what = "an edit" if base.parent_run_id is not None else "an analysis"
+        made = base.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        raise ConflictError(
+            "base_run",
+            f"the analysis changed after the edit was made on analysis run {base_run}: the current run is "
+            f"run {base.id} ({what} by {base.created_by}, {made} UTC); nothing was changed: reload to see "
+            "it, then edit again",
+            source=f"study {study_id}",
+        )
+    return base
+
+
 @locked("edit")
-def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str) -> RunInfo:
-    """Relabel a beat or a template in the current run; the summary is recomputed in a new current run."""
-    return _edit(store, study_id, kind, [target], label, actor)
+def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str,
+               base_run: int | None = None) -> RunInfo:
+    """Relabel a beat or a template in the current run; the summary is recomputed in a new current run.
+    ``base_run``: the run the editor sees (the workstation's pages), refused (409) if it is not current."""
+    return _edit(store, study_id, kind, [target], label, actor, base_run)
 
 
-def edit_templates(store: Store, study_id: int, targets: list[int], label: str, actor: str) -> RunInfo:
+@locked("edit")
+def edit_templates(store: Store, study_id: int, targets: list[int], label: str, actor: str,
+                   base_run: int | None = None) -> RunInfo:
     """Relabel every beat of several templates at once (the workstation's multi-select): one new run, so
     the summary is recomputed once, not once per template."""
     if not targets:
         raise InputError("templates", "choose at least one template to relabel")
-    return _edit(store, study_id, EditKind.TEMPLATE, sorted(set(targets)), label, actor)
+    return _edit(store, study_id, EditKind.TEMPLATE, sorted(set(targets)), label, actor, base_run)
 
 
-def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str) -> RunInfo:
+def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str,
+          base_run: int | None) -> RunInfo:
     check_option("label", label, BEAT_CLASSES)
     with store.transaction() as session:
         study = get_study(session, study_id)
         require_status(study, "edit beats of", EDITABLE_STATES)
-        base = session.scalar(
-            select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.is_current.is_(True))
-        )
-        if base is None:
-            raise InputError("study", "has no current analysis run to edit", source=f"study {study_id}")
+        base = require_base(session, study_id, base_run)
         recording_row = session.get(RecordingBlob, base.recording_id)
         assert recording_row is not None
         base_id, base_hash, base_json = base.id, base.input_hash, base.findings_json
@@ -485,7 +509,8 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
             select(AnalysisRun).where(AnalysisRun.study_id == study_id, AnalysisRun.input_hash == input_hash)
         )
         if existing is not None:
-            study = get_study(session, study_id)
+            study = get_study(session, study_id, for_update=True)
+            require_base(session, study_id, base_id)
             make_current(session, study, existing, actor, "edit")
             return RunInfo(
                 existing.id,
@@ -524,8 +549,9 @@ def _edit(store: Store, study_id: int, kind: EditKind, targets: list[int], label
     )
     try:
         with store.transaction() as session:
-            study = get_study(session, study_id)
+            study = get_study(session, study_id, for_update=True)  # a change meanwhile: refused, not undone
             require_status(study, "edit beats of", EDITABLE_STATES)
+            require_base(session, study_id, base_id)
             run = _insert_run(store, session, study, input_hash, edited, beats_path, actor, base_id)
             for target, n_changed in zip(targets, per_target, strict=True):
                 session.add(

@@ -106,27 +106,30 @@ def queue_report_again(store: Store, study_id: int, sent: bool, actor: str) -> R
 
 
 def edit_and_queue(
-    store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str
+    store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str,
+    base_run: int | None = None,
 ) -> EditOutcome:
-    """Relabel one beat, one template or several templates (``targets``), then, if the study had been sent
+    """Relabel one beat, one template or several templates (``targets``) of the current run (``base_run``
+    when the editor names the run it sees: 409 if another is current), then, if the study had been sent
     to the physician and the edit changed it, queue the render of its report (``report_job``)."""
     sent = was_sent(store, study_id)
     if kind is EditKind.TEMPLATE and len(targets) != 1:
-        run = edit_templates(store, study_id, targets, label, actor)
+        run = edit_templates(store, study_id, targets, label, actor, base_run)
     else:
-        run = edit_beats(store, study_id, kind, targets[0] if targets else -1, label, actor)
+        run = edit_beats(store, study_id, kind, targets[0] if targets else -1, label, actor, base_run)
     again = queue_report_again(store, study_id, sent, actor)
     return EditOutcome(run=run, report_job=again.report_job)
 
 
 def edit_and_report(
-    store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str
+    store: Store, study_id: int, kind: EditKind, targets: list[int], label: str, actor: str,
+    base_run: int | None = None,
 ) -> EditOutcome:
     """:func:`edit_and_queue`, and the render run here and now (``study edit``), or waited for when a
     worker has it: the new version, or why it could not be rendered."""
     from ecgdesk.workflow.jobs import run_inline
 
-    done = edit_and_queue(store, study_id, kind, targets, label, actor)
+    done = edit_and_queue(store, study_id, kind, targets, label, actor, base_run)
     if done.report_job is None:
         return done
     job = run_inline(store, done.report_job)

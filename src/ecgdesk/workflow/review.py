@@ -342,6 +342,7 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
         assert row is not None
         findings = parsed_findings(store, run)
         folder = store.resolve(run.beats_path).parent
+        run_id = run.id
         audit_read(session, actor, "templates", "study", study_id, {"run_id": run.id})
     recording = open_study_recording(store, row)
     lead = findings.summary.recording.lead
@@ -379,6 +380,7 @@ def template_beats(store: Store, study_id: int, actor: str, per_template: int = 
             )
         )
     return TemplateBeatsOut(
+        run_id=run_id,
         fs=fs,
         lead=lead,
         before_s=BEFORE_S,

@@ -141,6 +141,7 @@ class TemplateBeats(Model):
 
 
 class TemplateBeatsOut(Model):
+    run_id: int = Field(description="the analysis run shown (an edit names it as its ``base_run``)")
     fs: float
     lead: str
     before_s: float = Field(description="each window starts this long before the R peak")
@@ -156,6 +157,11 @@ class TemplateBeatsOut(Model):
 class TemplateEditIn(InputModel):
     templates: list[int] = Field(min_length=1, max_length=200)
     label: BeatClass
+    base_run: int | None = Field(
+        default=None, ge=1, le=2**31 - 1,
+        description="the analysis run the editor sees (the beats' or templates' ``run_id``); when another "
+                    "run is current (another technician's edit, a re-analysis) the edit is refused, 409",
+    )
 
 
 # ------------------------------------------------------------------------------------------ strips

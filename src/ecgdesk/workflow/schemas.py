@@ -311,6 +311,11 @@ class BeatEditIn(InputModel):
     kind: EditKind
     target: int = Field(ge=0, le=2**31 - 1)
     label: Literal["N", "S", "V", "F", "Q"]
+    base_run: int | None = Field(
+        default=None, ge=1, le=2**31 - 1,
+        description="the analysis run the editor sees (the beats' or templates' ``run_id``); when another "
+                    "run is current (another technician's edit, a re-analysis) the edit is refused, 409",
+    )
 
 
 class ComponentIn(InputModel):

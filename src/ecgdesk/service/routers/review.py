@@ -84,7 +84,9 @@ def relabel_templates(
 ) -> RunDone:
     """Relabel every beat of the chosen templates; the summary is recomputed once (a new run). On a study
     already with the physician the report is rendered again by a job (``report_job``)."""
-    done = edit_and_queue(store, study_id, EditKind.TEMPLATE, body.templates, body.label, who.actor)
+    done = edit_and_queue(
+        store, study_id, EditKind.TEMPLATE, body.templates, body.label, who.actor, body.base_run
+    )
     if done.report_job is not None:  # a sent study's report, rendered again in the background
         request.app.state.work.run_job(store, done.report_job, request.app.state.settings.jobs == "inline")
     return RunDone(run_id=done.run.run_id, reused=done.run.reused, report_job=done.report_job,

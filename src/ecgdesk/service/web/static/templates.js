@@ -6,6 +6,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const grid = document.getElementById("tpl-grid");
   const status = document.getElementById("tpl-status");
   const chosen = new Set();
+  let shownRun = null;  // the analysis run the cards show: an edit names it, refused (409) if another is current
   const NAMES = { N: "normal", S: "supraventricular", V: "ventricular", F: "fusion", Q: "unclassified" };
 
   function counts(c) {
@@ -45,6 +46,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const answer = await WS.api("GET", `/api/v1/studies/${D.study_id}/templates?per_template=16`);
     if (!answer.ok) { status.textContent = answer.message; return; }
     const data = answer.data;
+    shownRun = data.run_id;
     grid.replaceChildren();
     chosen.clear();
     const total = data.templates.reduce((n, t) => n + t.n_beats, 0);
@@ -97,7 +99,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!chosen.size) { WS.showError(error, "Select at least one template (click it, or Space)."); return; }
     const label = form.label.value;
     status.textContent = `Relabelling ${chosen.size} template(s) as ${label} and recomputing the summary…`;
-    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/template-edits`, { templates: [...chosen], label });
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/template-edits`, { templates: [...chosen], label, base_run: shownRun });
     if (!answer.ok) { WS.showError(error, answer.message); status.textContent = ""; return; }
     WS.showError(error, "");
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);

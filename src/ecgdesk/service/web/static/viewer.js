@@ -330,7 +330,10 @@ document.addEventListener("DOMContentLoaded", () => {
   async function relabel(index, label) {
     hidePopup();
     status.textContent = `Relabelling beat ${WS.fmt(index + 1)} as ${label} and recomputing the summary…`;
-    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/beat-edits`, { kind: "beat", target: index, label });
+    // the run whose beats the strip shows: another technician's edit or a re-analysis since is a 409, not
+    // this beat index applied to that run's beats
+    const run = st.windows[0] && st.windows[0].beats.run_id;
+    const answer = await WS.api("POST", `/api/v1/studies/${D.study_id}/beat-edits`, { kind: "beat", target: index, label, base_run: run || null });
     if (!answer.ok) { status.textContent = `Not relabelled: ${answer.message}`; return; }
     const study = await WS.api("GET", `/api/v1/studies/${D.study_id}`);
     if (study.ok && study.data.analysis) st.counts = study.data.analysis.beats_by_class || st.counts;
