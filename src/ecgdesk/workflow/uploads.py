@@ -24,6 +24,7 @@ from ecgdesk.jobs.queue import LeaseLostError
 from ecgdesk.jobs.runner import Done, JobContext, Outcome
 from ecgdesk.records import open_recording
 from ecgdesk.store import Store, append
+from ecgdesk.store.blobs import file_sha256_all
 from ecgdesk.store.enums import StudyStatus
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.service_models import Upload
@@ -37,6 +38,8 @@ UPLOADABLE = {StudyStatus.ORDERED, StudyStatus.RECORDED}
 class Accepted:
     upload_id: int
     main_file: Path
+    #: the received files' manifest SHA-256 (the blob store's): the import job imports exactly these
+    sha256: str | None = None
 
 
 def main_file(files: list[Path]) -> Path:
@@ -78,6 +81,7 @@ def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Acce
                 "files", f"not a readable ECG recording ({type(error).__name__}: {error})", main.name
             ) from None
         size = sum(f.stat().st_size for f in files)
+        sha256 = file_sha256_all(folder, [f.name for f in files])
         with store.transaction() as session:
             study = get_study(session, study_id)
             require_status(study, "import a recording into", UPLOADABLE)
@@ -103,9 +107,9 @@ def accept_upload(store: Store, study_id: int, folder: Path, actor: str) -> Acce
                 "study",
                 study_id,
                 None,
-                {"upload": row.id, "files": [f.name for f in files], "size_bytes": size},
+                {"upload": row.id, "files": [f.name for f in files], "size_bytes": size, "sha256": sha256},
             )
-            return Accepted(row.id, main)
+            return Accepted(row.id, main, sha256)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -128,7 +132,8 @@ def enqueue_upload(store: Store, accepted: Accepted, actor: str) -> int:
         assert row is not None
         spec = JobSpec(
             "upload.import",
-            {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor},
+            {"upload_id": accepted.upload_id, "main": store.relative(accepted.main_file), "actor": actor,
+             "sha256": accepted.sha256},
             queue.input_hash({"upload_id": accepted.upload_id}),
             "upload-1",
             priority=Priority.ROUTINE,
@@ -156,6 +161,7 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         row = session.get(Upload, upload_id)
         assert row is not None
         study_id = row.study_id
+        names = [str(name) for name in json.loads(row.files_json)]
         before = _imported_before(session, study_id, upload_id)
     _update(store, upload_id, "importing", 0.0, "reading the recording's files")
     result: dict[str, Any] = {"study_id": study_id}
@@ -181,6 +187,7 @@ def run_upload_job(ctx: JobContext) -> Outcome:
 
     try:
         if before is None:
+            _require_as_received(main.parent, names, ctx.payload.get("sha256"), upload_id)
             import_recording(store, study_id, main, actor, attached=attached)
         else:  # an earlier attempt imported it and stopped before the end
             with store.transaction() as session:
@@ -193,6 +200,28 @@ def run_upload_job(ctx: JobContext) -> Outcome:
         raise
     shutil.rmtree(main.parent, ignore_errors=True)
     return Done(result)
+
+
+def _require_as_received(folder: Path, names: list[str], received: object, upload_id: int) -> None:
+    """Refuse to import an upload whose files are not the ones received and checked (changed or deleted
+    on disk while the job waited, e.g. for its retry): importing them would attach, under the upload's
+    name, a recording nobody uploaded. Jobs queued before the checksum was kept carry none."""
+    if not isinstance(received, str):
+        return
+    try:
+        now_sha = file_sha256_all(folder, names)
+    except OSError as error:
+        raise InputError(
+            "files", f"the uploaded file {Path(error.filename or '').name or '?'} cannot be read any more "
+            f"({error.strerror or error}); nothing was imported: upload the recording again",
+            f"upload {upload_id}",
+        ) from None
+    if now_sha != received:
+        raise InputError(
+            "files", f"the uploaded files changed on disk after they were received (SHA-256 {received[:12]}… "
+            f"then, {now_sha[:12]}… now); nothing was imported: upload the recording again",
+            f"upload {upload_id}",
+        )
 
 
 def _imported_before(session: Session, study_id: int, upload_id: int) -> dict[str, Any] | None:
