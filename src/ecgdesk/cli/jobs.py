@@ -39,20 +39,24 @@ def _line(job: Any) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from ecgdesk.workflow.jobs import list_jobs
+    from ecgdesk.workflow.jobs import count_jobs, list_jobs
 
     store, _ = _acting(args, "job:read")
-    jobs = list_jobs(
-        store, status=args.status, kind=args.kind, study_id=args.study, include_parts=args.parts,
-        limit=args.limit,
-    )
+    filters = {"status": args.status, "kind": args.kind, "study_id": args.study, "include_parts": args.parts}
+    jobs = list_jobs(store, **filters, limit=args.limit, offset=args.offset)
     if args.json:
         print_json([j.to_dict() for j in jobs])
-    else:
-        for job in jobs:
-            print(_line(job))
-        if not jobs:
-            print("no jobs")
+        return 0
+    for job in jobs:
+        print(_line(job))
+    # a long queue is listed a page at a time: say how many there are and how to see the next page
+    total = count_jobs(store, **filters)
+    if not jobs:
+        print(f"no jobs at offset {args.offset}: there are {total}" if total else "no jobs")
+    elif len(jobs) < total:
+        last = args.offset + len(jobs)
+        more = f"; --offset {last} for the next {min(args.limit, total - last)}" if last < total else ""
+        print(f"jobs {args.offset + 1}-{last} of {total}, newest first{more}")
     return 0
 
 
@@ -198,7 +202,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", default=None, help="e.g. analysis.study, analysis.file")
     p.add_argument("--study", type=int, default=None, metavar="ID", help="jobs of this study")
     p.add_argument("--parts", action="store_true", help="include the parts of split jobs")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="jobs per page, 1 to 1000 (default 50)")
+    p.add_argument("--offset", type=int, default=0, help="jobs to skip, newest first (the next page)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_list)
     p = sub.add_parser("show", parents=[user], help="one job, its lease, result or error, and its parts")

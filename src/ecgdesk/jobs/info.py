@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from ecgdesk.store.jobs_models import Job, JobStatus
@@ -131,3 +131,46 @@ def _progress_of(job: Job, parts: dict[str, int]) -> float:
             share += 0.05 * float(job.progress or 0.0)
         return share
     return float(job.progress or 0.0)
+
+
+# ------------------------------------------------------------------------------ listing
+def list_jobs(
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    study_id: int | None = None,
+    include_parts: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[JobInfo]:
+    """Newest first; the parts of split jobs only with ``include_parts``."""
+    query = _filtered(select(Job), status, kind, study_id, include_parts)
+    query = query.order_by(Job.id.desc()).limit(limit).offset(offset)
+    return [info(session, job) for job in session.scalars(query).all()]
+
+
+def count_jobs(
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    study_id: int | None = None,
+    include_parts: bool = False,
+) -> int:
+    """How many jobs :func:`list_jobs` pages through with the same filters."""
+    query = _filtered(select(func.count()).select_from(Job), status, kind, study_id, include_parts)
+    return int(session.scalar(query) or 0)
+
+
+def _filtered(query: Select[Any], status: str | None, kind: str | None, study_id: int | None,
+              include_parts: bool) -> Select[Any]:
+    if status is not None:
+        query = query.where(Job.status == status)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if study_id is not None:
+        query = query.where(Job.study_id == study_id)
+    if not include_parts:
+        query = query.where(Job.parent_id.is_(None))
+    return query

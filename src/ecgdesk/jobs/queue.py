@@ -33,7 +33,9 @@ from ecgdesk.errors import ConflictError, EcgDeskError, InputError
 from ecgdesk.jobs.info import GAVE_UP, iso
 from ecgdesk.jobs.info import JobInfo as JobInfo  # where it is read by the commands
 from ecgdesk.jobs.info import aware as aware
+from ecgdesk.jobs.info import count_jobs as count_jobs
 from ecgdesk.jobs.info import info as info
+from ecgdesk.jobs.info import list_jobs as list_jobs
 from ecgdesk.jobs.settings import Backoff
 from ecgdesk.store import append, append_many, append_or_defer, canonical_json
 from ecgdesk.store.audit import NewAuditRow
@@ -569,25 +571,3 @@ def count_by_status(session: Session, ids: Sequence[int] | None = None) -> dict[
 def parts_of(session: Session, job_id: int) -> list[Job]:
     """The child jobs of ``job_id`` in creation order."""
     return list(session.scalars(select(Job).where(Job.parent_id == job_id).order_by(Job.id)).all())
-
-
-def list_jobs(
-    session: Session,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    study_id: int | None = None,
-    include_parts: bool = False,
-    limit: int = 50,
-) -> list[JobInfo]:
-    """Newest first; the parts of split jobs only with ``include_parts``."""
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(Job.status == status)
-    if kind is not None:
-        query = query.where(Job.kind == kind)
-    if study_id is not None:
-        query = query.where(Job.study_id == study_id)
-    if not include_parts:
-        query = query.where(Job.parent_id.is_(None))
-    return [info(session, job) for job in session.scalars(query).all()]

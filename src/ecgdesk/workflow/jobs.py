@@ -66,12 +66,39 @@ def list_jobs(
     study_id: int | None = None,
     include_parts: bool = False,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[JobInfo]:
+    """A page of jobs, newest first (``limit`` 1 to :data:`MAX_PAGE`, from ``offset``)."""
+    check_page(limit, offset)
     if status is not None:
         check_option("status", status, [s.value for s in JobStatus])
     with store.transaction() as session:
         return queue.list_jobs(
-            session, status=status, kind=kind, study_id=study_id, include_parts=include_parts, limit=limit
+            session, status=status, kind=kind, study_id=study_id, include_parts=include_parts, limit=limit,
+            offset=offset,
+        )
+
+
+#: The most jobs one page lists (one query, each job's parts counted).
+MAX_PAGE = 1000
+
+
+def check_page(limit: int, offset: int) -> None:
+    # 0 listed nothing and said "no jobs"; a negative limit was no limit on SQLite, an error on PostgreSQL
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError("limit", f"must be a whole number of jobs from 1 to {MAX_PAGE}, got {limit}")
+    if not 0 <= offset <= 2**31 - 1:
+        raise InputError("offset", f"must be 0 or more (jobs to skip, newest first), got {offset}")
+
+
+def count_jobs(
+    store: Store, *, status: str | None = None, kind: str | None = None, study_id: int | None = None,
+    include_parts: bool = False,
+) -> int:
+    """How many jobs :func:`list_jobs` pages through with these filters."""
+    with store.transaction() as session:
+        return queue.count_jobs(
+            session, status=status, kind=kind, study_id=study_id, include_parts=include_parts
         )
 
 
