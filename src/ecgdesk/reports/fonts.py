@@ -172,3 +172,23 @@ def check_printable(field: str, text: str) -> str:
             f"{'it' if len(missing) == 1 else 'them'}, e.g. Debian's fonts-noto-core or fonts-noto-cjk)",
         )
     return text
+
+
+def check_header_printable(fields: dict[str, str]) -> None:
+    """Refuse to render a report whose identification (``fields``: the patient's name, the ordering
+    physician...) the fonts cannot print: the report would be signed with blank boxes for the patient's
+    name. Unlike a typed text, a name is not the user's to change: the remedy is a font on this host."""
+    for field, text in fields.items():
+        missing = unprintable(text)
+        if missing:
+            named = ", ".join(
+                f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')})" for c in missing[:5]
+            )
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise InputError(
+                field,
+                f"the report cannot print {named}{more}: no installed font has "
+                f"{'it' if len(missing) == 1 else 'them'}, and the report would show blank boxes; install a "
+                "font that has them on the host that renders reports (e.g. Debian's fonts-noto-cjk or "
+                "fonts-noto-core), restart the service and its workers, then render the report again",
+            )

@@ -33,7 +33,7 @@ from ecgdesk.reports.context import (
     SignatureBlock,
     SimpleBeats,
 )
-from ecgdesk.reports.fonts import check_printable
+from ecgdesk.reports.fonts import check_header_printable, check_printable
 from ecgdesk.store import Store, append, file_sha256
 from ecgdesk.store.enums import Role, StudyStatus
 from ecgdesk.store.models import (
@@ -200,6 +200,8 @@ def _new_version(
         version = (latest.version if latest is not None else 0) + 1
         hooks.report(0.1)
         ctx = build_context(store, session, study, version)
+    h = ctx.header
+    check_header_printable({"patient_name": h.patient_name, "ordering_physician": h.ordering_physician})
     digest = content_digest(ctx)
     final = version_folder(store, study_id, version)
     hooks.report(0.3)
