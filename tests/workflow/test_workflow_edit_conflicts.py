@@ -91,3 +91,32 @@ def test_an_edit_from_a_page_showing_an_older_run_is_refused(store: Store, tiny_
     assert _current(store, study_id).id == theirs.run_id
     mine = edit_templates(store, study_id, [1], "S", "tech.a", base_run=theirs.run_id)
     assert _current(store, study_id).id == mine.run_id != theirs.run_id
+
+
+def test_an_edit_while_the_study_is_analysed_again_is_refused_at_once(
+    store: Store, tiny_record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Analyse again" running (its process holds the study's lock, here process 1 of this host): the
+    edit waited inside the technician's request until the analysis ended (up to an hour), then applied
+    its beat index to the new run's beats. Now it is a 409 at once naming the analysis; nothing changed."""
+    import socket
+
+    from ecgdesk.store.lock_models import StudyLock
+    from ecgdesk.workflow import locks
+
+    study_id = _analysed(store, tiny_record)
+    before = _current(store, study_id).id
+    with store.transaction() as session:
+        session.add(StudyLock(study_id=study_id, action="analyze", host=socket.gethostname()[:255], pid=1,
+                              acquired_at=locks.now()))
+
+    def waited(seconds: float) -> None:
+        raise AssertionError(f"the edit waited for the analysis ({seconds} s)")
+
+    monkeypatch.setattr(locks.time, "sleep", waited)
+    for edit in (lambda: edit_beats(store, study_id, EditKind.BEAT, 0, "S", "tech.a"),
+                 lambda: edit_templates(store, study_id, [1], "N", "tech.a", base_run=before)):
+        with pytest.raises(ConflictError) as info:
+            edit()
+        assert "'analyze' by process 1" in str(info.value) and "nothing was changed" in str(info.value)
+    assert _current(store, study_id).id == before

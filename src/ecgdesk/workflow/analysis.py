@@ -460,7 +460,12 @@ def require_base(session: Session, study_id: int, base_run: int | None) -> Analy
     return base
 
 
-@locked("edit")
+#: An edit does not wait (in the technician's request, up to an hour) for an analysis of the study: it
+#: would then apply to the new run's beats, or be refused as made on a run no longer current.
+WAIT_NOT_FOR = frozenset({"analyze"})
+
+
+@locked("edit", busy_if=WAIT_NOT_FOR)
 def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: str, actor: str,
                base_run: int | None = None) -> RunInfo:
     """Relabel a beat or a template in the current run; the summary is recomputed in a new current run.
@@ -468,7 +473,7 @@ def edit_beats(store: Store, study_id: int, kind: EditKind, target: int, label: 
     return _edit(store, study_id, kind, [target], label, actor, base_run)
 
 
-@locked("edit")
+@locked("edit", busy_if=WAIT_NOT_FOR)
 def edit_templates(store: Store, study_id: int, targets: list[int], label: str, actor: str,
                    base_run: int | None = None) -> RunInfo:
     """Relabel every beat of several templates at once (the workstation's multi-select): one new run, so

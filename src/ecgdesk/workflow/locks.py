@@ -23,7 +23,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ecgdesk.errors import InputError
+from ecgdesk.errors import ConflictError, InputError
 from ecgdesk.store import Store
 from ecgdesk.store.lock_models import StudyLock
 from ecgdesk.workflow.lifecycle import now
@@ -90,12 +90,15 @@ def _try_acquire(store: Store, study_id: int, action: str, host: str) -> StudyLo
 
 @contextmanager
 def study_lock(store: Store, study_id: int, action: str, wait_s: float | None = None,
-               on_wait: Callable[[str], object] | None = None) -> Iterator[None]:
+               on_wait: Callable[[str], object] | None = None,
+               busy_if: frozenset[str] = frozenset()) -> Iterator[None]:
     """Hold the study's lock while the block runs; wait (up to ``wait_s``, default :data:`WAIT_S`) for
     another holder to finish.
 
     ``on_wait`` is told once, in words, whom we are waiting for. Giving up is an :class:`InputError`
-    naming the holder, so the user can see which process to wait for or end.
+    naming the holder, so the user can see which process to wait for or end. A holder whose action is in
+    ``busy_if`` is not waited for: :class:`ConflictError` at once (a technician's edit during an analysis
+    of minutes, which the edit could not apply to anyway: it makes a new run).
     """
     from ecgdesk.workflow.lifecycle import get_study
 
@@ -121,6 +124,11 @@ def study_lock(store: Store, study_id: int, action: str, wait_s: float | None = 
     while (holder := _try_acquire(store, study_id, action, host)) is not None:
         who = (f"'{holder.action}' by process {holder.pid} on {holder.host} since "
                f"{_as_utc(holder.acquired_at).isoformat(timespec='seconds')}")
+        if holder.action in busy_if:
+            raise ConflictError(
+                "study", f"study {study_id} is busy: {who}; nothing was changed: try again when it has "
+                "finished (reload first: it may change what the page shows)", source=f"study {study_id}",
+            )
         if time.monotonic() >= deadline:
             raise InputError("study", f"study {study_id} is busy: {who}; try again when it has finished")
         if on_wait is not None and not told:
@@ -158,14 +166,14 @@ def _renew(store: Store, study_id: int, host: str, stop: threading.Event) -> Non
             continue
 
 
-def locked(action: str) -> Callable[[Callable[Concatenate[Store, int, P], R]],
-                                     Callable[Concatenate[Store, int, P], R]]:
+def locked(action: str, busy_if: frozenset[str] = frozenset()) -> Callable[
+        [Callable[Concatenate[Store, int, P], R]], Callable[Concatenate[Store, int, P], R]]:
     """Decorate a workflow step ``step(store, study_id, ...)`` to run under :func:`study_lock`."""
 
     def wrap(step: Callable[Concatenate[Store, int, P], R]) -> Callable[Concatenate[Store, int, P], R]:
         @functools.wraps(step)
         def run(store: Store, study_id: int, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            with study_lock(store, study_id, action):
+            with study_lock(store, study_id, action, busy_if=busy_if):
                 return step(store, study_id, *args, **kwargs)
 
         return run
