@@ -1,8 +1,11 @@
 """A small LEARNED ventricular detector on the strips' VF / VT measures, judged leave-one-record-out
-(issue 18, item 5; docs/strips.md "Looked at: a learned ventricular detector"). Nothing here is shipped.
+(issue 18, item 5; docs/strips.md "Looked at (issue 18, item 5, 2026-12-08): a small learned ventricular
+detector; not taken"). Nothing here is shipped.
 
     nice -n 10 .venv/bin/python bench/ventricular_learned.py extract [--data ../shared/data] [--cache DIR]
-    nice -n 10 .venv/bin/python bench/ventricular_learned.py evaluate [--cache DIR]
+    nice -n 10 .venv/bin/python bench/ventricular_learned.py evaluate [--nested] [--model logistic|trees]
+        [--no-source-cues] [--cache DIR]
+    nice -n 10 .venv/bin/python bench/ventricular_learned.py train [--no-source-cues]   # JSON to /tmp/vt55
 
 ``extract`` cuts the strips of ``bench/bench_ventricular_strips.py`` (10 s, lead 0; with the VF / flutter /
 VT strips every 5 s inside each stretch, the VT runs shorter than 3 s and the "vt at end" strips), every
@@ -21,8 +24,11 @@ flutter, VT strips after each onset and every 5 s) against every strip without V
 out of fold: each record holding ventricular strips is a fold of its own (leave-one-record-out), the
 records without one are spread over 10 folds, a strip's noisy copies in its record's fold. A strip is
 called ``V`` when the shipped rules call it ``V`` or the model's out-of-fold probability is over the
-threshold; the threshold is read off the pooled out-of-fold scores (no added ``V`` on any strip
-without VT, clean or noisy), which is the only choice made, and is made on shared data only.
+threshold. Printed for pooled thresholds (read off all folds' scores at once: the shape of the trade) and,
+with ``--nested``, for the threshold chosen inside each fold (the highest inner out-of-fold score of a
+training strip without VT): the held-out figure. The strip's length and beat count are never read (every
+ventricular strip is 10 s, most CinC strips 30 s); ``--no-source-cues`` also leaves out the recorder's
+cues (clipped-sample share, R amplitude) and clips each feature to its training range.
 """
 
 from __future__ import annotations
@@ -38,20 +44,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ventricular_robust import noise_transform
 from bench_ventricular_strips import cut, strip_signals
-from ecgdesk.analysis.strips import ventricular as rules
 from ecgdesk.analysis.strips.classify import StripLabel, classify_signal
 from ecgdesk.analysis.strips.signal import prepare
-from ecgdesk.analysis.strips.ventricular_learned import (
+from ventricular_learned_features import (
     ALL_NAMES,
     DROPPED,
     MODEL_NAMES,
     MODEL_PATH,
+    SOURCE_CUES,
     feature_row,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-# the study's "shipped" label is the rules' alone (strips 1.8.0), whatever the detector it trains says
-rules.USE_LEARNED = False
 NOISES = (("ma", 12.0), ("ma", 6.0), ("em", 12.0), ("em", 6.0))
 NAMES = ALL_NAMES
 
@@ -116,7 +120,7 @@ def record_of(name: str) -> str:
 TRAIN_POSITIVE = ("vf (", "vfl (", "vt (", "vf every", "vfl every", "vt every")
 
 
-def evaluate(cache: Path, nested: bool = False, only: str = "") -> None:
+def evaluate(cache: Path, nested: bool = False, only: str = "", no_source_cues: bool = False) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -127,7 +131,8 @@ def evaluate(cache: Path, nested: bool = False, only: str = "") -> None:
     names, groups, labels, X = list(d["names"]), list(d["groups"]), d["labels"], d["X"]
     X = np.where(np.isfinite(X), X, np.nan)
     # DROPPED: the strips' length and beat count tell the classes apart by how the strips were cut
-    keep = [i for i, k in enumerate(NAMES) if k not in DROPPED]
+    dropped = DROPPED + (SOURCE_CUES if no_source_cues else ())
+    keep = [i for i, k in enumerate(NAMES) if k not in dropped]
     X = X[:, keep]
     base_group = [g.split(" ", 1)[1] if g[:2] in ("ma", "em") and g[2].isdigit() else g for g in groups]
     positive = np.array([g.startswith(TRAIN_POSITIVE) for g in base_group])
@@ -140,7 +145,8 @@ def evaluate(cache: Path, nested: bool = False, only: str = "") -> None:
                      for r in records])
     train_rows = positive | negative
     models = {
-        "logistic": lambda: make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+        "logistic": lambda: make_pipeline(SimpleImputer(strategy="median"),
+                                          *([Clip()] if no_source_cues else []), StandardScaler(),
                                           LogisticRegression(C=0.3, class_weight="balanced", max_iter=2000)),
         "trees": lambda: HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                                         min_samples_leaf=20, l2_regularization=1.0,
@@ -168,6 +174,27 @@ def evaluate(cache: Path, nested: bool = False, only: str = "") -> None:
                              clean)
 
 
+class Clip:
+    """Each feature clipped to its training strips' 0.5-99.5th percentiles: a linear model would otherwise
+    extrapolate far outside what it saw (a synthetic spike train scored 1.0 on the clipped-sample share)."""
+
+    def fit(self, X: np.ndarray, y: object = None) -> Clip:
+        self.lo_, self.hi_ = np.percentile(X, 0.5, axis=0), np.percentile(X, 99.5, axis=0)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(X, self.lo_, self.hi_)
+
+    def fit_transform(self, X: np.ndarray, y: object = None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {}
+
+    def set_params(self, **params: object) -> Clip:
+        return self
+
+
 def train_and_export(make, X: np.ndarray, fold: np.ndarray, train_rows: np.ndarray,
           positive: np.ndarray, negative: np.ndarray, shipped: np.ndarray) -> None:
     """Fit on every training strip; the threshold is the highest out-of-fold score (the folds of
@@ -182,7 +209,7 @@ def train_and_export(make, X: np.ndarray, fold: np.ndarray, train_rows: np.ndarr
         score[test] = make().fit(X[fit], positive[fit]).predict_proba(X[test])[:, 1]
     threshold = float(np.nanmax(score[negative & ~shipped]))
     m = make().fit(X[train_rows], positive[train_rows])
-    imputer, scaler, lr = m[0], m[1], m[2]
+    imputer, scaler, lr = m[0], m[-2], m[-1]
     data = {"features": list(MODEL_NAMES), "median": imputer.statistics_.tolist(),
             "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": lr.coef_[0].tolist(),
             "intercept": float(lr.intercept_[0]), "threshold": threshold,
@@ -260,15 +287,17 @@ def main() -> None:
     parser.add_argument("step", choices=("extract", "evaluate", "train"))
     parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/vt55"))
+    parser.add_argument("--no-source-cues", action="store_true",
+                        help="leave out SOURCE_CUES, clip features to the training range")
     parser.add_argument("--model", default="", help="only this model (logistic, trees)")
     parser.add_argument("--nested", action="store_true", help="also choose the threshold inside each fold")
     args = parser.parse_args()
     if args.step == "extract":
         extract(args.data, args.cache)
     elif args.step == "train":
-        evaluate(args.cache, only="train")
+        evaluate(args.cache, only="train", no_source_cues=args.no_source_cues)
     else:
-        evaluate(args.cache, args.nested, args.model)
+        evaluate(args.cache, args.nested, args.model, args.no_source_cues)
 
 
 if __name__ == "__main__":

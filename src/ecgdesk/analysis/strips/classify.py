@@ -45,9 +45,8 @@ from ecgdesk.records.recording import Recording
 #: strip regular only in stretches says so in its reason (labels unchanged); 1.7.3: with no lead asked for, a
 #: flat first lead gives way to the first lead that is not flat (:func:`reading_lead`); 1.8.0: the VT run
 #: rules look at beats up to 0.2 s before the strip's end (1 s before), and a run unlike the narrow beat that
-#: reaches the end needs 4 beats, not 6 (VT at the end of an event strip, issue 18); 1.9.0: where no rule
-#: found anything, a learned detector weighs the VF measures together (strips/ventricular_learned.py).
-ALGORITHM_VERSION = "strips 1.9.0"
+#: reaches the end needs 4 beats, not 6 (VT at the end of an event strip, issue 18).
+ALGORITHM_VERSION = "strips 1.8.0"
 #: Shorter strips are not classified.
 MIN_DURATION_S = 5.0
 #: A strip whose 1st-99th percentile span is below this (mV) is a flat line.

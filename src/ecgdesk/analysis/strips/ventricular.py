@@ -50,10 +50,7 @@ noisy. Two rules, each cheap enough for the batch:
   there (the ambulatory quality gate reads its noise epochs the same way). Muscle noise over VF raises
   that share and the leakage past the limits (``bench/bench_ventricular_robust.py``: Creighton cu13's VF
   and MIT-BIH 207's flutter with muscle noise at 12 dB were called noisy), while the fibrillation waves
-  themselves lie below 12 Hz;
-- **learned flutter / fibrillation** (strips 1.9.0, issue 18), asked last: a logistic regression on the
-  VF measures together (:mod:`ecgdesk.analysis.strips.ventricular_learned`), for fibrillation that fails
-  one rule's limit or another next to a shock's or a compression's artefact, or as slow coarse waves.
+  themselves lie below 12 Hz.
 """
 
 from __future__ import annotations
@@ -138,25 +135,7 @@ def ventricular_arrhythmia(strip: PreparedStrip) -> VentricularFinding | None:
     """The first ventricular arrhythmia found on the strip, or ``None`` (module docstring)."""
     band = strip.vf_band[0]
     return (_fibrillation(strip, band, WINDOW_S, _strict_vf, _UNDULATING) or _tachycardia(strip)
-            or _fibrillation(strip, band, SHORT_WINDOW_S, _epoch_vf, _UNDULATING) or _learned(strip))
-
-
-#: Whether the learned detector is asked (tests and benches switch it off to read the rules alone).
-USE_LEARNED = True
-
-
-def _learned(strip: PreparedStrip) -> VentricularFinding | None:
-    """Flutter / fibrillation by the learned detector (module docstring), or ``None``."""
-    from ecgdesk.analysis.strips.ventricular_learned import default_detector, feature_row
-
-    if not USE_LEARNED or strip.raw.size < strip.fs:
-        return None
-    detector = default_detector()
-    p = detector.probability(feature_row(strip))
-    if p <= detector.threshold:
-        return None
-    return VentricularFinding("vf", 0.0, f"ventricular flutter or fibrillation from 0 s: the VF measures "
-                                         f"together (learned detector, p = {p:.4f})")
+            or _fibrillation(strip, band, SHORT_WINDOW_S, _epoch_vf, _UNDULATING))
 
 
 _UNDULATING = ": fast undulating waves without countable QRS complexes"

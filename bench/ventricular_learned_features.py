@@ -1,18 +1,9 @@
-"""A learned flutter / fibrillation detector, asked last by :mod:`ecgdesk.analysis.strips.ventricular`
-(strips 1.9.0, issue 18; docs/strips.md "A learned ventricular detector").
-
-The rules read each VF measure against its own limit; a strip of fibrillation next to a shock, a
-compression artefact or slow coarse waves fails one limit or another though the measures together say VF.
-Here a logistic regression weighs them together: the 40 strip features, the AED literature's VF measures
-(Amann et al. 2005: threshold-crossing sample count, VF-filter leakage, kurtosis, the 12-30 Hz and
-< 2.5 Hz power shares, the dominant spectral peak) on the first 10 s and on 5 s windows every 2.5 s, the same
+"""Features of the learned ventricular detector studied by ``bench/ventricular_learned.py`` (issue 18; not
+shipped: docs/strips.md, "Looked at (issue 18, item 5, 2026-12-08)"). The 40 strip features, the AED
+literature's VF measures (Amann et al. 2005: threshold-crossing sample count, VF-filter leakage, kurtosis,
+the 12-30 Hz and < 2.5 Hz shares, the dominant peak) on the first 10 s, over 5 s windows every 2.5 s and
 below 12 Hz, the mean absolute value of 2 s sub-windows (the bCP / MAV family, Amann et al. 2007), the
-Lempel-Ziv complexity (Zhang et al. 1999), the spread of the beats' widths and the rate below the QRS band.
-
-Trained by ``bench/ventricular_learned.py train`` on the shared Creighton, MIT-BIH flutter / VT strips
-against every shared strip without VT, clean and with muscle and electrode-motion noise; its threshold is
-the highest out-of-fold score of such a strip (records held out whole). The weights live in
-``ventricular_model.json`` beside this module; numpy only at run time.
+Lempel-Ziv complexity (Zhang et al. 1999), the beats' width spread and the rate below the QRS band.
 """
 
 from __future__ import annotations
@@ -29,7 +20,7 @@ from ecgdesk.analysis.strips.features import FEATURE_NAMES
 if TYPE_CHECKING:
     from ecgdesk.analysis.strips.signal import PreparedStrip
 
-MODEL_PATH = Path(__file__).with_name("ventricular_model.json")
+MODEL_PATH = Path("/tmp/vt55/ventricular_model.json")
 MEASURES = ("kurtosis", "tcsc", "leakage", "high_share", "low_share", "peak_hz", "peak_share")
 #: The features beyond the strip features, in the model's column order after them.
 EXTRA_NAMES: tuple[str, ...] = (
@@ -43,6 +34,9 @@ ALL_NAMES: tuple[str, ...] = (*FEATURE_NAMES, *EXTRA_NAMES)
 #: Every ventricular training strip is 10 s long and most handheld strips 30 s: a strip's length and beat
 #: count would separate the classes by how the strips were cut, so the model does not read them.
 DROPPED = ("duration_s", "n_beats")
+#: With ``--no-source-cues``: features that read the recorder rather than the rhythm (the share of samples at
+#: the strip's extremes: Creighton's recorder clips in VF; the R amplitude: a gain).
+SOURCE_CUES = ("frac_clipped", "r_amp_mv")
 MODEL_NAMES: tuple[str, ...] = tuple(k for k in ALL_NAMES if k not in DROPPED)
 
 
