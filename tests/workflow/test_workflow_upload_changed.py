@@ -46,9 +46,12 @@ def test_an_upload_changed_on_disk_before_its_import_imports_nothing(store: Stor
     study_id, accepted, folder = _accepted(store, tiny_record, "u1")
     job_id = uploads.enqueue_upload(store, accepted, "tech")
     other = synthetic_recording(2.0, seed=11)
-    for path in folder.iterdir():
-        path.unlink()
-    write_recording(other, folder, "wfdb", tiny_record.stem)
+    # Only the files the recording is made of are replaced: other tests may have left a sidecar (an events
+    # file) beside the shared tiny record, which stays as it was.
+    elsewhere = store.home / "elsewhere"
+    write_recording(other, elsewhere, "wfdb", tiny_record.stem)
+    for path in elsewhere.iterdir():
+        shutil.copy(path, folder / path.name)
     job = run_chain(store, job_id)
     assert job.status == "failed" and job.attempts == 1
     status, state, error, kinds = _outcome(store, study_id, accepted.upload_id, job_id)

@@ -18,6 +18,7 @@ from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.monitoring_escalation import NO_ONE_LEFT, alarms
+from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
 #: Notices listed as waiting at most (the oldest first would hide the newest: the newest come first).
@@ -96,17 +97,19 @@ def item_notices(session: Session, item_id: int, time_zone: str | None) -> list[
     return _out(session, rows, {item_id: time_zone})
 
 
-def waiting_notices(store: Store, actor: str) -> list[NoticeOut]:
+def waiting_notices(
+    store: Store, actor: str, offset: int = 0, limit: int | None = WAITING_MAX
+) -> Rows[NoticeOut]:
     """Emergent and urgent notices nobody has acknowledged, of items no physician has answered about yet
-    (the last of each chain: an escalated notice is represented by its escalation), newest first; the
-    read is audited (patients' names)."""
+    (the last of each chain: an escalated notice is represented by its escalation), newest first, a page
+    of them (``limit`` None: all from ``offset``); the read is audited (patients' names)."""
     with store.transaction() as session:
         answered = aliased(Notification)
         in_hand = select(answered.id).where(
             answered.queue_item_id == Notification.queue_item_id, answered.acknowledged_at.is_not(None)
         )
         escalated = select(Notification.escalated_from_id).where(Notification.escalated_from_id.is_not(None))
-        rows = list(session.scalars(
+        query, total = paged(session, (
             select(Notification)
             .where(
                 Notification.tier.in_(("emergent", "urgent")),
@@ -115,8 +118,8 @@ def waiting_notices(store: Store, actor: str) -> list[NoticeOut]:
                 ~in_hand.exists(),
             )
             .order_by(Notification.sent_at.desc(), Notification.id.desc())
-            .limit(WAITING_MAX)
-        ))
+        ), offset, limit)
+        rows = list(session.scalars(query))
         item_ids = {row.queue_item_id for row in rows}
         found = session.execute(
             select(QueueItem.id, Enrolment.time_zone, Patient.name)
@@ -130,4 +133,4 @@ def waiting_notices(store: Store, actor: str) -> list[NoticeOut]:
         out = _out(session, rows, zones, patients)
         audit_read(session, actor, "monitor-notices", "notification", "waiting",
                    {"notifications": [n.id for n in out]})
-        return out
+        return Rows(out, total)

@@ -55,8 +55,8 @@ def limb_reversal_warning(m: Measurements, has_p_wave: bool, source: str) -> str
     largest deflection in lead I is negative, and a P wave in aVR above the one in aVL (in sinus rhythm
     aVR's P is the most negative of the limb leads; the swap puts it in aVL). Batchvarov et al. ask for a
     positive P in aVR: after the swap aVR holds aVL's P, near zero at a normal P axis, and that rule missed
-    15 of the 79 swapped LUDB records this one finds (docs/ecg12.md). Dextrocardia gives the same limb leads, so the warning names
-    it too; no statement changes."""
+    15 of the 79 swapped LUDB records this one finds (docs/ecg12.md). Dextrocardia gives the same limb
+    leads, so the warning names it too; no statement changes."""
     amp = m.amplitudes
     if not has_p_wave or "i" not in amp or "avr" not in amp:
         return None

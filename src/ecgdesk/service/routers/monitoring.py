@@ -20,7 +20,7 @@ from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.service.streaming import receive_files
 from ecgdesk.workflow.monitoring import ingest_received
 from ecgdesk.workflow.monitoring_devices import swap_device
-from ecgdesk.workflow.monitoring_notices import NoticeOut, waiting_notices
+from ecgdesk.workflow.monitoring_notices import WAITING_MAX, NoticeOut, waiting_notices
 from ecgdesk.workflow.monitoring_queue import (
     NotificationRequest,
     QueueCounts,
@@ -152,14 +152,21 @@ def close_item(
     )
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=PAGED)
 def notices_waiting(
-    store: StoreDep, who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)], response: Response
+    request: Request,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.MONITOR_QUEUE_READ)],
+    response: Response,
+    offset: Offset = 0,
+    limit: Limit = WAITING_MAX,
 ) -> list[NoticeOut]:
-    """Emergent and urgent notifications still waiting for a physician's answer, newest first (at most
-    200), each flagged when there is no one left to escalate it to (the read is audited)."""
+    """A page of the emergent and urgent notifications still waiting for a physician's answer, newest
+    first, each flagged when there is no one left to escalate it to (the read is audited)."""
     response.headers["Cache-Control"] = "no-store"
-    return waiting_notices(store, who.actor)
+    rows = waiting_notices(store, who.actor, offset=offset, limit=limit)
+    page_headers(request, response, rows, offset)
+    return rows
 
 
 @router.post("/notifications/{notification_id}/ack")
