@@ -21,7 +21,7 @@ from pathlib import Path
 
 TARGETS = {"--version": 0.3, "--help": 0.3, "study list": 0.8, "study list +token": 0.8, "audit verify": 0.8,
            "audit verify +token": 0.8, "scrub 2-line claim": 1.0}
-PIN = "1234"
+PIN = "1234-1234"
 
 
 def _claim(folder: Path) -> Path:

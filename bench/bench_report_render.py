@@ -78,7 +78,7 @@ def old_path() -> Iterator[None]:
 def _study(folder: Path) -> tuple[Store, int]:
     record = write_recording(synthetic_recording(2.0, seed=3), folder / "record", "wfdb", "tiny")
     store = open_store(url=f"sqlite:///{folder / 'db.sqlite'}", home=folder / "home")
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     study_id = create_study(store, request(), "tech")
     import_recording(store, study_id, record, "tech")
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)

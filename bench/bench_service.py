@@ -35,7 +35,7 @@ import httpx2 as httpx
 from sqlalchemy import create_engine, insert, text
 
 RESULTS = Path(__file__).parent / "results"
-PIN = "2468"
+PIN = "demo-2468"
 STATUSES = ("ordered", "recorded", "analyzed", "reported", "signed", "coded", "billed")
 
 

@@ -64,7 +64,7 @@ TARGET_COST = 0.7
 ZOOMS_S = (10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400)
 DIRECT_MAX_S = 6 * 3600  # the direct way reads every sample: bounded to keep the run short
 LEAD = "II"
-PIN = "2468"
+PIN = "demo-2468"
 
 
 def _recording(cache: Path, days: float) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 from fuzz_corpus import DATA, Case
 
 ROOT = Path(__file__).resolve().parents[1]
-PIN = "2468"
+PIN = "demo-2468"
 NPI = "1245319599"
 #: kind -> (command words before the file, user); ``{enrolment}`` is the monitoring enrolment's id
 COMMANDS: dict[str, tuple[list[str], str]] = {

@@ -89,6 +89,11 @@ class PermissionDeniedError(EcgDeskError):
         super().__init__(reason or f"{username!r} is {a_role(role)}; '{action}' is for: {who}")
 
 
+class PasswordChangeRequiredError(PermissionDeniedError):
+    """The user's password was set by an administrator (or is below the password rule): until they change
+    it, everything else is refused (HTTP 403 of this type, exit 2; audited)."""
+
+
 #: A role's value (``store.enums.Role``) as a person says it, where it differs from the value.
 _ROLE_WORDS = {"admin": "administrator"}
 

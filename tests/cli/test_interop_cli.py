@@ -20,7 +20,7 @@ ORDER = (
 )
 
 
-PIN = "2468"
+PIN = "demo-2468"
 
 
 @pytest.fixture(autouse=True)

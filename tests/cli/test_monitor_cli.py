@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "workflow"))
 from monitor_cli_builders import ORDERING_NPI, enroll_argv
 from monitoring_builders import START, Strips, make_strips
 
-PIN = "2468"
+PIN = "demo-2468"
 ENROLL = enroll_argv("DEV-1", "2026-12-01")
 
 

@@ -27,7 +27,7 @@ from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.studies import StudyRequest, create_study, import_recording
 
 CHROMIUM = os.environ.get("ECGDESK_CHROMIUM", "/usr/bin/chromium")
-PIN = "2468"
+PIN = "demo-2468"
 VIEWPORT = {"width": 1366, "height": 768}
 #: Where the suite writes its screenshots: docs/screenshots when ECGDESK_SCREENSHOTS=1 (to refresh the
 #: committed ones), else a temporary folder.

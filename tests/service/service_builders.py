@@ -19,7 +19,7 @@ from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.policy import SecurityPolicy
 from ecgdesk.workflow.users import add_user
 
-PIN = "2468"
+PIN = "demo-2468"
 PHYSICIAN_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
 #: One user per role (username -> role).

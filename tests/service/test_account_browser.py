@@ -46,9 +46,9 @@ def test_a_user_changes_their_password_on_its_page(served: str) -> None:
         before = page.get_attribute('meta[name="csrf-token"]', "content")
         page.click("text=Change password")
         page.wait_for_url("**/account/password")
-        page.fill("#current-password", "1111")
-        page.fill("#new-password", "97531")
-        page.fill("#repeat-password", "97531")
+        page.fill("#current-password", "1111-1111")
+        page.fill("#new-password", "97531-new")
+        page.fill("#repeat-password", "97531-new")
         page.click("#password-form button[type=submit]")
         wrong = page.locator('.field-error[data-for="current_password"]')
         wrong.wait_for(state="visible")
@@ -65,7 +65,7 @@ def test_a_user_changes_their_password_on_its_page(served: str) -> None:
         after = page.get_attribute('meta[name="csrf-token"]', "content")
         assert after and after != before
         # a further change from the same page goes through with the renewed session's token
-        page.fill("#current-password", "97531")
+        page.fill("#current-password", "97531-new")
         page.fill("#new-password", "86420")
         page.fill("#repeat-password", "86420")
         page.click("#password-form button[type=submit]")

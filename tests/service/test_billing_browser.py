@@ -27,6 +27,7 @@ from browser_builders import (
 )
 
 from ecgdesk.workflow.claims_demo import simulate_payer
+from ecgdesk.workflow.demo import DEMO_PIN
 from ecgdesk.workflow.reporting import interpret, sign
 
 pytestmark = pytest.mark.browser
@@ -38,7 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with cheap_password_hashing():
         for ready in serve_demo(tmp_path_factory.mktemp("billing")):
             interpret(ready.store, ready.study_id, "dr.demo", "Sinus rhythm. No arrhythmia.")
-            sign(ready.store, ready.study_id, "dr.demo", "2468")
+            sign(ready.store, ready.study_id, "dr.demo", DEMO_PIN)
             yield ready
 
 

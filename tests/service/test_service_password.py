@@ -45,7 +45,7 @@ def test_a_user_changes_their_own_password(api: Api) -> None:
     assert other.get("/api/v1/session").status_code == 200
     headers = api.login("tech.t")
     old_cookie = api.client.cookies.get(COOKIE)
-    body = {"current_password": PIN, "new_password": "97531"}
+    body = {"current_password": PIN, "new_password": "97531-new"}
     answer = api.client.put(URL, json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     done = answer.json()
@@ -65,7 +65,8 @@ def test_a_user_changes_their_own_password(api: Api) -> None:
     bearer = {"Authorization": f"Bearer {secret}"}
     assert api.client.get("/api/v1/studies", headers=bearer).status_code == 401
     assert other.post("/api/v1/session", json={"username": "tech.t", "password": PIN}).status_code == 401
-    assert other.post("/api/v1/session", json={"username": "tech.t", "password": "97531"}).status_code == 200
+    again = {"username": "tech.t", "password": "97531-new"}
+    assert other.post("/api/v1/session", json=again).status_code == 200
     (row,) = _audit(api, "user:password-change")
     assert row["actor"] == "tech.t" and row["sessions_ended"] == done["sessions_ended"]
     assert row["tokens_revoked"] == done["tokens_revoked"]
@@ -79,10 +80,10 @@ def test_a_wrong_current_password_is_refused_counted_and_locks(api: Api) -> None
     account as three wrong logins would: then even the right current password is refused."""
     headers = api.login("dr.t")
     for _ in range(3):
-        wrong = {"current_password": "1111", "new_password": "97531"}
+        wrong = {"current_password": "1111-1111", "new_password": "97531-new"}
         answer = api.client.put(URL, json=wrong, headers=headers)
         assert answer.status_code == 403 and "current password is not accepted" in answer.text
-    answer = api.client.put(URL, json={"current_password": PIN, "new_password": "97531"}, headers=headers)
+    answer = api.client.put(URL, json={"current_password": PIN, "new_password": "97531-new"}, headers=headers)
     assert answer.status_code == 403 and "locked" in answer.text
     assert api.client.get("/api/v1/session").status_code == 200
     assert [r["reason"] for r in _audit(api, "auth:refused")] == ["wrong password"] * 3 + ["locked"]
@@ -97,7 +98,7 @@ def test_the_new_password_follows_the_policy_and_the_request_needs_csrf(api: Api
     assert short.status_code == 422 and short.json()["detail"][0]["loc"] == ["body", "new_password"]
     same = api.client.put(URL, json={"current_password": PIN, "new_password": PIN}, headers=headers)
     assert same.status_code == 422 and same.json()["detail"][0]["loc"] == ["new_password"]
-    body = {"current_password": PIN, "new_password": "97531"}
+    body = {"current_password": PIN, "new_password": "97531-new"}
     assert api.client.put(URL, json=body).status_code == 403  # no CSRF token
     assert api.client.put(URL, json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
     api.client.cookies.clear()
@@ -108,7 +109,7 @@ def test_the_new_password_follows_the_policy_and_the_request_needs_csrf(api: Api
 def test_an_api_token_cannot_change_its_users_password(api: Api) -> None:
     secret = _token(api, "tech.t")
     api.client.cookies.clear()
-    body = {"current_password": PIN, "new_password": "97531"}
+    body = {"current_password": PIN, "new_password": "97531-new"}
     answer = api.client.put(URL, json=body, headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 403 and "API token" in answer.text
     api.login("tech.t")  # the password is unchanged

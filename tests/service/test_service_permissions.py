@@ -39,7 +39,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     # the same password twice: refused as input (422) after the role check, so nobody's password changes
     ("PUT", "/api/v1/session/password"): (
         Action.PASSWORD_CHANGE,
-        {"current_password": "2468", "new_password": "2468"},
+        {"current_password": PIN, "new_password": PIN},
     ),
     ("GET", "/api/v1/studies"): (Action.STUDY_LIST, None),
     ("POST", "/api/v1/studies"): (Action.STUDY_CREATE, STUDY),
@@ -79,11 +79,11 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/users"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/users"): (
         Action.USER_MANAGE,
-        {"username": "new.user", "role": "biller", "password": "1234"},
+        {"username": "new.user", "role": "biller", "password": "1234-1234"},
     ),
     ("POST", "/api/v1/users/{username}/disable"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/users/{username}/enable"): (Action.USER_MANAGE, None),
-    ("PUT", "/api/v1/users/{username}/password"): (Action.USER_MANAGE, {"password": "1234"}),
+    ("PUT", "/api/v1/users/{username}/password"): (Action.USER_MANAGE, {"password": "1234-1234"}),
     ("GET", "/api/v1/tokens"): (Action.USER_MANAGE, None),
     ("POST", "/api/v1/tokens"): (Action.USER_MANAGE, {"username": "tech.t", "name": "device"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): (Action.USER_MANAGE, None),

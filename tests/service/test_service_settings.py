@@ -59,7 +59,7 @@ def test_the_sign_in_settings_are_administrator_settings_used_at_the_next_reques
     assert 'name="idle-seconds" content="120"' in page.text  # the page counts down from the new limit
 
     for _ in range(3):  # 3 wrong passwords locked the account under the start-up policy; now 4 do
-        wrong = api.client.post("/api/v1/session", json={"username": "dr.t", "password": "1111"})
+        wrong = api.client.post("/api/v1/session", json={"username": "dr.t", "password": "1111-1111"})
         assert wrong.status_code == 401 and "locked" not in wrong.text
     api.login("dr.t")  # not locked: the right password still opens a session
     _age_sessions(api, seen_ago_s=150)  # inside the start-up 600 s, past the new 2 minutes
@@ -91,7 +91,7 @@ def test_a_sign_in_setting_the_environment_sets_wins_and_the_page_says_so(
     assert "Fixed by <code>ECGDESK_LOCKOUT_MINUTES</code>" in row and "<form" not in row, row
     assert _changes(api) == [("lockout_minutes", {"value": 15}, {"value": 30})]  # the CLI's only
     for _ in range(3):
-        wrong = api.client.post("/api/v1/session", json={"username": "dr.t", "password": "1111"})
+        wrong = api.client.post("/api/v1/session", json={"username": "dr.t", "password": "1111-1111"})
         assert wrong.status_code == 401
     with api.store.transaction() as session:
         locked = session.scalars(select(User.locked_until).where(User.username == "dr.t")).one()

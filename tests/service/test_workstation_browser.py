@@ -484,7 +484,7 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     page = log_in(chromium, served, "admin.demo")
     page.fill("#u-username", "dr.two")
     page.select_option("#u-role", "physician")
-    page.fill("#u-password", "1357")
+    page.fill("#u-password", "1357-1357")
     page.locator("#user-form button[type=submit]").click()
     npi_error = page.locator('#user-form .field-error[data-for="npi"]')
     npi_error.wait_for(state="visible")  # a physician needs an NPI: said next to the field
@@ -494,7 +494,7 @@ def test_administrator_manages_users_and_checks_the_audit_chain(chromium: Any, s
     page.locator("tr[data-username='dr.two']").wait_for()
     # a reset password is confirmed in words (the dialog used to close without a word)
     page.locator("tr[data-username='dr.two'] button[data-act=password]").click()
-    page.fill("#pw-new", "2468-new")
+    page.fill("#pw-new", "demo-2468-new")
     page.locator("#pw-form button[type=submit]").click()
     wait_js(page, "document.getElementById('users-status').textContent.includes('dr.two')")
     assert "sessions ended" in page.locator("#users-status").inner_text()

@@ -56,7 +56,7 @@ def cheap_hashing(patch: pytest.MonkeyPatch) -> None:
 
 def add_people(store: Store) -> None:
     add_user(store, "dr.a", "physician", PIN, "Ana Lee, MD", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     add_user(store, "biller", "biller", PIN, "Bea Biller")
 
 

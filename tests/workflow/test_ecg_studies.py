@@ -84,8 +84,8 @@ def test_resting_ecg_study_end_to_end(store: Store, dicom_wfdb: Path):
 
 def _addendum_carries_both_signatures(store: Store, study_id: int, signed: SignatureInfo) -> None:
     """21 CFR 11.50: an addendum version's PDF still shows who interpreted (before, only "Addendum by")."""
-    add_user(store, "dr.second", "physician", "1357", display_name="B. Second", npi=SECOND_NPI)
-    amended = add_addendum(store, study_id, "dr.second", "1357", "Addendum: lead placement checked.")
+    add_user(store, "dr.second", "physician", "1357-1357", display_name="B. Second", npi=SECOND_NPI)
+    amended = add_addendum(store, study_id, "dr.second", "1357-1357", "Addendum: lead placement checked.")
     assert amended.version == signed.version + 1
     assert_pdf_carries_signatures(
         amended.pdf_path,

@@ -219,14 +219,14 @@ def test_user_add_and_password_sources(
         == 0
     )
     assert "user dr.a (physician)" in capsys.readouterr().out
-    monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("1357-1357\n"))
     assert main(["user", "add", "biller", "--role", "biller", "--password-stdin"]) == 0
     assert main(["user", "add", "dr.b", "--role", "physician", "--password-env", "NOT_SET_ANYWHERE"]) == 2
     assert "NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
-    monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("1357-1357\n"))
     assert main(["user", "add", "dr.c", "--role", "physician", "--password-stdin"]) == 2
     assert "field 'npi'" in capsys.readouterr().err
-    monkeypatch.setenv("ADMIN_PIN", "9753")
+    monkeypatch.setenv("ADMIN_PIN", "9753-9753")
     assert main(["user", "add", "boss", "--role", "admin", "--password-env", "ADMIN_PIN"]) == 0
     assert (
         main(
@@ -280,8 +280,16 @@ def test_whole_flow(
     monkeypatch.setattr(analysis, "default_analyzer", fake_analyzer)
     monkeypatch.setenv("DR_PIN", PIN)
     before = hashlib.sha256(tiny_record.read_bytes()).hexdigest()
+    monkeypatch.setenv("DR_FIRST", "first-2468")
     add_dr = ["user", "add", "dr.a", "--role", "physician", "--npi", PHYSICIAN_NPI]
-    assert main([*add_dr, "--user", "boss", "--password-env", "DR_PIN"]) == 0
+    add_dr += ["--password-env", "DR_FIRST"]
+    assert main([*add_dr, "--user", "boss"]) == 0
+    assert "they change the password at their first login" in capsys.readouterr().out
+    # the administrator chose that password: until dr.a chooses their own, nothing else (exit 2, said why)
+    assert main(["study", "list", "--user", "dr.a", "--password-env", "DR_FIRST"]) == 2
+    assert "change it first" in capsys.readouterr().err
+    change = ["user", "change-password", "--user", "dr.a", "--password-env", "DR_FIRST"]
+    assert main([*change, "--new-password-env", "DR_PIN"]) == 0
     assert main(CREATE) == 0
     assert main(["study", "import", "1", str(tiny_record), "--user", "tech"]) == 0
     assert main(["study", "analyze", "1", "--user", "tech"]) == 0
@@ -410,13 +418,13 @@ def test_a_user_changes_their_own_password_on_the_command_line(
     monkeypatch.setenv("NEW_PIN", "123")
     change = ["user", "change-password", "--user", "tech", "--new-password-env", "NEW_PIN"]
     assert main(change) == 2 and "field 'new_password'" in capsys.readouterr().err
-    monkeypatch.setenv("NEW_PIN", "97531")
+    monkeypatch.setenv("NEW_PIN", "97531-new")
     assert main(change) == 0
     assert "user tech: password changed" in capsys.readouterr().out
     assert main(change) == 2  # $ECGDESK_PASSWORD still holds the old one
     assert "wrong user name or password" in capsys.readouterr().err
     store = open_store()
     try:
-        assert authenticate(store, "tech", "97531").username == "tech"
+        assert authenticate(store, "tech", "97531-new").username == "tech"
     finally:
         store.close()

@@ -70,7 +70,7 @@ def orm(
 
 def _signed(store: Store, record: Path) -> int:
     add_user(store, "dr.a", "physician", PIN, "Lee, Ana", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     study_id = create_study(store, request(placer_order_number="PL-77"), "tech")
     import_recording(store, study_id, record, "tech")
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)

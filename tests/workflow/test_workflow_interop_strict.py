@@ -169,7 +169,7 @@ def test_results_carry_the_signature_as_signed_and_an_addendum_is_corrected(
     """The result names the signer as the signature does (printed name, time, meaning), also after the
     user's name was changed; a signed addendum goes out as a corrected result (C, corrected)."""
     add_user(store, "dr.a", "physician", PIN, "Lee, Ana", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     study_id = create_study(store, request(placer_order_number="PL-77"), "tech")
     import_recording(store, study_id, tiny_record, "tech")
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from monitoring_builders import START, Strips, make_strips
-from workflow_builders import ORDERING_NPI
+from workflow_builders import ORDERING_NPI, PIN
 
 from ecgdesk.coding import Service
 from ecgdesk.errors import InputError
@@ -109,7 +109,7 @@ def test_end_of_service_report_lists_every_criteria_version_in_force(store: Stor
     from ecgdesk.workflow.monitoring import sign_criteria
     from ecgdesk.workflow.users import add_user
 
-    add_user(store, "dr.order", "physician", "2468", "Smith, John", npi=ORDERING_NPI)
+    add_user(store, "dr.order", "physician", PIN, "Smith, John", npi=ORDERING_NPI)
     info = enroll(
         store,
         EnrolmentRequest(
@@ -119,7 +119,7 @@ def test_end_of_service_report_lists_every_criteria_version_in_force(store: Stor
         "tech",
     )
     for _ in range(3):
-        sign_criteria(store, info.id, default_criteria().to_dict(), "dr.order", "2468")
+        sign_criteria(store, info.id, default_criteria().to_dict(), "dr.order", PIN)
     signed = {1: "2026-12-01T10:00:00+00:00", 2: "2026-12-03T08:30:00+00:00", 3: "2026-12-06T09:00:00+00:00"}
     with store.transaction() as session:  # signed on those days (the clock of this run is later)
         for row in session.scalars(select(CriteriaVersion).where(CriteriaVersion.enrolment_id == info.id)):

@@ -42,8 +42,8 @@ from backends import BACKENDS
 
 def _build_reported(store: Store, record: Path) -> int:
     add_user(store, "dr.a", "physician", PIN, "Ana A, MD", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=SECOND_NPI)
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "dr.b", "physician", "1357-1357", "Ben B, MD", npi=SECOND_NPI)
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     study_id = create_study(store, request(), "tech")
     import_recording(store, study_id, record, "tech")
     analyze_study(store, study_id, "tech", analyzer=fake_analyzer)
@@ -111,9 +111,9 @@ def test_only_the_reviewing_physician_may_sign(store: Store, reported: int) -> N
         sign(store, reported, "dr.a", PIN)
     interpret(store, reported, "dr.a", "Sinus rhythm.")
     with pytest.raises(InputError, match=r"not been reviewed by 'dr\.b'"):
-        sign(store, reported, "dr.b", "1357")
+        sign(store, reported, "dr.b", "1357-1357")
     with pytest.raises(PermissionDeniedError, match="is a technician"):
-        sign(store, reported, "tech", "9999")
+        sign(store, reported, "tech", "9999-9999")
 
 
 def test_an_edit_after_sending_renders_the_report_again(store: Store, reported: int) -> None:
@@ -294,7 +294,7 @@ def test_addendum_is_a_new_signed_version(store: Store, reported: int) -> None:
         interpret(store, reported, "dr.a", "Overwrite attempt.")
     with pytest.raises(InputError, match="cannot edit beats of a study in status 'signed'"):
         edit_beats(store, reported, EditKind.BEAT, 0, "V", "tech")
-    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum: rare PVCs on review of strips.")
+    amended = add_addendum(store, reported, "dr.b", "1357-1357", "Addendum: rare PVCs on review of strips.")
     after = _versions(store, reported)
     assert after[: len(before)] == before  # earlier versions untouched (content and file hashes)
     assert amended.version == signed.version + 1 and amended.content_sha256 != signed.content_sha256
@@ -319,7 +319,7 @@ def test_the_addendum_version_s_pdf_carries_every_signature(store: Store, report
     signed = sign(store, reported, "dr.a", PIN)
     first = [("Interpreted by", "Ana A, MD", signed.version, signed.signed_at)]
     assert_pdf_carries_signatures(signed.pdf_path, first)
-    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum: rare PVCs on review of strips.")
+    amended = add_addendum(store, reported, "dr.b", "1357-1357", "Addendum: rare PVCs on review of strips.")
     assert_pdf_carries_signatures(
         amended.pdf_path,
         [
@@ -400,7 +400,7 @@ def test_characters_the_base_font_lacks_print_in_the_signed_pdf(store: Store, re
     signed = sign(store, reported, "dr.a", PIN)
     text = _pdf_text(signed.pdf_path)
     assert "\u231a" in text and "\u24b6" in text and "\u24b7" in text, text
-    amended = add_addendum(store, reported, "dr.b", "1357", "Addendum \u24b8: no change.")
+    amended = add_addendum(store, reported, "dr.b", "1357-1357", "Addendum \u24b8: no change.")
     assert "\u24b8" in _pdf_text(amended.pdf_path)
     assert signature_state(store, reported) == "valid"  # the stored PDF is the one signed
 

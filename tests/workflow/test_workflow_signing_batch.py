@@ -34,8 +34,8 @@ from workflow_builders import (
 
 def _reported(store: Store, record: Path, n: int) -> list[int]:
     add_user(store, "dr.a", "physician", PIN, "Ana A", npi=PHYSICIAN_NPI, credentials="MD")
-    add_user(store, "dr.b", "physician", "1357", "Ben B, MD", npi=SECOND_NPI)
-    add_user(store, "tech", "technician", "9999", "Terry Tech")
+    add_user(store, "dr.b", "physician", "1357-1357", "Ben B, MD", npi=SECOND_NPI)
+    add_user(store, "tech", "technician", "9999-9999", "Terry Tech")
     ids = []
     for i in range(n):
         study_id = create_study(store, request(patient_id=f"P{i}", name=f"Doe, Pat{i}"), "tech")
@@ -92,7 +92,7 @@ def test_batch_signs_the_ready_ones_and_says_why_not_the_others(store: Store, ti
         assert_pdf_carries_signatures(info.pdf_path, [("Interpreted by", "Ana A, MD", info.version,
                                                        info.signed_at)])
     # The same audit row per study as a single signature (compare with one signed alone).
-    single = sign(store, alone, "dr.b", "1357")
+    single = sign(store, alone, "dr.b", "1357-1357")
     rows = _sign_rows(store)
     assert sorted(rows) == sorted([mine, mine_too, alone])
     assert set(rows[mine]) == set(rows[alone]) and rows[mine]["meaning"] == rows[alone]["meaning"]
@@ -116,5 +116,5 @@ def test_batch_input_and_role_are_checked_first(store: Store, tiny_record: Path)
     with pytest.raises(InputError, match=f"at most {MAX_BATCH}"):
         sign_batch(store, list(range(1, MAX_BATCH + 2)), "dr.a", PIN)
     with pytest.raises(PermissionDeniedError, match="is a technician"):
-        sign_batch(store, [study_id], "tech", "9999")
+        sign_batch(store, [study_id], "tech", "9999-9999")
     assert show_study(store, study_id).status == "reported"

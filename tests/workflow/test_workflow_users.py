@@ -22,13 +22,13 @@ from ecgdesk.workflow.users import (
 
 
 def test_hash_is_salted_and_checks() -> None:
-    first, second = hash_secret("2468"), hash_secret("2468")
+    first, second = hash_secret(PIN), hash_secret(PIN)
     assert first != second and first.startswith("$argon2id$")
-    assert check_secret("2468", first) and check_secret("2468", second)
-    assert not check_secret("2469", first) and not check_secret("2468", "md5$abc")
-    legacy = hash_scrypt("2468")
-    assert check_secret("2468", legacy) and not check_secret("2469", legacy)
-    assert not check_secret("2468", "$argon2id$garbage")
+    assert check_secret(PIN, first) and check_secret(PIN, second)
+    assert not check_secret(PIN + "x", first) and not check_secret(PIN, "md5$abc")
+    legacy = hash_scrypt(PIN)
+    assert check_secret(PIN, legacy) and not check_secret(PIN + "x", legacy)
+    assert not check_secret(PIN, "$argon2id$garbage")
 
 
 def test_password_is_never_stored(store: Store) -> None:
@@ -42,18 +42,24 @@ def test_password_is_never_stored(store: Store) -> None:
 
 
 def test_once_an_admin_exists_adding_users_needs_their_password(store: Store) -> None:
-    add_user(store, "boss", "admin", "9753", actor="setup")  # setting up: no administrator yet
+    add_user(store, "boss", "admin", "9753-9753", actor="setup")  # setting up: no administrator yet
     with pytest.raises(InputError) as info:
-        add_user(store, "dr.x", "physician", "1111", npi=PHYSICIAN_NPI, actor="dr.x")
+        add_user(store, "dr.x", "physician", "1111-1111", npi=PHYSICIAN_NPI, actor="dr.x")
     assert info.value.field == "admin"
     with pytest.raises(AuthenticationError, match="wrong user name or password"):
-        add_user(store, "dr.x", "physician", "1111", npi=PHYSICIAN_NPI, actor="boss", admin_password="0000")
-    add_user(store, "tech", "technician", "1111", actor="boss", admin_password="9753")
+        add_user(
+            store, "dr.x", "physician", "1111-1111", npi=PHYSICIAN_NPI, actor="boss", admin_password="0000"
+        )
+    add_user(store, "tech", "technician", "1111-1111", actor="boss", admin_password="9753-9753")
     with pytest.raises(PermissionDeniedError, match="is a technician"):
-        add_user(store, "dr.x", "physician", "1111", npi=PHYSICIAN_NPI, actor="tech", admin_password="1111")
+        add_user(
+            store, "dr.x", "physician", "1111-1111", npi=PHYSICIAN_NPI, actor="tech",
+            admin_password="1111-1111",
+        )
     assert (
         add_user(
-            store, "dr.x", "physician", "1111", npi=PHYSICIAN_NPI, actor="boss", admin_password="9753"
+            store, "dr.x", "physician", "1111-1111", npi=PHYSICIAN_NPI, actor="boss",
+            admin_password="9753-9753",
         ).role
         is Role.PHYSICIAN
     )
@@ -62,11 +68,11 @@ def test_once_an_admin_exists_adding_users_needs_their_password(store: Store) ->
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"username": "bad name", "role": "admin", "password": "1234"}, "username"),
-        ({"username": "a", "role": "janitor", "password": "1234"}, "role"),
+        ({"username": "bad name", "role": "admin", "password": "1234-1234"}, "username"),
+        ({"username": "a", "role": "janitor", "password": "1234-1234"}, "role"),
         ({"username": "a", "role": "admin", "password": "12"}, "password"),
-        ({"username": "a", "role": "physician", "password": "1234"}, "npi"),
-        ({"username": "a", "role": "physician", "password": "1234", "npi": "123"}, "npi"),
+        ({"username": "a", "role": "physician", "password": "1234-1234"}, "npi"),
+        ({"username": "a", "role": "physician", "password": "1234-1234", "npi": "123"}, "npi"),
     ],
 )
 def test_bad_user_is_refused(store: Store, kwargs: dict[str, str], field: str) -> None:

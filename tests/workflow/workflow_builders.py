@@ -19,7 +19,7 @@ from ecgdesk.workflow.analysis import AnalysisOutput
 from ecgdesk.workflow.demo import synthetic_recording
 from ecgdesk.workflow.studies import StudyRequest
 
-PIN = "2468"
+PIN = "demo-2468"
 PHYSICIAN_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
 #: A second interpreting physician's (one NPI is one active account).

@@ -47,9 +47,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
     if administrator_exists(store):
         by = _admin(args, store, env_option="admin_password_env", stdin_option=None).principal
     info = add_user(
-        store, args.username, args.role, password, args.name, args.npi, args.credentials, actor="setup", by=by
+        store, args.username, args.role, password, args.name, args.npi, args.credentials, actor="setup",
+        by=by,
+        must_change=by is not None,  # an administrator chose it for them (not the first, setting up)
     )
-    print(f"user {info.username} ({info.role.value}) added with id {info.id}")
+    then = "; they change the password at their first login" if info.must_change_password else ""
+    print(f"user {info.username} ({info.role.value}) added with id {info.id}{then}")
     return 0
 
 
@@ -62,7 +65,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print_json([{**u.__dict__, "role": u.role.value} for u in users])
         return 0
     for u in users:
-        state = "disabled" if u.disabled else "active"
+        state = "disabled" if u.disabled else ("must-change-password" if u.must_change_password else "active")
         print(f"{u.id:4}  {u.username:20}  {u.role.value:10}  {state:8}  {u.display_name}")
     return 0
 
@@ -83,7 +86,10 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     by = _admin(args, store).principal
     password = _new_secret(args, args.username, "new_password_env", None)
     reset_password(store, by, args.username, password)
-    print(f"user {args.username}: password reset; their open sessions were ended")
+    print(
+        f"user {args.username}: password reset; their open sessions were ended, and they change the "
+        "password at their next login"
+    )
     return 0
 
 

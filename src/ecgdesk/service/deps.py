@@ -16,12 +16,16 @@ from fastapi import Depends, Request
 from ecgdesk.service.errors import ServiceError
 from ecgdesk.service.settings import ServiceSettings
 from ecgdesk.store import Store
-from ecgdesk.workflow.permissions import Action, Principal, authorize
+from ecgdesk.workflow.permissions import Action, Principal, authorize, refuse_until_changed
 from ecgdesk.workflow.sessions import record_csrf_refusal, resolve_session, resolve_token
 
 COOKIE = "ecgdesk_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What a session whose password must be changed first may still ask: who am I, log out, change it.
+OPEN_WHILE_CHANGING = frozenset(
+    {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("PUT", "/api/v1/session/password")}
+)
 
 
 def get_store(request: Request) -> Store:
@@ -67,6 +71,9 @@ def current_user(request: Request, store: StoreDep, settings: SettingsDep) -> Pr
             raise ServiceError(
                 403, CSRF_HEADER, "missing or wrong CSRF token on a state-changing request", "csrf"
             )
+    if principal.must_change_password and (request.method, request.url.path) not in OPEN_WHILE_CHANGING:
+        # here, not only in authorize: some routes check no action (the session's own reads)
+        refuse_until_changed(store, principal, f"{request.method} {request.url.path}")
     return principal
 
 

@@ -82,6 +82,13 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # 0027: a password an administrator set (creation, reset), or one below today's policy, is changed by
+    # its user before anything else (NIST SP 800-63B 3.1.1.2; the field's practice).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # 0028: the name NFKC-normalised and case-folded (``workflow.users.folded``), unique: two names that read
+    # alike cannot both be added, even at the same instant. Nullable only because SQLite cannot add a NOT
+    # NULL column in place; every row has it (the migration filled the older ones).
+    username_folded: Mapped[str | None] = mapped_column(String(256), unique=True, index=True)
 
 
 class Patient(Base):

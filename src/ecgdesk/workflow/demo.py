@@ -35,7 +35,7 @@ MARKER = ".ecgdesk-demo"
 DEMO_PHYSICIAN = "dr.demo"
 DEMO_TECHNICIAN = "tech.demo"
 DEMO_BILLER = "biller.demo"
-DEMO_PIN = "2468"
+DEMO_PIN = "demo-2468"
 DEMO_NPI = "1234567893"
 ORDERING_NPI = "1245319599"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecgdesk.errors import PermissionDeniedError, a_role
+from ecgdesk.errors import PasswordChangeRequiredError, PermissionDeniedError, a_role
 from ecgdesk.store import Store, append
 from ecgdesk.store.enums import Role
 from ecgdesk.store.models import ComponentPerformance, Interpretation, Order, Signature, Study, User
@@ -181,6 +181,8 @@ class Principal:
     session_id: int | None = None
     token_id: int | None = None
     csrf_token: str | None = None
+    #: The password was set by an administrator (or is below the policy): only its change is allowed.
+    must_change_password: bool = False
 
     @property
     def actor(self) -> str:
@@ -195,7 +197,10 @@ def allowed(role: Role, action: Action) -> bool:
 def authorize(
     store: Store, principal: Principal, action: Action, entity: str = "", entity_id: object = ""
 ) -> None:
-    """Return if ``principal``'s role may do ``action``; else audit the refusal and raise it."""
+    """Return if ``principal``'s role may do ``action``; else audit the refusal and raise it. A user who
+    must change their password first may do nothing else (:func:`refuse_until_changed`)."""
+    if principal.must_change_password and action is not Action.PASSWORD_CHANGE:
+        refuse_until_changed(store, principal, action.value)
     if allowed(principal.role, action):
         return
     with store.transaction() as session:
@@ -210,6 +215,36 @@ def authorize(
         )
     raise PermissionDeniedError(
         principal.username, principal.role.value, action.value, sorted(r.value for r in PERMISSIONS[action])
+    )
+
+
+CHANGE_FIRST = (
+    "the password of {name!r} was set by an administrator or no longer meets the password rule: change it "
+    "first (the page /account/password, PUT /api/v1/session/password, or ecgdesk user change-password); "
+    "nothing else is open until then"
+)
+
+
+def refuse_until_changed(store: Store, principal: Principal, what: str) -> None:
+    """Audit and refuse ``what`` (an action, or a request's method and path) for a user who must change
+    their password first (``users.must_change_password``)."""
+    with store.transaction() as session:
+        append(
+            session,
+            principal.actor,
+            "auth:forbidden",
+            "action",
+            what[:200],
+            None,
+            {"action": what[:200], "role": principal.role.value, "via": principal.via,
+             "reason": "password must be changed"},
+        )
+    raise PasswordChangeRequiredError(
+        principal.username,
+        principal.role.value,
+        what,
+        sorted(r.value for r in PERMISSIONS[Action.PASSWORD_CHANGE]),
+        CHANGE_FIRST.format(name=principal.username),
     )
 
 

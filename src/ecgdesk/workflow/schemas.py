@@ -16,6 +16,7 @@ from ecgdesk.coding import Service, Setting
 from ecgdesk.coding.schemas import ClaimDocument, FactsDocument
 from ecgdesk.interop.model import OrderPriority
 from ecgdesk.store.enums import EditKind, OrderState, Role, StudyStatus
+from ecgdesk.workflow.password_policy import MAX_PASSWORD, MIN_PASSWORD
 
 
 def _utc(moment: datetime) -> datetime:
@@ -388,6 +389,11 @@ class SessionOut(Model):
     role: Role
     csrf_token: str | None
     via: str
+    must_change_password: bool = Field(
+        default=False,
+        description="the password was set by an administrator (or is below the password rule): until it is "
+        "changed (PUT /api/v1/session/password) every other request is refused 403",
+    )
 
 
 class UserOut(Model):
@@ -398,6 +404,7 @@ class UserOut(Model):
     npi: str | None
     credentials: str | None
     disabled: bool
+    must_change_password: bool = False
 
 
 class SettingOut(Model):
@@ -430,14 +437,14 @@ class SettingIn(InputModel):
 class UserCreate(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     role: Role
-    password: str = Field(min_length=4, max_length=1024)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
     display_name: str | None = Field(default=None, max_length=200)
     npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
     credentials: str | None = Field(default=None, max_length=50)
 
 
 class PasswordIn(InputModel):
-    password: str = Field(min_length=4, max_length=1024)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 class PasswordChangeIn(InputModel):
@@ -445,7 +452,7 @@ class PasswordChangeIn(InputModel):
     :class:`PasswordIn`)."""
 
     current_password: str = SECRET
-    new_password: str = Field(min_length=4, max_length=1024)
+    new_password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 class PasswordChangedOut(Model):

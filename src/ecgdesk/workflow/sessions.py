@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -27,9 +27,10 @@ from ecgdesk.store.service_models import ApiToken, LoginSession
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.login_limit import forget_attempt, take_attempt
 from ecgdesk.workflow.paging import Rows, paged
+from ecgdesk.workflow.password_policy import check_password
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
-from ecgdesk.workflow.users import UserInfo, authenticate, aware, check_password, hash_secret
+from ecgdesk.workflow.users import UserInfo, authenticate, aware, hash_secret
 
 TOKEN_PREFIX = "ecgd_"
 
@@ -98,7 +99,8 @@ def _open(
         {"session": row.id, "client": client[:200]},
     )
     principal = Principal(
-        info.id, info.username, info.role, info.display_name, "session", row.id, None, csrf
+        info.id, info.username, info.role, info.display_name, "session", row.id, None, csrf,
+        info.must_change_password,
     )
     return NewSession(token, csrf, principal, row.expires_at)
 
@@ -155,6 +157,7 @@ def resolve_session(
                 row.id,
                 None,
                 row.csrf_token,
+                bool(user.must_change_password),
             )
     if refusal is not None or principal is None:
         raise AuthenticationError(refusal or "no valid session: log in")
@@ -228,7 +231,7 @@ def change_password(
             [],
             "an API token cannot change its user's password: the user logs in and changes it",
         )
-    check_password(new, "new_password")
+    check_password(new, "new_password", by.username)
     if new == current:
         raise InputError("new_password", "must differ from the current password")
     hashed = hash_secret(new)  # before the transaction: argon2 is slow by design
@@ -242,6 +245,7 @@ def change_password(
         if user is None or user.id != by.user_id:  # the name is another account's now: change nothing
             raise AuthenticationError("no valid session: log in")
         user.password_hash = hashed
+        required, user.must_change_password = bool(user.must_change_password), False
         moment = now()
         open_rows = session.scalars(
             select(LoginSession).where(LoginSession.user_id == info.id, LoginSession.ended_at.is_(None))
@@ -263,9 +267,11 @@ def change_password(
             "user",
             info.id,
             None,
-            {"sessions_ended": list(ended), "tokens_revoked": list(revoked), "via": by.via},
+            {"sessions_ended": list(ended), "tokens_revoked": list(revoked), "via": by.via,
+             "was_required": required},
         )
-        renewed = _open(session, info, token, csrf, client, policy) if by.via == "session" else None
+        changed = replace(info, must_change_password=False)
+        renewed = _open(session, changed, token, csrf, client, policy) if by.via == "session" else None
         done.append(PasswordChanged(ended, revoked, renewed))
 
     authenticate(store, by.username, current, policy=policy, accepted=apply)

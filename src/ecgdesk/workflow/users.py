@@ -20,6 +20,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ecgdesk.errors import (
@@ -36,6 +37,7 @@ from ecgdesk.store.enums import Role
 from ecgdesk.store.models import User
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.paging import Rows, paged
+from ecgdesk.workflow.password_policy import check_password, password_problem
 from ecgdesk.workflow.permissions import Action, Principal, authorize
 from ecgdesk.workflow.policy import SecurityPolicy
 
@@ -43,7 +45,6 @@ from ecgdesk.workflow.policy import SecurityPolicy
 HASHER = PasswordHasher()
 # Legacy scrypt cost (hashes written before argon2): n=2**14, r=8, p=1.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
-MIN_SECRET = 4
 WRONG = "wrong user name or password"
 
 
@@ -106,9 +107,13 @@ class UserInfo:
     npi: str | None
     credentials: str | None
     disabled: bool = False
+    must_change_password: bool = False
 
     def principal(self, via: str) -> Principal:
-        return Principal(self.id, self.username, self.role, self.display_name, via)
+        return Principal(
+            self.id, self.username, self.role, self.display_name, via,
+            must_change_password=self.must_change_password,
+        )
 
 
 def _info(user: User) -> UserInfo:
@@ -120,6 +125,7 @@ def _info(user: User) -> UserInfo:
         user.npi,
         user.credentials,
         bool(user.disabled),
+        bool(user.must_change_password),
     )
 
 
@@ -141,14 +147,6 @@ def check_npi(value: str, field: str) -> str:
     if (10 - total % 10) % 10 != int(text[9]):
         raise InputError(field, f"{value!r} fails the NPI check digit")
     return text
-
-
-def check_password(password: str, field: str = "password") -> str:
-    if len(password) < MIN_SECRET:
-        raise InputError(field, f"must be at least {MIN_SECRET} characters")
-    if len(password) > 1024:
-        raise InputError(field, "must be at most 1024 characters")
-    return password
 
 
 def folded(username: str) -> str:
@@ -211,12 +209,14 @@ def add_user(
     admin_password: str | None = None,
     by: Principal | None = None,
     policy: SecurityPolicy | None = None,
+    must_change: bool = False,
 ) -> UserInfo:
     """Create a user; the password/PIN is kept only as an argon2 hash.
 
     Until an administrator exists anyone may add users (setting up); after that only an administrator:
     ``by`` (already authenticated), or ``actor`` with ``admin_password`` (a wrong one counts towards
-    ``policy``'s lockout, the caller's settings).
+    ``policy``'s lockout, the caller's settings). ``must_change``: the user changes the password at the
+    next login (the faces set it when an administrator makes the account; seeding and tests need not).
     """
     role_value = Role(check_option("role", role, [r.value for r in Role]))
     if (
@@ -230,7 +230,7 @@ def add_user(
             "username", f"{username!r} is not in Unicode NFKC form: write it as "
             f"{unicodedata.normalize('NFKC', username)!r}"
         )
-    check_password(password)
+    check_password(password, username=username)
     if npi is not None:
         npi = check_npi(npi, "npi")
     if role_value is Role.PHYSICIAN and npi is None:
@@ -260,9 +260,18 @@ def add_user(
             created_at=now(),
             disabled=False,
             failed_logins=0,
+            must_change_password=must_change,
+            username_folded=folded(username),
         )
         session.add(user)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            # another request added this name (or one that folds to it) since the check above read the
+            # names: the unique index on the folded name (0028) is what decides, on PostgreSQL too
+            raise InputError(
+                "username", f"{username!r} (or a name differing only in case or form) was added just now"
+            ) from None
         append(
             session,
             actor,
@@ -270,7 +279,7 @@ def add_user(
             "user",
             user.id,
             None,
-            {"username": username, "role": role_value.value, "npi": npi},
+            {"username": username, "role": role_value.value, "npi": npi, "must_change_password": must_change},
         )
         return _info(user)
 
@@ -326,6 +335,11 @@ def authenticate(
             reason = "disabled"
         else:
             user.failed_logins, user.locked_until = 0, None
+            weak = password_problem(password, username)
+            if weak is not None and not user.must_change_password:
+                # a password stored under an earlier, weaker rule still opens the account, once: to change it
+                user.must_change_password = True
+                append(session, username, "user:password-weak", "user", user.id, None, {"reason": weak})
             if fresh is not None:
                 old = user.password_hash.split("$", 2)[1] if user.password_hash.startswith("$") else "scrypt"
                 user.password_hash = fresh
@@ -412,17 +426,29 @@ def set_disabled(store: Store, by: Principal, username: str, disabled: bool) -> 
 
 
 def reset_password(store: Store, by: Principal, username: str, password: str) -> UserInfo:
-    """An administrator sets a new password (and lifts a lockout); the user's open sessions end."""
+    """An administrator sets a new password (and lifts a lockout); the user's open sessions end and the
+    user must change the password at their next login (the administrator knows this one)."""
     from ecgdesk.workflow.sessions import end_user_sessions
 
     authorize(store, by, Action.USER_MANAGE, "user", username)
-    check_password(password)
+    if username == by.username:
+        # a reset asks for no current password: a session left open would give the account away
+        raise InputError(
+            "username",
+            "an administrator changes their own password as any user does, giving the current one "
+            "(/account/password, ecgdesk user change-password); a reset is for another user's",
+        )
+    check_password(password, username=username)
     hashed = hash_secret(password)
     with store.transaction() as session:
         user = _user(session, username)
         user.password_hash = hashed
         user.failed_logins, user.locked_until = 0, None
-        append(session, by.actor, "user:password-reset", "user", user.id, None, {"by": by.username})
+        user.must_change_password = True
+        append(
+            session, by.actor, "user:password-reset", "user", user.id, None,
+            {"by": by.username, "must_change_password": True},
+        )
         end_user_sessions(session, user.id, "password reset")
         return _info(user)
 

@@ -7,6 +7,7 @@ and permission table, and their scripts call the API for every change.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -54,6 +55,8 @@ def static_file(name: str) -> Response:
 
 
 def landing(who: Principal) -> str:
+    if who.must_change_password:
+        return "/account/password"
     return "/admin/users" if who.role is Role.ADMIN else "/worklist"
 
 
@@ -104,7 +107,7 @@ def login_form(
     except (AuthenticationError, InputError) as error:
         message = getattr(error, "reason", None) or str(error)
         return render(request, "login.html.j2", None, 401, notice="", next=_safe_next(next), error=message)
-    if not _safe_next(next):
+    if not _safe_next(next) or new.principal.must_change_password:
         target.headers["location"] = landing(new.principal)
     return target
 
@@ -162,7 +165,8 @@ def password_page(request: Request, store: StoreDep) -> HTMLResponse:
     """The user's own password change (its script calls ``PUT /api/v1/session/password``)."""
     who = page_user(request)
     authorize(store, who, Action.PASSWORD_CHANGE)
-    return render(request, "account_password.html.j2", who, nav="account", back=landing(who))
+    back = landing(replace(who, must_change_password=False))  # where to go once it is changed
+    return render(request, "account_password.html.j2", who, nav="account", back=back)
 
 
 def page_error(error: EcgDeskError) -> str:

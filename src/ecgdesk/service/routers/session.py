@@ -76,7 +76,8 @@ def log_in(
     new = open_session(request, response, store, settings, body.username, body.password)
     p = new.principal
     return SessionOut(
-        username=p.username, display_name=p.display_name, role=p.role, csrf_token=new.csrf_token, via=p.via
+        username=p.username, display_name=p.display_name, role=p.role, csrf_token=new.csrf_token, via=p.via,
+        must_change_password=p.must_change_password,
     )
 
 
@@ -89,6 +90,7 @@ def who_am_i(who: CurrentUser) -> SessionOut:
         role=who.role,
         csrf_token=who.csrf_token,
         via=who.via,
+        must_change_password=who.must_change_password,
     )
 
 

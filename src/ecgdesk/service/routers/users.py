@@ -23,7 +23,14 @@ from ecgdesk.workflow.schemas import (
     UserOut,
 )
 from ecgdesk.workflow.sessions import TokenInfo, create_token, list_tokens, revoke_token
-from ecgdesk.workflow.users import UserInfo, add_user, list_users, reset_password, set_disabled
+from ecgdesk.workflow.users import (
+    UserInfo,
+    add_user,
+    administrator_exists,
+    list_users,
+    reset_password,
+    set_disabled,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -39,6 +46,7 @@ def _user(info: UserInfo) -> UserOut:
         npi=info.npi,
         credentials=info.credentials,
         disabled=info.disabled,
+        must_change_password=info.must_change_password,
     )
 
 
@@ -73,6 +81,7 @@ def add(body: UserCreate, store: StoreDep, who: CurrentUser) -> UserOut:
         body.npi,
         body.credentials,
         by=who,
+        must_change=administrator_exists(store),  # an administrator made it (not the first, setting up)
     )
     return _user(info)
 
@@ -91,7 +100,8 @@ def enable(username: Username, store: StoreDep, who: CurrentUser) -> UserOut:
 @router.put("/users/{username}/password")
 @checked_by_workflow(Action.USER_MANAGE)
 def reset(username: Username, body: PasswordIn, store: StoreDep, who: CurrentUser) -> UserOut:
-    """Set a new password (lifts a lockout, ends the user's sessions)."""
+    """Set a new password (lifts a lockout, ends the user's sessions); the user must change it at the next
+    login. One's own password is changed with PUT /api/v1/session/password instead."""
     return _user(reset_password(store, who, username, body.password))
 
 

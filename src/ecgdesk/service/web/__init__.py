@@ -23,13 +23,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecgdesk import __version__
-from ecgdesk.errors import AuthenticationError, EcgDeskError, NotFoundError, PermissionDeniedError
+from ecgdesk.errors import (
+    AuthenticationError,
+    EcgDeskError,
+    NotFoundError,
+    PasswordChangeRequiredError,
+    PermissionDeniedError,
+)
 from ecgdesk.names import with_credentials
 from ecgdesk.reports.tables import duration_text
 from ecgdesk.service.deps import COOKIE
 from ecgdesk.store import Store
 from ecgdesk.store.enums import Role
-from ecgdesk.workflow.permissions import Action, Principal, allowed
+from ecgdesk.workflow.permissions import Action, Principal, allowed, refuse_until_changed
 from ecgdesk.workflow.sessions import resolve_session
 
 HERE = Path(__file__).resolve().parent
@@ -71,13 +77,21 @@ def _static_version() -> str:
 STATIC_VERSION = _static_version()
 
 
-def page_user(request: Request) -> Principal:
-    """The user of the session cookie (pages only read: no CSRF check here; the API calls carry it)."""
+#: The pages a user who must change their password first may open (``/`` takes them to the change).
+PAGES_WHILE_CHANGING = frozenset({"/", "/account/password"})
+
+
+def page_user(request: Request, *, frame_only: bool = False) -> Principal:
+    """The user of the session cookie (pages only read: no CSRF check here; the API calls carry it).
+    ``frame_only``: for the frame of an error page, no refusal of its own."""
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         raise AuthenticationError("no session: log in")
     store: Store = request.app.state.store
-    return resolve_session(store, cookie, request.app.state.settings.policy)
+    who = resolve_session(store, cookie, request.app.state.settings.policy)
+    if who.must_change_password and not frame_only and request.url.path not in PAGES_WHILE_CHANGING:
+        refuse_until_changed(store, who, f"{request.method} {request.url.path}")
+    return who
 
 
 def render(
@@ -127,6 +141,8 @@ class PageRoute(APIRoute):
                 return _unread_form(request, error)
             except AuthenticationError as error:
                 return _login_redirect(request, error)
+            except PasswordChangeRequiredError as error:
+                return _error_page(request, 403, "Change your password first", str(error))
             except PermissionDeniedError as error:
                 return _error_page(request, 403, "Not for your role", str(error))
             except NotFoundError as error:
@@ -141,7 +157,7 @@ def _error_page(
     request: Request, status: int, title: str, message: str, problems: list[dict[str, str]] | None = None
 ) -> HTMLResponse:
     try:
-        who: Principal | None = page_user(request)
+        who: Principal | None = page_user(request, frame_only=True)
     except EcgDeskError:
         who = None
     return render(

@@ -24,7 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const current = form.current_password.value;
     const fresh = form.new_password.value;
     if (!current) { wrong("current_password", "Enter your current password."); return; }
-    if (fresh.length < 4) { wrong("new_password", "At least 4 characters."); return; }
+    if (fresh.length < 8) { wrong("new_password", "At least 8 characters."); return; }
     if (fresh !== form.repeat_password.value) { wrong("repeat_password", "The two new passwords differ."); return; }
     const answer = await WS.api("PUT", "/api/v1/session/password", { current_password: current, new_password: fresh });
     form.current_password.value = "";
@@ -43,5 +43,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const tokens = answer.data.tokens_revoked.length;
     done.textContent = `Your password is changed. Ended: ${others} other session(s); revoked: ${tokens} API token(s).`;
     done.hidden = false;
+    const required = document.getElementById("password-required");
+    if (required) required.hidden = true;  // the rest of the workstation is open again
   });
 });

@@ -24,6 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     const next = form.next.value;
+    if (answer.data.must_change_password) { location.assign("/account/password"); return; }
     location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next
       : (answer.data.role === "admin" ? "/admin/users" : "/worklist"));
   });
