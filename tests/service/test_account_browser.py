@@ -66,13 +66,13 @@ def test_a_user_changes_their_password_on_its_page(served: str) -> None:
         assert after and after != before
         # a further change from the same page goes through with the renewed session's token
         page.fill("#current-password", "97531-new")
-        page.fill("#new-password", "86420")
-        page.fill("#repeat-password", "86420")
+        page.fill("#new-password", "86420-new")
+        page.fill("#repeat-password", "86420-new")
         page.click("#password-form button[type=submit]")
         _wait_cleared(page)  # the script empties the current password when the answer came
         page.locator("#password-done").wait_for(state="visible")
         assert page.errors == []
         page.context.close()
-        again = open_logged_in(chromium, served, "tech.t", "86420")
+        again = open_logged_in(chromium, served, "tech.t", "86420-new")
         assert "/worklist" in again.url
         again.context.close()

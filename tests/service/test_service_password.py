@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
-from service_builders import PIN, Api
+from service_builders import PIN, Api, add_people, make_api
 from sqlalchemy import select
+from test_service_page_permissions import PAGES
+from test_service_permissions import ROUTES, _request, _url
 
+from backends import make_store
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.service_models import LoginSession
 
@@ -125,3 +131,66 @@ def test_the_password_page_is_linked_from_the_header(api: Api) -> None:
     for name in ("current_password", "new_password", "repeat_password"):
         assert f'name="{name}"' in form.text
     assert "/static/account.js" in form.text and 'autocomplete="new-password"' in form.text
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Api]:
+    """SQLite only: the refusal is the service's and the workflow's, the same on both backends."""
+    store = make_store(tmp_path, "sqlite")
+    add_people(store)
+    yield from make_api(store)
+    store.close()
+
+
+def test_a_reset_password_opens_nothing_but_its_change(web: Api) -> None:
+    """Until 2026-12-08 the user kept the password the administrator chose. Now the session it opens reaches
+    only who-am-I, log out and the change of password: every other route of the API (walked from
+    ``test_service_permissions.ROUTES``, those that check no action included) and every page (``PAGES``)
+    is refused 403 naming why, each refusal audited; the start page and the login go to the change; the
+    change opens everything again."""
+    admin = web.login("admin.t")
+    chosen = {"password": "from-the-admin"}
+    reset = web.client.put("/api/v1/users/tech.t/password", json=chosen, headers=admin)
+    assert reset.status_code == 200 and reset.json()["must_change_password"] is True
+    own = web.client.put("/api/v1/users/admin.t/password", json=chosen, headers=admin)
+    assert own.status_code == 422 and "giving the current one" in own.text  # a reset asks for none
+    rows = web.client.get("/admin/users").text.split("<tr data-username=")
+    mine = next(r for r in rows if r.startswith('"admin.t"')).split("</tr>")[0]
+    theirs = next(r for r in rows if r.startswith('"tech.t"')).split("</tr>")[0]
+    assert "Reset password" in theirs and "must change the password" in theirs
+    assert "Reset password" not in mine  # not offered for one's own account
+    form = web.client.post(
+        "/login", data={"username": "tech.t", "password": "from-the-admin", "next": "/worklist"},
+        follow_redirects=False,
+    )
+    assert form.headers["location"] == "/account/password"
+    headers = web.login("tech.t", "from-the-admin")
+    assert web.client.get("/api/v1/session").json()["must_change_password"] is True
+    still_open = {("GET", "/api/v1/session"), ("DELETE", "/api/v1/session"), ("PUT", URL)}
+    walked, before = 0, len(_audit(web, "auth:forbidden"))
+    for (method, path), (_, body) in ROUTES.items():
+        if (method, path) in still_open:
+            continue
+        answer = _request(web, method, path, body, headers)
+        where = f"{method} {path}: {answer.status_code} {answer.text[:200]}"
+        assert answer.status_code == 403, where
+        assert answer.json()["detail"][0]["type"] == "PasswordChangeRequiredError", where
+        assert "change it first" in answer.json()["detail"][0]["msg"], where
+        walked += 1
+    for page in PAGES:
+        if page in ("/", "/account/password"):
+            continue
+        answer = web.client.get(_url(page))
+        assert answer.status_code == 403 and "Change your password first" in answer.text, page
+        walked += 1
+    assert walked > 80 and len(_audit(web, "auth:forbidden")) == before + walked  # each one audited
+    assert web.client.get("/", follow_redirects=False).headers["location"] == "/account/password"
+    assert 'id="password-required"' in web.client.get("/account/password").text
+    body = {"current_password": "from-the-admin", "new_password": "tech-t-own-choice"}
+    changed = web.client.put(URL, json=body, headers=headers)
+    assert changed.status_code == 200, changed.text
+    renewed = {"X-CSRF-Token": changed.json()["csrf_token"]}
+    assert web.client.get("/api/v1/session").json()["must_change_password"] is False
+    assert web.client.get("/api/v1/studies", headers=renewed).status_code == 200
+    assert web.client.get("/worklist").status_code == 200
+    assert 'id="password-required"' not in web.client.get("/account/password").text

@@ -255,3 +255,35 @@ def test_a_database_with_studies_goes_down_to_0013_and_up_again(tmp_path: Path, 
     with store.transaction() as session:
         assert session.scalar(select(Study.order_id).where(Study.id == 1)) == 1
     store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0028_fills_the_folded_names_and_stops_at_names_folding_alike(tmp_path: Path, backend: str) -> None:
+    """The folded name of each stored user is filled in and made unique; two stored names that differ
+    only in case or form stop the upgrade with an error naming both (never merged, nothing changed)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, select
+
+    from ecgdesk.store.models import User
+
+    url = scratch_url(tmp_path, backend)
+    engine = _upgrade_to(url, "0027")
+    stamp = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    tables = MetaData()
+    with engine.begin() as connection:
+        tables.reflect(connection, only=["users"])
+        for name in ("Boss", "dr.a", "boss"):
+            connection.execute(tables.tables["users"].insert().values(
+                username=name, display_name=name, role="admin", password_hash="x", created_at=stamp))
+    with pytest.raises(InputError, match=r"'Boss' and 'boss'") as info:
+        open_store(url=url, home=tmp_path / "home")
+    assert info.value.field == "users.username" and "not merged" in info.value.reason
+    with engine.begin() as connection:
+        connection.execute(tables.tables["users"].delete().where(tables.tables["users"].c.username == "boss"))
+    engine.dispose()
+    store = open_store(url=url, home=tmp_path / "home")
+    with store.transaction() as session:
+        assert dict(session.execute(select(User.username, User.username_folded)).all()) == {
+            "Boss": "boss", "dr.a": "dr.a"}
+    store.close()

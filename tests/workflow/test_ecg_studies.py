@@ -134,8 +134,10 @@ def test_resting_ecg_through_the_study_commands(
     monkeypatch.setenv("ECGDESK_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("ECGDESK_DATABASE_URL", raising=False)
     monkeypatch.setenv("DR_PIN", PIN)
-    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)  # every user below has the same PIN
-    add = ["user", "add", "--password-env", "DR_PIN", "--user", "boss"]
+    monkeypatch.setenv("ECGDESK_PASSWORD", PIN)  # every user below has the same PIN, once their own
+    monkeypatch.setenv("FIRST_PIN", "first-2468")  # the one the administrator gives them
+    add = ["user", "add", "--password-env", "FIRST_PIN", "--user", "boss"]
+    own = ["--password-env", "FIRST_PIN", "--new-password-env", "DR_PIN"]
     steps = [
         ["user", "add", "boss", "--role", "admin", "--password-env", "DR_PIN"],
         [*add, "tech", "--role", "technician"],
@@ -153,8 +155,9 @@ def test_resting_ecg_through_the_study_commands(
             "--npi",
             PHYSICIAN_NPI,
             "--password-env",
-            "DR_PIN",
+            "FIRST_PIN",
         ],
+        *(["user", "change-password", "--user", name, *own] for name in ("tech", "biller", "dr.r")),
         [
             "study",
             "create",

@@ -200,4 +200,7 @@ def open_store(url: str | None = None, home: Path | None = None) -> Store:
     except OperationalError as error:
         engine.dispose()
         raise InputError(URL_ENV, f"cannot open the database: {error.orig}", shown) from None
+    except BaseException:  # a migration's own refusal (0028's names folding alike): no connection left open
+        engine.dispose()
+        raise
     return Store(engine=engine, home=home, sessions=sessionmaker(engine, expire_on_commit=False))

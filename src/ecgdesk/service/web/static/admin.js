@@ -53,7 +53,7 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("pw-new").value = "";
       // nothing else on the page changes: say that it was done (the PUT ends the user's sessions)
       document.getElementById("users-status").textContent =
-        `Password of ${who} set; their open sessions ended (they log in with the new one).`;
+        `Password of ${who} set; their open sessions ended (they log in with the new one, then choose their own).`;
     });
   }
   const saveSetting = async (f, value) => {
