@@ -1,7 +1,7 @@
 """login_failures: refused logins by client address, for the per-address login limit
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-08 01:45:00
 
 Only the account locked after failed logins: one address trying many user names (password spraying) was
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0026"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
