@@ -155,18 +155,22 @@ def unprintable(text: str) -> list[str]:
     return list(seen)
 
 
+def _named(missing: list[str]) -> str:
+    """The first five characters the fonts lack, each with its code point and name, and how many more."""
+    named = ", ".join(
+        f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')})" for c in missing[:5]
+    )
+    return named + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+
+
 def check_printable(field: str, text: str) -> str:
     """``text`` if the report fonts print every character of it, else :class:`InputError` naming the
     field and the first characters they cannot print (a signed report must show what was signed)."""
     missing = unprintable(text)
     if missing:
-        named = ", ".join(
-            f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')})" for c in missing[:5]
-        )
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InputError(
             field,
-            f"the report cannot print {named}{more}: no installed font has "
+            f"the report cannot print {_named(missing)}: no installed font has "
             f"{'it' if len(missing) == 1 else 'them'}; remove or replace "
             f"{'it' if len(missing) == 1 else 'them'} (or install a font that has "
             f"{'it' if len(missing) == 1 else 'them'}, e.g. Debian's fonts-noto-core or fonts-noto-cjk)",
@@ -181,13 +185,9 @@ def check_header_printable(fields: dict[str, str]) -> None:
     for field, text in fields.items():
         missing = unprintable(text)
         if missing:
-            named = ", ".join(
-                f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')})" for c in missing[:5]
-            )
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise InputError(
                 field,
-                f"the report cannot print {named}{more}: no installed font has "
+                f"the report cannot print {_named(missing)}: no installed font has "
                 f"{'it' if len(missing) == 1 else 'them'}, and the report would show blank boxes; install a "
                 "font that has them on the host that renders reports (e.g. Debian's fonts-noto-cjk or "
                 "fonts-noto-core), restart the service and its workers, then render the report again",
