@@ -81,6 +81,15 @@ def test_enroll_sign_ingest_queue_review(strips: Strips, capsys: pytest.CaptureF
         == 0
     )
     assert "closed: notified" in capsys.readouterr().out
+    # the period lists the notice (until 2026-12-08 only counts); a second call-back recorded is told who
+    # recorded the first and that its outcome was dropped (until 2026-12-08 neither)
+    assert main(["monitor", "show", enrolment]) == 0
+    assert f"notification 1 (urgent, item {first}) to Dr Smith " in (out := capsys.readouterr().out)
+    assert out.count("by tech: waiting") == 1
+    assert main(["monitor", "ack", "1", "--outcome", "seen"]) == 0
+    assert "acknowledged at" in capsys.readouterr().out
+    assert main(["monitor", "ack", "1", "--outcome", "again", "--user", "dr.order"]) == 0
+    assert " by tech: your outcome was not recorded" in capsys.readouterr().out
     assert main(["monitor", "queue", "--json"]) == 0
     out = capsys.readouterr().out
     assert len(json.loads(out)) == 3, out

@@ -35,6 +35,7 @@ from ecgdesk.store import open_store
 from ecgdesk.store.models import AuditEntry
 from ecgdesk.store.monitoring_models import Notification
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file
+from ecgdesk.workflow.monitoring_queue import acknowledge
 from ecgdesk.workflow.policy import SecurityPolicy
 
 pytestmark = pytest.mark.browser
@@ -197,7 +198,9 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
 
 def _record_the_call_back(page: Any, served: Queue, item_id: int) -> None:
     """The physician called back: the technician records it on the page (until 2026-12-08 only the API and
-    `monitor ack` could), from the notice waiting for an answer, in the closed item's panel."""
+    `monitor ack` could), from the notice waiting for an answer, in the closed item's panel; a colleague
+    at another workstation records it first, and the page says so (until 2026-12-08 it just refreshed,
+    showing the other name, the outcome typed here dropped unsaid)."""
     waiting = page.locator("#mq-waiting tr[data-notice]")
     waiting.first.wait_for()
     assert waiting.count() == 1 and "Dr Order" in waiting.first.inner_text()
@@ -207,14 +210,20 @@ def _record_the_call_back(page: Any, served: Queue, item_id: int) -> None:
     notice = page.locator("#mq-notices tbody tr")
     assert notice.count() == 1 and "by tech.t" in notice.inner_text()
     notice.locator('input[name="outcome"]').fill("Dr Order called back: sees the patient at 14:00")
+    with served.store.transaction() as session:
+        (notice_id,) = session.scalars(select(Notification.id).where(Notification.queue_item_id == item_id))
+    acknowledge(served.store, notice_id, "dr.t", "seen in clinic")  # the other workstation, first
     notice.locator("button", has_text="Acknowledge").click()
-    page.locator("#mq-notices tbody tr", has_text=re.compile(r"\d\d:\d\d UTC by tech\.t$")).wait_for()
+    said = page.locator("#mq-item [data-ack-status]")
+    said.filter(has_text=f"Notification {notice_id} had already been acknowledged by dr.t").wait_for()
+    assert "your outcome was not recorded" in said.inner_text()
+    page.locator("#mq-notices tbody tr", has_text=re.compile(r"\d\d:\d\d UTC by dr\.t$")).wait_for()
     page.locator("#mq-waiting", has_text="No notification is waiting").wait_for()
     with served.store.transaction() as session:
         (row,) = session.scalars(select(Notification).where(Notification.queue_item_id == item_id))
-        assert row.acknowledged_at is not None and row.outcome.startswith("Dr Order called back")
+        assert row.acknowledged_at is not None and row.outcome == "seen in clinic"
         actors = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "monitor:acknowledge"))
-        assert list(actors) == ["tech.t"]
+        assert list(actors) == ["dr.t"]
 
 
 def test_biller_has_no_queue(chromium: Any, served: Queue) -> None:

@@ -126,6 +126,7 @@ def test_device_sends_strips_and_technician_closes_them(api: Api, strips: Strips
     assert ack.status_code == 200 and ack.json()["already"] is False, ack.text
     again = api.client.post("/api/v1/monitoring/notifications/1/ack", headers=headers, json={})
     assert again.json()["already"] is True and again.json()["outcome"] == "patient sent to the ED"
+    assert ack.json()["acknowledged_by"] == again.json()["acknowledged_by"] == "tech.t"
     assert api.client.get("/api/v1/monitoring/notifications").json() == []  # answered: waits no more
     missing = api.client.post("/api/v1/monitoring/notifications/99/ack", headers=headers, json={})
     assert missing.status_code == 404 and "notification" in missing.text

@@ -77,6 +77,11 @@ def test_item_strip_and_daily_report_over_http(api: Api, strips: Strips) -> None
         note="pause phoned through",
         notification=NotificationRequest("Dr Smith", "phone", read_back=True, outcome="seen today"),
     )
+    # the period page lists the notification itself (until 2026-12-08 only the counts)
+    period = api.client.get(f"/monitoring/periods/{info.id}").text
+    assert 'data-testid="period-notices"' in period and "No notification was sent" not in period
+    assert f"item {pause}" in period and "Dr Smith (phone, read back)" in period and "seen today" in period
+    assert " by tech.t</td>" in period and "not yet" in period
     url = f"/api/v1/monitoring/enrolments/{info.id}/daily"
     day = api.client.get(url, params={"date": START.date().isoformat()}, headers=tech)
     assert day.status_code == 200 and day.headers["content-type"].startswith("application/json")
@@ -199,7 +204,7 @@ def test_one_period_over_http_and_its_page(api: Api) -> None:
     text = page.text
     assert 'data-testid="swaps"' in text and "battery dead" in text and "DEV-1" in text and "DEV-2" in text
     assert "2026-12-02 10:00" in text and "defaults (not signed)" in text
-    assert 'data-testid="period-zone">UTC' in text
+    assert 'data-testid="period-zone">UTC' in text and "No notification was sent in this period." in text
     assert f'href="/studies/{info.study_id}"' in text
     assert _audited(api, "read:monitor-period") == 4
     study = api.client.get(f"/studies/{info.study_id}").text

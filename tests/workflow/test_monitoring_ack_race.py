@@ -45,3 +45,5 @@ def test_two_acknowledgements_at_once_record_one(
         row = session.get(Notification, notice)
         assert row is not None and row.outcome == first.outcome
     assert all(o.outcome == first.outcome and o.acknowledged_at == first.acknowledged_at for o in out)
+    # the second is told who got there first
+    assert {o.acknowledged_by for o in out} == {first.outcome.removeprefix("call-back taken by ")}

@@ -22,7 +22,7 @@ from ecgdesk.workflow.billing import code_study
 from ecgdesk.workflow.monitoring import EnrolmentRequest, enroll, ingest_file, sign_criteria
 from ecgdesk.workflow.monitoring_devices import swap_device
 from ecgdesk.workflow.monitoring_period import close_period
-from ecgdesk.workflow.monitoring_queue import NotificationRequest, review
+from ecgdesk.workflow.monitoring_queue import NotificationRequest, acknowledge, review
 from ecgdesk.workflow.monitoring_view import period_of_study_id, period_view
 from ecgdesk.workflow.reporting import interpret, report_study, sign
 from ecgdesk.workflow.users import add_user
@@ -92,6 +92,20 @@ def test_a_period_shows_its_dates_recorders_swaps_criteria_counts_and_billing(
     ]
     assert (view.strips.received, view.strips.reviewed, view.strips.open, view.strips.flagged) == (2, 2, 0, 0)
     assert view.notifications.sent == 1 and view.notifications.unacknowledged == 1
+    # until 2026-12-08 the period showed only these counts: now the notices themselves, as the item panel
+    [notice] = view.notices
+    assert (notice.queue_item_id, notice.recipient, notice.read_back, notice.sent_by, notice.outcome) == (
+        pause, "Dr Smith", True, "tech", "seen"
+    )
+    assert notice.acknowledged_at is None and notice.time_zone == "UTC" and notice.sent_at.endswith("+00:00")
+    first = acknowledge(store, notice.id, "dr.order", "sees her Monday")
+    assert (first.already, first.acknowledged_by) == (False, "dr.order")
+    # a second acknowledgement is told who got there first (it was not told who)
+    second = acknowledge(store, notice.id, "tech", "my outcome")
+    assert (second.already, second.acknowledged_by, second.outcome) == (True, "dr.order", "sees her Monday")
+    [notice] = period_view(store, info.id, "dr.a").notices
+    assert (notice.acknowledged_by, notice.outcome) == ("dr.order", "sees her Monday")
+    assert notice.acknowledged_at is not None
     assert view.billing.study_status == "coded" and view.billing.summary == "coded, no claim yet"
     assert view.billing.claims == []
     json.dumps(view.to_dict())  # the CLI's and the API's JSON
@@ -100,7 +114,8 @@ def test_a_period_shows_its_dates_recorders_swaps_criteria_counts_and_billing(
         reads = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "read:monitor-period").order_by(AuditEntry.id)
         ).all()
-        assert [(r.actor, r.entity_id) for r in reads] == [("biller", str(info.id)), ("dr.a", str(info.id))]
+        assert [r.actor for r in reads] == ["biller", "dr.a", "dr.a"]
+        assert {r.entity_id for r in reads} == {str(info.id)}
     with pytest.raises(NotFoundError) as missing:
         period_view(store, 999, "tech")
     assert missing.value.field == "enrolment"

@@ -184,8 +184,12 @@ def _cmd_ack(args: argparse.Namespace) -> int:
     store, who = _acting(args, "monitor:review")
     done = acknowledge(store, args.notification_id, who.actor, args.outcome or "")
     when = f"{done.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+    # the second to record a call-back is told who was first and that their outcome was dropped (until
+    # 2026-12-08 neither)
+    dropped = ": your outcome was not recorded" if args.outcome else ""
     print(f"notification {done.notification_id} (queue item {done.queue_item_id}) "
-          + (f"was already acknowledged at {when}" if done.already else f"acknowledged at {when}"))
+          + (f"was already acknowledged at {when} by {done.acknowledged_by}{dropped}" if done.already
+             else f"acknowledged at {when}"))
     return 0
 
 
@@ -279,6 +283,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"strips {s.received} received ({s.flagged} flagged), {s.reviewed} reviewed, {s.open} open; "
         f"notifications {n.sent} ({n.escalations} escalated, {n.unacknowledged} unacknowledged)"
     )
+    for t in view.notices:
+        acked = f"acknowledged {t.acknowledged_at} by {t.acknowledged_by}" if t.acknowledged_at else "waiting"
+        print(f"notification {t.id} ({t.tier}, item {t.queue_item_id}) to {t.recipient} {t.sent_at} "
+              f"by {t.sent_by}: {acked}")
     print(f"billing: {view.billing.summary}")
     return 0
 

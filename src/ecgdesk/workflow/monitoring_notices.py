@@ -6,7 +6,6 @@ for a physician's answer, the ones nobody is left to escalate to flagged. The ac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
@@ -14,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ecgdesk.store import Store
-from ecgdesk.store.models import AuditEntry, Patient, Study
+from ecgdesk.store.models import Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
 from ecgdesk.workflow.monitoring_escalation import NO_ONE_LEFT, alarms
+from ecgdesk.workflow.monitoring_queue import acknowledgers
 from ecgdesk.workflow.paging import Rows, paged
 from ecgdesk.workflow.permissions import audit_read
 
@@ -46,24 +46,9 @@ class NoticeOut(BaseModel):
     flag: str = Field(default="", description="why it can be escalated to no one (empty: it can)")
 
 
-def _acknowledgers(session: Session, item_ids: set[int]) -> dict[int, str]:
-    """notification id -> the actor of its ``monitor:acknowledge`` audit row (the row is the record)."""
-    found: dict[int, str] = {}
-    rows = session.execute(
-        select(AuditEntry.actor, AuditEntry.after_json).where(
-            AuditEntry.action == "monitor:acknowledge",
-            AuditEntry.entity == "queue_item",
-            AuditEntry.entity_id.in_([str(i) for i in item_ids]),
-        )
-    )
-    for actor, after in rows:
-        found.setdefault(int(json.loads(after or "{}").get("notification_id", 0)), actor)
-    return found
-
-
 def _out(session: Session, rows: list[Notification], zones: Mapping[int, str | None],
          patients: Mapping[int, str | None] | None = None) -> list[NoticeOut]:
-    by = _acknowledgers(session, {row.queue_item_id for row in rows})
+    by = acknowledgers(session, {row.queue_item_id for row in rows})
     flags = alarms(session, [row.id for row in rows])
     out = []
     for row in rows:
@@ -95,6 +80,17 @@ def item_notices(session: Session, item_id: int, time_zone: str | None) -> list[
         select(Notification).where(Notification.queue_item_id == item_id).order_by(Notification.id)
     ))
     return _out(session, rows, {item_id: time_zone})
+
+
+def period_notices(session: Session, enrolment_id: int, time_zone: str | None) -> list[NoticeOut]:
+    """Every notice of one monitoring period, first sent first, as the item panel lists an item's."""
+    rows = list(session.scalars(
+        select(Notification)
+        .join(QueueItem, QueueItem.id == Notification.queue_item_id)
+        .where(QueueItem.enrolment_id == enrolment_id)
+        .order_by(Notification.sent_at, Notification.id)
+    ))
+    return _out(session, rows, {row.queue_item_id: time_zone for row in rows})
 
 
 def waiting_notices(

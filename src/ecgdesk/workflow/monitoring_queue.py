@@ -11,6 +11,7 @@ classified, an item past its due time, a strip flagged as belonging to no curren
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,7 @@ from ecgdesk.monitoring.roster import on_call_at
 from ecgdesk.monitoring.triage import Priority
 from ecgdesk.reports.fonts import check_printable
 from ecgdesk.store import Store, append
-from ecgdesk.store.models import Patient, Study
+from ecgdesk.store.models import AuditEntry, Patient, Study
 from ecgdesk.store.monitoring_models import Enrolment, Notification, QueueItem, RosterShift, Transmission
 from ecgdesk.workflow.lifecycle import now
 from ecgdesk.workflow.monitoring import UNCLASSIFIED
@@ -348,9 +349,28 @@ def acknowledge(store: Store, notification_id: int, actor: str, outcome: str = "
                 {"notification_id": row.id, "outcome": row.outcome},
             )
         assert row.acknowledged_at is not None
+        # the one whose Acknowledge arrived second is told who got there first (until 2026-12-08 the
+        # queue page just refreshed, their outcome silently dropped)
+        by = acknowledgers(session, {row.queue_item_id}).get(row.id, row.created_by) if already else actor
         return AcknowledgeOut(notification_id=row.id, queue_item_id=row.queue_item_id,
                               acknowledged_at=aware(row.acknowledged_at), outcome=row.outcome or "",
-                              already=already)
+                              acknowledged_by=by, already=already)
+
+
+def acknowledgers(session: Session, item_ids: set[int]) -> dict[int, str]:
+    """notification id -> the actor of its ``monitor:acknowledge`` audit row (the row is the record; a
+    notice acknowledged as it was sent has none: its notifier recorded it)."""
+    found: dict[int, str] = {}
+    rows = session.execute(
+        select(AuditEntry.actor, AuditEntry.after_json).where(
+            AuditEntry.action == "monitor:acknowledge",
+            AuditEntry.entity == "queue_item",
+            AuditEntry.entity_id.in_([str(i) for i in item_ids]),
+        )
+    )
+    for who, after in rows:
+        found.setdefault(int(json.loads(after or "{}").get("notification_id", 0)), who)
+    return found
 
 
 def _on_call(session: Session, when: datetime) -> str | None:

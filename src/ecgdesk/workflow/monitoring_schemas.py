@@ -58,6 +58,7 @@ class AcknowledgeOut(Model):
     queue_item_id: int
     acknowledged_at: datetime
     outcome: str
+    acknowledged_by: str = Field(description="who recorded the acknowledgement (with already: the first)")
     #: it had been acknowledged before: nothing changed
     already: bool = False
 

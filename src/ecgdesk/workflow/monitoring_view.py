@@ -1,6 +1,7 @@
 """One monitoring period as its users open it: the patient and study, the dates (start, planned end, early
 stop), every recorder worn with the history of its swaps (who, when, why), the criteria versions that
-governed it, the strip and notification counts, and where its billing stands.
+governed it, the strip and notification counts with the notifications themselves (who was told, when, who
+recorded the acknowledgement: the item panel's list, for the whole period), and where its billing stands.
 
 Technicians, physicians and billers all open it (``monitor:period-read``): the CLI (``ecgdesk monitor
 show``), ``GET /api/v1/monitoring/enrolments/{id}`` and the period page read this one function. The read
@@ -24,6 +25,7 @@ from ecgdesk.store.models import Patient, Study, User
 from ecgdesk.store.monitoring_models import DeviceSwap, Enrolment, Notification, QueueItem, Transmission
 from ecgdesk.workflow.monitoring import CLOSED, enrolment_spells
 from ecgdesk.workflow.monitoring_days import local_clock, zone_name
+from ecgdesk.workflow.monitoring_notices import NoticeOut, period_notices
 from ecgdesk.workflow.monitoring_period import criteria_in_force
 from ecgdesk.workflow.permissions import audit_read
 from ecgdesk.workflow.schemas import Model
@@ -116,6 +118,10 @@ class PeriodView(Model):
     criteria_versions: list[CriteriaStretch]
     strips: StripCounts
     notifications: NotificationCounts
+    notices: list[NoticeOut] = Field(
+        description="the period's notifications, first sent first: who was told, when and by whom, who "
+        "recorded the acknowledgement and when (on the patient's clock)"
+    )
     billing: BillingOut
 
 
@@ -275,6 +281,7 @@ def period_view(store: Store, enrolment_id: int, actor: str) -> PeriodView:
             criteria_versions=criteria,
             strips=_strips(session, enrolment.id),
             notifications=_notifications(session, enrolment.id),
+            notices=period_notices(session, enrolment.id, zone),
             billing=_billing(session, study, enrolment.status == CLOSED),
         )
         audit_read(session, actor, "monitor-period", "enrolment", enrolment_id, {"study_id": study.id})

@@ -108,6 +108,11 @@ document.addEventListener("DOMContentLoaded", () => {
       go.disabled = false;
       const rest = WS.fieldErrors(f, answer.detail);
       if (!answer.ok) { WS.showError(err, rest.join("; ") || answer.message); return; }
+      // another workstation got there first: the refresh alone would show their name and drop this outcome unsaid
+      for (const box of document.querySelectorAll("[data-ack-status]")) box.textContent = "";
+      f.closest("[data-ack-box]").querySelector("[data-ack-status]").textContent = answer.data.already
+        ? `Notification ${notice.id} had already been acknowledged by ${answer.data.acknowledged_by}`
+          + (outcome.value.trim() ? ": your outcome was not recorded." : ".") : "";
       loadWaiting();
       if (openId === notice.queue_item_id) open(openId);
     });
