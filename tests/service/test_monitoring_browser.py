@@ -191,6 +191,7 @@ def test_technician_works_the_most_pressing_strip_first(chromium: Any, served: Q
     _record_the_call_back(page, served, int(first_id))
     rows.first.click()  # the closed strip is in the patient's history, with the rhythm as read
     page.locator("#mq-recent", has_text="sinus pause").wait_for()
+    assert page.locator("#mq-item [data-ack-status]").inner_text() == ""  # it was about the other item
     assert "Pause strip phoned through" in page.locator("#mq-recent").inner_text()
     assert page.errors == []
     page.context.close()

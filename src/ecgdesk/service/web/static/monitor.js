@@ -202,6 +202,8 @@ document.addEventListener("DOMContentLoaded", () => {
   // an item of the list, or (from a notification) one already closed: its panel shows what was done
   async function open(id) {
     const r = items.get(id);
+    // another item's panel: the notice about this one's acknowledgement no longer applies
+    if (openId !== id) panel.querySelector("[data-ack-status]").textContent = "";
     openId = id;
     openedFromList = Boolean(r);
     document.getElementById("mq-item-id").textContent = String(id);
