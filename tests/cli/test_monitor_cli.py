@@ -277,7 +277,7 @@ def test_the_escalation_minutes_are_changed_by_the_administrator_on_the_command_
                      "lockout_attempts": (5, None), "lockout_minutes": (15, None), "idle_minutes": (15, None),
                      "session_hours": (12, None), "idle_minutes_technician": (15, None),
                      "idle_minutes_physician": (15, None), "idle_minutes_biller": (15, None),
-                     "idle_minutes_admin": (15, None)}
+                     "idle_minutes_admin": (15, None), "late_app_ack_hours": (24, None)}
     monkeypatch.setenv("ECGDESK_IDLE_MINUTES", "12")
     assert main(["settings", "idle_minutes", "20", "--user", "boss"]) == 2
     assert "ECGDESK_IDLE_MINUTES" in capsys.readouterr().err

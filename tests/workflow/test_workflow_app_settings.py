@@ -38,7 +38,10 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
     notified_emergent(store, strips, minutes_ago=4)
     assert escalate_unacknowledged(store) == []  # the packaged default: emergent after 10 minutes
 
-    [emergent, urgent, *sign_in] = app_settings.list_settings(store, ADMIN)
+    [emergent, urgent, *sign_in, late] = app_settings.list_settings(store, ADMIN)
+    assert (late.name, late.value, late.low, late.high) == ("late_app_ack_hours", 24, 0, 168)
+    with pytest.raises(InputError, match=r"late_app_ack_hours.*hours from 0 to 168"):
+        app_settings.change_setting(store, ADMIN, "late_app_ack_hours", 169)
     assert [s.name for s in sign_in] == ["lockout_attempts", "lockout_minutes", "idle_minutes",
                                         "session_hours", "idle_minutes_technician",
                                         "idle_minutes_physician", "idle_minutes_biller",
@@ -69,6 +72,11 @@ def test_the_escalation_minutes_are_an_audited_administrator_setting(
         assert (change.entity, change.entity_id) == ("setting", "escalate_emergent_minutes")
         before, after = json.loads(change.before_json), json.loads(change.after_json)
         assert (before, after) == ({"value": 10}, {"value": 3})
+    with store.transaction() as session:  # the late ACK window (interop_acks) reads what is set
+        assert app_settings.late_ack_hours(session) == 24
+    assert app_settings.change_setting(store, ADMIN, "late_app_ack_hours", 0).value == 0
+    with store.transaction() as session:
+        assert app_settings.late_ack_hours(session) == 0
 
 
 def test_changes_made_at_the_same_moment_each_record_the_value_they_replaced(store: Store) -> None:

@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import hl7
@@ -21,12 +22,13 @@ from ecgdesk.cli.interop import _watch_once
 from ecgdesk.errors import InputError
 from ecgdesk.interop import hl7v2, mllp
 from ecgdesk.store import Store
-from ecgdesk.store.interop_models import OutboxItem
-from ecgdesk.store.models import AuditEntry, Order
+from ecgdesk.store.interop_models import InboundMessage, OutboxItem
+from ecgdesk.store.models import AppSetting, AuditEntry, Order
 from ecgdesk.workflow.interop_acks import misaddressed_acks, not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries, result_receiver
-from ecgdesk.workflow.interop_targets import set_target_enabled, set_target_senders
+from ecgdesk.workflow.interop_targets import acks_queued_on_add, set_target_enabled, set_target_senders
+from ecgdesk.workflow.lifecycle import now
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
 from interop_builders import signed_result
@@ -279,6 +281,51 @@ def test_application_acks_not_sendable_while_the_target_was_off_go_when_it_is_en
     assert set_target_enabled(store, "ehr", True, "admin").acks == ()  # queued once
 
 
+def _app_acks(store: Store) -> dict[str, str]:
+    return {m.message_id: m.app_ack for m in list_inbound(store)}
+
+
+def test_application_acks_not_sendable_before_a_target_took_their_sender_go_within_the_late_window(
+    store: Store, tmp_path: Path
+) -> None:
+    """An application ACK recorded not sendable because no target named its sender yet, or before its
+    target was disabled, stayed so for good: giving the target that sender, adding a target naming it, or
+    enabling the target queued none of them (only those recorded while it was off went, however old). Now
+    those of messages received within ``late_app_ack_hours`` (24 h by default; 0: none) go, audited."""
+    add_target(store, "ehr", "folder", str(tmp_path / "a"), ["hl7"], "admin")  # names no sender yet
+    for control, application, facility in (("L1", "EHR", "HOSP"), ("L2", "EHR", "HOSP"),
+                                           ("L3", "CLINIC", "NORTH"), ("L4", "CLINIC", "NORTH")):
+        receive_order(store, _from(order(control), application, facility), "peer", "i")
+    with store.transaction() as session:  # L2, L4: two days old, an ACK to them is noise to the EHR
+        for row in session.scalars(select(InboundMessage).where(InboundMessage.message_id.in_(["L2", "L4"]))):
+            row.received_at = now() - timedelta(days=2)
+    assert set_target_senders(store, "ehr", [EHR], "admin").acks == ("L1",)
+    add_target(store, "clinic", "folder", str(tmp_path / "b"), ["hl7"], "admin", senders=["CLINIC^NORTH"])
+    assert acks_queued_on_add(store, "clinic") == ("L3",)
+    assert sorted((d.target, d.format) for d in list_deliveries(store)) == [("clinic", "ack"), ("ehr", "ack")]
+    acks = _app_acks(store)
+    assert (acks["L1"], acks["L3"]) == ("AA queued for ehr", "AA queued for clinic")
+    assert acks["L2"] == not_sendable(("EHR", "HOSP")) and acks["L4"] == not_sendable(("CLINIC", "NORTH"))
+    with store.transaction() as session:
+        queued = [json.loads(a) for a in session.scalars(select(AuditEntry.after_json).where(
+            AuditEntry.action == "interop:app-ack-queued").order_by(AuditEntry.seq))]
+        given = session.scalars(select(AuditEntry.after_json).where(
+            AuditEntry.action == "interop:target-senders")).one()
+    assert [(a["message_id"], a["sender_added"]) for a in queued] == [("L1", True), ("L3", True)]
+    assert json.loads(given)["application_acks"] == ["L1"]
+    # recorded before the target was disabled; a disabled target given its sender takes nothing yet
+    receive_order(store, _from(order("L5"), "LAB", "X"), "peer", "i")
+    set_target_enabled(store, "ehr", False, "admin")
+    assert set_target_senders(store, "ehr", [EHR, "LAB^X"], "admin").acks == ()
+    assert set_target_enabled(store, "ehr", True, "admin").acks == ("L5",)
+    receive_order(store, _from(order("L6"), "LAB", "Y"), "peer", "i")
+    with store.transaction() as session:  # the administrator wants no late ACK at all
+        session.add(AppSetting(name="late_app_ack_hours", value_json="0", changed_by="boss",
+                               changed_at=now()))
+    assert set_target_senders(store, "ehr", [EHR, "LAB^X", "LAB^Y"], "admin").acks == ()
+    assert _app_acks(store)["L6"] == not_sendable(("LAB", "Y"))
+
+
 def test_a_target_is_given_its_senders_checked_and_audited(tmp_path: Path) -> None:
     """A target set up before senders were kept takes no application ACK until it is given its EHR's
     sender; a sender that is not APP^FACILITY is refused naming the field. (Python checks: SQLite only.)"""
@@ -286,10 +333,10 @@ def test_a_target_is_given_its_senders_checked_and_audited(tmp_path: Path) -> No
     add_target(store, "chart", "folder", str(tmp_path / "out"), ["hl7"], "admin")
     receive_order(store, order("G1"), "peer", "i")
     assert list_deliveries(store) == [] and list_inbound(store)[0].app_ack.startswith("not sendable")
-    assert set_target_senders(store, "chart", [" EHR^HOSP ", "EHR^HOSP", "LAB"], "admin").senders == (
-        EHR, "LAB^")
+    given = set_target_senders(store, "chart", [" EHR^HOSP ", "EHR^HOSP", "LAB"], "admin")
+    assert (given.target.senders, given.acks) == ((EHR, "LAB^"), ("G1",))  # G1's ACK: a minute late
     receive_order(store, order("G2"), "peer", "i")
-    assert [d.target for d in list_deliveries(store)] == ["chart"]
+    assert [d.target for d in list_deliveries(store)] == ["chart", "chart"]
     for bad in ("^HOSP", "EHR^HOSP^X", "EHR|X", "A,B"):
         with pytest.raises(InputError) as error:
             set_target_senders(store, "chart", [bad], "admin")

@@ -189,6 +189,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 def _cmd_target_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import add_target
+    from ecgdesk.workflow.interop_targets import acks_queued_on_add
 
     store, actor = _acting(args, "interface:admin")
     info = add_target(
@@ -203,6 +204,11 @@ def _cmd_target_add(args: argparse.Namespace) -> int:
     )
     print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})"
           + (f" for {', '.join(info.senders)}" if info.senders else ""))
+    acks = acks_queued_on_add(store, info.name)
+    if acks:
+        more = f" and {len(acks) - 20} more (interop outbox)" if len(acks) > 20 else ""
+        print(f"queued for it the {len(acks)} application ACK(s) to its senders not sendable before "
+              f"(setting late_app_ack_hours): {', '.join(acks[:20])}{more}")
     return 0
 
 
@@ -210,8 +216,12 @@ def _cmd_target_senders(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_targets import set_target_senders
 
     store, actor = _acting(args, "interface:admin")
-    info = set_target_senders(store, args.name, args.senders, actor)
-    print(f"target {info.name}: senders {', '.join(info.senders) or '(none)'}")
+    done = set_target_senders(store, args.name, args.senders, actor)
+    print(f"target {done.target.name}: senders {', '.join(done.target.senders) or '(none)'}")
+    if done.acks:
+        more = f" and {len(done.acks) - 20} more (interop outbox)" if len(done.acks) > 20 else ""
+        print(f"queued for it the {len(done.acks)} application ACK(s) to these senders not sendable before "
+              f"(setting late_app_ack_hours): {', '.join(done.acks[:20])}{more}")
     return 0
 
 
@@ -229,7 +239,8 @@ def _cmd_target_enable(args: argparse.Namespace) -> int:
               f"version of each): {shown}{more}")
     if done.acks:
         more = f" and {len(done.acks) - 20} more (interop outbox)" if len(done.acks) > 20 else ""
-        print(f"queued for it the {len(done.acks)} application ACK(s) not sendable while it was disabled: "
+        print(f"queued for it the {len(done.acks)} application ACK(s) not sendable before "
+              "(setting late_app_ack_hours): "
               f"{', '.join(done.acks[:20])}{more}")
     return 0
 

@@ -62,8 +62,14 @@ class SettingSpec:
     unit: str  # what the number counts, for the refusal's wording
     tier: Priority | None = None  # an escalation setting: its notification tier
     env: str | None = None  # a sign-in setting: the environment variable that wins over it
+    default: int | None = None  # a setting of neither kind: its default
 
 
+#: How old an inbound message may be for its application ACK, recorded not sendable, to be queued once a
+#: target names its sender (or is enabled): an HL7 interface engine still waits for the ACK of a message of
+#: the last hours; one to a message days old is noise it files as unexpected (0: none sent late).
+LATE_ACK_HOURS = "late_app_ack_hours"
+LATE_ACK_DEFAULT_HOURS = 24
 #: The settings, in the order the settings page shows them.
 SPECS = (
     SettingSpec(
@@ -85,6 +91,15 @@ SPECS = (
     *(
         SettingSpec(s.name, s.label, s.low, s.high, _unit(s.name), env=s.env)
         for s in SECURITY_SETTINGS
+    ),
+    SettingSpec(
+        LATE_ACK_HOURS,
+        "Send an HL7 application ACK that was not sendable once a target takes it, for messages received "
+        "in the last (hours; 0: never)",
+        0,
+        7 * 24,
+        "hours",
+        default=LATE_ACK_DEFAULT_HOURS,
     ),
 )
 _BY_NAME = {spec.name: spec for spec in SPECS}
@@ -110,6 +125,8 @@ def _whole(number: float) -> int | float:
 def _default(spec: SettingSpec, policy: SecurityPolicy) -> int | float:
     if spec.tier is not None:
         return int(queue_policy().escalate_after_minutes[spec.tier])
+    if spec.default is not None:
+        return spec.default
     return _whole(policy.value_of(spec.name))
 
 
@@ -171,6 +188,13 @@ def escalation_minutes(session: Session) -> dict[Priority, float]:
         if row is not None and spec.tier is not None and json.loads(row.value_json) is not None:
             minutes[spec.tier] = float(json.loads(row.value_json))
     return minutes
+
+
+def late_ack_hours(session: Session) -> int:
+    """The administrator's :data:`LATE_ACK_HOURS`, else its default."""
+    row = session.get(AppSetting, LATE_ACK_HOURS)
+    value = json.loads(row.value_json) if row is not None else None
+    return LATE_ACK_DEFAULT_HOURS if value is None else int(value)
 
 
 def _values(session: Session, policy: SecurityPolicy) -> list[SettingValue]:

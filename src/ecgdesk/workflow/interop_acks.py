@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from ecgdesk.interop.senders import addressee, describe, misaddressed, sender_ke
 from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, InboundMessage, OutboxItem
 from ecgdesk.store.models import AuditEntry
+from ecgdesk.workflow.app_settings import late_ack_hours
 from ecgdesk.workflow.interop_holds import answer_of
 from ecgdesk.workflow.interop_results import DeliveryInfo, OutboxStatus, TargetKind, delivery_info
 from ecgdesk.workflow.lifecycle import now
@@ -119,14 +120,21 @@ def _type_of(session: Session, row: InboundMessage) -> str:
     return next((str(json.loads(after).get("control") or "") for after in entries), "")
 
 
-def queue_unsent_acks(session: Session, target: DeliveryTarget, since: datetime, actor: str) -> list[str]:
-    """On enabling ``target``: queue for it the application ACKs recorded not sendable since ``since``
-    (while it was off) to a sender it belongs to; the message ids. Until 2026-12-08 they stayed unsent for
-    good (the results signed meanwhile were queued), and the EHR waited for them."""
+def queue_unsent_acks(session: Session, target: DeliveryTarget, actor: str, why: str) -> list[str]:
+    """Once ``target`` takes application ACKs it did not (enabled, or given senders): queue for it those
+    recorded not sendable to a sender it names, of messages received within the late ACK window
+    (:data:`~ecgdesk.workflow.app_settings.LATE_ACK_HOURS`); the message ids. ``why`` (the audit detail's
+    key): ``missed_while_disabled`` or ``sender_added``. Until 2026-12-08 they stayed unsent for good (the
+    results signed meanwhile were queued), and the EHR waited for them; then only those recorded while the
+    target was disabled went, on enabling it, however old, and none once a target was given their sender."""
+    hours = late_ack_hours(session)
+    if not target.enabled or hours == 0:
+        return []
     if target.kind not in (TargetKind.MLLP, TargetKind.FOLDER) or "hl7" not in target.formats.split(","):
         return []
     rows = session.scalars(select(InboundMessage).where(
-        InboundMessage.app_ack.like("not sendable%"), InboundMessage.received_at >= since)
+        InboundMessage.app_ack.like("not sendable%"),
+        InboundMessage.received_at >= now() - timedelta(hours=hours))
         .order_by(InboundMessage.id))
     queued = []
     for row in rows:
@@ -144,7 +152,7 @@ def queue_unsent_acks(session: Session, target: DeliveryTarget, since: datetime,
         row.app_ack = f"{row.ack_code} queued for {target.name}"
         append(session, actor, "interop:app-ack-queued", "inbound_message", row.id, None,
                {"message_id": row.message_id, "code": row.ack_code, "sender": key,
-                "message_type": message_type, "targets": [target.name], "missed_while_disabled": True})
+                "message_type": message_type, "targets": [target.name], why: True})
         queued.append(row.message_id)
     return queued
 

@@ -201,15 +201,16 @@ def add_target(
         )
         session.add(target)
         session.flush()
-        append(
-            session,
-            actor,
-            "interop:target-add",
-            "delivery_target",
-            target.id,
-            None,
-            {"name": name, "kind": kind, "address": address, "formats": formats, "senders": list(belongs)},
-        )
+        # imported here: interop_acks builds on this module (its targets, outbox statuses)
+        from ecgdesk.workflow.interop_acks import queue_unsent_acks
+
+        # the application ACKs recorded not sendable before its EHR's target existed: sent as a
+        # sender's new target sends them (until 2026-12-08 they stayed not sendable for good)
+        acks = queue_unsent_acks(session, target, actor, "sender_added") if belongs else []
+        after = {"name": name, "kind": kind, "address": address, "formats": formats, "senders": list(belongs)}
+        if acks:
+            after["application_acks"] = acks
+        append(session, actor, "interop:target-add", "delivery_target", target.id, None, after)
         return target_info(target)
 
 

@@ -27,8 +27,19 @@ from ecgdesk.workflow.interop_results import TargetInfo, queue_for, takes_result
 from ecgdesk.workflow.lifecycle import now
 
 
-def set_target_senders(store: Store, name: str, senders: list[str], actor: str) -> TargetInfo:
-    """Give the target ``name`` the senders ``senders`` (``APP^FACILITY``; none: it belongs to no EHR)."""
+@dataclass(frozen=True)
+class SendersSet:
+    """The target given its senders, and the inbound messages (control ids) whose application ACK, not
+    sendable before, it now takes."""
+
+    target: TargetInfo
+    acks: tuple[str, ...] = ()
+
+
+def set_target_senders(store: Store, name: str, senders: list[str], actor: str) -> SendersSet:
+    """Give the target ``name`` the senders ``senders`` (``APP^FACILITY``; none: it belongs to no EHR). An
+    enabled one is queued the application ACKs to those senders recorded not sendable within the late ACK
+    window (:func:`~ecgdesk.workflow.interop_acks.queue_unsent_acks`), listed in the audit entry."""
     keys = parse_senders(senders)
     with store.transaction() as session:
         target = session.scalar(select(DeliveryTarget).where(DeliveryTarget.name == name))
@@ -36,9 +47,23 @@ def set_target_senders(store: Store, name: str, senders: list[str], actor: str) 
             raise InputError("name", f"no delivery target {name!r} (ecgdesk interop target list)")
         before = list(stored(target.senders))
         target.senders = ",".join(keys)
+        acks = queue_unsent_acks(session, target, actor, "sender_added")
+        after: dict[str, object] = {"name": name, "senders": list(keys)}
+        if acks:
+            after["application_acks"] = acks
         append(session, actor, "interop:target-senders", "delivery_target", target.id,
-               {"name": name, "senders": before}, {"name": name, "senders": list(keys)})
-        return target_info(target)
+               {"name": name, "senders": before}, after)
+        return SendersSet(target_info(target), tuple(acks))
+
+
+def acks_queued_on_add(store: Store, name: str) -> tuple[str, ...]:
+    """The inbound messages (control ids) whose application ACK, not sendable before, adding the target
+    ``name`` queued for it (its ``interop:target-add`` entry)."""
+    with store.transaction() as session:
+        rows = session.scalars(select(AuditEntry.after_json).where(
+            AuditEntry.action == "interop:target-add").order_by(AuditEntry.seq.desc()))
+        after: dict[str, list[str]] = next((a for a in map(json.loads, rows) if a.get("name") == name), {})
+        return tuple(after.get("application_acks", ()))
 
 
 @dataclass(frozen=True)
@@ -71,7 +96,7 @@ def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> En
         if enabled and not before:
             since = _disabled_since(session, target)
             caught_up = _missed(session, target, since, actor)
-            acks = queue_unsent_acks(session, target, since, actor)
+            acks = queue_unsent_acks(session, target, actor, "missed_while_disabled")
         waiting = session.scalar(select(func.count()).select_from(OutboxItem).where(
             OutboxItem.target_id == target.id, OutboxItem.status.in_(["pending", "sending", "failed"])))
         after: dict[str, object] = {"name": name, "enabled": enabled, "waiting": waiting}
