@@ -203,6 +203,17 @@ def test_outbox_lists_targets_and_deliveries(tmp_path: Path, capsys: pytest.Capt
         assert main(["interop", "outbox", flag, "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == []
     assert main(["interop", "listen", "--deliver", "--seconds", "0.2", "--poll", "0.1"]) == 0
+    # an enhanced-mode order from a sender no target names yet: its application ACK goes to the target
+    # added for it, and the command says so
+    message = tmp_path / "lab.hl7"
+    message.write_text(ORDER.format(control="LX1", placer="PLX1", icd="R00.2")
+                       .replace("|EHR|HOSP|", "|LAB|X|").replace("|P|2.5.1\r", "|P|2.5.1|||AL|AL\r"))
+    assert main(["interop", "import", str(message)]) == 0
+    capsys.readouterr()
+    assert main(["interop", "target", "add", "lab", "--kind", "folder", "--address", str(tmp_path / "lab"),
+                 "--sender", "LAB^X", "--user", "boss"]) == 0
+    assert ("queued for it the 1 application ACK(s) to its senders not sendable before "
+            "(setting late_app_ack_hours): LX1") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

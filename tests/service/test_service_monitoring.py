@@ -208,7 +208,7 @@ def test_the_escalation_minutes_are_set_by_an_administrator_over_http_and_shown(
     # the sign-in settings: the app's policy
     assert listed == {"escalate_emergent_minutes": 7, "escalate_urgent_minutes": 60, "lockout_attempts": 3,
                       "lockout_minutes": 10, "idle_minutes": 10, "session_hours": 1,
-                      **{f"idle_minutes_{role.value}": 10 for role in Role}}
+                      **{f"idle_minutes_{role.value}": 10 for role in Role}, "late_app_ack_hours": 24}
     page = api.client.get("/admin/settings")
     assert page.status_code == 200
     row = page.text.split('data-setting="escalate_emergent_minutes"', 1)[1].split("</tr>", 1)[0]
