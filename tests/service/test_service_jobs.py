@@ -78,6 +78,14 @@ def test_upload_waits_for_a_worker_then_follows_its_jobs(queued_api: Api, tiny_f
     # a new analysis may be queued at once (the same job, queued again)
     assert api.client.post(f"/api/v1/studies/{study_id}/analysis", headers=headers).status_code == 202
     assert next(j for j in jobs(api.store) if j.id == analysis.id).status == "queued"
+    # the study's jobs paged (its own answer lists the 50 newest only, with no total)
+    first = api.client.get(f"/api/v1/studies/{study_id}/jobs", params={"limit": 1})
+    assert first.status_code == 200 and first.headers["x-total-count"] == "2", first.text
+    assert first.headers["link"] == f'</api/v1/studies/{study_id}/jobs?limit=1&offset=1>; rel="next"'
+    last = api.client.get(first.headers["link"][1:].split(">")[0])
+    assert [j["kind"] for j in first.json() + last.json()] == ["analysis.study", "upload.import"]
+    assert "link" not in last.headers
+    assert api.client.get(f"/api/v1/studies/{study_id + 1}/jobs").status_code == 404
 
 
 def _free_port() -> int:

@@ -48,6 +48,7 @@ ROUTES: dict[tuple[str, str], tuple[Action | None, Any]] = {
     ("GET", "/api/v1/studies/{study_id}/signal"): (Action.SIGNAL_READ, None),
     ("POST", "/api/v1/studies/{study_id}/analysis"): (Action.STUDY_ANALYZE, None),
     ("POST", "/api/v1/studies/{study_id}/jobs/{job_id}/cancel"): (Action.JOB_MANAGE, None),
+    ("GET", "/api/v1/studies/{study_id}/jobs"): (Action.JOB_READ, None),
     ("POST", "/api/v1/studies/{study_id}/beat-edits"): (
         Action.BEATS_EDIT,
         {"kind": "beat", "target": 0, "label": "N"},

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from ecgdesk.service.deps import StoreDep, allowed
 from ecgdesk.service.errors import ERRORS
+from ecgdesk.service.paging import PAGED, Limit, Offset, page_headers
 from ecgdesk.store.enums import StudyStatus
+from ecgdesk.workflow.paging import Rows
 from ecgdesk.workflow.permissions import Action, Principal
 from ecgdesk.workflow.report_files import ReportFile, report_file
-from ecgdesk.workflow.schemas import StudyCreate, StudyCreated, StudyDetail, StudyPage
+from ecgdesk.workflow.schemas import JobOut, StudyCreate, StudyCreated, StudyDetail, StudyPage
 from ecgdesk.workflow.studies import create_study_from
 from ecgdesk.workflow.views import MAX_PAGE, show_study, study_page
 
@@ -70,3 +72,30 @@ def report_pdf_response(study_id: int, found: ReportFile) -> FileResponse:
         filename=f"study-{study_id}-report-v{found.version}.pdf",
         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.get("/{study_id}/jobs", responses=PAGED)
+def jobs(
+    request: Request,
+    response: Response,
+    study_id: StudyId,
+    store: StoreDep,
+    who: Annotated[Principal, allowed(Action.JOB_READ)],
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> list[JobOut]:
+    """A page of the study's jobs, newest first (the read is audited). The study's own answer lists the 50
+    newest only: until 2026-12-08 a study re-analysed more often than that had its older jobs (and how many
+    there were) out of reach."""
+    from ecgdesk.workflow.jobs import count_jobs, list_jobs
+    from ecgdesk.workflow.permissions import audit_read
+    from ecgdesk.workflow.studies import get_study
+    from ecgdesk.workflow.views import job_out
+
+    with store.transaction() as session:
+        get_study(session, study_id)
+        audit_read(session, who.actor, "jobs", "study", study_id)
+    rows = Rows([job_out(j) for j in list_jobs(store, study_id=study_id, limit=limit, offset=offset)],
+                count_jobs(store, study_id=study_id))
+    page_headers(request, response, rows, offset)
+    return list(rows)
