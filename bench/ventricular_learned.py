@@ -249,6 +249,11 @@ def nested_threshold(model_name: str, make, X: np.ndarray, fold: np.ndarray,
     print(f"  added V on training positives {(added & positive).sum()} "
           f"(clean {(added & positive & clean).sum()}); added false V: clean "
           f"{(added & negative & clean).sum()}, noisy {(added & negative & ~clean).sum()}")
+    _print_changed_groups(groups, shipped, call)
+
+
+def _print_changed_groups(groups: list[str], shipped: np.ndarray, call: np.ndarray) -> None:
+    """Each strip group whose count of V calls the model changes: strips, V before -> V with the model."""
     by: dict[str, list[int]] = {}
     for i, g in enumerate(groups):
         c = by.setdefault(g, [0, 0, 0])
@@ -271,15 +276,7 @@ def report(model_name: str, score: np.ndarray, groups: list[str], base_group: li
         print(f"  threshold {t:.4f}: added V on positives {(call & positive & ~shipped).sum()} "
               f"(clean {(call & positive & ~shipped & clean).sum()}); added false V: clean "
               f"{(added_neg & clean).sum()}, noisy {(added_neg & ~clean).sum()}")
-        by: dict[str, list[int]] = {}
-        for i, g in enumerate(groups):
-            c = by.setdefault(g, [0, 0, 0])
-            c[0] += 1
-            c[1] += int(shipped[i])
-            c[2] += int(call[i])
-        for g, (n, s, c2) in sorted(by.items()):
-            if c2 != s:
-                print(f"    {g:40} {n:5}: V {s} -> {c2}")
+        _print_changed_groups(groups, shipped, call)
 
 
 def main() -> None:
