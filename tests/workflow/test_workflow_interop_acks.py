@@ -27,7 +27,7 @@ from ecgdesk.store.models import AppSetting, AuditEntry, Order
 from ecgdesk.workflow.interop_acks import misaddressed_acks, not_sendable
 from ecgdesk.workflow.interop_orders import list_inbound, receive_order
 from ecgdesk.workflow.interop_results import add_target, deliver_due, list_deliveries, result_receiver
-from ecgdesk.workflow.interop_targets import acks_queued_on_add, set_target_enabled, set_target_senders
+from ecgdesk.workflow.interop_targets import set_target_enabled, set_target_senders
 from ecgdesk.workflow.lifecycle import now
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "interop"))
@@ -300,8 +300,9 @@ def test_application_acks_not_sendable_before_a_target_took_their_sender_go_with
         for row in session.scalars(select(InboundMessage).where(InboundMessage.message_id.in_(["L2", "L4"]))):
             row.received_at = now() - timedelta(days=2)
     assert set_target_senders(store, "ehr", [EHR], "admin").acks == ("L1",)
-    add_target(store, "clinic", "folder", str(tmp_path / "b"), ["hl7"], "admin", senders=["CLINIC^NORTH"])
-    assert acks_queued_on_add(store, "clinic") == ("L3",)
+    clinic = add_target(store, "clinic", "folder", str(tmp_path / "b"), ["hl7"], "admin",
+                        senders=["CLINIC^NORTH"])
+    assert clinic.acks == ("L3",)
     assert sorted((d.target, d.format) for d in list_deliveries(store)) == [("clinic", "ack"), ("ehr", "ack")]
     acks = _app_acks(store)
     assert (acks["L1"], acks["L3"]) == ("AA queued for ehr", "AA queued for clinic")

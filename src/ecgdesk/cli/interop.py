@@ -189,10 +189,9 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 def _cmd_target_add(args: argparse.Namespace) -> int:
     from ecgdesk.workflow.interop_results import add_target
-    from ecgdesk.workflow.interop_targets import acks_queued_on_add
 
     store, actor = _acting(args, "interface:admin")
-    info = add_target(
+    added = add_target(
         store,
         args.name,
         args.kind,
@@ -202,9 +201,9 @@ def _cmd_target_add(args: argparse.Namespace) -> int:
         args.max_attempts,
         args.sender,
     )
+    info, acks = added.target, added.acks
     print(f"target {info.name}: {info.kind} {info.address} ({', '.join(info.formats)})"
           + (f" for {', '.join(info.senders)}" if info.senders else ""))
-    acks = acks_queued_on_add(store, info.name)
     if acks:
         more = f" and {len(acks) - 20} more (interop outbox)" if len(acks) > 20 else ""
         print(f"queued for it the {len(acks)} application ACK(s) to its senders not sendable before "

@@ -79,6 +79,15 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
+class TargetAcks:
+    """A target added or given senders, and the inbound messages (control ids) whose application ACK, not
+    sendable before, it now takes."""
+
+    target: TargetInfo
+    acks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DeliveryInfo:
     id: int
     study_id: int | None  # None: an application acknowledgement (HL7 v2 enhanced mode), no result
@@ -166,9 +175,10 @@ def export_study(store: Store, study_id: int, fmt: str, out: Path, actor: str) -
 def add_target(
     store: Store, name: str, kind: str, address: str, formats: list[str], actor: str, max_attempts: int = 8,
     senders: list[str] | None = None,
-) -> TargetInfo:
+) -> TargetAcks:
     """Register a delivery target; the address is checked for its kind, ``senders`` (``APP^FACILITY``,
-    the EHR it belongs to) as :func:`ecgdesk.interop.senders.parse_sender` reads them."""
+    the EHR it belongs to) as :func:`ecgdesk.interop.senders.parse_sender` reads them; with the application
+    ACKs to those senders it was queued."""
     kind = check_option("kind", kind, [k.value for k in TargetKind])
     belongs = parse_senders(senders or [])
     for fmt in formats:
@@ -211,7 +221,7 @@ def add_target(
         if acks:
             after["application_acks"] = acks
         append(session, actor, "interop:target-add", "delivery_target", target.id, None, after)
-        return target_info(target)
+        return TargetAcks(target_info(target), tuple(acks))
 
 
 def target_info(target: DeliveryTarget) -> TargetInfo:

@@ -23,20 +23,11 @@ from ecgdesk.store import Store, append
 from ecgdesk.store.interop_models import DeliveryTarget, OutboxItem
 from ecgdesk.store.models import AuditEntry, Order, ReportVersion, Signature, Study
 from ecgdesk.workflow.interop_acks import queue_unsent_acks
-from ecgdesk.workflow.interop_results import TargetInfo, queue_for, takes_results_of, target_info
+from ecgdesk.workflow.interop_results import TargetAcks, TargetInfo, queue_for, takes_results_of, target_info
 from ecgdesk.workflow.lifecycle import now
 
 
-@dataclass(frozen=True)
-class SendersSet:
-    """The target given its senders, and the inbound messages (control ids) whose application ACK, not
-    sendable before, it now takes."""
-
-    target: TargetInfo
-    acks: tuple[str, ...] = ()
-
-
-def set_target_senders(store: Store, name: str, senders: list[str], actor: str) -> SendersSet:
+def set_target_senders(store: Store, name: str, senders: list[str], actor: str) -> TargetAcks:
     """Give the target ``name`` the senders ``senders`` (``APP^FACILITY``; none: it belongs to no EHR). An
     enabled one is queued the application ACKs to those senders recorded not sendable within the late ACK
     window (:func:`~ecgdesk.workflow.interop_acks.queue_unsent_acks`), listed in the audit entry."""
@@ -53,17 +44,7 @@ def set_target_senders(store: Store, name: str, senders: list[str], actor: str) 
             after["application_acks"] = acks
         append(session, actor, "interop:target-senders", "delivery_target", target.id,
                {"name": name, "senders": before}, after)
-        return SendersSet(target_info(target), tuple(acks))
-
-
-def acks_queued_on_add(store: Store, name: str) -> tuple[str, ...]:
-    """The inbound messages (control ids) whose application ACK, not sendable before, adding the target
-    ``name`` queued for it (its ``interop:target-add`` entry)."""
-    with store.transaction() as session:
-        rows = session.scalars(select(AuditEntry.after_json).where(
-            AuditEntry.action == "interop:target-add").order_by(AuditEntry.seq.desc()))
-        after: dict[str, list[str]] = next((a for a in map(json.loads, rows) if a.get("name") == name), {})
-        return tuple(after.get("application_acks", ()))
+        return TargetAcks(target_info(target), tuple(acks))
 
 
 @dataclass(frozen=True)
@@ -94,8 +75,7 @@ def set_target_enabled(store: Store, name: str, enabled: bool, actor: str) -> En
         caught_up: list[tuple[int, int]] = []
         acks: list[str] = []
         if enabled and not before:
-            since = _disabled_since(session, target)
-            caught_up = _missed(session, target, since, actor)
+            caught_up = _missed(session, target, actor)
             acks = queue_unsent_acks(session, target, actor, "missed_while_disabled")
         waiting = session.scalar(select(func.count()).select_from(OutboxItem).where(
             OutboxItem.target_id == target.id, OutboxItem.status.in_(["pending", "sending", "failed"])))
@@ -121,10 +101,11 @@ def _disabled_since(session: Session, target: DeliveryTarget) -> datetime:
     return datetime.fromisoformat(at) if at else target.created_at
 
 
-def _missed(session: Session, target: DeliveryTarget, since: datetime, actor: str) -> list[tuple[int, int]]:
+def _missed(session: Session, target: DeliveryTarget, actor: str) -> list[tuple[int, int]]:
     """Queue for ``target`` the results it was not queued while disabled: of each study signed (or amended)
     since, its newest signed version only, so an older one never goes after a newer. Audited as signing's
     queueing is, ``interop:queue`` on the study."""
+    since = _disabled_since(session, target)
     studies = session.scalars(
         select(Signature.study_id).where(Signature.signed_at >= since).distinct()).all()
     stamp = now()
